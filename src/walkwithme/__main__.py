@@ -1,0 +1,3 @@
+from walkwithme.cli import main
+
+main()

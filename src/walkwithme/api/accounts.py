@@ -1,0 +1,120 @@
+"""Sign-up, sign-in, the person's own profile, invites and the operator's list of people."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio.to_thread
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field
+
+from walkwithme.api.auth import COOKIE, PersonDep, ServicesDep, bearer
+from walkwithme.security import hash_secret, verify_secret
+from walkwithme.usecases import accounts
+
+router = APIRouter(prefix="/api", tags=["accounts"])
+
+# Checked against when the email is unknown, so a wrong address costs as long as a wrong
+# password and the timing doesn't tell whether someone has an account.
+_DUMMY_HASH = hash_secret("not anybody's password")
+
+
+class SignUp(BaseModel):
+    email: str = Field(max_length=254)
+    name: str = Field(max_length=100)
+    password: str = Field(max_length=200)
+    timezone: str = "UTC"
+    invite: str | None = None
+
+
+class SignIn(BaseModel):
+    email: str = Field(max_length=254)
+    password: str = Field(max_length=200)
+
+
+class Profile(BaseModel):
+    name: str | None = None
+    timezone: str | None = None
+    phone: str | None = None
+    pace: float | None = Field(default=None, description="walking pace, metres per second")
+
+
+def _set_cookie(request: Request, response: Response, token: str, days: float) -> None:
+    secure = request.app.state.services.config.base_url.startswith("https://")
+    response.set_cookie(
+        COOKIE, token, max_age=int(days * 86400), httponly=True, samesite="lax", secure=secure
+    )
+
+
+@router.post("/signup", status_code=201)
+async def sign_up(body: SignUp, request: Request, response: Response, svc: ServicesDep) -> dict[str, Any]:
+    email, name, timezone = accounts.check_new_person(
+        body.email, body.name, body.password, body.timezone
+    )
+    password_hash = await anyio.to_thread.run_sync(hash_secret, body.password)
+    new = accounts.NewPerson(email, name, password_hash, timezone)
+    days = svc.config.session_days
+
+    def job(tx: Any) -> tuple[accounts.Person, str]:
+        person = accounts.sign_up(tx, new, body.invite, open_signup=svc.config.open_signup)
+        return person, accounts.open_session(tx, person.id, days)
+
+    person, token = await svc.writer.run(job)
+    _set_cookie(request, response, token, days)
+    return {"person": person.as_json(), "token": token}
+
+
+@router.post("/session")
+async def sign_in(body: SignIn, request: Request, response: Response, svc: ServicesDep) -> dict[str, Any]:
+    found = await svc.db.read(lambda c: accounts.password_hash_of(c, body.email))
+    stored = found[1] if found else _DUMMY_HASH
+    ok = await anyio.to_thread.run_sync(verify_secret, stored, body.password)
+    if not ok or found is None:
+        raise accounts.bad_credentials()
+    person_id = found[0]
+    days = svc.config.session_days
+    token = await svc.writer.run(lambda tx: accounts.open_session(tx, person_id, days))
+    _set_cookie(request, response, token, days)
+    return {"token": token}
+
+
+@router.delete("/session", status_code=204)
+async def sign_out(request: Request, response: Response, person: PersonDep, svc: ServicesDep) -> None:
+    token = bearer(request) or request.cookies.get(COOKIE)
+    if token:
+        await svc.writer.run(lambda tx: accounts.close_session(tx, token))
+    response.delete_cookie(COOKIE)
+
+
+@router.get("/me")
+async def me(person: PersonDep) -> dict[str, Any]:
+    return person.as_json()
+
+
+@router.patch("/me")
+async def update_me(body: Profile, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
+    updated = await svc.writer.run(
+        lambda tx: accounts.update_profile(
+            tx,
+            person.id,
+            name=body.name,
+            timezone=body.timezone,
+            phone=body.phone,
+            pace_mps=body.pace,
+        )
+    )
+    return updated.as_json()
+
+
+@router.post("/invites", status_code=201)
+async def invite(person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
+    accounts.require_operator(person)
+    token = await svc.writer.run(lambda tx: accounts.create_invite(tx, person.id))
+    return {"invite": token, "days": accounts.INVITE_DAYS}
+
+
+@router.get("/people")
+async def people(person: PersonDep, svc: ServicesDep) -> list[dict[str, Any]]:
+    """The operator's list of accounts: names and addresses, never anyone's whereabouts."""
+    accounts.require_operator(person)
+    return [p.as_json() for p in await svc.db.read(accounts.list_people)]

@@ -1,0 +1,78 @@
+"""The ASGI application: routers, error handling, and the parts' start and stop."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from walkwithme.api.responses import JSON
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from walkwithme import __version__
+from walkwithme.api import accounts, contacts, devices, live, places, shares, walks
+from walkwithme.api.auth import ServicesDep
+from walkwithme.api.errors import install as install_error_handlers
+from walkwithme.services import Services
+
+
+class ClockNotice:
+    """On a fast clock, every response says so: nobody should mistake a drill for real time."""
+
+    def __init__(self, app: ASGIApp, speed: float) -> None:
+        self.app = app
+        self.header = (b"x-walkwithme-clock", f"{speed:g}x real time (fast clock)".encode())
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_notice(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), self.header]
+            await send(message)
+
+        await self.app(scope, receive, send_with_notice)
+
+
+def create_app(services: Services, *, manage: bool = True) -> FastAPI:
+    """`manage`: start the writer with the app and stop it after (off when a test owns them)."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if manage:
+            services.start(asyncio.get_running_loop())
+        try:
+            yield
+        finally:
+            if manage:
+                services.stop()
+
+    app = FastAPI(
+        title="Walk With Me",
+        version=__version__,
+        summary="Walks people home: live walks shared with trusted companions.",
+        default_response_class=JSON,
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    install_error_handlers(app)
+    for module in (accounts, contacts, places, devices, walks, shares, live):
+        app.include_router(module.router)
+
+    @app.get("/healthz", tags=["service"])
+    async def healthz(svc: ServicesDep) -> dict[str, Any]:
+        await svc.db.read(lambda c: c.exec_driver_sql("SELECT 1").scalar())
+        return {
+            "ok": True,
+            "version": __version__,
+            "clock_speed": svc.clock.speed,
+            "now": svc.clock.now_ms(),
+        }
+
+    if services.clock.speed != 1.0:
+        app.add_middleware(ClockNotice, speed=services.clock.speed)
+    return app

@@ -1,0 +1,87 @@
+"""Who is asking: a person (bearer token or the session cookie of pages) or a device.
+
+Tokens say what they are by their prefix: `wwm_` a person's session, `dev_` a device. A device
+token may post fixes and nothing else. The cookie is for pages: requests that change something
+with it, and every WebSocket opened with it, must come from our own origin.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import Depends, Request
+from starlette.requests import HTTPConnection
+
+from walkwithme.domain.errors import Forbidden, Unauthorized
+from walkwithme.services import Services
+from walkwithme.usecases.accounts import Person, person_for_session
+from walkwithme.usecases.devices import Device, device_for_token
+
+COOKIE = "wwm_session"
+_SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def services(conn: HTTPConnection) -> Services:
+    svc: Services = conn.app.state.services
+    return svc
+
+
+def bearer(conn: HTTPConnection) -> str | None:
+    header = conn.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return None
+
+
+def same_origin(conn: HTTPConnection, *, required: bool) -> bool:
+    origin = conn.headers.get("origin")
+    if origin is None:
+        return not required
+    own = {conn.headers.get("host", "")}
+    public = services(conn).config.public_url
+    if public:
+        own.add(urlsplit(public).netloc)
+    return urlsplit(origin).netloc in own
+
+
+async def person_of(conn: HTTPConnection, *, websocket: bool = False) -> Person:
+    token = bearer(conn)
+    from_cookie = False
+    if token is None:
+        token = conn.cookies.get(COOKIE)
+        from_cookie = token is not None
+    if token is None:
+        raise Unauthorized("sign in first: send 'Authorization: Bearer <token>'")
+    if token.startswith("dev_"):
+        raise Forbidden("a device token can only post fixes")
+    if from_cookie:
+        unsafe = websocket or (isinstance(conn, Request) and conn.method not in _SAFE_METHODS)
+        if unsafe and not same_origin(conn, required=websocket):
+            raise Forbidden("cross-origin request refused")
+    svc = services(conn)
+    now = svc.clock.now_ms()
+    person = await svc.db.read(lambda c: person_for_session(c, token, now))
+    if person is None:
+        raise Unauthorized("this sign-in is not valid (expired or signed out)")
+    return person
+
+
+async def current_person(request: Request) -> Person:
+    return await person_of(request)
+
+
+async def current_device(request: Request) -> Device:
+    token = bearer(request)
+    if token is None or not token.startswith("dev_"):
+        raise Unauthorized("send the device's token: 'Authorization: Bearer dev_...'")
+    device = await services(request).db.read(lambda c: device_for_token(c, token))
+    if device is None:
+        raise Unauthorized("unknown or revoked device token")
+    return device
+
+
+PersonDep = Annotated[Person, Depends(current_person)]
+DeviceDep = Annotated[Device, Depends(current_device)]
+ServicesDep = Annotated[Services, Depends(services)]

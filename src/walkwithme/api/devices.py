@@ -1,0 +1,86 @@
+"""A person's phones, and the door they post fixes through."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+from walkwithme.api.responses import JSON
+from pydantic import BaseModel, Field
+
+from walkwithme.api.auth import DeviceDep, PersonDep, ServicesDep
+from walkwithme.api.errors import error_body
+from walkwithme.usecases import devices
+from walkwithme.usecases.fixes import parse_batch, record_fixes
+
+router = APIRouter(prefix="/api", tags=["devices"])
+
+MAX_BATCH = 1000
+MAX_BODY = 1_000_000
+
+
+class NewDevice(BaseModel):
+    name: str = Field(max_length=100)
+
+
+@router.get("/devices")
+async def list_devices(person: PersonDep, svc: ServicesDep) -> list[dict[str, Any]]:
+    return await svc.db.read(lambda c: devices.list_devices(c, person.id))
+
+
+@router.post("/devices", status_code=201)
+async def add_device(body: NewDevice, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
+    device, token = await svc.writer.run(lambda tx: devices.add_device(tx, person.id, body.name))
+    return {"id": device.id, "name": device.name, "token": token}
+
+
+@router.delete("/devices/{device_id}", status_code=204)
+async def revoke_device(device_id: int, person: PersonDep, svc: ServicesDep) -> None:
+    await svc.writer.run(lambda tx: devices.revoke_device(tx, person.id, device_id))
+
+
+@router.post(
+    "/fixes",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "description": "One fix, or {\"fixes\": [fix, ...]}. A fix: "
+                        "t (epoch ms), lat, lon, accuracy (m), speed (m/s), "
+                        "bearing (deg), altitude (m), battery (%).",
+                        "type": "object",
+                    }
+                }
+            },
+        }
+    },
+)
+async def post_fixes(request: Request, device: DeviceDep, svc: ServicesDep) -> JSON:
+    """Take fixes from a device. Answers per item: accepted, flagged, duplicate, refused
+    (malformed, with the field and why) or not_kept (no live walk). Answered only once the
+    accepted ones are committed."""
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        return JSON(error_body("body too large"), status_code=413)
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return JSON(error_body("body is not valid JSON"), status_code=400)
+    if isinstance(payload, dict) and "fixes" in payload:
+        items = payload["fixes"]
+        if not isinstance(items, list):
+            return JSON(error_body("fixes must be a list", "fixes"), status_code=422)
+    elif isinstance(payload, dict):
+        items = [payload]
+    else:
+        return JSON(error_body("send a fix or {\"fixes\": [...]}"), status_code=422)
+    if len(items) > MAX_BATCH:
+        return JSON(
+            error_body(f"at most {MAX_BATCH} fixes a request", "fixes"), status_code=413
+        )
+    parsed = parse_batch(items, svc.clock.now_ms())
+    outcomes = await svc.writer.run(lambda tx: record_fixes(tx, device, parsed))
+    return JSON({"results": [o.as_json(i) for i, o in enumerate(outcomes)]})

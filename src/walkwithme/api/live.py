@@ -1,0 +1,176 @@
+"""Live streams over WebSocket: a walk's events and fixes, as they are committed.
+
+A client says where it left off (`after_event`, `after_fix`) and gets everything after that,
+then each new thing as it lands: a companion who reconnects misses nothing. The stream wakes
+when the doorbell rings for its walk (and every few seconds regardless), reads from its cursors
+in the database, and checks access every time: the moment a contact ends, a link is revoked or
+expires, or the walk is over, the stream sends what is left of the walk, says why, and closes.
+
+Messages: {"type": "walk", "walk": {...}} whenever the walk's summary changes,
+{"type": "event", "event": {...}}, {"type": "fix", "fix": {...}},
+and last {"type": "closed", "reason": "..."}.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, WebSocket
+from sqlalchemy.engine import Connection
+from starlette.websockets import WebSocketDisconnect
+
+from walkwithme.api.auth import person_of, services
+from walkwithme.domain.errors import DomainError
+from walkwithme.services import Services
+from walkwithme.usecases import shares, walks
+from walkwithme.usecases.timeline import Audience, events_after, fixes_after
+from walkwithme.views import shared_view, walk_view
+
+router = APIRouter(tags=["live"])
+
+RECHECK_S = 10.0
+CLOSE_NO_ACCESS = 4403
+CLOSE_UNAUTHORIZED = 4401
+
+
+@dataclass
+class Batch:
+    walk: dict[str, Any]
+    events: list[dict[str, Any]]
+    fixes: list[dict[str, Any]]
+    closing: str | None  # why the stream ends after this batch, if it does
+
+
+# Reads one batch past the cursors, or None when the viewer has lost access altogether.
+Reader = Callable[[Connection, int, int, bool], Batch | None]
+
+
+def _person_reader(walk_id: int, person_id: int) -> Reader:
+    def read(conn: Connection, after_event: int, after_fix: int, seen_live: bool) -> Batch | None:
+        walk = walks.get_walk(conn, walk_id)
+        if walk is None:
+            return None
+        audience = walks.audience_of(conn, walk, person_id)
+        closing = None
+        if audience is None and seen_live and not walk.live:
+            # She was following until the walk ended: let her see how it ended, then close.
+            audience = walks.audience_of(conn, walk, person_id, finished_ok=True)
+            closing = f"the walk is over ({walk.state.value})"
+        if audience is None:
+            return None
+        return Batch(
+            walk_view(conn, walk, audience),
+            events_after(conn, walk_id, after_event, audience),
+            fixes_after(conn, walk_id, after_fix),
+            closing,
+        )
+
+    return read
+
+
+def _link_reader(token: str, now: Callable[[], int]) -> Reader:
+    def read(conn: Connection, after_event: int, after_fix: int, seen_live: bool) -> Batch | None:
+        try:
+            walk = shares.walk_for_link(conn, token, now(), finished_ok=seen_live)
+        except DomainError:
+            return None
+        return Batch(
+            shared_view(conn, walk),
+            events_after(conn, walk.id, after_event, Audience.COMPANION),
+            fixes_after(conn, walk.id, after_fix),
+            None if walk.live else f"the walk is over ({walk.state.value})",
+        )
+
+    return read
+
+
+async def _stream(
+    ws: WebSocket, svc: Services, walk_id: int, read: Reader, after_event: int, after_fix: int
+) -> None:
+    with svc.bell.listen(walk_id) as rung:
+        first = await svc.db.read(lambda c: read(c, after_event, after_fix, False))
+        if first is None:
+            await ws.close(code=CLOSE_NO_ACCESS, reason="no such walk")
+            return
+        await ws.accept()
+        gone = asyncio.Event()
+        watcher = asyncio.create_task(_watch_disconnect(ws, gone, rung))
+        try:
+            batch: Batch | None = first
+            last_walk: dict[str, Any] | None = None
+            while batch is not None:
+                if batch.walk != last_walk:
+                    await _send(ws, {"type": "walk", "walk": batch.walk})
+                    last_walk = batch.walk
+                for event in batch.events:
+                    await _send(ws, {"type": "event", "event": event})
+                    after_event = event["id"]
+                for fix in batch.fixes:
+                    await _send(ws, {"type": "fix", "fix": fix})
+                    after_fix = fix["id"]
+                if batch.closing:
+                    await _close(ws, batch.closing, 1000)
+                    return
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(rung.wait(), RECHECK_S)
+                rung.clear()
+                if gone.is_set():
+                    return
+                ev, fx = after_event, after_fix
+                batch = await svc.db.read(lambda c: read(c, ev, fx, True))
+            await _close(ws, "you can no longer see this walk", CLOSE_NO_ACCESS)
+        except (WebSocketDisconnect, RuntimeError):
+            return  # the client went away mid-send
+        finally:
+            watcher.cancel()
+
+
+async def _watch_disconnect(ws: WebSocket, gone: asyncio.Event, rung: asyncio.Event) -> None:
+    """Clients don't talk to us on this socket; we only listen for them leaving."""
+    try:
+        while True:
+            message = await ws.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    gone.set()
+    rung.set()
+
+
+async def _send(ws: WebSocket, message: dict[str, Any]) -> None:
+    await ws.send_text(orjson.dumps(message).decode())
+
+
+async def _close(ws: WebSocket, reason: str, code: int) -> None:
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+        await _send(ws, {"type": "closed", "reason": reason})
+        await ws.close(code=code, reason=reason[:120])
+
+
+@router.websocket("/api/walks/{walk_id}/live")
+async def walk_live(ws: WebSocket, walk_id: int, after_event: int = 0, after_fix: int = 0) -> None:
+    svc = services(ws)
+    try:
+        person = await person_of(ws, websocket=True)
+    except DomainError as exc:
+        await ws.close(code=CLOSE_UNAUTHORIZED, reason=exc.message[:120])
+        return
+    await _stream(ws, svc, walk_id, _person_reader(walk_id, person.id), after_event, after_fix)
+
+
+@router.websocket("/api/share/{token}/live")
+async def share_live(ws: WebSocket, token: str, after_event: int = 0, after_fix: int = 0) -> None:
+    svc = services(ws)
+    now = svc.clock.now_ms
+    try:
+        walk = await svc.db.read(lambda c: shares.walk_for_link(c, token, now()))
+    except DomainError as exc:
+        await ws.close(code=CLOSE_NO_ACCESS, reason=exc.message[:120])
+        return
+    await _stream(ws, svc, walk.id, _link_reader(token, now), after_event, after_fix)

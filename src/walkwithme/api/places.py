@@ -1,0 +1,37 @@
+"""A person's named places."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from walkwithme.api.auth import PersonDep, ServicesDep
+from walkwithme.usecases import places
+
+router = APIRouter(prefix="/api/places", tags=["places"])
+
+
+class NewPlace(BaseModel):
+    name: str = Field(max_length=100)
+    lat: float
+    lon: float
+    radius: float | None = Field(default=None, description="metres; 40 if not given")
+
+
+@router.get("")
+async def list_places(person: PersonDep, svc: ServicesDep) -> list[dict[str, Any]]:
+    return await svc.db.read(lambda c: places.list_places(c, person.id))
+
+
+@router.post("", status_code=201)
+async def add_place(body: NewPlace, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
+    return await svc.writer.run(
+        lambda tx: places.add_place(tx, person.id, body.name, body.lat, body.lon, body.radius)
+    )
+
+
+@router.delete("/{place_id}", status_code=204)
+async def remove_place(place_id: int, person: PersonDep, svc: ServicesDep) -> None:
+    await svc.writer.run(lambda tx: places.remove_place(tx, person.id, place_id))

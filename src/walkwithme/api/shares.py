@@ -1,0 +1,62 @@
+"""Share links: the walker makes them; anyone holding one sees that walk, until it expires."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from walkwithme.api.auth import PersonDep, ServicesDep
+from walkwithme.domain.errors import NotFound
+from walkwithme.usecases import shares, walks
+from walkwithme.usecases.timeline import Audience, events_after, fixes_after
+from walkwithme.views import shared_view
+
+router = APIRouter(prefix="/api", tags=["share links"])
+
+
+class NewLink(BaseModel):
+    hours: float | None = Field(
+        default=None, description="how long the link works; absent: until the walk is over"
+    )
+
+
+@router.post("/walks/{walk_id}/shares", status_code=201)
+async def create(walk_id: int, body: NewLink, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
+    link = await svc.writer.run(lambda tx: shares.create_link(tx, walk_id, person.id, body.hours))
+    link["url"] = f"{svc.config.base_url}/api/share/{link['token']}"
+    return link
+
+
+@router.get("/walks/{walk_id}/shares")
+async def list_links(walk_id: int, person: PersonDep, svc: ServicesDep) -> list[dict[str, Any]]:
+    now = svc.clock.now_ms()
+
+    def read(conn: Any) -> list[dict[str, Any]]:
+        _walk, audience = walks.visible_walk(conn, walk_id, person.id)
+        if audience is not Audience.WALKER:
+            raise NotFound("no such walk")
+        return shares.list_links(conn, walk_id, now)
+
+    return await svc.db.read(read)
+
+
+@router.delete("/walks/{walk_id}/shares/{link_id}", status_code=204)
+async def revoke(walk_id: int, link_id: int, person: PersonDep, svc: ServicesDep) -> None:
+    await svc.writer.run(lambda tx: shares.revoke_link(tx, walk_id, person.id, link_id))
+
+
+@router.get("/share/{token}")
+async def show(token: str, svc: ServicesDep) -> dict[str, Any]:
+    """The walk, its timeline and its track, as a companion would see them."""
+    now = svc.clock.now_ms()
+
+    def read(conn: Any) -> dict[str, Any]:
+        walk = shares.walk_for_link(conn, token, now)
+        view = shared_view(conn, walk)
+        view["events"] = events_after(conn, walk.id, 0, Audience.COMPANION)
+        view["fixes"] = fixes_after(conn, walk.id, 0, limit=10_000)
+        return view
+
+    return await svc.db.read(read)

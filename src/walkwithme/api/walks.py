@@ -1,0 +1,192 @@
+"""Walks: start, look, talk, and the walker's PIN moments (inside, end, extend)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio.to_thread
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from walkwithme.api.auth import PersonDep, ServicesDep
+from walkwithme.domain.errors import Forbidden, Invalid
+from walkwithme.domain.walks import QUICK_REPLIES, Destination, check_extension, check_pin_format
+from walkwithme.security import hash_secret, verify_secret
+from walkwithme.services import Services
+from walkwithme.store.writer import Tx
+from walkwithme.usecases import places, walks
+from walkwithme.usecases.accounts import Person
+from walkwithme.usecases.timeline import Audience, events_after, fixes_after
+from walkwithme.views import walk_view
+
+router = APIRouter(prefix="/api/walks", tags=["walks"])
+
+
+class Point(BaseModel):
+    lat: float
+    lon: float
+
+
+class Where(BaseModel):
+    place_id: int | None = None
+    lat: float | None = None
+    lon: float | None = None
+    radius: float | None = Field(default=None, description="metres; 40 if not given")
+    name: str | None = Field(default=None, max_length=100)
+
+
+class NewWalk(BaseModel):
+    destination: Where
+    pin: str = Field(description="4 to 8 digits; asked for to say you're inside, end or extend")
+    origin: Point | None = Field(default=None, alias="from")
+    minutes: int | None = Field(default=None, description="expected duration, if not from `from`")
+    companions: list[int] | None = Field(default=None, description="person ids; all if absent")
+
+
+class PinBody(BaseModel):
+    pin: str = Field(max_length=16)
+    note: str | None = Field(default=None, max_length=500)
+
+
+class Extend(BaseModel):
+    pin: str = Field(max_length=16)
+    minutes: int
+
+
+class Message(BaseModel):
+    text: str = Field(max_length=500)
+    quick: bool = False
+
+
+async def _destination(svc: Services, person: Person, where: Where) -> Destination:
+    if where.place_id is not None:
+        place = await svc.db.read(lambda c: places.get_place(c, person.id, where.place_id or 0))
+        return Destination(place["lat"], place["lon"], place["radius"], place["name"])
+    if where.lat is None or where.lon is None:
+        raise Invalid("destination needs a place_id, or lat and lon", field="destination")
+    return Destination(where.lat, where.lon, where.radius or places.DEFAULT_RADIUS_M, where.name)
+
+
+@router.post("", status_code=201)
+async def start(body: NewWalk, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
+    check_pin_format(body.pin)
+    dest = await _destination(svc, person, body.destination)
+    pin_hash = await anyio.to_thread.run_sync(hash_secret, body.pin)
+    plan = walks.WalkPlan(
+        destination=dest,
+        pin_hash=pin_hash,
+        pace_mps=person.pace_mps,
+        origin=(body.origin.lat, body.origin.lon) if body.origin else None,
+        minutes=body.minutes,
+        companion_ids=tuple(body.companions) if body.companions is not None else None,
+    )
+    walk_id = await svc.writer.run(lambda tx: walks.start_walk(tx, person.id, plan))
+    return await _view(svc, walk_id, person.id)
+
+
+async def _view(svc: Services, walk_id: int, person_id: int) -> dict[str, Any]:
+    def read(conn: Any) -> dict[str, Any]:
+        walk, audience = walks.visible_walk(conn, walk_id, person_id)
+        return walk_view(conn, walk, audience)
+
+    return await svc.db.read(read)
+
+
+@router.get("")
+async def my_walks(person: PersonDep, svc: ServicesDep) -> list[dict[str, Any]]:
+    """Your own walks, newest first, and the live walks you follow."""
+
+    def read(conn: Any) -> list[dict[str, Any]]:
+        return [walk_view(conn, w, a) for w, a in walks.walks_of(conn, person.id)]
+
+    return await svc.db.read(read)
+
+
+@router.get("/quick-replies")
+async def quick_replies() -> list[str]:
+    return list(QUICK_REPLIES)
+
+
+@router.get("/{walk_id}")
+async def show(walk_id: int, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
+    return await _view(svc, walk_id, person.id)
+
+
+@router.get("/{walk_id}/events")
+async def timeline(
+    walk_id: int, person: PersonDep, svc: ServicesDep, after: int = 0
+) -> list[dict[str, Any]]:
+    def read(conn: Any) -> list[dict[str, Any]]:
+        _walk, audience = walks.visible_walk(conn, walk_id, person.id)
+        return events_after(conn, walk_id, after, audience)
+
+    return await svc.db.read(read)
+
+
+@router.get("/{walk_id}/fixes")
+async def track(
+    walk_id: int, person: PersonDep, svc: ServicesDep, after: int = 0
+) -> list[dict[str, Any]]:
+    def read(conn: Any) -> list[dict[str, Any]]:
+        walks.visible_walk(conn, walk_id, person.id)
+        return fixes_after(conn, walk_id, after)
+
+    return await svc.db.read(read)
+
+
+@router.post("/{walk_id}/messages", status_code=201)
+async def message(walk_id: int, body: Message, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
+    event_id = await svc.writer.run(
+        lambda tx: walks.post_message(tx, walk_id, person.id, body.text, body.quick)
+    )
+    return {"event_id": event_id}
+
+
+async def _with_pin(
+    svc: Services, walk_id: int, person: Person, pin: str, action: str, job: Any
+) -> Any:
+    """Check the walker's PIN (off the writer: argon2 is slow), then do `job` or record the
+    refusal. Only the walker herself gets this far."""
+    stored = await svc.db.read(lambda c: walks.pin_hash_of(c, walk_id, person.id))
+    if not await anyio.to_thread.run_sync(verify_secret, stored, pin):
+        await svc.writer.run(lambda tx: walks.refuse_pin(tx, walk_id, person.id, action))
+        raise Forbidden("wrong PIN", field="pin")
+    return await svc.writer.run(job)
+
+
+@router.post("/{walk_id}/inside")
+async def inside(walk_id: int, body: PinBody, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
+    """She is inside: the walk is over and safe. Takes her PIN."""
+
+    def job(tx: Tx) -> None:
+        walks.confirm_inside(tx, walk_id, person.id, body.note)
+
+    await _with_pin(svc, walk_id, person, body.pin, "inside", job)
+    return await _view(svc, walk_id, person.id)
+
+
+@router.post("/{walk_id}/end")
+async def end(walk_id: int, body: PinBody, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
+    """End the walk early. Takes her PIN."""
+
+    def job(tx: Tx) -> None:
+        walks.end_walk(tx, walk_id, person.id, body.note)
+
+    await _with_pin(svc, walk_id, person, body.pin, "end", job)
+    return await _view(svc, walk_id, person.id)
+
+
+@router.post("/{walk_id}/extend")
+async def extend(walk_id: int, body: Extend, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
+    """More time before she is expected. Takes her PIN."""
+
+    check_extension(body.minutes)
+
+    def job(tx: Tx) -> int:
+        return walks.extend_walk(tx, walk_id, person.id, body.minutes)
+
+    await _with_pin(svc, walk_id, person, body.pin, "extend", job)
+    return await _view(svc, walk_id, person.id)
+
+
+__all__ = ["Audience", "router"]

@@ -1,0 +1,47 @@
+"""The doorbell: "walk W has news". Not a mailbox: listeners read the news from the database.
+
+Everything that is rung has been committed first, and every listener reads from its own cursor,
+so a ring that is lost (or two rings merged into one) costs nothing but a little latency.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+
+
+class Bell:
+    def __init__(self) -> None:
+        self._listeners: dict[int, set[asyncio.Event]] = defaultdict(set)
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def attach(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+
+    def ring_threadsafe(self, walk_ids: Iterable[int]) -> None:
+        """Called by the writer's thread after a commit."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self.ring, tuple(walk_ids))
+
+    def ring(self, walk_ids: Iterable[int]) -> None:
+        for walk_id in walk_ids:
+            for listener in self._listeners.get(walk_id, ()):
+                listener.set()
+
+    @contextmanager
+    def listen(self, walk_id: int) -> Iterator[asyncio.Event]:
+        event = asyncio.Event()
+        self._listeners[walk_id].add(event)
+        try:
+            yield event
+        finally:
+            listeners = self._listeners.get(walk_id)
+            if listeners is not None:
+                listeners.discard(event)
+                if not listeners:
+                    del self._listeners[walk_id]
+
+    def listening(self) -> int:
+        return sum(len(s) for s in self._listeners.values())

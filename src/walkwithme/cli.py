@@ -1,0 +1,235 @@
+"""The `walkwithme` command: serve, migrate, and administration of people and devices.
+
+Commands that create credentials print them once; with `--json` they print one JSON object so a
+script can read them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from walkwithme.config import ConfigError, load_config
+from walkwithme.domain.errors import DomainError
+from walkwithme.security import hash_secret
+from walkwithme.services import Services, build_services
+from walkwithme.usecases import accounts, devices
+
+app = typer.Typer(help="Walk With Me: walks people home.", no_args_is_help=True)
+people_app = typer.Typer(help="People: add the operator, list accounts.", no_args_is_help=True)
+devices_app = typer.Typer(help="A person's phones and their tokens.", no_args_is_help=True)
+invites_app = typer.Typer(help="Invites for invite-only sign-up.", no_args_is_help=True)
+app.add_typer(people_app, name="people")
+app.add_typer(devices_app, name="devices")
+app.add_typer(invites_app, name="invites")
+
+console = Console(soft_wrap=True)
+err = Console(stderr=True)
+
+DataOpt = Annotated[
+    Path | None, typer.Option("--data", help="Data folder (WWM_DATA); default ./walkwithme-data")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object, for scripts.")]
+
+
+def _services(data: Path | None, **overrides: Any) -> Services:
+    try:
+        config = load_config(data=str(data) if data else None, **overrides)
+    except ConfigError as exc:
+        err.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    return build_services(config)
+
+
+def _out(as_json: bool, data: dict[str, Any] | list[Any], text: str) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(data) + "\n")
+    else:
+        console.print(text)
+
+
+def _fail(exc: DomainError) -> typer.Exit:
+    err.print(f"[red]error:[/red] {exc.message}")
+    return typer.Exit(1)
+
+
+@app.command()
+def serve(
+    data: DataOpt = None,
+    host: Annotated[str | None, typer.Option(help="Address to listen on (WWM_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (WWM_PORT)")] = None,
+    clock_speed: Annotated[
+        float | None,
+        typer.Option("--clock-speed", help="Run the clock N times faster (demos, drills)"),
+    ] = None,
+) -> None:
+    """Run the service (migrating the database first)."""
+    import uvicorn
+
+    from walkwithme.api.app import create_app
+    from walkwithme.logs import setup_logging
+
+    svc = _services(data, host=host, port=port, clock_speed=clock_speed)
+    setup_logging(svc.config.log_level)
+    config = svc.config
+    where = f"http://{config.host}:{config.port}"
+    console.print(f"Walk With Me listening on [bold]{where}[/bold]  (API docs: {where}/docs)")
+    console.print(f"Database: {_safe_url(config.database_url)}")
+    if config.clock_speed != 1.0:
+        console.print(f"[yellow]Fast clock: {config.clock_speed:g}x real time[/yellow]")
+    if svc.db.read_sync(accounts.count_people) == 0:
+        console.print(
+            "First time? Create the operator's account, then sign in with it:\n"
+            f"  walkwithme people add you@example.org --name You --operator"
+            f"{' --data ' + str(data) if data else ''}\n"
+            f"  curl -X POST {where}/api/session -H 'content-type: application/json' "
+            "-d '{\"email\": \"you@example.org\", \"password\": \"...\"}'"
+        )
+    sys.stdout.flush()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(svc),
+            host=config.host,
+            port=config.port,
+            log_config=None,
+            ws_ping_interval=20,
+            timeout_graceful_shutdown=10,
+        )
+    )
+    asyncio.run(server.serve())
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@app.command()
+def migrate(data: DataOpt = None) -> None:
+    """Bring the database's schema up to date (serve does this too)."""
+    svc = _services(data)
+    svc.db.dispose()
+    console.print("The database is up to date.")
+
+
+@people_app.command("add")
+def people_add(
+    email: str,
+    name: Annotated[str, typer.Option(help="Display name")] = "",
+    operator: Annotated[bool, typer.Option("--operator", help="May administer the server")] = False,
+    timezone: Annotated[str, typer.Option(help="IANA time zone, e.g. Europe/Helsinki")] = "UTC",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input")
+    ] = False,
+    data: DataOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create an account. Without --password-stdin a password is made and printed once."""
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else secrets.token_urlsafe(12)
+    svc = _services(data)
+    try:
+        email_, name_, tz = accounts.check_new_person(
+            email, name or email.split("@")[0], password, timezone
+        )
+        new = accounts.NewPerson(email_, name_, hash_secret(password), tz, is_operator=operator)
+        person = svc.writer.run_sync(lambda tx: accounts.create_person(tx, new))
+    except DomainError as exc:
+        raise _fail(exc) from None
+    finally:
+        svc.db.dispose()
+    shown = None if password_stdin else password
+    _out(
+        as_json,
+        {**person.as_json(), "password": shown},
+        f"Created {person.email} (id {person.id})"
+        + (" as operator" if operator else "")
+        + (f"\nPassword (shown once): [bold]{shown}[/bold]" if shown else ""),
+    )
+
+
+@people_app.command("list")
+def people_list(data: DataOpt = None, as_json: JsonOpt = False) -> None:
+    """List accounts (never anyone's whereabouts)."""
+    svc = _services(data)
+    found = svc.db.read_sync(accounts.list_people)
+    svc.db.dispose()
+    if as_json:
+        _out(True, [p.as_json() for p in found], "")
+        return
+    table = Table("id", "email", "name", "operator", "time zone")
+    for p in found:
+        table.add_row(str(p.id), p.email, p.name, "yes" if p.is_operator else "", p.timezone)
+    console.print(table)
+
+
+@invites_app.command("create")
+def invites_create(data: DataOpt = None, as_json: JsonOpt = False) -> None:
+    """Make a sign-up invite (valid 7 days, used once)."""
+    svc = _services(data)
+    token = svc.writer.run_sync(lambda tx: accounts.create_invite(tx, None))
+    svc.db.dispose()
+    _out(as_json, {"invite": token}, f"Invite (shown once): [bold]{token}[/bold]")
+
+
+@devices_app.command("add")
+def devices_add(email: str, name: str, data: DataOpt = None, as_json: JsonOpt = False) -> None:
+    """Give a person's phone a token to post fixes with (shown once)."""
+    svc = _services(data)
+    try:
+        person = svc.db.read_sync(lambda c: accounts.find_by_email(c, email))
+        if person is None:
+            raise DomainError(f"nobody with the email {email}")
+        device, token = svc.writer.run_sync(lambda tx: devices.add_device(tx, person.id, name))
+    except DomainError as exc:
+        raise _fail(exc) from None
+    finally:
+        svc.db.dispose()
+    _out(
+        as_json,
+        {"id": device.id, "person_id": device.person_id, "name": device.name, "token": token},
+        f"Device {device.id} for {email}. Token (shown once): [bold]{token}[/bold]",
+    )
+
+
+@devices_app.command("list")
+def devices_list(email: str, data: DataOpt = None, as_json: JsonOpt = False) -> None:
+    svc = _services(data)
+    person = svc.db.read_sync(lambda c: accounts.find_by_email(c, email))
+    found = svc.db.read_sync(lambda c: devices.list_devices(c, person.id)) if person else []
+    svc.db.dispose()
+    if as_json:
+        _out(True, found, "")
+        return
+    table = Table("id", "name", "created", "last seen")
+    for d in found:
+        table.add_row(str(d["id"]), d["name"], str(d["created_at"]), str(d["last_seen_at"] or ""))
+    console.print(table)
+
+
+@devices_app.command("revoke")
+def devices_revoke(email: str, device_id: int, data: DataOpt = None) -> None:
+    """Revoke a device's token: its next fix is refused."""
+    svc = _services(data)
+    try:
+        person = svc.db.read_sync(lambda c: accounts.find_by_email(c, email))
+        if person is None:
+            raise DomainError(f"nobody with the email {email}")
+        svc.writer.run_sync(lambda tx: devices.revoke_device(tx, person.id, device_id))
+    except DomainError as exc:
+        raise _fail(exc) from None
+    finally:
+        svc.db.dispose()
+    console.print(f"Device {device_id} revoked.")
+
+
+def main() -> None:
+    app()

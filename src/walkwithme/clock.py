@@ -1,0 +1,62 @@
+"""The one place that reads the wall clock.
+
+Everything else asks a `Clock` for the time, so tests can move a `FakeClock` and the
+service can run faster than real time for demos and drills (`--clock-speed`).
+Times are milliseconds since the Unix epoch (UTC) everywhere in the code and the database:
+integers compare and store the same on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Protocol
+
+
+class Clock(Protocol):
+    @property
+    def speed(self) -> float:
+        """How many times faster than real time this clock runs (1.0 = real time)."""
+        ...
+
+    def now_ms(self) -> int: ...
+
+
+class SystemClock:
+    """Real time, optionally sped up from the moment the clock was made."""
+
+    def __init__(self, speed: float = 1.0) -> None:
+        if speed <= 0:
+            raise ValueError("clock speed must be positive")
+        self._speed = speed
+        self._origin_ms = time.time_ns() // 1_000_000
+        self._origin_mono = time.monotonic_ns()
+
+    @property
+    def speed(self) -> float:
+        return self._speed
+
+    def now_ms(self) -> int:
+        if self._speed == 1.0:
+            return time.time_ns() // 1_000_000
+        elapsed_ns = time.monotonic_ns() - self._origin_mono
+        return self._origin_ms + int(elapsed_ns * self._speed / 1_000_000)
+
+
+class FakeClock:
+    """A clock that only moves when a test moves it."""
+
+    def __init__(self, start_ms: int = 1_780_000_000_000) -> None:
+        self._now = start_ms
+
+    @property
+    def speed(self) -> float:
+        return 1.0
+
+    def now_ms(self) -> int:
+        return self._now
+
+    def advance(self, *, seconds: float = 0, minutes: float = 0) -> None:
+        self._now += int((seconds + 60 * minutes) * 1000)
+
+    def set(self, now_ms: int) -> None:
+        self._now = now_ms

@@ -1,0 +1,159 @@
+"""Settings: environment variables (`WWM_...`), optionally a TOML file, strict and loud.
+
+A bad value stops start-up with a message naming the variable. Any setting can also be read
+from a file by adding `_FILE` to its name (for secrets kept in files). Every setting is listed in
+docs/configuration.md; a test keeps that page and `SETTINGS` in step.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(Exception):
+    pass
+
+
+def _bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError("must be true or false")
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise ValueError("must be a positive number")
+    return value
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise ValueError("must be a port number (0 to 65535)")
+    return value
+
+
+def _url(text: str) -> str:
+    text = text.strip().rstrip("/")
+    if not text.startswith(("http://", "https://")):
+        raise ValueError("must start with http:// or https://")
+    return text
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    parse: Callable[[str], Any]
+    default: Any
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("WWM_DATA", str, "./walkwithme-data", "Folder for the SQLite database."),
+    Setting(
+        "WWM_DATABASE_URL",
+        str,
+        "",
+        "SQLAlchemy URL of the database; empty means SQLite in WWM_DATA. For PostgreSQL: "
+        "postgresql+psycopg://user@host/dbname.",
+    ),
+    Setting("WWM_HOST", str, "127.0.0.1", "Address to listen on."),
+    Setting("WWM_PORT", _port, 8000, "Port to listen on."),
+    Setting(
+        "WWM_PUBLIC_URL", _url, "", "Address people reach the service at, used in links; "
+        "empty means http://HOST:PORT."
+    ),
+    Setting("WWM_OPEN_SIGNUP", _bool, False, "Let anyone sign up, without an invite."),
+    Setting(
+        "WWM_CLOCK_SPEED",
+        _positive_float,
+        1.0,
+        "Run the service's clock this many times faster than real time (demos and drills).",
+    ),
+    Setting("WWM_SESSION_DAYS", _positive_float, 30.0, "How long a sign-in lasts."),
+    Setting("WWM_LOG_LEVEL", str, "info", "Log level: debug, info, warning, error."),
+)
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Config:
+    data_dir: Path
+    database_url: str
+    host: str
+    port: int
+    public_url: str
+    open_signup: bool
+    clock_speed: float
+    session_days: float
+    log_level: str
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+
+def _raw_values(env: Mapping[str, str], toml_path: str | None) -> dict[str, str]:
+    values: dict[str, str] = {}
+    if toml_path:
+        try:
+            table = tomllib.loads(Path(toml_path).read_text())
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"WWM_CONFIG: can't read {toml_path}: {exc}") from exc
+        for key, value in table.items():
+            name = "WWM_" + key.upper()
+            if name not in _BY_NAME:
+                raise ConfigError(f"{toml_path}: unknown setting {key!r}")
+            values[name] = str(value).lower() if isinstance(value, bool) else str(value)
+    for setting in SETTINGS:
+        file_var = setting.name + "_FILE"
+        if file_var in env:
+            try:
+                values[setting.name] = Path(env[file_var]).read_text().strip()
+            except OSError as exc:
+                raise ConfigError(f"{file_var}: can't read {env[file_var]}: {exc}") from exc
+        if setting.name in env:
+            values[setting.name] = env[setting.name]
+    return values
+
+
+def load_config(
+    env: Mapping[str, str] | None = None, **overrides: Any
+) -> Config:
+    """Read the settings; `overrides` (from command-line options) win over everything."""
+    env = os.environ if env is None else env
+    raw = _raw_values(env, env.get("WWM_CONFIG"))
+    parsed: dict[str, Any] = {}
+    for setting in SETTINGS:
+        if setting.name in raw:
+            try:
+                parsed[setting.name] = setting.parse(raw[setting.name])
+            except ValueError as exc:
+                raise ConfigError(f"{setting.name}={raw[setting.name]!r}: {exc}") from None
+        else:
+            parsed[setting.name] = setting.default
+    for key, value in overrides.items():
+        if value is not None:
+            parsed["WWM_" + key.upper()] = value
+    data_dir = Path(parsed["WWM_DATA"])
+    url = parsed["WWM_DATABASE_URL"] or f"sqlite:///{data_dir / 'walkwithme.db'}"
+    return Config(
+        data_dir=data_dir,
+        database_url=url,
+        host=parsed["WWM_HOST"],
+        port=parsed["WWM_PORT"],
+        public_url=parsed["WWM_PUBLIC_URL"],
+        open_signup=parsed["WWM_OPEN_SIGNUP"],
+        clock_speed=parsed["WWM_CLOCK_SPEED"],
+        session_days=parsed["WWM_SESSION_DAYS"],
+        log_level=parsed["WWM_LOG_LEVEL"],
+    )

@@ -1,0 +1,1 @@
+"""The pure domain: walks, fixes, geometry. No I/O, no framework, no wall clock."""

@@ -1,0 +1,104 @@
+"""A fix: one position report from a walker's phone, whatever protocol brought it.
+
+Every adapter (the native API, OwnTracks, Traccar Client, a replayed GPX file) turns its
+payload into a `Fix` and hands it to the same use case; the checks here are the same for all.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from walkwithme.domain.errors import Invalid
+from walkwithme.domain.geo import distance_m
+
+# A fix from more than this far in the future is refused: the phone's clock is wrong.
+MAX_FUTURE_MS = 5 * 60_000
+# Kept, but flagged and left out of the rules and the map.
+MAX_PLAUSIBLE_ACCURACY_M = 500.0
+MAX_PLAUSIBLE_SPEED_MPS = 200 / 3.6  # faster than any car in town: a GPS jump
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    t_ms: int
+    lat: float
+    lon: float
+    accuracy_m: float | None = None
+    speed_mps: float | None = None
+    bearing_deg: float | None = None
+    altitude_m: float | None = None
+    battery_pct: float | None = None
+
+
+def _number(item: Mapping[str, object], key: str, *, required: bool = False) -> float | None:
+    value = item.get(key)
+    if value is None:
+        if required:
+            raise Invalid(f"{key} is required", field=key)
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise Invalid(f"{key} must be a number", field=key)
+    number = float(value)
+    if not math.isfinite(number):
+        raise Invalid(f"{key} must be a finite number", field=key)
+    return number
+
+
+def parse_fix(item: object) -> Fix:
+    """Read one fix of the native API: {"t": epoch ms, "lat", "lon", ...}."""
+    if not isinstance(item, Mapping):
+        raise Invalid("a fix must be a JSON object")
+    t = _number(item, "t", required=True)
+    assert t is not None
+    lat = _number(item, "lat", required=True)
+    lon = _number(item, "lon", required=True)
+    assert lat is not None and lon is not None
+    return Fix(
+        t_ms=int(t),
+        lat=lat,
+        lon=lon,
+        accuracy_m=_number(item, "accuracy"),
+        speed_mps=_number(item, "speed"),
+        bearing_deg=_number(item, "bearing"),
+        altitude_m=_number(item, "altitude"),
+        battery_pct=_number(item, "battery"),
+    )
+
+
+def check_fix(fix: Fix, now_ms: int) -> None:
+    """Refuse, by name, what can't be a position. Raises `Invalid`."""
+    if fix.t_ms <= 0:
+        raise Invalid("t must be a positive epoch time in milliseconds", field="t")
+    if fix.t_ms > now_ms + MAX_FUTURE_MS:
+        raise Invalid("t is in the future: check the phone's clock", field="t")
+    if not -90 <= fix.lat <= 90:
+        raise Invalid("lat must be between -90 and 90", field="lat")
+    if not -180 <= fix.lon <= 180:
+        raise Invalid("lon must be between -180 and 180", field="lon")
+    if fix.accuracy_m is not None and fix.accuracy_m < 0:
+        raise Invalid("accuracy must not be negative", field="accuracy")
+    if fix.speed_mps is not None and fix.speed_mps < 0:
+        raise Invalid("speed must not be negative", field="speed")
+    if fix.bearing_deg is not None and not 0 <= fix.bearing_deg <= 360:
+        raise Invalid("bearing must be between 0 and 360", field="bearing")
+    if fix.battery_pct is not None and not 0 <= fix.battery_pct <= 100:
+        raise Invalid("battery must be between 0 and 100", field="battery")
+
+
+def implausibility(fix: Fix, previous: Fix | None) -> str | None:
+    """Why a well-formed fix can't be trusted, or None.
+
+    `previous` is the last trusted fix before this one in time (not in arrival order).
+    """
+    if fix.accuracy_m is not None and fix.accuracy_m > MAX_PLAUSIBLE_ACCURACY_M:
+        return "inaccurate"
+    if previous is not None:
+        dt_s = (fix.t_ms - previous.t_ms) / 1000
+        moved = distance_m(previous.lat, previous.lon, fix.lat, fix.lon)
+        # Allow for the two fixes' own uncertainty before calling it a jump.
+        slack = (fix.accuracy_m or 0) + (previous.accuracy_m or 0)
+        if moved - slack > MAX_PLAUSIBLE_SPEED_MPS * max(dt_s, 1.0):
+            return "jump"
+    return None

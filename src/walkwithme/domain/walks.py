@@ -1,0 +1,123 @@
+"""A walk's states, its legal transitions, and arrival at the door.
+
+A walk is *live* while it is active, at the door or in alarm: only then do its companions see
+it. It is over when the walker confirms she is inside (`safe`) or ends it early (`ended`); both
+take her PIN.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from walkwithme.domain.errors import IllegalTransition, Invalid
+from walkwithme.domain.fixes import Fix
+from walkwithme.domain.geo import distance_m
+
+
+class WalkState(StrEnum):
+    ACTIVE = "active"
+    AT_DOOR = "at_door"
+    ALARM = "alarm"  # raised by the watchdog; cleared by the walker's PIN or a companion
+    SAFE = "safe"
+    ENDED = "ended"
+
+
+LIVE_STATES = frozenset({WalkState.ACTIVE, WalkState.AT_DOOR, WalkState.ALARM})
+
+_EDGES: dict[WalkState, frozenset[WalkState]] = {
+    WalkState.ACTIVE: frozenset({WalkState.AT_DOOR, WalkState.SAFE, WalkState.ENDED, WalkState.ALARM}),
+    WalkState.AT_DOOR: frozenset({WalkState.ACTIVE, WalkState.SAFE, WalkState.ENDED, WalkState.ALARM}),
+    WalkState.ALARM: frozenset({WalkState.ACTIVE, WalkState.AT_DOOR, WalkState.SAFE, WalkState.ENDED}),
+    WalkState.SAFE: frozenset(),
+    WalkState.ENDED: frozenset(),
+}
+
+
+def transition(current: WalkState, target: WalkState) -> WalkState:
+    """The new state, or `IllegalTransition` if there is no edge from `current` to `target`."""
+    if target not in _EDGES[current]:
+        raise IllegalTransition(f"a walk that is {current.value} can't become {target.value}")
+    return target
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    lat: float
+    lon: float
+    radius_m: float
+    name: str | None = None
+
+    def __post_init__(self) -> None:
+        if not -90 <= self.lat <= 90:
+            raise Invalid("lat must be between -90 and 90", field="lat")
+        if not -180 <= self.lon <= 180:
+            raise Invalid("lon must be between -180 and 180", field="lon")
+        if not MIN_RADIUS_M <= self.radius_m <= MAX_RADIUS_M:
+            raise Invalid(
+                f"radius must be between {MIN_RADIUS_M:g} and {MAX_RADIUS_M:g} metres",
+                field="radius",
+            )
+
+    def distance_from(self, lat: float, lon: float) -> float:
+        return distance_m(lat, lon, self.lat, self.lon)
+
+
+MIN_RADIUS_M = 10.0
+MAX_RADIUS_M = 1000.0
+# A fix vaguer than this can't put her at the door (but can still take her away from it).
+MAX_DOOR_ACCURACY_M = 100.0
+
+
+def leave_margin_m(radius_m: float) -> float:
+    """How far beyond the radius she must be before the door lets go of her."""
+    return max(25.0, radius_m / 2)
+
+
+def door_after_fix(state: WalkState, dest: Destination, fix: Fix) -> WalkState:
+    """The state a trusted fix puts a live walk in, with hysteresis.
+
+    Arriving needs the fix inside the radius and precise enough to say so. Leaving needs the
+    whole accuracy circle outside the radius plus a margin, so GPS drift at the edge of the
+    radius never flaps the walk between `active` and `at_door`.
+    """
+    accuracy = fix.accuracy_m or 0.0
+    distance = dest.distance_from(fix.lat, fix.lon)
+    if state is WalkState.ACTIVE:
+        if distance <= dest.radius_m and accuracy <= max(MAX_DOOR_ACCURACY_M, dest.radius_m):
+            return WalkState.AT_DOOR
+    elif state is WalkState.AT_DOOR and distance - accuracy > dest.radius_m + leave_margin_m(
+        dest.radius_m
+    ):
+        return WalkState.ACTIVE
+    return state
+
+
+_PIN = re.compile(r"[0-9]{4,8}")
+
+
+def check_pin_format(pin: str, field: str = "pin") -> None:
+    if not _PIN.fullmatch(pin):
+        raise Invalid(f"{field} must be 4 to 8 digits", field=field)
+
+
+MAX_EXTENSION_MIN = 240
+
+
+def check_extension(minutes: int) -> None:
+    if not 1 <= minutes <= MAX_EXTENSION_MIN:
+        raise Invalid(f"minutes must be between 1 and {MAX_EXTENSION_MIN}", field="minutes")
+
+
+MAX_MESSAGE_CHARS = 500
+QUICK_REPLIES = ("On my way", "All good", "Almost there", "Call me", "Are you OK?", "I'm here")
+
+
+def check_message(text: str) -> str:
+    cleaned = text.strip()
+    if not cleaned:
+        raise Invalid("text must not be empty", field="text")
+    if len(cleaned) > MAX_MESSAGE_CHARS:
+        raise Invalid(f"text must be at most {MAX_MESSAGE_CHARS} characters", field="text")
+    return cleaned

@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy Core tables, engines, the one writer, and Alembic migrations."""

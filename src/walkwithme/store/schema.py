@@ -1,0 +1,185 @@
+"""The tables. Times are epoch milliseconds (BIGINT); secrets are stored only as hashes."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# BIGINT on PostgreSQL; on SQLite an INTEGER primary key is the rowid and counts up by itself.
+Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+Ms = sa.BigInteger
+
+
+def _pk() -> sa.Column[int]:
+    return sa.Column("id", Id, primary_key=True, autoincrement=True)
+
+
+people = sa.Table(
+    "people",
+    metadata,
+    _pk(),
+    sa.Column("email", sa.String(254), nullable=False, unique=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("password_hash", sa.String(200), nullable=False),
+    sa.Column("is_operator", sa.Boolean, nullable=False, default=False),
+    sa.Column("timezone", sa.String(64), nullable=False, default="UTC"),
+    sa.Column("phone", sa.String(40)),
+    sa.Column("pace_mps", sa.Float, nullable=False),
+    sa.Column("created_at", Ms, nullable=False),
+)
+
+invites = sa.Table(
+    "invites",
+    metadata,
+    _pk(),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_by", Id, sa.ForeignKey("people.id", ondelete="SET NULL")),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("expires_at", Ms, nullable=False),
+    sa.Column("used_by", Id, sa.ForeignKey("people.id", ondelete="SET NULL")),
+    sa.Column("used_at", Ms),
+)
+
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    _pk(),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("person_id", Id, sa.ForeignKey("people.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("expires_at", Ms, nullable=False),
+)
+
+devices = sa.Table(
+    "devices",
+    metadata,
+    _pk(),
+    sa.Column("person_id", Id, sa.ForeignKey("people.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("revoked_at", Ms),
+    sa.Column("last_seen_at", Ms),
+)
+
+contacts = sa.Table(
+    "contacts",
+    metadata,
+    _pk(),
+    # The walker who asked, and the person asked to follow her.
+    sa.Column("owner_id", Id, sa.ForeignKey("people.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("member_id", Id, sa.ForeignKey("people.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("updated_at", Ms, nullable=False),
+    sa.Index("ix_contacts_owner", "owner_id", "state"),
+    sa.Index("ix_contacts_member", "member_id", "state"),
+)
+
+places = sa.Table(
+    "places",
+    metadata,
+    _pk(),
+    sa.Column("person_id", Id, sa.ForeignKey("people.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("lat", sa.Float, nullable=False),
+    sa.Column("lon", sa.Float, nullable=False),
+    sa.Column("radius_m", sa.Float, nullable=False),
+    sa.Column("created_at", Ms, nullable=False),
+)
+
+walks = sa.Table(
+    "walks",
+    metadata,
+    _pk(),
+    sa.Column("walker_id", Id, sa.ForeignKey("people.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("dest_name", sa.String(100)),
+    sa.Column("dest_lat", sa.Float, nullable=False),
+    sa.Column("dest_lon", sa.Float, nullable=False),
+    sa.Column("dest_radius_m", sa.Float, nullable=False),
+    sa.Column("pace_mps", sa.Float, nullable=False),
+    sa.Column("pin_hash", sa.String(200), nullable=False),
+    sa.Column("started_at", Ms, nullable=False),
+    sa.Column("expected_at", Ms, nullable=False),
+    sa.Column("ended_at", Ms),
+    # The newest trusted fix, so a view never has to scan the track.
+    sa.Column("last_fix_at", Ms),
+    sa.Column("last_lat", sa.Float),
+    sa.Column("last_lon", sa.Float),
+    sa.Column("last_accuracy_m", sa.Float),
+    sa.Column("last_speed_mps", sa.Float),
+    sa.Column("last_bearing_deg", sa.Float),
+    sa.Column("last_battery_pct", sa.Float),
+    # The earliest moment the watchdog should look at this walk again.
+    sa.Column("next_due_at", Ms),
+    sa.Index("ix_walks_walker_state", "walker_id", "state"),
+    sa.Index("ix_walks_next_due_at", "next_due_at"),
+)
+
+walk_companions = sa.Table(
+    "walk_companions",
+    metadata,
+    sa.Column("walk_id", Id, sa.ForeignKey("walks.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("person_id", Id, sa.ForeignKey("people.id", ondelete="CASCADE"), primary_key=True),
+    sa.Index("ix_walk_companions_person", "person_id"),
+)
+
+fixes = sa.Table(
+    "fixes",
+    metadata,
+    _pk(),
+    sa.Column("walk_id", Id, sa.ForeignKey("walks.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("device_id", Id, sa.ForeignKey("devices.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("taken_at", Ms, nullable=False),
+    sa.Column("lat", sa.Float, nullable=False),
+    sa.Column("lon", sa.Float, nullable=False),
+    sa.Column("accuracy_m", sa.Float),
+    sa.Column("speed_mps", sa.Float),
+    sa.Column("bearing_deg", sa.Float),
+    sa.Column("altitude_m", sa.Float),
+    sa.Column("battery_pct", sa.Float),
+    # Why the fix is kept out of the rules and the map ("inaccurate", "jump"), or NULL.
+    sa.Column("flag", sa.String(16)),
+    sa.Column("received_at", Ms, nullable=False),
+    # Re-sending the same fix is a no-op: a device reports one position per instant.
+    sa.UniqueConstraint("device_id", "taken_at", name="uq_fixes_device_taken_at"),
+    sa.Index("ix_fixes_walk_id", "walk_id", "id"),
+    sa.Index("ix_fixes_walk_taken_at", "walk_id", "taken_at"),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    _pk(),
+    sa.Column("walk_id", Id, sa.ForeignKey("walks.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("at", Ms, nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    # Who may see it: "all", "walker" or "companions" (see views.py).
+    sa.Column("audience", sa.String(16), nullable=False),
+    sa.Column("actor_id", Id, sa.ForeignKey("people.id", ondelete="SET NULL")),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Index("ix_events_walk_id", "walk_id", "id"),
+)
+
+share_links = sa.Table(
+    "share_links",
+    metadata,
+    _pk(),
+    sa.Column("walk_id", Id, sa.ForeignKey("walks.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", Ms, nullable=False),
+    # NULL: the link lasts as long as the walk is live.
+    sa.Column("expires_at", Ms),
+    sa.Column("revoked_at", Ms),
+)

@@ -1,0 +1,239 @@
+"""People, invites and sign-in sessions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from walkwithme.domain import people as rules
+from walkwithme.domain.errors import Conflict, Forbidden, Invalid, Unauthorized
+from walkwithme.domain.geo import DEFAULT_PACE_MPS
+from walkwithme.security import new_token, token_hash
+from walkwithme.store.schema import invites, people, sessions
+from walkwithme.store.writer import Tx
+
+INVITE_DAYS = 7
+DAY_MS = 86_400_000
+
+
+@dataclass(frozen=True)
+class Person:
+    id: int
+    email: str
+    name: str
+    is_operator: bool
+    timezone: str
+    phone: str | None
+    pace_mps: float
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "email": self.email,
+            "name": self.name,
+            "is_operator": self.is_operator,
+            "timezone": self.timezone,
+            "phone": self.phone,
+            "pace": self.pace_mps,
+        }
+
+
+_PERSON_COLUMNS = (
+    people.c.id,
+    people.c.email,
+    people.c.name,
+    people.c.is_operator,
+    people.c.timezone,
+    people.c.phone,
+    people.c.pace_mps,
+)
+
+
+def _person(row: Any) -> Person:
+    return Person(
+        id=row.id,
+        email=row.email,
+        name=row.name,
+        is_operator=bool(row.is_operator),
+        timezone=row.timezone,
+        phone=row.phone,
+        pace_mps=row.pace_mps,
+    )
+
+
+@dataclass(frozen=True)
+class NewPerson:
+    """A checked sign-up, its password already hashed (outside the writer: argon2 is slow)."""
+
+    email: str
+    name: str
+    password_hash: str
+    timezone: str = "UTC"
+    is_operator: bool = False
+
+
+def check_new_person(email: str, name: str, password: str, timezone: str) -> tuple[str, str, str]:
+    rules.check_password(password)
+    return rules.normalise_email(email), rules.check_name(name), rules.check_timezone(timezone)
+
+
+def create_person(tx: Tx, new: NewPerson) -> Person:
+    taken = tx.conn.execute(sa.select(people.c.id).where(people.c.email == new.email)).first()
+    if taken:
+        raise Conflict("an account with this email exists already", field="email")
+    person_id = tx.conn.execute(
+        people.insert().values(
+            email=new.email,
+            name=new.name,
+            password_hash=new.password_hash,
+            is_operator=new.is_operator,
+            timezone=new.timezone,
+            pace_mps=DEFAULT_PACE_MPS,
+            created_at=tx.now_ms,
+        )
+    ).inserted_primary_key[0]
+    person = get_person(tx.conn, person_id)
+    assert person is not None
+    return person
+
+
+def sign_up(tx: Tx, new: NewPerson, invite: str | None, *, open_signup: bool) -> Person:
+    """Invite-only unless the operator opened sign-up; an invite is used once."""
+    invite_id = None
+    if invite:
+        row = tx.conn.execute(
+            sa.select(invites.c.id, invites.c.used_at, invites.c.expires_at).where(
+                invites.c.token_hash == token_hash(invite)
+            )
+        ).first()
+        if row is None or row.used_at is not None or row.expires_at <= tx.now_ms:
+            raise Forbidden("this invite is not valid: it is unknown, used or expired", field="invite")
+        invite_id = row.id
+    elif not open_signup:
+        raise Forbidden("sign-up needs an invite on this server", field="invite")
+    person = create_person(tx, new)
+    if invite_id is not None:
+        tx.conn.execute(
+            invites.update()
+            .where(invites.c.id == invite_id)
+            .values(used_by=person.id, used_at=tx.now_ms)
+        )
+    return person
+
+
+def create_invite(tx: Tx, by: int | None) -> str:
+    token = new_token("inv")
+    tx.conn.execute(
+        invites.insert().values(
+            token_hash=token_hash(token),
+            created_by=by,
+            created_at=tx.now_ms,
+            expires_at=tx.now_ms + INVITE_DAYS * DAY_MS,
+        )
+    )
+    return token
+
+
+def get_person(conn: Connection, person_id: int) -> Person | None:
+    row = conn.execute(sa.select(*_PERSON_COLUMNS).where(people.c.id == person_id)).first()
+    return _person(row) if row else None
+
+
+def find_by_email(conn: Connection, email: str) -> Person | None:
+    row = conn.execute(
+        sa.select(*_PERSON_COLUMNS).where(people.c.email == email.strip().lower())
+    ).first()
+    return _person(row) if row else None
+
+
+def password_hash_of(conn: Connection, email: str) -> tuple[int, str] | None:
+    row = conn.execute(
+        sa.select(people.c.id, people.c.password_hash).where(
+            people.c.email == email.strip().lower()
+        )
+    ).first()
+    return (row.id, row.password_hash) if row else None
+
+
+def list_people(conn: Connection) -> list[Person]:
+    return [_person(r) for r in conn.execute(sa.select(*_PERSON_COLUMNS).order_by(people.c.id))]
+
+
+def count_people(conn: Connection) -> int:
+    return int(conn.execute(sa.select(sa.func.count()).select_from(people)).scalar_one())
+
+
+def update_profile(
+    tx: Tx,
+    person_id: int,
+    *,
+    name: str | None = None,
+    timezone: str | None = None,
+    phone: str | None = None,
+    pace_mps: float | None = None,
+) -> Person:
+    values: dict[str, Any] = {}
+    if name is not None:
+        values["name"] = rules.check_name(name)
+    if timezone is not None:
+        values["timezone"] = rules.check_timezone(timezone)
+    if phone is not None:
+        if len(phone) > 40:
+            raise Invalid("phone must be at most 40 characters", field="phone")
+        values["phone"] = phone.strip() or None
+    if pace_mps is not None:
+        values["pace_mps"] = rules.check_pace(pace_mps)
+    if values:
+        tx.conn.execute(people.update().where(people.c.id == person_id).values(**values))
+    person = get_person(tx.conn, person_id)
+    assert person is not None
+    return person
+
+
+def set_password_hash(tx: Tx, person_id: int, password_hash: str) -> None:
+    tx.conn.execute(
+        people.update().where(people.c.id == person_id).values(password_hash=password_hash)
+    )
+    # A new password signs every other session out.
+    tx.conn.execute(sessions.delete().where(sessions.c.person_id == person_id))
+
+
+# -- sessions ----------------------------------------------------------------------------------
+
+
+def open_session(tx: Tx, person_id: int, days: float) -> str:
+    token = new_token("wwm")
+    tx.conn.execute(
+        sessions.insert().values(
+            token_hash=token_hash(token),
+            person_id=person_id,
+            created_at=tx.now_ms,
+            expires_at=tx.now_ms + int(days * DAY_MS),
+        )
+    )
+    return token
+
+
+def close_session(tx: Tx, token: str) -> None:
+    tx.conn.execute(sessions.delete().where(sessions.c.token_hash == token_hash(token)))
+
+
+def person_for_session(conn: Connection, token: str, now_ms: int) -> Person | None:
+    row = conn.execute(
+        sa.select(*_PERSON_COLUMNS)
+        .join(sessions, sessions.c.person_id == people.c.id)
+        .where(sessions.c.token_hash == token_hash(token), sessions.c.expires_at > now_ms)
+    ).first()
+    return _person(row) if row else None
+
+
+def require_operator(person: Person) -> None:
+    if not person.is_operator:
+        raise Forbidden("only the operator can do this")
+
+
+def bad_credentials() -> Unauthorized:
+    return Unauthorized("wrong email or password")

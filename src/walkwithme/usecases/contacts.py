@@ -1,0 +1,177 @@
+"""Contacts by consent: A asks B to follow her walks (companion) or to hear of her alarms
+(guardian). Nothing is shared until B accepts; either side can end it at any time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from walkwithme.domain.errors import Conflict, Invalid, NotFound
+from walkwithme.domain.people import ContactRole, ContactState, contact_transition, normalise_email
+from walkwithme.store.schema import contacts, people, walk_companions, walks
+from walkwithme.domain.walks import LIVE_STATES
+from walkwithme.store.writer import Tx
+
+_OPEN = (ContactState.PENDING.value, ContactState.ACCEPTED.value)
+
+
+def ask(tx: Tx, owner_id: int, email: str, role: str) -> dict[str, Any]:
+    """The owner asks the person with `email` to be her companion or guardian."""
+    try:
+        contact_role = ContactRole(role)
+    except ValueError:
+        raise Invalid("role must be companion or guardian", field="role") from None
+    member = tx.conn.execute(
+        sa.select(people.c.id).where(people.c.email == normalise_email(email))
+    ).first()
+    # Whether an address has an account is nobody's business: a stranger's address gets the
+    # same answer as a member's, and no request is made.
+    if member is None:
+        raise NotFound("nobody with this email can be asked here", field="email")
+    if member.id == owner_id:
+        raise Invalid("you can't be your own contact", field="email")
+    existing = tx.conn.execute(
+        sa.select(contacts.c.id).where(
+            contacts.c.owner_id == owner_id,
+            contacts.c.member_id == member.id,
+            contacts.c.state.in_(_OPEN),
+        )
+    ).first()
+    if existing:
+        raise Conflict("you have asked this person already", field="email")
+    contact_id = tx.conn.execute(
+        contacts.insert().values(
+            owner_id=owner_id,
+            member_id=member.id,
+            role=contact_role.value,
+            state=ContactState.PENDING.value,
+            created_at=tx.now_ms,
+            updated_at=tx.now_ms,
+        )
+    ).inserted_primary_key[0]
+    return get_contact(tx.conn, contact_id, owner_id)
+
+
+def _load(conn: Connection, contact_id: int, person_id: int) -> Any:
+    row = conn.execute(
+        sa.select(contacts).where(
+            contacts.c.id == contact_id,
+            sa.or_(contacts.c.owner_id == person_id, contacts.c.member_id == person_id),
+        )
+    ).first()
+    if row is None:
+        raise NotFound("no such contact")
+    return row
+
+
+def _move(tx: Tx, row: Any, target: ContactState) -> None:
+    contact_transition(ContactState(row.state), target)
+    done = tx.conn.execute(
+        contacts.update()
+        .where(contacts.c.id == row.id, contacts.c.state == row.state)
+        .values(state=target.value, updated_at=tx.now_ms)
+    )
+    if done.rowcount != 1:
+        raise Conflict("this contact changed meanwhile; try again")
+
+
+def answer(tx: Tx, member_id: int, contact_id: int, *, accept: bool) -> dict[str, Any]:
+    """Only the person who was asked can accept or decline."""
+    row = _load(tx.conn, contact_id, member_id)
+    if row.member_id != member_id:
+        raise NotFound("no such request for you")
+    _move(tx, row, ContactState.ACCEPTED if accept else ContactState.DECLINED)
+    return get_contact(tx.conn, contact_id, member_id)
+
+
+def end(tx: Tx, person_id: int, contact_id: int) -> None:
+    """Either side ends it. Their live views of each other's walks close at once."""
+    row = _load(tx.conn, contact_id, person_id)
+    _move(tx, row, ContactState.ENDED)
+    live = tx.conn.execute(
+        sa.select(walks.c.id)
+        .join(walk_companions, walk_companions.c.walk_id == walks.c.id)
+        .where(
+            walks.c.walker_id == row.owner_id,
+            walk_companions.c.person_id == row.member_id,
+            walks.c.state.in_([s.value for s in LIVE_STATES]),
+        )
+    )
+    for walk in live:
+        tx.touch(walk.id)  # the ring makes open WebSockets check access again
+
+
+def get_contact(conn: Connection, contact_id: int, person_id: int) -> dict[str, Any]:
+    for contact in list_contacts(conn, person_id):
+        if contact["id"] == contact_id:
+            return contact
+    raise NotFound("no such contact")
+
+
+def list_contacts(conn: Connection, person_id: int) -> list[dict[str, Any]]:
+    """Both directions: the people I asked, and the people who asked me."""
+    owner = people.alias("owner")
+    member = people.alias("member")
+    rows = conn.execute(
+        sa.select(
+            contacts.c.id,
+            contacts.c.role,
+            contacts.c.state,
+            contacts.c.owner_id,
+            contacts.c.member_id,
+            owner.c.name.label("owner_name"),
+            owner.c.email.label("owner_email"),
+            member.c.name.label("member_name"),
+            member.c.email.label("member_email"),
+        )
+        .join(owner, owner.c.id == contacts.c.owner_id)
+        .join(member, member.c.id == contacts.c.member_id)
+        .where(
+            sa.or_(contacts.c.owner_id == person_id, contacts.c.member_id == person_id),
+            contacts.c.state.in_(_OPEN),
+        )
+        .order_by(contacts.c.id)
+    )
+    result = []
+    for r in rows:
+        mine = r.owner_id == person_id
+        result.append(
+            {
+                "id": r.id,
+                "role": r.role,
+                "state": r.state,
+                # "mine": I asked them to follow me; otherwise they asked me to follow them.
+                "direction": "asked_by_me" if mine else "asked_me",
+                "person": {
+                    "id": r.member_id if mine else r.owner_id,
+                    "name": r.member_name if mine else r.owner_name,
+                    "email": r.member_email if mine else r.owner_email,
+                },
+            }
+        )
+    return result
+
+
+def accepted_companion_ids(conn: Connection, owner_id: int) -> set[int]:
+    rows = conn.execute(
+        sa.select(contacts.c.member_id).where(
+            contacts.c.owner_id == owner_id,
+            contacts.c.role == ContactRole.COMPANION.value,
+            contacts.c.state == ContactState.ACCEPTED.value,
+        )
+    )
+    return {r.member_id for r in rows}
+
+
+def is_accepted_companion(conn: Connection, owner_id: int, member_id: int) -> bool:
+    row = conn.execute(
+        sa.select(contacts.c.id).where(
+            contacts.c.owner_id == owner_id,
+            contacts.c.member_id == member_id,
+            contacts.c.role == ContactRole.COMPANION.value,
+            contacts.c.state == ContactState.ACCEPTED.value,
+        )
+    ).first()
+    return row is not None

@@ -1,0 +1,93 @@
+"""Share links: one walk, shown without an account, until the link expires or is revoked.
+
+A link is a long random secret, stored hashed. It lasts until the walk is over, or for the
+hours the walker chose (even past the walk's end). Once expired or revoked it shows nothing at
+all, not even a last position.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from walkwithme.domain.errors import Invalid, NotFound
+from walkwithme.security import new_token, token_hash
+from walkwithme.store.schema import share_links
+from walkwithme.store.writer import Tx
+from walkwithme.usecases.walks import Walk, own_live_walk, get_walk
+
+MAX_SHARE_HOURS = 48
+HOUR_MS = 3_600_000
+
+
+def create_link(tx: Tx, walk_id: int, walker_id: int, hours: float | None) -> dict[str, Any]:
+    own_live_walk(tx, walk_id, walker_id)
+    if hours is not None and not 0 < hours <= MAX_SHARE_HOURS:
+        raise Invalid(f"hours must be more than 0 and at most {MAX_SHARE_HOURS}", field="hours")
+    token = new_token("shr")
+    expires_at = tx.now_ms + int(hours * HOUR_MS) if hours is not None else None
+    link_id = tx.conn.execute(
+        share_links.insert().values(
+            walk_id=walk_id, token_hash=token_hash(token), created_at=tx.now_ms, expires_at=expires_at
+        )
+    ).inserted_primary_key[0]
+    tx.touch(walk_id)
+    return {"id": link_id, "token": token, "expires_at": expires_at}
+
+
+def revoke_link(tx: Tx, walk_id: int, walker_id: int, link_id: int) -> None:
+    walk = get_walk(tx.conn, walk_id)
+    if walk is None or walk.walker_id != walker_id:
+        raise NotFound("no such walk")
+    done = tx.conn.execute(
+        share_links.update()
+        .where(
+            share_links.c.id == link_id,
+            share_links.c.walk_id == walk_id,
+            share_links.c.revoked_at.is_(None),
+        )
+        .values(revoked_at=tx.now_ms)
+    )
+    if done.rowcount != 1:
+        raise NotFound("no such link")
+    tx.touch(walk_id)  # an open live view through the link closes
+
+
+def list_links(conn: Connection, walk_id: int, now_ms: int) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        sa.select(share_links).where(share_links.c.walk_id == walk_id).order_by(share_links.c.id)
+    )
+    return [
+        {
+            "id": r.id,
+            "created_at": r.created_at,
+            "expires_at": r.expires_at,
+            "revoked": r.revoked_at is not None,
+            "expired": r.expires_at is not None and r.expires_at <= now_ms,
+        }
+        for r in rows
+    ]
+
+
+def walk_for_link(conn: Connection, token: str, now_ms: int, *, finished_ok: bool = False) -> Walk:
+    """The walk a link shows right now, or NotFound (the same for unknown, expired, revoked).
+
+    `finished_ok`: a live stream through a link that lasts as long as the walk may show how
+    the walk ended before it closes."""
+    row = conn.execute(
+        sa.select(share_links.c.walk_id, share_links.c.expires_at, share_links.c.revoked_at).where(
+            share_links.c.token_hash == token_hash(token)
+        )
+    ).first()
+    walk = get_walk(conn, row.walk_id) if row else None
+    if row is None or walk is None or row.revoked_at is not None:
+        raise NotFound("this link shows nothing: it is unknown, expired or revoked")
+    if row.expires_at is None:
+        valid = walk.live or finished_ok
+    else:
+        valid = now_ms < row.expires_at
+    if not valid:
+        raise NotFound("this link shows nothing: it is unknown, expired or revoked")
+    return walk

@@ -1,0 +1,124 @@
+"""Shared fixtures: a real database (SQLite, and PostgreSQL when it runs), a fake clock, the
+real application behind an in-process client, and people to play the parts.
+
+PostgreSQL tests get a schema of their own, dropped afterwards, so no test dirties another.
+Where no PostgreSQL server answers, those tests skip, except under CI (CI=true), where a missing
+server is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from walkwithme.api.app import create_app
+from walkwithme.clock import FakeClock
+from walkwithme.config import load_config
+from walkwithme.security import use_cheap_hashing_for_tests
+from walkwithme.services import Services, build_services
+from walkwithme.store.database import Database
+from walkwithme.store.migrate import upgrade
+from walkwithme.store.writer import Writer
+from tests.people import Cast
+
+use_cheap_hashing_for_tests()
+
+PG_URL = os.environ.get("WWM_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _postgres_available() -> str | None:
+    try:
+        engine = sa.create_engine(PG_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+        engine.dispose()
+    except Exception as exc:
+        return str(exc).splitlines()[0]
+    return None
+
+
+_PG_PROBLEM: str | None | bool = False  # False: not probed yet
+
+
+def require_postgres() -> None:
+    global _PG_PROBLEM
+    if _PG_PROBLEM is False:
+        _PG_PROBLEM = _postgres_available()
+    if _PG_PROBLEM:
+        message = f"PostgreSQL is not reachable at {PG_URL}: {_PG_PROBLEM}"
+        if IN_CI:
+            pytest.fail(message + " (under CI a missing server is a failure)")
+        pytest.skip(message)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated database of each kind."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    require_postgres()
+    schema = "t_" + secrets.token_hex(6)
+    admin = sa.create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+def make_services(url: str, tmp_path: Path, clock: FakeClock, **settings: str) -> Services:
+    env = {"WWM_DATA": str(tmp_path / "data"), "WWM_DATABASE_URL": url, **settings}
+    return build_services(load_config(env), clock)
+
+
+@pytest.fixture
+def services(db_url: str, tmp_path: Path, clock: FakeClock) -> Iterator[Services]:
+    svc = make_services(db_url, tmp_path, clock)
+    yield svc
+    svc.db.dispose()
+
+
+@pytest.fixture
+def client(services: Services) -> Iterator[TestClient]:
+    with TestClient(create_app(services), base_url="http://127.0.0.1:8000") as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def cast(client: TestClient, services: Services, clock: FakeClock) -> Cast:
+    return Cast(client, services, clock)
+
+
+@pytest.fixture
+def database(db_url: str) -> Iterator[Database]:
+    db = Database(db_url)
+    upgrade(db.write_engine)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def writer(database: Database, clock: FakeClock) -> Iterator[Writer]:
+    """A writer used from the test's own thread (no event loop): jobs run at once."""
+    yield Writer(database.write_engine, clock)

@@ -1,0 +1,111 @@
+"""The people in our tests, and what they do through the API.
+
+Mira walks home; Noor is her companion; Gus her guardian; Sam a stranger; Wren walks elsewhere
+with Otto following her; Ola runs the server.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from walkwithme.clock import FakeClock
+from walkwithme.security import hash_secret
+from walkwithme.services import Services
+from walkwithme.usecases import accounts
+
+# Central Helsinki: the walk starts at the railway station and ends about 1.1 km south.
+START = (60.17096, 24.94137)
+HOME = (60.16110, 24.94470)
+PIN = "2468"
+
+
+def between(a: tuple[float, float], b: tuple[float, float], fraction: float) -> tuple[float, float]:
+    return (a[0] + (b[0] - a[0]) * fraction, a[1] + (b[1] - a[1]) * fraction)
+
+
+@dataclass
+class Member:
+    id: int
+    name: str
+    email: str
+    token: str
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+class Cast:
+    def __init__(self, client: TestClient, services: Services, clock: FakeClock) -> None:
+        self.client = client
+        self.services = services
+        self.clock = clock
+
+    def person(self, name: str, *, operator: bool = False) -> Member:
+        new = accounts.NewPerson(
+            f"{name.lower()}@example.org", name, hash_secret("correct horse battery"), "UTC",
+            is_operator=operator,
+        )
+
+        def job(tx: Any) -> tuple[accounts.Person, str]:
+            person = accounts.create_person(tx, new)
+            return person, accounts.open_session(tx, person.id, 30)
+
+        person, token = self.services.writer.run_sync(job)
+        return Member(person.id, name, person.email, token)
+
+    def link(self, owner: Member, member: Member, role: str = "companion") -> int:
+        """`owner` asks `member` to follow her, and `member` accepts."""
+        asked = self.client.post(
+            "/api/contacts", json={"email": member.email, "role": role}, headers=owner.auth
+        )
+        assert asked.status_code == 201, asked.text
+        contact_id: int = asked.json()["id"]
+        accepted = self.client.post(f"/api/contacts/{contact_id}/accept", headers=member.auth)
+        assert accepted.status_code == 200, accepted.text
+        return contact_id
+
+    def device(self, owner: Member, name: str = "phone") -> str:
+        made = self.client.post("/api/devices", json={"name": name}, headers=owner.auth)
+        assert made.status_code == 201, made.text
+        token: str = made.json()["token"]
+        return token
+
+    def start_walk(self, walker: Member, **overrides: Any) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "destination": {"lat": HOME[0], "lon": HOME[1], "radius": 40, "name": "home"},
+            "from": {"lat": START[0], "lon": START[1]},
+            "pin": PIN,
+            **overrides,
+        }
+        started = self.client.post("/api/walks", json=body, headers=walker.auth)
+        assert started.status_code == 201, started.text
+        walk: dict[str, Any] = started.json()
+        return walk
+
+    def fix(
+        self, where: tuple[float, float], *, seconds_ago: float = 0, **extra: Any
+    ) -> dict[str, Any]:
+        return {
+            "t": self.clock.now_ms() - int(seconds_ago * 1000),
+            "lat": where[0],
+            "lon": where[1],
+            "accuracy": 8,
+            **extra,
+        }
+
+    def send(self, device_token: str, *fixes: dict[str, Any]) -> list[dict[str, Any]]:
+        answer = self.client.post(
+            "/api/fixes",
+            json={"fixes": list(fixes)},
+            headers={"Authorization": f"Bearer {device_token}"},
+        )
+        assert answer.status_code == 200, answer.text
+        results: list[dict[str, Any]] = answer.json()["results"]
+        return results
+
+    def statuses(self, device_token: str, *fixes: dict[str, Any]) -> list[str]:
+        return [r["status"] for r in self.send(device_token, *fixes)]
