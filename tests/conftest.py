@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from tests.people import Cast
 from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
 from walkwithme.config import load_config
@@ -25,7 +26,6 @@ from walkwithme.services import Services, build_services
 from walkwithme.store.database import Database
 from walkwithme.store.migrate import upgrade
 from walkwithme.store.writer import Writer
-from tests.people import Cast
 
 use_cheap_hashing_for_tests()
 
@@ -44,7 +44,7 @@ def _postgres_available() -> str | None:
     return None
 
 
-_PG_PROBLEM: str | None | bool = False  # False: not probed yet
+_PG_PROBLEM: str | bool | None = False  # False: not probed yet
 
 
 def require_postgres() -> None:
@@ -119,6 +119,6 @@ def database(db_url: str) -> Iterator[Database]:
 
 
 @pytest.fixture
-def writer(database: Database, clock: FakeClock) -> Iterator[Writer]:
+def writer(database: Database, clock: FakeClock) -> Writer:
     """A writer used from the test's own thread (no event loop): jobs run at once."""
-    yield Writer(database.write_engine, clock)
+    return Writer(database.write_engine, clock)

@@ -46,7 +46,10 @@ class Cast:
 
     def person(self, name: str, *, operator: bool = False) -> Member:
         new = accounts.NewPerson(
-            f"{name.lower()}@example.org", name, hash_secret("correct horse battery"), "UTC",
+            f"{name.lower()}@example.org",
+            name,
+            hash_secret("correct horse battery"),
+            "UTC",
             is_operator=operator,
         )
 

@@ -32,7 +32,8 @@ def test_a_companion_follows_a_walk_live_until_the_walker_is_inside(cast: Cast) 
         assert arrived["event"]["kind"] == "arrived"
 
         said = cast.client.post(
-            f"/api/walks/{walk['id']}/inside", json={"pin": PIN, "note": "Come in?"},
+            f"/api/walks/{walk['id']}/inside",
+            json={"pin": PIN, "note": "Come in?"},
             headers=mira.auth,
         )
         assert said.status_code == 200, said.text

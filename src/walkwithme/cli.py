@@ -91,7 +91,7 @@ def serve(
             f"  walkwithme people add you@example.org --name You --operator"
             f"{' --data ' + str(data) if data else ''}\n"
             f"  curl -X POST {where}/api/session -H 'content-type: application/json' "
-            "-d '{\"email\": \"you@example.org\", \"password\": \"...\"}'"
+            '-d \'{"email": "you@example.org", "password": "..."}\''
         )
     sys.stdout.flush()
     server = uvicorn.Server(

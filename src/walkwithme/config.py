@@ -69,8 +69,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WWM_HOST", str, "127.0.0.1", "Address to listen on."),
     Setting("WWM_PORT", _port, 8000, "Port to listen on."),
     Setting(
-        "WWM_PUBLIC_URL", _url, "", "Address people reach the service at, used in links; "
-        "empty means http://HOST:PORT."
+        "WWM_PUBLIC_URL",
+        _url,
+        "",
+        "Address people reach the service at, used in links; empty means http://HOST:PORT.",
     ),
     Setting("WWM_OPEN_SIGNUP", _bool, False, "Let anyone sign up, without an invite."),
     Setting(
@@ -126,9 +128,7 @@ def _raw_values(env: Mapping[str, str], toml_path: str | None) -> dict[str, str]
     return values
 
 
-def load_config(
-    env: Mapping[str, str] | None = None, **overrides: Any
-) -> Config:
+def load_config(env: Mapping[str, str] | None = None, **overrides: Any) -> Config:
     """Read the settings; `overrides` (from command-line options) win over everything."""
     env = os.environ if env is None else env
     raw = _raw_values(env, env.get("WWM_CONFIG"))

@@ -22,6 +22,7 @@ def use_cheap_hashing_for_tests() -> None:
     global _hasher
     _hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
+
 TOKEN_BYTES = 32
 
 

@@ -47,7 +47,9 @@ def _set_cookie(request: Request, response: Response, token: str, days: float) -
 
 
 @router.post("/signup", status_code=201)
-async def sign_up(body: SignUp, request: Request, response: Response, svc: ServicesDep) -> dict[str, Any]:
+async def sign_up(
+    body: SignUp, request: Request, response: Response, svc: ServicesDep
+) -> dict[str, Any]:
     email, name, timezone = accounts.check_new_person(
         body.email, body.name, body.password, body.timezone
     )
@@ -65,7 +67,9 @@ async def sign_up(body: SignUp, request: Request, response: Response, svc: Servi
 
 
 @router.post("/session")
-async def sign_in(body: SignIn, request: Request, response: Response, svc: ServicesDep) -> dict[str, Any]:
+async def sign_in(
+    body: SignIn, request: Request, response: Response, svc: ServicesDep
+) -> dict[str, Any]:
     found = await svc.db.read(lambda c: accounts.password_hash_of(c, body.email))
     stored = found[1] if found else _DUMMY_HASH
     ok = await anyio.to_thread.run_sync(verify_secret, stored, body.password)
@@ -79,7 +83,9 @@ async def sign_in(body: SignIn, request: Request, response: Response, svc: Servi
 
 
 @router.delete("/session", status_code=204)
-async def sign_out(request: Request, response: Response, person: PersonDep, svc: ServicesDep) -> None:
+async def sign_out(
+    request: Request, response: Response, person: PersonDep, svc: ServicesDep
+) -> None:
     token = bearer(request) or request.cookies.get(COOKIE)
     if token:
         await svc.writer.run(lambda tx: accounts.close_session(tx, token))

@@ -8,13 +8,13 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from walkwithme.api.responses import JSON
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from walkwithme import __version__
 from walkwithme.api import accounts, contacts, devices, live, places, shares, walks
 from walkwithme.api.auth import ServicesDep
 from walkwithme.api.errors import install as install_error_handlers
+from walkwithme.api.responses import JSON
 from walkwithme.services import Services
 
 

@@ -35,9 +35,7 @@ async def accept(contact_id: int, person: PersonDep, svc: ServicesDep) -> dict[s
 
 @router.post("/{contact_id}/decline")
 async def decline(contact_id: int, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
-    return await svc.writer.run(
-        lambda tx: contacts.answer(tx, person.id, contact_id, accept=False)
-    )
+    return await svc.writer.run(lambda tx: contacts.answer(tx, person.id, contact_id, accept=False))
 
 
 @router.delete("/{contact_id}", status_code=204)

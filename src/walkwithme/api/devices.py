@@ -6,11 +6,11 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request
-from walkwithme.api.responses import JSON
 from pydantic import BaseModel, Field
 
 from walkwithme.api.auth import DeviceDep, PersonDep, ServicesDep
 from walkwithme.api.errors import error_body
+from walkwithme.api.responses import JSON
 from walkwithme.usecases import devices
 from walkwithme.usecases.fixes import parse_batch, record_fixes
 
@@ -48,7 +48,7 @@ async def revoke_device(device_id: int, person: PersonDep, svc: ServicesDep) -> 
             "content": {
                 "application/json": {
                     "schema": {
-                        "description": "One fix, or {\"fixes\": [fix, ...]}. A fix: "
+                        "description": 'One fix, or {"fixes": [fix, ...]}. A fix: '
                         "t (epoch ms), lat, lon, accuracy (m), speed (m/s), "
                         "bearing (deg), altitude (m), battery (%).",
                         "type": "object",
@@ -76,11 +76,9 @@ async def post_fixes(request: Request, device: DeviceDep, svc: ServicesDep) -> J
     elif isinstance(payload, dict):
         items = [payload]
     else:
-        return JSON(error_body("send a fix or {\"fixes\": [...]}"), status_code=422)
+        return JSON(error_body('send a fix or {"fixes": [...]}'), status_code=422)
     if len(items) > MAX_BATCH:
-        return JSON(
-            error_body(f"at most {MAX_BATCH} fixes a request", "fixes"), status_code=413
-        )
+        return JSON(error_body(f"at most {MAX_BATCH} fixes a request", "fixes"), status_code=413)
     parsed = parse_batch(items, svc.clock.now_ms())
     outcomes = await svc.writer.run(lambda tx: record_fixes(tx, device, parsed))
     return JSON({"results": [o.as_json(i) for i, o in enumerate(outcomes)]})

@@ -11,9 +11,9 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from walkwithme.api.responses import JSON
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from walkwithme.api.responses import JSON
 from walkwithme.domain.errors import DomainError
 from walkwithme.store.writer import StorageUnavailable
 
@@ -47,9 +47,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSON:
-        return JSON(
-            error_body(str(exc.detail)), status_code=exc.status_code, headers=exc.headers
-        )
+        return JSON(error_body(str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(StorageUnavailable)
     async def unavailable(_request: Request, exc: StorageUnavailable) -> JSON:

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import orjson
@@ -121,13 +122,16 @@ async def _stream(
                 rung.clear()
                 if gone.is_set():
                     return
-                ev, fx = after_event, after_fix
-                batch = await svc.db.read(lambda c: read(c, ev, fx, True))
+                batch = await svc.db.read(partial(_read_on, read, after_event, after_fix))
             await _close(ws, "you can no longer see this walk", CLOSE_NO_ACCESS)
         except (WebSocketDisconnect, RuntimeError):
             return  # the client went away mid-send
         finally:
             watcher.cancel()
+
+
+def _read_on(read: Reader, after_event: int, after_fix: int, conn: Connection) -> Batch | None:
+    return read(conn, after_event, after_fix, True)
 
 
 async def _watch_disconnect(ws: WebSocket, gone: asyncio.Event, rung: asyncio.Event) -> None:

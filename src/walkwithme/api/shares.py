@@ -23,7 +23,9 @@ class NewLink(BaseModel):
 
 
 @router.post("/walks/{walk_id}/shares", status_code=201)
-async def create(walk_id: int, body: NewLink, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
+async def create(
+    walk_id: int, body: NewLink, person: PersonDep, svc: ServicesDep
+) -> dict[str, Any]:
     link = await svc.writer.run(lambda tx: shares.create_link(tx, walk_id, person.id, body.hours))
     link["url"] = f"{svc.config.base_url}/api/share/{link['token']}"
     return link

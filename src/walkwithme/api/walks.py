@@ -135,7 +135,9 @@ async def track(
 
 
 @router.post("/{walk_id}/messages", status_code=201)
-async def message(walk_id: int, body: Message, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
+async def message(
+    walk_id: int, body: Message, person: PersonDep, svc: ServicesDep
+) -> dict[str, Any]:
     event_id = await svc.writer.run(
         lambda tx: walks.post_message(tx, walk_id, person.id, body.text, body.quick)
     )
@@ -155,7 +157,9 @@ async def _with_pin(
 
 
 @router.post("/{walk_id}/inside")
-async def inside(walk_id: int, body: PinBody, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
+async def inside(
+    walk_id: int, body: PinBody, person: PersonDep, svc: ServicesDep
+) -> dict[str, Any]:
     """She is inside: the walk is over and safe. Takes her PIN."""
 
     def job(tx: Tx) -> None:

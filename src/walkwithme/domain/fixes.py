@@ -54,7 +54,8 @@ def parse_fix(item: object) -> Fix:
     assert t is not None
     lat = _number(item, "lat", required=True)
     lon = _number(item, "lon", required=True)
-    assert lat is not None and lon is not None
+    assert lat is not None
+    assert lon is not None
     return Fix(
         t_ms=int(t),
         lat=lat,

@@ -27,9 +27,15 @@ class WalkState(StrEnum):
 LIVE_STATES = frozenset({WalkState.ACTIVE, WalkState.AT_DOOR, WalkState.ALARM})
 
 _EDGES: dict[WalkState, frozenset[WalkState]] = {
-    WalkState.ACTIVE: frozenset({WalkState.AT_DOOR, WalkState.SAFE, WalkState.ENDED, WalkState.ALARM}),
-    WalkState.AT_DOOR: frozenset({WalkState.ACTIVE, WalkState.SAFE, WalkState.ENDED, WalkState.ALARM}),
-    WalkState.ALARM: frozenset({WalkState.ACTIVE, WalkState.AT_DOOR, WalkState.SAFE, WalkState.ENDED}),
+    WalkState.ACTIVE: frozenset(
+        {WalkState.AT_DOOR, WalkState.SAFE, WalkState.ENDED, WalkState.ALARM}
+    ),
+    WalkState.AT_DOOR: frozenset(
+        {WalkState.ACTIVE, WalkState.SAFE, WalkState.ENDED, WalkState.ALARM}
+    ),
+    WalkState.ALARM: frozenset(
+        {WalkState.ACTIVE, WalkState.AT_DOOR, WalkState.SAFE, WalkState.ENDED}
+    ),
     WalkState.SAFE: frozenset(),
     WalkState.ENDED: frozenset(),
 }

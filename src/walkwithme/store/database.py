@@ -56,7 +56,10 @@ class Database:
             self.read_engine = _sqlite_engine(url, for_writes=False)
         else:
             self.write_engine = sa.create_engine(
-                url, pool_size=10, max_overflow=10, pool_pre_ping=True,
+                url,
+                pool_size=10,
+                max_overflow=10,
+                pool_pre_ping=True,
                 connect_args=connect_args or {},
             )
             self.read_engine = self.write_engine

@@ -183,3 +183,8 @@ share_links = sa.Table(
     sa.Column("expires_at", Ms),
     sa.Column("revoked_at", Ms),
 )
+
+
+def insert_id(conn: sa.Connection, table: sa.Table, **values: object) -> int:
+    """Insert one row and return its new id (RETURNING works on SQLite and PostgreSQL)."""
+    return int(conn.execute(table.insert().values(**values).returning(table.c.id)).scalar_one())

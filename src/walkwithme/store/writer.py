@@ -158,9 +158,7 @@ class Writer:
                 for job, (result, error) in zip(group, self._commit_group(group), strict=True):
                     job.done(result, error)
 
-    def _commit_group(
-        self, group: list[_Job[Any]]
-    ) -> list[tuple[Any, BaseException | None]]:
+    def _commit_group(self, group: list[_Job[Any]]) -> list[tuple[Any, BaseException | None]]:
         touched: set[int] = set()
         try:
             results = self._transaction([job.fn for job in group], touched)

@@ -12,7 +12,7 @@ from walkwithme.domain import people as rules
 from walkwithme.domain.errors import Conflict, Forbidden, Invalid, Unauthorized
 from walkwithme.domain.geo import DEFAULT_PACE_MPS
 from walkwithme.security import new_token, token_hash
-from walkwithme.store.schema import invites, people, sessions
+from walkwithme.store.schema import insert_id, invites, people, sessions
 from walkwithme.store.writer import Tx
 
 INVITE_DAYS = 7
@@ -84,17 +84,17 @@ def create_person(tx: Tx, new: NewPerson) -> Person:
     taken = tx.conn.execute(sa.select(people.c.id).where(people.c.email == new.email)).first()
     if taken:
         raise Conflict("an account with this email exists already", field="email")
-    person_id = tx.conn.execute(
-        people.insert().values(
-            email=new.email,
-            name=new.name,
-            password_hash=new.password_hash,
-            is_operator=new.is_operator,
-            timezone=new.timezone,
-            pace_mps=DEFAULT_PACE_MPS,
-            created_at=tx.now_ms,
-        )
-    ).inserted_primary_key[0]
+    person_id = insert_id(
+        tx.conn,
+        people,
+        email=new.email,
+        name=new.name,
+        password_hash=new.password_hash,
+        is_operator=new.is_operator,
+        timezone=new.timezone,
+        pace_mps=DEFAULT_PACE_MPS,
+        created_at=tx.now_ms,
+    )
     person = get_person(tx.conn, person_id)
     assert person is not None
     return person
@@ -110,7 +110,9 @@ def sign_up(tx: Tx, new: NewPerson, invite: str | None, *, open_signup: bool) ->
             )
         ).first()
         if row is None or row.used_at is not None or row.expires_at <= tx.now_ms:
-            raise Forbidden("this invite is not valid: it is unknown, used or expired", field="invite")
+            raise Forbidden(
+                "this invite is not valid: it is unknown, used or expired", field="invite"
+            )
         invite_id = row.id
     elif not open_signup:
         raise Forbidden("sign-up needs an invite on this server", field="invite")

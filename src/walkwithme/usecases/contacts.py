@@ -10,8 +10,8 @@ from sqlalchemy.engine import Connection
 
 from walkwithme.domain.errors import Conflict, Invalid, NotFound
 from walkwithme.domain.people import ContactRole, ContactState, contact_transition, normalise_email
-from walkwithme.store.schema import contacts, people, walk_companions, walks
 from walkwithme.domain.walks import LIVE_STATES
+from walkwithme.store.schema import contacts, insert_id, people, walk_companions, walks
 from walkwithme.store.writer import Tx
 
 _OPEN = (ContactState.PENDING.value, ContactState.ACCEPTED.value)
@@ -41,16 +41,16 @@ def ask(tx: Tx, owner_id: int, email: str, role: str) -> dict[str, Any]:
     ).first()
     if existing:
         raise Conflict("you have asked this person already", field="email")
-    contact_id = tx.conn.execute(
-        contacts.insert().values(
-            owner_id=owner_id,
-            member_id=member.id,
-            role=contact_role.value,
-            state=ContactState.PENDING.value,
-            created_at=tx.now_ms,
-            updated_at=tx.now_ms,
-        )
-    ).inserted_primary_key[0]
+    contact_id = insert_id(
+        tx.conn,
+        contacts,
+        owner_id=owner_id,
+        member_id=member.id,
+        role=contact_role.value,
+        state=ContactState.PENDING.value,
+        created_at=tx.now_ms,
+        updated_at=tx.now_ms,
+    )
     return get_contact(tx.conn, contact_id, owner_id)
 
 

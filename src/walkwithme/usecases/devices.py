@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 from walkwithme.domain.errors import NotFound
 from walkwithme.domain.people import check_name
 from walkwithme.security import new_token, token_hash
-from walkwithme.store.schema import devices
+from walkwithme.store.schema import devices, insert_id
 from walkwithme.store.writer import Tx
 
 
@@ -26,11 +26,14 @@ def add_device(tx: Tx, person_id: int, name: str) -> tuple[Device, str]:
     """Returns the device and its token: the only time anyone sees the token."""
     token = new_token("dev")
     clean = check_name(name)
-    device_id = tx.conn.execute(
-        devices.insert().values(
-            person_id=person_id, name=clean, token_hash=token_hash(token), created_at=tx.now_ms
-        )
-    ).inserted_primary_key[0]
+    device_id = insert_id(
+        tx.conn,
+        devices,
+        person_id=person_id,
+        name=clean,
+        token_hash=token_hash(token),
+        created_at=tx.now_ms,
+    )
     return Device(device_id, person_id, clean), token
 
 
@@ -45,9 +48,7 @@ def device_for_token(conn: Connection, token: str) -> Device | None:
 
 def list_devices(conn: Connection, person_id: int) -> list[dict[str, Any]]:
     rows = conn.execute(
-        sa.select(
-            devices.c.id, devices.c.name, devices.c.created_at, devices.c.last_seen_at
-        )
+        sa.select(devices.c.id, devices.c.name, devices.c.created_at, devices.c.last_seen_at)
         .where(devices.c.person_id == person_id, devices.c.revoked_at.is_(None))
         .order_by(devices.c.id)
     )

@@ -77,7 +77,9 @@ def record_fixes(tx: Tx, device: Device, batch: list[Parsed]) -> list[Outcome]:
     )
     for index, fix in todo:
         if walk is None:
-            outcomes[index] = Outcome("not_kept", "no walk is live: location is kept only during walks")
+            outcomes[index] = Outcome(
+                "not_kept", "no walk is live: location is kept only during walks"
+            )
         elif fix.t_ms < walk.started_at - START_SLACK_MS:
             outcomes[index] = Outcome("not_kept", "taken before the walk started")
         else:

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 from walkwithme.domain.errors import NotFound
 from walkwithme.domain.people import check_name
 from walkwithme.domain.walks import Destination
-from walkwithme.store.schema import places
+from walkwithme.store.schema import insert_id, places
 from walkwithme.store.writer import Tx
 
 DEFAULT_RADIUS_M = 40.0
@@ -20,16 +20,16 @@ def add_place(
     tx: Tx, person_id: int, name: str, lat: float, lon: float, radius_m: float | None
 ) -> dict[str, Any]:
     dest = Destination(lat, lon, radius_m or DEFAULT_RADIUS_M, check_name(name))
-    place_id = tx.conn.execute(
-        places.insert().values(
-            person_id=person_id,
-            name=dest.name,
-            lat=dest.lat,
-            lon=dest.lon,
-            radius_m=dest.radius_m,
-            created_at=tx.now_ms,
-        )
-    ).inserted_primary_key[0]
+    place_id = insert_id(
+        tx.conn,
+        places,
+        person_id=person_id,
+        name=dest.name,
+        lat=dest.lat,
+        lon=dest.lon,
+        radius_m=dest.radius_m,
+        created_at=tx.now_ms,
+    )
     return get_place(tx.conn, person_id, place_id)
 
 

@@ -14,9 +14,9 @@ from sqlalchemy.engine import Connection
 
 from walkwithme.domain.errors import Invalid, NotFound
 from walkwithme.security import new_token, token_hash
-from walkwithme.store.schema import share_links
+from walkwithme.store.schema import insert_id, share_links
 from walkwithme.store.writer import Tx
-from walkwithme.usecases.walks import Walk, own_live_walk, get_walk
+from walkwithme.usecases.walks import Walk, get_walk, own_live_walk
 
 MAX_SHARE_HOURS = 48
 HOUR_MS = 3_600_000
@@ -28,11 +28,14 @@ def create_link(tx: Tx, walk_id: int, walker_id: int, hours: float | None) -> di
         raise Invalid(f"hours must be more than 0 and at most {MAX_SHARE_HOURS}", field="hours")
     token = new_token("shr")
     expires_at = tx.now_ms + int(hours * HOUR_MS) if hours is not None else None
-    link_id = tx.conn.execute(
-        share_links.insert().values(
-            walk_id=walk_id, token_hash=token_hash(token), created_at=tx.now_ms, expires_at=expires_at
-        )
-    ).inserted_primary_key[0]
+    link_id = insert_id(
+        tx.conn,
+        share_links,
+        walk_id=walk_id,
+        token_hash=token_hash(token),
+        created_at=tx.now_ms,
+        expires_at=expires_at,
+    )
     tx.touch(walk_id)
     return {"id": link_id, "token": token, "expires_at": expires_at}
 
@@ -84,10 +87,7 @@ def walk_for_link(conn: Connection, token: str, now_ms: int, *, finished_ok: boo
     walk = get_walk(conn, row.walk_id) if row else None
     if row is None or walk is None or row.revoked_at is not None:
         raise NotFound("this link shows nothing: it is unknown, expired or revoked")
-    if row.expires_at is None:
-        valid = walk.live or finished_ok
-    else:
-        valid = now_ms < row.expires_at
+    valid = walk.live or finished_ok if row.expires_at is None else now_ms < row.expires_at
     if not valid:
         raise NotFound("this link shows nothing: it is unknown, expired or revoked")
     return walk

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from walkwithme.store.schema import events, fixes
+from walkwithme.store.schema import events, fixes, insert_id
 from walkwithme.store.writer import Tx
 
 
@@ -40,16 +40,16 @@ def record(
     actor_id: int | None = None,
     **data: Any,
 ) -> int:
-    event_id: int = tx.conn.execute(
-        events.insert().values(
-            walk_id=walk_id,
-            at=tx.now_ms,
-            kind=kind,
-            audience=audience,
-            actor_id=actor_id,
-            data=data,
-        )
-    ).inserted_primary_key[0]
+    event_id: int = insert_id(
+        tx.conn,
+        events,
+        walk_id=walk_id,
+        at=tx.now_ms,
+        kind=kind,
+        audience=audience,
+        actor_id=actor_id,
+        data=data,
+    )
     tx.touch(walk_id)
     return event_id
 

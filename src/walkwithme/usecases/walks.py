@@ -17,7 +17,7 @@ from walkwithme.domain import walks as rules
 from walkwithme.domain.errors import Conflict, Invalid, NotFound
 from walkwithme.domain.geo import distance_m, expected_duration_ms
 from walkwithme.domain.walks import LIVE_STATES, Destination, WalkState
-from walkwithme.store.schema import people, walk_companions, walks
+from walkwithme.store.schema import insert_id, people, walk_companions, walks
 from walkwithme.store.writer import Tx
 from walkwithme.usecases import contacts, timeline
 from walkwithme.usecases.timeline import Audience
@@ -218,21 +218,21 @@ def start_walk(tx: Tx, walker_id: int, plan: WalkPlan) -> int:
         )
     expected_at = expected_arrival(plan, tx.now_ms)
     dest = plan.destination
-    walk_id: int = tx.conn.execute(
-        walks.insert().values(
-            walker_id=walker_id,
-            state=WalkState.ACTIVE.value,
-            dest_name=dest.name,
-            dest_lat=dest.lat,
-            dest_lon=dest.lon,
-            dest_radius_m=dest.radius_m,
-            pace_mps=plan.pace_mps,
-            pin_hash=plan.pin_hash,
-            started_at=tx.now_ms,
-            expected_at=expected_at,
-            next_due_at=expected_at,
-        )
-    ).inserted_primary_key[0]
+    walk_id: int = insert_id(
+        tx.conn,
+        walks,
+        walker_id=walker_id,
+        state=WalkState.ACTIVE.value,
+        dest_name=dest.name,
+        dest_lat=dest.lat,
+        dest_lon=dest.lon,
+        dest_radius_m=dest.radius_m,
+        pace_mps=plan.pace_mps,
+        pin_hash=plan.pin_hash,
+        started_at=tx.now_ms,
+        expected_at=expected_at,
+        next_due_at=expected_at,
+    )
     tx.conn.execute(
         walk_companions.insert(), [{"walk_id": walk_id, "person_id": p} for p in sorted(chosen)]
     )
@@ -282,7 +282,12 @@ def confirm_inside(tx: Tx, walk_id: int, walker_id: int, note: str | None) -> No
     walk = own_live_walk(tx, walk_id, walker_id)
     _move(tx, walk, WalkState.SAFE, ended_at=tx.now_ms, next_due_at=None)
     timeline.record(
-        tx, walk_id, "inside", actor_id=walker_id, note=_note(note), at_door=walk.state is WalkState.AT_DOOR
+        tx,
+        walk_id,
+        "inside",
+        actor_id=walker_id,
+        note=_note(note),
+        at_door=walk.state is WalkState.AT_DOOR,
     )
 
 
