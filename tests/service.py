@@ -1,0 +1,99 @@
+"""Run the real service as a subprocess (`walkwithme serve`) for end-to-end tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import IO, Any
+
+import httpx2
+
+WWM = [sys.executable, "-m", "walkwithme"]
+READY_WITHIN_S = 30.0  # a generous bound for start-up, not a timing assertion
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def cli(data: Path, *args: str, stdin: str | None = None) -> dict[str, Any]:
+    """Run a `walkwithme` command with --json and return what it printed."""
+    done = subprocess.run(
+        [*WWM, *args, "--data", str(data), "--json"],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+class Service:
+    def __init__(self, data: Path, *extra: str, env: dict[str, str] | None = None) -> None:
+        self.data = data
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.extra = extra
+        self.env = {**os.environ, **(env or {})}
+        self.proc: subprocess.Popen[str] | None = None
+        self._out: IO[str] | None = None
+        self.log = data / f"serve-{self.port}.log"
+
+    def start(self) -> Service:
+        self.data.mkdir(parents=True, exist_ok=True)
+        self._close_log()
+        self._out = self.log.open("a")
+        self.proc = subprocess.Popen(
+            [*WWM, "serve", "--data", str(self.data), "--port", str(self.port), *self.extra],
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=self.env,
+        )
+        deadline = time.monotonic() + READY_WITHIN_S
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the service exited: {self.log.read_text()}")
+            try:
+                if httpx2.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx2.HTTPError:
+                pass
+            time.sleep(0.05)  # polling for readiness, not waiting for a deadline
+        raise RuntimeError(f"the service did not answer: {self.log.read_text()}")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no flush, nothing graceful."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=30)
+        self._close_log()
+
+    def _close_log(self) -> None:
+        if self._out is not None:
+            self._out.close()
+            self._out = None
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._close_log()
+
+    def output(self) -> str:
+        return self.log.read_text()

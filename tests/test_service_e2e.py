@@ -1,0 +1,146 @@
+"""The real service, as a subprocess, over real HTTP and WebSocket: the walk end to end, and
+every acknowledged fix surviving a crash."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+from websockets.sync.client import ClientConnection, connect
+
+from tests.people import HOME, PIN, START, between
+from tests.service import Service, cli
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Iterator[Service]:
+    svc = Service(tmp_path / "data")
+    yield svc
+    svc.stop()
+
+
+def sign_in(url: str, who: dict[str, Any]) -> dict[str, str]:
+    answer = httpx2.post(
+        f"{url}/api/session", json={"email": who["email"], "password": who["password"]}
+    )
+    assert answer.status_code == 200, answer.text
+    return {"Authorization": f"Bearer {answer.json()['token']}"}
+
+
+def receive(ws: ClientConnection, kind: str) -> dict[str, Any]:
+    while True:
+        message: dict[str, Any] = json.loads(ws.recv(timeout=30))
+        if message["type"] == kind:
+            return message
+
+
+def prepare(service: Service) -> tuple[dict[str, str], dict[str, str], str, int]:
+    """Two people made by the operator's CLI, linked through the API, and a walk started."""
+    mira = cli(service.data, "people", "add", "mira@example.org", "--name", "Mira")
+    noor = cli(service.data, "people", "add", "noor@example.org", "--name", "Noor")
+    phone = cli(service.data, "devices", "add", "mira@example.org", "phone")["token"]
+    service.start()
+    url = service.url
+    as_mira, as_noor = sign_in(url, mira), sign_in(url, noor)
+    asked = httpx2.post(
+        f"{url}/api/contacts", json={"email": "noor@example.org"}, headers=as_mira
+    ).json()
+    httpx2.post(f"{url}/api/contacts/{asked['id']}/accept", headers=as_noor).raise_for_status()
+    walk = httpx2.post(
+        f"{url}/api/walks",
+        json={
+            "destination": {"lat": HOME[0], "lon": HOME[1], "name": "home"},
+            "from": {"lat": START[0], "lon": START[1]},
+            "pin": PIN,
+        },
+        headers=as_mira,
+    )
+    assert walk.status_code == 201, walk.text
+    return as_mira, as_noor, phone, walk.json()["id"]
+
+
+def now_ms(url: str) -> int:
+    return int(httpx2.get(f"{url}/healthz").json()["now"])
+
+
+def post_fix(url: str, phone: str, where: tuple[float, float], t: int) -> str:
+    answer = httpx2.post(
+        f"{url}/api/fixes",
+        json={"t": t, "lat": where[0], "lon": where[1], "accuracy": 6},
+        headers={"Authorization": f"Bearer {phone}"},
+    )
+    assert answer.status_code == 200, answer.text
+    status: str = answer.json()["results"][0]["status"]
+    return status
+
+
+def test_a_walk_end_to_end_over_the_real_http_stack(service: Service) -> None:
+    as_mira, as_noor, phone, walk_id = prepare(service)
+    url = service.url
+    ws_url = url.replace("http", "ws") + f"/api/walks/{walk_id}/live"
+    with connect(ws_url, additional_headers=as_noor) as ws:
+        assert receive(ws, "walk")["walk"]["walker"]["name"] == "Mira"
+        assert receive(ws, "event")["event"]["kind"] == "started"
+        t = now_ms(url)
+        for step in range(1, 10):
+            where = between(START, HOME, step / 10)
+            assert post_fix(url, phone, where, t + step * 10_000) == "accepted"
+            assert receive(ws, "fix")["fix"]["lat"] == pytest.approx(where[0])
+        post_fix(url, phone, HOME, t + 110_000)
+        assert receive(ws, "event")["event"]["kind"] == "arrived"
+        message = httpx2.post(
+            f"{url}/api/walks/{walk_id}/messages", json={"text": "At the door"}, headers=as_mira
+        )
+        assert message.status_code == 201
+        assert receive(ws, "event")["event"]["text"] == "At the door"
+        inside = httpx2.post(
+            f"{url}/api/walks/{walk_id}/inside", json={"pin": PIN}, headers=as_mira
+        )
+        assert inside.json()["state"] == "safe"
+        assert receive(ws, "event")["event"]["kind"] == "inside"
+        assert receive(ws, "closed")["reason"].startswith("the walk is over")
+    gone = httpx2.get(f"{url}/api/walks/{walk_id}", headers=as_noor)
+    assert gone.status_code == 404
+
+
+def test_every_acknowledged_fix_survives_a_crash(service: Service) -> None:
+    as_mira, as_noor, phone, walk_id = prepare(service)
+    url = service.url
+    t = now_ms(url)
+    acknowledged = []
+    for step in range(60):
+        where = between(START, HOME, step / 100)
+        if post_fix(url, phone, where, t + step * 500) == "accepted":
+            acknowledged.append(t + step * 500)
+    assert len(acknowledged) == 60
+    service.kill()
+    service.start()
+    track = httpx2.get(f"{url}/api/walks/{walk_id}/fixes", headers=as_noor)
+    assert track.status_code == 200
+    assert sorted(f["t"] for f in track.json()) == acknowledged
+    # Re-sent after the restart (the phone never heard back): still stored once.
+    assert post_fix(url, phone, START, acknowledged[-1]) == "duplicate"
+
+
+def test_serve_says_where_it_listens_and_how_to_begin(service: Service) -> None:
+    service.start()
+    out = service.output()
+    assert f"listening on http://127.0.0.1:{service.port}" in out
+    assert "walkwithme people add" in out
+
+
+def test_a_fast_clock_is_announced_on_every_response(tmp_path: Path) -> None:
+    fast = Service(tmp_path / "fast", "--clock-speed", "10").start()
+    try:
+        assert httpx2.get(f"{fast.url}/healthz").headers["x-walkwithme-clock"].startswith("10x")
+        refused = httpx2.get(f"{fast.url}/api/me")
+        assert refused.status_code == 401
+        assert "x-walkwithme-clock" in refused.headers
+    finally:
+        fast.stop()
