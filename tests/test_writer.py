@@ -75,12 +75,13 @@ def test_a_failing_job_fails_alone(database: Database, clock: FakeClock) -> None
         writer = Writer(database.write_engine, clock)
         writer.start()
         try:
-            return await asyncio.gather(
+            results = await asyncio.gather(
                 writer.run(add_person(1)),
                 writer.run(refuse),
                 writer.run(add_person(2)),
                 return_exceptions=True,
             )
+            return list(results)
         finally:
             writer.stop()
 
