@@ -15,6 +15,7 @@ from walkwithme.store.schema import contacts, insert_id, people, walk_companions
 from walkwithme.store.writer import Tx
 
 _OPEN = (ContactState.PENDING.value, ContactState.ACCEPTED.value)
+ASK_AGAIN_AFTER_MS = 7 * 86_400_000
 
 
 def ask(tx: Tx, owner_id: int, email: str, role: str) -> dict[str, Any]:
@@ -41,6 +42,17 @@ def ask(tx: Tx, owner_id: int, email: str, role: str) -> dict[str, Any]:
     ).first()
     if existing:
         raise Conflict("you have asked this person already", field="email")
+    declined = tx.conn.execute(
+        sa.select(contacts.c.updated_at).where(
+            contacts.c.owner_id == owner_id,
+            contacts.c.member_id == member.id,
+            contacts.c.state == ContactState.DECLINED.value,
+            contacts.c.updated_at > tx.now_ms - ASK_AGAIN_AFTER_MS,
+        )
+    ).first()
+    if declined:
+        # A "no" is respected: asking again at once would turn a request into pressure.
+        raise Conflict("this person declined; you can ask again a week after", field="email")
     contact_id = insert_id(
         tx.conn,
         contacts,
@@ -104,14 +116,20 @@ def end(tx: Tx, person_id: int, contact_id: int) -> None:
 
 
 def get_contact(conn: Connection, contact_id: int, person_id: int) -> dict[str, Any]:
-    for contact in list_contacts(conn, person_id):
-        if contact["id"] == contact_id:
-            return contact
-    raise NotFound("no such contact")
+    found = _contacts(conn, person_id, contacts.c.id == contact_id)
+    if not found:
+        raise NotFound("no such contact")
+    return found[0]
 
 
 def list_contacts(conn: Connection, person_id: int) -> list[dict[str, Any]]:
-    """Both directions: the people I asked, and the people who asked me."""
+    """Both directions, pending or accepted: the people I asked, and the people who asked me."""
+    return _contacts(conn, person_id, contacts.c.state.in_(_OPEN))
+
+
+def _contacts(
+    conn: Connection, person_id: int, condition: sa.ColumnElement[bool]
+) -> list[dict[str, Any]]:
     owner = people.alias("owner")
     member = people.alias("member")
     rows = conn.execute(
@@ -130,7 +148,7 @@ def list_contacts(conn: Connection, person_id: int) -> list[dict[str, Any]]:
         .join(member, member.c.id == contacts.c.member_id)
         .where(
             sa.or_(contacts.c.owner_id == person_id, contacts.c.member_id == person_id),
-            contacts.c.state.in_(_OPEN),
+            condition,
         )
         .order_by(contacts.c.id)
     )

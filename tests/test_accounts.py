@@ -1,0 +1,142 @@
+"""Signing up (invite-only by default), signing in and out, and one's own profile."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import make_services
+from tests.people import Cast
+from walkwithme.api.app import create_app
+from walkwithme.clock import FakeClock
+
+NEW = {"email": "ada@example.org", "name": "Ada", "password": "long enough password"}
+
+
+def test_sign_up_needs_an_invite_by_default(cast: Cast) -> None:
+    refused = cast.client.post("/api/signup", json=NEW)
+    assert refused.status_code == 403
+    assert refused.json()["field"] == "invite"
+
+
+def test_an_invite_from_the_operator_works_once(cast: Cast) -> None:
+    ola = cast.person("Ola", operator=True)
+    invite = cast.client.post("/api/invites", headers=ola.auth).json()["invite"]
+    made = cast.client.post("/api/signup", json={**NEW, "invite": invite})
+    assert made.status_code == 201, made.text
+    assert made.json()["person"]["name"] == "Ada"
+    again = cast.client.post(
+        "/api/signup", json={**NEW, "email": "bea@example.org", "invite": invite}
+    )
+    assert again.status_code == 403
+
+
+def test_an_invite_expires_after_a_week(cast: Cast) -> None:
+    ola = cast.person("Ola", operator=True)
+    invite = cast.client.post("/api/invites", headers=ola.auth).json()["invite"]
+    cast.clock.advance(minutes=7 * 24 * 60 + 1)
+    assert cast.client.post("/api/signup", json={**NEW, "invite": invite}).status_code == 403
+
+
+def test_only_the_operator_makes_invites(cast: Cast) -> None:
+    mira = cast.person("Mira")
+    assert cast.client.post("/api/invites", headers=mira.auth).status_code == 403
+    assert cast.client.get("/api/people", headers=mira.auth).status_code == 403
+
+
+@pytest.fixture
+def open_client(tmp_path: Path, sqlite_url: str) -> Iterator[TestClient]:
+    svc = make_services(sqlite_url, tmp_path, FakeClock(), WWM_OPEN_SIGNUP="true")
+    with TestClient(create_app(svc)) as client:
+        yield client
+
+
+def test_open_sign_up_when_the_operator_allows_it(open_client: TestClient) -> None:
+    made = open_client.post("/api/signup", json=NEW)
+    assert made.status_code == 201
+    token = made.json()["token"]
+    me = open_client.get("/api/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.json()["email"] == "ada@example.org"
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"email": "not-an-address"}, "email"),
+        ({"password": "short"}, "password"),
+        ({"name": "  "}, "name"),
+        ({"timezone": "Mars/Olympus"}, "timezone"),
+    ],
+)
+def test_a_bad_sign_up_names_what_is_wrong_and_creates_nothing(
+    open_client: TestClient, change: dict[str, str], field: str
+) -> None:
+    refused = open_client.post("/api/signup", json={**NEW, **change})
+    assert refused.status_code == 422
+    assert refused.json()["field"] == field
+    assert open_client.post("/api/signup", json=NEW).status_code == 201
+
+
+def test_the_same_email_cannot_sign_up_twice(open_client: TestClient) -> None:
+    open_client.post("/api/signup", json=NEW)
+    again = open_client.post("/api/signup", json={**NEW, "email": "ADA@example.org"})
+    assert again.status_code == 409
+
+
+def test_sign_in_and_out(cast: Cast) -> None:
+    cast.person("Mira")
+    wrong = cast.client.post(
+        "/api/session", json={"email": "mira@example.org", "password": "wrong password!"}
+    )
+    assert wrong.status_code == 401
+    nobody = cast.client.post(
+        "/api/session", json={"email": "nobody@example.org", "password": "wrong password!"}
+    )
+    assert nobody.json() == wrong.json()
+    signed = cast.client.post(
+        "/api/session", json={"email": "mira@example.org", "password": "correct horse battery"}
+    )
+    assert signed.status_code == 200
+    auth = {"Authorization": f"Bearer {signed.json()['token']}"}
+    assert cast.client.get("/api/me", headers=auth).json()["name"] == "Mira"
+    assert cast.client.delete("/api/session", headers=auth).status_code == 204
+    assert cast.client.get("/api/me", headers=auth).status_code == 401
+
+
+def test_a_session_expires(cast: Cast) -> None:
+    mira = cast.person("Mira")
+    cast.clock.advance(minutes=31 * 24 * 60)
+    assert cast.client.get("/api/me", headers=mira.auth).status_code == 401
+
+
+def test_the_profile_can_be_changed_and_bad_values_change_nothing(cast: Cast) -> None:
+    mira = cast.person("Mira")
+    changed = cast.client.patch(
+        "/api/me", json={"timezone": "Europe/Helsinki", "pace": 1.1}, headers=mira.auth
+    )
+    assert changed.json()["timezone"] == "Europe/Helsinki"
+    refused = cast.client.patch("/api/me", json={"pace": 30, "name": "X"}, headers=mira.auth)
+    assert refused.status_code == 422
+    assert refused.json()["field"] == "pace"
+    me = cast.client.get("/api/me", headers=mira.auth).json()
+    assert (me["pace"], me["name"]) == (1.1, "Mira")
+
+
+def test_the_operator_lists_people_but_no_whereabouts(cast: Cast) -> None:
+    ola = cast.person("Ola", operator=True)
+    cast.person("Mira")
+    listed = cast.client.get("/api/people", headers=ola.auth).json()
+    assert [p["name"] for p in listed] == ["Ola", "Mira"]
+    assert all("lat" not in str(p) for p in listed)
+
+
+def test_malformed_json_gets_a_clear_error_not_a_trace(cast: Cast) -> None:
+    answer = cast.client.post(
+        "/api/session", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert answer.status_code == 422
+    assert "Traceback" not in answer.text
+    assert "error" in answer.json()

@@ -1,0 +1,240 @@
+"""Contacts by consent, places, and the walker's moments: start, talk, extend, end, inside."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.people import HOME, PIN, START, Cast, Member
+
+
+def events(cast: Cast, who: Member, walk: dict[str, Any]) -> list[dict[str, Any]]:
+    answer = cast.client.get(f"/api/walks/{walk['id']}/events", headers=who.auth)
+    assert answer.status_code == 200, answer.text
+    found: list[dict[str, Any]] = answer.json()
+    return found
+
+
+def test_nothing_is_shared_until_the_contact_accepts(cast: Cast) -> None:
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    asked = cast.client.post("/api/contacts", json={"email": noor.email}, headers=mira.auth).json()
+    assert asked["state"] == "pending"
+    refused = cast.client.post(
+        "/api/walks",
+        json={"destination": {"lat": HOME[0], "lon": HOME[1]}, "minutes": 15, "pin": PIN},
+        headers=mira.auth,
+    )
+    assert refused.status_code == 422
+    assert "nobody would follow" in refused.json()["error"]
+    # Noor sees the request, and only she can answer it.
+    theirs = cast.client.get("/api/contacts", headers=noor.auth).json()
+    assert theirs[0]["direction"] == "asked_me"
+    assert theirs[0]["person"]["name"] == "Mira"
+    mine = cast.client.post(f"/api/contacts/{asked['id']}/accept", headers=mira.auth)
+    assert mine.status_code == 404
+    accepted = cast.client.post(f"/api/contacts/{asked['id']}/accept", headers=noor.auth)
+    assert accepted.json()["state"] == "accepted"
+
+
+def test_a_declined_request_can_be_asked_again_only_a_week_later(cast: Cast) -> None:
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    first = cast.client.post("/api/contacts", json={"email": noor.email}, headers=mira.auth)
+    twice = cast.client.post("/api/contacts", json={"email": noor.email}, headers=mira.auth)
+    assert twice.status_code == 409
+    declined = cast.client.post(f"/api/contacts/{first.json()['id']}/decline", headers=noor.auth)
+    assert declined.json()["state"] == "declined"
+    assert cast.client.get("/api/contacts", headers=noor.auth).json() == []
+    at_once = cast.client.post("/api/contacts", json={"email": noor.email}, headers=mira.auth)
+    assert at_once.status_code == 409
+    cast.clock.advance(minutes=7 * 24 * 60 + 1)
+    again = cast.client.post("/api/contacts", json={"email": noor.email}, headers=mira.auth)
+    assert again.status_code == 201
+
+
+def test_asking_an_unknown_address_reveals_nothing_and_stores_nothing(cast: Cast) -> None:
+    mira = cast.person("Mira")
+    unknown = cast.client.post(
+        "/api/contacts", json={"email": "ghost@example.org"}, headers=mira.auth
+    )
+    assert unknown.status_code == 404
+    assert cast.client.get("/api/contacts", headers=mira.auth).json() == []
+
+
+def test_a_bad_role_is_refused_by_name(cast: Cast) -> None:
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    bad = cast.client.post(
+        "/api/contacts", json={"email": noor.email, "role": "boss"}, headers=mira.auth
+    )
+    assert bad.status_code == 422
+    assert bad.json()["field"] == "role"
+
+
+def test_a_walk_to_a_saved_place(cast: Cast) -> None:
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    place = cast.client.post(
+        "/api/places",
+        json={"name": "Home", "lat": HOME[0], "lon": HOME[1], "radius": 30},
+        headers=mira.auth,
+    ).json()
+    walk = cast.start_walk(mira, destination={"place_id": place["id"]})
+    assert walk["destination"]["name"] == "Home"
+    assert walk["destination"]["radius"] == 30
+    # About 1.1 km straight, 1.3 detour, 1.3 m/s: about 18 minutes.
+    minutes = (walk["expected_at"] - walk["started_at"]) / 60_000
+    assert 16 < minutes < 21
+
+
+def test_someone_elses_place_is_not_a_destination(cast: Cast) -> None:
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    theirs = cast.client.post(
+        "/api/places", json={"name": "Noor's", "lat": HOME[0], "lon": HOME[1]}, headers=noor.auth
+    ).json()
+    refused = cast.client.post(
+        "/api/walks",
+        json={"destination": {"place_id": theirs["id"]}, "minutes": 10, "pin": PIN},
+        headers=mira.auth,
+    )
+    assert refused.status_code == 404
+
+
+def test_one_live_walk_at_a_time(cast: Cast) -> None:
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    cast.start_walk(mira)
+    second = cast.client.post(
+        "/api/walks",
+        json={"destination": {"lat": HOME[0], "lon": HOME[1]}, "minutes": 10, "pin": PIN},
+        headers=mira.auth,
+    )
+    assert second.status_code == 409
+
+
+def test_a_bad_walk_request_is_refused_by_name(cast: Cast) -> None:
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    for body, field in [
+        ({"destination": {"lat": 95, "lon": 0}, "minutes": 10, "pin": PIN}, "lat"),
+        ({"destination": {"lat": HOME[0], "lon": HOME[1]}, "minutes": 10, "pin": "12"}, "pin"),
+        ({"destination": {"lat": HOME[0], "lon": HOME[1]}, "minutes": 0, "pin": PIN}, "minutes"),
+        (
+            {
+                "destination": {"lat": HOME[0], "lon": HOME[1]},
+                "minutes": 10,
+                "pin": PIN,
+                "companions": [9999],
+            },
+            "companions",
+        ),
+    ]:
+        refused = cast.client.post("/api/walks", json=body, headers=mira.auth)
+        assert refused.status_code == 422, body
+        assert refused.json()["field"] == field
+    assert cast.client.get("/api/walks", headers=mira.auth).json() == []
+
+
+def test_a_wrong_pin_changes_nothing_but_is_on_the_timeline(cast: Cast) -> None:
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    walk = cast.start_walk(mira)
+    for action in ("inside", "end"):
+        refused = cast.client.post(
+            f"/api/walks/{walk['id']}/{action}", json={"pin": "0000"}, headers=mira.auth
+        )
+        assert refused.status_code == 403
+        assert refused.json() == {"error": "wrong PIN", "field": "pin"}
+    assert cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()["state"] == (
+        "active"
+    )
+    kinds = [e["kind"] for e in events(cast, noor, walk)]
+    assert kinds == ["started", "pin_refused", "pin_refused"]
+
+
+def test_extending_takes_the_pin_and_moves_the_expected_arrival(cast: Cast) -> None:
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    walk = cast.start_walk(mira)
+    wrong = cast.client.post(
+        f"/api/walks/{walk['id']}/extend", json={"pin": "1111", "minutes": 10}, headers=mira.auth
+    )
+    assert wrong.status_code == 403
+    extended = cast.client.post(
+        f"/api/walks/{walk['id']}/extend", json={"pin": PIN, "minutes": 10}, headers=mira.auth
+    ).json()
+    assert extended["expected_at"] == walk["expected_at"] + 10 * 60_000
+    too_long = cast.client.post(
+        f"/api/walks/{walk['id']}/extend", json={"pin": PIN, "minutes": 900}, headers=mira.auth
+    )
+    assert too_long.status_code == 422
+
+
+def test_ending_early_with_a_note(cast: Cast) -> None:
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    walk = cast.start_walk(mira)
+    ended = cast.client.post(
+        f"/api/walks/{walk['id']}/end",
+        json={"pin": PIN, "note": "Got a lift"},
+        headers=mira.auth,
+    )
+    assert ended.json()["state"] == "ended"
+    last = events(cast, mira, walk)[-1]
+    assert (last["kind"], last["note"]) == ("ended", "Got a lift")
+    again = cast.client.post(f"/api/walks/{walk['id']}/end", json={"pin": PIN}, headers=mira.auth)
+    assert again.status_code == 409
+    # After it, a new walk can start.
+    assert cast.start_walk(mira)["state"] == "active"
+
+
+def test_messages_and_quick_replies_both_ways_and_silence_is_fine(cast: Cast) -> None:
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    walk = cast.start_walk(mira)
+    replies = cast.client.get("/api/walks/quick-replies", headers=mira.auth).json()
+    assert "On my way" in replies
+    said = cast.client.post(
+        f"/api/walks/{walk['id']}/messages", json={"text": "Nice evening"}, headers=noor.auth
+    )
+    assert said.status_code == 201
+    quick = cast.client.post(
+        f"/api/walks/{walk['id']}/messages",
+        json={"text": "All good", "quick": True},
+        headers=mira.auth,
+    )
+    assert quick.status_code == 201
+    not_quick = cast.client.post(
+        f"/api/walks/{walk['id']}/messages",
+        json={"text": "whatever", "quick": True},
+        headers=mira.auth,
+    )
+    assert not_quick.status_code == 422
+    empty = cast.client.post(
+        f"/api/walks/{walk['id']}/messages", json={"text": "   "}, headers=mira.auth
+    )
+    assert empty.status_code == 422
+    cast.clock.advance(minutes=15)  # a quiet stretch: nothing is raised
+    talk = [
+        (e["sender"]["name"], e["text"]) for e in events(cast, mira, walk) if e["kind"] == "message"
+    ]
+    assert talk == [("Noor", "Nice evening"), ("Mira", "All good")]
+    assert [e["kind"] for e in events(cast, noor, walk)] == ["started", "message", "message"]
+
+
+def test_the_walk_list_shows_my_walks_and_the_ones_i_follow(cast: Cast) -> None:
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    walk = cast.start_walk(mira)
+    mine = cast.client.get("/api/walks", headers=mira.auth).json()
+    followed = cast.client.get("/api/walks", headers=noor.auth).json()
+    assert [(w["id"], w["you_are"]) for w in mine] == [(walk["id"], "walker")]
+    assert [(w["id"], w["you_are"]) for w in followed] == [(walk["id"], "companion")]
+    assert followed[0]["walker"]["name"] == "Mira"
+    assert "companions" not in followed[0]
+
+
+def test_timer_walk_from_minutes(cast: Cast) -> None:
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    walk = cast.start_walk(mira, **{"from": None, "minutes": 25})
+    assert walk["expected_at"] - walk["started_at"] == 25 * 60_000
+    assert START  # the walk needs no starting point when its duration is given
