@@ -1,0 +1,60 @@
+"""Settings: strict, loud, documented."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from walkwithme.config import SETTINGS, ConfigError, load_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_defaults_need_no_settings_at_all() -> None:
+    config = load_config({})
+    assert config.database_url == "sqlite:///walkwithme-data/walkwithme.db"
+    assert (config.host, config.port, config.open_signup) == ("127.0.0.1", 8000, False)
+    assert config.base_url == "http://127.0.0.1:8000"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("WWM_PORT", "eighty"),
+        ("WWM_PORT", "70000"),
+        ("WWM_OPEN_SIGNUP", "maybe"),
+        ("WWM_CLOCK_SPEED", "-2"),
+        ("WWM_PUBLIC_URL", "walk.example.org"),
+    ],
+)
+def test_a_bad_value_stops_start_up_naming_the_variable(name: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=name):
+        load_config({name: value})
+
+
+def test_a_setting_can_come_from_a_file(tmp_path: Path) -> None:
+    secret = tmp_path / "db-url"
+    secret.write_text("postgresql+psycopg://wwm@db/wwm\n")
+    config = load_config({"WWM_DATABASE_URL_FILE": str(secret)})
+    assert config.database_url == "postgresql+psycopg://wwm@db/wwm"
+
+
+def test_settings_can_come_from_a_toml_file(tmp_path: Path) -> None:
+    toml = tmp_path / "wwm.toml"
+    toml.write_text('port = 9000\nopen_signup = true\npublic_url = "https://walk.example.org"\n')
+    config = load_config({"WWM_CONFIG": str(toml), "WWM_PORT": "9100"})
+    assert config.port == 9100  # the environment wins over the file
+    assert config.open_signup is True
+    assert config.base_url == "https://walk.example.org"
+    toml.write_text("colour = 'blue'\n")
+    with pytest.raises(ConfigError, match="colour"):
+        load_config({"WWM_CONFIG": str(toml)})
+
+
+def test_every_setting_is_documented() -> None:
+    page = (ROOT / "docs" / "configuration.md").read_text()
+    documented = set(re.findall(r"`(WWM_[A-Z_]+)`", page))
+    assert {s.name for s in SETTINGS} <= documented
+    assert documented - {s.name for s in SETTINGS} <= {"WWM_CONFIG"}
