@@ -30,10 +30,12 @@ class Services:
         self.db.dispose()
 
 
-def build_services(config: Config, clock: Clock | None = None, *, migrate: bool = True) -> Services:
+def build_services(
+    config: Config, clock: Clock | None = None, *, migrate: bool = True, db: Database | None = None
+) -> Services:
     if config.database_url.startswith("sqlite"):
         config.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(config.database_url)
+    db = db or Database(config.database_url)
     if migrate:
         upgrade(db.write_engine)
     clock = clock or SystemClock(config.clock_speed)

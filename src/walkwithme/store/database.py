@@ -19,10 +19,10 @@ from sqlalchemy.engine import Connection, Engine
 T = TypeVar("T")
 
 
-def _sqlite_engine(url: str, *, for_writes: bool) -> Engine:
+def _sqlite_engine(url: str, *, for_writes: bool, busy_timeout_ms: int) -> Engine:
     engine = sa.create_engine(
         url,
-        connect_args={"check_same_thread": False, "timeout": 30},
+        connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
         pool_size=1 if for_writes else 8,
         max_overflow=0 if for_writes else 8,
     )
@@ -35,7 +35,7 @@ def _sqlite_engine(url: str, *, for_writes: bool) -> Engine:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -48,12 +48,24 @@ def _sqlite_engine(url: str, *, for_writes: bool) -> Engine:
 class Database:
     """A database's engines: one for the writer, one for concurrent reads."""
 
-    def __init__(self, url: str, *, connect_args: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        connect_args: dict[str, Any] | None = None,
+        busy_timeout_ms: int = 30_000,
+    ) -> None:
+        """`busy_timeout_ms`: how long SQLite waits for a lock held by another process (a
+        CLI command, a backup) before the request fails with a 503 the phone retries."""
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
-            self.write_engine = _sqlite_engine(url, for_writes=True)
-            self.read_engine = _sqlite_engine(url, for_writes=False)
+            self.write_engine = _sqlite_engine(
+                url, for_writes=True, busy_timeout_ms=busy_timeout_ms
+            )
+            self.read_engine = _sqlite_engine(
+                url, for_writes=False, busy_timeout_ms=busy_timeout_ms
+            )
         else:
             self.write_engine = sa.create_engine(
                 url,

@@ -156,7 +156,10 @@ class Writer:
                     break
             if group:
                 for job, (result, error) in zip(group, self._commit_group(group), strict=True):
-                    job.done(result, error)
+                    try:
+                        job.done(result, error)
+                    except Exception:  # e.g. the event loop is gone: the writer goes on
+                        log.exception("could not answer a writer job")
 
     def _commit_group(self, group: list[_Job[Any]]) -> list[tuple[Any, BaseException | None]]:
         touched: set[int] = set()

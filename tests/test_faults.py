@@ -1,0 +1,60 @@
+"""A fault is a 5xx that makes a phone retry, and loses nothing."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.people import START, Cast
+from walkwithme.api.app import create_app
+from walkwithme.clock import FakeClock
+from walkwithme.config import load_config
+from walkwithme.services import build_services
+from walkwithme.store.database import Database
+
+
+@pytest.fixture
+def impatient(tmp_path: Path, clock: FakeClock) -> Iterator[tuple[Cast, Path]]:
+    """A service on SQLite that waits only 200 ms for a lock held by someone else."""
+    path = tmp_path / "wwm.db"
+    url = f"sqlite:///{path}"
+    config = load_config({"WWM_DATA": str(tmp_path), "WWM_DATABASE_URL": url})
+    svc = build_services(config, clock, db=Database(url, busy_timeout_ms=200))
+    with TestClient(create_app(svc)) as client:
+        yield Cast(client, svc, clock), path
+    svc.db.dispose()
+
+
+def test_a_locked_database_answers_503_and_the_retry_is_kept_once(
+    impatient: tuple[Cast, Path],
+) -> None:
+    cast, path = impatient
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    phone = cast.device(mira)
+    walk = cast.start_walk(mira)
+    fix = cast.fix(START)
+
+    # A backup (or any other process) holds the write lock.
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        answer = cast.client.post(
+            "/api/fixes", json=fix, headers={"Authorization": f"Bearer {phone}"}
+        )
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert answer.status_code == 503
+    assert answer.headers["retry-after"] == "5"
+    assert "try again" in answer.json()["error"]
+    assert "Traceback" not in answer.text
+
+    assert cast.statuses(phone, fix) == ["accepted"]
+    assert cast.statuses(phone, fix) == ["duplicate"]
+    track = cast.client.get(f"/api/walks/{walk['id']}/fixes", headers=noor.auth).json()
+    assert len(track) == 1
