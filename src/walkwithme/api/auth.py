@@ -58,7 +58,9 @@ async def person_of(conn: HTTPConnection, *, websocket: bool = False) -> Person:
         raise Forbidden("a device token can only post fixes")
     if from_cookie:
         unsafe = websocket or (isinstance(conn, Request) and conn.method not in _SAFE_METHODS)
-        if unsafe and not same_origin(conn, required=websocket):
+        # Browsers send Origin with every request that can change something; one without it
+        # did not come from our pages.
+        if unsafe and not same_origin(conn, required=True):
             raise Forbidden("cross-origin request refused")
     svc = services(conn)
     now = svc.clock.now_ms()

@@ -57,13 +57,12 @@ def _person_reader(walk_id: int, person_id: int) -> Reader:
         if walk is None:
             return None
         audience = walks.audience_of(conn, walk, person_id)
-        closing = None
         if audience is None and seen_live and not walk.live:
             # She was following until the walk ended: let her see how it ended, then close.
             audience = walks.audience_of(conn, walk, person_id, finished_ok=True)
-            closing = f"the walk is over ({walk.state.value})"
         if audience is None:
             return None
+        closing = None if walk.live else f"the walk is over ({walk.state.value})"
         return Batch(
             walk_view(conn, walk, audience),
             events_after(conn, walk_id, after_event, audience),

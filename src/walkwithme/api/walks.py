@@ -103,7 +103,7 @@ async def my_walks(person: PersonDep, svc: ServicesDep) -> list[dict[str, Any]]:
 
 
 @router.get("/quick-replies")
-async def quick_replies() -> list[str]:
+async def quick_replies(person: PersonDep) -> list[str]:
     return list(QUICK_REPLIES)
 
 
