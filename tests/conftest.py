@@ -89,7 +89,9 @@ def clock() -> FakeClock:
 
 def make_services(url: str, tmp_path: Path, clock: FakeClock, **settings: str) -> Services:
     env = {"WWM_DATA": str(tmp_path / "data"), "WWM_DATABASE_URL": url, **settings}
-    return build_services(load_config(env), clock)
+    svc = build_services(load_config(env), clock)
+    svc.background_watchdog = False  # tests move the fake clock and call watchdog.tick_sync()
+    return svc
 
 
 @pytest.fixture

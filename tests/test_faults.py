@@ -24,6 +24,7 @@ def impatient(tmp_path: Path, clock: FakeClock) -> Iterator[tuple[Cast, Path]]:
     url = f"sqlite:///{path}"
     config = load_config({"WWM_DATA": str(tmp_path), "WWM_DATABASE_URL": url})
     svc = build_services(config, clock, db=Database(url, busy_timeout_ms=200))
+    svc.background_watchdog = False
     with TestClient(create_app(svc)) as client:
         yield Cast(client, svc, clock), path
     svc.db.dispose()

@@ -11,6 +11,7 @@ from walkwithme.config import Config
 from walkwithme.store.database import Database
 from walkwithme.store.migrate import upgrade
 from walkwithme.store.writer import Writer
+from walkwithme.watchdog import Watchdog
 
 
 @dataclass
@@ -20,12 +21,18 @@ class Services:
     db: Database
     writer: Writer
     bell: Bell
+    watchdog: Watchdog
+    # Tests that move a fake clock run the watchdog's looks themselves (`watchdog.tick_sync`).
+    background_watchdog: bool = True
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         self.bell.attach(loop)
         self.writer.start()
+        if self.background_watchdog:
+            self.watchdog.start()
 
-    def stop(self) -> None:
+    async def stop(self) -> None:
+        await self.watchdog.stop()
         self.writer.stop()
         self.db.dispose()
 
@@ -41,4 +48,5 @@ def build_services(
     clock = clock or SystemClock(config.clock_speed)
     bell = Bell()
     writer = Writer(db.write_engine, clock, on_commit=bell.ring_threadsafe)
-    return Services(config=config, clock=clock, db=db, writer=writer, bell=bell)
+    watchdog = Watchdog(db, writer, clock)
+    return Services(config=config, clock=clock, db=db, writer=writer, bell=bell, watchdog=watchdog)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -49,7 +48,7 @@ def create_app(services: Services, *, manage: bool = True) -> FastAPI:
             yield
         finally:
             if manage:
-                services.stop()
+                await services.stop()
 
     app = FastAPI(
         title="Walk With Me",
@@ -64,14 +63,21 @@ def create_app(services: Services, *, manage: bool = True) -> FastAPI:
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["service"])
-    async def healthz(svc: ServicesDep) -> dict[str, Any]:
+    async def healthz(svc: ServicesDep) -> JSON:
         await svc.db.read(lambda c: c.exec_driver_sql("SELECT 1").scalar())
-        return {
-            "ok": True,
+        watchdog = svc.watchdog
+        body = {
+            "ok": not watchdog.stuck(),
             "version": __version__,
             "clock_speed": svc.clock.speed,
             "now": svc.clock.now_ms(),
+            "watchdog": {
+                "last_look": watchdog.last_beat_ms,
+                "decided": watchdog.decided,
+                "failures": watchdog.failures,
+            },
         }
+        return JSON(body, status_code=200 if body["ok"] else 503)
 
     if services.clock.speed != 1.0:
         app.add_middleware(ClockNotice, speed=services.clock.speed)

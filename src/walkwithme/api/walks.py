@@ -14,7 +14,7 @@ from walkwithme.domain.walks import QUICK_REPLIES, Destination, check_extension,
 from walkwithme.security import hash_secret, verify_secret
 from walkwithme.services import Services
 from walkwithme.store.writer import Tx
-from walkwithme.usecases import places, walks
+from walkwithme.usecases import alarms, places, walks
 from walkwithme.usecases.accounts import Person
 from walkwithme.usecases.timeline import Audience, events_after, fixes_after
 from walkwithme.views import walk_view
@@ -151,7 +151,7 @@ async def _with_pin(
     refusal. Only the walker herself gets this far."""
     stored = await svc.db.read(lambda c: walks.pin_hash_of(c, walk_id, person.id))
     if not await anyio.to_thread.run_sync(verify_secret, stored, pin):
-        await svc.writer.run(lambda tx: walks.refuse_pin(tx, walk_id, person.id, action))
+        await svc.writer.run(lambda tx: alarms.refuse_pin(tx, walk_id, person.id, action))
         raise Forbidden("wrong PIN", field="pin")
     return await svc.writer.run(job)
 
@@ -190,6 +190,50 @@ async def extend(walk_id: int, body: Extend, person: PersonDep, svc: ServicesDep
         return walks.extend_walk(tx, walk_id, person.id, body.minutes)
 
     await _with_pin(svc, walk_id, person, body.pin, "extend", job)
+    return await _view(svc, walk_id, person.id)
+
+
+class Ok(BaseModel):
+    pin: str = Field(max_length=16)
+
+
+class Resolution(BaseModel):
+    note: str = Field(min_length=1, max_length=500)
+
+
+@router.post("/{walk_id}/ok")
+async def ok(walk_id: int, body: Ok, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
+    """ "I'm OK", with her PIN: answers the watchdog's check, or ends an alarm she is in."""
+
+    def job(tx: Tx) -> str:
+        return alarms.walker_is_ok(tx, walk_id, person.id)
+
+    answered = await _with_pin(svc, walk_id, person, body.pin, "ok", job)
+    view = await _view(svc, walk_id, person.id)
+    view["answered"] = answered
+    return view
+
+
+@router.post("/{walk_id}/sos")
+async def sos(walk_id: int, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
+    """The walker's SOS: the alarm at once, no PIN, no question first."""
+    await svc.writer.run(lambda tx: alarms.sos(tx, walk_id, person.id))
+    return await _view(svc, walk_id, person.id)
+
+
+@router.post("/{walk_id}/ack")
+async def acknowledge(walk_id: int, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
+    """A companion's "I'm on it" during an alarm."""
+    await svc.writer.run(lambda tx: alarms.acknowledge(tx, walk_id, person.id))
+    return await _view(svc, walk_id, person.id)
+
+
+@router.post("/{walk_id}/resolve")
+async def resolve(
+    walk_id: int, body: Resolution, person: PersonDep, svc: ServicesDep
+) -> dict[str, Any]:
+    """A companion who found her safe ends the alarm, saying how."""
+    await svc.writer.run(lambda tx: alarms.resolve(tx, walk_id, person.id, body.note))
     return await _view(svc, walk_id, person.id)
 
 

@@ -110,6 +110,8 @@ walks = sa.Table(
     sa.Column("dest_radius_m", sa.Float, nullable=False),
     sa.Column("pace_mps", sa.Float, nullable=False),
     sa.Column("pin_hash", sa.String(200), nullable=False),
+    # The walker's time zone when she started: night or day is judged by her local time.
+    sa.Column("timezone", sa.String(64), nullable=False, server_default="UTC"),
     sa.Column("started_at", Ms, nullable=False),
     sa.Column("expected_at", Ms, nullable=False),
     sa.Column("ended_at", Ms),
@@ -123,6 +125,20 @@ walks = sa.Table(
     sa.Column("last_battery_pct", sa.Float),
     # The earliest moment the watchdog should look at this walk again.
     sa.Column("next_due_at", Ms),
+    # What the watchdog's rules need (domain/rules.py): progress toward the destination...
+    sa.Column("progress_m", sa.Float),  # the least distance left seen so far
+    sa.Column("progress_at", Ms),  # when the distance left last fell by the tolerance
+    sa.Column("away_since", Ms),  # since when it has stayed above the least plus tolerance
+    sa.Column("door_at", Ms),  # since when she has been at the door
+    # ...the "Are you OK?" check waiting for her answer...
+    sa.Column("check_reason", sa.String(16)),
+    sa.Column("check_asked_at", Ms),
+    sa.Column("quiet_until", Ms),
+    sa.Column("wrong_pins", sa.Integer, nullable=False, server_default="0"),
+    # ...the alarm, and the lowest battery level the companions were told of.
+    sa.Column("alarm_reason", sa.String(16)),
+    sa.Column("alarm_at", Ms),
+    sa.Column("battery_notice", sa.Integer),
     sa.Index("ix_walks_walker_state", "walker_id", "state"),
     sa.Index("ix_walks_next_due_at", "next_due_at"),
 )

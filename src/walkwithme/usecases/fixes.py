@@ -9,7 +9,7 @@ newest trusted fix moves the walk (never an older one that arrived late).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -18,10 +18,11 @@ from sqlalchemy.engine import Connection
 
 from walkwithme.domain.errors import Invalid
 from walkwithme.domain.fixes import Fix, check_fix, implausibility, parse_fix
+from walkwithme.domain.rules import Progress, battery_notice, progress_after
 from walkwithme.domain.walks import WalkState, door_after_fix
-from walkwithme.store.schema import devices, fixes, walks
+from walkwithme.store.schema import devices, fixes
 from walkwithme.store.writer import Tx
-from walkwithme.usecases import timeline
+from walkwithme.usecases import timeline, walks
 from walkwithme.usecases.devices import Device
 from walkwithme.usecases.walks import Walk, live_walk_of
 
@@ -128,28 +129,60 @@ def _insert(tx: Tx, walk_id: int, device_id: int, fix: Fix, flag: str | None) ->
 
 
 def _move_walk(tx: Tx, walk: Walk, fix: Fix) -> Walk:
+    """The newest trusted fix: where she is, how far she has left, whether she is at the
+    door, and her battery. The watchdog's next look is recomputed in the same transaction."""
     state = walk.state
     if state in (WalkState.ACTIVE, WalkState.AT_DOOR):
         state = door_after_fix(state, walk.destination, fix)
+    before = (
+        Progress(walk.progress_m, walk.progress_at or walk.started_at, walk.away_since)
+        if walk.progress_m is not None
+        else None
+    )
+    progress = progress_after(before, walk.destination.distance_from(fix.lat, fix.lon), fix.t_ms)
+    door_at = walk.door_at
+    if state is WalkState.AT_DOOR and walk.state is not WalkState.AT_DOOR:
+        door_at = fix.t_ms
+    elif state is WalkState.ACTIVE:
+        door_at = None
     battery = fix.battery_pct if fix.battery_pct is not None else walk.last_battery_pct
-    values: dict[str, Any] = {
-        "last_fix_at": fix.t_ms,
-        "last_lat": fix.lat,
-        "last_lon": fix.lon,
-        "last_accuracy_m": fix.accuracy_m,
-        "last_speed_mps": fix.speed_mps,
-        "last_bearing_deg": fix.bearing_deg,
-        "last_battery_pct": battery,
-    }
-    tx.conn.execute(
-        walks.update()
-        .where(walks.c.id == walk.id, walks.c.state == walk.state.value)
-        .values(state=state.value, **values)
+    notice = battery_notice(walk.battery_notice, fix.battery_pct)
+    saved = walks.save(
+        tx,
+        walk,
+        state if state is not walk.state else None,
+        last_fix_at=fix.t_ms,
+        last_lat=fix.lat,
+        last_lon=fix.lon,
+        last_accuracy_m=fix.accuracy_m,
+        last_speed_mps=fix.speed_mps,
+        last_bearing_deg=fix.bearing_deg,
+        last_battery_pct=battery,
+        progress_m=progress.progress_m,
+        progress_at=progress.progress_at,
+        away_since=progress.away_since,
+        door_at=door_at,
+        battery_notice=notice if notice is not None else walk.battery_notice,
     )
     if state is not walk.state:
         kind = "arrived" if state is WalkState.AT_DOOR else "left_door"
         timeline.record(tx, walk.id, kind, fix_t=fix.t_ms)
-    return replace(walk, state=state, **values)
+    if notice is not None:
+        # Not an alarm: a word to the companions while the phone can still send one.
+        timeline.record(
+            tx,
+            walk.id,
+            "low_battery",
+            battery=fix.battery_pct,
+            position={
+                "t": fix.t_ms,
+                "lat": fix.lat,
+                "lon": fix.lon,
+                "accuracy": fix.accuracy_m,
+                "bearing": fix.bearing_deg,
+            },
+        )
+    return saved
 
 
 def _last_trusted(walk: Walk) -> Fix | None:

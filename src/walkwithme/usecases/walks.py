@@ -7,7 +7,7 @@ contact between them still stands.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 from walkwithme.domain import walks as rules
 from walkwithme.domain.errors import Conflict, Invalid, NotFound
 from walkwithme.domain.geo import distance_m, expected_duration_ms
+from walkwithme.domain.rules import Reason, Watch, next_due_at
 from walkwithme.domain.walks import LIVE_STATES, Destination, WalkState
 from walkwithme.store.schema import insert_id, people, walk_companions, walks
 from walkwithme.store.writer import Tx
@@ -28,11 +29,14 @@ MINUTE_MS = 60_000
 
 @dataclass(frozen=True)
 class Walk:
+    """A walk as stored (all but its PIN's hash)."""
+
     id: int
     walker_id: int
     state: WalkState
     destination: Destination
     pace_mps: float
+    timezone: str
     started_at: int
     expected_at: int
     ended_at: int | None
@@ -43,32 +47,51 @@ class Walk:
     last_speed_mps: float | None
     last_bearing_deg: float | None
     last_battery_pct: float | None
+    next_due_at: int | None = None
+    progress_m: float | None = None
+    progress_at: int | None = None
+    away_since: int | None = None
+    door_at: int | None = None
+    check_reason: str | None = None
+    check_asked_at: int | None = None
+    quiet_until: int | None = None
+    wrong_pins: int = 0
+    alarm_reason: str | None = None
+    alarm_at: int | None = None
+    battery_notice: int | None = None
 
     @property
     def live(self) -> bool:
         return self.state in LIVE_STATES
 
+    def watch(self) -> Watch:
+        """What the watchdog's rules know of this walk."""
+        return Watch(
+            state=self.state,
+            started_at=self.started_at,
+            expected_at=self.expected_at,
+            last_fix_at=self.last_fix_at,
+            progress_at=self.progress_at or self.started_at,
+            away_since=self.away_since,
+            door_at=self.door_at,
+            check_reason=Reason(self.check_reason) if self.check_reason else None,
+            check_asked_at=self.check_asked_at,
+            quiet_until=self.quiet_until,
+        )
+
 
 _WALK_COLUMNS = [c for c in walks.c if c.name != "pin_hash"]
+_PLAIN_FIELDS = [f.name for f in fields(Walk) if f.name not in ("state", "destination")]
 
 
 def _walk(row: Any) -> Walk:
+    values = row._mapping
     return Walk(
-        id=row.id,
-        walker_id=row.walker_id,
-        state=WalkState(row.state),
-        destination=Destination(row.dest_lat, row.dest_lon, row.dest_radius_m, row.dest_name),
-        pace_mps=row.pace_mps,
-        started_at=row.started_at,
-        expected_at=row.expected_at,
-        ended_at=row.ended_at,
-        last_fix_at=row.last_fix_at,
-        last_lat=row.last_lat,
-        last_lon=row.last_lon,
-        last_accuracy_m=row.last_accuracy_m,
-        last_speed_mps=row.last_speed_mps,
-        last_bearing_deg=row.last_bearing_deg,
-        last_battery_pct=row.last_battery_pct,
+        state=WalkState(values["state"]),
+        destination=Destination(
+            values["dest_lat"], values["dest_lon"], values["dest_radius_m"], values["dest_name"]
+        ),
+        **{name: values[name] for name in _PLAIN_FIELDS},
     )
 
 
@@ -175,6 +198,7 @@ class WalkPlan:
     destination: Destination
     pin_hash: str
     pace_mps: float
+    timezone: str = "UTC"
     origin: tuple[float, float] | None = None
     minutes: int | None = None
     companion_ids: tuple[int, ...] | None = None  # None: all her accepted companions
@@ -218,6 +242,20 @@ def start_walk(tx: Tx, walker_id: int, plan: WalkPlan) -> int:
         )
     expected_at = expected_arrival(plan, tx.now_ms)
     dest = plan.destination
+    first_look = next_due_at(
+        Watch(
+            state=WalkState.ACTIVE,
+            started_at=tx.now_ms,
+            expected_at=expected_at,
+            last_fix_at=None,
+            progress_at=tx.now_ms,
+            away_since=None,
+            door_at=None,
+            check_reason=None,
+            check_asked_at=None,
+            quiet_until=None,
+        )
+    )
     walk_id: int = insert_id(
         tx.conn,
         walks,
@@ -229,9 +267,11 @@ def start_walk(tx: Tx, walker_id: int, plan: WalkPlan) -> int:
         dest_radius_m=dest.radius_m,
         pace_mps=plan.pace_mps,
         pin_hash=plan.pin_hash,
+        timezone=plan.timezone,
         started_at=tx.now_ms,
         expected_at=expected_at,
-        next_due_at=expected_at,
+        progress_at=tx.now_ms,
+        next_due_at=first_look,
     )
     tx.conn.execute(
         walk_companions.insert(), [{"walk_id": walk_id, "person_id": p} for p in sorted(chosen)]
@@ -251,16 +291,28 @@ def start_walk(tx: Tx, walker_id: int, plan: WalkPlan) -> int:
 # -- the walker's PIN moments ------------------------------------------------------------------
 
 
-def _move(tx: Tx, walk: Walk, target: WalkState, **values: Any) -> None:
-    """A transition as a conditional update on the state it was decided from."""
-    rules.transition(walk.state, target)
+def save(tx: Tx, walk: Walk, target: WalkState | None = None, **values: Any) -> Walk:
+    """Change a walk: a conditional update on the state and the due time it was decided from
+    (so a decision taken on stale facts changes nothing), which moves it to `target` (a legal
+    transition) if given, and recomputes when the watchdog should look at it next from the walk
+    as it now is. Returns the walk as saved."""
+    state = walk.state if target is None else rules.transition(walk.state, target)
+    changed = replace(walk, state=state, **values)
+    due = next_due_at(changed.watch())
     done = tx.conn.execute(
         walks.update()
-        .where(walks.c.id == walk.id, walks.c.state == walk.state.value)
-        .values(state=target.value, **values)
+        .where(
+            walks.c.id == walk.id,
+            walks.c.state == walk.state.value,
+            walks.c.next_due_at.is_(None)
+            if walk.next_due_at is None
+            else walks.c.next_due_at == walk.next_due_at,
+        )
+        .values(state=state.value, next_due_at=due, **values)
     )
     if done.rowcount != 1:
         raise Conflict("the walk changed meanwhile; try again")
+    return replace(changed, next_due_at=due)
 
 
 def own_live_walk(tx: Tx, walk_id: int, walker_id: int) -> Walk:
@@ -272,15 +324,9 @@ def own_live_walk(tx: Tx, walk_id: int, walker_id: int) -> Walk:
     return walk
 
 
-def refuse_pin(tx: Tx, walk_id: int, walker_id: int, action: str) -> None:
-    """A wrong PIN changes nothing but is on the timeline (the watchdog will count them)."""
-    own_live_walk(tx, walk_id, walker_id)
-    timeline.record(tx, walk_id, "pin_refused", actor_id=walker_id, action=action)
-
-
 def confirm_inside(tx: Tx, walk_id: int, walker_id: int, note: str | None) -> None:
     walk = own_live_walk(tx, walk_id, walker_id)
-    _move(tx, walk, WalkState.SAFE, ended_at=tx.now_ms, next_due_at=None)
+    save(tx, walk, WalkState.SAFE, ended_at=tx.now_ms)
     timeline.record(
         tx,
         walk_id,
@@ -293,7 +339,7 @@ def confirm_inside(tx: Tx, walk_id: int, walker_id: int, note: str | None) -> No
 
 def end_walk(tx: Tx, walk_id: int, walker_id: int, note: str | None) -> None:
     walk = own_live_walk(tx, walk_id, walker_id)
-    _move(tx, walk, WalkState.ENDED, ended_at=tx.now_ms, next_due_at=None)
+    save(tx, walk, WalkState.ENDED, ended_at=tx.now_ms)
     timeline.record(tx, walk_id, "ended", actor_id=walker_id, note=_note(note))
 
 
@@ -301,11 +347,7 @@ def extend_walk(tx: Tx, walk_id: int, walker_id: int, minutes: int) -> int:
     rules.check_extension(minutes)
     walk = own_live_walk(tx, walk_id, walker_id)
     expected_at = max(walk.expected_at, tx.now_ms) + minutes * MINUTE_MS
-    tx.conn.execute(
-        walks.update()
-        .where(walks.c.id == walk_id)
-        .values(expected_at=expected_at, next_due_at=expected_at)
-    )
+    save(tx, walk, expected_at=expected_at, wrong_pins=0)
     timeline.record(
         tx, walk_id, "extended", actor_id=walker_id, minutes=minutes, expected_at=expected_at
     )

@@ -1,0 +1,184 @@
+"""The watchdog's rules: pure functions of a walk's facts and `now`.
+
+Each rule has a deadline; the earliest deadline is the walk's `next_due_at`. When one has
+passed, the walker is first asked "Are you OK?" (the check) and has a response window to answer
+with her PIN; only if she doesn't does the walk go into alarm. SOS skips the check.
+Thresholds come in two profiles, day and night (stricter).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from walkwithme.domain.walks import WalkState
+
+MINUTE = 60_000
+SECOND = 1000
+
+
+class Reason(StrEnum):
+    LATE = "late"
+    STALLED = "stalled"
+    MOVING_AWAY = "moving_away"
+    SILENT = "silent"
+    LINGERING = "lingering"
+    SOS = "sos"
+    NO_ANSWER = "no_answer"
+    WRONG_PINS = "wrong_pins"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    late_grace_min_ms: int
+    late_grace_fraction: float
+    stalled_ms: int
+    moving_away_ms: int
+    silent_ms: int
+    lingering_ms: int
+    check_window_ms: int
+
+
+DAY = Thresholds(
+    late_grace_min_ms=5 * MINUTE,
+    late_grace_fraction=0.25,
+    stalled_ms=5 * MINUTE,
+    moving_away_ms=2 * MINUTE,
+    silent_ms=3 * MINUTE,
+    lingering_ms=5 * MINUTE,
+    check_window_ms=90 * SECOND,
+)
+NIGHT = Thresholds(
+    late_grace_min_ms=3 * MINUTE,
+    late_grace_fraction=0.15,
+    stalled_ms=3 * MINUTE,
+    moving_away_ms=90 * SECOND,
+    silent_ms=2 * MINUTE,
+    lingering_ms=3 * MINUTE,
+    check_window_ms=60 * SECOND,
+)
+NIGHT_STARTS, NIGHT_ENDS = 21, 6  # local hours
+
+
+def profile_at(now_ms: int, timezone: str) -> Thresholds:
+    """Night or day, by the walker's own local time."""
+    hour = datetime.fromtimestamp(now_ms / 1000, ZoneInfo(timezone)).hour
+    return NIGHT if hour >= NIGHT_STARTS or hour < NIGHT_ENDS else DAY
+
+
+# Distance left must fall by this much to count as progress, and rise by this much above the
+# best so far to count as walking away: GPS noise is not movement.
+PROGRESS_TOLERANCE_M = 25.0
+
+
+@dataclass(frozen=True)
+class Watch:
+    """What the rules know of a live walk."""
+
+    state: WalkState
+    started_at: int
+    expected_at: int
+    last_fix_at: int | None
+    progress_at: int  # the last time the distance left fell by the tolerance (or the start)
+    away_since: int | None  # since when the distance left has stayed above the best so far
+    door_at: int | None  # since when she has been at the door
+    check_reason: Reason | None
+    check_asked_at: int | None
+    quiet_until: int | None  # she answered a check: no rule asks again before this
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ask: Reason | None  # ask the walker "Are you OK?" for this reason
+    alarm: Reason | None  # raise the alarm for this reason
+    next_due_at: int | None  # when to look again (None: nothing to watch)
+
+
+def deadlines(w: Watch, t: Thresholds) -> dict[Reason, int]:
+    """Every rule's deadline for this walk, as things stand."""
+    if w.state not in (WalkState.ACTIVE, WalkState.AT_DOOR):
+        return {}
+    found = {Reason.SILENT: (w.last_fix_at or w.started_at) + t.silent_ms}
+    if w.state is WalkState.ACTIVE:
+        duration = max(0, w.expected_at - w.started_at)
+        grace = max(t.late_grace_min_ms, int(duration * t.late_grace_fraction))
+        found[Reason.LATE] = w.expected_at + grace
+        found[Reason.STALLED] = w.progress_at + t.stalled_ms
+        if w.away_since is not None:
+            found[Reason.MOVING_AWAY] = w.away_since + t.moving_away_ms
+    elif w.door_at is not None:
+        found[Reason.LINGERING] = w.door_at + t.lingering_ms
+    if w.quiet_until is not None:
+        quiet = w.quiet_until
+        found = {reason: max(at, quiet) for reason, at in found.items()}
+    return found
+
+
+# After she answers a check with her PIN, how long before any rule may ask again; a walk that
+# stalled (she stopped to talk, to buy something) is given longer.
+QUIET_AFTER_ANSWER_MS = 5 * MINUTE
+QUIET_AFTER_STALLED_MS = 10 * MINUTE
+
+
+def quiet_after_answer(reason: Reason | None, now: int) -> int:
+    return now + (QUIET_AFTER_STALLED_MS if reason is Reason.STALLED else QUIET_AFTER_ANSWER_MS)
+
+
+def evaluate(w: Watch, now: int, t: Thresholds) -> Verdict:
+    if w.state not in (WalkState.ACTIVE, WalkState.AT_DOOR):
+        return Verdict(None, None, None)
+    if w.check_reason is not None and w.check_asked_at is not None:
+        answer_by = w.check_asked_at + t.check_window_ms
+        if now >= answer_by:
+            return Verdict(None, Reason.NO_ANSWER, None)
+        return Verdict(None, None, answer_by)
+    due = deadlines(w, t)
+    passed = sorted((at, reason) for reason, at in due.items() if at <= now)
+    if passed:
+        _at, reason = passed[0]
+        return Verdict(reason, None, now + t.check_window_ms)
+    return Verdict(None, None, min(due.values()))
+
+
+def next_due_at(w: Watch) -> int | None:
+    """A hint for when to look again: the earliest deadline under either profile, so a walk
+    that crosses into the night is never looked at too late (the rules decide at that time)."""
+    if w.state not in (WalkState.ACTIVE, WalkState.AT_DOOR):
+        return None
+    if w.check_reason is not None and w.check_asked_at is not None:
+        return w.check_asked_at + min(DAY.check_window_ms, NIGHT.check_window_ms)
+    due = [*deadlines(w, DAY).values(), *deadlines(w, NIGHT).values()]
+    return min(due) if due else None
+
+
+@dataclass(frozen=True)
+class Progress:
+    progress_m: float
+    progress_at: int
+    away_since: int | None
+
+
+def progress_after(previous: Progress | None, remaining_m: float, t: int) -> Progress:
+    """Progress is the distance left falling; walking away is it staying above the least seen
+    so far, by more than GPS noise. Going back toward the destination ends "away"."""
+    if previous is None or remaining_m <= previous.progress_m - PROGRESS_TOLERANCE_M:
+        return Progress(remaining_m, t, None)
+    if remaining_m > previous.progress_m + PROGRESS_TOLERANCE_M:
+        return Progress(previous.progress_m, previous.progress_at, previous.away_since or t)
+    return Progress(previous.progress_m, previous.progress_at, None)
+
+
+BATTERY_NOTICES = (15, 5)
+
+
+def battery_notice(previous: int | None, battery_pct: float | None) -> int | None:
+    """The lower battery level the companions should now be told of, or None. Each level is
+    told once: 15% and then 5%."""
+    if battery_pct is None:
+        return None
+    for level in reversed(BATTERY_NOTICES):  # 5 first: a phone may drop past both at once
+        if battery_pct <= level and (previous is None or previous > level):
+            return level
+    return None

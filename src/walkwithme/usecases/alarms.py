@@ -1,0 +1,218 @@
+"""The watchdog's decisions and the people's answers: the check, the alarm, SOS, "I'm on it",
+and resolving an alarm.
+
+`judge` is what the watchdog runs for a walk that fell due. It re-reads the walk in the
+writer's transaction and acts only if the due time it claimed is still the walk's due time: a
+fix that landed meanwhile moved it, and then there is nothing to decide.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from walkwithme.domain.errors import Conflict, NotFound
+from walkwithme.domain.rules import Reason, evaluate, profile_at, quiet_after_answer
+from walkwithme.domain.walks import LIVE_STATES, WalkState
+from walkwithme.store.schema import walks
+from walkwithme.store.writer import Tx
+from walkwithme.usecases import timeline
+from walkwithme.usecases.timeline import Audience
+from walkwithme.usecases.walks import (
+    Walk,
+    audience_of,
+    get_walk,
+    own_live_walk,
+    person_name,
+    save,
+)
+
+_LIVE = [s.value for s in LIVE_STATES]
+
+
+def due_walks(conn: Connection, now_ms: int, limit: int = 500) -> list[tuple[int, int]]:
+    rows = conn.execute(
+        sa.select(walks.c.id, walks.c.next_due_at)
+        .where(walks.c.next_due_at <= now_ms, walks.c.state.in_(_LIVE))
+        .order_by(walks.c.next_due_at)
+        .limit(limit)
+    )
+    return [(r.id, r.next_due_at) for r in rows]
+
+
+def earliest_due(conn: Connection) -> int | None:
+    value = conn.execute(
+        sa.select(sa.func.min(walks.c.next_due_at)).where(walks.c.state.in_(_LIVE))
+    ).scalar()
+    return int(value) if value is not None else None
+
+
+def judge(tx: Tx, walk_id: int, seen_due: int) -> str | None:
+    """Decide about a walk that fell due. Returns "check", "alarm", or None (nothing due)."""
+    walk = get_walk(tx.conn, walk_id)
+    if walk is None or not walk.live or walk.next_due_at != seen_due:
+        return None  # over, or moved by a fix since the watchdog looked
+    verdict = evaluate(walk.watch(), tx.now_ms, profile_at(tx.now_ms, walk.timezone))
+    if verdict.alarm is not None:
+        raise_alarm(tx, walk, verdict.alarm)
+        return "alarm"
+    if verdict.ask is not None:
+        ask(tx, walk, verdict.ask)
+        return "check"
+    # The hint was early (the night profile, say): look again when something is really due.
+    tx.conn.execute(
+        walks.update()
+        .where(walks.c.id == walk.id, walks.c.next_due_at == seen_due)
+        .values(next_due_at=verdict.next_due_at)
+    )
+    return None
+
+
+def postpone(tx: Tx, walk_id: int, seen_due: int, delay_ms: int) -> None:
+    """For a walk whose judging failed: look again later instead of failing in a loop."""
+    tx.conn.execute(
+        walks.update()
+        .where(walks.c.id == walk_id, walks.c.next_due_at == seen_due)
+        .values(next_due_at=tx.now_ms + delay_ms)
+    )
+
+
+def ask(tx: Tx, walk: Walk, reason: Reason) -> None:
+    """Ask the walker "Are you OK?"; she answers with her PIN within the response window."""
+    save(tx, walk, check_reason=reason.value, check_asked_at=tx.now_ms)
+    timeline.record(tx, walk.id, "check", reason=reason.value, **_facts(walk, tx.now_ms))
+
+
+def raise_alarm(tx: Tx, walk: Walk, reason: Reason) -> None:
+    save(
+        tx,
+        walk,
+        WalkState.ALARM,
+        alarm_reason=reason.value,
+        alarm_at=tx.now_ms,
+        check_reason=None,
+        check_asked_at=None,
+    )
+    timeline.record(tx, walk.id, "alarm", reason=reason.value, **_facts(walk, tx.now_ms))
+
+
+def _facts(walk: Walk, now_ms: int) -> dict[str, Any]:
+    """What anyone acting on an alert needs: where she was last seen, how long ago, how
+    precisely, her battery and heading, and where she was going."""
+    dest = walk.destination
+    last = None
+    if walk.last_fix_at is not None:
+        last = {
+            "t": walk.last_fix_at,
+            "age_s": max(0, (now_ms - walk.last_fix_at) // 1000),
+            "lat": walk.last_lat,
+            "lon": walk.last_lon,
+            "accuracy": walk.last_accuracy_m,
+            "bearing": walk.last_bearing_deg,
+            "battery": walk.last_battery_pct,
+        }
+    return {
+        "last_position": last,
+        "destination": {"name": dest.name, "lat": dest.lat, "lon": dest.lon},
+    }
+
+
+# -- the walker ------------------------------------------------------------------------------
+
+WRONG_PINS_FOR_ALARM = 3
+
+
+def refuse_pin(tx: Tx, walk_id: int, walker_id: int, action: str) -> None:
+    """A wrong PIN changes nothing but is on the timeline, and counts: three in a row on a
+    live walk raise the alarm (someone else may be holding her phone)."""
+    walk = own_live_walk(tx, walk_id, walker_id)
+    timeline.record(tx, walk_id, "pin_refused", actor_id=walker_id, action=action)
+    walk = save(tx, walk, wrong_pins=walk.wrong_pins + 1)
+    if walk.wrong_pins >= WRONG_PINS_FOR_ALARM and walk.state is not WalkState.ALARM:
+        raise_alarm(tx, walk, Reason.WRONG_PINS)
+
+
+def sos(tx: Tx, walk_id: int, walker_id: int) -> None:
+    """SOS needs no PIN and asks nothing first."""
+    walk = own_live_walk(tx, walk_id, walker_id)
+    if walk.state is WalkState.ALARM:
+        timeline.record(tx, walk_id, "sos", actor_id=walker_id, **_facts(walk, tx.now_ms))
+        return
+    raise_alarm(tx, walk, Reason.SOS)
+
+
+def walker_is_ok(tx: Tx, walk_id: int, walker_id: int) -> str:
+    """Her (right) PIN, given to the check or in an alarm: the walk goes on. Returns what
+    it answered: "check", "alarm" or "nothing"."""
+    walk = own_live_walk(tx, walk_id, walker_id)
+    if walk.state is WalkState.ALARM:
+        _resolve(tx, walk, by=walker_id, note=None)
+        return "alarm"
+    if walk.check_reason is None:
+        save(tx, walk, wrong_pins=0)
+        return "nothing"
+    reason = Reason(walk.check_reason)
+    save(
+        tx,
+        walk,
+        check_reason=None,
+        check_asked_at=None,
+        wrong_pins=0,
+        quiet_until=quiet_after_answer(reason, tx.now_ms),
+    )
+    timeline.record(tx, walk_id, "check_answered", actor_id=walker_id, reason=reason.value)
+    return "check"
+
+
+# -- companions ------------------------------------------------------------------------------
+
+
+def _alarmed_walk_for_companion(tx: Tx, walk_id: int, person_id: int) -> Walk:
+    walk = get_walk(tx.conn, walk_id)
+    if walk is None or audience_of(tx.conn, walk, person_id) is not Audience.COMPANION:
+        raise NotFound("no such walk")
+    if walk.state is not WalkState.ALARM:
+        raise Conflict("this walk is not in alarm")
+    return walk
+
+
+def acknowledge(tx: Tx, walk_id: int, person_id: int) -> None:
+    """ "I'm on it": the walker and the other companions see who is coming."""
+    _alarmed_walk_for_companion(tx, walk_id, person_id)
+    timeline.record(
+        tx,
+        walk_id,
+        "alarm_acknowledged",
+        actor_id=person_id,
+        by={"id": person_id, "name": person_name(tx.conn, person_id)},
+    )
+
+
+def resolve(tx: Tx, walk_id: int, person_id: int, note: str) -> None:
+    """A companion who has found her safe ends the alarm, with a note."""
+    walk = _alarmed_walk_for_companion(tx, walk_id, person_id)
+    _resolve(tx, walk, by=person_id, note=note)
+
+
+def _resolve(tx: Tx, walk: Walk, *, by: int, note: str | None) -> None:
+    back = WalkState.AT_DOOR if walk.door_at is not None else WalkState.ACTIVE
+    save(
+        tx,
+        walk,
+        back,
+        alarm_reason=None,
+        alarm_at=None,
+        wrong_pins=0,
+        quiet_until=quiet_after_answer(None, tx.now_ms),
+    )
+    timeline.record(
+        tx,
+        walk.id,
+        "alarm_resolved",
+        actor_id=by,
+        by={"id": by, "name": person_name(tx.conn, by)},
+        note=note,
+        reason=walk.alarm_reason,
+    )
