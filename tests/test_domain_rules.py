@@ -1,0 +1,241 @@
+"""The watchdog's rules at their edges (one second before, at, after), and over random walks."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from walkwithme.domain.fixes import Fix
+from walkwithme.domain.geo import distance_m, expected_duration_ms
+from walkwithme.domain.rules import (
+    DAY,
+    MINUTE,
+    NIGHT,
+    SECOND,
+    Progress,
+    Reason,
+    Verdict,
+    Watch,
+    battery_notice,
+    evaluate,
+    next_due_at,
+    profile_at,
+    progress_after,
+    quiet_after_answer,
+)
+from walkwithme.domain.walks import Destination, WalkState, door_after_fix
+
+T0 = 1_780_000_000_000
+EXPECTED = T0 + 20 * MINUTE  # a 20-minute walk: late grace is max(5 min, 25%) = 5 min by day
+
+
+def watch(**changes: object) -> Watch:
+    base = Watch(
+        state=WalkState.ACTIVE,
+        started_at=T0,
+        expected_at=EXPECTED,
+        last_fix_at=T0,
+        progress_at=T0,
+        away_since=None,
+        door_at=None,
+        check_reason=None,
+        check_asked_at=None,
+        quiet_until=None,
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def asks(w: Watch, at: int) -> Reason | None:
+    return evaluate(w, at, DAY).ask
+
+
+def edges(w: Watch, deadline: int, reason: Reason) -> None:
+    assert asks(w, deadline - SECOND) is None
+    assert asks(w, deadline) is reason
+    assert asks(w, deadline + SECOND) is reason
+
+
+def test_late_after_the_expected_arrival_and_its_grace() -> None:
+    fresh = T0 + 24 * MINUTE  # fixes and progress keep coming: only lateness is at stake
+    edges(watch(last_fix_at=fresh, progress_at=fresh), EXPECTED + 5 * MINUTE, Reason.LATE)
+
+
+def test_late_grace_grows_with_a_long_walk() -> None:
+    long_walk = watch(
+        expected_at=T0 + 60 * MINUTE, last_fix_at=T0 + 74 * MINUTE, progress_at=T0 + 74 * MINUTE
+    )
+    edges(long_walk, T0 + 75 * MINUTE, Reason.LATE)  # 25% of 60 minutes
+
+
+def test_stalled_when_no_progress() -> None:
+    edges(watch(last_fix_at=T0 + 4 * MINUTE, progress_at=T0), T0 + 5 * MINUTE, Reason.STALLED)
+
+
+def test_silent_when_no_fix() -> None:
+    edges(watch(last_fix_at=T0, progress_at=T0 + 10 * MINUTE), T0 + 3 * MINUTE, Reason.SILENT)
+
+
+def test_moving_away() -> None:
+    away = watch(
+        last_fix_at=T0 + 2 * MINUTE, progress_at=T0 + 90 * SECOND, away_since=T0 + 60 * SECOND
+    )
+    edges(away, T0 + 3 * MINUTE, Reason.MOVING_AWAY)
+
+
+def test_lingering_at_the_door() -> None:
+    door = watch(state=WalkState.AT_DOOR, door_at=T0 + 10 * MINUTE, last_fix_at=T0 + 14 * MINUTE)
+    edges(door, T0 + 15 * MINUTE, Reason.LINGERING)
+
+
+def test_at_the_door_she_is_never_late_or_stalled() -> None:
+    door = watch(state=WalkState.AT_DOOR, door_at=T0 + 30 * MINUTE, last_fix_at=T0 + 34 * MINUTE)
+    assert asks(door, T0 + 34 * MINUTE) is None
+
+
+def test_no_answer_within_the_window_is_an_alarm() -> None:
+    asked = watch(check_reason=Reason.STALLED, check_asked_at=T0 + 5 * MINUTE)
+    window_ends = T0 + 5 * MINUTE + DAY.check_window_ms
+    assert evaluate(asked, window_ends - SECOND, DAY) == Verdict(None, None, window_ends)
+    assert evaluate(asked, window_ends, DAY).alarm is Reason.NO_ANSWER
+
+
+def test_the_night_is_stricter() -> None:
+    quiet = watch(last_fix_at=T0, progress_at=T0 + 10 * MINUTE)
+    assert evaluate(quiet, T0 + 2 * MINUTE, NIGHT).ask is Reason.SILENT
+    assert evaluate(quiet, T0 + 2 * MINUTE, DAY).ask is None
+
+
+def test_night_and_day_are_the_walkers_local_time() -> None:
+    # 2026-06-15 21:30 UTC is 00:30 in Helsinki and 17:30 in New York.
+    at = 1_781_559_000_000
+    assert profile_at(at, "Europe/Helsinki") is NIGHT
+    assert profile_at(at, "America/New_York") is DAY
+
+
+def test_an_answered_check_quiets_every_rule_for_a_while() -> None:
+    now = T0 + 5 * MINUTE
+    quiet = quiet_after_answer(Reason.STALLED, now)
+    assert quiet == now + 10 * MINUTE
+    edges(watch(quiet_until=quiet, last_fix_at=quiet, progress_at=T0), quiet, Reason.STALLED)
+    assert quiet_after_answer(Reason.SILENT, now) == now + 5 * MINUTE
+
+
+def test_the_next_look_is_the_earliest_deadline_day_or_night() -> None:
+    assert next_due_at(watch()) == T0 + NIGHT.silent_ms
+    asked = watch(check_reason=Reason.SILENT, check_asked_at=T0)
+    assert next_due_at(asked) == T0 + NIGHT.check_window_ms
+    assert next_due_at(watch(state=WalkState.SAFE)) is None
+
+
+def test_progress_needs_more_than_gps_noise() -> None:
+    start = progress_after(None, 1000, T0)
+    assert progress_after(start, 990, T0 + 1) == start  # 10 m: noise
+    closer = progress_after(start, 960, T0 + 2)
+    assert closer == Progress(960, T0 + 2, None)
+    away = progress_after(closer, 1000, T0 + 3)
+    assert away == Progress(960, T0 + 2, T0 + 3)
+    still_away = progress_after(away, 1010, T0 + 4)
+    assert still_away.away_since == T0 + 3
+    back = progress_after(still_away, 970, T0 + 5)
+    assert back.away_since is None
+
+
+@pytest.mark.parametrize(
+    ("told", "battery", "tell"),
+    [
+        (None, 16, None),
+        (None, 15, 15),
+        (15, 14, None),
+        (15, 5, 5),
+        (None, 3, 5),
+        (5, 2, None),
+        (None, None, None),
+    ],
+)
+def test_low_battery_is_told_at_15_and_at_5_percent_once_each(
+    told: int | None, battery: float | None, tell: int | None
+) -> None:
+    assert battery_notice(told, battery) == tell
+
+
+# -- random walks ----------------------------------------------------------------------------
+
+HOME = Destination(60.16110, 24.94470, 40.0)
+METRE = 1 / 111_195
+
+
+def simulate(
+    start_m: float, pace: float, every_s: int, steps: list[str], profile_name: str = "day"
+) -> list[Reason]:
+    """Walk north-to-south toward HOME along a meridian. Each step lasts `every_s` seconds:
+    "walk" moves toward home and sends a fix, "stop" sends a fix in place, "silent" sends
+    nothing, "away" moves away and sends a fix. Returns what the rules asked, in order, the
+    checks going unanswered (every ask then ends in an alarm)."""
+    profile = DAY if profile_name == "day" else NIGHT
+    expected = T0 + expected_duration_ms(start_m, 1.3)
+    w = watch(expected_at=expected, last_fix_at=T0, progress_at=T0)
+    position = start_m
+    progress = progress_after(None, start_m, T0)
+    asked: list[Reason] = []
+    now = T0
+    for step in steps:
+        for _ in range(every_s):  # the watchdog looks every second
+            now += SECOND
+            verdict = evaluate(w, now, profile)
+            if verdict.ask:
+                asked.append(verdict.ask)
+                return asked  # unanswered: the alarm follows after the window
+        if step == "silent":
+            continue
+        if step == "walk":
+            position = max(0.0, position - pace * every_s)
+        elif step == "away":
+            position += pace * every_s
+        fix = Fix(now, HOME.lat + position * METRE, HOME.lon, accuracy_m=8)
+        progress = progress_after(progress, distance_m(fix.lat, fix.lon, HOME.lat, HOME.lon), now)
+        state = door_after_fix(w.state, HOME, fix)
+        w = replace(
+            w,
+            state=state,
+            last_fix_at=now,
+            progress_at=progress.progress_at,
+            away_since=progress.away_since,
+            door_at=(w.door_at or now) if state is WalkState.AT_DOOR else None,
+        )
+        if state is WalkState.AT_DOOR:
+            return asked  # she says she is inside at once
+    return asked
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    start_m=st.floats(min_value=200, max_value=2500),
+    pace=st.floats(min_value=1.1, max_value=2.0),
+    every_s=st.integers(min_value=5, max_value=60),
+    night=st.booleans(),
+)
+def test_a_walk_that_keeps_making_progress_raises_nothing(
+    start_m: float, pace: float, every_s: int, night: bool
+) -> None:
+    steps = ["walk"] * 10_000
+    assert simulate(start_m, pace, every_s, steps, "night" if night else "day") == []
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    start_m=st.floats(min_value=500, max_value=2500),
+    walked=st.integers(min_value=0, max_value=10),
+    every_s=st.integers(min_value=5, max_value=30),
+    trouble=st.sampled_from(["stop", "silent", "away"]),
+)
+def test_a_walk_that_stops_goes_silent_or_walks_away_is_always_raised(
+    start_m: float, walked: int, every_s: int, trouble: str
+) -> None:
+    steps = ["walk"] * walked + [trouble] * 2_000
+    asked = simulate(start_m, 1.3, every_s, steps)
+    assert len(asked) == 1
+    expected = {"stop": Reason.STALLED, "silent": Reason.SILENT, "away": Reason.MOVING_AWAY}
+    assert asked[0] in {expected[trouble], Reason.LATE}

@@ -1,0 +1,245 @@
+"""The watchdog through the real service: checks, alarms, answers, on both databases.
+
+The clock is fake: tests move it and ask the watchdog to look (`tick_sync`), exactly as its
+loop would at that moment. Nothing sleeps.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from tests.conftest import make_services
+from tests.people import HOME, PIN, START, Cast, Member, between
+from walkwithme.store.schema import walks
+from walkwithme.usecases import alarms
+
+
+def scene(cast: Cast) -> tuple[Member, Member, str, dict[str, Any]]:
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    phone = cast.device(mira)
+    walk = cast.start_walk(mira)
+    return mira, noor, phone, walk
+
+
+def kinds(cast: Cast, who: Member, walk: dict[str, Any]) -> list[str]:
+    found = cast.client.get(f"/api/walks/{walk['id']}/events", headers=who.auth).json()
+    return [e["kind"] for e in found]
+
+
+def state(cast: Cast, who: Member, walk: dict[str, Any]) -> str:
+    found: str = cast.client.get(f"/api/walks/{walk['id']}", headers=who.auth).json()["state"]
+    return found
+
+
+def look(cast: Cast, **advance: float) -> list[str]:
+    cast.clock.advance(**advance)
+    return cast.services.watchdog.tick_sync()
+
+
+def test_a_silent_walker_is_asked_then_her_companion_alarmed(cast: Cast) -> None:
+    mira, noor, phone, walk = scene(cast)
+    assert look(cast, minutes=2, seconds=59) == []
+    assert look(cast, seconds=1) == ["check"]
+    assert kinds(cast, mira, walk)[-1] == "check"
+    assert look(cast, seconds=89) == []
+    assert look(cast, seconds=1) == ["alarm"]
+    alarm = cast.client.get(f"/api/walks/{walk['id']}/events", headers=noor.auth).json()[-1]
+    assert (alarm["kind"], alarm["reason"]) == ("alarm", "no_answer")
+    assert alarm["destination"]["name"] == "home"
+    assert state(cast, noor, walk) == "alarm"
+
+
+def test_an_answered_check_lets_the_walk_go_on(cast: Cast) -> None:
+    mira, noor, phone, walk = scene(cast)
+    assert look(cast, minutes=3) == ["check"]
+    answered = cast.client.post(f"/api/walks/{walk['id']}/ok", json={"pin": PIN}, headers=mira.auth)
+    assert answered.json()["answered"] == "check"
+    assert look(cast, minutes=2) == []
+    assert state(cast, noor, walk) == "active"
+    assert kinds(cast, noor, walk)[-2:] == ["check", "check_answered"]
+
+
+def test_the_alarm_carries_what_a_companion_needs(cast: Cast) -> None:
+    mira, noor, phone, walk = scene(cast)
+    cast.clock.advance(seconds=30)
+    cast.send(phone, cast.fix(between(START, HOME, 0.3), battery=41, bearing=170))
+    cast.clock.advance(seconds=30)
+    sos = cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    assert sos.json()["state"] == "alarm"
+    alarm = cast.client.get(f"/api/walks/{walk['id']}/events", headers=noor.auth).json()[-1]
+    assert alarm["reason"] == "sos"
+    last = alarm["last_position"]
+    assert (last["battery"], last["bearing"], last["age_s"], last["accuracy"]) == (41, 170, 30, 8)
+    assert last["lat"] == between(START, HOME, 0.3)[0]
+
+
+def test_a_companion_says_im_on_it_then_resolves_with_a_note(cast: Cast) -> None:
+    mira, noor, phone, walk = scene(cast)
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    acked = cast.client.post(f"/api/walks/{walk['id']}/ack", headers=noor.auth)
+    assert acked.status_code == 200
+    no_note = cast.client.post(
+        f"/api/walks/{walk['id']}/resolve", json={"note": ""}, headers=noor.auth
+    )
+    assert no_note.status_code == 422
+    resolved = cast.client.post(
+        f"/api/walks/{walk['id']}/resolve",
+        json={"note": "Called her: she's fine"},
+        headers=noor.auth,
+    )
+    assert resolved.json()["state"] == "active"
+    seen_by_mira = cast.client.get(f"/api/walks/{walk['id']}/events", headers=mira.auth).json()
+    assert [e["kind"] for e in seen_by_mira[-3:]] == [
+        "alarm",
+        "alarm_acknowledged",
+        "alarm_resolved",
+    ]
+    assert seen_by_mira[-1]["note"] == "Called her: she's fine"
+    assert seen_by_mira[-2]["by"]["name"] == "Noor"
+    # Only in an alarm, and only her companions.
+    again = cast.client.post(f"/api/walks/{walk['id']}/ack", headers=noor.auth)
+    assert again.status_code == 409
+    sam = cast.person("Sam")
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    assert cast.client.post(f"/api/walks/{walk['id']}/ack", headers=sam.auth).status_code == 404
+
+
+def test_the_walker_ends_her_own_alarm_with_her_pin(cast: Cast) -> None:
+    mira, noor, phone, walk = scene(cast)
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    done = cast.client.post(f"/api/walks/{walk['id']}/ok", json={"pin": PIN}, headers=mira.auth)
+    assert done.json()["answered"] == "alarm"
+    assert done.json()["state"] == "active"
+
+
+def test_three_wrong_pins_raise_the_alarm(cast: Cast) -> None:
+    mira, noor, phone, walk = scene(cast)
+    for attempt in range(3):
+        wrong = cast.client.post(
+            f"/api/walks/{walk['id']}/inside", json={"pin": "0000"}, headers=mira.auth
+        )
+        assert wrong.status_code == 403, attempt
+    assert state(cast, noor, walk) == "alarm"
+    assert (
+        cast.client.get(f"/api/walks/{walk['id']}/events", headers=noor.auth).json()[-1]["reason"]
+        == "wrong_pins"
+    )
+
+
+def test_a_right_pin_clears_the_count_of_wrong_ones(cast: Cast) -> None:
+    mira, noor, phone, walk = scene(cast)
+    for pin in ("0000", "0000", PIN, "0000", "0000"):
+        cast.client.post(f"/api/walks/{walk['id']}/ok", json={"pin": pin}, headers=mira.auth)
+    assert state(cast, noor, walk) == "active"
+
+
+def test_lingering_at_the_door_is_checked(cast: Cast) -> None:
+    mira, noor, phone, walk = scene(cast)
+    cast.clock.advance(seconds=20)
+    cast.send(phone, cast.fix(HOME))
+    assert state(cast, noor, walk) == "at_door"
+    for _ in range(9):  # she stands at the door, her phone still reporting
+        assert look(cast, seconds=30) == []
+        cast.send(phone, cast.fix(HOME))
+    assert look(cast, seconds=30) == ["check"]
+    assert (
+        cast.client.get(f"/api/walks/{walk['id']}/events", headers=noor.auth).json()[-1]["reason"]
+        == "lingering"
+    )
+
+
+def test_the_storys_walk_raises_nothing(cast: Cast) -> None:
+    """She walks home at an easy pace, talks a little, walks in silence, waits at her door for
+    a couple of minutes, and goes in."""
+    mira, noor, phone, walk = scene(cast)
+    steps = 40
+    for step in range(1, steps + 1):
+        cast.clock.advance(seconds=30)
+        cast.send(phone, cast.fix(between(START, HOME, step / steps)))
+        if step == 5:
+            cast.client.post(
+                f"/api/walks/{walk['id']}/messages",
+                json={"text": "Thanks for this"},
+                headers=mira.auth,
+            )
+        assert cast.services.watchdog.tick_sync() == []
+    for _ in range(4):  # two minutes at the door, keys in hand
+        assert look(cast, seconds=30) == []
+        cast.send(phone, cast.fix(HOME))
+    inside = cast.client.post(
+        f"/api/walks/{walk['id']}/inside",
+        json={"pin": PIN, "note": "Come in?"},
+        headers=mira.auth,
+    )
+    assert inside.json()["state"] == "safe"
+    assert look(cast, minutes=30) == []
+    assert "check" not in kinds(cast, mira, walk)
+    assert "alarm" not in kinds(cast, mira, walk)
+
+
+def test_a_fix_landing_while_the_watchdog_decides_prevents_a_false_alarm(cast: Cast) -> None:
+    mira, noor, phone, walk = scene(cast)
+    cast.clock.advance(minutes=3)
+    due = cast.services.db.read_sync(lambda c: alarms.due_walks(c, cast.clock.now_ms()))
+    assert [walk_id for walk_id, _ in due] == [walk["id"]]
+    # Her phone reports between the watchdog's look and its decision.
+    cast.send(phone, cast.fix(between(START, HOME, 0.2)))
+    _walk_id, seen_due = due[0]
+    decided = cast.services.writer.run_sync(lambda tx: alarms.judge(tx, walk["id"], seen_due))
+    assert decided is None
+    assert "check" not in kinds(cast, noor, walk)
+
+
+def test_a_walk_that_breaks_the_rules_does_not_stop_the_watchdog(cast: Cast) -> None:
+    mira, noor, phone, walk = scene(cast)
+    wren, otto = cast.person("Wren"), cast.person("Otto")
+    cast.link(wren, otto)
+    other = cast.start_walk(wren)
+    # A walk whose stored time zone no longer exists: judging it fails.
+    cast.services.writer.run_sync(
+        lambda tx: tx.conn.execute(
+            walks.update().where(walks.c.id == walk["id"]).values(timezone="Mars/Olympus")
+        )
+    )
+    assert look(cast, minutes=3) == ["check"]  # Wren's walk is judged all the same
+    assert kinds(cast, otto, other)[-1] == "check"
+    assert cast.services.watchdog.failures == 1
+    pushed = cast.services.db.read_sync(
+        lambda c: c.execute(
+            sa.select(walks.c.next_due_at).where(walks.c.id == walk["id"])
+        ).scalar_one()
+    )
+    assert pushed == cast.clock.now_ms() + 60_000
+
+
+def test_low_battery_is_told_to_the_companions_twice_not_more(cast: Cast) -> None:
+    mira, noor, phone, walk = scene(cast)
+    for battery in (40, 16, 15, 14, 9, 5, 4):
+        cast.clock.advance(seconds=10)
+        cast.send(phone, cast.fix(START, battery=battery, bearing=180))
+    notices = [
+        e
+        for e in cast.client.get(f"/api/walks/{walk['id']}/events", headers=noor.auth).json()
+        if e["kind"] == "low_battery"
+    ]
+    assert [n["battery"] for n in notices] == [15, 5]
+    assert notices[0]["position"]["bearing"] == 180
+    assert state(cast, noor, walk) == "active"  # a notice, not an alarm
+
+
+def test_a_restarted_watchdog_acts_at_once_on_what_fell_due(cast: Cast) -> None:
+    """Deadlines live in the database: a new service over the same database (a restart, after
+    the server was down while the walk fell due) finds the walk on its first look."""
+    mira, noor, phone, walk = scene(cast)
+    cast.clock.advance(minutes=20)  # the server was down all this time
+    restarted = make_services(
+        cast.services.config.database_url, cast.services.config.data_dir, cast.clock
+    )
+    try:
+        assert restarted.watchdog.tick_sync() == ["check"]
+    finally:
+        restarted.db.dispose()
+    assert kinds(cast, noor, walk)[-1] == "check"
