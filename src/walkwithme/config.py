@@ -42,6 +42,13 @@ def _port(text: str) -> int:
     return value
 
 
+def _schemes(text: str) -> tuple[str, ...]:
+    schemes = tuple(p.strip().lower() for p in text.split(",") if p.strip())
+    if not all(p.isalnum() for p in schemes):
+        raise ValueError("must be scheme names separated by commas")
+    return schemes
+
+
 def _url(text: str) -> str:
     text = text.strip().rstrip("/")
     if not text.startswith(("http://", "https://")):
@@ -83,6 +90,25 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("WWM_SESSION_DAYS", _positive_float, 30.0, "How long a sign-in lasts."),
     Setting("WWM_LOG_LEVEL", str, "info", "Log level: debug, info, warning, error."),
+    Setting(
+        "WWM_EMERGENCY_HOOK",
+        lambda text: _url(text) if text.strip() else "",
+        "",
+        "URL the last rung of an alarm's escalation is posted to (signed JSON).",
+    ),
+    Setting("WWM_HOOK_SECRET", str, "", "Secret that signs what is posted to WWM_EMERGENCY_HOOK."),
+    Setting(
+        "WWM_ALLOW_PRIVATE_ADDRESSES",
+        _bool,
+        False,
+        "Let webhooks and Apprise URLs reach private and loopback addresses.",
+    ),
+    Setting(
+        "WWM_APPRISE_SCHEMES",
+        _schemes,
+        ("mailto", "mailtos", "ntfy", "ntfys", "tgram", "matrix", "matrixs", "signal", "signals"),
+        "Comma-separated Apprise URL schemes people may use for their channels.",
+    ),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -98,6 +124,10 @@ class Config:
     clock_speed: float
     session_days: float
     log_level: str
+    emergency_hook: str = ""
+    hook_secret: str = ""
+    allow_private_addresses: bool = False
+    apprise_schemes: tuple[str, ...] = ()
 
     @property
     def base_url(self) -> str:
@@ -156,4 +186,8 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: Any) -> Confi
         clock_speed=parsed["WWM_CLOCK_SPEED"],
         session_days=parsed["WWM_SESSION_DAYS"],
         log_level=parsed["WWM_LOG_LEVEL"],
+        emergency_hook=parsed["WWM_EMERGENCY_HOOK"],
+        hook_secret=parsed["WWM_HOOK_SECRET"],
+        allow_private_addresses=parsed["WWM_ALLOW_PRIVATE_ADDRESSES"],
+        apprise_schemes=parsed["WWM_APPRISE_SCHEMES"],
     )

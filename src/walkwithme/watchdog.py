@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -36,7 +37,7 @@ class Watchdog:
     writer: Writer
     clock: Clock
     last_beat_ms: int | None = None
-    decided: dict[str, int] = field(default_factory=lambda: {"check": 0, "alarm": 0})
+    decided: Counter[str] = field(default_factory=Counter)
     failures: int = 0
     _task: asyncio.Task[None] | None = None
 

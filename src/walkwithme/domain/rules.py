@@ -87,6 +87,7 @@ class Watch:
     check_reason: Reason | None
     check_asked_at: int | None
     quiet_until: int | None  # she answered a check: no rule asks again before this
+    escalate_at: int | None = None  # in alarm: when to tell the next rung of the ladder
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,8 @@ def evaluate(w: Watch, now: int, t: Thresholds) -> Verdict:
 def next_due_at(w: Watch) -> int | None:
     """A hint for when to look again: the earliest deadline under either profile, so a walk
     that crosses into the night is never looked at too late (the rules decide at that time)."""
+    if w.state is WalkState.ALARM:
+        return w.escalate_at
     if w.state not in (WalkState.ACTIVE, WalkState.AT_DOOR):
         return None
     if w.check_reason is not None and w.check_asked_at is not None:
@@ -182,3 +185,18 @@ def battery_notice(previous: int | None, battery_pct: float | None) -> int | Non
         if battery_pct <= level and (previous is None or previous > level):
             return level
     return None
+
+
+# -- the escalation ladder -------------------------------------------------------------------
+
+# An alarm goes to the walk's companions first; if nobody says "I'm on it" in time, to her
+# guardians; then to the operator's emergency hook. "I'm on it" pauses the climb, not forever.
+LADDER = ("companions", "guardians", "hook")
+ESCALATE_AFTER_MS = 3 * MINUTE
+ACK_PAUSES_MS = 10 * MINUTE
+
+
+def next_rung(level: int, now: int) -> tuple[int, int | None]:
+    """The level after `level`, and when to climb again (None at the top)."""
+    nxt = level + 1
+    return nxt, (now + ESCALATE_AFTER_MS if nxt + 1 < len(LADDER) else None)

@@ -139,6 +139,9 @@ walks = sa.Table(
     sa.Column("alarm_reason", sa.String(16)),
     sa.Column("alarm_at", Ms),
     sa.Column("battery_notice", sa.Integer),
+    # The escalation ladder of an alarm: who has been told so far, and when to climb next.
+    sa.Column("escalation_level", sa.Integer),
+    sa.Column("escalate_at", Ms),
     sa.Index("ix_walks_walker_state", "walker_id", "state"),
     sa.Index("ix_walks_next_due_at", "next_due_at"),
 )
@@ -198,6 +201,55 @@ share_links = sa.Table(
     # NULL: the link lasts as long as the walk is live.
     sa.Column("expires_at", Ms),
     sa.Column("revoked_at", Ms),
+)
+
+
+channels = sa.Table(
+    "channels",
+    metadata,
+    _pk(),
+    sa.Column("person_id", Id, sa.ForeignKey("people.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # "webhook" or "apprise"
+    sa.Column("label", sa.String(100), nullable=False),
+    # The address to send to. Apprise URLs may hold credentials: never logged, never shown back.
+    sa.Column("target", sa.Text, nullable=False),
+    sa.Column("secret", sa.String(100)),  # signs webhooks (HMAC-SHA256)
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("worked_at", Ms),  # the last delivery that succeeded (a test counts)
+    sa.Column("failures", sa.Integer, nullable=False, server_default="0"),  # in a row
+    sa.Column("broken_at", Ms),
+    sa.Column("last_error", sa.String(300)),
+    sa.Column("removed_at", Ms),
+)
+
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    _pk(),
+    sa.Column("walk_id", Id, sa.ForeignKey("walks.id", ondelete="CASCADE")),
+    sa.Column("event_id", Id, sa.ForeignKey("events.id", ondelete="CASCADE")),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("created_at", Ms, nullable=False),
+    # What every channel sends, fixed when the alert is made (the same bytes on every retry).
+    sa.Column("payload", sa.JSON, nullable=False),
+)
+
+deliveries = sa.Table(
+    "deliveries",
+    metadata,
+    _pk(),
+    sa.Column("alert_id", Id, sa.ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("person_id", Id, sa.ForeignKey("people.id", ondelete="CASCADE")),
+    # NULL with person_id NULL: the operator's emergency hook.
+    sa.Column("channel_id", Id, sa.ForeignKey("channels.id", ondelete="CASCADE")),
+    sa.Column("state", sa.String(16), nullable=False),  # pending, sent, dead
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", Ms, nullable=False),
+    sa.Column("lease_until", Ms),
+    sa.Column("last_error", sa.String(300)),
+    sa.Column("sent_at", Ms),
+    sa.UniqueConstraint("alert_id", "channel_id", name="uq_deliveries_alert_channel"),
+    sa.Index("ix_deliveries_due", "state", "next_attempt_at"),
 )
 
 

@@ -14,11 +14,20 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from walkwithme.domain.errors import Conflict, NotFound
-from walkwithme.domain.rules import Reason, evaluate, profile_at, quiet_after_answer
+from walkwithme.domain.rules import (
+    ACK_PAUSES_MS,
+    ESCALATE_AFTER_MS,
+    LADDER,
+    Reason,
+    evaluate,
+    next_rung,
+    profile_at,
+    quiet_after_answer,
+)
 from walkwithme.domain.walks import LIVE_STATES, WalkState
 from walkwithme.store.schema import walks
 from walkwithme.store.writer import Tx
-from walkwithme.usecases import timeline
+from walkwithme.usecases import alerts, timeline
 from walkwithme.usecases.timeline import Audience
 from walkwithme.usecases.walks import (
     Walk,
@@ -54,6 +63,9 @@ def judge(tx: Tx, walk_id: int, seen_due: int) -> str | None:
     walk = get_walk(tx.conn, walk_id)
     if walk is None or not walk.live or walk.next_due_at != seen_due:
         return None  # over, or moved by a fix since the watchdog looked
+    if walk.state is WalkState.ALARM:
+        escalate(tx, walk)
+        return "escalated"
     verdict = evaluate(walk.watch(), tx.now_ms, profile_at(tx.now_ms, walk.timezone))
     if verdict.alarm is not None:
         raise_alarm(tx, walk, verdict.alarm)
@@ -80,13 +92,17 @@ def postpone(tx: Tx, walk_id: int, seen_due: int, delay_ms: int) -> None:
 
 
 def ask(tx: Tx, walk: Walk, reason: Reason) -> None:
-    """Ask the walker "Are you OK?"; she answers with her PIN within the response window."""
+    """Ask the walker "Are you OK?"; she answers with her PIN within the response window.
+    The question reaches her open pages (the timeline) and her own channels."""
     save(tx, walk, check_reason=reason.value, check_asked_at=tx.now_ms)
-    timeline.record(tx, walk.id, "check", reason=reason.value, **_facts(walk, tx.now_ms))
+    facts = {"reason": reason.value, **_facts(walk, tx.now_ms)}
+    event_id = timeline.record(tx, walk.id, "check", **facts)
+    alerts.tell(tx, walk, "check", facts, [walk.walker_id], event_id=event_id)
 
 
 def raise_alarm(tx: Tx, walk: Walk, reason: Reason) -> None:
-    save(
+    """The alarm: her companions first; the ladder climbs if nobody says "I'm on it"."""
+    walk = save(
         tx,
         walk,
         WalkState.ALARM,
@@ -94,8 +110,32 @@ def raise_alarm(tx: Tx, walk: Walk, reason: Reason) -> None:
         alarm_at=tx.now_ms,
         check_reason=None,
         check_asked_at=None,
+        escalation_level=0,
+        escalate_at=tx.now_ms + ESCALATE_AFTER_MS,
     )
-    timeline.record(tx, walk.id, "alarm", reason=reason.value, **_facts(walk, tx.now_ms))
+    facts = {"reason": reason.value, **_facts(walk, tx.now_ms)}
+    event_id = timeline.record(tx, walk.id, "alarm", **facts)
+    alerts.tell(tx, walk, "alarm", facts, alerts.companion_ids(tx.conn, walk.id), event_id=event_id)
+
+
+def escalate(tx: Tx, walk: Walk) -> None:
+    """Nobody said "I'm on it" in time: tell the next rung of the ladder."""
+    level, again_at = next_rung(walk.escalation_level or 0, tx.now_ms)
+    walk = save(tx, walk, escalation_level=level, escalate_at=again_at)
+    rung = LADDER[level]
+    facts = {"reason": walk.alarm_reason, "rung": rung, **_facts(walk, tx.now_ms)}
+    event_id = timeline.record(tx, walk.id, "alarm_escalated", **facts)
+    if rung == "guardians":
+        alerts.tell(
+            tx,
+            walk,
+            "alarm",
+            facts,
+            alerts.guardian_ids(tx.conn, walk.walker_id),
+            event_id=event_id,
+        )
+    else:
+        alerts.tell(tx, walk, "alarm", facts, [], event_id=event_id, hook=True)
 
 
 def _facts(walk: Walk, now_ms: int) -> dict[str, Any]:
@@ -180,14 +220,13 @@ def _alarmed_walk_for_companion(tx: Tx, walk_id: int, person_id: int) -> Walk:
 
 def acknowledge(tx: Tx, walk_id: int, person_id: int) -> None:
     """ "I'm on it": the walker and the other companions see who is coming."""
-    _alarmed_walk_for_companion(tx, walk_id, person_id)
-    timeline.record(
-        tx,
-        walk_id,
-        "alarm_acknowledged",
-        actor_id=person_id,
-        by={"id": person_id, "name": person_name(tx.conn, person_id)},
-    )
+    walk = _alarmed_walk_for_companion(tx, walk_id, person_id)
+    # It pauses the ladder for a while, not for good: help may not come.
+    save(tx, walk, escalate_at=tx.now_ms + ACK_PAUSES_MS)
+    facts: dict[str, Any] = {"by": {"id": person_id, "name": person_name(tx.conn, person_id)}}
+    event_id = timeline.record(tx, walk_id, "alarm_acknowledged", actor_id=person_id, **facts)
+    others = [p for p in alerts.companion_ids(tx.conn, walk_id) if p != person_id]
+    alerts.tell(tx, walk, "alarm_acknowledged", facts, [walk.walker_id, *others], event_id=event_id)
 
 
 def resolve(tx: Tx, walk_id: int, person_id: int, note: str) -> None:
@@ -198,7 +237,8 @@ def resolve(tx: Tx, walk_id: int, person_id: int, note: str) -> None:
 
 def _resolve(tx: Tx, walk: Walk, *, by: int, note: str | None) -> None:
     back = WalkState.AT_DOOR if walk.door_at is not None else WalkState.ACTIVE
-    save(
+    told_guardians = (walk.escalation_level or 0) >= 1
+    walk = save(
         tx,
         walk,
         back,
@@ -206,13 +246,17 @@ def _resolve(tx: Tx, walk: Walk, *, by: int, note: str | None) -> None:
         alarm_at=None,
         wrong_pins=0,
         quiet_until=quiet_after_answer(None, tx.now_ms),
+        escalation_level=None,
+        escalate_at=None,
     )
-    timeline.record(
-        tx,
-        walk.id,
-        "alarm_resolved",
-        actor_id=by,
-        by={"id": by, "name": person_name(tx.conn, by)},
-        note=note,
-        reason=walk.alarm_reason,
-    )
+    facts: dict[str, Any] = {
+        "by": {"id": by, "name": person_name(tx.conn, by)},
+        "note": note,
+        "reason": walk.alarm_reason,
+    }
+    event_id = timeline.record(tx, walk.id, "alarm_resolved", actor_id=by, **facts)
+    recipients = [p for p in alerts.companion_ids(tx.conn, walk.id) if p != by]
+    if told_guardians and by != walk.walker_id:
+        # Guardians heard of the alarm: they hear who ended it, if it wasn't her.
+        recipients += alerts.guardian_ids(tx.conn, walk.walker_id)
+    alerts.tell(tx, walk, "alarm_resolved", facts, recipients, event_id=event_id)

@@ -22,7 +22,7 @@ from walkwithme.domain.rules import Progress, battery_notice, progress_after
 from walkwithme.domain.walks import WalkState, door_after_fix
 from walkwithme.store.schema import devices, fixes
 from walkwithme.store.writer import Tx
-from walkwithme.usecases import timeline, walks
+from walkwithme.usecases import alerts, timeline, walks
 from walkwithme.usecases.devices import Device
 from walkwithme.usecases.walks import Walk, live_walk_of
 
@@ -169,18 +169,24 @@ def _move_walk(tx: Tx, walk: Walk, fix: Fix) -> Walk:
         timeline.record(tx, walk.id, kind, fix_t=fix.t_ms)
     if notice is not None:
         # Not an alarm: a word to the companions while the phone can still send one.
-        timeline.record(
-            tx,
-            walk.id,
-            "low_battery",
-            battery=fix.battery_pct,
-            position={
+        facts: dict[str, Any] = {
+            "battery": fix.battery_pct,
+            "position": {
                 "t": fix.t_ms,
                 "lat": fix.lat,
                 "lon": fix.lon,
                 "accuracy": fix.accuracy_m,
                 "bearing": fix.bearing_deg,
             },
+        }
+        event_id = timeline.record(tx, walk.id, "low_battery", **facts)
+        alerts.tell(
+            tx,
+            walk,
+            "low_battery",
+            facts,
+            alerts.companion_ids(tx.conn, walk.id),
+            event_id=event_id,
         )
     return saved
 

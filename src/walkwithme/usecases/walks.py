@@ -20,7 +20,7 @@ from walkwithme.domain.rules import Reason, Watch, next_due_at
 from walkwithme.domain.walks import LIVE_STATES, Destination, WalkState
 from walkwithme.store.schema import insert_id, people, walk_companions, walks
 from walkwithme.store.writer import Tx
-from walkwithme.usecases import contacts, timeline
+from walkwithme.usecases import alerts, contacts, timeline
 from walkwithme.usecases.timeline import Audience
 
 _LIVE = [s.value for s in LIVE_STATES]
@@ -59,6 +59,8 @@ class Walk:
     alarm_reason: str | None = None
     alarm_at: int | None = None
     battery_notice: int | None = None
+    escalation_level: int | None = None
+    escalate_at: int | None = None
 
     @property
     def live(self) -> bool:
@@ -77,6 +79,7 @@ class Walk:
             check_reason=Reason(self.check_reason) if self.check_reason else None,
             check_asked_at=self.check_asked_at,
             quiet_until=self.quiet_until,
+            escalate_at=self.escalate_at,
         )
 
 
@@ -276,15 +279,15 @@ def start_walk(tx: Tx, walker_id: int, plan: WalkPlan) -> int:
     tx.conn.execute(
         walk_companions.insert(), [{"walk_id": walk_id, "person_id": p} for p in sorted(chosen)]
     )
-    timeline.record(
-        tx,
-        walk_id,
-        "started",
-        actor_id=walker_id,
-        destination=dest.name,
-        expected_at=expected_at,
-        companions=[c["name"] for c in companion_names(tx.conn, walk_id)],
-    )
+    facts = {
+        "destination": dest.name,
+        "expected_at": expected_at,
+        "companions": [c["name"] for c in companion_names(tx.conn, walk_id)],
+    }
+    event_id = timeline.record(tx, walk_id, "started", actor_id=walker_id, **facts)
+    walk = get_walk(tx.conn, walk_id)
+    assert walk is not None
+    alerts.tell(tx, walk, "started", facts, sorted(chosen), event_id=event_id)
     return walk_id
 
 
@@ -327,20 +330,19 @@ def own_live_walk(tx: Tx, walk_id: int, walker_id: int) -> Walk:
 def confirm_inside(tx: Tx, walk_id: int, walker_id: int, note: str | None) -> None:
     walk = own_live_walk(tx, walk_id, walker_id)
     save(tx, walk, WalkState.SAFE, ended_at=tx.now_ms)
-    timeline.record(
-        tx,
-        walk_id,
-        "inside",
-        actor_id=walker_id,
-        note=_note(note),
-        at_door=walk.state is WalkState.AT_DOOR,
+    facts: dict[str, Any] = {"note": _note(note), "at_door": walk.state is WalkState.AT_DOOR}
+    event_id = timeline.record(tx, walk_id, "inside", actor_id=walker_id, **facts)
+    alerts.tell(
+        tx, walk, "inside", facts, alerts.companion_ids(tx.conn, walk_id), event_id=event_id
     )
 
 
 def end_walk(tx: Tx, walk_id: int, walker_id: int, note: str | None) -> None:
     walk = own_live_walk(tx, walk_id, walker_id)
     save(tx, walk, WalkState.ENDED, ended_at=tx.now_ms)
-    timeline.record(tx, walk_id, "ended", actor_id=walker_id, note=_note(note))
+    facts: dict[str, Any] = {"note": _note(note)}
+    event_id = timeline.record(tx, walk_id, "ended", actor_id=walker_id, **facts)
+    alerts.tell(tx, walk, "ended", facts, alerts.companion_ids(tx.conn, walk_id), event_id=event_id)
 
 
 def extend_walk(tx: Tx, walk_id: int, walker_id: int, minutes: int) -> int:

@@ -1,0 +1,171 @@
+"""Alerts and their outbox: who is told what, through which of their channels.
+
+An alert is made in the same transaction as the event it tells of, with one delivery row per
+(alert, recipient's channel). The notifier sends them, at least once, retrying with backoff
+(notify/notifier.py). Its payload is fixed when it is made, so every retry sends the same
+thing, with the same idempotency key.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from walkwithme.domain.people import ContactRole, ContactState
+from walkwithme.store.schema import (
+    alerts,
+    channels,
+    contacts,
+    deliveries,
+    insert_id,
+    people,
+    walk_companions,
+)
+from walkwithme.store.writer import Tx
+
+PENDING, SENT, DEAD = "pending", "sent", "dead"
+
+
+def alert_key(alert_id: int) -> str:
+    return f"wwm-alert-{alert_id}"
+
+
+def working_channel_ids(conn: Connection, person_id: int) -> list[int]:
+    rows = conn.execute(
+        sa.select(channels.c.id).where(
+            channels.c.person_id == person_id,
+            channels.c.removed_at.is_(None),
+            channels.c.broken_at.is_(None),
+        )
+    )
+    return [r.id for r in rows]
+
+
+def guardian_ids(conn: Connection, walker_id: int) -> list[int]:
+    rows = conn.execute(
+        sa.select(contacts.c.member_id).where(
+            contacts.c.owner_id == walker_id,
+            contacts.c.role == ContactRole.GUARDIAN.value,
+            contacts.c.state == ContactState.ACCEPTED.value,
+        )
+    )
+    return [r.member_id for r in rows]
+
+
+def companion_ids(conn: Connection, walk_id: int) -> list[int]:
+    rows = conn.execute(
+        sa.select(walk_companions.c.person_id)
+        .where(walk_companions.c.walk_id == walk_id)
+        .order_by(walk_companions.c.person_id)
+    )
+    return [r.person_id for r in rows]
+
+
+class WalkRef(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def walker_id(self) -> int: ...
+
+
+def payload_for(tx: Tx, walk: WalkRef, kind: str, event: dict[str, Any]) -> dict[str, Any]:
+    """What the alert says: who, what happened and when, and the event's facts (last known
+    position with accuracy and age, battery, heading, destination, for an alarm)."""
+    walker = tx.conn.execute(
+        sa.select(people.c.name, people.c.phone).where(people.c.id == walk.walker_id)
+    ).one()
+    return {
+        "kind": kind,
+        "at": tx.now_ms,
+        "walk_id": walk.id,
+        "walker": {"name": walker.name, "phone": walker.phone},
+        **event,
+    }
+
+
+def enqueue(
+    tx: Tx,
+    walk: WalkRef | None,
+    kind: str,
+    payload: dict[str, Any],
+    recipients: list[int],
+    *,
+    event_id: int | None = None,
+    hook: bool = False,
+) -> int:
+    """One alert, delivered to every working channel of every recipient (and to the
+    operator's emergency hook if `hook`)."""
+    alert_id = insert_id(
+        tx.conn,
+        alerts,
+        walk_id=walk.id if walk else None,
+        event_id=event_id,
+        kind=kind,
+        created_at=tx.now_ms,
+        payload={**payload, "key": "pending"},
+    )
+    # The key is the alert's own id: stable across retries and across channels.
+    tx.conn.execute(
+        alerts.update()
+        .where(alerts.c.id == alert_id)
+        .values(payload={**payload, "key": alert_key(alert_id)})
+    )
+    rows: list[dict[str, int | None]] = [
+        {"alert_id": alert_id, "person_id": person, "channel_id": channel}
+        for person in dict.fromkeys(recipients)
+        for channel in working_channel_ids(tx.conn, person)
+    ]
+    if hook:
+        rows.append({"alert_id": alert_id, "person_id": None, "channel_id": None})
+    if rows:
+        tx.conn.execute(
+            deliveries.insert(),
+            [{**r, "state": PENDING, "attempts": 0, "next_attempt_at": tx.now_ms} for r in rows],
+        )
+    return alert_id
+
+
+def tell(
+    tx: Tx,
+    walk: WalkRef,
+    kind: str,
+    event: dict[str, Any],
+    recipients: list[int],
+    *,
+    event_id: int | None = None,
+    hook: bool = False,
+) -> int:
+    return enqueue(
+        tx,
+        walk,
+        kind,
+        payload_for(tx, walk, kind, event),
+        recipients,
+        event_id=event_id,
+        hook=hook,
+    )
+
+
+def someone_would_hear(conn: Connection, walk_id: int) -> bool:
+    """True if at least one companion of the walk has a channel that has worked."""
+    ids = companion_ids(conn, walk_id)
+    if not ids:
+        return False
+    row = conn.execute(
+        sa.select(channels.c.id).where(
+            channels.c.person_id.in_(ids),
+            channels.c.worked_at.is_not(None),
+            channels.c.removed_at.is_(None),
+            channels.c.broken_at.is_(None),
+        )
+    ).first()
+    return row is not None
+
+
+def delivered_to(conn: Connection, alert_id: int) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        sa.select(deliveries).where(deliveries.c.alert_id == alert_id).order_by(deliveries.c.id)
+    )
+    return [dict(r._mapping) for r in rows]
