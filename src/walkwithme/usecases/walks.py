@@ -279,7 +279,7 @@ def start_walk(tx: Tx, walker_id: int, plan: WalkPlan) -> int:
     tx.conn.execute(
         walk_companions.insert(), [{"walk_id": walk_id, "person_id": p} for p in sorted(chosen)]
     )
-    facts = {
+    facts: dict[str, Any] = {
         "destination": dest.name,
         "expected_at": expected_at,
         "companions": [c["name"] for c in companion_names(tx.conn, walk_id)],
