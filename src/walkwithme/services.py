@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from walkwithme.bell import Bell
 from walkwithme.clock import Clock, SystemClock
 from walkwithme.config import Config
+from walkwithme.notify.notifier import Notifier
 from walkwithme.store.database import Database
 from walkwithme.store.migrate import upgrade
 from walkwithme.store.writer import Writer
@@ -22,7 +23,9 @@ class Services:
     writer: Writer
     bell: Bell
     watchdog: Watchdog
-    # Tests that move a fake clock run the watchdog's looks themselves (`watchdog.tick_sync`).
+    notifier: Notifier
+    # Tests that move a fake clock run the watchdog's and the notifier's looks themselves
+    # (`tick_sync`) instead of these loops.
     background_watchdog: bool = True
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -30,9 +33,12 @@ class Services:
         self.writer.start()
         if self.background_watchdog:
             self.watchdog.start()
+            self.notifier.start()
 
     async def stop(self) -> None:
+        """In order: no new decisions, the sends in flight finished, every write committed."""
         await self.watchdog.stop()
+        await self.notifier.stop()
         self.writer.stop()
         self.db.dispose()
 
@@ -49,4 +55,13 @@ def build_services(
     bell = Bell()
     writer = Writer(db.write_engine, clock, on_commit=bell.ring_threadsafe)
     watchdog = Watchdog(db, writer, clock)
-    return Services(config=config, clock=clock, db=db, writer=writer, bell=bell, watchdog=watchdog)
+    notifier = Notifier(db, writer, clock, config)
+    return Services(
+        config=config,
+        clock=clock,
+        db=db,
+        writer=writer,
+        bell=bell,
+        watchdog=watchdog,
+        notifier=notifier,
+    )

@@ -10,11 +10,12 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from walkwithme import __version__
-from walkwithme.api import accounts, contacts, devices, live, places, shares, walks
+from walkwithme.api import accounts, channels, contacts, devices, live, places, shares, walks
 from walkwithme.api.auth import ServicesDep
 from walkwithme.api.errors import install as install_error_handlers
 from walkwithme.api.responses import JSON
 from walkwithme.services import Services
+from walkwithme.usecases import channels as outbox
 
 
 class ClockNotice:
@@ -59,12 +60,14 @@ def create_app(services: Services, *, manage: bool = True) -> FastAPI:
     )
     app.state.services = services
     install_error_handlers(app)
-    for module in (accounts, contacts, places, devices, walks, shares, live):
+    for module in (accounts, contacts, places, devices, channels, walks, shares, live):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["service"])
     async def healthz(svc: ServicesDep) -> JSON:
-        await svc.db.read(lambda c: c.exec_driver_sql("SELECT 1").scalar())
+        backlog, broken = await svc.db.read(
+            lambda c: (outbox.backlog(c), outbox.broken_channels(c))
+        )
         watchdog = svc.watchdog
         body = {
             "ok": not watchdog.stuck(),
@@ -75,6 +78,12 @@ def create_app(services: Services, *, manage: bool = True) -> FastAPI:
                 "last_look": watchdog.last_beat_ms,
                 "decided": watchdog.decided,
                 "failures": watchdog.failures,
+            },
+            "outbox": {
+                "backlog": backlog,
+                "sent": svc.notifier.sent,
+                "failed": svc.notifier.failed,
+                "broken_channels": broken,
             },
         }
         return JSON(body, status_code=200 if body["ok"] else 503)

@@ -14,7 +14,7 @@ from walkwithme.domain.walks import QUICK_REPLIES, Destination, check_extension,
 from walkwithme.security import hash_secret, verify_secret
 from walkwithme.services import Services
 from walkwithme.store.writer import Tx
-from walkwithme.usecases import alarms, places, walks
+from walkwithme.usecases import alarms, alerts, places, walks
 from walkwithme.usecases.accounts import Person
 from walkwithme.usecases.timeline import Audience, events_after, fixes_after
 from walkwithme.views import walk_view
@@ -81,7 +81,13 @@ async def start(body: NewWalk, person: PersonDep, svc: ServicesDep) -> dict[str,
         companion_ids=tuple(body.companions) if body.companions is not None else None,
     )
     walk_id = await svc.writer.run(lambda tx: walks.start_walk(tx, person.id, plan))
-    return await _view(svc, walk_id, person.id)
+    view = await _view(svc, walk_id, person.id)
+    if not await svc.db.read(lambda c: alerts.someone_would_hear(c, walk_id)):
+        view["warnings"] = [
+            "Nobody would hear an alarm: none of your companions has a notification channel "
+            "that has worked yet. Ask them to add one and send a test."
+        ]
+    return view
 
 
 async def _view(svc: Services, walk_id: int, person_id: int) -> dict[str, Any]:

@@ -1,0 +1,53 @@
+"""A person's notification channels: add, list (status, never the address), test, remove."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from walkwithme.api.auth import PersonDep, ServicesDep
+from walkwithme.notify.channels import check_target
+from walkwithme.usecases import channels
+
+router = APIRouter(prefix="/api/channels", tags=["channels"])
+
+
+class NewChannel(BaseModel):
+    kind: str = Field(description="webhook or apprise")
+    target: str = Field(max_length=2000, description="the webhook URL, or an Apprise URL")
+    label: str = Field(default="", max_length=100)
+
+
+@router.get("")
+async def list_channels(person: PersonDep, svc: ServicesDep) -> list[dict[str, Any]]:
+    return await svc.db.read(lambda c: channels.list_channels(c, person.id))
+
+
+@router.post("", status_code=201)
+async def add_channel(body: NewChannel, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
+    """A webhook's answer includes its signing secret, this once."""
+    config = svc.config
+    target = check_target(
+        body.kind,
+        body.target,
+        schemes=config.apprise_schemes,
+        allow_private=config.allow_private_addresses,
+    )
+    label = body.label or body.kind
+    return await svc.writer.run(
+        lambda tx: channels.add_channel(tx, person.id, body.kind, target, label)
+    )
+
+
+@router.post("/{channel_id}/test", status_code=202)
+async def test_channel(channel_id: int, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
+    """Send a test notification; the channel's status says how it went."""
+    alert_id = await svc.writer.run(lambda tx: channels.send_test(tx, person.id, channel_id))
+    return {"alert_id": alert_id}
+
+
+@router.delete("/{channel_id}", status_code=204)
+async def remove_channel(channel_id: int, person: PersonDep, svc: ServicesDep) -> None:
+    await svc.writer.run(lambda tx: channels.remove_channel(tx, person.id, channel_id))

@@ -1,0 +1,1 @@
+"""Notification channels and the notifier that empties the alerts outbox."""

@@ -1,0 +1,154 @@
+"""Channels: a tiny contract. `send(alert)` returns when the alert was handed over, or raises
+`DeliveryError(message, permanent=...)`. A permanent failure (a 4xx, an address we may not
+reach) is not retried; a transient one is, with backoff.
+
+- webhook: JSON, signed with HMAC-SHA256 (`X-Walkwithme-Signature: sha256=<hex>`), with the
+  alert's idempotency key in `X-Walkwithme-Alert`, through the one outbound wrapper.
+- apprise: email, ntfy, Telegram, Matrix, Signal, SMS gateways... by Apprise URL; the operator
+  decides which schemes are allowed. Apprise only says yes or no, so a failure counts as
+  transient (the channel is marked broken after failing several times in a row). Emails
+  carry the idempotency key in an `X-Walkwithme-Alert` header.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import ipaddress
+import socket
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import apprise
+import httpx2
+import orjson
+
+from walkwithme.domain.errors import Invalid
+from walkwithme.notify import outbound
+from walkwithme.notify.messages import render
+
+
+class DeliveryError(Exception):
+    def __init__(self, message: str, *, permanent: bool) -> None:
+        super().__init__(message)
+        self.message = message
+        self.permanent = permanent
+
+
+@dataclass(frozen=True)
+class Alert:
+    key: str
+    payload: dict[str, Any]
+
+
+class Channel(Protocol):
+    async def send(self, alert: Alert) -> None: ...
+
+
+def sign(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+@dataclass
+class Webhook:
+    url: str
+    secret: str
+    allow_private: bool
+
+    async def send(self, alert: Alert) -> None:
+        body = orjson.dumps(alert.payload)
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "WalkWithMe",
+            "X-Walkwithme-Alert": alert.key,
+            "X-Walkwithme-Signature": sign(self.secret, body),
+        }
+        try:
+            response = await outbound.post(
+                self.url, body, headers, allow_private=self.allow_private
+            )
+        except outbound.Refused as exc:
+            raise DeliveryError(str(exc), permanent=True) from exc
+        except (httpx2.HTTPError, OSError) as exc:
+            raise DeliveryError(f"could not reach it: {exc}", permanent=False) from exc
+        status = response.status_code
+        if 200 <= status < 300:
+            return
+        permanent = 400 <= status < 500 and status not in (408, 425, 429)
+        raise DeliveryError(f"it answered {status}", permanent=permanent)
+
+
+@dataclass
+class AppriseUrl:
+    url: str
+    allow_private: bool
+
+    async def send(self, alert: Alert) -> None:
+        host = urlsplit(self.url).hostname
+        try:
+            if host:
+                await outbound.check_host(host, allow_private=self.allow_private)
+        except outbound.Refused as exc:
+            raise DeliveryError(str(exc), permanent=True) from exc
+        except OSError as exc:
+            raise DeliveryError(str(exc), permanent=False) from exc
+        title, text = render(alert.payload)
+        url = self.url
+        if urlsplit(url).scheme in ("mailto", "mailtos"):
+            url += ("&" if "?" in url else "?") + f"+X-Walkwithme-Alert={alert.key}"
+        ok = await asyncio.to_thread(_apprise_notify, url, title, text)
+        if not ok:
+            raise DeliveryError(
+                "the notification service refused or was unreachable", permanent=False
+            )
+
+
+def _apprise_notify(url: str, title: str, body: str) -> bool:
+    sender = apprise.Apprise()
+    if not sender.add(url):
+        return False
+    return bool(sender.notify(title=title, body=body))
+
+
+KINDS = ("webhook", "apprise")
+
+
+def check_target(kind: str, target: str, *, schemes: tuple[str, ...], allow_private: bool) -> str:
+    """Refuse, by name, a channel that could never work or must not be used."""
+    target = target.strip()
+    parts = urlsplit(target)
+    if kind == "webhook":
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise Invalid("a webhook needs an http or https URL", field="target")
+    elif kind == "apprise":
+        if parts.scheme.lower() not in schemes:
+            raise Invalid(
+                f"this server allows these kinds of Apprise URL: {', '.join(schemes)}",
+                field="target",
+            )
+        if not apprise.Apprise().add(target):
+            raise Invalid("Apprise can't read this URL", field="target")
+    else:
+        raise Invalid(f"kind must be one of: {', '.join(KINDS)}", field="kind")
+    if not allow_private and parts.hostname and _is_private_literal(parts.hostname):
+        raise Invalid("this address is private: it can't be reached from here", field="target")
+    return target
+
+
+def _is_private_literal(host: str) -> bool:
+    """A host given as an IP address, or localhost, that isn't public (names are checked
+    again, after resolving, at every send)."""
+    if host.lower() in ("localhost", socket.gethostname().lower()):
+        return True
+    try:
+        return not ipaddress.ip_address(host).is_global
+    except ValueError:
+        return False
+
+
+def build(kind: str, target: str, secret: str | None, *, allow_private: bool) -> Channel:
+    if kind == "webhook":
+        return Webhook(target, secret or "", allow_private)
+    return AppriseUrl(target, allow_private)

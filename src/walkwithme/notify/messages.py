@@ -1,0 +1,62 @@
+"""What an alert says, in words, for channels that carry text (email, ntfy, chat)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_WHAT = {
+    "started": "{name} started a walk home and shared it with you.",
+    "check": "Are you OK? Answer with your PIN.",
+    "alarm": "ALARM: {name} may need help ({reason}).",
+    "alarm_acknowledged": "{by} is on it.",
+    "alarm_resolved": "The alarm about {name} is over.",
+    "low_battery": "{name}'s phone battery is low ({battery:.0f}%).",
+    "inside": "{name} is home, inside.",
+    "ended": "{name} ended the walk.",
+    "test": "A test from Walk With Me: this channel works.",
+}
+
+_REASONS = {
+    "late": "late to arrive",
+    "stalled": "stopped moving",
+    "moving_away": "moving away from the destination",
+    "silent": "the phone went silent",
+    "lingering": "at the door for long without going in",
+    "sos": "SOS pressed",
+    "no_answer": "no answer to a check",
+    "wrong_pins": "wrong PIN three times",
+}
+
+
+def render(payload: dict[str, Any]) -> tuple[str, str]:
+    """A title and a body."""
+    kind = payload.get("kind", "test")
+    walker = payload.get("walker") or {}
+    name = walker.get("name", "Someone")
+    by = (payload.get("by") or {}).get("name", "Someone")
+    reason = _REASONS.get(str(payload.get("reason")), str(payload.get("reason")))
+    title = _WHAT.get(kind, kind).format(
+        name=name, by=by, reason=reason, battery=float(payload.get("battery") or 0)
+    )
+    lines = [title]
+    last = payload.get("last_position") or payload.get("position")
+    if last:
+        age = f", {last['age_s'] // 60} min ago" if "age_s" in last else ""
+        accuracy = f" (±{last['accuracy']:.0f} m)" if last.get("accuracy") is not None else ""
+        lines.append(f"Last seen at {last['lat']:.5f}, {last['lon']:.5f}{accuracy}{age}.")
+        if last.get("battery") is not None:
+            lines.append(f"Battery {last['battery']:.0f}%.")
+        if last.get("bearing") is not None:
+            lines.append(f"Heading {last['bearing']:.0f}°.")
+    elif kind == "alarm":
+        lines.append("No position yet.")
+    destination = payload.get("destination")
+    if isinstance(destination, dict) and destination.get("name"):
+        lines.append(f"Going to: {destination['name']}.")
+    if walker.get("phone") and kind == "alarm":
+        lines.append(f"Phone: {walker['phone']}.")
+    if payload.get("note"):
+        lines.append(f"Note: {payload['note']}")
+    if payload.get("link"):
+        lines.append(str(payload["link"]))
+    return title, "\n".join(lines)

@@ -1,0 +1,239 @@
+"""A person's notification channels, and the outbox's leases: claim due deliveries, record
+how each went.
+
+The attempt is written (claimed, with a lease) before anything is sent, and the result after.
+A sender that dies mid-send loses its lease when it runs out, and the delivery is sent again:
+at least once. Receivers drop the rare duplicate by the alert's key.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from walkwithme.domain.errors import NotFound
+from walkwithme.domain.people import check_name
+from walkwithme.store.schema import alerts, channels, deliveries, insert_id
+from walkwithme.store.writer import Tx
+from walkwithme.usecases.alerts import DEAD, PENDING, SENT, enqueue
+
+LEASE_MS = 60_000
+MAX_ATTEMPTS = 10
+BROKEN_AFTER = 5  # failures in a row
+FIRST_RETRY_MS = 10_000
+LONGEST_RETRY_MS = 10 * 60_000
+
+
+def add_channel(tx: Tx, person_id: int, kind: str, target: str, label: str) -> dict[str, Any]:
+    """`target` already checked (notify.channels.check_target). A webhook gets a secret to
+    check signatures with, shown this once."""
+    secret = secrets.token_urlsafe(24) if kind == "webhook" else None
+    channel_id = insert_id(
+        tx.conn,
+        channels,
+        person_id=person_id,
+        kind=kind,
+        label=check_name(label, "label"),
+        target=target,
+        secret=secret,
+        created_at=tx.now_ms,
+        failures=0,
+    )
+    found = get_channel(tx.conn, person_id, channel_id)
+    if secret:
+        found["secret"] = secret
+    return found
+
+
+def _json(row: Any) -> dict[str, Any]:
+    status = "broken" if row.broken_at else ("working" if row.worked_at else "untested")
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "label": row.label,
+        "status": status,
+        "worked_at": row.worked_at,
+        "failures": row.failures,
+        "last_error": row.last_error,
+    }
+
+
+def list_channels(conn: Connection, person_id: int) -> list[dict[str, Any]]:
+    """Never the target itself: an Apprise URL may hold a password."""
+    rows = conn.execute(
+        sa.select(channels)
+        .where(channels.c.person_id == person_id, channels.c.removed_at.is_(None))
+        .order_by(channels.c.id)
+    )
+    return [_json(r) for r in rows]
+
+
+def get_channel(conn: Connection, person_id: int, channel_id: int) -> dict[str, Any]:
+    row = conn.execute(
+        sa.select(channels).where(
+            channels.c.id == channel_id,
+            channels.c.person_id == person_id,
+            channels.c.removed_at.is_(None),
+        )
+    ).first()
+    if row is None:
+        raise NotFound("no such channel")
+    return _json(row)
+
+
+def remove_channel(tx: Tx, person_id: int, channel_id: int) -> None:
+    get_channel(tx.conn, person_id, channel_id)
+    tx.conn.execute(
+        channels.update().where(channels.c.id == channel_id).values(removed_at=tx.now_ms)
+    )
+
+
+def send_test(tx: Tx, person_id: int, channel_id: int) -> int:
+    """A test notification through this one channel; when it is delivered, the channel counts
+    as working (and a broken one is given another chance)."""
+    get_channel(tx.conn, person_id, channel_id)
+    tx.conn.execute(
+        channels.update().where(channels.c.id == channel_id).values(broken_at=None, failures=0)
+    )
+    alert_id = enqueue(tx, None, "test", {"kind": "test", "at": tx.now_ms}, [])
+    tx.conn.execute(
+        deliveries.insert().values(
+            alert_id=alert_id,
+            person_id=person_id,
+            channel_id=channel_id,
+            state=PENDING,
+            attempts=0,
+            next_attempt_at=tx.now_ms,
+        )
+    )
+    return alert_id
+
+
+# -- the outbox's leases -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claimed:
+    delivery_id: int
+    attempts: int
+    channel_id: int | None  # None: the operator's emergency hook
+    kind: str | None
+    target: str | None
+    secret: str | None
+    payload: dict[str, Any]
+
+
+def claim(tx: Tx, limit: int = 50) -> list[Claimed]:
+    due = sa.and_(
+        deliveries.c.state == PENDING,
+        deliveries.c.next_attempt_at <= tx.now_ms,
+        sa.or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until <= tx.now_ms),
+    )
+    rows = tx.conn.execute(
+        sa.select(
+            deliveries.c.id,
+            deliveries.c.attempts,
+            deliveries.c.channel_id,
+            channels.c.kind,
+            channels.c.target,
+            channels.c.secret,
+            alerts.c.payload,
+        )
+        .join(alerts, alerts.c.id == deliveries.c.alert_id)
+        .join(channels, channels.c.id == deliveries.c.channel_id, isouter=True)
+        .where(due)
+        .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
+        .limit(limit)
+    ).all()
+    claimed = []
+    for r in rows:
+        taken = tx.conn.execute(
+            deliveries.update()
+            .where(deliveries.c.id == r.id, due)
+            .values(lease_until=tx.now_ms + LEASE_MS, attempts=r.attempts + 1)
+        )
+        if taken.rowcount == 1:
+            claimed.append(
+                Claimed(r.id, r.attempts + 1, r.channel_id, r.kind, r.target, r.secret, r.payload)
+            )
+    return claimed
+
+
+@dataclass(frozen=True)
+class Result:
+    claimed: Claimed
+    error: str | None = None
+    permanent: bool = False
+
+
+def backoff_ms(attempts: int) -> int:
+    return int(min(LONGEST_RETRY_MS, FIRST_RETRY_MS * 2 ** max(0, attempts - 1)))
+
+
+def record(tx: Tx, results: list[Result]) -> None:
+    for result in results:
+        c = result.claimed
+        if result.error is None:
+            tx.conn.execute(
+                deliveries.update()
+                .where(deliveries.c.id == c.delivery_id)
+                .values(state=SENT, sent_at=tx.now_ms, lease_until=None, last_error=None)
+            )
+            if c.channel_id is not None:
+                tx.conn.execute(
+                    channels.update()
+                    .where(channels.c.id == c.channel_id)
+                    .values(worked_at=tx.now_ms, failures=0, broken_at=None, last_error=None)
+                )
+            continue
+        give_up = result.permanent or c.attempts >= MAX_ATTEMPTS
+        tx.conn.execute(
+            deliveries.update()
+            .where(deliveries.c.id == c.delivery_id)
+            .values(
+                state=DEAD if give_up else PENDING,
+                lease_until=None,
+                last_error=result.error[:300],
+                next_attempt_at=tx.now_ms + backoff_ms(c.attempts),
+            )
+        )
+        if c.channel_id is not None:
+            row = tx.conn.execute(
+                sa.select(channels.c.failures).where(channels.c.id == c.channel_id)
+            ).one()
+            failures = row.failures + 1
+            broken = result.permanent or failures >= BROKEN_AFTER
+            tx.conn.execute(
+                channels.update()
+                .where(channels.c.id == c.channel_id)
+                .values(
+                    failures=failures,
+                    last_error=result.error[:300],
+                    broken_at=tx.now_ms if broken else None,
+                )
+            )
+
+
+def backlog(conn: Connection) -> int:
+    return int(
+        conn.execute(
+            sa.select(sa.func.count()).select_from(deliveries).where(deliveries.c.state == PENDING)
+        ).scalar_one()
+    )
+
+
+def broken_channels(conn: Connection) -> int:
+    return int(
+        conn.execute(
+            sa.select(sa.func.count())
+            .select_from(channels)
+            .where(channels.c.broken_at.is_not(None), channels.c.removed_at.is_(None))
+        ).scalar_one()
+    )
+
+
+__all__ = ["DEAD", "SENT"]

@@ -1,0 +1,313 @@
+"""Alerts reach people: a real webhook receiver and a real SMTP server, retries, leases,
+broken channels, and the escalation ladder."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterator
+from email.message import Message
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import make_services
+from tests.people import Cast, Member
+from tests.sinks import Mailbox, WebhookSink, smtp_server, webhook_sink
+from walkwithme.api.app import create_app
+from walkwithme.clock import FakeClock
+from walkwithme.services import Services
+from walkwithme.usecases import channels as outbox
+
+
+@pytest.fixture
+def sink() -> Iterator[WebhookSink]:
+    with webhook_sink() as running:
+        yield running
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    with smtp_server() as running:
+        yield running
+
+
+@pytest.fixture
+def hook() -> Iterator[WebhookSink]:
+    with webhook_sink() as running:
+        yield running
+
+
+@pytest.fixture
+def local(
+    db_url: str, tmp_path: Path, clock: FakeClock, hook: WebhookSink
+) -> Iterator[tuple[Cast, Services]]:
+    """A service whose channels may reach this machine (the receivers run on 127.0.0.1)."""
+    svc = make_services(
+        db_url,
+        tmp_path,
+        clock,
+        WWM_ALLOW_PRIVATE_ADDRESSES="true",
+        WWM_EMERGENCY_HOOK=hook.url + "/emergency",
+        WWM_HOOK_SECRET="operator-secret",
+    )
+    with TestClient(create_app(svc), base_url="http://127.0.0.1:8000") as client:
+        yield Cast(client, svc, clock), svc
+    svc.db.dispose()
+
+
+def add_webhook(cast: Cast, who: Member, url: str) -> dict[str, Any]:
+    made = cast.client.post(
+        "/api/channels",
+        json={"kind": "webhook", "target": url, "label": "my server"},
+        headers=who.auth,
+    )
+    assert made.status_code == 201, made.text
+    channel: dict[str, Any] = made.json()
+    return channel
+
+
+def plain_text(message: Message) -> str:
+    for part in message.walk():
+        if part.get_content_type() == "text/plain":
+            payload = part.get_payload(decode=True)
+            assert isinstance(payload, bytes)
+            return payload.decode()
+    raise AssertionError("no text part")
+
+
+def send_all(svc: Services) -> int:
+    return svc.notifier.tick_sync()
+
+
+def walk_with_companion(cast: Cast) -> tuple[Member, Member, dict[str, Any]]:
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    return mira, noor, cast.start_walk(mira)
+
+
+def test_a_companion_receives_the_alarm_as_a_signed_webhook(
+    local: tuple[Cast, Services], sink: WebhookSink
+) -> None:
+    cast, svc = local
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    channel = add_webhook(cast, noor, sink.url + "/noor")
+    walk = cast.start_walk(mira)
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    assert send_all(svc) == 2  # "started", then the alarm
+    alarm = sink.received[-1]
+    payload = json.loads(alarm.body)
+    assert (payload["kind"], payload["reason"], payload["walker"]["name"]) == (
+        "alarm",
+        "sos",
+        "Mira",
+    )
+    expected = (
+        "sha256=" + hmac.new(channel["secret"].encode(), alarm.body, hashlib.sha256).hexdigest()
+    )
+    assert alarm.headers["x-walkwithme-signature"] == expected
+    assert alarm.headers["x-walkwithme-alert"] == payload["key"]
+    assert send_all(svc) == 0  # nothing is sent twice
+    listed = cast.client.get("/api/channels", headers=noor.auth).json()
+    assert listed[0]["status"] == "working"
+    assert "target" not in listed[0]
+    assert "secret" not in listed[0]
+
+
+def test_a_channel_that_fails_twice_then_succeeds_delivers_once(
+    local: tuple[Cast, Services], sink: WebhookSink
+) -> None:
+    cast, svc = local
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    add_webhook(cast, noor, sink.url)
+    sink.script = [503, 503]
+    cast.start_walk(mira)
+    assert send_all(svc) == 1
+    assert send_all(svc) == 0  # backing off: not before 10 s
+    cast.clock.advance(seconds=10)
+    assert send_all(svc) == 1
+    cast.clock.advance(seconds=19)
+    assert send_all(svc) == 0
+    cast.clock.advance(seconds=1)
+    assert send_all(svc) == 1
+    cast.clock.advance(minutes=30)
+    assert send_all(svc) == 0
+    assert [r.headers["x-answered"] for r in sink.received] == ["503", "503", "200"]
+    assert len({r.headers["x-walkwithme-alert"] for r in sink.received}) == 1
+
+
+def test_an_alert_whose_sender_died_is_sent_again_when_its_lease_runs_out(
+    local: tuple[Cast, Services], sink: WebhookSink
+) -> None:
+    cast, svc = local
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    add_webhook(cast, noor, sink.url)
+    cast.start_walk(mira)
+    claimed = svc.writer.run_sync(outbox.claim)  # ...and then the sender dies
+    assert len(claimed) == 1
+    assert send_all(svc) == 0  # leased: nobody else takes it
+    cast.clock.advance(seconds=60)
+    assert send_all(svc) == 1
+    assert len(sink.ok()) == 1
+
+
+def test_the_alarm_email_reaches_a_real_smtp_server(
+    local: tuple[Cast, Services], mailbox: Mailbox
+) -> None:
+    cast, svc = local
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    made = cast.client.post(
+        "/api/channels",
+        json={
+            "kind": "apprise",
+            "target": f"mailto://127.0.0.1:{mailbox.port}?from=walk@example.org"
+            f"&to=noor@example.org&mode=insecure",
+        },
+        headers=noor.auth,
+    )
+    assert made.status_code == 201, made.text
+    walk = cast.start_walk(mira)
+    cast.clock.advance(seconds=40)
+    cast.send(cast.device(mira), cast.fix((60.1705, 24.9415), battery=33))
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    send_all(svc)
+    subjects = [m["Subject"] for m in mailbox.messages]
+    assert "ALARM: Mira may need help (SOS pressed)." in subjects
+    alarm = next(m for m in mailbox.messages if m["Subject"].startswith("ALARM"))
+    assert alarm["X-Walkwithme-Alert"].startswith("wwm-alert-")
+    text = plain_text(alarm)
+    assert "Last seen at 60.17050, 24.94150 (±8 m), 0 min ago." in text
+    assert "Battery 33%." in text
+    assert "Going to: home." in text
+
+
+def test_nobody_acknowledges_so_the_alarm_climbs_to_guardians_then_the_hook(
+    local: tuple[Cast, Services], sink: WebhookSink, hook: WebhookSink
+) -> None:
+    cast, svc = local
+    mira, noor, gus = cast.person("Mira"), cast.person("Noor"), cast.person("Gus")
+    cast.link(mira, noor)
+    cast.link(mira, gus, role="guardian")
+    add_webhook(cast, noor, sink.url + "/noor")
+    add_webhook(cast, gus, sink.url + "/gus")
+    walk = cast.start_walk(mira)
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    send_all(svc)
+    assert [r.path for r in sink.received] == ["/noor", "/noor"]  # started, alarm
+    cast.clock.advance(minutes=2, seconds=59)
+    assert svc.watchdog.tick_sync() == []
+    cast.clock.advance(seconds=1)
+    assert svc.watchdog.tick_sync() == ["escalated"]
+    send_all(svc)
+    assert sink.received[-1].path == "/gus"
+    assert json.loads(sink.received[-1].body)["rung"] == "guardians"
+    cast.clock.advance(minutes=3)
+    assert svc.watchdog.tick_sync() == ["escalated"]
+    send_all(svc)
+    assert [r.path for r in hook.received] == ["/emergency"]
+    assert hook.received[0].headers["x-walkwithme-signature"].startswith("sha256=")
+    assert svc.watchdog.tick_sync() == []  # the top of the ladder
+
+
+def test_im_on_it_pauses_the_climb_for_ten_minutes_not_for_good(
+    local: tuple[Cast, Services], sink: WebhookSink
+) -> None:
+    cast, svc = local
+    mira, noor, gus = cast.person("Mira"), cast.person("Noor"), cast.person("Gus")
+    cast.link(mira, noor)
+    cast.link(mira, gus, role="guardian")
+    add_webhook(cast, gus, sink.url + "/gus")
+    walk = cast.start_walk(mira)
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    cast.clock.advance(minutes=1)
+    cast.client.post(f"/api/walks/{walk['id']}/ack", headers=noor.auth)
+    cast.clock.advance(minutes=9, seconds=59)
+    assert svc.watchdog.tick_sync() == []
+    cast.clock.advance(seconds=1)
+    assert svc.watchdog.tick_sync() == ["escalated"]
+    send_all(svc)
+    assert [r.path for r in sink.received] == ["/gus"]
+
+
+def test_guardians_hear_who_resolved_an_alarm_they_were_told_of(
+    local: tuple[Cast, Services], sink: WebhookSink
+) -> None:
+    cast, svc = local
+    mira, noor, gus = cast.person("Mira"), cast.person("Noor"), cast.person("Gus")
+    cast.link(mira, noor)
+    cast.link(mira, gus, role="guardian")
+    add_webhook(cast, gus, sink.url + "/gus")
+    walk = cast.start_walk(mira)
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    cast.clock.advance(minutes=3)
+    svc.watchdog.tick_sync()
+    cast.client.post(
+        f"/api/walks/{walk['id']}/resolve",
+        json={"note": "Found her, all fine"},
+        headers=noor.auth,
+    )
+    send_all(svc)
+    told = [json.loads(r.body) for r in sink.received]
+    assert [t["kind"] for t in told] == ["alarm", "alarm_resolved"]
+    assert told[-1]["by"]["name"] == "Noor"
+    assert told[-1]["note"] == "Found her, all fine"
+
+
+def test_a_channel_that_keeps_failing_is_marked_broken_and_a_test_revives_it(
+    local: tuple[Cast, Services], sink: WebhookSink
+) -> None:
+    cast, svc = local
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    channel = add_webhook(cast, noor, sink.url)
+    sink.script = [404]
+    cast.start_walk(mira)
+    send_all(svc)
+    broken = cast.client.get("/api/channels", headers=noor.auth).json()[0]
+    assert broken["status"] == "broken"
+    assert broken["last_error"] == "it answered 404"
+    tested = cast.client.post(f"/api/channels/{channel['id']}/test", headers=noor.auth)
+    assert tested.status_code == 202
+    send_all(svc)
+    assert cast.client.get("/api/channels", headers=noor.auth).json()[0]["status"] == "working"
+    assert json.loads(sink.received[-1].body)["kind"] == "test"
+
+
+def test_the_walker_is_told_when_nobody_would_hear_an_alarm(
+    local: tuple[Cast, Services], sink: WebhookSink
+) -> None:
+    cast, svc = local
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    first = cast.start_walk(mira)
+    assert "Nobody would hear an alarm" in first["warnings"][0]
+    cast.client.post(f"/api/walks/{first['id']}/end", json={"pin": "2468"}, headers=mira.auth)
+    channel = add_webhook(cast, noor, sink.url)
+    cast.client.post(f"/api/channels/{channel['id']}/test", headers=noor.auth)
+    send_all(svc)
+    assert "warnings" not in cast.start_walk(mira)
+
+
+def test_a_private_address_is_refused_unless_the_operator_allows_it(cast: Cast) -> None:
+    noor = cast.person("Noor")
+    for target in ("http://127.0.0.1:9/hook", "http://10.0.0.5/hook", "http://localhost/x"):
+        refused = cast.client.post(
+            "/api/channels", json={"kind": "webhook", "target": target}, headers=noor.auth
+        )
+        assert refused.status_code == 422, target
+        assert refused.json()["field"] == "target"
+    not_allowed = cast.client.post(
+        "/api/channels",
+        json={"kind": "apprise", "target": "json://example.org/x"},
+        headers=noor.auth,
+    )
+    assert not_allowed.status_code == 422
+    assert "mailto" in not_allowed.json()["error"]
+    assert cast.client.get("/api/channels", headers=noor.auth).json() == []
