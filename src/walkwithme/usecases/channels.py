@@ -218,6 +218,19 @@ def record(tx: Tx, results: list[Result]) -> None:
             )
 
 
+def anything_due(conn: Connection, now_ms: int) -> bool:
+    row = conn.execute(
+        sa.select(deliveries.c.id)
+        .where(
+            deliveries.c.state == PENDING,
+            deliveries.c.next_attempt_at <= now_ms,
+            sa.or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until <= now_ms),
+        )
+        .limit(1)
+    ).first()
+    return row is not None
+
+
 def backlog(conn: Connection) -> int:
     return int(
         conn.execute(
