@@ -311,3 +311,33 @@ def test_a_private_address_is_refused_unless_the_operator_allows_it(cast: Cast) 
     assert not_allowed.status_code == 422
     assert "mailto" in not_allowed.json()["error"]
     assert cast.client.get("/api/channels", headers=noor.auth).json() == []
+
+
+def test_guardians_get_a_link_that_works_during_the_alarm_and_an_hour_after(
+    local: tuple[Cast, Services], sink: WebhookSink
+) -> None:
+    cast, svc = local
+    mira, noor, gus = cast.person("Mira"), cast.person("Noor"), cast.person("Gus")
+    cast.link(mira, noor)
+    cast.link(mira, gus, role="guardian")
+    add_webhook(cast, gus, sink.url + "/gus")
+    walk = cast.start_walk(mira)
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    cast.clock.advance(minutes=3)
+    svc.watchdog.tick_sync()
+    send_all(svc)
+    link = json.loads(sink.received[-1].body)["link"]
+    assert link.startswith("http://127.0.0.1:8000/api/share/shr_")
+    path = link.removeprefix("http://127.0.0.1:8000")
+    assert cast.client.get(path).json()["state"] == "alarm"
+    # Not hers to list or revoke: it is for the people who may have to help.
+    assert cast.client.get(f"/api/walks/{walk['id']}/shares", headers=mira.auth).json() == []
+    cast.client.post(
+        f"/api/walks/{walk['id']}/resolve", json={"note": "Found her"}, headers=noor.auth
+    )
+    cast.clock.advance(minutes=59)
+    assert cast.client.get(path).status_code == 200
+    cast.clock.advance(minutes=1)
+    gone = cast.client.get(path)
+    assert gone.status_code == 404
+    assert "lat" not in gone.text

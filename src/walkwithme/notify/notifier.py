@@ -43,16 +43,28 @@ class Notifier:
         claimed = await self.writer.run(outbox.claim)
         if not claimed:
             return 0
-        results = await asyncio.gather(*(self._send(c) for c in claimed))
-        await self.writer.run(lambda tx: outbox.record(tx, list(results)))
+        # Channels are sent to side by side; one channel's alerts one after another, in the
+        # order they were made, so nobody hears "resolved" before "alarm".
+        by_channel: dict[int | None, list[outbox.Claimed]] = {}
+        for c in claimed:
+            by_channel.setdefault(c.channel_id, []).append(c)
+        lanes = await asyncio.gather(*(self._send_in_order(lane) for lane in by_channel.values()))
+        results = [result for lane in lanes for result in lane]
+        await self.writer.run(lambda tx: outbox.record(tx, results))
         return len(claimed)
+
+    async def _send_in_order(self, lane: list[outbox.Claimed]) -> list[outbox.Result]:
+        return [await self._send(c) for c in sorted(lane, key=lambda c: c.delivery_id)]
 
     def tick_sync(self) -> int:
         """For tests, from their own thread: one look, sends included."""
         return asyncio.run(self.tick())
 
     async def _send(self, claimed: outbox.Claimed) -> outbox.Result:
-        alert = Alert(str(claimed.payload.get("key")), claimed.payload)
+        payload = claimed.payload
+        if "link_path" in payload:
+            payload = {**payload, "link": self.config.base_url + payload["link_path"]}
+        alert = Alert(str(payload.get("key")), payload)
         try:
             await self._channel(claimed).send(alert)
         except DeliveryError as exc:

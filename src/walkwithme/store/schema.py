@@ -198,9 +198,11 @@ share_links = sa.Table(
     sa.Column("walk_id", Id, sa.ForeignKey("walks.id", ondelete="CASCADE"), nullable=False),
     sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
     sa.Column("created_at", Ms, nullable=False),
-    # NULL: the link lasts as long as the walk is live.
+    # NULL: the link lasts as long as the walk is live (for an alarm's link: the alarm).
     sa.Column("expires_at", Ms),
     sa.Column("revoked_at", Ms),
+    # Made by the server for the guardians and the hook of an alarm, not by the walker.
+    sa.Column("for_alarm", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 

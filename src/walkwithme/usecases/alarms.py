@@ -27,7 +27,7 @@ from walkwithme.domain.rules import (
 from walkwithme.domain.walks import LIVE_STATES, WalkState
 from walkwithme.store.schema import walks
 from walkwithme.store.writer import Tx
-from walkwithme.usecases import alerts, timeline
+from walkwithme.usecases import alerts, shares, timeline
 from walkwithme.usecases.timeline import Audience
 from walkwithme.usecases.walks import (
     Walk,
@@ -125,17 +125,14 @@ def escalate(tx: Tx, walk: Walk) -> None:
     rung = LADDER[level]
     facts = {"reason": walk.alarm_reason, "rung": rung, **_facts(walk, tx.now_ms)}
     event_id = timeline.record(tx, walk.id, "alarm_escalated", **facts)
+    # Guardians and the hook don't follow her walks: they get a link to it that works while
+    # the alarm lasts and an hour after (the notifier adds the server's address to the path).
+    told = {**facts, "link_path": f"/api/share/{shares.alarm_link(tx, walk.id)}"}
     if rung == "guardians":
-        alerts.tell(
-            tx,
-            walk,
-            "alarm",
-            facts,
-            alerts.guardian_ids(tx.conn, walk.walker_id),
-            event_id=event_id,
-        )
+        guardians = alerts.guardian_ids(tx.conn, walk.walker_id)
+        alerts.tell(tx, walk, "alarm", told, guardians, event_id=event_id)
     else:
-        alerts.tell(tx, walk, "alarm", facts, [], event_id=event_id, hook=True)
+        alerts.tell(tx, walk, "alarm", told, [], event_id=event_id, hook=True)
 
 
 def _facts(walk: Walk, now_ms: int) -> dict[str, Any]:

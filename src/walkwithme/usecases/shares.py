@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from walkwithme.domain.errors import Invalid, NotFound
+from walkwithme.domain.walks import WalkState
 from walkwithme.security import new_token, token_hash
 from walkwithme.store.schema import insert_id, share_links
 from walkwithme.store.writer import Tx
@@ -50,6 +51,8 @@ def revoke_link(tx: Tx, walk_id: int, walker_id: int, link_id: int) -> None:
             share_links.c.id == link_id,
             share_links.c.walk_id == walk_id,
             share_links.c.revoked_at.is_(None),
+            # An alarm's links are for those who may have to help: not hers to take back.
+            share_links.c.for_alarm.is_(False),
         )
         .values(revoked_at=tx.now_ms)
     )
@@ -60,7 +63,9 @@ def revoke_link(tx: Tx, walk_id: int, walker_id: int, link_id: int) -> None:
 
 def list_links(conn: Connection, walk_id: int, now_ms: int) -> list[dict[str, Any]]:
     rows = conn.execute(
-        sa.select(share_links).where(share_links.c.walk_id == walk_id).order_by(share_links.c.id)
+        sa.select(share_links)
+        .where(share_links.c.walk_id == walk_id, share_links.c.for_alarm.is_(False))
+        .order_by(share_links.c.id)
     )
     return [
         {
@@ -80,14 +85,37 @@ def walk_for_link(conn: Connection, token: str, now_ms: int, *, finished_ok: boo
     `finished_ok`: a live stream through a link that lasts as long as the walk may show how
     the walk ended before it closes."""
     row = conn.execute(
-        sa.select(share_links.c.walk_id, share_links.c.expires_at, share_links.c.revoked_at).where(
-            share_links.c.token_hash == token_hash(token)
-        )
+        sa.select(
+            share_links.c.walk_id,
+            share_links.c.expires_at,
+            share_links.c.revoked_at,
+            share_links.c.for_alarm,
+        ).where(share_links.c.token_hash == token_hash(token))
     ).first()
     walk = get_walk(conn, row.walk_id) if row else None
     if row is None or walk is None or row.revoked_at is not None:
         raise NotFound("this link shows nothing: it is unknown, expired or revoked")
-    valid = walk.live or finished_ok if row.expires_at is None else now_ms < row.expires_at
+    if row.expires_at is not None:
+        valid = now_ms < row.expires_at
+    elif row.for_alarm:
+        valid = walk.state is WalkState.ALARM
+    else:
+        valid = walk.live or finished_ok
     if not valid:
         raise NotFound("this link shows nothing: it is unknown, expired or revoked")
     return walk
+
+
+def alarm_link(tx: Tx, walk_id: int) -> str:
+    """The link that guardians and the hook get with an alarm: it works while the alarm lasts
+    and for an hour after it ends."""
+    token = new_token("shr")
+    insert_id(
+        tx.conn,
+        share_links,
+        walk_id=walk_id,
+        token_hash=token_hash(token),
+        created_at=tx.now_ms,
+        for_alarm=True,
+    )
+    return token

@@ -18,7 +18,7 @@ from walkwithme.domain.errors import Conflict, Invalid, NotFound
 from walkwithme.domain.geo import distance_m, expected_duration_ms
 from walkwithme.domain.rules import Reason, Watch, next_due_at
 from walkwithme.domain.walks import LIVE_STATES, Destination, WalkState
-from walkwithme.store.schema import insert_id, people, walk_companions, walks
+from walkwithme.store.schema import insert_id, people, share_links, walk_companions, walks
 from walkwithme.store.writer import Tx
 from walkwithme.usecases import alerts, contacts, timeline
 from walkwithme.usecases.timeline import Audience
@@ -315,7 +315,21 @@ def save(tx: Tx, walk: Walk, target: WalkState | None = None, **values: Any) -> 
     )
     if done.rowcount != 1:
         raise Conflict("the walk changed meanwhile; try again")
+    if walk.state is WalkState.ALARM and state is not WalkState.ALARM:
+        # The alarm is over: the links made for it work one more hour, then show nothing.
+        tx.conn.execute(
+            share_links.update()
+            .where(
+                share_links.c.walk_id == walk.id,
+                share_links.c.for_alarm.is_(True),
+                share_links.c.expires_at.is_(None),
+            )
+            .values(expires_at=tx.now_ms + ALARM_LINK_AFTER_MS)
+        )
     return replace(changed, next_due_at=due)
+
+
+ALARM_LINK_AFTER_MS = 3_600_000
 
 
 def own_live_walk(tx: Tx, walk_id: int, walker_id: int) -> Walk:
