@@ -6,7 +6,6 @@ script can read them.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import secrets
 import sys
@@ -104,7 +103,7 @@ def serve(
             timeout_graceful_shutdown=10,
         )
     )
-    asyncio.run(server.serve())
+    server.run()  # uvicorn's own loop set-up: uvloop where it is installed
 
 
 def _safe_url(url: str) -> str:

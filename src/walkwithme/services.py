@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from walkwithme.bell import Bell
 from walkwithme.clock import Clock, SystemClock
 from walkwithme.config import Config
+from walkwithme.device_tokens import DeviceTokens
 from walkwithme.notify.notifier import Notifier
 from walkwithme.store.database import Database
 from walkwithme.store.migrate import upgrade
@@ -24,6 +25,7 @@ class Services:
     bell: Bell
     watchdog: Watchdog
     notifier: Notifier
+    device_tokens: DeviceTokens
     # Tests that move a fake clock run the watchdog's and the notifier's looks themselves
     # (`tick_sync`) instead of these loops.
     background_watchdog: bool = True
@@ -64,4 +66,5 @@ def build_services(
         bell=bell,
         watchdog=watchdog,
         notifier=notifier,
+        device_tokens=DeviceTokens(db, clock),
     )

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from walkwithme import __version__
@@ -45,6 +48,9 @@ def create_app(services: Services, *, manage: bool = True) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if manage:
             services.start(asyncio.get_running_loop())
+            # Everything made at start-up lives as long as the process: keep it out of the
+            # collector's full passes, which otherwise stall every request now and then.
+            gc.freeze()
         try:
             yield
         finally:
@@ -62,6 +68,16 @@ def create_app(services: Services, *, manage: bool = True) -> FastAPI:
     install_error_handlers(app)
     for module in (accounts, contacts, places, devices, channels, walks, shares, live):
         app.include_router(module.router)
+    app.router.add_route("/api/fixes", devices.post_fixes, methods=["POST"])
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
+            schema["paths"]["/api/fixes"] = devices.FIXES_OPENAPI
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.get("/healthz", tags=["service"])
     async def healthz(svc: ServicesDep) -> JSON:

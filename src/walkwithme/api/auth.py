@@ -16,7 +16,7 @@ from starlette.requests import HTTPConnection
 from walkwithme.domain.errors import Forbidden, Unauthorized
 from walkwithme.services import Services
 from walkwithme.usecases.accounts import Person, person_for_session
-from walkwithme.usecases.devices import Device, device_for_token
+from walkwithme.usecases.devices import Device
 
 COOKIE = "wwm_session"
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -78,7 +78,7 @@ async def current_device(request: Request) -> Device:
     token = bearer(request)
     if token is None or not token.startswith("dev_"):
         raise Unauthorized("send the device's token: 'Authorization: Bearer dev_...'")
-    device = await services(request).db.read(lambda c: device_for_token(c, token))
+    device = await services(request).device_tokens.device(token)
     if device is None:
         raise Unauthorized("unknown or revoked device token")
     return device

@@ -8,7 +8,7 @@ import orjson
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from walkwithme.api.auth import DeviceDep, PersonDep, ServicesDep
+from walkwithme.api.auth import PersonDep, ServicesDep, current_device, services
 from walkwithme.api.errors import error_body
 from walkwithme.api.responses import JSON
 from walkwithme.usecases import devices
@@ -38,30 +38,18 @@ async def add_device(body: NewDevice, person: PersonDep, svc: ServicesDep) -> di
 @router.delete("/devices/{device_id}", status_code=204)
 async def revoke_device(device_id: int, person: PersonDep, svc: ServicesDep) -> None:
     await svc.writer.run(lambda tx: devices.revoke_device(tx, person.id, device_id))
+    svc.device_tokens.forget(device_id)
 
 
-@router.post(
-    "/fixes",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "description": 'One fix, or {"fixes": [fix, ...]}. A fix: '
-                        "t (epoch ms), lat, lon, accuracy (m), speed (m/s), "
-                        "bearing (deg), altitude (m), battery (%).",
-                        "type": "object",
-                    }
-                }
-            },
-        }
-    },
-)
-async def post_fixes(request: Request, device: DeviceDep, svc: ServicesDep) -> JSON:
+async def post_fixes(request: Request) -> JSON:
     """Take fixes from a device. Answers per item: accepted, flagged, duplicate, refused
     (malformed, with the field and why) or not_kept (no live walk). Answered only once the
-    accepted ones are committed."""
+    accepted ones are committed.
+
+    The busiest door of the service, so a plain Starlette endpoint: no body model, no
+    dependency injection (see FIXES_OPENAPI for its description)."""
+    device = await current_device(request)
+    svc = services(request)
     body = await request.body()
     if len(body) > MAX_BODY:
         return JSON(error_body("body too large"), status_code=413)
@@ -82,3 +70,32 @@ async def post_fixes(request: Request, device: DeviceDep, svc: ServicesDep) -> J
     parsed = parse_batch(items, svc.clock.now_ms())
     outcomes = await svc.writer.run(lambda tx: record_fixes(tx, device, parsed))
     return JSON({"results": [o.as_json(i) for i, o in enumerate(outcomes)]})
+
+
+FIXES_OPENAPI: dict[str, Any] = {
+    "post": {
+        "tags": ["devices"],
+        "summary": "Post fixes",
+        "description": post_fixes.__doc__,
+        "security": [{"deviceToken": []}],
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "description": 'One fix, or {"fixes": [fix, ...]} (up to 1,000). A fix: '
+                        "t (epoch ms), lat, lon, accuracy (m), speed (m/s), bearing (deg), "
+                        "altitude (m), battery (%).",
+                        "type": "object",
+                    }
+                }
+            },
+        },
+        "responses": {
+            "200": {"description": '{"results": [{index, status, reason?, field?}]}'},
+            "400": {"description": "the body is not JSON"},
+            "401": {"description": "no device token, or a revoked one"},
+            "503": {"description": "storage unavailable: retry, nothing was kept"},
+        },
+    }
+}

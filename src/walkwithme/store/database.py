@@ -18,13 +18,17 @@ from sqlalchemy.engine import Connection, Engine
 
 T = TypeVar("T")
 
+READ_THREADS = 40  # anyio's default worker threads, which run the reads
+
 
 def _sqlite_engine(url: str, *, for_writes: bool, busy_timeout_ms: int) -> Engine:
     engine = sa.create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
-        pool_size=1 if for_writes else 8,
-        max_overflow=0 if for_writes else 8,
+        # Readers run on the worker threads (40 at most): one pooled connection each, kept
+        # open, instead of opening a file and parsing the schema for a burst of reads.
+        pool_size=1 if for_writes else READ_THREADS,
+        max_overflow=0,
     )
 
     @event.listens_for(engine, "connect")
@@ -32,7 +36,8 @@ def _sqlite_engine(url: str, *, for_writes: bool, busy_timeout_ms: int) -> Engin
         # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
+        if for_writes:  # WAL is a property of the file: set once, by the writer
+            cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
