@@ -11,24 +11,35 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
+from walkwithme.store.writer import Touched
+
 
 class Bell:
     def __init__(self) -> None:
         self._listeners: dict[int, set[asyncio.Event]] = defaultdict(set)
+        # Bumped when who may see a walk may have changed; listeners compare it with what they
+        # saw at their last access check. Kept only while someone listens.
+        self._access: dict[int, int] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
 
-    def ring_threadsafe(self, walk_ids: Iterable[int]) -> None:
+    def ring_threadsafe(self, touched: Touched) -> None:
         """Called by the writer's thread after a commit."""
         if self._loop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self.ring, tuple(walk_ids))
+            self._loop.call_soon_threadsafe(self.ring, tuple(touched.walks), tuple(touched.access))
 
-    def ring(self, walk_ids: Iterable[int]) -> None:
+    def ring(self, walk_ids: Iterable[int], access_changed: Iterable[int] = ()) -> None:
+        for walk_id in access_changed:
+            if walk_id in self._listeners:
+                self._access[walk_id] = self._access.get(walk_id, 0) + 1
         for walk_id in walk_ids:
             for listener in self._listeners.get(walk_id, ()):
                 listener.set()
+
+    def access_generation(self, walk_id: int) -> int:
+        return self._access.get(walk_id, 0)
 
     @contextmanager
     def listen(self, walk_id: int) -> Iterator[asyncio.Event]:
@@ -42,6 +53,7 @@ class Bell:
                 listeners.discard(event)
                 if not listeners:
                     del self._listeners[walk_id]
+                    self._access.pop(walk_id, None)
 
     def listening(self) -> int:
         return sum(len(s) for s in self._listeners.values())

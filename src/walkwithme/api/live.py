@@ -41,47 +41,67 @@ CLOSE_UNAUTHORIZED = 4401
 
 @dataclass
 class Batch:
-    walk: dict[str, Any]
+    walk: dict[str, Any] | None  # the walk's summary, when it was read for this batch
     events: list[dict[str, Any]]
     fixes: list[dict[str, Any]]
     closing: str | None  # why the stream ends after this batch, if it does
 
 
-# Reads one batch past the cursors, or None when the viewer has lost access altogether.
-Reader = Callable[[Connection, int, int, bool], Batch | None]
+# Reads what is new past the cursors. With `check`, it first decides again whether the viewer
+# may see the walk (None: not any more) and reads the walk's summary; without, it reads only
+# the new events and fixes (and the summary only if there are new events). `seen_live`: the
+# viewer was following the walk while it was live.
+Reader = Callable[[Connection, int, int, bool, bool], Batch | None]
 
 
 def _person_reader(walk_id: int, person_id: int) -> Reader:
-    def read(conn: Connection, after_event: int, after_fix: int, seen_live: bool) -> Batch | None:
+    audience: list[Audience] = []  # decided at the last check
+
+    def read(
+        conn: Connection, after_event: int, after_fix: int, check: bool, seen_live: bool
+    ) -> Batch | None:
+        if audience and not check:
+            # The walk's state can't have changed without an access ring: read what's new.
+            events = events_after(conn, walk_id, after_event, audience[0])
+            news = fixes_after(conn, walk_id, after_fix)
+            current = walks.get_walk(conn, walk_id) if events else None
+            summary = walk_view(conn, current, audience[0]) if current else None
+            return Batch(summary, events, news, None)
         walk = walks.get_walk(conn, walk_id)
         if walk is None:
             return None
-        audience = walks.audience_of(conn, walk, person_id)
-        if audience is None and seen_live and not walk.live:
-            # She was following until the walk ended: let her see how it ended, then close.
-            audience = walks.audience_of(conn, walk, person_id, finished_ok=True)
-        if audience is None:
-            return None
-        closing = None if walk.live else f"the walk is over ({walk.state.value})"
+        if check or not audience:
+            decided = walks.audience_of(conn, walk, person_id)
+            if decided is None and seen_live and not walk.live:
+                # She was following until the walk ended: let her see how it ended, then close.
+                decided = walks.audience_of(conn, walk, person_id, finished_ok=True)
+            if decided is None:
+                return None
+            audience[:] = [decided]
+        events = events_after(conn, walk_id, after_event, audience[0])
+        summary = walk_view(conn, walk, audience[0]) if check or events else None
         return Batch(
-            walk_view(conn, walk, audience),
-            events_after(conn, walk_id, after_event, audience),
+            summary,
+            events,
             fixes_after(conn, walk_id, after_fix),
-            closing,
+            None if walk.live else f"the walk is over ({walk.state.value})",
         )
 
     return read
 
 
 def _link_reader(token: str, now: Callable[[], int]) -> Reader:
-    def read(conn: Connection, after_event: int, after_fix: int, seen_live: bool) -> Batch | None:
+    def read(
+        conn: Connection, after_event: int, after_fix: int, check: bool, seen_live: bool
+    ) -> Batch | None:
         try:
             walk = shares.walk_for_link(conn, token, now(), finished_ok=seen_live)
         except DomainError:
             return None
+        events = events_after(conn, walk.id, after_event, Audience.COMPANION)
         return Batch(
-            shared_view(conn, walk),
-            events_after(conn, walk.id, after_event, Audience.COMPANION),
+            shared_view(conn, walk) if check or events else None,
+            events,
             fixes_after(conn, walk.id, after_fix),
             None if walk.live else f"the walk is over ({walk.state.value})",
         )
@@ -93,7 +113,8 @@ async def _stream(
     ws: WebSocket, svc: Services, walk_id: int, read: Reader, after_event: int, after_fix: int
 ) -> None:
     with svc.bell.listen(walk_id) as rung:
-        first = await svc.db.read(lambda c: read(c, after_event, after_fix, False))
+        generation = svc.bell.access_generation(walk_id)
+        first = await svc.db.read(partial(_read_on, read, after_event, after_fix, True, False))
         if first is None:
             await ws.close(code=CLOSE_NO_ACCESS, reason="no such walk")
             return
@@ -104,7 +125,7 @@ async def _stream(
             batch: Batch | None = first
             last_walk: dict[str, Any] | None = None
             while batch is not None:
-                if batch.walk != last_walk:
+                if batch.walk is not None and _changed(batch.walk, last_walk):
                     await _send(ws, {"type": "walk", "walk": batch.walk})
                     last_walk = batch.walk
                 for event in batch.events:
@@ -116,12 +137,22 @@ async def _stream(
                 if batch.closing:
                     await _close(ws, batch.closing, 1000)
                     return
-                with contextlib.suppress(TimeoutError):
+                timed_out = False
+                try:
                     await asyncio.wait_for(rung.wait(), RECHECK_S)
+                except TimeoutError:
+                    timed_out = True
                 rung.clear()
                 if gone.is_set():
                     return
-                batch = await svc.db.read(partial(_read_on, read, after_event, after_fix))
+                # Access is decided again when it may have changed, and every few seconds
+                # (links expire by the clock); a ring for a new fix only reads what is new.
+                now_generation = svc.bell.access_generation(walk_id)
+                check = timed_out or now_generation != generation
+                generation = now_generation
+                batch = await svc.db.read(
+                    partial(_read_on, read, after_event, after_fix, check, True)
+                )
             await _close(ws, "you can no longer see this walk", CLOSE_NO_ACCESS)
         except (WebSocketDisconnect, RuntimeError):
             return  # the client went away mid-send
@@ -129,8 +160,20 @@ async def _stream(
             watcher.cancel()
 
 
-def _read_on(read: Reader, after_event: int, after_fix: int, conn: Connection) -> Batch | None:
-    return read(conn, after_event, after_fix, True)
+def _changed(walk: dict[str, Any], before: dict[str, Any] | None) -> bool:
+    """A new summary is worth sending when more than the last position changed: companions
+    get every position as a fix already."""
+    if before is None:
+        return True
+    return {k: v for k, v in walk.items() if k != "last_position"} != {
+        k: v for k, v in before.items() if k != "last_position"
+    }
+
+
+def _read_on(
+    read: Reader, after_event: int, after_fix: int, check: bool, seen_live: bool, conn: Connection
+) -> Batch | None:
+    return read(conn, after_event, after_fix, check, seen_live)
 
 
 async def _watch_disconnect(ws: WebSocket, gone: asyncio.Event, rung: asyncio.Event) -> None:

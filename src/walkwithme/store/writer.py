@@ -37,16 +37,32 @@ class StorageUnavailable(Exception):
 
 
 @dataclass
+class Touched:
+    """The walks a group changed, and among them those where who may see them changed."""
+
+    walks: set[int] = field(default_factory=set)
+    access: set[int] = field(default_factory=set)
+
+    def update(self, other: Touched) -> None:
+        self.walks |= other.walks
+        self.access |= other.access
+
+
+@dataclass
 class Tx:
     """What a job gets: the open transaction, the time of the group, and a note of the walks
-    it changed (their companions are told after the commit)."""
+    it changed (their live streams are told after the commit)."""
 
     conn: Connection
     now_ms: int
-    touched: set[int] = field(default_factory=set)
+    touched: Touched = field(default_factory=Touched)
 
-    def touch(self, walk_id: int) -> None:
-        self.touched.add(walk_id)
+    def touch(self, walk_id: int, *, access: bool = False) -> None:
+        """`access`: who may see the walk may have changed (it ended, a contact ended, a link
+        was revoked): open streams check again at once."""
+        self.touched.walks.add(walk_id)
+        if access:
+            self.touched.access.add(walk_id)
 
 
 @dataclass
@@ -63,7 +79,7 @@ class Writer:
         self,
         engine: Engine,
         clock: Clock,
-        on_commit: Callable[[set[int]], None] = lambda _walks: None,
+        on_commit: Callable[[Touched], None] = lambda _touched: None,
     ) -> None:
         self._engine = engine
         self._clock = clock
@@ -162,7 +178,7 @@ class Writer:
                         log.exception("could not answer a writer job")
 
     def _commit_group(self, group: list[_Job[Any]]) -> list[tuple[Any, BaseException | None]]:
-        touched: set[int] = set()
+        touched = Touched()
         try:
             results = self._transaction([job.fn for job in group], touched)
         except StorageUnavailable as exc:
@@ -180,16 +196,16 @@ class Writer:
         self._after_commit(touched, len(group))
         return [(r, None) for r in results]
 
-    def _after_commit(self, touched: set[int], jobs: int) -> None:
+    def _after_commit(self, touched: Touched, jobs: int) -> None:
         self.groups_committed += 1
         self.jobs_committed += jobs
-        if touched:
+        if touched.walks:
             try:
                 self._on_commit(touched)
             except Exception:  # the bell must never break the writer
                 log.exception("ringing the doorbell failed")
 
-    def _transaction(self, fns: list[Callable[[Tx], Any]], touched: set[int]) -> list[Any]:
+    def _transaction(self, fns: list[Callable[[Tx], Any]], touched: Touched) -> list[Any]:
         now = self._clock.now_ms()
         try:
             with self._engine.connect() as conn, conn.begin():
@@ -200,7 +216,7 @@ class Writer:
                 log.warning("the database could not commit: %s", exc.orig)
                 raise StorageUnavailable("the database is unavailable; try again") from exc
             raise
-        touched |= tx.touched
+        touched.update(tx.touched)
         return results
 
 

@@ -112,7 +112,7 @@ def end(tx: Tx, person_id: int, contact_id: int) -> None:
         )
     )
     for walk in live:
-        tx.touch(walk.id)  # the ring makes open WebSockets check access again
+        tx.touch(walk.id, access=True)  # open streams check access again, at once
 
 
 def get_contact(conn: Connection, contact_id: int, person_id: int) -> dict[str, Any]:

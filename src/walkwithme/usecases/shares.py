@@ -58,7 +58,7 @@ def revoke_link(tx: Tx, walk_id: int, walker_id: int, link_id: int) -> None:
     )
     if done.rowcount != 1:
         raise NotFound("no such link")
-    tx.touch(walk_id)  # an open live view through the link closes
+    tx.touch(walk_id, access=True)  # an open live view through the link closes
 
 
 def list_links(conn: Connection, walk_id: int, now_ms: int) -> list[dict[str, Any]]:

@@ -315,6 +315,8 @@ def save(tx: Tx, walk: Walk, target: WalkState | None = None, **values: Any) -> 
     )
     if done.rowcount != 1:
         raise Conflict("the walk changed meanwhile; try again")
+    if state is not walk.state:
+        tx.touch(walk.id, access=True)  # live streams look at the walk again
     if walk.state is WalkState.ALARM and state is not WalkState.ALARM:
         # The alarm is over: the links made for it work one more hour, then show nothing.
         tx.conn.execute(
