@@ -156,3 +156,35 @@ def test_a_walker_can_report_from_two_phones(cast: Cast) -> None:
     # Same instant from another device is another fix, not a duplicate.
     assert cast.statuses(watch, fix) == ["accepted"]
     assert len(track(cast, noor, walk)) == 2
+
+
+def test_a_whole_walk_in_one_batch_moves_the_walk_as_fix_by_fix(cast: Cast) -> None:
+    """A phone that was offline sends its queue at once: the walk reaches the door, the
+    battery notice is given, and everything is drawn in order."""
+    mira, noor, phone, walk = walking(cast)
+    cast.clock.advance(minutes=10)
+    queue = [
+        cast.fix(between(START, HOME, step / 10), seconds_ago=(10 - step) * 50, battery=20 - step)
+        for step in range(11)
+    ]
+    results = cast.send(phone, *reversed(queue))  # and in any order
+    assert {r["status"] for r in results} == {"accepted"}
+    seen = cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()
+    assert seen["state"] == "at_door"
+    assert seen["last_position"]["battery"] == 10
+    kinds = [
+        e["kind"]
+        for e in cast.client.get(f"/api/walks/{walk['id']}/events", headers=noor.auth).json()
+    ]
+    assert kinds == ["started", "low_battery", "arrived"]
+    assert len(track(cast, noor, walk)) == 11
+
+
+def test_late_fixes_in_one_batch_are_judged_against_each_other(cast: Cast) -> None:
+    mira, noor, phone, walk = walking(cast)
+    cast.clock.advance(minutes=5)
+    cast.send(phone, cast.fix(between(START, HOME, 0.5)))
+    # Two fixes from a minute ago, 11 km apart within a second: the second is a jump.
+    near = cast.fix(START, seconds_ago=60)
+    far = cast.fix((START[0] + 0.1, START[1]), seconds_ago=59)
+    assert cast.statuses(phone, far, near) == ["flagged", "accepted"]

@@ -66,6 +66,8 @@ def parse_batch(items: list[object], now_ms: int) -> list[Parsed]:
 
 
 def record_fixes(tx: Tx, device: Device, batch: list[Parsed]) -> list[Outcome]:
+    """The batch is judged in memory, in time order, and written at once: one insert for its
+    fixes and one update of the walk, however many fixes it holds."""
     outcomes: list[Outcome | None] = [p if isinstance(p, Outcome) else None for p in batch]
     todo = sorted(
         ((i, p) for i, p in enumerate(batch) if isinstance(p, Fix)), key=lambda item: item[1].t_ms
@@ -73,122 +75,188 @@ def record_fixes(tx: Tx, device: Device, batch: list[Parsed]) -> list[Outcome]:
     if not todo:
         return [o for o in outcomes if o is not None]
     walk = live_walk_of(tx.conn, device.person_id)
-    tx.conn.execute(
-        devices.update().where(devices.c.id == device.id).values(last_seen_at=tx.now_ms)
-    )
+    tx.conn.execute(_SEEN, {"device_id": device.id, "now": tx.now_ms})
+    if walk is None:
+        for index, _fix in todo:
+            outcomes[index] = Outcome("not_kept", NO_WALK)
+        return [o for o in outcomes if o is not None]
+    stored = _already_stored(tx.conn, device.id, [fix.t_ms for _i, fix in todo])
+    track = Track(walk)
+    rows = []
     for index, fix in todo:
-        if walk is None:
-            outcomes[index] = Outcome(
-                "not_kept", "no walk is live: location is kept only during walks"
-            )
-        elif fix.t_ms < walk.started_at - START_SLACK_MS:
+        if fix.t_ms < walk.started_at - START_SLACK_MS:
             outcomes[index] = Outcome("not_kept", "taken before the walk started")
+            continue
+        if fix.t_ms in stored:
+            outcomes[index] = Outcome("duplicate")
+            continue
+        stored.add(fix.t_ms)
+        flag = implausibility(fix, track.previous_trusted(tx.conn, fix.t_ms))
+        rows.append(_row(walk.id, device.id, fix, flag, tx.now_ms))
+        if flag:
+            outcomes[index] = Outcome("flagged", f"kept out of the map: {flag}")
         else:
-            outcome, walk = _record_one(tx, walk, device.id, fix)
-            outcomes[index] = outcome
+            track.add(fix)
+            outcomes[index] = Outcome("accepted")
+    if rows:
+        # Another process may have stored the same instant meanwhile (PostgreSQL with several
+        # workers): the constraint keeps it once.
+        tx.conn.execute(_insert_statement(tx.conn.dialect.name), rows)
+        tx.touch(walk.id)
+    track.save(tx)
     return [o for o in outcomes if o is not None]
 
 
-def _record_one(tx: Tx, walk: Walk, device_id: int, fix: Fix) -> tuple[Outcome, Walk]:
-    newest = walk.last_fix_at is None or fix.t_ms > walk.last_fix_at
-    previous = _last_trusted(walk) if newest else _trusted_before(tx.conn, walk.id, fix.t_ms)
-    flag = implausibility(fix, previous)
-    if not _insert(tx, walk.id, device_id, fix, flag):
-        return Outcome("duplicate"), walk
-    tx.touch(walk.id)
-    if flag:
-        return Outcome("flagged", f"kept out of the map: {flag}"), walk
-    if newest:
-        walk = _move_walk(tx, walk, fix)
-    return Outcome("accepted"), walk
+NO_WALK = "no walk is live: location is kept only during walks"
+
+_SEEN = (
+    devices.update()
+    .where(devices.c.id == sa.bindparam("device_id"))
+    .values(last_seen_at=sa.bindparam("now"))
+)
 
 
-def _insert(tx: Tx, walk_id: int, device_id: int, fix: Fix, flag: str | None) -> bool:
-    """Insert unless this device already sent a fix for this instant. True if inserted."""
-    dialect = tx.conn.dialect.name
-    insert = postgresql.insert(fixes) if dialect == "postgresql" else sqlite.insert(fixes)
-    result = tx.conn.execute(
-        insert.values(
-            walk_id=walk_id,
-            device_id=device_id,
-            taken_at=fix.t_ms,
-            lat=fix.lat,
-            lon=fix.lon,
-            accuracy_m=fix.accuracy_m,
-            speed_mps=fix.speed_mps,
-            bearing_deg=fix.bearing_deg,
-            altitude_m=fix.altitude_m,
-            battery_pct=fix.battery_pct,
-            flag=flag,
-            received_at=tx.now_ms,
+def _already_stored(conn: Connection, device_id: int, instants: list[int]) -> set[int]:
+    found: set[int] = set()
+    for start in range(0, len(instants), 500):
+        chunk = instants[start : start + 500]
+        found.update(
+            conn.execute(
+                sa.select(fixes.c.taken_at).where(
+                    fixes.c.device_id == device_id, fixes.c.taken_at.in_(chunk)
+                )
+            ).scalars()
         )
-        .on_conflict_do_nothing(index_elements=["device_id", "taken_at"])
-        .returning(fixes.c.id)
-    )
-    return result.first() is not None
+    return found
 
 
-def _move_walk(tx: Tx, walk: Walk, fix: Fix) -> Walk:
-    """The newest trusted fix: where she is, how far she has left, whether she is at the
-    door, and her battery. The watchdog's next look is recomputed in the same transaction."""
-    state = walk.state
-    if state in (WalkState.ACTIVE, WalkState.AT_DOOR):
-        state = door_after_fix(state, walk.destination, fix)
-    before = (
-        Progress(walk.progress_m, walk.progress_at or walk.started_at, walk.away_since)
-        if walk.progress_m is not None
-        else None
-    )
-    progress = progress_after(before, walk.destination.distance_from(fix.lat, fix.lon), fix.t_ms)
-    door_at = walk.door_at
-    if state is WalkState.AT_DOOR and walk.state is not WalkState.AT_DOOR:
-        door_at = fix.t_ms
-    elif state is WalkState.ACTIVE:
-        door_at = None
-    battery = fix.battery_pct if fix.battery_pct is not None else walk.last_battery_pct
-    notice = battery_notice(walk.battery_notice, fix.battery_pct)
-    saved = walks.save(
-        tx,
-        walk,
-        state if state is not walk.state else None,
-        last_fix_at=fix.t_ms,
-        last_lat=fix.lat,
-        last_lon=fix.lon,
-        last_accuracy_m=fix.accuracy_m,
-        last_speed_mps=fix.speed_mps,
-        last_bearing_deg=fix.bearing_deg,
-        last_battery_pct=battery,
-        progress_m=progress.progress_m,
-        progress_at=progress.progress_at,
-        away_since=progress.away_since,
-        door_at=door_at,
-        battery_notice=notice if notice is not None else walk.battery_notice,
-    )
-    if state is not walk.state:
-        kind = "arrived" if state is WalkState.AT_DOOR else "left_door"
-        timeline.record(tx, walk.id, kind, fix_t=fix.t_ms)
-    if notice is not None:
-        # Not an alarm: a word to the companions while the phone can still send one.
-        facts: dict[str, Any] = {
-            "battery": fix.battery_pct,
-            "position": {
-                "t": fix.t_ms,
-                "lat": fix.lat,
-                "lon": fix.lon,
-                "accuracy": fix.accuracy_m,
-                "bearing": fix.bearing_deg,
-            },
+def _row(walk_id: int, device_id: int, fix: Fix, flag: str | None, now: int) -> dict[str, Any]:
+    return {
+        "walk_id": walk_id,
+        "device_id": device_id,
+        "taken_at": fix.t_ms,
+        "lat": fix.lat,
+        "lon": fix.lon,
+        "accuracy_m": fix.accuracy_m,
+        "speed_mps": fix.speed_mps,
+        "bearing_deg": fix.bearing_deg,
+        "altitude_m": fix.altitude_m,
+        "battery_pct": fix.battery_pct,
+        "flag": flag,
+        "received_at": now,
+    }
+
+
+_INSERTS = {
+    "postgresql": postgresql.insert(fixes).on_conflict_do_nothing(
+        index_elements=["device_id", "taken_at"]
+    ),
+    "sqlite": sqlite.insert(fixes).on_conflict_do_nothing(index_elements=["device_id", "taken_at"]),
+}
+
+
+def _insert_statement(dialect: str) -> sa.Insert:
+    return _INSERTS["postgresql" if dialect == "postgresql" else "sqlite"]
+
+
+class Track:
+    """The walk as a batch of trusted fixes moves it, folded in memory in time order: where
+    she is, how far she has left, the door, her battery. Saved once, with its events."""
+
+    def __init__(self, walk: Walk) -> None:
+        self.before = walk
+        self.state = walk.state
+        self.values: dict[str, Any] = {}
+        self.events: list[tuple[str, dict[str, Any]]] = []
+        self.last: Fix | None = _last_trusted(walk)
+        self.latest_at = walk.last_fix_at
+        self.progress = (
+            Progress(walk.progress_m, walk.progress_at or walk.started_at, walk.away_since)
+            if walk.progress_m is not None
+            else None
+        )
+        self.door_at = walk.door_at
+        self.battery = walk.last_battery_pct
+        self.notice = walk.battery_notice
+        self.batch_trusted: Fix | None = None  # the latest trusted fix of this batch so far
+
+    def previous_trusted(self, conn: Connection, t_ms: int) -> Fix | None:
+        """The trusted fix just before `t_ms`: from this batch, the walk, or (for a fix that
+        arrived late) the stored track."""
+        if self.latest_at is None or t_ms > self.latest_at:
+            return self.last
+        stored = _trusted_before(conn, self.before.id, t_ms)
+        here = self.batch_trusted
+        if here is not None and (stored is None or here.t_ms > stored.t_ms):
+            return here
+        return stored
+
+    def add(self, fix: Fix) -> None:
+        self.batch_trusted = fix
+        if self.latest_at is not None and fix.t_ms <= self.latest_at:
+            return  # late: stored, drawn in its place, but it never moves the walk back
+        walk = self.before
+        self.latest_at = fix.t_ms
+        self.last = fix
+        state = self.state
+        if state in (WalkState.ACTIVE, WalkState.AT_DOOR):
+            state = door_after_fix(state, walk.destination, fix)
+        if state is not self.state:
+            self.door_at = fix.t_ms if state is WalkState.AT_DOOR else None
+            kind = "arrived" if state is WalkState.AT_DOOR else "left_door"
+            self.events.append((kind, {"fix_t": fix.t_ms}))
+            self.state = state
+        remaining = walk.destination.distance_from(fix.lat, fix.lon)
+        self.progress = progress_after(self.progress, remaining, fix.t_ms)
+        if fix.battery_pct is not None:
+            self.battery = fix.battery_pct
+        notice = battery_notice(self.notice, fix.battery_pct)
+        if notice is not None:
+            self.notice = notice
+            # Not an alarm: a word to the companions while the phone can still send one.
+            self.events.append(
+                (
+                    "low_battery",
+                    {
+                        "battery": fix.battery_pct,
+                        "position": {
+                            "t": fix.t_ms,
+                            "lat": fix.lat,
+                            "lon": fix.lon,
+                            "accuracy": fix.accuracy_m,
+                            "bearing": fix.bearing_deg,
+                        },
+                    },
+                )
+            )
+        assert self.progress is not None
+        self.values = {
+            "last_fix_at": fix.t_ms,
+            "last_lat": fix.lat,
+            "last_lon": fix.lon,
+            "last_accuracy_m": fix.accuracy_m,
+            "last_speed_mps": fix.speed_mps,
+            "last_bearing_deg": fix.bearing_deg,
+            "last_battery_pct": self.battery,
+            "progress_m": self.progress.progress_m,
+            "progress_at": self.progress.progress_at,
+            "away_since": self.progress.away_since,
+            "door_at": self.door_at,
+            "battery_notice": self.notice,
         }
-        event_id = timeline.record(tx, walk.id, "low_battery", **facts)
-        alerts.tell(
-            tx,
-            walk,
-            "low_battery",
-            facts,
-            alerts.companion_ids(tx.conn, walk.id),
-            event_id=event_id,
-        )
-    return saved
+
+    def save(self, tx: Tx) -> None:
+        if not self.values:
+            return
+        walk = self.before
+        target = self.state if self.state is not walk.state else None
+        # A batch can leave and come back to the door: the net change is what is saved.
+        walks.save(tx, walk, target, **self.values)
+        companions = alerts.companion_ids(tx.conn, walk.id)
+        for kind, facts in self.events:
+            event_id = timeline.record(tx, walk.id, kind, **facts)
+            if kind == "low_battery":
+                alerts.tell(tx, walk, kind, facts, companions, event_id=event_id)
 
 
 def _last_trusted(walk: Walk) -> Fix | None:
