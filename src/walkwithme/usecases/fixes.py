@@ -116,17 +116,17 @@ _SEEN = (
 )
 
 
+_STORED = sa.select(fixes.c.taken_at).where(
+    fixes.c.device_id == sa.bindparam("device_id"),
+    fixes.c.taken_at.in_(sa.bindparam("instants", expanding=True)),
+)
+
+
 def _already_stored(conn: Connection, device_id: int, instants: list[int]) -> set[int]:
     found: set[int] = set()
     for start in range(0, len(instants), 500):
         chunk = instants[start : start + 500]
-        found.update(
-            conn.execute(
-                sa.select(fixes.c.taken_at).where(
-                    fixes.c.device_id == device_id, fixes.c.taken_at.in_(chunk)
-                )
-            ).scalars()
-        )
+        found.update(conn.execute(_STORED, {"device_id": device_id, "instants": chunk}).scalars())
     return found
 
 
@@ -252,7 +252,7 @@ class Track:
         target = self.state if self.state is not walk.state else None
         # A batch can leave and come back to the door: the net change is what is saved.
         walks.save(tx, walk, target, **self.values)
-        companions = alerts.companion_ids(tx.conn, walk.id)
+        companions = alerts.companion_ids(tx.conn, walk.id) if self.events else []
         for kind, facts in self.events:
             event_id = timeline.record(tx, walk.id, kind, **facts)
             if kind == "low_battery":

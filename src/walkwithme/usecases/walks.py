@@ -7,6 +7,7 @@ contact between them still stands.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -98,15 +99,21 @@ def _walk(row: Any) -> Walk:
     )
 
 
+# Built once: these run for every fix and every live update, and building a statement costs
+# more than running it on SQLite.
+_BY_ID = sa.select(*_WALK_COLUMNS).where(walks.c.id == sa.bindparam("walk_id"))
+_LIVE_OF = sa.select(*_WALK_COLUMNS).where(
+    walks.c.walker_id == sa.bindparam("walker_id"), walks.c.state.in_(_LIVE)
+)
+
+
 def get_walk(conn: Connection, walk_id: int) -> Walk | None:
-    row = conn.execute(sa.select(*_WALK_COLUMNS).where(walks.c.id == walk_id)).first()
+    row = conn.execute(_BY_ID, {"walk_id": walk_id}).first()
     return _walk(row) if row else None
 
 
 def live_walk_of(conn: Connection, walker_id: int) -> Walk | None:
-    row = conn.execute(
-        sa.select(*_WALK_COLUMNS).where(walks.c.walker_id == walker_id, walks.c.state.in_(_LIVE))
-    ).first()
+    row = conn.execute(_LIVE_OF, {"walker_id": walker_id}).first()
     return _walk(row) if row else None
 
 
@@ -303,15 +310,15 @@ def save(tx: Tx, walk: Walk, target: WalkState | None = None, **values: Any) -> 
     changed = replace(walk, state=state, **values)
     due = next_due_at(changed.watch())
     done = tx.conn.execute(
-        walks.update()
-        .where(
-            walks.c.id == walk.id,
-            walks.c.state == walk.state.value,
-            walks.c.next_due_at.is_(None)
-            if walk.next_due_at is None
-            else walks.c.next_due_at == walk.next_due_at,
-        )
-        .values(state=state.value, next_due_at=due, **values)
+        _update_statement(tuple(sorted(values))),
+        {
+            **{f"new_{name}": value for name, value in values.items()},
+            "new_state": state.value,
+            "new_next_due_at": due,
+            "walk_id": walk.id,
+            "seen_state": walk.state.value,
+            "seen_due": walk.next_due_at,
+        },
     )
     if done.rowcount != 1:
         raise Conflict("the walk changed meanwhile; try again")
@@ -332,6 +339,20 @@ def save(tx: Tx, walk: Walk, target: WalkState | None = None, **values: Any) -> 
 
 
 ALARM_LINK_AFTER_MS = 3_600_000
+
+
+@functools.cache
+def _update_statement(columns: tuple[str, ...]) -> sa.Update:
+    """The conditional update for this set of columns, built once."""
+    return (
+        walks.update()
+        .where(
+            walks.c.id == sa.bindparam("walk_id"),
+            walks.c.state == sa.bindparam("seen_state"),
+            walks.c.next_due_at.is_not_distinct_from(sa.bindparam("seen_due", type_=sa.BigInteger)),
+        )
+        .values({name: sa.bindparam(f"new_{name}") for name in (*columns, "state", "next_due_at")})
+    )
 
 
 def own_live_walk(tx: Tx, walk_id: int, walker_id: int) -> Walk:
