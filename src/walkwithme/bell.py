@@ -17,9 +17,10 @@ from walkwithme.store.writer import Touched
 class Bell:
     def __init__(self) -> None:
         self._listeners: dict[int, set[asyncio.Event]] = defaultdict(set)
-        # Bumped when who may see a walk may have changed; listeners compare it with what they
-        # saw at their last access check. Kept only while someone listens.
+        # Bumped when who may see a walk may have changed, and when its timeline grew;
+        # listeners compare them with what they saw last. Kept only while someone listens.
         self._access: dict[int, int] = {}
+        self._events: dict[int, int] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -28,18 +29,31 @@ class Bell:
     def ring_threadsafe(self, touched: Touched) -> None:
         """Called by the writer's thread after a commit."""
         if self._loop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self.ring, tuple(touched.walks), tuple(touched.access))
+            self._loop.call_soon_threadsafe(
+                self.ring, tuple(touched.walks), tuple(touched.access), tuple(touched.events)
+            )
 
-    def ring(self, walk_ids: Iterable[int], access_changed: Iterable[int] = ()) -> None:
+    def ring(
+        self,
+        walk_ids: Iterable[int],
+        access_changed: Iterable[int] = (),
+        new_events: Iterable[int] = (),
+    ) -> None:
         for walk_id in access_changed:
             if walk_id in self._listeners:
                 self._access[walk_id] = self._access.get(walk_id, 0) + 1
+        for walk_id in new_events:
+            if walk_id in self._listeners:
+                self._events[walk_id] = self._events.get(walk_id, 0) + 1
         for walk_id in walk_ids:
             for listener in self._listeners.get(walk_id, ()):
                 listener.set()
 
     def access_generation(self, walk_id: int) -> int:
         return self._access.get(walk_id, 0)
+
+    def events_generation(self, walk_id: int) -> int:
+        return self._events.get(walk_id, 0)
 
     @contextmanager
     def listen(self, walk_id: int) -> Iterator[asyncio.Event]:
@@ -54,6 +68,7 @@ class Bell:
                 if not listeners:
                     del self._listeners[walk_id]
                     self._access.pop(walk_id, None)
+                    self._events.pop(walk_id, None)
 
     def listening(self) -> int:
         return sum(len(s) for s in self._listeners.values())

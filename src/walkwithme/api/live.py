@@ -51,18 +51,24 @@ class Batch:
 # may see the walk (None: not any more) and reads the walk's summary; without, it reads only
 # the new events and fixes (and the summary only if there are new events). `seen_live`: the
 # viewer was following the walk while it was live.
-Reader = Callable[[Connection, int, int, bool, bool], Batch | None]
+Reader = Callable[[Connection, int, int, bool, bool, bool], Batch | None]
 
 
 def _person_reader(walk_id: int, person_id: int) -> Reader:
     audience: list[Audience] = []  # decided at the last check
 
     def read(
-        conn: Connection, after_event: int, after_fix: int, check: bool, seen_live: bool
+        conn: Connection,
+        after_event: int,
+        after_fix: int,
+        check: bool,
+        seen_live: bool,
+        new_events: bool,
     ) -> Batch | None:
         if audience and not check:
-            # The walk's state can't have changed without an access ring: read what's new.
-            events = events_after(conn, walk_id, after_event, audience[0])
+            # The walk's state can't have changed without an access ring: read what's new (the
+            # timeline only when the bell said it grew).
+            events = events_after(conn, walk_id, after_event, audience[0]) if new_events else []
             news = fixes_after(conn, walk_id, after_fix)
             current = walks.get_walk(conn, walk_id) if events else None
             summary = walk_view(conn, current, audience[0]) if current else None
@@ -92,7 +98,12 @@ def _person_reader(walk_id: int, person_id: int) -> Reader:
 
 def _link_reader(token: str, now: Callable[[], int]) -> Reader:
     def read(
-        conn: Connection, after_event: int, after_fix: int, check: bool, seen_live: bool
+        conn: Connection,
+        after_event: int,
+        after_fix: int,
+        check: bool,
+        seen_live: bool,
+        new_events: bool,
     ) -> Batch | None:
         try:
             walk = shares.walk_for_link(conn, token, now(), finished_ok=seen_live)
@@ -114,7 +125,10 @@ async def _stream(
 ) -> None:
     with svc.bell.listen(walk_id) as rung:
         generation = svc.bell.access_generation(walk_id)
-        first = await svc.db.read(partial(_read_on, read, after_event, after_fix, True, False))
+        timeline_seen = svc.bell.events_generation(walk_id)
+        first = await svc.db.read(
+            partial(_read_on, read, after_event, after_fix, True, False, True)
+        )
         if first is None:
             await ws.close(code=CLOSE_NO_ACCESS, reason="no such walk")
             return
@@ -150,8 +164,11 @@ async def _stream(
                 now_generation = svc.bell.access_generation(walk_id)
                 check = timed_out or now_generation != generation
                 generation = now_generation
+                timeline_now = svc.bell.events_generation(walk_id)
+                new_events = timeline_now != timeline_seen
+                timeline_seen = timeline_now
                 batch = await svc.db.read(
-                    partial(_read_on, read, after_event, after_fix, check, True)
+                    partial(_read_on, read, after_event, after_fix, check, True, new_events)
                 )
             await _close(ws, "you can no longer see this walk", CLOSE_NO_ACCESS)
         except (WebSocketDisconnect, RuntimeError):
@@ -171,9 +188,15 @@ def _changed(walk: dict[str, Any], before: dict[str, Any] | None) -> bool:
 
 
 def _read_on(
-    read: Reader, after_event: int, after_fix: int, check: bool, seen_live: bool, conn: Connection
+    read: Reader,
+    after_event: int,
+    after_fix: int,
+    check: bool,
+    seen_live: bool,
+    new_events: bool,
+    conn: Connection,
 ) -> Batch | None:
-    return read(conn, after_event, after_fix, check, seen_live)
+    return read(conn, after_event, after_fix, check, seen_live, new_events)
 
 
 async def _watch_disconnect(ws: WebSocket, gone: asyncio.Event, rung: asyncio.Event) -> None:

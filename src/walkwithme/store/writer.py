@@ -42,10 +42,12 @@ class Touched:
 
     walks: set[int] = field(default_factory=set)
     access: set[int] = field(default_factory=set)
+    events: set[int] = field(default_factory=set)  # walks with new timeline events
 
     def update(self, other: Touched) -> None:
         self.walks |= other.walks
         self.access |= other.access
+        self.events |= other.events
 
 
 @dataclass
@@ -57,12 +59,14 @@ class Tx:
     now_ms: int
     touched: Touched = field(default_factory=Touched)
 
-    def touch(self, walk_id: int, *, access: bool = False) -> None:
+    def touch(self, walk_id: int, *, access: bool = False, events: bool = False) -> None:
         """`access`: who may see the walk may have changed (it ended, a contact ended, a link
-        was revoked): open streams check again at once."""
+        was revoked): open streams check again at once. `events`: its timeline grew."""
         self.touched.walks.add(walk_id)
         if access:
             self.touched.access.add(walk_id)
+        if events:
+            self.touched.events.add(walk_id)
 
 
 @dataclass

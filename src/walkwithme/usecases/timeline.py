@@ -50,7 +50,7 @@ def record(
         actor_id=actor_id,
         data=data,
     )
-    tx.touch(walk_id)
+    tx.touch(walk_id, events=True)
     return event_id
 
 
