@@ -89,6 +89,20 @@ class Cast:
         walk: dict[str, Any] = started.json()
         return walk
 
+    def walking(self) -> tuple[Member, Member, str, dict[str, Any]]:
+        """Mira on a walk home, her phone reporting, Noor following."""
+        mira, noor = self.person("Mira"), self.person("Noor")
+        self.link(mira, noor)
+        phone = self.device(mira)
+        return mira, noor, phone, self.start_walk(mira)
+
+    def events(self, who: Member, walk: dict[str, Any]) -> list[dict[str, Any]]:
+        """The walk's timeline as `who` sees it."""
+        answer = self.client.get(f"/api/walks/{walk['id']}/events", headers=who.auth)
+        assert answer.status_code == 200, answer.text
+        found: list[dict[str, Any]] = answer.json()
+        return found
+
     def fix(
         self, where: tuple[float, float], *, seconds_ago: float = 0, **extra: Any
     ) -> dict[str, Any]:

@@ -2,16 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from tests.people import HOME, PIN, START, Cast, Member
-
-
-def events(cast: Cast, who: Member, walk: dict[str, Any]) -> list[dict[str, Any]]:
-    answer = cast.client.get(f"/api/walks/{walk['id']}/events", headers=who.auth)
-    assert answer.status_code == 200, answer.text
-    found: list[dict[str, Any]] = answer.json()
-    return found
+from tests.people import HOME, PIN, START, Cast
 
 
 def test_nothing_is_shared_until_the_contact_accepts(cast: Cast) -> None:
@@ -146,7 +137,7 @@ def test_a_wrong_pin_changes_nothing_but_is_on_the_timeline(cast: Cast) -> None:
     assert cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()["state"] == (
         "active"
     )
-    kinds = [e["kind"] for e in events(cast, noor, walk)]
+    kinds = [e["kind"] for e in cast.events(noor, walk)]
     assert kinds == ["started", "pin_refused", "pin_refused"]
 
 
@@ -178,7 +169,7 @@ def test_ending_early_with_a_note(cast: Cast) -> None:
         headers=mira.auth,
     )
     assert ended.json()["state"] == "ended"
-    last = events(cast, mira, walk)[-1]
+    last = cast.events(mira, walk)[-1]
     assert (last["kind"], last["note"]) == ("ended", "Got a lift")
     again = cast.client.post(f"/api/walks/{walk['id']}/end", json={"pin": PIN}, headers=mira.auth)
     assert again.status_code == 409
@@ -214,10 +205,10 @@ def test_messages_and_quick_replies_both_ways_and_silence_is_fine(cast: Cast) ->
     assert empty.status_code == 422
     cast.clock.advance(minutes=15)  # a quiet stretch: nothing is raised
     talk = [
-        (e["sender"]["name"], e["text"]) for e in events(cast, mira, walk) if e["kind"] == "message"
+        (e["sender"]["name"], e["text"]) for e in cast.events(mira, walk) if e["kind"] == "message"
     ]
     assert talk == [("Noor", "Nice evening"), ("Mira", "All good")]
-    assert [e["kind"] for e in events(cast, noor, walk)] == ["started", "message", "message"]
+    assert [e["kind"] for e in cast.events(noor, walk)] == ["started", "message", "message"]
 
 
 def test_the_walk_list_shows_my_walks_and_the_ones_i_follow(cast: Cast) -> None:

@@ -83,12 +83,6 @@ def send_all(svc: Services) -> int:
     return svc.notifier.tick_sync()
 
 
-def walk_with_companion(cast: Cast) -> tuple[Member, Member, dict[str, Any]]:
-    mira, noor = cast.person("Mira"), cast.person("Noor")
-    cast.link(mira, noor)
-    return mira, noor, cast.start_walk(mira)
-
-
 def test_a_companion_receives_the_alarm_as_a_signed_webhook(
     local: tuple[Cast, Services], sink: WebhookSink
 ) -> None:

@@ -7,14 +7,6 @@ from typing import Any
 from tests.people import HOME, START, Cast, Member, between
 
 
-def walking(cast: Cast) -> tuple[Member, Member, str, dict[str, Any]]:
-    mira, noor = cast.person("Mira"), cast.person("Noor")
-    cast.link(mira, noor)
-    phone = cast.device(mira)
-    walk = cast.start_walk(mira)
-    return mira, noor, phone, walk
-
-
 def track(cast: Cast, who: Member, walk: dict[str, Any]) -> list[dict[str, Any]]:
     answer = cast.client.get(f"/api/walks/{walk['id']}/fixes", headers=who.auth)
     assert answer.status_code == 200, answer.text
@@ -23,7 +15,7 @@ def track(cast: Cast, who: Member, walk: dict[str, Any]) -> list[dict[str, Any]]
 
 
 def test_the_same_fix_sent_twice_is_stored_once(cast: Cast) -> None:
-    mira, noor, phone, walk = walking(cast)
+    mira, noor, phone, walk = cast.walking()
     fix = cast.fix(between(START, HOME, 0.1))
     assert cast.statuses(phone, fix) == ["accepted"]
     assert cast.statuses(phone, fix) == ["duplicate"]
@@ -32,7 +24,7 @@ def test_the_same_fix_sent_twice_is_stored_once(cast: Cast) -> None:
 
 
 def test_a_bad_item_is_refused_by_name_and_the_rest_of_the_batch_is_kept(cast: Cast) -> None:
-    mira, noor, phone, walk = walking(cast)
+    mira, noor, phone, walk = cast.walking()
     cast.clock.advance(seconds=20)
     good_one = cast.fix(between(START, HOME, 0.1), seconds_ago=10)
     bad_lat = {**cast.fix(START), "lat": 95}
@@ -53,7 +45,7 @@ def test_a_bad_item_is_refused_by_name_and_the_rest_of_the_batch_is_kept(cast: C
 
 
 def test_a_late_fix_is_stored_in_time_order_and_never_moves_the_walk_back(cast: Cast) -> None:
-    mira, noor, phone, walk = walking(cast)
+    mira, noor, phone, walk = cast.walking()
     cast.clock.advance(minutes=10)
     newest = between(START, HOME, 0.8)
     cast.send(phone, cast.fix(newest))
@@ -67,7 +59,7 @@ def test_a_late_fix_is_stored_in_time_order_and_never_moves_the_walk_back(cast: 
 
 
 def test_a_late_fix_inside_the_radius_does_not_put_her_back_at_the_door(cast: Cast) -> None:
-    mira, noor, phone, walk = walking(cast)
+    mira, noor, phone, walk = cast.walking()
     cast.clock.advance(minutes=12)
     cast.send(phone, cast.fix(HOME))
     cast.clock.advance(minutes=1)
@@ -83,7 +75,7 @@ def test_a_late_fix_inside_the_radius_does_not_put_her_back_at_the_door(cast: Ca
 
 
 def test_implausible_fixes_are_stored_flagged_and_kept_off_the_map(cast: Cast) -> None:
-    mira, noor, phone, walk = walking(cast)
+    mira, noor, phone, walk = cast.walking()
     cast.send(phone, cast.fix(START))
     cast.clock.advance(seconds=60)
     far_away = (START[0] + 0.1, START[1])  # 11 km in a minute
@@ -113,13 +105,13 @@ def test_location_outside_a_walk_is_not_kept(cast: Cast) -> None:
 
 
 def test_a_fix_taken_before_the_walk_started_is_not_kept(cast: Cast) -> None:
-    mira, noor, phone, walk = walking(cast)
+    mira, noor, phone, walk = cast.walking()
     assert cast.statuses(phone, cast.fix(START, seconds_ago=3600)) == ["not_kept"]
     assert track(cast, noor, walk) == []
 
 
 def test_a_single_fix_without_a_batch_is_accepted(cast: Cast) -> None:
-    mira, noor, phone, walk = walking(cast)
+    mira, noor, phone, walk = cast.walking()
     answer = cast.client.post(
         "/api/fixes", json=cast.fix(START), headers={"Authorization": f"Bearer {phone}"}
     )
@@ -127,7 +119,7 @@ def test_a_single_fix_without_a_batch_is_accepted(cast: Cast) -> None:
 
 
 def test_a_body_that_is_not_json_is_refused_and_changes_nothing(cast: Cast) -> None:
-    mira, noor, phone, walk = walking(cast)
+    mira, noor, phone, walk = cast.walking()
     answer = cast.client.post(
         "/api/fixes", content=b"{lat: 1", headers={"Authorization": f"Bearer {phone}"}
     )
@@ -137,7 +129,7 @@ def test_a_body_that_is_not_json_is_refused_and_changes_nothing(cast: Cast) -> N
 
 
 def test_a_revoked_device_can_post_no_more(cast: Cast) -> None:
-    mira, noor, phone, walk = walking(cast)
+    mira, noor, phone, walk = cast.walking()
     devices = cast.client.get("/api/devices", headers=mira.auth).json()
     gone = cast.client.delete(f"/api/devices/{devices[0]['id']}", headers=mira.auth)
     assert gone.status_code == 204
@@ -149,7 +141,7 @@ def test_a_revoked_device_can_post_no_more(cast: Cast) -> None:
 
 
 def test_a_walker_can_report_from_two_phones(cast: Cast) -> None:
-    mira, noor, phone, walk = walking(cast)
+    mira, noor, phone, walk = cast.walking()
     watch = cast.device(mira, "watch")
     fix = cast.fix(START)
     assert cast.statuses(phone, fix) == ["accepted"]
@@ -161,7 +153,7 @@ def test_a_walker_can_report_from_two_phones(cast: Cast) -> None:
 def test_a_whole_walk_in_one_batch_moves_the_walk_as_fix_by_fix(cast: Cast) -> None:
     """A phone that was offline sends its queue at once: the walk reaches the door, the
     battery notice is given, and everything is drawn in order."""
-    mira, noor, phone, walk = walking(cast)
+    mira, noor, phone, walk = cast.walking()
     cast.clock.advance(minutes=10)
     queue = [
         cast.fix(between(START, HOME, step / 10), seconds_ago=(10 - step) * 50, battery=20 - step)
@@ -181,7 +173,7 @@ def test_a_whole_walk_in_one_batch_moves_the_walk_as_fix_by_fix(cast: Cast) -> N
 
 
 def test_late_fixes_in_one_batch_are_judged_against_each_other(cast: Cast) -> None:
-    mira, noor, phone, walk = walking(cast)
+    mira, noor, phone, walk = cast.walking()
     cast.clock.advance(minutes=5)
     cast.send(phone, cast.fix(between(START, HOME, 0.5)))
     # Two fixes from a minute ago, 11 km apart within a second: the second is a jump.

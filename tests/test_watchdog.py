@@ -16,17 +16,8 @@ from walkwithme.store.schema import walks
 from walkwithme.usecases import alarms
 
 
-def scene(cast: Cast) -> tuple[Member, Member, str, dict[str, Any]]:
-    mira, noor = cast.person("Mira"), cast.person("Noor")
-    cast.link(mira, noor)
-    phone = cast.device(mira)
-    walk = cast.start_walk(mira)
-    return mira, noor, phone, walk
-
-
 def kinds(cast: Cast, who: Member, walk: dict[str, Any]) -> list[str]:
-    found = cast.client.get(f"/api/walks/{walk['id']}/events", headers=who.auth).json()
-    return [e["kind"] for e in found]
+    return [e["kind"] for e in cast.events(who, walk)]
 
 
 def state(cast: Cast, who: Member, walk: dict[str, Any]) -> str:
@@ -40,7 +31,7 @@ def look(cast: Cast, **advance: float) -> list[str]:
 
 
 def test_a_silent_walker_is_asked_then_her_companion_alarmed(cast: Cast) -> None:
-    mira, noor, phone, walk = scene(cast)
+    mira, noor, phone, walk = cast.walking()
     assert look(cast, minutes=2, seconds=59) == []
     assert look(cast, seconds=1) == ["check"]
     assert kinds(cast, mira, walk)[-1] == "check"
@@ -53,7 +44,7 @@ def test_a_silent_walker_is_asked_then_her_companion_alarmed(cast: Cast) -> None
 
 
 def test_an_answered_check_lets_the_walk_go_on(cast: Cast) -> None:
-    mira, noor, phone, walk = scene(cast)
+    mira, noor, phone, walk = cast.walking()
     assert look(cast, minutes=3) == ["check"]
     answered = cast.client.post(f"/api/walks/{walk['id']}/ok", json={"pin": PIN}, headers=mira.auth)
     assert answered.json()["answered"] == "check"
@@ -63,7 +54,7 @@ def test_an_answered_check_lets_the_walk_go_on(cast: Cast) -> None:
 
 
 def test_the_alarm_carries_what_a_companion_needs(cast: Cast) -> None:
-    mira, noor, phone, walk = scene(cast)
+    mira, noor, phone, walk = cast.walking()
     cast.clock.advance(seconds=30)
     cast.send(phone, cast.fix(between(START, HOME, 0.3), battery=41, bearing=170))
     cast.clock.advance(seconds=30)
@@ -77,7 +68,7 @@ def test_the_alarm_carries_what_a_companion_needs(cast: Cast) -> None:
 
 
 def test_a_companion_says_im_on_it_then_resolves_with_a_note(cast: Cast) -> None:
-    mira, noor, phone, walk = scene(cast)
+    mira, noor, phone, walk = cast.walking()
     cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
     acked = cast.client.post(f"/api/walks/{walk['id']}/ack", headers=noor.auth)
     assert acked.status_code == 200
@@ -108,7 +99,7 @@ def test_a_companion_says_im_on_it_then_resolves_with_a_note(cast: Cast) -> None
 
 
 def test_the_walker_ends_her_own_alarm_with_her_pin(cast: Cast) -> None:
-    mira, noor, phone, walk = scene(cast)
+    mira, noor, phone, walk = cast.walking()
     cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
     done = cast.client.post(f"/api/walks/{walk['id']}/ok", json={"pin": PIN}, headers=mira.auth)
     assert done.json()["answered"] == "alarm"
@@ -116,7 +107,7 @@ def test_the_walker_ends_her_own_alarm_with_her_pin(cast: Cast) -> None:
 
 
 def test_three_wrong_pins_raise_the_alarm(cast: Cast) -> None:
-    mira, noor, phone, walk = scene(cast)
+    mira, noor, phone, walk = cast.walking()
     for attempt in range(3):
         wrong = cast.client.post(
             f"/api/walks/{walk['id']}/inside", json={"pin": "0000"}, headers=mira.auth
@@ -130,14 +121,14 @@ def test_three_wrong_pins_raise_the_alarm(cast: Cast) -> None:
 
 
 def test_a_right_pin_clears_the_count_of_wrong_ones(cast: Cast) -> None:
-    mira, noor, phone, walk = scene(cast)
+    mira, noor, phone, walk = cast.walking()
     for pin in ("0000", "0000", PIN, "0000", "0000"):
         cast.client.post(f"/api/walks/{walk['id']}/ok", json={"pin": pin}, headers=mira.auth)
     assert state(cast, noor, walk) == "active"
 
 
 def test_lingering_at_the_door_is_checked(cast: Cast) -> None:
-    mira, noor, phone, walk = scene(cast)
+    mira, noor, phone, walk = cast.walking()
     cast.clock.advance(seconds=20)
     cast.send(phone, cast.fix(HOME))
     assert state(cast, noor, walk) == "at_door"
@@ -154,7 +145,7 @@ def test_lingering_at_the_door_is_checked(cast: Cast) -> None:
 def test_the_storys_walk_raises_nothing(cast: Cast) -> None:
     """She walks home at an easy pace, talks a little, walks in silence, waits at her door for
     a couple of minutes, and goes in."""
-    mira, noor, phone, walk = scene(cast)
+    mira, noor, phone, walk = cast.walking()
     steps = 40
     for step in range(1, steps + 1):
         cast.clock.advance(seconds=30)
@@ -181,7 +172,7 @@ def test_the_storys_walk_raises_nothing(cast: Cast) -> None:
 
 
 def test_a_fix_landing_while_the_watchdog_decides_prevents_a_false_alarm(cast: Cast) -> None:
-    mira, noor, phone, walk = scene(cast)
+    mira, noor, phone, walk = cast.walking()
     cast.clock.advance(minutes=3)
     due = cast.services.db.read_sync(lambda c: alarms.due_walks(c, cast.clock.now_ms()))
     assert [walk_id for walk_id, _ in due] == [walk["id"]]
@@ -194,7 +185,7 @@ def test_a_fix_landing_while_the_watchdog_decides_prevents_a_false_alarm(cast: C
 
 
 def test_a_walk_that_breaks_the_rules_does_not_stop_the_watchdog(cast: Cast) -> None:
-    mira, noor, phone, walk = scene(cast)
+    mira, noor, phone, walk = cast.walking()
     wren, otto = cast.person("Wren"), cast.person("Otto")
     cast.link(wren, otto)
     other = cast.start_walk(wren)
@@ -216,7 +207,7 @@ def test_a_walk_that_breaks_the_rules_does_not_stop_the_watchdog(cast: Cast) -> 
 
 
 def test_low_battery_is_told_to_the_companions_twice_not_more(cast: Cast) -> None:
-    mira, noor, phone, walk = scene(cast)
+    mira, noor, phone, walk = cast.walking()
     for battery in (40, 16, 15, 14, 9, 5, 4):
         cast.clock.advance(seconds=10)
         cast.send(phone, cast.fix(START, battery=battery, bearing=180))
@@ -233,7 +224,7 @@ def test_low_battery_is_told_to_the_companions_twice_not_more(cast: Cast) -> Non
 def test_a_restarted_watchdog_acts_at_once_on_what_fell_due(cast: Cast) -> None:
     """Deadlines live in the database: a new service over the same database (a restart, after
     the server was down while the walk fell due) finds the walk on its first look."""
-    mira, noor, phone, walk = scene(cast)
+    mira, noor, phone, walk = cast.walking()
     cast.clock.advance(minutes=20)  # the server was down all this time
     restarted = make_services(
         cast.services.config.database_url, cast.services.config.data_dir, cast.clock

@@ -13,17 +13,17 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from walkwithme.domain.people import ContactRole, ContactState
+from walkwithme.domain.people import ContactRole
 from walkwithme.store.schema import (
     alerts,
     channels,
-    contacts,
     deliveries,
     insert_id,
     people,
     walk_companions,
 )
 from walkwithme.store.writer import Tx
+from walkwithme.usecases.contacts import accepted_ids
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
 
@@ -44,14 +44,7 @@ def working_channel_ids(conn: Connection, person_id: int) -> list[int]:
 
 
 def guardian_ids(conn: Connection, walker_id: int) -> list[int]:
-    rows = conn.execute(
-        sa.select(contacts.c.member_id).where(
-            contacts.c.owner_id == walker_id,
-            contacts.c.role == ContactRole.GUARDIAN.value,
-            contacts.c.state == ContactState.ACCEPTED.value,
-        )
-    )
-    return [r.member_id for r in rows]
+    return accepted_ids(conn, walker_id, ContactRole.GUARDIAN)
 
 
 def companion_ids(conn: Connection, walk_id: int) -> list[int]:

@@ -172,15 +172,22 @@ def _contacts(
     return result
 
 
-def accepted_companion_ids(conn: Connection, owner_id: int) -> set[int]:
+def accepted_ids(conn: Connection, owner_id: int, role: ContactRole) -> list[int]:
+    """The people who accepted to be her companions, or her guardians, in the order asked."""
     rows = conn.execute(
-        sa.select(contacts.c.member_id).where(
+        sa.select(contacts.c.member_id)
+        .where(
             contacts.c.owner_id == owner_id,
-            contacts.c.role == ContactRole.COMPANION.value,
+            contacts.c.role == role.value,
             contacts.c.state == ContactState.ACCEPTED.value,
         )
+        .order_by(contacts.c.id)
     )
-    return {r.member_id for r in rows}
+    return [r.member_id for r in rows]
+
+
+def accepted_companion_ids(conn: Connection, owner_id: int) -> set[int]:
+    return set(accepted_ids(conn, owner_id, ContactRole.COMPANION))
 
 
 def is_accepted_companion(conn: Connection, owner_id: int, member_id: int) -> bool:
