@@ -335,3 +335,51 @@ def test_guardians_get_a_link_that_works_during_the_alarm_and_an_hour_after(
     gone = cast.client.get(path)
     assert gone.status_code == 404
     assert "lat" not in gone.text
+
+
+def test_without_guardians_the_alarm_goes_to_the_hook_then_is_said_again(
+    local: tuple[Cast, Services], hook: WebhookSink
+) -> None:
+    cast, svc = local
+    mira, noor, phone, walk = cast.walking()
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    cast.clock.advance(minutes=3)
+    assert svc.watchdog.tick_sync() == ["escalated"]
+    send_all(svc)
+    assert len(hook.received) == 1
+    cast.client.post(f"/api/walks/{walk['id']}/ack", headers=noor.auth)  # at the top
+    cast.clock.advance(minutes=9, seconds=59)
+    assert svc.watchdog.tick_sync() == []
+    cast.clock.advance(seconds=1)
+    assert svc.watchdog.tick_sync() == ["escalated"]
+    send_all(svc)
+    assert len(hook.received) == 2
+    assert json.loads(hook.received[-1].body)["again"] is True
+    assert svc.watchdog.failures == 0
+
+
+def test_a_companion_whose_contact_ended_hears_nothing_more(
+    local: tuple[Cast, Services], sink: WebhookSink
+) -> None:
+    cast, svc = local
+    mira, noor, phone, walk = cast.walking()
+    add_webhook(cast, noor, sink.url + "/noor")
+    contact = cast.client.get("/api/contacts", headers=mira.auth).json()[0]
+    cast.client.delete(f"/api/contacts/{contact['id']}", headers=mira.auth)
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    send_all(svc)
+    assert sink.received == []
+
+
+def test_the_resolved_alert_names_the_alarm_it_ends(
+    local: tuple[Cast, Services], sink: WebhookSink
+) -> None:
+    cast, svc = local
+    mira, noor, phone, walk = cast.walking()
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    cast.client.post(f"/api/walks/{walk['id']}/resolve", json={"note": "ok"}, headers=noor.auth)
+    assert cast.events(mira, walk)[-1]["reason"] == "sos"
+    blank = cast.client.post(
+        f"/api/walks/{walk['id']}/resolve", json={"note": "  "}, headers=noor.auth
+    )
+    assert blank.status_code in (409, 422)

@@ -234,3 +234,51 @@ def test_a_restarted_watchdog_acts_at_once_on_what_fell_due(cast: Cast) -> None:
     finally:
         restarted.db.dispose()
     assert kinds(cast, noor, walk)[-1] == "check"
+
+
+def test_night_is_judged_by_the_walkers_own_time_zone(cast: Cast) -> None:
+    """The fake clock starts at 20:26 UTC: day in London, 23:26 at night in Helsinki."""
+    mira, noor, phone, walk = cast.walking()
+    kai, lea = cast.person("Kai"), cast.person("Lea")
+    cast.client.patch("/api/me", json={"timezone": "Europe/Helsinki"}, headers=kai.auth)
+    cast.link(kai, lea)
+    night_walk = cast.start_walk(kai)
+    # Both phones silent for two minutes: only the night walk is asked (day waits three).
+    assert look(cast, minutes=2) == ["check"]
+    assert kinds(cast, lea, night_walk)[-1] == "check"
+    assert kinds(cast, noor, walk)[-1] == "started"
+
+
+def test_extending_with_the_right_pin_answers_the_check(cast: Cast) -> None:
+    mira, noor, phone, walk = cast.walking()
+    assert look(cast, minutes=3) == ["check"]
+    extended = cast.client.post(
+        f"/api/walks/{walk['id']}/extend", json={"pin": PIN, "minutes": 15}, headers=mira.auth
+    )
+    assert extended.status_code == 200
+    assert look(cast, seconds=95) == []
+    assert state(cast, noor, walk) == "active"
+
+
+def test_after_three_wrong_pins_only_a_companion_ends_the_alarm(cast: Cast) -> None:
+    mira, noor, phone, walk = cast.walking()
+    for _ in range(3):
+        cast.client.post(f"/api/walks/{walk['id']}/ok", json={"pin": "0000"}, headers=mira.auth)
+    guessed = cast.client.post(f"/api/walks/{walk['id']}/ok", json={"pin": PIN}, headers=mira.auth)
+    assert guessed.status_code == 403
+    assert state(cast, noor, walk) == "alarm"
+    resolved = cast.client.post(
+        f"/api/walks/{walk['id']}/resolve", json={"note": "With her now"}, headers=noor.auth
+    )
+    assert resolved.json()["state"] == "active"
+    assert cast.events(noor, walk)[-1]["reason"] == "wrong_pins"
+
+
+def test_a_phone_clock_running_ahead_does_not_hold_the_walk_still(cast: Cast) -> None:
+    mira, noor, phone, walk = cast.walking()
+    ahead = 4 * 60  # seconds
+    for step in range(1, 11):
+        cast.clock.advance(seconds=30)
+        cast.send(phone, cast.fix(between(START, HOME, step / 10), seconds_ago=-ahead))
+        assert cast.services.watchdog.tick_sync() == []
+    assert state(cast, noor, walk) == "at_door"

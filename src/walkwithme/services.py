@@ -56,7 +56,7 @@ def build_services(
     clock = clock or SystemClock(config.clock_speed)
     bell = Bell()
     writer = Writer(db.write_engine, clock, on_commit=bell.ring_threadsafe)
-    watchdog = Watchdog(db, writer, clock)
+    watchdog = Watchdog(db, writer, clock, has_hook=bool(config.emergency_hook))
     notifier = Notifier(db, writer, clock, config)
     return Services(
         config=config,

@@ -36,6 +36,7 @@ class Watchdog:
     db: Database
     writer: Writer
     clock: Clock
+    has_hook: bool = False  # the operator configured an emergency hook (the ladder's top)
     last_beat_ms: int | None = None
     decided: Counter[str] = field(default_factory=Counter)
     failures: int = 0
@@ -50,7 +51,9 @@ class Watchdog:
         for walk_id, seen_due in self.db.read_sync(partial(alarms.due_walks, now_ms=now)):
             try:
                 decision = self.writer.run_sync(
-                    partial(alarms.judge, walk_id=walk_id, seen_due=seen_due)
+                    partial(
+                        alarms.judge, walk_id=walk_id, seen_due=seen_due, has_hook=self.has_hook
+                    )
                 )
             except Exception:
                 self._failed(walk_id)
@@ -67,7 +70,9 @@ class Watchdog:
         for walk_id, seen_due in await self.db.read(partial(alarms.due_walks, now_ms=now)):
             try:
                 decision = await self.writer.run(
-                    partial(alarms.judge, walk_id=walk_id, seen_due=seen_due)
+                    partial(
+                        alarms.judge, walk_id=walk_id, seen_due=seen_due, has_hook=self.has_hook
+                    )
                 )
             except Exception:
                 self._failed(walk_id)

@@ -64,7 +64,12 @@ async def _destination(svc: Services, person: Person, where: Where) -> Destinati
         return Destination(place["lat"], place["lon"], place["radius"], place["name"])
     if where.lat is None or where.lon is None:
         raise Invalid("destination needs a place_id, or lat and lon", field="destination")
-    return Destination(where.lat, where.lon, where.radius or places.DEFAULT_RADIUS_M, where.name)
+    return Destination(
+        where.lat,
+        where.lon,
+        places.DEFAULT_RADIUS_M if where.radius is None else where.radius,
+        where.name,
+    )
 
 
 @router.post("", status_code=201)
@@ -76,6 +81,7 @@ async def start(body: NewWalk, person: PersonDep, svc: ServicesDep) -> dict[str,
         destination=dest,
         pin_hash=pin_hash,
         pace_mps=person.pace_mps,
+        timezone=person.timezone,
         origin=(body.origin.lat, body.origin.lon) if body.origin else None,
         minutes=body.minutes,
         companion_ids=tuple(body.companions) if body.companions is not None else None,

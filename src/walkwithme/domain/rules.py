@@ -196,7 +196,4 @@ ESCALATE_AFTER_MS = 3 * MINUTE
 ACK_PAUSES_MS = 10 * MINUTE
 
 
-def next_rung(level: int, now: int) -> tuple[int, int | None]:
-    """The level after `level`, and when to climb again (None at the top)."""
-    nxt = level + 1
-    return nxt, (now + ESCALATE_AFTER_MS if nxt + 1 < len(LADDER) else None)
+REPEAT_AT_TOP_MS = 10 * MINUTE  # at the top of the ladder, it is said again, not dropped

@@ -13,18 +13,18 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from walkwithme.domain.errors import Conflict, NotFound
+from walkwithme.domain.errors import Conflict, Forbidden, NotFound
 from walkwithme.domain.rules import (
     ACK_PAUSES_MS,
     ESCALATE_AFTER_MS,
     LADDER,
+    REPEAT_AT_TOP_MS,
     Reason,
     evaluate,
-    next_rung,
     profile_at,
     quiet_after_answer,
 )
-from walkwithme.domain.walks import LIVE_STATES, WalkState
+from walkwithme.domain.walks import LIVE_STATES, WalkState, check_message
 from walkwithme.store.schema import walks
 from walkwithme.store.writer import Tx
 from walkwithme.usecases import alerts, shares, timeline
@@ -58,13 +58,14 @@ def earliest_due(conn: Connection) -> int | None:
     return int(value) if value is not None else None
 
 
-def judge(tx: Tx, walk_id: int, seen_due: int) -> str | None:
-    """Decide about a walk that fell due. Returns "check", "alarm", or None (nothing due)."""
+def judge(tx: Tx, walk_id: int, seen_due: int, *, has_hook: bool = False) -> str | None:
+    """Decide about a walk that fell due. Returns "check", "alarm", "escalated", or None
+    (nothing was due after all). `has_hook`: the operator configured an emergency hook."""
     walk = get_walk(tx.conn, walk_id)
     if walk is None or not walk.live or walk.next_due_at != seen_due:
         return None  # over, or moved by a fix since the watchdog looked
     if walk.state is WalkState.ALARM:
-        escalate(tx, walk)
+        escalate(tx, walk, has_hook=has_hook)
         return "escalated"
     verdict = evaluate(walk.watch(), tx.now_ms, profile_at(tx.now_ms, walk.timezone))
     if verdict.alarm is not None:
@@ -118,13 +119,30 @@ def raise_alarm(tx: Tx, walk: Walk, reason: Reason) -> None:
     alerts.tell(tx, walk, "alarm", facts, alerts.companion_ids(tx.conn, walk.id), event_id=event_id)
 
 
-def escalate(tx: Tx, walk: Walk) -> None:
-    """Nobody said "I'm on it" in time: tell the next rung of the ladder."""
-    level, again_at = next_rung(walk.escalation_level or 0, tx.now_ms)
+def escalate(tx: Tx, walk: Walk, *, has_hook: bool) -> None:
+    """Nobody said "I'm on it" in time: tell the next rung of the ladder that reaches anybody
+    (a walker without guardians goes straight to the hook). At the top, say it again every
+    ten minutes: an alarm is never left with nobody watching it."""
+    level = walk.escalation_level or 0
+    climbed = _next_reachable(tx, walk, level, has_hook=has_hook)
+    if climbed is None:
+        again_at = tx.now_ms + REPEAT_AT_TOP_MS
+    else:
+        level, again_at = climbed, tx.now_ms + ESCALATE_AFTER_MS
     walk = save(tx, walk, escalation_level=level, escalate_at=again_at)
     rung = LADDER[level]
-    facts = {"reason": walk.alarm_reason, "rung": rung, **_facts(walk, tx.now_ms)}
+    facts = {
+        "reason": walk.alarm_reason,
+        "rung": rung,
+        "again": climbed is None,
+        **_facts(walk, tx.now_ms),
+    }
     event_id = timeline.record(tx, walk.id, "alarm_escalated", **facts)
+    if rung == "companions":
+        alerts.tell(
+            tx, walk, "alarm", facts, alerts.companion_ids(tx.conn, walk.id), event_id=event_id
+        )
+        return
     # Guardians and the hook don't follow her walks: they get a link to it that works while
     # the alarm lasts and an hour after (the notifier adds the server's address to the path).
     told = {**facts, "link_path": f"/api/share/{shares.alarm_link(tx, walk.id)}"}
@@ -133,6 +151,19 @@ def escalate(tx: Tx, walk: Walk) -> None:
         alerts.tell(tx, walk, "alarm", told, guardians, event_id=event_id)
     else:
         alerts.tell(tx, walk, "alarm", told, [], event_id=event_id, hook=True)
+
+
+def _next_reachable(tx: Tx, walk: Walk, level: int, *, has_hook: bool) -> int | None:
+    for higher in range(level + 1, len(LADDER)):
+        rung = LADDER[higher]
+        if rung == "guardians" and any(
+            alerts.working_channel_ids(tx.conn, person)
+            for person in alerts.guardian_ids(tx.conn, walk.walker_id)
+        ):
+            return higher
+        if rung == "hook" and has_hook:
+            return higher
+    return None
 
 
 def _facts(walk: Walk, now_ms: int) -> dict[str, Any]:
@@ -185,6 +216,10 @@ def walker_is_ok(tx: Tx, walk_id: int, walker_id: int) -> str:
     it answered: "check", "alarm" or "nothing"."""
     walk = own_live_walk(tx, walk_id, walker_id)
     if walk.state is WalkState.ALARM:
+        if walk.alarm_reason == Reason.WRONG_PINS.value:
+            # Whoever guessed wrong three times may guess right the fourth: this alarm ends
+            # only by a companion who has found her.
+            raise Forbidden("only a companion can end this alarm")
         _resolve(tx, walk, by=walker_id, note=None)
         return "alarm"
     if walk.check_reason is None:
@@ -229,12 +264,13 @@ def acknowledge(tx: Tx, walk_id: int, person_id: int) -> None:
 def resolve(tx: Tx, walk_id: int, person_id: int, note: str) -> None:
     """A companion who has found her safe ends the alarm, with a note."""
     walk = _alarmed_walk_for_companion(tx, walk_id, person_id)
-    _resolve(tx, walk, by=person_id, note=note)
+    _resolve(tx, walk, by=person_id, note=check_message(note))
 
 
 def _resolve(tx: Tx, walk: Walk, *, by: int, note: str | None) -> None:
     back = WalkState.AT_DOOR if walk.door_at is not None else WalkState.ACTIVE
     told_guardians = (walk.escalation_level or 0) >= 1
+    reason = walk.alarm_reason
     walk = save(
         tx,
         walk,
@@ -249,7 +285,7 @@ def _resolve(tx: Tx, walk: Walk, *, by: int, note: str | None) -> None:
     facts: dict[str, Any] = {
         "by": {"id": by, "name": person_name(tx.conn, by)},
         "note": note,
-        "reason": walk.alarm_reason,
+        "reason": reason,
     }
     event_id = timeline.record(tx, walk.id, "alarm_resolved", actor_id=by, **facts)
     recipients = [p for p in alerts.companion_ids(tx.conn, walk.id) if p != by]

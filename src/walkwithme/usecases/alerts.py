@@ -13,14 +13,16 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from walkwithme.domain.people import ContactRole
+from walkwithme.domain.people import ContactRole, ContactState
 from walkwithme.store.schema import (
     alerts,
     channels,
+    contacts,
     deliveries,
     insert_id,
     people,
     walk_companions,
+    walks,
 )
 from walkwithme.store.writer import Tx
 from walkwithme.usecases.contacts import accepted_ids
@@ -48,8 +50,20 @@ def guardian_ids(conn: Connection, walker_id: int) -> list[int]:
 
 
 def companion_ids(conn: Connection, walk_id: int) -> list[int]:
+    """The walk's chosen companions whose contact with the walker still stands: the same rule
+    as for seeing the walk (walks.audience_of). Someone whose contact ended hears nothing."""
     rows = conn.execute(
         sa.select(walk_companions.c.person_id)
+        .join(walks, walks.c.id == walk_companions.c.walk_id)
+        .join(
+            contacts,
+            sa.and_(
+                contacts.c.owner_id == walks.c.walker_id,
+                contacts.c.member_id == walk_companions.c.person_id,
+                contacts.c.role == ContactRole.COMPANION.value,
+                contacts.c.state == ContactState.ACCEPTED.value,
+            ),
+        )
         .where(walk_companions.c.walk_id == walk_id)
         .order_by(walk_companions.c.person_id)
     )

@@ -127,12 +127,27 @@ class Claimed:
     payload: dict[str, Any]
 
 
-def claim(tx: Tx, limit: int = 50) -> list[Claimed]:
-    due = sa.and_(
+def _due(now_ms: int) -> sa.ColumnElement[bool]:
+    return sa.and_(
         deliveries.c.state == PENDING,
-        deliveries.c.next_attempt_at <= tx.now_ms,
-        sa.or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until <= tx.now_ms),
+        deliveries.c.next_attempt_at <= now_ms,
+        sa.or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until <= now_ms),
     )
+
+
+def claim(tx: Tx, limit: int = 50) -> list[Claimed]:
+    # What was meant for a channel its owner removed is not sent (she took that address away).
+    tx.conn.execute(
+        deliveries.update()
+        .where(
+            deliveries.c.state == PENDING,
+            deliveries.c.channel_id.in_(
+                sa.select(channels.c.id).where(channels.c.removed_at.is_not(None))
+            ),
+        )
+        .values(state=DEAD, last_error="the channel was removed")
+    )
+    due = _due(tx.now_ms)
     rows = tx.conn.execute(
         sa.select(
             deliveries.c.id,
@@ -219,15 +234,7 @@ def record(tx: Tx, results: list[Result]) -> None:
 
 
 def anything_due(conn: Connection, now_ms: int) -> bool:
-    row = conn.execute(
-        sa.select(deliveries.c.id)
-        .where(
-            deliveries.c.state == PENDING,
-            deliveries.c.next_attempt_at <= now_ms,
-            sa.or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until <= now_ms),
-        )
-        .limit(1)
-    ).first()
+    row = conn.execute(sa.select(deliveries.c.id).where(_due(now_ms)).limit(1)).first()
     return row is not None
 
 

@@ -81,7 +81,7 @@ def record_fixes(tx: Tx, device: Device, batch: list[Parsed]) -> list[Outcome]:
             outcomes[index] = Outcome("not_kept", NO_WALK)
         return [o for o in outcomes if o is not None]
     stored = _already_stored(tx.conn, device.id, [fix.t_ms for _i, fix in todo])
-    track = Track(walk)
+    track = Track(walk, tx.now_ms)
     rows = []
     for index, fix in todo:
         if fix.t_ms < walk.started_at - START_SLACK_MS:
@@ -163,8 +163,9 @@ class Track:
     """The walk as a batch of trusted fixes moves it, folded in memory in time order: where
     she is, how far she has left, the door, her battery. Saved once, with its events."""
 
-    def __init__(self, walk: Walk) -> None:
+    def __init__(self, walk: Walk, now_ms: int) -> None:
         self.before = walk
+        self.now_ms = now_ms
         self.state = walk.state
         self.values: dict[str, Any] = {}
         self.events: list[tuple[str, dict[str, Any]]] = []
@@ -183,7 +184,7 @@ class Track:
     def previous_trusted(self, conn: Connection, t_ms: int) -> Fix | None:
         """The trusted fix just before `t_ms`: from this batch, the walk, or (for a fix that
         arrived late) the stored track."""
-        if self.latest_at is None or t_ms > self.latest_at:
+        if self.latest_at is None or min(t_ms, self.now_ms) > self.latest_at:
             return self.last
         stored = _trusted_before(conn, self.before.id, t_ms)
         here = self.batch_trusted
@@ -193,21 +194,24 @@ class Track:
 
     def add(self, fix: Fix) -> None:
         self.batch_trusted = fix
-        if self.latest_at is not None and fix.t_ms <= self.latest_at:
+        # The rules count time by the server's clock: a phone whose clock runs ahead must not
+        # hold the walk still (every later fix would look late) or push its deadlines out.
+        t = min(fix.t_ms, self.now_ms)
+        if self.latest_at is not None and t <= self.latest_at:
             return  # late: stored, drawn in its place, but it never moves the walk back
         walk = self.before
-        self.latest_at = fix.t_ms
+        self.latest_at = t
         self.last = fix
         state = self.state
         if state in (WalkState.ACTIVE, WalkState.AT_DOOR):
             state = door_after_fix(state, walk.destination, fix)
         if state is not self.state:
-            self.door_at = fix.t_ms if state is WalkState.AT_DOOR else None
+            self.door_at = t if state is WalkState.AT_DOOR else None
             kind = "arrived" if state is WalkState.AT_DOOR else "left_door"
             self.events.append((kind, {"fix_t": fix.t_ms}))
             self.state = state
         remaining = walk.destination.distance_from(fix.lat, fix.lon)
-        self.progress = progress_after(self.progress, remaining, fix.t_ms)
+        self.progress = progress_after(self.progress, remaining, t)
         if fix.battery_pct is not None:
             self.battery = fix.battery_pct
         notice = battery_notice(self.notice, fix.battery_pct)
@@ -231,7 +235,7 @@ class Track:
             )
         assert self.progress is not None
         self.values = {
-            "last_fix_at": fix.t_ms,
+            "last_fix_at": t,
             "last_lat": fix.lat,
             "last_lon": fix.lon,
             "last_accuracy_m": fix.accuracy_m,

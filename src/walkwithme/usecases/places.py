@@ -19,7 +19,9 @@ DEFAULT_RADIUS_M = 40.0
 def add_place(
     tx: Tx, person_id: int, name: str, lat: float, lon: float, radius_m: float | None
 ) -> dict[str, Any]:
-    dest = Destination(lat, lon, radius_m or DEFAULT_RADIUS_M, check_name(name))
+    dest = Destination(
+        lat, lon, DEFAULT_RADIUS_M if radius_m is None else radius_m, check_name(name)
+    )
     place_id = insert_id(
         tx.conn,
         places,

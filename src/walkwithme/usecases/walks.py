@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 from walkwithme.domain import walks as rules
 from walkwithme.domain.errors import Conflict, Invalid, NotFound
 from walkwithme.domain.geo import distance_m, expected_duration_ms
-from walkwithme.domain.rules import Reason, Watch, next_due_at
+from walkwithme.domain.rules import Reason, Watch, next_due_at, quiet_after_answer
 from walkwithme.domain.walks import LIVE_STATES, Destination, WalkState
 from walkwithme.store.schema import insert_id, people, share_links, walk_companions, walks
 from walkwithme.store.writer import Tx
@@ -386,7 +386,15 @@ def extend_walk(tx: Tx, walk_id: int, walker_id: int, minutes: int) -> int:
     rules.check_extension(minutes)
     walk = own_live_walk(tx, walk_id, walker_id)
     expected_at = max(walk.expected_at, tx.now_ms) + minutes * MINUTE_MS
-    save(tx, walk, expected_at=expected_at, wrong_pins=0)
+    answered: dict[str, Any] = {}
+    if walk.check_reason is not None:
+        # Her right PIN is her answer to the question too: she is OK, only slower.
+        answered = {
+            "check_reason": None,
+            "check_asked_at": None,
+            "quiet_until": quiet_after_answer(Reason(walk.check_reason), tx.now_ms),
+        }
+    save(tx, walk, expected_at=expected_at, wrong_pins=0, **answered)
     timeline.record(
         tx, walk_id, "extended", actor_id=walker_id, minutes=minutes, expected_at=expected_at
     )
