@@ -229,3 +229,28 @@ def test_timer_walk_from_minutes(cast: Cast) -> None:
     walk = cast.start_walk(mira, **{"from": None, "minutes": 25})
     assert walk["expected_at"] - walk["started_at"] == 25 * 60_000
     assert START  # the walk needs no starting point when its duration is given
+
+
+def test_absurd_ids_and_cursors_are_refused_clearly(cast: Cast) -> None:
+    mira, noor, phone, walk = cast.walking()
+    huge = 10**20
+    for path in (
+        f"/api/walks/{huge}",
+        f"/api/walks/{walk['id']}/events?after={huge}",
+        f"/api/walks/{walk['id']}/fixes?after=-1",
+        "/api/walks/0",
+    ):
+        answer = cast.client.get(path, headers=mira.auth)
+        assert answer.status_code == 422, path
+        assert "error" in answer.json()
+    bad_place = cast.client.post(
+        "/api/walks",
+        json={"destination": {"place_id": huge}, "minutes": 10, "pin": PIN},
+        headers=noor.auth,
+    )
+    assert bad_place.status_code == 422
+    zero_radius = cast.client.post(
+        "/api/places", json={"name": "x", "lat": 60, "lon": 24, "radius": 0}, headers=mira.auth
+    )
+    assert zero_radius.status_code == 422
+    assert zero_radius.json()["field"] == "radius"

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from walkwithme.api.auth import PersonDep, ServicesDep
+from walkwithme.api.params import Id
 from walkwithme.notify.channels import check_target
 from walkwithme.usecases import channels
 
@@ -42,12 +43,12 @@ async def add_channel(body: NewChannel, person: PersonDep, svc: ServicesDep) -> 
 
 
 @router.post("/{channel_id}/test", status_code=202)
-async def test_channel(channel_id: int, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
+async def test_channel(channel_id: Id, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
     """Send a test notification; the channel's status says how it went."""
     alert_id = await svc.writer.run(lambda tx: channels.send_test(tx, person.id, channel_id))
     return {"alert_id": alert_id}
 
 
 @router.delete("/{channel_id}", status_code=204)
-async def remove_channel(channel_id: int, person: PersonDep, svc: ServicesDep) -> None:
+async def remove_channel(channel_id: Id, person: PersonDep, svc: ServicesDep) -> None:
     await svc.writer.run(lambda tx: channels.remove_channel(tx, person.id, channel_id))

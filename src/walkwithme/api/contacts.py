@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from walkwithme.api.auth import PersonDep, ServicesDep
+from walkwithme.api.params import Id
 from walkwithme.usecases import contacts
 
 router = APIRouter(prefix="/api/contacts", tags=["contacts"])
@@ -29,15 +30,15 @@ async def ask(body: Ask, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
 
 
 @router.post("/{contact_id}/accept")
-async def accept(contact_id: int, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
+async def accept(contact_id: Id, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
     return await svc.writer.run(lambda tx: contacts.answer(tx, person.id, contact_id, accept=True))
 
 
 @router.post("/{contact_id}/decline")
-async def decline(contact_id: int, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
+async def decline(contact_id: Id, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
     return await svc.writer.run(lambda tx: contacts.answer(tx, person.id, contact_id, accept=False))
 
 
 @router.delete("/{contact_id}", status_code=204)
-async def end(contact_id: int, person: PersonDep, svc: ServicesDep) -> None:
+async def end(contact_id: Id, person: PersonDep, svc: ServicesDep) -> None:
     await svc.writer.run(lambda tx: contacts.end(tx, person.id, contact_id))

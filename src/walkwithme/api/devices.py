@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from walkwithme.api.auth import PersonDep, ServicesDep, current_device, services
 from walkwithme.api.errors import error_body
+from walkwithme.api.params import Id
 from walkwithme.api.responses import JSON
 from walkwithme.usecases import devices
 from walkwithme.usecases.fixes import parse_batch, record_fixes
@@ -36,7 +37,7 @@ async def add_device(body: NewDevice, person: PersonDep, svc: ServicesDep) -> di
 
 
 @router.delete("/devices/{device_id}", status_code=204)
-async def revoke_device(device_id: int, person: PersonDep, svc: ServicesDep) -> None:
+async def revoke_device(device_id: Id, person: PersonDep, svc: ServicesDep) -> None:
     await svc.writer.run(lambda tx: devices.revoke_device(tx, person.id, device_id))
     svc.device_tokens.forget(device_id)
 

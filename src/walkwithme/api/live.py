@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection
 from starlette.websockets import WebSocketDisconnect
 
 from walkwithme.api.auth import person_of, services
+from walkwithme.api.params import Cursor, Id
 from walkwithme.domain.errors import DomainError
 from walkwithme.services import Services
 from walkwithme.usecases import shares, walks
@@ -223,7 +224,9 @@ async def _close(ws: WebSocket, reason: str, code: int) -> None:
 
 
 @router.websocket("/api/walks/{walk_id}/live")
-async def walk_live(ws: WebSocket, walk_id: int, after_event: int = 0, after_fix: int = 0) -> None:
+async def walk_live(
+    ws: WebSocket, walk_id: Id, after_event: Cursor = 0, after_fix: Cursor = 0
+) -> None:
     svc = services(ws)
     try:
         person = await person_of(ws, websocket=True)
@@ -234,7 +237,9 @@ async def walk_live(ws: WebSocket, walk_id: int, after_event: int = 0, after_fix
 
 
 @router.websocket("/api/share/{token}/live")
-async def share_live(ws: WebSocket, token: str, after_event: int = 0, after_fix: int = 0) -> None:
+async def share_live(
+    ws: WebSocket, token: str, after_event: Cursor = 0, after_fix: Cursor = 0
+) -> None:
     svc = services(ws)
     now = svc.clock.now_ms
     try:

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from walkwithme.api.auth import PersonDep, ServicesDep
+from walkwithme.api.params import Id
 from walkwithme.usecases import places
 
 router = APIRouter(prefix="/api/places", tags=["places"])
@@ -33,5 +34,5 @@ async def add_place(body: NewPlace, person: PersonDep, svc: ServicesDep) -> dict
 
 
 @router.delete("/{place_id}", status_code=204)
-async def remove_place(place_id: int, person: PersonDep, svc: ServicesDep) -> None:
+async def remove_place(place_id: Id, person: PersonDep, svc: ServicesDep) -> None:
     await svc.writer.run(lambda tx: places.remove_place(tx, person.id, place_id))

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from walkwithme.api.auth import PersonDep, ServicesDep
+from walkwithme.api.params import Id
 from walkwithme.domain.errors import NotFound
 from walkwithme.usecases import shares, walks
 from walkwithme.usecases.timeline import Audience, events_after, fixes_after
@@ -23,16 +24,14 @@ class NewLink(BaseModel):
 
 
 @router.post("/walks/{walk_id}/shares", status_code=201)
-async def create(
-    walk_id: int, body: NewLink, person: PersonDep, svc: ServicesDep
-) -> dict[str, Any]:
+async def create(walk_id: Id, body: NewLink, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
     link = await svc.writer.run(lambda tx: shares.create_link(tx, walk_id, person.id, body.hours))
     link["url"] = f"{svc.config.base_url}/api/share/{link['token']}"
     return link
 
 
 @router.get("/walks/{walk_id}/shares")
-async def list_links(walk_id: int, person: PersonDep, svc: ServicesDep) -> list[dict[str, Any]]:
+async def list_links(walk_id: Id, person: PersonDep, svc: ServicesDep) -> list[dict[str, Any]]:
     now = svc.clock.now_ms()
 
     def read(conn: Any) -> list[dict[str, Any]]:
@@ -45,7 +44,7 @@ async def list_links(walk_id: int, person: PersonDep, svc: ServicesDep) -> list[
 
 
 @router.delete("/walks/{walk_id}/shares/{link_id}", status_code=204)
-async def revoke(walk_id: int, link_id: int, person: PersonDep, svc: ServicesDep) -> None:
+async def revoke(walk_id: Id, link_id: Id, person: PersonDep, svc: ServicesDep) -> None:
     await svc.writer.run(lambda tx: shares.revoke_link(tx, walk_id, person.id, link_id))
 
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from walkwithme.api.auth import PersonDep, ServicesDep
+from walkwithme.api.params import BodyId, Cursor, Id
 from walkwithme.domain.errors import Forbidden, Invalid
 from walkwithme.domain.walks import QUICK_REPLIES, Destination, check_extension, check_pin_format
 from walkwithme.security import hash_secret, verify_secret
@@ -28,7 +29,7 @@ class Point(BaseModel):
 
 
 class Where(BaseModel):
-    place_id: int | None = None
+    place_id: BodyId | None = None
     lat: float | None = None
     lon: float | None = None
     radius: float | None = Field(default=None, description="metres; 40 if not given")
@@ -40,7 +41,7 @@ class NewWalk(BaseModel):
     pin: str = Field(description="4 to 8 digits; asked for to say you're inside, end or extend")
     origin: Point | None = Field(default=None, alias="from")
     minutes: int | None = Field(default=None, description="expected duration, if not from `from`")
-    companions: list[int] | None = Field(default=None, description="person ids; all if absent")
+    companions: list[BodyId] | None = Field(default=None, description="person ids; all if absent")
 
 
 class PinBody(BaseModel):
@@ -120,13 +121,13 @@ async def quick_replies(person: PersonDep) -> list[str]:
 
 
 @router.get("/{walk_id}")
-async def show(walk_id: int, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
+async def show(walk_id: Id, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
     return await _view(svc, walk_id, person.id)
 
 
 @router.get("/{walk_id}/events")
 async def timeline(
-    walk_id: int, person: PersonDep, svc: ServicesDep, after: int = 0
+    walk_id: Id, person: PersonDep, svc: ServicesDep, after: Cursor = 0
 ) -> list[dict[str, Any]]:
     def read(conn: Any) -> list[dict[str, Any]]:
         _walk, audience = walks.visible_walk(conn, walk_id, person.id)
@@ -137,7 +138,7 @@ async def timeline(
 
 @router.get("/{walk_id}/fixes")
 async def track(
-    walk_id: int, person: PersonDep, svc: ServicesDep, after: int = 0
+    walk_id: Id, person: PersonDep, svc: ServicesDep, after: Cursor = 0
 ) -> list[dict[str, Any]]:
     def read(conn: Any) -> list[dict[str, Any]]:
         walks.visible_walk(conn, walk_id, person.id)
@@ -148,7 +149,7 @@ async def track(
 
 @router.post("/{walk_id}/messages", status_code=201)
 async def message(
-    walk_id: int, body: Message, person: PersonDep, svc: ServicesDep
+    walk_id: Id, body: Message, person: PersonDep, svc: ServicesDep
 ) -> dict[str, Any]:
     event_id = await svc.writer.run(
         lambda tx: walks.post_message(tx, walk_id, person.id, body.text, body.quick)
@@ -169,9 +170,7 @@ async def _with_pin(
 
 
 @router.post("/{walk_id}/inside")
-async def inside(
-    walk_id: int, body: PinBody, person: PersonDep, svc: ServicesDep
-) -> dict[str, Any]:
+async def inside(walk_id: Id, body: PinBody, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
     """She is inside: the walk is over and safe. Takes her PIN."""
 
     def job(tx: Tx) -> None:
@@ -182,7 +181,7 @@ async def inside(
 
 
 @router.post("/{walk_id}/end")
-async def end(walk_id: int, body: PinBody, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
+async def end(walk_id: Id, body: PinBody, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
     """End the walk early. Takes her PIN."""
 
     def job(tx: Tx) -> None:
@@ -193,7 +192,7 @@ async def end(walk_id: int, body: PinBody, person: PersonDep, svc: ServicesDep) 
 
 
 @router.post("/{walk_id}/extend")
-async def extend(walk_id: int, body: Extend, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
+async def extend(walk_id: Id, body: Extend, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
     """More time before she is expected. Takes her PIN."""
 
     check_extension(body.minutes)
@@ -214,7 +213,7 @@ class Resolution(BaseModel):
 
 
 @router.post("/{walk_id}/ok")
-async def ok(walk_id: int, body: Ok, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
+async def ok(walk_id: Id, body: Ok, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
     """ "I'm OK", with her PIN: answers the watchdog's check, or ends an alarm she is in."""
 
     def job(tx: Tx) -> str:
@@ -227,14 +226,14 @@ async def ok(walk_id: int, body: Ok, person: PersonDep, svc: ServicesDep) -> dic
 
 
 @router.post("/{walk_id}/sos")
-async def sos(walk_id: int, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
+async def sos(walk_id: Id, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
     """The walker's SOS: the alarm at once, no PIN, no question first."""
     await svc.writer.run(lambda tx: alarms.sos(tx, walk_id, person.id))
     return await _view(svc, walk_id, person.id)
 
 
 @router.post("/{walk_id}/ack")
-async def acknowledge(walk_id: int, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
+async def acknowledge(walk_id: Id, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
     """A companion's "I'm on it" during an alarm."""
     await svc.writer.run(lambda tx: alarms.acknowledge(tx, walk_id, person.id))
     return await _view(svc, walk_id, person.id)
@@ -242,7 +241,7 @@ async def acknowledge(walk_id: int, person: PersonDep, svc: ServicesDep) -> dict
 
 @router.post("/{walk_id}/resolve")
 async def resolve(
-    walk_id: int, body: Resolution, person: PersonDep, svc: ServicesDep
+    walk_id: Id, body: Resolution, person: PersonDep, svc: ServicesDep
 ) -> dict[str, Any]:
     """A companion who found her safe ends the alarm, saying how."""
     await svc.writer.run(lambda tx: alarms.resolve(tx, walk_id, person.id, body.note))

@@ -1,0 +1,15 @@
+"""Ids and cursors as the API accepts them: whole numbers a database column can hold, so an
+absurd one is a clear 422, not a database error."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Path, Query
+from pydantic import Field
+
+MAX_ID = 2**63 - 1
+
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+Cursor = Annotated[int, Query(ge=0, le=MAX_ID, description="the last id you have seen")]
+BodyId = Annotated[int, Field(ge=1, le=MAX_ID)]
