@@ -920,3 +920,12 @@ def test_every_person_endpoint_refuses_device_tokens_and_anonymous_callers(
     assert by_person.status_code == 401, by_person.text
     anonymous = scene.client.post("/api/fixes", json={"fixes": [cast.fix(MIRA_LATER)]})
     assert anonymous.status_code == 401, anonymous.text
+
+
+def test_an_open_stream_closes_when_its_session_is_signed_out(cast: Cast) -> None:
+    mira, noor, phone, walk = cast.walking()
+    with cast.client.websocket_connect(f"/api/walks/{walk['id']}/live", headers=noor.auth) as ws:
+        assert ws.receive_json()["type"] == "walk"
+        assert ws.receive_json()["event"]["kind"] == "started"
+        assert cast.client.delete("/api/session", headers=noor.auth).status_code == 204
+        assert ws.receive_json()["type"] == "closed"

@@ -19,6 +19,7 @@ from tests.people import Cast, Member
 from tests.sinks import Mailbox, WebhookSink, smtp_server, webhook_sink
 from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
+from walkwithme.notify.channels import apprise_host
 from walkwithme.services import Services
 from walkwithme.usecases import channels as outbox
 
@@ -383,3 +384,11 @@ def test_the_resolved_alert_names_the_alarm_it_ends(
         f"/api/walks/{walk['id']}/resolve", json={"note": "  "}, headers=noor.auth
     )
     assert blank.status_code in (409, 422)
+
+
+def test_the_address_an_apprise_url_really_reaches_is_the_one_checked() -> None:
+    assert apprise_host("ntfy://mytopic") is None  # the public ntfy.sh
+    assert apprise_host("ntfy://ntfy.example.org/topic") == "ntfy.example.org"
+    assert apprise_host("tgram://123456789:AAHabc/12345") is None  # a bot id, not a host
+    mail = "mailto://127.0.0.1:25?from=w@example.org&to=a@example.org"
+    assert apprise_host(mail) == "127.0.0.1"

@@ -18,7 +18,7 @@ from functools import partial
 
 from walkwithme.clock import Clock
 from walkwithme.store.database import Database
-from walkwithme.store.writer import Tx, Writer
+from walkwithme.store.writer import StorageUnavailable, Tx, Writer
 from walkwithme.usecases import alarms
 
 log = logging.getLogger(__name__)
@@ -74,6 +74,11 @@ class Watchdog:
                         alarms.judge, walk_id=walk_id, seen_due=seen_due, has_hook=self.has_hook
                     )
                 )
+            except StorageUnavailable:
+                # The database, not the walk: stop this look, the loop tries again in moments
+                # (postponing the walk would delay its alarm).
+                log.warning("the watchdog could not write; it looks again shortly")
+                break
             except Exception:
                 self._failed(walk_id)
                 await self.writer.run(self._postpone(walk_id, seen_due))

@@ -25,11 +25,12 @@ from fastapi import APIRouter, WebSocket
 from sqlalchemy.engine import Connection
 from starlette.websockets import WebSocketDisconnect
 
-from walkwithme.api.auth import person_of, services
+from walkwithme.api.auth import COOKIE, bearer, person_of, services
 from walkwithme.api.params import Cursor, Id
 from walkwithme.domain.errors import DomainError
 from walkwithme.services import Services
 from walkwithme.usecases import shares, walks
+from walkwithme.usecases.accounts import person_for_session
 from walkwithme.usecases.timeline import Audience, events_after, fixes_after
 from walkwithme.views import shared_view, walk_view
 
@@ -55,7 +56,7 @@ class Batch:
 Reader = Callable[[Connection, int, int, bool, bool, bool], Batch | None]
 
 
-def _person_reader(walk_id: int, person_id: int) -> Reader:
+def _person_reader(walk_id: int, person_id: int, session: str, now: Callable[[], int]) -> Reader:
     audience: list[Audience] = []  # decided at the last check
 
     def read(
@@ -77,6 +78,9 @@ def _person_reader(walk_id: int, person_id: int) -> Reader:
         walk = walks.get_walk(conn, walk_id)
         if walk is None:
             return None
+        signed_in = person_for_session(conn, session, now())
+        if signed_in is None or signed_in.id != person_id:
+            return None  # signed out (or her password changed) since the stream opened
         if check or not audience:
             decided = walks.audience_of(conn, walk, person_id)
             if decided is None and seen_live and not walk.live:
@@ -233,7 +237,9 @@ async def walk_live(
     except DomainError as exc:
         await ws.close(code=CLOSE_UNAUTHORIZED, reason=exc.message[:120])
         return
-    await _stream(ws, svc, walk_id, _person_reader(walk_id, person.id), after_event, after_fix)
+    session = bearer(ws) or ws.cookies.get(COOKIE, "")
+    reader = _person_reader(walk_id, person.id, session, svc.clock.now_ms)
+    await _stream(ws, svc, walk_id, reader, after_event, after_fix)
 
 
 @router.websocket("/api/share/{token}/live")

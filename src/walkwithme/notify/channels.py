@@ -86,7 +86,7 @@ class AppriseUrl:
     allow_private: bool
 
     async def send(self, alert: Alert) -> None:
-        host = urlsplit(self.url).hostname
+        host = apprise_host(self.url)
         try:
             if host:
                 await outbound.check_host(host, allow_private=self.allow_private)
@@ -103,6 +103,21 @@ class AppriseUrl:
             raise DeliveryError(
                 "the notification service refused or was unreachable", permanent=False
             )
+
+
+# Schemes whose service is a fixed public API: what looks like a host in their URL is a
+# token or an id, not an address to check.
+_FIXED_API_SCHEMES = frozenset({"tgram"})
+
+
+def apprise_host(url: str) -> str | None:
+    """The host an Apprise URL will really connect to, as Apprise reads it (None if the URL
+    names no host of its own: a topic on the public ntfy.sh, a Telegram bot)."""
+    if urlsplit(url).scheme.lower() in _FIXED_API_SCHEMES:
+        return None
+    plugin = apprise.Apprise.instantiate(url)
+    host = getattr(plugin, "host", None) if plugin else None
+    return str(host) if host else None
 
 
 def _apprise_notify(url: str, title: str, body: str) -> bool:
@@ -132,7 +147,8 @@ def check_target(kind: str, target: str, *, schemes: tuple[str, ...], allow_priv
             raise Invalid("Apprise can't read this URL", field="target")
     else:
         raise Invalid(f"kind must be one of: {', '.join(KINDS)}", field="kind")
-    if not allow_private and parts.hostname and _is_private_literal(parts.hostname):
+    host = parts.hostname if kind == "webhook" else apprise_host(target)
+    if not allow_private and host and _is_private_literal(host):
         raise Invalid("this address is private: it can't be reached from here", field="target")
     return target
 

@@ -35,11 +35,11 @@ async def check_host(host: str, *, allow_private: bool) -> None:
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
-        raise ConnectionError(f"can't resolve {host}: {exc}") from exc
+        raise ConnectionError("the address can't be resolved") from exc
     for info in infos:
         address = ipaddress.ip_address(info[4][0])
         if not address.is_global:
-            raise Refused(f"{host} is a private address")
+            raise Refused("the address is private: it may not be reached from here")
 
 
 async def post(

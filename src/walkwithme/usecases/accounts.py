@@ -11,8 +11,9 @@ from sqlalchemy.engine import Connection
 from walkwithme.domain import people as rules
 from walkwithme.domain.errors import Conflict, Forbidden, Invalid, Unauthorized
 from walkwithme.domain.geo import DEFAULT_PACE_MPS
+from walkwithme.domain.walks import LIVE_STATES
 from walkwithme.security import new_token, token_hash
-from walkwithme.store.schema import insert_id, invites, people, sessions
+from walkwithme.store.schema import insert_id, invites, people, sessions, walk_companions, walks
 from walkwithme.store.writer import Tx
 
 INVITE_DAYS = 7
@@ -201,6 +202,7 @@ def set_password_hash(tx: Tx, person_id: int, password_hash: str) -> None:
     )
     # A new password signs every other session out.
     tx.conn.execute(sessions.delete().where(sessions.c.person_id == person_id))
+    _recheck_streams_of(tx, person_id)
 
 
 # -- sessions ----------------------------------------------------------------------------------
@@ -220,7 +222,27 @@ def open_session(tx: Tx, person_id: int, days: float) -> str:
 
 
 def close_session(tx: Tx, token: str) -> None:
+    row = tx.conn.execute(
+        sa.select(sessions.c.person_id).where(sessions.c.token_hash == token_hash(token))
+    ).first()
     tx.conn.execute(sessions.delete().where(sessions.c.token_hash == token_hash(token)))
+    if row is not None:
+        _recheck_streams_of(tx, row.person_id)
+
+
+def _recheck_streams_of(tx: Tx, person_id: int) -> None:
+    """Her open live streams decide again, at once, whether she may still see their walks."""
+    live = [s.value for s in LIVE_STATES]
+    followed = tx.conn.execute(
+        sa.select(walks.c.id)
+        .join(walk_companions, walk_companions.c.walk_id == walks.c.id, isouter=True)
+        .where(
+            walks.c.state.in_(live),
+            sa.or_(walks.c.walker_id == person_id, walk_companions.c.person_id == person_id),
+        )
+    )
+    for walk in followed:
+        tx.touch(walk.id, access=True)
 
 
 def person_for_session(conn: Connection, token: str, now_ms: int) -> Person | None:
