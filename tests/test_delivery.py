@@ -243,6 +243,7 @@ def test_guardians_hear_who_resolved_an_alarm_they_were_told_of(
     cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
     cast.clock.advance(minutes=3)
     svc.watchdog.tick_sync()
+    send_all(svc)
     cast.client.post(
         f"/api/walks/{walk['id']}/resolve",
         json={"note": "Found her, all fine"},
@@ -392,3 +393,19 @@ def test_the_address_an_apprise_url_really_reaches_is_the_one_checked() -> None:
     assert apprise_host("tgram://123456789:AAHabc/12345") is None  # a bot id, not a host
     mail = "mailto://127.0.0.1:25?from=w@example.org&to=a@example.org"
     assert apprise_host(mail) == "127.0.0.1"
+
+
+def test_nobody_hears_alarm_after_resolved_when_the_alarm_was_still_retrying(
+    local: tuple[Cast, Services], sink: WebhookSink
+) -> None:
+    cast, svc = local
+    mira, noor, phone, walk = cast.walking()
+    add_webhook(cast, noor, sink.url + "/noor")
+    sink.script = [503]
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    send_all(svc)  # the alarm fails once and waits to be retried...
+    cast.client.post(f"/api/walks/{walk['id']}/ok", json={"pin": "2468"}, headers=mira.auth)
+    cast.clock.advance(minutes=5)
+    send_all(svc)  # ...but she ended it meanwhile: only "resolved" goes out
+    told = [(json.loads(r.body)["kind"], r.headers["x-answered"]) for r in sink.received]
+    assert told == [("alarm", "503"), ("alarm_resolved", "200")]

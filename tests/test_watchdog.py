@@ -229,9 +229,11 @@ def test_a_restarted_watchdog_acts_at_once_on_what_fell_due(cast: Cast) -> None:
     restarted = make_services(
         cast.services.config.database_url, cast.services.config.data_dir, cast.clock
     )
+    restarted.writer.start()
     try:
         assert restarted.watchdog.tick_sync() == ["check"]
     finally:
+        restarted.writer.stop()
         restarted.db.dispose()
     assert kinds(cast, noor, walk)[-1] == "check"
 

@@ -45,26 +45,12 @@ class Watchdog:
     # -- one look ----------------------------------------------------------------------------
 
     def tick_sync(self) -> list[str]:
-        """Judge every walk that is due now. From a thread that isn't the event loop (tests)."""
-        now = self.clock.now_ms()
-        decisions: list[str] = []
-        for walk_id, seen_due in self.db.read_sync(partial(alarms.due_walks, now_ms=now)):
-            try:
-                decision = self.writer.run_sync(
-                    partial(
-                        alarms.judge, walk_id=walk_id, seen_due=seen_due, has_hook=self.has_hook
-                    )
-                )
-            except Exception:
-                self._failed(walk_id)
-                self.writer.run_sync(self._postpone(walk_id, seen_due))
-                continue
-            self._count(decisions, decision)
-        self.last_beat_ms = now
-        return decisions
+        """One look, from a thread that isn't the service's event loop (tests, tools). The
+        writer must be running."""
+        return asyncio.run(self.tick())
 
     async def tick(self) -> list[str]:
-        """The same, on the event loop."""
+        """Judge every walk that is due now."""
         now = self.clock.now_ms()
         decisions: list[str] = []
         for walk_id, seen_due in await self.db.read(partial(alarms.due_walks, now_ms=now)):

@@ -12,6 +12,7 @@ from walkwithme.api.auth import PersonDep, ServicesDep, current_device, services
 from walkwithme.api.errors import error_body
 from walkwithme.api.params import Id
 from walkwithme.api.responses import JSON
+from walkwithme.domain.errors import Conflict
 from walkwithme.usecases import devices
 from walkwithme.usecases.fixes import parse_batch, record_fixes
 
@@ -69,7 +70,16 @@ async def post_fixes(request: Request) -> JSON:
     if len(items) > MAX_BATCH:
         return JSON(error_body(f"at most {MAX_BATCH} fixes a request", "fixes"), status_code=413)
     parsed = parse_batch(items, svc.clock.now_ms())
-    outcomes = await svc.writer.run(lambda tx: record_fixes(tx, device, parsed))
+    try:
+        outcomes = await svc.writer.run(lambda tx: record_fixes(tx, device, parsed))
+    except Conflict:
+        # Another process changed the walk at that instant. A 4xx would make iOS drop the
+        # fixes: ask the phone to send them again instead.
+        return JSON(
+            error_body("the walk changed meanwhile; send again"),
+            status_code=503,
+            headers={"Retry-After": "1"},
+        )
     return JSON({"results": [o.as_json(i) for i, o in enumerate(outcomes)]})
 
 

@@ -156,6 +156,13 @@ def next_due_at(w: Watch) -> int | None:
     return min(due) if due else None
 
 
+def next_look_after(w: Watch, now: int) -> int | None:
+    """After a look that found nothing due: the next deadline, under either profile, that is
+    still ahead (one that passed under the other profile is not this hour's rule)."""
+    ahead = [at for t in (DAY, NIGHT) for at in deadlines(w, t).values() if at > now]
+    return min(ahead) if ahead else None
+
+
 @dataclass(frozen=True)
 class Progress:
     progress_m: float

@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 IDLE_S = 1.0  # how often it looks when there is nothing to send
 STOP_WAIT_S = 20.0
+SEND_TIMEOUT_S = 30.0  # well inside the lease (60 s): a slow channel can't be sent twice
 
 
 @dataclass
@@ -66,7 +67,10 @@ class Notifier:
             payload = {**payload, "link": self.config.base_url + payload["link_path"]}
         alert = Alert(str(payload.get("key")), payload)
         try:
-            await self._channel(claimed).send(alert)
+            await asyncio.wait_for(self._channel(claimed).send(alert), SEND_TIMEOUT_S)
+        except TimeoutError:
+            self.failed += 1
+            return outbox.Result(claimed, "no answer in time", False)
         except DeliveryError as exc:
             self.failed += 1
             log.warning("delivery %s failed: %s", claimed.delivery_id, exc.message)

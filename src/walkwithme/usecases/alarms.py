@@ -21,6 +21,7 @@ from walkwithme.domain.rules import (
     REPEAT_AT_TOP_MS,
     Reason,
     evaluate,
+    next_look_after,
     profile_at,
     quiet_after_answer,
 )
@@ -75,10 +76,13 @@ def judge(tx: Tx, walk_id: int, seen_due: int, *, has_hook: bool = False) -> str
         ask(tx, walk, verdict.ask)
         return "check"
     # The hint was early (the night profile, say): look again when something is really due.
+    after = next_look_after(walk.watch(), tx.now_ms)
+    candidates = [at for at in (verdict.next_due_at, after) if at is not None]
+    look_at = min(candidates) if candidates else None
     tx.conn.execute(
         walks.update()
         .where(walks.c.id == walk.id, walks.c.next_due_at == seen_due)
-        .values(next_due_at=verdict.next_due_at)
+        .values(next_due_at=look_at)
     )
     return None
 
@@ -234,6 +238,7 @@ def walker_is_ok(tx: Tx, walk_id: int, walker_id: int) -> str:
         wrong_pins=0,
         quiet_until=quiet_after_answer(reason, tx.now_ms),
     )
+    alerts.supersede(tx, walk_id, ("check",), "she answered")
     timeline.record(tx, walk_id, "check_answered", actor_id=walker_id, reason=reason.value)
     return "check"
 
@@ -287,6 +292,7 @@ def _resolve(tx: Tx, walk: Walk, *, by: int, note: str | None) -> None:
         "note": note,
         "reason": reason,
     }
+    alerts.supersede(tx, walk.id, ("alarm", "check"), "the alarm was resolved")
     event_id = timeline.record(tx, walk.id, "alarm_resolved", actor_id=by, **facts)
     recipients = [p for p in alerts.companion_ids(tx.conn, walk.id) if p != by]
     if told_guardians and by != walk.walker_id:

@@ -155,6 +155,18 @@ def tell(
     )
 
 
+def supersede(tx: Tx, walk_id: int, kinds: tuple[str, ...], why: str) -> None:
+    """Alerts of these kinds for this walk that are still waiting to be delivered are stale
+    (the alarm was resolved, the question answered): drop them, so nobody hears "alarm" after
+    "resolved"."""
+    stale = sa.select(alerts.c.id).where(alerts.c.walk_id == walk_id, alerts.c.kind.in_(kinds))
+    tx.conn.execute(
+        deliveries.update()
+        .where(deliveries.c.state == PENDING, deliveries.c.alert_id.in_(stale))
+        .values(state=DEAD, last_error=why)
+    )
+
+
 def someone_would_hear(conn: Connection, walk_id: int) -> bool:
     """True if at least one companion of the walk has a channel that has worked."""
     ids = companion_ids(conn, walk_id)
