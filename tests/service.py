@@ -95,5 +95,14 @@ class Service:
                 self.proc.wait()
         self._close_log()
 
+    def jump_clock(self, minutes: float) -> None:
+        """While the service is down: its fast clock will show `minutes` more when it starts
+        again, as if the outage had lasted that long (no test waits in real time)."""
+        assert self.proc is None or self.proc.poll() is not None, "stop the service first"
+        state = self.data / "fast-clock.json"
+        saved = json.loads(state.read_text())
+        saved["clock_ms"] += int(minutes * 60_000)
+        state.write_text(json.dumps(saved))
+
     def output(self) -> str:
         return self.log.read_text()

@@ -31,6 +31,10 @@ class WebhookSink:
     url: str = ""
     received: list[Received] = field(default_factory=list)
     script: list[int] = field(default_factory=list)
+    # When set, the next request is held (no answer) until `release` is set: a send that a
+    # crash of the sender will cut.
+    hold_next: bool = False
+    release: threading.Event = field(default_factory=threading.Event)
 
     def ok(self) -> list[Received]:
         return [r for r in self.received if r.headers.get("x-answered") == "200"]
@@ -43,8 +47,14 @@ def webhook_sink() -> Iterator[WebhookSink]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", 0)))
-            status = sink.script.pop(0) if sink.script else 200
             headers = {k.lower(): v for k, v in self.headers.items()}
+            if sink.hold_next:
+                sink.hold_next = False
+                headers["x-answered"] = "never"
+                sink.received.append(Received(self.path, headers, body))
+                sink.release.wait(60)
+                return  # the sender is gone: nobody to answer
+            status = sink.script.pop(0) if sink.script else 200
             headers["x-answered"] = str(status)
             sink.received.append(Received(self.path, headers, body))
             self.send_response(status)
@@ -61,6 +71,7 @@ def webhook_sink() -> Iterator[WebhookSink]:
     try:
         yield sink
     finally:
+        sink.release.set()
         server.shutdown()
         server.server_close()
 

@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import dataclass
 
 from walkwithme.bell import Bell
-from walkwithme.clock import Clock, SystemClock
+from walkwithme.clock import Clock, SystemClock, fast_clock
 from walkwithme.config import Config
 from walkwithme.device_tokens import DeviceTokens
 from walkwithme.notify.notifier import Notifier
@@ -53,7 +53,12 @@ def build_services(
     db = db or Database(config.database_url)
     if migrate:
         upgrade(db.write_engine)
-    clock = clock or SystemClock(config.clock_speed)
+    if clock is None:
+        clock = (
+            SystemClock()
+            if config.clock_speed == 1.0
+            else fast_clock(config.clock_speed, config.data_dir / "fast-clock.json")
+        )
     bell = Bell()
     writer = Writer(db.write_engine, clock, on_commit=bell.ring_threadsafe)
     watchdog = Watchdog(db, writer, clock, has_hook=bool(config.emergency_hook))

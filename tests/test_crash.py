@@ -1,0 +1,67 @@
+"""Through a crash: the real service, SIGKILLed on a fast clock. A walk falls due while the
+server is down; after the restart the alarm is raised and delivered; an alert whose sending
+the kill cut is delivered after the next restart. The tests wait for deliveries with a
+generous bound; they never time them, and nothing waits for a deadline in real time (the
+fast clock is moved forward while the server is down)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import httpx2
+import pytest
+
+from tests.service import Service
+from tests.sinks import WebhookSink, webhook_sink
+from tests.test_service_e2e import prepare
+
+pytestmark = pytest.mark.slow
+
+DELIVERED_WITHIN_S = 30.0  # a generous bound, not a timing
+
+
+def wait_for(sink: WebhookSink, count: int) -> None:
+    deadline = time.monotonic() + DELIVERED_WITHIN_S
+    while len(sink.received) < count:
+        assert time.monotonic() < deadline, f"only {len(sink.received)} of {count} arrived"
+        time.sleep(0.05)  # polling a receiver, not waiting for a deadline
+
+
+def test_an_alarm_due_during_a_crash_is_raised_and_delivered_even_if_a_send_is_cut(
+    tmp_path: Path,
+) -> None:
+    with webhook_sink() as sink:
+        service = Service(
+            tmp_path / "data", "--clock-speed", "60", env={"WWM_ALLOW_PRIVATE_ADDRESSES": "true"}
+        )
+        try:
+            as_mira, as_noor, phone, walk_id = prepare(service)
+            channel = httpx2.post(
+                f"{service.url}/api/channels",
+                json={"kind": "webhook", "target": sink.url + "/noor"},
+                headers=as_noor,
+            )
+            assert channel.status_code == 201, channel.text
+            # Her phone dies at once, and so does the server.
+            service.kill()
+            service.jump_clock(minutes=10)
+            sink.hold_next = True  # the alarm's first send will be cut by the next crash
+            service.start()
+            wait_for(sink, 1)
+            service.kill()  # mid-send
+            sink.release.set()
+            service.jump_clock(minutes=2)  # past the cut send's lease
+            service.start()
+            wait_for(sink, 2)
+        finally:
+            service.stop()
+    first, second = (json.loads(r.body) for r in sink.received[:2])
+    assert first["kind"] == second["kind"] == "alarm"
+    assert second["reason"] == "no_answer"
+    assert second["walker"]["name"] == "Mira"
+    assert sink.received[1].headers["x-answered"] == "200"
+    # The same alert both times: a receiver can drop the duplicate by its key.
+    keys = {r.headers["x-walkwithme-alert"] for r in sink.received[:2]}
+    assert len(keys) == 1
