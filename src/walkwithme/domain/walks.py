@@ -25,6 +25,8 @@ class WalkState(StrEnum):
 
 
 LIVE_STATES = frozenset({WalkState.ACTIVE, WalkState.AT_DOOR, WalkState.ALARM})
+# As stored, for queries: sorted, so a statement built with it is always the same statement.
+LIVE_VALUES = tuple(sorted(s.value for s in LIVE_STATES))
 
 _EDGES: dict[WalkState, frozenset[WalkState]] = {
     WalkState.ACTIVE: frozenset(

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 from walkwithme.domain import people as rules
 from walkwithme.domain.errors import Conflict, Forbidden, Invalid, Unauthorized
 from walkwithme.domain.geo import DEFAULT_PACE_MPS
-from walkwithme.domain.walks import LIVE_STATES
+from walkwithme.domain.walks import LIVE_VALUES
 from walkwithme.security import new_token, token_hash
 from walkwithme.store.schema import insert_id, invites, people, sessions, walk_companions, walks
 from walkwithme.store.writer import Tx
@@ -232,12 +232,11 @@ def close_session(tx: Tx, token: str) -> None:
 
 def _recheck_streams_of(tx: Tx, person_id: int) -> None:
     """Her open live streams decide again, at once, whether she may still see their walks."""
-    live = [s.value for s in LIVE_STATES]
     followed = tx.conn.execute(
         sa.select(walks.c.id)
         .join(walk_companions, walk_companions.c.walk_id == walks.c.id, isouter=True)
         .where(
-            walks.c.state.in_(live),
+            walks.c.state.in_(LIVE_VALUES),
             sa.or_(walks.c.walker_id == person_id, walk_companions.c.person_id == person_id),
         )
     )

@@ -25,7 +25,7 @@ from walkwithme.domain.rules import (
     profile_at,
     quiet_after_answer,
 )
-from walkwithme.domain.walks import LIVE_STATES, WalkState, check_message
+from walkwithme.domain.walks import LIVE_VALUES, WalkState, check_message
 from walkwithme.store.schema import walks
 from walkwithme.store.writer import Tx
 from walkwithme.usecases import alerts, shares, timeline
@@ -39,13 +39,11 @@ from walkwithme.usecases.walks import (
     save,
 )
 
-_LIVE = [s.value for s in LIVE_STATES]
-
 
 def due_walks(conn: Connection, now_ms: int, limit: int = 500) -> list[tuple[int, int]]:
     rows = conn.execute(
         sa.select(walks.c.id, walks.c.next_due_at)
-        .where(walks.c.next_due_at <= now_ms, walks.c.state.in_(_LIVE))
+        .where(walks.c.next_due_at <= now_ms, walks.c.state.in_(LIVE_VALUES))
         .order_by(walks.c.next_due_at)
         .limit(limit)
     )
@@ -54,7 +52,7 @@ def due_walks(conn: Connection, now_ms: int, limit: int = 500) -> list[tuple[int
 
 def earliest_due(conn: Connection) -> int | None:
     value = conn.execute(
-        sa.select(sa.func.min(walks.c.next_due_at)).where(walks.c.state.in_(_LIVE))
+        sa.select(sa.func.min(walks.c.next_due_at)).where(walks.c.state.in_(LIVE_VALUES))
     ).scalar()
     return int(value) if value is not None else None
 

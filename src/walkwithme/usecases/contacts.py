@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 
 from walkwithme.domain.errors import Conflict, Invalid, NotFound
 from walkwithme.domain.people import ContactRole, ContactState, contact_transition, normalise_email
-from walkwithme.domain.walks import LIVE_STATES
+from walkwithme.domain.walks import LIVE_VALUES
 from walkwithme.store.schema import contacts, insert_id, people, walk_companions, walks
 from walkwithme.store.writer import Tx
 
@@ -108,7 +108,7 @@ def end(tx: Tx, person_id: int, contact_id: int) -> None:
         .where(
             walks.c.walker_id == row.owner_id,
             walk_companions.c.person_id == row.member_id,
-            walks.c.state.in_([s.value for s in LIVE_STATES]),
+            walks.c.state.in_(LIVE_VALUES),
         )
     )
     for walk in live:

@@ -18,13 +18,12 @@ from walkwithme.domain import walks as rules
 from walkwithme.domain.errors import Conflict, Invalid, NotFound
 from walkwithme.domain.geo import distance_m, expected_duration_ms
 from walkwithme.domain.rules import Reason, Watch, next_due_at, quiet_after_answer
-from walkwithme.domain.walks import LIVE_STATES, Destination, WalkState
+from walkwithme.domain.walks import LIVE_STATES, LIVE_VALUES, Destination, WalkState
 from walkwithme.store.schema import insert_id, people, share_links, walk_companions, walks
 from walkwithme.store.writer import Tx
 from walkwithme.usecases import alerts, contacts, timeline
 from walkwithme.usecases.timeline import Audience
 
-_LIVE = [s.value for s in LIVE_STATES]
 MINUTE_MS = 60_000
 
 
@@ -103,7 +102,7 @@ def _walk(row: Any) -> Walk:
 # more than running it on SQLite.
 _BY_ID = sa.select(*_WALK_COLUMNS).where(walks.c.id == sa.bindparam("walk_id"))
 _LIVE_OF = sa.select(*_WALK_COLUMNS).where(
-    walks.c.walker_id == sa.bindparam("walker_id"), walks.c.state.in_(_LIVE)
+    walks.c.walker_id == sa.bindparam("walker_id"), walks.c.state.in_(LIVE_VALUES)
 )
 
 
@@ -188,7 +187,7 @@ def walks_of(conn: Connection, person_id: int) -> list[tuple[Walk, Audience]]:
     followed = conn.execute(
         sa.select(*_WALK_COLUMNS)
         .join(walk_companions, walk_companions.c.walk_id == walks.c.id)
-        .where(walk_companions.c.person_id == person_id, walks.c.state.in_(_LIVE))
+        .where(walk_companions.c.person_id == person_id, walks.c.state.in_(LIVE_VALUES))
         .order_by(walks.c.id.desc())
     )
     for row in followed:
