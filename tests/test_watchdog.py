@@ -284,3 +284,37 @@ def test_a_phone_clock_running_ahead_does_not_hold_the_walk_still(cast: Cast) ->
         cast.send(phone, cast.fix(between(START, HOME, step / 10), seconds_ago=-ahead))
         assert cast.services.watchdog.tick_sync() == []
     assert state(cast, noor, walk) == "at_door"
+
+
+def test_a_timer_walk_is_checked_on_at_the_time_she_set(cast: Cast) -> None:
+    """ "Check on me at 23:30": no destination, no phone needed; extendable with her PIN."""
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    due_at = cast.clock.now_ms() + 30 * 60_000
+    made = cast.client.post("/api/walks", json={"due_at": due_at, "pin": PIN}, headers=mira.auth)
+    assert made.status_code == 201, made.text
+    walk = made.json()
+    assert (walk["kind"], walk["destination"], walk["expected_at"]) == ("timer", None, due_at)
+    assert look(cast, minutes=29, seconds=59) == []  # a silent phone is no matter here
+    extended = cast.client.post(
+        f"/api/walks/{walk['id']}/extend", json={"pin": PIN, "minutes": 10}, headers=mira.auth
+    )
+    assert extended.json()["expected_at"] == due_at + 10 * 60_000
+    assert look(cast, minutes=10) == []
+    assert look(cast, seconds=1) == ["check"]
+    assert cast.events(noor, walk)[-1]["reason"] == "late"
+    assert look(cast, seconds=90) == ["alarm"]
+    alarm = cast.events(noor, walk)[-1]
+    assert alarm["destination"] is None
+
+
+def test_a_timer_walk_too_far_ahead_is_refused(cast: Cast) -> None:
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    refused = cast.client.post(
+        "/api/walks",
+        json={"due_at": cast.clock.now_ms() + 10 * 3_600_000, "pin": PIN},
+        headers=mira.auth,
+    )
+    assert refused.status_code == 422
+    assert refused.json()["field"] == "due_at"

@@ -35,12 +35,10 @@ def _common(walk: Walk) -> dict[str, Any]:
         "id": walk.id,
         "state": walk.state.value,
         "live": walk.live,
-        "destination": {
-            "name": dest.name,
-            "lat": dest.lat,
-            "lon": dest.lon,
-            "radius": dest.radius_m,
-        },
+        "kind": "timer" if dest is None else "home",
+        "destination": None
+        if dest is None
+        else {"name": dest.name, "lat": dest.lat, "lon": dest.lon, "radius": dest.radius_m},
         "started_at": walk.started_at,
         "expected_at": walk.expected_at,
         "ended_at": walk.ended_at,

@@ -37,10 +37,15 @@ class Where(BaseModel):
 
 
 class NewWalk(BaseModel):
-    destination: Where
+    destination: Where | None = Field(
+        default=None, description="absent: a timer walk, checked on at `due_at` or after `minutes`"
+    )
     pin: str = Field(description="4 to 8 digits; asked for to say you're inside, end or extend")
     origin: Point | None = Field(default=None, alias="from")
     minutes: int | None = Field(default=None, description="expected duration, if not from `from`")
+    due_at: int | None = Field(
+        default=None, description="epoch ms: when to check on you (a timer walk)"
+    )
     companions: list[BodyId] | None = Field(default=None, description="person ids; all if absent")
 
 
@@ -76,7 +81,7 @@ async def _destination(svc: Services, person: Person, where: Where) -> Destinati
 @router.post("", status_code=201)
 async def start(body: NewWalk, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
     check_pin_format(body.pin)
-    dest = await _destination(svc, person, body.destination)
+    dest = await _destination(svc, person, body.destination) if body.destination else None
     pin_hash = await anyio.to_thread.run_sync(hash_secret, body.pin)
     plan = walks.WalkPlan(
         destination=dest,
@@ -85,6 +90,7 @@ async def start(body: NewWalk, person: PersonDep, svc: ServicesDep) -> dict[str,
         timezone=person.timezone,
         origin=(body.origin.lat, body.origin.lon) if body.origin else None,
         minutes=body.minutes,
+        due_at=body.due_at,
         companion_ids=tuple(body.companions) if body.companions is not None else None,
     )
     walk_id = await svc.writer.run(lambda tx: walks.start_walk(tx, person.id, plan))

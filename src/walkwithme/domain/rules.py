@@ -88,6 +88,7 @@ class Watch:
     check_asked_at: int | None
     quiet_until: int | None  # she answered a check: no rule asks again before this
     escalate_at: int | None = None  # in alarm: when to tell the next rung of the ladder
+    timer: bool = False  # no destination: only the time she set, and silence once she reports
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,12 @@ def deadlines(w: Watch, t: Thresholds) -> dict[Reason, int]:
     """Every rule's deadline for this walk, as things stand."""
     if w.state not in (WalkState.ACTIVE, WalkState.AT_DOOR):
         return {}
+    if w.timer:
+        # She said when to check on her; a phone that reports is also watched for silence.
+        found = {Reason.LATE: w.expected_at}
+        if w.last_fix_at is not None:
+            found[Reason.SILENT] = w.last_fix_at + t.silent_ms
+        return _quieted(found, w.quiet_until)
     found = {Reason.SILENT: (w.last_fix_at or w.started_at) + t.silent_ms}
     if w.state is WalkState.ACTIVE:
         duration = max(0, w.expected_at - w.started_at)
@@ -111,10 +118,13 @@ def deadlines(w: Watch, t: Thresholds) -> dict[Reason, int]:
             found[Reason.MOVING_AWAY] = w.away_since + t.moving_away_ms
     elif w.door_at is not None:
         found[Reason.LINGERING] = w.door_at + t.lingering_ms
-    if w.quiet_until is not None:
-        quiet = w.quiet_until
-        found = {reason: max(at, quiet) for reason, at in found.items()}
-    return found
+    return _quieted(found, w.quiet_until)
+
+
+def _quieted(found: dict[Reason, int], quiet_until: int | None) -> dict[Reason, int]:
+    if quiet_until is None:
+        return found
+    return {reason: max(at, quiet_until) for reason, at in found.items()}
 
 
 # After she answers a check with her PIN, how long before any rule may ask again; a walk that

@@ -104,10 +104,11 @@ walks = sa.Table(
     _pk(),
     sa.Column("walker_id", Id, sa.ForeignKey("people.id", ondelete="CASCADE"), nullable=False),
     sa.Column("state", sa.String(16), nullable=False),
+    # A walk home has a destination; a timer walk ("check on me at 23:30") has none.
     sa.Column("dest_name", sa.String(100)),
-    sa.Column("dest_lat", sa.Float, nullable=False),
-    sa.Column("dest_lon", sa.Float, nullable=False),
-    sa.Column("dest_radius_m", sa.Float, nullable=False),
+    sa.Column("dest_lat", sa.Float),
+    sa.Column("dest_lon", sa.Float),
+    sa.Column("dest_radius_m", sa.Float),
     sa.Column("pace_mps", sa.Float, nullable=False),
     sa.Column("pin_hash", sa.String(200), nullable=False),
     # The walker's time zone when she started: night or day is judged by her local time.

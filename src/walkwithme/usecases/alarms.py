@@ -185,7 +185,7 @@ def _facts(walk: Walk, now_ms: int) -> dict[str, Any]:
         }
     return {
         "last_position": last,
-        "destination": {"name": dest.name, "lat": dest.lat, "lon": dest.lon},
+        "destination": {"name": dest.name, "lat": dest.lat, "lon": dest.lon} if dest else None,
     }
 
 

@@ -203,15 +203,16 @@ class Track:
         self.latest_at = t
         self.last = fix
         state = self.state
-        if state in (WalkState.ACTIVE, WalkState.AT_DOOR):
+        if walk.destination is not None and state in (WalkState.ACTIVE, WalkState.AT_DOOR):
             state = door_after_fix(state, walk.destination, fix)
         if state is not self.state:
             self.door_at = t if state is WalkState.AT_DOOR else None
             kind = "arrived" if state is WalkState.AT_DOOR else "left_door"
             self.events.append((kind, {"fix_t": fix.t_ms}))
             self.state = state
-        remaining = walk.destination.distance_from(fix.lat, fix.lon)
-        self.progress = progress_after(self.progress, remaining, t)
+        if walk.destination is not None:
+            remaining = walk.destination.distance_from(fix.lat, fix.lon)
+            self.progress = progress_after(self.progress, remaining, t)
         if fix.battery_pct is not None:
             self.battery = fix.battery_pct
         notice = battery_notice(self.notice, fix.battery_pct)
@@ -233,7 +234,7 @@ class Track:
                     },
                 )
             )
-        assert self.progress is not None
+        progress = self.progress
         self.values = {
             "last_fix_at": t,
             "last_lat": fix.lat,
@@ -242,9 +243,9 @@ class Track:
             "last_speed_mps": fix.speed_mps,
             "last_bearing_deg": fix.bearing_deg,
             "last_battery_pct": self.battery,
-            "progress_m": self.progress.progress_m,
-            "progress_at": self.progress.progress_at,
-            "away_since": self.progress.away_since,
+            "progress_m": progress.progress_m if progress else None,
+            "progress_at": progress.progress_at if progress else walk.progress_at,
+            "away_since": progress.away_since if progress else None,
             "door_at": self.door_at,
             "battery_notice": self.notice,
         }

@@ -34,7 +34,7 @@ class Walk:
     id: int
     walker_id: int
     state: WalkState
-    destination: Destination
+    destination: Destination | None  # None: a timer walk
     pace_mps: float
     timezone: str
     started_at: int
@@ -80,6 +80,7 @@ class Walk:
             check_asked_at=self.check_asked_at,
             quiet_until=self.quiet_until,
             escalate_at=self.escalate_at,
+            timer=self.destination is None,
         )
 
 
@@ -91,7 +92,9 @@ def _walk(row: Any) -> Walk:
     values = row._mapping
     return Walk(
         state=WalkState(values["state"]),
-        destination=Destination(
+        destination=None
+        if values["dest_lat"] is None
+        else Destination(
             values["dest_lat"], values["dest_lon"], values["dest_radius_m"], values["dest_name"]
         ),
         **{name: values[name] for name in _PLAIN_FIELDS},
@@ -204,12 +207,13 @@ def walks_of(conn: Connection, person_id: int) -> list[tuple[Walk, Audience]]:
 class WalkPlan:
     """A checked request to start a walk; the PIN already hashed."""
 
-    destination: Destination
+    destination: Destination | None  # None: a timer walk, due at `minutes` or `due_at`
     pin_hash: str
     pace_mps: float
     timezone: str = "UTC"
     origin: tuple[float, float] | None = None
     minutes: int | None = None
+    due_at: int | None = None
     companion_ids: tuple[int, ...] | None = None  # None: all her accepted companions
 
 
@@ -217,12 +221,19 @@ MAX_WALK_MIN = 240
 
 
 def expected_arrival(plan: WalkPlan, started_at: int) -> int:
+    if plan.due_at is not None:
+        if not started_at < plan.due_at <= started_at + MAX_WALK_MIN * MINUTE_MS:
+            raise Invalid(f"due_at must be in the next {MAX_WALK_MIN} minutes", field="due_at")
+        return plan.due_at
     if plan.minutes is not None:
         if not 1 <= plan.minutes <= MAX_WALK_MIN:
             raise Invalid(f"minutes must be between 1 and {MAX_WALK_MIN}", field="minutes")
         return started_at + plan.minutes * MINUTE_MS
-    if plan.origin is None:
-        raise Invalid("give where the walk starts (from) or how long it takes (minutes)")
+    if plan.origin is None or plan.destination is None:
+        raise Invalid(
+            "give where the walk starts (from), how long it takes (minutes), or when "
+            "to check on you (due_at)"
+        )
     lat, lon = plan.origin
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         raise Invalid("from must be a valid position", field="from")
@@ -251,6 +262,7 @@ def start_walk(tx: Tx, walker_id: int, plan: WalkPlan) -> int:
         )
     expected_at = expected_arrival(plan, tx.now_ms)
     dest = plan.destination
+    timer = dest is None
     first_look = next_due_at(
         Watch(
             state=WalkState.ACTIVE,
@@ -263,6 +275,7 @@ def start_walk(tx: Tx, walker_id: int, plan: WalkPlan) -> int:
             check_reason=None,
             check_asked_at=None,
             quiet_until=None,
+            timer=timer,
         )
     )
     walk_id: int = insert_id(
@@ -270,10 +283,10 @@ def start_walk(tx: Tx, walker_id: int, plan: WalkPlan) -> int:
         walks,
         walker_id=walker_id,
         state=WalkState.ACTIVE.value,
-        dest_name=dest.name,
-        dest_lat=dest.lat,
-        dest_lon=dest.lon,
-        dest_radius_m=dest.radius_m,
+        dest_name=dest.name if dest else None,
+        dest_lat=dest.lat if dest else None,
+        dest_lon=dest.lon if dest else None,
+        dest_radius_m=dest.radius_m if dest else None,
         pace_mps=plan.pace_mps,
         pin_hash=plan.pin_hash,
         timezone=plan.timezone,
@@ -286,7 +299,8 @@ def start_walk(tx: Tx, walker_id: int, plan: WalkPlan) -> int:
         walk_companions.insert(), [{"walk_id": walk_id, "person_id": p} for p in sorted(chosen)]
     )
     facts: dict[str, Any] = {
-        "destination": dest.name,
+        "destination": dest.name if dest else None,
+        "timer": timer,
         "expected_at": expected_at,
         "companions": [c["name"] for c in companion_names(tx.conn, walk_id)],
     }
