@@ -318,3 +318,17 @@ def test_a_timer_walk_too_far_ahead_is_refused(cast: Cast) -> None:
     )
     assert refused.status_code == 422
     assert refused.json()["field"] == "due_at"
+
+
+def test_metrics_count_decisions_and_deliveries_and_name_nobody(cast: Cast) -> None:
+    mira, noor, phone, walk = cast.walking()
+    cast.send(phone, cast.fix(START))
+    assert look(cast, minutes=2) == []  # the night's deadline, early by day: looks again
+    assert look(cast, minutes=1, seconds=5) == ["check"]  # five seconds after it was due
+    text = cast.client.get("/metrics").text
+    assert 'walkwithme_watchdog_decisions_total{decision="check"} 1.0' in text
+    assert 'walkwithme_walks_live{state="active"} 1.0' in text
+    assert "walkwithme_watchdog_lateness_seconds_count 1.0" in text
+    assert "walkwithme_watchdog_lateness_max_seconds 5.0" in text
+    assert "Mira" not in text
+    assert str(START[0]) not in text

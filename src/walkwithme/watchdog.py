@@ -40,6 +40,10 @@ class Watchdog:
     last_beat_ms: int | None = None
     decided: Counter[str] = field(default_factory=Counter)
     failures: int = 0
+    # How long after their due time decisions were taken (for /metrics).
+    late_count: int = 0
+    late_sum_ms: int = 0
+    late_max_ms: int = 0
     _task: asyncio.Task[None] | None = None
 
     # -- one look ----------------------------------------------------------------------------
@@ -70,6 +74,8 @@ class Watchdog:
                 await self.writer.run(self._postpone(walk_id, seen_due))
                 continue
             self._count(decisions, decision)
+            if decision:
+                self._lateness(max(0, now - seen_due))
         self.last_beat_ms = now
         return decisions
 
@@ -77,6 +83,11 @@ class Watchdog:
         if decision:
             decisions.append(decision)
             self.decided[decision] += 1
+
+    def _lateness(self, late_ms: int) -> None:
+        self.late_count += 1
+        self.late_sum_ms += late_ms
+        self.late_max_ms = max(self.late_max_ms, late_ms)
 
     def _failed(self, walk_id: int) -> None:
         log.exception("the watchdog could not judge walk %s; it looks again later", walk_id)

@@ -14,7 +14,17 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from walkwithme import __version__
-from walkwithme.api import accounts, channels, contacts, devices, live, places, shares, walks
+from walkwithme.api import (
+    accounts,
+    channels,
+    contacts,
+    devices,
+    live,
+    metrics,
+    places,
+    shares,
+    walks,
+)
 from walkwithme.api.auth import ServicesDep
 from walkwithme.api.errors import install as install_error_handlers
 from walkwithme.api.responses import JSON
@@ -67,7 +77,7 @@ def create_app(services: Services, *, manage: bool = True) -> FastAPI:
     )
     app.state.services = services
     install_error_handlers(app)
-    for module in (accounts, contacts, places, devices, channels, walks, shares, live):
+    for module in (accounts, contacts, places, devices, channels, walks, shares, live, metrics):
         app.include_router(module.router)
     # First in line: the busiest door shouldn't wait for every router to be tried.
     app.router.routes.insert(0, Route("/api/fixes", devices.post_fixes, methods=["POST"]))

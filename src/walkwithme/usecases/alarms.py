@@ -50,6 +50,16 @@ def due_walks(conn: Connection, now_ms: int, limit: int = 500) -> list[tuple[int
     return [(r.id, r.next_due_at) for r in rows]
 
 
+def counts(conn: Connection) -> dict[str, int]:
+    """Live walks and alarms, for /metrics: numbers, never anyone's whereabouts."""
+    rows = conn.execute(
+        sa.select(walks.c.state, sa.func.count())
+        .where(walks.c.state.in_(LIVE_VALUES))
+        .group_by(walks.c.state)
+    )
+    return {state: int(n) for state, n in rows}
+
+
 def earliest_due(conn: Connection) -> int | None:
     value = conn.execute(
         sa.select(sa.func.min(walks.c.next_due_at)).where(walks.c.state.in_(LIVE_VALUES))
