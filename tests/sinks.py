@@ -35,6 +35,7 @@ class WebhookSink:
     # crash of the sender will cut.
     hold_next: bool = False
     release: threading.Event = field(default_factory=threading.Event)
+    answer_after_hold: bool = False  # answer 200 once released (a slow receiver, not a cut)
 
     def ok(self) -> list[Received]:
         return [r for r in self.received if r.headers.get("x-answered") == "200"]
@@ -53,7 +54,13 @@ def webhook_sink() -> Iterator[WebhookSink]:
                 headers["x-answered"] = "never"
                 sink.received.append(Received(self.path, headers, body))
                 sink.release.wait(60)
-                return  # the sender is gone: nobody to answer
+                if not sink.answer_after_hold:
+                    return  # the sender is gone: nobody to answer
+                headers["x-answered"] = "200"
+                self.send_response(200)
+                self.send_header("content-length", "0")
+                self.end_headers()
+                return
             status = sink.script.pop(0) if sink.script else 200
             headers["x-answered"] = str(status)
             sink.received.append(Received(self.path, headers, body))

@@ -7,6 +7,7 @@ fast clock is moved forward while the server is down)."""
 from __future__ import annotations
 
 import json
+import signal
 import time
 from pathlib import Path
 
@@ -65,3 +66,37 @@ def test_an_alarm_due_during_a_crash_is_raised_and_delivered_even_if_a_send_is_c
     # The same alert both times: a receiver can drop the duplicate by its key.
     keys = {r.headers["x-walkwithme-alert"] for r in sink.received[:2]}
     assert len(keys) == 1
+
+
+def test_sigterm_finishes_the_send_in_flight_before_the_service_stops(tmp_path: Path) -> None:
+    with webhook_sink() as sink:
+        service = Service(
+            tmp_path / "data", "--clock-speed", "60", env={"WWM_ALLOW_PRIVATE_ADDRESSES": "true"}
+        )
+        try:
+            as_mira, as_noor, phone, walk_id = prepare(service)
+            httpx2.post(
+                f"{service.url}/api/channels",
+                json={"kind": "webhook", "target": sink.url + "/noor"},
+                headers=as_noor,
+            ).raise_for_status()
+            sink.hold_next, sink.answer_after_hold = True, True
+            httpx2.post(f"{service.url}/api/walks/{walk_id}/sos", headers=as_mira)
+            wait_for(sink, 1)  # the alarm is being sent...
+            assert service.proc is not None
+            service.proc.terminate()  # ...when the operator stops the service
+            deadline = time.monotonic() + DELIVERED_WITHIN_S
+            while "Shutting down" not in service.output():
+                assert time.monotonic() < deadline, "the service did not begin to stop"
+                time.sleep(0.05)
+            sink.release.set()  # the receiver answers only now, during the shutdown
+            # uvicorn exits by the signal it was stopped with, after its graceful shutdown.
+            assert service.proc.wait(timeout=DELIVERED_WITHIN_S) in (0, -signal.SIGTERM)
+            assert "Application shutdown complete" in service.output()
+            service.start()
+            channels = httpx2.get(f"{service.url}/api/channels", headers=as_noor).json()
+            # The send that was in flight was recorded as delivered: nothing is sent again.
+            assert channels[0]["status"] == "working"
+        finally:
+            service.stop()
+    assert [r.headers["x-answered"] for r in sink.received] == ["200"]
