@@ -80,6 +80,14 @@ def plain_text(message: Message) -> str:
     raise AssertionError("no text part")
 
 
+def with_guardian(cast: Cast) -> tuple[Member, Member, Member]:
+    """Mira, Noor her companion, and Gus her guardian."""
+    mira, noor, gus = cast.person("Mira"), cast.person("Noor"), cast.person("Gus")
+    cast.link(mira, noor)
+    cast.link(mira, gus, role="guardian")
+    return mira, noor, gus
+
+
 def send_all(svc: Services) -> int:
     return svc.notifier.tick_sync()
 
@@ -187,9 +195,7 @@ def test_nobody_acknowledges_so_the_alarm_climbs_to_guardians_then_the_hook(
     local: tuple[Cast, Services], sink: WebhookSink, hook: WebhookSink
 ) -> None:
     cast, svc = local
-    mira, noor, gus = cast.person("Mira"), cast.person("Noor"), cast.person("Gus")
-    cast.link(mira, noor)
-    cast.link(mira, gus, role="guardian")
+    mira, noor, gus = with_guardian(cast)
     add_webhook(cast, noor, sink.url + "/noor")
     add_webhook(cast, gus, sink.url + "/gus")
     walk = cast.start_walk(mira)
@@ -215,9 +221,7 @@ def test_im_on_it_pauses_the_climb_for_ten_minutes_not_for_good(
     local: tuple[Cast, Services], sink: WebhookSink
 ) -> None:
     cast, svc = local
-    mira, noor, gus = cast.person("Mira"), cast.person("Noor"), cast.person("Gus")
-    cast.link(mira, noor)
-    cast.link(mira, gus, role="guardian")
+    mira, noor, gus = with_guardian(cast)
     add_webhook(cast, gus, sink.url + "/gus")
     walk = cast.start_walk(mira)
     cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
@@ -235,9 +239,7 @@ def test_guardians_hear_who_resolved_an_alarm_they_were_told_of(
     local: tuple[Cast, Services], sink: WebhookSink
 ) -> None:
     cast, svc = local
-    mira, noor, gus = cast.person("Mira"), cast.person("Noor"), cast.person("Gus")
-    cast.link(mira, noor)
-    cast.link(mira, gus, role="guardian")
+    mira, noor, gus = with_guardian(cast)
     add_webhook(cast, gus, sink.url + "/gus")
     walk = cast.start_walk(mira)
     cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
@@ -313,9 +315,7 @@ def test_guardians_get_a_link_that_works_during_the_alarm_and_an_hour_after(
     local: tuple[Cast, Services], sink: WebhookSink
 ) -> None:
     cast, svc = local
-    mira, noor, gus = cast.person("Mira"), cast.person("Noor"), cast.person("Gus")
-    cast.link(mira, noor)
-    cast.link(mira, gus, role="guardian")
+    mira, noor, gus = with_guardian(cast)
     add_webhook(cast, gus, sink.url + "/gus")
     walk = cast.start_walk(mira)
     cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
