@@ -409,3 +409,35 @@ def test_nobody_hears_alarm_after_resolved_when_the_alarm_was_still_retrying(
     send_all(svc)  # ...but she ended it meanwhile: only "resolved" goes out
     told = [(json.loads(r.body)["kind"], r.headers["x-answered"]) for r in sink.received]
     assert told == [("alarm", "503"), ("alarm_resolved", "200")]
+
+
+def test_the_check_reaches_the_walker_with_a_page_to_answer_it_by_pin(
+    local: tuple[Cast, Services], sink: WebhookSink
+) -> None:
+    """Her phone app can't show the question: her own channel gets a link to a plain page
+    that takes her PIN, and shows nothing of the walk."""
+    cast, svc = local
+    mira, noor, phone, walk = cast.walking()
+    add_webhook(cast, mira, sink.url + "/mira")
+    cast.send(phone, cast.fix((60.1705, 24.9415)))
+    cast.clock.advance(minutes=3)
+    assert svc.watchdog.tick_sync() == ["check"]
+    send_all(svc)
+    check = json.loads(sink.received[-1].body)
+    assert check["kind"] == "check"
+    path = check["link"].removeprefix("http://127.0.0.1:8000")
+    assert path.startswith("/answer/ans_")
+    page = cast.client.get(path)
+    assert page.status_code == 200
+    assert "Are you OK?" in page.text
+    assert "60.17" not in page.text
+    wrong = cast.client.post(path, data={"pin": "0000"})
+    assert wrong.status_code == 403
+    assert "not right" in wrong.text
+    right = cast.client.post(path, data={"pin": "2468"})
+    assert right.status_code == 200
+    assert "Thank you" in right.text
+    assert [e["kind"] for e in cast.events(noor, walk)][-2:] == ["pin_refused", "check_answered"]
+    assert svc.watchdog.tick_sync() == []
+    cast.client.post(f"/api/walks/{walk['id']}/inside", json={"pin": "2468"}, headers=mira.auth)
+    assert cast.client.get(path).status_code == 404  # the walk is over: the link shows nothing

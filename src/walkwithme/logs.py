@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import re
 
-_SECRET = re.compile(r"\b(wwm|dev|shr|inv)_[A-Za-z0-9_-]{8,}")
+_SECRET = re.compile(r"\b(wwm|dev|shr|inv|ans)_[A-Za-z0-9_-]{8,}")
 
 
 def redact(text: str) -> str:

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from walkwithme import __version__
 from walkwithme.api import (
     accounts,
+    answer,
     channels,
     contacts,
     devices,
@@ -77,7 +78,18 @@ def create_app(services: Services, *, manage: bool = True) -> FastAPI:
     )
     app.state.services = services
     install_error_handlers(app)
-    for module in (accounts, contacts, places, devices, channels, walks, shares, live, metrics):
+    for module in (
+        accounts,
+        contacts,
+        places,
+        devices,
+        channels,
+        walks,
+        shares,
+        live,
+        metrics,
+        answer,
+    ):
         app.include_router(module.router)
     # First in line: the busiest door shouldn't wait for every router to be tried.
     app.router.routes.insert(0, Route("/api/fixes", devices.post_fixes, methods=["POST"]))

@@ -207,6 +207,18 @@ share_links = sa.Table(
 )
 
 
+# A link in the check's alert that lets the walker answer "I'm OK" with her PIN from any
+# browser (a phone app like OwnTracks can't show the question). It shows nothing of the walk.
+answer_links = sa.Table(
+    "answer_links",
+    metadata,
+    _pk(),
+    sa.Column("walk_id", Id, sa.ForeignKey("walks.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", Ms, nullable=False),
+)
+
+
 channels = sa.Table(
     "channels",
     metadata,

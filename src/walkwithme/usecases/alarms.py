@@ -26,7 +26,8 @@ from walkwithme.domain.rules import (
     quiet_after_answer,
 )
 from walkwithme.domain.walks import LIVE_VALUES, WalkState, check_message
-from walkwithme.store.schema import walks
+from walkwithme.security import new_token, token_hash
+from walkwithme.store.schema import answer_links, insert_id, walks
 from walkwithme.store.writer import Tx
 from walkwithme.usecases import alerts, shares, timeline
 from walkwithme.usecases.timeline import Audience
@@ -110,7 +111,24 @@ def ask(tx: Tx, walk: Walk, reason: Reason) -> None:
     save(tx, walk, check_reason=reason.value, check_asked_at=tx.now_ms)
     facts = {"reason": reason.value, **_facts(walk, tx.now_ms)}
     event_id = timeline.record(tx, walk.id, "check", **facts)
-    alerts.tell(tx, walk, "check", facts, [walk.walker_id], event_id=event_id)
+    # Her channels get a link to a page where she answers with her PIN, from any browser.
+    token = new_token("ans")
+    insert_id(
+        tx.conn, answer_links, walk_id=walk.id, token_hash=token_hash(token), created_at=tx.now_ms
+    )
+    told = {**facts, "link_path": f"/answer/{token}"}
+    alerts.tell(tx, walk, "check", told, [walk.walker_id], event_id=event_id)
+
+
+def walk_for_answer(conn: Connection, token: str) -> Walk:
+    """The walk an answer link belongs to, while it is live; NotFound otherwise."""
+    row = conn.execute(
+        sa.select(answer_links.c.walk_id).where(answer_links.c.token_hash == token_hash(token))
+    ).first()
+    walk = get_walk(conn, row.walk_id) if row else None
+    if walk is None or not walk.live:
+        raise NotFound("this link has expired: the walk is over")
+    return walk
 
 
 def raise_alarm(tx: Tx, walk: Walk, reason: Reason) -> None:
