@@ -88,6 +88,21 @@ def with_guardian(cast: Cast) -> tuple[Member, Member, Member]:
     return mira, noor, gus
 
 
+def guardian_alarmed(
+    cast: Cast, svc: Services, sink: WebhookSink
+) -> tuple[Member, Member, Member, dict[str, Any]]:
+    """Mira pressed SOS, nobody said "I'm on it", and the alarm climbed to Gus, her guardian,
+    whose webhook received it."""
+    mira, noor, gus = with_guardian(cast)
+    add_webhook(cast, gus, sink.url + "/gus")
+    walk = cast.start_walk(mira)
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    cast.clock.advance(minutes=3)
+    assert svc.watchdog.tick_sync() == ["escalated"]
+    send_all(svc)
+    return mira, noor, gus, walk
+
+
 def send_all(svc: Services) -> int:
     return svc.notifier.tick_sync()
 
@@ -239,13 +254,7 @@ def test_guardians_hear_who_resolved_an_alarm_they_were_told_of(
     local: tuple[Cast, Services], sink: WebhookSink
 ) -> None:
     cast, svc = local
-    mira, noor, gus = with_guardian(cast)
-    add_webhook(cast, gus, sink.url + "/gus")
-    walk = cast.start_walk(mira)
-    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
-    cast.clock.advance(minutes=3)
-    svc.watchdog.tick_sync()
-    send_all(svc)
+    mira, noor, gus, walk = guardian_alarmed(cast, svc, sink)
     cast.client.post(
         f"/api/walks/{walk['id']}/resolve",
         json={"note": "Found her, all fine"},
@@ -315,13 +324,7 @@ def test_guardians_get_a_link_that_works_during_the_alarm_and_an_hour_after(
     local: tuple[Cast, Services], sink: WebhookSink
 ) -> None:
     cast, svc = local
-    mira, noor, gus = with_guardian(cast)
-    add_webhook(cast, gus, sink.url + "/gus")
-    walk = cast.start_walk(mira)
-    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
-    cast.clock.advance(minutes=3)
-    svc.watchdog.tick_sync()
-    send_all(svc)
+    mira, noor, gus, walk = guardian_alarmed(cast, svc, sink)
     link = json.loads(sink.received[-1].body)["link"]
     assert link.startswith("http://127.0.0.1:8000/api/share/shr_")
     path = link.removeprefix("http://127.0.0.1:8000")

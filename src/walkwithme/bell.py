@@ -69,6 +69,3 @@ class Bell:
                     del self._listeners[walk_id]
                     self._access.pop(walk_id, None)
                     self._events.pop(walk_id, None)
-
-    def listening(self) -> int:
-        return sum(len(s) for s in self._listeners.values())

@@ -196,15 +196,6 @@ def update_profile(
     return person
 
 
-def set_password_hash(tx: Tx, person_id: int, password_hash: str) -> None:
-    tx.conn.execute(
-        people.update().where(people.c.id == person_id).values(password_hash=password_hash)
-    )
-    # A new password signs every other session out.
-    tx.conn.execute(sessions.delete().where(sessions.c.person_id == person_id))
-    _recheck_streams_of(tx, person_id)
-
-
 # -- sessions ----------------------------------------------------------------------------------
 
 

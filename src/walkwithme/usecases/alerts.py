@@ -181,10 +181,3 @@ def someone_would_hear(conn: Connection, walk_id: int) -> bool:
         )
     ).first()
     return row is not None
-
-
-def delivered_to(conn: Connection, alert_id: int) -> list[dict[str, Any]]:
-    rows = conn.execute(
-        sa.select(deliveries).where(deliveries.c.alert_id == alert_id).order_by(deliveries.c.id)
-    )
-    return [dict(r._mapping) for r in rows]

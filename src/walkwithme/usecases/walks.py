@@ -149,11 +149,6 @@ def visible_walk(conn: Connection, walk_id: int, person_id: int) -> tuple[Walk, 
     return walk, audience
 
 
-def walker_of(conn: Connection, walk_id: int) -> int | None:
-    row = conn.execute(sa.select(walks.c.walker_id).where(walks.c.id == walk_id)).first()
-    return row.walker_id if row else None
-
-
 def pin_hash_of(conn: Connection, walk_id: int, walker_id: int) -> str:
     """For the walker's own PIN checks (which happen outside the writer: argon2 is slow)."""
     row = conn.execute(
