@@ -11,7 +11,11 @@ from hypothesis import strategies as st
 from walkwithme.domain.fixes import Fix
 from walkwithme.domain.geo import distance_m, expected_duration_ms
 from walkwithme.domain.rules import (
+    ADAPT_AFTER_M,
+    ADAPT_AFTER_MS,
+    ADAPT_STEP_MS,
     DAY,
+    MAX_WALK_MS,
     MINUTE,
     NIGHT,
     SECOND,
@@ -19,6 +23,7 @@ from walkwithme.domain.rules import (
     Reason,
     Verdict,
     Watch,
+    adapted_arrival,
     battery_notice,
     evaluate,
     next_due_at,
@@ -239,3 +244,37 @@ def test_a_walk_that_stops_goes_silent_or_walks_away_is_always_raised(
     assert len(asked) == 1
     expected = {"stop": Reason.STALLED, "silent": Reason.SILENT, "away": Reason.MOVING_AWAY}
     assert asked[0] in {expected[trouble], Reason.LATE}
+
+
+# -- the expected arrival adapts ---------------------------------------------------------------
+
+
+@given(
+    planned_min=st.integers(5, 60),
+    walked_m=st.floats(0, 3000),
+    left_m=st.floats(0, 3000),
+    elapsed_s=st.integers(0, 7200),
+)
+def test_more_time_is_only_ever_more_and_never_unbounded(
+    planned_min: int, walked_m: float, left_m: float, elapsed_s: int
+) -> None:
+    started = 1_000_000
+    expected = started + planned_min * MINUTE
+    t = started + elapsed_s * 1000
+    later = adapted_arrival(expected, started, (walked_m + left_m, started), left_m, t)
+    if later is None:
+        return
+    assert later >= expected + ADAPT_STEP_MS
+    assert later <= started + MAX_WALK_MS
+    assert walked_m >= ADAPT_AFTER_M
+    assert elapsed_s * 1000 >= ADAPT_AFTER_MS
+
+
+def test_at_half_the_pace_she_is_given_the_time_her_pace_needs() -> None:
+    started = 0
+    # 1,000 m planned in 12 minutes; after 10 minutes she has walked 400 m: 0.667 m/s.
+    later = adapted_arrival(12 * MINUTE, started, (1000.0, 0), 600.0, 10 * MINUTE)
+    assert later == 10 * MINUTE + 900_000  # 600 m more at her pace: 15 minutes
+    # One second less than two minutes of measuring, or under 100 m: too soon to say.
+    assert adapted_arrival(MINUTE, started, (1000.0, 0), 600.0, ADAPT_AFTER_MS - 1000) is None
+    assert adapted_arrival(MINUTE, started, (1000.0, 0), 901.0, 10 * MINUTE) is None

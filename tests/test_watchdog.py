@@ -171,6 +171,46 @@ def test_the_storys_walk_raises_nothing(cast: Cast) -> None:
     assert "alarm" not in kinds(cast, mira, walk)
 
 
+def test_a_slower_walker_who_keeps_going_is_given_more_time(cast: Cast) -> None:
+    """Half the planned pace, but always getting closer: the expected arrival moves, as a
+    companion watching would move it, and the timeline says so. No check, no alarm."""
+    mira, noor, phone, walk = cast.walking()
+    planned = walk["expected_at"] - walk["started_at"]
+    steps = 2 * planned // 30_000  # a fix every 30 s, taking twice as long as planned
+    for step in range(1, steps + 1):
+        cast.clock.advance(seconds=30)
+        cast.send(phone, cast.fix(between(START, HOME, step / steps)))
+        assert cast.services.watchdog.tick_sync() == [], f"at step {step} of {steps}"
+    later = [e for e in cast.events(noor, walk) if e["kind"] == "expected_later"]
+    assert later, "the timeline should say she is given more time"
+    assert later[-1]["expected_at"] > walk["expected_at"] + planned // 2
+    assert (
+        cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()["expected_at"]
+        == later[-1]["expected_at"]
+    )
+
+
+def test_a_slow_walker_who_stops_is_given_no_more_time(cast: Cast) -> None:
+    mira, noor, phone, walk = cast.walking()
+    planned = walk["expected_at"] - walk["started_at"]
+    steps = 2 * planned // 30_000
+    for step in range(1, steps // 3):
+        cast.clock.advance(seconds=30)
+        cast.send(phone, cast.fix(between(START, HOME, step / steps)))
+        cast.services.watchdog.tick_sync()
+    given = cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()["expected_at"]
+    decided: list[str] = []
+    for _ in range(12):  # she stands still, her phone reporting
+        cast.clock.advance(seconds=30)
+        cast.send(phone, cast.fix(between(START, HOME, (steps // 3 - 1) / steps)))
+        decided += cast.services.watchdog.tick_sync()
+    assert decided == ["check"]  # stalled
+    assert (
+        cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()["expected_at"]
+        == given
+    )
+
+
 def test_a_fix_landing_while_the_watchdog_decides_prevents_a_false_alarm(cast: Cast) -> None:
     mira, noor, phone, walk = cast.walking()
     cast.clock.advance(minutes=3)

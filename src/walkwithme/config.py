@@ -104,6 +104,18 @@ SETTINGS: tuple[Setting, ...] = (
         "Let webhooks and Apprise URLs reach private and loopback addresses.",
     ),
     Setting(
+        "WWM_HEARTBEAT_URL",
+        lambda text: _url(text) if text.strip() else "",
+        "",
+        "URL of an external dead man's switch, pinged while the watchdog is alive.",
+    ),
+    Setting(
+        "WWM_HEARTBEAT_SECONDS",
+        _positive_float,
+        60.0,
+        "Seconds between heartbeats to WWM_HEARTBEAT_URL.",
+    ),
+    Setting(
         "WWM_APPRISE_SCHEMES",
         _schemes,
         ("mailto", "mailtos", "ntfy", "ntfys", "tgram", "matrix", "matrixs", "signal", "signals"),
@@ -128,6 +140,8 @@ class Config:
     hook_secret: str = ""
     allow_private_addresses: bool = False
     apprise_schemes: tuple[str, ...] = ()
+    heartbeat_url: str = ""
+    heartbeat_seconds: float = 60.0
 
     @property
     def base_url(self) -> str:
@@ -190,4 +204,6 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: Any) -> Confi
         hook_secret=parsed["WWM_HOOK_SECRET"],
         allow_private_addresses=parsed["WWM_ALLOW_PRIVATE_ADDRESSES"],
         apprise_schemes=parsed["WWM_APPRISE_SCHEMES"],
+        heartbeat_url=parsed["WWM_HEARTBEAT_URL"],
+        heartbeat_seconds=parsed["WWM_HEARTBEAT_SECONDS"],
     )

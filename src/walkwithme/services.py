@@ -9,6 +9,7 @@ from walkwithme.bell import Bell
 from walkwithme.clock import Clock, SystemClock, fast_clock
 from walkwithme.config import Config
 from walkwithme.device_tokens import DeviceTokens
+from walkwithme.heartbeat import Heartbeat
 from walkwithme.notify.notifier import Notifier
 from walkwithme.store.database import Database
 from walkwithme.store.migrate import upgrade
@@ -26,6 +27,7 @@ class Services:
     watchdog: Watchdog
     notifier: Notifier
     device_tokens: DeviceTokens
+    heartbeat: Heartbeat | None = None  # to an external dead man's switch, if configured
     # Tests that move a fake clock run the watchdog's and the notifier's looks themselves
     # (`tick_sync`) instead of these loops.
     background_watchdog: bool = True
@@ -36,9 +38,13 @@ class Services:
         if self.background_watchdog:
             self.watchdog.start()
             self.notifier.start()
+            if self.heartbeat is not None:
+                self.heartbeat.start()
 
     async def stop(self) -> None:
         """In order: no new decisions, the sends in flight finished, every write committed."""
+        if self.heartbeat is not None:
+            await self.heartbeat.stop()
         await self.watchdog.stop()
         await self.notifier.stop()
         self.writer.stop()
@@ -72,4 +78,7 @@ def build_services(
         watchdog=watchdog,
         notifier=notifier,
         device_tokens=DeviceTokens(db, clock),
+        heartbeat=Heartbeat(config.heartbeat_url, clock, watchdog, config.heartbeat_seconds)
+        if config.heartbeat_url
+        else None,
     )

@@ -11,8 +11,8 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from walkwithme.usecases.timeline import Audience
-from walkwithme.usecases.walks import Walk, companion_names, person_name
+from walkwithme.usecases.timeline import Audience, last_fix_until
+from walkwithme.usecases.walks import Walk, companion_names, person_name, shown_until
 
 
 def _last_position(walk: Walk) -> dict[str, Any] | None:
@@ -29,27 +29,41 @@ def _last_position(walk: Walk) -> dict[str, Any] | None:
     }
 
 
-def _common(walk: Walk) -> dict[str, Any]:
+def _common(walk: Walk, audience: Audience) -> dict[str, Any]:
     dest = walk.destination
+    # Her own devices are shown the walk as her real PIN would have left it (a duress PIN's
+    # silent alarm is for the others only).
+    walker = audience is Audience.WALKER
+    state = walk.walker_state if walker else walk.state
     return {
         "id": walk.id,
-        "state": walk.state.value,
-        "live": walk.live,
+        "state": state.value,
+        "live": walk.walker_live if walker else walk.live,
         "kind": "timer" if dest is None else "home",
         "destination": None
         if dest is None
         else {"name": dest.name, "lat": dest.lat, "lon": dest.lon, "radius": dest.radius_m},
         "started_at": walk.started_at,
         "expected_at": walk.expected_at,
-        "ended_at": walk.ended_at,
+        "ended_at": walk.walker_ended_at if walker else walk.ended_at,
         "last_position": _last_position(walk),
     }
 
 
+def _walker_last_position(conn: Connection, walk: Walk) -> dict[str, Any] | None:
+    """Where her own devices last saw herself: after her duress PIN ended the walk for them,
+    where she was then (later fixes are for those looking for her)."""
+    until = shown_until(walk, Audience.WALKER)
+    if until is None:
+        return _last_position(walk)
+    return last_fix_until(conn, walk.id, until)
+
+
 def walk_view(conn: Connection, walk: Walk, audience: Audience) -> dict[str, Any]:
-    view = _common(walk)
+    view = _common(walk, audience)
     view["you_are"] = audience.value
     if audience is Audience.WALKER:
+        view["last_position"] = _walker_last_position(conn, walk)
         view["companions"] = companion_names(conn, walk.id)
     else:
         view["walker"] = {"id": walk.walker_id, "name": person_name(conn, walk.walker_id)}
@@ -58,7 +72,7 @@ def walk_view(conn: Connection, walk: Walk, audience: Audience) -> dict[str, Any
 
 def shared_view(conn: Connection, walk: Walk) -> dict[str, Any]:
     """Through a share link: what a companion sees, without anyone's account ids."""
-    view = _common(walk)
+    view = _common(walk, Audience.COMPANION)
     view["you_are"] = "link"
     view["walker"] = {"name": person_name(conn, walk.walker_id)}
     return view

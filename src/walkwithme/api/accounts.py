@@ -9,6 +9,8 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from walkwithme.api.auth import COOKIE, PersonDep, ServicesDep, bearer
+from walkwithme.domain.errors import Forbidden
+from walkwithme.domain.walks import check_pin_format
 from walkwithme.security import hash_secret, verify_secret
 from walkwithme.usecases import accounts
 
@@ -110,6 +112,32 @@ async def update_me(body: Profile, person: PersonDep, svc: ServicesDep) -> dict[
         )
     )
     return updated.as_json()
+
+
+class DuressPin(BaseModel):
+    password: str = Field(max_length=200, description="your password, to confirm it's you")
+    duress_pin: str | None = Field(
+        default=None, max_length=16, description="4 to 8 digits; null removes it"
+    )
+
+
+@router.put("/me/duress-pin")
+async def set_duress_pin(body: DuressPin, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
+    """Her duress PIN: every walk she starts takes it (unless the walk is given its own). It
+    works wherever her PIN does, and answers exactly as her PIN would, while it raises a silent
+    alarm that her own devices never show."""
+    found = await svc.db.read(lambda c: accounts.password_hash_of(c, person.email))
+    ok = found is not None and await anyio.to_thread.run_sync(
+        verify_secret, found[1], body.password
+    )
+    if not ok:
+        raise Forbidden("wrong password", field="password")
+    pin_hash = None
+    if body.duress_pin is not None:
+        check_pin_format(body.duress_pin, field="duress_pin")
+        pin_hash = await anyio.to_thread.run_sync(hash_secret, body.duress_pin)
+    await svc.writer.run(lambda tx: accounts.set_duress_pin(tx, person.id, pin_hash))
+    return {"duress_pin": pin_hash is not None}
 
 
 @router.post("/invites", status_code=201)

@@ -10,14 +10,13 @@ from __future__ import annotations
 import html
 from urllib.parse import parse_qs
 
-import anyio.to_thread
 from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse
 
 from walkwithme.api.auth import ServicesDep
+from walkwithme.api.walks import which_pin
 from walkwithme.domain.errors import DomainError
-from walkwithme.security import verify_secret
-from walkwithme.usecases import alarms, walks
+from walkwithme.usecases import alarms, moments
 
 router = APIRouter(include_in_schema=False)
 
@@ -58,13 +57,13 @@ async def answer(token: str, request: Request, svc: ServicesDep) -> HTMLResponse
     pin = fields.get("pin", [""])[0][:16]
     try:
         walk = await svc.db.read(lambda c: alarms.walk_for_answer(c, token))
-        stored = await svc.db.read(lambda c: walks.pin_hash_of(c, walk.id, walk.walker_id))
-        if not await anyio.to_thread.run_sync(verify_secret, stored, pin):
+        which = await which_pin(svc, walk.id, walk.walker_id, pin)
+        if which is None:
             await svc.writer.run(
                 lambda tx: alarms.refuse_pin(tx, walk.id, walk.walker_id, "answer")
             )
             return _page(_FORM.format(message="That PIN is not right. Try again."), 403)
-        await svc.writer.run(lambda tx: alarms.walker_is_ok(tx, walk.id, walk.walker_id))
+        await svc.writer.run(lambda tx: moments.ok(tx, walk.id, walk.walker_id, which))
     except DomainError as exc:
         return _page(f"<p>{html.escape(exc.message)}</p>", exc.status)
     return _page("<h1>Thank you</h1><p>The people following your walk see that you are OK.</p>")

@@ -119,6 +119,13 @@ def create_app(services: Services, *, manage: bool = True) -> FastAPI:
                 "decided": watchdog.decided,
                 "failures": watchdog.failures,
             },
+            "heartbeat": None
+            if svc.heartbeat is None
+            else {
+                "last_sent": svc.heartbeat.last_sent_ms,
+                "sent": svc.heartbeat.sent,
+                "failures": svc.heartbeat.failures,
+            },
             "outbox": {
                 "backlog": backlog,
                 "sent": svc.notifier.sent,

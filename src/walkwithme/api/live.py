@@ -28,6 +28,7 @@ from starlette.websockets import WebSocketDisconnect
 from walkwithme.api.auth import COOKIE, bearer, person_of, services
 from walkwithme.api.params import Cursor, Id
 from walkwithme.domain.errors import DomainError
+from walkwithme.domain.walks import LIVE_STATES
 from walkwithme.services import Services
 from walkwithme.usecases import shares, walks
 from walkwithme.usecases.accounts import person_for_session
@@ -58,6 +59,7 @@ Reader = Callable[[Connection, int, int, bool, bool, bool], Batch | None]
 
 def _person_reader(walk_id: int, person_id: int, session: str, now: Callable[[], int]) -> Reader:
     audience: list[Audience] = []  # decided at the last check
+    until: list[int | None] = [None]  # the track her own devices see ends here (walks.shown_until)
 
     def read(
         conn: Connection,
@@ -71,7 +73,7 @@ def _person_reader(walk_id: int, person_id: int, session: str, now: Callable[[],
             # The walk's state can't have changed without an access ring: read what's new (the
             # timeline only when the bell said it grew).
             events = events_after(conn, walk_id, after_event, audience[0]) if new_events else []
-            news = fixes_after(conn, walk_id, after_fix)
+            news = fixes_after(conn, walk_id, after_fix, received_until=until[0])
             current = walks.get_walk(conn, walk_id) if events else None
             summary = walk_view(conn, current, audience[0]) if current else None
             return Batch(summary, events, news, None)
@@ -89,13 +91,15 @@ def _person_reader(walk_id: int, person_id: int, session: str, now: Callable[[],
             if decided is None:
                 return None
             audience[:] = [decided]
+        until[0] = walks.shown_until(walk, audience[0])
         events = events_after(conn, walk_id, after_event, audience[0])
         summary = walk_view(conn, walk, audience[0]) if check or events else None
+        state = walk.walker_state if audience[0] is Audience.WALKER else walk.state
         return Batch(
             summary,
             events,
-            fixes_after(conn, walk_id, after_fix),
-            None if walk.live else f"the walk is over ({walk.state.value})",
+            fixes_after(conn, walk_id, after_fix, received_until=until[0]),
+            None if state in LIVE_STATES else f"the walk is over ({state.value})",
         )
 
     return read

@@ -10,15 +10,16 @@ from pydantic import BaseModel, Field
 
 from walkwithme.api.auth import PersonDep, ServicesDep
 from walkwithme.api.params import BodyId, Cursor, Id
-from walkwithme.domain.errors import Forbidden, Invalid
+from walkwithme.domain.errors import Forbidden, Invalid, NotFound
 from walkwithme.domain.walks import QUICK_REPLIES, Destination, check_extension, check_pin_format
 from walkwithme.security import hash_secret, verify_secret
 from walkwithme.services import Services
 from walkwithme.store.writer import Tx
-from walkwithme.usecases import alarms, alerts, places, walks
-from walkwithme.usecases.accounts import Person
+from walkwithme.usecases import alarms, alerts, moments, places, walks
+from walkwithme.usecases.accounts import Person, duress_pin_hash_of
+from walkwithme.usecases.moments import Pin
 from walkwithme.usecases.timeline import Audience, events_after, fixes_after
-from walkwithme.views import walk_view
+from walkwithme.views import shared_view, walk_view
 
 router = APIRouter(prefix="/api/walks", tags=["walks"])
 
@@ -41,6 +42,11 @@ class NewWalk(BaseModel):
         default=None, description="absent: a timer walk, checked on at `due_at` or after `minutes`"
     )
     pin: str = Field(description="4 to 8 digits; asked for to say you're inside, end or extend")
+    duress_pin: str | None = Field(
+        default=None,
+        description="4 to 8 digits, not your PIN: works like your PIN while it raises a silent "
+        "alarm (if absent, the one in your profile, if any)",
+    )
     origin: Point | None = Field(default=None, alias="from")
     minutes: int | None = Field(default=None, description="expected duration, if not from `from`")
     due_at: int | None = Field(
@@ -81,11 +87,17 @@ async def _destination(svc: Services, person: Person, where: Where) -> Destinati
 @router.post("", status_code=201)
 async def start(body: NewWalk, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
     check_pin_format(body.pin)
+    if body.duress_pin is not None:
+        check_pin_format(body.duress_pin, field="duress_pin")
+        if body.duress_pin == body.pin:
+            raise Invalid("your duress PIN must differ from your PIN", field="duress_pin")
     dest = await _destination(svc, person, body.destination) if body.destination else None
     pin_hash = await anyio.to_thread.run_sync(hash_secret, body.pin)
+    duress_hash = await _duress_hash(svc, person, body)
     plan = walks.WalkPlan(
         destination=dest,
         pin_hash=pin_hash,
+        duress_pin_hash=duress_hash,
         pace_mps=person.pace_mps,
         timezone=person.timezone,
         origin=(body.origin.lat, body.origin.lon) if body.origin else None,
@@ -101,6 +113,16 @@ async def start(body: NewWalk, person: PersonDep, svc: ServicesDep) -> dict[str,
             "that has worked yet. Ask them to add one and send a test."
         ]
     return view
+
+
+async def _duress_hash(svc: Services, person: Person, body: NewWalk) -> str | None:
+    """The walk's own duress PIN, or the one in her profile (which her PIN must not be)."""
+    if body.duress_pin is not None:
+        return await anyio.to_thread.run_sync(hash_secret, body.duress_pin)
+    profile: str | None = await svc.db.read(lambda c: duress_pin_hash_of(c, person.id))
+    if profile is not None and await anyio.to_thread.run_sync(verify_secret, profile, body.pin):
+        raise Invalid("this PIN is your duress PIN: choose another", field="pin")
+    return profile
 
 
 async def _view(svc: Services, walk_id: int, person_id: int) -> dict[str, Any]:
@@ -147,8 +169,8 @@ async def track(
     walk_id: Id, person: PersonDep, svc: ServicesDep, after: Cursor = 0
 ) -> list[dict[str, Any]]:
     def read(conn: Any) -> list[dict[str, Any]]:
-        walks.visible_walk(conn, walk_id, person.id)
-        return fixes_after(conn, walk_id, after)
+        walk, audience = walks.visible_walk(conn, walk_id, person.id)
+        return fixes_after(conn, walk_id, after, received_until=walks.shown_until(walk, audience))
 
     return await svc.db.read(read)
 
@@ -160,27 +182,38 @@ async def message(
     event_id = await svc.writer.run(
         lambda tx: walks.post_message(tx, walk_id, person.id, body.text, body.quick)
     )
-    return {"event_id": event_id}
+    return {"event_id": event_id}  # its number on the timeline the sender sees
+
+
+async def which_pin(svc: Services, walk_id: int, walker_id: int, pin: str) -> Pin | None:
+    """Her PIN, her duress PIN, or neither (None). Both are always checked, so the time it
+    takes doesn't tell them apart; off the writer, as argon2 is slow."""
+    real, duress = await svc.db.read(lambda c: walks.pin_hashes_of(c, walk_id, walker_id))
+    is_real = await anyio.to_thread.run_sync(verify_secret, real, pin)
+    is_duress = await anyio.to_thread.run_sync(verify_secret, duress or real, pin)
+    if is_real:
+        return Pin.REAL
+    return Pin.DURESS if duress and is_duress else None
 
 
 async def _with_pin(
     svc: Services, walk_id: int, person: Person, pin: str, action: str, job: Any
 ) -> Any:
-    """Check the walker's PIN (off the writer: argon2 is slow), then do `job` or record the
-    refusal. Only the walker herself gets this far."""
-    stored = await svc.db.read(lambda c: walks.pin_hash_of(c, walk_id, person.id))
-    if not await anyio.to_thread.run_sync(verify_secret, stored, pin):
+    """Check the walker's PIN, then do `job(tx, which)` or record the refusal. Only the
+    walker herself gets this far."""
+    which = await which_pin(svc, walk_id, person.id, pin)
+    if which is None:
         await svc.writer.run(lambda tx: alarms.refuse_pin(tx, walk_id, person.id, action))
         raise Forbidden("wrong PIN", field="pin")
-    return await svc.writer.run(job)
+    return await svc.writer.run(lambda tx: job(tx, which))
 
 
 @router.post("/{walk_id}/inside")
 async def inside(walk_id: Id, body: PinBody, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
     """She is inside: the walk is over and safe. Takes her PIN."""
 
-    def job(tx: Tx) -> None:
-        walks.confirm_inside(tx, walk_id, person.id, body.note)
+    def job(tx: Tx, pin: Pin) -> None:
+        moments.inside(tx, walk_id, person.id, body.note, pin)
 
     await _with_pin(svc, walk_id, person, body.pin, "inside", job)
     return await _view(svc, walk_id, person.id)
@@ -190,8 +223,8 @@ async def inside(walk_id: Id, body: PinBody, person: PersonDep, svc: ServicesDep
 async def end(walk_id: Id, body: PinBody, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
     """End the walk early. Takes her PIN."""
 
-    def job(tx: Tx) -> None:
-        walks.end_walk(tx, walk_id, person.id, body.note)
+    def job(tx: Tx, pin: Pin) -> None:
+        moments.end(tx, walk_id, person.id, body.note, pin)
 
     await _with_pin(svc, walk_id, person, body.pin, "end", job)
     return await _view(svc, walk_id, person.id)
@@ -203,8 +236,8 @@ async def extend(walk_id: Id, body: Extend, person: PersonDep, svc: ServicesDep)
 
     check_extension(body.minutes)
 
-    def job(tx: Tx) -> int:
-        return walks.extend_walk(tx, walk_id, person.id, body.minutes)
+    def job(tx: Tx, pin: Pin) -> int:
+        return moments.extend(tx, walk_id, person.id, body.minutes, pin)
 
     await _with_pin(svc, walk_id, person, body.pin, "extend", job)
     return await _view(svc, walk_id, person.id)
@@ -222,8 +255,8 @@ class Resolution(BaseModel):
 async def ok(walk_id: Id, body: Ok, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
     """ "I'm OK", with her PIN: answers the watchdog's check, or ends an alarm she is in."""
 
-    def job(tx: Tx) -> str:
-        return alarms.walker_is_ok(tx, walk_id, person.id)
+    def job(tx: Tx, pin: Pin) -> str:
+        return moments.ok(tx, walk_id, person.id, pin)
 
     answered = await _with_pin(svc, walk_id, person, body.pin, "ok", job)
     view = await _view(svc, walk_id, person.id)
@@ -240,18 +273,35 @@ async def sos(walk_id: Id, person: PersonDep, svc: ServicesDep) -> dict[str, Any
 
 @router.post("/{walk_id}/ack")
 async def acknowledge(walk_id: Id, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
-    """A companion's "I'm on it" during an alarm."""
+    """A companion's (or a guardian's) "I'm on it" during an alarm."""
     await svc.writer.run(lambda tx: alarms.acknowledge(tx, walk_id, person.id))
-    return await _view(svc, walk_id, person.id)
+    return await _helper_view(svc, walk_id, person.id)
+
+
+async def _helper_view(svc: Services, walk_id: int, person_id: int) -> dict[str, Any]:
+    """A companion's view; a guardian, who doesn't follow her walks, gets what the alarm's
+    link shows."""
+
+    def read(conn: Any) -> dict[str, Any]:
+        walk = walks.get_walk(conn, walk_id)
+        audience = walks.audience_of(conn, walk, person_id) if walk else None
+        if walk is not None and audience is not None:
+            return walk_view(conn, walk, audience)
+        if walk is not None and alarms.is_guardian(conn, walk, person_id):
+            return shared_view(conn, walk)
+        raise NotFound("no such walk")
+
+    return await svc.db.read(read)
 
 
 @router.post("/{walk_id}/resolve")
 async def resolve(
     walk_id: Id, body: Resolution, person: PersonDep, svc: ServicesDep
 ) -> dict[str, Any]:
-    """A companion who found her safe ends the alarm, saying how."""
+    """A companion (or, during an alarm, a guardian) who found her safe ends the alarm, saying
+    how."""
     await svc.writer.run(lambda tx: alarms.resolve(tx, walk_id, person.id, body.note))
-    return await _view(svc, walk_id, person.id)
+    return await _helper_view(svc, walk_id, person.id)
 
 
 __all__ = ["Audience", "router"]

@@ -28,6 +28,7 @@ class Reason(StrEnum):
     SOS = "sos"
     NO_ANSWER = "no_answer"
     WRONG_PINS = "wrong_pins"
+    DURESS = "duress"  # her duress PIN: a silent alarm, kept from her own devices
 
 
 @dataclass(frozen=True)
@@ -188,6 +189,34 @@ def progress_after(previous: Progress | None, remaining_m: float, t: int) -> Pro
     if remaining_m > previous.progress_m + PROGRESS_TOLERANCE_M:
         return Progress(previous.progress_m, previous.progress_at, previous.away_since or t)
     return Progress(previous.progress_m, previous.progress_at, None)
+
+
+# -- the expected arrival adapts, the way a companion's would ------------------------------------
+
+ADAPT_AFTER_MS = 2 * MINUTE  # her pace is judged over at least this long...
+ADAPT_AFTER_M = 100.0  # ...and this far
+ADAPT_STEP_MS = MINUTE  # more time is given (and said) in steps of a minute or more
+MAX_WALK_MS = 240 * MINUTE  # no walk is expected to last longer than this from its start
+
+
+def adapted_arrival(
+    expected_at: int,
+    started_at: int,
+    measured_from: tuple[float, int],
+    left_m: float,
+    t: int,
+) -> int | None:
+    """A walker who keeps making progress, slower than planned, gets the time her own pace says
+    she needs, as a companion watching her would give it; None: no change. Call it only for a
+    fix that made progress: one who stops is given nothing (the stalled rule watches her).
+    `measured_from`: distance left and time at her first fix; `left_m`: to the door."""
+    from_m, from_at = measured_from
+    walked_m, elapsed_ms = from_m - left_m, t - from_at
+    if elapsed_ms < ADAPT_AFTER_MS or walked_m < ADAPT_AFTER_M:
+        return None
+    pace_mps = walked_m / (elapsed_ms / 1000)
+    needed = min(t + int(max(0.0, left_m) / pace_mps * 1000), started_at + MAX_WALK_MS)
+    return needed if needed >= expected_at + ADAPT_STEP_MS else None
 
 
 BATTERY_NOTICES = (15, 5)

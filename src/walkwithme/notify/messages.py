@@ -25,6 +25,7 @@ _REASONS = {
     "sos": "SOS pressed",
     "no_answer": "no answer to a check",
     "wrong_pins": "wrong PIN three times",
+    "duress": "she gave her duress PIN: a silent alarm, her phone shows nothing of it",
 }
 
 

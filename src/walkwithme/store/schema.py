@@ -35,6 +35,9 @@ people = sa.Table(
     sa.Column("phone", sa.String(40)),
     sa.Column("pace_mps", sa.Float, nullable=False),
     sa.Column("created_at", Ms, nullable=False),
+    # Her duress PIN, if she set one in her profile (every walk takes it unless the walk has
+    # its own): it works like her PIN while it raises a silent alarm.
+    sa.Column("duress_pin_hash", sa.String(200)),
 )
 
 invites = sa.Table(
@@ -111,6 +114,7 @@ walks = sa.Table(
     sa.Column("dest_radius_m", sa.Float),
     sa.Column("pace_mps", sa.Float, nullable=False),
     sa.Column("pin_hash", sa.String(200), nullable=False),
+    sa.Column("duress_pin_hash", sa.String(200)),
     # The walker's time zone when she started: night or day is judged by her local time.
     sa.Column("timezone", sa.String(64), nullable=False, server_default="UTC"),
     sa.Column("started_at", Ms, nullable=False),
@@ -131,6 +135,10 @@ walks = sa.Table(
     sa.Column("progress_at", Ms),  # when the distance left last fell by the tolerance
     sa.Column("away_since", Ms),  # since when it has stayed above the least plus tolerance
     sa.Column("door_at", Ms),  # since when she has been at the door
+    # Where her own pace is measured from (her first fix: distance left, time), so a walker
+    # slower than planned but making progress is given more time.
+    sa.Column("measured_m", sa.Float),
+    sa.Column("measured_at", Ms),
     # ...the "Are you OK?" check waiting for her answer...
     sa.Column("check_reason", sa.String(16)),
     sa.Column("check_asked_at", Ms),
@@ -143,6 +151,10 @@ walks = sa.Table(
     # The escalation ladder of an alarm: who has been told so far, and when to climb next.
     sa.Column("escalation_level", sa.Integer),
     sa.Column("escalate_at", Ms),
+    # After her duress PIN: what her own devices are shown (the state, and when it ended,
+    # as her real PIN would have left it), while the walk itself stays in a silent alarm.
+    sa.Column("cover_state", sa.String(16)),
+    sa.Column("cover_ended_at", Ms),
     sa.Index("ix_walks_walker_state", "walker_id", "state"),
     sa.Index("ix_walks_next_due_at", "next_due_at"),
 )
@@ -189,6 +201,10 @@ events = sa.Table(
     sa.Column("audience", sa.String(16), nullable=False),
     sa.Column("actor_id", Id, sa.ForeignKey("people.id", ondelete="SET NULL")),
     sa.Column("data", sa.JSON, nullable=False),
+    # Each side numbers what it may see without gaps, so an event kept from one side (a silent
+    # alarm) leaves no trace in the other side's numbering. NULL: not for that side.
+    sa.Column("walker_seq", sa.Integer),
+    sa.Column("companion_seq", sa.Integer),
     sa.Index("ix_events_walk_id", "walk_id", "id"),
 )
 

@@ -161,6 +161,20 @@ def password_hash_of(conn: Connection, email: str) -> tuple[int, str] | None:
     return (row.id, row.password_hash) if row else None
 
 
+def duress_pin_hash_of(conn: Connection, person_id: int) -> str | None:
+    value = conn.execute(
+        sa.select(people.c.duress_pin_hash).where(people.c.id == person_id)
+    ).scalar()
+    return str(value) if value else None
+
+
+def set_duress_pin(tx: Tx, person_id: int, pin_hash: str | None) -> None:
+    """Her duress PIN for the walks she starts from now on (None: she has none)."""
+    tx.conn.execute(
+        people.update().where(people.c.id == person_id).values(duress_pin_hash=pin_hash)
+    )
+
+
 def list_people(conn: Connection) -> list[Person]:
     return [_person(r) for r in conn.execute(sa.select(*_PERSON_COLUMNS).order_by(people.c.id))]
 

@@ -13,7 +13,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from walkwithme.domain.errors import Conflict, Forbidden, NotFound
+from walkwithme.domain.errors import Conflict, NotFound
+from walkwithme.domain.people import ContactRole
 from walkwithme.domain.rules import (
     ACK_PAUSES_MS,
     ESCALATE_AFTER_MS,
@@ -30,7 +31,8 @@ from walkwithme.security import new_token, token_hash
 from walkwithme.store.schema import answer_links, insert_id, walks
 from walkwithme.store.writer import Tx
 from walkwithme.usecases import alerts, shares, timeline
-from walkwithme.usecases.timeline import Audience
+from walkwithme.usecases.contacts import accepted_ids
+from walkwithme.usecases.timeline import FOR_ALL, FOR_COMPANIONS, FOR_WALKER, Audience
 from walkwithme.usecases.walks import (
     Walk,
     audience_of,
@@ -126,13 +128,14 @@ def walk_for_answer(conn: Connection, token: str) -> Walk:
         sa.select(answer_links.c.walk_id).where(answer_links.c.token_hash == token_hash(token))
     ).first()
     walk = get_walk(conn, row.walk_id) if row else None
-    if walk is None or not walk.live:
+    if walk is None or not walk.walker_live:
         raise NotFound("this link has expired: the walk is over")
     return walk
 
 
-def raise_alarm(tx: Tx, walk: Walk, reason: Reason) -> None:
-    """The alarm: her companions first; the ladder climbs if nobody says "I'm on it"."""
+def raise_alarm(tx: Tx, walk: Walk, reason: Reason, *, silent: bool = False, **values: Any) -> Walk:
+    """The alarm: her companions first; the ladder climbs if nobody says "I'm on it".
+    `silent`: kept from her own devices (her duress PIN; `values` set what they are shown)."""
     walk = save(
         tx,
         walk,
@@ -143,10 +146,26 @@ def raise_alarm(tx: Tx, walk: Walk, reason: Reason) -> None:
         check_asked_at=None,
         escalation_level=0,
         escalate_at=tx.now_ms + ESCALATE_AFTER_MS,
+        **values,
     )
     facts = {"reason": reason.value, **_facts(walk, tx.now_ms)}
-    event_id = timeline.record(tx, walk.id, "alarm", **facts)
+    audience = FOR_COMPANIONS if silent else FOR_ALL
+    event_id = timeline.record(tx, walk.id, "alarm", audience=audience, **facts)
     alerts.tell(tx, walk, "alarm", facts, alerts.companion_ids(tx.conn, walk.id), event_id=event_id)
+    return walk
+
+
+def tell_duress_again(tx: Tx, walk: Walk, *, said: str | None) -> None:
+    """Her duress PIN, given again during an alarm: those looking out for her hear of it."""
+    facts = {"reason": Reason.DURESS.value, "said": said, **_facts(walk, tx.now_ms)}
+    event_id = timeline.record(tx, walk.id, "duress", audience=FOR_COMPANIONS, **facts)
+    alerts.tell(tx, walk, "alarm", facts, alerts.companion_ids(tx.conn, walk.id), event_id=event_id)
+
+
+def _for(walk: Walk) -> str:
+    """Who sees the alarm's events: everybody, or (a silent alarm) only those looking out for
+    her."""
+    return FOR_COMPANIONS if walk.covert else FOR_ALL
 
 
 def escalate(tx: Tx, walk: Walk, *, has_hook: bool) -> None:
@@ -167,7 +186,7 @@ def escalate(tx: Tx, walk: Walk, *, has_hook: bool) -> None:
         "again": climbed is None,
         **_facts(walk, tx.now_ms),
     }
-    event_id = timeline.record(tx, walk.id, "alarm_escalated", **facts)
+    event_id = timeline.record(tx, walk.id, "alarm_escalated", audience=_for(walk), **facts)
     if rung == "companions":
         alerts.tell(
             tx, walk, "alarm", facts, alerts.companion_ids(tx.conn, walk.id), event_id=event_id
@@ -228,80 +247,96 @@ def refuse_pin(tx: Tx, walk_id: int, walker_id: int, action: str) -> None:
     walk = own_live_walk(tx, walk_id, walker_id)
     timeline.record(tx, walk_id, "pin_refused", actor_id=walker_id, action=action)
     walk = save(tx, walk, wrong_pins=walk.wrong_pins + 1)
-    if walk.wrong_pins >= WRONG_PINS_FOR_ALARM and walk.state is not WalkState.ALARM:
-        raise_alarm(tx, walk, Reason.WRONG_PINS)
+    if walk.wrong_pins < WRONG_PINS_FOR_ALARM or walk.walker_state is WalkState.ALARM:
+        return
+    if walk.covert:
+        # Already in a silent alarm: her devices are shown the alarm they would have seen.
+        _shown_alarm(tx, walk, Reason.WRONG_PINS)
+        return
+    raise_alarm(tx, walk, Reason.WRONG_PINS)
 
 
 def sos(tx: Tx, walk_id: int, walker_id: int) -> None:
     """SOS needs no PIN and asks nothing first."""
     walk = own_live_walk(tx, walk_id, walker_id)
-    if walk.state is WalkState.ALARM:
+    if walk.walker_state is WalkState.ALARM:
         timeline.record(tx, walk_id, "sos", actor_id=walker_id, **_facts(walk, tx.now_ms))
+        return
+    if walk.covert:
+        _shown_alarm(tx, walk, Reason.SOS)
+        facts = {"reason": Reason.SOS.value, **_facts(walk, tx.now_ms)}
+        event_id = timeline.record(
+            tx, walk_id, "sos", audience=FOR_COMPANIONS, actor_id=walker_id, **facts
+        )
+        companions = alerts.companion_ids(tx.conn, walk.id)
+        alerts.tell(tx, walk, "alarm", facts, companions, event_id=event_id)
         return
     raise_alarm(tx, walk, Reason.SOS)
 
 
-def walker_is_ok(tx: Tx, walk_id: int, walker_id: int) -> str:
-    """Her (right) PIN, given to the check or in an alarm: the walk goes on. Returns what
-    it answered: "check", "alarm" or "nothing"."""
-    walk = own_live_walk(tx, walk_id, walker_id)
-    if walk.state is WalkState.ALARM:
-        if walk.alarm_reason == Reason.WRONG_PINS.value:
-            # Whoever guessed wrong three times may guess right the fourth: this alarm ends
-            # only by a companion who has found her.
-            raise Forbidden("only a companion can end this alarm")
-        _resolve(tx, walk, by=walker_id, note=None)
-        return "alarm"
-    if walk.check_reason is None:
-        save(tx, walk, wrong_pins=0)
-        return "nothing"
-    reason = Reason(walk.check_reason)
-    save(
-        tx,
-        walk,
-        check_reason=None,
-        check_asked_at=None,
-        wrong_pins=0,
-        quiet_until=quiet_after_answer(reason, tx.now_ms),
-    )
-    alerts.supersede(tx, walk_id, ("check",), "she answered")
-    timeline.record(tx, walk_id, "check_answered", actor_id=walker_id, reason=reason.value)
-    return "check"
+def _shown_alarm(tx: Tx, walk: Walk, reason: Reason) -> None:
+    """Under a silent alarm, her devices see the alarm her own actions would have raised."""
+    walk = save(tx, walk, cover_state=WalkState.ALARM.value)
+    facts = {"reason": reason.value, **_facts(walk, tx.now_ms)}
+    timeline.record(tx, walk.id, "alarm", audience=FOR_WALKER, **facts)
 
 
 # -- companions ------------------------------------------------------------------------------
 
 
-def _alarmed_walk_for_companion(tx: Tx, walk_id: int, person_id: int) -> Walk:
+def _alarmed_walk_for_helper(tx: Tx, walk_id: int, person_id: int) -> Walk:
+    """The walk, for one of her companions, or (only while it is in alarm) her guardians:
+    anyone else is told there is no such walk."""
     walk = get_walk(tx.conn, walk_id)
-    if walk is None or audience_of(tx.conn, walk, person_id) is not Audience.COMPANION:
+    if walk is None:
+        raise NotFound("no such walk")
+    companion = audience_of(tx.conn, walk, person_id) is Audience.COMPANION
+    guardian = walk.state is WalkState.ALARM and is_guardian(tx.conn, walk, person_id)
+    if not (companion or guardian):
         raise NotFound("no such walk")
     if walk.state is not WalkState.ALARM:
         raise Conflict("this walk is not in alarm")
     return walk
 
 
+def is_guardian(conn: Connection, walk: Walk, person_id: int) -> bool:
+    return person_id in accepted_ids(conn, walk.walker_id, ContactRole.GUARDIAN)
+
+
 def acknowledge(tx: Tx, walk_id: int, person_id: int) -> None:
-    """ "I'm on it": the walker and the other companions see who is coming."""
-    walk = _alarmed_walk_for_companion(tx, walk_id, person_id)
+    """ "I'm on it": the walker and the other companions see who is coming (the walker only if
+    the alarm isn't a silent one)."""
+    walk = _alarmed_walk_for_helper(tx, walk_id, person_id)
     # It pauses the ladder for a while, not for good: help may not come.
     save(tx, walk, escalate_at=tx.now_ms + ACK_PAUSES_MS)
     facts: dict[str, Any] = {"by": {"id": person_id, "name": person_name(tx.conn, person_id)}}
-    event_id = timeline.record(tx, walk_id, "alarm_acknowledged", actor_id=person_id, **facts)
+    event_id = timeline.record(
+        tx, walk_id, "alarm_acknowledged", audience=_for(walk), actor_id=person_id, **facts
+    )
     others = [p for p in alerts.companion_ids(tx.conn, walk_id) if p != person_id]
-    alerts.tell(tx, walk, "alarm_acknowledged", facts, [walk.walker_id, *others], event_id=event_id)
+    told = others if walk.covert else [walk.walker_id, *others]
+    alerts.tell(tx, walk, "alarm_acknowledged", facts, told, event_id=event_id)
 
 
 def resolve(tx: Tx, walk_id: int, person_id: int, note: str) -> None:
-    """A companion who has found her safe ends the alarm, with a note."""
-    walk = _alarmed_walk_for_companion(tx, walk_id, person_id)
-    _resolve(tx, walk, by=person_id, note=check_message(note))
+    """A companion or guardian who has found her safe ends the alarm, with a note."""
+    walk = _alarmed_walk_for_helper(tx, walk_id, person_id)
+    resolve_alarm(tx, walk, by=person_id, note=check_message(note))
 
 
-def _resolve(tx: Tx, walk: Walk, *, by: int, note: str | None) -> None:
-    back = WalkState.AT_DOOR if walk.door_at is not None else WalkState.ACTIVE
+def resolve_alarm(tx: Tx, walk: Walk, *, by: int, note: str | None) -> None:
+    """The alarm is over. After a silent one, the walk becomes what her devices were shown:
+    over if she was made to end it, going on otherwise."""
     told_guardians = (walk.escalation_level or 0) >= 1
     reason = walk.alarm_reason
+    audience = _for(walk)
+    back = WalkState.AT_DOOR if walk.door_at is not None else WalkState.ACTIVE
+    after: dict[str, Any] = {}
+    if walk.covert:
+        back = walk.walker_state if walk.walker_state is not WalkState.ALARM else back
+        after = {"cover_state": None, "cover_ended_at": None}
+        if not walk.walker_live:
+            after["ended_at"] = walk.cover_ended_at
     walk = save(
         tx,
         walk,
@@ -312,6 +347,7 @@ def _resolve(tx: Tx, walk: Walk, *, by: int, note: str | None) -> None:
         quiet_until=quiet_after_answer(None, tx.now_ms),
         escalation_level=None,
         escalate_at=None,
+        **after,
     )
     facts: dict[str, Any] = {
         "by": {"id": by, "name": person_name(tx.conn, by)},
@@ -319,7 +355,9 @@ def _resolve(tx: Tx, walk: Walk, *, by: int, note: str | None) -> None:
         "reason": reason,
     }
     alerts.supersede(tx, walk.id, ("alarm", "check"), "the alarm was resolved")
-    event_id = timeline.record(tx, walk.id, "alarm_resolved", actor_id=by, **facts)
+    event_id = timeline.record(
+        tx, walk.id, "alarm_resolved", audience=audience, actor_id=by, **facts
+    )
     recipients = [p for p in alerts.companion_ids(tx.conn, walk.id) if p != by]
     if told_guardians and by != walk.walker_id:
         # Guardians heard of the alarm: they hear who ended it, if it wasn't her.

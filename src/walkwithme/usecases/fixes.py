@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 
 from walkwithme.domain.errors import Invalid
 from walkwithme.domain.fixes import Fix, check_fix, implausibility, parse_fix
-from walkwithme.domain.rules import Progress, battery_notice, progress_after
+from walkwithme.domain.rules import Progress, adapted_arrival, battery_notice, progress_after
 from walkwithme.domain.walks import WalkState, door_after_fix
 from walkwithme.store.schema import devices, fixes
 from walkwithme.store.writer import Tx
@@ -104,6 +104,15 @@ def record_fixes(tx: Tx, device: Device, batch: list[Parsed]) -> list[Outcome]:
         tx.conn.execute(_insert_statement(tx.conn.dialect.name), rows)
         tx.touch(walk.id)
     track.save(tx)
+    if not walk.walker_live:
+        # Her duress PIN ended the walk for her devices while it stays open in a silent alarm:
+        # the fixes are kept, for those looking for her, and her phone is told what it would
+        # have been told of a walk that is over.
+        return [
+            o if isinstance(p, Outcome) else Outcome("not_kept", NO_WALK)
+            for o, p in zip(outcomes, batch, strict=True)
+            if o is not None
+        ]
     return [o for o in outcomes if o is not None]
 
 
@@ -166,7 +175,7 @@ class Track:
     def __init__(self, walk: Walk, now_ms: int) -> None:
         self.before = walk
         self.now_ms = now_ms
-        self.state = walk.state
+        self.state = walk.walker_state  # under a duress PIN's cover, the door moves the cover
         self.values: dict[str, Any] = {}
         self.events: list[tuple[str, dict[str, Any]]] = []
         self.last: Fix | None = _last_trusted(walk)
@@ -177,6 +186,12 @@ class Track:
             else None
         )
         self.door_at = walk.door_at
+        self.expected_at = walk.expected_at
+        self.measured_from = (
+            (walk.measured_m, walk.measured_at)
+            if walk.measured_m is not None and walk.measured_at is not None
+            else None
+        )
         self.battery = walk.last_battery_pct
         self.notice = walk.battery_notice
         self.batch_trusted: Fix | None = None  # the latest trusted fix of this batch so far
@@ -213,6 +228,7 @@ class Track:
         if walk.destination is not None:
             remaining = walk.destination.distance_from(fix.lat, fix.lon)
             self.progress = progress_after(self.progress, remaining, t)
+            self._adapt_arrival(max(0.0, remaining - walk.destination.radius_m), t)
         if fix.battery_pct is not None:
             self.battery = fix.battery_pct
         notice = battery_notice(self.notice, fix.battery_pct)
@@ -248,15 +264,36 @@ class Track:
             "away_since": progress.away_since if progress else None,
             "door_at": self.door_at,
             "battery_notice": self.notice,
+            "expected_at": self.expected_at,
+            "measured_m": self.measured_from[0] if self.measured_from else None,
+            "measured_at": self.measured_from[1] if self.measured_from else None,
         }
+
+    def _adapt_arrival(self, left_m: float, t: int) -> None:
+        """Her pace is measured from her first fix; while she keeps making progress, a slower
+        pace than planned moves her expected arrival (and the timeline says so)."""
+        if self.measured_from is None:
+            self.measured_from = (left_m, t)
+            return
+        if self.progress is None or self.progress.progress_at != t:
+            return  # no progress with this fix: no more time
+        later = adapted_arrival(
+            self.expected_at, self.before.started_at, self.measured_from, left_m, t
+        )
+        if later is not None:
+            self.expected_at = later
+            self.events.append(("expected_later", {"expected_at": later}))
 
     def save(self, tx: Tx) -> None:
         if not self.values:
             return
         walk = self.before
-        target = self.state if self.state is not walk.state else None
-        # A batch can leave and come back to the door: the net change is what is saved.
-        walks.save(tx, walk, target, **self.values)
+        if walk.covert:
+            walks.save(tx, walk, cover_state=self.state.value, **self.values)
+        else:
+            target = self.state if self.state is not walk.state else None
+            # A batch can leave and come back to the door: the net change is what is saved.
+            walks.save(tx, walk, target, **self.values)
         companions = alerts.companion_ids(tx.conn, walk.id) if self.events else []
         for kind, facts in self.events:
             event_id = timeline.record(tx, walk.id, kind, **facts)

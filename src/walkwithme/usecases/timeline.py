@@ -1,5 +1,10 @@
 """A walk's timeline: every state change, message and notice is an event row, written in the
-same transaction as the change itself. The row's audience says who may ever see it."""
+same transaction as the change itself. The row's audience says who may ever see it.
+
+Each side numbers the events it may see on its own (`walker_seq`, `companion_seq`), without
+gaps: that number is the event's `id` for that side and its stream cursor. An event kept from
+the walker (the silent alarm of her duress PIN) leaves no hole in her numbering to give it away.
+"""
 
 from __future__ import annotations
 
@@ -29,6 +34,10 @@ _VISIBLE = {
     Audience.WALKER: (FOR_ALL, FOR_WALKER),
     Audience.COMPANION: (FOR_ALL, FOR_COMPANIONS),
 }
+_SEQ = {Audience.WALKER: events.c.walker_seq, Audience.COMPANION: events.c.companion_seq}
+_LAST_SEQ = sa.select(sa.func.max(events.c.walker_seq), sa.func.max(events.c.companion_seq)).where(
+    events.c.walk_id == sa.bindparam("walk_id")
+)
 
 
 def record(
@@ -40,6 +49,9 @@ def record(
     actor_id: int | None = None,
     **data: Any,
 ) -> int:
+    """Add an event; returns its row id (for alerts; never shown: each side sees its own
+    number, `seq_of`)."""
+    last_walker, last_companion = tx.conn.execute(_LAST_SEQ, {"walk_id": walk_id}).one()
     event_id: int = insert_id(
         tx.conn,
         events,
@@ -49,32 +61,46 @@ def record(
         audience=audience,
         actor_id=actor_id,
         data=data,
+        walker_seq=(last_walker or 0) + 1 if audience in _VISIBLE[Audience.WALKER] else None,
+        companion_seq=(last_companion or 0) + 1
+        if audience in _VISIBLE[Audience.COMPANION]
+        else None,
     )
     tx.touch(walk_id, events=True)
     return event_id
 
 
+def seq_of(conn: Connection, event_id: int, audience: Audience) -> int:
+    """The number an event has for one side (which must be able to see it)."""
+    return int(conn.execute(sa.select(_SEQ[audience]).where(events.c.id == event_id)).scalar_one())
+
+
 def events_after(
     conn: Connection, walk_id: int, after_id: int, audience: Audience, limit: int = 500
 ) -> list[dict[str, Any]]:
+    seq = _SEQ[audience]
     rows = conn.execute(
-        sa.select(events.c.id, events.c.at, events.c.kind, events.c.data)
-        .where(
-            events.c.walk_id == walk_id,
-            events.c.id > after_id,
-            events.c.audience.in_(_VISIBLE[audience]),
-        )
-        .order_by(events.c.id)
+        sa.select(seq.label("seq"), events.c.at, events.c.kind, events.c.data)
+        .where(events.c.walk_id == walk_id, seq > after_id)
+        .order_by(seq)
         .limit(limit)
     )
-    return [{"id": r.id, "at": r.at, "kind": r.kind, **r.data} for r in rows]
+    return [{"id": r.seq, "at": r.at, "kind": r.kind, **r.data} for r in rows]
 
 
 def fixes_after(
-    conn: Connection, walk_id: int, after_id: int, limit: int = 1000
+    conn: Connection,
+    walk_id: int,
+    after_id: int,
+    limit: int = 1000,
+    *,
+    received_until: int | None = None,
 ) -> list[dict[str, Any]]:
     """Trusted fixes only: flagged ones stay out of the map. In arrival order (by id), each
-    with its own time `t`, so a fix that arrived late is still drawn where it belongs."""
+    with its own time `t`, so a fix that arrived late is still drawn where it belongs.
+    `received_until`: only what had arrived by then (what her devices see of a walk that, for
+    them, ended then)."""
+    until = fixes.c.received_at <= received_until if received_until is not None else sa.true()
     rows = conn.execute(
         sa.select(
             fixes.c.id,
@@ -86,7 +112,7 @@ def fixes_after(
             fixes.c.bearing_deg,
             fixes.c.battery_pct,
         )
-        .where(fixes.c.walk_id == walk_id, fixes.c.id > after_id, fixes.c.flag.is_(None))
+        .where(fixes.c.walk_id == walk_id, fixes.c.id > after_id, fixes.c.flag.is_(None), until)
         .order_by(fixes.c.id)
         .limit(limit)
     )
@@ -103,3 +129,36 @@ def fixes_after(
         }
         for r in rows
     ]
+
+
+def last_fix_until(conn: Connection, walk_id: int, received_until: int) -> dict[str, Any] | None:
+    """The newest trusted fix that had arrived by then (in the shape of `fixes_after`)."""
+    row = conn.execute(
+        sa.select(
+            fixes.c.taken_at,
+            fixes.c.lat,
+            fixes.c.lon,
+            fixes.c.accuracy_m,
+            fixes.c.speed_mps,
+            fixes.c.bearing_deg,
+            fixes.c.battery_pct,
+        )
+        .where(
+            fixes.c.walk_id == walk_id,
+            fixes.c.flag.is_(None),
+            fixes.c.received_at <= received_until,
+        )
+        .order_by(fixes.c.taken_at.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    return {
+        "t": row.taken_at,
+        "lat": row.lat,
+        "lon": row.lon,
+        "accuracy": row.accuracy_m,
+        "speed": row.speed_mps,
+        "bearing": row.bearing_deg,
+        "battery": row.battery_pct,
+    }

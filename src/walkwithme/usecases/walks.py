@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 from walkwithme.domain import walks as rules
 from walkwithme.domain.errors import Conflict, Invalid, NotFound
 from walkwithme.domain.geo import distance_m, expected_duration_ms
-from walkwithme.domain.rules import Reason, Watch, next_due_at, quiet_after_answer
+from walkwithme.domain.rules import Reason, Watch, next_due_at
 from walkwithme.domain.walks import LIVE_STATES, LIVE_VALUES, Destination, WalkState
 from walkwithme.store.schema import insert_id, people, share_links, walk_companions, walks
 from walkwithme.store.writer import Tx
@@ -52,6 +52,8 @@ class Walk:
     progress_at: int | None = None
     away_since: int | None = None
     door_at: int | None = None
+    measured_m: float | None = None
+    measured_at: int | None = None
     check_reason: str | None = None
     check_asked_at: int | None = None
     quiet_until: int | None = None
@@ -61,10 +63,30 @@ class Walk:
     battery_notice: int | None = None
     escalation_level: int | None = None
     escalate_at: int | None = None
+    cover_state: str | None = None
+    cover_ended_at: int | None = None
 
     @property
     def live(self) -> bool:
         return self.state in LIVE_STATES
+
+    @property
+    def covert(self) -> bool:
+        """She gave her duress PIN: the walk is in a silent alarm her own devices don't show."""
+        return self.cover_state is not None
+
+    @property
+    def walker_state(self) -> WalkState:
+        """The state her own devices are shown: what her real PIN would have left."""
+        return WalkState(self.cover_state) if self.cover_state else self.state
+
+    @property
+    def walker_live(self) -> bool:
+        return self.walker_state in LIVE_STATES
+
+    @property
+    def walker_ended_at(self) -> int | None:
+        return self.cover_ended_at if self.covert else self.ended_at
 
     def watch(self) -> Watch:
         """What the watchdog's rules know of this walk."""
@@ -84,7 +106,7 @@ class Walk:
         )
 
 
-_WALK_COLUMNS = [c for c in walks.c if c.name != "pin_hash"]
+_WALK_COLUMNS = [c for c in walks.c if c.name not in ("pin_hash", "duress_pin_hash")]
 _PLAIN_FIELDS = [f.name for f in fields(Walk) if f.name not in ("state", "destination")]
 
 
@@ -104,8 +126,10 @@ def _walk(row: Any) -> Walk:
 # Built once: these run for every fix and every live update, and building a statement costs
 # more than running it on SQLite.
 _BY_ID = sa.select(*_WALK_COLUMNS).where(walks.c.id == sa.bindparam("walk_id"))
-_LIVE_OF = sa.select(*_WALK_COLUMNS).where(
-    walks.c.walker_id == sa.bindparam("walker_id"), walks.c.state.in_(LIVE_VALUES)
+_LIVE_OF = (
+    sa.select(*_WALK_COLUMNS)
+    .where(walks.c.walker_id == sa.bindparam("walker_id"), walks.c.state.in_(LIVE_VALUES))
+    .order_by(walks.c.id.desc())
 )
 
 
@@ -115,6 +139,7 @@ def get_walk(conn: Connection, walk_id: int) -> Walk | None:
 
 
 def live_walk_of(conn: Connection, walker_id: int) -> Walk | None:
+    """Her live walk (the newest, if a silent alarm still holds an older one open)."""
     row = conn.execute(_LIVE_OF, {"walker_id": walker_id}).first()
     return _walk(row) if row else None
 
@@ -149,14 +174,17 @@ def visible_walk(conn: Connection, walk_id: int, person_id: int) -> tuple[Walk, 
     return walk, audience
 
 
-def pin_hash_of(conn: Connection, walk_id: int, walker_id: int) -> str:
-    """For the walker's own PIN checks (which happen outside the writer: argon2 is slow)."""
+def pin_hashes_of(conn: Connection, walk_id: int, walker_id: int) -> tuple[str, str | None]:
+    """Her PIN's hash and her duress PIN's (if she has one), for the PIN checks, which happen
+    outside the writer (argon2 is slow)."""
     row = conn.execute(
-        sa.select(walks.c.pin_hash).where(walks.c.id == walk_id, walks.c.walker_id == walker_id)
+        sa.select(walks.c.pin_hash, walks.c.duress_pin_hash).where(
+            walks.c.id == walk_id, walks.c.walker_id == walker_id
+        )
     ).first()
     if row is None:
         raise NotFound("no such walk")
-    return str(row.pin_hash)
+    return str(row.pin_hash), row.duress_pin_hash
 
 
 def companion_names(conn: Connection, walk_id: int) -> list[dict[str, Any]]:
@@ -210,6 +238,7 @@ class WalkPlan:
     minutes: int | None = None
     due_at: int | None = None
     companion_ids: tuple[int, ...] | None = None  # None: all her accepted companions
+    duress_pin_hash: str | None = None
 
 
 MAX_WALK_MIN = 240
@@ -237,7 +266,9 @@ def expected_arrival(plan: WalkPlan, started_at: int) -> int:
 
 
 def start_walk(tx: Tx, walker_id: int, plan: WalkPlan) -> int:
-    if live_walk_of(tx.conn, walker_id) is not None:
+    current = live_walk_of(tx.conn, walker_id)
+    if current is not None and current.walker_live:
+        # (A walk held open by the silent alarm of her duress PIN is over for her devices.)
         raise Conflict("you are on a walk already: end it before starting another")
     accepted = contacts.accepted_companion_ids(tx.conn, walker_id)
     if plan.companion_ids is None:
@@ -284,6 +315,7 @@ def start_walk(tx: Tx, walker_id: int, plan: WalkPlan) -> int:
         dest_radius_m=dest.radius_m if dest else None,
         pace_mps=plan.pace_mps,
         pin_hash=plan.pin_hash,
+        duress_pin_hash=plan.duress_pin_hash,
         timezone=plan.timezone,
         started_at=tx.now_ms,
         expected_at=expected_at,
@@ -330,7 +362,7 @@ def save(tx: Tx, walk: Walk, target: WalkState | None = None, **values: Any) -> 
     )
     if done.rowcount != 1:
         raise Conflict("the walk changed meanwhile; try again")
-    if state is not walk.state:
+    if state is not walk.state or changed.cover_state != walk.cover_state:
         tx.touch(walk.id, access=True)  # live streams look at the walk again
     if walk.state is WalkState.ALARM and state is not WalkState.ALARM:
         # The alarm is over: the links made for it work one more hour, then show nothing.
@@ -364,49 +396,14 @@ def _update_statement(columns: tuple[str, ...]) -> sa.Update:
 
 
 def own_live_walk(tx: Tx, walk_id: int, walker_id: int) -> Walk:
+    """Her walk, live as her own devices see it (after her duress PIN, they see what her real
+    PIN would have left)."""
     walk = get_walk(tx.conn, walk_id)
     if walk is None or walk.walker_id != walker_id:
         raise NotFound("no such walk")
-    if not walk.live:
-        raise Conflict(f"this walk is over ({walk.state.value})")
+    if not walk.walker_live:
+        raise Conflict(f"this walk is over ({walk.walker_state.value})")
     return walk
-
-
-def confirm_inside(tx: Tx, walk_id: int, walker_id: int, note: str | None) -> None:
-    walk = own_live_walk(tx, walk_id, walker_id)
-    save(tx, walk, WalkState.SAFE, ended_at=tx.now_ms)
-    facts: dict[str, Any] = {"note": _note(note), "at_door": walk.state is WalkState.AT_DOOR}
-    event_id = timeline.record(tx, walk_id, "inside", actor_id=walker_id, **facts)
-    alerts.tell(
-        tx, walk, "inside", facts, alerts.companion_ids(tx.conn, walk_id), event_id=event_id
-    )
-
-
-def end_walk(tx: Tx, walk_id: int, walker_id: int, note: str | None) -> None:
-    walk = own_live_walk(tx, walk_id, walker_id)
-    save(tx, walk, WalkState.ENDED, ended_at=tx.now_ms)
-    facts: dict[str, Any] = {"note": _note(note)}
-    event_id = timeline.record(tx, walk_id, "ended", actor_id=walker_id, **facts)
-    alerts.tell(tx, walk, "ended", facts, alerts.companion_ids(tx.conn, walk_id), event_id=event_id)
-
-
-def extend_walk(tx: Tx, walk_id: int, walker_id: int, minutes: int) -> int:
-    rules.check_extension(minutes)
-    walk = own_live_walk(tx, walk_id, walker_id)
-    expected_at = max(walk.expected_at, tx.now_ms) + minutes * MINUTE_MS
-    answered: dict[str, Any] = {}
-    if walk.check_reason is not None:
-        # Her right PIN is her answer to the question too: she is OK, only slower.
-        answered = {
-            "check_reason": None,
-            "check_asked_at": None,
-            "quiet_until": quiet_after_answer(Reason(walk.check_reason), tx.now_ms),
-        }
-    save(tx, walk, expected_at=expected_at, wrong_pins=0, **answered)
-    timeline.record(
-        tx, walk_id, "extended", actor_id=walker_id, minutes=minutes, expected_at=expected_at
-    )
-    return expected_at
 
 
 def post_message(tx: Tx, walk_id: int, person_id: int, text: str, quick: bool) -> int:
@@ -414,12 +411,13 @@ def post_message(tx: Tx, walk_id: int, person_id: int, text: str, quick: bool) -
     audience = audience_of(tx.conn, walk, person_id) if walk else None
     if walk is None or audience is None:
         raise NotFound("no such walk")
-    if not walk.live:
-        raise Conflict(f"this walk is over ({walk.state.value})")
+    state = walk.walker_state if audience is Audience.WALKER else walk.state
+    if state not in LIVE_STATES:
+        raise Conflict(f"this walk is over ({state.value})")
     cleaned = rules.check_message(text)
     if quick and cleaned not in rules.QUICK_REPLIES:
         raise Invalid("not one of the quick replies", field="text")
-    return timeline.record(
+    event_id = timeline.record(
         tx,
         walk_id,
         "message",
@@ -428,7 +426,10 @@ def post_message(tx: Tx, walk_id: int, person_id: int, text: str, quick: bool) -
         text=cleaned,
         quick=quick,
     )
+    return timeline.seq_of(tx.conn, event_id, audience)
 
 
-def _note(note: str | None) -> str | None:
-    return rules.check_message(note) if note else None
+def shown_until(walk: Walk, audience: Audience) -> int | None:
+    """For her own devices, after her duress PIN ended the walk for them: the track stops
+    where it would have stopped (what arrives later is for those looking out for her)."""
+    return walk.cover_ended_at if audience is Audience.WALKER and walk.covert else None

@@ -1,0 +1,77 @@
+"""An outbound heartbeat to an external dead man's switch (a healthchecks.io check, an uptime
+monitor's push URL), so that someone notices when the whole server is down: a server that is
+down can't raise its own alarm.
+
+It is sent only while the watchdog is alive: a watchdog that is stuck stops the heartbeat,
+and the switch raises the alarm then too. The URL is the operator's own, so it may be on their
+private network.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+
+import httpx2
+
+from walkwithme.clock import Clock
+from walkwithme.notify import outbound
+from walkwithme.watchdog import Watchdog
+
+log = logging.getLogger(__name__)
+
+LOOK_EVERY_S = 5.0  # how often the loop asks itself whether a beat is due (real seconds)
+
+
+@dataclass
+class Heartbeat:
+    url: str
+    clock: Clock
+    watchdog: Watchdog
+    every_s: float = 60.0  # real seconds between beats
+    last_sent_ms: int | None = None
+    sent: int = 0
+    failures: int = 0
+    _task: asyncio.Task[None] | None = None
+
+    async def tick(self) -> bool:
+        """Send a beat if one is due and the watchdog is alive; True if one was sent."""
+        now = self.clock.now_ms()
+        if self.watchdog.last_beat_ms is None or self.watchdog.stuck():
+            return False  # silence is the message: the switch will raise its alarm
+        every_ms = self.every_s * 1000 * self.clock.speed  # the clock may run fast
+        if self.last_sent_ms is not None and now - self.last_sent_ms < every_ms:
+            return False
+        try:
+            response = await outbound.post(self.url, b"", {}, allow_private=True)
+            ok = response.status_code < 400
+            problem = f"HTTP {response.status_code}"
+        except (httpx2.HTTPError, outbound.Refused, OSError) as exc:
+            ok, problem = False, type(exc).__name__
+        if not ok:
+            self.failures += 1
+            log.warning("the heartbeat to the dead man's switch failed (%s)", problem)
+            return False
+        self.last_sent_ms = now
+        self.sent += 1
+        return True
+
+    def tick_sync(self) -> bool:
+        return asyncio.run(self.tick())
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="wwm-heartbeat")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            await self.tick()
+            await asyncio.sleep(LOOK_EVERY_S)

@@ -1,0 +1,169 @@
+"""The walker's PIN moments: "I'm OK" (to a check, or in an alarm), "I'm inside", ending the
+walk and extending it. Each takes her PIN, or her duress PIN.
+
+Her duress PIN answers exactly as her PIN would, in everything her own devices can see: the
+response, her timeline (her own copy of each event, numbered without gaps), her notifications,
+what her phone is told of its later fixes. Meanwhile the walk goes into a silent alarm that only
+the people looking out for her see, and it stays live and shared with them whatever she is made
+to do next, until a companion or a guardian resolves it: her own PINs, from then on, only move
+what her devices are shown (the cover: `walks.cover_state` and `cover_ended_at`).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from walkwithme.domain.errors import Forbidden
+from walkwithme.domain.rules import Reason, quiet_after_answer
+from walkwithme.domain.walks import WalkState, check_extension, check_message
+from walkwithme.store.writer import Tx
+from walkwithme.usecases import alarms, alerts, timeline
+from walkwithme.usecases.timeline import FOR_COMPANIONS, FOR_WALKER
+from walkwithme.usecases.walks import Walk, own_live_walk, person_name, save
+
+MINUTE_MS = 60_000
+
+
+class Pin(StrEnum):
+    """Which of her PINs she gave (a wrong one never gets this far)."""
+
+    REAL = "real"
+    DURESS = "duress"
+
+
+def inside(tx: Tx, walk_id: int, walker_id: int, note: str | None, pin: Pin) -> None:
+    walk = own_live_walk(tx, walk_id, walker_id)
+    facts: dict[str, Any] = {
+        "note": _note(note),
+        "at_door": walk.walker_state is WalkState.AT_DOOR,
+    }
+    if pin is Pin.DURESS or walk.covert:
+        _covered(tx, walk, pin, "inside", facts, shown=WalkState.SAFE, ended=True)
+        return
+    save(tx, walk, WalkState.SAFE, ended_at=tx.now_ms)
+    event_id = timeline.record(tx, walk_id, "inside", actor_id=walker_id, **facts)
+    companions = alerts.companion_ids(tx.conn, walk_id)
+    alerts.tell(tx, walk, "inside", facts, companions, event_id=event_id)
+
+
+def end(tx: Tx, walk_id: int, walker_id: int, note: str | None, pin: Pin) -> None:
+    walk = own_live_walk(tx, walk_id, walker_id)
+    facts: dict[str, Any] = {"note": _note(note)}
+    if pin is Pin.DURESS or walk.covert:
+        _covered(tx, walk, pin, "ended", facts, shown=WalkState.ENDED, ended=True)
+        return
+    save(tx, walk, WalkState.ENDED, ended_at=tx.now_ms)
+    event_id = timeline.record(tx, walk_id, "ended", actor_id=walker_id, **facts)
+    alerts.tell(tx, walk, "ended", facts, alerts.companion_ids(tx.conn, walk_id), event_id=event_id)
+
+
+def extend(tx: Tx, walk_id: int, walker_id: int, minutes: int, pin: Pin) -> int:
+    """More time before she is expected; returns the new expected arrival."""
+    check_extension(minutes)
+    walk = own_live_walk(tx, walk_id, walker_id)
+    expected_at = max(walk.expected_at, tx.now_ms) + minutes * MINUTE_MS
+    facts: dict[str, Any] = {"minutes": minutes, "expected_at": expected_at}
+    if pin is Pin.DURESS or walk.covert:
+        _covered(tx, walk, pin, "extended", facts, shown=walk.walker_state, expected_at=expected_at)
+        return expected_at
+    answered: dict[str, Any] = {}
+    if walk.check_reason is not None:
+        # Her right PIN is her answer to the question too: she is OK, only slower.
+        answered = {
+            "check_reason": None,
+            "check_asked_at": None,
+            "quiet_until": quiet_after_answer(Reason(walk.check_reason), tx.now_ms),
+        }
+    save(tx, walk, expected_at=expected_at, wrong_pins=0, **answered)
+    timeline.record(tx, walk_id, "extended", actor_id=walker_id, **facts)
+    return expected_at
+
+
+def ok(tx: Tx, walk_id: int, walker_id: int, pin: Pin) -> str:
+    """ "I'm OK": answers the check, or ends an alarm she is in. Returns what it answered:
+    "check", "alarm" or "nothing"."""
+    walk = own_live_walk(tx, walk_id, walker_id)
+    covered = pin is Pin.DURESS or walk.covert
+    if walk.walker_state is WalkState.ALARM:
+        if walk.alarm_reason == Reason.WRONG_PINS.value and not walk.covert:
+            # Whoever guessed wrong three times may guess right the fourth: this alarm ends
+            # only by someone who has found her. (The alarm is raised already: a duress PIN
+            # here is answered the same, and changes nothing either.)
+            raise Forbidden("only a companion can end this alarm")
+        if covered:
+            facts: dict[str, Any] = {
+                "by": {"id": walker_id, "name": person_name(tx.conn, walker_id)},
+                "note": None,
+                "reason": walk.alarm_reason,
+            }
+            _covered(tx, walk, pin, "alarm_resolved", facts, shown=_back(walk))
+        else:
+            alarms.resolve_alarm(tx, walk, by=walker_id, note=None)
+        return "alarm"
+    if walk.check_reason is None:
+        if covered:
+            # Nothing was asked; her duress PIN is a silent alarm all the same.
+            _covered(tx, walk, pin, None, {}, shown=walk.walker_state)
+        else:
+            save(tx, walk, wrong_pins=0)
+        return "nothing"
+    reason = Reason(walk.check_reason)
+    alerts.supersede(tx, walk_id, ("check",), "she answered")
+    if covered:
+        _covered(tx, walk, pin, "check_answered", {"reason": reason.value}, shown=walk.walker_state)
+        return "check"
+    save(
+        tx,
+        walk,
+        check_reason=None,
+        check_asked_at=None,
+        wrong_pins=0,
+        quiet_until=quiet_after_answer(reason, tx.now_ms),
+    )
+    timeline.record(tx, walk_id, "check_answered", actor_id=walker_id, reason=reason.value)
+    return "check"
+
+
+def _covered(
+    tx: Tx,
+    walk: Walk,
+    pin: Pin,
+    kind: str | None,
+    facts: dict[str, Any],
+    *,
+    shown: WalkState,
+    ended: bool = False,
+    **values: Any,
+) -> None:
+    """A moment under cover: her devices are shown `shown` (and her copy of the event), as
+    her real PIN would have left them; the walk itself stays, or goes, into the silent alarm.
+    """
+    cover: dict[str, Any] = {"cover_state": shown.value, **values}
+    if ended:
+        cover["cover_ended_at"] = tx.now_ms
+    if pin is Pin.DURESS and walk.state is not WalkState.ALARM:
+        walk = alarms.raise_alarm(tx, walk, Reason.DURESS, silent=True, **cover)
+        alarmed = True
+    else:
+        if pin is Pin.DURESS:
+            cover["alarm_reason"] = Reason.DURESS.value  # her own PIN can no longer end it
+        walk = save(tx, walk, **cover)
+        alarmed = False
+    if kind is not None:
+        timeline.record(tx, walk.id, kind, audience=FOR_WALKER, actor_id=walk.walker_id, **facts)
+        # The people looking out for her see what she was made to do, marked as such.
+        timeline.record(
+            tx, walk.id, kind, audience=FOR_COMPANIONS, actor_id=walk.walker_id, cover=True, **facts
+        )
+    if pin is Pin.DURESS and not alarmed:
+        # Already in alarm: her duress PIN is said again to those looking out for her.
+        alarms.tell_duress_again(tx, walk, said=kind)
+
+
+def _back(walk: Walk) -> WalkState:
+    return WalkState.AT_DOOR if walk.door_at is not None else WalkState.ACTIVE
+
+
+def _note(note: str | None) -> str | None:
+    return check_message(note) if note else None

@@ -1,0 +1,307 @@
+"""The duress PIN: at every place that takes her PIN, her own devices receive exactly the same
+bytes as with her real PIN, while those looking out for her get a silent alarm.
+
+Each moment is played twice, on two fresh services with the same fake clock: once with her
+PIN, once with her duress PIN. Everything her devices can receive is captured (the answers to
+her requests, her walk, her timeline, her track, her live stream, what her phone is told of its
+fixes, her own notifications) and compared byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from tests.conftest import make_services
+from tests.people import HOME, PIN, START, Cast, Member, between
+from walkwithme.api.app import create_app
+from walkwithme.clock import FakeClock
+from walkwithme.services import Services
+from walkwithme.store.schema import alerts, deliveries
+
+DURESS = "1357"
+
+
+@dataclass
+class Run:
+    cast: Cast
+    mira: Member
+    noor: Member
+    gus: Member
+    phone: str
+    walk: dict[str, Any]
+    seen: list[bytes] = field(default_factory=list)  # what her devices received, in order
+
+    @property
+    def url(self) -> str:
+        return f"/api/walks/{self.walk['id']}"
+
+    def as_mira(self, method: str, path: str, **kwargs: Any) -> Any:
+        answer = self.cast.client.request(method, path, headers=self.mira.auth, **kwargs)
+        self.seen.append(f"{answer.status_code} ".encode() + answer.content)
+        return answer
+
+    def phone_sends(self, where: tuple[float, float]) -> None:
+        answer = self.cast.client.post(
+            "/api/fixes",
+            json={"fixes": [self.cast.fix(where)]},
+            headers={"Authorization": f"Bearer {self.phone}"},
+        )
+        self.seen.append(f"{answer.status_code} ".encode() + answer.content)
+
+    def look(self, **advance: float) -> list[str]:
+        self.cast.clock.advance(**advance)
+        return self.cast.services.watchdog.tick_sync()
+
+    def companion_sees(self) -> dict[str, Any]:
+        found: dict[str, Any] = self.cast.client.get(self.url, headers=self.noor.auth).json()
+        return found
+
+
+@contextmanager
+def scene(tmp_path: Path, name: str, duress_in_profile: bool) -> Iterator[Run]:
+    """Mira walking home with her phone; Noor her companion, Gus her guardian; everyone has a
+    channel (nothing is sent: the outbox is what we read)."""
+    clock = FakeClock()
+    svc = make_services(
+        f"sqlite:///{tmp_path / f'{name}.db'}",
+        tmp_path / name,
+        clock,
+        WWM_ALLOW_PRIVATE_ADDRESSES="true",
+    )
+    with TestClient(create_app(svc), base_url="http://127.0.0.1:8000") as client:
+        cast = Cast(client, svc, clock)
+        mira, noor, gus = cast.person("Mira"), cast.person("Noor"), cast.person("Gus")
+        cast.link(mira, noor)
+        cast.link(mira, gus, role="guardian")
+        for who in (mira, noor, gus):
+            made = client.post(
+                "/api/channels",
+                json={"kind": "webhook", "target": f"http://127.0.0.1:9/{who.name}"},
+                headers=who.auth,
+            )
+            assert made.status_code == 201, made.text
+        phone = cast.device(mira)
+        extra: dict[str, Any] = {}
+        if duress_in_profile:
+            set_it = client.put(
+                "/api/me/duress-pin",
+                json={"password": "correct horse battery", "duress_pin": DURESS},
+                headers=mira.auth,
+            )
+            assert set_it.status_code == 200, set_it.text
+        else:
+            extra["duress_pin"] = DURESS
+        walk = cast.start_walk(mira, **extra)
+        yield Run(cast, mira, noor, gus, phone, walk)
+    svc.db.dispose()
+
+
+def her_notifications(svc: Services, mira: Member) -> list[str]:
+    """The alerts her own channels would carry; the answer page's token is random in each run
+    (it is a capability, not content), so it is masked."""
+    with svc.db.read_engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(alerts.c.payload)
+            .join(deliveries, deliveries.c.alert_id == alerts.c.id)
+            .where(deliveries.c.person_id == mira.id)
+            .order_by(alerts.c.id)
+        )
+        payloads = [json.dumps(r.payload, sort_keys=True) for r in rows]
+    return [re.sub(r"ans_[A-Za-z0-9_-]+", "ans_TOKEN", p) for p in payloads]
+
+
+def what_her_devices_hold(run: Run) -> list[bytes]:
+    """After the moment: her walk, her timeline, her track, her live stream."""
+    run.as_mira("GET", run.url)
+    run.as_mira("GET", f"{run.url}/events")
+    run.as_mira("GET", f"{run.url}/fixes")
+    run.as_mira("GET", "/api/walks")
+    events = len(run.cast.events(run.mira, run.walk))
+    fixes = len(run.cast.client.get(f"{run.url}/fixes", headers=run.mira.auth).json())
+    with run.cast.client.websocket_connect(f"{run.url}/live", headers=run.mira.auth) as ws:
+        # Her stream: the walk's summary, every event and fix so far, then (if the walk is over
+        # for her) "closed".
+        for _ in range(1 + events + fixes):
+            run.seen.append(ws.receive_text().encode())
+        if not run.cast.client.get(run.url, headers=run.mira.auth).json()["live"]:
+            run.seen.append(ws.receive_text().encode())
+    return run.seen
+
+
+Moment = Callable[[Run, str], None]
+
+
+def answers_the_check(run: Run, pin: str) -> None:
+    run.phone_sends(between(START, HOME, 0.2))
+    assert run.look(minutes=5, seconds=1) == ["check"]  # she stopped: stalled
+    run.as_mira("POST", f"{run.url}/ok", json={"pin": pin})
+
+
+def answers_on_the_page(run: Run, pin: str) -> None:
+    assert run.look(minutes=3) == ["check"]  # her phone never reported: silent
+    with run.cast.services.db.read_engine.connect() as conn:
+        payload = conn.execute(
+            sa.select(alerts.c.payload).where(alerts.c.kind == "check")
+        ).scalar_one()
+    page = payload["link_path"]
+    run.seen.append(run.cast.client.get(page).content)
+    run.seen.append(run.cast.client.post(page, data={"pin": pin}).content)
+
+
+def says_she_is_inside(run: Run, pin: str) -> None:
+    run.cast.clock.advance(minutes=10)
+    run.phone_sends(HOME)
+    run.cast.clock.advance(minutes=1)
+    run.as_mira("POST", f"{run.url}/inside", json={"pin": pin, "note": "Thanks, come in?"})
+
+
+def ends_the_walk(run: Run, pin: str) -> None:
+    run.cast.clock.advance(minutes=4)
+    run.phone_sends(between(START, HOME, 0.3))
+    run.as_mira("POST", f"{run.url}/end", json={"pin": pin, "note": "Got a lift"})
+
+
+def extends_the_walk(run: Run, pin: str) -> None:
+    run.cast.clock.advance(minutes=2)
+    run.phone_sends(between(START, HOME, 0.1))
+    run.as_mira("POST", f"{run.url}/extend", json={"pin": pin, "minutes": 15})
+
+
+def ends_an_alarm_she_is_in(run: Run, pin: str) -> None:
+    assert run.look(minutes=3) == ["check"]
+    assert run.look(seconds=90) == ["alarm"]
+    run.as_mira("POST", f"{run.url}/ok", json={"pin": pin})
+
+
+MOMENTS = {
+    "answering a check": answers_the_check,
+    "answering on the check's page": answers_on_the_page,
+    "saying she is inside": says_she_is_inside,
+    "ending the walk": ends_the_walk,
+    "extending the walk": extends_the_walk,
+    "ending an alarm she is in": ends_an_alarm_she_is_in,
+}
+
+
+@pytest.mark.parametrize("moment", MOMENTS.values(), ids=MOMENTS.keys())
+@pytest.mark.parametrize("in_profile", [False, True], ids=["walk's duress PIN", "profile's"])
+def test_her_devices_receive_the_same_bytes_as_with_her_pin(
+    tmp_path: Path, moment: Moment, in_profile: bool
+) -> None:
+    with scene(tmp_path, "real", in_profile) as real:
+        moment(real, PIN)
+        real.cast.clock.advance(seconds=20)
+        real.phone_sends(between(START, HOME, 0.5))  # her phone goes on reporting
+        seen_real = what_her_devices_hold(real)
+        told_real = her_notifications(real.cast.services, real.mira)
+        companion_real = real.companion_sees()
+    with scene(tmp_path, "duress", in_profile) as forced:
+        moment(forced, DURESS)
+        forced.cast.clock.advance(seconds=20)
+        forced.phone_sends(between(START, HOME, 0.5))
+        seen_forced = what_her_devices_hold(forced)
+        told_forced = her_notifications(forced.cast.services, forced.mira)
+        companion = forced.companion_sees()
+        companion_events = forced.cast.events(forced.noor, forced.walk)
+
+    assert len(seen_forced) == len(seen_real)
+    for number, (got, expected) in enumerate(zip(seen_forced, seen_real, strict=True)):
+        assert got == expected, f"her devices' message {number} gives the duress PIN away"
+    assert told_forced == told_real
+    # Meanwhile, the people looking out for her see a silent alarm, live, and where she is.
+    assert companion_real.get("state") != "alarm"  # over (404), or going on
+    assert (companion["state"], companion["live"]) == ("alarm", True)
+    alarm = [e for e in companion_events if e["kind"] in ("alarm", "duress")][-1]
+    assert alarm["reason"] == "duress"
+    assert companion["last_position"]["lat"] == pytest.approx(between(START, HOME, 0.5)[0])
+
+
+def alarm_alerts_to(run: Run, who: Member) -> list[dict[str, Any]]:
+    with run.cast.services.db.read_engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(alerts.c.payload)
+            .join(deliveries, deliveries.c.alert_id == alerts.c.id)
+            .where(deliveries.c.person_id == who.id, alerts.c.kind == "alarm")
+            .order_by(alerts.c.id)
+        )
+        return [dict(r.payload) for r in rows]
+
+
+def test_after_her_duress_pin_only_a_companion_or_guardian_ends_the_alarm(
+    tmp_path: Path,
+) -> None:
+    with scene(tmp_path, "run", duress_in_profile=False) as run:
+        says_she_is_inside(run, DURESS)
+        assert [a["reason"] for a in alarm_alerts_to(run, run.noor)] == ["duress"]
+        assert alarm_alerts_to(run, run.mira) == []
+        # Whoever made her say it can't end it with her PIN: her walk is over for her.
+        again = run.as_mira("POST", f"{run.url}/ok", json={"pin": PIN})
+        assert again.status_code == 409
+        assert run.companion_sees()["state"] == "alarm"
+        # Nobody said "I'm on it": the ladder climbs to her guardian, silently for her.
+        assert run.look(minutes=3) == ["escalated"]
+        assert [a["reason"] for a in alarm_alerts_to(run, run.gus)] == ["duress"]
+        assert alarm_alerts_to(run, run.mira) == []
+        # Her guardian, who doesn't follow her walks, can say "I'm on it" and resolve it.
+        acked = run.cast.client.post(f"{run.url}/ack", headers=run.gus.auth)
+        assert acked.status_code == 200, acked.text
+        resolved = run.cast.client.post(
+            f"{run.url}/resolve", json={"note": "I'm with her, she's fine"}, headers=run.gus.auth
+        )
+        assert resolved.status_code == 200, resolved.text
+        # The walk becomes what her phone showed: she is inside.
+        mine = run.cast.client.get(run.url, headers=run.mira.auth).json()
+        assert (mine["state"], mine["live"]) == ("safe", False)
+        assert run.cast.client.get(run.url, headers=run.noor.auth).status_code == 404
+        # Her own timeline never had an alarm in it, and has no gaps.
+        ids = [e["id"] for e in run.cast.events(run.mira, run.walk)]
+        assert ids == list(range(1, len(ids) + 1))
+        kinds = [e["kind"] for e in run.cast.events(run.mira, run.walk)]
+        assert not any(k.startswith("alarm") for k in kinds)
+
+
+def test_a_guardian_of_someone_else_or_of_a_calm_walk_sees_no_such_walk(tmp_path: Path) -> None:
+    with scene(tmp_path, "run", duress_in_profile=False) as run:
+        # No alarm: her guardian can't touch the walk (it doesn't exist for him).
+        calm = run.cast.client.post(f"{run.url}/resolve", json={"note": "x"}, headers=run.gus.auth)
+        assert calm.status_code == 404
+        says_she_is_inside(run, DURESS)
+        stranger = run.cast.person("Sam")
+        refused = run.cast.client.post(f"{run.url}/ack", headers=stranger.auth)
+        assert refused.status_code == 404
+
+
+def test_a_duress_pin_must_differ_from_her_pin(cast: Cast) -> None:
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    body = {
+        "destination": {"lat": HOME[0], "lon": HOME[1]},
+        "from": {"lat": START[0], "lon": START[1]},
+        "pin": PIN,
+    }
+    same = cast.client.post("/api/walks", json={**body, "duress_pin": PIN}, headers=mira.auth)
+    assert (same.status_code, same.json()["field"]) == (422, "duress_pin")
+    bad = cast.client.post("/api/walks", json={**body, "duress_pin": "12"}, headers=mira.auth)
+    assert (bad.status_code, bad.json()["field"]) == (422, "duress_pin")
+    wrong_password = cast.client.put(
+        "/api/me/duress-pin", json={"password": "nope", "duress_pin": "1357"}, headers=mira.auth
+    )
+    assert wrong_password.status_code == 403
+    cast.client.put(
+        "/api/me/duress-pin",
+        json={"password": "correct horse battery", "duress_pin": PIN},
+        headers=mira.auth,
+    )
+    clash = cast.client.post("/api/walks", json=body, headers=mira.auth)
+    assert (clash.status_code, clash.json()["field"]) == (422, "pin")
+    assert cast.client.get("/api/walks", headers=mira.auth).json() == []
