@@ -39,13 +39,13 @@ DataOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object, for scripts.")]
 
 
-def _services(data: Path | None, **overrides: Any) -> Services:
+def _services(data: Path | None, *, drill: bool = False, **overrides: Any) -> Services:
     try:
         config = load_config(data=str(data) if data else None, **overrides)
-    except ConfigError as exc:
+        return build_services(config, drill=drill)
+    except (ConfigError, ValueError) as exc:
         err.print(f"[red]configuration error:[/red] {exc}")
         raise typer.Exit(2) from None
-    return build_services(config)
 
 
 def _out(as_json: bool, data: dict[str, Any] | list[Any], text: str) -> None:
@@ -69,6 +69,13 @@ def serve(
         float | None,
         typer.Option("--clock-speed", help="Run the clock N times faster (demos, drills)"),
     ] = None,
+    drill: Annotated[
+        bool,
+        typer.Option(
+            "--drill",
+            help="Demo and drill mode: the operator may jump the clock (never in production)",
+        ),
+    ] = False,
 ) -> None:
     """Run the service (migrating the database first)."""
     import uvicorn
@@ -76,7 +83,7 @@ def serve(
     from walkwithme.api.app import create_app
     from walkwithme.logs import setup_logging
 
-    svc = _services(data, host=host, port=port, clock_speed=clock_speed)
+    svc = _services(data, drill=drill, host=host, port=port, clock_speed=clock_speed)
     setup_logging(svc.config.log_level)
     config = svc.config
     where = f"http://{config.host}:{config.port}"
@@ -84,6 +91,8 @@ def serve(
     console.print(f"Database: {_safe_url(config.database_url)}")
     if config.clock_speed != 1.0:
         console.print(f"[yellow]Fast clock: {config.clock_speed:g}x real time[/yellow]")
+    if drill:
+        console.print("[yellow]Drill mode: the operator may jump the clock.[/yellow]")
     if svc.db.read_sync(accounts.count_people) == 0:
         console.print(
             "First time? Create the operator's account, then sign in with it:\n"
@@ -228,6 +237,45 @@ def devices_revoke(email: str, device_id: int, data: DataOpt = None) -> None:
     finally:
         svc.db.dispose()
     console.print(f"Device {device_id} revoked.")
+
+
+@app.command()
+def export(
+    walk: Annotated[int, typer.Argument(help="The walk's id")],
+    token: Annotated[
+        str,
+        typer.Option(
+            envvar="WWM_TOKEN",
+            help="Your session token (from signing in): exports are for the walker only",
+        ),
+    ],
+    server: Annotated[
+        str, typer.Option(envvar="WWM_SERVER", help="The service's address")
+    ] = "http://127.0.0.1:8000",
+    out: Annotated[Path, typer.Option(help="Folder to write into")] = Path(),
+    as_json: JsonOpt = False,
+) -> None:
+    """Write your walk as GPX and GeoJSON (track, route, events as waypoints)."""
+    import httpx2
+
+    written: list[str] = []
+    for suffix in ("gpx", "geojson"):
+        try:
+            answer = httpx2.get(
+                f"{server.rstrip('/')}/api/walks/{walk}/export.{suffix}",
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=60,
+            )
+        except httpx2.HTTPError as exc:
+            err.print(f"[red]error:[/red] can't reach {server}: {exc}")
+            raise typer.Exit(1) from None
+        if answer.status_code != 200:
+            err.print(f"[red]error:[/red] {answer.status_code}: {answer.text[:200]}")
+            raise typer.Exit(1)
+        path = out / f"walk-{walk}.{suffix}"
+        path.write_bytes(answer.content)
+        written.append(str(path))
+    _out(as_json, {"files": written}, "\n".join(f"wrote {p}" for p in written))
 
 
 def main() -> None:

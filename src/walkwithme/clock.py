@@ -23,26 +23,48 @@ class Clock(Protocol):
     def now_ms(self) -> int: ...
 
 
+class JumpingClock(Clock, Protocol):
+    """A clock that can be moved forward: only in demos, drills and tests."""
+
+    def jump(self, ms: int) -> None: ...
+
+
 class SystemClock:
     """Real time, optionally sped up from the moment the clock was made."""
 
-    def __init__(self, speed: float = 1.0, origin_ms: int | None = None) -> None:
-        """`origin_ms`: what the clock shows now (by default, the real time)."""
+    def __init__(
+        self, speed: float = 1.0, origin_ms: int | None = None, state: Path | None = None
+    ) -> None:
+        """`origin_ms`: what the clock shows now (by default, the real time). `state`: where
+        a fast clock keeps its origin (see `fast_clock`)."""
         if speed <= 0:
             raise ValueError("clock speed must be positive")
         self._speed = speed
         self._origin_ms = time.time_ns() // 1_000_000 if origin_ms is None else origin_ms
         self._origin_mono = time.monotonic_ns()
+        self._state = state
 
     @property
     def speed(self) -> float:
         return self._speed
 
     def now_ms(self) -> int:
-        if self._speed == 1.0:
+        if self._speed == 1.0 and self._state is None:
             return time.time_ns() // 1_000_000
         elapsed_ns = time.monotonic_ns() - self._origin_mono
         return self._origin_ms + int(elapsed_ns * self._speed / 1_000_000)
+
+    def jump(self, ms: int) -> None:
+        """Move the clock forward (demos and drills only: "the next evening" in no real time).
+        Only a clock that keeps its state can jump, and the jump is kept across restarts."""
+        if self._state is None:
+            raise RuntimeError("only a demo or drill clock can jump")
+        if ms <= 0:
+            raise ValueError("the clock only jumps forward")
+        self._origin_ms += ms
+        saved = json.loads(self._state.read_text())
+        saved["clock_ms"] += ms
+        self._state.write_text(json.dumps(saved))
 
 
 def fast_clock(speed: float, state: Path) -> SystemClock:
@@ -62,7 +84,8 @@ def fast_clock(speed: float, state: Path) -> SystemClock:
     if saved is None or old_speed != speed:
         saved = {"speed": speed, "real_ms": real_now, "clock_ms": shown}
         state.write_text(json.dumps(saved))
-    return SystemClock(speed, int(saved["clock_ms"] + (real_now - saved["real_ms"]) * speed))
+    shown_now = int(saved["clock_ms"] + (real_now - saved["real_ms"]) * speed)
+    return SystemClock(speed, shown_now, state)
 
 
 class FakeClock:
@@ -80,6 +103,11 @@ class FakeClock:
 
     def advance(self, *, seconds: float = 0, minutes: float = 0) -> None:
         self._now += int((seconds + 60 * minutes) * 1000)
+
+    def jump(self, ms: int) -> None:
+        if ms <= 0:
+            raise ValueError("the clock only jumps forward")
+        self._now += ms
 
     def set(self, now_ms: int) -> None:
         self._now = now_ms

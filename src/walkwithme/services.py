@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import dataclass
 
 from walkwithme.bell import Bell
-from walkwithme.clock import Clock, SystemClock, fast_clock
+from walkwithme.clock import Clock, JumpingClock, SystemClock, fast_clock
 from walkwithme.config import Config
 from walkwithme.device_tokens import DeviceTokens
 from walkwithme.heartbeat import Heartbeat
@@ -28,6 +28,8 @@ class Services:
     notifier: Notifier
     device_tokens: DeviceTokens
     heartbeat: Heartbeat | None = None  # to an external dead man's switch, if configured
+    # Demo and drill mode (`serve --drill`, never a normal serve): the clock may be jumped.
+    jumping_clock: JumpingClock | None = None
     # Tests that move a fake clock run the watchdog's and the notifier's looks themselves
     # (`tick_sync`) instead of these loops.
     background_watchdog: bool = True
@@ -51,15 +53,29 @@ class Services:
         self.db.dispose()
 
 
+MAX_DRILL_SPEED = 100.0  # faster, and processing time would distort a walk
+
+
 def build_services(
-    config: Config, clock: Clock | None = None, *, migrate: bool = True, db: Database | None = None
+    config: Config,
+    clock: Clock | None = None,
+    *,
+    migrate: bool = True,
+    db: Database | None = None,
+    drill: bool = False,
 ) -> Services:
     if config.database_url.startswith("sqlite"):
         config.data_dir.mkdir(parents=True, exist_ok=True)
     db = db or Database(config.database_url)
     if migrate:
         upgrade(db.write_engine)
-    if clock is None:
+    jumping: JumpingClock | None = None
+    if drill:
+        if config.clock_speed > MAX_DRILL_SPEED:
+            raise ValueError(f"a drill's clock runs at most {MAX_DRILL_SPEED:g}x real time")
+        jumping = fast_clock(config.clock_speed, config.data_dir / "fast-clock.json")
+        clock = jumping
+    elif clock is None:
         clock = (
             SystemClock()
             if config.clock_speed == 1.0
@@ -81,4 +97,5 @@ def build_services(
         heartbeat=Heartbeat(config.heartbeat_url, clock, watchdog, config.heartbeat_seconds)
         if config.heartbeat_url
         else None,
+        jumping_clock=jumping,
     )

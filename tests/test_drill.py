@@ -1,0 +1,64 @@
+"""Jumping the clock: only in demo and drill mode, only the operator, only forward; kept across
+a restart. In a normal serve the door doesn't exist."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import httpx2
+import pytest
+
+from tests.people import Cast
+from tests.service import WWM, Service, cli
+from tests.test_service_e2e import sign_in
+
+
+def test_a_normal_service_has_no_clock_jump(cast: Cast) -> None:
+    ola = cast.person("Ola", operator=True)
+    answer = cast.client.post("/api/clock/jump", json={"minutes": 60}, headers=ola.auth)
+    assert answer.status_code == 404
+    assert cast.services.clock.now_ms() == cast.clock.now_ms()
+
+
+def test_in_a_drill_only_the_operator_jumps_and_only_forward(cast: Cast) -> None:
+    cast.services.jumping_clock = cast.clock
+    ola, mira = cast.person("Ola", operator=True), cast.person("Mira")
+    before = cast.clock.now_ms()
+    refused = cast.client.post("/api/clock/jump", json={"minutes": 60}, headers=mira.auth)
+    assert refused.status_code == 403
+    backwards = cast.client.post("/api/clock/jump", json={"minutes": -5}, headers=ola.auth)
+    assert (backwards.status_code, backwards.json()["field"]) == (422, "minutes")
+    jumped = cast.client.post("/api/clock/jump", json={"minutes": 60}, headers=ola.auth)
+    assert jumped.status_code == 200
+    assert jumped.json()["now"] == before + 3_600_000 == cast.clock.now_ms()
+
+
+@pytest.mark.slow
+def test_a_drill_service_jumps_and_remembers_it_after_a_restart(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    ola = cli(data, "people", "add", "ola@example.org", "--name", "Ola", "--operator")
+    service = Service(data, "--drill", "--clock-speed", "10").start()
+    try:
+        as_ola = sign_in(service.url, ola)
+        before = httpx2.get(f"{service.url}/healthz").json()["now"]
+        jumped = httpx2.post(
+            f"{service.url}/api/clock/jump", json={"minutes": 24 * 60}, headers=as_ola
+        ).json()["now"]
+        assert jumped >= before + 24 * 3_600_000
+        service.stop()
+        service.start()
+        assert httpx2.get(f"{service.url}/healthz").json()["now"] >= jumped
+    finally:
+        service.stop()
+
+
+def test_a_drill_clock_is_never_faster_than_a_hundred_times(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [*WWM, "serve", "--drill", "--clock-speed", "500", "--data", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "at most 100x" in done.stderr
