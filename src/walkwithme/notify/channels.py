@@ -8,6 +8,9 @@ reach) is not retried; a transient one is, with backoff.
   decides which schemes are allowed. Apprise only says yes or no, so a failure counts as
   transient (the channel is marked broken after failing several times in a row). Emails
   carry the idempotency key in an `X-Walkwithme-Alert` header.
+
+A permanent failure breaks the channel too, unless it was about that one alert
+(`breaks_channel=False`: a push service refusing one message as too large).
 """
 
 from __future__ import annotations
@@ -31,10 +34,13 @@ from walkwithme.notify.messages import render
 
 
 class DeliveryError(Exception):
-    def __init__(self, message: str, *, permanent: bool) -> None:
+    def __init__(
+        self, message: str, *, permanent: bool, breaks_channel: bool | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.permanent = permanent
+        self.breaks_channel = permanent if breaks_channel is None else breaks_channel
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,7 @@ class Notifier:
         except DeliveryError as exc:
             self.failed += 1
             log.warning("delivery %s failed: %s", claimed.delivery_id, exc.message)
-            return outbox.Result(claimed, exc.message, exc.permanent)
+            return outbox.Result(claimed, exc.message, exc.permanent, exc.breaks_channel)
         except Exception as exc:  # a channel's bug must not stop the others
             self.failed += 1
             log.exception("delivery %s failed unexpectedly", claimed.delivery_id)
