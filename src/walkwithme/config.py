@@ -10,9 +10,11 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from walkwithme.notify.vapid import check_private_key, check_subject
 
 
 class ConfigError(Exception):
@@ -101,13 +103,26 @@ SETTINGS: tuple[Setting, ...] = (
         "WWM_ALLOW_PRIVATE_ADDRESSES",
         _bool,
         False,
-        "Let webhooks and Apprise URLs reach private and loopback addresses.",
+        "Let webhooks, Apprise URLs and push endpoints reach private and loopback addresses.",
     ),
     Setting(
         "WWM_APPRISE_SCHEMES",
         _schemes,
         ("mailto", "mailtos", "ntfy", "ntfys", "tgram", "matrix", "matrixs", "signal", "signals"),
         "Comma-separated Apprise URL schemes people may use for their channels.",
+    ),
+    Setting(
+        "WWM_VAPID_PRIVATE_KEY",
+        check_private_key,
+        "",
+        "The P-256 key that signs Web Push (PEM, or 32 bytes in base64url); empty: made on "
+        "first use and kept in WWM_DATA/vapid.pem.",
+    ),
+    Setting(
+        "WWM_VAPID_SUBJECT",
+        check_subject,
+        "",
+        "How a push service can reach the operator (mailto: or https://); empty: WWM_PUBLIC_URL.",
     ),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -128,10 +143,16 @@ class Config:
     hook_secret: str = ""
     allow_private_addresses: bool = False
     apprise_schemes: tuple[str, ...] = ()
+    vapid_private_key: str = field(default="", repr=False)
+    push_subject: str = ""
 
     @property
     def base_url(self) -> str:
         return self.public_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def vapid_subject(self) -> str:
+        return self.push_subject or self.base_url
 
 
 def _raw_values(env: Mapping[str, str], toml_path: str | None) -> dict[str, str]:
@@ -190,4 +211,6 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: Any) -> Confi
         hook_secret=parsed["WWM_HOOK_SECRET"],
         allow_private_addresses=parsed["WWM_ALLOW_PRIVATE_ADDRESSES"],
         apprise_schemes=parsed["WWM_APPRISE_SCHEMES"],
+        vapid_private_key=parsed["WWM_VAPID_PRIVATE_KEY"],
+        push_subject=parsed["WWM_VAPID_SUBJECT"],
     )

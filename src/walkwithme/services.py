@@ -10,6 +10,7 @@ from walkwithme.clock import Clock, SystemClock, fast_clock
 from walkwithme.config import Config
 from walkwithme.device_tokens import DeviceTokens
 from walkwithme.notify.notifier import Notifier
+from walkwithme.notify.vapid import PushKeys
 from walkwithme.store.database import Database
 from walkwithme.store.migrate import upgrade
 from walkwithme.store.writer import Writer
@@ -26,6 +27,7 @@ class Services:
     watchdog: Watchdog
     notifier: Notifier
     device_tokens: DeviceTokens
+    push_keys: PushKeys  # the VAPID key that signs Web Push, made on first use
     # Tests that move a fake clock run the watchdog's and the notifier's looks themselves
     # (`tick_sync`) instead of these loops.
     background_watchdog: bool = True
@@ -62,7 +64,10 @@ def build_services(
     bell = Bell()
     writer = Writer(db.write_engine, clock, on_commit=bell.ring_threadsafe)
     watchdog = Watchdog(db, writer, clock, has_hook=bool(config.emergency_hook))
-    notifier = Notifier(db, writer, clock, config)
+    push_keys = PushKeys(
+        config.data_dir / "vapid.pem", config.vapid_private_key, config.vapid_subject
+    )
+    notifier = Notifier(db, writer, clock, config, push_keys)
     return Services(
         config=config,
         clock=clock,
@@ -72,4 +77,5 @@ def build_services(
         watchdog=watchdog,
         notifier=notifier,
         device_tokens=DeviceTokens(db, clock),
+        push_keys=push_keys,
     )

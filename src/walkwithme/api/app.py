@@ -23,6 +23,7 @@ from walkwithme.api import (
     live,
     metrics,
     places,
+    push,
     shares,
     walks,
 )
@@ -84,6 +85,7 @@ def create_app(services: Services, *, manage: bool = True) -> FastAPI:
         places,
         devices,
         channels,
+        push,
         walks,
         shares,
         live,
