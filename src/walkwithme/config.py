@@ -10,9 +10,11 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from walkwithme.notify.vapid import check_private_key, check_subject
 
 
 class ConfigError(Exception):
@@ -101,7 +103,7 @@ SETTINGS: tuple[Setting, ...] = (
         "WWM_ALLOW_PRIVATE_ADDRESSES",
         _bool,
         False,
-        "Let webhooks and Apprise URLs reach private and loopback addresses.",
+        "Let webhooks, Apprise URLs and push endpoints reach private and loopback addresses.",
     ),
     Setting(
         "WWM_HEARTBEAT_URL",
@@ -120,6 +122,19 @@ SETTINGS: tuple[Setting, ...] = (
         _schemes,
         ("mailto", "mailtos", "ntfy", "ntfys", "tgram", "matrix", "matrixs", "signal", "signals"),
         "Comma-separated Apprise URL schemes people may use for their channels.",
+    ),
+    Setting(
+        "WWM_VAPID_PRIVATE_KEY",
+        check_private_key,
+        "",
+        "The P-256 key that signs Web Push (PEM, or 32 bytes in base64url); empty: made on "
+        "first use and kept in WWM_DATA/vapid.pem.",
+    ),
+    Setting(
+        "WWM_VAPID_SUBJECT",
+        check_subject,
+        "",
+        "How a push service can reach the operator (mailto: or https://); empty: WWM_PUBLIC_URL.",
     ),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -142,10 +157,16 @@ class Config:
     apprise_schemes: tuple[str, ...] = ()
     heartbeat_url: str = ""
     heartbeat_seconds: float = 60.0
+    vapid_private_key: str = field(default="", repr=False)
+    push_subject: str = ""
 
     @property
     def base_url(self) -> str:
         return self.public_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def vapid_subject(self) -> str:
+        return self.push_subject or self.base_url
 
 
 def _raw_values(env: Mapping[str, str], toml_path: str | None) -> dict[str, str]:
@@ -206,4 +227,6 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: Any) -> Confi
         apprise_schemes=parsed["WWM_APPRISE_SCHEMES"],
         heartbeat_url=parsed["WWM_HEARTBEAT_URL"],
         heartbeat_seconds=parsed["WWM_HEARTBEAT_SECONDS"],
+        vapid_private_key=parsed["WWM_VAPID_PRIVATE_KEY"],
+        push_subject=parsed["WWM_VAPID_SUBJECT"],
     )

@@ -11,6 +11,7 @@ from walkwithme.config import Config
 from walkwithme.device_tokens import DeviceTokens
 from walkwithme.heartbeat import Heartbeat
 from walkwithme.notify.notifier import Notifier
+from walkwithme.notify.vapid import PushKeys
 from walkwithme.store.database import Database
 from walkwithme.store.migrate import upgrade
 from walkwithme.store.writer import Writer
@@ -27,6 +28,7 @@ class Services:
     watchdog: Watchdog
     notifier: Notifier
     device_tokens: DeviceTokens
+    push_keys: PushKeys  # the VAPID key that signs Web Push, made on first use
     heartbeat: Heartbeat | None = None  # to an external dead man's switch, if configured
     # Demo and drill mode (`serve --drill`, never a normal serve): the clock may be jumped.
     jumping_clock: JumpingClock | None = None
@@ -84,7 +86,10 @@ def build_services(
     bell = Bell()
     writer = Writer(db.write_engine, clock, on_commit=bell.ring_threadsafe)
     watchdog = Watchdog(db, writer, clock, has_hook=bool(config.emergency_hook))
-    notifier = Notifier(db, writer, clock, config)
+    push_keys = PushKeys(
+        config.data_dir / "vapid.pem", config.vapid_private_key, config.vapid_subject
+    )
+    notifier = Notifier(db, writer, clock, config, push_keys)
     return Services(
         config=config,
         clock=clock,
@@ -94,6 +99,7 @@ def build_services(
         watchdog=watchdog,
         notifier=notifier,
         device_tokens=DeviceTokens(db, clock),
+        push_keys=push_keys,
         heartbeat=Heartbeat(config.heartbeat_url, clock, watchdog, config.heartbeat_seconds)
         if config.heartbeat_url
         else None,

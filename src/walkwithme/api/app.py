@@ -25,6 +25,7 @@ from walkwithme.api import (
     live,
     metrics,
     places,
+    push,
     shares,
     walks,
 )
@@ -86,6 +87,7 @@ def create_app(services: Services, *, manage: bool = True) -> FastAPI:
         places,
         devices,
         channels,
+        push,
         walks,
         exports,
         drill,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from walkwithme.api.auth import PersonDep, ServicesDep
 from walkwithme.api.params import Id
@@ -16,9 +16,21 @@ router = APIRouter(prefix="/api/channels", tags=["channels"])
 
 
 class NewChannel(BaseModel):
-    kind: str = Field(description="webhook or apprise")
-    target: str = Field(max_length=2000, description="the webhook URL, or an Apprise URL")
+    kind: str = Field(description="webhook, apprise or webpush")
+    target: str | dict[str, Any] = Field(
+        description="the webhook URL, an Apprise URL, or a browser's push subscription "
+        '(`{"endpoint": "https://...", "keys": {"p256dh": "...", "auth": "..."}}`)'
+    )
     label: str = Field(default="", max_length=100)
+
+    @field_validator("target", mode="before")
+    @classmethod
+    def _url_or_subscription(cls, value: object) -> object:
+        if isinstance(value, str) and len(value) > 2000:
+            raise ValueError("at most 2000 characters")
+        if not isinstance(value, str | dict):
+            raise ValueError("must be a URL, or a push subscription (an object)")
+        return value
 
 
 @router.get("")

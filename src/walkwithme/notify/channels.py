@@ -8,6 +8,12 @@ reach) is not retried; a transient one is, with backoff.
   decides which schemes are allowed. Apprise only says yes or no, so a failure counts as
   transient (the channel is marked broken after failing several times in a row). Emails
   carry the idempotency key in an `X-Walkwithme-Alert` header.
+- webpush: a browser's push subscription; the alert encrypted for that browser, signed with
+  the server's VAPID key, through the one outbound wrapper (notify/webpush.py). A
+  subscription the push service says is gone (404, 410) breaks the channel at once.
+
+A permanent failure breaks the channel too, unless it was about that one alert
+(`breaks_channel=False`: a push service refusing one message as too large).
 """
 
 from __future__ import annotations
@@ -15,8 +21,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import ipaddress
-import socket
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -26,15 +30,19 @@ import httpx2
 import orjson
 
 from walkwithme.domain.errors import Invalid
-from walkwithme.notify import outbound
+from walkwithme.notify import outbound, webpush
 from walkwithme.notify.messages import render
+from walkwithme.notify.vapid import PushKeys
 
 
 class DeliveryError(Exception):
-    def __init__(self, message: str, *, permanent: bool) -> None:
+    def __init__(
+        self, message: str, *, permanent: bool, breaks_channel: bool | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.permanent = permanent
+        self.breaks_channel = permanent if breaks_channel is None else breaks_channel
 
 
 @dataclass(frozen=True)
@@ -105,6 +113,41 @@ class AppriseUrl:
             )
 
 
+@dataclass
+class WebPush:
+    subscription: webpush.Subscription
+    keys: PushKeys
+    allow_private: bool
+
+    async def send(self, alert: Alert) -> None:
+        endpoint = self.subscription.endpoint
+        body = webpush.encrypt(self.subscription, webpush.message(alert.key, alert.payload))
+        headers = webpush.headers(self.subscription, alert.payload)
+        headers["Authorization"] = self.keys.authorization(endpoint)
+        try:
+            response = await outbound.post(
+                endpoint, body, headers, allow_private=self.allow_private
+            )
+        except outbound.Refused as exc:
+            raise DeliveryError(str(exc), permanent=True) from exc
+        except (httpx2.HTTPError, OSError) as exc:
+            raise DeliveryError(f"could not reach it: {exc}", permanent=False) from exc
+        status = response.status_code
+        if 200 <= status < 300:
+            return
+        if status in (404, 410):
+            raise DeliveryError(
+                f"the browser's subscription is gone ({status}): subscribe again",
+                permanent=True,
+            )
+        if 400 <= status < 500 and status not in (408, 425, 429):
+            # About this message (too large, refused): the next one may well go through.
+            raise DeliveryError(
+                f"the push service answered {status}", permanent=True, breaks_channel=False
+            )
+        raise DeliveryError(f"the push service answered {status}", permanent=False)
+
+
 # Schemes whose service is a fixed public API: what looks like a host in their URL is a
 # token or an id, not an address to check.
 _FIXED_API_SCHEMES = frozenset({"tgram"})
@@ -127,11 +170,17 @@ def _apprise_notify(url: str, title: str, body: str) -> bool:
     return bool(sender.notify(title=title, body=body))
 
 
-KINDS = ("webhook", "apprise")
+KINDS = ("webhook", "apprise", "webpush")
 
 
-def check_target(kind: str, target: str, *, schemes: tuple[str, ...], allow_private: bool) -> str:
+def check_target(
+    kind: str, target: object, *, schemes: tuple[str, ...], allow_private: bool
+) -> str:
     """Refuse, by name, a channel that could never work or must not be used."""
+    if kind == "webpush":
+        return webpush.check_subscription(target, allow_private=allow_private)
+    if not isinstance(target, str):
+        raise Invalid(f"a {kind} channel's target is a URL", field="target")
     target = target.strip()
     parts = urlsplit(target)
     if kind == "webhook":
@@ -148,23 +197,16 @@ def check_target(kind: str, target: str, *, schemes: tuple[str, ...], allow_priv
     else:
         raise Invalid(f"kind must be one of: {', '.join(KINDS)}", field="kind")
     host = parts.hostname if kind == "webhook" else apprise_host(target)
-    if not allow_private and host and _is_private_literal(host):
+    if not allow_private and host and outbound.is_private_literal(host):
         raise Invalid("this address is private: it can't be reached from here", field="target")
     return target
 
 
-def _is_private_literal(host: str) -> bool:
-    """A host given as an IP address, or localhost, that isn't public (names are checked
-    again, after resolving, at every send)."""
-    if host.lower() in ("localhost", socket.gethostname().lower()):
-        return True
-    try:
-        return not ipaddress.ip_address(host).is_global
-    except ValueError:
-        return False
-
-
-def build(kind: str, target: str, secret: str | None, *, allow_private: bool) -> Channel:
+def build(
+    kind: str, target: str, secret: str | None, *, allow_private: bool, push_keys: PushKeys
+) -> Channel:
     if kind == "webhook":
         return Webhook(target, secret or "", allow_private)
+    if kind == "webpush":
+        return WebPush(webpush.Subscription.from_target(target), push_keys, allow_private)
     return AppriseUrl(target, allow_private)

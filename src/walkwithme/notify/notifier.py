@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from walkwithme.clock import Clock
 from walkwithme.config import Config
 from walkwithme.notify.channels import Alert, Channel, DeliveryError, Webhook, build
+from walkwithme.notify.vapid import PushKeys
 from walkwithme.store.database import Database
 from walkwithme.store.writer import Writer
 from walkwithme.usecases import channels as outbox
@@ -30,6 +31,7 @@ class Notifier:
     writer: Writer
     clock: Clock
     config: Config
+    push_keys: PushKeys
     sent: int = 0
     failed: int = 0
     _task: asyncio.Task[None] | None = None
@@ -74,7 +76,7 @@ class Notifier:
         except DeliveryError as exc:
             self.failed += 1
             log.warning("delivery %s failed: %s", claimed.delivery_id, exc.message)
-            return outbox.Result(claimed, exc.message, exc.permanent)
+            return outbox.Result(claimed, exc.message, exc.permanent, exc.breaks_channel)
         except Exception as exc:  # a channel's bug must not stop the others
             self.failed += 1
             log.exception("delivery %s failed unexpectedly", claimed.delivery_id)
@@ -90,7 +92,13 @@ class Notifier:
             return Webhook(self.config.emergency_hook, self.config.hook_secret, allow)
         assert claimed.kind is not None
         assert claimed.target is not None
-        return build(claimed.kind, claimed.target, claimed.secret, allow_private=allow)
+        return build(
+            claimed.kind,
+            claimed.target,
+            claimed.secret,
+            allow_private=allow,
+            push_keys=self.push_keys,
+        )
 
     # -- the loop ----------------------------------------------------------------------------
 

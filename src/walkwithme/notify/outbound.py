@@ -42,6 +42,17 @@ async def check_host(host: str, *, allow_private: bool) -> None:
             raise Refused("the address is private: it may not be reached from here")
 
 
+def is_private_literal(host: str) -> bool:
+    """A host given as an IP address, or localhost, that isn't public (names are checked
+    again, after resolving, at every send)."""
+    if host.lower() in ("localhost", socket.gethostname().lower()):
+        return True
+    try:
+        return not ipaddress.ip_address(host).is_global
+    except ValueError:
+        return False
+
+
 async def post(
     url: str, body: bytes, headers: dict[str, str], *, allow_private: bool
 ) -> httpx2.Response:

@@ -182,7 +182,8 @@ def claim(tx: Tx, limit: int = 50) -> list[Claimed]:
 class Result:
     claimed: Claimed
     error: str | None = None
-    permanent: bool = False
+    permanent: bool = False  # don't try this delivery again
+    breaks_channel: bool | None = None  # None: as `permanent`
 
 
 def backoff_ms(attempts: int) -> int:
@@ -221,7 +222,8 @@ def record(tx: Tx, results: list[Result]) -> None:
                 sa.select(channels.c.failures).where(channels.c.id == c.channel_id)
             ).one()
             failures = row.failures + 1
-            broken = result.permanent or failures >= BROKEN_AFTER
+            breaks = result.permanent if result.breaks_channel is None else result.breaks_channel
+            broken = breaks or failures >= BROKEN_AFTER
             tx.conn.execute(
                 channels.update()
                 .where(channels.c.id == c.channel_id)
