@@ -9,6 +9,7 @@ tests set it and ask the watchdog to look (`tick_sync`), as its loop would. Noth
 from __future__ import annotations
 
 import json
+import subprocess
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -21,10 +22,14 @@ import sqlalchemy as sa
 
 from tests.conftest import make_services
 from tests.people import HOME, PIN, START, Cast, Member
+from tests.service import WWM, cli
 from walkwithme.clock import FakeClock
+from walkwithme.config import load_config
 from walkwithme.domain.offers import wall_time
+from walkwithme.services import build_services
 from walkwithme.store.schema import offer_series, offers, people
-from walkwithme.usecases import accounts, offer_times, walks
+from walkwithme.usecases import accounts, contacts, offer_times, walks
+from walkwithme.usecases import offers as offers_usecase
 
 HELSINKI = "Europe/Helsinki"
 MINUTE = 60_000
@@ -631,3 +636,29 @@ def test_an_offer_time_that_fails_is_tried_later_and_the_rest_still_fire(cast: C
     assert cast.services.watchdog.failures == failures + 1
     [running] = cast.offers(noor)["recurring"]
     assert running["next_at"] == cast.clock.now_ms() + MINUTE
+
+
+def test_the_operator_lists_a_persons_offers_from_the_command_line(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    mira = cli(data, "people", "add", "mira@example.org", "--name", "Mira")
+    noor = cli(data, "people", "add", "noor@example.org", "--name", "Noor")
+    svc = build_services(load_config({"WWM_DATA": str(data)}))
+    try:
+        asked = svc.writer.run_sync(
+            lambda tx: contacts.ask(tx, mira["id"], noor["email"], "companion")
+        )
+        svc.writer.run_sync(lambda tx: contacts.answer(tx, noor["id"], asked["id"], accept=True))
+        made = svc.writer.run_sync(lambda tx: offers_usecase.make_offer(tx, noor["id"], mira["id"]))
+    finally:
+        svc.db.dispose()
+    listed = cli(data, "offers", "list", "mira@example.org")
+    assert [(o["id"], o["from"]["name"]) for o in listed["received"]] == [(made["id"], "Noor")]
+    assert cli(data, "offers", "list", "noor@example.org")["sent"][0]["state"] == "pending"
+    table = subprocess.run(
+        [*WWM, "offers", "list", "noor@example.org", "--data", str(data)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "Mira" in table.stdout
+    assert "pending" in table.stdout
