@@ -433,6 +433,21 @@ def test_a_block_silences_the_reminder_of_her_promise(cast: Cast) -> None:
     assert cast.told(mira, "offer_reminder") == cast.told(noor, "offer_reminder") == []
 
 
+def test_ending_the_contact_hides_his_offers_and_silences_reminders(cast: Cast) -> None:
+    mira, noor = scene(cast)
+    offer = offered(cast, noor, mira)
+    answer = decline(cast, mira, offer["id"], promise={"day": "tomorrow", "time": "20:00"})
+    cast.clock.advance(minutes=1)
+    [promise] = cast.offers(mira)["received"]
+    assert (promise["state"], promise["reminder_at"]) == ("declined", answer.json()["reminder_at"])
+    contact = cast.client.get("/api/contacts", headers=mira.auth).json()[0]
+    ended = cast.client.delete(f"/api/contacts/{contact['id']}", headers=mira.auth)
+    assert ended.status_code == 204
+    assert cast.offers(mira)["received"] == []
+    assert look_at(cast, answer.json()["reminder_at"]) == ["reminder_held"]
+    assert cast.told(noor, "offer_reminder") == []
+
+
 def test_either_side_calls_off_a_reminder(cast: Cast) -> None:
     mira, noor = scene(cast)
     offer = offered(cast, noor, mira)

@@ -97,8 +97,9 @@ def remind(tx: Tx, offer_id: int, seen: int) -> str | None:
         return None
     row = tx.conn.execute(sa.select(offers).where(offers.c.id == offer_id)).one()
     held = offer_mutes.held(tx.conn, row.walker_id, row.offerer_id, tx.now_ms)
-    if held is not None and held.kind is Silence.BLOCK:
-        return "reminder_held"
+    blocked = held is not None and held.kind is Silence.BLOCK
+    if blocked or not contacts.is_accepted_companion(tx.conn, row.walker_id, row.offerer_id):
+        return "reminder_held"  # she blocked them, or the contact between them has ended
     promised = row.promise_at or seen
     for to, other in ((row.walker_id, row.offerer_id), (row.offerer_id, row.walker_id)):
         tell(

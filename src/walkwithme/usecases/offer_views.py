@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 from walkwithme.domain.errors import NotFound
 from walkwithme.domain.offers import day_names, days_of
 from walkwithme.store.schema import offer_series, offers, people
-from walkwithme.usecases import offer_mutes
+from walkwithme.usecases import contacts, offer_mutes
 
 PENDING, ACCEPTED, DECLINED, WITHDRAWN, EXPIRED = (
     "pending",
@@ -68,15 +68,19 @@ def _with_names(conn: Connection, condition: sa.ColumnElement[bool], other: Any)
 
 
 def received(conn: Connection, walker_id: int, now_ms: int) -> list[dict[str, Any]]:
-    """Her offers waiting for an answer (none from people she silenced), soonest first, and
-    those she declined with a reminder still to come."""
+    """Her offers waiting for an answer, soonest first, and those she declined with a
+    reminder still to come; none from people she silenced or who no longer follow her."""
     hidden = offer_mutes.silenced_ids(conn, walker_id, now_ms)
-    rows = _with_names(conn, offers.c.walker_id == walker_id, offers.c.offerer_id)
+    companions = contacts.accepted_companion_ids(conn, walker_id)
+    waiting = sa.or_(
+        sa.and_(offers.c.state == PENDING, offers.c.expires_at > now_ms),
+        offers.c.remind_at.is_not(None),
+    )
+    rows = _with_names(conn, sa.and_(offers.c.walker_id == walker_id, waiting), offers.c.offerer_id)
     found = [
         {**_offer_json(r, now_ms), "from": {"id": r.offerer_id, "name": r.other_name}}
         for r in rows
-        if r.offerer_id not in hidden
-        and (state_of(r, now_ms) == PENDING or r.remind_at is not None)
+        if r.offerer_id in companions - hidden
     ]
     return sorted(found, key=lambda o: (o["state"] != PENDING, o["at"]))
 
