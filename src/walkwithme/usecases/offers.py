@@ -76,7 +76,7 @@ class Repeat:
     time: str
 
 
-# -- people ------------------------------------------------------------------------------------
+# -- who may offer, and when -----------------------------------------------------------------
 
 
 def _walker_for(conn: Connection, walker_id: int, offerer_id: int) -> None:
