@@ -9,11 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import httpx2
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from walkwithme.clock import FakeClock
 from walkwithme.security import hash_secret
 from walkwithme.services import Services
+from walkwithme.store.schema import alerts, deliveries
 from walkwithme.usecases import accounts
 
 # Central Helsinki: the walk starts at the railway station and ends about 1.1 km south.
@@ -126,3 +129,39 @@ class Cast:
 
     def statuses(self, device_token: str, *fixes: dict[str, Any]) -> list[str]:
         return [r["status"] for r in self.send(device_token, *fixes)]
+
+    # -- offers and what people are told ---------------------------------------------------
+
+    def channel(self, who: Member) -> None:
+        """A webhook for `who`: her alerts then wait in the outbox (nothing is sent: the
+        tests here don't run the notifier), where `told` reads them."""
+        made = self.client.post(
+            "/api/channels",
+            json={"kind": "webhook", "target": f"https://hooks.example.org/{who.name}"},
+            headers=who.auth,
+        )
+        assert made.status_code == 201, made.text
+
+    def told(self, who: Member, kind: str | None = None) -> list[dict[str, Any]]:
+        """The alerts made for `who`, oldest first (of one kind, if given)."""
+        query = (
+            sa.select(alerts.c.payload)
+            .where(
+                alerts.c.id.in_(
+                    sa.select(deliveries.c.alert_id).where(deliveries.c.person_id == who.id)
+                )
+            )
+            .order_by(alerts.c.id)
+        )
+        rows = self.services.db.read_sync(lambda c: list(c.execute(query)))
+        found = [dict(r.payload) for r in rows]
+        return [p for p in found if kind is None or p["kind"] == kind]
+
+    def offer(self, by: Member, to: Member, **body: Any) -> httpx2.Response:
+        return self.client.post("/api/offers", json={"walker": to.id, **body}, headers=by.auth)
+
+    def offers(self, who: Member) -> dict[str, Any]:
+        answer = self.client.get("/api/offers", headers=who.auth)
+        assert answer.status_code == 200, answer.text
+        found: dict[str, Any] = answer.json()
+        return found

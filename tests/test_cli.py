@@ -126,5 +126,6 @@ def test_every_command_is_documented() -> None:
         "devices list",
         "devices revoke",
         "invites create",
+        "offers list",
     ]:
         assert f"walkwithme {command}" in page, command

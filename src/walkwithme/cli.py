@@ -18,17 +18,20 @@ from rich.table import Table
 
 from walkwithme.config import ConfigError, load_config
 from walkwithme.domain.errors import DomainError
+from walkwithme.domain.offers import describe
 from walkwithme.security import hash_secret
 from walkwithme.services import Services, build_services
-from walkwithme.usecases import accounts, devices
+from walkwithme.usecases import accounts, devices, offer_views
 
 app = typer.Typer(help="Walk With Me: walks people home.", no_args_is_help=True)
 people_app = typer.Typer(help="People: add the operator, list accounts.", no_args_is_help=True)
 devices_app = typer.Typer(help="A person's phones and their tokens.", no_args_is_help=True)
 invites_app = typer.Typer(help="Invites for invite-only sign-up.", no_args_is_help=True)
+offers_app = typer.Typer(help="Offers to walk someone home.", no_args_is_help=True)
 app.add_typer(people_app, name="people")
 app.add_typer(devices_app, name="devices")
 app.add_typer(invites_app, name="invites")
+app.add_typer(offers_app, name="offers")
 
 console = Console(soft_wrap=True)
 err = Console(stderr=True)
@@ -276,6 +279,37 @@ def export(
         path.write_bytes(answer.content)
         written.append(str(path))
     _out(as_json, {"files": written}, "\n".join(f"wrote {p}" for p in written))
+
+
+@offers_app.command("list")
+def offers_list(email: str, data: DataOpt = None, as_json: JsonOpt = False) -> None:
+    """A person's offers: waiting for their answer, made by them, and recurring ones (names
+    and times, never anyone's whereabouts)."""
+    svc = _services(data)
+    try:
+        person = svc.db.read_sync(lambda c: accounts.find_by_email(c, email))
+        if person is None:
+            raise DomainError(f"nobody with the email {email}")
+        now = svc.clock.now_ms()
+        found = svc.db.read_sync(lambda c: offer_views.overview(c, person.id, now))
+    except DomainError as exc:
+        raise _fail(exc) from None
+    finally:
+        svc.db.dispose()
+    if as_json:
+        _out(True, found, "")
+        return
+    table = Table("id", "", "with", "state", "for", "reminder", title=f"Offers of {email}")
+    for direction, key, arrow in (("received", "from", "from"), ("sent", "to", "to")):
+        for o in found[direction]:
+            reminder = describe(o["reminder_at"], person.timezone) if o["reminder_at"] else ""
+            at = describe(o["at"], person.timezone)
+            table.add_row(str(o["id"]), arrow, o[key]["name"], o["state"], at, reminder)
+    for r in found["recurring"]:
+        every = f"{','.join(r['days'])} {r['time']}"
+        arrow = "to" if r["direction"] == "by_me" else "from"
+        table.add_row(f"r{r['id']}", arrow, r["person"]["name"], "recurring", every, "")
+    console.print(table)
 
 
 def main() -> None:

@@ -1,8 +1,9 @@
 """The watchdog: wakes when the earliest walk falls due, runs the rules on every walk that is
 due, and writes what they decided (through the writer, like everything else).
 
-Deadlines live in the database (`walks.next_due_at`), so a watchdog that was down finds
-everything that fell due meanwhile on its first look. A walk whose judging fails is looked at
+Deadlines live in the database (`walks.next_due_at`; offers' reminders and recurring
+occurrences, usecases/offer_times.py), so a watchdog that was down finds everything that fell
+due meanwhile on its first look. A walk (or an offer's time) whose judging fails is looked at
 again a minute later instead of stopping the watchdog, and the failure is logged loudly.
 """
 
@@ -16,10 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 
+from sqlalchemy.engine import Connection
+
 from walkwithme.clock import Clock
 from walkwithme.store.database import Database
 from walkwithme.store.writer import StorageUnavailable, Tx, Writer
-from walkwithme.usecases import alarms
+from walkwithme.usecases import alarms, offer_times
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +57,16 @@ class Watchdog:
         return asyncio.run(self.tick())
 
     async def tick(self) -> list[str]:
-        """Judge every walk that is due now."""
+        """Judge every walk that is due now, then fire the offers' due times."""
         now = self.clock.now_ms()
         decisions: list[str] = []
+        if await self._walks(now, decisions):
+            await self._offers(now, decisions)
+        self.last_beat_ms = now
+        return decisions
+
+    async def _walks(self, now: int, decisions: list[str]) -> bool:
+        """False if the database couldn't take a write: the look stops there."""
         for walk_id, seen_due in await self.db.read(partial(alarms.due_walks, now_ms=now)):
             try:
                 decision = await self.writer.run(
@@ -68,7 +78,7 @@ class Watchdog:
                 # The database, not the walk: stop this look, the loop tries again in moments
                 # (postponing the walk would delay its alarm).
                 log.warning("the watchdog could not write; it looks again shortly")
-                break
+                return False
             except Exception:
                 self._failed(walk_id)
                 await self.writer.run(self._postpone(walk_id, seen_due))
@@ -76,8 +86,24 @@ class Watchdog:
             self._count(decisions, decision)
             if decision:
                 self._lateness(max(0, now - seen_due))
-        self.last_beat_ms = now
-        return decisions
+        return True
+
+    async def _offers(self, now: int, decisions: list[str]) -> None:
+        """Promises' reminders and recurring offers' occurrences, each once."""
+        for item in await self.db.read(partial(offer_times.due, now_ms=now)):
+            try:
+                decision = await self.writer.run(partial(offer_times.fire, item=item))
+            except StorageUnavailable:
+                log.warning("the watchdog could not write; it looks again shortly")
+                return
+            except Exception:
+                log.exception("the watchdog could not fire offer time %s; later", item)
+                self.failures += 1
+                await self.writer.run(
+                    partial(offer_times.postpone, item=item, delay_ms=RETRY_POISON_MS)
+                )
+                continue
+            self._count(decisions, decision)
 
     def _count(self, decisions: list[str], decision: str | None) -> None:
         if decision:
@@ -115,7 +141,7 @@ class Watchdog:
         while True:
             try:
                 await self.tick()
-                earliest = await self.db.read(alarms.earliest_due)
+                earliest = await self.db.read(_earliest_due)
             except Exception:  # the database is away: keep trying, loudly
                 log.exception("the watchdog's look failed; trying again")
                 self.failures += 1
@@ -134,3 +160,10 @@ class Watchdog:
             return False
         silent_real_s = (self.clock.now_ms() - self.last_beat_ms) / self.clock.speed / 1000
         return silent_real_s > 6 * MAX_SLEEP_S
+
+
+def _earliest_due(conn: Connection) -> int | None:
+    """The earliest due time of a walk or of an offer."""
+    times = [alarms.earliest_due(conn), offer_times.earliest_due(conn)]
+    found = [t for t in times if t is not None]
+    return min(found) if found else None

@@ -84,8 +84,8 @@ async def _destination(svc: Services, person: Person, where: Where) -> Destinati
     )
 
 
-@router.post("", status_code=201)
-async def start(body: NewWalk, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
+async def plan_walk(svc: Services, person: Person, body: NewWalk) -> walks.WalkPlan:
+    """A checked request to start a walk (here, or by accepting an offer), PINs hashed."""
     check_pin_format(body.pin)
     if body.duress_pin is not None:
         check_pin_format(body.duress_pin, field="duress_pin")
@@ -94,7 +94,7 @@ async def start(body: NewWalk, person: PersonDep, svc: ServicesDep) -> dict[str,
     dest = await _destination(svc, person, body.destination) if body.destination else None
     pin_hash = await anyio.to_thread.run_sync(hash_secret, body.pin)
     duress_hash = await _duress_hash(svc, person, body)
-    plan = walks.WalkPlan(
+    return walks.WalkPlan(
         destination=dest,
         pin_hash=pin_hash,
         duress_pin_hash=duress_hash,
@@ -105,14 +105,25 @@ async def start(body: NewWalk, person: PersonDep, svc: ServicesDep) -> dict[str,
         due_at=body.due_at,
         companion_ids=tuple(body.companions) if body.companions is not None else None,
     )
-    walk_id = await svc.writer.run(lambda tx: walks.start_walk(tx, person.id, plan))
-    view = await _view(svc, walk_id, person.id)
+
+
+async def started_view(svc: Services, walk_id: int, person_id: int) -> dict[str, Any]:
+    """The walker's view of a walk she just started, saying plainly if nobody would hear an
+    alarm."""
+    view = await _view(svc, walk_id, person_id)
     if not await svc.db.read(lambda c: alerts.someone_would_hear(c, walk_id)):
         view["warnings"] = [
             "Nobody would hear an alarm: none of your companions has a notification channel "
             "that has worked yet. Ask them to add one and send a test."
         ]
     return view
+
+
+@router.post("", status_code=201)
+async def start(body: NewWalk, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
+    plan = await plan_walk(svc, person, body)
+    walk_id = await svc.writer.run(lambda tx: walks.start_walk(tx, person.id, plan))
+    return await started_view(svc, walk_id, person.id)
 
 
 async def _duress_hash(svc: Services, person: Person, body: NewWalk) -> str | None:

@@ -14,6 +14,10 @@ _WHAT = {
     "inside": "{name} is home, inside.",
     "ended": "{name} ended the walk.",
     "test": "A test from Walk With Me: this channel works.",
+    "offer": "{by} offers to walk you home{when}.",
+    "offer_declined": "{by} declined your offer to walk them home.",
+    "offer_reminder": "Reminder: you planned to walk together with {by} ({when}).",
+    "offer_series_stopped": "{by} stopped a recurring offer to walk home.",
 }
 
 _REASONS = {
@@ -37,9 +41,15 @@ def render(payload: dict[str, Any]) -> tuple[str, str]:
     by = (payload.get("by") or {}).get("name", "Someone")
     reason = _REASONS.get(str(payload.get("reason")), str(payload.get("reason")))
     title = _WHAT.get(kind, kind).format(
-        name=name, by=by, reason=reason, battery=float(payload.get("battery") or 0)
+        name=name,
+        by=by,
+        reason=reason,
+        battery=float(payload.get("battery") or 0),
+        when=payload.get("when") or "",
     )
     lines = [title]
+    if kind == "offer_declined" and payload.get("when"):
+        lines.append(f"Promised instead: {payload['when']}.")
     last = payload.get("last_position") or payload.get("position")
     if last:
         age = f", {last['age_s'] // 60} min ago" if "age_s" in last else ""

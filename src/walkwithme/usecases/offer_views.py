@@ -1,0 +1,160 @@
+"""What each side sees of offers: the walker her offers waiting for an answer (none from
+people she silenced), the person offering the offers they made and how each went (never whether
+they were muted or blocked: an offer she doesn't see just expires), and the recurring offers
+both ways."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from walkwithme.domain.errors import NotFound
+from walkwithme.domain.offers import day_names, days_of
+from walkwithme.store.schema import offer_series, offers, people
+from walkwithme.usecases import contacts, offer_mutes
+
+PENDING, ACCEPTED, DECLINED, WITHDRAWN, EXPIRED = (
+    "pending",
+    "accepted",
+    "declined",
+    "withdrawn",
+    "expired",
+)
+ACTIVE, STOPPED = "active", "stopped"
+
+
+def zone_of(conn: Connection, person_id: int) -> str:
+    return str(
+        conn.execute(sa.select(people.c.timezone).where(people.c.id == person_id)).scalar_one()
+    )
+
+
+def name_of(conn: Connection, person_id: int) -> str:
+    return str(conn.execute(sa.select(people.c.name).where(people.c.id == person_id)).scalar_one())
+
+
+def state_of(row: Any, now_ms: int) -> str:
+    """As stored, except a pending offer whose time has lapsed, which is expired."""
+    if row.state == PENDING and row.expires_at <= now_ms:
+        return EXPIRED
+    return str(row.state)
+
+
+def _offer_json(row: Any, now_ms: int) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "state": state_of(row, now_ms),
+        "at": row.at,
+        "expires_at": row.expires_at,
+        "answered_at": row.answered_at,
+        "series_id": row.series_id,
+        "note": row.note,
+        "promise_at": row.promise_at,
+        "reminder_at": row.remind_at,
+        "walk_id": row.walk_id,
+    }
+
+
+def _with_names(conn: Connection, condition: sa.ColumnElement[bool], other: Any) -> Any:
+    return conn.execute(
+        sa.select(offers, people.c.name.label("other_name"))
+        .join(people, people.c.id == other)
+        .where(condition)
+        .order_by(offers.c.id.desc())
+        .limit(50)
+    )
+
+
+def received(conn: Connection, walker_id: int, now_ms: int) -> list[dict[str, Any]]:
+    """Her offers waiting for an answer, soonest first, and those she declined with a
+    reminder still to come; none from people she silenced or who no longer follow her."""
+    hidden = offer_mutes.silenced_ids(conn, walker_id, now_ms)
+    companions = contacts.accepted_companion_ids(conn, walker_id)
+    waiting = sa.or_(
+        sa.and_(offers.c.state == PENDING, offers.c.expires_at > now_ms),
+        offers.c.remind_at.is_not(None),
+    )
+    rows = _with_names(conn, sa.and_(offers.c.walker_id == walker_id, waiting), offers.c.offerer_id)
+    found = [
+        {**_offer_json(r, now_ms), "from": {"id": r.offerer_id, "name": r.other_name}}
+        for r in rows
+        if r.offerer_id in companions - hidden
+    ]
+    return sorted(found, key=lambda o: (o["state"] != PENDING, o["at"]))
+
+
+def received_one(conn: Connection, walker_id: int, row: Any, now_ms: int) -> dict[str, Any]:
+    fresh = conn.execute(sa.select(offers).where(offers.c.id == row.id)).one()
+    return {
+        **_offer_json(fresh, now_ms),
+        "from": {"id": row.offerer_id, "name": name_of(conn, row.offerer_id)},
+    }
+
+
+def sent(conn: Connection, offerer_id: int, now_ms: int) -> list[dict[str, Any]]:
+    """The offers this person made, newest first, as they may see them: pending, accepted,
+    declined (with her note and promise), withdrawn or expired. Never whether she muted or
+    blocked them: an offer she doesn't see just expires."""
+    rows = _with_names(conn, offers.c.offerer_id == offerer_id, offers.c.walker_id)
+    return [
+        {**_offer_json(r, now_ms), "to": {"id": r.walker_id, "name": r.other_name}} for r in rows
+    ]
+
+
+def sent_one(conn: Connection, offerer_id: int, offer_id: int, now_ms: int) -> dict[str, Any]:
+    found = [o for o in sent(conn, offerer_id, now_ms) if o["id"] == offer_id]
+    if not found:
+        raise NotFound("no such offer")
+    return found[0]
+
+
+def series_of(conn: Connection, person_id: int) -> list[dict[str, Any]]:
+    """Recurring offers both ways that are still running."""
+    walker = people.alias("walker")
+    offerer = people.alias("offerer")
+    rows = conn.execute(
+        sa.select(
+            offer_series,
+            walker.c.name.label("walker_name"),
+            offerer.c.name.label("offerer_name"),
+        )
+        .join(walker, walker.c.id == offer_series.c.walker_id)
+        .join(offerer, offerer.c.id == offer_series.c.offerer_id)
+        .where(
+            sa.or_(offer_series.c.walker_id == person_id, offer_series.c.offerer_id == person_id)
+        )
+        .order_by(offer_series.c.id)
+    )
+    result = []
+    for r in rows:
+        mine = r.offerer_id == person_id
+        result.append(
+            {
+                "id": r.id,
+                "direction": "by_me" if mine else "to_me",
+                "person": {
+                    "id": r.walker_id if mine else r.offerer_id,
+                    "name": r.walker_name if mine else r.offerer_name,
+                },
+                "days": day_names(days_of(r.days)),
+                "time": r.local_time,
+                "state": r.state,
+                "next_at": r.next_due_at,
+            }
+        )
+    return result
+
+
+def series_one(conn: Connection, person_id: int, series_id: int) -> dict[str, Any]:
+    return next(s for s in series_of(conn, person_id) if s["id"] == series_id)
+
+
+def overview(conn: Connection, person_id: int, now_ms: int) -> dict[str, Any]:
+    """Everything about offers one person may see."""
+    return {
+        "received": received(conn, person_id, now_ms),
+        "sent": sent(conn, person_id, now_ms),
+        "recurring": [s for s in series_of(conn, person_id) if s["state"] == ACTIVE],
+    }
