@@ -183,6 +183,43 @@ def ends_an_alarm_she_is_in(run: Run, pin: str) -> None:
     run.as_mira("POST", f"{run.url}/ok", json={"pin": pin})
 
 
+def ends_then_life_goes_on(run: Run, pin: str) -> None:
+    """After the walk is over for her: her companion writes, her phone (its battery running
+    low) goes on reporting, and she opens the link she shared earlier."""
+    shared = run.cast.client.post(f"{run.url}/shares", json={}, headers=run.mira.auth)
+    link = shared.json()["token"]  # (random in each run: not compared)
+    run.cast.clock.advance(minutes=4)
+    run.phone_sends(between(START, HOME, 0.3))
+    run.as_mira("POST", f"{run.url}/end", json={"pin": pin, "note": "Got a lift"})
+    run.cast.client.post(
+        f"{run.url}/messages", json={"text": "Where are you?"}, headers=run.noor.auth
+    )
+    run.cast.clock.advance(minutes=1)
+    answer = run.cast.client.post(
+        "/api/fixes",
+        json={"fixes": [run.cast.fix(between(START, HOME, 0.6), battery=4)]},
+        headers={"Authorization": f"Bearer {run.phone}"},
+    )
+    run.seen.append(answer.content)
+    run.seen.append(run.cast.client.get(f"/api/share/{link}").content)
+
+
+def wrong_pins_around_it(run: Run, pin: str) -> None:
+    """Two wrong PINs, then her PIN (either), then one more wrong one: a right PIN clears the
+    count, so no alarm is shown either way."""
+    for _ in range(2):
+        run.as_mira("POST", f"{run.url}/extend", json={"pin": "0000", "minutes": 5})
+    run.as_mira("POST", f"{run.url}/extend", json={"pin": pin, "minutes": 5})
+    run.as_mira("POST", f"{run.url}/extend", json={"pin": "0000", "minutes": 5})
+
+
+def after_her_sos(run: Run, pin: str) -> None:
+    """Her PIN extends the walk, she presses SOS, and answers it with her real PIN."""
+    run.as_mira("POST", f"{run.url}/extend", json={"pin": pin, "minutes": 5})
+    run.as_mira("POST", f"{run.url}/sos")
+    run.as_mira("POST", f"{run.url}/ok", json={"pin": PIN})
+
+
 MOMENTS = {
     "answering a check": answers_the_check,
     "answering on the check's page": answers_on_the_page,
@@ -190,6 +227,9 @@ MOMENTS = {
     "ending the walk": ends_the_walk,
     "extending the walk": extends_the_walk,
     "ending an alarm she is in": ends_an_alarm_she_is_in,
+    "ending, then life goes on": ends_then_life_goes_on,
+    "wrong PINs around it": wrong_pins_around_it,
+    "her SOS after it": after_her_sos,
 }
 
 
@@ -221,9 +261,55 @@ def test_her_devices_receive_the_same_bytes_as_with_her_pin(
     # Meanwhile, the people looking out for her see a silent alarm, live, and where she is.
     assert companion_real.get("state") != "alarm"  # over (404), or going on
     assert (companion["state"], companion["live"]) == ("alarm", True)
-    alarm = [e for e in companion_events if e["kind"] in ("alarm", "duress")][-1]
-    assert alarm["reason"] == "duress"
+    assert any(
+        e["kind"] in ("alarm", "duress") and e["reason"] == "duress" for e in companion_events
+    )
     assert companion["last_position"]["lat"] == pytest.approx(between(START, HOME, 0.5)[0])
+
+
+def test_ending_her_contacts_does_not_cut_them_out_of_the_alarm(tmp_path: Path) -> None:
+    """Whoever holds her phone ends the walk with her duress PIN, then ends her contacts: the
+    people looking out for her stay in the alarm until it is resolved."""
+    with scene(tmp_path, "run", duress_in_profile=False) as run:
+        ends_the_walk(run, DURESS)
+        run.cast.clock.advance(seconds=5)
+        for contact in run.cast.client.get("/api/contacts", headers=run.mira.auth).json():
+            gone = run.cast.client.delete(f"/api/contacts/{contact['id']}", headers=run.mira.auth)
+            assert gone.status_code == 204
+        assert run.companion_sees()["state"] == "alarm"
+        assert run.look(minutes=3) == ["escalated"]
+        assert [a["reason"] for a in alarm_alerts_to(run, run.gus)] == ["duress"]
+        resolved = run.cast.client.post(
+            f"{run.url}/resolve", json={"note": "Found her"}, headers=run.noor.auth
+        )
+        assert resolved.status_code == 200, resolved.text
+        assert resolved.json() == {"id": run.walk["id"], "resolved": True}
+        # Resolved: the contacts she ended are ended; they see nothing of her any more.
+        assert run.cast.client.get(run.url, headers=run.noor.auth).status_code == 404
+
+
+def test_a_duress_pin_during_a_wrong_pin_alarm_is_refused_and_still_heard(tmp_path: Path) -> None:
+    with scene(tmp_path, "run", duress_in_profile=False) as run:
+        for _ in range(3):
+            run.as_mira("POST", f"{run.url}/ok", json={"pin": "0000"})
+        assert [a["reason"] for a in alarm_alerts_to(run, run.noor)] == ["wrong_pins"]
+        for pin in (PIN, DURESS):
+            refused = run.as_mira("POST", f"{run.url}/ok", json={"pin": pin})
+            assert refused.status_code == 403
+        assert run.seen[-1] == run.seen[-2]  # the same refusal, whichever PIN
+        assert [a["reason"] for a in alarm_alerts_to(run, run.noor)] == ["wrong_pins", "duress"]
+
+
+def test_her_duress_pin_as_a_walks_pin_is_not_named(cast: Cast) -> None:
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    cast.client.put(
+        "/api/me/duress-pin",
+        json={"password": "correct horse battery", "duress_pin": DURESS},
+        headers=mira.auth,
+    )
+    walk = cast.start_walk(mira, pin=DURESS)
+    assert "duress" not in json.dumps(walk)
 
 
 def alarm_alerts_to(run: Run, who: Member) -> list[dict[str, Any]]:
@@ -297,11 +383,4 @@ def test_a_duress_pin_must_differ_from_her_pin(cast: Cast) -> None:
         "/api/me/duress-pin", json={"password": "nope", "duress_pin": "1357"}, headers=mira.auth
     )
     assert wrong_password.status_code == 403
-    cast.client.put(
-        "/api/me/duress-pin",
-        json={"password": "correct horse battery", "duress_pin": PIN},
-        headers=mira.auth,
-    )
-    clash = cast.client.post("/api/walks", json=body, headers=mira.auth)
-    assert (clash.status_code, clash.json()["field"]) == (422, "pin")
     assert cast.client.get("/api/walks", headers=mira.auth).json() == []

@@ -259,26 +259,14 @@ def export(
     as_json: JsonOpt = False,
 ) -> None:
     """Write your walk as GPX and GeoJSON (track, route, events as waypoints)."""
-    import httpx2
+    from walkwithme.exports_client import ExportError, export_walk
 
-    written: list[str] = []
-    for suffix in ("gpx", "geojson"):
-        try:
-            answer = httpx2.get(
-                f"{server.rstrip('/')}/api/walks/{walk}/export.{suffix}",
-                headers={"Authorization": f"Bearer {token}"},
-                timeout=60,
-            )
-        except httpx2.HTTPError as exc:
-            err.print(f"[red]error:[/red] can't reach {server}: {exc}")
-            raise typer.Exit(1) from None
-        if answer.status_code != 200:
-            err.print(f"[red]error:[/red] {answer.status_code}: {answer.text[:200]}")
-            raise typer.Exit(1)
-        path = out / f"walk-{walk}.{suffix}"
-        path.write_bytes(answer.content)
-        written.append(str(path))
-    _out(as_json, {"files": written}, "\n".join(f"wrote {p}" for p in written))
+    try:
+        written = export_walk(server, token, walk, out)
+    except ExportError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    _out(as_json, {"files": [str(p) for p in written]}, "\n".join(f"wrote {p}" for p in written))
 
 
 @offers_app.command("list")

@@ -70,9 +70,14 @@ def walk_view(conn: Connection, walk: Walk, audience: Audience) -> dict[str, Any
     return view
 
 
-def shared_view(conn: Connection, walk: Walk) -> dict[str, Any]:
-    """Through a share link: what a companion sees, without anyone's account ids."""
-    view = _common(walk, Audience.COMPANION)
+def shared_view(
+    conn: Connection, walk: Walk, seen_as: Audience = Audience.COMPANION
+) -> dict[str, Any]:
+    """Through a share link: what a companion sees, without anyone's account ids. `seen_as`:
+    a link she made shows the walk as her own devices see it (shares.walk_for_link)."""
+    view = _common(walk, seen_as)
+    if seen_as is Audience.WALKER:
+        view["last_position"] = _walker_last_position(conn, walk)
     view["you_are"] = "link"
     view["walker"] = {"name": person_name(conn, walk.walker_id)}
     return view

@@ -15,7 +15,7 @@ from starlette.responses import HTMLResponse
 
 from walkwithme.api.auth import ServicesDep
 from walkwithme.api.walks import which_pin
-from walkwithme.domain.errors import DomainError
+from walkwithme.domain.errors import DomainError, Forbidden
 from walkwithme.usecases import alarms, moments
 
 router = APIRouter(include_in_schema=False)
@@ -63,7 +63,9 @@ async def answer(token: str, request: Request, svc: ServicesDep) -> HTMLResponse
                 lambda tx: alarms.refuse_pin(tx, walk.id, walk.walker_id, "answer")
             )
             return _page(_FORM.format(message="That PIN is not right. Try again."), 403)
-        await svc.writer.run(lambda tx: moments.ok(tx, walk.id, walk.walker_id, which))
+        answered = await svc.writer.run(lambda tx: moments.ok(tx, walk.id, walk.walker_id, which))
+        if answered == moments.REFUSED:
+            raise Forbidden("only a companion can end this alarm")
     except DomainError as exc:
         return _page(f"<p>{html.escape(exc.message)}</p>", exc.status)
     return _page("<h1>Thank you</h1><p>The people following your walk see that you are OK.</p>")

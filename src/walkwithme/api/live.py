@@ -115,15 +115,16 @@ def _link_reader(token: str, now: Callable[[], int]) -> Reader:
         new_events: bool,
     ) -> Batch | None:
         try:
-            walk = shares.walk_for_link(conn, token, now(), finished_ok=seen_live)
+            walk, seen_as = shares.walk_for_link(conn, token, now(), finished_ok=seen_live)
         except DomainError:
             return None
-        events = events_after(conn, walk.id, after_event, Audience.COMPANION)
+        events = events_after(conn, walk.id, after_event, seen_as)
+        state = walk.walker_state if seen_as is Audience.WALKER else walk.state
         return Batch(
-            shared_view(conn, walk) if check or events else None,
+            shared_view(conn, walk, seen_as) if check or events else None,
             events,
-            fixes_after(conn, walk.id, after_fix),
-            None if walk.live else f"the walk is over ({walk.state.value})",
+            fixes_after(conn, walk.id, after_fix, received_until=walks.shown_until(walk, seen_as)),
+            None if state in LIVE_STATES else f"the walk is over ({state.value})",
         )
 
     return read
@@ -253,7 +254,7 @@ async def share_live(
     svc = services(ws)
     now = svc.clock.now_ms
     try:
-        walk = await svc.db.read(lambda c: shares.walk_for_link(c, token, now()))
+        walk, _seen_as = await svc.db.read(lambda c: shares.walk_for_link(c, token, now()))
     except DomainError as exc:
         await ws.close(code=CLOSE_NO_ACCESS, reason=exc.message[:120])
         return

@@ -54,10 +54,12 @@ async def show(token: str, svc: ServicesDep) -> dict[str, Any]:
     now = svc.clock.now_ms()
 
     def read(conn: Any) -> dict[str, Any]:
-        walk = shares.walk_for_link(conn, token, now)
-        view = shared_view(conn, walk)
-        view["events"] = events_after(conn, walk.id, 0, Audience.COMPANION)
-        view["fixes"] = fixes_after(conn, walk.id, 0, limit=10_000)
+        walk, seen_as = shares.walk_for_link(conn, token, now)
+        view = shared_view(conn, walk, seen_as)
+        view["events"] = events_after(conn, walk.id, 0, seen_as)
+        view["fixes"] = fixes_after(
+            conn, walk.id, 0, limit=10_000, received_until=walks.shown_until(walk, seen_as)
+        )
         return view
 
     return await svc.db.read(read)

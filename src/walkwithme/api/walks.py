@@ -132,7 +132,9 @@ async def _duress_hash(svc: Services, person: Person, body: NewWalk) -> str | No
         return await anyio.to_thread.run_sync(hash_secret, body.duress_pin)
     profile: str | None = await svc.db.read(lambda c: duress_pin_hash_of(c, person.id))
     if profile is not None and await anyio.to_thread.run_sync(verify_secret, profile, body.pin):
-        raise Invalid("this PIN is your duress PIN: choose another", field="pin")
+        # Her duress PIN given as the walk's PIN (by her, or by someone making her start a
+        # walk): saying so would name it. The walk starts, without a duress PIN.
+        return None
     return profile
 
 
@@ -270,6 +272,8 @@ async def ok(walk_id: Id, body: Ok, person: PersonDep, svc: ServicesDep) -> dict
         return moments.ok(tx, walk_id, person.id, pin)
 
     answered = await _with_pin(svc, walk_id, person, body.pin, "ok", job)
+    if answered == moments.REFUSED:
+        raise Forbidden("only a companion can end this alarm")
     view = await _view(svc, walk_id, person.id)
     view["answered"] = answered
     return view
@@ -312,7 +316,11 @@ async def resolve(
     """A companion (or, during an alarm, a guardian) who found her safe ends the alarm, saying
     how."""
     await svc.writer.run(lambda tx: alarms.resolve(tx, walk_id, person.id, body.note))
-    return await _helper_view(svc, walk_id, person.id)
+    try:
+        return await _helper_view(svc, walk_id, person.id)
+    except NotFound:
+        # Someone whose contact ended during the alarm was in it until now; no longer.
+        return {"id": walk_id, "resolved": True}
 
 
 __all__ = ["Audience", "router"]

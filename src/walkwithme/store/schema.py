@@ -155,6 +155,7 @@ walks = sa.Table(
     # as her real PIN would have left it), while the walk itself stays in a silent alarm.
     sa.Column("cover_state", sa.String(16)),
     sa.Column("cover_ended_at", Ms),
+    sa.Column("cover_alarm_reason", sa.String(16)),  # the alarm her devices are shown, if any
     sa.Index("ix_walks_walker_state", "walker_id", "state"),
     sa.Index("ix_walks_next_due_at", "next_due_at"),
 )
@@ -203,8 +204,8 @@ events = sa.Table(
     sa.Column("data", sa.JSON, nullable=False),
     # Each side numbers what it may see without gaps, so an event kept from one side (a silent
     # alarm) leaves no trace in the other side's numbering. NULL: not for that side.
-    sa.Column("walker_seq", sa.Integer),
-    sa.Column("companion_seq", sa.Integer),
+    sa.Column("walker_seq", Id),
+    sa.Column("companion_seq", Id),
     sa.Index("ix_events_walk_id", "walk_id", "id"),
 )
 

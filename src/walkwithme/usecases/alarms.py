@@ -14,7 +14,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from walkwithme.domain.errors import Conflict, NotFound
-from walkwithme.domain.people import ContactRole
 from walkwithme.domain.rules import (
     ACK_PAUSES_MS,
     ESCALATE_AFTER_MS,
@@ -31,7 +30,6 @@ from walkwithme.security import new_token, token_hash
 from walkwithme.store.schema import answer_links, insert_id, walks
 from walkwithme.store.writer import Tx
 from walkwithme.usecases import alerts, shares, timeline
-from walkwithme.usecases.contacts import accepted_ids
 from walkwithme.usecases.timeline import FOR_ALL, FOR_COMPANIONS, FOR_WALKER, Audience
 from walkwithme.usecases.walks import (
     Walk,
@@ -196,7 +194,7 @@ def escalate(tx: Tx, walk: Walk, *, has_hook: bool) -> None:
     # the alarm lasts and an hour after (the notifier adds the server's address to the path).
     told = {**facts, "link_path": f"/api/share/{shares.alarm_link(tx, walk.id)}"}
     if rung == "guardians":
-        guardians = alerts.guardian_ids(tx.conn, walk.walker_id)
+        guardians = alerts.guardian_ids(tx.conn, walk.walker_id, alarm_at=walk.alarm_since)
         alerts.tell(tx, walk, "alarm", told, guardians, event_id=event_id)
     else:
         alerts.tell(tx, walk, "alarm", told, [], event_id=event_id, hook=True)
@@ -207,7 +205,7 @@ def _next_reachable(tx: Tx, walk: Walk, level: int, *, has_hook: bool) -> int | 
         rung = LADDER[higher]
         if rung == "guardians" and any(
             alerts.working_channel_ids(tx.conn, person)
-            for person in alerts.guardian_ids(tx.conn, walk.walker_id)
+            for person in alerts.guardian_ids(tx.conn, walk.walker_id, alarm_at=walk.alarm_since)
         ):
             return higher
         if rung == "hook" and has_hook:
@@ -276,7 +274,7 @@ def sos(tx: Tx, walk_id: int, walker_id: int) -> None:
 
 def _shown_alarm(tx: Tx, walk: Walk, reason: Reason) -> None:
     """Under a silent alarm, her devices see the alarm her own actions would have raised."""
-    walk = save(tx, walk, cover_state=WalkState.ALARM.value)
+    walk = save(tx, walk, cover_state=WalkState.ALARM.value, cover_alarm_reason=reason.value)
     facts = {"reason": reason.value, **_facts(walk, tx.now_ms)}
     timeline.record(tx, walk.id, "alarm", audience=FOR_WALKER, **facts)
 
@@ -300,7 +298,7 @@ def _alarmed_walk_for_helper(tx: Tx, walk_id: int, person_id: int) -> Walk:
 
 
 def is_guardian(conn: Connection, walk: Walk, person_id: int) -> bool:
-    return person_id in accepted_ids(conn, walk.walker_id, ContactRole.GUARDIAN)
+    return person_id in alerts.guardian_ids(conn, walk.walker_id, alarm_at=walk.alarm_since)
 
 
 def acknowledge(tx: Tx, walk_id: int, person_id: int) -> None:
@@ -328,13 +326,14 @@ def resolve_alarm(tx: Tx, walk: Walk, *, by: int, note: str | None) -> None:
     """The alarm is over. After a silent one, the walk becomes what her devices were shown:
     over if she was made to end it, going on otherwise."""
     told_guardians = (walk.escalation_level or 0) >= 1
+    guardians = alerts.guardian_ids(tx.conn, walk.walker_id, alarm_at=walk.alarm_since)
     reason = walk.alarm_reason
     audience = _for(walk)
     back = WalkState.AT_DOOR if walk.door_at is not None else WalkState.ACTIVE
     after: dict[str, Any] = {}
     if walk.covert:
         back = walk.walker_state if walk.walker_state is not WalkState.ALARM else back
-        after = {"cover_state": None, "cover_ended_at": None}
+        after = {"cover_state": None, "cover_ended_at": None, "cover_alarm_reason": None}
         if not walk.walker_live:
             after["ended_at"] = walk.cover_ended_at
     walk = save(
@@ -361,5 +360,5 @@ def resolve_alarm(tx: Tx, walk: Walk, *, by: int, note: str | None) -> None:
     recipients = [p for p in alerts.companion_ids(tx.conn, walk.id) if p != by]
     if told_guardians and by != walk.walker_id:
         # Guardians heard of the alarm: they hear who ended it, if it wasn't her.
-        recipients += alerts.guardian_ids(tx.conn, walk.walker_id)
+        recipients += guardians
     alerts.tell(tx, walk, "alarm_resolved", facts, recipients, event_id=event_id)

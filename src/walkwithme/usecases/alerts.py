@@ -13,7 +13,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from walkwithme.domain.people import ContactRole, ContactState
+from walkwithme.domain.people import ContactRole
 from walkwithme.store.schema import (
     alerts,
     channels,
@@ -25,7 +25,7 @@ from walkwithme.store.schema import (
     walks,
 )
 from walkwithme.store.writer import Tx
-from walkwithme.usecases.contacts import accepted_ids
+from walkwithme.usecases.contacts import standing, standing_ids
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
 
@@ -45,13 +45,20 @@ def working_channel_ids(conn: Connection, person_id: int) -> list[int]:
     return [r.id for r in rows]
 
 
-def guardian_ids(conn: Connection, walker_id: int) -> list[int]:
-    return accepted_ids(conn, walker_id, ContactRole.GUARDIAN)
+def guardian_ids(conn: Connection, walker_id: int, *, alarm_at: int | None = None) -> list[int]:
+    """Her guardians; during an alarm (raised at `alarm_at`), also those whose contact ended
+    since (see contacts.standing)."""
+    return standing_ids(conn, walker_id, ContactRole.GUARDIAN, alarm_at=alarm_at)
 
 
 def companion_ids(conn: Connection, walk_id: int) -> list[int]:
     """The walk's chosen companions whose contact with the walker still stands: the same rule
-    as for seeing the walk (walks.audience_of). Someone whose contact ended hears nothing."""
+    as for seeing the walk (walks.audience_of). Someone whose contact ended hears nothing,
+    unless it ended during the alarm the walk is in (see contacts.standing)."""
+    walk = conn.execute(
+        sa.select(walks.c.state, walks.c.alarm_at).where(walks.c.id == walk_id)
+    ).first()
+    alarm_at = walk.alarm_at if walk is not None and walk.state == "alarm" else None
     rows = conn.execute(
         sa.select(walk_companions.c.person_id)
         .join(walks, walks.c.id == walk_companions.c.walk_id)
@@ -61,13 +68,13 @@ def companion_ids(conn: Connection, walk_id: int) -> list[int]:
                 contacts.c.owner_id == walks.c.walker_id,
                 contacts.c.member_id == walk_companions.c.person_id,
                 contacts.c.role == ContactRole.COMPANION.value,
-                contacts.c.state == ContactState.ACCEPTED.value,
+                standing(alarm_at),
             ),
         )
         .where(walk_companions.c.walk_id == walk_id)
         .order_by(walk_companions.c.person_id)
     )
-    return [r.person_id for r in rows]
+    return list(dict.fromkeys(r.person_id for r in rows))
 
 
 class WalkRef(Protocol):

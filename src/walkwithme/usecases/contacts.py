@@ -186,17 +186,44 @@ def accepted_ids(conn: Connection, owner_id: int, role: ContactRole) -> list[int
     return [r.member_id for r in rows]
 
 
+def standing(alarm_at: int | None) -> sa.ColumnElement[bool]:
+    """A contact that stands: accepted; and during an alarm, also one that ended after the
+    alarm was raised. Whoever is holding her phone can't cut the people looking for her out of
+    an alarm by ending her contacts (they are in it until it is resolved)."""
+    accepted = contacts.c.state == ContactState.ACCEPTED.value
+    if alarm_at is None:
+        return accepted
+    ended_since = sa.and_(
+        contacts.c.state == ContactState.ENDED.value, contacts.c.updated_at > alarm_at
+    )
+    return sa.or_(accepted, ended_since)
+
+
+def standing_ids(
+    conn: Connection, owner_id: int, role: ContactRole, *, alarm_at: int | None
+) -> list[int]:
+    rows = conn.execute(
+        sa.select(contacts.c.member_id)
+        .where(contacts.c.owner_id == owner_id, contacts.c.role == role.value, standing(alarm_at))
+        .order_by(contacts.c.id)
+    )
+    return list(dict.fromkeys(r.member_id for r in rows))
+
+
 def accepted_companion_ids(conn: Connection, owner_id: int) -> set[int]:
     return set(accepted_ids(conn, owner_id, ContactRole.COMPANION))
 
 
-def is_accepted_companion(conn: Connection, owner_id: int, member_id: int) -> bool:
+def is_accepted_companion(
+    conn: Connection, owner_id: int, member_id: int, *, alarm_at: int | None = None
+) -> bool:
+    """`alarm_at`: the walk is in an alarm raised then (see `standing`)."""
     row = conn.execute(
         sa.select(contacts.c.id).where(
             contacts.c.owner_id == owner_id,
             contacts.c.member_id == member_id,
             contacts.c.role == ContactRole.COMPANION.value,
-            contacts.c.state == ContactState.ACCEPTED.value,
+            standing(alarm_at),
         )
     ).first()
     return row is not None

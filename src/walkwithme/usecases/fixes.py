@@ -277,6 +277,8 @@ class Track:
             return
         if self.progress is None or self.progress.progress_at != t:
             return  # no progress with this fix: no more time
+        if not self.before.walker_live:
+            return  # over, for her devices (her duress PIN): what they show doesn't move
         later = adapted_arrival(
             self.expected_at, self.before.started_at, self.measured_from, left_m, t
         )
@@ -296,7 +298,7 @@ class Track:
             walks.save(tx, walk, target, **self.values)
         companions = alerts.companion_ids(tx.conn, walk.id) if self.events else []
         for kind, facts in self.events:
-            event_id = timeline.record(tx, walk.id, kind, **facts)
+            event_id = timeline.record(tx, walk.id, kind, audience=walk.everyone, **facts)
             if kind == "low_battery":
                 alerts.tell(tx, walk, kind, facts, companions, event_id=event_id)
 

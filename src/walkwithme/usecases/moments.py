@@ -23,6 +23,9 @@ from walkwithme.usecases.timeline import FOR_COMPANIONS, FOR_WALKER
 from walkwithme.usecases.walks import Walk, own_live_walk, person_name, save
 
 MINUTE_MS = 60_000
+# `ok` answers this when the PIN must be refused after what it did was recorded (a duress PIN
+# during a wrong-PIN alarm): the caller refuses it once the writer has committed.
+REFUSED = "refused"
 
 
 class Pin(StrEnum):
@@ -86,16 +89,20 @@ def ok(tx: Tx, walk_id: int, walker_id: int, pin: Pin) -> str:
     walk = own_live_walk(tx, walk_id, walker_id)
     covered = pin is Pin.DURESS or walk.covert
     if walk.walker_state is WalkState.ALARM:
-        if walk.alarm_reason == Reason.WRONG_PINS.value and not walk.covert:
+        shown_reason = walk.cover_alarm_reason if walk.covert else walk.alarm_reason
+        if shown_reason == Reason.WRONG_PINS.value:
             # Whoever guessed wrong three times may guess right the fourth: this alarm ends
-            # only by someone who has found her. (The alarm is raised already: a duress PIN
-            # here is answered the same, and changes nothing either.)
+            # only by someone who has found her. A duress PIN is refused the same way, and
+            # still heard by those looking out for her.
+            if pin is Pin.DURESS:
+                _covered(tx, walk, pin, None, {}, shown=WalkState.ALARM, reason=shown_reason)
+                return REFUSED
             raise Forbidden("only a companion can end this alarm")
         if covered:
             facts: dict[str, Any] = {
                 "by": {"id": walker_id, "name": person_name(tx.conn, walker_id)},
                 "note": None,
-                "reason": walk.alarm_reason,
+                "reason": shown_reason,
             }
             _covered(tx, walk, pin, "alarm_resolved", facts, shown=_back(walk))
         else:
@@ -134,12 +141,19 @@ def _covered(
     *,
     shown: WalkState,
     ended: bool = False,
+    reason: str | None = None,
     **values: Any,
 ) -> None:
     """A moment under cover: her devices are shown `shown` (and her copy of the event), as
     her real PIN would have left them; the walk itself stays, or goes, into the silent alarm.
-    """
-    cover: dict[str, Any] = {"cover_state": shown.value, **values}
+    `reason`: the alarm her devices are shown, if `shown` is one. A right PIN of either kind
+    clears the count of wrong ones, as her real PIN does."""
+    cover: dict[str, Any] = {
+        "cover_state": shown.value,
+        "cover_alarm_reason": reason if shown is WalkState.ALARM else None,
+        "wrong_pins": 0,
+        **values,
+    }
     if ended:
         cover["cover_ended_at"] = tx.now_ms
     if pin is Pin.DURESS and walk.state is not WalkState.ALARM:

@@ -17,6 +17,7 @@ from walkwithme.domain.walks import WalkState
 from walkwithme.security import new_token, token_hash
 from walkwithme.store.schema import insert_id, share_links
 from walkwithme.store.writer import Tx
+from walkwithme.usecases.timeline import Audience
 from walkwithme.usecases.walks import Walk, get_walk, own_live_walk
 
 MAX_SHARE_HOURS = 48
@@ -79,8 +80,15 @@ def list_links(conn: Connection, walk_id: int, now_ms: int) -> list[dict[str, An
     ]
 
 
-def walk_for_link(conn: Connection, token: str, now_ms: int, *, finished_ok: bool = False) -> Walk:
-    """The walk a link shows right now, or NotFound (the same for unknown, expired, revoked).
+def walk_for_link(
+    conn: Connection, token: str, now_ms: int, *, finished_ok: bool = False
+) -> tuple[Walk, Audience]:
+    """The walk a link shows right now, and as whom it shows it; or NotFound (the same for
+    unknown, expired, revoked).
+
+    A link she made shows the walk as her own devices see it (after her duress PIN, what her
+    real PIN would have left: a link is something she can open); a link made for an alarm,
+    for her guardians and the hook, shows it as her companions see it.
 
     `finished_ok`: a live stream through a link that lasts as long as the walk may show how
     the walk ended before it closes."""
@@ -95,15 +103,16 @@ def walk_for_link(conn: Connection, token: str, now_ms: int, *, finished_ok: boo
     walk = get_walk(conn, row.walk_id) if row else None
     if row is None or walk is None or row.revoked_at is not None:
         raise NotFound("this link shows nothing: it is unknown, expired or revoked")
+    audience = Audience.COMPANION if row.for_alarm else Audience.WALKER
     if row.expires_at is not None:
         valid = now_ms < row.expires_at
     elif row.for_alarm:
         valid = walk.state is WalkState.ALARM
     else:
-        valid = walk.live or finished_ok
+        valid = walk.walker_live or finished_ok
     if not valid:
         raise NotFound("this link shows nothing: it is unknown, expired or revoked")
-    return walk
+    return walk, audience
 
 
 def alarm_link(tx: Tx, walk_id: int) -> str:

@@ -65,10 +65,16 @@ class Walk:
     escalate_at: int | None = None
     cover_state: str | None = None
     cover_ended_at: int | None = None
+    cover_alarm_reason: str | None = None
 
     @property
     def live(self) -> bool:
         return self.state in LIVE_STATES
+
+    @property
+    def alarm_since(self) -> int | None:
+        """When the alarm it is in was raised (None: not in alarm)."""
+        return self.alarm_at if self.state is WalkState.ALARM else None
 
     @property
     def covert(self) -> bool:
@@ -83,6 +89,14 @@ class Walk:
     @property
     def walker_live(self) -> bool:
         return self.walker_state in LIVE_STATES
+
+    @property
+    def everyone(self) -> str:
+        """Who an event for "everybody on the walk" reaches: after her duress PIN ended the walk
+        for her devices, only those looking out for her (nothing more happens, for her)."""
+        if self.covert and not self.walker_live:
+            return timeline.FOR_COMPANIONS
+        return timeline.FOR_ALL
 
     @property
     def walker_ended_at(self) -> int | None:
@@ -161,7 +175,9 @@ def audience_of(
             walk_companions.c.walk_id == walk.id, walk_companions.c.person_id == person_id
         )
     ).first()
-    if chosen and contacts.is_accepted_companion(conn, walk.walker_id, person_id):
+    if chosen and contacts.is_accepted_companion(
+        conn, walk.walker_id, person_id, alarm_at=walk.alarm_since
+    ):
         return Audience.COMPANION
     return None
 
@@ -421,6 +437,7 @@ def post_message(tx: Tx, walk_id: int, person_id: int, text: str, quick: bool) -
         tx,
         walk_id,
         "message",
+        audience=walk.everyone,
         actor_id=person_id,
         sender={"id": person_id, "name": person_name(tx.conn, person_id)},
         text=cleaned,

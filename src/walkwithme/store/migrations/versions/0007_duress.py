@@ -14,6 +14,8 @@ down_revision = "0006"
 branch_labels = None
 depends_on = None
 
+Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
 
 def upgrade() -> None:
     with op.batch_alter_table("people") as batch:
@@ -22,22 +24,17 @@ def upgrade() -> None:
         batch.add_column(sa.Column("duress_pin_hash", sa.String(length=200), nullable=True))
         batch.add_column(sa.Column("cover_state", sa.String(length=16), nullable=True))
         batch.add_column(sa.Column("cover_ended_at", sa.BigInteger(), nullable=True))
+        batch.add_column(sa.Column("cover_alarm_reason", sa.String(length=16), nullable=True))
         batch.add_column(sa.Column("measured_m", sa.Float(), nullable=True))
         batch.add_column(sa.Column("measured_at", sa.BigInteger(), nullable=True))
     with op.batch_alter_table("events") as batch:
-        batch.add_column(sa.Column("walker_seq", sa.Integer(), nullable=True))
-        batch.add_column(sa.Column("companion_seq", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("walker_seq", Id, nullable=True))
+        batch.add_column(sa.Column("companion_seq", Id, nullable=True))
     # Events written before this migration: number each side's in id order.
-    conn = op.get_bind()
-    rows = conn.execute(sa.text("SELECT id, walk_id, audience FROM events ORDER BY id")).all()
-    counters: dict[tuple[int, str], int] = {}
-    set_walker = sa.text("UPDATE events SET walker_seq = :seq WHERE id = :id")
-    set_companion = sa.text("UPDATE events SET companion_seq = :seq WHERE id = :id")
-    for event_id, walk_id, audience in rows:
-        for side, update in (("walker", set_walker), ("companions", set_companion)):
-            if audience in ("all", side):
-                counters[(walk_id, side)] = counters.get((walk_id, side), 0) + 1
-                conn.execute(update, {"seq": counters[(walk_id, side)], "id": event_id})
+    # Events written before: each keeps its row id as its number on both sides, so the
+    # cursors that clients hold (row ids until now) stay right; new events count on from there.
+    op.execute("UPDATE events SET walker_seq = id WHERE audience IN ('all', 'walker')")
+    op.execute("UPDATE events SET companion_seq = id WHERE audience IN ('all', 'companions')")
 
 
 def downgrade() -> None:
@@ -47,6 +44,7 @@ def downgrade() -> None:
     with op.batch_alter_table("walks") as batch:
         batch.drop_column("measured_at")
         batch.drop_column("measured_m")
+        batch.drop_column("cover_alarm_reason")
         batch.drop_column("cover_ended_at")
         batch.drop_column("cover_state")
         batch.drop_column("duress_pin_hash")
