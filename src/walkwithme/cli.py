@@ -39,13 +39,14 @@ DataOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object, for scripts.")]
 
 
-def _services(data: Path | None, **overrides: Any) -> Services:
+def _services(data: Path | None, *, streets: bool = False, **overrides: Any) -> Services:
+    """`streets`: load the street map (WWM_STREETS); only the service itself routes walks."""
     try:
         config = load_config(data=str(data) if data else None, **overrides)
+        return build_services(config, load_streets=streets)
     except ConfigError as exc:
         err.print(f"[red]configuration error:[/red] {exc}")
         raise typer.Exit(2) from None
-    return build_services(config)
 
 
 def _out(as_json: bool, data: dict[str, Any] | list[Any], text: str) -> None:
@@ -76,7 +77,7 @@ def serve(
     from walkwithme.api.app import create_app
     from walkwithme.logs import setup_logging
 
-    svc = _services(data, host=host, port=port, clock_speed=clock_speed)
+    svc = _services(data, streets=True, host=host, port=port, clock_speed=clock_speed)
     setup_logging(svc.config.log_level)
     config = svc.config
     where = f"http://{config.host}:{config.port}"

@@ -56,6 +56,15 @@ def _url(text: str) -> str:
     return text
 
 
+def _street_file(text: str) -> Path | None:
+    if not text.strip():
+        return None
+    path = Path(text.strip())
+    if not path.is_file():
+        raise ValueError("no such file (give the path of an .osm.pbf, or nothing)")
+    return path
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -109,6 +118,13 @@ SETTINGS: tuple[Setting, ...] = (
         ("mailto", "mailtos", "ntfy", "ntfys", "tgram", "matrix", "matrixs", "signal", "signals"),
         "Comma-separated Apprise URL schemes people may use for their channels.",
     ),
+    Setting(
+        "WWM_STREETS",
+        _street_file,
+        None,
+        "Path of an OpenStreetMap extract (.osm.pbf) to route walks along its streets; empty "
+        "means no streets (expected arrival and progress by the straight line).",
+    ),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -128,6 +144,7 @@ class Config:
     hook_secret: str = ""
     allow_private_addresses: bool = False
     apprise_schemes: tuple[str, ...] = ()
+    streets: Path | None = None
 
     @property
     def base_url(self) -> str:
@@ -190,4 +207,5 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: Any) -> Confi
         hook_secret=parsed["WWM_HOOK_SECRET"],
         allow_private_addresses=parsed["WWM_ALLOW_PRIVATE_ADDRESSES"],
         apprise_schemes=parsed["WWM_APPRISE_SCHEMES"],
+        streets=parsed["WWM_STREETS"],
     )
