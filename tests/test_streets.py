@@ -15,6 +15,7 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
+from tests.people import KAISANIEMI, KAMPPI
 from walkwithme.config import ConfigError, load_config
 from walkwithme.domain.geo import distance_m
 from walkwithme.services import build_services
@@ -22,10 +23,6 @@ from walkwithme.sim import line_length_m, walk_along
 from walkwithme.streets import StreetMap, StreetMapError, load_street_map, shipped_helsinki
 from walkwithme.streets.foot import outdoors, walkable
 
-# Two real places of central Helsinki: by Kamppi (Simonkatu), and by Kaisaniemi, on the other
-# side of the railway station. The streets go round the station and its tracks.
-KAMPPI = (60.1690, 24.9370)
-KAISANIEMI = (60.1730, 24.9455)
 # Tampere: nowhere near the map.
 TAMPERE = (61.4981, 23.7608)
 

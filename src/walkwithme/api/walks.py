@@ -15,7 +15,7 @@ from walkwithme.domain.walks import QUICK_REPLIES, Destination, check_extension,
 from walkwithme.security import hash_secret, verify_secret
 from walkwithme.services import Services
 from walkwithme.store.writer import Tx
-from walkwithme.usecases import alarms, alerts, places, walks
+from walkwithme.usecases import alarms, alerts, places, routes, walks
 from walkwithme.usecases.accounts import Person
 from walkwithme.usecases.timeline import Audience, events_after, fixes_after
 from walkwithme.views import walk_view
@@ -93,7 +93,12 @@ async def start(body: NewWalk, person: PersonDep, svc: ServicesDep) -> dict[str,
         due_at=body.due_at,
         companion_ids=tuple(body.companions) if body.companions is not None else None,
     )
-    walk_id = await svc.writer.run(lambda tx: walks.start_walk(tx, person.id, plan))
+    streets = svc.streets
+    if streets is not None and dest is not None:
+        # The destination's distance field is made here, off the writer, so that starting
+        # the walk and every fix after it only look it up.
+        await anyio.to_thread.run_sync(streets.field_to, dest.lat, dest.lon)
+    walk_id = await svc.writer.run(lambda tx: walks.start_walk(tx, person.id, plan, streets))
     view = await _view(svc, walk_id, person.id)
     if not await svc.db.read(lambda c: alerts.someone_would_hear(c, walk_id)):
         view["warnings"] = [
@@ -151,6 +156,15 @@ async def track(
         return fixes_after(conn, walk_id, after)
 
     return await svc.db.read(read)
+
+
+@router.get("/{walk_id}/route")
+async def route(walk_id: Id, person: PersonDep, svc: ServicesDep) -> dict[str, object]:
+    """One good way home along the streets, from where the walk started to its destination:
+    `{"points": [[lat, lon], ...], "length_m": ...}`. 404 without a street map, for a timer
+    walk, or when either end is beyond the map."""
+    found = await svc.db.read(lambda c: routes.walk_route(c, walk_id, person.id, svc.streets))
+    return found.as_json()
 
 
 @router.post("/{walk_id}/messages", status_code=201)
