@@ -2,7 +2,7 @@
 left to walk from wherever she is.
 
 `load_street_map` reads an `.osm.pbf` (osmium) into an undirected networkx graph of the ways a
-pedestrian may use, keeps its largest connected piece, and indexes its nodes for snapping.
+pedestrian may use, keeps its largest connected piece, and indexes its streets for snapping.
 """
 
 from walkwithme.streets.field import DistanceField

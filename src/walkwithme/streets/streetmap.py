@@ -3,7 +3,7 @@
 The service builds one `StreetMap` from the operator's `.osm.pbf` (WWM_STREETS) and hands it
 to the use cases that need it. Distance fields are kept for the destinations asked about most
 recently: a walk's field is made when the walk starts, and every fix of that walk then costs a
-snap to the nearest node and a lookup.
+snap to the nearest street and a lookup.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from walkwithme.streets.snap import Snap, StreetIndex
 # route it by. (Nearer than this, the gap is walked in a straight line: a door is often some
 # way from the nearest mapped path, and the streets of an extract stop at its edge.)
 MAX_SNAP_M = 500.0
-# Fields kept: each costs about 12 bytes a node (75 kB for central Helsinki, a few MB for a
-# whole city); a destination whose field was dropped gets a new one at its next fix.
+# Fields kept: each costs 12 bytes a node (68 KiB for central Helsinki, a few MB for a whole
+# city); a destination whose field was dropped gets a new one at its next fix.
 FIELDS_KEPT = 128
 
 
