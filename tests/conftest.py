@@ -26,6 +26,7 @@ from walkwithme.services import Services, build_services
 from walkwithme.store.database import Database
 from walkwithme.store.migrate import upgrade
 from walkwithme.store.writer import Writer
+from walkwithme.streets import StreetMap, load_street_map, shipped_helsinki
 
 use_cheap_hashing_for_tests()
 
@@ -87,16 +88,30 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-def make_services(url: str, tmp_path: Path, clock: FakeClock, **settings: str) -> Services:
+def make_services(
+    url: str, tmp_path: Path, clock: FakeClock, streets: StreetMap | None = None, **settings: str
+) -> Services:
     env = {"WWM_DATA": str(tmp_path / "data"), "WWM_DATABASE_URL": url, **settings}
-    svc = build_services(load_config(env), clock)
+    svc = build_services(load_config(env), clock, streets=streets)
     svc.background_watchdog = False  # tests move the fake clock and call watchdog.tick_sync()
     return svc
 
 
+@pytest.fixture(scope="session")
+def helsinki() -> StreetMap:
+    """The shipped street map, loaded once for every test that walks its streets."""
+    return load_street_map(shipped_helsinki())
+
+
 @pytest.fixture
-def services(db_url: str, tmp_path: Path, clock: FakeClock) -> Iterator[Services]:
-    svc = make_services(db_url, tmp_path, clock)
+def services(
+    db_url: str, tmp_path: Path, clock: FakeClock, request: pytest.FixtureRequest
+) -> Iterator[Services]:
+    """The service; with the shipped Helsinki street map for tests marked `streets`."""
+    streets = (
+        request.getfixturevalue("helsinki") if request.node.get_closest_marker("streets") else None
+    )
+    svc = make_services(db_url, tmp_path, clock, streets)
     yield svc
     svc.db.dispose()
 

@@ -24,6 +24,11 @@ START = (60.17096, 24.94137)
 HOME = (60.16110, 24.94470)
 PIN = "2468"
 
+# For walks on the shipped street map of central Helsinki (tests marked `streets`): by Kamppi
+# (Simonkatu), and by Kaisaniemi, on the other side of the railway station.
+KAMPPI = (60.1690, 24.9370)
+KAISANIEMI = (60.1730, 24.9455)
+
 
 def between(a: tuple[float, float], b: tuple[float, float], fraction: float) -> tuple[float, float]:
     return (a[0] + (b[0] - a[0]) * fraction, a[1] + (b[1] - a[1]) * fraction)

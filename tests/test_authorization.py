@@ -4,10 +4,10 @@ Mira walks home. Each row of the matrix is someone in a relation to her walk (or
 nobody at all); each column is an endpoint that touches a walk, over HTTP or the live
 WebSocket. A row gets one of five answers:
 
-- EVERYTHING  Mira herself: the walk, its timeline and track, the live stream, her share links
-              and her PIN moments.
+- EVERYTHING  Mira herself: the walk, its timeline, track and route, the live stream, her share
+              links and her PIN moments.
 - FOLLOWS     her companion on this walk, while it is live and their contact stands: the walk,
-              its timeline and track, the live stream, and she may talk. None of the walker's
+              its timeline, track and route, the live stream, and she may talk. None of the walker's
               controls: those answer 404 and change nothing.
 - NOTHING     anyone else: 404, worded exactly as for a walk that doesn't exist, with no trace of
               where Mira is or is going, and a write changes nothing.
@@ -45,6 +45,11 @@ from starlette.websockets import WebSocketDisconnect
 
 from tests.people import HOME, PIN, START, Cast, Member, between
 from walkwithme.api.auth import current_person
+from walkwithme.domain.geo import distance_m
+
+# Mira walks central Helsinki's streets: the service has the shipped street map, so her walk
+# has a route (one of the columns).
+pytestmark = pytest.mark.streets
 
 MISSING = 987_654  # a walk id nobody has: what "no such walk" looks like
 
@@ -422,6 +427,13 @@ def _the_track(scene: Scene, sees: Sees, answer: httpx2.Response) -> None:
     assert _is_at(track[0], MIRA_NOW), track
 
 
+def _the_route(scene: Scene, sees: Sees, answer: httpx2.Response) -> None:
+    route = answer.json()
+    assert route["points"][0] == list(START), route["points"][:2]
+    assert route["points"][-1] == list(HOME), route["points"][-2:]
+    assert route["length_m"] > distance_m(*START, *HOME)
+
+
 def _the_message(scene: Scene, sees: Sees, answer: httpx2.Response) -> None:
     """...is on Mira's timeline."""
     event_id = answer.json()["event_id"]
@@ -468,6 +480,7 @@ ENDPOINTS = (
     Endpoint("GET",    "/api/walks/{walk}",               None,     200,  200,  _the_walk),
     Endpoint("GET",    "/api/walks/{walk}/events",        None,     200,  200,  _the_timeline),
     Endpoint("GET",    "/api/walks/{walk}/fixes",         None,     200,  200,  _the_track),
+    Endpoint("GET",    "/api/walks/{walk}/route",         None,     200,  200,  _the_route),
     Endpoint("POST",   "/api/walks/{walk}/messages",      TALK,     201,  201,  _the_message),
     Endpoint("GET",    "/api/walks/{walk}/shares",        None,     200,  404,  _her_links),
     Endpoint("POST",   "/api/walks/{walk}/shares",        A_LINK,   201,  404,  _a_working_link),
@@ -562,10 +575,10 @@ class Stream:
 
 
 COLUMNS: tuple[Endpoint | Stream, ...] = (
-    *ENDPOINTS[:3],  # the walk, its timeline, its track
+    *ENDPOINTS[:4],  # the walk, its timeline, its track, its route
     Stream("GET /api/walks", _list_cell),
     Stream("WS /api/walks/{id}/live", _live_cell),
-    *ENDPOINTS[3:],  # talking, share links, the PIN moments
+    *ENDPOINTS[4:],  # talking, share links, the PIN moments
 )
 
 

@@ -42,10 +42,13 @@ DataOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object, for scripts.")]
 
 
-def _services(data: Path | None, *, drill: bool = False, **overrides: Any) -> Services:
+def _services(
+    data: Path | None, *, drill: bool = False, streets: bool = False, **overrides: Any
+) -> Services:
+    """`streets`: load the street map (WWM_STREETS); only the service itself routes walks."""
     try:
         config = load_config(data=str(data) if data else None, **overrides)
-        return build_services(config, drill=drill)
+        return build_services(config, drill=drill, load_streets=streets)
     except (ConfigError, ValueError) as exc:
         err.print(f"[red]configuration error:[/red] {exc}")
         raise typer.Exit(2) from None
@@ -86,7 +89,7 @@ def serve(
     from walkwithme.api.app import create_app
     from walkwithme.logs import setup_logging
 
-    svc = _services(data, drill=drill, host=host, port=port, clock_speed=clock_speed)
+    svc = _services(data, drill=drill, streets=True, host=host, port=port, clock_speed=clock_speed)
     setup_logging(svc.config.log_level)
     config = svc.config
     where = f"http://{config.host}:{config.port}"
@@ -267,6 +270,17 @@ def export(
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
     _out(as_json, {"files": [str(p) for p in written]}, "\n".join(f"wrote {p}" for p in written))
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Folder for the walk's GPX and GeoJSON")] = Path(),
+) -> None:
+    """Tell the story Walk With Me comes from, against a real service (about 30 seconds)."""
+    from walkwithme.demo import play, print_story
+
+    console.print("Starting a service with the streets of central Helsinki...")
+    print_story(play(out), console)
 
 
 @offers_app.command("list")

@@ -58,6 +58,15 @@ def _url(text: str) -> str:
     return text
 
 
+def _street_file(text: str) -> Path | None:
+    if not text.strip():
+        return None
+    path = Path(text.strip())
+    if not path.is_file():
+        raise ValueError("no such file (give the path of an .osm.pbf, or nothing)")
+    return path
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -136,6 +145,13 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "How a push service can reach the operator (mailto: or https://); empty: WWM_PUBLIC_URL.",
     ),
+    Setting(
+        "WWM_STREETS",
+        _street_file,
+        None,
+        "Path of an OpenStreetMap extract (.osm.pbf) to route walks along its streets; empty "
+        "means no streets (expected arrival and progress by the straight line).",
+    ),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -159,6 +175,7 @@ class Config:
     heartbeat_seconds: float = 60.0
     vapid_private_key: str = field(default="", repr=False)
     push_subject: str = ""
+    streets: Path | None = None
 
     @property
     def base_url(self) -> str:
@@ -229,4 +246,5 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: Any) -> Confi
         heartbeat_seconds=parsed["WWM_HEARTBEAT_SECONDS"],
         vapid_private_key=parsed["WWM_VAPID_PRIVATE_KEY"],
         push_subject=parsed["WWM_VAPID_SUBJECT"],
+        streets=parsed["WWM_STREETS"],
     )

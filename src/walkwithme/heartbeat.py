@@ -10,12 +10,12 @@ private network.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx2
 
+from walkwithme.background import BackgroundLoop
 from walkwithme.clock import Clock
 from walkwithme.notify import outbound
 from walkwithme.watchdog import Watchdog
@@ -34,7 +34,10 @@ class Heartbeat:
     last_sent_ms: int | None = None
     sent: int = 0
     failures: int = 0
-    _task: asyncio.Task[None] | None = None
+    _loop: BackgroundLoop = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._loop = BackgroundLoop("wwm-heartbeat", self._run)
 
     async def tick(self) -> bool:
         """Send a beat if one is due and the watchdog is alive; True if one was sent."""
@@ -62,14 +65,10 @@ class Heartbeat:
         return asyncio.run(self.tick())
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="wwm-heartbeat")
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._loop.stop()
 
     async def _run(self) -> None:
         while True:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from pathlib import Path
 
 from walkwithme.bell import Bell
 from walkwithme.clock import Clock, JumpingClock, SystemClock, fast_clock
-from walkwithme.config import Config
+from walkwithme.config import Config, ConfigError
 from walkwithme.device_tokens import DeviceTokens
 from walkwithme.heartbeat import Heartbeat
 from walkwithme.notify.notifier import Notifier
@@ -15,6 +16,7 @@ from walkwithme.notify.vapid import PushKeys
 from walkwithme.store.database import Database
 from walkwithme.store.migrate import upgrade
 from walkwithme.store.writer import Writer
+from walkwithme.streets import StreetMap, StreetMapError, load_street_map
 from walkwithme.watchdog import Watchdog
 
 
@@ -32,6 +34,7 @@ class Services:
     heartbeat: Heartbeat | None = None  # to an external dead man's switch, if configured
     # Demo and drill mode (`serve --drill`, never a normal serve): the clock may be jumped.
     jumping_clock: JumpingClock | None = None
+    streets: StreetMap | None = None  # None: no street data, walks judged by the straight line
     # Tests that move a fake clock run the watchdog's and the notifier's looks themselves
     # (`tick_sync`) instead of these loops.
     background_watchdog: bool = True
@@ -65,7 +68,13 @@ def build_services(
     migrate: bool = True,
     db: Database | None = None,
     drill: bool = False,
+    streets: StreetMap | None = None,
+    load_streets: bool = True,
 ) -> Services:
+    """`streets`: a street map already loaded (tests share one), instead of WWM_STREETS;
+    `load_streets=False` for commands that route nothing (the map takes a while to load)."""
+    if streets is None and load_streets and config.streets is not None:
+        streets = _load_streets(config.streets)
     if config.database_url.startswith("sqlite"):
         config.data_dir.mkdir(parents=True, exist_ok=True)
     db = db or Database(config.database_url)
@@ -104,4 +113,13 @@ def build_services(
         if config.heartbeat_url
         else None,
         jumping_clock=jumping,
+        streets=streets,
     )
+
+
+def _load_streets(path: Path) -> StreetMap:
+    """Once, at start: a street file that can't be read stops start-up, naming the setting."""
+    try:
+        return load_street_map(path)
+    except StreetMapError as exc:
+        raise ConfigError(f"WWM_STREETS={str(path)!r}: {exc}") from None

@@ -10,7 +10,6 @@ again a minute later instead of stopping the watchdog, and the failure is logged
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import Counter
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from functools import partial
 
 from sqlalchemy.engine import Connection
 
+from walkwithme.background import BackgroundLoop
 from walkwithme.clock import Clock
 from walkwithme.store.database import Database
 from walkwithme.store.writer import StorageUnavailable, Tx, Writer
@@ -47,7 +47,10 @@ class Watchdog:
     late_count: int = 0
     late_sum_ms: int = 0
     late_max_ms: int = 0
-    _task: asyncio.Task[None] | None = None
+    _loop: BackgroundLoop = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._loop = BackgroundLoop("wwm-watchdog", self._run)
 
     # -- one look ----------------------------------------------------------------------------
 
@@ -128,14 +131,10 @@ class Watchdog:
     # -- the loop ----------------------------------------------------------------------------
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="wwm-watchdog")
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._loop.stop()
 
     async def _run(self) -> None:
         while True:
@@ -153,6 +152,11 @@ class Watchdog:
         if earliest_due is not None:
             cap_ms = min(cap_ms, max(0, earliest_due - self.clock.now_ms()))
         return min(MAX_SLEEP_S, cap_ms / self.clock.speed / 1000)
+
+    def clock_jumped(self, ms: int) -> None:
+        """The clock was moved forward (a drill): its last look was not that long ago."""
+        if self.last_beat_ms is not None:
+            self.last_beat_ms += ms
 
     def stuck(self) -> bool:
         """No look for much longer than it ever sleeps: the loop has died or hangs."""

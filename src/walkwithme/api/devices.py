@@ -71,7 +71,7 @@ async def post_fixes(request: Request) -> JSON:
         return JSON(error_body(f"at most {MAX_BATCH} fixes a request", "fixes"), status_code=413)
     parsed = parse_batch(items, svc.clock.now_ms())
     try:
-        outcomes = await svc.writer.run(lambda tx: record_fixes(tx, device, parsed))
+        outcomes = await svc.writer.run(lambda tx: record_fixes(tx, device, parsed, svc.streets))
     except Conflict:
         # Another process changed the walk at that instant. A 4xx would make iOS drop the
         # fixes: ask the phone to send them again instead.

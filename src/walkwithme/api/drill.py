@@ -27,5 +27,7 @@ async def jump(body: Jump, person: PersonDep, svc: ServicesDep) -> dict[str, Any
     if svc.jumping_clock is None:
         raise NotFound("not found")
     accounts.require_operator(person)
-    svc.jumping_clock.jump(int(body.minutes * 60_000))
+    jump_ms = int(body.minutes * 60_000)
+    svc.jumping_clock.jump(jump_ms)
+    svc.watchdog.clock_jumped(jump_ms)
     return {"now": svc.clock.now_ms()}

@@ -12,7 +12,7 @@ from walkwithme.api.auth import PersonDep, ServicesDep
 from walkwithme.api.params import BodyId, Id
 
 # The same body as POST /api/walks, and the same way of reading its destination.
-from walkwithme.api.walks import NewWalk, plan_walk, started_view
+from walkwithme.api.walks import NewWalk, plan_walk, prepare_streets, started_view
 from walkwithme.store.writer import Tx
 from walkwithme.usecases import offer_mutes, offer_views, offers
 from walkwithme.usecases.offer_mutes import Silence
@@ -70,7 +70,9 @@ async def accept(
     """Accept with what a walk needs (as POST /api/walks): the walk starts now, followed by
     the person who offered."""
     plan = await plan_walk(svc, person, body)
-    walk_id = await svc.writer.run(lambda tx: offers.accept(tx, person.id, offer_id, plan))
+    await prepare_streets(svc, plan)
+    streets = svc.streets
+    walk_id = await svc.writer.run(lambda tx: offers.accept(tx, person.id, offer_id, plan, streets))
     return {**await started_view(svc, walk_id, person.id), "offer_id": offer_id}
 
 

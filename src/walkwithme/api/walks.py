@@ -15,7 +15,7 @@ from walkwithme.domain.walks import QUICK_REPLIES, Destination, check_extension,
 from walkwithme.security import hash_secret, verify_secret
 from walkwithme.services import Services
 from walkwithme.store.writer import Tx
-from walkwithme.usecases import alarms, alerts, moments, places, walks
+from walkwithme.usecases import alarms, alerts, moments, places, routes, walks
 from walkwithme.usecases.accounts import Person, duress_pin_hash_of
 from walkwithme.usecases.moments import Pin
 from walkwithme.usecases.timeline import Audience, events_after, fixes_after
@@ -119,10 +119,20 @@ async def started_view(svc: Services, walk_id: int, person_id: int) -> dict[str,
     return view
 
 
+async def prepare_streets(svc: Services, plan: walks.WalkPlan) -> None:
+    """The destination's distance field is made here, off the writer, so that starting the
+    walk and every fix after it only look it up."""
+    if svc.streets is not None and plan.destination is not None:
+        dest = plan.destination
+        await anyio.to_thread.run_sync(svc.streets.field_to, dest.lat, dest.lon)
+
+
 @router.post("", status_code=201)
 async def start(body: NewWalk, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
     plan = await plan_walk(svc, person, body)
-    walk_id = await svc.writer.run(lambda tx: walks.start_walk(tx, person.id, plan))
+    await prepare_streets(svc, plan)
+    streets = svc.streets
+    walk_id = await svc.writer.run(lambda tx: walks.start_walk(tx, person.id, plan, streets))
     return await started_view(svc, walk_id, person.id)
 
 
@@ -186,6 +196,15 @@ async def track(
         return fixes_after(conn, walk_id, after, received_until=walks.shown_until(walk, audience))
 
     return await svc.db.read(read)
+
+
+@router.get("/{walk_id}/route")
+async def route(walk_id: Id, person: PersonDep, svc: ServicesDep) -> dict[str, object]:
+    """One good way home along the streets, from where the walk started to its destination:
+    `{"points": [[lat, lon], ...], "length_m": ...}`. 404 without a street map, for a timer
+    walk, or when either end is beyond the map."""
+    found = await svc.db.read(lambda c: routes.walk_route(c, walk_id, person.id, svc.streets))
+    return found.as_json()
 
 
 @router.post("/{walk_id}/messages", status_code=201)

@@ -27,3 +27,11 @@ def expected_duration_ms(straight_line_m: float, pace_mps: float) -> int:
     if pace_mps <= 0:
         raise ValueError("pace must be positive")
     return max(MIN_WALK_MS, round(straight_line_m * DETOUR_FACTOR / pace_mps * 1000))
+
+
+def walking_duration_ms(route_m: float, pace_mps: float) -> int:
+    """How long a walk along a route of this length should take at this pace (the route's
+    length is along the streets already: no detour to add)."""
+    if pace_mps <= 0:
+        raise ValueError("pace must be positive")
+    return max(MIN_WALK_MS, round(route_m / pace_mps * 1000))

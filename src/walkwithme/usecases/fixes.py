@@ -22,6 +22,7 @@ from walkwithme.domain.rules import Progress, adapted_arrival, battery_notice, p
 from walkwithme.domain.walks import WalkState, door_after_fix
 from walkwithme.store.schema import devices, fixes
 from walkwithme.store.writer import Tx
+from walkwithme.streets import DistanceField, StreetMap
 from walkwithme.usecases import alerts, timeline, walks
 from walkwithme.usecases.devices import Device
 from walkwithme.usecases.walks import Walk, live_walk_of
@@ -65,9 +66,12 @@ def parse_batch(items: list[object], now_ms: int) -> list[Parsed]:
     return parsed
 
 
-def record_fixes(tx: Tx, device: Device, batch: list[Parsed]) -> list[Outcome]:
+def record_fixes(
+    tx: Tx, device: Device, batch: list[Parsed], streets: StreetMap | None = None
+) -> list[Outcome]:
     """The batch is judged in memory, in time order, and written at once: one insert for its
-    fixes and one update of the walk, however many fixes it holds."""
+    fixes and one update of the walk, however many fixes it holds. With `streets`, the
+    distance she has left is walked along them."""
     outcomes: list[Outcome | None] = [p if isinstance(p, Outcome) else None for p in batch]
     todo = sorted(
         ((i, p) for i, p in enumerate(batch) if isinstance(p, Fix)), key=lambda item: item[1].t_ms
@@ -81,7 +85,7 @@ def record_fixes(tx: Tx, device: Device, batch: list[Parsed]) -> list[Outcome]:
             outcomes[index] = Outcome("not_kept", NO_WALK)
         return [o for o in outcomes if o is not None]
     stored = _already_stored(tx.conn, device.id, [fix.t_ms for _i, fix in todo])
-    track = Track(walk, tx.now_ms)
+    track = Track(walk, tx.now_ms, _field(streets, walk))
     rows = []
     for index, fix in todo:
         if fix.t_ms < walk.started_at - START_SLACK_MS:
@@ -168,13 +172,23 @@ def _insert_statement(dialect: str) -> sa.Insert:
     return _INSERTS["postgresql" if dialect == "postgresql" else "sqlite"]
 
 
+def _field(streets: StreetMap | None, walk: Walk) -> DistanceField | None:
+    """The walk's distance field, made when the walk started (so this is a lookup), or after a
+    restart at its first fix. None without streets, or for a destination beyond the map."""
+    dest = walk.destination
+    if streets is None or dest is None:
+        return None
+    return streets.field_to(dest.lat, dest.lon)
+
+
 class Track:
     """The walk as a batch of trusted fixes moves it, folded in memory in time order: where
     she is, how far she has left, the door, her battery. Saved once, with its events."""
 
-    def __init__(self, walk: Walk, now_ms: int) -> None:
+    def __init__(self, walk: Walk, now_ms: int, field: DistanceField | None = None) -> None:
         self.before = walk
         self.now_ms = now_ms
+        self.field = field
         self.state = walk.walker_state  # under a duress PIN's cover, the door moves the cover
         self.values: dict[str, Any] = {}
         self.events: list[tuple[str, dict[str, Any]]] = []
@@ -215,6 +229,7 @@ class Track:
         if self.latest_at is not None and t <= self.latest_at:
             return  # late: stored, drawn in its place, but it never moves the walk back
         walk = self.before
+        previous = self.last
         self.latest_at = t
         self.last = fix
         state = self.state
@@ -226,7 +241,15 @@ class Track:
             self.events.append((kind, {"fix_t": fix.t_ms}))
             self.state = state
         if walk.destination is not None:
-            remaining = walk.destination.distance_from(fix.lat, fix.lon)
+            # Measured from wherever she is, never from the route the server would take: she
+            # may choose another street, and that is no reason to worry.
+            remaining = (
+                self.field.walking_distance_left(
+                    fix.lat, fix.lon, (previous.lat, previous.lon) if previous else None
+                )
+                if self.field is not None
+                else walk.destination.distance_from(fix.lat, fix.lon)
+            )
             self.progress = progress_after(self.progress, remaining, t)
             self._adapt_arrival(max(0.0, remaining - walk.destination.radius_m), t)
         if fix.battery_pct is not None:

@@ -36,6 +36,7 @@ from walkwithme.domain.offers import (
 from walkwithme.domain.walks import check_message
 from walkwithme.store.schema import insert_id, offer_series, offers
 from walkwithme.store.writer import Tx
+from walkwithme.streets import StreetMap
 from walkwithme.usecases import alerts, contacts, offer_mutes
 from walkwithme.usecases.offer_views import (
     ACCEPTED,
@@ -262,7 +263,9 @@ def _close(tx: Tx, row: Any, state: str, **values: Any) -> None:
         raise Conflict("this offer changed meanwhile; try again")
 
 
-def accept(tx: Tx, walker_id: int, offer_id: int, plan: WalkPlan) -> int:
+def accept(
+    tx: Tx, walker_id: int, offer_id: int, plan: WalkPlan, streets: StreetMap | None = None
+) -> int:
     """She accepts: a walk starts now, in her time zone, with the person who offered following
     (and any other companions she chose). Returns the walk's id."""
     row = _open_offer_to(tx, walker_id, offer_id)
@@ -272,7 +275,7 @@ def accept(tx: Tx, walker_id: int, offer_id: int, plan: WalkPlan) -> int:
     walk_plan = replace(
         plan, timezone=zone_of(tx.conn, walker_id), companion_ids=tuple(sorted(chosen))
     )
-    walk_id = start_walk(tx, walker_id, walk_plan)
+    walk_id = start_walk(tx, walker_id, walk_plan, streets)
     _close(tx, row, ACCEPTED, walk_id=walk_id)
     return walk_id
 

@@ -16,11 +16,12 @@ from sqlalchemy.engine import Connection
 
 from walkwithme.domain import walks as rules
 from walkwithme.domain.errors import Conflict, Invalid, NotFound
-from walkwithme.domain.geo import distance_m, expected_duration_ms
+from walkwithme.domain.geo import distance_m, expected_duration_ms, walking_duration_ms
 from walkwithme.domain.rules import Reason, Watch, next_due_at
 from walkwithme.domain.walks import LIVE_STATES, LIVE_VALUES, Destination, WalkState
 from walkwithme.store.schema import insert_id, people, share_links, walk_companions, walks
 from walkwithme.store.writer import Tx
+from walkwithme.streets import StreetMap
 from walkwithme.usecases import alerts, contacts, timeline
 from walkwithme.usecases.timeline import Audience
 
@@ -260,7 +261,10 @@ class WalkPlan:
 MAX_WALK_MIN = 240
 
 
-def expected_arrival(plan: WalkPlan, started_at: int) -> int:
+def expected_arrival(plan: WalkPlan, started_at: int, streets: StreetMap | None = None) -> int:
+    """When she should be home: the time she gave, or her pace over the way from where she
+    starts, along the streets when both ends are on the street map, else the straight line
+    with an allowance for streets not being straight."""
     if plan.due_at is not None:
         if not started_at < plan.due_at <= started_at + MAX_WALK_MIN * MINUTE_MS:
             raise Invalid(f"due_at must be in the next {MAX_WALK_MIN} minutes", field="due_at")
@@ -277,11 +281,15 @@ def expected_arrival(plan: WalkPlan, started_at: int) -> int:
     lat, lon = plan.origin
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         raise Invalid("from must be a valid position", field="from")
-    straight = distance_m(lat, lon, plan.destination.lat, plan.destination.lon)
+    dest = plan.destination
+    along = streets.walking_distance((lat, lon), (dest.lat, dest.lon)) if streets else None
+    if along is not None:
+        return started_at + walking_duration_ms(along, plan.pace_mps)
+    straight = distance_m(lat, lon, dest.lat, dest.lon)
     return started_at + expected_duration_ms(straight, plan.pace_mps)
 
 
-def start_walk(tx: Tx, walker_id: int, plan: WalkPlan) -> int:
+def start_walk(tx: Tx, walker_id: int, plan: WalkPlan, streets: StreetMap | None = None) -> int:
     current = live_walk_of(tx.conn, walker_id)
     if current is not None and current.walker_live:
         # (A walk held open by the silent alarm of her duress PIN is over for her devices.)
@@ -302,7 +310,7 @@ def start_walk(tx: Tx, walker_id: int, plan: WalkPlan) -> int:
             "nobody would follow this walk: ask someone to be your companion first",
             field="companions",
         )
-    expected_at = expected_arrival(plan, tx.now_ms)
+    expected_at = expected_arrival(plan, tx.now_ms, streets)
     dest = plan.destination
     timer = dest is None
     first_look = next_due_at(
@@ -347,7 +355,12 @@ def start_walk(tx: Tx, walker_id: int, plan: WalkPlan) -> int:
         "expected_at": expected_at,
         "companions": [c["name"] for c in companion_names(tx.conn, walk_id)],
     }
-    event_id = timeline.record(tx, walk_id, "started", actor_id=walker_id, **facts)
+    # Where she set out from stays with the walk (its route is drawn from there), on the
+    # timeline only: the alerts that tell of the start don't carry it off the server.
+    origin: dict[str, Any] = (
+        {"from": {"lat": plan.origin[0], "lon": plan.origin[1]}} if plan.origin else {}
+    )
+    event_id = timeline.record(tx, walk_id, "started", actor_id=walker_id, **facts, **origin)
     walk = get_walk(tx.conn, walk_id)
     assert walk is not None
     alerts.tell(tx, walk, "started", facts, sorted(chosen), event_id=event_id)

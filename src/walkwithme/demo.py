@@ -1,0 +1,500 @@
+"""`walkwithme demo`: the story Walk With Me comes from, played against the real service.
+
+A real service starts (a subprocess, on a free port, in a temporary data folder, with the
+shipped streets of central Helsinki and a drill clock), and two people use it over HTTP and
+WebSocket as they would from their phones: Eero, who offers to walk Aino home, and Aino.
+
+- Evening one: he offers; she says no.
+- Evening two: she says no kindly, with a note, and promises the next evening at nine; the
+  reminder reaches them both then.
+- Evening three: she accepts. The walk streams along the streets at walking pace (the clock
+  runs 100 times faster for it: the fastest a drill clock may go); they trade a message, then
+  walk without a word; at her door she waits a while (no alarm: lingering is short) and goes in
+  with her PIN, asking him in.
+
+Between evenings the operator jumps the service's clock, so "the next evening" takes no real
+time. It prints what each of them sees, and when (Rich), and writes the walk as GPX and
+GeoJSON. The same story is an end-to-end test (tests/test_demo.py).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import partial
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx2
+from rich.console import Console
+from rich.table import Table
+from websockets.sync.client import connect
+
+from walkwithme.clock import SystemClock
+from walkwithme.config import load_config
+from walkwithme.domain.geo import distance_m
+from walkwithme.exports_client import export_walk
+from walkwithme.security import hash_secret
+from walkwithme.services import build_services
+from walkwithme.sim import walk_along
+from walkwithme.streets import shipped_helsinki
+from walkwithme.usecases import accounts, devices
+
+HELSINKI = ZoneInfo("Europe/Helsinki")
+SPEED = 100.0  # the drill clock's most: faster, and processing time would distort the walk
+PIN = "2468"
+# Central Helsinki: from the square by the railway station to a door in Kaartinkaupunki.
+LEAVES_FROM = (60.17096, 24.94137)
+HOME = (60.16110, 24.94470)
+FIX_EVERY_S = 15.0
+LINGER_S = 60  # at her door, keys in hand, a minute or so (the night's limit is three)
+SERVE = [sys.executable, "-m", "walkwithme", "serve", "--drill"]
+READY_WITHIN_S = 30.0  # generous bounds for a machine under load, not timings
+ARRIVES_WITHIN_S = 20.0
+
+
+@dataclass
+class Entry:
+    at_ms: int
+    who: str  # "Aino", "Eero", or "both"
+    what: str
+
+
+@dataclass
+class Story:
+    """What happened, for the printout and for the end-to-end test."""
+
+    entries: list[Entry] = field(default_factory=list)
+    alerts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # by person
+    companion_saw: list[dict[str, Any]] = field(default_factory=list)  # Eero's stream
+    walk: dict[str, Any] = field(default_factory=dict)  # Aino's view at the end
+    files: list[Path] = field(default_factory=list)
+    real_seconds: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def tell(self, at_ms: int, who: str, what: str) -> None:
+        with self._lock:
+            self.entries.append(Entry(at_ms, who, what))
+
+
+# -- the people's phones: their notification channels ---------------------------------------
+
+
+@contextmanager
+def inboxes(story: Story) -> Iterator[str]:
+    """A webhook receiver on this machine standing in for each person's phone notifications:
+    what reaches /aino is what Aino's phone shows."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("content-length", 0)))
+            who = self.path.strip("/").capitalize()
+            alert = json.loads(body)
+            with story._lock:
+                story.alerts.setdefault(who, []).append(alert)
+            if alert.get("kind") != "test":
+                # Placed when the service made it (delivery follows within moments).
+                story.tell(int(alert["at"]), who, f"[notification] {_alert_text(alert)}")
+            self.send_response(200)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, *_args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _alert_text(alert: dict[str, Any]) -> str:
+    kind = str(alert.get("kind", ""))
+    by = (alert.get("by") or {}).get("name", "someone")
+    walker = (alert.get("walker") or {}).get("name", "someone")
+    match kind:
+        case "offer":
+            return f"{by} offers to walk you home"
+        case "offer_declined":
+            note = f': "{alert["note"]}"' if alert.get("note") else ""
+            promise = " and promises another evening" if alert.get("promised_at") else ""
+            return f"{by} says no{promise}{note}"
+        case "offer_reminder":
+            return "the evening you agreed on has come"
+        case "started":
+            return f"{walker} started a walk home and shares it with you"
+        case "inside":
+            note = f': "{alert["note"]}"' if alert.get("note") else ""
+            return f"{walker} is inside{note}"
+        case _:
+            return kind.replace("_", " ")
+
+
+# -- the service -----------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass
+class People:
+    operator: str
+    aino: dict[str, Any]
+    eero: dict[str, Any]
+    phone: str  # Aino's phone's device token
+
+
+def _make_people(data: Path) -> People:
+    """Accounts made by the operator, as `walkwithme people add` would (before the service
+    starts, so nobody waits for it)."""
+    svc = build_services(load_config({"WWM_DATA": str(data)}), drill=True)
+    made: dict[str, dict[str, Any]] = {}
+    try:
+        for name, operator in (("Ola", True), ("Aino", False), ("Eero", False)):
+            password = secrets.token_urlsafe(12)
+            new = accounts.NewPerson(
+                f"{name.lower()}@example.org",
+                name,
+                hash_secret(password),
+                "Europe/Helsinki",
+                is_operator=operator,
+            )
+            person = svc.writer.run_sync(partial(accounts.create_person, new=new))
+            made[name] = {"id": person.id, "email": person.email, "password": password}
+        aino_id = made["Aino"]["id"]
+        _device, phone = svc.writer.run_sync(lambda tx: devices.add_device(tx, aino_id, "phone"))
+    finally:
+        svc.db.dispose()
+    return People(made["Ola"]["password"], made["Aino"], made["Eero"], phone)
+
+
+@contextmanager
+def running_service(data: Path) -> Iterator[str]:
+    port = _free_port()
+    env = {
+        "WWM_DATA": str(data),
+        "WWM_STREETS": str(shipped_helsinki()),
+        "WWM_ALLOW_PRIVATE_ADDRESSES": "true",  # the people's "phones" are on this machine
+        "WWM_LOG_LEVEL": "warning",
+        "PATH": "/usr/bin:/bin",
+    }
+    log = (data / "serve.log").open("w")
+    proc = subprocess.Popen(  # noqa: S603 (our own command, our own arguments)
+        [*SERVE, "--clock-speed", f"{SPEED:g}", "--port", str(port), "--data", str(data)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _until(lambda: _healthy(url) or proc.poll() is not None, READY_WITHIN_S, "the service")
+        if proc.poll() is not None:
+            raise RuntimeError(f"the service did not start: {(data / 'serve.log').read_text()}")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return httpx2.get(f"{url}/healthz", timeout=1).status_code == 200
+    except httpx2.HTTPError:
+        return False
+
+
+def _until(done: Any, within_s: float, what: str) -> None:
+    """Poll for something the service does on its own (bounded, never a timing)."""
+    give_up = time.monotonic() + within_s
+    while not done():
+        if time.monotonic() > give_up:
+            raise RuntimeError(f"waited {within_s:g} s for {what}")
+        time.sleep(0.02)
+
+
+# -- the story -------------------------------------------------------------------------------
+
+
+class Player:
+    """Both people's phones and the operator's console, talking to the service."""
+
+    def __init__(self, url: str, people: People, story: Story) -> None:
+        self.url = url
+        self.story = story
+        self.http = httpx2.Client(base_url=url, timeout=30)
+        self.aino = self._sign_in(people.aino)
+        self.eero = self._sign_in(people.eero)
+        self.ola = self._sign_in({"email": "ola@example.org", "password": people.operator})
+        self.aino_id, self.eero_id = people.aino["id"], people.eero["id"]
+        self.phone = people.phone
+        self.clock = [self._mirror()]
+
+    def _sign_in(self, who: dict[str, Any]) -> dict[str, str]:
+        credentials = {"email": who["email"], "password": who["password"]}
+        answer = self._ok(self.http.post("/api/session", json=credentials))
+        return {"Authorization": f"Bearer {answer['token']}"}
+
+    @staticmethod
+    def _ok(response: httpx2.Response) -> Any:
+        if response.status_code >= 300:
+            raise RuntimeError(f"{response.request.url}: {response.status_code} {response.text}")
+        return response.json() if response.content else None
+
+    def _mirror(self) -> SystemClock:
+        """The service's clock, mirrored here: same time now, same speed."""
+        return SystemClock(SPEED, int(self.http.get("/healthz").json()["now"]))
+
+    def now(self) -> int:
+        return self.clock[0].now_ms()
+
+    def as_(self, who: dict[str, str], method: str, path: str, **kwargs: Any) -> Any:
+        return self._ok(self.http.request(method, path, headers=who, **kwargs))
+
+    def jump_to(self, local: datetime) -> None:
+        """The operator moves the service's clock to a local time (demo and drill mode only)."""
+        minutes = (local.timestamp() * 1000 - self.now()) / 60_000
+        if minutes > 0:
+            self.as_(self.ola, "POST", "/api/clock/jump", json={"minutes": minutes})
+        self.clock[0] = self._mirror()
+
+    def sleep_until(self, t_ms: int) -> None:
+        ahead = t_ms - self.now()
+        if ahead > 0:
+            time.sleep(ahead / SPEED / 1000)
+
+    def next_evening(self, hour: int, minute: int = 0) -> datetime:
+        today = datetime.fromtimestamp(self.now() / 1000, HELSINKI)
+        evening = today.replace(hour=hour, minute=minute, second=0, microsecond=0)
+        return evening if evening > today else evening + timedelta(days=1)
+
+    # -- before the story: they know each other ----------------------------------------------
+
+    def get_acquainted(self, inbox: str) -> None:
+        asked = self.as_(self.aino, "POST", "/api/contacts", json={"email": "eero@example.org"})
+        self.as_(self.eero, "POST", f"/api/contacts/{asked['id']}/accept")
+        for who, name in ((self.aino, "aino"), (self.eero, "eero")):
+            channel = self.as_(
+                who,
+                "POST",
+                "/api/channels",
+                json={"kind": "webhook", "target": f"{inbox}/{name}", "label": "phone"},
+            )
+            self.as_(who, "POST", f"/api/channels/{channel['id']}/test")
+
+    # -- the evenings --------------------------------------------------------------------------
+
+    def offer(self) -> int:
+        self.story.tell(self.now(), "Eero", "offers to walk Aino home")
+        offer = self.as_(self.eero, "POST", "/api/offers", json={"walker": self.aino_id})
+        _until(lambda: self._waiting_offer() is not None, ARRIVES_WITHIN_S, "the offer")
+        offer_id: int = offer["id"]
+        return offer_id
+
+    def _waiting_offer(self) -> dict[str, Any] | None:
+        received = self.as_(self.aino, "GET", "/api/offers")["received"]
+        return next((o for o in received if o["state"] == "pending"), None)
+
+    def evening_one(self) -> None:
+        self.jump_to(self.next_evening(21, 30))
+        offer_id = self.offer()
+        self.as_(self.aino, "POST", f"/api/offers/{offer_id}/decline", json={})
+        self.story.tell(self.now(), "Aino", "says no")
+        self._heard("Eero", "offer_declined", 1)
+
+    def evening_two(self) -> datetime:
+        self.jump_to(self.next_evening(21, 30))
+        offer_id = self.offer()
+        promise = {"day": "tomorrow", "time": "21:00"}
+        note = "Not tonight, sorry. Tomorrow at nine?"
+        self.as_(
+            self.aino,
+            "POST",
+            f"/api/offers/{offer_id}/decline",
+            json={"note": note, "promise": promise},
+        )
+        self.story.tell(self.now(), "Aino", f'says no, kindly: "{note}"')
+        self._heard("Eero", "offer_declined", 2)
+        return self.next_evening(21, 0)
+
+    def the_promised_evening(self, promised: datetime) -> None:
+        self.jump_to(promised - timedelta(seconds=30))
+        self._heard("Aino", "offer_reminder", 1)
+        self._heard("Eero", "offer_reminder", 1)
+
+    def evening_three(self) -> None:
+        offer_id = self.offer()
+        walk = self.as_(
+            self.aino,
+            "POST",
+            f"/api/offers/{offer_id}/accept",
+            json={
+                "pin": PIN,
+                "destination": {"lat": HOME[0], "lon": HOME[1], "radius": 30, "name": "home"},
+                "from": {"lat": LEAVES_FROM[0], "lon": LEAVES_FROM[1]},
+            },
+        )
+        walk_id = walk["id"]
+        self.story.tell(walk["started_at"], "Aino", "accepts: they set off together")
+        follower = threading.Thread(target=self._eero_follows, args=(walk_id,), daemon=True)
+        follower.start()
+        route = self.as_(self.aino, "GET", f"/api/walks/{walk_id}/route")
+        points = [tuple(p) for p in route["points"]]
+        self.story.tell(
+            self.now(), "both", f"the way home along the streets: {route['length_m']:.0f} m"
+        )
+        self._walk(walk_id, points, walk["started_at"])
+        done = self.as_(
+            self.aino,
+            "POST",
+            f"/api/walks/{walk_id}/inside",
+            json={"pin": PIN, "note": "Would you like to come in?"},
+        )
+        self.story.tell(self.now(), "Aino", 'is inside (her PIN): "Would you like to come in?"')
+        follower.join(timeout=ARRIVES_WITHIN_S)
+        self._heard("Eero", "inside", 1)
+        self.story.walk = done
+
+    def _walk(self, walk_id: int, points: list[Any], started_at: int) -> None:
+        pace = float(self.as_(self.aino, "GET", "/api/me")["pace"])
+        said = False
+        last = started_at
+        for position in walk_along(points, pace_mps=pace, every_s=FIX_EVERY_S, start_ms=started_at):
+            self.sleep_until(position.t_ms)
+            self._fix(position.t_ms, position.lat, position.lon)
+            last = position.t_ms
+            if not said and position.t_ms - started_at >= 90_000:
+                said = True
+                self._talk(walk_id)
+        # At her door: two minutes, keys in hand; her phone goes on reporting.
+        for step in range(1, LINGER_S // int(FIX_EVERY_S) + 1):
+            t = last + int(step * FIX_EVERY_S * 1000)
+            self.sleep_until(t)
+            self._fix(t, HOME[0], HOME[1])
+
+    def _fix(self, t: int, lat: float, lon: float) -> None:
+        answer = self.http.post(
+            "/api/fixes",
+            json={"t": t, "lat": lat, "lon": lon, "accuracy": 6, "battery": 64},
+            headers={"Authorization": f"Bearer {self.phone}"},
+        )
+        self._ok(answer)
+
+    def _talk(self, walk_id: int) -> None:
+        self.as_(
+            self.aino,
+            "POST",
+            f"/api/walks/{walk_id}/messages",
+            json={"text": "Thank you for this. How was your day?"},
+        )
+        self.as_(
+            self.eero,
+            "POST",
+            f"/api/walks/{walk_id}/messages",
+            json={"text": "Long. Better now."},
+        )
+
+    def _eero_follows(self, walk_id: int) -> None:
+        """Eero's phone: the walk's live stream, as it comes."""
+        ws_url = self.url.replace("http", "ws", 1) + f"/api/walks/{walk_id}/live"
+        last_told = 0
+        with connect(ws_url, additional_headers=self.eero) as ws:
+            for raw in ws:
+                message = json.loads(raw)
+                self.story.companion_saw.append(message)
+                if message["type"] == "event":
+                    text = _event_text(message["event"])
+                    if text:
+                        self.story.tell(message["event"]["at"], "Eero", text)
+                elif message["type"] == "fix":
+                    fix = message["fix"]
+                    if fix["t"] - last_told >= 180_000:  # every three minutes of the walk
+                        last_told = fix["t"]
+                        left = distance_m(fix["lat"], fix["lon"], *HOME)
+                        self.story.tell(
+                            fix["t"], "Eero", f"sees her on the map, {left:.0f} m from home"
+                        )
+                elif message["type"] == "closed":
+                    return
+
+    def _heard(self, who: str, kind: str, count: int) -> None:
+        def arrived() -> bool:
+            told = [a for a in self.story.alerts.get(who, []) if a.get("kind") == kind]
+            return len(told) >= count
+
+        _until(arrived, ARRIVES_WITHIN_S, f"{who}'s {kind}")
+
+
+def _event_text(event: dict[str, Any]) -> str | None:
+    match event["kind"]:
+        case "started":
+            return "sees the walk start; he follows it live"
+        case "message":
+            return f'{event["sender"]["name"]}: "{event["text"]}"'
+        case "arrived":
+            return "sees her reach her door"
+        case "inside":
+            return f'sees her go in: "{event.get("note")}"'
+        case "check" | "alarm":
+            return f"!! {event['kind']} ({event.get('reason')})"
+        case _:
+            return None
+
+
+def play(out: Path) -> Story:
+    """Tell the whole story against a real service; write the walk's GPX and GeoJSON in `out`."""
+    story = Story()
+    began = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="walkwithme-demo-") as folder:
+        data = Path(folder)
+        people = _make_people(data)
+        with inboxes(story) as inbox, running_service(data) as url:
+            player = Player(url, people, story)
+            try:
+                player.get_acquainted(inbox)
+                player.evening_one()
+                promised = player.evening_two()
+                player.the_promised_evening(promised)
+                player.evening_three()
+                token = player.aino["Authorization"].removeprefix("Bearer ")
+                story.files = export_walk(url, token, story.walk["id"], out)
+            finally:
+                player.http.close()
+    story.real_seconds = time.monotonic() - began
+    return story
+
+
+def print_story(story: Story, console: Console) -> None:
+    table = Table(title="Walk With Me: three evenings in Helsinki", show_lines=False)
+    table.add_column("when (Helsinki)", style="cyan", no_wrap=True)
+    table.add_column("Aino sees / does")
+    table.add_column("Eero sees / does")
+    for entry in sorted(story.entries, key=lambda e: e.at_ms):
+        when = datetime.fromtimestamp(entry.at_ms / 1000, HELSINKI).strftime("%a %H:%M:%S")
+        aino = entry.what if entry.who in ("Aino", "both") else ""
+        eero = entry.what if entry.who in ("Eero", "both") else ""
+        table.add_row(when, aino, eero)
+    console.print(table)
+    for path in story.files:
+        console.print(f"wrote {path}")
+    console.print(f"told in {story.real_seconds:.1f} s of real time")

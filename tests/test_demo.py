@@ -1,0 +1,66 @@
+"""The story, end to end: `walkwithme demo` plays three evenings against the real service, and
+what each person saw is what the story needs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import pytest
+
+from tests.service import WWM
+from walkwithme.demo import play
+
+pytestmark = pytest.mark.slow
+
+
+def test_the_story_is_told_against_the_real_service(tmp_path: Path) -> None:
+    story = play(tmp_path)
+    kinds = {who: [a["kind"] for a in alerts] for who, alerts in story.alerts.items()}
+    # Evening one and two: two offers reach her, two refusals reach him, one with her note.
+    assert kinds["Aino"].count("offer") == 3
+    declines = [a for a in story.alerts["Eero"] if a["kind"] == "offer_declined"]
+    assert [bool(a.get("note")) for a in declines] == [False, True]
+    # The promised evening: the reminder reaches both of them, once each.
+    assert kinds["Aino"].count("offer_reminder") == kinds["Eero"].count("offer_reminder") == 1
+    # Evening three: he followed the walk live from start to the door, and saw her go in.
+    seen = [m["event"]["kind"] for m in story.companion_saw if m["type"] == "event"]
+    assert seen[0] == "started"
+    assert seen.count("message") == 2
+    assert seen.index("arrived") < seen.index("inside")
+    assert story.companion_saw[-1]["type"] == "closed"
+    fixes = [m for m in story.companion_saw if m["type"] == "fix"]
+    assert len(fixes) > 50
+    # She lingered at her door and nobody was alarmed, or even asked.
+    assert not {"check", "alarm"} & set(seen)
+    assert "alarm" not in kinds["Eero"]
+    inside = next(
+        m["event"] for m in story.companion_saw if m.get("event", {}).get("kind") == "inside"
+    )
+    assert inside["note"] == "Would you like to come in?"
+    assert story.walk["state"] == "safe"
+    # The walk, written for her: the track she walked, along the route.
+    gpx, geojson = story.files
+    root = ET.parse(gpx).getroot()
+    ns = "{http://www.topografix.com/GPX/1/1}"
+    assert len(root.findall(f"{ns}trk/{ns}trkseg/{ns}trkpt")) == len(fixes)
+    assert root.find(f"{ns}rte") is not None
+    features = json.loads(geojson.read_text())["features"]
+    assert {f["properties"]["kind"] for f in features} >= {"track", "route", "event"}
+
+
+def test_the_demo_command_prints_the_timeline_and_writes_the_walk(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [*WWM, "demo", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+        env={"PATH": "/usr/bin:/bin", "COLUMNS": "160"},
+    )
+    assert "Aino" in done.stdout
+    assert "Eero" in done.stdout
+    assert "Would you like to come in?" in done.stdout
+    assert sorted(p.suffix for p in tmp_path.iterdir()) == [".geojson", ".gpx"]
