@@ -102,57 +102,28 @@ def fixes_after(
     them, ended then)."""
     until = fixes.c.received_at <= received_until if received_until is not None else sa.true()
     rows = conn.execute(
-        sa.select(
-            fixes.c.id,
-            fixes.c.taken_at,
-            fixes.c.lat,
-            fixes.c.lon,
-            fixes.c.accuracy_m,
-            fixes.c.speed_mps,
-            fixes.c.bearing_deg,
-            fixes.c.battery_pct,
-        )
+        sa.select(fixes.c.id, *_POSITION)
         .where(fixes.c.walk_id == walk_id, fixes.c.id > after_id, fixes.c.flag.is_(None), until)
         .order_by(fixes.c.id)
         .limit(limit)
     )
-    return [
-        {
-            "id": r.id,
-            "t": r.taken_at,
-            "lat": r.lat,
-            "lon": r.lon,
-            "accuracy": r.accuracy_m,
-            "speed": r.speed_mps,
-            "bearing": r.bearing_deg,
-            "battery": r.battery_pct,
-        }
-        for r in rows
-    ]
+    return [{"id": r.id, **position(r)} for r in rows]
 
 
-def last_fix_until(conn: Connection, walk_id: int, received_until: int) -> dict[str, Any] | None:
-    """The newest trusted fix that had arrived by then (in the shape of `fixes_after`)."""
-    row = conn.execute(
-        sa.select(
-            fixes.c.taken_at,
-            fixes.c.lat,
-            fixes.c.lon,
-            fixes.c.accuracy_m,
-            fixes.c.speed_mps,
-            fixes.c.bearing_deg,
-            fixes.c.battery_pct,
-        )
-        .where(
-            fixes.c.walk_id == walk_id,
-            fixes.c.flag.is_(None),
-            fixes.c.received_at <= received_until,
-        )
-        .order_by(fixes.c.taken_at.desc())
-        .limit(1)
-    ).first()
-    if row is None:
-        return None
+# What a fix shows of where she was: its time, place, accuracy, speed, heading and battery.
+_POSITION = (
+    fixes.c.taken_at,
+    fixes.c.lat,
+    fixes.c.lon,
+    fixes.c.accuracy_m,
+    fixes.c.speed_mps,
+    fixes.c.bearing_deg,
+    fixes.c.battery_pct,
+)
+
+
+def position(row: Any) -> dict[str, Any]:
+    """A position as the API shows it, from a fix's row (or a walk's last fix)."""
     return {
         "t": row.taken_at,
         "lat": row.lat,
@@ -162,3 +133,18 @@ def last_fix_until(conn: Connection, walk_id: int, received_until: int) -> dict[
         "bearing": row.bearing_deg,
         "battery": row.battery_pct,
     }
+
+
+def last_fix_until(conn: Connection, walk_id: int, received_until: int) -> dict[str, Any] | None:
+    """The newest trusted fix that had arrived by then (in the shape of `fixes_after`)."""
+    row = conn.execute(
+        sa.select(*_POSITION)
+        .where(
+            fixes.c.walk_id == walk_id,
+            fixes.c.flag.is_(None),
+            fixes.c.received_at <= received_until,
+        )
+        .order_by(fixes.c.taken_at.desc())
+        .limit(1)
+    ).first()
+    return position(row) if row is not None else None
