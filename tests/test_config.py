@@ -34,6 +34,20 @@ def test_a_bad_value_stops_start_up_naming_the_variable(name: str, value: str) -
         load_config({name: value})
 
 
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("WWM_VAPID_PRIVATE_KEY", "-----BEGIN EC PRIVATE KEY-----not-a-key-but-secret"),
+        ("WWM_HEARTBEAT_URL", "hc-ping.example/secret-uuid"),
+        ("WWM_EMERGENCY_HOOK", "ops.example/hook?token=secret"),
+    ],
+)
+def test_a_bad_secret_is_named_but_never_repeated(name: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=name) as refused:
+        load_config({name: value})
+    assert "secret" not in str(refused.value)
+
+
 def test_a_setting_can_come_from_a_file(tmp_path: Path) -> None:
     secret = tmp_path / "db-url"
     secret.write_text("postgresql+psycopg://wwm@db/wwm\n")

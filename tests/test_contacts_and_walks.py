@@ -254,3 +254,12 @@ def test_absurd_ids_and_cursors_are_refused_clearly(cast: Cast) -> None:
     )
     assert zero_radius.status_code == 422
     assert zero_radius.json()["field"] == "radius"
+
+
+def test_a_walks_start_is_a_real_place_however_its_arrival_is_set(cast: Cast) -> None:
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    body = {"pin": "2468", "minutes": 20, "from": {"lat": 1000, "lon": -999}}
+    refused = cast.client.post("/api/walks", json=body, headers=mira.auth)
+    assert (refused.status_code, refused.json()["field"]) == (422, "from")
+    assert cast.client.get("/api/walks", headers=mira.auth).json() == []

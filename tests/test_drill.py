@@ -49,6 +49,16 @@ def test_a_drill_service_jumps_and_remembers_it_after_a_restart(tmp_path: Path) 
         service.stop()
         service.start()
         assert httpx2.get(f"{service.url}/healthz").json()["now"] >= jumped
+        service.stop()
+        # Served without --drill, its clock would run backwards against its walks: refused.
+        refused = subprocess.run(
+            [*WWM, "serve", "--data", str(data), "--port", "0"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert refused.returncode == 2
+        assert "--drill" in refused.stderr
     finally:
         service.stop()
 

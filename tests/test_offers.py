@@ -584,6 +584,17 @@ def test_either_side_stops_a_recurring_offer_and_the_other_is_told(cast: Cast) -
     assert cast.offers(mira)["recurring"] == []
 
 
+def test_stopping_a_muted_persons_recurring_offer_tells_him_as_usual(cast: Cast) -> None:
+    """Not telling him would give her mute away."""
+    mira, noor = scene(cast)
+    series = recurring(cast, noor, mira, "weekdays", "22:00")
+    cast.client.put(f"/api/offers/mutes/{noor.id}", headers=mira.auth)
+    stopped = cast.client.post(f"/api/offers/recurring/{series['id']}/stop", headers=mira.auth)
+    assert stopped.status_code == 200
+    [told] = cast.told(noor, "offer_series_stopped")
+    assert told["by"] == {"name": "Mira"}
+
+
 # -- exactly once, across restarts and watchdogs -----------------------------------------------
 
 

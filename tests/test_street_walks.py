@@ -13,11 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
+from tests.conftest import make_services
 from tests.people import HOME, KAISANIEMI, KAMPPI, PIN, START, Cast, Member
+from walkwithme.api.app import create_app
+from walkwithme.clock import FakeClock
 from walkwithme.domain.geo import (
     DEFAULT_PACE_MPS,
     distance_m,
@@ -25,7 +30,7 @@ from walkwithme.domain.geo import (
     walking_duration_ms,
 )
 from walkwithme.sim import walk_along
-from walkwithme.streets import LatLon, StreetMap
+from walkwithme.streets import LatLon, StreetMap, load_street_map, shipped_helsinki
 
 # Either side of the railway yard north of the station: Töölönlahti park to the west,
 # Kaisaniemi park to the east, 490 m apart. This extract's streets cross the tracks only by
@@ -268,3 +273,31 @@ def _distance_to_line(p: LatLon, line: Sequence[LatLon]) -> float:
     """Roughly: to the nearest point of the line, tried every metre or two along it."""
     dense = walk_along(line, pace_mps=1.0, every_s=2, start_ms=0)
     return min(distance_m(*p, q.lat, q.lon) for q in dense)
+
+
+def test_refused_starts_and_finished_walks_leave_the_live_walks_fields_alone(
+    sqlite_url: str, tmp_path: Path, clock: FakeClock
+) -> None:
+    """A field costs time to build, and the cache of them serves the live walks' fixes:
+    someone who can't start a walk (no companion, an offer that isn't theirs) builds none,
+    and the route of a walk that is over is not kept."""
+    streets = load_street_map(shipped_helsinki())
+    svc = make_services(sqlite_url, tmp_path, clock, streets)
+    with TestClient(create_app(svc), base_url="http://127.0.0.1:8000") as client:
+        cast = Cast(client, svc, clock)
+        sam = cast.person("Sam")
+        for n, where in enumerate((KAMPPI, KAISANIEMI, TOOLONLAHTI, SOUTH)):
+            body = {"pin": PIN, "destination": a_place(where), "from": a_point(AIKAPIHA)}
+            refused = client.post("/api/walks", json=body, headers=sam.auth)
+            assert refused.status_code == 422
+            accepted = client.post(f"/api/offers/{999 + n}/accept", json=body, headers=sam.auth)
+            assert accepted.status_code == 404
+        assert streets.cached_fields() == 0
+        mira, _noor, _phone = at_night(cast)
+        walk_ = start(cast, mira, KAMPPI, KAISANIEMI)
+        assert streets.cached_fields() == 1
+        client.post(f"/api/walks/{walk_['id']}/end", json={"pin": PIN}, headers=mira.auth)
+        streets.forget_fields()
+        assert client.get(f"/api/walks/{walk_['id']}/route", headers=mira.auth).status_code == 200
+        assert streets.cached_fields() == 0
+    svc.db.dispose()

@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from walkwithme.clock import was_jumped
 from walkwithme.config import ConfigError, load_config
 from walkwithme.domain.errors import DomainError
 from walkwithme.domain.offers import describe
@@ -92,6 +93,14 @@ def serve(
     svc = _services(data, drill=drill, streets=True, host=host, port=port, clock_speed=clock_speed)
     setup_logging(svc.config.log_level)
     config = svc.config
+    if not drill and was_jumped(config.data_dir / "fast-clock.json"):
+        # Its walks and deadlines are in the drill's time: a real clock would run backwards.
+        err.print(
+            f"[red]error:[/red] a drill jumped the clock of {config.data_dir}: serve it with "
+            "--drill, or use another data folder"
+        )
+        svc.db.dispose()
+        raise typer.Exit(2)
     where = f"http://{config.host}:{config.port}"
     console.print(f"Walk With Me listening on [bold]{where}[/bold]  (API docs: {where}/docs)")
     console.print(f"Database: {_safe_url(config.database_url)}")

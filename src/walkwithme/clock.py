@@ -64,7 +64,16 @@ class SystemClock:
         self._origin_ms += ms
         saved = json.loads(self._state.read_text())
         saved["clock_ms"] += ms
+        saved["jumped"] = True  # this folder's time is a drill's from now on
         self._state.write_text(json.dumps(saved))
+
+
+def was_jumped(state: Path) -> bool:
+    """A drill jumped this clock: the data folder's times are not the real ones any more."""
+    try:
+        return bool(json.loads(state.read_text()).get("jumped"))
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def fast_clock(speed: float, state: Path) -> SystemClock:

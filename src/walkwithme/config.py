@@ -73,6 +73,7 @@ class Setting:
     parse: Callable[[str], Any]
     default: Any
     help: str
+    secret: bool = False  # never repeated in an error message (keys, passwords, capability URLs)
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -83,6 +84,7 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "SQLAlchemy URL of the database; empty means SQLite in WWM_DATA. For PostgreSQL: "
         "postgresql+psycopg://user@host/dbname.",
+        secret=True,
     ),
     Setting("WWM_HOST", str, "127.0.0.1", "Address to listen on."),
     Setting("WWM_PORT", _port, 8000, "Port to listen on."),
@@ -106,8 +108,15 @@ SETTINGS: tuple[Setting, ...] = (
         lambda text: _url(text) if text.strip() else "",
         "",
         "URL the last rung of an alarm's escalation is posted to (signed JSON).",
+        secret=True,
     ),
-    Setting("WWM_HOOK_SECRET", str, "", "Secret that signs what is posted to WWM_EMERGENCY_HOOK."),
+    Setting(
+        "WWM_HOOK_SECRET",
+        str,
+        "",
+        "Secret that signs what is posted to WWM_EMERGENCY_HOOK.",
+        secret=True,
+    ),
     Setting(
         "WWM_ALLOW_PRIVATE_ADDRESSES",
         _bool,
@@ -119,6 +128,7 @@ SETTINGS: tuple[Setting, ...] = (
         lambda text: _url(text) if text.strip() else "",
         "",
         "URL of an external dead man's switch, pinged while the watchdog is alive.",
+        secret=True,
     ),
     Setting(
         "WWM_HEARTBEAT_SECONDS",
@@ -138,6 +148,7 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "The P-256 key that signs Web Push (PEM, or 32 bytes in base64url); empty: made on "
         "first use and kept in WWM_DATA/vapid.pem.",
+        secret=True,
     ),
     Setting(
         "WWM_VAPID_SUBJECT",
@@ -220,7 +231,8 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: Any) -> Confi
             try:
                 parsed[setting.name] = setting.parse(raw[setting.name])
             except ValueError as exc:
-                raise ConfigError(f"{setting.name}={raw[setting.name]!r}: {exc}") from None
+                shown = "(hidden)" if setting.secret else repr(raw[setting.name])
+                raise ConfigError(f"{setting.name}={shown}: {exc}") from None
         else:
             parsed[setting.name] = setting.default
     for key, value in overrides.items():

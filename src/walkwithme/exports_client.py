@@ -14,6 +14,10 @@ class ExportError(Exception):
 
 def export_walk(server: str, token: str, walk_id: int, out: Path) -> list[Path]:
     """Write `walk-ID.gpx` and `walk-ID.geojson` into `out`; returns their paths."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ExportError(f"can't write into {out}: {exc.strerror}") from exc
     written: list[Path] = []
     for suffix in ("gpx", "geojson"):
         try:
@@ -27,6 +31,9 @@ def export_walk(server: str, token: str, walk_id: int, out: Path) -> list[Path]:
         if answer.status_code != 200:
             raise ExportError(f"{answer.status_code}: {answer.text[:200]}")
         path = out / f"walk-{walk_id}.{suffix}"
-        path.write_bytes(answer.content)
+        try:
+            path.write_bytes(answer.content)
+        except OSError as exc:
+            raise ExportError(f"can't write {path}: {exc.strerror}") from exc
         written.append(path)
     return written

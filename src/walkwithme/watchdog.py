@@ -63,9 +63,10 @@ class Watchdog:
         """Judge every walk that is due now, then fire the offers' due times."""
         now = self.clock.now_ms()
         decisions: list[str] = []
-        if await self._walks(now, decisions):
-            await self._offers(now, decisions)
-        self.last_beat_ms = now
+        if await self._walks(now, decisions) and await self._offers(now, decisions):
+            # Only a look that could write what it decided counts as one: a watchdog whose
+            # database refuses every write is stuck (/healthz fails, the heartbeat stops).
+            self.last_beat_ms = now
         return decisions
 
     async def _walks(self, now: int, decisions: list[str]) -> bool:
@@ -91,14 +92,15 @@ class Watchdog:
                 self._lateness(max(0, now - seen_due))
         return True
 
-    async def _offers(self, now: int, decisions: list[str]) -> None:
-        """Promises' reminders and recurring offers' occurrences, each once."""
+    async def _offers(self, now: int, decisions: list[str]) -> bool:
+        """Promises' reminders and recurring offers' occurrences, each once. False if the
+        database couldn't take a write."""
         for item in await self.db.read(partial(offer_times.due, now_ms=now)):
             try:
                 decision = await self.writer.run(partial(offer_times.fire, item=item))
             except StorageUnavailable:
                 log.warning("the watchdog could not write; it looks again shortly")
-                return
+                return False
             except Exception:
                 log.exception("the watchdog could not fire offer time %s; later", item)
                 self.failures += 1
@@ -107,6 +109,7 @@ class Watchdog:
                 )
                 continue
             self._count(decisions, decision)
+        return True
 
     def _count(self, decisions: list[str], decision: str | None) -> None:
         if decision:

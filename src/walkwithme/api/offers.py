@@ -70,7 +70,7 @@ async def accept(
     """Accept with what a walk needs (as POST /api/walks): the walk starts now, followed by
     the person who offered."""
     plan = await plan_walk(svc, person, body)
-    await prepare_streets(svc, plan)
+    await prepare_streets(svc, person, plan)
     streets = svc.streets
     walk_id = await svc.writer.run(lambda tx: offers.accept(tx, person.id, offer_id, plan, streets))
     return {**await started_view(svc, walk_id, person.id), "offer_id": offer_id}

@@ -119,18 +119,22 @@ async def started_view(svc: Services, walk_id: int, person_id: int) -> dict[str,
     return view
 
 
-async def prepare_streets(svc: Services, plan: walks.WalkPlan) -> None:
+async def prepare_streets(svc: Services, person: Person, plan: walks.WalkPlan) -> None:
     """The destination's distance field is made here, off the writer, so that starting the
-    walk and every fix after it only look it up."""
-    if svc.streets is not None and plan.destination is not None:
-        dest = plan.destination
-        await anyio.to_thread.run_sync(svc.streets.field_to, dest.lat, dest.lon)
+    walk and every fix after it only look it up; and only for someone who could start a walk
+    now (a field costs time and a place in the cache of the live walks' fields)."""
+    if svc.streets is None or plan.destination is None:
+        return
+    if not await svc.db.read(lambda c: walks.could_start(c, person.id)):
+        return  # starting will be refused, with its reason
+    dest = plan.destination
+    await anyio.to_thread.run_sync(svc.streets.field_to, dest.lat, dest.lon)
 
 
 @router.post("", status_code=201)
 async def start(body: NewWalk, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
     plan = await plan_walk(svc, person, body)
-    await prepare_streets(svc, plan)
+    await prepare_streets(svc, person, plan)
     streets = svc.streets
     walk_id = await svc.writer.run(lambda tx: walks.start_walk(tx, person.id, plan, streets))
     return await started_view(svc, walk_id, person.id)

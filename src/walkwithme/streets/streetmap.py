@@ -51,27 +51,40 @@ class StreetMap:
         """Where the position meets the nearest street, unless it is beyond the map."""
         return self._index.nearest(lat, lon, self.max_snap_m)
 
-    def field_to(self, lat: float, lon: float) -> DistanceField | None:
-        """The distance field of this destination (None: it is beyond the map)."""
+    def field_to(self, lat: float, lon: float, *, keep: bool = True) -> DistanceField | None:
+        """The distance field of this destination (None: it is beyond the map). `keep=False`
+        for a one-off (the route of a walk that is over): it doesn't push out the fields of
+        live walks. A field is built outside the lock, so fixes of other walks don't wait."""
         key = (lat, lon)
         with self._lock:
             if key in self._fields:
                 self._fields.move_to_end(key)
                 return self._fields[key]
-            at = self.snap(lat, lon)
-            found = (
-                DistanceField(self.walking, self._neighbours, self._index, key, at, self.max_snap_m)
-                if at is not None
-                else None
-            )
-            self._fields[key] = found
-            if len(self._fields) > self._kept:
-                self._fields.popitem(last=False)
-            return found
+        at = self.snap(lat, lon)
+        found = (
+            DistanceField(self.walking, self._neighbours, self._index, key, at, self.max_snap_m)
+            if at is not None
+            else None
+        )
+        if keep:
+            with self._lock:
+                self._fields[key] = found
+                self._fields.move_to_end(key)
+                if len(self._fields) > self._kept:
+                    self._fields.popitem(last=False)
+        return found
 
-    def route(self, start: LatLon, end: LatLon) -> Route | None:
+    def cached_fields(self) -> int:
+        with self._lock:
+            return len(self._fields)
+
+    def forget_fields(self) -> None:
+        with self._lock:
+            self._fields.clear()
+
+    def route(self, start: LatLon, end: LatLon, *, keep: bool = True) -> Route | None:
         """The shortest walk along the streets, or None if either end is beyond the map."""
-        field = self.field_to(*end)
+        field = self.field_to(*end, keep=keep)
         return field.route_from(*start) if field is not None else None
 
     def walking_distance(self, start: LatLon, end: LatLon) -> float | None:

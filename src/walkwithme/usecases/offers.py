@@ -332,7 +332,9 @@ def stop_series(tx: Tx, person_id: int, series_id: int) -> dict[str, Any]:
         raise Conflict("this recurring offer is stopped already")
     other = row.offerer_id if person_id == row.walker_id else row.walker_id
     silenced = offer_mutes.silenced_ids(tx.conn, row.walker_id, tx.now_ms)
-    if row.offerer_id not in silenced:  # she hears nothing from someone she silenced
+    # She hears nothing from someone she silenced; he is always told when she stops it (not
+    # telling him would give her mute away).
+    if other == row.offerer_id or row.offerer_id not in silenced:
         tell(tx, other, "offer_series_stopped", person_id, series_id=series_id)
     return series_one(tx.conn, person_id, series_id)
 

@@ -26,7 +26,8 @@ def walk_route(conn: Connection, walk_id: int, person_id: int, streets: StreetMa
     start = start_of(conn, walk)
     if start is None:
         raise NotFound("no route yet: the walk has no starting point until a fix arrives")
-    found = streets.route(start, (dest.lat, dest.lon))
+    # A walk that is over keeps no field in the cache: those are for the live walks' fixes.
+    found = streets.route(start, (dest.lat, dest.lon), keep=walk.live)
     if found is None:
         raise NotFound("no route: the walk starts or ends beyond the street map")
     return found

@@ -265,6 +265,11 @@ def expected_arrival(plan: WalkPlan, started_at: int, streets: StreetMap | None 
     """When she should be home: the time she gave, or her pace over the way from where she
     starts, along the streets when both ends are on the street map, else the straight line
     with an allowance for streets not being straight."""
+    if plan.origin is not None and not (
+        -90 <= plan.origin[0] <= 90 and -180 <= plan.origin[1] <= 180
+    ):
+        # Checked whatever sets the arrival: it is kept on the timeline.
+        raise Invalid("from must be a valid position", field="from")
     if plan.due_at is not None:
         if not started_at < plan.due_at <= started_at + MAX_WALK_MIN * MINUTE_MS:
             raise Invalid(f"due_at must be in the next {MAX_WALK_MIN} minutes", field="due_at")
@@ -279,14 +284,19 @@ def expected_arrival(plan: WalkPlan, started_at: int, streets: StreetMap | None 
             "to check on you (due_at)"
         )
     lat, lon = plan.origin
-    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        raise Invalid("from must be a valid position", field="from")
     dest = plan.destination
     along = streets.walking_distance((lat, lon), (dest.lat, dest.lon)) if streets else None
     if along is not None:
         return started_at + walking_duration_ms(along, plan.pace_mps)
     straight = distance_m(lat, lon, dest.lat, dest.lon)
     return started_at + expected_duration_ms(straight, plan.pace_mps)
+
+
+def could_start(conn: Connection, walker_id: int) -> bool:
+    """She has someone to follow her and no walk going on (what `start_walk` will check)."""
+    current = live_walk_of(conn, walker_id)
+    busy = current is not None and current.walker_live
+    return not busy and bool(contacts.accepted_companion_ids(conn, walker_id))
 
 
 def start_walk(tx: Tx, walker_id: int, plan: WalkPlan, streets: StreetMap | None = None) -> int:
