@@ -1,8 +1,9 @@
 """What each audience sees of a walk: two projections of the same rows, built on purpose.
 
 The walker's view shows her companions; a companion's view shows the walker. Events reach
-each side only if their stored audience says so (see usecases/timeline.py), which is what lets
-a later issue keep a silent alarm off the walker's screens without leaving gaps.
+each side only if their stored audience says so, each side numbering its own without gaps (see
+usecases/timeline.py). After her duress PIN, her view is the walk as her real PIN would have
+left it (`Walk.walker_state`, `walks.shown_until`): the silent alarm is in the companions'.
 """
 
 from __future__ import annotations
