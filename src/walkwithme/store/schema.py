@@ -252,6 +252,10 @@ channels = sa.Table(
     sa.Column("broken_at", Ms),
     sa.Column("last_error", sa.String(300)),
     sa.Column("removed_at", Ms),
+    # Every alert looks up its recipients' channels, and the notifier the removed ones: with
+    # many people, neither may scan the table (benchmarks/watchdog_load.py).
+    sa.Index("ix_channels_person_id", "person_id"),
+    sa.Index("ix_channels_removed_at", "removed_at"),
 )
 
 alerts = sa.Table(
