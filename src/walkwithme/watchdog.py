@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 MAX_SLEEP_S = 5.0
 MAX_SLEEP_CLOCK_MS = 20_000
 RETRY_POISON_MS = 60_000
+JUDGE_BATCH = 50  # due walks handed to the writer at once
 
 
 @dataclass
@@ -56,22 +57,29 @@ class Watchdog:
     async def tick(self) -> list[str]:
         """Judge every walk that is due now.
 
-        The due walks go to the writer all at once, so they share its next group (one commit)
-        instead of each waiting for a group of its own behind the phones' fixes: one by one,
-        the watchdog could judge no more walks a second than the writer commits groups."""
+        The due walks go to the writer a batch at a time, so a batch shares the writer's next
+        group (one commit) instead of each walk waiting for a group of its own behind the
+        phones' fixes: one by one, the watchdog judged no more walks a second than the writer
+        committed groups. A batch is bounded so that it never holds the phones' fixes back
+        for long."""
         now = self.clock.now_ms()
         due = await self.db.read(partial(alarms.due_walks, now_ms=now))
-        outcomes = await asyncio.gather(
-            *(
-                self.writer.run(
-                    partial(
-                        alarms.judge, walk_id=walk_id, seen_due=seen_due, has_hook=self.has_hook
+        outcomes: list[str | BaseException | None] = []
+        for first in range(0, len(due), JUDGE_BATCH):
+            outcomes += await asyncio.gather(
+                *(
+                    self.writer.run(
+                        partial(
+                            alarms.judge,
+                            walk_id=walk_id,
+                            seen_due=seen_due,
+                            has_hook=self.has_hook,
+                        )
                     )
-                )
-                for walk_id, seen_due in due
-            ),
-            return_exceptions=True,
-        )
+                    for walk_id, seen_due in due[first : first + JUDGE_BATCH]
+                ),
+                return_exceptions=True,
+            )
         decisions: list[str] = []
         poisoned: list[tuple[int, int]] = []
         unavailable = False
