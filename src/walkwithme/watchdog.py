@@ -29,7 +29,6 @@ log = logging.getLogger(__name__)
 MAX_SLEEP_S = 5.0
 MAX_SLEEP_CLOCK_MS = 20_000
 RETRY_POISON_MS = 60_000
-JUDGE_BATCH = 50  # due walks handed to the writer at once
 
 
 @dataclass
@@ -55,52 +54,28 @@ class Watchdog:
         return asyncio.run(self.tick())
 
     async def tick(self) -> list[str]:
-        """Judge every walk that is due now.
-
-        The due walks go to the writer a batch at a time, so a batch shares the writer's next
-        group (one commit) instead of each walk waiting for a group of its own behind the
-        phones' fixes: one by one, the watchdog judged no more walks a second than the writer
-        committed groups. A batch is bounded so that it never holds the phones' fixes back
-        for long."""
+        """Judge every walk that is due now."""
         now = self.clock.now_ms()
-        due = await self.db.read(partial(alarms.due_walks, now_ms=now))
-        outcomes: list[str | BaseException | None] = []
-        for first in range(0, len(due), JUDGE_BATCH):
-            outcomes += await asyncio.gather(
-                *(
-                    self.writer.run(
-                        partial(
-                            alarms.judge,
-                            walk_id=walk_id,
-                            seen_due=seen_due,
-                            has_hook=self.has_hook,
-                        )
-                    )
-                    for walk_id, seen_due in due[first : first + JUDGE_BATCH]
-                ),
-                return_exceptions=True,
-            )
         decisions: list[str] = []
-        poisoned: list[tuple[int, int]] = []
-        unavailable = False
-        for (walk_id, seen_due), outcome in zip(due, outcomes, strict=True):
-            if isinstance(outcome, StorageUnavailable):
-                # The database, not the walk: the loop tries again in moments (postponing the
-                # walk would delay its alarm).
-                unavailable = True
-            elif isinstance(outcome, Exception):
-                self._failed(walk_id, outcome)
-                poisoned.append((walk_id, seen_due))
-            elif isinstance(outcome, BaseException):
-                raise outcome  # cancelled: the service is stopping
-            else:
-                self._count(decisions, outcome)
-                if outcome:
-                    self._lateness(max(0, now - seen_due))
-        if unavailable:
-            log.warning("the watchdog could not write; it looks again shortly")
-        for walk_id, seen_due in poisoned:
-            await self.writer.run(self._postpone(walk_id, seen_due))
+        for walk_id, seen_due in await self.db.read(partial(alarms.due_walks, now_ms=now)):
+            try:
+                decision = await self.writer.run(
+                    partial(
+                        alarms.judge, walk_id=walk_id, seen_due=seen_due, has_hook=self.has_hook
+                    )
+                )
+            except StorageUnavailable:
+                # The database, not the walk: stop this look, the loop tries again in moments
+                # (postponing the walk would delay its alarm).
+                log.warning("the watchdog could not write; it looks again shortly")
+                break
+            except Exception:
+                self._failed(walk_id)
+                await self.writer.run(self._postpone(walk_id, seen_due))
+                continue
+            self._count(decisions, decision)
+            if decision:
+                self._lateness(max(0, now - seen_due))
         self.last_beat_ms = now
         return decisions
 
@@ -114,12 +89,8 @@ class Watchdog:
         self.late_sum_ms += late_ms
         self.late_max_ms = max(self.late_max_ms, late_ms)
 
-    def _failed(self, walk_id: int, error: Exception) -> None:
-        log.error(
-            "the watchdog could not judge walk %s; it looks again later",
-            walk_id,
-            exc_info=error,
-        )
+    def _failed(self, walk_id: int) -> None:
+        log.exception("the watchdog could not judge walk %s; it looks again later", walk_id)
         self.failures += 1
 
     @staticmethod
