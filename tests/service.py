@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,15 +13,10 @@ from typing import IO, Any
 
 import httpx2
 
+from walkwithme.net import free_port
+
 WWM = [sys.executable, "-m", "walkwithme"]
 READY_WITHIN_S = 30.0  # a generous bound for start-up, not a timing assertion
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def cli(data: Path, *args: str, stdin: str | None = None) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from tests.service import free_port
+from walkwithme.net import free_port
 from walkwithme.notify.vapid import b64url, b64url_decode
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
@@ -46,6 +45,7 @@ from walkwithme.clock import SystemClock
 from walkwithme.config import load_config
 from walkwithme.domain.geo import distance_m
 from walkwithme.exports_client import export_walk
+from walkwithme.net import free_port
 from walkwithme.security import hash_secret
 from walkwithme.services import build_services
 from walkwithme.sim import walk_along
@@ -149,13 +149,6 @@ def _alert_text(alert: dict[str, Any]) -> str:
 # -- the service -----------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @dataclass
 class People:
     operator: str
@@ -190,7 +183,7 @@ def _make_people(data: Path) -> People:
 
 @contextmanager
 def running_service(data: Path) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     env = {
         "WWM_DATA": str(data),
         "WWM_STREETS": str(shipped_helsinki()),

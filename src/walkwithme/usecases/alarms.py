@@ -329,7 +329,7 @@ def resolve_alarm(tx: Tx, walk: Walk, *, by: int, note: str | None) -> None:
     guardians = alerts.guardian_ids(tx.conn, walk.walker_id, alarm_at=walk.alarm_since)
     reason = walk.alarm_reason
     audience = _for(walk)
-    back = WalkState.AT_DOOR if walk.door_at is not None else WalkState.ACTIVE
+    back = walk.after_alarm
     after: dict[str, Any] = {}
     if walk.covert:
         back = walk.walker_state if walk.walker_state is not WalkState.ALARM else back

@@ -104,7 +104,7 @@ def ok(tx: Tx, walk_id: int, walker_id: int, pin: Pin) -> str:
                 "note": None,
                 "reason": shown_reason,
             }
-            _covered(tx, walk, pin, "alarm_resolved", facts, shown=_back(walk))
+            _covered(tx, walk, pin, "alarm_resolved", facts, shown=walk.after_alarm)
         else:
             alarms.resolve_alarm(tx, walk, by=walker_id, note=None)
         return "alarm"
@@ -173,10 +173,6 @@ def _covered(
     if pin is Pin.DURESS and not alarmed:
         # Already in alarm: her duress PIN is said again to those looking out for her.
         alarms.tell_duress_again(tx, walk, said=kind)
-
-
-def _back(walk: Walk) -> WalkState:
-    return WalkState.AT_DOOR if walk.door_at is not None else WalkState.ACTIVE
 
 
 def _note(note: str | None) -> str | None:

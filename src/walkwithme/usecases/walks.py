@@ -78,6 +78,11 @@ class Walk:
         return self.alarm_at if self.state is WalkState.ALARM else None
 
     @property
+    def after_alarm(self) -> WalkState:
+        """Where an alarm that ends leaves the walk: at her door if she was there, else going on."""
+        return WalkState.AT_DOOR if self.door_at is not None else WalkState.ACTIVE
+
+    @property
     def covert(self) -> bool:
         """She gave her duress PIN: the walk is in a silent alarm her own devices don't show."""
         return self.cover_state is not None
