@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from walkwithme.domain.fixes import Fix
 from walkwithme.domain.geo import distance_m, expected_duration_ms
+from walkwithme.domain.profiles import Thresholds
 from walkwithme.domain.rules import (
     ADAPT_AFTER_M,
     ADAPT_AFTER_MS,
@@ -173,13 +174,20 @@ METRE = 1 / 111_195
 
 
 def simulate(
-    start_m: float, pace: float, every_s: int, steps: list[str], profile_name: str = "day"
+    start_m: float,
+    pace: float,
+    every_s: int,
+    steps: list[str],
+    profile_name: str = "day",
+    profile: Thresholds | None = None,
 ) -> list[Reason]:
     """Walk north-to-south toward HOME along a meridian. Each step lasts `every_s` seconds:
     "walk" moves toward home and sends a fix, "stop" sends a fix in place, "silent" sends
     nothing, "away" moves away and sends a fix. Returns what the rules asked, in order, the
-    checks going unanswered (every ask then ends in an alarm)."""
-    profile = DAY if profile_name == "day" else NIGHT
+    checks going unanswered (every ask then ends in an alarm). `profile`: thresholds of its
+    own instead of the built-in day or night ones."""
+    if profile is None:
+        profile = DAY if profile_name == "day" else NIGHT
     expected = T0 + expected_duration_ms(start_m, 1.3)
     w = watch(expected_at=expected, last_fix_at=T0, progress_at=T0)
     position = start_m

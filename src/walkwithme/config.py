@@ -10,10 +10,21 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from walkwithme.domain.errors import Invalid
+from walkwithme.domain.profiles import (
+    DEFAULT_PROFILES,
+    NIGHT_ENDS,
+    NIGHT_STARTS,
+    Overrides,
+    Profiles,
+    apply,
+    night_hours,
+    parse_line,
+)
 from walkwithme.notify.vapid import check_private_key, check_subject
 
 
@@ -65,6 +76,13 @@ def _street_file(text: str) -> Path | None:
     if not path.is_file():
         raise ValueError("no such file (give the path of an .osm.pbf, or nothing)")
     return path
+
+
+def _rules(text: str) -> Overrides:
+    try:
+        return parse_line(text, "rules")
+    except Invalid as exc:
+        raise ValueError(exc.message) from None
 
 
 @dataclass(frozen=True)
@@ -163,6 +181,21 @@ SETTINGS: tuple[Setting, ...] = (
         "Path of an OpenStreetMap extract (.osm.pbf) to route walks along its streets; empty "
         "means no streets (expected arrival and progress by the straight line).",
     ),
+    Setting(
+        "WWM_RULES",
+        _rules,
+        {},
+        "The watchdog's thresholds for every walk on this server, as name=duration pairs: "
+        "'silent=4m, night.silent=150s, late_grace_percent=20' (a name alone sets both the day "
+        "and the night profile); a person and a walk may change them in turn. Empty: the "
+        "built-in ones (docs/alarms.md).",
+    ),
+    Setting(
+        "WWM_NIGHT_HOURS",
+        night_hours,
+        (NIGHT_STARTS, NIGHT_ENDS),
+        "Local hours of the stricter night profile, from-to, by each walker's own time zone.",
+    ),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -187,6 +220,7 @@ class Config:
     vapid_private_key: str = field(default="", repr=False)
     push_subject: str = ""
     streets: Path | None = None
+    profiles: Profiles = DEFAULT_PROFILES  # the rules' thresholds, as the operator set them
 
     @property
     def base_url(self) -> str:
@@ -259,4 +293,10 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: Any) -> Confi
         vapid_private_key=parsed["WWM_VAPID_PRIVATE_KEY"],
         push_subject=parsed["WWM_VAPID_SUBJECT"],
         streets=parsed["WWM_STREETS"],
+        profiles=_operator_profiles(parsed["WWM_RULES"], parsed["WWM_NIGHT_HOURS"]),
     )
+
+
+def _operator_profiles(rules: Overrides, hours: tuple[int, int]) -> Profiles:
+    starts, ends = hours
+    return apply(replace(DEFAULT_PROFILES, night_starts=starts, night_ends=ends), rules)

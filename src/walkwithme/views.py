@@ -48,6 +48,8 @@ def _common(walk: Walk, audience: Audience) -> dict[str, Any]:
         "expected_at": walk.expected_at,
         "ended_at": walk.walker_ended_at if walker else walk.ended_at,
         "last_position": _last_position(walk),
+        # What the watchdog judges it by (fixed when it started), so nobody is surprised.
+        "thresholds": walk.profiles.as_json(),
     }
 
 

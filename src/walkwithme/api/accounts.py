@@ -10,8 +10,10 @@ from pydantic import BaseModel, Field
 
 from walkwithme.api.auth import COOKIE, PersonDep, ServicesDep, bearer
 from walkwithme.domain.errors import Forbidden
+from walkwithme.domain.profiles import apply
 from walkwithme.domain.walks import check_pin_format
 from walkwithme.security import hash_secret, verify_secret
+from walkwithme.services import Services
 from walkwithme.usecases import accounts
 
 router = APIRouter(prefix="/api", tags=["accounts"])
@@ -39,6 +41,11 @@ class Profile(BaseModel):
     timezone: str | None = None
     phone: str | None = None
     pace: float | None = Field(default=None, description="walking pace, metres per second")
+    rules: dict[str, Any] | None = Field(
+        default=None,
+        description='your thresholds for the watchdog\'s rules: {"silent": "4m", "night": '
+        '{"silent": 150}}; {} for the server\'s own (docs/alarms.md)',
+    )
 
 
 def _set_cookie(request: Request, response: Response, token: str, days: float) -> None:
@@ -94,9 +101,15 @@ async def sign_out(
     response.delete_cookie(COOKIE)
 
 
+def _me(svc: Services, person: accounts.Person) -> dict[str, Any]:
+    """Her profile, with the thresholds a walk she starts would be judged by."""
+    thresholds = apply(svc.config.profiles, person.overrides)
+    return {**person.as_json(), "thresholds": thresholds.as_json()}
+
+
 @router.get("/me")
-async def me(person: PersonDep) -> dict[str, Any]:
-    return person.as_json()
+async def me(person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
+    return _me(svc, person)
 
 
 @router.patch("/me")
@@ -109,9 +122,10 @@ async def update_me(body: Profile, person: PersonDep, svc: ServicesDep) -> dict[
             timezone=body.timezone,
             phone=body.phone,
             pace_mps=body.pace,
+            rule_settings=body.rules,
         )
     )
-    return updated.as_json()
+    return _me(svc, updated)
 
 
 class DuressPin(BaseModel):

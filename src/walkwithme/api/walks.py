@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from walkwithme.api.auth import PersonDep, ServicesDep
 from walkwithme.api.params import BodyId, Cursor, Id
 from walkwithme.domain.errors import Forbidden, Invalid, NotFound
+from walkwithme.domain.profiles import apply, parse_overrides
 from walkwithme.domain.walks import QUICK_REPLIES, Destination, check_extension, check_pin_format
 from walkwithme.security import hash_secret, verify_secret
 from walkwithme.services import Services
@@ -53,6 +54,11 @@ class NewWalk(BaseModel):
         default=None, description="epoch ms: when to check on you (a timer walk)"
     )
     companions: list[BodyId] | None = Field(default=None, description="person ids; all if absent")
+    rules: dict[str, Any] | None = Field(
+        default=None,
+        description="this walk's own thresholds, over yours and the server's: {\"silent\": "
+        '"4m", "night": {"silent": 150}} (docs/alarms.md)',
+    )
 
 
 class PinBody(BaseModel):
@@ -91,6 +97,8 @@ async def plan_walk(svc: Services, person: Person, body: NewWalk) -> walks.WalkP
         check_pin_format(body.duress_pin, field="duress_pin")
         if body.duress_pin == body.pin:
             raise Invalid("your duress PIN must differ from your PIN", field="duress_pin")
+    own = parse_overrides(body.rules) if body.rules is not None else None
+    profiles = apply(apply(svc.config.profiles, person.overrides), own)
     dest = await _destination(svc, person, body.destination) if body.destination else None
     pin_hash = await anyio.to_thread.run_sync(hash_secret, body.pin)
     duress_hash = await _duress_hash(svc, person, body)
@@ -104,6 +112,7 @@ async def plan_walk(svc: Services, person: Person, body: NewWalk) -> walks.WalkP
         minutes=body.minutes,
         due_at=body.due_at,
         companion_ids=tuple(body.companions) if body.companions is not None else None,
+        profiles=profiles,
     )
 
 

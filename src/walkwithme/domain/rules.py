@@ -3,20 +3,22 @@
 Each rule has a deadline; the earliest deadline is the walk's `next_due_at`. When one has
 passed, the walker is first asked "Are you OK?" (the check) and has a response window to answer
 with her PIN; only if she doesn't does the walk go into alarm. SOS skips the check.
-Thresholds come in two profiles, day and night (stricter).
+Thresholds come in two profiles, day and night (stricter), which the operator, a person and a
+walk may change (domain/profiles.py); a walk carries its own in `Watch.profiles`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
+# The built-in profiles are named here too, for those who judge by the defaults.
+from walkwithme.domain.profiles import DAY as DAY
+from walkwithme.domain.profiles import DEFAULT_PROFILES, Profiles, Thresholds
+from walkwithme.domain.profiles import MINUTE as MINUTE
+from walkwithme.domain.profiles import NIGHT as NIGHT
+from walkwithme.domain.profiles import SECOND as SECOND
 from walkwithme.domain.walks import WalkState
-
-MINUTE = 60_000
-SECOND = 1000
 
 
 class Reason(StrEnum):
@@ -31,42 +33,9 @@ class Reason(StrEnum):
     DURESS = "duress"  # her duress PIN: a silent alarm, kept from her own devices
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    late_grace_min_ms: int
-    late_grace_fraction: float
-    stalled_ms: int
-    moving_away_ms: int
-    silent_ms: int
-    lingering_ms: int
-    check_window_ms: int
-
-
-DAY = Thresholds(
-    late_grace_min_ms=5 * MINUTE,
-    late_grace_fraction=0.25,
-    stalled_ms=5 * MINUTE,
-    moving_away_ms=2 * MINUTE,
-    silent_ms=3 * MINUTE,
-    lingering_ms=5 * MINUTE,
-    check_window_ms=90 * SECOND,
-)
-NIGHT = Thresholds(
-    late_grace_min_ms=3 * MINUTE,
-    late_grace_fraction=0.15,
-    stalled_ms=3 * MINUTE,
-    moving_away_ms=90 * SECOND,
-    silent_ms=2 * MINUTE,
-    lingering_ms=3 * MINUTE,
-    check_window_ms=60 * SECOND,
-)
-NIGHT_STARTS, NIGHT_ENDS = 21, 6  # local hours
-
-
-def profile_at(now_ms: int, timezone: str) -> Thresholds:
+def profile_at(now_ms: int, timezone: str, profiles: Profiles = DEFAULT_PROFILES) -> Thresholds:
     """Night or day, by the walker's own local time."""
-    hour = datetime.fromtimestamp(now_ms / 1000, ZoneInfo(timezone)).hour
-    return NIGHT if hour >= NIGHT_STARTS or hour < NIGHT_ENDS else DAY
+    return profiles.at(now_ms, timezone)
 
 
 # Distance left must fall by this much to count as progress, and rise by this much above the
@@ -90,6 +59,7 @@ class Watch:
     quiet_until: int | None  # she answered a check: no rule asks again before this
     escalate_at: int | None = None  # in alarm: when to tell the next rung of the ladder
     timer: bool = False  # no destination: only the time she set, and silence once she reports
+    profiles: Profiles = DEFAULT_PROFILES  # the thresholds it started with (domain/profiles.py)
 
 
 @dataclass(frozen=True)
@@ -162,15 +132,15 @@ def next_due_at(w: Watch) -> int | None:
     if w.state not in (WalkState.ACTIVE, WalkState.AT_DOOR):
         return None
     if w.check_reason is not None and w.check_asked_at is not None:
-        return w.check_asked_at + min(DAY.check_window_ms, NIGHT.check_window_ms)
-    due = [*deadlines(w, DAY).values(), *deadlines(w, NIGHT).values()]
+        return w.check_asked_at + min(t.check_window_ms for t in w.profiles.both)
+    due = [at for t in w.profiles.both for at in deadlines(w, t).values()]
     return min(due) if due else None
 
 
 def next_look_after(w: Watch, now: int) -> int | None:
     """After a look that found nothing due: the next deadline, under either profile, that is
     still ahead (one that passed under the other profile is not this hour's rule)."""
-    ahead = [at for t in (DAY, NIGHT) for at in deadlines(w, t).values() if at > now]
+    ahead = [at for t in w.profiles.both for at in deadlines(w, t).values() if at > now]
     return min(ahead) if ahead else None
 
 

@@ -38,6 +38,8 @@ people = sa.Table(
     # Her duress PIN, if she set one in her profile (every walk takes it unless the walk has
     # its own): it works like her PIN while it raises a silent alarm.
     sa.Column("duress_pin_hash", sa.String(200)),
+    # Her own settings of the rules' thresholds, as she wrote them (JSON; domain/profiles.py).
+    sa.Column("rules", sa.Text),
 )
 
 invites = sa.Table(
@@ -156,6 +158,8 @@ walks = sa.Table(
     sa.Column("cover_state", sa.String(16)),
     sa.Column("cover_ended_at", Ms),
     sa.Column("cover_alarm_reason", sa.String(16)),  # the alarm her devices are shown, if any
+    # The thresholds it is judged by, fixed when it started (JSON; NULL: the built-in ones).
+    sa.Column("profiles", sa.Text),
     sa.Index("ix_walks_walker_state", "walker_id", "state"),
     sa.Index("ix_walks_next_due_at", "next_due_at"),
 )

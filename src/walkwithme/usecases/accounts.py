@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from walkwithme.domain import people as rules
 from walkwithme.domain.errors import Conflict, Forbidden, Invalid, Unauthorized
 from walkwithme.domain.geo import DEFAULT_PACE_MPS
+from walkwithme.domain.profiles import Overrides, overrides_json, parse_overrides
 from walkwithme.domain.walks import LIVE_VALUES
 from walkwithme.security import new_token, token_hash
 from walkwithme.store.schema import insert_id, invites, people, sessions, walk_companions, walks
@@ -29,6 +32,12 @@ class Person:
     timezone: str
     phone: str | None
     pace_mps: float
+    rules: Mapping[str, Any] = field(default_factory=dict)  # her thresholds, as she wrote them
+
+    @property
+    def overrides(self) -> Overrides:
+        """Her settings of the rules, for the walks she starts."""
+        return parse_overrides(self.rules)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -39,6 +48,7 @@ class Person:
             "timezone": self.timezone,
             "phone": self.phone,
             "pace": self.pace_mps,
+            "rules": dict(self.rules),
         }
 
 
@@ -50,6 +60,7 @@ _PERSON_COLUMNS = (
     people.c.timezone,
     people.c.phone,
     people.c.pace_mps,
+    people.c.rules,
 )
 
 
@@ -62,6 +73,7 @@ def _person(row: Any) -> Person:
         timezone=row.timezone,
         phone=row.phone,
         pace_mps=row.pace_mps,
+        rules=orjson.loads(row.rules) if row.rules else {},
     )
 
 
@@ -191,6 +203,7 @@ def update_profile(
     timezone: str | None = None,
     phone: str | None = None,
     pace_mps: float | None = None,
+    rule_settings: Mapping[str, Any] | None = None,
 ) -> Person:
     values: dict[str, Any] = {}
     if name is not None:
@@ -203,6 +216,10 @@ def update_profile(
         values["phone"] = phone.strip() or None
     if pace_mps is not None:
         values["pace_mps"] = rules.check_pace(pace_mps)
+    if rule_settings is not None:
+        # Checked, and kept as people write them ({} clears them: the operator's apply).
+        written = overrides_json(parse_overrides(rule_settings))
+        values["rules"] = orjson.dumps(written).decode() if written else None
     if values:
         tx.conn.execute(people.update().where(people.c.id == person_id).values(**values))
     person = get_person(tx.conn, person_id)

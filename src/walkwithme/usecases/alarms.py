@@ -22,7 +22,6 @@ from walkwithme.domain.rules import (
     Reason,
     evaluate,
     next_look_after,
-    profile_at,
     quiet_after_answer,
 )
 from walkwithme.domain.walks import LIVE_VALUES, WalkState, check_message
@@ -77,7 +76,7 @@ def judge(tx: Tx, walk_id: int, seen_due: int, *, has_hook: bool = False) -> str
     if walk.state is WalkState.ALARM:
         escalate(tx, walk, has_hook=has_hook)
         return "escalated"
-    verdict = evaluate(walk.watch(), tx.now_ms, profile_at(tx.now_ms, walk.timezone))
+    verdict = evaluate(walk.watch(), tx.now_ms, walk.profiles.at(tx.now_ms, walk.timezone))
     if verdict.alarm is not None:
         raise_alarm(tx, walk, verdict.alarm)
         return "alarm"

@@ -11,12 +11,14 @@ import functools
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from walkwithme.domain import walks as rules
 from walkwithme.domain.errors import Conflict, Invalid, NotFound
 from walkwithme.domain.geo import distance_m, expected_duration_ms, walking_duration_ms
+from walkwithme.domain.profiles import DEFAULT_PROFILES, Profiles
 from walkwithme.domain.rules import Reason, Watch, next_due_at
 from walkwithme.domain.walks import LIVE_STATES, LIVE_VALUES, Destination, WalkState
 from walkwithme.store.schema import insert_id, people, share_links, walk_companions, walks
@@ -67,6 +69,7 @@ class Walk:
     cover_state: str | None = None
     cover_ended_at: int | None = None
     cover_alarm_reason: str | None = None
+    profiles: Profiles = DEFAULT_PROFILES  # the thresholds it started with
 
     @property
     def live(self) -> bool:
@@ -123,11 +126,22 @@ class Walk:
             quiet_until=self.quiet_until,
             escalate_at=self.escalate_at,
             timer=self.destination is None,
+            profiles=self.profiles,
         )
 
 
 _WALK_COLUMNS = [c for c in walks.c if c.name not in ("pin_hash", "duress_pin_hash")]
-_PLAIN_FIELDS = [f.name for f in fields(Walk) if f.name not in ("state", "destination")]
+_PLAIN_FIELDS = [f.name for f in fields(Walk) if f.name not in ("state", "destination", "profiles")]
+
+
+@functools.lru_cache(maxsize=256)
+def _profiles(stored: str | None) -> Profiles:
+    """A walk's stored profiles, read once per distinct value: every fix reads its walk."""
+    return Profiles.from_stored(orjson.loads(stored) if stored else None)
+
+
+def profiles_json(profiles: Profiles) -> str:
+    return orjson.dumps(profiles.stored()).decode()
 
 
 def _walk(row: Any) -> Walk:
@@ -139,6 +153,7 @@ def _walk(row: Any) -> Walk:
         else Destination(
             values["dest_lat"], values["dest_lon"], values["dest_radius_m"], values["dest_name"]
         ),
+        profiles=_profiles(values["profiles"]),
         **{name: values[name] for name in _PLAIN_FIELDS},
     )
 
@@ -261,6 +276,8 @@ class WalkPlan:
     due_at: int | None = None
     companion_ids: tuple[int, ...] | None = None  # None: all her accepted companions
     duress_pin_hash: str | None = None
+    # The thresholds it will be judged by: the operator's, hers and the walk's own settings.
+    profiles: Profiles = DEFAULT_PROFILES
 
 
 MAX_WALK_MIN = 240
@@ -341,6 +358,7 @@ def start_walk(tx: Tx, walker_id: int, plan: WalkPlan, streets: StreetMap | None
             check_asked_at=None,
             quiet_until=None,
             timer=timer,
+            profiles=plan.profiles,
         )
     )
     walk_id: int = insert_id(
@@ -360,6 +378,7 @@ def start_walk(tx: Tx, walker_id: int, plan: WalkPlan, streets: StreetMap | None
         expected_at=expected_at,
         progress_at=tx.now_ms,
         next_due_at=first_look,
+        profiles=profiles_json(plan.profiles),
     )
     tx.conn.execute(
         walk_companions.insert(), [{"walk_id": walk_id, "person_id": p} for p in sorted(chosen)]
