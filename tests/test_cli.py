@@ -34,6 +34,15 @@ def test_people_and_devices_from_the_command_line(tmp_path: Path) -> None:
     )
     assert '"name": "phone"' in listed.stdout
     assert device["token"] not in listed.stdout  # shown once, never again
+    told = subprocess.run(
+        [*WWM, "devices", "add", "mira@example.org", "watch", "--data", str(data)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    # Printed with the token: how to give it to the phone's app.
+    assert "http://127.0.0.1:8000/api/owntracks" in told
+    assert "http://127.0.0.1:8000/api/traccar" in told
     invite = cli(data, "invites", "create")["invite"]
     assert invite.startswith("inv_")
 

@@ -216,10 +216,14 @@ def devices_add(email: str, name: str, data: DataOpt = None, as_json: JsonOpt = 
         raise _fail(exc) from None
     finally:
         svc.db.dispose()
+    base = svc.config.base_url
     _out(
         as_json,
         {"id": device.id, "person_id": device.person_id, "name": device.name, "token": token},
-        f"Device {device.id} for {email}. Token (shown once): [bold]{token}[/bold]",
+        f"Device {device.id} for {email}. Token (shown once): [bold]{token}[/bold]\n"
+        f"OwnTracks (HTTP mode): URL {base}/api/owntracks, any user name, this token as the "
+        f"password. Traccar Client: server URL {base}/api/traccar, this token as the device "
+        "identifier. See docs/phones.md.",
     )
 
 
@@ -232,9 +236,17 @@ def devices_list(email: str, data: DataOpt = None, as_json: JsonOpt = False) -> 
     if as_json:
         _out(True, found, "")
         return
-    table = Table("id", "name", "created", "last seen")
+    table = Table("id", "name", "created", "last seen", "app", "reports", "last refusal")
     for d in found:
-        table.add_row(str(d["id"]), d["name"], str(d["created_at"]), str(d["last_seen_at"] or ""))
+        table.add_row(
+            str(d["id"]),
+            d["name"],
+            str(d["created_at"]),
+            str(d["last_seen_at"] or ""),
+            d["app"] or "",
+            d["reports"] or "",
+            d["last_refusal"] or "",
+        )
     console.print(table)
 
 

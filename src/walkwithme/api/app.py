@@ -25,6 +25,7 @@ from walkwithme.api import (
     live,
     metrics,
     offers,
+    phones,
     places,
     push,
     shares,
@@ -97,6 +98,7 @@ def create_app(services: Services, *, manage: bool = True) -> FastAPI:
         live,
         metrics,
         answer,
+        phones,
     ):
         app.include_router(module.router)
     # First in line: the busiest door shouldn't wait for every router to be tried.

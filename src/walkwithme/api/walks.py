@@ -16,7 +16,7 @@ from walkwithme.domain.walks import QUICK_REPLIES, Destination, check_extension,
 from walkwithme.security import hash_secret, verify_secret
 from walkwithme.services import Services
 from walkwithme.store.writer import Tx
-from walkwithme.usecases import alarms, alerts, moments, places, routes, walks
+from walkwithme.usecases import alarms, alerts, devices, moments, places, routes, walks
 from walkwithme.usecases.accounts import Person, duress_pin_hash_of
 from walkwithme.usecases.moments import Pin
 from walkwithme.usecases.timeline import Audience, events_after, fixes_after
@@ -120,11 +120,21 @@ async def started_view(svc: Services, walk_id: int, person_id: int) -> dict[str,
     """The walker's view of a walk she just started, saying plainly if nobody would hear an
     alarm."""
     view = await _view(svc, walk_id, person_id)
-    if not await svc.db.read(lambda c: alerts.someone_would_hear(c, walk_id)):
-        view["warnings"] = [
+    heard, phones = await svc.db.read(
+        lambda c: (alerts.someone_would_hear(c, walk_id), devices.advice_for(c, person_id))
+    )
+    warnings = (
+        []
+        if heard
+        else [
             "Nobody would hear an alarm: none of your companions has a notification channel "
             "that has worked yet. Ask them to add one and send a test."
         ]
+    )
+    # Her phone's app decides how often it reports: how to set it for the walk, plainly.
+    warnings += phones
+    if warnings:
+        view["warnings"] = warnings
     return view
 
 

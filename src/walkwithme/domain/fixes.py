@@ -32,7 +32,7 @@ class Fix:
     battery_pct: float | None = None
 
 
-def _number(item: Mapping[str, object], key: str, *, required: bool = False) -> float | None:
+def read_number(item: Mapping[str, object], key: str, *, required: bool = False) -> float | None:
     value = item.get(key)
     if value is None:
         if required:
@@ -46,25 +46,26 @@ def _number(item: Mapping[str, object], key: str, *, required: bool = False) -> 
     return number
 
 
+def read_required(item: Mapping[str, object], key: str) -> float:
+    number = read_number(item, key, required=True)
+    assert number is not None
+    return number
+
+
 def parse_fix(item: object) -> Fix:
     """Read one fix of the native API: {"t": epoch ms, "lat", "lon", ...}."""
     if not isinstance(item, Mapping):
         raise Invalid("a fix must be a JSON object")
-    t = _number(item, "t", required=True)
-    assert t is not None
-    lat = _number(item, "lat", required=True)
-    lon = _number(item, "lon", required=True)
-    assert lat is not None
-    assert lon is not None
+    t, lat, lon = (read_required(item, key) for key in ("t", "lat", "lon"))
     return Fix(
         t_ms=int(t),
         lat=lat,
         lon=lon,
-        accuracy_m=_number(item, "accuracy"),
-        speed_mps=_number(item, "speed"),
-        bearing_deg=_number(item, "bearing"),
-        altitude_m=_number(item, "altitude"),
-        battery_pct=_number(item, "battery"),
+        accuracy_m=read_number(item, "accuracy"),
+        speed_mps=read_number(item, "speed"),
+        bearing_deg=read_number(item, "bearing"),
+        altitude_m=read_number(item, "altitude"),
+        battery_pct=read_number(item, "battery"),
     )
 
 

@@ -74,6 +74,12 @@ devices = sa.Table(
     sa.Column("created_at", Ms, nullable=False),
     sa.Column("revoked_at", Ms),
     sa.Column("last_seen_at", Ms),
+    # What its messages said of the phone app (domain/reporting.py): the app, and its mode.
+    sa.Column("app", sa.String(16)),
+    sa.Column("app_mode", sa.String(16)),
+    # The last message it sent that we read but could not use (answered 2xx all the same).
+    sa.Column("last_refused_at", Ms),
+    sa.Column("last_refusal", sa.String(200)),
 )
 
 contacts = sa.Table(

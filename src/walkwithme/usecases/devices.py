@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 
 from walkwithme.domain.errors import NotFound
 from walkwithme.domain.people import check_name
+from walkwithme.domain.reporting import App, Client
 from walkwithme.security import new_token, token_hash
 from walkwithme.store.schema import devices, insert_id
 from walkwithme.store.writer import Tx
@@ -47,12 +48,69 @@ def device_for_token(conn: Connection, token: str) -> Device | None:
 
 
 def list_devices(conn: Connection, person_id: int) -> list[dict[str, Any]]:
+    """Her phones, with what their apps said of themselves and the last message that could
+    not be used (so she can see why a phone's messages don't count)."""
     rows = conn.execute(
-        sa.select(devices.c.id, devices.c.name, devices.c.created_at, devices.c.last_seen_at)
+        sa.select(
+            devices.c.id,
+            devices.c.name,
+            devices.c.created_at,
+            devices.c.last_seen_at,
+            devices.c.app,
+            devices.c.app_mode,
+            devices.c.last_refused_at,
+            devices.c.last_refusal,
+        )
         .where(devices.c.person_id == person_id, devices.c.revoked_at.is_(None))
         .order_by(devices.c.id)
     )
-    return [dict(r._mapping) for r in rows]
+    found = []
+    for r in rows:
+        item = dict(r._mapping)
+        client = _client(r.app, r.app_mode)
+        item["reports"] = client.reports.value if client else None
+        item["advice"] = client.advice if client else None
+        found.append(item)
+    return found
+
+
+def _client(app: str | None, mode: str | None) -> Client | None:
+    return Client(App(app), mode) if app else None
+
+
+def client_of(conn: Connection, device_id: int) -> Client | None:
+    row = conn.execute(
+        sa.select(devices.c.app, devices.c.app_mode).where(devices.c.id == device_id)
+    ).one()
+    return _client(row.app, row.app_mode)
+
+
+def note_client(tx: Tx, device: Device, client: Client) -> tuple[Client | None, Client]:
+    """Remember what the app said of itself; returns what was known before, and now."""
+    before = client_of(tx.conn, device.id)
+    now = client.after(before)
+    if now != before:
+        tx.conn.execute(
+            devices.update()
+            .where(devices.c.id == device.id)
+            .values(app=now.app.value, app_mode=now.mode)
+        )
+    return before, now
+
+
+def note_refusal(tx: Tx, device: Device, reason: str) -> None:
+    """A message we read but could not use: answered 2xx (a 4xx would block or drop the
+    phone's queue), and kept here for her to see."""
+    tx.conn.execute(
+        devices.update()
+        .where(devices.c.id == device.id)
+        .values(last_refused_at=tx.now_ms, last_refusal=reason[:200])
+    )
+
+
+def advice_for(conn: Connection, person_id: int) -> list[str]:
+    """What she should change in her phones' apps before a walk, one line a phone."""
+    return [f"{d['name']}: {d['advice']}" for d in list_devices(conn, person_id) if d["advice"]]
 
 
 def revoke_device(tx: Tx, person_id: int, device_id: int) -> None:

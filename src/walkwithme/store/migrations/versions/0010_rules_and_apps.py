@@ -1,4 +1,5 @@
-"""The rules' thresholds: a person's own settings, and the profiles each walk started with
+"""The rules' thresholds (a person's own settings, the profiles each walk started with), and
+what a device's phone app says of itself
 
 Revision ID: 0010
 Revises: 0009
@@ -21,9 +22,17 @@ def upgrade() -> None:
     with op.batch_alter_table("walks") as batch:
         # Walks from before keep NULL: the built-in profiles, which they were judged by.
         batch.add_column(sa.Column("profiles", sa.Text(), nullable=True))
+    with op.batch_alter_table("devices") as batch:
+        batch.add_column(sa.Column("app", sa.String(length=16), nullable=True))
+        batch.add_column(sa.Column("app_mode", sa.String(length=16), nullable=True))
+        batch.add_column(sa.Column("last_refused_at", sa.BigInteger(), nullable=True))
+        batch.add_column(sa.Column("last_refusal", sa.String(length=200), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("devices") as batch:
+        for column in ("last_refusal", "last_refused_at", "app_mode", "app"):
+            batch.drop_column(column)
     with op.batch_alter_table("walks") as batch:
         batch.drop_column("profiles")
     with op.batch_alter_table("people") as batch:

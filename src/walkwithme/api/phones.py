@@ -1,0 +1,130 @@
+"""The doors the phone apps post to: OwnTracks (HTTP mode) and Traccar Client.
+
+Their status codes decide whether the phone goes on reporting (../shared/protocols.md): 401
+for credentials we don't know, 400 only for a body that can't be parsed at all, 503 for our
+own passing faults (the phone keeps the message and sends it again), and 200 for every other
+message, used or not (one we can't use is kept as the device's last refusal).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from walkwithme.api.auth import bearer, services
+from walkwithme.api.errors import error_body
+from walkwithme.api.responses import JSON
+from walkwithme.domain.errors import Conflict, DomainError
+from walkwithme.domain.reporting import App, Reports
+from walkwithme.ingest import PhoneMessage, Unreadable, owntracks, traccar
+from walkwithme.services import Services
+from walkwithme.usecases import phones
+from walkwithme.usecases.devices import Device
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(tags=["phones"])
+
+MAX_BODY = 64_000  # one message a request
+
+
+@router.post("/api/owntracks")
+async def owntracks_door(request: Request) -> Response:
+    """OwnTracks in HTTP mode. In the app: Mode HTTP, URL `https://<server>/api/owntracks`,
+    any user name, and the device's token as the password. Answers a JSON array: `[]`, or a
+    command asking the app to switch to Move mode while a walk is on."""
+    svc = services(request)
+    device = await _device(svc, _basic_password(request) or bearer(request))
+    if device is None:
+        return _unauthorized("give the device's token as the password (Authentication)")
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        return JSON(error_body("body too large"), status_code=413)
+    try:
+        message = owntracks.read(body)
+    except Unreadable as exc:
+        return JSON(error_body(str(exc)), status_code=400)
+    if message is None:
+        return JSON([])
+    taken = await _take(svc, device, message)
+    if isinstance(taken, Response):
+        return taken
+    commands: list[dict[str, Any]] = []
+    if taken.on_walk and taken.client.reports is not Reports.OFTEN:
+        commands.append(owntracks.move_mode_command())
+    return JSON(commands)
+
+
+@router.api_route("/api/traccar", methods=["GET", "POST"])
+async def traccar_door(request: Request) -> Response:
+    """Traccar Client (OsmAnd protocol, any generation). In the app: server URL
+    `https://<server>/api/traccar`, and the device's token as the device identifier."""
+    svc = services(request)
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        return JSON(error_body("body too large"), status_code=413)
+    try:
+        device_id, message = traccar.read(
+            request.query_params, request.headers.get("content-type", ""), body
+        )
+    except Unreadable as exc:
+        return JSON(error_body(str(exc)), status_code=400)
+    if not device_id:
+        return JSON(error_body("id is required: the device's token", "id"), status_code=400)
+    device = await _device(svc, device_id)
+    if device is None:
+        return _unauthorized("unknown device: set the device's token as its identifier")
+    taken = await _take(svc, device, message)
+    if isinstance(taken, Response):
+        return taken
+    return Response(status_code=200)
+
+
+async def _take(svc: Services, device: Device, message: PhoneMessage) -> phones.Taken | Response:
+    streets = svc.streets
+    try:
+        return await svc.writer.run(lambda tx: phones.take(tx, device, message, streets))
+    except Conflict:
+        # The walk changed at that instant: the phone keeps the message and sends it again.
+        return JSON(
+            error_body("the walk changed meanwhile; send again"),
+            status_code=503,
+            headers={"Retry-After": "1"},
+        )
+    except DomainError as exc:
+        # Nothing a resend would change, and a 4xx would block the phone's queue.
+        log.warning("a message from device %s could not be taken: %s", device.id, exc.message)
+        return JSON([]) if message.client.app is App.OWNTRACKS else Response(status_code=200)
+
+
+async def _device(svc: Services, token: str | None) -> Device | None:
+    if not token or not token.startswith("dev_"):
+        return None
+    return await svc.device_tokens.device(token)
+
+
+def _basic_password(request: Request) -> str | None:
+    scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    _user, _, password = decoded.partition(":")
+    return password or None
+
+
+def _unauthorized(message: str) -> Response:
+    return Response(
+        orjson.dumps(error_body(message)),
+        status_code=401,
+        media_type="application/json",
+        headers={"WWW-Authenticate": 'Basic realm="Walk With Me"'},
+    )

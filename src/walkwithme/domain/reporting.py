@@ -1,0 +1,78 @@
+"""How often a phone app reports, and what to tell the walker about it.
+
+The phone, not the server, decides when it sends a fix (../shared/protocols.md): OwnTracks
+reports often only in its Move mode (outside it, Android pings about every 15 minutes, iOS in
+Significant mode may stay silent for long), and Traccar Client 10 sends nothing while she
+stands still unless its heartbeat is on. The rules don't bend for a quiet phone (her safety
+doesn't depend on her app's settings): instead the walker is told, plainly, how to set the
+app for a walk, the app is asked to report often where its protocol allows (OwnTracks'
+`setConfiguration`), and everyone sees when it last reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class App(StrEnum):
+    OWNTRACKS = "owntracks"
+    TRACCAR = "traccar"
+
+
+class Reports(StrEnum):
+    OFTEN = "often"  # it reports every few seconds while she walks
+    RARELY = "rarely"  # its mode says it reports seldom: checks would ask her for nothing
+    UNKNOWN = "unknown"  # its messages don't say
+
+
+# OwnTracks' monitoring modes, as its `m` field gives them.
+OWNTRACKS_MODES = {-1: "quiet", 0: "manual", 1: "significant", 2: "move"}
+HEARTBEAT = "heartbeat"  # Traccar Client's heartbeat: it reports while she stands still
+
+
+@dataclass(frozen=True)
+class Client:
+    """What a phone's message says of the app that sent it."""
+
+    app: App
+    mode: str | None = None  # an OwnTracks mode, "heartbeat", or None: not said
+
+    @property
+    def reports(self) -> Reports:
+        if self.app is App.OWNTRACKS:
+            if self.mode is None:
+                return Reports.UNKNOWN
+            return Reports.OFTEN if self.mode == "move" else Reports.RARELY
+        return Reports.OFTEN if self.mode == HEARTBEAT else Reports.UNKNOWN
+
+    @property
+    def advice(self) -> str | None:
+        """What the walker should do for her walk, in plain words (None: nothing)."""
+        if self.reports is Reports.OFTEN:
+            return None
+        if self.app is App.OWNTRACKS:
+            now = f"is in {self.mode.capitalize()} mode" if self.mode else "may not be in Move mode"
+            return (
+                f"OwnTracks {now}: it may report only every 15 minutes or so, and your "
+                "companions would not see you move. Switch it to Move mode for the walk (or "
+                "turn on Remote configuration in its settings, and the server will do it)."
+            )
+        return (
+            "Traccar Client sends nothing while you stand still unless its heartbeat is on: "
+            "turn on the heartbeat (every 60 seconds or less) for the walk, or a pause could "
+            "ask you if you are OK."
+        )
+
+    def after(self, previous: Client | None) -> Client:
+        """What is known of the app now: a message that doesn't say its mode (OwnTracks'
+        transitions and cards, Traccar's messages between heartbeats) leaves it as it was."""
+        if self.mode is None and previous is not None and previous.app is self.app:
+            return previous
+        return self
+
+
+def owntracks_mode(m: object) -> str | None:
+    if isinstance(m, bool) or not isinstance(m, int | float):
+        return None
+    return OWNTRACKS_MODES.get(int(m))

@@ -1,0 +1,26 @@
+"""The phone apps' doors, as protocols: each turns its payload into the same `Fix` (and says
+what it knows of the app that sent it), for the one fix path (usecases/fixes.py).
+
+Parsing only, no I/O: the HTTP doors are in api/phones.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from walkwithme.domain.fixes import Fix
+from walkwithme.domain.reporting import Client
+
+
+class Unreadable(Exception):
+    """A body that can't be parsed at all: the only message a phone gets a 4xx for."""
+
+
+@dataclass(frozen=True)
+class PhoneMessage:
+    """One message from a phone app, read."""
+
+    client: Client
+    fix: Fix | None = None  # a position to record
+    refused: str | None = None  # why a message we read was not used (answered 2xx, recorded)
+    sos: bool = False  # the app's alarm button

@@ -1,0 +1,174 @@
+"""Traccar Client (the OsmAnd protocol), all three generations in use:
+
+- the old Android client: every parameter in the query string (POST or GET), empty body;
+- 9.x: `POST` of JSON, `{"location": {...}, "device_id": "..."}`;
+- 10.x: `POST` of a form with the same parameters as the query.
+
+The device is named by `id` (or `deviceid`, or 9.x's `device_id`): here, the device's token.
+Speeds come in knots (9.x: m/s), batteries in % (9.x: 0 to 1). `alarm=sos` is her SOS.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+
+from walkwithme.domain.errors import Invalid
+from walkwithme.domain.fixes import Fix
+from walkwithme.domain.reporting import HEARTBEAT, App, Client
+from walkwithme.ingest import PhoneMessage, Unreadable
+
+KNOT = 1852 / 3600  # m/s
+SECONDS_UP_TO = 2**31  # an integer timestamp below this is in seconds, else milliseconds
+
+
+def read(
+    query: Mapping[str, str], content_type: str, body: bytes
+) -> tuple[str | None, PhoneMessage]:
+    """The device's id as sent, and the message. Raises `Unreadable` for a body that can't
+    be parsed."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media == "application/json" and body.strip():
+        return _json(body)
+    params = dict(query)
+    if media == "application/x-www-form-urlencoded" and body:
+        try:
+            params.update(parse_qsl(body.decode(), keep_blank_values=True, strict_parsing=True))
+        except (UnicodeDecodeError, ValueError):
+            raise Unreadable("the form can't be parsed") from None
+    device = params.get("id") or params.get("deviceid")
+    return device, _params(params)
+
+
+def _params(p: Mapping[str, str]) -> PhoneMessage:
+    client = Client(App.TRACCAR)
+    sos = p.get("alarm", "").strip().lower() == "sos"
+    try:
+        if "location" in p and ("lat" not in p or "lon" not in p):
+            lat_text, _, lon_text = p["location"].partition(",")
+            lat, lon = _float(lat_text, "location"), _float(lon_text, "location")
+        else:
+            lat, lon = _required(p, "lat"), _required(p, "lon")
+        speed = _optional(p, "speed")
+        fix = Fix(
+            t_ms=_timestamp(p.get("timestamp")),
+            lat=lat,
+            lon=lon,
+            accuracy_m=_optional(p, "accuracy"),
+            speed_mps=speed * KNOT if speed is not None else None,
+            bearing_deg=_optional(p, "bearing") if "bearing" in p else _optional(p, "heading"),
+            altitude_m=_optional(p, "altitude"),
+            battery_pct=_optional(p, "batt"),
+        )
+    except Invalid as exc:
+        return PhoneMessage(client, refused=exc.message, sos=sos)
+    return PhoneMessage(client, fix=fix, sos=sos)
+
+
+def _json(body: bytes) -> tuple[str | None, PhoneMessage]:
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise Unreadable("the body is not JSON") from None
+    if not isinstance(data, dict) or not isinstance(data.get("location"), dict):
+        raise Unreadable('a Traccar Client message is {"location": {...}, "device_id": ...}')
+    device = data.get("device_id")
+    location: dict[str, Any] = data["location"]
+    extras = location.get("extras")
+    alarm = extras.get("alarm") if isinstance(extras, dict) else None
+    sos = isinstance(alarm, str) and alarm.lower() == "sos"
+    heartbeat = data.get("heartbeat") is True or location.get("heartbeat") is True
+    client = Client(App.TRACCAR, HEARTBEAT if heartbeat else None)
+    try:
+        fix = _json_fix(location)
+    except Invalid as exc:
+        return str(device) if device else None, PhoneMessage(client, refused=exc.message, sos=sos)
+    return str(device) if device else None, PhoneMessage(client, fix=fix, sos=sos)
+
+
+def _json_fix(location: Mapping[str, Any]) -> Fix:
+    coords = location.get("coords")
+    if not isinstance(coords, dict):
+        raise Invalid("location.coords is required", field="coords")
+    battery = location.get("battery")
+    level = _known(battery.get("level"), "battery.level") if isinstance(battery, dict) else None
+    return Fix(
+        t_ms=_timestamp(location.get("timestamp")),
+        lat=_coordinate(coords, "latitude"),
+        lon=_coordinate(coords, "longitude"),
+        accuracy_m=_known(coords.get("accuracy"), "accuracy"),
+        speed_mps=_known(coords.get("speed"), "speed"),
+        bearing_deg=_known(coords.get("heading"), "heading"),
+        altitude_m=_json_number(coords.get("altitude"), "altitude"),
+        battery_pct=level * 100 if level is not None else None,
+    )
+
+
+def _coordinate(coords: Mapping[str, Any], key: str) -> float:
+    value = _json_number(coords.get(key), key)
+    if value is None:
+        raise Invalid(f"{key} is required", field=key)
+    return value
+
+
+def _json_number(value: object, name: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise Invalid(f"{name} must be a number", field=name)
+    return float(value)
+
+
+def _known(value: object, name: str) -> float | None:
+    """9.x says "unknown" with a negative number."""
+    number = _json_number(value, name)
+    return None if number is None or number < 0 else number
+
+
+def _required(p: Mapping[str, str], key: str) -> float:
+    if key not in p:
+        raise Invalid(f"{key} is required", field=key)
+    return _float(p[key], key)
+
+
+def _optional(p: Mapping[str, str], key: str) -> float | None:
+    text = p.get(key, "").strip()
+    return _float(text, key) if text else None
+
+
+def _float(text: str, name: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise Invalid(f"{name} must be a number", field=name) from None
+    if not math.isfinite(value):
+        raise Invalid(f"{name} must be a finite number", field=name)
+    return value
+
+
+def _timestamp(value: object) -> int:
+    """Epoch ms from any of the forms the clients send: integer seconds (below 2^31) or
+    milliseconds, ISO-8601 (with a `T`), or `yyyy-MM-dd HH:mm:ss` (UTC)."""
+    if value is None or value == "":
+        raise Invalid("timestamp is required", field="timestamp")
+    text = str(value).strip()
+    try:
+        if "T" in text:
+            when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            when = when if when.tzinfo else when.replace(tzinfo=UTC)
+            return int(when.timestamp() * 1000)
+        if text.lstrip("-").isdigit():
+            number = int(text)
+            return number * 1000 if number < SECONDS_UP_TO else number
+        when = datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+        return int(when.timestamp() * 1000)
+    except ValueError:
+        raise Invalid(
+            "timestamp must be epoch seconds or milliseconds, ISO-8601, or yyyy-MM-dd HH:mm:ss",
+            field="timestamp",
+        ) from None

@@ -1,0 +1,365 @@
+"""The phone apps' doors: OwnTracks (HTTP mode) and Traccar Client, with payloads shaped like
+the apps' own (../shared/protocols.md), through the one fix path to her companion's screen.
+
+Mira walks home with OwnTracks or Traccar Client on her phone; Noor follows her."""
+
+from __future__ import annotations
+
+import base64
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import orjson
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.people import HOME, START, Cast, Member, between
+from walkwithme.api.app import create_app
+from walkwithme.clock import FakeClock
+from walkwithme.config import load_config
+from walkwithme.domain.errors import Invalid
+from walkwithme.ingest.traccar import _timestamp
+from walkwithme.services import build_services
+from walkwithme.store.database import Database
+
+MOVE_MODE = {
+    "_type": "cmd",
+    "action": "setConfiguration",
+    "configuration": {"_type": "configuration", "monitoring": 2},
+}
+
+
+def basic(token: str, user: str = "mira") -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{token}".encode()).decode()}
+
+
+def location(cast: Cast, where: tuple[float, float], **extra: Any) -> dict[str, Any]:
+    """An OwnTracks location message, as the Android app sends it in HTTP mode."""
+    return {
+        "_type": "location",
+        "tid": "MI",
+        "topic": "owntracks/mira/phone",
+        "lat": where[0],
+        "lon": where[1],
+        "tst": cast.clock.now_ms() // 1000,
+        "acc": 8,
+        "batt": 77,
+        "conn": "m",
+        **extra,
+    }
+
+
+def owntracks(cast: Cast, token: str, message: object) -> httpx2.Response:
+    return cast.client.post(
+        "/api/owntracks",
+        content=message if isinstance(message, bytes) else orjson.dumps(message),
+        headers={**basic(token), "Content-Type": "application/json; charset=utf-8"},
+    )
+
+
+def walk_of(cast: Cast, who: Member, walk: dict[str, Any]) -> dict[str, Any]:
+    seen: dict[str, Any] = cast.client.get(f"/api/walks/{walk['id']}", headers=who.auth).json()
+    return seen
+
+
+def device(cast: Cast, who: Member) -> dict[str, Any]:
+    found: dict[str, Any] = cast.client.get("/api/devices", headers=who.auth).json()[0]
+    return found
+
+
+def kinds(cast: Cast, who: Member, walk: dict[str, Any]) -> list[str]:
+    return [e["kind"] for e in cast.events(who, walk)]
+
+
+# -- OwnTracks ---------------------------------------------------------------------------------
+
+
+def test_owntracks_in_move_mode_walks_her_home_on_her_companions_screen(cast: Cast) -> None:
+    mira, noor, phone, walk = cast.walking()
+    cast.clock.advance(seconds=20)
+    there = between(START, HOME, 0.25)
+    answer = owntracks(cast, phone, location(cast, there, m=2, vel=5, cog=170, alt=12))
+    assert answer.status_code == 200
+    assert answer.json() == []  # in Move mode already: nothing to ask of it
+    last = walk_of(cast, noor, walk)["last_position"]
+    assert (last["lat"], last["lon"], last["battery"], last["bearing"]) == (*there, 77, 170)
+    assert last["speed"] == pytest.approx(5 / 3.6)  # OwnTracks says km/h
+    assert "phone_reports" not in kinds(cast, noor, walk)
+    assert device(cast, mira)["reports"] == "often"
+    # A message that doesn't say its mode (a region's transition) leaves it as it was.
+    leave = {
+        "_type": "transition",
+        "event": "leave",
+        "lat": there[0],
+        "lon": there[1],
+        "tst": cast.clock.now_ms() // 1000,
+        "t": "c",
+    }
+    assert owntracks(cast, phone, leave).json() == []
+    assert device(cast, mira)["reports"] == "often"
+
+
+def test_owntracks_outside_move_mode_is_asked_to_switch_and_she_is_told(cast: Cast) -> None:
+    mira, noor, phone, walk = cast.walking()
+    answer = owntracks(cast, phone, location(cast, START, m=1))
+    assert answer.json() == [MOVE_MODE]
+    told = cast.events(mira, walk)[-1]
+    assert (told["kind"], told["reports"], told["mode"]) == (
+        "phone_reports",
+        "rarely",
+        "significant",
+    )
+    assert "Move mode" in told["advice"]
+    assert cast.events(noor, walk)[-1]["kind"] == "phone_reports"  # why "last seen" is old
+
+    # Until it does, every answer asks again; she is told once.
+    cast.clock.advance(seconds=30)
+    assert owntracks(cast, phone, location(cast, START, m=1)).json() == [MOVE_MODE]
+    assert kinds(cast, mira, walk).count("phone_reports") == 1
+
+    # It switched: nothing more to ask, and she sees it reports often now.
+    cast.clock.advance(seconds=30)
+    assert owntracks(cast, phone, location(cast, between(START, HOME, 0.1), m=2)).json() == []
+    now = cast.events(mira, walk)[-1]
+    assert (now["kind"], now["reports"], now["advice"]) == ("phone_reports", "often", None)
+
+
+def test_a_walk_started_on_a_phone_known_to_report_rarely_says_so_plainly(cast: Cast) -> None:
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    phone = cast.device(mira)
+    # Before any walk: her phone says it is in Significant mode (the fix itself isn't kept).
+    assert owntracks(cast, phone, location(cast, START, m=1)).json() == []
+    walk = cast.start_walk(mira)
+    assert any(w.startswith("phone: OwnTracks is in Significant mode") for w in walk["warnings"])
+    assert device(cast, mira)["advice"] is not None
+
+
+def test_owntracks_doors_status_codes(cast: Cast) -> None:
+    mira, noor, phone, walk = cast.walking()
+    no_auth = cast.client.post("/api/owntracks", json=location(cast, START))
+    assert no_auth.status_code == 401
+    assert no_auth.headers["www-authenticate"].startswith("Basic")
+    assert owntracks(cast, "dev_" + "x" * 43, location(cast, START)).status_code == 401
+
+    # A friend deleted: an empty body, nothing to do.
+    empty = owntracks(cast, phone, b"")
+    assert (empty.status_code, empty.json()) == (200, [])
+    unreadable = owntracks(cast, phone, b"{not json")
+    assert unreadable.status_code == 400
+    assert "not JSON" in unreadable.json()["error"]
+    assert owntracks(cast, phone, [1, 2]).status_code == 400
+
+    # Read but not used: answered 200, kept as the phone's last refusal, nothing stored.
+    transition = {
+        "_type": "transition",
+        "event": "leave",
+        "lat": 60.1,
+        "lon": 24.9,
+        "tst": cast.clock.now_ms() // 1000,
+        "acc": 14,
+        "t": "c",
+        "tid": "MI",
+    }
+    assert owntracks(cast, phone, transition).status_code == 200
+    assert "'transition'" in device(cast, mira)["last_refusal"]
+    no_lat = location(cast, START)
+    del no_lat["lat"]
+    assert owntracks(cast, phone, no_lat).status_code == 200
+    assert device(cast, mira)["last_refusal"] == "lat is required"
+    future = location(cast, START, tst=cast.clock.now_ms() // 1000 + 3600)
+    assert owntracks(cast, phone, future).status_code == 200
+    assert "future" in device(cast, mira)["last_refusal"]
+    secret = owntracks(cast, phone, {"_type": "encrypted", "data": "AAAA"})
+    assert secret.status_code == 200
+    assert "encryption" in device(cast, mira)["last_refusal"]
+    assert walk_of(cast, noor, walk)["last_position"] is None
+
+
+def test_owntracks_resent_after_a_lost_answer_is_kept_once(cast: Cast) -> None:
+    mira, noor, phone, walk = cast.walking()
+    message = location(cast, START, m=2)
+    assert owntracks(cast, phone, message).status_code == 200
+    assert owntracks(cast, phone, message).status_code == 200  # the phone didn't hear us
+    track = cast.client.get(f"/api/walks/{walk['id']}/fixes", headers=noor.auth).json()
+    assert len(track) == 1
+
+
+# -- Traccar Client ----------------------------------------------------------------------------
+
+
+def test_the_old_traccar_client_with_its_query_string_and_its_sos(cast: Cast) -> None:
+    mira, noor, phone, walk = cast.walking()
+    there = between(START, HOME, 0.3)
+    t = cast.clock.now_ms() // 1000
+    query = (
+        f"id={phone}&timestamp={t}&lat={there[0]}&lon={there[1]}&speed=2.0&bearing=165"
+        f"&altitude=10&accuracy=6.0&batt=64"
+    )
+    answer = cast.client.post(f"/api/traccar?{query}")
+    assert (answer.status_code, answer.content) == (200, b"")
+    last = walk_of(cast, noor, walk)["last_position"]
+    assert last["speed"] == pytest.approx(2.0 * 1852 / 3600)  # knots
+    assert (last["bearing"], last["battery"], last["accuracy"]) == (165, 64, 6)
+
+    cast.clock.advance(seconds=5)
+    sos = cast.client.get(
+        f"/api/traccar?id={phone}&timestamp={t + 5}&lat={there[0]}&lon={there[1]}&alarm=sos"
+    )
+    assert sos.status_code == 200
+    seen = walk_of(cast, noor, walk)
+    assert seen["state"] == "alarm"
+    alarm = cast.events(noor, walk)[-1]
+    assert (alarm["kind"], alarm["reason"]) == ("alarm", "sos")
+
+
+def test_traccar_client_10_posts_a_form(cast: Cast) -> None:
+    mira, noor, phone, walk = cast.walking()
+    t = cast.clock.now_ms()  # milliseconds: 10.x may send either
+    form = (
+        f"id={phone}&lat={START[0]}&lon={START[1]}&timestamp={t}&accuracy=5.0"
+        "&altitude=5.0&speed=0.0&bearing=0.0&batt=87&charge=false"
+    )
+    answer = cast.client.post(
+        "/api/traccar",
+        content=form,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert answer.status_code == 200
+    last = walk_of(cast, noor, walk)["last_position"]
+    assert (last["t"], last["battery"]) == (t, 87)
+    assert device(cast, mira)["reports"] == "unknown"
+    assert "heartbeat" in device(cast, mira)["advice"]
+
+
+def test_traccar_client_9_posts_json_and_its_heartbeat_is_remembered(cast: Cast) -> None:
+    mira, noor, phone, walk = cast.walking()
+
+    def message(**location: Any) -> dict[str, Any]:
+        return {
+            "device_id": phone,
+            "location": {
+                "timestamp": "2026-05-28T20:26:40.000Z",  # the fake clock's start
+                "coords": {
+                    "latitude": START[0],
+                    "longitude": START[1],
+                    "accuracy": 5,
+                    "speed": -1,
+                    "heading": -1,
+                    "altitude": 5,
+                },
+                "is_moving": False,
+                "odometer": 0,
+                "event": "motionchange",
+                "battery": {"level": 0.5, "is_charging": False},
+                "activity": {"type": "still"},
+                "extras": {},
+                **location,
+            },
+        }
+
+    beat = message(heartbeat=True)
+    assert cast.client.post("/api/traccar", json=beat).status_code == 200
+    last = walk_of(cast, noor, walk)["last_position"]
+    assert (last["battery"], last["speed"], last["bearing"]) == (50, None, None)
+    assert device(cast, mira)["reports"] == "often"
+    # Its next messages don't repeat it: the heartbeat is known to be on.
+    cast.clock.advance(seconds=10)
+    later = message(timestamp="2026-05-28T20:26:50Z")
+    assert cast.client.post("/api/traccar", json=later).status_code == 200
+    assert device(cast, mira)["reports"] == "often"
+
+    cast.clock.advance(seconds=10)
+    sos = message(timestamp="2026-05-28T20:27:00Z", extras={"alarm": "sos"})
+    assert cast.client.post("/api/traccar", json=sos).status_code == 200
+    assert walk_of(cast, noor, walk)["state"] == "alarm"
+
+
+def test_traccar_doors_status_codes(cast: Cast) -> None:
+    mira, noor, phone, walk = cast.walking()
+    t = cast.clock.now_ms() // 1000
+    missing = cast.client.post(f"/api/traccar?lat=60.1&lon=24.9&timestamp={t}")
+    assert (missing.status_code, missing.json()["field"]) == (400, "id")
+    unknown = cast.client.post(f"/api/traccar?id=123456&lat=60.1&lon=24.9&timestamp={t}")
+    assert unknown.status_code == 401
+    broken = cast.client.post(
+        "/api/traccar", content=b"{", headers={"Content-Type": "application/json"}
+    )
+    assert broken.status_code == 400
+    bad_lat = cast.client.post(f"/api/traccar?id={phone}&lat=north&lon=24.9&timestamp={t}")
+    assert bad_lat.status_code == 200
+    assert device(cast, mira)["last_refusal"] == "lat must be a number"
+    assert walk_of(cast, noor, walk)["last_position"] is None
+
+
+def test_an_sos_with_no_walk_going_on_is_kept_for_her_to_see(cast: Cast) -> None:
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    phone = cast.device(mira)
+    t = cast.clock.now_ms() // 1000
+    answer = cast.client.post(
+        f"/api/traccar?id={phone}&lat={START[0]}&lon={START[1]}&timestamp={t}&alarm=sos"
+    )
+    assert answer.status_code == 200
+    assert "no walk going on" in device(cast, mira)["last_refusal"]
+
+
+@pytest.mark.parametrize(
+    ("written", "ms"),
+    [
+        ("1377177267", 1_377_177_267_000),
+        ("1750000000123", 1_750_000_000_123),
+        ("2025-06-15T13:45:12.862Z", 1_749_995_112_862),
+        ("2025-06-15T16:45:12+03:00", 1_749_995_112_000),
+        ("2025-06-15 13:45:12", 1_749_995_112_000),
+    ],
+)
+def test_traccar_timestamps_in_every_form_the_clients_send(written: str, ms: int) -> None:
+    assert _timestamp(written) == ms
+
+
+def test_a_timestamp_that_is_none_of_them_is_refused_by_name() -> None:
+    with pytest.raises(Invalid, match="timestamp"):
+        _timestamp("yesterday")
+
+
+# -- faults ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def impatient(tmp_path: Path, clock: FakeClock) -> Iterator[tuple[Cast, Path]]:
+    """A service on SQLite that waits only 200 ms for a lock held by someone else."""
+    path = tmp_path / "wwm.db"
+    url = f"sqlite:///{path}"
+    config = load_config({"WWM_DATA": str(tmp_path), "WWM_DATABASE_URL": url})
+    svc = build_services(config, clock, db=Database(url, busy_timeout_ms=200))
+    svc.background_watchdog = False
+    with TestClient(create_app(svc)) as client:
+        yield Cast(client, svc, clock), path
+    svc.db.dispose()
+
+
+def test_a_fault_asks_the_phone_to_send_again_and_the_resend_is_kept(
+    impatient: tuple[Cast, Path],
+) -> None:
+    cast, path = impatient
+    mira, noor, phone, walk = cast.walking()
+    message = location(cast, START, m=2)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")  # a backup holds the write lock
+    try:
+        refused = owntracks(cast, phone, message)
+        t = cast.clock.now_ms() // 1000
+        traccar = cast.client.post(
+            f"/api/traccar?id={phone}&lat={START[0]}&lon={START[1]}&timestamp={t}"
+        )
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert (refused.status_code, traccar.status_code) == (503, 503)  # both apps keep it
+    assert "Traceback" not in refused.text
+    assert owntracks(cast, phone, message).status_code == 200
+    assert walk_of(cast, noor, walk)["last_position"]["lat"] == START[0]
