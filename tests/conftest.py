@@ -139,3 +139,16 @@ def database(db_url: str) -> Iterator[Database]:
 def writer(database: Database, clock: FakeClock) -> Writer:
     """A writer used from the test's own thread (no event loop): jobs run at once."""
     return Writer(database.write_engine, clock)
+
+
+@pytest.fixture
+def impatient(tmp_path: Path, clock: FakeClock) -> Iterator[tuple[Cast, Path]]:
+    """A service on SQLite that waits only 200 ms for a lock held by someone else."""
+    path = tmp_path / "wwm.db"
+    url = f"sqlite:///{path}"
+    config = load_config({"WWM_DATA": str(tmp_path), "WWM_DATABASE_URL": url})
+    svc = build_services(config, clock, db=Database(url, busy_timeout_ms=200))
+    svc.background_watchdog = False
+    with TestClient(create_app(svc)) as client:
+        yield Cast(client, svc, clock), path
+    svc.db.dispose()

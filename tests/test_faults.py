@@ -3,31 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from fastapi.testclient import TestClient
-
 from tests.people import START, Cast
-from walkwithme.api.app import create_app
-from walkwithme.clock import FakeClock
-from walkwithme.config import load_config
-from walkwithme.services import build_services
-from walkwithme.store.database import Database
-
-
-@pytest.fixture
-def impatient(tmp_path: Path, clock: FakeClock) -> Iterator[tuple[Cast, Path]]:
-    """A service on SQLite that waits only 200 ms for a lock held by someone else."""
-    path = tmp_path / "wwm.db"
-    url = f"sqlite:///{path}"
-    config = load_config({"WWM_DATA": str(tmp_path), "WWM_DATABASE_URL": url})
-    svc = build_services(config, clock, db=Database(url, busy_timeout_ms=200))
-    svc.background_watchdog = False
-    with TestClient(create_app(svc)) as client:
-        yield Cast(client, svc, clock), path
-    svc.db.dispose()
 
 
 def test_a_locked_database_answers_503_and_the_retry_is_kept_once(

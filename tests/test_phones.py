@@ -7,23 +7,16 @@ from __future__ import annotations
 
 import base64
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx2
 import orjson
 import pytest
-from fastapi.testclient import TestClient
 
 from tests.people import HOME, START, Cast, Member, between
-from walkwithme.api.app import create_app
-from walkwithme.clock import FakeClock
-from walkwithme.config import load_config
 from walkwithme.domain.errors import Invalid
 from walkwithme.ingest.traccar import _timestamp
-from walkwithme.services import build_services
-from walkwithme.store.database import Database
 
 MOVE_MODE = {
     "_type": "cmd",
@@ -327,19 +320,6 @@ def test_a_timestamp_that_is_none_of_them_is_refused_by_name() -> None:
 
 
 # -- faults ------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def impatient(tmp_path: Path, clock: FakeClock) -> Iterator[tuple[Cast, Path]]:
-    """A service on SQLite that waits only 200 ms for a lock held by someone else."""
-    path = tmp_path / "wwm.db"
-    url = f"sqlite:///{path}"
-    config = load_config({"WWM_DATA": str(tmp_path), "WWM_DATABASE_URL": url})
-    svc = build_services(config, clock, db=Database(url, busy_timeout_ms=200))
-    svc.background_watchdog = False
-    with TestClient(create_app(svc)) as client:
-        yield Cast(client, svc, clock), path
-    svc.db.dispose()
 
 
 def test_a_fault_asks_the_phone_to_send_again_and_the_resend_is_kept(

@@ -204,14 +204,29 @@ def invites_create(data: DataOpt = None, as_json: JsonOpt = False) -> None:
 
 
 @devices_app.command("add")
-def devices_add(email: str, name: str, data: DataOpt = None, as_json: JsonOpt = False) -> None:
+def devices_add(
+    email: str,
+    name: str,
+    data: DataOpt = None,
+    as_json: JsonOpt = False,
+    owntracks_topic: Annotated[
+        str | None,
+        typer.Option(
+            "--owntracks-topic",
+            help="OwnTracks in MQTT mode: the topic its phone publishes to "
+            "(owntracks/<user>/<device>), as your broker's ACLs allow it.",
+        ),
+    ] = None,
+) -> None:
     """Give a person's phone a token to post fixes with (shown once)."""
     svc = _services(data)
     try:
         person = svc.db.read_sync(lambda c: accounts.find_by_email(c, email))
         if person is None:
             raise DomainError(f"nobody with the email {email}")
-        device, token = svc.writer.run_sync(lambda tx: devices.add_device(tx, person.id, name))
+        device, token = svc.writer.run_sync(
+            lambda tx: devices.add_device(tx, person.id, name, owntracks_topic)
+        )
     except DomainError as exc:
         raise _fail(exc) from None
     finally:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from walkwithme.domain.errors import Invalid
 from walkwithme.domain.profiles import (
@@ -76,6 +77,33 @@ def _street_file(text: str) -> Path | None:
     if not path.is_file():
         raise ValueError("no such file (give the path of an .osm.pbf, or nothing)")
     return path
+
+
+@dataclass(frozen=True)
+class Broker:
+    host: str
+    port: int
+    username: str | None
+    password: str | None
+
+    @classmethod
+    def from_url(cls, url: str) -> Broker:
+        """`mqtt://[user:password@]host[:port]`."""
+        parts = urlsplit(url)
+        if parts.scheme != "mqtt" or not parts.hostname:
+            raise ValueError("must be mqtt://[user:password@]host[:port]")
+        return cls(
+            host=parts.hostname,
+            port=parts.port or 1883,
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+        )
+
+
+def _mqtt_url(text: str) -> str:
+    if text.strip():
+        Broker.from_url(text.strip())
+    return text.strip()
 
 
 def _rules(text: str) -> Overrides:
@@ -182,6 +210,26 @@ SETTINGS: tuple[Setting, ...] = (
         "means no streets (expected arrival and progress by the straight line).",
     ),
     Setting(
+        "WWM_MQTT_URL",
+        _mqtt_url,
+        "",
+        "The MQTT broker that OwnTracks phones publish to, mqtt://[user:password@]host[:port]; "
+        "empty: OwnTracks over HTTP only.",
+        secret=True,
+    ),
+    Setting(
+        "WWM_MQTT_TOPICS",
+        str,
+        "owntracks/+/+",
+        "What the server subscribes to on WWM_MQTT_URL.",
+    ),
+    Setting(
+        "WWM_MQTT_CLIENT_ID",
+        str,
+        "walkwithme",
+        "The server's MQTT client id: its persistent session on the broker (one per server).",
+    ),
+    Setting(
         "WWM_RULES",
         _rules,
         {},
@@ -221,6 +269,9 @@ class Config:
     push_subject: str = ""
     streets: Path | None = None
     profiles: Profiles = DEFAULT_PROFILES  # the rules' thresholds, as the operator set them
+    mqtt_url: str = field(default="", repr=False)
+    mqtt_topics: str = "owntracks/+/+"
+    mqtt_client_id: str = "walkwithme"
 
     @property
     def base_url(self) -> str:
@@ -294,6 +345,9 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: Any) -> Confi
         push_subject=parsed["WWM_VAPID_SUBJECT"],
         streets=parsed["WWM_STREETS"],
         profiles=_operator_profiles(parsed["WWM_RULES"], parsed["WWM_NIGHT_HOURS"]),
+        mqtt_url=parsed["WWM_MQTT_URL"],
+        mqtt_topics=parsed["WWM_MQTT_TOPICS"],
+        mqtt_client_id=parsed["WWM_MQTT_CLIENT_ID"],
     )
 
 

@@ -8,9 +8,10 @@ from pathlib import Path
 
 from walkwithme.bell import Bell
 from walkwithme.clock import Clock, JumpingClock, SystemClock, fast_clock
-from walkwithme.config import Config, ConfigError
+from walkwithme.config import Broker, Config, ConfigError
 from walkwithme.device_tokens import DeviceTokens
 from walkwithme.heartbeat import Heartbeat
+from walkwithme.mqtt_bridge import MqttBridge
 from walkwithme.notify.notifier import Notifier
 from walkwithme.notify.vapid import PushKeys
 from walkwithme.store.database import Database
@@ -35,6 +36,7 @@ class Services:
     # Demo and drill mode (`serve --drill`, never a normal serve): the clock may be jumped.
     jumping_clock: JumpingClock | None = None
     streets: StreetMap | None = None  # None: no street data, walks judged by the straight line
+    mqtt: MqttBridge | None = None  # OwnTracks over the operator's MQTT broker, if configured
     # Tests that move a fake clock run the watchdog's and the notifier's looks themselves
     # (`tick_sync`) instead of these loops.
     background_watchdog: bool = True
@@ -42,6 +44,8 @@ class Services:
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         self.bell.attach(loop)
         self.writer.start()
+        if self.mqtt is not None:
+            self.mqtt.start(loop)
         if self.background_watchdog:
             self.watchdog.start()
             self.notifier.start()
@@ -52,6 +56,9 @@ class Services:
         """In order: no new decisions, the sends in flight finished, every write committed."""
         if self.heartbeat is not None:
             await self.heartbeat.stop()
+        if self.mqtt is not None:
+            # Off the event loop: its thread may be handing the loop a message to finish.
+            await asyncio.to_thread(self.mqtt.stop)
         await self.watchdog.stop()
         await self.notifier.stop()
         self.writer.stop()
@@ -114,6 +121,16 @@ def build_services(
         else None,
         jumping_clock=jumping,
         streets=streets,
+        mqtt=MqttBridge(
+            Broker.from_url(config.mqtt_url),
+            config.mqtt_topics,
+            config.mqtt_client_id,
+            db,
+            writer,
+            streets,
+        )
+        if config.mqtt_url
+        else None,
     )
 
 

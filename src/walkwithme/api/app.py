@@ -136,6 +136,11 @@ def create_app(services: Services, *, manage: bool = True) -> FastAPI:
                 "sent": svc.heartbeat.sent,
                 "failures": svc.heartbeat.failures,
             },
+            # OwnTracks over MQTT: whether the broker is reachable (phones' messages wait
+            # on the broker meanwhile, so this is a warning, not a failure of the service).
+            "mqtt": None
+            if svc.mqtt is None
+            else {"connected": svc.mqtt.connected, "taken": svc.mqtt.taken},
             "outbox": {
                 "backlog": backlog,
                 "sent": svc.notifier.sent,

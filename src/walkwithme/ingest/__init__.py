@@ -8,12 +8,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import orjson
+
 from walkwithme.domain.fixes import Fix
 from walkwithme.domain.reporting import Client
 
 
 class Unreadable(Exception):
     """A body that can't be parsed at all: the only message a phone gets a 4xx for."""
+
+
+def load_json(body: bytes) -> object:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise Unreadable("the body is not JSON") from None
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from walkwithme.domain.errors import Invalid
 from walkwithme.domain.fixes import Fix, read_number, read_required
 from walkwithme.domain.reporting import App, Client, owntracks_mode
-from walkwithme.ingest import PhoneMessage, Unreadable
+from walkwithme.ingest import PhoneMessage, Unreadable, load_json
 
 KMH = 1 / 3.6
 
@@ -24,10 +22,7 @@ def read(body: bytes) -> PhoneMessage | None:
     Raises `Unreadable` for a body that isn't an OwnTracks message at all."""
     if not body.strip():
         return None
-    try:
-        message = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise Unreadable("the body is not JSON") from None
+    message = load_json(body)
     if not isinstance(message, dict) or not isinstance(message.get("_type"), str):
         raise Unreadable('an OwnTracks message is a JSON object with a "_type"')
     kind = message["_type"]

@@ -16,12 +16,10 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-import orjson
-
 from walkwithme.domain.errors import Invalid
 from walkwithme.domain.fixes import Fix
 from walkwithme.domain.reporting import HEARTBEAT, App, Client
-from walkwithme.ingest import PhoneMessage, Unreadable
+from walkwithme.ingest import PhoneMessage, Unreadable, load_json
 
 KNOT = 1852 / 3600  # m/s
 SECONDS_UP_TO = 2**31  # an integer timestamp below this is in seconds, else milliseconds
@@ -71,10 +69,7 @@ def _params(p: Mapping[str, str]) -> PhoneMessage:
 
 
 def _json(body: bytes) -> tuple[str | None, PhoneMessage]:
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise Unreadable("the body is not JSON") from None
+    data = load_json(body)
     if not isinstance(data, dict) or not isinstance(data.get("location"), dict):
         raise Unreadable('a Traccar Client message is {"location": {...}, "device_id": ...}')
     device = data.get("device_id")

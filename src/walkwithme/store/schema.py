@@ -80,6 +80,8 @@ devices = sa.Table(
     # The last message it sent that we read but could not use (answered 2xx all the same).
     sa.Column("last_refused_at", Ms),
     sa.Column("last_refusal", sa.String(200)),
+    # OwnTracks in MQTT mode: the topic its phone publishes to, bound by the operator.
+    sa.Column("owntracks_topic", sa.String(200), unique=True),
 )
 
 contacts = sa.Table(

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from walkwithme.domain.errors import NotFound
+from walkwithme.domain.errors import Conflict, Invalid, NotFound
 from walkwithme.domain.people import check_name
 from walkwithme.domain.reporting import App, Client
 from walkwithme.security import new_token, token_hash
@@ -23,10 +24,17 @@ class Device:
     name: str
 
 
-def add_device(tx: Tx, person_id: int, name: str) -> tuple[Device, str]:
-    """Returns the device and its token: the only time anyone sees the token."""
+def add_device(
+    tx: Tx, person_id: int, name: str, owntracks_topic: str | None = None
+) -> tuple[Device, str]:
+    """Returns the device and its token: the only time anyone sees the token.
+    `owntracks_topic`: the MQTT topic its OwnTracks publishes to (the operator's to bind:
+    the broker's ACLs say who may publish there, so a person can't claim someone's topic)."""
     token = new_token("dev")
     clean = check_name(name)
+    topic = check_topic(owntracks_topic) if owntracks_topic is not None else None
+    if topic is not None and device_for_topic(tx.conn, topic) is not None:
+        raise Conflict("another device has this topic already", field="owntracks_topic")
     device_id = insert_id(
         tx.conn,
         devices,
@@ -34,8 +42,30 @@ def add_device(tx: Tx, person_id: int, name: str) -> tuple[Device, str]:
         name=clean,
         token_hash=token_hash(token),
         created_at=tx.now_ms,
+        owntracks_topic=topic,
     )
     return Device(device_id, person_id, clean), token
+
+
+_TOPIC = re.compile(r"owntracks/[^/+#\s]{1,80}/[^/+#\s]{1,80}")
+
+
+def check_topic(topic: str) -> str:
+    if not _TOPIC.fullmatch(topic):
+        raise Invalid(
+            "an OwnTracks topic is owntracks/<user>/<device>, without wildcards",
+            field="owntracks_topic",
+        )
+    return topic
+
+
+def device_for_topic(conn: Connection, topic: str) -> Device | None:
+    row = conn.execute(
+        sa.select(devices.c.id, devices.c.person_id, devices.c.name).where(
+            devices.c.owntracks_topic == topic, devices.c.revoked_at.is_(None)
+        )
+    ).first()
+    return Device(row.id, row.person_id, row.name) if row else None
 
 
 def device_for_token(conn: Connection, token: str) -> Device | None:
@@ -60,6 +90,7 @@ def list_devices(conn: Connection, person_id: int) -> list[dict[str, Any]]:
             devices.c.app_mode,
             devices.c.last_refused_at,
             devices.c.last_refusal,
+            devices.c.owntracks_topic,
         )
         .where(devices.c.person_id == person_id, devices.c.revoked_at.is_(None))
         .order_by(devices.c.id)
@@ -121,7 +152,7 @@ def revoke_device(tx: Tx, person_id: int, device_id: int) -> None:
             devices.c.person_id == person_id,
             devices.c.revoked_at.is_(None),
         )
-        .values(revoked_at=tx.now_ms)
+        .values(revoked_at=tx.now_ms, owntracks_topic=None)  # the topic is free again
     )
     if done.rowcount != 1:
         raise NotFound("no such device")

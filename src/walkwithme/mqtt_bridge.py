@@ -1,0 +1,147 @@
+"""OwnTracks in MQTT mode: the server follows the operator's broker like any other client.
+
+Phones publish their locations to `owntracks/<user>/<device>` (QoS 1); the broker's ACLs say
+who may publish where, and the operator binds each topic to a person's device
+(`walkwithme devices add EMAIL NAME --owntracks-topic owntracks/mira/phone`). A message on a
+topic nobody bound is ignored.
+
+Nothing the broker hands us is lost: the server keeps a persistent session (a fixed client
+id, no clean session), so the broker holds what arrives while it is down, and a message is
+acknowledged to the broker only once its fix is committed. While the database can't take it,
+the bridge holds the message and tries again; the broker keeps the rest in order.
+
+paho-mqtt runs its network loop in a thread of its own; each message is handed to the
+service's event loop, through the same use case as the HTTP doors (usecases/phones.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from dataclasses import dataclass, field
+
+import orjson
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from walkwithme.config import Broker
+from walkwithme.domain.errors import Conflict
+from walkwithme.domain.reporting import Reports
+from walkwithme.ingest import Unreadable, owntracks
+from walkwithme.store.database import Database
+from walkwithme.store.writer import StorageUnavailable, Writer
+from walkwithme.streets import StreetMap
+from walkwithme.usecases import devices, phones
+
+log = logging.getLogger(__name__)
+
+RETRY_S = 2.0  # between tries of a message the database couldn't take
+TAKE_TIMEOUT_S = 60.0
+
+
+@dataclass
+class MqttBridge:
+    broker: Broker
+    topics: str  # what to subscribe to: `owntracks/+/+`
+    client_id: str
+    db: Database
+    writer: Writer
+    streets: StreetMap | None = None
+    taken: int = 0  # messages taken, for tests and /metrics
+    connected: bool = False
+    _loop: asyncio.AbstractEventLoop | None = None
+    _client: mqtt.Client | None = None
+    _stopping: threading.Event = field(default_factory=threading.Event)
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._stopping.clear()
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=self.client_id,
+            clean_session=False,
+            manual_ack=True,
+        )
+        if self.broker.username:
+            client.username_pw_set(self.broker.username, self.broker.password)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.reconnect_delay_set(1, 30)
+        client.connect_async(self.broker.host, self.broker.port, keepalive=60)
+        client.loop_start()
+        self._client = client
+
+    def stop(self) -> None:
+        """The message in hand is finished (or left unacknowledged, for the broker to send
+        again); nothing new is taken."""
+        self._stopping.set()
+        if self._client is not None:
+            self._client.disconnect()
+            self._client.loop_stop()
+            self._client = None
+
+    # -- paho's thread -------------------------------------------------------------------------
+
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        _userdata: object,
+        _flags: object,
+        reason: object,
+        _properties: object,
+    ) -> None:
+        if getattr(reason, "is_failure", False):
+            log.error("the MQTT broker refused the connection: %s", reason)
+            return
+        self.connected = True
+        client.subscribe(self.topics, qos=1)
+        log.info("following OwnTracks on the MQTT broker (%s)", self.topics)
+
+    def _on_disconnect(self, *_args: object) -> None:
+        self.connected = False
+        if not self._stopping.is_set():
+            log.warning("lost the MQTT broker; reconnecting")
+
+    def _on_message(self, client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage) -> None:
+        assert self._loop is not None
+        while not self._stopping.is_set():
+            future = asyncio.run_coroutine_threadsafe(
+                self._take(msg.topic, bytes(msg.payload)), self._loop
+            )
+            try:
+                future.result(TAKE_TIMEOUT_S)
+                break
+            except (StorageUnavailable, Conflict, TimeoutError) as exc:
+                future.cancel()
+                log.warning("an MQTT message waits (%s); trying again", type(exc).__name__)
+            except Exception:
+                log.exception("an MQTT message on %s could not be taken; dropped", msg.topic)
+                break
+            self._stopping.wait(RETRY_S)
+        else:
+            return  # stopping: not acknowledged, so the broker sends it again later
+        client.ack(msg.mid, msg.qos)
+
+    # -- the service's event loop --------------------------------------------------------------
+
+    async def _take(self, topic: str, payload: bytes) -> None:
+        device = await self.db.read(lambda c: devices.device_for_topic(c, topic))
+        if device is None:
+            log.debug("MQTT message on %s: no device has that topic", topic)
+            return
+        try:
+            message = owntracks.read(payload)
+        except Unreadable as exc:
+            log.info("MQTT message on %s unreadable: %s", topic, exc)
+            return
+        if message is None:
+            return
+        streets = self.streets
+        taken = await self.writer.run(lambda tx: phones.take(tx, device, message, streets))
+        self.taken += 1
+        if taken.on_walk and taken.client.reports is not Reports.OFTEN and self._client:
+            # Phones subscribe to their own /cmd (with remote commands on in the app).
+            command = orjson.dumps(owntracks.move_mode_command())
+            self._client.publish(f"{topic}/cmd", command, qos=1)

@@ -1,0 +1,208 @@
+"""OwnTracks in MQTT mode, against the real Mosquitto broker on 127.0.0.1:1883: Mira's phone
+publishes as the app does (QoS 1), the server follows the broker, and Noor sees her walk.
+
+Each test has topics and a server client id of its own, so runs side by side never meet. The
+tests wait for the broker's deliveries by polling with a generous bound; nothing waits for a
+deadline (the service's clock is fake)."""
+
+from __future__ import annotations
+
+import secrets
+import socket
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+import paho.mqtt.client as mqtt
+import pytest
+from fastapi.testclient import TestClient
+from paho.mqtt.enums import CallbackAPIVersion
+
+from tests.conftest import IN_CI, make_services
+from tests.people import HOME, START, Cast, Member, between
+from walkwithme.api.app import create_app
+from walkwithme.clock import FakeClock
+from walkwithme.domain.errors import Conflict, Invalid
+from walkwithme.usecases import devices
+
+BROKER = ("127.0.0.1", 1883)
+WITHIN_S = 15.0  # a generous bound for the broker's deliveries, not a timing
+
+
+@pytest.fixture(autouse=True)
+def _broker() -> None:
+    try:
+        socket.create_connection(BROKER, timeout=2).close()
+    except OSError as exc:
+        message = f"no MQTT broker at {BROKER[0]}:{BROKER[1]}: {exc}"
+        if IN_CI:
+            pytest.fail(message + " (under CI a missing server is a failure)")
+        pytest.skip(message)
+
+
+class Phone:
+    """Mira's phone, as OwnTracks in MQTT mode: it publishes its locations, retained, at QoS
+    1, and listens to its own /cmd."""
+
+    def __init__(self, topic: str) -> None:
+        self.topic = topic
+        self.commands: list[dict[str, Any]] = []
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="phone-" + topic[-12:])
+        self.client.on_message = lambda _c, _u, msg: self.commands.append(orjson.loads(msg.payload))
+        self.client.connect(*BROKER)
+        self.client.loop_start()
+        self.client.subscribe(f"{topic}/cmd", qos=1)
+
+    def publish(
+        self, message: dict[str, Any], topic: str | None = None, *, retain: bool = True
+    ) -> None:
+        info = self.client.publish(topic or self.topic, orjson.dumps(message), qos=1, retain=retain)
+        info.wait_for_publish(WITHIN_S)
+
+    def close(self) -> None:
+        # Clear what it left retained on the broker.
+        self.client.publish(self.topic, b"", qos=1, retain=True).wait_for_publish(WITHIN_S)
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def forget_session(client_id: str) -> None:
+    """Drop the server's persistent session from the broker."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
+    client.connect(*BROKER)
+    client.disconnect()
+
+
+def eventually(check: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + WITHIN_S
+    while not check():
+        assert time.monotonic() < deadline, "the broker's message never arrived"
+        time.sleep(0.05)  # polling for a delivery, not waiting for a deadline
+
+
+@pytest.fixture
+def world(sqlite_url: str, tmp_path: Path, clock: FakeClock) -> Iterator[dict[str, str]]:
+    user = "t" + secrets.token_hex(5)
+    settings = {
+        "WWM_MQTT_URL": f"mqtt://{BROKER[0]}:{BROKER[1]}",
+        "WWM_MQTT_TOPICS": f"owntracks/{user}/+",
+        "WWM_MQTT_CLIENT_ID": "walkwithme-" + user,
+    }
+    yield {"url": sqlite_url, "topic": f"owntracks/{user}/phone", **settings}
+    forget_session(settings["WWM_MQTT_CLIENT_ID"])
+
+
+@pytest.fixture
+def phone(world: dict[str, str]) -> Iterator[Phone]:
+    mira_phone = Phone(world["topic"])
+    yield mira_phone
+    mira_phone.close()
+
+
+@contextmanager
+def serving(world: dict[str, str], tmp_path: Path, clock: FakeClock) -> Iterator[Cast]:
+    settings = {k: v for k, v in world.items() if k.startswith("WWM_")}
+    svc = make_services(world["url"], tmp_path, clock, None, **settings)
+    with TestClient(create_app(svc), base_url="http://127.0.0.1:8000") as client:
+        assert svc.mqtt is not None
+        eventually(lambda: svc.mqtt is not None and svc.mqtt.connected)
+        yield Cast(client, svc, clock)
+    svc.db.dispose()
+
+
+def location(cast: Cast, where: tuple[float, float], **extra: Any) -> dict[str, Any]:
+    return {
+        "_type": "location",
+        "lat": where[0],
+        "lon": where[1],
+        "tst": cast.clock.now_ms() // 1000,
+        "acc": 10,
+        "batt": 58,
+        "tid": "MI",
+        **extra,
+    }
+
+
+def mira_on_a_walk(cast: Cast, topic: str) -> tuple[Member, Member, dict[str, Any]]:
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    cast.services.writer.run_sync(lambda tx: devices.add_device(tx, mira.id, "phone", topic))
+    return mira, noor, cast.start_walk(mira)
+
+
+def last_position(cast: Cast, who: Member, walk: dict[str, Any]) -> dict[str, Any] | None:
+    seen: dict[str, Any] = cast.client.get(f"/api/walks/{walk['id']}", headers=who.auth).json()
+    position: dict[str, Any] | None = seen["last_position"]
+    return position
+
+
+def test_her_phone_publishes_and_her_companion_sees_her_walk(
+    world: dict[str, str], tmp_path: Path, clock: FakeClock, phone: Phone
+) -> None:
+    with serving(world, tmp_path, clock) as cast:
+        mira, noor, walk = mira_on_a_walk(cast, world["topic"])
+        # A phone nobody bound is not followed, whoever's topic it is.
+        phone.publish(location(cast, START, m=2), topic=world["topic"] + "x")
+        cast.clock.advance(seconds=15)
+        there = between(START, HOME, 0.2)
+        phone.publish(location(cast, there, m=2, vel=4))
+        eventually(lambda: last_position(cast, noor, walk) is not None)
+        seen = last_position(cast, noor, walk)
+        assert seen is not None
+        assert (seen["lat"], seen["lon"], seen["battery"]) == (*there, 58)
+        health = cast.client.get("/healthz").json()
+        assert health["mqtt"] == {"connected": True, "taken": 1}
+        assert phone.commands == []  # in Move mode: nothing to ask
+
+
+def test_outside_move_mode_the_phone_is_asked_on_its_cmd_topic(
+    world: dict[str, str], tmp_path: Path, clock: FakeClock, phone: Phone
+) -> None:
+    with serving(world, tmp_path, clock) as cast:
+        mira, noor, walk = mira_on_a_walk(cast, world["topic"])
+        phone.publish(location(cast, START, m=1))
+        eventually(lambda: bool(phone.commands))
+        assert phone.commands[0]["action"] == "setConfiguration"
+        assert phone.commands[0]["configuration"]["monitoring"] == 2
+        told = cast.events(mira, walk)[-1]
+        assert (told["kind"], told["reports"]) == ("phone_reports", "rarely")
+
+
+def test_what_the_phone_sent_while_the_server_was_down_is_taken_after(
+    world: dict[str, str], tmp_path: Path, clock: FakeClock, phone: Phone
+) -> None:
+    with serving(world, tmp_path, clock) as cast:
+        mira, noor, walk = mira_on_a_walk(cast, world["topic"])
+    # The server is down; the broker holds her messages for its session (not retained: a
+    # retained message would only ever give the last one).
+    sent = []
+    for step in (0.1, 0.2):
+        clock.advance(seconds=20)
+        sent.append(clock.now_ms())
+        phone.publish(location(cast, between(START, HOME, step), m=2), retain=False)
+    with serving(world, tmp_path, clock) as cast:
+        track = f"/api/walks/{walk['id']}/fixes"
+        eventually(lambda: len(cast.client.get(track, headers=noor.auth).json()) == 2)
+        assert [f["t"] for f in cast.client.get(track, headers=noor.auth).json()] == sent
+
+
+def test_only_a_real_topic_binds_once(
+    world: dict[str, str], tmp_path: Path, clock: FakeClock
+) -> None:
+    with serving(world, tmp_path, clock) as cast:
+        mira, sam = cast.person("Mira"), cast.person("Sam")
+        run = cast.services.writer.run_sync
+        with pytest.raises(Invalid, match="owntracks/<user>/<device>"):
+            run(lambda tx: devices.add_device(tx, mira.id, "phone", "owntracks/+/+"))
+        first, _token = run(lambda tx: devices.add_device(tx, mira.id, "phone", world["topic"]))
+        with pytest.raises(Conflict):
+            run(lambda tx: devices.add_device(tx, sam.id, "his", world["topic"]))
+        # Revoked, the topic is free again.
+        run(lambda tx: devices.revoke_device(tx, mira.id, first.id))
+        again, _token = run(lambda tx: devices.add_device(tx, mira.id, "new", world["topic"]))
+        listed = cast.client.get("/api/devices", headers=mira.auth).json()
+        assert [d["owntracks_topic"] for d in listed] == [world["topic"]]
+        assert again.id != first.id
