@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 import socket
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,7 +26,10 @@ from tests.conftest import IN_CI, make_services
 from tests.people import HOME, START, Cast, Member, between
 from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
+from walkwithme.config import load_config
 from walkwithme.domain.errors import Conflict, Invalid
+from walkwithme.services import build_services
+from walkwithme.store.database import Database
 from walkwithme.usecases import devices
 
 BROKER = ("127.0.0.1", 1883)
@@ -103,9 +107,19 @@ def phone(world: dict[str, str]) -> Iterator[Phone]:
 
 
 @contextmanager
-def serving(world: dict[str, str], tmp_path: Path, clock: FakeClock) -> Iterator[Cast]:
+def serving(
+    world: dict[str, str], tmp_path: Path, clock: FakeClock, *, impatient: bool = False
+) -> Iterator[Cast]:
+    """The service, following the broker. `impatient`: it waits only 200 ms for a database
+    lock someone else holds."""
     settings = {k: v for k, v in world.items() if k.startswith("WWM_")}
-    svc = make_services(world["url"], tmp_path, clock, None, **settings)
+    if impatient:
+        env = {"WWM_DATA": str(tmp_path / "data"), "WWM_DATABASE_URL": world["url"], **settings}
+        db = Database(world["url"], busy_timeout_ms=200)
+        svc = build_services(load_config(env), clock, db=db)
+        svc.background_watchdog = False
+    else:
+        svc = make_services(world["url"], tmp_path, clock, None, **settings)
     with TestClient(create_app(svc), base_url="http://127.0.0.1:8000") as client:
         assert svc.mqtt is not None
         eventually(lambda: svc.mqtt is not None and svc.mqtt.connected)
@@ -187,6 +201,29 @@ def test_what_the_phone_sent_while_the_server_was_down_is_taken_after(
         track = f"/api/walks/{walk['id']}/fixes"
         eventually(lambda: len(cast.client.get(track, headers=noor.auth).json()) == 2)
         assert [f["t"] for f in cast.client.get(track, headers=noor.auth).json()] == sent
+
+
+def test_a_message_the_database_could_not_take_is_held_and_taken_after(
+    world: dict[str, str],
+    tmp_path: Path,
+    clock: FakeClock,
+    phone: Phone,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with serving(world, tmp_path, clock, impatient=True) as cast:
+        mira, noor, walk = mira_on_a_walk(cast, world["topic"])
+        assert cast.services.mqtt is not None
+        path = world["url"].removeprefix("sqlite:///")
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN EXCLUSIVE")  # a backup holds the write lock
+        try:
+            phone.publish(location(cast, START, m=2))
+            # It was tried and could not be written: held, not acknowledged, not dropped.
+            eventually(lambda: "an MQTT message waits" in caplog.text)
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        eventually(lambda: last_position(cast, noor, walk) is not None)
 
 
 def test_only_a_real_topic_binds_once(
