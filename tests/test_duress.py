@@ -107,8 +107,9 @@ def scene(tmp_path: Path, name: str, duress_in_profile: bool) -> Iterator[Run]:
 
 
 def her_notifications(svc: Services, mira: Member) -> list[str]:
-    """The alerts her own channels would carry; the answer page's token is random in each run
-    (it is a capability, not content), so it is masked."""
+    """The alerts her own channels would carry; the answer page's token and the alert's
+    idempotency key are random in each run (a capability, and a name that says nothing), so
+    they are masked."""
     with svc.db.read_engine.connect() as conn:
         rows = conn.execute(
             sa.select(alerts.c.payload)
@@ -117,6 +118,7 @@ def her_notifications(svc: Services, mira: Member) -> list[str]:
             .order_by(alerts.c.id)
         )
         payloads = [json.dumps(r.payload, sort_keys=True) for r in rows]
+    payloads = [re.sub(r"wwm-alert-[A-Za-z0-9_-]+", "wwm-alert-KEY", p) for p in payloads]
     return [re.sub(r"ans_[A-Za-z0-9_-]+", "ans_TOKEN", p) for p in payloads]
 
 

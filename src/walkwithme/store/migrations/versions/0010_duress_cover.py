@@ -1,0 +1,50 @@
+"""The duress PIN's cover keeps its own rules (its check, its quiet time, the ladder of an
+alarm it shows), and a fix may belong to two walks (a new walk, and one a silent alarm holds
+open)
+
+Revision ID: 0010
+Revises: 0009
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0010"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("walks") as batch:
+        batch.add_column(sa.Column("cover_check_reason", sa.String(length=16), nullable=True))
+        batch.add_column(sa.Column("cover_check_asked_at", sa.BigInteger(), nullable=True))
+        batch.add_column(sa.Column("cover_quiet_until", sa.BigInteger(), nullable=True))
+        batch.add_column(sa.Column("cover_alarm_at", sa.BigInteger(), nullable=True))
+        batch.add_column(sa.Column("cover_escalation_level", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("cover_escalate_at", sa.BigInteger(), nullable=True))
+    with op.batch_alter_table("fixes") as batch:
+        batch.drop_constraint("uq_fixes_device_taken_at", type_="unique")
+        batch.create_unique_constraint(
+            "uq_fixes_walk_device_taken_at", ["walk_id", "device_id", "taken_at"]
+        )
+
+
+def downgrade() -> None:
+    # A fix kept for two walks is kept, going back, for the older one only.
+    op.execute(
+        "DELETE FROM fixes WHERE EXISTS (SELECT 1 FROM fixes AS f WHERE f.device_id = "
+        "fixes.device_id AND f.taken_at = fixes.taken_at AND f.id < fixes.id)"
+    )
+    with op.batch_alter_table("fixes") as batch:
+        batch.drop_constraint("uq_fixes_walk_device_taken_at", type_="unique")
+        batch.create_unique_constraint("uq_fixes_device_taken_at", ["device_id", "taken_at"])
+    with op.batch_alter_table("walks") as batch:
+        batch.drop_column("cover_escalate_at")
+        batch.drop_column("cover_escalation_level")
+        batch.drop_column("cover_alarm_at")
+        batch.drop_column("cover_quiet_until")
+        batch.drop_column("cover_check_asked_at")
+        batch.drop_column("cover_check_reason")
