@@ -22,6 +22,7 @@ from walkwithme.domain.fixes import Fix, check_fix, implausibility, parse_fix
 from walkwithme.domain.rules import Progress, adapted_arrival, battery_notice, progress_after
 from walkwithme.domain.walks import WalkState, door_after_fix
 from walkwithme.store.schema import devices, fixes
+from walkwithme.store.schema import walks as walks_table
 from walkwithme.store.writer import Tx
 from walkwithme.streets import DistanceField, StreetMap
 from walkwithme.usecases import alerts, timeline, walks
@@ -128,6 +129,11 @@ def _record_on(
             track.add(fix)
             outcomes[index] = Outcome("accepted")
     if rows:
+        # Numbered in the walk's own track; the walk's row is locked until the commit, so the
+        # numbers are in the order the fixes are committed.
+        last = int(tx.conn.execute(_NUMBER, {"walk_id": walk.id, "n": len(rows)}).scalar_one())
+        for seq, row in enumerate(rows, start=last - len(rows) + 1):
+            row["seq"] = seq
         # Another process may have stored the same instant meanwhile (PostgreSQL with several
         # workers): the constraint keeps it once.
         tx.conn.execute(_insert_statement(tx.conn.dialect.name), rows)
@@ -144,6 +150,13 @@ _SEEN = (
     .values(last_seen_at=sa.bindparam("now"))
 )
 
+
+_NUMBER = (
+    walks_table.update()
+    .where(walks_table.c.id == sa.bindparam("walk_id"))
+    .values(fix_seq=walks_table.c.fix_seq + sa.bindparam("n"))
+    .returning(walks_table.c.fix_seq)
+)
 
 _STORED = sa.select(fixes.c.taken_at).where(
     fixes.c.walk_id == sa.bindparam("walk_id"),

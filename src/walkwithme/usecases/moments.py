@@ -104,7 +104,9 @@ def ok(tx: Tx, walk_id: int, walker_id: int, pin: Pin) -> str:
                 "note": None,
                 "reason": shown_reason,
             }
-            # As `alarms.resolve_alarm` leaves a walk: quiet for a while.
+            # As `alarms.resolve_alarm` leaves a walk: quiet for a while, and a question to
+            # her still waiting to be delivered is not sent.
+            alerts.supersede(tx, walk_id, ("check",), "the alarm was resolved")
             quiet: dict[str, Any] = {"cover_quiet_until": quiet_after_answer(None, tx.now_ms)}
             _covered(tx, walk, pin, "alarm_resolved", facts, shown=walk.after_alarm, **quiet)
         else:
