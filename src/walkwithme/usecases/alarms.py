@@ -3,7 +3,9 @@ and resolving an alarm.
 
 `judge` is what the watchdog runs for a walk that fell due. It re-reads the walk in the
 writer's transaction and acts only if the due time it claimed is still the walk's due time: a
-fix that landed meanwhile moved it, and then there is nothing to decide.
+fix that landed meanwhile moved it, and then there is nothing to decide. After her duress
+PIN, it also judges the walk her devices are shown (the cover), with the same rules: see
+`_judge_covert`.
 """
 
 from __future__ import annotations
