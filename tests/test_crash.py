@@ -99,4 +99,8 @@ def test_sigterm_finishes_the_send_in_flight_before_the_service_stops(tmp_path: 
             assert channels[0]["status"] == "working"
         finally:
             service.stop()
-    assert [r.headers["x-answered"] for r in sink.received] == ["200"]
+    # The alarm that was in flight reached the receiver once. (At this clock's speed, a slow
+    # restart on a busy machine lets the ladder say the alarm again: another alert, its own key.)
+    first = sink.received[0].headers["x-walkwithme-alert"]
+    same = [r for r in sink.received if r.headers["x-walkwithme-alert"] == first]
+    assert [r.headers["x-answered"] for r in same] == ["200"]

@@ -749,3 +749,24 @@ def test_the_cover_is_asked_and_her_fixes_reach_both_walks_on_either_database(
     ]
     assert ids == [1, 2]
     assert cast.client.get(url, headers=noor.auth).json()["state"] == "alarm"
+
+
+def test_resolved_while_she_is_asked_the_walk_goes_on_with_her_question(tmp_path: Path) -> None:
+    """Noor resolves the silent alarm while her devices wait to answer "Are you OK?": the walk
+    becomes what they were shown, question included; unanswered, it is an alarm for everyone,
+    at the moment her real PIN's walk would have raised it."""
+
+    def play(run: Run, pin: str) -> None:
+        goes_silent(run, pin)
+        run.cast.clock.advance(seconds=30)
+        found = run.cast.client.post(
+            f"{run.url}/resolve", json={"note": "She's with me"}, headers=run.noor.auth
+        )
+        assert found.status_code == (200 if pin == DURESS else 409), found.text
+        assert "alarm" not in run.look(seconds=59)
+        assert run.look(seconds=1) == ["alarm"]
+
+    real, forced = twins(tmp_path, play)
+    same_bytes(real, forced)
+    assert forced.noor_walk["state"] == real.noor_walk["state"] == "alarm"
+    assert [e["reason"] for e in forced.noor_sees if e["kind"] == "alarm"][-1] == "no_answer"
