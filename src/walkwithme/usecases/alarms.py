@@ -121,7 +121,7 @@ def _judge_covert(tx: Tx, walk: Walk, *, has_hook: bool) -> str | None:
     elif walk.walker_live:
         found = verdict(walk, shadow, now)
         if found.alarm is not None:
-            shown_alarm(tx, walk, found.alarm)
+            walk = shown_alarm(tx, walk, found.alarm)
             _tell_shown(tx, walk, "alarm", found.alarm)
             return "alarm"
         if found.ask is not None:
