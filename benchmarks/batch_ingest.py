@@ -92,6 +92,7 @@ class Raw:
                 "battery_pct": 80.0,
                 "flag": None,
                 "received_at": received,
+                "seq": t + j,  # unique in the walk, as the times are (its number in the track)
             }
             for j in range(self.batch)
         ]

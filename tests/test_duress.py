@@ -40,6 +40,13 @@ class Run:
     phone: str
     walk: dict[str, Any]
     seen: list[bytes] = field(default_factory=list)  # what her devices received, in order
+    here: tuple[float, float] = START  # where her phone last reported from
+    # Taken down at the end of a twin run (`twins`): her notifications, and what Noor sees.
+    told: list[str] = field(default_factory=list)
+    noor_sees: list[dict[str, Any]] = field(default_factory=list)
+    noor_walk: dict[str, Any] = field(default_factory=dict)
+    noor_told: list[dict[str, Any]] = field(default_factory=list)
+    her_events: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -51,6 +58,7 @@ class Run:
         return answer
 
     def phone_sends(self, where: tuple[float, float]) -> None:
+        self.here = where
         answer = self.cast.client.post(
             "/api/fixes",
             json={"fixes": [self.cast.fix(where)]},
@@ -59,8 +67,14 @@ class Run:
         self.seen.append(f"{answer.status_code} ".encode() + answer.content)
 
     def look(self, **advance: float) -> list[str]:
+        """The watchdog looks; then what her devices hold is taken down (her timeline, her
+        notifications), so the two runs are compared at every look, not only at the end:
+        she must be asked at the same moment, not merely at some point."""
         self.cast.clock.advance(**advance)
-        return self.cast.services.watchdog.tick_sync()
+        decided = self.cast.services.watchdog.tick_sync()
+        self.as_mira("GET", f"{self.url}/events")
+        self.seen.append(json.dumps(her_notifications(self.cast.services, self.mira)).encode())
+        return decided
 
     def companion_sees(self) -> dict[str, Any]:
         found: dict[str, Any] = self.cast.client.get(self.url, headers=self.noor.auth).json()
@@ -68,9 +82,9 @@ class Run:
 
 
 @contextmanager
-def scene(tmp_path: Path, name: str, duress_in_profile: bool) -> Iterator[Run]:
+def scene(tmp_path: Path, name: str, duress_in_profile: bool, **walk: Any) -> Iterator[Run]:
     """Mira walking home with her phone; Noor her companion, Gus her guardian; everyone has a
-    channel (nothing is sent: the outbox is what we read)."""
+    channel (nothing is sent: the outbox is what we read). `walk`: how her walk differs."""
     clock = FakeClock()
     svc = make_services(
         f"sqlite:///{tmp_path / f'{name}.db'}",
@@ -101,14 +115,15 @@ def scene(tmp_path: Path, name: str, duress_in_profile: bool) -> Iterator[Run]:
             assert set_it.status_code == 200, set_it.text
         else:
             extra["duress_pin"] = DURESS
-        walk = cast.start_walk(mira, **extra)
-        yield Run(cast, mira, noor, gus, phone, walk)
+        started = cast.start_walk(mira, **extra, **walk)
+        yield Run(cast, mira, noor, gus, phone, started)
     svc.db.dispose()
 
 
 def her_notifications(svc: Services, mira: Member) -> list[str]:
-    """The alerts her own channels would carry; the answer page's token is random in each run
-    (it is a capability, not content), so it is masked."""
+    """The alerts her own channels would carry; the answer page's token and the alert's
+    idempotency key are random in each run (a capability, and a name that says nothing), so
+    they are masked."""
     with svc.db.read_engine.connect() as conn:
         rows = conn.execute(
             sa.select(alerts.c.payload)
@@ -117,6 +132,7 @@ def her_notifications(svc: Services, mira: Member) -> list[str]:
             .order_by(alerts.c.id)
         )
         payloads = [json.dumps(r.payload, sort_keys=True) for r in rows]
+    payloads = [re.sub(r"wwm-alert-[A-Za-z0-9_-]+", "wwm-alert-KEY", p) for p in payloads]
     return [re.sub(r"ans_[A-Za-z0-9_-]+", "ans_TOKEN", p) for p in payloads]
 
 
@@ -384,3 +400,373 @@ def test_a_duress_pin_must_differ_from_her_pin(cast: Cast) -> None:
     )
     assert wrong_password.status_code == 403
     assert cast.client.get("/api/walks", headers=mira.auth).json() == []
+
+
+# -- after her duress PIN, the rules go on for what her devices are shown --------------------
+#
+# A real walk would still be asked "Are you OK?" when she stalls, is late, goes silent or
+# lingers at the door: the walk her devices are shown must be asked too, at the same moment,
+# and take her answer (or her silence) as the real walk would.
+
+
+def gives_it(run: Run, pin: str) -> None:
+    """A minute in, her phone reporting, she is made to give her PIN ("I'm OK", though
+    nothing was asked): with her duress PIN, the silent alarm begins."""
+    run.cast.clock.advance(minutes=1)
+    run.phone_sends(between(START, HOME, 0.1))
+    run.as_mira("POST", f"{run.url}/ok", json={"pin": pin})
+
+
+def reports_for(run: Run, minutes: int) -> None:
+    """Her phone reports once a minute from where it is; the watchdog looks each time."""
+    for _ in range(minutes):
+        run.cast.clock.advance(minutes=1)
+        run.phone_sends(run.here)
+        assert "check" not in run.look()
+
+
+def asked_at(run: Run, seconds: int) -> None:
+    """The deadline is `seconds` away: one second before it nothing is asked; at it, she is."""
+    assert "check" not in run.look(seconds=seconds - 1)
+    assert "check" in run.look(seconds=1)
+
+
+def stalls(run: Run, pin: str) -> str:
+    gives_it(run, pin)  # her first fix: her progress counts from here
+    reports_for(run, 4)  # from the same place
+    asked_at(run, 60)  # five minutes without progress (day)
+    return "stalled"
+
+
+def goes_silent(run: Run, pin: str) -> str:
+    gives_it(run, pin)
+    # Three minutes without a fix (day): the silent alarm's ladder climbs at that moment too.
+    asked_at(run, 180)
+    return "silent"
+
+
+def is_late(run: Run, pin: str) -> str:
+    """A timer walk of five minutes (see `SCENES`): she gives her PIN without her phone."""
+    run.cast.clock.advance(minutes=1)
+    run.as_mira("POST", f"{run.url}/ok", json={"pin": pin})
+    asked_at(run, 240)
+    return "late"
+
+
+def lingers(run: Run, pin: str) -> str:
+    gives_it(run, pin)
+    run.cast.clock.advance(minutes=1)
+    run.phone_sends(HOME)  # at the door
+    reports_for(run, 4)
+    asked_at(run, 60)  # five minutes at the door without saying "I'm inside"
+    return "lingering"
+
+
+def goes_on(run: Run, minutes: int) -> None:
+    """Her phone goes on reporting from where it is, and the watchdog looks, every minute."""
+    for _ in range(minutes):
+        run.cast.clock.advance(minutes=1)
+        run.phone_sends(run.here)
+        run.look()
+
+
+def answers_with(pin: str) -> Callable[[Run], None]:
+    def answer(run: Run) -> None:
+        run.cast.clock.advance(seconds=30)
+        run.as_mira("POST", f"{run.url}/ok", json={"pin": pin})
+
+    return answer
+
+
+def answers_on_the_page_with(pin: str) -> Callable[[Run], None]:
+    def answer(run: Run) -> None:
+        run.cast.clock.advance(seconds=30)
+        with run.cast.services.db.read_engine.connect() as conn:
+            payload = conn.execute(
+                sa.select(alerts.c.payload)
+                .where(alerts.c.kind == "check")
+                .order_by(alerts.c.id.desc())
+                .limit(1)
+            ).scalar_one()
+        run.seen.append(run.cast.client.get(payload["link_path"]).content)
+        run.seen.append(run.cast.client.post(payload["link_path"], data={"pin": pin}).content)
+
+    return answer
+
+
+def gets_it_wrong(run: Run) -> None:
+    for _ in range(3):
+        run.cast.clock.advance(seconds=10)
+        run.as_mira("POST", f"{run.url}/ok", json={"pin": "0000"})
+
+
+def says_nothing(run: Run) -> None:
+    """The response window (day) passes: an alarm, whose ladder then climbs."""
+    assert "alarm" not in run.look(seconds=89)
+    assert "alarm" in run.look(seconds=1)
+    run.look(minutes=3)  # to her guardian
+    run.look(minutes=3)  # and said again (no hook)
+
+
+ASKED = {"she stalls": stalls, "she is late": is_late, "she goes silent": goes_silent}
+ASKED["she lingers at the door"] = lingers
+ANSWERS: dict[str, Callable[[Run], None]] = {
+    "her PIN": answers_with(PIN),
+    "her duress PIN": answers_with(DURESS),
+    "her PIN, on the page": answers_on_the_page_with(PIN),
+    "wrong PINs": gets_it_wrong,
+    "no answer": says_nothing,
+}
+SCENES: dict[Callable[[Run, str], str], dict[str, Any]] = {
+    is_late: {"destination": None, "from": None, "minutes": 5}
+}
+
+
+def twins(
+    tmp_path: Path, play: Callable[[Run, str], object], walk: dict[str, Any] | None = None
+) -> tuple[Run, Run]:
+    """The same evening twice: with her PIN, and with her duress PIN."""
+    runs = []
+    for name, pin in (("real", PIN), ("duress", DURESS)):
+        with scene(tmp_path, name, False, **(walk or {})) as run:
+            play(run, pin)
+            run.cast.clock.advance(seconds=20)
+            run.phone_sends(between(START, HOME, 0.5))
+            what_her_devices_hold(run)
+            run.told = her_notifications(run.cast.services, run.mira)
+            run.noor_sees = run.cast.events(run.noor, run.walk)
+            run.noor_walk = run.companion_sees()
+            run.noor_told = run.cast.told(run.noor)
+            run.her_events = run.cast.events(run.mira, run.walk)
+            runs.append(run)
+    return runs[0], runs[1]
+
+
+def same_bytes(real: Run, forced: Run) -> None:
+    assert len(forced.seen) == len(real.seen)
+    for number, (got, expected) in enumerate(zip(forced.seen, real.seen, strict=True)):
+        assert got == expected, f"her devices' message {number} gives the duress PIN away"
+    assert forced.told == real.told
+
+
+@pytest.mark.parametrize("answer", ANSWERS.values(), ids=ANSWERS.keys())
+@pytest.mark.parametrize("asked", ASKED.values(), ids=ASKED.keys())
+def test_after_her_duress_pin_her_devices_are_asked_as_her_pin_would_have_them(
+    tmp_path: Path, asked: Callable[[Run, str], str], answer: Callable[[Run], None]
+) -> None:
+    reasons: list[str] = []
+
+    def play(run: Run, pin: str) -> None:
+        reasons.append(asked(run, pin))
+        answer(run)
+        goes_on(run, minutes=12)  # quiet after an answer, then asked again, at the same moments
+
+    real, forced = twins(tmp_path, play, SCENES.get(asked))
+    same_bytes(real, forced)
+    reason = reasons[0]
+    # Her own channels were asked, with the answer page's link; nobody else was.
+    assert [(a["kind"], a["reason"]) for a in map(json.loads, forced.told)][:1] == [
+        ("check", reason)
+    ]
+    # The people looking out for her see that she was asked, and how she answered; the
+    # silent alarm goes on whatever her answer (only they can resolve it).
+    noor = forced.noor_sees
+    asked_events = [e for e in noor if e["kind"] == "check" and e.get("cover")]
+    assert asked_events[0]["reason"] == reason
+    after = noor[noor.index(asked_events[0]) + 1 :]
+    answered = [e for e in after if e["kind"] == "check_answered"]
+    shown_alarms = [e for e in after if e["kind"] == "alarm" and e.get("cover")]
+    if answer in (ANSWERS["her PIN"], ANSWERS["her PIN, on the page"]):
+        assert [(e["pin"], e["reason"]) for e in answered][:1] == [("real", reason)]
+    elif answer is ANSWERS["her duress PIN"]:
+        assert [(e["pin"], e["reason"]) for e in answered][:1] == [("duress", reason)]
+        assert [e["said"] for e in after if e["kind"] == "duress"][:1] == ["check_answered"]
+    else:
+        expected = "wrong_pins" if answer is gets_it_wrong else "no_answer"
+        assert [e["reason"] for e in shown_alarms] == [expected]
+        told = [a["reason"] for a in forced.noor_told if a["kind"] == "alarm"]
+        assert expected in told
+    assert forced.noor_walk["state"] == "alarm"
+    assert not any(a["kind"] == "check" for a in forced.noor_told), "the question is hers"
+
+
+# -- an alarm her devices are shown, under the silent alarm -------------------------------
+
+
+def sos_acked_and_climbing(run: Run, pin: str) -> None:
+    """After her PIN (either), she presses SOS; Noor says "I'm on it"; nobody comes, and the
+    ladder climbs again when the pause is over, then is said again at its top."""
+    gives_it(run, pin)
+    run.cast.clock.advance(minutes=1)
+    run.as_mira("POST", f"{run.url}/sos")
+    run.look(minutes=1)
+    acked = run.cast.client.post(f"{run.url}/ack", headers=run.noor.auth)
+    assert acked.status_code == 200, acked.text
+    run.look(minutes=9, seconds=59)  # "I'm on it" paused the climb for ten minutes...
+    run.look(seconds=1)  # ...then it goes on, to her guardian
+    run.look(minutes=3)  # and is said again at the top (no hook)
+
+
+def she_ends_it(run: Run) -> None:
+    run.cast.clock.advance(seconds=30)
+    run.as_mira("POST", f"{run.url}/ok", json={"pin": PIN})
+    goes_on(run, minutes=6)  # quiet for five minutes after the alarm, then asked again
+
+
+def noor_finds_her(run: Run) -> None:
+    run.cast.clock.advance(seconds=30)
+    found = run.cast.client.post(
+        f"{run.url}/resolve", json={"note": "I'm with her"}, headers=run.noor.auth
+    )
+    assert found.status_code == 200, found.text
+    goes_on(run, minutes=6)
+
+
+ENDINGS = {"she answers with her PIN": she_ends_it, "Noor finds her": noor_finds_her}
+
+
+@pytest.mark.parametrize("ending", ENDINGS.values(), ids=ENDINGS.keys())
+def test_an_alarm_her_devices_are_shown_is_acknowledged_climbs_and_ends_as_it_would(
+    tmp_path: Path, ending: Callable[[Run], None]
+) -> None:
+    def play(run: Run, pin: str) -> None:
+        sos_acked_and_climbing(run, pin)
+        ending(run)
+
+    real, forced = twins(tmp_path, play)
+    same_bytes(real, forced)
+    # What the test is about: her devices were told of Noor's "I'm on it", and her timeline
+    # has the ladder climbing and the alarm's end.
+    assert [json.loads(t)["kind"] for t in real.told][:1] == ["alarm_acknowledged"]
+    mine = [e["kind"] for e in real.her_events]
+    assert mine.count("alarm_escalated") == 2
+    assert "alarm_acknowledged" in mine
+    assert "alarm_resolved" in mine
+    # The people looking out for her: her SOS, and the silent alarm they are in until one of
+    # them finds her.
+    noor = forced.noor_sees
+    assert any(e["kind"] == "sos" and e["cover"] for e in noor)
+    if ending is noor_finds_her:
+        assert forced.noor_walk["state"] == "active"
+        assert [e["reason"] for e in noor if e["kind"] == "alarm_resolved"] == ["duress"]
+    else:
+        assert forced.noor_walk["state"] == "alarm"
+        resolved = [e for e in noor if e["kind"] == "alarm_resolved"]
+        assert [(e["cover"], e["reason"]) for e in resolved] == [(True, "sos")]
+
+
+# -- a new walk while the silent alarm holds the last one open ------------------------------
+
+
+def starts_another_walk(run: Run, pin: str) -> None:
+    """She is made to end the walk; a minute later she starts another, and her phone goes on
+    reporting (one fix is sent twice)."""
+    ends_the_walk(run, pin)
+    run.cast.clock.advance(minutes=1)
+    body = {
+        "destination": {"lat": HOME[0], "lon": HOME[1], "radius": 40, "name": "home"},
+        "from": {"lat": START[0], "lon": START[1]},
+        "pin": PIN,
+    }
+    started = run.as_mira("POST", "/api/walks", json=body)
+    assert started.status_code == 201, started.text
+    first = run.url
+    run.walk = started.json()
+    for step in range(1, 5):
+        run.cast.clock.advance(seconds=30)
+        run.phone_sends(between(START, HOME, 0.3 + 0.05 * step))
+    run.phone_sends(run.here)  # the same fix again: a duplicate
+    run.look(minutes=1)
+    # Her first walk, as her devices see it: over.
+    for path in (first, f"{first}/events", f"{first}/fixes"):
+        run.as_mira("GET", path)
+
+
+def test_a_new_walk_after_a_forced_end_keeps_her_fixes_reaching_the_alarm(
+    tmp_path: Path,
+) -> None:
+    real, forced = twins(tmp_path, starts_another_walk)
+    same_bytes(real, forced)
+    with scene(tmp_path, "again", False) as run:
+        starts_another_walk(run, DURESS)
+        told = [json.loads(m.split(b" ", 1)[1]) for m in run.seen if b'"results"' in m]
+        assert [r["results"][0]["status"] for r in told][-5:] == ["accepted"] * 4 + ["duplicate"]
+        second = run.walk
+        first = {"id": second["id"] - 1}
+        sent = [between(START, HOME, 0.3 + 0.05 * step)[0] for step in range(1, 5)]
+        for walk in (first, second):
+            # Both walks have every fix once: the silent alarm's, for those looking for her,
+            # and the new walk, for everyone on it.
+            track = run.cast.client.get(
+                f"/api/walks/{walk['id']}/fixes", headers=run.noor.auth
+            ).json()
+            assert [f["lat"] for f in track][-4:] == pytest.approx(sent)
+            assert len({f["t"] for f in track}) == len(track)
+        alarm = run.cast.client.get(f"/api/walks/{first['id']}", headers=run.noor.auth).json()
+        assert alarm["state"] == "alarm"
+        assert alarm["last_position"]["lat"] == pytest.approx(sent[-1])
+        # Her own devices see the first walk's track end where it ended for them.
+        mine = run.cast.client.get(f"/api/walks/{first['id']}/fixes", headers=run.mira.auth)
+        assert [f["lat"] for f in mine.json()] == [pytest.approx(between(START, HOME, 0.3)[0])]
+
+
+def test_the_cover_is_asked_and_her_fixes_reach_both_walks_on_either_database(
+    cast: Cast,
+) -> None:
+    """The same machinery on SQLite and PostgreSQL: after her duress PIN, her devices are
+    asked when she goes silent; made to end the walk and start another, her phone's fixes
+    reach both walks, each once and numbered in each walk's own track."""
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    cast.channel(mira)
+    phone = cast.device(mira)
+    walk = cast.start_walk(mira, duress_pin=DURESS)
+    url = f"/api/walks/{walk['id']}"
+    cast.send(phone, cast.fix(between(START, HOME, 0.1)))
+    assert (
+        cast.client.post(f"{url}/ok", json={"pin": DURESS}, headers=mira.auth).json()["answered"]
+        == "nothing"
+    )
+    cast.clock.advance(minutes=2, seconds=59)
+    assert cast.services.watchdog.tick_sync() == []
+    cast.clock.advance(seconds=1)
+    assert cast.services.watchdog.tick_sync() == ["check"]  # and the silent alarm climbs
+    assert cast.events(mira, walk)[-1]["kind"] == "check"
+    assert [e["kind"] for e in cast.events(noor, walk)][-2:] == ["alarm_escalated", "check"]
+    assert [a["reason"] for a in cast.told(mira, "check")] == ["silent"]
+    ended = cast.client.post(f"{url}/end", json={"pin": PIN}, headers=mira.auth)
+    assert ended.json()["state"] == "ended"
+    second = cast.start_walk(mira)
+    sent = [cast.fix(between(START, HOME, 0.2 + 0.1 * n), seconds_ago=30 - 10 * n) for n in (1, 2)]
+    assert cast.statuses(phone, *sent) == ["accepted", "accepted"]
+    assert cast.statuses(phone, sent[1]) == ["duplicate"]
+    for which, who in ((second, mira), (second, noor), (walk, noor)):
+        track = cast.client.get(f"/api/walks/{which['id']}/fixes", headers=who.auth).json()
+        assert [f["t"] for f in track][-2:] == [f["t"] for f in sent]
+    ids = [
+        f["id"]
+        for f in cast.client.get(f"/api/walks/{second['id']}/fixes", headers=mira.auth).json()
+    ]
+    assert ids == [1, 2]
+    assert cast.client.get(url, headers=noor.auth).json()["state"] == "alarm"
+
+
+def test_resolved_while_she_is_asked_the_walk_goes_on_with_her_question(tmp_path: Path) -> None:
+    """Noor resolves the silent alarm while her devices wait to answer "Are you OK?": the walk
+    becomes what they were shown, question included; unanswered, it is an alarm for everyone,
+    at the moment her real PIN's walk would have raised it."""
+
+    def play(run: Run, pin: str) -> None:
+        goes_silent(run, pin)
+        run.cast.clock.advance(seconds=30)
+        found = run.cast.client.post(
+            f"{run.url}/resolve", json={"note": "She's with me"}, headers=run.noor.auth
+        )
+        assert found.status_code == (200 if pin == DURESS else 409), found.text
+        assert "alarm" not in run.look(seconds=59)
+        assert run.look(seconds=1) == ["alarm"]
+
+    real, forced = twins(tmp_path, play)
+    same_bytes(real, forced)
+    assert forced.noor_walk["state"] == real.noor_walk["state"] == "alarm"
+    assert [e["reason"] for e in forced.noor_sees if e["kind"] == "alarm"][-1] == "no_answer"

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi.testclient import TestClient
@@ -23,6 +24,7 @@ from walkwithme.config import ConfigError, load_config
 from walkwithme.notify import webpush
 from walkwithme.notify.vapid import b64url, b64url_decode
 from walkwithme.services import Services
+from walkwithme.store.schema import alerts
 
 
 @pytest.fixture
@@ -177,7 +179,13 @@ def test_the_test_notification_reaches_the_browser(
     send_all(svc)
     [test] = push.delivered()
     assert test["title"] == "A test from Walk With Me: this channel works."
-    assert test["key"] == f"wwm-alert-{tested.json()['alert_id']}"
+    stored = svc.db.read_sync(
+        lambda c: c.execute(
+            sa.select(alerts.c.payload).where(alerts.c.id == tested.json()["alert_id"])
+        ).scalar_one()
+    )
+    assert test["key"] == stored["key"]
+    assert test["key"].startswith("wwm-alert-")
     assert "topic" not in push.received[0].headers  # not about a walk
     assert channel_of(cast, noor)["status"] == "working"
 

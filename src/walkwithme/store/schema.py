@@ -168,6 +168,16 @@ walks = sa.Table(
     sa.Column("cover_alarm_reason", sa.String(16)),  # the alarm her devices are shown, if any
     # The thresholds it is judged by, fixed when it started (JSON; NULL: the built-in ones).
     sa.Column("profiles", sa.Text),
+    # The rules' shadow on what her devices are shown (usecases/alarms.py): the check they
+    # were asked and its quiet time after an answer, and the ladder of an alarm they are shown.
+    sa.Column("cover_check_reason", sa.String(16)),
+    sa.Column("cover_check_asked_at", Ms),
+    sa.Column("cover_quiet_until", Ms),
+    sa.Column("cover_alarm_at", Ms),
+    sa.Column("cover_escalation_level", sa.Integer),
+    sa.Column("cover_escalate_at", Ms),
+    # How many fixes the walk's track has numbered so far (fixes.seq).
+    sa.Column("fix_seq", Id, nullable=False, server_default="0"),
     sa.Index("ix_walks_walker_state", "walker_id", "state"),
     sa.Index("ix_walks_next_due_at", "next_due_at"),
 )
@@ -197,9 +207,13 @@ fixes = sa.Table(
     # Why the fix is kept out of the rules and the map ("inaccurate", "jump"), or NULL.
     sa.Column("flag", sa.String(16)),
     sa.Column("received_at", Ms, nullable=False),
-    # Re-sending the same fix is a no-op: a device reports one position per instant.
-    sa.UniqueConstraint("device_id", "taken_at", name="uq_fixes_device_taken_at"),
-    sa.Index("ix_fixes_walk_id", "walk_id", "id"),
+    # Its number in the walk's track (`walks.fix_seq` counts them): the `id` clients see and
+    # their cursor. A walk's own count, so nothing kept for another walk shows in it.
+    sa.Column("seq", Id, nullable=False),
+    # Re-sending the same fix is a no-op: a device reports one position per instant, kept
+    # once per walk (a fix can be kept for two: her new walk, and one a silent alarm holds open).
+    sa.UniqueConstraint("walk_id", "device_id", "taken_at", name="uq_fixes_walk_device_taken_at"),
+    sa.UniqueConstraint("walk_id", "seq", name="uq_fixes_walk_seq"),
     sa.Index("ix_fixes_walk_taken_at", "walk_id", "taken_at"),
 )
 

@@ -8,6 +8,7 @@ thing, with the same idempotency key.
 
 from __future__ import annotations
 
+import secrets
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -30,8 +31,11 @@ from walkwithme.usecases.contacts import standing, standing_ids
 PENDING, SENT, DEAD = "pending", "sent", "dead"
 
 
-def alert_key(alert_id: int) -> str:
-    return f"wwm-alert-{alert_id}"
+def new_alert_key() -> str:
+    """An alert's idempotency key: random, so it says nothing of how many alerts were made
+    before it (after her duress PIN, a count that grew by the silent alarm's would give it
+    away to whoever reads her notifications)."""
+    return f"wwm-alert-{secrets.token_urlsafe(16)}"
 
 
 def working_channel_ids(conn: Connection, person_id: int) -> list[int]:
@@ -111,6 +115,7 @@ def enqueue(
 ) -> int:
     """One alert, delivered to every working channel of every recipient (and to the
     operator's emergency hook if `hook`)."""
+    # The key is fixed with the payload: stable across retries and across channels.
     alert_id = insert_id(
         tx.conn,
         alerts,
@@ -118,13 +123,7 @@ def enqueue(
         event_id=event_id,
         kind=kind,
         created_at=tx.now_ms,
-        payload={**payload, "key": "pending"},
-    )
-    # The key is the alert's own id: stable across retries and across channels.
-    tx.conn.execute(
-        alerts.update()
-        .where(alerts.c.id == alert_id)
-        .values(payload={**payload, "key": alert_key(alert_id)})
+        payload={**payload, "key": new_alert_key()},
     )
     rows: list[dict[str, int | None]] = [
         {"alert_id": alert_id, "person_id": person, "channel_id": channel}

@@ -4,7 +4,8 @@ An adapter parses its payload into `Fix`es (refusing malformed ones by name) and
 `record_fixes` to the writer. Here, in the writer's transaction: fixes that belong to no live
 walk of the device's owner are dropped (location is kept only during walks); the rest are
 stored once each (a re-sent fix is a no-op); implausible ones are stored but flagged; the
-newest trusted fix moves the walk (never an older one that arrived late).
+newest trusted fix moves the walk (never an older one that arrived late). A fix is kept once
+per walk it belongs to (see `record_fixes` for the one case where that is two walks).
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ from walkwithme.domain.fixes import Fix, check_fix, implausibility, parse_fix
 from walkwithme.domain.rules import Progress, adapted_arrival, battery_notice, progress_after
 from walkwithme.domain.walks import WalkState, door_after_fix
 from walkwithme.store.schema import devices, fixes
+from walkwithme.store.schema import walks as walks_table
 from walkwithme.store.writer import Tx
 from walkwithme.streets import DistanceField, StreetMap
 from walkwithme.usecases import alerts, timeline, walks
 from walkwithme.usecases.devices import Device
-from walkwithme.usecases.walks import Walk, live_walk_of
+from walkwithme.usecases.walks import Walk, walks_taking_fixes
 
 Status = Literal["accepted", "flagged", "duplicate", "refused", "not_kept"]
 
@@ -71,20 +73,44 @@ def record_fixes(
 ) -> list[Outcome]:
     """The batch is judged in memory, in time order, and written at once: one insert for its
     fixes and one update of the walk, however many fixes it holds. With `streets`, the
-    distance she has left is walked along them."""
+    distance she has left is walked along them.
+
+    While the silent alarm of her duress PIN holds an older walk open (over, for her
+    devices), the batch is recorded for it too, the same way: the people looking for her go
+    on seeing where she is, whatever walk she was made to start since. Her phone is told
+    what her newest walk made of its fixes."""
     outcomes: list[Outcome | None] = [p if isinstance(p, Outcome) else None for p in batch]
     todo = sorted(
         ((i, p) for i, p in enumerate(batch) if isinstance(p, Fix)), key=lambda item: item[1].t_ms
     )
     if not todo:
         return [o for o in outcomes if o is not None]
-    walk = live_walk_of(tx.conn, device.person_id)
+    taking = walks_taking_fixes(tx.conn, device.person_id)
     tx.conn.execute(_SEEN, {"device_id": device.id, "now": tx.now_ms})
-    if walk is None:
+    if not taking:
         for index, _fix in todo:
             outcomes[index] = Outcome("not_kept", NO_WALK)
         return [o for o in outcomes if o is not None]
-    stored = _already_stored(tx.conn, device.id, [fix.t_ms for _i, fix in todo])
+    newest, *held_open = taking
+    told = _record_on(tx, newest, device, todo, streets)
+    for walk in held_open:
+        _record_on(tx, walk, device, todo, streets)
+    if not newest.walker_live:
+        # Her duress PIN ended the walk for her devices while it stays open in a silent alarm:
+        # the fixes are kept, for those looking for her, and her phone is told what it would
+        # have been told of a walk that is over.
+        told = {index: Outcome("not_kept", NO_WALK) for index, _fix in todo}
+    for index, outcome in told.items():
+        outcomes[index] = outcome
+    return [o for o in outcomes if o is not None]
+
+
+def _record_on(
+    tx: Tx, walk: Walk, device: Device, todo: list[tuple[int, Fix]], streets: StreetMap | None
+) -> dict[int, Outcome]:
+    """The batch's fixes (in time order), kept for one walk: each at most once for it."""
+    outcomes: dict[int, Outcome] = {}
+    stored = _already_stored(tx.conn, walk.id, device.id, [fix.t_ms for _i, fix in todo])
     track = Track(walk, tx.now_ms, _field(streets, walk))
     rows = []
     for index, fix in todo:
@@ -103,21 +129,17 @@ def record_fixes(
             track.add(fix)
             outcomes[index] = Outcome("accepted")
     if rows:
+        # Numbered in the walk's own track; the walk's row is locked until the commit, so the
+        # numbers are in the order the fixes are committed.
+        last = int(tx.conn.execute(_NUMBER, {"walk_id": walk.id, "n": len(rows)}).scalar_one())
+        for seq, row in enumerate(rows, start=last - len(rows) + 1):
+            row["seq"] = seq
         # Another process may have stored the same instant meanwhile (PostgreSQL with several
         # workers): the constraint keeps it once.
         tx.conn.execute(_insert_statement(tx.conn.dialect.name), rows)
         tx.touch(walk.id)
     track.save(tx)
-    if not walk.walker_live:
-        # Her duress PIN ended the walk for her devices while it stays open in a silent alarm:
-        # the fixes are kept, for those looking for her, and her phone is told what it would
-        # have been told of a walk that is over.
-        return [
-            o if isinstance(p, Outcome) else Outcome("not_kept", NO_WALK)
-            for o, p in zip(outcomes, batch, strict=True)
-            if o is not None
-        ]
-    return [o for o in outcomes if o is not None]
+    return outcomes
 
 
 NO_WALK = "no walk is live: location is kept only during walks"
@@ -129,17 +151,28 @@ _SEEN = (
 )
 
 
+_NUMBER = (
+    walks_table.update()
+    .where(walks_table.c.id == sa.bindparam("walk_id"))
+    .values(fix_seq=walks_table.c.fix_seq + sa.bindparam("n"))
+    .returning(walks_table.c.fix_seq)
+)
+
 _STORED = sa.select(fixes.c.taken_at).where(
+    fixes.c.walk_id == sa.bindparam("walk_id"),
     fixes.c.device_id == sa.bindparam("device_id"),
     fixes.c.taken_at.in_(sa.bindparam("instants", expanding=True)),
 )
 
 
-def _already_stored(conn: Connection, device_id: int, instants: list[int]) -> set[int]:
+def _already_stored(
+    conn: Connection, walk_id: int, device_id: int, instants: list[int]
+) -> set[int]:
     found: set[int] = set()
     for start in range(0, len(instants), 500):
         chunk = instants[start : start + 500]
-        found.update(conn.execute(_STORED, {"device_id": device_id, "instants": chunk}).scalars())
+        params = {"walk_id": walk_id, "device_id": device_id, "instants": chunk}
+        found.update(conn.execute(_STORED, params).scalars())
     return found
 
 
@@ -162,9 +195,11 @@ def _row(walk_id: int, device_id: int, fix: Fix, flag: str | None, now: int) -> 
 
 _INSERTS = {
     "postgresql": postgresql.insert(fixes).on_conflict_do_nothing(
-        index_elements=["device_id", "taken_at"]
+        index_elements=["walk_id", "device_id", "taken_at"]
     ),
-    "sqlite": sqlite.insert(fixes).on_conflict_do_nothing(index_elements=["device_id", "taken_at"]),
+    "sqlite": sqlite.insert(fixes).on_conflict_do_nothing(
+        index_elements=["walk_id", "device_id", "taken_at"]
+    ),
 }
 
 

@@ -6,7 +6,9 @@ response, her timeline (her own copy of each event, numbered without gaps), her 
 what her phone is told of its later fixes. Meanwhile the walk goes into a silent alarm that only
 the people looking out for her see, and it stays live and shared with them whatever she is made
 to do next, until a companion or a guardian resolves it: her own PINs, from then on, only move
-what her devices are shown (the cover: `walks.cover_state` and `cover_ended_at`).
+what her devices are shown (the cover: `walks.cover_state`, `cover_ended_at`, and the rules'
+facts the cover keeps of its own, its check and quiet time, which the watchdog's shadow of the
+rules judges: `alarms.judge`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from walkwithme.domain.walks import WalkState, check_extension, check_message
 from walkwithme.store.writer import Tx
 from walkwithme.usecases import alarms, alerts, timeline
 from walkwithme.usecases.timeline import FOR_COMPANIONS, FOR_WALKER
-from walkwithme.usecases.walks import Walk, own_live_walk, person_name, save
+from walkwithme.usecases.walks import Walk, own_live_walk, person_name, save, shown_columns
 
 MINUTE_MS = 60_000
 # `ok` answers this when the PIN must be refused after what it did was recorded (a duress PIN
@@ -67,17 +69,16 @@ def extend(tx: Tx, walk_id: int, walker_id: int, minutes: int, pin: Pin) -> int:
     walk = own_live_walk(tx, walk_id, walker_id)
     expected_at = max(walk.expected_at, tx.now_ms) + minutes * MINUTE_MS
     facts: dict[str, Any] = {"minutes": minutes, "expected_at": expected_at}
-    if pin is Pin.DURESS or walk.covert:
-        _covered(tx, walk, pin, "extended", facts, shown=walk.walker_state, expected_at=expected_at)
-        return expected_at
+    covered = pin is Pin.DURESS or walk.covert
     answered: dict[str, Any] = {}
-    if walk.check_reason is not None:
+    asked = walk.walker_check_reason
+    if asked is not None:
         # Her right PIN is her answer to the question too: she is OK, only slower.
-        answered = {
-            "check_reason": None,
-            "check_asked_at": None,
-            "quiet_until": quiet_after_answer(Reason(walk.check_reason), tx.now_ms),
-        }
+        answered = _answered(covered, Reason(asked), tx.now_ms)
+    if covered:
+        shown = walk.walker_state
+        _covered(tx, walk, pin, "extended", facts, shown=shown, expected_at=expected_at, **answered)
+        return expected_at
     save(tx, walk, expected_at=expected_at, wrong_pins=0, **answered)
     timeline.record(tx, walk_id, "extended", actor_id=walker_id, **facts)
     return expected_at
@@ -85,11 +86,12 @@ def extend(tx: Tx, walk_id: int, walker_id: int, minutes: int, pin: Pin) -> int:
 
 def ok(tx: Tx, walk_id: int, walker_id: int, pin: Pin) -> str:
     """ "I'm OK": answers the check, or ends an alarm she is in. Returns what it answered:
-    "check", "alarm" or "nothing"."""
+    "check", "alarm" or "nothing". After her duress PIN, what she answers is what her devices
+    are shown (the cover's check, or its alarm): her PINs move only the cover."""
     walk = own_live_walk(tx, walk_id, walker_id)
     covered = pin is Pin.DURESS or walk.covert
     if walk.walker_state is WalkState.ALARM:
-        shown_reason = walk.cover_alarm_reason if walk.covert else walk.alarm_reason
+        shown_reason = walk.walker_alarm_reason
         if shown_reason == Reason.WRONG_PINS.value:
             # Whoever guessed wrong three times may guess right the fourth: this alarm ends
             # only by someone who has found her. A duress PIN is refused the same way, and
@@ -104,32 +106,42 @@ def ok(tx: Tx, walk_id: int, walker_id: int, pin: Pin) -> str:
                 "note": None,
                 "reason": shown_reason,
             }
-            _covered(tx, walk, pin, "alarm_resolved", facts, shown=walk.after_alarm)
+            # As `alarms.resolve_alarm` leaves a walk: quiet for a while, and a question to
+            # her still waiting to be delivered is not sent.
+            alerts.supersede(tx, walk_id, ("check",), "the alarm was resolved")
+            quiet: dict[str, Any] = {"cover_quiet_until": quiet_after_answer(None, tx.now_ms)}
+            _covered(tx, walk, pin, "alarm_resolved", facts, shown=walk.after_alarm, **quiet)
         else:
             alarms.resolve_alarm(tx, walk, by=walker_id, note=None)
         return "alarm"
-    if walk.check_reason is None:
+    asked = walk.walker_check_reason
+    if asked is None:
         if covered:
             # Nothing was asked; her duress PIN is a silent alarm all the same.
             _covered(tx, walk, pin, None, {}, shown=walk.walker_state)
         else:
             save(tx, walk, wrong_pins=0)
         return "nothing"
-    reason = Reason(walk.check_reason)
+    reason = Reason(asked)
     alerts.supersede(tx, walk_id, ("check",), "she answered")
+    answered = _answered(covered, reason, tx.now_ms)
     if covered:
-        _covered(tx, walk, pin, "check_answered", {"reason": reason.value}, shown=walk.walker_state)
+        facts = {"reason": reason.value}
+        _covered(tx, walk, pin, "check_answered", facts, shown=walk.walker_state, **answered)
         return "check"
-    save(
-        tx,
-        walk,
-        check_reason=None,
-        check_asked_at=None,
-        wrong_pins=0,
-        quiet_until=quiet_after_answer(reason, tx.now_ms),
-    )
+    save(tx, walk, wrong_pins=0, **answered)
     timeline.record(tx, walk_id, "check_answered", actor_id=walker_id, reason=reason.value)
     return "check"
+
+
+def _answered(covered: bool, reason: Reason, now_ms: int) -> dict[str, Any]:
+    """The question her devices were asked is answered: no rule asks again for a while."""
+    return shown_columns(
+        covered,
+        check_reason=None,
+        check_asked_at=None,
+        quiet_until=quiet_after_answer(reason, now_ms),
+    )
 
 
 def _covered(
@@ -147,13 +159,18 @@ def _covered(
     """A moment under cover: her devices are shown `shown` (and her copy of the event), as
     her real PIN would have left them; the walk itself stays, or goes, into the silent alarm.
     `reason`: the alarm her devices are shown, if `shown` is one. A right PIN of either kind
-    clears the count of wrong ones, as her real PIN does."""
+    clears the count of wrong ones, as her real PIN does. `values`: more of what her devices
+    are shown (the cover's columns, or the walk's own that both share)."""
     cover: dict[str, Any] = {
+        **_cover_from(walk),
         "cover_state": shown.value,
-        "cover_alarm_reason": reason if shown is WalkState.ALARM else None,
         "wrong_pins": 0,
         **values,
     }
+    if shown is not WalkState.ALARM:
+        cover.update(_NO_COVER_ALARM)
+    elif reason is not None:
+        cover["cover_alarm_reason"] = reason
     if ended:
         cover["cover_ended_at"] = tx.now_ms
     if pin is Pin.DURESS and walk.state is not WalkState.ALARM:
@@ -166,13 +183,47 @@ def _covered(
         alarmed = False
     if kind is not None:
         timeline.record(tx, walk.id, kind, audience=FOR_WALKER, actor_id=walk.walker_id, **facts)
-        # The people looking out for her see what she was made to do, marked as such.
+        # The people looking out for her see what she was made to do, marked as such, and
+        # with which of her PINs.
         timeline.record(
-            tx, walk.id, kind, audience=FOR_COMPANIONS, actor_id=walk.walker_id, cover=True, **facts
+            tx,
+            walk.id,
+            kind,
+            audience=FOR_COMPANIONS,
+            actor_id=walk.walker_id,
+            cover=True,
+            pin=pin.value,
+            **facts,
         )
     if pin is Pin.DURESS and not alarmed:
         # Already in alarm: her duress PIN is said again to those looking out for her.
         alarms.tell_duress_again(tx, walk, said=kind)
+
+
+_NO_COVER_ALARM = {
+    "cover_alarm_reason": None,
+    "cover_alarm_at": None,
+    "cover_escalation_level": None,
+    "cover_escalate_at": None,
+}
+
+
+def _cover_from(walk: Walk) -> dict[str, Any]:
+    """When her duress PIN first gives her devices a cover: the cover starts as the walk her
+    devices see now (its question waiting, its quiet time, the alarm they are shown and its
+    ladder), so the rules' shadow goes on from there as the rules would have."""
+    if walk.covert:
+        return {}
+    alarm = walk.state is WalkState.ALARM
+    return {
+        "cover_check_reason": walk.check_reason,
+        "cover_check_asked_at": walk.check_asked_at,
+        "cover_quiet_until": walk.quiet_until,
+        "cover_alarm_reason": walk.alarm_reason if alarm else None,
+        "cover_alarm_at": walk.alarm_at if alarm else None,
+        "cover_escalation_level": walk.escalation_level if alarm else None,
+        "cover_escalate_at": walk.escalate_at if alarm else None,
+    }
 
 
 def _note(note: str | None) -> str | None:

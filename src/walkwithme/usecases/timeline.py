@@ -96,18 +96,19 @@ def fixes_after(
     *,
     received_until: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Trusted fixes only: flagged ones stay out of the map. In arrival order (by id), each
-    with its own time `t`, so a fix that arrived late is still drawn where it belongs.
+    """Trusted fixes only: flagged ones stay out of the map. In arrival order (by their
+    number in the walk's track, `seq`, which is their `id` and the cursor), each with its own
+    time `t`, so a fix that arrived late is still drawn where it belongs.
     `received_until`: only what had arrived by then (what her devices see of a walk that, for
     them, ended then)."""
     until = fixes.c.received_at <= received_until if received_until is not None else sa.true()
     rows = conn.execute(
-        sa.select(fixes.c.id, *_POSITION)
-        .where(fixes.c.walk_id == walk_id, fixes.c.id > after_id, fixes.c.flag.is_(None), until)
-        .order_by(fixes.c.id)
+        sa.select(fixes.c.seq, *_POSITION)
+        .where(fixes.c.walk_id == walk_id, fixes.c.seq > after_id, fixes.c.flag.is_(None), until)
+        .order_by(fixes.c.seq)
         .limit(limit)
     )
-    return [{"id": r.id, **position(r)} for r in rows]
+    return [{"id": r.seq, **position(r)} for r in rows]
 
 
 # What a fix shows of where she was: its time, place, accuracy, speed, heading and battery.

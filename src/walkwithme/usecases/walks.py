@@ -69,6 +69,14 @@ class Walk:
     cover_state: str | None = None
     cover_ended_at: int | None = None
     cover_alarm_reason: str | None = None
+    # The rules' shadow on what her devices are shown (usecases/alarms.py): the check they
+    # were asked, the quiet time after an answer, and the ladder of an alarm they are shown.
+    cover_check_reason: str | None = None
+    cover_check_asked_at: int | None = None
+    cover_quiet_until: int | None = None
+    cover_alarm_at: int | None = None
+    cover_escalation_level: int | None = None
+    cover_escalate_at: int | None = None
     profiles: Profiles = DEFAULT_PROFILES  # the thresholds it started with
 
     @property
@@ -111,6 +119,18 @@ class Walk:
     def walker_ended_at(self) -> int | None:
         return self.cover_ended_at if self.covert else self.ended_at
 
+    @property
+    def walker_check_reason(self) -> str | None:
+        """The "Are you OK?" her devices are waiting to answer, if any."""
+        return self.cover_check_reason if self.covert else self.check_reason
+
+    @property
+    def walker_alarm_reason(self) -> str | None:
+        """The alarm her devices are shown, if they are shown one."""
+        if self.walker_state is not WalkState.ALARM:
+            return None
+        return self.cover_alarm_reason if self.covert else self.alarm_reason
+
     def watch(self) -> Watch:
         """What the watchdog's rules know of this walk."""
         return Watch(
@@ -128,6 +148,34 @@ class Walk:
             timer=self.destination is None,
             profiles=self.profiles,
         )
+
+    def cover_watch(self) -> Watch:
+        """What the rules know of the walk her devices are shown (after her duress PIN): the
+        same track and times as the walk, with the state, the check, the quiet time and the
+        alarm's ladder that her real PIN would have left it."""
+        return replace(
+            self.watch(),
+            state=self.walker_state,
+            check_reason=Reason(self.cover_check_reason) if self.cover_check_reason else None,
+            check_asked_at=self.cover_check_asked_at,
+            quiet_until=self.cover_quiet_until,
+            escalate_at=self.cover_escalate_at,
+        )
+
+    def due_at(self) -> int | None:
+        """When the watchdog should look at the walk next: its own rules' earliest deadline
+        and, while her devices are shown a cover, the shadow's on that cover."""
+        due = [next_due_at(self.watch())]
+        if self.covert:
+            due.append(next_due_at(self.cover_watch()))
+        found = [at for at in due if at is not None]
+        return min(found) if found else None
+
+
+def shown_columns(cover: bool, **values: Any) -> dict[str, Any]:
+    """Where the walk keeps these rule facts (`check_reason`, `quiet_until`...) of what her
+    devices are shown: its own columns, or under a duress PIN's cover the cover's."""
+    return {f"cover_{name}" if cover else name: value for name, value in values.items()}
 
 
 _WALK_COLUMNS = [c for c in walks.c if c.name not in ("pin_hash", "duress_pin_hash")]
@@ -177,6 +225,14 @@ def live_walk_of(conn: Connection, walker_id: int) -> Walk | None:
     """Her live walk (the newest, if a silent alarm still holds an older one open)."""
     row = conn.execute(_LIVE_OF, {"walker_id": walker_id}).first()
     return _walk(row) if row else None
+
+
+def walks_taking_fixes(conn: Connection, walker_id: int) -> list[Walk]:
+    """The walks her phone's fixes belong to, newest first: her live walk, and any older one
+    that the silent alarm of her duress PIN holds open (the people looking for her follow it,
+    though her devices were shown it over)."""
+    found = [_walk(row) for row in conn.execute(_LIVE_OF, {"walker_id": walker_id})]
+    return found[:1] + [walk for walk in found[1:] if walk.covert]
 
 
 def audience_of(
@@ -411,7 +467,7 @@ def save(tx: Tx, walk: Walk, target: WalkState | None = None, **values: Any) -> 
     as it now is. Returns the walk as saved."""
     state = walk.state if target is None else rules.transition(walk.state, target)
     changed = replace(walk, state=state, **values)
-    due = next_due_at(changed.watch())
+    due = changed.due_at()
     done = tx.conn.execute(
         _update_statement(tuple(sorted(values))),
         {
