@@ -30,6 +30,7 @@ from walkwithme.streets import StreetMap, load_street_map, shipped_helsinki
 
 use_cheap_hashing_for_tests()
 
+LOCAL = ("127.0.0.1", 50000)  # a client on this machine
 PG_URL = os.environ.get("WWM_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -118,7 +119,9 @@ def services(
 
 @pytest.fixture
 def client(services: Services) -> Iterator[TestClient]:
-    with TestClient(create_app(services), base_url="http://127.0.0.1:8000") as test_client:
+    # From this machine, as the operator's own tools are (they may read /metrics).
+    app = create_app(services)
+    with TestClient(app, base_url="http://127.0.0.1:8000", client=LOCAL) as test_client:
         yield test_client
 
 
@@ -149,6 +152,6 @@ def impatient(tmp_path: Path, clock: FakeClock) -> Iterator[tuple[Cast, Path]]:
     config = load_config({"WWM_DATA": str(tmp_path), "WWM_DATABASE_URL": url})
     svc = build_services(config, clock, db=Database(url, busy_timeout_ms=200))
     svc.background_watchdog = False
-    with TestClient(create_app(svc)) as client:
+    with TestClient(create_app(svc), client=LOCAL) as client:
         yield Cast(client, svc, clock), path
     svc.db.dispose()

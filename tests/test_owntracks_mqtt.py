@@ -22,7 +22,7 @@ import pytest
 from fastapi.testclient import TestClient
 from paho.mqtt.enums import CallbackAPIVersion
 
-from tests.conftest import IN_CI, make_services
+from tests.conftest import IN_CI, LOCAL, make_services
 from tests.people import HOME, START, Cast, Member, between
 from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
@@ -120,7 +120,7 @@ def serving(
         svc.background_watchdog = False
     else:
         svc = make_services(world["url"], tmp_path, clock, None, **settings)
-    with TestClient(create_app(svc), base_url="http://127.0.0.1:8000") as client:
+    with TestClient(create_app(svc), base_url="http://127.0.0.1:8000", client=LOCAL) as client:
         assert svc.mqtt is not None
         eventually(lambda: svc.mqtt is not None and svc.mqtt.connected)
         yield Cast(client, svc, clock)

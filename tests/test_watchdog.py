@@ -6,12 +6,16 @@ loop would at that moment. Nothing sleeps.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 
 from tests.conftest import make_services
 from tests.people import HOME, PIN, START, Cast, Member, between
+from walkwithme.api.app import create_app
+from walkwithme.clock import FakeClock
 from walkwithme.store.schema import walks
 from walkwithme.usecases import alarms
 
@@ -372,3 +376,23 @@ def test_metrics_count_decisions_and_deliveries_and_name_nobody(cast: Cast) -> N
     assert "walkwithme_watchdog_lateness_max_seconds 5.0" in text
     assert "Mira" not in text
     assert str(START[0]) not in text
+
+
+def test_the_services_counts_are_for_the_operator_only(
+    db_url: str, tmp_path: Path, clock: FakeClock
+) -> None:
+    """Counts of walks in alarm, read from anywhere, could tell whoever holds her phone that
+    her duress PIN raised a silent alarm: from another machine they need the token."""
+    svc = make_services(db_url, tmp_path, clock, None, WWM_METRICS_TOKEN="s3cret-for-prom")
+    far = ("203.0.113.7", 40000)
+    with TestClient(create_app(svc), client=far) as client:
+        assert client.get("/metrics").status_code == 403
+        health = client.get("/healthz")
+        assert health.status_code == 200
+        assert set(health.json()) == {"ok", "version"}  # up, and nothing more
+        wrong = {"Authorization": "Bearer not-it"}
+        assert client.get("/metrics", headers=wrong).status_code == 403
+        token = {"Authorization": "Bearer s3cret-for-prom"}
+        assert "walkwithme_walks_live" in client.get("/metrics", headers=token).text
+        assert "watchdog" in client.get("/healthz", headers=token).json()
+    svc.db.dispose()

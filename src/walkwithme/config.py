@@ -210,6 +210,14 @@ SETTINGS: tuple[Setting, ...] = (
         "means no streets (expected arrival and progress by the straight line).",
     ),
     Setting(
+        "WWM_METRICS_TOKEN",
+        str,
+        "",
+        "A token that lets a monitor on another machine read /metrics and the details of "
+        "/healthz (Authorization: Bearer ...); from this machine they need none.",
+        secret=True,
+    ),
+    Setting(
         "WWM_MQTT_URL",
         _mqtt_url,
         "",
@@ -269,6 +277,7 @@ class Config:
     push_subject: str = ""
     streets: Path | None = None
     profiles: Profiles = DEFAULT_PROFILES  # the rules' thresholds, as the operator set them
+    metrics_token: str = field(default="", repr=False)
     mqtt_url: str = field(default="", repr=False)
     mqtt_topics: str = "owntracks/+/+"
     mqtt_client_id: str = "walkwithme"
@@ -345,6 +354,7 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: Any) -> Confi
         push_subject=parsed["WWM_VAPID_SUBJECT"],
         streets=parsed["WWM_STREETS"],
         profiles=_operator_profiles(parsed["WWM_RULES"], parsed["WWM_NIGHT_HOURS"]),
+        metrics_token=parsed["WWM_METRICS_TOKEN"],
         mqtt_url=parsed["WWM_MQTT_URL"],
         mqtt_topics=parsed["WWM_MQTT_TOPICS"],
         mqtt_client_id=parsed["WWM_MQTT_CLIENT_ID"],

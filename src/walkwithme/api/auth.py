@@ -7,6 +7,7 @@ with it, and every WebSocket opened with it, must come from our own origin.
 
 from __future__ import annotations
 
+import hmac
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -33,6 +34,20 @@ def bearer(conn: HTTPConnection) -> str | None:
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
     return None
+
+
+LOOPBACK = frozenset({"127.0.0.1", "::1"})
+
+
+def sees_operations(conn: HTTPConnection) -> bool:
+    """The service's own counts (/metrics, the details of /healthz) are for the operator:
+    from this machine, or with `WWM_METRICS_TOKEN`. Counts of walks in alarm, seen from
+    anywhere, could tell whoever holds her phone that a silent alarm was raised."""
+    if conn.client is not None and conn.client.host in LOOPBACK:
+        return True
+    token = services(conn).config.metrics_token
+    given = bearer(conn)
+    return bool(token) and given is not None and hmac.compare_digest(given, token)
 
 
 def same_origin(conn: HTTPConnection, *, required: bool) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -16,7 +16,8 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 from starlette.responses import Response
 
-from walkwithme.api.auth import ServicesDep
+from walkwithme.api.auth import ServicesDep, sees_operations
+from walkwithme.domain.errors import Forbidden
 from walkwithme.services import Services
 from walkwithme.usecases import alarms
 from walkwithme.usecases import channels as outbox
@@ -75,7 +76,9 @@ class Snapshot(Collector):
 
 
 @router.get("/metrics", include_in_schema=False)
-async def metrics(svc: ServicesDep) -> Response:
+async def metrics(request: Request, svc: ServicesDep) -> Response:
+    if not sees_operations(request):
+        raise Forbidden("/metrics is for the operator: from this machine, or with its token")
     live, backlog, broken = await svc.db.read(
         lambda c: (alarms.counts(c), outbox.backlog(c), outbox.broken_channels(c))
     )
