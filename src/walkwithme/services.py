@@ -12,6 +12,7 @@ from walkwithme.config import Config, ConfigError
 from walkwithme.device_tokens import DeviceTokens
 from walkwithme.heartbeat import Heartbeat
 from walkwithme.notify.notifier import Notifier
+from walkwithme.notify.outbound import Outbound
 from walkwithme.notify.vapid import PushKeys
 from walkwithme.store.database import Database
 from walkwithme.store.migrate import upgrade
@@ -31,6 +32,7 @@ class Services:
     notifier: Notifier
     device_tokens: DeviceTokens
     push_keys: PushKeys  # the VAPID key that signs Web Push, made on first use
+    outbound: Outbound  # the one HTTP client for alerts and the heartbeat, closed at stop
     heartbeat: Heartbeat | None = None  # to an external dead man's switch, if configured
     # Demo and drill mode (`serve --drill`, never a normal serve): the clock may be jumped.
     jumping_clock: JumpingClock | None = None
@@ -54,6 +56,7 @@ class Services:
             await self.heartbeat.stop()
         await self.watchdog.stop()
         await self.notifier.stop()
+        await self.outbound.aclose()
         self.writer.stop()
         self.db.dispose()
 
@@ -98,7 +101,9 @@ def build_services(
     push_keys = PushKeys(
         config.data_dir / "vapid.pem", config.vapid_private_key, config.vapid_subject
     )
-    notifier = Notifier(db, writer, clock, config, push_keys)
+    outbound = Outbound()
+    notifier = Notifier(db, writer, clock, config, push_keys, http=outbound)
+    writer.on_alerts = notifier.ring_threadsafe  # alerts are sent as soon as they are committed
     return Services(
         config=config,
         clock=clock,
@@ -109,7 +114,10 @@ def build_services(
         notifier=notifier,
         device_tokens=DeviceTokens(db, clock),
         push_keys=push_keys,
-        heartbeat=Heartbeat(config.heartbeat_url, clock, watchdog, config.heartbeat_seconds)
+        outbound=outbound,
+        heartbeat=Heartbeat(
+            config.heartbeat_url, clock, watchdog, config.heartbeat_seconds, http=outbound
+        )
         if config.heartbeat_url
         else None,
         jumping_clock=jumping,

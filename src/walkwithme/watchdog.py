@@ -89,7 +89,8 @@ class Watchdog:
                             walk_id=walk_id,
                             seen_due=seen_due,
                             has_hook=self.has_hook,
-                        )
+                        ),
+                        urgent=True,  # ahead of the phones' fixes: an alarm is late already
                     )
                     for walk_id, seen_due in due[first : first + JUDGE_BATCH]
                 ),
@@ -115,7 +116,7 @@ class Watchdog:
             log.warning("the watchdog could not write; it looks again shortly")
             return False
         for walk_id, seen_due in poisoned:
-            await self.writer.run(self._postpone(walk_id, seen_due))
+            await self.writer.run(self._postpone(walk_id, seen_due), urgent=True)
         return True
 
     async def _offers(self, now: int, decisions: list[str]) -> bool:
