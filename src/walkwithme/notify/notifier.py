@@ -47,7 +47,8 @@ class Notifier:
     idle_s: float = IDLE_S
     sent: int = 0
     failed: int = 0
-    looks: int = 0  # ticks of the loop (for tests: a rung notifier looks without waiting)
+    looks: int = 0  # the loop's looks
+    asleep: bool = False  # the loop waits for a ring (or its next look in `idle_s`)
     _task: asyncio.Task[None] | None = None
     _loop: asyncio.AbstractEventLoop | None = None
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
@@ -179,8 +180,10 @@ class Notifier:
                 log.exception("the notifier's look failed; trying again")
                 busy = 0
             if not busy:
+                self.asleep = True
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.idle_s)
+                self.asleep = False
 
 
 def _record_and_claim(tx: Tx, results: list[outbox.Result]) -> list[outbox.Claimed]:
