@@ -54,11 +54,12 @@ class Notifier:
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def tick(self) -> int:
-        """Send everything that is due now; returns how many were attempted."""
+    async def tick(self, *, rung: bool = False) -> int:
+        """Send everything that is due now; returns how many were attempted. `rung`: a
+        commit made alerts, so there is something to claim (no need to look first)."""
         now = self.clock.now_ms()
         # A cheap read first: claiming takes the write lock, looking doesn't.
-        if not await self.db.read(lambda c: outbox.anything_due(c, now)):
+        if not rung and not await self.db.read(lambda c: outbox.anything_due(c, now)):
             return 0
         attempted = 0
         claimed = await self.writer.run(outbox.claim, urgent=True)
@@ -171,19 +172,22 @@ class Notifier:
         self._loop = None
 
     async def _run(self) -> None:
+        rung = False
         while not self._stopping.is_set():
             self._wake.clear()  # a ring from now on means another look
             self.looks += 1
             try:
-                busy = await self.tick()
+                busy = await self.tick(rung=rung)
             except Exception:
                 log.exception("the notifier's look failed; trying again")
                 busy = 0
+            rung = False
             if not busy:
                 self.asleep = True
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.idle_s)
                 self.asleep = False
+                rung = self._wake.is_set()
 
 
 def _record_and_claim(tx: Tx, results: list[outbox.Result]) -> list[outbox.Claimed]:
