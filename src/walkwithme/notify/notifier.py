@@ -144,12 +144,9 @@ class Notifier:
         self._loop = asyncio.get_running_loop()
         self._task = self._loop.create_task(self._run(), name="wwm-notifier")
 
-    def ring(self) -> None:
-        """Something is due now: look at once (from the event loop)."""
-        self._wake.set()
-
     def ring_threadsafe(self) -> None:
-        """The same, from the writer's thread, after a commit that made alerts."""
+        """Something is due now: look at once. Called from the writer's thread, after a
+        commit that made alerts."""
         loop = self._loop
         if loop is None or self._task is None:
             return  # not running: tests look with tick_sync
