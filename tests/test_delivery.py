@@ -570,3 +570,23 @@ def test_a_stopping_notifier_records_what_it_sent_and_claims_nothing_more(
     svc = make_services(db_url, tmp_path, clock, WWM_ALLOW_PRIVATE_ADDRESSES="true")
     assert svc.db.read_sync(outbox.backlog) == 1  # the second alert, for the next start
     svc.db.dispose()
+
+
+def test_the_watchdogs_decisions_and_the_notifiers_claims_go_ahead_of_the_fixes(
+    local: tuple[Cast, Services], sink: WebhookSink
+) -> None:
+    """Both are urgent writer jobs: committed in groups of their own, ahead of the phones'."""
+    cast, svc = local
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    add_webhook(cast, mira, sink.url + "/mira")
+    cast.start_walk(mira)
+    writer = svc.writer
+    before = writer.urgent_groups
+    cast.clock.advance(minutes=3)
+    assert svc.watchdog.tick_sync() == ["check"]
+    judged = writer.urgent_groups
+    assert judged > before
+    assert send_all(svc) == 1
+    assert writer.urgent_groups > judged  # the claim, and the record
+    assert [r.path for r in sink.ok()] == ["/mira"]
