@@ -10,12 +10,12 @@ If a job raises, the group's transaction is rolled back and its jobs are run aga
 each in its own transaction, so one bad request never takes its neighbours down with it. Jobs
 must therefore be pure functions of the database (no effects outside it).
 
-Alarms go first: a job submitted with `urgent=True` (the watchdog's decisions, the notifier's
-claims and records) is committed in a group of urgent jobs alone, ahead of the phones' fixes
-that keep the queue full under load, so it waits for the group being committed and no more.
-Two urgent groups never follow each other while other jobs wait, so fixes can't starve. And a
-group that made alerts (`Tx.alerted`) rings `on_alerts` after its commit: the notifier sends
-them at once instead of at its next look.
+Alarms go first: a job submitted with `urgent=True` (the watchdog's decisions, SOS, the
+notifier's claims and records) is committed in a group of urgent jobs alone, ahead of the
+phones' fixes that keep the queue full under load, so it waits for the group being committed
+and no more. Two urgent groups never follow each other while other jobs wait, so fixes can't
+starve. And a group that made alerts (`Tx.alerted`) rings `on_alerts` after its commit: the
+notifier sends them at once instead of at its next look.
 """
 
 from __future__ import annotations
