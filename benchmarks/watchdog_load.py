@@ -69,7 +69,6 @@ from benchmarks.common import (
     print_machine,
     running,
     scratch,
-    serve_args,
     serve_command,
     server_env,
     verdict,
@@ -631,56 +630,6 @@ def healthz(port: int) -> dict[str, Any]:
         return found
 
 
-def service_command(data_dir: Path, port: int, args: argparse.Namespace) -> list[str]:
-    if not args.what_if_shared_client:
-        return serve_command(data_dir, port)
-    return [
-        sys.executable,
-        "-m",
-        "benchmarks.watchdog_load",
-        "--serve-shared-client",
-        *serve_args(data_dir, port),
-    ]
-
-
-def serve_with_shared_client(argv: list[str]) -> None:
-    """--what-if-shared-client: `walkwithme serve` with one change, made here and not in the
-    project: the outbound wrapper (notify/outbound.post) sends through one HTTP client per
-    event loop instead of making a client (and its TLS context, which loads the CA bundle:
-    tens of milliseconds of the event loop) for every send. The same checks of every address,
-    the same timeout, the same redirects."""
-    import asyncio
-    from urllib.parse import urljoin
-
-    import httpx2
-
-    from walkwithme.cli import main as walkwithme_main
-    from walkwithme.notify import outbound
-
-    clients: dict[int, httpx2.AsyncClient] = {}
-
-    async def post(
-        url: str, body: bytes, headers: dict[str, str], *, allow_private: bool
-    ) -> httpx2.Response:
-        loop = id(asyncio.get_running_loop())
-        client = clients.get(loop)
-        if client is None:
-            client = httpx2.AsyncClient(timeout=outbound.TIMEOUT_S, follow_redirects=False)
-            clients[loop] = client
-        for _hop in range(outbound.MAX_REDIRECTS + 1):
-            await outbound.check_address(url, allow_private=allow_private)
-            response = await client.post(url, content=body, headers=headers)
-            if response.status_code in (301, 302, 303, 307, 308) and "location" in response.headers:
-                url = urljoin(url, response.headers["location"])
-                continue
-            return response
-        raise outbound.Refused("too many redirects")
-
-    outbound.post = post
-    sys.argv = ["walkwithme", *argv]
-    walkwithme_main()
-
-
 def service_env(log_level: str) -> dict[str, str]:
     return {**server_env(log_level), "WWM_ALLOW_PRIVATE_ADDRESSES": "true"}
 
@@ -730,7 +679,7 @@ def load_and_restart(tmp: Path, args: argparse.Namespace, rng: random.Random) ->
             f"{seeded.seconds:.1f} s; database {seeded.db_path.stat().st_size / 1e6:.0f} MB"
         )
         port = free_port()
-        command = service_command(tmp / "data", port, args)
+        command = serve_command(tmp / "data", port)
         env = service_env(args.log_level)
         with running(command, port, tmp / "service.log", env) as server:
             meter = CpuMeter(server.pid)
@@ -836,7 +785,7 @@ def idle(tmp: Path, args: argparse.Namespace, rng: random.Random) -> dict[str, A
         )
         port = free_port()
         with running(
-            service_command(tmp / "idle-data", port, args),
+            serve_command(tmp / "idle-data", port),
             port,
             tmp / "idle-service.log",
             service_env(args.log_level),
@@ -929,7 +878,6 @@ def run(args: argparse.Namespace) -> None:
     print(
         f"walkwithme from {Path(walkwithme.__file__).parent}"
         + ("; what if: " + "; ".join(WHAT_IF_INDEXES) if args.what_if_index else "")
-        + ("; what if: one outbound HTTP client" if args.what_if_shared_client else "")
     )
     sys.stdout.flush()
     rounds = [one_round(i, args) for i in range(args.rounds)]
@@ -979,9 +927,6 @@ def run(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    if sys.argv[1:2] == ["--serve-shared-client"]:
-        serve_with_shared_client(sys.argv[2:])
-        return
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--walks", type=int, default=100_000)
@@ -997,11 +942,6 @@ def main() -> None:
         "--what-if-index",
         action="store_true",
         help="add indexes on channels (person_id, removed_at) to the seeded database",
-    )
-    parser.add_argument(
-        "--what-if-shared-client",
-        action="store_true",
-        help="run the service with one outbound HTTP client for all sends (not the project's)",
     )
     parser.add_argument("--log-level", default="info", help="WWM_LOG_LEVEL for the service")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folders")

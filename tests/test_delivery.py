@@ -3,11 +3,13 @@ broken channels, and the escalation ladder."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from email.message import Message
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,8 @@ from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
 from walkwithme.notify.channels import apprise_host
 from walkwithme.services import Services
+from walkwithme.store.writer import Tx
+from walkwithme.usecases import accounts
 from walkwithme.usecases import channels as outbox
 
 
@@ -444,3 +448,145 @@ def test_the_check_reaches_the_walker_with_a_page_to_answer_it_by_pin(
     assert svc.watchdog.tick_sync() == []
     cast.client.post(f"/api/walks/{walk['id']}/inside", json={"pin": "2468"}, headers=mira.auth)
     assert cast.client.get(path).status_code == 404  # the walk is over: the link shows nothing
+
+
+# -- the notifier's loop: rung by the writer, one HTTP client --------------------------------
+
+
+async def until(done: Callable[[], bool], what: str) -> None:
+    """Wait for something the service does (not for a deadline): a bound only in case it
+    never happens."""
+    for _ in range(2_000):
+        if done():
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError(f"never happened: {what}")
+
+
+def sent(svc: Services, n: int) -> bool:
+    return svc.notifier.sent == n
+
+
+def a_webhook_of_her_own(tx: Tx, url: str) -> tuple[int, int]:
+    """Mira and a webhook channel of hers: (her id, the channel's id)."""
+    mira = accounts.create_person(tx, accounts.NewPerson("mira@example.org", "Mira", "x"))
+    channel = outbox.add_channel(tx, mira.id, "webhook", url, "my server")
+    return mira.id, int(channel["id"])
+
+
+def test_a_rung_notifier_sends_at_once_without_waiting_for_its_next_look(
+    db_url: str, tmp_path: Path, clock: FakeClock, sink: WebhookSink
+) -> None:
+    svc = make_services(db_url, tmp_path, clock, WWM_ALLOW_PRIVATE_ADDRESSES="true")
+    svc.background_watchdog = True
+    svc.notifier.idle_s = 3600.0  # its own next look is an hour away: only a ring wakes it
+
+    async def story() -> None:
+        svc.start(asyncio.get_running_loop())
+        try:
+            mira, channel = await svc.writer.run(lambda tx: a_webhook_of_her_own(tx, sink.url))
+            await until(lambda: svc.notifier.asleep, "the notifier waits")
+            # Nothing moves the clock: the test alert is due now, and its commit rings.
+            await svc.writer.run(lambda tx: outbox.send_test(tx, mira, channel))
+            await until(lambda: svc.notifier.sent == 1, "the test alert is sent")
+            assert len(sink.ok()) == 1
+        finally:
+            await svc.stop()
+
+    asyncio.run(story())
+
+
+def test_a_commit_without_alerts_leaves_the_notifier_asleep(
+    db_url: str, tmp_path: Path, clock: FakeClock, sink: WebhookSink
+) -> None:
+    svc = make_services(db_url, tmp_path, clock, WWM_ALLOW_PRIVATE_ADDRESSES="true")
+    svc.background_watchdog = True
+    svc.notifier.idle_s = 3600.0
+
+    async def story() -> None:
+        svc.start(asyncio.get_running_loop())
+        try:
+            await until(lambda: svc.notifier.asleep, "the notifier waits")
+            looks = svc.notifier.looks
+            await svc.writer.run(lambda tx: a_webhook_of_her_own(tx, sink.url))
+            # A ring would have been answered by the time a second commit is: none came.
+            await svc.writer.run(lambda tx: None)
+            await asyncio.sleep(0)
+            assert svc.notifier.looks == looks
+        finally:
+            await svc.stop()
+
+    asyncio.run(story())
+
+
+def test_every_send_goes_through_one_http_client_closed_when_the_service_stops(
+    db_url: str, tmp_path: Path, clock: FakeClock, sink: WebhookSink
+) -> None:
+    svc = make_services(db_url, tmp_path, clock, WWM_ALLOW_PRIVATE_ADDRESSES="true")
+    svc.background_watchdog = True
+
+    async def story() -> None:
+        svc.start(asyncio.get_running_loop())
+        try:
+            mira, channel = await svc.writer.run(lambda tx: a_webhook_of_her_own(tx, sink.url))
+            for n in (1, 2, 3):  # three alerts, each sent by a look of its own
+                await svc.writer.run(lambda tx: outbox.send_test(tx, mira, channel))
+                await until(partial(sent, svc, n), f"alert {n} is sent")
+            assert svc.notifier.http is svc.outbound
+            assert svc.outbound.clients_made == 1
+            assert svc.outbound.is_open
+        finally:
+            await svc.stop()
+
+    asyncio.run(story())
+    assert not svc.outbound.is_open
+    assert len(sink.ok()) == 3
+
+
+def test_a_stopping_notifier_records_what_it_sent_and_claims_nothing_more(
+    db_url: str, tmp_path: Path, clock: FakeClock, sink: WebhookSink
+) -> None:
+    """SIGTERM while a send is in flight: it is finished and recorded; the alert made
+    meanwhile stays in the outbox for the next start (nothing claimed that can't be sent)."""
+    svc = make_services(db_url, tmp_path, clock, WWM_ALLOW_PRIVATE_ADDRESSES="true")
+    svc.background_watchdog = True
+    sink.hold_next = True
+    sink.answer_after_hold = True
+
+    async def story() -> None:
+        svc.start(asyncio.get_running_loop())
+        mira, channel = await svc.writer.run(lambda tx: a_webhook_of_her_own(tx, sink.url))
+        await svc.writer.run(lambda tx: outbox.send_test(tx, mira, channel))
+        await until(lambda: len(sink.received) == 1, "the first send reaches the receiver")
+        await svc.writer.run(lambda tx: outbox.send_test(tx, mira, channel))
+        stopping = asyncio.ensure_future(svc.stop())
+        await until(lambda: svc.notifier._stopping.is_set(), "the notifier is told to stop")
+        sink.release.set()
+        await stopping
+
+    asyncio.run(story())
+    assert svc.notifier.sent == 1
+    assert len(sink.received) == 1
+    svc = make_services(db_url, tmp_path, clock, WWM_ALLOW_PRIVATE_ADDRESSES="true")
+    assert svc.db.read_sync(outbox.backlog) == 1  # the second alert, for the next start
+    svc.db.dispose()
+
+
+def test_the_watchdogs_decisions_and_the_notifiers_claims_go_ahead_of_the_fixes(
+    local: tuple[Cast, Services], sink: WebhookSink
+) -> None:
+    """Both are urgent writer jobs: committed in groups of their own, ahead of the phones'."""
+    cast, svc = local
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    add_webhook(cast, mira, sink.url + "/mira")
+    cast.start_walk(mira)
+    writer = svc.writer
+    before = writer.urgent_groups
+    cast.clock.advance(minutes=3)
+    assert svc.watchdog.tick_sync() == ["check"]
+    judged = writer.urgent_groups
+    assert judged > before
+    assert send_all(svc) == 1
+    assert writer.urgent_groups > judged  # the claim, and the record
+    assert [r.path for r in sink.ok()] == ["/mira"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable
 
 import pytest
@@ -12,7 +13,7 @@ from walkwithme.clock import FakeClock
 from walkwithme.domain.errors import Conflict
 from walkwithme.store.database import Database
 from walkwithme.store.schema import insert_id, people
-from walkwithme.store.writer import Tx, Writer
+from walkwithme.store.writer import Tx, Writer, _Job, _Waiting
 
 
 def add_person(n: int) -> Callable[[Tx], int]:
@@ -122,3 +123,88 @@ def test_nothing_runs_without_a_writer_thread_unless_asked_synchronously(
             await writer.run(add_person(1))
 
     asyncio.run(main())
+
+
+# -- alarms first -------------------------------------------------------------------------------
+
+
+def test_an_urgent_job_is_committed_ahead_of_the_jobs_waiting_before_it(
+    database: Database, clock: FakeClock
+) -> None:
+    """The phones' fixes keep the queue full; an alarm's job waits for the group being
+    committed, then goes first, in a group of its own."""
+    order: list[str] = []
+    busy, release = threading.Event(), threading.Event()
+
+    def hold(tx: Tx) -> None:  # the group being committed when the alarm comes
+        busy.set()
+        release.wait(30)
+
+    def job(name: str) -> Callable[[Tx], None]:
+        def run(tx: Tx) -> None:
+            order.append(name)
+            add_person(len(order))(tx)
+
+        return run
+
+    async def main() -> None:
+        writer = Writer(database.write_engine, clock)
+        writer.start()
+        try:
+            holding = asyncio.ensure_future(writer.run(hold))
+            await asyncio.to_thread(busy.wait, 30)
+            fixes = [asyncio.ensure_future(writer.run(job(f"fix {n}"))) for n in (1, 2, 3)]
+            alarm = asyncio.ensure_future(writer.run(job("alarm"), urgent=True))
+            await asyncio.sleep(0)  # every job is in the queue before the writer looks again
+            release.set()
+            await asyncio.gather(holding, alarm, *fixes)
+            assert writer.urgent_groups == 1
+            assert writer.groups_committed == 3  # the held one, the alarm's, the fixes'
+        finally:
+            writer.stop()
+
+    asyncio.run(main())
+    assert order == ["alarm", "fix 1", "fix 2", "fix 3"]
+
+
+def test_urgent_jobs_never_hold_the_others_back_for_more_than_one_group() -> None:
+    def job(urgent: bool) -> _Job[None]:
+        return _Job(lambda _tx: None, lambda _r, _e: None, urgent)
+
+    waiting = _Waiting()
+    alarm_1, alarm_2, alarm_3 = job(True), job(True), job(True)
+    fix_1, fix_2 = job(False), job(False)
+    for item in (fix_1, alarm_1, fix_2):
+        waiting.add(item)
+    assert waiting.next_group() == [alarm_1]
+    waiting.add(alarm_2)
+    assert waiting.next_group() == [fix_1, fix_2]  # after an urgent group, the others' turn
+    waiting.add(alarm_3)
+    assert waiting.next_group() == [alarm_2, alarm_3]
+    assert waiting.next_group() == []
+    assert not waiting
+
+
+def test_a_commit_that_made_alerts_rings_the_notifier_after_it_is_committed(
+    database: Database, clock: FakeClock
+) -> None:
+    rung: list[int] = []  # how many people the database held when the bell rang
+    writer = Writer(database.write_engine, clock, on_alerts=lambda: rung.append(count(database)))
+
+    def alerting(tx: Tx) -> None:
+        add_person(1)(tx)
+        tx.alerted()
+
+    writer.run_sync(add_person(2))
+    assert rung == []  # no alerts, no ring
+    writer.run_sync(alerting)
+    assert rung == [2]  # after the commit: the notifier finds what it was rung for
+
+    def alerting_then_failing(tx: Tx) -> None:
+        add_person(3)(tx)
+        tx.alerted()
+        raise Conflict("no")
+
+    with pytest.raises(Conflict):
+        writer.run_sync(alerting_then_failing)
+    assert rung == [2]  # rolled back: nothing to send

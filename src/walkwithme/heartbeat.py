@@ -31,6 +31,7 @@ class Heartbeat:
     clock: Clock
     watchdog: Watchdog
     every_s: float = 60.0  # real seconds between beats
+    http: outbound.Outbound = field(default_factory=outbound.Outbound)  # the services' client
     last_sent_ms: int | None = None
     sent: int = 0
     failures: int = 0
@@ -48,7 +49,7 @@ class Heartbeat:
         if self.last_sent_ms is not None and now - self.last_sent_ms < every_ms:
             return False
         try:
-            response = await outbound.post(self.url, b"", {}, allow_private=True)
+            response = await self.http.post(self.url, b"", {}, allow_private=True)
             ok = response.status_code < 400
             problem = f"HTTP {response.status_code}"
         except (httpx2.HTTPError, outbound.Refused, OSError) as exc:
@@ -62,7 +63,13 @@ class Heartbeat:
         return True
 
     def tick_sync(self) -> bool:
-        return asyncio.run(self.tick())
+        return asyncio.run(self._tick_alone())
+
+    async def _tick_alone(self) -> bool:
+        try:
+            return await self.tick()
+        finally:
+            await self.http.aclose()  # its connections belong to this loop, which ends now
 
     def start(self) -> None:
         self._loop.start()

@@ -33,3 +33,7 @@ def setup_logging(level: str) -> None:
         logger = logging.getLogger(name)
         logger.handlers[:] = []
         logger.propagate = True
+    # httpx2 logs every request at INFO with its whole URL: a user's webhook URL often holds
+    # a token of hers, and under load it is a line per alert. Failures are logged by the
+    # notifier, without the URL.
+    logging.getLogger("httpx2").setLevel(max(logging.WARNING, root.level))

@@ -5,20 +5,24 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from walkwithme.bell import Bell
 from walkwithme.clock import Clock, JumpingClock, SystemClock, fast_clock
 from walkwithme.config import Broker, Config, ConfigError
 from walkwithme.device_tokens import DeviceTokens
 from walkwithme.heartbeat import Heartbeat
-from walkwithme.mqtt_bridge import MqttBridge
 from walkwithme.notify.notifier import Notifier
+from walkwithme.notify.outbound import Outbound
 from walkwithme.notify.vapid import PushKeys
 from walkwithme.store.database import Database
 from walkwithme.store.migrate import upgrade
 from walkwithme.store.writer import Writer
 from walkwithme.streets import StreetMap, StreetMapError, load_street_map
 from walkwithme.watchdog import Watchdog
+
+if TYPE_CHECKING:
+    from walkwithme.mqtt_bridge import MqttBridge
 
 
 @dataclass
@@ -32,6 +36,7 @@ class Services:
     notifier: Notifier
     device_tokens: DeviceTokens
     push_keys: PushKeys  # the VAPID key that signs Web Push, made on first use
+    outbound: Outbound  # the one HTTP client for alerts and the heartbeat, closed at stop
     heartbeat: Heartbeat | None = None  # to an external dead man's switch, if configured
     # Demo and drill mode (`serve --drill`, never a normal serve): the clock may be jumped.
     jumping_clock: JumpingClock | None = None
@@ -61,6 +66,7 @@ class Services:
             await asyncio.to_thread(self.mqtt.stop)
         await self.watchdog.stop()
         await self.notifier.stop()
+        await self.outbound.aclose()
         self.writer.stop()
         self.db.dispose()
 
@@ -105,7 +111,9 @@ def build_services(
     push_keys = PushKeys(
         config.data_dir / "vapid.pem", config.vapid_private_key, config.vapid_subject
     )
-    notifier = Notifier(db, writer, clock, config, push_keys)
+    outbound = Outbound()
+    notifier = Notifier(db, writer, clock, config, push_keys, http=outbound)
+    writer.on_alerts = notifier.ring_threadsafe  # alerts are sent as soon as they are committed
     return Services(
         config=config,
         clock=clock,
@@ -116,22 +124,27 @@ def build_services(
         notifier=notifier,
         device_tokens=DeviceTokens(db, clock),
         push_keys=push_keys,
-        heartbeat=Heartbeat(config.heartbeat_url, clock, watchdog, config.heartbeat_seconds)
+        outbound=outbound,
+        heartbeat=Heartbeat(
+            config.heartbeat_url, clock, watchdog, config.heartbeat_seconds, http=outbound
+        )
         if config.heartbeat_url
         else None,
         jumping_clock=jumping,
         streets=streets,
-        mqtt=MqttBridge(
-            Broker.from_url(config.mqtt_url),
-            config.mqtt_topics,
-            config.mqtt_client_id,
-            db,
-            writer,
-            streets,
-        )
-        if config.mqtt_url
-        else None,
+        mqtt=_mqtt_bridge(config, db, writer, streets) if config.mqtt_url else None,
     )
+
+
+def _mqtt_bridge(
+    config: Config, db: Database, writer: Writer, streets: StreetMap | None
+) -> MqttBridge:
+    # Imported only when configured: paho-mqtt takes a tenth of a second to import, and
+    # start-up is how long a restarted server leaves due alarms waiting.
+    from walkwithme.mqtt_bridge import MqttBridge
+
+    broker = Broker.from_url(config.mqtt_url)
+    return MqttBridge(broker, config.mqtt_topics, config.mqtt_client_id, db, writer, streets)
 
 
 def _load_streets(path: Path) -> StreetMap:

@@ -16,11 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from walkwithme.background import BackgroundLoop
 from walkwithme.clock import Clock
 from walkwithme.store.database import Database
+from walkwithme.store.schema import walks
 from walkwithme.store.writer import StorageUnavailable, Tx, Writer
 from walkwithme.usecases import alarms, offer_times
 
@@ -41,6 +43,7 @@ class Watchdog:
     writer: Writer
     clock: Clock
     has_hook: bool = False  # the operator configured an emergency hook (the ladder's top)
+    judge_batch: int = JUDGE_BATCH
     last_beat_ms: int | None = None
     decided: Counter[str] = field(default_factory=Counter)
     failures: int = 0
@@ -77,10 +80,15 @@ class Watchdog:
         group (one commit) instead of each walk waiting for a group of its own behind the
         phones' fixes: one by one, the watchdog judged no more walks a second than the writer
         committed groups. A batch is bounded so that it never holds the phones' fixes back
-        for long."""
+        for long. When more than a batch is due (the watchdog was down, or fell behind), the
+        walks whose walker was asked and hasn't answered go first: their alarms have waited
+        longest, and a new question can wait a moment more."""
         due = await self.db.read(partial(alarms.due_walks, now_ms=now))
+        batch = self.judge_batch
+        if len(due) > batch:
+            due = await self.db.read(partial(_unanswered_first, due=due))
         outcomes: list[str | BaseException | None] = []
-        for first in range(0, len(due), JUDGE_BATCH):
+        for first in range(0, len(due), batch):
             outcomes += await asyncio.gather(
                 *(
                     self.writer.run(
@@ -89,9 +97,10 @@ class Watchdog:
                             walk_id=walk_id,
                             seen_due=seen_due,
                             has_hook=self.has_hook,
-                        )
+                        ),
+                        urgent=True,  # ahead of the phones' fixes: an alarm is late already
                     )
-                    for walk_id, seen_due in due[first : first + JUDGE_BATCH]
+                    for walk_id, seen_due in due[first : first + batch]
                 ),
                 return_exceptions=True,
             )
@@ -115,7 +124,7 @@ class Watchdog:
             log.warning("the watchdog could not write; it looks again shortly")
             return False
         for walk_id, seen_due in poisoned:
-            await self.writer.run(self._postpone(walk_id, seen_due))
+            await self.writer.run(self._postpone(walk_id, seen_due), urgent=True)
         return True
 
     async def _offers(self, now: int, decisions: list[str]) -> bool:
@@ -197,6 +206,20 @@ class Watchdog:
             return False
         silent_real_s = (self.clock.now_ms() - self.last_beat_ms) / self.clock.speed / 1000
         return silent_real_s > 6 * MAX_SLEEP_S
+
+
+def _unanswered_first(conn: Connection, due: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The due walks, those with an unanswered check first (each part in its due order).
+    Only the order of judging: the rules decide what each walk's due time means."""
+    asked = set(
+        conn.execute(
+            sa.select(walks.c.id).where(
+                walks.c.id.in_([walk_id for walk_id, _ in due]),
+                walks.c.check_asked_at.is_not(None),
+            )
+        ).scalars()
+    )
+    return sorted(due, key=lambda item: item[0] not in asked)
 
 
 def _earliest_due(conn: Connection) -> int | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import anyio.to_thread
@@ -18,9 +19,13 @@ from walkwithme.usecases import accounts
 
 router = APIRouter(prefix="/api", tags=["accounts"])
 
-# Checked against when the email is unknown, so a wrong address costs as long as a wrong
-# password and the timing doesn't tell whether someone has an account.
-_DUMMY_HASH = hash_secret("not anybody's password")
+
+@cache
+def _dummy_hash() -> str:
+    """Checked against when the email is unknown, so a wrong address costs as long as a wrong
+    password and the timing doesn't tell whether someone has an account. Made on first use, not
+    at import: one argon2 hash is a tenth of a second of start-up."""
+    return hash_secret("not anybody's password")
 
 
 class SignUp(BaseModel):
@@ -80,7 +85,7 @@ async def sign_in(
     body: SignIn, request: Request, response: Response, svc: ServicesDep
 ) -> dict[str, Any]:
     found = await svc.db.read(lambda c: accounts.password_hash_of(c, body.email))
-    stored = found[1] if found else _DUMMY_HASH
+    stored = found[1] if found else _dummy_hash()
     ok = await anyio.to_thread.run_sync(verify_secret, stored, body.password)
     if not ok or found is None:
         raise accounts.bad_credentials()

@@ -89,7 +89,10 @@ async def traccar_door(request: Request) -> Response:
 async def _take(svc: Services, device: Device, message: PhoneMessage) -> phones.Taken | Response:
     streets = svc.streets
     try:
-        return await svc.writer.run(lambda tx: phones.take(tx, device, message, streets))
+        return await svc.writer.run(
+            lambda tx: phones.take(tx, device, message, streets),
+            urgent=message.sos,  # an SOS goes ahead of the phones' fixes, as from her page
+        )
     except Conflict:
         # The walk changed at that instant: the phone keeps the message and sends it again.
         return JSON(

@@ -324,7 +324,7 @@ async def ok(walk_id: Id, body: Ok, person: PersonDep, svc: ServicesDep) -> dict
 @router.post("/{walk_id}/sos")
 async def sos(walk_id: Id, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
     """The walker's SOS: the alarm at once, no PIN, no question first."""
-    await svc.writer.run(lambda tx: alarms.sos(tx, walk_id, person.id))
+    await svc.writer.run(lambda tx: alarms.sos(tx, walk_id, person.id), urgent=True)
     return await _view(svc, walk_id, person.id)
 
 

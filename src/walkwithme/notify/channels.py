@@ -3,7 +3,8 @@
 reach) is not retried; a transient one is, with backoff.
 
 - webhook: JSON, signed with HMAC-SHA256 (`X-Walkwithme-Signature: sha256=<hex>`), with the
-  alert's idempotency key in `X-Walkwithme-Alert`, through the one outbound wrapper.
+  alert's idempotency key in `X-Walkwithme-Alert`, through the one outbound wrapper (the
+  process's one `Outbound` client, which checks every address and every redirect).
 - apprise: email, ntfy, Telegram, Matrix, Signal, SMS gateways... by Apprise URL; the operator
   decides which schemes are allowed. Apprise only says yes or no, so a failure counts as
   transient (the channel is marked broken after failing several times in a row). Emails
@@ -25,7 +26,6 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-import apprise
 import httpx2
 import orjson
 
@@ -64,6 +64,7 @@ class Webhook:
     url: str
     secret: str
     allow_private: bool
+    http: outbound.Outbound
 
     async def send(self, alert: Alert) -> None:
         body = orjson.dumps(alert.payload)
@@ -74,7 +75,7 @@ class Webhook:
             "X-Walkwithme-Signature": sign(self.secret, body),
         }
         try:
-            response = await outbound.post(
+            response = await self.http.post(
                 self.url, body, headers, allow_private=self.allow_private
             )
         except outbound.Refused as exc:
@@ -118,6 +119,7 @@ class WebPush:
     subscription: webpush.Subscription
     keys: PushKeys
     allow_private: bool
+    http: outbound.Outbound
 
     async def send(self, alert: Alert) -> None:
         endpoint = self.subscription.endpoint
@@ -125,7 +127,7 @@ class WebPush:
         headers = webpush.headers(self.subscription, alert.payload)
         headers["Authorization"] = self.keys.authorization(endpoint)
         try:
-            response = await outbound.post(
+            response = await self.http.post(
                 endpoint, body, headers, allow_private=self.allow_private
             )
         except outbound.Refused as exc:
@@ -158,13 +160,21 @@ def apprise_host(url: str) -> str | None:
     names no host of its own: a topic on the public ntfy.sh, a Telegram bot)."""
     if urlsplit(url).scheme.lower() in _FIXED_API_SCHEMES:
         return None
-    plugin = apprise.Apprise.instantiate(url)
+    plugin = _apprise().Apprise.instantiate(url)
     host = getattr(plugin, "host", None) if plugin else None
     return str(host) if host else None
 
 
+def _apprise() -> Any:
+    """Apprise, imported when first needed: it brings a hundred plugins and requests, and most
+    servers' channels are webhooks (a lazy import keeps start-up short)."""
+    import apprise
+
+    return apprise
+
+
 def _apprise_notify(url: str, title: str, body: str) -> bool:
-    sender = apprise.Apprise()
+    sender = _apprise().Apprise()
     if not sender.add(url):
         return False
     return bool(sender.notify(title=title, body=body))
@@ -192,7 +202,7 @@ def check_target(
                 f"this server allows these kinds of Apprise URL: {', '.join(schemes)}",
                 field="target",
             )
-        if not apprise.Apprise().add(target):
+        if not _apprise().Apprise().add(target):
             raise Invalid("Apprise can't read this URL", field="target")
     else:
         raise Invalid(f"kind must be one of: {', '.join(KINDS)}", field="kind")
@@ -203,10 +213,16 @@ def check_target(
 
 
 def build(
-    kind: str, target: str, secret: str | None, *, allow_private: bool, push_keys: PushKeys
+    kind: str,
+    target: str,
+    secret: str | None,
+    *,
+    allow_private: bool,
+    push_keys: PushKeys,
+    http: outbound.Outbound,
 ) -> Channel:
     if kind == "webhook":
-        return Webhook(target, secret or "", allow_private)
+        return Webhook(target, secret or "", allow_private, http)
     if kind == "webpush":
-        return WebPush(webpush.Subscription.from_target(target), push_keys, allow_private)
+        return WebPush(webpush.Subscription.from_target(target), push_keys, allow_private, http)
     return AppriseUrl(target, allow_private)

@@ -1,6 +1,12 @@
 """The notifier: empties the alerts outbox. It claims what is due (with a lease), sends each
 through its channel, and records how it went; failures are retried with backoff. On SIGTERM
 it finishes the sends in flight before the service stops, and claims nothing new.
+
+The writer rings it after every commit that made alerts, so an alarm is claimed at once, not at
+the next look; the look every second remains for retries falling due and for leases that a
+crashed sender lost. Its claims and records are urgent writer jobs (ahead of the phones'
+fixes), and the record of one batch shares a commit with the claim of the next. Every send
+goes through one HTTP client (`Outbound`), closed when the services stop.
 """
 
 from __future__ import annotations
@@ -9,21 +15,23 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
+from functools import partial
 
 from walkwithme.clock import Clock
 from walkwithme.config import Config
 from walkwithme.notify.channels import Alert, Channel, DeliveryError, Webhook, build
+from walkwithme.notify.outbound import Outbound
 from walkwithme.notify.vapid import PushKeys
 from walkwithme.store.database import Database
-from walkwithme.store.writer import Writer
+from walkwithme.store.writer import Tx, Writer
 from walkwithme.usecases import channels as outbox
 
 log = logging.getLogger(__name__)
 
-# How often it looks when there is nothing to send. Nothing rings it when the watchdog makes an
-# alert, so this is what an alarm may wait before its first send: a cheap indexed read, five
-# times a second, costs well under 1% of a core (benchmarks/watchdog_load.py).
-IDLE_S = 0.2
+# How often it looks when nobody rings: new alerts ring it (the writer, after their commit), so
+# this is only what a retry may wait after its backoff (10 s or more), or a lost lease after
+# its 60 s.
+IDLE_S = 1.0
 STOP_WAIT_S = 20.0
 SEND_TIMEOUT_S = 30.0  # well inside the lease (60 s): a slow channel can't be sent twice
 
@@ -35,36 +43,60 @@ class Notifier:
     clock: Clock
     config: Config
     push_keys: PushKeys
+    http: Outbound = field(default_factory=Outbound)  # the services' one client
+    idle_s: float = IDLE_S
     sent: int = 0
     failed: int = 0
+    looks: int = 0  # the loop's looks
+    asleep: bool = False  # the loop waits for a ring (or its next look in `idle_s`)
     _task: asyncio.Task[None] | None = None
+    _loop: asyncio.AbstractEventLoop | None = None
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def tick(self) -> int:
-        """Send everything that is due now; returns how many were attempted."""
+    async def tick(self, *, rung: bool = False) -> int:
+        """Send everything that is due now; returns how many were attempted. `rung`: a
+        commit made alerts, so there is something to claim (no need to look first)."""
         now = self.clock.now_ms()
         # A cheap read first: claiming takes the write lock, looking doesn't.
-        if not await self.db.read(lambda c: outbox.anything_due(c, now)):
+        if not rung and not await self.db.read(lambda c: outbox.anything_due(c, now)):
             return 0
-        claimed = await self.writer.run(outbox.claim)
-        if not claimed:
-            return 0
+        attempted = 0
+        claimed = await self.writer.run(outbox.claim, urgent=True)
+        while claimed:
+            attempted += len(claimed)
+            results = await self._send_all(claimed)
+            if self._stopping.is_set():  # record what was sent; claim nothing new
+                await self.writer.run(partial(outbox.record, results=results), urgent=True)
+                break
+            # What was sent meanwhile, and was rung, is claimed in the commit that records
+            # these (one writer group, not two).
+            claimed = await self.writer.run(
+                partial(_record_and_claim, results=results), urgent=True
+            )
+        return attempted
+
+    async def _send_all(self, claimed: list[outbox.Claimed]) -> list[outbox.Result]:
         # Channels are sent to side by side; one channel's alerts one after another, in the
         # order they were made, so nobody hears "resolved" before "alarm".
         by_channel: dict[int | None, list[outbox.Claimed]] = {}
         for c in claimed:
             by_channel.setdefault(c.channel_id, []).append(c)
         lanes = await asyncio.gather(*(self._send_in_order(lane) for lane in by_channel.values()))
-        results = [result for lane in lanes for result in lane]
-        await self.writer.run(lambda tx: outbox.record(tx, results))
-        return len(claimed)
+        return [result for lane in lanes for result in lane]
 
     async def _send_in_order(self, lane: list[outbox.Claimed]) -> list[outbox.Result]:
         return [await self._send(c) for c in sorted(lane, key=lambda c: c.delivery_id)]
 
     def tick_sync(self) -> int:
         """For tests, from their own thread: one look, sends included."""
-        return asyncio.run(self.tick())
+        return asyncio.run(self._tick_alone())
+
+    async def _tick_alone(self) -> int:
+        try:
+            return await self.tick()
+        finally:
+            await self.http.aclose()  # its connections belong to this loop, which ends now
 
     async def _send(self, claimed: outbox.Claimed) -> outbox.Result:
         payload = claimed.payload
@@ -92,7 +124,7 @@ class Notifier:
         if claimed.channel_id is None:  # the operator's emergency hook
             if not self.config.emergency_hook:
                 raise DeliveryError("no emergency hook is configured", permanent=True)
-            return Webhook(self.config.emergency_hook, self.config.hook_secret, allow)
+            return Webhook(self.config.emergency_hook, self.config.hook_secret, allow, self.http)
         assert claimed.kind is not None
         assert claimed.target is not None
         return build(
@@ -101,19 +133,32 @@ class Notifier:
             claimed.secret,
             allow_private=allow,
             push_keys=self.push_keys,
+            http=self.http,
         )
 
     # -- the loop ----------------------------------------------------------------------------
 
     def start(self) -> None:
         self._stopping = asyncio.Event()
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="wwm-notifier")
+        self._wake = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        self._task = self._loop.create_task(self._run(), name="wwm-notifier")
+
+    def ring_threadsafe(self) -> None:
+        """Something is due now: look at once. Called from the writer's thread, after a
+        commit that made alerts."""
+        loop = self._loop
+        if loop is None or self._task is None:
+            return  # not running: tests look with tick_sync
+        with contextlib.suppress(RuntimeError):  # the loop has just closed
+            loop.call_soon_threadsafe(self._wake.set)
 
     async def stop(self) -> None:
         """Finish the sends in flight; claim nothing new."""
         if self._task is None:
             return
         self._stopping.set()
+        self._wake.set()
         try:
             await asyncio.wait_for(self._task, STOP_WAIT_S)
         except TimeoutError:
@@ -121,14 +166,27 @@ class Notifier:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         self._task = None
+        self._loop = None
 
     async def _run(self) -> None:
+        rung = False
         while not self._stopping.is_set():
+            self._wake.clear()  # a ring from now on means another look
+            self.looks += 1
             try:
-                busy = await self.tick()
+                busy = await self.tick(rung=rung)
             except Exception:
                 log.exception("the notifier's look failed; trying again")
                 busy = 0
+            rung = False
             if not busy:
+                self.asleep = True
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), IDLE_S)
+                    await asyncio.wait_for(self._wake.wait(), self.idle_s)
+                self.asleep = False
+                rung = self._wake.is_set()
+
+
+def _record_and_claim(tx: Tx, results: list[outbox.Result]) -> list[outbox.Claimed]:
+    outbox.record(tx, results)
+    return outbox.claim(tx)

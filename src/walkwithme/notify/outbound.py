@@ -1,7 +1,14 @@
-"""The one way out: every request the server makes on someone's behalf (webhooks, the
-operator's hook) goes through here, with a timeout, at most a few redirects, and no private,
-loopback or link-local address unless the operator allows it, so a channel can't be used to
-probe the server's own network. Every hop of a redirect is checked again.
+"""The one way out: every request the server makes on someone's behalf (webhooks, Web Push,
+the operator's hook, the heartbeat) goes through here, with a timeout, at most a few
+redirects, and no private, loopback or link-local address unless the operator allows it, so a
+channel can't be used to probe the server's own network. Every hop of a redirect is checked
+again, before every request (a kept-alive connection is no exception).
+
+`Outbound` is one HTTP client for the process's lifetime, made by the services and closed when
+they stop: making a client for each send (and its TLS context, which loads the CA bundle) took
+tens of milliseconds of the event loop per alert under load (benchmarks/watchdog_load.py). It
+keeps no cookies (one receiver's cookie must never ride along to another's request) and
+follows no redirect by itself: `post` follows them, checking each hop.
 """
 
 from __future__ import annotations
@@ -9,12 +16,15 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from urllib.parse import urljoin, urlsplit
 
 import httpx2
 
 TIMEOUT_S = 10.0
 MAX_REDIRECTS = 3
+# The notifier sends up to 50 alerts at once; keep their connections for the next ones.
+LIMITS = httpx2.Limits(max_connections=100, max_keepalive_connections=50, keepalive_expiry=5.0)
 
 
 class Refused(Exception):
@@ -53,10 +63,39 @@ def is_private_literal(host: str) -> bool:
         return False
 
 
-async def post(
-    url: str, body: bytes, headers: dict[str, str], *, allow_private: bool
-) -> httpx2.Response:
-    async with httpx2.AsyncClient(timeout=TIMEOUT_S, follow_redirects=False) as client:
+class Outbound:
+    """One HTTP client, shared by every send of the process. A client's connections belong to
+    the event loop that opened them, so a send from another loop (a test's `tick_sync`) gets a
+    client of its own for that loop."""
+
+    def __init__(self, transport: httpx2.AsyncBaseTransport | None = None) -> None:
+        self._transport = transport  # tests: an httpx2.MockTransport
+        self._client: httpx2.AsyncClient | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.clients_made = 0
+
+    def _client_here(self) -> httpx2.AsyncClient:
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._loop is not loop or self._client.is_closed:
+            self._client = httpx2.AsyncClient(
+                timeout=TIMEOUT_S,
+                follow_redirects=False,
+                limits=LIMITS,
+                cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])),
+                transport=self._transport,
+            )
+            self._loop = loop
+            self.clients_made += 1
+        return self._client
+
+    @property
+    def is_open(self) -> bool:
+        return self._client is not None and not self._client.is_closed
+
+    async def post(
+        self, url: str, body: bytes, headers: dict[str, str], *, allow_private: bool
+    ) -> httpx2.Response:
+        client = self._client_here()
         for _hop in range(MAX_REDIRECTS + 1):
             await check_address(url, allow_private=allow_private)
             response = await client.post(url, content=body, headers=headers)
@@ -64,4 +103,12 @@ async def post(
                 url = urljoin(url, response.headers["location"])
                 continue
             return response
-    raise Refused("too many redirects")
+        raise Refused("too many redirects")
+
+    async def aclose(self) -> None:
+        """Close this loop's client (the service stopping, or a test's loop ending)."""
+        client, loop = self._client, self._loop
+        if client is None or loop is not asyncio.get_running_loop():
+            return
+        self._client, self._loop = None, None
+        await client.aclose()

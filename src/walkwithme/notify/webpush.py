@@ -20,7 +20,6 @@ from urllib.parse import urlsplit
 
 import orjson
 from cryptography.hazmat.primitives.asymmetric import ec
-from pywebpush import WebPusher
 
 from walkwithme.domain.errors import Invalid
 from walkwithme.notify.messages import render
@@ -140,6 +139,10 @@ def message(key: str, payload: dict[str, Any]) -> bytes:
 
 def encrypt(subscription: Subscription, plaintext: bytes) -> bytes:
     """aes128gcm for this browser's keys, with a fresh key pair of our own (RFC 8291)."""
+    # Imported when first needed: pywebpush brings aiohttp and requests (a tenth of a second
+    # of start-up, for a service whose channels may all be webhooks).
+    from pywebpush import WebPusher
+
     encoded = WebPusher(subscription.info()).encode(plaintext, "aes128gcm")
     body: bytes = encoded["body"]
     return body

@@ -9,6 +9,13 @@ once; under load, jobs that arrive during a commit form the next group.
 If a job raises, the group's transaction is rolled back and its jobs are run again one by one,
 each in its own transaction, so one bad request never takes its neighbours down with it. Jobs
 must therefore be pure functions of the database (no effects outside it).
+
+Alarms go first: a job submitted with `urgent=True` (the watchdog's decisions, SOS, the
+notifier's claims and records) is committed in a group of urgent jobs alone, ahead of the
+phones' fixes that keep the queue full under load, so it waits for the group being committed
+and no more. Two urgent groups never follow each other while other jobs wait, so fixes can't
+starve. And a group that made alerts (`Tx.alerted`) rings `on_alerts` after its commit: the
+notifier sends them at once instead of at its next look.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import asyncio
 import logging
 import queue
 import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -43,11 +51,13 @@ class Touched:
     walks: set[int] = field(default_factory=set)
     access: set[int] = field(default_factory=set)
     events: set[int] = field(default_factory=set)  # walks with new timeline events
+    alerts: bool = False  # new deliveries in the outbox
 
     def update(self, other: Touched) -> None:
         self.walks |= other.walks
         self.access |= other.access
         self.events |= other.events
+        self.alerts = self.alerts or other.alerts
 
 
 @dataclass
@@ -68,11 +78,16 @@ class Tx:
         if events:
             self.touched.events.add(walk_id)
 
+    def alerted(self) -> None:
+        """The job put deliveries in the outbox: the notifier is rung after the commit."""
+        self.touched.alerts = True
+
 
 @dataclass
 class _Job(Generic[T]):
     fn: Callable[[Tx], T]
     done: Callable[[T | None, BaseException | None], None]
+    urgent: bool = False
 
 
 _STOP = object()
@@ -84,14 +99,19 @@ class Writer:
         engine: Engine,
         clock: Clock,
         on_commit: Callable[[Touched], None] = lambda _touched: None,
+        on_alerts: Callable[[], None] = lambda: None,
     ) -> None:
         self._engine = engine
         self._clock = clock
         self._on_commit = on_commit
+        # Called from the writer's thread after a commit that made alerts (the notifier's
+        # ring, which must be thread-safe); may be set after the writer is made.
+        self.on_alerts = on_alerts
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self.groups_committed = 0
         self.jobs_committed = 0
+        self.urgent_groups = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -108,8 +128,9 @@ class Writer:
 
     # -- submitting --------------------------------------------------------------------------
 
-    async def run(self, fn: Callable[[Tx], T]) -> T:
-        """Run `fn` in the next group; return once its transaction is committed."""
+    async def run(self, fn: Callable[[Tx], T], *, urgent: bool = False) -> T:
+        """Run `fn` in the next group; return once its transaction is committed. `urgent`:
+        ahead of the jobs that aren't (alarms' work only: it jumps the phones' fixes)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
 
@@ -124,7 +145,7 @@ class Writer:
         def done(result: T | None, error: BaseException | None) -> None:
             loop.call_soon_threadsafe(settle, result, error)
 
-        self._submit(_Job(fn, done))
+        self._submit(_Job(fn, done, urgent))
         return await future
 
     def run_sync(self, fn: Callable[[Tx], T]) -> T:
@@ -159,27 +180,32 @@ class Writer:
     # -- the thread --------------------------------------------------------------------------
 
     def _loop(self) -> None:
+        waiting = _Waiting()
         stopping = False
-        while not stopping:
-            group: list[_Job[Any]] = []
-            item = self._queue.get()
-            while True:
-                if item is _STOP:
-                    stopping = True
-                else:
-                    group.append(item)
-                if len(group) >= MAX_GROUP:
-                    break
+        while True:
+            if not waiting:
+                if stopping:
+                    return
+                stopping = waiting.add(self._queue.get()) or stopping
+            while True:  # everything that is waiting now, without blocking
                 try:
                     item = self._queue.get_nowait()
                 except queue.Empty:
                     break
+                stopping = waiting.add(item) or stopping
+            group = waiting.next_group()
             if group:
-                for job, (result, error) in zip(group, self._commit_group(group), strict=True):
-                    try:
-                        job.done(result, error)
-                    except Exception:  # e.g. the event loop is gone: the writer goes on
-                        log.exception("could not answer a writer job")
+                self.urgent_groups += group[0].urgent
+                self._answer(group, self._commit_group(group))
+
+    def _answer(
+        self, group: list[_Job[Any]], outcomes: list[tuple[Any, BaseException | None]]
+    ) -> None:
+        for job, (result, error) in zip(group, outcomes, strict=True):
+            try:
+                job.done(result, error)
+            except Exception:  # e.g. the event loop is gone: the writer goes on
+                log.exception("could not answer a writer job")
 
     def _commit_group(self, group: list[_Job[Any]]) -> list[tuple[Any, BaseException | None]]:
         touched = Touched()
@@ -208,6 +234,11 @@ class Writer:
                 self._on_commit(touched)
             except Exception:  # the bell must never break the writer
                 log.exception("ringing the doorbell failed")
+        if touched.alerts:
+            try:
+                self.on_alerts()
+            except Exception:
+                log.exception("ringing the notifier failed")
 
     def _transaction(self, fns: list[Callable[[Tx], Any]], touched: Touched) -> list[Any]:
         now = self._clock.now_ms()
@@ -222,6 +253,34 @@ class Writer:
             raise
         touched.update(tx.touched)
         return results
+
+
+class _Waiting:
+    """The jobs the writer's thread has taken from its queue and not yet committed, urgent
+    ones apart. The next group is the urgent jobs, unless the last group was urgent and other
+    jobs wait: then it is theirs (an alarm jumps the queue; it can't hold the fixes back for
+    more than one group)."""
+
+    def __init__(self) -> None:
+        self.urgent: deque[_Job[Any]] = deque()
+        self.other: deque[_Job[Any]] = deque()
+        self._last_was_urgent = False
+
+    def __bool__(self) -> bool:
+        return bool(self.urgent or self.other)
+
+    def add(self, item: Any) -> bool:
+        """Keep a job; True if the item is the order to stop."""
+        if item is _STOP:
+            return True
+        (self.urgent if item.urgent else self.other).append(item)
+        return False
+
+    def next_group(self) -> list[_Job[Any]]:
+        take_urgent = bool(self.urgent) and not (self._last_was_urgent and self.other)
+        source = self.urgent if take_urgent else self.other
+        self._last_was_urgent = take_urgent
+        return [source.popleft() for _ in range(min(len(source), MAX_GROUP))]
 
 
 def _is_transient(exc: DBAPIError) -> bool:

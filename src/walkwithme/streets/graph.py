@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import pairwise
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from walkwithme.domain.geo import distance_m
 from walkwithme.streets.osm import LatLon, Ways
+
+if TYPE_CHECKING:  # imported when a map is built: a service without streets never needs it
+    import networkx as nx
 
 LENGTH = "length"  # the edge attribute: metres along the street
 OUTDOORS = "outdoors"  # the edge attribute: in the open, where a fix can place a walker
@@ -51,6 +53,8 @@ class WalkingGraph:
 def build_walking_graph(ways: Ways) -> WalkingGraph:
     """The largest connected piece of the ways: the rest (a courtyard path, a stub the
     extract cut off from everything) can't take anyone home and would only catch snaps."""
+    import networkx as nx
+
     full: nx.Graph[int] = nx.Graph()
     where = ways.where
     for chain in ways.chains:

@@ -9,8 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import osmium
-
 from walkwithme.streets.foot import outdoors, walkable
 
 LatLon = tuple[float, float]
@@ -33,6 +31,8 @@ class Ways:
 
 
 def read_walkable_ways(path: Path) -> Ways:
+    import osmium  # here, not at the top: a service without a street file never needs it
+
     chains: list[Chain] = []
     where: dict[int, LatLon] = {}
     processor = (

@@ -137,6 +137,7 @@ def enqueue(
             deliveries.insert(),
             [{**r, "state": PENDING, "attempts": 0, "next_attempt_at": tx.now_ms} for r in rows],
         )
+        tx.alerted()  # the notifier is rung after the commit: due now, sent now
     return alert_id
 
 

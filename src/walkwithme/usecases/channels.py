@@ -110,6 +110,7 @@ def send_test(tx: Tx, person_id: int, channel_id: int) -> int:
             next_attempt_at=tx.now_ms,
         )
     )
+    tx.alerted()
     return alert_id
 
 
