@@ -187,21 +187,24 @@ def walk_for_answer(conn: Connection, token: str) -> Walk:
     return walk
 
 
-def raise_alarm(tx: Tx, walk: Walk, reason: Reason, *, silent: bool = False, **values: Any) -> Walk:
-    """The alarm: her companions first; the ladder climbs if nobody says "I'm on it".
-    `silent`: kept from her own devices (her duress PIN; `values` set what they are shown)."""
-    walk = save(
-        tx,
-        walk,
-        WalkState.ALARM,
+def _alarm_begins(tx: Tx, reason: Reason, *, cover: bool) -> dict[str, Any]:
+    """An alarm begins: its reason and time, the question it ends, the ladder's first rung
+    (in the walk's own columns, or in the cover's for the alarm her devices are shown)."""
+    return shown_columns(
+        cover,
         alarm_reason=reason.value,
         alarm_at=tx.now_ms,
         check_reason=None,
         check_asked_at=None,
         escalation_level=0,
         escalate_at=tx.now_ms + ESCALATE_AFTER_MS,
-        **values,
     )
+
+
+def raise_alarm(tx: Tx, walk: Walk, reason: Reason, *, silent: bool = False, **values: Any) -> Walk:
+    """The alarm: her companions first; the ladder climbs if nobody says "I'm on it".
+    `silent`: kept from her own devices (her duress PIN; `values` set what they are shown)."""
+    walk = save(tx, walk, WalkState.ALARM, **_alarm_begins(tx, reason, cover=False), **values)
     facts = {"reason": reason.value, **_facts(walk, tx.now_ms)}
     audience = FOR_COMPANIONS if silent else FOR_ALL
     event_id = timeline.record(tx, walk.id, "alarm", audience=audience, **facts)
@@ -349,15 +352,7 @@ def shown_alarm(tx: Tx, walk: Walk, reason: Reason) -> Walk:
     """Under a silent alarm, her devices see the alarm her own actions (or her silence) would
     have raised; its own ladder starts climbing, for them (`_escalate_shown`)."""
     walk = save(
-        tx,
-        walk,
-        cover_state=WalkState.ALARM.value,
-        cover_alarm_reason=reason.value,
-        cover_alarm_at=tx.now_ms,
-        cover_check_reason=None,
-        cover_check_asked_at=None,
-        cover_escalation_level=0,
-        cover_escalate_at=tx.now_ms + ESCALATE_AFTER_MS,
+        tx, walk, cover_state=WalkState.ALARM.value, **_alarm_begins(tx, reason, cover=True)
     )
     facts = {"reason": reason.value, **_facts(walk, tx.now_ms)}
     timeline.record(tx, walk.id, "alarm", audience=FOR_WALKER, **facts)
