@@ -16,13 +16,19 @@ import pytest
 
 from tests.people import HOME, START, Cast, Member, between
 from walkwithme.domain.errors import Invalid
+from walkwithme.domain.reporting import App, Client, ask_of
 from walkwithme.ingest.traccar import _timestamp
 
-MOVE_MODE = {
-    "_type": "cmd",
-    "action": "setConfiguration",
-    "configuration": {"_type": "configuration", "monitoring": 2},
-}
+
+def monitoring(mode: int) -> dict[str, Any]:
+    return {
+        "_type": "cmd",
+        "action": "setConfiguration",
+        "configuration": {"_type": "configuration", "monitoring": mode},
+    }
+
+
+MOVE_MODE = monitoring(2)
 
 
 def basic(token: str, user: str = "mira") -> dict[str, str]:
@@ -118,6 +124,33 @@ def test_owntracks_outside_move_mode_is_asked_to_switch_and_she_is_told(cast: Ca
     assert owntracks(cast, phone, location(cast, between(START, HOME, 0.1), m=2)).json() == []
     now = cast.events(mira, walk)[-1]
     assert (now["kind"], now["reports"], now["advice"]) == ("phone_reports", "often", None)
+
+
+def test_after_the_walk_the_app_is_given_back_the_mode_it_was_in(cast: Cast) -> None:
+    mira, noor, phone, walk = cast.walking()
+    assert owntracks(cast, phone, location(cast, START, m=1)).json() == [MOVE_MODE]
+    cast.clock.advance(seconds=20)
+    assert owntracks(cast, phone, location(cast, between(START, HOME, 0.2), m=2)).json() == []
+    ended = cast.client.post(
+        f"/api/walks/{walk['id']}/end", json={"pin": "2468"}, headers=mira.auth
+    )
+    assert ended.status_code == 200
+    # Move mode costs battery: its first message after the walk is answered with its own
+    # Significant mode back, once.
+    cast.clock.advance(seconds=20)
+    assert owntracks(cast, phone, location(cast, HOME, m=2)).json() == [monitoring(1)]
+    cast.clock.advance(seconds=20)
+    assert owntracks(cast, phone, location(cast, HOME, m=2)).json() == []
+
+
+def test_an_app_that_never_said_its_mode_is_not_switched_back(cast: Cast) -> None:
+    mira, noor, phone, walk = cast.walking()
+    assert owntracks(cast, phone, location(cast, START)).json() == [MOVE_MODE]
+    cast.clock.advance(seconds=20)
+    assert owntracks(cast, phone, location(cast, START, m=2)).json() == []
+    cast.client.post(f"/api/walks/{walk['id']}/end", json={"pin": "2468"}, headers=mira.auth)
+    cast.clock.advance(seconds=20)
+    assert owntracks(cast, phone, location(cast, HOME, m=2)).json() == []
 
 
 def test_a_walk_started_on_a_phone_known_to_report_rarely_says_so_plainly(cast: Cast) -> None:
@@ -343,3 +376,23 @@ def test_a_fault_asks_the_phone_to_send_again_and_the_resend_is_kept(
     assert "Traceback" not in refused.text
     assert owntracks(cast, phone, message).status_code == 200
     assert walk_of(cast, noor, walk)["last_position"]["lat"] == START[0]
+
+
+@pytest.mark.parametrize(
+    ("mode", "on_walk", "asked_from", "ask", "then"),
+    [
+        ("significant", True, None, "move", "significant"),
+        (None, True, None, "move", "unknown"),
+        ("move", True, "significant", None, "significant"),  # it switched: nothing more
+        ("move", False, "significant", "significant", None),  # given back, once
+        ("move", False, "unknown", None, None),  # it never said: left as it is
+        ("manual", False, "significant", None, None),  # she set it herself
+        ("move", False, None, None, None),  # we never asked: her choice
+    ],
+)
+def test_what_an_owntracks_app_is_asked_for(
+    mode: str | None, on_walk: bool, asked_from: str | None, ask: str | None, then: str | None
+) -> None:
+    found = ask_of(Client(App.OWNTRACKS, mode), on_walk, asked_from)
+    assert (found.mode, found.asked_from) == (ask, then)
+    assert ask_of(Client(App.TRACCAR), on_walk, None).mode is None

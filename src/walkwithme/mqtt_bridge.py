@@ -27,7 +27,6 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from walkwithme.config import Broker
 from walkwithme.domain.errors import Conflict
-from walkwithme.domain.reporting import Reports
 from walkwithme.ingest import Unreadable, owntracks
 from walkwithme.store.database import Database
 from walkwithme.store.writer import StorageUnavailable, Writer
@@ -141,7 +140,7 @@ class MqttBridge:
         streets = self.streets
         taken = await self.writer.run(lambda tx: phones.take(tx, device, message, streets))
         self.taken += 1
-        if taken.on_walk and taken.client.reports is not Reports.OFTEN and self._client:
+        if taken.ask_mode and self._client:
             # Phones subscribe to their own /cmd (with remote commands on in the app).
-            command = orjson.dumps(owntracks.move_mode_command())
+            command = orjson.dumps(owntracks.mode_command(taken.ask_mode))
             self._client.publish(f"{topic}/cmd", command, qos=1)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request
@@ -21,7 +20,7 @@ from walkwithme.api.auth import bearer, services
 from walkwithme.api.errors import error_body
 from walkwithme.api.responses import JSON
 from walkwithme.domain.errors import Conflict, DomainError
-from walkwithme.domain.reporting import App, Reports
+from walkwithme.domain.reporting import App
 from walkwithme.ingest import PhoneMessage, Unreadable, owntracks, traccar
 from walkwithme.services import Services
 from walkwithme.usecases import phones
@@ -55,10 +54,7 @@ async def owntracks_door(request: Request) -> Response:
     taken = await _take(svc, device, message)
     if isinstance(taken, Response):
         return taken
-    commands: list[dict[str, Any]] = []
-    if taken.on_walk and taken.client.reports is not Reports.OFTEN:
-        commands.append(owntracks.move_mode_command())
-    return JSON(commands)
+    return JSON([owntracks.mode_command(taken.ask_mode)] if taken.ask_mode else [])
 
 
 @router.api_route("/api/traccar", methods=["GET", "POST"])

@@ -72,6 +72,35 @@ class Client:
         return self
 
 
+UNKNOWN_MODE = "unknown"  # what we asked it to leave, when it hadn't said
+
+
+@dataclass(frozen=True)
+class Ask:
+    mode: str | None  # the OwnTracks mode to ask the app for now (None: ask nothing)
+    asked_from: str | None  # the mode to give it back after the walk (None: nothing to give)
+
+
+def ask_of(client: Client, on_walk: bool, asked_from: str | None) -> Ask:
+    """What to ask an OwnTracks app now. During a walk: Move mode, until it is in it (and
+    remember what it was in). After the walk: the mode it was in before we asked, once, if
+    it is still in Move mode (which costs battery), unless it never said which it was."""
+    if client.app is not App.OWNTRACKS:
+        return Ask(None, asked_from)
+    if on_walk:
+        if client.reports is Reports.OFTEN:
+            return Ask(None, asked_from)
+        return Ask("move", asked_from or client.mode or UNKNOWN_MODE)
+    if asked_from is None:
+        return Ask(None, None)
+    give_back = client.mode == "move" and asked_from not in (UNKNOWN_MODE, "move")
+    return Ask(asked_from if give_back else None, None)
+
+
+def owntracks_mode_number(mode: str) -> int:
+    return {name: number for number, name in OWNTRACKS_MODES.items()}[mode]
+
+
 def owntracks_mode(m: object) -> str | None:
     if isinstance(m, bool) or not isinstance(m, int | float):
         return None

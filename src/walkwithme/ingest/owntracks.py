@@ -11,7 +11,7 @@ from typing import Any
 
 from walkwithme.domain.errors import Invalid
 from walkwithme.domain.fixes import Fix, read_number, read_required
-from walkwithme.domain.reporting import App, Client, owntracks_mode
+from walkwithme.domain.reporting import App, Client, owntracks_mode, owntracks_mode_number
 from walkwithme.ingest import PhoneMessage, Unreadable, load_json
 
 KMH = 1 / 3.6
@@ -54,10 +54,11 @@ def _fix(message: dict[str, Any]) -> Fix:
     )
 
 
-def move_mode_command() -> dict[str, Any]:
-    """Asks the app to switch to Move mode (Android honours it with Remote configuration on)."""
+def mode_command(mode: str) -> dict[str, Any]:
+    """Asks the app to switch to a monitoring mode (Android honours it with Remote
+    configuration on): Move mode for a walk, and after it the mode it was in."""
     return {
         "_type": "cmd",
         "action": "setConfiguration",
-        "configuration": {"_type": "configuration", "monitoring": 2},
+        "configuration": {"_type": "configuration", "monitoring": owntracks_mode_number(mode)},
     }

@@ -82,6 +82,8 @@ devices = sa.Table(
     sa.Column("last_refusal", sa.String(200)),
     # OwnTracks in MQTT mode: the topic its phone publishes to, bound by the operator.
     sa.Column("owntracks_topic", sa.String(200), unique=True),
+    # The OwnTracks mode it was in when a walk asked it for Move mode: given back after.
+    sa.Column("asked_from_mode", sa.String(16)),
 )
 
 contacts = sa.Table(

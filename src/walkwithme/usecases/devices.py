@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 
 from walkwithme.domain.errors import Conflict, Invalid, NotFound
 from walkwithme.domain.people import check_name
-from walkwithme.domain.reporting import App, Client
+from walkwithme.domain.reporting import App, Client, ask_of
 from walkwithme.security import new_token, token_hash
 from walkwithme.store.schema import devices, insert_id
 from walkwithme.store.writer import Tx
@@ -127,6 +127,20 @@ def note_client(tx: Tx, device: Device, client: Client) -> tuple[Client | None, 
             .values(app=now.app.value, app_mode=now.mode)
         )
     return before, now
+
+
+def ask_of_app(tx: Tx, device: Device, client: Client, on_walk: bool) -> str | None:
+    """The mode to ask its OwnTracks for now, if any, remembering what it was in before a
+    walk so that it is given back after (domain/reporting.ask_of)."""
+    asked_from = tx.conn.execute(
+        sa.select(devices.c.asked_from_mode).where(devices.c.id == device.id)
+    ).scalar_one()
+    ask = ask_of(client, on_walk, asked_from)
+    if ask.asked_from != asked_from:
+        tx.conn.execute(
+            devices.update().where(devices.c.id == device.id).values(asked_from_mode=ask.asked_from)
+        )
+    return ask.mode
 
 
 def note_refusal(tx: Tx, device: Device, reason: str) -> None:

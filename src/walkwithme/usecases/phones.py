@@ -29,6 +29,7 @@ NO_WALK_SOS = "SOS with no walk going on: nobody is following you. Start a walk 
 class Taken:
     client: Client  # what is now known of the app
     on_walk: bool  # her walk is live (as her devices see it)
+    ask_mode: str | None = None  # an OwnTracks mode to ask the app for (reporting.ask_of)
 
 
 def take(tx: Tx, device: Device, message: PhoneMessage, streets: StreetMap | None = None) -> Taken:
@@ -63,7 +64,7 @@ def take(tx: Tx, device: Device, message: PhoneMessage, streets: StreetMap | Non
             refused = NO_WALK_SOS
     if refused is not None:
         devices.note_refusal(tx, device, refused)
-    return Taken(client, on_walk)
+    return Taken(client, on_walk, devices.ask_of_app(tx, device, client, on_walk))
 
 
 def _told_differently(before: Client | None, now: Client) -> bool:

@@ -29,11 +29,13 @@ def upgrade() -> None:
         batch.add_column(sa.Column("last_refusal", sa.String(length=200), nullable=True))
         batch.add_column(sa.Column("owntracks_topic", sa.String(length=200), nullable=True))
         batch.create_unique_constraint("uq_devices_owntracks_topic", ["owntracks_topic"])
+        batch.add_column(sa.Column("asked_from_mode", sa.String(length=16), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("devices") as batch:
         batch.drop_constraint("uq_devices_owntracks_topic", type_="unique")
+        batch.drop_column("asked_from_mode")
         for column in ("owntracks_topic", "last_refusal", "last_refused_at", "app_mode", "app"):
             batch.drop_column(column)
     with op.batch_alter_table("walks") as batch:
