@@ -370,6 +370,7 @@ def seed(
                     "progress_m": remaining,
                     "progress_at": last_fix,
                     "quiet_until": quiet,
+                    "fix_seq": 1,  # its track's count: the one fix below
                 }
             )
             fix_rows.append(
@@ -401,6 +402,7 @@ def seed(
                     "progress_m": None,
                     "progress_at": started,
                     "quiet_until": None,
+                    "fix_seq": 0,
                 }
             )
             device_rows.append((device, walker, "phone", token_hash, day_ago, None))
@@ -437,10 +439,11 @@ def seed(
                 "dest_radius_m, pace_mps, pin_hash, timezone, started_at, expected_at, "
                 "last_fix_at, last_lat, last_lon, last_accuracy_m, last_speed_mps, "
                 "last_battery_pct, next_due_at, progress_m, progress_at, quiet_until, "
-                "wrong_pins) VALUES (:id, :walker_id, 'active', :dest_name, :dest_lat, "
+                "wrong_pins, fix_seq) VALUES (:id, :walker_id, 'active', :dest_name, :dest_lat, "
                 ":dest_lon, :dest_radius_m, :pace, :pin_hash, :tz, :started_at, :expected_at, "
                 ":last_fix_at, :last_lat, :last_lon, :last_accuracy_m, :last_speed_mps, "
-                ":last_battery_pct, :next_due_at, :progress_m, :progress_at, :quiet_until, 0)",
+                ":last_battery_pct, :next_due_at, :progress_m, :progress_at, :quiet_until, 0, "
+                ":fix_seq)",
                 [
                     {**w, "pace": DEFAULT_PACE_MPS, "pin_hash": pin_hash, "tz": TIMEZONE}
                     for w in walk_rows
@@ -456,7 +459,7 @@ def seed(
             )
             con.executemany(
                 "INSERT INTO fixes (walk_id, device_id, taken_at, lat, lon, accuracy_m, "
-                "speed_mps, battery_pct, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "speed_mps, battery_pct, received_at, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
                 fix_rows,
             )
     finally:
