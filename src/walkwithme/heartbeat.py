@@ -63,13 +63,7 @@ class Heartbeat:
         return True
 
     def tick_sync(self) -> bool:
-        return asyncio.run(self._tick_alone())
-
-    async def _tick_alone(self) -> bool:
-        try:
-            return await self.tick()
-        finally:
-            await self.http.aclose()  # its connections belong to this loop, which ends now
+        return outbound.run_alone(self.tick, self.http)
 
     def start(self) -> None:
         self._loop.start()

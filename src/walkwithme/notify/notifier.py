@@ -19,6 +19,7 @@ from functools import partial
 
 from walkwithme.clock import Clock
 from walkwithme.config import Config
+from walkwithme.notify import outbound
 from walkwithme.notify.channels import Alert, Channel, DeliveryError, Webhook, build
 from walkwithme.notify.outbound import Outbound
 from walkwithme.notify.vapid import PushKeys
@@ -90,13 +91,7 @@ class Notifier:
 
     def tick_sync(self) -> int:
         """For tests, from their own thread: one look, sends included."""
-        return asyncio.run(self._tick_alone())
-
-    async def _tick_alone(self) -> int:
-        try:
-            return await self.tick()
-        finally:
-            await self.http.aclose()  # its connections belong to this loop, which ends now
+        return outbound.run_alone(self.tick, self.http)
 
     async def _send(self, claimed: outbox.Claimed) -> outbox.Result:
         payload = claimed.payload

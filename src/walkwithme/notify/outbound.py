@@ -16,10 +16,14 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+from collections.abc import Awaitable, Callable
 from http.cookiejar import CookieJar, DefaultCookiePolicy
+from typing import TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import httpx2
+
+T = TypeVar("T")
 
 TIMEOUT_S = 10.0
 MAX_REDIRECTS = 3
@@ -112,3 +116,16 @@ class Outbound:
             return
         self._client, self._loop = None, None
         await client.aclose()
+
+
+def run_alone(look: Callable[[], Awaitable[T]], http: Outbound) -> T:
+    """One look from a thread that isn't the service's event loop (tests, tools): its own
+    loop, whose HTTP connections are closed when it ends."""
+
+    async def alone() -> T:
+        try:
+            return await look()
+        finally:
+            await http.aclose()  # its connections belong to this loop, which ends now
+
+    return asyncio.run(alone())

@@ -109,38 +109,33 @@ def _client(app: str | None, mode: str | None) -> Client | None:
     return Client(App(app), mode) if app else None
 
 
-def client_of(conn: Connection, device_id: int) -> Client | None:
-    row = conn.execute(
-        sa.select(devices.c.app, devices.c.app_mode).where(devices.c.id == device_id)
+@dataclass(frozen=True)
+class AppNews:
+    """What a phone's message changed in what is known of its app."""
+
+    before: Client | None  # what was known of the app
+    now: Client  # what is known now
+    ask_mode: str | None  # an OwnTracks mode to ask it for (domain/reporting.ask_of)
+
+
+def note_client(tx: Tx, device: Device, client: Client, on_walk: bool) -> AppNews:
+    """Remember what the app said of itself, and what it was asked to leave for a walk (so
+    it is given back after): one read, and a write only if something changed."""
+    row = tx.conn.execute(
+        sa.select(devices.c.app, devices.c.app_mode, devices.c.asked_from_mode).where(
+            devices.c.id == device.id
+        )
     ).one()
-    return _client(row.app, row.app_mode)
-
-
-def note_client(tx: Tx, device: Device, client: Client) -> tuple[Client | None, Client]:
-    """Remember what the app said of itself; returns what was known before, and now."""
-    before = client_of(tx.conn, device.id)
+    before = _client(row.app, row.app_mode)
     now = client.after(before)
-    if now != before:
+    ask = ask_of(now, on_walk, row.asked_from_mode)
+    if now != before or ask.asked_from != row.asked_from_mode:
         tx.conn.execute(
             devices.update()
             .where(devices.c.id == device.id)
-            .values(app=now.app.value, app_mode=now.mode)
+            .values(app=now.app.value, app_mode=now.mode, asked_from_mode=ask.asked_from)
         )
-    return before, now
-
-
-def ask_of_app(tx: Tx, device: Device, client: Client, on_walk: bool) -> str | None:
-    """The mode to ask its OwnTracks for now, if any, remembering what it was in before a
-    walk so that it is given back after (domain/reporting.ask_of)."""
-    asked_from = tx.conn.execute(
-        sa.select(devices.c.asked_from_mode).where(devices.c.id == device.id)
-    ).scalar_one()
-    ask = ask_of(client, on_walk, asked_from)
-    if ask.asked_from != asked_from:
-        tx.conn.execute(
-            devices.update().where(devices.c.id == device.id).values(asked_from_mode=ask.asked_from)
-        )
-    return ask.mode
+    return AppNews(before, now, ask.mode)
 
 
 def note_refusal(tx: Tx, device: Device, reason: str) -> None:

@@ -33,7 +33,6 @@ class Taken:
 
 
 def take(tx: Tx, device: Device, message: PhoneMessage, streets: StreetMap | None = None) -> Taken:
-    before, client = devices.note_client(tx, device, message.client)
     refused = message.refused
     if message.fix is not None:
         try:
@@ -44,7 +43,9 @@ def take(tx: Tx, device: Device, message: PhoneMessage, streets: StreetMap | Non
             record_fixes(tx, device, [message.fix], streets)
     walk = live_walk_of(tx.conn, device.person_id)
     on_walk = walk is not None and walk.walker_live
-    if walk is not None and on_walk and _told_differently(before, client):
+    news = devices.note_client(tx, device, message.client, on_walk)
+    client = news.now
+    if walk is not None and on_walk and _told_differently(news.before, client):
         # Her companions learn it too: it is why "last seen" may be minutes ago.
         timeline.record(
             tx,
@@ -64,7 +65,7 @@ def take(tx: Tx, device: Device, message: PhoneMessage, streets: StreetMap | Non
             refused = NO_WALK_SOS
     if refused is not None:
         devices.note_refusal(tx, device, refused)
-    return Taken(client, on_walk, devices.ask_of_app(tx, device, client, on_walk))
+    return Taken(client, on_walk, news.ask_mode)
 
 
 def _told_differently(before: Client | None, now: Client) -> bool:
