@@ -717,7 +717,23 @@ def load_and_restart(tmp: Path, args: argparse.Namespace, rng: random.Random) ->
         restarted = wall_ms()
         ready = restarted
         arrived: dict[int, float] = {}
-        with running(command, port, tmp / "service-restart.log", env):
+        restart_command = command
+        if args.profile_restart is not None:
+            # py-spy samples the restarted service (its start-up included) until it stops.
+            restart_command = [
+                str(Path(sys.executable).parent / "py-spy"),
+                "record",
+                "--rate",
+                "250",
+                "--format",
+                "speedscope",
+                "--threads",
+                "-o",
+                str(args.profile_restart),
+                "--",
+                *command,
+            ]
+        with running(restart_command, port, tmp / "service-restart.log", env):
             ready = wall_ms()
             deadline = time.monotonic() + args.restart_wait
             while time.monotonic() < deadline:
@@ -819,8 +835,16 @@ def one_round(index: int, args: argparse.Namespace) -> Round:
         print(f"round {index + 1}: load and restart")
         loaded = load_and_restart(tmp, args, rng)
         shutil.rmtree(tmp / "data", ignore_errors=True)
-        print(f"round {index + 1}: idle")
-        quiet = idle(tmp, args, rng)
+        if args.skip_idle:
+            quiet: dict[str, Any] = {
+                "idle_core": 0.0,
+                "idle_rss_mb": 0.0,
+                "idle_threads": {},
+                "idle_decided": {},
+            }
+        else:
+            print(f"round {index + 1}: idle")
+            quiet = idle(tmp, args, rng)
     result = Round(**loaded, **quiet)
     describe_round(result, args)
     return result
@@ -945,6 +969,14 @@ def main() -> None:
         "--what-if-index",
         action="store_true",
         help="add indexes on channels (person_id, removed_at) to the seeded database",
+    )
+    parser.add_argument(
+        "--skip-idle", action="store_true", help="leave out the idle part (restart experiments)"
+    )
+    parser.add_argument(
+        "--profile-restart",
+        type=Path,
+        help="record the restarted service with py-spy (speedscope JSON) to this file",
     )
     parser.add_argument("--log-level", default="info", help="WWM_LOG_LEVEL for the service")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folders")

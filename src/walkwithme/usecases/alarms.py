@@ -138,18 +138,23 @@ def _look_again(tx: Tx, walk: Walk, candidates: list[int | None]) -> None:
     """Nothing was due after all: the watchdog looks again at the earliest of these."""
     found = [at for at in candidates if at is not None]
     tx.conn.execute(
-        walks.update()
-        .where(walks.c.id == walk.id, walks.c.next_due_at == walk.next_due_at)
-        .values(next_due_at=min(found) if found else None)
+        _MOVE_DUE,
+        {"walk_id": walk.id, "seen_due": walk.next_due_at, "due": min(found) if found else None},
     )
+
+
+# The due time moves only if it is still the one the decision was taken on.
+_MOVE_DUE = (
+    walks.update()
+    .where(walks.c.id == sa.bindparam("walk_id"), walks.c.next_due_at == sa.bindparam("seen_due"))
+    .values(next_due_at=sa.bindparam("due"))
+)
 
 
 def postpone(tx: Tx, walk_id: int, seen_due: int, delay_ms: int) -> None:
     """For a walk whose judging failed: look again later instead of failing in a loop."""
     tx.conn.execute(
-        walks.update()
-        .where(walks.c.id == walk_id, walks.c.next_due_at == seen_due)
-        .values(next_due_at=tx.now_ms + delay_ms)
+        _MOVE_DUE, {"walk_id": walk_id, "seen_due": seen_due, "due": tx.now_ms + delay_ms}
     )
 
 
@@ -284,8 +289,9 @@ def _next_reachable(
     for higher in range(level + 1, len(LADDER)):
         rung = LADDER[higher]
         if rung == "guardians" and any(
-            alerts.working_channel_ids(tx.conn, person)
-            for person in alerts.guardian_ids(tx.conn, walk.walker_id, alarm_at=alarm_at)
+            alerts.working_channels(
+                tx.conn, alerts.guardian_ids(tx.conn, walk.walker_id, alarm_at=alarm_at)
+            ).values()
         ):
             return higher
         if rung == "hook" and has_hook:

@@ -8,6 +8,7 @@ thing, with the same idempotency key.
 
 from __future__ import annotations
 
+import functools
 import secrets
 from typing import Any, Protocol
 
@@ -38,15 +39,31 @@ def new_alert_key() -> str:
     return f"wwm-alert-{secrets.token_urlsafe(16)}"
 
 
-def working_channel_ids(conn: Connection, person_id: int) -> list[int]:
-    rows = conn.execute(
-        sa.select(channels.c.id).where(
-            channels.c.person_id == person_id,
-            channels.c.removed_at.is_(None),
-            channels.c.broken_at.is_(None),
-        )
+# The statements of the watchdog's path, built once: an alarm runs each of them, and building
+# a statement anew (and hashing it for SQLAlchemy's cache) cost more than running it.
+_WORKING_CHANNELS = (
+    sa.select(channels.c.person_id, channels.c.id)
+    .where(
+        channels.c.person_id.in_(sa.bindparam("people", expanding=True)),
+        channels.c.removed_at.is_(None),
+        channels.c.broken_at.is_(None),
     )
-    return [r.id for r in rows]
+    .order_by(channels.c.id)
+)
+
+
+def working_channels(conn: Connection, people_ids: list[int]) -> dict[int, list[int]]:
+    """Each person's channels that are neither removed nor broken, in the order they were
+    added (one query for all of an alert's recipients)."""
+    found: dict[int, list[int]] = {person: [] for person in people_ids}
+    if people_ids:
+        for row in conn.execute(_WORKING_CHANNELS, {"people": list(found)}):
+            found[row.person_id].append(row.id)
+    return found
+
+
+def working_channel_ids(conn: Connection, person_id: int) -> list[int]:
+    return working_channels(conn, [person_id])[person_id]
 
 
 def guardian_ids(conn: Connection, walker_id: int, *, alarm_at: int | None = None) -> list[int]:
@@ -59,11 +76,21 @@ def companion_ids(conn: Connection, walk_id: int) -> list[int]:
     """The walk's chosen companions whose contact with the walker still stands: the same rule
     as for seeing the walk (walks.audience_of). Someone whose contact ended hears nothing,
     unless it ended during the alarm the walk is in (see contacts.standing)."""
-    walk = conn.execute(
-        sa.select(walks.c.state, walks.c.alarm_at).where(walks.c.id == walk_id)
-    ).first()
+    walk = conn.execute(_ALARM_OF, {"walk_id": walk_id}).first()
     alarm_at = walk.alarm_at if walk is not None and walk.state == "alarm" else None
     rows = conn.execute(
+        _companions(alarm_at is not None), {"walk_id": walk_id, "alarm_at": alarm_at}
+    )
+    return list(dict.fromkeys(r.person_id for r in rows))
+
+
+_ALARM_OF = sa.select(walks.c.state, walks.c.alarm_at).where(walks.c.id == sa.bindparam("walk_id"))
+
+
+@functools.cache
+def _companions(in_alarm: bool) -> sa.Select[tuple[int]]:
+    """companion_ids' statement, in its two forms (see contacts.standing)."""
+    return (
         sa.select(walk_companions.c.person_id)
         .join(walks, walks.c.id == walk_companions.c.walk_id)
         .join(
@@ -72,13 +99,12 @@ def companion_ids(conn: Connection, walk_id: int) -> list[int]:
                 contacts.c.owner_id == walks.c.walker_id,
                 contacts.c.member_id == walk_companions.c.person_id,
                 contacts.c.role == ContactRole.COMPANION.value,
-                standing(alarm_at),
+                standing(sa.bindparam("alarm_at", type_=sa.BigInteger) if in_alarm else None),
             ),
         )
-        .where(walk_companions.c.walk_id == walk_id)
+        .where(walk_companions.c.walk_id == sa.bindparam("walk_id"))
         .order_by(walk_companions.c.person_id)
     )
-    return list(dict.fromkeys(r.person_id for r in rows))
 
 
 class WalkRef(Protocol):
@@ -88,12 +114,13 @@ class WalkRef(Protocol):
     def walker_id(self) -> int: ...
 
 
+_WALKER = sa.select(people.c.name, people.c.phone).where(people.c.id == sa.bindparam("walker_id"))
+
+
 def payload_for(tx: Tx, walk: WalkRef, kind: str, event: dict[str, Any]) -> dict[str, Any]:
     """What the alert says: who, what happened and when, and the event's facts (last known
     position with accuracy and age, battery, heading, destination, for an alarm)."""
-    walker = tx.conn.execute(
-        sa.select(people.c.name, people.c.phone).where(people.c.id == walk.walker_id)
-    ).one()
+    walker = tx.conn.execute(_WALKER, {"walker_id": walk.walker_id}).one()
     return {
         "kind": kind,
         "at": tx.now_ms,
@@ -101,6 +128,9 @@ def payload_for(tx: Tx, walk: WalkRef, kind: str, event: dict[str, Any]) -> dict
         "walker": {"name": walker.name, "phone": walker.phone},
         **event,
     }
+
+
+_NEW_DELIVERY = deliveries.insert()
 
 
 def enqueue(
@@ -127,14 +157,14 @@ def enqueue(
     )
     rows: list[dict[str, int | None]] = [
         {"alert_id": alert_id, "person_id": person, "channel_id": channel}
-        for person in dict.fromkeys(recipients)
-        for channel in working_channel_ids(tx.conn, person)
+        for person, ids in working_channels(tx.conn, list(dict.fromkeys(recipients))).items()
+        for channel in ids
     ]
     if hook:
         rows.append({"alert_id": alert_id, "person_id": None, "channel_id": None})
     if rows:
         tx.conn.execute(
-            deliveries.insert(),
+            _NEW_DELIVERY,
             [{**r, "state": PENDING, "attempts": 0, "next_attempt_at": tx.now_ms} for r in rows],
         )
         tx.alerted()  # the notifier is rung after the commit: due now, sent now

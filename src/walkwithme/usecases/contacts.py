@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import sqlalchemy as sa
@@ -186,10 +187,11 @@ def accepted_ids(conn: Connection, owner_id: int, role: ContactRole) -> list[int
     return [r.member_id for r in rows]
 
 
-def standing(alarm_at: int | None) -> sa.ColumnElement[bool]:
+def standing(alarm_at: int | sa.BindParameter[int] | None) -> sa.ColumnElement[bool]:
     """A contact that stands: accepted; and during an alarm, also one that ended after the
     alarm was raised. Whoever is holding her phone can't cut the people looking for her out of
-    an alarm by ending her contacts (they are in it until it is resolved)."""
+    an alarm by ending her contacts (they are in it until it is resolved). `alarm_at` may be
+    a parameter of a statement built once (`_standing_ids`)."""
     accepted = contacts.c.state == ContactState.ACCEPTED.value
     if alarm_at is None:
         return accepted
@@ -199,13 +201,29 @@ def standing(alarm_at: int | None) -> sa.ColumnElement[bool]:
     return sa.or_(accepted, ended_since)
 
 
+_ALARM_AT = sa.bindparam("alarm_at", type_=sa.BigInteger)
+
+
+@functools.cache
+def _standing_ids(in_alarm: bool) -> sa.Select[tuple[int]]:
+    # Built once for each form: the watchdog asks for a walker's guardians at every rung.
+    return (
+        sa.select(contacts.c.member_id)
+        .where(
+            contacts.c.owner_id == sa.bindparam("owner_id"),
+            contacts.c.role == sa.bindparam("role"),
+            standing(_ALARM_AT if in_alarm else None),
+        )
+        .order_by(contacts.c.id)
+    )
+
+
 def standing_ids(
     conn: Connection, owner_id: int, role: ContactRole, *, alarm_at: int | None
 ) -> list[int]:
     rows = conn.execute(
-        sa.select(contacts.c.member_id)
-        .where(contacts.c.owner_id == owner_id, contacts.c.role == role.value, standing(alarm_at))
-        .order_by(contacts.c.id)
+        _standing_ids(alarm_at is not None),
+        {"owner_id": owner_id, "role": role.value, "alarm_at": alarm_at},
     )
     return list(dict.fromkeys(r.member_id for r in rows))
 
