@@ -23,8 +23,9 @@ from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
 from walkwithme.notify.channels import apprise_host
 from walkwithme.services import Services
-from walkwithme.store.writer import Tx
-from walkwithme.usecases import accounts
+from walkwithme.store.schema import deliveries
+from walkwithme.store.writer import Tx, Writer
+from walkwithme.usecases import accounts, alerts
 from walkwithme.usecases import channels as outbox
 
 
@@ -543,6 +544,47 @@ def test_every_send_goes_through_one_http_client_closed_when_the_service_stops(
     assert len(sink.ok()) == 3
 
 
+def test_a_receiver_that_takes_its_time_holds_up_only_its_own_channel(
+    db_url: str, tmp_path: Path, clock: FakeClock, sink: WebhookSink
+) -> None:
+    """Mira's server doesn't answer yet: Noor's alert goes out meanwhile, and Mira's next
+    alert waits for her first (each channel hears its alerts in the order they were made)."""
+    svc = make_services(db_url, tmp_path, clock, WWM_ALLOW_PRIVATE_ADDRESSES="true")
+    svc.background_watchdog = True
+    sink.hold_next = True
+    sink.answer_after_hold = True
+
+    def noor_too(tx: Tx) -> tuple[int, int]:
+        noor = accounts.create_person(tx, accounts.NewPerson("noor@example.org", "Noor", "x"))
+        channel = outbox.add_channel(tx, noor.id, "webhook", sink.url + "/noor", "hers")
+        return noor.id, int(channel["id"])
+
+    async def story() -> None:
+        svc.start(asyncio.get_running_loop())
+        try:
+            mira, mine = await svc.writer.run(
+                lambda tx: a_webhook_of_her_own(tx, sink.url + "/mira")
+            )
+            noor, hers = await svc.writer.run(noor_too)
+            await svc.writer.run(lambda tx: outbox.send_test(tx, mira, mine))
+            await until(lambda: len(sink.received) == 1, "Mira's first alert reaches her server")
+            await svc.writer.run(lambda tx: outbox.send_test(tx, mira, mine))
+            await svc.writer.run(lambda tx: outbox.send_test(tx, noor, hers))
+            await until(lambda: len(sink.received) == 2, "Noor's alert goes out meanwhile")
+            assert [r.path for r in sink.received] == ["/mira", "/noor"]
+            sink.release.set()  # Mira's server answers at last
+            await until(lambda: svc.notifier.sent == 3, "Mira's second alert follows")
+        finally:
+            await svc.stop()
+
+    asyncio.run(story())
+    assert [r.path for r in sink.received] == ["/mira", "/noor", "/mira"]
+    assert all(r.headers["x-answered"] == "200" for r in sink.received[1:])
+    svc = make_services(db_url, tmp_path, clock, WWM_ALLOW_PRIVATE_ADDRESSES="true")
+    assert svc.db.read_sync(outbox.backlog) == 0  # all three recorded as sent
+    svc.db.dispose()
+
+
 def test_a_stopping_notifier_records_what_it_sent_and_claims_nothing_more(
     db_url: str, tmp_path: Path, clock: FakeClock, sink: WebhookSink
 ) -> None:
@@ -590,3 +632,25 @@ def test_the_watchdogs_decisions_and_the_notifiers_claims_go_ahead_of_the_fixes(
     assert send_all(svc) == 1
     assert writer.urgent_groups > judged  # the claim, and the record
     assert [r.path for r in sink.ok()] == ["/mira"]
+
+
+def test_a_claim_leaves_alone_the_channels_that_are_still_sending(writer: Writer) -> None:
+    """The next alert of a channel (or of the operator's hook) with a send in flight waits
+    for it; everybody else's is claimed."""
+
+    def two_alerts(tx: Tx) -> int:
+        mira, channel = a_webhook_of_her_own(tx, "https://example.org/mira")
+        alerts.enqueue(tx, None, "test", {"n": 1}, [mira], hook=True)
+        return channel
+
+    channel = writer.run_sync(two_alerts)
+
+    def claimed(busy: set[int | None]) -> set[int | None]:
+        found = writer.run_sync(partial(outbox.claim, busy=busy))
+        writer.run_sync(lambda tx: tx.conn.execute(deliveries.update().values(lease_until=None)))
+        return {c.channel_id for c in found}
+
+    assert claimed(set()) == {None, channel}
+    assert claimed({channel}) == {None}  # the hook's row has no channel, and is not busy
+    assert claimed({None}) == {channel}
+    assert claimed({None, channel}) == set()

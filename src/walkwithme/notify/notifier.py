@@ -2,11 +2,18 @@
 through its channel, and records how it went; failures are retried with backoff. On SIGTERM
 it finishes the sends in flight before the service stops, and claims nothing new.
 
+Each channel is a lane of its own: its alerts go one after another, in the order they were
+made (nobody hears "resolved" before "alarm"), while the other channels' lanes go on beside
+it. A receiver that takes its time (up to the send's timeout) holds up only its own lane: the
+notifier claims and sends everybody else's alerts meanwhile, and that channel's next ones
+once its send is over.
+
 The writer rings it after every commit that made alerts, so an alarm is claimed at once, not at
 the next look; the look every second remains for retries falling due and for leases that a
-crashed sender lost. Its claims and records are urgent writer jobs (ahead of the phones'
-fixes), and the record of one batch shares a commit with the claim of the next. Every send
-goes through one HTTP client (`Outbound`), closed when the services stop.
+crashed sender lost. A lane that finishes rings it too. Its claims and records are urgent
+writer jobs (ahead of the phones' fixes), and the record of what was sent shares a commit with
+the next claim. Every send goes through one HTTP client (`Outbound`), closed when the services
+stop.
 """
 
 from __future__ import annotations
@@ -50,44 +57,72 @@ class Notifier:
     failed: int = 0
     looks: int = 0  # the loop's looks
     asleep: bool = False  # the loop waits for a ring (or its next look in `idle_s`)
+    # The last look found nothing it could claim: all that is due is sent or on its way.
+    claimed_all: bool = False
     _task: asyncio.Task[None] | None = None
     _loop: asyncio.AbstractEventLoop | None = None
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    # The lanes sending now, by channel (None: the operator's hook), and what the finished
+    # ones sent, to record at the next look.
+    _lanes: dict[int | None, asyncio.Task[None]] = field(default_factory=dict)
+    _done: list[outbox.Result] = field(default_factory=list)
 
-    async def tick(self, *, rung: bool = False) -> int:
-        """Send everything that is due now; returns how many were attempted. `rung`: a
+    async def look(self, *, rung: bool = False) -> int:
+        """Record what the finished lanes sent, claim what is due for the channels that aren't
+        sending, and start their lanes; returns how many deliveries it claimed. `rung`: a
         commit made alerts, so there is something to claim (no need to look first)."""
         now = self.clock.now_ms()
+        results, self._done = self._done, []
         # A cheap read first: claiming takes the write lock, looking doesn't.
-        if not rung and not await self.db.read(lambda c: outbox.anything_due(c, now)):
+        if (
+            not rung
+            and not results
+            and not await self.db.read(lambda c: outbox.anything_due(c, now))
+        ):
+            self.claimed_all = True
             return 0
-        attempted = 0
-        claimed = await self.writer.run(outbox.claim, urgent=True)
-        while claimed:
-            attempted += len(claimed)
-            results = await self._send_all(claimed)
+        try:
             if self._stopping.is_set():  # record what was sent; claim nothing new
-                await self.writer.run(partial(outbox.record, results=results), urgent=True)
-                break
-            # What was sent meanwhile, and was rung, is claimed in the commit that records
-            # these (one writer group, not two).
+                if results:
+                    await self.writer.run(partial(outbox.record, results=results), urgent=True)
+                return 0
             claimed = await self.writer.run(
-                partial(_record_and_claim, results=results), urgent=True
+                partial(_record_and_claim, results=results, busy=frozenset(self._lanes)),
+                urgent=True,
             )
-        return attempted
-
-    async def _send_all(self, claimed: list[outbox.Claimed]) -> list[outbox.Result]:
-        # Channels are sent to side by side; one channel's alerts one after another, in the
-        # order they were made, so nobody hears "resolved" before "alarm".
+        except BaseException:
+            self._done = results + self._done  # not recorded: the next look tries again
+            raise
+        self.claimed_all = not claimed
         by_channel: dict[int | None, list[outbox.Claimed]] = {}
         for c in claimed:
             by_channel.setdefault(c.channel_id, []).append(c)
-        lanes = await asyncio.gather(*(self._send_in_order(lane) for lane in by_channel.values()))
-        return [result for lane in lanes for result in lane]
+        for channel_id, lane in by_channel.items():
+            self._lanes[channel_id] = asyncio.get_running_loop().create_task(
+                self._send_lane(channel_id, lane), name=f"wwm-send-{channel_id}"
+            )
+        return len(claimed)
 
-    async def _send_in_order(self, lane: list[outbox.Claimed]) -> list[outbox.Result]:
-        return [await self._send(c) for c in sorted(lane, key=lambda c: c.delivery_id)]
+    async def tick(self, *, rung: bool = False) -> int:
+        """Send everything that is due now, and wait for it to be sent and recorded; returns
+        how many deliveries were attempted. (The loop doesn't wait: it looks again whenever a
+        lane finishes or a commit rings.)"""
+        attempted = await self.look(rung=rung)
+        while self._lanes or self._done:
+            if self._lanes:
+                await asyncio.wait(set(self._lanes.values()))
+            attempted += await self.look(rung=True)
+        return attempted
+
+    async def _send_lane(self, channel_id: int | None, lane: list[outbox.Claimed]) -> None:
+        try:
+            for claimed in sorted(lane, key=lambda c: c.delivery_id):
+                result = await self._send(claimed)
+                self._done.append(result)  # (after the await: a look may swap the list)
+        finally:
+            del self._lanes[channel_id]
+            self._wake.set()  # look again: its next alerts may be waiting
 
     def tick_sync(self) -> int:
         """For tests, from their own thread: one look, sends included."""
@@ -149,15 +184,16 @@ class Notifier:
             loop.call_soon_threadsafe(self._wake.set)
 
     async def stop(self) -> None:
-        """Finish the sends in flight; claim nothing new."""
+        """Finish the sends in flight and record them; claim nothing new."""
         if self._task is None:
             return
         self._stopping.set()
         self._wake.set()
         try:
             await asyncio.wait_for(self._task, STOP_WAIT_S)
-        except TimeoutError:
-            self._task.cancel()
+        except TimeoutError:  # a send that won't end: its lease lets it be sent again later
+            for task in [self._task, *self._lanes.values()]:
+                task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         self._task = None
@@ -165,23 +201,32 @@ class Notifier:
 
     async def _run(self) -> None:
         rung = False
-        while not self._stopping.is_set():
+        while True:
             self._wake.clear()  # a ring from now on means another look
             self.looks += 1
             try:
-                busy = await self.tick(rung=rung)
+                await self.look(rung=rung)
             except Exception:
                 log.exception("the notifier's look failed; trying again")
-                busy = 0
-            rung = False
-            if not busy:
-                self.asleep = True
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.idle_s)
-                self.asleep = False
-                rung = self._wake.is_set()
+            if self._stopping.is_set():
+                break
+            self.asleep = True
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.idle_s)
+            self.asleep = False
+            rung = self._wake.is_set()
+        await self._finish()
+
+    async def _finish(self) -> None:
+        """Stopping: the lanes in flight finish their sends (they claim nothing more), and what
+        they sent is recorded."""
+        while self._lanes:
+            await asyncio.wait(set(self._lanes.values()))
+        await self.look()
 
 
-def _record_and_claim(tx: Tx, results: list[outbox.Result]) -> list[outbox.Claimed]:
+def _record_and_claim(
+    tx: Tx, results: list[outbox.Result], busy: frozenset[int | None]
+) -> list[outbox.Claimed]:
     outbox.record(tx, results)
-    return outbox.claim(tx)
+    return outbox.claim(tx, busy=busy)

@@ -9,6 +9,7 @@ at least once. Receivers drop the rare duplicate by the alert's key.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -136,23 +137,24 @@ def _due(now_ms: int) -> sa.ColumnElement[bool]:
     )
 
 
-def claim(tx: Tx, limit: int = 50) -> list[Claimed]:
+def claim(tx: Tx, limit: int = 50, *, busy: Collection[int | None] = ()) -> list[Claimed]:
+    """Lease the deliveries that are due, oldest first. `busy`: the channels (None: the
+    operator's hook) that a send is still in flight on; what else is due for them waits for
+    it, so that each channel hears its alerts one after another, in the order they were made."""
     # What was meant for a channel its owner removed is not sent (she took that address away).
-    tx.conn.execute(
-        deliveries.update()
-        .where(
-            deliveries.c.state == PENDING,
-            deliveries.c.channel_id.in_(
-                sa.select(channels.c.id).where(channels.c.removed_at.is_not(None))
-            ),
-        )
-        .values(state=DEAD, last_error="the channel was removed")
-    )
+    tx.conn.execute(_DROP_FOR_REMOVED)
     due = _due(tx.now_ms)
+    free = [due]
+    busy_ids = [b for b in busy if b is not None]
+    if busy_ids:  # (NULL NOT IN (...) is not true: the hook's rows are kept apart)
+        free.append(
+            sa.or_(deliveries.c.channel_id.is_(None), deliveries.c.channel_id.not_in(busy_ids))
+        )
+    if None in busy:
+        free.append(deliveries.c.channel_id.is_not(None))
     rows = tx.conn.execute(
         sa.select(
             deliveries.c.id,
-            deliveries.c.attempts,
             deliveries.c.channel_id,
             channels.c.kind,
             channels.c.target,
@@ -161,22 +163,37 @@ def claim(tx: Tx, limit: int = 50) -> list[Claimed]:
         )
         .join(alerts, alerts.c.id == deliveries.c.alert_id)
         .join(channels, channels.c.id == deliveries.c.channel_id, isouter=True)
-        .where(due)
+        .where(*free)
         .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
         .limit(limit)
     ).all()
-    claimed = []
-    for r in rows:
-        taken = tx.conn.execute(
-            deliveries.update()
-            .where(deliveries.c.id == r.id, due)
-            .values(lease_until=tx.now_ms + LEASE_MS, attempts=r.attempts + 1)
-        )
-        if taken.rowcount == 1:
-            claimed.append(
-                Claimed(r.id, r.attempts + 1, r.channel_id, r.kind, r.target, r.secret, r.payload)
-            )
-    return claimed
+    if not rows:
+        return []
+    # One statement leases them all, each only if still due (nobody else took it meanwhile).
+    leased = tx.conn.execute(
+        deliveries.update()
+        .where(deliveries.c.id.in_([r.id for r in rows]), due)
+        .values(lease_until=tx.now_ms + LEASE_MS, attempts=deliveries.c.attempts + 1)
+        .returning(deliveries.c.id, deliveries.c.attempts)
+    )
+    taken = {row.id: row.attempts for row in leased}
+    return [
+        Claimed(r.id, taken[r.id], r.channel_id, r.kind, r.target, r.secret, r.payload)
+        for r in rows
+        if r.id in taken
+    ]
+
+
+_DROP_FOR_REMOVED = (
+    deliveries.update()
+    .where(
+        deliveries.c.state == PENDING,
+        deliveries.c.channel_id.in_(
+            sa.select(channels.c.id).where(channels.c.removed_at.is_not(None))
+        ),
+    )
+    .values(state=DEAD, last_error="the channel was removed")
+)
 
 
 @dataclass(frozen=True)
