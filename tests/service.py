@@ -45,6 +45,12 @@ class Service:
         self.log = data / f"serve-{self.port}.log"
 
     def start(self) -> Service:
+        """Start it and wait until it answers."""
+        self.launch()
+        return self.ready()
+
+    def launch(self) -> None:
+        """Start it, without waiting for it to answer."""
         self.data.mkdir(parents=True, exist_ok=True)
         self._close_log()
         self._out = self.log.open("a")
@@ -55,6 +61,10 @@ class Service:
             text=True,
             env=self.env,
         )
+
+    def ready(self) -> Service:
+        """Wait until /healthz answers."""
+        assert self.proc is not None
         deadline = time.monotonic() + READY_WITHIN_S
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

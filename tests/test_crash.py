@@ -104,3 +104,78 @@ def test_sigterm_finishes_the_send_in_flight_before_the_service_stops(tmp_path: 
     in_flight = sink.received[0].headers["x-walkwithme-alert"]
     again = [r for r in sink.received if r.headers["x-walkwithme-alert"] == in_flight]
     assert [r.headers["x-answered"] for r in again] == ["200"]
+
+
+def restart_with_an_alarm_held_on_its_way(service: Service, sink: WebhookSink) -> None:
+    """Mira is asked after a crash and a long outage; the server dies again before her
+    answer's time is up; it is started again (not waited for), and the alarm that fell due
+    meanwhile is on its way to Noor, whose server takes its time answering."""
+    as_mira, as_noor, phone, walk_id = prepare(service)
+    for who, auth in (("mira", as_mira), ("noor", as_noor)):
+        httpx2.post(
+            f"{service.url}/api/channels",
+            json={"kind": "webhook", "target": f"{sink.url}/{who}"},
+            headers=auth,
+        ).raise_for_status()
+    service.kill()
+    service.jump_clock(minutes=10)
+    service.start()
+    wait_for(sink, 1)
+    assert json.loads(sink.received[0].body)["kind"] == "check"
+    service.kill()
+    service.jump_clock(minutes=3)
+    sink.hold_next, sink.answer_after_hold = True, True
+
+
+def test_a_restarted_service_delivers_the_alarms_that_fell_due_before_it_opens_its_port(
+    tmp_path: Path,
+) -> None:
+    """The watchdog catches up first: while the alarm that fell due during the outage is on
+    its way to her companion, the service doesn't answer anybody yet (serving.py)."""
+    with webhook_sink() as sink:
+        service = Service(
+            tmp_path / "data", "--clock-speed", "60", env={"WWM_ALLOW_PRIVATE_ADDRESSES": "true"}
+        )
+        try:
+            restart_with_an_alarm_held_on_its_way(service, sink)
+            service.launch()
+            wait_for(sink, 2)
+            alarm = sink.received[1]
+            assert (alarm.path, json.loads(alarm.body)["kind"]) == ("/noor", "alarm")
+            with pytest.raises(httpx2.ConnectError):
+                httpx2.get(f"{service.url}/healthz")  # the alarm first
+            sink.release.set()
+            service.ready()
+            assert httpx2.get(f"{service.url}/healthz").json()["ok"] is True
+        finally:
+            sink.release.set()
+            service.stop()
+
+
+def test_sigterm_while_it_catches_up_finishes_the_send_in_flight(tmp_path: Path) -> None:
+    with webhook_sink() as sink:
+        service = Service(
+            tmp_path / "data", "--clock-speed", "60", env={"WWM_ALLOW_PRIVATE_ADDRESSES": "true"}
+        )
+        try:
+            restart_with_an_alarm_held_on_its_way(service, sink)
+            service.launch()
+            wait_for(sink, 2)  # the alarm is being sent when the operator stops the service
+            assert service.proc is not None
+            service.proc.terminate()
+            deadline = time.monotonic() + DELIVERED_WITHIN_S
+            while "asked to stop" not in service.output():
+                assert time.monotonic() < deadline, "the service did not begin to stop"
+                time.sleep(0.05)  # polling its log, not waiting for a deadline
+            sink.release.set()  # Noor's server answers only now
+            assert service.proc.wait(timeout=DELIVERED_WITHIN_S) == 0
+            assert "stopped before serving" in service.output()
+            service.jump_clock(minutes=2)  # past the send's lease, were it not recorded
+            service.start()  # (and the catch-up would send it again before answering)
+        finally:
+            sink.release.set()
+            service.stop()
+    # It was recorded as delivered before the service stopped: it isn't sent again.
+    alarm_key = sink.received[1].headers["x-walkwithme-alert"]
+    again = [r for r in sink.received if r.headers["x-walkwithme-alert"] == alarm_key]
+    assert [r.headers["x-answered"] for r in again] == ["200"]

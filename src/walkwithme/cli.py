@@ -85,9 +85,7 @@ def serve(
     ] = False,
 ) -> None:
     """Run the service (migrating the database first)."""
-    import uvicorn
-
-    from walkwithme.api.app import create_app
+    from walkwithme import serving
     from walkwithme.logs import setup_logging
 
     svc = _services(data, drill=drill, streets=True, host=host, port=port, clock_speed=clock_speed)
@@ -117,17 +115,9 @@ def serve(
             '-d \'{"email": "you@example.org", "password": "..."}\''
         )
     sys.stdout.flush()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(svc),
-            host=config.host,
-            port=config.port,
-            log_config=None,
-            ws_ping_interval=20,
-            timeout_graceful_shutdown=10,
-        )
-    )
-    server.run()  # uvicorn's own loop set-up: uvloop where it is installed
+    # The watchdog catches up on what fell due while the service was down before the web
+    # app is built and the port opens (serving.py says why).
+    serving.run(svc, host=config.host, port=config.port)
 
 
 def _safe_url(url: str) -> str:

@@ -45,8 +45,13 @@ class Services:
     # Tests that move a fake clock run the watchdog's and the notifier's looks themselves
     # (`tick_sync`) instead of these loops.
     background_watchdog: bool = True
+    running: bool = False  # started and not yet stopped
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Start the writer and the loops (once: `serve` starts them before the web app)."""
+        if self.running:
+            return
+        self.running = True
         self.bell.attach(loop)
         self.writer.start()
         if self.mqtt is not None:
@@ -58,7 +63,11 @@ class Services:
                 self.heartbeat.start()
 
     async def stop(self) -> None:
-        """In order: no new decisions, the sends in flight finished, every write committed."""
+        """In order: no new decisions, the sends in flight finished, every write committed.
+        Once: whoever stops them first (the web app's shutdown, or `serve` itself)."""
+        if not self.running:
+            return
+        self.running = False
         if self.heartbeat is not None:
             await self.heartbeat.stop()
         if self.mqtt is not None:

@@ -35,6 +35,7 @@ MAX_SLEEP_S = 5.0
 MAX_SLEEP_CLOCK_MS = 20_000
 RETRY_POISON_MS = 60_000
 JUDGE_BATCH = 50  # due walks handed to the writer at once
+DUE_PER_LOOK = 500  # due walks a look reads (more wait for the next look, at once)
 
 
 @dataclass
@@ -45,6 +46,9 @@ class Watchdog:
     has_hook: bool = False  # the operator configured an emergency hook (the ladder's top)
     judge_batch: int = JUDGE_BATCH
     last_beat_ms: int | None = None
+    # A look has judged everything that was due (after a restart: all that fell due while the
+    # service was down), and could write it.
+    caught_up: bool = False
     decided: Counter[str] = field(default_factory=Counter)
     failures: int = 0
     # How long after their due time decisions were taken (for /metrics).
@@ -52,6 +56,7 @@ class Watchdog:
     late_sum_ms: int = 0
     late_max_ms: int = 0
     _loop: BackgroundLoop = field(init=False)
+    _more_due: bool = False
 
     def __post_init__(self) -> None:
         self._loop = BackgroundLoop("wwm-watchdog", self._run)
@@ -71,6 +76,7 @@ class Watchdog:
             # Only a look that could write what it decided counts as one: a watchdog whose
             # database refuses every write is stuck (/healthz fails, the heartbeat stops).
             self.last_beat_ms = now
+            self.caught_up = self.caught_up or not self._more_due
         return decisions
 
     async def _walks(self, now: int, decisions: list[str]) -> bool:
@@ -83,7 +89,8 @@ class Watchdog:
         for long. When more than a batch is due (the watchdog was down, or fell behind), the
         walks whose walker was asked and hasn't answered go first: their alarms have waited
         longest, and a new question can wait a moment more."""
-        due = await self.db.read(partial(alarms.due_walks, now_ms=now))
+        due = await self.db.read(partial(alarms.due_walks, now_ms=now, limit=DUE_PER_LOOK))
+        self._more_due = len(due) >= DUE_PER_LOOK  # the next look takes the rest at once
         batch = self.judge_batch
         if len(due) > batch:
             due = await self.db.read(partial(_unanswered_first, due=due))

@@ -73,6 +73,7 @@ class Notifier:
         sending, and start their lanes; returns how many deliveries it claimed. `rung`: a
         commit made alerts, so there is something to claim (no need to look first)."""
         now = self.clock.now_ms()
+        self.claimed_all = False  # until this look says so
         results, self._done = self._done, []
         # A cheap read first: claiming takes the write lock, looking doesn't.
         if (
@@ -123,6 +124,11 @@ class Notifier:
         finally:
             del self._lanes[channel_id]
             self._wake.set()  # look again: its next alerts may be waiting
+
+    def idle(self) -> bool:
+        """Everything that was due is sent (or has failed, and waits for its retry): its last
+        look claimed nothing, no send is in flight, no ring waits for a look."""
+        return self.claimed_all and not self._lanes and not self._wake.is_set()
 
     def tick_sync(self) -> int:
         """For tests, from their own thread: one look, sends included."""
