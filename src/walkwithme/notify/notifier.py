@@ -228,7 +228,10 @@ class Notifier:
         they sent is recorded."""
         while self._lanes:
             await asyncio.wait(set(self._lanes.values()))
-        await self.look()
+        try:
+            await self.look()
+        except Exception:  # unrecorded, they are sent again after their lease: at least once
+            log.exception("the notifier could not record its last sends")
 
 
 def _record_and_claim(
