@@ -27,7 +27,7 @@ from walkwithme.store.schema import (
     walks,
 )
 from walkwithme.store.writer import Tx
-from walkwithme.usecases.contacts import standing, standing_ids
+from walkwithme.usecases.contacts import ALARM_AT, standing, standing_ids
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
 
@@ -99,7 +99,7 @@ def _companions(in_alarm: bool) -> sa.Select[tuple[int]]:
                 contacts.c.owner_id == walks.c.walker_id,
                 contacts.c.member_id == walk_companions.c.person_id,
                 contacts.c.role == ContactRole.COMPANION.value,
-                standing(sa.bindparam("alarm_at", type_=sa.BigInteger) if in_alarm else None),
+                standing(ALARM_AT if in_alarm else None),
             ),
         )
         .where(walk_companions.c.walk_id == sa.bindparam("walk_id"))

@@ -201,7 +201,8 @@ def standing(alarm_at: int | sa.BindParameter[int] | None) -> sa.ColumnElement[b
     return sa.or_(accepted, ended_since)
 
 
-_ALARM_AT = sa.bindparam("alarm_at", type_=sa.BigInteger)
+# An alarm's time, as a parameter of a statement built once (see standing).
+ALARM_AT = sa.bindparam("alarm_at", type_=sa.BigInteger)
 
 
 @functools.cache
@@ -212,7 +213,7 @@ def _standing_ids(in_alarm: bool) -> sa.Select[tuple[int]]:
         .where(
             contacts.c.owner_id == sa.bindparam("owner_id"),
             contacts.c.role == sa.bindparam("role"),
-            standing(_ALARM_AT if in_alarm else None),
+            standing(ALARM_AT if in_alarm else None),
         )
         .order_by(contacts.c.id)
     )
