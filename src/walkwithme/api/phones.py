@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["phones"])
 
+
 @router.post("/api/owntracks")
 async def owntracks_door(request: Request) -> Response:
     """OwnTracks in HTTP mode. In the app: Mode HTTP, URL `https://<server>/api/owntracks`,
