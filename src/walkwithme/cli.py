@@ -7,6 +7,7 @@ script can read them.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from walkwithme import startup
 from walkwithme.clock import was_jumped
 from walkwithme.config import ConfigError, load_config
 from walkwithme.domain.errors import DomainError
@@ -35,7 +37,7 @@ app.add_typer(invites_app, name="invites")
 app.add_typer(offers_app, name="offers")
 
 console = Console(soft_wrap=True)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # one line a message, however long
 
 DataOpt = Annotated[
     Path | None, typer.Option("--data", help="Data folder (WWM_DATA); default ./walkwithme-data")
@@ -49,9 +51,19 @@ def _services(
     """`streets`: load the street map (WWM_STREETS); only the service itself routes walks."""
     try:
         config = load_config(data=str(data) if data else None, **overrides)
+    except (ConfigError, ValueError) as exc:
+        err.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    try:
         return build_services(config, drill=drill, load_streets=streets)
     except (ConfigError, ValueError) as exc:
         err.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    except Exception as exc:
+        # One line that names the cause; the traceback only for whoever asked for it.
+        err.print(f"[red]cannot start:[/red] {startup.cause(exc, config)}")
+        if config.log_level == "debug":
+            err.print_exception()
         raise typer.Exit(2) from None
 
 
@@ -99,6 +111,12 @@ def serve(
         )
         svc.db.dispose()
         raise typer.Exit(2)
+    busy = startup.port_taken(config.host, config.port)
+    if busy is not None:
+        err.print(f"[red]cannot start:[/red] {busy}")
+        svc.db.dispose()
+        raise typer.Exit(2)
+    os.umask(0o077)  # whatever it writes in its data folder is for this account only
     where = f"http://{config.host}:{config.port}"
     console.print(f"Walk With Me listening on [bold]{where}[/bold]  (API docs: {where}/docs)")
     console.print(f"Database: {_safe_url(config.database_url)}")

@@ -63,6 +63,16 @@ def _schemes(text: str) -> tuple[str, ...]:
     return schemes
 
 
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+
+
+def _log_level(text: str) -> str:
+    level = text.strip().lower()
+    if level not in LOG_LEVELS:
+        raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+    return level
+
+
 def _url(text: str) -> str:
     text = text.strip().rstrip("/")
     if not text.startswith(("http://", "https://")):
@@ -148,7 +158,7 @@ SETTINGS: tuple[Setting, ...] = (
         "Run the service's clock this many times faster than real time (demos and drills).",
     ),
     Setting("WWM_SESSION_DAYS", _positive_float, 30.0, "How long a sign-in lasts."),
-    Setting("WWM_LOG_LEVEL", str, "info", "Log level: debug, info, warning, error."),
+    Setting("WWM_LOG_LEVEL", _log_level, "info", "Log level: debug, info, warning, error."),
     Setting(
         "WWM_EMERGENCY_HOOK",
         lambda text: _url(text) if text.strip() else "",

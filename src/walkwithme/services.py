@@ -16,6 +16,7 @@ from walkwithme.heartbeat import Heartbeat
 from walkwithme.notify.notifier import Notifier
 from walkwithme.notify.outbound import Outbound
 from walkwithme.notify.vapid import PushKeys
+from walkwithme.startup import keep_private
 from walkwithme.store.database import Database
 from walkwithme.store.migrate import upgrade
 from walkwithme.store.writer import Writer
@@ -100,10 +101,12 @@ def build_services(
     if streets is None and load_streets and config.streets is not None:
         streets = _load_streets(config.streets)
     if config.database_url.startswith("sqlite"):
-        config.data_dir.mkdir(parents=True, exist_ok=True)
+        keep_private(config.data_dir)
     db = db or Database(config.database_url)
     if migrate:
         upgrade(db.write_engine)
+    if config.database_url.startswith("sqlite"):
+        keep_private(config.data_dir)  # the database and its WAL, made just now
     jumping: JumpingClock | None = None
     if drill:
         if config.clock_speed > MAX_DRILL_SPEED:

@@ -36,6 +36,7 @@ from walkwithme.api.body_limit import BodyLimit
 from walkwithme.api.errors import install as install_error_handlers
 from walkwithme.api.responses import JSON
 from walkwithme.services import Services
+from walkwithme.store.health import takes_writes
 from walkwithme.usecases import channels as outbox
 
 
@@ -117,16 +118,19 @@ def create_app(services: Services, *, manage: bool = True) -> FastAPI:
     @app.get("/healthz", tags=["service"])
     async def healthz(request: Request, svc: ServicesDep) -> JSON:
         watchdog = svc.watchdog
+        storage = await takes_writes(svc.writer)
         if not sees_operations(request):
             # Up or not, for any monitor; the counts are for the operator (auth.py).
-            ok = not watchdog.stuck()
+            ok = storage and not watchdog.stuck()
             return JSON({"ok": ok, "version": __version__}, status_code=200 if ok else 503)
         backlog, broken = await svc.db.read(
             lambda c: (outbox.backlog(c), outbox.broken_channels(c))
         )
         body = {
-            "ok": not watchdog.stuck(),
+            "ok": storage and not watchdog.stuck(),
             "version": __version__,
+            # Whether the database takes writes; since when it has refused them, if it has.
+            "storage": {"writes": storage, "failing_since": svc.writer.failing_since},
             "clock_speed": svc.clock.speed,
             "now": svc.clock.now_ms(),
             "watchdog": {

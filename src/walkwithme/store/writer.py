@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from walkwithme.clock import Clock
 
@@ -112,6 +112,9 @@ class Writer:
         self.groups_committed = 0
         self.jobs_committed = 0
         self.urgent_groups = 0
+        # Since when the database has refused to commit (None: the last commit went through):
+        # /healthz says so, rather than "ok" while every write fails.
+        self.failing_since: int | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -212,6 +215,7 @@ class Writer:
         try:
             results = self._transaction([job.fn for job in group], touched)
         except StorageUnavailable as exc:
+            self._refused()
             return [(None, exc) for _ in group]
         except Exception:
             # One of the jobs failed: isolate it by running each in its own transaction.
@@ -219,12 +223,21 @@ class Writer:
             for job in group:
                 try:
                     outcome.append((self._transaction([job.fn], touched)[0], None))
+                    self.failing_since = None
+                except StorageUnavailable as exc:
+                    self._refused()
+                    outcome.append((None, exc))
                 except Exception as exc:
                     outcome.append((None, exc))
             self._after_commit(touched, len(group))
             return outcome
+        self.failing_since = None
         self._after_commit(touched, len(group))
         return [(r, None) for r in results]
+
+    def _refused(self) -> None:
+        if self.failing_since is None:
+            self.failing_since = self._clock.now_ms()
 
     def _after_commit(self, touched: Touched, jobs: int) -> None:
         self.groups_committed += 1
@@ -247,7 +260,11 @@ class Writer:
                 tx = Tx(conn, now)
                 results = [fn(tx) for fn in fns]
         except DBAPIError as exc:
-            if exc.connection_invalidated or _is_transient(exc):
+            if (
+                exc.connection_invalidated
+                or isinstance(exc, OperationalError)
+                or _is_transient(exc)
+            ):
                 log.warning("the database could not commit: %s", exc.orig)
                 raise StorageUnavailable("the database is unavailable; try again") from exc
             raise
@@ -287,5 +304,12 @@ def _is_transient(exc: DBAPIError) -> bool:
     text = str(exc.orig).lower()
     return any(
         word in text
-        for word in ("database is locked", "disk i/o", "database or disk is full", "connection")
+        for word in (
+            "database is locked",
+            "disk i/o",
+            "database or disk is full",
+            "connection",
+            "readonly database",
+            "read-only transaction",
+        )
     )

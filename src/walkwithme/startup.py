@@ -1,0 +1,65 @@
+"""What can stop the service from starting, said in one line that names the cause: a
+database it can't reach, a data folder it can't write, a port that is taken. And the data
+folder kept for the service's own account (0700, its files 0600), whatever the umask."""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+import stat
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+from walkwithme.config import Config
+
+
+def cause(exc: BaseException, config: Config) -> str:
+    """The reason start-up failed, in words an operator can act on."""
+    url = make_url(config.database_url)
+    where = url.render_as_string(hide_password=True)
+    if isinstance(exc, PermissionError) or (
+        isinstance(exc, OSError) and exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM)
+    ):
+        return (
+            f"the data folder can't be written ({exc.filename or config.data_dir}): {exc.strerror}"
+        )
+    if isinstance(exc, DBAPIError):
+        first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        if url.get_backend_name() == "sqlite":
+            return f"the database {where} can't be opened or written: {first}"
+        return f"the database {where} can't be reached: {first}"
+    if isinstance(exc, SQLAlchemyError):
+        return f"the database {where}: {str(exc).splitlines()[0]}"
+    if isinstance(exc, OSError):
+        return f"{exc.strerror or exc} ({exc.filename or config.data_dir})"
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+
+
+def port_taken(host: str, port: int) -> str | None:
+    """Said before "listening on" is printed: the port is in use, or the address isn't ours."""
+    if port == 0:
+        return None
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return f"port {port} on {host} is in use (WWM_PORT, --port)"
+            return f"can't listen on {host}:{port}: {exc.strerror} (WWM_HOST, --host)"
+    return None
+
+
+def keep_private(folder: Path) -> None:
+    """The data folder 0700 and the files in it 0600: the database and its WAL hold where
+    people walked, the VAPID key signs pushes."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(folder, 0o700)
+    for path in folder.iterdir():
+        mode = path.lstat().st_mode
+        if stat.S_ISREG(mode) and stat.S_IMODE(mode) & 0o077:
+            os.chmod(path, 0o600)
