@@ -368,6 +368,62 @@ def test_without_guardians_the_alarm_goes_to_the_hook_then_is_said_again(
     assert svc.watchdog.failures == 0
 
 
+def rungs_told(cast: Cast, who: Member) -> list[tuple[str, bool]]:
+    return [(a["rung"], a["again"]) for a in cast.told(who, "alarm") if "rung" in a]
+
+
+def test_at_the_top_of_the_ladder_the_alarm_is_said_again_ten_minutes_after_it_got_there(
+    cast: Cast,
+) -> None:
+    """No emergency hook: her guardians are the top of the ladder. They are told 3 minutes
+    after the alarm, then again every 10 minutes (not 3 minutes after they were first told)."""
+    mira, noor, gus = with_guardian(cast)
+    cast.channel(gus)
+    walk = cast.start_walk(mira)
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    cast.clock.advance(minutes=3)
+    assert cast.services.watchdog.tick_sync() == ["escalated"]
+    assert rungs_told(cast, gus) == [("guardians", False)]
+    cast.clock.advance(minutes=9, seconds=59)
+    assert cast.services.watchdog.tick_sync() == []
+    cast.clock.advance(seconds=1)
+    assert cast.services.watchdog.tick_sync() == ["escalated"]
+    assert rungs_told(cast, gus) == [("guardians", False), ("guardians", True)]
+    cast.clock.advance(seconds=1)
+    assert cast.services.watchdog.tick_sync() == []
+    cast.clock.advance(minutes=9, seconds=58)
+    assert cast.services.watchdog.tick_sync() == []
+    cast.clock.advance(seconds=1)
+    assert cast.services.watchdog.tick_sync() == ["escalated"]
+    assert rungs_told(cast, gus)[-1] == ("guardians", True)
+
+
+def test_when_her_companions_are_the_top_they_hear_it_again_ten_minutes_after_the_alarm(
+    cast: Cast,
+) -> None:
+    """No guardian with a channel, no hook: nobody above her companions. Three minutes after
+    the alarm the ladder finds nobody to climb to; the companions hear it again 10 minutes
+    after they first heard it, then every 10 minutes."""
+    mira, noor, gus = with_guardian(cast)  # Gus has no channel: nobody would hear him told
+    cast.channel(noor)
+    walk = cast.start_walk(mira)
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    cast.clock.advance(minutes=3)
+    assert cast.services.watchdog.tick_sync() == []
+    cast.clock.advance(minutes=6, seconds=59)
+    assert cast.services.watchdog.tick_sync() == []
+    assert [a.get("again") for a in cast.told(noor, "alarm")] == [None]
+    cast.clock.advance(seconds=1)
+    assert cast.services.watchdog.tick_sync() == ["escalated"]
+    assert rungs_told(cast, noor) == [("companions", True)]
+    cast.clock.advance(seconds=1)
+    assert cast.services.watchdog.tick_sync() == []
+    cast.clock.advance(minutes=9, seconds=59)
+    assert cast.services.watchdog.tick_sync() == ["escalated"]
+    assert rungs_told(cast, noor) == [("companions", True)] * 2
+    assert rungs_told(cast, gus) == []
+
+
 def test_a_companion_whose_contact_ended_hears_nothing_more(
     local: tuple[Cast, Services], sink: WebhookSink
 ) -> None:
