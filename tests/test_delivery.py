@@ -347,6 +347,30 @@ def test_guardians_get_a_link_that_works_during_the_alarm_and_an_hour_after(
     assert "lat" not in gone.text
 
 
+def test_her_links_are_numbered_among_her_own_not_counting_the_alarms(cast: Cast) -> None:
+    """The alarm climbed to Gus with a link of its own; her links are still 1 and 2, and she
+    takes one back by its number. Her next walk's links count from 1 again."""
+    mira, noor, gus = with_guardian(cast)
+    cast.channel(gus)
+    walk = cast.start_walk(mira)
+    url = f"/api/walks/{walk['id']}"
+    cast.client.post(f"{url}/sos", headers=mira.auth)
+    cast.clock.advance(minutes=3)
+    assert cast.services.watchdog.tick_sync() == ["escalated"]
+    assert cast.told(gus, "alarm")[0]["link_path"].startswith("/api/share/shr_")
+    made = [cast.client.post(f"{url}/shares", json={}, headers=mira.auth) for _ in range(2)]
+    assert [(m.status_code, m.json()["id"]) for m in made] == [(201, 1), (201, 2)]
+    assert cast.client.delete(f"{url}/shares/1", headers=mira.auth).status_code == 204
+    assert cast.client.delete(f"{url}/shares/1", headers=mira.auth).status_code == 404
+    listed = cast.client.get(f"{url}/shares", headers=mira.auth).json()
+    assert [(link["id"], link["revoked"]) for link in listed] == [(1, True), (2, False)]
+    cast.client.post(f"{url}/ok", json={"pin": "2468"}, headers=mira.auth)
+    cast.client.post(f"{url}/end", json={"pin": "2468"}, headers=mira.auth)
+    second = cast.start_walk(mira)
+    again = cast.client.post(f"/api/walks/{second['id']}/shares", json={}, headers=mira.auth)
+    assert again.json()["id"] == 1
+
+
 def test_without_guardians_the_alarm_goes_to_the_hook_then_is_said_again(
     local: tuple[Cast, Services], hook: WebhookSink
 ) -> None:
