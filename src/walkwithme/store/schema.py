@@ -184,6 +184,11 @@ walks = sa.Table(
     sa.Column("fix_seq", Id, nullable=False, server_default="0"),
     # How many share links the walker has made for it so far (share_links.number).
     sa.Column("share_seq", Id, nullable=False, server_default="0"),
+    # Once her duress PIN ended the walk for her devices (while it goes on in a silent alarm):
+    # the last number of its track they see, and its last position then (the `last_*`
+    # columns, as JSON): what her real PIN's walk would have kept.
+    sa.Column("walker_fix_seq", Id),
+    sa.Column("walker_last", sa.JSON),
     sa.Index("ix_walks_walker_state", "walker_id", "state"),
     sa.Index("ix_walks_next_due_at", "next_due_at"),
 )

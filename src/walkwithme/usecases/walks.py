@@ -77,6 +77,11 @@ class Walk:
     cover_alarm_at: int | None = None
     cover_escalation_level: int | None = None
     cover_escalate_at: int | None = None
+    # Once her duress PIN ended the walk for her devices: the last number of its track they
+    # see, and its last position as it was then (`LAST_FIX` values): what her real PIN's walk
+    # would have kept. Later fixes are for the people looking for her.
+    walker_fix_seq: int | None = None
+    walker_last: dict[str, Any] | None = None
     profiles: Profiles = DEFAULT_PROFILES  # the thresholds it started with
 
     @property
@@ -118,6 +123,14 @@ class Walk:
     @property
     def walker_ended_at(self) -> int | None:
         return self.cover_ended_at if self.covert else self.ended_at
+
+    @property
+    def walker_view(self) -> Walk:
+        """The walk as her own devices are shown where she is: after her duress PIN ended it
+        for them, with its last position as it was then."""
+        if self.walker_last is None:
+            return self
+        return replace(self, **self.walker_last)
 
     @property
     def walker_check_reason(self) -> str | None:
@@ -551,5 +564,30 @@ def post_message(tx: Tx, walk_id: int, person_id: int, text: str, quick: bool) -
 
 def shown_until(walk: Walk, audience: Audience) -> int | None:
     """For her own devices, after her duress PIN ended the walk for them: the track stops
-    where it would have stopped (what arrives later is for those looking out for her)."""
-    return walk.cover_ended_at if audience is Audience.WALKER and walk.covert else None
+    where it would have stopped (the last number of it they see; what arrives later is for
+    those looking out for her). None: the whole track."""
+    return walk.walker_fix_seq if audience is Audience.WALKER else None
+
+
+# The walk's last fix, as its own columns keep it (`fixes.Track`: the newest trusted fix, its
+# time no later than the server's clock, the last battery any of her devices reported).
+LAST_FIX = (
+    "last_fix_at",
+    "last_lat",
+    "last_lon",
+    "last_accuracy_m",
+    "last_speed_mps",
+    "last_bearing_deg",
+    "last_battery_pct",
+)
+
+
+def ended_for_her(conn: Connection, walk: Walk) -> dict[str, Any]:
+    """Her duress PIN ends the walk for her devices, while it goes on for the people looking
+    for her: what her devices see of where she is stops here, as her real PIN's walk would
+    have stopped (its track and its last position, as the one path for fixes left them)."""
+    fix_seq = conn.execute(sa.select(walks.c.fix_seq).where(walks.c.id == walk.id)).scalar_one()
+    return {
+        "walker_fix_seq": int(fix_seq),
+        "walker_last": {name: getattr(walk, name) for name in LAST_FIX},
+    }
