@@ -66,6 +66,16 @@ sessions = sa.Table(
     sa.Column("expires_at", Ms, nullable=False),
 )
 
+# Attempts at something worth guessing (signing in), counted per key (an account, an
+# address) in fixed windows: in the database, so several processes share the count.
+throttles = sa.Table(
+    "throttles",
+    metadata,
+    sa.Column("key", sa.String(100), primary_key=True),
+    sa.Column("window_start", Ms, nullable=False),
+    sa.Column("hits", sa.Integer, nullable=False),
+)
+
 devices = sa.Table(
     "devices",
     metadata,
@@ -158,6 +168,8 @@ walks = sa.Table(
     sa.Column("check_asked_at", Ms),
     sa.Column("quiet_until", Ms),
     sa.Column("wrong_pins", sa.Integer, nullable=False, server_default="0"),
+    # PIN attempts in a row past the first few wait, longer each time: none before this.
+    sa.Column("pin_retry_at", Ms),
     # ...the alarm, and the lowest battery level the companions were told of.
     sa.Column("alarm_reason", sa.String(16)),
     sa.Column("alarm_at", Ms),
