@@ -36,6 +36,8 @@ from walkwithme.store.writer import Tx
 from walkwithme.usecases import alerts, shares, timeline
 from walkwithme.usecases.timeline import FOR_ALL, FOR_COMPANIONS, FOR_WALKER, Audience
 from walkwithme.usecases.walks import (
+    COVER_COLUMNS,
+    Cover,
     Walk,
     audience_of,
     get_walk,
@@ -114,11 +116,12 @@ def _judge_covert(tx: Tx, walk: Walk, *, has_hook: bool) -> str | None:
         walk, said = escalate(tx, walk, has_hook=has_hook)
         decided, saved = ("escalated" if said else None), True
     shadow = walk.cover_watch()
-    if walk.walker_state is WalkState.ALARM:
-        if walk.cover_escalate_at is not None and walk.cover_escalate_at <= now:
-            said = _escalate_shown(tx, walk, has_hook=has_hook)
+    cover = walk.cover
+    if cover is not None and cover.state is WalkState.ALARM:
+        if cover.escalate_at is not None and cover.escalate_at <= now:
+            said = _escalate_shown(tx, walk, cover, has_hook=has_hook)
             return "escalated" if said else decided
-        looks = [walk.cover_escalate_at]
+        looks = [cover.escalate_at]
     elif walk.walker_live:
         found = verdict(walk, shadow, now)
         if found.alarm is not None:
@@ -265,16 +268,16 @@ def escalate(tx: Tx, walk: Walk, *, has_hook: bool) -> tuple[Walk, bool]:
     return walk, True
 
 
-def _escalate_shown(tx: Tx, walk: Walk, *, has_hook: bool) -> bool:
-    """The ladder of the alarm her devices are shown, under a silent alarm: it climbs as
-    that alarm's own ladder would have, on her timeline only (the silent alarm's ladder tells
-    the people). Returns whether it said anything."""
-    climb = _climb(tx, walk, walk.cover_escalation_level, walk.cover_alarm_at, has_hook)
+def _escalate_shown(tx: Tx, walk: Walk, cover: Cover, *, has_hook: bool) -> bool:
+    """The ladder of the alarm her devices are shown (`cover`), under a silent alarm: it
+    climbs as that alarm's own ladder would have, on her timeline only (the silent alarm's
+    ladder tells the people). Returns whether it said anything."""
+    climb = _climb(tx, walk, cover.escalation_level, cover.alarm_at, has_hook)
     walk = save(tx, walk, cover_escalation_level=climb.level, cover_escalate_at=climb.next_at)
     if not climb.says:
         return False
     facts = {
-        "reason": walk.cover_alarm_reason,
+        "reason": cover.alarm_reason,
         "rung": LADDER[climb.level],
         "again": climb.again,
         **_facts(walk, tx.now_ms),
@@ -500,17 +503,7 @@ def resolve_alarm(tx: Tx, walk: Walk, *, by: int, note: str | None) -> None:
     alerts.tell(tx, walk, "alarm_resolved", facts, recipients, event_id=event_id)
 
 
-_COVER_CLEARED = {
-    "cover_state": None,
-    "cover_ended_at": None,
-    "cover_alarm_reason": None,
-    "cover_check_reason": None,
-    "cover_check_asked_at": None,
-    "cover_quiet_until": None,
-    "cover_alarm_at": None,
-    "cover_escalation_level": None,
-    "cover_escalate_at": None,
-}
+_COVER_CLEARED: dict[str, Any] = dict.fromkeys(COVER_COLUMNS)
 
 
 def _after_alarm(walk: Walk, now_ms: int) -> dict[str, Any]:
@@ -519,15 +512,16 @@ def _after_alarm(walk: Walk, now_ms: int) -> dict[str, Any]:
     walk takes on the cover's rules as they stand (its check, its quiet time, the count): it
     becomes the walk her real PIN would have left, nothing in it resolved."""
     ended: dict[str, Any] = {"quiet_until": quiet_after_answer(None, now_ms), "wrong_pins": 0}
-    if not walk.covert:
+    cover = walk.cover
+    if cover is None:
         return ended
-    if walk.walker_state is WalkState.ALARM:
+    if cover.state is WalkState.ALARM:
         return {**ended, **_COVER_CLEARED}
     if not walk.walker_live:
-        return {**ended, **_COVER_CLEARED, "ended_at": walk.cover_ended_at}
+        return {**ended, **_COVER_CLEARED, "ended_at": cover.ended_at}
     return {
         **_COVER_CLEARED,
-        "check_reason": walk.cover_check_reason,
-        "check_asked_at": walk.cover_check_asked_at,
-        "quiet_until": walk.cover_quiet_until,
+        "check_reason": cover.check_reason,
+        "check_asked_at": cover.check_asked_at,
+        "quiet_until": cover.quiet_until,
     }
