@@ -742,8 +742,10 @@ def test_the_cover_is_asked_and_her_fixes_reach_both_walks_on_either_database(
     assert cast.events(mira, walk)[-1]["kind"] == "check"
     assert [e["kind"] for e in cast.events(noor, walk)][-2:] == ["alarm", "check"]
     assert [a["reason"] for a in cast.told(mira, "check")] == ["silent"]
+    where = cast.client.get(url, headers=mira.auth).json()["last_position"]
     ended = cast.client.post(f"{url}/end", json={"pin": PIN}, headers=mira.auth)
     assert ended.json()["state"] == "ended"
+    assert ended.json()["last_position"] == where
     second = cast.start_walk(mira)
     sent = [cast.fix(between(START, HOME, 0.2 + 0.1 * n), seconds_ago=30 - 10 * n) for n in (1, 2)]
     assert cast.statuses(phone, *sent) == ["accepted", "accepted"]
@@ -757,6 +759,9 @@ def test_the_cover_is_asked_and_her_fixes_reach_both_walks_on_either_database(
     ]
     assert ids == [1, 2]
     assert cast.client.get(url, headers=noor.auth).json()["state"] == "alarm"
+    # Her own devices still see the first walk end where it ended for them.
+    mine = cast.client.get(url, headers=mira.auth).json()
+    assert (mine["state"], mine["last_position"]) == ("ended", where)
 
 
 def test_resolved_while_she_is_asked_the_walk_goes_on_with_her_question(tmp_path: Path) -> None:
