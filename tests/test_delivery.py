@@ -347,6 +347,30 @@ def test_guardians_get_a_link_that_works_during_the_alarm_and_an_hour_after(
     assert "lat" not in gone.text
 
 
+def test_her_links_are_numbered_among_her_own_not_counting_the_alarms(cast: Cast) -> None:
+    """The alarm climbed to Gus with a link of its own; her links are still 1 and 2, and she
+    takes one back by its number. Her next walk's links count from 1 again."""
+    mira, noor, gus = with_guardian(cast)
+    cast.channel(gus)
+    walk = cast.start_walk(mira)
+    url = f"/api/walks/{walk['id']}"
+    cast.client.post(f"{url}/sos", headers=mira.auth)
+    cast.clock.advance(minutes=3)
+    assert cast.services.watchdog.tick_sync() == ["escalated"]
+    assert cast.told(gus, "alarm")[0]["link_path"].startswith("/api/share/shr_")
+    made = [cast.client.post(f"{url}/shares", json={}, headers=mira.auth) for _ in range(2)]
+    assert [(m.status_code, m.json()["id"]) for m in made] == [(201, 1), (201, 2)]
+    assert cast.client.delete(f"{url}/shares/1", headers=mira.auth).status_code == 204
+    assert cast.client.delete(f"{url}/shares/1", headers=mira.auth).status_code == 404
+    listed = cast.client.get(f"{url}/shares", headers=mira.auth).json()
+    assert [(link["id"], link["revoked"]) for link in listed] == [(1, True), (2, False)]
+    cast.client.post(f"{url}/ok", json={"pin": "2468"}, headers=mira.auth)
+    cast.client.post(f"{url}/end", json={"pin": "2468"}, headers=mira.auth)
+    second = cast.start_walk(mira)
+    again = cast.client.post(f"/api/walks/{second['id']}/shares", json={}, headers=mira.auth)
+    assert again.json()["id"] == 1
+
+
 def test_without_guardians_the_alarm_goes_to_the_hook_then_is_said_again(
     local: tuple[Cast, Services], hook: WebhookSink
 ) -> None:
@@ -366,6 +390,62 @@ def test_without_guardians_the_alarm_goes_to_the_hook_then_is_said_again(
     assert len(hook.received) == 2
     assert json.loads(hook.received[-1].body)["again"] is True
     assert svc.watchdog.failures == 0
+
+
+def rungs_told(cast: Cast, who: Member) -> list[tuple[str, bool]]:
+    return [(a["rung"], a["again"]) for a in cast.told(who, "alarm") if "rung" in a]
+
+
+def test_at_the_top_of_the_ladder_the_alarm_is_said_again_ten_minutes_after_it_got_there(
+    cast: Cast,
+) -> None:
+    """No emergency hook: her guardians are the top of the ladder. They are told 3 minutes
+    after the alarm, then again every 10 minutes (not 3 minutes after they were first told)."""
+    mira, noor, gus = with_guardian(cast)
+    cast.channel(gus)
+    walk = cast.start_walk(mira)
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    cast.clock.advance(minutes=3)
+    assert cast.services.watchdog.tick_sync() == ["escalated"]
+    assert rungs_told(cast, gus) == [("guardians", False)]
+    cast.clock.advance(minutes=9, seconds=59)
+    assert cast.services.watchdog.tick_sync() == []
+    cast.clock.advance(seconds=1)
+    assert cast.services.watchdog.tick_sync() == ["escalated"]
+    assert rungs_told(cast, gus) == [("guardians", False), ("guardians", True)]
+    cast.clock.advance(seconds=1)
+    assert cast.services.watchdog.tick_sync() == []
+    cast.clock.advance(minutes=9, seconds=58)
+    assert cast.services.watchdog.tick_sync() == []
+    cast.clock.advance(seconds=1)
+    assert cast.services.watchdog.tick_sync() == ["escalated"]
+    assert rungs_told(cast, gus)[-1] == ("guardians", True)
+
+
+def test_when_her_companions_are_the_top_they_hear_it_again_ten_minutes_after_the_alarm(
+    cast: Cast,
+) -> None:
+    """No guardian with a channel, no hook: nobody above her companions. Three minutes after
+    the alarm the ladder finds nobody to climb to; the companions hear it again 10 minutes
+    after they first heard it, then every 10 minutes."""
+    mira, noor, gus = with_guardian(cast)  # Gus has no channel: nobody would hear him told
+    cast.channel(noor)
+    walk = cast.start_walk(mira)
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    cast.clock.advance(minutes=3)
+    assert cast.services.watchdog.tick_sync() == []
+    cast.clock.advance(minutes=6, seconds=59)
+    assert cast.services.watchdog.tick_sync() == []
+    assert [a.get("again") for a in cast.told(noor, "alarm")] == [None]
+    cast.clock.advance(seconds=1)
+    assert cast.services.watchdog.tick_sync() == ["escalated"]
+    assert rungs_told(cast, noor) == [("companions", True)]
+    cast.clock.advance(seconds=1)
+    assert cast.services.watchdog.tick_sync() == []
+    cast.clock.advance(minutes=9, seconds=59)
+    assert cast.services.watchdog.tick_sync() == ["escalated"]
+    assert rungs_told(cast, noor) == [("companions", True)] * 2
+    assert rungs_told(cast, gus) == []
 
 
 def test_a_companion_whose_contact_ended_hears_nothing_more(

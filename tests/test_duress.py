@@ -9,6 +9,7 @@ fixes, her own notifications) and compared byte for byte.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -137,10 +138,12 @@ def her_notifications(svc: Services, mira: Member) -> list[str]:
 
 
 def what_her_devices_hold(run: Run) -> list[bytes]:
-    """After the moment: her walk, her timeline, her track, her live stream."""
+    """After the moment: her walk, her timeline, her track, its exports, her live stream."""
     run.as_mira("GET", run.url)
     run.as_mira("GET", f"{run.url}/events")
     run.as_mira("GET", f"{run.url}/fixes")
+    run.as_mira("GET", f"{run.url}/export.geojson")
+    run.as_mira("GET", f"{run.url}/export.gpx")
     run.as_mira("GET", "/api/walks")
     events = len(run.cast.events(run.mira, run.walk))
     fixes = len(run.cast.client.get(f"{run.url}/fixes", headers=run.mira.auth).json())
@@ -506,7 +509,7 @@ def says_nothing(run: Run) -> None:
     assert "alarm" not in run.look(seconds=89)
     assert "alarm" in run.look(seconds=1)
     run.look(minutes=3)  # to her guardian
-    run.look(minutes=3)  # and said again (no hook)
+    run.look(minutes=10)  # and said again at the top (no hook), ten minutes on
 
 
 ASKED = {"she stalls": stalls, "she is late": is_late, "she goes silent": goes_silent}
@@ -535,7 +538,8 @@ def twins(
             run.phone_sends(between(START, HOME, 0.5))
             what_her_devices_hold(run)
             run.told = her_notifications(run.cast.services, run.mira)
-            run.noor_sees = run.cast.events(run.noor, run.walk)
+            noor_sees = run.cast.client.get(f"{run.url}/events", headers=run.noor.auth)
+            run.noor_sees = noor_sees.json() if noor_sees.status_code == 200 else []
             run.noor_walk = run.companion_sees()
             run.noor_told = run.cast.told(run.noor)
             run.her_events = run.cast.events(run.mira, run.walk)
@@ -605,7 +609,8 @@ def sos_acked_and_climbing(run: Run, pin: str) -> None:
     assert acked.status_code == 200, acked.text
     run.look(minutes=9, seconds=59)  # "I'm on it" paused the climb for ten minutes...
     run.look(seconds=1)  # ...then it goes on, to her guardian
-    run.look(minutes=3)  # and is said again at the top (no hook)
+    run.look(minutes=9, seconds=59)  # her guardian is the top (no hook): said again...
+    run.look(seconds=1)  # ...ten minutes after it got there
 
 
 def she_ends_it(run: Run) -> None:
@@ -731,12 +736,16 @@ def test_the_cover_is_asked_and_her_fixes_reach_both_walks_on_either_database(
     cast.clock.advance(minutes=2, seconds=59)
     assert cast.services.watchdog.tick_sync() == []
     cast.clock.advance(seconds=1)
-    assert cast.services.watchdog.tick_sync() == ["check"]  # and the silent alarm climbs
+    # (Nobody above her companions: they are the top of the silent alarm's ladder, and hear
+    # it again ten minutes after it began.)
+    assert cast.services.watchdog.tick_sync() == ["check"]
     assert cast.events(mira, walk)[-1]["kind"] == "check"
-    assert [e["kind"] for e in cast.events(noor, walk)][-2:] == ["alarm_escalated", "check"]
+    assert [e["kind"] for e in cast.events(noor, walk)][-2:] == ["alarm", "check"]
     assert [a["reason"] for a in cast.told(mira, "check")] == ["silent"]
+    where = cast.client.get(url, headers=mira.auth).json()["last_position"]
     ended = cast.client.post(f"{url}/end", json={"pin": PIN}, headers=mira.auth)
     assert ended.json()["state"] == "ended"
+    assert ended.json()["last_position"] == where
     second = cast.start_walk(mira)
     sent = [cast.fix(between(START, HOME, 0.2 + 0.1 * n), seconds_ago=30 - 10 * n) for n in (1, 2)]
     assert cast.statuses(phone, *sent) == ["accepted", "accepted"]
@@ -750,6 +759,9 @@ def test_the_cover_is_asked_and_her_fixes_reach_both_walks_on_either_database(
     ]
     assert ids == [1, 2]
     assert cast.client.get(url, headers=noor.auth).json()["state"] == "alarm"
+    # Her own devices still see the first walk end where it ended for them.
+    mine = cast.client.get(url, headers=mira.auth).json()
+    assert (mine["state"], mine["last_position"]) == ("ended", where)
 
 
 def test_resolved_while_she_is_asked_the_walk_goes_on_with_her_question(tmp_path: Path) -> None:
@@ -771,3 +783,156 @@ def test_resolved_while_she_is_asked_the_walk_goes_on_with_her_question(tmp_path
     same_bytes(real, forced)
     assert forced.noor_walk["state"] == real.noor_walk["state"] == "alarm"
     assert [e["reason"] for e in forced.noor_sees if e["kind"] == "alarm"][-1] == "no_answer"
+
+
+# -- two devices, a phone clock running ahead, her links after the silent alarm climbed ------
+
+AHEAD_S = 40  # her phone's clock runs this far ahead of the server's
+
+
+def her_phone_reports(run: Run, phone: str, where: tuple[float, float], battery: int) -> None:
+    """Her phone (OwnTracks, which reports its battery) sends a fix, stamped by its own clock,
+    which runs ahead."""
+    run.here = where
+    token = base64.b64encode(f"mira:{phone}".encode()).decode()
+    message = {
+        "_type": "location",
+        "tid": "MI",
+        "lat": where[0],
+        "lon": where[1],
+        "tst": run.cast.clock.now_ms() // 1000 + AHEAD_S,
+        "acc": 8,
+        "batt": battery,
+    }
+    answer = run.cast.client.post(
+        "/api/owntracks", json=message, headers={"Authorization": f"Basic {token}"}
+    )
+    run.seen.append(f"{answer.status_code} ".encode() + answer.content)
+
+
+def her_links(run: Run, made: list[dict[str, Any]], status: int = 201) -> None:
+    """She shares her walk twice (until it ends, and for two hours), and lists her links: what
+    she is answered, but for the links' secrets (random in each run)."""
+    for body in ({}, {"hours": 2}):
+        answer = run.as_mira("POST", f"{run.url}/shares", json=body)
+        assert answer.status_code == status, answer.text
+        made.append(answer.json())
+    run.seen[-2:] = [masked_token(m) for m in run.seen[-2:]]
+    run.as_mira("GET", f"{run.url}/shares")
+
+
+def masked_token(message: bytes) -> bytes:
+    return re.sub(rb"shr_[A-Za-z0-9_-]+", b"shr_TOKEN", message)
+
+
+def she_tests_her_channel(run: Run) -> None:
+    """She tests her channel: it is answered with the test's key (random in each run)."""
+    channel = run.as_mira("GET", "/api/channels").json()[0]
+    tested = run.as_mira("POST", f"/api/channels/{channel['id']}/test")
+    assert tested.status_code == 202, tested.text
+    run.seen[-1] = re.sub(rb"wwm-alert-[A-Za-z0-9_-]+", b"wwm-alert-KEY", run.seen[-1])
+
+
+def through_her_link(run: Run, token: str) -> None:
+    """Her link, as anyone holding it (she too) sees it: the page's JSON, then its stream."""
+    shown = run.cast.client.get(f"/api/share/{token}")
+    run.seen.append(f"{shown.status_code} ".encode() + shown.content)
+    if shown.status_code != 200:
+        return
+    view = shown.json()
+    with run.cast.client.websocket_connect(f"/api/share/{token}/live") as ws:
+        for _ in range(1 + len(view["events"]) + len(view["fixes"])):
+            run.seen.append(ws.receive_text().encode())
+        if not view["live"]:
+            run.seen.append(ws.receive_text().encode())
+
+
+def two_devices_then(ending: str, last: str, found: bool = False) -> Callable[[Run, str], None]:
+    """Her phone (with its battery, its clock ahead) and her watch (`Run.phone_sends`: no
+    battery) report as she walks home; she gives her PIN (either) with nothing asked; the
+    silent alarm, if any, climbs to her guardian (who gets a link of the walk); she shares
+    her walk, lists her links and tests her channel; at home, `last` ("watch" or "phone")
+    reports last, and she says `ending` ("inside" or "end") with the same PIN. Then both
+    devices go on reporting; if `found`, Noor then finds her and resolves the silent alarm,
+    and her phone reports again."""
+
+    def play(run: Run, pin: str) -> None:
+        phone = run.cast.device(run.mira, "owntracks")
+        made: list[dict[str, Any]] = []
+        her_phone_reports(run, phone, between(START, HOME, 0.05), battery=75)
+        run.cast.clock.advance(seconds=30)
+        run.phone_sends(between(START, HOME, 0.1))
+        run.as_mira("POST", f"{run.url}/ok", json={"pin": pin})
+        for step in range(1, 15):  # fourteen minutes, toward home
+            run.cast.clock.advance(seconds=30)
+            her_phone_reports(run, phone, between(START, HOME, 0.1 + 0.06 * step), battery=75)
+            run.cast.clock.advance(seconds=30)
+            run.phone_sends(between(START, HOME, 0.13 + 0.06 * step))
+            run.look()
+            if step == 7:  # the silent alarm has reached her guardian (and made a link)
+                her_links(run, made)
+                she_tests_her_channel(run)
+        run.cast.clock.advance(seconds=30)
+        if last == "watch":
+            her_phone_reports(run, phone, HOME, battery=75)
+            run.cast.clock.advance(seconds=20)
+            run.phone_sends(HOME)
+        else:
+            run.phone_sends(HOME)
+            run.cast.clock.advance(seconds=20)
+            her_phone_reports(run, phone, HOME, battery=75)
+        path = f"{run.url}/{ending}"
+        answered = run.as_mira("POST", path, json={"pin": pin, "note": "Home"})
+        assert answered.status_code == 200, answered.text
+        run.cast.clock.advance(seconds=10)
+        her_phone_reports(run, phone, HOME, battery=70)  # for those looking for her only
+        run.phone_sends(HOME)
+        for link in made:
+            through_her_link(run, link["token"])
+        run.as_mira("GET", f"{run.url}/shares")
+        her_links(run, [], status=409)  # over for her: refused the same way
+        she_tests_her_channel(run)
+        if found:
+            what_her_devices_hold(run)
+            resolved = run.cast.client.post(
+                f"{run.url}/resolve", json={"note": "Found her"}, headers=run.noor.auth
+            )
+            assert resolved.status_code == (200 if pin == DURESS else 404), resolved.text
+            run.cast.clock.advance(seconds=10)
+            her_phone_reports(run, phone, HOME, battery=65)
+
+    return play
+
+
+TWO_DEVICES = {
+    f"{ending}, {last} last": two_devices_then(ending, last)
+    for ending in ("inside", "end")
+    for last in ("watch", "phone")
+}
+TWO_DEVICES["end, watch last, then Noor finds her"] = two_devices_then("end", "watch", True)
+
+
+@pytest.mark.parametrize("play", TWO_DEVICES.values(), ids=TWO_DEVICES.keys())
+def test_two_devices_a_clock_ahead_and_links_after_the_climb_show_her_the_same(
+    tmp_path: Path, play: Callable[[Run, str], None]
+) -> None:
+    real, forced = twins(tmp_path, play)
+    same_bytes(real, forced)
+    # What the runs are about: her phone's battery outlives her watch's fixes, the time is
+    # the server's, and the silent alarm climbed (with links for her guardian) before she
+    # shared her walk.
+    mine = json.loads(real.cast.client.get(real.url, headers=real.mira.auth).content)
+    assert mine["last_position"]["battery"] == 75
+    assert mine["last_position"]["t"] <= mine["ended_at"]
+    links = real.cast.client.get(f"{real.url}/shares", headers=real.mira.auth).json()
+    assert [link["id"] for link in links] == [1, 2]
+    to_gus = alarm_alerts_to(forced, forced.gus)
+    assert [(a["reason"], a["rung"], a["again"]) for a in to_gus] == [
+        ("duress", "guardians", False),
+        ("duress", "guardians", True),
+    ]
+    if forced.noor_walk.get("state") == "alarm":
+        assert forced.noor_walk["last_position"]["battery"] == 70
+    else:  # resolved: over for everyone, as it was for her
+        assert mine["state"] == "ended"
+        assert forced.cast.client.get(forced.url, headers=forced.noor.auth).status_code == 404

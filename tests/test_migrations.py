@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from walkwithme.store.database import Database
 from walkwithme.store.migrate import current_revision, upgrade
-from walkwithme.store.schema import metadata
+from walkwithme.store.schema import metadata, share_links, walks
 
 
 def test_the_migrated_schema_matches_the_tables_in_code(database: Database) -> None:
@@ -19,4 +20,67 @@ def test_the_migrated_schema_matches_the_tables_in_code(database: Database) -> N
 def test_migrating_twice_is_harmless(database: Database) -> None:
     before = current_revision(database.write_engine)
     upgrade(database.write_engine)
-    assert current_revision(database.write_engine) == before == "0013"
+    assert current_revision(database.write_engine) == before == "0015"
+
+
+def test_what_she_was_shown_before_the_upgrade_is_what_she_is_shown_after(db_url: str) -> None:
+    """From 0013: Mira's share links keep their ids (and her walk counts on from them; the
+    alarm's link takes no number); a walk her duress PIN ended for her devices keeps showing
+    her the track and the last fix that had arrived by then."""
+    engine = sa.create_engine(db_url)
+    upgrade(engine, "0013")
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO people (id, email, name, password_hash, is_operator, timezone, "
+                "pace_mps, created_at) VALUES (1, 'm@example.org', 'Mira', 'x', false, 'UTC', "
+                "1.3, 0)"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO devices (id, person_id, name, token_hash, created_at) "
+                "VALUES (1, 1, 'phone', 'h', 0)"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO walks (id, walker_id, state, pace_mps, pin_hash, timezone, "
+                "started_at, expected_at, wrong_pins, fix_seq, cover_state, cover_ended_at, "
+                "last_fix_at, last_battery_pct) VALUES (1, 1, 'alarm', 1.3, 'p', 'UTC', 0, "
+                "900000, 0, 3, 'ended', 2000, 3000, 60)"
+            )
+        )
+        for seq, (taken, received, battery) in enumerate(
+            [(1000, 1000, 80), (1500, 2000, None), (3000, 3000, 60)], start=1
+        ):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO fixes (walk_id, device_id, taken_at, lat, lon, battery_pct, "
+                    "received_at, seq) VALUES (1, 1, :taken, 60.1, 24.9, :battery, :received, "
+                    ":seq)"
+                ),
+                {"taken": taken, "received": received, "battery": battery, "seq": seq},
+            )
+        for link_id, for_alarm in ((1, False), (2, True), (3, False)):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO share_links (id, walk_id, token_hash, created_at, for_alarm) "
+                    "VALUES (:id, 1, :hash, 0, :alarm)"
+                ),
+                {"id": link_id, "hash": f"h{link_id}", "alarm": for_alarm},
+            )
+    upgrade(engine)
+    with engine.connect() as conn:
+        links = conn.execute(
+            sa.select(share_links.c.id, share_links.c.number).order_by(share_links.c.id)
+        ).all()
+        walk = conn.execute(
+            sa.select(walks.c.share_seq, walks.c.walker_fix_seq, walks.c.walker_last)
+        ).one()
+    engine.dispose()
+    assert [tuple(link) for link in links] == [(1, 1), (2, None), (3, 3)]
+    assert walk.share_seq == 3
+    assert walk.walker_fix_seq == 2
+    assert walk.walker_last["last_fix_at"] == 1500  # the newest fix that had arrived by then
+    assert walk.walker_last["last_battery_pct"] is None  # as it was shown before

@@ -3,7 +3,9 @@
 The walker's view shows her companions; a companion's view shows the walker. Events reach
 each side only if their stored audience says so, each side numbering its own without gaps (see
 usecases/timeline.py). After her duress PIN, her view is the walk as her real PIN would have
-left it (`Walk.walker_state`, `walks.shown_until`): the silent alarm is in the companions'.
+left it (`Walk.walker_state`, `Walk.walker_view`, `walks.shown_until`): the silent alarm is in
+the companions'. Where she is, for either side, is one function of the walk's own columns
+(`_last_position`): her side's are only frozen where her devices' walk ended.
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from walkwithme.usecases.timeline import Audience, last_fix_until
-from walkwithme.usecases.walks import Walk, companion_names, person_name, shown_until
+from walkwithme.usecases.timeline import Audience
+from walkwithme.usecases.walks import Walk, companion_names, person_name
 
 
 def _last_position(walk: Walk) -> dict[str, Any] | None:
@@ -36,6 +38,7 @@ def _common(walk: Walk, audience: Audience) -> dict[str, Any]:
     # silent alarm is for the others only).
     walker = audience is Audience.WALKER
     state = walk.walker_state if walker else walk.state
+    where = walk.walker_view if walker else walk
     return {
         "id": walk.id,
         "state": state.value,
@@ -47,26 +50,16 @@ def _common(walk: Walk, audience: Audience) -> dict[str, Any]:
         "started_at": walk.started_at,
         "expected_at": walk.expected_at,
         "ended_at": walk.walker_ended_at if walker else walk.ended_at,
-        "last_position": _last_position(walk),
+        "last_position": _last_position(where),
         # What the watchdog judges it by (fixed when it started), so nobody is surprised.
         "thresholds": walk.profiles.as_json(),
     }
-
-
-def _walker_last_position(conn: Connection, walk: Walk) -> dict[str, Any] | None:
-    """Where her own devices last saw herself: after her duress PIN ended the walk for them,
-    where she was then (later fixes are for those looking for her)."""
-    until = shown_until(walk, Audience.WALKER)
-    if until is None:
-        return _last_position(walk)
-    return last_fix_until(conn, walk.id, until)
 
 
 def walk_view(conn: Connection, walk: Walk, audience: Audience) -> dict[str, Any]:
     view = _common(walk, audience)
     view["you_are"] = audience.value
     if audience is Audience.WALKER:
-        view["last_position"] = _walker_last_position(conn, walk)
         view["companions"] = companion_names(conn, walk.id)
     else:
         view["walker"] = {"id": walk.walker_id, "name": person_name(conn, walk.walker_id)}
@@ -79,8 +72,6 @@ def shared_view(
     """Through a share link: what a companion sees, without anyone's account ids. `seen_as`:
     a link she made shows the walk as her own devices see it (shares.walk_for_link)."""
     view = _common(walk, seen_as)
-    if seen_as is Audience.WALKER:
-        view["last_position"] = _walker_last_position(conn, walk)
     view["you_are"] = "link"
     view["walker"] = {"name": person_name(conn, walk.walker_id)}
     return view

@@ -57,8 +57,8 @@ async def add_channel(body: NewChannel, person: PersonDep, svc: ServicesDep) -> 
 @router.post("/{channel_id}/test", status_code=202)
 async def test_channel(channel_id: Id, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
     """Send a test notification; the channel's status says how it went."""
-    alert_id = await svc.writer.run(lambda tx: channels.send_test(tx, person.id, channel_id))
-    return {"alert_id": alert_id}
+    key = await svc.writer.run(lambda tx: channels.send_test(tx, person.id, channel_id))
+    return {"key": key}
 
 
 @router.delete("/{channel_id}", status_code=204)

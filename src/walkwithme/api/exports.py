@@ -34,7 +34,7 @@ def _record(conn: Any, walk_id: int, person_id: int, streets: StreetMap | None) 
         route=list(route) if route else None,
         walk=walk_view(conn, walk, audience),
         fixes=fixes_after(
-            conn, walk_id, 0, MAX_POINTS, received_until=walks.shown_until(walk, audience)
+            conn, walk_id, 0, MAX_POINTS, until_seq=walks.shown_until(walk, audience)
         ),
         events=events_after(conn, walk_id, 0, audience, limit=MAX_POINTS),
     )

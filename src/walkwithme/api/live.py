@@ -73,7 +73,7 @@ def _person_reader(walk_id: int, person_id: int, session: str, now: Callable[[],
             # The walk's state can't have changed without an access ring: read what's new (the
             # timeline only when the bell said it grew).
             events = events_after(conn, walk_id, after_event, audience[0]) if new_events else []
-            news = fixes_after(conn, walk_id, after_fix, received_until=until[0])
+            news = fixes_after(conn, walk_id, after_fix, until_seq=until[0])
             current = walks.get_walk(conn, walk_id) if events else None
             summary = walk_view(conn, current, audience[0]) if current else None
             return Batch(summary, events, news, None)
@@ -98,7 +98,7 @@ def _person_reader(walk_id: int, person_id: int, session: str, now: Callable[[],
         return Batch(
             summary,
             events,
-            fixes_after(conn, walk_id, after_fix, received_until=until[0]),
+            fixes_after(conn, walk_id, after_fix, until_seq=until[0]),
             None if state in LIVE_STATES else f"the walk is over ({state.value})",
         )
 
@@ -123,7 +123,7 @@ def _link_reader(token: str, now: Callable[[], int]) -> Reader:
         return Batch(
             shared_view(conn, walk, seen_as) if check or events else None,
             events,
-            fixes_after(conn, walk.id, after_fix, received_until=walks.shown_until(walk, seen_as)),
+            fixes_after(conn, walk.id, after_fix, until_seq=walks.shown_until(walk, seen_as)),
             None if state in LIVE_STATES else f"the walk is over ({state.value})",
         )
 

@@ -58,7 +58,7 @@ async def show(token: str, svc: ServicesDep) -> dict[str, Any]:
         view = shared_view(conn, walk, seen_as)
         view["events"] = events_after(conn, walk.id, 0, seen_as)
         view["fixes"] = fixes_after(
-            conn, walk.id, 0, limit=10_000, received_until=walks.shown_until(walk, seen_as)
+            conn, walk.id, 0, limit=10_000, until_seq=walks.shown_until(walk, seen_as)
         )
         return view
 

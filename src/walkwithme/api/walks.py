@@ -216,7 +216,7 @@ async def track(
 ) -> list[dict[str, Any]]:
     def read(conn: Any) -> list[dict[str, Any]]:
         walk, audience = walks.visible_walk(conn, walk_id, person.id)
-        return fixes_after(conn, walk_id, after, received_until=walks.shown_until(walk, audience))
+        return fixes_after(conn, walk_id, after, until_seq=walks.shown_until(walk, audience))
 
     return await svc.db.read(read)
 

@@ -194,6 +194,13 @@ walks = sa.Table(
     sa.Column("cover_escalate_at", Ms),
     # How many fixes the walk's track has numbered so far (fixes.seq).
     sa.Column("fix_seq", Id, nullable=False, server_default="0"),
+    # How many share links the walker has made for it so far (share_links.number).
+    sa.Column("share_seq", Id, nullable=False, server_default="0"),
+    # Once her duress PIN ended the walk for her devices (while it goes on in a silent alarm):
+    # the last number of its track they see, and its last position then (the `last_*`
+    # columns, as JSON): what her real PIN's walk would have kept.
+    sa.Column("walker_fix_seq", Id),
+    sa.Column("walker_last", sa.JSON),
     sa.Index("ix_walks_walker_state", "walker_id", "state"),
     sa.Index("ix_walks_next_due_at", "next_due_at"),
 )
@@ -263,6 +270,11 @@ share_links = sa.Table(
     sa.Column("revoked_at", Ms),
     # Made by the server for the guardians and the hook of an alarm, not by the walker.
     sa.Column("for_alarm", sa.Boolean, nullable=False, server_default=sa.false()),
+    # A link she made: its number among her links for the walk (`walks.share_seq` counts
+    # them), the `id` she sees. NULL for an alarm's links: a count of all links would grow
+    # with the silent alarm's.
+    sa.Column("number", Id),
+    sa.UniqueConstraint("walk_id", "number", name="uq_share_links_walk_number"),
 )
 
 

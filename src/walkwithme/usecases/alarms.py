@@ -10,6 +10,7 @@ PIN, it also judges the walk her devices are shown (the cover), with the same ru
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -35,6 +36,8 @@ from walkwithme.store.writer import Tx
 from walkwithme.usecases import alerts, shares, timeline
 from walkwithme.usecases.timeline import FOR_ALL, FOR_COMPANIONS, FOR_WALKER, Audience
 from walkwithme.usecases.walks import (
+    COVER_COLUMNS,
+    Cover,
     Walk,
     audience_of,
     get_walk,
@@ -87,8 +90,8 @@ def judge(tx: Tx, walk_id: int, seen_due: int, *, has_hook: bool = False) -> str
     if walk.covert:
         return _judge_covert(tx, walk, has_hook=has_hook)
     if walk.state is WalkState.ALARM:
-        escalate(tx, walk, has_hook=has_hook)
-        return "escalated"
+        _walk, said = escalate(tx, walk, has_hook=has_hook)
+        return "escalated" if said else None
     found = verdict(walk, walk.watch(), tx.now_ms)
     if found.alarm is not None:
         raise_alarm(tx, walk, found.alarm)
@@ -108,15 +111,17 @@ def _judge_covert(tx: Tx, walk: Walk, *, has_hook: bool) -> str | None:
     for her devices, and that alarm climbs its own ladder, for her devices only."""
     now = tx.now_ms
     decided: str | None = None
+    saved = False  # the walk was saved: its due time is recomputed already
     if walk.escalate_at is not None and walk.escalate_at <= now:
-        walk = escalate(tx, walk, has_hook=has_hook)
-        decided = "escalated"
+        walk, said = escalate(tx, walk, has_hook=has_hook)
+        decided, saved = ("escalated" if said else None), True
     shadow = walk.cover_watch()
-    if walk.walker_state is WalkState.ALARM:
-        if walk.cover_escalate_at is not None and walk.cover_escalate_at <= now:
-            _escalate_shown(tx, walk, has_hook=has_hook)
-            return "escalated"
-        looks = [walk.cover_escalate_at]
+    cover = walk.cover
+    if cover is not None and cover.state is WalkState.ALARM:
+        if cover.escalate_at is not None and cover.escalate_at <= now:
+            said = _escalate_shown(tx, walk, cover, has_hook=has_hook)
+            return "escalated" if said else decided
+        looks = [cover.escalate_at]
     elif walk.walker_live:
         found = verdict(walk, shadow, now)
         if found.alarm is not None:
@@ -129,7 +134,7 @@ def _judge_covert(tx: Tx, walk: Walk, *, has_hook: bool) -> str | None:
         looks = [found.next_due_at, next_look_after(shadow, now)]
     else:
         looks = []
-    if decided is None:
+    if not saved:
         _look_again(tx, walk, [walk.escalate_at, *looks])
     return decided
 
@@ -230,20 +235,28 @@ def _for(walk: Walk) -> str:
     return FOR_COMPANIONS if walk.covert else FOR_ALL
 
 
-def escalate(tx: Tx, walk: Walk, *, has_hook: bool) -> Walk:
+def escalate(tx: Tx, walk: Walk, *, has_hook: bool) -> tuple[Walk, bool]:
     """Nobody said "I'm on it" in time: tell the next rung of the ladder that reaches anybody
     (a walker without guardians goes straight to the hook). At the top, say it again every
-    ten minutes: an alarm is never left with nobody watching it. Returns the walk as saved."""
-    level, again_at, again = _climb(tx, walk, walk.escalation_level, walk.alarm_since, has_hook)
-    walk = save(tx, walk, escalation_level=level, escalate_at=again_at)
-    rung = LADDER[level]
-    facts = {"reason": walk.alarm_reason, "rung": rung, "again": again, **_facts(walk, tx.now_ms)}
+    ten minutes: an alarm is never left with nobody watching it. Returns the walk as saved,
+    and whether anybody was told (not yet, when her companions are the top: `_climb`)."""
+    climb = _climb(tx, walk, walk.escalation_level, walk.alarm_since, has_hook)
+    walk = save(tx, walk, escalation_level=climb.level, escalate_at=climb.next_at)
+    if not climb.says:
+        return walk, False
+    rung = LADDER[climb.level]
+    facts = {
+        "reason": walk.alarm_reason,
+        "rung": rung,
+        "again": climb.again,
+        **_facts(walk, tx.now_ms),
+    }
     event_id = timeline.record(tx, walk.id, "alarm_escalated", audience=_for(walk), **facts)
     if rung == "companions":
         alerts.tell(
             tx, walk, "alarm", facts, alerts.companion_ids(tx.conn, walk.id), event_id=event_id
         )
-        return walk
+        return walk, True
     # Guardians and the hook don't follow her walks: they get a link to it that works while
     # the alarm lasts and an hour after (the notifier adds the server's address to the path).
     told = {**facts, "link_path": f"/api/share/{shares.alarm_link(tx, walk.id)}"}
@@ -252,35 +265,53 @@ def escalate(tx: Tx, walk: Walk, *, has_hook: bool) -> Walk:
         alerts.tell(tx, walk, "alarm", told, guardians, event_id=event_id)
     else:
         alerts.tell(tx, walk, "alarm", told, [], event_id=event_id, hook=True)
-    return walk
+    return walk, True
 
 
-def _escalate_shown(tx: Tx, walk: Walk, *, has_hook: bool) -> None:
-    """The ladder of the alarm her devices are shown, under a silent alarm: it climbs as
-    that alarm's own ladder would have, on her timeline only (the silent alarm's ladder tells
-    the people)."""
-    level, again_at, again = _climb(
-        tx, walk, walk.cover_escalation_level, walk.cover_alarm_at, has_hook
-    )
-    walk = save(tx, walk, cover_escalation_level=level, cover_escalate_at=again_at)
+def _escalate_shown(tx: Tx, walk: Walk, cover: Cover, *, has_hook: bool) -> bool:
+    """The ladder of the alarm her devices are shown (`cover`), under a silent alarm: it
+    climbs as that alarm's own ladder would have, on her timeline only (the silent alarm's
+    ladder tells the people). Returns whether it said anything."""
+    climb = _climb(tx, walk, cover.escalation_level, cover.alarm_at, has_hook)
+    walk = save(tx, walk, cover_escalation_level=climb.level, cover_escalate_at=climb.next_at)
+    if not climb.says:
+        return False
     facts = {
-        "reason": walk.cover_alarm_reason,
-        "rung": LADDER[level],
-        "again": again,
+        "reason": cover.alarm_reason,
+        "rung": LADDER[climb.level],
+        "again": climb.again,
         **_facts(walk, tx.now_ms),
     }
     timeline.record(tx, walk.id, "alarm_escalated", audience=FOR_WALKER, **facts)
+    return True
 
 
-def _climb(
-    tx: Tx, walk: Walk, level: int | None, alarm_at: int | None, has_hook: bool
-) -> tuple[int, int, bool]:
-    """The ladder's next step: the rung it reaches, when to climb again, and whether it is
-    the top said again."""
-    climbed = _next_reachable(tx, walk, level or 0, alarm_at, has_hook=has_hook)
+@dataclass(frozen=True)
+class _Climb:
+    """The ladder's next step: the rung told now, when the ladder looks again, whether it is
+    the top said again, and whether anything is said now at all."""
+
+    level: int
+    next_at: int
+    again: bool
+    says: bool = True
+
+
+def _climb(tx: Tx, walk: Walk, level: int | None, alarm_at: int | None, has_hook: bool) -> _Climb:
+    """The top of the ladder is the highest rung that reaches anybody; once a rung is told,
+    the alarm is said again 3 minutes later one rung up, or, if it is the top, 10 minutes
+    later to it. Her companions, told when the alarm began, are found to be the top only
+    when the ladder first looks (3 minutes on): then nothing is said, and they hear it again
+    10 minutes after the alarm began, as any top would."""
+    now = tx.now_ms
+    current = level or 0
+    climbed = _next_reachable(tx, walk, current, alarm_at, has_hook=has_hook)
     if climbed is None:
-        return level or 0, tx.now_ms + REPEAT_AT_TOP_MS, True
-    return climbed, tx.now_ms + ESCALATE_AFTER_MS, False
+        if current == 0 and alarm_at is not None and now < alarm_at + REPEAT_AT_TOP_MS:
+            return _Climb(current, alarm_at + REPEAT_AT_TOP_MS, again=True, says=False)
+        return _Climb(current, now + REPEAT_AT_TOP_MS, again=True)
+    top = _next_reachable(tx, walk, climbed, alarm_at, has_hook=has_hook) is None
+    return _Climb(climbed, now + (REPEAT_AT_TOP_MS if top else ESCALATE_AFTER_MS), again=False)
 
 
 def _next_reachable(
@@ -472,17 +503,7 @@ def resolve_alarm(tx: Tx, walk: Walk, *, by: int, note: str | None) -> None:
     alerts.tell(tx, walk, "alarm_resolved", facts, recipients, event_id=event_id)
 
 
-_COVER_CLEARED = {
-    "cover_state": None,
-    "cover_ended_at": None,
-    "cover_alarm_reason": None,
-    "cover_check_reason": None,
-    "cover_check_asked_at": None,
-    "cover_quiet_until": None,
-    "cover_alarm_at": None,
-    "cover_escalation_level": None,
-    "cover_escalate_at": None,
-}
+_COVER_CLEARED: dict[str, Any] = dict.fromkeys(COVER_COLUMNS)
 
 
 def _after_alarm(walk: Walk, now_ms: int) -> dict[str, Any]:
@@ -491,15 +512,16 @@ def _after_alarm(walk: Walk, now_ms: int) -> dict[str, Any]:
     walk takes on the cover's rules as they stand (its check, its quiet time, the count): it
     becomes the walk her real PIN would have left, nothing in it resolved."""
     ended: dict[str, Any] = {"quiet_until": quiet_after_answer(None, now_ms), "wrong_pins": 0}
-    if not walk.covert:
+    cover = walk.cover
+    if cover is None:
         return ended
-    if walk.walker_state is WalkState.ALARM:
+    if cover.state is WalkState.ALARM:
         return {**ended, **_COVER_CLEARED}
     if not walk.walker_live:
-        return {**ended, **_COVER_CLEARED, "ended_at": walk.cover_ended_at}
+        return {**ended, **_COVER_CLEARED, "ended_at": cover.ended_at}
     return {
         **_COVER_CLEARED,
-        "check_reason": walk.cover_check_reason,
-        "check_asked_at": walk.cover_check_asked_at,
-        "quiet_until": walk.cover_quiet_until,
+        "check_reason": cover.check_reason,
+        "check_asked_at": cover.check_asked_at,
+        "quiet_until": cover.quiet_until,
     }

@@ -93,9 +93,11 @@ def remove_channel(tx: Tx, person_id: int, channel_id: int) -> None:
     )
 
 
-def send_test(tx: Tx, person_id: int, channel_id: int) -> int:
+def send_test(tx: Tx, person_id: int, channel_id: int) -> str:
     """A test notification through this one channel; when it is delivered, the channel counts
-    as working (and a broken one is given another chance)."""
+    as working (and a broken one is given another chance). Returns the test's idempotency key
+    (what the receiver gets): random, where the alert's row id would count every alert made,
+    a silent alarm's too."""
     get_channel(tx.conn, person_id, channel_id)
     tx.conn.execute(
         channels.update().where(channels.c.id == channel_id).values(broken_at=None, failures=0)
@@ -112,7 +114,8 @@ def send_test(tx: Tx, person_id: int, channel_id: int) -> int:
         )
     )
     tx.alerted()
-    return alert_id
+    stored = sa.select(alerts.c.payload).where(alerts.c.id == alert_id)
+    return str(tx.conn.execute(stored).scalar_one()["key"])
 
 
 # -- the outbox's leases -----------------------------------------------------------------------

@@ -24,7 +24,14 @@ from walkwithme.domain.walks import WalkState, check_extension, check_message
 from walkwithme.store.writer import Tx
 from walkwithme.usecases import alarms, alerts, timeline
 from walkwithme.usecases.timeline import FOR_COMPANIONS, FOR_WALKER
-from walkwithme.usecases.walks import Walk, own_live_walk, person_name, save, shown_columns
+from walkwithme.usecases.walks import (
+    Walk,
+    ended_for_her,
+    own_live_walk,
+    person_name,
+    save,
+    shown_columns,
+)
 
 MINUTE_MS = 60_000
 
@@ -248,6 +255,7 @@ def _covered(
         cover["cover_alarm_reason"] = reason
     if ended:
         cover["cover_ended_at"] = tx.now_ms
+        cover.update(ended_for_her(tx.conn, walk))  # where she is, for her devices, stops here
     if pin is Pin.DURESS and walk.state is not WalkState.ALARM:
         walk = alarms.raise_alarm(tx, walk, Reason.DURESS, silent=True, **cover)
         alarmed = True

@@ -3,6 +3,10 @@
 A link is a long random secret, stored hashed. It lasts until the walk is over, or for the
 hours the walker chose (even past the walk's end). Once expired or revoked it shows nothing at
 all, not even a last position.
+
+The `id` she sees of a link is its number among the links she made for that walk (1, 2...):
+the links an alarm makes for her guardians and the hook are not counted, so nothing she can
+see counts what a silent alarm does.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from sqlalchemy.engine import Connection
 from walkwithme.domain.errors import Invalid, NotFound
 from walkwithme.domain.walks import WalkState
 from walkwithme.security import new_token, token_hash
-from walkwithme.store.schema import insert_id, share_links
+from walkwithme.store.schema import insert_id, share_links, walks
 from walkwithme.store.writer import Tx
 from walkwithme.usecases.timeline import Audience
 from walkwithme.usecases.walks import Walk, get_walk, own_live_walk
@@ -30,16 +34,27 @@ def create_link(tx: Tx, walk_id: int, walker_id: int, hours: float | None) -> di
         raise Invalid(f"hours must be more than 0 and at most {MAX_SHARE_HOURS}", field="hours")
     token = new_token("shr")
     expires_at = tx.now_ms + int(hours * HOUR_MS) if hours is not None else None
-    link_id = insert_id(
+    # The walk's row is locked until the commit: two links never get the same number.
+    number = int(tx.conn.execute(_NUMBER, {"walk_id": walk_id}).scalar_one())
+    insert_id(
         tx.conn,
         share_links,
         walk_id=walk_id,
+        number=number,
         token_hash=token_hash(token),
         created_at=tx.now_ms,
         expires_at=expires_at,
     )
     tx.touch(walk_id)
-    return {"id": link_id, "token": token, "expires_at": expires_at}
+    return {"id": number, "token": token, "expires_at": expires_at}
+
+
+_NUMBER = (
+    walks.update()
+    .where(walks.c.id == sa.bindparam("walk_id"))
+    .values(share_seq=walks.c.share_seq + 1)
+    .returning(walks.c.share_seq)
+)
 
 
 def revoke_link(tx: Tx, walk_id: int, walker_id: int, link_id: int) -> None:
@@ -49,7 +64,7 @@ def revoke_link(tx: Tx, walk_id: int, walker_id: int, link_id: int) -> None:
     done = tx.conn.execute(
         share_links.update()
         .where(
-            share_links.c.id == link_id,
+            share_links.c.number == link_id,
             share_links.c.walk_id == walk_id,
             share_links.c.revoked_at.is_(None),
             # An alarm's links are for those who may have to help: not hers to take back.
@@ -66,11 +81,11 @@ def list_links(conn: Connection, walk_id: int, now_ms: int) -> list[dict[str, An
     rows = conn.execute(
         sa.select(share_links)
         .where(share_links.c.walk_id == walk_id, share_links.c.for_alarm.is_(False))
-        .order_by(share_links.c.id)
+        .order_by(share_links.c.number)
     )
     return [
         {
-            "id": r.id,
+            "id": r.number,
             "created_at": r.created_at,
             "expires_at": r.expires_at,
             "revoked": r.revoked_at is not None,

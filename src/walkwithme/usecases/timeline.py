@@ -94,14 +94,14 @@ def fixes_after(
     after_id: int,
     limit: int = 1000,
     *,
-    received_until: int | None = None,
+    until_seq: int | None = None,
 ) -> list[dict[str, Any]]:
     """Trusted fixes only: flagged ones stay out of the map. In arrival order (by their
     number in the walk's track, `seq`, which is their `id` and the cursor), each with its own
     time `t`, so a fix that arrived late is still drawn where it belongs.
-    `received_until`: only what had arrived by then (what her devices see of a walk that, for
-    them, ended then)."""
-    until = fixes.c.received_at <= received_until if received_until is not None else sa.true()
+    `until_seq`: only the track up to that number (what her devices see of a walk that, for
+    them, ended then: `walks.shown_until`)."""
+    until = fixes.c.seq <= until_seq if until_seq is not None else sa.true()
     rows = conn.execute(
         sa.select(fixes.c.seq, *_POSITION)
         .where(fixes.c.walk_id == walk_id, fixes.c.seq > after_id, fixes.c.flag.is_(None), until)
@@ -134,18 +134,3 @@ def position(row: Any) -> dict[str, Any]:
         "bearing": row.bearing_deg,
         "battery": row.battery_pct,
     }
-
-
-def last_fix_until(conn: Connection, walk_id: int, received_until: int) -> dict[str, Any] | None:
-    """The newest trusted fix that had arrived by then (in the shape of `fixes_after`)."""
-    row = conn.execute(
-        sa.select(*_POSITION)
-        .where(
-            fixes.c.walk_id == walk_id,
-            fixes.c.flag.is_(None),
-            fixes.c.received_at <= received_until,
-        )
-        .order_by(fixes.c.taken_at.desc())
-        .limit(1)
-    ).first()
-    return position(row) if row is not None else None

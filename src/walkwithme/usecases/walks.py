@@ -8,6 +8,7 @@ contact between them still stands.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -28,6 +29,49 @@ from walkwithme.usecases import alerts, contacts, timeline
 from walkwithme.usecases.timeline import Audience
 
 MINUTE_MS = 60_000
+
+
+@dataclass(frozen=True)
+class Cover:
+    """After her duress PIN, the walk her own devices are shown while the walk itself is in
+    its silent alarm (usecases/moments.py): the state her real PIN would have left it in, when
+    it ended for them, and the alarm they are shown; and the rules' shadow on it
+    (usecases/alarms.py): the check they were asked, the quiet time after an answer, and the
+    ladder of the alarm they are shown. Stored in the walk's `cover_*` columns
+    (`cover_state` NULL: no cover)."""
+
+    state: WalkState
+    ended_at: int | None = None
+    alarm_reason: str | None = None
+    check_reason: str | None = None
+    check_asked_at: int | None = None
+    quiet_until: int | None = None
+    alarm_at: int | None = None
+    escalation_level: int | None = None
+    escalate_at: int | None = None
+
+
+# The walk's columns that keep its cover: `cover_` and the name of a `Cover` field.
+COVER_COLUMNS = tuple(f"cover_{f.name}" for f in fields(Cover))
+_COVER_VALUES = tuple(f.name for f in fields(Cover) if f.name != "state")
+
+
+def _cover(columns: Mapping[str, Any]) -> Cover | None:
+    """The cover kept in these `cover_*` columns' values, if there is one."""
+    state = columns["cover_state"]
+    if state is None:
+        return None
+    return Cover(WalkState(state), **{name: columns[f"cover_{name}"] for name in _COVER_VALUES})
+
+
+def _cover_columns(cover: Cover | None) -> dict[str, Any]:
+    """A cover as its `cover_*` columns keep it (all NULL: none)."""
+    if cover is None:
+        return dict.fromkeys(COVER_COLUMNS)
+    return {
+        "cover_state": cover.state.value,
+        **{f"cover_{name}": getattr(cover, name) for name in _COVER_VALUES},
+    }
 
 
 @dataclass(frozen=True)
@@ -67,17 +111,12 @@ class Walk:
     battery_notice: int | None = None
     escalation_level: int | None = None
     escalate_at: int | None = None
-    cover_state: str | None = None
-    cover_ended_at: int | None = None
-    cover_alarm_reason: str | None = None
-    # The rules' shadow on what her devices are shown (usecases/alarms.py): the check they
-    # were asked, the quiet time after an answer, and the ladder of an alarm they are shown.
-    cover_check_reason: str | None = None
-    cover_check_asked_at: int | None = None
-    cover_quiet_until: int | None = None
-    cover_alarm_at: int | None = None
-    cover_escalation_level: int | None = None
-    cover_escalate_at: int | None = None
+    cover: Cover | None = None  # after her duress PIN: what her own devices are shown
+    # Once her duress PIN ended the walk for her devices: the last number of its track they
+    # see, and its last position as it was then (`LAST_FIX` values): what her real PIN's walk
+    # would have kept. Later fixes are for the people looking for her.
+    walker_fix_seq: int | None = None
+    walker_last: dict[str, Any] | None = None
     profiles: Profiles = DEFAULT_PROFILES  # the thresholds it started with
 
     @property
@@ -97,12 +136,12 @@ class Walk:
     @property
     def covert(self) -> bool:
         """She gave her duress PIN: the walk is in a silent alarm her own devices don't show."""
-        return self.cover_state is not None
+        return self.cover is not None
 
     @property
     def walker_state(self) -> WalkState:
         """The state her own devices are shown: what her real PIN would have left."""
-        return WalkState(self.cover_state) if self.cover_state else self.state
+        return self.cover.state if self.cover is not None else self.state
 
     @property
     def walker_live(self) -> bool:
@@ -118,19 +157,27 @@ class Walk:
 
     @property
     def walker_ended_at(self) -> int | None:
-        return self.cover_ended_at if self.covert else self.ended_at
+        return self.cover.ended_at if self.cover is not None else self.ended_at
+
+    @property
+    def walker_view(self) -> Walk:
+        """The walk as her own devices are shown where she is: after her duress PIN ended it
+        for them, with its last position as it was then."""
+        if self.walker_last is None:
+            return self
+        return replace(self, **self.walker_last)
 
     @property
     def walker_check_reason(self) -> str | None:
         """The "Are you OK?" her devices are waiting to answer, if any."""
-        return self.cover_check_reason if self.covert else self.check_reason
+        return self.cover.check_reason if self.cover is not None else self.check_reason
 
     @property
     def walker_alarm_reason(self) -> str | None:
         """The alarm her devices are shown, if they are shown one."""
         if self.walker_state is not WalkState.ALARM:
             return None
-        return self.cover_alarm_reason if self.covert else self.alarm_reason
+        return self.cover.alarm_reason if self.cover is not None else self.alarm_reason
 
     def watch(self) -> Watch:
         """What the watchdog's rules know of this walk."""
@@ -153,14 +200,17 @@ class Walk:
     def cover_watch(self) -> Watch:
         """What the rules know of the walk her devices are shown (after her duress PIN): the
         same track and times as the walk, with the state, the check, the quiet time and the
-        alarm's ladder that her real PIN would have left it."""
+        alarm's ladder that her real PIN would have left it (without a cover: the walk's own)."""
+        cover = self.cover
+        if cover is None:
+            return self.watch()
         return replace(
             self.watch(),
-            state=self.walker_state,
-            check_reason=Reason(self.cover_check_reason) if self.cover_check_reason else None,
-            check_asked_at=self.cover_check_asked_at,
-            quiet_until=self.cover_quiet_until,
-            escalate_at=self.cover_escalate_at,
+            state=cover.state,
+            check_reason=Reason(cover.check_reason) if cover.check_reason else None,
+            check_asked_at=cover.check_asked_at,
+            quiet_until=cover.quiet_until,
+            escalate_at=cover.escalate_at,
         )
 
     def due_at(self) -> int | None:
@@ -180,7 +230,9 @@ def shown_columns(cover: bool, **values: Any) -> dict[str, Any]:
 
 
 _WALK_COLUMNS = [c for c in walks.c if c.name not in ("pin_hash", "duress_pin_hash")]
-_PLAIN_FIELDS = [f.name for f in fields(Walk) if f.name not in ("state", "destination", "profiles")]
+_PLAIN_FIELDS = [
+    f.name for f in fields(Walk) if f.name not in ("state", "destination", "profiles", "cover")
+]
 
 
 @functools.lru_cache(maxsize=256)
@@ -203,6 +255,7 @@ def _walk(row: Any) -> Walk:
             values["dest_lat"], values["dest_lon"], values["dest_radius_m"], values["dest_name"]
         ),
         profiles=_profiles(values["profiles"]),
+        cover=_cover(values),
         **{name: values[name] for name in _PLAIN_FIELDS},
     )
 
@@ -467,7 +520,7 @@ def save(tx: Tx, walk: Walk, target: WalkState | None = None, **values: Any) -> 
     transition) if given, and recomputes when the watchdog should look at it next from the walk
     as it now is. Returns the walk as saved."""
     state = walk.state if target is None else rules.transition(walk.state, target)
-    changed = replace(walk, state=state, **values)
+    changed = _changed(walk, state, values)
     due = changed.due_at()
     done = tx.conn.execute(
         _update_statement(tuple(sorted(values))),
@@ -482,7 +535,7 @@ def save(tx: Tx, walk: Walk, target: WalkState | None = None, **values: Any) -> 
     )
     if done.rowcount != 1:
         raise Conflict("the walk changed meanwhile; try again")
-    if state is not walk.state or changed.cover_state != walk.cover_state:
+    if state is not walk.state or _cover_state(changed) != _cover_state(walk):
         tx.touch(walk.id, access=True)  # live streams look at the walk again
     if walk.state is WalkState.ALARM and state is not WalkState.ALARM:
         # The alarm is over: the links made for it work one more hour, then show nothing.
@@ -499,6 +552,20 @@ def save(tx: Tx, walk: Walk, target: WalkState | None = None, **values: Any) -> 
 
 
 ALARM_LINK_AFTER_MS = 3_600_000
+
+
+def _changed(walk: Walk, state: WalkState, values: dict[str, Any]) -> Walk:
+    """The walk with these columns' new values (its cover's, `cover_*`, included)."""
+    plain = {name: value for name, value in values.items() if name not in COVER_COLUMNS}
+    if len(plain) == len(values):
+        return replace(walk, state=state, **plain)
+    covered = {name: value for name, value in values.items() if name in COVER_COLUMNS}
+    cover = _cover({**_cover_columns(walk.cover), **covered})
+    return replace(walk, state=state, cover=cover, **plain)
+
+
+def _cover_state(walk: Walk) -> WalkState | None:
+    return walk.cover.state if walk.cover is not None else None
 
 
 @functools.cache
@@ -552,5 +619,30 @@ def post_message(tx: Tx, walk_id: int, person_id: int, text: str, quick: bool) -
 
 def shown_until(walk: Walk, audience: Audience) -> int | None:
     """For her own devices, after her duress PIN ended the walk for them: the track stops
-    where it would have stopped (what arrives later is for those looking out for her)."""
-    return walk.cover_ended_at if audience is Audience.WALKER and walk.covert else None
+    where it would have stopped (the last number of it they see; what arrives later is for
+    those looking out for her). None: the whole track."""
+    return walk.walker_fix_seq if audience is Audience.WALKER else None
+
+
+# The walk's last fix, as its own columns keep it (`fixes.Track`: the newest trusted fix, its
+# time no later than the server's clock, the last battery any of her devices reported).
+LAST_FIX = (
+    "last_fix_at",
+    "last_lat",
+    "last_lon",
+    "last_accuracy_m",
+    "last_speed_mps",
+    "last_bearing_deg",
+    "last_battery_pct",
+)
+
+
+def ended_for_her(conn: Connection, walk: Walk) -> dict[str, Any]:
+    """Her duress PIN ends the walk for her devices, while it goes on for the people looking
+    for her: what her devices see of where she is stops here, as her real PIN's walk would
+    have stopped (its track and its last position, as the one path for fixes left them)."""
+    fix_seq = conn.execute(sa.select(walks.c.fix_seq).where(walks.c.id == walk.id)).scalar_one()
+    return {
+        "walker_fix_seq": int(fix_seq),
+        "walker_last": {name: getattr(walk, name) for name in LAST_FIX},
+    }
