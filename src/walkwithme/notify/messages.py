@@ -20,7 +20,7 @@ _WHAT = {
     "offer_series_stopped": "{by} stopped a recurring offer to walk home.",
 }
 
-_REASONS = {
+REASONS = {
     "late": "late to arrive",
     "stalled": "stopped moving",
     "moving_away": "moving away from the destination",
@@ -39,7 +39,7 @@ def render(payload: dict[str, Any]) -> tuple[str, str]:
     walker = payload.get("walker") or {}
     name = walker.get("name", "Someone")
     by = (payload.get("by") or {}).get("name", "Someone")
-    reason = _REASONS.get(str(payload.get("reason")), str(payload.get("reason")))
+    reason = REASONS.get(str(payload.get("reason")), str(payload.get("reason")))
     title = _WHAT.get(kind, kind).format(
         name=name,
         by=by,
