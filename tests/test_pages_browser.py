@@ -163,7 +163,8 @@ def test_a_companion_follows_her_walk_home_live(
 
     site.clock.advance(seconds=30)
     site.call(mira, "POST", f"/api/walks/{walk['id']}/inside", pin=PIN, note="Thanks!")
-    expect(page.locator("#ending")).to_contain_text("Mira is home, inside")
+    expect(page.locator("#headline")).to_have_text("Mira is home, inside")
+    expect(page.locator("#ending")).to_contain_text("Mira said: “Thanks!”")
     expect(page.locator("#map")).to_be_hidden()
     assert page.locator("path.position").count() == 0  # nothing more of where she was
     screenshot(page, "companion-walk-over")

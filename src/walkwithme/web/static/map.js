@@ -76,7 +76,7 @@ export class WalkMap {
     if (this.marker) bounds.extend(this.marker.getLatLng());
     if (!bounds.isValid()) return;
     if (!this.fitted) {
-      this.map.fitBounds(bounds.pad(0.15), { maxZoom: 17 });
+      this.map.fitBounds(bounds.pad(0.15), { maxZoom: 17, animate: false });
       this.fitted = true;
     }
   }

@@ -63,8 +63,9 @@ function distanceLeft(position) {
 let map = null;
 function showPosition(position) {
   if (!position || !view.live) return;
-  const seen = byId("last-seen");
-  if (seen) seen.dataset.at = position.t;
+  for (const seen of [byId("last-seen"), document.querySelector("#alarm-last [data-at]")]) {
+    if (seen) seen.dataset.at = position.t;
+  }
   const battery = byId("battery");
   if (battery && position.battery !== null && position.battery !== undefined) {
     battery.textContent = `${Math.round(position.battery)}%`;
@@ -107,6 +108,7 @@ function updateBanner(event) {
   }
 }
 
+let lastWord = null; // how she ended the walk, with her note
 function updateWalk(walk) {
   const position = view.last_position;
   view = { ...walk, last_position: walk.last_position || position };
@@ -133,9 +135,16 @@ function endOfWalk(walk) {
     const ending = document.createElement("p");
     ending.id = "ending";
     ending.className = "big";
-    ending.textContent = `${words.stateSentence(tables, walk.state, name)}. The walk is over.`;
     byId("headline").after(ending);
   }
+  sayEnding();
+}
+
+function sayEnding() {
+  const ending = byId("ending");
+  if (!ending) return;
+  const said = lastWord && lastWord.note ? ` ${name} said: “${lastWord.note}”.` : "";
+  ending.textContent = `The walk is over.${said} Where ${name} was is no longer shown.`;
 }
 
 function showConnection(status) {
@@ -145,7 +154,7 @@ function showConnection(status) {
     connecting: "Connecting…",
     live: "Live",
     offline: "Offline: trying again",
-    closed: "Not live: reload to see more",
+    closed: "Not live any more",
   };
   pill.textContent = said[status.state];
   pill.className = `pill ${status.state}`;
@@ -178,11 +187,18 @@ if (view.live) {
   const live = new LiveWalk(data.live, data.last_event, data.fixes.at(-1)?.id ?? 0);
   live
     .on("status", showConnection)
-    .on("walk", updateWalk)
+    .on("walk", (walk) => {
+      updateWalk(walk);
+      syncClock().then(refreshTimes); // the service's clock may have jumped (a drill)
+    })
     .on("event", (event) => {
+      if (event.kind === "inside" || event.kind === "ended") {
+        lastWord = event; // (it comes after the walk's summary that says it is over)
+        sayEnding();
+      }
       addToTimeline(event);
       updateBanner(event);
-      refreshTimes();
+      syncClock().then(refreshTimes);
     })
     .on("fix", (fix) => {
       if (map) map.addFixes([fix]);
