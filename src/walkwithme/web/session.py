@@ -14,7 +14,7 @@ from urllib.parse import parse_qs
 
 from starlette.requests import Request
 
-from walkwithme.api.auth import COOKIE, same_origin, services
+from walkwithme.api.auth import COOKIE, from_our_pages, same_origin, services
 from walkwithme.domain.errors import Forbidden
 from walkwithme.usecases.accounts import Person, person_for_session
 
@@ -36,19 +36,11 @@ async def signed_in(request: Request) -> tuple[Person, str] | None:
     return (person, csrf_for(token)) if person is not None else None
 
 
-def from_our_pages(request: Request) -> bool:
-    """Whether the browser says the form came from one of our pages. Our pages send no
-    referrer (Referrer-Policy: no-referrer), so a browser posts their forms with `Origin:
-    null`; it says where the request came from in `Sec-Fetch-Site`, which pages can't forge."""
-    site = request.headers.get("sec-fetch-site")
-    if site is not None:
-        return site == "same-origin"
-    return same_origin(request, required=True)
-
-
 async def form_fields(request: Request) -> dict[str, str]:
-    """A posted form's fields (first value of each), from our own origin only."""
-    if not from_our_pages(request):
+    """A posted form's fields (first value of each), from our own origin only. Our pages send
+    no referrer (Referrer-Policy: no-referrer), so a browser posts their forms with `Origin:
+    null`; it says where the request came from in `Sec-Fetch-Site`, which pages can't forge."""
+    if not (from_our_pages(request) or same_origin(request, required=True)):
         raise Forbidden("cross-origin form refused")
     body = (await request.body())[:MAX_FORM_BYTES]
     return {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
