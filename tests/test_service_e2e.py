@@ -144,3 +144,22 @@ def test_a_fast_clock_is_announced_on_every_response(tmp_path: Path) -> None:
         assert "x-walkwithme-clock" in refused.headers
     finally:
         fast.stop()
+
+
+def test_no_position_or_token_reaches_the_log(service: Service) -> None:
+    """Traccar Client puts her position and its token in the query string; OwnTracks its
+    user and device names: the access log says which door, and nothing of where she was."""
+    as_mira, _as_noor, phone, walk_id = prepare(service)
+    url = service.url
+    t = now_ms(url) // 1000
+    where = between(START, HOME, 0.37)
+    lat, lon = f"{where[0]:.6f}", f"{where[1]:.6f}"
+    sent = httpx2.post(f"{url}/api/traccar?id={phone}&lat={lat}&lon={lon}&timestamp={t}&batt=40")
+    assert sent.status_code == 200
+    httpx2.post(f"{url}/api/owntracks?u=mira&d=phone", json={"_type": "location"})
+    assert post_fix(url, phone, where, t * 1000 + 1000) in ("accepted", "duplicate")
+    service.stop()
+    out = service.output()
+    assert "POST /api/traccar?…" in out  # the access log is on, and says which door
+    for secret in (lat, lon, lat[:7], lon[:7], phone, phone[4:], "u=mira"):
+        assert secret not in out

@@ -310,6 +310,7 @@ def test_after_three_wrong_pins_only_a_companion_ends_the_alarm(cast: Cast) -> N
     mira, noor, phone, walk = cast.walking()
     for _ in range(3):
         cast.client.post(f"/api/walks/{walk['id']}/ok", json={"pin": "0000"}, headers=mira.auth)
+    cast.clock.advance(seconds=5)  # the wait after the third wrong PIN
     guessed = cast.client.post(f"/api/walks/{walk['id']}/ok", json={"pin": PIN}, headers=mira.auth)
     assert guessed.status_code == 403
     assert state(cast, noor, walk) == "alarm"

@@ -14,9 +14,11 @@ from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse
 
 from walkwithme.api.auth import ServicesDep
-from walkwithme.api.walks import which_pin
-from walkwithme.domain.errors import DomainError, Forbidden
+from walkwithme.api.walks import with_pin
+from walkwithme.domain.errors import DomainError, Forbidden, TooSoon
+from walkwithme.store.writer import Tx
 from walkwithme.usecases import alarms, moments
+from walkwithme.usecases.moments import Pin
 
 router = APIRouter(include_in_schema=False)
 
@@ -57,15 +59,19 @@ async def answer(token: str, request: Request, svc: ServicesDep) -> HTMLResponse
     pin = fields.get("pin", [""])[0][:16]
     try:
         walk = await svc.db.read(lambda c: alarms.walk_for_answer(c, token))
-        which = await which_pin(svc, walk.id, walk.walker_id, pin)
-        if which is None:
-            await svc.writer.run(
-                lambda tx: alarms.refuse_pin(tx, walk.id, walk.walker_id, "answer")
-            )
+
+        def job(tx: Tx, which: Pin) -> str:
+            return moments.ok(tx, walk.id, walk.walker_id, which)
+
+        await with_pin(svc, walk.id, walk.walker_id, pin, "answer", job)
+    except TooSoon as exc:
+        page = _page(f"<p>{html.escape(exc.message)}</p>", exc.status)
+        page.headers["Retry-After"] = str(exc.retry_after_s)
+        return page
+    except Forbidden as exc:
+        if exc.field == "pin":
             return _page(_FORM.format(message="That PIN is not right. Try again."), 403)
-        answered = await svc.writer.run(lambda tx: moments.ok(tx, walk.id, walk.walker_id, which))
-        if answered == moments.REFUSED:
-            raise Forbidden("only a companion can end this alarm")
+        return _page(f"<p>{html.escape(exc.message)}</p>", exc.status)
     except DomainError as exc:
         return _page(f"<p>{html.escape(exc.message)}</p>", exc.status)
     return _page("<h1>Thank you</h1><p>The people following your walk see that you are OK.</p>")

@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from walkwithme.api.responses import JSON
-from walkwithme.domain.errors import DomainError
+from walkwithme.domain.errors import DomainError, TooSoon
 from walkwithme.store.writer import StorageUnavailable
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,8 @@ def _describe(errors: list[Any]) -> tuple[str, str | None]:
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(_request: Request, exc: DomainError) -> JSON:
-        return JSON(error_body(exc.message, exc.field), status_code=exc.status)
+        headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, TooSoon) else None
+        return JSON(error_body(exc.message, exc.field), status_code=exc.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, exc: RequestValidationError) -> JSON:

@@ -251,16 +251,18 @@ async def which_pin(svc: Services, walk_id: int, walker_id: int, pin: str) -> Pi
     return Pin.DURESS if duress and is_duress else None
 
 
-async def _with_pin(
-    svc: Services, walk_id: int, person: Person, pin: str, action: str, job: Any
+async def with_pin(
+    svc: Services, walk_id: int, walker_id: int, pin: str, action: str, job: Any
 ) -> Any:
-    """Check the walker's PIN, then do `job(tx, which)` or record the refusal. Only the
-    walker herself gets this far."""
-    which = await which_pin(svc, walk_id, person.id, pin)
-    if which is None:
-        await svc.writer.run(lambda tx: alarms.refuse_pin(tx, walk_id, person.id, action))
-        raise Forbidden("wrong PIN", field="pin")
-    return await svc.writer.run(lambda tx: job(tx, which))
+    """Her PIN, for `action`: counted (429 while the wait after wrong ones lasts), checked,
+    then `job(tx, which)`, or the refusal recorded and answered (403). Only the walker herself
+    (or her check's answer link) gets this far."""
+    await svc.writer.run(lambda tx: moments.claim_attempt(tx, walk_id, walker_id))
+    which = await which_pin(svc, walk_id, walker_id, pin)
+    done = await svc.writer.run(lambda tx: moments.take(tx, walk_id, walker_id, which, action, job))
+    if isinstance(done, moments.Refused):
+        raise Forbidden(done.value, field="pin" if done is moments.Refused.WRONG_PIN else None)
+    return done
 
 
 @router.post("/{walk_id}/inside")
@@ -270,7 +272,7 @@ async def inside(walk_id: Id, body: PinBody, person: PersonDep, svc: ServicesDep
     def job(tx: Tx, pin: Pin) -> None:
         moments.inside(tx, walk_id, person.id, body.note, pin)
 
-    await _with_pin(svc, walk_id, person, body.pin, "inside", job)
+    await with_pin(svc, walk_id, person.id, body.pin, "inside", job)
     return await _view(svc, walk_id, person.id)
 
 
@@ -281,7 +283,7 @@ async def end(walk_id: Id, body: PinBody, person: PersonDep, svc: ServicesDep) -
     def job(tx: Tx, pin: Pin) -> None:
         moments.end(tx, walk_id, person.id, body.note, pin)
 
-    await _with_pin(svc, walk_id, person, body.pin, "end", job)
+    await with_pin(svc, walk_id, person.id, body.pin, "end", job)
     return await _view(svc, walk_id, person.id)
 
 
@@ -294,7 +296,7 @@ async def extend(walk_id: Id, body: Extend, person: PersonDep, svc: ServicesDep)
     def job(tx: Tx, pin: Pin) -> int:
         return moments.extend(tx, walk_id, person.id, body.minutes, pin)
 
-    await _with_pin(svc, walk_id, person, body.pin, "extend", job)
+    await with_pin(svc, walk_id, person.id, body.pin, "extend", job)
     return await _view(svc, walk_id, person.id)
 
 
@@ -313,9 +315,7 @@ async def ok(walk_id: Id, body: Ok, person: PersonDep, svc: ServicesDep) -> dict
     def job(tx: Tx, pin: Pin) -> str:
         return moments.ok(tx, walk_id, person.id, pin)
 
-    answered = await _with_pin(svc, walk_id, person, body.pin, "ok", job)
-    if answered == moments.REFUSED:
-        raise Forbidden("only a companion can end this alarm")
+    answered = await with_pin(svc, walk_id, person.id, body.pin, "ok", job)
     view = await _view(svc, walk_id, person.id)
     view["answered"] = answered
     return view

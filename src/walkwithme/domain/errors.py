@@ -42,3 +42,13 @@ class IllegalTransition(Conflict):
 
 class Unauthorized(DomainError):
     status = 401
+
+
+class TooSoon(DomainError):
+    """Tried again before the wait that guards it is over (PIN attempts after wrong ones)."""
+
+    status = 429
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s

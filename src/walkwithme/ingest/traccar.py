@@ -74,9 +74,7 @@ def _json(body: bytes) -> tuple[str | None, PhoneMessage]:
         raise Unreadable('a Traccar Client message is {"location": {...}, "device_id": ...}')
     device = data.get("device_id")
     location: dict[str, Any] = data["location"]
-    extras = location.get("extras")
-    alarm = extras.get("alarm") if isinstance(extras, dict) else None
-    sos = isinstance(alarm, str) and alarm.lower() == "sos"
+    sos = _is_sos(location)
     heartbeat = data.get("heartbeat") is True or location.get("heartbeat") is True
     client = Client(App.TRACCAR, HEARTBEAT if heartbeat else None)
     try:
@@ -84,6 +82,17 @@ def _json(body: bytes) -> tuple[str | None, PhoneMessage]:
     except Invalid as exc:
         return str(device) if device else None, PhoneMessage(client, refused=exc.message, sos=sos)
     return str(device) if device else None, PhoneMessage(client, fix=fix, sos=sos)
+
+
+def _is_sos(location: Mapping[str, Any]) -> bool:
+    """9.x's SOS button: its location plugin merges the location's extras into the location
+    itself, so the app sends `location.alarm = "sos"` (Traccar's own server reads it there
+    first); `location.extras.alarm` is read too, for a plugin that keeps them apart."""
+    extras = location.get("extras")
+    for alarm in (location.get("alarm"), extras.get("alarm") if isinstance(extras, dict) else None):
+        if isinstance(alarm, str) and alarm.strip().lower() == "sos":
+            return True
+    return False
 
 
 def _json_fix(location: Mapping[str, Any]) -> Fix:

@@ -158,6 +158,8 @@ walks = sa.Table(
     sa.Column("check_asked_at", Ms),
     sa.Column("quiet_until", Ms),
     sa.Column("wrong_pins", sa.Integer, nullable=False, server_default="0"),
+    # PIN attempts in a row past the first few wait, longer each time: none before this.
+    sa.Column("pin_retry_at", Ms),
     # ...the alarm, and the lowest battery level the companions were told of.
     sa.Column("alarm_reason", sa.String(16)),
     sa.Column("alarm_at", Ms),

@@ -325,12 +325,11 @@ def _facts(walk: Walk, now_ms: int) -> dict[str, Any]:
 WRONG_PINS_FOR_ALARM = 3
 
 
-def refuse_pin(tx: Tx, walk_id: int, walker_id: int, action: str) -> None:
-    """A wrong PIN changes nothing but is on the timeline, and counts: three in a row on a
-    live walk raise the alarm (someone else may be holding her phone)."""
-    walk = own_live_walk(tx, walk_id, walker_id)
-    timeline.record(tx, walk_id, "pin_refused", actor_id=walker_id, action=action)
-    walk = save(tx, walk, wrong_pins=walk.wrong_pins + 1)
+def refuse_pin(tx: Tx, walk: Walk, action: str) -> None:
+    """A wrong PIN changes nothing but is on the timeline, and counts (it was counted when it
+    was tried: `moments.claim_attempt`): three in a row on a live walk raise the alarm
+    (someone else may be holding her phone)."""
+    timeline.record(tx, walk.id, "pin_refused", actor_id=walk.walker_id, action=action)
     if walk.wrong_pins < WRONG_PINS_FOR_ALARM or walk.walker_state is WalkState.ALARM:
         return
     if walk.covert:

@@ -13,10 +13,12 @@ rules judges: `alarms.judge`).
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
-from walkwithme.domain.errors import Forbidden
+from walkwithme.domain.errors import TooSoon
 from walkwithme.domain.rules import Reason, quiet_after_answer
 from walkwithme.domain.walks import WalkState, check_extension, check_message
 from walkwithme.store.writer import Tx
@@ -25,9 +27,6 @@ from walkwithme.usecases.timeline import FOR_COMPANIONS, FOR_WALKER
 from walkwithme.usecases.walks import Walk, own_live_walk, person_name, save, shown_columns
 
 MINUTE_MS = 60_000
-# `ok` answers this when the PIN must be refused after what it did was recorded (a duress PIN
-# during a wrong-PIN alarm): the caller refuses it once the writer has committed.
-REFUSED = "refused"
 
 
 class Pin(StrEnum):
@@ -35,6 +34,90 @@ class Pin(StrEnum):
 
     REAL = "real"
     DURESS = "duress"
+
+
+# -- PIN attempts: counted, slowed, and refused alike while a wrong-PIN alarm lasts -----------
+
+T = TypeVar("T")
+
+
+class Refused(StrEnum):
+    """Why a PIN attempt did nothing: what the walker's devices are told, once committed."""
+
+    WRONG_PIN = "wrong PIN"
+    # During an alarm that wrong PINs raised, every PIN gets this: whoever guessed wrong three
+    # times may guess right the fourth, and the answer must not tell them.
+    LOCKED = "this alarm was raised after wrong PINs: only a companion or a guardian can end it"
+
+
+FREE_ATTEMPTS = 2  # in a row, without her right PIN, before the first wait
+FIRST_WAIT_MS = 5_000
+LONGEST_WAIT_MS = 15 * MINUTE_MS
+
+
+def pin_wait_ms(attempts: int) -> int:
+    """How long the next PIN attempt waits after `attempts` in a row without her right PIN:
+    nothing after the first two (fingers fumble in the cold), then 5 s, doubling up to 15
+    minutes, so that guessing a 4-digit PIN would take months."""
+    if attempts <= FREE_ATTEMPTS:
+        return 0
+    return min(FIRST_WAIT_MS << min(attempts - FREE_ATTEMPTS - 1, 20), LONGEST_WAIT_MS)
+
+
+def claim_attempt(tx: Tx, walk_id: int, walker_id: int) -> None:
+    """A PIN attempt on her walk is counted before the PIN is checked, as if it were wrong
+    (her right PIN clears the count), so that guesses sent side by side can't slip past the
+    wait between them. `TooSoon` if the wait after the last attempt isn't over."""
+    walk = own_live_walk(tx, walk_id, walker_id)
+    if walk.wrong_pins > 0 and walk.pin_retry_at is not None and tx.now_ms < walk.pin_retry_at:
+        wait_s = math.ceil((walk.pin_retry_at - tx.now_ms) / 1000)
+        raise TooSoon(f"too many PIN attempts: try again in {wait_s} seconds", retry_after_s=wait_s)
+    attempts = walk.wrong_pins + 1
+    save(tx, walk, wrong_pins=attempts, pin_retry_at=tx.now_ms + pin_wait_ms(attempts))
+
+
+def take(
+    tx: Tx,
+    walk_id: int,
+    walker_id: int,
+    pin: Pin | None,
+    action: str,
+    moment: Callable[[Tx, Pin], T],
+) -> T | Refused:
+    """The PIN she gave (`None`: neither of hers), for `action`: the moment itself, or why
+    it did nothing (recorded; the caller refuses it once the writer has committed)."""
+    walk = own_live_walk(tx, walk_id, walker_id)
+    if walk.walker_alarm_reason == Reason.WRONG_PINS.value:
+        _locked(tx, walk, pin, action)
+        return Refused.LOCKED
+    if pin is None:
+        alarms.refuse_pin(tx, walk, action)
+        return Refused.WRONG_PIN
+    return moment(tx, pin)
+
+
+def _locked(tx: Tx, walk: Walk, pin: Pin | None, action: str) -> None:
+    """A PIN during an alarm that wrong PINs raised (the one her devices are shown): it
+    changes nothing they see, whichever PIN it is: the same refusal, the same event on her
+    timeline, the same count towards the next wait. Those looking out for her hear which PIN
+    it was; her duress PIN raises its silent alarm, as it does anywhere."""
+    timeline.record(
+        tx, walk.id, "pin_refused", audience=FOR_WALKER, actor_id=walk.walker_id, action=action
+    )
+    if pin is Pin.DURESS:
+        shown = WalkState.ALARM
+        reason = walk.walker_alarm_reason
+        _covered(tx, walk, pin, None, {}, shown=shown, reason=reason, wrong_pins=walk.wrong_pins)
+        return
+    timeline.record(
+        tx,
+        walk.id,
+        "pin_refused",
+        audience=FOR_COMPANIONS,
+        actor_id=walk.walker_id,
+        action=action,
+        right_pin=pin is Pin.REAL,
+    )
 
 
 def inside(tx: Tx, walk_id: int, walker_id: int, note: str | None, pin: Pin) -> None:
@@ -92,14 +175,6 @@ def ok(tx: Tx, walk_id: int, walker_id: int, pin: Pin) -> str:
     covered = pin is Pin.DURESS or walk.covert
     if walk.walker_state is WalkState.ALARM:
         shown_reason = walk.walker_alarm_reason
-        if shown_reason == Reason.WRONG_PINS.value:
-            # Whoever guessed wrong three times may guess right the fourth: this alarm ends
-            # only by someone who has found her. A duress PIN is refused the same way, and
-            # still heard by those looking out for her.
-            if pin is Pin.DURESS:
-                _covered(tx, walk, pin, None, {}, shown=WalkState.ALARM, reason=shown_reason)
-                return REFUSED
-            raise Forbidden("only a companion can end this alarm")
         if covered:
             facts: dict[str, Any] = {
                 "by": {"id": walker_id, "name": person_name(tx.conn, walker_id)},

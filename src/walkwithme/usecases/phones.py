@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from walkwithme.domain.errors import Invalid
+from walkwithme.domain.errors import Conflict, Invalid
 from walkwithme.domain.fixes import check_fix
 from walkwithme.domain.reporting import Client, Reports
 from walkwithme.ingest import PhoneMessage
@@ -40,7 +40,7 @@ def take(tx: Tx, device: Device, message: PhoneMessage, streets: StreetMap | Non
         except Invalid as exc:
             refused = exc.message
         else:
-            record_fixes(tx, device, [message.fix], streets)
+            refused = _record(tx, device, message, streets) or refused
     walk = live_walk_of(tx.conn, device.person_id)
     on_walk = walk is not None and walk.walker_live
     news = devices.note_client(tx, device, message.client, on_walk)
@@ -60,12 +60,45 @@ def take(tx: Tx, device: Device, message: PhoneMessage, streets: StreetMap | Non
         )
     if message.sos:
         if walk is not None and on_walk:
-            alarms.sos(tx, walk.id, device.person_id)
+            _sos(tx, walk.id, device.person_id)
         else:
             refused = NO_WALK_SOS
     if refused is not None:
         devices.note_refusal(tx, device, refused)
     return Taken(client, on_walk, news.ask_mode)
+
+
+def _record(tx: Tx, device: Device, message: PhoneMessage, streets: StreetMap | None) -> str | None:
+    """The message's fix, through the one fix path. With an SOS, the fix is only its
+    companion: if it can't be kept (the walk changed at that instant), the SOS still goes
+    through, and the fix is the refusal kept for her to see, never a "send again" (the apps
+    send an SOS once: Traccar Client 10.x never resends it, the old clients forget it)."""
+    assert message.fix is not None
+    if not message.sos:
+        record_fixes(tx, device, [message.fix], streets)
+        return None
+    try:
+        with tx.conn.begin_nested():
+            record_fixes(tx, device, [message.fix], streets)
+    except Conflict:
+        return "the fix sent with an SOS came as the walk changed; the SOS was taken"
+    return None
+
+
+SOS_TRIES = 3
+
+
+def _sos(tx: Tx, walk_id: int, walker_id: int) -> None:
+    """Her SOS, taken even if the walk changes at that very instant (another process's
+    writer, on PostgreSQL): read again and raise it on the walk as it now is."""
+    for attempt in range(SOS_TRIES):
+        try:
+            with tx.conn.begin_nested():
+                alarms.sos(tx, walk_id, walker_id)
+            return
+        except Conflict:
+            if attempt == SOS_TRIES - 1:
+                raise
 
 
 def _told_differently(before: Client | None, now: Client) -> bool:
