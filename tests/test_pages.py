@@ -8,10 +8,12 @@ import re
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from tests.people import Cast, Member
 from walkwithme.notify.messages import render_html, with_link
+from walkwithme.store.schema import alerts
 from walkwithme.usecases import shares
 
 OURS = {"sec-fetch-site": "same-origin"}
@@ -189,3 +191,21 @@ def test_alerts_about_a_walk_link_to_its_page() -> None:
     html = render_html({**started, "walker": {"name": "A<b>"}})
     assert '<a href="https://walk.example.org/walks/7">' in html
     assert "A&lt;b&gt;" in html
+
+
+def test_the_checks_page_asks_once_and_then_says_it_was_answered(cast: Cast) -> None:
+    cast.walking()
+    cast.clock.advance(minutes=3)
+    assert cast.services.watchdog.tick_sync() == ["check"]
+    with cast.services.db.read_engine.connect() as conn:
+        path = conn.execute(
+            sa.select(alerts.c.payload["link_path"].as_string()).where(alerts.c.kind == "check")
+        ).scalar_one()
+    asked = page(cast.client, path)
+    assert "Are you OK?" in asked.text
+    assert 'for="pin"' in asked.text
+    assert "/static/" in asked.text  # dressed like the other pages
+    assert cast.client.post(path, data={"pin": "2468"}).status_code == 200
+    again = page(cast.client, path)
+    assert "Already answered" in again.text
+    assert 'name="pin"' not in again.text
