@@ -209,3 +209,29 @@ def test_the_checks_page_asks_once_and_then_says_it_was_answered(cast: Cast) -> 
     again = page(cast.client, path)
     assert "Already answered" in again.text
     assert 'name="pin"' not in again.text
+
+
+def test_a_guardian_signed_in_acts_on_the_alarm_from_its_link(cast: Cast) -> None:
+    mira, noor, _phone, walk = cast.walking()
+    gus = cast.person("Gus")
+    cast.link(mira, gus, role="guardian")
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    token = cast.services.writer.run_sync(lambda tx: shares.alarm_link(tx, walk["id"]))
+    link = f"/api/share/{token}"
+    anyone = page(cast.client, link)
+    assert "sign in</a> to say you" in anyone.text
+    assert "I&#39;m on it</button>" not in anyone.text
+    shown = page(cast.client, link, gus)
+    assert "I&#39;m on it</button>" in shown.text or "I'm on it</button>" in shown.text
+    form = {"content-type": "application/x-www-form-urlencoded", **cookie(gus), **OURS}
+    done = cast.client.post(
+        f"/walks/{walk['id']}/ack",
+        content=f"csrf={csrf_of(shown.text)}&back={link}",
+        headers=form,
+        follow_redirects=False,
+    )
+    assert done.headers["location"] == link
+    assert "Gus is on it" in page(cast.client, link, gus).text
+    assert "Gus is on it" in page(cast.client, f"/walks/{walk['id']}", noor).text
+    # Her guardian's page is the link's: the walk's own page is for her companions.
+    assert page(cast.client, f"/walks/{walk['id']}", gus).status_code == 404

@@ -19,10 +19,12 @@ from starlette.types import Scope
 
 from walkwithme.api.auth import services
 from walkwithme.domain.errors import NotFound
-from walkwithme.usecases import shares, walks
-from walkwithme.usecases.timeline import events_after, fixes_after
+from walkwithme.domain.walks import WalkState
+from walkwithme.usecases import alarms, shares, walks
+from walkwithme.usecases.timeline import Audience, events_after, fixes_after
 from walkwithme.views import shared_view
 from walkwithme.web.render import pages_of
+from walkwithme.web.session import signed_in
 from walkwithme.web.walk_context import Seen, walk_context
 
 
@@ -47,14 +49,21 @@ class HtmlRoute(APIRoute):
 router = APIRouter(include_in_schema=False, route_class=HtmlRoute)
 
 
-def seen_through(conn: Connection, token: str, now: int) -> Seen:
+def seen_through(conn: Connection, token: str, now: int, viewer: int | None) -> tuple[Seen, int]:
+    """What the link shows, and the walk's id if the person signed in may act on its alarm
+    (one of her companions, or during the alarm one of her guardians: the API's rule), else 0."""
     walk, seen_as = shares.walk_for_link(conn, token, now)
     until = walks.shown_until(walk, seen_as)
-    return Seen(
+    seen = Seen(
         shared_view(conn, walk, seen_as),
         events_after(conn, walk.id, 0, seen_as, limit=1000),
         fixes_after(conn, walk.id, 0, limit=10_000, received_until=until),
     )
+    helper = viewer is not None and (
+        walks.audience_of(conn, walk, viewer) is Audience.COMPANION
+        or (walk.state is WalkState.ALARM and alarms.is_guardian(conn, walk, viewer))
+    )
+    return seen, walk.id if helper else 0
 
 
 @router.get("/api/share/{token}")
@@ -62,8 +71,10 @@ async def link_page(token: str, request: Request) -> Response:
     svc = services(request)
     now = svc.clock.now_ms()
     pages = pages_of(request)
+    who = await signed_in(request)
+    viewer = who[0].id if who else None
     try:
-        seen = await svc.db.read(lambda c: seen_through(c, token, now))
+        seen, helper_of = await svc.db.read(lambda c: seen_through(c, token, now, viewer))
     except NotFound:
         return pages.render(request, "expired.html", status=404)
     urls: dict[str, Any] = {
@@ -72,5 +83,15 @@ async def link_page(token: str, request: Request) -> Response:
         "tiles": svc.config.tiles_url,
     }
     # No account: times in the browser's own zone (tz None: the script's Intl default).
-    context = walk_context(seen, now=now, tz=None, can_act=False, urls=urls)
-    return pages.render(request, "walk.html", action="", by_link=True, **context)
+    context = walk_context(seen, now=now, tz=None, can_act=bool(helper_of), urls=urls)
+    context["quick_replies"] = ()  # a link's page is for the alarm, not for talking
+    return pages.render(
+        request,
+        "walk.html",
+        person=who[0] if who else None,
+        csrf=who[1] if who else "",
+        action=f"/walks/{helper_of}",
+        back=request.url.path,
+        by_link=True,
+        **context,
+    )

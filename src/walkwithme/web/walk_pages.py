@@ -7,6 +7,7 @@ cases the API calls, then send the browser back to the page (POST, redirect, GET
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -78,6 +79,9 @@ async def walk_page(walk_id: Id, request: Request) -> Response:
 
 async def _act(request: Request, walk_id: int, job: Any) -> Response:
     person, fields = await signed_form(request)
+    # Back to the page the form was on: the walk's, or the alarm link's (a guardian's).
+    given = fields.get("back", "")
+    back = given if re.fullmatch(r"/api/share/[\w-]+", given) else f"/walks/{walk_id}"
     svc = services(request)
     try:
         await svc.writer.run(lambda tx: job(tx, person.id, fields))
@@ -85,9 +89,9 @@ async def _act(request: Request, walk_id: int, job: Any) -> Response:
         if isinstance(exc, NotFound):
             return not_found(request)
         return pages_of(request).render(
-            request, "said.html", status=exc.status, message=exc.message, back=f"/walks/{walk_id}"
+            request, "said.html", status=exc.status, message=exc.message, back=back
         )
-    return RedirectResponse(f"/walks/{walk_id}", status_code=303)
+    return RedirectResponse(back, status_code=303)
 
 
 @router.post("/walks/{walk_id}/ack")
