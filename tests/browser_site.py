@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import httpx2
 import pytest
+import sqlalchemy as sa
 import uvicorn
 from playwright.sync_api import BrowserContext, Page, ViewportSize
 
@@ -29,8 +30,10 @@ from tests.people import HOME, PIN, START, Member
 from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
 from walkwithme.net import free_port
+from walkwithme.notify.messages import with_link
 from walkwithme.security import hash_secret
 from walkwithme.services import Services
+from walkwithme.store.schema import alerts
 from walkwithme.usecases import accounts
 
 CHROMIUM = os.environ.get("WWM_CHROMIUM", "/usr/bin/chromium")
@@ -135,6 +138,18 @@ class Site:
         # From a thread of its own: Playwright's sync API keeps an event loop in this one.
         with ThreadPoolExecutor(1) as another:
             return another.submit(self.services.watchdog.tick_sync).result()
+
+    def link_of(self, kind: str) -> str:
+        """The page the newest alert of this kind about a walk links to (its path)."""
+        query = (
+            sa.select(alerts.c.payload)
+            .where(alerts.c.kind == kind, alerts.c.walk_id.is_not(None))
+            .order_by(alerts.c.id.desc())
+        )
+        payloads = self.services.db.read_sync(lambda c: [r.payload for r in c.execute(query)])
+        found = with_link(payloads[0], "")["link"]
+        assert isinstance(found, str)
+        return found
 
     def route_home(self) -> list[tuple[float, float]]:
         assert self.services.streets is not None

@@ -184,8 +184,14 @@ def test_an_alarm_on_the_companions_page_and_the_guardians_link(
     page = companion_page(site, new_context(), noor, walk["id"])
     expect(page.locator("#alarm")).to_be_hidden()
 
-    # She stops; her phone falls silent; she doesn't answer the check.
+    # She stops; her phone falls silent; she doesn't answer the check (its page asks her).
     assert site.look(minutes=3) == ["check"]
+    asking = new_context().new_page()
+    asking.goto(site.url + site.link_of("check"))
+    expect(asking.locator("h1")).to_have_text("Are you OK?")
+    expect(asking.get_by_label("Your PIN")).to_be_visible()
+    screenshot(asking, "are-you-ok")
+    no_serious_violations(asking)
     assert site.look(seconds=90) == ["alarm"]
     banner = page.locator("#alarm")
     expect(banner).to_be_visible()
@@ -244,6 +250,8 @@ def test_a_duress_pin_shows_on_her_companions_page_and_not_through_her_link(
     real, forced = runs["Mira"], runs["Wren"]
     expect(forced[0].locator("#alarm")).to_be_visible()
     expect(forced[0].locator("#alarm")).to_contain_text("duress PIN")
+    expect(forced[0].locator("#alarm-silent")).to_contain_text("Don't message or call Wren")
+    expect(forced[0].locator(".replies")).to_be_hidden()
     expect(real[0].locator("#alarm")).to_be_hidden()
     screenshot(forced[0], "companion-duress")
 

@@ -63,6 +63,7 @@ def walk_context(
     live = bool(view["live"])
     alarm = _alarm_event(seen.events) if state == "alarm" else None
     last = view.get("last_position") if live else None
+    silent = alarm is not None and alarm.get("reason") == "duress"
     timeline = [
         {"when": words.when(int(e["at"]), now, tz), "text": words.event_sentence(e, name), **e}
         for e in reversed(seen.events)
@@ -82,7 +83,9 @@ def walk_context(
         "destination": view.get("destination"),
         "expected": words.clock_time(int(view["expected_at"]), tz),
         "timeline": timeline,
-        "quick_replies": QUICK_REPLIES if can_act and live else (),
+        # After her duress PIN, a message would show on the phone someone else may hold.
+        "silent": silent,
+        "quick_replies": QUICK_REPLIES if can_act and live and not silent else (),
         "can_act": can_act,
         # Everything the page's script needs to go on live from here, without a second read.
         "data": {

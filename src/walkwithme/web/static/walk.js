@@ -14,13 +14,32 @@ const name = view.walker.name;
 // "3 min ago" by the service's clock, not this device's (they differ, and a drill runs fast).
 let offset = data.now - Date.now();
 const serviceNow = () => Date.now() + offset;
-async function syncClock() {
+let syncing = null;
+let again = false;
+async function askTheClock() {
   try {
     const answer = await fetch("/api/now", { cache: "no-store" });
     if (answer.ok) offset = (await answer.json()).now - Date.now();
   } catch {
     // offline: keep the last offset
   }
+}
+// One question at a time, and one more if news came while it was asked: a burst of fixes
+// costs two requests, not one each.
+function syncClock() {
+  if (syncing) {
+    again = true;
+    return syncing;
+  }
+  syncing = askTheClock().then(() => {
+    syncing = null;
+    refreshTimes();
+    if (again) {
+      again = false;
+      return syncClock();
+    }
+  });
+  return syncing;
 }
 
 function refreshTimes() {
@@ -98,6 +117,11 @@ function updateBanner(event) {
     byId("alarm-reason").textContent = why.charAt(0).toUpperCase() + why.slice(1);
     byId("alarm-since").dataset.at = event.at;
     byId("alarm-on-it").textContent = "Nobody has said they are on it yet.";
+    // After her duress PIN, a message would show on the phone someone else may hold.
+    const silent = event.reason === "duress";
+    byId("alarm-silent").hidden = !silent;
+    const replies = document.querySelector(".replies");
+    if (replies && silent) replies.hidden = true;
     banner.hidden = false;
   } else if (event.kind === "alarm_acknowledged") {
     helpers.push((event.by && event.by.name) || "Someone");
@@ -189,7 +213,7 @@ if (view.live) {
     .on("status", showConnection)
     .on("walk", (walk) => {
       updateWalk(walk);
-      syncClock().then(refreshTimes); // the service's clock may have jumped (a drill)
+      syncClock(); // the service's clock may have jumped (a drill)
     })
     .on("event", (event) => {
       if (event.kind === "inside" || event.kind === "ended") {
@@ -198,7 +222,7 @@ if (view.live) {
       }
       addToTimeline(event);
       updateBanner(event);
-      syncClock().then(refreshTimes);
+      syncClock();
     })
     .on("fix", (fix) => {
       if (map) map.addFixes([fix]);
@@ -207,6 +231,7 @@ if (view.live) {
         view.last_position = fix;
         showPosition(fix);
       }
+      syncClock();
     })
     .start();
   setInterval(refreshTimes, 1000);
