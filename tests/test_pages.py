@@ -235,3 +235,23 @@ def test_a_guardian_signed_in_acts_on_the_alarm_from_its_link(cast: Cast) -> Non
     assert "Gus is on it" in page(cast.client, f"/walks/{walk['id']}", noor).text
     # Her guardian's page is the link's: the walk's own page is for her companions.
     assert page(cast.client, f"/walks/{walk['id']}", gus).status_code == 404
+
+
+def test_his_home_lists_who_waits_for_his_answer_and_takes_it(cast: Cast) -> None:
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    asked = cast.client.post(
+        "/api/contacts", json={"email": noor.email, "role": "companion"}, headers=mira.auth
+    )
+    home = page(cast.client, "/", noor)
+    assert "Mira asks you to be a companion" in home.text
+    form = {"content-type": "application/x-www-form-urlencoded", **cookie(noor), **OURS}
+    accepted = cast.client.post(
+        f"/contacts/{asked.json()['id']}/accept",
+        content=f"csrf={csrf_of(home.text)}",
+        headers=form,
+        follow_redirects=False,
+    )
+    assert accepted.headers["location"] == "/"
+    assert "Nobody is waiting for you." in page(cast.client, "/", noor).text
+    listed = cast.client.get("/api/contacts", headers=mira.auth).json()
+    assert [c["state"] for c in listed] == ["accepted"]

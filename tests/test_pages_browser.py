@@ -200,6 +200,9 @@ def test_an_alarm_on_the_companions_page_and_the_guardians_link(
     expect(page.get_by_role("button", name="I'm on it")).to_be_visible()
     screenshot(page, "companion-alarm")
     no_serious_violations(page)
+    page.emulate_media(color_scheme="dark")  # at night, the system's dark theme
+    screenshot(page, "companion-alarm-dark")
+    no_serious_violations(page)
 
     # The link her guardians get with the alarm, opened by someone without an account.
     token = site.services.writer.run_sync(lambda tx: shares.alarm_link(tx, walk["id"]))
