@@ -5,13 +5,17 @@ forms that must come from our pages, the link pages beside the JSON, the map's b
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from tests.conftest import make_services
 from tests.people import Cast, Member
+from walkwithme.api.app import create_app
+from walkwithme.clock import FakeClock
 from walkwithme.notify.messages import render_html, with_link
 from walkwithme.store.schema import alerts
 from walkwithme.usecases import shares
@@ -255,3 +259,36 @@ def test_his_home_lists_who_waits_for_his_answer_and_takes_it(cast: Cast) -> Non
     assert "Nobody is waiting for you." in page(cast.client, "/", noor).text
     listed = cast.client.get("/api/contacts", headers=mira.auth).json()
     assert [c["state"] for c in listed] == ["accepted"]
+
+
+def test_his_home_shows_the_offers_he_made_and_their_answers(cast: Cast) -> None:
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    made = cast.offer(noor, mira)
+    assert made.status_code == 201, made.text
+    assert "To walk Mira home" in page(cast.client, "/", noor).text
+    assert "waiting for an answer" in page(cast.client, "/", noor).text
+    declined = cast.client.post(
+        f"/api/offers/{made.json()['id']}/decline", json={"note": "Not tonight"}, headers=mira.auth
+    )
+    assert declined.status_code == 200, declined.text
+    home = page(cast.client, "/", noor).text
+    assert "declined" in home
+    assert "Not tonight" in home
+
+
+def test_behind_https_the_session_cookie_is_secure(
+    sqlite_url: str, tmp_path: Path, clock: FakeClock
+) -> None:
+    svc = make_services(sqlite_url, tmp_path, clock, WWM_PUBLIC_URL="https://walk.example.org")
+    with TestClient(create_app(svc), base_url="https://walk.example.org") as client:
+        Cast(client, svc, clock).person("Noor")
+        signed = client.post(
+            "/signin",
+            content="email=noor%40example.org&password=correct+horse+battery",
+            headers={"content-type": "application/x-www-form-urlencoded", **OURS},
+            follow_redirects=False,
+        )
+        assert signed.status_code == 303
+        assert "secure" in signed.headers["set-cookie"].lower()
+    svc.db.dispose()
