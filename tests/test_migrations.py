@@ -19,4 +19,4 @@ def test_the_migrated_schema_matches_the_tables_in_code(database: Database) -> N
 def test_migrating_twice_is_harmless(database: Database) -> None:
     before = current_revision(database.write_engine)
     upgrade(database.write_engine)
-    assert current_revision(database.write_engine) == before == "0012"
+    assert current_revision(database.write_engine) == before == "0013"

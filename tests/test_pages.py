@@ -292,3 +292,17 @@ def test_behind_https_the_session_cookie_is_secure(
         assert signed.status_code == 303
         assert "secure" in signed.headers["set-cookie"].lower()
     svc.db.dispose()
+
+
+def test_the_sign_in_page_counts_guesses_as_the_api_does(cast: Cast) -> None:
+    cast.person("Noor")
+    form = {"content-type": "application/x-www-form-urlencoded", **OURS}
+    wrong = "email=noor%40example.org&password=guess"
+    statuses = [
+        cast.client.post("/signin", content=wrong, headers=form).status_code for _ in range(10)
+    ]
+    assert statuses == [401] * 10
+    refused = cast.client.post("/signin", content=wrong, headers=form)
+    assert refused.status_code == 429
+    assert "Retry-After" in refused.headers
+    assert 'id="password"' in refused.text  # the page still, saying why

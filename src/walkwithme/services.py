@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,6 +11,7 @@ from walkwithme.bell import Bell
 from walkwithme.clock import Clock, JumpingClock, SystemClock, fast_clock
 from walkwithme.config import Broker, Config, ConfigError
 from walkwithme.device_tokens import DeviceTokens
+from walkwithme.hashing import Hashing
 from walkwithme.heartbeat import Heartbeat
 from walkwithme.notify.notifier import Notifier
 from walkwithme.notify.outbound import Outbound
@@ -38,6 +39,7 @@ class Services:
     push_keys: PushKeys  # the VAPID key that signs Web Push, made on first use
     outbound: Outbound  # the one HTTP client for alerts and the heartbeat, closed at stop
     heartbeat: Heartbeat | None = None  # to an external dead man's switch, if configured
+    hashing: Hashing = field(default_factory=Hashing)  # argon2, a bounded number at a time
     # Demo and drill mode (`serve --drill`, never a normal serve): the clock may be jumped.
     jumping_clock: JumpingClock | None = None
     streets: StreetMap | None = None  # None: no street data, walks judged by the straight line

@@ -5,7 +5,6 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-import anyio.to_thread
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
@@ -13,9 +12,10 @@ from walkwithme.api.auth import COOKIE, PersonDep, ServicesDep, bearer
 from walkwithme.domain.errors import Forbidden
 from walkwithme.domain.profiles import apply
 from walkwithme.domain.walks import check_pin_format
-from walkwithme.security import hash_secret, verify_secret
+from walkwithme.hashing import Lane
+from walkwithme.security import hash_secret
 from walkwithme.services import Services
-from walkwithme.usecases import accounts
+from walkwithme.usecases import accounts, throttle
 
 router = APIRouter(prefix="/api", tags=["accounts"])
 
@@ -67,7 +67,8 @@ async def sign_up(
     email, name, timezone = accounts.check_new_person(
         body.email, body.name, body.password, body.timezone
     )
-    password_hash = await anyio.to_thread.run_sync(hash_secret, body.password)
+    await _count_attempt(svc, request, email)
+    password_hash = await svc.hashing.hash(Lane.PASSWORDS, body.password)
     new = accounts.NewPerson(email, name, password_hash, timezone)
     days = svc.config.session_days
 
@@ -84,9 +85,10 @@ async def sign_up(
 async def sign_in(
     body: SignIn, request: Request, response: Response, svc: ServicesDep
 ) -> dict[str, Any]:
+    await _count_attempt(svc, request, body.email)
     found = await svc.db.read(lambda c: accounts.password_hash_of(c, body.email))
     stored = found[1] if found else _dummy_hash()
-    ok = await anyio.to_thread.run_sync(verify_secret, stored, body.password)
+    ok = await svc.hashing.verify(Lane.PASSWORDS, stored, body.password)
     if not ok or found is None:
         raise accounts.bad_credentials()
     person_id = found[0]
@@ -94,6 +96,12 @@ async def sign_in(
     token = await svc.writer.run(lambda tx: accounts.open_session(tx, person_id, days))
     _set_cookie(request, response, token, days)
     return {"token": token}
+
+
+async def _count_attempt(svc: Services, request: Request, email: str) -> None:
+    """Counted before any password is checked (429 past the limits: usecases/throttle.py)."""
+    address = request.client.host if request.client else None
+    await svc.writer.run(lambda tx: throttle.sign_in(tx, email, address))
 
 
 @router.delete("/session", status_code=204)
@@ -146,15 +154,13 @@ async def set_duress_pin(body: DuressPin, person: PersonDep, svc: ServicesDep) -
     works wherever her PIN does, and answers exactly as her PIN would, while it raises a silent
     alarm that her own devices never show."""
     found = await svc.db.read(lambda c: accounts.password_hash_of(c, person.email))
-    ok = found is not None and await anyio.to_thread.run_sync(
-        verify_secret, found[1], body.password
-    )
+    ok = found is not None and await svc.hashing.verify(Lane.PASSWORDS, found[1], body.password)
     if not ok:
         raise Forbidden("wrong password", field="password")
     pin_hash = None
     if body.duress_pin is not None:
         check_pin_format(body.duress_pin, field="duress_pin")
-        pin_hash = await anyio.to_thread.run_sync(hash_secret, body.duress_pin)
+        pin_hash = await svc.hashing.hash(Lane.PINS, body.duress_pin)
     await svc.writer.run(lambda tx: accounts.set_duress_pin(tx, person.id, pin_hash))
     return {"duress_pin": pin_hash is not None}
 

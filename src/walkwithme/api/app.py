@@ -32,6 +32,7 @@ from walkwithme.api import (
     walks,
 )
 from walkwithme.api.auth import ServicesDep, sees_operations
+from walkwithme.api.body_limit import BodyLimit
 from walkwithme.api.errors import install as install_error_handlers
 from walkwithme.api.responses import JSON
 from walkwithme.services import Services
@@ -158,6 +159,7 @@ def create_app(services: Services, *, manage: bool = True) -> FastAPI:
         return JSON(body, status_code=200 if body["ok"] else 503)
 
     web.install(app, services)
+    app.add_middleware(BodyLimit)
     if services.clock.speed != 1.0:
         app.add_middleware(ClockNotice, speed=services.clock.speed)
     return app

@@ -19,7 +19,6 @@ from walkwithme.usecases.fixes import parse_batch, record_fixes
 router = APIRouter(prefix="/api", tags=["devices"])
 
 MAX_BATCH = 1000
-MAX_BODY = 1_000_000
 
 
 class NewDevice(BaseModel):
@@ -52,9 +51,7 @@ async def post_fixes(request: Request) -> JSON:
     dependency injection (see FIXES_OPENAPI for its description)."""
     device = await current_device(request)
     svc = services(request)
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        return JSON(error_body("body too large"), status_code=413)
+    body = await request.body()  # limited as it streams in (api/body_limit.py)
     try:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError:

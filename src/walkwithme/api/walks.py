@@ -13,7 +13,7 @@ from walkwithme.api.params import BodyId, Cursor, Id
 from walkwithme.domain.errors import Forbidden, Invalid, NotFound
 from walkwithme.domain.profiles import apply, parse_overrides
 from walkwithme.domain.walks import QUICK_REPLIES, Destination, check_extension, check_pin_format
-from walkwithme.security import hash_secret, verify_secret
+from walkwithme.hashing import Lane
 from walkwithme.services import Services
 from walkwithme.store.writer import Tx
 from walkwithme.usecases import alarms, alerts, devices, moments, places, routes, walks
@@ -100,7 +100,7 @@ async def plan_walk(svc: Services, person: Person, body: NewWalk) -> walks.WalkP
     own = parse_overrides(body.rules) if body.rules is not None else None
     profiles = apply(apply(svc.config.profiles, person.overrides), own)
     dest = await _destination(svc, person, body.destination) if body.destination else None
-    pin_hash = await anyio.to_thread.run_sync(hash_secret, body.pin)
+    pin_hash = await svc.hashing.hash(Lane.PINS, body.pin)
     duress_hash = await _duress_hash(svc, person, body)
     return walks.WalkPlan(
         destination=dest,
@@ -162,9 +162,9 @@ async def start(body: NewWalk, person: PersonDep, svc: ServicesDep) -> dict[str,
 async def _duress_hash(svc: Services, person: Person, body: NewWalk) -> str | None:
     """The walk's own duress PIN, or the one in her profile (which her PIN must not be)."""
     if body.duress_pin is not None:
-        return await anyio.to_thread.run_sync(hash_secret, body.duress_pin)
+        return await svc.hashing.hash(Lane.PINS, body.duress_pin)
     profile: str | None = await svc.db.read(lambda c: duress_pin_hash_of(c, person.id))
-    if profile is not None and await anyio.to_thread.run_sync(verify_secret, profile, body.pin):
+    if profile is not None and await svc.hashing.verify(Lane.PINS, profile, body.pin):
         # Her duress PIN given as the walk's PIN (by her, or by someone making her start a
         # walk): saying so would name it. The walk starts, without a duress PIN.
         return None
@@ -244,8 +244,8 @@ async def which_pin(svc: Services, walk_id: int, walker_id: int, pin: str) -> Pi
     """Her PIN, her duress PIN, or neither (None). Both are always checked, so the time it
     takes doesn't tell them apart; off the writer, as argon2 is slow."""
     real, duress = await svc.db.read(lambda c: walks.pin_hashes_of(c, walk_id, walker_id))
-    is_real = await anyio.to_thread.run_sync(verify_secret, real, pin)
-    is_duress = await anyio.to_thread.run_sync(verify_secret, duress or real, pin)
+    is_real = await svc.hashing.verify(Lane.PINS, real, pin)
+    is_duress = await svc.hashing.verify(Lane.PINS, duress or real, pin)
     if is_real:
         return Pin.REAL
     return Pin.DURESS if duress and is_duress else None

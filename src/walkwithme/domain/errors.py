@@ -52,3 +52,9 @@ class TooSoon(DomainError):
     def __init__(self, message: str, *, retry_after_s: int) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+
+
+class Busy(TooSoon):
+    """Too much of one costly kind of work at once: try again shortly."""
+
+    status = 503

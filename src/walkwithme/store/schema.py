@@ -66,6 +66,16 @@ sessions = sa.Table(
     sa.Column("expires_at", Ms, nullable=False),
 )
 
+# Attempts at something worth guessing (signing in), counted per key (an account, an
+# address) in fixed windows: in the database, so several processes share the count.
+throttles = sa.Table(
+    "throttles",
+    metadata,
+    sa.Column("key", sa.String(100), primary_key=True),
+    sa.Column("window_start", Ms, nullable=False),
+    sa.Column("hits", sa.Integer, nullable=False),
+)
+
 devices = sa.Table(
     "devices",
     metadata,

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import anyio.to_thread
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
+from walkwithme.api.accounts import _count_attempt as count_attempt
 from walkwithme.api.accounts import _dummy_hash, _set_cookie
 from walkwithme.api.auth import COOKIE, services
-from walkwithme.domain.errors import Forbidden
-from walkwithme.security import verify_secret
+from walkwithme.domain.errors import Forbidden, TooSoon
+from walkwithme.hashing import Lane
 from walkwithme.usecases import accounts
 from walkwithme.web.render import pages_of
 from walkwithme.web.session import form_fields, signed_form
@@ -39,9 +39,18 @@ async def sign_in(request: Request) -> Response:
     email, password = fields.get("email", "")[:254], fields.get("password", "")[:200]
     target = _next(fields.get("next"))
     svc = services(request)
-    found = await svc.db.read(lambda c: accounts.password_hash_of(c, email))
-    stored = found[1] if found else _dummy_hash()
-    ok = await anyio.to_thread.run_sync(verify_secret, stored, password)
+    try:
+        # The API's own limits on guessing, counted before any password is checked.
+        await count_attempt(svc, request, email)
+        found = await svc.db.read(lambda c: accounts.password_hash_of(c, email))
+        stored = found[1] if found else _dummy_hash()
+        ok = await svc.hashing.verify(Lane.PASSWORDS, stored, password)
+    except TooSoon as exc:
+        page = pages.render(
+            request, "signin.html", status=exc.status, next=target, email=email, error=exc.message
+        )
+        page.headers["Retry-After"] = str(exc.retry_after_s)
+        return page
     if not ok or found is None:
         return pages.render(
             request,

@@ -1,0 +1,73 @@
+"""Limits on guessing: attempts counted per key in fixed windows, in the database (so the
+processes that share a PostgreSQL database share the count).
+
+Sign-in is counted per account and per address before the password is checked, and an
+unknown email is counted like a known one: the answers and their timing don't tell whether
+someone has an account. Past the limit: 429 with Retry-After, and no password is checked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from walkwithme.domain.errors import TooSoon
+from walkwithme.store.schema import throttles
+from walkwithme.store.writer import Tx
+
+MINUTE_MS = 60_000
+
+
+@dataclass(frozen=True)
+class Limit:
+    hits: int
+    window_ms: int
+    what: str  # for the refusal: "sign-ins for this account"
+
+
+# An account: enough for a person who mistypes, far too few to guess a password.
+PER_ACCOUNT = Limit(10, 15 * MINUTE_MS, "sign-ins for this account")
+# An address: a campus or a household behind one address signs in together at night.
+PER_ADDRESS = Limit(100, 15 * MINUTE_MS, "sign-ins from your address")
+
+
+def hit(tx: Tx, key: str, limit: Limit) -> None:
+    """Count one attempt under `key`; `TooSoon` (nothing counted) once the window is full."""
+    row = tx.conn.execute(
+        sa.select(throttles.c.window_start, throttles.c.hits).where(throttles.c.key == key)
+    ).first()
+    if row is not None and tx.now_ms < row.window_start + limit.window_ms:
+        if row.hits >= limit.hits:
+            wait_s = math.ceil((row.window_start + limit.window_ms - tx.now_ms) / 1000)
+            raise TooSoon(
+                f"too many {limit.what}: try again in {_say(wait_s)}", retry_after_s=wait_s
+            )
+        tx.conn.execute(
+            throttles.update().where(throttles.c.key == key).values(hits=throttles.c.hits + 1)
+        )
+        return
+    insert = (postgresql.insert if tx.conn.dialect.name == "postgresql" else sqlite.insert)(
+        throttles
+    ).values(key=key, window_start=tx.now_ms, hits=1)
+    tx.conn.execute(
+        insert.on_conflict_do_update(
+            index_elements=[throttles.c.key], set_={"window_start": tx.now_ms, "hits": 1}
+        )
+    )
+
+
+def sign_in(tx: Tx, email: str, address: str | None) -> None:
+    """One attempt to sign in (or sign up) as `email` from `address`."""
+    if address:
+        hit(tx, f"addr:{address}", PER_ADDRESS)
+    digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:40]
+    hit(tx, f"account:{digest}", PER_ACCOUNT)
+
+
+def _say(seconds: int) -> str:
+    minutes = seconds // 60
+    return f"{minutes} min" if minutes >= 2 else f"{seconds} seconds"

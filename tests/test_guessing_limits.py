@@ -1,0 +1,90 @@
+"""Guessing a password is slowed down, per account and per address, before any password is
+checked; and hashing (argon2, costly on purpose) runs a bounded number at a time, so a flood
+of sign-ins can never take the machine from the walkers' fixes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.people import Cast
+from walkwithme.domain.errors import Busy
+from walkwithme.hashing import Hashing, Lane
+from walkwithme.security import hash_secret
+from walkwithme.usecases import throttle
+
+RIGHT = "correct horse battery"
+
+
+def sign_in(client: TestClient, email: str, password: str, address: str = "203.0.113.7") -> Any:
+    """From `address` (as uvicorn gives it to the app, behind a proxy it trusts too)."""
+    elsewhere = TestClient(client.app, base_url=str(client.base_url), client=(address, 50000))
+    return elsewhere.post("/api/session", json={"email": email, "password": password})
+
+
+@pytest.mark.parametrize("email", ["mira@example.org", "nobody@example.org"])
+def test_an_account_takes_ten_tries_in_a_quarter_of_an_hour(cast: Cast, email: str) -> None:
+    """The same for an account that exists and one that doesn't: the answers don't say."""
+    cast.person("Mira")
+    for attempt in range(throttle.PER_ACCOUNT.hits):
+        wrong = sign_in(cast.client, email, f"guess number {attempt}")
+        assert wrong.status_code == 401, attempt
+    refused = sign_in(cast.client, email, RIGHT)
+    assert refused.status_code == 429
+    assert refused.headers["Retry-After"] == str(15 * 60)
+    assert refused.json()["error"] == "too many sign-ins for this account: try again in 15 min"
+    # Another account, from the same address, is not held up.
+    cast.person("Noor")
+    assert sign_in(cast.client, "noor@example.org", RIGHT).status_code == 200
+    # One second before the window ends: still refused; at its end, counted afresh.
+    cast.clock.advance(minutes=15, seconds=-1)
+    assert sign_in(cast.client, email, RIGHT).status_code == 429
+    cast.clock.advance(seconds=1)
+    expected = 200 if email.startswith("mira") else 401
+    assert sign_in(cast.client, email, RIGHT).status_code == expected
+
+
+def test_an_address_takes_a_hundred_tries_in_a_quarter_of_an_hour(cast: Cast) -> None:
+    cast.person("Mira")
+    for attempt in range(throttle.PER_ADDRESS.hits):
+        email = f"someone{attempt % 50}@example.org"  # spraying, under each account's limit
+        assert sign_in(cast.client, email, "password1").status_code == 401, attempt
+    refused = sign_in(cast.client, "mira@example.org", RIGHT)
+    assert refused.status_code == 429
+    assert "from your address" in refused.json()["error"]
+    # Mira, from her own address, signs in.
+    assert sign_in(cast.client, "mira@example.org", RIGHT, "198.51.100.4").status_code == 200
+
+
+def test_hashing_waits_its_turn_and_past_a_short_queue_says_busy() -> None:
+    hashing = Hashing(per_lane=1, max_waiting=2)
+    stored = hash_secret(RIGHT)
+    outcomes: list[str] = []
+
+    async def one() -> None:
+        try:
+            outcomes.append(str(await hashing.verify(Lane.PASSWORDS, stored, RIGHT)))
+        except Busy as exc:
+            outcomes.append(f"busy {exc.retry_after_s}")
+
+    async def flood() -> None:
+        async with anyio.create_task_group() as tasks:
+            for _ in range(4):  # one hashing, two waiting, and one too many
+                tasks.start_soon(one)
+        # The other lane was never held up: a PIN is checked at once.
+        assert hashing.admitted(Lane.PINS) == 0
+
+    anyio.run(flood)
+    assert sorted(outcomes) == ["True", "True", "True", "busy 2"]
+
+
+def test_a_flood_that_is_busy_answers_503_with_retry_after(cast: Cast) -> None:
+    cast.person("Mira")
+    hashing = cast.services.hashing
+    hashing._admitted[Lane.PASSWORDS] = hashing.per_lane + hashing.max_waiting  # a full lane
+    busy = sign_in(cast.client, "mira@example.org", RIGHT)
+    assert busy.status_code == 503
+    assert busy.headers["Retry-After"] == "2"
