@@ -308,3 +308,17 @@ def test_the_sign_in_page_counts_guesses_as_the_api_does(cast: Cast) -> None:
     assert refused.status_code == 429
     assert "Retry-After" in refused.headers
     assert 'id="password"' in refused.text  # the page still, saying why
+
+
+def test_the_api_takes_cookie_writes_from_our_pages_own_fetches_only(cast: Cast) -> None:
+    """Our pages send no referrer, so their fetches say `Origin: null`; the browser's
+    Sec-Fetch-Site tells our pages from others."""
+    noor = cast.person("Noor")
+    hook = {"kind": "webhook", "target": "https://hooks.example.org/noor"}
+    for site, expected in (("cross-site", 403), ("same-site", 403), ("same-origin", 201)):
+        made = cast.client.post(
+            "/api/channels",
+            json=hook,
+            headers={**cookie(noor), "Origin": "null", "sec-fetch-site": site},
+        )
+        assert made.status_code == expected, (site, made.text)
