@@ -105,6 +105,13 @@ def metres_left(page: Page) -> float:
     return float(number) * (1000 if unit == "km" else 1)
 
 
+def fits_at_360(page: Page) -> None:
+    """The narrowest phone we serve: nothing wider than the screen, nothing to scroll sideways."""
+    page.set_viewport_size({"width": 360, "height": 740})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.set_viewport_size(PHONE)
+
+
 def no_serious_violations(page: Page) -> None:
     assert serious_violations(page) == []
 
@@ -282,12 +289,14 @@ def test_tiles_come_only_from_the_operators_server_and_docs_work_offline(
         expect(page.locator("img.leaflet-tile-loaded").first).to_be_attached()
         assert tiles.asked, "the tiles were drawn from the operator's tile server"
         screenshot(page, "companion-with-tiles")
+        fits_at_360(page)
 
         home = context.new_page()
         home.goto(site.url + "/")
         expect(home.locator("h1")).to_have_text("Hello, Noor")
         expect(home.get_by_role("link", name=re.compile("Mira is on the way"))).to_be_visible()
         screenshot(home, "companion-home")
+        fits_at_360(home)
         no_serious_violations(home)
 
         docs = context.new_page()
