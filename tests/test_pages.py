@@ -68,7 +68,8 @@ def test_static_files_have_a_content_hash_and_are_kept_for_a_year(cast: Cast) ->
 
 
 def test_a_walk_page_is_for_those_who_may_see_the_walk(cast: Cast) -> None:
-    mira, noor, _phone, walk = cast.walking()
+    mira, noor, phone, walk = cast.walking()
+    cast.send(phone, cast.fix((60.17096, 24.94137)))
     sam = cast.person("Sam")
     path = f"/walks/{walk['id']}"
     assert page(cast.client, path).headers["location"] == f"/signin?next={path}"
@@ -77,6 +78,7 @@ def test_a_walk_page_is_for_those_who_may_see_the_walk(cast: Cast) -> None:
     shown = page(cast.client, path, noor)
     assert shown.status_code == 200
     assert "Mira is on the way" in shown.text
+    assert 'id="distance-left">1.' in shown.text  # km, said before any script runs
     assert "I&#39;m on it" in shown.text or "I'm on it" in shown.text
 
 

@@ -25,7 +25,7 @@ from walkwithme.usecases.timeline import Audience, events_after, fixes_after
 from walkwithme.views import shared_view
 from walkwithme.web.render import pages_of
 from walkwithme.web.session import signed_in
-from walkwithme.web.walk_context import Seen, walk_context
+from walkwithme.web.walk_context import Seen, measure_left, walk_context
 
 
 def wants_html(scope: Scope) -> bool:
@@ -83,7 +83,8 @@ async def link_page(token: str, request: Request) -> Response:
         "tiles": svc.config.tiles_url,
     }
     # No account: times in the browser's own zone (tz None: the script's Intl default).
-    context = walk_context(seen, now=now, tz=None, can_act=bool(helper_of), urls=urls)
+    left = await measure_left(seen, svc.streets)
+    context = walk_context(seen, now=now, tz=None, can_act=bool(helper_of), urls=urls, left_m=left)
     context["quick_replies"] = ()  # a link's page is for the alarm, not for talking
     return pages.render(
         request,

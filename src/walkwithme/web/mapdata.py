@@ -14,6 +14,7 @@ from weakref import WeakKeyDictionary
 
 from sqlalchemy.engine import Connection
 
+from walkwithme.domain.geo import distance_m
 from walkwithme.streets import StreetMap
 from walkwithme.usecases.routes import start_of
 from walkwithme.usecases.walks import Walk
@@ -92,3 +93,15 @@ def map_of(conn: Connection, walk: Walk, streets: StreetMap | None) -> dict[str,
         "route": route_points(conn, walk, streets),
         "streets": street_lines(conn, walk, streets),
     }
+
+
+def distance_left(view: dict[str, Any], streets: StreetMap | None) -> float | None:
+    """Metres from her last position (as this view shows it) to the destination: along the
+    streets where the service has them, else in a straight line. What the page says before
+    its script takes over (which measures along the drawn route)."""
+    dest, last = view.get("destination"), view.get("last_position")
+    if not dest or not last:
+        return None
+    here, there = (last["lat"], last["lon"]), (dest["lat"], dest["lon"])
+    along = streets.walking_distance(here, there) if streets is not None else None
+    return along if along is not None else distance_m(*here, *there)

@@ -10,8 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import anyio.to_thread
+
 from walkwithme.domain.walks import QUICK_REPLIES
+from walkwithme.streets import StreetMap
 from walkwithme.web import words
+from walkwithme.web.mapdata import distance_left
 
 
 @dataclass(frozen=True)
@@ -54,8 +58,22 @@ def _ending(state: str, name: str, events: list[dict[str, Any]], now: int, tz: s
     return sentence + "."
 
 
+async def measure_left(seen: Seen, streets: StreetMap | None) -> float | None:
+    """The distance left, off the event loop (along the streets it may walk a distance
+    field); none once the walk is over: the page shows nothing more of where she was."""
+    if not seen.view["live"]:
+        return None
+    return await anyio.to_thread.run_sync(distance_left, seen.view, streets)
+
+
 def walk_context(
-    seen: Seen, *, now: int, tz: str | None, can_act: bool, urls: dict[str, str]
+    seen: Seen,
+    *,
+    now: int,
+    tz: str | None,
+    can_act: bool,
+    urls: dict[str, str],
+    left_m: float | None = None,
 ) -> dict[str, Any]:
     view = seen.view
     name = str(view["walker"]["name"])
@@ -81,6 +99,7 @@ def walk_context(
         "last": last,
         "last_seen": words.when(int(last["t"]), now, tz) if last else None,
         "destination": view.get("destination"),
+        "left": words.metres(left_m) if left_m is not None else "unknown",
         "expected": words.clock_time(int(view["expected_at"]), tz),
         "timeline": timeline,
         # After her duress PIN, a message would show on the phone someone else may hold.

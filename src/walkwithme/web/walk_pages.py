@@ -24,7 +24,7 @@ from walkwithme.usecases.timeline import Audience, events_after, fixes_after
 from walkwithme.views import walk_view
 from walkwithme.web.render import pages_of
 from walkwithme.web.session import signed_form, signed_in
-from walkwithme.web.walk_context import Seen, walk_context
+from walkwithme.web.walk_context import Seen, measure_left, walk_context
 
 router = APIRouter(include_in_schema=False)
 
@@ -61,8 +61,10 @@ async def walk_page(walk_id: Id, request: Request) -> Response:
         seen, audience = await svc.db.read(lambda c: seen_by(c, walk_id, person.id))
     except NotFound:
         return not_found(request)
+    left = await measure_left(seen, svc.streets)
     context = walk_context(
         seen,
+        left_m=left,
         now=svc.clock.now_ms(),
         tz=person.timezone,
         can_act=audience is Audience.COMPANION,
