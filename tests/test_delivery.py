@@ -85,6 +85,15 @@ def plain_text(message: Message) -> str:
     raise AssertionError("no text part")
 
 
+def html_part(message: Message) -> str:
+    for part in message.walk():
+        if part.get_content_type() == "text/html":
+            payload = part.get_payload(decode=True)
+            assert isinstance(payload, bytes)
+            return payload.decode()
+    raise AssertionError("no HTML part")
+
+
 def with_guardian(cast: Cast) -> tuple[Member, Member, Member]:
     """Mira, Noor her companion, and Gus her guardian."""
     mira, noor, gus = cast.person("Mira"), cast.person("Noor"), cast.person("Gus")
@@ -209,6 +218,12 @@ def test_the_alarm_email_reaches_a_real_smtp_server(
     assert "Last seen at 60.17050, 24.94150 (±8 m), 0 min ago." in text
     assert "Battery 33%." in text
     assert "Going to: home." in text
+    # Every alert about the walk links to its page, in both parts; the HTML's is a link.
+    page = f"{svc.config.base_url}/walks/{walk['id']}"
+    assert page in text
+    assert f'<a href="{page}">' in html_part(alarm)
+    started = next(m for m in mailbox.messages if "started a walk" in m["Subject"])
+    assert page in plain_text(started)
 
 
 def test_nobody_acknowledges_so_the_alarm_climbs_to_guardians_then_the_hook(

@@ -110,6 +110,13 @@ class Broker:
         )
 
 
+def _tiles_url(text: str) -> str:
+    url = text.strip()
+    if url and (urlsplit(url).scheme not in ("http", "https") or "{z}" not in url):
+        raise ValueError("must be an http(s) URL template with {z}, {x} and {y}")
+    return url
+
+
 def _mqtt_url(text: str) -> str:
     if text.strip():
         Broker.from_url(text.strip())
@@ -151,6 +158,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Address people reach the service at, used in links; empty means http://HOST:PORT.",
     ),
     Setting("WWM_OPEN_SIGNUP", _bool, False, "Let anyone sign up, without an invite."),
+    Setting(
+        "WWM_TILES_URL",
+        _tiles_url,
+        "",
+        "Map tiles drawn under the pages' maps, as a URL template with {z}, {x} and {y}; "
+        "empty: no tile server is contacted (streets come from WWM_STREETS).",
+    ),
     Setting(
         "WWM_CLOCK_SPEED",
         _positive_float,
@@ -291,6 +305,7 @@ class Config:
     mqtt_url: str = field(default="", repr=False)
     mqtt_topics: str = "owntracks/+/+"
     mqtt_client_id: str = "walkwithme"
+    tiles_url: str = ""  # the pages' maps draw no tiles unless the operator names a server
 
     @property
     def base_url(self) -> str:
@@ -368,6 +383,7 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: Any) -> Confi
         mqtt_url=parsed["WWM_MQTT_URL"],
         mqtt_topics=parsed["WWM_MQTT_TOPICS"],
         mqtt_client_id=parsed["WWM_MQTT_CLIENT_ID"],
+        tiles_url=parsed["WWM_TILES_URL"],
     )
 
 

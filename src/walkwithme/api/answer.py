@@ -2,12 +2,12 @@
 
 A phone app like OwnTracks can't show the question, so the link in her notification matters.
 The link is a capability for this one thing: it shows nothing of the walk, and it works only
-while the walk is live. (The pages release will dress it; this is the plain version.)
+while the walk is live. Dressed like the other pages (web/templates/answer.html); when no
+question waits for her answer, it says so instead of asking again.
 """
 
 from __future__ import annotations
 
-import html
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
@@ -16,41 +16,45 @@ from starlette.responses import HTMLResponse
 from walkwithme.api.auth import ServicesDep
 from walkwithme.api.walks import with_pin
 from walkwithme.domain.errors import DomainError, Forbidden, TooSoon
+from walkwithme.domain.walks import WalkState
 from walkwithme.store.writer import Tx
 from walkwithme.usecases import alarms, moments
 from walkwithme.usecases.moments import Pin
+from walkwithme.usecases.walks import Walk
+from walkwithme.web.render import pages_of
 
 router = APIRouter(include_in_schema=False)
 
-_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<title>Walk With Me</title></head>
-<body style="font-family: sans-serif; max-width: 30em; margin: 2em auto; padding: 0 1em">
-{body}
-</body></html>"""
-
-_FORM = """<h1>Are you OK?</h1>
-<p>{message}</p>
-<form method="post">
-<label>Your PIN <input name="pin" type="password" inputmode="numeric" autocomplete="off"
- pattern="[0-9]{{4,8}}" required autofocus></label>
-<button type="submit">I'm OK</button>
-</form>"""
+ASK = "Enter your PIN to tell the people following your walk."
 
 
-def _page(body: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(_PAGE.format(body=body), status_code=status)
+def _page(request: Request, status: int = 200, **shown: str | bool) -> HTMLResponse:
+    return pages_of(request).render(request, "answer.html", status=status, **shown)
+
+
+def _said(request: Request, message: str, status: int) -> HTMLResponse:
+    return _page(request, status, message=message)
+
+
+def _asked(walk: Walk) -> bool:
+    """Whether a question (or an alarm she can end) waits for her answer, as her own devices
+    are shown the walk (after her duress PIN, as her real PIN would have left it)."""
+    return walk.walker_check_reason is not None or walk.walker_state is WalkState.ALARM
 
 
 @router.get("/answer/{token}")
-async def form(token: str, svc: ServicesDep) -> HTMLResponse:
+async def form(token: str, request: Request, svc: ServicesDep) -> HTMLResponse:
     try:
-        await svc.db.read(lambda c: alarms.walk_for_answer(c, token))
+        walk = await svc.db.read(lambda c: alarms.walk_for_answer(c, token))
     except DomainError as exc:
-        return _page(f"<p>{html.escape(exc.message)}</p>", exc.status)
-    return _page(_FORM.format(message="Enter your PIN to tell the people following your walk."))
+        return _said(request, exc.message, exc.status)
+    if not _asked(walk):
+        return _page(
+            request,
+            heading="Already answered",
+            message="Nothing waits for your answer: the people following your walk know.",
+        )
+    return _page(request, form=True, message=ASK)
 
 
 @router.post("/answer/{token}")
@@ -65,13 +69,17 @@ async def answer(token: str, request: Request, svc: ServicesDep) -> HTMLResponse
 
         await with_pin(svc, walk.id, walk.walker_id, pin, "answer", job)
     except TooSoon as exc:
-        page = _page(f"<p>{html.escape(exc.message)}</p>", exc.status)
+        page = _said(request, exc.message, exc.status)
         page.headers["Retry-After"] = str(exc.retry_after_s)
         return page
     except Forbidden as exc:
         if exc.field == "pin":
-            return _page(_FORM.format(message="That PIN is not right. Try again."), 403)
-        return _page(f"<p>{html.escape(exc.message)}</p>", exc.status)
+            return _page(request, 403, form=True, message="That PIN is not right. Try again.")
+        return _said(request, exc.message, exc.status)
     except DomainError as exc:
-        return _page(f"<p>{html.escape(exc.message)}</p>", exc.status)
-    return _page("<h1>Thank you</h1><p>The people following your walk see that you are OK.</p>")
+        return _said(request, exc.message, exc.status)
+    return _page(
+        request,
+        heading="Thank you",
+        message="The people following your walk see that you are OK.",
+    )

@@ -13,7 +13,7 @@ from fastapi.openapi.utils import get_openapi
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from walkwithme import __version__
+from walkwithme import __version__, web
 from walkwithme.api import (
     accounts,
     answer,
@@ -82,6 +82,9 @@ def create_app(services: Services, *, manage: bool = True) -> FastAPI:
         summary="Walks people home: live walks shared with trusted companions.",
         default_response_class=JSON,
         lifespan=lifespan,
+        # /docs is served by the pages, offline (web/docs.py); ReDoc only loads from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.services = services
     install_error_handlers(app)
@@ -159,6 +162,7 @@ def create_app(services: Services, *, manage: bool = True) -> FastAPI:
         }
         return JSON(body, status_code=200 if body["ok"] else 503)
 
+    web.install(app, services)
     app.add_middleware(BodyLimit)
     if services.clock.speed != 1.0:
         app.add_middleware(ClockNotice, speed=services.clock.speed)

@@ -61,6 +61,10 @@ def same_origin(conn: HTTPConnection, *, required: bool) -> bool:
     return urlsplit(origin).netloc in own
 
 
+def from_our_pages(conn: HTTPConnection) -> bool:
+    return conn.headers.get("sec-fetch-site") == "same-origin"
+
+
 async def person_of(conn: HTTPConnection, *, websocket: bool = False) -> Person:
     token = bearer(conn)
     from_cookie = False
@@ -74,8 +78,9 @@ async def person_of(conn: HTTPConnection, *, websocket: bool = False) -> Person:
     if from_cookie:
         unsafe = websocket or (isinstance(conn, Request) and conn.method not in _SAFE_METHODS)
         # Browsers send Origin with every request that can change something; one without it
-        # did not come from our pages.
-        if unsafe and not same_origin(conn, required=True):
+        # did not come from our pages. Our pages send no referrer, so their own fetches say
+        # `Origin: null` and where they come from in Sec-Fetch-Site, which pages can't forge.
+        if unsafe and not (from_our_pages(conn) or same_origin(conn, required=True)):
             raise Forbidden("cross-origin request refused")
     svc = services(conn)
     now = svc.clock.now_ms()

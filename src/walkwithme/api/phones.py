@@ -53,7 +53,9 @@ async def owntracks_door(request: Request) -> Response:
     return JSON([owntracks.mode_command(taken.ask_mode)] if taken.ask_mode else [])
 
 
-@router.api_route("/api/traccar", methods=["GET", "POST"])
+# One route a method: a route with both shared one operation id, which broke /openapi.json.
+@router.get("/api/traccar", operation_id="traccar_get")
+@router.post("/api/traccar", operation_id="traccar_post")
 async def traccar_door(request: Request) -> Response:
     """Traccar Client (OsmAnd protocol, any generation). In the app: server URL
     `https://<server>/api/traccar`, and the device's token as the device identifier."""

@@ -31,7 +31,7 @@ import orjson
 
 from walkwithme.domain.errors import Invalid
 from walkwithme.notify import outbound, webpush
-from walkwithme.notify.messages import render
+from walkwithme.notify.messages import render, render_html
 from walkwithme.notify.vapid import PushKeys
 
 
@@ -105,9 +105,12 @@ class AppriseUrl:
             raise DeliveryError(str(exc), permanent=False) from exc
         title, text = render(alert.payload)
         url = self.url
-        if urlsplit(url).scheme in ("mailto", "mailtos"):
+        email = urlsplit(url).scheme in ("mailto", "mailtos")
+        if email:
             url += ("&" if "?" in url else "?") + f"+X-Walkwithme-Alert={alert.key}"
-        ok = await asyncio.to_thread(_apprise_notify, url, title, text)
+            # An HTML part whose link can be tapped (Apprise adds the plain-text part).
+            text = render_html(alert.payload)
+        ok = await asyncio.to_thread(_apprise_notify, url, title, text, email)
         if not ok:
             raise DeliveryError(
                 "the notification service refused or was unreachable", permanent=False
@@ -173,11 +176,13 @@ def _apprise() -> Any:
     return apprise
 
 
-def _apprise_notify(url: str, title: str, body: str) -> bool:
-    sender = _apprise().Apprise()
+def _apprise_notify(url: str, title: str, body: str, html: bool = False) -> bool:
+    apprise = _apprise()
+    sender = apprise.Apprise()
     if not sender.add(url):
         return False
-    return bool(sender.notify(title=title, body=body))
+    given = apprise.NotifyFormat.HTML if html else None
+    return bool(sender.notify(title=title, body=body, body_format=given))
 
 
 KINDS = ("webhook", "apprise", "webpush")

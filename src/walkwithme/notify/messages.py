@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 _WHAT = {
@@ -20,7 +21,7 @@ _WHAT = {
     "offer_series_stopped": "{by} stopped a recurring offer to walk home.",
 }
 
-_REASONS = {
+REASONS = {
     "late": "late to arrive",
     "stalled": "stopped moving",
     "moving_away": "moving away from the destination",
@@ -39,7 +40,7 @@ def render(payload: dict[str, Any]) -> tuple[str, str]:
     walker = payload.get("walker") or {}
     name = walker.get("name", "Someone")
     by = (payload.get("by") or {}).get("name", "Someone")
-    reason = _REASONS.get(str(payload.get("reason")), str(payload.get("reason")))
+    reason = REASONS.get(str(payload.get("reason")), str(payload.get("reason")))
     title = _WHAT.get(kind, kind).format(
         name=name,
         by=by,
@@ -71,3 +72,25 @@ def render(payload: dict[str, Any]) -> tuple[str, str]:
     if payload.get("link"):
         lines.append(str(payload["link"]))
     return title, "\n".join(lines)
+
+
+def with_link(payload: dict[str, Any], base_url: str) -> dict[str, Any]:
+    """The page the alert's recipient may open: the one its use case named (`link_path`: the
+    "Are you OK?" page, an alarm's link for guardians), else, for any alert about a walk, the
+    walk's page, which shows each person signed in only what they may see (404 to anyone
+    else, so the link reveals nothing to whoever forwards it)."""
+    path = payload.get("link_path")
+    if path is None and payload.get("walk_id") is not None:
+        path = f"/walks/{payload['walk_id']}"
+    return {**payload, "link": base_url + str(path)} if path else payload
+
+
+def render_html(payload: dict[str, Any]) -> str:
+    """The same words as `render`, as the HTML part of an email, its link a link."""
+    _title, text = render(payload)
+    link = payload.get("link")
+    lines = [html.escape(line) for line in text.split("\n") if line != link]
+    if link:
+        href = html.escape(str(link))
+        lines.append(f'<a href="{href}">{href}</a>')
+    return "<p>" + "<br>\n".join(lines) + "</p>"

@@ -28,6 +28,7 @@ from walkwithme.clock import Clock
 from walkwithme.config import Config
 from walkwithme.notify import outbound
 from walkwithme.notify.channels import Alert, Channel, DeliveryError, Webhook, build
+from walkwithme.notify.messages import with_link
 from walkwithme.notify.outbound import Outbound
 from walkwithme.notify.vapid import PushKeys
 from walkwithme.store.database import Database
@@ -135,9 +136,7 @@ class Notifier:
         return outbound.run_alone(self.tick, self.http)
 
     async def _send(self, claimed: outbox.Claimed) -> outbox.Result:
-        payload = claimed.payload
-        if "link_path" in payload:
-            payload = {**payload, "link": self.config.base_url + payload["link_path"]}
+        payload = with_link(claimed.payload, self.config.base_url)
         alert = Alert(str(payload.get("key")), payload)
         try:
             await asyncio.wait_for(self._channel(claimed).send(alert), SEND_TIMEOUT_S)

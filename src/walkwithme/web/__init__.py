@@ -1,0 +1,35 @@
+"""The pages: served by the service itself, beside the API, from the same use cases.
+
+`install(app, services)` mounts them on the API's app: routes, templates, hashed static files,
+the offline `/docs`, and the security headers on every answer.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from walkwithme.services import Services
+from walkwithme.web import docs, home, link_pages, map_api, signin, walk_pages
+from walkwithme.web.assets import Assets
+from walkwithme.web.headers import SecurityHeaders
+from walkwithme.web.render import Pages
+
+
+def install(app: FastAPI, services: Services) -> None:
+    assets = Assets()
+    app.state.pages = Pages(assets)
+    # The link pages first: they answer only browsers, and the API's route takes the rest.
+    app.router.routes[0:0] = link_pages.router.routes
+    for router in (
+        assets.router(),
+        docs.router,
+        map_api.router,
+        signin.router,
+        home.router,
+        walk_pages.router,
+    ):
+        app.include_router(router)
+    app.add_middleware(SecurityHeaders, tiles_url=services.config.tiles_url)
+
+
+__all__ = ["install"]

@@ -1,0 +1,105 @@
+"""The companion's home: the walks he follows now, the offers he made and how they went, and
+the people waiting for his answer to be their contact."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from sqlalchemy.engine import Connection
+from starlette.responses import RedirectResponse, Response
+
+from walkwithme.api.auth import services
+from walkwithme.api.params import Id
+from walkwithme.domain.errors import DomainError
+from walkwithme.store.writer import Tx
+from walkwithme.usecases import contacts, offer_views, walks
+from walkwithme.usecases.timeline import Audience
+from walkwithme.views import walk_view
+from walkwithme.web import words
+from walkwithme.web.render import pages_of
+from walkwithme.web.session import signed_form, signed_in
+
+router = APIRouter(include_in_schema=False)
+
+_OFFER_STATES = {
+    "pending": "waiting for an answer",
+    "accepted": "accepted",
+    "declined": "declined",
+    "expired": "not answered in time",
+    "withdrawn": "withdrawn",
+}
+
+
+def _home(conn: Connection, person_id: int, now: int, tz: str) -> dict[str, Any]:
+    following = []
+    for walk, audience in walks.walks_of(conn, person_id):
+        if audience is Audience.COMPANION and walk.live:
+            view = walk_view(conn, walk, audience)
+            name = str(view["walker"]["name"])
+            following.append(
+                {
+                    "id": walk.id,
+                    "sentence": words.state_sentence(walk.state.value, name),
+                    "alarm": walk.state.value == "alarm",
+                    "since": words.when(walk.started_at, now, tz),
+                }
+            )
+    offers = []
+    for offer in offer_views.sent(conn, person_id, now)[:10]:
+        whom = (offer.get("to") or {}).get("name", "someone")
+        offers.append(
+            {
+                "to": whom,
+                "at": words.when(offer["at"], now, tz) if offer.get("at") else "now",
+                "state": _OFFER_STATES.get(str(offer["state"]), str(offer["state"])),
+                "note": offer.get("note"),
+            }
+        )
+    waiting = [
+        {
+            "id": c["id"],
+            "name": c["person"]["name"],
+            "role": "companion" if c["role"] == "companion" else "guardian",
+        }
+        for c in contacts.list_contacts(conn, person_id)
+        if c["direction"] == "asked_me" and c["state"] == "pending"
+    ]
+    return {"following": following, "offers": offers, "waiting": waiting}
+
+
+@router.get("/")
+async def home(request: Request) -> Response:
+    who = await signed_in(request)
+    if who is None:
+        return RedirectResponse("/signin", status_code=303)
+    person, csrf = who
+    svc = services(request)
+    now = svc.clock.now_ms()
+    context = await svc.db.read(lambda c: _home(c, person.id, now, person.timezone))
+    return pages_of(request).render(request, "home.html", person=person, csrf=csrf, **context)
+
+
+async def _answer(request: Request, contact_id: int, accept: bool) -> Response:
+    person, _fields = await signed_form(request)
+
+    def job(tx: Tx) -> None:
+        contacts.answer(tx, person.id, contact_id, accept=accept)
+
+    try:
+        await services(request).writer.run(job)
+    except DomainError as exc:
+        return pages_of(request).render(
+            request, "said.html", status=exc.status, message=exc.message, back="/"
+        )
+    return RedirectResponse("/", status_code=303)
+
+
+@router.post("/contacts/{contact_id}/accept")
+async def accept(contact_id: Id, request: Request) -> Response:
+    return await _answer(request, contact_id, True)
+
+
+@router.post("/contacts/{contact_id}/decline")
+async def decline(contact_id: Id, request: Request) -> Response:
+    return await _answer(request, contact_id, False)

@@ -1,0 +1,43 @@
+"""Jinja templates that extend one base, rendered with what every page needs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from walkwithme.web import words
+from walkwithme.web.assets import Assets
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+class Pages:
+    """The template environment, with the hashed static URLs and the words as filters."""
+
+    def __init__(self, assets: Assets) -> None:
+        self.env = Environment(
+            loader=FileSystemLoader(TEMPLATES),
+            autoescape=select_autoescape(default=True),
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.env.globals["static"] = assets.url
+        self.env.filters["metres"] = words.metres
+        self.env.filters["reason"] = words.reason
+
+    def render(
+        self, request: Request, template: str, status: int = 200, **context: Any
+    ) -> HTMLResponse:
+        context.setdefault("person", None)
+        context.setdefault("csrf", "")
+        html = self.env.get_template(template).render(request=request, **context)
+        return HTMLResponse(html, status_code=status)
+
+
+def pages_of(request: Request) -> Pages:
+    pages: Pages = request.app.state.pages
+    return pages

@@ -1,0 +1,58 @@
+"""Who is looking at a page, and whether a form really came from one of our pages.
+
+Pages sign in with the API's own session cookie (HttpOnly, SameSite=Lax, Secure behind
+HTTPS). A form that changes something must come from our origin (the browser's Origin header)
+and carry the CSRF token of the session it was shown in: a token derived from the session
+token itself, so there is nothing more to store, and it dies with the session.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from urllib.parse import parse_qs
+
+from starlette.requests import Request
+
+from walkwithme.api.auth import COOKIE, from_our_pages, same_origin, services
+from walkwithme.domain.errors import Forbidden
+from walkwithme.usecases.accounts import Person, person_for_session
+
+MAX_FORM_BYTES = 8192
+
+
+def csrf_for(session: str) -> str:
+    return hmac.new(session.encode(), b"walkwithme pages csrf", hashlib.sha256).hexdigest()[:32]
+
+
+async def signed_in(request: Request) -> tuple[Person, str] | None:
+    """The person and their CSRF token, or None when nobody (valid) is signed in."""
+    token = request.cookies.get(COOKIE)
+    if not token or token.startswith("dev_"):
+        return None
+    svc = services(request)
+    now = svc.clock.now_ms()
+    person = await svc.db.read(lambda c: person_for_session(c, token, now))
+    return (person, csrf_for(token)) if person is not None else None
+
+
+async def form_fields(request: Request) -> dict[str, str]:
+    """A posted form's fields (first value of each), from our own origin only. Our pages send
+    no referrer (Referrer-Policy: no-referrer), so a browser posts their forms with `Origin:
+    null`; it says where the request came from in `Sec-Fetch-Site`, which pages can't forge."""
+    if not (from_our_pages(request) or same_origin(request, required=True)):
+        raise Forbidden("cross-origin form refused")
+    body = (await request.body())[:MAX_FORM_BYTES]
+    return {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+
+
+async def signed_form(request: Request) -> tuple[Person, dict[str, str]]:
+    """A form posted by someone signed in, with their session's CSRF token."""
+    fields = await form_fields(request)
+    who = await signed_in(request)
+    if who is None:
+        raise Forbidden("sign in first")
+    person, csrf = who
+    if not hmac.compare_digest(fields.get("csrf", ""), csrf):
+        raise Forbidden("this form is out of date: reload the page and try again")
+    return person, fields

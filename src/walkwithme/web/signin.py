@@ -1,0 +1,80 @@
+"""Sign in and sign out for the pages, with the API's own session cookie."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import RedirectResponse, Response
+
+from walkwithme.api.accounts import _count_attempt as count_attempt
+from walkwithme.api.accounts import _dummy_hash, _set_cookie
+from walkwithme.api.auth import COOKIE, services
+from walkwithme.domain.errors import Forbidden, TooSoon
+from walkwithme.hashing import Lane
+from walkwithme.usecases import accounts
+from walkwithme.web.render import pages_of
+from walkwithme.web.session import form_fields, signed_form
+
+router = APIRouter(include_in_schema=False)
+
+
+def _next(target: str | None) -> str:
+    """Back to the page that asked for a sign-in: a path on this site, nothing else."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+@router.get("/signin")
+async def sign_in_page(request: Request, next: str = "/") -> Response:
+    return pages_of(request).render(request, "signin.html", next=_next(next))
+
+
+@router.post("/signin")
+async def sign_in(request: Request) -> Response:
+    pages = pages_of(request)
+    try:
+        fields = await form_fields(request)
+    except Forbidden as exc:
+        return pages.render(request, "said.html", status=403, message=exc.message, back="/signin")
+    email, password = fields.get("email", "")[:254], fields.get("password", "")[:200]
+    target = _next(fields.get("next"))
+    svc = services(request)
+    try:
+        # The API's own limits on guessing, counted before any password is checked.
+        await count_attempt(svc, request, email)
+        found = await svc.db.read(lambda c: accounts.password_hash_of(c, email))
+        stored = found[1] if found else _dummy_hash()
+        ok = await svc.hashing.verify(Lane.PASSWORDS, stored, password)
+    except TooSoon as exc:
+        page = pages.render(
+            request, "signin.html", status=exc.status, next=target, email=email, error=exc.message
+        )
+        page.headers["Retry-After"] = str(exc.retry_after_s)
+        return page
+    if not ok or found is None:
+        return pages.render(
+            request,
+            "signin.html",
+            status=401,
+            next=target,
+            email=email,
+            error="That email and password don't match an account.",
+        )
+    person_id, days = found[0], svc.config.session_days
+    token = await svc.writer.run(lambda tx: accounts.open_session(tx, person_id, days))
+    response = RedirectResponse(target, status_code=303)
+    _set_cookie(request, response, token, days)
+    return response
+
+
+@router.post("/signout")
+async def sign_out(request: Request) -> Response:
+    try:
+        await signed_form(request)
+    except Forbidden:
+        return RedirectResponse("/", status_code=303)  # nothing to sign out of from here
+    token = request.cookies.get(COOKIE, "")
+    await services(request).writer.run(lambda tx: accounts.close_session(tx, token))
+    response = RedirectResponse("/signin", status_code=303)
+    response.delete_cookie(COOKIE)
+    return response

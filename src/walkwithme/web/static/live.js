@@ -1,0 +1,104 @@
+// The one live client of a walk page: a WebSocket that resumes from its cursors, reconnects
+// with backoff, and says when it is offline. The map, the timeline and the banner all listen
+// to it (walk.js); none of them opens a connection of its own.
+
+const FIRST_RETRY_MS = 1000;
+const MAX_RETRY_MS = 30000;
+const FOR_GOOD = new Set([1000, 4401, 4403]); // the walk is over, or no longer ours to see
+
+export class LiveWalk {
+  constructor(path, afterEvent, afterFix) {
+    this.path = path;
+    this.afterEvent = afterEvent;
+    this.afterFix = afterFix;
+    this.listeners = { walk: [], event: [], fix: [], status: [] };
+    this.socket = null;
+    this.retryMs = FIRST_RETRY_MS;
+    this.timer = null;
+    this.finished = false;
+  }
+
+  on(type, listener) {
+    this.listeners[type].push(listener);
+    return this;
+  }
+
+  emit(type, value) {
+    for (const listener of this.listeners[type]) listener(value);
+  }
+
+  start() {
+    // The browser knows before the socket does: a phone that lost its network, or slept.
+    window.addEventListener("offline", () => this.drop());
+    window.addEventListener("online", () => this.connectNow());
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "visible") this.connectNow();
+    });
+    this.connect();
+  }
+
+  url() {
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    const query = `after_event=${this.afterEvent}&after_fix=${this.afterFix}`;
+    return `${scheme}//${location.host}${this.path}?${query}`;
+  }
+
+  connect() {
+    if (this.finished || this.socket || !navigator.onLine) {
+      if (!navigator.onLine) this.emit("status", { state: "offline" });
+      return;
+    }
+    this.emit("status", { state: "connecting" });
+    const socket = new WebSocket(this.url());
+    this.socket = socket;
+    socket.onopen = () => {
+      this.retryMs = FIRST_RETRY_MS;
+      this.emit("status", { state: "live" });
+    };
+    socket.onmessage = (message) => this.receive(JSON.parse(message.data));
+    socket.onclose = (closed) => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      if (FOR_GOOD.has(closed.code)) {
+        this.finished = true;
+        this.emit("status", { state: "closed", reason: closed.reason });
+        return;
+      }
+      this.emit("status", { state: "offline" });
+      this.retryLater();
+    };
+  }
+
+  receive(message) {
+    if (message.type === "event") {
+      this.afterEvent = Math.max(this.afterEvent, message.event.id);
+      this.emit("event", message.event);
+    } else if (message.type === "fix") {
+      this.afterFix = Math.max(this.afterFix, message.fix.id);
+      this.emit("fix", message.fix);
+    } else if (message.type === "walk") {
+      this.emit("walk", message.walk);
+    }
+  }
+
+  drop() {
+    const socket = this.socket;
+    this.socket = null;
+    if (socket) socket.close();
+    this.emit("status", { state: "offline" });
+  }
+
+  retryLater() {
+    clearTimeout(this.timer);
+    // Backoff with jitter, so a server that comes back isn't met by every page at once.
+    const wait = this.retryMs * (0.75 + Math.random() / 2);
+    this.retryMs = Math.min(this.retryMs * 2, MAX_RETRY_MS);
+    this.timer = setTimeout(() => this.connect(), wait);
+  }
+
+  connectNow() {
+    clearTimeout(this.timer);
+    this.retryMs = FIRST_RETRY_MS;
+    this.connect();
+  }
+}

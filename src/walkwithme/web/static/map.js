@@ -1,0 +1,87 @@
+// The walk's map: streets from the service's own street map on a plain background (tiles only
+// if the operator set WWM_TILES_URL), the route home, where she has been, where she is now
+// with the accuracy of that position, the destination, and a scale bar.
+
+/* global L */
+
+export class WalkMap {
+  constructor(element, tilesUrl) {
+    this.map = L.map(element, { attributionControl: Boolean(tilesUrl), zoomSnap: 0.5 });
+    if (tilesUrl) L.tileLayer(tilesUrl, { maxZoom: 19 }).addTo(this.map);
+    L.control.scale({ metric: true, imperial: false }).addTo(this.map);
+    this.streets = L.layerGroup().addTo(this.map);
+    this.route = L.polyline([], { className: "route", interactive: false }).addTo(this.map);
+    this.track = L.polyline([], { className: "track", interactive: false }).addTo(this.map);
+    this.accuracy = null;
+    this.marker = null;
+    this.destination = null;
+    this.fitted = false;
+  }
+
+  setStreets(lines) {
+    this.streets.clearLayers();
+    if (lines.length) {
+      L.polyline(lines, { className: "street", interactive: false }).addTo(this.streets);
+    }
+  }
+
+  setRoute(points) {
+    this.route.setLatLngs(points || []);
+    this.fitted = false; // the whole way home, once it is known
+    this.fit();
+  }
+
+  setDestination(dest) {
+    if (!dest) return;
+    this.destination = L.circle([dest.lat, dest.lon], {
+      radius: dest.radius || 40,
+      className: "destination",
+      interactive: false,
+    }).addTo(this.map);
+    this.fitted = false;
+    this.fit();
+  }
+
+  addFixes(fixes) {
+    for (const fix of fixes) this.track.addLatLng([fix.lat, fix.lon]);
+  }
+
+  setPosition(position) {
+    if (!position) return;
+    const at = [position.lat, position.lon];
+    const radius = position.accuracy || 0;
+    if (!this.marker) {
+      this.accuracy = L.circle(at, { radius, className: "accuracy", interactive: false });
+      this.accuracy.addTo(this.map);
+      this.marker = L.circleMarker(at, { radius: 9, className: "position", interactive: false });
+      this.marker.addTo(this.map);
+    } else {
+      this.accuracy.setLatLng(at).setRadius(radius);
+      this.marker.setLatLng(at);
+    }
+    this.fit();
+    if (!this.map.getBounds().pad(-0.1).contains(at)) this.map.panTo(at);
+  }
+
+  fit() {
+    // From the points themselves: a circle's own bounds need a map that already has a view.
+    const bounds = L.latLngBounds([]);
+    for (const line of [this.route, this.track]) {
+      for (const point of line.getLatLngs()) bounds.extend(point);
+    }
+    if (this.destination) {
+      const dest = this.destination;
+      bounds.extend(dest.getLatLng().toBounds(2 * dest.getRadius()));
+    }
+    if (this.marker) bounds.extend(this.marker.getLatLng());
+    if (!bounds.isValid()) return;
+    if (!this.fitted) {
+      this.map.fitBounds(bounds.pad(0.15), { maxZoom: 17, animate: false });
+      this.fitted = true;
+    }
+  }
+
+  remove() {
+    this.map.remove();
+  }
+}

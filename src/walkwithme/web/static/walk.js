@@ -1,0 +1,240 @@
+// The walk page, live: one LiveWalk feeds the map, the facts, the timeline and the alarm
+// banner. The page was complete before this ran (server-rendered); this keeps it current.
+
+import { LiveWalk } from "./live.js";
+import { WalkMap } from "./map.js";
+import * as words from "./words.js";
+
+const data = JSON.parse(document.getElementById("walk-data").textContent);
+const tables = data.words;
+const byId = (id) => document.getElementById(id);
+let view = data.view;
+const name = view.walker.name;
+
+// "3 min ago" by the service's clock, not this device's (they differ, and a drill runs fast).
+let offset = data.now - Date.now();
+const serviceNow = () => Date.now() + offset;
+let syncing = null;
+let again = false;
+async function askTheClock() {
+  try {
+    const answer = await fetch("/api/now", { cache: "no-store" });
+    if (answer.ok) offset = (await answer.json()).now - Date.now();
+  } catch {
+    // offline: keep the last offset
+  }
+}
+// One question at a time, and one more if news came while it was asked: a burst of fixes
+// costs two requests, not one each.
+function syncClock() {
+  if (syncing) {
+    again = true;
+    return syncing;
+  }
+  syncing = askTheClock().then(() => {
+    syncing = null;
+    refreshTimes();
+    if (again) {
+      again = false;
+      return syncClock();
+    }
+  });
+  return syncing;
+}
+
+function refreshTimes() {
+  const now = serviceNow();
+  for (const element of document.querySelectorAll("[data-at]")) {
+    element.textContent = words.when(Number(element.dataset.at), now, data.tz);
+  }
+  const seen = byId("last-seen");
+  if (seen && seen.dataset.at) {
+    const silentS = (view.thresholds && view.thresholds.day && view.thresholds.day.silent) || 180;
+    const age = (now - Number(seen.dataset.at)) / 1000;
+    seen.classList.toggle("amber", age > Math.min(60, silentS / 2) && age <= silentS);
+    seen.classList.toggle("red", age > silentS);
+  }
+}
+
+// -- distance left: along the route from the point of it nearest to her, else straight ------
+function metresBetween(a, b) {
+  const rad = Math.PI / 180;
+  const dLat = (b[0] - a[0]) * rad;
+  const dLon = (b[1] - a[1]) * rad * Math.cos(((a[0] + b[0]) / 2) * rad);
+  return 6371000 * Math.hypot(dLat, dLon);
+}
+let route = null;
+function distanceLeft(position) {
+  const dest = view.destination;
+  if (!dest || !position) return null;
+  const here = [position.lat, position.lon];
+  if (!route || route.length < 2) return metresBetween(here, [dest.lat, dest.lon]);
+  let best = 0;
+  for (let i = 1; i < route.length; i++) {
+    if (metresBetween(here, route[i]) < metresBetween(here, route[best])) best = i;
+  }
+  let along = metresBetween(here, route[best]);
+  for (let i = best + 1; i < route.length; i++) along += metresBetween(route[i - 1], route[i]);
+  return along;
+}
+
+// -- the parts of the page ----------------------------------------------------------------
+let map = null;
+function showPosition(position) {
+  if (!position || !view.live) return;
+  for (const seen of [byId("last-seen"), document.querySelector("#alarm-last [data-at]")]) {
+    if (seen) seen.dataset.at = position.t;
+  }
+  const battery = byId("battery");
+  if (battery && position.battery !== null && position.battery !== undefined) {
+    battery.textContent = `${Math.round(position.battery)}%`;
+  }
+  const left = byId("distance-left");
+  if (left) {
+    const distance = distanceLeft(position);
+    left.textContent = distance === null ? "no destination" : words.metres(distance);
+  }
+  if (map) map.setPosition(position);
+  refreshTimes();
+}
+
+function addToTimeline(event) {
+  const item = document.createElement("li");
+  item.className = `kind-${event.kind}`;
+  const time = document.createElement("span");
+  time.className = "when";
+  time.dataset.at = event.at;
+  item.append(time, " ", words.eventSentence(tables, event, name));
+  byId("timeline").prepend(item);
+}
+
+const helpers = [];
+function updateBanner(event) {
+  const banner = byId("alarm");
+  if (event.kind === "alarm" || event.kind === "sos") {
+    helpers.length = 0;
+    const why = words.reason(tables, event.reason || event.kind);
+    byId("alarm-reason").textContent = why.charAt(0).toUpperCase() + why.slice(1);
+    byId("alarm-since").dataset.at = event.at;
+    byId("alarm-on-it").textContent = "Nobody has said they are on it yet.";
+    // After her duress PIN, a message would show on the phone someone else may hold.
+    const silent = event.reason === "duress";
+    byId("alarm-silent").hidden = !silent;
+    const replies = document.querySelector(".replies");
+    if (replies && silent) replies.hidden = true;
+    banner.hidden = false;
+  } else if (event.kind === "alarm_acknowledged") {
+    helpers.push((event.by && event.by.name) || "Someone");
+    const verb = helpers.length === 1 ? "is" : "are";
+    byId("alarm-on-it").textContent = `${helpers.join(", ")} ${verb} on it.`;
+  } else if (event.kind === "alarm_resolved") {
+    banner.hidden = true;
+  }
+}
+
+let lastWord = null; // how she ended the walk, with her note
+function updateWalk(walk) {
+  const position = view.last_position;
+  view = { ...walk, last_position: walk.last_position || position };
+  document.body.className = `walk state-${walk.state}`;
+  byId("headline").textContent = words.stateSentence(tables, walk.state, name);
+  const expected = byId("expected");
+  if (expected) expected.textContent = words.clockTime(walk.expected_at, data.tz);
+  if (!walk.live) endOfWalk(walk);
+}
+
+// When the walk ends, the page says how, and shows nothing more of where she was.
+function endOfWalk(walk) {
+  if (map) map.remove();
+  map = null;
+  for (const id of ["map", "status", "alarm"]) {
+    const element = byId(id);
+    if (element) element.hidden = true;
+  }
+  for (const selector of [".facts", ".legend", ".replies"]) {
+    const element = document.querySelector(selector);
+    if (element) element.remove();
+  }
+  if (!byId("ending")) {
+    const ending = document.createElement("p");
+    ending.id = "ending";
+    ending.className = "big";
+    byId("headline").after(ending);
+  }
+  sayEnding();
+}
+
+function sayEnding() {
+  const ending = byId("ending");
+  if (!ending) return;
+  const said = lastWord && lastWord.note ? ` ${name} said: “${lastWord.note}”.` : "";
+  ending.textContent = `The walk is over.${said} Where ${name} was is no longer shown.`;
+}
+
+function showConnection(status) {
+  const pill = byId("connection");
+  if (!pill) return;
+  const said = {
+    connecting: "Connecting…",
+    live: "Live",
+    offline: "Offline: trying again",
+    closed: "Not live any more",
+  };
+  pill.textContent = said[status.state];
+  pill.className = `pill ${status.state}`;
+  if (status.state === "live") syncClock();
+}
+
+async function loadMap() {
+  const element = byId("map");
+  if (!element || !window.L) return;
+  map = new WalkMap(element, data.tiles);
+  map.setDestination(view.destination);
+  map.addFixes(data.fixes);
+  showPosition(view.last_position);
+  try {
+    const answer = await fetch(data.map, { cache: "no-store" });
+    if (!answer.ok) return;
+    const background = await answer.json();
+    if (!map) return;
+    map.setStreets(background.streets);
+    route = background.route;
+    map.setRoute(route);
+    showPosition(view.last_position);
+  } catch {
+    // no background: the track and position are still drawn
+  }
+}
+
+if (view.live) {
+  loadMap();
+  const live = new LiveWalk(data.live, data.last_event, data.fixes.at(-1)?.id ?? 0);
+  live
+    .on("status", showConnection)
+    .on("walk", (walk) => {
+      updateWalk(walk);
+      syncClock(); // the service's clock may have jumped (a drill)
+    })
+    .on("event", (event) => {
+      if (event.kind === "inside" || event.kind === "ended") {
+        lastWord = event; // (it comes after the walk's summary that says it is over)
+        sayEnding();
+      }
+      addToTimeline(event);
+      updateBanner(event);
+      syncClock();
+    })
+    .on("fix", (fix) => {
+      if (map) map.addFixes([fix]);
+      const last = view.last_position;
+      if (!last || fix.t >= last.t) {
+        view.last_position = fix;
+        showPosition(fix);
+      }
+      syncClock();
+    })
+    .start();
+  setInterval(refreshTimes, 1000);
+  setInterval(syncClock, 15000);
+}
+refreshTimes();

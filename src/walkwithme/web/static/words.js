@@ -1,0 +1,49 @@
+// Words, not codes: the same sentences as web/words.py, from the tables the page was given.
+
+export function clockTime(ms, tz) {
+  const options = { hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+  if (tz) options.timeZone = tz;
+  return new Intl.DateTimeFormat("en-GB", options).format(new Date(ms));
+}
+
+export function ago(ms, now) {
+  const seconds = Math.max(0, Math.floor((now - ms) / 1000));
+  if (seconds < 10) return "just now";
+  if (seconds < 60) return `${seconds} s ago`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
+  return `${Math.floor(seconds / 3600)} h ago`;
+}
+
+export function when(ms, now, tz) {
+  return `${clockTime(ms, tz)}, ${ago(ms, now)}`;
+}
+
+export function metres(distance) {
+  if (distance === null || distance === undefined) return "unknown";
+  if (distance >= 1000) return `${(distance / 1000).toFixed(1)} km`;
+  return `${Math.round(distance / 10) * 10} m`;
+}
+
+function fill(template, values) {
+  return template.replace(/\{(\w+)\}/g, (_, key) => String(values[key] ?? ""));
+}
+
+export function reason(tables, code) {
+  return tables.reasons[code] || code || "something is wrong";
+}
+
+export function stateSentence(tables, state, name) {
+  return fill(tables.states[state] || "{name}'s walk: " + state, { name });
+}
+
+export function eventSentence(tables, event, name) {
+  const template = tables.events[event.kind] || event.kind.replaceAll("_", " ");
+  return fill(template, {
+    name,
+    sender: (event.sender && event.sender.name) || "Someone",
+    text: event.text || "",
+    by: (event.by && event.by.name) || "Someone",
+    reason: reason(tables, event.reason),
+    note: event.note || "marked safe",
+  });
+}

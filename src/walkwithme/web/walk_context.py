@@ -1,0 +1,119 @@
+"""What a walk page shows, from the same projections the API serves (views.py, timeline).
+
+One function builds the context for every audience: the companion signed in, and anyone
+holding a share link or an alarm's link. It decides nothing about who may see what: the
+projection it is given already did.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import anyio.to_thread
+
+from walkwithme.domain.walks import QUICK_REPLIES
+from walkwithme.streets import StreetMap
+from walkwithme.web import words
+from walkwithme.web.mapdata import distance_left
+
+
+@dataclass(frozen=True)
+class Seen:
+    """A walk as one audience sees it: its view, its timeline and its track."""
+
+    view: dict[str, Any]
+    events: list[dict[str, Any]]
+    fixes: list[dict[str, Any]]
+
+
+def _alarm_event(events: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The alarm the walk is in: the last "alarm" (or "sos") event on this side's timeline."""
+    for event in reversed(events):
+        if event["kind"] in ("alarm", "sos"):
+            found: dict[str, Any] = event
+            return found
+        if event["kind"] == "alarm_resolved":
+            return None
+    return None
+
+
+def _acknowledged_by(events: list[dict[str, Any]]) -> list[str]:
+    names: list[str] = []
+    for event in events:
+        if event["kind"] in ("alarm", "sos"):
+            names = []
+        elif event["kind"] == "alarm_acknowledged":
+            names.append(str((event.get("by") or {}).get("name", "Someone")))
+    return names
+
+
+def _ending(state: str, name: str, events: list[dict[str, Any]], now: int, tz: str | None) -> str:
+    last = next((e for e in reversed(events) if e["kind"] in ("inside", "ended")), None)
+    sentence = words.state_sentence(state, name)
+    if last is not None:
+        sentence += f" ({words.when(int(last['at']), now, tz)})"
+        if last.get("note"):
+            sentence += f": “{last['note']}”"
+    return sentence + "."
+
+
+async def measure_left(seen: Seen, streets: StreetMap | None) -> float | None:
+    """The distance left, off the event loop (along the streets it may walk a distance
+    field); none once the walk is over: the page shows nothing more of where she was."""
+    if not seen.view["live"]:
+        return None
+    return await anyio.to_thread.run_sync(distance_left, seen.view, streets)
+
+
+def walk_context(
+    seen: Seen,
+    *,
+    now: int,
+    tz: str | None,
+    can_act: bool,
+    urls: dict[str, str],
+    left_m: float | None = None,
+) -> dict[str, Any]:
+    view = seen.view
+    name = str(view["walker"]["name"])
+    state = str(view["state"])
+    live = bool(view["live"])
+    alarm = _alarm_event(seen.events) if state == "alarm" else None
+    last = view.get("last_position") if live else None
+    silent = alarm is not None and alarm.get("reason") == "duress"
+    timeline = [
+        {"when": words.when(int(e["at"]), now, tz), "text": words.event_sentence(e, name), **e}
+        for e in reversed(seen.events)
+    ]
+    return {
+        "name": name,
+        "state": state,
+        "live": live,
+        "headline": words.state_sentence(state, name),
+        "ending": None if live else _ending(state, name, seen.events, now, tz),
+        "alarm": alarm,
+        "alarm_reason": words.reason(str(alarm.get("reason"))) if alarm else None,
+        "alarm_since": words.when(int(alarm["at"]), now, tz) if alarm else None,
+        "on_it": _acknowledged_by(seen.events) if alarm else [],
+        "last": last,
+        "last_seen": words.when(int(last["t"]), now, tz) if last else None,
+        "destination": view.get("destination"),
+        "left": words.metres(left_m) if left_m is not None else "unknown",
+        "expected": words.clock_time(int(view["expected_at"]), tz),
+        "timeline": timeline,
+        # After her duress PIN, a message would show on the phone someone else may hold.
+        "silent": silent,
+        "quick_replies": QUICK_REPLIES if can_act and live and not silent else (),
+        "can_act": can_act,
+        # Everything the page's script needs to go on live from here, without a second read.
+        "data": {
+            "view": view if live else {**view, "last_position": None},
+            "fixes": seen.fixes if live else [],
+            "last_event": seen.events[-1]["id"] if seen.events else 0,
+            "now": now,
+            "tz": tz,
+            "words": words.tables(),
+            **urls,
+        },
+    }

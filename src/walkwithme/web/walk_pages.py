@@ -1,0 +1,121 @@
+"""The companion's walk page and what can be done from it: "I'm on it", "Mark safe", replies.
+
+The page reads the walk through `walks.visible_walk`, the API's one rule of who sees a walk:
+anyone else gets the same 404 as for a walk that doesn't exist. The forms post to the same use
+cases the API calls, then send the browser back to the page (POST, redirect, GET).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi import APIRouter, Request
+from sqlalchemy.engine import Connection
+from starlette.responses import RedirectResponse, Response
+
+from walkwithme.api.auth import services
+from walkwithme.api.params import Id
+from walkwithme.domain.errors import DomainError, NotFound
+from walkwithme.domain.walks import QUICK_REPLIES
+from walkwithme.store.writer import Tx
+from walkwithme.usecases import alarms, walks
+from walkwithme.usecases.timeline import Audience, events_after, fixes_after
+from walkwithme.views import walk_view
+from walkwithme.web.render import pages_of
+from walkwithme.web.session import signed_form, signed_in
+from walkwithme.web.walk_context import Seen, measure_left, walk_context
+
+router = APIRouter(include_in_schema=False)
+
+
+def seen_by(conn: Connection, walk_id: int, person_id: int) -> tuple[Seen, Audience]:
+    walk, audience = walks.visible_walk(conn, walk_id, person_id)
+    until = walks.shown_until(walk, audience)
+    return (
+        Seen(
+            walk_view(conn, walk, audience),
+            events_after(conn, walk_id, 0, audience, limit=1000),
+            fixes_after(conn, walk_id, 0, limit=10_000, received_until=until),
+        ),
+        audience,
+    )
+
+
+def to_sign_in(request: Request) -> RedirectResponse:
+    return RedirectResponse(f"/signin?next={request.url.path}", status_code=303)
+
+
+def not_found(request: Request) -> Response:
+    return pages_of(request).render(request, "nothing.html", status=404)
+
+
+@router.get("/walks/{walk_id}")
+async def walk_page(walk_id: Id, request: Request) -> Response:
+    who = await signed_in(request)
+    if who is None:
+        return to_sign_in(request)
+    person, csrf = who
+    svc = services(request)
+    try:
+        seen, audience = await svc.db.read(lambda c: seen_by(c, walk_id, person.id))
+    except NotFound:
+        return not_found(request)
+    left = await measure_left(seen, svc.streets)
+    context = walk_context(
+        seen,
+        left_m=left,
+        now=svc.clock.now_ms(),
+        tz=person.timezone,
+        can_act=audience is Audience.COMPANION,
+        urls={
+            "live": f"/api/walks/{walk_id}/live",
+            "map": f"/api/walks/{walk_id}/map",
+            "tiles": svc.config.tiles_url,
+        },
+    )
+    return pages_of(request).render(
+        request, "walk.html", person=person, csrf=csrf, action=f"/walks/{walk_id}", **context
+    )
+
+
+async def _act(request: Request, walk_id: int, job: Any) -> Response:
+    person, fields = await signed_form(request)
+    # Back to the page the form was on: the walk's, or the alarm link's (a guardian's).
+    given = fields.get("back", "")
+    back = given if re.fullmatch(r"/api/share/[\w-]+", given) else f"/walks/{walk_id}"
+    svc = services(request)
+    try:
+        await svc.writer.run(lambda tx: job(tx, person.id, fields))
+    except DomainError as exc:
+        if isinstance(exc, NotFound):
+            return not_found(request)
+        return pages_of(request).render(
+            request, "said.html", status=exc.status, message=exc.message, back=back
+        )
+    return RedirectResponse(back, status_code=303)
+
+
+@router.post("/walks/{walk_id}/ack")
+async def on_it(walk_id: Id, request: Request) -> Response:
+    def job(tx: Tx, person_id: int, _fields: dict[str, str]) -> None:
+        alarms.acknowledge(tx, walk_id, person_id)
+
+    return await _act(request, walk_id, job)
+
+
+@router.post("/walks/{walk_id}/resolve")
+async def mark_safe(walk_id: Id, request: Request) -> Response:
+    def job(tx: Tx, person_id: int, fields: dict[str, str]) -> None:
+        alarms.resolve(tx, walk_id, person_id, fields.get("note", ""))
+
+    return await _act(request, walk_id, job)
+
+
+@router.post("/walks/{walk_id}/message")
+async def reply(walk_id: Id, request: Request) -> Response:
+    def job(tx: Tx, person_id: int, fields: dict[str, str]) -> None:
+        text = fields.get("text", "")
+        walks.post_message(tx, walk_id, person_id, text, text in QUICK_REPLIES)
+
+    return await _act(request, walk_id, job)

@@ -1,0 +1,113 @@
+"""Words, not codes: times in the viewer's zone, distances in metres, states as sentences.
+
+The pages say "21:18, 3 min ago", never an epoch; the same sentences are rendered by the
+server (what the page says before its script runs) and by static/words.js (live updates).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from walkwithme.notify.messages import REASONS
+
+MINUTE_MS = 60_000
+HOUR_MS = 3_600_000
+
+
+def zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def clock_time(at_ms: int, tz: str | None) -> str:
+    """ "21:18", in the viewer's zone."""
+    return datetime.fromtimestamp(at_ms / 1000, UTC).astimezone(zone(tz)).strftime("%H:%M")
+
+
+def ago(at_ms: int, now_ms: int) -> str:
+    """ "just now", "40 s ago", "3 min ago", "2 h ago"."""
+    seconds = max(0, (now_ms - at_ms) // 1000)
+    if seconds < 10:
+        return "just now"
+    if seconds < 60:
+        return f"{seconds} s ago"
+    if seconds < 3600:
+        return f"{seconds // 60} min ago"
+    return f"{seconds // 3600} h ago"
+
+
+def when(at_ms: int | None, now_ms: int, tz: str | None) -> str:
+    """ "21:18, 3 min ago"."""
+    if at_ms is None:
+        return "not yet"
+    return f"{clock_time(at_ms, tz)}, {ago(at_ms, now_ms)}"
+
+
+def metres(distance: float | None) -> str:
+    if distance is None:
+        return "unknown"
+    if distance >= 1000:
+        return f"{distance / 1000:.1f} km"
+    return f"{round(distance / 10) * 10:.0f} m"
+
+
+def reason(code: str | None) -> str:
+    return REASONS.get(code or "", code or "something is wrong")
+
+
+_STATES = {
+    "active": "{name} is on the way",
+    "at_door": "{name} is at the door",
+    "alarm": "ALARM: {name} may need help",
+    "safe": "{name} is home, inside",
+    "ended": "{name} ended the walk",
+}
+
+
+def state_sentence(state: str, name: str) -> str:
+    return _STATES.get(state, "{name}'s walk: " + state).format(name=name)
+
+
+_EVENTS = {
+    "started": "{name} started the walk",
+    "arrived": "{name} is at the door",
+    "left_door": "{name} left the door",
+    "message": "{sender}: “{text}”",
+    "extended": "{name} asked for more time",
+    "pin_refused": "A wrong PIN was given",
+    "check": "The service asked {name} “Are you OK?”",
+    "check_answered": "{name} answered “I'm OK”",
+    "alarm": "ALARM: {reason}",
+    "alarm_escalated": "The alarm went on to the next people",
+    "alarm_acknowledged": "{by} is on it",
+    "alarm_resolved": "The alarm is over: {note}",
+    "sos": "{name} pressed SOS",
+    "low_battery": "{name}'s battery is low",
+    "inside": "{name} is inside",
+    "ended": "{name} ended the walk",
+    "expected_later": "{name} is slower, but getting closer: more time",
+    "duress": "{name} gave the duress PIN again",
+}
+
+
+def event_sentence(event: dict[str, object], name: str) -> str:
+    kind = str(event.get("kind"))
+    template = _EVENTS.get(kind, kind.replace("_", " "))
+    sender = event.get("sender")
+    by = event.get("by")
+    return template.format(
+        name=name,
+        sender=sender.get("name", "Someone") if isinstance(sender, dict) else "Someone",
+        text=event.get("text", ""),
+        by=by.get("name", "Someone") if isinstance(by, dict) else "Someone",
+        reason=reason(str(event.get("reason") or "")),
+        note=event.get("note") or "marked safe",
+    )
+
+
+def tables() -> dict[str, dict[str, str]]:
+    """The sentences, for the pages' script (static/words.js) to say the same things live."""
+    return {"states": dict(_STATES), "events": dict(_EVENTS), "reasons": dict(REASONS)}

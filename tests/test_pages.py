@@ -1,0 +1,326 @@
+"""The pages over HTTP, without a browser: who gets which page, the headers on every answer,
+forms that must come from our pages, the link pages beside the JSON, the map's background.
+(The browser tests, test_pages_browser.py, drive the same pages in Chromium.)"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from tests.conftest import make_services
+from tests.people import Cast, Member
+from walkwithme.api.app import create_app
+from walkwithme.clock import FakeClock
+from walkwithme.notify.messages import render_html, with_link
+from walkwithme.store.schema import alerts
+from walkwithme.usecases import shares
+
+OURS = {"sec-fetch-site": "same-origin"}
+
+
+def cookie(member: Member) -> dict[str, str]:
+    return {"Cookie": f"wwm_session={member.token}"}
+
+
+def page(client: TestClient, path: str, who: Member | None = None) -> Any:
+    return client.get(
+        path,
+        headers={"accept": "text/html", **(cookie(who) if who else {})},
+        follow_redirects=False,
+    )
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
+    assert found is not None
+    return found.group(1)
+
+
+def test_every_answer_carries_the_security_headers(cast: Cast) -> None:
+    mira, noor, _phone, walk = cast.walking()
+    for path, who in (("/signin", None), (f"/walks/{walk['id']}", noor), ("/healthz", None)):
+        answer = page(cast.client, path, who)
+        policy = answer.headers["content-security-policy"]
+        assert "script-src 'self';" in policy
+        assert "unsafe-inline" not in policy
+        assert "frame-ancestors 'none'" in policy
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert answer.headers["referrer-policy"] == "no-referrer"
+        assert answer.headers["cache-control"] == "no-store", path  # it may show a position
+    api = cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth)
+    assert api.headers["cache-control"] == "no-store"
+
+
+def test_static_files_have_a_content_hash_and_are_kept_for_a_year(cast: Cast) -> None:
+    html = page(cast.client, "/signin").text
+    css = re.search(r'href="(/static/([0-9a-f]{12})/style\.css)"', html)
+    assert css is not None
+    answer = cast.client.get(css.group(1))
+    assert answer.status_code == 200
+    assert "immutable" in answer.headers["cache-control"]
+    assert cast.client.get("/static/000000000000/style.css").status_code == 404
+    assert cast.client.get("/static/" + css.group(2) + "/../../api/app.py").status_code == 404
+
+
+def test_a_walk_page_is_for_those_who_may_see_the_walk(cast: Cast) -> None:
+    mira, noor, phone, walk = cast.walking()
+    cast.send(phone, cast.fix((60.17096, 24.94137)))
+    sam = cast.person("Sam")
+    path = f"/walks/{walk['id']}"
+    assert page(cast.client, path).headers["location"] == f"/signin?next={path}"
+    assert page(cast.client, path, sam).status_code == 404
+    assert page(cast.client, "/walks/999", noor).status_code == 404
+    shown = page(cast.client, path, noor)
+    assert shown.status_code == 200
+    assert "Mira is on the way" in shown.text
+    assert 'id="distance-left">1.' in shown.text  # km, said before any script runs
+    assert "I&#39;m on it" in shown.text or "I'm on it" in shown.text
+
+
+def test_forms_need_our_pages_and_the_sessions_token(cast: Cast) -> None:
+    mira, noor, _phone, walk = cast.walking()
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    path = f"/walks/{walk['id']}"
+    token = csrf_of(page(cast.client, path, noor).text)
+    ack = f"{path}/ack"
+    form = {"content-type": "application/x-www-form-urlencoded", **cookie(noor)}
+    cross = {**form, "sec-fetch-site": "cross-site"}
+    assert cast.client.post(ack, content=f"csrf={token}", headers=cross).status_code == 403
+    assert cast.client.post(ack, content="csrf=nope", headers={**form, **OURS}).status_code == 403
+    done = cast.client.post(
+        ack, content=f"csrf={token}", headers={**form, **OURS}, follow_redirects=False
+    )
+    assert done.status_code == 303
+    assert "Noor is on it" in page(cast.client, path, noor).text
+
+
+def test_signing_in_sets_the_session_cookie_and_signing_out_ends_it(cast: Cast) -> None:
+    noor = cast.person("Noor")
+    form = {"content-type": "application/x-www-form-urlencoded", **OURS}
+    wrong = cast.client.post(
+        "/signin", content="email=noor%40example.org&password=nope", headers=form
+    )
+    assert wrong.status_code == 401
+    assert "don&#39;t match" in wrong.text or "don't match" in wrong.text
+    right = cast.client.post(
+        "/signin",
+        content="email=noor%40example.org&password=correct+horse+battery&next=/walks/1",
+        headers=form,
+        follow_redirects=False,
+    )
+    assert right.status_code == 303
+    assert right.headers["location"] == "/walks/1"
+    set_cookie = right.headers["set-cookie"].lower()
+    assert "httponly" in set_cookie
+    assert "samesite=lax" in set_cookie
+    session = right.cookies["wwm_session"]
+    home = cast.client.get("/", headers={"Cookie": f"wwm_session={session}"})
+    assert "Hello, Noor" in home.text
+    out = cast.client.post(
+        "/signout",
+        content=f"csrf={csrf_of(home.text)}",
+        headers={**form, "Cookie": f"wwm_session={session}"},
+        follow_redirects=False,
+    )
+    assert out.headers["location"] == "/signin"
+    again = cast.client.get(
+        "/", headers={"Cookie": f"wwm_session={session}"}, follow_redirects=False
+    )
+    assert again.headers["location"] == "/signin"
+    assert noor.id  # (her other sessions go on)
+
+
+def test_a_link_is_a_page_for_browsers_and_json_for_clients(cast: Cast) -> None:
+    mira, _noor, phone, walk = cast.walking()
+    cast.send(phone, cast.fix((60.1700, 24.9414)))
+    link = cast.client.post(f"/api/walks/{walk['id']}/shares", json={"hours": 1}, headers=mira.auth)
+    token = link.json()["token"]
+    as_page = page(cast.client, f"/api/share/{token}")
+    assert as_page.headers["content-type"].startswith("text/html")
+    assert "Mira is on the way" in as_page.text
+    as_json = cast.client.get(f"/api/share/{token}")
+    assert as_json.json()["walker"] == {"name": "Mira"}
+    cast.clock.advance(minutes=61)
+    expired = page(cast.client, f"/api/share/{token}")
+    assert expired.status_code == 404
+    assert "This link has expired" in expired.text
+    assert "60.17" not in expired.text
+    assert "Mira" not in expired.text
+
+
+def test_the_maps_background_is_for_those_who_may_see_the_walk(cast: Cast) -> None:
+    mira, noor, _phone, walk = cast.walking()
+    sam = cast.person("Sam")
+    path = f"/api/walks/{walk['id']}/map"
+    assert cast.client.get(path, headers=sam.auth).status_code == 404
+    # Without a street map: nothing to draw but what the page has.
+    assert cast.client.get(path, headers=noor.auth).json() == {"route": None, "streets": []}
+    alarm = cast.services.writer.run_sync(lambda tx: shares.alarm_link(tx, walk["id"]))
+    assert cast.client.get(f"/api/share/{alarm}/map").status_code == 404  # not in alarm
+
+
+@pytest.mark.streets
+def test_with_a_street_map_the_map_shows_the_streets_around_the_walk(cast: Cast) -> None:
+    mira, noor, _phone, walk = cast.walking()
+    drawn = cast.client.get(f"/api/walks/{walk['id']}/map", headers=noor.auth).json()
+    assert len(drawn["route"]) > 10
+    assert len(drawn["streets"]) > 100
+    lats = [p[0] for line in drawn["streets"] for p in line]
+    # Around the walk (60.161 to 60.171), not the whole city.
+    assert min(lats) > 60.150
+    assert max(lats) < 60.185
+
+
+def test_docs_are_served_from_here_and_redoc_is_gone(cast: Cast) -> None:
+    docs = cast.client.get("/docs")
+    assert docs.status_code == 200
+    assert "https://" not in docs.text
+    assert "/static/" in docs.text
+    assert cast.client.get("/redoc").status_code == 404
+    # What /docs shows: (one operation id each, or it fails under pytest's warnings)
+    assert cast.client.get("/openapi.json").json()["info"]["title"] == "Walk With Me"
+    worker = cast.client.get("/sw.js")
+    assert "notificationclick" in worker.text
+    assert worker.headers["content-type"].startswith("text/javascript")
+
+
+def test_alerts_about_a_walk_link_to_its_page() -> None:
+    base = "https://walk.example.org"
+    started = with_link({"kind": "started", "walk_id": 7}, base)
+    assert started["link"] == "https://walk.example.org/walks/7"
+    check = with_link({"kind": "check", "walk_id": 7, "link_path": "/answer/abc"}, base)
+    assert check["link"] == "https://walk.example.org/answer/abc"
+    assert "link" not in with_link({"kind": "offer"}, base)
+    html = render_html({**started, "walker": {"name": "A<b>"}})
+    assert '<a href="https://walk.example.org/walks/7">' in html
+    assert "A&lt;b&gt;" in html
+
+
+def test_the_checks_page_asks_once_and_then_says_it_was_answered(cast: Cast) -> None:
+    cast.walking()
+    cast.clock.advance(minutes=3)
+    assert cast.services.watchdog.tick_sync() == ["check"]
+    with cast.services.db.read_engine.connect() as conn:
+        path = conn.execute(
+            sa.select(alerts.c.payload["link_path"].as_string()).where(alerts.c.kind == "check")
+        ).scalar_one()
+    asked = page(cast.client, path)
+    assert "Are you OK?" in asked.text
+    assert 'for="pin"' in asked.text
+    assert "/static/" in asked.text  # dressed like the other pages
+    assert cast.client.post(path, data={"pin": "2468"}).status_code == 200
+    again = page(cast.client, path)
+    assert "Already answered" in again.text
+    assert 'name="pin"' not in again.text
+
+
+def test_a_guardian_signed_in_acts_on_the_alarm_from_its_link(cast: Cast) -> None:
+    mira, noor, _phone, walk = cast.walking()
+    gus = cast.person("Gus")
+    cast.link(mira, gus, role="guardian")
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    token = cast.services.writer.run_sync(lambda tx: shares.alarm_link(tx, walk["id"]))
+    link = f"/api/share/{token}"
+    anyone = page(cast.client, link)
+    assert "sign in</a> to say you" in anyone.text
+    assert "I&#39;m on it</button>" not in anyone.text
+    shown = page(cast.client, link, gus)
+    assert "I&#39;m on it</button>" in shown.text or "I'm on it</button>" in shown.text
+    form = {"content-type": "application/x-www-form-urlencoded", **cookie(gus), **OURS}
+    done = cast.client.post(
+        f"/walks/{walk['id']}/ack",
+        content=f"csrf={csrf_of(shown.text)}&back={link}",
+        headers=form,
+        follow_redirects=False,
+    )
+    assert done.headers["location"] == link
+    assert "Gus is on it" in page(cast.client, link, gus).text
+    assert "Gus is on it" in page(cast.client, f"/walks/{walk['id']}", noor).text
+    # Her guardian's page is the link's: the walk's own page is for her companions.
+    assert page(cast.client, f"/walks/{walk['id']}", gus).status_code == 404
+
+
+def test_his_home_lists_who_waits_for_his_answer_and_takes_it(cast: Cast) -> None:
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    asked = cast.client.post(
+        "/api/contacts", json={"email": noor.email, "role": "companion"}, headers=mira.auth
+    )
+    home = page(cast.client, "/", noor)
+    assert "Mira asks you to be a companion" in home.text
+    form = {"content-type": "application/x-www-form-urlencoded", **cookie(noor), **OURS}
+    accepted = cast.client.post(
+        f"/contacts/{asked.json()['id']}/accept",
+        content=f"csrf={csrf_of(home.text)}",
+        headers=form,
+        follow_redirects=False,
+    )
+    assert accepted.headers["location"] == "/"
+    assert "Nobody is waiting for you." in page(cast.client, "/", noor).text
+    listed = cast.client.get("/api/contacts", headers=mira.auth).json()
+    assert [c["state"] for c in listed] == ["accepted"]
+
+
+def test_his_home_shows_the_offers_he_made_and_their_answers(cast: Cast) -> None:
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    made = cast.offer(noor, mira)
+    assert made.status_code == 201, made.text
+    assert "To walk Mira home" in page(cast.client, "/", noor).text
+    assert "waiting for an answer" in page(cast.client, "/", noor).text
+    declined = cast.client.post(
+        f"/api/offers/{made.json()['id']}/decline", json={"note": "Not tonight"}, headers=mira.auth
+    )
+    assert declined.status_code == 200, declined.text
+    home = page(cast.client, "/", noor).text
+    assert "declined" in home
+    assert "Not tonight" in home
+
+
+def test_behind_https_the_session_cookie_is_secure(
+    sqlite_url: str, tmp_path: Path, clock: FakeClock
+) -> None:
+    svc = make_services(sqlite_url, tmp_path, clock, WWM_PUBLIC_URL="https://walk.example.org")
+    with TestClient(create_app(svc), base_url="https://walk.example.org") as client:
+        Cast(client, svc, clock).person("Noor")
+        signed = client.post(
+            "/signin",
+            content="email=noor%40example.org&password=correct+horse+battery",
+            headers={"content-type": "application/x-www-form-urlencoded", **OURS},
+            follow_redirects=False,
+        )
+        assert signed.status_code == 303
+        assert "secure" in signed.headers["set-cookie"].lower()
+    svc.db.dispose()
+
+
+def test_the_sign_in_page_counts_guesses_as_the_api_does(cast: Cast) -> None:
+    cast.person("Noor")
+    form = {"content-type": "application/x-www-form-urlencoded", **OURS}
+    wrong = "email=noor%40example.org&password=guess"
+    statuses = [
+        cast.client.post("/signin", content=wrong, headers=form).status_code for _ in range(10)
+    ]
+    assert statuses == [401] * 10
+    refused = cast.client.post("/signin", content=wrong, headers=form)
+    assert refused.status_code == 429
+    assert "Retry-After" in refused.headers
+    assert 'id="password"' in refused.text  # the page still, saying why
+
+
+def test_the_api_takes_cookie_writes_from_our_pages_own_fetches_only(cast: Cast) -> None:
+    """Our pages send no referrer, so their fetches say `Origin: null`; the browser's
+    Sec-Fetch-Site tells our pages from others."""
+    noor = cast.person("Noor")
+    hook = {"kind": "webhook", "target": "https://hooks.example.org/noor"}
+    for site, expected in (("cross-site", 403), ("same-site", 403), ("same-origin", 201)):
+        made = cast.client.post(
+            "/api/channels",
+            json=hook,
+            headers={**cookie(noor), "Origin": "null", "sec-fetch-site": site},
+        )
+        assert made.status_code == expected, (site, made.text)

@@ -1,0 +1,309 @@
+"""The pages in a real Chromium: a companion follows a walk live, acts on an alarm; a guardian
+and a share link see what their audience may; nothing is fetched from outside the machine;
+axe-core finds nothing serious. Each test leaves screenshots at a phone's and a desktop's
+width in tests/screenshots/ (WWM_SCREENSHOTS), to look at.
+
+The service runs in this process (uvicorn in a thread) on a fake clock: deadlines pass when a
+test moves the clock, never by waiting; the tests wait only for the browser to show things.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+
+from tests.browser_site import (
+    CHROMIUM,
+    PHONE,
+    Recorder,
+    Site,
+    TileServer,
+    require_chromium,
+    screenshot,
+    serious_violations,
+    serve,
+    sign_in,
+)
+from tests.conftest import make_services
+from tests.people import HOME, PIN, Member
+from walkwithme.clock import FakeClock
+from walkwithme.streets import StreetMap
+from walkwithme.usecases import shares
+
+pytestmark = [pytest.mark.browser]
+
+DURESS = "1357"
+SHOWN_WITHIN_MS = 10_000  # how long the browser may take to show something (not a deadline)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    require_chromium()
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
+        )
+        yield chromium
+        chromium.close()
+
+
+SiteFactory = Callable[..., Site]
+
+
+@pytest.fixture
+def open_site(tmp_path: Path, clock: FakeClock, helsinki: StreetMap) -> Iterator[SiteFactory]:
+    """The service on SQLite with the shipped Helsinki streets (settings as given)."""
+    with ExitStack() as stack:
+
+        def make(**settings: str) -> Site:
+            url = f"sqlite:///{tmp_path / 'pages.db'}"
+            services = make_services(url, tmp_path, clock, helsinki, **settings)
+            stack.callback(services.db.dispose)
+            return stack.enter_context(serve(services, clock))
+
+        yield make
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+def new_context(browser: Browser, recorder: Recorder) -> Iterator[Callable[[], BrowserContext]]:
+    contexts: list[BrowserContext] = []
+
+    def make() -> BrowserContext:
+        context = browser.new_context(viewport=PHONE, timezone_id="Europe/Helsinki")
+        context.set_default_timeout(SHOWN_WITHIN_MS)
+        recorder.attach(context)
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()
+    # Every page of every test: nothing asked of any machine but this one.
+    assert recorder.outside() == []
+
+
+def companion_page(site: Site, context: BrowserContext, who: Member, walk_id: int) -> Page:
+    page = context.new_page()
+    sign_in(page, site, who, f"/walks/{walk_id}")
+    expect(page.locator("#connection")).to_have_text("Live")
+    return page
+
+
+def metres_left(page: Page) -> float:
+    text = page.locator("#distance-left").inner_text()
+    number, unit = re.fullmatch(r"([\d.]+) (k?m)", text).groups()  # type: ignore[union-attr]
+    return float(number) * (1000 if unit == "km" else 1)
+
+
+def fits_at_360(page: Page) -> None:
+    """The narrowest phone we serve: nothing wider than the screen, nothing to scroll sideways."""
+    page.set_viewport_size({"width": 360, "height": 740})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.set_viewport_size(PHONE)
+
+
+def no_serious_violations(page: Page) -> None:
+    assert serious_violations(page) == []
+
+
+def test_a_companion_follows_her_walk_home_live(
+    open_site: SiteFactory, new_context: Callable[[], BrowserContext]
+) -> None:
+    site = open_site()
+    mira, noor = site.person("Mira"), site.person("Noor")
+    site.link(mira, noor)
+    phone = site.device(mira)
+    walk = site.start_walk(mira)
+    route = site.route_home()
+    site.send(phone, route[0], battery=80)
+
+    first, second = new_context(), new_context()
+    page = companion_page(site, first, noor, walk["id"])
+    other = companion_page(site, second, noor, walk["id"])
+    expect(page.locator("#headline")).to_have_text("Mira is on the way")
+    expect(page.locator("path.street").first).to_be_attached()  # streets from the service's map
+    expect(page.locator("path.route")).to_be_attached()
+    expect(page.locator("#battery")).to_have_text("80%")
+    start_left = metres_left(page)
+    marker = page.locator("path.position")
+    start_box = marker.bounding_box()
+
+    # Halfway, the second page loses its network; the first goes on.
+    second.set_offline(True)
+    expect(other.locator("#connection")).to_have_text("Offline: trying again")
+    steps = route[:: max(1, len(route) // 6)][1:]
+    for where in steps:
+        site.clock.advance(seconds=40)
+        before = page.locator("#distance-left").inner_text()
+        site.send(phone, where, battery=78)
+        expect(page.locator("#distance-left")).not_to_have_text(before)
+    assert metres_left(page) < start_left / 2
+    assert marker.bounding_box() != start_box  # her marker moved
+    expect(page.locator("#last-seen")).to_contain_text("just now")
+    screenshot(page, "companion-walking")
+    no_serious_violations(page)
+
+    # Back online, the second page catches up from its cursors, without a reload.
+    other.evaluate("window.notReloaded = true")
+    second.set_offline(False)
+    expect(other.locator("#connection")).to_have_text("Live")
+    expect(other.locator("#distance-left")).to_have_text(
+        page.locator("#distance-left").inner_text()
+    )
+    assert other.evaluate("window.notReloaded") is True
+
+    site.clock.advance(seconds=40)
+    site.send(phone, HOME)
+    expect(page.locator("#headline")).to_have_text("Mira is at the door")
+    expect(page.locator("#timeline li").first).to_contain_text("Mira is at the door")
+    screenshot(page, "companion-at-the-door")
+
+    site.clock.advance(seconds=30)
+    site.call(mira, "POST", f"/api/walks/{walk['id']}/inside", pin=PIN, note="Thanks!")
+    expect(page.locator("#headline")).to_have_text("Mira is home, inside")
+    expect(page.locator("#ending")).to_contain_text("Mira said: “Thanks!”")
+    expect(page.locator("#map")).to_be_hidden()
+    assert page.locator("path.position").count() == 0  # nothing more of where she was
+    screenshot(page, "companion-walk-over")
+
+
+def test_an_alarm_on_the_companions_page_and_the_guardians_link(
+    open_site: SiteFactory, new_context: Callable[[], BrowserContext]
+) -> None:
+    site = open_site()
+    mira, noor = site.person("Mira"), site.person("Noor")
+    site.link(mira, noor)
+    phone = site.device(mira)
+    walk = site.start_walk(mira)
+    route = site.route_home()
+    site.send(phone, route[0])
+    site.send(phone, route[len(route) // 3])
+    page = companion_page(site, new_context(), noor, walk["id"])
+    expect(page.locator("#alarm")).to_be_hidden()
+
+    # She stops; her phone falls silent; she doesn't answer the check (its page asks her).
+    assert site.look(minutes=3) == ["check"]
+    asking = new_context().new_page()
+    asking.goto(site.url + site.link_of("check"))
+    expect(asking.locator("h1")).to_have_text("Are you OK?")
+    expect(asking.get_by_label("Your PIN")).to_be_visible()
+    screenshot(asking, "are-you-ok")
+    no_serious_violations(asking)
+    assert site.look(seconds=90) == ["alarm"]
+    banner = page.locator("#alarm")
+    expect(banner).to_be_visible()
+    expect(page.locator("#headline")).to_have_text("ALARM: Mira may need help")
+    expect(banner).to_contain_text("No answer to a check")
+    expect(page.get_by_role("button", name="I'm on it")).to_be_visible()
+    screenshot(page, "companion-alarm")
+    no_serious_violations(page)
+    page.emulate_media(color_scheme="dark")  # at night, the system's dark theme
+    screenshot(page, "companion-alarm-dark")
+    no_serious_violations(page)
+
+    # The link her guardians get with the alarm, opened by someone without an account.
+    token = site.services.writer.run_sync(lambda tx: shares.alarm_link(tx, walk["id"]))
+    guardian = new_context().new_page()
+    guardian.goto(f"{site.url}/api/share/{token}")
+    expect(guardian.locator("#headline")).to_have_text("ALARM: Mira may need help")
+    expect(guardian.locator("#alarm")).to_contain_text("No answer to a check")
+    expect(guardian.locator("#last-seen")).to_be_visible()
+    screenshot(guardian, "guardian-alarm-link")
+    no_serious_violations(guardian)
+
+    page.get_by_role("button", name="I'm on it").click()
+    expect(page.locator("#alarm-on-it")).to_have_text("Noor is on it.")
+    page.get_by_label("What happened?").fill("I called her: her phone died, she is fine")
+    page.get_by_role("button", name="Mark Mira safe").click()
+    expect(page.locator("#alarm")).to_be_hidden()
+    expect(page.locator("#headline")).to_have_text("Mira is on the way")
+    expect(page.locator("#timeline")).to_contain_text("her phone died")
+
+    site.clock.advance(minutes=61)
+    guardian.reload()
+    expect(guardian.locator("h1")).to_have_text("This link has expired")
+    shown = guardian.content()
+    assert "lat" not in shown
+    assert "Mira" not in shown
+    screenshot(guardian, "guardian-link-expired")
+    no_serious_violations(guardian)
+
+
+def test_a_duress_pin_shows_on_her_companions_page_and_not_through_her_link(
+    open_site: SiteFactory, new_context: Callable[[], BrowserContext]
+) -> None:
+    site = open_site()
+    runs: dict[str, tuple[Page, Page]] = {}
+    for name, friend, pin in (("Mira", "Noor", PIN), ("Wren", "Otto", DURESS)):
+        walker, companion = site.person(name), site.person(friend)
+        site.link(walker, companion)
+        walk = site.start_walk(walker, duress_pin=DURESS)
+        phone = site.device(walker)
+        site.send(phone, site.route_home()[0])
+        link = site.call(walker, "POST", f"/api/walks/{walk['id']}/shares", hours=2)
+        watching = companion_page(site, new_context(), companion, walk["id"])
+        site.call(walker, "POST", f"/api/walks/{walk['id']}/extend", pin=pin, minutes=10)
+        through_link = new_context().new_page()
+        through_link.goto(f"{site.url}/api/share/{link['token']}")
+        runs[name] = (watching, through_link)
+
+    real, forced = runs["Mira"], runs["Wren"]
+    expect(forced[0].locator("#alarm")).to_be_visible()
+    expect(forced[0].locator("#alarm")).to_contain_text("duress PIN")
+    expect(forced[0].locator("#alarm-silent")).to_contain_text("Don't message or call Wren")
+    expect(forced[0].locator(".replies")).to_be_hidden()
+    expect(real[0].locator("#alarm")).to_be_hidden()
+    screenshot(forced[0], "companion-duress")
+
+    def said(page: Page, name: str) -> str:
+        text = page.locator("main").inner_text()
+        return re.sub(r"\d\d:\d\d, [^\n]*ago|just now", "TIME", text).replace(name, "NAME")
+
+    expect(forced[1].locator("#alarm")).to_be_hidden()
+    assert said(forced[1], "Wren") == said(real[1], "Mira")
+    screenshot(forced[1], "her-link-after-duress")
+    no_serious_violations(forced[1])
+
+
+def test_tiles_come_only_from_the_operators_server_and_docs_work_offline(
+    open_site: SiteFactory, new_context: Callable[[], BrowserContext], recorder: Recorder
+) -> None:
+    with TileServer() as tiles:
+        site = open_site(WWM_TILES_URL=tiles.url)
+        mira, noor = site.person("Mira"), site.person("Noor")
+        site.link(mira, noor)
+        walk = site.start_walk(mira)
+        site.send(site.device(mira), site.route_home()[0])
+        context = new_context()
+        page = companion_page(site, context, noor, walk["id"])
+        expect(page.locator("img.leaflet-tile-loaded").first).to_be_attached()
+        assert tiles.asked, "the tiles were drawn from the operator's tile server"
+        screenshot(page, "companion-with-tiles")
+        fits_at_360(page)
+
+        home = context.new_page()
+        home.goto(site.url + "/")
+        expect(home.locator("h1")).to_have_text("Hello, Noor")
+        expect(home.get_by_role("link", name=re.compile("Mira is on the way"))).to_be_visible()
+        screenshot(home, "companion-home")
+        fits_at_360(home)
+        no_serious_violations(home)
+
+        docs = context.new_page()
+        docs.goto(site.url + "/docs")
+        expect(docs.get_by_text("Walk With Me").first).to_be_visible()
+        signin = new_context().new_page()
+        signin.goto(site.url + "/signin")
+        screenshot(signin, "sign-in")
+        no_serious_violations(signin)
+    assert recorder.outside() == []
