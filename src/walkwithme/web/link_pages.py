@@ -57,7 +57,7 @@ def seen_through(conn: Connection, token: str, now: int, viewer: int | None) -> 
     seen = Seen(
         shared_view(conn, walk, seen_as),
         events_after(conn, walk.id, 0, seen_as, limit=1000),
-        fixes_after(conn, walk.id, 0, limit=10_000, received_until=until),
+        fixes_after(conn, walk.id, 0, limit=10_000, until_seq=until),
     )
     helper = viewer is not None and (
         walks.audience_of(conn, walk, viewer) is Audience.COMPANION

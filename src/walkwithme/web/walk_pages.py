@@ -36,7 +36,7 @@ def seen_by(conn: Connection, walk_id: int, person_id: int) -> tuple[Seen, Audie
         Seen(
             walk_view(conn, walk, audience),
             events_after(conn, walk_id, 0, audience, limit=1000),
-            fixes_after(conn, walk_id, 0, limit=10_000, received_until=until),
+            fixes_after(conn, walk_id, 0, limit=10_000, until_seq=until),
         ),
         audience,
     )
