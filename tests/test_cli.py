@@ -73,7 +73,7 @@ def test_migrate_creates_the_database(tmp_path: Path) -> None:
     done = subprocess.run(
         [*WWM, "migrate", "--data", str(data)], capture_output=True, text=True, check=True
     )
-    assert "up to date" in done.stdout
+    assert "Created the database's tables" in done.stdout
     assert (data / "walkwithme.db").exists()
 
 

@@ -7,14 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from walkwithme.config import SETTINGS, ConfigError, load_config
+from walkwithme.config import DEFAULT_DATA, SETTINGS, ConfigError, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_the_defaults_need_no_settings_at_all() -> None:
+def test_the_defaults_need_no_settings_at_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no folder of an earlier release here
     config = load_config({})
-    assert config.database_url == "sqlite:///walkwithme-data/walkwithme.db"
+    assert config.data_dir == DEFAULT_DATA  # the same from whatever folder a command runs
+    assert config.database_url == f"sqlite:///{DEFAULT_DATA / 'walkwithme.db'}"
     assert (config.host, config.port, config.open_signup) == ("127.0.0.1", 8000, False)
     assert config.base_url == "http://127.0.0.1:8000"
 

@@ -6,28 +6,39 @@ script can read them.
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from walkwithme import startup
+from walkwithme import cli_upkeep, startup
+from walkwithme.cli_common import (
+    DataOpt,
+    JsonOpt,
+    command,
+    console,
+    err,
+    fail,
+    load,
+    machine_timezone,
+    open_services,
+    out,
+    when,
+)
 from walkwithme.clock import was_jumped
-from walkwithme.config import ConfigError, load_config
+from walkwithme.config import Config
 from walkwithme.domain.errors import DomainError
 from walkwithme.domain.offers import describe
 from walkwithme.security import hash_secret
-from walkwithme.services import Services, build_services
+from walkwithme.store.database import Database
 from walkwithme.usecases import accounts, devices, offer_views
 
 app = typer.Typer(help="Walk With Me: walks people home.", no_args_is_help=True)
-people_app = typer.Typer(help="People: add the operator, list accounts.", no_args_is_help=True)
+people_app = typer.Typer(help="People: add, import and list accounts.", no_args_is_help=True)
 devices_app = typer.Typer(help="A person's phones and their tokens.", no_args_is_help=True)
 invites_app = typer.Typer(help="Invites for invite-only sign-up.", no_args_is_help=True)
 offers_app = typer.Typer(help="Offers to walk someone home.", no_args_is_help=True)
@@ -36,47 +47,10 @@ app.add_typer(devices_app, name="devices")
 app.add_typer(invites_app, name="invites")
 app.add_typer(offers_app, name="offers")
 
-console = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)  # one line a message, however long
-
-DataOpt = Annotated[
-    Path | None, typer.Option("--data", help="Data folder (WWM_DATA); default ./walkwithme-data")
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object, for scripts.")]
-
-
-def _services(
-    data: Path | None, *, drill: bool = False, streets: bool = False, **overrides: Any
-) -> Services:
-    """`streets`: load the street map (WWM_STREETS); only the service itself routes walks."""
-    try:
-        config = load_config(data=str(data) if data else None, **overrides)
-    except (ConfigError, ValueError) as exc:
-        err.print(f"[red]configuration error:[/red] {exc}")
-        raise typer.Exit(2) from None
-    try:
-        return build_services(config, drill=drill, load_streets=streets)
-    except (ConfigError, ValueError) as exc:
-        err.print(f"[red]configuration error:[/red] {exc}")
-        raise typer.Exit(2) from None
-    except Exception as exc:
-        # One line that names the cause; the traceback only for whoever asked for it.
-        err.print(f"[red]cannot start:[/red] {startup.cause(exc, config)}")
-        if config.log_level == "debug":
-            err.print_exception()
-        raise typer.Exit(2) from None
-
-
-def _out(as_json: bool, data: dict[str, Any] | list[Any], text: str) -> None:
-    if as_json:
-        sys.stdout.write(json.dumps(data) + "\n")
-    else:
-        console.print(text)
-
-
-def _fail(exc: DomainError) -> typer.Exit:
-    err.print(f"[red]error:[/red] {exc.message}")
-    return typer.Exit(1)
+# The old names, kept: every command below uses them.
+_services = open_services
+_out = out
+_fail = fail
 
 
 @app.command()
@@ -119,18 +93,16 @@ def serve(
     os.umask(0o077)  # whatever it writes in its data folder is for this account only
     where = f"http://{config.host}:{config.port}"
     console.print(f"Walk With Me listening on [bold]{where}[/bold]  (API docs: {where}/docs)")
-    console.print(f"Database: {_safe_url(config.database_url)}")
     if config.clock_speed != 1.0:
         console.print(f"[yellow]Fast clock: {config.clock_speed:g}x real time[/yellow]")
     if drill:
         console.print("[yellow]Drill mode: the operator may jump the clock.[/yellow]")
     if svc.db.read_sync(accounts.count_people) == 0:
         console.print(
-            "First time? Create the operator's account, then sign in with it:\n"
-            f"  walkwithme people add you@example.org --name You --operator"
-            f"{' --data ' + str(data) if data else ''}\n"
-            f"  curl -X POST {where}/api/session -H 'content-type: application/json' "
-            '-d \'{"email": "you@example.org", "password": "..."}\''
+            "First time? In another terminal, create the operator's account (it prints the "
+            "password once):\n"
+            f"  {command(data, 'people add you@example.org --name You --operator')}\n"
+            f"then open {where}/ in a browser and sign in with it."
         )
     sys.stdout.flush()
     # The watchdog catches up on what fell due while the service was down before the web
@@ -138,18 +110,23 @@ def serve(
     serving.run(svc, host=config.host, port=config.port)
 
 
-def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
-
-
 @app.command()
 def migrate(data: DataOpt = None) -> None:
     """Bring the database's schema up to date (serve does this too)."""
+    from walkwithme.store.migrate import recorded_revision, script_head
+
+    config = load(data)
+    before = Database(config.database_url)
+    was = recorded_revision(before.write_engine) if _exists(config) else None
+    before.dispose()
     svc = _services(data)
     svc.db.dispose()
-    console.print("The database is up to date.")
+    if was is None:
+        console.print(f"Created the database's tables (schema {script_head()}).")
+    elif was != script_head():
+        console.print(f"Upgraded the database's schema from {was} to {script_head()}.")
+    else:
+        console.print(f"The database is up to date (schema {was}).")
 
 
 @people_app.command("add")
@@ -157,7 +134,13 @@ def people_add(
     email: str,
     name: Annotated[str, typer.Option(help="Display name")] = "",
     operator: Annotated[bool, typer.Option("--operator", help="May administer the server")] = False,
-    timezone: Annotated[str, typer.Option(help="IANA time zone, e.g. Europe/Helsinki")] = "UTC",
+    timezone: Annotated[
+        str | None,
+        typer.Option(
+            help="IANA time zone, e.g. Europe/Helsinki (the rules' night hours are read in it); "
+            "default: this machine's"
+        ),
+    ] = None,
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from standard input")
     ] = False,
@@ -169,7 +152,7 @@ def people_add(
     svc = _services(data)
     try:
         email_, name_, tz = accounts.check_new_person(
-            email, name or email.split("@")[0], password, timezone
+            email, name or email.split("@")[0], password, timezone or machine_timezone()
         )
         new = accounts.NewPerson(email_, name_, hash_secret(password), tz, is_operator=operator)
         person = svc.writer.run_sync(lambda tx: accounts.create_person(tx, new))
@@ -264,8 +247,8 @@ def devices_list(email: str, data: DataOpt = None, as_json: JsonOpt = False) -> 
         table.add_row(
             str(d["id"]),
             d["name"],
-            str(d["created_at"]),
-            str(d["last_seen_at"] or ""),
+            when(d["created_at"]),
+            when(d["last_seen_at"]),
             d["app"] or "",
             d["reports"] or "",
             d["last_refusal"] or "",
@@ -329,8 +312,9 @@ def demo(
 
 @offers_app.command("list")
 def offers_list(email: str, data: DataOpt = None, as_json: JsonOpt = False) -> None:
-    """A person's offers: waiting for their answer, made by them, and recurring ones (names
-    and times, never anyone's whereabouts)."""
+    """A person's offers: waiting for their answer, made by them, and recurring ones.
+
+    Names and times in their time zone, never anyone's whereabouts."""
     svc = _services(data)
     try:
         person = svc.db.read_sync(lambda c: accounts.find_by_email(c, email))
@@ -356,6 +340,14 @@ def offers_list(email: str, data: DataOpt = None, as_json: JsonOpt = False) -> N
         arrow = "to" if r["direction"] == "by_me" else "from"
         table.add_row(f"r{r['id']}", arrow, r["person"]["name"], "recurring", every, "")
     console.print(table)
+
+
+def _exists(config: Config) -> bool:
+    sqlite = config.database_url.startswith("sqlite")
+    return not sqlite or (config.data_dir / "walkwithme.db").exists()
+
+
+cli_upkeep.register(app, people_app)
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ docs/configuration.md; a test keeps that page and `SETTINGS` in step.
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
 from collections.abc import Callable, Mapping
@@ -14,6 +15,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
+
+import platformdirs
 
 from walkwithme.domain.errors import Invalid
 from walkwithme.domain.profiles import (
@@ -43,14 +46,20 @@ def _bool(text: str) -> bool:
 
 
 def _positive_float(text: str) -> float:
-    value = float(text)
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError("must be a positive number, such as 1.5") from None
     if not value > 0:
         raise ValueError("must be a positive number")
     return value
 
 
 def _port(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise ValueError("must be a port number (a whole number from 0 to 65535)") from None
     if not 0 <= value <= 65535:
         raise ValueError("must be a port number (0 to 65535)")
     return value
@@ -139,8 +148,22 @@ class Setting:
     secret: bool = False  # never repeated in an error message (keys, passwords, capability URLs)
 
 
+# Where the data lives unless told: one folder per user account, whatever folder a command runs
+# from, so `serve` and every other command agree (a relative default made each folder its own
+# empty service).
+DEFAULT_DATA = platformdirs.user_data_path("walkwithme")
+# Where earlier releases kept it, relative to the folder a command ran from: still used when it
+# holds a database, so nobody's walks vanish on upgrade (and every command says so).
+LEGACY_DATA = Path("walkwithme-data")
+
 SETTINGS: tuple[Setting, ...] = (
-    Setting("WWM_DATA", str, "./walkwithme-data", "Folder for the SQLite database."),
+    Setting(
+        "WWM_DATA",
+        str,
+        "",
+        "Folder for the SQLite database and the service's keys; empty: the per-user data "
+        "folder (~/.local/share/walkwithme on Linux).",
+    ),
     Setting(
         "WWM_DATABASE_URL",
         str,
@@ -278,6 +301,11 @@ SETTINGS: tuple[Setting, ...] = (
     ),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
+# `WWM_` names that are not settings of the service but are read elsewhere: the config file's
+# path, the `export` command's options, and the test suite's.
+OTHER_NAMES = frozenset(
+    {"WWM_CONFIG", "WWM_TOKEN", "WWM_SERVER", "WWM_TEST_POSTGRES", "WWM_SCREENSHOTS"}
+)
 
 
 @dataclass(frozen=True)
@@ -306,6 +334,8 @@ class Config:
     mqtt_topics: str = "owntracks/+/+"
     mqtt_client_id: str = "walkwithme"
     tiles_url: str = ""  # the pages' maps draw no tiles unless the operator names a server
+    data_from: str = "WWM_DATA"  # where the data folder's choice came from, said by commands
+    warnings: tuple[str, ...] = ()  # settings that look misspelled: said, then ignored
 
     @property
     def base_url(self) -> str:
@@ -340,6 +370,26 @@ def _raw_values(env: Mapping[str, str], toml_path: str | None) -> dict[str, str]
     return values
 
 
+def unknown_names(env: Mapping[str, str]) -> tuple[str, ...]:
+    """A line for each `WWM_` variable that is no setting (a typo would otherwise be silently
+    ignored: `WWM_EMERGENCY_HOKO` is no emergency hook), with the setting it most resembles."""
+    known = set(_BY_NAME) | {n + "_FILE" for n in _BY_NAME} | OTHER_NAMES
+    lines = []
+    for name in sorted(n for n in env if n.startswith("WWM_") and n not in known):
+        close = difflib.get_close_matches(name, sorted(_BY_NAME), n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        lines.append(f"{name} is not a setting{hint}; it is ignored (docs/configuration.md)")
+    return tuple(lines)
+
+
+def _data_folder(given: str) -> tuple[Path, str]:
+    if given:
+        return Path(given), "WWM_DATA"
+    if (LEGACY_DATA / "walkwithme.db").is_file():
+        return LEGACY_DATA, "found here: the folder earlier releases used; set WWM_DATA to keep it"
+    return DEFAULT_DATA, "the per-user default; WWM_DATA or --data to change it"
+
+
 def load_config(env: Mapping[str, str] | None = None, **overrides: Any) -> Config:
     """Read the settings; `overrides` (from command-line options) win over everything."""
     env = os.environ if env is None else env
@@ -357,7 +407,9 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: Any) -> Confi
     for key, value in overrides.items():
         if value is not None:
             parsed["WWM_" + key.upper()] = value
-    data_dir = Path(parsed["WWM_DATA"])
+    data_dir, data_from = _data_folder(parsed["WWM_DATA"])
+    if overrides.get("data") is not None:
+        data_from = "--data"
     url = parsed["WWM_DATABASE_URL"] or f"sqlite:///{data_dir / 'walkwithme.db'}"
     return Config(
         data_dir=data_dir,
@@ -384,6 +436,8 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: Any) -> Confi
         mqtt_topics=parsed["WWM_MQTT_TOPICS"],
         mqtt_client_id=parsed["WWM_MQTT_CLIENT_ID"],
         tiles_url=parsed["WWM_TILES_URL"],
+        data_from=data_from,
+        warnings=unknown_names(env),
     )
 
 

@@ -38,6 +38,11 @@ def cause(exc: BaseException, config: Config) -> str:
     return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
 
 
+def safe_url(url: str) -> str:
+    """A database URL fit to print: its password hidden."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def port_taken(host: str, port: int) -> str | None:
     """Said before "listening on" is printed: the port is in use, or the address isn't ours."""
     if port == 0:

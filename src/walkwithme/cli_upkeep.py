@@ -1,0 +1,156 @@
+"""The operator's upkeep commands: `check`, `backup`, `restore`, `people import`,
+`streets path`. Registered on the `walkwithme` command by cli.py."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.progress import Progress
+
+from walkwithme.cli_common import (
+    DataOpt,
+    JsonOpt,
+    console,
+    err,
+    load,
+    machine_timezone,
+    open_services,
+    out,
+    where,
+)
+from walkwithme.clock import SystemClock
+from walkwithme.upkeep import backups, checks, imports
+
+SHIPPED_STREETS = Path(__file__).parent / "data" / "helsinki.osm.pbf"
+
+_COLOUR = {checks.Verdict.OK: "green", checks.Verdict.WARN: "yellow", checks.Verdict.FAIL: "red"}
+
+
+def check(data: DataOpt = None, as_json: JsonOpt = False) -> None:
+    """Is this deployment ready? One line a finding; exit code 1 if anything failed.
+
+    Settings, database, data folder, channels, clock, streets and the public address."""
+    config = load(data)
+    found = checks.run(config, SystemClock())
+    if as_json:
+        out(True, [{"what": f.what, "verdict": f.verdict.value, "said": f.said} for f in found], "")
+    else:
+        for f in found:
+            word = f.verdict.value
+            colour = _COLOUR[f.verdict]
+            pad = " " * (8 - len(word))
+            console.print(f"[{colour}]{word}[/{colour}]{pad}{f.what}: {escape(f.said)}")
+    if any(f.verdict is checks.Verdict.FAIL for f in found):
+        raise typer.Exit(1)
+
+
+def backup(
+    dest: Annotated[Path, typer.Argument(help="A new folder to write the backup into")],
+    data: DataOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Copy the database and its keys into DEST, consistently, while the service runs."""
+    config = load(data)
+    if not config.database_url.startswith("sqlite"):
+        err.print(
+            "[red]error:[/red] this service keeps its data in PostgreSQL: back it up with "
+            "pg_dump (docs/deploy.md#backups)"
+        )
+        raise typer.Exit(2)
+    err.print(escape(where(config)), style="dim")
+    try:
+        copied = backups.backup(config.data_dir, dest)
+    except backups.BackupError as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(1) from None
+    out(
+        as_json,
+        {"folder": str(copied.folder), "files": list(copied.files), "bytes": copied.size},
+        f"Backed up into {copied.folder}: {', '.join(copied.files)} "
+        f"({copied.size / 1_000_000:.1f} MB). It holds where people walked: keep it private.",
+    )
+
+
+def restore(
+    source: Annotated[Path, typer.Argument(help="A folder `walkwithme backup` wrote")],
+    data: DataOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Put a backup into an empty data folder, for `serve` to run on.
+
+    A backup from an older release is migrated when the service starts."""
+    config = load(data)
+    if not config.database_url.startswith("sqlite"):
+        err.print("[red]error:[/red] restore a PostgreSQL database with pg_restore or psql")
+        raise typer.Exit(2)
+    try:
+        copied = backups.restore(source, config.data_dir)
+    except backups.BackupError as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(1) from None
+    out(
+        as_json,
+        {"folder": str(copied.folder), "files": list(copied.files)},
+        f"Restored {', '.join(copied.files)} into {copied.folder}.",
+    )
+
+
+def people_import(
+    file: Annotated[Path, typer.Argument(help="CSV with the columns email,name,timezone,operator")],
+    timezone: Annotated[
+        str | None,
+        typer.Option(help="Time zone for rows that give none; default: this machine's"),
+    ] = None,
+    data: DataOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create many accounts from a CSV file, all or none; prints each password once."""
+    try:
+        rows = imports.read(file, timezone or machine_timezone())
+    except imports.ImportRefused as exc:
+        for problem in exc.problems:
+            err.print(f"[red]error:[/red] {escape(problem)}")
+        err.print("Nothing was imported.")
+        raise typer.Exit(1) from None
+    svc = open_services(data)
+    try:
+        clash = svc.db.read_sync(lambda c: imports.taken(c, rows))
+        if clash:
+            for problem in clash:
+                err.print(f"[red]error:[/red] {escape(problem)}")
+            err.print("Nothing was imported.")
+            raise typer.Exit(1)
+        with Progress(console=err, transient=True) as bar:
+            task = bar.add_task("Making passwords", total=len(rows))
+            made = imports.make_passwords(rows, os.cpu_count() or 1, lambda: bar.advance(task))
+        created = svc.writer.run_sync(lambda tx: imports.create(tx, made))
+    finally:
+        svc.db.dispose()
+    listed = [{**p.as_json(), "password": m.password} for p, m in zip(created, made, strict=True)]
+    if as_json:
+        out(True, listed, "")
+        return
+    err.print(f"Created {len(created)} accounts. Their passwords, shown once (CSV):")
+    sys.stdout.write("email,password\n")
+    for entry in listed:
+        sys.stdout.write(f"{entry['email']},{entry['password']}\n")
+
+
+def streets_path() -> None:
+    """Where the shipped street map of central Helsinki is (for WWM_STREETS)."""
+    console.print(str(SHIPPED_STREETS))
+
+
+def register(app: typer.Typer, people_app: typer.Typer) -> None:
+    app.command()(check)
+    app.command()(backup)
+    app.command()(restore)
+    people_app.command("import")(people_import)
+    streets_app = typer.Typer(help="The street map walks are routed along.", no_args_is_help=True)
+    streets_app.command("path")(streets_path)
+    app.add_typer(streets_app, name="streets")

@@ -1,0 +1,107 @@
+"""Backups of a SQLite data folder, consistent while the service writes, and their restore.
+
+A backup is a folder: the database copied page by page with SQLite's online backup API (one
+read transaction, so it is the database as it was at one moment, whatever the service wrote
+meanwhile), and the keys the data folder holds beside it (the Web Push key: without it every
+browser's subscription is orphaned). PostgreSQL has its own tools (docs/deploy.md).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+DATABASE = "walkwithme.db"
+# Kept beside the database: the Web Push key, and a drill's clock (its walks are in its time).
+KEPT_FILES = ("vapid.pem", "fast-clock.json")
+
+
+class BackupError(Exception):
+    """Said to the operator in one line; nothing was written."""
+
+
+@dataclass(frozen=True)
+class Copied:
+    folder: Path
+    files: tuple[str, ...]
+    size: int  # bytes of the database
+
+
+def _private_folder(folder: Path) -> None:
+    if folder.exists() and any(folder.iterdir()):
+        raise BackupError(f"{folder} is not empty: choose a new folder (nothing was written)")
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(folder, 0o700)  # a backup holds where people walked, as the data folder does
+
+
+def _copy_database(source: Path, target: Path) -> None:
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.close(fd)
+        dst = sqlite3.connect(target)
+        try:
+            src.backup(dst)  # all pages in one step: one consistent moment
+            dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no WAL beside
+        finally:
+            dst.close()
+    finally:
+        src.close()
+
+
+def _check(database: Path) -> None:
+    con = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    try:
+        (verdict,) = con.execute("PRAGMA integrity_check").fetchone()
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    except sqlite3.DatabaseError as exc:
+        raise BackupError(f"{database} is not a Walk With Me database: {exc}") from None
+    finally:
+        con.close()
+    if verdict != "ok":
+        raise BackupError(f"{database} is damaged: {verdict}")
+    if not {"people", "walks", "alembic_version"} <= tables:
+        raise BackupError(f"{database} is not a Walk With Me database")
+
+
+def backup(data_dir: Path, dest: Path) -> Copied:
+    database = data_dir / DATABASE
+    if not database.is_file():
+        raise BackupError(f"there is no database in {data_dir} to back up")
+    _private_folder(dest)
+    _copy_database(database, dest / DATABASE)
+    _check(dest / DATABASE)
+    kept = [DATABASE]
+    for name in KEPT_FILES:
+        if (data_dir / name).is_file():
+            shutil.copy2(data_dir / name, dest / name)
+            os.chmod(dest / name, 0o600)
+            kept.append(name)
+    return Copied(dest, tuple(kept), (dest / DATABASE).stat().st_size)
+
+
+def restore(source: Path, data_dir: Path) -> Copied:
+    """Into a data folder with no database (never over one: that would lose what it holds);
+    the service migrates it on start if the backup is from an older release."""
+    database = source / DATABASE
+    if not database.is_file():
+        raise BackupError(f"{source} holds no {DATABASE}: not a backup made by `walkwithme backup`")
+    _check(database)
+    if (data_dir / DATABASE).exists():
+        raise BackupError(
+            f"{data_dir} has a database already: restore into an empty data folder "
+            "(nothing was changed)"
+        )
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(data_dir, 0o700)
+    _copy_database(database, data_dir / DATABASE)
+    kept = [DATABASE]
+    for name in KEPT_FILES:
+        if (source / name).is_file():
+            shutil.copy2(source / name, data_dir / name)
+            os.chmod(data_dir / name, 0o600)
+            kept.append(name)
+    return Copied(data_dir, tuple(kept), (data_dir / DATABASE).stat().st_size)

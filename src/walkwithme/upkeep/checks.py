@@ -1,0 +1,205 @@
+"""`walkwithme check`: is this deployment ready to walk people home? One line a finding.
+
+Each check answers for one thing an operator would otherwise find out from a walker at night:
+the settings, the database (reachable, migrated), the data folder (private, writable), the
+street map, people's broken channels, the public address (can a phone reach it?), and the
+clock (never behind what the database already recorded). A failure makes the exit code 1; a
+warning (something works, but not as a real deployment wants it) does not.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from enum import Enum
+
+import httpx2
+import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
+
+from walkwithme.clock import Clock, was_jumped
+from walkwithme.config import Config
+from walkwithme.startup import safe_url
+from walkwithme.store.database import Database
+from walkwithme.store.migrate import recorded_revision, script_head
+from walkwithme.store.schema import channels, events, people
+
+REACH_TIMEOUT_S = 5.0
+AHEAD_SLACK_MS = 60_000  # the database may hold times this far past the clock (other hosts)
+
+
+class Verdict(Enum):
+    OK = "ok"
+    WARN = "warning"
+    FAIL = "failed"
+
+
+@dataclass(frozen=True)
+class Finding:
+    what: str
+    verdict: Verdict
+    said: str
+
+
+Getter = Callable[[str], httpx2.Response]
+
+
+def _get(url: str) -> httpx2.Response:
+    return httpx2.get(url, timeout=REACH_TIMEOUT_S, follow_redirects=False)
+
+
+def run(config: Config, clock: Clock, get: Getter = _get) -> list[Finding]:
+    return list(_all(config, clock, get))
+
+
+def _all(config: Config, clock: Clock, get: Getter) -> Iterator[Finding]:
+    yield _settings(config)
+    sqlite = config.database_url.startswith("sqlite")
+    if sqlite:
+        yield _data_folder(config)
+    db = Database(config.database_url)
+    try:
+        found = _database(config, db)
+        yield found
+        if found.verdict is not Verdict.FAIL:
+            yield _channels(db)
+            yield _clock(config, db, clock)
+    finally:
+        db.dispose()
+    yield _streets(config)
+    yield _public_url(config, get)
+
+
+def _settings(config: Config) -> Finding:
+    if config.warnings:
+        return Finding("settings", Verdict.WARN, "; ".join(config.warnings))
+    return Finding("settings", Verdict.OK, "read, no unknown WWM_ names")
+
+
+def _data_folder(config: Config) -> Finding:
+    folder = config.data_dir
+    if not folder.is_dir():
+        return Finding("data folder", Verdict.FAIL, f"{folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        return Finding("data folder", Verdict.FAIL, f"{folder} can't be written by this account")
+    exposed = [
+        p.name
+        for p in [folder, *folder.iterdir()]
+        if (p == folder or p.is_file()) and stat.S_IMODE(p.lstat().st_mode) & 0o077
+    ]
+    if exposed:
+        return Finding(
+            "data folder",
+            Verdict.WARN,
+            f"{folder}: readable by other accounts ({', '.join(exposed)}); the service makes "
+            "it 0700 and its files 0600 when it starts",
+        )
+    return Finding("data folder", Verdict.OK, f"{folder}, private to this account")
+
+
+def _database(config: Config, db: Database) -> Finding:
+    shown = safe_url(config.database_url)
+    if (
+        config.database_url.startswith("sqlite")
+        and not (config.data_dir / "walkwithme.db").exists()
+    ):
+        return Finding("database", Verdict.FAIL, f"{shown} does not exist yet (walkwithme migrate)")
+    try:
+        with db.write_engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except SQLAlchemyError as exc:
+        first = str(getattr(exc, "orig", exc) or exc).strip().splitlines()[0]
+        return Finding("database", Verdict.FAIL, f"{shown} can't be reached: {first}")
+    at, head = recorded_revision(db.write_engine), script_head()
+    if at is None:
+        return Finding("database", Verdict.FAIL, f"{shown} has no schema (walkwithme migrate)")
+    if at != head:
+        return Finding(
+            "database", Verdict.FAIL, f"{shown} is at schema {at}, not {head} (walkwithme migrate)"
+        )
+    with db.write_engine.connect() as conn:
+        count = conn.execute(sa.select(sa.func.count()).select_from(people)).scalar_one()
+    if count == 0:
+        return Finding(
+            "database", Verdict.WARN, f"{shown}, schema {at}, but nobody has an account yet"
+        )
+    return Finding("database", Verdict.OK, f"{shown}, schema {at}, {count} people")
+
+
+def _channels(db: Database) -> Finding:
+    with db.write_engine.connect() as conn:
+        broken = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(channels)
+            .where(channels.c.broken_at.is_not(None), channels.c.removed_at.is_(None))
+        ).scalar_one()
+        working = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(channels)
+            .where(channels.c.broken_at.is_(None), channels.c.removed_at.is_(None))
+        ).scalar_one()
+    if broken:
+        return Finding(
+            "channels",
+            Verdict.WARN,
+            f"{broken} of {broken + working} people's channels are broken: their alerts don't "
+            "arrive there (each person sees why on their channels page)",
+        )
+    return Finding("channels", Verdict.OK, f"{working} channels, none broken")
+
+
+def _clock(config: Config, db: Database, clock: Clock) -> Finding:
+    if was_jumped(config.data_dir / "fast-clock.json"):
+        return Finding(
+            "clock", Verdict.WARN, "a drill jumped this data folder's clock: serve it with --drill"
+        )
+    with db.write_engine.connect() as conn:
+        latest = conn.execute(sa.select(sa.func.max(events.c.at))).scalar_one()
+    now = clock.now_ms()
+    if latest is not None and latest > now + AHEAD_SLACK_MS:
+        minutes = (latest - now) / 60_000
+        return Finding(
+            "clock",
+            Verdict.FAIL,
+            f"this machine's clock is {minutes:.0f} min behind what the database recorded: "
+            "deadlines would fall late (set the clock right, e.g. with NTP)",
+        )
+    return Finding("clock", Verdict.OK, "not behind anything the database recorded")
+
+
+def _streets(config: Config) -> Finding:
+    if config.streets is None:
+        return Finding(
+            "streets",
+            Verdict.WARN,
+            "none (WWM_STREETS): walks are judged by the straight line to their destination",
+        )
+    size = config.streets.stat().st_size / 1_000_000
+    return Finding("streets", Verdict.OK, f"{config.streets} ({size:.1f} MB)")
+
+
+def _public_url(config: Config, get: Getter) -> Finding:
+    if not config.public_url:
+        return Finding(
+            "public address",
+            Verdict.WARN,
+            f"WWM_PUBLIC_URL is not set: links in alerts say {config.base_url}, which only "
+            "this machine can open",
+        )
+    url = f"{config.public_url}/healthz"
+    try:
+        answer = get(url)
+    except httpx2.HTTPError as exc:
+        return Finding("public address", Verdict.FAIL, f"{url} can't be reached from here: {exc}")
+    if answer.status_code != 200:
+        return Finding("public address", Verdict.FAIL, f"{url} answered {answer.status_code}")
+    if not config.public_url.startswith("https://"):
+        return Finding(
+            "public address",
+            Verdict.WARN,
+            f"{config.public_url} answers, but without HTTPS browsers won't share a position, "
+            "keep a service worker or take Web Push (docs/deploy.md)",
+        )
+    return Finding("public address", Verdict.OK, f"{config.public_url} answers")

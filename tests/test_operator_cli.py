@@ -1,0 +1,232 @@
+"""The operator's first hour at the command line: one data location every command agrees on,
+commands said as they can be typed, settings that can't be misspelled silently, `check`,
+`backup` and `restore` while serving, and `people import`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx2
+import pytest
+
+from tests.people import HOME
+from tests.service import WWM, Service, cli
+from tests.test_service_e2e import prepare, sign_in
+from walkwithme import cli_common
+from walkwithme.config import load_config
+
+
+def run(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*WWM, *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        input=stdin,
+        timeout=120,
+    )
+
+
+def test_every_command_uses_one_data_folder_from_any_folder_and_says_which(tmp_path: Path) -> None:
+    home = {"XDG_DATA_HOME": str(tmp_path / "xdg"), "WWM_DATA": ""}
+    one, two = tmp_path / "one", tmp_path / "two"
+    one.mkdir()
+    two.mkdir()
+    added = run("people", "add", "mira@example.org", "--json", cwd=one, env=home)
+    assert added.returncode == 0, added.stderr
+    assert f"Data: {tmp_path / 'xdg' / 'walkwithme'}" in added.stderr
+    assert "new, created now" in added.stderr
+    listed = run("people", "list", "--json", cwd=two, env=home)
+    assert [p["email"] for p in json.loads(listed.stdout)] == ["mira@example.org"]
+    assert "created now" not in listed.stderr
+    assert not (one / "walkwithme-data").exists()
+    assert not (two / "walkwithme-data").exists()
+
+
+def test_a_folder_of_an_earlier_release_is_still_used_and_said(tmp_path: Path) -> None:
+    legacy = tmp_path / "walkwithme-data"
+    cli(legacy, "people", "add", "mira@example.org")
+    listed = run("people", "list", "--json", cwd=tmp_path, env={"XDG_DATA_HOME": str(tmp_path)})
+    assert [p["email"] for p in json.loads(listed.stdout)] == ["mira@example.org"]
+    assert "set WWM_DATA to keep it" in listed.stderr
+
+
+def test_a_misspelled_setting_is_named_with_what_was_meant() -> None:
+    config = load_config({"WWM_PROT": "9000", "WWM_EMERGENCY_HOKO": "https://x.example"})
+    assert config.port == 8000
+    said = " ".join(config.warnings)
+    assert "WWM_PROT is not a setting (did you mean WWM_PORT?)" in said
+    assert "did you mean WWM_EMERGENCY_HOOK?" in said
+    assert load_config({"WWM_TOKEN": "x", "WWM_DATA_FILE": "/dev/null"}).warnings == ()
+
+
+def test_a_port_that_is_no_number_says_so_in_words(tmp_path: Path) -> None:
+    done = run("migrate", "--data", str(tmp_path), env={"WWM_PORT": "abc"})
+    assert done.returncode == 2
+    assert "WWM_PORT='abc': must be a port number" in done.stderr
+    assert "invalid literal" not in done.stderr
+
+
+def test_commands_are_said_as_they_can_be_typed_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    program = tmp_path / "venv" / "bin" / "walkwithme"
+    program.parent.mkdir(parents=True)
+    program.write_text("#!/bin/sh\n")
+    program.chmod(0o755)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", [str(program.relative_to(tmp_path)), "serve"])
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    monkeypatch.setenv("WWM_DATABASE_URL", "postgresql+psycopg://wwm:hunter2@db.local/wwm")
+    monkeypatch.delenv("WWM_CONFIG", raising=False)
+    said = cli_common.command(None, "people add you@example.org --operator")
+    # Not on PATH: its path; the database named (its password hidden), not a stray SQLite.
+    assert said == (
+        "WWM_DATABASE_URL='postgresql+psycopg://wwm:***@db.local/wwm' "
+        "venv/bin/walkwithme people add you@example.org --operator"
+    )
+    monkeypatch.setenv("PATH", str(program.parent))
+    monkeypatch.delenv("WWM_DATABASE_URL")
+    assert cli_common.command(tmp_path / "d", "people list") == (
+        f"walkwithme people list --data {tmp_path / 'd'}"
+    )
+
+
+def test_migrate_says_what_it_did(tmp_path: Path) -> None:
+    first = run("migrate", "--data", str(tmp_path / "d"))
+    assert "Created the database's tables" in first.stdout
+    again = run("migrate", "--data", str(tmp_path / "d"))
+    assert "The database is up to date" in again.stdout
+
+
+def test_help_and_lists_read_as_words(tmp_path: Path) -> None:
+    helped = run("serve", "--help", env={"COLUMNS": "200"})
+    assert "--drill" in helped.stdout
+    assert "<bool>" not in helped.stdout
+    offers = run("offers", "--help", env={"COLUMNS": "200"})
+    assert "A person's offers: waiting for their answer, made by them, and recurring ones." in (
+        offers.stdout
+    )
+    data = tmp_path / "d"
+    cli(data, "people", "add", "mira@example.org")
+    cli(data, "devices", "add", "mira@example.org", "phone")
+    table = run("devices", "list", "mira@example.org", "--data", str(data), env={"COLUMNS": "200"})
+    assert "phone" in table.stdout
+    assert not any(len(w) >= 12 and w.isdigit() for w in table.stdout.split())  # no epoch ms
+    assert "-" in table.stdout.split("phone")[1].split()[1]  # a date, 2026-12-04
+
+
+def test_a_new_account_takes_this_machines_time_zone(tmp_path: Path) -> None:
+    made = run(
+        "people",
+        "add",
+        "mira@example.org",
+        "--data",
+        str(tmp_path),
+        "--json",
+        env={"TZ": "Europe/Helsinki"},
+    )
+    assert json.loads(made.stdout)["timezone"] == "Europe/Helsinki"
+
+
+def test_check_names_what_is_wrong_one_line_each(tmp_path: Path) -> None:
+    data = tmp_path / "d"
+    missing = run("check", "--data", str(data))
+    assert missing.returncode == 1
+    assert "failed  database" in missing.stdout
+    assert "does not exist" in missing.stdout
+    cli(data, "people", "add", "mira@example.org")
+    served = Service(data).start()
+    try:
+        public = {"WWM_PUBLIC_URL": served.url}
+        done = run("check", "--data", str(data), "--json", env=public)
+    finally:
+        served.stop()
+    found = {f["what"]: f for f in json.loads(done.stdout)}
+    assert done.returncode == 0, done.stdout
+    assert found["database"]["verdict"] == "ok"
+    assert "1 people" in found["database"]["said"]
+    assert found["public address"]["verdict"] == "warning"  # it answers, but not over HTTPS
+    assert "without HTTPS" in found["public address"]["said"]
+    unreachable = run("check", "--data", str(data), env={"WWM_PUBLIC_URL": served.url})
+    assert unreachable.returncode == 1
+    assert "can't be reached from here" in unreachable.stdout
+
+
+def test_a_backup_made_while_serving_restores_into_an_empty_folder_and_serves(
+    tmp_path: Path,
+) -> None:
+    served = Service(tmp_path / "data")
+    try:
+        as_mira, _, _, walk_id = prepare(served)
+        backed = run("backup", str(tmp_path / "bk"), "--data", str(served.data), "--json")
+        assert backed.returncode == 0, backed.stderr
+        assert "walkwithme.db" in json.loads(backed.stdout)["files"]
+        assert (tmp_path / "bk").stat().st_mode & 0o077 == 0
+        again = run("backup", str(tmp_path / "bk"), "--data", str(served.data))
+        assert again.returncode == 1
+        assert "not empty" in again.stderr
+    finally:
+        served.stop()
+    restored = run("restore", str(tmp_path / "bk"), "--data", str(tmp_path / "new"))
+    assert restored.returncode == 0, restored.stderr
+    over = run("restore", str(tmp_path / "bk"), "--data", str(tmp_path / "new"))
+    assert over.returncode == 1
+    assert "has a database already" in over.stderr
+    back = Service(tmp_path / "new").start()
+    try:
+        walk = httpx2.get(f"{back.url}/api/walks/{walk_id}", headers=as_mira)
+        assert walk.status_code == 200, walk.text  # her session, her walk: all there
+        assert walk.json()["destination"]["lat"] == pytest.approx(HOME[0])
+        assert walk.json()["state"] == "active"
+    finally:
+        back.stop()
+
+
+def test_people_import_is_all_or_nothing_and_names_each_bad_line(tmp_path: Path) -> None:
+    data = tmp_path / "d"
+    cli(data, "people", "add", "taken@example.org")
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "email,name,timezone,operator\n"
+        "aino@example.org,Aino,Europe/Helsinki,\n"
+        "not-an-email,X,,\n"
+        "eero@example.org,Eero,Mars/Olympus,\n"
+        "aino@example.org,Aino again,,\n"
+    )
+    refused = run("people", "import", str(bad), "--data", str(data))
+    assert refused.returncode == 1
+    for line in ("line 3", "line 4", "line 5"):
+        assert line in refused.stderr
+    clash = tmp_path / "clash.csv"
+    clash.write_text("email,name\nnew@example.org,New\ntaken@example.org,Taken\n")
+    refused = run("people", "import", str(clash), "--data", str(data))
+    assert refused.returncode == 1
+    assert "line 3: taken@example.org has an account" in refused.stderr
+    assert [
+        p["email"] for p in json.loads(run("people", "list", "--data", str(data), "--json").stdout)
+    ] == ["taken@example.org"]
+    good = tmp_path / "good.csv"
+    good.write_text(
+        "email,name,timezone,operator\n"
+        + "".join(f"p{i}@example.org,P{i},Europe/Helsinki,\n" for i in range(20))
+        + "ops@example.org,Ops,,yes\n"
+    )
+    made = run("people", "import", str(good), "--data", str(data), "--json")
+    assert made.returncode == 0, made.stderr
+    created = json.loads(made.stdout)
+    assert len(created) == 21
+    assert created[-1]["is_operator"] is True
+    assert created[0]["timezone"] == "Europe/Helsinki"
+    served = Service(data).start()
+    try:
+        sign_in(served.url, created[7])  # each can sign in with the password shown once
+    finally:
+        served.stop()
