@@ -11,7 +11,7 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from tests.service import WWM
-from walkwithme.demo import play
+from walkwithme.demo import ordered, play
 
 pytestmark = pytest.mark.slow
 
@@ -49,6 +49,28 @@ def test_the_story_is_told_against_the_real_service(tmp_path: Path) -> None:
     assert root.find(f"{ns}rte") is not None
     features = json.loads(geojson.read_text())["features"]
     assert {f["properties"]["kind"] for f in features} >= {"track", "route", "event"}
+    # Evening four: she stops, misses the check, he is alarmed, is on it, and marks her safe.
+    assert kinds["Aino"].count("check") == 1
+    assert kinds["Eero"].count("alarm") == 1
+    assert "alarm_acknowledged" in kinds["Aino"]
+    fourth = [m["event"]["kind"] for m in story.alarmed_saw if m["type"] == "event"]
+    assert fourth.index("check") < fourth.index("alarm") < fourth.index("alarm_acknowledged")
+    assert fourth.index("alarm_acknowledged") < fourth.index("alarm_resolved")
+    resolved = next(
+        m["event"] for m in story.alarmed_saw if m.get("event", {}).get("kind") == "alarm_resolved"
+    )
+    assert resolved["note"] == "Called her: she met a friend, all fine."
+    told = [e.what for e in ordered(story.entries)]
+    # Causes before their effects, whatever second each fell in.
+    assert told.index('says no, kindly: "Not tonight, sorry. Tomorrow at nine?"') < next(
+        i for i, w in enumerate(told) if "promises another evening" in w
+    )
+    assert told.index("offers to walk Aino home") < told.index(
+        "[notification] Eero offers to walk you home"
+    )
+    alarm = next(i for i, w in enumerate(told) if w.startswith("[notification] ALARM"))
+    assert next(i for i, w in enumerate(told) if "Are you OK? Answer" in w) < alarm
+    assert alarm < next(i for i, w in enumerate(told) if w.startswith("marks her safe"))
 
 
 def test_the_demo_command_prints_the_timeline_and_writes_the_walk(tmp_path: Path) -> None:
@@ -63,4 +85,6 @@ def test_the_demo_command_prints_the_timeline_and_writes_the_walk(tmp_path: Path
     assert "Aino" in done.stdout
     assert "Eero" in done.stdout
     assert "Would you like to come in?" in done.stdout
+    assert "[notification] Eero offers to walk you home" in done.stdout  # the label, intact
+    assert "marks her safe" in done.stdout
     assert sorted(p.suffix for p in tmp_path.iterdir()) == [".geojson", ".gpx"]
