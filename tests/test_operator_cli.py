@@ -99,6 +99,25 @@ def test_commands_are_said_as_they_can_be_typed_here(
     )
 
 
+def test_a_phones_token_comes_with_a_warning_while_no_phone_can_reach_the_service(
+    tmp_path: Path,
+) -> None:
+    cli(tmp_path, "people", "add", "mira@example.org")
+    local = run("devices", "add", "mira@example.org", "phone", "--data", str(tmp_path))
+    assert "a phone can't reach http://127.0.0.1:8000" in local.stderr
+    public = run(
+        "devices",
+        "add",
+        "mira@example.org",
+        "watch",
+        "--data",
+        str(tmp_path),
+        env={"WWM_PUBLIC_URL": "https://walk.example.org"},
+    )
+    assert "https://walk.example.org/api/owntracks" in public.stdout
+    assert "can't reach" not in public.stderr
+
+
 def test_migrate_says_what_it_did(tmp_path: Path) -> None:
     first = run("migrate", "--data", str(tmp_path / "d"))
     assert "Created the database's tables" in first.stdout

@@ -231,6 +231,12 @@ def devices_add(
         f"password. Traccar Client: server URL {base}/api/traccar, this token as the device "
         "identifier. See docs/phones.md.",
     )
+    if not svc.config.public_url and not as_json:
+        # 127.0.0.1 is the phone itself, to the phone: these addresses work only on this machine.
+        err.print(
+            f"[yellow]warning:[/yellow] a phone can't reach {base}: set WWM_PUBLIC_URL to the "
+            "address phones reach this service at, behind HTTPS (docs/deploy.md)"
+        )
 
 
 @devices_app.command("list")
