@@ -312,7 +312,10 @@ def demo(
     """Tell the story Walk With Me comes from, against a real service (about 30 seconds)."""
     from walkwithme.demo import play, print_story
 
-    console.print("Starting a service with the streets of central Helsinki...")
+    console.print(
+        f"Starting a service with the streets of central Helsinki ({cli_upkeep.SHIPPED_STREETS}; "
+        "WWM_STREETS=$(walkwithme streets path) serves them too)..."
+    )
     print_story(play(out), console)
 
 
