@@ -75,4 +75,7 @@ def test_every_setting_is_documented() -> None:
     page = (ROOT / "docs" / "configuration.md").read_text()
     documented = set(re.findall(r"`(WWM_[A-Z_]+)`", page))
     assert {s.name for s in SETTINGS} <= documented
-    assert documented - {s.name for s in SETTINGS} <= {"WWM_CONFIG"}
+    from_files = {s.name + "_FILE" for s in SETTINGS}
+    # Besides the settings: the config file's variable, a setting read from a file, and the
+    # misspelling the page shows as an example.
+    assert documented - {s.name for s in SETTINGS} - from_files <= {"WWM_CONFIG", "WWM_PROT"}

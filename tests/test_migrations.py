@@ -7,7 +7,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from walkwithme.store.database import Database
-from walkwithme.store.migrate import current_revision, upgrade
+from walkwithme.store.migrate import current_revision, script_head, upgrade
 from walkwithme.store.schema import metadata, share_links, walks
 
 
@@ -20,7 +20,9 @@ def test_the_migrated_schema_matches_the_tables_in_code(database: Database) -> N
 def test_migrating_twice_is_harmless(database: Database) -> None:
     before = current_revision(database.write_engine)
     upgrade(database.write_engine)
-    assert current_revision(database.write_engine) == before == "0015"
+    head = script_head()
+    assert head is not None  # the migrations make one chain
+    assert current_revision(database.write_engine) == before == head
 
 
 def test_what_she_was_shown_before_the_upgrade_is_what_she_is_shown_after(db_url: str) -> None:

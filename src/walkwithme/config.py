@@ -19,6 +19,7 @@ from urllib.parse import unquote, urlsplit
 import platformdirs
 
 from walkwithme.domain.errors import Invalid
+from walkwithme.domain.keeping import DAY_MS, Keeping
 from walkwithme.domain.profiles import (
     DEFAULT_PROFILES,
     NIGHT_ENDS,
@@ -87,6 +88,17 @@ def _url(text: str) -> str:
     if not text.startswith(("http://", "https://")):
         raise ValueError("must start with http:// or https://")
     return text
+
+
+def _days(text: str) -> float:
+    """A number of days: `7`, `0.5`, `0` (as soon as the walk is over)."""
+    try:
+        value = float(text.strip().removesuffix("d"))
+    except ValueError:
+        raise ValueError("must be a number of days, such as 7 or 0.5") from None
+    if not 0 <= value <= 3650:
+        raise ValueError("must be from 0 to 3650 days")
+    return value
 
 
 def _street_file(text: str) -> Path | None:
@@ -294,6 +306,25 @@ SETTINGS: tuple[Setting, ...] = (
         "built-in ones (docs/alarms.md).",
     ),
     Setting(
+        "WWM_KEEP_WALKS_DAYS",
+        _days,
+        7.0,
+        "Days a walk's track is kept after it ends safely, for walkers who chose nothing "
+        "(0: as soon as it ends).",
+    ),
+    Setting(
+        "WWM_KEEP_WALKS_MOST_DAYS",
+        _days,
+        30.0,
+        "The longest a walker may choose to keep her walks' tracks.",
+    ),
+    Setting(
+        "WWM_KEEP_ALARMED_WALKS_DAYS",
+        _days,
+        90.0,
+        "Days a walk that had an alarm is kept after it ends, whatever its walker chose.",
+    ),
+    Setting(
         "WWM_NIGHT_HOURS",
         night_hours,
         (NIGHT_STARTS, NIGHT_ENDS),
@@ -334,6 +365,7 @@ class Config:
     mqtt_topics: str = "owntracks/+/+"
     mqtt_client_id: str = "walkwithme"
     tiles_url: str = ""  # the pages' maps draw no tiles unless the operator names a server
+    keeping: Keeping = field(default_factory=Keeping)  # how long walks are kept after they end
     data_from: str = "WWM_DATA"  # where the data folder's choice came from, said by commands
     warnings: tuple[str, ...] = ()  # settings that look misspelled: said, then ignored
 
@@ -436,8 +468,25 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: Any) -> Confi
         mqtt_topics=parsed["WWM_MQTT_TOPICS"],
         mqtt_client_id=parsed["WWM_MQTT_CLIENT_ID"],
         tiles_url=parsed["WWM_TILES_URL"],
+        keeping=_keeping(
+            parsed["WWM_KEEP_WALKS_DAYS"],
+            parsed["WWM_KEEP_WALKS_MOST_DAYS"],
+            parsed["WWM_KEEP_ALARMED_WALKS_DAYS"],
+        ),
         data_from=data_from,
         warnings=unknown_names(env),
+    )
+
+
+def _keeping(default: float, most: float, alarmed: float) -> Keeping:
+    if default > most:
+        raise ConfigError(
+            f"WWM_KEEP_WALKS_DAYS={default:g} is more than WWM_KEEP_WALKS_MOST_DAYS={most:g}"
+        )
+    return Keeping(
+        default_ms=round(default * DAY_MS),
+        most_ms=round(most * DAY_MS),
+        alarmed_ms=round(alarmed * DAY_MS),
     )
 
 

@@ -121,7 +121,9 @@ def build_services(
         )
     bell = Bell()
     writer = Writer(db.write_engine, clock, on_commit=bell.ring_threadsafe)
-    watchdog = Watchdog(db, writer, clock, has_hook=bool(config.emergency_hook))
+    watchdog = Watchdog(
+        db, writer, clock, has_hook=bool(config.emergency_hook), keeping=config.keeping
+    )
     push_keys = PushKeys(
         config.data_dir / "vapid.pem", config.vapid_private_key, config.vapid_subject
     )

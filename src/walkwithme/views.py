@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from walkwithme.usecases import retention
 from walkwithme.usecases.timeline import Audience
 from walkwithme.usecases.walks import Walk, companion_names, person_name
 
@@ -61,6 +62,8 @@ def walk_view(conn: Connection, walk: Walk, audience: Audience) -> dict[str, Any
     view["you_are"] = audience.value
     if audience is Audience.WALKER:
         view["companions"] = companion_names(conn, walk.id)
+        if walk.walker_ended_at is not None:
+            view["kept"] = retention.kept(conn, walk.id)
     else:
         view["walker"] = {"id": walk.walker_id, "name": person_name(conn, walk.walker_id)}
     return view

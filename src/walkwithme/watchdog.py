@@ -21,10 +21,11 @@ from sqlalchemy.engine import Connection
 
 from walkwithme.background import BackgroundLoop
 from walkwithme.clock import Clock
+from walkwithme.domain.keeping import Keeping
 from walkwithme.store.database import Database
 from walkwithme.store.schema import walks
 from walkwithme.store.writer import StorageUnavailable, Tx, Writer
-from walkwithme.usecases import alarms, offer_times
+from walkwithme.usecases import alarms, offer_times, retention
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ class Watchdog:
     writer: Writer
     clock: Clock
     has_hook: bool = False  # the operator configured an emergency hook (the ladder's top)
+    keeping: Keeping = field(default_factory=Keeping)  # how long walks are kept once over
     judge_batch: int = JUDGE_BATCH
     last_beat_ms: int | None = None
     # A look has judged everything that was due (after a restart: all that fell due while the
@@ -72,7 +74,11 @@ class Watchdog:
         """Judge every walk that is due now, then fire the offers' due times."""
         now = self.clock.now_ms()
         decisions: list[str] = []
-        if await self._walks(now, decisions) and await self._offers(now, decisions):
+        if (
+            await self._walks(now, decisions)
+            and await self._offers(now, decisions)
+            and await self._forget(now, decisions)
+        ):
             # Only a look that could write what it decided counts as one: a watchdog whose
             # database refuses every write is stuck (/healthz fails, the heartbeat stops).
             self.last_beat_ms = now
@@ -151,6 +157,33 @@ class Watchdog:
                 )
                 continue
             self._count(decisions, decision)
+        return True
+
+    async def _forget(self, now: int, decisions: list[str]) -> bool:
+        """Walks over for longer than they are kept are forgotten (usecases/retention.py).
+        After the alarms and the offers: forgetting is never urgent. False if the database
+        couldn't take a write."""
+        forgotten = 0
+        try:
+            ended = await self.db.read(retention.unscheduled)
+            if ended:
+                await self.writer.run(
+                    partial(retention.schedule, ended=ended, keeping=self.keeping)
+                )
+            for walk_id in await self.db.read(partial(retention.due, now_ms=now)):
+                if await self.writer.run(partial(retention.forget, walk_id=walk_id)):
+                    forgotten += 1
+                    self._count(decisions, "forgotten")
+        except StorageUnavailable:
+            log.warning("the watchdog could not write; it looks again shortly")
+            return False
+        except Exception:
+            log.exception("the watchdog could not forget the walks that are due; later")
+            self.failures += 1
+        if forgotten:
+            # What was deleted is zeroed in the database file (secure_delete); the WAL still
+            # holds the pages as they were until it is checkpointed.
+            await asyncio.to_thread(self.db.checkpoint)
         return True
 
     def _count(self, decisions: list[str], decision: str | None) -> None:

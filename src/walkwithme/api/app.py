@@ -22,6 +22,7 @@ from walkwithme.api import (
     devices,
     drill,
     exports,
+    keeping,
     live,
     metrics,
     offers,
@@ -104,6 +105,7 @@ def create_app(services: Services, *, manage: bool = True) -> FastAPI:
         metrics,
         answer,
         phones,
+        keeping,
     ):
         app.include_router(module.router)
     # First in line: the busiest door shouldn't wait for every router to be tried.

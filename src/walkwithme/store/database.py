@@ -1,9 +1,9 @@
 """Engines for SQLite (the default) and PostgreSQL, and reads off the event loop.
 
-SQLite gets WAL (readers never wait for the writer), a busy timeout, foreign keys and
-`synchronous=FULL`: a fix we acknowledged must survive a power cut, and group commit makes the
-fsync affordable. Writes on SQLite start with `BEGIN IMMEDIATE` so a write transaction takes
-the lock up front instead of failing half-way.
+SQLite gets WAL (readers never wait for the writer), a busy timeout, foreign keys,
+`secure_delete` and `synchronous=FULL`: a fix we acknowledged must survive a power cut, and
+group commit makes the fsync affordable. Writes on SQLite start with `BEGIN IMMEDIATE` so a
+write transaction takes the lock up front instead of failing half-way.
 """
 
 from __future__ import annotations
@@ -40,6 +40,9 @@ def _sqlite_engine(url: str, *, for_writes: bool, busy_timeout_ms: int) -> Engin
             cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA foreign_keys=ON")
+        # What is deleted is overwritten, not only unlinked: a forgotten walk's track must not
+        # linger in free pages of the file (usecases/retention.py).
+        cur.execute("PRAGMA secure_delete=ON")
         cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cur.close()
 
@@ -88,6 +91,18 @@ class Database:
     async def read(self, fn: Callable[[Connection], T]) -> T:
         """Run a read-only query function on a worker thread, off the event loop."""
         return await anyio.to_thread.run_sync(self.read_sync, fn)
+
+    def checkpoint(self) -> None:
+        """SQLite: copy the WAL into the database and empty it, so pages as they were before a
+        deletion don't stay in the WAL file. Best effort: with a reader in the middle of a
+        transaction it does what it can, and the next one does the rest."""
+        if not self.is_sqlite:
+            return
+        raw = self.read_engine.raw_connection()
+        try:
+            raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        finally:
+            raw.close()
 
     def dispose(self) -> None:
         self.write_engine.dispose()

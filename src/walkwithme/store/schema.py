@@ -42,6 +42,9 @@ people = sa.Table(
     sa.Column("duress_pin_hash", sa.String(200)),
     # Her own settings of the rules' thresholds, as she wrote them (JSON; domain/profiles.py).
     sa.Column("rules", sa.Text),
+    # How long her walks' tracks are kept after they end (usecases/retention.py); NULL: the
+    # operator's default.
+    sa.Column("keep_walks_ms", Ms),
 )
 
 invites = sa.Table(
@@ -201,8 +204,16 @@ walks = sa.Table(
     # columns, as JSON): what her real PIN's walk would have kept.
     sa.Column("walker_fix_seq", Id),
     sa.Column("walker_last", sa.JSON),
+    # When the walk is forgotten (its track deleted, its events kept without any position:
+    # usecases/retention.py), and when that was done.
+    sa.Column("forget_at", Ms),
+    sa.Column("forgotten_at", Ms),
+    # When her own devices are told it will be: after her duress PIN, what a walk without an
+    # alarm would keep (the silent alarm keeps it longer, unseen by whoever holds her phone).
+    sa.Column("walker_forget_at", Ms),
     sa.Index("ix_walks_walker_state", "walker_id", "state"),
     sa.Index("ix_walks_next_due_at", "next_due_at"),
+    sa.Index("ix_walks_forget_at", "forget_at"),
 )
 
 walk_companions = sa.Table(

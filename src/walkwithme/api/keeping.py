@@ -1,0 +1,64 @@
+"""How long a walker's walks are kept once over (usecases/retention.py): hers to choose,
+within the operator's bounds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from walkwithme.api.auth import PersonDep, ServicesDep
+from walkwithme.domain.errors import Invalid
+from walkwithme.domain.keeping import DAY_MS
+from walkwithme.services import Services
+from walkwithme.store.schema import people
+from walkwithme.usecases import retention
+
+router = APIRouter(prefix="/api/me/keeping", tags=["privacy"])
+
+
+class Choice(BaseModel):
+    days: float | None = Field(
+        description="days a walk's track is kept after it ends safely; 0: as soon as it ends; "
+        "null: the server's default",
+    )
+
+
+async def _view(svc: Services, person_id: int) -> dict[str, Any]:
+    keeping = svc.config.keeping
+    chosen = await svc.db.read(
+        lambda c: c.execute(
+            people.select()
+            .with_only_columns(people.c.keep_walks_ms)
+            .where(people.c.id == person_id)
+        ).scalar_one()
+    )
+    return {
+        "days": None if chosen is None else chosen / DAY_MS,
+        "default_days": keeping.default_ms / DAY_MS,
+        "most_days": keeping.most_ms / DAY_MS,
+        "alarmed_days": keeping.alarmed_ms / DAY_MS,
+    }
+
+
+@router.get("")
+async def get_keeping(person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
+    """How long your walks are kept: your choice (`days`, null for the default), the server's
+    default and most, and how long a walk that had an alarm is kept whatever you chose."""
+    return await _view(svc, person.id)
+
+
+@router.put("")
+async def choose_keeping(body: Choice, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
+    """Choose how long your walks are kept once over: from 0 (as soon as you're home) to the
+    server's most. It applies to the walks that end from now on."""
+    keeping = svc.config.keeping
+    chosen = None if body.days is None else round(body.days * DAY_MS)
+    if chosen is not None and not 0 <= chosen <= keeping.most_ms:
+        raise Invalid(
+            f"days must be from 0 (as soon as you're home) to {keeping.most_ms / DAY_MS:g}",
+            field="days",
+        )
+    await svc.writer.run(lambda tx: retention.choose(tx, person.id, chosen, keeping))
+    return await _view(svc, person.id)

@@ -1,0 +1,199 @@
+"""Forgetting where people walked: a walk that is over keeps its track only as long as its
+walker chose (7 days unless she chose otherwise; "as soon as I'm home" is a choice), or, if it
+had an alarm, as long as the operator keeps alarmed walks (90 days: someone may need them).
+
+Then the walk is *forgotten*: its fixes are deleted, its events keep no position and no place,
+the walk's own columns lose its destination and last position, its links are deleted and its
+alerts keep only what they were about. What remains says that a walk happened, when, and how
+it ended, never where.
+
+The due time lives in the database (`walks.forget_at`, set by the watchdog's first look after
+the walk ended), so a service that was down forgets on its first look after it is back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from walkwithme.domain.keeping import Keeping
+from walkwithme.domain.walks import LIVE_VALUES
+from walkwithme.store.schema import alerts, answer_links, events, fixes, people, share_links, walks
+from walkwithme.store.writer import Tx
+from walkwithme.usecases.timeline import FOR_ALL, FOR_WALKER
+
+PER_LOOK = 200  # walks a look sets or forgets (the rest at the next look, moments later)
+
+# What, in an event's facts or an alert's payload, says where: dropped at any depth.
+LOCATING = frozenset(
+    {
+        "lat",
+        "lon",
+        "accuracy",
+        "accuracy_m",
+        "position",
+        "last_position",
+        "destination",
+        "from",
+        "place",
+        "route",
+        "points",
+        "link",
+        "url",
+        "share_url",
+        "answer_url",
+    }
+)
+# The walk's columns that say where it went or where she was.
+_WHERE = {
+    "dest_name": None,
+    "dest_lat": None,
+    "dest_lon": None,
+    "dest_radius_m": None,
+    "last_lat": None,
+    "last_lon": None,
+    "last_accuracy_m": None,
+    "last_speed_mps": None,
+    "last_bearing_deg": None,
+    "progress_m": None,
+    "measured_m": None,
+    "walker_last": None,
+}
+
+
+def scrub(value: Any) -> Any:
+    """`value` with every locating key removed, at any depth."""
+    if isinstance(value, dict):
+        return {k: scrub(v) for k, v in value.items() if k not in LOCATING}
+    if isinstance(value, list):
+        return [scrub(v) for v in value]
+    return value
+
+
+def _had_alarm(*, seen_by_walker: bool = False) -> sa.Exists:
+    """An alarm of any kind (a silent one too); `seen_by_walker`: one her devices were shown."""
+    found = sa.select(events.c.id).where(
+        events.c.walk_id == walks.c.id, events.c.kind.in_(("alarm", "sos", "duress"))
+    )
+    if seen_by_walker:
+        found = found.where(events.c.audience.in_((FOR_ALL, FOR_WALKER)))
+    return found.exists()
+
+
+@dataclass(frozen=True)
+class Over:
+    """A walk that is over, as retention needs it."""
+
+    walk_id: int
+    ended_at: int
+    walker_ended_at: int  # as her own devices were shown it (after a duress PIN: earlier)
+    chosen_ms: int | None  # her choice; None: the operator's default
+    alarmed: bool  # any alarm, a silent one too
+    alarm_seen: bool  # an alarm her devices were shown
+
+
+Ended = list[Over]
+
+
+def unscheduled(conn: Connection) -> Ended:
+    """Walks that are over and have no forget time yet (read first: most looks find none,
+    and a look that finds none writes nothing)."""
+    rows = conn.execute(
+        sa.select(
+            walks.c.id,
+            walks.c.ended_at,
+            sa.func.coalesce(walks.c.cover_ended_at, walks.c.ended_at),
+            people.c.keep_walks_ms,
+            _had_alarm(),
+            _had_alarm(seen_by_walker=True),
+        )
+        .join(people, people.c.id == walks.c.walker_id)
+        .where(
+            walks.c.forget_at.is_(None),
+            walks.c.forgotten_at.is_(None),
+            walks.c.ended_at.is_not(None),
+            walks.c.state.not_in(LIVE_VALUES),
+        )
+        .limit(PER_LOOK)
+    ).all()
+    return [Over(r[0], r[1], r[2], r[3], bool(r[4]), bool(r[5])) for r in rows]
+
+
+def schedule(tx: Tx, ended: Ended, keeping: Keeping) -> int:
+    """Give each walk that is over its forget time, and the one her devices are told."""
+    for walk in ended:
+        chosen = keeping.default_ms if walk.chosen_ms is None else walk.chosen_ms
+        chosen = min(chosen, keeping.most_ms)
+        real = walk.ended_at + (keeping.alarmed_ms if walk.alarmed else chosen)
+        shown = walk.walker_ended_at + (keeping.alarmed_ms if walk.alarm_seen else chosen)
+        tx.conn.execute(
+            walks.update()
+            .where(walks.c.id == walk.walk_id, walks.c.forget_at.is_(None))
+            .values(forget_at=real, walker_forget_at=shown)
+        )
+    return len(ended)
+
+
+def due(conn: Connection, now_ms: int) -> list[int]:
+    return list(
+        conn.execute(
+            sa.select(walks.c.id)
+            .where(walks.c.forget_at <= now_ms, walks.c.forgotten_at.is_(None))
+            .order_by(walks.c.forget_at)
+            .limit(PER_LOOK)
+        ).scalars()
+    )
+
+
+def forget(tx: Tx, walk_id: int) -> bool:
+    """Forget where one walk went. False if it isn't due (any more)."""
+    walk = tx.conn.execute(
+        sa.select(walks.c.forget_at, walks.c.forgotten_at, walks.c.state).where(
+            walks.c.id == walk_id
+        )
+    ).first()
+    if walk is None or walk.forgotten_at is not None or walk.forget_at is None:
+        return False
+    if walk.forget_at > tx.now_ms or walk.state in LIVE_VALUES:
+        return False
+    tx.conn.execute(fixes.delete().where(fixes.c.walk_id == walk_id))
+    tx.conn.execute(share_links.delete().where(share_links.c.walk_id == walk_id))
+    tx.conn.execute(answer_links.delete().where(answer_links.c.walk_id == walk_id))
+    for event_id, data in tx.conn.execute(
+        sa.select(events.c.id, events.c.data).where(events.c.walk_id == walk_id)
+    ).all():
+        kept = scrub(data)
+        if kept != data:
+            tx.conn.execute(events.update().where(events.c.id == event_id).values(data=kept))
+    for alert_id, payload in tx.conn.execute(
+        sa.select(alerts.c.id, alerts.c.payload).where(alerts.c.walk_id == walk_id)
+    ).all():
+        kept = scrub(payload)
+        if kept != payload:
+            tx.conn.execute(alerts.update().where(alerts.c.id == alert_id).values(payload=kept))
+    tx.conn.execute(
+        walks.update().where(walks.c.id == walk_id).values(**_WHERE, forgotten_at=tx.now_ms)
+    )
+    return True
+
+
+def choose(tx: Tx, person_id: int, keep_ms: int | None, keeping: Keeping) -> None:
+    """A walker's choice for her walks that end from now on (and those ended but not yet
+    given a forget time); None: the operator's default."""
+    value = None if keep_ms is None else keeping.check(keep_ms)
+    tx.conn.execute(people.update().where(people.c.id == person_id).values(keep_walks_ms=value))
+
+
+def kept(conn: Connection, walk_id: int) -> dict[str, Any]:
+    """For its walker, once her walk is over: until when its track is kept (None: not decided
+    yet, within moments), whether it is forgotten already, and whether it is kept longer for
+    its alarm, as her devices may be told (after her duress PIN, as if it had none)."""
+    row = conn.execute(
+        sa.select(
+            walks.c.walker_forget_at, walks.c.forgotten_at, _had_alarm(seen_by_walker=True)
+        ).where(walks.c.id == walk_id)
+    ).one()
+    return {"until": row[0], "forgotten": row[1] is not None, "for_its_alarm": bool(row[2])}

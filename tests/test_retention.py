@@ -1,0 +1,179 @@
+"""A walk that is over keeps its track only as long as its walker chose (an alarmed one as long
+as the operator keeps them), then is forgotten: no fix, no position in its events or alerts,
+no destination, and nothing left in the database's file. On a fake clock, across restarts."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from tests.conftest import LOCAL, make_services
+from tests.people import HOME, PIN, START, Cast, between
+from walkwithme.api.app import create_app
+from walkwithme.clock import FakeClock
+from walkwithme.store.schema import alerts, events, fixes, walks
+
+DAY_S = 86_400
+# Where she walked: a latitude no other test data holds, to look for in the file's bytes.
+PASSING = (60.1654321, 24.9432109)
+
+
+@contextmanager
+def service(tmp_path: Path, clock: FakeClock, **settings: str) -> Iterator[Cast]:
+    """The service on one SQLite file: each `with` is a start, its end a stop."""
+    url = f"sqlite:///{tmp_path / 'wwm.db'}"
+    svc = make_services(url, tmp_path, clock, None, **settings)
+    try:
+        with TestClient(create_app(svc), base_url="http://127.0.0.1:8000", client=LOCAL) as c:
+            yield Cast(c, svc, clock)
+    finally:
+        svc.db.dispose()
+
+
+def walk_home(cast: Cast, *, sos: bool = False) -> tuple[Any, Any, dict[str, Any]]:
+    mira, noor, phone, walk = cast.walking()
+    cast.send(phone, cast.fix(START))
+    cast.clock.advance(seconds=30)
+    cast.send(phone, cast.fix(PASSING))
+    if sos:
+        cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth).raise_for_status()
+        cast.services.watchdog.tick_sync()
+        resolved = cast.client.post(
+            f"/api/walks/{walk['id']}/resolve", json={"note": "Called her"}, headers=noor.auth
+        )
+        assert resolved.status_code == 200, resolved.text
+    cast.clock.advance(seconds=30)
+    cast.send(phone, cast.fix(between(PASSING, HOME, 0.99)))
+    inside = cast.client.post(
+        f"/api/walks/{walk['id']}/inside", json={"pin": PIN}, headers=mira.auth
+    )
+    assert inside.status_code == 200, inside.text
+    cast.services.watchdog.tick_sync()  # its first look after the end gives it its time
+    return mira, noor, walk
+
+
+def her_view(cast: Cast, mira: Any, walk: dict[str, Any]) -> dict[str, Any]:
+    seen = cast.client.get(f"/api/walks/{walk['id']}", headers=mira.auth)
+    assert seen.status_code == 200, seen.text
+    view: dict[str, Any] = seen.json()
+    return view
+
+
+def rows(cast: Cast, walk_id: int) -> dict[str, Any]:
+    with cast.services.db.read_engine.connect() as conn:
+        return {
+            "fixes": conn.execute(
+                sa.select(sa.func.count()).select_from(fixes).where(fixes.c.walk_id == walk_id)
+            ).scalar_one(),
+            "events": [
+                d
+                for (d,) in conn.execute(
+                    sa.select(events.c.data).where(events.c.walk_id == walk_id)
+                )
+            ],
+            "alerts": [
+                p
+                for (p,) in conn.execute(
+                    sa.select(alerts.c.payload).where(alerts.c.walk_id == walk_id)
+                )
+            ],
+            "walk": conn.execute(sa.select(walks).where(walks.c.id == walk_id)).one()._asdict(),
+        }
+
+
+def mentions(value: Any, key: str) -> bool:
+    if isinstance(value, dict):
+        return key in value or any(mentions(v, key) for v in value.values())
+    if isinstance(value, list):
+        return any(mentions(v, key) for v in value)
+    return False
+
+
+def file_holds(tmp_path: Path, where: tuple[float, float]) -> bool:
+    """Her position, in any form SQLite or JSON keeps it, anywhere in the database's files."""
+    forms = [struct.pack(">d", where[0]), repr(where[0]).encode(), repr(where[1]).encode()]
+    for path in tmp_path.glob("wwm.db*"):
+        data = path.read_bytes()
+        if any(form in data for form in forms):
+            return True
+    return False
+
+
+def test_a_safe_walks_track_is_forgotten_after_her_week_across_a_restart(tmp_path: Path) -> None:
+    clock = FakeClock()
+    with service(tmp_path, clock) as cast:
+        mira, _noor, walk = walk_home(cast)
+        ended = clock.now_ms()
+        kept = her_view(cast, mira, walk)["kept"]
+        assert kept == {
+            "until": ended + 7 * DAY_S * 1000,
+            "forgotten": False,
+            "for_its_alarm": False,
+        }
+        clock.advance(seconds=6 * DAY_S)
+        cast.services.watchdog.tick_sync()
+        assert rows(cast, walk["id"])["fixes"] == 3
+        assert file_holds(tmp_path, PASSING)  # (the search finds it while it is there)
+    clock.advance(seconds=DAY_S + 60)  # the service is down when her week runs out
+    with service(tmp_path, clock) as cast:
+        cast.services.watchdog.tick_sync()  # its first look after the restart
+        left = rows(cast, walk["id"])
+        assert left["fixes"] == 0
+        for key in ("lat", "lon", "destination", "last_position", "from", "position"):
+            assert not mentions(left["events"], key), key
+            assert not mentions(left["alerts"], key), key
+        assert left["walk"]["dest_lat"] is None
+        assert left["walk"]["last_lat"] is None
+        assert left["walk"]["dest_name"] is None
+        view = her_view(cast, mira, walk)
+        assert view["kept"]["forgotten"] is True
+        assert view["state"] == "safe"  # that it happened, and how it ended, remain
+        track = cast.client.get(f"/api/walks/{walk['id']}/fixes", headers=mira.auth)
+        assert track.json() == []
+        # Gone from the file and its WAL, not only unlinked, while the service runs.
+        assert not file_holds(tmp_path, PASSING)
+
+
+def test_a_walk_with_an_alarm_is_kept_for_the_operators_longer_time(tmp_path: Path) -> None:
+    clock = FakeClock()
+    with service(tmp_path, clock, WWM_KEEP_ALARMED_WALKS_DAYS="60") as cast:
+        mira, _noor, walk = walk_home(cast, sos=True)
+        kept = her_view(cast, mira, walk)["kept"]
+        assert kept["for_its_alarm"] is True  # she is told why it is kept longer
+        assert kept["until"] == clock.now_ms() + 60 * DAY_S * 1000
+        clock.advance(seconds=30 * DAY_S)
+        cast.services.watchdog.tick_sync()
+        assert rows(cast, walk["id"])["fixes"] == 3
+        clock.advance(seconds=30 * DAY_S + 60)
+        cast.services.watchdog.tick_sync()
+        assert rows(cast, walk["id"])["fixes"] == 0
+
+
+def test_as_soon_as_she_is_home_is_a_choice_within_the_operators_bounds(tmp_path: Path) -> None:
+    clock = FakeClock()
+    with service(tmp_path, clock) as cast:
+        mira = cast.person("Mira")
+        too_long = cast.client.put("/api/me/keeping", json={"days": 31}, headers=mira.auth)
+        assert too_long.status_code == 422
+        assert too_long.json()["field"] == "days"
+        chosen = cast.client.put("/api/me/keeping", json={"days": 0}, headers=mira.auth)
+        assert chosen.json() == {
+            "days": 0,
+            "default_days": 7,
+            "most_days": 30,
+            "alarmed_days": 90,
+        }
+        noor, phone = cast.person("Noor"), cast.device(mira)
+        cast.link(mira, noor)
+        walk = cast.start_walk(mira)
+        cast.send(phone, cast.fix(PASSING))
+        cast.client.post(f"/api/walks/{walk['id']}/inside", json={"pin": PIN}, headers=mira.auth)
+        cast.services.watchdog.tick_sync()
+        assert rows(cast, walk["id"])["fixes"] == 0  # her next look forgets it
+        assert her_view(cast, mira, walk)["kept"]["forgotten"] is True
