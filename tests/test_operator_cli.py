@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import httpx2
@@ -249,3 +250,17 @@ def test_people_import_is_all_or_nothing_and_names_each_bad_line(tmp_path: Path)
         sign_in(served.url, created[7])  # each can sign in with the password shown once
     finally:
         served.stop()
+
+
+def test_the_operator_exports_a_persons_data_for_them_into_a_private_file(tmp_path: Path) -> None:
+    data = tmp_path / "d"
+    cli(data, "people", "add", "mira@example.org", "--name", "Mira")
+    out = tmp_path / "mira.zip"
+    done = run("people", "export", "mira@example.org", "--out", str(out), "--data", str(data))
+    assert done.returncode == 0, done.stderr
+    assert out.stat().st_mode & 0o077 == 0
+    with zipfile.ZipFile(out) as archive:
+        assert json.loads(archive.read("profile.json"))["name"] == "Mira"
+    again = run("people", "export", "mira@example.org", "--out", str(out), "--data", str(data))
+    assert again.returncode == 1
+    assert "exists" in again.stderr

@@ -141,6 +141,35 @@ def people_import(
         sys.stdout.write(f"{entry['email']},{entry['password']}\n")
 
 
+def people_export(
+    email: str,
+    out: Annotated[Path, typer.Option(help="The ZIP file to write (made private: 0600)")],
+    data: DataOpt = None,
+) -> None:
+    """Everything the service holds about one person, as a ZIP, for them on their request.
+
+    The same archive they download themselves (GET /api/me/export); hand it to them alone."""
+    from walkwithme.usecases import accounts, archive
+
+    if out.exists():
+        err.print(f"[red]error:[/red] {escape(str(out))} exists: choose a new file")
+        raise typer.Exit(1)
+    svc = open_services(data, streets=True)
+    try:
+        person = svc.db.read_sync(lambda c: accounts.find_by_email(c, email))
+        if person is None:
+            err.print(f"[red]error:[/red] nobody with the email {escape(email)}")
+            raise typer.Exit(1)
+        now = svc.clock.now_ms()
+        files = svc.db.read_sync(lambda c: archive.gather(c, person.id, now, svc.streets))
+    finally:
+        svc.db.dispose()
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as file:
+        file.write(archive.zipped(files))
+    console.print(f"Wrote everything about {escape(email)} into {escape(str(out))}.")
+
+
 def streets_path() -> None:
     """Where the shipped street map of central Helsinki is (for WWM_STREETS)."""
     console.print(str(SHIPPED_STREETS))
@@ -151,6 +180,7 @@ def register(app: typer.Typer, people_app: typer.Typer) -> None:
     app.command()(backup)
     app.command()(restore)
     people_app.command("import")(people_import)
+    people_app.command("export")(people_export)
     streets_app = typer.Typer(help="The street map walks are routed along.", no_args_is_help=True)
     streets_app.command("path")(streets_path)
     app.add_typer(streets_app, name="streets")

@@ -22,12 +22,12 @@ from walkwithme.api import (
     devices,
     drill,
     exports,
-    keeping,
     live,
     metrics,
     offers,
     phones,
     places,
+    privacy,
     push,
     shares,
     walks,
@@ -105,7 +105,7 @@ def create_app(services: Services, *, manage: bool = True) -> FastAPI:
         metrics,
         answer,
         phones,
-        keeping,
+        privacy,
     ):
         app.include_router(module.router)
     # First in line: the busiest door shouldn't wait for every router to be tried.

@@ -1,5 +1,6 @@
-"""How long a walker's walks are kept once over (usecases/retention.py): hers to choose,
-within the operator's bounds."""
+"""Privacy that a person acts on: how long her walks are kept once over
+(usecases/retention.py), hers to choose within the operator's bounds; and everything the
+service holds about her, as one archive (usecases/archive.py)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,16 @@ from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
+from starlette.responses import Response
 
 from walkwithme.api.auth import PersonDep, ServicesDep
 from walkwithme.domain.errors import Invalid
 from walkwithme.domain.keeping import DAY_MS
 from walkwithme.services import Services
 from walkwithme.store.schema import people
-from walkwithme.usecases import retention
+from walkwithme.usecases import archive, retention
 
-router = APIRouter(prefix="/api/me/keeping", tags=["privacy"])
+router = APIRouter(prefix="/api/me", tags=["privacy"])
 
 
 class Choice(BaseModel):
@@ -42,14 +44,14 @@ async def _view(svc: Services, person_id: int) -> dict[str, Any]:
     }
 
 
-@router.get("")
+@router.get("/keeping")
 async def get_keeping(person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
     """How long your walks are kept: your choice (`days`, null for the default), the server's
     default and most, and how long a walk that had an alarm is kept whatever you chose."""
     return await _view(svc, person.id)
 
 
-@router.put("")
+@router.put("/keeping")
 async def choose_keeping(body: Choice, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
     """Choose how long your walks are kept once over: from 0 (as soon as you're home) to the
     server's most. It applies to the walks that end from now on."""
@@ -62,3 +64,17 @@ async def choose_keeping(body: Choice, person: PersonDep, svc: ServicesDep) -> d
         )
     await svc.writer.run(lambda tx: retention.choose(tx, person.id, chosen, keeping))
     return await _view(svc, person.id)
+
+
+@router.get("/export", response_class=Response)
+async def export_everything(person: PersonDep, svc: ServicesDep) -> Response:
+    """Everything the service holds about you, as a ZIP: profile, contacts (names), places,
+    phones, channels (never their addresses), offers, and each of your walks as GPX, GeoJSON
+    and its timeline. Nothing about anyone else."""
+    now = svc.clock.now_ms()
+    files = await svc.db.read(lambda c: archive.gather(c, person.id, now, svc.streets))
+    return Response(
+        archive.zipped(files),
+        media_type="application/zip",
+        headers={"Content-Disposition": 'attachment; filename="walkwithme-export.zip"'},
+    )
