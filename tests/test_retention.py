@@ -39,6 +39,7 @@ def service(tmp_path: Path, clock: FakeClock, **settings: str) -> Iterator[Cast]
 def walk_home(cast: Cast, *, sos: bool = False) -> tuple[Any, Any, dict[str, Any]]:
     mira, noor, phone, walk = cast.walking()
     cast.send(phone, cast.fix(START))
+    cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).raise_for_status()  # a look
     cast.clock.advance(seconds=30)
     cast.send(phone, cast.fix(PASSING))
     if sos:
@@ -116,6 +117,8 @@ def test_a_safe_walks_track_is_forgotten_after_her_week_across_a_restart(tmp_pat
             "forgotten": False,
             "for_its_alarm": False,
         }
+        looked = cast.client.get(f"/api/walks/{walk['id']}/looks", headers=mira.auth).json()
+        assert [x["who"] for x in looked] == ["Noor"]
         clock.advance(seconds=6 * DAY_S)
         cast.services.watchdog.tick_sync()
         assert rows(cast, walk["id"])["fixes"] == 3
@@ -133,6 +136,8 @@ def test_a_safe_walks_track_is_forgotten_after_her_week_across_a_restart(tmp_pat
         assert left["walk"]["dest_name"] is None
         view = her_view(cast, mira, walk)
         assert view["kept"]["forgotten"] is True
+        looked = cast.client.get(f"/api/walks/{walk['id']}/looks", headers=mira.auth)
+        assert looked.json() == []  # who looked goes with what they looked at
         assert view["state"] == "safe"  # that it happened, and how it ended, remain
         track = cast.client.get(f"/api/walks/{walk['id']}/fixes", headers=mira.auth)
         assert track.json() == []

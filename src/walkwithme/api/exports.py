@@ -7,12 +7,13 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.responses import Response
 
+from walkwithme.api import seen
 from walkwithme.api.auth import PersonDep, ServicesDep
 from walkwithme.api.params import Id
 from walkwithme.api.responses import JSON
 from walkwithme.export import WalkRecord, to_geojson, to_gpx
 from walkwithme.streets import StreetMap
-from walkwithme.usecases import archive
+from walkwithme.usecases import archive, looks
 
 router = APIRouter(prefix="/api/walks", tags=["walks"])
 
@@ -25,6 +26,7 @@ def _record(conn: Any, walk_id: int, person_id: int, streets: StreetMap | None) 
 async def export_gpx(walk_id: Id, person: PersonDep, svc: ServicesDep) -> Response:
     """Her walk as GPX 1.1: track, route along streets (if any), events as waypoints."""
     record = await svc.db.read(lambda c: _record(c, walk_id, person.id, svc.streets))
+    await seen.note(svc, walk_id, looks.EXPORT, viewer_id=person.id)
     return Response(
         to_gpx(record),
         media_type="application/gpx+xml",
@@ -36,6 +38,7 @@ async def export_gpx(walk_id: Id, person: PersonDep, svc: ServicesDep) -> Respon
 async def export_geojson(walk_id: Id, person: PersonDep, svc: ServicesDep) -> JSON:
     """Her walk as GeoJSON: a FeatureCollection of the track, route, destination, events."""
     record = await svc.db.read(lambda c: _record(c, walk_id, person.id, svc.streets))
+    await seen.note(svc, walk_id, looks.EXPORT, viewer_id=person.id)
     return JSON(
         to_geojson(record),
         media_type="application/geo+json",

@@ -25,12 +25,13 @@ from fastapi import APIRouter, WebSocket
 from sqlalchemy.engine import Connection
 from starlette.websockets import WebSocketDisconnect
 
+from walkwithme.api import seen
 from walkwithme.api.auth import COOKIE, bearer, person_of, services
 from walkwithme.api.params import Cursor, Id
 from walkwithme.domain.errors import DomainError
 from walkwithme.domain.walks import LIVE_STATES
 from walkwithme.services import Services
-from walkwithme.usecases import shares, walks
+from walkwithme.usecases import looks, shares, walks
 from walkwithme.usecases.accounts import person_for_session
 from walkwithme.usecases.timeline import Audience, events_after, fixes_after
 from walkwithme.views import shared_view, walk_view
@@ -244,7 +245,16 @@ async def walk_live(
         return
     session = bearer(ws) or ws.cookies.get(COOKIE, "")
     reader = _person_reader(walk_id, person.id, session, svc.clock.now_ms)
+    if await svc.db.read(lambda c: _follows(c, walk_id, person.id)):
+        await seen.note(svc, walk_id, looks.LIVE, viewer_id=person.id)
     await _stream(ws, svc, walk_id, reader, after_event, after_fix)
+
+
+def _follows(conn: Any, walk_id: int, person_id: int) -> bool:
+    """Someone other than the walker who may see the walk: their look is recorded."""
+    walk = walks.get_walk(conn, walk_id)
+    audience = walks.audience_of(conn, walk, person_id) if walk else None
+    return audience is Audience.COMPANION
 
 
 @router.websocket("/api/share/{token}/live")
@@ -258,4 +268,5 @@ async def share_live(
     except DomainError as exc:
         await ws.close(code=CLOSE_NO_ACCESS, reason=exc.message[:120])
         return
+    await seen.through_link(svc, walk.id, token)
     await _stream(ws, svc, walk.id, _link_reader(token, now), after_event, after_fix)

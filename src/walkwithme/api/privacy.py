@@ -11,13 +11,15 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from walkwithme.api.auth import PersonDep, ServicesDep
-from walkwithme.domain.errors import Invalid
+from walkwithme.api.params import Id
+from walkwithme.domain.errors import Invalid, NotFound
 from walkwithme.domain.keeping import DAY_MS
 from walkwithme.services import Services
 from walkwithme.store.schema import people
-from walkwithme.usecases import archive, retention
+from walkwithme.usecases import archive, looks, retention, walks
+from walkwithme.usecases.timeline import Audience
 
-router = APIRouter(prefix="/api/me", tags=["privacy"])
+router = APIRouter(prefix="/api", tags=["privacy"])
 
 
 class Choice(BaseModel):
@@ -44,14 +46,14 @@ async def _view(svc: Services, person_id: int) -> dict[str, Any]:
     }
 
 
-@router.get("/keeping")
+@router.get("/me/keeping")
 async def get_keeping(person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
     """How long your walks are kept: your choice (`days`, null for the default), the server's
     default and most, and how long a walk that had an alarm is kept whatever you chose."""
     return await _view(svc, person.id)
 
 
-@router.put("/keeping")
+@router.put("/me/keeping")
 async def choose_keeping(body: Choice, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
     """Choose how long your walks are kept once over: from 0 (as soon as you're home) to the
     server's most. It applies to the walks that end from now on."""
@@ -66,7 +68,7 @@ async def choose_keeping(body: Choice, person: PersonDep, svc: ServicesDep) -> d
     return await _view(svc, person.id)
 
 
-@router.get("/export", response_class=Response)
+@router.get("/me/export", response_class=Response)
 async def export_everything(person: PersonDep, svc: ServicesDep) -> Response:
     """Everything the service holds about you, as a ZIP: profile, contacts (names), places,
     phones, channels (never their addresses), offers, and each of your walks as GPX, GeoJSON
@@ -78,3 +80,18 @@ async def export_everything(person: PersonDep, svc: ServicesDep) -> Response:
         media_type="application/zip",
         headers={"Content-Disposition": 'attachment; filename="walkwithme-export.zip"'},
     )
+
+
+@router.get("/walks/{walk_id}/looks")
+async def who_looked(walk_id: Id, person: PersonDep, svc: ServicesDep) -> list[dict[str, Any]]:
+    """Who looked at your walk, for you alone: `{at, via, who?, link?}` oldest first, one a
+    person, door and link in any ten minutes. `via`: `page`, `live` (the WebSocket), `api`,
+    `share_link` (`link`: its number), `alarm_link`, `export`."""
+
+    def read(conn: Any) -> list[dict[str, Any]]:
+        walk, audience = walks.visible_walk(conn, walk_id, person.id)
+        if audience is not Audience.WALKER:
+            raise NotFound("no such walk")
+        return looks.of_walk(conn, walk)
+
+    return await svc.db.read(read)

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from walkwithme.api import seen
 from walkwithme.api.auth import PersonDep, ServicesDep
 from walkwithme.api.params import Id
 from walkwithme.domain.errors import NotFound
@@ -62,4 +63,6 @@ async def show(token: str, svc: ServicesDep) -> dict[str, Any]:
         )
         return view
 
-    return await svc.db.read(read)
+    view = await svc.db.read(read)
+    await seen.through_link(svc, int(view["id"]), token)
+    return view

@@ -8,6 +8,7 @@ import anyio.to_thread
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from walkwithme.api import seen
 from walkwithme.api.auth import PersonDep, ServicesDep
 from walkwithme.api.params import BodyId, Cursor, Id
 from walkwithme.domain.errors import Forbidden, Invalid, NotFound
@@ -16,7 +17,7 @@ from walkwithme.domain.walks import QUICK_REPLIES, Destination, check_extension,
 from walkwithme.hashing import Lane
 from walkwithme.services import Services
 from walkwithme.store.writer import Tx
-from walkwithme.usecases import alarms, alerts, devices, moments, places, routes, walks
+from walkwithme.usecases import alarms, alerts, devices, looks, moments, places, routes, walks
 from walkwithme.usecases.accounts import Person, duress_pin_hash_of
 from walkwithme.usecases.moments import Pin
 from walkwithme.usecases.timeline import Audience, events_after, fixes_after
@@ -196,7 +197,10 @@ async def quick_replies(person: PersonDep) -> list[str]:
 
 @router.get("/{walk_id}")
 async def show(walk_id: Id, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
-    return await _view(svc, walk_id, person.id)
+    view = await _view(svc, walk_id, person.id)
+    if view.get("you_are") == Audience.COMPANION.value:
+        await seen.note(svc, walk_id, looks.API, viewer_id=person.id)
+    return view
 
 
 @router.get("/{walk_id}/events")
@@ -214,11 +218,15 @@ async def timeline(
 async def track(
     walk_id: Id, person: PersonDep, svc: ServicesDep, after: Cursor = 0
 ) -> list[dict[str, Any]]:
-    def read(conn: Any) -> list[dict[str, Any]]:
+    def read(conn: Any) -> tuple[list[dict[str, Any]], Audience]:
         walk, audience = walks.visible_walk(conn, walk_id, person.id)
-        return fixes_after(conn, walk_id, after, until_seq=walks.shown_until(walk, audience))
+        shown = walks.shown_until(walk, audience)
+        return fixes_after(conn, walk_id, after, until_seq=shown), audience
 
-    return await svc.db.read(read)
+    track, audience = await svc.db.read(read)
+    if audience is Audience.COMPANION:
+        await seen.note(svc, walk_id, looks.API, viewer_id=person.id)
+    return track
 
 
 @router.get("/{walk_id}/route")

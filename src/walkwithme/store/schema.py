@@ -421,3 +421,19 @@ def insert_id(conn: sa.Connection, table: sa.Table, **values: object) -> int:
     once per set of columns and finds it in its cache by key, instead of building and
     hashing a new statement for every row (the watchdog's alarms insert three rows each)."""
     return int(conn.execute(_insert_returning_id(table), values).scalar_one())
+
+
+# Who looked at a walk's live data (usecases/looks.py): each opening of a walk by anyone but
+# its walker (a companion's page, WebSocket or API read, a share link, an alarm's link) and
+# her own exports, for her to see. Kept as long as the walk's track (usecases/retention.py).
+looks = sa.Table(
+    "looks",
+    metadata,
+    _pk(),
+    sa.Column("walk_id", Id, sa.ForeignKey("walks.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("viewer_id", Id, sa.ForeignKey("people.id", ondelete="SET NULL")),
+    sa.Column("via", sa.String(16), nullable=False),
+    sa.Column("link_number", Id),  # the share link she made it through (`share_links.number`)
+    sa.Column("at", Ms, nullable=False),
+    sa.Index("ix_looks_walk_id", "walk_id", "at"),
+)

@@ -23,6 +23,7 @@ from walkwithme.domain.keeping import Keeping
 from walkwithme.domain.walks import LIVE_VALUES
 from walkwithme.store.schema import alerts, answer_links, events, fixes, people, share_links, walks
 from walkwithme.store.writer import Tx
+from walkwithme.usecases import looks
 from walkwithme.usecases.timeline import FOR_ALL, FOR_WALKER
 
 PER_LOOK = 200  # walks a look sets or forgets (the rest at the next look, moments later)
@@ -162,6 +163,7 @@ def forget(tx: Tx, walk_id: int) -> bool:
     tx.conn.execute(fixes.delete().where(fixes.c.walk_id == walk_id))
     tx.conn.execute(share_links.delete().where(share_links.c.walk_id == walk_id))
     tx.conn.execute(answer_links.delete().where(answer_links.c.walk_id == walk_id))
+    looks.forget(tx, walk_id)  # who looked goes with what they looked at
     for event_id, data in tx.conn.execute(
         sa.select(events.c.id, events.c.data).where(events.c.walk_id == walk_id)
     ).all():

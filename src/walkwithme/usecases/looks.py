@@ -1,0 +1,104 @@
+"""Who looked: every opening of a walk's live data by someone other than its walker (a
+companion's page, WebSocket or API read, a share link she made, an alarm's link), and her own
+exports, recorded for her to see.
+
+One record per person, door and link in any ten minutes: a page that reconnects, or an app
+that polls, is one look, not hundreds. The records go when the walk is forgotten
+(usecases/retention.py).
+
+After her duress PIN her devices must see nothing that tells of the silent alarm: her list
+leaves out the alarm's links, and every look after the walk ended for her devices.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from walkwithme.store.schema import looks, people, share_links
+from walkwithme.store.writer import Tx
+from walkwithme.usecases.walks import Walk
+
+PAGE, LIVE, API, SHARE_LINK, ALARM_LINK, EXPORT = (
+    "page",
+    "live",
+    "api",
+    "share_link",
+    "alarm_link",
+    "export",
+)
+SAME_LOOK_MS = 10 * 60_000
+
+
+def record(
+    tx: Tx,
+    walk_id: int,
+    via: str,
+    viewer_id: int | None = None,
+    link_number: int | None = None,
+) -> bool:
+    """A look, unless the same one was recorded in the last ten minutes."""
+    same = tx.conn.execute(
+        sa.select(looks.c.id)
+        .where(
+            looks.c.walk_id == walk_id,
+            looks.c.via == via,
+            looks.c.viewer_id.is_(None) if viewer_id is None else looks.c.viewer_id == viewer_id,
+            looks.c.link_number.is_(None)
+            if link_number is None
+            else looks.c.link_number == link_number,
+            looks.c.at > tx.now_ms - SAME_LOOK_MS,
+        )
+        .limit(1)
+    ).first()
+    if same is not None:
+        return False
+    tx.conn.execute(
+        looks.insert().values(
+            walk_id=walk_id, via=via, viewer_id=viewer_id, link_number=link_number, at=tx.now_ms
+        )
+    )
+    return True
+
+
+def through_link(conn: Connection, token_hash: str) -> tuple[str, int | None]:
+    """Which door a link is: one she made (with its number), or an alarm's."""
+    row = conn.execute(
+        sa.select(share_links.c.for_alarm, share_links.c.number).where(
+            share_links.c.token_hash == token_hash
+        )
+    ).first()
+    if row is None or row.for_alarm:
+        return ALARM_LINK, None
+    return SHARE_LINK, row.number
+
+
+def of_walk(conn: Connection, walk: Walk) -> list[dict[str, Any]]:
+    """Her walk's looks, oldest first, as her devices may see them."""
+    query = (
+        sa.select(looks.c.at, looks.c.via, looks.c.link_number, people.c.name)
+        .outerjoin(people, people.c.id == looks.c.viewer_id)
+        .where(looks.c.walk_id == walk.id)
+        .order_by(looks.c.at, looks.c.id)
+    )
+    if walk.cover is not None:
+        # What her real PIN would have left: nothing after the walk ended for her devices,
+        # and no alarm's link (there was no alarm, as far as they know).
+        query = query.where(looks.c.via != ALARM_LINK)
+        if walk.cover.ended_at is not None:
+            query = query.where(looks.c.at <= walk.cover.ended_at)
+    found = []
+    for at, via, number, name in conn.execute(query):
+        item: dict[str, Any] = {"at": at, "via": via}
+        if name is not None:
+            item["who"] = name
+        if number is not None:
+            item["link"] = number
+        found.append(item)
+    return found
+
+
+def forget(tx: Tx, walk_id: int) -> None:
+    tx.conn.execute(looks.delete().where(looks.c.walk_id == walk_id))
