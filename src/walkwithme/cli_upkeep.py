@@ -170,6 +170,38 @@ def people_export(
     console.print(f"Wrote everything about {escape(email)} into {escape(str(out))}.")
 
 
+def people_delete(
+    email: str,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Yes, delete them: it can't be undone")
+    ] = False,
+    data: DataOpt = None,
+) -> None:
+    """Delete a person and everything that names or locates them, on their request.
+
+    Refused during their own walk or alarm. Their contacts are told only that a contact
+    ended. Backups made before keep them until those are deleted too."""
+    from walkwithme.domain.errors import DomainError
+    from walkwithme.usecases import accounts, deletion
+
+    if not yes:
+        err.print("[red]error:[/red] this can't be undone: add --yes to delete them")
+        raise typer.Exit(2)
+    svc = open_services(data)
+    try:
+        person = svc.db.read_sync(lambda c: accounts.find_by_email(c, email))
+        if person is None:
+            err.print(f"[red]error:[/red] nobody with the email {escape(email)}")
+            raise typer.Exit(1)
+        svc.writer.run_sync(lambda tx: deletion.request(tx, person.id))
+    except DomainError as exc:
+        err.print(f"[red]error:[/red] {escape(exc.message)}")
+        raise typer.Exit(1) from None
+    finally:
+        svc.db.dispose()
+    console.print(f"Deleted {escape(email)} and everything that named or located them.")
+
+
 def streets_path() -> None:
     """Where the shipped street map of central Helsinki is (for WWM_STREETS)."""
     console.print(str(SHIPPED_STREETS))
@@ -181,6 +213,7 @@ def register(app: typer.Typer, people_app: typer.Typer) -> None:
     app.command()(restore)
     people_app.command("import")(people_import)
     people_app.command("export")(people_export)
+    people_app.command("delete")(people_delete)
     streets_app = typer.Typer(help="The street map walks are routed along.", no_args_is_help=True)
     streets_app.command("path")(streets_path)
     app.add_typer(streets_app, name="streets")

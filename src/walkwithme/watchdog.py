@@ -25,7 +25,7 @@ from walkwithme.domain.keeping import Keeping
 from walkwithme.store.database import Database
 from walkwithme.store.schema import walks
 from walkwithme.store.writer import StorageUnavailable, Tx, Writer
-from walkwithme.usecases import alarms, offer_times, retention
+from walkwithme.usecases import alarms, deletion, offer_times, retention
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +174,11 @@ class Watchdog:
                 if await self.writer.run(partial(retention.forget, walk_id=walk_id)):
                     forgotten += 1
                     self._count(decisions, "forgotten")
+            for person_id in await self.db.read(deletion.deferred):
+                # Her deletion waited for her silent alarm: it is resolved now.
+                await self.writer.run(partial(deletion.delete, person_id=person_id))
+                forgotten += 1
+                self._count(decisions, "deleted")
         except StorageUnavailable:
             log.warning("the watchdog could not write; it looks again shortly")
             return False

@@ -12,11 +12,12 @@ from starlette.responses import Response
 
 from walkwithme.api.auth import PersonDep, ServicesDep
 from walkwithme.api.params import Id
-from walkwithme.domain.errors import Invalid, NotFound
+from walkwithme.domain.errors import Forbidden, Invalid, NotFound
 from walkwithme.domain.keeping import DAY_MS
+from walkwithme.hashing import Lane
 from walkwithme.services import Services
 from walkwithme.store.schema import people
-from walkwithme.usecases import archive, looks, retention, walks
+from walkwithme.usecases import accounts, archive, deletion, looks, retention, walks
 from walkwithme.usecases.timeline import Audience
 
 router = APIRouter(prefix="/api", tags=["privacy"])
@@ -80,6 +81,23 @@ async def export_everything(person: PersonDep, svc: ServicesDep) -> Response:
         media_type="application/zip",
         headers={"Content-Disposition": 'attachment; filename="walkwithme-export.zip"'},
     )
+
+
+class Password(BaseModel):
+    password: str = Field(max_length=200, description="your password, to confirm it's you")
+
+
+@router.post("/me/delete")
+async def delete_me(body: Password, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
+    """Delete your account and everything that names or locates you: your walks, phones,
+    channels, places, contacts, offers, and your messages in others' walks. Your contacts are
+    told only that a contact ended. Refused (409, saying why) during your own walk or alarm."""
+    found = await svc.db.read(lambda c: accounts.password_hash_of(c, person.email))
+    ok = found is not None and await svc.hashing.verify(Lane.PASSWORDS, found[1], body.password)
+    if not ok:
+        raise Forbidden("wrong password", field="password")
+    await svc.writer.run(lambda tx: deletion.request(tx, person.id))
+    return {"deleted": True}
 
 
 @router.get("/walks/{walk_id}/looks")

@@ -19,6 +19,7 @@ _WHAT = {
     "offer_declined": "{by} declined your offer to walk them home.",
     "offer_reminder": "Reminder: you planned to walk together with {by} ({when}).",
     "offer_series_stopped": "{by} stopped a recurring offer to walk home.",
+    "contact_ended": "One of your contacts left Walk With Me: that contact has ended.",
 }
 
 REASONS = {

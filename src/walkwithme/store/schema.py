@@ -45,6 +45,9 @@ people = sa.Table(
     # How long her walks' tracks are kept after they end (usecases/retention.py); NULL: the
     # operator's default.
     sa.Column("keep_walks_ms", Ms),
+    # She asked for her account to be deleted while her duress PIN's silent alarm went on:
+    # it is finished once the alarm is resolved (usecases/deletion.py).
+    sa.Column("delete_at", Ms),
 )
 
 invites = sa.Table(

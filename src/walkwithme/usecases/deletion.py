@@ -1,0 +1,156 @@
+"""Deleting a person: everything that names or locates them goes.
+
+Their walks (with their tracks, timelines, links, alerts and who looked), phones, channels,
+places, sessions, contacts, offers and mutes are deleted with their account. In other people's
+walks, what they did stays as something that happened ("a former contact is on it"), with
+neither their name nor their words: their messages there are removed. Each of their contacts
+is told only that a contact ended, without a name.
+
+Refused while one of their own walks is live: during an alarm (say why: the people looking for
+her need the walk), and during a walk (her companions are following it; end it first). After
+her duress PIN the walk is over as far as her devices know, and a refusal would give the
+silent alarm away: the deletion is answered as done, her sessions end, and the rest waits until
+the alarm is resolved (`people.delete_at`), when the watchdog finishes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from walkwithme.domain.errors import Conflict
+from walkwithme.domain.walks import LIVE_VALUES, WalkState
+from walkwithme.store.schema import (
+    alerts,
+    contacts,
+    events,
+    invites,
+    people,
+    sessions,
+    throttles,
+    walk_companions,
+    walks,
+)
+from walkwithme.store.writer import Tx
+from walkwithme.usecases import alerts as alerting
+
+FORMER = {"name": "a former contact"}
+
+
+def _live_walk(conn: Connection, person_id: int) -> Any:
+    return conn.execute(
+        sa.select(walks.c.id, walks.c.state, walks.c.cover_state)
+        .where(walks.c.walker_id == person_id, walks.c.state.in_(LIVE_VALUES))
+        .limit(1)
+    ).first()
+
+
+def request(tx: Tx, person_id: int) -> bool:
+    """Delete now (True), or, under a duress cover, end her sessions and finish once the
+    silent alarm is resolved (False). Refused during her own walk or alarm."""
+    live = _live_walk(tx.conn, person_id)
+    if live is not None and live.cover_state is not None:
+        tx.conn.execute(sessions.delete().where(sessions.c.person_id == person_id))
+        tx.conn.execute(people.update().where(people.c.id == person_id).values(delete_at=tx.now_ms))
+        return False
+    if live is not None and live.state == WalkState.ALARM:
+        raise Conflict(
+            "your account can't be deleted during an alarm: the people looking for you need "
+            "your walk until they resolve it"
+        )
+    if live is not None:
+        raise Conflict(
+            "your account can't be deleted during a walk: your companions are following it; "
+            "end the walk first"
+        )
+    delete(tx, person_id)
+    return True
+
+
+def deferred(conn: Connection) -> list[int]:
+    """People whose deletion waited for a silent alarm that is over now."""
+    waiting = conn.execute(sa.select(people.c.id).where(people.c.delete_at.is_not(None)))
+    return [p for (p,) in waiting if _live_walk(conn, p) is None]
+
+
+def _scrub(value: Any, person_id: int, name: str) -> Any:
+    """`value` with every mention of the person (a `{"id", "name"}` of theirs, their name)
+    replaced by "a former contact"."""
+    if isinstance(value, dict):
+        if value.get("id") == person_id or (
+            set(value) <= {"id", "name", "phone"} and value.get("name") == name
+        ):
+            return dict(FORMER)
+        return {k: _scrub(v, person_id, name) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v, person_id, name) for v in value]
+    if value == name:
+        return FORMER["name"]
+    return value
+
+
+def delete(tx: Tx, person_id: int) -> None:
+    row = tx.conn.execute(
+        sa.select(people.c.name, people.c.email).where(people.c.id == person_id)
+    ).first()
+    if row is None:
+        return
+    name, email = row
+    others = {
+        r.other
+        for r in tx.conn.execute(
+            sa.select(
+                sa.case(
+                    (contacts.c.owner_id == person_id, contacts.c.member_id),
+                    else_=contacts.c.owner_id,
+                ).label("other")
+            ).where(
+                sa.or_(contacts.c.owner_id == person_id, contacts.c.member_id == person_id),
+                contacts.c.state.in_(("pending", "accepted")),
+            )
+        )
+    }
+    # What they did in other people's walks: it happened, but it no longer says who, and
+    # their words are gone.
+    followed = sa.select(walk_companions.c.walk_id).where(walk_companions.c.person_id == person_id)
+    for event_id, kind, actor, data in tx.conn.execute(
+        sa.select(events.c.id, events.c.kind, events.c.actor_id, events.c.data).where(
+            sa.or_(events.c.actor_id == person_id, events.c.walk_id.in_(followed))
+        )
+    ).all():
+        kept = _scrub(data, person_id, name)
+        if kind == "message" and actor == person_id:
+            kept = {**kept, "text": "(removed)"}
+        if kept != data or actor == person_id:
+            tx.conn.execute(
+                events.update().where(events.c.id == event_id).values(data=kept, actor_id=None)
+            )
+    for alert_id, payload in tx.conn.execute(sa.select(alerts.c.id, alerts.c.payload)).all():
+        kept = _scrub(payload, person_id, name)
+        if kept != payload:
+            tx.conn.execute(alerts.update().where(alerts.c.id == alert_id).values(payload=kept))
+    tx.conn.execute(
+        invites.update().where(invites.c.created_by == person_id).values(created_by=None)
+    )
+    tx.conn.execute(invites.update().where(invites.c.used_by == person_id).values(used_by=None))
+    digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:40]
+    tx.conn.execute(throttles.delete().where(throttles.c.key == f"account:{digest}"))
+    # Every stream that shows her (her walks, the walks she follows) checks again, at once.
+    for (walk_id,) in tx.conn.execute(
+        sa.select(walks.c.id)
+        .outerjoin(walk_companions, walk_companions.c.walk_id == walks.c.id)
+        .where(
+            sa.or_(walks.c.walker_id == person_id, walk_companions.c.person_id == person_id),
+            walks.c.state.in_(LIVE_VALUES),
+        )
+    ).all():
+        tx.touch(walk_id, access=True)
+    # Her own walks first (their timelines, tracks, links, alerts and looks go with them),
+    # then the account: every other row that is hers goes with it (ON DELETE CASCADE).
+    tx.conn.execute(walks.delete().where(walks.c.walker_id == person_id))
+    tx.conn.execute(people.delete().where(people.c.id == person_id))
+    if others:
+        alerting.enqueue(tx, None, "contact_ended", {"kind": "contact_ended"}, sorted(others))
