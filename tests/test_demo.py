@@ -35,7 +35,6 @@ def test_the_story_is_told_against_the_real_service(tmp_path: Path) -> None:
     assert len(fixes) > 50
     # She lingered at her door and nobody was alarmed, or even asked.
     assert not {"check", "alarm"} & set(seen)
-    assert "alarm" not in kinds["Eero"]
     inside = next(
         m["event"] for m in story.companion_saw if m.get("event", {}).get("kind") == "inside"
     )

@@ -74,7 +74,15 @@ def serve(
     from walkwithme import serving
     from walkwithme.logs import setup_logging
 
-    svc = _services(data, drill=drill, streets=True, host=host, port=port, clock_speed=clock_speed)
+    svc = _services(
+        data,
+        drill=drill,
+        streets=True,
+        where_to=console,
+        host=host,
+        port=port,
+        clock_speed=clock_speed,
+    )
     setup_logging(svc.config.log_level)
     config = svc.config
     if not drill and was_jumped(config.data_dir / "fast-clock.json"):

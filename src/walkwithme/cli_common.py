@@ -68,15 +68,22 @@ def where(config: Config) -> str:
 
 
 def open_services(
-    data: Path | None, *, drill: bool = False, streets: bool = False, **overrides: Any
+    data: Path | None,
+    *,
+    drill: bool = False,
+    streets: bool = False,
+    where_to: Console = err,
+    **overrides: Any,
 ) -> Services:
-    """`streets`: load the street map (WWM_STREETS); only the service itself routes walks."""
+    """`streets`: load the street map (WWM_STREETS); only the service itself routes walks.
+    `where_to`: `serve` says the data it works on with its other news (stdout), so that a
+    failure to start stays one line on stderr."""
     config = load(data, **overrides)
     new = (
         config.database_url.startswith("sqlite")
         and not (config.data_dir / "walkwithme.db").exists()
     )
-    err.print(escape(where(config) + ("; new, created now" if new else "")), style="dim")
+    where_to.print(escape(where(config) + ("; new, created now" if new else "")), style="dim")
     try:
         return build_services(config, drill=drill, load_streets=streets)
     except (ConfigError, ValueError) as exc:

@@ -86,10 +86,11 @@ def _had_alarm(*, seen_by_walker: bool = False) -> sa.Exists:
 
 @dataclass(frozen=True)
 class Over:
-    """A walk that is over, as retention needs it."""
+    """A walk that is over, as retention needs it: really, or only as her devices were shown
+    it (after a duress PIN ended it for them while the silent alarm goes on)."""
 
     walk_id: int
-    ended_at: int
+    ended_at: int | None  # None: over only for her devices so far
     walker_ended_at: int  # as her own devices were shown it (after a duress PIN: earlier)
     chosen_ms: int | None  # her choice; None: the operator's default
     alarmed: bool  # any alarm, a silent one too
@@ -100,12 +101,15 @@ Ended = list[Over]
 
 
 def unscheduled(conn: Connection) -> Ended:
-    """Walks that are over and have no forget time yet (read first: most looks find none,
-    and a look that finds none writes nothing)."""
+    """Walks that are over and have no forget time yet, and walks her devices were shown end
+    (a duress PIN) with no time told to her yet: her devices are told theirs when a real
+    end would have been told, so the two can't be told apart. Read first: most looks find
+    none, and a look that finds none writes nothing."""
+    over = sa.and_(walks.c.ended_at.is_not(None), walks.c.state.not_in(LIVE_VALUES))
     rows = conn.execute(
         sa.select(
             walks.c.id,
-            walks.c.ended_at,
+            sa.case((over, walks.c.ended_at), else_=None),
             sa.func.coalesce(walks.c.cover_ended_at, walks.c.ended_at),
             people.c.keep_walks_ms,
             _had_alarm(),
@@ -113,10 +117,11 @@ def unscheduled(conn: Connection) -> Ended:
         )
         .join(people, people.c.id == walks.c.walker_id)
         .where(
-            walks.c.forget_at.is_(None),
             walks.c.forgotten_at.is_(None),
-            walks.c.ended_at.is_not(None),
-            walks.c.state.not_in(LIVE_VALUES),
+            sa.or_(
+                sa.and_(walks.c.forget_at.is_(None), over),
+                sa.and_(walks.c.walker_forget_at.is_(None), walks.c.cover_ended_at.is_not(None)),
+            ),
         )
         .limit(PER_LOOK)
     ).all()
@@ -124,16 +129,23 @@ def unscheduled(conn: Connection) -> Ended:
 
 
 def schedule(tx: Tx, ended: Ended, keeping: Keeping) -> int:
-    """Give each walk that is over its forget time, and the one her devices are told."""
+    """Give each walk that is over its forget time, and the one her devices are told (once:
+    a walk her devices saw end earlier keeps what they were told then)."""
     for walk in ended:
         chosen = keeping.default_ms if walk.chosen_ms is None else walk.chosen_ms
         chosen = min(chosen, keeping.most_ms)
-        real = walk.ended_at + (keeping.alarmed_ms if walk.alarmed else chosen)
         shown = walk.walker_ended_at + (keeping.alarmed_ms if walk.alarm_seen else chosen)
+        told = sa.func.coalesce(walks.c.walker_forget_at, shown)
+        if walk.ended_at is None:
+            tx.conn.execute(
+                walks.update().where(walks.c.id == walk.walk_id).values(walker_forget_at=told)
+            )
+            continue
+        real = walk.ended_at + (keeping.alarmed_ms if walk.alarmed else chosen)
         tx.conn.execute(
             walks.update()
             .where(walks.c.id == walk.walk_id, walks.c.forget_at.is_(None))
-            .values(forget_at=real, walker_forget_at=shown)
+            .values(forget_at=real, walker_forget_at=told)
         )
     return len(ended)
 
