@@ -24,6 +24,11 @@ NOW = 1_780_000_000_000
         ({"t": NOW, "lat": "60.1", "lon": 24.9}, "lat"),
         ({"t": NOW, "lat": True, "lon": 24.9}, "lat"),
         ({"t": NOW + 3_600_000, "lat": 60.1, "lon": 24.9}, "t"),
+        ({"t": NOW + 61_000, "lat": 60.1, "lon": 24.9}, "t"),
+        ({"t": NOW, "lat": 60.1, "lon": 24.9, "altitude": 1e308}, "altitude"),
+        ({"t": NOW, "lat": 60.1, "lon": 24.9, "altitude": -20_000}, "altitude"),
+        ({"t": NOW, "lat": 60.1, "lon": 24.9, "speed": 1e12}, "speed"),
+        ({"t": NOW, "lat": 60.1, "lon": 24.9, "accuracy": 1e9}, "accuracy"),
         ({"t": NOW, "lat": 60.1, "lon": 24.9, "battery": 140}, "battery"),
         ({"t": NOW, "lat": 60.1, "lon": 24.9, "bearing": 361}, "bearing"),
     ],
@@ -32,6 +37,10 @@ def test_a_malformed_fix_is_refused_naming_the_field(item: dict[str, object], fi
     with pytest.raises(Invalid) as refused:
         check_fix(parse_fix(item), NOW)
     assert refused.value.field == field
+
+
+def test_a_fix_a_minute_ahead_of_the_server_is_still_taken() -> None:
+    check_fix(parse_fix({"t": NOW + 60_000, "lat": 60.1, "lon": 24.9, "altitude": 8848}), NOW)
 
 
 def test_a_fix_that_is_not_an_object_is_refused() -> None:

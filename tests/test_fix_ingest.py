@@ -118,6 +118,20 @@ def test_a_single_fix_without_a_batch_is_accepted(cast: Cast) -> None:
     assert answer.json() == {"results": [{"index": 0, "status": "accepted"}]}
 
 
+def test_a_single_malformed_fix_is_a_400_naming_the_field(cast: Cast) -> None:
+    mira, noor, phone, walk = cast.walking()
+    for field, value in (("altitude", 1e308), ("speed", 1e9), ("accuracy", 1e9)):
+        answer = cast.client.post(
+            "/api/fixes",
+            json={**cast.fix(START), field: value},
+            headers={"Authorization": f"Bearer {phone}"},
+        )
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["field"] == field
+        assert field in answer.json()["error"]
+    assert track(cast, noor, walk) == []
+
+
 def test_a_body_that_is_not_json_is_refused_and_changes_nothing(cast: Cast) -> None:
     mira, noor, phone, walk = cast.walking()
     answer = cast.client.post(

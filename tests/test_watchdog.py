@@ -323,12 +323,35 @@ def test_after_three_wrong_pins_only_a_companion_ends_the_alarm(cast: Cast) -> N
 
 def test_a_phone_clock_running_ahead_does_not_hold_the_walk_still(cast: Cast) -> None:
     mira, noor, phone, walk = cast.walking()
-    ahead = 4 * 60  # seconds
+    ahead = 55  # seconds: within the 60 s a phone's clock may run ahead
     for step in range(1, 11):
         cast.clock.advance(seconds=30)
         cast.send(phone, cast.fix(between(START, HOME, step / 10), seconds_ago=-ahead))
         assert cast.services.watchdog.tick_sync() == []
     assert state(cast, noor, walk) == "at_door"
+
+
+def test_a_fix_ahead_of_the_server_does_not_push_the_silence_deadline_back(cast: Cast) -> None:
+    """Her phone's clock runs 59 s ahead: the fix is kept, but the rules count it as taken
+    now, so she is asked after the three quiet minutes of the server's clock, not later."""
+    mira, noor, phone, walk = cast.walking()
+    cast.clock.advance(seconds=30)
+    assert cast.statuses(phone, cast.fix(between(START, HOME, 0.1), seconds_ago=-59)) == [
+        "accepted"
+    ]
+    assert look(cast, minutes=2, seconds=59) == []
+    assert look(cast, seconds=1) == ["check"]
+
+
+def test_a_fix_more_than_a_minute_ahead_is_refused_and_moves_nothing(cast: Cast) -> None:
+    mira, noor, phone, walk = cast.walking()
+    cast.clock.advance(seconds=30)
+    results = cast.send(phone, cast.fix(between(START, HOME, 0.1), seconds_ago=-61))
+    assert [(r["status"], r["field"]) for r in results] == [("refused", "t")]
+    assert "60 s ahead" in results[0]["reason"]
+    seen = cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()
+    assert seen["last_position"] is None
+    assert look(cast, minutes=2, seconds=30) == ["check"]
 
 
 def test_a_timer_walk_is_checked_on_at_the_time_she_set(cast: Cast) -> None:

@@ -14,7 +14,7 @@ from walkwithme.api.params import Id
 from walkwithme.api.responses import JSON
 from walkwithme.domain.errors import Conflict
 from walkwithme.usecases import devices
-from walkwithme.usecases.fixes import parse_batch, record_fixes
+from walkwithme.usecases.fixes import Outcome, parse_batch, record_fixes
 
 router = APIRouter(prefix="/api", tags=["devices"])
 
@@ -56,6 +56,7 @@ async def post_fixes(request: Request) -> JSON:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError:
         return JSON(error_body("body is not valid JSON"), status_code=400)
+    single = isinstance(payload, dict) and "fixes" not in payload
     if isinstance(payload, dict) and "fixes" in payload:
         items = payload["fixes"]
         if not isinstance(items, list):
@@ -67,6 +68,9 @@ async def post_fixes(request: Request) -> JSON:
     if len(items) > MAX_BATCH:
         return JSON(error_body(f"at most {MAX_BATCH} fixes a request", "fixes"), status_code=413)
     parsed = parse_batch(items, svc.clock.now_ms())
+    if single and isinstance(parsed[0], Outcome):
+        # One fix, not a batch: nothing else to keep, so a plain 400 naming the field.
+        return JSON(error_body(parsed[0].reason or "malformed fix", parsed[0].field), 400)
     try:
         outcomes = await svc.writer.run(lambda tx: record_fixes(tx, device, parsed, svc.streets))
     except Conflict:
@@ -101,7 +105,12 @@ FIXES_OPENAPI: dict[str, Any] = {
         },
         "responses": {
             "200": {"description": '{"results": [{index, status, reason?, field?}]}'},
-            "400": {"description": "the body is not JSON"},
+            "400": {
+                "description": "the body is not JSON, or its one fix (not a batch) is malformed: "
+                '{"error", "field"}'
+            },
+            "413": {"description": "more than 1,000 fixes, or a body over 1 MB"},
+            "422": {"description": 'neither a fix nor {"fixes": [...]}'},
             "401": {"description": "no device token, or a revoked one"},
             "503": {"description": "storage unavailable: retry, nothing was kept"},
         },

@@ -13,8 +13,13 @@ from dataclasses import dataclass
 from walkwithme.domain.errors import Invalid
 from walkwithme.domain.geo import distance_m
 
-# A fix from more than this far in the future is refused: the phone's clock is wrong.
-MAX_FUTURE_MS = 5 * 60_000
+# A fix from more than this far ahead of the server's clock is refused: the phone's clock is
+# wrong. Within it, the rules count the fix as taken no later than the server's now.
+MAX_FUTURE_MS = 60_000
+# What no phone on foot can report: refused by name, so no absurd number is ever stored.
+MAX_ACCURACY_M = 100_000.0
+MAX_SPEED_MPS = 1_000.0
+ALTITUDE_RANGE_M = (-1_000.0, 10_000.0)
 # Kept, but flagged and left out of the rules and the map.
 MAX_PLAUSIBLE_ACCURACY_M = 500.0
 MAX_PLAUSIBLE_SPEED_MPS = 200 / 3.6  # faster than any car in town: a GPS jump
@@ -74,15 +79,22 @@ def check_fix(fix: Fix, now_ms: int) -> None:
     if fix.t_ms <= 0:
         raise Invalid("t must be a positive epoch time in milliseconds", field="t")
     if fix.t_ms > now_ms + MAX_FUTURE_MS:
-        raise Invalid("t is in the future: check the phone's clock", field="t")
+        raise Invalid(
+            "t is in the future, more than 60 s ahead of the server's clock: check the phone's "
+            "clock",
+            field="t",
+        )
     if not -90 <= fix.lat <= 90:
         raise Invalid("lat must be between -90 and 90", field="lat")
     if not -180 <= fix.lon <= 180:
         raise Invalid("lon must be between -180 and 180", field="lon")
-    if fix.accuracy_m is not None and fix.accuracy_m < 0:
-        raise Invalid("accuracy must not be negative", field="accuracy")
-    if fix.speed_mps is not None and fix.speed_mps < 0:
-        raise Invalid("speed must not be negative", field="speed")
+    if fix.accuracy_m is not None and not 0 <= fix.accuracy_m <= MAX_ACCURACY_M:
+        raise Invalid("accuracy must be between 0 and 100000 (metres)", field="accuracy")
+    if fix.speed_mps is not None and not 0 <= fix.speed_mps <= MAX_SPEED_MPS:
+        raise Invalid("speed must be between 0 and 1000 (m/s)", field="speed")
+    low, high = ALTITUDE_RANGE_M
+    if fix.altitude_m is not None and not low <= fix.altitude_m <= high:
+        raise Invalid("altitude must be between -1000 and 10000 (metres)", field="altitude")
     if fix.bearing_deg is not None and not 0 <= fix.bearing_deg <= 360:
         raise Invalid("bearing must be between 0 and 360", field="bearing")
     if fix.battery_pct is not None and not 0 <= fix.battery_pct <= 100:
