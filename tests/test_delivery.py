@@ -21,7 +21,7 @@ from tests.people import Cast, Member
 from tests.sinks import Mailbox, WebhookSink, smtp_server, webhook_sink
 from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
-from walkwithme.notify.channels import apprise_host
+from walkwithme.notify.channels import apprise_hosts
 from walkwithme.services import Services
 from walkwithme.store.schema import deliveries
 from walkwithme.store.writer import Tx, Writer
@@ -491,11 +491,13 @@ def test_the_resolved_alert_names_the_alarm_it_ends(
 
 
 def test_the_address_an_apprise_url_really_reaches_is_the_one_checked() -> None:
-    assert apprise_host("ntfy://mytopic") is None  # the public ntfy.sh
-    assert apprise_host("ntfy://ntfy.example.org/topic") == "ntfy.example.org"
-    assert apprise_host("tgram://123456789:AAHabc/12345") is None  # a bot id, not a host
+    assert apprise_hosts("ntfy://mytopic") == []  # the public ntfy.sh
+    assert apprise_hosts("ntfy://ntfy.example.org/topic") == ["ntfy.example.org"]
+    assert apprise_hosts("tgram://123456789:AAHabc/12345") == []  # a bot id, not a host
     mail = "mailto://127.0.0.1:25?from=w@example.org&to=a@example.org"
-    assert apprise_host(mail) == "127.0.0.1"
+    assert apprise_hosts(mail) == ["127.0.0.1"]
+    relayed = "mailto://user:pw@example.org?smtp=10.0.0.5&to=a@example.org"
+    assert apprise_hosts(relayed) == ["example.org", "10.0.0.5"]
 
 
 def test_nobody_hears_alarm_after_resolved_when_the_alarm_was_still_retrying(

@@ -95,9 +95,8 @@ class AppriseUrl:
     allow_private: bool
 
     async def send(self, alert: Alert) -> None:
-        host = apprise_host(self.url)
         try:
-            if host:
+            for host in apprise_hosts(self.url):
                 await outbound.check_host(host, allow_private=self.allow_private)
         except outbound.Refused as exc:
             raise DeliveryError(str(exc), permanent=True) from exc
@@ -110,7 +109,12 @@ class AppriseUrl:
             url += ("&" if "?" in url else "?") + f"+X-Walkwithme-Alert={alert.key}"
             # An HTML part whose link can be tapped (Apprise adds the plain-text part).
             text = render_html(alert.payload)
-        ok = await asyncio.to_thread(_apprise_notify, url, title, text, email)
+        # Apprise connects by itself (SMTP, redirects it follows): every connection it makes
+        # is checked as it is made, in its own threads too (the guard is a context variable).
+        with outbound.guarded(allow_private=self.allow_private) as guard:
+            ok = await asyncio.to_thread(_apprise_notify, url, title, text, email)
+        if guard.refused:
+            raise DeliveryError(guard.refused, permanent=True)
         if not ok:
             raise DeliveryError(
                 "the notification service refused or was unreachable", permanent=False
@@ -158,14 +162,18 @@ class WebPush:
 _FIXED_API_SCHEMES = frozenset({"tgram"})
 
 
-def apprise_host(url: str) -> str | None:
-    """The host an Apprise URL will really connect to, as Apprise reads it (None if the URL
-    names no host of its own: a topic on the public ntfy.sh, a Telegram bot)."""
+def apprise_hosts(url: str) -> list[str]:
+    """Every host an Apprise URL names that it will connect to, as Apprise reads it: its
+    service's host, and an email's SMTP server (`?smtp=`). None for a URL that names no host
+    of its own (a topic on the public ntfy.sh, a Telegram bot). Whatever Apprise reaches
+    beyond these (a redirect) is checked as it connects (outbound.guarded)."""
     if urlsplit(url).scheme.lower() in _FIXED_API_SCHEMES:
-        return None
+        return []
     plugin = _apprise().Apprise.instantiate(url)
-    host = getattr(plugin, "host", None) if plugin else None
-    return str(host) if host else None
+    if not plugin:
+        return []
+    hosts = [getattr(plugin, attr, None) for attr in ("host", "smtp_host")]
+    return list(dict.fromkeys(str(host) for host in hosts if host))
 
 
 def _apprise() -> Any:
@@ -211,8 +219,8 @@ def check_target(
             raise Invalid("Apprise can't read this URL", field="target")
     else:
         raise Invalid(f"kind must be one of: {', '.join(KINDS)}", field="kind")
-    host = parts.hostname if kind == "webhook" else apprise_host(target)
-    if not allow_private and host and outbound.is_private_literal(host):
+    hosts = [parts.hostname or ""] if kind == "webhook" else apprise_hosts(target)
+    if not allow_private and any(outbound.is_private_literal(host) for host in hosts if host):
         raise Invalid("this address is private: it can't be reached from here", field="target")
     return target
 

@@ -9,14 +9,27 @@ they stop: making a client for each send (and its TLS context, which loads the C
 tens of milliseconds of the event loop per alert under load (benchmarks/watchdog_load.py). It
 keeps no cookies (one receiver's cookie must never ride along to another's request) and
 follows no redirect by itself: `post` follows them, checking each hop.
+
+The address a connection is really made to is checked too, whoever makes it: while a send is
+under way (`guarded`, a context variable that follows the send into Apprise's worker
+threads), Python's audit hook sees every `socket.connect` and refuses one to an address that
+isn't public. So a name that answers a public address to the check and a private one to the
+connection (DNS rebinding), a redirect that Apprise follows by itself, or the SMTP server of an
+Apprise `mailto://...?smtp=` URL never reach the server's own network; TLS is untouched and
+still verified against the name. The IPv4 address inside IPv4-mapped, IPv4-compatible, NAT64
+(64:ff9b::/96, 64:ff9b:1::/48) and 6to4 (2002::/16) addresses is checked as IPv4.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import socket
-from collections.abc import Awaitable, Callable
+import sys
+from collections.abc import Awaitable, Callable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import TypeVar
 from urllib.parse import urljoin, urlsplit
@@ -35,6 +48,76 @@ class Refused(Exception):
     """The address may not be reached. Permanent: retrying won't help."""
 
 
+class Blocked(ConnectionRefusedError):
+    """A connection the audit hook stopped: an OSError, so the library that tried it fails
+    the way it fails for an unreachable address; the send then says why (`Guard.refused`)."""
+
+
+PRIVATE = "the address is private: it may not be reached from here"
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
+_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
+def is_public(address: IPAddress) -> bool:
+    """Globally reachable, and so is any IPv4 address an IPv6 one carries."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address in _NAT64_LOCAL:
+            return False  # a site's own translator: its IPv4 side is anyone's guess
+        embedded = address.ipv4_mapped or address.sixtofour
+        if embedded is None and (address in _NAT64 or address in _COMPATIBLE):
+            embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        if embedded is not None:
+            return embedded.is_global
+    return address.is_global
+
+
+@dataclass
+class Guard:
+    """A send under way: what it may connect to, and why a connection was stopped."""
+
+    allow_private: bool
+    refused: str | None = None
+
+
+_guard: ContextVar[Guard | None] = ContextVar("wwm_outbound_guard", default=None)
+
+
+@contextlib.contextmanager
+def guarded(*, allow_private: bool) -> Iterator[Guard]:
+    """Every connection made in this context (and in threads that copy it) is checked."""
+    guard = Guard(allow_private)
+    token = _guard.set(guard)
+    try:
+        yield guard
+    finally:
+        _guard.reset(token)
+
+
+def _on_audit(event: str, args: tuple[object, ...]) -> None:
+    if event != "socket.connect":
+        return
+    guard = _guard.get()
+    if guard is None or guard.allow_private:
+        return
+    address = args[1]
+    if not isinstance(address, tuple) or not address or not isinstance(address[0], str):
+        return  # a Unix socket: not a network address
+    try:
+        ip = ipaddress.ip_address(address[0].split("%", 1)[0])
+    except ValueError:
+        guard.refused = "a connection by name was not resolved and checked first"
+        raise Blocked(guard.refused) from None
+    if not is_public(ip):
+        guard.refused = PRIVATE
+        raise Blocked(PRIVATE)
+
+
+sys.addaudithook(_on_audit)  # once for the process: cheap for every other event
+
+
 async def check_address(url: str, *, allow_private: bool) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -51,9 +134,8 @@ async def check_host(host: str, *, allow_private: bool) -> None:
     except socket.gaierror as exc:
         raise ConnectionError("the address can't be resolved") from exc
     for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
-            raise Refused("the address is private: it may not be reached from here")
+        if not is_public(ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])):
+            raise Refused(PRIVATE)
 
 
 def is_private_literal(host: str) -> bool:
@@ -62,7 +144,7 @@ def is_private_literal(host: str) -> bool:
     if host.lower() in ("localhost", socket.gethostname().lower()):
         return True
     try:
-        return not ipaddress.ip_address(host).is_global
+        return not is_public(ipaddress.ip_address(host.strip("[]")))
     except ValueError:
         return False
 
@@ -100,13 +182,21 @@ class Outbound:
         self, url: str, body: bytes, headers: dict[str, str], *, allow_private: bool
     ) -> httpx2.Response:
         client = self._client_here()
-        for _hop in range(MAX_REDIRECTS + 1):
-            await check_address(url, allow_private=allow_private)
-            response = await client.post(url, content=body, headers=headers)
-            if response.status_code in (301, 302, 303, 307, 308) and "location" in response.headers:
-                url = urljoin(url, response.headers["location"])
-                continue
-            return response
+        with guarded(allow_private=allow_private) as guard:
+            for _hop in range(MAX_REDIRECTS + 1):
+                await check_address(url, allow_private=allow_private)
+                try:
+                    response = await client.post(url, content=body, headers=headers)
+                except (httpx2.HTTPError, OSError) as exc:
+                    if guard.refused:
+                        raise Refused(guard.refused) from exc
+                    raise
+                if response.status_code in (301, 302, 303, 307, 308) and (
+                    "location" in response.headers
+                ):
+                    url = urljoin(url, response.headers["location"])
+                    continue
+                return response
         raise Refused("too many redirects")
 
     async def aclose(self) -> None:
