@@ -62,7 +62,7 @@ MIRA_SECRETS = (*START, *HOME, *MIRA_NOW, *MIRA_LATER)
 WREN_FROM, WREN_HOME, WREN_NOW = (61.4981, 23.7608), (61.4925, 23.7795), (61.4960, 23.7690)
 
 OUR_PAGES = "http://127.0.0.1:8000"  # the origin of the test client's HTTP requests
-OUR_PAGES_WS = "http://testserver"  # the test client opens WebSockets on this host
+OUR_PAGES_WS = OUR_PAGES  # the service's own origin, whatever Host the client says
 FOREIGN_ORIGINS = ("https://evil.example", "null", "http://127.0.0.1:8000.evil.example")
 
 

@@ -39,6 +39,7 @@ from walkwithme.api.responses import JSON
 from walkwithme.services import Services
 from walkwithme.store.health import takes_writes
 from walkwithme.usecases import channels as outbox
+from walkwithme.web.headers import SecurityHeaders
 
 
 class ClockNotice:
@@ -168,4 +169,17 @@ def create_app(services: Services, *, manage: bool = True) -> FastAPI:
     app.add_middleware(BodyLimit)
     if services.clock.speed != 1.0:
         app.add_middleware(ClockNotice, speed=services.clock.speed)
+    _headers_outermost(app, services.config.tiles_url)
     return app
+
+
+def _headers_outermost(app: FastAPI, tiles_url: str) -> None:
+    """The security headers on every answer, even those given before the app is reached (a
+    body refused as it streams in) or after it failed (an internal error's 500): outside
+    Starlette's own outermost layer, the one that answers an unhandled error."""
+    build = app.build_middleware_stack
+
+    def build_with_headers() -> ASGIApp:
+        return SecurityHeaders(build(), tiles_url=tiles_url)
+
+    app.build_middleware_stack = build_with_headers  # type: ignore[method-assign]

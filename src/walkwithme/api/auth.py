@@ -51,14 +51,26 @@ def sees_operations(conn: HTTPConnection) -> bool:
 
 
 def same_origin(conn: HTTPConnection, *, required: bool) -> bool:
+    """The request's Origin is the service's own: `WWM_PUBLIC_URL`, or without it the address
+    it listens on. Never the request's Host header, which whoever sends it chooses."""
     origin = conn.headers.get("origin")
     if origin is None:
         return not required
-    own = {conn.headers.get("host", "")}
-    public = services(conn).config.public_url
-    if public:
-        own.add(urlsplit(public).netloc)
-    return urlsplit(origin).netloc in own
+    seen = origin_of(origin)
+    return seen is not None and seen == origin_of(services(conn).config.base_url)
+
+
+def origin_of(url: str) -> tuple[str, str, int] | None:
+    """Scheme, host and port as a browser compares origins (a WebSocket's as its page's)."""
+    parts = urlsplit(url.strip())
+    scheme = {"ws": "http", "wss": "https"}.get(parts.scheme.lower(), parts.scheme.lower())
+    if scheme not in ("http", "https") or not parts.hostname:
+        return None
+    try:
+        port = parts.port or (443 if scheme == "https" else 80)
+    except ValueError:
+        return None
+    return scheme, parts.hostname.lower(), port
 
 
 def from_our_pages(conn: HTTPConnection) -> bool:

@@ -1,0 +1,113 @@
+"""Issue 12, finding 8: the security headers on every answer (pages, API, refusals made
+before the app is reached), and a cookie request's Origin compared with the service's own
+address (`WWM_PUBLIC_URL`, else where it listens), never with the request's own Host."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx2
+import pytest
+from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from tests.conftest import LOCAL, make_services
+from tests.people import Cast, Member
+from walkwithme.api.app import create_app
+from walkwithme.clock import FakeClock
+
+
+def assert_secured(answer: httpx2.Response, what: str) -> None:
+    headers = answer.headers
+    policy = headers.get("content-security-policy", "")
+    assert "frame-ancestors 'none'" in policy, what
+    assert "script-src 'self'" in policy, what
+    assert headers.get("x-frame-options") == "DENY", what
+    assert headers.get("x-content-type-options") == "nosniff", what
+    assert headers.get("referrer-policy") == "no-referrer", what
+    assert headers.get("cache-control") == "no-store", what
+
+
+def test_every_kind_of_answer_carries_the_security_headers(cast: Cast) -> None:
+    mira, noor, phone, walk = cast.walking()
+    client = cast.client
+    walk_url = f"/api/walks/{walk['id']}"
+    share = client.post(f"{walk_url}/shares", json={}, headers=mira.auth).json()
+    answers = {
+        "a walk with her position": client.get(walk_url, headers=noor.auth),
+        "her track": client.get(f"{walk_url}/fixes", headers=noor.auth),
+        "a share link's walk": client.get(f"/api/share/{share['token']}"),
+        "the walk's page": client.get(f"/walks/{walk['id']}", headers=noor.auth),
+        "the sign-in page": client.get("/signin"),
+        "the OpenAPI document": client.get("/openapi.json"),
+        "401": client.get("/api/me"),
+        "404": client.get("/api/walks/999999", headers=noor.auth),
+        "422": client.patch("/api/me", json={"pace": 30}, headers=mira.auth),
+        "400": client.post(
+            "/api/fixes", content=b"{", headers={"Authorization": f"Bearer {phone}"}
+        ),
+        # Refused as it streams in, before the app is reached.
+        "413": client.post("/api/session", content=b"x" * 2_000_000),
+    }
+    assert answers["413"].status_code == 413
+    for what, answer in answers.items():
+        assert_secured(answer, what)
+
+
+def _cookie(member: Member) -> dict[str, str]:
+    return {"Cookie": f"wwm_session={member.token}"}
+
+
+def test_a_cookie_write_whose_host_header_matches_a_foreign_origin_is_refused(
+    cast: Cast,
+) -> None:
+    """Whoever sends the request chooses its Host: it proves nothing about the page."""
+    mira = cast.person("Mira")
+    for origin, host in (
+        ("http://evil.example", "evil.example"),
+        ("http://127.0.0.1:9999", "127.0.0.1:9999"),
+        ("https://127.0.0.1:8000", "127.0.0.1:8000"),
+    ):
+        headers = {**_cookie(mira), "Origin": origin, "Host": host}
+        answer = cast.client.patch("/api/me", json={"name": "Eve"}, headers=headers)
+        assert answer.status_code == 403, (origin, answer.text)
+    assert cast.client.get("/api/me", headers=mira.auth).json()["name"] == "Mira"
+    own = {**_cookie(mira), "Origin": "http://127.0.0.1:8000"}
+    assert cast.client.patch("/api/me", json={"name": "Mira B"}, headers=own).status_code == 200
+
+
+def test_a_cookie_websocket_whose_host_header_matches_a_foreign_origin_is_refused(
+    cast: Cast,
+) -> None:
+    mira, noor, phone, walk = cast.walking()
+    headers = {**_cookie(noor), "Origin": "http://evil.example", "Host": "evil.example"}
+    with (
+        pytest.raises(WebSocketDisconnect),
+        cast.client.websocket_connect(f"/api/walks/{walk['id']}/live", headers=headers) as ws,
+    ):
+        ws.receive_json()
+
+
+@pytest.fixture
+def behind_a_proxy(sqlite_url: str, tmp_path: Path, clock: FakeClock) -> Iterator[Cast]:
+    """The service behind a proxy at https://walk.example.org (WWM_PUBLIC_URL)."""
+    svc = make_services(sqlite_url, tmp_path, clock, WWM_PUBLIC_URL="https://walk.example.org")
+    with TestClient(create_app(svc), base_url="https://walk.example.org", client=LOCAL) as c:
+        yield Cast(c, svc, clock)
+    svc.db.dispose()
+
+
+def test_behind_a_proxy_only_the_public_origin_may_write_with_the_cookie(
+    behind_a_proxy: Cast,
+) -> None:
+    cast = behind_a_proxy
+    mira = cast.person("Mira")
+    for origin in ("https://walk.example.org", "https://WALK.example.org:443"):
+        headers = {**_cookie(mira), "Origin": origin}
+        answer = cast.client.patch("/api/me", json={"name": "Mira B"}, headers=headers)
+        assert answer.status_code == 200, (origin, answer.text)
+    for origin in ("http://walk.example.org", "https://evil.example", "null"):
+        headers = {**_cookie(mira), "Origin": origin, "Host": "evil.example"}
+        answer = cast.client.patch("/api/me", json={"name": "Eve"}, headers=headers)
+        assert answer.status_code == 403, (origin, answer.text)
