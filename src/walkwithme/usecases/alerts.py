@@ -4,6 +4,12 @@ An alert is made in the same transaction as the event it tells of, with one deli
 (alert, recipient's channel). The notifier sends them, at least once, retrying with backoff
 (notify/notifier.py). Its payload is fixed when it is made, so every retry sends the same
 thing, with the same idempotency key.
+
+A payload may carry a capability: the path of an answer link (`/answer/<token>`) or of an
+alarm's share link (`/api/share/<token>`), whose tokens are otherwise kept only as hashes. It
+is kept only while a delivery of the alert may still be sent: once none is pending (all sent,
+given up, superseded or meant for removed channels), it is removed from the payload
+(`forget_links`), in the same transaction that settled the last delivery.
 """
 
 from __future__ import annotations
@@ -162,6 +168,9 @@ def enqueue(
     ]
     if hook:
         rows.append({"alert_id": alert_id, "person_id": None, "channel_id": None})
+    if not rows and any(key in payload for key in CAPABILITIES):
+        # Nobody to send it to: the link it carries is not kept at all.
+        forget_links(tx.conn, [alert_id])
     if rows:
         tx.conn.execute(
             _NEW_DELIVERY,
@@ -192,6 +201,37 @@ def tell(
     )
 
 
+# Keys of a payload that open something (a link with its token): kept only until delivered.
+CAPABILITIES = ("link_path",)
+
+_STILL_PENDING = (
+    sa.select(deliveries.c.id)
+    .where(deliveries.c.alert_id == alerts.c.id, deliveries.c.state == PENDING)
+    .exists()
+)
+
+
+def forget_links(conn: Connection, alert_ids: list[int] | None = None) -> int:
+    """Remove the capabilities of these alerts (None: of any alert) that no delivery may send
+    any more. Returns how many payloads changed."""
+    query = sa.select(alerts.c.id, alerts.c.payload).where(
+        ~_STILL_PENDING,
+        # A cheap filter before the JSON is read (the same on SQLite and PostgreSQL).
+        sa.cast(alerts.c.payload, sa.Text).like('%"link_path"%'),
+    )
+    if alert_ids is not None:
+        if not alert_ids:
+            return 0
+        query = query.where(alerts.c.id.in_(list(dict.fromkeys(alert_ids))))
+    changed = 0
+    for alert_id, payload in conn.execute(query).all():
+        kept = {k: v for k, v in payload.items() if k not in CAPABILITIES}
+        if kept != payload:
+            conn.execute(alerts.update().where(alerts.c.id == alert_id).values(payload=kept))
+            changed += 1
+    return changed
+
+
 def supersede(tx: Tx, walk_id: int, kinds: tuple[str, ...], why: str) -> None:
     """Alerts of these kinds for this walk that are still waiting to be delivered are stale
     (the alarm was resolved, the question answered): drop them, so nobody hears "alarm" after
@@ -202,6 +242,7 @@ def supersede(tx: Tx, walk_id: int, kinds: tuple[str, ...], why: str) -> None:
         .where(deliveries.c.state == PENDING, deliveries.c.alert_id.in_(stale))
         .values(state=DEAD, last_error=why)
     )
+    forget_links(tx.conn, list(tx.conn.execute(stale).scalars()))
 
 
 def someone_would_hear(conn: Connection, walk_id: int) -> bool:

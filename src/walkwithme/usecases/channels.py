@@ -20,7 +20,7 @@ from walkwithme.domain.errors import NotFound
 from walkwithme.domain.people import check_name
 from walkwithme.store.schema import alerts, channels, deliveries, insert_id
 from walkwithme.store.writer import Tx
-from walkwithme.usecases.alerts import DEAD, PENDING, SENT, enqueue
+from walkwithme.usecases.alerts import DEAD, PENDING, SENT, enqueue, forget_links
 
 LEASE_MS = 60_000
 MAX_ATTEMPTS = 10
@@ -145,7 +145,8 @@ def claim(tx: Tx, limit: int = 50, *, busy: Collection[int | None] = ()) -> list
     operator's hook) that a send is still in flight on; what else is due for them waits for
     it, so that each channel hears its alerts one after another, in the order they were made."""
     # What was meant for a channel its owner removed is not sent (she took that address away).
-    tx.conn.execute(_DROP_FOR_REMOVED)
+    if tx.conn.execute(_DROP_FOR_REMOVED).rowcount:
+        forget_links(tx.conn)
     due = _due(tx.now_ms)
     free = [due]
     busy_ids = [b for b in busy if b is not None]
@@ -212,6 +213,15 @@ def backoff_ms(attempts: int) -> int:
 
 
 def record(tx: Tx, results: list[Result]) -> None:
+    _record(tx, results)
+    # An alert none of whose deliveries may be sent any more loses the link it carried.
+    settled = [r.claimed.delivery_id for r in results]
+    if settled:
+        of = sa.select(deliveries.c.alert_id).where(deliveries.c.id.in_(settled))
+        forget_links(tx.conn, list(tx.conn.execute(of).scalars()))
+
+
+def _record(tx: Tx, results: list[Result]) -> None:
     for result in results:
         c = result.claimed
         if result.error is None:

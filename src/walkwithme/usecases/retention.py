@@ -43,6 +43,7 @@ LOCATING = frozenset(
         "route",
         "points",
         "link",
+        "link_path",
         "url",
         "share_url",
         "answer_url",
