@@ -108,7 +108,8 @@ class Site:
         return answer.json() if answer.content else None
 
     def link(self, owner: Member, member: Member, role: str = "companion") -> None:
-        asked = self.call(owner, "POST", "/api/contacts", email=member.email, role=role)
+        self.call(owner, "POST", "/api/contacts", email=member.email, role=role)
+        asked = self.call(member, "GET", "/api/contacts")[-1]
         self.call(member, "POST", f"/api/contacts/{asked['id']}/accept")
 
     def device(self, owner: Member) -> str:

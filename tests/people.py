@@ -70,14 +70,26 @@ class Cast:
 
     def link(self, owner: Member, member: Member, role: str = "companion") -> int:
         """`owner` asks `member` to follow her, and `member` accepts."""
-        asked = self.client.post(
-            "/api/contacts", json={"email": member.email, "role": role}, headers=owner.auth
-        )
-        assert asked.status_code == 201, asked.text
-        contact_id: int = asked.json()["id"]
+        contact_id = self.ask(owner, member, role)
         accepted = self.client.post(f"/api/contacts/{contact_id}/accept", headers=member.auth)
         assert accepted.status_code == 200, accepted.text
         return contact_id
+
+    def ask(self, owner: Member, member: Member, role: str = "companion") -> int:
+        """`owner` asks `member`; the request's id, as `member` sees it (the answer to the
+        asker is the same whoever the address belongs to: it names no request)."""
+        asked = self.client.post(
+            "/api/contacts", json={"email": member.email, "role": role}, headers=owner.auth
+        )
+        assert asked.status_code == 202, asked.text
+        theirs = self.client.get("/api/contacts", headers=member.auth).json()
+        return int(
+            next(
+                c["id"]
+                for c in reversed(theirs)
+                if c["direction"] == "asked_me" and c["person"]["id"] == owner.id
+            )
+        )
 
     def device(self, owner: Member, name: str = "phone") -> str:
         made = self.client.post("/api/devices", json={"name": name}, headers=owner.auth)

@@ -7,8 +7,7 @@ from tests.people import HOME, PIN, START, Cast
 
 def test_nothing_is_shared_until_the_contact_accepts(cast: Cast) -> None:
     mira, noor = cast.person("Mira"), cast.person("Noor")
-    asked = cast.client.post("/api/contacts", json={"email": noor.email}, headers=mira.auth).json()
-    assert asked["state"] == "pending"
+    asked_id = cast.ask(mira, noor)
     refused = cast.client.post(
         "/api/walks",
         json={"destination": {"lat": HOME[0], "lon": HOME[1]}, "minutes": 15, "pin": PIN},
@@ -20,34 +19,66 @@ def test_nothing_is_shared_until_the_contact_accepts(cast: Cast) -> None:
     theirs = cast.client.get("/api/contacts", headers=noor.auth).json()
     assert theirs[0]["direction"] == "asked_me"
     assert theirs[0]["person"]["name"] == "Mira"
-    mine = cast.client.post(f"/api/contacts/{asked['id']}/accept", headers=mira.auth)
+    assert theirs[0]["state"] == "pending"
+    mine = cast.client.post(f"/api/contacts/{asked_id}/accept", headers=mira.auth)
     assert mine.status_code == 404
-    accepted = cast.client.post(f"/api/contacts/{asked['id']}/accept", headers=noor.auth)
+    accepted = cast.client.post(f"/api/contacts/{asked_id}/accept", headers=noor.auth)
     assert accepted.json()["state"] == "accepted"
+    # Mira learns who she asked only now that Noor accepted.
+    assert [
+        c["person"]["name"] for c in cast.client.get("/api/contacts", headers=mira.auth).json()
+    ] == ["Noor"]
 
 
 def test_a_declined_request_can_be_asked_again_only_a_week_later(cast: Cast) -> None:
     mira, noor = cast.person("Mira"), cast.person("Noor")
-    first = cast.client.post("/api/contacts", json={"email": noor.email}, headers=mira.auth)
+    first = cast.ask(mira, noor)
     twice = cast.client.post("/api/contacts", json={"email": noor.email}, headers=mira.auth)
-    assert twice.status_code == 409
-    declined = cast.client.post(f"/api/contacts/{first.json()['id']}/decline", headers=noor.auth)
+    assert twice.status_code == 202  # answered as any other: no second request is made
+    assert len(cast.client.get("/api/contacts", headers=noor.auth).json()) == 1
+    declined = cast.client.post(f"/api/contacts/{first}/decline", headers=noor.auth)
     assert declined.json()["state"] == "declined"
     assert cast.client.get("/api/contacts", headers=noor.auth).json() == []
     at_once = cast.client.post("/api/contacts", json={"email": noor.email}, headers=mira.auth)
-    assert at_once.status_code == 409
+    assert at_once.status_code == 202
+    assert cast.client.get("/api/contacts", headers=noor.auth).json() == []  # not asked again
     cast.clock.advance(minutes=7 * 24 * 60 + 1)
-    again = cast.client.post("/api/contacts", json={"email": noor.email}, headers=mira.auth)
-    assert again.status_code == 201
+    cast.ask(mira, noor)
+    assert len(cast.client.get("/api/contacts", headers=noor.auth).json()) == 1
 
 
-def test_asking_an_unknown_address_reveals_nothing_and_stores_nothing(cast: Cast) -> None:
-    mira = cast.person("Mira")
-    unknown = cast.client.post(
-        "/api/contacts", json={"email": "ghost@example.org"}, headers=mira.auth
-    )
-    assert unknown.status_code == 404
+def test_asking_an_address_answers_alike_whether_it_has_an_account_or_not(cast: Cast) -> None:
+    """Which addresses have accounts here is nobody's business: an unknown address, a member's,
+    one asked already and one that declined this week are answered the same, byte for byte,
+    and the asker's contacts show nobody until someone accepts."""
+    mira, noor, pia = cast.person("Mira"), cast.person("Noor"), cast.person("Pia")
+    cast.client.post(f"/api/contacts/{cast.ask(mira, pia)}/decline", headers=pia.auth)
+
+    def ask(email: str) -> tuple[int, bytes]:
+        answer = cast.client.post("/api/contacts", json={"email": email}, headers=mira.auth)
+        return answer.status_code, answer.content
+
+    answers = {
+        "unknown": ask("ghost@example.org"),
+        "member": ask(noor.email),
+        "asked already": ask(noor.email),
+        "declined this week": ask(pia.email),
+    }
+    assert answers["unknown"][0] == 202
+    assert len(set(answers.values())) == 1, answers
     assert cast.client.get("/api/contacts", headers=mira.auth).json() == []
+    stored = cast.services.db.read_sync(
+        lambda c: c.exec_driver_sql("SELECT count(*) FROM contacts").scalar_one()
+    )
+    assert stored == 2  # Noor's request and Pia's declined one; nothing for the ghost
+
+
+def test_asking_with_something_that_is_not_an_email_is_refused_by_name(cast: Cast) -> None:
+    mira = cast.person("Mira")
+    for email in ("", "noor", "a b@example.org"):
+        bad = cast.client.post("/api/contacts", json={"email": email}, headers=mira.auth)
+        assert bad.status_code == 422, email
+        assert bad.json()["field"] == "email"
 
 
 def test_a_bad_role_is_refused_by_name(cast: Cast) -> None:

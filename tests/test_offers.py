@@ -125,7 +125,7 @@ def test_only_her_accepted_companions_can_offer(cast: Cast) -> None:
     sam, gus, pia = cast.person("Sam"), cast.person("Gus"), cast.person("Pia")
     cast.link(mira, gus, "guardian")
     asked = cast.client.post("/api/contacts", json={"email": pia.email}, headers=mira.auth)
-    assert asked.status_code == 201  # asked, not accepted yet
+    assert asked.status_code == 202  # asked, not accepted yet
     nobody = cast.offer(sam, mira).json()
     for who in (sam, gus, pia):
         refused = cast.offer(who, mira)

@@ -48,9 +48,8 @@ def prepare(service: Service) -> tuple[dict[str, str], dict[str, str], str, int]
     service.start()
     url = service.url
     as_mira, as_noor = sign_in(url, mira), sign_in(url, noor)
-    asked = httpx2.post(
-        f"{url}/api/contacts", json={"email": "noor@example.org"}, headers=as_mira
-    ).json()
+    httpx2.post(f"{url}/api/contacts", json={"email": "noor@example.org"}, headers=as_mira)
+    asked = httpx2.get(f"{url}/api/contacts", headers=as_noor).json()[-1]
     httpx2.post(f"{url}/api/contacts/{asked['id']}/accept", headers=as_noor).raise_for_status()
     walk = httpx2.post(
         f"{url}/api/walks",

@@ -302,7 +302,8 @@ class Player:
     # -- before the story: they know each other ----------------------------------------------
 
     def get_acquainted(self, inbox: str) -> None:
-        asked = self.as_(self.aino, "POST", "/api/contacts", json={"email": "eero@example.org"})
+        self.as_(self.aino, "POST", "/api/contacts", json={"email": "eero@example.org"})
+        asked = self.as_(self.eero, "GET", "/api/contacts")[-1]  # the request Aino sent him
         self.as_(self.eero, "POST", f"/api/contacts/{asked['id']}/accept")
         for who, name in ((self.aino, "aino"), (self.eero, "eero")):
             channel = self.as_(

@@ -30,7 +30,7 @@ def _dummy_hash() -> str:
 
 class SignUp(BaseModel):
     email: str = Field(max_length=254)
-    name: str = Field(max_length=100)
+    name: str = Field(min_length=1, max_length=100)
     password: str = Field(max_length=200)
     timezone: str = "UTC"
     invite: str | None = None

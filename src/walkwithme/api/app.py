@@ -99,7 +99,6 @@ def create_app(services: Services, *, manage: bool = True) -> FastAPI:
         push,
         walks,
         exports,
-        drill,
         offers,
         shares,
         live,
@@ -109,6 +108,8 @@ def create_app(services: Services, *, manage: bool = True) -> FastAPI:
         privacy,
     ):
         app.include_router(module.router)
+    # The clock's jump exists in demo and drill mode only, and is documented only there.
+    app.include_router(drill.router, include_in_schema=services.jumping_clock is not None)
     # First in line: the busiest door shouldn't wait for every router to be tried.
     app.router.routes.insert(0, Route("/api/fixes", devices.post_fixes, methods=["POST"]))
 
@@ -116,7 +117,7 @@ def create_app(services: Services, *, manage: bool = True) -> FastAPI:
         if app.openapi_schema is None:
             schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
             schema["paths"]["/api/fixes"] = devices.FIXES_OPENAPI
-            app.openapi_schema = schema
+            app.openapi_schema = with_errors(schema)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -171,6 +172,45 @@ def create_app(services: Services, *, manage: bool = True) -> FastAPI:
         app.add_middleware(ClockNotice, speed=services.clock.speed)
     _headers_outermost(app, services.config.tiles_url)
     return app
+
+
+# Every error the API gives has one shape (api/errors.py); any door may answer these.
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {"type": "string", "description": "what is wrong, in words"},
+        "field": {"type": "string", "description": "the field it is about, if one"},
+    },
+}
+ERRORS = {
+    "400": "malformed: the body can't be read as this door's JSON",
+    "401": "not signed in, or the token is not valid",
+    "403": "signed in, but not allowed (or a cookie request from another origin)",
+    "404": "not there, or not yours to see (answered alike)",
+    "409": "it clashes with how things stand now (`error` says how)",
+    "413": "the body is larger than this door takes (refused as it streams in)",
+    "422": "a value is missing, malformed or out of range: `field` names it",
+    "429": "too many attempts: try again after `Retry-After` seconds",
+    "503": "storage unavailable: try again after `Retry-After` seconds, nothing was kept",
+}
+
+
+def with_errors(schema: dict[str, Any]) -> dict[str, Any]:
+    """The document made true to what the service answers: every operation's error answers,
+    with the one error body (FastAPI's own 422 shape is never what is sent)."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components["Error"] = ERROR_SCHEMA
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for operations in schema["paths"].values():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            for code, description in ERRORS.items():
+                said = responses.get(code, {}).get("description")
+                responses[code] = {"description": said or description, "content": error}
+    return schema
 
 
 def _headers_outermost(app: FastAPI, tiles_url: str) -> None:

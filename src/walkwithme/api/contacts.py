@@ -9,14 +9,25 @@ from pydantic import BaseModel, Field
 
 from walkwithme.api.auth import PersonDep, ServicesDep
 from walkwithme.api.params import Id
+from walkwithme.domain.errors import Conflict, NotFound
 from walkwithme.usecases import contacts
 
 router = APIRouter(prefix="/api/contacts", tags=["contacts"])
 
 
 class Ask(BaseModel):
-    email: str = Field(max_length=254)
+    email: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
     role: str = Field(default="companion", description="companion or guardian")
+
+
+# The one answer to every request for an address, whether it has an account or not, whether
+# it was asked already or declined this week: which addresses have accounts is nobody's
+# business. The asker learns who accepted from her contacts, once they accept.
+SENT = {
+    "status": "sent",
+    "message": "the request was sent if the address has an account here; "
+    "they appear in your contacts once they accept",
+}
 
 
 @router.get("")
@@ -24,9 +35,20 @@ async def list_contacts(person: PersonDep, svc: ServicesDep) -> list[dict[str, A
     return await svc.db.read(lambda c: contacts.list_contacts(c, person.id))
 
 
-@router.post("", status_code=201)
-async def ask(body: Ask, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
-    return await svc.writer.run(lambda tx: contacts.ask(tx, person.id, body.email, body.role))
+@router.post(
+    "",
+    status_code=202,
+    responses={422: {"description": "not an email address, a role that doesn't exist, or you"}},
+)
+async def ask(body: Ask, person: PersonDep, svc: ServicesDep) -> dict[str, str]:
+    """Ask someone to follow your walks (companion) or to hear of your alarms (guardian).
+    Answered alike for every address (see SENT)."""
+    try:
+        await svc.writer.run(lambda tx: contacts.ask(tx, person.id, body.email, body.role))
+    except (NotFound, Conflict) as exc:
+        if exc.field != "email":
+            raise
+    return SENT
 
 
 @router.post("/{contact_id}/accept")

@@ -22,7 +22,7 @@ MAX_BATCH = 1000
 
 
 class NewDevice(BaseModel):
-    name: str = Field(max_length=100)
+    name: str = Field(min_length=1, max_length=100)
 
 
 @router.get("/devices")

@@ -15,7 +15,7 @@ router = APIRouter(prefix="/api/places", tags=["places"])
 
 
 class NewPlace(BaseModel):
-    name: str = Field(max_length=100)
+    name: str = Field(min_length=1, max_length=100)
     lat: float
     lon: float
     radius: float | None = Field(default=None, description="metres; 40 if not given")

@@ -73,7 +73,7 @@ class Extend(BaseModel):
 
 
 class Message(BaseModel):
-    text: str = Field(max_length=500)
+    text: str = Field(min_length=1, max_length=500)
     quick: bool = False
 
 

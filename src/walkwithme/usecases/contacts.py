@@ -124,8 +124,20 @@ def get_contact(conn: Connection, contact_id: int, person_id: int) -> dict[str, 
 
 
 def list_contacts(conn: Connection, person_id: int) -> list[dict[str, Any]]:
-    """Both directions, pending or accepted: the people I asked, and the people who asked me."""
-    return _contacts(conn, person_id, contacts.c.state.in_(_OPEN))
+    """The people who accepted my request, and the people who asked me (pending or accepted).
+    My own requests are not listed until accepted: a pending one would tell me that the
+    address I typed has an account here."""
+    return _contacts(
+        conn,
+        person_id,
+        sa.or_(
+            contacts.c.state == ContactState.ACCEPTED.value,
+            sa.and_(
+                contacts.c.state == ContactState.PENDING.value,
+                contacts.c.member_id == person_id,
+            ),
+        ),
+    )
 
 
 def _contacts(
