@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.conftest import make_services
+from tests.people import PIN, Cast
 from walkwithme.api.app import ERRORS, create_app
 from walkwithme.clock import FakeClock
 from walkwithme.config import load_config
@@ -41,3 +42,34 @@ def test_in_drill_mode_the_clock_jump_is_documented(sqlite_url: str, tmp_path: P
     assert "404" in jump["responses"]
     assert "403" in jump["responses"]
     svc.db.dispose()
+
+
+HUGE = 1.7976931348623157e308
+
+
+def test_numbers_too_large_to_use_are_refused_by_name_never_a_500(cast: Cast) -> None:
+    """What the fuzzer found (PUT /api/me/keeping with days = -1.8e308 answered 500), and its
+    kind elsewhere: a finite number whose arithmetic overflows is a 422 naming its field."""
+    mira, noor, phone, walk = cast.walking()
+    client = cast.client
+    for value in (HUGE, -HUGE):
+        tries = {
+            "days": client.put("/api/me/keeping", json={"days": value}, headers=mira.auth),
+            "hours": client.post(
+                f"/api/walks/{walk['id']}/shares", json={"hours": value}, headers=mira.auth
+            ),
+            "pace": client.patch("/api/me", json={"pace": value}, headers=mira.auth),
+            "radius": client.post(
+                "/api/places",
+                json={"name": "gym", "lat": 60.1, "lon": 24.9, "radius": value},
+                headers=mira.auth,
+            ),
+            "minutes": client.post(
+                f"/api/walks/{walk['id']}/extend",
+                json={"pin": PIN, "minutes": value},
+                headers=mira.auth,
+            ),
+        }
+        for field, answer in tries.items():
+            assert answer.status_code == 422, (field, value, answer.text)
+            assert field in answer.json().get("field", ""), (field, answer.text)

@@ -25,8 +25,10 @@ router = APIRouter(prefix="/api", tags=["privacy"])
 
 class Choice(BaseModel):
     days: float | None = Field(
+        ge=0,
+        le=3650,
         description="days a walk's track is kept after it ends safely; 0: as soon as it ends; "
-        "null: the server's default",
+        "null: the server's default (at most the server's most, WWM_KEEP_WALKS_MOST_DAYS)",
     )
 
 
