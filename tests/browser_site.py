@@ -29,7 +29,6 @@ from playwright.sync_api import BrowserContext, Page, ViewportSize
 from tests.people import HOME, PIN, START, Member
 from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
-from walkwithme.net import free_port
 from walkwithme.notify.messages import with_link
 from walkwithme.security import hash_secret
 from walkwithme.services import Services
@@ -59,7 +58,9 @@ class Server:
     clock and its services)."""
 
     def __init__(self, services: Services) -> None:
-        self.port = free_port()
+        # Where the service was told it listens (WWM_PORT): its own origin, which cookie
+        # writes and WebSockets must come from (api/auth.py's same-origin check).
+        self.port = services.config.port
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(
             create_app(services), host="127.0.0.1", port=self.port, log_level="warning"

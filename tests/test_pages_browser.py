@@ -31,7 +31,9 @@ from tests.browser_site import (
 )
 from tests.conftest import make_services
 from tests.people import HOME, PIN, Member
+from tests.sinks import WebhookSink, webhook_sink
 from walkwithme.clock import FakeClock
+from walkwithme.net import free_port
 from walkwithme.streets import StreetMap
 from walkwithme.usecases import shares
 
@@ -62,7 +64,10 @@ def open_site(tmp_path: Path, clock: FakeClock, helsinki: StreetMap) -> Iterator
 
         def make(**settings: str) -> Site:
             url = f"sqlite:///{tmp_path / 'pages.db'}"
-            services = make_services(url, tmp_path, clock, helsinki, **settings)
+            port = str(free_port())  # the service knows its own address: its pages' origin
+            services = make_services(
+                url, tmp_path, clock, helsinki, **{"WWM_PORT": port, **settings}
+            )
             stack.callback(services.db.dispose)
             return stack.enter_context(serve(services, clock))
 
@@ -177,12 +182,25 @@ def test_a_companion_follows_her_walk_home_live(
     screenshot(page, "companion-walk-over")
 
 
+@pytest.fixture
+def refusing_sink() -> Iterator[WebhookSink]:
+    with webhook_sink() as sink:
+        sink.script = [503] * 1000
+        yield sink
+
+
 def test_an_alarm_on_the_companions_page_and_the_guardians_link(
-    open_site: SiteFactory, new_context: Callable[[], BrowserContext]
+    open_site: SiteFactory,
+    new_context: Callable[[], BrowserContext],
+    refusing_sink: WebhookSink,
 ) -> None:
-    site = open_site()
+    # Her own channel, whose server keeps answering 503: the check's link waits in the
+    # outbox (an alert keeps its link only while it may still be sent: privacy.md).
+    sink = refusing_sink
+    site = open_site(WWM_ALLOW_PRIVATE_ADDRESSES="true")
     mira, noor = site.person("Mira"), site.person("Noor")
     site.link(mira, noor)
+    site.call(mira, "POST", "/api/channels", kind="webhook", target=sink.url + "/mira")
     phone = site.device(mira)
     walk = site.start_walk(mira)
     route = site.route_home()

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from fastapi import Depends, Request
 from starlette.requests import HTTPConnection
 
+from walkwithme.config import Config
 from walkwithme.domain.errors import Forbidden, Unauthorized
 from walkwithme.services import Services
 from walkwithme.usecases.accounts import Person, person_for_session
@@ -57,7 +58,22 @@ def same_origin(conn: HTTPConnection, *, required: bool) -> bool:
     if origin is None:
         return not required
     seen = origin_of(origin)
-    return seen is not None and seen == origin_of(services(conn).config.base_url)
+    return seen is not None and seen in own_origins(services(conn).config)
+
+
+_LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
+
+
+def own_origins(config: Config) -> set[tuple[str, str, int]]:
+    """`WWM_PUBLIC_URL`'s origin; without it, where the service listens, and when that is this
+    machine, by any of its loopback names (a browser here may say localhost)."""
+    own = origin_of(config.base_url)
+    if own is None:
+        return set()
+    scheme, host, port = own
+    if config.public_url or host not in _LOOPBACK_NAMES:
+        return {own}
+    return {(scheme, name, port) for name in _LOOPBACK_NAMES}
 
 
 def origin_of(url: str) -> tuple[str, str, int] | None:
