@@ -49,6 +49,16 @@ class Bell:
             for listener in self._listeners.get(walk_id, ()):
                 listener.set()
 
+    def ring_all_threadsafe(self) -> None:
+        """Every stream checks again, access and all (news may have been missed: the doorbell
+        across processes lost its connection for a while)."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._ring_all)
+
+    def _ring_all(self) -> None:
+        walk_ids = list(self._listeners)
+        self.ring(walk_ids, walk_ids, walk_ids)
+
     def access_generation(self, walk_id: int) -> int:
         return self._access.get(walk_id, 0)
 

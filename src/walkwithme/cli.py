@@ -93,6 +93,11 @@ def serve(
         )
         svc.db.dispose()
         raise typer.Exit(2)
+    lock, other = startup.hold_the_database(config)
+    if other is not None:
+        err.print(f"[red]cannot start:[/red] {other}")
+        svc.db.dispose()
+        raise typer.Exit(2)
     busy = startup.port_taken(config.host, config.port)
     if busy is not None:
         err.print(f"[red]cannot start:[/red] {busy}")
@@ -116,6 +121,8 @@ def serve(
     # The watchdog catches up on what fell due while the service was down before the web
     # app is built and the port opens (serving.py says why).
     serving.run(svc, host=config.host, port=config.port)
+    if lock is not None:
+        lock.close()
 
 
 @app.command()

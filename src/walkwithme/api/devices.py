@@ -38,8 +38,8 @@ async def add_device(body: NewDevice, person: PersonDep, svc: ServicesDep) -> di
 
 @router.delete("/devices/{device_id}", status_code=204)
 async def revoke_device(device_id: Id, person: PersonDep, svc: ServicesDep) -> None:
+    # Its token is forgotten by every process once this commits (Tx.revoked).
     await svc.writer.run(lambda tx: devices.revoke_device(tx, person.id, device_id))
-    svc.device_tokens.forget(device_id)
 
 
 async def post_fixes(request: Request) -> JSON:

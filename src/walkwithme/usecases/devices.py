@@ -165,3 +165,4 @@ def revoke_device(tx: Tx, person_id: int, device_id: int) -> None:
     )
     if done.rowcount != 1:
         raise NotFound("no such device")
+    tx.revoked(device_id)
