@@ -94,6 +94,7 @@ def read(payload: str, origin: str) -> Touched | None:
             access=set(said["a"]),
             events=set(said["e"]),
             devices=set(said["d"]),
+            fixes_told=False,  # its fixes are read from the database
         )
     except (orjson.JSONDecodeError, KeyError, TypeError):
         log.warning("an unreadable notice on the doorbell's channel was ignored")

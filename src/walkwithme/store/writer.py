@@ -44,6 +44,17 @@ class StorageUnavailable(Exception):
     """The database could not commit; nothing of the request was kept. Worth a retry."""
 
 
+@dataclass(frozen=True)
+class NewFixes:
+    """Fixes one job added to a walk's track: numbered `first` to `last` (every one, trusted
+    or flagged), and the trusted ones as companions are shown them. Carried with the ring to
+    the walk's live streams, which then need not read them back (api/live.py)."""
+
+    first: int
+    last: int
+    shown: list[dict[str, Any]]
+
+
 @dataclass
 class Touched:
     """The walks a group changed, and among them those where who may see them changed."""
@@ -53,6 +64,10 @@ class Touched:
     events: set[int] = field(default_factory=set)  # walks with new timeline events
     alerts: bool = False  # new deliveries in the outbox
     devices: set[int] = field(default_factory=set)  # devices whose tokens no longer work
+    # Every fix the group added, by walk, in the order they were numbered; `fixes_told` False:
+    # not known (another process's commit, store/pg_bell.py): streams read them back.
+    fixes: dict[int, list[NewFixes]] = field(default_factory=dict)
+    fixes_told: bool = True
 
     def update(self, other: Touched) -> None:
         self.walks |= other.walks
@@ -60,6 +75,9 @@ class Touched:
         self.events |= other.events
         self.alerts = self.alerts or other.alerts
         self.devices |= other.devices
+        for walk_id, added in other.fixes.items():
+            self.fixes.setdefault(walk_id, []).extend(added)
+        self.fixes_told = self.fixes_told and other.fixes_told
 
     def __bool__(self) -> bool:
         return bool(self.walks or self.devices)
@@ -82,6 +100,11 @@ class Tx:
             self.touched.access.add(walk_id)
         if events:
             self.touched.events.add(walk_id)
+
+    def added_fixes(self, walk_id: int, added: NewFixes) -> None:
+        """Fixes the job added to the walk's track (every fix added must be said here)."""
+        self.touch(walk_id)
+        self.touched.fixes.setdefault(walk_id, []).append(added)
 
     def revoked(self, device_id: int) -> None:
         """The device's token no longer works: every process forgets it after the commit."""

@@ -23,7 +23,7 @@ from walkwithme.domain.rules import Progress, adapted_arrival, battery_notice, p
 from walkwithme.domain.walks import WalkState, door_after_fix
 from walkwithme.store.schema import devices, fixes
 from walkwithme.store.schema import walks as walks_table
-from walkwithme.store.writer import Tx
+from walkwithme.store.writer import NewFixes, Tx
 from walkwithme.streets import DistanceField, StreetMap
 from walkwithme.usecases import alerts, timeline, walks
 from walkwithme.usecases.devices import Device
@@ -139,6 +139,11 @@ def _record_on(
         tx.conn.execute(_insert_statement(tx.conn.dialect.name), rows)
         tx.touch(walk.id)
     track.save(tx)
+    if rows:
+        # Its live streams are handed what they would read back (said last: a job that raises
+        # before this point says nothing of fixes it won't keep).
+        shown = [timeline.shown_fix(row["seq"], row) for row in rows if row["flag"] is None]
+        tx.added_fixes(walk.id, NewFixes(rows[0]["seq"], rows[-1]["seq"], shown))
     return outcomes
 
 

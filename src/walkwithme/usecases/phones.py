@@ -77,10 +77,12 @@ def _record(tx: Tx, device: Device, message: PhoneMessage, streets: StreetMap | 
     if not message.sos:
         record_fixes(tx, device, [message.fix], streets)
         return None
+    said = {walk_id: list(added) for walk_id, added in tx.touched.fixes.items()}
     try:
         with tx.conn.begin_nested():
             record_fixes(tx, device, [message.fix], streets)
     except Conflict:
+        tx.touched.fixes = said  # what the savepoint kept out isn't handed to the streams
         return "the fix sent with an SOS came as the walk changed; the SOS was taken"
     return None
 
