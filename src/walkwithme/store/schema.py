@@ -190,7 +190,7 @@ walks = sa.Table(
     sa.Column("cover_alarm_reason", sa.String(16)),  # the alarm her devices are shown, if any
     # The thresholds it is judged by, fixed when it started (JSON; NULL: the built-in ones).
     sa.Column("profiles", sa.Text),
-    # The rules' shadow on what her devices are shown (usecases/alarms.py): the check they
+    # The rules' shadow on what her devices are shown (usecases/judging.py): the check they
     # were asked and its quiet time after an answer, and the ladder of an alarm they are shown.
     sa.Column("cover_check_reason", sa.String(16)),
     sa.Column("cover_check_asked_at", Ms),

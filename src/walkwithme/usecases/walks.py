@@ -36,8 +36,8 @@ class Cover:
     """After her duress PIN, the walk her own devices are shown while the walk itself is in
     its silent alarm (usecases/moments.py): the state her real PIN would have left it in, when
     it ended for them, and the alarm they are shown; and the rules' shadow on it
-    (usecases/alarms.py): the check they were asked, the quiet time after an answer, and the
-    ladder of the alarm they are shown. Stored in the walk's `cover_*` columns
+    (usecases/judging.py, usecases/alarms.py): the check they were asked, the quiet time after
+    an answer, and the ladder of the alarm they are shown. Stored in the walk's `cover_*` columns
     (`cover_state` NULL: no cover)."""
 
     state: WalkState
