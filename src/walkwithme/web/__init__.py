@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from walkwithme.services import Services
-from walkwithme.web import docs, home, link_pages, map_api, signin, walk_pages
+from walkwithme.web import docs, home, link_pages, map_api, signin, walk_pages, walker_pages
 from walkwithme.web.assets import Assets
 from walkwithme.web.headers import SecurityHeaders
 from walkwithme.web.render import Pages
@@ -26,6 +26,7 @@ def install(app: FastAPI, services: Services) -> None:
         map_api.router,
         signin.router,
         home.router,
+        walker_pages.router,  # before walk_pages: her own walk gets her page
         walk_pages.router,
     ):
         app.include_router(router)
