@@ -6,6 +6,8 @@ in test_walker_browser.py.)"""
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -290,3 +292,22 @@ def test_her_duress_pin_gives_her_page_the_same_bytes_as_her_pin(tmp_path: Path)
         assert mine == twin
     assert noor_calm["state"] == "active"
     assert noor_alarmed["state"] == "alarm"
+
+
+def test_the_phone_apps_page_gives_this_servers_settings_and_a_device_once(cast: Cast) -> None:
+    mira = cast.person("Mira")
+    shown = text_of(page(cast.client, "/phones/apps", mira).text)
+    assert "/api/owntracks" in shown
+    assert "/api/traccar" in shown
+    made = post_form(cast, mira, "/phones/apps")
+    assert made.status_code == 200
+    token = re.search(r'<code id="token" class="token">(dev_[\w-]+)</code>', made.text)
+    assert token is not None
+    link = re.search(r'href="owntracks:///config\?inline=([\w=-]+)"', made.text)
+    assert link is not None
+    settings = json.loads(base64.urlsafe_b64decode(link.group(1)))
+    assert settings["password"] == token.group(1)
+    assert settings["url"].endswith("/api/owntracks")
+    # The token works on the phones' door, and is not shown again.
+    assert cast.statuses(token.group(1), cast.fix(START)) == ["not_kept"]  # (no walk yet)
+    assert token.group(1) not in page(cast.client, "/phones/apps", mira).text

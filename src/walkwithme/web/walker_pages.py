@@ -339,7 +339,7 @@ async def walk_page(walk_id: Id, request: Request) -> Response:
         asked_why=words.reason(asked) if asked else None,
         in_alarm=live and walk.walker_state.value == "alarm",
         companions=seen.view.get("companions", []),
-        quick_replies=QUICK_REPLIES if live else (),
+        quick_replies=[t for t in QUICK_REPLIES if t != "Are you OK?"] if live else (),
         extend_choices=EXTEND_CHOICES,
         max_extension=MAX_EXTENSION_MIN,
         **{k: v for k, v in context.items() if k != "quick_replies"},
