@@ -10,13 +10,17 @@ hold and its grace time pass when the test says. The tests wait only for the bro
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.browser_site import Site, screenshot, serious_violations, sign_in
+from tests.browser_site import SHOTS, Site, screenshot, serious_violations, serve, sign_in
+from tests.conftest import make_services
 from tests.people import HOME, PIN, START, Member
 from tests.test_pages_browser import (  # noqa: F401 (fixtures)
     SiteFactory,
@@ -25,6 +29,8 @@ from tests.test_pages_browser import (  # noqa: F401 (fixtures)
     open_site,
     recorder,
 )
+from walkwithme.clock import FakeClock
+from walkwithme.streets import StreetMap
 
 pytestmark = [pytest.mark.browser]
 
@@ -221,3 +227,69 @@ def test_she_is_asked_are_you_ok_on_her_page_and_answers_on_the_pin_pad(
     expect(page.locator("#headline")).to_have_text("You are home, inside")
     expect(page.locator("#ending")).to_contain_text("Would you like to come in?")
     screenshot(page, "walker-inside")
+
+
+# -- the duress PIN on her page, in the browser: twin runs --------------------------------------
+
+DURESS = "1357"
+SHOWN_AT = datetime(2026, 5, 28, 23, 0, tzinfo=UTC)  # the page's own clock, the same in both
+
+
+def _answered_on_her_page(
+    tmp_path: Path,
+    helsinki: StreetMap,
+    new_context: Callable[[], BrowserContext],  # noqa: F811
+    name: str,
+    pin: str,
+) -> tuple[str, bytes, str]:
+    """She is asked "Are you OK?" on her walk page and answers on the PIN pad with `pin`:
+    her page's DOM (her session's token taken out) and its screenshot after, and the state
+    of the walk as Noor sees it."""
+    clock = FakeClock()
+    services = make_services(
+        f"sqlite:///{tmp_path / f'{name}.db'}", tmp_path / name, clock, helsinki
+    )
+    try:
+        with serve(services, clock) as site:
+            mira, noor = site.person("Mira"), site.person("Noor")
+            site.link(mira, noor)
+            walk_id = site.start_walk(mira, duress_pin=DURESS)["id"]
+            context = walker_context(new_context, site)
+            page = context.new_page()
+            page.clock.set_fixed_time(SHOWN_AT)
+            sign_in(page, site, mira, f"/walks/{walk_id}")
+            until(page, lambda: len(track(site, noor, walk_id)) == 1, "her first position")
+            context.set_offline(True)
+            site.look(minutes=12)
+            context.set_offline(False)
+            expect(page.locator("#check")).to_be_visible()
+            pad = page.get_by_role("group", name="PIN pad")
+            for digit in pin:
+                pad.get_by_role("button", name=digit).click()
+            page.get_by_role("button", name="I'm OK").click()
+            expect(page.locator("#timeline")).to_contain_text("You answered “I'm OK”")
+            expect(page.locator("#connection")).to_have_text("Live")
+            expect(page.locator("#report-state")).to_contain_text("Last sent")
+            html = page.content()
+            token = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
+            assert token is not None
+            shot = page.screenshot(full_page=True, animations="disabled", caret="hide")
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            (SHOTS / f"walker-answered-{name}-phone.png").write_bytes(shot)
+            state = str(site.call(noor, "GET", f"/api/walks/{walk_id}")["state"])
+            return html.replace(token.group(1), "CSRF"), shot, state
+    finally:
+        services.db.dispose()
+
+
+def test_her_page_after_her_duress_pin_is_the_page_after_her_pin(
+    tmp_path: Path,
+    helsinki: StreetMap,
+    new_context: Callable[[], BrowserContext],  # noqa: F811
+) -> None:
+    real_dom, real_shot, calm = _answered_on_her_page(tmp_path, helsinki, new_context, "real", PIN)
+    dom, shot, alarmed = _answered_on_her_page(tmp_path, helsinki, new_context, "forced", DURESS)
+    assert dom == real_dom
+    assert shot == real_shot
+    assert calm == "active"
+    assert alarmed == "alarm"  # silently, for Noor
