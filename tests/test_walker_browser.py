@@ -10,6 +10,7 @@ hold and its grace time pass when the test says. The tests wait only for the bro
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -67,6 +68,7 @@ def her_walk_page(site: Site, page: Page, mira: Member, noor: Member) -> int:
     page.clock.install()
     sign_in(page, site, mira, "/")
     expect(page.get_by_role("link", name="Walk me home")).to_be_visible()
+    assert serious_violations(page) == []
     screenshot(page, "walker-home")
     page.get_by_role("link", name="Walk me home").click()
     expect(page.locator("#nobody-hears")).to_be_visible()  # Noor has no working channel
@@ -128,9 +130,10 @@ def test_she_starts_from_her_browser_and_it_reports_her_walk_even_offline(
     expect(page.locator("#report-queue")).to_be_hidden()
     came = track(site, noor, walk_id)[len(sent_before) :]
     assert [(f["lat"], f["lon"]) for f in came] == [pytest.approx(w) for w in offline]
-    # Each with the time it was taken (the service's, to within the page's own second).
+    # Each with the time it was taken, not when it was sent: 40 s apart, the service's time
+    # (give or take the real seconds a busy machine lets pass between the two clocks' moves).
     for fix, at in zip(came, taken_at, strict=True):
-        assert abs(fix["t"] - at) < 1500, (fix["t"], at)
+        assert abs(fix["t"] - at) < 10_000, (fix["t"], at)
     assert [f["t"] for f in came] == sorted(f["t"] for f in came)
     for fix in came:
         assert fix.get("flag") in (None, ""), fix
@@ -270,10 +273,21 @@ def _answered_on_her_page(
             expect(page.locator("#timeline")).to_contain_text("You answered “I'm OK”")
             expect(page.locator("#connection")).to_have_text("Live")
             expect(page.locator("#report-state")).to_contain_text("Last sent")
+            # Her page's own report is back through the live connection, on the map too.
+            expect(page.locator("#last-seen")).to_contain_text("just now")
+            expect(page.locator("path.street").first).to_be_attached()  # the map is drawn
+            expect(page.locator("path.route")).to_be_attached()
             html = page.content()
             token = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
             assert token is not None
-            shot = page.screenshot(full_page=True, animations="disabled", caret="hide")
+            # (The map's zoom buttons are painted over: their border's antialiasing varies by a
+            # pixel from one rendering to the next, whatever the PIN; they show nothing of hers.)
+            shot = page.screenshot(
+                full_page=True,
+                animations="disabled",
+                caret="hide",
+                mask=[page.locator(".leaflet-control-zoom")],
+            )
             SHOTS.mkdir(parents=True, exist_ok=True)
             (SHOTS / f"walker-answered-{name}-phone.png").write_bytes(shot)
             state = str(site.call(noor, "GET", f"/api/walks/{walk_id}")["state"])
@@ -289,7 +303,7 @@ def test_her_page_after_her_duress_pin_is_the_page_after_her_pin(
 ) -> None:
     real_dom, real_shot, calm = _answered_on_her_page(tmp_path, helsinki, new_context, "real", PIN)
     dom, shot, alarmed = _answered_on_her_page(tmp_path, helsinki, new_context, "forced", DURESS)
-    assert dom == real_dom
+    assert dom == real_dom, "\n".join(difflib.unified_diff(real_dom.split(">"), dom.split(">")))
     assert shot == real_shot
     assert calm == "active"
     assert alarmed == "alarm"  # silently, for Noor

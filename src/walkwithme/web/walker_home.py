@@ -3,6 +3,7 @@ live walk if she is on one, the offers waiting for her answer, and her recent wa
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -19,6 +20,11 @@ _OVER = {
 }
 
 
+def _day(at_ms: int, tz: str) -> str:
+    """ "Thu 28 May, 23:26", where she is."""
+    return datetime.fromtimestamp(at_ms / 1000, words.zone(tz)).strftime("%a %d %b, %H:%M")
+
+
 def _walk_line(walk: walks.Walk, now: int, tz: str) -> dict[str, Any]:
     dest = walk.destination
     where = f"to {dest.name}" if dest is not None and dest.name else "a walk"
@@ -27,7 +33,7 @@ def _walk_line(walk: walks.Walk, now: int, tz: str) -> dict[str, Any]:
     state = walk.walker_state.value
     return {
         "id": walk.id,
-        "what": f"{words.when(walk.started_at, now, tz).split(',')[0]}, {where}",
+        "what": f"{_day(walk.started_at, tz)}, {where}",
         "how": _OVER.get(state, "going on"),
     }
 

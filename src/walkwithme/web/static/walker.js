@@ -162,6 +162,7 @@ function startReporting() {
 
 function stopReporting() {
   if (watching !== null) navigator.geolocation.clearWatch(watching);
+  localStorage.removeItem(QUEUE);
   watching = null;
   stopped = true;
   if (wakeLock) wakeLock.release().catch(() => {});
@@ -171,7 +172,12 @@ function stopReporting() {
 
 async function begin() {
   const button = byId("report-start");
-  if (!button) return; // the walk is over
+  if (!button) {
+    // The walk is over: nothing it took is kept outside a walk, here either.
+    localStorage.removeItem(QUEUE);
+    localStorage.removeItem(`wwm-sos-${data.walk_id}`);
+    return;
+  }
   button.addEventListener("click", startReporting);
   let granted = false;
   try {
