@@ -311,3 +311,40 @@ def test_the_phone_apps_page_gives_this_servers_settings_and_a_device_once(cast:
     # The token works on the phones' door, and is not shown again.
     assert cast.statuses(token.group(1), cast.fix(START)) == ["not_kept"]  # (no walk yet)
     assert token.group(1) not in page(cast.client, "/phones/apps", mira).text
+
+
+def test_a_timer_walk_checks_on_her_at_the_time_she_gave_in_her_zone(cast: Cast) -> None:
+    mira, noor = cast.person("Mira"), cast.person("Noor")  # both in UTC
+    cast.link(mira, noor)
+    cast.clock.set(1_780_000_000_000)  # 20:26:40 UTC
+    started = post_form(
+        cast, mira, "/walks/new", place="timer", check_at="23:30", pin=PIN, pin_again=PIN,
+        **{f"companion_{noor.id}": "on"},
+    )  # fmt: skip
+    assert started.status_code == 303, started.text
+    walk = cast.client.get("/api/walks", headers=mira.auth).json()[0]
+    assert walk["kind"] == "timer"
+    assert walk["expected_at"] == 1_780_000_000_000 + (3 * 3600 + 3 * 60 + 20) * 1000
+    assert (
+        'Expected by</dt><dd id="expected">23:30'
+        in page(cast.client, started.headers["location"], mira).text
+    )
+
+
+def test_nobody_but_her_acts_on_her_walk_from_the_pages(cast: Cast) -> None:
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    sam = cast.person("Sam")
+    cast.link(mira, noor)
+    wid = cast.start_walk(mira)["id"]
+    assert page(cast.client, "/walks/new", sam).status_code == 200  # (her own, to start)
+    assert cast.client.get("/walks/new", follow_redirects=False).headers["location"] == (
+        "/signin?next=/walks/new"
+    )
+    for who in (noor, sam):
+        assert post_form(cast, who, f"/walks/{wid}/sos").status_code == 404
+        assert post_form(cast, who, f"/walks/{wid}/inside", pin=PIN).status_code == 404
+    assert cast.client.get(f"/api/walks/{wid}", headers=mira.auth).json()["state"] == "active"
+    # Her companion still gets his own page of her walk, not hers.
+    his = text_of(page(cast.client, f"/walks/{wid}", noor).text)
+    assert "Mira is on the way" in his
+    assert "I'm inside" not in his
