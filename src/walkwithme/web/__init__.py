@@ -17,6 +17,7 @@ from walkwithme.web import (
     phone_apps,
     signin,
     walk_pages,
+    walk_start,
     walker_pages,
 )
 from walkwithme.web.assets import Assets
@@ -35,6 +36,7 @@ def install(app: FastAPI, services: Services) -> None:
         map_api.router,
         signin.router,
         home.router,
+        walk_start.router,
         walker_pages.router,  # before walk_pages: her own walk gets her page
         walk_pages.router,
         phone_apps.router,
