@@ -121,6 +121,11 @@ def test_she_starts_from_her_browser_and_it_reports_her_walk_even_offline(
         page.clock.fast_forward(40_000)
         taken_at.append(site.clock.now_ms())
         context.set_geolocation({"latitude": where[0], "longitude": where[1], "accuracy": 8})
+    # A quick reply without a network waits too, and she is told; her PIN's forms are not kept.
+    page.get_by_role("button", name="On my way").click()
+    expect(page.locator("#offline-said")).to_have_text(
+        "No network: your message waits, and will be sent when you are back online."
+    )
     expect(page.locator("#report-queue")).to_contain_text("3 positions are waiting to be sent")
     expect(page.locator("#report-queue")).to_contain_text("no network")
     screenshot(page, "walker-offline")
@@ -128,6 +133,13 @@ def test_she_starts_from_her_browser_and_it_reports_her_walk_even_offline(
     context.set_offline(False)
     until(page, lambda: len(track(site, noor, walk_id)) == len(sent_before) + 3, "the kept ones")
     expect(page.locator("#report-queue")).to_be_hidden()
+    expect(page.locator("#offline-said")).to_be_hidden()
+    said = [
+        e["text"]
+        for e in site.call(noor, "GET", f"/api/walks/{walk_id}/events")
+        if e["kind"] == "message"
+    ]
+    assert said == ["On my way"]
     came = track(site, noor, walk_id)[len(sent_before) :]
     assert [(f["lat"], f["lon"]) for f in came] == [pytest.approx(w) for w in offline]
     # Each with the time it was taken, not when it was sent: 40 s apart, the service's time

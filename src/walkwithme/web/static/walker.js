@@ -176,6 +176,7 @@ async function begin() {
     // The walk is over: nothing it took is kept outside a walk, here either.
     localStorage.removeItem(QUEUE);
     localStorage.removeItem(`wwm-sos-${data.walk_id}`);
+    localStorage.removeItem(`wwm-messages-${data.walk_id}`);
     return;
   }
   button.addEventListener("click", startReporting);
@@ -231,6 +232,77 @@ function watchTheWalk() {
   }).observe(document.body, { attributes: true, attributeFilter: ["class"] });
 }
 
+// -- without a network -------------------------------------------------------------------
+// Messages wait in localStorage and are sent, in order, when the network is back. What takes
+// her PIN is not kept on the phone: the page says it was not sent (SOS is kept: sos.js).
+const MESSAGES = `wwm-messages-${data.walk_id}`;
+const offlineSaid = byId("offline-said");
+
+function waitingMessages() {
+  try {
+    return JSON.parse(localStorage.getItem(MESSAGES) || "[]");
+  } catch {
+    return [];
+  }
+}
+
+function tell(text) {
+  if (!offlineSaid) return;
+  offlineSaid.textContent = text;
+  offlineSaid.hidden = !text;
+}
+
+let posting = false;
+async function sendMessages() {
+  if (posting || !navigator.onLine) return;
+  posting = true;
+  try {
+    let waiting = waitingMessages();
+    while (waiting.length) {
+      const answer = await fetch(`/walks/${data.walk_id}/message`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ csrf: data.csrf, text: waiting[0] }),
+        cache: "no-store",
+      });
+      if (answer.status >= 500) throw new Error(String(answer.status));
+      waiting = waitingMessages().slice(1);
+      localStorage.setItem(MESSAGES, JSON.stringify(waiting));
+    }
+    localStorage.removeItem(MESSAGES);
+    tell("");
+  } catch {
+    // still no way through: they wait for the next "online"
+  } finally {
+    posting = false;
+  }
+}
+
+for (const form of document.querySelectorAll("#walker-actions form, #check form")) {
+  if (form.id === "sos-form") continue;
+  form.addEventListener("submit", (event) => {
+    if (navigator.onLine) return;
+    event.preventDefault();
+    if (form.action.endsWith("/message")) {
+      const text = (event.submitter && event.submitter.value) || form.elements.text.value;
+      if (!text) return;
+      const waiting = waitingMessages();
+      waiting.push(text);
+      localStorage.setItem(MESSAGES, JSON.stringify(waiting));
+      if (form.elements.text) form.elements.text.value = "";
+      const what = waiting.length === 1 ? "your message waits" : `${waiting.length} messages wait`;
+      tell(`No network: ${what}, and will be sent when you are back online.`);
+    } else {
+      tell(
+        "No network: this was not sent. Try again when you are back online. " +
+          "If you are in danger, hold SOS: it is kept and sent as soon as it can be.",
+      );
+    }
+  });
+}
+window.addEventListener("online", sendMessages);
+
 watchTheWalk();
 begin();
+sendMessages();
 export { serviceNow };
