@@ -9,7 +9,17 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from walkwithme.services import Services
-from walkwithme.web import docs, home, link_pages, map_api, signin, walk_pages
+from walkwithme.web import (
+    docs,
+    home,
+    link_pages,
+    map_api,
+    phone_apps,
+    signin,
+    walk_pages,
+    walk_start,
+    walker_pages,
+)
 from walkwithme.web.assets import Assets
 from walkwithme.web.headers import SecurityHeaders
 from walkwithme.web.render import Pages
@@ -26,7 +36,10 @@ def install(app: FastAPI, services: Services) -> None:
         map_api.router,
         signin.router,
         home.router,
+        walk_start.router,
+        walker_pages.router,  # before walk_pages: her own walk gets her page
         walk_pages.router,
+        phone_apps.router,
     ):
         app.include_router(router)
     app.add_middleware(SecurityHeaders, tiles_url=services.config.tiles_url)
