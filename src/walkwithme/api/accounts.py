@@ -16,6 +16,7 @@ from walkwithme.hashing import Lane
 from walkwithme.security import hash_secret
 from walkwithme.services import Services
 from walkwithme.usecases import accounts, throttle
+from walkwithme.usecases.people import refuse_sign_in
 
 router = APIRouter(prefix="/api", tags=["accounts"])
 
@@ -92,6 +93,8 @@ async def sign_in(
     if not ok or found is None:
         raise accounts.bad_credentials()
     person_id = found[0]
+    # Disabled, or being deleted: said only to someone who knew the password.
+    await svc.db.read(lambda c: refuse_sign_in(c, person_id))
     days = svc.config.session_days
     token = await svc.writer.run(lambda tx: accounts.open_session(tx, person_id, days))
     _set_cookie(request, response, token, days)

@@ -9,7 +9,20 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from walkwithme.services import Services
-from walkwithme.web import docs, home, link_pages, map_api, signin, walk_pages
+from walkwithme.web import (
+    docs,
+    home,
+    link_pages,
+    manage_admin,
+    manage_channels,
+    manage_contacts,
+    manage_offers,
+    manage_places,
+    manage_settings,
+    map_api,
+    signin,
+    walk_pages,
+)
 from walkwithme.web.assets import Assets
 from walkwithme.web.headers import SecurityHeaders
 from walkwithme.web.render import Pages
@@ -27,6 +40,12 @@ def install(app: FastAPI, services: Services) -> None:
         signin.router,
         home.router,
         walk_pages.router,
+        manage_offers.router,
+        manage_contacts.router,
+        manage_places.router,
+        manage_channels.router,
+        manage_settings.router,
+        manage_admin.router,
     ):
         app.include_router(router)
     app.add_middleware(SecurityHeaders, tiles_url=services.config.tiles_url)

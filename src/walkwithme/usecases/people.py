@@ -1,0 +1,136 @@
+"""What the operator does to accounts, and a person's own password.
+
+A disabled person can't sign in; disabling ends their sessions and their devices' tokens stop
+working (their devices stay, for when they are enabled again). Sign-in is refused, saying why,
+to someone disabled or whose deletion is pending.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from walkwithme.domain.errors import Conflict, Forbidden, NotFound
+from walkwithme.security import token_hash
+from walkwithme.store.schema import devices, people, sessions
+from walkwithme.store.writer import Tx
+from walkwithme.usecases.accounts import _recheck_streams_of
+
+
+@dataclass(frozen=True)
+class Account:
+    """A line of the operator's list: who, and whether they may sign in (never where)."""
+
+    id: int
+    email: str
+    name: str
+    is_operator: bool
+    timezone: str
+    disabled: bool
+    deleting: bool
+
+    @property
+    def status(self) -> str:
+        if self.deleting:
+            return "being deleted"
+        return "disabled" if self.disabled else "active"
+
+
+def accounts(conn: Connection) -> list[Account]:
+    rows = conn.execute(
+        sa.select(
+            people.c.id,
+            people.c.email,
+            people.c.name,
+            people.c.is_operator,
+            people.c.timezone,
+            people.c.disabled_at,
+            people.c.delete_at,
+        ).order_by(people.c.name, people.c.id)
+    )
+    return [
+        Account(
+            r.id,
+            r.email,
+            r.name,
+            bool(r.is_operator),
+            r.timezone,
+            r.disabled_at is not None,
+            r.delete_at is not None,
+        )
+        for r in rows
+    ]
+
+
+def id_by_email(conn: Connection, email: str) -> int:
+    found = conn.execute(
+        sa.select(people.c.id).where(people.c.email == email.strip().lower())
+    ).scalar()
+    if found is None:
+        raise NotFound(f"nobody with the email {email}", field="email")
+    return int(found)
+
+
+def sign_in_refusal(conn: Connection, person_id: int) -> str | None:
+    """Why this person may not sign in now (asked once their password was right), or None."""
+    row = conn.execute(
+        sa.select(people.c.disabled_at, people.c.delete_at).where(people.c.id == person_id)
+    ).first()
+    if row is None:
+        return "this account no longer exists"
+    if row.delete_at is not None:
+        return "this account is being deleted, as its owner asked"
+    if row.disabled_at is not None:
+        return "this account is disabled: ask the server's operator"
+    return None
+
+
+def refuse_sign_in(conn: Connection, person_id: int) -> None:
+    reason = sign_in_refusal(conn, person_id)
+    if reason is not None:
+        raise Forbidden(reason)
+
+
+def _exists(tx: Tx, person_id: int) -> None:
+    if tx.conn.execute(sa.select(people.c.id).where(people.c.id == person_id)).first() is None:
+        raise NotFound("no such person")
+
+
+def set_password(tx: Tx, person_id: int, password_hash: str, *, keep: str | None = None) -> int:
+    """A new password (already hashed, outside the writer); every session but `keep` (the
+    one that changed it, if any) ends. Returns how many sessions ended."""
+    _exists(tx, person_id)
+    tx.conn.execute(
+        people.update().where(people.c.id == person_id).values(password_hash=password_hash)
+    )
+    ended = sessions.delete().where(sessions.c.person_id == person_id)
+    if keep is not None:
+        ended = ended.where(sessions.c.token_hash != token_hash(keep))
+    count = tx.conn.execute(ended).rowcount
+    _recheck_streams_of(tx, person_id)
+    return int(count)
+
+
+def disable(tx: Tx, person_id: int, by: int | None) -> list[int]:
+    """Disables a person: their sessions end at once and their devices stop working. Returns
+    their devices' ids (to forget from the tokens' memory)."""
+    _exists(tx, person_id)
+    if by == person_id:
+        raise Conflict("you can't disable yourself: another operator can", field="person")
+    tx.conn.execute(
+        people.update()
+        .where(people.c.id == person_id, people.c.disabled_at.is_(None))
+        .values(disabled_at=tx.now_ms)
+    )
+    tx.conn.execute(sessions.delete().where(sessions.c.person_id == person_id))
+    _recheck_streams_of(tx, person_id)
+    return list(
+        tx.conn.execute(sa.select(devices.c.id).where(devices.c.person_id == person_id)).scalars()
+    )
+
+
+def enable(tx: Tx, person_id: int) -> None:
+    _exists(tx, person_id)
+    tx.conn.execute(people.update().where(people.c.id == person_id).values(disabled_at=None))
