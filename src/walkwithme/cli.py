@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from walkwithme import cli_upkeep, startup
+from walkwithme import cli_people, cli_upkeep, startup
 from walkwithme.cli_common import (
     DataOpt,
     JsonOpt,
@@ -365,6 +365,7 @@ def _exists(config: Config) -> bool:
 
 
 cli_upkeep.register(app, people_app)
+cli_people.register(people_app)
 
 
 def main() -> None:
