@@ -42,12 +42,17 @@ def walkers_of(conn: Connection, person_id: int) -> list[dict[str, Any]]:
     ]
 
 
+def _at(at: int, now: int, tz: str) -> str:
+    """An offer's time: "now" once it has come (an offer for now, or one whose time came)."""
+    return "now" if at <= now else day_time(at, now, tz)
+
+
 def _context(conn: Connection, person: Person, now: int) -> dict[str, Any]:
     tz = person.timezone
     overview = offer_views.overview(conn, person.id, now)
     waiting, promised = [], []
     for o in overview["received"]:
-        item = {"id": o["id"], "name": o["from"]["name"], "at": day_time(o["at"], now, tz)}
+        item = {"id": o["id"], "name": o["from"]["name"], "at": _at(o["at"], now, tz)}
         if o["state"] == "pending":
             waiting.append(item)
         elif o.get("reminder_at"):
@@ -56,7 +61,7 @@ def _context(conn: Connection, person: Person, now: int) -> dict[str, Any]:
         {
             "id": o["id"],
             "to": o["to"]["name"],
-            "at": day_time(o["at"], now, tz),
+            "at": _at(o["at"], now, tz) if o["state"] == "pending" else day_time(o["at"], now, tz),
             "state": STATES.get(o["state"], o["state"]),
             "pending": o["state"] == "pending",
             "note": o["note"],
