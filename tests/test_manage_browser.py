@@ -172,6 +172,13 @@ def test_contacts_places_and_the_menu_on_a_phone(
 
     page.goto(site.url + "/settings")
     looked_at(page, "manage-settings")
+    # Her account is in Helsinki already, as is this browser: nothing to offer.
+    expect(page.locator("[data-zone-for]")).to_be_hidden()
+    page.get_by_label("Your time zone").fill("UTC")
+    page.get_by_role("button", name="Save").first.click()
+    expect(page.get_by_text("Saved.")).to_be_visible()
+    page.get_by_role("button", name="Use this browser's: Europe/Helsinki").click()
+    expect(page.get_by_label("Your time zone")).to_have_value("Europe/Helsinki")
 
 
 def test_a_webhook_added_on_the_page_receives_its_test(

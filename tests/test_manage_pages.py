@@ -409,6 +409,34 @@ def test_her_time_zone_and_how_long_her_walks_are_kept(cast: Cast) -> None:
     assert 'href="/api/me/export"' in page(cast.client, "/settings", mira).text
 
 
+def test_she_sets_and_removes_her_duress_pin_with_her_password(cast: Cast) -> None:
+    mira = cast.person("Mira")
+    assert "You have no duress PIN." in page(cast.client, "/settings", mira).text
+    wrong = post(
+        cast.client, mira, "/settings/duress", "/settings", password="nope", duress_pin="1357"
+    )
+    assert wrong.status_code == 403
+    letters = post(
+        cast.client, mira, "/settings/duress", "/settings", password=PASSWORD, duress_pin="abcd"
+    )
+    assert letters.status_code == 422
+    assert "A duress PIN is 4 to 8 digits" in text_of(letters.text)
+    assert "You have no duress PIN." in page(cast.client, "/settings", mira).text
+    made = post(
+        cast.client, mira, "/settings/duress", "/settings", password=PASSWORD, duress_pin="1357"
+    )
+    assert made.status_code == 303, made.text
+    assert "You have a duress PIN." in page(cast.client, "/settings", mira).text
+    same = cast.client.post(
+        "/api/walks",
+        json={"destination": {"lat": HOME[0], "lon": HOME[1]}, "pin": "1357", "minutes": 20},
+        headers=mira.auth,
+    )
+    assert same.status_code == 422  # her PIN can't be her duress PIN: it is in force
+    post(cast.client, mira, "/settings/duress", "/settings", password=PASSWORD, duress_pin="")
+    assert "You have no duress PIN." in page(cast.client, "/settings", mira).text
+
+
 def test_she_deletes_her_account_from_her_settings(cast: Cast) -> None:
     mira = cast.person("Mira")
     unsure = post(cast.client, mira, "/settings/delete", "/settings", password=PASSWORD)

@@ -4,6 +4,7 @@ everything to download, and deleting her account. The same use cases as /api/me,
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -13,6 +14,7 @@ from walkwithme.api import people as people_api
 from walkwithme.api.auth import COOKIE, services
 from walkwithme.domain.errors import Invalid
 from walkwithme.domain.keeping import DAY_MS
+from walkwithme.hashing import Lane
 from walkwithme.store.schema import people
 from walkwithme.usecases import accounts, deletion, retention
 from walkwithme.usecases.accounts import Person
@@ -49,8 +51,15 @@ async def _keeping(request: Request, person_id: int) -> dict[str, Any]:
 
 async def _page(request: Request, person: Person, csrf: str, **extra: Any) -> Response:
     keeping = await _keeping(request, person.id)
+    duress = await services(request).db.read(lambda c: accounts.duress_pin_hash_of(c, person.id))
     return pages_of(request).render(
-        request, "settings.html", person=person, csrf=csrf, keeping=keeping, **extra
+        request,
+        "settings.html",
+        person=person,
+        csrf=csrf,
+        keeping=keeping,
+        has_duress=duress is not None,
+        **extra,
     )
 
 
@@ -64,6 +73,7 @@ async def settings_page(request: Request) -> Response:
         "password": "Your password is changed. Your other sign-ins ended; "
         "your phones still report.",
         "keeping": "Saved: it applies to the walks that end from now on.",
+        "duress": "Saved: the walks you start from now on take it.",
     }.get(request.query_params.get("done", ""))
     return await _page(request, *who, done=said)
 
@@ -91,6 +101,22 @@ async def password(request: Request) -> Response:
         await people_api.change_password(services(request), person, current, new, keep)
 
     return await act(request, "/settings?done=password", action)
+
+
+@router.post("/settings/duress")
+async def duress(request: Request) -> Response:
+    """Her duress PIN, as PUT /api/me/duress-pin: her password first; empty removes it."""
+    svc = services(request)
+
+    async def action(person: Person, fields: dict[str, str]) -> None:
+        pin = fields.get("duress_pin", "").strip()
+        if pin and not re.fullmatch(r"[0-9]{4,8}", pin):
+            raise Invalid("a duress PIN is 4 to 8 digits", field="duress_pin")
+        await people_api.check_password(svc, person, fields.get("password", "")[:200])
+        pin_hash = await svc.hashing.hash(Lane.PINS, pin) if pin else None
+        await svc.writer.run(lambda tx: accounts.set_duress_pin(tx, person.id, pin_hash))
+
+    return await act(request, "/settings?done=duress", action)
 
 
 @router.post("/settings/keeping")
