@@ -31,6 +31,7 @@ from tests.people import HOME, PIN, Member
 from tests.sinks import webhook_sink
 from walkwithme.clock import FakeClock
 from walkwithme.store.schema import people
+from walkwithme.streets import StreetMap
 
 pytestmark = [pytest.mark.browser]
 
@@ -49,11 +50,11 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def site(tmp_path: Path, clock: FakeClock) -> Iterator[Site]:
-    """The service on SQLite, its notifier sending (channels may reach this machine)."""
-    services = make_services(
-        f"sqlite:///{tmp_path / 'manage.db'}", tmp_path, clock, WWM_ALLOW_PRIVATE_ADDRESSES="true"
-    )
+def site(tmp_path: Path, clock: FakeClock, helsinki: StreetMap) -> Iterator[Site]:
+    """The service on SQLite with the shipped Helsinki streets, its notifier sending (channels
+    may reach this machine)."""
+    url = f"sqlite:///{tmp_path / 'manage.db'}"
+    services = make_services(url, tmp_path, clock, helsinki, WWM_ALLOW_PRIVATE_ADDRESSES="true")
     services.background_watchdog = True  # the notifier sends as soon as an alert is committed
     with ExitStack() as stack:
         stack.callback(services.db.dispose)
@@ -159,10 +160,28 @@ def test_contacts_places_and_the_menu_on_a_phone(
 
     page.get_by_text("Menu").click()
     page.get_by_role("link", name="Places").click()
-    page.get_by_label("Where: latitude, longitude").fill("60.16110, 24.94470")
+    page.get_by_label("Where: latitude, longitude").fill("60.16900, 24.93700")  # by Kamppi
     page.get_by_label("Radius in metres").fill("50")
     page.get_by_role("button", name="Add the place").click()
     expect(page.locator(".place")).to_contain_text("arriving within 50 m")
+
+    # A second place, picked on the map (which opens at her first place, streets drawn).
+    the_map = page.get_by_role("region", name="Map: tap where the place is")
+    expect(the_map.locator("path.street").first).to_be_attached()
+    expect(the_map.locator("path.destination")).to_have_count(1)
+    box = the_map.bounding_box()
+    assert box is not None
+    the_map.click(position={"x": box["width"] / 2 + 40, "y": box["height"] / 2})
+    expect(page.locator("#map-said")).to_contain_text("Chosen: 60.16")  # by her home
+    picked = page.get_by_label("Where: latitude, longitude").input_value()
+    lat, lon = (float(part) for part in picked.split(", "))
+    assert abs(lat - 60.169) < 0.0005  # level with her home, a little east of it
+    assert 24.937 < lon < 24.937 + 0.005
+    page.get_by_label("Name").fill("work")
+    page.get_by_role("button", name="Add the place").click()
+    expect(page.locator(".place").nth(1)).to_contain_text(f"work {picked}")
+    expect(the_map.locator("path.destination")).to_have_count(2)
+    expect(the_map.locator("path.street").first).to_be_attached()
     looked_at(page, "manage-places")
 
     page.get_by_label("Where: latitude, longitude").fill("by the park")

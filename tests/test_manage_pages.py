@@ -9,10 +9,11 @@ import re
 from typing import Any
 from urllib.parse import urlencode
 
+import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from tests.people import HOME, PIN, Cast, Member
+from tests.people import HOME, KAMPPI, PIN, Cast, Member
 from walkwithme.store.schema import people
 
 OURS = {"sec-fetch-site": "same-origin"}
@@ -274,6 +275,28 @@ def test_a_place_typed_wrong_says_which_part(cast: Cast) -> None:
     assert huge.status_code == 422
     assert "radius" in text_of(huge.text).lower()
     assert cast.client.get("/api/places", headers=mira.auth).json() == []
+
+
+def test_without_a_street_map_places_are_typed_and_no_map_is_offered(cast: Cast) -> None:
+    mira = cast.person("Mira")
+    assert 'id="place-map"' not in page(cast.client, "/places", mira).text
+    near = cast.client.get("/api/map/streets?lat=60.17&lon=24.94", headers=mira.auth)
+    assert near.json() == {"streets": []}
+
+
+@pytest.mark.streets
+def test_the_map_to_pick_a_place_shows_the_streets_around_where_she_looks(cast: Cast) -> None:
+    mira = cast.person("Mira")
+    shown = page(cast.client, "/places", mira).text
+    assert 'id="place-map"' in shown
+    near = cast.client.get(f"/api/map/streets?lat={KAMPPI[0]}&lon={KAMPPI[1]}", headers=mira.auth)
+    lines = near.json()["streets"]
+    assert len(lines) > 50
+    assert all(abs(a[0] - KAMPPI[0]) < 0.01 for a, _b in lines)
+    far = cast.client.get("/api/map/streets?lat=0&lon=0", headers=mira.auth)
+    assert far.json() == {"streets": []}
+    assert cast.client.get("/api/map/streets?lat=99&lon=0", headers=mira.auth).status_code == 422
+    assert cast.client.get("/api/map/streets?lat=60.1&lon=24.9").status_code == 401
 
 
 # -- channels ----------------------------------------------------------------------------------

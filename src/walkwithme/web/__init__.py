@@ -43,6 +43,7 @@ def install(app: FastAPI, services: Services) -> None:
         manage_offers.router,
         manage_contacts.router,
         manage_places.router,
+        manage_places.api_router,
         manage_channels.router,
         manage_settings.router,
         manage_admin.router,

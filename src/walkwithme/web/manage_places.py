@@ -3,18 +3,34 @@ counts as arriving: list, add (coordinates typed), remove. The same use cases as
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated, Any
+
+import anyio.to_thread
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from walkwithme.api.auth import services
+from walkwithme.api.auth import PersonDep, ServicesDep, services
 from walkwithme.api.params import Id
 from walkwithme.domain.walks import MAX_RADIUS_M, MIN_RADIUS_M
+from walkwithme.services import Services
 from walkwithme.usecases import places
 from walkwithme.usecases.accounts import Person
 from walkwithme.web.manage_common import act, number, required, viewer
+from walkwithme.web.mapdata import middle, streets_around
 from walkwithme.web.render import pages_of
 
 router = APIRouter(include_in_schema=False)
+api_router = APIRouter(prefix="/api", tags=["pages"])
+
+
+def _map_centre(svc: Services, found: list[dict[str, Any]]) -> tuple[float, float] | None:
+    """Where the map to pick a place opens: at her first place, else the middle of the
+    streets; no map without streets or tiles (there would be nothing to see on it)."""
+    if svc.streets is None and not svc.config.tiles_url:
+        return None
+    if found:
+        return found[0]["lat"], found[0]["lon"]
+    return middle(svc.streets) if svc.streets is not None else None
 
 
 @router.get("/places")
@@ -23,13 +39,16 @@ async def places_page(request: Request) -> Response:
     if isinstance(who, Response):
         return who
     person, csrf = who
-    found = await services(request).db.read(lambda c: places.list_places(c, person.id))
+    svc = services(request)
+    found = await svc.db.read(lambda c: places.list_places(c, person.id))
     return pages_of(request).render(
         request,
         "places.html",
         person=person,
         csrf=csrf,
         places=found,
+        centre=_map_centre(svc, found),
+        tiles=svc.config.tiles_url,
         default_radius=int(places.DEFAULT_RADIUS_M),
         min_radius=int(MIN_RADIUS_M),
         max_radius=int(MAX_RADIUS_M),
@@ -43,6 +62,21 @@ def _coordinates(fields: dict[str, str]) -> tuple[float, float]:
         lat, _, lon = both.replace(";", ",").partition(",")
         return number({"lat": lat}, "lat", "Latitude"), number({"lon": lon}, "lon", "Longitude")
     return number(fields, "lat", "Latitude"), number(fields, "lon", "Longitude")
+
+
+@api_router.get("/map/streets")
+async def streets_near(
+    person: PersonDep,
+    svc: ServicesDep,
+    lat: Annotated[float, Query(ge=-90, le=90)],
+    lon: Annotated[float, Query(ge=-180, le=180)],
+) -> dict[str, Any]:
+    """`{"streets": [[[lat, lon], [lat, lon]], ...]}`: the streets within 400 m of a point,
+    from the service's own street map (empty without one), for picking a place on a map."""
+    if svc.streets is None:
+        return {"streets": []}
+    streets = svc.streets
+    return {"streets": await anyio.to_thread.run_sync(streets_around, streets, lat, lon)}
 
 
 @router.post("/places")
