@@ -542,6 +542,16 @@ def test_a_disabled_person_cant_sign_in_and_their_phone_stops_until_enabled(cast
     assert cast.client.post("/api/fixes", json=fixes, headers=as_phone).status_code == 200
 
 
+def test_nobody_is_disabled_during_their_walk(cast: Cast) -> None:
+    ola = cast.person("Ola", operator=True)
+    mira, _noor, phone, walk = cast.walking()
+    refused = cast.client.post(f"/api/people/{mira.id}/disable", headers=ola.auth)
+    assert refused.status_code == 409
+    assert "on a walk now" in refused.json()["error"]
+    cast.send(phone, cast.fix(HOME))  # her phone still reports
+    assert cast.client.get(f"/api/walks/{walk['id']}", headers=mira.auth).status_code == 200
+
+
 def test_the_operators_api_adds_resets_and_disables(cast: Cast) -> None:
     ola, mira = cast.person("Ola", operator=True), cast.person("Mira")
     added = cast.client.post(
@@ -552,6 +562,13 @@ def test_the_operators_api_adds_resets_and_disables(cast: Cast) -> None:
     reset = cast.client.post(f"/api/people/{mira.id}/password", headers=ola.auth).json()
     assert sign_in(cast.client, mira.email, reset["password"]).status_code == 200
     assert cast.client.post("/api/people/999/disable", headers=ola.auth).status_code == 404
+    assert cast.client.post(f"/api/people/{mira.id}/disable", headers=ola.auth).status_code == 200
+    listed = cast.client.get("/api/people", headers=ola.auth).json()
+    assert {p["name"]: p["status"] for p in listed} == {
+        "Ola": "active",
+        "Mira": "disabled",
+        "Aino": "active",
+    }
     again = cast.client.post(
         "/api/people", json={"email": mira.email, "name": "Mira"}, headers=ola.auth
     )

@@ -29,6 +29,14 @@ def test_reset_disable_and_enable_from_the_command_line(tmp_path: Path) -> None:
     )
     assert chosen["password"] is None
     assert cli(data, "people", "disable", "mira@example.org")["disabled"] is True
+    listed = subprocess.run(
+        [*WWM, "people", "list", "--data", str(data), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert '"status": "disabled"' in listed.stdout
     svc = build_services(load_config({"WWM_DATA": str(data)}), FakeClock())
     try:
         found = svc.db.read_sync(lambda c: accounts.password_hash_of(c, "mira@example.org"))

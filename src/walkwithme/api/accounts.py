@@ -16,7 +16,7 @@ from walkwithme.hashing import Lane
 from walkwithme.security import hash_secret
 from walkwithme.services import Services
 from walkwithme.usecases import accounts, throttle
-from walkwithme.usecases.people import refuse_sign_in
+from walkwithme.usecases.people import refuse_sign_in, statuses_of
 
 router = APIRouter(prefix="/api", tags=["accounts"])
 
@@ -177,6 +177,8 @@ async def invite(person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
 
 @router.get("/people")
 async def people(person: PersonDep, svc: ServicesDep) -> list[dict[str, Any]]:
-    """The operator's list of accounts: names and addresses, never anyone's whereabouts."""
+    """The operator's list of accounts: names and addresses, never anyone's whereabouts;
+    `status`: active, disabled, or being deleted."""
     accounts.require_operator(person)
-    return [p.as_json() for p in await svc.db.read(accounts.list_people)]
+    found, statuses = await svc.db.read(lambda c: (accounts.list_people(c), statuses_of(c)))
+    return [{**p.as_json(), "status": statuses.get(p.id, "active")} for p in found]

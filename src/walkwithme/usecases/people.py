@@ -1,7 +1,8 @@
 """What the operator does to accounts, and a person's own password.
 
 A disabled person can't sign in; disabling ends their sessions and their devices' tokens stop
-working (their devices stay, for when they are enabled again). Sign-in is refused, saying why,
+working (their devices stay, for when they are enabled again). Refused during their own walk:
+their phone would go quiet mid-walk and alarm their companions. Sign-in is refused, saying why,
 to someone disabled or whose deletion is pending.
 """
 
@@ -13,8 +14,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from walkwithme.domain.errors import Conflict, Forbidden, NotFound
+from walkwithme.domain.walks import LIVE_VALUES
 from walkwithme.security import token_hash
-from walkwithme.store.schema import devices, people, sessions
+from walkwithme.store.schema import devices, people, sessions, walks
 from walkwithme.store.writer import Tx
 from walkwithme.usecases.accounts import _recheck_streams_of
 
@@ -62,6 +64,11 @@ def accounts(conn: Connection) -> list[Account]:
         )
         for r in rows
     ]
+
+
+def statuses_of(conn: Connection) -> dict[int, str]:
+    """Every account's status in words: active, disabled, being deleted."""
+    return {a.id: a.status for a in accounts(conn)}
 
 
 def id_by_email(conn: Connection, email: str) -> int:
@@ -119,6 +126,16 @@ def disable(tx: Tx, person_id: int, by: int | None) -> list[int]:
     _exists(tx, person_id)
     if by == person_id:
         raise Conflict("you can't disable yourself: another operator can", field="person")
+    walking = tx.conn.execute(
+        sa.select(walks.c.id).where(walks.c.walker_id == person_id, walks.c.state.in_(LIVE_VALUES))
+    ).first()
+    if walking is not None:
+        # Her phone would go quiet mid-walk, and her companions would be alarmed for nothing.
+        raise Conflict(
+            "this person is on a walk now: disabling them would silence their phone and alarm "
+            "their companions; try again once the walk is over",
+            field="person",
+        )
     tx.conn.execute(
         people.update()
         .where(people.c.id == person_id, people.c.disabled_at.is_(None))
