@@ -97,12 +97,33 @@ def test_he_offers_she_declines_kindly_with_a_promise_and_both_pages_say_so(cast
     his = text_of(page(cast.client, "/offers", noor).text)
     assert "declined" in his
     assert "“Thank you, not tonight”" in his
-    assert "Mira promised to walk with you tomorrow at 21:00" in his
+    assert "Mira promised to walk with you tomorrow at 21:00; you will both be reminded" in his
     assert "You promised Noor to walk together tomorrow at 21:00" in text_of(
         page(cast.client, "/offers", mira).text
     )
     sent = cast.offers(noor)["sent"][0]
     assert (sent["state"], sent["note"]) == ("declined", "Thank you, not tonight")
+    called_off = post(cast.client, noor, f"/offers/{offer_id}/reminder/cancel", "/offers")
+    assert called_off.status_code == 303
+    assert cast.offers(noor)["sent"][0]["reminder_at"] is None
+    assert "you will both be reminded" not in page(cast.client, "/offers", noor).text
+    again = post(cast.client, noor, f"/offers/{offer_id}/reminder/cancel", "/offers")
+    assert again.status_code == 404
+    assert "No reminder to call off" in text_of(again.text)
+
+
+def test_a_form_from_another_site_or_an_old_page_changes_nothing(cast: Cast) -> None:
+    mira = cast.person("Mira")
+    form = {"content-type": "application/x-www-form-urlencoded", **cookie(mira)}
+    body = urlencode({"name": "home", "where": "60.1611, 24.9447"})
+    crossed = cast.client.post(
+        "/places", content=body, headers={**form, "sec-fetch-site": "cross-site"}
+    )
+    assert crossed.status_code == 403
+    stale = cast.client.post("/places", content=body + "&csrf=0000", headers={**form, **OURS})
+    assert stale.status_code == 403
+    assert "reload the page" in text_of(stale.text)
+    assert cast.client.get("/api/places", headers=mira.auth).json() == []
 
 
 def test_he_offers_at_a_time_and_every_weekday(cast: Cast) -> None:

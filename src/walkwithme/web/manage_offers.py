@@ -66,6 +66,7 @@ def _context(conn: Connection, person: Person, now: int) -> dict[str, Any]:
             "pending": o["state"] == "pending",
             "note": o["note"],
             "promise": day_time(o["promise_at"], now, tz) if o["promise_at"] else None,
+            "reminder": o["reminder_at"] is not None,
         }
         for o in overview["sent"][:20]
     ]
@@ -198,6 +199,18 @@ async def decline(offer_id: Id, request: Request) -> Response:
 async def withdraw(offer_id: Id, request: Request) -> Response:
     async def action(person: Person, _fields: dict[str, str]) -> None:
         await services(request).writer.run(lambda tx: offers.withdraw(tx, person.id, offer_id))
+
+    return await act(request, "/offers", action)
+
+
+@router.post("/offers/{offer_id}/reminder/cancel")
+async def cancel_reminder(offer_id: Id, request: Request) -> Response:
+    """Either of the two calls off a promise's reminder before it comes."""
+
+    async def action(person: Person, _fields: dict[str, str]) -> None:
+        await services(request).writer.run(
+            lambda tx: offers.cancel_reminder(tx, person.id, offer_id)
+        )
 
     return await act(request, "/offers", action)
 
