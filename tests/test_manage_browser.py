@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
@@ -263,3 +264,36 @@ def test_the_operator_resets_and_disables_and_nobody_else_sees_admin(
     hers.goto(site.url + "/admin")
     expect(hers.get_by_role("heading", name="Nothing here")).to_be_visible()
     assert "/admin" not in hers.locator("header").inner_html()
+
+
+def test_an_invite_link_makes_an_account_in_the_browsers_time_zone(
+    site: Site, new_context: Callable[[], BrowserContext]
+) -> None:
+    ola = site.person("Ola")
+    site.services.writer.run_sync(
+        lambda tx: tx.conn.execute(
+            people.update().where(people.c.id == ola.id).values(is_operator=True)
+        )
+    )
+    page = signed_in(site, new_context(), ola, "/admin")
+    page.get_by_role("button", name="Make an invite link").click()
+    link = page.locator("#invite-link").inner_text()
+    parts = urlsplit(link)  # the service's public address; here, the test's own port
+    path = f"{parts.path}?{parts.query}"
+    assert path.startswith("/signup?invite=inv_")
+
+    hers = new_context().new_page()
+    hers.goto(site.url + path)
+    expect(hers.get_by_label("Your time zone")).to_have_value("Europe/Helsinki")
+    hers.get_by_label("Your name, as your contacts will see it").fill("Aino")
+    hers.get_by_label("Email").fill("aino@example.org")
+    hers.get_by_label("A password (10 characters or more)").fill("a long password")
+    hers.get_by_label("The password again").fill("a long password")
+    looked_at(hers, "manage-signup")
+    hers.get_by_role("button", name="Make my account").click()
+    expect(hers.get_by_role("heading", name="Hello, Aino")).to_be_visible()
+    aino = site.http.post(
+        "/api/session", json={"email": "aino@example.org", "password": "a long password"}
+    ).json()["token"]
+    me = site.http.get("/api/me", headers={"Authorization": f"Bearer {aino}"}).json()
+    assert me["timezone"] == "Europe/Helsinki"

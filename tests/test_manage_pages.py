@@ -501,6 +501,7 @@ def test_the_admin_page_is_nothing_for_anyone_but_the_operator(cast: Cast) -> No
     assert page(cast.client, "/admin", noor).status_code == 404
     refused = post(cast.client, noor, f"/admin/people/{mira.id}/disable")
     assert refused.status_code == 404
+    assert post(cast.client, noor, "/admin/invites").status_code == 404
     assert sign_in(cast.client, mira.email, PASSWORD).status_code == 200
     assert cast.client.post(f"/api/people/{mira.id}/disable", headers=noor.auth).status_code == 403
 
@@ -609,3 +610,65 @@ def test_sign_in_is_refused_while_a_deletion_is_pending(cast: Cast) -> None:
     wrong = sign_in(cast.client, mira.email, "not the password")
     assert wrong.status_code == 401  # nothing said to someone without the password
     assert sa is not None
+
+
+# -- signing up with an invite -----------------------------------------------------------------
+
+
+def signup(client: TestClient, **fields: str) -> Any:
+    return client.post(
+        "/signup",
+        content=urlencode(fields),
+        headers={"content-type": "application/x-www-form-urlencoded", **OURS},
+        follow_redirects=False,
+    )
+
+
+def test_the_operator_makes_an_invite_link_and_it_makes_one_account(cast: Cast) -> None:
+    ola = cast.person("Ola", operator=True)
+    assert "ask its operator for an invite link" in page(cast.client, "/signup").text
+    made = post(cast.client, ola, "/admin/invites", "/admin")
+    assert made.status_code == 200, made.text
+    link = re.search(r'id="invite-link">([^<]+)<', made.text)
+    assert link is not None
+    invite = link.group(1).split("invite=", 1)[1]
+    assert link.group(1).startswith("http://127.0.0.1:8000/signup?invite=inv_")
+    assert invite not in page(cast.client, "/admin", ola).text  # shown once
+    shown = page(cast.client, f"/signup?invite={invite}").text
+    assert 'name="invite" value="' + invite in shown
+    fields = {
+        "invite": invite,
+        "name": "Aino",
+        "email": "aino@example.org",
+        "password": "a long password",
+        "again": "a long password",
+        "timezone": "Europe/Helsinki",
+    }
+    differ = signup(cast.client, **{**fields, "again": "another"})
+    assert differ.status_code == 422
+    assert "The password and its repetition differ" in text_of(differ.text)
+    assert 'value="aino@example.org"' in differ.text  # what she typed stays
+    made_account = signup(cast.client, **fields)
+    assert made_account.status_code == 303, made_account.text
+    assert "wwm_session=" in made_account.headers["set-cookie"]
+    me = sign_in(cast.client, "aino@example.org", "a long password")
+    token = me.json()["token"]
+    profile = cast.client.get("/api/me", headers={"Authorization": f"Bearer {token}"}).json()
+    assert (profile["name"], profile["timezone"]) == ("Aino", "Europe/Helsinki")
+    used = signup(cast.client, **{**fields, "email": "other@example.org"})
+    assert used.status_code == 403
+    assert "This invite is not valid" in text_of(used.text)
+
+
+def test_without_an_invite_sign_up_is_refused_unless_open(cast: Cast) -> None:
+    refused = signup(
+        cast.client,
+        name="Sam",
+        email="sam@example.org",
+        password="a long password",
+        again="a long password",
+    )
+    assert refused.status_code == 403
+    assert "Sign-up needs an invite on this server" in text_of(refused.text)
+    assert sign_in(cast.client, "sam@example.org", "a long password").status_code == 401
+    assert page(cast.client, "/admin/invites").status_code in (404, 405)

@@ -19,6 +19,7 @@ from walkwithme.web import (
     manage_offers,
     manage_places,
     manage_settings,
+    manage_signup,
     map_api,
     signin,
     walk_pages,
@@ -47,6 +48,7 @@ def install(app: FastAPI, services: Services) -> None:
         manage_channels.router,
         manage_settings.router,
         manage_admin.router,
+        manage_signup.router,
     ):
         app.include_router(router)
     app.add_middleware(SecurityHeaders, tiles_url=services.config.tiles_url)

@@ -82,6 +82,21 @@ async def add(request: Request) -> Response:
     return await act(request, "/admin", action)
 
 
+@router.post("/admin/invites")
+async def invite(request: Request) -> Response:
+    """An invite link (valid 7 days, used once), shown once: whoever opens it signs up."""
+
+    async def action(person: Person, _fields: dict[str, str]) -> Response:
+        _operator(person)
+        svc = services(request)
+        token = await svc.writer.run(lambda tx: accounts.create_invite(tx, person.id))
+        link = f"{svc.config.base_url.rstrip('/')}/signup?invite={token}"
+        invited = {"link": link, "days": accounts.INVITE_DAYS}
+        return await _page(request, person, await _csrf(request), invited=invited)
+
+    return await act(request, "/admin", action)
+
+
 @router.post("/admin/people/{person_id}/password")
 async def reset(person_id: Id, request: Request) -> Response:
     async def action(person: Person, _fields: dict[str, str]) -> Response:

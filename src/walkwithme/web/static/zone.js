@@ -15,3 +15,8 @@ for (const button of document.querySelectorAll("[data-zone-for]")) {
     });
   }
 }
+
+// A time zone field marked data-zone-default starts as the browser's, when nothing is in it.
+for (const field of document.querySelectorAll("[data-zone-default]")) {
+  if (!field.value && zone) field.value = zone;
+}
