@@ -672,3 +672,37 @@ def test_without_an_invite_sign_up_is_refused_unless_open(cast: Cast) -> None:
     assert "Sign-up needs an invite on this server" in text_of(refused.text)
     assert sign_in(cast.client, "sam@example.org", "a long password").status_code == 401
     assert page(cast.client, "/admin/invites").status_code in (404, 405)
+
+
+# -- her thresholds ----------------------------------------------------------------------------
+
+
+def test_her_thresholds_by_day_and_night_within_the_bounds(cast: Cast) -> None:
+    mira = cast.person("Mira")
+    shown = page(cast.client, "/settings", mira).text
+    assert 'name="night.silent" maxlength="20" value="" placeholder="2 min"' in shown
+    saved = post(
+        cast.client,
+        mira,
+        "/settings/rules",
+        "/settings",
+        **{"day.silent": "4m", "night.silent": "150s", "day.late_grace_percent": "30"},
+    )
+    assert saved.status_code == 303, saved.text
+    me = cast.client.get("/api/me", headers=mira.auth).json()
+    assert me["thresholds"]["day"]["silent"] == 240
+    assert me["thresholds"]["night"]["silent"] == 150
+    assert me["thresholds"]["day"]["late_grace_percent"] == 30
+    assert 'name="day.silent" maxlength="20" value="4m" placeholder="4 min"' in (
+        page(cast.client, "/settings", mira).text
+    )
+    off = post(cast.client, mira, "/settings/rules", "/settings", **{"night.silent": "0"})
+    assert off.status_code == 422
+    said = "By night, “silent: no position from your phone for” must be between 30 s and 30 min"
+    assert said in text_of(off.text)
+    assert (
+        cast.client.get("/api/me", headers=mira.auth).json()["thresholds"]["day"]["silent"] == 240
+    )
+    back = post(cast.client, mira, "/settings/rules", "/settings", reset="yes")
+    assert back.status_code == 303
+    assert cast.client.get("/api/me", headers=mira.auth).json()["rules"] == {}

@@ -18,6 +18,7 @@ from walkwithme.web import (
     manage_contacts,
     manage_offers,
     manage_places,
+    manage_rules,
     manage_settings,
     manage_signup,
     map_api,
@@ -47,6 +48,7 @@ def install(app: FastAPI, services: Services) -> None:
         manage_places.api_router,
         manage_channels.router,
         manage_settings.router,
+        manage_rules.router,
         manage_admin.router,
         manage_signup.router,
     ):

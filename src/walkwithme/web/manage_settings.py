@@ -19,6 +19,7 @@ from walkwithme.store.schema import people
 from walkwithme.usecases import accounts, deletion, retention
 from walkwithme.usecases.accounts import Person
 from walkwithme.web.manage_common import act, number, required, viewer
+from walkwithme.web.manage_rules import rules_context
 from walkwithme.web.render import pages_of
 
 router = APIRouter(include_in_schema=False)
@@ -52,6 +53,7 @@ async def _keeping(request: Request, person_id: int) -> dict[str, Any]:
 async def _page(request: Request, person: Person, csrf: str, **extra: Any) -> Response:
     keeping = await _keeping(request, person.id)
     duress = await services(request).db.read(lambda c: accounts.duress_pin_hash_of(c, person.id))
+    profiles = services(request).config.profiles
     return pages_of(request).render(
         request,
         "settings.html",
@@ -59,6 +61,8 @@ async def _page(request: Request, person: Person, csrf: str, **extra: Any) -> Re
         csrf=csrf,
         keeping=keeping,
         has_duress=duress is not None,
+        rules=rules_context(person, profiles),
+        rules_night=f"{profiles.night_starts}:00 to {profiles.night_ends}:00",
         **extra,
     )
 
@@ -74,6 +78,7 @@ async def settings_page(request: Request) -> Response:
         "your phones still report.",
         "keeping": "Saved: it applies to the walks that end from now on.",
         "duress": "Saved: the walks you start from now on take it.",
+        "rules": "Saved: the walks you start from now on are judged by these.",
     }.get(request.query_params.get("done", ""))
     return await _page(request, *who, done=said)
 
