@@ -508,8 +508,9 @@ def test_the_admin_page_is_nothing_for_anyone_but_the_operator(cast: Cast) -> No
 
 def test_the_operator_adds_a_person_and_resets_a_password_shown_once(cast: Cast) -> None:
     ola, mira = cast.person("Ola", operator=True), cast.person("Mira")
+    cast.device(mira)
     listed = text_of(page(cast.client, "/admin", ola).text)
-    assert "Mira mira@example.org · UTC · active" in listed
+    assert "Mira mira@example.org · UTC · active 1 phone · 0 alert channels" in listed
     added = post(
         cast.client,
         ola,

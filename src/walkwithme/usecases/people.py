@@ -9,6 +9,7 @@ to someone disabled or whose deletion is pending.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -16,7 +17,7 @@ from sqlalchemy.engine import Connection
 from walkwithme.domain.errors import Conflict, Forbidden, NotFound
 from walkwithme.domain.walks import LIVE_VALUES
 from walkwithme.security import token_hash
-from walkwithme.store.schema import devices, people, sessions, walks
+from walkwithme.store.schema import channels, devices, people, sessions, walks
 from walkwithme.store.writer import Tx
 from walkwithme.usecases.accounts import _recheck_streams_of
 
@@ -32,12 +33,28 @@ class Account:
     timezone: str
     disabled: bool
     deleting: bool
+    phones: int = 0  # devices not revoked
+    channels: int = 0  # notification channels not removed
+    broken: int = 0  # of which broken
+
+    @property
+    def means(self) -> str:
+        """ "2 phones · 1 alert channel, broken", the operator's view of how they are set."""
+        phones = f"{self.phones} phone" + ("" if self.phones == 1 else "s")
+        channels = f"{self.channels} alert channel" + ("" if self.channels == 1 else "s")
+        if self.broken:
+            channels += f", {self.broken} broken"
+        return f"{phones} · {channels}"
 
     @property
     def status(self) -> str:
         if self.deleting:
             return "being deleted"
         return "disabled" if self.disabled else "active"
+
+
+def _counts(conn: Connection, query: sa.Select[Any]) -> dict[int, int]:
+    return {int(person): int(n) for person, n in conn.execute(query)}
 
 
 def accounts(conn: Connection) -> list[Account]:
@@ -52,6 +69,23 @@ def accounts(conn: Connection) -> list[Account]:
             people.c.delete_at,
         ).order_by(people.c.name, people.c.id)
     )
+    count = sa.func.count()
+    phones = _counts(
+        conn,
+        sa.select(devices.c.person_id, count)
+        .where(devices.c.revoked_at.is_(None))
+        .group_by(devices.c.person_id),
+    )
+    kept = channels.c.removed_at.is_(None)
+    made = _counts(
+        conn, sa.select(channels.c.person_id, count).where(kept).group_by(channels.c.person_id)
+    )
+    broken = _counts(
+        conn,
+        sa.select(channels.c.person_id, count)
+        .where(kept, channels.c.broken_at.is_not(None))
+        .group_by(channels.c.person_id),
+    )
     return [
         Account(
             r.id,
@@ -61,6 +95,9 @@ def accounts(conn: Connection) -> list[Account]:
             r.timezone,
             r.disabled_at is not None,
             r.delete_at is not None,
+            phones.get(r.id, 0),
+            made.get(r.id, 0),
+            broken.get(r.id, 0),
         )
         for r in rows
     ]
