@@ -443,7 +443,10 @@ def test_her_time_zone_and_how_long_her_walks_are_kept(cast: Cast) -> None:
     kept = post(cast.client, mira, "/settings/keeping", "/settings", keep="days", days="3")
     assert kept.status_code == 303, kept.text
     assert cast.client.get("/api/me/keeping", headers=mira.auth).json()["days"] == 3
-    assert "3.0 days (your choice)" in text_of(page(cast.client, "/settings", mira).text)
+    settings = page(cast.client, "/settings", mira).text
+    assert "its track is kept 3 days (your choice)" in text_of(settings)
+    assert 'name="days" type="number"' in settings
+    assert 'value="3"' in settings
     too_long = post(cast.client, mira, "/settings/keeping", "/settings", keep="days", days="9999")
     assert too_long.status_code == 422
     back = post(cast.client, mira, "/settings/keeping", "/settings", keep="default")

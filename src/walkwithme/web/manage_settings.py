@@ -44,6 +44,7 @@ async def _keeping(request: Request, person_id: int) -> dict[str, Any]:
     default, most = keeping.default_ms / DAY_MS, keeping.most_ms / DAY_MS
     return {
         "chosen": None if chosen is None else chosen / DAY_MS,
+        "chosen_said": None if chosen is None else _days(chosen / DAY_MS),
         "default": _days(default),
         "most": most,
         "alarmed": _days(keeping.alarmed_ms / DAY_MS),
