@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from walkwithme import cli_upkeep, startup
+from walkwithme import cli_people, cli_upkeep, startup
 from walkwithme.cli_common import (
     DataOpt,
     JsonOpt,
@@ -35,7 +35,7 @@ from walkwithme.domain.errors import DomainError
 from walkwithme.domain.offers import describe
 from walkwithme.security import hash_secret
 from walkwithme.store.database import Database
-from walkwithme.usecases import accounts, devices, offer_views
+from walkwithme.usecases import accounts, devices, offer_views, people
 
 app = typer.Typer(help="Walk With Me: walks people home.", no_args_is_help=True)
 people_app = typer.Typer(help="People: add, import and list accounts.", no_args_is_help=True)
@@ -190,13 +190,21 @@ def people_list(data: DataOpt = None, as_json: JsonOpt = False) -> None:
     """List accounts (never anyone's whereabouts)."""
     svc = _services(data)
     found = svc.db.read_sync(accounts.list_people)
+    statuses = svc.db.read_sync(people.statuses_of)
     svc.db.dispose()
     if as_json:
-        _out(True, [p.as_json() for p in found], "")
+        _out(True, [{**p.as_json(), "status": statuses.get(p.id, "active")} for p in found], "")
         return
-    table = Table("id", "email", "name", "operator", "time zone")
+    table = Table("id", "email", "name", "operator", "time zone", "status")
     for p in found:
-        table.add_row(str(p.id), p.email, p.name, "yes" if p.is_operator else "", p.timezone)
+        table.add_row(
+            str(p.id),
+            p.email,
+            p.name,
+            "yes" if p.is_operator else "",
+            p.timezone,
+            statuses.get(p.id, "active"),
+        )
     console.print(table)
 
 
@@ -372,6 +380,7 @@ def _exists(config: Config) -> bool:
 
 
 cli_upkeep.register(app, people_app)
+cli_people.register(people_app)
 
 
 def main() -> None:

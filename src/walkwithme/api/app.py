@@ -25,6 +25,7 @@ from walkwithme.api import (
     live,
     metrics,
     offers,
+    people,
     phones,
     places,
     privacy,
@@ -106,6 +107,7 @@ def create_app(services: Services, *, manage: bool = True) -> FastAPI:
         answer,
         phones,
         privacy,
+        people,
     ):
         app.include_router(module.router)
     # First in line: the busiest door shouldn't wait for every router to be tried.

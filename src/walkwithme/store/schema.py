@@ -48,6 +48,9 @@ people = sa.Table(
     # She asked for her account to be deleted while her duress PIN's silent alarm went on:
     # it is finished once the alarm is resolved (usecases/deletion.py).
     sa.Column("delete_at", Ms),
+    # The operator disabled this person: they can't sign in, their sessions ended and their
+    # devices' tokens stop working, until the operator enables them again (usecases/people.py).
+    sa.Column("disabled_at", Ms),
 )
 
 invites = sa.Table(

@@ -13,8 +13,11 @@ from walkwithme.domain.errors import Conflict, Invalid, NotFound
 from walkwithme.domain.people import check_name
 from walkwithme.domain.reporting import App, Client, ask_of
 from walkwithme.security import new_token, token_hash
-from walkwithme.store.schema import devices, insert_id
+from walkwithme.store.schema import devices, insert_id, people
 from walkwithme.store.writer import Tx
+
+# A disabled person's devices stop working (usecases/people.py), and work again once enabled.
+_enabled = people.c.disabled_at.is_(None)
 
 
 @dataclass(frozen=True)
@@ -61,18 +64,18 @@ def check_topic(topic: str) -> str:
 
 def device_for_topic(conn: Connection, topic: str) -> Device | None:
     row = conn.execute(
-        sa.select(devices.c.id, devices.c.person_id, devices.c.name).where(
-            devices.c.owntracks_topic == topic, devices.c.revoked_at.is_(None)
-        )
+        sa.select(devices.c.id, devices.c.person_id, devices.c.name)
+        .join(people, people.c.id == devices.c.person_id)
+        .where(devices.c.owntracks_topic == topic, devices.c.revoked_at.is_(None), _enabled)
     ).first()
     return Device(row.id, row.person_id, row.name) if row else None
 
 
 def device_for_token(conn: Connection, token: str) -> Device | None:
     row = conn.execute(
-        sa.select(devices.c.id, devices.c.person_id, devices.c.name).where(
-            devices.c.token_hash == token_hash(token), devices.c.revoked_at.is_(None)
-        )
+        sa.select(devices.c.id, devices.c.person_id, devices.c.name)
+        .join(people, people.c.id == devices.c.person_id)
+        .where(devices.c.token_hash == token_hash(token), devices.c.revoked_at.is_(None), _enabled)
     ).first()
     return Device(row.id, row.person_id, row.name) if row else None
 

@@ -13,6 +13,14 @@ from walkwithme.web import (
     docs,
     home,
     link_pages,
+    manage_admin,
+    manage_channels,
+    manage_contacts,
+    manage_offers,
+    manage_places,
+    manage_rules,
+    manage_settings,
+    manage_signup,
     map_api,
     phone_apps,
     signin,
@@ -40,6 +48,15 @@ def install(app: FastAPI, services: Services) -> None:
         walker_pages.router,  # before walk_pages: her own walk gets her page
         walk_pages.router,
         phone_apps.router,
+        manage_offers.router,
+        manage_contacts.router,
+        manage_places.router,
+        manage_places.api_router,
+        manage_channels.router,
+        manage_settings.router,
+        manage_rules.router,
+        manage_admin.router,
+        manage_signup.router,
     ):
         app.include_router(router)
     app.add_middleware(SecurityHeaders, tiles_url=services.config.tiles_url)

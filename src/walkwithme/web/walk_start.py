@@ -1,6 +1,6 @@
 """Starting a walk from the pages: where to, who follows, her PIN, and a time to check on her;
 "nobody would hear an alarm" said before she starts; and an offer accepted (which starts the
-walk with the person who offered following) or declined with a note.
+walk with the person who offered following); declining is web/manage_offers.py's.
 
 The walk is planned and started as POST /api/walks and POST /api/offers/{id}/accept do
 (api/walks.plan_walk, usecases/walks.start_walk, usecases/offers.accept).
@@ -17,7 +17,6 @@ from sqlalchemy.engine import Connection
 from starlette.responses import RedirectResponse, Response
 
 from walkwithme.api.auth import services
-from walkwithme.api.params import Id
 from walkwithme.api.walks import NewWalk, plan_walk, prepare_streets
 from walkwithme.domain.errors import DomainError, Forbidden, Invalid, NotFound
 from walkwithme.domain.people import ContactRole, ContactState
@@ -229,19 +228,6 @@ async def start(request: Request) -> Response:
             request, person, csrf, context, status=exc.status, error=exc.message, fields=kept
         )
     return RedirectResponse(f"/walks/{walk_id}", status_code=303)
-
-
-@router.post("/offers/{offer_id}/decline")
-async def decline(offer_id: Id, request: Request) -> Response:
-    try:
-        person, fields = await signed_form(request)
-        note = fields.get("note", "").strip() or None
-        await services(request).writer.run(
-            lambda tx: offers.decline(tx, person.id, offer_id, note, None)
-        )
-    except DomainError as exc:
-        return _said(request, exc.message, exc.status, "/")
-    return RedirectResponse("/", status_code=303)
 
 
 def _said(request: Request, message: str, status: int, back: str) -> Response:
