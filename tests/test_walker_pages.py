@@ -348,3 +348,17 @@ def test_nobody_but_her_acts_on_her_walk_from_the_pages(cast: Cast) -> None:
     his = text_of(page(cast.client, f"/walks/{wid}", noor).text)
     assert "Mira is on the way" in his
     assert "I'm inside" not in his
+
+
+def test_her_walk_page_says_who_looked_and_how_long_it_is_kept(cast: Cast) -> None:
+    mira, noor, _phone, walk = cast.walking()
+    walk_id = walk["id"]
+    before = text_of(page(cast.client, f"/walks/{walk_id}", mira).text)
+    assert "Nobody but you has looked at this walk" in before
+    assert page(cast.client, f"/walks/{walk_id}", noor).status_code == 200
+    cast.client.post(f"/api/walks/{walk_id}/inside", json={"pin": PIN}, headers=mira.auth)
+    cast.services.watchdog.tick_sync()  # the walk that is over gets its keeping time
+    after = text_of(page(cast.client, f"/walks/{walk_id}", mira).text)
+    assert "Noor opened your walk's page" in after
+    assert "Your track is kept until" in after
+    assert "longer because this walk had an alarm" not in after

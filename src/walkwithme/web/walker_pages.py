@@ -31,6 +31,7 @@ from walkwithme.domain.walks import MAX_EXTENSION_MIN, QUICK_REPLIES, check_exte
 from walkwithme.store.writer import Tx
 from walkwithme.usecases import (
     alarms,
+    looks,
     moments,
     walks,
 )
@@ -61,7 +62,7 @@ def _walker_seen(conn: Connection, walk_id: int, person_id: int) -> Any:
         return None
     walk = walks.get_walk(conn, walk_id)
     assert walk is not None
-    return seen, walk
+    return seen, walk, looks.of_walk(conn, walk)
 
 
 @router.get("/walks/{walk_id}")
@@ -78,7 +79,7 @@ async def walk_page(walk_id: Id, request: Request) -> Response:
         return walk_pages.not_found(request)
     if found is None:
         return await walk_pages.walk_page(walk_id, request)
-    mine, walk = found
+    mine, walk, looked = found
     # Her page says "you": the sentences are hers (walker_words), the name only a stand-in.
     seen = Seen({**mine.view, "walker": {"name": "You"}}, mine.events, mine.fixes)
     now = svc.clock.now_ms()
@@ -96,6 +97,20 @@ async def walk_page(walk_id: Id, request: Request) -> Response:
         },
     )
     _in_her_words(context, seen.events, now, person.timezone)
+    context["looks"] = [
+        {
+            "when": words.when(int(x["at"]), now, person.timezone),
+            "text": walker_words.look_sentence(x),
+        }
+        for x in looked
+    ]
+    kept = mine.view.get("kept")
+    context["kept_until"] = (
+        words.when(int(kept["until"]), now, person.timezone)
+        if kept and kept.get("until") and not kept.get("forgotten")
+        else None
+    )
+    context["kept_for_alarm"] = bool(kept and kept.get("for_its_alarm"))
     live = bool(context["live"])
     asked = walk.walker_check_reason
     context["data"].update(

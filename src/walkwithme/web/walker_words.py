@@ -34,6 +34,22 @@ EVENTS = {
 }
 
 
+# Who looked at her walk, through which door (usecases/looks.py).
+LOOKS = {
+    "page": "{who} opened your walk's page",
+    "live": "{who} followed your walk live",
+    "api": "{who} looked at your walk from an app",
+    "share_link": "Someone opened your share link {link}",
+    "alarm_link": "Someone opened the alarm's link",
+    "export": "You downloaded the walk",
+}
+
+
+def look_sentence(look: dict[str, object]) -> str:
+    text = LOOKS.get(str(look["via"]), "Someone looked at your walk")
+    return text.format(who=look.get("who", "Someone"), link=look.get("link", ""))
+
+
 def state_sentence(state: str) -> str:
     return STATES.get(state, "Your walk: " + state)
 
