@@ -30,6 +30,12 @@ class PhoneMessage:
     """One message from a phone app, read."""
 
     client: Client
-    fix: Fix | None = None  # a position to record
+    fixes: tuple[Fix, ...] = ()  # positions to record (Traccar Client 10's JSON: several)
     refused: str | None = None  # why a message we read was not used (answered 2xx, recorded)
     sos: bool = False  # the app's alarm button
+    # A heartbeat with no position in it (Traccar Client 10's, when the phone has no fresh
+    # location): when the phone said it is alive. It counts against silence, nothing else.
+    alive_ms: int | None = None
+    # MQTT: a retained message the broker hands again on every (re)subscription. Only news if
+    # what it carries isn't stored yet; it never asks the app for anything.
+    replayed: bool = False

@@ -34,7 +34,7 @@ def read(body: bytes) -> PhoneMessage | None:
     if kind != "location":
         return PhoneMessage(client, refused=f"a {kind!r} message carries no fix for a walk")
     try:
-        return PhoneMessage(client, fix=_fix(message))
+        return PhoneMessage(client, fixes=(_fix(message),))
     except Invalid as exc:
         return PhoneMessage(client, refused=exc.message)
 

@@ -6,6 +6,10 @@
 
 The device is named by `id` (or `deviceid`, or 9.x's `device_id`): here, the device's token.
 Speeds come in knots (9.x: m/s), batteries in % (9.x: 0 to 1). `alarm=sos` is her SOS.
+
+How it posts says which generation sent it (domain/reporting.py: what to tell her of its
+heartbeat). 10.x's heartbeat, when the phone has no fresh location, is `id`, `timestamp` and
+`batt` alone: no position, but proof that the phone is alive.
 """
 
 from __future__ import annotations
@@ -18,7 +22,14 @@ from urllib.parse import parse_qsl
 
 from walkwithme.domain.errors import Invalid
 from walkwithme.domain.fixes import Fix
-from walkwithme.domain.reporting import HEARTBEAT, App, Client
+from walkwithme.domain.reporting import (
+    HEARTBEAT,
+    TRACCAR_9,
+    TRACCAR_10,
+    TRACCAR_LEGACY,
+    App,
+    Client,
+)
 from walkwithme.ingest import PhoneMessage, Unreadable, load_json
 
 KNOT = 1852 / 3600  # m/s
@@ -34,18 +45,22 @@ def read(
     if media == "application/json" and body.strip():
         return _json(body)
     params = dict(query)
+    generation = TRACCAR_LEGACY  # every parameter in the query string
     if media == "application/x-www-form-urlencoded" and body:
+        generation = TRACCAR_10
         try:
             params.update(parse_qsl(body.decode(), keep_blank_values=True, strict_parsing=True))
         except (UnicodeDecodeError, ValueError):
             raise Unreadable("the form can't be parsed") from None
     device = params.get("id") or params.get("deviceid")
-    return device, _params(params)
+    return device, _params(params, generation)
 
 
-def _params(p: Mapping[str, str]) -> PhoneMessage:
-    client = Client(App.TRACCAR)
+def _params(p: Mapping[str, str], generation: str) -> PhoneMessage:
+    client = Client(App.TRACCAR, generation)
     sos = p.get("alarm", "").strip().lower() == "sos"
+    if not any(key in p for key in ("lat", "lon", "location")) and p.get("timestamp"):
+        return _alive(p, client, sos)
     try:
         if "location" in p and ("lat" not in p or "lon" not in p):
             lat_text, _, lon_text = p["location"].partition(",")
@@ -65,7 +80,18 @@ def _params(p: Mapping[str, str]) -> PhoneMessage:
         )
     except Invalid as exc:
         return PhoneMessage(client, refused=exc.message, sos=sos)
-    return PhoneMessage(client, fix=fix, sos=sos)
+    return PhoneMessage(client, fixes=(fix,), sos=sos)
+
+
+def _alive(p: Mapping[str, str], client: Client, sos: bool) -> PhoneMessage:
+    """A message with a time and no position: 10.x's heartbeat when the phone had no fresh
+    location. It shows the heartbeat is on, and that the phone is alive."""
+    if client.mode == TRACCAR_10:
+        client = Client(App.TRACCAR, HEARTBEAT)
+    try:
+        return PhoneMessage(client, alive_ms=_timestamp(p.get("timestamp")), sos=sos)
+    except Invalid as exc:
+        return PhoneMessage(client, refused=exc.message, sos=sos)
 
 
 def _json(body: bytes) -> tuple[str | None, PhoneMessage]:
@@ -76,12 +102,12 @@ def _json(body: bytes) -> tuple[str | None, PhoneMessage]:
     location: dict[str, Any] = data["location"]
     sos = _is_sos(location)
     heartbeat = data.get("heartbeat") is True or location.get("heartbeat") is True
-    client = Client(App.TRACCAR, HEARTBEAT if heartbeat else None)
+    client = Client(App.TRACCAR, HEARTBEAT if heartbeat else TRACCAR_9)
     try:
         fix = _json_fix(location)
     except Invalid as exc:
         return str(device) if device else None, PhoneMessage(client, refused=exc.message, sos=sos)
-    return str(device) if device else None, PhoneMessage(client, fix=fix, sos=sos)
+    return str(device) if device else None, PhoneMessage(client, fixes=(fix,), sos=sos)
 
 
 def _is_sos(location: Mapping[str, Any]) -> bool:

@@ -158,6 +158,9 @@ walks = sa.Table(
     sa.Column("last_speed_mps", sa.Float),
     sa.Column("last_bearing_deg", sa.Float),
     sa.Column("last_battery_pct", sa.Float),
+    # When one of her phones last said it is alive without a position (a heartbeat): it
+    # counts against silence (migration 0024).
+    sa.Column("heard_at", Ms),
     # The earliest moment the watchdog should look at this walk again.
     sa.Column("next_due_at", Ms),
     # What the watchdog's rules need (domain/rules.py): progress toward the destination...

@@ -138,6 +138,13 @@ def note_client(tx: Tx, device: Device, client: Client, on_walk: bool) -> AppNew
     return AppNews(before, now, ask.mode)
 
 
+def note_seen(tx: Tx, device: Device) -> None:
+    """A message from the phone that carried no fix (a heartbeat): it was heard from."""
+    tx.conn.execute(
+        devices.update().where(devices.c.id == device.id).values(last_seen_at=tx.now_ms)
+    )
+
+
 def note_refusal(tx: Tx, device: Device, reason: str) -> None:
     """A message we read but could not use: answered 2xx (a 4xx would block or drop the
     phone's queue), and kept here for her to see."""

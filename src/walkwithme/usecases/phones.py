@@ -12,15 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from walkwithme.domain.errors import Conflict, Invalid
-from walkwithme.domain.fixes import check_fix
-from walkwithme.domain.reporting import Client, Reports
+from walkwithme.domain.fixes import MAX_FUTURE_MS, Fix, check_fix
+from walkwithme.domain.reporting import Client
 from walkwithme.ingest import PhoneMessage
 from walkwithme.store.writer import Tx
 from walkwithme.streets import StreetMap
 from walkwithme.usecases import alarms, devices, timeline
 from walkwithme.usecases.devices import Device
-from walkwithme.usecases.fixes import record_fixes
-from walkwithme.usecases.walks import live_walk_of
+from walkwithme.usecases.fixes import START_SLACK_MS, record_fixes
+from walkwithme.usecases.walks import live_walk_of, walks_taking_fixes
+from walkwithme.usecases.walks import save as save_walk
 
 NO_WALK_SOS = "SOS with no walk going on: nobody is following you. Start a walk first."
 
@@ -34,13 +35,18 @@ class Taken:
 
 def take(tx: Tx, device: Device, message: PhoneMessage, streets: StreetMap | None = None) -> Taken:
     refused = message.refused
-    if message.fix is not None:
+    fixes: list[Fix] = []
+    for fix in message.fixes:
         try:
-            check_fix(message.fix, tx.now_ms)
+            check_fix(fix, tx.now_ms)
         except Invalid as exc:
             refused = exc.message
         else:
-            refused = _record(tx, device, message, streets) or refused
+            fixes.append(fix)
+    if fixes:
+        refused = _record(tx, device, fixes, message.sos, streets) or refused
+    if message.alive_ms is not None:
+        refused = _alive(tx, device, message.alive_ms) or refused
     walk = live_walk_of(tx.conn, device.person_id)
     on_walk = walk is not None and walk.walker_live
     news = devices.note_client(tx, device, message.client, on_walk)
@@ -68,20 +74,35 @@ def take(tx: Tx, device: Device, message: PhoneMessage, streets: StreetMap | Non
     return Taken(client, on_walk, news.ask_mode)
 
 
-def _record(tx: Tx, device: Device, message: PhoneMessage, streets: StreetMap | None) -> str | None:
-    """The message's fix, through the one fix path. With an SOS, the fix is only its
+def _record(
+    tx: Tx, device: Device, fixes: list[Fix], sos: bool, streets: StreetMap | None
+) -> str | None:
+    """The message's fixes, through the one fix path. With an SOS, the fix is only its
     companion: if it can't be kept (the walk changed at that instant), the SOS still goes
     through, and the fix is the refusal kept for her to see, never a "send again" (the apps
     send an SOS once: Traccar Client 10.x never resends it, the old clients forget it)."""
-    assert message.fix is not None
-    if not message.sos:
-        record_fixes(tx, device, [message.fix], streets)
+    if not sos:
+        record_fixes(tx, device, list(fixes), streets)
         return None
     try:
         with tx.conn.begin_nested():
-            record_fixes(tx, device, [message.fix], streets)
+            record_fixes(tx, device, list(fixes), streets)
     except Conflict:
         return "the fix sent with an SOS came as the walk changed; the SOS was taken"
+    return None
+
+
+def _alive(tx: Tx, device: Device, alive_ms: int) -> str | None:
+    """A heartbeat without a position: the phone is alive, so her walk is not silent (the
+    other rules, which need to know where she is, are not moved by it)."""
+    if alive_ms > tx.now_ms + MAX_FUTURE_MS:
+        return "timestamp is in the future: check the phone's clock"
+    devices.note_seen(tx, device)
+    t = min(alive_ms, tx.now_ms)  # the rules count time by the server's clock
+    for walk in walks_taking_fixes(tx.conn, device.person_id):
+        newest = max(walk.last_fix_at or 0, walk.heard_at or 0)
+        if t >= walk.started_at - START_SLACK_MS and t > newest:
+            save_walk(tx, walk, heard_at=t)
     return None
 
 
@@ -102,8 +123,8 @@ def _sos(tx: Tx, walk_id: int, walker_id: int) -> None:
 
 
 def _told_differently(before: Client | None, now: Client) -> bool:
-    """Worth a word on the walk's timeline: the first news of this app, or a change in how
-    often it reports."""
+    """Worth a word on the walk's timeline: the first news of an app she should set
+    differently, or a change in how often it reports that she was or is to be told of."""
     if before is None:
-        return now.reports is not Reports.OFTEN
-    return before.reports is not now.reports
+        return now.advice is not None
+    return before.reports is not now.reports and (before.advice or now.advice) is not None

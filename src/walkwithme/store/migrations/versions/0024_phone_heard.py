@@ -1,0 +1,26 @@
+"""When one of her phones last said it is alive without a position (`walks.heard_at`): Traccar
+Client 10's heartbeat counts against silence
+
+Revision ID: 0024
+Revises: 0022
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0024"
+down_revision = "0022"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("walks") as batch:
+        batch.add_column(sa.Column("heard_at", sa.BigInteger(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("walks") as batch:
+        batch.drop_column("heard_at")
