@@ -5,9 +5,14 @@ Mira walks home with Traccar Client or OwnTracks on her phone; Noor follows her.
 
 from __future__ import annotations
 
+import base64
+import secrets
+import sqlite3
 from typing import Any
 
 import httpx2
+import orjson
+import pytest
 
 from tests.people import HOME, START, Cast, Member, between
 
@@ -159,3 +164,84 @@ def test_after_a_heartbeat_its_later_positions_still_count_as_reporting_often(
     there = between(START, HOME, 0.1)
     assert form(cast, position_form(phone, t + 10, there)).status_code == 200
     assert device(cast, mira)["reports"] == "often"
+
+
+# -- item 6: the smaller ones ----------------------------------------------------------------
+
+
+def test_the_old_android_clients_unknown_accuracy_is_stored_as_unknown(cast: Cast) -> None:
+    mira, noor, phone, walk = cast.walking()
+    t = cast.clock.now_ms() // 1000
+    # `ProtocolFormatter` writes `accuracy=0.0` for a GPS fix that gave none.
+    query = legacy_query(phone, t, START).replace("accuracy=9.0", "accuracy=0.0")
+    assert cast.client.post(query).status_code == 200
+    seen = cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()
+    assert seen["last_position"]["accuracy"] is None
+
+
+def test_traccar_client_10_uploading_json_posts_an_array(cast: Cast) -> None:
+    mira, noor, phone, walk = cast.walking()
+    t = cast.clock.now_ms() // 1000
+    cast.clock.advance(seconds=10)
+    there = between(START, HOME, 0.05)
+
+    def item(at: int, where: tuple[float, float]) -> dict[str, Any]:
+        # `HttpUploader` with `uploadJson`: one object a buffered position, JSON values.
+        return {
+            "id": phone,
+            "lat": where[0],
+            "lon": where[1],
+            "timestamp": at,
+            "accuracy": 4.8,
+            "altitude": 21.0,
+            "speed": 2.72,
+            "bearing": 170.0,
+            "batt": 87,
+            "charge": False,
+        }
+
+    sent = cast.client.post(
+        "/api/traccar",
+        content=orjson.dumps([item(t, START), item(t + 10, there)]),
+        headers={"Content-Type": "application/json"},
+    )
+    assert (sent.status_code, sent.content) == (200, b"")
+    track = cast.client.get(f"/api/walks/{walk['id']}/fixes", headers=noor.auth).json()
+    assert [f["t"] for f in track] == [t * 1000, (t + 10) * 1000]
+    last = cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()["last_position"]
+    assert (last["lat"], last["battery"]) == (there[0], 87)
+    assert last["speed"] == pytest.approx(2.72 * 1852 / 3600)
+    assert device(cast, mira)["last_refusal"] is None
+    # Its SOS, in any of the array's objects, is her SOS.
+    cast.clock.advance(seconds=5)
+    sos = cast.client.post(
+        "/api/traccar",
+        content=orjson.dumps([{**item(t + 15, there), "alarm": "sos"}]),
+        headers={"Content-Type": "application/json"},
+    )
+    assert sos.status_code == 200
+    seen = cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()
+    assert seen["state"] == "alarm"
+
+
+def test_an_owntracks_card_with_its_photo_is_taken_and_its_photo_dropped(cast: Cast) -> None:
+    mira, noor, phone, walk = cast.walking()
+    # The apps send a 192x192 photo, base64: about 100 kB.
+    face = base64.b64encode(secrets.token_bytes(75_000)).decode()
+    card = {"_type": "card", "tid": "MI", "name": "Mira", "face": face}
+    body = orjson.dumps(card)
+    assert len(body) > 100_000
+    answer = cast.client.post(
+        "/api/owntracks",
+        content=body,
+        headers={
+            "Authorization": "Basic " + base64.b64encode(f"mira:{phone}".encode()).decode(),
+            "Content-Type": "application/json; charset=utf-8",
+        },
+    )
+    assert answer.status_code == 200  # iOS drops a card answered with a 4xx, and alerts her
+    assert device(cast, mira)["last_refusal"] is None  # nothing wrong with it
+    url = cast.services.config.database_url
+    if url.startswith("sqlite:///"):  # nothing of the photo is kept anywhere
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
+            assert face[:64] not in "\n".join(db.iterdump())

@@ -2,7 +2,8 @@
 
 - the old Android client: every parameter in the query string (POST or GET), empty body;
 - 9.x: `POST` of JSON, `{"location": {...}, "device_id": "..."}`;
-- 10.x: `POST` of a form with the same parameters as the query.
+- 10.x: `POST` of a form with the same parameters as the query; or, set to upload JSON, an
+  array of objects with those parameters as JSON values, one a position.
 
 The device is named by `id` (or `deviceid`, or 9.x's `device_id`): here, the device's token.
 Speeds come in knots (9.x: m/s), batteries in % (9.x: 0 to 1). `alarm=sos` is her SOS.
@@ -43,7 +44,8 @@ def read(
     be parsed."""
     media = content_type.split(";", 1)[0].strip().lower()
     if media == "application/json" and body.strip():
-        return _json(body)
+        data = load_json(body)
+        return _json_array(data) if isinstance(data, list) else _json(data)
     params = dict(query)
     generation = TRACCAR_LEGACY  # every parameter in the query string
     if media == "application/x-www-form-urlencoded" and body:
@@ -72,7 +74,7 @@ def _params(p: Mapping[str, str], generation: str) -> PhoneMessage:
             t_ms=_timestamp(p.get("timestamp")),
             lat=lat,
             lon=lon,
-            accuracy_m=_optional(p, "accuracy"),
+            accuracy_m=_accuracy(p),
             speed_mps=speed * KNOT if speed is not None else None,
             bearing_deg=_optional(p, "bearing") if "bearing" in p else _optional(p, "heading"),
             altitude_m=_optional(p, "altitude"),
@@ -94,8 +96,36 @@ def _alive(p: Mapping[str, str], client: Client, sos: bool) -> PhoneMessage:
         return PhoneMessage(client, refused=exc.message, sos=sos)
 
 
-def _json(body: bytes) -> tuple[str | None, PhoneMessage]:
-    data = load_json(body)
+def _json_array(items: list[object]) -> tuple[str | None, PhoneMessage]:
+    """10.x set to upload JSON (`HttpUploader`, `uploadJson`): its buffered positions at once,
+    each with the form's parameters as JSON values."""
+    if not items or not all(isinstance(item, dict) for item in items):
+        raise Unreadable("Traccar Client's JSON upload is an array of objects")
+    params = [
+        {str(k): _text(v) for k, v in item.items()} for item in items if isinstance(item, dict)
+    ]
+    read = [_params(p, TRACCAR_10) for p in params]
+    alive = [m.alive_ms for m in read if m.alive_ms is not None]
+    beat = any(m.client.mode == HEARTBEAT for m in read)
+    message = PhoneMessage(
+        Client(App.TRACCAR, HEARTBEAT if beat else TRACCAR_10),
+        fixes=tuple(fix for m in read for fix in m.fixes),
+        refused=next((m.refused for m in reversed(read) if m.refused), None),
+        sos=any(m.sos for m in read),
+        alive_ms=max(alive) if alive else None,
+    )
+    first = params[0]
+    return first.get("id") or first.get("deviceid") or None, message
+
+
+def _text(value: object) -> str:
+    """A JSON value as the form would have said it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def _json(data: object) -> tuple[str | None, PhoneMessage]:
     if not isinstance(data, dict) or not isinstance(data.get("location"), dict):
         raise Unreadable('a Traccar Client message is {"location": {...}, "device_id": ...}')
     device = data.get("device_id")
@@ -158,6 +188,13 @@ def _known(value: object, name: str) -> float | None:
     """9.x says "unknown" with a negative number."""
     number = _json_number(value, name)
     return None if number is None or number < 0 else number
+
+
+def _accuracy(p: Mapping[str, str]) -> float | None:
+    """The old Android client says `accuracy=0.0` when it doesn't know (a GPS fix without
+    one): unknown, not a fix good to the millimetre."""
+    accuracy = _optional(p, "accuracy")
+    return None if accuracy == 0 else accuracy
 
 
 def _required(p: Mapping[str, str], key: str) -> float:
