@@ -243,3 +243,44 @@ def test_only_a_real_topic_binds_once(
         listed = cast.client.get("/api/devices", headers=mira.auth).json()
         assert [d["owntracks_topic"] for d in listed] == [world["topic"]]
         assert again.id != first.id
+
+
+def test_a_retained_location_handed_again_on_resubscribing_is_no_news(
+    world: dict[str, str], tmp_path: Path, clock: FakeClock, phone: Phone
+) -> None:
+    """OwnTracks publishes its locations retained: the broker hands the last one again to
+    every new subscription, so each restart of the server (or reconnection) sees it again."""
+    with serving(world, tmp_path, clock) as cast:
+        mira, noor, walk = mira_on_a_walk(cast, world["topic"])
+        phone.publish(location(cast, START, m=1))  # Significant mode, remote commands off
+        eventually(lambda: len(phone.commands) == 1)  # asked once to switch to Move mode
+        seen_before = cast.client.get("/api/devices", headers=mira.auth).json()[0]
+        events_before = cast.events(noor, walk)
+    clock.advance(seconds=30)
+    with serving(world, tmp_path, clock) as cast:
+        bridge = cast.services.mqtt
+        assert bridge is not None
+        eventually(lambda: bridge.taken == 1)  # the retained copy, handed again
+        assert bridge.commands == 0  # not asked again for an old message
+        track = cast.client.get(f"/api/walks/{walk['id']}/fixes", headers=noor.auth).json()
+        assert len(track) == 1
+        seen = cast.client.get("/api/devices", headers=mira.auth).json()[0]
+        assert seen["last_seen_at"] == seen_before["last_seen_at"]  # not heard from anew
+        assert cast.events(noor, walk) == events_before
+        # A new location is news again, and asked about.
+        clock.advance(seconds=5)
+        phone.publish(location(cast, between(START, HOME, 0.1), m=1))
+        eventually(lambda: bridge.taken == 2)
+        assert bridge.commands == 1
+
+
+def test_a_retained_location_the_server_never_took_is_taken(
+    world: dict[str, str], tmp_path: Path, clock: FakeClock, phone: Phone
+) -> None:
+    with serving(world, tmp_path, clock) as cast:
+        mira, noor, walk = mira_on_a_walk(cast, world["topic"])
+    forget_session(world["WWM_MQTT_CLIENT_ID"])  # its session lost: nothing queued for it
+    clock.advance(seconds=20)
+    phone.publish(location(cast, between(START, HOME, 0.1), m=2))
+    with serving(world, tmp_path, clock) as cast:
+        eventually(lambda: last_position(cast, noor, walk) is not None)

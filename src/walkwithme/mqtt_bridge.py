@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import orjson
 import paho.mqtt.client as mqtt
@@ -48,6 +48,7 @@ class MqttBridge:
     writer: Writer
     streets: StreetMap | None = None
     taken: int = 0  # messages taken, for tests and /metrics
+    commands: int = 0  # commands published to phones' /cmd topics
     connected: bool = False
     _loop: asyncio.AbstractEventLoop | None = None
     _client: mqtt.Client | None = None
@@ -107,7 +108,7 @@ class MqttBridge:
         assert self._loop is not None
         while not self._stopping.is_set():
             future = asyncio.run_coroutine_threadsafe(
-                self._take(msg.topic, bytes(msg.payload)), self._loop
+                self._take(msg.topic, bytes(msg.payload), bool(msg.retain)), self._loop
             )
             try:
                 future.result(TAKE_TIMEOUT_S)
@@ -125,7 +126,9 @@ class MqttBridge:
 
     # -- the service's event loop --------------------------------------------------------------
 
-    async def _take(self, topic: str, payload: bytes) -> None:
+    async def _take(self, topic: str, payload: bytes, retained: bool = False) -> None:
+        """`retained`: the broker's retained copy, handed on every (re)subscription: news only
+        if its fix isn't stored yet, and never a reason to send the phone a command."""
         device = await self.db.read(lambda c: devices.device_for_topic(c, topic))
         if device is None:
             log.debug("MQTT message on %s: no device has that topic", topic)
@@ -137,10 +140,12 @@ class MqttBridge:
             return
         if message is None:
             return
+        message = replace(message, replayed=retained)
         streets = self.streets
         taken = await self.writer.run(lambda tx: phones.take(tx, device, message, streets))
-        self.taken += 1
         if taken.ask_mode and self._client:
             # Phones subscribe to their own /cmd (with remote commands on in the app).
             command = orjson.dumps(owntracks.mode_command(taken.ask_mode))
             self._client.publish(f"{topic}/cmd", command, qos=1)
+            self.commands += 1
+        self.taken += 1

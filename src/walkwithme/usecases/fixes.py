@@ -165,6 +165,11 @@ _STORED = sa.select(fixes.c.taken_at).where(
 )
 
 
+def is_stored(conn: Connection, walk_id: int, device_id: int, t_ms: int) -> bool:
+    """This device's fix of this instant is kept for the walk already."""
+    return bool(_already_stored(conn, walk_id, device_id, [t_ms]))
+
+
 def _already_stored(
     conn: Connection, walk_id: int, device_id: int, instants: list[int]
 ) -> set[int]:

@@ -9,7 +9,7 @@ all the same: a 4xx would make iOS drop it and Android resend it forever.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from walkwithme.domain.errors import Conflict, Invalid
 from walkwithme.domain.fixes import MAX_FUTURE_MS, Fix, check_fix
@@ -19,7 +19,7 @@ from walkwithme.store.writer import Tx
 from walkwithme.streets import StreetMap
 from walkwithme.usecases import alarms, devices, timeline
 from walkwithme.usecases.devices import Device
-from walkwithme.usecases.fixes import START_SLACK_MS, record_fixes
+from walkwithme.usecases.fixes import START_SLACK_MS, is_stored, record_fixes
 from walkwithme.usecases.walks import live_walk_of, walks_taking_fixes
 from walkwithme.usecases.walks import save as save_walk
 
@@ -34,6 +34,28 @@ class Taken:
 
 
 def take(tx: Tx, device: Device, message: PhoneMessage, streets: StreetMap | None = None) -> Taken:
+    if message.replayed and not _news(tx, device, message):
+        # The broker's retained copy of what the phone last said, handed again on subscribing:
+        # taken already (or nothing a walk keeps). Nothing changes, and nothing is asked.
+        walk = live_walk_of(tx.conn, device.person_id)
+        return Taken(message.client, walk is not None and walk.walker_live)
+    taken = _take(tx, device, message, streets)
+    return replace(taken, ask_mode=None) if message.replayed else taken
+
+
+def _news(tx: Tx, device: Device, message: PhoneMessage) -> bool:
+    """A replayed message is news only if it carries a fix a live walk of hers takes and
+    hasn't stored (the server missed it when the phone sent it)."""
+    for walk in walks_taking_fixes(tx.conn, device.person_id):
+        for fix in message.fixes:
+            if fix.t_ms >= walk.started_at - START_SLACK_MS and not is_stored(
+                tx.conn, walk.id, device.id, fix.t_ms
+            ):
+                return True
+    return False
+
+
+def _take(tx: Tx, device: Device, message: PhoneMessage, streets: StreetMap | None) -> Taken:
     refused = message.refused
     fixes: list[Fix] = []
     for fix in message.fixes:
