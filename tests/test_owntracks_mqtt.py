@@ -7,9 +7,11 @@ deadline (the service's clock is fake)."""
 
 from __future__ import annotations
 
+import os
 import secrets
 import socket
 import sqlite3
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,6 +26,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from tests.conftest import IN_CI, LOCAL, make_services
 from tests.people import HOME, START, Cast, Member, between
+from tests.service import WWM
 from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
 from walkwithme.config import load_config
@@ -284,3 +287,51 @@ def test_a_retained_location_the_server_never_took_is_taken(
     phone.publish(location(cast, between(START, HOME, 0.1), m=2))
     with serving(world, tmp_path, clock) as cast:
         eventually(lambda: last_position(cast, noor, walk) is not None)
+
+
+def test_a_second_server_with_the_same_client_id_refuses_to_start(
+    world: dict[str, str], tmp_path: Path, clock: FakeClock, phone: Phone
+) -> None:
+    """Two with one client id would take each other's session over, each losing messages."""
+    with serving(world, tmp_path, clock) as cast:
+        mira, noor, walk = mira_on_a_walk(cast, world["topic"])
+        with socket.socket() as free:
+            free.bind(("127.0.0.1", 0))
+            port = free.getsockname()[1]
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("WWM_")},
+            **{k: v for k, v in world.items() if k.startswith("WWM_")},
+            "WWM_DATA": str(tmp_path / "second"),
+            "WWM_PORT": str(port),
+        }
+        second = subprocess.run(
+            [*WWM, "serve"], capture_output=True, text=True, env=env, timeout=60
+        )
+        assert second.returncode == 2
+        said = [line for line in second.stderr.splitlines() if line.startswith("cannot start")]
+        assert len(said) == 1
+        assert "another walkwithme serve" in said[0]
+        assert world["WWM_MQTT_CLIENT_ID"] in said[0]
+        assert "WWM_MQTT_CLIENT_ID" in said[0]
+        assert "Traceback" not in second.stderr
+        # The running one kept its session: it still takes what her phone sends.
+        bridge = cast.services.mqtt
+        assert bridge is not None
+        assert bridge.connected
+        phone.publish(location(cast, START, m=2))
+        eventually(lambda: last_position(cast, noor, walk) is not None)
+
+
+def test_a_server_alone_with_its_client_id_is_not_held_back(
+    world: dict[str, str], tmp_path: Path, clock: FakeClock
+) -> None:
+    svc = make_services(
+        world["url"],
+        tmp_path,
+        clock,
+        None,
+        **{k: v for k, v in world.items() if k.startswith("WWM_")},
+    )
+    assert svc.mqtt is not None
+    assert svc.mqtt.already_running(wait_s=0.5) is None
+    svc.db.dispose()

@@ -94,6 +94,8 @@ def serve(
         svc.db.dispose()
         raise typer.Exit(2)
     busy = startup.port_taken(config.host, config.port)
+    if busy is None and svc.mqtt is not None:
+        busy = svc.mqtt.already_running()  # a second one would take its MQTT session over
     if busy is not None:
         err.print(f"[red]cannot start:[/red] {busy}")
         svc.db.dispose()
