@@ -245,3 +245,42 @@ def test_an_owntracks_card_with_its_photo_is_taken_and_its_photo_dropped(cast: C
     if url.startswith("sqlite:///"):  # nothing of the photo is kept anywhere
         with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
             assert face[:64] not in "\n".join(db.iterdump())
+
+
+# -- item 5: how to let the server switch OwnTracks to Move mode -----------------------------
+
+
+def test_the_advice_says_how_to_turn_on_remote_configuration_on_each_phone(cast: Cast) -> None:
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    phone = cast.device(mira)
+    # OwnTracks for iOS in Significant mode (`m: 1`), HTTP mode: its headers and body.
+    significant = {
+        "_type": "location",
+        "tid": "MI",
+        "lat": START[0],
+        "lon": START[1],
+        "tst": cast.clock.now_ms() // 1000,
+        "acc": 16,
+        "batt": 71,
+        "bs": 1,
+        "conn": "m",
+        "m": 1,
+        "topic": "owntracks/user/device",
+    }
+    headers = {
+        "Authorization": "Basic " + base64.b64encode(f"user:{phone}".encode()).decode(),
+        "Content-Type": "application/json",
+        "X-Limit-U": "user",
+        "X-Limit-D": "device",
+    }
+    assert cast.client.post("/api/owntracks", json=significant, headers=headers).status_code == 200
+    walk = cast.start_walk(mira)
+    warning = next(w for w in walk["warnings"] if w.startswith("phone:"))
+    # During the walk, the same advice is on the walk's timeline when the app says its mode
+    # (usecases/phones.py) and in her devices' list.
+    for said in (warning, device(cast, mira)["advice"]):
+        # iOS obeys setConfiguration only with both on; Android with remoteConfiguration.
+        assert "cmd" in said
+        assert "allowRemoteConfiguration" in said
+        assert "remoteConfiguration" in said.replace("allowRemoteConfiguration", "")

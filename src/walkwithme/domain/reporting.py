@@ -69,8 +69,8 @@ class Client:
             now = f"is in {self.mode.capitalize()} mode" if self.mode else "may not be in Move mode"
             return (
                 f"OwnTracks {now}: it may report only every 15 minutes or so, and your "
-                "companions would not see you move. Switch it to Move mode for the walk (or "
-                "turn on Remote configuration in its settings, and the server will do it)."
+                "companions would not see you move. Switch it to Move mode for the walk, or "
+                f"let the server do it: {REMOTE_CONFIGURATION}"
             )
         if self.mode == TRACCAR_10:
             return None  # its heartbeat can't be seen: a warning she could never clear
@@ -91,6 +91,14 @@ class Client:
         if previous.mode == HEARTBEAT and self.mode in (TRACCAR_9, TRACCAR_10):
             return previous
         return self
+
+
+# How to let the server switch OwnTracks to Move mode: the apps obey `setConfiguration` only
+# with these settings on, all off by default (iOS needs both).
+REMOTE_CONFIGURATION = (
+    "on an iPhone, turn on both cmd and allowRemoteConfiguration in OwnTracks' settings; on "
+    "Android, turn on Remote configuration (remoteConfiguration)."
+)
 
 
 UNKNOWN_MODE = "unknown"  # what we asked it to leave, when it hadn't said
