@@ -22,6 +22,8 @@ import orjson
 import paho.mqtt.client as mqtt
 import pytest
 from fastapi.testclient import TestClient
+from nacl.encoding import Base64Encoder
+from nacl.secret import SecretBox
 from paho.mqtt.enums import CallbackAPIVersion
 
 from tests.conftest import IN_CI, LOCAL, make_services
@@ -335,3 +337,24 @@ def test_a_server_alone_with_its_client_id_is_not_held_back(
     assert svc.mqtt is not None
     assert svc.mqtt.already_running(wait_s=0.5) is None
     svc.db.dispose()
+
+
+def test_an_encrypted_phone_over_mqtt_is_read_and_answered_encrypted(
+    world: dict[str, str], tmp_path: Path, clock: FakeClock, phone: Phone
+) -> None:
+    with serving(world, tmp_path, clock) as cast:
+        mira, noor, walk = mira_on_a_walk(cast, world["topic"])
+        device_id = cast.client.get("/api/devices", headers=mira.auth).json()[0]["id"]
+        key = cast.client.post(f"/api/devices/{device_id}/owntracks-key", headers=mira.auth).json()[
+            "owntracks_key"
+        ]
+        box = SecretBox(key.encode()[:32].ljust(32, b"\0"))
+        plain = orjson.dumps(location(cast, START, m=1))
+        data = box.encrypt(plain, encoder=Base64Encoder).decode()
+        phone.publish({"_type": "encrypted", "data": data})
+        eventually(lambda: last_position(cast, noor, walk) is not None)
+        eventually(lambda: bool(phone.commands))
+        command = phone.commands[0]
+        assert command["_type"] == "encrypted"
+        inner = orjson.loads(box.decrypt(command["data"].encode(), encoder=Base64Encoder))
+        assert inner["configuration"]["monitoring"] == 2

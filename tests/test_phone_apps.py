@@ -8,13 +8,17 @@ from __future__ import annotations
 import base64
 import secrets
 import sqlite3
+from pathlib import Path
 from typing import Any
 
 import httpx2
 import orjson
 import pytest
+from nacl.encoding import Base64Encoder
+from nacl.secret import SecretBox
 
 from tests.people import HOME, START, Cast, Member, between
+from tests.service import cli
 
 
 def device(cast: Cast, who: Member) -> dict[str, Any]:
@@ -284,3 +288,99 @@ def test_the_advice_says_how_to_turn_on_remote_configuration_on_each_phone(cast:
         assert "cmd" in said
         assert "allowRemoteConfiguration" in said
         assert "remoteConfiguration" in said.replace("allowRemoteConfiguration", "")
+
+
+# -- the rest: OwnTracks' encryption ---------------------------------------------------------
+
+
+def sealed(passphrase: str, message: dict[str, Any]) -> dict[str, str]:
+    """As the apps encrypt (OwnTracks Android `EncryptionProvider`, iOS `OwnTracksEncryption`):
+    libsodium secretbox, the key the passphrase's UTF-8 bytes zero-padded to 32, the data
+    base64(nonce | MAC | ciphertext)."""
+    key = passphrase.encode()[:32].ljust(32, b"\0")
+    data = SecretBox(key).encrypt(orjson.dumps(message), encoder=Base64Encoder)
+    return {"_type": "encrypted", "data": data.decode()}
+
+
+def opened(passphrase: str, message: dict[str, Any]) -> Any:
+    assert message["_type"] == "encrypted"
+    key = passphrase.encode()[:32].ljust(32, b"\0")
+    return orjson.loads(SecretBox(key).decrypt(message["data"].encode(), encoder=Base64Encoder))
+
+
+def owntracks_post(cast: Cast, token: str, message: object) -> httpx2.Response:
+    return cast.client.post(
+        "/api/owntracks",
+        content=orjson.dumps(message),
+        headers={
+            "Authorization": "Basic " + base64.b64encode(f"mira:{token}".encode()).decode(),
+            "Content-Type": "application/json; charset=utf-8",
+        },
+    )
+
+
+def test_an_encrypted_owntracks_walk_round_trip(cast: Cast) -> None:
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    made = cast.client.post(
+        "/api/devices", json={"name": "phone", "owntracks_encryption": True}, headers=mira.auth
+    )
+    assert made.status_code == 201
+    phone, key = made.json()["token"], made.json()["owntracks_key"]
+    assert len(key.encode()) == 32  # all of it is the key
+    assert "owntracks_key" not in device(cast, mira)  # shown once, never listed
+    walk = cast.start_walk(mira)
+    there = between(START, HOME, 0.1)
+    location = {
+        "_type": "location",
+        "tid": "MI",
+        "lat": there[0],
+        "lon": there[1],
+        "tst": cast.clock.now_ms() // 1000,
+        "acc": 9,
+        "batt": 66,
+        "m": 1,
+        "topic": "owntracks/mira/phone",
+    }
+    answer = owntracks_post(cast, phone, sealed(key, location))
+    assert answer.status_code == 200
+    # Significant mode: asked to switch to Move mode, in a command sealed with her key.
+    [command] = answer.json()
+    assert opened(key, command)["configuration"]["monitoring"] == 2
+    seen = cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()
+    assert (seen["last_position"]["lat"], seen["last_position"]["battery"]) == (there[0], 66)
+
+    # Sealed with another key: taken as a message that can't be used, said why.
+    cast.clock.advance(seconds=5)
+    wrong = owntracks_post(cast, phone, sealed("not her key", location))
+    assert wrong.status_code == 200
+    assert "check the encryption key" in device(cast, mira)["last_refusal"]
+    # A new key: the old one stops working.
+    renewed = cast.client.post(
+        f"/api/devices/{made.json()['id']}/owntracks-key", headers=mira.auth
+    ).json()["owntracks_key"]
+    assert renewed != key
+    cast.clock.advance(seconds=5)
+    location["tst"] = cast.clock.now_ms() // 1000
+    owntracks_post(cast, phone, sealed(key, location))
+    assert "check the encryption key" in device(cast, mira)["last_refusal"]
+    assert owntracks_post(cast, phone, sealed(renewed, location)).status_code == 200
+    track = cast.client.get(f"/api/walks/{walk['id']}/fixes", headers=noor.auth).json()
+    assert len(track) == 2
+
+
+def test_an_encrypted_message_to_a_device_without_a_key_says_what_to_do(cast: Cast) -> None:
+    mira, noor, phone, walk = cast.walking()
+    secret = sealed("her passphrase", {"_type": "location", "lat": 60.1, "lon": 24.9, "tst": 1})
+    assert owntracks_post(cast, phone, secret).status_code == 200
+    assert "no encryption key" in device(cast, mira)["last_refusal"]
+
+
+def test_the_operator_gives_a_phone_its_encryption_key_with_the_device(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    cli(data, "people", "add", "mira@example.org")
+    made = cli(data, "devices", "add", "mira@example.org", "phone", "--owntracks-encryption")
+    assert made["token"].startswith("dev_")
+    assert len(made["owntracks_key"].encode()) == 32
+    plain = cli(data, "devices", "add", "mira@example.org", "tablet")
+    assert "owntracks_key" not in plain

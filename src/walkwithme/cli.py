@@ -35,6 +35,7 @@ from walkwithme.domain.errors import DomainError
 from walkwithme.domain.offers import describe
 from walkwithme.security import hash_secret
 from walkwithme.store.database import Database
+from walkwithme.store.writer import Tx
 from walkwithme.usecases import accounts, devices, offer_views
 
 app = typer.Typer(help="Walk With Me: walks people home.", no_args_is_help=True)
@@ -218,28 +219,41 @@ def devices_add(
             "(owntracks/<user>/<device>), as your broker's ACLs allow it.",
         ),
     ] = None,
+    owntracks_encryption: Annotated[
+        bool,
+        typer.Option(
+            "--owntracks-encryption",
+            help="OwnTracks' payload encryption: also make a key for the app (shown once).",
+        ),
+    ] = False,
 ) -> None:
     """Give a person's phone a token to post fixes with (shown once)."""
     svc = _services(data)
+
+    def add(tx: Tx, person_id: int) -> tuple[devices.Device, str, str | None]:
+        device, token = devices.add_device(tx, person_id, name, owntracks_topic)
+        key = devices.set_owntracks_key(tx, person_id, device.id) if owntracks_encryption else None
+        return device, token, key
+
     try:
         person = svc.db.read_sync(lambda c: accounts.find_by_email(c, email))
         if person is None:
             raise DomainError(f"nobody with the email {email}")
-        device, token = svc.writer.run_sync(
-            lambda tx: devices.add_device(tx, person.id, name, owntracks_topic)
-        )
+        device, token, key = svc.writer.run_sync(lambda tx: add(tx, person.id))
     except DomainError as exc:
         raise _fail(exc) from None
     finally:
         svc.db.dispose()
     base = svc.config.base_url
+    made = {"id": device.id, "person_id": device.person_id, "name": device.name, "token": token}
     _out(
         as_json,
-        {"id": device.id, "person_id": device.person_id, "name": device.name, "token": token},
+        {**made, "owntracks_key": key} if key else made,
         f"Device {device.id} for {email}. Token (shown once): [bold]{token}[/bold]\n"
         f"OwnTracks (HTTP mode): URL {base}/api/owntracks, any user name, this token as the "
         f"password. Traccar Client: server URL {base}/api/traccar, this token as the device "
-        "identifier. See docs/phones.md.",
+        "identifier. See docs/phones.md."
+        + (f"\nOwnTracks encryption key (shown once): [bold]{key}[/bold]" if key else ""),
     )
     if not svc.config.public_url and not as_json:
         # 127.0.0.1 is the phone itself, to the phone: these addresses work only on this machine.

@@ -192,8 +192,9 @@ class MqttBridge:
         if device is None:
             log.debug("MQTT message on %s: no device has that topic", topic)
             return
+        key = await self.db.read(lambda c: devices.owntracks_key(c, device.id))
         try:
-            message = owntracks.read(payload)
+            message = owntracks.read(payload, key)
         except Unreadable as exc:
             log.info("MQTT message on %s unreadable: %s", topic, exc)
             return
@@ -204,7 +205,7 @@ class MqttBridge:
         taken = await self.writer.run(lambda tx: phones.take(tx, device, message, streets))
         if taken.ask_mode and self._client:
             # Phones subscribe to their own /cmd (with remote commands on in the app).
-            command = orjson.dumps(owntracks.mode_command(taken.ask_mode))
-            self._client.publish(f"{topic}/cmd", command, qos=1)
+            [command] = owntracks.answer([owntracks.mode_command(taken.ask_mode)], message, key)
+            self._client.publish(f"{topic}/cmd", orjson.dumps(command), qos=1)
             self.commands += 1
         self.taken += 1

@@ -13,6 +13,7 @@ from walkwithme.api.errors import error_body
 from walkwithme.api.params import Id
 from walkwithme.api.responses import JSON
 from walkwithme.domain.errors import Conflict
+from walkwithme.store.writer import Tx
 from walkwithme.usecases import devices
 from walkwithme.usecases.fixes import parse_batch, record_fixes
 
@@ -23,6 +24,8 @@ MAX_BATCH = 1000
 
 class NewDevice(BaseModel):
     name: str = Field(max_length=100)
+    # OwnTracks' payload encryption: a key for the app (shown once, with the token).
+    owntracks_encryption: bool = False
 
 
 @router.get("/devices")
@@ -32,8 +35,22 @@ async def list_devices(person: PersonDep, svc: ServicesDep) -> list[dict[str, An
 
 @router.post("/devices", status_code=201)
 async def add_device(body: NewDevice, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
-    device, token = await svc.writer.run(lambda tx: devices.add_device(tx, person.id, body.name))
-    return {"id": device.id, "name": device.name, "token": token}
+    def job(tx: Tx) -> dict[str, Any]:
+        device, token = devices.add_device(tx, person.id, body.name)
+        made = {"id": device.id, "name": device.name, "token": token}
+        if body.owntracks_encryption:
+            made["owntracks_key"] = devices.set_owntracks_key(tx, person.id, device.id)
+        return made
+
+    return await svc.writer.run(job)
+
+
+@router.post("/devices/{device_id}/owntracks-key")
+async def new_owntracks_key(device_id: Id, person: PersonDep, svc: ServicesDep) -> dict[str, str]:
+    """A new encryption key for her device's OwnTracks (shown once; the old one stops
+    working): in the app, Encryption key."""
+    key = await svc.writer.run(lambda tx: devices.set_owntracks_key(tx, person.id, device_id))
+    return {"owntracks_key": key}
 
 
 @router.delete("/devices/{device_id}", status_code=204)

@@ -39,3 +39,5 @@ class PhoneMessage:
     # MQTT: a retained message the broker hands again on every (re)subscription. Only news if
     # what it carries isn't stored yet; it never asks the app for anything.
     replayed: bool = False
+    # OwnTracks: it came encrypted with the device's key, so its answers go back encrypted.
+    encrypted: bool = False

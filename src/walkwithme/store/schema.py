@@ -102,6 +102,9 @@ devices = sa.Table(
     sa.Column("owntracks_topic", sa.String(200), unique=True),
     # The OwnTracks mode it was in when a walk asked it for Move mode: given back after.
     sa.Column("asked_from_mode", sa.String(16)),
+    # OwnTracks' encryption key (its passphrase), shown once: kept as it is, since the
+    # server must decrypt with it (ingest/owntracks_crypto.py). Never listed or exported.
+    sa.Column("owntracks_key", sa.String(64)),
 )
 
 contacts = sa.Table(

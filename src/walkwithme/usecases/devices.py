@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 from walkwithme.domain.errors import Conflict, Invalid, NotFound
 from walkwithme.domain.people import check_name
 from walkwithme.domain.reporting import App, Client, ask_of
+from walkwithme.ingest.owntracks_crypto import new_key
 from walkwithme.security import new_token, token_hash
 from walkwithme.store.schema import devices, insert_id
 from walkwithme.store.writer import Tx
@@ -160,6 +161,32 @@ def advice_for(conn: Connection, person_id: int) -> list[str]:
     return [f"{d['name']}: {d['advice']}" for d in list_devices(conn, person_id) if d["advice"]]
 
 
+def owntracks_key(conn: Connection, device_id: int) -> str | None:
+    """The device's OwnTracks encryption key, if it has one."""
+    key: str | None = conn.execute(
+        sa.select(devices.c.owntracks_key).where(devices.c.id == device_id)
+    ).scalar_one_or_none()
+    return key
+
+
+def set_owntracks_key(tx: Tx, person_id: int, device_id: int) -> str:
+    """A new OwnTracks encryption key for her device (the old one stops working): shown once,
+    to type into the app (Encryption key). Returns it."""
+    key = new_key()
+    done = tx.conn.execute(
+        devices.update()
+        .where(
+            devices.c.id == device_id,
+            devices.c.person_id == person_id,
+            devices.c.revoked_at.is_(None),
+        )
+        .values(owntracks_key=key)
+    )
+    if done.rowcount != 1:
+        raise NotFound("no such device")
+    return key
+
+
 def revoke_device(tx: Tx, person_id: int, device_id: int) -> None:
     done = tx.conn.execute(
         devices.update()
@@ -168,7 +195,8 @@ def revoke_device(tx: Tx, person_id: int, device_id: int) -> None:
             devices.c.person_id == person_id,
             devices.c.revoked_at.is_(None),
         )
-        .values(revoked_at=tx.now_ms, owntracks_topic=None)  # the topic is free again
+        # The topic is free again; its key is of no more use.
+        .values(revoked_at=tx.now_ms, owntracks_topic=None, owntracks_key=None)
     )
     if done.rowcount != 1:
         raise NotFound("no such device")
