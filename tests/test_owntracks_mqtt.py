@@ -358,3 +358,34 @@ def test_an_encrypted_phone_over_mqtt_is_read_and_answered_encrypted(
         assert command["_type"] == "encrypted"
         inner = orjson.loads(box.decrypt(command["data"].encode(), encoder=Base64Encoder))
         assert inner["configuration"]["monitoring"] == 2
+
+
+def test_when_the_broker_loses_her_phone_her_companion_is_told(
+    world: dict[str, str], tmp_path: Path, clock: FakeClock
+) -> None:
+    """OwnTracks sets its last will on its own topic (`{"_type": "lwt", "tst": ...}`, iOS with
+    the time of connecting): the broker publishes it when the phone's connection drops."""
+    with serving(world, tmp_path, clock) as cast:
+        mira, noor, walk = mira_on_a_walk(cast, world["topic"])
+        lost = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="lost-" + world["topic"][-12:])
+        will = {"_type": "lwt", "tst": clock.now_ms() // 1000}
+        lost.will_set(world["topic"], orjson.dumps(will), qos=1, retain=False)
+        lost.connect(*BROKER)
+        lost.loop_start()
+        lost.publish(
+            world["topic"], orjson.dumps(location(cast, START, m=2)), qos=1
+        ).wait_for_publish(WITHIN_S)
+        eventually(lambda: last_position(cast, noor, walk) is not None)
+        # Its connection drops without a goodbye (a tunnel, a dead battery).
+        lost.loop_stop()
+        sock = lost.socket()
+        assert sock is not None
+        sock.close()
+
+        def told() -> list[dict[str, Any]]:
+            return [e for e in cast.events(noor, walk) if e["kind"] == "phone_signal"]
+
+        eventually(lambda: bool(told()))
+        assert (told()[0]["signal"], told()[0]["device"]) == ("offline", "phone")
+        seen = cast.client.get("/api/devices", headers=mira.auth).json()[0]
+        assert seen["last_refusal"] is None  # a last will is no message gone wrong

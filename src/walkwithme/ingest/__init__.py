@@ -41,3 +41,6 @@ class PhoneMessage:
     replayed: bool = False
     # OwnTracks: it came encrypted with the device's key, so its answers go back encrypted.
     encrypted: bool = False
+    # Something the app says of the phone for the walk's timeline: "offline" (OwnTracks' last
+    # will over MQTT: the broker lost the phone's connection).
+    signal: str | None = None

@@ -20,6 +20,7 @@ from walkwithme.ingest import PhoneMessage, Unreadable, load_json
 from walkwithme.ingest.owntracks_crypto import Undecryptable, open_sealed, seal
 
 KMH = 1 / 3.6
+OFFLINE = "offline"
 
 
 def read(body: bytes, key: str | None = None) -> PhoneMessage | None:
@@ -61,6 +62,10 @@ def _message(message: dict[str, Any]) -> PhoneMessage:
         # Her name and photo for friends' maps: the server knows her name already, and the
         # photo (~100 kB) is dropped here, unread. Nothing to refuse.
         return PhoneMessage(client)
+    if kind == "lwt":
+        # Its last will, published by the broker when it lost the phone's connection (MQTT;
+        # with Android's hour-long keepalive, up to 90 minutes late; iOS's: about 90 s).
+        return PhoneMessage(client, signal=OFFLINE)
     if kind != "location":
         return PhoneMessage(client, refused=f"a {kind!r} message carries no fix for a walk")
     try:

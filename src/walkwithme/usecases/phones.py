@@ -86,6 +86,17 @@ def _take(tx: Tx, device: Device, message: PhoneMessage, streets: StreetMap | No
             reports=client.reports.value,
             advice=client.advice,
         )
+    if message.signal is not None and walk is not None and on_walk:
+        # Her companions learn it at once: it may explain a silence before the rules see one.
+        timeline.record(
+            tx,
+            walk.id,
+            "phone_signal",
+            audience=walk.everyone,
+            device=device.name,
+            app=client.app.value,
+            signal=message.signal,
+        )
     if message.sos:
         if walk is not None and on_walk:
             _sos(tx, walk.id, device.person_id)
