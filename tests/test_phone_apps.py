@@ -57,11 +57,11 @@ def heartbeat_form(phone: str, t: int) -> str:
 
 
 def legacy_query(phone: str, t: int, where: tuple[float, float]) -> str:
-    """The old Android client (traccar/traccar-client-android, `ProtocolFormatter`): every
-    parameter in the query string of an empty POST."""
+    """The old Android client (traccar/traccar-client-android, `ProtocolFormatter.kt`): every
+    parameter in the query string of an empty POST, in its order."""
     return (
         f"/api/traccar?id={phone}&timestamp={t}&lat={where[0]}&lon={where[1]}"
-        "&speed=0.0&bearing=0.0&altitude=12.0&accuracy=9.0&batt=64.0&charge=false"
+        "&speed=0.0&bearing=0.0&altitude=12.0&accuracy=9.0&batt=64.0"
     )
 
 
