@@ -19,6 +19,7 @@ from nacl.secret import SecretBox
 
 from tests.people import HOME, START, Cast, Member, between
 from tests.service import cli
+from walkwithme.replay import Replay, ReplayError, read_gpx
 
 
 def device(cast: Cast, who: Member) -> dict[str, Any]:
@@ -384,3 +385,57 @@ def test_the_operator_gives_a_phone_its_encryption_key_with_the_device(tmp_path:
     assert len(made["owntracks_key"].encode()) == 32
     plain = cli(data, "devices", "add", "mira@example.org", "tablet")
     assert "owntracks_key" not in plain
+
+
+# -- the rest: a recorded walk replayed through the fix path -------------------------------
+
+
+def gpx(points: list[tuple[float, float, str | None]]) -> str:
+    """A GPX 1.1 track as phones' trackers write it."""
+    rows = "".join(
+        f'<trkpt lat="{lat}" lon="{lon}"><ele>12.5</ele>'
+        + (f"<time>{at}</time>" if at else "")
+        + "</trkpt>"
+        for lat, lon, at in points
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<gpx version="1.1" creator="test" xmlns="http://www.topografix.com/GPX/1/1">'
+        f"<trk><name>home</name><trkseg>{rows}</trkseg></trk></gpx>"
+    )
+
+
+def test_a_recorded_walk_is_replayed_through_the_fix_path(cast: Cast, tmp_path: Path) -> None:
+    mira, noor, phone, walk = cast.walking()
+    steps = [between(START, HOME, f) for f in (0.0, 0.1, 0.2, 0.3)]
+    file = tmp_path / "walk.gpx"
+    file.write_text(
+        gpx(
+            [
+                (*steps[0], "2025-06-15T20:00:00Z"),
+                (*steps[1], "2025-06-15T20:00:40Z"),
+                (*steps[2], "2025-06-15T20:01:20Z"),
+                (*steps[3], None),  # no time: at a walking pace
+            ]
+        )
+    )
+    points = read_gpx(file)
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:  # real time would pass: the service's clock moves
+        slept.append(seconds)
+        cast.clock.advance(seconds=seconds)
+
+    start = cast.clock.now_ms()
+    done: list[int] = []
+    counts = Replay(cast.client, phone, sleep).run(points, speed=2.0, progress=done.append)
+    assert counts == {"accepted": 4}
+    assert done == [1, 2, 3, 4]
+    assert slept[:2] == [20.0, 20.0]  # 40 s apart as recorded, twice as fast
+    track = cast.client.get(f"/api/walks/{walk['id']}/fixes", headers=noor.auth).json()
+    assert [f["t"] - start for f in track[:3]] == [0, 20_000, 40_000]
+    assert (track[-1]["lat"], track[-1]["lon"]) == steps[3]
+    # A file that isn't GPX says so.
+    (tmp_path / "not.gpx").write_text("<gpx")
+    with pytest.raises(ReplayError, match="can't read"):
+        read_gpx(tmp_path / "not.gpx")

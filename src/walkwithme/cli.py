@@ -330,6 +330,48 @@ def export(
 
 
 @app.command()
+def replay(
+    gpx: Annotated[Path, typer.Argument(help="A recorded walk: a GPX file's track or route")],
+    device: Annotated[
+        str,
+        typer.Option(
+            envvar="WWM_DEVICE_TOKEN",
+            help="The token of the device to post as (dev_...): her live walk takes the fixes",
+        ),
+    ],
+    server: Annotated[
+        str, typer.Option(envvar="WWM_SERVER", help="The service's address")
+    ] = "http://127.0.0.1:8000",
+    speed: Annotated[
+        float, typer.Option(help="How many times faster than recorded (on the service's clock)")
+    ] = 1.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Post a recorded walk through the fix path, as her phone would, for drills and bug
+    reports."""
+    import httpx2
+    from rich.progress import Progress
+
+    from walkwithme.replay import Replay, ReplayError, read_gpx
+
+    try:
+        points = read_gpx(gpx)
+        with (
+            httpx2.Client(base_url=server, timeout=30) as client,
+            Progress(console=err, disable=as_json) as bar,
+        ):
+            task = bar.add_task(f"replaying {len(points)} points", total=len(points))
+            counts = Replay(client, device).run(
+                points, speed, lambda done: bar.update(task, completed=done)
+            )
+    except ReplayError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    said = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    _out(as_json, {"points": len(points), "results": counts}, f"{len(points)} points: {said}")
+
+
+@app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Folder for the walk's GPX and GeoJSON")] = Path(),
 ) -> None:
