@@ -439,3 +439,28 @@ def test_a_recorded_walk_is_replayed_through_the_fix_path(cast: Cast, tmp_path: 
     (tmp_path / "not.gpx").write_text("<gpx")
     with pytest.raises(ReplayError, match="can't read"):
         read_gpx(tmp_path / "not.gpx")
+
+
+# -- item 7: fields the native API would silently drop ---------------------------------------
+
+
+def test_a_fix_with_another_apps_field_names_is_told_what_was_ignored(cast: Cast) -> None:
+    mira, noor, phone, walk = cast.walking()
+    now = cast.clock.now_ms()
+    owntracks_names = {"t": now, "lat": START[0], "lon": START[1], "acc": 8, "batt": 12, "vel": 4}
+    [result] = cast.send(phone, owntracks_names)
+    assert result["status"] == "accepted"
+    assert "'acc' (did you mean accuracy?)" in result["warning"]
+    assert "'batt' (did you mean battery?)" in result["warning"]
+    assert "OwnTracks' vel is km/h" in result["warning"]
+    [plain] = cast.send(phone, cast.fix(START, battery=40))
+    assert "warning" not in plain
+
+
+def test_a_time_in_seconds_is_refused_as_such(cast: Cast) -> None:
+    mira, noor, phone, walk = cast.walking()
+    seconds = cast.clock.now_ms() // 1000
+    [result] = cast.send(phone, {"t": seconds, "lat": START[0], "lon": START[1]})
+    assert (result["status"], result["field"]) == ("refused", "t")
+    assert "in seconds" in result["reason"]
+    assert str(seconds * 1000) in result["reason"]

@@ -15,7 +15,7 @@ from walkwithme.api.responses import JSON
 from walkwithme.domain.errors import Conflict
 from walkwithme.store.writer import Tx
 from walkwithme.usecases import devices
-from walkwithme.usecases.fixes import parse_batch, record_fixes
+from walkwithme.usecases.fixes import parse_batch, record_fixes, unknown_fields
 
 router = APIRouter(prefix="/api", tags=["devices"])
 
@@ -61,8 +61,9 @@ async def revoke_device(device_id: Id, person: PersonDep, svc: ServicesDep) -> N
 
 async def post_fixes(request: Request) -> JSON:
     """Take fixes from a device. Answers per item: accepted, flagged, duplicate, refused
-    (malformed, with the field and why) or not_kept (no live walk). Answered only once the
-    accepted ones are committed.
+    (malformed, with the field and why; a `t` in seconds says so) or not_kept (no live walk),
+    with a warning naming any field nothing reads (another app's name for one, say). Answered
+    only once the accepted ones are committed.
 
     The busiest door of the service, so a plain Starlette endpoint: no body model, no
     dependency injection (see FIXES_OPENAPI for its description)."""
@@ -94,7 +95,12 @@ async def post_fixes(request: Request) -> JSON:
             status_code=503,
             headers={"Retry-After": "1"},
         )
-    return JSON({"results": [o.as_json(i) for i, o in enumerate(outcomes)]})
+    results = [o.as_json(i) for i, o in enumerate(outcomes)]
+    for result, item in zip(results, items, strict=True):
+        warning = unknown_fields(item)
+        if warning:
+            result["warning"] = warning
+    return JSON({"results": results})
 
 
 FIXES_OPENAPI: dict[str, Any] = {
@@ -117,7 +123,10 @@ FIXES_OPENAPI: dict[str, Any] = {
             },
         },
         "responses": {
-            "200": {"description": '{"results": [{index, status, reason?, field?}]}'},
+            "200": {
+                "description": '{"results": [{index, status, reason?, field?, warning?}]}: '
+                "warning names fields that nothing reads (ignored)"
+            },
             "400": {"description": "the body is not JSON"},
             "401": {"description": "no device token, or a revoked one"},
             "503": {"description": "storage unavailable: retry, nothing was kept"},
