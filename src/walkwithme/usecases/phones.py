@@ -68,7 +68,7 @@ def _take(tx: Tx, device: Device, message: PhoneMessage, streets: StreetMap | No
     if fixes:
         refused = _record(tx, device, fixes, message.sos, streets) or refused
     if message.alive_ms is not None:
-        refused = _alive(tx, device, message.alive_ms) or refused
+        refused = _alive(tx, device, message.alive_ms, message.sos) or refused
     walk = live_walk_of(tx.conn, device.person_id)
     on_walk = walk is not None and walk.walker_live
     news = devices.note_client(tx, device, message.client, on_walk)
@@ -125,17 +125,24 @@ def _record(
     return None
 
 
-def _alive(tx: Tx, device: Device, alive_ms: int) -> str | None:
+def _alive(tx: Tx, device: Device, alive_ms: int, sos: bool) -> str | None:
     """A heartbeat without a position: the phone is alive, so her walk is not silent (the
-    other rules, which need to know where she is, are not moved by it)."""
+    other rules, which need to know where she is, are not moved by it). With an SOS, like a
+    fix, it never stands in the SOS's way."""
     if alive_ms > tx.now_ms + MAX_FUTURE_MS:
         return "timestamp is in the future: check the phone's clock"
     devices.note_seen(tx, device)
     t = min(alive_ms, tx.now_ms)  # the rules count time by the server's clock
-    for walk in walks_taking_fixes(tx.conn, device.person_id):
-        newest = max(walk.last_fix_at or 0, walk.heard_at or 0)
-        if t >= walk.started_at - START_SLACK_MS and t > newest:
-            save_walk(tx, walk, heard_at=t)
+    try:
+        with tx.conn.begin_nested():
+            for walk in walks_taking_fixes(tx.conn, device.person_id):
+                newest = max(walk.last_fix_at or 0, walk.heard_at or 0)
+                if t >= walk.started_at - START_SLACK_MS and t > newest:
+                    save_walk(tx, walk, heard_at=t)
+    except Conflict:
+        if not sos:
+            raise  # the phone sends it again
+        return "the heartbeat sent with an SOS came as the walk changed; the SOS was taken"
     return None
 
 
