@@ -1,4 +1,5 @@
-"""OwnTracks (iOS and Android) in HTTP mode: one JSON message per POST.
+"""OwnTracks (iOS and Android): one JSON message per POST in HTTP mode, or per MQTT message
+(mqtt_bridge.py).
 
 Only `location` messages carry a fix. Messages encrypted with the device's key are opened
 first (ingest/owntracks_crypto.py). Every other kind (transitions, waypoints, status, lwt...)
