@@ -464,3 +464,22 @@ def test_a_time_in_seconds_is_refused_as_such(cast: Cast) -> None:
     assert (result["status"], result["field"]) == ("refused", "t")
     assert "in seconds" in result["reason"]
     assert str(seconds * 1000) in result["reason"]
+
+
+# -- the rest: a position Android says may be faked ------------------------------------------
+
+
+def test_a_mock_location_is_kept_and_her_companions_are_told_once(cast: Cast) -> None:
+    mira, noor, phone, walk = cast.walking()
+    t = cast.clock.now_ms() // 1000
+    # `ProtocolFormatter.kt` adds mock=true for a position from a mock provider (a faking app,
+    # or an external GPS receiver: so it is kept, and said).
+    assert cast.client.post(legacy_query(phone, t, START) + "&mock=true").status_code == 200
+    cast.clock.advance(seconds=10)
+    there = between(START, HOME, 0.05)
+    assert cast.client.post(legacy_query(phone, t + 10, there) + "&mock=true").status_code == 200
+    seen = cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()
+    assert seen["last_position"]["lat"] == there[0]
+    said = [e for e in cast.events(noor, walk) if e["kind"] == "phone_signal"]
+    assert [(e["signal"], e["device"]) for e in said] == [("mock_location", "phone")]
+    assert [e["kind"] for e in cast.events(mira, walk)].count("phone_signal") == 1

@@ -42,5 +42,10 @@ class PhoneMessage:
     # OwnTracks: it came encrypted with the device's key, so its answers go back encrypted.
     encrypted: bool = False
     # Something the app says of the phone for the walk's timeline: "offline" (OwnTracks' last
-    # will over MQTT: the broker lost the phone's connection).
+    # will over MQTT: the broker lost the phone's connection), "mock_location" (Traccar
+    # Client: Android says the position came from a mock provider, so it may be faked).
     signal: str | None = None
+
+
+OFFLINE = "offline"
+MOCK_LOCATION = "mock_location"

@@ -17,11 +17,10 @@ import orjson
 from walkwithme.domain.errors import Invalid
 from walkwithme.domain.fixes import Fix, read_number, read_required
 from walkwithme.domain.reporting import App, Client, owntracks_mode, owntracks_mode_number
-from walkwithme.ingest import PhoneMessage, Unreadable, load_json
+from walkwithme.ingest import OFFLINE, PhoneMessage, Unreadable, load_json
 from walkwithme.ingest.owntracks_crypto import Undecryptable, open_sealed, seal
 
 KMH = 1 / 3.6
-OFFLINE = "offline"
 
 
 def read(body: bytes, key: str | None = None) -> PhoneMessage | None:

@@ -31,7 +31,7 @@ from walkwithme.domain.reporting import (
     App,
     Client,
 )
-from walkwithme.ingest import PhoneMessage, Unreadable, load_json
+from walkwithme.ingest import MOCK_LOCATION, PhoneMessage, Unreadable, load_json
 
 KNOT = 1852 / 3600  # m/s
 SECONDS_UP_TO = 2**31  # an integer timestamp below this is in seconds, else milliseconds
@@ -82,7 +82,9 @@ def _params(p: Mapping[str, str], generation: str) -> PhoneMessage:
         )
     except Invalid as exc:
         return PhoneMessage(client, refused=exc.message, sos=sos)
-    return PhoneMessage(client, fixes=(fix,), sos=sos)
+    # The old Android client adds `mock=true` for a position from a mock provider.
+    mock = p.get("mock", "").strip().lower() == "true"
+    return PhoneMessage(client, fixes=(fix,), sos=sos, signal=MOCK_LOCATION if mock else None)
 
 
 def _alive(p: Mapping[str, str], client: Client, sos: bool) -> PhoneMessage:
@@ -137,7 +139,10 @@ def _json(data: object) -> tuple[str | None, PhoneMessage]:
         fix = _json_fix(location)
     except Invalid as exc:
         return str(device) if device else None, PhoneMessage(client, refused=exc.message, sos=sos)
-    return str(device) if device else None, PhoneMessage(client, fixes=(fix,), sos=sos)
+    # 9.x: its location plugin marks a position from a mock provider `mock: true`.
+    signal = MOCK_LOCATION if location.get("mock") is True else None
+    message = PhoneMessage(client, fixes=(fix,), sos=sos, signal=signal)
+    return str(device) if device else None, message
 
 
 def _is_sos(location: Mapping[str, Any]) -> bool:

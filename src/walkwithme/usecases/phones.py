@@ -11,10 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+import sqlalchemy as sa
+
 from walkwithme.domain.errors import Conflict, Invalid
 from walkwithme.domain.fixes import MAX_FUTURE_MS, Fix, check_fix
 from walkwithme.domain.reporting import Client
-from walkwithme.ingest import PhoneMessage
+from walkwithme.ingest import MOCK_LOCATION, PhoneMessage
+from walkwithme.store.schema import events
 from walkwithme.store.writer import Tx
 from walkwithme.streets import StreetMap
 from walkwithme.usecases import alarms, devices, timeline
@@ -86,8 +89,14 @@ def _take(tx: Tx, device: Device, message: PhoneMessage, streets: StreetMap | No
             reports=client.reports.value,
             advice=client.advice,
         )
-    if message.signal is not None and walk is not None and on_walk:
-        # Her companions learn it at once: it may explain a silence before the rules see one.
+    if (
+        message.signal is not None
+        and walk is not None
+        and on_walk
+        and not (message.signal == MOCK_LOCATION and _said(tx, walk.id, device, MOCK_LOCATION))
+    ):
+        # Her companions learn it at once: why she has gone quiet, or that where her phone
+        # says she is may be faked (said once a walk: a mocking phone says so every time).
         timeline.record(
             tx,
             walk.id,
@@ -144,6 +153,14 @@ def _alive(tx: Tx, device: Device, alive_ms: int, sos: bool) -> str | None:
             raise  # the phone sends it again
         return "the heartbeat sent with an SOS came as the walk changed; the SOS was taken"
     return None
+
+
+def _said(tx: Tx, walk_id: int, device: Device, signal: str) -> bool:
+    """This device's signal is on the walk's timeline already."""
+    rows = tx.conn.execute(
+        sa.select(events.c.data).where(events.c.walk_id == walk_id, events.c.kind == "phone_signal")
+    )
+    return any(r.data.get("device") == device.name and r.data.get("signal") == signal for r in rows)
 
 
 SOS_TRIES = 3
