@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import secrets
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,8 @@ from nacl.encoding import Base64Encoder
 from nacl.secret import SecretBox
 
 from tests.people import HOME, START, Cast, Member, between
-from tests.service import cli
+from tests.service import Service, cli
+from tests.test_service_e2e import now_ms, prepare
 from walkwithme.replay import Replay, ReplayError, read_gpx
 
 
@@ -483,3 +485,39 @@ def test_a_mock_location_is_kept_and_her_companions_are_told_once(cast: Cast) ->
     said = [e for e in cast.events(noor, walk) if e["kind"] == "phone_signal"]
     assert [(e["signal"], e["device"]) for e in said] == [("mock_location", "phone")]
     assert [e["kind"] for e in cast.events(mira, walk)].count("phone_signal") == 1
+
+
+# -- item 3, for the doors added here: nothing of where she is reaches the log ------------
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Iterator[Service]:
+    """The real service, a subprocess (tests/service.py)."""
+    svc = Service(tmp_path / "data")
+    yield svc
+    svc.stop()
+
+
+@pytest.mark.slow
+def test_the_new_doors_log_no_position_or_token(service: Service) -> None:
+    """Traccar Client 10's form and JSON upload, its heartbeat, and an SOS: the real service's
+    output (its access log included) says nothing of where she was, nor the token."""
+    _as_mira, _as_noor, phone, _walk_id = prepare(service)
+    url = service.url
+    t = now_ms(url) // 1000
+    where = between(START, HOME, 0.41)
+    lat, lon = f"{where[0]:.6f}", f"{where[1]:.6f}"
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    body = f"id={phone}&lat={lat}&lon={lon}&timestamp={t}&accuracy=4.8&batt=87&charge=false"
+    assert httpx2.post(f"{url}/api/traccar", content=body, headers=form).status_code == 200
+    upload = [{"id": phone, "lat": float(lat), "lon": float(lon), "timestamp": t + 1}]
+    assert httpx2.post(f"{url}/api/traccar", json=upload).status_code == 200
+    beat = f"id={phone}&timestamp={t + 2}&batt=86&charge=false"
+    assert httpx2.post(f"{url}/api/traccar", content=beat, headers=form).status_code == 200
+    sos = f"id={phone}&lat={lat}&lon={lon}&timestamp={t + 3}&alarm=sos"
+    assert httpx2.post(f"{url}/api/traccar", content=sos, headers=form).status_code == 200
+    service.stop()
+    out = service.output()
+    assert "POST /api/traccar" in out  # the access log is on
+    for secret in (lat, lon, lat[:7], lon[:7], phone, phone[4:]):
+        assert secret not in out
