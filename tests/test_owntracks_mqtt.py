@@ -174,7 +174,9 @@ def test_her_phone_publishes_and_her_companion_sees_her_walk(
         assert (seen["lat"], seen["lon"], seen["battery"]) == (*there, 58)
         health = cast.client.get("/healthz").json()
         assert health["mqtt"] == {"connected": True, "taken": 1}
-        assert phone.commands == []  # in Move mode: nothing to ask
+        # In Move mode: nothing to ask; only her destination, as a region, once a walk.
+        eventually(lambda: bool(phone.commands))
+        assert [c["action"] for c in phone.commands] == ["setWaypoints"]
 
 
 def test_outside_move_mode_the_phone_is_asked_on_its_cmd_topic(
@@ -258,7 +260,8 @@ def test_a_retained_location_handed_again_on_resubscribing_is_no_news(
     with serving(world, tmp_path, clock) as cast:
         mira, noor, walk = mira_on_a_walk(cast, world["topic"])
         phone.publish(location(cast, START, m=1))  # Significant mode, remote commands off
-        eventually(lambda: len(phone.commands) == 1)  # asked once to switch to Move mode
+        # Asked once to switch to Move mode (and given the destination as a region).
+        eventually(lambda: len(phone.commands) == 2)
         seen_before = cast.client.get("/api/devices", headers=mira.auth).json()[0]
         events_before = cast.events(noor, walk)
     clock.advance(seconds=30)
@@ -389,3 +392,31 @@ def test_when_the_broker_loses_her_phone_her_companion_is_told(
         assert (told()[0]["signal"], told()[0]["device"]) == ("offline", "phone")
         seen = cast.client.get("/api/devices", headers=mira.auth).json()[0]
         assert seen["last_refusal"] is None  # a last will is no message gone wrong
+
+
+def test_her_phones_transition_on_its_event_topic_is_said_on_the_timeline(
+    world: dict[str, str], tmp_path: Path, clock: FakeClock, phone: Phone
+) -> None:
+    with serving(world, tmp_path, clock) as cast:
+        mira, noor, walk = mira_on_a_walk(cast, world["topic"])
+        phone.publish(location(cast, START, m=2))
+        eventually(lambda: bool(phone.commands))
+        [region] = phone.commands[0]["waypoints"]["waypoints"]
+        clock.advance(seconds=30)
+        enter = {
+            "_type": "transition",
+            "event": "enter",
+            "lat": HOME[0],
+            "lon": HOME[1],
+            "tst": clock.now_ms() // 1000,
+            "wtst": region["tst"],
+            "acc": 10,
+            "t": "c",
+            "desc": region["desc"],
+        }
+        phone.publish(enter, topic=world["topic"] + "/event", retain=False)
+
+        def said() -> list[str]:
+            return [e["signal"] for e in cast.events(noor, walk) if e["kind"] == "phone_signal"]
+
+        eventually(lambda: said() == ["entered_destination"])

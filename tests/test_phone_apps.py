@@ -347,9 +347,11 @@ def test_an_encrypted_owntracks_walk_round_trip(cast: Cast) -> None:
     }
     answer = owntracks_post(cast, phone, sealed(key, location))
     assert answer.status_code == 200
-    # Significant mode: asked to switch to Move mode, in a command sealed with her key.
-    [command] = answer.json()
-    assert opened(key, command)["configuration"]["monitoring"] == 2
+    # Significant mode: asked to switch to Move mode (and given her destination as a region),
+    # in commands sealed with her key.
+    move, region = (opened(key, command) for command in answer.json())
+    assert move["configuration"]["monitoring"] == 2
+    assert region["action"] == "setWaypoints"
     seen = cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()
     assert (seen["last_position"]["lat"], seen["last_position"]["battery"]) == (there[0], 66)
 
@@ -521,3 +523,69 @@ def test_the_new_doors_log_no_position_or_token(service: Service) -> None:
     assert "POST /api/traccar" in out  # the access log is on
     for secret in (lat, lon, lat[:7], lon[:7], phone, phone[4:]):
         assert secret not in out
+
+
+# -- the rest: the destination as a region on her phone --------------------------------------
+
+
+def test_her_owntracks_is_given_the_destination_as_a_region_and_says_when_she_enters_it(
+    cast: Cast,
+) -> None:
+    mira, noor, phone, walk = cast.walking()
+    moving = {
+        "_type": "location",
+        "tid": "MI",
+        "lat": START[0],
+        "lon": START[1],
+        "tst": cast.clock.now_ms() // 1000,
+        "acc": 9,
+        "m": 2,
+        "topic": "owntracks/mira/phone",
+    }
+    [given] = owntracks_post(cast, phone, moving).json()  # in Move mode: only the region
+    assert given["action"] == "setWaypoints"
+    [region] = given["waypoints"]["waypoints"]
+    assert (region["_type"], region["desc"], region["rad"]) == (
+        "waypoint",
+        "Walk With Me: home",
+        40,
+    )
+    assert (region["lat"], region["lon"]) == HOME
+    cast.clock.advance(seconds=10)
+    moving["tst"] = cast.clock.now_ms() // 1000
+    assert owntracks_post(cast, phone, moving).json() == []  # given once a walk
+
+    # The app's transition for that region (as OwnTracks Android sends it over HTTP).
+    cast.clock.advance(seconds=10)
+    enter = {
+        "_type": "transition",
+        "tid": "MI",
+        "acc": 12.5,
+        "desc": "Walk With Me: home",
+        "event": "enter",
+        "lat": HOME[0],
+        "lon": HOME[1],
+        "tst": cast.clock.now_ms() // 1000,
+        "wtst": region["tst"],
+        "t": "c",
+        "topic": "owntracks/mira/phone/event",
+    }
+    assert owntracks_post(cast, phone, enter).status_code == 200
+    said = [e for e in cast.events(noor, walk) if e["kind"] == "phone_signal"]
+    assert [e["signal"] for e in said] == ["entered_destination"]
+    assert device(cast, mira)["last_refusal"] is None
+    # Another region of hers (work, say) is none of the walk's business.
+    owntracks_post(cast, phone, {**enter, "desc": "work", "wtst": 1_600_000_000})
+    assert "'transition'" in device(cast, mira)["last_refusal"]
+    assert len([e for e in cast.events(noor, walk) if e["kind"] == "phone_signal"]) == 1
+
+    # The next walk home gives the same region again (the same tst: updated, not added).
+    ended = cast.client.post(
+        f"/api/walks/{walk['id']}/end", json={"pin": "2468"}, headers=mira.auth
+    )
+    assert ended.status_code == 200
+    cast.start_walk(mira)
+    cast.clock.advance(seconds=10)
+    moving["tst"] = cast.clock.now_ms() // 1000
+    [again] = owntracks_post(cast, phone, moving).json()
+    assert again["waypoints"]["waypoints"][0]["tst"] == region["tst"]

@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 RETRY_S = 2.0  # between tries of a message the database couldn't take
 PING_WAIT_S = 1.0  # how long `serve` waits for a running server with its client id to answer
 TAKE_TIMEOUT_S = 60.0
+EVENT = "/event"  # where OwnTracks publishes its transitions, below its own topic
 
 
 @dataclass
@@ -148,8 +149,7 @@ class MqttBridge:
             log.error("the MQTT broker refused the connection: %s", reason)
             return
         self.connected = True
-        client.subscribe(self.topics, qos=1)
-        client.subscribe(self._ping_topic, qos=0)
+        client.subscribe([(self.topics, 1), (self.topics + EVENT, 1), (self._ping_topic, 0)])
         log.info("following OwnTracks on the MQTT broker (%s)", self.topics)
 
     def _on_ping(self, client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage) -> None:
@@ -188,7 +188,9 @@ class MqttBridge:
     async def _take(self, topic: str, payload: bytes, retained: bool = False) -> None:
         """`retained`: the broker's retained copy, handed on every (re)subscription: news only
         if its fix isn't stored yet, and never a reason to send the phone a command."""
-        device = await self.db.read(lambda c: devices.device_for_topic(c, topic))
+        # Transitions come on the phone's own topic's /event.
+        base = topic.removesuffix(EVENT)
+        device = await self.db.read(lambda c: devices.device_for_topic(c, base))
         if device is None:
             log.debug("MQTT message on %s: no device has that topic", topic)
             return
@@ -203,9 +205,9 @@ class MqttBridge:
         message = replace(message, replayed=retained)
         streets = self.streets
         taken = await self.writer.run(lambda tx: phones.take(tx, device, message, streets))
-        if taken.ask_mode and self._client:
+        if self._client is not None:
             # Phones subscribe to their own /cmd (with remote commands on in the app).
-            [command] = owntracks.answer([owntracks.mode_command(taken.ask_mode)], message, key)
-            self._client.publish(f"{topic}/cmd", orjson.dumps(command), qos=1)
-            self.commands += 1
+            for command in owntracks.answer(taken.commands(), message, key):
+                self._client.publish(f"{base}/cmd", orjson.dumps(command), qos=1)
+                self.commands += 1
         self.taken += 1

@@ -35,8 +35,8 @@ router = APIRouter(tags=["phones"])
 async def owntracks_door(request: Request) -> Response:
     """OwnTracks in HTTP mode. In the app: Mode HTTP, URL `https://<server>/api/owntracks`,
     any user name, and the device's token as the password (and its encryption key, if it has
-    one). Answers a JSON array: `[]`, or a command asking the app to switch to Move mode while
-    a walk is on (encrypted, if the message was)."""
+    one). Answers a JSON array: `[]`, or commands while a walk is on: switch to Move mode, and
+    (once a walk) the destination as a region (encrypted, if the message was)."""
     svc = services(request)
     device = await _device(svc, _basic_password(request) or bearer(request))
     if device is None:
@@ -52,8 +52,7 @@ async def owntracks_door(request: Request) -> Response:
     taken = await _take(svc, device, message)
     if isinstance(taken, Response):
         return taken
-    commands = [owntracks.mode_command(taken.ask_mode)] if taken.ask_mode else []
-    return JSON(owntracks.answer(commands, message, key))
+    return JSON(owntracks.answer(taken.commands(), message, key))
 
 
 # One route a method: a route with both shared one operation id, which broke /openapi.json.

@@ -45,6 +45,9 @@ class PhoneMessage:
     # will over MQTT: the broker lost the phone's connection), "mock_location" (Traccar
     # Client: Android says the position came from a mock provider, so it may be faked).
     signal: str | None = None
+    # OwnTracks' transition: "enter" or "leave", and its region's creation time (`wtst`),
+    # which names the region (domain/regions.py: the walk's destination has its own).
+    transition: tuple[str, int] | None = None
 
 
 OFFLINE = "offline"

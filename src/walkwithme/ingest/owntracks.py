@@ -67,7 +67,8 @@ def _message(message: dict[str, Any]) -> PhoneMessage:
         # with Android's hour-long keepalive, up to 90 minutes late; iOS's: about 90 s).
         return PhoneMessage(client, signal=OFFLINE)
     if kind != "location":
-        return PhoneMessage(client, refused=f"a {kind!r} message carries no fix for a walk")
+        refused = f"a {kind!r} message carries no fix for a walk"
+        return PhoneMessage(client, refused=refused, transition=_transition(message))
     try:
         return PhoneMessage(client, fixes=(_fix(message),))
     except Invalid as exc:
@@ -79,6 +80,16 @@ def answer(items: list[dict[str, Any]], message: PhoneMessage, key: str | None) 
     if not message.encrypted or key is None:
         return items
     return [seal(key, orjson.dumps(item)) for item in items]
+
+
+def _transition(message: dict[str, Any]) -> tuple[str, int] | None:
+    """A `transition`'s event and its region's `wtst`, if it is one."""
+    event, wtst = message.get("event"), message.get("wtst")
+    if message["_type"] != "transition" or event not in ("enter", "leave"):
+        return None
+    if isinstance(wtst, bool) or not isinstance(wtst, int | float):
+        return None
+    return str(event), int(wtst)
 
 
 def _fix(message: dict[str, Any]) -> Fix:

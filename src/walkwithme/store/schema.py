@@ -105,6 +105,8 @@ devices = sa.Table(
     # OwnTracks' encryption key (its passphrase), shown once: kept as it is, since the
     # server must decrypt with it (ingest/owntracks_crypto.py). Never listed or exported.
     sa.Column("owntracks_key", sa.String(64)),
+    # The walk whose destination its OwnTracks was given as a region (given once a walk).
+    sa.Column("region_walk_id", Id),
 )
 
 contacts = sa.Table(

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 from walkwithme.domain.errors import Conflict, Invalid, NotFound
 from walkwithme.domain.people import check_name
 from walkwithme.domain.reporting import App, Client, ask_of
+from walkwithme.domain.walks import Destination
 from walkwithme.ingest.owntracks_crypto import new_key
 from walkwithme.security import new_token, token_hash
 from walkwithme.store.schema import devices, insert_id
@@ -137,6 +138,20 @@ def note_client(tx: Tx, device: Device, client: Client, on_walk: bool) -> AppNew
             .values(app=now.app.value, app_mode=now.mode, asked_from_mode=ask.asked_from)
         )
     return AppNews(before, now, ask.mode)
+
+
+def region_to_give(tx: Tx, device: Device, walk_id: int, dest: Destination) -> Destination | None:
+    """The walk's destination, the first time this device's app is answered during the walk
+    (then it has been given the region: None)."""
+    done = tx.conn.execute(
+        devices.update()
+        .where(
+            devices.c.id == device.id,
+            sa.or_(devices.c.region_walk_id.is_(None), devices.c.region_walk_id != walk_id),
+        )
+        .values(region_walk_id=walk_id)
+    )
+    return dest if done.rowcount == 1 else None
 
 
 def note_seen(tx: Tx, device: Device) -> None:

@@ -10,20 +10,24 @@ all the same: a 4xx would make iOS drop it and Android resend it forever.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import sqlalchemy as sa
 
 from walkwithme.domain.errors import Conflict, Invalid
 from walkwithme.domain.fixes import MAX_FUTURE_MS, Fix, check_fix
-from walkwithme.domain.reporting import Client
+from walkwithme.domain.regions import region_tst, set_region
+from walkwithme.domain.reporting import App, Client
+from walkwithme.domain.walks import Destination
 from walkwithme.ingest import MOCK_LOCATION, PhoneMessage
+from walkwithme.ingest.owntracks import mode_command
 from walkwithme.store.schema import events
 from walkwithme.store.writer import Tx
 from walkwithme.streets import StreetMap
 from walkwithme.usecases import alarms, devices, timeline
 from walkwithme.usecases.devices import Device
 from walkwithme.usecases.fixes import START_SLACK_MS, is_stored, record_fixes
-from walkwithme.usecases.walks import live_walk_of, walks_taking_fixes
+from walkwithme.usecases.walks import Walk, live_walk_of, walks_taking_fixes
 from walkwithme.usecases.walks import save as save_walk
 
 NO_WALK_SOS = "SOS with no walk going on: nobody is following you. Start a walk first."
@@ -34,6 +38,12 @@ class Taken:
     client: Client  # what is now known of the app
     on_walk: bool  # her walk is live (as her devices see it)
     ask_mode: str | None = None  # an OwnTracks mode to ask the app for (reporting.ask_of)
+    region: Destination | None = None  # give the OwnTracks app this destination as a region
+
+    def commands(self) -> list[dict[str, Any]]:
+        """OwnTracks' commands for the app, in the order to give them."""
+        found = [mode_command(self.ask_mode)] if self.ask_mode else []
+        return found + ([set_region(self.region)] if self.region is not None else [])
 
 
 def take(tx: Tx, device: Device, message: PhoneMessage, streets: StreetMap | None = None) -> Taken:
@@ -43,7 +53,7 @@ def take(tx: Tx, device: Device, message: PhoneMessage, streets: StreetMap | Non
         walk = live_walk_of(tx.conn, device.person_id)
         return Taken(message.client, walk is not None and walk.walker_live)
     taken = _take(tx, device, message, streets)
-    return replace(taken, ask_mode=None) if message.replayed else taken
+    return replace(taken, ask_mode=None, region=None) if message.replayed else taken
 
 
 def _news(tx: Tx, device: Device, message: PhoneMessage) -> bool:
@@ -106,6 +116,12 @@ def _take(tx: Tx, device: Device, message: PhoneMessage, streets: StreetMap | No
             app=client.app.value,
             signal=message.signal,
         )
+    region = None
+    if walk is not None and on_walk and walk.destination is not None:
+        if _at_region(tx, walk, device, message.transition):
+            refused = None
+        if client.app is App.OWNTRACKS and not message.replayed:
+            region = devices.region_to_give(tx, device, walk.id, walk.destination)
     if message.sos:
         if walk is not None and on_walk:
             _sos(tx, walk.id, device.person_id)
@@ -113,7 +129,25 @@ def _take(tx: Tx, device: Device, message: PhoneMessage, streets: StreetMap | No
             refused = NO_WALK_SOS
     if refused is not None:
         devices.note_refusal(tx, device, refused)
-    return Taken(client, on_walk, news.ask_mode)
+    return Taken(client, on_walk, news.ask_mode, region)
+
+
+def _at_region(tx: Tx, walk: Walk, device: Device, transition: tuple[str, int] | None) -> bool:
+    """Her phone says she entered or left the walk's destination (its region, given by
+    `set_region`): said on the timeline, beside the fixes, which still decide the door."""
+    assert walk.destination is not None
+    if transition is None or transition[1] != region_tst(walk.destination):
+        return False
+    timeline.record(
+        tx,
+        walk.id,
+        "phone_signal",
+        audience=walk.everyone,
+        device=device.name,
+        app=App.OWNTRACKS.value,
+        signal="entered_destination" if transition[0] == "enter" else "left_destination",
+    )
+    return True
 
 
 def _record(
