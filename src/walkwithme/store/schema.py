@@ -105,6 +105,11 @@ devices = sa.Table(
     sa.Column("owntracks_topic", sa.String(200), unique=True),
     # The OwnTracks mode it was in when a walk asked it for Move mode: given back after.
     sa.Column("asked_from_mode", sa.String(16)),
+    # OwnTracks' encryption key (its passphrase), shown once: kept as it is, since the
+    # server must decrypt with it (ingest/owntracks_crypto.py). Never listed or exported.
+    sa.Column("owntracks_key", sa.String(64)),
+    # The walk whose destination its OwnTracks was given as a region (given once a walk).
+    sa.Column("region_walk_id", Id),
 )
 
 contacts = sa.Table(
@@ -161,6 +166,9 @@ walks = sa.Table(
     sa.Column("last_speed_mps", sa.Float),
     sa.Column("last_bearing_deg", sa.Float),
     sa.Column("last_battery_pct", sa.Float),
+    # When one of her phones last said it is alive without a position (a heartbeat): it
+    # counts against silence (migration 0024).
+    sa.Column("heard_at", Ms),
     # The earliest moment the watchdog should look at this walk again.
     sa.Column("next_due_at", Ms),
     # What the watchdog's rules need (domain/rules.py): progress toward the destination...
