@@ -67,7 +67,24 @@ def _home(conn: Connection, person_id: int, now: int, tz: str) -> dict[str, Any]
         if c["direction"] == "asked_me" and c["state"] == "pending"
     ]
     mine = walker_part(conn, person_id, now, tz)
-    return {"following": following, "offers": offers, "waiting": waiting, **mine}
+    promised = [
+        {
+            "sentence": (
+                f"You promised {p['with']} to walk together"
+                if p["made_by_me"]
+                else f"{p['with']} promised to walk with you"
+            ),
+            "at": words.when(p["promise_at"], now, tz),
+        }
+        for p in offer_views.promises_due(conn, person_id, now)
+    ]
+    return {
+        "following": following,
+        "offers": offers,
+        "waiting": waiting,
+        "promised": promised,
+        **mine,
+    }
 
 
 @router.get("/")

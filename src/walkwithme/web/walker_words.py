@@ -60,13 +60,14 @@ def event_sentence(event: dict[str, object]) -> str:
         return words.event_sentence(event, "You")
     sender = event.get("sender")
     by = event.get("by")
-    return EVENTS[kind].format(
+    said = EVENTS[kind].format(
         sender=sender.get("name", "Someone") if isinstance(sender, dict) else "Someone",
         text=event.get("text", ""),
         by=by.get("name", "Someone") if isinstance(by, dict) else "Someone",
         reason=words.reason(str(event.get("reason") or "")),
         note=event.get("note") or "marked safe",
     )
+    return said + words.closing(event)
 
 
 def tables() -> dict[str, dict[str, str]]:
