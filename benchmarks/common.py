@@ -383,6 +383,20 @@ def bare_command(port: int) -> list[str]:
     return [sys.executable, "-m", "benchmarks.bare_app", "--port", str(port)]
 
 
+def durable_command(port: int, tokens: Path, db: Path) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "benchmarks.durable_app",
+        "--port",
+        str(port),
+        "--tokens",
+        str(tokens),
+        "--db",
+        str(db),
+    ]
+
+
 def server_env(log_level: str) -> dict[str, str]:
     return {"WWM_LOG_LEVEL": log_level, "WWM_HOST": HOST}
 
