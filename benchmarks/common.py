@@ -118,18 +118,23 @@ class Walker:
     companion_token: str
 
 
-def services_for(data_dir: Path) -> Services:
-    return build_services(load_config({"WWM_DATA": str(data_dir)}))
+def services_for(data_dir: Path, database_url: str | None = None) -> Services:
+    env = {"WWM_DATA": str(data_dir)}
+    if database_url:
+        env["WWM_DATABASE_URL"] = database_url
+    return build_services(load_config(env))
 
 
-def make_cast(data_dir: Path, count: int, *, chunk: int = 100) -> list[Walker]:
+def make_cast(
+    data_dir: Path, count: int, *, chunk: int = 100, database_url: str | None = None
+) -> list[Walker]:
     """`count` walkers, each on a live walk followed by her own companion, made with the
     project's use cases straight into the data folder (before the service starts): the same
     code the API runs, without one process or one HTTP round trip per person.
 
     Everybody shares one password hash and one PIN hash (argon2 costs ~50 ms each on purpose;
     a thousand of them would only slow the set-up down)."""
-    svc = services_for(data_dir)
+    svc = services_for(data_dir, database_url)
     password_hash = hash_secret("correct horse battery")
     pin_hash = hash_secret("2468")
     destination = Destination(HOME[0], HOME[1], 40.0, "home")
@@ -376,6 +381,20 @@ def serve_command(data_dir: Path, port: int) -> list[str]:
 
 def bare_command(port: int) -> list[str]:
     return [sys.executable, "-m", "benchmarks.bare_app", "--port", str(port)]
+
+
+def durable_command(port: int, tokens: Path, db: Path) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "benchmarks.durable_app",
+        "--port",
+        str(port),
+        "--tokens",
+        str(tokens),
+        "--db",
+        str(db),
+    ]
 
 
 def server_env(log_level: str) -> dict[str, str]:

@@ -18,19 +18,29 @@ POST, so a companion may hear of a fix before the phone has read its answer.
 
 Aim: p99 < 20 ms.
 
+Several processes (issue 14): with `--database-url` (PostgreSQL, in a schema of its own made
+for the run) and `--processes N`, N `walkwithme serve` processes share the database; the phones
+post to the first and the companions listen on the last, so every fix crosses from one process
+to another through the doorbell across processes (store/pg_bell.py). Aim: p99 < 50 ms.
+
     .venv/bin/python -m benchmarks.live_latency [--walks 1000] [--seconds 60]
+    .venv/bin/python -m benchmarks.live_latency --processes 2 \
+        --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
+import secrets
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +74,7 @@ from benchmarks.common import (
 from benchmarks.gc_log import summarize as summarize_gc
 
 AIM_P99_MS = 20.0
+AIM_ACROSS_P99_MS = 50.0  # posted to one process, seen on another
 
 
 # -- the phones (a process of their own) --------------------------------------------------------
@@ -192,7 +203,33 @@ def figures(name: str, values_ms: list[float]) -> str:
     )
 
 
+@contextlib.contextmanager
+def own_schema(database_url: str | None) -> Iterator[str | None]:
+    """The run's own schema in the PostgreSQL database (dropped afterwards)."""
+    if not database_url:
+        yield None
+        return
+    import sqlalchemy as sa
+
+    schema = "bench_" + secrets.token_hex(5)
+    admin = sa.create_engine(database_url)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    try:
+        joiner = "&" if "?" in database_url else "?"
+        yield f"{database_url}{joiner}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
+
+
 def run(args: argparse.Namespace) -> None:
+    with own_schema(args.database_url) as database_url:
+        run_on(args, database_url)
+
+
+def run_on(args: argparse.Namespace, database_url: str | None) -> None:
     walks = max(1, min(args.walks, 5000))
     seconds = max(5.0, min(args.seconds, 240.0))
     print_machine("live latency: a fix's POST answered -> its companion has it")
@@ -202,15 +239,27 @@ def run(args: argparse.Namespace) -> None:
         f"{seconds:g} s; phones share {args.connections} keep-alive connections; "
         f"log level {args.log_level}"
     )
+    processes = max(1, args.processes)
+    if processes > 1 and not database_url:
+        raise SystemExit("several processes need PostgreSQL: give --database-url")
+    print(
+        f"database: {'PostgreSQL' if database_url else 'SQLite'}; {processes} serve "
+        + (
+            "process"
+            if processes == 1
+            else "processes: phones post to the first, companions listen on the last"
+        )
+    )
     profile = ""
     gc_pauses = ""
     with scratch("wwm-live-", args.keep) as tmp:
         began = time.monotonic()
-        cast = make_cast(tmp / "data", walks)
+        cast = make_cast(tmp / "data", walks, database_url=database_url)
         write_cast(tmp / "cast.json", cast)
         took = time.monotonic() - began
         print(f"set-up: {walks} walkers, walks and companions in {took:.1f} s")
-        port = free_port()
+        ports = [free_port() for _ in range(processes)]
+        port = ports[0]
         command = serve_command(tmp / "data", port)
         if args.gc_log:  # the same service, with its garbage collector's pauses logged
             command = [
@@ -220,8 +269,20 @@ def run(args: argparse.Namespace) -> None:
                 str(tmp / "gc.log"),
                 *serve_args(tmp / "data", port),
             ]
-        with running(command, port, tmp / "service.log", server_env(args.log_level)) as server:
-            companions = Companions(port, tmp / "cast.json", tmp / "arrivals.json")
+        env = server_env(args.log_level)
+        if database_url:
+            env["WWM_DATABASE_URL"] = database_url
+        with (
+            contextlib.ExitStack() as others,
+            running(command, port, tmp / "service.log", env) as server,
+        ):
+            for n, other in enumerate(ports[1:], start=2):
+                others.enter_context(
+                    running(
+                        serve_command(tmp / f"data{n}", other), other, tmp / f"service{n}.log", env
+                    )
+                )
+            companions = Companions(ports[-1], tmp / "cast.json", tmp / "arrivals.json")
             try:
                 ready = companions.wait_ready()
                 print(
@@ -343,7 +404,8 @@ def run(args: argparse.Namespace) -> None:
             f"machine {machine_cores:.2f}"
         )
     p99 = percentile(answered_to_seen, 99)
-    print(f"\naim: p99 < {AIM_P99_MS:g} ms -> {verdict(p99 < AIM_P99_MS)} (p99 {p99:.2f} ms)")
+    aim = AIM_P99_MS if processes == 1 else AIM_ACROSS_P99_MS
+    print(f"\naim: p99 < {aim:g} ms -> {verdict(p99 < aim)} (p99 {p99:.2f} ms)")
     if gc_pauses:
         print(f"\nthe service's garbage collector while the fixes were sent: {gc_pauses}")
     if profile:
@@ -359,6 +421,12 @@ def main() -> None:
     )
     parser.add_argument("--connections", type=int, default=64, help="the phones' HTTP pool")
     parser.add_argument("--log-level", default="info", help="WWM_LOG_LEVEL for the service")
+    parser.add_argument(
+        "--database-url", help="PostgreSQL to run on (a schema of its own); default: SQLite"
+    )
+    parser.add_argument(
+        "--processes", type=int, default=1, help="serve processes on the one database"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
     parser.add_argument("--profile", type=Path, help="profile the service with py-spy meanwhile")
     parser.add_argument(

@@ -21,7 +21,7 @@ def chunks(total: int, size: int = 64_000) -> Iterator[bytes]:
         sent += size
 
 
-@pytest.mark.parametrize("path", ["/api/traccar", "/api/session", "/answer/ans_nothing"])
+@pytest.mark.parametrize("path", ["/api/devices", "/api/session", "/answer/ans_nothing"])
 def test_a_declared_size_over_the_limit_is_refused_before_it_is_read(
     client: TestClient, path: str
 ) -> None:
@@ -39,6 +39,14 @@ def test_a_streamed_body_is_cut_off_at_the_limit(client: TestClient) -> None:
 def test_a_batch_of_fixes_and_an_owntracks_card_may_be_larger(client: TestClient) -> None:
     # Not refused for its size: refused for what it is (no device token).
     assert client.post("/api/fixes", content=b"{" + b" " * 900_000 + b"}").status_code == 401
+    # Traccar Client 10's JSON upload: its buffered positions at once (a 413 would block them).
+    upload = b'[{"id":"123456","lat":60.1,"lon":24.9,"timestamp":1750000000}' + b" " * 200_000
+    assert (
+        client.post(
+            "/api/traccar", content=upload + b"]", headers={"Content-Type": "application/json"}
+        ).status_code
+        == 401
+    )
     card = b'{"_type":"card","tid":"MI","name":"Mira","face":"' + b"A" * 140_000 + b'"}'
     assert client.post("/api/owntracks", content=card).status_code == 401
 

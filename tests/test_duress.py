@@ -145,6 +145,7 @@ def what_her_devices_hold(run: Run) -> list[bytes]:
     run.as_mira("GET", f"{run.url}/export.geojson")
     run.as_mira("GET", f"{run.url}/export.gpx")
     run.as_mira("GET", "/api/walks")
+    run.as_mira("GET", f"{run.url}/looks")
     events = len(run.cast.events(run.mira, run.walk))
     fixes = len(run.cast.client.get(f"{run.url}/fixes", headers=run.mira.auth).json())
     with run.cast.client.websocket_connect(f"{run.url}/live", headers=run.mira.auth) as ws:

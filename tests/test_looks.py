@@ -55,3 +55,21 @@ def test_a_guardians_alarm_link_is_a_look(
     cast.client.get(link.removeprefix("http://127.0.0.1:8000")).raise_for_status()
     seen = cast.client.get(f"/api/walks/{walk['id']}/looks", headers=mira.auth).json()
     assert [x["via"] for x in seen if x["via"] == "alarm_link"] == ["alarm_link"]
+
+
+def test_pages_are_looks_too(cast: Cast) -> None:
+    """His walk page and a share link opened in a browser are on her list."""
+    from tests.test_pages import page
+
+    mira, noor, _phone, walk = cast.walking()
+    walk_id = walk["id"]
+    assert page(cast.client, f"/walks/{walk_id}", noor).status_code == 200
+    made = cast.client.post(f"/api/walks/{walk_id}/shares", json={}, headers=mira.auth)
+    token = made.json()["url"].rsplit("/", 1)[-1]
+    opened = page(TestClient(cast.client.app), f"/api/share/{token}")
+    assert opened.headers["content-type"].startswith("text/html")
+    seen = cast.client.get(f"/api/walks/{walk_id}/looks", headers=mira.auth).json()
+    assert [(x["via"], x.get("who"), x.get("link")) for x in seen] == [
+        ("page", "Noor", None),
+        ("share_link", None, made.json()["id"]),
+    ]

@@ -7,9 +7,11 @@ deadline (the service's clock is fake)."""
 
 from __future__ import annotations
 
+import os
 import secrets
 import socket
 import sqlite3
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,10 +22,13 @@ import orjson
 import paho.mqtt.client as mqtt
 import pytest
 from fastapi.testclient import TestClient
+from nacl.encoding import Base64Encoder
+from nacl.secret import SecretBox
 from paho.mqtt.enums import CallbackAPIVersion
 
 from tests.conftest import IN_CI, LOCAL, make_services
 from tests.people import HOME, START, Cast, Member, between
+from tests.service import WWM
 from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
 from walkwithme.config import load_config
@@ -169,7 +174,9 @@ def test_her_phone_publishes_and_her_companion_sees_her_walk(
         assert (seen["lat"], seen["lon"], seen["battery"]) == (*there, 58)
         health = cast.client.get("/healthz").json()
         assert health["mqtt"] == {"connected": True, "taken": 1}
-        assert phone.commands == []  # in Move mode: nothing to ask
+        # In Move mode: nothing to ask; only her destination, as a region, once a walk.
+        eventually(lambda: bool(phone.commands))
+        assert [c["action"] for c in phone.commands] == ["setWaypoints"]
 
 
 def test_outside_move_mode_the_phone_is_asked_on_its_cmd_topic(
@@ -243,3 +250,173 @@ def test_only_a_real_topic_binds_once(
         listed = cast.client.get("/api/devices", headers=mira.auth).json()
         assert [d["owntracks_topic"] for d in listed] == [world["topic"]]
         assert again.id != first.id
+
+
+def test_a_retained_location_handed_again_on_resubscribing_is_no_news(
+    world: dict[str, str], tmp_path: Path, clock: FakeClock, phone: Phone
+) -> None:
+    """OwnTracks publishes its locations retained: the broker hands the last one again to
+    every new subscription, so each restart of the server (or reconnection) sees it again."""
+    with serving(world, tmp_path, clock) as cast:
+        mira, noor, walk = mira_on_a_walk(cast, world["topic"])
+        phone.publish(location(cast, START, m=1))  # Significant mode, remote commands off
+        # Asked once to switch to Move mode (and given the destination as a region).
+        eventually(lambda: len(phone.commands) == 2)
+        seen_before = cast.client.get("/api/devices", headers=mira.auth).json()[0]
+        events_before = cast.events(noor, walk)
+    clock.advance(seconds=30)
+    with serving(world, tmp_path, clock) as cast:
+        bridge = cast.services.mqtt
+        assert bridge is not None
+        eventually(lambda: bridge.taken == 1)  # the retained copy, handed again
+        assert bridge.commands == 0  # not asked again for an old message
+        track = cast.client.get(f"/api/walks/{walk['id']}/fixes", headers=noor.auth).json()
+        assert len(track) == 1
+        seen = cast.client.get("/api/devices", headers=mira.auth).json()[0]
+        assert seen["last_seen_at"] == seen_before["last_seen_at"]  # not heard from anew
+        assert cast.events(noor, walk) == events_before
+        # A new location is news again, and asked about.
+        clock.advance(seconds=5)
+        phone.publish(location(cast, between(START, HOME, 0.1), m=1))
+        eventually(lambda: bridge.taken == 2)
+        assert bridge.commands == 1
+
+
+def test_a_retained_location_the_server_never_took_is_taken(
+    world: dict[str, str], tmp_path: Path, clock: FakeClock, phone: Phone
+) -> None:
+    with serving(world, tmp_path, clock) as cast:
+        mira, noor, walk = mira_on_a_walk(cast, world["topic"])
+    forget_session(world["WWM_MQTT_CLIENT_ID"])  # its session lost: nothing queued for it
+    clock.advance(seconds=20)
+    phone.publish(location(cast, between(START, HOME, 0.1), m=2))
+    with serving(world, tmp_path, clock) as cast:
+        eventually(lambda: last_position(cast, noor, walk) is not None)
+
+
+def test_a_second_server_with_the_same_client_id_refuses_to_start(
+    world: dict[str, str], tmp_path: Path, clock: FakeClock, phone: Phone
+) -> None:
+    """Two with one client id would take each other's session over, each losing messages."""
+    with serving(world, tmp_path, clock) as cast:
+        mira, noor, walk = mira_on_a_walk(cast, world["topic"])
+        with socket.socket() as free:
+            free.bind(("127.0.0.1", 0))
+            port = free.getsockname()[1]
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("WWM_")},
+            **{k: v for k, v in world.items() if k.startswith("WWM_")},
+            "WWM_DATA": str(tmp_path / "second"),
+            "WWM_PORT": str(port),
+        }
+        second = subprocess.run(
+            [*WWM, "serve"], capture_output=True, text=True, env=env, timeout=60
+        )
+        assert second.returncode == 2
+        said = [line for line in second.stderr.splitlines() if line.startswith("cannot start")]
+        assert len(said) == 1
+        assert "another walkwithme serve" in said[0]
+        assert world["WWM_MQTT_CLIENT_ID"] in said[0]
+        assert "WWM_MQTT_CLIENT_ID" in said[0]
+        assert "Traceback" not in second.stderr
+        # The running one kept its session: it still takes what her phone sends.
+        bridge = cast.services.mqtt
+        assert bridge is not None
+        assert bridge.connected
+        phone.publish(location(cast, START, m=2))
+        eventually(lambda: last_position(cast, noor, walk) is not None)
+
+
+def test_a_server_alone_with_its_client_id_is_not_held_back(
+    world: dict[str, str], tmp_path: Path, clock: FakeClock
+) -> None:
+    svc = make_services(
+        world["url"],
+        tmp_path,
+        clock,
+        None,
+        **{k: v for k, v in world.items() if k.startswith("WWM_")},
+    )
+    assert svc.mqtt is not None
+    assert svc.mqtt.already_running(wait_s=0.5) is None
+    svc.db.dispose()
+
+
+def test_an_encrypted_phone_over_mqtt_is_read_and_answered_encrypted(
+    world: dict[str, str], tmp_path: Path, clock: FakeClock, phone: Phone
+) -> None:
+    with serving(world, tmp_path, clock) as cast:
+        mira, noor, walk = mira_on_a_walk(cast, world["topic"])
+        device_id = cast.client.get("/api/devices", headers=mira.auth).json()[0]["id"]
+        key = cast.client.post(f"/api/devices/{device_id}/owntracks-key", headers=mira.auth).json()[
+            "owntracks_key"
+        ]
+        box = SecretBox(key.encode()[:32].ljust(32, b"\0"))
+        plain = orjson.dumps(location(cast, START, m=1))
+        data = box.encrypt(plain, encoder=Base64Encoder).decode()
+        phone.publish({"_type": "encrypted", "data": data})
+        eventually(lambda: last_position(cast, noor, walk) is not None)
+        eventually(lambda: bool(phone.commands))
+        command = phone.commands[0]
+        assert command["_type"] == "encrypted"
+        inner = orjson.loads(box.decrypt(command["data"].encode(), encoder=Base64Encoder))
+        assert inner["configuration"]["monitoring"] == 2
+
+
+def test_when_the_broker_loses_her_phone_her_companion_is_told(
+    world: dict[str, str], tmp_path: Path, clock: FakeClock
+) -> None:
+    """OwnTracks sets its last will on its own topic (`{"_type": "lwt", "tst": ...}`, iOS with
+    the time of connecting): the broker publishes it when the phone's connection drops."""
+    with serving(world, tmp_path, clock) as cast:
+        mira, noor, walk = mira_on_a_walk(cast, world["topic"])
+        lost = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="lost-" + world["topic"][-12:])
+        will = {"_type": "lwt", "tst": clock.now_ms() // 1000}
+        lost.will_set(world["topic"], orjson.dumps(will), qos=1, retain=False)
+        lost.connect(*BROKER)
+        lost.loop_start()
+        lost.publish(
+            world["topic"], orjson.dumps(location(cast, START, m=2)), qos=1
+        ).wait_for_publish(WITHIN_S)
+        eventually(lambda: last_position(cast, noor, walk) is not None)
+        # Its connection drops without a goodbye (a tunnel, a dead battery).
+        lost.loop_stop()
+        sock = lost.socket()
+        assert sock is not None
+        sock.close()
+
+        def told() -> list[dict[str, Any]]:
+            return [e for e in cast.events(noor, walk) if e["kind"] == "phone_signal"]
+
+        eventually(lambda: bool(told()))
+        assert (told()[0]["signal"], told()[0]["device"]) == ("offline", "phone")
+        seen = cast.client.get("/api/devices", headers=mira.auth).json()[0]
+        assert seen["last_refusal"] is None  # a last will is no message gone wrong
+
+
+def test_her_phones_transition_on_its_event_topic_is_said_on_the_timeline(
+    world: dict[str, str], tmp_path: Path, clock: FakeClock, phone: Phone
+) -> None:
+    with serving(world, tmp_path, clock) as cast:
+        mira, noor, walk = mira_on_a_walk(cast, world["topic"])
+        phone.publish(location(cast, START, m=2))
+        eventually(lambda: bool(phone.commands))
+        [region] = phone.commands[0]["waypoints"]["waypoints"]
+        clock.advance(seconds=30)
+        enter = {
+            "_type": "transition",
+            "event": "enter",
+            "lat": HOME[0],
+            "lon": HOME[1],
+            "tst": clock.now_ms() // 1000,
+            "wtst": region["tst"],
+            "acc": 10,
+            "t": "c",
+            "desc": region["desc"],
+        }
+        phone.publish(enter, topic=world["topic"] + "/event", retain=False)
+
+        def said() -> list[str]:
+            return [e["signal"] for e in cast.events(noor, walk) if e["kind"] == "phone_signal"]
+
+        eventually(lambda: said() == ["entered_destination"])

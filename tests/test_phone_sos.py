@@ -129,3 +129,43 @@ def test_an_sos_that_meets_a_walk_changed_meanwhile_is_taken_all_the_same(
     assert pressed.status_code == 200
     assert cast.client.get(NOOR_SEES.format(**walk), headers=noor.auth).json()["state"] == "alarm"
     assert cast.events(noor, walk)[-1]["reason"] == "sos"
+
+
+def changes_the_walk_at_its_heartbeat(cast: Cast, other: sa.Engine, walk_id: int) -> None:
+    """As `keeps_changing_the_walk`, at the update a heartbeat without a position makes."""
+    engine = cast.services.db.write_engine
+
+    def meanwhile(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        said = statement.lstrip().upper()
+        if not (said.startswith("UPDATE WALKS SET") and "HEARD_AT=" in said.replace(" ", "")):
+            return
+        with other.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "UPDATE walks SET next_due_at = COALESCE(next_due_at, 0) + 1 WHERE id = :id"
+                ),
+                {"id": walk_id},
+            )
+
+    sa.event.listen(engine, "before_cursor_execute", meanwhile)
+
+
+def test_a_10x_sos_without_a_position_that_meets_a_walk_changed_meanwhile_is_taken(
+    cast: Cast, another_writer: sa.Engine
+) -> None:
+    """Traccar Client 10 sends its SOS once, with whatever it has: when the phone has no fresh
+    location, `id`, `timestamp`, `batt` and `alarm` alone (traccar-client-sdk HttpUploader)."""
+    mira, noor, phone, walk = cast.walking()
+    cast.clock.advance(minutes=1)
+    changes_the_walk_at_its_heartbeat(cast, another_writer, walk["id"])
+    t = cast.clock.now_ms() // 1000
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    plain = cast.client.post(
+        "/api/traccar", content=f"id={phone}&timestamp={t}&batt=80", headers=form
+    )
+    assert plain.status_code == 503  # a heartbeat alone is sent again
+    pressed = cast.client.post(
+        "/api/traccar", content=f"id={phone}&timestamp={t}&batt=80&alarm=sos", headers=form
+    )
+    assert pressed.status_code == 200
+    assert cast.client.get(NOOR_SEES.format(**walk), headers=noor.auth).json()["state"] == "alarm"

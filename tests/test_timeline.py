@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tests.people import Cast
+from typing import Any
+
+from tests.people import HOME, START, Cast, between
 from walkwithme.store.writer import Tx
 from walkwithme.usecases import timeline
 from walkwithme.usecases.timeline import Audience
@@ -67,3 +69,38 @@ def test_a_companion_reconnecting_misses_nothing(cast: Cast) -> None:
         assert ws.receive_json()["type"] == "walk"
         assert ws.receive_json()["event"]["text"] == "still there?"
         assert [ws.receive_json()["fix"]["lat"] for _ in range(2)] == [60.170, 60.169]
+
+
+def test_a_live_stream_sends_the_stored_track_fix_for_fix(cast: Cast) -> None:
+    """Fixes reach the stream as their commit hands them over (bell.py); what it sends is the
+    track as stored, every trusted fix once, in order: through batches, a flagged jump that
+    stays off the map, a fix re-sent, one that arrived late, and a second phone."""
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    phone, watch = cast.device(mira), cast.device(mira, "watch")
+    walk_id = cast.start_walk(mira)["id"]
+    with cast.client.websocket_connect(f"/api/walks/{walk_id}/live", headers=noor.auth) as ws:
+        assert ws.receive_json()["type"] == "walk"
+        assert ws.receive_json()["event"]["kind"] == "started"
+        sent: list[str] = []
+        for step in range(1, 7):
+            cast.clock.advance(seconds=20)
+            here = between(START, HOME, step / 10)
+            batch = [cast.fix(here, seconds_ago=10), cast.fix(here)]
+            if step == 3:
+                batch.append(cast.fix((60.30, 25.20), seconds_ago=5))  # 15 km away: flagged
+            if step == 4:
+                batch.append(cast.fix(between(START, HOME, 0.35), seconds_ago=25))  # late
+            sent += cast.statuses(phone, *batch)
+            sent += cast.statuses(phone, batch[-1])  # the app re-sends: a duplicate
+            sent += cast.statuses(watch, cast.fix(here, seconds_ago=2))
+        assert "flagged" in sent
+        assert "duplicate" in sent
+        stored = cast.client.get(f"/api/walks/{walk_id}/fixes", headers=noor.auth).json()
+        seen: list[dict[str, Any]] = []
+        while len(seen) < len(stored):
+            message = ws.receive_json()
+            if message["type"] == "fix":
+                seen.append(message["fix"])
+    assert seen == stored
+    assert len(stored) == sent.count("accepted")

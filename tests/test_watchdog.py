@@ -17,7 +17,7 @@ from tests.people import HOME, PIN, START, Cast, Member, between
 from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
 from walkwithme.store.schema import walks
-from walkwithme.usecases import alarms
+from walkwithme.usecases import judging
 
 
 def kinds(cast: Cast, who: Member, walk: dict[str, Any]) -> list[str]:
@@ -218,12 +218,12 @@ def test_a_slow_walker_who_stops_is_given_no_more_time(cast: Cast) -> None:
 def test_a_fix_landing_while_the_watchdog_decides_prevents_a_false_alarm(cast: Cast) -> None:
     mira, noor, phone, walk = cast.walking()
     cast.clock.advance(minutes=3)
-    due = cast.services.db.read_sync(lambda c: alarms.due_walks(c, cast.clock.now_ms()))
+    due = cast.services.db.read_sync(lambda c: judging.due_walks(c, cast.clock.now_ms()))
     assert [walk_id for walk_id, _ in due] == [walk["id"]]
     # Her phone reports between the watchdog's look and its decision.
     cast.send(phone, cast.fix(between(START, HOME, 0.2)))
     _walk_id, seen_due = due[0]
-    decided = cast.services.writer.run_sync(lambda tx: alarms.judge(tx, walk["id"], seen_due))
+    decided = cast.services.writer.run_sync(lambda tx: judging.judge(tx, walk["id"], seen_due))
     assert decided is None
     assert "check" not in kinds(cast, noor, walk)
 

@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from walkwithme import cli_upkeep, startup
+from walkwithme import cli_people, cli_upkeep, startup
 from walkwithme.cli_common import (
     DataOpt,
     JsonOpt,
@@ -35,7 +35,8 @@ from walkwithme.domain.errors import DomainError
 from walkwithme.domain.offers import describe
 from walkwithme.security import hash_secret
 from walkwithme.store.database import Database
-from walkwithme.usecases import accounts, devices, offer_views
+from walkwithme.store.writer import Tx
+from walkwithme.usecases import accounts, devices, offer_views, people
 
 app = typer.Typer(help="Walk With Me: walks people home.", no_args_is_help=True)
 people_app = typer.Typer(help="People: add, import and list accounts.", no_args_is_help=True)
@@ -93,7 +94,14 @@ def serve(
         )
         svc.db.dispose()
         raise typer.Exit(2)
+    lock, other = startup.hold_the_database(config)
+    if other is not None:
+        err.print(f"[red]cannot start:[/red] {other}")
+        svc.db.dispose()
+        raise typer.Exit(2)
     busy = startup.port_taken(config.host, config.port)
+    if busy is None and svc.mqtt is not None:
+        busy = svc.mqtt.already_running()  # a second one would take its MQTT session over
     if busy is not None:
         err.print(f"[red]cannot start:[/red] {busy}")
         svc.db.dispose()
@@ -116,6 +124,8 @@ def serve(
     # The watchdog catches up on what fell due while the service was down before the web
     # app is built and the port opens (serving.py says why).
     serving.run(svc, host=config.host, port=config.port)
+    if lock is not None:
+        lock.close()
 
 
 @app.command()
@@ -183,13 +193,21 @@ def people_list(data: DataOpt = None, as_json: JsonOpt = False) -> None:
     """List accounts (never anyone's whereabouts)."""
     svc = _services(data)
     found = svc.db.read_sync(accounts.list_people)
+    statuses = svc.db.read_sync(people.statuses_of)
     svc.db.dispose()
     if as_json:
-        _out(True, [p.as_json() for p in found], "")
+        _out(True, [{**p.as_json(), "status": statuses.get(p.id, "active")} for p in found], "")
         return
-    table = Table("id", "email", "name", "operator", "time zone")
+    table = Table("id", "email", "name", "operator", "time zone", "status")
     for p in found:
-        table.add_row(str(p.id), p.email, p.name, "yes" if p.is_operator else "", p.timezone)
+        table.add_row(
+            str(p.id),
+            p.email,
+            p.name,
+            "yes" if p.is_operator else "",
+            p.timezone,
+            statuses.get(p.id, "active"),
+        )
     console.print(table)
 
 
@@ -216,28 +234,41 @@ def devices_add(
             "(owntracks/<user>/<device>), as your broker's ACLs allow it.",
         ),
     ] = None,
+    owntracks_encryption: Annotated[
+        bool,
+        typer.Option(
+            "--owntracks-encryption",
+            help="OwnTracks' payload encryption: also make a key for the app (shown once).",
+        ),
+    ] = False,
 ) -> None:
     """Give a person's phone a token to post fixes with (shown once)."""
     svc = _services(data)
+
+    def add(tx: Tx, person_id: int) -> tuple[devices.Device, str, str | None]:
+        device, token = devices.add_device(tx, person_id, name, owntracks_topic)
+        key = devices.set_owntracks_key(tx, person_id, device.id) if owntracks_encryption else None
+        return device, token, key
+
     try:
         person = svc.db.read_sync(lambda c: accounts.find_by_email(c, email))
         if person is None:
             raise DomainError(f"nobody with the email {email}")
-        device, token = svc.writer.run_sync(
-            lambda tx: devices.add_device(tx, person.id, name, owntracks_topic)
-        )
+        device, token, key = svc.writer.run_sync(lambda tx: add(tx, person.id))
     except DomainError as exc:
         raise _fail(exc) from None
     finally:
         svc.db.dispose()
     base = svc.config.base_url
+    made = {"id": device.id, "person_id": device.person_id, "name": device.name, "token": token}
     _out(
         as_json,
-        {"id": device.id, "person_id": device.person_id, "name": device.name, "token": token},
+        {**made, "owntracks_key": key} if key else made,
         f"Device {device.id} for {email}. Token (shown once): [bold]{token}[/bold]\n"
         f"OwnTracks (HTTP mode): URL {base}/api/owntracks, any user name, this token as the "
         f"password. Traccar Client: server URL {base}/api/traccar, this token as the device "
-        "identifier. See docs/phones.md.",
+        "identifier. See docs/phones.md."
+        + (f"\nOwnTracks encryption key (shown once): [bold]{key}[/bold]" if key else ""),
     )
     if not svc.config.public_url and not as_json:
         # 127.0.0.1 is the phone itself, to the phone: these addresses work only on this machine.
@@ -314,6 +345,48 @@ def export(
 
 
 @app.command()
+def replay(
+    gpx: Annotated[Path, typer.Argument(help="A recorded walk: a GPX file's track or route")],
+    device: Annotated[
+        str,
+        typer.Option(
+            envvar="WWM_DEVICE_TOKEN",
+            help="The token of the device to post as (dev_...): her live walk takes the fixes",
+        ),
+    ],
+    server: Annotated[
+        str, typer.Option(envvar="WWM_SERVER", help="The service's address")
+    ] = "http://127.0.0.1:8000",
+    speed: Annotated[
+        float, typer.Option(help="How many times faster than recorded (on the service's clock)")
+    ] = 1.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Post a recorded walk through the fix path, as her phone would, for drills and bug
+    reports."""
+    import httpx2
+    from rich.progress import Progress
+
+    from walkwithme.replay import Replay, ReplayError, read_gpx
+
+    try:
+        points = read_gpx(gpx)
+        with (
+            httpx2.Client(base_url=server, timeout=30) as client,
+            Progress(console=err, disable=as_json) as bar,
+        ):
+            task = bar.add_task(f"replaying {len(points)} points", total=len(points))
+            counts = Replay(client, device).run(
+                points, speed, lambda done: bar.update(task, completed=done)
+            )
+    except ReplayError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    said = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    _out(as_json, {"points": len(points), "results": counts}, f"{len(points)} points: {said}")
+
+
+@app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Folder for the walk's GPX and GeoJSON")] = Path(),
 ) -> None:
@@ -365,6 +438,7 @@ def _exists(config: Config) -> bool:
 
 
 cli_upkeep.register(app, people_app)
+cli_people.register(people_app)
 
 
 def main() -> None:

@@ -12,14 +12,20 @@ the bridge holds the message and tries again; the broker keeps the rest in order
 
 paho-mqtt runs its network loop in a thread of its own; each message is handed to the
 service's event loop, through the same use case as the HTTP doors (usecases/phones.py).
+
+One server a client id: a second one with the same id would take the first one's session
+over (the broker drops the first, which reconnects and takes it back, and so on, each losing
+messages). So a running bridge answers a ping on `walkwithme/<client id>/ping`, and `serve`
+asks before it starts (`already_running`): if someone answers, it refuses to start.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import orjson
 import paho.mqtt.client as mqtt
@@ -36,7 +42,9 @@ from walkwithme.usecases import devices, phones
 log = logging.getLogger(__name__)
 
 RETRY_S = 2.0  # between tries of a message the database couldn't take
+PING_WAIT_S = 1.0  # how long `serve` waits for a running server with its client id to answer
 TAKE_TIMEOUT_S = 60.0
+EVENT = "/event"  # where OwnTracks publishes its transitions, below its own topic
 
 
 @dataclass
@@ -48,6 +56,7 @@ class MqttBridge:
     writer: Writer
     streets: StreetMap | None = None
     taken: int = 0  # messages taken, for tests and /metrics
+    commands: int = 0  # commands published to phones' /cmd topics
     connected: bool = False
     _loop: asyncio.AbstractEventLoop | None = None
     _client: mqtt.Client | None = None
@@ -67,10 +76,55 @@ class MqttBridge:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.message_callback_add(self._ping_topic, self._on_ping)
         client.reconnect_delay_set(1, 30)
         client.connect_async(self.broker.host, self.broker.port, keepalive=60)
         client.loop_start()
         self._client = client
+
+    @property
+    def _base(self) -> str:
+        return f"walkwithme/{self.client_id}"
+
+    @property
+    def _ping_topic(self) -> str:
+        return f"{self._base}/ping"
+
+    def already_running(self, wait_s: float = PING_WAIT_S) -> str | None:
+        """Before starting: does another server follow the broker with this client id? Why
+        not to start, or None (also when the broker can't be reached: the bridge will keep
+        trying, and say so)."""
+        answered, subscribed = threading.Event(), threading.Event()
+        probe = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=f"{self.client_id}-probe-{secrets.token_hex(4)}",
+            clean_session=True,
+        )
+        if self.broker.username:
+            probe.username_pw_set(self.broker.username, self.broker.password)
+        probe.on_message = lambda *_args: answered.set()
+        probe.on_subscribe = lambda *_args: subscribed.set()
+        try:
+            probe.connect(self.broker.host, self.broker.port, keepalive=10)
+        except OSError:
+            return None
+        probe.loop_start()
+        try:
+            reply = f"{self._base}/pong/{secrets.token_hex(8)}"
+            probe.subscribe(reply, qos=0)
+            if not subscribed.wait(wait_s):
+                return None
+            probe.publish(self._ping_topic, reply.encode(), qos=0)
+            if not answered.wait(wait_s):
+                return None
+        finally:
+            probe.disconnect()
+            probe.loop_stop()
+        return (
+            f"another walkwithme serve follows the MQTT broker {self.broker.host}:"
+            f"{self.broker.port} with client id {self.client_id!r}: stop it, or give this one "
+            "its own WWM_MQTT_CLIENT_ID (two with one id would take each other's messages)"
+        )
 
     def stop(self) -> None:
         """The message in hand is finished (or left unacknowledged, for the broker to send
@@ -95,8 +149,14 @@ class MqttBridge:
             log.error("the MQTT broker refused the connection: %s", reason)
             return
         self.connected = True
-        client.subscribe(self.topics, qos=1)
+        client.subscribe([(self.topics, 1), (self.topics + EVENT, 1), (self._ping_topic, 0)])
         log.info("following OwnTracks on the MQTT broker (%s)", self.topics)
+
+    def _on_ping(self, client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage) -> None:
+        """Another `serve` with this client id asks whether one runs: answer where it said."""
+        reply = bytes(msg.payload).decode(errors="replace")
+        if reply.startswith(f"{self._base}/pong/") and "+" not in reply and "#" not in reply:
+            client.publish(reply, b"running", qos=0)
 
     def _on_disconnect(self, *_args: object) -> None:
         self.connected = False
@@ -107,7 +167,7 @@ class MqttBridge:
         assert self._loop is not None
         while not self._stopping.is_set():
             future = asyncio.run_coroutine_threadsafe(
-                self._take(msg.topic, bytes(msg.payload)), self._loop
+                self._take(msg.topic, bytes(msg.payload), bool(msg.retain)), self._loop
             )
             try:
                 future.result(TAKE_TIMEOUT_S)
@@ -125,22 +185,29 @@ class MqttBridge:
 
     # -- the service's event loop --------------------------------------------------------------
 
-    async def _take(self, topic: str, payload: bytes) -> None:
-        device = await self.db.read(lambda c: devices.device_for_topic(c, topic))
+    async def _take(self, topic: str, payload: bytes, retained: bool = False) -> None:
+        """`retained`: the broker's retained copy, handed on every (re)subscription: news only
+        if its fix isn't stored yet, and never a reason to send the phone a command."""
+        # Transitions come on the phone's own topic's /event.
+        base = topic.removesuffix(EVENT)
+        device = await self.db.read(lambda c: devices.device_for_topic(c, base))
         if device is None:
             log.debug("MQTT message on %s: no device has that topic", topic)
             return
+        key = await self.db.read(lambda c: devices.owntracks_key(c, device.id))
         try:
-            message = owntracks.read(payload)
+            message = owntracks.read(payload, key)
         except Unreadable as exc:
             log.info("MQTT message on %s unreadable: %s", topic, exc)
             return
         if message is None:
             return
+        message = replace(message, replayed=retained)
         streets = self.streets
         taken = await self.writer.run(lambda tx: phones.take(tx, device, message, streets))
-        self.taken += 1
-        if taken.ask_mode and self._client:
+        if self._client is not None:
             # Phones subscribe to their own /cmd (with remote commands on in the app).
-            command = orjson.dumps(owntracks.mode_command(taken.ask_mode))
-            self._client.publish(f"{topic}/cmd", command, qos=1)
+            for command in owntracks.answer(taken.commands(), message, key):
+                self._client.publish(f"{base}/cmd", orjson.dumps(command), qos=1)
+                self.commands += 1
+        self.taken += 1

@@ -17,9 +17,10 @@ from walkwithme.notify.notifier import Notifier
 from walkwithme.notify.outbound import Outbound
 from walkwithme.notify.vapid import PushKeys
 from walkwithme.startup import keep_private
+from walkwithme.store import pg_bell
 from walkwithme.store.database import Database
 from walkwithme.store.migrate import upgrade
-from walkwithme.store.writer import Writer
+from walkwithme.store.writer import Touched, Writer
 from walkwithme.streets import StreetMap, StreetMapError, load_street_map
 from walkwithme.watchdog import Watchdog
 
@@ -45,6 +46,8 @@ class Services:
     jumping_clock: JumpingClock | None = None
     streets: StreetMap | None = None  # None: no street data, walks judged by the straight line
     mqtt: MqttBridge | None = None  # OwnTracks over the operator's MQTT broker, if configured
+    # On PostgreSQL: what the other processes on the database commit (store/pg_bell.py).
+    listener: pg_bell.Listener | None = None
     # Tests that move a fake clock run the watchdog's and the notifier's looks themselves
     # (`tick_sync`) instead of these loops.
     background_watchdog: bool = True
@@ -57,6 +60,8 @@ class Services:
         self.running = True
         self.bell.attach(loop)
         self.writer.start()
+        if self.listener is not None:
+            self.listener.start()
         if self.mqtt is not None:
             self.mqtt.start(loop)
         if self.background_watchdog:
@@ -79,6 +84,8 @@ class Services:
         await self.watchdog.stop()
         await self.notifier.stop()
         await self.outbound.aclose()
+        if self.listener is not None:
+            await asyncio.to_thread(self.listener.stop)
         self.writer.stop()
         self.db.dispose()
 
@@ -120,7 +127,24 @@ def build_services(
             else fast_clock(config.clock_speed, config.data_dir / "fast-clock.json")
         )
     bell = Bell()
-    writer = Writer(db.write_engine, clock, on_commit=bell.ring_threadsafe)
+    device_tokens = DeviceTokens(db, clock)
+
+    def committed(touched: Touched) -> None:
+        """After a commit, in this process or (on PostgreSQL) another: streams are rung and
+        revoked tokens forgotten."""
+        if touched.walks:
+            bell.ring_threadsafe(touched)
+        if touched.devices:
+            device_tokens.forget(touched.devices)
+
+    several = not db.is_sqlite  # several processes may share a PostgreSQL database
+    me = pg_bell.origin()
+    writer = Writer(
+        db.write_engine,
+        clock,
+        on_commit=committed,
+        announce=pg_bell.announcer(me) if several else None,
+    )
     watchdog = Watchdog(
         db, writer, clock, has_hook=bool(config.emergency_hook), keeping=config.keeping
     )
@@ -138,7 +162,10 @@ def build_services(
         bell=bell,
         watchdog=watchdog,
         notifier=notifier,
-        device_tokens=DeviceTokens(db, clock),
+        device_tokens=device_tokens,
+        listener=pg_bell.Listener(db.url, me, committed, bell.ring_all_threadsafe)
+        if several
+        else None,
         push_keys=push_keys,
         outbound=outbound,
         heartbeat=Heartbeat(

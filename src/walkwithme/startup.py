@@ -5,10 +5,12 @@ folder kept for the service's own account (0700, its files 0600), whatever the u
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import socket
 import stat
 from pathlib import Path
+from typing import IO
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -68,3 +70,28 @@ def keep_private(folder: Path) -> None:
         mode = path.lstat().st_mode
         if stat.S_ISREG(mode) and stat.S_IMODE(mode) & 0o077:
             os.chmod(path, 0o600)
+
+
+def hold_the_database(config: Config) -> tuple[IO[str] | None, str | None]:
+    """On SQLite, one `serve` a database: a second would run a second writer, watchdog and
+    notifier on the same file, each sure it is the only one (their doorbells can't hear each
+    other). The first holds a lock on `serve.lock` in the data folder until it exits (or dies:
+    the system lets go of it). Returns the open lock file (keep it open), or why not."""
+    if not config.database_url.startswith("sqlite"):
+        return None, None  # several processes share PostgreSQL (store/pg_bell.py)
+    path = config.data_dir / "serve.lock"
+    held = os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT, 0o600), "r+")
+    try:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        other = held.read().strip() or "?"
+        held.close()
+        return None, (
+            f"another walkwithme serve (process {other}) is using {config.data_dir.resolve()}; "
+            "one process serves a SQLite database, several need PostgreSQL (docs/deploy.md)"
+        )
+    held.seek(0)
+    held.truncate()
+    held.write(str(os.getpid()))
+    held.flush()
+    return held, None

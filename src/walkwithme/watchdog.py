@@ -25,7 +25,7 @@ from walkwithme.domain.keeping import Keeping
 from walkwithme.store.database import Database
 from walkwithme.store.schema import walks
 from walkwithme.store.writer import StorageUnavailable, Tx, Writer
-from walkwithme.usecases import alarms, deletion, offer_times, retention
+from walkwithme.usecases import deletion, judging, offer_times, retention
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ class Watchdog:
         for long. When more than a batch is due (the watchdog was down, or fell behind), the
         walks whose walker was asked and hasn't answered go first: their alarms have waited
         longest, and a new question can wait a moment more."""
-        due = await self.db.read(partial(alarms.due_walks, now_ms=now, limit=DUE_PER_LOOK))
+        due = await self.db.read(partial(judging.due_walks, now_ms=now, limit=DUE_PER_LOOK))
         self._more_due = len(due) >= DUE_PER_LOOK  # the next look takes the rest at once
         batch = self.judge_batch
         if len(due) > batch:
@@ -106,7 +106,7 @@ class Watchdog:
                 *(
                     self.writer.run(
                         partial(
-                            alarms.judge,
+                            judging.judge,
                             walk_id=walk_id,
                             seen_due=seen_due,
                             has_hook=self.has_hook,
@@ -212,7 +212,7 @@ class Watchdog:
     @staticmethod
     def _postpone(walk_id: int, seen_due: int) -> Callable[[Tx], None]:
         return partial(
-            alarms.postpone, walk_id=walk_id, seen_due=seen_due, delay_ms=RETRY_POISON_MS
+            judging.postpone, walk_id=walk_id, seen_due=seen_due, delay_ms=RETRY_POISON_MS
         )
 
     # -- the loop ----------------------------------------------------------------------------
@@ -269,6 +269,6 @@ def _unanswered_first(conn: Connection, due: list[tuple[int, int]]) -> list[tupl
 
 def _earliest_due(conn: Connection) -> int | None:
     """The earliest due time of a walk or of an offer."""
-    times = [alarms.earliest_due(conn), offer_times.earliest_due(conn)]
+    times = [judging.earliest_due(conn), offer_times.earliest_due(conn)]
     found = [t for t in times if t is not None]
     return min(found) if found else None

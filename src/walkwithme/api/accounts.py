@@ -16,6 +16,7 @@ from walkwithme.hashing import Lane
 from walkwithme.security import hash_secret
 from walkwithme.services import Services
 from walkwithme.usecases import accounts, throttle
+from walkwithme.usecases.people import refuse_sign_in, statuses_of
 
 router = APIRouter(prefix="/api", tags=["accounts"])
 
@@ -92,6 +93,8 @@ async def sign_in(
     if not ok or found is None:
         raise accounts.bad_credentials()
     person_id = found[0]
+    # Disabled, or being deleted: said only to someone who knew the password.
+    await svc.db.read(lambda c: refuse_sign_in(c, person_id))
     days = svc.config.session_days
     token = await svc.writer.run(lambda tx: accounts.open_session(tx, person_id, days))
     _set_cookie(request, response, token, days)
@@ -174,6 +177,8 @@ async def invite(person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
 
 @router.get("/people")
 async def people(person: PersonDep, svc: ServicesDep) -> list[dict[str, Any]]:
-    """The operator's list of accounts: names and addresses, never anyone's whereabouts."""
+    """The operator's list of accounts: names and addresses, never anyone's whereabouts;
+    `status`: active, disabled, or being deleted."""
     accounts.require_operator(person)
-    return [p.as_json() for p in await svc.db.read(accounts.list_people)]
+    found, statuses = await svc.db.read(lambda c: (accounts.list_people(c), statuses_of(c)))
+    return [{**p.as_json(), "status": statuses.get(p.id, "active")} for p in found]

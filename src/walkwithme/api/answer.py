@@ -18,7 +18,7 @@ from walkwithme.api.walks import with_pin
 from walkwithme.domain.errors import DomainError, Forbidden, TooSoon
 from walkwithme.domain.walks import WalkState
 from walkwithme.store.writer import Tx
-from walkwithme.usecases import alarms, moments
+from walkwithme.usecases import judging, moments
 from walkwithme.usecases.moments import Pin
 from walkwithme.usecases.walks import Walk
 from walkwithme.web.render import pages_of
@@ -45,7 +45,7 @@ def _asked(walk: Walk) -> bool:
 @router.get("/answer/{token}")
 async def form(token: str, request: Request, svc: ServicesDep) -> HTMLResponse:
     try:
-        walk = await svc.db.read(lambda c: alarms.walk_for_answer(c, token))
+        walk = await svc.db.read(lambda c: judging.walk_for_answer(c, token))
     except DomainError as exc:
         return _said(request, exc.message, exc.status)
     if not _asked(walk):
@@ -62,7 +62,7 @@ async def answer(token: str, request: Request, svc: ServicesDep) -> HTMLResponse
     fields = parse_qs((await request.body()).decode("utf-8", "replace"))
     pin = fields.get("pin", [""])[0][:16]
     try:
-        walk = await svc.db.read(lambda c: alarms.walk_for_answer(c, token))
+        walk = await svc.db.read(lambda c: judging.walk_for_answer(c, token))
 
         def job(tx: Tx, which: Pin) -> str:
             return moments.ok(tx, walk.id, walk.walker_id, which)

@@ -25,6 +25,7 @@ from walkwithme.api import (
     live,
     metrics,
     offers,
+    people,
     phones,
     places,
     privacy,
@@ -106,6 +107,7 @@ def create_app(services: Services, *, manage: bool = True) -> FastAPI:
         answer,
         phones,
         privacy,
+        people,
     ):
         app.include_router(module.router)
     # The clock's jump exists in demo and drill mode only, and is documented only there.

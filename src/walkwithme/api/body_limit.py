@@ -16,6 +16,7 @@ SMALL = 64_000
 LIMITS = {
     "/api/fixes": 1_000_000,  # up to 1,000 fixes a request
     "/api/owntracks": 512_000,  # a card's 192x192 photo, base64 (the apps send ~100 kB)
+    "/api/traccar": 1_000_000,  # Traccar Client 10's JSON upload: its buffered positions
 }
 
 

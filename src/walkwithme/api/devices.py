@@ -13,8 +13,9 @@ from walkwithme.api.errors import error_body
 from walkwithme.api.params import Id
 from walkwithme.api.responses import JSON
 from walkwithme.domain.errors import Conflict
+from walkwithme.store.writer import Tx
 from walkwithme.usecases import devices
-from walkwithme.usecases.fixes import Outcome, parse_batch, record_fixes
+from walkwithme.usecases.fixes import Outcome, parse_batch, record_fixes, unknown_fields
 
 router = APIRouter(prefix="/api", tags=["devices"])
 
@@ -23,6 +24,8 @@ MAX_BATCH = 1000
 
 class NewDevice(BaseModel):
     name: str = Field(min_length=1, max_length=100)
+    # OwnTracks' payload encryption: a key for the app (shown once, with the token).
+    owntracks_encryption: bool = False
 
 
 @router.get("/devices")
@@ -32,20 +35,35 @@ async def list_devices(person: PersonDep, svc: ServicesDep) -> list[dict[str, An
 
 @router.post("/devices", status_code=201)
 async def add_device(body: NewDevice, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
-    device, token = await svc.writer.run(lambda tx: devices.add_device(tx, person.id, body.name))
-    return {"id": device.id, "name": device.name, "token": token}
+    def job(tx: Tx) -> dict[str, Any]:
+        device, token = devices.add_device(tx, person.id, body.name)
+        made = {"id": device.id, "name": device.name, "token": token}
+        if body.owntracks_encryption:
+            made["owntracks_key"] = devices.set_owntracks_key(tx, person.id, device.id)
+        return made
+
+    return await svc.writer.run(job)
+
+
+@router.post("/devices/{device_id}/owntracks-key")
+async def new_owntracks_key(device_id: Id, person: PersonDep, svc: ServicesDep) -> dict[str, str]:
+    """A new encryption key for her device's OwnTracks (shown once; the old one stops
+    working): in the app, Encryption key."""
+    key = await svc.writer.run(lambda tx: devices.set_owntracks_key(tx, person.id, device_id))
+    return {"owntracks_key": key}
 
 
 @router.delete("/devices/{device_id}", status_code=204)
 async def revoke_device(device_id: Id, person: PersonDep, svc: ServicesDep) -> None:
+    # Its token is forgotten by every process once this commits (Tx.revoked).
     await svc.writer.run(lambda tx: devices.revoke_device(tx, person.id, device_id))
-    svc.device_tokens.forget(device_id)
 
 
 async def post_fixes(request: Request) -> JSON:
     """Take fixes from a device. Answers per item: accepted, flagged, duplicate, refused
-    (malformed, with the field and why) or not_kept (no live walk). Answered only once the
-    accepted ones are committed.
+    (malformed, with the field and why; a `t` in seconds says so) or not_kept (no live walk),
+    with a warning naming any field nothing reads (another app's name for one, say). Answered
+    only once the accepted ones are committed.
 
     The busiest door of the service, so a plain Starlette endpoint: no body model, no
     dependency injection (see FIXES_OPENAPI for its description)."""
@@ -81,7 +99,12 @@ async def post_fixes(request: Request) -> JSON:
             status_code=503,
             headers={"Retry-After": "1"},
         )
-    return JSON({"results": [o.as_json(i) for i, o in enumerate(outcomes)]})
+    results = [o.as_json(i) for i, o in enumerate(outcomes)]
+    for result, item in zip(results, items, strict=True):
+        warning = unknown_fields(item)
+        if warning:
+            result["warning"] = warning
+    return JSON({"results": results})
 
 
 FIXES_OPENAPI: dict[str, Any] = {
@@ -104,7 +127,10 @@ FIXES_OPENAPI: dict[str, Any] = {
             },
         },
         "responses": {
-            "200": {"description": '{"results": [{index, status, reason?, field?}]}'},
+            "200": {
+                "description": '{"results": [{index, status, reason?, field?, warning?}]}: '
+                "warning names fields that nothing reads (ignored)"
+            },
             "400": {
                 "description": "the body is not JSON, or its one fix (not a batch) is malformed: "
                 '{"error", "field"}'

@@ -31,6 +31,7 @@ from walkwithme.api.params import Cursor, Id
 from walkwithme.domain.errors import DomainError
 from walkwithme.domain.walks import LIVE_STATES
 from walkwithme.services import Services
+from walkwithme.store.writer import NewFixes
 from walkwithme.usecases import looks, shares, walks
 from walkwithme.usecases.accounts import person_for_session
 from walkwithme.usecases.timeline import Audience, events_after, fixes_after
@@ -39,6 +40,7 @@ from walkwithme.views import shared_view, walk_view
 router = APIRouter(tags=["live"])
 
 RECHECK_S = 10.0
+FIXES_A_READ = 1000  # fixes_after's limit
 CLOSE_NO_ACCESS = 4403
 CLOSE_UNAUTHORIZED = 4401
 
@@ -49,6 +51,11 @@ class Batch:
     events: list[dict[str, Any]]
     fixes: list[dict[str, Any]]
     closing: str | None  # why the stream ends after this batch, if it does
+    # Until the next check, new fixes may be taken from the bell (up to `until_seq`, the
+    # end of the track her own devices see); False: every batch is read (a link's access
+    # is decided again at every read).
+    from_bell: bool = False
+    until_seq: int | None = None
 
 
 # Reads what is new past the cursors. With `check`, it first decides again whether the viewer
@@ -77,7 +84,7 @@ def _person_reader(walk_id: int, person_id: int, session: str, now: Callable[[],
             news = fixes_after(conn, walk_id, after_fix, until_seq=until[0])
             current = walks.get_walk(conn, walk_id) if events else None
             summary = walk_view(conn, current, audience[0]) if current else None
-            return Batch(summary, events, news, None)
+            return Batch(summary, events, news, None, True, until[0])
         walk = walks.get_walk(conn, walk_id)
         if walk is None:
             return None
@@ -101,6 +108,8 @@ def _person_reader(walk_id: int, person_id: int, session: str, now: Callable[[],
             events,
             fixes_after(conn, walk_id, after_fix, until_seq=until[0]),
             None if state in LIVE_STATES else f"the walk is over ({state.value})",
+            True,
+            until[0],
         )
 
     return read
@@ -134,9 +143,12 @@ def _link_reader(token: str, now: Callable[[], int]) -> Reader:
 async def _stream(
     ws: WebSocket, svc: Services, walk_id: int, read: Reader, after_event: int, after_fix: int
 ) -> None:
-    with svc.bell.listen(walk_id) as rung:
-        generation = svc.bell.access_generation(walk_id)
-        timeline_seen = svc.bell.events_generation(walk_id)
+    bell = svc.bell
+    with bell.listen(walk_id) as rung:
+        generation = bell.access_generation(walk_id)
+        timeline_seen = bell.events_generation(walk_id)
+        untold_seen = bell.untold_generation(walk_id)
+        known = bell.fixes_known_until(walk_id)
         first = await svc.db.read(
             partial(_read_on, read, after_event, after_fix, True, False, True)
         )
@@ -149,7 +161,11 @@ async def _stream(
         try:
             batch: Batch | None = first
             last_walk: dict[str, Any] | None = None
+            # Every fix numbered up to here was sent, or was flagged (None: not known).
+            covered: int | None = None
             while batch is not None:
+                if batch.from_bell:
+                    covered = _covered(batch, known, after_fix, covered)
                 if batch.walk is not None and _changed(batch.walk, last_walk):
                     await _send(ws, {"type": "walk", "walk": batch.walk})
                     last_walk = batch.walk
@@ -172,12 +188,23 @@ async def _stream(
                     return
                 # Access is decided again when it may have changed, and every few seconds
                 # (links expire by the clock); a ring for a new fix only reads what is new.
-                now_generation = svc.bell.access_generation(walk_id)
+                now_generation = bell.access_generation(walk_id)
                 check = timed_out or now_generation != generation
                 generation = now_generation
-                timeline_now = svc.bell.events_generation(walk_id)
+                timeline_now = bell.events_generation(walk_id)
                 new_events = timeline_now != timeline_seen
                 timeline_seen = timeline_now
+                untold_now = bell.untold_generation(walk_id)
+                untold = untold_now != untold_seen
+                untold_seen = untold_now
+                if batch.from_bell and covered is not None and not (check or new_events or untold):
+                    handed = bell.fixes_after(walk_id, covered)
+                    if handed is not None:
+                        # Only new fixes, each as the database would give it: no read.
+                        batch = _handed_over(batch, handed, after_fix)
+                        covered = handed[-1].last if handed else covered
+                        continue
+                known = bell.fixes_known_until(walk_id)
                 batch = await svc.db.read(
                     partial(_read_on, read, after_event, after_fix, check, True, new_events)
                 )
@@ -186,6 +213,26 @@ async def _stream(
             return  # the client went away mid-send
         finally:
             watcher.cancel()
+
+
+def _covered(batch: Batch, known: int, after_fix: int, covered: int | None) -> int | None:
+    """After a read that started when the bell knew fixes up to `known`: every fix numbered
+    up to there was read too (committed before it was rung), unless the read stopped at its
+    limit."""
+    if batch.fixes and len(batch.fixes) >= FIXES_A_READ:
+        return int(batch.fixes[-1]["id"])
+    return max(known, after_fix, covered or 0, *(int(f["id"]) for f in batch.fixes[-1:]))
+
+
+def _handed_over(batch: Batch, handed: list[NewFixes], after_fix: int) -> Batch:
+    until = batch.until_seq
+    news = [
+        fix
+        for added in handed
+        for fix in added.shown
+        if fix["id"] > after_fix and (until is None or fix["id"] <= until)
+    ]
+    return Batch(None, [], news, None, True, until)
 
 
 def _changed(walk: dict[str, Any], before: dict[str, Any] | None) -> bool:

@@ -19,8 +19,8 @@ from starlette.responses import Response
 from walkwithme.api.auth import ServicesDep, sees_operations
 from walkwithme.domain.errors import Forbidden
 from walkwithme.services import Services
-from walkwithme.usecases import alarms
 from walkwithme.usecases import channels as outbox
+from walkwithme.usecases import judging
 
 router = APIRouter(tags=["service"])
 
@@ -80,7 +80,7 @@ async def metrics(request: Request, svc: ServicesDep) -> Response:
     if not sees_operations(request):
         raise Forbidden("/metrics is for the operator: from this machine, or with its token")
     live, backlog, broken = await svc.db.read(
-        lambda c: (alarms.counts(c), outbox.backlog(c), outbox.broken_channels(c))
+        lambda c: (judging.counts(c), outbox.backlog(c), outbox.broken_channels(c))
     )
     registry = CollectorRegistry()
     registry.register(Snapshot(svc, live, backlog, broken))

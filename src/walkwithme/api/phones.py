@@ -23,7 +23,7 @@ from walkwithme.domain.errors import Conflict, DomainError
 from walkwithme.domain.reporting import App
 from walkwithme.ingest import PhoneMessage, Unreadable, owntracks, traccar
 from walkwithme.services import Services
-from walkwithme.usecases import phones
+from walkwithme.usecases import devices, phones
 from walkwithme.usecases.devices import Device
 
 log = logging.getLogger(__name__)
@@ -34,15 +34,17 @@ router = APIRouter(tags=["phones"])
 @router.post("/api/owntracks")
 async def owntracks_door(request: Request) -> Response:
     """OwnTracks in HTTP mode. In the app: Mode HTTP, URL `https://<server>/api/owntracks`,
-    any user name, and the device's token as the password. Answers a JSON array: `[]`, or a
-    command asking the app to switch to Move mode while a walk is on."""
+    any user name, and the device's token as the password (and its encryption key, if it has
+    one). Answers a JSON array: `[]`, or commands while a walk is on: switch to Move mode, and
+    (once a walk) the destination as a region (encrypted, if the message was)."""
     svc = services(request)
     device = await _device(svc, _basic_password(request) or bearer(request))
     if device is None:
         return _unauthorized("give the device's token as the password (Authentication)")
     body = await request.body()  # limited as it streams in (api/body_limit.py)
+    key = await svc.db.read(lambda c: devices.owntracks_key(c, device.id))
     try:
-        message = owntracks.read(body)
+        message = owntracks.read(body, key)
     except Unreadable as exc:
         return JSON(error_body(str(exc)), status_code=400)
     if message is None:
@@ -50,7 +52,7 @@ async def owntracks_door(request: Request) -> Response:
     taken = await _take(svc, device, message)
     if isinstance(taken, Response):
         return taken
-    return JSON([owntracks.mode_command(taken.ask_mode)] if taken.ask_mode else [])
+    return JSON(owntracks.answer(taken.commands(), message, key))
 
 
 # One route a method: a route with both shared one operation id, which broke /openapi.json.

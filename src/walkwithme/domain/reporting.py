@@ -7,6 +7,13 @@ stands still unless its heartbeat is on. The rules don't bend for a quiet phone 
 doesn't depend on her app's settings): instead the walker is told, plainly, how to set the
 app for a walk, the app is asked to report often where its protocol allows (OwnTracks'
 `setConfiguration`), and everyone sees when it last reported.
+
+Traccar Client comes in three generations, told apart by how they post (ingest/traccar.py):
+the old clients have no heartbeat (they send at their interval, standing still or not), so
+nothing is said of one; 9.x marks its heartbeats, so it is told to turn the heartbeat on until
+one is seen; 10.x's heartbeat carries no marker (seen only when it comes without a position),
+so nothing is said of it either: a warning she could never clear would teach her to ignore
+the warnings that matter.
 """
 
 from __future__ import annotations
@@ -29,6 +36,10 @@ class Reports(StrEnum):
 # OwnTracks' monitoring modes, as its `m` field gives them.
 OWNTRACKS_MODES = {-1: "quiet", 0: "manual", 1: "significant", 2: "move"}
 HEARTBEAT = "heartbeat"  # Traccar Client's heartbeat: it reports while she stands still
+# Traccar Client's generations, as its messages show them (its `mode` until a heartbeat is seen).
+TRACCAR_LEGACY = "legacy"  # the old clients: no heartbeat setting; they send at their interval
+TRACCAR_9 = "9"  # 9.x: marks its heartbeats ("heartbeat": true)
+TRACCAR_10 = "10"  # 10.x: its heartbeats carry no marker
 
 
 @dataclass(frozen=True)
@@ -36,7 +47,8 @@ class Client:
     """What a phone's message says of the app that sent it."""
 
     app: App
-    mode: str | None = None  # an OwnTracks mode, "heartbeat", or None: not said
+    # An OwnTracks mode; for Traccar Client "heartbeat" or its generation; None: not said.
+    mode: str | None = None
 
     @property
     def reports(self) -> Reports:
@@ -44,7 +56,9 @@ class Client:
             if self.mode is None:
                 return Reports.UNKNOWN
             return Reports.OFTEN if self.mode == "move" else Reports.RARELY
-        return Reports.OFTEN if self.mode == HEARTBEAT else Reports.UNKNOWN
+        if self.mode in (HEARTBEAT, TRACCAR_LEGACY):
+            return Reports.OFTEN  # (the old clients send at their interval, even standing still)
+        return Reports.UNKNOWN
 
     @property
     def advice(self) -> str | None:
@@ -55,9 +69,11 @@ class Client:
             now = f"is in {self.mode.capitalize()} mode" if self.mode else "may not be in Move mode"
             return (
                 f"OwnTracks {now}: it may report only every 15 minutes or so, and your "
-                "companions would not see you move. Switch it to Move mode for the walk (or "
-                "turn on Remote configuration in its settings, and the server will do it)."
+                "companions would not see you move. Switch it to Move mode for the walk, or "
+                f"let the server do it: {REMOTE_CONFIGURATION}"
             )
+        if self.mode == TRACCAR_10:
+            return None  # its heartbeat can't be seen: a warning she could never clear
         return (
             "Traccar Client sends nothing while you stand still unless its heartbeat is on: "
             "turn on the heartbeat (every 60 seconds or less) for the walk, or a pause could "
@@ -66,10 +82,23 @@ class Client:
 
     def after(self, previous: Client | None) -> Client:
         """What is known of the app now: a message that doesn't say its mode (OwnTracks'
-        transitions and cards, Traccar's messages between heartbeats) leaves it as it was."""
-        if self.mode is None and previous is not None and previous.app is self.app:
+        transitions and cards) leaves it as it was, and so does Traccar Client's message
+        between heartbeats: a heartbeat once seen is known to be on."""
+        if previous is None or previous.app is not self.app:
+            return self
+        if self.mode is None:
+            return previous
+        if previous.mode == HEARTBEAT and self.mode in (TRACCAR_9, TRACCAR_10):
             return previous
         return self
+
+
+# How to let the server switch OwnTracks to Move mode: the apps obey `setConfiguration` only
+# with these settings on, all off by default (iOS needs both).
+REMOTE_CONFIGURATION = (
+    "on an iPhone, turn on both cmd and allowRemoteConfiguration in OwnTracks' settings; on "
+    "Android, turn on Remote configuration (remoteConfiguration)."
+)
 
 
 UNKNOWN_MODE = "unknown"  # what we asked it to leave, when it hadn't said

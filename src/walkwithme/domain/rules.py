@@ -60,6 +60,13 @@ class Watch:
     escalate_at: int | None = None  # in alarm: when to tell the next rung of the ladder
     timer: bool = False  # no destination: only the time she set, and silence once she reports
     profiles: Profiles = DEFAULT_PROFILES  # the thresholds it started with (domain/profiles.py)
+    heard_at: int | None = None  # her phone said it is alive, without a position (a heartbeat)
+
+    @property
+    def last_heard_at(self) -> int | None:
+        """When her phone last showed it is alive: a fix, or a heartbeat without one."""
+        heard = [at for at in (self.last_fix_at, self.heard_at) if at is not None]
+        return max(heard) if heard else None
 
 
 @dataclass(frozen=True)
@@ -76,10 +83,10 @@ def deadlines(w: Watch, t: Thresholds) -> dict[Reason, int]:
     if w.timer:
         # She said when to check on her; a phone that reports is also watched for silence.
         found = {Reason.LATE: w.expected_at}
-        if w.last_fix_at is not None:
-            found[Reason.SILENT] = w.last_fix_at + t.silent_ms
+        if w.last_heard_at is not None:
+            found[Reason.SILENT] = w.last_heard_at + t.silent_ms
         return _quieted(found, w.quiet_until)
-    found = {Reason.SILENT: (w.last_fix_at or w.started_at) + t.silent_ms}
+    found = {Reason.SILENT: (w.last_heard_at or w.started_at) + t.silent_ms}
     if w.state is WalkState.ACTIVE:
         duration = max(0, w.expected_at - w.started_at)
         grace = max(t.late_grace_min_ms, int(duration * t.late_grace_fraction))

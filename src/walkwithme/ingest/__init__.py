@@ -30,6 +30,25 @@ class PhoneMessage:
     """One message from a phone app, read."""
 
     client: Client
-    fix: Fix | None = None  # a position to record
+    fixes: tuple[Fix, ...] = ()  # positions to record (Traccar Client 10's JSON: several)
     refused: str | None = None  # why a message we read was not used (answered 2xx, recorded)
     sos: bool = False  # the app's alarm button
+    # A heartbeat with no position in it (Traccar Client 10's, when the phone has no fresh
+    # location): when the phone said it is alive. It counts against silence, nothing else.
+    alive_ms: int | None = None
+    # MQTT: a retained message the broker hands again on every (re)subscription. Only news if
+    # what it carries isn't stored yet; it never asks the app for anything.
+    replayed: bool = False
+    # OwnTracks: it came encrypted with the device's key, so its answers go back encrypted.
+    encrypted: bool = False
+    # Something the app says of the phone for the walk's timeline: "offline" (OwnTracks' last
+    # will over MQTT: the broker lost the phone's connection), "mock_location" (Traccar
+    # Client: Android says the position came from a mock provider, so it may be faked).
+    signal: str | None = None
+    # OwnTracks' transition: "enter" or "leave", and its region's creation time (`wtst`),
+    # which names the region (domain/regions.py: the walk's destination has its own).
+    transition: tuple[str, int] | None = None
+
+
+OFFLINE = "offline"
+MOCK_LOCATION = "mock_location"

@@ -1,42 +1,95 @@
-"""OwnTracks (iOS and Android) in HTTP mode: one JSON message per POST.
+"""OwnTracks (iOS and Android): one JSON message per POST in HTTP mode, or per MQTT message
+(mqtt_bridge.py).
 
-Only `location` messages carry a fix. Every other kind (transitions, waypoints, cards,
-status, lwt...) is read and set aside: the walk has its own door, and a 4xx would make
+Only `location` messages carry a fix. Messages encrypted with the device's key are opened
+first (ingest/owntracks_crypto.py). Every other kind (transitions, waypoints, status, lwt...)
+is read and set aside: the walk has its own door, and a 4xx would make
 iOS drop the message and Android resend it forever (../shared/protocols.md).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
+
+import orjson
 
 from walkwithme.domain.errors import Invalid
 from walkwithme.domain.fixes import Fix, read_number, read_required
 from walkwithme.domain.reporting import App, Client, owntracks_mode, owntracks_mode_number
-from walkwithme.ingest import PhoneMessage, Unreadable, load_json
+from walkwithme.ingest import OFFLINE, PhoneMessage, Unreadable, load_json
+from walkwithme.ingest.owntracks_crypto import Undecryptable, open_sealed, seal
 
 KMH = 1 / 3.6
 
 
-def read(body: bytes) -> PhoneMessage | None:
-    """One POST's body. None: an empty body (sent when a friend is deleted), nothing to do.
-    Raises `Unreadable` for a body that isn't an OwnTracks message at all."""
+def read(body: bytes, key: str | None = None) -> PhoneMessage | None:
+    """One POST's body (or one MQTT payload). None: an empty body (sent when a friend is
+    deleted), nothing to do. `key`: the device's encryption key, if it has one. Raises
+    `Unreadable` for a body that isn't an OwnTracks message at all."""
     if not body.strip():
         return None
-    message = load_json(body)
+    message = _object(load_json(body))
+    if message["_type"] != "encrypted":
+        return _message(message)
+    if key is None:
+        return PhoneMessage(Client(App.OWNTRACKS), refused=NO_KEY)
+    try:
+        inner = _object(load_json(open_sealed(key, message.get("data"))))
+    except (Undecryptable, Unreadable) as exc:
+        return PhoneMessage(Client(App.OWNTRACKS), refused=f"an encrypted message: {exc}")
+    if inner["_type"] == "encrypted":
+        return PhoneMessage(Client(App.OWNTRACKS), refused="an encrypted message in another")
+    return replace(_message(inner), encrypted=True)
+
+
+NO_KEY = (
+    "an encrypted message, and this device has no encryption key: give it one "
+    "(docs/phones.md) or turn encryption off in the app"
+)
+
+
+def _object(message: object) -> dict[str, Any]:
     if not isinstance(message, dict) or not isinstance(message.get("_type"), str):
         raise Unreadable('an OwnTracks message is a JSON object with a "_type"')
+    return message
+
+
+def _message(message: dict[str, Any]) -> PhoneMessage:
     kind = message["_type"]
     client = Client(App.OWNTRACKS, owntracks_mode(message.get("m")))
-    if kind == "encrypted":
-        return PhoneMessage(
-            client, refused="encrypted messages can't be read here: turn encryption off"
-        )
+    if kind == "card":
+        # Her name and photo for friends' maps: the server knows her name already, and the
+        # photo (~100 kB) is dropped here, unread. Nothing to refuse.
+        return PhoneMessage(client)
+    if kind == "lwt":
+        # Its last will, published by the broker when it lost the phone's connection (MQTT;
+        # with Android's hour-long keepalive, up to 90 minutes late; iOS's: about 90 s).
+        return PhoneMessage(client, signal=OFFLINE)
     if kind != "location":
-        return PhoneMessage(client, refused=f"a {kind!r} message carries no fix for a walk")
+        refused = f"a {kind!r} message carries no fix for a walk"
+        return PhoneMessage(client, refused=refused, transition=_transition(message))
     try:
-        return PhoneMessage(client, fix=_fix(message))
+        return PhoneMessage(client, fixes=(_fix(message),))
     except Invalid as exc:
         return PhoneMessage(client, refused=exc.message)
+
+
+def answer(items: list[dict[str, Any]], message: PhoneMessage, key: str | None) -> list[Any]:
+    """What goes back to the app: encrypted with its key if it wrote to us encrypted."""
+    if not message.encrypted or key is None:
+        return items
+    return [seal(key, orjson.dumps(item)) for item in items]
+
+
+def _transition(message: dict[str, Any]) -> tuple[str, int] | None:
+    """A `transition`'s event and its region's `wtst`, if it is one."""
+    event, wtst = message.get("event"), message.get("wtst")
+    if message["_type"] != "transition" or event not in ("enter", "leave"):
+        return None
+    if isinstance(wtst, bool) or not isinstance(wtst, int | float):
+        return None
+    return str(event), int(wtst)
 
 
 def _fix(message: dict[str, Any]) -> Fix:

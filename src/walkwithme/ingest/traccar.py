@@ -2,10 +2,15 @@
 
 - the old Android client: every parameter in the query string (POST or GET), empty body;
 - 9.x: `POST` of JSON, `{"location": {...}, "device_id": "..."}`;
-- 10.x: `POST` of a form with the same parameters as the query.
+- 10.x: `POST` of a form with the same parameters as the query; or, set to upload JSON, an
+  array of objects with those parameters as JSON values, one a position.
 
 The device is named by `id` (or `deviceid`, or 9.x's `device_id`): here, the device's token.
 Speeds come in knots (9.x: m/s), batteries in % (9.x: 0 to 1). `alarm=sos` is her SOS.
+
+How it posts says which generation sent it (domain/reporting.py: what to tell her of its
+heartbeat). 10.x's heartbeat, when the phone has no fresh location, is `id`, `timestamp` and
+`batt` alone: no position, but proof that the phone is alive.
 """
 
 from __future__ import annotations
@@ -18,8 +23,15 @@ from urllib.parse import parse_qsl
 
 from walkwithme.domain.errors import Invalid
 from walkwithme.domain.fixes import Fix
-from walkwithme.domain.reporting import HEARTBEAT, App, Client
-from walkwithme.ingest import PhoneMessage, Unreadable, load_json
+from walkwithme.domain.reporting import (
+    HEARTBEAT,
+    TRACCAR_9,
+    TRACCAR_10,
+    TRACCAR_LEGACY,
+    App,
+    Client,
+)
+from walkwithme.ingest import MOCK_LOCATION, PhoneMessage, Unreadable, load_json
 
 KNOT = 1852 / 3600  # m/s
 SECONDS_UP_TO = 2**31  # an integer timestamp below this is in seconds, else milliseconds
@@ -32,20 +44,25 @@ def read(
     be parsed."""
     media = content_type.split(";", 1)[0].strip().lower()
     if media == "application/json" and body.strip():
-        return _json(body)
+        data = load_json(body)
+        return _json_array(data) if isinstance(data, list) else _json(data)
     params = dict(query)
+    generation = TRACCAR_LEGACY  # every parameter in the query string
     if media == "application/x-www-form-urlencoded" and body:
+        generation = TRACCAR_10
         try:
             params.update(parse_qsl(body.decode(), keep_blank_values=True, strict_parsing=True))
         except (UnicodeDecodeError, ValueError):
             raise Unreadable("the form can't be parsed") from None
     device = params.get("id") or params.get("deviceid")
-    return device, _params(params)
+    return device, _params(params, generation)
 
 
-def _params(p: Mapping[str, str]) -> PhoneMessage:
-    client = Client(App.TRACCAR)
+def _params(p: Mapping[str, str], generation: str) -> PhoneMessage:
+    client = Client(App.TRACCAR, generation)
     sos = p.get("alarm", "").strip().lower() == "sos"
+    if not any(key in p for key in ("lat", "lon", "location")) and p.get("timestamp"):
+        return _alive(p, client, sos)
     try:
         if "location" in p and ("lat" not in p or "lon" not in p):
             lat_text, _, lon_text = p["location"].partition(",")
@@ -57,7 +74,7 @@ def _params(p: Mapping[str, str]) -> PhoneMessage:
             t_ms=_timestamp(p.get("timestamp")),
             lat=lat,
             lon=lon,
-            accuracy_m=_optional(p, "accuracy"),
+            accuracy_m=_accuracy(p),
             speed_mps=speed * KNOT if speed is not None else None,
             bearing_deg=_optional(p, "bearing") if "bearing" in p else _optional(p, "heading"),
             altitude_m=_optional(p, "altitude"),
@@ -65,23 +82,67 @@ def _params(p: Mapping[str, str]) -> PhoneMessage:
         )
     except Invalid as exc:
         return PhoneMessage(client, refused=exc.message, sos=sos)
-    return PhoneMessage(client, fix=fix, sos=sos)
+    # The old Android client adds `mock=true` for a position from a mock provider.
+    mock = p.get("mock", "").strip().lower() == "true"
+    return PhoneMessage(client, fixes=(fix,), sos=sos, signal=MOCK_LOCATION if mock else None)
 
 
-def _json(body: bytes) -> tuple[str | None, PhoneMessage]:
-    data = load_json(body)
+def _alive(p: Mapping[str, str], client: Client, sos: bool) -> PhoneMessage:
+    """A message with a time and no position: 10.x's heartbeat when the phone had no fresh
+    location. It shows the heartbeat is on, and that the phone is alive."""
+    if client.mode == TRACCAR_10:
+        client = Client(App.TRACCAR, HEARTBEAT)
+    try:
+        return PhoneMessage(client, alive_ms=_timestamp(p.get("timestamp")), sos=sos)
+    except Invalid as exc:
+        return PhoneMessage(client, refused=exc.message, sos=sos)
+
+
+def _json_array(items: list[object]) -> tuple[str | None, PhoneMessage]:
+    """10.x set to upload JSON (`HttpUploader`, `uploadJson`): its buffered positions at once,
+    each with the form's parameters as JSON values."""
+    if not items or not all(isinstance(item, dict) for item in items):
+        raise Unreadable("Traccar Client's JSON upload is an array of objects")
+    params = [
+        {str(k): _text(v) for k, v in item.items()} for item in items if isinstance(item, dict)
+    ]
+    read = [_params(p, TRACCAR_10) for p in params]
+    alive = [m.alive_ms for m in read if m.alive_ms is not None]
+    beat = any(m.client.mode == HEARTBEAT for m in read)
+    message = PhoneMessage(
+        Client(App.TRACCAR, HEARTBEAT if beat else TRACCAR_10),
+        fixes=tuple(fix for m in read for fix in m.fixes),
+        refused=next((m.refused for m in reversed(read) if m.refused), None),
+        sos=any(m.sos for m in read),
+        alive_ms=max(alive) if alive else None,
+    )
+    first = params[0]
+    return first.get("id") or first.get("deviceid") or None, message
+
+
+def _text(value: object) -> str:
+    """A JSON value as the form would have said it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def _json(data: object) -> tuple[str | None, PhoneMessage]:
     if not isinstance(data, dict) or not isinstance(data.get("location"), dict):
         raise Unreadable('a Traccar Client message is {"location": {...}, "device_id": ...}')
     device = data.get("device_id")
     location: dict[str, Any] = data["location"]
     sos = _is_sos(location)
     heartbeat = data.get("heartbeat") is True or location.get("heartbeat") is True
-    client = Client(App.TRACCAR, HEARTBEAT if heartbeat else None)
+    client = Client(App.TRACCAR, HEARTBEAT if heartbeat else TRACCAR_9)
     try:
         fix = _json_fix(location)
     except Invalid as exc:
         return str(device) if device else None, PhoneMessage(client, refused=exc.message, sos=sos)
-    return str(device) if device else None, PhoneMessage(client, fix=fix, sos=sos)
+    # 9.x: its location plugin marks a position from a mock provider `mock: true`.
+    signal = MOCK_LOCATION if location.get("mock") is True else None
+    message = PhoneMessage(client, fixes=(fix,), sos=sos, signal=signal)
+    return str(device) if device else None, message
 
 
 def _is_sos(location: Mapping[str, Any]) -> bool:
@@ -132,6 +193,13 @@ def _known(value: object, name: str) -> float | None:
     """9.x says "unknown" with a negative number."""
     number = _json_number(value, name)
     return None if number is None or number < 0 else number
+
+
+def _accuracy(p: Mapping[str, str]) -> float | None:
+    """The old Android client says `accuracy=0.0` when it doesn't know (a GPS fix without
+    one): unknown, not a fix good to the millimetre."""
+    accuracy = _optional(p, "accuracy")
+    return None if accuracy == 0 else accuracy
 
 
 def _required(p: Mapping[str, str], key: str) -> float:

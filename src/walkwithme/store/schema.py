@@ -48,6 +48,9 @@ people = sa.Table(
     # She asked for her account to be deleted while her duress PIN's silent alarm went on:
     # it is finished once the alarm is resolved (usecases/deletion.py).
     sa.Column("delete_at", Ms),
+    # The operator disabled this person: they can't sign in, their sessions ended and their
+    # devices' tokens stop working, until the operator enables them again (usecases/people.py).
+    sa.Column("disabled_at", Ms),
 )
 
 invites = sa.Table(
@@ -102,6 +105,11 @@ devices = sa.Table(
     sa.Column("owntracks_topic", sa.String(200), unique=True),
     # The OwnTracks mode it was in when a walk asked it for Move mode: given back after.
     sa.Column("asked_from_mode", sa.String(16)),
+    # OwnTracks' encryption key (its passphrase), shown once: kept as it is, since the
+    # server must decrypt with it (ingest/owntracks_crypto.py). Never listed or exported.
+    sa.Column("owntracks_key", sa.String(64)),
+    # The walk whose destination its OwnTracks was given as a region (given once a walk).
+    sa.Column("region_walk_id", Id),
 )
 
 contacts = sa.Table(
@@ -158,6 +166,9 @@ walks = sa.Table(
     sa.Column("last_speed_mps", sa.Float),
     sa.Column("last_bearing_deg", sa.Float),
     sa.Column("last_battery_pct", sa.Float),
+    # When one of her phones last said it is alive without a position (a heartbeat): it
+    # counts against silence (migration 0024).
+    sa.Column("heard_at", Ms),
     # The earliest moment the watchdog should look at this walk again.
     sa.Column("next_due_at", Ms),
     # What the watchdog's rules need (domain/rules.py): progress toward the destination...
@@ -190,7 +201,7 @@ walks = sa.Table(
     sa.Column("cover_alarm_reason", sa.String(16)),  # the alarm her devices are shown, if any
     # The thresholds it is judged by, fixed when it started (JSON; NULL: the built-in ones).
     sa.Column("profiles", sa.Text),
-    # The rules' shadow on what her devices are shown (usecases/alarms.py): the check they
+    # The rules' shadow on what her devices are shown (usecases/judging.py): the check they
     # were asked and its quiet time after an answer, and the ladder of an alarm they are shown.
     sa.Column("cover_check_reason", sa.String(16)),
     sa.Column("cover_check_asked_at", Ms),

@@ -44,6 +44,17 @@ class StorageUnavailable(Exception):
     """The database could not commit; nothing of the request was kept. Worth a retry."""
 
 
+@dataclass(frozen=True)
+class NewFixes:
+    """Fixes one job added to a walk's track: numbered `first` to `last` (every one, trusted
+    or flagged), and the trusted ones as companions are shown them. Carried with the ring to
+    the walk's live streams, which then need not read them back (api/live.py)."""
+
+    first: int
+    last: int
+    shown: list[dict[str, Any]]
+
+
 @dataclass
 class Touched:
     """The walks a group changed, and among them those where who may see them changed."""
@@ -52,12 +63,24 @@ class Touched:
     access: set[int] = field(default_factory=set)
     events: set[int] = field(default_factory=set)  # walks with new timeline events
     alerts: bool = False  # new deliveries in the outbox
+    devices: set[int] = field(default_factory=set)  # devices whose tokens no longer work
+    # Every fix the group added, by walk, in the order they were numbered; `fixes_told` False:
+    # not known (another process's commit, store/pg_bell.py): streams read them back.
+    fixes: dict[int, list[NewFixes]] = field(default_factory=dict)
+    fixes_told: bool = True
 
     def update(self, other: Touched) -> None:
         self.walks |= other.walks
         self.access |= other.access
         self.events |= other.events
         self.alerts = self.alerts or other.alerts
+        self.devices |= other.devices
+        for walk_id, added in other.fixes.items():
+            self.fixes.setdefault(walk_id, []).extend(added)
+        self.fixes_told = self.fixes_told and other.fixes_told
+
+    def __bool__(self) -> bool:
+        return bool(self.walks or self.devices)
 
 
 @dataclass
@@ -77,6 +100,15 @@ class Tx:
             self.touched.access.add(walk_id)
         if events:
             self.touched.events.add(walk_id)
+
+    def added_fixes(self, walk_id: int, added: NewFixes) -> None:
+        """Fixes the job added to the walk's track (every fix added must be said here)."""
+        self.touch(walk_id)
+        self.touched.fixes.setdefault(walk_id, []).append(added)
+
+    def revoked(self, device_id: int) -> None:
+        """The device's token no longer works: every process forgets it after the commit."""
+        self.touched.devices.add(device_id)
 
     def alerted(self) -> None:
         """The job put deliveries in the outbox: the notifier is rung after the commit."""
@@ -100,8 +132,12 @@ class Writer:
         clock: Clock,
         on_commit: Callable[[Touched], None] = lambda _touched: None,
         on_alerts: Callable[[], None] = lambda: None,
+        announce: Callable[[Connection, Touched], None] | None = None,
     ) -> None:
+        """`announce`: said in each committing transaction that touched something, for the
+        other processes on the same database (store/pg_bell.py); None on SQLite."""
         self._engine = engine
+        self._announce = announce
         self._clock = clock
         self._on_commit = on_commit
         # Called from the writer's thread after a commit that made alerts (the notifier's
@@ -242,7 +278,7 @@ class Writer:
     def _after_commit(self, touched: Touched, jobs: int) -> None:
         self.groups_committed += 1
         self.jobs_committed += jobs
-        if touched.walks:
+        if touched:
             try:
                 self._on_commit(touched)
             except Exception:  # the bell must never break the writer
@@ -259,6 +295,8 @@ class Writer:
             with self._engine.connect() as conn, conn.begin():
                 tx = Tx(conn, now)
                 results = [fn(tx) for fn in fns]
+                if self._announce is not None and tx.touched:
+                    self._announce(conn, tx.touched)  # delivered on commit, never on rollback
         except DBAPIError as exc:
             if (
                 exc.connection_invalidated

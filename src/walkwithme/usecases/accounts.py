@@ -270,7 +270,11 @@ def person_for_session(conn: Connection, token: str, now_ms: int) -> Person | No
     row = conn.execute(
         sa.select(*_PERSON_COLUMNS)
         .join(sessions, sessions.c.person_id == people.c.id)
-        .where(sessions.c.token_hash == token_hash(token), sessions.c.expires_at > now_ms)
+        .where(
+            sessions.c.token_hash == token_hash(token),
+            sessions.c.expires_at > now_ms,
+            people.c.disabled_at.is_(None),
+        )
     ).first()
     return _person(row) if row else None
 

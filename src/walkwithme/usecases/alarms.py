@@ -1,11 +1,6 @@
-"""The watchdog's decisions and the people's answers: the check, the alarm, SOS, "I'm on it",
-and resolving an alarm.
-
-`judge` is what the watchdog runs for a walk that fell due. It re-reads the walk in the
-writer's transaction and acts only if the due time it claimed is still the walk's due time: a
-fix that landed meanwhile moved it, and then there is nothing to decide. After her duress
-PIN, it also judges the walk her devices are shown (the cover), with the same rules: see
-`_judge_covert`.
+"""Alarms: raising one, its ladder, and what people do about it (her SOS and wrong PINs, "I'm
+on it", resolving it). After her duress PIN, the alarm her devices are shown (the cover's) has
+its own ladder, for them only. The watchdog decides when an alarm is due (usecases/judging.py).
 """
 
 from __future__ import annotations
@@ -13,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from walkwithme.domain.errors import Conflict, NotFound
@@ -23,15 +17,9 @@ from walkwithme.domain.rules import (
     LADDER,
     REPEAT_AT_TOP_MS,
     Reason,
-    Verdict,
-    Watch,
-    evaluate,
-    next_look_after,
     quiet_after_answer,
 )
-from walkwithme.domain.walks import LIVE_VALUES, WalkState, check_message
-from walkwithme.security import new_token, token_hash
-from walkwithme.store.schema import answer_links, insert_id, walks
+from walkwithme.domain.walks import WalkState, check_message
 from walkwithme.store.writer import Tx
 from walkwithme.usecases import alerts, shares, timeline
 from walkwithme.usecases.timeline import FOR_ALL, FOR_COMPANIONS, FOR_WALKER, Audience
@@ -46,155 +34,6 @@ from walkwithme.usecases.walks import (
     save,
     shown_columns,
 )
-
-
-def due_walks(conn: Connection, now_ms: int, limit: int = 500) -> list[tuple[int, int]]:
-    rows = conn.execute(
-        sa.select(walks.c.id, walks.c.next_due_at)
-        .where(walks.c.next_due_at <= now_ms, walks.c.state.in_(LIVE_VALUES))
-        .order_by(walks.c.next_due_at)
-        .limit(limit)
-    )
-    return [(r.id, r.next_due_at) for r in rows]
-
-
-def counts(conn: Connection) -> dict[str, int]:
-    """Live walks and alarms, for /metrics: numbers, never anyone's whereabouts."""
-    rows = conn.execute(
-        sa.select(walks.c.state, sa.func.count())
-        .where(walks.c.state.in_(LIVE_VALUES))
-        .group_by(walks.c.state)
-    )
-    return {state: int(n) for state, n in rows}
-
-
-def earliest_due(conn: Connection) -> int | None:
-    value = conn.execute(
-        sa.select(sa.func.min(walks.c.next_due_at)).where(walks.c.state.in_(LIVE_VALUES))
-    ).scalar()
-    return int(value) if value is not None else None
-
-
-def verdict(walk: Walk, watch: Watch, now_ms: int) -> Verdict:
-    """The walk's rules, judged now: the one place they are called, for the walk itself and
-    for the shadow of the walk her devices are shown (`Walk.cover_watch`)."""
-    return evaluate(watch, now_ms, walk.profiles.at(now_ms, walk.timezone))
-
-
-def judge(tx: Tx, walk_id: int, seen_due: int, *, has_hook: bool = False) -> str | None:
-    """Decide about a walk that fell due. Returns "check", "alarm", "escalated", or None
-    (nothing was due after all). `has_hook`: the operator configured an emergency hook."""
-    walk = get_walk(tx.conn, walk_id)
-    if walk is None or not walk.live or walk.next_due_at != seen_due:
-        return None  # over, or moved by a fix since the watchdog looked
-    if walk.covert:
-        return _judge_covert(tx, walk, has_hook=has_hook)
-    if walk.state is WalkState.ALARM:
-        _walk, said = escalate(tx, walk, has_hook=has_hook)
-        return "escalated" if said else None
-    found = verdict(walk, walk.watch(), tx.now_ms)
-    if found.alarm is not None:
-        raise_alarm(tx, walk, found.alarm)
-        return "alarm"
-    if found.ask is not None:
-        ask(tx, walk, found.ask)
-        return "check"
-    # The hint was early (the night profile, say): look again when something is really due.
-    _look_again(tx, walk, [found.next_due_at, next_look_after(walk.watch(), tx.now_ms)])
-    return None
-
-
-def _judge_covert(tx: Tx, walk: Walk, *, has_hook: bool) -> str | None:
-    """A walk in the silent alarm of her duress PIN: its ladder climbs, while the rules'
-    shadow judges the walk her devices are shown exactly as the rules would have judged the
-    walk her real PIN left: she is asked "Are you OK?", an unanswered question is an alarm
-    for her devices, and that alarm climbs its own ladder, for her devices only."""
-    now = tx.now_ms
-    decided: str | None = None
-    saved = False  # the walk was saved: its due time is recomputed already
-    if walk.escalate_at is not None and walk.escalate_at <= now:
-        walk, said = escalate(tx, walk, has_hook=has_hook)
-        decided, saved = ("escalated" if said else None), True
-    shadow = walk.cover_watch()
-    cover = walk.cover
-    if cover is not None and cover.state is WalkState.ALARM:
-        if cover.escalate_at is not None and cover.escalate_at <= now:
-            said = _escalate_shown(tx, walk, cover, has_hook=has_hook)
-            return "escalated" if said else decided
-        looks = [cover.escalate_at]
-    elif walk.walker_live:
-        found = verdict(walk, shadow, now)
-        if found.alarm is not None:
-            walk = shown_alarm(tx, walk, found.alarm)
-            _tell_shown(tx, walk, "alarm", found.alarm)
-            return "alarm"
-        if found.ask is not None:
-            ask(tx, walk, found.ask)
-            return "check"
-        looks = [found.next_due_at, next_look_after(shadow, now)]
-    else:
-        looks = []
-    if not saved:
-        _look_again(tx, walk, [walk.escalate_at, *looks])
-    return decided
-
-
-def _look_again(tx: Tx, walk: Walk, candidates: list[int | None]) -> None:
-    """Nothing was due after all: the watchdog looks again at the earliest of these."""
-    found = [at for at in candidates if at is not None]
-    tx.conn.execute(
-        _MOVE_DUE,
-        {"walk_id": walk.id, "seen_due": walk.next_due_at, "due": min(found) if found else None},
-    )
-
-
-# The due time moves only if it is still the one the decision was taken on.
-_MOVE_DUE = (
-    walks.update()
-    .where(walks.c.id == sa.bindparam("walk_id"), walks.c.next_due_at == sa.bindparam("seen_due"))
-    .values(next_due_at=sa.bindparam("due"))
-)
-
-
-def postpone(tx: Tx, walk_id: int, seen_due: int, delay_ms: int) -> None:
-    """For a walk whose judging failed: look again later instead of failing in a loop."""
-    tx.conn.execute(
-        _MOVE_DUE, {"walk_id": walk_id, "seen_due": seen_due, "due": tx.now_ms + delay_ms}
-    )
-
-
-def ask(tx: Tx, walk: Walk, reason: Reason) -> None:
-    """Ask the walker "Are you OK?"; she answers with her PIN within the response window.
-    The question reaches her open pages (the timeline) and her own channels. After her duress
-    PIN it is the walk her devices are shown that asks (its shadow's check): they get the
-    question as her real PIN's walk would have, and the people looking out for her see, in
-    their timeline, that she was asked."""
-    covert = walk.covert
-    save(tx, walk, **shown_columns(covert, check_reason=reason.value, check_asked_at=tx.now_ms))
-    facts = {"reason": reason.value, **_facts(walk, tx.now_ms)}
-    event_id = timeline.record(
-        tx, walk.id, "check", audience=FOR_WALKER if covert else FOR_ALL, **facts
-    )
-    if covert:
-        timeline.record(tx, walk.id, "check", audience=FOR_COMPANIONS, cover=True, **facts)
-    # Her channels get a link to a page where she answers with her PIN, from any browser.
-    token = new_token("ans")
-    insert_id(
-        tx.conn, answer_links, walk_id=walk.id, token_hash=token_hash(token), created_at=tx.now_ms
-    )
-    told = {**facts, "link_path": f"/answer/{token}"}
-    alerts.tell(tx, walk, "check", told, [walk.walker_id], event_id=event_id)
-
-
-def walk_for_answer(conn: Connection, token: str) -> Walk:
-    """The walk an answer link belongs to, while it is live; NotFound otherwise."""
-    row = conn.execute(
-        sa.select(answer_links.c.walk_id).where(answer_links.c.token_hash == token_hash(token))
-    ).first()
-    walk = get_walk(conn, row.walk_id) if row else None
-    if walk is None or not walk.walker_live:
-        raise NotFound("this link has expired: the walk is over")
-    return walk
 
 
 def _alarm_begins(tx: Tx, reason: Reason, *, cover: bool) -> dict[str, Any]:
@@ -215,7 +54,7 @@ def raise_alarm(tx: Tx, walk: Walk, reason: Reason, *, silent: bool = False, **v
     """The alarm: her companions first; the ladder climbs if nobody says "I'm on it".
     `silent`: kept from her own devices (her duress PIN; `values` set what they are shown)."""
     walk = save(tx, walk, WalkState.ALARM, **_alarm_begins(tx, reason, cover=False), **values)
-    facts = {"reason": reason.value, **_facts(walk, tx.now_ms)}
+    facts = {"reason": reason.value, **facts_of(walk, tx.now_ms)}
     audience = FOR_COMPANIONS if silent else FOR_ALL
     event_id = timeline.record(tx, walk.id, "alarm", audience=audience, **facts)
     alerts.tell(tx, walk, "alarm", facts, alerts.companion_ids(tx.conn, walk.id), event_id=event_id)
@@ -224,7 +63,7 @@ def raise_alarm(tx: Tx, walk: Walk, reason: Reason, *, silent: bool = False, **v
 
 def tell_duress_again(tx: Tx, walk: Walk, *, said: str | None) -> None:
     """Her duress PIN, given again during an alarm: those looking out for her hear of it."""
-    facts = {"reason": Reason.DURESS.value, "said": said, **_facts(walk, tx.now_ms)}
+    facts = {"reason": Reason.DURESS.value, "said": said, **facts_of(walk, tx.now_ms)}
     event_id = timeline.record(tx, walk.id, "duress", audience=FOR_COMPANIONS, **facts)
     alerts.tell(tx, walk, "alarm", facts, alerts.companion_ids(tx.conn, walk.id), event_id=event_id)
 
@@ -249,7 +88,7 @@ def escalate(tx: Tx, walk: Walk, *, has_hook: bool) -> tuple[Walk, bool]:
         "reason": walk.alarm_reason,
         "rung": rung,
         "again": climb.again,
-        **_facts(walk, tx.now_ms),
+        **facts_of(walk, tx.now_ms),
     }
     event_id = timeline.record(tx, walk.id, "alarm_escalated", audience=_for(walk), **facts)
     if rung == "companions":
@@ -268,7 +107,7 @@ def escalate(tx: Tx, walk: Walk, *, has_hook: bool) -> tuple[Walk, bool]:
     return walk, True
 
 
-def _escalate_shown(tx: Tx, walk: Walk, cover: Cover, *, has_hook: bool) -> bool:
+def escalate_shown(tx: Tx, walk: Walk, cover: Cover, *, has_hook: bool) -> bool:
     """The ladder of the alarm her devices are shown (`cover`), under a silent alarm: it
     climbs as that alarm's own ladder would have, on her timeline only (the silent alarm's
     ladder tells the people). Returns whether it said anything."""
@@ -280,7 +119,7 @@ def _escalate_shown(tx: Tx, walk: Walk, cover: Cover, *, has_hook: bool) -> bool
         "reason": cover.alarm_reason,
         "rung": LADDER[climb.level],
         "again": climb.again,
-        **_facts(walk, tx.now_ms),
+        **facts_of(walk, tx.now_ms),
     }
     timeline.record(tx, walk.id, "alarm_escalated", audience=FOR_WALKER, **facts)
     return True
@@ -330,7 +169,7 @@ def _next_reachable(
     return None
 
 
-def _facts(walk: Walk, now_ms: int) -> dict[str, Any]:
+def facts_of(walk: Walk, now_ms: int) -> dict[str, Any]:
     """What anyone acting on an alert needs: where she was last seen, how long ago, how
     precisely, her battery and heading, and where she was going."""
     dest = walk.destination
@@ -366,7 +205,7 @@ def refuse_pin(tx: Tx, walk: Walk, action: str) -> None:
     if walk.covert:
         # Already in a silent alarm: her devices are shown the alarm they would have seen.
         walk = shown_alarm(tx, walk, Reason.WRONG_PINS)
-        _tell_shown(tx, walk, "alarm", Reason.WRONG_PINS)
+        tell_shown(tx, walk, "alarm", Reason.WRONG_PINS)
         return
     raise_alarm(tx, walk, Reason.WRONG_PINS)
 
@@ -375,30 +214,30 @@ def sos(tx: Tx, walk_id: int, walker_id: int) -> None:
     """SOS needs no PIN and asks nothing first."""
     walk = own_live_walk(tx, walk_id, walker_id)
     if walk.walker_state is WalkState.ALARM:
-        timeline.record(tx, walk_id, "sos", actor_id=walker_id, **_facts(walk, tx.now_ms))
+        timeline.record(tx, walk_id, "sos", actor_id=walker_id, **facts_of(walk, tx.now_ms))
         return
     if walk.covert:
         walk = shown_alarm(tx, walk, Reason.SOS)
-        _tell_shown(tx, walk, "sos", Reason.SOS)
+        tell_shown(tx, walk, "sos", Reason.SOS)
         return
     raise_alarm(tx, walk, Reason.SOS)
 
 
 def shown_alarm(tx: Tx, walk: Walk, reason: Reason) -> Walk:
     """Under a silent alarm, her devices see the alarm her own actions (or her silence) would
-    have raised; its own ladder starts climbing, for them (`_escalate_shown`)."""
+    have raised; its own ladder starts climbing, for them (`escalate_shown`)."""
     walk = save(
         tx, walk, cover_state=WalkState.ALARM.value, **_alarm_begins(tx, reason, cover=True)
     )
-    facts = {"reason": reason.value, **_facts(walk, tx.now_ms)}
+    facts = {"reason": reason.value, **facts_of(walk, tx.now_ms)}
     timeline.record(tx, walk.id, "alarm", audience=FOR_WALKER, **facts)
     return walk
 
 
-def _tell_shown(tx: Tx, walk: Walk, kind: str, reason: Reason) -> None:
+def tell_shown(tx: Tx, walk: Walk, kind: str, reason: Reason) -> None:
     """The people looking out for her hear of the alarm her devices were just shown (her SOS,
     no answer to the question they were asked, wrong PINs), in the silent alarm's timeline."""
-    facts = {"reason": reason.value, "cover": True, **_facts(walk, tx.now_ms)}
+    facts = {"reason": reason.value, "cover": True, **facts_of(walk, tx.now_ms)}
     actor = walk.walker_id if reason is Reason.SOS else None
     event_id = timeline.record(tx, walk.id, kind, audience=FOR_COMPANIONS, actor_id=actor, **facts)
     companions = alerts.companion_ids(tx.conn, walk.id)

@@ -247,15 +247,27 @@ def supersede(tx: Tx, walk_id: int, kinds: tuple[str, ...], why: str) -> None:
 
 def someone_would_hear(conn: Connection, walk_id: int) -> bool:
     """True if at least one companion of the walk has a channel that has worked."""
-    ids = companion_ids(conn, walk_id)
+    return anyone_would_hear(conn, companion_ids(conn, walk_id))
+
+
+def anyone_would_hear(conn: Connection, ids: list[int]) -> bool:
+    """True if at least one of these people has a channel that has worked."""
+    return bool(who_would_hear(conn, ids))
+
+
+def who_would_hear(conn: Connection, ids: list[int]) -> set[int]:
+    """Those of these people who have a channel that has worked (asked before a walk starts,
+    of the companions she may choose, and after, of the walk's)."""
     if not ids:
-        return False
-    row = conn.execute(
-        sa.select(channels.c.id).where(
+        return set()
+    rows = conn.execute(
+        sa.select(channels.c.person_id)
+        .where(
             channels.c.person_id.in_(ids),
             channels.c.worked_at.is_not(None),
             channels.c.removed_at.is_(None),
             channels.c.broken_at.is_(None),
         )
-    ).first()
-    return row is not None
+        .distinct()
+    )
+    return {r.person_id for r in rows}

@@ -26,6 +26,7 @@ from walkwithme.domain.walks import LIVE_VALUES, WalkState
 from walkwithme.store.schema import (
     alerts,
     contacts,
+    devices,
     events,
     invites,
     people,
@@ -148,6 +149,11 @@ def delete(tx: Tx, person_id: int) -> None:
         )
     ).all():
         tx.touch(walk_id, access=True)
+    # Her phones' tokens stop working in every process at once, not a minute later.
+    for (device_id,) in tx.conn.execute(
+        sa.select(devices.c.id).where(devices.c.person_id == person_id)
+    ).all():
+        tx.revoked(device_id)
     # Her own walks first (their timelines, tracks, links, alerts and looks go with them),
     # then the account: every other row that is hers goes with it (ON DELETE CASCADE).
     tx.conn.execute(walks.delete().where(walks.c.walker_id == person_id))

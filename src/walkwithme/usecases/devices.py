@@ -12,9 +12,14 @@ from sqlalchemy.engine import Connection
 from walkwithme.domain.errors import Conflict, Invalid, NotFound
 from walkwithme.domain.people import check_name
 from walkwithme.domain.reporting import App, Client, ask_of
+from walkwithme.domain.walks import Destination
+from walkwithme.ingest.owntracks_crypto import new_key
 from walkwithme.security import new_token, token_hash
-from walkwithme.store.schema import devices, insert_id
+from walkwithme.store.schema import devices, insert_id, people
 from walkwithme.store.writer import Tx
+
+# A disabled person's devices stop working (usecases/people.py), and work again once enabled.
+_enabled = people.c.disabled_at.is_(None)
 
 
 @dataclass(frozen=True)
@@ -61,18 +66,18 @@ def check_topic(topic: str) -> str:
 
 def device_for_topic(conn: Connection, topic: str) -> Device | None:
     row = conn.execute(
-        sa.select(devices.c.id, devices.c.person_id, devices.c.name).where(
-            devices.c.owntracks_topic == topic, devices.c.revoked_at.is_(None)
-        )
+        sa.select(devices.c.id, devices.c.person_id, devices.c.name)
+        .join(people, people.c.id == devices.c.person_id)
+        .where(devices.c.owntracks_topic == topic, devices.c.revoked_at.is_(None), _enabled)
     ).first()
     return Device(row.id, row.person_id, row.name) if row else None
 
 
 def device_for_token(conn: Connection, token: str) -> Device | None:
     row = conn.execute(
-        sa.select(devices.c.id, devices.c.person_id, devices.c.name).where(
-            devices.c.token_hash == token_hash(token), devices.c.revoked_at.is_(None)
-        )
+        sa.select(devices.c.id, devices.c.person_id, devices.c.name)
+        .join(people, people.c.id == devices.c.person_id)
+        .where(devices.c.token_hash == token_hash(token), devices.c.revoked_at.is_(None), _enabled)
     ).first()
     return Device(row.id, row.person_id, row.name) if row else None
 
@@ -138,6 +143,27 @@ def note_client(tx: Tx, device: Device, client: Client, on_walk: bool) -> AppNew
     return AppNews(before, now, ask.mode)
 
 
+def region_to_give(tx: Tx, device: Device, walk_id: int, dest: Destination) -> Destination | None:
+    """The walk's destination, the first time this device's app is answered during the walk
+    (then it has been given the region: None)."""
+    done = tx.conn.execute(
+        devices.update()
+        .where(
+            devices.c.id == device.id,
+            sa.or_(devices.c.region_walk_id.is_(None), devices.c.region_walk_id != walk_id),
+        )
+        .values(region_walk_id=walk_id)
+    )
+    return dest if done.rowcount == 1 else None
+
+
+def note_seen(tx: Tx, device: Device) -> None:
+    """A message from the phone that carried no fix (a heartbeat): it was heard from."""
+    tx.conn.execute(
+        devices.update().where(devices.c.id == device.id).values(last_seen_at=tx.now_ms)
+    )
+
+
 def note_refusal(tx: Tx, device: Device, reason: str) -> None:
     """A message we read but could not use: answered 2xx (a 4xx would block or drop the
     phone's queue), and kept here for her to see."""
@@ -153,6 +179,32 @@ def advice_for(conn: Connection, person_id: int) -> list[str]:
     return [f"{d['name']}: {d['advice']}" for d in list_devices(conn, person_id) if d["advice"]]
 
 
+def owntracks_key(conn: Connection, device_id: int) -> str | None:
+    """The device's OwnTracks encryption key, if it has one."""
+    key: str | None = conn.execute(
+        sa.select(devices.c.owntracks_key).where(devices.c.id == device_id)
+    ).scalar_one_or_none()
+    return key
+
+
+def set_owntracks_key(tx: Tx, person_id: int, device_id: int) -> str:
+    """A new OwnTracks encryption key for her device (the old one stops working): shown once,
+    to type into the app (Encryption key). Returns it."""
+    key = new_key()
+    done = tx.conn.execute(
+        devices.update()
+        .where(
+            devices.c.id == device_id,
+            devices.c.person_id == person_id,
+            devices.c.revoked_at.is_(None),
+        )
+        .values(owntracks_key=key)
+    )
+    if done.rowcount != 1:
+        raise NotFound("no such device")
+    return key
+
+
 def revoke_device(tx: Tx, person_id: int, device_id: int) -> None:
     done = tx.conn.execute(
         devices.update()
@@ -161,7 +213,9 @@ def revoke_device(tx: Tx, person_id: int, device_id: int) -> None:
             devices.c.person_id == person_id,
             devices.c.revoked_at.is_(None),
         )
-        .values(revoked_at=tx.now_ms, owntracks_topic=None)  # the topic is free again
+        # The topic is free again; its key is of no more use.
+        .values(revoked_at=tx.now_ms, owntracks_topic=None, owntracks_key=None)
     )
     if done.rowcount != 1:
         raise NotFound("no such device")
+    tx.revoked(device_id)

@@ -23,7 +23,7 @@ from walkwithme.domain.rules import Progress, adapted_arrival, battery_notice, p
 from walkwithme.domain.walks import WalkState, door_after_fix
 from walkwithme.store.schema import devices, fixes
 from walkwithme.store.schema import walks as walks_table
-from walkwithme.store.writer import Tx
+from walkwithme.store.writer import NewFixes, Tx
 from walkwithme.streets import DistanceField, StreetMap
 from walkwithme.usecases import alerts, timeline, walks
 from walkwithme.usecases.devices import Device
@@ -60,12 +60,62 @@ def parse_batch(items: list[object], now_ms: int) -> list[Parsed]:
     for item in items:
         try:
             fix = parse_fix(item)
+            _not_in_seconds(fix)
             check_fix(fix, now_ms)
         except Invalid as exc:
             parsed.append(Outcome("refused", exc.message, exc.field))
         else:
             parsed.append(fix)
     return parsed
+
+
+# Epoch milliseconds of today are about 1.7e12; epoch seconds about 1.7e9. A `t` between these
+# bounds is a time in seconds (any millisecond time in it is before 1973).
+_SECONDS_FROM, _SECONDS_UNTIL = 1_000_000_000, 100_000_000_000
+
+
+def _not_in_seconds(fix: Fix) -> None:
+    if _SECONDS_FROM <= fix.t_ms < _SECONDS_UNTIL:
+        raise Invalid(
+            f"t is in seconds ({fix.t_ms}): give epoch milliseconds ({fix.t_ms * 1000})",
+            field="t",
+        )
+
+
+FIELDS = ("t", "lat", "lon", "accuracy", "speed", "bearing", "altitude", "battery")
+# Other apps' names for them (OwnTracks', Traccar's, GPX's...), said back to whoever uses them.
+_MEANT = {
+    "acc": "accuracy",
+    "hacc": "accuracy",
+    "batt": "battery",
+    "bat": "battery",
+    "vel": "speed (in m/s: OwnTracks' vel is km/h)",
+    "cog": "bearing",
+    "heading": "bearing",
+    "course": "bearing",
+    "alt": "altitude",
+    "ele": "altitude",
+    "tst": "t (in epoch milliseconds: OwnTracks' tst is seconds)",
+    "timestamp": "t (in epoch milliseconds)",
+    "time": "t (in epoch milliseconds)",
+    "latitude": "lat",
+    "longitude": "lon",
+    "lng": "lon",
+}
+
+
+def unknown_fields(item: object) -> str | None:
+    """A word for the client about fields of a fix that nothing reads (they are ignored, so
+    a battery sent as `batt` would never warn anyone of a dying phone), or None."""
+    if not isinstance(item, dict):
+        return None
+    unknown = sorted(str(key) for key in item if key not in FIELDS)
+    if not unknown:
+        return None
+    said = [
+        f"{key!r} (did you mean {_MEANT[key]}?)" if key in _MEANT else repr(key) for key in unknown
+    ]
+    return "ignored, not a field of a fix: " + ", ".join(said)
 
 
 def record_fixes(
@@ -139,6 +189,11 @@ def _record_on(
         tx.conn.execute(_insert_statement(tx.conn.dialect.name), rows)
         tx.touch(walk.id)
     track.save(tx)
+    if rows:
+        # Its live streams are handed what they would read back (said last: a job that raises
+        # before this point says nothing of fixes it won't keep).
+        shown = [timeline.shown_fix(row["seq"], row) for row in rows if row["flag"] is None]
+        tx.added_fixes(walk.id, NewFixes(rows[0]["seq"], rows[-1]["seq"], shown))
     return outcomes
 
 
@@ -163,6 +218,11 @@ _STORED = sa.select(fixes.c.taken_at).where(
     fixes.c.device_id == sa.bindparam("device_id"),
     fixes.c.taken_at.in_(sa.bindparam("instants", expanding=True)),
 )
+
+
+def is_stored(conn: Connection, walk_id: int, device_id: int, t_ms: int) -> bool:
+    """This device's fix of this instant is kept for the walk already."""
+    return bool(_already_stored(conn, walk_id, device_id, [t_ms]))
 
 
 def _already_stored(

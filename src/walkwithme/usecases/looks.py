@@ -29,6 +29,7 @@ PAGE, LIVE, API, SHARE_LINK, ALARM_LINK, EXPORT = (
     "alarm_link",
     "export",
 )
+COMPANIONS_DOORS = (PAGE, LIVE, API)
 SAME_LOOK_MS = 10 * 60_000
 
 
@@ -88,7 +89,10 @@ def of_walk(conn: Connection, walk: Walk) -> list[dict[str, Any]]:
         # and no alarm's link (there was no alarm, as far as they know).
         query = query.where(looks.c.via != ALARM_LINK)
         if walk.cover.ended_at is not None:
-            query = query.where(looks.c.at <= walk.cover.ended_at)
+            # Her companions can't see a walk that is over; her links and her exports go on.
+            query = query.where(
+                sa.or_(looks.c.via.not_in(COMPANIONS_DOORS), looks.c.at <= walk.cover.ended_at)
+            )
     found = []
     for at, via, number, name in conn.execute(query):
         item: dict[str, Any] = {"at": at, "via": via}

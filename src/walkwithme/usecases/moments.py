@@ -8,7 +8,7 @@ the people looking out for her see, and it stays live and shared with them whate
 to do next, until a companion or a guardian resolves it: her own PINs, from then on, only move
 what her devices are shown (the cover: `walks.cover_state`, `cover_ended_at`, and the rules'
 facts the cover keeps of its own, its check and quiet time, which the watchdog's shadow of the
-rules judges: `alarms.judge`).
+rules judges: `judging.judge`).
 """
 
 from __future__ import annotations

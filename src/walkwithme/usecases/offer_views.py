@@ -53,6 +53,7 @@ def _offer_json(row: Any, now_ms: int) -> dict[str, Any]:
         "note": row.note,
         "promise_at": row.promise_at,
         "reminder_at": row.remind_at,
+        "reminded_at": row.reminded_at,
         "walk_id": row.walk_id,
     }
 
@@ -83,6 +84,32 @@ def received(conn: Connection, walker_id: int, now_ms: int) -> list[dict[str, An
         if r.offerer_id in companions - hidden
     ]
     return sorted(found, key=lambda o: (o["state"] != PENDING, o["at"]))
+
+
+PROMISE_SHOWN_MS = 3 * 3_600_000  # a promise's time, once it came, is said on both homes so long
+
+
+def promises_due(conn: Connection, person_id: int, now_ms: int) -> list[dict[str, Any]]:
+    """Promises whose time came in the last few hours (their reminder went out), on either
+    side: `with` is the other person, `made_by_me` whether this person made the promise."""
+    since = now_ms - PROMISE_SHOWN_MS
+    rows = conn.execute(
+        sa.select(offers.c.id, offers.c.promise_at, offers.c.walker_id, offers.c.offerer_id)
+        .where(
+            offers.c.reminded_at > since,
+            sa.or_(offers.c.walker_id == person_id, offers.c.offerer_id == person_id),
+        )
+        .order_by(offers.c.promise_at)
+    ).all()
+    return [
+        {
+            "id": r.id,
+            "promise_at": r.promise_at,
+            "made_by_me": r.walker_id == person_id,
+            "with": name_of(conn, r.offerer_id if r.walker_id == person_id else r.walker_id),
+        }
+        for r in rows
+    ]
 
 
 def received_one(conn: Connection, walker_id: int, row: Any, now_ms: int) -> dict[str, Any]:

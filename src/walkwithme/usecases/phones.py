@@ -9,18 +9,26 @@ all the same: a 4xx would make iOS drop it and Android resend it forever.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
+
+import sqlalchemy as sa
 
 from walkwithme.domain.errors import Conflict, Invalid
-from walkwithme.domain.fixes import check_fix
-from walkwithme.domain.reporting import Client, Reports
-from walkwithme.ingest import PhoneMessage
+from walkwithme.domain.fixes import MAX_FUTURE_MS, Fix, check_fix
+from walkwithme.domain.regions import region_tst, set_region
+from walkwithme.domain.reporting import App, Client
+from walkwithme.domain.walks import Destination
+from walkwithme.ingest import MOCK_LOCATION, PhoneMessage
+from walkwithme.ingest.owntracks import mode_command
+from walkwithme.store.schema import events
 from walkwithme.store.writer import Tx
 from walkwithme.streets import StreetMap
 from walkwithme.usecases import alarms, devices, timeline
 from walkwithme.usecases.devices import Device
-from walkwithme.usecases.fixes import record_fixes
-from walkwithme.usecases.walks import live_walk_of
+from walkwithme.usecases.fixes import START_SLACK_MS, is_stored, record_fixes
+from walkwithme.usecases.walks import Walk, live_walk_of, walks_taking_fixes
+from walkwithme.usecases.walks import save as save_walk
 
 NO_WALK_SOS = "SOS with no walk going on: nobody is following you. Start a walk first."
 
@@ -30,17 +38,50 @@ class Taken:
     client: Client  # what is now known of the app
     on_walk: bool  # her walk is live (as her devices see it)
     ask_mode: str | None = None  # an OwnTracks mode to ask the app for (reporting.ask_of)
+    region: Destination | None = None  # give the OwnTracks app this destination as a region
+
+    def commands(self) -> list[dict[str, Any]]:
+        """OwnTracks' commands for the app, in the order to give them."""
+        found = [mode_command(self.ask_mode)] if self.ask_mode else []
+        return found + ([set_region(self.region)] if self.region is not None else [])
 
 
 def take(tx: Tx, device: Device, message: PhoneMessage, streets: StreetMap | None = None) -> Taken:
+    if message.replayed and not _news(tx, device, message):
+        # The broker's retained copy of what the phone last said, handed again on subscribing:
+        # taken already (or nothing a walk keeps). Nothing changes, and nothing is asked.
+        walk = live_walk_of(tx.conn, device.person_id)
+        return Taken(message.client, walk is not None and walk.walker_live)
+    taken = _take(tx, device, message, streets)
+    return replace(taken, ask_mode=None, region=None) if message.replayed else taken
+
+
+def _news(tx: Tx, device: Device, message: PhoneMessage) -> bool:
+    """A replayed message is news only if it carries a fix a live walk of hers takes and
+    hasn't stored (the server missed it when the phone sent it)."""
+    for walk in walks_taking_fixes(tx.conn, device.person_id):
+        for fix in message.fixes:
+            if fix.t_ms >= walk.started_at - START_SLACK_MS and not is_stored(
+                tx.conn, walk.id, device.id, fix.t_ms
+            ):
+                return True
+    return False
+
+
+def _take(tx: Tx, device: Device, message: PhoneMessage, streets: StreetMap | None) -> Taken:
     refused = message.refused
-    if message.fix is not None:
+    fixes: list[Fix] = []
+    for fix in message.fixes:
         try:
-            check_fix(message.fix, tx.now_ms)
+            check_fix(fix, tx.now_ms)
         except Invalid as exc:
             refused = exc.message
         else:
-            refused = _record(tx, device, message, streets) or refused
+            fixes.append(fix)
+    if fixes:
+        refused = _record(tx, device, fixes, message.sos, streets) or refused
+    if message.alive_ms is not None:
+        refused = _alive(tx, device, message.alive_ms, message.sos) or refused
     walk = live_walk_of(tx.conn, device.person_id)
     on_walk = walk is not None and walk.walker_live
     news = devices.note_client(tx, device, message.client, on_walk)
@@ -58,6 +99,29 @@ def take(tx: Tx, device: Device, message: PhoneMessage, streets: StreetMap | Non
             reports=client.reports.value,
             advice=client.advice,
         )
+    if (
+        message.signal is not None
+        and walk is not None
+        and on_walk
+        and not (message.signal == MOCK_LOCATION and _said(tx, walk.id, device, MOCK_LOCATION))
+    ):
+        # Her companions learn it at once: why she has gone quiet, or that where her phone
+        # says she is may be faked (said once a walk: a mocking phone says so every time).
+        timeline.record(
+            tx,
+            walk.id,
+            "phone_signal",
+            audience=walk.everyone,
+            device=device.name,
+            app=client.app.value,
+            signal=message.signal,
+        )
+    region = None
+    if walk is not None and on_walk and walk.destination is not None:
+        if _at_region(tx, walk, device, message.transition):
+            refused = None
+        if client.app is App.OWNTRACKS and not message.replayed:
+            region = devices.region_to_give(tx, device, walk.id, walk.destination)
     if message.sos:
         if walk is not None and on_walk:
             _sos(tx, walk.id, device.person_id)
@@ -65,24 +129,74 @@ def take(tx: Tx, device: Device, message: PhoneMessage, streets: StreetMap | Non
             refused = NO_WALK_SOS
     if refused is not None:
         devices.note_refusal(tx, device, refused)
-    return Taken(client, on_walk, news.ask_mode)
+    return Taken(client, on_walk, news.ask_mode, region)
 
 
-def _record(tx: Tx, device: Device, message: PhoneMessage, streets: StreetMap | None) -> str | None:
-    """The message's fix, through the one fix path. With an SOS, the fix is only its
+def _at_region(tx: Tx, walk: Walk, device: Device, transition: tuple[str, int] | None) -> bool:
+    """Her phone says she entered or left the walk's destination (its region, given by
+    `set_region`): said on the timeline, beside the fixes, which still decide the door."""
+    assert walk.destination is not None
+    if transition is None or transition[1] != region_tst(walk.destination):
+        return False
+    timeline.record(
+        tx,
+        walk.id,
+        "phone_signal",
+        audience=walk.everyone,
+        device=device.name,
+        app=App.OWNTRACKS.value,
+        signal="entered_destination" if transition[0] == "enter" else "left_destination",
+    )
+    return True
+
+
+def _record(
+    tx: Tx, device: Device, fixes: list[Fix], sos: bool, streets: StreetMap | None
+) -> str | None:
+    """The message's fixes, through the one fix path. With an SOS, the fix is only its
     companion: if it can't be kept (the walk changed at that instant), the SOS still goes
     through, and the fix is the refusal kept for her to see, never a "send again" (the apps
     send an SOS once: Traccar Client 10.x never resends it, the old clients forget it)."""
-    assert message.fix is not None
-    if not message.sos:
-        record_fixes(tx, device, [message.fix], streets)
+    if not sos:
+        record_fixes(tx, device, list(fixes), streets)
         return None
+    said = {walk_id: list(added) for walk_id, added in tx.touched.fixes.items()}
     try:
         with tx.conn.begin_nested():
-            record_fixes(tx, device, [message.fix], streets)
+            record_fixes(tx, device, list(fixes), streets)
     except Conflict:
+        tx.touched.fixes = said  # what the savepoint kept out isn't handed to the streams
         return "the fix sent with an SOS came as the walk changed; the SOS was taken"
     return None
+
+
+def _alive(tx: Tx, device: Device, alive_ms: int, sos: bool) -> str | None:
+    """A heartbeat without a position: the phone is alive, so her walk is not silent (the
+    other rules, which need to know where she is, are not moved by it). With an SOS, like a
+    fix, it never stands in the SOS's way."""
+    if alive_ms > tx.now_ms + MAX_FUTURE_MS:
+        return "timestamp is in the future: check the phone's clock"
+    devices.note_seen(tx, device)
+    t = min(alive_ms, tx.now_ms)  # the rules count time by the server's clock
+    try:
+        with tx.conn.begin_nested():
+            for walk in walks_taking_fixes(tx.conn, device.person_id):
+                newest = max(walk.last_fix_at or 0, walk.heard_at or 0)
+                if t >= walk.started_at - START_SLACK_MS and t > newest:
+                    save_walk(tx, walk, heard_at=t)
+    except Conflict:
+        if not sos:
+            raise  # the phone sends it again
+        return "the heartbeat sent with an SOS came as the walk changed; the SOS was taken"
+    return None
+
+
+def _said(tx: Tx, walk_id: int, device: Device, signal: str) -> bool:
+    """This device's signal is on the walk's timeline already."""
+    rows = tx.conn.execute(
+        sa.select(events.c.data).where(events.c.walk_id == walk_id, events.c.kind == "phone_signal")
+    )
+    return any(r.data.get("device") == device.name and r.data.get("signal") == signal for r in rows)
 
 
 SOS_TRIES = 3
@@ -102,8 +216,8 @@ def _sos(tx: Tx, walk_id: int, walker_id: int) -> None:
 
 
 def _told_differently(before: Client | None, now: Client) -> bool:
-    """Worth a word on the walk's timeline: the first news of this app, or a change in how
-    often it reports."""
+    """Worth a word on the walk's timeline: the first news of an app she should set
+    differently, or a change in how often it reports that she was or is to be told of."""
     if before is None:
-        return now.reports is not Reports.OFTEN
-    return before.reports is not now.reports
+        return now.advice is not None
+    return before.reports is not now.reports and (before.advice or now.advice) is not None

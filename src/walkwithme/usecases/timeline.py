@@ -8,6 +8,7 @@ the walker (the silent alarm of her duress PIN) leaves no hole in her numbering 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
@@ -121,6 +122,20 @@ _POSITION = (
     fixes.c.bearing_deg,
     fixes.c.battery_pct,
 )
+
+
+def shown_fix(seq: int, values: Mapping[str, Any]) -> dict[str, Any]:
+    """A fix as `fixes_after` shows it, from the values it was stored with."""
+    return {
+        "id": seq,
+        "t": values["taken_at"],
+        "lat": values["lat"],
+        "lon": values["lon"],
+        "accuracy": values["accuracy_m"],
+        "speed": values["speed_mps"],
+        "bearing": values["bearing_deg"],
+        "battery": values["battery_pct"],
+    }
 
 
 def position(row: Any) -> dict[str, Any]:

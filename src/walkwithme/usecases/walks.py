@@ -36,8 +36,8 @@ class Cover:
     """After her duress PIN, the walk her own devices are shown while the walk itself is in
     its silent alarm (usecases/moments.py): the state her real PIN would have left it in, when
     it ended for them, and the alarm they are shown; and the rules' shadow on it
-    (usecases/alarms.py): the check they were asked, the quiet time after an answer, and the
-    ladder of the alarm they are shown. Stored in the walk's `cover_*` columns
+    (usecases/judging.py, usecases/alarms.py): the check they were asked, the quiet time after
+    an answer, and the ladder of the alarm they are shown. Stored in the walk's `cover_*` columns
     (`cover_state` NULL: no cover)."""
 
     state: WalkState
@@ -95,6 +95,9 @@ class Walk:
     last_bearing_deg: float | None
     last_battery_pct: float | None
     next_due_at: int | None = None
+    # The last time one of her phones said it is alive without a position (Traccar Client
+    # 10's heartbeat): it counts against silence, and nothing else.
+    heard_at: int | None = None
     progress_m: float | None = None
     progress_at: int | None = None
     away_since: int | None = None
@@ -186,6 +189,7 @@ class Walk:
             started_at=self.started_at,
             expected_at=self.expected_at,
             last_fix_at=self.last_fix_at,
+            heard_at=self.heard_at,
             progress_at=self.progress_at or self.started_at,
             away_since=self.away_since,
             door_at=self.door_at,

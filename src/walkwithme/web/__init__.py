@@ -9,7 +9,25 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from walkwithme.services import Services
-from walkwithme.web import docs, home, link_pages, map_api, signin, walk_pages
+from walkwithme.web import (
+    docs,
+    home,
+    link_pages,
+    manage_admin,
+    manage_channels,
+    manage_contacts,
+    manage_offers,
+    manage_places,
+    manage_rules,
+    manage_settings,
+    manage_signup,
+    map_api,
+    phone_apps,
+    signin,
+    walk_pages,
+    walk_start,
+    walker_pages,
+)
 from walkwithme.web.assets import Assets
 from walkwithme.web.headers import SecurityHeaders
 from walkwithme.web.render import Pages
@@ -26,7 +44,19 @@ def install(app: FastAPI, services: Services) -> None:
         map_api.router,
         signin.router,
         home.router,
+        walk_start.router,
+        walker_pages.router,  # before walk_pages: her own walk gets her page
         walk_pages.router,
+        phone_apps.router,
+        manage_offers.router,
+        manage_contacts.router,
+        manage_places.router,
+        manage_places.api_router,
+        manage_channels.router,
+        manage_settings.router,
+        manage_rules.router,
+        manage_admin.router,
+        manage_signup.router,
     ):
         app.include_router(router)
     app.add_middleware(SecurityHeaders, tiles_url=services.config.tiles_url)

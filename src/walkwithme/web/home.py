@@ -19,6 +19,7 @@ from walkwithme.views import walk_view
 from walkwithme.web import words
 from walkwithme.web.render import pages_of
 from walkwithme.web.session import signed_form, signed_in
+from walkwithme.web.walker_home import walker_part
 
 router = APIRouter(include_in_schema=False)
 
@@ -65,7 +66,25 @@ def _home(conn: Connection, person_id: int, now: int, tz: str) -> dict[str, Any]
         for c in contacts.list_contacts(conn, person_id)
         if c["direction"] == "asked_me" and c["state"] == "pending"
     ]
-    return {"following": following, "offers": offers, "waiting": waiting}
+    mine = walker_part(conn, person_id, now, tz)
+    promised = [
+        {
+            "sentence": (
+                f"You promised {p['with']} to walk together"
+                if p["made_by_me"]
+                else f"{p['with']} promised to walk with you"
+            ),
+            "at": words.when(p["promise_at"], now, tz),
+        }
+        for p in offer_views.promises_due(conn, person_id, now)
+    ]
+    return {
+        "following": following,
+        "offers": offers,
+        "waiting": waiting,
+        "promised": promised,
+        **mine,
+    }
 
 
 @router.get("/")

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Match
 from starlette.types import Scope
 
+from walkwithme.api import seen as seen_api
 from walkwithme.api.auth import services
 from walkwithme.domain.errors import NotFound
 from walkwithme.domain.walks import WalkState
@@ -77,6 +78,7 @@ async def link_page(token: str, request: Request) -> Response:
         seen, helper_of = await svc.db.read(lambda c: seen_through(c, token, now, viewer))
     except NotFound:
         return pages.render(request, "expired.html", status=404)
+    await seen_api.through_link(svc, seen.view["id"], token)  # her list of who looked
     urls: dict[str, Any] = {
         "live": f"/api/share/{token}/live",
         "map": f"/api/share/{token}/map",

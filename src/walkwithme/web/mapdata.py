@@ -61,16 +61,7 @@ def street_lines(conn: Connection, walk: Walk, streets: StreetMap) -> list[list[
     anchors = _anchors(conn, walk)
     if not anchors:
         return []
-    south, west, north, east = _box(anchors)
-    lines: list[list[list[float]]] = []
-    for a_lat, a_lon, b_lat, b_lon in _segments(streets):
-        inside_a = south <= a_lat <= north and west <= a_lon <= east
-        inside_b = south <= b_lat <= north and west <= b_lon <= east
-        if inside_a or inside_b:
-            lines.append([[round(a_lat, 6), round(a_lon, 6)], [round(b_lat, 6), round(b_lon, 6)]])
-            if len(lines) >= MAX_LINES:
-                break
-    return lines
+    return lines_in(streets, _box(anchors))
 
 
 def route_points(conn: Connection, walk: Walk, streets: StreetMap) -> list[list[float]] | None:
@@ -105,3 +96,32 @@ def distance_left(view: dict[str, Any], streets: StreetMap | None) -> float | No
     here, there = (last["lat"], last["lon"]), (dest["lat"], dest["lon"])
     along = streets.walking_distance(here, there) if streets is not None else None
     return along if along is not None else distance_m(*here, *there)
+
+
+def lines_in(streets: StreetMap, box: tuple[float, float, float, float]) -> list[list[list[float]]]:
+    """The bits of street with an end inside `box` (south, west, north, east), at most
+    MAX_LINES."""
+    south, west, north, east = box
+    lines: list[list[list[float]]] = []
+    for a_lat, a_lon, b_lat, b_lon in _segments(streets):
+        inside_a = south <= a_lat <= north and west <= a_lon <= east
+        inside_b = south <= b_lat <= north and west <= b_lon <= east
+        if inside_a or inside_b:
+            lines.append([[round(a_lat, 6), round(a_lon, 6)], [round(b_lat, 6), round(b_lon, 6)]])
+            if len(lines) >= MAX_LINES:
+                break
+    return lines
+
+
+def streets_around(streets: StreetMap, lat: float, lon: float) -> list[list[list[float]]]:
+    """The streets within MARGIN_M of a point someone chose on a map (for picking a place:
+    public streets around a point she looks at, nothing about anyone)."""
+    return lines_in(streets, _box([(lat, lon)]))
+
+
+def middle(streets: StreetMap) -> tuple[float, float]:
+    """The middle of the street map: where a map opens when nothing else says where."""
+    segments = _segments(streets)
+    lats = sorted(s[0] for s in segments)
+    lons = sorted(s[1] for s in segments)
+    return lats[len(lats) // 2], lons[len(lons) // 2]

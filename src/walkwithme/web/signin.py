@@ -10,7 +10,7 @@ from walkwithme.api.accounts import _dummy_hash, _set_cookie
 from walkwithme.api.auth import COOKIE, services
 from walkwithme.domain.errors import Forbidden, TooSoon
 from walkwithme.hashing import Lane
-from walkwithme.usecases import accounts
+from walkwithme.usecases import accounts, people
 from walkwithme.web.render import pages_of
 from walkwithme.web.session import form_fields, signed_form
 
@@ -61,6 +61,11 @@ async def sign_in(request: Request) -> Response:
             error="That email and password don't match an account.",
         )
     person_id, days = found[0], svc.config.session_days
+    refused = await svc.db.read(lambda c: people.sign_in_refusal(c, person_id))
+    if refused is not None:  # disabled, or being deleted: said once the password was right
+        return pages.render(
+            request, "signin.html", status=403, next=target, email=email, error=refused.capitalize()
+        )
     token = await svc.writer.run(lambda tx: accounts.open_session(tx, person_id, days))
     response = RedirectResponse(target, status_code=303)
     _set_cookie(request, response, token, days)

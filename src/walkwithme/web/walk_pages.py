@@ -16,10 +16,11 @@ from starlette.responses import RedirectResponse, Response
 
 from walkwithme.api.auth import services
 from walkwithme.api.params import Id
+from walkwithme.api.seen import note as seen_note
 from walkwithme.domain.errors import DomainError, NotFound
 from walkwithme.domain.walks import QUICK_REPLIES
 from walkwithme.store.writer import Tx
-from walkwithme.usecases import alarms, walks
+from walkwithme.usecases import alarms, looks, walks
 from walkwithme.usecases.timeline import Audience, events_after, fixes_after
 from walkwithme.views import walk_view
 from walkwithme.web.render import pages_of
@@ -61,6 +62,8 @@ async def walk_page(walk_id: Id, request: Request) -> Response:
         seen, audience = await svc.db.read(lambda c: seen_by(c, walk_id, person.id))
     except NotFound:
         return not_found(request)
+    if audience is Audience.COMPANION:  # her own page isn't a look; his is (usecases/looks.py)
+        await seen_note(svc, walk_id, looks.PAGE, viewer_id=person.id)
     left = await measure_left(seen, svc.streets)
     context = walk_context(
         seen,

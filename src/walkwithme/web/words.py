@@ -93,12 +93,21 @@ _EVENTS = {
 }
 
 
+CLOSING_WORD = ("inside", "ended")  # events that may carry her closing note, said after them
+
+
+def closing(event: dict[str, object]) -> str:
+    """Her closing note ("Would you like to come in?"), as said after "... is inside"."""
+    note = event.get("note")
+    return f": “{note}”" if event.get("kind") in CLOSING_WORD and note else ""
+
+
 def event_sentence(event: dict[str, object], name: str) -> str:
     kind = str(event.get("kind"))
     template = _EVENTS.get(kind, kind.replace("_", " "))
     sender = event.get("sender")
     by = event.get("by")
-    return template.format(
+    said = template.format(
         name=name,
         sender=sender.get("name", "Someone") if isinstance(sender, dict) else "Someone",
         text=event.get("text", ""),
@@ -106,6 +115,7 @@ def event_sentence(event: dict[str, object], name: str) -> str:
         reason=reason(str(event.get("reason") or "")),
         note=event.get("note") or "marked safe",
     )
+    return said + closing(event)
 
 
 def tables() -> dict[str, dict[str, str]]:

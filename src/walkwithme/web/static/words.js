@@ -36,9 +36,15 @@ export function stateSentence(tables, state, name) {
   return fill(tables.states[state] || "{name}'s walk: " + state, { name });
 }
 
+// Her closing note ("Would you like to come in?"), said after "... is inside" (words.py).
+function closing(event) {
+  const closes = event.kind === "inside" || event.kind === "ended";
+  return closes && event.note ? `: “${event.note}”` : "";
+}
+
 export function eventSentence(tables, event, name) {
   const template = tables.events[event.kind] || event.kind.replaceAll("_", " ");
-  return fill(template, {
+  const said = fill(template, {
     name,
     sender: (event.sender && event.sender.name) || "Someone",
     text: event.text || "",
@@ -46,4 +52,5 @@ export function eventSentence(tables, event, name) {
     reason: reason(tables, event.reason),
     note: event.note || "marked safe",
   });
+  return said + closing(event);
 }

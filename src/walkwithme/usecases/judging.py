@@ -1,0 +1,179 @@
+"""The watchdog's decisions: what it runs for a walk that fell due, and the check it asks.
+
+`judge` re-reads the walk in the writer's transaction and acts only if the due time it claimed
+is still the walk's due time: a fix that landed meanwhile moved it, and then there is nothing
+to decide. After her duress PIN, it also judges the walk her devices are shown (the cover),
+with the same rules: see `_judge_covert`. The alarms it raises are usecases/alarms.py's.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from walkwithme.domain.errors import NotFound
+from walkwithme.domain.rules import Reason, Verdict, Watch, evaluate, next_look_after
+from walkwithme.domain.walks import LIVE_VALUES, WalkState
+from walkwithme.security import new_token, token_hash
+from walkwithme.store.schema import answer_links, insert_id, walks
+from walkwithme.store.writer import Tx
+from walkwithme.usecases import alerts, timeline
+from walkwithme.usecases.alarms import (
+    escalate,
+    escalate_shown,
+    facts_of,
+    raise_alarm,
+    shown_alarm,
+    tell_shown,
+)
+from walkwithme.usecases.timeline import FOR_ALL, FOR_COMPANIONS, FOR_WALKER
+from walkwithme.usecases.walks import Walk, get_walk, save, shown_columns
+
+
+def due_walks(conn: Connection, now_ms: int, limit: int = 500) -> list[tuple[int, int]]:
+    rows = conn.execute(
+        sa.select(walks.c.id, walks.c.next_due_at)
+        .where(walks.c.next_due_at <= now_ms, walks.c.state.in_(LIVE_VALUES))
+        .order_by(walks.c.next_due_at)
+        .limit(limit)
+    )
+    return [(r.id, r.next_due_at) for r in rows]
+
+
+def counts(conn: Connection) -> dict[str, int]:
+    """Live walks and alarms, for /metrics: numbers, never anyone's whereabouts."""
+    rows = conn.execute(
+        sa.select(walks.c.state, sa.func.count())
+        .where(walks.c.state.in_(LIVE_VALUES))
+        .group_by(walks.c.state)
+    )
+    return {state: int(n) for state, n in rows}
+
+
+def earliest_due(conn: Connection) -> int | None:
+    value = conn.execute(
+        sa.select(sa.func.min(walks.c.next_due_at)).where(walks.c.state.in_(LIVE_VALUES))
+    ).scalar()
+    return int(value) if value is not None else None
+
+
+def verdict(walk: Walk, watch: Watch, now_ms: int) -> Verdict:
+    """The walk's rules, judged now: the one place they are called, for the walk itself and
+    for the shadow of the walk her devices are shown (`Walk.cover_watch`)."""
+    return evaluate(watch, now_ms, walk.profiles.at(now_ms, walk.timezone))
+
+
+def judge(tx: Tx, walk_id: int, seen_due: int, *, has_hook: bool = False) -> str | None:
+    """Decide about a walk that fell due. Returns "check", "alarm", "escalated", or None
+    (nothing was due after all). `has_hook`: the operator configured an emergency hook."""
+    walk = get_walk(tx.conn, walk_id)
+    if walk is None or not walk.live or walk.next_due_at != seen_due:
+        return None  # over, or moved by a fix since the watchdog looked
+    if walk.covert:
+        return _judge_covert(tx, walk, has_hook=has_hook)
+    if walk.state is WalkState.ALARM:
+        _walk, said = escalate(tx, walk, has_hook=has_hook)
+        return "escalated" if said else None
+    found = verdict(walk, walk.watch(), tx.now_ms)
+    if found.alarm is not None:
+        raise_alarm(tx, walk, found.alarm)
+        return "alarm"
+    if found.ask is not None:
+        ask(tx, walk, found.ask)
+        return "check"
+    # The hint was early (the night profile, say): look again when something is really due.
+    _look_again(tx, walk, [found.next_due_at, next_look_after(walk.watch(), tx.now_ms)])
+    return None
+
+
+def _judge_covert(tx: Tx, walk: Walk, *, has_hook: bool) -> str | None:
+    """A walk in the silent alarm of her duress PIN: its ladder climbs, while the rules'
+    shadow judges the walk her devices are shown exactly as the rules would have judged the
+    walk her real PIN left: she is asked "Are you OK?", an unanswered question is an alarm
+    for her devices, and that alarm climbs its own ladder, for her devices only."""
+    now = tx.now_ms
+    decided: str | None = None
+    saved = False  # the walk was saved: its due time is recomputed already
+    if walk.escalate_at is not None and walk.escalate_at <= now:
+        walk, said = escalate(tx, walk, has_hook=has_hook)
+        decided, saved = ("escalated" if said else None), True
+    shadow = walk.cover_watch()
+    cover = walk.cover
+    if cover is not None and cover.state is WalkState.ALARM:
+        if cover.escalate_at is not None and cover.escalate_at <= now:
+            said = escalate_shown(tx, walk, cover, has_hook=has_hook)
+            return "escalated" if said else decided
+        looks = [cover.escalate_at]
+    elif walk.walker_live:
+        found = verdict(walk, shadow, now)
+        if found.alarm is not None:
+            walk = shown_alarm(tx, walk, found.alarm)
+            tell_shown(tx, walk, "alarm", found.alarm)
+            return "alarm"
+        if found.ask is not None:
+            ask(tx, walk, found.ask)
+            return "check"
+        looks = [found.next_due_at, next_look_after(shadow, now)]
+    else:
+        looks = []
+    if not saved:
+        _look_again(tx, walk, [walk.escalate_at, *looks])
+    return decided
+
+
+def _look_again(tx: Tx, walk: Walk, candidates: list[int | None]) -> None:
+    """Nothing was due after all: the watchdog looks again at the earliest of these."""
+    found = [at for at in candidates if at is not None]
+    tx.conn.execute(
+        _MOVE_DUE,
+        {"walk_id": walk.id, "seen_due": walk.next_due_at, "due": min(found) if found else None},
+    )
+
+
+# The due time moves only if it is still the one the decision was taken on.
+_MOVE_DUE = (
+    walks.update()
+    .where(walks.c.id == sa.bindparam("walk_id"), walks.c.next_due_at == sa.bindparam("seen_due"))
+    .values(next_due_at=sa.bindparam("due"))
+)
+
+
+def postpone(tx: Tx, walk_id: int, seen_due: int, delay_ms: int) -> None:
+    """For a walk whose judging failed: look again later instead of failing in a loop."""
+    tx.conn.execute(
+        _MOVE_DUE, {"walk_id": walk_id, "seen_due": seen_due, "due": tx.now_ms + delay_ms}
+    )
+
+
+def ask(tx: Tx, walk: Walk, reason: Reason) -> None:
+    """Ask the walker "Are you OK?"; she answers with her PIN within the response window.
+    The question reaches her open pages (the timeline) and her own channels. After her duress
+    PIN it is the walk her devices are shown that asks (its shadow's check): they get the
+    question as her real PIN's walk would have, and the people looking out for her see, in
+    their timeline, that she was asked."""
+    covert = walk.covert
+    save(tx, walk, **shown_columns(covert, check_reason=reason.value, check_asked_at=tx.now_ms))
+    facts = {"reason": reason.value, **facts_of(walk, tx.now_ms)}
+    event_id = timeline.record(
+        tx, walk.id, "check", audience=FOR_WALKER if covert else FOR_ALL, **facts
+    )
+    if covert:
+        timeline.record(tx, walk.id, "check", audience=FOR_COMPANIONS, cover=True, **facts)
+    # Her channels get a link to a page where she answers with her PIN, from any browser.
+    token = new_token("ans")
+    insert_id(
+        tx.conn, answer_links, walk_id=walk.id, token_hash=token_hash(token), created_at=tx.now_ms
+    )
+    told = {**facts, "link_path": f"/answer/{token}"}
+    alerts.tell(tx, walk, "check", told, [walk.walker_id], event_id=event_id)
+
+
+def walk_for_answer(conn: Connection, token: str) -> Walk:
+    """The walk an answer link belongs to, while it is live; NotFound otherwise."""
+    row = conn.execute(
+        sa.select(answer_links.c.walk_id).where(answer_links.c.token_hash == token_hash(token))
+    ).first()
+    walk = get_walk(conn, row.walk_id) if row else None
+    if walk is None or not walk.walker_live:
+        raise NotFound("this link has expired: the walk is over")
+    return walk

@@ -1,0 +1,95 @@
+"""What the pages that manage things share: who is looking (or a sign-in first), a form that
+acts through a use case, and a page that says plainly why something didn't work."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from walkwithme.api.auth import COOKIE
+from walkwithme.domain.errors import DomainError, Forbidden, Invalid
+from walkwithme.usecases.accounts import Person
+from walkwithme.web import words
+from walkwithme.web.render import pages_of
+from walkwithme.web.session import csrf_for, signed_form, signed_in
+
+Action = Callable[[Person, dict[str, str]], Awaitable[Response | None]]
+
+
+async def viewer(request: Request) -> tuple[Person, str] | Response:
+    """The person looking and their form token, or the way to the sign-in page."""
+    who = await signed_in(request)
+    if who is None:
+        return RedirectResponse(f"/signin?next={quote(request.url.path)}", status_code=303)
+    return who
+
+
+def said(
+    request: Request, message: str, status: int, back: str, person: Person | None = None
+) -> Response:
+    """Why it didn't work, with the way back (and the menu, to someone signed in)."""
+    csrf = csrf_for(request.cookies.get(COOKIE, "")) if person else ""
+    return pages_of(request).render(
+        request,
+        "said.html",
+        status=status,
+        message=_sentence(message),
+        back=back.partition("?")[0],
+        person=person,
+        csrf=csrf,
+    )
+
+
+def _sentence(message: str) -> str:
+    return message[:1].upper() + message[1:] if message else "Something went wrong."
+
+
+async def act(request: Request, back: str, action: Action) -> Response:
+    """Runs a posted form's action for the person signed in; back to `back` when done (unless
+    the action shows its own page), or a page saying what was wrong."""
+    try:
+        person, fields = await signed_form(request)
+    except Forbidden as exc:
+        return said(request, exc.message, 403, back)
+    try:
+        shown = await action(person, fields)
+    except DomainError as exc:
+        return said(request, exc.message, exc.status, back, person)
+    return shown or RedirectResponse(back, status_code=303)
+
+
+def required(fields: dict[str, str], name: str, label: str, most: int = 500) -> str:
+    value = fields.get(name, "").strip()
+    if not value:
+        raise Invalid(f"{label} is missing", field=name)
+    if len(value) > most:
+        raise Invalid(f"{label} must be at most {most} characters", field=name)
+    return value
+
+
+def number(fields: dict[str, str], name: str, label: str) -> float:
+    text = required(fields, name, label, 40).replace(",", ".")
+    try:
+        value = float(text)
+    except ValueError:
+        raise Invalid(f"{label} must be a number, not “{text}”", field=name) from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise Invalid(f"{label} must be a number", field=name)
+    return value
+
+
+def day_time(at_ms: int | None, now_ms: int, tz: str | None) -> str:
+    """ "today at 21:00", "tomorrow at 08:00", "Fri 5 Dec at 21:00", in the viewer's zone."""
+    if at_ms is None:
+        return "now"
+    zone = words.zone(tz)
+    at = datetime.fromtimestamp(at_ms / 1000, UTC).astimezone(zone)
+    today = datetime.fromtimestamp(now_ms / 1000, UTC).astimezone(zone).date()
+    named = {today: "today", today + timedelta(days=1): "tomorrow"}
+    named[today - timedelta(days=1)] = "yesterday"
+    day = named.get(at.date()) or f"{at:%a} {at.day} {at:%b}"
+    return f"{day} at {at:%H:%M}"

@@ -1,0 +1,102 @@
+"""Her places on the pages (home and the others she walks to), each with the radius that
+counts as arriving: list, add (coordinates typed), remove. The same use cases as /api/places."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import anyio.to_thread
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
+
+from walkwithme.api.auth import PersonDep, ServicesDep, services
+from walkwithme.api.params import Id
+from walkwithme.domain.walks import MAX_RADIUS_M, MIN_RADIUS_M
+from walkwithme.services import Services
+from walkwithme.usecases import places
+from walkwithme.usecases.accounts import Person
+from walkwithme.web.manage_common import act, number, required, viewer
+from walkwithme.web.mapdata import middle, streets_around
+from walkwithme.web.render import pages_of
+
+router = APIRouter(include_in_schema=False)
+api_router = APIRouter(prefix="/api", tags=["pages"])
+
+
+def _map_centre(svc: Services, found: list[dict[str, Any]]) -> tuple[float, float] | None:
+    """Where the map to pick a place opens: at her first place, else the middle of the
+    streets; no map without streets or tiles (there would be nothing to see on it)."""
+    if svc.streets is None and not svc.config.tiles_url:
+        return None
+    if found:
+        return found[0]["lat"], found[0]["lon"]
+    return middle(svc.streets) if svc.streets is not None else None
+
+
+@router.get("/places")
+async def places_page(request: Request) -> Response:
+    who = await viewer(request)
+    if isinstance(who, Response):
+        return who
+    person, csrf = who
+    svc = services(request)
+    found = await svc.db.read(lambda c: places.list_places(c, person.id))
+    return pages_of(request).render(
+        request,
+        "places.html",
+        person=person,
+        csrf=csrf,
+        places=found,
+        centre=_map_centre(svc, found),
+        tiles=svc.config.tiles_url,
+        default_radius=int(places.DEFAULT_RADIUS_M),
+        min_radius=int(MIN_RADIUS_M),
+        max_radius=int(MAX_RADIUS_M),
+    )
+
+
+def _coordinates(fields: dict[str, str]) -> tuple[float, float]:
+    """ "60.1611, 24.9447" in one field (as maps copy them), or latitude and longitude apart."""
+    both = fields.get("where", "").strip()
+    if both:
+        lat, _, lon = both.replace(";", ",").partition(",")
+        return number({"lat": lat}, "lat", "Latitude"), number({"lon": lon}, "lon", "Longitude")
+    return number(fields, "lat", "Latitude"), number(fields, "lon", "Longitude")
+
+
+@api_router.get("/map/streets")
+async def streets_near(
+    person: PersonDep,
+    svc: ServicesDep,
+    lat: Annotated[float, Query(ge=-90, le=90)],
+    lon: Annotated[float, Query(ge=-180, le=180)],
+) -> dict[str, Any]:
+    """`{"streets": [[[lat, lon], [lat, lon]], ...]}`: the streets within 400 m of a point,
+    from the service's own street map (empty without one), for picking a place on a map."""
+    if svc.streets is None:
+        return {"streets": []}
+    streets = svc.streets
+    return {"streets": await anyio.to_thread.run_sync(streets_around, streets, lat, lon)}
+
+
+@router.post("/places")
+async def add(request: Request) -> Response:
+    async def action(person: Person, fields: dict[str, str]) -> None:
+        name = required(fields, "name", "The place's name", 100)
+        lat, lon = _coordinates(fields)
+        radius = (
+            number(fields, "radius", "The radius") if fields.get("radius", "").strip() else None
+        )
+        await services(request).writer.run(
+            lambda tx: places.add_place(tx, person.id, name, lat, lon, radius)
+        )
+
+    return await act(request, "/places", action)
+
+
+@router.post("/places/{place_id}/remove")
+async def remove(place_id: Id, request: Request) -> Response:
+    async def action(person: Person, _fields: dict[str, str]) -> None:
+        await services(request).writer.run(lambda tx: places.remove_place(tx, person.id, place_id))
+
+    return await act(request, "/places", action)

@@ -1,0 +1,72 @@
+"""Signing up on the pages: with an invite link from the operator (or on a server with open
+sign-up), in the browser's time zone unless changed. The same use case as POST /api/signup,
+and its limits on guessing."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import RedirectResponse, Response
+
+from walkwithme.api.accounts import _count_attempt as count_attempt
+from walkwithme.api.accounts import _set_cookie
+from walkwithme.api.auth import services
+from walkwithme.domain.errors import DomainError, Invalid
+from walkwithme.hashing import Lane
+from walkwithme.store.writer import Tx
+from walkwithme.usecases import accounts
+from walkwithme.web.render import pages_of
+from walkwithme.web.session import form_fields
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/signup")
+async def sign_up_page(request: Request, invite: str = "") -> Response:
+    open_signup = services(request).config.open_signup
+    return pages_of(request).render(
+        request, "signup.html", invite=invite[:200], can=bool(invite) or open_signup
+    )
+
+
+@router.post("/signup")
+async def sign_up(request: Request) -> Response:
+    svc = services(request)
+    fields: dict[str, str] = {}
+    try:
+        fields = await form_fields(request)
+        password = fields.get("password", "")[:200]
+        if password != fields.get("again", "")[:200]:
+            raise Invalid("the password and its repetition differ", field="again")
+        email, name, zone = accounts.check_new_person(
+            fields.get("email", "")[:254],
+            fields.get("name", "")[:100],
+            password,
+            fields.get("timezone", "").strip()[:64] or "UTC",
+        )
+        await count_attempt(svc, request, email)
+        hashed = await svc.hashing.hash(Lane.PASSWORDS, password)
+        new = accounts.NewPerson(email, name, hashed, zone)
+        invite = fields.get("invite", "").strip() or None
+        days = svc.config.session_days
+
+        def job(tx: Tx) -> str:
+            person = accounts.sign_up(tx, new, invite, open_signup=svc.config.open_signup)
+            return accounts.open_session(tx, person.id, days)
+
+        token = await svc.writer.run(job)
+    except DomainError as exc:
+        message = exc.message[:1].upper() + exc.message[1:]
+        return pages_of(request).render(
+            request,
+            "signup.html",
+            status=exc.status,
+            error=message,
+            invite=fields.get("invite", "")[:200],
+            can=True,
+            email=fields.get("email", "")[:254],
+            name=fields.get("name", "")[:100],
+            timezone=fields.get("timezone", "")[:64],
+        )
+    response = RedirectResponse("/", status_code=303)
+    _set_cookie(request, response, token, days)
+    return response

@@ -1,0 +1,125 @@
+// SOS that can't be hit by accident: press and hold for 2 seconds (the bar fills), then 5
+// seconds to cancel; only then is it sent. Without a network it is kept and sent the moment
+// the phone is back online, and the page says so. (Without this script the button is a plain
+// form: it sends at once.)
+
+const HOLD_MS = 2000;
+const GRACE_S = 5;
+const data = JSON.parse(document.getElementById("walk-data").textContent);
+const byId = (id) => document.getElementById(id);
+const KEPT = `wwm-sos-${data.walk_id}`;
+
+const form = byId("sos-form");
+const button = byId("sos");
+const bar = byId("sos-bar");
+const how = byId("sos-how");
+const pending = byId("sos-pending");
+const count = byId("sos-count");
+const said = byId("sos-sent");
+
+let holdStart = null;
+let holdTimer = null;
+let graceTimer = null;
+let left = GRACE_S;
+
+function setBar(fraction) {
+  bar.style.width = `${Math.round(Math.min(1, fraction) * 100)}%`;
+}
+
+function tick() {
+  if (holdStart === null) return;
+  const fraction = (Date.now() - holdStart) / HOLD_MS;
+  setBar(fraction);
+  if (fraction >= 1) {
+    holdStart = null;
+    clearInterval(holdTimer);
+    arm();
+  }
+}
+
+function press(event) {
+  if (holdStart !== null || !pending.hidden) return;
+  event.preventDefault();
+  holdStart = Date.now();
+  how.textContent = "Keep holding…";
+  holdTimer = setInterval(tick, 50);
+}
+
+function release() {
+  if (holdStart === null) return;
+  holdStart = null;
+  clearInterval(holdTimer);
+  setBar(0);
+  how.textContent = "Hold it for 2 seconds to send SOS";
+}
+
+function arm() {
+  left = GRACE_S;
+  count.textContent = String(left);
+  pending.hidden = false;
+  button.hidden = true;
+  byId("sos-cancel").focus();
+  graceTimer = setInterval(() => {
+    left -= 1;
+    count.textContent = String(Math.max(left, 0));
+    if (left <= 0) {
+      clearInterval(graceTimer);
+      pending.hidden = true;
+      send();
+    }
+  }, 1000);
+}
+
+function cancel() {
+  clearInterval(graceTimer);
+  pending.hidden = true;
+  button.hidden = false;
+  setBar(0);
+  how.textContent = "Cancelled: nothing was sent. Press and hold for 2 seconds";
+}
+
+async function send() {
+  localStorage.setItem(KEPT, String(Date.now()));
+  said.hidden = false;
+  if (!navigator.onLine) {
+    said.textContent =
+      "SOS: no network. It will be sent the moment this phone is back online. If you can, call for help.";
+    return;
+  }
+  said.textContent = "Sending SOS…";
+  try {
+    const answer = await fetch(form.action, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ csrf: data.csrf }),
+      cache: "no-store",
+    });
+    if (!answer.ok && answer.status >= 500) throw new Error(String(answer.status));
+    localStorage.removeItem(KEPT);
+    said.textContent = answer.ok
+      ? "SOS sent: the people following your walk are told."
+      : "SOS could not be sent: this walk is over. Call for help.";
+  } catch {
+    said.textContent =
+      "SOS not sent yet: no connection to the service. It will be sent when the phone is back online.";
+  }
+}
+
+form.addEventListener("submit", (event) => event.preventDefault());
+button.addEventListener("pointerdown", press);
+button.addEventListener("contextmenu", (event) => event.preventDefault());
+for (const type of ["pointerup", "pointerleave", "pointercancel"]) {
+  button.addEventListener(type, release);
+}
+button.addEventListener("keydown", (event) => {
+  if ((event.key === " " || event.key === "Enter") && !event.repeat) press(event);
+});
+button.addEventListener("keyup", (event) => {
+  if (event.key === " " || event.key === "Enter") release();
+});
+byId("sos-cancel").addEventListener("click", cancel);
+how.textContent = "Press and hold for 2 seconds";
+window.addEventListener("online", () => {
+  if (localStorage.getItem(KEPT)) send();
+});
+if (localStorage.getItem(KEPT)) send(); // kept from before the page was reloaded

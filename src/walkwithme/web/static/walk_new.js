@@ -1,0 +1,61 @@
+// Starting a walk: the "nobody would hear an alarm" warning follows the companions she
+// ticks, and where she starts from is taken from the browser if she already allowed it.
+
+const warning = document.getElementById("nobody-hears");
+const boxes = [...document.querySelectorAll("input[type=checkbox][data-hears]")];
+
+function judge() {
+  const chosen = boxes.filter((box) => box.checked);
+  warning.hidden = chosen.some((box) => box.dataset.hears === "1");
+}
+for (const box of boxes) box.addEventListener("change", judge);
+judge();
+
+const typed = document.getElementById("coords");
+typed.addEventListener("input", () => {
+  document.getElementById("place-coords").checked = true;
+});
+
+async function whereFrom() {
+  if (!navigator.geolocation || !navigator.permissions) return;
+  try {
+    const state = await navigator.permissions.query({ name: "geolocation" });
+    if (state.state !== "granted") return; // asked on her walk page, with a reason, not here
+  } catch {
+    return;
+  }
+  navigator.geolocation.getCurrentPosition(
+    (position) => {
+      document.getElementById("from-lat").value = position.coords.latitude.toFixed(6);
+      document.getElementById("from-lon").value = position.coords.longitude.toFixed(6);
+    },
+    () => {},
+    { enableHighAccuracy: true, timeout: 10000, maximumAge: 60000 },
+  );
+}
+whereFrom();
+
+// Where she starts from tells how long the walk should take: asked once, when she starts,
+// unless she said how many minutes (or chose a timer).
+const form = document.getElementById("start-form");
+let asked = false;
+form.addEventListener("submit", (event) => {
+  const timer = form.querySelector("input[name=place][value=timer]");
+  const known =
+    document.getElementById("from-lat").value ||
+    document.getElementById("minutes").value ||
+    document.getElementById("check-at").value ||
+    (timer && timer.checked);
+  if (known || asked || !navigator.geolocation) return;
+  event.preventDefault();
+  asked = true;
+  navigator.geolocation.getCurrentPosition(
+    (position) => {
+      document.getElementById("from-lat").value = position.coords.latitude.toFixed(6);
+      document.getElementById("from-lon").value = position.coords.longitude.toFixed(6);
+      form.requestSubmit();
+    },
+    () => form.requestSubmit(), // the service says what is missing
+    { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 },
+  );
+});

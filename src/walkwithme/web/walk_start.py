@@ -1,0 +1,234 @@
+"""Starting a walk from the pages: where to, who follows, her PIN, and a time to check on her;
+"nobody would hear an alarm" said before she starts; and an offer accepted (which starts the
+walk with the person who offered following); declining is web/manage_offers.py's.
+
+The walk is planned and started as POST /api/walks and POST /api/offers/{id}/accept do
+(api/walks.plan_walk, usecases/walks.start_walk, usecases/offers.accept).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import ValidationError
+from sqlalchemy.engine import Connection
+from starlette.responses import RedirectResponse, Response
+
+from walkwithme.api.auth import services
+from walkwithme.api.walks import NewWalk, plan_walk, prepare_streets
+from walkwithme.domain.errors import DomainError, Forbidden, Invalid, NotFound
+from walkwithme.domain.people import ContactRole, ContactState
+from walkwithme.usecases import alerts, contacts, offer_views, offers, places, walks
+from walkwithme.usecases.accounts import Person
+from walkwithme.web import walk_pages, words
+from walkwithme.web.render import pages_of
+from walkwithme.web.session import signed_form, signed_in
+
+router = APIRouter(include_in_schema=False)
+
+NOBODY_HEARS = (
+    "Nobody would hear an alarm: none of the companions you chose has a notification channel "
+    "that has worked yet. Ask them to add one and send a test, or choose someone who has."
+)
+
+
+# -- start a walk ------------------------------------------------------------------------------
+
+
+def _companions(conn: Connection, person_id: int) -> list[dict[str, Any]]:
+    mine = [
+        c
+        for c in contacts.list_contacts(conn, person_id)
+        if c["direction"] == "asked_by_me"
+        and c["role"] == ContactRole.COMPANION.value
+        and c["state"] == ContactState.ACCEPTED.value
+    ]
+    ids = [int(c["person"]["id"]) for c in mine]
+    hearing = alerts.who_would_hear(conn, ids)
+    return [
+        {"id": i, "name": c["person"]["name"], "hears": i in hearing}
+        for i, c in zip(ids, mine, strict=True)
+    ]
+
+
+def _offer(conn: Connection, person_id: int, offer_id: int | None, now: int) -> Any:
+    if offer_id is None:
+        return None
+    for offer in offer_views.received(conn, person_id, now):
+        if offer["id"] == offer_id and offer["state"] == "pending":
+            return {"id": offer_id, "from": offer["from"]}
+    raise NotFound("this offer is no longer waiting for your answer")
+
+
+def _start_context(conn: Connection, person_id: int, offer_id: int | None, now: int) -> Any:
+    offer = _offer(conn, person_id, offer_id, now)
+    companions = _companions(conn, person_id)
+    offerer = offer["from"]["id"] if offer else None
+    for c in companions:
+        c["chosen"] = offer is None or c["id"] == offerer
+        c["fixed"] = c["id"] == offerer  # accepting his offer: he follows
+    return {
+        "offer": offer,
+        "places": places.list_places(conn, person_id),
+        "companions": companions,
+        "busy": (lambda w: w.id if w is not None and w.walker_live else None)(
+            walks.live_walk_of(conn, person_id)
+        ),
+    }
+
+
+def _offer_id(raw: str | None) -> int | None:
+    return int(raw) if raw and raw.isdigit() and len(raw) < 12 else None
+
+
+@router.get("/walks/new")
+async def new_walk(request: Request, offer: str | None = None) -> Response:
+    who = await signed_in(request)
+    if who is None:
+        return walk_pages.to_sign_in(request)
+    person, csrf = who
+    svc = services(request)
+    now = svc.clock.now_ms()
+    try:
+        context = await svc.db.read(lambda c: _start_context(c, person.id, _offer_id(offer), now))
+    except NotFound as exc:
+        return _said(request, exc.message, 404, "/")
+    return _start_page(request, person, csrf, context)
+
+
+def _start_page(
+    request: Request,
+    person: Person,
+    csrf: str,
+    context: dict[str, Any],
+    *,
+    status: int = 200,
+    error: str | None = None,
+    fields: dict[str, str] | None = None,
+) -> Response:
+    chosen = [c for c in context["companions"] if c["chosen"]]
+    heard = any(c["hears"] for c in chosen)
+    return pages_of(request).render(
+        request,
+        "walk_new.html",
+        status=status,
+        person=person,
+        csrf=csrf,
+        warning=None if heard else NOBODY_HEARS,
+        nobody_hears=NOBODY_HEARS,
+        error=error,
+        fields=fields or {},
+        **context,
+    )
+
+
+def _due_at(hhmm: str, now: int, tz: str) -> int:
+    """The next time it is HH:MM where she is."""
+    try:
+        hour, minute = (int(x) for x in hhmm.split(":"))
+        local = datetime.fromtimestamp(now / 1000, words.zone(tz))
+        at = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    except ValueError:
+        raise Invalid("say the time as HH:MM, like 23:30", field="check_at") from None
+    if at.timestamp() * 1000 <= now:
+        at += timedelta(days=1)
+    return int(at.timestamp() * 1000)
+
+
+def _number(text: str, field: str) -> float:
+    try:
+        return float(text.strip())
+    except ValueError:
+        raise Invalid(f"{field} must be a number", field=field) from None
+
+
+def _body_of(fields: dict[str, str], person: Person, now: int) -> NewWalk:
+    """The form, as the API's request to start a walk."""
+    if fields.get("pin", "") != fields.get("pin_again", ""):
+        raise Invalid("the two PINs differ: type the same PIN twice", field="pin")
+    body: dict[str, Any] = {"pin": fields.get("pin", "")}
+    where = fields.get("place", "")
+    if where == "coords":
+        parts = fields.get("coords", "").replace(";", ",").split(",")
+        if len(parts) != 2:
+            raise Invalid("type the place as latitude, longitude: 60.1611, 24.9447", field="coords")
+        body["destination"] = {
+            "lat": _number(parts[0], "latitude"),
+            "lon": _number(parts[1], "longitude"),
+            "name": fields.get("coords_name", "").strip()[:100] or None,
+        }
+    elif where.isdigit():
+        body["destination"] = {"place_id": int(where)}
+    elif where != "timer":
+        raise Invalid("choose where you are going, or a timer", field="place")
+    if fields.get("check_at"):
+        body["due_at"] = _due_at(fields["check_at"], now, person.timezone)
+    if fields.get("minutes"):
+        body["minutes"] = int(_number(fields["minutes"], "minutes"))
+    if where == "timer" and "due_at" not in body and "minutes" not in body:
+        raise Invalid("a timer walk needs a time to check on you, or minutes", field="check_at")
+    if fields.get("from_lat") and fields.get("from_lon"):
+        body["from"] = {
+            "lat": _number(fields["from_lat"], "from"),
+            "lon": _number(fields["from_lon"], "from"),
+        }
+    if where != "timer" and not ({"from", "minutes", "due_at"} & body.keys()):
+        raise Invalid(
+            "we don't know where you start: allow this page to know your location, or say "
+            "how many minutes you expect to take",
+            field="minutes",
+        )
+    body["companions"] = [
+        int(key.removeprefix("companion_"))
+        for key, value in fields.items()
+        if key.startswith("companion_") and key[10:].isdigit() and value
+    ]
+    try:
+        return NewWalk.model_validate(body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise Invalid(f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+
+
+@router.post("/walks/new")
+async def start(request: Request) -> Response:
+    try:
+        person, fields = await signed_form(request)
+    except Forbidden as exc:
+        return _said(request, exc.message, 403, "/walks/new")
+    svc = services(request)
+    now = svc.clock.now_ms()
+    offer_id = _offer_id(fields.get("offer"))
+    try:
+        body = _body_of(fields, person, now)
+        plan = await plan_walk(svc, person, body)
+        await prepare_streets(svc, person, plan)
+        streets = svc.streets
+        if offer_id is not None:
+            oid = offer_id
+            walk_id = await svc.writer.run(
+                lambda tx: offers.accept(tx, person.id, oid, plan, streets)
+            )
+        else:
+            walk_id = await svc.writer.run(
+                lambda tx: walks.start_walk(tx, person.id, plan, streets)
+            )
+    except DomainError as exc:
+        try:
+            context = await svc.db.read(lambda c: _start_context(c, person.id, offer_id, now))
+        except NotFound as gone:
+            return _said(request, gone.message, 404, "/")
+        kept = {k: v for k, v in fields.items() if not k.startswith("pin")}
+        for c in context["companions"]:
+            c["chosen"] = c["fixed"] or bool(kept.get(f"companion_{c['id']}"))
+        csrf = fields.get("csrf", "")
+        return _start_page(
+            request, person, csrf, context, status=exc.status, error=exc.message, fields=kept
+        )
+    return RedirectResponse(f"/walks/{walk_id}", status_code=303)
+
+
+def _said(request: Request, message: str, status: int, back: str) -> Response:
+    return pages_of(request).render(request, "said.html", status=status, message=message, back=back)

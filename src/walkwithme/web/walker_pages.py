@@ -1,0 +1,288 @@
+"""The walker's own walk page, and what she does from it: report her position from the
+browser, talk, more time, "I'm inside", end early, SOS, and answer "Are you OK?" with her PIN.
+(Starting a walk is web/walk_start.py.)
+
+Everything goes to the use cases the API calls: her PIN moments go through api/walks.with_pin
+(the same count of wrong PINs, the same duress PIN), and the page's positions take the one fix
+path (usecases/fixes.record_fixes) as a device of hers named "This browser".
+
+After her duress PIN the page is built from the walker's projection only (views.walk_view for
+Audience.WALKER, the walker's timeline): what she sees is what her real PIN would have shown.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+from sqlalchemy.engine import Connection
+from starlette.responses import RedirectResponse, Response
+
+from walkwithme.api.auth import from_our_pages, same_origin, services
+from walkwithme.api.devices import MAX_BATCH
+from walkwithme.api.errors import error_body
+from walkwithme.api.params import Id
+from walkwithme.api.responses import JSON
+from walkwithme.api.walks import with_pin
+from walkwithme.domain.errors import Conflict, DomainError, Forbidden, NotFound
+from walkwithme.domain.walks import MAX_EXTENSION_MIN, QUICK_REPLIES, check_extension
+from walkwithme.store.writer import Tx
+from walkwithme.usecases import (
+    alarms,
+    looks,
+    moments,
+    walks,
+)
+from walkwithme.usecases.browser import browser_device
+from walkwithme.usecases.fixes import parse_batch, record_fixes
+from walkwithme.usecases.moments import Pin
+from walkwithme.usecases.timeline import Audience
+from walkwithme.web import walk_pages, walker_words, words
+from walkwithme.web.render import pages_of
+from walkwithme.web.session import signed_form, signed_in
+from walkwithme.web.walk_context import Seen, measure_left, walk_context
+
+router = APIRouter(include_in_schema=False)
+
+EXTEND_CHOICES = (5, 10, 15, 30)
+
+
+def _said(request: Request, message: str, status: int, back: str) -> Response:
+    return pages_of(request).render(request, "said.html", status=status, message=message, back=back)
+
+
+# -- her walk page -----------------------------------------------------------------------------
+
+
+def _walker_seen(conn: Connection, walk_id: int, person_id: int) -> Any:
+    seen, audience = walk_pages.seen_by(conn, walk_id, person_id)
+    if audience is not Audience.WALKER:
+        return None
+    walk = walks.get_walk(conn, walk_id)
+    assert walk is not None
+    return seen, walk, looks.of_walk(conn, walk)
+
+
+@router.get("/walks/{walk_id}")
+async def walk_page(walk_id: Id, request: Request) -> Response:
+    """Her own walk: the walker's page. Anyone else gets the companion's (walk_pages)."""
+    who = await signed_in(request)
+    if who is None:
+        return walk_pages.to_sign_in(request)
+    person, csrf = who
+    svc = services(request)
+    try:
+        found = await svc.db.read(lambda c: _walker_seen(c, walk_id, person.id))
+    except NotFound:
+        return walk_pages.not_found(request)
+    if found is None:
+        return await walk_pages.walk_page(walk_id, request)
+    mine, walk, looked = found
+    # Her page says "you": the sentences are hers (walker_words), the name only a stand-in.
+    seen = Seen({**mine.view, "walker": {"name": "You"}}, mine.events, mine.fixes)
+    now = svc.clock.now_ms()
+    left = await measure_left(seen, svc.streets)
+    context = walk_context(
+        seen,
+        left_m=left,
+        now=now,
+        tz=person.timezone,
+        can_act=False,
+        urls={
+            "live": f"/api/walks/{walk_id}/live",
+            "map": f"/api/walks/{walk_id}/map",
+            "tiles": svc.config.tiles_url,
+        },
+    )
+    _in_her_words(context, seen.events, now, person.timezone)
+    context["looks"] = [
+        {
+            "when": words.when(int(x["at"]), now, person.timezone),
+            "text": walker_words.look_sentence(x),
+        }
+        for x in looked
+    ]
+    kept = mine.view.get("kept")
+    context["kept_until"] = (
+        words.when(int(kept["until"]), now, person.timezone)
+        if kept and kept.get("until") and not kept.get("forgotten")
+        else None
+    )
+    context["kept_for_alarm"] = bool(kept and kept.get("for_its_alarm"))
+    live = bool(context["live"])
+    asked = walk.walker_check_reason
+    context["data"].update(
+        {
+            "fixes_url": f"/walks/{walk_id}/fixes",
+            "sos_url": f"/walks/{walk_id}/sos",
+            "walk_id": walk_id,
+            "csrf": csrf,
+        }
+    )
+    return pages_of(request).render(
+        request,
+        "walker_walk.html",
+        person=person,
+        csrf=csrf,
+        action=f"/walks/{walk_id}",
+        asked=live and asked is not None,
+        asked_why=words.reason(asked) if asked else None,
+        in_alarm=live and walk.walker_state.value == "alarm",
+        companions=seen.view.get("companions", []),
+        quick_replies=[t for t in QUICK_REPLIES if t != "Are you OK?"] if live else (),
+        extend_choices=EXTEND_CHOICES,
+        max_extension=MAX_EXTENSION_MIN,
+        **{k: v for k, v in context.items() if k != "quick_replies"},
+    )
+
+
+def _in_her_words(context: dict[str, Any], events: list[dict[str, Any]], now: int, tz: str) -> None:
+    """The companion's sentences ("Mira is on the way"), said to her ("You are on the way")."""
+    state = str(context["state"])
+    context["name"] = "you"
+    context["headline"] = walker_words.state_sentence(state)
+    for item in context["timeline"]:
+        item["text"] = walker_words.event_sentence(item)
+    if context["ending"] is not None:
+        last = next((e for e in reversed(events) if e["kind"] in ("inside", "ended")), None)
+        ending = walker_words.state_sentence(state)
+        if last is not None:
+            ending += f" ({words.when(int(last['at']), now, tz)})"
+            if last.get("note"):
+                ending += f": “{last['note']}”"
+        context["ending"] = ending + "."
+    data = context["data"]
+    data["words"] = walker_words.tables()
+
+
+# -- her browser reports where she is ----------------------------------------------------------
+
+
+def _json_error(message: str, status: int) -> Response:
+    return JSON(error_body(message), status_code=status)
+
+
+@router.post("/walks/{walk_id}/fixes")
+async def page_fixes(walk_id: Id, request: Request) -> Response:
+    """Positions from her walk page, through the one fix path, as her device "This browser".
+    Signed in by her session; the request must come from our pages and carry the session's
+    CSRF token (header X-CSRF-Token). Answers as POST /api/fixes does, with the service's
+    clock (`now`) so the page can stamp its fixes in the service's time."""
+    if not (from_our_pages(request) or same_origin(request, required=True)):
+        return _json_error("cross-origin request refused", 403)
+    who = await signed_in(request)
+    if who is None:
+        return _json_error("sign in first", 401)
+    person, csrf = who
+    if not hmac.compare_digest(request.headers.get("x-csrf-token", ""), csrf):
+        return _json_error("this page is out of date: reload it", 403)
+    svc = services(request)
+    try:
+        await svc.db.read(lambda c: _hers(c, walk_id, person.id))
+        payload = orjson.loads(await request.body())
+    except NotFound:
+        return _json_error("no such walk", 404)
+    except orjson.JSONDecodeError:
+        return _json_error("body is not valid JSON", 400)
+    items = payload.get("fixes") if isinstance(payload, dict) else None
+    if not isinstance(items, list):
+        return _json_error('send {"fixes": [...]}', 422)
+    if len(items) > MAX_BATCH:
+        return _json_error(f"at most {MAX_BATCH} fixes a request", 413)
+    parsed = parse_batch(items, svc.clock.now_ms())
+
+    def job(tx: Tx) -> list[Any]:
+        return record_fixes(tx, browser_device(tx, person.id), parsed, svc.streets)
+
+    try:
+        outcomes = await svc.writer.run(job)
+    except Conflict:
+        return JSON(
+            error_body("the walk changed meanwhile; send again"),
+            status_code=503,
+            headers={"Retry-After": "1"},
+        )
+    results = [o.as_json(i) for i, o in enumerate(outcomes)]
+    return JSON({"results": results, "now": svc.clock.now_ms()})
+
+
+def _hers(conn: Connection, walk_id: int, person_id: int) -> None:
+    """Her own walk, or the same NotFound as a walk that doesn't exist."""
+    _walk, audience = walks.visible_walk(conn, walk_id, person_id)
+    if audience is not Audience.WALKER:
+        raise NotFound("no such walk")
+
+
+# -- her moments: with her PIN, and SOS without -------------------------------------------------
+
+
+async def _with_her_pin(request: Request, walk_id: int, action: str, job: Any) -> Response:
+    back = f"/walks/{walk_id}"
+    try:
+        person, fields = await signed_form(request)
+        svc = services(request)
+        await svc.db.read(lambda c: _hers(c, walk_id, person.id))
+        pin = fields.get("pin", "")[:16]
+        me = person.id
+        await with_pin(svc, walk_id, me, pin, action, lambda tx, which: job(tx, which, me, fields))
+    except NotFound:
+        return walk_pages.not_found(request)
+    except Forbidden as exc:
+        if exc.field == "pin":
+            return _said(request, "That PIN is not right. Try again.", 403, back)
+        return _said(request, exc.message, exc.status, back)
+    except DomainError as exc:
+        return _said(request, exc.message, exc.status, back)
+    return RedirectResponse(back, status_code=303)
+
+
+@router.post("/walks/{walk_id}/inside")
+async def inside(walk_id: Id, request: Request) -> Response:
+    def job(tx: Tx, which: Pin, me: int, fields: dict[str, str]) -> None:
+        moments.inside(tx, walk_id, me, fields.get("note") or None, which)
+
+    return await _with_her_pin(request, walk_id, "inside", job)
+
+
+@router.post("/walks/{walk_id}/end")
+async def end(walk_id: Id, request: Request) -> Response:
+    def job(tx: Tx, which: Pin, me: int, fields: dict[str, str]) -> None:
+        moments.end(tx, walk_id, me, fields.get("note") or None, which)
+
+    return await _with_her_pin(request, walk_id, "end", job)
+
+
+@router.post("/walks/{walk_id}/extend")
+async def extend(walk_id: Id, request: Request) -> Response:
+    def job(tx: Tx, which: Pin, me: int, fields: dict[str, str]) -> int:
+        minutes = int(fields.get("minutes", "0")) if fields.get("minutes", "").isdigit() else 0
+        check_extension(minutes)
+        return moments.extend(tx, walk_id, me, minutes, which)
+
+    return await _with_her_pin(request, walk_id, "extend", job)
+
+
+@router.post("/walks/{walk_id}/ok")
+async def ok(walk_id: Id, request: Request) -> Response:
+    def job(tx: Tx, which: Pin, me: int, _fields: dict[str, str]) -> str:
+        return moments.ok(tx, walk_id, me, which)
+
+    return await _with_her_pin(request, walk_id, "ok", job)
+
+
+@router.post("/walks/{walk_id}/sos")
+async def sos(walk_id: Id, request: Request) -> Response:
+    """Her SOS from the page (held, then not cancelled: static/sos.js). No PIN."""
+    back = f"/walks/{walk_id}"
+    try:
+        person, _fields = await signed_form(request)
+        await services(request).writer.run(
+            lambda tx: alarms.sos(tx, walk_id, person.id), urgent=True
+        )
+    except NotFound:
+        return walk_pages.not_found(request)
+    except DomainError as exc:
+        return _said(request, exc.message, exc.status, back)
+    return RedirectResponse(back, status_code=303)

@@ -1,0 +1,74 @@
+"""Her own pages speak to her: "You are on the way", not "Mira is on the way". The same
+tables as words.py, in the second person, for the server's sentences and the page's script."""
+
+from __future__ import annotations
+
+from walkwithme.web import words
+
+STATES = {
+    "active": "You are on the way",
+    "at_door": "You are at your door",
+    "alarm": "ALARM: your companions are told",
+    "safe": "You are home, inside",
+    "ended": "You ended the walk",
+}
+
+EVENTS = {
+    "started": "You started the walk",
+    "arrived": "You are at the door",
+    "left_door": "You left the door",
+    "message": "{sender}: “{text}”",
+    "extended": "You asked for more time",
+    "pin_refused": "A wrong PIN was given",
+    "check": "The service asked you “Are you OK?”",
+    "check_answered": "You answered “I'm OK”",
+    "alarm": "ALARM: {reason}",
+    "alarm_escalated": "The alarm went on to the next people",
+    "alarm_acknowledged": "{by} is on it",
+    "alarm_resolved": "The alarm is over: {note}",
+    "sos": "You pressed SOS",
+    "low_battery": "Your battery is low",
+    "inside": "You are inside",
+    "ended": "You ended the walk",
+    "expected_later": "You are slower, but getting closer: more time",
+}
+
+
+# Who looked at her walk, through which door (usecases/looks.py).
+LOOKS = {
+    "page": "{who} opened your walk's page",
+    "live": "{who} followed your walk live",
+    "api": "{who} looked at your walk from an app",
+    "share_link": "Someone opened your share link {link}",
+    "alarm_link": "Someone opened the alarm's link",
+    "export": "You downloaded the walk",
+}
+
+
+def look_sentence(look: dict[str, object]) -> str:
+    text = LOOKS.get(str(look["via"]), "Someone looked at your walk")
+    return text.format(who=look.get("who", "Someone"), link=look.get("link", ""))
+
+
+def state_sentence(state: str) -> str:
+    return STATES.get(state, "Your walk: " + state)
+
+
+def event_sentence(event: dict[str, object]) -> str:
+    kind = str(event.get("kind"))
+    if kind not in EVENTS:
+        return words.event_sentence(event, "You")
+    sender = event.get("sender")
+    by = event.get("by")
+    said = EVENTS[kind].format(
+        sender=sender.get("name", "Someone") if isinstance(sender, dict) else "Someone",
+        text=event.get("text", ""),
+        by=by.get("name", "Someone") if isinstance(by, dict) else "Someone",
+        reason=words.reason(str(event.get("reason") or "")),
+        note=event.get("note") or "marked safe",
+    )
+    return said + words.closing(event)
+
+
+def tables() -> dict[str, dict[str, str]]:
+    return {"states": dict(STATES), "events": dict(EVENTS), "reasons": words.tables()["reasons"]}

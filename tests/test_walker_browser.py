@@ -1,0 +1,321 @@
+"""The walker's pages in a real Chromium: she starts a walk from her phone's browser, her
+page reports where she is (mocked geolocation) through the one fix path, keeps what it took
+while offline and sends it in order when back; SOS is held, then may be cancelled, and works
+offline; "Are you OK?" is answered on her page's PIN pad.
+
+Two clocks move, never by waiting: the service's fake clock (site.clock) and the page's
+(Playwright's page.clock), so the page stamps its fixes in the service's time and the SOS
+hold and its grace time pass when the test says. The tests wait only for the browser.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect
+
+from tests.browser_site import SHOTS, Site, screenshot, serious_violations, serve, sign_in
+from tests.conftest import make_services
+from tests.people import HOME, PIN, START, Member
+from tests.test_pages_browser import (  # noqa: F401 (fixtures)
+    SiteFactory,
+    browser,
+    new_context,
+    open_site,
+    recorder,
+)
+from walkwithme.clock import FakeClock
+from walkwithme.streets import StreetMap
+
+pytestmark = [pytest.mark.browser]
+
+WAITED = 200  # ms between two looks at the service while the browser works (not a deadline)
+
+
+def walker_context(make: Callable[[], BrowserContext], site: Site) -> BrowserContext:
+    context = make()
+    context.grant_permissions(["geolocation"], origin=site.url)
+    context.set_geolocation({"latitude": START[0], "longitude": START[1], "accuracy": 8})
+    return context
+
+
+def track(site: Site, who: Member, walk_id: int) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = site.call(who, "GET", f"/api/walks/{walk_id}/fixes")
+    return found
+
+
+def until(page: Page, ready: Callable[[], bool], what: str, looks: int = 100) -> None:
+    """Look at the service again while the browser works, until `ready` (or fail, saying what)."""
+    for _ in range(looks):
+        if ready():
+            return
+        page.wait_for_timeout(WAITED)
+    raise AssertionError(f"the browser never got there: {what}")
+
+
+def moved_past(site: Site, who: Member, walk_id: int, count: int) -> Callable[[], bool]:
+    return lambda: len(track(site, who, walk_id)) > count
+
+
+def her_walk_page(site: Site, page: Page, mira: Member, noor: Member) -> int:
+    """She signs in on her phone's browser and starts a walk home from the pages."""
+    page.clock.install()
+    sign_in(page, site, mira, "/")
+    expect(page.get_by_role("link", name="Walk me home")).to_be_visible()
+    assert serious_violations(page) == []
+    screenshot(page, "walker-home")
+    page.get_by_role("link", name="Walk me home").click()
+    expect(page.locator("#nobody-hears")).to_be_visible()  # Noor has no working channel
+    page.get_by_label("A place I type").check()
+    page.get_by_label("Latitude, longitude").fill(f"{HOME[0]}, {HOME[1]}")
+    page.get_by_label("Its name (optional)").fill("home")
+    page.get_by_label("PIN", exact=True).fill(PIN)
+    page.get_by_label("The same PIN again").fill(PIN)
+    assert serious_violations(page) == []
+    screenshot(page, "walker-start")
+    page.get_by_role("button", name="Start my walk").click()
+    expect(page.locator("#headline")).to_have_text("You are on the way")
+    walk_id = int(page.url.rsplit("/", 1)[1])
+    return walk_id
+
+
+def test_she_starts_from_her_browser_and_it_reports_her_walk_even_offline(
+    open_site: SiteFactory,  # noqa: F811
+    new_context: Callable[[], BrowserContext],  # noqa: F811
+) -> None:
+    site = open_site()
+    mira, noor = site.person("Mira"), site.person("Noor")
+    site.link(mira, noor)
+    context = walker_context(new_context, site)
+    page = context.new_page()
+    walk_id = her_walk_page(site, page, mira, noor)
+    expect(page.locator("#report-state")).to_contain_text("Sharing your position. Last sent")
+    until(page, lambda: len(track(site, noor, walk_id)) == 1, "her first position")
+    expect(page.get_by_text("A browser stops reporting when the screen turns off")).to_be_visible()
+    expect(page.get_by_role("link", name="OwnTracks or Traccar Client")).to_be_visible()
+    assert serious_violations(page) == []
+
+    route = site.route_home()
+    steps = route[:: max(1, len(route) // 8)][1:]
+    online, offline = steps[:3], steps[3:6]
+    for where in online:
+        site.clock.advance(seconds=40)
+        page.clock.fast_forward(40_000)
+        before = len(track(site, noor, walk_id))
+        context.set_geolocation({"latitude": where[0], "longitude": where[1], "accuracy": 8})
+        until(page, moved_past(site, noor, walk_id, before), "a position on the way")
+    screenshot(page, "walker-walking")
+
+    # The network goes: what the page takes is kept, said, and sent in order when back.
+    sent_before = track(site, noor, walk_id)
+    context.set_offline(True)
+    taken_at = []
+    for where in offline:
+        site.clock.advance(seconds=40)
+        page.clock.fast_forward(40_000)
+        taken_at.append(site.clock.now_ms())
+        context.set_geolocation({"latitude": where[0], "longitude": where[1], "accuracy": 8})
+    # A quick reply without a network waits too, and she is told; her PIN's forms are not kept.
+    page.get_by_role("button", name="On my way").click()
+    expect(page.locator("#offline-said")).to_have_text(
+        "No network: your message waits, and will be sent when you are back online."
+    )
+    expect(page.locator("#report-queue")).to_contain_text("3 positions are waiting to be sent")
+    expect(page.locator("#report-queue")).to_contain_text("no network")
+    screenshot(page, "walker-offline")
+    assert track(site, noor, walk_id) == sent_before
+    context.set_offline(False)
+    until(page, lambda: len(track(site, noor, walk_id)) == len(sent_before) + 3, "the kept ones")
+    expect(page.locator("#report-queue")).to_be_hidden()
+    expect(page.locator("#offline-said")).to_be_hidden()
+    said = [
+        e["text"]
+        for e in site.call(noor, "GET", f"/api/walks/{walk_id}/events")
+        if e["kind"] == "message"
+    ]
+    assert said == ["On my way"]
+    came = track(site, noor, walk_id)[len(sent_before) :]
+    assert [(f["lat"], f["lon"]) for f in came] == [pytest.approx(w) for w in offline]
+    # Each with the time it was taken, not when it was sent: 40 s apart, the service's time
+    # (give or take the real seconds a busy machine lets pass between the two clocks' moves).
+    for fix, at in zip(came, taken_at, strict=True):
+        assert abs(fix["t"] - at) < 10_000, (fix["t"], at)
+    assert [f["t"] for f in came] == sorted(f["t"] for f in came)
+    for fix in came:
+        assert fix.get("flag") in (None, ""), fix
+
+
+def test_sos_is_held_then_can_be_cancelled_and_is_sent_when_back_online(
+    open_site: SiteFactory,  # noqa: F811
+    new_context: Callable[[], BrowserContext],  # noqa: F811
+) -> None:
+    site = open_site()
+    mira, noor = site.person("Mira"), site.person("Noor")
+    site.link(mira, noor)
+    context = walker_context(new_context, site)
+    page = context.new_page()
+    walk_id = her_walk_page(site, page, mira, noor)
+    sos = page.get_by_role("button", name="SOS")
+
+    def state() -> str:
+        found: str = site.call(noor, "GET", f"/api/walks/{walk_id}")["state"]
+        return found
+
+    # Held for one second: nothing, and she is told to hold longer.
+    sos.hover()
+    page.mouse.down()
+    page.clock.run_for(1000)
+    page.mouse.up()
+    expect(page.locator("#sos-how")).to_have_text("Hold it for 2 seconds to send SOS")
+    page.clock.run_for(8000)
+    expect(page.locator("#sos-pending")).to_be_hidden()
+    assert state() == "active"
+
+    # Held long enough, then cancelled within the grace time: nothing.
+    sos.hover()
+    page.mouse.down()
+    page.clock.run_for(2100)
+    page.mouse.up()
+    expect(page.locator("#sos-pending")).to_be_visible()
+    expect(page.locator("#sos-said")).to_contain_text("Sending SOS in")
+    screenshot(page, "walker-sos-grace")
+    page.get_by_role("button", name="Cancel: I'm fine").click()
+    page.clock.run_for(8000)
+    expect(page.locator("#sos-how")).to_contain_text("Cancelled: nothing was sent")
+    assert state() == "active"
+
+    # Held without a network, not cancelled: kept, said, and sent when the phone is back.
+    context.set_offline(True)
+    sos.hover()
+    page.mouse.down()
+    page.clock.run_for(2100)
+    page.mouse.up()
+    page.clock.run_for(5100)
+    expect(page.locator("#sos-sent")).to_contain_text("It will be sent the moment")
+    assert state() == "active"
+    context.set_offline(False)
+    expect(page.locator("#sos-sent")).to_have_text(
+        "SOS sent: the people following your walk are told."
+    )
+    assert state() == "alarm"
+    page.reload()
+    expect(page.locator("#headline")).to_have_text("ALARM: your companions are told")
+    expect(page.locator("#check")).to_be_visible()  # she may end it with her PIN
+    screenshot(page, "walker-sos-alarm")
+
+
+def test_she_is_asked_are_you_ok_on_her_page_and_answers_on_the_pin_pad(
+    open_site: SiteFactory,  # noqa: F811
+    new_context: Callable[[], BrowserContext],  # noqa: F811
+) -> None:
+    site = open_site()
+    mira, noor = site.person("Mira"), site.person("Noor")
+    site.link(mira, noor)
+    context = walker_context(new_context, site)
+    page = context.new_page()
+    walk_id = her_walk_page(site, page, mira, noor)
+    until(page, lambda: len(track(site, noor, walk_id)) == 1, "her first position")
+    expect(page.locator("#check")).to_be_hidden()
+    context.set_offline(True)  # her phone lost its network: the service hears nothing
+    site.look(minutes=12)
+    context.set_offline(False)
+    expect(page.locator("#check")).to_be_visible()  # the question came live
+    expect(page.get_by_role("heading", name="Are you OK?")).to_be_visible()
+    for digit in PIN:
+        page.get_by_role("group", name="PIN pad").get_by_role("button", name=digit).click()
+    assert serious_violations(page) == []
+    screenshot(page, "walker-check")
+    page.get_by_role("button", name="I'm OK").click()
+    expect(page.locator("#check")).to_be_hidden()
+    expect(page.locator("#timeline")).to_contain_text("You answered “I'm OK”")
+    assert site.call(noor, "GET", f"/api/walks/{walk_id}")["state"] == "active"
+
+    page.locator("#inside-pin").fill(PIN)
+    page.get_by_label("A last word for Noor (optional)").fill("Would you like to come in?")
+    page.get_by_role("button", name="I'm inside").click()
+    expect(page.locator("#headline")).to_have_text("You are home, inside")
+    expect(page.locator("#ending")).to_contain_text("Would you like to come in?")
+    screenshot(page, "walker-inside")
+
+
+# -- the duress PIN on her page, in the browser: twin runs --------------------------------------
+
+DURESS = "1357"
+SHOWN_AT = datetime(2026, 5, 28, 23, 0, tzinfo=UTC)  # the page's own clock, the same in both
+
+
+def _answered_on_her_page(
+    tmp_path: Path,
+    helsinki: StreetMap,
+    new_context: Callable[[], BrowserContext],  # noqa: F811
+    name: str,
+    pin: str,
+) -> tuple[str, bytes, str]:
+    """She is asked "Are you OK?" on her walk page and answers on the PIN pad with `pin`:
+    her page's DOM (her session's token taken out) and its screenshot after, and the state
+    of the walk as Noor sees it."""
+    clock = FakeClock()
+    services = make_services(
+        f"sqlite:///{tmp_path / f'{name}.db'}", tmp_path / name, clock, helsinki
+    )
+    try:
+        with serve(services, clock) as site:
+            mira, noor = site.person("Mira"), site.person("Noor")
+            site.link(mira, noor)
+            walk_id = site.start_walk(mira, duress_pin=DURESS)["id"]
+            context = walker_context(new_context, site)
+            page = context.new_page()
+            page.clock.set_fixed_time(SHOWN_AT)
+            sign_in(page, site, mira, f"/walks/{walk_id}")
+            until(page, lambda: len(track(site, noor, walk_id)) == 1, "her first position")
+            context.set_offline(True)
+            site.look(minutes=12)
+            context.set_offline(False)
+            expect(page.locator("#check")).to_be_visible()
+            pad = page.get_by_role("group", name="PIN pad")
+            for digit in pin:
+                pad.get_by_role("button", name=digit).click()
+            page.get_by_role("button", name="I'm OK").click()
+            expect(page.locator("#timeline")).to_contain_text("You answered “I'm OK”")
+            expect(page.locator("#connection")).to_have_text("Live")
+            expect(page.locator("#report-state")).to_contain_text("Last sent")
+            # Her page's own report is back through the live connection, on the map too.
+            expect(page.locator("#last-seen")).to_contain_text("just now")
+            expect(page.locator("path.street").first).to_be_attached()  # the map is drawn
+            expect(page.locator("path.route")).to_be_attached()
+            html = page.content()
+            token = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
+            assert token is not None
+            # (The map's zoom buttons are painted over: their border's antialiasing varies by a
+            # pixel from one rendering to the next, whatever the PIN; they show nothing of hers.)
+            shot = page.screenshot(
+                full_page=True,
+                animations="disabled",
+                caret="hide",
+                mask=[page.locator(".leaflet-control-zoom")],
+            )
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            (SHOTS / f"walker-answered-{name}-phone.png").write_bytes(shot)
+            state = str(site.call(noor, "GET", f"/api/walks/{walk_id}")["state"])
+            return html.replace(token.group(1), "CSRF"), shot, state
+    finally:
+        services.db.dispose()
+
+
+def test_her_page_after_her_duress_pin_is_the_page_after_her_pin(
+    tmp_path: Path,
+    helsinki: StreetMap,
+    new_context: Callable[[], BrowserContext],  # noqa: F811
+) -> None:
+    real_dom, real_shot, calm = _answered_on_her_page(tmp_path, helsinki, new_context, "real", PIN)
+    dom, shot, alarmed = _answered_on_her_page(tmp_path, helsinki, new_context, "forced", DURESS)
+    assert dom == real_dom, "\n".join(difflib.unified_diff(real_dom.split(">"), dom.split(">")))
+    assert shot == real_shot
+    assert calm == "active"
+    assert alarmed == "alarm"  # silently, for Noor

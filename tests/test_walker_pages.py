@@ -1,0 +1,364 @@
+"""The walker's pages over HTTP: her home (the walk she can start, her walk, offers waiting,
+her recent walks), starting a walk with the "nobody would hear an alarm" warning before she
+starts, her walk page's positions through the one fix path, her PIN moments, and the duress
+PIN giving her page byte for byte what her real PIN gives. (The browser drives the same pages
+in test_walker_browser.py.)"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from tests.conftest import make_services
+from tests.people import HOME, PIN, START, Cast, Member
+from walkwithme.api.app import create_app
+from walkwithme.clock import FakeClock
+from walkwithme.store.schema import channels
+
+OURS = {"sec-fetch-site": "same-origin"}
+FORM = {"content-type": "application/x-www-form-urlencoded", **OURS}
+DURESS = "1357"
+
+
+def cookie(member: Member) -> dict[str, str]:
+    return {"Cookie": f"wwm_session={member.token}"}
+
+
+def page(client: TestClient, path: str, who: Member) -> Any:
+    return client.get(path, headers={"accept": "text/html", **cookie(who)}, follow_redirects=False)
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
+    assert found is not None
+    return found.group(1)
+
+
+def post_form(cast: Cast, who: Member, path: str, **fields: str) -> Any:
+    token = csrf_of(page(cast.client, "/", who).text)
+    return cast.client.post(
+        path,
+        data={"csrf": token, **fields},
+        headers={**FORM, **cookie(who)},
+        follow_redirects=False,
+    )
+
+
+def channel_that_worked(cast: Cast, who: Member) -> None:
+    cast.channel(who)
+    cast.services.writer.run_sync(
+        lambda tx: tx.conn.execute(
+            channels.update().where(channels.c.person_id == who.id).values(worked_at=tx.now_ms)
+        )
+    )
+
+
+def text_of(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).replace("&#39;", "'")
+
+
+def test_her_home_offers_the_walk_she_can_start_then_her_walk_then_how_it_went(
+    cast: Cast,
+) -> None:
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    alone = text_of(page(cast.client, "/", mira).text)
+    assert "Walk me home" not in alone
+    assert "ask a friend to be your companion first" in alone
+    cast.link(mira, noor)
+    home = page(cast.client, "/", mira).text
+    assert 'href="/walks/new" id="walk-me-home"' in home
+    assert "You have not walked with us yet" in text_of(home)
+    walk = cast.start_walk(mira)
+    during = text_of(page(cast.client, "/", mira).text)
+    assert "Walk me home" not in during
+    assert "You are on the way" in during
+    assert f'href="/walks/{walk["id"]}"' in page(cast.client, "/", mira).text
+    done = cast.client.post(f"/api/walks/{walk['id']}/inside", json={"pin": PIN}, headers=mira.auth)
+    assert done.status_code == 200
+    after = text_of(page(cast.client, "/", mira).text)
+    assert "Walk me home" in after
+    assert "to home: home, inside" in after
+
+
+def test_an_offer_waits_on_her_home_and_is_declined_with_a_note_or_accepted(cast: Cast) -> None:
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    made = cast.client.post("/api/offers", json={"walker": mira.id}, headers=noor.auth)
+    assert made.status_code == 201, made.text
+    home = text_of(page(cast.client, "/", mira).text)
+    assert "Noor offers to walk you home now" in home
+    offer_id = made.json()["id"]
+    declined = post_form(cast, mira, f"/offers/{offer_id}/decline", note="Not tonight, thanks")
+    assert declined.status_code == 303
+    assert "offers to walk you home" not in text_of(page(cast.client, "/", mira).text)
+    assert "Not tonight, thanks" in text_of(page(cast.client, "/", noor).text)
+
+    cast.clock.advance(minutes=24 * 60)  # the next evening he may offer again
+    again = cast.client.post("/api/offers", json={"walker": mira.id}, headers=noor.auth).json()
+    form = page(cast.client, f"/walks/new?offer={again['id']}", mira)
+    assert "Walk home with Noor" in form.text
+    started = post_form(
+        cast, mira, "/walks/new", offer=str(again["id"]), place="coords",
+        coords=f"{HOME[0]}, {HOME[1]}", pin=PIN, pin_again=PIN, minutes="20",
+    )  # fmt: skip
+    assert started.status_code == 303, started.text
+    walk_id = int(started.headers["location"].rsplit("/", 1)[1])
+    assert "Mira is on the way" in page(cast.client, f"/walks/{walk_id}", noor).text
+    assert "accepted" in text_of(page(cast.client, "/", noor).text)
+
+
+def test_the_nobody_would_hear_warning_shows_before_she_starts(cast: Cast) -> None:
+    mira, noor, otto = cast.person("Mira"), cast.person("Noor"), cast.person("Otto")
+    cast.link(mira, noor)
+    first = page(cast.client, "/walks/new", mira).text
+    assert re.search(r'<p id="nobody-hears"[^>]*role="status" >', first)  # shown
+    assert "Nobody would hear an alarm" in first
+    cast.link(mira, otto)
+    channel_that_worked(cast, otto)
+    both = page(cast.client, "/walks/new", mira).text
+    assert re.search(r'<p id="nobody-hears"[^>]*role="status" hidden>', both)  # not shown
+    # Each companion says whether they would hear, for the page to judge her choice live.
+    assert f'name="companion_{noor.id}" value="on" data-hears="0"' in both
+    assert f'name="companion_{otto.id}" value="on" data-hears="1"' in both
+    # Choosing only Noor (who would hear nothing) and a wrong second PIN: she is told, and
+    # nothing starts; the warning is there with her choice.
+    wrong = post_form(
+        cast, mira, "/walks/new", place="coords", coords="60.1611, 24.9447",
+        **{f"companion_{noor.id}": "on"}, pin=PIN, pin_again="9999",
+    )  # fmt: skip
+    assert wrong.status_code == 422
+    assert "the two PINs differ" in wrong.text
+    assert re.search(r'<p id="nobody-hears"[^>]*role="status" >', wrong.text)
+    assert cast.client.get("/api/walks", headers=mira.auth).json() == []
+
+
+def test_she_starts_a_walk_to_a_saved_place_with_a_timer_from_the_page(cast: Cast) -> None:
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    place = cast.client.post(
+        "/api/places", json={"name": "Home", "lat": HOME[0], "lon": HOME[1]}, headers=mira.auth
+    ).json()
+    form = page(cast.client, "/walks/new", mira).text
+    assert "> Home</label>" in form
+    started = post_form(
+        cast, mira, "/walks/new", place=str(place["id"]), pin=PIN, pin_again=PIN,
+        from_lat=str(START[0]), from_lon=str(START[1]), minutes="25",
+        **{f"companion_{noor.id}": "on"},
+    )  # fmt: skip
+    assert started.status_code == 303, started.text
+    walk = cast.client.get("/api/walks", headers=mira.auth).json()[0]
+    assert walk["destination"]["name"] == "Home"
+    assert walk["expected_at"] - walk["started_at"] == 25 * 60_000
+    assert [c["name"] for c in walk["companions"]] == ["Noor"]
+    mine = text_of(page(cast.client, started.headers["location"], mira).text)
+    assert "You are on the way" in mine
+    assert "A browser stops reporting when the screen turns off or this tab is closed" in mine
+    assert "I'm inside" in mine
+
+
+def _fixes(
+    cast: Cast, who: Member, walk_id: int, fixes: list[dict[str, Any]], **headers: str
+) -> Any:
+    token = csrf_of(page(cast.client, f"/walks/{walk_id}", who).text)
+    return cast.client.post(
+        f"/walks/{walk_id}/fixes",
+        json={"fixes": fixes},
+        headers={"x-csrf-token": token, **OURS, **cookie(who), **headers},
+    )
+
+
+def test_her_page_reports_through_the_fix_path_as_her_browser(cast: Cast) -> None:
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    walk = cast.start_walk(mira)
+    wid = walk["id"]
+    taken = [cast.fix(START, seconds_ago=20), cast.fix((60.1690, 24.9420), seconds_ago=10)]
+    sent = _fixes(cast, mira, wid, taken)
+    assert sent.status_code == 200, sent.text
+    assert [r["status"] for r in sent.json()["results"]] == ["accepted", "accepted"]
+    assert sent.json()["now"] == cast.clock.now_ms()
+    # Sent again (an answer lost on the way): nothing is shown twice.
+    again = _fixes(cast, mira, wid, taken)
+    assert [r["status"] for r in again.json()["results"]] == ["duplicate", "duplicate"]
+    track = cast.client.get(f"/api/walks/{wid}/fixes", headers=noor.auth).json()
+    assert [f["t"] for f in track] == [f["t"] for f in taken]
+    phones = cast.client.get("/api/devices", headers=mira.auth).json()
+    assert [d["name"] for d in phones] == ["This browser (the walk page)"]
+    # Not from our pages, without the session's token, or someone else's walk: refused.
+    token = csrf_of(page(cast.client, f"/walks/{wid}", mira).text)
+    cross = cast.client.post(
+        f"/walks/{wid}/fixes",
+        json={"fixes": [cast.fix(HOME)]},
+        headers={"x-csrf-token": token, "sec-fetch-site": "cross-site", **cookie(mira)},
+    )
+    assert cross.status_code == 403
+    assert _fixes(cast, mira, wid, [cast.fix(HOME)], **{"x-csrf-token": "nope"}).status_code == 403
+    noor_token = csrf_of(page(cast.client, "/", noor).text)
+    theirs = cast.client.post(
+        f"/walks/{wid}/fixes",
+        json={"fixes": [cast.fix(HOME)]},
+        headers={"x-csrf-token": noor_token, **OURS, **cookie(noor)},
+    )
+    assert theirs.status_code == 404
+    assert len(cast.client.get(f"/api/walks/{wid}/fixes", headers=noor.auth).json()) == 2
+
+
+def test_inside_with_her_pin_and_a_closing_note_ends_the_walk_for_everyone(cast: Cast) -> None:
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    wid = cast.start_walk(mira)["id"]
+    wrong = post_form(cast, mira, f"/walks/{wid}/inside", pin="0000")
+    assert wrong.status_code == 403
+    assert "That PIN is not right" in wrong.text
+    more = post_form(cast, mira, f"/walks/{wid}/extend", pin=PIN, minutes="15")
+    assert more.status_code == 303
+    assert "You asked for more time" in text_of(page(cast.client, f"/walks/{wid}", mira).text)
+    said = post_form(cast, mira, f"/walks/{wid}/message", text="Almost there")
+    assert said.status_code == 303
+    told = cast.events(noor, {"id": wid})
+    assert any(e["kind"] == "message" and e["text"] == "Almost there" for e in told)
+    done = post_form(cast, mira, f"/walks/{wid}/inside", pin=PIN, note="Would you like to come in?")
+    assert done.headers["location"] == f"/walks/{wid}"
+    mine = text_of(page(cast.client, f"/walks/{wid}", mira).text)
+    assert "You are home, inside" in mine
+    assert "Would you like to come in?" in mine
+    events = cast.events(mira, {"id": wid})
+    assert [e["kind"] for e in events][-1] == "inside"
+    assert events[-1]["note"] == "Would you like to come in?"
+    assert cast.client.get(f"/api/walks/{wid}", headers=noor.auth).status_code == 404  # over
+
+
+def test_sos_from_her_page_raises_the_alarm_at_once(cast: Cast) -> None:
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    wid = cast.start_walk(mira)["id"]
+    sent = post_form(cast, mira, f"/walks/{wid}/sos")
+    assert sent.status_code == 303
+    assert cast.client.get(f"/api/walks/{wid}", headers=noor.auth).json()["state"] == "alarm"
+    mine = page(cast.client, f"/walks/{wid}", mira).text
+    assert 'id="check" class="check"' in mine
+    assert "If you are OK, say so" in mine
+    assert post_form(cast, mira, f"/walks/{wid}/end", pin="0000").status_code == 403
+
+
+# -- the duress PIN on her page: twin runs ----------------------------------------------------
+
+
+def _twin(tmp_path: Path, name: str, pin: str) -> tuple[list[str], dict[str, Any]]:
+    """Mira is asked "Are you OK?" on her page and answers it with `pin`; what her browser
+    received (every page, tokens of her session taken out), and what Noor sees."""
+    clock = FakeClock()
+    svc = make_services(f"sqlite:///{tmp_path / f'{name}.db'}", tmp_path / name, clock)
+    seen: list[str] = []
+    with TestClient(create_app(svc)) as client:
+        cast = Cast(client, svc, clock)
+        mira, noor = cast.person("Mira"), cast.person("Noor")
+        cast.link(mira, noor)
+        wid = cast.start_walk(mira, duress_pin=DURESS)["id"]
+        first = _fixes(cast, mira, wid, [cast.fix(START)])
+        assert first.status_code == 200
+        clock.advance(minutes=12)  # silent: the service asks her
+        svc.watchdog.tick_sync()
+
+        def her(path: str) -> str:
+            html: str = page(client, path, mira).text
+            return html.replace(csrf_of(html), "CSRF")
+
+        asked = her(f"/walks/{wid}")
+        assert "Are you OK?" in text_of(asked)
+        assert re.search(r'<section id="check" class="check"[^>]*"check-title" >', asked)
+        answered = post_form(cast, mira, f"/walks/{wid}/ok", pin=pin)
+        seen += [asked, f"{answered.status_code} {answered.headers.get('location')}"]
+        seen += [her(f"/walks/{wid}"), her("/")]
+        clock.advance(minutes=1)
+        sent = _fixes(cast, mira, wid, [cast.fix(START)])
+        seen.append(sent.text)
+        seen += [her(f"/walks/{wid}"), her("/")]
+        noor_sees = client.get(f"/api/walks/{wid}", headers=noor.auth).json()
+    svc.db.dispose()
+    return seen, noor_sees
+
+
+def test_her_duress_pin_gives_her_page_the_same_bytes_as_her_pin(tmp_path: Path) -> None:
+    real, noor_calm = _twin(tmp_path, "real", PIN)
+    forced, noor_alarmed = _twin(tmp_path, "forced", DURESS)
+    assert "You answered “I'm OK”" in text_of(real[2])
+    for mine, twin in zip(real, forced, strict=True):
+        assert mine == twin
+    assert noor_calm["state"] == "active"
+    assert noor_alarmed["state"] == "alarm"
+
+
+def test_the_phone_apps_page_gives_this_servers_settings_and_a_device_once(cast: Cast) -> None:
+    mira = cast.person("Mira")
+    shown = text_of(page(cast.client, "/phones/apps", mira).text)
+    assert "/api/owntracks" in shown
+    assert "/api/traccar" in shown
+    made = post_form(cast, mira, "/phones/apps")
+    assert made.status_code == 200
+    token = re.search(r'<code id="token" class="token">(dev_[\w-]+)</code>', made.text)
+    assert token is not None
+    link = re.search(r'href="owntracks:///config\?inline=([\w=-]+)"', made.text)
+    assert link is not None
+    settings = json.loads(base64.urlsafe_b64decode(link.group(1)))
+    assert settings["password"] == token.group(1)
+    assert settings["url"].endswith("/api/owntracks")
+    # The token works on the phones' door, and is not shown again.
+    assert cast.statuses(token.group(1), cast.fix(START)) == ["not_kept"]  # (no walk yet)
+    assert token.group(1) not in page(cast.client, "/phones/apps", mira).text
+
+
+def test_a_timer_walk_checks_on_her_at_the_time_she_gave_in_her_zone(cast: Cast) -> None:
+    mira, noor = cast.person("Mira"), cast.person("Noor")  # both in UTC
+    cast.link(mira, noor)
+    cast.clock.set(1_780_000_000_000)  # 20:26:40 UTC
+    started = post_form(
+        cast, mira, "/walks/new", place="timer", check_at="23:30", pin=PIN, pin_again=PIN,
+        **{f"companion_{noor.id}": "on"},
+    )  # fmt: skip
+    assert started.status_code == 303, started.text
+    walk = cast.client.get("/api/walks", headers=mira.auth).json()[0]
+    assert walk["kind"] == "timer"
+    assert walk["expected_at"] == 1_780_000_000_000 + (3 * 3600 + 3 * 60 + 20) * 1000
+    assert (
+        'Expected by</dt><dd id="expected">23:30'
+        in page(cast.client, started.headers["location"], mira).text
+    )
+
+
+def test_nobody_but_her_acts_on_her_walk_from_the_pages(cast: Cast) -> None:
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    sam = cast.person("Sam")
+    cast.link(mira, noor)
+    wid = cast.start_walk(mira)["id"]
+    assert page(cast.client, "/walks/new", sam).status_code == 200  # (her own, to start)
+    assert cast.client.get("/walks/new", follow_redirects=False).headers["location"] == (
+        "/signin?next=/walks/new"
+    )
+    for who in (noor, sam):
+        assert post_form(cast, who, f"/walks/{wid}/sos").status_code == 404
+        assert post_form(cast, who, f"/walks/{wid}/inside", pin=PIN).status_code == 404
+    assert cast.client.get(f"/api/walks/{wid}", headers=mira.auth).json()["state"] == "active"
+    # Her companion still gets his own page of her walk, not hers.
+    his = text_of(page(cast.client, f"/walks/{wid}", noor).text)
+    assert "Mira is on the way" in his
+    assert "I'm inside" not in his
+
+
+def test_her_walk_page_says_who_looked_and_how_long_it_is_kept(cast: Cast) -> None:
+    mira, noor, _phone, walk = cast.walking()
+    walk_id = walk["id"]
+    before = text_of(page(cast.client, f"/walks/{walk_id}", mira).text)
+    assert "Nobody but you has looked at this walk" in before
+    assert page(cast.client, f"/walks/{walk_id}", noor).status_code == 200
+    cast.client.post(f"/api/walks/{walk_id}/inside", json={"pin": PIN}, headers=mira.auth)
+    cast.services.watchdog.tick_sync()  # the walk that is over gets its keeping time
+    after = text_of(page(cast.client, f"/walks/{walk_id}", mira).text)
+    assert "Noor opened your walk's page" in after
+    assert "Your track is kept until" in after
+    assert "longer because this walk had an alarm" not in after
