@@ -68,6 +68,14 @@ def test_a_misspelled_setting_is_named_with_what_was_meant() -> None:
     assert load_config({"WWM_TOKEN": "x", "WWM_DATA_FILE": "/dev/null"}).warnings == ()
 
 
+def test_listening_for_other_machines_without_a_public_address_is_warned_of() -> None:
+    said = " ".join(load_config({"WWM_HOST": "192.0.2.10"}).warnings)
+    assert "WWM_PUBLIC_URL is not set" in said
+    public = {"WWM_HOST": "192.0.2.10", "WWM_PUBLIC_URL": "https://walk.example.org"}
+    assert load_config(public).warnings == ()
+    assert load_config({"WWM_HOST": "127.0.0.1"}).warnings == ()
+
+
 def test_a_port_that_is_no_number_says_so_in_words(tmp_path: Path) -> None:
     done = run("migrate", "--data", str(tmp_path), env={"WWM_PORT": "abc"})
     assert done.returncode == 2

@@ -474,7 +474,23 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: Any) -> Confi
             parsed["WWM_KEEP_ALARMED_WALKS_DAYS"],
         ),
         data_from=data_from,
-        warnings=unknown_names(env),
+        warnings=unknown_names(env)
+        + _unreachable_pages(parsed["WWM_HOST"], parsed["WWM_PUBLIC_URL"]),
+    )
+
+
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def _unreachable_pages(host: str, public_url: str | None) -> tuple[str, ...]:
+    """Listening for other machines without saying its public address: browsers there can't
+    use the pages (their cookie requests are compared with that address: api/auth.py)."""
+    if host in _LOOPBACK or public_url:
+        return ()
+    return (
+        f"WWM_HOST={host} takes requests from other machines, but WWM_PUBLIC_URL is not set: "
+        "their browsers' pages will be refused and links in alerts will name this machine's "
+        "own address; set WWM_PUBLIC_URL to the address people use (docs/deploy.md)",
     )
 
 
