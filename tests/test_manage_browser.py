@@ -156,8 +156,13 @@ def test_contacts_places_and_the_menu_on_a_phone(
     page.get_by_label("Their email").fill(noor.email)
     page.get_by_label("Guardian: hears only of alarms").check()
     page.get_by_role("button", name="Ask them").click()
-    expect(page.locator(".contact")).to_contain_text("Noor, your guardian (asked, no answer yet)")
+    expect(page.get_by_role("status")).to_contain_text("they appear below once they say yes")
     looked_at(page, "manage-contacts")
+    site.call(
+        noor, "POST", f"/api/contacts/{site.call(noor, 'GET', '/api/contacts')[0]['id']}/accept"
+    )
+    page.reload()
+    expect(page.locator(".contact")).to_contain_text("Noor, your guardian")
 
     page.get_by_text("Menu").click()
     page.get_by_role("link", name="Places").click()

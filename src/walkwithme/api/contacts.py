@@ -9,7 +9,6 @@ from pydantic import BaseModel, Field
 
 from walkwithme.api.auth import PersonDep, ServicesDep
 from walkwithme.api.params import Id
-from walkwithme.domain.errors import Conflict, NotFound
 from walkwithme.usecases import contacts
 
 router = APIRouter(prefix="/api/contacts", tags=["contacts"])
@@ -43,11 +42,7 @@ async def list_contacts(person: PersonDep, svc: ServicesDep) -> list[dict[str, A
 async def ask(body: Ask, person: PersonDep, svc: ServicesDep) -> dict[str, str]:
     """Ask someone to follow your walks (companion) or to hear of your alarms (guardian).
     Answered alike for every address (see SENT)."""
-    try:
-        await svc.writer.run(lambda tx: contacts.ask(tx, person.id, body.email, body.role))
-    except (NotFound, Conflict) as exc:
-        if exc.field != "email":
-            raise
+    await svc.writer.run(lambda tx: contacts.ask_alike(tx, person.id, body.email, body.role))
     return SENT
 
 

@@ -19,6 +19,18 @@ _OPEN = (ContactState.PENDING.value, ContactState.ACCEPTED.value)
 ASK_AGAIN_AFTER_MS = 7 * 86_400_000
 
 
+def ask_alike(tx: Tx, owner_id: int, email: str, role: str) -> None:
+    """`ask`, answered alike for every address (the API and the pages): whether it has an
+    account, was asked already or declined this week is nobody's business. The asker learns
+    who said yes from her contacts, once they do. Other mistakes (a role that doesn't exist,
+    her own address) are still said."""
+    try:
+        ask(tx, owner_id, email, role)
+    except (NotFound, Conflict) as exc:
+        if exc.field != "email":
+            raise
+
+
 def ask(tx: Tx, owner_id: int, email: str, role: str) -> dict[str, Any]:
     """The owner asks the person with `email` to be her companion or guardian."""
     try:

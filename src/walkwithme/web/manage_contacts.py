@@ -76,7 +76,10 @@ async def contacts_page(request: Request) -> Response:
     svc = services(request)
     now = svc.clock.now_ms()
     context = await svc.db.read(lambda c: _context(c, person, now))
-    return pages_of(request).render(request, "contacts.html", person=person, csrf=csrf, **context)
+    asked = request.query_params.get("asked") == "1"
+    return pages_of(request).render(
+        request, "contacts.html", person=person, csrf=csrf, asked=asked, **context
+    )
 
 
 @router.post("/contacts")
@@ -84,9 +87,12 @@ async def ask(request: Request) -> Response:
     async def action(person: Person, fields: dict[str, str]) -> None:
         email = required(fields, "email", "Their email", 254)
         role = fields.get("role", "companion")
-        await services(request).writer.run(lambda tx: contacts.ask(tx, person.id, email, role))
+        await services(request).writer.run(
+            lambda tx: contacts.ask_alike(tx, person.id, email, role)
+        )
 
-    return await act(request, "/contacts", action)
+    # The same page for every address (contacts.ask_alike): it says what happens next.
+    return await act(request, "/contacts?asked=1", action)
 
 
 @router.post("/contacts/{contact_id}/answer")
