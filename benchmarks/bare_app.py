@@ -54,13 +54,18 @@ def main() -> None:
         "--log-level", default=os.environ.get("WWM_LOG_LEVEL", "info"), help="as WWM_LOG_LEVEL"
     )
     args = parser.parse_args()
-    setup_logging(args.log_level)
-    # The same settings as `walkwithme serve` (cli.serve); keep the two in step.
+    serve_as_the_service(create_bare_app(), args.host, args.port, args.log_level)
+
+
+def serve_as_the_service(app: Starlette, host: str, port: int, log_level: str) -> None:
+    """Serve a reference app as `walkwithme serve` serves the service (cli.serve): the same
+    logging and uvicorn settings; keep the two in step."""
+    setup_logging(log_level)
     server = uvicorn.Server(
         uvicorn.Config(
-            create_bare_app(),
-            host=args.host,
-            port=args.port,
+            app,
+            host=host,
+            port=port,
             log_config=None,
             ws_ping_interval=20,
             timeout_graceful_shutdown=10,

@@ -23,13 +23,12 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from walkwithme.logs import setup_logging
+from benchmarks.bare_app import serve_as_the_service
 
 GROUP = 500  # at most, as the service's writer (store/writer.py)
 
@@ -123,18 +122,8 @@ def main() -> None:
         "--log-level", default=os.environ.get("WWM_LOG_LEVEL", "info"), help="as WWM_LOG_LEVEL"
     )
     args = parser.parse_args()
-    setup_logging(args.log_level)
-    server = uvicorn.Server(  # the same settings as `walkwithme serve` (cli.serve)
-        uvicorn.Config(
-            create_durable_app(args.tokens, args.db),
-            host=args.host,
-            port=args.port,
-            log_config=None,
-            ws_ping_interval=20,
-            timeout_graceful_shutdown=10,
-        )
-    )
-    asyncio.run(server.serve())
+    app = create_durable_app(args.tokens, args.db)
+    serve_as_the_service(app, args.host, args.port, args.log_level)
 
 
 if __name__ == "__main__":

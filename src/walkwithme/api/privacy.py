@@ -16,7 +16,6 @@ from walkwithme.domain.errors import Forbidden, Invalid, NotFound
 from walkwithme.domain.keeping import DAY_MS
 from walkwithme.hashing import Lane
 from walkwithme.services import Services
-from walkwithme.store.schema import people
 from walkwithme.usecases import accounts, archive, deletion, looks, retention, walks
 from walkwithme.usecases.timeline import Audience
 
@@ -34,13 +33,7 @@ class Choice(BaseModel):
 
 async def _view(svc: Services, person_id: int) -> dict[str, Any]:
     keeping = svc.config.keeping
-    chosen = await svc.db.read(
-        lambda c: c.execute(
-            people.select()
-            .with_only_columns(people.c.keep_walks_ms)
-            .where(people.c.id == person_id)
-        ).scalar_one()
-    )
+    chosen = await svc.db.read(lambda c: retention.chosen_ms(c, person_id))
     return {
         "days": None if chosen is None else chosen / DAY_MS,
         "default_days": keeping.default_ms / DAY_MS,

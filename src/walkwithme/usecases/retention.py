@@ -202,6 +202,14 @@ def choose(tx: Tx, person_id: int, keep_ms: int | None, keeping: Keeping) -> Non
     tx.conn.execute(people.update().where(people.c.id == person_id).values(keep_walks_ms=value))
 
 
+def chosen_ms(conn: Connection, person_id: int) -> int | None:
+    """How long this walker chose to keep her walks (None: the operator's default)."""
+    value = conn.execute(
+        sa.select(people.c.keep_walks_ms).where(people.c.id == person_id)
+    ).scalar_one()
+    return None if value is None else int(value)
+
+
 def kept(conn: Connection, walk_id: int) -> dict[str, Any]:
     """For its walker, once her walk is over: until when its track is kept (None: not decided
     yet, within moments), whether it is forgotten already, and whether it is kept longer for

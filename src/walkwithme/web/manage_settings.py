@@ -15,7 +15,6 @@ from walkwithme.api.auth import COOKIE, services
 from walkwithme.domain.errors import Invalid
 from walkwithme.domain.keeping import DAY_MS
 from walkwithme.hashing import Lane
-from walkwithme.store.schema import people
 from walkwithme.usecases import accounts, deletion, retention
 from walkwithme.usecases.accounts import Person
 from walkwithme.web.manage_common import act, number, required, viewer
@@ -34,13 +33,7 @@ def _days(value: float) -> str:
 async def _keeping(request: Request, person_id: int) -> dict[str, Any]:
     svc = services(request)
     keeping = svc.config.keeping
-    chosen = await svc.db.read(
-        lambda c: c.execute(
-            people.select()
-            .with_only_columns(people.c.keep_walks_ms)
-            .where(people.c.id == person_id)
-        ).scalar_one()
-    )
+    chosen = await svc.db.read(lambda c: retention.chosen_ms(c, person_id))
     default, most = keeping.default_ms / DAY_MS, keeping.most_ms / DAY_MS
     return {
         "chosen": None if chosen is None else chosen / DAY_MS,
