@@ -18,6 +18,7 @@ from tests.people import HOME, PIN, START, Cast, between
 from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
 from walkwithme.store.schema import alerts, events, fixes, walks
+from walkwithme.usecases.retention import LOCATING
 
 DAY_S = 86_400
 # Where she walked: a latitude no other test data holds, to look for in the file's bytes.
@@ -158,6 +159,27 @@ def test_a_walk_with_an_alarm_is_kept_for_the_operators_longer_time(tmp_path: Pa
         clock.advance(seconds=30 * DAY_S + 60)
         cast.services.watchdog.tick_sync()
         assert rows(cast, walk["id"])["fixes"] == 0
+
+
+def test_the_outbox_forgets_where_she_was_a_day_after_its_alerts_are_settled(
+    tmp_path: Path,
+) -> None:
+    """Her SOS's alerts said where she was; a day after nothing more can be sent, they don't,
+    while her alarmed walk's own timeline and track are still kept."""
+    clock = FakeClock()
+    with service(tmp_path, clock) as cast:
+        _mira, _noor, walk = walk_home(cast, sos=True)
+        assert mentions(rows(cast, walk["id"])["alerts"], "lat")
+        clock.advance(seconds=DAY_S - 120)
+        cast.services.watchdog.tick_sync()
+        assert mentions(rows(cast, walk["id"])["alerts"], "lat")  # not a day yet
+        clock.advance(seconds=180)
+        cast.services.watchdog.tick_sync()
+        kept = rows(cast, walk["id"])
+        assert kept["alerts"]
+        assert not any(mentions(p, key) for p in kept["alerts"] for key in LOCATING)
+        assert mentions(kept["events"], "lat")  # the walk's own record: kept with the walk
+        assert kept["fixes"] == 3
 
 
 def test_as_soon_as_she_is_home_is_a_choice_within_the_operators_bounds(tmp_path: Path) -> None:

@@ -174,6 +174,10 @@ class Watchdog:
                 if await self.writer.run(partial(retention.forget, walk_id=walk_id)):
                     forgotten += 1
                     self._count(decisions, "forgotten")
+            settled = await self.db.read(partial(retention.settled_alerts, now_ms=now))
+            if settled:
+                scrubbed = await self.writer.run(partial(retention.scrub_alerts, alert_ids=settled))
+                forgotten += scrubbed
             for person_id in await self.db.read(deletion.deferred):
                 # Her deletion waited for her silent alarm: it is resolved now.
                 await self.writer.run(partial(deletion.delete, person_id=person_id))

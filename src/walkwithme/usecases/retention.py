@@ -21,9 +21,19 @@ from sqlalchemy.engine import Connection
 
 from walkwithme.domain.keeping import Keeping
 from walkwithme.domain.walks import LIVE_VALUES
-from walkwithme.store.schema import alerts, answer_links, events, fixes, people, share_links, walks
+from walkwithme.store.schema import (
+    alerts,
+    answer_links,
+    deliveries,
+    events,
+    fixes,
+    people,
+    share_links,
+    walks,
+)
 from walkwithme.store.writer import Tx
 from walkwithme.usecases import looks
+from walkwithme.usecases.alerts import PENDING
 from walkwithme.usecases.timeline import FOR_ALL, FOR_WALKER
 
 PER_LOOK = 200  # walks a look sets or forgets (the rest at the next look, moments later)
@@ -193,6 +203,48 @@ def forget(tx: Tx, walk_id: int) -> bool:
         walks.update().where(walks.c.id == walk_id).values(**_WHERE, forgotten_at=tx.now_ms)
     )
     return True
+
+
+# -- the outbox forgets sooner ------------------------------------------------------------------
+
+OUTBOX_KEEP_MS = 24 * 3_600_000  # an alert keeps where she was this long once it is settled
+
+_STILL_SENDING = (
+    sa.select(deliveries.c.id)
+    .where(deliveries.c.alert_id == alerts.c.id, deliveries.c.state == PENDING)
+    .exists()
+)
+# A cheap filter before the JSON is read (the same on SQLite and PostgreSQL).
+_LOCATES = sa.or_(
+    *(sa.cast(alerts.c.payload, sa.Text).like(f'%"{key}"%') for key in ("lat", "destination"))
+)
+
+
+def settled_alerts(conn: Connection, now_ms: int) -> list[int]:
+    """Alerts that no delivery will send any more, a day old, that still say where: what they
+    said has reached whoever it could; the walk's own timeline keeps the rest as long as the
+    walk is kept."""
+    return list(
+        conn.execute(
+            sa.select(alerts.c.id)
+            .where(alerts.c.created_at <= now_ms - OUTBOX_KEEP_MS, ~_STILL_SENDING, _LOCATES)
+            .order_by(alerts.c.id)
+            .limit(PER_LOOK)
+        ).scalars()
+    )
+
+
+def scrub_alerts(tx: Tx, alert_ids: list[int]) -> int:
+    """Take where she was out of these alerts (if no delivery may send them meanwhile)."""
+    changed = 0
+    for alert_id, payload in tx.conn.execute(
+        sa.select(alerts.c.id, alerts.c.payload).where(alerts.c.id.in_(alert_ids), ~_STILL_SENDING)
+    ).all():
+        kept = scrub(payload)
+        if kept != payload:
+            tx.conn.execute(alerts.update().where(alerts.c.id == alert_id).values(payload=kept))
+            changed += 1
+    return changed
 
 
 def choose(tx: Tx, person_id: int, keep_ms: int | None, keeping: Keeping) -> None:
