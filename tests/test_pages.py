@@ -323,3 +323,24 @@ def test_the_api_takes_cookie_writes_from_our_pages_own_fetches_only(cast: Cast)
             headers={**cookie(noor), "Origin": "null", "sec-fetch-site": site},
         )
         assert made.status_code == expected, (site, made.text)
+
+
+def test_the_pages_can_be_installed_as_an_app(cast: Cast) -> None:
+    """A phone installs the pages from their manifest: name, start, standalone, and icons that
+    the service really serves; every page links it and registers the service worker."""
+    manifest = cast.client.get("/manifest.webmanifest")
+    assert manifest.status_code == 200
+    assert manifest.headers["content-type"].startswith("application/manifest+json")
+    said = manifest.json()
+    assert (said["name"], said["start_url"], said["display"]) == ("Walk With Me", "/", "standalone")
+    assert {icon["sizes"] for icon in said["icons"]} == {"192x192", "512x512"}
+    for icon in said["icons"]:
+        served = cast.client.get(icon["src"])
+        assert served.status_code == 200
+        assert served.headers["content-type"] == "image/png"
+        assert served.content.startswith(b"\x89PNG")
+    html = page(cast.client, "/signin").text
+    assert '<link rel="manifest" href="/manifest.webmanifest">' in html
+    registering = re.search(r'src="(/static/[0-9a-f]+/app\.js)"', html)
+    assert registering is not None
+    assert 'register("/sw.js")' in cast.client.get(registering[1]).text

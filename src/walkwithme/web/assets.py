@@ -14,11 +14,13 @@ import mimetypes
 import re
 from pathlib import Path
 
+import orjson
 from fastapi import APIRouter
 from starlette.responses import Response
 
 STATIC = Path(__file__).parent / "static"
 _YEAR = "public, max-age=31536000, immutable"
+THEME = "#146c2e"  # the installed app's bar: the pages' "safe" green
 _TYPES = {".js": "text/javascript", ".css": "text/css", ".md": "text/plain", "": "text/plain"}
 _IMPORT = re.compile(r'(from\s+)"\./([\w.-]+\.js)"')
 
@@ -75,6 +77,33 @@ class Assets:
             return Response(
                 self.content["sw.js"],
                 media_type="text/javascript",
+                headers={"cache-control": "no-cache"},
+            )
+
+        @router.get("/manifest.webmanifest")
+        async def manifest() -> Response:
+            # What a phone needs to install the pages as an app: its name, where it opens, its
+            # icons (drawn within the safe zone, so a round mask keeps them whole).
+            icons = [
+                {"src": self.url(f"icon-{n}.png"), "sizes": f"{n}x{n}", "type": "image/png",
+                 "purpose": "any maskable"}
+                for n in (192, 512)
+            ]  # fmt: skip
+            body = {
+                "name": "Walk With Me",
+                "short_name": "Walk With Me",
+                "description": "Walks you home: the people you trust follow, and the alarm is "
+                "raised when something is wrong.",
+                "start_url": "/",
+                "scope": "/",
+                "display": "standalone",
+                "background_color": "#ffffff",
+                "theme_color": THEME,
+                "icons": icons,
+            }
+            return Response(
+                orjson.dumps(body),
+                media_type="application/manifest+json",
                 headers={"cache-control": "no-cache"},
             )
 
