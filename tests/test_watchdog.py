@@ -16,8 +16,10 @@ from tests.conftest import make_services
 from tests.people import HOME, PIN, START, Cast, Member, between
 from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
+from walkwithme.notify.messages import render
 from walkwithme.store.schema import walks
 from walkwithme.usecases import judging
+from walkwithme.web import words
 
 
 def kinds(cast: Cast, who: Member, walk: dict[str, Any]) -> list[str]:
@@ -43,8 +45,15 @@ def test_a_silent_walker_is_asked_then_her_companion_alarmed(cast: Cast) -> None
     assert look(cast, seconds=1) == ["alarm"]
     alarm = cast.client.get(f"/api/walks/{walk['id']}/events", headers=noor.auth).json()[-1]
     assert (alarm["kind"], alarm["reason"]) == ("alarm", "no_answer")
+    assert alarm["asked_because"] == "silent"  # why she was asked, for whoever acts on it
     assert alarm["destination"]["name"] == "home"
     assert state(cast, noor, walk) == "alarm"
+    title, _body = render({"kind": "alarm", "walker": {"name": "Mira"}, **alarm})
+    assert title == (
+        "ALARM: Mira may need help (no answer to a check, asked because: the phone went silent)."
+    )
+    said = words.event_sentence(alarm, "Mira")
+    assert said == "ALARM: no answer to a check, asked because: the phone went silent"
 
 
 def test_an_answered_check_lets_the_walk_go_on(cast: Cast) -> None:

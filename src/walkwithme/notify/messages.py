@@ -35,13 +35,21 @@ REASONS = {
 }
 
 
+def said_reason(code: object, asked_because: object = None) -> str:
+    """Why, in words; an unanswered check says why she was asked it."""
+    said = REASONS.get(str(code), str(code))
+    if asked_because:
+        said += f", asked because: {REASONS.get(str(asked_because), str(asked_because))}"
+    return said
+
+
 def render(payload: dict[str, Any]) -> tuple[str, str]:
     """A title and a body."""
     kind = payload.get("kind", "test")
     walker = payload.get("walker") or {}
     name = walker.get("name", "Someone")
     by = (payload.get("by") or {}).get("name", "Someone")
-    reason = REASONS.get(str(payload.get("reason")), str(payload.get("reason")))
+    reason = said_reason(payload.get("reason"), payload.get("asked_because"))
     title = _WHAT.get(kind, kind).format(
         name=name,
         by=by,

@@ -50,15 +50,29 @@ def _alarm_begins(tx: Tx, reason: Reason, *, cover: bool) -> dict[str, Any]:
     )
 
 
-def raise_alarm(tx: Tx, walk: Walk, reason: Reason, *, silent: bool = False, **values: Any) -> Walk:
+def raise_alarm(
+    tx: Tx,
+    walk: Walk,
+    reason: Reason,
+    *,
+    silent: bool = False,
+    asked: str | None = None,
+    **values: Any,
+) -> Walk:
     """The alarm: her companions first; the ladder climbs if nobody says "I'm on it".
-    `silent`: kept from her own devices (her duress PIN; `values` set what they are shown)."""
+    `silent`: kept from her own devices (her duress PIN; `values` set what they are shown).
+    `asked`: for an unanswered check, why she was asked (stalled, silent...), said with it."""
     walk = save(tx, walk, WalkState.ALARM, **_alarm_begins(tx, reason, cover=False), **values)
-    facts = {"reason": reason.value, **facts_of(walk, tx.now_ms)}
+    facts = {"reason": reason.value, **_asked(asked), **facts_of(walk, tx.now_ms)}
     audience = FOR_COMPANIONS if silent else FOR_ALL
     event_id = timeline.record(tx, walk.id, "alarm", audience=audience, **facts)
     alerts.tell(tx, walk, "alarm", facts, alerts.companion_ids(tx.conn, walk.id), event_id=event_id)
     return walk
+
+
+def _asked(reason: str | None) -> dict[str, str]:
+    """Why she was asked the check she didn't answer, for whoever acts on the alarm."""
+    return {"asked_because": reason} if reason else {}
 
 
 def tell_duress_again(tx: Tx, walk: Walk, *, said: str | None) -> None:
@@ -223,21 +237,21 @@ def sos(tx: Tx, walk_id: int, walker_id: int) -> None:
     raise_alarm(tx, walk, Reason.SOS)
 
 
-def shown_alarm(tx: Tx, walk: Walk, reason: Reason) -> Walk:
+def shown_alarm(tx: Tx, walk: Walk, reason: Reason, asked: str | None = None) -> Walk:
     """Under a silent alarm, her devices see the alarm her own actions (or her silence) would
     have raised; its own ladder starts climbing, for them (`escalate_shown`)."""
     walk = save(
         tx, walk, cover_state=WalkState.ALARM.value, **_alarm_begins(tx, reason, cover=True)
     )
-    facts = {"reason": reason.value, **facts_of(walk, tx.now_ms)}
+    facts = {"reason": reason.value, **_asked(asked), **facts_of(walk, tx.now_ms)}
     timeline.record(tx, walk.id, "alarm", audience=FOR_WALKER, **facts)
     return walk
 
 
-def tell_shown(tx: Tx, walk: Walk, kind: str, reason: Reason) -> None:
+def tell_shown(tx: Tx, walk: Walk, kind: str, reason: Reason, asked: str | None = None) -> None:
     """The people looking out for her hear of the alarm her devices were just shown (her SOS,
     no answer to the question they were asked, wrong PINs), in the silent alarm's timeline."""
-    facts = {"reason": reason.value, "cover": True, **facts_of(walk, tx.now_ms)}
+    facts = {"reason": reason.value, "cover": True, **_asked(asked), **facts_of(walk, tx.now_ms)}
     actor = walk.walker_id if reason is Reason.SOS else None
     event_id = timeline.record(tx, walk.id, kind, audience=FOR_COMPANIONS, actor_id=actor, **facts)
     companions = alerts.companion_ids(tx.conn, walk.id)

@@ -76,7 +76,7 @@ def judge(tx: Tx, walk_id: int, seen_due: int, *, has_hook: bool = False) -> str
         return "escalated" if said else None
     found = verdict(walk, walk.watch(), tx.now_ms)
     if found.alarm is not None:
-        raise_alarm(tx, walk, found.alarm)
+        raise_alarm(tx, walk, found.alarm, asked=walk.check_reason)
         return "alarm"
     if found.ask is not None:
         ask(tx, walk, found.ask)
@@ -107,8 +107,9 @@ def _judge_covert(tx: Tx, walk: Walk, *, has_hook: bool) -> str | None:
     elif walk.walker_live:
         found = verdict(walk, shadow, now)
         if found.alarm is not None:
-            walk = shown_alarm(tx, walk, found.alarm)
-            tell_shown(tx, walk, "alarm", found.alarm)
+            asked = walk.walker_check_reason  # the question her devices were asked
+            walk = shown_alarm(tx, walk, found.alarm, asked)
+            tell_shown(tx, walk, "alarm", found.alarm, asked)
             return "alarm"
         if found.ask is not None:
             ask(tx, walk, found.ask)

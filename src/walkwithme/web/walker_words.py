@@ -3,6 +3,7 @@ tables as words.py, in the second person, for the server's sentences and the pag
 
 from __future__ import annotations
 
+from walkwithme.notify.messages import said_reason
 from walkwithme.web import words
 
 STATES = {
@@ -64,7 +65,7 @@ def event_sentence(event: dict[str, object]) -> str:
         sender=sender.get("name", "Someone") if isinstance(sender, dict) else "Someone",
         text=event.get("text", ""),
         by=by.get("name", "Someone") if isinstance(by, dict) else "Someone",
-        reason=words.reason(str(event.get("reason") or "")),
+        reason=said_reason(event.get("reason") or "something is wrong", event.get("asked_because")),
         note=event.get("note") or "marked safe",
     )
     return said + words.closing(event)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from walkwithme.notify.messages import REASONS
+from walkwithme.notify.messages import REASONS, said_reason
 
 MINUTE_MS = 60_000
 HOUR_MS = 3_600_000
@@ -112,7 +112,7 @@ def event_sentence(event: dict[str, object], name: str) -> str:
         sender=sender.get("name", "Someone") if isinstance(sender, dict) else "Someone",
         text=event.get("text", ""),
         by=by.get("name", "Someone") if isinstance(by, dict) else "Someone",
-        reason=reason(str(event.get("reason") or "")),
+        reason=said_reason(event.get("reason") or "something is wrong", event.get("asked_because")),
         note=event.get("note") or "marked safe",
     )
     return said + closing(event)

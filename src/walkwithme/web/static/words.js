@@ -36,6 +36,12 @@ export function stateSentence(tables, state, name) {
   return fill(tables.states[state] || "{name}'s walk: " + state, { name });
 }
 
+// Why, in words; an unanswered check says why she was asked it (messages.said_reason).
+function saidReason(tables, event) {
+  const said = reason(tables, event.reason);
+  return event.asked_because ? `${said}, asked because: ${reason(tables, event.asked_because)}` : said;
+}
+
 // Her closing note ("Would you like to come in?"), said after "... is inside" (words.py).
 function closing(event) {
   const closes = event.kind === "inside" || event.kind === "ended";
@@ -49,7 +55,7 @@ export function eventSentence(tables, event, name) {
     sender: (event.sender && event.sender.name) || "Someone",
     text: event.text || "",
     by: (event.by && event.by.name) || "Someone",
-    reason: reason(tables, event.reason),
+    reason: saidReason(tables, event),
     note: event.note || "marked safe",
   });
   return said + closing(event);
