@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import segno
 from fastapi.testclient import TestClient
 
 from tests.conftest import make_services
@@ -308,6 +309,16 @@ def test_the_phone_apps_page_gives_this_servers_settings_and_a_device_once(cast:
     settings = json.loads(base64.urlsafe_b64decode(link.group(1)))
     assert settings["password"] == token.group(1)
     assert settings["url"].endswith("/api/owntracks")
+    # From a computer's screen, the phone's camera reads the same link from a QR code.
+    qr = re.search(
+        r'<svg role="img" aria-label="QR code: OwnTracks set up" [^>]*>(.*?)</svg>', made.text
+    )
+    assert qr is not None
+    drawn = segno.make(f"owntracks:///config?inline={link.group(1)}", error="m").svg_inline(
+        scale=4, dark="#000", light="#fff", border=4, omitsize=True
+    )
+    assert qr.group(1) in drawn
+    assert 'aria-label="QR code: Traccar' in made.text
     # The token works on the phones' door, and is not shown again.
     assert cast.statuses(token.group(1), cast.fix(START)) == ["not_kept"]  # (no walk yet)
     assert token.group(1) not in page(cast.client, "/phones/apps", mira).text

@@ -7,7 +7,9 @@ from __future__ import annotations
 import base64
 import json
 
+import segno
 from fastapi import APIRouter, Request
+from markupsafe import Markup
 from starlette.responses import Response
 
 from walkwithme.api.auth import services
@@ -36,6 +38,18 @@ def owntracks_link(base: str, email: str, token: str) -> str:
     }
     inline = base64.urlsafe_b64encode(json.dumps(settings).encode()).decode()
     return f"owntracks:///config?inline={inline}"
+
+
+def qr_code(text: str, label: str) -> Markup:
+    """A QR code of `text` as inline SVG (drawn here: nothing is fetched), for the phone's
+    camera when the page is open on another screen."""
+    svg = segno.make(text, error="m").svg_inline(
+        scale=4, dark="#000", light="#fff", border=4, omitsize=True
+    )
+    # Only paths drawn by segno (the text is in their shape, never in the markup) and our own
+    # constant label: nothing a person typed reaches this markup.
+    labelled = svg.replace("<svg ", f'<svg role="img" aria-label="{label}" ', 1)
+    return Markup(labelled)  # noqa: S704
 
 
 @router.get("/phones/apps")
@@ -71,5 +85,9 @@ async def make_device(request: Request) -> Response:
             "name": made.name,
             "token": token,
             "owntracks": owntracks_link(base, person.email, token),
+            "owntracks_qr": qr_code(
+                owntracks_link(base, person.email, token), "QR code: OwnTracks set up"
+            ),
+            "traccar_qr": qr_code(f"{base}/api/traccar", "QR code: Traccar's server URL"),
         },
     )
