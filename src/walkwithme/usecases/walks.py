@@ -628,7 +628,7 @@ def shown_until(walk: Walk, audience: Audience) -> int | None:
     return walk.walker_fix_seq if audience is Audience.WALKER else None
 
 
-# The walk's last fix, as its own columns keep it (`fixes.Track`: the newest trusted fix, its
+# The walk's last fix, as its own columns keep it (`track.Track`: the newest trusted fix, its
 # time no later than the server's clock, the last battery any of her devices reported).
 LAST_FIX = (
     "last_fix_at",

@@ -1,0 +1,181 @@
+"""A walk as a batch of trusted fixes moves it: where she is, how far she has left, the door,
+her pace, her battery. Folded in memory in time order inside the writer's transaction, and
+saved once with the events it raised (`usecases/fixes.py` decides which fixes reach it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from walkwithme.domain.fixes import Fix
+from walkwithme.domain.rules import Progress, adapted_arrival, battery_notice, progress_after
+from walkwithme.domain.walks import WalkState, door_after_fix
+from walkwithme.store.schema import fixes
+from walkwithme.store.writer import Tx
+from walkwithme.streets import DistanceField
+from walkwithme.usecases import alerts, timeline, walks
+from walkwithme.usecases.walks import Walk
+
+
+class Track:
+    """The walk as a batch of trusted fixes moves it, folded in memory in time order: where
+    she is, how far she has left, the door, her battery. Saved once, with its events."""
+
+    def __init__(self, walk: Walk, now_ms: int, field: DistanceField | None = None) -> None:
+        self.before = walk
+        self.now_ms = now_ms
+        self.field = field
+        self.state = walk.walker_state  # under a duress PIN's cover, the door moves the cover
+        self.values: dict[str, Any] = {}
+        self.events: list[tuple[str, dict[str, Any]]] = []
+        self.last: Fix | None = _last_trusted(walk)
+        self.latest_at = walk.last_fix_at
+        self.progress = (
+            Progress(walk.progress_m, walk.progress_at or walk.started_at, walk.away_since)
+            if walk.progress_m is not None
+            else None
+        )
+        self.door_at = walk.door_at
+        self.expected_at = walk.expected_at
+        self.measured_from = (
+            (walk.measured_m, walk.measured_at)
+            if walk.measured_m is not None and walk.measured_at is not None
+            else None
+        )
+        self.battery = walk.last_battery_pct
+        self.notice = walk.battery_notice
+        self.batch_trusted: Fix | None = None  # the latest trusted fix of this batch so far
+
+    def previous_trusted(self, conn: Connection, t_ms: int) -> Fix | None:
+        """The trusted fix just before `t_ms`: from this batch, the walk, or (for a fix that
+        arrived late) the stored track."""
+        if self.latest_at is None or min(t_ms, self.now_ms) > self.latest_at:
+            return self.last
+        stored = _trusted_before(conn, self.before.id, t_ms)
+        here = self.batch_trusted
+        if here is not None and (stored is None or here.t_ms > stored.t_ms):
+            return here
+        return stored
+
+    def add(self, fix: Fix) -> None:
+        self.batch_trusted = fix
+        # The rules count time by the server's clock: a phone whose clock runs ahead must not
+        # hold the walk still (every later fix would look late) or push its deadlines out.
+        t = min(fix.t_ms, self.now_ms)
+        if self.latest_at is not None and t <= self.latest_at:
+            return  # late: stored, drawn in its place, but it never moves the walk back
+        walk = self.before
+        previous = self.last
+        self.latest_at = t
+        self.last = fix
+        state = self.state
+        if walk.destination is not None and state in (WalkState.ACTIVE, WalkState.AT_DOOR):
+            state = door_after_fix(state, walk.destination, fix)
+        if state is not self.state:
+            self.door_at = t if state is WalkState.AT_DOOR else None
+            kind = "arrived" if state is WalkState.AT_DOOR else "left_door"
+            self.events.append((kind, {"fix_t": fix.t_ms}))
+            self.state = state
+        if walk.destination is not None:
+            # Measured from wherever she is, never from the route the server would take: she
+            # may choose another street, and that is no reason to worry.
+            remaining = (
+                self.field.walking_distance_left(
+                    fix.lat, fix.lon, (previous.lat, previous.lon) if previous else None
+                )
+                if self.field is not None
+                else walk.destination.distance_from(fix.lat, fix.lon)
+            )
+            self.progress = progress_after(self.progress, remaining, t)
+            self._adapt_arrival(max(0.0, remaining - walk.destination.radius_m), t)
+        if fix.battery_pct is not None:
+            self.battery = fix.battery_pct
+        notice = battery_notice(self.notice, fix.battery_pct)
+        if notice is not None:
+            self.notice = notice
+            # Not an alarm: a word to the companions while the phone can still send one.
+            self.events.append(
+                (
+                    "low_battery",
+                    {
+                        "battery": fix.battery_pct,
+                        "position": {
+                            "t": fix.t_ms,
+                            "lat": fix.lat,
+                            "lon": fix.lon,
+                            "accuracy": fix.accuracy_m,
+                            "bearing": fix.bearing_deg,
+                        },
+                    },
+                )
+            )
+        progress = self.progress
+        self.values = {
+            "last_fix_at": t,
+            "last_lat": fix.lat,
+            "last_lon": fix.lon,
+            "last_accuracy_m": fix.accuracy_m,
+            "last_speed_mps": fix.speed_mps,
+            "last_bearing_deg": fix.bearing_deg,
+            "last_battery_pct": self.battery,
+            "progress_m": progress.progress_m if progress else None,
+            "progress_at": progress.progress_at if progress else walk.progress_at,
+            "away_since": progress.away_since if progress else None,
+            "door_at": self.door_at,
+            "battery_notice": self.notice,
+            "expected_at": self.expected_at,
+            "measured_m": self.measured_from[0] if self.measured_from else None,
+            "measured_at": self.measured_from[1] if self.measured_from else None,
+        }
+
+    def _adapt_arrival(self, left_m: float, t: int) -> None:
+        """Her pace is measured from her first fix; while she keeps making progress, a slower
+        pace than planned moves her expected arrival (and the timeline says so)."""
+        if self.measured_from is None:
+            self.measured_from = (left_m, t)
+            return
+        if self.progress is None or self.progress.progress_at != t:
+            return  # no progress with this fix: no more time
+        if not self.before.walker_live:
+            return  # over, for her devices (her duress PIN): what they show doesn't move
+        later = adapted_arrival(
+            self.expected_at, self.before.started_at, self.measured_from, left_m, t
+        )
+        if later is not None:
+            self.expected_at = later
+            self.events.append(("expected_later", {"expected_at": later}))
+
+    def save(self, tx: Tx) -> None:
+        if not self.values:
+            return
+        walk = self.before
+        if walk.covert:
+            walks.save(tx, walk, cover_state=self.state.value, **self.values)
+        else:
+            target = self.state if self.state is not walk.state else None
+            # A batch can leave and come back to the door: the net change is what is saved.
+            walks.save(tx, walk, target, **self.values)
+        companions = alerts.companion_ids(tx.conn, walk.id) if self.events else []
+        for kind, facts in self.events:
+            event_id = timeline.record(tx, walk.id, kind, audience=walk.everyone, **facts)
+            if kind == "low_battery":
+                alerts.tell(tx, walk, kind, facts, companions, event_id=event_id)
+
+
+def _last_trusted(walk: Walk) -> Fix | None:
+    if walk.last_fix_at is None or walk.last_lat is None or walk.last_lon is None:
+        return None
+    return Fix(walk.last_fix_at, walk.last_lat, walk.last_lon, walk.last_accuracy_m)
+
+
+def _trusted_before(conn: Connection, walk_id: int, t_ms: int) -> Fix | None:
+    row = conn.execute(
+        sa.select(fixes.c.taken_at, fixes.c.lat, fixes.c.lon, fixes.c.accuracy_m)
+        .where(fixes.c.walk_id == walk_id, fixes.c.taken_at < t_ms, fixes.c.flag.is_(None))
+        .order_by(fixes.c.taken_at.desc())
+        .limit(1)
+    ).first()
+    return Fix(row.taken_at, row.lat, row.lon, row.accuracy_m) if row else None
