@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from walkwithme.config import DEFAULT_DATA, SETTINGS, ConfigError, load_config
+from walkwithme.config import ConfigError, load_config
+from walkwithme.settings import DEFAULT_DATA, SETTINGS
 
 ROOT = Path(__file__).resolve().parent.parent
 

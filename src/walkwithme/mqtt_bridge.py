@@ -31,9 +31,9 @@ import orjson
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from walkwithme.config import Broker
 from walkwithme.domain.errors import Conflict
 from walkwithme.ingest import Unreadable, owntracks
+from walkwithme.settings import Broker
 from walkwithme.store.database import Database
 from walkwithme.store.writer import StorageUnavailable, Writer
 from walkwithme.streets import StreetMap

@@ -9,13 +9,14 @@ from typing import TYPE_CHECKING
 
 from walkwithme.bell import Bell
 from walkwithme.clock import Clock, JumpingClock, SystemClock, fast_clock
-from walkwithme.config import Broker, Config, ConfigError
+from walkwithme.config import Config, ConfigError
 from walkwithme.device_tokens import DeviceTokens
 from walkwithme.hashing import Hashing
 from walkwithme.heartbeat import Heartbeat
 from walkwithme.notify.notifier import Notifier
 from walkwithme.notify.outbound import Outbound
 from walkwithme.notify.vapid import PushKeys
+from walkwithme.settings import Broker
 from walkwithme.startup import keep_private
 from walkwithme.store import pg_bell
 from walkwithme.store.database import Database

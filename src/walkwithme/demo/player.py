@@ -1,250 +1,32 @@
-"""`walkwithme demo`: the story Walk With Me comes from, played against the real service.
-
-A real service starts (a subprocess, on a free port, in a temporary data folder, with the
-shipped streets of central Helsinki and a drill clock), and two people use it over HTTP and
-WebSocket as they would from their phones: Eero, who offers to walk Aino home, and Aino.
-
-- Evening one: he offers; she says no.
-- Evening two: she says no kindly, with a note, and promises the next evening at nine; the
-  reminder reaches them both then.
-- Evening three: she accepts. The walk streams along the streets at walking pace (the clock
-  runs 100 times faster for it: the fastest a drill clock may go); they trade a message, then
-  walk without a word; at her door she waits a while (no alarm: lingering is short) and goes in
-  with her PIN, asking him in.
-- Evening four, what the service is for: she walks home again, and stops on the way, her phone
-  in her bag. The watchdog asks her "Are you OK?"; she doesn't see it; the alarm reaches Eero,
-  who says "I'm on it", calls her, and marks her safe with a note.
-
-Between evenings the operator jumps the service's clock, so "the next evening" takes no real
-time. It prints what each of them sees, and when (Rich), and writes the walk as GPX and
-GeoJSON. Each line is placed at the moment its cause happened, so what someone does comes
-before what it makes happen. The same story is an end-to-end test (tests/test_demo.py).
-"""
+"""The demo's four evenings, played by Eero and Aino against the running service over HTTP and
+WebSocket, as their phones would."""
 
 from __future__ import annotations
 
 import json
-import secrets
-import subprocess
-import sys
-import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import partial
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx2
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 from websockets.sync.client import connect
 
 from walkwithme.clock import SystemClock
-from walkwithme.config import load_config
+from walkwithme.demo.service import SPEED, People, until
+from walkwithme.demo.story import Story
 from walkwithme.domain.geo import distance_m
-from walkwithme.exports_client import export_walk
-from walkwithme.net import free_port
-from walkwithme.security import hash_secret
-from walkwithme.services import build_services
 from walkwithme.sim import walk_along
-from walkwithme.streets import shipped_helsinki
-from walkwithme.usecases import accounts, devices
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
-SPEED = 100.0  # the drill clock's most: faster, and processing time would distort the walk
 PIN = "2468"
 # Central Helsinki: from the square by the railway station to a door in Kaartinkaupunki.
 LEAVES_FROM = (60.17096, 24.94137)
 HOME = (60.16110, 24.94470)
 FIX_EVERY_S = 15.0
 LINGER_S = 30  # at her door, keys in hand, half a minute (the night's limit is three)
-SERVE = [sys.executable, "-m", "walkwithme", "serve", "--drill"]
-READY_WITHIN_S = 30.0  # generous bounds for a machine under load, not timings
 ARRIVES_WITHIN_S = 20.0
-
-
-@dataclass
-class Entry:
-    at_ms: int
-    who: str  # "Aino", "Eero", or "both"
-    what: str
-    seq: int = 0  # the order it was told in: of two at one moment, the cause was told first
-
-
-@dataclass
-class Story:
-    """What happened, for the printout and for the end-to-end test."""
-
-    entries: list[Entry] = field(default_factory=list)
-    alerts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # by person
-    companion_saw: list[dict[str, Any]] = field(default_factory=list)  # Eero's stream
-    alarmed_saw: list[dict[str, Any]] = field(default_factory=list)  # the fourth evening's
-    walk: dict[str, Any] = field(default_factory=dict)  # Aino's view at the end
-    files: list[Path] = field(default_factory=list)
-    real_seconds: float = 0.0
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def tell(self, at_ms: int, who: str, what: str) -> None:
-        with self._lock:
-            self.entries.append(Entry(at_ms, who, what, len(self.entries)))
-
-
-# -- the people's phones: their notification channels ---------------------------------------
-
-
-@contextmanager
-def inboxes(story: Story) -> Iterator[str]:
-    """A webhook receiver on this machine standing in for each person's phone notifications:
-    what reaches /aino is what Aino's phone shows."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("content-length", 0)))
-            who = self.path.strip("/").capitalize()
-            alert = json.loads(body)
-            with story._lock:
-                story.alerts.setdefault(who, []).append(alert)
-            if alert.get("kind") != "test":
-                # Placed when the service made it (delivery follows within moments).
-                story.tell(int(alert["at"]), who, f"[notification] {_alert_text(alert)}")
-            self.send_response(200)
-            self.send_header("content-length", "0")
-            self.end_headers()
-
-        def log_message(self, *_args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def _alert_text(alert: dict[str, Any]) -> str:
-    kind = str(alert.get("kind", ""))
-    by = (alert.get("by") or {}).get("name", "someone")
-    walker = (alert.get("walker") or {}).get("name", "someone")
-    match kind:
-        case "offer":
-            return f"{by} offers to walk you home"
-        case "offer_declined":
-            note = f': "{alert["note"]}"' if alert.get("note") else ""
-            promise = " and promises another evening" if alert.get("promised_at") else ""
-            return f"{by} says no{promise}{note}"
-        case "offer_reminder":
-            return "the evening you agreed on has come"
-        case "started":
-            return f"{walker} started a walk home and shares it with you"
-        case "inside":
-            note = f': "{alert["note"]}"' if alert.get("note") else ""
-            return f"{walker} is inside{note}"
-        case "check":
-            return "Are you OK? Answer with your PIN"
-        case "ended":
-            return f"{walker} ended her walk"
-        case "alarm":
-            return f'ALARM: {walker} didn\'t answer "Are you OK?"'
-        case "alarm_acknowledged":
-            return f"{by} is on it"
-        case "alarm_resolved":
-            note = f': "{alert["note"]}"' if alert.get("note") else ""
-            return f"the alarm is over{note}"
-        case _:
-            return kind.replace("_", " ")
-
-
-# -- the service -----------------------------------------------------------------------------
-
-
-@dataclass
-class People:
-    operator: str
-    aino: dict[str, Any]
-    eero: dict[str, Any]
-    phone: str  # Aino's phone's device token
-
-
-def _make_people(data: Path) -> People:
-    """Accounts made by the operator, as `walkwithme people add` would (before the service
-    starts, so nobody waits for it)."""
-    svc = build_services(load_config({"WWM_DATA": str(data)}), drill=True)
-    made: dict[str, dict[str, Any]] = {}
-    try:
-        for name, operator in (("Ola", True), ("Aino", False), ("Eero", False)):
-            password = secrets.token_urlsafe(12)
-            new = accounts.NewPerson(
-                f"{name.lower()}@example.org",
-                name,
-                hash_secret(password),
-                "Europe/Helsinki",
-                is_operator=operator,
-            )
-            person = svc.writer.run_sync(partial(accounts.create_person, new=new))
-            made[name] = {"id": person.id, "email": person.email, "password": password}
-        aino_id = made["Aino"]["id"]
-        _device, phone = svc.writer.run_sync(lambda tx: devices.add_device(tx, aino_id, "phone"))
-    finally:
-        svc.db.dispose()
-    return People(made["Ola"]["password"], made["Aino"], made["Eero"], phone)
-
-
-@contextmanager
-def running_service(data: Path) -> Iterator[str]:
-    port = free_port()
-    env = {
-        "WWM_DATA": str(data),
-        "WWM_STREETS": str(shipped_helsinki()),
-        "WWM_ALLOW_PRIVATE_ADDRESSES": "true",  # the people's "phones" are on this machine
-        "WWM_LOG_LEVEL": "warning",
-        "PATH": "/usr/bin:/bin",
-    }
-    log = (data / "serve.log").open("w")
-    proc = subprocess.Popen(  # noqa: S603 (our own command, our own arguments)
-        [*SERVE, "--clock-speed", f"{SPEED:g}", "--port", str(port), "--data", str(data)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _until(lambda: _healthy(url) or proc.poll() is not None, READY_WITHIN_S, "the service")
-        if proc.poll() is not None:
-            raise RuntimeError(f"the service did not start: {(data / 'serve.log').read_text()}")
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
-
-
-def _healthy(url: str) -> bool:
-    try:
-        return httpx2.get(f"{url}/healthz", timeout=1).status_code == 200
-    except httpx2.HTTPError:
-        return False
-
-
-def _until(done: Any, within_s: float, what: str) -> None:
-    """Poll for something the service does on its own (bounded, never a timing)."""
-    give_up = time.monotonic() + within_s
-    while not done():
-        if time.monotonic() > give_up:
-            raise RuntimeError(f"waited {within_s:g} s for {what}")
-        time.sleep(0.02)
-
-
-# -- the story -------------------------------------------------------------------------------
 
 
 class Player:
@@ -289,7 +71,7 @@ class Player:
             self.as_(self.ola, "POST", "/api/clock/jump", json={"minutes": minutes})
         self.clock[0] = self._mirror()
 
-    def sleep_until(self, t_ms: int) -> None:
+    def sleepuntil(self, t_ms: int) -> None:
         ahead = t_ms - self.now()
         if ahead > 0:
             time.sleep(ahead / SPEED / 1000)
@@ -319,7 +101,7 @@ class Player:
     def offer(self) -> int:
         self.story.tell(self.now(), "Eero", "offers to walk Aino home")
         offer = self.as_(self.eero, "POST", "/api/offers", json={"walker": self.aino_id})
-        _until(lambda: self._waiting_offer() is not None, ARRIVES_WITHIN_S, "the offer")
+        until(lambda: self._waiting_offer() is not None, ARRIVES_WITHIN_S, "the offer")
         offer_id: int = offer["id"]
         return offer_id
 
@@ -424,7 +206,7 @@ class Player:
         for position in walk_along(points, pace_mps=1.3, every_s=FIX_EVERY_S, start_ms=started):
             if position.t_ms - started > 6 * 60_000:
                 break  # halfway: she stops
-            self.sleep_until(position.t_ms)
+            self.sleepuntil(position.t_ms)
             self._fix(position.t_ms, position.lat, position.lon)
             last, where = position.t_ms, (position.lat, position.lon)
         self.story.tell(last, "Aino", "stops to talk to a friend; her phone is in her bag")
@@ -433,13 +215,13 @@ class Player:
             "Eero", "alarm", walk_id
         ):  # her phone goes on reporting, standing still
             t += int(FIX_EVERY_S * 1000)
-            self.sleep_until(t)
+            self.sleepuntil(t)
             self._fix(t, *where)
         self.story.tell(self.now(), "Eero", 'presses "I\'m on it" and calls her')
         self.as_(self.eero, "POST", f"/api/walks/{walk_id}/ack")
         note = "Called her: she met a friend, all fine."
         self.story.tell(self.now() + 60_000, "Eero", f'marks her safe: "{note}"')
-        self.sleep_until(self.now() + 60_000)
+        self.sleepuntil(self.now() + 60_000)
         self.as_(self.eero, "POST", f"/api/walks/{walk_id}/resolve", json={"note": note})
         self.story.tell(self.now(), "Aino", "walks on home and ends the walk with her PIN")
         self.as_(self.aino, "POST", f"/api/walks/{walk_id}/end", json={"pin": PIN})
@@ -454,7 +236,7 @@ class Player:
         said = False
         last = started_at
         for position in walk_along(points, pace_mps=pace, every_s=FIX_EVERY_S, start_ms=started_at):
-            self.sleep_until(position.t_ms)
+            self.sleepuntil(position.t_ms)
             self._fix(position.t_ms, position.lat, position.lon)
             last = position.t_ms
             if not said and position.t_ms - started_at >= 90_000:
@@ -463,7 +245,7 @@ class Player:
         # At her door: half a minute, keys in hand; her phone goes on reporting.
         for step in range(1, LINGER_S // int(FIX_EVERY_S) + 1):
             t = last + int(step * FIX_EVERY_S * 1000)
-            self.sleep_until(t)
+            self.sleepuntil(t)
             self._fix(t, HOME[0], HOME[1])
 
     def _fix(self, t: int, lat: float, lon: float) -> None:
@@ -519,7 +301,7 @@ class Player:
             told = [a for a in self.story.alerts.get(who, []) if a.get("kind") == kind]
             return len(told) >= count
 
-        _until(arrived, ARRIVES_WITHIN_S, f"{who}'s {kind}")
+        until(arrived, ARRIVES_WITHIN_S, f"{who}'s {kind}")
 
 
 def _event_text(event: dict[str, Any]) -> str | None:
@@ -555,50 +337,3 @@ def _why(reason: object) -> str:
         "late": "she is late",
         "lingering": "she is lingering at her door",
     }.get(str(reason), str(reason).replace("_", " "))
-
-
-def play(out: Path) -> Story:
-    """Tell the whole story against a real service; write the walk's GPX and GeoJSON in `out`."""
-    story = Story()
-    began = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="walkwithme-demo-") as folder:
-        data = Path(folder)
-        people = _make_people(data)
-        with inboxes(story) as inbox, running_service(data) as url:
-            player = Player(url, people, story)
-            try:
-                player.get_acquainted(inbox)
-                player.evening_one()
-                promised = player.evening_two()
-                player.the_promised_evening(promised)
-                player.evening_three()
-                token = player.aino["Authorization"].removeprefix("Bearer ")
-                story.files = export_walk(url, token, story.walk["id"], out)
-                player.evening_four()
-            finally:
-                player.http.close()
-    story.real_seconds = time.monotonic() - began
-    return story
-
-
-def ordered(entries: list[Entry]) -> list[Entry]:
-    """By the time each happened; of two at the same second, the one told first (the cause)."""
-    return sorted(entries, key=lambda e: (e.at_ms // 1000, e.seq))
-
-
-def print_story(story: Story, console: Console) -> None:
-    table = Table(title="Walk With Me: four evenings in Helsinki", show_lines=False)
-    # Which is which: what a person did or saw in the service, and what their phone was told.
-    table.add_column("when (Helsinki)", style="cyan", no_wrap=True)
-    table.add_column("Aino sees / does")
-    table.add_column("Eero sees / does")
-    for entry in ordered(story.entries):
-        when = datetime.fromtimestamp(entry.at_ms / 1000, HELSINKI).strftime("%a %H:%M:%S")
-        # Text, not markup: "[notification]" is a label to show, not a Rich style to apply.
-        aino = Text(entry.what if entry.who in ("Aino", "both") else "")
-        eero = Text(entry.what if entry.who in ("Eero", "both") else "")
-        table.add_row(when, aino, eero)
-    console.print(table)
-    for path in story.files:
-        console.print(f"wrote {path}")
-    console.print(f"told in {story.real_seconds:.1f} s of real time")

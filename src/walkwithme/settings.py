@@ -1,0 +1,326 @@
+"""Every setting of the service: its `WWM_` name, how its value is read (strictly: a bad
+value names what is wrong), its default and its one-line help. docs/configuration.md lists
+them all; a test keeps that page and `SETTINGS` in step. config.py reads them into `Config`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import platformdirs
+
+from walkwithme.domain.errors import Invalid
+from walkwithme.domain.profiles import (
+    NIGHT_ENDS,
+    NIGHT_STARTS,
+    Overrides,
+    night_hours,
+    parse_line,
+)
+from walkwithme.notify.vapid import check_private_key, check_subject
+
+
+def _bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError("must be true or false")
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError("must be a positive number, such as 1.5") from None
+    if not value > 0:
+        raise ValueError("must be a positive number")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise ValueError("must be a port number (a whole number from 0 to 65535)") from None
+    if not 0 <= value <= 65535:
+        raise ValueError("must be a port number (0 to 65535)")
+    return value
+
+
+def _schemes(text: str) -> tuple[str, ...]:
+    schemes = tuple(p.strip().lower() for p in text.split(",") if p.strip())
+    if not all(p.isalnum() for p in schemes):
+        raise ValueError("must be scheme names separated by commas")
+    return schemes
+
+
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+
+
+def _log_level(text: str) -> str:
+    level = text.strip().lower()
+    if level not in LOG_LEVELS:
+        raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+    return level
+
+
+def _url(text: str) -> str:
+    text = text.strip().rstrip("/")
+    if not text.startswith(("http://", "https://")):
+        raise ValueError("must start with http:// or https://")
+    return text
+
+
+def _days(text: str) -> float:
+    """A number of days: `7`, `0.5`, `0` (as soon as the walk is over)."""
+    try:
+        value = float(text.strip().removesuffix("d"))
+    except ValueError:
+        raise ValueError("must be a number of days, such as 7 or 0.5") from None
+    if not 0 <= value <= 3650:
+        raise ValueError("must be from 0 to 3650 days")
+    return value
+
+
+def _street_file(text: str) -> Path | None:
+    if not text.strip():
+        return None
+    path = Path(text.strip())
+    if not path.is_file():
+        raise ValueError("no such file (give the path of an .osm.pbf, or nothing)")
+    return path
+
+
+@dataclass(frozen=True)
+class Broker:
+    host: str
+    port: int
+    username: str | None
+    password: str | None
+
+    @classmethod
+    def from_url(cls, url: str) -> Broker:
+        """`mqtt://[user:password@]host[:port]`."""
+        parts = urlsplit(url)
+        if parts.scheme != "mqtt" or not parts.hostname:
+            raise ValueError("must be mqtt://[user:password@]host[:port]")
+        return cls(
+            host=parts.hostname,
+            port=parts.port or 1883,
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+        )
+
+
+def _tiles_url(text: str) -> str:
+    url = text.strip()
+    if url and (urlsplit(url).scheme not in ("http", "https") or "{z}" not in url):
+        raise ValueError("must be an http(s) URL template with {z}, {x} and {y}")
+    return url
+
+
+def _mqtt_url(text: str) -> str:
+    if text.strip():
+        Broker.from_url(text.strip())
+    return text.strip()
+
+
+def _rules(text: str) -> Overrides:
+    try:
+        return parse_line(text, "rules")
+    except Invalid as exc:
+        raise ValueError(exc.message) from None
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    parse: Callable[[str], Any]
+    default: Any
+    help: str
+    secret: bool = False  # never repeated in an error message (keys, passwords, capability URLs)
+
+
+# Where the data lives unless told: one folder per user account, whatever folder a command runs
+# from, so `serve` and every other command agree (a relative default made each folder its own
+# empty service).
+DEFAULT_DATA = platformdirs.user_data_path("walkwithme")
+# Where earlier releases kept it, relative to the folder a command ran from: still used when it
+# holds a database, so nobody's walks vanish on upgrade (and every command says so).
+LEGACY_DATA = Path("walkwithme-data")
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "WWM_DATA",
+        str,
+        "",
+        "Folder for the SQLite database and the service's keys; empty: the per-user data "
+        "folder (~/.local/share/walkwithme on Linux).",
+    ),
+    Setting(
+        "WWM_DATABASE_URL",
+        str,
+        "",
+        "SQLAlchemy URL of the database; empty means SQLite in WWM_DATA. For PostgreSQL: "
+        "postgresql+psycopg://user@host/dbname.",
+        secret=True,
+    ),
+    Setting("WWM_HOST", str, "127.0.0.1", "Address to listen on."),
+    Setting("WWM_PORT", _port, 8000, "Port to listen on."),
+    Setting(
+        "WWM_PUBLIC_URL",
+        _url,
+        "",
+        "Address people reach the service at, used in links; empty means http://HOST:PORT.",
+    ),
+    Setting("WWM_OPEN_SIGNUP", _bool, False, "Let anyone sign up, without an invite."),
+    Setting(
+        "WWM_TILES_URL",
+        _tiles_url,
+        "",
+        "Map tiles drawn under the pages' maps, as a URL template with {z}, {x} and {y}; "
+        "empty: no tile server is contacted (streets come from WWM_STREETS).",
+    ),
+    Setting(
+        "WWM_CLOCK_SPEED",
+        _positive_float,
+        1.0,
+        "Run the service's clock this many times faster than real time (demos and drills).",
+    ),
+    Setting("WWM_SESSION_DAYS", _positive_float, 30.0, "How long a sign-in lasts."),
+    Setting("WWM_LOG_LEVEL", _log_level, "info", "Log level: debug, info, warning, error."),
+    Setting(
+        "WWM_EMERGENCY_HOOK",
+        lambda text: _url(text) if text.strip() else "",
+        "",
+        "URL the last rung of an alarm's escalation is posted to (signed JSON).",
+        secret=True,
+    ),
+    Setting(
+        "WWM_HOOK_SECRET",
+        str,
+        "",
+        "Secret that signs what is posted to WWM_EMERGENCY_HOOK.",
+        secret=True,
+    ),
+    Setting(
+        "WWM_ALLOW_PRIVATE_ADDRESSES",
+        _bool,
+        False,
+        "Let webhooks, Apprise URLs and push endpoints reach private and loopback addresses.",
+    ),
+    Setting(
+        "WWM_HEARTBEAT_URL",
+        lambda text: _url(text) if text.strip() else "",
+        "",
+        "URL of an external dead man's switch, pinged while the watchdog is alive.",
+        secret=True,
+    ),
+    Setting(
+        "WWM_HEARTBEAT_SECONDS",
+        _positive_float,
+        60.0,
+        "Seconds between heartbeats to WWM_HEARTBEAT_URL.",
+    ),
+    Setting(
+        "WWM_APPRISE_SCHEMES",
+        _schemes,
+        ("mailto", "mailtos", "ntfy", "ntfys", "tgram", "matrix", "matrixs", "signal", "signals"),
+        "Comma-separated Apprise URL schemes people may use for their channels.",
+    ),
+    Setting(
+        "WWM_VAPID_PRIVATE_KEY",
+        check_private_key,
+        "",
+        "The P-256 key that signs Web Push (PEM, or 32 bytes in base64url); empty: made on "
+        "first use and kept in WWM_DATA/vapid.pem.",
+        secret=True,
+    ),
+    Setting(
+        "WWM_VAPID_SUBJECT",
+        check_subject,
+        "",
+        "How a push service can reach the operator (mailto: or https://); empty: WWM_PUBLIC_URL.",
+    ),
+    Setting(
+        "WWM_STREETS",
+        _street_file,
+        None,
+        "Path of an OpenStreetMap extract (.osm.pbf) to route walks along its streets; empty "
+        "means no streets (expected arrival and progress by the straight line).",
+    ),
+    Setting(
+        "WWM_METRICS_TOKEN",
+        str,
+        "",
+        "A token that lets a monitor on another machine read /metrics and the details of "
+        "/healthz (Authorization: Bearer ...); from this machine they need none.",
+        secret=True,
+    ),
+    Setting(
+        "WWM_MQTT_URL",
+        _mqtt_url,
+        "",
+        "The MQTT broker that OwnTracks phones publish to, mqtt://[user:password@]host[:port]; "
+        "empty: OwnTracks over HTTP only.",
+        secret=True,
+    ),
+    Setting(
+        "WWM_MQTT_TOPICS",
+        str,
+        "owntracks/+/+",
+        "What the server subscribes to on WWM_MQTT_URL.",
+    ),
+    Setting(
+        "WWM_MQTT_CLIENT_ID",
+        str,
+        "walkwithme",
+        "The server's MQTT client id: its persistent session on the broker (one per server).",
+    ),
+    Setting(
+        "WWM_RULES",
+        _rules,
+        {},
+        "The watchdog's thresholds for every walk on this server, as name=duration pairs: "
+        "'silent=4m, night.silent=150s, late_grace_percent=20' (a name alone sets both the day "
+        "and the night profile); a person and a walk may change them in turn. Empty: the "
+        "built-in ones (docs/alarms.md).",
+    ),
+    Setting(
+        "WWM_KEEP_WALKS_DAYS",
+        _days,
+        7.0,
+        "Days a walk's track is kept after it ends safely, for walkers who chose nothing "
+        "(0: as soon as it ends).",
+    ),
+    Setting(
+        "WWM_KEEP_WALKS_MOST_DAYS",
+        _days,
+        30.0,
+        "The longest a walker may choose to keep her walks' tracks.",
+    ),
+    Setting(
+        "WWM_KEEP_ALARMED_WALKS_DAYS",
+        _days,
+        90.0,
+        "Days a walk that had an alarm is kept after it ends, whatever its walker chose.",
+    ),
+    Setting(
+        "WWM_NIGHT_HOURS",
+        night_hours,
+        (NIGHT_STARTS, NIGHT_ENDS),
+        "Local hours of the stricter night profile, from-to, by each walker's own time zone.",
+    ),
+)
+BY_NAME = {s.name: s for s in SETTINGS}
+# `WWM_` names that are not settings of the service but are read elsewhere: the config file's
+# path, the `export` command's options, and the test suite's.
+OTHER_NAMES = frozenset(
+    {"WWM_CONFIG", "WWM_TOKEN", "WWM_SERVER", "WWM_TEST_POSTGRES", "WWM_SCREENSHOTS"}
+)
