@@ -31,7 +31,9 @@ from tests.test_pages_browser import (  # noqa: F401 (fixtures)
     recorder,
 )
 from walkwithme.clock import FakeClock
+from walkwithme.domain.geo import distance_m
 from walkwithme.streets import StreetMap
+from walkwithme.web.mapdata import middle
 
 pytestmark = [pytest.mark.browser]
 
@@ -72,7 +74,7 @@ def her_walk_page(site: Site, page: Page, mira: Member, noor: Member) -> int:
     screenshot(page, "walker-home")
     page.get_by_role("link", name="Walk me home").click()
     expect(page.locator("#nobody-hears")).to_be_visible()  # Noor has no working channel
-    page.get_by_label("A place I type").check()
+    page.get_by_label("Another place: tap it on the map").check()
     page.get_by_label("Latitude, longitude").fill(f"{HOME[0]}, {HOME[1]}")
     page.get_by_label("Its name (optional)").fill("home")
     page.get_by_label("PIN", exact=True).fill(PIN)
@@ -83,6 +85,45 @@ def her_walk_page(site: Site, page: Page, mira: Member, noor: Member) -> int:
     expect(page.locator("#headline")).to_have_text("You are on the way")
     walk_id = int(page.url.rsplit("/", 1)[1])
     return walk_id
+
+
+def test_she_picks_where_she_goes_on_the_map_and_keeps_it_for_next_time(
+    open_site: SiteFactory,  # noqa: F811
+    new_context: Callable[[], BrowserContext],  # noqa: F811
+) -> None:
+    site = open_site()
+    mira, noor = site.person("Mira"), site.person("Noor")
+    site.link(mira, noor)
+    page = walker_context(new_context, site).new_page()
+    sign_in(page, site, mira, "/walks/new")
+    box = page.get_by_role("region", name="Map: tap where you are going")
+    expect(box).to_be_visible()
+    expect(box.locator("path.street").first).to_be_attached()  # the streets around are drawn
+    # She taps the middle of the map: where it opened, the middle of the service's streets.
+    box.click()
+    opened_at = middle(site.services.streets) if site.services.streets else None
+    assert opened_at is not None
+    expect(page.locator("#map-said")).to_contain_text("Chosen on the map")
+    expect(page.get_by_label("Another place: tap it on the map")).to_be_checked()
+    typed = page.get_by_label("Latitude, longitude").input_value()
+    lat, lon = (float(part) for part in typed.split(","))
+    assert distance_m(lat, lon, *opened_at) < 15
+    page.get_by_label("Its name (optional)").fill("Aino's")
+    page.get_by_label("Keep it in my places, for next time").check()
+    page.get_by_label("PIN", exact=True).fill(PIN)
+    page.get_by_label("The same PIN again").fill(PIN)
+    assert serious_violations(page) == []
+    screenshot(page, "walker-start-map")
+    page.get_by_role("button", name="Start my walk").click()
+    expect(page.locator("#headline")).to_have_text("You are on the way")
+    walk_id = int(page.url.rsplit("/", 1)[1])
+    going = site.call(noor, "GET", f"/api/walks/{walk_id}")["destination"]
+    assert (going["name"], going["lat"], going["lon"]) == ("Aino's", lat, lon)
+    kept = site.call(mira, "GET", "/api/places")
+    assert [(p["name"], p["lat"], p["lon"]) for p in kept] == [("Aino's", lat, lon)]
+    # Next time, it is one tap: her place is the first choice.
+    page.goto(f"{site.url}/walks/new")
+    expect(page.get_by_label("Aino's")).to_be_checked()
 
 
 def test_she_starts_from_her_browser_and_it_reports_her_walk_even_offline(

@@ -12,25 +12,14 @@ from starlette.responses import Response
 from walkwithme.api.auth import PersonDep, ServicesDep, services
 from walkwithme.api.params import Id
 from walkwithme.domain.walks import MAX_RADIUS_M, MIN_RADIUS_M
-from walkwithme.services import Services
 from walkwithme.usecases import places
 from walkwithme.usecases.accounts import Person
 from walkwithme.web.manage_common import act, number, required, viewer
-from walkwithme.web.mapdata import middle, streets_around
+from walkwithme.web.mapdata import picking_centre, streets_around
 from walkwithme.web.render import pages_of
 
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api", tags=["pages"])
-
-
-def _map_centre(svc: Services, found: list[dict[str, Any]]) -> tuple[float, float] | None:
-    """Where the map to pick a place opens: at her first place, else the middle of the
-    streets; no map without streets or tiles (there would be nothing to see on it)."""
-    if svc.streets is None and not svc.config.tiles_url:
-        return None
-    if found:
-        return found[0]["lat"], found[0]["lon"]
-    return middle(svc.streets) if svc.streets is not None else None
 
 
 @router.get("/places")
@@ -47,7 +36,7 @@ async def places_page(request: Request) -> Response:
         person=person,
         csrf=csrf,
         places=found,
-        centre=_map_centre(svc, found),
+        centre=picking_centre(svc, found),
         tiles=svc.config.tiles_url,
         default_radius=int(places.DEFAULT_RADIUS_M),
         min_radius=int(MIN_RADIUS_M),

@@ -15,6 +15,7 @@ from weakref import WeakKeyDictionary
 from sqlalchemy.engine import Connection
 
 from walkwithme.domain.geo import distance_m
+from walkwithme.services import Services
 from walkwithme.streets import StreetMap
 from walkwithme.usecases.routes import start_of
 from walkwithme.usecases.walks import Walk
@@ -125,3 +126,13 @@ def middle(streets: StreetMap) -> tuple[float, float]:
     lats = sorted(s[0] for s in segments)
     lons = sorted(s[1] for s in segments)
     return lats[len(lats) // 2], lons[len(lons) // 2]
+
+
+def picking_centre(svc: Services, found: list[dict[str, Any]]) -> tuple[float, float] | None:
+    """Where a map to pick a place opens: at her first place, else the middle of the
+    streets; no map without streets or tiles (there would be nothing to see on it)."""
+    if svc.streets is None and not svc.config.tiles_url:
+        return None
+    if found:
+        return found[0]["lat"], found[0]["lon"]
+    return middle(svc.streets) if svc.streets is not None else None

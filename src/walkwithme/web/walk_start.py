@@ -20,9 +20,11 @@ from walkwithme.api.auth import services
 from walkwithme.api.walks import NewWalk, plan_walk, prepare_streets
 from walkwithme.domain.errors import DomainError, Forbidden, Invalid, NotFound
 from walkwithme.domain.people import ContactRole, ContactState
+from walkwithme.store.writer import Tx
 from walkwithme.usecases import alerts, contacts, offer_views, offers, places, walks
 from walkwithme.usecases.accounts import Person
 from walkwithme.web import walk_pages, words
+from walkwithme.web.mapdata import picking_centre
 from walkwithme.web.render import pages_of
 from walkwithme.web.session import signed_form, signed_in
 
@@ -110,6 +112,7 @@ def _start_page(
 ) -> Response:
     chosen = [c for c in context["companions"] if c["chosen"]]
     heard = any(c["hears"] for c in chosen)
+    svc = services(request)
     return pages_of(request).render(
         request,
         "walk_new.html",
@@ -120,6 +123,8 @@ def _start_page(
         nobody_hears=NOBODY_HEARS,
         error=error,
         fields=fields or {},
+        centre=picking_centre(svc, context["places"]),
+        tiles=svc.config.tiles_url,
         **context,
     )
 
@@ -192,6 +197,18 @@ def _body_of(fields: dict[str, str], person: Person, now: int) -> NewWalk:
         raise Invalid(f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
 
 
+def _kept_place(fields: dict[str, str]) -> tuple[str, float, float] | None:
+    """The place she typed or picked on the map, to keep among her places for next time (she
+    ticked "Keep it"): its name, latitude and longitude."""
+    if fields.get("keep") != "on" or fields.get("place") != "coords":
+        return None
+    name = fields.get("coords_name", "").strip()
+    if not name:
+        raise Invalid("give the place a name to keep it, like Home", field="coords_name")
+    lat, lon = (_number(p, "coordinates") for p in fields["coords"].replace(";", ",").split(","))
+    return name, lat, lon
+
+
 @router.post("/walks/new")
 async def start(request: Request) -> Response:
     try:
@@ -206,15 +223,17 @@ async def start(request: Request) -> Response:
         plan = await plan_walk(svc, person, body)
         await prepare_streets(svc, person, plan)
         streets = svc.streets
-        if offer_id is not None:
-            oid = offer_id
-            walk_id = await svc.writer.run(
-                lambda tx: offers.accept(tx, person.id, oid, plan, streets)
-            )
-        else:
-            walk_id = await svc.writer.run(
-                lambda tx: walks.start_walk(tx, person.id, plan, streets)
-            )
+        keep = _kept_place(fields)
+
+        def begin(tx: Tx) -> int:
+            if keep is not None:
+                # Kept with the walk, or not at all: a walk that can't start keeps nothing.
+                places.add_place(tx, person.id, *keep, None)
+            if offer_id is not None:
+                return offers.accept(tx, person.id, offer_id, plan, streets)
+            return walks.start_walk(tx, person.id, plan, streets)
+
+        walk_id = await svc.writer.run(begin)
     except DomainError as exc:
         try:
             context = await svc.db.read(lambda c: _start_context(c, person.id, offer_id, now))

@@ -1,5 +1,8 @@
 // Starting a walk: the "nobody would hear an alarm" warning follows the companions she
-// ticks, and where she starts from is taken from the browser if she already allowed it.
+// ticks, a place can be picked on the map, and where she starts from is taken from the
+// browser if she already allowed it.
+
+import { pickOnMap } from "./pick_map.js";
 
 const warning = document.getElementById("nobody-hears");
 const boxes = [...document.querySelectorAll("input[type=checkbox][data-hears]")];
@@ -12,8 +15,15 @@ for (const box of boxes) box.addEventListener("change", judge);
 judge();
 
 const typed = document.getElementById("coords");
-typed.addEventListener("input", () => {
+const another = () => {
   document.getElementById("place-coords").checked = true;
+};
+typed.addEventListener("input", another);
+pickOnMap({
+  element: document.getElementById("place-map"),
+  where: typed,
+  said: document.getElementById("map-said"),
+  picked: another,
 });
 
 async function whereFrom() {
