@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
 
-from tests.conftest import IN_CI
+from tests.conftest import IN_CI, LOCAL, PG_URL, make_services, require_postgres
 from tests.people import HOME, PIN, START, Cast, Member, between
 from tests.test_owntracks_mqtt import (
     BROKER,
@@ -26,6 +28,7 @@ from tests.test_owntracks_mqtt import (
     mira_on_a_walk,
     serving,
 )
+from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
 from walkwithme.domain.fresh_fix import FRESH_FIX_WAIT_MS, Wait, before_asking
 from walkwithme.domain.profiles import DAY, MINUTE, SECOND
@@ -266,6 +269,52 @@ def test_a_process_without_the_broker_asks_no_phone_but_honours_a_wait(
         assert look(cast, minutes=5) == ["check"]
         assert asked_for_position(phone) == 1
         cast.services.watchdog.phones = bridge
+
+
+@pytest.fixture
+def on_postgres(world: dict[str, str]) -> Iterator[dict[str, str]]:
+    """The same world on a PostgreSQL schema of its own, which several services can share."""
+    require_postgres()
+    schema = "ff_" + secrets.token_hex(5)
+    admin = sa.create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    try:
+        yield {**world, "url": f"{PG_URL}?options=-csearch_path%3D{schema}"}
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
+
+
+def test_two_services_on_postgresql_one_following_the_broker(
+    on_postgres: dict[str, str], tmp_path: Path, clock: FakeClock, phone: Phone
+) -> None:
+    """Two `serve` on one database, only the first following the broker: the second's
+    watchdog honours the first's question to her phone, and asks her at once itself."""
+    with serving(on_postgres, tmp_path / "one", clock) as cast:
+        other = make_services(on_postgres["url"], tmp_path / "two", clock)
+        assert other.watchdog.phones is None  # no WWM_MQTT_URL: it can't publish
+        with TestClient(create_app(other), base_url="http://127.0.0.1:8001", client=LOCAL):
+            mira, noor, walk = mira_on_a_walk(cast, on_postgres["topic"])
+            reported(cast, phone, mira, walk)
+            cast.clock.advance(minutes=3)
+            assert cast.services.watchdog.tick_sync() == ["fix_asked"]
+            eventually(lambda: asked_for_position(phone) == 1)
+            cast.clock.advance(seconds=29)
+            assert other.watchdog.tick_sync() == []
+            cast.clock.advance(seconds=1)
+            assert other.watchdog.tick_sync() == ["check"]
+            assert checks(cast, mira, walk) == ["silent"]
+            ok = cast.client.post(
+                f"/api/walks/{walk['id']}/ok", json={"pin": PIN}, headers=mira.auth
+            )
+            assert ok.status_code == 200, ok.text
+            # Silent again: the second, which can't publish, asks her at once.
+            cast.clock.advance(minutes=5)
+            assert other.watchdog.tick_sync() == ["check"]
+            assert asked_for_position(phone) == 1
+        other.db.dispose()
 
 
 @pytest.mark.parametrize("pin", [PIN, DURESS], ids=["her PIN", "her duress PIN"])
