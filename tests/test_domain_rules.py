@@ -139,14 +139,28 @@ def test_the_next_look_is_the_earliest_deadline_day_or_night() -> None:
 def test_progress_needs_more_than_gps_noise() -> None:
     start = progress_after(None, 1000, T0)
     assert progress_after(start, 990, T0 + 1) == start  # 10 m: noise
-    closer = progress_after(start, 960, T0 + 2)
-    assert closer == Progress(960, T0 + 2, None)
-    away = progress_after(closer, 1000, T0 + 3)
-    assert away == Progress(960, T0 + 2, T0 + 3)
-    still_away = progress_after(away, 1010, T0 + 4)
-    assert still_away.away_since == T0 + 3
-    back = progress_after(still_away, 970, T0 + 5)
+    once = progress_after(start, 960, T0 + 2)
+    assert (once.progress_m, once.progress_at) == (1000, T0)  # one closer fix: not yet
+    closer = progress_after(once, 950, T0 + 3)
+    assert closer == Progress(950, T0 + 3, None, closer_m=950)  # two in a row: progress
+    away = progress_after(closer, 990, T0 + 4)
+    assert away == Progress(950, T0 + 3, T0 + 4)
+    still_away = progress_after(away, 1000, T0 + 5)
+    assert still_away.away_since == T0 + 4
+    back = progress_after(still_away, 960, T0 + 6)
     assert back.away_since is None
+
+
+def test_one_noisy_fix_closer_is_not_progress_and_a_vague_fix_must_move_more() -> None:
+    start = progress_after(None, 1000, T0)
+    outlier = progress_after(start, 940, T0 + 1)  # 60 m closer, alone
+    back = progress_after(outlier, 1000, T0 + 2)
+    assert (back.progress_m, back.progress_at, back.closer_m) == (1000, T0, None)
+    # Fixes claiming 30 m of accuracy: 50 m closer, twice, is still within their noise.
+    vague = progress_after(progress_after(start, 950, T0 + 3, 30), 945, T0 + 4, 30)
+    assert vague.progress_at == T0
+    sure = progress_after(progress_after(start, 930, T0 + 3, 30), 925, T0 + 4, 30)
+    assert sure.progress_at == T0 + 4
 
 
 @pytest.mark.parametrize(

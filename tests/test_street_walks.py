@@ -11,6 +11,8 @@ thresholds), from 21:26 UTC.
 
 from __future__ import annotations
 
+import math
+import random
 from collections.abc import Sequence
 from itertools import pairwise
 from pathlib import Path
@@ -31,6 +33,7 @@ from walkwithme.domain.geo import (
 )
 from walkwithme.sim import walk_along
 from walkwithme.streets import LatLon, StreetMap, load_street_map, shipped_helsinki
+from walkwithme.streets.snap import METRES_PER_DEGREE
 
 # Either side of the railway yard north of the station: Töölönlahti park to the west,
 # Kaisaniemi park to the east, 490 m apart. This extract's streets cross the tracks only by
@@ -301,3 +304,40 @@ def test_refused_starts_and_finished_walks_leave_the_live_walks_fields_alone(
         assert client.get(f"/api/walks/{walk_['id']}/route", headers=mira.auth).status_code == 200
         assert streets.cached_fields() == 0
     svc.db.dispose()
+
+
+@pytest.mark.streets
+def test_gps_noise_snapped_to_the_streets_is_not_progress_for_a_walker_standing_still(
+    cast: Cast, helsinki: StreetMap
+) -> None:
+    """She stops halfway, by a corner where noisy fixes land on three streets at once (some
+    of them shorter ways home): she is asked "stalled" on time, as if her phone were exact."""
+    mira, _noor, phone = at_night(cast)
+    walk_ = start(cast, mira, KAMPPI, KAISANIEMI)
+    route = helsinki.route(KAMPPI, KAISANIEMI)
+    assert route is not None
+    halfway = route.points[len(route.points) // 2]
+    assert walk(cast, phone, through(helsinki, KAMPPI, halfway)) == []
+    stopped = cast.clock.now_ms()
+    noise = random.Random(5)  # made-up GPS error
+    per_east = METRES_PER_DEGREE * math.cos(math.radians(halfway[0]))
+    decided: list[str] = []
+    for i in range(1, 4 * 6 + 1):  # four minutes, a fix every 10 s, 15 m of error each way
+        t = stopped + i * 10_000
+        cast.clock.set(t)
+        decided += cast.services.watchdog.tick_sync()
+        lat = halfway[0] + noise.gauss(0, 15) / METRES_PER_DEGREE
+        lon = halfway[1] + noise.gauss(0, 15) / per_east
+        fix = {"t": t, "lat": lat, "lon": lon, "accuracy": 20}
+        assert cast.statuses(phone, fix) == ["accepted"]
+    assert decided[:1] == ["check"]
+    assert checks(cast, mira, walk_["id"]) == ["stalled"]
+    asked = next(
+        e["at"]
+        for e in cast.client.get(f"/api/walks/{walk_['id']}/events", headers=mira.auth).json()
+        if e["kind"] == "check"
+    )
+    # Night: stalled after 3 minutes without progress; her last progress was at most a fix
+    # before she stopped, and a noisy fix may count once (the fall is held to how far the
+    # fix moved, give or take the streets' slack): within 30 s of 3 minutes.
+    assert stopped + 180_000 - 10_000 <= asked <= stopped + 180_000 + 30_000

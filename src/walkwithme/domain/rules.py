@@ -9,8 +9,10 @@ walk may change (domain/profiles.py); a walk carries its own in `Watch.profiles`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
+
+from walkwithme.domain.lingering import lingering_due
 
 # The built-in profiles are named here too, for those who judge by the defaults.
 from walkwithme.domain.profiles import DAY as DAY
@@ -61,6 +63,7 @@ class Watch:
     timer: bool = False  # no destination: only the time she set, and silence once she reports
     profiles: Profiles = DEFAULT_PROFILES  # the thresholds it started with (domain/profiles.py)
     heard_at: int | None = None  # her phone said it is alive, without a position (a heartbeat)
+    still_since: int | None = None  # at the door: since when she has not moved (lingering.py)
 
     @property
     def last_heard_at(self) -> int | None:
@@ -95,7 +98,7 @@ def deadlines(w: Watch, t: Thresholds) -> dict[Reason, int]:
         if w.away_since is not None:
             found[Reason.MOVING_AWAY] = w.away_since + t.moving_away_ms
     elif w.door_at is not None:
-        found[Reason.LINGERING] = w.door_at + t.lingering_ms
+        found[Reason.LINGERING] = lingering_due(w.door_at, w.still_since, t.lingering_ms)
     return _quieted(found, w.quiet_until)
 
 
@@ -153,17 +156,44 @@ def next_look_after(w: Watch, now: int) -> int | None:
 
 @dataclass(frozen=True)
 class Progress:
-    progress_m: float
-    progress_at: int
+    progress_m: float  # the least distance left so far (as counted: see `progress_after`)
+    progress_at: int  # when it last fell
     away_since: int | None
+    closer_m: float | None = None  # the last fix was closer than the least by more than noise
 
 
-def progress_after(previous: Progress | None, remaining_m: float, t: int) -> Progress:
+def noise_m(accuracy_m: float | None) -> float:
+    """How much the distance left may seem to change, from one fix to the next, for someone
+    who doesn't move: the tolerance, or twice the accuracy the fix claims, if that is more."""
+    return max(PROGRESS_TOLERANCE_M, ACCURACY_NOISE_FACTOR * (accuracy_m or 0.0))
+
+
+# A phone's accuracy is about one standard deviation of its error; twice that is seldom
+# exceeded by noise alone.
+ACCURACY_NOISE_FACTOR = 2.0
+
+
+def progress_after(
+    previous: Progress | None, remaining_m: float, t: int, accuracy_m: float | None = None
+) -> Progress:
     """Progress is the distance left falling; walking away is it staying above the least seen
-    so far, by more than GPS noise. Going back toward the destination ends "away"."""
-    if previous is None or remaining_m <= previous.progress_m - PROGRESS_TOLERANCE_M:
+    so far, by more than GPS noise. Going back toward the destination ends "away".
+
+    The least seen so far is a record, and for someone standing still every noisy fix is a new
+    chance to beat it (snapped to the streets, a fix a few metres off may land on a street
+    with a shorter way home). Counted as progress, a record set by noise would hold off the
+    stalled rule and make her true position look like walking away. So a fix counts as closer
+    only by more than its own noise, and as progress only if the fix before it was closer
+    too: a walker's fixes are, two in a row of noise's seldom are. (Walking in steps smaller
+    than the noise, she makes progress every few fixes, well within the stalled rule's time.)"""
+    if previous is None:
         return Progress(remaining_m, t, None)
-    if remaining_m > previous.progress_m + PROGRESS_TOLERANCE_M:
+    tolerance = noise_m(accuracy_m)
+    if remaining_m <= previous.progress_m - tolerance:
+        if previous.closer_m is not None:
+            return Progress(remaining_m, t, None, closer_m=remaining_m)
+        return replace(previous, away_since=None, closer_m=remaining_m)
+    if remaining_m > previous.progress_m + tolerance:
         return Progress(previous.progress_m, previous.progress_at, previous.away_since or t)
     return Progress(previous.progress_m, previous.progress_at, None)
 

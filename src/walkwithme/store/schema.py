@@ -175,7 +175,11 @@ walks = sa.Table(
     sa.Column("progress_m", sa.Float),  # the least distance left seen so far
     sa.Column("progress_at", Ms),  # when the distance left last fell by the tolerance
     sa.Column("away_since", Ms),  # since when it has stayed above the least plus tolerance
+    sa.Column("closer_m", sa.Float),  # a fix closer than the least, for the next to confirm
     sa.Column("door_at", Ms),  # since when she has been at the door
+    # Where she has been standing near the door, and since when (JSON; domain/lingering.py):
+    # lingering counts from when she stopped moving, not from one noisy fix inside the radius.
+    sa.Column("door_still", sa.Text),
     # Where her own pace is measured from (her first fix: distance left, time), so a walker
     # slower than planned but making progress is given more time.
     sa.Column("measured_m", sa.Float),
@@ -185,7 +189,7 @@ walks = sa.Table(
     sa.Column("check_asked_at", Ms),
     sa.Column("quiet_until", Ms),
     # When her phone was last asked for a fresh position before a check (OwnTracks'
-    # reportLocation; domain/fresh_fix.py, migration 0025).
+    # reportLocation; domain/fresh_fix.py, migration 0026).
     sa.Column("fix_asked_at", Ms),
     sa.Column("wrong_pins", sa.Integer, nullable=False, server_default="0"),
     # PIN attempts in a row past the first few wait, longer each time: none before this.

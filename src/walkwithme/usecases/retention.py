@@ -71,6 +71,8 @@ _WHERE = {
     "last_speed_mps": None,
     "last_bearing_deg": None,
     "progress_m": None,
+    "closer_m": None,
+    "door_still": None,
     "measured_m": None,
     "walker_last": None,
 }

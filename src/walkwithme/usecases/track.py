@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from walkwithme.domain.fixes import Fix
+from walkwithme.domain.lingering import Stillness, still_after
 from walkwithme.domain.rules import Progress, adapted_arrival, battery_notice, progress_after
 from walkwithme.domain.walks import WalkState, door_after_fix
 from walkwithme.store.schema import fixes
@@ -34,11 +35,14 @@ class Track:
         self.last: Fix | None = _last_trusted(walk)
         self.latest_at = walk.last_fix_at
         self.progress = (
-            Progress(walk.progress_m, walk.progress_at or walk.started_at, walk.away_since)
+            Progress(
+                walk.progress_m, walk.progress_at or walk.started_at, walk.away_since, walk.closer_m
+            )
             if walk.progress_m is not None
             else None
         )
         self.door_at = walk.door_at
+        self.still = walk.still
         self.expected_at = walk.expected_at
         self.measured_from = (
             (walk.measured_m, walk.measured_at)
@@ -79,6 +83,11 @@ class Track:
             kind = "arrived" if state is WalkState.AT_DOOR else "left_door"
             self.events.append((kind, {"fix_t": fix.t_ms}))
             self.state = state
+            self.still = Stillness(fix.lat, fix.lon, t) if state is WalkState.AT_DOOR else None
+        elif state is WalkState.AT_DOOR:
+            # Moving near the door is not lingering (one noisy fix may have put her "at the
+            # door" while she still walks home): the rule counts from when she stopped.
+            self.still = still_after(self.still, fix.lat, fix.lon, fix.accuracy_m, t)
         if walk.destination is not None:
             # Measured from wherever she is, never from the route the server would take: she
             # may choose another street, and that is no reason to worry.
@@ -89,7 +98,7 @@ class Track:
                 if self.field is not None
                 else walk.destination.distance_from(fix.lat, fix.lon)
             )
-            self.progress = progress_after(self.progress, remaining, t)
+            self.progress = progress_after(self.progress, remaining, t, fix.accuracy_m)
             self._adapt_arrival(max(0.0, remaining - walk.destination.radius_m), t)
         if fix.battery_pct is not None:
             self.battery = fix.battery_pct
@@ -124,7 +133,9 @@ class Track:
             "progress_m": progress.progress_m if progress else None,
             "progress_at": progress.progress_at if progress else walk.progress_at,
             "away_since": progress.away_since if progress else None,
+            "closer_m": progress.closer_m if progress else None,
             "door_at": self.door_at,
+            "door_still": walks.still_json(self.still),
             "battery_notice": self.notice,
             "expected_at": self.expected_at,
             "measured_m": self.measured_from[0] if self.measured_from else None,

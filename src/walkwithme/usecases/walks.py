@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 from walkwithme.domain import walks as rules
 from walkwithme.domain.errors import Conflict, Invalid, NotFound
 from walkwithme.domain.geo import distance_m, expected_duration_ms, walking_duration_ms
+from walkwithme.domain.lingering import Stillness
 from walkwithme.domain.profiles import DEFAULT_PROFILES, Profiles
 from walkwithme.domain.rules import Reason, Watch, next_due_at
 from walkwithme.domain.walks import LIVE_STATES, LIVE_VALUES, Destination, WalkState
@@ -101,7 +102,10 @@ class Walk:
     progress_m: float | None = None
     progress_at: int | None = None
     away_since: int | None = None
+    closer_m: float | None = None  # progress waiting for the next fix to confirm it
     door_at: int | None = None
+    # Where she has been standing near the door since she last moved (kept as `door_still`).
+    still: Stillness | None = None
     measured_m: float | None = None
     measured_at: int | None = None
     check_reason: str | None = None
@@ -195,6 +199,7 @@ class Walk:
             progress_at=self.progress_at or self.started_at,
             away_since=self.away_since,
             door_at=self.door_at,
+            still_since=self.still.since if self.still is not None else None,
             check_reason=Reason(self.check_reason) if self.check_reason else None,
             check_asked_at=self.check_asked_at,
             quiet_until=self.quiet_until,
@@ -237,7 +242,9 @@ def shown_columns(cover: bool, **values: Any) -> dict[str, Any]:
 
 _WALK_COLUMNS = [c for c in walks.c if c.name not in ("pin_hash", "duress_pin_hash")]
 _PLAIN_FIELDS = [
-    f.name for f in fields(Walk) if f.name not in ("state", "destination", "profiles", "cover")
+    f.name
+    for f in fields(Walk)
+    if f.name not in ("state", "destination", "profiles", "cover", "still")
 ]
 
 
@@ -245,6 +252,15 @@ _PLAIN_FIELDS = [
 def _profiles(stored: str | None) -> Profiles:
     """A walk's stored profiles, read once per distinct value: every fix reads its walk."""
     return Profiles.from_stored(orjson.loads(stored) if stored else None)
+
+
+def _still(stored: str | None) -> Stillness | None:
+    return Stillness.from_stored(orjson.loads(stored)) if stored else None
+
+
+def still_json(still: Stillness | None) -> str | None:
+    """Where she stands near the door, as the walk's `door_still` column keeps it."""
+    return orjson.dumps(still.stored()).decode() if still is not None else None
 
 
 def profiles_json(profiles: Profiles) -> str:
@@ -262,6 +278,7 @@ def _walk(row: Any) -> Walk:
         ),
         profiles=_profiles(values["profiles"]),
         cover=_cover(values),
+        still=_still(values["door_still"]),
         **{name: values[name] for name in _PLAIN_FIELDS},
     )
 
@@ -563,6 +580,8 @@ ALARM_LINK_AFTER_MS = 3_600_000
 def _changed(walk: Walk, state: WalkState, values: dict[str, Any]) -> Walk:
     """The walk with these columns' new values (its cover's, `cover_*`, included)."""
     plain = {name: value for name, value in values.items() if name not in COVER_COLUMNS}
+    if "door_still" in plain:
+        plain["still"] = _still(plain.pop("door_still"))
     if len(plain) == len(values):
         return replace(walk, state=state, **plain)
     covered = {name: value for name, value in values.items() if name in COVER_COLUMNS}

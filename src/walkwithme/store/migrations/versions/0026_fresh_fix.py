@@ -1,8 +1,8 @@
 """A fresh fix before asking: when her phone was last asked for its position before an
 "Are you OK?" for silence or a stall (`walks.fix_asked_at`; domain/fresh_fix.py)
 
-Revision ID: 0025
-Revises: 0024
+Revision ID: 0026
+Revises: 0025
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0025"
-down_revision = "0024"
+revision = "0026"
+down_revision = "0025"
 branch_labels = None
 depends_on = None
 
