@@ -17,6 +17,11 @@ One server a client id: a second one with the same id would take the first one's
 over (the broker drops the first, which reconnects and takes it back, and so on, each losing
 messages). So a running bridge answers a ping on `walkwithme/<client id>/ping`, and `serve`
 asks before it starts (`already_running`): if someone answers, it refuses to start.
+
+The bridge can also speak first: before "Are you OK?" for silence or a stall, the watchdog of
+this process has it ask her phones for a fresh position (`ask_for_position`, OwnTracks'
+`reportLocation` on their /cmd topics; domain/fresh_fix.py). Only the process that follows
+the broker can publish; a watchdog elsewhere asks no phone (watchdog.py).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import logging
 import secrets
 import threading
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 import orjson
 import paho.mqtt.client as mqtt
@@ -37,7 +43,7 @@ from walkwithme.settings import Broker
 from walkwithme.store.database import Database
 from walkwithme.store.writer import StorageUnavailable, Writer
 from walkwithme.streets import StreetMap
-from walkwithme.usecases import devices, phones
+from walkwithme.usecases import devices, judging, phones
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +51,21 @@ RETRY_S = 2.0  # between tries of a message the database couldn't take
 PING_WAIT_S = 1.0  # how long `serve` waits for a running server with its client id to answer
 TAKE_TIMEOUT_S = 60.0
 EVENT = "/event"  # where OwnTracks publishes its transitions, below its own topic
+CMD = "/cmd"  # where OwnTracks listens for commands, below its own topic
+
+# "Send your position now". The apps' own shape: owntracks/android
+# project/app/src/test/resources/fixtures/cmd_report_location.json and model/CommandAction.kt
+# (REPORT_LOCATION "reportLocation"); owntracks/ios OwnTracks/OwnTracks/OwnTracksAppDelegate.m
+# (handleMessage: `_type` "cmd", action "reportLocation"). Android obeys it with its "Remote
+# commands" setting (`cmd`, on by default; services/MessageProcessor.kt) and asks for a single
+# high-accuracy fix (services/BackgroundService.kt `requestOnDemandLocationUpdate`); iOS
+# obeys it with `cmd` on (off by default; MQTT.plist `cmd_preference`) and
+# `allowRemoteLocation` on (on by default), in Significant or Move mode only, and answers
+# with the location it has. Both answer with a `location` whose `t` is "r". Sent in clear:
+# both apps read a message that isn't `encrypted` as it is, key or no key (Android
+# model/Parser.kt decrypts only an `encrypted` message; iOS Connection.m `decrypt:` hands
+# anything else back unchanged), and it says nothing about her.
+REPORT_LOCATION = {"_type": "cmd", "action": "reportLocation"}
 
 
 @dataclass
@@ -57,6 +78,7 @@ class MqttBridge:
     streets: StreetMap | None = None
     taken: int = 0  # messages taken, for tests and /metrics
     commands: int = 0  # commands published to phones' /cmd topics
+    positions_asked: int = 0  # reportLocation commands published (the watchdog's)
     connected: bool = False
     _loop: asyncio.AbstractEventLoop | None = None
     _client: mqtt.Client | None = None
@@ -211,3 +233,22 @@ class MqttBridge:
                 self._client.publish(f"{base}/cmd", orjson.dumps(command), qos=1)
                 self.commands += 1
         self.taken += 1
+
+    # -- asking phones -------------------------------------------------------------------------
+
+    def can_ask(self) -> bool:
+        """Connected to the broker: a question published now reaches it."""
+        return self._client is not None and self.connected
+
+    async def ask_for_position(self, walk_id: int) -> int:
+        """Ask the phones of the walk's walker (OwnTracks bound to a topic) for their position
+        now; their answers come back on their topics like any location. How many were asked."""
+        topics = await self.db.read(partial(judging.walk_phone_topics, walk_id=walk_id))
+        client = self._client
+        if client is None:
+            return 0
+        for topic in topics:
+            client.publish(topic + CMD, orjson.dumps(REPORT_LOCATION), qos=1)
+            self.commands += 1
+            self.positions_asked += 1
+        return len(topics)

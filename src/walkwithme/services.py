@@ -155,6 +155,9 @@ def build_services(
     outbound = Outbound()
     notifier = Notifier(db, writer, clock, config, push_keys, http=outbound)
     writer.on_alerts = notifier.ring_threadsafe  # alerts are sent as soon as they are committed
+    mqtt = _mqtt_bridge(config, db, writer, streets) if config.mqtt_url else None
+    # The process that follows the broker asks phones for a fresh fix before a check.
+    watchdog.phones = mqtt
     return Services(
         config=config,
         clock=clock,
@@ -176,7 +179,7 @@ def build_services(
         else None,
         jumping_clock=jumping,
         streets=streets,
-        mqtt=_mqtt_bridge(config, db, writer, streets) if config.mqtt_url else None,
+        mqtt=mqtt,
     )
 
 

@@ -5,6 +5,12 @@ Deadlines live in the database (`walks.next_due_at`; offers' reminders and recur
 occurrences, usecases/offer_times.py), so a watchdog that was down finds everything that fell
 due meanwhile on its first look. A walk (or an offer's time) whose judging fails is looked at
 again a minute later instead of stopping the watchdog, and the failure is logged loudly.
+
+Before "Are you OK?" for silence or a stall, her phone may be asked for a fresh fix first
+(domain/fresh_fix.py): the decision is the walk's (`walks.fix_asked_at`, committed like any
+other), and the question goes out through `phones` (the MQTT bridge), after the commit. A
+process without the bridge asks no phone: its checks go out at once, as before, and a wait
+another process started is honoured all the same.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -39,6 +46,18 @@ JUDGE_BATCH = 50  # due walks handed to the writer at once
 DUE_PER_LOOK = 500  # due walks a look reads (more wait for the next look, at once)
 
 
+class Phones(Protocol):
+    """Who can ask her phones for a fresh position (the MQTT bridge, mqtt_bridge.py)."""
+
+    def can_ask(self) -> bool:
+        """A question published now would reach the broker."""
+        ...
+
+    async def ask_for_position(self, walk_id: int) -> int:
+        """Ask the phones of the walk's walker for their position; how many were asked."""
+        ...
+
+
 @dataclass
 class Watchdog:
     db: Database
@@ -46,6 +65,7 @@ class Watchdog:
     clock: Clock
     has_hook: bool = False  # the operator configured an emergency hook (the ladder's top)
     keeping: Keeping = field(default_factory=Keeping)  # how long walks are kept once over
+    phones: Phones | None = None  # this process follows the MQTT broker: it can ask phones
     judge_batch: int = JUDGE_BATCH
     last_beat_ms: int | None = None
     # A look has judged everything that was due (after a restart: all that fell due while the
@@ -101,6 +121,7 @@ class Watchdog:
         if len(due) > batch:
             due = await self.db.read(partial(_unanswered_first, due=due))
         outcomes: list[str | BaseException | None] = []
+        phones = self.phones if self.phones is not None and self.phones.can_ask() else None
         for first in range(0, len(due), batch):
             outcomes += await asyncio.gather(
                 *(
@@ -110,6 +131,7 @@ class Watchdog:
                             walk_id=walk_id,
                             seen_due=seen_due,
                             has_hook=self.has_hook,
+                            can_ask_phone=phones is not None,
                         ),
                         urgent=True,  # ahead of the phones' fixes: an alarm is late already
                     )
@@ -118,6 +140,7 @@ class Watchdog:
                 return_exceptions=True,
             )
         poisoned: list[tuple[int, int]] = []
+        asked: list[int] = []
         unavailable = False
         for (walk_id, seen_due), outcome in zip(due, outcomes, strict=True):
             if isinstance(outcome, StorageUnavailable):
@@ -133,12 +156,25 @@ class Watchdog:
                 self._count(decisions, outcome)
                 if outcome:
                     self._lateness(max(0, now - seen_due))
+                if outcome == "fix_asked":
+                    asked.append(walk_id)
+        if phones is not None:
+            await self._ask_phones(phones, asked)
         if unavailable:
             log.warning("the watchdog could not write; it looks again shortly")
             return False
         for walk_id, seen_due in poisoned:
             await self.writer.run(self._postpone(walk_id, seen_due), urgent=True)
         return True
+
+    async def _ask_phones(self, phones: Phones, walk_ids: list[int]) -> None:
+        """Ask their phones for a fresh fix, now that the walks say so. A question that can't
+        be published costs nothing but the wait: the check goes out when it is over."""
+        for walk_id in walk_ids:
+            try:
+                await phones.ask_for_position(walk_id)
+            except Exception:
+                log.exception("could not ask the phones of walk %s for their position", walk_id)
 
     async def _offers(self, now: int, decisions: list[str]) -> bool:
         """Promises' reminders and recurring offers' occurrences, each once. False if the

@@ -188,6 +188,9 @@ walks = sa.Table(
     sa.Column("check_reason", sa.String(16)),
     sa.Column("check_asked_at", Ms),
     sa.Column("quiet_until", Ms),
+    # When her phone was last asked for a fresh position before a check (OwnTracks'
+    # reportLocation; domain/fresh_fix.py, migration 0026).
+    sa.Column("fix_asked_at", Ms),
     sa.Column("wrong_pins", sa.Integer, nullable=False, server_default="0"),
     # PIN attempts in a row past the first few wait, longer each time: none before this.
     sa.Column("pin_retry_at", Ms),

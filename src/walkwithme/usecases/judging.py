@@ -4,6 +4,13 @@
 is still the walk's due time: a fix that landed meanwhile moved it, and then there is nothing
 to decide. After her duress PIN, it also judges the walk her devices are shown (the cover),
 with the same rules: see `_judge_covert`. The alarms it raises are usecases/alarms.py's.
+
+Before "Are you OK?" for silence or a stall, a phone that can be asked for its position is
+asked first and the check waits a short while for its answer (domain/fresh_fix.py): `judge`
+then answers "fix_asked", and the watchdog has the MQTT bridge publish the question
+(`phone_topics`) once the decision is committed. Only a process that follows the broker can
+ask (`can_ask_phone`); any process honours a wait that another one started, since the walk
+keeps when its phone was asked (`walks.fix_asked_at`).
 """
 
 from __future__ import annotations
@@ -12,10 +19,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from walkwithme.domain.errors import NotFound
+from walkwithme.domain.fresh_fix import Wait, before_asking
 from walkwithme.domain.rules import Reason, Verdict, Watch, evaluate, next_look_after
 from walkwithme.domain.walks import LIVE_VALUES, WalkState
 from walkwithme.security import new_token, token_hash
-from walkwithme.store.schema import answer_links, insert_id, walks
+from walkwithme.store.schema import answer_links, devices, insert_id, people, walks
 from walkwithme.store.writer import Tx
 from walkwithme.usecases import alerts, timeline
 from walkwithme.usecases.alarms import (
@@ -63,14 +71,18 @@ def verdict(walk: Walk, watch: Watch, now_ms: int) -> Verdict:
     return evaluate(watch, now_ms, walk.profiles.at(now_ms, walk.timezone))
 
 
-def judge(tx: Tx, walk_id: int, seen_due: int, *, has_hook: bool = False) -> str | None:
-    """Decide about a walk that fell due. Returns "check", "alarm", "escalated", or None
-    (nothing was due after all). `has_hook`: the operator configured an emergency hook."""
+def judge(
+    tx: Tx, walk_id: int, seen_due: int, *, has_hook: bool = False, can_ask_phone: bool = False
+) -> str | None:
+    """Decide about a walk that fell due. Returns "check", "alarm", "escalated", "fix_asked"
+    (ask her phones for a fresh fix now: the caller publishes it after the commit), or None
+    (nothing was due after all). `has_hook`: the operator configured an emergency hook;
+    `can_ask_phone`: this process can publish to phones (it follows the MQTT broker)."""
     walk = get_walk(tx.conn, walk_id)
     if walk is None or not walk.live or walk.next_due_at != seen_due:
         return None  # over, or moved by a fix since the watchdog looked
     if walk.covert:
-        return _judge_covert(tx, walk, has_hook=has_hook)
+        return _judge_covert(tx, walk, has_hook=has_hook, can_ask_phone=can_ask_phone)
     if walk.state is WalkState.ALARM:
         _walk, said = escalate(tx, walk, has_hook=has_hook)
         return "escalated" if said else None
@@ -79,6 +91,9 @@ def judge(tx: Tx, walk_id: int, seen_due: int, *, has_hook: bool = False) -> str
         raise_alarm(tx, walk, found.alarm, asked=walk.check_reason)
         return "alarm"
     if found.ask is not None:
+        wait = _fresh_fix_first(tx, walk, walk.watch(), found.ask, can_ask_phone)
+        if wait is not None:
+            return _wait_for_fix(tx, walk, wait, [next_look_after(walk.watch(), tx.now_ms)])
         ask(tx, walk, found.ask)
         return "check"
     # The hint was early (the night profile, say): look again when something is really due.
@@ -86,11 +101,12 @@ def judge(tx: Tx, walk_id: int, seen_due: int, *, has_hook: bool = False) -> str
     return None
 
 
-def _judge_covert(tx: Tx, walk: Walk, *, has_hook: bool) -> str | None:
+def _judge_covert(tx: Tx, walk: Walk, *, has_hook: bool, can_ask_phone: bool) -> str | None:
     """A walk in the silent alarm of her duress PIN: its ladder climbs, while the rules'
     shadow judges the walk her devices are shown exactly as the rules would have judged the
-    walk her real PIN left: she is asked "Are you OK?", an unanswered question is an alarm
-    for her devices, and that alarm climbs its own ladder, for her devices only."""
+    walk her real PIN left: she is asked "Are you OK?" (her phone asked for a fresh fix
+    first, as it would have been), an unanswered question is an alarm for her devices, and
+    that alarm climbs its own ladder, for her devices only."""
     now = tx.now_ms
     decided: str | None = None
     saved = False  # the walk was saved: its due time is recomputed already
@@ -112,8 +128,12 @@ def _judge_covert(tx: Tx, walk: Walk, *, has_hook: bool) -> str | None:
             tell_shown(tx, walk, "alarm", found.alarm, asked)
             return "alarm"
         if found.ask is not None:
-            ask(tx, walk, found.ask)
-            return "check"
+            wait = _fresh_fix_first(tx, walk, shadow, found.ask, can_ask_phone)
+            if wait is None:
+                ask(tx, walk, found.ask)
+                return "check"
+            asked = _wait_for_fix(tx, walk, wait, [walk.escalate_at, next_look_after(shadow, now)])
+            return asked or decided
         looks = [found.next_due_at, next_look_after(shadow, now)]
     else:
         looks = []
@@ -130,6 +150,65 @@ def _look_again(tx: Tx, walk: Walk, candidates: list[int | None]) -> None:
         {"walk_id": walk.id, "seen_due": walk.next_due_at, "due": min(found) if found else None},
     )
 
+
+def _fresh_fix_first(
+    tx: Tx, walk: Walk, watch: Watch, reason: Reason, can_ask_phone: bool
+) -> Wait | None:
+    """Before asking her "Are you OK?" for this reason: wait for a fresh fix first? (None:
+    ask her now.) Her phones are asked only if one of them can be, from this process."""
+    now = tx.now_ms
+    can_ask = can_ask_phone and bool(phone_topics(tx.conn, walk.walker_id))
+    thresholds = walk.profiles.at(now, walk.timezone)
+    return before_asking(
+        watch, reason, thresholds, now, fix_asked_at=walk.fix_asked_at, can_ask=can_ask
+    )
+
+
+def _wait_for_fix(tx: Tx, walk: Walk, wait: Wait, others: list[int | None]) -> str | None:
+    """Look again when the wait for her phone's fix is over (or at the earliest of `others`,
+    the walk's other due times), having asked her phone now if `wait` says so. Nothing
+    anyone sees changes: her phone's answer, if any, is a fix like any other."""
+    if not wait.ask_phone:
+        _look_again(tx, walk, [wait.look_at, *others])
+        return None
+    due = min(at for at in (wait.look_at, *others) if at is not None)
+    done = tx.conn.execute(
+        _ASK_PHONE,
+        {"walk_id": walk.id, "seen_due": walk.next_due_at, "due": due, "now": tx.now_ms},
+    )
+    return "fix_asked" if done.rowcount == 1 else None
+
+
+def phone_topics(conn: Connection, walker_id: int) -> list[str]:
+    """The MQTT topics of her phones that can be asked for their position (OwnTracks bound to
+    a topic, not revoked); their commands go to `<topic>/cmd`."""
+    rows = conn.execute(
+        sa.select(devices.c.owntracks_topic)
+        .join(people, people.c.id == devices.c.person_id)
+        .where(
+            devices.c.person_id == walker_id,
+            devices.c.owntracks_topic.is_not(None),
+            devices.c.revoked_at.is_(None),
+            people.c.disabled_at.is_(None),
+        )
+        .order_by(devices.c.id)
+    )
+    return [str(topic) for topic in rows.scalars()]
+
+
+def walk_phone_topics(conn: Connection, walk_id: int) -> list[str]:
+    """`phone_topics` of the walk's walker (none if the walk is gone)."""
+    walker_id = conn.execute(
+        sa.select(walks.c.walker_id).where(walks.c.id == walk_id)
+    ).scalar_one_or_none()
+    return phone_topics(conn, walker_id) if walker_id is not None else []
+
+
+_ASK_PHONE = (
+    walks.update()
+    .where(walks.c.id == sa.bindparam("walk_id"), walks.c.next_due_at == sa.bindparam("seen_due"))
+    .values(fix_asked_at=sa.bindparam("now"), next_due_at=sa.bindparam("due"))
+)
 
 # The due time moves only if it is still the one the decision was taken on.
 _MOVE_DUE = (

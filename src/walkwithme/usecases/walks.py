@@ -111,6 +111,8 @@ class Walk:
     check_reason: str | None = None
     check_asked_at: int | None = None
     quiet_until: int | None = None
+    # When her phone was last asked for a fresh position before a check (usecases/judging.py)
+    fix_asked_at: int | None = None
     wrong_pins: int = 0  # PIN attempts since her last right one (usecases/moments.py)
     pin_retry_at: int | None = None  # no PIN attempt is taken before this
     alarm_reason: str | None = None
