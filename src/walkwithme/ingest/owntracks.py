@@ -69,10 +69,22 @@ def _message(message: dict[str, Any]) -> PhoneMessage:
     if kind != "location":
         refused = f"a {kind!r} message carries no fix for a walk"
         return PhoneMessage(client, refused=refused, transition=_transition(message))
+    charging = _charging(message.get("bs"))
     try:
-        return PhoneMessage(client, fixes=(_fix(message),))
+        return PhoneMessage(client, fixes=(_fix(message),), charging=charging)
     except Invalid as exc:
-        return PhoneMessage(client, refused=exc.message)
+        return PhoneMessage(client, refused=exc.message, charging=charging)
+
+
+def _charging(bs: object) -> bool | None:
+    """A location's battery status, `bs`: 0 unknown, 1 unplugged, 2 charging, 3 full. Android
+    (owntracks/android, support/DeviceMetricsProvider.kt) maps BatteryManager's status to it
+    (discharging 1, charging 2, full 3, "plugged, not charging" 0); iOS
+    (owntracks/ios, OwnTracksAppDelegate.m) sends UIDeviceBatteryState's number, the same
+    four values, and leaves `bs` out when unknown. Full means on the charger: True."""
+    if isinstance(bs, bool) or not isinstance(bs, int | float):
+        return None
+    return {1: False, 2: True, 3: True}.get(int(bs))
 
 
 def answer(items: list[dict[str, Any]], message: PhoneMessage, key: str | None) -> list[Any]:
