@@ -161,3 +161,46 @@ def test_charging_outside_a_walk_is_not_kept(cast: Cast) -> None:
         lambda c: c.exec_driver_sql("SELECT charging, charging_walk_id FROM devices").all()
     )
     assert [tuple(r) for r in kept] == [(None, None)]
+
+
+def test_10x_json_upload_says_it_as_a_boolean(cast: Cast) -> None:
+    """10.x set to upload JSON: `"charge": true` (HttpUploader.kt, `uploadJson`)."""
+    _mira, noor, phone, walk = cast.walking()
+    for fraction, charge in ((0.1, False), (0.2, True)):
+        cast.clock.advance(seconds=20)
+        where = between(START, HOME, fraction)
+        item = {
+            "id": phone,
+            "lat": where[0],
+            "lon": where[1],
+            "timestamp": cast.clock.now_ms() // 1000,
+            "accuracy": 4.8,
+            "batt": 60,
+            "charge": charge,
+        }
+        answer = cast.client.post(
+            "/api/traccar",
+            content=orjson.dumps([item]),
+            headers={"Content-Type": "application/json"},
+        )
+        assert answer.status_code == 200
+    assert signals(cast, noor, walk) == ["charging"]
+
+
+def test_after_her_duress_pin_only_her_companions_hear_of_it(cast: Cast) -> None:
+    """Her devices were shown the walk as over; the people looking for her still hear what
+    her phone says of itself."""
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    phone = cast.device(mira)
+    walk = cast.start_walk(mira, duress_pin="1357")
+    cast.clock.advance(seconds=20)
+    client_10(cast, phone, between(START, HOME, 0.1), "false", 60)
+    forced = cast.client.post(
+        f"/api/walks/{walk['id']}/end", json={"pin": "1357"}, headers=mira.auth
+    )
+    assert forced.status_code == 200, forced.text
+    cast.clock.advance(seconds=20)
+    client_10(cast, phone, between(START, HOME, 0.2), "true", 60)
+    assert signals(cast, noor, walk) == ["charging"]
+    assert signals(cast, mira, walk) == []
