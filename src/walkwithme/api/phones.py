@@ -11,11 +11,13 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from walkwithme.api import seen
 from walkwithme.api.auth import bearer, services
 from walkwithme.api.errors import error_body
 from walkwithme.api.responses import JSON
@@ -23,7 +25,7 @@ from walkwithme.domain.errors import Conflict, DomainError
 from walkwithme.domain.reporting import App
 from walkwithme.ingest import PhoneMessage, Unreadable, owntracks, traccar
 from walkwithme.services import Services
-from walkwithme.usecases import devices, phones
+from walkwithme.usecases import devices, friends, looks, phones
 from walkwithme.usecases.devices import Device
 
 log = logging.getLogger(__name__)
@@ -36,7 +38,8 @@ async def owntracks_door(request: Request) -> Response:
     """OwnTracks in HTTP mode. In the app: Mode HTTP, URL `https://<server>/api/owntracks`,
     any user name, and the device's token as the password (and its encryption key, if it has
     one). Answers a JSON array: `[]`, or commands while a walk is on: switch to Move mode, and
-    (once a walk) the destination as a region (encrypted, if the message was)."""
+    (once a walk) the destination as a region; and, to a companion of a live walk, its
+    walker's card and last location (encrypted, if the message was)."""
     svc = services(request)
     device = await _device(svc, _basic_password(request) or bearer(request))
     if device is None:
@@ -52,7 +55,20 @@ async def owntracks_door(request: Request) -> Response:
     taken = await _take(svc, device, message)
     if isinstance(taken, Response):
         return taken
-    return JSON(owntracks.answer(taken.commands(), message, key))
+    items = taken.commands() + await _friends(svc, device)
+    return JSON(owntracks.answer(items, message, key))
+
+
+async def _friends(svc: Services, device: Device) -> list[dict[str, Any]]:
+    """The walkers whose walks the device's owner follows, for his OwnTracks map (the phone
+    never polls: friends only come in the answers to its own posts). Each walk whose position
+    he is given this way is a look she sees ("from an app")."""
+    now = svc.clock.now_ms()
+    found = await svc.db.read(lambda c: friends.friends_of(c, device.person_id, now))
+    for friend in found:
+        if friend.position is not None and not friend.over:
+            await seen.note(svc, friend.walk_id, looks.API, viewer_id=device.person_id)
+    return owntracks.friend_items(found)
 
 
 # One route a method: a route with both shared one operation id, which broke /openapi.json.

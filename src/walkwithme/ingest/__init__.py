@@ -48,7 +48,13 @@ class PhoneMessage:
     # OwnTracks' transition: "enter" or "leave", and its region's creation time (`wtst`),
     # which names the region (domain/regions.py: the walk's destination has its own).
     transition: tuple[str, int] | None = None
+    # Whether the phone says it is on its charger (charging, or full and plugged in): True,
+    # False (on its battery), or None (the app didn't say). OwnTracks' `bs`, Traccar Client's
+    # `charge` (the old clients send it only when true) and 9.x's `battery.is_charging`.
+    charging: bool | None = None
 
 
 OFFLINE = "offline"
 MOCK_LOCATION = "mock_location"
+CHARGING = "charging"  # her phone was put on its charger during the walk
+NOT_CHARGING = "not_charging"  # ...and taken off it (or it stopped charging)

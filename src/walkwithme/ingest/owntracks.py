@@ -16,6 +16,7 @@ import orjson
 
 from walkwithme.domain.errors import Invalid
 from walkwithme.domain.fixes import Fix, read_number, read_required
+from walkwithme.domain.friends import Friend, Position
 from walkwithme.domain.reporting import App, Client, owntracks_mode, owntracks_mode_number
 from walkwithme.ingest import OFFLINE, PhoneMessage, Unreadable, load_json
 from walkwithme.ingest.owntracks_crypto import Undecryptable, open_sealed, seal
@@ -69,10 +70,22 @@ def _message(message: dict[str, Any]) -> PhoneMessage:
     if kind != "location":
         refused = f"a {kind!r} message carries no fix for a walk"
         return PhoneMessage(client, refused=refused, transition=_transition(message))
+    charging = _charging(message.get("bs"))
     try:
-        return PhoneMessage(client, fixes=(_fix(message),))
+        return PhoneMessage(client, fixes=(_fix(message),), charging=charging)
     except Invalid as exc:
-        return PhoneMessage(client, refused=exc.message)
+        return PhoneMessage(client, refused=exc.message, charging=charging)
+
+
+def _charging(bs: object) -> bool | None:
+    """A location's battery status, `bs`: 0 unknown, 1 unplugged, 2 charging, 3 full. Android
+    (owntracks/android, support/DeviceMetricsProvider.kt) maps BatteryManager's status to it
+    (discharging 1, charging 2, full 3, "plugged, not charging" 0); iOS
+    (owntracks/ios, OwnTracksAppDelegate.m) sends UIDeviceBatteryState's number, the same
+    four values, and leaves `bs` out when unknown. Full means on the charger: True."""
+    if isinstance(bs, bool) or not isinstance(bs, int | float):
+        return None
+    return {1: False, 2: True, 3: True}.get(int(bs))
 
 
 def answer(items: list[dict[str, Any]], message: PhoneMessage, key: str | None) -> list[Any]:
@@ -115,3 +128,58 @@ def mode_command(mode: str) -> dict[str, Any]:
         "action": "setConfiguration",
         "configuration": {"_type": "configuration", "monitoring": owntracks_mode_number(mode)},
     }
+
+
+# Friends in an HTTP answer. What the apps do with them, from their own source:
+# - Android (owntracks/android, net/http/HttpMessageProcessorEndpoint.kt `sendMessage` and
+#   `onFinalizeMessage`): the answer to each POST is parsed as messages; a `location` or a
+#   `card` is keyed to the contact `owntracks/http/<tid>` (the body's `topic` is not used), and
+#   any other type gets the topic "NOKEY". services/MessageProcessor.kt hands locations and
+#   cards to data/repos/MemoryContactsRepo.kt; model/Contact.kt ignores a location older than
+#   the one it has, and shows the card's `name`. A `clear` message removes the contact of its
+#   topic, which over HTTP is "NOKEY": nothing. Contacts live in memory until the app restarts
+#   (or settings that wipe them change).
+# - iOS (owntracks/ios, OwnTracks/Connection.m `oneMessage`): each object of the answer goes
+#   to OwnTracking.m `processMessage` on the topic `owntracks/http/<tid>`. A `location` whose
+#   `tst` is not newer than the friend's is skipped; a `card` sets the friend's name. Only an
+#   empty payload deletes a friend, and an HTTP answer's objects are never empty: over HTTP a
+#   friend stays (stored) until deleted by hand in the app's Friends list, or hidden by the
+#   app's `ignoreStaleLocations` (days) once its last location is older.
+# So friends are never removed over HTTP: after the walk the server renames her card
+# "<name> (walk over)" and gives no more locations (usecases/friends.py).
+WALK_OVER = "{name} (walk over)"
+
+
+def friend_items(friends: list[Friend]) -> list[dict[str, Any]]:
+    """A companion's friends, as the apps read them in an HTTP answer: each a `card` (her
+    name), then during her walk her last `location`, both with her `tid` and the topic the
+    apps file her under (`owntracks/http/<tid>`)."""
+    items: list[dict[str, Any]] = []
+    for friend in friends:
+        topic = f"owntracks/http/{friend.tid}"
+        name = WALK_OVER.format(name=friend.name) if friend.over else friend.name
+        items.append({"_type": "card", "tid": friend.tid, "topic": topic, "name": name})
+        if friend.position is not None and not friend.over:
+            items.append(_friend_location(friend.tid, topic, friend.position))
+    return items
+
+
+def _friend_location(tid: str, topic: str, position: Position) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "_type": "location",
+        "tid": tid,
+        "topic": topic,
+        "tst": position.t_ms // 1000,
+        "lat": position.lat,
+        "lon": position.lon,
+    }
+    # The apps read these as integers (Android's LenientIntSerializer, iOS's intValue); they
+    # leave out what they don't know.
+    optional = {
+        "acc": position.accuracy_m,
+        "vel": position.speed_mps / KMH if position.speed_mps is not None else None,
+        "cog": position.bearing_deg,
+        "batt": position.battery_pct,
+    }
+    item.update({key: round(value) for key, value in optional.items() if value is not None})
+    return item

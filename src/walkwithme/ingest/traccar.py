@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
@@ -61,8 +62,9 @@ def read(
 def _params(p: Mapping[str, str], generation: str) -> PhoneMessage:
     client = Client(App.TRACCAR, generation)
     sos = p.get("alarm", "").strip().lower() == "sos"
+    charging = _charge(p, generation)
     if not any(key in p for key in ("lat", "lon", "location")) and p.get("timestamp"):
-        return _alive(p, client, sos)
+        return replace(_alive(p, client, sos), charging=charging)
     try:
         if "location" in p and ("lat" not in p or "lon" not in p):
             lat_text, _, lon_text = p["location"].partition(",")
@@ -81,10 +83,25 @@ def _params(p: Mapping[str, str], generation: str) -> PhoneMessage:
             battery_pct=_optional(p, "batt"),
         )
     except Invalid as exc:
-        return PhoneMessage(client, refused=exc.message, sos=sos)
+        return PhoneMessage(client, refused=exc.message, sos=sos, charging=charging)
     # The old Android client adds `mock=true` for a position from a mock provider.
     mock = p.get("mock", "").strip().lower() == "true"
-    return PhoneMessage(client, fixes=(fix,), sos=sos, signal=MOCK_LOCATION if mock else None)
+    signal = MOCK_LOCATION if mock else None
+    return PhoneMessage(client, fixes=(fix,), sos=sos, signal=signal, charging=charging)
+
+
+def _charge(p: Mapping[str, str], generation: str) -> bool | None:
+    """Whether the phone is on its charger. The old clients send `charge=true` only while it
+    is (charging or full), and nothing otherwise (traccar/traccar-client-android,
+    ProtocolFormatter.kt; traccar/traccar-client-ios, ProtocolFormatter.swift): there, no
+    `charge` means on its battery. 10.x sends `charge=true` or `charge=false` when it knows,
+    nothing when it doesn't (traccar/traccar-client-sdk, HttpUploader.kt)."""
+    said = p.get("charge", "").strip().lower()
+    if said in ("true", "1"):
+        return True
+    if said in ("false", "0") or generation == TRACCAR_LEGACY:
+        return False
+    return None
 
 
 def _alive(p: Mapping[str, str], client: Client, sos: bool) -> PhoneMessage:
@@ -115,6 +132,7 @@ def _json_array(items: list[object]) -> tuple[str | None, PhoneMessage]:
         refused=next((m.refused for m in reversed(read) if m.refused), None),
         sos=any(m.sos for m in read),
         alive_ms=max(alive) if alive else None,
+        charging=next((m.charging for m in reversed(read) if m.charging is not None), None),
     )
     first = params[0]
     return first.get("id") or first.get("deviceid") or None, message
@@ -135,13 +153,18 @@ def _json(data: object) -> tuple[str | None, PhoneMessage]:
     sos = _is_sos(location)
     heartbeat = data.get("heartbeat") is True or location.get("heartbeat") is True
     client = Client(App.TRACCAR, HEARTBEAT if heartbeat else TRACCAR_9)
+    # 9.x's location plugin: `battery: {level, is_charging}`.
+    battery = location.get("battery")
+    charged = battery.get("is_charging") if isinstance(battery, dict) else None
+    charging = charged if isinstance(charged, bool) else None
     try:
         fix = _json_fix(location)
     except Invalid as exc:
-        return str(device) if device else None, PhoneMessage(client, refused=exc.message, sos=sos)
+        refused = PhoneMessage(client, refused=exc.message, sos=sos, charging=charging)
+        return str(device) if device else None, refused
     # 9.x: its location plugin marks a position from a mock provider `mock: true`.
     signal = MOCK_LOCATION if location.get("mock") is True else None
-    message = PhoneMessage(client, fixes=(fix,), sos=sos, signal=signal)
+    message = PhoneMessage(client, fixes=(fix,), sos=sos, signal=signal, charging=charging)
     return str(device) if device else None, message
 
 

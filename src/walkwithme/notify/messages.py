@@ -57,6 +57,8 @@ def render(payload: dict[str, Any]) -> tuple[str, str]:
         battery=float(payload.get("battery") or 0),
         when=payload.get("when") or "",
     )
+    if kind == "low_battery" and payload.get("charging"):
+        title += " It is charging."  # her phone said so with the fix (usecases/phones.py)
     lines = [title]
     if kind == "offer_declined" and payload.get("when"):
         lines.append(f"Promised instead: {payload['when']}.")

@@ -110,6 +110,10 @@ devices = sa.Table(
     sa.Column("owntracks_key", sa.String(64)),
     # The walk whose destination its OwnTracks was given as a region (given once a walk).
     sa.Column("region_walk_id", Id),
+    # Whether its app last said the phone was on its charger, during which walk (kept only
+    # during walks: the timeline says when it starts or stops charging).
+    sa.Column("charging", sa.Boolean),
+    sa.Column("charging_walk_id", Id),
 )
 
 contacts = sa.Table(

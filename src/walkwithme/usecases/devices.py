@@ -157,6 +157,24 @@ def region_to_give(tx: Tx, device: Device, walk_id: int, dest: Destination) -> D
     return dest if done.rowcount == 1 else None
 
 
+def note_charging(tx: Tx, device: Device, walk_id: int, charging: bool) -> bool:
+    """Remember whether the phone is on its charger during this walk. True: it started or
+    stopped charging since the walk last heard (worth a word on its timeline, once). The
+    first word of a walk is only remembered: it is how the phone was, not a change."""
+    row = tx.conn.execute(
+        sa.select(devices.c.charging, devices.c.charging_walk_id).where(devices.c.id == device.id)
+    ).one()
+    same_walk = row.charging_walk_id == walk_id
+    if same_walk and row.charging is charging:
+        return False
+    tx.conn.execute(
+        devices.update()
+        .where(devices.c.id == device.id)
+        .values(charging=charging, charging_walk_id=walk_id)
+    )
+    return same_walk and row.charging is not None
+
+
 def note_seen(tx: Tx, device: Device) -> None:
     """A message from the phone that carried no fix (a heartbeat): it was heard from."""
     tx.conn.execute(

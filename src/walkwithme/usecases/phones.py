@@ -19,9 +19,9 @@ from walkwithme.domain.fixes import MAX_FUTURE_MS, Fix, check_fix
 from walkwithme.domain.regions import region_tst, set_region
 from walkwithme.domain.reporting import App, Client
 from walkwithme.domain.walks import Destination
-from walkwithme.ingest import MOCK_LOCATION, PhoneMessage
+from walkwithme.ingest import CHARGING, MOCK_LOCATION, NOT_CHARGING, PhoneMessage
 from walkwithme.ingest.owntracks import mode_command
-from walkwithme.store.schema import events
+from walkwithme.store.schema import alerts, events
 from walkwithme.store.writer import Tx
 from walkwithme.streets import StreetMap
 from walkwithme.usecases import alarms, devices, timeline
@@ -79,7 +79,10 @@ def _take(tx: Tx, device: Device, message: PhoneMessage, streets: StreetMap | No
         else:
             fixes.append(fix)
     if fixes:
+        said_before = _last_event_id(tx) if message.charging else 0
         refused = _record(tx, device, fixes, message.sos, streets) or refused
+        if message.charging:
+            _low_battery_charging(tx, device, said_before)
     if message.alive_ms is not None:
         refused = _alive(tx, device, message.alive_ms, message.sos) or refused
     walk = live_walk_of(tx.conn, device.person_id)
@@ -116,6 +119,8 @@ def _take(tx: Tx, device: Device, message: PhoneMessage, streets: StreetMap | No
             app=client.app.value,
             signal=message.signal,
         )
+    if message.charging is not None and walk is not None and walk.live:
+        _charging(tx, walk, device, client, message.charging)
     region = None
     if walk is not None and on_walk and walk.destination is not None:
         if _at_region(tx, walk, device, message.transition):
@@ -189,6 +194,52 @@ def _alive(tx: Tx, device: Device, alive_ms: int, sos: bool) -> str | None:
             raise  # the phone sends it again
         return "the heartbeat sent with an SOS came as the walk changed; the SOS was taken"
     return None
+
+
+def _charging(tx: Tx, walk: Walk, device: Device, client: Client, charging: bool) -> None:
+    """Her phone was put on its charger, or taken off it, during the walk: said once each
+    time on the timeline, for her and her companions (after her duress PIN, for them only:
+    they are the ones looking for her, and they keep hearing of her real walk)."""
+    if devices.note_charging(tx, device, walk.id, charging):
+        timeline.record(
+            tx,
+            walk.id,
+            "phone_signal",
+            audience=walk.everyone,
+            device=device.name,
+            app=client.app.value,
+            signal=CHARGING if charging else NOT_CHARGING,
+        )
+
+
+def _last_event_id(tx: Tx) -> int:
+    return int(tx.conn.execute(sa.select(sa.func.max(events.c.id))).scalar_one() or 0)
+
+
+def _low_battery_charging(tx: Tx, device: Device, after_id: int) -> None:
+    """The fixes just taken made a low-battery notice, and the phone that sent them says it
+    is charging: the notice says so, on the timeline and in the alert to her companions
+    (made in this transaction, not sent yet)."""
+    walk_ids = [walk.id for walk in walks_taking_fixes(tx.conn, device.person_id)]
+    found = tx.conn.execute(
+        sa.select(events.c.id, events.c.data).where(
+            events.c.id > after_id,
+            events.c.walk_id.in_(walk_ids),
+            events.c.kind == "low_battery",
+        )
+    ).all()
+    for row in found:
+        tx.conn.execute(
+            events.update().where(events.c.id == row.id).values(data={**row.data, "charging": True})
+        )
+        for alert in tx.conn.execute(
+            sa.select(alerts.c.id, alerts.c.payload).where(alerts.c.event_id == row.id)
+        ).all():
+            tx.conn.execute(
+                alerts.update()
+                .where(alerts.c.id == alert.id)
+                .values(payload={**alert.payload, "charging": True})
+            )
 
 
 def _said(tx: Tx, walk_id: int, device: Device, signal: str) -> bool:

@@ -35,6 +35,16 @@ EVENTS = {
 }
 
 
+SIGNALS = {
+    "charging": "Your phone ({device}) is charging",
+    "not_charging": "Your phone ({device}) is no longer charging",
+    "offline": "Your phone ({device}) lost its connection",
+    "mock_location": "Your phone ({device}) says its location may be faked",
+    "entered_destination": "Your phone ({device}) says you reached the destination",
+    "left_destination": "Your phone ({device}) says you left the destination",
+}
+
+
 # Who looked at her walk, through which door (usecases/looks.py).
 LOOKS = {
     "page": "{who} opened your walk's page",
@@ -57,6 +67,8 @@ def state_sentence(state: str) -> str:
 
 def event_sentence(event: dict[str, object]) -> str:
     kind = str(event.get("kind"))
+    if kind == "phone_signal" and str(event.get("signal")) in SIGNALS:
+        return SIGNALS[str(event.get("signal"))].format(device=event.get("device") or "phone")
     if kind not in EVENTS:
         return words.event_sentence(event, "You")
     sender = event.get("sender")
@@ -68,8 +80,13 @@ def event_sentence(event: dict[str, object]) -> str:
         reason=said_reason(event.get("reason") or "something is wrong", event.get("asked_because")),
         note=event.get("note") or "marked safe",
     )
-    return said + words.closing(event)
+    return said + words.charging_word(event) + words.closing(event)
 
 
 def tables() -> dict[str, dict[str, str]]:
-    return {"states": dict(STATES), "events": dict(EVENTS), "reasons": words.tables()["reasons"]}
+    return {
+        "states": dict(STATES),
+        "events": dict(EVENTS),
+        "reasons": words.tables()["reasons"],
+        "signals": dict(SIGNALS),
+    }

@@ -93,6 +93,16 @@ _EVENTS = {
 }
 
 
+# What her phone's app said of the phone (a `phone_signal` event's `signal`).
+SIGNALS = {
+    "charging": "{name}'s phone ({device}) is charging",
+    "not_charging": "{name}'s phone ({device}) is no longer charging",
+    "offline": "{name}'s phone ({device}) lost its connection",
+    "mock_location": "{name}'s phone ({device}) says its location may be faked",
+    "entered_destination": "{name}'s phone ({device}) says {name} reached the destination",
+    "left_destination": "{name}'s phone ({device}) says {name} left the destination",
+}
+
 CLOSING_WORD = ("inside", "ended")  # events that may carry her closing note, said after them
 
 
@@ -102,8 +112,16 @@ def closing(event: dict[str, object]) -> str:
     return f": “{note}”" if event.get("kind") in CLOSING_WORD and note else ""
 
 
+def charging_word(event: dict[str, object]) -> str:
+    """A low-battery notice from a phone that said it is charging says so."""
+    return ", but charging" if event.get("kind") == "low_battery" and event.get("charging") else ""
+
+
 def event_sentence(event: dict[str, object], name: str) -> str:
     kind = str(event.get("kind"))
+    if kind == "phone_signal" and str(event.get("signal")) in SIGNALS:
+        device = event.get("device") or "phone"
+        return SIGNALS[str(event.get("signal"))].format(name=name, device=device)
     template = _EVENTS.get(kind, kind.replace("_", " "))
     sender = event.get("sender")
     by = event.get("by")
@@ -115,9 +133,14 @@ def event_sentence(event: dict[str, object], name: str) -> str:
         reason=said_reason(event.get("reason") or "something is wrong", event.get("asked_because")),
         note=event.get("note") or "marked safe",
     )
-    return said + closing(event)
+    return said + charging_word(event) + closing(event)
 
 
 def tables() -> dict[str, dict[str, str]]:
     """The sentences, for the pages' script (static/words.js) to say the same things live."""
-    return {"states": dict(_STATES), "events": dict(_EVENTS), "reasons": dict(REASONS)}
+    return {
+        "states": dict(_STATES),
+        "events": dict(_EVENTS),
+        "reasons": dict(REASONS),
+        "signals": dict(SIGNALS),
+    }

@@ -49,6 +49,8 @@ function closing(event) {
 }
 
 export function eventSentence(tables, event, name) {
+  const signal = event.kind === "phone_signal" && tables.signals && tables.signals[event.signal];
+  if (signal) return fill(signal, { name, device: event.device || "phone" });
   const template = tables.events[event.kind] || event.kind.replaceAll("_", " ");
   const said = fill(template, {
     name,
@@ -58,5 +60,6 @@ export function eventSentence(tables, event, name) {
     reason: saidReason(tables, event),
     note: event.note || "marked safe",
   });
-  return said + closing(event);
+  const charging = event.kind === "low_battery" && event.charging ? ", but charging" : "";
+  return said + charging + closing(event);
 }

@@ -1,0 +1,102 @@
+"""Friends on a companion's OwnTracks map (HTTP mode): while a walk is live, each answer to
+his app's posts carries the walker's card (her name) and her latest location, as the apps
+take friends from an HTTP answer (ingest/owntracks.py `friend_items`).
+
+Only that walk's companions get it, only during the walk, and only while their contact with
+her stands (the one rule, walks.audience_of). After her duress PIN the companions follow the
+real walk, so they get her real position (the walk's own `last_*`, not what her devices see).
+
+Nothing removes a friend from the apps over HTTP (ingest/owntracks.py says where in their
+source), so after the walk the contact stays on his map at its last position, with that
+position's time. For a while after the walk (`WALK_OVER_MS`) his app's answers rename her
+card "<name> (walk over)", and carry no location: the stale friend then says what it is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from walkwithme.domain.friends import Friend, Position
+from walkwithme.domain.walks import LIVE_VALUES
+from walkwithme.store.schema import people, walk_companions, walks
+from walkwithme.usecases import contacts
+from walkwithme.usecases.timeline import Audience
+from walkwithme.usecases.walks import Walk, audience_of, get_walk
+
+# How long after a walk his app is still told that it is over (its card renamed).
+WALK_OVER_MS = 12 * 3600_000
+
+
+def friends_of(conn: Connection, person_id: int, now_ms: int) -> list[Friend]:
+    """The walkers this person follows now (their live walks, newest first), and those
+    whose walk with him ended in the last `WALK_OVER_MS`: one each."""
+    rows = conn.execute(
+        sa.select(walks.c.id, walks.c.walker_id, people.c.name)
+        .join(walk_companions, walk_companions.c.walk_id == walks.c.id)
+        .join(people, people.c.id == walks.c.walker_id)
+        .where(
+            walk_companions.c.person_id == person_id,
+            sa.or_(walks.c.state.in_(LIVE_VALUES), walks.c.ended_at > now_ms - WALK_OVER_MS),
+        )
+        .order_by(walks.c.id.desc())
+    ).all()
+    names = {r.id: str(r.name) for r in rows}
+    found_walks = [w for w in (get_walk(conn, r.id) for r in rows) if w is not None]
+    found: list[Friend] = []
+    seen: set[int] = set()
+    taken: set[str] = set()
+    # Live walks first, so that a walker's live walk wins over an earlier one of hers.
+    for walk in sorted(found_walks, key=lambda w: (not w.live, -w.id)):
+        if walk.walker_id in seen:
+            continue
+        friend = _friend(conn, walk, person_id, names[walk.id], taken)
+        if friend is not None:
+            seen.add(walk.walker_id)
+            taken.add(friend.tid)
+            found.append(friend)
+    return found
+
+
+def _friend(
+    conn: Connection, walk: Walk, person_id: int, name: str, taken: Collection[str]
+) -> Friend | None:
+    tid = tracker_id(name, taken)
+    if walk.live:
+        if audience_of(conn, walk, person_id) is not Audience.COMPANION:
+            return None
+        position = None
+        if walk.last_fix_at is not None and walk.last_lat is not None and walk.last_lon is not None:
+            position = Position(
+                walk.last_fix_at,
+                walk.last_lat,
+                walk.last_lon,
+                walk.last_accuracy_m,
+                walk.last_speed_mps,
+                walk.last_bearing_deg,
+                walk.last_battery_pct,
+            )
+        return Friend(walk.id, tid, name, over=False, position=position)
+    # Over: only someone still her companion hears that it is over (and nothing more).
+    if not contacts.is_accepted_companion(conn, walk.walker_id, person_id):
+        return None
+    return Friend(walk.id, tid, name, over=True)
+
+
+def tracker_id(name: str, taken: Collection[str] = ()) -> str:
+    """Two characters for her marker on the map: her initials ("Mira Virtanen": "MV"), or the
+    first two letters of a one-word name ("Mira": "MI"); another if one answer has it."""
+    words: list[str] = re.findall(r"[^\W_]+", name)
+    if len(words) >= 2:
+        first = (words[0][0] + words[1][0]).upper()
+    elif words:
+        first = words[0][:2].upper()
+    else:
+        first = "WW"
+    for candidate in [first, *(first[0] + str(n) for n in range(1, 10))]:
+        if candidate not in taken:
+            return candidate
+    return next(f"{a}{b}" for a in "WXYZ" for b in "0123456789" if f"{a}{b}" not in taken)
