@@ -27,6 +27,7 @@ the broker can publish; a watchdog elsewhere asks no phone (watchdog.py).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import secrets
 import threading
@@ -39,6 +40,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from walkwithme.domain.errors import Conflict
 from walkwithme.ingest import Unreadable, owntracks
+from walkwithme.mqtt_friends import FRIENDS_EVERY_S, FriendsOnMqtt
 from walkwithme.settings import Broker
 from walkwithme.store.database import Database
 from walkwithme.store.writer import StorageUnavailable, Writer
@@ -76,6 +78,8 @@ class MqttBridge:
     db: Database
     writer: Writer
     streets: StreetMap | None = None
+    # Walkers shown on their companions' OwnTracks maps (mqtt_friends.py), with a clock.
+    friends: FriendsOnMqtt | None = None
     taken: int = 0  # messages taken, for tests and /metrics
     commands: int = 0  # commands published to phones' /cmd topics
     positions_asked: int = 0  # reportLocation commands published (the watchdog's)
@@ -83,6 +87,7 @@ class MqttBridge:
     _loop: asyncio.AbstractEventLoop | None = None
     _client: mqtt.Client | None = None
     _stopping: threading.Event = field(default_factory=threading.Event)
+    _showing: concurrent.futures.Future[None] | None = None
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -148,10 +153,34 @@ class MqttBridge:
             "its own WWM_MQTT_CLIENT_ID (two with one id would take each other's messages)"
         )
 
+    def show_friends(self) -> None:
+        """Start showing walkers on their companions' maps, every `FRIENDS_EVERY_S` while
+        connected (`serve`; tests call `friends.tick` themselves)."""
+        if self.friends is not None and self._loop is not None and self._showing is None:
+            self._showing = asyncio.run_coroutine_threadsafe(self._show_friends(), self._loop)
+
+    async def _show_friends(self) -> None:
+        assert self.friends is not None
+        while not self._stopping.is_set():
+            if self.connected:
+                try:
+                    await self.friends.tick()
+                except Exception:
+                    log.exception("showing walkers on their companions' maps failed; again soon")
+            await asyncio.sleep(FRIENDS_EVERY_S)
+
+    def publish(self, topic: str, payload: bytes) -> None:
+        """A message to a phone (QoS 1, not retained); dropped while the broker is away."""
+        if self._client is not None:
+            self._client.publish(topic, payload, qos=1)
+
     def stop(self) -> None:
         """The message in hand is finished (or left unacknowledged, for the broker to send
         again); nothing new is taken."""
         self._stopping.set()
+        if self._showing is not None:
+            self._showing.cancel()
+            self._showing = None
         if self._client is not None:
             self._client.disconnect()
             self._client.loop_stop()
@@ -182,6 +211,8 @@ class MqttBridge:
 
     def _on_disconnect(self, *_args: object) -> None:
         self.connected = False
+        if self.friends is not None:
+            self.friends.forget()  # said again once back: the broker may have lost it
         if not self._stopping.is_set():
             log.warning("lost the MQTT broker; reconnecting")
 

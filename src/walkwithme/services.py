@@ -66,6 +66,8 @@ class Services:
         if self.mqtt is not None:
             self.mqtt.start(loop)
         if self.background_watchdog:
+            if self.mqtt is not None:
+                self.mqtt.show_friends()
             self.watchdog.start()
             self.notifier.start()
             if self.heartbeat is not None:
@@ -155,7 +157,7 @@ def build_services(
     outbound = Outbound()
     notifier = Notifier(db, writer, clock, config, push_keys, http=outbound)
     writer.on_alerts = notifier.ring_threadsafe  # alerts are sent as soon as they are committed
-    mqtt = _mqtt_bridge(config, db, writer, streets) if config.mqtt_url else None
+    mqtt = _mqtt_bridge(config, db, writer, streets, clock) if config.mqtt_url else None
     # The process that follows the broker asks phones for a fresh fix before a check.
     watchdog.phones = mqtt
     return Services(
@@ -184,14 +186,17 @@ def build_services(
 
 
 def _mqtt_bridge(
-    config: Config, db: Database, writer: Writer, streets: StreetMap | None
+    config: Config, db: Database, writer: Writer, streets: StreetMap | None, clock: Clock
 ) -> MqttBridge:
     # Imported only when configured: paho-mqtt takes a tenth of a second to import, and
     # start-up is how long a restarted server leaves due alarms waiting.
     from walkwithme.mqtt_bridge import MqttBridge
+    from walkwithme.mqtt_friends import FriendsOnMqtt
 
     broker = Broker.from_url(config.mqtt_url)
-    return MqttBridge(broker, config.mqtt_topics, config.mqtt_client_id, db, writer, streets)
+    bridge = MqttBridge(broker, config.mqtt_topics, config.mqtt_client_id, db, writer, streets)
+    bridge.friends = FriendsOnMqtt(db, writer, clock, bridge.publish)
+    return bridge
 
 
 def _load_streets(path: Path) -> StreetMap:

@@ -24,6 +24,7 @@ class Friend:
     """A walker as a companion's OwnTracks shows her."""
 
     walk_id: int
+    walker_id: int
     tid: str  # two characters, unique in one answer: the apps key the contact by it
     name: str
     over: bool  # the walk is over: her card says so, and no position is given

@@ -157,14 +157,19 @@ def friend_items(friends: list[Friend]) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     for friend in friends:
         topic = f"owntracks/http/{friend.tid}"
-        name = WALK_OVER.format(name=friend.name) if friend.over else friend.name
-        items.append({"_type": "card", "tid": friend.tid, "topic": topic, "name": name})
+        items.append(friend_card(friend, topic))
         if friend.position is not None and not friend.over:
-            items.append(_friend_location(friend.tid, topic, friend.position))
+            items.append(friend_location(friend.tid, topic, friend.position))
     return items
 
 
-def _friend_location(tid: str, topic: str, position: Position) -> dict[str, Any]:
+def friend_card(friend: Friend, topic: str) -> dict[str, Any]:
+    """Her name on his map (renamed once her walk is over)."""
+    name = WALK_OVER.format(name=friend.name) if friend.over else friend.name
+    return {"_type": "card", "tid": friend.tid, "topic": topic, "name": name}
+
+
+def friend_location(tid: str, topic: str, position: Position) -> dict[str, Any]:
     item: dict[str, Any] = {
         "_type": "location",
         "tid": tid,

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from walkwithme.domain.friends import Friend, Position
 from walkwithme.domain.walks import LIVE_VALUES
-from walkwithme.store.schema import people, walk_companions, walks
+from walkwithme.store.schema import devices, people, walk_companions, walks
 from walkwithme.usecases import contacts
 from walkwithme.usecases.timeline import Audience
 from walkwithme.usecases.walks import Walk, audience_of, get_walk
@@ -79,11 +80,50 @@ def _friend(
                 walk.last_bearing_deg,
                 walk.last_battery_pct,
             )
-        return Friend(walk.id, tid, name, over=False, position=position)
+        return Friend(walk.id, walk.walker_id, tid, name, over=False, position=position)
     # Over: only someone still her companion hears that it is over (and nothing more).
     if not contacts.is_accepted_companion(conn, walk.walker_id, person_id):
         return None
-    return Friend(walk.id, tid, name, over=True)
+    return Friend(walk.id, walk.walker_id, tid, name, over=True)
+
+
+@dataclass(frozen=True)
+class Follower:
+    """A companion's OwnTracks in MQTT mode (a device bound to a topic), and whom it shows."""
+
+    topic: str  # the topic his app publishes to: `owntracks/<user>/<device>`
+    key: str | None  # his app's encryption key, if it has one: what it is sent is sealed with it
+    viewer_id: int
+    friends: list[Friend]
+
+
+def mqtt_followers(conn: Connection, now_ms: int) -> list[Follower]:
+    """Every OwnTracks bound to an MQTT topic whose owner follows a walk now (or followed one
+    that ended in the last `WALK_OVER_MS`), with the walkers it shows: `friends_of` each."""
+    recent = sa.or_(walks.c.state.in_(LIVE_VALUES), walks.c.ended_at > now_ms - WALK_OVER_MS)
+    rows = conn.execute(
+        sa.select(devices.c.owntracks_topic, devices.c.owntracks_key, devices.c.person_id)
+        .join(people, people.c.id == devices.c.person_id)
+        .where(
+            devices.c.owntracks_topic.is_not(None),
+            devices.c.revoked_at.is_(None),
+            people.c.disabled_at.is_(None),
+            devices.c.person_id.in_(
+                sa.select(walk_companions.c.person_id)
+                .join(walks, walks.c.id == walk_companions.c.walk_id)
+                .where(recent)
+            ),
+        )
+        .order_by(devices.c.id)
+    ).all()
+    found: dict[int, list[Friend]] = {}
+    for row in rows:
+        if row.person_id not in found:
+            found[row.person_id] = friends_of(conn, row.person_id, now_ms)
+    return [
+        Follower(row.owntracks_topic, row.owntracks_key, row.person_id, found[row.person_id])
+        for row in rows
+    ]
 
 
 def tracker_id(name: str, taken: Collection[str] = ()) -> str:
