@@ -33,6 +33,7 @@ from tests.test_owntracks_mqtt import (  # noqa: F401 (the broker's fixture)
     world,
 )
 from walkwithme.clock import FakeClock
+from walkwithme.domain.errors import Invalid
 from walkwithme.usecases import devices
 
 
@@ -202,3 +203,9 @@ def test_his_app_with_a_key_gets_her_sealed_and_a_contact_that_ends_clears_her(
         assert app.below(user + "noor")[-1] == (f"owntracks/{user}noor/walkwithme-{mira.id}", b"")
         assert look(cast) == 0
         assert walk["id"]
+
+
+def test_no_phone_can_be_bound_to_the_topics_walkers_are_shown_on() -> None:
+    with pytest.raises(Invalid, match="walkwithme-"):
+        devices.check_topic("owntracks/noor/walkwithme-12")
+    assert devices.check_topic("owntracks/noor/phone") == "owntracks/noor/phone"

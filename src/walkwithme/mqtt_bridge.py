@@ -40,7 +40,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from walkwithme.domain.errors import Conflict
 from walkwithme.ingest import Unreadable, owntracks
-from walkwithme.mqtt_friends import FRIENDS_EVERY_S, FriendsOnMqtt
+from walkwithme.mqtt_friends import FRIENDS_EVERY_S, FriendsOnMqtt, is_friend_topic
 from walkwithme.settings import Broker
 from walkwithme.store.database import Database
 from walkwithme.store.writer import StorageUnavailable, Writer
@@ -243,6 +243,8 @@ class MqttBridge:
         if its fix isn't stored yet, and never a reason to send the phone a command."""
         # Transitions come on the phone's own topic's /event.
         base = topic.removesuffix(EVENT)
+        if is_friend_topic(base):
+            return  # a walker this process shows on a companion's map (mqtt_friends.py)
         device = await self.db.read(lambda c: devices.device_for_topic(c, base))
         if device is None:
             log.debug("MQTT message on %s: no device has that topic", topic)

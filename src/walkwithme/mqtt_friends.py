@@ -44,6 +44,11 @@ FRIEND_TOPIC = "{base}/walkwithme-{walker_id}"  # below his user's topic, one pe
 SHOWN_NO_POSITION = -1
 
 
+def is_friend_topic(topic: str) -> bool:
+    """One of the topics this server publishes walkers to (its own subscription hears them)."""
+    return topic.removesuffix("/info").rsplit("/", 1)[-1].startswith("walkwithme-")
+
+
 @dataclass
 class FriendsOnMqtt:
     db: Database

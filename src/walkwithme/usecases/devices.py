@@ -61,6 +61,12 @@ def check_topic(topic: str) -> str:
             "an OwnTracks topic is owntracks/<user>/<device>, without wildcards",
             field="owntracks_topic",
         )
+    if topic.rsplit("/", 1)[-1].startswith("walkwithme-"):
+        # Where the server shows walkers on companions' maps (mqtt_friends.py).
+        raise Invalid(
+            "a device's name in its topic can't begin with walkwithme- (the server's own)",
+            field="owntracks_topic",
+        )
     return topic
 
 
