@@ -156,11 +156,14 @@ def test_one_noisy_fix_closer_is_not_progress_and_a_vague_fix_must_move_more() -
     outlier = progress_after(start, 940, T0 + 1)  # 60 m closer, alone
     back = progress_after(outlier, 1000, T0 + 2)
     assert (back.progress_m, back.progress_at, back.closer_m) == (1000, T0, None)
-    # Fixes claiming 30 m of accuracy: 50 m closer, twice, is still within their noise.
-    vague = progress_after(progress_after(start, 950, T0 + 3, 30), 945, T0 + 4, 30)
+    # Fixes claiming 20 m of accuracy: 35 m closer, twice, is still within their noise (40 m).
+    vague = progress_after(progress_after(start, 965, T0 + 3, 20), 962, T0 + 4, 20)
     assert vague.progress_at == T0
-    sure = progress_after(progress_after(start, 930, T0 + 3, 30), 925, T0 + 4, 30)
+    sure = progress_after(progress_after(start, 955, T0 + 3, 20), 950, T0 + 4, 20)
     assert sure.progress_at == T0 + 4
+    # However vague the phone, 50 m is enough.
+    bad = progress_after(progress_after(start, 949, T0 + 3, 300), 948, T0 + 4, 300)
+    assert bad.progress_at == T0 + 4
 
 
 @pytest.mark.parametrize(
@@ -300,3 +303,15 @@ def test_at_half_the_pace_she_is_given_the_time_her_pace_needs() -> None:
     # One second less than two minutes of measuring, or under 100 m: too soon to say.
     assert adapted_arrival(MINUTE, started, (1000.0, 0), 600.0, ADAPT_AFTER_MS - 1000) is None
     assert adapted_arrival(MINUTE, started, (1000.0, 0), 901.0, 10 * MINUTE) is None
+
+
+def test_a_walker_with_a_vague_phone_reporting_every_30_s_makes_progress_in_time() -> None:
+    """80 m of accuracy, an ordinary pace (39 m between fixes): progress at least every
+    90 s, well within the night's 3 minutes of the stalled rule."""
+    progress = progress_after(None, 2000, T0)
+    times = []
+    for i in range(1, 30):
+        progress = progress_after(progress, 2000 - 39 * i, T0 + i * 30_000, 80)
+        times.append(progress.progress_at)
+    gaps = [b - a for a, b in zip(sorted(set(times)), sorted(set(times))[1:], strict=False)]
+    assert max(gaps) <= 90_000

@@ -164,13 +164,18 @@ class Progress:
 
 def noise_m(accuracy_m: float | None) -> float:
     """How much the distance left may seem to change, from one fix to the next, for someone
-    who doesn't move: the tolerance, or twice the accuracy the fix claims, if that is more."""
-    return max(PROGRESS_TOLERANCE_M, ACCURACY_NOISE_FACTOR * (accuracy_m or 0.0))
+    who doesn't move: the tolerance, or twice the accuracy the fix claims if that is more,
+    up to `MAX_NOISE_M`."""
+    by_accuracy = min(MAX_NOISE_M, ACCURACY_NOISE_FACTOR * (accuracy_m or 0.0))
+    return max(PROGRESS_TOLERANCE_M, by_accuracy)
 
 
 # A phone's accuracy is about one standard deviation of its error; twice that is seldom
-# exceeded by noise alone.
+# exceeded by noise alone. But a walker whose phone is vague (a street between tall
+# buildings) must still make progress well within the stalled rule's time: with fixes 30 s
+# apart at an ordinary pace, 50 m of noise means progress every 90 s, against 3 minutes.
 ACCURACY_NOISE_FACTOR = 2.0
+MAX_NOISE_M = 50.0
 
 
 def progress_after(
