@@ -8,13 +8,16 @@ write transaction takes the lock up front instead of failing half-way.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar, cast
 
 import anyio.to_thread
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
 
 T = TypeVar("T")
 
@@ -108,6 +111,122 @@ class Database:
         self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             self.read_engine.dispose()
+
+
+class Prepared:
+    """A Core statement compiled once per dialect and run straight on the DB-API cursor of the
+    connection it is given, inside that connection's transaction: for the few statements the
+    writer runs for every fix, without SQLAlchemy's execution layer around each one (its cache
+    lookup, execution context and result object were most of the writer's time in a profile of
+    single fixes). Values and results go through the columns' types as SQLAlchemy's own would,
+    and a DB-API error is raised as SQLAlchemy's (the writer tells a refused write by it).
+    Listeners of `before_cursor_execute` are called as for any statement (not to change it).
+
+    Plain statements only: every parameter a named `bindparam` (or, for an insert, a column
+    named in `column_keys`), no expanding `IN` (write the values into the statement)."""
+
+    def __init__(self, statement: ClauseElement, column_keys: Sequence[str] | None = None) -> None:
+        self._statement = statement
+        self._column_keys = list(column_keys) if column_keys is not None else None
+        self._forms: dict[str, _Form] = {}
+
+    def _form(self, conn: Connection) -> _Form:
+        dialect = conn.dialect
+        form = self._forms.get(dialect.name)
+        if form is None:
+            form = self._forms[dialect.name] = _Form(self._statement, dialect, self._column_keys)
+        return form
+
+    def rows(self, conn: Connection, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """Run it; the rows it returns, each value as its column's type reads it."""
+        form = self._form(conn)
+        cursor = form.run(conn, values)
+        try:
+            return form.rows(cursor)
+        finally:
+            cursor.close()
+
+    def mappings(self, conn: Connection, values: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The same, each row by its columns' names."""
+        keys = self._form(conn).keys
+        return [dict(zip(keys, row, strict=True)) for row in self.rows(conn, values)]
+
+    def rowcount(self, conn: Connection, values: Mapping[str, Any]) -> int:
+        """Run it; how many rows it changed."""
+        cursor = self._form(conn).run(conn, values)
+        try:
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
+
+
+class _Form:
+    """A statement as one dialect runs it: its SQL, its parameters in order, its types."""
+
+    def __init__(
+        self, statement: ClauseElement, dialect: Dialect, column_keys: list[str] | None
+    ) -> None:
+        compiled = cast(SQLCompiler, statement.compile(dialect=dialect, column_keys=column_keys))
+        if "POSTCOMPILE" in compiled.string:
+            raise ValueError("an expanding parameter can't be prepared")
+        self.sql = compiled.string
+        self.dialect = dialect
+        names = list(compiled.positiontup or ()) if compiled.positional else list(compiled.binds)
+        self.positional = compiled.positional
+        self.names = names
+        processors = {
+            name: compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+            for name in names
+        }
+        self.binds = {name: proc for name, proc in processors.items() if proc is not None}
+        self._types = [entry.type.dialect_impl(dialect) for entry in compiled._result_columns]
+        self.keys = [entry.keyname for entry in compiled._result_columns]
+        # Worked out from the first result's description (a driver's type codes).
+        self._results: list[Any] | None = None
+
+    def run(self, conn: Connection, values: Mapping[str, Any]) -> Any:
+        binds = self.binds
+        if binds:
+            values = {
+                name: binds[name](values[name]) if name in binds else values[name]
+                for name in self.names
+            }
+        params: Any = [values[name] for name in self.names] if self.positional else values
+        dbapi_conn: Any = conn.connection.dbapi_connection
+        cursor = dbapi_conn.cursor()
+        try:
+            if conn._has_events or conn.engine._has_events:  # what listens still hears it
+                conn.dispatch.before_cursor_execute(conn, cursor, self.sql, params, None, False)
+            cursor.execute(self.sql, params)
+        except self.dialect.loaded_dbapi.Error as exc:
+            cursor.close()
+            raise DBAPIError.instance(
+                self.sql, params, exc, self.dialect.loaded_dbapi.Error, dialect=self.dialect
+            ) from exc
+        return cursor
+
+    def processors(self, cursor: Any) -> list[Any]:
+        """The columns' result processors (None: the driver's value as it is)."""
+        if self._results is None:
+            codes = [column[1] for column in cursor.description or ()]
+            self._results = [
+                impl.result_processor(self.dialect, code)
+                for impl, code in zip(self._types, codes, strict=True)
+            ]
+        return self._results
+
+    def rows(self, cursor: Any) -> list[tuple[Any, ...]]:
+        found = cursor.fetchall()
+        processors = self.processors(cursor)
+        if not any(processors):
+            return [tuple(raw) for raw in found]
+        return [
+            tuple(
+                value if processor is None or value is None else processor(value)
+                for processor, value in zip(processors, raw, strict=True)
+            )
+            for raw in found
+        ]
 
 
 def sqlite_url(path: str) -> str:
