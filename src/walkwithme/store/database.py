@@ -8,9 +8,11 @@ write transaction takes the lock up front instead of failing half-way.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
+import anyio
 import anyio.to_thread
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -22,6 +24,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 T = TypeVar("T")
 
 READ_THREADS = 40  # anyio's default worker threads, which run the reads
+LIVE_READ_THREADS = 4  # of which the live streams' reads take at most this many at once
 
 
 def _sqlite_engine(url: str, *, for_writes: bool, busy_timeout_ms: int) -> Engine:
@@ -70,6 +73,8 @@ class Database:
         CLI command, a backup) before the request fails with a 503 the phone retries."""
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        # Made in the event loop that first reads for a live stream (one per loop).
+        self._live_limiter: tuple[asyncio.AbstractEventLoop, anyio.CapacityLimiter] | None = None
         if self.is_sqlite:
             self.write_engine = _sqlite_engine(
                 url, for_writes=True, busy_timeout_ms=busy_timeout_ms
@@ -94,6 +99,15 @@ class Database:
     async def read(self, fn: Callable[[Connection], T]) -> T:
         """Run a read-only query function on a worker thread, off the event loop."""
         return await anyio.to_thread.run_sync(self.read_sync, fn)
+
+    async def read_live(self, fn: Callable[[Connection], T]) -> T:
+        """The same for the live streams (every companion's catch-up and checks): at most
+        LIVE_READ_THREADS at once, queued beyond, so a wave of them (a restart, a walk's
+        companions woken at once) doesn't take 40 threads that fight the writer for the GIL."""
+        loop = asyncio.get_running_loop()
+        if self._live_limiter is None or self._live_limiter[0] is not loop:
+            self._live_limiter = (loop, anyio.CapacityLimiter(LIVE_READ_THREADS))
+        return await anyio.to_thread.run_sync(self.read_sync, fn, limiter=self._live_limiter[1])
 
     def checkpoint(self) -> None:
         """SQLite: copy the WAL into the database and empty it, so pages as they were before a

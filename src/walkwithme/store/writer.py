@@ -54,6 +54,9 @@ class NewFixes:
     first: int
     last: int
     shown: list[dict[str, Any]]
+    # The shown fixes as the live streams send them: made once, by the first stream that sends
+    # them, for every stream of the walk (api/live.py).
+    frames: list[str] = field(default_factory=list, compare=False, repr=False)
 
 
 @dataclass
