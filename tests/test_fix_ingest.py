@@ -308,3 +308,23 @@ def test_fixes_from_two_writers_at_once_are_numbered_in_commit_order_without_a_g
     points = track(cast, noor, walk)
     assert sorted(p["id"] for p in points) == list(range(1, 121))
     assert len({(p["t"], p["id"]) for p in points}) == 120
+
+
+def test_a_long_queue_sent_at_once_is_kept_whole_and_numbered_in_time_order(cast: Cast) -> None:
+    """A phone back online sends hundreds of fixes in one request (more than one insert
+    statement's worth on SQLite), with the last few it had sent already among them."""
+    mira, noor, phone, walk = cast.walking()
+    cast.clock.advance(minutes=10)
+    queue = [
+        cast.fix(between(START, HOME, 0.3 * step / 300), seconds_ago=(300 - step) * 2)
+        for step in range(300)
+    ]
+    assert cast.statuses(phone, *queue[-5:]) == ["accepted"] * 5
+    answers = cast.statuses(phone, *queue)
+    assert answers == ["accepted"] * 295 + ["duplicate"] * 5
+    points = track(cast, noor, walk)
+    assert len(points) == 300
+    # The five sent first were numbered first; the rest follow, in time order.
+    by_id = sorted(points, key=lambda p: p["id"])
+    assert [p["id"] for p in by_id] == list(range(1, 301))
+    assert [p["t"] for p in by_id[5:]] == [f["t"] for f in queue[:295]]

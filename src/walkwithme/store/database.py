@@ -24,6 +24,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 T = TypeVar("T")
 
 READ_THREADS = 40  # anyio's default worker threads, which run the reads
+SQLITE_VARIABLES = 999  # the parameters a statement may have in any SQLite (32,766 since 3.32)
 LIVE_READ_THREADS = 4  # of which the live streams' reads take at most this many at once
 
 
@@ -165,6 +166,27 @@ class Prepared:
         keys = self._form(conn).keys
         return [dict(zip(keys, row, strict=True)) for row in self.rows(conn, values)]
 
+    def rows_inserting(
+        self, conn: Connection, rows: Sequence[Mapping[str, Any]]
+    ) -> list[tuple[Any, ...]] | None:
+        """For an `INSERT ... VALUES (...)`: insert these rows with one statement of many
+        `VALUES` groups (a chunk of them for SQLite's 999 variables); the rows it returns.
+        None where the dialect's parameters are not positional (PostgreSQL's are named: use
+        SQLAlchemy's own executemany there)."""
+        form = self._form(conn)
+        if not form.positional or form.values_at is None:
+            return None
+        found: list[tuple[Any, ...]] = []
+        per_chunk = max(1, SQLITE_VARIABLES // max(1, len(form.names)))
+        for start in range(0, len(rows), per_chunk):
+            chunk = rows[start : start + per_chunk]
+            cursor = form.run_many(conn, chunk)
+            try:
+                found.extend(form.rows(cursor))
+            finally:
+                cursor.close()
+        return found
+
     def rowcount(self, conn: Connection, values: Mapping[str, Any]) -> int:
         """Run it; how many rows it changed."""
         cursor = self._form(conn).run(conn, values)
@@ -193,29 +215,51 @@ class _Form:
             for name in names
         }
         self.binds = {name: proc for name, proc in processors.items() if proc is not None}
+        # Where the one group of values is in an insert's SQL (with positional parameters, as
+        # `(?, ?, ...)`), to repeat it for many rows.
+        start = self.sql.find(" VALUES (") if compiled.positional else -1
+        end = self.sql.find(")", start) + 1 if start >= 0 else -1
+        self.values_at = (start + len(" VALUES "), end) if start >= 0 and end > 0 else None
         self._types = [entry.type.dialect_impl(dialect) for entry in compiled._result_columns]
         self.keys = [entry.keyname for entry in compiled._result_columns]
         # Worked out from the first result's description (a driver's type codes).
         self._results: list[Any] | None = None
 
-    def run(self, conn: Connection, values: Mapping[str, Any]) -> Any:
+    def _values(self, values: Mapping[str, Any]) -> Mapping[str, Any]:
         binds = self.binds
-        if binds:
-            values = {
-                name: binds[name](values[name]) if name in binds else values[name]
-                for name in self.names
-            }
+        if not binds:
+            return values
+        return {
+            name: binds[name](values[name]) if name in binds else values[name]
+            for name in self.names
+        }
+
+    def run(self, conn: Connection, values: Mapping[str, Any]) -> Any:
+        values = self._values(values)
         params: Any = [values[name] for name in self.names] if self.positional else values
+        return self._execute(conn, self.sql, params)
+
+    def run_many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> Any:
+        """An insert of these rows as one statement (positional parameters only)."""
+        assert self.values_at is not None
+        start, end = self.values_at
+        group = self.sql[start:end]
+        sql = self.sql[:start] + ", ".join([group] * len(rows)) + self.sql[end:]
+        names = self.names
+        params = [value for row in rows for value in map(self._values(row).__getitem__, names)]
+        return self._execute(conn, sql, params)
+
+    def _execute(self, conn: Connection, sql: str, params: Any) -> Any:
         dbapi_conn: Any = conn.connection.dbapi_connection
         cursor = dbapi_conn.cursor()
         try:
             if conn._has_events or conn.engine._has_events:  # what listens still hears it
-                conn.dispatch.before_cursor_execute(conn, cursor, self.sql, params, None, False)
-            cursor.execute(self.sql, params)
+                conn.dispatch.before_cursor_execute(conn, cursor, sql, params, None, False)
+            cursor.execute(sql, params)
         except self.dialect.loaded_dbapi.Error as exc:
             cursor.close()
             raise DBAPIError.instance(
-                self.sql, params, exc, self.dialect.loaded_dbapi.Error, dialect=self.dialect
+                sql, params, exc, self.dialect.loaded_dbapi.Error, dialect=self.dialect
             ) from exc
         return cursor
 

@@ -236,9 +236,11 @@ def _insert_new(tx: Tx, walk: Walk, device: Device, rows: list[dict[str, Any]]) 
     if not rows:
         return set()
     try:
+        inserting = _INSERT_ONE[_dialect(tx.conn)]
         if len(rows) == 1:  # a fix a request, most phones' way: on the DB-API cursor
-            inserting = _INSERT_ONE[_dialect(tx.conn)]
             new = {found[0] for found in inserting.rows(tx.conn, rows[0])}
+        elif (many := inserting.rows_inserting(tx.conn, rows)) is not None:
+            new = {found[0] for found in many}  # one statement of many rows, on SQLite
         else:  # one statement for the batch (SQLAlchemy's "insertmanyvalues")
             new = set(tx.conn.execute(_INSERTS[_dialect(tx.conn)], rows).scalars())
     except sa.exc.IntegrityError as exc:

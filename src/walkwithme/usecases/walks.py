@@ -566,7 +566,10 @@ def save(tx: Tx, walk: Walk, target: WalkState | None = None, **values: Any) -> 
             )
             .values(expires_at=tx.now_ms + ALARM_LINK_AFTER_MS)
         )
-    return replace(changed, next_due_at=due)
+    # `changed` is a copy of its own, made above: set its due time in place rather than copy
+    # the walk's forty-odd fields again (every fix that moves a walk comes here).
+    object.__setattr__(changed, "next_due_at", due)
+    return changed
 
 
 ALARM_LINK_AFTER_MS = 3_600_000
