@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import threading
+from functools import partial
 from typing import Any
 
 from tests.people import HOME, START, Cast, Member, between
+from walkwithme.domain.errors import Conflict
+from walkwithme.domain.fixes import Fix
+from walkwithme.store.database import Database
+from walkwithme.store.writer import StorageUnavailable, Writer
+from walkwithme.usecases.devices import device_for_token
+from walkwithme.usecases.fixes import Parsed, record_fixes
 
 
 def track(cast: Cast, who: Member, walk: dict[str, Any]) -> list[dict[str, Any]]:
@@ -194,3 +202,129 @@ def test_late_fixes_in_one_batch_are_judged_against_each_other(cast: Cast) -> No
     near = cast.fix(START, seconds_ago=60)
     far = cast.fix((START[0] + 0.1, START[1]), seconds_ago=59)
     assert cast.statuses(phone, far, near) == ["flagged", "accepted"]
+
+
+def test_a_resent_fix_among_new_ones_is_a_duplicate_and_the_track_keeps_no_gap(
+    cast: Cast,
+) -> None:
+    """The writer inserts a batch first and finds the fixes it had already (one statement,
+    not a look-up then an insert): those are answered `duplicate`, the rest judged and
+    numbered as if they had come alone."""
+    mira, noor, phone, walk = cast.walking()
+    cast.clock.advance(minutes=2)
+    first = cast.fix(between(START, HOME, 0.1), seconds_ago=60)
+    assert cast.statuses(phone, first) == ["accepted"]
+    second = cast.fix(between(START, HOME, 0.2), seconds_ago=30)
+    assert cast.statuses(phone, first, second) == ["duplicate", "accepted"]
+    third = cast.fix(between(START, HOME, 0.3))
+    # Re-sent within the batch too, and the batch in any order.
+    assert cast.statuses(phone, third, second, third) == ["accepted", "duplicate", "duplicate"]
+    points = track(cast, noor, walk)
+    assert [(p["id"], p["t"]) for p in points] == [
+        (1, first["t"]),
+        (2, second["t"]),
+        (3, third["t"]),
+    ]
+    seen = cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()
+    assert seen["last_position"]["t"] == third["t"]
+    # A whole batch of fixes kept already changes nothing, and numbers nothing.
+    assert cast.statuses(phone, first, second, third) == ["duplicate"] * 3
+    cast.clock.advance(seconds=10)
+    assert cast.statuses(phone, cast.fix(between(START, HOME, 0.4))) == ["accepted"]
+    assert [p["id"] for p in track(cast, noor, walk)] == [1, 2, 3, 4]
+
+
+def test_a_resent_fix_is_judged_against_the_fixes_it_came_with(cast: Cast) -> None:
+    """A re-sent fix doesn't count twice: the fix after it is judged against the stored
+    one (here: a jump of 11 km in a second is flagged whether or not its neighbour was
+    kept before)."""
+    mira, noor, phone, walk = cast.walking()
+    cast.clock.advance(minutes=5)
+    near = cast.fix(START, seconds_ago=60)
+    assert cast.statuses(phone, near) == ["accepted"]
+    far = cast.fix((START[0] + 0.1, START[1]), seconds_ago=59)
+    onward = cast.fix(between(START, HOME, 0.1))
+    assert cast.statuses(phone, near, far, onward) == ["duplicate", "flagged", "accepted"]
+    assert [p["id"] for p in track(cast, noor, walk)] == [1, 3]  # 2 is the flagged one
+    assert cast.statuses(phone, far) == ["duplicate"]
+
+
+def test_a_phones_last_message_is_noted_once_a_group(cast: Cast) -> None:
+    mira, noor, phone, walk = cast.walking()
+    cast.clock.advance(seconds=30)
+    cast.send(phone, cast.fix(START), cast.fix(START, seconds_ago=5))
+    phones = cast.client.get("/api/devices", headers=mira.auth).json()
+    assert phones[0]["last_seen_at"] == cast.clock.now_ms()
+
+
+def test_fixes_from_two_writers_at_once_are_numbered_in_commit_order_without_a_gap(
+    cast: Cast, db_url: str
+) -> None:
+    """Two writers on one database, as two `serve` processes on PostgreSQL have (on SQLite
+    the second waits for the file's lock): her two phones post at once through both, so
+    each fix reaches both writers. Each fix is kept once, answered `accepted` once and
+    `duplicate` once, and the walk's track is numbered 1, 2, 3... without a gap."""
+    mira, noor, phone, walk = cast.walking()
+    watch = cast.device(mira, "watch")
+    cast.clock.advance(minutes=1)
+    db = cast.services.db
+    phones = [db.read_sync(partial(device_for_token, token=token)) for token in (phone, watch)]
+    other = Database(db_url)
+    writers = [cast.services.writer, Writer(other.write_engine, cast.clock)]
+    writers[1].start()
+    start = cast.clock.now_ms() - 50_000
+    answers: list[str] = []
+
+    def post(writer: Writer, device_index: int) -> None:
+        device = phones[device_index]
+        assert device is not None
+        for n in range(60):
+            fix: list[Parsed] = [Fix(start + n * 1000, START[0] + n * 1e-5, START[1], 8.0)]
+            for _attempt in range(20):  # as a phone does when asked to send again
+                try:
+                    outcome = writer.run_sync(partial(record_fixes, device=device, batch=fix))
+                except (Conflict, StorageUnavailable):
+                    continue
+                answers.append(outcome[0].status)
+                break
+
+    # Each phone posts through both writers at once: the same fix reaches both.
+    threads = [
+        threading.Thread(target=post, args=(writer, device_index))
+        for writer in writers
+        for device_index in (0, 1)
+    ]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        writers[1].stop()
+        other.dispose()
+    assert len(answers) == 240
+    assert answers.count("accepted") == 120
+    assert answers.count("duplicate") == 120
+    points = track(cast, noor, walk)
+    assert sorted(p["id"] for p in points) == list(range(1, 121))
+    assert len({(p["t"], p["id"]) for p in points}) == 120
+
+
+def test_a_long_queue_sent_at_once_is_kept_whole_and_numbered_in_time_order(cast: Cast) -> None:
+    """A phone back online sends hundreds of fixes in one request (more than one insert
+    statement's worth on SQLite), with the last few it had sent already among them."""
+    mira, noor, phone, walk = cast.walking()
+    cast.clock.advance(minutes=10)
+    queue = [
+        cast.fix(between(START, HOME, 0.3 * step / 300), seconds_ago=(300 - step) * 2)
+        for step in range(300)
+    ]
+    assert cast.statuses(phone, *queue[-5:]) == ["accepted"] * 5
+    answers = cast.statuses(phone, *queue)
+    assert answers == ["accepted"] * 295 + ["duplicate"] * 5
+    points = track(cast, noor, walk)
+    assert len(points) == 300
+    # The five sent first were numbered first; the rest follow, in time order.
+    by_id = sorted(points, key=lambda p: p["id"])
+    assert [p["id"] for p in by_id] == list(range(1, 301))
+    assert [p["t"] for p in by_id[5:]] == [f["t"] for f in queue[:295]]

@@ -89,13 +89,14 @@ def another_writer(db_url: str) -> Iterator[sa.Engine]:
 
 
 def keeps_changing_the_walk(cast: Cast, other: sa.Engine, walk_id: int) -> None:
-    """Each time our writer numbers a fix in the walk's track, the other writer has just
-    moved that walk's due time: our update of the walk, conditional on what we read, finds
-    nothing to update (a Conflict), however often the writer tries."""
+    """Each time our writer numbers a fix in the walk's track (the update of the walk that
+    counts it), the other writer has just moved that walk's due time: our update, conditional
+    on what we read, finds nothing to update (a Conflict), however often the writer tries."""
     engine = cast.services.db.write_engine
 
     def meanwhile(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if not statement.lstrip().upper().startswith("UPDATE WALKS SET FIX_SEQ"):
+        said = statement.lstrip().upper()
+        if not (said.startswith("UPDATE WALKS SET") and "FIX_SEQ=" in said.replace(" ", "")):
             return
         with other.begin() as conn:
             conn.execute(

@@ -104,7 +104,12 @@ class Bell:
         """The handed-over fixes numbered after `covered`, if they continue it without a gap;
         None if they don't (some were not handed over, or are no longer kept)."""
         kept = self._fixes.get(walk_id, ())
-        later = [added for added in kept if added.last > covered]
+        later: list[NewFixes] = []
+        for added in reversed(kept):  # newest first: a stream is seldom more than one behind
+            if added.last <= covered:
+                break
+            later.append(added)
+        later.reverse()
         expected = covered + 1
         for added in later:
             if added.first > expected:

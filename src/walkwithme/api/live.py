@@ -56,6 +56,7 @@ class Batch:
     # is decided again at every read).
     from_bell: bool = False
     until_seq: int | None = None
+    frames: list[str] | None = None  # `fixes` as sent, when made already (one per fix)
 
 
 # Reads what is new past the cursors. With `check`, it first decides again whether the viewer
@@ -149,7 +150,7 @@ async def _stream(
         timeline_seen = bell.events_generation(walk_id)
         untold_seen = bell.untold_generation(walk_id)
         known = bell.fixes_known_until(walk_id)
-        first = await svc.db.read(
+        first = await svc.db.read_live(
             partial(_read_on, read, after_event, after_fix, True, False, True)
         )
         if first is None:
@@ -172,15 +173,17 @@ async def _stream(
                 for event in batch.events:
                     await _send(ws, {"type": "event", "event": event})
                     after_event = event["id"]
-                for fix in batch.fixes:
-                    await _send(ws, {"type": "fix", "fix": fix})
+                frames = batch.frames
+                for index, fix in enumerate(batch.fixes):
+                    await _send_text(ws, frames[index] if frames else _fix_frame(fix))
                     after_fix = fix["id"]
                 if batch.closing:
                     await _close(ws, batch.closing, 1000)
                     return
                 timed_out = False
                 try:
-                    await asyncio.wait_for(rung.wait(), RECHECK_S)
+                    async with asyncio.timeout(RECHECK_S):  # no task a wait, unlike wait_for
+                        await rung.wait()
                 except TimeoutError:
                     timed_out = True
                 rung.clear()
@@ -205,7 +208,7 @@ async def _stream(
                         covered = handed[-1].last if handed else covered
                         continue
                 known = bell.fixes_known_until(walk_id)
-                batch = await svc.db.read(
+                batch = await svc.db.read_live(
                     partial(_read_on, read, after_event, after_fix, check, True, new_events)
                 )
             await _close(ws, "you can no longer see this walk", CLOSE_NO_ACCESS)
@@ -226,13 +229,26 @@ def _covered(batch: Batch, known: int, after_fix: int, covered: int | None) -> i
 
 def _handed_over(batch: Batch, handed: list[NewFixes], after_fix: int) -> Batch:
     until = batch.until_seq
-    news = [
-        fix
-        for added in handed
-        for fix in added.shown
-        if fix["id"] > after_fix and (until is None or fix["id"] <= until)
-    ]
-    return Batch(None, [], news, None, True, until)
+    news: list[dict[str, Any]] = []
+    frames: list[str] = []
+    for added in handed:
+        made = _frames(added)
+        for fix, frame in zip(added.shown, made, strict=True):
+            if fix["id"] > after_fix and (until is None or fix["id"] <= until):
+                news.append(fix)
+                frames.append(frame)
+    return Batch(None, [], news, None, True, until, frames)
+
+
+def _frames(added: NewFixes) -> list[str]:
+    """The handed-over fixes as sent: serialized once for the walk, whoever follows it."""
+    if len(added.frames) != len(added.shown):
+        added.frames[:] = [_fix_frame(fix) for fix in added.shown]
+    return added.frames
+
+
+def _fix_frame(fix: dict[str, Any]) -> str:
+    return orjson.dumps({"type": "fix", "fix": fix}).decode()
 
 
 def _changed(walk: dict[str, Any], before: dict[str, Any] | None) -> bool:
@@ -271,7 +287,11 @@ async def _watch_disconnect(ws: WebSocket, gone: asyncio.Event, rung: asyncio.Ev
 
 
 async def _send(ws: WebSocket, message: dict[str, Any]) -> None:
-    await ws.send_text(orjson.dumps(message).decode())
+    await _send_text(ws, orjson.dumps(message).decode())
+
+
+async def _send_text(ws: WebSocket, text: str) -> None:
+    await ws.send_text(text)
 
 
 async def _close(ws: WebSocket, reason: str, code: int) -> None:

@@ -8,17 +8,24 @@ write transaction takes the lock up front instead of failing half-way.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar, cast
 
+import anyio
 import anyio.to_thread
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
 
 T = TypeVar("T")
 
 READ_THREADS = 40  # anyio's default worker threads, which run the reads
+SQLITE_VARIABLES = 999  # the parameters a statement may have in any SQLite (32,766 since 3.32)
+LIVE_READ_THREADS = 4  # of which the live streams' reads take at most this many at once
 
 
 def _sqlite_engine(url: str, *, for_writes: bool, busy_timeout_ms: int) -> Engine:
@@ -67,6 +74,8 @@ class Database:
         CLI command, a backup) before the request fails with a 503 the phone retries."""
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        # Made in the event loop that first reads for a live stream (one per loop).
+        self._live_limiter: tuple[asyncio.AbstractEventLoop, anyio.CapacityLimiter] | None = None
         if self.is_sqlite:
             self.write_engine = _sqlite_engine(
                 url, for_writes=True, busy_timeout_ms=busy_timeout_ms
@@ -92,6 +101,15 @@ class Database:
         """Run a read-only query function on a worker thread, off the event loop."""
         return await anyio.to_thread.run_sync(self.read_sync, fn)
 
+    async def read_live(self, fn: Callable[[Connection], T]) -> T:
+        """The same for the live streams (every companion's catch-up and checks): at most
+        LIVE_READ_THREADS at once, queued beyond, so a wave of them (a restart, a walk's
+        companions woken at once) doesn't take 40 threads that fight the writer for the GIL."""
+        loop = asyncio.get_running_loop()
+        if self._live_limiter is None or self._live_limiter[0] is not loop:
+            self._live_limiter = (loop, anyio.CapacityLimiter(LIVE_READ_THREADS))
+        return await anyio.to_thread.run_sync(self.read_sync, fn, limiter=self._live_limiter[1])
+
     def checkpoint(self) -> None:
         """SQLite: copy the WAL into the database and empty it, so pages as they were before a
         deletion don't stay in the WAL file. Best effort: with a reader in the middle of a
@@ -108,6 +126,165 @@ class Database:
         self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             self.read_engine.dispose()
+
+
+class Prepared:
+    """A Core statement compiled once per dialect and run straight on the DB-API cursor of the
+    connection it is given, inside that connection's transaction: for the few statements the
+    writer runs for every fix, without SQLAlchemy's execution layer around each one (its cache
+    lookup, execution context and result object were most of the writer's time in a profile of
+    single fixes). Values and results go through the columns' types as SQLAlchemy's own would,
+    and a DB-API error is raised as SQLAlchemy's (the writer tells a refused write by it).
+    Listeners of `before_cursor_execute` are called as for any statement (not to change it).
+
+    Plain statements only: every parameter a named `bindparam` (or, for an insert, a column
+    named in `column_keys`), no expanding `IN` (write the values into the statement)."""
+
+    def __init__(self, statement: ClauseElement, column_keys: Sequence[str] | None = None) -> None:
+        self._statement = statement
+        self._column_keys = list(column_keys) if column_keys is not None else None
+        self._forms: dict[str, _Form] = {}
+
+    def _form(self, conn: Connection) -> _Form:
+        dialect = conn.dialect
+        form = self._forms.get(dialect.name)
+        if form is None:
+            form = self._forms[dialect.name] = _Form(self._statement, dialect, self._column_keys)
+        return form
+
+    def rows(self, conn: Connection, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """Run it; the rows it returns, each value as its column's type reads it."""
+        form = self._form(conn)
+        cursor = form.run(conn, values)
+        try:
+            return form.rows(cursor)
+        finally:
+            cursor.close()
+
+    def mappings(self, conn: Connection, values: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The same, each row by its columns' names."""
+        keys = self._form(conn).keys
+        return [dict(zip(keys, row, strict=True)) for row in self.rows(conn, values)]
+
+    def rows_inserting(
+        self, conn: Connection, rows: Sequence[Mapping[str, Any]]
+    ) -> list[tuple[Any, ...]] | None:
+        """For an `INSERT ... VALUES (...)`: insert these rows with one statement of many
+        `VALUES` groups (a chunk of them for SQLite's 999 variables); the rows it returns.
+        None where the dialect's parameters are not positional (PostgreSQL's are named: use
+        SQLAlchemy's own executemany there)."""
+        form = self._form(conn)
+        if not form.positional or form.values_at is None:
+            return None
+        found: list[tuple[Any, ...]] = []
+        per_chunk = max(1, SQLITE_VARIABLES // max(1, len(form.names)))
+        for start in range(0, len(rows), per_chunk):
+            chunk = rows[start : start + per_chunk]
+            cursor = form.run_many(conn, chunk)
+            try:
+                found.extend(form.rows(cursor))
+            finally:
+                cursor.close()
+        return found
+
+    def rowcount(self, conn: Connection, values: Mapping[str, Any]) -> int:
+        """Run it; how many rows it changed."""
+        cursor = self._form(conn).run(conn, values)
+        try:
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
+
+
+class _Form:
+    """A statement as one dialect runs it: its SQL, its parameters in order, its types."""
+
+    def __init__(
+        self, statement: ClauseElement, dialect: Dialect, column_keys: list[str] | None
+    ) -> None:
+        compiled = cast(SQLCompiler, statement.compile(dialect=dialect, column_keys=column_keys))
+        if "POSTCOMPILE" in compiled.string:
+            raise ValueError("an expanding parameter can't be prepared")
+        self.sql = compiled.string
+        self.dialect = dialect
+        names = list(compiled.positiontup or ()) if compiled.positional else list(compiled.binds)
+        self.positional = compiled.positional
+        self.names = names
+        processors = {
+            name: compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+            for name in names
+        }
+        self.binds = {name: proc for name, proc in processors.items() if proc is not None}
+        # Where the one group of values is in an insert's SQL (with positional parameters, as
+        # `(?, ?, ...)`), to repeat it for many rows.
+        start = self.sql.find(" VALUES (") if compiled.positional else -1
+        end = self.sql.find(")", start) + 1 if start >= 0 else -1
+        self.values_at = (start + len(" VALUES "), end) if start >= 0 and end > 0 else None
+        self._types = [entry.type.dialect_impl(dialect) for entry in compiled._result_columns]
+        self.keys = [entry.keyname for entry in compiled._result_columns]
+        # Worked out from the first result's description (a driver's type codes).
+        self._results: list[Any] | None = None
+
+    def _values(self, values: Mapping[str, Any]) -> Mapping[str, Any]:
+        binds = self.binds
+        if not binds:
+            return values
+        return {
+            name: binds[name](values[name]) if name in binds else values[name]
+            for name in self.names
+        }
+
+    def run(self, conn: Connection, values: Mapping[str, Any]) -> Any:
+        values = self._values(values)
+        params: Any = [values[name] for name in self.names] if self.positional else values
+        return self._execute(conn, self.sql, params)
+
+    def run_many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> Any:
+        """An insert of these rows as one statement (positional parameters only)."""
+        assert self.values_at is not None
+        start, end = self.values_at
+        group = self.sql[start:end]
+        sql = self.sql[:start] + ", ".join([group] * len(rows)) + self.sql[end:]
+        names = self.names
+        params = [value for row in rows for value in map(self._values(row).__getitem__, names)]
+        return self._execute(conn, sql, params)
+
+    def _execute(self, conn: Connection, sql: str, params: Any) -> Any:
+        dbapi_conn: Any = conn.connection.dbapi_connection
+        cursor = dbapi_conn.cursor()
+        try:
+            if conn._has_events or conn.engine._has_events:  # what listens still hears it
+                conn.dispatch.before_cursor_execute(conn, cursor, sql, params, None, False)
+            cursor.execute(sql, params)
+        except self.dialect.loaded_dbapi.Error as exc:
+            cursor.close()
+            raise DBAPIError.instance(
+                sql, params, exc, self.dialect.loaded_dbapi.Error, dialect=self.dialect
+            ) from exc
+        return cursor
+
+    def processors(self, cursor: Any) -> list[Any]:
+        """The columns' result processors (None: the driver's value as it is)."""
+        if self._results is None:
+            codes = [column[1] for column in cursor.description or ()]
+            self._results = [
+                impl.result_processor(self.dialect, code)
+                for impl, code in zip(self._types, codes, strict=True)
+            ]
+        return self._results
+
+    def rows(self, cursor: Any) -> list[tuple[Any, ...]]:
+        found = cursor.fetchall()
+        processors = self.processors(cursor)
+        if not any(processors):
+            return [tuple(raw) for raw in found]
+        return [
+            tuple(
+                value if processor is None or value is None else processor(value)
+                for processor, value in zip(processors, raw, strict=True)
+            )
+            for raw in found
+        ]
 
 
 def sqlite_url(path: str) -> str:

@@ -31,6 +31,7 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.sql import Executable
 
 from walkwithme.clock import Clock
 
@@ -53,6 +54,9 @@ class NewFixes:
     first: int
     last: int
     shown: list[dict[str, Any]]
+    # The shown fixes as the live streams send them: made once, by the first stream that sends
+    # them, for every stream of the walk (api/live.py).
+    frames: list[str] = field(default_factory=list, compare=False, repr=False)
 
 
 @dataclass
@@ -91,6 +95,26 @@ class Tx:
     conn: Connection
     now_ms: int
     touched: Touched = field(default_factory=Touched)
+    # Writes kept for the end of the transaction: by statement, each set of values once.
+    _later: dict[int, tuple[Executable, dict[tuple[Any, ...], dict[str, Any]]]] = field(
+        default_factory=dict
+    )
+
+    def later(self, statement: Executable, **values: Any) -> None:
+        """A write that may wait until every job of the group has run, and is made once however
+        many of them ask for it with the same values (a device's last-seen time: once per device
+        per group). Made before the commit, in the same transaction, as one executemany per
+        statement; a savepoint rolled back does not take it back."""
+        _statement, waiting = self._later.setdefault(id(statement), (statement, {}))
+        waiting[tuple(sorted(values.items()))] = values
+
+    def write_later(self) -> None:
+        """Make the writes kept for the end of the transaction (the writer does, before the
+        commit)."""
+        while self._later:
+            _key, (statement, waiting) = self._later.popitem()
+            # In one order (rows locked in the same order by every process on PostgreSQL).
+            self.conn.execute(statement, [waiting[key] for key in sorted(waiting, key=repr)])
 
     def touch(self, walk_id: int, *, access: bool = False, events: bool = False) -> None:
         """`access`: who may see the walk may have changed (it ended, a contact ended, a link
@@ -295,6 +319,7 @@ class Writer:
             with self._engine.connect() as conn, conn.begin():
                 tx = Tx(conn, now)
                 results = [fn(tx) for fn in fns]
+                tx.write_later()
                 if self._announce is not None and tx.touched:
                     self._announce(conn, tx.touched)  # delivered on commit, never on rollback
         except DBAPIError as exc:

@@ -17,10 +17,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from walkwithme.domain.errors import Invalid
+from walkwithme.domain.errors import Conflict, Invalid
 from walkwithme.domain.fixes import Fix, check_fix, implausibility, parse_fix
+from walkwithme.store.database import Prepared
 from walkwithme.store.schema import devices, fixes
-from walkwithme.store.schema import walks as walks_table
 from walkwithme.store.writer import NewFixes, Tx
 from walkwithme.streets import DistanceField, StreetMap
 from walkwithme.usecases import timeline
@@ -135,7 +135,8 @@ def record_fixes(
     if not todo:
         return [o for o in outcomes if o is not None]
     taking = walks_taking_fixes(tx.conn, device.person_id)
-    tx.conn.execute(_SEEN, {"device_id": device.id, "now": tx.now_ms})
+    # Once per device per writer group, at its end (however many of its fixes the group holds).
+    tx.later(_SEEN, device_id=device.id, now=tx.now_ms)
     if not taking:
         for index, _fix in todo:
             outcomes[index] = Outcome("not_kept", NO_WALK)
@@ -157,43 +158,101 @@ def record_fixes(
 def _record_on(
     tx: Tx, walk: Walk, device: Device, todo: list[tuple[int, Fix]], streets: StreetMap | None
 ) -> dict[int, Outcome]:
-    """The batch's fixes (in time order), kept for one walk: each at most once for it."""
+    """The batch's fixes (in time order), kept for one walk: each at most once for it.
+
+    A re-sent fix is rare, so the batch is first judged as if none of its fixes were stored,
+    and inserted with `ON CONFLICT DO NOTHING`: the rows that come back are new, and if all
+    do, that was the judgement. Otherwise the rows just inserted are taken out again and the
+    batch is judged anew, knowing which fixes were stored already (each fix's flag and the
+    walk's progress depend on the fixes before it)."""
+    field = _field(streets, walk)
+    judged = _judge(tx, walk, device, todo, field, set())
+    stored = _insert_new(tx, walk, device, judged.rows)
+    if stored:
+        judged = _judge(tx, walk, device, todo, field, stored)
+        if _insert_new(tx, walk, device, judged.rows):
+            # Only another process's writer, since we read the walk, could have stored them.
+            raise Conflict(CHANGED)
+    rows = judged.rows
+    # Their count is saved with the walk, conditional on what the walk was read as.
+    judged.track.save(tx, len(rows))
+    if rows:
+        tx.touch(walk.id)
+        # Its live streams are handed what they would read back (said last: a job that raises
+        # before this point says nothing of fixes it won't keep).
+        shown = [timeline.shown_fix(row["seq"], row) for row in rows if row["flag"] is None]
+        tx.added_fixes(walk.id, NewFixes(rows[0]["seq"], rows[-1]["seq"], shown))
+    return judged.outcomes
+
+
+@dataclass
+class _Judged:
+    track: Track
+    rows: list[dict[str, Any]]  # to insert, in time order, numbered on from the walk's fix_seq
+    outcomes: dict[int, Outcome]
+
+
+def _judge(
+    tx: Tx,
+    walk: Walk,
+    device: Device,
+    todo: list[tuple[int, Fix]],
+    field: DistanceField | None,
+    stored: set[int],
+) -> _Judged:
+    """The batch judged in time order, knowing which of its instants are `stored` already."""
     outcomes: dict[int, Outcome] = {}
-    stored = _already_stored(tx.conn, walk.id, device.id, [fix.t_ms for _i, fix in todo])
-    track = Track(walk, tx.now_ms, _field(streets, walk))
-    rows = []
+    track = Track(walk, tx.now_ms, field)
+    rows: list[dict[str, Any]] = []
+    seen = set(stored)
     for index, fix in todo:
         if fix.t_ms < walk.started_at - START_SLACK_MS:
             outcomes[index] = Outcome("not_kept", "taken before the walk started")
             continue
-        if fix.t_ms in stored:
+        if fix.t_ms in seen:
             outcomes[index] = Outcome("duplicate")
             continue
-        stored.add(fix.t_ms)
+        seen.add(fix.t_ms)
         flag = implausibility(fix, track.previous_trusted(tx.conn, fix.t_ms))
-        rows.append(_row(walk.id, device.id, fix, flag, tx.now_ms))
+        # Numbered on in the walk's own track, from its count as read. SQLite has one writer.
+        # On PostgreSQL another process may have numbered fixes of the walk since: then the
+        # first number is taken, the constraint on (walk, seq) refuses the insert, and the
+        # job is run again (alone, reading the walk anew) or answered "send again". So the
+        # numbers are gap-free, and in the order of the commits.
+        row = _row(walk.id, device.id, fix, flag, tx.now_ms)
+        row["seq"] = walk.fix_seq + len(rows) + 1
+        rows.append(row)
         if flag:
             outcomes[index] = Outcome("flagged", f"kept out of the map: {flag}")
         else:
             track.add(fix)
             outcomes[index] = Outcome("accepted")
-    if rows:
-        # Numbered in the walk's own track; the walk's row is locked until the commit, so the
-        # numbers are in the order the fixes are committed.
-        last = int(tx.conn.execute(_NUMBER, {"walk_id": walk.id, "n": len(rows)}).scalar_one())
-        for seq, row in enumerate(rows, start=last - len(rows) + 1):
-            row["seq"] = seq
-        # Another process may have stored the same instant meanwhile (PostgreSQL with several
-        # workers): the constraint keeps it once.
-        tx.conn.execute(_insert_statement(tx.conn.dialect.name), rows)
-        tx.touch(walk.id)
-    track.save(tx)
-    if rows:
-        # Its live streams are handed what they would read back (said last: a job that raises
-        # before this point says nothing of fixes it won't keep).
-        shown = [timeline.shown_fix(row["seq"], row) for row in rows if row["flag"] is None]
-        tx.added_fixes(walk.id, NewFixes(rows[0]["seq"], rows[-1]["seq"], shown))
-    return outcomes
+    return _Judged(track, rows, outcomes)
+
+
+def _insert_new(tx: Tx, walk: Walk, device: Device, rows: list[dict[str, Any]]) -> set[int]:
+    """Insert the rows; the instants among them that were stored already (nothing of the
+    batch is kept then: the rows that went in are taken out again)."""
+    if not rows:
+        return set()
+    try:
+        inserting = _INSERT_ONE[_dialect(tx.conn)]
+        if len(rows) == 1:  # a fix a request, most phones' way: on the DB-API cursor
+            new = {found[0] for found in inserting.rows(tx.conn, rows[0])}
+        elif (many := inserting.rows_inserting(tx.conn, rows)) is not None:
+            new = {found[0] for found in many}  # one statement of many rows, on SQLite
+        else:  # one statement for the batch (SQLAlchemy's "insertmanyvalues")
+            new = set(tx.conn.execute(_INSERTS[_dialect(tx.conn)], rows).scalars())
+    except sa.exc.IntegrityError as exc:
+        # Its numbers are taken: another process numbered fixes of the walk since we read it.
+        raise Conflict(CHANGED) from exc
+    if len(new) == len(rows):
+        return set()
+    if new:  # these went in only now: ours alone
+        tx.conn.execute(
+            _UNDO, {"walk_id": walk.id, "device_id": device.id, "instants": sorted(new)}
+        )
+    return {row["taken_at"] for row in rows} - new
 
 
 NO_WALK = "no walk is live: location is kept only during walks"
@@ -204,12 +263,13 @@ _SEEN = (
     .values(last_seen_at=sa.bindparam("now"))
 )
 
+CHANGED = "the walk changed meanwhile; try again"
 
-_NUMBER = (
-    walks_table.update()
-    .where(walks_table.c.id == sa.bindparam("walk_id"))
-    .values(fix_seq=walks_table.c.fix_seq + sa.bindparam("n"))
-    .returning(walks_table.c.fix_seq)
+# Rows a batch has just inserted (they were not there before it: the insert skips those that were).
+_UNDO = fixes.delete().where(
+    fixes.c.walk_id == sa.bindparam("walk_id"),
+    fixes.c.device_id == sa.bindparam("device_id"),
+    fixes.c.taken_at.in_(sa.bindparam("instants", expanding=True)),
 )
 
 _STORED = sa.select(fixes.c.taken_at).where(
@@ -221,18 +281,12 @@ _STORED = sa.select(fixes.c.taken_at).where(
 
 def is_stored(conn: Connection, walk_id: int, device_id: int, t_ms: int) -> bool:
     """This device's fix of this instant is kept for the walk already."""
-    return bool(_already_stored(conn, walk_id, device_id, [t_ms]))
-
-
-def _already_stored(
-    conn: Connection, walk_id: int, device_id: int, instants: list[int]
-) -> set[int]:
-    found: set[int] = set()
-    for start in range(0, len(instants), 500):
-        chunk = instants[start : start + 500]
-        params = {"walk_id": walk_id, "device_id": device_id, "instants": chunk}
-        found.update(conn.execute(_STORED, params).scalars())
-    return found
+    return (
+        conn.execute(
+            _STORED, {"walk_id": walk_id, "device_id": device_id, "instants": [t_ms]}
+        ).first()
+        is not None
+    )
 
 
 def _row(walk_id: int, device_id: int, fix: Fix, flag: str | None, now: int) -> dict[str, Any]:
@@ -252,18 +306,25 @@ def _row(walk_id: int, device_id: int, fix: Fix, flag: str | None, now: int) -> 
     }
 
 
+# A fix stored already (a re-sent one) is skipped, and the instants of those inserted come back.
 _INSERTS = {
-    "postgresql": postgresql.insert(fixes).on_conflict_do_nothing(
-        index_elements=["walk_id", "device_id", "taken_at"]
-    ),
-    "sqlite": sqlite.insert(fixes).on_conflict_do_nothing(
-        index_elements=["walk_id", "device_id", "taken_at"]
-    ),
+    "postgresql": postgresql.insert(fixes)
+    .on_conflict_do_nothing(index_elements=["walk_id", "device_id", "taken_at"])
+    .returning(fixes.c.taken_at),
+    "sqlite": sqlite.insert(fixes)
+    .on_conflict_do_nothing(index_elements=["walk_id", "device_id", "taken_at"])
+    .returning(fixes.c.taken_at),
 }
 
 
-def _insert_statement(dialect: str) -> sa.Insert:
-    return _INSERTS["postgresql" if dialect == "postgresql" else "sqlite"]
+_ROW_KEYS = [*_row(0, 0, Fix(0, 0.0, 0.0), None, 0), "seq"]
+_INSERT_ONE = {
+    dialect: Prepared(statement, column_keys=_ROW_KEYS) for dialect, statement in _INSERTS.items()
+}
+
+
+def _dialect(conn: Connection) -> str:
+    return "postgresql" if conn.dialect.name == "postgresql" else "sqlite"
 
 
 def _field(streets: StreetMap | None, walk: Walk) -> DistanceField | None:

@@ -159,16 +159,21 @@ class Track:
             self.expected_at = later
             self.events.append(("expected_later", {"expected_at": later}))
 
-    def save(self, tx: Tx) -> None:
-        if not self.values:
-            return
+    def save(self, tx: Tx, numbered: int = 0) -> None:
+        """`numbered`: fixes the batch added to the walk's track (numbered on from
+        `fix_seq`), counted in the same update of the walk."""
         walk = self.before
+        if not self.values:
+            if numbered:
+                walks.count_fixes(tx, walk, numbered)
+            return
+        counted: dict[str, Any] = {"fix_seq": walk.fix_seq + numbered} if numbered else {}
         if walk.covert:
-            walks.save(tx, walk, cover_state=self.state.value, **self.values)
+            walks.save(tx, walk, cover_state=self.state.value, **self.values, **counted)
         else:
             target = self.state if self.state is not walk.state else None
             # A batch can leave and come back to the door: the net change is what is saved.
-            walks.save(tx, walk, target, **self.values)
+            walks.save(tx, walk, target, **self.values, **counted)
         companions = alerts.companion_ids(tx.conn, walk.id) if self.events else []
         for kind, facts in self.events:
             event_id = timeline.record(tx, walk.id, kind, audience=walk.everyone, **facts)

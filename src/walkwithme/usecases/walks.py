@@ -23,6 +23,7 @@ from walkwithme.domain.lingering import Stillness
 from walkwithme.domain.profiles import DEFAULT_PROFILES, Profiles
 from walkwithme.domain.rules import Reason, Watch, next_due_at
 from walkwithme.domain.walks import LIVE_STATES, LIVE_VALUES, Destination, WalkState
+from walkwithme.store.database import Prepared
 from walkwithme.store.schema import insert_id, people, share_links, walk_companions, walks
 from walkwithme.store.writer import Tx
 from walkwithme.streets import StreetMap
@@ -127,6 +128,7 @@ class Walk:
     walker_fix_seq: int | None = None
     walker_last: dict[str, Any] | None = None
     profiles: Profiles = DEFAULT_PROFILES  # the thresholds it started with
+    fix_seq: int = 0  # how many fixes its track has numbered (as read: see walks_taking_fixes)
 
     @property
     def live(self) -> bool:
@@ -268,7 +270,10 @@ def profiles_json(profiles: Profiles) -> str:
 
 
 def _walk(row: Any) -> Walk:
-    values = row._mapping
+    return _walk_of(row._mapping)
+
+
+def _walk_of(values: Mapping[str, Any]) -> Walk:
     return Walk(
         state=WalkState(values["state"]),
         destination=None
@@ -291,6 +296,15 @@ _LIVE_OF = (
     .where(walks.c.walker_id == sa.bindparam("walker_id"), walks.c.state.in_(LIVE_VALUES))
     .order_by(walks.c.id.desc())
 )
+# The same, run on the DB-API cursor (the one path of fixes runs it for every fix).
+_LIVE_OF_PREPARED = Prepared(
+    sa.select(*_WALK_COLUMNS)
+    .where(
+        walks.c.walker_id == sa.bindparam("walker_id"),
+        walks.c.state.in_([sa.literal_column(f"'{state}'") for state in LIVE_VALUES]),
+    )
+    .order_by(walks.c.id.desc())
+)
 
 
 def get_walk(conn: Connection, walk_id: int) -> Walk | None:
@@ -308,7 +322,7 @@ def walks_taking_fixes(conn: Connection, walker_id: int) -> list[Walk]:
     """The walks her phone's fixes belong to, newest first: her live walk, and any older one
     that the silent alarm of her duress PIN holds open (the people looking for her follow it,
     though her devices were shown it over)."""
-    found = [_walk(row) for row in conn.execute(_LIVE_OF, {"walker_id": walker_id})]
+    found = [_walk_of(row) for row in _LIVE_OF_PREPARED.mappings(conn, {"walker_id": walker_id})]
     return found[:1] + [walk for walk in found[1:] if walk.covert]
 
 
@@ -545,8 +559,8 @@ def save(tx: Tx, walk: Walk, target: WalkState | None = None, **values: Any) -> 
     state = walk.state if target is None else rules.transition(walk.state, target)
     changed = _changed(walk, state, values)
     due = changed.due_at()
-    done = tx.conn.execute(
-        _update_statement(tuple(sorted(values))),
+    done = _update_statement(tuple(sorted(values))).rowcount(
+        tx.conn,
         {
             **{f"new_{name}": value for name, value in values.items()},
             "new_state": state.value,
@@ -556,7 +570,7 @@ def save(tx: Tx, walk: Walk, target: WalkState | None = None, **values: Any) -> 
             "seen_due": walk.next_due_at,
         },
     )
-    if done.rowcount != 1:
+    if done != 1:
         raise Conflict("the walk changed meanwhile; try again")
     if state is not walk.state or _cover_state(changed) != _cover_state(walk):
         tx.touch(walk.id, access=True)  # live streams look at the walk again
@@ -571,10 +585,26 @@ def save(tx: Tx, walk: Walk, target: WalkState | None = None, **values: Any) -> 
             )
             .values(expires_at=tx.now_ms + ALARM_LINK_AFTER_MS)
         )
-    return replace(changed, next_due_at=due)
+    # `changed` is a copy of its own, made above: set its due time in place rather than copy
+    # the walk's forty-odd fields again (every fix that moves a walk comes here).
+    object.__setattr__(changed, "next_due_at", due)
+    return changed
 
 
 ALARM_LINK_AFTER_MS = 3_600_000
+
+
+def count_fixes(tx: Tx, walk: Walk, added: int) -> None:
+    """Count fixes added to the walk's track when nothing else of the walk changed (all of
+    them flagged or late); otherwise their count is saved with the rest (`fix_seq`)."""
+    tx.conn.execute(_COUNT_FIXES, {"walk_id": walk.id, "added": added})
+
+
+_COUNT_FIXES = (
+    walks.update()
+    .where(walks.c.id == sa.bindparam("walk_id"))
+    .values(fix_seq=walks.c.fix_seq + sa.bindparam("added"))
+)
 
 
 def _changed(walk: Walk, state: WalkState, values: dict[str, Any]) -> Walk:
@@ -594,9 +624,10 @@ def _cover_state(walk: Walk) -> WalkState | None:
 
 
 @functools.cache
-def _update_statement(columns: tuple[str, ...]) -> sa.Update:
-    """The conditional update for this set of columns, built once."""
-    return (
+def _update_statement(columns: tuple[str, ...]) -> Prepared:
+    """The conditional update for this set of columns, built once (and run on the DB-API
+    cursor: every fix that moves a walk saves it)."""
+    return Prepared(
         walks.update()
         .where(
             walks.c.id == sa.bindparam("walk_id"),
