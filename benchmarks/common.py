@@ -31,7 +31,7 @@ from walkwithme.domain.walks import Destination
 from walkwithme.security import hash_secret
 from walkwithme.services import Services, build_services
 from walkwithme.store.writer import Tx
-from walkwithme.usecases import accounts, contacts, devices, walks
+from walkwithme.usecases import accounts, contacts, devices, starting
 
 HOST = "127.0.0.1"
 ROOT = Path(__file__).resolve().parent.parent
@@ -157,13 +157,13 @@ def make_cast(
                 device, device_token = devices.add_device(tx, walker.id, "phone")
                 asked = contacts.ask(tx, walker.id, companion.email, "companion")
                 contacts.answer(tx, companion.id, asked["id"], accept=True)
-                plan = walks.WalkPlan(
+                plan = starting.WalkPlan(
                     destination=destination,
                     pin_hash=pin_hash,
                     pace_mps=walker.pace_mps,
                     origin=START,
                 )
-                walk_id = walks.start_walk(tx, walker.id, plan)
+                walk_id = starting.start_walk(tx, walker.id, plan)
                 out.append(
                     Walker(
                         walker.id, device.id, device_token, walk_id, companion.id, companion_token

@@ -28,7 +28,7 @@ from walkwithme.config import load_config
 from walkwithme.domain.offers import wall_time
 from walkwithme.services import build_services
 from walkwithme.store.schema import offer_series, offers, people
-from walkwithme.usecases import accounts, contacts, offer_times, walks
+from walkwithme.usecases import accounts, contacts, offer_times, walk_store
 from walkwithme.usecases import offers as offers_usecase
 
 HELSINKI = "Europe/Helsinki"
@@ -179,7 +179,7 @@ def test_accepting_starts_a_walk_in_her_zone_followed_by_the_one_who_offered(cas
     walk = started.json()
     assert (walk["state"], walk["offer_id"]) == ("active", offer["id"])
     assert walk["companions"] == [{"id": noor.id, "name": "Noor"}]
-    stored = cast.services.db.read_sync(lambda c: walks.get_walk(c, walk["id"]))
+    stored = cast.services.db.read_sync(lambda c: walk_store.get_walk(c, walk["id"]))
     assert stored is not None
     assert stored.timezone == HELSINKI
     followed = cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()

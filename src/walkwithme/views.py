@@ -16,7 +16,8 @@ from sqlalchemy.engine import Connection
 
 from walkwithme.usecases import retention
 from walkwithme.usecases.timeline import Audience
-from walkwithme.usecases.walks import Walk, companion_names, person_name
+from walkwithme.usecases.walk_store import Walk
+from walkwithme.usecases.walks import companion_names, person_name
 
 
 def _last_position(walk: Walk) -> dict[str, Any] | None:

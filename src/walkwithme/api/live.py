@@ -32,7 +32,7 @@ from walkwithme.domain.errors import DomainError
 from walkwithme.domain.walks import LIVE_STATES
 from walkwithme.services import Services
 from walkwithme.store.writer import NewFixes
-from walkwithme.usecases import looks, shares, walks
+from walkwithme.usecases import looks, shares, walk_store, walks
 from walkwithme.usecases.accounts import person_for_session
 from walkwithme.usecases.timeline import Audience, events_after, fixes_after
 from walkwithme.views import shared_view, walk_view
@@ -83,10 +83,10 @@ def _person_reader(walk_id: int, person_id: int, session: str, now: Callable[[],
             # timeline only when the bell said it grew).
             events = events_after(conn, walk_id, after_event, audience[0]) if new_events else []
             news = fixes_after(conn, walk_id, after_fix, until_seq=until[0])
-            current = walks.get_walk(conn, walk_id) if events else None
+            current = walk_store.get_walk(conn, walk_id) if events else None
             summary = walk_view(conn, current, audience[0]) if current else None
             return Batch(summary, events, news, None, True, until[0])
-        walk = walks.get_walk(conn, walk_id)
+        walk = walk_store.get_walk(conn, walk_id)
         if walk is None:
             return None
         signed_in = person_for_session(conn, session, now())
@@ -319,7 +319,7 @@ async def walk_live(
 
 def _follows(conn: Any, walk_id: int, person_id: int) -> bool:
     """Someone other than the walker who may see the walk: their look is recorded."""
-    walk = walks.get_walk(conn, walk_id)
+    walk = walk_store.get_walk(conn, walk_id)
     audience = walks.audience_of(conn, walk, person_id) if walk else None
     return audience is Audience.COMPANION
 

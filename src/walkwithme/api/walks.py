@@ -17,7 +17,18 @@ from walkwithme.domain.walks import QUICK_REPLIES, Destination, check_extension,
 from walkwithme.hashing import Lane
 from walkwithme.services import Services
 from walkwithme.store.writer import Tx
-from walkwithme.usecases import alarms, alerts, devices, looks, moments, places, routes, walks
+from walkwithme.usecases import (
+    alarms,
+    alerts,
+    devices,
+    looks,
+    moments,
+    places,
+    routes,
+    starting,
+    walk_store,
+    walks,
+)
 from walkwithme.usecases.accounts import Person, duress_pin_hash_of
 from walkwithme.usecases.moments import Pin
 from walkwithme.usecases.timeline import Audience, events_after, fixes_after
@@ -91,7 +102,7 @@ async def _destination(svc: Services, person: Person, where: Where) -> Destinati
     )
 
 
-async def plan_walk(svc: Services, person: Person, body: NewWalk) -> walks.WalkPlan:
+async def plan_walk(svc: Services, person: Person, body: NewWalk) -> starting.WalkPlan:
     """A checked request to start a walk (here, or by accepting an offer), PINs hashed."""
     check_pin_format(body.pin)
     if body.duress_pin is not None:
@@ -103,7 +114,7 @@ async def plan_walk(svc: Services, person: Person, body: NewWalk) -> walks.WalkP
     dest = await _destination(svc, person, body.destination) if body.destination else None
     pin_hash = await svc.hashing.hash(Lane.PINS, body.pin)
     duress_hash = await _duress_hash(svc, person, body)
-    return walks.WalkPlan(
+    return starting.WalkPlan(
         destination=dest,
         pin_hash=pin_hash,
         duress_pin_hash=duress_hash,
@@ -139,13 +150,13 @@ async def started_view(svc: Services, walk_id: int, person_id: int) -> dict[str,
     return view
 
 
-async def prepare_streets(svc: Services, person: Person, plan: walks.WalkPlan) -> None:
+async def prepare_streets(svc: Services, person: Person, plan: starting.WalkPlan) -> None:
     """The destination's distance field is made here, off the writer, so that starting the
     walk and every fix after it only look it up; and only for someone who could start a walk
     now (a field costs time and a place in the cache of the live walks' fields)."""
     if svc.streets is None or plan.destination is None:
         return
-    if not await svc.db.read(lambda c: walks.could_start(c, person.id)):
+    if not await svc.db.read(lambda c: starting.could_start(c, person.id)):
         return  # starting will be refused, with its reason
     dest = plan.destination
     await anyio.to_thread.run_sync(svc.streets.field_to, dest.lat, dest.lon)
@@ -156,7 +167,7 @@ async def start(body: NewWalk, person: PersonDep, svc: ServicesDep) -> dict[str,
     plan = await plan_walk(svc, person, body)
     await prepare_streets(svc, person, plan)
     streets = svc.streets
-    walk_id = await svc.writer.run(lambda tx: walks.start_walk(tx, person.id, plan, streets))
+    walk_id = await svc.writer.run(lambda tx: starting.start_walk(tx, person.id, plan, streets))
     return await started_view(svc, walk_id, person.id)
 
 
@@ -348,7 +359,7 @@ async def _helper_view(svc: Services, walk_id: int, person_id: int) -> dict[str,
     link shows."""
 
     def read(conn: Any) -> dict[str, Any]:
-        walk = walks.get_walk(conn, walk_id)
+        walk = walk_store.get_walk(conn, walk_id)
         audience = walks.audience_of(conn, walk, person_id) if walk else None
         if walk is not None and audience is not None:
             return walk_view(conn, walk, audience)

@@ -23,17 +23,8 @@ from walkwithme.domain.walks import WalkState, check_message
 from walkwithme.store.writer import Tx
 from walkwithme.usecases import alerts, shares, timeline
 from walkwithme.usecases.timeline import FOR_ALL, FOR_COMPANIONS, FOR_WALKER, Audience
-from walkwithme.usecases.walks import (
-    COVER_COLUMNS,
-    Cover,
-    Walk,
-    audience_of,
-    get_walk,
-    own_live_walk,
-    person_name,
-    save,
-    shown_columns,
-)
+from walkwithme.usecases.walk_store import COVER_COLUMNS, Cover, Walk, get_walk, save, shown_columns
+from walkwithme.usecases.walks import audience_of, own_live_walk, person_name
 
 
 def _alarm_begins(tx: Tx, reason: Reason, *, cover: bool) -> dict[str, Any]:

@@ -52,7 +52,7 @@ from walkwithme.usecases.offer_views import (
     state_of,
     zone_of,
 )
-from walkwithme.usecases.walks import WalkPlan, start_walk
+from walkwithme.usecases.starting import WalkPlan, start_walk
 
 HOUR_MS = 3_600_000
 OPEN_FOR_MS = 2 * HOUR_MS  # a pending offer lapses two hours after the time it is for

@@ -13,7 +13,8 @@ from sqlalchemy.engine import Connection
 from walkwithme.domain.errors import NotFound
 from walkwithme.store.schema import events, fixes
 from walkwithme.streets import LatLon, Route, StreetMap
-from walkwithme.usecases.walks import Walk, visible_walk
+from walkwithme.usecases.walk_store import Walk
+from walkwithme.usecases.walks import visible_walk
 
 
 def walk_route(conn: Connection, walk_id: int, person_id: int, streets: StreetMap | None) -> Route:

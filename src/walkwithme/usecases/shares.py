@@ -22,7 +22,8 @@ from walkwithme.security import new_token, token_hash
 from walkwithme.store.schema import insert_id, share_links, walks
 from walkwithme.store.writer import Tx
 from walkwithme.usecases.timeline import Audience
-from walkwithme.usecases.walks import Walk, get_walk, own_live_walk
+from walkwithme.usecases.walk_store import Walk, get_walk
+from walkwithme.usecases.walks import own_live_walk
 
 MAX_SHARE_HOURS = 48
 HOUR_MS = 3_600_000

@@ -17,8 +17,8 @@ from walkwithme.domain.walks import WalkState, door_after_fix
 from walkwithme.store.schema import fixes
 from walkwithme.store.writer import Tx
 from walkwithme.streets import DistanceField
-from walkwithme.usecases import alerts, timeline, walks
-from walkwithme.usecases.walks import Walk
+from walkwithme.usecases import alerts, timeline, walk_store
+from walkwithme.usecases.walk_store import Walk
 
 
 class Track:
@@ -135,7 +135,7 @@ class Track:
             "away_since": progress.away_since if progress else None,
             "closer_m": progress.closer_m if progress else None,
             "door_at": self.door_at,
-            "door_still": walks.still_json(self.still),
+            "door_still": walk_store.still_json(self.still),
             "battery_notice": self.notice,
             "expected_at": self.expected_at,
             "measured_m": self.measured_from[0] if self.measured_from else None,
@@ -165,15 +165,15 @@ class Track:
         walk = self.before
         if not self.values:
             if numbered:
-                walks.count_fixes(tx, walk, numbered)
+                walk_store.count_fixes(tx, walk, numbered)
             return
         counted: dict[str, Any] = {"fix_seq": walk.fix_seq + numbered} if numbered else {}
         if walk.covert:
-            walks.save(tx, walk, cover_state=self.state.value, **self.values, **counted)
+            walk_store.save(tx, walk, cover_state=self.state.value, **self.values, **counted)
         else:
             target = self.state if self.state is not walk.state else None
             # A batch can leave and come back to the door: the net change is what is saved.
-            walks.save(tx, walk, target, **self.values, **counted)
+            walk_store.save(tx, walk, target, **self.values, **counted)
         companions = alerts.companion_ids(tx.conn, walk.id) if self.events else []
         for kind, facts in self.events:
             event_id = timeline.record(tx, walk.id, kind, audience=walk.everyone, **facts)

@@ -3,7 +3,7 @@
 walk with the person who offered following); declining is web/manage_offers.py's.
 
 The walk is planned and started as POST /api/walks and POST /api/offers/{id}/accept do
-(api/walks.plan_walk, usecases/walks.start_walk, usecases/offers.accept).
+(api/walks.plan_walk, usecases/starting.start_walk, usecases/offers.accept).
 """
 
 from __future__ import annotations
@@ -21,7 +21,15 @@ from walkwithme.api.walks import NewWalk, plan_walk, prepare_streets
 from walkwithme.domain.errors import DomainError, Forbidden, Invalid, NotFound
 from walkwithme.domain.people import ContactRole, ContactState
 from walkwithme.store.writer import Tx
-from walkwithme.usecases import alerts, contacts, offer_views, offers, places, walks
+from walkwithme.usecases import (
+    alerts,
+    contacts,
+    offer_views,
+    offers,
+    places,
+    starting,
+    walk_store,
+)
 from walkwithme.usecases.accounts import Person
 from walkwithme.web import walk_pages, words
 from walkwithme.web.mapdata import picking_centre
@@ -76,7 +84,7 @@ def _start_context(conn: Connection, person_id: int, offer_id: int | None, now: 
         "places": places.list_places(conn, person_id),
         "companions": companions,
         "busy": (lambda w: w.id if w is not None and w.walker_live else None)(
-            walks.live_walk_of(conn, person_id)
+            walk_store.live_walk_of(conn, person_id)
         ),
     }
 
@@ -231,7 +239,7 @@ async def start(request: Request) -> Response:
                 places.add_place(tx, person.id, *keep, None)
             if offer_id is not None:
                 return offers.accept(tx, person.id, offer_id, plan, streets)
-            return walks.start_walk(tx, person.id, plan, streets)
+            return starting.start_walk(tx, person.id, plan, streets)
 
         walk_id = await svc.writer.run(begin)
     except DomainError as exc:

@@ -33,6 +33,7 @@ from walkwithme.usecases import (
     alarms,
     looks,
     moments,
+    walk_store,
     walks,
 )
 from walkwithme.usecases.browser import browser_device
@@ -60,7 +61,7 @@ def _walker_seen(conn: Connection, walk_id: int, person_id: int) -> Any:
     seen, audience = walk_pages.seen_by(conn, walk_id, person_id)
     if audience is not Audience.WALKER:
         return None
-    walk = walks.get_walk(conn, walk_id)
+    walk = walk_store.get_walk(conn, walk_id)
     assert walk is not None
     return seen, walk, looks.of_walk(conn, walk)
 
