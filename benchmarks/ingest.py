@@ -428,7 +428,7 @@ def measure_processes(
         try:
             for those in companions:
                 those.wait_ready()
-            split(ports, tokens, pids, max(levels), 2.0, newest)  # warm-up, discarded
+            split(ports, tokens, pids, max(levels), 2.0, newest, say=False)  # warm-up
             warm = sum(those.count()["fixes"] for those in companions)
             for connections in levels:
                 result = split(ports, tokens, pids, connections, seconds, newest)
@@ -455,9 +455,12 @@ def split(
     connections: int,
     seconds: float,
     newest: list[int],
+    *,
+    say: bool = True,
 ) -> WrkResult:
     """One wrk per process, all at once, each with its share of the connections and phones;
-    2 wrk threads in all. Requests/s summed; p50, p99 and max the worst of them."""
+    2 wrk threads in all. Requests/s summed; p50, p99 and max the worst of them. Each
+    process's CPU is its own threads'; PostgreSQL's processes are measured once, beside them."""
     count = len(ports)
     meters = [CpuMeter(pid, postgres=j == 0) for j, pid in enumerate(pids)]
     for meter in meters:
@@ -481,11 +484,17 @@ def split(
     cpu: dict[str, float] = {}
     for j, meter in enumerate(meters):
         cores = meter.read()
-        cpu[f"process {j + 1}"] = sum(v for k, v in cores.items() if k != MACHINE)
+        cpu[f"process {j + 1}"] = sum(v for k, v in cores.items() if k not in (MACHINE, POSTGRES))
         cpu[MACHINE] = cores[MACHINE]
         if POSTGRES in cores:
             cpu[POSTGRES] = cores[POSTGRES]
     newest[0] = max(newest[0], *(r.max_t for r in runs))
+    if say and count > 1:
+        for j, run in enumerate(runs):
+            print(
+                f"{'':14}process {j + 1}'s wrk: {run.rps:.0f} req/s, p50 {run.p50_ms:.2f} ms, "
+                f"p99 {run.p99_ms:.2f} ms ({run.requests} requests, {run.accepted} accepted)"
+            )
     return WrkResult(
         requests=sum(r.requests for r in runs),
         duration_s=max(r.duration_s for r in runs),
