@@ -11,6 +11,7 @@ import json
 import os
 import platform
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -25,6 +26,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+import sqlalchemy as sa
 
 from walkwithme.config import load_config
 from walkwithme.domain.walks import Destination
@@ -189,6 +192,28 @@ def read_cast(path: Path) -> list[Walker]:
     return [Walker(**item) for item in json.loads(path.read_text())]
 
 
+# -- PostgreSQL ---------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def own_schema(database_url: str | None) -> Iterator[str | None]:
+    """The run's own schema in the PostgreSQL database (dropped afterwards)."""
+    if not database_url:
+        yield None
+        return
+    schema = "bench_" + secrets.token_hex(5)
+    admin = sa.create_engine(database_url)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    try:
+        joiner = "&" if "?" in database_url else "?"
+        yield f"{database_url}{joiner}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
+
+
 # -- processes ---------------------------------------------------------------------------------
 
 
@@ -295,20 +320,41 @@ def machine_busy_seconds() -> float:
 
 
 MACHINE = "whole machine"
+POSTGRES = "PostgreSQL's processes"
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU seconds used so far by every process named `postgres` on the machine (the server
+    and its backends; read from /proc, nothing is signalled). A backend that ends meanwhile
+    takes its time with it, so this undercounts short-lived connections."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() != "postgres":
+                continue
+        except OSError:
+            continue
+        total += cpu_seconds(int(entry.name))
+    return total
 
 
 class CpuMeter:
     """How many cores a process used, by thread, between start() and read()."""
 
-    def __init__(self, pid: int) -> None:
+    def __init__(self, pid: int, postgres: bool = False) -> None:
         self.pid = pid
+        self.postgres = postgres  # also measure PostgreSQL's processes
         self.before: dict[int, float] = {}
         self.machine_before = 0.0
+        self.postgres_before = 0.0
         self.began = 0.0
 
     def start(self) -> None:
         self.before = thread_cpu(self.pid)
         self.machine_before = machine_busy_seconds()
+        self.postgres_before = postgres_cpu_seconds() if self.postgres else 0.0
         self.began = time.monotonic()
 
     def read(self) -> dict[str, float]:
@@ -325,16 +371,20 @@ class CpuMeter:
             used = max(0.0, seconds - self.before.get(tid, 0.0)) / elapsed
             cores[group] = cores.get(group, 0.0) + used
         cores[MACHINE] = machine / elapsed
+        if self.postgres:
+            cores[POSTGRES] = (postgres_cpu_seconds() - self.postgres_before) / elapsed
         return cores
 
     @staticmethod
     def describe(cores: dict[str, float]) -> str:
         """'server CPU 0.91 cores: read threads 0.37, ... (whole machine busy 1.80 of 2)'."""
-        own = {k: v for k, v in cores.items() if k != MACHINE}
+        own = {k: v for k, v in cores.items() if k not in (MACHINE, POSTGRES)}
         busy = {k: v for k, v in sorted(own.items(), key=lambda kv: -kv[1]) if v >= 0.005}
         text = f"server CPU {sum(own.values()):.2f} cores: " + ", ".join(
             f"{k} {v:.2f}" for k, v in busy.items()
         )
+        if POSTGRES in cores:
+            text += f"; {POSTGRES} {cores[POSTGRES]:.2f}"
         if MACHINE in cores:
             text += f" (whole machine busy {cores[MACHINE]:.2f} of {os.cpu_count()})"
         return text
@@ -410,6 +460,7 @@ class Companions:
         cast_path: Path,
         out_path: Path | None = None,
         max_seconds: float = 900.0,
+        after_fix: Path | None = None,
     ) -> None:
         command = [
             sys.executable,
@@ -424,6 +475,8 @@ class Companions:
         ]
         if out_path is not None:
             command += ["--out", str(out_path)]
+        if after_fix is not None:
+            command += ["--after-fix", str(after_fix)]
         self.proc = subprocess.Popen(
             command,
             cwd=ROOT,
@@ -573,10 +626,11 @@ class Target:
     tokens: Path
     max_t: int = 0
     pid: int | None = None  # the server's, to measure its CPU
+    postgres: bool = False  # the server runs on PostgreSQL: measure its processes' CPU too
 
     def run(self, *, connections: int, seconds: float, batch: int) -> WrkResult:
         """One wrk run; every device's fixes rise run after run and stay near the clock."""
-        meter = CpuMeter(self.pid) if self.pid else None
+        meter = CpuMeter(self.pid, self.postgres) if self.pid else None
         if meter:
             meter.start()
         result = run_wrk(

@@ -9,6 +9,10 @@ of the machine, so the stamps compare with the sender's.
 Commands on standard input, one a line: `count` prints `COUNT {...}`; `stop` (or end of input)
 disconnects everybody, writes --out (fix arrival times) if asked, and prints `DONE {...}`.
 The process also stops by itself after --max-seconds.
+
+--after-fix FILE (a JSON object, walk id -> the walk's last fix number) connects each companion
+as one resuming from there (`?after_fix=N`), so a companion joining a walk with a long track
+does not catch up on it while the load runs.
 """
 
 from __future__ import annotations
@@ -44,9 +48,10 @@ class Tally:
     arrivals: dict[tuple[int, int], int] = field(default_factory=dict)
 
 
-async def _open(url: str, walker: Walker) -> ClientConnection:
+async def _open(url: str, walker: Walker, after_fix: int = 0) -> ClientConnection:
+    query = f"?after_fix={after_fix}" if after_fix else ""
     return await connect(
-        f"{url}/api/walks/{walker.walk_id}/live",
+        f"{url}/api/walks/{walker.walk_id}/live{query}",
         additional_headers={"Authorization": f"Bearer {walker.companion_token}"},
         proxy=None,
         open_timeout=60,
@@ -107,8 +112,17 @@ def _say(line: str) -> None:
     sys.stdout.flush()
 
 
+def _cursors(path: str | None) -> dict[str, int]:
+    """--after-fix's walk id -> fix number ({} without it)."""
+    if not path:
+        return {}
+    cursors: dict[str, int] = json.loads(Path(path).read_text())
+    return cursors
+
+
 async def main_async(args: argparse.Namespace) -> Tally:
     cast = read_cast(Path(args.cast))
+    after = _cursors(args.after_fix)
     tally = Tally()
     record = args.out is not None
     sockets: list[ClientConnection] = []
@@ -118,7 +132,7 @@ async def main_async(args: argparse.Namespace) -> Tally:
 
     async def join(walker: Walker) -> None:
         async with gate:
-            ws = await _open(args.url, walker)
+            ws = await _open(args.url, walker, after.get(str(walker.walk_id), 0))
             sockets.append(ws)
             await _first_message(ws, tally)
         readers.append(asyncio.create_task(_read(ws, walker.walk_id, tally, record)))
@@ -169,6 +183,7 @@ def main() -> None:
     parser.add_argument("--cast", required=True, help="JSON file written by common.write_cast")
     parser.add_argument("--out", help="write fix arrival times here (JSON)")
     parser.add_argument("--max-seconds", type=float, default=900.0)
+    parser.add_argument("--after-fix", help="JSON: walk id -> the fix number to resume after")
     args = parser.parse_args()
     if not args.url.startswith("ws://127.0.0.1:"):
         raise SystemExit("companions connect to 127.0.0.1 only")

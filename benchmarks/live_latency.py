@@ -35,12 +35,10 @@ import asyncio
 import contextlib
 import json
 import os
-import secrets
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +56,7 @@ from benchmarks.common import (
     machine_busy_seconds,
     make_cast,
     median,
+    own_schema,
     percentile,
     print_machine,
     read_cast,
@@ -201,27 +200,6 @@ def figures(name: str, values_ms: list[float]) -> str:
         f"{name:<44} p50 {percentile(values_ms, 50):7.2f} ms  p99 {percentile(values_ms, 99):7.2f}"
         f" ms  max {max(values_ms, default=float('nan')):7.2f} ms"
     )
-
-
-@contextlib.contextmanager
-def own_schema(database_url: str | None) -> Iterator[str | None]:
-    """The run's own schema in the PostgreSQL database (dropped afterwards)."""
-    if not database_url:
-        yield None
-        return
-    import sqlalchemy as sa
-
-    schema = "bench_" + secrets.token_hex(5)
-    admin = sa.create_engine(database_url)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    try:
-        joiner = "&" if "?" in database_url else "?"
-        yield f"{database_url}{joiner}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
 
 
 def run(args: argparse.Namespace) -> None:
