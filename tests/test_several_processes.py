@@ -171,27 +171,44 @@ def test_a_second_serve_on_one_sqlite_database_refuses_to_start(tmp_path: Path) 
 
 def test_a_big_group_is_told_in_notices_postgresql_takes() -> None:
     from walkwithme.store import pg_bell
-    from walkwithme.store.writer import Touched
+    from walkwithme.store.writer import NewFixes, Touched
 
+    def shown(seq: int) -> dict[str, object]:
+        return {"id": seq, "t": 1_780_000_000_000 + seq, "lat": 60.17, "lon": 24.94, "acc": 8.0}
+
+    # Fixes of 300 walks as companions are shown them, and one walk with more than a notice
+    # holds (a long queue sent at once).
+    fixes = {w: [NewFixes(5, 6, [shown(5), shown(6)])] for w in range(1_000_000, 1_000_300)}
+    fixes[1_000_500] = [NewFixes(1, 200, [shown(n) for n in range(1, 201)])]
     touched = Touched(
         walks=set(range(1_000_000, 1_003_000)),
         access={1_000_001},
         events=set(range(1_000_000, 1_003_000, 2)),
         devices={7, 8},
+        fixes=fixes,
     )
     said = pg_bell.notices("me", touched)
-    assert len(said) > 1
+    assert 1 < len(said) < 60  # a few statements in the committing transaction, not thousands
     assert all(len(n) <= pg_bell.MAX_PAYLOAD for n in said)
     heard = Touched()
+    handed: dict[int, list[NewFixes]] = {}
+    untold: set[int] = set()
     for notice in said:
         assert pg_bell.read(notice.decode(), "me") is None  # its own: already rung
         one = pg_bell.read(notice.decode(), "another")
         assert one is not None
         heard.update(one)
+        if one.fixes_told:
+            handed.update(one.fixes)
+        else:
+            untold |= one.walks
     assert (heard.walks, heard.access, heard.events, heard.devices) == (
         touched.walks,
         touched.access,
         touched.events,
         touched.devices,
     )
-    assert not heard.fixes_told  # another process's fixes are read from the database
+    # The other processes' streams are handed the fixes as this one's are, without a read...
+    assert handed == {w: added for w, added in fixes.items() if w != 1_000_500}
+    # ...except where they didn't fit: that notice says "news", and its streams read.
+    assert untold == {1_000_500}

@@ -7,9 +7,11 @@ device revoked through one must stop working in all of them.
 So each writer says what its group touched with NOTIFY, in the committing transaction itself:
 PostgreSQL delivers a notice only when that transaction commits, in commit order, and never
 for one rolled back. Each process LISTENs on a connection of its own (a thread) and rings its
-own bell with what the others committed. Like the bell, a notice says only "walk W has news":
-the listeners read the news from the database. A notice lost while the listening connection
-was down costs latency, never data: after it reconnects, every stream it serves checks again.
+own bell with what the others committed. Like the bell, a notice says "walk W has news", and
+the listeners read the news from the database, except the fixes a group added, which the
+notice carries when they fit (as this process's own commits hand them to its streams). A
+notice lost while the listening connection was down costs latency, never data: after it
+reconnects, every stream it serves checks again.
 
 The channel is named after the database schema (`current_schema()`), so two services sharing
 one database in different schemas don't wake each other. SQLite has one process (`serve`
@@ -30,7 +32,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.pool import NullPool
 
-from walkwithme.store.writer import Touched
+from walkwithme.store.writer import NewFixes, Touched
 
 log = logging.getLogger(__name__)
 
@@ -46,30 +48,68 @@ def origin() -> str:
 
 
 def notices(origin: str, touched: Touched) -> list[bytes]:
-    """What a group touched, as notices of at most MAX_PAYLOAD bytes each."""
+    """What a group touched, as notices of at most MAX_PAYLOAD bytes each. Each carries the
+    fixes the group added to its walks, as companions are shown them, when they fit: the other
+    processes' streams then send them without reading them back (one read per fix per process
+    was a third of two processes' work). A walk whose fixes would fill a notice alone (a long
+    queue sent at once) is told in one that says only "news", and its streams read."""
     walks = sorted(touched.walks)
-    devices = sorted(touched.devices)
+    if not touched.fixes_told:
+        return _notices(origin, touched, walks, sorted(touched.devices), fixes=False)
+    big = {w for w in walks if len(orjson.dumps(_fixes_of(touched, [w]))) > MAX_PAYLOAD // 2}
+    told = _notices(origin, touched, [w for w in walks if w not in big], sorted(touched.devices))
+    return told + (_notices(origin, touched, sorted(big), [], fixes=False) if big else [])
 
-    def notice(part: list[int], gone: list[int]) -> bytes:
-        return orjson.dumps(
-            {
-                "o": origin,
-                "w": part,
-                "a": [w for w in part if w in touched.access],
-                "e": [w for w in part if w in touched.events],
-                "d": gone,
-            }
-        )
 
-    size = max(len(walks), len(devices), 1)  # ids a notice, halved until every one fits
-    while True:
-        out = [
-            notice(walks[i : i + size], devices[i : i + size])
-            for i in range(0, max(len(walks), len(devices), 1), size)
-        ]
-        if size == 1 or all(len(body) <= MAX_PAYLOAD for body in out):
-            return out
-        size = (size + 1) // 2
+def _fixes_of(touched: Touched, walks: list[int]) -> list[list[Any]]:
+    return [
+        [w, added.first, added.last, added.shown]
+        for w in walks
+        for added in touched.fixes.get(w, ())
+    ]
+
+
+def _notices(
+    origin: str, touched: Touched, walks: list[int], devices: list[int], *, fixes: bool = True
+) -> list[bytes]:
+    def notice(part: list[int], gone: list[int], *, with_fixes: bool = fixes) -> bytes:
+        body: dict[str, Any] = {
+            "o": origin,
+            "w": part,
+            "a": [w for w in part if w in touched.access],
+            "e": [w for w in part if w in touched.events],
+            "d": gone,
+        }
+        if with_fixes:
+            body["f"] = _fixes_of(touched, part)
+        return orjson.dumps(body)
+
+    def fit(part: list[int], gone: list[int]) -> list[bytes]:
+        """The part in one notice, or halved until each fits ("news" alone always does)."""
+        body = notice(part, gone)
+        if len(body) <= MAX_PAYLOAD:
+            return [body]
+        if len(part) + len(gone) <= 1:
+            return [notice(part, gone, with_fixes=False)]
+        half_w, half_d = (len(part) + 1) // 2, (len(gone) + 1) // 2
+        return fit(part[:half_w], gone[:half_d]) + fit(part[half_w:], gone[half_d:])
+
+    # Filled one walk at a time up to about a notice's worth, then each made to fit.
+    out: list[bytes] = []
+    part: list[int] = []
+    size = 0
+    for walk_id in walks:
+        cost = 3 * (len(str(walk_id)) + 1)
+        if fixes:
+            cost += len(orjson.dumps(_fixes_of(touched, [walk_id]))) + 1
+        if part and size + cost > MAX_PAYLOAD - 200:
+            out += fit(part, [])
+            part, size = [], 0
+        part.append(walk_id)
+        size += cost
+    if part or devices or not out:
+        out += fit(part, devices)
+    return out
 
 
 def announcer(origin: str) -> Callable[[Connection, Touched], None]:
@@ -89,14 +129,18 @@ def read(payload: str, origin: str) -> Touched | None:
         said: dict[str, Any] = orjson.loads(payload)
         if said.get("o") == origin:
             return None
+        fixes: dict[int, list[NewFixes]] = {}
+        for walk_id, first, last, shown in said.get("f", ()):
+            fixes.setdefault(int(walk_id), []).append(NewFixes(int(first), int(last), shown))
         return Touched(
             walks=set(said["w"]),
             access=set(said["a"]),
             events=set(said["e"]),
             devices=set(said["d"]),
-            fixes_told=False,  # its fixes are read from the database
+            fixes=fixes,
+            fixes_told="f" in said,  # else its fixes are read from the database
         )
-    except (orjson.JSONDecodeError, KeyError, TypeError):
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
         log.warning("an unreadable notice on the doorbell's channel was ignored")
         return None
 
