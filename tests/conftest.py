@@ -155,3 +155,7 @@ def impatient(tmp_path: Path, clock: FakeClock) -> Iterator[tuple[Cast, Path]]:
     with TestClient(create_app(svc), client=LOCAL) as client:
         yield Cast(client, svc, clock), path
     svc.db.dispose()
+
+
+# OwnTracks over MQTT (tests/mqtt_world.py): the broker, a world of topics, Mira's phone.
+from tests.mqtt_world import mqtt_broker, phone, world  # noqa: E402, F401

@@ -7,7 +7,6 @@ watchdog to look; they only poll for the broker's deliveries, never for a deadli
 from __future__ import annotations
 
 import secrets
-import socket
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -17,17 +16,10 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from tests.conftest import IN_CI, LOCAL, PG_URL, make_services, require_postgres
+from tests.conftest import LOCAL, PG_URL, make_services, require_postgres
+from tests.mqtt_world import Phone, eventually
 from tests.people import HOME, PIN, START, Cast, Member, between
-from tests.test_owntracks_mqtt import (
-    BROKER,
-    Phone,
-    eventually,
-    forget_session,
-    location,
-    mira_on_a_walk,
-    serving,
-)
+from tests.test_owntracks_mqtt import location, mira_on_a_walk, serving
 from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
 from walkwithme.domain.fresh_fix import FRESH_FIX_WAIT_MS, Wait, before_asking
@@ -36,6 +28,8 @@ from walkwithme.domain.rules import Reason, Watch
 from walkwithme.domain.walks import WalkState
 from walkwithme.mqtt_bridge import REPORT_LOCATION
 from walkwithme.usecases import devices
+
+pytestmark = pytest.mark.usefixtures("mqtt_broker")
 
 DURESS = "1357"
 
@@ -114,36 +108,6 @@ def test_a_rule_not_due_is_no_question() -> None:
 
 
 # -- the service, with the broker --------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def _broker() -> None:
-    try:
-        socket.create_connection(BROKER, timeout=2).close()
-    except OSError as exc:
-        message = f"no MQTT broker at {BROKER[0]}:{BROKER[1]}: {exc}"
-        if IN_CI:
-            pytest.fail(message + " (under CI a missing server is a failure)")
-        pytest.skip(message)
-
-
-@pytest.fixture
-def world(sqlite_url: str) -> Iterator[dict[str, str]]:
-    user = "f" + secrets.token_hex(5)
-    settings = {
-        "WWM_MQTT_URL": f"mqtt://{BROKER[0]}:{BROKER[1]}",
-        "WWM_MQTT_TOPICS": f"owntracks/{user}/+",
-        "WWM_MQTT_CLIENT_ID": "walkwithme-" + user,
-    }
-    yield {"url": sqlite_url, "topic": f"owntracks/{user}/phone", **settings}
-    forget_session(settings["WWM_MQTT_CLIENT_ID"])
-
-
-@pytest.fixture
-def phone(world: dict[str, str]) -> Iterator[Phone]:
-    mira_phone = Phone(world["topic"])
-    yield mira_phone
-    mira_phone.close()
 
 
 def asked_for_position(phone: Phone) -> int:

@@ -23,18 +23,14 @@ from nacl.encoding import Base64Encoder
 from nacl.secret import SecretBox
 from paho.mqtt.enums import CallbackAPIVersion
 
+from tests.mqtt_world import BROKER, WITHIN_S, eventually
 from tests.people import HOME, PIN, START, Cast, Member, between
-from tests.test_owntracks_mqtt import (  # noqa: F401 (the broker's fixture)
-    BROKER,
-    WITHIN_S,
-    _broker,
-    eventually,
-    serving,
-    world,
-)
+from tests.test_owntracks_mqtt import serving
 from walkwithme.clock import FakeClock
 from walkwithme.domain.errors import Invalid
 from walkwithme.usecases import devices
+
+pytestmark = pytest.mark.usefixtures("mqtt_broker")
 
 
 class App:
@@ -79,7 +75,7 @@ def json(payload: bytes, key: str | None = None) -> dict[str, Any]:
 
 
 @pytest.fixture
-def app(world: dict[str, str]) -> Iterator[App]:  # noqa: F811
+def app(world: dict[str, str]) -> Iterator[App]:
     user = world["topic"].split("/")[1]
     made = App(f"owntracks/{user}")
     yield made
@@ -107,7 +103,7 @@ def walking(cast: Cast, user: str) -> tuple[Member, Member, Member, str, dict[st
 
 
 def test_a_companion_sees_her_on_his_owntracks_map_during_her_walk_and_then_no_more(
-    world: dict[str, str],  # noqa: F811
+    world: dict[str, str],
     tmp_path: Path,
     clock: FakeClock,
     app: App,
@@ -166,7 +162,7 @@ def test_a_companion_sees_her_on_his_owntracks_map_during_her_walk_and_then_no_m
 
 
 def test_his_app_with_a_key_gets_her_sealed_and_a_contact_that_ends_clears_her(
-    world: dict[str, str],  # noqa: F811
+    world: dict[str, str],
     tmp_path: Path,
     clock: FakeClock,
     app: App,
