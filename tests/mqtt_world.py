@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import secrets
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -42,9 +43,13 @@ class Phone:
         self.commands: list[dict[str, Any]] = []
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="phone-" + topic[-12:])
         self.client.on_message = lambda _c, _u, msg: self.commands.append(orjson.loads(msg.payload))
+        subscribed = threading.Event()
+        self.client.on_subscribe = lambda *_args: subscribed.set()
         self.client.connect(*BROKER)
         self.client.loop_start()
         self.client.subscribe(f"{topic}/cmd", qos=1)
+        # Listening before anything is sent to it: a command sent earlier would be lost.
+        assert subscribed.wait(WITHIN_S), "the broker never took the phone's subscription"
 
     def publish(
         self, message: dict[str, Any], topic: str | None = None, *, retain: bool = True

@@ -231,6 +231,7 @@ def test_a_process_without_the_broker_asks_no_phone_but_honours_a_wait(
         )
         assert answered.status_code == 200, answered.text
         assert look(cast, minutes=5) == ["check"]
+        eventually(lambda: asked_for_position(phone) >= 1)  # the first look's, delivered
         assert asked_for_position(phone) == 1
         cast.services.watchdog.phones = bridge
 
