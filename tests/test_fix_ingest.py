@@ -328,3 +328,32 @@ def test_a_long_queue_sent_at_once_is_kept_whole_and_numbered_in_time_order(cast
     by_id = sorted(points, key=lambda p: p["id"])
     assert [p["id"] for p in by_id] == list(range(1, 301))
     assert [p["t"] for p in by_id[5:]] == [f["t"] for f in queue[:295]]
+
+
+def test_a_batch_from_a_phone_whose_clock_runs_ahead_is_judged_as_any_other(cast: Cast) -> None:
+    """Its fixes' times are all counted as the server's "now", so none is newer than the one
+    before: each is judged against the trusted fix just before it, whether it came in this
+    batch or earlier (a jump is flagged, the fix after it judged against the one before the
+    jump), and a late one among them against the stored track."""
+    mira, noor, phone, walk = cast.walking()
+    ahead = 40.0  # seconds: the phone's clock runs this much ahead of the server's
+    for share, at in ((0.09, 30), (0.1, 10)):  # seconds before the phone's "now"
+        fix = cast.fix(between(START, HOME, share), seconds_ago=-(ahead - at))
+        assert cast.statuses(phone, fix) == ["accepted"]
+    far = (START[0] + 0.1, START[1])  # 11 km away
+    batch = [
+        cast.fix(between(START, HOME, 0.11), seconds_ago=-(ahead - 8)),
+        cast.fix(far, seconds_ago=-(ahead - 7)),  # 11 km in a second: a jump
+        cast.fix(between(START, HOME, 0.12), seconds_ago=-(ahead - 6)),
+        # Late: 11 km in 10 s from the stored fix before it.
+        cast.fix(far, seconds_ago=-(ahead - 20)),
+        cast.fix(between(START, HOME, 0.13), seconds_ago=-(ahead - 5)),
+    ]
+    assert cast.statuses(phone, *batch) == [
+        "accepted",
+        "flagged",
+        "accepted",
+        "flagged",
+        "accepted",
+    ]
+    assert len(track(cast, noor, walk)) == 5  # the flagged ones are kept off the map

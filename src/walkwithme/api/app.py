@@ -36,6 +36,8 @@ from walkwithme.api import (
 from walkwithme.api.auth import ServicesDep, sees_operations
 from walkwithme.api.body_limit import BodyLimit
 from walkwithme.api.errors import install as install_error_handlers
+from walkwithme.api.fixes_door import PATH as FIXES_PATH
+from walkwithme.api.fixes_door import FixesDoor, FixesFirst
 from walkwithme.api.responses import JSON
 from walkwithme.services import Services
 from walkwithme.store.health import takes_writes
@@ -85,6 +87,9 @@ def create_app(services: Services, *, manage: bool = True) -> FastAPI:
         summary="Walks people home: live walks shared with trusted companions.",
         default_response_class=JSON,
         lifespan=lifespan,
+        # No OpenTelemetry here: off, FastAPI no longer asks the environment on every request
+        # whether a tracer was configured since.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
         # /docs is served by the pages, offline (web/docs.py); ReDoc only loads from a CDN.
         docs_url=None,
         redoc_url=None,
@@ -112,13 +117,15 @@ def create_app(services: Services, *, manage: bool = True) -> FastAPI:
         app.include_router(module.router)
     # The clock's jump exists in demo and drill mode only, and is documented only there.
     app.include_router(drill.router, include_in_schema=services.jumping_clock is not None)
-    # First in line: the busiest door shouldn't wait for every router to be tried.
-    app.router.routes.insert(0, Route("/api/fixes", devices.post_fixes, methods=["POST"]))
+    # POST /api/fixes is answered in front of the framework (`FixesFirst`, below); the route
+    # is for its place in the API's document, and a 405 to any other method.
+    door = FixesDoor(services)
+    app.router.routes.insert(0, Route(FIXES_PATH, door, methods=["POST"]))
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
-            schema["paths"]["/api/fixes"] = devices.FIXES_OPENAPI
+            schema["paths"][FIXES_PATH] = devices.FIXES_OPENAPI
             app.openapi_schema = with_errors(schema)
         return app.openapi_schema
 
@@ -170,9 +177,7 @@ def create_app(services: Services, *, manage: bool = True) -> FastAPI:
 
     web.install(app, services)
     app.add_middleware(BodyLimit)
-    if services.clock.speed != 1.0:
-        app.add_middleware(ClockNotice, speed=services.clock.speed)
-    _headers_outermost(app, services.config.tiles_url)
+    _outermost(app, services, door)
     return app
 
 
@@ -215,13 +220,18 @@ def with_errors(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def _headers_outermost(app: FastAPI, tiles_url: str) -> None:
-    """The security headers on every answer, even those given before the app is reached (a
-    body refused as it streams in) or after it failed (an internal error's 500): outside
-    Starlette's own outermost layer, the one that answers an unhandled error."""
+def _outermost(app: FastAPI, services: Services, door: FixesDoor) -> None:
+    """Outside Starlette's own outermost layer (the one that answers an unhandled error), from
+    the outside in: the security headers on every answer, even those given before the app is
+    reached (a body refused as it streams in) or after it failed (an internal error's 500);
+    on a fast clock, the notice that says so; then the fixes' door in front of the rest."""
     build = app.build_middleware_stack
+    speed = services.clock.speed
 
-    def build_with_headers() -> ASGIApp:
-        return SecurityHeaders(build(), tiles_url=tiles_url)
+    def build_outermost() -> ASGIApp:
+        inner: ASGIApp = FixesFirst(build(), door)
+        if speed != 1.0:
+            inner = ClockNotice(inner, speed=speed)
+        return SecurityHeaders(inner, tiles_url=services.config.tiles_url)
 
-    app.build_middleware_stack = build_with_headers  # type: ignore[method-assign]
+    app.build_middleware_stack = build_outermost  # type: ignore[method-assign]

@@ -24,7 +24,7 @@ def limit_for(path: str) -> int:
     return LIMITS.get(path.rstrip("/") or "/", SMALL)
 
 
-def _too_large(limit: int) -> str:
+def too_large(limit: int) -> str:
     return f"body too large: at most {limit:,} bytes"
 
 
@@ -39,7 +39,7 @@ class BodyLimit:
         limit = limit_for(scope["path"])
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            message = _too_large(limit) if declared.isdigit() else "bad Content-Length"
+            message = too_large(limit) if declared.isdigit() else "bad Content-Length"
             status = 413 if declared.isdigit() else 400
             await JSONResponse({"error": message}, status_code=status)(scope, receive, send)
             return
@@ -52,7 +52,7 @@ class BodyLimit:
                 taken += len(message.get("body", b""))
                 if taken > limit:
                     # Answered by the app's handler for HTTP errors, as one clear JSON error.
-                    raise HTTPException(413, _too_large(limit))
+                    raise HTTPException(413, too_large(limit))
             return message
 
         await self.app(scope, counted, send)

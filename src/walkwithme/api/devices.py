@@ -1,25 +1,19 @@
-"""A person's phones, and the door they post fixes through."""
+"""A person's phones; the door they post fixes through is api/fixes_door.py (its description
+for the API's document is here)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import orjson
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from walkwithme.api.auth import PersonDep, ServicesDep, current_device, services
-from walkwithme.api.errors import error_body
+from walkwithme.api.auth import PersonDep, ServicesDep
 from walkwithme.api.params import Id
-from walkwithme.api.responses import JSON
-from walkwithme.domain.errors import Conflict
 from walkwithme.store.writer import Tx
 from walkwithme.usecases import devices
-from walkwithme.usecases.fixes import Outcome, parse_batch, record_fixes, unknown_fields
 
 router = APIRouter(prefix="/api", tags=["devices"])
-
-MAX_BATCH = 1000
 
 
 class NewDevice(BaseModel):
@@ -59,59 +53,16 @@ async def revoke_device(device_id: Id, person: PersonDep, svc: ServicesDep) -> N
     await svc.writer.run(lambda tx: devices.revoke_device(tx, person.id, device_id))
 
 
-async def post_fixes(request: Request) -> JSON:
-    """Take fixes from a device. Answers per item: accepted, flagged, duplicate, refused
-    (malformed, with the field and why; a `t` in seconds says so) or not_kept (no live walk),
-    with a warning naming any field nothing reads (another app's name for one, say). Answered
-    only once the accepted ones are committed.
-
-    The busiest door of the service, so a plain Starlette endpoint: no body model, no
-    dependency injection (see FIXES_OPENAPI for its description)."""
-    device = await current_device(request)
-    svc = services(request)
-    body = await request.body()  # limited as it streams in (api/body_limit.py)
-    try:
-        payload = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return JSON(error_body("body is not valid JSON"), status_code=400)
-    single = isinstance(payload, dict) and "fixes" not in payload
-    if isinstance(payload, dict) and "fixes" in payload:
-        items = payload["fixes"]
-        if not isinstance(items, list):
-            return JSON(error_body("fixes must be a list", "fixes"), status_code=422)
-    elif isinstance(payload, dict):
-        items = [payload]
-    else:
-        return JSON(error_body('send a fix or {"fixes": [...]}'), status_code=422)
-    if len(items) > MAX_BATCH:
-        return JSON(error_body(f"at most {MAX_BATCH} fixes a request", "fixes"), status_code=413)
-    parsed = parse_batch(items, svc.clock.now_ms())
-    if single and isinstance(parsed[0], Outcome):
-        # One fix, not a batch: nothing else to keep, so a plain 400 naming the field.
-        return JSON(error_body(parsed[0].reason or "malformed fix", parsed[0].field), 400)
-    try:
-        outcomes = await svc.writer.run(lambda tx: record_fixes(tx, device, parsed, svc.streets))
-    except Conflict:
-        # Another process changed the walk at that instant. A 4xx would make iOS drop the
-        # fixes: ask the phone to send them again instead.
-        return JSON(
-            error_body("the walk changed meanwhile; send again"),
-            status_code=503,
-            headers={"Retry-After": "1"},
-        )
-    results = [o.as_json(i) for i, o in enumerate(outcomes)]
-    for result, item in zip(results, items, strict=True):
-        warning = unknown_fields(item)
-        if warning:
-            result["warning"] = warning
-    return JSON({"results": results})
-
+FIXES_DESCRIPTION = """Take fixes from a device. Answers per item: accepted, flagged, duplicate,
+refused (malformed, with the field and why; a `t` in seconds says so) or not_kept (no live
+walk), with a warning naming any field nothing reads (another app's name for one, say).
+Answered only once the accepted ones are committed. (Served by api/fixes_door.py.)"""
 
 FIXES_OPENAPI: dict[str, Any] = {
     "post": {
         "tags": ["devices"],
         "summary": "Post fixes",
-        "description": post_fixes.__doc__,
+        "description": FIXES_DESCRIPTION,
         "security": [{"deviceToken": []}],
         "requestBody": {
             "required": True,

@@ -52,13 +52,25 @@ class Track:
         self.battery = walk.last_battery_pct
         self.notice = walk.battery_notice
         self.batch_trusted: Fix | None = None  # the latest trusted fix of this batch so far
+        # The stored track's newest trusted fix, once read (a list: read or not, and what).
+        self._newest_stored: list[Fix | None] = []
 
     def previous_trusted(self, conn: Connection, t_ms: int) -> Fix | None:
         """The trusted fix just before `t_ms`: from this batch, the walk, or (for a fix that
         arrived late) the stored track."""
         if self.latest_at is None or min(t_ms, self.now_ms) > self.latest_at:
             return self.last
-        stored = _trusted_before(conn, self.before.id, t_ms)
+        # Here for a late fix, and for every fix of a batch from a phone whose clock runs
+        # ahead (its times are counted as the server's "now", so none is newer than the one
+        # before): the stored track is read once a batch, and again only for a fix older than
+        # its newest (the batch is judged before any of it is stored).
+        if not self._newest_stored:
+            self._newest_stored.append(_trusted_before(conn, self.before.id, None))
+        newest = self._newest_stored[0]
+        if newest is None or newest.t_ms < t_ms:
+            stored = newest
+        else:
+            stored = _trusted_before(conn, self.before.id, t_ms)
         here = self.batch_trusted
         if here is not None and (stored is None or here.t_ms > stored.t_ms):
             return here
@@ -187,11 +199,21 @@ def _last_trusted(walk: Walk) -> Fix | None:
     return Fix(walk.last_fix_at, walk.last_lat, walk.last_lon, walk.last_accuracy_m)
 
 
-def _trusted_before(conn: Connection, walk_id: int, t_ms: int) -> Fix | None:
+def _trusted_before(conn: Connection, walk_id: int, t_ms: int | None) -> Fix | None:
+    """The walk's stored trusted fix just before `t_ms` (None: its newest)."""
     row = conn.execute(
-        sa.select(fixes.c.taken_at, fixes.c.lat, fixes.c.lon, fixes.c.accuracy_m)
-        .where(fixes.c.walk_id == walk_id, fixes.c.taken_at < t_ms, fixes.c.flag.is_(None))
-        .order_by(fixes.c.taken_at.desc())
-        .limit(1)
+        _TRUSTED_BEFORE, {"walk_id": walk_id, "before": t_ms if t_ms is not None else 2**62}
     ).first()
     return Fix(row.taken_at, row.lat, row.lon, row.accuracy_m) if row else None
+
+
+_TRUSTED_BEFORE = (
+    sa.select(fixes.c.taken_at, fixes.c.lat, fixes.c.lon, fixes.c.accuracy_m)
+    .where(
+        fixes.c.walk_id == sa.bindparam("walk_id"),
+        fixes.c.taken_at < sa.bindparam("before"),
+        fixes.c.flag.is_(None),
+    )
+    .order_by(fixes.c.taken_at.desc())
+    .limit(1)
+)

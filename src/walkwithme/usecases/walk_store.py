@@ -270,18 +270,37 @@ def walk_from_row(row: Any) -> Walk:
 
 
 def _walk_of(values: Mapping[str, Any]) -> Walk:
-    return Walk(
-        state=WalkState(values["state"]),
-        destination=None
+    made = {name: values[name] for name in _PLAIN_FIELDS}
+    made["state"] = WalkState(values["state"])
+    made["destination"] = (
+        None
         if values["dest_lat"] is None
         else Destination(
             values["dest_lat"], values["dest_lon"], values["dest_radius_m"], values["dest_name"]
-        ),
-        profiles=_profiles(values["profiles"]),
-        cover=_cover(values),
-        still=_still(values["door_still"]),
-        **{name: values[name] for name in _PLAIN_FIELDS},
+        )
     )
+    made["profiles"] = _profiles(values["profiles"])
+    made["cover"] = _cover(values)
+    made["still"] = _still(values["door_still"])
+    return _walk_with(made)
+
+
+_WALK_FIELDS = frozenset(f.name for f in fields(Walk))
+
+
+def _walk_with(values: dict[str, Any], **changes: Any) -> Walk:
+    """A walk of these fields' values (every one of them), with `changes`; what `Walk(...)` and
+    `dataclasses.replace` make, without running `__init__`. Why: a frozen dataclass's
+    `__init__` sets each of its forty-odd fields through `object.__setattr__`, and every fix
+    makes two walks (read, and as saved): ten times the cost of filling its `__dict__` at
+    once. Walk has no `__post_init__` and caches nothing in its `__dict__`, so they are the
+    same walk."""
+    if not changes.keys() <= _WALK_FIELDS:
+        raise TypeError(f"not fields of a walk: {sorted(changes.keys() - _WALK_FIELDS)}")
+    walk = object.__new__(Walk)
+    walk.__dict__.update(values)
+    walk.__dict__.update(changes)
+    return walk
 
 
 # Built once: these run for every fix and every live update, and building a statement costs
@@ -384,10 +403,10 @@ def _changed(walk: Walk, state: WalkState, values: dict[str, Any]) -> Walk:
     if "door_still" in plain:
         plain["still"] = _still(plain.pop("door_still"))
     if len(plain) == len(values):
-        return replace(walk, state=state, **plain)
+        return _walk_with(walk.__dict__, state=state, **plain)
     covered = {name: value for name, value in values.items() if name in COVER_COLUMNS}
     cover = _cover({**_cover_columns(walk.cover), **covered})
-    return replace(walk, state=state, cover=cover, **plain)
+    return _walk_with(walk.__dict__, state=state, cover=cover, **plain)
 
 
 def _cover_state(walk: Walk) -> WalkState | None:

@@ -29,7 +29,6 @@ from walkwithme.web import (
     walker_pages,
 )
 from walkwithme.web.assets import Assets
-from walkwithme.web.headers import SecurityHeaders
 from walkwithme.web.render import Pages
 
 
@@ -59,7 +58,6 @@ def install(app: FastAPI, services: Services) -> None:
         manage_signup.router,
     ):
         app.include_router(router)
-    app.add_middleware(SecurityHeaders, tiles_url=services.config.tiles_url)
 
 
 __all__ = ["install"]

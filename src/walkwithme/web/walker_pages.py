@@ -15,18 +15,17 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Request
 from sqlalchemy.engine import Connection
 from starlette.responses import RedirectResponse, Response
 
 from walkwithme.api.auth import from_our_pages, same_origin, services
-from walkwithme.api.devices import MAX_BATCH
 from walkwithme.api.errors import error_body
+from walkwithme.api.fixes_door import Answer, fixes_of, take_fixes
 from walkwithme.api.params import Id
 from walkwithme.api.responses import JSON
 from walkwithme.api.walks import with_pin
-from walkwithme.domain.errors import Conflict, DomainError, Forbidden, NotFound
+from walkwithme.domain.errors import DomainError, Forbidden, NotFound
 from walkwithme.domain.walks import MAX_EXTENSION_MIN, QUICK_REPLIES, check_extension
 from walkwithme.store.writer import Tx
 from walkwithme.usecases import (
@@ -37,7 +36,7 @@ from walkwithme.usecases import (
     walks,
 )
 from walkwithme.usecases.browser import browser_device
-from walkwithme.usecases.fixes import parse_batch, record_fixes
+from walkwithme.usecases.fixes import record_fixes
 from walkwithme.usecases.moments import Pin
 from walkwithme.usecases.timeline import Audience
 from walkwithme.web import walk_pages, walker_words, words
@@ -182,31 +181,19 @@ async def page_fixes(walk_id: Id, request: Request) -> Response:
     svc = services(request)
     try:
         await svc.db.read(lambda c: _hers(c, walk_id, person.id))
-        payload = orjson.loads(await request.body())
     except NotFound:
         return _json_error("no such walk", 404)
-    except orjson.JSONDecodeError:
-        return _json_error("body is not valid JSON", 400)
-    items = payload.get("fixes") if isinstance(payload, dict) else None
-    if not isinstance(items, list):
-        return _json_error('send {"fixes": [...]}', 422)
-    if len(items) > MAX_BATCH:
-        return _json_error(f"at most {MAX_BATCH} fixes a request", 413)
-    parsed = parse_batch(items, svc.clock.now_ms())
-
-    def job(tx: Tx) -> list[Any]:
-        return record_fixes(tx, browser_device(tx, person.id), parsed, svc.streets)
-
-    try:
-        outcomes = await svc.writer.run(job)
-    except Conflict:
-        return JSON(
-            error_body("the walk changed meanwhile; send again"),
-            status_code=503,
-            headers={"Retry-After": "1"},
-        )
-    results = [o.as_json(i) for i, o in enumerate(outcomes)]
-    return JSON({"results": results, "now": svc.clock.now_ms()})
+    items = fixes_of(await request.body(), batch_only=True)
+    if isinstance(items, Answer):
+        return JSON(items.body, status_code=items.status)
+    answer = await take_fixes(
+        svc,
+        *items,
+        lambda tx, parsed: record_fixes(tx, browser_device(tx, person.id), parsed, svc.streets),
+    )
+    if answer.status == 200:
+        answer.body["now"] = svc.clock.now_ms()
+    return JSON(answer.body, status_code=answer.status, headers=answer.headers)
 
 
 def _hers(conn: Connection, walk_id: int, person_id: int) -> None:
