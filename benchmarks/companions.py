@@ -10,6 +10,9 @@ Commands on standard input, one a line: `count` prints `COUNT {...}`; `stop` (or
 disconnects everybody, writes --out (fix arrival times) if asked, and prints `DONE {...}`.
 The process also stops by itself after --max-seconds.
 
+Each connects as the pages' live client does (`?together=true`): fixes that land at once come
+in one "fixes" message; each fix in it is counted and stamped with the message's arrival.
+
 --after-fix FILE (a JSON object, walk id -> the walk's last fix number) connects each companion
 as one resuming from there (`?after_fix=N`), so a companion joining a walk with a long track
 does not catch up on it while the load runs.
@@ -49,7 +52,7 @@ class Tally:
 
 
 async def _open(url: str, walker: Walker, after_fix: int = 0) -> ClientConnection:
-    query = f"?after_fix={after_fix}" if after_fix else ""
+    query = "?together=true" + (f"&after_fix={after_fix}" if after_fix else "")
     return await connect(
         f"{url}/api/walks/{walker.walk_id}/live{query}",
         additional_headers={"Authorization": f"Bearer {walker.companion_token}"},
@@ -66,10 +69,12 @@ async def _read(ws: ClientConnection, walk_id: int, tally: Tally, record: bool) 
             tally.messages += 1
             message = orjson.loads(raw)
             kind = message.get("type")
-            if kind == "fix":
-                tally.fixes += 1
+            if kind == "fix" or kind == "fixes":
+                fixes = message["fixes"] if kind == "fixes" else [message["fix"]]
+                tally.fixes += len(fixes)
                 if record:
-                    tally.arrivals.setdefault((walk_id, int(message["fix"]["t"])), stamp)
+                    for fix in fixes:
+                        tally.arrivals.setdefault((walk_id, int(fix["t"])), stamp)
             elif kind == "event":
                 event_kind = str(message["event"].get("kind"))
                 tally.events[event_kind] = tally.events.get(event_kind, 0) + 1

@@ -8,7 +8,10 @@ expires, or the walk is over, the stream sends what is left of the walk, says wh
 
 Messages: {"type": "walk", "walk": {...}} whenever the walk's summary changes,
 {"type": "event", "event": {...}}, {"type": "fix", "fix": {...}},
-and last {"type": "closed", "reason": "..."}.
+and last {"type": "closed", "reason": "..."}. With `?together=true` (the pages ask for it),
+fixes that land at once (a phone's queue sent in one batch, a catch-up) come in one message,
+{"type": "fixes", "fixes": [{...}, ...]}: a hundred frames cost a hundred sends, where one
+costs one (a fix alone still comes as "fix").
 """
 
 from __future__ import annotations
@@ -18,10 +21,10 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, WebSocket
+from fastapi import APIRouter, Query, WebSocket
 from sqlalchemy.engine import Connection
 from starlette.websockets import WebSocketDisconnect
 
@@ -38,6 +41,10 @@ from walkwithme.usecases.timeline import Audience, events_after, fixes_after
 from walkwithme.views import shared_view, walk_view
 
 router = APIRouter(tags=["live"])
+
+Together = Annotated[
+    bool, Query(description='fixes that land at once in one {"type": "fixes"} message')
+]
 
 RECHECK_S = 10.0
 FIXES_A_READ = 1000  # fixes_after's limit
@@ -57,6 +64,7 @@ class Batch:
     from_bell: bool = False
     until_seq: int | None = None
     frames: list[str] | None = None  # `fixes` as sent, when made already (one per fix)
+    together: str | None = None  # `fixes` as one "fixes" message, when made already
 
 
 # Reads what is new past the cursors. With `check`, it first decides again whether the viewer
@@ -142,8 +150,15 @@ def _link_reader(token: str, now: Callable[[], int]) -> Reader:
 
 
 async def _stream(
-    ws: WebSocket, svc: Services, walk_id: int, read: Reader, after_event: int, after_fix: int
+    ws: WebSocket,
+    svc: Services,
+    walk_id: int,
+    read: Reader,
+    after_event: int,
+    after_fix: int,
+    together: bool = False,
 ) -> None:
+    """`together`: fixes that come at once are sent in one "fixes" message."""
     bell = svc.bell
     with bell.listen(walk_id) as rung:
         generation = bell.access_generation(walk_id)
@@ -173,10 +188,14 @@ async def _stream(
                 for event in batch.events:
                     await _send(ws, {"type": "event", "event": event})
                     after_event = event["id"]
-                frames = batch.frames
-                for index, fix in enumerate(batch.fixes):
-                    await _send_text(ws, frames[index] if frames else _fix_frame(fix))
-                    after_fix = fix["id"]
+                if together and len(batch.fixes) > 1:
+                    await _send_text(ws, batch.together or _fixes_frame(batch.fixes))
+                    after_fix = batch.fixes[-1]["id"]
+                else:
+                    frames = batch.frames
+                    for index, fix in enumerate(batch.fixes):
+                        await _send_text(ws, frames[index] if frames else _fix_frame(fix))
+                        after_fix = fix["id"]
                 if batch.closing:
                     await _close(ws, batch.closing, 1000)
                     return
@@ -204,7 +223,7 @@ async def _stream(
                     handed = bell.fixes_after(walk_id, covered)
                     if handed is not None:
                         # Only new fixes, each as the database would give it: no read.
-                        batch = _handed_over(batch, handed, after_fix)
+                        batch = _handed_over(batch, handed, after_fix, together)
                         covered = handed[-1].last if handed else covered
                         continue
                 known = bell.fixes_known_until(walk_id)
@@ -227,9 +246,17 @@ def _covered(batch: Batch, known: int, after_fix: int, covered: int | None) -> i
     return max(known, after_fix, covered or 0, *(int(f["id"]) for f in batch.fixes[-1:]))
 
 
-def _handed_over(batch: Batch, handed: list[NewFixes], after_fix: int) -> Batch:
+def _handed_over(
+    batch: Batch, handed: list[NewFixes], after_fix: int, together: bool = False
+) -> Batch:
     until = batch.until_seq
-    news: list[dict[str, Any]] = []
+    if together:
+        news = [fix for added in handed for fix in _wanted(added.shown, after_fix, until)]
+        whole = len(handed) == 1 and len(news) == len(handed[0].shown) > 1
+        return Batch(
+            None, [], news, None, True, until, None, _together(handed[0]) if whole else None
+        )
+    news = []
     frames: list[str] = []
     for added in handed:
         made = _frames(added)
@@ -240,6 +267,11 @@ def _handed_over(batch: Batch, handed: list[NewFixes], after_fix: int) -> Batch:
     return Batch(None, [], news, None, True, until, frames)
 
 
+def _wanted(shown: list[dict[str, Any]], after_fix: int, until: int | None) -> list[dict[str, Any]]:
+    """The fixes past the stream's cursor, up to the end of the track it may see."""
+    return [f for f in shown if f["id"] > after_fix and (until is None or f["id"] <= until)]
+
+
 def _frames(added: NewFixes) -> list[str]:
     """The handed-over fixes as sent: serialized once for the walk, whoever follows it."""
     if len(added.frames) != len(added.shown):
@@ -247,8 +279,19 @@ def _frames(added: NewFixes) -> list[str]:
     return added.frames
 
 
+def _together(added: NewFixes) -> str:
+    """The handed-over fixes as one message, serialized once for the walk."""
+    if not added.together:
+        added.together.append(_fixes_frame(added.shown))
+    return added.together[0]
+
+
 def _fix_frame(fix: dict[str, Any]) -> str:
     return orjson.dumps({"type": "fix", "fix": fix}).decode()
+
+
+def _fixes_frame(fixes: list[dict[str, Any]]) -> str:
+    return orjson.dumps({"type": "fixes", "fixes": fixes}).decode()
 
 
 def _changed(walk: dict[str, Any], before: dict[str, Any] | None) -> bool:
@@ -302,7 +345,11 @@ async def _close(ws: WebSocket, reason: str, code: int) -> None:
 
 @router.websocket("/api/walks/{walk_id}/live")
 async def walk_live(
-    ws: WebSocket, walk_id: Id, after_event: Cursor = 0, after_fix: Cursor = 0
+    ws: WebSocket,
+    walk_id: Id,
+    after_event: Cursor = 0,
+    after_fix: Cursor = 0,
+    together: Together = False,
 ) -> None:
     svc = services(ws)
     try:
@@ -314,7 +361,7 @@ async def walk_live(
     reader = _person_reader(walk_id, person.id, session, svc.clock.now_ms)
     if await svc.db.read(lambda c: _follows(c, walk_id, person.id)):
         await seen.note(svc, walk_id, looks.LIVE, viewer_id=person.id)
-    await _stream(ws, svc, walk_id, reader, after_event, after_fix)
+    await _stream(ws, svc, walk_id, reader, after_event, after_fix, together)
 
 
 def _follows(conn: Any, walk_id: int, person_id: int) -> bool:
@@ -326,7 +373,11 @@ def _follows(conn: Any, walk_id: int, person_id: int) -> bool:
 
 @router.websocket("/api/share/{token}/live")
 async def share_live(
-    ws: WebSocket, token: str, after_event: Cursor = 0, after_fix: Cursor = 0
+    ws: WebSocket,
+    token: str,
+    after_event: Cursor = 0,
+    after_fix: Cursor = 0,
+    together: Together = False,
 ) -> None:
     svc = services(ws)
     now = svc.clock.now_ms
@@ -336,4 +387,4 @@ async def share_live(
         await ws.close(code=CLOSE_NO_ACCESS, reason=exc.message[:120])
         return
     await seen.through_link(svc, walk.id, token)
-    await _stream(ws, svc, walk.id, _link_reader(token, now), after_event, after_fix)
+    await _stream(ws, svc, walk.id, _link_reader(token, now), after_event, after_fix, together)

@@ -57,6 +57,8 @@ class NewFixes:
     # The shown fixes as the live streams send them: made once, by the first stream that sends
     # them, for every stream of the walk (api/live.py).
     frames: list[str] = field(default_factory=list, compare=False, repr=False)
+    # The same as one "fixes" message, for the streams that take fixes together.
+    together: list[str] = field(default_factory=list, compare=False, repr=False)
 
 
 @dataclass

@@ -39,7 +39,8 @@ export class LiveWalk {
 
   url() {
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    const query = `after_event=${this.afterEvent}&after_fix=${this.afterFix}`;
+    // together: fixes that land at once (her phone's queue, a catch-up) in one message.
+    const query = `after_event=${this.afterEvent}&after_fix=${this.afterFix}&together=true`;
     return `${scheme}//${location.host}${this.path}?${query}`;
   }
 
@@ -76,6 +77,11 @@ export class LiveWalk {
     } else if (message.type === "fix") {
       this.afterFix = Math.max(this.afterFix, message.fix.id);
       this.emit("fix", message.fix);
+    } else if (message.type === "fixes") {
+      for (const fix of message.fixes) {
+        this.afterFix = Math.max(this.afterFix, fix.id);
+        this.emit("fix", fix);
+      }
     } else if (message.type === "walk") {
       this.emit("walk", message.walk);
     }
