@@ -83,15 +83,18 @@ def leave_margin_m(radius_m: float) -> float:
     return max(25.0, radius_m / 2)
 
 
-def door_after_fix(state: WalkState, dest: Destination, fix: Fix) -> WalkState:
+def door_after_fix(
+    state: WalkState, dest: Destination, fix: Fix, distance_m: float | None = None
+) -> WalkState:
     """The state a trusted fix puts a live walk in, with hysteresis.
 
     Arriving needs the fix inside the radius and precise enough to say so. Leaving needs the
     whole accuracy circle outside the radius plus a margin, so GPS drift at the edge of the
-    radius never flaps the walk between `active` and `at_door`.
+    radius never flaps the walk between `active` and `at_door`. `distance_m`: the fix's
+    straight-line distance to the door, if the caller has it already.
     """
     accuracy = fix.accuracy_m or 0.0
-    distance = dest.distance_from(fix.lat, fix.lon)
+    distance = dest.distance_from(fix.lat, fix.lon) if distance_m is None else distance_m
     if state is WalkState.ACTIVE:
         if distance <= dest.radius_m and accuracy <= max(MAX_DOOR_ACCURACY_M, dest.radius_m):
             return WalkState.AT_DOOR

@@ -88,8 +88,11 @@ class Track:
         self.latest_at = t
         self.last = fix
         state = self.state
-        if walk.destination is not None and state in (WalkState.ACTIVE, WalkState.AT_DOOR):
-            state = door_after_fix(state, walk.destination, fix)
+        dest = walk.destination
+        # As the crow flies, to the door: for the door, and for what is left without streets.
+        straight = dest.distance_from(fix.lat, fix.lon) if dest is not None else None
+        if dest is not None and state in (WalkState.ACTIVE, WalkState.AT_DOOR):
+            state = door_after_fix(state, dest, fix, straight)
         if state is not self.state:
             self.door_at = t if state is WalkState.AT_DOOR else None
             kind = "arrived" if state is WalkState.AT_DOOR else "left_door"
@@ -100,7 +103,7 @@ class Track:
             # Moving near the door is not lingering (one noisy fix may have put her "at the
             # door" while she still walks home): the rule counts from when she stopped.
             self.still = still_after(self.still, fix.lat, fix.lon, fix.accuracy_m, t)
-        if walk.destination is not None:
+        if dest is not None and straight is not None:
             # Measured from wherever she is, never from the route the server would take: she
             # may choose another street, and that is no reason to worry.
             remaining = (
@@ -108,10 +111,10 @@ class Track:
                     fix.lat, fix.lon, (previous.lat, previous.lon) if previous else None
                 )
                 if self.field is not None
-                else walk.destination.distance_from(fix.lat, fix.lon)
+                else straight
             )
             self.progress = progress_after(self.progress, remaining, t, fix.accuracy_m)
-            self._adapt_arrival(max(0.0, remaining - walk.destination.radius_m), t)
+            self._adapt_arrival(max(0.0, remaining - dest.radius_m), t)
         if fix.battery_pct is not None:
             self.battery = fix.battery_pct
         notice = battery_notice(self.notice, fix.battery_pct)
