@@ -1,10 +1,10 @@
-"""The writer on PostgreSQL, with as few round trips a group as it can (store/database.py):
-its one connection is not pinged before each group, `BEGIN` goes with the group's first
-statement, and the group's last writes and `NOTIFY`s with its `COMMIT`. None of that may lose
-anything: a group is still one transaction (all of it or nothing), a connection the server
-ended is replaced without the group failing, a server that is down refuses writes with
-StorageUnavailable (503) and the writer takes writes again when it is back, and a `NOTIFY`
-is heard only for a group that committed."""
+"""The writer on PostgreSQL, with as few waits on the server a group as it can
+(store/database.py): its one connection is not pinged before each group, and the group's last
+writes and `NOTIFY`s go with its `COMMIT` in one query. None of that may lose anything: a
+group is still one transaction (all of it or nothing), a connection the server ended is
+replaced without the group failing, a server that is down refuses writes with
+StorageUnavailable (503) and the writer takes writes again when it is back, and a `NOTIFY` is
+heard only for a group that committed."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from walkwithme.store import pg_bell
 from walkwithme.store.database import Database
 from walkwithme.store.migrate import upgrade
 from walkwithme.store.schema import fixes, people
-from walkwithme.store.writer import StorageUnavailable, Touched, Tx, Writer
+from walkwithme.store.writer import NewFixes, StorageUnavailable, Touched, Tx, Writer
 
 
 @pytest.fixture
@@ -70,8 +70,7 @@ def end_backend(pid: int) -> None:
 
 
 def test_a_group_is_one_transaction_from_its_first_statement(pg_url: str) -> None:
-    """psycopg starts no transaction itself on the writer's connections: the first statement
-    of a group that fails must still be taken back."""
+    """The first statement of a group that fails is taken back with the rest."""
     db = Database(pg_url)
     writer = Writer(db.write_engine, FakeClock())
     try:
@@ -260,6 +259,9 @@ def test_last_writes_that_fail_at_the_commit_take_their_group_back(pg_url: str) 
         db.dispose()
 
 
+ODD = "it's a \\ 'quoted' \"odd\" ü; COMMIT; -- string"
+
+
 def test_a_notice_is_heard_for_a_group_that_committed_and_never_for_one_taken_back(
     pg_url: str,
 ) -> None:
@@ -280,7 +282,8 @@ def test_a_notice_is_heard_for_a_group_that_committed_and_never_for_one_taken_ba
         def touching(walk_id: int, *, fail: bool = False) -> Callable[[Tx], None]:
             def job(tx: Tx) -> None:
                 add_person(walk_id)(tx)
-                tx.touch(walk_id)
+                # Bound into the query as a literal on this side: quotes and all, said as is.
+                tx.added_fixes(walk_id, NewFixes(1, 1, [{"id": 1, "odd": ODD}]))
                 if fail:
                     raise RuntimeError("taken back")
 
@@ -291,6 +294,7 @@ def test_a_notice_is_heard_for_a_group_that_committed_and_never_for_one_taken_ba
         writer.run_sync(touching(7))
         assert arrived.wait(10)
         assert [t.walks for t in heard] == [{7}]
+        assert heard[0].fixes == {7: [NewFixes(1, 1, [{"id": 1, "odd": ODD}])]}
     finally:
         listener.stop()
         db.dispose()

@@ -6,18 +6,18 @@ group commit makes the fsync affordable. Writes on SQLite start with `BEGIN IMME
 write transaction takes the lock up front instead of failing half-way.
 
 On PostgreSQL the writer's thread waits out every round trip to the server in turn (the one
-writer commits group after group), so its engine spends as few as it can on anything but the
-group's own statements: no ping before each group (a dead connection is found by the group's
-first statement, and the writer runs that group again on a new one: store/writer.py), the
-`BEGIN` sent with the group's first statement, and the group's last writes, its `NOTIFY`s and
-its `COMMIT` sent together (`commit_with`). `synchronous_commit` is left as the server has it
-(on by default): a fix answered is a fix on disk.
+writer commits group after group), and each wait on the socket lets the other threads take
+the GIL, which the writer must then win back. So its engine spends as few waits as it can on
+anything but the group's own statements: no ping before each group (a dead connection is found
+by the group's first statement, and the writer runs that group again on a new one:
+store/writer.py), and the group's last writes, its `NOTIFY`s and its `COMMIT` sent as one
+query (`commit_with`). `synchronous_commit` is left as the server has it (on by default): a
+fix answered is a fix on disk.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
@@ -149,46 +149,7 @@ def _pg_write_engine(url: str, connect_args: dict[str, Any]) -> Engine:
         connect_args=connect_args,
     )
 
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        # psycopg sends `BEGIN` before a transaction's first statement and waits for it: a
-        # round trip of its own. Here psycopg starts no transaction itself (autocommit), and
-        # the cursor sends `BEGIN` in one round trip with the first statement instead, so
-        # every statement still runs in a transaction that SQLAlchemy commits or rolls back.
-        dbapi_conn.autocommit = True
-        dbapi_conn.cursor_factory = _begin_with_first_cursor()
-
     return engine
-
-
-@functools.cache
-def _begin_with_first_cursor() -> type[Any]:
-    """psycopg's cursor, which sends `BEGIN` in one round trip with the first statement of a
-    transaction (psycopg is imported only on PostgreSQL)."""
-    import psycopg
-    from psycopg.pq import TransactionStatus
-
-    class BeginWithFirst(psycopg.Cursor[Any]):
-        def execute(self, *args: Any, **kwargs: Any) -> Any:
-            conn = self.connection
-            if conn.autocommit and conn.info.transaction_status == TransactionStatus.IDLE:
-                # Both in one pipeline: sent together, their results read at its end (an
-                # error raised there, from this call, as it would be without the pipeline).
-                with conn.pipeline():
-                    psycopg.Cursor(conn).execute(b"BEGIN")
-                    return super().execute(*args, **kwargs)
-            return super().execute(*args, **kwargs)
-
-        def executemany(self, *args: Any, **kwargs: Any) -> None:
-            conn = self.connection
-            if conn.autocommit and conn.info.transaction_status == TransactionStatus.IDLE:
-                with conn.pipeline():
-                    psycopg.Cursor(conn).execute(b"BEGIN")
-                    super().executemany(*args, **kwargs)
-                return
-            super().executemany(*args, **kwargs)
-
-    return BeginWithFirst
 
 
 Writes = list[tuple[Executable, list[dict[str, Any]]]]  # each statement with its sets of values
@@ -196,10 +157,12 @@ Writes = list[tuple[Executable, list[dict[str, Any]]]]  # each statement with it
 
 def commit_with(conn: Connection, writes: Writes) -> None:
     """Make these writes, then commit the connection's transaction. On PostgreSQL they are
-    sent with the `COMMIT` in one round trip (psycopg's pipeline mode: nothing of them is read
-    back); an error is raised as SQLAlchemy's, as from `Connection.execute`, and then nothing
-    of the transaction is kept. On SQLite, each statement through SQLAlchemy, then the
-    commit."""
+    sent with the `COMMIT` as one query of several statements (their values bound by psycopg
+    on this side, as literals), in one round trip: psycopg's pipeline mode would also take one,
+    but waits on the socket several times where this waits once, and each wait hands the GIL
+    to the other threads. An error is raised as SQLAlchemy's, as from `Connection.execute`:
+    the server runs none of the statements after it, so nothing of the transaction is kept.
+    On SQLite, each statement through SQLAlchemy, then the commit."""
     if conn.dialect.name != "postgresql":
         for statement, rows in writes:
             if rows:
@@ -207,31 +170,25 @@ def commit_with(conn: Connection, writes: Writes) -> None:
         conn.commit()
         return
     import psycopg
-    from psycopg.pq import TransactionStatus
 
     dbapi_conn: Any = conn.connection.dbapi_connection
-    dialect = conn.dialect
-    idle = dbapi_conn.info.transaction_status == TransactionStatus.IDLE
-    writes = [(statement, rows) for statement, rows in writes if rows]
-    if idle and not writes:
-        conn.commit()  # the group sent nothing: there is nothing to commit
+    binder = psycopg.ClientCursor(dbapi_conn)
+    said: list[str] = []
+    for statement, rows in writes:
+        form = _prepared(statement)._form(conn)
+        for values in rows:
+            params = form.named(values)
+            if conn._has_events or conn.engine._has_events:  # what listens still hears it
+                conn.dispatch.before_cursor_execute(conn, binder, form.sql, params, None, False)
+            said.append(binder.mogrify(form.sql, params))
+    if not said:
+        conn.commit()
         return
-    sql, params = "COMMIT", None
+    sql = ";\n".join([*said, "COMMIT"])
     try:
-        with dbapi_conn.pipeline():
-            cursor = psycopg.Cursor(dbapi_conn)  # psycopg's own: the `BEGIN` is sent here
-            if idle and dbapi_conn.autocommit:
-                cursor.execute(b"BEGIN")
-            for statement, rows in writes:
-                form = _prepared(statement)._form(conn)
-                sql, params = form.sql, [form.named(values) for values in rows]
-                if conn._has_events or conn.engine._has_events:  # what listens still hears it
-                    conn.dispatch.before_cursor_execute(conn, cursor, sql, params, None, True)
-                cursor.executemany(sql, params)
-            sql, params = "COMMIT", None
-            cursor.execute(b"COMMIT")
-    except dialect.loaded_dbapi.Error as exc:
-        raise _refused(conn, dbapi_conn, exc, sql, params) from exc
+        dbapi_conn.cursor().execute(sql, prepare=False)
+    except psycopg.Error as exc:
+        raise _refused(conn, dbapi_conn, exc, sql, None) from exc
     conn.commit()  # SQLAlchemy's transaction ends; psycopg has nothing left to commit
 
 
