@@ -4,6 +4,15 @@ SQLite gets WAL (readers never wait for the writer), a busy timeout, foreign key
 `secure_delete` and `synchronous=FULL`: a fix we acknowledged must survive a power cut, and
 group commit makes the fsync affordable. Writes on SQLite start with `BEGIN IMMEDIATE` so a
 write transaction takes the lock up front instead of failing half-way.
+
+On PostgreSQL the writer's thread waits out every round trip to the server in turn (the one
+writer commits group after group), and each wait on the socket lets the other threads take
+the GIL, which the writer must then win back. So its engine spends as few waits as it can on
+anything but the group's own statements: no ping before each group (a dead connection is found
+by the group's first statement, and the writer runs that group again on a new one:
+store/writer.py), and the group's last writes, its `NOTIFY`s and its `COMMIT` sent as one
+query (`commit_with`). `synchronous_commit` is left as the server has it (on by default): a
+fix answered is a fix on disk.
 """
 
 from __future__ import annotations
@@ -18,7 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql import ClauseElement, Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 
 T = TypeVar("T")
@@ -84,14 +93,14 @@ class Database:
                 url, for_writes=False, busy_timeout_ms=busy_timeout_ms
             )
         else:
-            self.write_engine = sa.create_engine(
+            self.write_engine = _pg_write_engine(url, connect_args or {})
+            self.read_engine = sa.create_engine(
                 url,
                 pool_size=10,
                 max_overflow=10,
                 pool_pre_ping=True,
                 connect_args=connect_args or {},
             )
-            self.read_engine = self.write_engine
 
     def read_sync(self, fn: Callable[[Connection], T]) -> T:
         with self.read_engine.connect() as conn:
@@ -128,6 +137,97 @@ class Database:
             self.read_engine.dispose()
 
 
+def _pg_write_engine(url: str, connect_args: dict[str, Any]) -> Engine:
+    """The writer's engine on PostgreSQL: one connection, kept (the most recently used one
+    first, a few more for a migration or a second writer in tests), not pinged before use."""
+    engine = sa.create_engine(
+        url,
+        pool_size=1,
+        max_overflow=4,
+        pool_use_lifo=True,
+        pool_pre_ping=False,
+        connect_args=connect_args,
+    )
+
+    return engine
+
+
+Writes = list[tuple[Executable, list[dict[str, Any]]]]  # each statement with its sets of values
+
+
+def commit_with(conn: Connection, writes: Writes) -> None:
+    """Make these writes, then commit the connection's transaction. On PostgreSQL they are
+    sent with the `COMMIT` as one query of several statements (their values bound by psycopg
+    on this side, as literals), in one round trip: psycopg's pipeline mode would also take one,
+    but waits on the socket several times where this waits once, and each wait hands the GIL
+    to the other threads. An error is raised as SQLAlchemy's, as from `Connection.execute`:
+    the server runs none of the statements after it, so nothing of the transaction is kept.
+    On SQLite, each statement through SQLAlchemy, then the commit."""
+    if conn.dialect.name != "postgresql":
+        for statement, rows in writes:
+            if rows:
+                conn.execute(statement, rows)
+        conn.commit()
+        return
+    import psycopg
+
+    dbapi_conn: Any = conn.connection.dbapi_connection
+    binder = psycopg.ClientCursor(dbapi_conn)
+    said: list[str] = []
+    for statement, rows in writes:
+        form = _prepared(statement)._form(conn)
+        for values in rows:
+            params = form.named(values)
+            if conn._has_events or conn.engine._has_events:  # what listens still hears it
+                conn.dispatch.before_cursor_execute(conn, binder, form.sql, params, None, False)
+            said.append(binder.mogrify(form.sql, params))
+    if not said:
+        conn.commit()
+        return
+    sql = ";\n".join([*said, "COMMIT"])
+    try:
+        dbapi_conn.cursor().execute(sql, prepare=False)
+    except psycopg.Error as exc:
+        raise _refused(conn, dbapi_conn, exc, sql, None) from exc
+    conn.commit()  # SQLAlchemy's transaction ends; psycopg has nothing left to commit
+
+
+_PREPARED: dict[int, tuple[Executable, Prepared]] = {}
+
+
+def _prepared(statement: Executable) -> Prepared:
+    """The statement, compiled once (the writes kept for a commit are a few module-level
+    statements, so this stays small)."""
+    found = _PREPARED.get(id(statement))
+    if found is None or found[0] is not statement:
+        if len(_PREPARED) > 256:  # not a module-level statement after all: don't keep them
+            _PREPARED.clear()
+        found = _PREPARED[id(statement)] = (statement, Prepared(cast(ClauseElement, statement)))
+    return found[1]
+
+
+def _refused(
+    conn: Connection, dbapi_conn: Any, exc: Exception, sql: str, params: Any
+) -> DBAPIError:
+    """A DB-API error raised outside SQLAlchemy's execution, as SQLAlchemy's would be: a lost
+    connection is invalidated (the pool makes a new one) and said so."""
+    dialect = conn.dialect
+    lost = dialect.is_disconnect(cast(Any, exc), dbapi_conn, None)
+    if lost:
+        conn.invalidate(exc)
+    return cast(
+        DBAPIError,
+        DBAPIError.instance(
+            sql,
+            params,
+            exc,
+            dialect.loaded_dbapi.Error,
+            connection_invalidated=lost,
+            dialect=dialect,
+        ),
+    )
+
+
 class Prepared:
     """A Core statement compiled once per dialect and run straight on the DB-API cursor of the
     connection it is given, inside that connection's transaction: for the few statements the
@@ -141,7 +241,7 @@ class Prepared:
     named in `column_keys`), no expanding `IN` (write the values into the statement)."""
 
     def __init__(self, statement: ClauseElement, column_keys: Sequence[str] | None = None) -> None:
-        self._statement = statement
+        self.statement = statement
         self._column_keys = list(column_keys) if column_keys is not None else None
         self._forms: dict[str, _Form] = {}
 
@@ -149,7 +249,7 @@ class Prepared:
         dialect = conn.dialect
         form = self._forms.get(dialect.name)
         if form is None:
-            form = self._forms[dialect.name] = _Form(self._statement, dialect, self._column_keys)
+            form = self._forms[dialect.name] = _Form(self.statement, dialect, self._column_keys)
         return form
 
     def rows(self, conn: Connection, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
@@ -234,6 +334,10 @@ class _Form:
             for name in self.names
         }
 
+    def named(self, values: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The values as the driver takes them, by name (PostgreSQL's parameters)."""
+        return self._values(values)
+
     def run(self, conn: Connection, values: Mapping[str, Any]) -> Any:
         values = self._values(values)
         params: Any = [values[name] for name in self.names] if self.positional else values
@@ -258,9 +362,8 @@ class _Form:
             cursor.execute(sql, params)
         except self.dialect.loaded_dbapi.Error as exc:
             cursor.close()
-            raise DBAPIError.instance(
-                sql, params, exc, self.dialect.loaded_dbapi.Error, dialect=self.dialect
-            ) from exc
+            # A lost connection is said so (the writer runs its group again on a new one).
+            raise _refused(conn, dbapi_conn, exc, sql, params) from exc
         return cursor
 
     def processors(self, cursor: Any) -> list[Any]:

@@ -29,9 +29,9 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 from sqlalchemy.pool import NullPool
 
+from walkwithme.store.database import Writes
 from walkwithme.store.writer import NewFixes, Touched
 
 log = logging.getLogger(__name__)
@@ -112,13 +112,15 @@ def _notices(
     return out
 
 
-def announcer(origin: str) -> Callable[[Connection, Touched], None]:
-    """The writer's `announce`: NOTIFY in the committing transaction."""
-    statement = sa.text(f"SELECT pg_notify({CHANNEL}, :payload)")
+_NOTIFY = sa.text(f"SELECT pg_notify({CHANNEL}, :payload)")
 
-    def announce(conn: Connection, touched: Touched) -> None:
-        for payload in notices(origin, touched):
-            conn.execute(statement, {"payload": payload.decode()})
+
+def announcer(origin: str) -> Callable[[Touched], Writes]:
+    """The writer's `announce`: the NOTIFYs it sends in the committing transaction, with its
+    `COMMIT` (in one round trip: store/database.py `commit_with`)."""
+
+    def announce(touched: Touched) -> Writes:
+        return [(_NOTIFY, [{"payload": payload.decode()} for payload in notices(origin, touched)])]
 
     return announce
 

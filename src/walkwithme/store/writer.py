@@ -34,6 +34,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.sql import Executable
 
 from walkwithme.clock import Clock
+from walkwithme.store.database import Writes, commit_with
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -110,13 +111,15 @@ class Tx:
         _statement, waiting = self._later.setdefault(id(statement), (statement, {}))
         waiting[tuple(sorted(values.items()))] = values
 
-    def write_later(self) -> None:
-        """Make the writes kept for the end of the transaction (the writer does, before the
-        commit)."""
+    def take_later(self) -> Writes:
+        """The writes kept for the end of the transaction, to be made before the commit (the
+        writer does, with the commit: store/database.py `commit_with`)."""
+        writes: Writes = []
         while self._later:
             _key, (statement, waiting) = self._later.popitem()
             # In one order (rows locked in the same order by every process on PostgreSQL).
-            self.conn.execute(statement, [waiting[key] for key in sorted(waiting, key=repr)])
+            writes.append((statement, [waiting[key] for key in sorted(waiting, key=repr)]))
+        return writes
 
     def touch(self, walk_id: int, *, access: bool = False, events: bool = False) -> None:
         """`access`: who may see the walk may have changed (it ended, a contact ended, a link
@@ -158,10 +161,11 @@ class Writer:
         clock: Clock,
         on_commit: Callable[[Touched], None] = lambda _touched: None,
         on_alerts: Callable[[], None] = lambda: None,
-        announce: Callable[[Connection, Touched], None] | None = None,
+        announce: Callable[[Touched], Writes] | None = None,
     ) -> None:
-        """`announce`: said in each committing transaction that touched something, for the
-        other processes on the same database (store/pg_bell.py); None on SQLite."""
+        """`announce`: the writes that say, in each committing transaction that touched
+        something, what it touched, for the other processes on the same database
+        (store/pg_bell.py); None on SQLite."""
         self._engine = engine
         self._announce = announce
         self._clock = clock
@@ -316,25 +320,40 @@ class Writer:
                 log.exception("ringing the notifier failed")
 
     def _transaction(self, fns: list[Callable[[Tx], Any]], touched: Touched) -> list[Any]:
+        """The jobs in one transaction, committed. The connection is not pinged before (on
+        PostgreSQL a ping is a round trip for every group): if it was lost meanwhile (the
+        server restarted, or ended it), the group's first statement says so, and the group
+        runs once more on a new connection. Only when the loss came before the commit was
+        sent: nothing of the group can have been kept then."""
         now = self._clock.now_ms()
-        try:
-            with self._engine.connect() as conn, conn.begin():
-                tx = Tx(conn, now)
-                results = [fn(tx) for fn in fns]
-                tx.write_later()
-                if self._announce is not None and tx.touched:
-                    self._announce(conn, tx.touched)  # delivered on commit, never on rollback
-        except DBAPIError as exc:
-            if (
-                exc.connection_invalidated
-                or isinstance(exc, OperationalError)
-                or _is_transient(exc)
-            ):
-                log.warning("the database could not commit: %s", exc.orig)
-                raise StorageUnavailable("the database is unavailable; try again") from exc
-            raise
-        touched.update(tx.touched)
-        return results
+        for attempt in (1, 2):
+            committing = False
+            try:
+                with self._engine.connect() as conn:
+                    conn.begin()
+                    tx = Tx(conn, now)
+                    results = [fn(tx) for fn in fns]
+                    writes = tx.take_later()
+                    if self._announce is not None and tx.touched:
+                        # Delivered on commit, never on rollback.
+                        writes += self._announce(tx.touched)
+                    committing = True
+                    commit_with(conn, writes)
+            except DBAPIError as exc:
+                if exc.connection_invalidated and not committing and attempt == 1:
+                    log.info("the database connection was lost; the group runs again")
+                    continue
+                if (
+                    exc.connection_invalidated
+                    or isinstance(exc, OperationalError)
+                    or _is_transient(exc)
+                ):
+                    log.warning("the database could not commit: %s", exc.orig)
+                    raise StorageUnavailable("the database is unavailable; try again") from exc
+                raise
+            touched.update(tx.touched)
+            return results
+        raise AssertionError("unreachable: the second attempt returns or raises")
 
 
 class _Waiting:
