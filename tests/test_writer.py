@@ -208,3 +208,70 @@ def test_a_commit_that_made_alerts_rings_the_notifier_after_it_is_committed(
     with pytest.raises(Conflict):
         writer.run_sync(alerting_then_failing)
     assert rung == [2]  # rolled back: nothing to send
+
+
+def void(_anything: object) -> None:
+    return None
+
+
+def test_a_group_is_answered_before_its_doorbell_and_a_caller_gone_spares_the_rest(
+    database: Database, clock: FakeClock
+) -> None:
+    """Every caller of a group from one event loop is answered (one that went away
+    meanwhile, too, without harm to the others), and only then is the doorbell rung; a
+    revoked token is forgotten before the revocation is answered."""
+    said: list[str] = []
+
+    def job(n: int) -> Callable[[Tx], int]:
+        person = add_person(n)
+
+        def touching(tx: Tx) -> int:
+            tx.touch(n)
+            if n == 0:
+                tx.revoked(7)
+            return person(tx)
+
+        return touching
+
+    async def main() -> list[int | BaseException]:
+        loop = asyncio.get_running_loop()
+        rung = asyncio.Event()
+
+        async def stream() -> None:  # a companion's live stream, woken by the doorbell
+            await rung.wait()
+            said.append("ring")
+
+        writer = Writer(
+            database.write_engine,
+            clock,
+            on_commit=lambda touched: said.append(f"forget {sorted(touched.devices)}"),
+            # As the bell rings (bell.py): from the writer's thread, into the loop.
+            on_answered=lambda _touched: void(loop.call_soon_threadsafe(rung.set)),
+        )
+        writer.start()
+        listening = asyncio.ensure_future(stream())
+
+        async def answered(n: int) -> int:  # a request: it awaits the writer itself
+            result = await writer.run(job(n))
+            said.append("answered")
+            return result
+
+        try:
+            calls = [asyncio.ensure_future(answered(n)) for n in range(50)]
+            await asyncio.sleep(0)  # every job submitted
+            calls[3].cancel()  # her phone hung up
+            return await asyncio.gather(*calls, return_exceptions=True)
+        finally:
+            writer.stop()
+            await listening
+
+    results = asyncio.run(main())
+    assert isinstance(results[3], asyncio.CancelledError)
+    assert all(isinstance(r, int) for i, r in enumerate(results) if i != 3)
+    assert count(database) == 50  # the job of the caller who went away was committed too
+    assert said[0] == "forget [7]"
+    first_ring = said.index("ring")
+    assert said.count("answered") == 49
+    # The group that revoked the token answered its callers before its ring.
+    assert said[1:first_ring]
+    assert set(said[1:first_ring]) == {"answered"}

@@ -132,20 +132,30 @@ def build_services(
     bell = Bell()
     device_tokens = DeviceTokens(db, clock)
 
-    def committed(touched: Touched) -> None:
-        """After a commit, in this process or (on PostgreSQL) another: streams are rung and
-        revoked tokens forgotten."""
-        if touched.walks:
-            bell.ring_threadsafe(touched)
+    def forget_revoked(touched: Touched) -> None:
         if touched.devices:
             device_tokens.forget(touched.devices)
+
+    def ring(touched: Touched) -> None:
+        if touched.walks:
+            bell.ring_threadsafe(touched)
+
+    def committed(touched: Touched) -> None:
+        """After another process's commit (on PostgreSQL): streams are rung and revoked
+        tokens forgotten. This process's own commits: revoked tokens are forgotten before
+        the revocation is answered (no request slips through after it), streams are rung
+        after the group's callers are answered (a phone needn't wait for its fix to be sent
+        to the companions first)."""
+        forget_revoked(touched)
+        ring(touched)
 
     several = not db.is_sqlite  # several processes may share a PostgreSQL database
     me = pg_bell.origin()
     writer = Writer(
         db.write_engine,
         clock,
-        on_commit=committed,
+        on_commit=forget_revoked,
+        on_answered=ring,
         announce=pg_bell.announcer(me) if several else None,
     )
     watchdog = Watchdog(

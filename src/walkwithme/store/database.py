@@ -162,11 +162,11 @@ def commit_with(conn: Connection, writes: Writes) -> None:
     but waits on the socket several times where this waits once, and each wait hands the GIL
     to the other threads. An error is raised as SQLAlchemy's, as from `Connection.execute`:
     the server runs none of the statements after it, so nothing of the transaction is kept.
-    On SQLite, each statement through SQLAlchemy, then the commit."""
+    On SQLite, each statement as one `executemany` on the DB-API cursor, then the commit."""
     if conn.dialect.name != "postgresql":
         for statement, rows in writes:
             if rows:
-                conn.execute(statement, rows)
+                _prepared(statement)._form(conn).run_each(conn, rows)
         conn.commit()
         return
     import psycopg
@@ -315,6 +315,8 @@ class _Form:
             for name in names
         }
         self.binds = {name: proc for name, proc in processors.items() if proc is not None}
+        # Each parameter in order, with its processor (None: the value as it is).
+        self._order = [(name, self.binds.get(name)) for name in names]
         # Where the one group of values is in an insert's SQL (with positional parameters, as
         # `(?, ?, ...)`), to repeat it for many rows.
         start = self.sql.find(" VALUES (") if compiled.positional else -1
@@ -338,10 +340,30 @@ class _Form:
         """The values as the driver takes them, by name (PostgreSQL's parameters)."""
         return self._values(values)
 
+    def _positional(self, values: Mapping[str, Any]) -> list[Any]:
+        """The values in the parameters' order, as the driver takes them (no dict between:
+        this runs for every row of every fix)."""
+        return [values[name] if proc is None else proc(values[name]) for name, proc in self._order]
+
     def run(self, conn: Connection, values: Mapping[str, Any]) -> Any:
-        values = self._values(values)
-        params: Any = [values[name] for name in self.names] if self.positional else values
+        params: Any = self._positional(values) if self.positional else self._values(values)
         return self._execute(conn, self.sql, params)
+
+    def run_each(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        """The statement once for each row, as one `executemany` on the DB-API cursor."""
+        params: Any = [
+            self._positional(row) if self.positional else self._values(row) for row in rows
+        ]
+        dbapi_conn: Any = conn.connection.dbapi_connection
+        cursor = dbapi_conn.cursor()
+        try:
+            if conn._has_events or conn.engine._has_events:  # what listens still hears it
+                conn.dispatch.before_cursor_execute(conn, cursor, self.sql, params, None, True)
+            cursor.executemany(self.sql, params)
+        except self.dialect.loaded_dbapi.Error as exc:
+            raise _refused(conn, dbapi_conn, exc, self.sql, params) from exc
+        finally:
+            cursor.close()
 
     def run_many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> Any:
         """An insert of these rows as one statement (positional parameters only)."""
@@ -349,8 +371,7 @@ class _Form:
         start, end = self.values_at
         group = self.sql[start:end]
         sql = self.sql[:start] + ", ".join([group] * len(rows)) + self.sql[end:]
-        names = self.names
-        params = [value for row in rows for value in map(self._values(row).__getitem__, names)]
+        params = [value for row in rows for value in self._positional(row)]
         return self._execute(conn, sql, params)
 
     def _execute(self, conn: Connection, sql: str, params: Any) -> Any:

@@ -2,9 +2,10 @@
 
 Every change goes through `Writer.run(job)`. A job is a function of a `Tx`: it reads what it
 needs and writes in the transaction it is given. The writer's thread takes every job that is
-waiting, runs them in one transaction, commits once, and only then answers the callers and
-rings the doorbell for the walks they touched. There is no timer: a lone job is committed at
-once; under load, jobs that arrive during a commit form the next group.
+waiting, runs them in one transaction, commits once, and only then answers the callers (with
+one wake-up of their event loop), and after that rings the doorbell for the walks they
+touched. There is no timer: a lone job is committed at once; under load, jobs that arrive
+during a commit form the next group.
 
 If a job raises, the group's transaction is rolled back and its jobs are run again one by one,
 each in its own transaction, so one bad request never takes its neighbours down with it. Jobs
@@ -149,6 +150,9 @@ class _Job(Generic[T]):
     fn: Callable[[Tx], T]
     done: Callable[[T | None, BaseException | None], None]
     urgent: bool = False
+    # The event loop that `done` must be called in (None: any thread). A group's jobs from
+    # one loop are answered with one wake-up of it, not one each.
+    loop: asyncio.AbstractEventLoop | None = None
 
 
 _STOP = object()
@@ -161,6 +165,7 @@ class Writer:
         clock: Clock,
         on_commit: Callable[[Touched], None] = lambda _touched: None,
         on_alerts: Callable[[], None] = lambda: None,
+        on_answered: Callable[[Touched], None] = lambda _touched: None,
         announce: Callable[[Touched], Writes] | None = None,
     ) -> None:
         """`announce`: the writes that say, in each committing transaction that touched
@@ -170,6 +175,9 @@ class Writer:
         self._announce = announce
         self._clock = clock
         self._on_commit = on_commit
+        # After the group's callers are answered (the doorbell: a phone waiting for its
+        # answer need not wait for the companions' streams to be sent its fix first).
+        self._on_answered = on_answered
         # Called from the writer's thread after a commit that made alerts (the notifier's
         # ring, which must be thread-safe); may be set after the writer is made.
         self.on_alerts = on_alerts
@@ -211,10 +219,7 @@ class Writer:
             else:
                 future.set_result(result)  # type: ignore[arg-type]
 
-        def done(result: T | None, error: BaseException | None) -> None:
-            loop.call_soon_threadsafe(settle, result, error)
-
-        self._submit(_Job(fn, done, urgent))
+        self._submit(_Job(fn, settle, urgent, loop))
         return await future
 
     def run_sync(self, fn: Callable[[Tx], T]) -> T:
@@ -240,7 +245,8 @@ class Writer:
         self._queue.put(job)
 
     def _run_group_alone(self, fn: Callable[[Tx], T]) -> T:
-        results = self._commit_group([_Job(fn, lambda _r, _e: None)])
+        results, touched = self._commit_group([_Job(fn, lambda _r, _e: None)])
+        self._answered(touched)
         result, error = results[0]
         if error is not None:
             raise error
@@ -265,24 +271,45 @@ class Writer:
             group = waiting.next_group()
             if group:
                 self.urgent_groups += group[0].urgent
-                self._answer(group, self._commit_group(group))
+                outcomes, touched = self._commit_group(group)
+                self._answer(group, outcomes)
+                self._answered(touched)
 
     def _answer(
         self, group: list[_Job[Any]], outcomes: list[tuple[Any, BaseException | None]]
     ) -> None:
+        by_loop: dict[asyncio.AbstractEventLoop, list[_Answer]] = {}
         for job, (result, error) in zip(group, outcomes, strict=True):
+            if job.loop is not None:
+                by_loop.setdefault(job.loop, []).append((job.done, result, error))
+                continue
             try:
                 job.done(result, error)
+            except Exception:
+                log.exception("could not answer a writer job")
+        for loop, answers in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_settle_all, answers)
             except Exception:  # e.g. the event loop is gone: the writer goes on
                 log.exception("could not answer a writer job")
 
-    def _commit_group(self, group: list[_Job[Any]]) -> list[tuple[Any, BaseException | None]]:
+    def _answered(self, touched: Touched) -> None:
+        if touched:
+            try:
+                self._on_answered(touched)
+            except Exception:  # the bell must never break the writer
+                log.exception("ringing the doorbell failed")
+
+    def _commit_group(
+        self, group: list[_Job[Any]]
+    ) -> tuple[list[tuple[Any, BaseException | None]], Touched]:
+        """The group committed (each job alone if one of them fails), and what it touched."""
         touched = Touched()
         try:
             results = self._transaction([job.fn for job in group], touched)
         except StorageUnavailable as exc:
             self._refused()
-            return [(None, exc) for _ in group]
+            return [(None, exc) for _ in group], touched
         except Exception:
             # One of the jobs failed: isolate it by running each in its own transaction.
             outcome: list[tuple[Any, BaseException | None]] = []
@@ -296,10 +323,10 @@ class Writer:
                 except Exception as exc:
                     outcome.append((None, exc))
             self._after_commit(touched, len(group))
-            return outcome
+            return outcome, touched
         self.failing_since = None
         self._after_commit(touched, len(group))
-        return [(r, None) for r in results]
+        return [(r, None) for r in results], touched
 
     def _refused(self) -> None:
         if self.failing_since is None:
@@ -310,9 +337,9 @@ class Writer:
         self.jobs_committed += jobs
         if touched:
             try:
-                self._on_commit(touched)
-            except Exception:  # the bell must never break the writer
-                log.exception("ringing the doorbell failed")
+                self._on_commit(touched)  # before the answers (revoked tokens forgotten)
+            except Exception:
+                log.exception("after a commit")
         if touched.alerts:
             try:
                 self.on_alerts()
@@ -354,6 +381,18 @@ class Writer:
             touched.update(tx.touched)
             return results
         raise AssertionError("unreachable: the second attempt returns or raises")
+
+
+_Answer = tuple[Callable[[Any, BaseException | None], None], Any, BaseException | None]
+
+
+def _settle_all(answers: list[_Answer]) -> None:
+    """In the event loop: the group's answers to the jobs it submitted."""
+    for done, result, error in answers:
+        try:
+            done(result, error)
+        except Exception:
+            log.exception("could not answer a writer job")
 
 
 class _Waiting:
