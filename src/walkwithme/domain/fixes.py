@@ -43,9 +43,13 @@ def read_number(item: Mapping[str, object], key: str, *, required: bool = False)
         if required:
             raise Invalid(f"{key} is required", field=key)
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    kind = type(value)  # (bool is not int here: `true` is no number)
+    if kind is float:
+        number: float = value  # type: ignore[assignment]
+    elif kind is int:
+        number = float(value)  # type: ignore[arg-type]
+    else:
         raise Invalid(f"{key} must be a number", field=key)
-    number = float(value)
     if not math.isfinite(number):
         raise Invalid(f"{key} must be a finite number", field=key)
     return number
@@ -58,19 +62,22 @@ def read_required(item: Mapping[str, object], key: str) -> float:
 
 
 def parse_fix(item: object) -> Fix:
-    """Read one fix of the native API: {"t": epoch ms, "lat", "lon", ...}."""
-    if not isinstance(item, Mapping):
+    """Read one fix of the native API: {"t": epoch ms, "lat", "lon", ...}. (Every phone's
+    every fix comes through here: plain calls, no generator, exact types.)"""
+    if not isinstance(item, dict):
         raise Invalid("a fix must be a JSON object")
-    t, lat, lon = (read_required(item, key) for key in ("t", "lat", "lon"))
+    t = read_required(item, "t")
+    lat = read_required(item, "lat")
+    lon = read_required(item, "lon")
     return Fix(
-        t_ms=int(t),
-        lat=lat,
-        lon=lon,
-        accuracy_m=read_number(item, "accuracy"),
-        speed_mps=read_number(item, "speed"),
-        bearing_deg=read_number(item, "bearing"),
-        altitude_m=read_number(item, "altitude"),
-        battery_pct=read_number(item, "battery"),
+        int(t),
+        lat,
+        lon,
+        read_number(item, "accuracy"),
+        read_number(item, "speed"),
+        read_number(item, "bearing"),
+        read_number(item, "altitude"),
+        read_number(item, "battery"),
     )
 
 
