@@ -6,17 +6,15 @@ watchdog to look; they only poll for the broker's deliveries, never for a deadli
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from tests.conftest import LOCAL, PG_URL, make_services, require_postgres
+from tests.conftest import LOCAL, make_services, pg_schema
 from tests.mqtt_world import Phone, eventually
 from tests.people import HOME, PIN, START, Cast, Member, between
 from tests.test_owntracks_mqtt import location, mira_on_a_walk, serving
@@ -239,17 +237,8 @@ def test_a_process_without_the_broker_asks_no_phone_but_honours_a_wait(
 @pytest.fixture
 def on_postgres(world: dict[str, str]) -> Iterator[dict[str, str]]:
     """The same world on a PostgreSQL schema of its own, which several services can share."""
-    require_postgres()
-    schema = "ff_" + secrets.token_hex(5)
-    admin = sa.create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    try:
-        yield {**world, "url": f"{PG_URL}?options=-csearch_path%3D{schema}"}
-    finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
+    with pg_schema("ff_") as url:
+        yield {**world, "url": url}
 
 
 def test_two_services_on_postgresql_one_following_the_broker(

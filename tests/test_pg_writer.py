@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import secrets
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -20,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from tests.conftest import LOCAL, PG_URL, make_services, require_postgres
+from tests.conftest import LOCAL, PG_URL, make_services, pg_schema
 from tests.people import START, Cast
 from tests.test_writer import add_person, count
 from walkwithme.api.app import create_app
@@ -35,21 +34,11 @@ from walkwithme.store.writer import NewFixes, StorageUnavailable, Touched, Tx, W
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A migrated schema of its own on the test PostgreSQL."""
-    require_postgres()
-    schema = "t_" + secrets.token_hex(6)
-    admin = sa.create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    url = f"{PG_URL}?options=-csearch_path%3D{schema}"
-    db = Database(url)
-    upgrade(db.write_engine)
-    db.dispose()
-    try:
+    with pg_schema("t_") as url:
+        db = Database(url)
+        upgrade(db.write_engine)
+        db.dispose()
         yield url
-    finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
 
 
 def backend_of(writer: Writer) -> int:

@@ -9,7 +9,6 @@ its token. On SQLite a second `serve` on the same data folder refuses to start.
 from __future__ import annotations
 
 import json
-import secrets
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,10 +16,9 @@ from typing import Any
 
 import httpx2
 import pytest
-import sqlalchemy as sa
 from websockets.sync.client import ClientConnection, connect
 
-from tests.conftest import PG_URL, require_postgres
+from tests.conftest import pg_schema
 from tests.people import HOME, START, between
 from tests.service import WWM, Service
 from tests.sinks import webhook_sink
@@ -37,19 +35,9 @@ SOONER_THAN_A_RECHECK_S = 3.0
 @pytest.fixture
 def postgres(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A schema of its own on the test PostgreSQL, chosen for every process and command."""
-    require_postgres()
-    schema = "multi_" + secrets.token_hex(5)
-    admin = sa.create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    url = f"{PG_URL}?options=-csearch_path%3D{schema}"
-    monkeypatch.setenv("WWM_DATABASE_URL", url)  # the CLI and both services inherit it
-    try:
+    with pg_schema("multi_") as url:
+        monkeypatch.setenv("WWM_DATABASE_URL", url)  # the CLI and both services inherit it
         yield url
-    finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
 
 
 def next_fix(ws: ClientConnection) -> dict[str, Any]:
