@@ -28,6 +28,16 @@ def too_large(limit: int) -> str:
     return f"body too large: at most {limit:,} bytes"
 
 
+def refused_length(declared: bytes | None, limit: int) -> tuple[int, str] | None:
+    """The status and words for a declared Content-Length that is refused (not a number, or
+    over the limit), or None."""
+    if declared is None:
+        return None
+    if not declared.isdigit():
+        return 400, "bad Content-Length"
+    return (413, too_large(limit)) if int(declared) > limit else None
+
+
 class BodyLimit:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -37,10 +47,9 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         limit = limit_for(scope["path"])
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            message = too_large(limit) if declared.isdigit() else "bad Content-Length"
-            status = 413 if declared.isdigit() else 400
+        refused = refused_length(dict(scope["headers"]).get(b"content-length"), limit)
+        if refused is not None:
+            status, message = refused
             await JSONResponse({"error": message}, status_code=status)(scope, receive, send)
             return
         taken = 0

@@ -19,6 +19,10 @@ from walkwithme.store.writer import StorageUnavailable
 
 log = logging.getLogger(__name__)
 
+# A storage fault: nothing was kept; a phone sends again after this many seconds.
+STORAGE_UNAVAILABLE = "the server can't store this right now; try again"
+STORAGE_RETRY_AFTER_S = 5
+
 
 def error_body(message: str, field: str | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {"error": message}
@@ -53,9 +57,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StorageUnavailable)
     async def unavailable(_request: Request, exc: StorageUnavailable) -> JSON:
         return JSON(
-            error_body("the server can't store this right now; try again"),
+            error_body(STORAGE_UNAVAILABLE),
             status_code=503,
-            headers={"Retry-After": "5"},
+            headers={"Retry-After": str(STORAGE_RETRY_AFTER_S)},
         )
 
     @app.exception_handler(Exception)

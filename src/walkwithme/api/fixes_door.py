@@ -30,8 +30,8 @@ from typing import Any
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from walkwithme.api.body_limit import limit_for, too_large
-from walkwithme.api.errors import error_body
+from walkwithme.api.body_limit import limit_for, refused_length, too_large
+from walkwithme.api.errors import STORAGE_RETRY_AFTER_S, STORAGE_UNAVAILABLE, error_body
 from walkwithme.domain.errors import Conflict, DomainError
 from walkwithme.services import Services
 from walkwithme.store.writer import StorageUnavailable, Tx
@@ -42,7 +42,6 @@ log = logging.getLogger(__name__)
 
 PATH = "/api/fixes"
 MAX_BATCH = 1000
-STORAGE_RETRY_S = 5  # as api/errors.py answers a StorageUnavailable everywhere else
 
 
 @dataclass(frozen=True)
@@ -117,9 +116,7 @@ class FixesDoor:
             answer = await self._answer(scope, receive)
         except StorageUnavailable:
             answer = Answer(
-                503,
-                error_body("the server can't store this right now; try again"),
-                {"Retry-After": str(STORAGE_RETRY_S)},
+                503, error_body(STORAGE_UNAVAILABLE), {"Retry-After": str(STORAGE_RETRY_AFTER_S)}
             )
         except DomainError as exc:
             answer = _error(exc.status, exc.message, exc.field)
@@ -137,10 +134,9 @@ class FixesDoor:
                 authorization = value
             elif name == b"content-length":
                 declared = value
-        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            if not declared.isdigit():
-                return _error(400, "bad Content-Length")
-            return _error(413, too_large(self.limit))
+        refused = refused_length(declared, self.limit)
+        if refused is not None:
+            return _error(*refused)
         device = await self._device(authorization)
         if isinstance(device, Answer):
             return device

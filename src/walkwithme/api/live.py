@@ -259,9 +259,8 @@ def _handed_over(
     news = []
     frames: list[str] = []
     for added in handed:
-        made = _frames(added)
-        for fix, frame in zip(added.shown, made, strict=True):
-            if fix["id"] > after_fix and (until is None or fix["id"] <= until):
+        for fix, frame in zip(added.shown, _frames(added), strict=True):
+            if _past(fix, after_fix, until):
                 news.append(fix)
                 frames.append(frame)
     return Batch(None, [], news, None, True, until, frames)
@@ -269,7 +268,11 @@ def _handed_over(
 
 def _wanted(shown: list[dict[str, Any]], after_fix: int, until: int | None) -> list[dict[str, Any]]:
     """The fixes past the stream's cursor, up to the end of the track it may see."""
-    return [f for f in shown if f["id"] > after_fix and (until is None or f["id"] <= until)]
+    return [fix for fix in shown if _past(fix, after_fix, until)]
+
+
+def _past(fix: dict[str, Any], after_fix: int, until: int | None) -> bool:
+    return bool(fix["id"] > after_fix and (until is None or fix["id"] <= until))
 
 
 def _frames(added: NewFixes) -> list[str]:
