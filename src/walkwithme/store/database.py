@@ -43,8 +43,10 @@ def _sqlite_engine(url: str, *, for_writes: bool, busy_timeout_ms: int) -> Engin
         connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
         # Readers run on the worker threads (40 at most): one pooled connection each, kept
         # open, instead of opening a file and parsing the schema for a burst of reads.
+        # The writer keeps one connection (store/writer.py); a migration, the CLI's checks or
+        # a second writer in tests may take another while it does.
         pool_size=1 if for_writes else READ_THREADS,
-        max_overflow=0,
+        max_overflow=2 if for_writes else 0,
     )
 
     @event.listens_for(engine, "connect")

@@ -181,6 +181,10 @@ class Writer:
         # Called from the writer's thread after a commit that made alerts (the notifier's
         # ring, which must be thread-safe); may be set after the writer is made.
         self.on_alerts = on_alerts
+        # The connection the groups are committed on, kept from one group to the next (taking
+        # one from the pool and giving it back costs each group as much as a fix's own work
+        # when fixes come one at a time); let go after a group that failed.
+        self._conn: Connection | None = None
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self.groups_committed = 0
@@ -202,6 +206,22 @@ class Writer:
             self._queue.put(_STOP)
             self._thread.join()
             self._thread = None
+        self._let_go()
+
+    def _connection(self) -> Connection:
+        if self._conn is None:
+            self._conn = self._engine.connect()
+        return self._conn
+
+    def _let_go(self) -> None:
+        """Give the kept connection back to the pool, which rolls back what it had begun (or
+        drops it, if it was lost)."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:
+                log.exception("could not give back the writer's connection")
 
     # -- submitting --------------------------------------------------------------------------
 
@@ -245,7 +265,10 @@ class Writer:
         self._queue.put(job)
 
     def _run_group_alone(self, fn: Callable[[Tx], T]) -> T:
-        results, touched = self._commit_group([_Job(fn, lambda _r, _e: None)])
+        try:
+            results, touched = self._commit_group([_Job(fn, lambda _r, _e: None)])
+        finally:
+            self._let_go()  # kept only by the writer's thread, which commits group after group
         self._answered(touched)
         result, error = results[0]
         if error is not None:
@@ -356,17 +379,20 @@ class Writer:
         for attempt in (1, 2):
             committing = False
             try:
-                with self._engine.connect() as conn:
-                    conn.begin()
-                    tx = Tx(conn, now)
-                    results = [fn(tx) for fn in fns]
-                    writes = tx.take_later()
-                    if self._announce is not None and tx.touched:
-                        # Delivered on commit, never on rollback.
-                        writes += self._announce(tx.touched)
-                    committing = True
-                    commit_with(conn, writes)
-            except DBAPIError as exc:
+                conn = self._connection()
+                conn.begin()
+                tx = Tx(conn, now)
+                results = [fn(tx) for fn in fns]
+                writes = tx.take_later()
+                if self._announce is not None and tx.touched:
+                    # Delivered on commit, never on rollback.
+                    writes += self._announce(tx.touched)
+                committing = True
+                commit_with(conn, writes)
+            except BaseException as exc:
+                self._let_go()  # rolled back; the next group takes a connection afresh
+                if not isinstance(exc, DBAPIError):
+                    raise
                 if exc.connection_invalidated and not committing and attempt == 1:
                     log.info("the database connection was lost; the group runs again")
                     continue
