@@ -1,5 +1,6 @@
 """The walk as stored: made from its row and changed without `Walk.__init__` (walk_store's
-`_walk_with`), it must be the very walk `Walk(...)` and `dataclasses.replace` would make."""
+`_walk_with`), it must be the very walk `Walk(...)` and `dataclasses.replace` would make; and
+kept by the writer between fixes, it must never overwrite what changed it elsewhere."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.people import HOME, START, Cast, between
+from walkwithme.domain.errors import Conflict
 from walkwithme.domain.walks import WalkState
+from walkwithme.store.schema import walks
 from walkwithme.usecases import walk_store
 
 CHANGES = st.fixed_dictionaries(
@@ -70,3 +73,60 @@ def test_a_walk_changed_is_what_replace_makes(changes: dict[str, Any]) -> None:
     assert walk.state is WalkState.ACTIVE  # the walk it was made from is untouched
     with pytest.raises(TypeError, match="not fields of a walk"):
         walk_store._changed(walk, walk.state, {"no_such_column": 1})
+
+
+def _walk(cast: Cast, walk_id: int) -> walk_store.Walk:
+    found = cast.services.db.read_sync(lambda c: walk_store.get_walk(c, walk_id))
+    assert found is not None
+    return found
+
+
+def _elsewhere(cast: Cast, walk_id: int, **values: Any) -> None:
+    """Change the walk as a command, or another `serve` process on the same database, would:
+    not through this process's writer."""
+    with cast.services.db.write_engine.begin() as conn:
+        conn.execute(walks.update().where(walks.c.id == walk_id).values(**values))
+
+
+def test_every_change_of_a_walk_moves_its_version_whoever_makes_it(cast: Cast) -> None:
+    walk = _stored(cast)
+    _elsewhere(cast, walk.id, expected_at=walk.expected_at + 600_000)
+    changed = _walk(cast, walk.id)
+    assert changed.version == walk.version + 1
+    # A save made from the walk as it was before is refused, and changes nothing.
+    with pytest.raises(Conflict):
+        cast.services.writer.run_sync(lambda tx: walk_store.save(tx, walk, last_lat=1.0))
+    assert _walk(cast, walk.id) == changed
+    saved = cast.services.writer.run_sync(lambda tx: walk_store.save(tx, changed, last_lat=1.0))
+    assert saved == _walk(cast, walk.id)
+    assert saved.version == changed.version + 1
+
+
+def test_a_walk_changed_elsewhere_between_two_fixes_keeps_that_change(cast: Cast) -> None:
+    """Her walk is kept in memory by the writer from one fix to the next; a change made
+    elsewhere meanwhile (here: 30 more minutes, asked on another process) must survive her
+    next fix, which is kept on the walk as it now is."""
+    _mira, noor, phone, walk = cast.walking()
+    assert cast.statuses(phone, cast.fix(between(START, HOME, 0.1))) == ["accepted"]
+    later = walk["expected_at"] + 30 * 60_000
+    _elsewhere(cast, walk["id"], expected_at=later)
+    cast.clock.advance(seconds=10)
+    second = cast.fix(between(START, HOME, 0.2))
+    assert cast.statuses(phone, second) == ["accepted"]
+    now = _walk(cast, walk["id"])
+    assert now.expected_at == later
+    assert (now.last_lat, now.last_lon, now.fix_seq) == (second["lat"], second["lon"], 2)
+    seen = cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()
+    assert seen["expected_at"] == later
+
+
+def test_a_walk_ended_elsewhere_between_two_fixes_stays_ended(cast: Cast) -> None:
+    _mira, _noor, phone, walk = cast.walking()
+    assert cast.statuses(phone, cast.fix(between(START, HOME, 0.1))) == ["accepted"]
+    cast.clock.advance(seconds=10)
+    _elsewhere(cast, walk["id"], state="ended", ended_at=cast.clock.now_ms())
+    cast.clock.advance(seconds=10)
+    assert cast.statuses(phone, cast.fix(between(START, HOME, 0.2))) == ["not_kept"]
+    now = _walk(cast, walk["id"])
+    assert now.state is WalkState.ENDED
+    assert now.fix_seq == 1

@@ -89,7 +89,8 @@ async def take_fixes(svc: Services, items: list[Any], single: bool, record: Reco
         # One fix, not a batch: nothing else to keep, so a plain 400 naming the field.
         return _error(400, parsed[0].reason or "malformed fix", parsed[0].field)
     try:
-        outcomes = await svc.writer.run(lambda tx: record(tx, parsed))
+        # `record` changes walks only through the fix path, which keeps the writer's memo true.
+        outcomes = await svc.writer.run(lambda tx: record(tx, parsed), memo=True)
     except Conflict:
         # Another process changed the walk at that instant. A 4xx would make iOS drop the
         # fixes: ask the phone to send them again instead.

@@ -224,6 +224,9 @@ walks = sa.Table(
     sa.Column("fix_seq", Id, nullable=False, server_default="0"),
     # How many share links the walker has made for it so far (share_links.number).
     sa.Column("share_seq", Id, nullable=False, server_default="0"),
+    # Moved on by every change of the walk (by `save`, or by a trigger: migration 0028), so
+    # that a walk kept in memory between fixes is saved only if nothing changed it since.
+    sa.Column("version", Id, nullable=False, server_default="0"),
     # Once her duress PIN ended the walk for her devices (while it goes on in a silent alarm):
     # the last number of its track they see, and its last position then (the `last_*`
     # columns, as JSON): what her real PIN's walk would have kept.

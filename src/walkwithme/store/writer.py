@@ -26,7 +26,7 @@ import logging
 import queue
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -99,6 +99,13 @@ class Tx:
     conn: Connection
     now_ms: int
     touched: Touched = field(default_factory=Touched)
+    # What jobs keep in memory from one group to the next, so that later ones need not read it
+    # again (the walks her fixes go to: usecases/walk_store.py). The writer empties it after a
+    # group that failed and after every job not submitted with `memo=True`: what it holds was
+    # committed, and only jobs that keep it true have changed it since. What another process
+    # or a command changes is not seen here: what is kept must be saved conditionally on
+    # what it was read as (a walk's `version`), so that a stale value fails, never wins.
+    memo: dict[Hashable, Any] = field(default_factory=dict)
     # Writes kept for the end of the transaction: by statement, each set of values once.
     _later: dict[int, tuple[Executable, dict[tuple[Any, ...], dict[str, Any]]]] = field(
         default_factory=dict
@@ -153,6 +160,8 @@ class _Job(Generic[T]):
     # The event loop that `done` must be called in (None: any thread). A group's jobs from
     # one loop are answered with one wake-up of it, not one each.
     loop: asyncio.AbstractEventLoop | None = None
+    # It keeps the memo true (see `Tx.memo`); after any other job, the memo is emptied.
+    memo: bool = False
 
 
 _STOP = object()
@@ -185,6 +194,8 @@ class Writer:
         # one from the pool and giving it back costs each group as much as a fix's own work
         # when fixes come one at a time); let go after a group that failed.
         self._conn: Connection | None = None
+        # What jobs keep for later groups (`Tx.memo`); only the writer's thread touches it.
+        self._memo: dict[Hashable, Any] = {}
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self.groups_committed = 0
@@ -225,9 +236,11 @@ class Writer:
 
     # -- submitting --------------------------------------------------------------------------
 
-    async def run(self, fn: Callable[[Tx], T], *, urgent: bool = False) -> T:
+    async def run(self, fn: Callable[[Tx], T], *, urgent: bool = False, memo: bool = False) -> T:
         """Run `fn` in the next group; return once its transaction is committed. `urgent`:
-        ahead of the jobs that aren't (alarms' work only: it jumps the phones' fixes)."""
+        ahead of the jobs that aren't (alarms' work only: it jumps the phones' fixes). `memo`:
+        the job changes what `Tx.memo` holds only through it (the fix path), so the memo is
+        kept after it."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
 
@@ -239,7 +252,7 @@ class Writer:
             else:
                 future.set_result(result)  # type: ignore[arg-type]
 
-        self._submit(_Job(fn, settle, urgent, loop))
+        self._submit(_Job(fn, settle, urgent, loop, memo))
         return await future
 
     def run_sync(self, fn: Callable[[Tx], T]) -> T:
@@ -329,7 +342,7 @@ class Writer:
         """The group committed (each job alone if one of them fails), and what it touched."""
         touched = Touched()
         try:
-            results = self._transaction([job.fn for job in group], touched)
+            results = self._transaction(group, touched)
         except StorageUnavailable as exc:
             self._refused()
             return [(None, exc) for _ in group], touched
@@ -338,7 +351,7 @@ class Writer:
             outcome: list[tuple[Any, BaseException | None]] = []
             for job in group:
                 try:
-                    outcome.append((self._transaction([job.fn], touched)[0], None))
+                    outcome.append((self._transaction([job], touched)[0], None))
                     self.failing_since = None
                 except StorageUnavailable as exc:
                     self._refused()
@@ -369,7 +382,7 @@ class Writer:
             except Exception:
                 log.exception("ringing the notifier failed")
 
-    def _transaction(self, fns: list[Callable[[Tx], Any]], touched: Touched) -> list[Any]:
+    def _transaction(self, jobs: list[_Job[Any]], touched: Touched) -> list[Any]:
         """The jobs in one transaction, committed. The connection is not pinged before (on
         PostgreSQL a ping is a round trip for every group): if it was lost meanwhile (the
         server restarted, or ended it), the group's first statement says so, and the group
@@ -381,8 +394,12 @@ class Writer:
             try:
                 conn = self._connection()
                 conn.begin()
-                tx = Tx(conn, now)
-                results = [fn(tx) for fn in fns]
+                tx = Tx(conn, now, memo=self._memo)
+                results = []
+                for job in jobs:
+                    results.append(job.fn(tx))
+                    if not job.memo:
+                        self._memo.clear()  # it may have changed what the memo holds
                 writes = tx.take_later()
                 if self._announce is not None and tx.touched:
                     # Delivered on commit, never on rollback.
@@ -391,6 +408,7 @@ class Writer:
                 commit_with(conn, writes)
             except BaseException as exc:
                 self._let_go()  # rolled back; the next group takes a connection afresh
+                self._memo.clear()  # it may hold what was rolled back
                 if not isinstance(exc, DBAPIError):
                     raise
                 if exc.connection_invalidated and not committing and attempt == 1:

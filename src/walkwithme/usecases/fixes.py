@@ -26,7 +26,7 @@ from walkwithme.streets import DistanceField, StreetMap
 from walkwithme.usecases import timeline
 from walkwithme.usecases.devices import Device
 from walkwithme.usecases.track import Track
-from walkwithme.usecases.walk_store import Walk, walks_taking_fixes
+from walkwithme.usecases.walk_store import Walk, forget_kept, kept_walks_taking_fixes
 
 Status = Literal["accepted", "flagged", "duplicate", "refused", "not_kept"]
 
@@ -134,7 +134,7 @@ def record_fixes(
     )
     if not todo:
         return [o for o in outcomes if o is not None]
-    taking = walks_taking_fixes(tx.conn, device.person_id)
+    taking = kept_walks_taking_fixes(tx, device.person_id)
     # Once per device per writer group, at its end (however many of its fixes the group holds).
     tx.later(_SEEN, device_id=device.id, now=tx.now_ms)
     if not taking:
@@ -142,9 +142,13 @@ def record_fixes(
             outcomes[index] = Outcome("not_kept", NO_WALK)
         return [o for o in outcomes if o is not None]
     newest, *held_open = taking
-    told = _record_on(tx, newest, device, todo, streets)
-    for walk in held_open:
-        _record_on(tx, walk, device, todo, streets)
+    try:
+        told = _record_on(tx, newest, device, todo, streets)
+        for walk in held_open:
+            _record_on(tx, walk, device, todo, streets)
+    except Conflict:
+        forget_kept(tx, device.person_id)  # a savepoint may take back what was saved
+        raise
     if not newest.walker_live:
         # Her duress PIN ended the walk for her devices while it stays open in a silent alarm:
         # the fixes are kept, for those looking for her, and her phone is told what it would

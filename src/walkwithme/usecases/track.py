@@ -179,8 +179,8 @@ class Track:
         `fix_seq`), counted in the same update of the walk."""
         walk = self.before
         if not self.values:
-            if numbered:
-                walk_store.count_fixes(tx, walk, numbered)
+            if numbered:  # all of them flagged or late: their count is all that changes
+                walk_store.save(tx, walk, fix_seq=walk.fix_seq + numbered)
             return
         counted: dict[str, Any] = {"fix_seq": walk.fix_seq + numbered} if numbered else {}
         if walk.covert:

@@ -124,6 +124,7 @@ class Walk:
     walker_last: dict[str, Any] | None = None
     profiles: Profiles = DEFAULT_PROFILES  # the thresholds it started with
     fix_seq: int = 0  # how many fixes its track has numbered (as read: see walks_taking_fixes)
+    version: int = 0  # moved on by every change: `save` changes the walk as read, or nothing
 
     @property
     def live(self) -> bool:
@@ -341,9 +342,48 @@ def walks_taking_fixes(conn: Connection, walker_id: int) -> list[Walk]:
     return found[:1] + [walk for walk in found[1:] if walk.covert]
 
 
+def kept_walks_taking_fixes(tx: Tx, walker_id: int) -> list[Walk]:
+    """The same, kept in the writer's memo from one fix to the next as they were saved (her
+    phone sends a fix every few seconds: reading her walks back for each one was a sixth of
+    its cost). Every save of a kept walk is conditional on its `version`, so a walk another
+    process or a command changed meanwhile makes the save fail (the writer runs the job
+    again, and it reads them afresh), never a save of what the walk no longer is. Kept only
+    while her newest walk is live for her: she can't start another one then (so none can
+    appear that the memo doesn't know of), and no walk is kept when none is live."""
+    key = (_KEPT, walker_id)
+    kept: list[Walk] | None = tx.memo.get(key)
+    if kept is None:
+        kept = walks_taking_fixes(tx.conn, walker_id)
+        if kept and kept[0].walker_live:
+            tx.memo[key] = kept
+    return kept
+
+
+def forget_kept(tx: Tx, walker_id: int) -> None:
+    """Her walks are read afresh for her next fix (what was kept may be what a rolled-back
+    savepoint saved)."""
+    tx.memo.pop((_KEPT, walker_id), None)
+
+
+_KEPT = "walks taking fixes"
+
+
+def _keep(tx: Tx, saved: Walk) -> None:
+    """A walk just saved, in place of what the memo kept of it (if it kept it)."""
+    key = (_KEPT, saved.walker_id)
+    kept: list[Walk] | None = tx.memo.get(key)
+    if kept is None:
+        return
+    kept = [saved if walk.id == saved.id else walk for walk in kept]
+    if kept[0].walker_live and all(walk.live for walk in kept):
+        tx.memo[key] = kept
+    else:  # the walks her fixes go to change: read afresh for her next fix
+        del tx.memo[key]
+
+
 def save(tx: Tx, walk: Walk, target: WalkState | None = None, **values: Any) -> Walk:
-    """Change a walk: a conditional update on the state and the due time it was decided from
-    (so a decision taken on stale facts changes nothing), which moves it to `target` (a legal
+    """Change a walk: a conditional update on the version it was read as (so a decision taken
+    on stale facts changes nothing, whatever changed it since), which moves it to `target` (a legal
     transition) if given, and recomputes when the watchdog should look at it next from the walk
     as it now is. Returns the walk as saved."""
     state = walk.state if target is None else rules.transition(walk.state, target)
@@ -355,12 +395,13 @@ def save(tx: Tx, walk: Walk, target: WalkState | None = None, **values: Any) -> 
             **{f"new_{name}": value for name, value in values.items()},
             "new_state": state.value,
             "new_next_due_at": due,
+            "new_version": walk.version + 1,
             "walk_id": walk.id,
-            "seen_state": walk.state.value,
-            "seen_due": walk.next_due_at,
+            "seen_version": walk.version,
         },
     )
     if done != 1:
+        forget_kept(tx, walk.walker_id)
         raise Conflict("the walk changed meanwhile; try again")
     if state is not walk.state or _cover_state(changed) != _cover_state(walk):
         tx.touch(walk.id, access=True)  # live streams look at the walk again
@@ -375,26 +416,16 @@ def save(tx: Tx, walk: Walk, target: WalkState | None = None, **values: Any) -> 
             )
             .values(expires_at=tx.now_ms + ALARM_LINK_AFTER_MS)
         )
-    # `changed` is a copy of its own, made above: set its due time in place rather than copy
-    # the walk's forty-odd fields again (every fix that moves a walk comes here).
+    # `changed` is a copy of its own, made above: set its due time and version in place
+    # rather than copy the walk's forty-odd fields again (every fix that moves a walk comes
+    # here).
     object.__setattr__(changed, "next_due_at", due)
+    object.__setattr__(changed, "version", walk.version + 1)
+    _keep(tx, changed)
     return changed
 
 
 ALARM_LINK_AFTER_MS = 3_600_000
-
-
-def count_fixes(tx: Tx, walk: Walk, added: int) -> None:
-    """Count fixes added to the walk's track when nothing else of the walk changed (all of
-    them flagged or late); otherwise their count is saved with the rest (`fix_seq`)."""
-    tx.conn.execute(_COUNT_FIXES, {"walk_id": walk.id, "added": added})
-
-
-_COUNT_FIXES = (
-    walks.update()
-    .where(walks.c.id == sa.bindparam("walk_id"))
-    .values(fix_seq=walks.c.fix_seq + sa.bindparam("added"))
-)
 
 
 def _changed(walk: Walk, state: WalkState, values: dict[str, Any]) -> Walk:
@@ -420,11 +451,14 @@ def _update_statement(columns: tuple[str, ...]) -> Prepared:
     return Prepared(
         walks.update()
         .where(
-            walks.c.id == sa.bindparam("walk_id"),
-            walks.c.state == sa.bindparam("seen_state"),
-            walks.c.next_due_at.is_not_distinct_from(sa.bindparam("seen_due", type_=sa.BigInteger)),
+            walks.c.id == sa.bindparam("walk_id"), walks.c.version == sa.bindparam("seen_version")
         )
-        .values({name: sa.bindparam(f"new_{name}") for name in (*columns, "state", "next_due_at")})
+        .values(
+            {
+                name: sa.bindparam(f"new_{name}")
+                for name in (*columns, "state", "next_due_at", "version")
+            }
+        )
     )
 
 
