@@ -1,5 +1,5 @@
-"""The walk as stored: made from its row and changed without `Walk.__init__` (walk_store's
-`_walk_with`), it must be the very walk `Walk(...)` and `dataclasses.replace` would make; and
+"""The walk as stored: made from its row and changed without `Walk.__init__` (walk_record's
+`walk_with`), it must be the very walk `Walk(...)` and `dataclasses.replace` would make; and
 kept by the writer between fixes, it must never overwrite what changed it elsewhere."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from tests.people import HOME, START, Cast, between
 from walkwithme.domain.errors import Conflict
 from walkwithme.domain.walks import WalkState
 from walkwithme.store.schema import walks
-from walkwithme.usecases import walk_store
+from walkwithme.usecases import walk_record, walk_store
 
 CHANGES = st.fixed_dictionaries(
     {},
@@ -31,7 +31,7 @@ CHANGES = st.fixed_dictionaries(
 )
 
 
-def _stored(cast: Cast) -> walk_store.Walk:
+def _stored(cast: Cast) -> walk_record.Walk:
     _mira, _noor, phone, walk = cast.walking()
     cast.send(phone, cast.fix(between(START, HOME, 0.2)))
     found = cast.services.db.read_sync(lambda c: walk_store.get_walk(c, walk["id"]))
@@ -41,7 +41,7 @@ def _stored(cast: Cast) -> walk_store.Walk:
 
 def test_a_walk_read_from_its_row_is_the_walk_its_fields_make(cast: Cast) -> None:
     walk = _stored(cast)
-    made = walk_store.Walk(**{name: getattr(walk, name) for name in walk.__dataclass_fields__})
+    made = walk_record.Walk(**{name: getattr(walk, name) for name in walk.__dataclass_fields__})
     assert walk == made
     assert walk.last_fix_at is not None
     assert walk.due_at() == made.due_at()
@@ -49,7 +49,7 @@ def test_a_walk_read_from_its_row_is_the_walk_its_fields_make(cast: Cast) -> Non
 
 @given(changes=CHANGES)
 def test_a_walk_changed_is_what_replace_makes(changes: dict[str, Any]) -> None:
-    walk = walk_store.Walk(
+    walk = walk_record.Walk(
         id=1,
         walker_id=2,
         state=WalkState.ACTIVE,
@@ -75,7 +75,7 @@ def test_a_walk_changed_is_what_replace_makes(changes: dict[str, Any]) -> None:
         walk_store._changed(walk, walk.state, {"no_such_column": 1})
 
 
-def _walk(cast: Cast, walk_id: int) -> walk_store.Walk:
+def _walk(cast: Cast, walk_id: int) -> walk_record.Walk:
     found = cast.services.db.read_sync(lambda c: walk_store.get_walk(c, walk_id))
     assert found is not None
     return found

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 
 from walkwithme.usecases import retention
 from walkwithme.usecases.timeline import Audience
-from walkwithme.usecases.walk_store import Walk
+from walkwithme.usecases.walk_record import Walk
 from walkwithme.usecases.walks import companion_names, person_name
 
 

@@ -20,7 +20,7 @@ from walkwithme.domain.walks import WalkState
 from walkwithme.store.writer import Tx
 from walkwithme.usecases import judging, moments
 from walkwithme.usecases.moments import Pin
-from walkwithme.usecases.walk_store import Walk
+from walkwithme.usecases.walk_record import Walk
 from walkwithme.web.render import pages_of
 
 router = APIRouter(include_in_schema=False)

@@ -23,7 +23,8 @@ from walkwithme.domain.walks import WalkState, check_message
 from walkwithme.store.writer import Tx
 from walkwithme.usecases import alerts, shares, timeline
 from walkwithme.usecases.timeline import FOR_ALL, FOR_COMPANIONS, FOR_WALKER, Audience
-from walkwithme.usecases.walk_store import COVER_COLUMNS, Cover, Walk, get_walk, save, shown_columns
+from walkwithme.usecases.walk_record import COVER_COLUMNS, Cover, Walk, shown_columns
+from walkwithme.usecases.walk_store import get_walk, save
 from walkwithme.usecases.walks import audience_of, own_live_walk, person_name
 
 

@@ -26,7 +26,8 @@ from walkwithme.streets import DistanceField, StreetMap
 from walkwithme.usecases import timeline
 from walkwithme.usecases.devices import Device
 from walkwithme.usecases.track import Track
-from walkwithme.usecases.walk_store import Walk, forget_kept, kept_walks_taking_fixes
+from walkwithme.usecases.walk_record import Walk
+from walkwithme.usecases.walk_store import forget_kept, kept_walks_taking_fixes
 
 Status = Literal["accepted", "flagged", "duplicate", "refused", "not_kept"]
 

@@ -26,7 +26,8 @@ from walkwithme.domain.walks import LIVE_VALUES
 from walkwithme.store.schema import devices, people, walk_companions, walks
 from walkwithme.usecases import contacts
 from walkwithme.usecases.timeline import Audience
-from walkwithme.usecases.walk_store import Walk, get_walk
+from walkwithme.usecases.walk_record import Walk
+from walkwithme.usecases.walk_store import get_walk
 from walkwithme.usecases.walks import audience_of
 
 # How long after a walk his app is still told that it is over (its card renamed).

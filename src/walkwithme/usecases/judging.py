@@ -35,7 +35,8 @@ from walkwithme.usecases.alarms import (
     tell_shown,
 )
 from walkwithme.usecases.timeline import FOR_ALL, FOR_COMPANIONS, FOR_WALKER
-from walkwithme.usecases.walk_store import Walk, get_walk, save, shown_columns
+from walkwithme.usecases.walk_record import Walk, shown_columns
+from walkwithme.usecases.walk_store import get_walk, save
 
 
 def due_walks(conn: Connection, now_ms: int, limit: int = 500) -> list[tuple[int, int]]:

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 
 from walkwithme.store.schema import looks, people, share_links
 from walkwithme.store.writer import Tx
-from walkwithme.usecases.walk_store import Walk
+from walkwithme.usecases.walk_record import Walk
 
 PAGE, LIVE, API, SHARE_LINK, ALARM_LINK, EXPORT = (
     "page",

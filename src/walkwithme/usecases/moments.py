@@ -24,7 +24,8 @@ from walkwithme.domain.walks import WalkState, check_extension, check_message
 from walkwithme.store.writer import Tx
 from walkwithme.usecases import alarms, alerts, timeline
 from walkwithme.usecases.timeline import FOR_COMPANIONS, FOR_WALKER
-from walkwithme.usecases.walk_store import Walk, save, shown_columns
+from walkwithme.usecases.walk_record import Walk, shown_columns
+from walkwithme.usecases.walk_store import save
 from walkwithme.usecases.walks import ended_for_her, own_live_walk, person_name
 
 MINUTE_MS = 60_000

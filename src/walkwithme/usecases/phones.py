@@ -27,7 +27,8 @@ from walkwithme.streets import StreetMap
 from walkwithme.usecases import alarms, devices, timeline
 from walkwithme.usecases.devices import Device
 from walkwithme.usecases.fixes import START_SLACK_MS, is_stored, record_fixes
-from walkwithme.usecases.walk_store import Walk, live_walk_of, walks_taking_fixes
+from walkwithme.usecases.walk_record import Walk
+from walkwithme.usecases.walk_store import live_walk_of, walks_taking_fixes
 from walkwithme.usecases.walk_store import save as save_walk
 
 NO_WALK_SOS = "SOS with no walk going on: nobody is following you. Start a walk first."

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 from walkwithme.domain.errors import NotFound
 from walkwithme.store.schema import events, fixes
 from walkwithme.streets import LatLon, Route, StreetMap
-from walkwithme.usecases.walk_store import Walk
+from walkwithme.usecases.walk_record import Walk
 from walkwithme.usecases.walks import visible_walk
 
 

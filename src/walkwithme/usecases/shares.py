@@ -22,7 +22,8 @@ from walkwithme.security import new_token, token_hash
 from walkwithme.store.schema import insert_id, share_links, walks
 from walkwithme.store.writer import Tx
 from walkwithme.usecases.timeline import Audience
-from walkwithme.usecases.walk_store import Walk, get_walk
+from walkwithme.usecases.walk_record import Walk
+from walkwithme.usecases.walk_store import get_walk
 from walkwithme.usecases.walks import own_live_walk
 
 MAX_SHARE_HOURS = 48

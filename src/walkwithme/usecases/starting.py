@@ -19,7 +19,8 @@ from walkwithme.store.schema import insert_id, walk_companions, walks
 from walkwithme.store.writer import Tx
 from walkwithme.streets import StreetMap
 from walkwithme.usecases import alerts, contacts, timeline
-from walkwithme.usecases.walk_store import MINUTE_MS, get_walk, live_walk_of, profiles_json
+from walkwithme.usecases.walk_record import MINUTE_MS, profiles_json
+from walkwithme.usecases.walk_store import get_walk, live_walk_of
 from walkwithme.usecases.walks import companion_names
 
 

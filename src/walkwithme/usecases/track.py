@@ -17,8 +17,8 @@ from walkwithme.domain.walks import WalkState, door_after_fix
 from walkwithme.store.schema import fixes
 from walkwithme.store.writer import Tx
 from walkwithme.streets import DistanceField
-from walkwithme.usecases import alerts, timeline, walk_store
-from walkwithme.usecases.walk_store import Walk
+from walkwithme.usecases import alerts, timeline, walk_record, walk_store
+from walkwithme.usecases.walk_record import Walk
 
 
 class Track:
@@ -150,7 +150,7 @@ class Track:
             "away_since": progress.away_since if progress else None,
             "closer_m": progress.closer_m if progress else None,
             "door_at": self.door_at,
-            "door_still": walk_store.still_json(self.still),
+            "door_still": walk_record.still_json(self.still),
             "battery_notice": self.notice,
             "expected_at": self.expected_at,
             "measured_m": self.measured_from[0] if self.measured_from else None,

@@ -20,13 +20,8 @@ from walkwithme.store.schema import people, walk_companions, walks
 from walkwithme.store.writer import Tx
 from walkwithme.usecases import contacts, timeline
 from walkwithme.usecases.timeline import Audience
-from walkwithme.usecases.walk_store import (
-    LAST_FIX,
-    WALK_COLUMNS,
-    Walk,
-    get_walk,
-    walk_from_row,
-)
+from walkwithme.usecases.walk_record import LAST_FIX, WALK_COLUMNS, Walk, walk_from_row
+from walkwithme.usecases.walk_store import get_walk
 
 
 def audience_of(

@@ -18,7 +18,7 @@ from walkwithme.domain.geo import distance_m
 from walkwithme.services import Services
 from walkwithme.streets import StreetMap
 from walkwithme.usecases.routes import start_of
-from walkwithme.usecases.walk_store import Walk
+from walkwithme.usecases.walk_record import Walk
 
 MARGIN_M = 400.0  # streets this far beyond the box of start and destination
 MAX_LINES = 6000  # a bound on the answer, whatever the map

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from walkwithme.usecases import contacts, offer_views, walk_store, walks
+from walkwithme.usecases import contacts, offer_views, walk_record, walks
 from walkwithme.usecases.timeline import Audience
 from walkwithme.web import walker_words, words
 
@@ -25,7 +25,7 @@ def _day(at_ms: int, tz: str) -> str:
     return datetime.fromtimestamp(at_ms / 1000, words.zone(tz)).strftime("%a %d %b, %H:%M")
 
 
-def _walk_line(walk: walk_store.Walk, now: int, tz: str) -> dict[str, Any]:
+def _walk_line(walk: walk_record.Walk, now: int, tz: str) -> dict[str, Any]:
     dest = walk.destination
     where = f"to {dest.name}" if dest is not None and dest.name else "a walk"
     if dest is None:

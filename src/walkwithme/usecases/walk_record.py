@@ -1,0 +1,311 @@
+"""A walk's record: `Walk` as stored (all but its PINs' hashes), and after her duress PIN the
+`Cover` her own devices are shown; made from its row, and changed in memory. Reading and saving
+it are usecases/walk_store.py's.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+import orjson
+
+from walkwithme.domain.lingering import Stillness
+from walkwithme.domain.profiles import DEFAULT_PROFILES, Profiles
+from walkwithme.domain.rules import Reason, Watch, next_due_at
+from walkwithme.domain.walks import LIVE_STATES, Destination, WalkState
+from walkwithme.store.schema import walks
+from walkwithme.usecases import timeline
+
+MINUTE_MS = 60_000
+
+
+@dataclass(frozen=True)
+class Cover:
+    """After her duress PIN, the walk her own devices are shown while the walk itself is in
+    its silent alarm (usecases/moments.py): the state her real PIN would have left it in, when
+    it ended for them, and the alarm they are shown; and the rules' shadow on it
+    (usecases/judging.py, usecases/alarms.py): the check they were asked, the quiet time after
+    an answer, and the ladder of the alarm they are shown. Stored in the walk's `cover_*` columns
+    (`cover_state` NULL: no cover)."""
+
+    state: WalkState
+    ended_at: int | None = None
+    alarm_reason: str | None = None
+    check_reason: str | None = None
+    check_asked_at: int | None = None
+    quiet_until: int | None = None
+    alarm_at: int | None = None
+    escalation_level: int | None = None
+    escalate_at: int | None = None
+
+
+# The walk's columns that keep its cover: `cover_` and the name of a `Cover` field.
+COVER_COLUMNS = tuple(f"cover_{f.name}" for f in fields(Cover))
+_COVER_VALUES = tuple(f.name for f in fields(Cover) if f.name != "state")
+
+
+def cover_of(columns: Mapping[str, Any]) -> Cover | None:
+    """The cover kept in these `cover_*` columns' values, if there is one."""
+    state = columns["cover_state"]
+    if state is None:
+        return None
+    return Cover(WalkState(state), **{name: columns[f"cover_{name}"] for name in _COVER_VALUES})
+
+
+def cover_columns(cover: Cover | None) -> dict[str, Any]:
+    """A cover as its `cover_*` columns keep it (all NULL: none)."""
+    if cover is None:
+        return dict.fromkeys(COVER_COLUMNS)
+    return {
+        "cover_state": cover.state.value,
+        **{f"cover_{name}": getattr(cover, name) for name in _COVER_VALUES},
+    }
+
+
+@dataclass(frozen=True)
+class Walk:
+    """A walk as stored (all but its PIN's hash)."""
+
+    id: int
+    walker_id: int
+    state: WalkState
+    destination: Destination | None  # None: a timer walk
+    pace_mps: float
+    timezone: str
+    started_at: int
+    expected_at: int
+    ended_at: int | None
+    last_fix_at: int | None
+    last_lat: float | None
+    last_lon: float | None
+    last_accuracy_m: float | None
+    last_speed_mps: float | None
+    last_bearing_deg: float | None
+    last_battery_pct: float | None
+    next_due_at: int | None = None
+    # The last time one of her phones said it is alive without a position (Traccar Client
+    # 10's heartbeat): it counts against silence, and nothing else.
+    heard_at: int | None = None
+    progress_m: float | None = None
+    progress_at: int | None = None
+    away_since: int | None = None
+    closer_m: float | None = None  # progress waiting for the next fix to confirm it
+    door_at: int | None = None
+    # Where she has been standing near the door since she last moved (kept as `door_still`).
+    still: Stillness | None = None
+    measured_m: float | None = None
+    measured_at: int | None = None
+    check_reason: str | None = None
+    check_asked_at: int | None = None
+    quiet_until: int | None = None
+    # When her phone was last asked for a fresh position before a check (usecases/judging.py)
+    fix_asked_at: int | None = None
+    wrong_pins: int = 0  # PIN attempts since her last right one (usecases/moments.py)
+    pin_retry_at: int | None = None  # no PIN attempt is taken before this
+    alarm_reason: str | None = None
+    alarm_at: int | None = None
+    battery_notice: int | None = None
+    escalation_level: int | None = None
+    escalate_at: int | None = None
+    cover: Cover | None = None  # after her duress PIN: what her own devices are shown
+    # Once her duress PIN ended the walk for her devices: the last number of its track they
+    # see, and its last position as it was then (`LAST_FIX` values): what her real PIN's walk
+    # would have kept. Later fixes are for the people looking for her.
+    walker_fix_seq: int | None = None
+    walker_last: dict[str, Any] | None = None
+    profiles: Profiles = DEFAULT_PROFILES  # the thresholds it started with
+    fix_seq: int = 0  # how many fixes its track has numbered (as read: see walks_taking_fixes)
+    version: int = 0  # moved on by every change: `save` changes the walk as read, or nothing
+
+    @property
+    def live(self) -> bool:
+        return self.state in LIVE_STATES
+
+    @property
+    def alarm_since(self) -> int | None:
+        """When the alarm it is in was raised (None: not in alarm)."""
+        return self.alarm_at if self.state is WalkState.ALARM else None
+
+    @property
+    def after_alarm(self) -> WalkState:
+        """Where an alarm that ends leaves the walk: at her door if she was there, else going on."""
+        return WalkState.AT_DOOR if self.door_at is not None else WalkState.ACTIVE
+
+    @property
+    def covert(self) -> bool:
+        """She gave her duress PIN: the walk is in a silent alarm her own devices don't show."""
+        return self.cover is not None
+
+    @property
+    def walker_state(self) -> WalkState:
+        """The state her own devices are shown: what her real PIN would have left."""
+        return self.cover.state if self.cover is not None else self.state
+
+    @property
+    def walker_live(self) -> bool:
+        return self.walker_state in LIVE_STATES
+
+    @property
+    def everyone(self) -> str:
+        """Who an event for "everybody on the walk" reaches: after her duress PIN ended the walk
+        for her devices, only those looking out for her (nothing more happens, for her)."""
+        if self.covert and not self.walker_live:
+            return timeline.FOR_COMPANIONS
+        return timeline.FOR_ALL
+
+    @property
+    def walker_ended_at(self) -> int | None:
+        return self.cover.ended_at if self.cover is not None else self.ended_at
+
+    @property
+    def walker_view(self) -> Walk:
+        """The walk as her own devices are shown where she is: after her duress PIN ended it
+        for them, with its last position as it was then."""
+        if self.walker_last is None:
+            return self
+        return replace(self, **self.walker_last)
+
+    @property
+    def walker_check_reason(self) -> str | None:
+        """The "Are you OK?" her devices are waiting to answer, if any."""
+        return self.cover.check_reason if self.cover is not None else self.check_reason
+
+    @property
+    def walker_alarm_reason(self) -> str | None:
+        """The alarm her devices are shown, if they are shown one."""
+        if self.walker_state is not WalkState.ALARM:
+            return None
+        return self.cover.alarm_reason if self.cover is not None else self.alarm_reason
+
+    def watch(self) -> Watch:
+        """What the watchdog's rules know of this walk."""
+        return Watch(
+            state=self.state,
+            started_at=self.started_at,
+            expected_at=self.expected_at,
+            last_fix_at=self.last_fix_at,
+            heard_at=self.heard_at,
+            progress_at=self.progress_at or self.started_at,
+            away_since=self.away_since,
+            door_at=self.door_at,
+            still_since=self.still.since if self.still is not None else None,
+            check_reason=Reason(self.check_reason) if self.check_reason else None,
+            check_asked_at=self.check_asked_at,
+            quiet_until=self.quiet_until,
+            escalate_at=self.escalate_at,
+            timer=self.destination is None,
+            profiles=self.profiles,
+        )
+
+    def cover_watch(self) -> Watch:
+        """What the rules know of the walk her devices are shown (after her duress PIN): the
+        same track and times as the walk, with the state, the check, the quiet time and the
+        alarm's ladder that her real PIN would have left it (without a cover: the walk's own)."""
+        cover = self.cover
+        if cover is None:
+            return self.watch()
+        return replace(
+            self.watch(),
+            state=cover.state,
+            check_reason=Reason(cover.check_reason) if cover.check_reason else None,
+            check_asked_at=cover.check_asked_at,
+            quiet_until=cover.quiet_until,
+            escalate_at=cover.escalate_at,
+        )
+
+    def due_at(self) -> int | None:
+        """When the watchdog should look at the walk next: its own rules' earliest deadline
+        and, while her devices are shown a cover, the shadow's on that cover."""
+        due = [next_due_at(self.watch())]
+        if self.covert:
+            due.append(next_due_at(self.cover_watch()))
+        found = [at for at in due if at is not None]
+        return min(found) if found else None
+
+
+def shown_columns(cover: bool, **values: Any) -> dict[str, Any]:
+    """Where the walk keeps these rule facts (`check_reason`, `quiet_until`...) of what her
+    devices are shown: its own columns, or under a duress PIN's cover the cover's."""
+    return {f"cover_{name}" if cover else name: value for name, value in values.items()}
+
+
+WALK_COLUMNS = [c for c in walks.c if c.name not in ("pin_hash", "duress_pin_hash")]
+_PLAIN_FIELDS = [
+    f.name
+    for f in fields(Walk)
+    if f.name not in ("state", "destination", "profiles", "cover", "still")
+]
+
+
+@functools.lru_cache(maxsize=256)
+def _profiles(stored: str | None) -> Profiles:
+    """A walk's stored profiles, read once per distinct value: every fix reads its walk."""
+    return Profiles.from_stored(orjson.loads(stored) if stored else None)
+
+
+def still_of(stored: str | None) -> Stillness | None:
+    return Stillness.from_stored(orjson.loads(stored)) if stored else None
+
+
+def still_json(still: Stillness | None) -> str | None:
+    """Where she stands near the door, as the walk's `door_still` column keeps it."""
+    return orjson.dumps(still.stored()).decode() if still is not None else None
+
+
+def profiles_json(profiles: Profiles) -> str:
+    return orjson.dumps(profiles.stored()).decode()
+
+
+def walk_from_row(row: Any) -> Walk:
+    """A walk from a row of `WALK_COLUMNS`."""
+    return walk_of(row._mapping)
+
+
+def walk_of(values: Mapping[str, Any]) -> Walk:
+    made = {name: values[name] for name in _PLAIN_FIELDS}
+    made["state"] = WalkState(values["state"])
+    made["destination"] = (
+        None
+        if values["dest_lat"] is None
+        else Destination(
+            values["dest_lat"], values["dest_lon"], values["dest_radius_m"], values["dest_name"]
+        )
+    )
+    made["profiles"] = _profiles(values["profiles"])
+    made["cover"] = cover_of(values)
+    made["still"] = still_of(values["door_still"])
+    return walk_with(made)
+
+
+_WALK_FIELDS = frozenset(f.name for f in fields(Walk))
+
+
+def walk_with(values: dict[str, Any], **changes: Any) -> Walk:
+    """A walk of these fields' values (every one of them), with `changes`; what `Walk(...)` and
+    `dataclasses.replace` make, without running `__init__`. Why: a frozen dataclass's
+    `__init__` sets each of its forty-odd fields through `object.__setattr__`, and every fix
+    makes two walks (read, and as saved): ten times the cost of filling its `__dict__` at
+    once. Walk has no `__post_init__` and caches nothing in its `__dict__`, so they are the
+    same walk."""
+    if not changes.keys() <= _WALK_FIELDS:
+        raise TypeError(f"not fields of a walk: {sorted(changes.keys() - _WALK_FIELDS)}")
+    walk = object.__new__(Walk)
+    walk.__dict__.update(values)
+    walk.__dict__.update(changes)
+    return walk
+
+
+# The walk's last fix, as its own columns keep it (`track.Track`: the newest trusted fix, its
+# time no later than the server's clock, the last battery any of her devices reported).
+LAST_FIX = (
+    "last_fix_at",
+    "last_lat",
+    "last_lon",
+    "last_accuracy_m",
+    "last_speed_mps",
+    "last_bearing_deg",
+    "last_battery_pct",
+)
