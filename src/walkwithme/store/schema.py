@@ -252,6 +252,9 @@ walk_companions = sa.Table(
     sa.Index("ix_walk_companions_person", "person_id"),
 )
 
+# A fix is kept once per walk: its device's fix of one instant (a re-sent one is skipped).
+FIX_IDENTITY = ("walk_id", "device_id", "taken_at")
+
 fixes = sa.Table(
     "fixes",
     metadata,
@@ -274,7 +277,7 @@ fixes = sa.Table(
     sa.Column("seq", Id, nullable=False),
     # Re-sending the same fix is a no-op: a device reports one position per instant, kept
     # once per walk (a fix can be kept for two: her new walk, and one a silent alarm holds open).
-    sa.UniqueConstraint("walk_id", "device_id", "taken_at", name="uq_fixes_walk_device_taken_at"),
+    sa.UniqueConstraint(*FIX_IDENTITY, name="uq_fixes_walk_device_taken_at"),
     sa.UniqueConstraint("walk_id", "seq", name="uq_fixes_walk_seq"),
     sa.Index("ix_fixes_walk_taken_at", "walk_id", "taken_at"),
 )

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 from walkwithme.domain.errors import Conflict, Invalid
 from walkwithme.domain.fixes import Fix, check_fix, implausibility, parse_fix
 from walkwithme.store.database import Prepared
-from walkwithme.store.schema import devices, fixes
+from walkwithme.store.schema import FIX_IDENTITY, devices, fixes
 from walkwithme.store.writer import NewFixes, Tx
 from walkwithme.streets import DistanceField, StreetMap
 from walkwithme.usecases import timeline
@@ -172,15 +172,22 @@ def _record_on(
     walk's progress depend on the fixes before it)."""
     field = _field(streets, walk)
     judged = _judge(tx, walk, device, todo, field, set())
-    stored = _insert_new(tx, walk, device, judged.rows)
-    if stored:
-        judged = _judge(tx, walk, device, todo, field, stored)
-        if _insert_new(tx, walk, device, judged.rows):
-            # Only another process's writer, since we read the walk, could have stored them.
-            raise Conflict(CHANGED)
+    if len(judged.rows) == 1 and _dialect(tx.conn) == "postgresql":
+        # One fix to keep (most phones' way): its insert and the walk's save in one statement.
+        # If it was stored already, nothing was done, and the batch is judged knowing it.
+        if not judged.track.save(tx, 1, fix=judged.rows[0]):
+            judged = _judge(tx, walk, device, todo, field, {judged.rows[0]["taken_at"]})
+            judged.track.save(tx)  # nothing to keep now: the one fix was the stored one
+    else:
+        stored = _insert_new(tx, walk, device, judged.rows)
+        if stored:
+            judged = _judge(tx, walk, device, todo, field, stored)
+            if _insert_new(tx, walk, device, judged.rows):
+                # Only another process's writer, since we read the walk, could have stored them.
+                raise Conflict(CHANGED)
+        # Their count is saved with the walk, conditional on what the walk was read as.
+        judged.track.save(tx, len(judged.rows))
     rows = judged.rows
-    # Their count is saved with the walk, conditional on what the walk was read as.
-    judged.track.save(tx, len(rows))
     if rows:
         tx.touch(walk.id)
         # Its live streams are handed what they would read back (said last: a job that raises
@@ -314,10 +321,10 @@ def _row(walk_id: int, device_id: int, fix: Fix, flag: str | None, now: int) -> 
 # A fix stored already (a re-sent one) is skipped, and the instants of those inserted come back.
 _INSERTS = {
     "postgresql": postgresql.insert(fixes)
-    .on_conflict_do_nothing(index_elements=["walk_id", "device_id", "taken_at"])
+    .on_conflict_do_nothing(index_elements=list(FIX_IDENTITY))
     .returning(fixes.c.taken_at),
     "sqlite": sqlite.insert(fixes)
-    .on_conflict_do_nothing(index_elements=["walk_id", "device_id", "taken_at"])
+    .on_conflict_do_nothing(index_elements=list(FIX_IDENTITY))
     .returning(fixes.c.taken_at),
 }
 

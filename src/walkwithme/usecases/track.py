@@ -5,6 +5,7 @@ saved once with the events it raised (`usecases/fixes.py` decides which fixes re
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -174,26 +175,34 @@ class Track:
             self.expected_at = later
             self.events.append(("expected_later", {"expected_at": later}))
 
-    def save(self, tx: Tx, numbered: int = 0) -> None:
+    def save(self, tx: Tx, numbered: int = 0, fix: Mapping[str, Any] | None = None) -> bool:
         """`numbered`: fixes the batch added to the walk's track (numbered on from
-        `fix_seq`), counted in the same update of the walk."""
+        `fix_seq`), counted in the same update of the walk. `fix`: on PostgreSQL, the batch's
+        one fix's row, inserted in the same statement as the walk's save, and the save made
+        only if it goes in (walk_store.save_with_fix). False: that fix was stored already, and
+        nothing was saved."""
         walk = self.before
-        if not self.values:
-            if numbered:  # all of them flagged or late: their count is all that changes
-                walk_store.save(tx, walk, fix_seq=walk.fix_seq + numbered)
-            return
-        counted: dict[str, Any] = {"fix_seq": walk.fix_seq + numbered} if numbered else {}
-        if walk.covert:
-            walk_store.save(tx, walk, cover_state=self.state.value, **self.values, **counted)
-        else:
-            target = self.state if self.state is not walk.state else None
-            # A batch can leave and come back to the door: the net change is what is saved.
-            walk_store.save(tx, walk, target, **self.values, **counted)
+        values: dict[str, Any] = dict(self.values)
+        if values and walk.covert:
+            values["cover_state"] = self.state.value
+        if numbered:
+            values["fix_seq"] = walk.fix_seq + numbered
+        if not values:
+            return True
+        # A batch can leave and come back to the door: the net change is what is saved.
+        target = (
+            self.state if self.values and not walk.covert and self.state is not walk.state else None
+        )
+        if fix is None:
+            walk_store.save(tx, walk, target, **values)
+        elif walk_store.save_with_fix(tx, walk, fix, target, **values) is None:
+            return False
         companions = alerts.companion_ids(tx.conn, walk.id) if self.events else []
         for kind, facts in self.events:
             event_id = timeline.record(tx, walk.id, kind, audience=walk.everyone, **facts)
             if kind == "low_battery":
                 alerts.tell(tx, walk, kind, facts, companions, event_id=event_id)
+        return True
 
 
 def _last_trusted(walk: Walk) -> Fix | None:

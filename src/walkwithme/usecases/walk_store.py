@@ -6,16 +6,18 @@ also says when the watchdog should look at it next). Its record is usecases/walk
 from __future__ import annotations
 
 import functools
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, NoReturn
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from walkwithme.domain import walks as rules
 from walkwithme.domain.errors import Conflict
 from walkwithme.domain.walks import LIVE_VALUES, WalkState
 from walkwithme.store.database import Prepared
-from walkwithme.store.schema import share_links, walks
+from walkwithme.store.schema import FIX_IDENTITY, fixes, share_links, walks
 from walkwithme.store.writer import Tx
 from walkwithme.usecases.walk_record import (
     COVER_COLUMNS,
@@ -108,46 +110,83 @@ def _keep(tx: Tx, saved: Walk) -> None:
 
 def save(tx: Tx, walk: Walk, target: WalkState | None = None, **values: Any) -> Walk:
     """Change a walk: a conditional update on the version it was read as (so a decision taken
-    on stale facts changes nothing, whatever changed it since), which moves it to `target` (a legal
-    transition) if given, and recomputes when the watchdog should look at it next from the walk
-    as it now is. Returns the walk as saved."""
-    state = walk.state if target is None else rules.transition(walk.state, target)
-    changed = _changed(walk, state, values)
-    due = changed.due_at()
-    done = _update_statement(tuple(sorted(values))).rowcount(
-        tx.conn,
-        {
+    on stale facts changes nothing, whatever changed it since), which moves it to `target` (a
+    legal transition) if given, and recomputes when the watchdog should look at it next from
+    the walk as it now is. Returns the walk as saved."""
+    saving = _Saving(walk, target, values)
+    if _update_statement(saving.columns).rowcount(tx.conn, saving.params) != 1:
+        _changed_meanwhile(tx, walk)
+    return saving.saved(tx)
+
+
+def save_with_fix(
+    tx: Tx, walk: Walk, fix: Mapping[str, Any], target: WalkState | None = None, **values: Any
+) -> Walk | None:
+    """On PostgreSQL, where each statement is a round trip the writer waits out: the same save,
+    made in one statement with the insert of one fix of the walk's track (`fix`: its row, as
+    usecases/fixes.py makes it), and only if the fix goes in (a phone's fix a request: one
+    round trip, where it was two). None: that fix was stored already, and nothing changed.
+    Conflict: the walk changed meanwhile, or another process numbered a fix of it with this
+    number (the fix is taken back with the group)."""
+    saving = _Saving(walk, target, values)
+    params = {**saving.params, **{f"fix_{name}": value for name, value in fix.items()}}
+    try:
+        ((inserted, saved),) = _with_fix_statement(saving.columns, tuple(fix)).rows(tx.conn, params)
+    except sa.exc.IntegrityError:
+        _changed_meanwhile(tx, walk)
+    if inserted is None:
+        return None
+    if saved is None:
+        _changed_meanwhile(tx, walk)
+    return saving.saved(tx)
+
+
+class _Saving:
+    """A walk's save, planned: its new state, the walk as it will be, the update's values."""
+
+    def __init__(self, walk: Walk, target: WalkState | None, values: dict[str, Any]) -> None:
+        self.walk = walk
+        self.state = walk.state if target is None else rules.transition(walk.state, target)
+        self.changed = _changed(walk, self.state, values)
+        self.due = self.changed.due_at()
+        self.columns = tuple(sorted(values))
+        self.params = {
             **{f"new_{name}": value for name, value in values.items()},
-            "new_state": state.value,
-            "new_next_due_at": due,
+            "new_state": self.state.value,
+            "new_next_due_at": self.due,
             "new_version": walk.version + 1,
             "walk_id": walk.id,
             "seen_version": walk.version,
-        },
-    )
-    if done != 1:
-        forget_kept(tx, walk.walker_id)
-        raise Conflict("the walk changed meanwhile; try again")
-    if state is not walk.state or _cover_state(changed) != _cover_state(walk):
-        tx.touch(walk.id, access=True)  # live streams look at the walk again
-    if walk.state is WalkState.ALARM and state is not WalkState.ALARM:
-        # The alarm is over: the links made for it work one more hour, then show nothing.
-        tx.conn.execute(
-            share_links.update()
-            .where(
-                share_links.c.walk_id == walk.id,
-                share_links.c.for_alarm.is_(True),
-                share_links.c.expires_at.is_(None),
+        }
+
+    def saved(self, tx: Tx) -> Walk:
+        """What follows the update that went through; the walk as saved."""
+        walk, state, changed = self.walk, self.state, self.changed
+        if state is not walk.state or _cover_state(changed) != _cover_state(walk):
+            tx.touch(walk.id, access=True)  # live streams look at the walk again
+        if walk.state is WalkState.ALARM and state is not WalkState.ALARM:
+            # The alarm is over: the links made for it work one more hour, then show nothing.
+            tx.conn.execute(
+                share_links.update()
+                .where(
+                    share_links.c.walk_id == walk.id,
+                    share_links.c.for_alarm.is_(True),
+                    share_links.c.expires_at.is_(None),
+                )
+                .values(expires_at=tx.now_ms + ALARM_LINK_AFTER_MS)
             )
-            .values(expires_at=tx.now_ms + ALARM_LINK_AFTER_MS)
-        )
-    # `changed` is a copy of its own, made above: set its due time and version in place
-    # rather than copy the walk's forty-odd fields again (every fix that moves a walk comes
-    # here).
-    object.__setattr__(changed, "next_due_at", due)
-    object.__setattr__(changed, "version", walk.version + 1)
-    _keep(tx, changed)
-    return changed
+        # `changed` is a copy of its own, made for this save: set its due time and version in
+        # place rather than copy the walk's forty-odd fields again (every fix that moves a walk
+        # comes here).
+        object.__setattr__(changed, "next_due_at", self.due)
+        object.__setattr__(changed, "version", walk.version + 1)
+        _keep(tx, changed)
+        return changed
+
+
+def _changed_meanwhile(tx: Tx, walk: Walk) -> NoReturn:
+    forget_kept(tx, walk.walker_id)
+    raise Conflict("the walk changed meanwhile; try again")
 
 
 ALARM_LINK_AFTER_MS = 3_600_000
@@ -173,7 +212,37 @@ def _cover_state(walk: Walk) -> WalkState | None:
 def _update_statement(columns: tuple[str, ...]) -> Prepared:
     """The conditional update for this set of columns, built once (and run on the DB-API
     cursor: every fix that moves a walk saves it)."""
+    return Prepared(_update(columns))
+
+
+@functools.cache
+def _with_fix_statement(columns: tuple[str, ...], fix_columns: tuple[str, ...]) -> Prepared:
+    """PostgreSQL: the fix's insert (skipped if it is stored already) and the walk's
+    conditional update, made only if the fix went in, as one statement; it says what each did
+    (the fix's instant, the walk's id: NULL where nothing was done)."""
+    inserted = (
+        postgresql.insert(fixes)
+        .values({name: sa.bindparam(f"fix_{name}") for name in fix_columns})
+        .on_conflict_do_nothing(index_elements=list(FIX_IDENTITY))
+        .returning(fixes.c.taken_at)
+        .cte("inserted")
+    )
+    saved = (
+        _update(columns)
+        .where(sa.exists(sa.select(inserted.c.taken_at)))
+        .returning(walks.c.id)
+        .cte("saved")
+    )
     return Prepared(
+        sa.select(
+            sa.select(inserted.c.taken_at).scalar_subquery(),
+            sa.select(saved.c.id).scalar_subquery(),
+        )
+    )
+
+
+def _update(columns: tuple[str, ...]) -> sa.Update:
+    return (
         walks.update()
         .where(
             walks.c.id == sa.bindparam("walk_id"), walks.c.version == sa.bindparam("seen_version")
