@@ -130,3 +130,17 @@ def test_a_walk_ended_elsewhere_between_two_fixes_stays_ended(cast: Cast) -> Non
     now = _walk(cast, walk["id"])
     assert now.state is WalkState.ENDED
     assert now.fix_seq == 1
+
+
+def test_a_fix_sent_again_changes_nothing_of_the_walk(cast: Cast) -> None:
+    """On PostgreSQL a fix's insert and its walk's save are one statement: the save must
+    not be made for a fix that was stored already."""
+    _mira, _noor, phone, walk = cast.walking()
+    first = cast.fix(between(START, HOME, 0.1))
+    assert cast.statuses(phone, first) == ["accepted"]
+    cast.clock.advance(seconds=10)
+    assert cast.statuses(phone, cast.fix(between(START, HOME, 0.2))) == ["accepted"]
+    before = _walk(cast, walk["id"])
+    cast.clock.advance(seconds=10)
+    assert cast.statuses(phone, first) == ["duplicate"]
+    assert _walk(cast, walk["id"]) == before
