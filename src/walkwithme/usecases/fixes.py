@@ -52,6 +52,9 @@ class Outcome:
 
 
 Parsed = Fix | Outcome
+# The answers most fixes get (an outcome is a value: one of each serves them all).
+ACCEPTED = Outcome("accepted")
+DUPLICATE = Outcome("duplicate")
 
 
 def parse_batch(items: list[object], now_ms: int) -> list[Parsed]:
@@ -83,6 +86,7 @@ def _not_in_seconds(fix: Fix) -> None:
 
 
 FIELDS = ("t", "lat", "lon", "accuracy", "speed", "bearing", "altitude", "battery")
+_FIELD_SET = frozenset(FIELDS)
 # Other apps' names for them (OwnTracks', Traccar's, GPX's...), said back to whoever uses them.
 _MEANT = {
     "acc": "accuracy",
@@ -107,7 +111,7 @@ _MEANT = {
 def unknown_fields(item: object) -> str | None:
     """A word for the client about fields of a fix that nothing reads (they are ignored, so
     a battery sent as `batt` would never warn anyone of a dying phone), or None."""
-    if not isinstance(item, dict):
+    if not isinstance(item, dict) or _FIELD_SET.issuperset(item):
         return None
     unknown = sorted(str(key) for key in item if key not in FIELDS)
     if not unknown:
@@ -222,7 +226,7 @@ def _judge(
             outcomes[index] = Outcome("not_kept", "taken before the walk started")
             continue
         if fix.t_ms in seen:
-            outcomes[index] = Outcome("duplicate")
+            outcomes[index] = DUPLICATE
             continue
         seen.add(fix.t_ms)
         flag = implausibility(fix, track.previous_trusted(tx.conn, fix.t_ms))
@@ -238,7 +242,7 @@ def _judge(
             outcomes[index] = Outcome("flagged", f"kept out of the map: {flag}")
         else:
             track.add(fix)
-            outcomes[index] = Outcome("accepted")
+            outcomes[index] = ACCEPTED
     return _Judged(track, rows, outcomes)
 
 

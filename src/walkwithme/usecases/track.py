@@ -31,7 +31,7 @@ class Track:
         self.now_ms = now_ms
         self.field = field
         self.state = walk.walker_state  # under a duress PIN's cover, the door moves the cover
-        self.values: dict[str, Any] = {}
+        self.moved = False  # a fix of the batch moved the walk (none was late)
         self.events: list[tuple[str, dict[str, Any]]] = []
         self.last: Fix | None = _last_trusted(walk)
         self.latest_at = walk.last_fix_at
@@ -137,9 +137,18 @@ class Track:
                     },
                 )
             )
+        self.moved = True
+
+    def values(self) -> dict[str, Any]:
+        """What the batch changed of the walk's columns (nothing, if none of its fixes moved
+        it), made once for the save rather than after every fix."""
+        fix = self.last
+        if not self.moved or fix is None:
+            return {}
+        walk = self.before
         progress = self.progress
-        self.values = {
-            "last_fix_at": t,
+        return {
+            "last_fix_at": self.latest_at,
             "last_lat": fix.lat,
             "last_lon": fix.lon,
             "last_accuracy_m": fix.accuracy_m,
@@ -182,17 +191,15 @@ class Track:
         only if it goes in (walk_store.save_with_fix). False: that fix was stored already, and
         nothing was saved."""
         walk = self.before
-        values: dict[str, Any] = dict(self.values)
+        values = self.values()
         if values and walk.covert:
             values["cover_state"] = self.state.value
+        # A batch can leave and come back to the door: the net change is what is saved.
+        target = self.state if values and not walk.covert and self.state is not walk.state else None
         if numbered:
             values["fix_seq"] = walk.fix_seq + numbered
         if not values:
             return True
-        # A batch can leave and come back to the door: the net change is what is saved.
-        target = (
-            self.state if self.values and not walk.covert and self.state is not walk.state else None
-        )
         if fix is None:
             walk_store.save(tx, walk, target, **values)
         elif walk_store.save_with_fix(tx, walk, fix, target, **values) is None:
