@@ -96,7 +96,9 @@ def keeps_changing_the_walk(cast: Cast, other: sa.Engine, walk_id: int) -> None:
 
     def meanwhile(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         said = statement.lstrip().upper()
-        if not (said.startswith("UPDATE WALKS SET") and "FIX_SEQ=" in said.replace(" ", "")):
+        # On PostgreSQL that update rides on the fix's insert (`WITH inserted AS (INSERT ...),
+        # saved AS (UPDATE walks ...)`): found wherever it is in the statement.
+        if not ("UPDATE WALKS SET" in said and "FIX_SEQ=" in said.replace(" ", "")):
             return
         with other.begin() as conn:
             conn.execute(
