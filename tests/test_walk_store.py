@@ -4,6 +4,7 @@ kept by the writer between fixes, it must never overwrite what changed it elsewh
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import replace
 from typing import Any
 
@@ -15,6 +16,7 @@ from tests.people import HOME, START, Cast, between
 from walkwithme.domain.errors import Conflict
 from walkwithme.domain.walks import WalkState
 from walkwithme.store.schema import walks
+from walkwithme.store.writer import Tx
 from walkwithme.usecases import walk_record, walk_store
 
 CHANGES = st.fixed_dictionaries(
@@ -144,3 +146,23 @@ def test_a_fix_sent_again_changes_nothing_of_the_walk(cast: Cast) -> None:
     cast.clock.advance(seconds=10)
     assert cast.statuses(phone, first) == ["duplicate"]
     assert _walk(cast, walk["id"]) == before
+
+
+def test_what_a_savepoint_takes_back_is_not_kept_in_the_memo(cast: Cast) -> None:
+    """A phone's SOS is taken even when the fix it came with can't be (a savepoint takes the
+    fix back): her walks kept in memory must then be the walks as stored, not as saved in the
+    savepoint, whose version the walk may reach later with other values."""
+    walk = _stored(cast)
+
+    def job(tx: Tx) -> tuple[walk_record.Walk, walk_record.Walk | None]:
+        kept = walk_store.kept_walks_taking_fixes(tx, walk.walker_id)
+        with contextlib.suppress(Conflict), tx.savepoint():
+            walk_store.save(tx, kept[0], last_lat=1.0)
+            raise Conflict("and then something else changed")
+        return walk_store.kept_walks_taking_fixes(tx, walk.walker_id)[0], walk_store.get_walk(
+            tx.conn, walk.id
+        )
+
+    kept, stored = cast.services.writer.run_sync(job)
+    assert stored == walk
+    assert kept == walk

@@ -259,7 +259,9 @@ class MqttBridge:
             return
         message = replace(message, replayed=retained)
         streets = self.streets
-        taken = await self.writer.run(lambda tx: phones.take(tx, device, message, streets))
+        taken = await self.writer.run(
+            lambda tx: phones.take(tx, device, message, streets), memo=True
+        )
         if self._client is not None:
             # Phones subscribe to their own /cmd (with remote commands on in the app).
             for command in owntracks.answer(taken.commands(), message, key):

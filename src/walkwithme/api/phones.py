@@ -102,6 +102,7 @@ async def _take(svc: Services, device: Device, message: PhoneMessage) -> phones.
         return await svc.writer.run(
             lambda tx: phones.take(tx, device, message, streets),
             urgent=message.sos,  # an SOS goes ahead of the phones' fixes, as from her page
+            memo=True,  # it keeps the writer's memo of her walks true
         )
     except Conflict:
         # The walk changed at that instant: the phone keeps the message and sends it again.

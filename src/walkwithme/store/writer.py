@@ -22,11 +22,12 @@ notifier sends them at once instead of at its next look.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import threading
 from collections import deque
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -110,6 +111,17 @@ class Tx:
     _later: dict[int, tuple[Executable, dict[tuple[Any, ...], dict[str, Any]]]] = field(
         default_factory=dict
     )
+
+    @contextlib.contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """What the block writes, taken back if it raises (the rest of the job goes on); the
+        memo is emptied then, since it may hold what was taken back."""
+        try:
+            with self.conn.begin_nested():
+                yield
+        except BaseException:
+            self.memo.clear()
+            raise
 
     def later(self, statement: Executable, **values: Any) -> None:
         """A write that may wait until every job of the group has run, and is made once however
@@ -239,8 +251,10 @@ class Writer:
     async def run(self, fn: Callable[[Tx], T], *, urgent: bool = False, memo: bool = False) -> T:
         """Run `fn` in the next group; return once its transaction is committed. `urgent`:
         ahead of the jobs that aren't (alarms' work only: it jumps the phones' fixes). `memo`:
-        the job changes what `Tx.memo` holds only through it (the fix path), so the memo is
-        kept after it."""
+        the job keeps `Tx.memo` true (the phones' messages: they change walks through
+        `walk_store.save`, which keeps what the memo holds of them up to date, and take back
+        only through `Tx.savepoint`), so the memo is kept after it; after any other job the
+        memo is emptied."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
 

@@ -27,7 +27,7 @@ from walkwithme.usecases import timeline
 from walkwithme.usecases.devices import Device
 from walkwithme.usecases.track import Track
 from walkwithme.usecases.walk_record import Walk
-from walkwithme.usecases.walk_store import forget_kept, kept_walks_taking_fixes
+from walkwithme.usecases.walk_store import kept_walks_taking_fixes
 
 Status = Literal["accepted", "flagged", "duplicate", "refused", "not_kept"]
 
@@ -147,13 +147,9 @@ def record_fixes(
             outcomes[index] = Outcome("not_kept", NO_WALK)
         return [o for o in outcomes if o is not None]
     newest, *held_open = taking
-    try:
-        told = _record_on(tx, newest, device, todo, streets)
-        for walk in held_open:
-            _record_on(tx, walk, device, todo, streets)
-    except Conflict:
-        forget_kept(tx, device.person_id)  # a savepoint may take back what was saved
-        raise
+    told = _record_on(tx, newest, device, todo, streets)
+    for walk in held_open:
+        _record_on(tx, walk, device, todo, streets)
     if not newest.walker_live:
         # Her duress PIN ended the walk for her devices while it stays open in a silent alarm:
         # the fixes are kept, for those looking for her, and her phone is told what it would

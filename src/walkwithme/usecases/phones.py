@@ -168,7 +168,7 @@ def _record(
         return None
     said = {walk_id: list(added) for walk_id, added in tx.touched.fixes.items()}
     try:
-        with tx.conn.begin_nested():
+        with tx.savepoint():
             record_fixes(tx, device, list(fixes), streets)
     except Conflict:
         tx.touched.fixes = said  # what the savepoint kept out isn't handed to the streams
@@ -185,7 +185,7 @@ def _alive(tx: Tx, device: Device, alive_ms: int, sos: bool) -> str | None:
     devices.note_seen(tx, device)
     t = min(alive_ms, tx.now_ms)  # the rules count time by the server's clock
     try:
-        with tx.conn.begin_nested():
+        with tx.savepoint():
             for walk in walks_taking_fixes(tx.conn, device.person_id):
                 newest = max(walk.last_fix_at or 0, walk.heard_at or 0)
                 if t >= walk.started_at - START_SLACK_MS and t > newest:
@@ -259,7 +259,7 @@ def _sos(tx: Tx, walk_id: int, walker_id: int) -> None:
     writer, on PostgreSQL): read again and raise it on the walk as it now is."""
     for attempt in range(SOS_TRIES):
         try:
-            with tx.conn.begin_nested():
+            with tx.savepoint():
                 alarms.sos(tx, walk_id, walker_id)
             return
         except Conflict:

@@ -72,11 +72,12 @@ def walks_taking_fixes(conn: Connection, walker_id: int) -> list[Walk]:
 def kept_walks_taking_fixes(tx: Tx, walker_id: int) -> list[Walk]:
     """The same, kept in the writer's memo from one fix to the next as they were saved (her
     phone sends a fix every few seconds: reading her walks back for each one took about a
-    sixth of the writer's time for a fix). Every save of a kept walk is conditional on its `version`, so a walk another
-    process or a command changed meanwhile makes the save fail (the writer runs the job
-    again, and it reads them afresh), never a save of what the walk no longer is. Kept only
-    while her newest walk is live for her: she can't start another one then (so none can
-    appear that the memo doesn't know of), and no walk is kept when none is live."""
+    sixth of the writer's time for a fix). Every save of a kept walk is conditional on its
+    `version`, so a walk another process or a command changed meanwhile makes the save fail
+    (the writer runs the job again, and it reads them afresh), never a save of what the walk
+    no longer is. Kept only while her newest walk is live for her: she can't start another
+    one then (so none can appear that the memo doesn't know of), and no walk is kept when
+    none is live."""
     key = (_KEPT, walker_id)
     kept: list[Walk] | None = tx.memo.get(key)
     if kept is None:
