@@ -92,6 +92,9 @@ async def _web(services: Services, *, host: str, port: int) -> None:
             port=port,
             log_config=None,
             ws_ping_interval=20,
+            # The live streams' frames are small (a fix is about 200 bytes) and many: deflating
+            # each one cost the event loop as much as answering the phone that sent the fix.
+            ws_per_message_deflate=False,
             timeout_graceful_shutdown=10,
         )
     )
