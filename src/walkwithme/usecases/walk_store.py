@@ -87,12 +87,6 @@ def kept_walks_taking_fixes(tx: Tx, walker_id: int) -> list[Walk]:
     return kept
 
 
-def forget_kept(tx: Tx, walker_id: int) -> None:
-    """Her walks are read afresh for her next fix (what was kept may be what a rolled-back
-    savepoint saved)."""
-    tx.memo.pop((_KEPT, walker_id), None)
-
-
 _KEPT = "walks taking fixes"
 
 
@@ -116,7 +110,7 @@ def save(tx: Tx, walk: Walk, target: WalkState | None = None, **values: Any) -> 
     the walk as it now is. Returns the walk as saved."""
     saving = _Saving(walk, target, values)
     if _update_statement(saving.columns).rowcount(tx.conn, saving.params) != 1:
-        _changed_meanwhile(tx, walk)
+        _changed_meanwhile()
     return saving.saved(tx)
 
 
@@ -134,11 +128,11 @@ def save_with_fix(
     try:
         ((inserted, saved),) = _with_fix_statement(saving.columns, tuple(fix)).rows(tx.conn, params)
     except sa.exc.IntegrityError:
-        _changed_meanwhile(tx, walk)
+        _changed_meanwhile()
     if inserted is None:
         return None
     if saved is None:
-        _changed_meanwhile(tx, walk)
+        _changed_meanwhile()
     return saving.saved(tx)
 
 
@@ -185,8 +179,9 @@ class _Saving:
         return changed
 
 
-def _changed_meanwhile(tx: Tx, walk: Walk) -> NoReturn:
-    forget_kept(tx, walk.walker_id)
+def _changed_meanwhile() -> NoReturn:
+    # What the memo kept of the walk goes with the job's failure: the writer empties it after
+    # a group that failed, and `Tx.savepoint` after a savepoint taken back.
     raise Conflict("the walk changed meanwhile; try again")
 
 

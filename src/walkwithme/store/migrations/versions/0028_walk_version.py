@@ -58,11 +58,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute(
-        "DROP TRIGGER IF EXISTS walks_version"
-        + (" ON walks" if op.get_bind().dialect.name == "postgresql" else "")
-    )
     if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS walks_version ON walks")
         op.execute("DROP FUNCTION IF EXISTS walks_version()")
+    else:
+        op.execute("DROP TRIGGER IF EXISTS walks_version")
     with op.batch_alter_table("walks") as batch:
         batch.drop_column("version")
