@@ -18,6 +18,7 @@ fix answered is a fix on disk.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
@@ -64,9 +65,18 @@ def _sqlite_engine(url: str, *, for_writes: bool, busy_timeout_ms: int) -> Engin
         cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cur.close()
 
+    begin = "BEGIN IMMEDIATE" if for_writes else "BEGIN"
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if for_writes else "BEGIN")
+        # Straight on the DB-API connection, as the writer's statements are (`Prepared`):
+        # through SQLAlchemy's execution it took the writer 39 µs a group (median, in the
+        # ingest benchmark at one connection), a fifth of its commit with the fsync.
+        dbapi_conn: Any = conn.connection.dbapi_connection
+        try:
+            dbapi_conn.execute(begin)
+        except sqlite3.Error as exc:  # e.g. locked past the busy timeout: as SQLAlchemy's
+            raise _refused(conn, dbapi_conn, exc, begin, None) from exc
 
     return engine
 
