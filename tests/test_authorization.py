@@ -44,6 +44,7 @@ from starlette.types import Message
 from starlette.websockets import WebSocketDisconnect
 
 from tests.people import HOME, PIN, START, Cast, Member, between
+from walkwithme.api import live
 from walkwithme.api.auth import current_person
 from walkwithme.domain.geo import distance_m
 
@@ -942,3 +943,25 @@ def test_an_open_stream_closes_when_its_session_is_signed_out(cast: Cast) -> Non
         assert ws.receive_json()["event"]["kind"] == "started"
         assert cast.client.delete("/api/session", headers=noor.auth).status_code == 204
         assert ws.receive_json()["type"] == "closed"
+
+
+def test_an_open_stream_closes_when_its_session_runs_out_though_fixes_keep_coming(
+    cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing rings when a session runs out by the clock: the stream decides access again
+    every RECHECK_S, and a walk whose fixes come more often than that must not put it off."""
+    monkeypatch.setattr(live, "RECHECK_S", 0.2)
+    mira, noor, phone, walk = cast.walking()
+    with cast.client.websocket_connect(f"/api/walks/{walk['id']}/live", headers=noor.auth) as ws:
+        assert ws.receive_json()["type"] == "walk"
+        assert ws.receive_json()["event"]["kind"] == "started"
+        cast.clock.advance(minutes=31 * 24 * 60)  # her 30-day session is over
+        kinds: list[str] = []
+        # Fixes far more often than the recheck, for several rechecks (as a count, not a wait).
+        for _ in range(400):
+            cast.clock.advance(seconds=1)
+            cast.send(phone, cast.fix(START))
+            kinds.append(ws.receive_json()["type"])
+            if kinds[-1] == "closed":
+                break
+        assert kinds[-1] == "closed", f"still streaming after {len(kinds)} fixes: {kinds[-3:]}"

@@ -174,6 +174,12 @@ async def _stream(
         await ws.accept()
         gone = asyncio.Event()
         watcher = asyncio.create_task(_watch_disconnect(ws, gone, rung))
+        # Access is decided again every RECHECK_S even while fixes keep coming (a session or
+        # a link runs out by the clock): one timer a check, which rings this stream's own
+        # bell, rather than a timeout around every wait.
+        loop = asyncio.get_running_loop()
+        checked_at = loop.time()
+        recheck = loop.call_at(checked_at + RECHECK_S, rung.set)
         try:
             batch: Batch | None = first
             last_walk: dict[str, Any] | None = None
@@ -199,19 +205,18 @@ async def _stream(
                 if batch.closing:
                     await _close(ws, batch.closing, 1000)
                     return
-                timed_out = False
-                try:
-                    async with asyncio.timeout(RECHECK_S):  # no task a wait, unlike wait_for
-                        await rung.wait()
-                except TimeoutError:
-                    timed_out = True
+                await rung.wait()
                 rung.clear()
                 if gone.is_set():
                     return
-                # Access is decided again when it may have changed, and every few seconds
+                # Access is decided again when it may have changed, and every RECHECK_S
                 # (links expire by the clock); a ring for a new fix only reads what is new.
                 now_generation = bell.access_generation(walk_id)
-                check = timed_out or now_generation != generation
+                check = now_generation != generation or loop.time() >= checked_at + RECHECK_S
+                if check:
+                    recheck.cancel()
+                    checked_at = loop.time()
+                    recheck = loop.call_at(checked_at + RECHECK_S, rung.set)
                 generation = now_generation
                 timeline_now = bell.events_generation(walk_id)
                 new_events = timeline_now != timeline_seen
@@ -234,6 +239,7 @@ async def _stream(
         except (WebSocketDisconnect, RuntimeError):
             return  # the client went away mid-send
         finally:
+            recheck.cancel()
             watcher.cancel()
 
 
