@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -176,9 +177,11 @@ async def _stream(
         watcher = asyncio.create_task(_watch_disconnect(ws, gone, rung))
         # Access is decided again every RECHECK_S even while fixes keep coming (a session or
         # a link runs out by the clock): one timer a check, which rings this stream's own
-        # bell, rather than a timeout around every wait.
+        # bell, rather than a timeout around every wait. The first comes sooner, by a random
+        # part of it: streams that opened together (the companions reconnecting after a
+        # restart) would otherwise all read at the same moment, every time.
         loop = asyncio.get_running_loop()
-        checked_at = loop.time()
+        checked_at = loop.time() - random.uniform(0, RECHECK_S / 2)  # noqa: S311 (a spread)
         recheck = loop.call_at(checked_at + RECHECK_S, rung.set)
         try:
             batch: Batch | None = first
