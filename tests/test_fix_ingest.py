@@ -12,7 +12,7 @@ from walkwithme.domain.fixes import Fix
 from walkwithme.store.database import Database
 from walkwithme.store.writer import StorageUnavailable, Writer
 from walkwithme.usecases.devices import device_for_token
-from walkwithme.usecases.fixes import Parsed, record_fixes
+from walkwithme.usecases.fixes import SEEN_EVERY_MS, Parsed, record_fixes
 
 
 def track(cast: Cast, who: Member, walk: dict[str, Any]) -> list[dict[str, Any]]:
@@ -255,6 +255,28 @@ def test_a_phones_last_message_is_noted_once_a_group(cast: Cast) -> None:
     cast.send(phone, cast.fix(START), cast.fix(START, seconds_ago=5))
     phones = cast.client.get("/api/devices", headers=mira.auth).json()
     assert phones[0]["last_seen_at"] == cast.clock.now_ms()
+
+
+def test_a_phones_last_seen_time_is_kept_to_the_half_minute_while_its_fixes_come(
+    cast: Cast,
+) -> None:
+    mira, noor, phone, walk = cast.walking()
+
+    def last_seen() -> int:
+        found: int = cast.client.get("/api/devices", headers=mira.auth).json()[0]["last_seen_at"]
+        return found
+
+    first = cast.clock.now_ms()
+    cast.send(phone, cast.fix(START))
+    assert last_seen() == first
+    for _ in range(2):  # every 10 s: not written again within SEEN_EVERY_MS
+        cast.clock.advance(seconds=10)
+        cast.send(phone, cast.fix(START))
+        assert last_seen() == first
+        assert cast.clock.now_ms() - last_seen() < SEEN_EVERY_MS
+    cast.clock.advance(seconds=10)  # 30 s after the first
+    cast.send(phone, cast.fix(START))
+    assert last_seen() == cast.clock.now_ms()
 
 
 def test_fixes_from_two_writers_at_once_are_numbered_in_commit_order_without_a_gap(

@@ -140,8 +140,7 @@ def record_fixes(
     if not todo:
         return [o for o in outcomes if o is not None]
     taking = kept_walks_taking_fixes(tx, device.person_id)
-    # Once per device per writer group, at its end (however many of its fixes the group holds).
-    tx.later(_SEEN, device_id=device.id, now=tx.now_ms)
+    _note_seen(tx, device.id)
     if not taking:
         for index, _fix in todo:
             outcomes[index] = Outcome("not_kept", NO_WALK)
@@ -274,6 +273,24 @@ _SEEN = (
     .where(devices.c.id == sa.bindparam("device_id"))
     .values(last_seen_at=sa.bindparam("now"))
 )
+# A device's last-seen time is written at most this often while its fixes come (it is shown
+# as "2 minutes ago"; nothing judges by it: the rules count her silence on the walk's own
+# times). Each write was a statement, and a page of the file, for every fix.
+SEEN_EVERY_MS = 30_000
+_SEEN_KEPT = "device seen"
+
+
+def _note_seen(tx: Tx, device_id: int) -> None:
+    """The device's last-seen time, written at the end of the group (once however many of
+    its fixes the group holds), unless this writer wrote it less than SEEN_EVERY_MS ago (its
+    memo says when; emptied, it writes again)."""
+    key = (_SEEN_KEPT, device_id)
+    written: int | None = tx.memo.get(key)
+    if written is not None and 0 <= tx.now_ms - written < SEEN_EVERY_MS:
+        return
+    tx.later(_SEEN, device_id=device_id, now=tx.now_ms)
+    tx.memo[key] = tx.now_ms
+
 
 CHANGED = "the walk changed meanwhile; try again"
 
