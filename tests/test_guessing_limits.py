@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.people import Cast
+from tests.test_manage_pages import post
 from walkwithme.domain.errors import Busy
 from walkwithme.hashing import Hashing, Lane
 from walkwithme.security import hash_secret
@@ -88,3 +89,43 @@ def test_a_flood_that_is_busy_answers_503_with_retry_after(cast: Cast) -> None:
     busy = sign_in(cast.client, "mira@example.org", RIGHT)
     assert busy.status_code == 503
     assert busy.headers["Retry-After"] == "2"
+
+
+# Her password asked again while she is signed in, and what each door would change with it.
+RECHECKS = [
+    ("PUT", "/api/me/password", {"new_password": "another horse battery"}),
+    ("PUT", "/api/me/duress-pin", {"duress_pin": "9999"}),
+    ("POST", "/api/me/delete", {}),
+]
+
+
+def test_her_password_asked_again_takes_the_same_ten_tries_as_signing_in(cast: Cast) -> None:
+    """Whoever holds her unlocked phone (a session) can't guess her password there either, to
+    change it, remove her duress PIN or delete her account: every check counts with her
+    sign-ins, under the same limit, before the password is checked."""
+    mira = cast.person("Mira")
+    for attempt in range(throttle.PER_ACCOUNT.hits):
+        method, path, body = RECHECKS[attempt % len(RECHECKS)]
+        wrong = cast.client.request(
+            method, path, json={"password": f"guess {attempt}", **body}, headers=mira.auth
+        )
+        assert wrong.status_code == 403, (attempt, wrong.text)
+    for method, path, body in RECHECKS:
+        refused = cast.client.request(
+            method, path, json={"password": RIGHT, **body}, headers=mira.auth
+        )
+        assert refused.status_code == 429, refused.text
+        assert refused.headers["Retry-After"] == str(15 * 60)
+        assert refused.json()["error"] == (
+            "too many password attempts for this account: try again in 15 min"
+        )
+    page = post(cast.client, mira, "/settings/duress", "/settings", password=RIGHT, duress_pin="")
+    assert page.status_code == 429
+    assert page.headers["Retry-After"] == str(15 * 60)
+    assert "Too many password attempts for this account" in page.text
+    assert sign_in(cast.client, mira.email, RIGHT).status_code == 429  # one count for both
+    # Nothing changed meanwhile: after the quarter of an hour her password is the one it was,
+    # and her account is there.
+    cast.clock.advance(minutes=15)
+    assert sign_in(cast.client, mira.email, RIGHT).status_code == 200
+    assert cast.client.get("/api/me", headers=mira.auth).status_code == 200

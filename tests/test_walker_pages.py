@@ -234,6 +234,20 @@ def test_inside_with_her_pin_and_a_closing_note_ends_the_walk_for_everyone(cast:
     assert cast.client.get(f"/api/walks/{wid}", headers=noor.auth).status_code == 404  # over
 
 
+def test_her_page_says_how_long_to_wait_after_too_many_pins(cast: Cast) -> None:
+    """As the API: the page that refuses an attempt made too soon says when to try again, in
+    words and in Retry-After."""
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    wid = cast.start_walk(mira)["id"]
+    for _ in range(3):  # the third wrong one raises the alarm and sets the first wait
+        assert post_form(cast, mira, f"/walks/{wid}/ok", pin="0000").status_code == 403
+    soon = post_form(cast, mira, f"/walks/{wid}/ok", pin="0000")
+    assert soon.status_code == 429
+    assert soon.headers["Retry-After"] == "5"
+    assert "try again in 5 seconds" in text_of(soon.text)
+
+
 def test_sos_from_her_page_raises_the_alarm_at_once(cast: Cast) -> None:
     mira, noor = cast.person("Mira"), cast.person("Noor")
     cast.link(mira, noor)

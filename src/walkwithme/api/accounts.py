@@ -8,8 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
-from walkwithme.api.auth import COOKIE, PersonDep, ServicesDep, bearer
-from walkwithme.domain.errors import Forbidden
+from walkwithme.api.auth import COOKIE, PersonDep, ServicesDep, bearer, check_password
 from walkwithme.domain.profiles import apply
 from walkwithme.domain.walks import check_pin_format
 from walkwithme.hashing import Lane
@@ -156,10 +155,7 @@ async def set_duress_pin(body: DuressPin, person: PersonDep, svc: ServicesDep) -
     """Her duress PIN: every walk she starts takes it (unless the walk is given its own). It
     works wherever her PIN does, and answers exactly as her PIN would, while it raises a silent
     alarm that her own devices never show."""
-    found = await svc.db.read(lambda c: accounts.password_hash_of(c, person.email))
-    ok = found is not None and await svc.hashing.verify(Lane.PASSWORDS, found[1], body.password)
-    if not ok:
-        raise Forbidden("wrong password", field="password")
+    await check_password(svc, person, body.password)
     pin_hash = None
     if body.duress_pin is not None:
         check_pin_format(body.duress_pin, field="duress_pin")

@@ -16,8 +16,10 @@ from starlette.requests import HTTPConnection
 
 from walkwithme.config import Config
 from walkwithme.domain.errors import Forbidden, Unauthorized
+from walkwithme.hashing import Lane
 from walkwithme.services import Services
-from walkwithme.usecases.accounts import Person, person_for_session
+from walkwithme.usecases import throttle
+from walkwithme.usecases.accounts import Person, password_hash_of, person_for_session
 from walkwithme.usecases.devices import Device
 
 COOKIE = "wwm_session"
@@ -135,3 +137,13 @@ async def current_device(request: Request) -> Device:
 PersonDep = Annotated[Person, Depends(current_person)]
 DeviceDep = Annotated[Device, Depends(current_device)]
 ServicesDep = Annotated[Services, Depends(services)]
+
+
+async def check_password(svc: Services, person: Person, password: str) -> None:
+    """Her password, asked again while she is signed in; counted with her sign-ins before it
+    is checked (429 past the limit: usecases/throttle.py), so a session is no way round it."""
+    await svc.writer.run(lambda tx: throttle.password_check(tx, person.email))
+    found = await svc.db.read(lambda c: password_hash_of(c, person.email))
+    ok = found is not None and await svc.hashing.verify(Lane.PASSWORDS, found[1], password)
+    if not ok:
+        raise Forbidden("wrong password", field="password")

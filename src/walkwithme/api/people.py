@@ -9,10 +9,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from walkwithme.api.auth import COOKIE, PersonDep, ServicesDep, bearer
+from walkwithme.api.auth import COOKIE, PersonDep, ServicesDep, bearer, check_password
 from walkwithme.api.params import Id
 from walkwithme.domain import people as rules
-from walkwithme.domain.errors import Forbidden, Invalid
+from walkwithme.domain.errors import Invalid
 from walkwithme.hashing import Lane
 from walkwithme.services import Services
 from walkwithme.usecases import accounts, people
@@ -30,13 +30,6 @@ class NewAccount(BaseModel):
     name: str = Field(default="", max_length=100)
     timezone: str = Field(default="UTC", max_length=64, description="IANA, e.g. Europe/Helsinki")
     operator: bool = False
-
-
-async def check_password(svc: Services, person: accounts.Person, password: str) -> None:
-    found = await svc.db.read(lambda c: accounts.password_hash_of(c, person.email))
-    ok = found is not None and await svc.hashing.verify(Lane.PASSWORDS, found[1], password)
-    if not ok:
-        raise Forbidden("wrong password", field="password")
 
 
 async def change_password(

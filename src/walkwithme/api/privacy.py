@@ -10,13 +10,12 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
-from walkwithme.api.auth import PersonDep, ServicesDep
+from walkwithme.api.auth import PersonDep, ServicesDep, check_password
 from walkwithme.api.params import Id
-from walkwithme.domain.errors import Forbidden, Invalid, NotFound
+from walkwithme.domain.errors import Invalid, NotFound
 from walkwithme.domain.keeping import DAY_MS
-from walkwithme.hashing import Lane
 from walkwithme.services import Services
-from walkwithme.usecases import accounts, archive, deletion, looks, retention, walks
+from walkwithme.usecases import archive, deletion, looks, retention, walks
 from walkwithme.usecases.timeline import Audience
 
 router = APIRouter(prefix="/api", tags=["privacy"])
@@ -87,10 +86,7 @@ async def delete_me(body: Password, person: PersonDep, svc: ServicesDep) -> dict
     """Delete your account and everything that names or locates you: your walks, phones,
     channels, places, contacts, offers, and your messages in others' walks. Your contacts are
     told only that a contact ended. Refused (409, saying why) during your own walk or alarm."""
-    found = await svc.db.read(lambda c: accounts.password_hash_of(c, person.email))
-    ok = found is not None and await svc.hashing.verify(Lane.PASSWORDS, found[1], body.password)
-    if not ok:
-        raise Forbidden("wrong password", field="password")
+    await check_password(svc, person, body.password)
     await svc.writer.run(lambda tx: deletion.request(tx, person.id))
     return {"deleted": True}
 

@@ -15,7 +15,6 @@ the alarm is resolved (`people.delete_at`), when the watchdog finishes it.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 import sqlalchemy as sa
@@ -37,6 +36,7 @@ from walkwithme.store.schema import (
 )
 from walkwithme.store.writer import Tx
 from walkwithme.usecases import alerts as alerting
+from walkwithme.usecases import throttle
 
 FORMER = {"name": "a former contact"}
 
@@ -137,8 +137,7 @@ def delete(tx: Tx, person_id: int) -> None:
         invites.update().where(invites.c.created_by == person_id).values(created_by=None)
     )
     tx.conn.execute(invites.update().where(invites.c.used_by == person_id).values(used_by=None))
-    digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:40]
-    tx.conn.execute(throttles.delete().where(throttles.c.key == f"account:{digest}"))
+    tx.conn.execute(throttles.delete().where(throttles.c.key == throttle.account_key(email)))
     # Every stream that shows her (her walks, the walks she follows) checks again, at once.
     for (walk_id,) in tx.conn.execute(
         sa.select(walks.c.id)

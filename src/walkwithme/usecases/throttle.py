@@ -4,6 +4,9 @@ processes that share a PostgreSQL database share the count).
 Sign-in is counted per account and per address before the password is checked, and an
 unknown email is counted like a known one: the answers and their timing don't tell whether
 someone has an account. Past the limit: 429 with Retry-After, and no password is checked.
+Her password asked again while she is signed in (to change it or her duress PIN, or to delete
+her account) counts with her sign-ins, under the same limit: whoever holds her unlocked phone
+can't guess it there either.
 """
 
 from __future__ import annotations
@@ -31,6 +34,10 @@ class Limit:
 
 # An account: enough for a person who mistypes, far too few to guess a password.
 PER_ACCOUNT = Limit(10, 15 * MINUTE_MS, "sign-ins for this account")
+# Her password asked again while she is signed in: counted with her sign-ins (the same key).
+PASSWORD_CHECKS = Limit(
+    PER_ACCOUNT.hits, PER_ACCOUNT.window_ms, "password attempts for this account"
+)
 # An address: a campus or a household behind one address signs in together at night.
 PER_ADDRESS = Limit(100, 15 * MINUTE_MS, "sign-ins from your address")
 
@@ -64,8 +71,18 @@ def sign_in(tx: Tx, email: str, address: str | None) -> None:
     """One attempt to sign in (or sign up) as `email` from `address`."""
     if address:
         hit(tx, f"addr:{address}", PER_ADDRESS)
+    hit(tx, account_key(email), PER_ACCOUNT)
+
+
+def password_check(tx: Tx, email: str) -> None:
+    """One check of a signed-in person's password, counted with her sign-ins."""
+    hit(tx, account_key(email), PASSWORD_CHECKS)
+
+
+def account_key(email: str) -> str:
+    """Where an account's attempts are counted (forgotten with it: usecases/deletion.py)."""
     digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:40]
-    hit(tx, f"account:{digest}", PER_ACCOUNT)
+    return f"account:{digest}"
 
 
 def _say(seconds: int) -> str:

@@ -17,7 +17,7 @@ from walkwithme.usecases import contacts, offer_views, walks
 from walkwithme.usecases.timeline import Audience
 from walkwithme.views import walk_view
 from walkwithme.web import words
-from walkwithme.web.render import pages_of
+from walkwithme.web.render import pages_of, waits
 from walkwithme.web.session import signed_form, signed_in
 from walkwithme.web.walker_home import walker_part
 
@@ -108,9 +108,10 @@ async def _answer(request: Request, contact_id: int, accept: bool) -> Response:
     try:
         await services(request).writer.run(job)
     except DomainError as exc:
-        return pages_of(request).render(
+        page = pages_of(request).render(
             request, "said.html", status=exc.status, message=exc.message, back="/"
         )
+        return waits(page, exc)
     return RedirectResponse("/", status_code=303)
 
 

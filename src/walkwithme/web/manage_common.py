@@ -14,7 +14,7 @@ from walkwithme.api.auth import COOKIE
 from walkwithme.domain.errors import DomainError, Forbidden, Invalid
 from walkwithme.usecases.accounts import Person
 from walkwithme.web import words
-from walkwithme.web.render import pages_of
+from walkwithme.web.render import pages_of, waits
 from walkwithme.web.session import csrf_for, signed_form, signed_in
 
 Action = Callable[[Person, dict[str, str]], Awaitable[Response | None]]
@@ -58,7 +58,7 @@ async def act(request: Request, back: str, action: Action) -> Response:
     try:
         shown = await action(person, fields)
     except DomainError as exc:
-        return said(request, exc.message, exc.status, back, person)
+        return waits(said(request, exc.message, exc.status, back, person), exc)
     return shown or RedirectResponse(back, status_code=303)
 
 

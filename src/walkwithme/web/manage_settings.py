@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from walkwithme.api import people as people_api
-from walkwithme.api.auth import COOKIE, services
+from walkwithme.api.auth import COOKIE, check_password, services
 from walkwithme.domain.errors import Invalid
 from walkwithme.domain.keeping import DAY_MS
 from walkwithme.hashing import Lane
@@ -111,7 +111,7 @@ async def duress(request: Request) -> Response:
         pin = fields.get("duress_pin", "").strip()
         if pin and not re.fullmatch(r"[0-9]{4,8}", pin):
             raise Invalid("a duress PIN is 4 to 8 digits", field="duress_pin")
-        await people_api.check_password(svc, person, fields.get("password", "")[:200])
+        await check_password(svc, person, fields.get("password", "")[:200])
         pin_hash = await svc.hashing.hash(Lane.PINS, pin) if pin else None
         await svc.writer.run(lambda tx: accounts.set_duress_pin(tx, person.id, pin_hash))
 
@@ -143,7 +143,7 @@ async def delete(request: Request) -> Response:
     async def action(person: Person, fields: dict[str, str]) -> Response:
         if fields.get("sure") != "yes":
             raise Invalid("tick the box to say you are sure", field="sure")
-        await people_api.check_password(svc, person, fields.get("password", "")[:200])
+        await check_password(svc, person, fields.get("password", "")[:200])
         await svc.writer.run(lambda tx: deletion.request(tx, person.id))
         page = pages_of(request).render(request, "deleted.html")
         page.delete_cookie(COOKIE)

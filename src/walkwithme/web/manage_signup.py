@@ -14,7 +14,7 @@ from walkwithme.domain.errors import DomainError, Invalid
 from walkwithme.hashing import Lane
 from walkwithme.store.writer import Tx
 from walkwithme.usecases import accounts
-from walkwithme.web.render import pages_of
+from walkwithme.web.render import pages_of, waits
 from walkwithme.web.session import form_fields
 
 router = APIRouter(include_in_schema=False)
@@ -56,7 +56,7 @@ async def sign_up(request: Request) -> Response:
         token = await svc.writer.run(job)
     except DomainError as exc:
         message = exc.message[:1].upper() + exc.message[1:]
-        return pages_of(request).render(
+        page = pages_of(request).render(
             request,
             "signup.html",
             status=exc.status,
@@ -67,6 +67,7 @@ async def sign_up(request: Request) -> Response:
             name=fields.get("name", "")[:100],
             timezone=fields.get("timezone", "")[:64],
         )
+        return waits(page, exc)
     response = RedirectResponse("/", status_code=303)
     _set_cookie(request, response, token, days)
     return response

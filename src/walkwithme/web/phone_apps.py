@@ -15,7 +15,7 @@ from starlette.responses import Response
 from walkwithme.api.auth import services
 from walkwithme.domain.errors import DomainError
 from walkwithme.usecases import devices
-from walkwithme.web.render import pages_of
+from walkwithme.web.render import pages_of, waits
 from walkwithme.web.session import signed_form, signed_in
 from walkwithme.web.walk_pages import to_sign_in
 
@@ -73,7 +73,8 @@ async def make_device(request: Request) -> Response:
             lambda tx: devices.add_device(tx, person.id, APP_DEVICE)
         )
     except DomainError as exc:
-        return pages.render(request, "said.html", status=exc.status, message=exc.message, back="/")
+        page = pages.render(request, "said.html", status=exc.status, message=exc.message, back="/")
+        return waits(page, exc)
     base = services(request).config.base_url.rstrip("/")
     return pages.render(
         request,

@@ -7,8 +7,9 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, Response
 
+from walkwithme.domain.errors import DomainError, TooSoon
 from walkwithme.web import words
 from walkwithme.web.assets import Assets
 
@@ -41,3 +42,11 @@ class Pages:
 def pages_of(request: Request) -> Pages:
     pages: Pages = request.app.state.pages
     return pages
+
+
+def waits(page: Response, refusal: DomainError) -> Response:
+    """A page that refuses for now (too many attempts, too busy) says when to try again in
+    `Retry-After` too, as the API's answers do."""
+    if isinstance(refusal, TooSoon):
+        page.headers["Retry-After"] = str(refusal.retry_after_s)
+    return page

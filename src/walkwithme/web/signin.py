@@ -11,7 +11,7 @@ from walkwithme.api.auth import COOKIE, services
 from walkwithme.domain.errors import Forbidden, TooSoon
 from walkwithme.hashing import Lane
 from walkwithme.usecases import accounts, people
-from walkwithme.web.render import pages_of
+from walkwithme.web.render import pages_of, waits
 from walkwithme.web.session import form_fields, signed_form
 
 router = APIRouter(include_in_schema=False)
@@ -49,8 +49,7 @@ async def sign_in(request: Request) -> Response:
         page = pages.render(
             request, "signin.html", status=exc.status, next=target, email=email, error=exc.message
         )
-        page.headers["Retry-After"] = str(exc.retry_after_s)
-        return page
+        return waits(page, exc)
     if not ok or found is None:
         return pages.render(
             request,

@@ -23,7 +23,7 @@ from walkwithme.store.writer import Tx
 from walkwithme.usecases import alarms, looks, walks
 from walkwithme.usecases.timeline import Audience, events_after, fixes_after
 from walkwithme.views import walk_view
-from walkwithme.web.render import pages_of
+from walkwithme.web.render import pages_of, waits
 from walkwithme.web.session import signed_form, signed_in
 from walkwithme.web.walk_context import Seen, measure_left, walk_context
 
@@ -93,9 +93,10 @@ async def _act(request: Request, walk_id: int, job: Any) -> Response:
     except DomainError as exc:
         if isinstance(exc, NotFound):
             return not_found(request)
-        return pages_of(request).render(
+        page = pages_of(request).render(
             request, "said.html", status=exc.status, message=exc.message, back=back
         )
+        return waits(page, exc)
     return RedirectResponse(back, status_code=303)
 
 

@@ -33,7 +33,7 @@ from walkwithme.usecases import (
 from walkwithme.usecases.accounts import Person
 from walkwithme.web import walk_pages, words
 from walkwithme.web.mapdata import picking_centre
-from walkwithme.web.render import pages_of
+from walkwithme.web.render import pages_of, waits
 from walkwithme.web.session import signed_form, signed_in
 
 router = APIRouter(include_in_schema=False)
@@ -251,9 +251,10 @@ async def start(request: Request) -> Response:
         for c in context["companions"]:
             c["chosen"] = c["fixed"] or bool(kept.get(f"companion_{c['id']}"))
         csrf = fields.get("csrf", "")
-        return _start_page(
+        page = _start_page(
             request, person, csrf, context, status=exc.status, error=exc.message, fields=kept
         )
+        return waits(page, exc)
     return RedirectResponse(f"/walks/{walk_id}", status_code=303)
 
 

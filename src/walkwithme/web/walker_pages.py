@@ -40,7 +40,7 @@ from walkwithme.usecases.fixes import record_fixes
 from walkwithme.usecases.moments import Pin
 from walkwithme.usecases.timeline import Audience
 from walkwithme.web import walk_pages, walker_words, words
-from walkwithme.web.render import pages_of
+from walkwithme.web.render import pages_of, waits
 from walkwithme.web.session import signed_form, signed_in
 from walkwithme.web.walk_context import Seen, measure_left, walk_context
 
@@ -220,9 +220,9 @@ async def _with_her_pin(request: Request, walk_id: int, action: str, job: Any) -
     except Forbidden as exc:
         if exc.field == "pin":
             return _said(request, "That PIN is not right. Try again.", 403, back)
-        return _said(request, exc.message, exc.status, back)
+        return waits(_said(request, exc.message, exc.status, back), exc)
     except DomainError as exc:
-        return _said(request, exc.message, exc.status, back)
+        return waits(_said(request, exc.message, exc.status, back), exc)
     return RedirectResponse(back, status_code=303)
 
 
@@ -272,5 +272,5 @@ async def sos(walk_id: Id, request: Request) -> Response:
     except NotFound:
         return walk_pages.not_found(request)
     except DomainError as exc:
-        return _said(request, exc.message, exc.status, back)
+        return waits(_said(request, exc.message, exc.status, back), exc)
     return RedirectResponse(back, status_code=303)
