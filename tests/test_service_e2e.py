@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx2
 import pytest
+from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from tests.people import HOME, PIN, START, between
@@ -83,6 +84,13 @@ def test_a_walk_end_to_end_over_the_real_http_stack(service: Service) -> None:
     as_mira, as_noor, phone, walk_id = prepare(service)
     url = service.url
     ws_url = url.replace("http", "ws") + f"/api/walks/{walk_id}/live"
+    # A parameter that is wrong is refused with an answer that names it (not a bare 403).
+    with pytest.raises(InvalidStatus) as refused:
+        connect(f"{ws_url}?after_fix=-1", additional_headers=as_noor)
+    answer = refused.value.response
+    assert answer.status_code == 422
+    assert json.loads(answer.body)["field"] == "after_fix"
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"  # the security headers too
     with connect(ws_url, additional_headers=as_noor) as ws:
         # Asked for (a browser does too), but not taken: the frames are too small to be worth
         # compressing one by one.

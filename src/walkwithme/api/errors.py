@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import FastAPI, Request, WebSocket
+from fastapi.exceptions import RequestValidationError, WebSocketRequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from walkwithme.api.responses import JSON
@@ -31,12 +31,24 @@ def error_body(message: str, field: str | None = None) -> dict[str, Any]:
     return body
 
 
+# The body as a whole, not a field of it, is wrong: said as the fixes' door says it.
+NOT_JSON = "body is not valid JSON"
+NOT_AN_OBJECT = "send a JSON object"
+
+
 def _describe(errors: list[Any]) -> tuple[str, str | None]:
     first = errors[0]
+    if first.get("type") == "json_invalid":  # its `loc` is a place in the text, not a field
+        return NOT_JSON, None
+    if tuple(first.get("loc", ())) == ("body",) and first.get("type") in _NOT_AN_OBJECT:
+        return NOT_AN_OBJECT, None
     location = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
     field = ".".join(location) or None
     message = str(first.get("msg", "invalid value"))
     return (f"{field}: {message}" if field else message), field
+
+
+_NOT_AN_OBJECT = frozenset({"model_attributes_type", "dict_type"})
 
 
 def install(app: FastAPI) -> None:
@@ -48,7 +60,18 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, exc: RequestValidationError) -> JSON:
         message, field = _describe(list(exc.errors()))
-        return JSON(error_body(message, field), status_code=422)
+        return JSON(error_body(message, field), status_code=400 if message == NOT_JSON else 422)
+
+    @app.exception_handler(WebSocketRequestValidationError)
+    async def invalid_stream(websocket: WebSocket, exc: WebSocketRequestValidationError) -> None:
+        """A stream asked for with a parameter that is wrong (`after_fix=-1`): refused with an
+        answer that names it, as an HTTP request would be, where the server can (uvicorn can);
+        else closed with 1008 and the same words."""
+        message, field = _describe(list(exc.errors()))
+        if "websocket.http.response" in websocket.scope.get("extensions", {}):
+            await websocket.send_denial_response(JSON(error_body(message, field), status_code=422))
+        else:
+            await websocket.close(code=1008, reason=message[:120])
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSON:

@@ -40,6 +40,11 @@ def policy(tiles_url: str) -> str:
     )
 
 
+# Where an answer's headers are sent: an HTTP answer, and a WebSocket refused with an answer
+# of its own (a parameter that names what is wrong: api/errors.py).
+_ANSWERED = {"http": "http.response.start", "websocket": "websocket.http.response.start"}
+
+
 class SecurityHeaders:
     def __init__(self, app: ASGIApp, tiles_url: str = "") -> None:
         self.app = app
@@ -51,12 +56,13 @@ class SecurityHeaders:
         ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] not in _ANSWERED:
             await self.app(scope, receive, send)
             return
+        start = _ANSWERED[scope["type"]]
 
         async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
+            if message["type"] == start:
                 headers = list(message.get("headers", []))
                 names = {name.lower() for name, _ in headers}
                 headers += [h for h in self.common if h[0] not in names]
