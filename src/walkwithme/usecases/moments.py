@@ -52,15 +52,16 @@ class Refused(StrEnum):
     LOCKED = "this alarm was raised after wrong PINs: only a companion or a guardian can end it"
 
 
-FREE_ATTEMPTS = 2  # in a row, without her right PIN, before the first wait
+FREE_ATTEMPTS = 2  # attempts in a row after which the next needs no wait: three come at once
 FIRST_WAIT_MS = 5_000
 LONGEST_WAIT_MS = 15 * MINUTE_MS
 
 
 def pin_wait_ms(attempts: int) -> int:
     """How long the next PIN attempt waits after `attempts` in a row without her right PIN:
-    nothing after the first two (fingers fumble in the cold), then 5 s, doubling up to 15
-    minutes, so that guessing a 4-digit PIN would take months."""
+    the first three are taken at once (fingers fumble in the cold; the third wrong one raises
+    the alarm), the fourth waits 5 s, and each after doubles that, up to 15 minutes, so that
+    guessing a 4-digit PIN would take months."""
     if attempts <= FREE_ATTEMPTS:
         return 0
     return min(FIRST_WAIT_MS << min(attempts - FREE_ATTEMPTS - 1, 20), LONGEST_WAIT_MS)
