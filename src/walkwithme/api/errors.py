@@ -34,6 +34,7 @@ def error_body(message: str, field: str | None = None) -> dict[str, Any]:
 # The body as a whole, not a field of it, is wrong: said as the fixes' door says it.
 NOT_JSON = "body is not valid JSON"
 NOT_AN_OBJECT = "send a JSON object"
+_NOT_AN_OBJECT = frozenset({"model_attributes_type", "dict_type"})  # pydantic's words for it
 
 
 def _describe(errors: list[Any]) -> tuple[str, str | None]:
@@ -46,9 +47,6 @@ def _describe(errors: list[Any]) -> tuple[str, str | None]:
     field = ".".join(location) or None
     message = str(first.get("msg", "invalid value"))
     return (f"{field}: {message}" if field else message), field
-
-
-_NOT_AN_OBJECT = frozenset({"model_attributes_type", "dict_type"})
 
 
 def install(app: FastAPI) -> None:

@@ -31,7 +31,7 @@ import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from walkwithme.api.body_limit import limit_for, refused_length, too_large
-from walkwithme.api.errors import STORAGE_RETRY_AFTER_S, STORAGE_UNAVAILABLE, error_body
+from walkwithme.api.errors import NOT_JSON, STORAGE_RETRY_AFTER_S, STORAGE_UNAVAILABLE, error_body
 from walkwithme.domain.errors import Conflict, DomainError
 from walkwithme.services import Services
 from walkwithme.store.writer import StorageUnavailable, Tx
@@ -61,7 +61,7 @@ def fixes_of(body: bytes, *, batch_only: bool = False) -> tuple[list[Any], bool]
     try:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError:
-        return _error(400, "body is not valid JSON")
+        return _error(400, NOT_JSON)
     if isinstance(payload, dict) and "fixes" in payload:
         items = payload["fixes"]
         if not isinstance(items, list):
