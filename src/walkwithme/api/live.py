@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -37,7 +36,7 @@ from walkwithme.domain.walks import LIVE_STATES
 from walkwithme.services import Services
 from walkwithme.store.writer import NewFixes
 from walkwithme.usecases import looks, shares, walk_store, walks
-from walkwithme.usecases.accounts import person_for_session
+from walkwithme.usecases.accounts import person_for_session, session_expires_at
 from walkwithme.usecases.timeline import Audience, events_after, fixes_after
 from walkwithme.views import shared_view, walk_view
 
@@ -66,6 +65,9 @@ class Batch:
     until_seq: int | None = None
     frames: list[str] | None = None  # `fixes` as sent, when made already (one per fix)
     together: str | None = None  # `fixes` as one "fixes" message, when made already
+    # When the viewer's access runs out by the clock (her session), as of this batch's check
+    # (None: not checked in this batch, or nothing runs out).
+    valid_until: int | None = None
 
 
 # Reads what is new past the cursors. With `check`, it first decides again whether the viewer
@@ -101,6 +103,7 @@ def _person_reader(walk_id: int, person_id: int, session: str, now: Callable[[],
         signed_in = person_for_session(conn, session, now())
         if signed_in is None or signed_in.id != person_id:
             return None  # signed out (or her password changed) since the stream opened
+        valid_until = session_expires_at(conn, session)
         if check or not audience:
             decided = walks.audience_of(conn, walk, person_id)
             if decided is None and seen_live and not walk.live:
@@ -120,6 +123,7 @@ def _person_reader(walk_id: int, person_id: int, session: str, now: Callable[[],
             None if state in LIVE_STATES else f"the walk is over ({state.value})",
             True,
             until[0],
+            valid_until=valid_until,
         )
 
     return read
@@ -175,20 +179,15 @@ async def _stream(
         await ws.accept()
         gone = asyncio.Event()
         watcher = asyncio.create_task(_watch_disconnect(ws, gone, rung))
-        # Access is decided again every RECHECK_S even while fixes keep coming (a session or
-        # a link runs out by the clock): one timer a check, which rings this stream's own
-        # bell, rather than a timeout around every wait. The first comes sooner, by a random
-        # part of it: streams that opened together (the companions reconnecting after a
-        # restart) would otherwise all read at the same moment, every time.
-        loop = asyncio.get_running_loop()
-        checked_at = loop.time() - random.uniform(0, RECHECK_S / 2)  # noqa: S311 (a spread)
-        recheck = loop.call_at(checked_at + RECHECK_S, rung.set)
         try:
             batch: Batch | None = first
+            valid_until = first.valid_until
             last_walk: dict[str, Any] | None = None
             # Every fix numbered up to here was sent, or was flagged (None: not known).
             covered: int | None = None
             while batch is not None:
+                if batch.valid_until is not None:
+                    valid_until = batch.valid_until
                 if batch.from_bell:
                     covered = _covered(batch, known, after_fix, covered)
                 if batch.walk is not None and _changed(batch.walk, last_walk):
@@ -208,18 +207,22 @@ async def _stream(
                 if batch.closing:
                     await _close(ws, batch.closing, 1000)
                     return
-                await rung.wait()
+                timed_out = False
+                try:
+                    async with asyncio.timeout(RECHECK_S):  # no task a wait, unlike wait_for
+                        await rung.wait()
+                except TimeoutError:
+                    timed_out = True
                 rung.clear()
                 if gone.is_set():
                     return
-                # Access is decided again when it may have changed, and every RECHECK_S
-                # (links expire by the clock); a ring for a new fix only reads what is new.
+                # Access is decided again when it may have changed, when her session has run
+                # out by the clock (looked at on every wake: fixes that keep coming would put
+                # off the quiet RECHECK_S for ever), and after RECHECK_S without news; a ring
+                # for a new fix only reads what is new (a link's stream reads at every wake).
                 now_generation = bell.access_generation(walk_id)
-                check = now_generation != generation or loop.time() >= checked_at + RECHECK_S
-                if check:
-                    recheck.cancel()
-                    checked_at = loop.time()
-                    recheck = loop.call_at(checked_at + RECHECK_S, rung.set)
+                expired = valid_until is not None and svc.clock.now_ms() >= valid_until
+                check = timed_out or expired or now_generation != generation
                 generation = now_generation
                 timeline_now = bell.events_generation(walk_id)
                 new_events = timeline_now != timeline_seen
@@ -242,7 +245,6 @@ async def _stream(
         except (WebSocketDisconnect, RuntimeError):
             return  # the client went away mid-send
         finally:
-            recheck.cancel()
             watcher.cancel()
 
 

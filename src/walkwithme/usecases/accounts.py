@@ -266,6 +266,14 @@ def _recheck_streams_of(tx: Tx, person_id: int) -> None:
         tx.touch(walk.id, access=True)
 
 
+def session_expires_at(conn: Connection, token: str) -> int | None:
+    """When this session runs out by the clock (None: there is no such session)."""
+    found: int | None = conn.execute(
+        sa.select(sessions.c.expires_at).where(sessions.c.token_hash == token_hash(token))
+    ).scalar()
+    return found
+
+
 def person_for_session(conn: Connection, token: str, now_ms: int) -> Person | None:
     row = conn.execute(
         sa.select(*_PERSON_COLUMNS)
