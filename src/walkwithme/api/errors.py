@@ -13,9 +13,11 @@ from fastapi import FastAPI, Request, WebSocket
 from fastapi.exceptions import RequestValidationError, WebSocketRequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from walkwithme.api.auth import services
 from walkwithme.api.responses import JSON
 from walkwithme.domain.errors import DomainError, TooSoon
 from walkwithme.store.writer import StorageUnavailable
+from walkwithme.web.headers import NO_STORE, answer_headers
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +69,10 @@ def install(app: FastAPI) -> None:
         else closed with 1008 and the same words."""
         message, field = _describe(list(exc.errors()))
         if "websocket.http.response" in websocket.scope.get("extensions", {}):
-            await websocket.send_denial_response(JSON(error_body(message, field), status_code=422))
+            answer = JSON(error_body(message, field), status_code=422)
+            tiles_url = services(websocket).config.tiles_url
+            answer.raw_headers += [*answer_headers(tiles_url), NO_STORE]
+            await websocket.send_denial_response(answer)
         else:
             await websocket.close(code=1008, reason=message[:120])
 

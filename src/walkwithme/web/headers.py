@@ -40,35 +40,39 @@ def policy(tiles_url: str) -> str:
     )
 
 
-# Where an answer's headers are sent: an HTTP answer, and a WebSocket refused with an answer
-# of its own (a parameter that names what is wrong: api/errors.py).
-_ANSWERED = {"http": "http.response.start", "websocket": "websocket.http.response.start"}
+def answer_headers(tiles_url: str) -> list[tuple[bytes, bytes]]:
+    """The headers every answer gets (`Cache-Control` apart: see `SecurityHeaders`). Also
+    put on a WebSocket refused with an answer of its own (api/errors.py), which this
+    middleware leaves alone: it doesn't wrap the streams' every frame for that."""
+    return [
+        (b"content-security-policy", policy(tiles_url).encode()),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"no-referrer"),
+        (b"x-frame-options", b"DENY"),
+    ]
+
+
+NO_STORE = (b"cache-control", b"no-store")
 
 
 class SecurityHeaders:
     def __init__(self, app: ASGIApp, tiles_url: str = "") -> None:
         self.app = app
-        self.common = [
-            (b"content-security-policy", policy(tiles_url).encode()),
-            (b"x-content-type-options", b"nosniff"),
-            (b"referrer-policy", b"no-referrer"),
-            (b"x-frame-options", b"DENY"),
-        ]
+        self.common = answer_headers(tiles_url)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in _ANSWERED:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        start = _ANSWERED[scope["type"]]
 
         async def with_headers(message: Message) -> None:
-            if message["type"] == start:
+            if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 names = {name.lower() for name, _ in headers}
                 headers += [h for h in self.common if h[0] not in names]
                 # Only the hashed static files set their own (a year); the rest is no-store.
                 if b"cache-control" not in names:
-                    headers.append((b"cache-control", b"no-store"))
+                    headers.append(NO_STORE)
                 message["headers"] = headers
             await send(message)
 
