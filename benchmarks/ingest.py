@@ -109,7 +109,8 @@ def main() -> None:
     parser.add_argument(
         "--profile",
         type=Path,
-        help="after the rounds, profile the service with py-spy during one more run at the "
+        help="after the rounds, profile the service (and the one on PostgreSQL, into FILE.pg) "
+        "with py-spy during one more run at the "
         "highest level; write the collapsed stacks here and print the busiest functions",
     )
     args = parser.parse_args()
@@ -229,13 +230,24 @@ def compare_sides(
                     name: those.count()["fixes"] - warm[name] for name, those in companions.items()
                 }
                 if args.profile:
-                    service.pid = None  # py-spy can't name threads while it records
-                    spy = start_py_spy(server.pid, seconds, args.profile)
-                    profiled = service.run(connections=max(levels), seconds=seconds, batch=0)
-                    if spy is not None:
-                        spy.wait(timeout=seconds + 60)
-                        profile = summarize_profile(args.profile)
-                    print(f"profiled c={max(levels)} {describe(profiled)}")
+                    # Each service in its turn (with --database-url, the one on PostgreSQL
+                    # into FILE.pg beside FILE).
+                    for side, out in (
+                        (service, args.profile),
+                        *(
+                            [(service_pg, args.profile.with_name(args.profile.name + ".pg"))]
+                            if pg
+                            else []
+                        ),
+                    ):
+                        pid, side.pid = side.pid, None  # py-spy can't name threads as it records
+                        assert pid is not None
+                        spy = start_py_spy(pid, seconds, out)
+                        profiled = side.run(connections=max(levels), seconds=seconds, batch=0)
+                        if spy is not None:
+                            spy.wait(timeout=seconds + 60)
+                            profile += f"\n-- {side.name}\n{summarize_profile(out)}"
+                        print(f"profiled {side.name} c={max(levels)} {describe(profiled)}")
             finally:
                 finals = {name: those.stop() for name, those in companions.items()}
     for name, final in finals.items():
@@ -289,7 +301,7 @@ def compare_sides(
             )
     warn_not_accepted(results, ("service", "service-pg"))
     if profile:
-        print(f"\n== where the service spends its time (py-spy, c={max(levels)})\n{profile}")
+        print(f"\n== where the service spends its time (py-spy, c={max(levels)}){profile}")
 
 
 def ratio_of(

@@ -6,11 +6,14 @@ import threading
 from functools import partial
 from typing import Any
 
+import sqlalchemy as sa
+
 from tests.people import HOME, START, Cast, Member, between
 from walkwithme.domain.errors import Conflict
 from walkwithme.domain.fixes import Fix
 from walkwithme.store.database import Database
-from walkwithme.store.writer import StorageUnavailable, Writer
+from walkwithme.store.schema import fixes, walks
+from walkwithme.store.writer import StorageUnavailable, Tx, Writer
 from walkwithme.usecases.devices import device_for_token
 from walkwithme.usecases.fixes import SEEN_EVERY_MS, Parsed, record_fixes
 
@@ -330,6 +333,48 @@ def test_fixes_from_two_writers_at_once_are_numbered_in_commit_order_without_a_g
     points = track(cast, noor, walk)
     assert sorted(p["id"] for p in points) == list(range(1, 121))
     assert len({(p["t"], p["id"]) for p in points}) == 120
+
+
+def test_phones_fixes_committed_together_with_a_resent_one_are_each_answered_as_alone(
+    cast: Cast,
+) -> None:
+    """Fixes of several requests in one group commit, one of them sent again: on PostgreSQL
+    the group's fixes go with its commit unread, and the resent one must fail the group, not
+    be answered "accepted" or move her walk (store/pg_writes.py)."""
+    mira, noor, phone, walk = cast.walking()
+    device = cast.services.db.read_sync(partial(device_for_token, token=phone))
+    assert device is not None
+    now = cast.clock.now_ms()
+    first, second = (Fix(now - ms, START[0] + ms * 1e-7, START[1], 8.0) for ms in (2000, 1000))
+
+    def one_group(tx: Tx) -> list[str]:
+        said: list[str] = []
+        for fix in (first, first, second):  # as three requests in one group would be
+            said += [o.status for o in record_fixes(tx, device=device, batch=[fix])]
+        return said
+
+    assert cast.services.writer.run_sync(one_group) == ["accepted", "duplicate", "accepted"]
+    points = track(cast, noor, walk)
+    assert [(p["id"], p["t"]) for p in points] == [(1, first.t_ms), (2, second.t_ms)]
+    seen = cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()
+    assert seen["last_position"]["t"] == second.t_ms
+
+
+def test_what_a_group_reads_after_a_fix_includes_that_fix(cast: Cast) -> None:
+    """On PostgreSQL a fix waits to be sent with the commit; anything the group runs after it
+    is sent after it (store/pg_writes.py)."""
+    mira, noor, phone, walk = cast.walking()
+    device = cast.services.db.read_sync(partial(device_for_token, token=phone))
+    assert device is not None
+    fix = Fix(cast.clock.now_ms(), START[0], START[1], 8.0)
+
+    def fix_then_read(tx: Tx) -> tuple[int, int]:
+        record_fixes(tx, device=device, batch=[fix])
+        kept = tx.conn.execute(sa.select(sa.func.count()).select_from(fixes)).scalar_one()
+        last = tx.conn.execute(sa.select(walks.c.last_fix_at).where(walks.c.id == walk["id"]))
+        return kept, last.scalar_one()
+
+    assert cast.services.writer.run_sync(fix_then_read) == (1, fix.t_ms)
 
 
 def test_a_long_queue_sent_at_once_is_kept_whole_and_numbered_in_time_order(cast: Cast) -> None:

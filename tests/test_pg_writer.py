@@ -13,6 +13,7 @@ import contextlib
 import socket
 import threading
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -24,11 +25,14 @@ from tests.people import START, Cast
 from tests.test_writer import add_person, count
 from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
+from walkwithme.domain.fixes import Fix
 from walkwithme.store import pg_bell
 from walkwithme.store.database import Database
 from walkwithme.store.migrate import upgrade
 from walkwithme.store.schema import fixes, people
 from walkwithme.store.writer import NewFixes, StorageUnavailable, Touched, Tx, Writer
+from walkwithme.usecases.devices import device_for_token
+from walkwithme.usecases.fixes import Parsed, record_fixes
 
 
 @pytest.fixture
@@ -123,7 +127,9 @@ def test_a_fix_answered_after_the_server_ended_the_writers_connection_is_kept(
 
 class Outage:
     """A TCP proxy to the test PostgreSQL that can go down (every connection through it cut,
-    new ones refused) and come back, as the server would in a restart."""
+    new ones refused) and come back, as the server would in a restart. It counts the waits
+    for the server its clients begin: each query (`Q`) and each `Sync` that ends a statement
+    sent with parameters is one round trip (the URL it gives asks for no TLS)."""
 
     def __init__(self) -> None:
         target = sa.engine.make_url(PG_URL)
@@ -133,10 +139,39 @@ class Outage:
         self._down = threading.Event()
         self._open: list[socket.socket] = []
         self._lock = threading.Lock()
+        self.round_trips = 0
         threading.Thread(target=self._accept, daemon=True).start()
 
     def url(self, schema_url: str) -> str:
-        return schema_url.replace(f"{self._to[0]}:{self._to[1]}", f"127.0.0.1:{self.port}")
+        moved = schema_url.replace(f"{self._to[0]}:{self._to[1]}", f"127.0.0.1:{self.port}")
+        return f"{moved}&sslmode=disable&gssencmode=disable"
+
+    def _counting(self, source: socket.socket, sink: socket.socket) -> None:
+        """From a client to the server: its messages counted as they pass."""
+        unread, started = b"", False
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+                unread += data
+                while True:  # the startup packets have no type byte; every later message has
+                    head = 0 if not started else 1
+                    if len(unread) < head + 4:
+                        break
+                    size = head + int.from_bytes(unread[head : head + 4], "big")
+                    if len(unread) < size:
+                        break
+                    if not started:
+                        started = unread[4:8] == (196608).to_bytes(4, "big")  # protocol 3.0
+                    elif unread[:1] in (b"Q", b"S"):
+                        with self._lock:
+                            self.round_trips += 1
+                    unread = unread[size:]
+        except OSError:
+            pass
+        finally:
+            for s in (source, sink):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
 
     def _accept(self) -> None:
         while True:
@@ -150,8 +185,8 @@ class Outage:
             server = socket.create_connection(self._to)
             with self._lock:
                 self._open += [client, server]
-            for a, b in ((client, server), (server, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+            threading.Thread(target=self._counting, args=(client, server), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(server, client), daemon=True).start()
 
     @staticmethod
     def _pipe(source: socket.socket, sink: socket.socket) -> None:
@@ -206,6 +241,53 @@ def test_while_the_server_is_down_writes_are_refused_and_taken_again_once_it_is_
     finally:
         writer.stop()
         db.dispose()
+        outage.close()
+
+
+def test_a_phones_fix_and_a_group_of_fixes_are_each_one_round_trip(
+    pg_url: str, tmp_path: Path, clock: FakeClock
+) -> None:
+    """What makes PostgreSQL keep up with SQLite (benchmarks/README.md): the group's `BEGIN`,
+    its fixes and its `COMMIT` go as one query (store/pg_writes.py)."""
+    svc = make_services(pg_url, tmp_path, clock)
+    outage = Outage()
+    db = Database(outage.url(pg_url))
+    writer = Writer(db.write_engine, clock)
+    try:
+        with TestClient(create_app(svc), base_url="http://127.0.0.1:8000", client=LOCAL) as c:
+            _mira, _noor, phone, walk = Cast(c, svc, clock).walking()
+        device = svc.db.read_sync(partial(device_for_token, token=phone))
+        assert device is not None
+
+        def fix(n: int) -> list[Parsed]:
+            return [Fix(clock.now_ms() - 100 + n, START[0] + n * 1e-5, START[1], 8.0)]
+
+        def fixes_of_requests(*numbers: int) -> Callable[[Tx], list[str]]:
+            def job(tx: Tx) -> list[str]:
+                return [record_fixes(tx, device, fix(n))[0].status for n in numbers]
+
+            return job
+
+        def post(*numbers: int) -> list[str]:  # as the fixes' door does
+            return asyncio.run(writer.run(fixes_of_requests(*numbers), memo=True))
+
+        writer.start()
+        assert post(1) == ["accepted"]  # her walk is read, then kept
+        for numbers in [(2,), (3,), (4, 5, 6)]:
+            clock.advance(seconds=1)
+            before = outage.round_trips
+            assert post(*numbers) == ["accepted"] * len(numbers)
+            assert outage.round_trips - before == 1
+        kept = svc.db.read_sync(
+            lambda conn: conn.execute(
+                sa.select(sa.func.count()).where(fixes.c.walk_id == walk["id"])
+            ).scalar_one()
+        )
+        assert kept == 6
+    finally:
+        writer.stop()
+        db.dispose()
+        svc.db.dispose()
         outage.close()
 
 

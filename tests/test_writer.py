@@ -13,7 +13,8 @@ from walkwithme.clock import FakeClock
 from walkwithme.domain.errors import Conflict
 from walkwithme.store.database import Database
 from walkwithme.store.schema import insert_id, people
-from walkwithme.store.writer import Tx, Writer, _Job, _Waiting
+from walkwithme.store.waiting import Job, Waiting
+from walkwithme.store.writer import Tx, Writer
 
 
 def add_person(n: int) -> Callable[[Tx], int]:
@@ -168,10 +169,10 @@ def test_an_urgent_job_is_committed_ahead_of_the_jobs_waiting_before_it(
 
 
 def test_urgent_jobs_never_hold_the_others_back_for_more_than_one_group() -> None:
-    def job(urgent: bool) -> _Job[None]:
-        return _Job(lambda _tx: None, lambda _r, _e: None, urgent)
+    def job(urgent: bool) -> Job[None]:
+        return Job(lambda _tx: None, lambda _r, _e: None, urgent)
 
-    waiting = _Waiting()
+    waiting = Waiting()
     alarm_1, alarm_2, alarm_3 = job(True), job(True), job(True)
     fix_1, fix_2 = job(False), job(False)
     for item in (fix_1, alarm_1, fix_2):

@@ -5,19 +5,15 @@ SQLite gets WAL (readers never wait for the writer), a busy timeout, foreign key
 group commit makes the fsync affordable. Writes on SQLite start with `BEGIN IMMEDIATE` so a
 write transaction takes the lock up front instead of failing half-way.
 
-On PostgreSQL the writer's thread waits out every round trip to the server in turn (the one
-writer commits group after group), and each wait on the socket lets the other threads take
-the GIL, which the writer must then win back. So its engine spends as few waits as it can on
-anything but the group's own statements: no ping before each group (a dead connection is found
-by the group's first statement, and the writer runs that group again on a new one:
-store/writer.py), and the group's last writes, its `NOTIFY`s and its `COMMIT` sent as one
-query (`commit_with`). `synchronous_commit` is left as the server has it (on by default): a
-fix answered is a fix on disk.
+On PostgreSQL the writer's engine saves it round trips (store/pg_writes.py).
+`synchronous_commit` is left as the server has it (on by default): a fix answered is a fix on
+disk.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar, cast
@@ -76,7 +72,7 @@ def _sqlite_engine(url: str, *, for_writes: bool, busy_timeout_ms: int) -> Engin
         try:
             dbapi_conn.execute(begin)
         except sqlite3.Error as exc:  # e.g. locked past the busy timeout: as SQLAlchemy's
-            raise _refused(conn, dbapi_conn, exc, begin, None) from exc
+            raise refused(conn, dbapi_conn, exc, begin, None) from exc
 
     return engine
 
@@ -105,7 +101,9 @@ class Database:
                 url, for_writes=False, busy_timeout_ms=busy_timeout_ms
             )
         else:
-            self.write_engine = _pg_write_engine(url, connect_args or {})
+            from walkwithme.store import pg_writes  # it builds on this module
+
+            self.write_engine = pg_writes.write_engine(url, connect_args or {})
             self.read_engine = sa.create_engine(
                 url,
                 pool_size=10,
@@ -149,65 +147,28 @@ class Database:
             self.read_engine.dispose()
 
 
-def _pg_write_engine(url: str, connect_args: dict[str, Any]) -> Engine:
-    """The writer's engine on PostgreSQL: one connection, kept (the most recently used one
-    first, a few more for a migration or a second writer in tests), not pinged before use."""
-    engine = sa.create_engine(
-        url,
-        pool_size=1,
-        max_overflow=4,
-        pool_use_lifo=True,
-        pool_pre_ping=False,
-        connect_args=connect_args,
-    )
-
-    return engine
-
-
 Writes = list[tuple[Executable, list[dict[str, Any]]]]  # each statement with its sets of values
 
 
 def commit_with(conn: Connection, writes: Writes) -> None:
-    """Make these writes, then commit the connection's transaction. On PostgreSQL they are
-    sent with the `COMMIT` as one query of several statements (their values bound by psycopg
-    on this side, as literals), in one round trip: psycopg's pipeline mode would also take one,
-    but waits on the socket several times where this waits once, and each wait hands the GIL
-    to the other threads. An error is raised as SQLAlchemy's, as from `Connection.execute`:
-    the server runs none of the statements after it, so nothing of the transaction is kept.
-    On SQLite, each statement as one `executemany` on the DB-API cursor, then the commit."""
-    if conn.dialect.name != "postgresql":
-        for statement, rows in writes:
-            if rows:
-                _prepared(statement)._form(conn).run_each(conn, rows)
-        conn.commit()
-        return
-    import psycopg
+    """Make these writes, then commit the connection's transaction: on SQLite each statement
+    as one `executemany` on the DB-API cursor, then the commit; on PostgreSQL with whatever
+    waits, in one query (store/pg_writes.py)."""
+    if conn.dialect.name == "postgresql":
+        from walkwithme.store import pg_writes  # it builds on this module
 
-    dbapi_conn: Any = conn.connection.dbapi_connection
-    binder = psycopg.ClientCursor(dbapi_conn)
-    said: list[str] = []
-    for statement, rows in writes:
-        form = _prepared(statement)._form(conn)
-        for values in rows:
-            params = form.named(values)
-            if conn._has_events or conn.engine._has_events:  # what listens still hears it
-                conn.dispatch.before_cursor_execute(conn, binder, form.sql, params, None, False)
-            said.append(binder.mogrify(form.sql, params))
-    if not said:
-        conn.commit()
+        pg_writes.commit(conn, writes)
         return
-    sql = ";\n".join([*said, "COMMIT"])
-    try:
-        dbapi_conn.cursor().execute(sql, prepare=False)
-    except psycopg.Error as exc:
-        raise _refused(conn, dbapi_conn, exc, sql, None) from exc
-    conn.commit()  # SQLAlchemy's transaction ends; psycopg has nothing left to commit
+    for statement, rows in writes:
+        if rows:
+            prepared(statement)._form(conn).run_each(conn, rows)
+    conn.commit()
 
 
 _PREPARED: dict[int, tuple[Executable, Prepared]] = {}
 
 
-def _prepared(statement: Executable) -> Prepared:
+def prepared(statement: Executable) -> Prepared:
     """The statement, compiled once (the writes kept for a commit are a few module-level
     statements, so this stays small)."""
     found = _PREPARED.get(id(statement))
@@ -218,9 +179,7 @@ def _prepared(statement: Executable) -> Prepared:
     return found[1]
 
 
-def _refused(
-    conn: Connection, dbapi_conn: Any, exc: Exception, sql: str, params: Any
-) -> DBAPIError:
+def refused(conn: Connection, dbapi_conn: Any, exc: Exception, sql: str, params: Any) -> DBAPIError:
     """A DB-API error raised outside SQLAlchemy's execution, as SQLAlchemy's would be: a lost
     connection is invalidated (the pool makes a new one) and said so."""
     dialect = conn.dialect
@@ -299,6 +258,31 @@ class Prepared:
                 cursor.close()
         return found
 
+    def said(
+        self, conn: Connection, binder: Any, values: Mapping[str, Any], as_prepared: str = ""
+    ) -> str:
+        """PostgreSQL: the statement with these values written in by `binder` (a psycopg
+        `ClientCursor`), to be sent later in a query of several (store/pg_writes.py);
+        `as_prepared`: as an `EXECUTE` of the statement prepared under that name
+        (`preparing`)."""
+        form = self._form(conn)
+        params = form.named(values)
+        if conn._has_events or conn.engine._has_events:  # what listens still hears it
+            conn.dispatch.before_cursor_execute(conn, binder, form.sql, params, None, False)
+        if not as_prepared:
+            return str(binder.mogrify(form.sql, params))
+        _numbered, order = form.numbered()
+        if not order:
+            return f"EXECUTE {as_prepared}"
+        listed = binder.mogrify(", ".join(["%s"] * len(order)), [params[n] for n in order])
+        return f"EXECUTE {as_prepared}({listed})"
+
+    def preparing(self, conn: Connection, name: str) -> str:
+        """PostgreSQL: the `PREPARE` of the statement under this name (its parameters' types
+        as the server infers them), for `said(..., as_prepared=name)`."""
+        numbered, _order = self._form(conn).numbered()
+        return f"PREPARE {name} AS {numbered}"
+
     def rowcount(self, conn: Connection, values: Mapping[str, Any]) -> int:
         """Run it; how many rows it changed."""
         cursor = self._form(conn).run(conn, values)
@@ -336,8 +320,25 @@ class _Form:
         self.values_at = (start + len(" VALUES "), end) if start >= 0 and end > 0 else None
         self._types = [entry.type.dialect_impl(dialect) for entry in compiled._result_columns]
         self.keys = [entry.keyname for entry in compiled._result_columns]
+        self._numbered: tuple[str, list[str]] | None = None
         # Worked out from the first result's description (a driver's type codes).
         self._results: list[Any] | None = None
+
+    def numbered(self) -> tuple[str, list[str]]:
+        """PostgreSQL: the SQL with `$1`, `$2`... for its named parameters, as `PREPARE` takes
+        it, and their names in that order."""
+        if self._numbered is None:
+            order: list[str] = []
+
+            def number(found: re.Match[str]) -> str:
+                if found.group(0) == "%%":
+                    return "%"
+                if found.group(1) not in order:
+                    order.append(found.group(1))
+                return f"${order.index(found.group(1)) + 1}"
+
+            self._numbered = (re.sub(r"%%|%\((\w+)\)s", number, self.sql), order)
+        return self._numbered
 
     def _values(self, values: Mapping[str, Any]) -> Mapping[str, Any]:
         binds = self.binds
@@ -373,7 +374,7 @@ class _Form:
                 conn.dispatch.before_cursor_execute(conn, cursor, self.sql, params, None, True)
             cursor.executemany(self.sql, params)
         except self.dialect.loaded_dbapi.Error as exc:
-            raise _refused(conn, dbapi_conn, exc, self.sql, params) from exc
+            raise refused(conn, dbapi_conn, exc, self.sql, params) from exc
         finally:
             cursor.close()
 
@@ -396,7 +397,7 @@ class _Form:
         except self.dialect.loaded_dbapi.Error as exc:
             cursor.close()
             # A lost connection is said so (the writer runs its group again on a new one).
-            raise _refused(conn, dbapi_conn, exc, sql, params) from exc
+            raise refused(conn, dbapi_conn, exc, sql, params) from exc
         return cursor
 
     def processors(self, cursor: Any) -> list[Any]:

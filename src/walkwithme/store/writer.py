@@ -26,22 +26,21 @@ import contextlib
 import logging
 import queue
 import threading
-from collections import deque
 from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.sql import Executable
 
 from walkwithme.clock import Clock
+from walkwithme.store import pg_writes
 from walkwithme.store.database import Writes, commit_with
+from walkwithme.store.waiting import STOP, Job, Waiting
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-MAX_GROUP = 500
 
 
 class StorageUnavailable(Exception):
@@ -164,21 +163,6 @@ class Tx:
         self.touched.alerts = True
 
 
-@dataclass
-class _Job(Generic[T]):
-    fn: Callable[[Tx], T]
-    done: Callable[[T | None, BaseException | None], None]
-    urgent: bool = False
-    # The event loop that `done` must be called in (None: any thread). A group's jobs from
-    # one loop are answered with one wake-up of it, not one each.
-    loop: asyncio.AbstractEventLoop | None = None
-    # It keeps the memo true (see `Tx.memo`); after any other job, the memo is emptied.
-    memo: bool = False
-
-
-_STOP = object()
-
-
 class Writer:
     def __init__(
         self,
@@ -226,7 +210,7 @@ class Writer:
     def stop(self) -> None:
         """Finish every job already submitted, then stop."""
         if self._thread is not None:
-            self._queue.put(_STOP)
+            self._queue.put(STOP)
             self._thread.join()
             self._thread = None
         self._let_go()
@@ -266,7 +250,7 @@ class Writer:
             else:
                 future.set_result(result)  # type: ignore[arg-type]
 
-        self._submit(_Job(fn, settle, urgent, loop, memo))
+        self._submit(Job(fn, settle, urgent, loop, memo))
         return await future
 
     def run_sync(self, fn: Callable[[Tx], T]) -> T:
@@ -280,20 +264,20 @@ class Writer:
             box["result"], box["error"] = result, error
             ready.set()
 
-        self._submit(_Job(fn, done))
+        self._submit(Job(fn, done))
         ready.wait()
         if box["error"] is not None:
             raise box["error"]
         return box["result"]  # type: ignore[no-any-return]
 
-    def _submit(self, job: _Job[Any]) -> None:
+    def _submit(self, job: Job[Any]) -> None:
         if self._thread is None:
             raise RuntimeError("the writer is not running")
         self._queue.put(job)
 
     def _run_group_alone(self, fn: Callable[[Tx], T]) -> T:
         try:
-            results, touched = self._commit_group([_Job(fn, lambda _r, _e: None)])
+            results, touched = self._commit_group([Job(fn, lambda _r, _e: None)])
         finally:
             self._let_go()  # kept only by the writer's thread, which commits group after group
         self._answered(touched)
@@ -305,7 +289,7 @@ class Writer:
     # -- the thread --------------------------------------------------------------------------
 
     def _loop(self) -> None:
-        waiting = _Waiting()
+        waiting = Waiting()
         stopping = False
         while True:
             if not waiting:
@@ -326,7 +310,7 @@ class Writer:
                 self._answered(touched)
 
     def _answer(
-        self, group: list[_Job[Any]], outcomes: list[tuple[Any, BaseException | None]]
+        self, group: list[Job[Any]], outcomes: list[tuple[Any, BaseException | None]]
     ) -> None:
         by_loop: dict[asyncio.AbstractEventLoop, list[_Answer]] = {}
         for job, (result, error) in zip(group, outcomes, strict=True):
@@ -351,7 +335,7 @@ class Writer:
                 log.exception("ringing the doorbell failed")
 
     def _commit_group(
-        self, group: list[_Job[Any]]
+        self, group: list[Job[Any]]
     ) -> tuple[list[tuple[Any, BaseException | None]], Touched]:
         """The group committed (each job alone if one of them fails), and what it touched."""
         touched = Touched()
@@ -365,7 +349,7 @@ class Writer:
             outcome: list[tuple[Any, BaseException | None]] = []
             for job in group:
                 try:
-                    outcome.append((self._transaction([job], touched)[0], None))
+                    outcome.append((self._transaction([job], touched, alone=True)[0], None))
                     self.failing_since = None
                 except StorageUnavailable as exc:
                     self._refused()
@@ -396,12 +380,16 @@ class Writer:
             except Exception:
                 log.exception("ringing the notifier failed")
 
-    def _transaction(self, jobs: list[_Job[Any]], touched: Touched) -> list[Any]:
+    def _transaction(
+        self, jobs: list[Job[Any]], touched: Touched, *, alone: bool = False
+    ) -> list[Any]:
         """The jobs in one transaction, committed. The connection is not pinged before (on
         PostgreSQL a ping is a round trip for every group): if it was lost meanwhile (the
-        server restarted, or ended it), the group's first statement says so, and the group
-        runs once more on a new connection. Only when the loss came before the commit was
-        sent: nothing of the group can have been kept then."""
+        server restarted, or ended it), the group's first statement, or a look before the
+        commit is sent, says so, and the group runs once more on a new connection. Only when
+        the loss came before the commit was sent: nothing of the group can have been kept
+        then. On PostgreSQL a phone's fix waits to be sent with the commit, unless the job
+        runs `alone`, after its group failed (store/pg_writes.py)."""
         now = self._clock.now_ms()
         for attempt in (1, 2):
             committing = False
@@ -410,16 +398,21 @@ class Writer:
                 conn.begin()
                 tx = Tx(conn, now, memo=self._memo)
                 results = []
-                for job in jobs:
-                    results.append(job.fn(tx))
-                    if not job.memo:
-                        self._memo.clear()  # it may have changed what the memo holds
-                writes = tx.take_later()
-                if self._announce is not None and tx.touched:
-                    # Delivered on commit, never on rollback.
-                    writes += self._announce(tx.touched)
-                committing = True
-                commit_with(conn, writes)
+                postgres = conn.dialect.name == "postgresql"
+                deferring = postgres and not alone
+                with pg_writes.deferring(conn) if deferring else contextlib.nullcontext():
+                    for job in jobs:
+                        results.append(job.fn(tx))
+                        if not job.memo:
+                            self._memo.clear()  # it may have changed what the memo holds
+                    writes = tx.take_later()
+                    if self._announce is not None and tx.touched:
+                        # Delivered on commit, never on rollback.
+                        writes += self._announce(tx.touched)
+                    if postgres:
+                        pg_writes.still_connected(conn)
+                    committing = True
+                    commit_with(conn, writes)
             except BaseException as exc:
                 self._let_go()  # rolled back; the next group takes a connection afresh
                 self._memo.clear()  # it may hold what was rolled back
@@ -451,34 +444,6 @@ def _settle_all(answers: list[_Answer]) -> None:
             done(result, error)
         except Exception:
             log.exception("could not answer a writer job")
-
-
-class _Waiting:
-    """The jobs the writer's thread has taken from its queue and not yet committed, urgent
-    ones apart. The next group is the urgent jobs, unless the last group was urgent and other
-    jobs wait: then it is theirs (an alarm jumps the queue; it can't hold the fixes back for
-    more than one group)."""
-
-    def __init__(self) -> None:
-        self.urgent: deque[_Job[Any]] = deque()
-        self.other: deque[_Job[Any]] = deque()
-        self._last_was_urgent = False
-
-    def __bool__(self) -> bool:
-        return bool(self.urgent or self.other)
-
-    def add(self, item: Any) -> bool:
-        """Keep a job; True if the item is the order to stop."""
-        if item is _STOP:
-            return True
-        (self.urgent if item.urgent else self.other).append(item)
-        return False
-
-    def next_group(self) -> list[_Job[Any]]:
-        take_urgent = bool(self.urgent) and not (self._last_was_urgent and self.other)
-        source = self.urgent if take_urgent else self.other
-        self._last_was_urgent = take_urgent
-        return [source.popleft() for _ in range(min(len(source), MAX_GROUP))]
 
 
 def _is_transient(exc: DBAPIError) -> bool:

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 from walkwithme.domain import walks as rules
 from walkwithme.domain.errors import Conflict
 from walkwithme.domain.walks import LIVE_VALUES, WalkState
+from walkwithme.store import pg_writes
 from walkwithme.store.database import Prepared
 from walkwithme.store.schema import FIX_IDENTITY, fixes, share_links, walks
 from walkwithme.store.writer import Tx
@@ -125,6 +126,12 @@ def save_with_fix(
     number (the fix is taken back with the group)."""
     saving = _Saving(walk, target, values)
     params = {**saving.params, **{f"fix_{name}": value for name, value in fix.items()}}
+    if pg_writes.defers(tx.conn):
+        # Sent with the group's commit, and not read: if the fix was stored already or the
+        # walk changed meanwhile, the statement fails the group, and this job runs again
+        # alone, where it is not deferred (store/pg_writes.py).
+        pg_writes.defer(tx.conn, _with_fix_statement(saving.columns, tuple(fix), True), params)
+        return saving.saved(tx)
     try:
         ((inserted, saved),) = _with_fix_statement(saving.columns, tuple(fix)).rows(tx.conn, params)
     except sa.exc.IntegrityError:
@@ -212,10 +219,13 @@ def _update_statement(columns: tuple[str, ...]) -> Prepared:
 
 
 @functools.cache
-def _with_fix_statement(columns: tuple[str, ...], fix_columns: tuple[str, ...]) -> Prepared:
+def _with_fix_statement(
+    columns: tuple[str, ...], fix_columns: tuple[str, ...], expected: bool = False
+) -> Prepared:
     """PostgreSQL: the fix's insert (skipped if it is stored already) and the walk's
     conditional update, made only if the fix went in, as one statement; it says what each did
-    (the fix's instant, the walk's id: NULL where nothing was done)."""
+    (the fix's instant, the walk's id: NULL where nothing was done). `expected`: instead, it
+    fails unless both were done (`wwm_expect`, migration 0029)."""
     inserted = (
         postgresql.insert(fixes)
         .values({name: sa.bindparam(f"fix_{name}") for name in fix_columns})
@@ -229,12 +239,21 @@ def _with_fix_statement(columns: tuple[str, ...], fix_columns: tuple[str, ...]) 
         .returning(walks.c.id)
         .cte("saved")
     )
+    if expected:
+        done = sa.select(saved.c.id).scalar_subquery().is_not(None)
+        return Prepared(sa.select(sa.func.wwm_expect(done, _NOT_DONE)))
     return Prepared(
         sa.select(
             sa.select(inserted.c.taken_at).scalar_subquery(),
             sa.select(saved.c.id).scalar_subquery(),
         )
     )
+
+
+# What the server's log says when a deferred fix was not stored, or its walk not saved.
+_NOT_DONE: sa.ColumnElement[str] = sa.literal_column(
+    "'a fix stored already, or its walk changed meanwhile'"
+)
 
 
 def _update(columns: tuple[str, ...]) -> sa.Update:
