@@ -336,6 +336,7 @@ ODD = "it's a \\ 'quoted' \"odd\" ü; COMMIT; -- string"
 def test_a_notice_is_heard_for_a_group_that_committed_and_never_for_one_taken_back(
     pg_url: str,
 ) -> None:
+    """Nor for one of the listener's own process."""
     db = Database(pg_url)
     heard: list[Touched] = []
     arrived = threading.Event()
@@ -362,6 +363,9 @@ def test_a_notice_is_heard_for_a_group_that_committed_and_never_for_one_taken_ba
 
         with pytest.raises(RuntimeError):
             writer.run_sync(touching(8, fail=True))
+        # The listener's own process's notice is skipped (its own bell rang already).
+        itself = Writer(db.write_engine, FakeClock(), announce=pg_bell.announcer("listening"))
+        itself.run_sync(touching(6))
         writer.run_sync(touching(7))
         assert arrived.wait(10)
         assert [t.walks for t in heard] == [{7}]
