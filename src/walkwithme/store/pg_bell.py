@@ -209,9 +209,10 @@ class Listener:
             # (9% of the GIL's time in a profile). This process's own are skipped unread.
             pgconn = conn.pgconn
             own = b'{"o":' + orjson.dumps(self._origin)
+            waiting = select.poll()  # not select(): its descriptors end at 1,024
+            waiting.register(pgconn.socket, select.POLLIN)
             while not self._stopping.is_set():
-                readable, _, _ = select.select([pgconn.socket], [], [], 1.0)
-                if not readable:
+                if not waiting.poll(1000):
                     continue
                 pgconn.consume_input()  # raises if the connection was lost
                 while (notice := pgconn.notifies()) is not None:

@@ -115,8 +115,9 @@ def still_connected(conn: Connection) -> None:
     dbapi_conn: Any = conn.connection.dbapi_connection
     pgconn = dbapi_conn.pgconn
     try:
-        readable, _, _ = select.select([pgconn.socket], [], [], 0)
-        if readable:
+        looking = select.poll()  # not select(): its descriptors end at 1,024
+        looking.register(pgconn.socket, select.POLLIN)
+        if looking.poll(0):
             pgconn.consume_input()
         if pgconn.status != ConnStatus.OK:
             raise psycopg.OperationalError("the server closed the connection unexpectedly")
