@@ -30,9 +30,10 @@ from walkwithme.store import pg_bell
 from walkwithme.store.database import Database
 from walkwithme.store.migrate import upgrade
 from walkwithme.store.schema import fixes, people
+from walkwithme.store.waiting import Job
 from walkwithme.store.writer import NewFixes, StorageUnavailable, Touched, Tx, Writer
 from walkwithme.usecases.devices import device_for_token
-from walkwithme.usecases.fixes import Parsed, record_fixes
+from walkwithme.usecases.fixes import Outcome, Parsed, record_fixes
 
 
 @pytest.fixture
@@ -46,18 +47,33 @@ def pg_url() -> Iterator[str]:
 
 
 def backend_of(writer: Writer) -> int:
-    """The server process of the writer's connection."""
-    pid = writer.run_sync(lambda tx: tx.conn.exec_driver_sql("SELECT pg_backend_pid()").scalar())
+    """The server process of the writer's connection. Asked as a job that keeps the writer's
+    memo (it changes nothing): the next fix then sends nothing before its commit, so the
+    connection's loss is found by the writer's look before it sends (store/pg_writes.py)."""
+
+    async def ask() -> object:
+        return await writer.run(
+            lambda tx: tx.conn.exec_driver_sql("SELECT pg_backend_pid()").scalar(), memo=True
+        )
+
+    pid = (
+        asyncio.run(ask())
+        if writer.running
+        else writer.run_sync(lambda tx: tx.conn.exec_driver_sql("SELECT pg_backend_pid()").scalar())
+    )
     assert isinstance(pid, int)
     return pid
 
 
 def end_backend(pid: int) -> None:
-    """The server ends that connection, as a restart or an administrator would."""
+    """The server ends that connection, as a restart or an administrator would; once its
+    server process is gone (it says why, then closes the connection, as the client sees it
+    from then on)."""
     admin = sa.create_engine(PG_URL)
     try:
         with admin.begin() as conn:
-            assert conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar()
+            ended = conn.execute(sa.text("SELECT pg_terminate_backend(:pid, 10000)"), {"pid": pid})
+            assert ended.scalar()
     finally:
         admin.dispose()
 
@@ -140,6 +156,12 @@ class Outage:
         self._open: list[socket.socket] = []
         self._lock = threading.Lock()
         self.round_trips = 0
+        self.commits = 0  # queries that end with a COMMIT
+        # Set: the next query with a COMMIT reaches the server, whose answer is held back,
+        # and then every connection is cut (the server committed; the client can't know).
+        self.cut_at_commit = threading.Event()
+        self._holding = threading.Event()
+        self._held = threading.Event()
         threading.Thread(target=self._accept, daemon=True).start()
 
     def url(self, schema_url: str) -> str:
@@ -151,7 +173,6 @@ class Outage:
         unread, started = b"", False
         try:
             while data := source.recv(65536):
-                sink.sendall(data)
                 unread += data
                 while True:  # the startup packets have no type byte; every later message has
                     head = 0 if not started else 1
@@ -160,12 +181,22 @@ class Outage:
                     size = head + int.from_bytes(unread[head : head + 4], "big")
                     if len(unread) < size:
                         break
+                    message, unread = unread[:size], unread[size:]
                     if not started:
-                        started = unread[4:8] == (196608).to_bytes(4, "big")  # protocol 3.0
-                    elif unread[:1] in (b"Q", b"S"):
+                        started = message[4:8] == (196608).to_bytes(4, "big")  # protocol 3.0
+                    elif message[:1] in (b"Q", b"S"):
                         with self._lock:
                             self.round_trips += 1
-                    unread = unread[size:]
+                    committing = message[:1] == b"Q" and b"COMMIT" in message
+                    self.commits += committing
+                    if committing and self.cut_at_commit.is_set():
+                        self._holding.set()
+                        sink.sendall(message)
+                        self._held.wait(10)  # the server answered: it committed
+                        self.cut_at_commit.clear()
+                        self._cut()  # new connections are taken, as after a network fault
+                        return
+                    sink.sendall(message)
         except OSError:
             pass
         finally:
@@ -188,10 +219,12 @@ class Outage:
             threading.Thread(target=self._counting, args=(client, server), daemon=True).start()
             threading.Thread(target=self._pipe, args=(server, client), daemon=True).start()
 
-    @staticmethod
-    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
         try:
             while data := source.recv(65536):
+                if self._holding.is_set():
+                    self._held.set()
+                    continue
                 sink.sendall(data)
         except OSError:
             pass
@@ -202,12 +235,17 @@ class Outage:
 
     def down(self) -> None:
         self._down.set()
+        self._cut()
+
+    def _cut(self) -> None:
         with self._lock:
             cut, self._open = self._open, []
         for s in cut:
             with contextlib.suppress(OSError):
                 s.shutdown(socket.SHUT_RDWR)
             s.close()
+        self._holding.clear()
+        self._held.clear()
 
     def up(self) -> None:
         self._down.clear()
@@ -286,6 +324,114 @@ def test_a_phones_fix_and_a_group_of_fixes_are_each_one_round_trip(
         assert kept == 6
     finally:
         writer.stop()
+        db.dispose()
+        svc.db.dispose()
+        outage.close()
+
+
+def test_a_group_whose_commit_was_sent_is_not_run_again_when_the_answer_is_lost(
+    pg_url: str,
+) -> None:
+    """The server may have committed it: the caller is told "try again" (503; a phone sends
+    again, and its fix is then a duplicate), and the job is never run a second time."""
+    outage = Outage()
+    db = Database(outage.url(pg_url))
+    writer = Writer(db.write_engine, FakeClock())
+    runs: list[int] = []
+
+    def adding(tx: Tx) -> int:
+        runs.append(1)
+        return add_person(2)(tx)
+
+    try:
+        writer.run_sync(add_person(1))
+        outage.cut_at_commit.set()
+        with pytest.raises(StorageUnavailable):
+            writer.run_sync(adding)
+        assert len(runs) == 1
+        assert count(db) == 2  # it was committed, once
+    finally:
+        db.dispose()
+        outage.close()
+
+
+def test_a_fix_sent_twice_among_a_groups_fixes_runs_the_group_again_once(
+    pg_url: str, tmp_path: Path, clock: FakeClock
+) -> None:
+    """Sent with the commit unread, a resent fix fails its group (store/pg_writes.py): the
+    group runs again as a whole, not deferred, rather than in a transaction a job (a group
+    holds up to 500 phones' fixes, and phones resend most when the service is slow)."""
+    svc = make_services(pg_url, tmp_path, clock)
+    outage = Outage()
+    db = Database(outage.url(pg_url))
+    writer = Writer(db.write_engine, clock)
+    try:
+        with TestClient(create_app(svc), base_url="http://127.0.0.1:8000", client=LOCAL) as c:
+            _mira, _noor, phone, walk = Cast(c, svc, clock).walking()
+        device = svc.db.read_sync(partial(device_for_token, token=phone))
+        assert device is not None
+        now = clock.now_ms()
+        first, second = (Fix(now - ms, START[0], START[1] + ms * 1e-7, 8.0) for ms in (2000, 1000))
+        said: list[str] = []
+
+        def request(fix: Fix) -> Job[list[Outcome]]:
+            def answered(outcome: list[Outcome] | None, error: BaseException | None) -> None:
+                said.append(outcome[0].status if outcome else repr(error))
+
+            return Job(partial(record_fixes, device=device, batch=[fix]), answered, memo=True)
+
+        group = [request(first), request(first), request(second)]  # three phones' requests
+        before = outage.commits
+        outcomes, _touched = writer._commit_group(group)
+        writer._answer(group, outcomes)
+        assert said == ["accepted", "duplicate", "accepted"]
+        assert outage.commits - before == 2  # the group deferred, then not (not 1 + 3)
+        kept = svc.db.read_sync(
+            lambda conn: (
+                conn.execute(
+                    sa.select(fixes.c.seq).where(fixes.c.walk_id == walk["id"]).order_by("seq")
+                )
+                .scalars()
+                .all()
+            )
+        )
+        assert kept == [1, 2]
+    finally:
+        writer._let_go()
+        db.dispose()
+        svc.db.dispose()
+        outage.close()
+
+
+def test_a_fix_of_a_group_taken_back_before_it_was_sent_leaves_nothing_behind(
+    pg_url: str, tmp_path: Path, clock: FakeClock
+) -> None:
+    """A deferred fix is sent, the first time, with the `PREPARE` of its statement; a group
+    taken back before anything was sent prepared nothing, and the next fix prepares it."""
+    svc = make_services(pg_url, tmp_path, clock)
+    outage = Outage()
+    db = Database(outage.url(pg_url))
+    writer = Writer(db.write_engine, clock)
+    try:
+        with TestClient(create_app(svc), base_url="http://127.0.0.1:8000", client=LOCAL) as c:
+            _mira, _noor, phone, walk = Cast(c, svc, clock).walking()
+        device = svc.db.read_sync(partial(device_for_token, token=phone))
+        assert device is not None
+        writer.run_sync(lambda tx: tx.conn.exec_driver_sql("SELECT 1"))  # connected
+        fix = Fix(clock.now_ms(), START[0], START[1], 8.0)
+
+        def then_failing(tx: Tx) -> None:
+            record_fixes(tx, device, [fix])
+            raise RuntimeError("and then the job failed")
+
+        with pytest.raises(RuntimeError):
+            writer.run_sync(then_failing)
+        before = outage.commits
+        assert writer.run_sync(partial(record_fixes, device=device, batch=[fix]))[0].status == (
+            "accepted"
+        )
+        assert outage.commits - before == 1  # deferred, and went through at once
+    finally:
         db.dispose()
         svc.db.dispose()
         outage.close()

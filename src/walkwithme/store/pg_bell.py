@@ -207,6 +207,8 @@ class Listener:
             # comes back here too, and at one fix a request this thread's work on them took
             # the GIL from the writer and the event loop at the moment they had the answer
             # (9% of the GIL's time in a profile). This process's own are skipped unread.
+            for early in conn.notifies(timeout=0):  # any that came with LISTEN's answer
+                self._heard(early.payload)
             pgconn = conn.pgconn
             own = b'{"o":' + orjson.dumps(self._origin)
             waiting = select.poll()  # not select(): its descriptors end at 1,024
@@ -216,11 +218,13 @@ class Listener:
                     continue
                 pgconn.consume_input()  # raises if the connection was lost
                 while (notice := pgconn.notifies()) is not None:
-                    if notice.extra.startswith(own):
-                        continue
-                    touched = read(notice.extra.decode(), self._origin)
-                    if touched is not None:
-                        self._on_news(touched)
+                    if not notice.extra.startswith(own):
+                        self._heard(notice.extra.decode())
         finally:
             self.listening.clear()
             raw.close()
+
+    def _heard(self, payload: str) -> None:
+        touched = read(payload, self._origin)
+        if touched is not None:
+            self._on_news(touched)

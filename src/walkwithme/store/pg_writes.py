@@ -42,13 +42,27 @@ from sqlalchemy.engine import Connection, Engine
 
 from walkwithme.store.database import Prepared, Writes, prepared, refused
 
-# In the connection's `info` (kept as long as its DB-API connection): the statements not yet
-# sent, and the names of those it prepared.
+# In the connection's `info` (kept as long as its DB-API connection): what waits to be sent
+# (while the writer runs a group), and the statements it prepared, by their names.
 _PENDING = "wwm pending writes"
 _NAMES = "wwm prepared"
-# Never the same name twice in a process: a query that failed may or may not have prepared
-# what it held (`PREPARE` is not taken back with a transaction), so its names are forgotten.
+# Never the same name twice in a process: a query that failed may have prepared what it held
+# or not (`PREPARE` is not taken back with a transaction), so its names are not kept.
 _numbers = itertools.count(1)
+
+
+class _Pending:
+    """The statements waiting to be sent, and the names of those they prepare (kept for the
+    connection only once the query that prepares them went through)."""
+
+    def __init__(self) -> None:
+        self.said: list[str] = []
+        self.preparing: dict[Prepared, str] = {}
+
+    def take(self) -> tuple[list[str], dict[Prepared, str]]:
+        taken = self.said, self.preparing
+        self.said, self.preparing = [], {}
+        return taken
 
 
 def write_engine(url: str, connect_args: dict[str, Any]) -> Engine:
@@ -70,9 +84,9 @@ def write_engine(url: str, connect_args: dict[str, Any]) -> Engine:
     ) -> None:
         # Whatever the group runs next reads what is waiting as done: it is sent first. (A
         # `ClientCursor` is a binder saying what will be sent later, not a statement now.)
-        pending = conn.info.get(_PENDING)
-        if pending and not isinstance(cursor, psycopg.ClientCursor):
-            _send(conn, pending)
+        pending: _Pending | None = conn.info.get(_PENDING)
+        if pending is not None and pending.said and not isinstance(cursor, psycopg.ClientCursor):
+            _send(conn, *pending.take())
 
     return engine
 
@@ -81,11 +95,12 @@ def write_engine(url: str, connect_args: dict[str, Any]) -> Engine:
 def deferring(conn: Connection) -> Iterator[None]:
     """While the block runs, `defer` keeps statements to send later (anything it leaves
     waiting is dropped at the end: the transaction was rolled back, or `commit` sent it)."""
-    conn.info[_PENDING] = []
+    info = conn.info  # not read again at the end: the connection may be invalidated by then
+    info[_PENDING] = _Pending()
     try:
         yield
     finally:
-        conn.info.pop(_PENDING, None)
+        info.pop(_PENDING, None)
 
 
 def defers(conn: Connection) -> bool:
@@ -98,38 +113,43 @@ def defer(conn: Connection, statement: Prepared, values: Mapping[str, Any]) -> N
 
     It is sent as an `EXECUTE` of a statement the connection prepared, with the first use:
     sent as it is, the server would parse and plan it again for every fix."""
-    pending: list[str] = conn.info[_PENDING]
+    pending: _Pending = conn.info[_PENDING]
     names: dict[Prepared, str] = conn.info.setdefault(_NAMES, {})
-    name = names.get(statement)
+    name = names.get(statement) or pending.preparing.get(statement)
     if name is None:
-        name = names[statement] = f"wwm_{next(_numbers)}"
-        pending.append(statement.preparing(conn, name))
-    pending.append(statement.said(conn, _binder(conn), values, as_prepared=name))
+        name = pending.preparing[statement] = f"wwm_{next(_numbers)}"
+        pending.said.append(statement.preparing(conn, name))
+    pending.said.append(statement.said(conn, _binder(conn), values, as_prepared=name))
 
 
 def still_connected(conn: Connection) -> None:
-    """Raise as a lost connection if the server has ended it (or said anything) while it was
-    kept between groups: known before anything of the group is sent, the group runs again on
-    a new connection. An idle connection has nothing to read; a look at its socket waits for
-    nothing."""
+    """Raise as a lost connection if the server has ended it while it was kept between
+    groups: known before anything of the group is sent, the group runs again on a new
+    connection. An idle connection has nothing to read, and a look at its socket waits for
+    nothing. A server that ends a connection (a restart, `pg_terminate_backend`) says why,
+    then closes it: both are read here."""
     dbapi_conn: Any = conn.connection.dbapi_connection
     pgconn = dbapi_conn.pgconn
+    looking = select.poll()  # not select(): its descriptors end at 1,024
+    looking.register(pgconn.socket, select.POLLIN)
     try:
-        looking = select.poll()  # not select(): its descriptors end at 1,024
-        looking.register(pgconn.socket, select.POLLIN)
-        if looking.poll(0):
+        for _ in range(3):  # what it said, then its end
+            if not looking.poll(0):
+                break
             pgconn.consume_input()
         if pgconn.status != ConnStatus.OK:
-            raise psycopg.OperationalError("the server closed the connection unexpectedly")
+            raise psycopg.OperationalError("the server closed the connection")
     except psycopg.Error as exc:
+        dbapi_conn.close()  # so that it is known as lost, and replaced
         raise refused(conn, dbapi_conn, exc, "", None) from exc
 
 
 def commit(conn: Connection, writes: Writes) -> None:
     """What is waiting, these writes and the `COMMIT` as one query; with the `BEGIN` too if
     the group sent nothing before (psycopg would send it in a round trip of its own)."""
+    pending: _Pending | None = conn.info.pop(_PENDING, None)
+    said, preparing = pending.take() if pending is not None else ([], {})
     binder = None
-    said: list[str] = conn.info.pop(_PENDING, None) or []
     for statement, rows in writes:
         if rows and binder is None:
             binder = _binder(conn)
@@ -154,8 +174,8 @@ def commit(conn: Connection, writes: Writes) -> None:
         else:
             dbapi_conn.cursor().execute(sql, prepare=False)
     except psycopg.Error as exc:
-        _forget_prepared(conn, said)
         raise refused(conn, dbapi_conn, exc, sql, None) from exc
+    _prepared_now(conn, preparing)
     conn.commit()  # SQLAlchemy's transaction ends; psycopg has nothing left to commit
 
 
@@ -172,23 +192,18 @@ def _leave_autocommit(dbapi_conn: Any) -> None:
         dbapi_conn.autocommit = False
 
 
-def _send(conn: Connection, pending: list[str]) -> None:
-    said = list(pending)
-    pending.clear()
+def _send(conn: Connection, said: list[str], preparing: dict[Prepared, str]) -> None:
     sql = ";\n".join(said)
     dbapi_conn: Any = conn.connection.dbapi_connection
     try:
         dbapi_conn.cursor().execute(sql, prepare=False)
     except psycopg.Error as exc:
-        _forget_prepared(conn, said)
         raise refused(conn, dbapi_conn, exc, sql, None) from exc
+    _prepared_now(conn, preparing)
 
 
-def _forget_prepared(conn: Connection, said: list[str]) -> None:
-    """After a query that failed: the statements it was to prepare are prepared again when
-    next used, under new names (it may have prepared some, and left others)."""
-    preparing = {line.split(" ", 2)[1] for line in said if line.startswith("PREPARE ")}
-    names: dict[Prepared, str] = conn.info.get(_NAMES, {})
-    for statement, name in list(names.items()):
-        if name in preparing:
-            del names[statement]
+def _prepared_now(conn: Connection, preparing: dict[Prepared, str]) -> None:
+    """The statements a query that went through prepared: kept, by name, for the connection
+    (a `PREPARE` that was never sent, or sent in a query that failed, is not)."""
+    if preparing:
+        conn.info.setdefault(_NAMES, {}).update(preparing)

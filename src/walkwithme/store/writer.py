@@ -177,6 +177,8 @@ class Writer:
         something, what it touched, for the other processes on the same database
         (store/pg_bell.py); None on SQLite."""
         self._engine = engine
+        # PostgreSQL's writer sends a group's fixes with its commit (store/pg_writes.py).
+        self._defers = engine.dialect.name == "postgresql"
         self._announce = announce
         self._clock = clock
         self._on_commit = on_commit
@@ -206,6 +208,11 @@ class Writer:
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="wwm-writer", daemon=True)
         self._thread.start()
+
+    @property
+    def running(self) -> bool:
+        """Its thread takes jobs (else `run_sync` runs each at once, in the caller's thread)."""
+        return self._thread is not None
 
     def stop(self) -> None:
         """Finish every job already submitted, then stop."""
@@ -340,7 +347,16 @@ class Writer:
         """The group committed (each job alone if one of them fails), and what it touched."""
         touched = Touched()
         try:
-            results = self._transaction(group, touched)
+            try:
+                results = self._transaction(group, touched)
+            except DBAPIError as exc:
+                if exc.connection_invalidated or len(group) == 1 or not self._defers:
+                    raise
+                # On PostgreSQL the group's fixes went unread, and one that was not stored as
+                # planned (a phone sent it twice) failed it: the group runs again as it is,
+                # not deferred, where each job sees what happened (store/pg_writes.py),
+                # before it is split into a transaction a job.
+                results = self._transaction(group, touched, deferring=False)
         except StorageUnavailable as exc:
             self._refused()
             return [(None, exc) for _ in group], touched
@@ -349,7 +365,7 @@ class Writer:
             outcome: list[tuple[Any, BaseException | None]] = []
             for job in group:
                 try:
-                    outcome.append((self._transaction([job], touched, alone=True)[0], None))
+                    outcome.append((self._transaction([job], touched, deferring=False)[0], None))
                     self.failing_since = None
                 except StorageUnavailable as exc:
                     self._refused()
@@ -381,15 +397,15 @@ class Writer:
                 log.exception("ringing the notifier failed")
 
     def _transaction(
-        self, jobs: list[Job[Any]], touched: Touched, *, alone: bool = False
+        self, jobs: list[Job[Any]], touched: Touched, *, deferring: bool = True
     ) -> list[Any]:
         """The jobs in one transaction, committed. The connection is not pinged before (on
         PostgreSQL a ping is a round trip for every group): if it was lost meanwhile (the
         server restarted, or ended it), the group's first statement, or a look before the
         commit is sent, says so, and the group runs once more on a new connection. Only when
         the loss came before the commit was sent: nothing of the group can have been kept
-        then. On PostgreSQL a phone's fix waits to be sent with the commit, unless the job
-        runs `alone`, after its group failed (store/pg_writes.py)."""
+        then. On PostgreSQL a phone's fix waits to be sent with the commit, unless not
+        `deferring` (once its group failed: store/pg_writes.py)."""
         now = self._clock.now_ms()
         for attempt in (1, 2):
             committing = False
@@ -399,8 +415,8 @@ class Writer:
                 tx = Tx(conn, now, memo=self._memo)
                 results = []
                 postgres = conn.dialect.name == "postgresql"
-                deferring = postgres and not alone
-                with pg_writes.deferring(conn) if deferring else contextlib.nullcontext():
+                deferred = postgres and deferring
+                with pg_writes.deferring(conn) if deferred else contextlib.nullcontext():
                     for job in jobs:
                         results.append(job.fn(tx))
                         if not job.memo:
