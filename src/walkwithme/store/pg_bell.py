@@ -118,7 +118,7 @@ _NOTIFY = sa.text(f"SELECT pg_notify({CHANNEL}, :payload)")
 
 def announcer(origin: str) -> Callable[[Touched], Writes]:
     """The writer's `announce`: the NOTIFYs it sends in the committing transaction, with its
-    `COMMIT` (in one round trip: store/database.py `commit_with`)."""
+    `COMMIT` (in one round trip: store/pg_writes.py `commit`)."""
 
     def announce(touched: Touched) -> Writes:
         return [(_NOTIFY, [{"payload": payload.decode()} for payload in notices(origin, touched)])]

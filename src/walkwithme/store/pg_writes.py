@@ -13,13 +13,15 @@ statement, the `COMMIT`), and a group of fixes one more for each fix. So:
   next statement, or its `COMMIT` (`defer`). The writer does not read what such a statement
   did. It assumes the fix went in and its walk was saved, and `wwm_expect` (migration 0029)
   makes the statement fail if not (the fix was stored already, or another process changed
-  the walk), which fails the whole transaction: the writer runs the group's jobs again, each
-  alone and without deferring, where each sees what happened (usecases/walk_store.py).
+  the walk), which fails the whole transaction: the writer runs the group again without
+  deferring, where each job sees what happened (usecases/walk_store.py), and if that fails
+  too, each job alone (store/writer.py).
 - What is waiting, the group's last writes, its `NOTIFY`s and the `COMMIT`, and its `BEGIN`
   if nothing was sent before, go as one query (`commit`). A group of fixes is one round trip.
 - A deferred fix is sent as an `EXECUTE` of a statement its connection prepared when it first
   sent one: as plain SQL, the server parsed and planned it for every fix, which took the
-  server twice the time (benchmarks/README.md).
+  server twice the time (benchmarks/README.md). A name is kept for the connection only once
+  the query carrying its `PREPARE` went through.
 
 The values are bound by psycopg on this side, as literals: a query of several statements has
 no parameters. An error is raised as SQLAlchemy's, as from `Connection.execute`: the server

@@ -120,16 +120,18 @@ def save_with_fix(
 ) -> Walk | None:
     """On PostgreSQL, where each statement is a round trip the writer waits out: the same save,
     made in one statement with the insert of one fix of the walk's track (`fix`: its row, as
-    usecases/fixes.py makes it), and only if the fix goes in (a phone's fix a request: one
-    round trip, where it was two). None: that fix was stored already, and nothing changed.
-    Conflict: the walk changed meanwhile, or another process numbered a fix of it with this
-    number (the fix is taken back with the group)."""
+    usecases/fixes.py makes it), and only if the fix goes in. While the writer defers (a
+    group's first run), the statement goes with the group's commit, and the walk is returned
+    as saved: if it is not, the statement fails the group (store/pg_writes.py). Otherwise
+    (the group's run again): None if that fix was stored already, and nothing changed;
+    Conflict if the walk changed meanwhile, or another process numbered a fix of it with
+    this number (the fix is taken back with the group)."""
     saving = _Saving(walk, target, values)
     params = {**saving.params, **{f"fix_{name}": value for name, value in fix.items()}}
     if pg_writes.defers(tx.conn):
         # Sent with the group's commit, and not read: if the fix was stored already or the
-        # walk changed meanwhile, the statement fails the group, and this job runs again
-        # alone, where it is not deferred (store/pg_writes.py).
+        # walk changed meanwhile, the statement fails the group, which runs again, not
+        # deferred (store/pg_writes.py).
         pg_writes.defer(tx.conn, _with_fix_statement(saving.columns, tuple(fix), True), params)
         return saving.saved(tx)
     try:
