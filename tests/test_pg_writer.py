@@ -519,3 +519,43 @@ def test_a_notice_is_heard_for_a_group_that_committed_and_never_for_one_taken_ba
     finally:
         listener.stop()
         db.dispose()
+
+
+def test_the_doorbell_listens_again_after_the_server_ended_its_connection(pg_url: str) -> None:
+    """Every stream of the process then checks again (what was said meanwhile is lost), and
+    the other processes' notices are heard again."""
+    db = Database(pg_url)
+    heard: list[Touched] = []
+    arrived, again = threading.Event(), threading.Event()
+
+    def news(touched: Touched) -> None:
+        heard.append(touched)
+        arrived.set()
+
+    listener = pg_bell.Listener(pg_url, "listening", news, again.set)
+    listener.start()
+    writer = Writer(db.write_engine, FakeClock(), announce=pg_bell.announcer("writing"))
+    admin = sa.create_engine(PG_URL)
+    try:
+        assert listener.listening.wait(10)
+        channel = db.read_sync(lambda c: c.exec_driver_sql(f"SELECT {pg_bell.CHANNEL}").scalar())
+        with admin.begin() as conn:
+            (pid,) = conn.execute(
+                sa.text("SELECT pid FROM pg_stat_activity WHERE query = :listen"),
+                {"listen": f'LISTEN "{channel}"'},
+            ).one()
+        end_backend(pid)
+        assert again.wait(15)  # it listens again, and says so
+        assert listener.listening.wait(10)
+
+        def touching(tx: Tx) -> None:
+            add_person(5)(tx)
+            tx.touch(5)
+
+        writer.run_sync(touching)
+        assert arrived.wait(10)
+        assert [t.walks for t in heard] == [{5}]
+    finally:
+        listener.stop()
+        admin.dispose()
+        db.dispose()

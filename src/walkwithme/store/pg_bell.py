@@ -29,7 +29,9 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
+import psycopg
 import sqlalchemy as sa
+from psycopg.pq import ConnStatus
 from sqlalchemy.pool import NullPool
 
 from walkwithme.store.database import Writes
@@ -217,6 +219,8 @@ class Listener:
                 if not waiting.poll(1000):
                     continue
                 pgconn.consume_input()  # raises if the connection was lost
+                if pgconn.status != ConnStatus.OK:  # never wait on a dead one's socket again
+                    raise psycopg.OperationalError("the doorbell's connection was closed")
                 while (notice := pgconn.notifies()) is not None:
                     if not notice.extra.startswith(own):
                         self._heard(notice.extra.decode())
