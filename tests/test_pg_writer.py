@@ -13,6 +13,7 @@ import contextlib
 import socket
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -26,13 +27,14 @@ from tests.test_writer import add_person, count
 from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
 from walkwithme.domain.fixes import Fix
+from walkwithme.services import Services
 from walkwithme.store import pg_bell
 from walkwithme.store.database import Database
 from walkwithme.store.migrate import upgrade
 from walkwithme.store.schema import fixes, people
 from walkwithme.store.waiting import Job
 from walkwithme.store.writer import NewFixes, StorageUnavailable, Touched, Tx, Writer
-from walkwithme.usecases.devices import device_for_token
+from walkwithme.usecases.devices import Device, device_for_token
 from walkwithme.usecases.fixes import Outcome, Parsed, record_fixes
 
 
@@ -282,11 +284,30 @@ def test_while_the_server_is_down_writes_are_refused_and_taken_again_once_it_is_
         outage.close()
 
 
-def test_a_phones_fix_and_a_group_of_fixes_are_each_one_round_trip(
-    pg_url: str, tmp_path: Path, clock: FakeClock
-) -> None:
-    """What makes PostgreSQL keep up with SQLite (benchmarks/README.md): the group's `BEGIN`,
-    its fixes and its `COMMIT` go as one query (store/pg_writes.py)."""
+@dataclass
+class Watched:
+    """A walk on a service of its own, and a second writer on the same database whose every
+    message to the server passes through a counting proxy: her phone's fixes go through it."""
+
+    services: Services
+    outage: Outage
+    writer: Writer
+    device: Device
+    walk_id: int
+
+    def track(self) -> list[int]:
+        """The walk's fixes' numbers, as stored."""
+        return self.services.db.read_sync(
+            lambda conn: list(
+                conn.execute(
+                    sa.select(fixes.c.seq).where(fixes.c.walk_id == self.walk_id).order_by("seq")
+                ).scalars()
+            )
+        )
+
+
+@pytest.fixture
+def watched(pg_url: str, tmp_path: Path, clock: FakeClock) -> Iterator[Watched]:
     svc = make_services(pg_url, tmp_path, clock)
     outage = Outage()
     db = Database(outage.url(pg_url))
@@ -296,37 +317,41 @@ def test_a_phones_fix_and_a_group_of_fixes_are_each_one_round_trip(
             _mira, _noor, phone, walk = Cast(c, svc, clock).walking()
         device = svc.db.read_sync(partial(device_for_token, token=phone))
         assert device is not None
-
-        def fix(n: int) -> list[Parsed]:
-            return [Fix(clock.now_ms() - 100 + n, START[0] + n * 1e-5, START[1], 8.0)]
-
-        def fixes_of_requests(*numbers: int) -> Callable[[Tx], list[str]]:
-            def job(tx: Tx) -> list[str]:
-                return [record_fixes(tx, device, fix(n))[0].status for n in numbers]
-
-            return job
-
-        def post(*numbers: int) -> list[str]:  # as the fixes' door does
-            return asyncio.run(writer.run(fixes_of_requests(*numbers), memo=True))
-
-        writer.start()
-        assert post(1) == ["accepted"]  # her walk is read, then kept
-        for numbers in [(2,), (3,), (4, 5, 6)]:
-            clock.advance(seconds=1)
-            before = outage.round_trips
-            assert post(*numbers) == ["accepted"] * len(numbers)
-            assert outage.round_trips - before == 1
-        kept = svc.db.read_sync(
-            lambda conn: conn.execute(
-                sa.select(sa.func.count()).where(fixes.c.walk_id == walk["id"])
-            ).scalar_one()
-        )
-        assert kept == 6
+        yield Watched(svc, outage, writer, device, walk["id"])
     finally:
         writer.stop()
         db.dispose()
         svc.db.dispose()
         outage.close()
+
+
+def test_a_phones_fix_and_a_group_of_fixes_are_each_one_round_trip(
+    watched: Watched, clock: FakeClock
+) -> None:
+    """What makes PostgreSQL keep up with SQLite (benchmarks/README.md): the group's `BEGIN`,
+    its fixes and its `COMMIT` go as one query (store/pg_writes.py)."""
+    writer, device = watched.writer, watched.device
+
+    def fix(n: int) -> list[Parsed]:
+        return [Fix(clock.now_ms() - 100 + n, START[0] + n * 1e-5, START[1], 8.0)]
+
+    def fixes_of_requests(*numbers: int) -> Callable[[Tx], list[str]]:
+        def job(tx: Tx) -> list[str]:
+            return [record_fixes(tx, device, fix(n))[0].status for n in numbers]
+
+        return job
+
+    def post(*numbers: int) -> list[str]:  # as the fixes' door does
+        return asyncio.run(writer.run(fixes_of_requests(*numbers), memo=True))
+
+    writer.start()
+    assert post(1) == ["accepted"]  # her walk is read, then kept
+    for numbers in [(2,), (3,), (4, 5, 6)]:
+        clock.advance(seconds=1)
+        before = watched.outage.round_trips
+        assert post(*numbers) == ["accepted"] * len(numbers)
+        assert watched.outage.round_trips - before == 1
+    assert watched.track() == [1, 2, 3, 4, 5, 6]
 
 
 def test_a_group_whose_commit_was_sent_is_not_run_again_when_the_answer_is_lost(
@@ -356,85 +381,52 @@ def test_a_group_whose_commit_was_sent_is_not_run_again_when_the_answer_is_lost(
 
 
 def test_a_fix_sent_twice_among_a_groups_fixes_runs_the_group_again_once(
-    pg_url: str, tmp_path: Path, clock: FakeClock
+    watched: Watched, clock: FakeClock
 ) -> None:
     """Sent with the commit unread, a resent fix fails its group (store/pg_writes.py): the
     group runs again as a whole, not deferred, rather than in a transaction a job (a group
     holds up to 500 phones' fixes, and phones resend most when the service is slow)."""
-    svc = make_services(pg_url, tmp_path, clock)
-    outage = Outage()
-    db = Database(outage.url(pg_url))
-    writer = Writer(db.write_engine, clock)
-    try:
-        with TestClient(create_app(svc), base_url="http://127.0.0.1:8000", client=LOCAL) as c:
-            _mira, _noor, phone, walk = Cast(c, svc, clock).walking()
-        device = svc.db.read_sync(partial(device_for_token, token=phone))
-        assert device is not None
-        now = clock.now_ms()
-        first, second = (Fix(now - ms, START[0], START[1] + ms * 1e-7, 8.0) for ms in (2000, 1000))
-        said: list[str] = []
+    writer = watched.writer
+    now = clock.now_ms()
+    first, second = (Fix(now - ms, START[0], START[1] + ms * 1e-7, 8.0) for ms in (2000, 1000))
+    said: list[str] = []
 
-        def request(fix: Fix) -> Job[list[Outcome]]:
-            def answered(outcome: list[Outcome] | None, error: BaseException | None) -> None:
-                said.append(outcome[0].status if outcome else repr(error))
+    def request(fix: Fix) -> Job[list[Outcome]]:
+        def answered(outcome: list[Outcome] | None, error: BaseException | None) -> None:
+            said.append(outcome[0].status if outcome else repr(error))
 
-            return Job(partial(record_fixes, device=device, batch=[fix]), answered, memo=True)
+        job = partial(record_fixes, device=watched.device, batch=[fix])
+        return Job(job, answered, memo=True)
 
-        group = [request(first), request(first), request(second)]  # three phones' requests
-        before = outage.commits
-        outcomes, _touched = writer._commit_group(group)
-        writer._answer(group, outcomes)
-        assert said == ["accepted", "duplicate", "accepted"]
-        assert outage.commits - before == 2  # the group deferred, then not (not 1 + 3)
-        kept = svc.db.read_sync(
-            lambda conn: (
-                conn.execute(
-                    sa.select(fixes.c.seq).where(fixes.c.walk_id == walk["id"]).order_by("seq")
-                )
-                .scalars()
-                .all()
-            )
-        )
-        assert kept == [1, 2]
-    finally:
-        writer._let_go()
-        db.dispose()
-        svc.db.dispose()
-        outage.close()
+    group = [request(first), request(first), request(second)]  # three phones' requests
+    before = watched.outage.commits
+    outcomes, _touched = writer._commit_group(group)
+    writer._answer(group, outcomes)
+    assert said == ["accepted", "duplicate", "accepted"]
+    assert watched.outage.commits - before == 2  # the group deferred, then not (not 1 + 3)
+    assert watched.track() == [1, 2]
 
 
 def test_a_fix_of_a_group_taken_back_before_it_was_sent_leaves_nothing_behind(
-    pg_url: str, tmp_path: Path, clock: FakeClock
+    watched: Watched, clock: FakeClock
 ) -> None:
     """A deferred fix is sent, the first time, with the `PREPARE` of its statement; a group
     taken back before anything was sent prepared nothing, and the next fix prepares it."""
-    svc = make_services(pg_url, tmp_path, clock)
-    outage = Outage()
-    db = Database(outage.url(pg_url))
-    writer = Writer(db.write_engine, clock)
-    try:
-        with TestClient(create_app(svc), base_url="http://127.0.0.1:8000", client=LOCAL) as c:
-            _mira, _noor, phone, walk = Cast(c, svc, clock).walking()
-        device = svc.db.read_sync(partial(device_for_token, token=phone))
-        assert device is not None
-        writer.run_sync(lambda tx: tx.conn.exec_driver_sql("SELECT 1"))  # connected
-        fix = Fix(clock.now_ms(), START[0], START[1], 8.0)
+    writer, device = watched.writer, watched.device
+    writer.run_sync(lambda tx: tx.conn.exec_driver_sql("SELECT 1"))  # connected
+    fix = Fix(clock.now_ms(), START[0], START[1], 8.0)
 
-        def then_failing(tx: Tx) -> None:
-            record_fixes(tx, device, [fix])
-            raise RuntimeError("and then the job failed")
+    def then_failing(tx: Tx) -> None:
+        record_fixes(tx, device, [fix])
+        raise RuntimeError("and then the job failed")
 
-        with pytest.raises(RuntimeError):
-            writer.run_sync(then_failing)
-        before = outage.commits
-        assert writer.run_sync(partial(record_fixes, device=device, batch=[fix]))[0].status == (
-            "accepted"
-        )
-        assert outage.commits - before == 1  # deferred, and went through at once
-    finally:
-        db.dispose()
-        svc.db.dispose()
-        outage.close()
+    with pytest.raises(RuntimeError):
+        writer.run_sync(then_failing)
+    before = watched.outage.commits
+    assert writer.run_sync(partial(record_fixes, device=device, batch=[fix]))[0].status == (
+        "accepted"
+    )
+    assert watched.outage.commits - before == 1  # deferred, and went through at once
 
 
 def test_last_writes_that_fail_at_the_commit_take_their_group_back(pg_url: str) -> None:
