@@ -179,6 +179,7 @@ async def _stream(
         await ws.accept()
         gone = asyncio.Event()
         watcher = asyncio.create_task(_watch_disconnect(ws, gone, rung))
+        quiet = _Quiet(rung, RECHECK_S)
         try:
             batch: Batch | None = first
             valid_until = first.valid_until
@@ -207,13 +208,9 @@ async def _stream(
                 if batch.closing:
                     await _close(ws, batch.closing, 1000)
                     return
-                timed_out = False
-                try:
-                    async with asyncio.timeout(RECHECK_S):  # no task a wait, unlike wait_for
-                        await rung.wait()
-                except TimeoutError:
-                    timed_out = True
+                await rung.wait()
                 rung.clear()
+                timed_out = quiet.rang()
                 if gone.is_set():
                     return
                 # Access is decided again when it may have changed, when her session has run
@@ -246,6 +243,41 @@ async def _stream(
             return  # the client went away mid-send
         finally:
             watcher.cancel()
+            quiet.cancel()
+
+
+class _Quiet:
+    """Rings a stream's bell after `after_s` without news, so that it decides again whether
+    she may still see the walk. One timer a stream, put off lazily: every wake only notes the
+    time, where a timeout around each wait made and cancelled a timer for every fix."""
+
+    def __init__(self, rung: asyncio.Event, after_s: float) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._rung = rung
+        self._after_s = after_s
+        self._news_at = self._loop.time()
+        self._due_passed = False
+        self._timer = self._loop.call_at(self._news_at + after_s, self._due)
+
+    def _due(self) -> None:
+        due = self._news_at + self._after_s
+        if self._loop.time() < due:  # news came meanwhile: the quiet starts from there
+            self._timer = self._loop.call_at(due, self._due)
+            return
+        self._due_passed = True
+        self._rung.set()
+
+    def rang(self) -> bool:
+        """After a wake: whether it was (also) the quiet's; the quiet starts again now."""
+        self._news_at = self._loop.time()
+        if not self._due_passed:
+            return False
+        self._due_passed = False
+        self._timer = self._loop.call_at(self._news_at + self._after_s, self._due)
+        return True
+
+    def cancel(self) -> None:
+        self._timer.cancel()
 
 
 def _covered(batch: Batch, known: int, after_fix: int, covered: int | None) -> int | None:

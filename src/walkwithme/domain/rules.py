@@ -9,8 +9,9 @@ walk may change (domain/profiles.py); a walk carries its own in `Watch.profiles`
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from enum import StrEnum
+from typing import Any
 
 from walkwithme.domain.lingering import lingering_due
 
@@ -68,8 +69,24 @@ class Watch:
     @property
     def last_heard_at(self) -> int | None:
         """When her phone last showed it is alive: a fix, or a heartbeat without one."""
-        heard = [at for at in (self.last_fix_at, self.heard_at) if at is not None]
-        return max(heard) if heard else None
+        fix, heard = self.last_fix_at, self.heard_at
+        if heard is None or (fix is not None and fix >= heard):
+            return fix
+        return heard
+
+    @classmethod
+    def of(cls, **facts: Any) -> Watch:
+        """The same as `Watch(**facts)`, made without the frozen dataclass's `__init__` (one
+        `object.__setattr__` a field: most of the cost of the due time every fix of a walk
+        computes). Every field must be given; Watch has no `__post_init__`."""
+        if facts.keys() != _WATCH_FIELDS:
+            raise TypeError(f"a watch's facts, all of them: {sorted(_WATCH_FIELDS ^ facts.keys())}")
+        watch = object.__new__(cls)
+        watch.__dict__.update(facts)
+        return watch
+
+
+_WATCH_FIELDS = frozenset(f.name for f in fields(Watch))
 
 
 @dataclass(frozen=True)
@@ -83,13 +100,14 @@ def deadlines(w: Watch, t: Thresholds) -> dict[Reason, int]:
     """Every rule's deadline for this walk, as things stand."""
     if w.state not in (WalkState.ACTIVE, WalkState.AT_DOOR):
         return {}
+    heard = w.last_heard_at
     if w.timer:
         # She said when to check on her; a phone that reports is also watched for silence.
         found = {Reason.LATE: w.expected_at}
-        if w.last_heard_at is not None:
-            found[Reason.SILENT] = w.last_heard_at + t.silent_ms
+        if heard is not None:
+            found[Reason.SILENT] = heard + t.silent_ms
         return _quieted(found, w.quiet_until)
-    found = {Reason.SILENT: (w.last_heard_at or w.started_at) + t.silent_ms}
+    found = {Reason.SILENT: (heard or w.started_at) + t.silent_ms}
     if w.state is WalkState.ACTIVE:
         duration = max(0, w.expected_at - w.started_at)
         grace = max(t.late_grace_min_ms, int(duration * t.late_grace_fraction))
@@ -143,8 +161,13 @@ def next_due_at(w: Watch) -> int | None:
         return None
     if w.check_reason is not None and w.check_asked_at is not None:
         return w.check_asked_at + min(t.check_window_ms for t in w.profiles.both)
-    due = [at for t in w.profiles.both for at in deadlines(w, t).values()]
-    return min(due) if due else None
+    due: int | None = None
+    for t in w.profiles.both:
+        found = deadlines(w, t)
+        if found:
+            earliest = min(found.values())
+            due = earliest if due is None or earliest < due else due
+    return due
 
 
 def next_look_after(w: Watch, now: int) -> int | None:

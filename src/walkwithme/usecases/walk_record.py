@@ -182,7 +182,7 @@ class Walk:
 
     def watch(self) -> Watch:
         """What the watchdog's rules know of this walk."""
-        return Watch(
+        return Watch.of(
             state=self.state,
             started_at=self.started_at,
             expected_at=self.expected_at,

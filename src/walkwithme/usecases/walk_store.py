@@ -153,9 +153,9 @@ class _Saving:
         self.state = walk.state if target is None else rules.transition(walk.state, target)
         self.changed = _changed(walk, self.state, values)
         self.due = self.changed.due_at()
-        self.columns = tuple(sorted(values))
+        self.columns = columns = tuple(sorted(values))
         self.params = {
-            **{f"new_{name}": value for name, value in values.items()},
+            **dict(zip(_new_names(columns), [values[name] for name in columns], strict=True)),
             "new_state": self.state.value,
             "new_next_due_at": self.due,
             "new_version": walk.version + 1,
@@ -197,14 +197,25 @@ def _changed_meanwhile() -> NoReturn:
 ALARM_LINK_AFTER_MS = 3_600_000
 
 
+@functools.cache
+def _new_names(columns: tuple[str, ...]) -> tuple[str, ...]:
+    """The update's parameters for these columns' new values (`_update`)."""
+    return tuple(f"new_{name}" for name in columns)
+
+
+_COVER_COLUMNS = frozenset(COVER_COLUMNS)
+
+
 def _changed(walk: Walk, state: WalkState, values: dict[str, Any]) -> Walk:
     """The walk with these columns' new values (its cover's, `cover_*`, included)."""
-    plain = {name: value for name, value in values.items() if name not in COVER_COLUMNS}
+    if "door_still" not in values and _COVER_COLUMNS.isdisjoint(values):
+        return walk_with(walk.__dict__, state=state, **values)  # a fix's: only plain fields
+    plain = {name: value for name, value in values.items() if name not in _COVER_COLUMNS}
     if "door_still" in plain:
         plain["still"] = still_of(plain.pop("door_still"))
     if len(plain) == len(values):
         return walk_with(walk.__dict__, state=state, **plain)
-    covered = {name: value for name, value in values.items() if name in COVER_COLUMNS}
+    covered = {name: value for name, value in values.items() if name in _COVER_COLUMNS}
     cover = cover_of({**cover_columns(walk.cover), **covered})
     return walk_with(walk.__dict__, state=state, cover=cover, **plain)
 
