@@ -19,6 +19,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_play
 
 from tests.browser_site import (
     CHROMIUM,
+    PASSWORD,
     PHONE,
     Recorder,
     Site,
@@ -180,6 +181,69 @@ def test_a_companion_follows_her_walk_home_live(
     expect(page.locator("#map")).to_be_hidden()
     assert page.locator("path.position").count() == 0  # nothing more of where she was
     screenshot(page, "companion-walk-over")
+
+
+def test_a_page_that_may_no_longer_follow_stops_trying_and_says_why(
+    open_site: SiteFactory, new_context: Callable[[], BrowserContext]
+) -> None:
+    """A stream refused as it opens again (signed out, a link revoked while the page was
+    offline) reads in a browser as a lost network: the page asks its walk why, says so in
+    words, and stops trying, where it said "Offline: trying again" for ever."""
+    site = open_site()
+    mira, noor = site.person("Mira"), site.person("Noor")
+    site.link(mira, noor)
+    walk = site.start_walk(mira)
+    site.send(site.device(mira), site.route_home()[0])
+    link = site.call(mira, "POST", f"/api/walks/{walk['id']}/shares", hours=2)
+    hers, friends = new_context(), new_context()
+    page = companion_page(site, hers, noor, walk["id"])
+    through_link = friends.new_page()
+    through_link.goto(f"{site.url}/api/share/{link['token']}")
+    expect(through_link.locator("#connection")).to_have_text("Live")
+
+    hers.set_offline(True)
+    friends.set_offline(True)
+    expect(page.locator("#connection")).to_have_text("Offline: trying again")
+    expect(through_link.locator("#connection")).to_have_text("Offline: trying again")
+    # Meanwhile Noor changes her password on another phone (this page's sign-in ends), and
+    # Mira takes her link back.
+    site.call(noor, "PUT", "/api/me/password", password=PASSWORD, new_password="a new one, long")
+    site.call(mira, "DELETE", f"/api/walks/{walk['id']}/shares/{link['id']}")
+    hers.set_offline(False)
+    friends.set_offline(False)
+    expect(page.locator("#connection")).to_have_text("Signed out: sign in again to follow")
+    # Through the revoked link, it says so, and nothing more of where she was stays.
+    expect(through_link.locator("#headline")).to_have_text("You can no longer see Mira's walk")
+    expect(through_link.locator("#ending")).to_contain_text("Where Mira was is no longer shown")
+    expect(through_link.locator("#map")).to_be_hidden()
+    expect(through_link.locator("#status")).to_be_hidden()
+    assert through_link.locator("path.position").count() == 0
+    screenshot(through_link, "link-revoked-while-offline")
+    screenshot(page, "companion-signed-out")
+
+    # And they stay so: what made a page open its stream again (the network back, the page
+    # shown again) opens none.
+    for each in (page, through_link):
+        opened = each.evaluate(
+            """() => {
+                let opened = 0;
+                const Real = window.WebSocket;
+                window.WebSocket = function (...args) { opened += 1; return new Real(...args); };
+                window.dispatchEvent(new Event("online"));
+                document.dispatchEvent(new Event("visibilitychange"));
+                window.WebSocket = Real;
+                return opened;
+            }"""
+        )
+        assert opened == 0
+
+    # Noor's one thing to do: sign in again, and she is back on the walk, live.
+    page.get_by_role("link", name="Sign in again").click()
+    page.get_by_label("Email").fill(noor.email)
+    page.get_by_label("Password").fill("a new one, long")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#connection")).to_have_text("Live")
+    assert page.url == f"{site.url}/walks/{walk['id']}"
 
 
 @pytest.fixture

@@ -5,6 +5,9 @@
 const FIRST_RETRY_MS = 1000;
 const MAX_RETRY_MS = 30000;
 const FOR_GOOD = new Set([1000, 4401, 4403]); // the walk is over, or no longer ours to see
+// Why a stream ended for good, by its close code or by the HTTP status of its walk: the page
+// stops trying, and says so in words.
+const ENDED = { 4401: "signed_out", 401: "signed_out", 4403: "refused", 403: "refused", 404: "refused" };
 
 export class LiveWalk {
   constructor(path, afterEvent, afterFix) {
@@ -52,22 +55,46 @@ export class LiveWalk {
     this.emit("status", { state: "connecting" });
     const socket = new WebSocket(this.url());
     this.socket = socket;
+    let opened = false;
     socket.onopen = () => {
+      opened = true;
       this.retryMs = FIRST_RETRY_MS;
       this.emit("status", { state: "live" });
     };
     socket.onmessage = (message) => this.receive(JSON.parse(message.data));
-    socket.onclose = (closed) => {
+    socket.onclose = async (closed) => {
       if (this.socket !== socket) return;
       this.socket = null;
       if (FOR_GOOD.has(closed.code)) {
-        this.finished = true;
-        this.emit("status", { state: "closed", reason: closed.reason });
+        this.finish(ENDED[closed.code] || "closed", closed.reason);
+        return;
+      }
+      // A browser tells a refused stream (signed out, or no longer hers to see) from a lost
+      // network by nothing (1006 either way): the walk's own address says which, over HTTP.
+      const refused = opened ? null : await this.refusal();
+      if (this.socket !== null || this.finished) return; // it connected again meanwhile
+      if (refused !== null) {
+        this.finish(refused, "");
         return;
       }
       this.emit("status", { state: "offline" });
       this.retryLater();
     };
+  }
+
+  finish(state, reason) {
+    this.finished = true;
+    clearTimeout(this.timer);
+    this.emit("status", { state, reason });
+  }
+
+  async refusal() {
+    try {
+      const answer = await fetch(this.path.replace(/\/live$/, ""), { cache: "no-store" });
+      return ENDED[answer.status] || null;
+    } catch {
+      return null; // no network: try the stream again later
+    }
   }
 
   receive(message) {

@@ -145,9 +145,16 @@ function updateWalk(walk) {
 
 // When the walk ends, the page says how, and shows nothing more of where she was.
 function endOfWalk(walk) {
+  hideWhereSheWas(["map", "status", "alarm"]);
+  sayEnding();
+}
+
+// The map, her position and the facts go; `ids`: what else is hidden. The ending's words
+// take their place.
+function hideWhereSheWas(ids) {
   if (map) map.remove();
   map = null;
-  for (const id of ["map", "status", "alarm"]) {
+  for (const id of ids) {
     const element = byId(id);
     if (element) element.hidden = true;
   }
@@ -161,7 +168,6 @@ function endOfWalk(walk) {
     ending.className = "big";
     byId("headline").after(ending);
   }
-  sayEnding();
 }
 
 function sayEnding() {
@@ -179,10 +185,26 @@ function showConnection(status) {
     live: "Live",
     offline: "Offline: trying again",
     closed: "Not live any more",
+    signed_out: "Signed out: sign in again to follow",
+    refused: "You can no longer see this walk",
   };
   pill.textContent = said[status.state];
   pill.className = `pill ${status.state}`;
   if (status.state === "live") syncClock();
+  if (status.state === "signed_out") {
+    // One thing to do: sign in again, and come back to this page.
+    const again = document.createElement("a");
+    again.href = `/signin?next=${encodeURIComponent(location.pathname)}`;
+    again.className = "button primary";
+    again.id = "sign-in-again";
+    again.textContent = "Sign in again";
+    if (!byId("sign-in-again")) byId("status").after(again);
+  } else if (status.state === "refused") {
+    // No longer hers to see: nothing more of where she was stays on the screen.
+    hideWhereSheWas(["map", "status", "alarm"]);
+    byId("headline").textContent = `You can no longer see ${name}'s walk`;
+    byId("ending").textContent = `It is not shared with you any more. Where ${name} was is no longer shown.`;
+  }
 }
 
 async function loadMap() {
