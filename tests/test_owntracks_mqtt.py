@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -348,3 +349,34 @@ def test_her_phones_transition_on_its_event_topic_is_said_on_the_timeline(
             return [e["signal"] for e in cast.events(noor, walk) if e["kind"] == "phone_signal"]
 
         eventually(lambda: said() == ["entered_destination"])
+
+
+def test_a_tour_asked_on_the_request_topic_is_answered_on_cmd(
+    world: dict[str, str], tmp_path: Path, clock: FakeClock, phone: Phone
+) -> None:
+    """iOS in MQTT mode publishes its Tours requests below its own topic, on /request
+    (ingest/owntracks_tours.py), and reads the answer as a command on its /cmd."""
+    with serving(world, tmp_path, clock) as cast:
+        mira_on_a_walk(cast, world["topic"])
+        phone.publish(location(cast, START, m=2))
+        eventually(lambda: bool(phone.commands))  # her destination, as a region
+        now_s = cast.clock.now_ms() // 1000
+        when = [
+            datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+            for at in (now_s, now_s + 3600)
+        ]
+        tour = {"label": "Home", "from": when[0], "to": when[1]}
+        phone.publish(
+            {"_type": "request", "request": "tour", "tour": tour},
+            topic=world["topic"] + "/request",
+            retain=False,
+        )
+        eventually(lambda: any(c.get("request") == "tour" for c in phone.commands))
+        answer = next(c for c in phone.commands if c.get("request") == "tour")
+        assert (answer["action"], answer["status"], answer["tour"]["to"]) == (
+            "response",
+            200,
+            when[1],
+        )
+        link = answer["tour"]["url"].removeprefix(str(cast.client.base_url))
+        assert cast.client.get(link).json()["last_position"]["lat"] == START[0]

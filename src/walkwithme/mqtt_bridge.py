@@ -54,6 +54,7 @@ PING_WAIT_S = 1.0  # how long `serve` waits for a running server with its client
 TAKE_TIMEOUT_S = 60.0
 EVENT = "/event"  # where OwnTracks publishes its transitions, below its own topic
 CMD = "/cmd"  # where OwnTracks listens for commands, below its own topic
+REQUEST = "/request"  # where iOS asks for its Tours (ingest/owntracks_tours.py)
 
 # "Send your position now". The apps' own shape: owntracks/android
 # project/app/src/test/resources/fixtures/cmd_report_location.json and model/CommandAction.kt
@@ -78,6 +79,7 @@ class MqttBridge:
     db: Database
     writer: Writer
     streets: StreetMap | None = None
+    base_url: str = ""  # the service's address, for the links of the tours phones ask for
     # Walkers shown on their companions' OwnTracks maps (mqtt_friends.py), with a clock.
     friends: FriendsOnMqtt | None = None
     taken: int = 0  # messages taken, for tests and /metrics
@@ -200,7 +202,14 @@ class MqttBridge:
             log.error("the MQTT broker refused the connection: %s", reason)
             return
         self.connected = True
-        client.subscribe([(self.topics, 1), (self.topics + EVENT, 1), (self._ping_topic, 0)])
+        client.subscribe(
+            [
+                (self.topics, 1),
+                (self.topics + EVENT, 1),
+                (self.topics + REQUEST, 1),
+                (self._ping_topic, 0),
+            ]
+        )
         log.info("following OwnTracks on the MQTT broker (%s)", self.topics)
 
     def _on_ping(self, client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage) -> None:
@@ -241,8 +250,8 @@ class MqttBridge:
     async def _take(self, topic: str, payload: bytes, retained: bool = False) -> None:
         """`retained`: the broker's retained copy, handed on every (re)subscription: news only
         if its fix isn't stored yet, and never a reason to send the phone a command."""
-        # Transitions come on the phone's own topic's /event.
-        base = topic.removesuffix(EVENT)
+        # Transitions come on the phone's own topic's /event, requests on its /request.
+        base = topic.removesuffix(EVENT).removesuffix(REQUEST)
         if is_friend_topic(base):
             return  # a walker this process shows on a companion's map (mqtt_friends.py)
         device = await self.db.read(lambda c: devices.device_for_topic(c, base))
@@ -258,9 +267,9 @@ class MqttBridge:
         if message is None:
             return
         message = replace(message, replayed=retained)
-        streets = self.streets
+        streets, base_url = self.streets, self.base_url
         taken = await self.writer.run(
-            lambda tx: phones.take(tx, device, message, streets), memo=True
+            lambda tx: phones.take(tx, device, message, streets, base_url), memo=True
         )
         if self._client is not None:
             # Phones subscribe to their own /cmd (with remote commands on in the app).

@@ -204,7 +204,9 @@ def _mqtt_bridge(
     from walkwithme.mqtt_friends import FriendsOnMqtt
 
     broker = Broker.from_url(config.mqtt_url)
-    bridge = MqttBridge(broker, config.mqtt_topics, config.mqtt_client_id, db, writer, streets)
+    bridge = MqttBridge(
+        broker, config.mqtt_topics, config.mqtt_client_id, db, writer, streets, config.base_url
+    )
     bridge.friends = FriendsOnMqtt(db, writer, clock, bridge.publish)
     return bridge
 

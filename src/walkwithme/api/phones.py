@@ -97,10 +97,10 @@ async def traccar_door(request: Request) -> Response:
 
 
 async def _take(svc: Services, device: Device, message: PhoneMessage) -> phones.Taken | Response:
-    streets = svc.streets
+    streets, base_url = svc.streets, svc.config.base_url
     try:
         return await svc.writer.run(
-            lambda tx: phones.take(tx, device, message, streets),
+            lambda tx: phones.take(tx, device, message, streets, base_url),
             urgent=message.sos,  # an SOS goes ahead of the phones' fixes, as from her page
             memo=True,  # it keeps the writer's memo of her walks true
         )

@@ -12,6 +12,7 @@ import orjson
 
 from walkwithme.domain.fixes import Fix
 from walkwithme.domain.reporting import Client
+from walkwithme.ingest.owntracks_tours import TourRequest
 
 
 class Unreadable(Exception):
@@ -52,6 +53,8 @@ class PhoneMessage:
     # False (on its battery), or None (the app didn't say). OwnTracks' `bs`, Traccar Client's
     # `charge` (the old clients send it only when true) and 9.x's `battery.is_charging`.
     charging: bool | None = None
+    # OwnTracks' Tours (iOS): make, list or end a tour (ingest/owntracks_tours.py).
+    tour: TourRequest | None = None
 
 
 OFFLINE = "offline"

@@ -20,6 +20,7 @@ from walkwithme.domain.friends import Friend, Position
 from walkwithme.domain.reporting import App, Client, owntracks_mode, owntracks_mode_number
 from walkwithme.ingest import OFFLINE, PhoneMessage, Unreadable, load_json
 from walkwithme.ingest.owntracks_crypto import Undecryptable, open_sealed, seal
+from walkwithme.ingest.owntracks_tours import read_request
 
 KMH = 1 / 3.6
 
@@ -67,6 +68,10 @@ def _message(message: dict[str, Any]) -> PhoneMessage:
         # Its last will, published by the broker when it lost the phone's connection (MQTT;
         # with Android's hour-long keepalive, up to 90 minutes late; iOS's: about 90 s).
         return PhoneMessage(client, signal=OFFLINE)
+    if kind == "request":
+        tour = read_request(message)
+        if tour is not None:
+            return PhoneMessage(client, refused=tour.problem, tour=tour)
     if kind != "location":
         refused = f"a {kind!r} message carries no fix for a walk"
         return PhoneMessage(client, refused=refused, transition=_transition(message))

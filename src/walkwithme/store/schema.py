@@ -316,6 +316,10 @@ share_links = sa.Table(
     # them), the `id` she sees. NULL for an alarm's links: a count of all links would grow
     # with the silent alarm's.
     sa.Column("number", Id),
+    # Made from OwnTracks' Tours (usecases/tours.py): the tour's name, and the id the app
+    # knows it by. NULL for the links made any other way.
+    sa.Column("label", sa.String(100)),
+    sa.Column("tour_uuid", sa.String(36)),
     sa.UniqueConstraint("walk_id", "number", name="uq_share_links_walk_number"),
 )
 

@@ -24,7 +24,7 @@ from walkwithme.ingest.owntracks import mode_command
 from walkwithme.store.schema import alerts, events
 from walkwithme.store.writer import Tx
 from walkwithme.streets import StreetMap
-from walkwithme.usecases import alarms, devices, timeline
+from walkwithme.usecases import alarms, devices, timeline, tours
 from walkwithme.usecases.devices import Device
 from walkwithme.usecases.fixes import START_SLACK_MS, is_stored, record_fixes
 from walkwithme.usecases.walk_record import Walk
@@ -40,20 +40,29 @@ class Taken:
     on_walk: bool  # her walk is live (as her devices see it)
     ask_mode: str | None = None  # an OwnTracks mode to ask the app for (reporting.ask_of)
     region: Destination | None = None  # give the OwnTracks app this destination as a region
+    tour: dict[str, Any] | None = None  # the answer to the app's tour request (usecases/tours.py)
 
     def commands(self) -> list[dict[str, Any]]:
         """OwnTracks' commands for the app, in the order to give them."""
         found = [mode_command(self.ask_mode)] if self.ask_mode else []
-        return found + ([set_region(self.region)] if self.region is not None else [])
+        found += [set_region(self.region)] if self.region is not None else []
+        return found + ([self.tour] if self.tour is not None else [])
 
 
-def take(tx: Tx, device: Device, message: PhoneMessage, streets: StreetMap | None = None) -> Taken:
+def take(
+    tx: Tx,
+    device: Device,
+    message: PhoneMessage,
+    streets: StreetMap | None = None,
+    base_url: str = "",
+) -> Taken:
+    """`base_url`: the service's address, for the link of a tour the app asks for."""
     if message.replayed and not _news(tx, device, message):
         # The broker's retained copy of what the phone last said, handed again on subscribing:
         # taken already (or nothing a walk keeps). Nothing changes, and nothing is asked.
         walk = live_walk_of(tx.conn, device.person_id)
         return Taken(message.client, walk is not None and walk.walker_live)
-    taken = _take(tx, device, message, streets)
+    taken = _take(tx, device, message, streets, base_url)
     return replace(taken, ask_mode=None, region=None) if message.replayed else taken
 
 
@@ -69,7 +78,9 @@ def _news(tx: Tx, device: Device, message: PhoneMessage) -> bool:
     return False
 
 
-def _take(tx: Tx, device: Device, message: PhoneMessage, streets: StreetMap | None) -> Taken:
+def _take(
+    tx: Tx, device: Device, message: PhoneMessage, streets: StreetMap | None, base_url: str
+) -> Taken:
     refused = message.refused
     fixes: list[Fix] = []
     for fix in message.fixes:
@@ -133,9 +144,14 @@ def _take(tx: Tx, device: Device, message: PhoneMessage, streets: StreetMap | No
             _sos(tx, walk.id, device.person_id)
         else:
             refused = NO_WALK_SOS
+    tour = None
+    if message.tour is not None and not message.replayed:
+        tour, refused = tours.take(
+            tx, device.person_id, message.tour, walk if on_walk else None, base_url
+        )
     if refused is not None:
         devices.note_refusal(tx, device, refused)
-    return Taken(client, on_walk, news.ask_mode, region)
+    return Taken(client, on_walk, news.ask_mode, region, tour)
 
 
 def _at_region(tx: Tx, walk: Walk, device: Device, transition: tuple[str, int] | None) -> bool:

@@ -30,7 +30,16 @@ MAX_SHARE_HOURS = 48
 HOUR_MS = 3_600_000
 
 
-def create_link(tx: Tx, walk_id: int, walker_id: int, hours: float | None) -> dict[str, Any]:
+def create_link(
+    tx: Tx,
+    walk_id: int,
+    walker_id: int,
+    hours: float | None,
+    *,
+    label: str | None = None,
+    tour_uuid: str | None = None,
+) -> dict[str, Any]:
+    """`label`, `tour_uuid`: a link made as one of OwnTracks' Tours (usecases/tours.py)."""
     own_live_walk(tx, walk_id, walker_id)
     if hours is not None and not 0 < hours <= MAX_SHARE_HOURS:
         raise Invalid(f"hours must be more than 0 and at most {MAX_SHARE_HOURS}", field="hours")
@@ -46,6 +55,8 @@ def create_link(tx: Tx, walk_id: int, walker_id: int, hours: float | None) -> di
         token_hash=token_hash(token),
         created_at=tx.now_ms,
         expires_at=expires_at,
+        label=label,
+        tour_uuid=tour_uuid,
     )
     tx.touch(walk_id)
     return {"id": number, "token": token, "expires_at": expires_at}

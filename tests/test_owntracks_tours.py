@@ -1,0 +1,185 @@
+"""OwnTracks' Tours (iOS): from the app, Mira makes a link to her walk for the hours she
+chooses, lists her tours and ends one. Each request is built as the app builds it
+(owntracks/ios, OwnTracks/OwnTracks/Tours.m: `request`s posted like locations, with the
+`topic` Connection.m adds in HTTP mode; times UTC, `2022-08-01T05:35:58`, no zone)."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from tests.people import START, Cast, Member
+from tests.test_phone_apps import device, opened, sealed
+
+HOUR_S = 3600
+
+
+def app_time(ms: int) -> str:
+    """A time as Tours.m writes it: ISO 8601 without its time zone, in UTC."""
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def post(cast: Cast, phone: str, message: dict[str, Any]) -> list[dict[str, Any]]:
+    answer = cast.client.post(
+        "/api/owntracks",
+        content=orjson.dumps(message),
+        headers={
+            "Authorization": "Basic " + base64.b64encode(f"mira:{phone}".encode()).decode(),
+            "Content-Type": "application/json",
+        },
+    )
+    assert answer.status_code == 200, answer.text  # a 4xx would make iOS drop it
+    found: list[dict[str, Any]] = answer.json()
+    return found
+
+
+def ask_tour(cast: Cast, phone: str, label: str, start_ms: int, end_ms: int) -> dict[str, Any]:
+    request = {"label": label, "from": app_time(start_ms), "to": app_time(end_ms)}
+    message = {
+        "_type": "request",
+        "request": "tour",
+        "tour": request,
+        "topic": "owntracks/mira/phone/request",
+    }
+    return response(post(cast, phone, message), "tour")
+
+
+def list_tours(cast: Cast, phone: str) -> dict[str, Any]:
+    message = {"_type": "request", "request": "tours", "topic": "owntracks/mira/phone/request"}
+    return response(post(cast, phone, message), "tours")
+
+
+def response(items: list[dict[str, Any]], request: str) -> dict[str, Any]:
+    found = [
+        item
+        for item in items
+        if item.get("_type") == "cmd"
+        and item.get("action") == "response"
+        and item.get("request") == request
+    ]
+    assert len(found) == 1, items
+    return found[0]
+
+
+def shows(cast: Cast, url: str) -> int:
+    """What the link shows anyone who has it: 200 and the walk, or 404."""
+    path = url.removeprefix(str(cast.client.base_url))
+    assert path.startswith("/api/share/shr_")
+    return cast.client.get(path).status_code
+
+
+def walking(cast: Cast) -> tuple[Member, str, dict[str, Any]]:
+    mira, _noor, phone, walk = cast.walking()
+    post(cast, phone, {"_type": "location", "lat": START[0], "lon": START[1], "tst": now_s(cast)})
+    return mira, phone, walk
+
+
+def now_s(cast: Cast) -> int:
+    return cast.clock.now_ms() // 1000
+
+
+def test_a_tour_made_in_the_app_shows_her_walk_until_the_time_she_chose(cast: Cast) -> None:
+    _mira, phone, _walk = walking(cast)
+    now = cast.clock.now_ms()
+    answer = ask_tour(cast, phone, "Home from the station", now - 5_000, now + 2 * HOUR_S * 1000)
+
+    assert answer["status"] == 200
+    tour = answer["tour"]
+    assert tour["label"] == "Home from the station"
+    assert tour["to"] == app_time(now + 2 * HOUR_S * 1000)
+    assert uuid.UUID(tour["uuid"])  # the app keeps it, to end the tour
+    assert tour["url"].startswith(f"{cast.client.base_url}/api/share/shr_")
+    shown = cast.client.get(tour["url"].removeprefix(str(cast.client.base_url))).json()
+    assert shown["last_position"]["lat"] == START[0]  # where she is, to whoever she sends it
+
+    cast.clock.advance(seconds=2 * HOUR_S - 60)
+    assert shows(cast, tour["url"]) == 200
+    cast.clock.advance(seconds=61)
+    assert shows(cast, tour["url"]) == 404  # the time she chose is over
+
+
+def test_her_tours_are_listed_and_one_ended_from_the_app(cast: Cast) -> None:
+    _mira, phone, _walk = walking(cast)
+    now = cast.clock.now_ms()
+    first = ask_tour(cast, phone, "To Noor's", now, now + HOUR_S * 1000)["tour"]
+    second = ask_tour(cast, phone, "Late bus", now, now + 3 * HOUR_S * 1000)["tour"]
+
+    listed = list_tours(cast, phone)
+    assert listed["ntours"] == 2
+    assert [(t["label"], t["uuid"], t["to"]) for t in listed["tours"]] == [
+        ("To Noor's", first["uuid"], first["to"]),
+        ("Late bus", second["uuid"], second["to"]),
+    ]
+    # Every tour has what the app must read (a missing one makes it fail), and no address:
+    # only the link's hash is kept.
+    assert all(t["from"] == app_time(now) and "url" not in t for t in listed["tours"])
+
+    ended = post(cast, phone, {"_type": "request", "request": "untour", "uuid": first["uuid"]})
+    assert [item for item in ended if item.get("action") == "response"] == []  # none expected
+    assert shows(cast, first["url"]) == 404  # at once
+    assert shows(cast, second["url"]) == 200
+    assert [t["uuid"] for t in list_tours(cast, phone)["tours"]] == [second["uuid"]]
+
+
+def test_nobody_else_ends_her_tour(cast: Cast) -> None:
+    _mira, phone, _walk = walking(cast)
+    now = cast.clock.now_ms()
+    tour = ask_tour(cast, phone, "Home", now, now + HOUR_S * 1000)["tour"]
+    otto = cast.person("Otto")
+    his_phone = cast.device(otto)
+    post(cast, his_phone, {"_type": "request", "request": "untour", "uuid": tour["uuid"]})
+    assert shows(cast, tour["url"]) == 200
+    assert list_tours(cast, his_phone)["tours"] == []  # and he sees none of hers
+
+
+def test_a_tour_is_made_only_for_a_walk_going_on_and_from_now(cast: Cast) -> None:
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    phone = cast.device(mira)
+    now = cast.clock.now_ms()
+    answer = ask_tour(cast, phone, "Home", now, now + HOUR_S * 1000)
+    assert answer["status"] != 200
+    assert "tour" not in answer
+    assert "start the walk first" in device(cast, mira)["last_refusal"]
+
+    cast.start_walk(mira)
+    later = ask_tour(cast, phone, "Tomorrow", now + HOUR_S * 1000, now + 2 * HOUR_S * 1000)
+    assert later["status"] != 200
+    assert "tour" not in later
+    assert "starts later" in device(cast, mira)["last_refusal"]
+    assert list_tours(cast, phone)["tours"] == []  # no link was made for either
+
+    # Three days asked: a link lasts 48 hours at most, and the answer says until when.
+    long = ask_tour(cast, phone, "Away", now, now + 72 * HOUR_S * 1000)
+    assert long["status"] == 200
+    assert long["tour"]["to"] == app_time(now + 48 * HOUR_S * 1000)
+
+
+def test_a_tour_request_it_cannot_read_is_answered_and_kept_as_a_refusal(cast: Cast) -> None:
+    mira, phone, _walk = walking(cast)
+    answer = response(
+        post(cast, phone, {"_type": "request", "request": "tour", "tour": {"label": "Home"}}),
+        "tour",
+    )
+    assert answer["status"] == 400
+    assert "from and to" in device(cast, mira)["last_refusal"]
+
+
+def test_an_encrypted_phone_gets_its_tour_encrypted(cast: Cast) -> None:
+    mira, _noor, _phone, _walk = cast.walking()
+    made = cast.client.post(
+        "/api/devices", json={"name": "phone", "owntracks_encryption": True}, headers=mira.auth
+    ).json()
+    phone, key = made["token"], made["owntracks_key"]
+    now = cast.clock.now_ms()
+    request = {
+        "_type": "request",
+        "request": "tour",
+        "tour": {"label": "Home", "from": app_time(now), "to": app_time(now + HOUR_S * 1000)},
+    }
+    items = [opened(key, item) for item in post(cast, phone, sealed(key, request))]
+    assert response(items, "tour")["status"] == 200
