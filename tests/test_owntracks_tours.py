@@ -183,3 +183,35 @@ def test_an_encrypted_phone_gets_its_tour_encrypted(cast: Cast) -> None:
     }
     items = [opened(key, item) for item in post(cast, phone, sealed(key, request))]
     assert response(items, "tour")["status"] == 200
+
+
+def test_odd_tour_requests_are_answered_never_failed(cast: Cast) -> None:
+    """Whatever the app (or anyone with its token) sends, the phone gets a 200 (a 5xx would
+    hold every later message of its queue back), and no link is made of what makes no sense."""
+    mira, phone, _walk = walking(cast)
+    now = cast.clock.now_ms()
+    for tour in (
+        {"label": "Home", "from": "0001-01-01T00:30:00+01:00", "to": app_time(now + 60_000)},
+        {"label": "Home", "from": app_time(now), "to": "99999-01-01T00:00:00"},
+        {"label": "Home", "from": app_time(now), "to": 1_700_000_000},
+        {"label": "\u0000\u0007", "from": app_time(now), "to": app_time(now + 60_000)},
+    ):
+        message = {"_type": "request", "request": "tour", "tour": tour}
+        assert response(post(cast, phone, message), "tour")["status"] == 400
+    for uuid_given in ("\u0000", "not-a-uuid", 17, None):
+        post(cast, phone, {"_type": "request", "request": "untour", "uuid": uuid_given})
+        assert "needs its uuid" in device(cast, mira)["last_refusal"]
+    assert list_tours(cast, phone)["tours"] == []
+
+    # A name with a control character in it keeps the rest of it.
+    named = ask_tour(cast, phone, "Home\u0000 late", now, now + 60_000)
+    assert named["tour"]["label"] == "Home late"
+
+
+def test_a_tour_over_leaves_her_list(cast: Cast) -> None:
+    _mira, phone, _walk = walking(cast)
+    now = cast.clock.now_ms()
+    ask_tour(cast, phone, "Short", now, now + 600_000)
+    kept = ask_tour(cast, phone, "Long", now, now + 2 * HOUR_S * 1000)["tour"]
+    cast.clock.advance(seconds=601)
+    assert [t["uuid"] for t in list_tours(cast, phone)["tours"]] == [kept["uuid"]]

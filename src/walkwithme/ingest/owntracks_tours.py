@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 MAKE, LIST, END = "tour", "tours", "untour"
 MAX_LABEL = 100
@@ -41,17 +42,21 @@ def read_request(message: dict[str, Any]) -> TourRequest | None:
     if kind == LIST:
         return TourRequest(LIST)
     if kind == END:
-        uuid = message.get("uuid")
-        if not isinstance(uuid, str) or not uuid:
+        given = message.get("uuid")
+        try:
+            return TourRequest(END, uuid=str(UUID(given)))  # as the service wrote it
+        except (TypeError, ValueError, AttributeError):
             return TourRequest(END, problem="a tour to end needs its uuid")
-        return TourRequest(END, uuid=uuid[:36])
     if kind != MAKE:
         return None
     tour = message.get("tour")
     if not isinstance(tour, dict):
         return TourRequest(MAKE, problem='a tour request needs its "tour": label, from and to')
-    label = tour.get("label")
-    if not isinstance(label, str) or not label.strip():
+    given = tour.get("label")
+    # Printable characters only: a NUL or a control character is no name (and PostgreSQL
+    # refuses a NUL in text).
+    label = "".join(c for c in given if c.isprintable()) if isinstance(given, str) else ""
+    if not label.strip():
         return TourRequest(MAKE, problem="a tour needs a label")
     start, end = _instant(tour.get("from")), _instant(tour.get("to"))
     if start is None or end is None:
@@ -62,7 +67,8 @@ def read_request(message: dict[str, Any]) -> TourRequest | None:
 
 
 def _instant(value: object) -> int | None:
-    """Epoch ms of the app's UTC time (a zone, if one is given, is honoured)."""
+    """Epoch ms of the app's UTC time (a zone, if one is given, is honoured); None for what
+    isn't one, or is before 2000 or after 9998 (nothing a tour can mean, nor write back)."""
     if not isinstance(value, str):
         return None
     try:
@@ -71,7 +77,13 @@ def _instant(value: object) -> int | None:
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
+    if not _EARLIEST <= moment <= _LATEST:
+        return None
     return int(moment.timestamp() * 1000)
+
+
+_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+_LATEST = datetime(9998, 12, 31, tzinfo=UTC)
 
 
 def written(ms: int) -> str:

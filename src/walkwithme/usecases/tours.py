@@ -39,7 +39,7 @@ def take(
     (for her device's last refusal), if it wasn't. `walk`: her walk going on, as her own
     devices see it, if there is one."""
     if request.kind == LIST:
-        return listed(tours_of(tx.conn, person_id)), None
+        return listed(tours_of(tx.conn, person_id, tx.now_ms)), None
     if request.kind == END:
         if request.problem is None:
             end(tx, person_id, request.uuid)
@@ -65,7 +65,8 @@ def take(
     )
     tour = {
         "label": request.label,
-        "from": written(min(request.from_ms, tx.now_ms)),
+        # It shows her walk from its start: from then, if she chose a time before it.
+        "from": written(max(walk.started_at, min(request.from_ms, tx.now_ms))),
         "to": written(until),
         "uuid": tour_uuid,
         "url": f"{base_url}/api/share/{link['token']}",
@@ -73,8 +74,9 @@ def take(
     return made(200, tour), None
 
 
-def tours_of(conn: Connection, person_id: int) -> list[dict[str, Any]]:
-    """Her tours not ended, newest last, as the app lists them (without their addresses)."""
+def tours_of(conn: Connection, person_id: int, now_ms: int) -> list[dict[str, Any]]:
+    """Her tours that still show her walk, newest last, as the app lists them (without their
+    addresses)."""
     rows = conn.execute(
         sa.select(
             share_links.c.label,
@@ -87,6 +89,7 @@ def tours_of(conn: Connection, person_id: int) -> list[dict[str, Any]]:
             walks.c.walker_id == person_id,
             share_links.c.tour_uuid.is_not(None),
             share_links.c.revoked_at.is_(None),
+            share_links.c.expires_at > now_ms,
         )
         .order_by(share_links.c.created_at, share_links.c.id)
     )
@@ -94,7 +97,7 @@ def tours_of(conn: Connection, person_id: int) -> list[dict[str, Any]]:
         {
             "label": row.label or "Tour",
             "from": written(row.created_at),
-            "to": written(row.expires_at if row.expires_at is not None else row.created_at),
+            "to": written(row.expires_at),
             "uuid": row.tour_uuid,
         }
         for row in rows

@@ -3,6 +3,7 @@
 // to it (walk.js); none of them opens a connection of its own.
 
 const FIRST_RETRY_MS = 1000;
+const ASK_WHY_MS = 10000; // how long the walk's address may take to say why a stream was refused
 const MAX_RETRY_MS = 30000;
 const FOR_GOOD = new Set([1000, 4401, 4403]); // the walk is over, or no longer ours to see
 // Why a stream ended for good, by its close code or by the HTTP status of its walk: the page
@@ -55,6 +56,8 @@ export class LiveWalk {
     this.emit("status", { state: "connecting" });
     const socket = new WebSocket(this.url());
     this.socket = socket;
+    this.attempt = (this.attempt || 0) + 1;
+    const attempt = this.attempt;
     let opened = false;
     socket.onopen = () => {
       opened = true;
@@ -72,7 +75,9 @@ export class LiveWalk {
       // A browser tells a refused stream (signed out, or no longer hers to see) from a lost
       // network by nothing (1006 either way): the walk's own address says which, over HTTP.
       const refused = opened ? null : await this.refusal();
-      if (this.socket !== null || this.finished) return; // it connected again meanwhile
+      // Meanwhile it may have connected again (and even lost that connection): then this
+      // answer is old news, and the newer attempt decides.
+      if (this.socket !== null || this.finished || attempt !== this.attempt) return;
       if (refused !== null) {
         this.finish(refused, "");
         return;
@@ -89,11 +94,16 @@ export class LiveWalk {
   }
 
   async refusal() {
+    // Only a clear no stops the page: a server error, no network or no answer in time, and
+    // it tries the stream again (a companion must not stop hearing of an alarm by mistake).
     try {
-      const answer = await fetch(this.path.replace(/\/live$/, ""), { cache: "no-store" });
+      const answer = await fetch(this.path.replace(/\/live$/, ""), {
+        cache: "no-store",
+        signal: AbortSignal.timeout(ASK_WHY_MS),
+      });
       return ENDED[answer.status] || null;
     } catch {
-      return null; // no network: try the stream again later
+      return null;
     }
   }
 
@@ -115,6 +125,7 @@ export class LiveWalk {
   }
 
   drop() {
+    if (this.finished) return; // stopped for good: nothing to say about the network
     const socket = this.socket;
     this.socket = null;
     if (socket) socket.close();

@@ -203,7 +203,7 @@ function showConnection(status) {
     // No longer hers to see: nothing more of where she was stays on the screen.
     hideWhereSheWas(["map", "status", "alarm"]);
     byId("headline").textContent = `You can no longer see ${name}'s walk`;
-    byId("ending").textContent = `It is not shared with you any more. Where ${name} was is no longer shown.`;
+    byId("ending").textContent = `It is over, or no longer shared with you. Where ${name} was is no longer shown.`;
   }
 }
 
