@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from tests.people import START, Cast, Member
+from tests.people import PIN, START, Cast, Member
 from tests.test_phone_apps import device, opened, sealed
 
 HOUR_S = 3600
@@ -215,3 +215,19 @@ def test_a_tour_over_leaves_her_list(cast: Cast) -> None:
     kept = ask_tour(cast, phone, "Long", now, now + 2 * HOUR_S * 1000)["tour"]
     cast.clock.advance(seconds=601)
     assert [t["uuid"] for t in list_tours(cast, phone)["tours"]] == [kept["uuid"]]
+
+
+def test_a_tour_ends_with_her_walk(cast: Cast) -> None:
+    """Home before the time she chose: the link shows nothing more (never her door for
+    hours), and the tour leaves her list."""
+    mira, phone, walk = walking(cast)
+    now = cast.clock.now_ms()
+    tour = ask_tour(cast, phone, "Home", now, now + 2 * HOUR_S * 1000)["tour"]
+    cast.clock.advance(seconds=600)
+    assert shows(cast, tour["url"]) == 200
+    inside = cast.client.post(
+        f"/api/walks/{walk['id']}/inside", json={"pin": PIN}, headers=mira.auth
+    )
+    assert inside.status_code == 200, inside.text
+    assert shows(cast, tour["url"]) == 404
+    assert list_tours(cast, phone)["tours"] == []

@@ -126,13 +126,18 @@ def walk_for_link(
             share_links.c.expires_at,
             share_links.c.revoked_at,
             share_links.c.for_alarm,
+            share_links.c.tour_uuid,
         ).where(share_links.c.token_hash == token_hash(token))
     ).first()
     walk = get_walk(conn, row.walk_id) if row else None
     if row is None or walk is None or row.revoked_at is not None:
         raise NotFound("this link shows nothing: it is unknown, expired or revoked")
     audience = Audience.COMPANION if row.for_alarm else Audience.WALKER
-    if row.expires_at is not None:
+    if row.tour_uuid is not None:
+        # A tour (usecases/tours.py) shows a walk going on: it ends with the walk, if that
+        # comes before the time she chose. Never her door for hours after she got home.
+        valid = now_ms < row.expires_at and (walk.walker_live or finished_ok)
+    elif row.expires_at is not None:
         valid = now_ms < row.expires_at
     elif row.for_alarm:
         valid = walk.state is WalkState.ALARM

@@ -4,7 +4,8 @@ for the hours she chose (ingest/owntracks_tours.py has the app's words).
 What a tour may show is what a share link may: her walk, through the link, until it expires
 or she ends it (usecases/shares.py). So a tour needs a walk going on; one that starts later
 is refused (the link would show where she is at once, before the time she chose); and it
-lasts at most `MAX_SHARE_HOURS`, to the time she chose or less (its answer says until when).
+lasts to the time she chose, `MAX_SHARE_HOURS` at most (its answer says until when), or to
+the end of her walk if that comes first: a tour never shows her door once she is home.
 The app is told the link's address once, when the tour is made: only its hash is kept, so
 the list of her tours has no addresses (the app says "URL not available" for them).
 """
@@ -18,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from walkwithme.domain.fixes import MAX_FUTURE_MS
+from walkwithme.domain.walks import LIVE_STATES
 from walkwithme.ingest.owntracks_tours import END, LIST, MAKE, TourRequest, listed, made, written
 from walkwithme.store.schema import share_links, walks
 from walkwithme.store.writer import Tx
@@ -87,6 +89,10 @@ def tours_of(conn: Connection, person_id: int, now_ms: int) -> list[dict[str, An
         .join(walks, walks.c.id == share_links.c.walk_id)
         .where(
             walks.c.walker_id == person_id,
+            # Her walk going on, as her own devices see it (`Walk.walker_live`).
+            sa.func.coalesce(walks.c.cover_state, walks.c.state).in_(
+                [state.value for state in LIVE_STATES]
+            ),
             share_links.c.tour_uuid.is_not(None),
             share_links.c.revoked_at.is_(None),
             share_links.c.expires_at > now_ms,
