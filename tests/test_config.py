@@ -31,6 +31,7 @@ def test_the_defaults_need_no_settings_at_all(
         ("WWM_PORT", "70000"),
         ("WWM_OPEN_SIGNUP", "maybe"),
         ("WWM_CLOCK_SPEED", "-2"),
+        ("WWM_CATCH_UP_SECONDS", "0"),
         ("WWM_PUBLIC_URL", "walk.example.org"),
     ],
 )

@@ -52,6 +52,7 @@ class Config:
     apprise_schemes: tuple[str, ...] = ()
     heartbeat_url: str = ""
     heartbeat_seconds: float = 60.0
+    catch_up_seconds: float = 5.0  # after a restart, the longest the port stays closed
     vapid_private_key: str = field(default="", repr=False)
     push_subject: str = ""
     streets: Path | None = None
@@ -155,6 +156,7 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: Any) -> Confi
         apprise_schemes=parsed["WWM_APPRISE_SCHEMES"],
         heartbeat_url=parsed["WWM_HEARTBEAT_URL"],
         heartbeat_seconds=parsed["WWM_HEARTBEAT_SECONDS"],
+        catch_up_seconds=parsed["WWM_CATCH_UP_SECONDS"],
         vapid_private_key=parsed["WWM_VAPID_PRIVATE_KEY"],
         push_subject=parsed["WWM_VAPID_SUBJECT"],
         streets=parsed["WWM_STREETS"],

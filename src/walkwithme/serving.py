@@ -28,7 +28,7 @@ from walkwithme.services import Services
 
 log = logging.getLogger(__name__)
 
-CATCH_UP_S = 5.0  # the longest the port stays closed for the watchdog's catch-up
+CATCH_UP_S = 5.0  # the longest the port stays closed for the catch-up (WWM_CATCH_UP_SECONDS)
 _CATCH_UP_POLL_S = 0.02
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -51,7 +51,7 @@ async def _serve(services: Services, *, host: str, port: int) -> None:
         loop.add_signal_handler(sig, asked_to_stop)
     services.start(loop)
     try:
-        await catch_up(services, stop)
+        await catch_up(services, stop, services.config.catch_up_seconds)
         for sig in _STOP_SIGNALS:
             loop.remove_signal_handler(sig)
         if stop.is_set():

@@ -223,6 +223,13 @@ SETTINGS: tuple[Setting, ...] = (
         secret=True,
     ),
     Setting(
+        "WWM_CATCH_UP_SECONDS",
+        _positive_float,
+        5.0,
+        "After a restart, the longest the port stays closed while the watchdog judges what "
+        "fell due and the notifier sends what that made.",
+    ),
+    Setting(
         "WWM_HEARTBEAT_SECONDS",
         _positive_float,
         60.0,
