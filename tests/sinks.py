@@ -43,6 +43,9 @@ class WebhookSink:
     # When set, the next request is held (no answer) until `release` is set: a send that a
     # crash of the sender will cut.
     hold_next: bool = False
+    # When set, the next request to this path is held instead (the others are answered): an
+    # at-least-once sender may send an earlier alert again first.
+    hold_path: str = ""
     release: threading.Event = field(default_factory=threading.Event)
     answer_after_hold: bool = False  # answer 200 once released (a slow receiver, not a cut)
 
@@ -58,12 +61,13 @@ def webhook_sink() -> Iterator[WebhookSink]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", 0)))
             headers = {k.lower(): v for k, v in self.headers.items()}
-            if sink.hold_next:
-                sink.hold_next = False
+            if sink.hold_next or (sink.hold_path and self.path == sink.hold_path):
+                sink.hold_next, sink.hold_path = False, ""
+                answer = sink.answer_after_hold  # as it was when this one was held
                 headers["x-answered"] = "never"
                 sink.received.append(Received(self.path, headers, body))
                 sink.release.wait(60)
-                if not sink.answer_after_hold:
+                if not answer:
                     return  # the sender is gone: nobody to answer
                 headers["x-answered"] = "200"
                 self.send_response(200)
