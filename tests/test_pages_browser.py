@@ -225,6 +225,12 @@ def test_a_page_that_may_no_longer_follow_stops_trying_and_says_why(
     friends.set_offline(False)
     expect(page.locator("#connection")).to_have_text("Signed out: sign in again to follow")
     assert len(failed) == 1  # it asked, was failed, and asked again
+    # Signed out (her phone may be lost), nothing of where Mira was stays on her screen.
+    expect(page.locator("#headline")).to_have_text("Sign in again to follow Mira's walk")
+    expect(page.locator("#map")).to_be_hidden()
+    expect(page.locator("#status")).to_be_hidden()
+    assert page.locator("path.position").count() == 0
+    assert page.locator(".replies").count() == 0
     # Through the revoked link, it says so, and nothing more of where she was stays.
     expect(through_link.locator("#headline")).to_have_text("You can no longer see Mira's walk")
     expect(through_link.locator("#ending")).to_contain_text("over, or no longer shared with you")

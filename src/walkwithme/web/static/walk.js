@@ -192,13 +192,18 @@ function showConnection(status) {
   pill.className = `pill ${status.state}`;
   if (status.state === "live") syncClock();
   if (status.state === "signed_out") {
-    // One thing to do: sign in again, and come back to this page.
+    // Signed out (a password changed, or "sign out everywhere" for a lost phone): nothing
+    // of where she was stays on this screen, and one thing to do: sign in again, and come
+    // back to this page.
+    hideWhereSheWas(["map", "status", "alarm"]);
+    byId("headline").textContent = `Sign in again to follow ${name}'s walk`;
+    byId("ending").textContent = `You were signed out. Where ${name} is shows again once you sign in.`;
     const again = document.createElement("a");
     again.href = `/signin?next=${encodeURIComponent(location.pathname)}`;
     again.className = "button primary";
     again.id = "sign-in-again";
     again.textContent = "Sign in again";
-    if (!byId("sign-in-again")) byId("status").after(again);
+    if (!byId("sign-in-again")) byId("ending").after(again);
   } else if (status.state === "refused") {
     // No longer hers to see: nothing more of where she was stays on the screen.
     hideWhereSheWas(["map", "status", "alarm"]);
