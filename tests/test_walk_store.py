@@ -18,12 +18,16 @@ from walkwithme.domain.walks import WalkState
 from walkwithme.store.schema import walks
 from walkwithme.store.writer import Tx
 from walkwithme.usecases import walk_record, walk_store
+from walkwithme.usecases.walk_record import LAST_FIX
 
 CHANGES = st.fixed_dictionaries(
     {},
     optional={
         "last_lat": st.floats(-90, 90),
         "last_fix_at": st.integers(0, 2**40),
+        "last_battery_pct": st.none() | st.floats(0, 100),
+        "walker_last": st.none()
+        | st.fixed_dictionaries({name: st.none() | st.integers(0, 99) for name in LAST_FIX}),
         "progress_m": st.none() | st.floats(0, 10_000),
         "check_reason": st.none() | st.sampled_from(["silent", "stalled"]),
         "wrong_pins": st.integers(0, 5),
@@ -45,7 +49,7 @@ def test_a_walk_read_from_its_row_is_the_walk_its_fields_make(cast: Cast) -> Non
     walk = _stored(cast)
     made = walk_record.Walk(**{name: getattr(walk, name) for name in walk.__dataclass_fields__})
     assert walk == made
-    assert walk.last_fix_at is not None
+    assert walk.last.at is not None
     assert walk.due_at() == made.due_at()
 
 
@@ -61,17 +65,15 @@ def test_a_walk_changed_is_what_replace_makes(changes: dict[str, Any]) -> None:
         started_at=1_000,
         expected_at=900_000,
         ended_at=None,
-        last_fix_at=None,
-        last_lat=None,
-        last_lon=None,
-        last_accuracy_m=None,
-        last_speed_mps=None,
-        last_bearing_deg=None,
-        last_battery_pct=None,
+        last=walk_record.LastFix(at=500, lat=60.1, lon=24.9, battery_pct=80.0),
     )
     changed = walk_store._changed(walk, WalkState.AT_DOOR, dict(changes))
-    plain = {k: v for k, v in changes.items() if k != "door_still"}
-    assert changed == replace(walk, state=WalkState.AT_DOOR, still=None, **plain)
+    plain = {k: v for k, v in changes.items() if k not in {"door_still", "walker_last", *LAST_FIX}}
+    # A column of its last fix changes that, and keeps the others.
+    last = walk_record.last_fix_of({**walk_record.last_fix_columns(walk.last), **changes})
+    walker_last = walk_record.walker_last_of(changes.get("walker_last"))
+    expected = replace(walk, state=WalkState.AT_DOOR, still=None, walker_last=walker_last, **plain)
+    assert changed == replace(expected, last=last)
     assert walk.state is WalkState.ACTIVE  # the walk it was made from is untouched
     with pytest.raises(TypeError, match="not fields of a walk"):
         walk_store._changed(walk, walk.state, {"no_such_column": 1})
@@ -117,7 +119,7 @@ def test_a_walk_changed_elsewhere_between_two_fixes_keeps_that_change(cast: Cast
     assert cast.statuses(phone, second) == ["accepted"]
     now = _walk(cast, walk["id"])
     assert now.expected_at == later
-    assert (now.last_lat, now.last_lon, now.fix_seq) == (second["lat"], second["lon"], 2)
+    assert (now.last.lat, now.last.lon, now.fix_seq) == (second["lat"], second["lon"], 2)
     seen = cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()
     assert seen["expected_at"] == later
 

@@ -21,16 +21,17 @@ from walkwithme.usecases.walks import companion_names, person_name
 
 
 def _last_position(walk: Walk) -> dict[str, Any] | None:
-    if walk.last_fix_at is None:
+    last = walk.last
+    if last.at is None:
         return None
     return {
-        "t": walk.last_fix_at,
-        "lat": walk.last_lat,
-        "lon": walk.last_lon,
-        "accuracy": walk.last_accuracy_m,
-        "speed": walk.last_speed_mps,
-        "bearing": walk.last_bearing_deg,
-        "battery": walk.last_battery_pct,
+        "t": last.at,
+        "lat": last.lat,
+        "lon": last.lon,
+        "accuracy": last.accuracy_m,
+        "speed": last.speed_mps,
+        "bearing": last.bearing_deg,
+        "battery": last.battery_pct,
     }
 
 

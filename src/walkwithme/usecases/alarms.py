@@ -179,16 +179,17 @@ def facts_of(walk: Walk, now_ms: int) -> dict[str, Any]:
     """What anyone acting on an alert needs: where she was last seen, how long ago, how
     precisely, her battery and heading, and where she was going."""
     dest = walk.destination
+    seen = walk.last
     last = None
-    if walk.last_fix_at is not None:
+    if seen.at is not None:
         last = {
-            "t": walk.last_fix_at,
-            "age_s": max(0, (now_ms - walk.last_fix_at) // 1000),
-            "lat": walk.last_lat,
-            "lon": walk.last_lon,
-            "accuracy": walk.last_accuracy_m,
-            "bearing": walk.last_bearing_deg,
-            "battery": walk.last_battery_pct,
+            "t": seen.at,
+            "age_s": max(0, (now_ms - seen.at) // 1000),
+            "lat": seen.lat,
+            "lon": seen.lon,
+            "accuracy": seen.accuracy_m,
+            "bearing": seen.bearing_deg,
+            "battery": seen.battery_pct,
         }
     return {
         "last_position": last,

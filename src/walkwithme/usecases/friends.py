@@ -71,16 +71,16 @@ def _friend(
     if walk.live:
         if audience_of(conn, walk, person_id) is not Audience.COMPANION:
             return None
-        position = None
-        if walk.last_fix_at is not None and walk.last_lat is not None and walk.last_lon is not None:
+        last, position = walk.last, None
+        if last.at is not None and last.lat is not None and last.lon is not None:
             position = Position(
-                walk.last_fix_at,
-                walk.last_lat,
-                walk.last_lon,
-                walk.last_accuracy_m,
-                walk.last_speed_mps,
-                walk.last_bearing_deg,
-                walk.last_battery_pct,
+                last.at,
+                last.lat,
+                last.lon,
+                last.accuracy_m,
+                last.speed_mps,
+                last.bearing_deg,
+                last.battery_pct,
             )
         return Friend(walk.id, walk.walker_id, tid, name, over=False, position=position)
     # Over: only someone still her companion hears that it is over (and nothing more).

@@ -203,7 +203,7 @@ def _alive(tx: Tx, device: Device, alive_ms: int, sos: bool) -> str | None:
     try:
         with tx.savepoint():
             for walk in walks_taking_fixes(tx.conn, device.person_id):
-                newest = max(walk.last_fix_at or 0, walk.heard_at or 0)
+                newest = max(walk.last.at or 0, walk.heard_at or 0)
                 if t >= walk.started_at - START_SLACK_MS and t > newest:
                     save_walk(tx, walk, heard_at=t)
     except Conflict:

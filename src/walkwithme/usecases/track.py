@@ -33,8 +33,8 @@ class Track:
         self.state = walk.walker_state  # under a duress PIN's cover, the door moves the cover
         self.moved = False  # a fix of the batch moved the walk (none was late)
         self.events: list[tuple[str, dict[str, Any]]] = []
-        self.last: Fix | None = _last_trusted(walk)
-        self.latest_at = walk.last_fix_at
+        self.last: Fix | None = walk.last.fix()
+        self.latest_at = walk.last.at
         self.progress = (
             Progress(
                 walk.progress_m, walk.progress_at or walk.started_at, walk.away_since, walk.closer_m
@@ -50,7 +50,7 @@ class Track:
             if walk.measured_m is not None and walk.measured_at is not None
             else None
         )
-        self.battery = walk.last_battery_pct
+        self.battery = walk.last.battery_pct
         self.notice = walk.battery_notice
         self.batch_trusted: Fix | None = None  # the latest trusted fix of this batch so far
         # The stored track's newest trusted fix, once read (a list: read or not, and what).
@@ -210,12 +210,6 @@ class Track:
             if kind == "low_battery":
                 alerts.tell(tx, walk, kind, facts, companions, event_id=event_id)
         return True
-
-
-def _last_trusted(walk: Walk) -> Fix | None:
-    if walk.last_fix_at is None or walk.last_lat is None or walk.last_lon is None:
-        return None
-    return Fix(walk.last_fix_at, walk.last_lat, walk.last_lon, walk.last_accuracy_m)
 
 
 def _trusted_before(conn: Connection, walk_id: int, t_ms: int | None) -> Fix | None:

@@ -8,10 +8,12 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
-from typing import Any
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 import orjson
 
+from walkwithme.domain.fixes import Fix
 from walkwithme.domain.lingering import Stillness
 from walkwithme.domain.profiles import DEFAULT_PROFILES, Profiles
 from walkwithme.domain.rules import Reason, Watch, next_due_at
@@ -20,6 +22,52 @@ from walkwithme.store.schema import walks
 from walkwithme.usecases import timeline
 
 MINUTE_MS = 60_000
+
+
+class LastFix(NamedTuple):
+    """Where she was last seen: the walk's newest trusted fix (its time no later than the
+    server's clock: `track.Track`) and the last battery any of her devices reported. Kept in
+    the walk's `LAST_FIX` columns; once the walk is forgotten (usecases/retention.py) only its
+    time and the battery are left. (A named tuple: every fix reads one and makes one.)"""
+
+    at: int | None = None
+    lat: float | None = None
+    lon: float | None = None
+    accuracy_m: float | None = None
+    speed_mps: float | None = None
+    bearing_deg: float | None = None
+    battery_pct: float | None = None
+
+    def fix(self) -> Fix | None:
+        """As a trusted fix of her track, if it says where she was."""
+        if self.at is None or self.lat is None or self.lon is None:
+            return None
+        return Fix(self.at, self.lat, self.lon, self.accuracy_m)
+
+
+NO_FIX = LastFix()
+
+# The walk's columns that keep its `LastFix`, in the order of its fields.
+LAST_FIX = (
+    "last_fix_at",
+    "last_lat",
+    "last_lon",
+    "last_accuracy_m",
+    "last_speed_mps",
+    "last_bearing_deg",
+    "last_battery_pct",
+)
+_LAST_FIX_VALUES = itemgetter(*LAST_FIX)
+
+
+def last_fix_of(columns: Mapping[str, Any]) -> LastFix:
+    """The last fix kept in these `LAST_FIX` columns' values."""
+    return LastFix._make(_LAST_FIX_VALUES(columns))
+
+
+def last_fix_columns(last: LastFix) -> dict[str, Any]:
+    """A last fix as its `LAST_FIX` columns keep it."""
+    return dict(zip(LAST_FIX, last, strict=True))
 
 
 @dataclass(frozen=True)
@@ -78,13 +126,7 @@ class Walk:
     started_at: int
     expected_at: int
     ended_at: int | None
-    last_fix_at: int | None
-    last_lat: float | None
-    last_lon: float | None
-    last_accuracy_m: float | None
-    last_speed_mps: float | None
-    last_bearing_deg: float | None
-    last_battery_pct: float | None
+    last: LastFix = NO_FIX  # where she was last seen
     next_due_at: int | None = None
     # The last time one of her phones said it is alive without a position (Traccar Client
     # 10's heartbeat): it counts against silence, and nothing else.
@@ -112,10 +154,10 @@ class Walk:
     escalate_at: int | None = None
     cover: Cover | None = None  # after her duress PIN: what her own devices are shown
     # Once her duress PIN ended the walk for her devices: the last number of its track they
-    # see, and its last position as it was then (`LAST_FIX` values): what her real PIN's walk
-    # would have kept. Later fixes are for the people looking for her.
+    # see, and where she was last seen then: what her real PIN's walk would have kept. Later
+    # fixes are for the people looking for her.
     walker_fix_seq: int | None = None
-    walker_last: dict[str, Any] | None = None
+    walker_last: LastFix | None = None
     profiles: Profiles = DEFAULT_PROFILES  # the thresholds it started with
     fix_seq: int = 0  # how many fixes its track has numbered (as read: see walks_taking_fixes)
     version: int = 0  # moved on by every change: `save` changes the walk as read, or nothing
@@ -166,7 +208,7 @@ class Walk:
         for them, with its last position as it was then."""
         if self.walker_last is None:
             return self
-        return replace(self, **self.walker_last)
+        return replace(self, last=self.walker_last)
 
     @property
     def walker_check_reason(self) -> str | None:
@@ -186,7 +228,7 @@ class Walk:
             state=self.state,
             started_at=self.started_at,
             expected_at=self.expected_at,
-            last_fix_at=self.last_fix_at,
+            last_fix_at=self.last.at,
             heard_at=self.heard_at,
             progress_at=self.progress_at or self.started_at,
             away_since=self.away_since,
@@ -236,7 +278,7 @@ WALK_COLUMNS = [c for c in walks.c if c.name not in ("pin_hash", "duress_pin_has
 _PLAIN_FIELDS = [
     f.name
     for f in fields(Walk)
-    if f.name not in ("state", "destination", "profiles", "cover", "still")
+    if f.name not in ("state", "destination", "last", "profiles", "cover", "still", "walker_last")
 ]
 
 
@@ -274,10 +316,18 @@ def walk_of(values: Mapping[str, Any]) -> Walk:
             values["dest_lat"], values["dest_lon"], values["dest_radius_m"], values["dest_name"]
         )
     )
+    made["last"] = last_fix_of(values)
     made["profiles"] = _profiles(values["profiles"])
     made["cover"] = cover_of(values)
     made["still"] = still_of(values["door_still"])
+    made["walker_last"] = walker_last_of(values["walker_last"])
     return walk_with(made)
+
+
+def walker_last_of(stored: Mapping[str, Any] | None) -> LastFix | None:
+    """Where her devices last saw her, as the walk's `walker_last` column keeps it (a JSON
+    object of `LAST_FIX` values; None: they see where she is)."""
+    return last_fix_of(stored) if stored is not None else None
 
 
 _WALK_FIELDS = frozenset(f.name for f in fields(Walk))
@@ -286,7 +336,7 @@ _WALK_FIELDS = frozenset(f.name for f in fields(Walk))
 def walk_with(values: dict[str, Any], **changes: Any) -> Walk:
     """A walk of these fields' values (every one of them), with `changes`; what `Walk(...)` and
     `dataclasses.replace` make, without running `__init__`. Why: a frozen dataclass's
-    `__init__` sets each of its forty-odd fields through `object.__setattr__`, and every fix
+    `__init__` sets each of its thirty-odd fields through `object.__setattr__`, and every fix
     makes two walks (read, and as saved): ten times the cost of filling its `__dict__` at
     once. Walk has no `__post_init__` and caches nothing in its `__dict__`, so they are the
     same walk."""
@@ -296,16 +346,3 @@ def walk_with(values: dict[str, Any], **changes: Any) -> Walk:
     walk.__dict__.update(values)
     walk.__dict__.update(changes)
     return walk
-
-
-# The walk's last fix, as its own columns keep it (`track.Track`: the newest trusted fix, its
-# time no later than the server's clock, the last battery any of her devices reported).
-LAST_FIX = (
-    "last_fix_at",
-    "last_lat",
-    "last_lon",
-    "last_accuracy_m",
-    "last_speed_mps",
-    "last_bearing_deg",
-    "last_battery_pct",
-)

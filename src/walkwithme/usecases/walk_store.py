@@ -22,14 +22,18 @@ from walkwithme.store.schema import FIX_IDENTITY, fixes, share_links, walks
 from walkwithme.store.writer import Tx
 from walkwithme.usecases.walk_record import (
     COVER_COLUMNS,
+    LAST_FIX,
     WALK_COLUMNS,
     Walk,
     cover_columns,
     cover_of,
+    last_fix_columns,
+    last_fix_of,
     still_of,
     walk_from_row,
     walk_of,
     walk_with,
+    walker_last_of,
 )
 
 # Built once: these run for every fix and every live update, and building a statement costs
@@ -180,7 +184,7 @@ class _Saving:
                 .values(expires_at=tx.now_ms + ALARM_LINK_AFTER_MS)
             )
         # `changed` is a copy of its own, made for this save: set its due time and version in
-        # place rather than copy the walk's forty-odd fields again (every fix that moves a walk
+        # place rather than copy the walk's thirty-odd fields again (every fix that moves a walk
         # comes here).
         object.__setattr__(changed, "next_due_at", self.due)
         object.__setattr__(changed, "version", walk.version + 1)
@@ -204,20 +208,32 @@ def _new_names(columns: tuple[str, ...]) -> tuple[str, ...]:
 
 
 _COVER_COLUMNS = frozenset(COVER_COLUMNS)
+_LAST_FIX_COLUMNS = frozenset(LAST_FIX)
+# Columns whose values the walk keeps as a value of their own (the others are its fields).
+_VALUE_COLUMNS = _COVER_COLUMNS | _LAST_FIX_COLUMNS | {"door_still", "walker_last"}
 
 
 def _changed(walk: Walk, state: WalkState, values: dict[str, Any]) -> Walk:
-    """The walk with these columns' new values (its cover's, `cover_*`, included)."""
-    if "door_still" not in values and _COVER_COLUMNS.isdisjoint(values):
-        return walk_with(walk.__dict__, state=state, **values)  # a fix's: only plain fields
-    plain = {name: value for name, value in values.items() if name not in _COVER_COLUMNS}
-    if "door_still" in plain:
-        plain["still"] = still_of(plain.pop("door_still"))
-    if len(plain) == len(values):
-        return walk_with(walk.__dict__, state=state, **plain)
-    covered = {name: value for name, value in values.items() if name in _COVER_COLUMNS}
-    cover = cover_of({**cover_columns(walk.cover), **covered})
-    return walk_with(walk.__dict__, state=state, cover=cover, **plain)
+    """The walk with these columns' new values: its fields', and those of the values it keeps
+    in columns of their own (where she was last seen, where she stands near the door, after
+    her duress PIN where her devices saw her last, and its cover)."""
+    if _VALUE_COLUMNS.isdisjoint(values):
+        return walk_with(walk.__dict__, state=state, **values)  # only fields
+    plain = {name: value for name, value in values.items() if name not in _VALUE_COLUMNS}
+    if not _LAST_FIX_COLUMNS.isdisjoint(values):
+        plain["last"] = (
+            last_fix_of(values)  # a fix's: all of them
+            if values.keys() >= _LAST_FIX_COLUMNS
+            else last_fix_of({**last_fix_columns(walk.last), **values})
+        )
+    if "door_still" in values:
+        plain["still"] = still_of(values["door_still"])
+    if "walker_last" in values:
+        plain["walker_last"] = walker_last_of(values["walker_last"])
+    if not _COVER_COLUMNS.isdisjoint(values):
+        covered = {name: value for name, value in values.items() if name in _COVER_COLUMNS}
+        plain["cover"] = cover_of({**cover_columns(walk.cover), **covered})
+    return walk_with(walk.__dict__, state=state, **plain)
 
 
 def _cover_state(walk: Walk) -> WalkState | None:

@@ -20,7 +20,12 @@ from walkwithme.store.schema import people, walk_companions, walks
 from walkwithme.store.writer import Tx
 from walkwithme.usecases import contacts, timeline
 from walkwithme.usecases.timeline import Audience
-from walkwithme.usecases.walk_record import LAST_FIX, WALK_COLUMNS, Walk, walk_from_row
+from walkwithme.usecases.walk_record import (
+    WALK_COLUMNS,
+    Walk,
+    last_fix_columns,
+    walk_from_row,
+)
 from walkwithme.usecases.walk_store import get_walk
 
 
@@ -154,5 +159,5 @@ def ended_for_her(conn: Connection, walk: Walk) -> dict[str, Any]:
     fix_seq = conn.execute(sa.select(walks.c.fix_seq).where(walks.c.id == walk.id)).scalar_one()
     return {
         "walker_fix_seq": int(fix_seq),
-        "walker_last": {name: getattr(walk, name) for name in LAST_FIX},
+        "walker_last": last_fix_columns(walk.last),
     }
