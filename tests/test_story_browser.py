@@ -26,7 +26,7 @@ from tests.test_pages_browser import (  # noqa: F401 (fixtures)
     open_site,
     recorder,
 )
-from tests.test_walker_browser import track, until, walker_context
+from tests.test_walker_browser import sent_past, track, until, walker_context
 
 pytestmark = [pytest.mark.browser]
 
@@ -110,13 +110,14 @@ def test_the_story_in_two_browsers(
 
     his.goto(f"{site.url}/walks/{walk_id}")
     expect(his.locator("#headline")).to_have_text("Mira is on the way")
+    # Each step once her page has heard the last answer (sent_past).
     route = site.route_home()
     steps = route[:: max(1, len(route) // 6)][1:]
     for where in steps:
         site.clock.advance(seconds=40)
         before = len(track(site, noor, walk_id))
         her_context.set_geolocation({"latitude": where[0], "longitude": where[1], "accuracy": 8})
-        until(hers, lambda before=before: len(track(site, noor, walk_id)) > before, "her walk")  # type: ignore[misc]
+        until(hers, sent_past(site, hers, noor, walk_id, before), "her walk")
     # His page followed her: the distance left shrank as she walked.
     expect(his.locator("#distance-left")).not_to_have_text(re.compile(r"^1\.\d km$"))
     site.clock.advance(seconds=40)
