@@ -7,6 +7,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -159,6 +160,48 @@ def test_a_walk_with_an_alarm_is_kept_for_the_operators_longer_time(tmp_path: Pa
         clock.advance(seconds=30 * DAY_S + 60)
         cast.services.watchdog.tick_sync()
         assert rows(cast, walk["id"])["fixes"] == 0
+
+
+def test_after_her_duress_pin_a_forgotten_walk_shows_her_devices_what_her_pin_would_have(
+    tmp_path: Path,
+) -> None:
+    """Her duress PIN ended the walk for her devices while it went on for Noor, whose alarm
+    came with later fixes. Once the walk is forgotten, her devices still see the time and
+    battery of when it ended for them (with her real PIN, the walk's own last ones), never
+    the later ones that would give the duress PIN away."""
+    clock = FakeClock()
+    with service(tmp_path, clock, WWM_KEEP_ALARMED_WALKS_DAYS="30") as cast:
+        mira, noor = cast.person("Mira"), cast.person("Noor")
+        cast.link(mira, noor)
+        phone = cast.device(mira)
+        walk = cast.start_walk(mira, duress_pin="1357")
+        cast.send(phone, cast.fix(START, battery=88))
+        clock.advance(seconds=30)
+        cast.send(phone, cast.fix(between(START, HOME, 0.99), battery=80))
+        forced = cast.client.post(
+            f"/api/walks/{walk['id']}/inside", json={"pin": "1357"}, headers=mira.auth
+        )
+        assert forced.status_code == 200, forced.text
+        shown = her_view(cast, mira, walk)["last_position"]
+        clock.advance(seconds=30)
+        cast.send(phone, cast.fix(PASSING, battery=50))  # for those looking for her
+        cast.services.watchdog.tick_sync()
+        resolved = cast.client.post(
+            f"/api/walks/{walk['id']}/resolve", json={"note": "Found her"}, headers=noor.auth
+        )
+        assert resolved.status_code == 200, resolved.text
+        clock.advance(seconds=31 * DAY_S)
+        cast.services.watchdog.tick_sync()
+        assert rows(cast, walk["id"])["fixes"] == 0  # forgotten
+        signed_in = cast.client.post(
+            "/api/session", json={"email": mira.email, "password": "correct horse battery"}
+        )  # a month later: her sign-in has ended meanwhile
+        mira = replace(mira, token=signed_in.json()["token"])
+        seen = her_view(cast, mira, walk)
+        assert seen["last_position"]["t"] == shown["t"]
+        assert seen["last_position"]["battery"] == shown["battery"] == 80
+        assert seen["last_position"]["lat"] is None
+        assert seen["heard_at"] is None
 
 
 def test_the_outbox_forgets_where_she_was_a_day_after_its_alerts_are_settled(

@@ -177,9 +177,9 @@ def due(conn: Connection, now_ms: int) -> list[int]:
 def forget(tx: Tx, walk_id: int) -> bool:
     """Forget where one walk went. False if it isn't due (any more)."""
     walk = tx.conn.execute(
-        sa.select(walks.c.forget_at, walks.c.forgotten_at, walks.c.state).where(
-            walks.c.id == walk_id
-        )
+        sa.select(
+            walks.c.forget_at, walks.c.forgotten_at, walks.c.state, walks.c.walker_last
+        ).where(walks.c.id == walk_id)
     ).first()
     if walk is None or walk.forgotten_at is not None or walk.forget_at is None:
         return False
@@ -201,8 +201,16 @@ def forget(tx: Tx, walk_id: int) -> bool:
         kept = scrub(payload)
         if kept != payload:
             tx.conn.execute(alerts.update().where(alerts.c.id == alert_id).values(payload=kept))
+    forgotten = dict(_WHERE)
+    if walk.walker_last is not None:
+        # After her duress PIN her devices were shown the walk as it was then: they keep
+        # that time and battery, as her real PIN's walk would have, and never the later ones
+        # (NULL here would show them the walk's own).
+        forgotten["walker_last"] = {
+            name: None if name in _WHERE else value for name, value in walk.walker_last.items()
+        }
     tx.conn.execute(
-        walks.update().where(walks.c.id == walk_id).values(**_WHERE, forgotten_at=tx.now_ms)
+        walks.update().where(walks.c.id == walk_id).values(**forgotten, forgotten_at=tx.now_ms)
     )
     return True
 
