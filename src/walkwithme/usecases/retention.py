@@ -201,7 +201,7 @@ def forget(tx: Tx, walk_id: int) -> bool:
         kept = scrub(payload)
         if kept != payload:
             tx.conn.execute(alerts.update().where(alerts.c.id == alert_id).values(payload=kept))
-    forgotten = dict(_WHERE)
+    forgotten: dict[str, Any] = dict(_WHERE)
     if walk.walker_last is not None:
         # After her duress PIN her devices were shown the walk as it was then: they keep
         # that time and battery, as her real PIN's walk would have, and never the later ones
