@@ -942,6 +942,10 @@ def test_an_open_stream_closes_when_its_session_is_signed_out(cast: Cast) -> Non
         assert ws.receive_json()["event"]["kind"] == "started"
         assert cast.client.delete("/api/session", headers=noor.auth).status_code == 204
         assert ws.receive_json()["type"] == "closed"
+        # Signed out, not refused: her page offers to sign in again.
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+        assert closed.value.code == 4401
 
 
 def test_an_open_stream_closes_when_its_session_runs_out_though_fixes_keep_coming(
@@ -959,3 +963,6 @@ def test_an_open_stream_closes_when_its_session_runs_out_though_fixes_keep_comin
         cast.clock.advance(minutes=31 * 24 * 60)  # now her 30-day session is over
         cast.send(phone, cast.fix(START))
         assert ws.receive_json()["type"] == "closed"  # and not her position
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+        assert closed.value.code == 4401

@@ -201,6 +201,10 @@ def test_a_page_that_may_no_longer_follow_stops_trying_and_says_why(
     through_link.goto(f"{site.url}/api/share/{link['token']}")
     expect(through_link.locator("#connection")).to_have_text("Live")
 
+    # What a signed-out page must no longer show is there before.
+    expect(page.locator("#map")).to_be_visible()
+    expect(page.locator("path.position")).to_have_count(1)
+    expect(page.locator(".replies")).to_be_visible()
     hers.set_offline(True)
     friends.set_offline(True)
     expect(page.locator("#connection")).to_have_text("Offline: trying again")
@@ -229,8 +233,9 @@ def test_a_page_that_may_no_longer_follow_stops_trying_and_says_why(
     expect(page.locator("#headline")).to_have_text("Sign in again to follow Mira's walk")
     expect(page.locator("#map")).to_be_hidden()
     expect(page.locator("#status")).to_be_hidden()
-    assert page.locator("path.position").count() == 0
-    assert page.locator(".replies").count() == 0
+    expect(page.locator(".facts")).to_have_count(0)
+    expect(page.locator("path.position")).to_have_count(0)
+    expect(page.locator(".replies")).to_have_count(0)
     # Through the revoked link, it says so, and nothing more of where she was stays.
     expect(through_link.locator("#headline")).to_have_text("You can no longer see Mira's walk")
     expect(through_link.locator("#ending")).to_contain_text("over, or no longer shared with you")
@@ -374,6 +379,45 @@ def test_a_duress_pin_shows_on_her_companions_page_and_not_through_her_link(
     assert said(forced[1], "Wren") == said(real[1], "Mira")
     screenshot(forced[1], "her-link-after-duress")
     no_serious_violations(forced[1])
+
+
+def test_signed_out_in_her_silent_alarm_his_page_keeps_the_alarm_and_not_where_she_was(
+    open_site: SiteFactory, new_context: Callable[[], BrowserContext]
+) -> None:
+    """His sign-in ends while he follows Wren's duress alarm (his password changed on another
+    phone): his page still says the alarm and not to call her, shows nothing of where she
+    was, and offers to sign in again; hers, signed out too, speaks to her."""
+    site = open_site()
+    wren, otto = site.person("Wren"), site.person("Otto")
+    site.link(wren, otto)
+    walk = site.start_walk(wren, duress_pin=DURESS)
+    site.send(site.device(wren), site.route_home()[0])
+    page = companion_page(site, new_context(), otto, walk["id"])
+    hers = new_context().new_page()
+    sign_in(hers, site, wren, f"/walks/{walk['id']}")
+    site.call(wren, "POST", f"/api/walks/{walk['id']}/extend", pin=DURESS, minutes=10)
+    expect(page.locator("#alarm-silent")).to_contain_text("Don't message or call Wren")
+    expect(page.locator("#alarm-last")).to_contain_text("Last seen")
+    expect(page.locator("#on-it")).to_be_visible()
+
+    site.call(otto, "PUT", "/api/me/password", password=PASSWORD, new_password="a new one, long")
+    expect(page.locator("#headline")).to_have_text("Sign in again to follow Wren's walk")
+    expect(page.locator("#alarm-reason")).to_be_visible()
+    expect(page.locator("#alarm-silent")).to_contain_text("Don't message or call Wren")
+    expect(page.locator("#alarm-last")).to_be_hidden()
+    expect(page.locator("#on-it")).to_be_hidden()
+    expect(page.locator("#map")).to_be_hidden()
+    expect(page.locator("path.position")).to_have_count(0)
+    expect(page.get_by_role("link", name="Sign in again")).to_be_visible()
+    screenshot(page, "companion-signed-out-in-alarm")
+
+    site.call(wren, "PUT", "/api/me/password", password=PASSWORD, new_password="a new one, long")
+    expect(hers.locator("#headline")).to_have_text("Sign in again to go on with your walk")
+    expect(hers.locator("#ending")).to_contain_text("this page no longer shares where you are")
+    expect(hers.locator("#sos")).to_be_hidden()
+    expect(hers.get_by_role("link", name="Sign in again")).to_be_visible()
+    assert "You's" not in hers.locator("main").inner_text()
+    screenshot(hers, "walker-signed-out")
 
 
 def test_tiles_come_only_from_the_operators_server_and_docs_work_offline(

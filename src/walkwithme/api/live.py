@@ -77,6 +77,11 @@ class Batch:
 Reader = Callable[[Connection, int, int, bool, bool, bool], Batch | None]
 
 
+class _SignedOut(Exception):
+    """The sign-in a person's stream was opened with has ended: her page can sign in again
+    (closed with 4401, where a walk no longer hers to see is closed with 4403)."""
+
+
 def _person_reader(walk_id: int, person_id: int, session: str, now: Callable[[], int]) -> Reader:
     audience: list[Audience] = []  # decided at the last check
     until: list[int | None] = [None]  # the track her own devices see ends here (walks.shown_until)
@@ -102,7 +107,7 @@ def _person_reader(walk_id: int, person_id: int, session: str, now: Callable[[],
             return None
         signed_in = person_for_session(conn, session, now())
         if signed_in is None or signed_in.id != person_id:
-            return None  # signed out (or her password changed) since the stream opened
+            raise _SignedOut  # (or her password changed) since the stream opened
         valid_until = session_expires_at(conn, session)
         if check or not audience:
             decided = walks.audience_of(conn, walk, person_id)
@@ -170,9 +175,12 @@ async def _stream(
         timeline_seen = bell.events_generation(walk_id)
         untold_seen = bell.untold_generation(walk_id)
         known = bell.fixes_known_until(walk_id)
-        first = await svc.db.read_live(
-            partial(_read_on, read, after_event, after_fix, True, False, True)
-        )
+        try:
+            first = await svc.db.read_live(
+                partial(_read_on, read, after_event, after_fix, True, False, True)
+            )
+        except _SignedOut:
+            first = None
         if first is None:
             await ws.close(code=CLOSE_NO_ACCESS, reason="no such walk")
             return
@@ -239,6 +247,8 @@ async def _stream(
                     partial(_read_on, read, after_event, after_fix, check, True, new_events)
                 )
             await _close(ws, "you can no longer see this walk", CLOSE_NO_ACCESS)
+        except _SignedOut:
+            await _close(ws, "signed out: sign in again to follow", CLOSE_UNAUTHORIZED)
         except (WebSocketDisconnect, RuntimeError):
             return  # the client went away mid-send
         finally:

@@ -10,6 +10,8 @@ const tables = data.words;
 const byId = (id) => document.getElementById(id);
 let view = data.view;
 const name = view.walker.name;
+// Her own walk page (walker_walk.html) runs this script too: what it says there is said to her.
+const herOwn = document.body.classList.contains("walker");
 
 // "3 min ago" by the service's clock, not this device's (they differ, and a drill runs fast).
 let offset = data.now - Date.now();
@@ -136,7 +138,7 @@ let lastWord = null; // how she ended the walk, with her note
 function updateWalk(walk) {
   const position = view.last_position;
   view = { ...walk, last_position: walk.last_position || position };
-  document.body.className = `walk state-${walk.state}`;
+  document.body.className = `walk${herOwn ? " walker" : ""} state-${walk.state}`;
   byId("headline").textContent = words.stateSentence(tables, walk.state, name);
   const expected = byId("expected");
   if (expected) expected.textContent = words.clockTime(walk.expected_at, data.tz);
@@ -168,6 +170,7 @@ function hideWhereSheWas(ids) {
     ending.className = "big";
     byId("headline").after(ending);
   }
+  byId("ending").setAttribute("role", "status"); // what took their place is read out
 }
 
 function sayEnding() {
@@ -192,24 +195,39 @@ function showConnection(status) {
   pill.className = `pill ${status.state}`;
   if (status.state === "live") syncClock();
   if (status.state === "signed_out") {
-    // Signed out (a password changed, or "sign out everywhere" for a lost phone): nothing
-    // of where she was stays on this screen, and one thing to do: sign in again, and come
-    // back to this page.
+    signedOut();
+  } else if (status.state === "refused") {
+    // No longer to be seen here: nothing more of where she was stays on the screen.
     hideWhereSheWas(["map", "status", "alarm"]);
+    byId("headline").textContent = herOwn ? "This walk is over" : `You can no longer see ${name}'s walk`;
+    byId("ending").textContent = herOwn
+      ? "It is no longer shown here."
+      : `It is over, or no longer shared with you. Where ${name} was is no longer shown.`;
+  }
+}
+
+// Signed out (a password changed on another phone, the operator's reset, or a sign-in that
+// ran out): nothing of where she was stays on this screen, and one thing to do: sign in
+// again, and come back to this page. An alarm stays said (what, since when, who is on it,
+// and not to call her after her duress PIN), without where she was.
+function signedOut() {
+  hideWhereSheWas(["map", "status", "alarm-last", "walker-actions", "check"]);
+  for (const form of document.querySelectorAll("#alarm form")) form.hidden = true;
+  if (herOwn) {
+    byId("headline").textContent = "Sign in again to go on with your walk";
+    byId("ending").textContent =
+      "You were signed out: this page no longer shares where you are. Sign in again, or use your phone app.";
+  } else {
     byId("headline").textContent = `Sign in again to follow ${name}'s walk`;
     byId("ending").textContent = `You were signed out. Where ${name} is shows again once you sign in.`;
-    const again = document.createElement("a");
-    again.href = `/signin?next=${encodeURIComponent(location.pathname)}`;
-    again.className = "button primary";
-    again.id = "sign-in-again";
-    again.textContent = "Sign in again";
-    if (!byId("sign-in-again")) byId("ending").after(again);
-  } else if (status.state === "refused") {
-    // No longer hers to see: nothing more of where she was stays on the screen.
-    hideWhereSheWas(["map", "status", "alarm"]);
-    byId("headline").textContent = `You can no longer see ${name}'s walk`;
-    byId("ending").textContent = `It is over, or no longer shared with you. Where ${name} was is no longer shown.`;
   }
+  if (byId("sign-in-again")) return;
+  const again = document.createElement("a");
+  again.href = `/signin?next=${encodeURIComponent(location.pathname)}`;
+  again.className = "button primary";
+  again.id = "sign-in-again";
+  again.textContent = "Sign in again";
+  byId("ending").after(again);
 }
 
 async function loadMap() {
