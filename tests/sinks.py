@@ -61,8 +61,12 @@ def webhook_sink() -> Iterator[WebhookSink]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", 0)))
             headers = {k.lower(): v for k, v in self.headers.items()}
-            if sink.hold_next or (sink.hold_path and self.path == sink.hold_path):
-                sink.hold_next, sink.hold_path = False, ""
+            by_path = bool(sink.hold_path) and self.path == sink.hold_path
+            if sink.hold_next or by_path:
+                if by_path:
+                    sink.hold_path = ""
+                else:
+                    sink.hold_next = False
                 answer = sink.answer_after_hold  # as it was when this one was held
                 headers["x-answered"] = "never"
                 sink.received.append(Received(self.path, headers, body))
