@@ -221,6 +221,9 @@ function signedOut() {
     byId("headline").textContent = `Sign in again to follow ${name}'s walk`;
     byId("ending").textContent = `You were signed out. Where ${name} is shows again once you sign in.`;
   }
+  // In an alarm the headline and the banner stay one red block; the words come after it.
+  const alarm = byId("alarm");
+  if (alarm && !alarm.hidden) alarm.after(byId("ending"));
   if (byId("sign-in-again")) return;
   const again = document.createElement("a");
   again.href = `/signin?next=${encodeURIComponent(location.pathname)}`;
