@@ -58,7 +58,13 @@ def until(page: Page, ready: Callable[[], bool], what: str, looks: int = 100) ->
         if ready():
             return
         page.wait_for_timeout(WAITED)
-    raise AssertionError(f"the browser never got there: {what}")
+    said = page.evaluate(
+        """() => ["report-state", "report-queue", "offline-said", "sos-sent"]
+            .map((id) => document.getElementById(id))
+            .filter((element) => element && !element.hidden)
+            .map((element) => `#${element.id}: ${element.textContent.trim()}`)"""
+    )
+    raise AssertionError(f"the browser never got there: {what}; her page says {said}")
 
 
 def sent_past(site: Site, page: Page, who: Member, walk_id: int, count: int) -> Callable[[], bool]:
@@ -259,6 +265,55 @@ def test_sos_is_held_then_can_be_cancelled_and_is_sent_when_back_online(
     expect(page.locator("#headline")).to_have_text("ALARM: your companions are told")
     expect(page.locator("#check")).to_be_visible()  # she may end it with her PIN
     screenshot(page, "walker-sos-alarm")
+
+
+def test_what_her_page_could_not_send_is_tried_again_while_the_phone_stays_online(
+    open_site: SiteFactory,  # noqa: F811
+    new_context: Callable[[], BrowserContext],  # noqa: F811
+) -> None:
+    """The phone keeps its network but the service can't be reached (restarting, or a lost
+    connection): no "online" event will come, and her position and her SOS go all the same."""
+    site = open_site()
+    mira, noor = site.person("Mira"), site.person("Noor")
+    site.link(mira, noor)
+    context = walker_context(new_context, site)
+    page = context.new_page()
+    walk_id = her_walk_page(site, page, mira, noor)
+    until(page, sent_past(site, page, noor, walk_id, 0), "her first position")
+    before = len(track(site, noor, walk_id))
+    cut = (f"/walks/{walk_id}/fixes", f"/walks/{walk_id}/sos")
+
+    def unreachable(url: str) -> bool:
+        return url.endswith(cut)
+
+    page.route(unreachable, lambda route: route.abort("connectionrefused"))
+    where = site.route_home()[len(site.route_home()) // 4]
+    site.clock.advance(seconds=40)
+    page.clock.fast_forward(40_000)
+    context.set_geolocation({"latitude": where[0], "longitude": where[1], "accuracy": 8})
+    expect(page.locator("#report-queue")).to_contain_text(
+        "1 position is waiting to be sent: the service could not be reached. Trying again."
+    )
+    page.get_by_role("button", name="SOS").hover()
+    page.mouse.down()
+    page.clock.run_for(2100)
+    page.mouse.up()
+    page.clock.run_for(5100)  # the time to cancel goes by
+    expect(page.locator("#sos-sent")).to_contain_text(
+        "SOS not sent yet: the service can't be reached"
+    )
+    assert site.call(noor, "GET", f"/api/walks/{walk_id}")["state"] == "active"
+    assert len(track(site, noor, walk_id)) == before
+
+    page.unroute(unreachable)
+    page.clock.run_for(5100)  # the next try, with no "online" event
+    expect(page.locator("#sos-sent")).to_have_text(
+        "SOS sent: the people following your walk are told."
+    )
+    until(page, sent_past(site, page, noor, walk_id, before), "her kept position")
+    assert site.call(noor, "GET", f"/api/walks/{walk_id}")["state"] == "alarm"
+    came = track(site, noor, walk_id)[before:]
+    assert [(f["lat"], f["lon"]) for f in came] == [pytest.approx(where)]
 
 
 def test_she_is_asked_are_you_ok_on_her_page_and_answers_on_the_pin_pad(

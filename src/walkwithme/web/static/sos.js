@@ -5,6 +5,7 @@
 
 const HOLD_MS = 2000;
 const GRACE_S = 5;
+const RETRY_MS = 5000;
 const data = JSON.parse(document.getElementById("walk-data").textContent);
 const byId = (id) => document.getElementById(id);
 const KEPT = `wwm-sos-${data.walk_id}`;
@@ -21,6 +22,8 @@ let holdStart = null;
 let holdTimer = null;
 let graceTimer = null;
 let left = GRACE_S;
+let retry = null;
+let delivering = false;
 
 function setBar(fraction) {
   bar.style.width = `${Math.round(Math.min(1, fraction) * 100)}%`;
@@ -78,14 +81,24 @@ function cancel() {
   how.textContent = "Cancelled: nothing was sent. Press and hold for 2 seconds";
 }
 
-async function send() {
+// Kept until the service has it: tried again every few seconds, not only on the browser's
+// "online" event (which a browser can miss, and which a service that is down never sends).
+function send() {
   localStorage.setItem(KEPT, String(Date.now()));
+  deliver();
+}
+
+async function deliver() {
+  clearTimeout(retry);
+  if (delivering || !localStorage.getItem(KEPT)) return;
   said.hidden = false;
   if (!navigator.onLine) {
     said.textContent =
       "SOS: no network. It will be sent the moment this phone is back online. If you can, call for help.";
+    retry = setTimeout(deliver, RETRY_MS);
     return;
   }
+  delivering = true;
   said.textContent = "Sending SOS…";
   try {
     const answer = await fetch(form.action, {
@@ -101,7 +114,10 @@ async function send() {
       : "SOS could not be sent: this walk is over. Call for help.";
   } catch {
     said.textContent =
-      "SOS not sent yet: no connection to the service. It will be sent when the phone is back online.";
+      "SOS not sent yet: the service can't be reached. Trying again every few seconds. If you can, call for help.";
+    retry = setTimeout(deliver, RETRY_MS);
+  } finally {
+    delivering = false;
   }
 }
 
@@ -119,7 +135,5 @@ button.addEventListener("keyup", (event) => {
 });
 byId("sos-cancel").addEventListener("click", cancel);
 how.textContent = "Press and hold for 2 seconds";
-window.addEventListener("online", () => {
-  if (localStorage.getItem(KEPT)) send();
-});
-if (localStorage.getItem(KEPT)) send(); // kept from before the page was reloaded
+window.addEventListener("online", deliver);
+deliver(); // kept from before the page was reloaded

@@ -46,12 +46,20 @@ let stopped = false;
 let retry = null;
 let lastSent = null;
 
+// Tried again while anything waits: the "online" event alone is not to be trusted (a browser
+// can miss it, or say "online" a moment before its network lets a request through).
+function tryAgainLater() {
+  clearTimeout(retry);
+  retry = setTimeout(flush, RETRY_MS);
+}
+
 async function flush() {
   if (sending || stopped) return;
   const fixes = queued();
   if (!fixes.length) return sayQueue("");
   if (!navigator.onLine) {
     sayQueue("no network. They will be sent, in order, as soon as this phone is back online.");
+    tryAgainLater();
     return;
   }
   sending = true;
@@ -80,8 +88,7 @@ async function flush() {
     }
   } catch {
     sayQueue("the service could not be reached. Trying again.");
-    clearTimeout(retry);
-    retry = setTimeout(flush, RETRY_MS);
+    tryAgainLater();
   } finally {
     sending = false;
   }
@@ -253,8 +260,18 @@ function tell(text) {
 }
 
 let posting = false;
+let messagesRetry = null;
 async function sendMessages() {
-  if (posting || !navigator.onLine) return;
+  clearTimeout(messagesRetry);
+  if (posting) return;
+  if (!waitingMessages().length) {
+    if (navigator.onLine) tell(""); // back online: "not sent, try again" has done its work
+    return;
+  }
+  if (!navigator.onLine) {
+    messagesRetry = setTimeout(sendMessages, RETRY_MS); // as her positions: not only on "online"
+    return;
+  }
   posting = true;
   try {
     let waiting = waitingMessages();
@@ -272,7 +289,7 @@ async function sendMessages() {
     localStorage.removeItem(MESSAGES);
     tell("");
   } catch {
-    // still no way through: they wait for the next "online"
+    messagesRetry = setTimeout(sendMessages, RETRY_MS); // still no way through
   } finally {
     posting = false;
   }
@@ -292,6 +309,7 @@ for (const form of document.querySelectorAll("#walker-actions form, #check form"
       if (form.elements.text) form.elements.text.value = "";
       const what = waiting.length === 1 ? "your message waits" : `${waiting.length} messages wait`;
       tell(`No network: ${what}, and will be sent when you are back online.`);
+      sendMessages();
     } else {
       tell(
         "No network: this was not sent. Try again when you are back online. " +
