@@ -349,7 +349,8 @@ def test_an_encrypted_owntracks_walk_round_trip(cast: Cast) -> None:
     assert answer.status_code == 200
     # Significant mode: asked to switch to Move mode (and given her destination as a region),
     # in commands sealed with her key.
-    move, region = (opened(key, command) for command in answer.json())
+    # One sealed object whose plaintext is the array: the one shape both apps open.
+    move, region = opened(key, answer.json())
     assert move["configuration"]["monitoring"] == 2
     assert region["action"] == "setWaypoints"
     seen = cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()
@@ -545,9 +546,11 @@ def test_her_owntracks_is_given_the_destination_as_a_region_and_says_when_she_en
     [given] = owntracks_post(cast, phone, moving).json()  # in Move mode: only the region
     assert given["action"] == "setWaypoints"
     [region] = given["waypoints"]["waypoints"]
+    # No colon in its name: OwnTracks iOS would split it there and watch every destination
+    # as one region, "Walk With Me".
     assert (region["_type"], region["desc"], region["rad"]) == (
         "waypoint",
-        "Walk With Me: home",
+        f"Walk With Me - home ({HOME[0]:.5f}, {HOME[1]:.5f})",
         40,
     )
     assert (region["lat"], region["lon"]) == HOME
@@ -561,7 +564,7 @@ def test_her_owntracks_is_given_the_destination_as_a_region_and_says_when_she_en
         "_type": "transition",
         "tid": "MI",
         "acc": 12.5,
-        "desc": "Walk With Me: home",
+        "desc": region["desc"],
         "event": "enter",
         "lat": HOME[0],
         "lon": HOME[1],
@@ -571,13 +574,29 @@ def test_her_owntracks_is_given_the_destination_as_a_region_and_says_when_she_en
         "topic": "owntracks/mira/phone/event",
     }
     assert owntracks_post(cast, phone, enter).status_code == 200
+    # Sent again (the answer was lost: Android puts it back at the head of its queue), and
+    # an "enter" with nothing between: said once.
+    assert owntracks_post(cast, phone, enter).status_code == 200
+    cast.clock.advance(seconds=5)
+    later = {**enter, "tst": cast.clock.now_ms() // 1000}
+    assert owntracks_post(cast, phone, later).status_code == 200
     said = [e for e in cast.events(noor, walk) if e["kind"] == "phone_signal"]
     assert [e["signal"] for e in said] == ["entered_destination"]
     assert device(cast, mira)["last_refusal"] is None
+    # She steps out and in again: both said.
+    for event in ("leave", "enter"):
+        cast.clock.advance(seconds=5)
+        owntracks_post(cast, phone, {**enter, "event": event, "tst": cast.clock.now_ms() // 1000})
+    said = [e for e in cast.events(noor, walk) if e["kind"] == "phone_signal"]
+    assert [e["signal"] for e in said] == [
+        "entered_destination",
+        "left_destination",
+        "entered_destination",
+    ]
     # Another region of hers (work, say) is none of the walk's business.
     owntracks_post(cast, phone, {**enter, "desc": "work", "wtst": 1_600_000_000})
     assert "'transition'" in device(cast, mira)["last_refusal"]
-    assert len([e for e in cast.events(noor, walk) if e["kind"] == "phone_signal"]) == 1
+    assert len([e for e in cast.events(noor, walk) if e["kind"] == "phone_signal"]) == 3
 
     # The next walk home gives the same region again (the same tst: updated, not added).
     ended = cast.client.post(

@@ -273,7 +273,7 @@ class MqttBridge:
         )
         if self._client is not None:
             # Phones subscribe to their own /cmd (with remote commands on in the app).
-            for command in owntracks.answer(taken.commands(), message, key):
+            for command in owntracks.commands(taken.commands(), message, key):
                 self._client.publish(f"{base}/cmd", orjson.dumps(command), qos=1)
                 self.commands += 1
         self.taken += 1

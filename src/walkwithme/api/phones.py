@@ -1,7 +1,8 @@
 """The doors the phone apps post to: OwnTracks (HTTP mode) and Traccar Client.
 
 Their status codes decide whether the phone goes on reporting (../shared/protocols.md): 401
-for credentials we don't know, 400 only for a body that can't be parsed at all, 503 for our
+for OwnTracks credentials we don't know, 400 for a Traccar `id` we don't know (as Traccar's
+own server answers) and for a body that can't be parsed at all, 503 for our
 own passing faults (the phone keeps the message and sends it again), and 200 for every other
 message, used or not (one we can't use is kept as the device's last refusal).
 """
@@ -39,7 +40,8 @@ async def owntracks_door(request: Request) -> Response:
     any user name, and the device's token as the password (and its encryption key, if it has
     one). Answers a JSON array: `[]`, or commands while a walk is on: switch to Move mode, and
     (once a walk) the destination as a region; and, to a companion of a live walk, its
-    walker's card and last location (encrypted, if the message was)."""
+    walker's card and last location (to an app that wrote encrypted: the array sealed as one
+    `encrypted` object)."""
     svc = services(request)
     device = await _device(svc, _basic_password(request) or bearer(request))
     if device is None:
@@ -89,7 +91,8 @@ async def traccar_door(request: Request) -> Response:
         return JSON(error_body("id is required: the device's token", "id"), status_code=400)
     device = await _device(svc, device_id)
     if device is None:
-        return _unauthorized("unknown device: set the device's token as its identifier")
+        unknown = "unknown device id: set the device's token as its identifier"
+        return JSON(error_body(unknown, "id"), status_code=400)
     taken = await _take(svc, device, message)
     if isinstance(taken, Response):
         return taken

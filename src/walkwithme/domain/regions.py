@@ -23,7 +23,12 @@ def region_tst(dest: Destination) -> int:
 
 
 def region_name(dest: Destination) -> str:
-    return f"Walk With Me: {dest.name or 'destination'}"
+    """The region's name in her app: the place's name and where it is, without a colon.
+    OwnTracks iOS splits a region's `desc` at ":" (name, then beacon) and watches a region by
+    its name, so "Walk With Me: home" and "Walk With Me: work" were one region there; where
+    it is makes the name as unique as the region's `tst`."""
+    name = (dest.name or "destination").replace(":", " ").strip() or "destination"
+    return f"Walk With Me - {name} ({dest.lat:.5f}, {dest.lon:.5f})"
 
 
 def set_region(dest: Destination) -> dict[str, Any]:

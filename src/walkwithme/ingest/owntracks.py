@@ -93,8 +93,22 @@ def _charging(bs: object) -> bool | None:
     return {1: False, 2: True, 3: True}.get(int(bs))
 
 
-def answer(items: list[dict[str, Any]], message: PhoneMessage, key: str | None) -> list[Any]:
-    """What goes back to the app: encrypted with its key if it wrote to us encrypted."""
+def answer(
+    items: list[dict[str, Any]], message: PhoneMessage, key: str | None
+) -> list[Any] | dict[str, str]:
+    """What goes back to the app over HTTP: the array of items; to an app that wrote to us
+    encrypted, the whole array sealed with its key as one `encrypted` object. That is the one
+    shape both apps open: iOS decrypts a body only when it is a single `encrypted` object, and
+    Android an array only when it holds exactly one (each item sealed on its own reached
+    neither: no Move mode, no region, no friends)."""
+    if not message.encrypted or key is None or not items:
+        return items
+    return seal(key, orjson.dumps(items))
+
+
+def commands(items: list[dict[str, Any]], message: PhoneMessage, key: str | None) -> list[Any]:
+    """What goes to the app's `/cmd` topic over MQTT, one publish each: each item sealed on
+    its own if it wrote to us encrypted (both apps open a single `encrypted` message)."""
     if not message.encrypted or key is None:
         return items
     return [seal(key, orjson.dumps(item)) for item in items]

@@ -160,6 +160,11 @@ def _at_region(tx: Tx, walk: Walk, device: Device, transition: tuple[str, int] |
     assert walk.destination is not None
     if transition is None or transition[1] != region_tst(walk.destination):
         return False
+    signal = ENTERED if transition[0] == "enter" else LEFT
+    if _last_region_signal(tx, walk.id, device) == signal:
+        # Said already: the same message again (an answer lost, a QoS 1 redelivery), or the
+        # phone saying twice what has not changed. Her timeline says it once.
+        return True
     timeline.record(
         tx,
         walk.id,
@@ -167,9 +172,25 @@ def _at_region(tx: Tx, walk: Walk, device: Device, transition: tuple[str, int] |
         audience=walk.everyone,
         device=device.name,
         app=App.OWNTRACKS.value,
-        signal="entered_destination" if transition[0] == "enter" else "left_destination",
+        signal=signal,
     )
     return True
+
+
+ENTERED, LEFT = "entered_destination", "left_destination"
+
+
+def _last_region_signal(tx: Tx, walk_id: int, device: Device) -> str | None:
+    """What this device last said of the walk's destination region, if anything."""
+    rows = tx.conn.execute(
+        sa.select(events.c.data)
+        .where(events.c.walk_id == walk_id, events.c.kind == "phone_signal")
+        .order_by(events.c.id.desc())
+    )
+    for row in rows:
+        if row.data.get("device") == device.name and row.data.get("signal") in (ENTERED, LEFT):
+            return str(row.data["signal"])
+    return None
 
 
 def _record(
