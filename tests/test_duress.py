@@ -27,7 +27,8 @@ from tests.people import HOME, PIN, START, Cast, Member, between
 from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
 from walkwithme.services import Services
-from walkwithme.store.schema import alerts, deliveries
+from walkwithme.store.schema import alerts, deliveries, people, walks
+from walkwithme.usecases.accounts import create_invite
 
 DURESS = "1357"
 
@@ -285,6 +286,82 @@ def test_her_devices_receive_the_same_bytes_as_with_her_pin(
         e["kind"] in ("alarm", "duress") and e["reason"] == "duress" for e in companion_events
     )
     assert companion["last_position"]["lat"] == pytest.approx(between(START, HOME, 0.5)[0])
+
+
+def deleted_after(run: Run, pin: str) -> list[bytes]:
+    """She ends the walk with `pin`, then is made to delete her account; then everything
+    anyone outside can try on it: her sessions, her password, her address for a sign-up
+    (with an invite: `WWM_OPEN_SIGNUP` is off), and each of her phone's doors."""
+    ends_the_walk(run, pin)
+    run.cast.clock.advance(minutes=1)
+    run.as_mira("POST", "/api/me/delete", json={"password": "correct horse battery"})
+    run.as_mira("GET", "/api/me")
+    client, email = run.cast.client, run.mira.email
+    for password in ("correct horse battery", "a wrong one"):
+        answer = client.post("/api/session", json={"email": email, "password": password})
+        run.seen.append(f"{answer.status_code} ".encode() + answer.content)
+    invite = run.cast.services.writer.run_sync(lambda tx: create_invite(tx, None))
+    signed_up = client.post(
+        "/api/signup",
+        json={"email": email, "name": "Ana", "password": "a new password 1", "invite": invite},
+    )
+    run.seen.append(str(signed_up.status_code).encode())  # (a new account's token: random)
+    run.cast.clock.advance(seconds=30)
+    here = between(START, HOME, 0.7)
+    t = run.cast.clock.now_ms()
+    run.phone_sends(here)
+    owntracks = {"_type": "location", "lat": here[0], "lon": here[1], "tst": t // 1000 + 1}
+    basic = base64.b64encode(f"mira:{run.phone}".encode()).decode()
+    answer = client.post(
+        "/api/owntracks", json=owntracks, headers={"Authorization": f"Basic {basic}"}
+    )
+    run.seen.append(f"{answer.status_code} ".encode() + answer.content)
+    answer = client.post(
+        f"/api/traccar?id={run.phone}&lat={here[0]}&lon={here[1]}&timestamp={t // 1000 + 2}"
+    )
+    run.seen.append(f"{answer.status_code} ".encode() + answer.content)
+    return run.seen
+
+
+def test_made_to_delete_her_account_after_her_duress_pin_it_is_gone_as_with_her_pin(
+    tmp_path: Path,
+) -> None:
+    """After her duress PIN the deletion waits for the silent alarm to end; until then nothing
+    outside tells it from a deletion done: no sign-in, her address free, her phone refused,
+    while what her phone sends still reaches the people looking for her."""
+    with scene(tmp_path, "real", duress_in_profile=False) as real:
+        seen_real = deleted_after(real, PIN)
+    assert seen_real[-6:-2] == [
+        b'401 {"error":"wrong email or password"}',
+        b'401 {"error":"wrong email or password"}',
+        b"201",
+        b'401 {"error":"unknown or revoked device token"}',
+    ]
+    with scene(tmp_path, "duress", duress_in_profile=False) as forced:
+        seen_forced = deleted_after(forced, DURESS)
+        for number, (got, expected) in enumerate(zip(seen_forced, seen_real, strict=True)):
+            assert got == expected, f"message {number} gives the duress PIN away"
+        companion = forced.companion_sees()
+        assert (companion["state"], companion["live"]) == ("alarm", True)
+        # Her phone's three posts after the deletion, on the walk for those looking for her.
+        track = forced.cast.client.get(f"{forced.url}/fixes", headers=forced.noor.auth).json()
+        there = between(START, HOME, 0.7)
+        assert len([f for f in track if f["lat"] == pytest.approx(there[0])]) == 3
+
+        # Noor finds her and resolves the alarm: the deletion is finished, nothing of her left.
+        for step in ("ack", "resolve"):
+            done = forced.cast.client.post(
+                f"{forced.url}/{step}", json={"note": "She's with me"}, headers=forced.noor.auth
+            )
+            assert done.status_code == 200, done.text
+        assert "deleted" in forced.look(seconds=5)
+        with forced.cast.services.db.read_engine.connect() as conn:
+            hers = sa.select(walks.c.id).where(walks.c.walker_id == forced.mira.id)
+            assert conn.execute(hers).all() == []
+            assert (
+                conn.execute(sa.select(people.c.id).where(people.c.id == forced.mira.id)).all()
+                == []
+            )
 
 
 def test_ending_her_contacts_does_not_cut_them_out_of_the_alarm(tmp_path: Path) -> None:

@@ -13,7 +13,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.people import HOME, KAMPPI, PIN, Cast, Member
-from walkwithme.store.schema import people
 
 OURS = {"sec-fetch-site": "same-origin"}
 PASSWORD = "correct horse battery"
@@ -603,20 +602,6 @@ def test_the_operators_api_adds_resets_and_disables(cast: Cast) -> None:
         "/api/people", json={"email": mira.email, "name": "Mira"}, headers=ola.auth
     )
     assert again.status_code == 409
-
-
-def test_sign_in_is_refused_while_a_deletion_is_pending(cast: Cast) -> None:
-    mira = cast.person("Mira")
-    cast.services.writer.run_sync(
-        lambda tx: tx.conn.execute(
-            people.update().where(people.c.id == mira.id).values(delete_at=tx.now_ms)
-        )
-    )
-    refused = sign_in(cast.client, mira.email, PASSWORD)
-    assert refused.status_code == 403
-    assert "being deleted" in refused.json()["error"]
-    wrong = sign_in(cast.client, mira.email, "not the password")
-    assert wrong.status_code == 401  # nothing said to someone without the password
 
 
 # -- signing up with an invite -----------------------------------------------------------------

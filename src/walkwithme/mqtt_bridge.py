@@ -271,8 +271,10 @@ class MqttBridge:
         taken = await self.writer.run(
             lambda tx: phones.take(tx, device, message, streets, base_url), memo=True
         )
-        if self._client is not None:
-            # Phones subscribe to their own /cmd (with remote commands on in the app).
+        if self._client is not None and not device.gone:
+            # Phones subscribe to their own /cmd (with remote commands on in the app). A phone
+            # whose account is deleted but for her silent alarm is told nothing, as a deleted
+            # account's phone is (usecases/deletion.py).
             for command in owntracks.commands(taken.commands(), message, key):
                 self._client.publish(f"{base}/cmd", orjson.dumps(command), qos=1)
                 self.commands += 1

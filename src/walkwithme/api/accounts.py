@@ -92,7 +92,7 @@ async def sign_in(
     if not ok or found is None:
         raise accounts.bad_credentials()
     person_id = found[0]
-    # Disabled, or being deleted: said only to someone who knew the password.
+    # Disabled: said only to someone who knew the password.
     await svc.db.read(lambda c: refuse_sign_in(c, person_id))
     days = svc.config.session_days
     token = await svc.writer.run(lambda tx: accounts.open_session(tx, person_id, days))

@@ -41,6 +41,7 @@ from walkwithme.usecases.fixes import Outcome, Parsed, parse_batch, record_fixes
 log = logging.getLogger(__name__)
 
 PATH = "/api/fixes"
+UNKNOWN_DEVICE = "unknown or revoked device token"
 MAX_BATCH = 1000
 
 
@@ -141,6 +142,14 @@ class FixesDoor:
         device = await self._device(authorization)
         if isinstance(device, Answer):
             return device
+        answer = await self._take(device, receive)
+        if device.gone and answer is not None:
+            # Her account is deleted but for her silent alarm: what it sent still reaches the
+            # people looking for her, and her phone is told what a deleted account's is.
+            return _error(401, UNKNOWN_DEVICE)
+        return answer
+
+    async def _take(self, device: Device, receive: Receive) -> Answer | None:
         body = await _body(receive, self.limit)
         if body is None:
             return None  # the phone went away: nobody to answer
@@ -163,7 +172,7 @@ class FixesDoor:
             return _error(401, "send the device's token: 'Authorization: Bearer dev_...'")
         device = await self.services.device_tokens.device(token)
         if device is None:
-            return _error(401, "unknown or revoked device token")
+            return _error(401, UNKNOWN_DEVICE)
         return device
 
 

@@ -45,7 +45,18 @@ async def owntracks_door(request: Request) -> Response:
     svc = services(request)
     device = await _device(svc, _basic_password(request) or bearer(request))
     if device is None:
-        return _unauthorized("give the device's token as the password (Authentication)")
+        return _unauthorized(OWNTRACKS_UNKNOWN)
+    answer = await _owntracks_answer(svc, device, request)
+    # Her account is deleted but for her silent alarm (usecases/deletion.py): what it sent
+    # still reaches the people looking for her; her phone is told what a deleted account's is.
+    return _unauthorized(OWNTRACKS_UNKNOWN) if device.gone else answer
+
+
+OWNTRACKS_UNKNOWN = "give the device's token as the password (Authentication)"
+TRACCAR_UNKNOWN = "unknown device id: set the device's token as its identifier"
+
+
+async def _owntracks_answer(svc: Services, device: Device, request: Request) -> Response:
     body = await request.body()  # limited as it streams in (api/body_limit.py)
     key = await svc.db.read(lambda c: devices.owntracks_key(c, device.id))
     try:
@@ -91,9 +102,10 @@ async def traccar_door(request: Request) -> Response:
         return JSON(error_body("id is required: the device's token", "id"), status_code=400)
     device = await _device(svc, device_id)
     if device is None:
-        unknown = "unknown device id: set the device's token as its identifier"
-        return JSON(error_body(unknown, "id"), status_code=400)
+        return JSON(error_body(TRACCAR_UNKNOWN, "id"), status_code=400)
     taken = await _take(svc, device, message)
+    if device.gone:  # taken, and answered as a deleted account's phone is (above)
+        return JSON(error_body(TRACCAR_UNKNOWN, "id"), status_code=400)
     if isinstance(taken, Response):
         return taken
     return Response(status_code=200)

@@ -9,8 +9,11 @@ is told only that a contact ended, without a name.
 Refused while one of their own walks is live: during an alarm (say why: the people looking for
 her need the walk), and during a walk (her companions are following it; end it first). After
 her duress PIN the walk is over as far as her devices know, and a refusal would give the
-silent alarm away: the deletion is answered as done, her sessions end, and the rest waits until
-the alarm is resolved (`people.delete_at`), when the watchdog finishes it.
+silent alarm away: the deletion is answered as done, and to anyone outside the account is gone
+(her sessions end, her address is free again for a sign-up, signing in with it finds no
+account, her phones are answered as a deleted account's: `Device.gone`), while the rest waits
+until the alarm is resolved (`people.delete_at`), when the watchdog finishes it: her walk, and
+her phones' positions still reaching the people looking for her, are theirs until then.
 """
 
 from __future__ import annotations
@@ -54,8 +57,7 @@ def request(tx: Tx, person_id: int) -> bool:
     silent alarm is resolved (False). Refused during her own walk or alarm."""
     live = _live_walk(tx.conn, person_id)
     if live is not None and live.cover_state is not None:
-        tx.conn.execute(sessions.delete().where(sessions.c.person_id == person_id))
-        tx.conn.execute(people.update().where(people.c.id == person_id).values(delete_at=tx.now_ms))
+        _gone_outside(tx, person_id)
         return False
     if live is not None and live.state == WalkState.ALARM:
         raise Conflict(
@@ -69,6 +71,25 @@ def request(tx: Tx, person_id: int) -> bool:
         )
     delete(tx, person_id)
     return True
+
+
+def _gone_outside(tx: Tx, person_id: int) -> None:
+    """Deleted, for anyone outside, while her silent alarm still needs her walk: what a
+    finished deletion shows (no session, no account at her address, no phone that works) is
+    shown now, or whoever holds her phone could tell the two apart."""
+    email = tx.conn.execute(sa.select(people.c.email).where(people.c.id == person_id)).scalar_one()
+    tx.conn.execute(sessions.delete().where(sessions.c.person_id == person_id))
+    tx.conn.execute(throttles.delete().where(throttles.c.key == throttle.account_key(email)))
+    tx.conn.execute(
+        people.update()
+        .where(people.c.id == person_id)
+        # `.invalid` is never an address anyone has (RFC 2606): hers is free again.
+        .values(delete_at=tx.now_ms, email=f"deleted-{person_id}@deletion.invalid")
+    )
+    for (device_id,) in tx.conn.execute(
+        sa.select(devices.c.id).where(devices.c.person_id == person_id)
+    ).all():
+        tx.revoked(device_id)  # every process reads it again, and answers it as gone
 
 
 def deferred(conn: Connection) -> list[int]:

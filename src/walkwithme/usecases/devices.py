@@ -20,6 +20,8 @@ from walkwithme.store.writer import Tx
 
 # A disabled person's devices stop working (usecases/people.py), and work again once enabled.
 _enabled = people.c.disabled_at.is_(None)
+# Her account is deleted but for the silent alarm that still needs her walk (usecases/deletion.py).
+_gone = people.c.delete_at.is_not(None).label("gone")
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,10 @@ class Device:
     id: int
     person_id: int
     name: str
+    # Her account was deleted after her duress PIN, and waits for the silent alarm to end:
+    # what the phone sends is taken (it still reaches the people looking for her), and the
+    # phone is answered as a deleted account's phone is (as if its token were unknown).
+    gone: bool = False
 
 
 def add_device(
@@ -72,20 +78,20 @@ def check_topic(topic: str) -> str:
 
 def device_for_topic(conn: Connection, topic: str) -> Device | None:
     row = conn.execute(
-        sa.select(devices.c.id, devices.c.person_id, devices.c.name)
+        sa.select(devices.c.id, devices.c.person_id, devices.c.name, _gone)
         .join(people, people.c.id == devices.c.person_id)
         .where(devices.c.owntracks_topic == topic, devices.c.revoked_at.is_(None), _enabled)
     ).first()
-    return Device(row.id, row.person_id, row.name) if row else None
+    return Device(row.id, row.person_id, row.name, bool(row.gone)) if row else None
 
 
 def device_for_token(conn: Connection, token: str) -> Device | None:
     row = conn.execute(
-        sa.select(devices.c.id, devices.c.person_id, devices.c.name)
+        sa.select(devices.c.id, devices.c.person_id, devices.c.name, _gone)
         .join(people, people.c.id == devices.c.person_id)
         .where(devices.c.token_hash == token_hash(token), devices.c.revoked_at.is_(None), _enabled)
     ).first()
-    return Device(row.id, row.person_id, row.name) if row else None
+    return Device(row.id, row.person_id, row.name, bool(row.gone)) if row else None
 
 
 def list_devices(conn: Connection, person_id: int) -> list[dict[str, Any]]:

@@ -119,13 +119,10 @@ def id_by_email(conn: Connection, email: str) -> int:
 
 def sign_in_refusal(conn: Connection, person_id: int) -> str | None:
     """Why this person may not sign in now (asked once their password was right), or None."""
-    row = conn.execute(
-        sa.select(people.c.disabled_at, people.c.delete_at).where(people.c.id == person_id)
-    ).first()
+    # (An account being deleted is not found by its address at all: usecases/deletion.py.)
+    row = conn.execute(sa.select(people.c.disabled_at).where(people.c.id == person_id)).first()
     if row is None:
         return "this account no longer exists"
-    if row.delete_at is not None:
-        return "this account is being deleted, as its owner asked"
     if row.disabled_at is not None:
         return "this account is disabled: ask the server's operator"
     return None

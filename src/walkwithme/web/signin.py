@@ -61,7 +61,7 @@ async def sign_in(request: Request) -> Response:
         )
     person_id, days = found[0], svc.config.session_days
     refused = await svc.db.read(lambda c: people.sign_in_refusal(c, person_id))
-    if refused is not None:  # disabled, or being deleted: said once the password was right
+    if refused is not None:  # disabled: said once the password was right
         return pages.render(
             request, "signin.html", status=403, next=target, email=email, error=refused.capitalize()
         )
