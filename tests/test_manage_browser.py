@@ -31,6 +31,7 @@ from tests.conftest import make_services
 from tests.people import HOME, PIN, Member
 from tests.sinks import webhook_sink
 from walkwithme.clock import FakeClock
+from walkwithme.net import free_port
 from walkwithme.store.schema import people
 from walkwithme.streets import StreetMap
 
@@ -55,7 +56,16 @@ def site(tmp_path: Path, clock: FakeClock, helsinki: StreetMap) -> Iterator[Site
     """The service on SQLite with the shipped Helsinki streets, its notifier sending (channels
     may reach this machine)."""
     url = f"sqlite:///{tmp_path / 'manage.db'}"
-    services = make_services(url, tmp_path, clock, helsinki, WWM_ALLOW_PRIVATE_ADDRESSES="true")
+    # On a port of its own (the default, 8000, may be taken: by another test's service, or
+    # on a developer's machine), which it knows: its pages' origin.
+    services = make_services(
+        url,
+        tmp_path,
+        clock,
+        helsinki,
+        WWM_ALLOW_PRIVATE_ADDRESSES="true",
+        WWM_PORT=str(free_port()),
+    )
     services.background_watchdog = True  # the notifier sends as soon as an alert is committed
     with ExitStack() as stack:
         stack.callback(services.db.dispose)

@@ -32,6 +32,7 @@ from tests.test_pages_browser import (  # noqa: F401 (fixtures)
 )
 from walkwithme.clock import FakeClock
 from walkwithme.domain.geo import distance_m
+from walkwithme.net import free_port
 from walkwithme.streets import StreetMap
 from walkwithme.web.mapdata import middle
 
@@ -362,13 +363,14 @@ def _answered_on_her_page(
     new_context: Callable[[], BrowserContext],  # noqa: F811
     name: str,
     pin: str,
+    port: str,
 ) -> tuple[str, bytes, str]:
     """She is asked "Are you OK?" on her walk page and answers on the PIN pad with `pin`:
     her page's DOM (her session's token taken out) and its screenshot after, and the state
     of the walk as Noor sees it."""
     clock = FakeClock()
     services = make_services(
-        f"sqlite:///{tmp_path / f'{name}.db'}", tmp_path / name, clock, helsinki
+        f"sqlite:///{tmp_path / f'{name}.db'}", tmp_path / name, clock, helsinki, WWM_PORT=port
     )
     try:
         with serve(services, clock) as site:
@@ -419,8 +421,15 @@ def test_her_page_after_her_duress_pin_is_the_page_after_her_pin(
     helsinki: StreetMap,
     new_context: Callable[[], BrowserContext],  # noqa: F811
 ) -> None:
-    real_dom, real_shot, calm = _answered_on_her_page(tmp_path, helsinki, new_context, "real", PIN)
-    dom, shot, alarmed = _answered_on_her_page(tmp_path, helsinki, new_context, "forced", DURESS)
+    # Both runs on one port (its pages name their origin), one after the other; not 8000,
+    # which another test's service may hold.
+    port = str(free_port())
+    real_dom, real_shot, calm = _answered_on_her_page(
+        tmp_path, helsinki, new_context, "real", PIN, port
+    )
+    dom, shot, alarmed = _answered_on_her_page(
+        tmp_path, helsinki, new_context, "forced", DURESS, port
+    )
     assert dom == real_dom, "\n".join(difflib.unified_diff(real_dom.split(">"), dom.split(">")))
     assert shot == real_shot
     assert calm == "active"
