@@ -39,7 +39,7 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute
-from starlette.testclient import TestClient, WebSocketTestSession
+from starlette.testclient import TestClient, WebSocketDenialResponse, WebSocketTestSession
 from starlette.types import Message
 from starlette.websockets import WebSocketDisconnect
 
@@ -291,12 +291,13 @@ def _until_closed(ws: WebSocketTestSession, within: float = 3.0) -> list[dict[st
 
 
 def _refusal(client: TestClient, url: str, headers: dict[str, str]) -> tuple[int, str]:
-    """How the server refuses to open this stream (close code, reason); fails if it opens."""
+    """How the server refuses to open this stream: the HTTP answer it gives instead (status,
+    error; 401 to sign in again, 403 otherwise); fails if it opens."""
     try:
         with client.websocket_connect(url, headers=dict(headers)) as ws:
             sent = _next(ws, within=2.0)
-    except WebSocketDisconnect as refused:
-        return refused.code, refused.reason
+    except WebSocketDenialResponse as refused:
+        return refused.status_code, refused.json()["error"]
     pytest.fail(f"the stream {url} was opened; its first message: {sent}")
 
 
@@ -559,7 +560,7 @@ def _live_cell(scene: Scene, viewer: Viewer) -> None:
     code, reason = _refusal(scene.client, url, headers)
     _no_trace_of_mira(reason, f"{viewer.description}: the stream's refusal")
     if viewer.sees is Sees.SIGN_IN:
-        assert code == 4401, (code, reason)
+        assert code == 401, (code, reason)
     if viewer.sees is Sees.NOTHING:
         ghost = _refusal(scene.client, f"/api/walks/{MISSING}/live", headers)
         assert (code, reason) == ghost, "the refusal tells that this walk exists"

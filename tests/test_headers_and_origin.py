@@ -9,8 +9,7 @@ from pathlib import Path
 
 import httpx2
 import pytest
-from starlette.testclient import TestClient
-from starlette.websockets import WebSocketDisconnect
+from starlette.testclient import TestClient, WebSocketDenialResponse
 
 from tests.conftest import LOCAL, make_services
 from tests.people import Cast, Member
@@ -79,16 +78,92 @@ def test_a_cookie_write_whose_host_header_matches_a_foreign_origin_is_refused(
         assert answer.status_code == 200, (origin, answer.text)
 
 
+def _refused_stream(cast: Cast, path: str, headers: dict[str, str]) -> httpx2.Response:
+    """The HTTP answer that refuses to open a WebSocket (fails if it opens)."""
+    with (
+        pytest.raises(WebSocketDenialResponse) as refused,
+        cast.client.websocket_connect(path, headers=headers) as ws,
+    ):
+        ws.receive_json()
+    return refused.value
+
+
 def test_a_cookie_websocket_whose_host_header_matches_a_foreign_origin_is_refused(
     cast: Cast,
 ) -> None:
     mira, noor, phone, walk = cast.walking()
     headers = {**_cookie(noor), "Origin": "http://evil.example", "Host": "evil.example"}
-    with (
-        pytest.raises(WebSocketDisconnect),
-        cast.client.websocket_connect(f"/api/walks/{walk['id']}/live", headers=headers) as ws,
-    ):
-        ws.receive_json()
+    refused = _refused_stream(cast, f"/api/walks/{walk['id']}/live", headers)
+    assert refused.status_code == 403
+
+
+def test_a_refused_websocket_is_answered_with_the_security_headers(cast: Cast) -> None:
+    """Review F7: a stream refused before it opens was a bare 403 (no CSP, no nosniff...)."""
+    mira, noor, phone, walk = cast.walking()
+    eve = cast.person("Eve")
+    live = f"/api/walks/{walk['id']}/live"
+    refusals = {
+        "nobody signed in": (_refused_stream(cast, live, {}), 401),  # close code 4401
+        "a stranger": (_refused_stream(cast, live, eve.auth), 403),
+        "a phone's token": (_refused_stream(cast, live, {"Authorization": f"Bearer {phone}"}), 403),
+        "another site's page": (
+            _refused_stream(cast, live, {**_cookie(noor), "Origin": "http://evil.example"}),
+            403,
+        ),
+        "an unknown link": (_refused_stream(cast, f"/api/share/shr_{'x' * 40}/live", {}), 403),
+        "a wrong parameter": (_refused_stream(cast, f"{live}?after_fix=-1", noor.auth), 422),
+        "no such stream": (_refused_stream(cast, "/api/nowhere/live", noor.auth), 403),
+    }
+    for what, (answer, status) in refusals.items():
+        assert answer.status_code == status, (what, answer.text)
+        assert_secured(answer, what)
+        assert answer.json()["error"], what
+    # The walk's own stream still opens for her companion.
+    with cast.client.websocket_connect(live, headers=noor.auth) as ws:
+        assert ws.receive_json()["type"] == "walk"
+
+
+@pytest.mark.parametrize(
+    ("origin", "site"),
+    [
+        ("http://127.0.0.1:8000", "cross-site"),
+        ("http://127.0.0.1:8000", "same-site"),
+        ("http://evil.example", "same-origin"),
+        ("null", "cross-site"),
+        (None, "cross-site"),
+    ],
+)
+def test_a_cookie_request_refused_when_either_header_names_another_site(
+    cast: Cast, origin: str | None, site: str
+) -> None:
+    """Review F8: a good Origin let a cross-site Sec-Fetch-Site through, and the reverse."""
+    mira, noor, phone, walk = cast.walking()
+    headers = {**_cookie(mira), "Sec-Fetch-Site": site, **({"Origin": origin} if origin else {})}
+    answer = cast.client.patch("/api/me", json={"name": "Eve"}, headers=headers)
+    assert answer.status_code == 403, answer.text
+    form = {**headers, "content-type": "application/x-www-form-urlencoded"}
+    page = cast.client.post("/places", content="name=x&where=60.1,24.9", headers=form)
+    assert page.status_code == 403, page.text
+    stream = {**_cookie(noor), "Sec-Fetch-Site": site, **({"Origin": origin} if origin else {})}
+    assert _refused_stream(cast, f"/api/walks/{walk['id']}/live", stream).status_code == 403
+    assert cast.client.get("/api/me", headers=mira.auth).json()["name"] == "Mira"
+
+
+@pytest.mark.parametrize(
+    ("origin", "site"),
+    [("null", "same-origin"), (None, "same-origin"), ("http://127.0.0.1:8000", None)],
+)
+def test_a_cookie_request_from_our_pages_is_taken(
+    cast: Cast, origin: str | None, site: str | None
+) -> None:
+    mira = cast.person("Mira")
+    headers = {
+        **_cookie(mira),
+        **({"Sec-Fetch-Site": site} if site else {}),
+        **({"Origin": origin} if origin else {}),
+    }
+    answer = cast.client.patch("/api/me", json={"name": "Mira B"}, headers=headers)
+    assert answer.status_code == 200, answer.text
 
 
 @pytest.fixture

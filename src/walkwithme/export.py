@@ -2,7 +2,8 @@
 destination, and the timeline's events as waypoints, each where she was at that moment.
 
 Pure functions of what the walker may see of her own walk (the API hands them her projection):
-exports are for the walker and nobody else.
+exports are for the walker and nobody else. Text in them holds only what XML can (names and
+messages stored before control characters were refused are shown without them).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from xml.etree import ElementTree as ET
+
+from walkwithme.domain.text import xml_safe
 
 GPX_NS = "http://www.topografix.com/GPX/1/1"
 
@@ -51,13 +54,18 @@ def _describe(event: dict[str, Any]) -> str:
     """What an event says, in a line (a note, a message's text, a reason)."""
     for key in ("text", "note", "reason"):
         if event.get(key):
-            return str(event[key])
+            return xml_safe(str(event[key]))
     return ""
 
 
-def _title(record: WalkRecord) -> str:
-    dest = record.walk.get("destination")
+def _name(dest: dict[str, Any] | None) -> str | None:
+    """Her destination's name, as an export can hold it."""
     name = dest.get("name") if dest else None
+    return xml_safe(name) if name else None
+
+
+def _title(record: WalkRecord) -> str:
+    name = _name(record.walk.get("destination"))
     return f"Walk {record.walk['id']}" + (f" to {name}" if name else "")
 
 
@@ -67,7 +75,7 @@ def to_gpx(record: WalkRecord) -> str:
     def el(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
         child = ET.SubElement(parent, f"{{{GPX_NS}}}{tag}", attrs)
         if text is not None:
-            child.text = text
+            child.text = xml_safe(text)  # what was stored before such text was refused
         return child
 
     gpx = ET.Element(f"{{{GPX_NS}}}gpx", {"version": "1.1", "creator": "Walk With Me"})
@@ -78,7 +86,7 @@ def to_gpx(record: WalkRecord) -> str:
     dest = record.walk.get("destination")
     if dest:
         point = el(gpx, "wpt", lat=repr(dest["lat"]), lon=repr(dest["lon"]))
-        el(point, "name", dest.get("name") or "destination")
+        el(point, "name", _name(dest) or "destination")
         el(point, "type", "destination")
     for event in record.events:
         where = _where_at(track, event["at"])
@@ -140,7 +148,7 @@ def to_geojson(record: WalkRecord) -> dict[str, Any]:
             {
                 "type": "Feature",
                 "geometry": {"type": "Point", "coordinates": [dest["lon"], dest["lat"]]},
-                "properties": {"kind": "destination", "name": dest.get("name")},
+                "properties": {"kind": "destination", "name": _name(dest)},
             }
         )
     for event in record.events:

@@ -91,8 +91,21 @@ def origin_of(url: str) -> tuple[str, str, int] | None:
     return scheme, parts.hostname.lower(), port
 
 
-def from_our_pages(conn: HTTPConnection) -> bool:
-    return conn.headers.get("sec-fetch-site") == "same-origin"
+# What a browser's Sec-Fetch-Site says of a request another site's page made.
+_FOREIGN_SITES = frozenset({"cross-site", "same-site"})
+
+
+def from_our_origin(conn: HTTPConnection) -> bool:
+    """A request that may change something with the cookie came from our own pages: one of
+    `Sec-Fetch-Site: same-origin` and an `Origin` of our own says so, and neither says
+    otherwise (another site, or another origin than `null`, which our pages send: they send no
+    referrer). Either header naming another site is enough to refuse."""
+    site = conn.headers.get("sec-fetch-site", "").strip().lower()
+    origin = conn.headers.get("origin")
+    ours = same_origin(conn, required=True)
+    if site in _FOREIGN_SITES or (origin not in (None, "null") and not ours):
+        return False
+    return site == "same-origin" or ours  # the pages' own fetches: `Origin: null`
 
 
 async def person_of(conn: HTTPConnection, *, websocket: bool = False) -> Person:
@@ -110,7 +123,7 @@ async def person_of(conn: HTTPConnection, *, websocket: bool = False) -> Person:
         # Browsers send Origin with every request that can change something; one without it
         # did not come from our pages. Our pages send no referrer, so their own fetches say
         # `Origin: null` and where they come from in Sec-Fetch-Site, which pages can't forge.
-        if unsafe and not (from_our_pages(conn) or same_origin(conn, required=True)):
+        if unsafe and not from_our_origin(conn):
             raise Forbidden("cross-origin request refused")
     svc = services(conn)
     now = svc.clock.now_ms()

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field, field_validator
 
 from walkwithme.api.auth import PersonDep, ServicesDep
+from walkwithme.api.inputs import Line
 from walkwithme.api.params import Id
 from walkwithme.notify.channels import check_target
 from walkwithme.usecases import channels
@@ -21,7 +22,7 @@ class NewChannel(BaseModel):
         description="the webhook URL, an Apprise URL, or a browser's push subscription "
         '(`{"endpoint": "https://...", "keys": {"p256dh": "...", "auth": "..."}}`)'
     )
-    label: str = Field(default="", max_length=100)
+    label: Line = Field(default="", max_length=100)
 
     @field_validator("target", mode="before")
     @classmethod

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from walkwithme.api.auth import PersonDep, ServicesDep
+from walkwithme.api.inputs import Line
 from walkwithme.api.params import Id
 from walkwithme.usecases import contacts
 
@@ -15,7 +16,7 @@ router = APIRouter(prefix="/api/contacts", tags=["contacts"])
 
 
 class Ask(BaseModel):
-    email: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
+    email: Line = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
     role: str = Field(default="companion", description="companion or guardian")
 
 

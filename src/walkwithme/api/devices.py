@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from walkwithme.api.auth import PersonDep, ServicesDep
+from walkwithme.api.inputs import Line, YesNo
 from walkwithme.api.params import Id
 from walkwithme.store.writer import Tx
 from walkwithme.usecases import devices
@@ -17,9 +18,9 @@ router = APIRouter(prefix="/api", tags=["devices"])
 
 
 class NewDevice(BaseModel):
-    name: str = Field(min_length=1, max_length=100)
+    name: Line = Field(min_length=1, max_length=100)
     # OwnTracks' payload encryption: a key for the app (shown once, with the token).
-    owntracks_encryption: bool = False
+    owntracks_encryption: YesNo = False
 
 
 @router.get("/devices")

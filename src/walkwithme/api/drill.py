@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from walkwithme.api.auth import PersonDep, ServicesDep
+from walkwithme.api.inputs import Number
 from walkwithme.domain.errors import NotFound
 from walkwithme.usecases import accounts
 
@@ -20,7 +21,7 @@ MAX_JUMP_MIN = 14 * 24 * 60
 
 
 class Jump(BaseModel):
-    minutes: float = Field(gt=0, le=MAX_JUMP_MIN, description="how far forward")
+    minutes: Number = Field(gt=0, le=MAX_JUMP_MIN, description="how far forward")
 
 
 @router.post("/api/clock/jump")

@@ -31,7 +31,7 @@ from starlette.websockets import WebSocketDisconnect
 from walkwithme.api import seen
 from walkwithme.api.auth import COOKIE, bearer, person_of, services
 from walkwithme.api.params import Cursor, Id
-from walkwithme.domain.errors import DomainError
+from walkwithme.domain.errors import DomainError, Unauthorized
 from walkwithme.domain.walks import LIVE_STATES
 from walkwithme.services import Services
 from walkwithme.store.writer import NewFixes
@@ -411,7 +411,10 @@ async def walk_live(
     try:
         person = await person_of(ws, websocket=True)
     except DomainError as exc:
-        await ws.close(code=CLOSE_UNAUTHORIZED, reason=exc.message[:120])
+        # Not signed in (4401: sign in again), or a sign-in that can't open it here (4403: a
+        # phone's token, another site's page).
+        code = CLOSE_UNAUTHORIZED if isinstance(exc, Unauthorized) else CLOSE_NO_ACCESS
+        await ws.close(code=code, reason=exc.message[:120])
         return
     session = bearer(ws) or ws.cookies.get(COOKIE, "")
     reader = _person_reader(walk_id, person.id, session, svc.clock.now_ms)

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from walkwithme.api.auth import PersonDep, ServicesDep
+from walkwithme.api.inputs import Prose, WholeNumber
 from walkwithme.api.params import BodyId, Id
 
 # The same body as POST /api/walks, and the same way of reading its destination.
@@ -39,12 +40,12 @@ class NewOffer(BaseModel):
 
 
 class Decline(BaseModel):
-    note: str | None = Field(default=None, max_length=500)
+    note: Prose | None = Field(default=None, max_length=500)
     promise: When | None = Field(default=None, description="a time to walk together instead")
 
 
 class Mute(BaseModel):
-    hours: int | None = Field(default=None, description="absent: for good")
+    hours: WholeNumber | None = Field(default=None, description="absent: for good")
 
 
 @router.get("")

@@ -8,8 +8,10 @@ from typing import Annotated
 from fastapi import Path, Query
 from pydantic import Field
 
+from walkwithme.api.inputs import WholeNumber
+
 MAX_ID = 2**63 - 1
 
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 Cursor = Annotated[int, Query(ge=0, le=MAX_ID, description="the last id you have seen")]
-BodyId = Annotated[int, Field(ge=1, le=MAX_ID)]
+BodyId = Annotated[WholeNumber, Field(ge=1, le=MAX_ID)]

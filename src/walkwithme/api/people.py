@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from walkwithme.api.auth import COOKIE, PersonDep, ServicesDep, bearer, check_password
+from walkwithme.api.inputs import Line, YesNo
 from walkwithme.api.params import Id
 from walkwithme.domain import people as rules
 from walkwithme.domain.errors import Invalid
@@ -26,10 +27,10 @@ class NewPassword(BaseModel):
 
 
 class NewAccount(BaseModel):
-    email: str = Field(max_length=254)
-    name: str = Field(default="", max_length=100)
+    email: Line = Field(max_length=254)
+    name: Line = Field(default="", max_length=100)
     timezone: str = Field(default="UTC", max_length=64, description="IANA, e.g. Europe/Helsinki")
-    operator: bool = False
+    operator: YesNo = False
 
 
 async def change_password(

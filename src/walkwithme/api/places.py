@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from walkwithme.api.auth import PersonDep, ServicesDep
+from walkwithme.api.inputs import Line, Number
 from walkwithme.api.params import Id
 from walkwithme.usecases import places
 
@@ -15,10 +16,10 @@ router = APIRouter(prefix="/api/places", tags=["places"])
 
 
 class NewPlace(BaseModel):
-    name: str = Field(min_length=1, max_length=100)
-    lat: float
-    lon: float
-    radius: float | None = Field(default=None, description="metres; 40 if not given")
+    name: Line = Field(min_length=1, max_length=100)
+    lat: Number
+    lon: Number
+    radius: Number | None = Field(default=None, description="metres; 40 if not given")
 
 
 @router.get("")

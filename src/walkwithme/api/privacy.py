@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from walkwithme.api.auth import PersonDep, ServicesDep, check_password
+from walkwithme.api.inputs import Number
 from walkwithme.api.params import Id
 from walkwithme.domain.errors import Invalid, NotFound
 from walkwithme.domain.keeping import DAY_MS
@@ -22,9 +23,10 @@ router = APIRouter(prefix="/api", tags=["privacy"])
 
 
 class Choice(BaseModel):
-    days: float | None = Field(
+    # Its upper bound is the operator's (WWM_KEEP_WALKS_MOST_DAYS), said when it is passed.
+    days: Number | None = Field(
         ge=0,
-        le=3650,
+        allow_inf_nan=False,
         description="days a walk's track is kept after it ends safely; 0: as soon as it ends; "
         "null: the server's default (at most the server's most, WWM_KEEP_WALKS_MOST_DAYS)",
     )
@@ -53,12 +55,12 @@ async def choose_keeping(body: Choice, person: PersonDep, svc: ServicesDep) -> d
     """Choose how long your walks are kept once over: from 0 (as soon as you're home) to the
     server's most. It applies to the walks that end from now on."""
     keeping = svc.config.keeping
-    chosen = None if body.days is None else round(body.days * DAY_MS)
-    if chosen is not None and not 0 <= chosen <= keeping.most_ms:
+    if body.days is not None and not 0 <= body.days <= keeping.most_ms / DAY_MS:
         raise Invalid(
             f"days must be from 0 (as soon as you're home) to {keeping.most_ms / DAY_MS:g}",
             field="days",
         )
+    chosen = None if body.days is None else round(body.days * DAY_MS)
     await svc.writer.run(lambda tx: retention.choose(tx, person.id, chosen, keeping))
     return await _view(svc, person.id)
 

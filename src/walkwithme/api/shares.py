@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from walkwithme.api import seen
 from walkwithme.api.auth import PersonDep, ServicesDep
+from walkwithme.api.inputs import Number
 from walkwithme.api.params import Id
 from walkwithme.domain.errors import NotFound
 from walkwithme.usecases import shares, walks
@@ -19,7 +20,7 @@ router = APIRouter(prefix="/api", tags=["share links"])
 
 
 class NewLink(BaseModel):
-    hours: float | None = Field(
+    hours: Number | None = Field(
         default=None, description="how long the link works; absent: until the walk is over"
     )
 

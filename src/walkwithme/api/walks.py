@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from walkwithme.api import seen
 from walkwithme.api.auth import PersonDep, ServicesDep
+from walkwithme.api.inputs import Line, Number, Prose, WholeNumber, YesNo
 from walkwithme.api.params import BodyId, Cursor, Id
 from walkwithme.domain.errors import Forbidden, Invalid, NotFound
 from walkwithme.domain.profiles import apply, parse_overrides
@@ -38,16 +39,16 @@ router = APIRouter(prefix="/api/walks", tags=["walks"])
 
 
 class Point(BaseModel):
-    lat: float
-    lon: float
+    lat: Number
+    lon: Number
 
 
 class Where(BaseModel):
     place_id: BodyId | None = None
-    lat: float | None = None
-    lon: float | None = None
-    radius: float | None = Field(default=None, description="metres; 40 if not given")
-    name: str | None = Field(default=None, max_length=100)
+    lat: Number | None = None
+    lon: Number | None = None
+    radius: Number | None = Field(default=None, description="metres; 40 if not given")
+    name: Line | None = Field(default=None, max_length=100)
 
 
 class NewWalk(BaseModel):
@@ -61,8 +62,10 @@ class NewWalk(BaseModel):
         "alarm (if absent, the one in your profile, if any)",
     )
     origin: Point | None = Field(default=None, alias="from")
-    minutes: int | None = Field(default=None, description="expected duration, if not from `from`")
-    due_at: int | None = Field(
+    minutes: WholeNumber | None = Field(
+        default=None, description="expected duration, if not from `from`"
+    )
+    due_at: WholeNumber | None = Field(
         default=None, description="epoch ms: when to check on you (a timer walk)"
     )
     companions: list[BodyId] | None = Field(default=None, description="person ids; all if absent")
@@ -75,17 +78,17 @@ class NewWalk(BaseModel):
 
 class PinBody(BaseModel):
     pin: str = Field(max_length=16)
-    note: str | None = Field(default=None, max_length=500)
+    note: Prose | None = Field(default=None, max_length=500)
 
 
 class Extend(BaseModel):
     pin: str = Field(max_length=16)
-    minutes: int
+    minutes: WholeNumber
 
 
 class Message(BaseModel):
-    text: str = Field(min_length=1, max_length=500)
-    quick: bool = False
+    text: Prose = Field(min_length=1, max_length=500)
+    quick: YesNo = False
 
 
 async def _destination(svc: Services, person: Person, where: Where) -> Destination:
@@ -324,7 +327,7 @@ class Ok(BaseModel):
 
 
 class Resolution(BaseModel):
-    note: str = Field(min_length=1, max_length=500)
+    note: Prose = Field(min_length=1, max_length=500)
 
 
 @router.post("/{walk_id}/ok")

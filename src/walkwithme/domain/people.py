@@ -7,6 +7,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from walkwithme.domain.errors import IllegalTransition, Invalid
+from walkwithme.domain.text import check_text
 
 
 class ContactRole(StrEnum):
@@ -40,7 +41,7 @@ MIN_PASSWORD_CHARS = 10
 
 
 def normalise_email(email: str) -> str:
-    cleaned = email.strip().lower()
+    cleaned = check_text(email, "email").strip().lower()
     if not _EMAIL.fullmatch(cleaned) or len(cleaned) > 254:
         raise Invalid("email is not a valid address", field="email")
     return cleaned
@@ -54,7 +55,7 @@ def check_password(password: str) -> None:
 
 
 def check_name(name: str, field: str = "name") -> str:
-    cleaned = name.strip()
+    cleaned = check_text(name, field).strip()
     if not 1 <= len(cleaned) <= 100:
         raise Invalid(f"{field} must be 1 to 100 characters", field=field)
     return cleaned

@@ -14,6 +14,7 @@ from enum import StrEnum
 from walkwithme.domain.errors import IllegalTransition, Invalid
 from walkwithme.domain.fixes import Fix
 from walkwithme.domain.geo import distance_m
+from walkwithme.domain.text import check_text
 
 
 class WalkState(StrEnum):
@@ -126,7 +127,8 @@ QUICK_REPLIES = ("On my way", "All good", "Almost there", "Call me", "Are you OK
 
 
 def check_message(text: str) -> str:
-    cleaned = text.strip()
+    """A message's or a note's text (tabs and line breaks are fine in it)."""
+    cleaned = check_text(text, "text", prose=True).strip()
     if not cleaned:
         raise Invalid("text must not be empty", field="text")
     if len(cleaned) > MAX_MESSAGE_CHARS:

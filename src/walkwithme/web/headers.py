@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from walkwithme.web.refused_streams import answering_refusals
+
 
 def tile_origin(tiles_url: str) -> str:
     """The scheme and host of a tile URL template, as CSP names a source."""
@@ -41,9 +43,8 @@ def policy(tiles_url: str) -> str:
 
 
 def answer_headers(tiles_url: str) -> list[tuple[bytes, bytes]]:
-    """The headers every answer gets (`Cache-Control` apart: see `SecurityHeaders`). Also
-    put on a WebSocket refused with an answer of its own (api/errors.py), which this
-    middleware leaves alone: it doesn't wrap the streams' every frame for that."""
+    """The headers every answer gets (`Cache-Control` apart: see `SecurityHeaders`), a
+    WebSocket refused before it opens included (web/refused_streams.py)."""
     return [
         (b"content-security-policy", policy(tiles_url).encode()),
         (b"x-content-type-options", b"nosniff"),
@@ -61,6 +62,10 @@ class SecurityHeaders:
         self.common = answer_headers(tiles_url)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            refusals = answering_refusals(scope, send, [*self.common, NO_STORE])
+            await self.app(scope, receive, refusals)
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

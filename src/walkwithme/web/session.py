@@ -14,7 +14,7 @@ from urllib.parse import parse_qs
 
 from starlette.requests import Request
 
-from walkwithme.api.auth import COOKIE, from_our_pages, same_origin, services
+from walkwithme.api.auth import COOKIE, from_our_origin, services
 from walkwithme.domain.errors import Forbidden
 from walkwithme.usecases.accounts import Person, person_for_session
 
@@ -40,7 +40,7 @@ async def form_fields(request: Request) -> dict[str, str]:
     """A posted form's fields (first value of each), from our own origin only. Our pages send
     no referrer (Referrer-Policy: no-referrer), so a browser posts their forms with `Origin:
     null`; it says where the request came from in `Sec-Fetch-Site`, which pages can't forge."""
-    if not (from_our_pages(request) or same_origin(request, required=True)):
+    if not from_our_origin(request):
         raise Forbidden("cross-origin form refused")
     body = (await request.body())[:MAX_FORM_BYTES]
     return {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Request
 from sqlalchemy.engine import Connection
 from starlette.responses import RedirectResponse, Response
 
-from walkwithme.api.auth import from_our_pages, same_origin, services
+from walkwithme.api.auth import from_our_origin, services
 from walkwithme.api.errors import error_body
 from walkwithme.api.fixes_door import Answer, fixes_of, take_fixes
 from walkwithme.api.params import Id
@@ -170,7 +170,7 @@ async def page_fixes(walk_id: Id, request: Request) -> Response:
     Signed in by her session; the request must come from our pages and carry the session's
     CSRF token (header X-CSRF-Token). Answers as POST /api/fixes does, with the service's
     clock (`now`) so the page can stamp its fixes in the service's time."""
-    if not (from_our_pages(request) or same_origin(request, required=True)):
+    if not from_our_origin(request):
         return _json_error("cross-origin request refused", 403)
     who = await signed_in(request)
     if who is None:

@@ -1,0 +1,51 @@
+"""Text people type (names, messages, notes) holds no control characters.
+
+They mean nothing on a screen, and XML can't hold most of them at all: one in a name made her
+GPX export a file no program opens. So they are refused where text comes in, naming the field,
+and stripped where text goes out as XML (for what was stored before they were refused).
+
+A name is one line: no C0 control character at all (U+0000 to U+001F, tab and line breaks
+included). A message or a note may hold tabs and line breaks (a form's CRLF is taken as LF),
+nothing else of C0. Neither may hold what no text should: U+FFFE, U+FFFF, or half of a
+surrogate pair.
+"""
+
+from __future__ import annotations
+
+import re
+
+from walkwithme.domain.errors import Invalid
+
+_NEVER = "\ud800-\udfff\ufffe\uffff"
+_IN_A_LINE = re.compile(f"[\x00-\x1f{_NEVER}]")
+_IN_PROSE = re.compile(f"[\x00-\x08\x0b-\x1f{_NEVER}]")
+# What XML 1.0 can't hold (its `Char` production): C0 but tab, LF and CR, and the rest above.
+_NOT_XML = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f{_NEVER}]")
+
+
+def refusal(text: str, *, prose: bool = False) -> str | None:
+    """Why `text` can't be taken (`must not hold ...`), or None when it can. `prose`: a
+    message or a note, whose tabs and LF line breaks are fine; CRLF is given as LF."""
+    found = (_IN_PROSE if prose else _IN_A_LINE).search(as_prose(text) if prose else text)
+    if found is None:
+        return None
+    kind = "a control character" if found.group() < " " else "a character that is not text"
+    return f"must not hold {kind} (U+{ord(found.group()):04X})"
+
+
+def check_text(text: str, field: str, *, prose: bool = False) -> str:
+    """`text` as taken (a message's CRLF as LF), or Invalid naming `field`."""
+    why = refusal(text, prose=prose)
+    if why is not None:
+        raise Invalid(f"{field} {why}", field=field)
+    return as_prose(text) if prose else text
+
+
+def xml_safe(text: str) -> str:
+    """`text` without the characters XML can't hold (stored before they were refused)."""
+    return _NOT_XML.sub("", text)
+
+
+def as_prose(text: str) -> str:
+    """A message's line breaks as LF (a form sends CRLF)."""
+    return text.replace("\r\n", "\n")
