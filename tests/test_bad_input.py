@@ -131,6 +131,16 @@ def test_keeping_days_as_a_boolean_or_a_string_is_refused(cast: Cast, value: Any
     assert cast.client.get("/api/me/keeping", headers=mira.auth).json()["days"] is None
 
 
+def test_her_profile_takes_no_control_character_and_a_pace_that_is_a_number(cast: Cast) -> None:
+    mira = cast.person("Mira")
+    before = cast.client.get("/api/me", headers=mira.auth).json()
+    _refused(cast.client.patch("/api/me", json={"phone": "+358\x0040"}, headers=mira.auth), "phone")
+    for pace in (True, "1.4"):
+        answer = cast.client.patch("/api/me", json={"pace": pace}, headers=mira.auth)
+        assert (answer.status_code, answer.json()["field"]) == (422, "pace"), answer.text
+    assert cast.client.get("/api/me", headers=mira.auth).json() == before
+
+
 def test_every_number_of_a_walk_is_a_number(cast: Cast) -> None:
     mira, noor = cast.person("Mira"), cast.person("Noor")
     cast.link(mira, noor)

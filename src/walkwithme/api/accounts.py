@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from walkwithme.api.auth import COOKIE, PersonDep, ServicesDep, bearer, check_password
+from walkwithme.api.inputs import Line, Number
 from walkwithme.domain.profiles import apply
 from walkwithme.domain.walks import check_pin_format
 from walkwithme.hashing import Lane
@@ -29,10 +30,10 @@ def _dummy_hash() -> str:
 
 
 class SignUp(BaseModel):
-    email: str = Field(max_length=254)
-    name: str = Field(min_length=1, max_length=100)
+    email: Line = Field(max_length=254)
+    name: Line = Field(min_length=1, max_length=100)
     password: str = Field(max_length=200)
-    timezone: str = "UTC"
+    timezone: Line = "UTC"
     invite: str | None = None
 
 
@@ -42,10 +43,10 @@ class SignIn(BaseModel):
 
 
 class Profile(BaseModel):
-    name: str | None = None
-    timezone: str | None = None
-    phone: str | None = None
-    pace: float | None = Field(default=None, description="walking pace, metres per second")
+    name: Line | None = None
+    timezone: Line | None = None
+    phone: Line | None = None
+    pace: Number | None = Field(default=None, description="walking pace, metres per second")
     rules: dict[str, Any] | None = Field(
         default=None,
         description='your thresholds for the watchdog\'s rules: {"silent": "4m", "night": '
