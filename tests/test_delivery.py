@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import make_services
-from tests.people import Cast, Member
+from tests.people import PIN, Cast, Member
 from tests.sinks import Mailbox, WebhookSink, smtp_server, webhook_sink
 from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
@@ -270,6 +270,22 @@ def test_im_on_it_pauses_the_climb_for_ten_minutes_not_for_good(
     assert [r.path for r in sink.received] == ["/gus"]
 
 
+def test_im_on_it_tapped_twice_is_said_once(cast: Cast) -> None:
+    mira, noor, gus = with_guardian(cast)
+    cast.channel(mira)
+    walk = cast.start_walk(mira)
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    for _ in range(2):
+        on_it = cast.client.post(f"/api/walks/{walk['id']}/ack", headers=noor.auth)
+        assert on_it.status_code == 200, on_it.text
+    said = [e for e in cast.events(mira, walk) if e["kind"] == "alarm_acknowledged"]
+    assert len(said) == 1
+    assert len(cast.told(mira, "alarm_acknowledged")) == 1
+    # Someone else on it too (Gus, her guardian) is said: it is news to her and to the others.
+    assert cast.client.post(f"/api/walks/{walk['id']}/ack", headers=gus.auth).status_code == 200
+    assert len(cast.told(mira, "alarm_acknowledged")) == 2
+
+
 def test_guardians_hear_who_resolved_an_alarm_they_were_told_of(
     local: tuple[Cast, Services], sink: WebhookSink
 ) -> None:
@@ -285,6 +301,60 @@ def test_guardians_hear_who_resolved_an_alarm_they_were_told_of(
     assert [t["kind"] for t in told] == ["alarm", "alarm_resolved"]
     assert told[-1]["by"]["name"] == "Noor"
     assert told[-1]["note"] == "Found her, all fine"
+
+
+def test_with_no_companion_to_hear_it_the_alarm_goes_up_the_ladder_at_once(
+    local: tuple[Cast, Services], sink: WebhookSink
+) -> None:
+    """Noor has no channel: a rung that reaches nobody is skipped, not waited out."""
+    cast, svc = local
+    mira, _noor, gus = with_guardian(cast)
+    add_webhook(cast, gus, sink.url + "/gus")
+    walk = cast.start_walk(mira)
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    assert svc.watchdog.tick_sync() == ["escalated"]  # the clock has not moved
+    send_all(svc)
+    assert [json.loads(r.body)["kind"] for r in sink.received] == ["alarm"]
+    assert [r.path for r in sink.received] == ["/gus"]
+
+
+def test_every_rung_hears_why_she_was_asked_the_check_she_did_not_answer(
+    local: tuple[Cast, Services], sink: WebhookSink
+) -> None:
+    cast, svc = local
+    mira, noor, gus = with_guardian(cast)
+    add_webhook(cast, noor, sink.url + "/noor")
+    add_webhook(cast, gus, sink.url + "/gus")
+    walk = cast.start_walk(mira)
+    cast.clock.advance(minutes=3)
+    assert svc.watchdog.tick_sync() == ["check"]  # her phone never reported
+    cast.clock.advance(seconds=90)
+    assert svc.watchdog.tick_sync() == ["alarm"]
+    cast.clock.advance(minutes=3)
+    assert svc.watchdog.tick_sync() == ["escalated"]
+    send_all(svc)
+    alarms = sorted(
+        (r.path, body["reason"], body.get("asked_because"))
+        for r in sink.received
+        if (body := json.loads(r.body))["kind"] == "alarm"
+    )
+    assert alarms == [("/gus", "no_answer", "silent"), ("/noor", "no_answer", "silent")]
+    climbed = [e for e in cast.events(noor, walk) if e["kind"] == "alarm_escalated"]
+    assert [e.get("asked_because") for e in climbed] == ["silent"]
+
+
+def test_guardians_hear_the_alarm_is_over_when_she_ends_it_herself(
+    local: tuple[Cast, Services], sink: WebhookSink
+) -> None:
+    """Her PIN ends the alarm: Gus, told of it, must not go on looking for someone at home."""
+    cast, svc = local
+    mira, _noor, _gus, walk = guardian_alarmed(cast, svc, sink)
+    ended = cast.client.post(f"/api/walks/{walk['id']}/ok", json={"pin": PIN}, headers=mira.auth)
+    assert ended.status_code == 200, ended.text
+    send_all(svc)
+    told = [json.loads(r.body) for r in sink.received]
+    assert [t["kind"] for t in told] == ["alarm", "alarm_resolved"]
+    assert told[-1]["by"]["name"] == "Mira"
 
 
 def test_a_channel_that_keeps_failing_is_marked_broken_and_a_test_revives_it(
@@ -405,6 +475,13 @@ def test_without_guardians_the_alarm_goes_to_the_hook_then_is_said_again(
     assert len(hook.received) == 2
     assert json.loads(hook.received[-1].body)["again"] is True
     assert svc.watchdog.failures == 0
+    # Resolved: the hook, which was told, hears it is over (its operator stops looking).
+    cast.client.post(
+        f"/api/walks/{walk['id']}/resolve", json={"note": "Found her"}, headers=noor.auth
+    )
+    send_all(svc)
+    over = json.loads(hook.received[-1].body)
+    assert (len(hook.received), over["kind"], over["by"]["name"]) == (3, "alarm_resolved", "Noor")
 
 
 def rungs_told(cast: Cast, who: Member) -> list[tuple[str, bool]]:

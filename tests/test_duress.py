@@ -26,6 +26,7 @@ from tests.conftest import make_services
 from tests.people import HOME, PIN, START, Cast, Member, between
 from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
+from walkwithme.notify.messages import render
 from walkwithme.services import Services
 from walkwithme.store.schema import alerts, deliveries, people, walks
 from walkwithme.usecases.accounts import create_invite
@@ -419,6 +420,21 @@ def alarm_alerts_to(run: Run, who: Member) -> list[dict[str, Any]]:
             .order_by(alerts.c.id)
         )
         return [dict(r.payload) for r in rows]
+
+
+def test_her_duress_pin_given_again_is_said_as_what_she_was_made_to_do(tmp_path: Path) -> None:
+    """Two alarms in the same words would read as one sent twice: the second says what the
+    duress PIN was given for this time."""
+    with scene(tmp_path, "run", duress_in_profile=False) as run:
+        extends_the_walk(run, DURESS)
+        run.cast.clock.advance(minutes=2)
+        run.as_mira("POST", f"{run.url}/end", json={"pin": DURESS, "note": ""})
+        titles = [render(alarm)[0] for alarm in alarm_alerts_to(run, run.noor)]
+    assert titles == [
+        "ALARM: Mira may need help (the duress PIN was given: a silent alarm, the walker's "
+        "phone shows nothing of it).",
+        "ALARM: Mira gave the duress PIN again to end the walk.",
+    ]
 
 
 def test_after_her_duress_pin_only_a_companion_or_guardian_ends_the_alarm(

@@ -369,6 +369,7 @@ def test_a_timer_walk_is_checked_on_at_the_time_she_set(cast: Cast) -> None:
     """ "Check on me at 23:30": no destination, no phone needed; extendable with her PIN."""
     mira, noor = cast.person("Mira"), cast.person("Noor")
     cast.link(mira, noor)
+    cast.channel(noor)
     due_at = cast.clock.now_ms() + 30 * 60_000
     made = cast.client.post("/api/walks", json={"due_at": due_at, "pin": PIN}, headers=mira.auth)
     assert made.status_code == 201, made.text
@@ -385,6 +386,13 @@ def test_a_timer_walk_is_checked_on_at_the_time_she_set(cast: Cast) -> None:
     assert look(cast, seconds=90) == ["alarm"]
     alarm = cast.events(noor, walk)[-1]
     assert alarm["destination"] is None
+    # Said as what it is: not a walk home, and nowhere to be late to.
+    started, alarmed = cast.told(noor, "started")[0], cast.told(noor, "alarm")[0]
+    assert render(started)[0] == "Mira started a timed walk and shared it with you."
+    assert render(alarmed)[0] == (
+        "ALARM: Mira may need help (no answer to a check, asked because: the walk's time ran "
+        "out without a word from them)."
+    )
 
 
 def test_a_timer_walk_too_far_ahead_is_refused(cast: Cast) -> None:

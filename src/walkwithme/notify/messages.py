@@ -31,16 +31,41 @@ REASONS = {
     "sos": "SOS pressed",
     "no_answer": "no answer to a check",
     "wrong_pins": "wrong PIN three times",
-    "duress": "she gave her duress PIN: a silent alarm, her phone shows nothing of it",
+    "duress": "the duress PIN was given: a silent alarm, the walker's phone shows nothing of it",
+}
+
+# Her duress PIN given again during its silent alarm (`said`: what it was given for).
+DURESS_AGAIN = {
+    "inside": ' to say "I\'m inside"',
+    "ended": " to end the walk",
+    "extended": " to ask for more time",
+    "check_answered": ' to answer "Are you OK?"',
+    "alarm_resolved": " to end the alarm",
+}
+
+# A timer walk has no destination: it is not "home", and nothing is late to arrive.
+_TIMER_WHAT = {
+    "started": "{name} started a timed walk and shared it with you.",
+}
+_TIMER_REASONS = {
+    "late": "the walk's time ran out without a word from them",
 }
 
 
-def said_reason(code: object, asked_because: object = None) -> str:
-    """Why, in words; an unanswered check says why she was asked it."""
-    said = REASONS.get(str(code), str(code))
+def said_reason(code: object, asked_because: object = None, *, timer: bool = False) -> str:
+    """Why, in words; an unanswered check says why she was asked it. `timer`: for a walk
+    without a destination."""
+    reasons = {**REASONS, **_TIMER_REASONS} if timer else REASONS
+    said = reasons.get(str(code), str(code))
     if asked_because:
-        said += f", asked because: {REASONS.get(str(asked_because), str(asked_because))}"
+        said += f", asked because: {reasons.get(str(asked_because), str(asked_because))}"
     return said
+
+
+def _a_timer_walk(payload: dict[str, Any]) -> bool:
+    if "timer" in payload:
+        return bool(payload["timer"])  # the start says so
+    return "destination" in payload and payload["destination"] is None  # an alarm's facts
 
 
 def render(payload: dict[str, Any]) -> tuple[str, str]:
@@ -49,8 +74,14 @@ def render(payload: dict[str, Any]) -> tuple[str, str]:
     walker = payload.get("walker") or {}
     name = walker.get("name", "Someone")
     by = (payload.get("by") or {}).get("name", "Someone")
-    reason = said_reason(payload.get("reason"), payload.get("asked_because"))
-    title = _WHAT.get(kind, kind).format(
+    timer = _a_timer_walk(payload)
+    reason = said_reason(payload.get("reason"), payload.get("asked_because"), timer=timer)
+    what = {**_WHAT, **_TIMER_WHAT} if timer else _WHAT
+    template = what.get(kind, kind)
+    if kind == "alarm" and payload.get("said") in DURESS_AGAIN:
+        # Not the same alarm twice: what whoever holds the phone just made the walker do.
+        template = "ALARM: {name} gave the duress PIN again" + DURESS_AGAIN[payload["said"]] + "."
+    title = template.format(
         name=name,
         by=by,
         reason=reason,

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from walkwithme.domain.errors import Conflict, NotFound
@@ -20,6 +21,7 @@ from walkwithme.domain.rules import (
     quiet_after_answer,
 )
 from walkwithme.domain.walks import WalkState, check_message
+from walkwithme.store.schema import events
 from walkwithme.store.writer import Tx
 from walkwithme.usecases import alerts, shares, timeline
 from walkwithme.usecases.timeline import FOR_ALL, FOR_COMPANIONS, FOR_WALKER, Audience
@@ -28,9 +30,13 @@ from walkwithme.usecases.walk_store import get_walk, save
 from walkwithme.usecases.walks import audience_of, own_live_walk, person_name
 
 
-def _alarm_begins(tx: Tx, reason: Reason, *, cover: bool) -> dict[str, Any]:
+def _alarm_begins(tx: Tx, walk: Walk, reason: Reason, *, cover: bool) -> dict[str, Any]:
     """An alarm begins: its reason and time, the question it ends, the ladder's first rung
-    (in the walk's own columns, or in the cover's for the alarm her devices are shown)."""
+    (in the walk's own columns, or in the cover's for the alarm her devices are shown). Her
+    companions are told first; if none of them has a channel that works, that rung reaches
+    nobody and is skipped: the ladder climbs at the watchdog's next look, not 3 minutes on."""
+    companions = alerts.companion_ids(tx.conn, walk.id)
+    heard = any(alerts.working_channels(tx.conn, companions).values())
     return shown_columns(
         cover,
         alarm_reason=reason.value,
@@ -38,7 +44,7 @@ def _alarm_begins(tx: Tx, reason: Reason, *, cover: bool) -> dict[str, Any]:
         check_reason=None,
         check_asked_at=None,
         escalation_level=0,
-        escalate_at=tx.now_ms + ESCALATE_AFTER_MS,
+        escalate_at=tx.now_ms + (ESCALATE_AFTER_MS if heard else 0),
     )
 
 
@@ -54,7 +60,8 @@ def raise_alarm(
     """The alarm: her companions first; the ladder climbs if nobody says "I'm on it".
     `silent`: kept from her own devices (her duress PIN; `values` set what they are shown).
     `asked`: for an unanswered check, why she was asked (stalled, silent...), said with it."""
-    walk = save(tx, walk, WalkState.ALARM, **_alarm_begins(tx, reason, cover=False), **values)
+    begins = _alarm_begins(tx, walk, reason, cover=False)
+    walk = save(tx, walk, WalkState.ALARM, **begins, **values)
     facts = {"reason": reason.value, **_asked(asked), **facts_of(walk, tx.now_ms)}
     audience = FOR_COMPANIONS if silent else FOR_ALL
     event_id = timeline.record(tx, walk.id, "alarm", audience=audience, **facts)
@@ -65,6 +72,25 @@ def raise_alarm(
 def _asked(reason: str | None) -> dict[str, str]:
     """Why she was asked the check she didn't answer, for whoever acts on the alarm."""
     return {"asked_because": reason} if reason else {}
+
+
+def _asked_before(conn: Connection, walk_id: int, since: int | None, *, walker: bool) -> Any:
+    """Why she was asked the check whose silence raised the alarm going on since `since`, as
+    its first event said it (to those looking out for her, or, `walker`, to her devices):
+    every rung the alarm climbs to is told it too."""
+    seen = (FOR_ALL, FOR_WALKER) if walker else (FOR_ALL, FOR_COMPANIONS)
+    found = conn.execute(
+        sa.select(events.c.data)
+        .where(
+            events.c.walk_id == walk_id,
+            events.c.kind == "alarm",
+            events.c.audience.in_(seen),
+            events.c.at >= (since or 0),
+        )
+        .order_by(events.c.id)
+        .limit(1)
+    ).scalar()
+    return _asked(found.get("asked_because")) if found else {}
 
 
 def tell_duress_again(tx: Tx, walk: Walk, *, said: str | None) -> None:
@@ -92,6 +118,7 @@ def escalate(tx: Tx, walk: Walk, *, has_hook: bool) -> tuple[Walk, bool]:
     rung = LADDER[climb.level]
     facts = {
         "reason": walk.alarm_reason,
+        **_asked_before(tx.conn, walk.id, walk.alarm_since, walker=False),
         "rung": rung,
         "again": climb.again,
         **facts_of(walk, tx.now_ms),
@@ -123,6 +150,7 @@ def escalate_shown(tx: Tx, walk: Walk, cover: Cover, *, has_hook: bool) -> bool:
         return False
     facts = {
         "reason": cover.alarm_reason,
+        **_asked_before(tx.conn, walk.id, cover.alarm_at, walker=True),
         "rung": LADDER[climb.level],
         "again": climb.again,
         **facts_of(walk, tx.now_ms),
@@ -234,7 +262,7 @@ def shown_alarm(tx: Tx, walk: Walk, reason: Reason, asked: str | None = None) ->
     """Under a silent alarm, her devices see the alarm her own actions (or her silence) would
     have raised; its own ladder starts climbing, for them (`escalate_shown`)."""
     walk = save(
-        tx, walk, cover_state=WalkState.ALARM.value, **_alarm_begins(tx, reason, cover=True)
+        tx, walk, cover_state=WalkState.ALARM.value, **_alarm_begins(tx, walk, reason, cover=True)
     )
     facts = {"reason": reason.value, **_asked(asked), **facts_of(walk, tx.now_ms)}
     timeline.record(tx, walk.id, "alarm", audience=FOR_WALKER, **facts)
@@ -285,6 +313,8 @@ def acknowledge(tx: Tx, walk_id: int, person_id: int) -> None:
     if shown:
         paused["cover_escalate_at"] = pause
     save(tx, walk, **paused)
+    if _said_on_it_lately(tx, walk, person_id):
+        return  # a second tap (or a page sent twice): the pause is renewed, nobody told twice
     facts: dict[str, Any] = {"by": {"id": person_id, "name": person_name(tx.conn, person_id)}}
     audience = FOR_ALL if shown else _for(walk)
     event_id = timeline.record(
@@ -293,6 +323,22 @@ def acknowledge(tx: Tx, walk_id: int, person_id: int) -> None:
     others = [p for p in alerts.companion_ids(tx.conn, walk_id) if p != person_id]
     told = [walk.walker_id, *others] if audience == FOR_ALL else others
     alerts.tell(tx, walk, "alarm_acknowledged", facts, told, event_id=event_id)
+
+
+def _said_on_it_lately(tx: Tx, walk: Walk, person_id: int) -> bool:
+    """The last "I'm on it" of this alarm is this person's, within the pause it made."""
+    last = tx.conn.execute(
+        sa.select(events.c.actor_id, events.c.at)
+        .where(
+            events.c.walk_id == walk.id,
+            events.c.kind == "alarm_acknowledged",
+            events.c.audience.in_((FOR_ALL, FOR_COMPANIONS)),
+            events.c.at >= (walk.alarm_since or 0),
+        )
+        .order_by(events.c.id.desc())
+        .limit(1)
+    ).first()
+    return last is not None and last.actor_id == person_id and tx.now_ms - last.at < ACK_PAUSES_MS
 
 
 def resolve(tx: Tx, walk_id: int, person_id: int, note: str) -> None:
@@ -305,7 +351,7 @@ def resolve_alarm(tx: Tx, walk: Walk, *, by: int, note: str | None) -> None:
     """The alarm is over. After a silent one, the walk becomes what her devices were shown:
     over if she was made to end it, going on otherwise (with the question they were asked,
     if one waits for her answer); an alarm they were shown is resolved for them too."""
-    told_guardians = (walk.escalation_level or 0) >= 1
+    told_rung = walk.escalation_level or 0  # the highest rung the alarm reached
     guardians = alerts.guardian_ids(tx.conn, walk.walker_id, alarm_at=walk.alarm_since)
     reason = walk.alarm_reason
     audience = _for(walk)
@@ -342,11 +388,14 @@ def resolve_alarm(tx: Tx, walk: Walk, *, by: int, note: str | None) -> None:
             actor_id=by,
             **{**facts, "reason": shown_reason},
         )
+    # Everyone the alarm reached hears it is over, and who ended it (her, with her PIN, or
+    # whoever found her): guardians and the operator's hook would otherwise go on looking
+    # for someone who is home.
     recipients = [p for p in alerts.companion_ids(tx.conn, walk.id) if p != by]
-    if told_guardians and by != walk.walker_id:
-        # Guardians heard of the alarm: they hear who ended it, if it wasn't her.
-        recipients += guardians
-    alerts.tell(tx, walk, "alarm_resolved", facts, recipients, event_id=event_id)
+    if told_rung >= LADDER.index("guardians"):
+        recipients += [g for g in guardians if g != by]
+    told_hook = told_rung >= LADDER.index("hook")
+    alerts.tell(tx, walk, "alarm_resolved", facts, recipients, event_id=event_id, hook=told_hook)
 
 
 _COVER_CLEARED: dict[str, Any] = dict.fromkeys(COVER_COLUMNS)
