@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from tests.people import HOME, PIN, Cast, Member
 from walkwithme.domain.geo import DEFAULT_PACE_MPS, distance_m
 from walkwithme.domain.lingering import NEAR_DOOR_LIMIT, still_after
+from walkwithme.notify.messages import render
 from walkwithme.sim import walk_along
 from walkwithme.streets.snap import METRES_PER_DEGREE
 
@@ -185,3 +186,18 @@ def test_noise_alone_never_moves_her_more_than_one_far_fix_at_a_time(
         still = still_after(still, *where, 10, i * 10_000)
         assert still.since == 0
         assert distance_m(still.lat, still.lon, *HOME) < 20
+
+
+def test_noor_is_told_once_when_she_reaches_her_door(cast: Cast) -> None:
+    """At the door, Noor's phone says so (he waits for "I'm inside"); stepping away to let a
+    car by and coming back is not news."""
+    her = Walker(cast)
+    cast.channel(her.noor)
+    her.along([off(HOME, -400, 0), HOME])
+    told = cast.told(her.noor, "arrived")
+    assert [render(alert)[0] for alert in told] == ["Mira is at the door."]
+    her.along([HOME, off(HOME, -80, 0), HOME])
+    kinds = [e["kind"] for e in her.events(her.noor)]
+    assert kinds.count("arrived") == 2
+    assert "left_door" in kinds
+    assert len(cast.told(her.noor, "arrived")) == 1

@@ -12,6 +12,7 @@ _WHAT = {
     "alarm_acknowledged": "{by} is on it.",
     "alarm_resolved": "The alarm about {name} is over.",
     "low_battery": "{name}'s phone battery is low ({battery:.0f}%).",
+    "arrived": "{name} is at the door.",
     "inside": "{name} is home, inside.",
     "ended": "{name} ended the walk.",
     "test": "A test from Walk With Me: this channel works.",
