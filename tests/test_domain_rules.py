@@ -151,6 +151,24 @@ def test_progress_needs_more_than_gps_noise() -> None:
     assert back.away_since is None
 
 
+def test_a_detour_nearer_as_the_crow_flies_is_progress_in_time_and_not_away() -> None:
+    """Along the streets she has more to walk (1,000 m, then 1,050, 1,100); as the crow flies
+    she gets nearer (800 m, then 770, 740): no walking away, and progress in time."""
+    start = progress_after(None, 1000, T0, 8, (800, None))
+    first = progress_after(start, 1050, T0 + 1, 8, (770, 800))  # one fix nearer: not yet
+    assert (first.progress_at, first.away_since) == (T0, None)  # within a detour's allowance
+    second = progress_after(first, 1100, T0 + 2, 8, (740, 770))  # two in a row: nearer
+    assert second == Progress(1000, T0 + 2, None, straight_m=740)
+    # Across, no nearer as the crow flies: not progress; within the allowance, not away.
+    across = progress_after(second, 1150, T0 + 3, 8, (745, 740))
+    assert (across.progress_at, across.away_since) == (T0 + 2, None)
+    # Beyond a quarter of the least left (250 m), or farther as the crow flies too: away.
+    beyond = progress_after(second, 1260, T0 + 3, 8, (745, 740))
+    assert beyond.away_since == T0 + 3
+    farther = progress_after(second, 1050, T0 + 3, 8, (770, 740))
+    assert farther.away_since == T0 + 3
+
+
 def test_one_noisy_fix_closer_is_not_progress_and_a_vague_fix_must_move_more() -> None:
     start = progress_after(None, 1000, T0)
     outlier = progress_after(start, 940, T0 + 1)  # 60 m closer, alone

@@ -9,7 +9,7 @@ walk may change (domain/profiles.py); a walk carries its own in `Watch.profiles`
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import Any
 
@@ -180,9 +180,12 @@ def next_look_after(w: Watch, now: int) -> int | None:
 @dataclass(frozen=True)
 class Progress:
     progress_m: float  # the least distance left so far (as counted: see `progress_after`)
-    progress_at: int  # when it last fell
+    progress_at: int  # when she last got nearer (along the streets, or as the crow flies)
     away_since: int | None
     closer_m: float | None = None  # the last fix was closer than the least by more than noise
+    # The least distance to the door as the crow flies so far, counted as the distance left
+    # is (None: a walk judged before it was kept).
+    straight_m: float | None = None
 
 
 def noise_m(accuracy_m: float | None) -> float:
@@ -202,10 +205,25 @@ MAX_NOISE_M = 50.0
 
 
 def progress_after(
-    previous: Progress | None, remaining_m: float, t: int, accuracy_m: float | None = None
+    previous: Progress | None,
+    remaining_m: float,
+    t: int,
+    accuracy_m: float | None = None,
+    straight: tuple[float, float | None] | None = None,
 ) -> Progress:
     """Progress is the distance left falling; walking away is it staying above the least seen
     so far, by more than GPS noise. Going back toward the destination ends "away".
+
+    Another street home may mean, for a while, more to walk than she had (a detour round a
+    dark park): the distance left rises while she gets nearer as the crow flies. So getting
+    nearer as the crow flies than where she last made progress (by the same measure: two
+    fixes in a row, each nearer by more than noise) is progress too, in time: it ends "away"
+    and holds off the stalled rule, without being a new least distance left. And while she
+    is no farther as the crow flies, a rise of the distance left within a detour's allowance
+    (a quarter of the least, up to 300 m) is not walking away. Whoever turns back is farther
+    both ways, and is asked as before; going round a railway yard takes her farther as the
+    crow flies while every step brings her nearer along the streets. `straight`: this
+    fix's distance to the door as the crow flies, and the fix before's.
 
     The least seen so far is a record, and for someone standing still every noisy fix is a new
     chance to beat it (snapped to the streets, a fix a few metres off may land on a street
@@ -214,16 +232,40 @@ def progress_after(
     only by more than its own noise, and as progress only if the fix before it was closer
     too: a walker's fixes are, two in a row of noise's seldom are. (Walking in steps smaller
     than the noise, she makes progress every few fixes, well within the stalled rule's time.)"""
+    crow, crow_before = straight if straight is not None else (None, None)
     if previous is None:
-        return Progress(remaining_m, t, None)
+        return Progress(remaining_m, t, None, straight_m=crow)
     tolerance = noise_m(accuracy_m)
+    # As the crow flies, measured from where she was when she last made progress.
+    mark = previous.straight_m if previous.straight_m is not None else crow
+    nearer = (
+        crow is not None
+        and crow_before is not None
+        and mark is not None
+        and max(crow, crow_before) <= mark - tolerance
+    )
     if remaining_m <= previous.progress_m - tolerance:
         if previous.closer_m is not None:
-            return Progress(remaining_m, t, None, closer_m=remaining_m)
-        return replace(previous, away_since=None, closer_m=remaining_m)
-    if remaining_m > previous.progress_m + tolerance:
-        return Progress(previous.progress_m, previous.progress_at, previous.away_since or t)
-    return Progress(previous.progress_m, previous.progress_at, None)
+            return Progress(remaining_m, t, None, closer_m=remaining_m, straight_m=crow)
+        if nearer:
+            return Progress(previous.progress_m, t, None, remaining_m, crow)
+        return Progress(previous.progress_m, previous.progress_at, None, remaining_m, mark)
+    if nearer:
+        return Progress(previous.progress_m, t, None, straight_m=crow)
+    rise = remaining_m - previous.progress_m
+    farther = crow is None or mark is None or crow > mark + tolerance
+    detour = max(tolerance, min(MAX_DETOUR_M, DETOUR_SHARE * previous.progress_m))
+    if rise > tolerance and (farther or rise > detour):
+        away = previous.away_since or t
+        return Progress(previous.progress_m, previous.progress_at, away, straight_m=mark)
+    return Progress(previous.progress_m, previous.progress_at, None, straight_m=mark)
+
+
+# Another way home may be longer than the shortest: while she is no farther as the crow flies,
+# the distance left may rise this much above the least before she counts as walking away.
+# (Walking across for long is not progress either way: the stalled rule asks her.)
+DETOUR_SHARE = 0.25
+MAX_DETOUR_M = 300.0
 
 
 # -- the expected arrival adapts, the way a companion's would ------------------------------------

@@ -72,6 +72,7 @@ _WHERE = {
     "last_bearing_deg": None,
     "progress_m": None,
     "closer_m": None,
+    "straight_m": None,
     "door_still": None,
     "measured_m": None,
     "walker_last": None,

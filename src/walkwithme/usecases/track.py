@@ -37,7 +37,11 @@ class Track:
         self.latest_at = walk.last.at
         self.progress = (
             Progress(
-                walk.progress_m, walk.progress_at or walk.started_at, walk.away_since, walk.closer_m
+                walk.progress_m,
+                walk.progress_at or walk.started_at,
+                walk.away_since,
+                walk.closer_m,
+                walk.straight_m,
             )
             if walk.progress_m is not None
             else None
@@ -114,7 +118,10 @@ class Track:
                 if self.field is not None
                 else straight
             )
-            self.progress = progress_after(self.progress, remaining, t, fix.accuracy_m)
+            before = dest.distance_from(previous.lat, previous.lon) if previous else None
+            self.progress = progress_after(
+                self.progress, remaining, t, fix.accuracy_m, (straight, before)
+            )
             self._adapt_arrival(max(0.0, remaining - dest.radius_m), t)
         if fix.battery_pct is not None:
             self.battery = fix.battery_pct
@@ -159,6 +166,7 @@ class Track:
             "progress_at": progress.progress_at if progress else walk.progress_at,
             "away_since": progress.away_since if progress else None,
             "closer_m": progress.closer_m if progress else None,
+            "straight_m": progress.straight_m if progress else None,
             "door_at": self.door_at,
             "door_still": walk_record.still_json(self.still),
             "battery_notice": self.notice,

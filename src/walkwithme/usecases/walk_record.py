@@ -135,6 +135,7 @@ class Walk:
     progress_at: int | None = None
     away_since: int | None = None
     closer_m: float | None = None  # progress waiting for the next fix to confirm it
+    straight_m: float | None = None  # the least distance to the door as the crow flies
     door_at: int | None = None
     # Where she has been standing near the door since she last moved (kept as `door_still`).
     still: Stillness | None = None
