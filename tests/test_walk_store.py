@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from tests.people import HOME, START, Cast, between
 from walkwithme.domain.errors import Conflict
+from walkwithme.domain.rules import Progress
 from walkwithme.domain.walks import WalkState
 from walkwithme.store.schema import walks
 from walkwithme.store.writer import Tx
@@ -30,6 +31,8 @@ LAST_COLUMNS = {
     "last_bearing_deg": "bearing_deg",
     "last_battery_pct": "battery_pct",
 }
+# And of how she gets nearer, by the `Progress` field each keeps (the same names).
+PROGRESS_COLUMNS = ("progress_m", "progress_at", "away_since", "closer_m", "straight_m")
 _SOME = st.none() | st.integers(0, 2**40) | st.floats(-90, 90)
 
 CHANGES = st.fixed_dictionaries(
@@ -38,6 +41,9 @@ CHANGES = st.fixed_dictionaries(
         **dict.fromkeys(LAST_COLUMNS, _SOME),
         "walker_last": st.none() | st.fixed_dictionaries(dict.fromkeys(LAST_COLUMNS, _SOME)),
         "progress_m": st.none() | st.floats(0, 10_000),
+        "progress_at": st.integers(0, 2**40),
+        "away_since": st.none() | st.integers(0, 2**40),
+        "straight_m": st.none() | st.floats(0, 10_000),
         "check_reason": st.none() | st.sampled_from(["silent", "stalled"]),
         "wrong_pins": st.integers(0, 5),
         "fix_seq": st.integers(0, 10_000),
@@ -80,12 +86,20 @@ def test_a_walk_changed_is_what_replace_makes(changes: dict[str, Any]) -> None:
         ended_at=None,
         last=walk_record.LastFix(at=500, lat=60.1, lon=24.9, battery_pct=80.0),
         walker_last=walk_record.LastFix(at=400, lat=60.0, lon=24.8, battery_pct=90.0),
+        progress=Progress(1_200.0, 300, None, closer_m=1_180.0, straight_m=900.0),
     )
     changed = walk_store._changed(walk, WalkState.AT_DOOR, dict(changes))
-    plain = {
-        k: v for k, v in changes.items() if k not in {"door_still", "walker_last", *LAST_COLUMNS}
-    }
+    kept = {"door_still", "walker_last", *LAST_COLUMNS, *PROGRESS_COLUMNS}
+    plain = {k: v for k, v in changes.items() if k not in kept}
     expected = replace(walk, state=WalkState.AT_DOOR, still=None, **plain)
+    # A column of its progress changes that, and keeps the others; no least distance left
+    # is no progress counted yet.
+    if any(name in changes for name in PROGRESS_COLUMNS):
+        assert walk.progress is not None
+        progress = replace(
+            walk.progress, **{k: v for k, v in changes.items() if k in PROGRESS_COLUMNS}
+        )
+        expected = replace(expected, progress=progress if progress.progress_m is not None else None)
     # A column of its last fix changes that, and keeps the others.
     expected = replace(expected, last=walk.last._replace(**_last(changes)))
     if "walker_last" in changes:

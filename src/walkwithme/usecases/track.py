@@ -35,17 +35,7 @@ class Track:
         self.events: list[tuple[str, dict[str, Any]]] = []
         self.last: Fix | None = walk.last.fix()
         self.latest_at = walk.last.at
-        self.progress = (
-            Progress(
-                walk.progress_m,
-                walk.progress_at or walk.started_at,
-                walk.away_since,
-                walk.closer_m,
-                walk.straight_m,
-            )
-            if walk.progress_m is not None
-            else None
-        )
+        self.progress: Progress | None = walk.progress
         self.door_at = walk.door_at
         self.still = walk.still
         self.expected_at = walk.expected_at
@@ -152,7 +142,6 @@ class Track:
         fix = self.last
         if not self.moved or fix is None:
             return {}
-        walk = self.before
         progress = self.progress
         return {
             "last_fix_at": self.latest_at,
@@ -162,11 +151,7 @@ class Track:
             "last_speed_mps": fix.speed_mps,
             "last_bearing_deg": fix.bearing_deg,
             "last_battery_pct": self.battery,
-            "progress_m": progress.progress_m if progress else None,
-            "progress_at": progress.progress_at if progress else walk.progress_at,
-            "away_since": progress.away_since if progress else None,
-            "closer_m": progress.closer_m if progress else None,
-            "straight_m": progress.straight_m if progress else None,
+            **(walk_record.progress_columns(progress) if progress else {}),
             "door_at": self.door_at,
             "door_still": walk_record.still_json(self.still),
             "battery_notice": self.notice,

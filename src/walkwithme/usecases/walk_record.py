@@ -16,7 +16,7 @@ import orjson
 from walkwithme.domain.fixes import Fix
 from walkwithme.domain.lingering import Stillness
 from walkwithme.domain.profiles import DEFAULT_PROFILES, Profiles
-from walkwithme.domain.rules import Reason, Watch, next_due_at
+from walkwithme.domain.rules import Progress, Reason, Watch, next_due_at
 from walkwithme.domain.walks import LIVE_STATES, Destination, WalkState
 from walkwithme.store.schema import walks
 from walkwithme.usecases import timeline
@@ -95,6 +95,26 @@ COVER_COLUMNS = tuple(f"cover_{f.name}" for f in fields(Cover))
 _COVER_VALUES = tuple(f.name for f in fields(Cover) if f.name != "state")
 
 
+# The walk's columns that keep its `Progress` (domain/rules.py), in the order of its fields.
+PROGRESS = tuple(f.name for f in fields(Progress))
+_PROGRESS_VALUES = itemgetter(*PROGRESS)
+
+
+def progress_of(columns: Mapping[str, Any]) -> Progress | None:
+    """The progress kept in these `PROGRESS` columns' values (None: no fix counted yet; the
+    walk's start leaves `progress_at` at its start time, which is what None means)."""
+    if columns["progress_m"] is None:
+        return None
+    return Progress(*_PROGRESS_VALUES(columns))
+
+
+def progress_columns(progress: Progress | None) -> dict[str, Any]:
+    """A walk's progress as its `PROGRESS` columns keep it (all NULL: none)."""
+    if progress is None:
+        return dict.fromkeys(PROGRESS)
+    return {name: getattr(progress, name) for name in PROGRESS}
+
+
 def cover_of(columns: Mapping[str, Any]) -> Cover | None:
     """The cover kept in these `cover_*` columns' values, if there is one."""
     state = columns["cover_state"]
@@ -131,11 +151,7 @@ class Walk:
     # The last time one of her phones said it is alive without a position (Traccar Client
     # 10's heartbeat): it counts against silence, and nothing else.
     heard_at: int | None = None
-    progress_m: float | None = None
-    progress_at: int | None = None
-    away_since: int | None = None
-    closer_m: float | None = None  # progress waiting for the next fix to confirm it
-    straight_m: float | None = None  # the least distance to the door as the crow flies
+    progress: Progress | None = None  # how she gets nearer (None: no fix counted yet)
     door_at: int | None = None
     # Where she has been standing near the door since she last moved (kept as `door_still`).
     still: Stillness | None = None
@@ -231,8 +247,8 @@ class Walk:
             expected_at=self.expected_at,
             last_fix_at=self.last.at,
             heard_at=self.heard_at,
-            progress_at=self.progress_at or self.started_at,
-            away_since=self.away_since,
+            progress_at=self.progress.progress_at if self.progress else self.started_at,
+            away_since=self.progress.away_since if self.progress else None,
             door_at=self.door_at,
             still_since=self.still.since if self.still is not None else None,
             check_reason=Reason(self.check_reason) if self.check_reason else None,
@@ -279,7 +295,8 @@ WALK_COLUMNS = [c for c in walks.c if c.name not in ("pin_hash", "duress_pin_has
 _PLAIN_FIELDS = [
     f.name
     for f in fields(Walk)
-    if f.name not in ("state", "destination", "last", "profiles", "cover", "still", "walker_last")
+    if f.name
+    not in ("state", "destination", "last", "profiles", "cover", "still", "walker_last", "progress")
 ]
 
 
@@ -318,6 +335,7 @@ def walk_of(values: Mapping[str, Any]) -> Walk:
         )
     )
     made["last"] = last_fix_of(values)
+    made["progress"] = progress_of(values)
     made["profiles"] = _profiles(values["profiles"])
     made["cover"] = cover_of(values)
     made["still"] = still_of(values["door_still"])

@@ -23,12 +23,15 @@ from walkwithme.store.writer import Tx
 from walkwithme.usecases.walk_record import (
     COVER_COLUMNS,
     LAST_FIX,
+    PROGRESS,
     WALK_COLUMNS,
     Walk,
     cover_columns,
     cover_of,
     last_fix_columns,
     last_fix_of,
+    progress_columns,
+    progress_of,
     still_of,
     walk_from_row,
     walk_of,
@@ -209,14 +212,17 @@ def _new_names(columns: tuple[str, ...]) -> tuple[str, ...]:
 
 _COVER_COLUMNS = frozenset(COVER_COLUMNS)
 _LAST_FIX_COLUMNS = frozenset(LAST_FIX)
+_PROGRESS_COLUMNS = frozenset(PROGRESS)
 # Columns whose values the walk keeps as a value of their own (the others are its fields).
-_VALUE_COLUMNS = _COVER_COLUMNS | _LAST_FIX_COLUMNS | {"door_still", "walker_last"}
+_VALUE_COLUMNS = (
+    _COVER_COLUMNS | _LAST_FIX_COLUMNS | _PROGRESS_COLUMNS | {"door_still", "walker_last"}
+)
 
 
 def _changed(walk: Walk, state: WalkState, values: dict[str, Any]) -> Walk:
     """The walk with these columns' new values: its fields', and those of the values it keeps
-    in columns of their own (where she was last seen, where she stands near the door, after
-    her duress PIN where her devices saw her last, and its cover)."""
+    in columns of their own (where she was last seen, how she gets nearer, where she stands
+    near the door, after her duress PIN where her devices saw her last, and its cover)."""
     if _VALUE_COLUMNS.isdisjoint(values):
         return walk_with(walk.__dict__, state=state, **values)  # only fields
     plain = {name: value for name, value in values.items() if name not in _VALUE_COLUMNS}
@@ -226,6 +232,8 @@ def _changed(walk: Walk, state: WalkState, values: dict[str, Any]) -> Walk:
             if values.keys() >= _LAST_FIX_COLUMNS
             else last_fix_of({**last_fix_columns(walk.last), **values})
         )
+    if not _PROGRESS_COLUMNS.isdisjoint(values):
+        plain["progress"] = progress_of({**progress_columns(walk.progress), **values})
     if "door_still" in values:
         plain["still"] = still_of(values["door_still"])
     if "walker_last" in values:
