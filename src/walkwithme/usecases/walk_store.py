@@ -233,7 +233,11 @@ def _changed(walk: Walk, state: WalkState, values: dict[str, Any]) -> Walk:
             else last_fix_of({**last_fix_columns(walk.last), **values})
         )
     if not _PROGRESS_COLUMNS.isdisjoint(values):
-        plain["progress"] = progress_of({**progress_columns(walk.progress), **values})
+        plain["progress"] = (
+            progress_of(values)  # a fix's: all of them
+            if values.keys() >= _PROGRESS_COLUMNS
+            else progress_of({**progress_columns(walk.progress), **values})
+        )
     if "door_still" in values:
         plain["still"] = still_of(values["door_still"])
     if "walker_last" in values:
