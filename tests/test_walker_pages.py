@@ -216,6 +216,9 @@ def test_inside_with_her_pin_and_a_closing_note_ends_the_walk_for_everyone(cast:
     wrong = post_form(cast, mira, f"/walks/{wid}/inside", pin="0000")
     assert wrong.status_code == 403
     assert "That PIN is not right" in wrong.text
+    # Said on her own walk page, which she keeps, with its SOS (not a page of its own).
+    assert 'id="sos-form"' in wrong.text
+    assert 'id="inside-form"' in wrong.text
     more = post_form(cast, mira, f"/walks/{wid}/extend", pin=PIN, minutes="15")
     assert more.status_code == 303
     assert "You asked for more time" in text_of(page(cast.client, f"/walks/{wid}", mira).text)

@@ -68,6 +68,14 @@ def _walker_seen(conn: Connection, walk_id: int, person_id: int) -> Any:
 @router.get("/walks/{walk_id}")
 async def walk_page(walk_id: Id, request: Request) -> Response:
     """Her own walk: the walker's page. Anyone else gets the companion's (walk_pages)."""
+    return await _her_walk_page(walk_id, request)
+
+
+async def _her_walk_page(
+    walk_id: int, request: Request, said: str | None = None, status: int = 200
+) -> Response:
+    """Her walk page; `said`: what her last action met, said at its top (a wrong PIN keeps
+    her on her page, with its SOS and its PIN pad, instead of a page of its own)."""
     who = await signed_in(request)
     if who is None:
         return walk_pages.to_sign_in(request)
@@ -124,6 +132,8 @@ async def walk_page(walk_id: Id, request: Request) -> Response:
     return pages_of(request).render(
         request,
         "walker_walk.html",
+        status=status,
+        said=said,
         person=person,
         csrf=csrf,
         action=f"/walks/{walk_id}",
@@ -206,6 +216,9 @@ def _hers(conn: Connection, walk_id: int, person_id: int) -> None:
 # -- her moments: with her PIN, and SOS without -------------------------------------------------
 
 
+WRONG_PIN = "That PIN is not right. Try again."
+
+
 async def _with_her_pin(request: Request, walk_id: int, action: str, job: Any) -> Response:
     back = f"/walks/{walk_id}"
     try:
@@ -219,7 +232,7 @@ async def _with_her_pin(request: Request, walk_id: int, action: str, job: Any) -
         return walk_pages.not_found(request)
     except Forbidden as exc:
         if exc.field == "pin":
-            return _said(request, "That PIN is not right. Try again.", 403, back)
+            return await _her_walk_page(walk_id, request, WRONG_PIN, 403)
         return waits(_said(request, exc.message, exc.status, back), exc)
     except DomainError as exc:
         return waits(_said(request, exc.message, exc.status, back), exc)
