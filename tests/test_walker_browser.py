@@ -316,6 +316,14 @@ def test_what_her_page_could_not_send_is_tried_again_while_the_phone_stays_onlin
     came = track(site, noor, walk_id)[before:]
     assert [(f["lat"], f["lon"]) for f in came] == [pytest.approx(where)]
 
+    # Noor finds her and marks her safe: on her page the alarm and its PIN pad go, live.
+    expect(page.locator("#check")).to_be_visible()
+    site.call(noor, "POST", f"/api/walks/{walk_id}/ack")
+    site.call(noor, "POST", f"/api/walks/{walk_id}/resolve", note="With her now")
+    expect(page.locator("#alarm")).to_be_hidden()
+    expect(page.locator("#check")).to_be_hidden()
+    expect(page.locator("#headline")).to_have_text("You are on the way")
+
 
 def test_she_is_asked_are_you_ok_on_her_page_and_answers_on_the_pin_pad(
     open_site: SiteFactory,  # noqa: F811

@@ -228,6 +228,7 @@ function watchTheWalk() {
       }
     }
   }).observe(byId("timeline"), { childList: true });
+  let inAlarm = document.body.className.includes("state-alarm");
   new MutationObserver(() => {
     const state = document.body.className;
     if (state.includes("state-safe") || state.includes("state-ended")) {
@@ -235,7 +236,12 @@ function watchTheWalk() {
       check.hidden = true;
     } else if (state.includes("state-alarm")) {
       check.hidden = false;
+    } else if (inAlarm) {
+      // The alarm is over (resolved: its question with it): the pad goes, without a reload.
+      check.hidden = true;
+      pin.value = "";
     }
+    inAlarm = state.includes("state-alarm");
   }).observe(document.body, { attributes: true, attributeFilter: ["class"] });
 }
 
