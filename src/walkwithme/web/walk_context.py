@@ -82,8 +82,10 @@ def walk_context(
     alarm = _alarm_event(seen.events) if state == "alarm" else None
     last = view.get("last_position") if live else None
     silent = alarm is not None and alarm.get("reason") == "duress"
+    # The sentence after the event's own fields: a message's `text` is its words, the
+    # sentence says who sent them.
     timeline = [
-        {"when": words.when(int(e["at"]), now, tz), "text": words.event_sentence(e, name), **e}
+        {**e, "when": words.when(int(e["at"]), now, tz), "text": words.event_sentence(e, name)}
         for e in reversed(seen.events)
     ]
     return {

@@ -153,8 +153,8 @@ def _in_her_words(context: dict[str, Any], events: list[dict[str, Any]], now: in
     state = str(context["state"])
     context["name"] = "you"
     context["headline"] = walker_words.state_sentence(state)
-    for item in context["timeline"]:
-        item["text"] = walker_words.event_sentence(item)
+    for item, event in zip(context["timeline"], reversed(events), strict=True):
+        item["text"] = walker_words.event_sentence(event)
     if context["ending"] is not None:
         last = next((e for e in reversed(events) if e["kind"] in ("inside", "ended")), None)
         ending = walker_words.state_sentence(state)
