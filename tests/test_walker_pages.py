@@ -264,6 +264,8 @@ def test_sos_from_her_page_raises_the_alarm_at_once(cast: Cast) -> None:
     mine = page(cast.client, f"/walks/{wid}", mira).text
     assert 'id="check" class="check"' in mine
     assert "If you are OK, say so" in mine
+    # The banner says what happened in words, as written (not "Sos pressed").
+    assert '<h2 id="alarm-reason">SOS pressed</h2>' in page(cast.client, f"/walks/{wid}", noor).text
     assert post_form(cast, mira, f"/walks/{wid}/end", pin="0000").status_code == 403
 
 

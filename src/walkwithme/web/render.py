@@ -29,6 +29,8 @@ class Pages:
         self.env.globals["static"] = assets.url
         self.env.filters["metres"] = words.metres
         self.env.filters["reason"] = words.reason
+        # Jinja's `capitalize` lowers the rest: "SOS pressed" would read "Sos pressed".
+        self.env.filters["sentence"] = lambda text: text[:1].upper() + text[1:]
 
     def render(
         self, request: Request, template: str, status: int = 200, **context: Any
