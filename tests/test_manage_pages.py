@@ -235,6 +235,16 @@ def test_she_asks_by_email_he_answers_and_either_ends_it(cast: Cast) -> None:
     assert cast.client.get("/api/contacts", headers=mira.auth).json() == []
 
 
+def test_ending_a_guardian_says_what_ends(cast: Cast) -> None:
+    """A guardian never sees her walks: ending one means no more alarms to them."""
+    mira, noor, gus = cast.person("Mira"), cast.person("Noor"), cast.person("Gus")
+    cast.link(mira, noor)
+    cast.link(mira, gus, role="guardian")
+    hers = text_of(page(cast.client, "/contacts", mira).text)
+    assert "End: Noor no longer sees your walks" in hers
+    assert "End: Gus is no longer told of your alarms" in hers
+
+
 def test_asking_a_stranger_or_nonsense_says_why(cast: Cast) -> None:
     mira, noor = cast.person("Mira"), cast.person("Noor")
     # A stranger's address and a member's get the same answer: nobody learns who is here.
