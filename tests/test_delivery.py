@@ -102,15 +102,24 @@ def with_guardian(cast: Cast) -> tuple[Member, Member, Member]:
     return mira, noor, gus
 
 
+def sos_with_gus_listening(
+    cast: Cast, sink: WebhookSink
+) -> tuple[Member, Member, Member, dict[str, Any]]:
+    """Mira, on a walk, pressed SOS; Noor follows her (without a channel), and Gus, her
+    guardian, has a webhook at the sink."""
+    mira, noor, gus = with_guardian(cast)
+    add_webhook(cast, gus, sink.url + "/gus")
+    walk = cast.start_walk(mira)
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    return mira, noor, gus, walk
+
+
 def guardian_alarmed(
     cast: Cast, svc: Services, sink: WebhookSink
 ) -> tuple[Member, Member, Member, dict[str, Any]]:
     """Mira pressed SOS, nobody said "I'm on it", and the alarm climbed to Gus, her guardian,
     whose webhook received it."""
-    mira, noor, gus = with_guardian(cast)
-    add_webhook(cast, gus, sink.url + "/gus")
-    walk = cast.start_walk(mira)
-    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    mira, noor, gus, walk = sos_with_gus_listening(cast, sink)
     cast.clock.advance(minutes=3)
     assert svc.watchdog.tick_sync() == ["escalated"]
     send_all(svc)
@@ -256,10 +265,7 @@ def test_im_on_it_pauses_the_climb_for_ten_minutes_not_for_good(
     local: tuple[Cast, Services], sink: WebhookSink
 ) -> None:
     cast, svc = local
-    mira, noor, gus = with_guardian(cast)
-    add_webhook(cast, gus, sink.url + "/gus")
-    walk = cast.start_walk(mira)
-    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    _mira, noor, _gus, walk = sos_with_gus_listening(cast, sink)
     cast.clock.advance(minutes=1)
     cast.client.post(f"/api/walks/{walk['id']}/ack", headers=noor.auth)
     cast.clock.advance(minutes=9, seconds=59)
@@ -308,10 +314,7 @@ def test_with_no_companion_to_hear_it_the_alarm_goes_up_the_ladder_at_once(
 ) -> None:
     """Noor has no channel: a rung that reaches nobody is skipped, not waited out."""
     cast, svc = local
-    mira, _noor, gus = with_guardian(cast)
-    add_webhook(cast, gus, sink.url + "/gus")
-    walk = cast.start_walk(mira)
-    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    sos_with_gus_listening(cast, sink)
     assert svc.watchdog.tick_sync() == ["escalated"]  # the clock has not moved
     send_all(svc)
     assert [json.loads(r.body)["kind"] for r in sink.received] == ["alarm"]

@@ -104,6 +104,21 @@ def her_walk_page(site: Site, page: Page, mira: Member, noor: Member) -> int:
     return walk_id
 
 
+def sharing_from_her_page(
+    make_site: SiteFactory, make_context: Callable[[], BrowserContext]
+) -> tuple[Site, Member, BrowserContext, Page, int]:
+    """Mira walks home from her page, Noor following; her first position is on her track."""
+    site = make_site()
+    mira, noor = site.person("Mira"), site.person("Noor")
+    site.link(mira, noor)
+    context = walker_context(make_context, site)
+    page = context.new_page()
+    walk_id = her_walk_page(site, page, mira, noor)
+    expect(page.locator("#report-state")).to_contain_text("Sharing your position. Last sent")
+    until(page, sent_past(site, page, noor, walk_id, 0), "her first position")
+    return site, noor, context, page, walk_id
+
+
 def test_she_picks_where_she_goes_on_the_map_and_keeps_it_for_next_time(
     open_site: SiteFactory,  # noqa: F811
     new_context: Callable[[], BrowserContext],  # noqa: F811
@@ -147,14 +162,7 @@ def test_she_starts_from_her_browser_and_it_reports_her_walk_even_offline(
     open_site: SiteFactory,  # noqa: F811
     new_context: Callable[[], BrowserContext],  # noqa: F811
 ) -> None:
-    site = open_site()
-    mira, noor = site.person("Mira"), site.person("Noor")
-    site.link(mira, noor)
-    context = walker_context(new_context, site)
-    page = context.new_page()
-    walk_id = her_walk_page(site, page, mira, noor)
-    expect(page.locator("#report-state")).to_contain_text("Sharing your position. Last sent")
-    until(page, sent_past(site, page, noor, walk_id, 0), "her first position")
+    site, noor, context, page, walk_id = sharing_from_her_page(open_site, new_context)
     expect(page.get_by_text("A browser stops reporting when the screen turns off")).to_be_visible()
     expect(page.get_by_role("link", name="OwnTracks or Traccar Client")).to_be_visible()
     assert serious_violations(page) == []
@@ -274,13 +282,7 @@ def test_what_her_page_could_not_send_is_tried_again_while_the_phone_stays_onlin
 ) -> None:
     """The phone keeps its network but the service can't be reached (restarting, or a lost
     connection): no "online" event will come, and her position and her SOS go all the same."""
-    site = open_site()
-    mira, noor = site.person("Mira"), site.person("Noor")
-    site.link(mira, noor)
-    context = walker_context(new_context, site)
-    page = context.new_page()
-    walk_id = her_walk_page(site, page, mira, noor)
-    until(page, sent_past(site, page, noor, walk_id, 0), "her first position")
+    site, noor, context, page, walk_id = sharing_from_her_page(open_site, new_context)
     before = len(track(site, noor, walk_id))
     cut = (f"/walks/{walk_id}/fixes", f"/walks/{walk_id}/sos")
 

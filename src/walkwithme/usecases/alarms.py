@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from walkwithme.domain.errors import Conflict, NotFound
@@ -21,7 +20,6 @@ from walkwithme.domain.rules import (
     quiet_after_answer,
 )
 from walkwithme.domain.walks import WalkState, check_message
-from walkwithme.store.schema import events
 from walkwithme.store.writer import Tx
 from walkwithme.usecases import alerts, shares, timeline
 from walkwithme.usecases.timeline import FOR_ALL, FOR_COMPANIONS, FOR_WALKER, Audience
@@ -79,18 +77,8 @@ def _asked_before(conn: Connection, walk_id: int, since: int | None, *, walker: 
     its first event said it (to those looking out for her, or, `walker`, to her devices):
     every rung the alarm climbs to is told it too."""
     seen = (FOR_ALL, FOR_WALKER) if walker else (FOR_ALL, FOR_COMPANIONS)
-    found = conn.execute(
-        sa.select(events.c.data)
-        .where(
-            events.c.walk_id == walk_id,
-            events.c.kind == "alarm",
-            events.c.audience.in_(seen),
-            events.c.at >= (since or 0),
-        )
-        .order_by(events.c.id)
-        .limit(1)
-    ).scalar()
-    return _asked(found.get("asked_because")) if found else {}
+    found = timeline.last_event(conn, walk_id, "alarm", since=since or 0, seen_by=seen, first=True)
+    return _asked(found.data.get("asked_because")) if found else {}
 
 
 def tell_duress_again(tx: Tx, walk: Walk, *, said: str | None) -> None:
@@ -327,17 +315,13 @@ def acknowledge(tx: Tx, walk_id: int, person_id: int) -> None:
 
 def _said_on_it_lately(tx: Tx, walk: Walk, person_id: int) -> bool:
     """The last "I'm on it" of this alarm is this person's, within the pause it made."""
-    last = tx.conn.execute(
-        sa.select(events.c.actor_id, events.c.at)
-        .where(
-            events.c.walk_id == walk.id,
-            events.c.kind == "alarm_acknowledged",
-            events.c.audience.in_((FOR_ALL, FOR_COMPANIONS)),
-            events.c.at >= (walk.alarm_since or 0),
-        )
-        .order_by(events.c.id.desc())
-        .limit(1)
-    ).first()
+    last = timeline.last_event(
+        tx.conn,
+        walk.id,
+        "alarm_acknowledged",
+        since=walk.alarm_since or 0,
+        seen_by=(FOR_ALL, FOR_COMPANIONS),
+    )
     return last is not None and last.actor_id == person_id and tx.now_ms - last.at < ACK_PAUSES_MS
 
 

@@ -71,6 +71,31 @@ def record(
     return event_id
 
 
+def last_event(
+    conn: Connection,
+    walk_id: int,
+    kind: str,
+    *,
+    since: int = 0,
+    seen_by: tuple[str, ...] = (FOR_ALL, FOR_WALKER, FOR_COMPANIONS),
+    first: bool = False,
+) -> Any:
+    """The walk's latest event of this kind since `since` (or, `first`, its earliest), among
+    those stored for `seen_by`: a row of `actor_id`, `at` and `data`, or None."""
+    order = events.c.id if first else events.c.id.desc()
+    return conn.execute(
+        sa.select(events.c.actor_id, events.c.at, events.c.data)
+        .where(
+            events.c.walk_id == walk_id,
+            events.c.kind == kind,
+            events.c.at >= since,
+            events.c.audience.in_(seen_by),
+        )
+        .order_by(order)
+        .limit(1)
+    ).first()
+
+
 def seq_of(conn: Connection, event_id: int, audience: Audience) -> int:
     """The number an event has for one side (which must be able to see it)."""
     return int(conn.execute(sa.select(_SEQ[audience]).where(events.c.id == event_id)).scalar_one())

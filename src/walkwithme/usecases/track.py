@@ -15,7 +15,7 @@ from walkwithme.domain.fixes import Fix
 from walkwithme.domain.lingering import Stillness, still_after
 from walkwithme.domain.rules import Progress, adapted_arrival, battery_notice, progress_after
 from walkwithme.domain.walks import WalkState, door_after_fix
-from walkwithme.store.schema import events, fixes
+from walkwithme.store.schema import fixes
 from walkwithme.store.writer import Tx
 from walkwithme.streets import DistanceField
 from walkwithme.usecases import alerts, timeline, walk_record, walk_store
@@ -201,20 +201,13 @@ class Track:
         for kind, facts in self.events:
             # Her companions are told when she first reaches her door (not each time a noisy
             # fix takes her out of it and back), and when her battery runs low.
-            told = kind == "low_battery" or (kind == "arrived" and not _arrived_before(tx, walk))
+            told = kind == "low_battery" or (
+                kind == "arrived" and timeline.last_event(tx.conn, walk.id, "arrived") is None
+            )
             event_id = timeline.record(tx, walk.id, kind, audience=walk.everyone, **facts)
             if told:
                 alerts.tell(tx, walk, kind, facts, companions, event_id=event_id)
         return True
-
-
-def _arrived_before(tx: Tx, walk: Walk) -> bool:
-    found = tx.conn.execute(
-        sa.select(events.c.id)
-        .where(events.c.walk_id == walk.id, events.c.kind == "arrived")
-        .limit(1)
-    ).first()
-    return found is not None
 
 
 def _trusted_before(conn: Connection, walk_id: int, t_ms: int | None) -> Fix | None:
