@@ -504,7 +504,8 @@ def service(tmp_path: Path) -> Iterator[Service]:
 @pytest.mark.slow
 def test_the_new_doors_log_no_position_or_token(service: Service) -> None:
     """Traccar Client 10's form and JSON upload, its heartbeat, and an SOS: the real service's
-    output (its access log included) says nothing of where she was, nor the token."""
+    output (its access log included) says nothing of where she was, nor the token; a refused
+    request is logged by its door."""
     _as_mira, _as_noor, phone, _walk_id = prepare(service)
     url = service.url
     t = now_ms(url) // 1000
@@ -519,9 +520,11 @@ def test_the_new_doors_log_no_position_or_token(service: Service) -> None:
     assert httpx2.post(f"{url}/api/traccar", content=beat, headers=form).status_code == 200
     sos = f"id={phone}&lat={lat}&lon={lon}&timestamp={t + 3}&alarm=sos"
     assert httpx2.post(f"{url}/api/traccar", content=sos, headers=form).status_code == 200
+    wrong = f"id=nobody&lat={lat}&lon={lon}&timestamp={t + 4}"
+    assert httpx2.post(f"{url}/api/traccar", content=wrong, headers=form).status_code == 400
     service.stop()
     out = service.output()
-    assert "POST /api/traccar" in out  # the access log is on
+    assert '"POST /api/traccar HTTP/1.1" 400' in out  # the access log is on
     for secret in (lat, lon, lat[:7], lon[:7], phone, phone[4:]):
         assert secret not in out
 

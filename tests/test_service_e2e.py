@@ -158,7 +158,9 @@ def test_a_fast_clock_is_announced_on_every_response(tmp_path: Path) -> None:
 
 def test_no_position_or_token_reaches_the_log(service: Service) -> None:
     """Traccar Client puts her position and its token in the query string; OwnTracks its
-    user and device names: the access log says which door, and nothing of where she was."""
+    user and device names: the access log says which door, and nothing of where she was. And
+    the phones' doors are quiet in it while they go well (a line every few seconds would be a
+    trail of her phone's address): only what they refuse is logged."""
     as_mira, _as_noor, phone, walk_id = prepare(service)
     url = service.url
     t = now_ms(url) // 1000
@@ -166,10 +168,19 @@ def test_no_position_or_token_reaches_the_log(service: Service) -> None:
     lat, lon = f"{where[0]:.6f}", f"{where[1]:.6f}"
     sent = httpx2.post(f"{url}/api/traccar?id={phone}&lat={lat}&lon={lon}&timestamp={t}&batt=40")
     assert sent.status_code == 200
+    unknown = f"{url}/api/traccar?id=nobody&lat={lat}&lon={lon}&timestamp={t}"
+    assert httpx2.post(unknown).status_code == 400
     httpx2.post(f"{url}/api/owntracks?u=mira&d=phone", json={"_type": "location"})
     assert post_fix(url, phone, where, t * 1000 + 1000) in ("accepted", "duplicate")
+    assert httpx2.get(f"{url}/api/walks/{walk_id}", headers=as_mira).status_code == 200
     service.stop()
     out = service.output()
-    assert "POST /api/traccar?…" in out  # the access log is on, and says which door
+    # The access log is on and says which door, without the query string...
+    assert '"POST /api/traccar?… HTTP/1.1" 400' in out
+    assert '"POST /api/owntracks?… HTTP/1.1" 401' in out
+    assert f'"GET /api/walks/{walk_id} HTTP/1.1" 200' in out
+    # ...and the phone doors' answers that went well are not in it.
+    assert '"POST /api/traccar?… HTTP/1.1" 200' not in out
+    assert '"POST /api/fixes HTTP/1.1"' not in out
     for secret in (lat, lon, lat[:7], lon[:7], phone, phone[4:], "u=mira"):
         assert secret not in out

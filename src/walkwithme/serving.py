@@ -91,6 +91,7 @@ async def _web(services: Services, *, host: str, port: int) -> None:
             host=host,
             port=port,
             log_config=None,
+            access_log=False,  # the service writes its own (logs.log_access)
             ws_ping_interval=20,
             # The live streams' frames are small (a fix is about 200 bytes) and many: deflating
             # each one cost the event loop as much as answering the phone that sent the fix.

@@ -3,7 +3,8 @@
 The Content-Security-Policy allows scripts only from the service itself (no inline script
 anywhere), no framing, and connections only back to the service (its WebSocket included) and,
 when the operator set one, to the tile server. `Cache-Control: no-store` on everything but the
-hashed static files: any page or JSON answer may show where someone is.
+hashed static files: any page or JSON answer may show where someone is. Every HTTP answer
+passes here on its way out, so its access log line is written here too (logs.log_access).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from walkwithme.logs import log_access
 from walkwithme.web.refused_streams import answering_refusals
 
 
@@ -72,6 +74,7 @@ class SecurityHeaders:
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
+                log_access(scope, message["status"])
                 headers = list(message.get("headers", []))
                 names = {name.lower() for name, _ in headers}
                 headers += [h for h in self.common if h[0] not in names]
