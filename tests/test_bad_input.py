@@ -17,7 +17,19 @@ from walkwithme.store.schema import walks
 
 # -- control characters ------------------------------------------------------------------------
 
-NOT_TEXT = ["a\x01b", "nul\x00", "esc\x1b[31m", "tab\tname", "two\nlines", "x\ufffe", "x\uffff"]
+NOT_TEXT = [
+    "a\x01b",
+    "nul\x00",
+    "esc\x1b[31m",
+    "tab\tname",
+    "two\nlines",
+    "x\ufffe",
+    "x\uffff",
+    "del\x7f",
+    "c1\x9b31m",  # C1's CSI: a terminal's escape in one character
+    "\u202eariM",  # shown as "Mira" reversed, and whatever follows it in a line too
+    "a\u2067b",
+]
 
 
 @pytest.mark.parametrize("name", NOT_TEXT)
@@ -67,7 +79,7 @@ def test_messages_and_notes_take_tabs_and_line_breaks_and_no_other_control_chara
 ) -> None:
     mira, noor, _phone, walk = cast.walking()
     talk = f"/api/walks/{walk['id']}/messages"
-    for text in ("hi\x01\x08", "bell\x07", "cr\ronly", "\x00"):
+    for text in ("hi\x01\x08", "bell\x07", "cr\ronly", "\x00", "del\x7f", "c1\x85"):
         _refused(cast.client.post(talk, json={"text": text}, headers=noor.auth), "text")
     said = cast.client.post(talk, json={"text": "on my way\r\n\tsee you"}, headers=noor.auth)
     assert said.status_code == 201, said.text
@@ -78,6 +90,19 @@ def test_messages_and_notes_take_tabs_and_line_breaks_and_no_other_control_chara
         cast.client.post(inside, json={"pin": PIN, "note": "a\x1fb"}, headers=mira.auth), "note"
     )
     assert cast.client.get(f"/api/walks/{walk['id']}", headers=mira.auth).json()["state"] != "safe"
+
+
+def test_a_message_may_order_right_to_left_words_where_a_name_may_not(cast: Cast) -> None:
+    mira, noor, _phone, walk = cast.walking()
+    talk = f"/api/walks/{walk['id']}/messages"
+    said = "\u202b\u05e9\u05dc\u05d5\u05dd\u202c (hello, in Hebrew)"
+    assert cast.client.post(talk, json={"text": said}, headers=noor.auth).status_code == 201
+    texts = [e.get("text") for e in cast.events(mira, walk) if e["kind"] == "message"]
+    assert texts == [said]
+    name = "\u202b\u05e0\u05d5\u05e8"  # Noor in Hebrew, inside a right-to-left embedding
+    renamed = cast.client.patch("/api/me", json={"name": name}, headers=noor.auth)
+    assert renamed.status_code == 422
+    assert "reverses or reorders" in renamed.json()["error"]
 
 
 def test_the_pages_refuse_the_same_text_through_the_same_use_cases(cast: Cast) -> None:

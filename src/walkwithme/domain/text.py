@@ -4,10 +4,14 @@ They mean nothing on a screen, and XML can't hold most of them at all: one in a 
 GPX export a file no program opens. So they are refused where text comes in, naming the field,
 and stripped where text goes out as XML (for what was stored before they were refused).
 
-A name is one line: no C0 control character at all (U+0000 to U+001F, tab and line breaks
-included). A message or a note may hold tabs and line breaks (a form's CRLF is taken as LF),
-nothing else of C0. Neither may hold what no text should: U+FFFE, U+FFFF, or half of a
-surrogate pair.
+A name is one line: no control character at all (C0, U+0000 to U+001F, tab and line breaks
+included; DEL, U+007F; C1, U+0080 to U+009F), and none of the marks that reverse or reorder
+the text around them (U+202A to U+202E, U+2066 to U+2069): a name is shown inside alerts and
+timelines ("ALARM: Mira pressed SOS"), and one that reverses what follows it can make a line
+say something else than what happened. A message or a note may hold tabs and line breaks (a
+form's CRLF is taken as LF) and nothing else of those controls (its words are its own, so the
+marks that order right-to-left text are fine there). Neither may hold what no text should:
+U+FFFE, U+FFFF, or half of a surrogate pair.
 """
 
 from __future__ import annotations
@@ -17,8 +21,10 @@ import re
 from walkwithme.domain.errors import Invalid
 
 _NEVER = "\ud800-\udfff\ufffe\uffff"
-_IN_A_LINE = re.compile(f"[\x00-\x1f{_NEVER}]")
-_IN_PROSE = re.compile(f"[\x00-\x08\x0b-\x1f{_NEVER}]")
+_DEL_AND_C1 = "\x7f-\x9f"
+_REORDERING = "\u202a-\u202e\u2066-\u2069"
+_IN_A_LINE = re.compile(f"[\x00-\x1f{_DEL_AND_C1}{_REORDERING}{_NEVER}]")
+_IN_PROSE = re.compile(f"[\x00-\x08\x0b-\x1f{_DEL_AND_C1}{_NEVER}]")
 # What XML 1.0 can't hold (its `Char` production): C0 but tab, LF and CR, and the rest above.
 _NOT_XML = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f{_NEVER}]")
 
@@ -29,8 +35,18 @@ def refusal(text: str, *, prose: bool = False) -> str | None:
     found = (_IN_PROSE if prose else _IN_A_LINE).search(as_prose(text) if prose else text)
     if found is None:
         return None
-    kind = "a control character" if found.group() < " " else "a character that is not text"
-    return f"must not hold {kind} (U+{ord(found.group()):04X})"
+    return f"must not hold {_kind(found.group())} (U+{ord(found.group()):04X})"
+
+
+def _kind(character: str) -> str:
+    if character < " " or "\x7f" <= character <= "\x9f":
+        return "a control character"
+    if _REORDERING_ONE.match(character):
+        return "a mark that reverses or reorders text"
+    return "a character that is not text"
+
+
+_REORDERING_ONE = re.compile(f"[{_REORDERING}]")
 
 
 def check_text(text: str, field: str, *, prose: bool = False) -> str:
