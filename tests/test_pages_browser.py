@@ -140,6 +140,12 @@ def test_a_companion_follows_her_walk_home_live(
     expect(page.locator("path.street").first).to_be_attached()  # streets from the service's map
     expect(page.locator("path.route")).to_be_attached()
     expect(page.locator("#battery")).to_have_text("80%")
+    # The map's zoom buttons are thumb-sized (leaflet.css makes them 30 px on a phone).
+    for button in (".leaflet-control-zoom-in", ".leaflet-control-zoom-out"):
+        box = page.locator(button).bounding_box()
+        assert box is not None
+        assert box["width"] >= 44, (button, box)
+        assert box["height"] >= 44, (button, box)
     start_left = metres_left(page)
     marker = page.locator("path.position")
     start_box = marker.bounding_box()
