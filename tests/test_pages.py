@@ -82,6 +82,24 @@ def test_a_walk_page_is_for_those_who_may_see_the_walk(cast: Cast) -> None:
     assert "I&#39;m on it" in shown.text or "I'm on it" in shown.text
 
 
+def test_before_its_script_runs_the_page_says_how_old_her_position_is_and_if_she_is_late(
+    cast: Cast,
+) -> None:
+    mira, noor, phone, walk = cast.walking()
+    path = f"/walks/{walk['id']}"
+    assert 'class="pill amber">No position yet<' in page(cast.client, path, noor).text
+    cast.send(phone, cast.fix((60.17096, 24.94137)))
+    fresh = page(cast.client, path, noor).text
+    assert 'class="pill ">Not live yet<' in fresh  # the script says "Live" once connected
+    assert " late<" not in fresh
+    cast.clock.advance(seconds=61)
+    assert 'class="pill amber">No position for 1 min<' in page(cast.client, path, noor).text
+    cast.clock.set(walk["expected_at"] + 5 * 60_000)
+    stale = page(cast.client, path, noor).text
+    assert 'class="pill red">No position for ' in stale
+    assert re.search(r'id="expected" class="late">\d\d:\d\d, 5 min late<', stale)
+
+
 def test_forms_need_our_pages_and_the_sessions_token(cast: Cast) -> None:
     mira, noor, _phone, walk = cast.walking()
     cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)

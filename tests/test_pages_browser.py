@@ -189,6 +189,44 @@ def test_a_companion_follows_her_walk_home_live(
     screenshot(page, "companion-walk-over")
 
 
+def test_the_badge_says_whether_her_positions_arrive_and_when_she_is_late(
+    open_site: SiteFactory, new_context: Callable[[], BrowserContext]
+) -> None:
+    """ "Live" is not the page's own connection: it says her positions are arriving. When
+    they stop, the badge says for how long, live; "Expected by" says she is late."""
+    site = open_site()
+    mira, noor = site.person("Mira"), site.person("Noor")
+    site.link(mira, noor)
+    phone = site.device(mira)
+    walk = site.start_walk(mira)
+    route = site.route_home()
+    site.send(phone, route[0])
+    page = companion_page(site, new_context(), noor, walk["id"])  # "Live": she was just seen
+    expect(page.locator("#connection")).to_have_class(re.compile(r"\blive\b"))
+    expect(page.locator("#expected")).not_to_contain_text("late")
+
+    # Her phone goes on talking (a message), but no position comes for 12 minutes, and the
+    # time she was expected by has passed.
+    site.clock.advance(minutes=12)
+    site.call(mira, "POST", f"/api/walks/{walk['id']}/messages", text="Slow going")
+    expect(page.locator("#connection")).to_have_text("No position for 12 min")
+    expect(page.locator("#connection")).to_have_class(re.compile(r"\bred\b"))
+    site.clock.advance(minutes=20)
+    site.call(mira, "POST", f"/api/walks/{walk['id']}/messages", text="Still here")
+    expect(page.locator("#connection")).to_have_text("No position for 32 min")
+    expect(page.locator("#expected")).to_have_text(re.compile(r"^\d\d:\d\d, \d+ min late$"))
+    screenshot(page, "companion-no-position-late")
+
+    # A position arrives: "Live" again. At her door she has arrived: late no more.
+    site.send(phone, route[len(route) // 2])
+    expect(page.locator("#connection")).to_have_text("Live")
+    for where in [*route[len(route) // 2 :: max(1, len(route) // 6)], HOME]:
+        site.clock.advance(seconds=40)
+        site.send(phone, where)
+    expect(page.locator("#headline")).to_have_text("Mira is at the door")
+    expect(page.locator("#expected")).not_to_contain_text("late")
+
+
 def test_a_page_that_may_no_longer_follow_stops_trying_and_says_why(
     open_site: SiteFactory, new_context: Callable[[], BrowserContext]
 ) -> None:

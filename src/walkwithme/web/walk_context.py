@@ -103,6 +103,8 @@ def walk_context(
         "destination": view.get("destination"),
         "left": words.metres(left_m) if left_m is not None else "unknown",
         "expected": words.clock_time(int(view["expected_at"]), tz),
+        "late": words.late_by(view, now),
+        "badge": words.position_badge(last["t"] if last else None, now, words.silent_s(view)),
         "timeline": timeline,
         # After her duress PIN, a message would show on the phone someone else may hold.
         "silent": silent,
