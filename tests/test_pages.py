@@ -264,6 +264,64 @@ def test_a_guardian_signed_in_acts_on_the_alarm_from_its_link(cast: Cast) -> Non
     assert page(cast.client, f"/walks/{walk['id']}", gus).status_code == 404
 
 
+def test_her_number_is_for_her_companions_and_her_alarms_link_and_nobody_else(
+    cast: Cast,
+) -> None:
+    mira, noor, phone, walk = cast.walking()
+    cast.send(phone, cast.fix((60.17096, 24.94137)))
+    path = f"/walks/{walk['id']}"
+    # She gave none: her companion's page says so, in words.
+    assert "No phone number given" in page(cast.client, path, noor).text
+    set_phone = {"phone": "+358 40 123-4567"}
+    assert cast.client.patch("/api/me", json=set_phone, headers=mira.auth).status_code == 200
+    dial = 'href="tel:+358401234567"'
+    followed = page(cast.client, path, noor).text
+    assert f"<a {dial}>+358 40 123-4567</a>" in followed  # beside her battery
+    # A link she made shows her walk, not her number; a stranger sees nothing at all.
+    made = cast.client.post(f"/api/walks/{walk['id']}/shares", json={}, headers=mira.auth)
+    shared = page(cast.client, f"/api/share/{made.json()['token']}").text
+    assert "Mira is on the way" in shared
+    assert "4567" not in shared
+    assert "phone number" not in shared
+    sam = cast.person("Sam")
+    assert page(cast.client, path, sam).status_code == 404
+    assert "4567" not in page(cast.client, path, sam).text
+    assert "4567" not in cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).text
+
+    # In her alarm: one big button that dials her, on his page and through the alarm's link.
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    call = f'<a class="button huge call-button" id="call" {dial}>Call Mira: +358 40 123-4567</a>'
+    assert call in page(cast.client, path, noor).text
+    token = cast.services.writer.run_sync(lambda tx: shares.alarm_link(tx, walk["id"]))
+    link = f"/api/share/{token}"
+    assert call in page(cast.client, link).text
+    assert "4567" not in page(cast.client, f"/api/share/{made.json()['token']}").text
+    # Once the alarm is over, its link (which shows the walk an hour more) shows no number.
+    resolved = cast.client.post(
+        f"/api/walks/{walk['id']}/resolve", json={"note": "All fine"}, headers=noor.auth
+    )
+    assert resolved.status_code == 200, resolved.text
+    after = page(cast.client, link)
+    assert after.status_code == 200
+    assert "Mira is on the way" in after.text
+    assert "4567" not in after.text
+
+
+def test_after_her_duress_pin_her_companions_page_offers_no_call(cast: Cast) -> None:
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    cast.client.patch("/api/me", json={"phone": "+358 40 123 4567"}, headers=mira.auth)
+    walk = cast.start_walk(mira, duress_pin="1357")
+    forced = cast.client.post(
+        f"/api/walks/{walk['id']}/extend", json={"pin": "1357", "minutes": 10}, headers=mira.auth
+    )
+    assert forced.status_code == 200, forced.text
+    shown = page(cast.client, f"/walks/{walk['id']}", noor).text
+    assert "whoever is with Mira could see it" in shown
+    assert "tel:" not in shown
+    assert "Call Mira" not in shown
+
+
 def test_his_home_lists_who_waits_for_his_answer_and_takes_it(cast: Cast) -> None:
     mira, noor = cast.person("Mira"), cast.person("Noor")
     asked_id = cast.ask(mira, noor)

@@ -333,6 +333,7 @@ def test_an_alarm_on_the_companions_page_and_the_guardians_link(
     mira, noor = site.person("Mira"), site.person("Noor")
     site.link(mira, noor)
     site.call(mira, "POST", "/api/channels", kind="webhook", target=sink.url + "/mira")
+    site.call(mira, "PATCH", "/api/me", phone="+358 40 123 4567")
     phone = site.device(mira)
     walk = site.start_walk(mira)
     route = site.route_home()
@@ -355,6 +356,9 @@ def test_an_alarm_on_the_companions_page_and_the_guardians_link(
     expect(page.locator("#headline")).to_have_text("ALARM: Mira may need help")
     expect(banner).to_contain_text("No answer to a check")
     expect(page.get_by_role("button", name="I'm on it")).to_be_visible()
+    call = page.get_by_role("link", name="Call Mira: +358 40 123 4567")
+    expect(call).to_have_attribute("href", "tel:+358401234567")
+    assert (call.bounding_box() or {"height": 0})["height"] >= 48
     screenshot(page, "companion-alarm")
     no_serious_violations(page)
     page.emulate_media(color_scheme="dark")  # at night, the system's dark theme
@@ -368,6 +372,7 @@ def test_an_alarm_on_the_companions_page_and_the_guardians_link(
     expect(guardian.locator("#headline")).to_have_text("ALARM: Mira may need help")
     expect(guardian.locator("#alarm")).to_contain_text("No answer to a check")
     expect(guardian.locator("#last-seen")).to_be_visible()
+    expect(guardian.get_by_role("link", name="Call Mira: +358 40 123 4567")).to_be_visible()
     screenshot(guardian, "guardian-alarm-link")
     no_serious_violations(guardian)
 

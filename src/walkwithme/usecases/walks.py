@@ -8,6 +8,7 @@ starting.py's.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,7 +16,7 @@ from sqlalchemy.engine import Connection
 
 from walkwithme.domain import walks as rules
 from walkwithme.domain.errors import Conflict, Invalid, NotFound
-from walkwithme.domain.walks import LIVE_STATES, LIVE_VALUES
+from walkwithme.domain.walks import LIVE_STATES, LIVE_VALUES, WalkState
 from walkwithme.store.schema import people, walk_companions, walks
 from walkwithme.store.writer import Tx
 from walkwithme.usecases import contacts, timeline
@@ -86,6 +87,30 @@ def companion_names(conn: Connection, walk_id: int) -> list[dict[str, Any]]:
 
 def person_name(conn: Connection, person_id: int) -> str:
     return str(conn.execute(sa.select(people.c.name).where(people.c.id == person_id)).scalar_one())
+
+
+@dataclass(frozen=True)
+class Reach:
+    """How to call the walker, for those who may: her number, or None if she gave none."""
+
+    phone: str | None
+
+
+def reach_walker(
+    conn: Connection, walk: Walk, seen_as: Audience, *, through_link: bool
+) -> Reach | None:
+    """Her phone number is for her companions while the walk is live, and for whoever holds
+    an alarm's link (her guardians, the hook) while the alarm lasts. Anyone else, a link she
+    made included, gets None: not even whether she gave one.
+
+    `seen_as`: the audience the walk was shown to, by `visible_walk` or, through a link, by
+    `shares.walk_for_link` (an alarm's link shows it as her companions see it)."""
+    if seen_as is not Audience.COMPANION or not walk.live:
+        return None
+    if through_link and walk.state is not WalkState.ALARM:
+        return None
+    phone = conn.execute(sa.select(people.c.phone).where(people.c.id == walk.walker_id))
+    return Reach(phone.scalar_one_or_none())
 
 
 def walks_of(conn: Connection, person_id: int) -> list[tuple[Walk, Audience]]:

@@ -38,6 +38,7 @@ def seen_by(conn: Connection, walk_id: int, person_id: int) -> tuple[Seen, Audie
             walk_view(conn, walk, audience),
             events_after(conn, walk_id, 0, audience, limit=1000),
             fixes_after(conn, walk_id, 0, limit=10_000, until_seq=until),
+            walks.reach_walker(conn, walk, audience, through_link=False),
         ),
         audience,
     )

@@ -160,6 +160,7 @@ function updateBanner(event) {
     byId("alarm-silent").hidden = !silent;
     const replies = document.querySelector(".replies");
     if (replies && silent) replies.hidden = true;
+    for (const call of document.querySelectorAll(".call")) call.hidden = silent;
     banner.hidden = false;
   } else if (event.kind === "alarm_acknowledged") {
     helpers.push((event.by && event.by.name) || "Someone");
