@@ -117,6 +117,54 @@ def test_forms_need_our_pages_and_the_sessions_token(cast: Cast) -> None:
     assert "Noor is on it" in page(cast.client, path, noor).text
 
 
+def test_the_pages_script_acts_in_place_with_the_same_checks(cast: Cast) -> None:
+    """Posted by the page's script (asking for JSON), a reply or "Mark safe" is answered in
+    words, not with the page again; our pages and the session's token are still required."""
+    mira, noor, _phone, walk = cast.walking()
+    path = f"/walks/{walk['id']}"
+    token = csrf_of(page(cast.client, path, noor).text)
+    form = {
+        "content-type": "application/x-www-form-urlencoded",
+        "accept": "application/json",
+        **cookie(noor),
+    }
+    reply = f"{path}/message"
+    body = f"csrf={token}&text=On+my+way"
+    cross = cast.client.post(reply, content=body, headers={**form, "sec-fetch-site": "cross-site"})
+    assert cross.status_code == 403
+    forged = cast.client.post(reply, content="csrf=nope&text=On+my+way", headers={**form, **OURS})
+    assert forged.status_code == 403
+    sent = cast.client.post(reply, content=body, headers={**form, **OURS})
+    assert sent.status_code == 200
+    assert sent.json() == {"said": "Sent: “On my way”"}
+    said = [e["text"] for e in cast.events(mira, walk) if e["kind"] == "message"]
+    assert said == ["On my way"]
+    # Not in an alarm: why not, in words, as the API says it.
+    safe = cast.client.post(
+        f"{path}/resolve", content=f"csrf={token}&note=ok", headers={**form, **OURS}
+    )
+    assert safe.status_code == 409
+    assert "error" in safe.json()
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    safe = cast.client.post(
+        f"{path}/resolve", content=f"csrf={token}&note=ok", headers={**form, **OURS}
+    )
+    assert safe.status_code == 200
+    assert safe.json()["said"].startswith("Done: the alarm is over")
+    assert (
+        cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()["state"] == "active"
+    )
+    # A stranger's in-place post learns nothing more than a form's would.
+    sam = cast.person("Sam")
+    theirs = cast.client.post(
+        reply,
+        content=f"csrf={csrf_of(page(cast.client, '/', sam).text)}&text=On+my+way",
+        headers={**form, **cookie(sam), **OURS},
+    )
+    assert theirs.status_code == 404
+    assert theirs.json() == {"error": "no such walk"}
+
+
 def test_signing_in_sets_the_session_cookie_and_signing_out_ends_it(cast: Cast) -> None:
     noor = cast.person("Noor")
     form = {"content-type": "application/x-www-form-urlencoded", **OURS}

@@ -227,6 +227,51 @@ def test_the_badge_says_whether_her_positions_arrive_and_when_she_is_late(
     expect(page.locator("#expected")).not_to_contain_text("late")
 
 
+def test_a_quick_reply_is_sent_in_place_and_without_its_script_the_form_still_works(
+    open_site: SiteFactory, new_context: Callable[[], BrowserContext], browser: Browser
+) -> None:
+    site = open_site()
+    mira, noor = site.person("Mira"), site.person("Noor")
+    site.link(mira, noor)
+    walk = site.start_walk(mira)
+    site.send(site.device(mira), site.route_home()[0])
+    page = companion_page(site, new_context(), noor, walk["id"])
+    page.locator(".replies").scroll_into_view_if_needed()  # scrolled down to the replies
+    page.evaluate("window.notReloaded = true")
+    scrolled = page.evaluate("window.scrollY")
+    assert scrolled > 0
+    page.get_by_role("button", name="On my way").click()
+    expect(page.locator("#replied")).to_have_text("Sent: “On my way”")
+    expect(page.locator("#timeline li").first).to_contain_text("Noor: “On my way”")
+    assert page.evaluate("window.notReloaded") is True
+    assert page.evaluate("window.scrollY") == scrolled
+    assert [m["text"] for m in site.call(mira, "GET", f"/api/walks/{walk['id']}/events")
+            if m["kind"] == "message"] == ["On my way"]  # fmt: skip
+    screenshot(page, "companion-replied")
+
+    # The service says no (the walk ended meanwhile): said in words, on the same page.
+    page.route(
+        f"**/walks/{walk['id']}/message",
+        lambda route: route.fulfill(
+            status=409, content_type="application/json", body='{"error": "this walk is over"}'
+        ),
+    )
+    page.get_by_role("button", name="All good").click()
+    expect(page.locator("#replied")).to_have_text("Not done: This walk is over")
+    page.unroute(f"**/walks/{walk['id']}/message")
+
+    # Without JavaScript, the same form posts and the page comes back.
+    plain = browser.new_context(viewport=PHONE, java_script_enabled=False)
+    try:
+        old_school = plain.new_page()
+        sign_in(old_school, site, noor, f"/walks/{walk['id']}")
+        old_school.get_by_role("button", name="All good").click()
+        old_school.wait_for_url(f"{site.url}/walks/{walk['id']}")
+        expect(old_school.locator("#timeline")).to_contain_text("Noor: “All good”")
+    finally:
+        plain.close()
+
+
 def test_a_page_that_may_no_longer_follow_stops_trying_and_says_why(
     open_site: SiteFactory, new_context: Callable[[], BrowserContext]
 ) -> None:
@@ -376,13 +421,22 @@ def test_an_alarm_on_the_companions_page_and_the_guardians_link(
     screenshot(guardian, "guardian-alarm-link")
     no_serious_violations(guardian)
 
+    # Both act in place: the page (its map, where it was scrolled to) stays.
+    page.evaluate("window.notReloaded = true")
     page.get_by_role("button", name="I'm on it").click()
     expect(page.locator("#alarm-on-it")).to_have_text("Noor is on it.")
+    expect(page.locator("#acted")).to_have_text(
+        "Done: everyone following the walk sees that you are on it."
+    )
     page.get_by_label("What happened?").fill("I called her: her phone died, she is fine")
     page.get_by_role("button", name="Mark Mira safe").click()
     expect(page.locator("#alarm")).to_be_hidden()
+    expect(page.locator("#acted")).to_contain_text("Done: the alarm is over")
     expect(page.locator("#headline")).to_have_text("Mira is on the way")
     expect(page.locator("#timeline")).to_contain_text("her phone died")
+    assert page.evaluate("window.notReloaded") is True
+    expect(page.locator("path.position")).to_have_count(1)  # the map is still drawn
+    screenshot(page, "companion-marked-safe")
 
     site.clock.advance(minutes=61)
     guardian.reload()

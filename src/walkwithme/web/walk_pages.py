@@ -2,7 +2,8 @@
 
 The page reads the walk through `walks.visible_walk`, the API's one rule of who sees a walk:
 anyone else gets the same 404 as for a walk that doesn't exist. The forms post to the same use
-cases the API calls, then send the browser back to the page (POST, redirect, GET).
+cases the API calls, then send the browser back to the page (POST, redirect, GET); the page's
+script posts them in place instead, and is answered in JSON (static/inplace.js).
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from sqlalchemy.engine import Connection
 from starlette.responses import RedirectResponse, Response
 
 from walkwithme.api.auth import services
+from walkwithme.api.errors import error_body
 from walkwithme.api.params import Id
+from walkwithme.api.responses import JSON
 from walkwithme.api.seen import note as seen_note
 from walkwithme.domain.errors import DomainError, NotFound
 from walkwithme.domain.walks import QUICK_REPLIES
@@ -83,7 +86,15 @@ async def walk_page(walk_id: Id, request: Request) -> Response:
     )
 
 
-async def _act(request: Request, walk_id: int, job: Any) -> Response:
+def wants_json(request: Request) -> bool:
+    """The page's own script posting a form in place (static/inplace.js): it asks for JSON."""
+    return request.headers.get("accept", "").split(",")[0].strip() == "application/json"
+
+
+async def _act(request: Request, walk_id: int, job: Any, done: Any) -> Response:
+    """Runs the form's use case. A browser without the page's script is sent back to the page
+    (POST, redirect, GET); the script, posting in place, is answered with what came of it in
+    words (`done(fields)`), or why not: {"said": ...} or {"error": ...}."""
     person, fields = await signed_form(request)
     # Back to the page the form was on: the walk's, or the alarm link's (a guardian's).
     given = fields.get("back", "")
@@ -92,12 +103,16 @@ async def _act(request: Request, walk_id: int, job: Any) -> Response:
     try:
         await svc.writer.run(lambda tx: job(tx, person.id, fields))
     except DomainError as exc:
+        if wants_json(request):
+            return waits(JSON(error_body(exc.message, exc.field), status_code=exc.status), exc)
         if isinstance(exc, NotFound):
             return not_found(request)
         page = pages_of(request).render(
             request, "said.html", status=exc.status, message=exc.message, back=back
         )
         return waits(page, exc)
+    if wants_json(request):
+        return JSON({"said": done(fields)})
     return RedirectResponse(back, status_code=303)
 
 
@@ -106,7 +121,10 @@ async def on_it(walk_id: Id, request: Request) -> Response:
     def job(tx: Tx, person_id: int, _fields: dict[str, str]) -> None:
         alarms.acknowledge(tx, walk_id, person_id)
 
-    return await _act(request, walk_id, job)
+    def done(_fields: dict[str, str]) -> str:
+        return "Done: everyone following the walk sees that you are on it."
+
+    return await _act(request, walk_id, job, done)
 
 
 @router.post("/walks/{walk_id}/resolve")
@@ -114,7 +132,10 @@ async def mark_safe(walk_id: Id, request: Request) -> Response:
     def job(tx: Tx, person_id: int, fields: dict[str, str]) -> None:
         alarms.resolve(tx, walk_id, person_id, fields.get("note", ""))
 
-    return await _act(request, walk_id, job)
+    def done(_fields: dict[str, str]) -> str:
+        return "Done: the alarm is over, and the others are told, with your note."
+
+    return await _act(request, walk_id, job, done)
 
 
 @router.post("/walks/{walk_id}/message")
@@ -123,4 +144,7 @@ async def reply(walk_id: Id, request: Request) -> Response:
         text = fields.get("text", "")
         walks.post_message(tx, walk_id, person_id, text, text in QUICK_REPLIES)
 
-    return await _act(request, walk_id, job)
+    def done(fields: dict[str, str]) -> str:
+        return f"Sent: “{fields.get('text', '')}”"
+
+    return await _act(request, walk_id, job, done)

@@ -196,7 +196,7 @@ function hideWhereSheWas(ids) {
     const element = byId(id);
     if (element) element.hidden = true;
   }
-  for (const selector of [".facts", ".legend", ".replies"]) {
+  for (const selector of [".facts", ".legend", ".replies", "#replied"]) {
     const element = document.querySelector(selector);
     if (element) element.remove();
   }
