@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from tests.conftest import make_services
-from tests.people import Cast, Member
+from tests.people import PIN, Cast, Member
 from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
 from walkwithme.notify.messages import render_html, with_link
@@ -33,6 +33,14 @@ def page(client: TestClient, path: str, who: Member | None = None) -> Any:
         headers={"accept": "text/html", **(cookie(who) if who else {})},
         follow_redirects=False,
     )
+
+
+def text_of(html: str) -> str:
+    """What a reader sees: no tags, entities undone, spaces squeezed."""
+    plain = re.sub(r"<[^>]+>", " ", html)
+    for entity, char in (("&#39;", "'"), ("&quot;", '"'), ("&amp;", "&"), ("&lt;", "<")):
+        plain = plain.replace(entity, char)
+    return re.sub(r"\s+", " ", plain)
 
 
 def csrf_of(html: str) -> str:
@@ -98,6 +106,66 @@ def test_before_its_script_runs_the_page_says_how_old_her_position_is_and_if_she
     stale = page(cast.client, path, noor).text
     assert 'class="pill red">No position for ' in stale
     assert re.search(r'id="expected" class="late">\d\d:\d\d, 5 min late<', stale)
+
+
+def test_a_walk_that_is_over_tells_its_companions_how_and_nobody_else_that_it_was(
+    cast: Cast,
+) -> None:
+    mira, noor, phone, walk = cast.walking()
+    gus, sam, otto = cast.person("Gus"), cast.person("Sam"), cast.person("Otto")
+    cast.link(mira, gus, role="guardian")
+    contact = cast.link(mira, otto)  # a companion of hers, but not chosen for this walk
+    cast.send(phone, cast.fix((60.17096, 24.94137)))
+    path = f"/walks/{walk['id']}"
+    cast.clock.set(1_780_000_000_000)  # 20:26:40 UTC
+    inside = {"pin": PIN, "note": "Thank you!"}
+    cast.client.post(f"/api/walks/{walk['id']}/inside", json=inside, headers=mira.auth)
+    over = page(cast.client, path, noor)
+    assert over.status_code == 200
+    said = text_of(over.text)
+    assert "Mira's walk is over" in said
+    assert "Mira got home: inside since today at 20:26." in said
+    assert "Mira's last word: “Thank you!”" in said
+    assert 'href="/">Back to your page' in over.text
+    # Nothing of where she was: no map, no position, no data for a script.
+    for shown in ('id="map"', "60.17", "24.94", "walk-data", "leaflet", "tel:"):
+        assert shown not in over.text, shown
+    # Anyone else gets exactly the page of a walk that never existed.
+    never = page(cast.client, "/walks/999", sam)
+    assert never.status_code == 404
+    for who in (sam, gus, otto):
+        theirs = page(cast.client, path, who)
+        assert theirs.status_code == 404
+        assert theirs.text == never.text.replace("Sam", who.name)
+    # Nor does a companion whose contact with her has ended since.
+    his = cast.client.get("/api/contacts", headers=noor.auth).json()
+    with_her = next(c["id"] for c in his if c["person"]["id"] == mira.id)
+    assert cast.client.delete(f"/api/contacts/{with_her}", headers=noor.auth).status_code == 204
+    assert page(cast.client, path, noor).status_code == 404
+    assert contact  # (Otto's contact stands: he was not chosen for this walk)
+
+
+def test_a_walk_that_ended_early_or_through_an_alarm_says_so(cast: Cast) -> None:
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    cast.clock.set(1_780_000_000_000)  # 20:26:40 UTC
+    early = cast.start_walk(mira)
+    ended = {"pin": PIN, "note": "Got a taxi"}
+    cast.client.post(f"/api/walks/{early['id']}/end", json=ended, headers=mira.auth)
+    said = text_of(page(cast.client, f"/walks/{early['id']}", noor).text)
+    assert "Mira ended the walk today at 20:26." in said
+    assert "Mira's last word: “Got a taxi”" in said
+    # Made to end it with her duress PIN: for Noor an alarm, which he resolves.
+    forced = cast.start_walk(mira, duress_pin="1357")
+    cast.client.post(f"/api/walks/{forced['id']}/end", json={"pin": "1357"}, headers=mira.auth)
+    cast.clock.advance(minutes=10)
+    found = {"note": "She is with me now"}
+    done = cast.client.post(f"/api/walks/{forced['id']}/resolve", json=found, headers=noor.auth)
+    assert done.status_code == 200, done.text
+    said = text_of(page(cast.client, f"/walks/{forced['id']}", noor).text)
+    assert "Noor resolved the alarm today at 20:36, and the walk is over." in said
+    assert "Noor's note: “She is with me now”" in said
+    assert "There was an alarm today at 20:26" in said
 
 
 def test_forms_need_our_pages_and_the_sessions_token(cast: Cast) -> None:

@@ -187,6 +187,15 @@ def test_a_companion_follows_her_walk_home_live(
     expect(page.locator("#map")).to_be_hidden()
     assert page.locator("path.position").count() == 0  # nothing more of where she was
     screenshot(page, "companion-walk-over")
+    # Opened again, the page says it is over and how, with no map, and the way back.
+    page.reload()
+    expect(page.locator("#headline")).to_have_text("Mira's walk is over")
+    expect(page.locator("#ending")).to_contain_text("Mira got home: inside since today at")
+    expect(page.locator("#last-word")).to_have_text("Mira's last word: “Thanks!”")
+    expect(page.locator("#map")).to_have_count(0)
+    expect(page.get_by_role("link", name="Back to your page")).to_be_visible()
+    screenshot(page, "companion-walk-over-reloaded")
+    no_serious_violations(page)
 
 
 def test_the_badge_says_whether_her_positions_arrive_and_when_she_is_late(

@@ -62,6 +62,24 @@ def visible_walk(conn: Connection, walk_id: int, person_id: int) -> tuple[Walk, 
     return walk, audience
 
 
+def over_for_companion(conn: Connection, walk_id: int, person_id: int) -> Walk | None:
+    """A walk that is over, for one of its companions (chosen for it, the contact between
+    them still standing): enough to say that it is over and how, never where she was (who
+    sees a live walk stays `audience_of`'s). Anyone else, or a walk still going on for the
+    companions: None, the same as for a walk that doesn't exist."""
+    walk = get_walk(conn, walk_id)
+    if walk is None or walk.live or walk.walker_id == person_id:
+        return None
+    chosen = conn.execute(
+        sa.select(walk_companions.c.person_id).where(
+            walk_companions.c.walk_id == walk.id, walk_companions.c.person_id == person_id
+        )
+    ).first()
+    if chosen and contacts.is_accepted_companion(conn, walk.walker_id, person_id):
+        return walk
+    return None
+
+
 def pin_hashes_of(conn: Connection, walk_id: int, walker_id: int) -> tuple[str, str | None]:
     """Her PIN's hash and her duress PIN's (if she has one), for the PIN checks, which happen
     outside the writer (argon2 is slow)."""

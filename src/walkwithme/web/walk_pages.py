@@ -24,8 +24,10 @@ from walkwithme.domain.errors import DomainError, NotFound
 from walkwithme.domain.walks import QUICK_REPLIES
 from walkwithme.store.writer import Tx
 from walkwithme.usecases import alarms, looks, walks
+from walkwithme.usecases.accounts import Person
 from walkwithme.usecases.timeline import Audience, events_after, fixes_after
 from walkwithme.views import walk_view
+from walkwithme.web import walk_over
 from walkwithme.web.render import pages_of, waits
 from walkwithme.web.session import signed_form, signed_in
 from walkwithme.web.walk_context import Seen, measure_left, walk_context
@@ -65,7 +67,7 @@ async def walk_page(walk_id: Id, request: Request) -> Response:
     try:
         seen, audience = await svc.db.read(lambda c: seen_by(c, walk_id, person.id))
     except NotFound:
-        return not_found(request)
+        return await over_or_not_found(request, walk_id, person)
     if audience is Audience.COMPANION:  # her own page isn't a look; his is (usecases/looks.py)
         await seen_note(svc, walk_id, looks.PAGE, viewer_id=person.id)
     left = await measure_left(seen, svc.streets)
@@ -89,6 +91,17 @@ async def walk_page(walk_id: Id, request: Request) -> Response:
 def wants_json(request: Request) -> bool:
     """The page's own script posting a form in place (static/inplace.js): it asks for JSON."""
     return request.headers.get("accept", "").split(",")[0].strip() == "application/json"
+
+
+async def over_or_not_found(request: Request, walk_id: int, person: Person) -> Response:
+    """A companion of a walk that is over learns that it is over and how (walk_over.py);
+    anyone else, the same 404 as for a walk that never existed."""
+    svc = services(request)
+    over = await svc.db.read(lambda c: walk_over.over_for(c, walk_id, person.id))
+    if over is None:
+        return not_found(request)
+    said = walk_over.context(over, svc.clock.now_ms(), person.timezone)
+    return pages_of(request).render(request, "walk_over.html", person=person, **said)
 
 
 async def _act(request: Request, walk_id: int, job: Any, done: Any) -> Response:

@@ -83,8 +83,8 @@ async def _her_walk_page(
     svc = services(request)
     try:
         found = await svc.db.read(lambda c: _walker_seen(c, walk_id, person.id))
-    except NotFound:
-        return walk_pages.not_found(request)
+    except NotFound:  # not hers, and not one he may follow: over, or nothing at all
+        return await walk_pages.over_or_not_found(request, walk_id, person)
     if found is None:
         return await walk_pages.walk_page(walk_id, request)
     mine, walk, looked = found
