@@ -442,6 +442,31 @@ def test_the_api_changes_a_password_with_the_current_one(cast: Cast) -> None:
     assert sign_in(cast.client, mira.email, "a new long password").status_code == 200
 
 
+def test_her_phone_number_is_set_on_her_settings_by_the_apis_rule(cast: Cast) -> None:
+    mira = cast.person("Mira")
+    form = page(cast.client, "/settings", mira).text
+    assert 'name="phone" type="tel" autocomplete="tel"' in form
+    profile = {"name": "Mira", "timezone": "UTC"}
+    bad = post(cast.client, mira, "/settings/profile", "/settings", **profile, phone="call me")
+    assert bad.status_code == 422
+    assert "Phone must be a phone number" in text_of(bad.text)
+    assert "(not “call me”)" in text_of(bad.text)
+    assert cast.client.get("/api/me", headers=mira.auth).json()["phone"] is None
+    # The API refuses the same, by the same rule, naming the field.
+    api = cast.client.patch("/api/me", json={"phone": "call me"}, headers=mira.auth)
+    assert api.status_code == 422
+    assert api.json()["field"] == "phone"
+    saved = post(
+        cast.client, mira, "/settings/profile", "/settings", **profile, phone=" +358 40 123 4567 "
+    )
+    assert saved.status_code == 303
+    assert cast.client.get("/api/me", headers=mira.auth).json()["phone"] == "+358 40 123 4567"
+    assert 'value="+358 40 123 4567"' in page(cast.client, "/settings", mira).text
+    # Emptied, it is removed.
+    post(cast.client, mira, "/settings/profile", "/settings", **profile, phone="")
+    assert cast.client.get("/api/me", headers=mira.auth).json()["phone"] is None
+
+
 def test_her_time_zone_and_how_long_her_walks_are_kept(cast: Cast) -> None:
     mira = cast.person("Mira")
     bad = post(

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from tests.conftest import make_services
-from tests.people import Cast, Member
+from tests.people import PIN, Cast, Member
 from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
 from walkwithme.notify.messages import render_html, with_link
@@ -33,6 +33,14 @@ def page(client: TestClient, path: str, who: Member | None = None) -> Any:
         headers={"accept": "text/html", **(cookie(who) if who else {})},
         follow_redirects=False,
     )
+
+
+def text_of(html: str) -> str:
+    """What a reader sees: no tags, entities undone, spaces squeezed."""
+    plain = re.sub(r"<[^>]+>", " ", html)
+    for entity, char in (("&#39;", "'"), ("&quot;", '"'), ("&amp;", "&"), ("&lt;", "<")):
+        plain = plain.replace(entity, char)
+    return re.sub(r"\s+", " ", plain)
 
 
 def csrf_of(html: str) -> str:
@@ -82,6 +90,84 @@ def test_a_walk_page_is_for_those_who_may_see_the_walk(cast: Cast) -> None:
     assert "I&#39;m on it" in shown.text or "I'm on it" in shown.text
 
 
+def test_before_its_script_runs_the_page_says_how_old_her_position_is_and_if_she_is_late(
+    cast: Cast,
+) -> None:
+    mira, noor, phone, walk = cast.walking()
+    path = f"/walks/{walk['id']}"
+    assert 'class="pill amber">No position yet<' in page(cast.client, path, noor).text
+    cast.send(phone, cast.fix((60.17096, 24.94137)))
+    fresh = page(cast.client, path, noor).text
+    assert 'class="pill ">Not live yet<' in fresh  # the script says "Live" once connected
+    assert " late<" not in fresh
+    cast.clock.advance(seconds=61)
+    assert 'class="pill amber">No position for 1 min<' in page(cast.client, path, noor).text
+    cast.clock.set(walk["expected_at"] + 5 * 60_000)
+    stale = page(cast.client, path, noor).text
+    assert 'class="pill red">No position for ' in stale
+    assert re.search(r'id="expected" class="late">\d\d:\d\d, 5 min late<', stale)
+
+
+def test_a_walk_that_is_over_tells_its_companions_how_and_nobody_else_that_it_was(
+    cast: Cast,
+) -> None:
+    mira, noor, phone, walk = cast.walking()
+    gus, sam, otto = cast.person("Gus"), cast.person("Sam"), cast.person("Otto")
+    cast.link(mira, gus, role="guardian")
+    contact = cast.link(mira, otto)  # a companion of hers, but not chosen for this walk
+    cast.send(phone, cast.fix((60.17096, 24.94137)))
+    path = f"/walks/{walk['id']}"
+    cast.clock.set(1_780_000_000_000)  # 20:26:40 UTC
+    inside = {"pin": PIN, "note": "Thank you!"}
+    cast.client.post(f"/api/walks/{walk['id']}/inside", json=inside, headers=mira.auth)
+    over = page(cast.client, path, noor)
+    assert over.status_code == 200
+    said = text_of(over.text)
+    assert "Mira's walk is over" in said
+    assert "Mira got home: inside since today at 20:26." in said
+    assert "Mira's last word: “Thank you!”" in said
+    assert 'href="/">Back to your page' in over.text
+    # Nothing of where she was: no map, no position, no data for a script.
+    for shown in ('id="map"', "60.17", "24.94", "walk-data", "leaflet", "tel:"):
+        assert shown not in over.text, shown
+    # Anyone else gets exactly the page of a walk that never existed.
+    never = page(cast.client, "/walks/999", sam)
+    assert never.status_code == 404
+    for who in (sam, gus, otto):
+        theirs = page(cast.client, path, who)
+        assert theirs.status_code == 404
+        assert theirs.text == never.text.replace("Sam", who.name)
+    # Nor does a companion whose contact with her has ended since.
+    his = cast.client.get("/api/contacts", headers=noor.auth).json()
+    with_her = next(c["id"] for c in his if c["person"]["id"] == mira.id)
+    assert cast.client.delete(f"/api/contacts/{with_her}", headers=noor.auth).status_code == 204
+    assert page(cast.client, path, noor).status_code == 404
+    assert contact  # (Otto's contact stands: he was not chosen for this walk)
+
+
+def test_a_walk_that_ended_early_or_through_an_alarm_says_so(cast: Cast) -> None:
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    cast.clock.set(1_780_000_000_000)  # 20:26:40 UTC
+    early = cast.start_walk(mira)
+    ended = {"pin": PIN, "note": "Got a taxi"}
+    cast.client.post(f"/api/walks/{early['id']}/end", json=ended, headers=mira.auth)
+    said = text_of(page(cast.client, f"/walks/{early['id']}", noor).text)
+    assert "Mira ended the walk today at 20:26." in said
+    assert "Mira's last word: “Got a taxi”" in said
+    # Made to end it with her duress PIN: for Noor an alarm, which he resolves.
+    forced = cast.start_walk(mira, duress_pin="1357")
+    cast.client.post(f"/api/walks/{forced['id']}/end", json={"pin": "1357"}, headers=mira.auth)
+    cast.clock.advance(minutes=10)
+    found = {"note": "She is with me now"}
+    done = cast.client.post(f"/api/walks/{forced['id']}/resolve", json=found, headers=noor.auth)
+    assert done.status_code == 200, done.text
+    said = text_of(page(cast.client, f"/walks/{forced['id']}", noor).text)
+    assert "Noor resolved the alarm today at 20:36, and the walk is over." in said
+    assert "Noor's note: “She is with me now”" in said
+    assert "There was an alarm today at 20:26" in said
+
+
 def test_forms_need_our_pages_and_the_sessions_token(cast: Cast) -> None:
     mira, noor, _phone, walk = cast.walking()
     cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
@@ -97,6 +183,54 @@ def test_forms_need_our_pages_and_the_sessions_token(cast: Cast) -> None:
     )
     assert done.status_code == 303
     assert "Noor is on it" in page(cast.client, path, noor).text
+
+
+def test_the_pages_script_acts_in_place_with_the_same_checks(cast: Cast) -> None:
+    """Posted by the page's script (asking for JSON), a reply or "Mark safe" is answered in
+    words, not with the page again; our pages and the session's token are still required."""
+    mira, noor, _phone, walk = cast.walking()
+    path = f"/walks/{walk['id']}"
+    token = csrf_of(page(cast.client, path, noor).text)
+    form = {
+        "content-type": "application/x-www-form-urlencoded",
+        "accept": "application/json",
+        **cookie(noor),
+    }
+    reply = f"{path}/message"
+    body = f"csrf={token}&text=On+my+way"
+    cross = cast.client.post(reply, content=body, headers={**form, "sec-fetch-site": "cross-site"})
+    assert cross.status_code == 403
+    forged = cast.client.post(reply, content="csrf=nope&text=On+my+way", headers={**form, **OURS})
+    assert forged.status_code == 403
+    sent = cast.client.post(reply, content=body, headers={**form, **OURS})
+    assert sent.status_code == 200
+    assert sent.json() == {"said": "Sent: “On my way”"}
+    said = [e["text"] for e in cast.events(mira, walk) if e["kind"] == "message"]
+    assert said == ["On my way"]
+    # Not in an alarm: why not, in words, as the API says it.
+    safe = cast.client.post(
+        f"{path}/resolve", content=f"csrf={token}&note=ok", headers={**form, **OURS}
+    )
+    assert safe.status_code == 409
+    assert "error" in safe.json()
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    safe = cast.client.post(
+        f"{path}/resolve", content=f"csrf={token}&note=ok", headers={**form, **OURS}
+    )
+    assert safe.status_code == 200
+    assert safe.json()["said"].startswith("Done: the alarm is over")
+    assert (
+        cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()["state"] == "active"
+    )
+    # A stranger's in-place post learns nothing more than a form's would.
+    sam = cast.person("Sam")
+    theirs = cast.client.post(
+        reply,
+        content=f"csrf={csrf_of(page(cast.client, '/', sam).text)}&text=On+my+way",
+        headers={**form, **cookie(sam), **OURS},
+    )
+    assert theirs.status_code == 404
+    assert theirs.json() == {"error": "no such walk"}
 
 
 def test_signing_in_sets_the_session_cookie_and_signing_out_ends_it(cast: Cast) -> None:
@@ -244,6 +378,64 @@ def test_a_guardian_signed_in_acts_on_the_alarm_from_its_link(cast: Cast) -> Non
     assert "Gus is on it" in page(cast.client, f"/walks/{walk['id']}", noor).text
     # Her guardian's page is the link's: the walk's own page is for her companions.
     assert page(cast.client, f"/walks/{walk['id']}", gus).status_code == 404
+
+
+def test_her_number_is_for_her_companions_and_her_alarms_link_and_nobody_else(
+    cast: Cast,
+) -> None:
+    mira, noor, phone, walk = cast.walking()
+    cast.send(phone, cast.fix((60.17096, 24.94137)))
+    path = f"/walks/{walk['id']}"
+    # She gave none: her companion's page says so, in words.
+    assert "No phone number given" in page(cast.client, path, noor).text
+    set_phone = {"phone": "+358 40 123-4567"}
+    assert cast.client.patch("/api/me", json=set_phone, headers=mira.auth).status_code == 200
+    dial = 'href="tel:+358401234567"'
+    followed = page(cast.client, path, noor).text
+    assert f"<a {dial}>+358 40 123-4567</a>" in followed  # beside her battery
+    # A link she made shows her walk, not her number; a stranger sees nothing at all.
+    made = cast.client.post(f"/api/walks/{walk['id']}/shares", json={}, headers=mira.auth)
+    shared = page(cast.client, f"/api/share/{made.json()['token']}").text
+    assert "Mira is on the way" in shared
+    assert "4567" not in shared
+    assert "phone number" not in shared
+    sam = cast.person("Sam")
+    assert page(cast.client, path, sam).status_code == 404
+    assert "4567" not in page(cast.client, path, sam).text
+    assert "4567" not in cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).text
+
+    # In her alarm: one big button that dials her, on his page and through the alarm's link.
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    call = f'<a class="button huge call-button" id="call" {dial}>Call Mira: +358 40 123-4567</a>'
+    assert call in page(cast.client, path, noor).text
+    token = cast.services.writer.run_sync(lambda tx: shares.alarm_link(tx, walk["id"]))
+    link = f"/api/share/{token}"
+    assert call in page(cast.client, link).text
+    assert "4567" not in page(cast.client, f"/api/share/{made.json()['token']}").text
+    # Once the alarm is over, its link (which shows the walk an hour more) shows no number.
+    resolved = cast.client.post(
+        f"/api/walks/{walk['id']}/resolve", json={"note": "All fine"}, headers=noor.auth
+    )
+    assert resolved.status_code == 200, resolved.text
+    after = page(cast.client, link)
+    assert after.status_code == 200
+    assert "Mira is on the way" in after.text
+    assert "4567" not in after.text
+
+
+def test_after_her_duress_pin_her_companions_page_offers_no_call(cast: Cast) -> None:
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    cast.client.patch("/api/me", json={"phone": "+358 40 123 4567"}, headers=mira.auth)
+    walk = cast.start_walk(mira, duress_pin="1357")
+    forced = cast.client.post(
+        f"/api/walks/{walk['id']}/extend", json={"pin": "1357", "minutes": 10}, headers=mira.auth
+    )
+    assert forced.status_code == 200, forced.text
+    shown = page(cast.client, f"/walks/{walk['id']}", noor).text
+    assert "whoever is with Mira could see it" in shown
+    assert "tel:" not in shown
+    assert "Call Mira" not in shown
 
 
 def test_his_home_lists_who_waits_for_his_answer_and_takes_it(cast: Cast) -> None:

@@ -140,6 +140,12 @@ def test_a_companion_follows_her_walk_home_live(
     expect(page.locator("path.street").first).to_be_attached()  # streets from the service's map
     expect(page.locator("path.route")).to_be_attached()
     expect(page.locator("#battery")).to_have_text("80%")
+    # The map's zoom buttons are thumb-sized (leaflet.css makes them 30 px on a phone).
+    for button in (".leaflet-control-zoom-in", ".leaflet-control-zoom-out"):
+        box = page.locator(button).bounding_box()
+        assert box is not None
+        assert box["width"] >= 44, (button, box)
+        assert box["height"] >= 44, (button, box)
     start_left = metres_left(page)
     marker = page.locator("path.position")
     start_box = marker.bounding_box()
@@ -181,6 +187,98 @@ def test_a_companion_follows_her_walk_home_live(
     expect(page.locator("#map")).to_be_hidden()
     assert page.locator("path.position").count() == 0  # nothing more of where she was
     screenshot(page, "companion-walk-over")
+    # Opened again, the page says it is over and how, with no map, and the way back.
+    page.reload()
+    expect(page.locator("#headline")).to_have_text("Mira's walk is over")
+    expect(page.locator("#ending")).to_contain_text("Mira got home: inside since today at")
+    expect(page.locator("#last-word")).to_have_text("Mira's last word: “Thanks!”")
+    expect(page.locator("#map")).to_have_count(0)
+    expect(page.get_by_role("link", name="Back to your page")).to_be_visible()
+    screenshot(page, "companion-walk-over-reloaded")
+    no_serious_violations(page)
+
+
+def test_the_badge_says_whether_her_positions_arrive_and_when_she_is_late(
+    open_site: SiteFactory, new_context: Callable[[], BrowserContext]
+) -> None:
+    """ "Live" is not the page's own connection: it says her positions are arriving. When
+    they stop, the badge says for how long, live; "Expected by" says she is late."""
+    site = open_site()
+    mira, noor = site.person("Mira"), site.person("Noor")
+    site.link(mira, noor)
+    phone = site.device(mira)
+    walk = site.start_walk(mira)
+    route = site.route_home()
+    site.send(phone, route[0])
+    page = companion_page(site, new_context(), noor, walk["id"])  # "Live": she was just seen
+    expect(page.locator("#connection")).to_have_class(re.compile(r"\blive\b"))
+    expect(page.locator("#expected")).not_to_contain_text("late")
+
+    # Her phone goes on talking (a message), but no position comes for 12 minutes, and the
+    # time she was expected by has passed.
+    site.clock.advance(minutes=12)
+    site.call(mira, "POST", f"/api/walks/{walk['id']}/messages", text="Slow going")
+    expect(page.locator("#connection")).to_have_text("No position for 12 min")
+    expect(page.locator("#connection")).to_have_class(re.compile(r"\bred\b"))
+    site.clock.advance(minutes=20)
+    site.call(mira, "POST", f"/api/walks/{walk['id']}/messages", text="Still here")
+    expect(page.locator("#connection")).to_have_text("No position for 32 min")
+    expect(page.locator("#expected")).to_have_text(re.compile(r"^\d\d:\d\d, \d+ min late$"))
+    screenshot(page, "companion-no-position-late")
+
+    # A position arrives: "Live" again. At her door she has arrived: late no more.
+    site.send(phone, route[len(route) // 2])
+    expect(page.locator("#connection")).to_have_text("Live")
+    for where in [*route[len(route) // 2 :: max(1, len(route) // 6)], HOME]:
+        site.clock.advance(seconds=40)
+        site.send(phone, where)
+    expect(page.locator("#headline")).to_have_text("Mira is at the door")
+    expect(page.locator("#expected")).not_to_contain_text("late")
+
+
+def test_a_quick_reply_is_sent_in_place_and_without_its_script_the_form_still_works(
+    open_site: SiteFactory, new_context: Callable[[], BrowserContext], browser: Browser
+) -> None:
+    site = open_site()
+    mira, noor = site.person("Mira"), site.person("Noor")
+    site.link(mira, noor)
+    walk = site.start_walk(mira)
+    site.send(site.device(mira), site.route_home()[0])
+    page = companion_page(site, new_context(), noor, walk["id"])
+    page.locator(".replies").scroll_into_view_if_needed()  # scrolled down to the replies
+    page.evaluate("window.notReloaded = true")
+    scrolled = page.evaluate("window.scrollY")
+    assert scrolled > 0
+    page.get_by_role("button", name="On my way").click()
+    expect(page.locator("#replied")).to_have_text("Sent: “On my way”")
+    expect(page.locator("#timeline li").first).to_contain_text("Noor: “On my way”")
+    assert page.evaluate("window.notReloaded") is True
+    assert page.evaluate("window.scrollY") == scrolled
+    assert [m["text"] for m in site.call(mira, "GET", f"/api/walks/{walk['id']}/events")
+            if m["kind"] == "message"] == ["On my way"]  # fmt: skip
+    screenshot(page, "companion-replied")
+
+    # The service says no (the walk ended meanwhile): said in words, on the same page.
+    page.route(
+        f"**/walks/{walk['id']}/message",
+        lambda route: route.fulfill(
+            status=409, content_type="application/json", body='{"error": "this walk is over"}'
+        ),
+    )
+    page.get_by_role("button", name="All good").click()
+    expect(page.locator("#replied")).to_have_text("Not done: This walk is over")
+    page.unroute(f"**/walks/{walk['id']}/message")
+
+    # Without JavaScript, the same form posts and the page comes back.
+    plain = browser.new_context(viewport=PHONE, java_script_enabled=False)
+    try:
+        old_school = plain.new_page()
+        sign_in(old_school, site, noor, f"/walks/{walk['id']}")
+        old_school.get_by_role("button", name="All good").click()
+        old_school.wait_for_url(f"{site.url}/walks/{walk['id']}")
+        expect(old_school.locator("#timeline")).to_contain_text("Noor: “All good”")
+    finally:
+        plain.close()
 
 
 def test_a_page_that_may_no_longer_follow_stops_trying_and_says_why(
@@ -289,6 +387,7 @@ def test_an_alarm_on_the_companions_page_and_the_guardians_link(
     mira, noor = site.person("Mira"), site.person("Noor")
     site.link(mira, noor)
     site.call(mira, "POST", "/api/channels", kind="webhook", target=sink.url + "/mira")
+    site.call(mira, "PATCH", "/api/me", phone="+358 40 123 4567")
     phone = site.device(mira)
     walk = site.start_walk(mira)
     route = site.route_home()
@@ -311,6 +410,9 @@ def test_an_alarm_on_the_companions_page_and_the_guardians_link(
     expect(page.locator("#headline")).to_have_text("ALARM: Mira may need help")
     expect(banner).to_contain_text("No answer to a check")
     expect(page.get_by_role("button", name="I'm on it")).to_be_visible()
+    call = page.get_by_role("link", name="Call Mira: +358 40 123 4567")
+    expect(call).to_have_attribute("href", "tel:+358401234567")
+    assert (call.bounding_box() or {"height": 0})["height"] >= 48
     screenshot(page, "companion-alarm")
     no_serious_violations(page)
     page.emulate_media(color_scheme="dark")  # at night, the system's dark theme
@@ -324,16 +426,26 @@ def test_an_alarm_on_the_companions_page_and_the_guardians_link(
     expect(guardian.locator("#headline")).to_have_text("ALARM: Mira may need help")
     expect(guardian.locator("#alarm")).to_contain_text("No answer to a check")
     expect(guardian.locator("#last-seen")).to_be_visible()
+    expect(guardian.get_by_role("link", name="Call Mira: +358 40 123 4567")).to_be_visible()
     screenshot(guardian, "guardian-alarm-link")
     no_serious_violations(guardian)
 
+    # Both act in place: the page (its map, where it was scrolled to) stays.
+    page.evaluate("window.notReloaded = true")
     page.get_by_role("button", name="I'm on it").click()
     expect(page.locator("#alarm-on-it")).to_have_text("Noor is on it.")
+    expect(page.locator("#acted")).to_have_text(
+        "Done: everyone following the walk sees that you are on it."
+    )
     page.get_by_label("What happened?").fill("I called her: her phone died, she is fine")
     page.get_by_role("button", name="Mark Mira safe").click()
     expect(page.locator("#alarm")).to_be_hidden()
+    expect(page.locator("#acted")).to_contain_text("Done: the alarm is over")
     expect(page.locator("#headline")).to_have_text("Mira is on the way")
     expect(page.locator("#timeline")).to_contain_text("her phone died")
+    assert page.evaluate("window.notReloaded") is True
+    expect(page.locator("path.position")).to_have_count(1)  # the map is still drawn
+    screenshot(page, "companion-marked-safe")
 
     site.clock.advance(minutes=61)
     guardian.reload()

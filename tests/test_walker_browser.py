@@ -444,3 +444,47 @@ def test_her_page_after_her_duress_pin_is_the_page_after_her_pin(
     assert shot == real_shot
     assert calm == "active"
     assert alarmed == "alarm"  # silently, for Noor
+
+
+def test_she_shares_her_walk_with_a_link_from_her_page_and_takes_it_back(
+    open_site: SiteFactory,  # noqa: F811
+    new_context: Callable[[], BrowserContext],  # noqa: F811
+) -> None:
+    site = open_site()
+    mira, noor = site.person("Mira"), site.person("Noor")
+    site.link(mira, noor)
+    walk_id = site.start_walk(mira)["id"]
+    site.send(site.device(mira), site.route_home()[0])
+    context = walker_context(new_context, site)
+    context.grant_permissions(["geolocation", "clipboard-read", "clipboard-write"], origin=site.url)
+    page = context.new_page()
+    sign_in(page, site, mira, f"/walks/{walk_id}")
+    page.evaluate("window.notReloaded = true")
+    share = page.locator("#share")
+    share.get_by_role("button", name="Make a share link").click()
+    url = share.get_by_label("Your new link")
+    expect(url).to_have_value(re.compile(rf"^{re.escape(site.url)}/api/share/shr"))
+    expect(share).to_contain_text("It works until your walk is over.")
+    share.get_by_role("button", name="Copy the link").click()
+    expect(share.locator("#share-url-said")).to_have_text("Copied.")
+    assert page.evaluate("navigator.clipboard.readText()") == url.input_value()
+    assert page.evaluate("window.notReloaded") is True  # made in place: her map stays
+    share.scroll_into_view_if_needed()
+    screenshot(page, "walker-share-link")
+    assert serious_violations(page) == []
+
+    # A friend without an account opens it: her walk, live.
+    friend = new_context().new_page()
+    friend.goto(url.input_value())
+    expect(friend.locator("#headline")).to_have_text("Mira is on the way")
+    expect(friend.locator("path.position")).to_have_count(1)
+
+    # She takes it back: the friend's page stops showing where she is.
+    share.get_by_role("button", name="Take link 1 back").click()
+    expect(share.locator("#link-1")).to_contain_text("taken back")
+    expect(share.get_by_label("Your new link")).to_have_count(0)
+    expect(friend.locator("#headline")).to_have_text("You can no longer see Mira's walk")
+    expect(friend.locator("path.position")).to_have_count(0)
+    friend.reload()
+    expect(friend.locator("h1")).to_have_text("This link has expired")
+    assert page.evaluate("window.notReloaded") is True

@@ -395,3 +395,57 @@ def test_her_walk_page_says_who_looked_and_how_long_it_is_kept(cast: Cast) -> No
     assert "Noor opened your walk's page" in after
     assert "Your track is kept until" in after
     assert "longer because this walk had an alarm" not in after
+
+
+def test_she_makes_a_share_link_on_her_page_and_takes_it_back(cast: Cast) -> None:
+    mira, noor, phone, walk = cast.walking()
+    cast.client.patch("/api/me", json={"phone": "+358 40 123 4567"}, headers=mira.auth)
+    cast.send(phone, cast.fix(START))
+    wid = walk["id"]
+    assert "Make a share link" in page(cast.client, f"/walks/{wid}", mira).text
+    # Without the page's script: the form posts, and her page shows the link this once.
+    made = post_form(cast, mira, f"/walks/{wid}/shares", hours="1")
+    assert made.status_code == 200, made.text
+    url = re.search(r'id="share-url" readonly value="([^"]+)"', made.text)
+    assert url is not None
+    assert url.group(1).startswith("http://127.0.0.1:8000/api/share/shr")
+    said = text_of(made.text)
+    assert "works until" in said
+    assert "Link 1: works until" in said
+    token = url.group(1).rsplit("/", 1)[1]
+    assert token not in page(cast.client, f"/walks/{wid}", mira).text  # shown once
+    # What the link shows: her walk as her own devices see it, without her number.
+    shown = cast.client.get(f"/api/share/{token}", headers={"accept": "text/html"})
+    assert shown.status_code == 200
+    assert "Mira is on the way" in shown.text
+    assert "4567" not in shown.text
+    # Only she makes links for her walk, or takes them back.
+    for who in (noor, cast.person("Sam")):
+        assert post_form(cast, who, f"/walks/{wid}/shares", hours="walk").status_code == 404
+        assert post_form(cast, who, f"/walks/{wid}/shares/1/revoke").status_code == 404
+    assert post_form(cast, mira, f"/walks/{wid}/shares", hours="100").status_code == 422
+    # An hour later it shows nothing, and her page says so.
+    cast.clock.advance(minutes=61)
+    gone = cast.client.get(f"/api/share/{token}", headers={"accept": "text/html"})
+    assert gone.status_code == 404
+    assert "This link has expired" in gone.text
+    assert "Link 1: expired" in text_of(page(cast.client, f"/walks/{wid}", mira).text)
+
+    # From her page's script: a link until the walk is over, answered in JSON, taken back.
+    asked = {**FORM, **cookie(mira), "accept": "application/json"}
+    csrf = csrf_of(page(cast.client, f"/walks/{wid}", mira).text)
+    second = cast.client.post(
+        f"/walks/{wid}/shares", data={"csrf": csrf, "hours": "walk"}, headers=asked
+    )
+    assert second.status_code == 200, second.text
+    html = second.json()["html"]
+    assert "Link 2: works until your walk is over" in text_of(html)
+    token2 = re.search(r"/api/share/(shr[\w-]+)", html)
+    assert token2 is not None
+    link2 = f"/api/share/{token2.group(1)}"
+    assert cast.client.get(link2, headers={"accept": "text/html"}).status_code == 200
+    back = cast.client.post(f"/walks/{wid}/shares/2/revoke", data={"csrf": csrf}, headers=asked)
+    assert back.status_code == 200
+    assert "Link 2: taken back" in text_of(back.json()["html"])
+    assert cast.client.get(link2, headers={"accept": "text/html"}).status_code == 404
+    assert cast.client.get(f"/api/walks/{wid}/shares", headers=mira.auth).json()[1]["revoked"]

@@ -61,6 +61,35 @@ def check_name(name: str, field: str = "name") -> str:
     return cleaned
 
 
+MAX_PHONE_CHARS = 40
+# A number someone can dial: digits, a + in front, and the spaces, dashes, dots, brackets
+# and slashes people write between them. At least 3 digits (112), at most 20.
+_PHONE = re.compile(r"\+?[0-9 ().\-/]+")
+_DIGIT = re.compile(r"[0-9]")
+
+
+def check_phone(phone: str) -> str | None:
+    """Her phone number, for her companions to call; empty: none."""
+    cleaned = phone.strip()
+    if not cleaned:
+        return None
+    if len(cleaned) > MAX_PHONE_CHARS:
+        raise Invalid(f"phone must be at most {MAX_PHONE_CHARS} characters", field="phone")
+    if not _PHONE.fullmatch(cleaned) or not 3 <= len(_DIGIT.findall(cleaned)) <= 20:
+        raise Invalid(
+            "phone must be a phone number: digits, with spaces, dashes or brackets between "
+            f"them and a + in front, such as +358 40 123 4567 (not “{cleaned}”)",
+            field="phone",
+        )
+    return cleaned
+
+
+def tel_uri(phone: str) -> str:
+    """ "tel:+358401234567": what a phone dials (RFC 3966), from the number as written."""
+    plus = "+" if phone.strip().startswith("+") else ""
+    return "tel:" + plus + "".join(_DIGIT.findall(phone))
+
+
 def check_timezone(tz: str) -> str:
     try:
         ZoneInfo(tz)

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from walkwithme.domain import people as rules
-from walkwithme.domain.errors import Conflict, Forbidden, Invalid, Unauthorized
+from walkwithme.domain.errors import Conflict, Forbidden, Unauthorized
 from walkwithme.domain.geo import DEFAULT_PACE_MPS
 from walkwithme.domain.profiles import Overrides, overrides_json, parse_overrides
 from walkwithme.domain.walks import LIVE_VALUES
@@ -211,9 +211,7 @@ def update_profile(
     if timezone is not None:
         values["timezone"] = rules.check_timezone(timezone)
     if phone is not None:
-        if len(phone) > 40:
-            raise Invalid("phone must be at most 40 characters", field="phone")
-        values["phone"] = phone.strip() or None
+        values["phone"] = rules.check_phone(phone)
     if pace_mps is not None:
         values["pace_mps"] = rules.check_pace(pace_mps)
     if rule_settings is not None:

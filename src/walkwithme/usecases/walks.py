@@ -8,6 +8,7 @@ starting.py's.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,7 +16,7 @@ from sqlalchemy.engine import Connection
 
 from walkwithme.domain import walks as rules
 from walkwithme.domain.errors import Conflict, Invalid, NotFound
-from walkwithme.domain.walks import LIVE_STATES, LIVE_VALUES
+from walkwithme.domain.walks import LIVE_STATES, LIVE_VALUES, WalkState
 from walkwithme.store.schema import people, walk_companions, walks
 from walkwithme.store.writer import Tx
 from walkwithme.usecases import contacts, timeline
@@ -61,6 +62,24 @@ def visible_walk(conn: Connection, walk_id: int, person_id: int) -> tuple[Walk, 
     return walk, audience
 
 
+def over_for_companion(conn: Connection, walk_id: int, person_id: int) -> Walk | None:
+    """A walk that is over, for one of its companions (chosen for it, the contact between
+    them still standing): enough to say that it is over and how, never where she was (who
+    sees a live walk stays `audience_of`'s). Anyone else, or a walk still going on for the
+    companions: None, the same as for a walk that doesn't exist."""
+    walk = get_walk(conn, walk_id)
+    if walk is None or walk.live or walk.walker_id == person_id:
+        return None
+    chosen = conn.execute(
+        sa.select(walk_companions.c.person_id).where(
+            walk_companions.c.walk_id == walk.id, walk_companions.c.person_id == person_id
+        )
+    ).first()
+    if chosen and contacts.is_accepted_companion(conn, walk.walker_id, person_id):
+        return walk
+    return None
+
+
 def pin_hashes_of(conn: Connection, walk_id: int, walker_id: int) -> tuple[str, str | None]:
     """Her PIN's hash and her duress PIN's (if she has one), for the PIN checks, which happen
     outside the writer (argon2 is slow)."""
@@ -86,6 +105,30 @@ def companion_names(conn: Connection, walk_id: int) -> list[dict[str, Any]]:
 
 def person_name(conn: Connection, person_id: int) -> str:
     return str(conn.execute(sa.select(people.c.name).where(people.c.id == person_id)).scalar_one())
+
+
+@dataclass(frozen=True)
+class Reach:
+    """How to call the walker, for those who may: her number, or None if she gave none."""
+
+    phone: str | None
+
+
+def reach_walker(
+    conn: Connection, walk: Walk, seen_as: Audience, *, through_link: bool
+) -> Reach | None:
+    """Her phone number is for her companions while the walk is live, and for whoever holds
+    an alarm's link (her guardians, the hook) while the alarm lasts. Anyone else, a link she
+    made included, gets None: not even whether she gave one.
+
+    `seen_as`: the audience the walk was shown to, by `visible_walk` or, through a link, by
+    `shares.walk_for_link` (an alarm's link shows it as her companions see it)."""
+    if seen_as is not Audience.COMPANION or not walk.live:
+        return None
+    if through_link and walk.state is not WalkState.ALARM:
+        return None
+    phone = conn.execute(sa.select(people.c.phone).where(people.c.id == walk.walker_id))
+    return Reach(phone.scalar_one_or_none())
 
 
 def walks_of(conn: Connection, person_id: int) -> list[tuple[Walk, Audience]]:

@@ -59,6 +59,7 @@ def seen_through(conn: Connection, token: str, now: int, viewer: int | None) -> 
         shared_view(conn, walk, seen_as),
         events_after(conn, walk.id, 0, seen_as, limit=1000),
         fixes_after(conn, walk.id, 0, limit=10_000, until_seq=until),
+        walks.reach_walker(conn, walk, seen_as, through_link=True),
     )
     helper = viewer is not None and (
         walks.audience_of(conn, walk, viewer) is Audience.COMPANION

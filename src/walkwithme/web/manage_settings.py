@@ -1,6 +1,6 @@
-"""Her settings on the pages: name and time zone, password, how long her walks are kept,
-everything to download, and deleting her account. The same use cases as /api/me,
-/api/me/password, /api/me/keeping, /api/me/export and /api/me/delete."""
+"""Her settings on the pages: name, time zone and phone number, password, how long her
+walks are kept, everything to download, and deleting her account. The same use cases as
+/api/me, /api/me/password, /api/me/keeping, /api/me/export and /api/me/delete."""
 
 from __future__ import annotations
 
@@ -82,8 +82,10 @@ async def profile(request: Request) -> Response:
     async def action(person: Person, fields: dict[str, str]) -> None:
         name = required(fields, "name", "Your name", 100)
         zone = required(fields, "timezone", "Your time zone", 64)
+        # Empty (a browser's form leaves out an empty field): none. The API's rule checks it.
+        phone = fields.get("phone", "")
         await services(request).writer.run(
-            lambda tx: accounts.update_profile(tx, person.id, name=name, timezone=zone)
+            lambda tx: accounts.update_profile(tx, person.id, name=name, timezone=zone, phone=phone)
         )
 
     return await act(request, "/settings?done=profile", action)

@@ -40,6 +40,10 @@ class Pages:
         html = self.env.get_template(template).render(request=request, **context)
         return HTMLResponse(html, status_code=status)
 
+    def fragment(self, template: str, **context: Any) -> str:
+        """A part of a page (a template that extends nothing), for a script to put in place."""
+        return self.env.get_template(template).render(**context)
+
 
 def pages_of(request: Request) -> Pages:
     pages: Pages = request.app.state.pages

@@ -12,8 +12,10 @@ from typing import Any
 
 import anyio.to_thread
 
+from walkwithme.domain.people import tel_uri
 from walkwithme.domain.walks import QUICK_REPLIES
 from walkwithme.streets import StreetMap
+from walkwithme.usecases.walks import Reach
 from walkwithme.web import words
 from walkwithme.web.mapdata import distance_left
 
@@ -25,6 +27,7 @@ class Seen:
     view: dict[str, Any]
     events: list[dict[str, Any]]
     fixes: list[dict[str, Any]]
+    reach: Reach | None = None  # how to call her, for those who may (walks.reach_walker)
 
 
 def _alarm_event(events: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -103,10 +106,15 @@ def walk_context(
         "destination": view.get("destination"),
         "left": words.metres(left_m) if left_m is not None else "unknown",
         "expected": words.clock_time(int(view["expected_at"]), tz),
+        "late": words.late_by(view, now),
+        "badge": words.position_badge(last["t"] if last else None, now, words.silent_s(view)),
         "timeline": timeline,
         # After her duress PIN, a message would show on the phone someone else may hold.
         "silent": silent,
         "quick_replies": QUICK_REPLIES if can_act and live and not silent else (),
+        # Her number, with a link that dials it, for those who may call her (or None).
+        "reach": seen.reach if live else None,
+        "tel": tel_uri(seen.reach.phone) if live and seen.reach and seen.reach.phone else None,
         "can_act": can_act,
         # Everything the page's script needs to go on live from here, without a second read.
         "data": {

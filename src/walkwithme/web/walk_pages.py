@@ -2,7 +2,8 @@
 
 The page reads the walk through `walks.visible_walk`, the API's one rule of who sees a walk:
 anyone else gets the same 404 as for a walk that doesn't exist. The forms post to the same use
-cases the API calls, then send the browser back to the page (POST, redirect, GET).
+cases the API calls, then send the browser back to the page (POST, redirect, GET); the page's
+script posts them in place instead, and is answered in JSON (static/inplace.js).
 """
 
 from __future__ import annotations
@@ -15,14 +16,18 @@ from sqlalchemy.engine import Connection
 from starlette.responses import RedirectResponse, Response
 
 from walkwithme.api.auth import services
+from walkwithme.api.errors import error_body
 from walkwithme.api.params import Id
+from walkwithme.api.responses import JSON
 from walkwithme.api.seen import note as seen_note
 from walkwithme.domain.errors import DomainError, NotFound
 from walkwithme.domain.walks import QUICK_REPLIES
 from walkwithme.store.writer import Tx
 from walkwithme.usecases import alarms, looks, walks
+from walkwithme.usecases.accounts import Person
 from walkwithme.usecases.timeline import Audience, events_after, fixes_after
 from walkwithme.views import walk_view
+from walkwithme.web import walk_over
 from walkwithme.web.render import pages_of, waits
 from walkwithme.web.session import signed_form, signed_in
 from walkwithme.web.walk_context import Seen, measure_left, walk_context
@@ -38,6 +43,7 @@ def seen_by(conn: Connection, walk_id: int, person_id: int) -> tuple[Seen, Audie
             walk_view(conn, walk, audience),
             events_after(conn, walk_id, 0, audience, limit=1000),
             fixes_after(conn, walk_id, 0, limit=10_000, until_seq=until),
+            walks.reach_walker(conn, walk, audience, through_link=False),
         ),
         audience,
     )
@@ -61,7 +67,7 @@ async def walk_page(walk_id: Id, request: Request) -> Response:
     try:
         seen, audience = await svc.db.read(lambda c: seen_by(c, walk_id, person.id))
     except NotFound:
-        return not_found(request)
+        return await over_or_not_found(request, walk_id, person)
     if audience is Audience.COMPANION:  # her own page isn't a look; his is (usecases/looks.py)
         await seen_note(svc, walk_id, looks.PAGE, viewer_id=person.id)
     left = await measure_left(seen, svc.streets)
@@ -82,7 +88,26 @@ async def walk_page(walk_id: Id, request: Request) -> Response:
     )
 
 
-async def _act(request: Request, walk_id: int, job: Any) -> Response:
+def wants_json(request: Request) -> bool:
+    """The page's own script posting a form in place (static/inplace.js): it asks for JSON."""
+    return request.headers.get("accept", "").split(",")[0].strip() == "application/json"
+
+
+async def over_or_not_found(request: Request, walk_id: int, person: Person) -> Response:
+    """A companion of a walk that is over learns that it is over and how (walk_over.py);
+    anyone else, the same 404 as for a walk that never existed."""
+    svc = services(request)
+    over = await svc.db.read(lambda c: walk_over.over_for(c, walk_id, person.id))
+    if over is None:
+        return not_found(request)
+    said = walk_over.context(over, svc.clock.now_ms(), person.timezone)
+    return pages_of(request).render(request, "walk_over.html", person=person, **said)
+
+
+async def _act(request: Request, walk_id: int, job: Any, done: Any) -> Response:
+    """Runs the form's use case. A browser without the page's script is sent back to the page
+    (POST, redirect, GET); the script, posting in place, is answered with what came of it in
+    words (`done(fields)`), or why not: {"said": ...} or {"error": ...}."""
     person, fields = await signed_form(request)
     # Back to the page the form was on: the walk's, or the alarm link's (a guardian's).
     given = fields.get("back", "")
@@ -91,12 +116,16 @@ async def _act(request: Request, walk_id: int, job: Any) -> Response:
     try:
         await svc.writer.run(lambda tx: job(tx, person.id, fields))
     except DomainError as exc:
+        if wants_json(request):
+            return waits(JSON(error_body(exc.message, exc.field), status_code=exc.status), exc)
         if isinstance(exc, NotFound):
             return not_found(request)
         page = pages_of(request).render(
             request, "said.html", status=exc.status, message=exc.message, back=back
         )
         return waits(page, exc)
+    if wants_json(request):
+        return JSON({"said": done(fields)})
     return RedirectResponse(back, status_code=303)
 
 
@@ -105,7 +134,10 @@ async def on_it(walk_id: Id, request: Request) -> Response:
     def job(tx: Tx, person_id: int, _fields: dict[str, str]) -> None:
         alarms.acknowledge(tx, walk_id, person_id)
 
-    return await _act(request, walk_id, job)
+    def done(_fields: dict[str, str]) -> str:
+        return "Done: everyone following the walk sees that you are on it."
+
+    return await _act(request, walk_id, job, done)
 
 
 @router.post("/walks/{walk_id}/resolve")
@@ -113,7 +145,10 @@ async def mark_safe(walk_id: Id, request: Request) -> Response:
     def job(tx: Tx, person_id: int, fields: dict[str, str]) -> None:
         alarms.resolve(tx, walk_id, person_id, fields.get("note", ""))
 
-    return await _act(request, walk_id, job)
+    def done(_fields: dict[str, str]) -> str:
+        return "Done: the alarm is over, and the others are told, with your note."
+
+    return await _act(request, walk_id, job, done)
 
 
 @router.post("/walks/{walk_id}/message")
@@ -122,4 +157,7 @@ async def reply(walk_id: Id, request: Request) -> Response:
         text = fields.get("text", "")
         walks.post_message(tx, walk_id, person_id, text, text in QUICK_REPLIES)
 
-    return await _act(request, walk_id, job)
+    def done(fields: dict[str, str]) -> str:
+        return f"Sent: “{fields.get('text', '')}”"
+
+    return await _act(request, walk_id, job, done)

@@ -25,16 +25,18 @@ from walkwithme.api.fixes_door import Answer, fixes_of, take_fixes
 from walkwithme.api.params import Id
 from walkwithme.api.responses import JSON
 from walkwithme.api.walks import with_pin
-from walkwithme.domain.errors import DomainError, Forbidden, NotFound
+from walkwithme.domain.errors import DomainError, Forbidden, Invalid, NotFound
 from walkwithme.domain.walks import MAX_EXTENSION_MIN, QUICK_REPLIES, check_extension
 from walkwithme.store.writer import Tx
 from walkwithme.usecases import (
     alarms,
     looks,
     moments,
+    shares,
     walk_store,
     walks,
 )
+from walkwithme.usecases.accounts import Person
 from walkwithme.usecases.browser import browser_device
 from walkwithme.usecases.fixes import record_fixes
 from walkwithme.usecases.moments import Pin
@@ -56,13 +58,13 @@ def _said(request: Request, message: str, status: int, back: str) -> Response:
 # -- her walk page -----------------------------------------------------------------------------
 
 
-def _walker_seen(conn: Connection, walk_id: int, person_id: int) -> Any:
+def _walker_seen(conn: Connection, walk_id: int, person_id: int, now_ms: int) -> Any:
     seen, audience = walk_pages.seen_by(conn, walk_id, person_id)
     if audience is not Audience.WALKER:
         return None
     walk = walk_store.get_walk(conn, walk_id)
     assert walk is not None
-    return seen, walk, looks.of_walk(conn, walk)
+    return seen, walk, looks.of_walk(conn, walk), shares.list_links(conn, walk_id, now_ms)
 
 
 @router.get("/walks/{walk_id}")
@@ -72,25 +74,30 @@ async def walk_page(walk_id: Id, request: Request) -> Response:
 
 
 async def _her_walk_page(
-    walk_id: int, request: Request, said: str | None = None, status: int = 200
+    walk_id: int,
+    request: Request,
+    said: str | None = None,
+    status: int = 200,
+    new_link: dict[str, Any] | None = None,
 ) -> Response:
     """Her walk page; `said`: what her last action met, said at its top (a wrong PIN keeps
-    her on her page, with its SOS and its PIN pad, instead of a page of its own)."""
+    her on her page, with its SOS and its PIN pad, instead of a page of its own);
+    `new_link`: a share link she just made, shown this once (only its hash is kept)."""
     who = await signed_in(request)
     if who is None:
         return walk_pages.to_sign_in(request)
     person, csrf = who
     svc = services(request)
     try:
-        found = await svc.db.read(lambda c: _walker_seen(c, walk_id, person.id))
-    except NotFound:
-        return walk_pages.not_found(request)
+        now = svc.clock.now_ms()
+        found = await svc.db.read(lambda c: _walker_seen(c, walk_id, person.id, now))
+    except NotFound:  # not hers, and not one he may follow: over, or nothing at all
+        return await walk_pages.over_or_not_found(request, walk_id, person)
     if found is None:
         return await walk_pages.walk_page(walk_id, request)
-    mine, walk, looked = found
+    mine, walk, looked, links = found
     # Her page says "you": the sentences are hers (walker_words), the name only a stand-in.
     seen = Seen({**mine.view, "walker": {"name": "You"}}, mine.events, mine.fixes)
-    now = svc.clock.now_ms()
     left = await measure_left(seen, svc.streets)
     context = walk_context(
         seen,
@@ -143,6 +150,9 @@ async def _her_walk_page(
         companions=seen.view.get("companions", []),
         quick_replies=[t for t in QUICK_REPLIES if t != "Are you OK?"] if live else (),
         extend_choices=EXTEND_CHOICES,
+        share_choices=SHARE_CHOICES,
+        links=_links_said(links, now, person.timezone),
+        new_link=new_link,
         max_extension=MAX_EXTENSION_MIN,
         **{k: v for k, v in context.items() if k != "quick_replies"},
     )
@@ -287,3 +297,106 @@ async def sos(walk_id: Id, request: Request) -> Response:
     except DomainError as exc:
         return waits(_said(request, exc.message, exc.status, back), exc)
     return RedirectResponse(back, status_code=303)
+
+
+# -- share links: made, shown once, taken back (the same use case as /api/walks/{id}/shares) --
+
+SHARE_CHOICES = (("walk", "Until the walk is over"), ("1", "For 1 hour"), ("2", "For 2 hours"))
+
+
+def _until(expires_at: int | None, now: int, tz: str) -> str:
+    if expires_at is None:
+        return "works until your walk is over"
+    return f"works until {words.clock_time(expires_at, tz)}, even if you are home by then"
+
+
+def _links_said(links: list[dict[str, Any]], now: int, tz: str) -> list[dict[str, Any]]:
+    said = []
+    for link in links:
+        if link["revoked"]:
+            state, works = "taken back: it shows nothing any more", False
+        elif link["expired"]:
+            state, works = "expired: it shows nothing any more", False
+        else:
+            state, works = _until(link["expires_at"], now, tz), True
+        said.append({"id": link["id"], "state": state, "works": works})
+    return said
+
+
+def _hours(fields: dict[str, str]) -> float | None:
+    chosen = fields.get("hours", "walk")
+    if chosen not in dict(SHARE_CHOICES):
+        raise Invalid("choose how long the link works", field="hours")
+    return None if chosen == "walk" else float(chosen)
+
+
+async def _shares_answer(
+    request: Request, walk_id: int, person: Person, csrf: str, new_link: dict[str, Any] | None
+) -> Response:
+    """To the page's script: the share part of her page again, in JSON; else her page (with
+    a new link, shown this once), or back to it."""
+    svc = services(request)
+    if not walk_pages.wants_json(request):
+        if new_link is not None:
+            return await _her_walk_page(walk_id, request, new_link=new_link)
+        return RedirectResponse(f"/walks/{walk_id}#share", status_code=303)
+    now = svc.clock.now_ms()
+
+    def read(conn: Connection) -> list[dict[str, Any]]:
+        _hers(conn, walk_id, person.id)
+        return shares.list_links(conn, walk_id, now)
+
+    links = await svc.db.read(read)
+    html = pages_of(request).fragment(
+        "_shares.html",
+        action=f"/walks/{walk_id}",
+        csrf=csrf,
+        share_choices=SHARE_CHOICES,
+        links=_links_said(links, now, person.timezone),
+        new_link=new_link,
+    )
+    said = "Your link is made: copy it and send it." if new_link else "Taken back."
+    return JSON({"said": said, "html": html})
+
+
+async def _on_her_links(request: Request, walk_id: int, job: Any) -> Response:
+    back = f"/walks/{walk_id}"
+    try:
+        person, fields = await signed_form(request)
+        svc = services(request)
+        made = await svc.writer.run(lambda tx: job(tx, person.id, fields))
+        who = await signed_in(request)
+        assert who is not None
+        new_link = None
+        if made is not None:
+            new_link = {
+                "url": f"{svc.config.base_url}/api/share/{made['token']}",
+                "until": _until(made["expires_at"], svc.clock.now_ms(), person.timezone),
+            }
+        return await _shares_answer(request, walk_id, person, who[1], new_link)
+    except DomainError as exc:
+        if walk_pages.wants_json(request):
+            return waits(JSON(error_body(exc.message, exc.field), status_code=exc.status), exc)
+        if isinstance(exc, NotFound):
+            return walk_pages.not_found(request)
+        return waits(_said(request, exc.message, exc.status, back), exc)
+
+
+@router.post("/walks/{walk_id}/shares")
+async def make_link(walk_id: Id, request: Request) -> Response:
+    """A share link for her walk, as POST /api/walks/{id}/shares makes it."""
+
+    def job(tx: Tx, me: int, fields: dict[str, str]) -> dict[str, Any]:
+        return shares.create_link(tx, walk_id, me, _hours(fields))
+
+    return await _on_her_links(request, walk_id, job)
+
+
+@router.post("/walks/{walk_id}/shares/{link_id}/revoke")
+async def take_back_link(walk_id: Id, link_id: Id, request: Request) -> Response:
+    """Takes a link back, as DELETE /api/walks/{id}/shares/{link} does."""
+
+    def job(tx: Tx, me: int, _fields: dict[str, str]) -> None:
+        shares.revoke_link(tx, walk_id, me, link_id)
+
+    return await _on_her_links(request, walk_id, job)

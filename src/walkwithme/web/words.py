@@ -7,6 +7,7 @@ server (what the page says before its script runs) and by static/words.js (live 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from walkwithme.notify.messages import REASONS, said_reason
@@ -44,6 +45,64 @@ def when(at_ms: int | None, now_ms: int, tz: str | None) -> str:
     if at_ms is None:
         return "not yet"
     return f"{clock_time(at_ms, tz)}, {ago(at_ms, now_ms)}"
+
+
+def duration(ms: int) -> str:
+    """ "40 s", "12 min", "1 h 5 min": how long something has lasted."""
+    seconds = max(0, ms // 1000)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    hours, minutes = divmod(seconds // 60, 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
+# -- whether her positions are arriving, and whether she is late (static/words.js the same) --
+
+
+def silent_s(view: dict[str, Any]) -> float:
+    """The walk's silence threshold, the stricter of day and night (seconds)."""
+    shown = view.get("thresholds") or {}
+    values = [float(p["silent"]) for p in (shown.get("day"), shown.get("night")) if p]
+    return min(values) if values else 180.0
+
+
+def fresh_s(silent: float) -> float:
+    """A position younger than this is fresh: "Live"; older, the page says how old (amber)."""
+    return min(60.0, silent / 2)
+
+
+def age_class(last_at: int, now_ms: int, silent: float) -> str:
+    """ "" (fresh), "amber" (not fresh), "red" (past the silence threshold)."""
+    age_s = (now_ms - last_at) / 1000
+    if age_s <= fresh_s(silent):
+        return ""
+    return "red" if age_s > silent else "amber"
+
+
+def position_badge(last_at: int | None, now_ms: int, silent: float) -> tuple[str, str]:
+    """What the page's badge says before its script runs (and without it): the script says
+    "Live" once it is connected and her last position is fresh."""
+    if last_at is None:
+        return "No position yet", "amber"
+    shade = age_class(last_at, now_ms, silent)
+    if not shade:
+        return "Not live yet", ""
+    return f"No position for {duration(now_ms - last_at)}", shade
+
+
+LATE_STATES = ("active", "alarm")  # on the way: at the door she has arrived
+
+
+def late_by(view: dict[str, Any], now_ms: int) -> str | None:
+    """ "12 min late" once the expected time has passed and she hasn't arrived."""
+    expected = view.get("expected_at")
+    if not view.get("live") or view.get("state") not in LATE_STATES or expected is None:
+        return None
+    if now_ms <= int(expected):
+        return None
+    return f"{duration(now_ms - int(expected))} late"
 
 
 def metres(distance: float | None) -> str:

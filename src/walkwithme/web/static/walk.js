@@ -51,11 +51,47 @@ function refreshTimes() {
   }
   const seen = byId("last-seen");
   if (seen && seen.dataset.at) {
-    const silentS = (view.thresholds && view.thresholds.day && view.thresholds.day.silent) || 180;
-    const age = (now - Number(seen.dataset.at)) / 1000;
-    seen.classList.toggle("amber", age > Math.min(60, silentS / 2) && age <= silentS);
-    seen.classList.toggle("red", age > silentS);
+    const shade = words.ageClass(Number(seen.dataset.at), now, words.silentS(view));
+    seen.classList.toggle("amber", shade === "amber");
+    seen.classList.toggle("red", shade === "red");
   }
+  const expected = byId("expected");
+  if (expected) {
+    const late = words.lateBy(view, now);
+    expected.textContent = words.clockTime(view.expected_at, data.tz) + (late ? `, ${late}` : "");
+    expected.classList.toggle("late", Boolean(late));
+  }
+  showBadge(now);
+}
+
+// The badge beside "Last seen": whether her positions are arriving, not only whether this
+// page is connected. "Live" only while connected and her last position is fresh; connected
+// but without news, how long there has been none (amber, then red as the silence grows).
+const LINK_SAID = {
+  connecting: "Connecting…",
+  offline: "Offline: trying again",
+  closed: "Not live any more",
+  signed_out: "Signed out: sign in again to follow",
+  refused: "You can no longer see this walk",
+};
+let link = null; // the live connection's state; null before the script connects
+function showBadge(now = serviceNow()) {
+  const pill = byId("connection");
+  if (!pill || link === null) return;
+  if (link !== "live") {
+    pill.textContent = LINK_SAID[link];
+    pill.className = `pill ${link}`;
+    return;
+  }
+  const last = view.last_position;
+  if (!last) {
+    pill.textContent = "No position yet";
+    pill.className = "pill amber";
+    return;
+  }
+  const shade = words.ageClass(last.t, now, words.silentS(view));
+  pill.textContent = shade ? `No position for ${words.duration(now - last.t)}` : "Live";
+  pill.className = `pill ${shade || "live"}`;
 }
 
 // -- distance left: along the route from the point of it nearest to her, else straight ------
@@ -124,6 +160,7 @@ function updateBanner(event) {
     byId("alarm-silent").hidden = !silent;
     const replies = document.querySelector(".replies");
     if (replies && silent) replies.hidden = true;
+    for (const call of document.querySelectorAll(".call")) call.hidden = silent;
     banner.hidden = false;
   } else if (event.kind === "alarm_acknowledged") {
     helpers.push((event.by && event.by.name) || "Someone");
@@ -140,8 +177,7 @@ function updateWalk(walk) {
   view = { ...walk, last_position: walk.last_position || position };
   document.body.className = `walk${herOwn ? " walker" : ""} state-${walk.state}`;
   byId("headline").textContent = words.stateSentence(tables, walk.state, name);
-  const expected = byId("expected");
-  if (expected) expected.textContent = words.clockTime(walk.expected_at, data.tz);
+  refreshTimes(); // "Expected by", late or not, and the badge
   if (!walk.live) endOfWalk(walk);
 }
 
@@ -160,7 +196,7 @@ function hideWhereSheWas(ids) {
     const element = byId(id);
     if (element) element.hidden = true;
   }
-  for (const selector of [".facts", ".legend", ".replies"]) {
+  for (const selector of [".facts", ".legend", ".replies", "#replied"]) {
     const element = document.querySelector(selector);
     if (element) element.remove();
   }
@@ -181,18 +217,8 @@ function sayEnding() {
 }
 
 function showConnection(status) {
-  const pill = byId("connection");
-  if (!pill) return;
-  const said = {
-    connecting: "Connecting…",
-    live: "Live",
-    offline: "Offline: trying again",
-    closed: "Not live any more",
-    signed_out: "Signed out: sign in again to follow",
-    refused: "You can no longer see this walk",
-  };
-  pill.textContent = said[status.state];
-  pill.className = `pill ${status.state}`;
+  link = status.state;
+  showBadge();
   if (status.state === "live") syncClock();
   if (status.state === "signed_out") {
     signedOut();

@@ -63,3 +63,35 @@ export function eventSentence(tables, event, name) {
   const charging = event.kind === "low_battery" && event.charging ? ", but charging" : "";
   return said + charging + closing(event);
 }
+
+// "40 s", "12 min", "1 h 5 min": how long something has lasted.
+export function duration(ms) {
+  const seconds = Math.max(0, Math.floor(ms / 1000));
+  if (seconds < 60) return `${seconds} s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min`;
+  const minutes = Math.floor(seconds / 60);
+  const hours = Math.floor(minutes / 60);
+  return minutes % 60 ? `${hours} h ${minutes % 60} min` : `${hours} h`;
+}
+
+// Whether her positions are arriving (web/words.py says the same before the script runs).
+// The walk's silence threshold: the stricter of day and night, in seconds.
+export function silentS(view) {
+  const shown = view.thresholds || {};
+  const values = [shown.day, shown.night].filter(Boolean).map((p) => Number(p.silent));
+  return values.length ? Math.min(...values) : 180;
+}
+
+// "" (fresh), "amber" (not fresh: the page says how old), "red" (past the silence threshold).
+export function ageClass(lastAt, now, silent) {
+  const ageS = (now - lastAt) / 1000;
+  if (ageS <= Math.min(60, silent / 2)) return "";
+  return ageS > silent ? "red" : "amber";
+}
+
+// "12 min late" once the expected time has passed and she hasn't arrived.
+export function lateBy(view, now) {
+  const onTheWay = view.state === "active" || view.state === "alarm";
+  if (!view.live || !onTheWay || view.expected_at == null || now <= view.expected_at) return null;
+  return `${duration(now - view.expected_at)} late`;
+}

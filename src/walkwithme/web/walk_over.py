@@ -1,0 +1,99 @@
+"""The page a companion gets for a walk that is over: that it is over, and how (home and
+inside, ended by her, or the alarm resolved by someone), with no map and nothing of where she
+was, which is shown only during the walk. Who gets it is walks.over_for_companion's: anyone
+else keeps the same 404 as for a walk that never existed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from walkwithme.usecases import walks
+from walkwithme.usecases.timeline import Audience, events_after
+from walkwithme.web import words
+from walkwithme.web.manage_common import day_time
+
+CLOSING = ("inside", "ended", "alarm_resolved")
+
+
+@dataclass(frozen=True)
+class Over:
+    """An ended walk as its companion may still see it: words, never a position."""
+
+    name: str
+    state: str
+    started_at: int
+    events: list[dict[str, Any]]
+
+
+def over_for(conn: Connection, walk_id: int, person_id: int) -> Over | None:
+    walk = walks.over_for_companion(conn, walk_id, person_id)
+    if walk is None:
+        return None
+    # His side of the timeline (after her duress PIN, what her companions were shown).
+    events = events_after(conn, walk_id, 0, Audience.COMPANION, limit=1000)
+    name = walks.person_name(conn, walk.walker_id)
+    return Over(name, walk.state.value, walk.started_at, events)
+
+
+def _by(event: dict[str, Any]) -> str:
+    by = event.get("by")
+    return str(by.get("name", "someone")) if isinstance(by, dict) else "someone"
+
+
+def _note(event: dict[str, Any]) -> str:
+    return f": “{event['note']}”" if event.get("note") else ""
+
+
+def how_it_ended(over: Over, now: int, tz: str | None) -> tuple[str, str | None]:
+    """ "Mira got home: inside since today at 23:12.", and the last word that came with it
+    ("Mira's last word: “Thank you!”"), if any."""
+    name = over.name
+    last = next((e for e in reversed(over.events) if e["kind"] in CLOSING), None)
+    if last is None:
+        return f"{words.state_sentence(over.state, name)}.", None
+    at = day_time(int(last["at"]), now, tz)
+    note = f"“{last['note']}”" if last.get("note") else None
+    if last["kind"] == "alarm_resolved" and over.state != "safe":
+        by = _by(last)
+        return (
+            f"{by} resolved the alarm {at}, and the walk is over.",
+            f"{by}'s note: {note}" if note else None,
+        )
+    if over.state == "safe":
+        said = f"{name} got home: inside since {at}."
+    else:
+        said = f"{name} ended the walk {at}."
+    return said, f"{name}'s last word: {note}" if note else None
+
+
+def alarms_in_it(over: Over, now: int, tz: str | None) -> list[str]:
+    """Each alarm of the walk, and who ended it: "There was an alarm today at 22:58 (SOS
+    pressed); Noor marked Mira safe today at 23:05: “All well”." """
+    said: list[str] = []
+    raised: dict[str, Any] | None = None
+    for event in over.events:
+        if event["kind"] in ("alarm", "sos") and raised is None:
+            raised = event
+        elif event["kind"] == "alarm_resolved" and raised is not None:
+            why = words.reason(str(raised.get("reason") or raised["kind"]))
+            said.append(
+                f"There was an alarm {day_time(int(raised['at']), now, tz)} ({why}); "
+                f"{_by(event)} ended it {day_time(int(event['at']), now, tz)}{_note(event)}."
+            )
+            raised = None
+    return said
+
+
+def context(over: Over, now: int, tz: str | None) -> dict[str, Any]:
+    how = how_it_ended(over, now, tz)
+    return {
+        "name": over.name,
+        "state": over.state,
+        "how": how[0],
+        "last_word": how[1],
+        "alarms": alarms_in_it(over, now, tz),
+        "started": day_time(over.started_at, now, tz),
+    }
