@@ -693,7 +693,9 @@ LINK_STORIES = (
     LinkStory("for one hour, 59 minutes on",              1,     _later(59),          True),
     LinkStory("for one hour, 60 minutes on",              1,     _later(60),          False),
     LinkStory("for two hours, revoked",                   2,     _revoke,             False),
-    LinkStory("for two hours, 30 minutes after the walk", 2,     _inside_then(30),    True),
+    LinkStory("for two hours, 30 minutes after the walk", 2,     _inside_then(30),    False),
+    LinkStory("for two hours, once she is inside",        2,     _inside_then(0),     False),
+    LinkStory("for two hours, 90 minutes on, walking",    2,     _later(90),          True),
     LinkStory("for two hours, 2 hours after the walk",    2,     _inside_then(120),   False),
 )
 # fmt: on

@@ -133,16 +133,15 @@ def walk_for_link(
     if row is None or walk is None or row.revoked_at is not None:
         raise NotFound("this link shows nothing: it is unknown, expired or revoked")
     audience = Audience.COMPANION if row.for_alarm else Audience.WALKER
-    if row.tour_uuid is not None:
-        # A tour (usecases/tours.py) shows a walk going on: it ends with the walk, if that
-        # comes before the time she chose. Never her door for hours after she got home.
-        valid = now_ms < row.expires_at and (walk.walker_live or finished_ok)
-    elif row.expires_at is not None:
-        valid = now_ms < row.expires_at
-    elif row.for_alarm:
-        valid = walk.state is WalkState.ALARM
+    if row.for_alarm:
+        # While the alarm lasts, then the hour it was given when the alarm ended.
+        valid = walk.state is WalkState.ALARM if row.expires_at is None else now_ms < row.expires_at
     else:
-        valid = walk.walker_live or finished_ok
+        # A link she made (or a tour, usecases/tours.py) shows a walk going on: it ends with
+        # the walk, or at the time she chose if that comes first. Never where her walk ended,
+        # her door, for hours after she got home.
+        in_time = row.expires_at is None or now_ms < row.expires_at
+        valid = in_time and (walk.walker_live or finished_ok)
     if not valid:
         raise NotFound("this link shows nothing: it is unknown, expired or revoked")
     return walk, audience

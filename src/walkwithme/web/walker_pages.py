@@ -301,13 +301,17 @@ async def sos(walk_id: Id, request: Request) -> Response:
 
 # -- share links: made, shown once, taken back (the same use case as /api/walks/{id}/shares) --
 
-SHARE_CHOICES = (("walk", "Until the walk is over"), ("1", "For 1 hour"), ("2", "For 2 hours"))
+SHARE_CHOICES = (
+    ("walk", "Until the walk is over"),
+    ("1", "For 1 hour at most"),
+    ("2", "For 2 hours at most"),
+)
 
 
 def _until(expires_at: int | None, now: int, tz: str) -> str:
     if expires_at is None:
         return "works until your walk is over"
-    return f"works until {words.clock_time(expires_at, tz)}, even if you are home by then"
+    return f"works until your walk is over, or until {words.clock_time(expires_at, tz)}"
 
 
 def _links_said(links: list[dict[str, Any]], now: int, tz: str) -> list[dict[str, Any]]:
