@@ -346,18 +346,50 @@ def test_every_rung_hears_why_she_was_asked_the_check_she_did_not_answer(
     assert [e.get("asked_because") for e in climbed] == ["silent"]
 
 
+@pytest.mark.parametrize("says", ["ok", "inside", "end"])
 def test_guardians_hear_the_alarm_is_over_when_she_ends_it_herself(
-    local: tuple[Cast, Services], sink: WebhookSink
+    local: tuple[Cast, Services], sink: WebhookSink, says: str
 ) -> None:
-    """Her PIN ends the alarm: Gus, told of it, must not go on looking for someone at home."""
+    """Her PIN ends the alarm, whether she says she is OK, inside, or ends the walk: Gus,
+    told of it, must not go on looking for someone at home."""
     cast, svc = local
     mira, _noor, _gus, walk = guardian_alarmed(cast, svc, sink)
-    ended = cast.client.post(f"/api/walks/{walk['id']}/ok", json={"pin": PIN}, headers=mira.auth)
+    url = f"/api/walks/{walk['id']}/{says}"
+    ended = cast.client.post(url, json={"pin": PIN}, headers=mira.auth)
     assert ended.status_code == 200, ended.text
     send_all(svc)
     told = [json.loads(r.body) for r in sink.received]
     assert [t["kind"] for t in told] == ["alarm", "alarm_resolved"]
     assert told[-1]["by"]["name"] == "Mira"
+    kinds = [e["kind"] for e in cast.events(mira, walk)]
+    assert "alarm_resolved" in kinds
+    assert kinds[-1] == {"ok": "alarm_resolved", "inside": "inside", "end": "ended"}[says]
+
+
+def test_a_companion_whose_contact_ended_during_the_alarm_hears_it_is_over(
+    local: tuple[Cast, Services], sink: WebhookSink
+) -> None:
+    """Whoever holds her phone may end her contacts during an alarm: the companion keeps
+    following it (privacy.md), and must hear when it is over, not go on looking."""
+    cast, svc = local
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    contact = cast.link(mira, noor)
+    add_webhook(cast, noor, sink.url + "/noor")
+    walk = cast.start_walk(mira)
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    send_all(svc)
+    cast.clock.advance(seconds=20)
+    ended = cast.client.delete(f"/api/contacts/{contact}", headers=mira.auth)
+    assert ended.status_code == 204, ended.text
+    assert cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).status_code == 200
+    over = cast.client.post(f"/api/walks/{walk['id']}/ok", json={"pin": PIN}, headers=mira.auth)
+    assert over.status_code == 200, over.text
+    send_all(svc)
+    assert [json.loads(r.body)["kind"] for r in sink.received] == [
+        "started",
+        "alarm",
+        "alarm_resolved",
+    ]
 
 
 def test_a_channel_that_keeps_failing_is_marked_broken_and_a_test_revives_it(

@@ -331,12 +331,16 @@ def resolve(tx: Tx, walk_id: int, person_id: int, note: str) -> None:
     resolve_alarm(tx, walk, by=person_id, note=check_message(note))
 
 
-def resolve_alarm(tx: Tx, walk: Walk, *, by: int, note: str | None) -> None:
+def resolve_alarm(tx: Tx, walk: Walk, *, by: int, note: str | None) -> Walk:
     """The alarm is over. After a silent one, the walk becomes what her devices were shown:
     over if she was made to end it, going on otherwise (with the question they were asked,
-    if one waits for her answer); an alarm they were shown is resolved for them too."""
+    if one waits for her answer); an alarm they were shown is resolved for them too. Returns
+    the walk as saved."""
     told_rung = walk.escalation_level or 0  # the highest rung the alarm reached
     guardians = alerts.guardian_ids(tx.conn, walk.walker_id, alarm_at=walk.alarm_since)
+    # Read while the walk is in its alarm: a companion whose contact ended during it still
+    # follows it until it is over (contacts.standing), so hears that it is.
+    companions = alerts.companion_ids(tx.conn, walk.id)
     reason = walk.alarm_reason
     audience = _for(walk)
     shown_reason = walk.walker_alarm_reason if walk.covert else None
@@ -375,11 +379,12 @@ def resolve_alarm(tx: Tx, walk: Walk, *, by: int, note: str | None) -> None:
     # Everyone the alarm reached hears it is over, and who ended it (her, with her PIN, or
     # whoever found her): guardians and the operator's hook would otherwise go on looking
     # for someone who is home.
-    recipients = [p for p in alerts.companion_ids(tx.conn, walk.id) if p != by]
+    recipients = [p for p in companions if p != by]
     if told_rung >= LADDER.index("guardians"):
         recipients += [g for g in guardians if g != by]
     told_hook = told_rung >= LADDER.index("hook")
     alerts.tell(tx, walk, "alarm_resolved", facts, recipients, event_id=event_id, hook=told_hook)
+    return walk
 
 
 _COVER_CLEARED: dict[str, Any] = dict.fromkeys(COVER_COLUMNS)

@@ -132,6 +132,7 @@ def inside(tx: Tx, walk_id: int, walker_id: int, note: str | None, pin: Pin) -> 
     if pin is Pin.DURESS or walk.covert:
         _covered(tx, walk, pin, "inside", facts, shown=WalkState.SAFE, ended=True)
         return
+    walk = _alarm_over(tx, walk)
     save(tx, walk, WalkState.SAFE, ended_at=tx.now_ms)
     event_id = timeline.record(tx, walk_id, "inside", actor_id=walker_id, **facts)
     companions = alerts.companion_ids(tx.conn, walk_id)
@@ -144,9 +145,19 @@ def end(tx: Tx, walk_id: int, walker_id: int, note: str | None, pin: Pin) -> Non
     if pin is Pin.DURESS or walk.covert:
         _covered(tx, walk, pin, "ended", facts, shown=WalkState.ENDED, ended=True)
         return
+    walk = _alarm_over(tx, walk)
     save(tx, walk, WalkState.ENDED, ended_at=tx.now_ms)
     event_id = timeline.record(tx, walk_id, "ended", actor_id=walker_id, **facts)
     alerts.tell(tx, walk, "ended", facts, alerts.companion_ids(tx.conn, walk_id), event_id=event_id)
+
+
+def _alarm_over(tx: Tx, walk: Walk) -> Walk:
+    """Her right PIN, saying she is inside or ending the walk during an alarm, ends the alarm
+    first, as "I'm OK" would: everyone it reached (her guardians, the operator's hook) hears
+    that it is over and that she ended it, not only her companions that the walk is."""
+    if walk.state is not WalkState.ALARM:
+        return walk
+    return alarms.resolve_alarm(tx, walk, by=walk.walker_id, note=None)
 
 
 def extend(tx: Tx, walk_id: int, walker_id: int, minutes: int, pin: Pin) -> int:
