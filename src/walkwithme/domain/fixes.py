@@ -6,6 +6,7 @@ payload into a `Fix` and hands it to the same use case; the checks here are the 
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -121,5 +122,24 @@ def implausibility(fix: Fix, previous: Fix | None) -> str | None:
         # Allow for the two fixes' own uncertainty before calling it a jump.
         slack = (fix.accuracy_m or 0) + (previous.accuracy_m or 0)
         if moved - slack > MAX_PLAUSIBLE_SPEED_MPS * max(dt_s, 1.0):
-            return "jump"
+            return JUMP
     return None
+
+
+JUMP = "jump"
+# Fixes in a row, each a jump from the trusted fix before them, that agree with each other:
+# then the trusted one was wrong, not they (see `a_run_that_agrees`).
+AGREEING_RUN = 3
+
+
+def a_run_that_agrees(jumps_before: list[Fix], fix: Fix) -> bool:
+    """Whether `fix`, a jump from the last trusted fix, is the last of `AGREEING_RUN` fixes
+    in a row (`jumps_before`: the ones just before it, in time order, each a jump too) that
+    are plausible from each other. A phone's first position is often stale (where it last
+    knew itself, kilometres away) or a reflection between tall buildings: every true fix
+    after it would be a jump from it, and she would be frozen there on the map and counted
+    as silent. A single wild fix is still kept out; a run that agrees moves the track."""
+    if len(jumps_before) < AGREEING_RUN - 1:
+        return False
+    run = [*jumps_before[-(AGREEING_RUN - 1) :], fix]
+    return all(implausibility(b, a) is None for a, b in itertools.pairwise(run))

@@ -18,7 +18,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from walkwithme.domain.errors import Conflict, Invalid
-from walkwithme.domain.fixes import Fix, check_fix, implausibility, parse_fix
+from walkwithme.domain.fixes import (
+    AGREEING_RUN,
+    JUMP,
+    Fix,
+    a_run_that_agrees,
+    check_fix,
+    implausibility,
+    parse_fix,
+)
 from walkwithme.store.database import Prepared
 from walkwithme.store.schema import FIX_IDENTITY, devices, fixes
 from walkwithme.store.writer import NewFixes, Tx
@@ -225,6 +233,8 @@ def _judge(
             continue
         seen.add(fix.t_ms)
         flag = implausibility(fix, track.previous_trusted(tx.conn, fix.t_ms))
+        if flag == JUMP and a_run_that_agrees(_jumps_before(tx.conn, walk.id, fix, rows), fix):
+            flag = None  # she is where they agree, not where the trusted fix before them was
         # Numbered on in the walk's own track, from its count as read. SQLite has one writer.
         # On PostgreSQL another process may have numbered fixes of the walk since: then the
         # first number is taken, the constraint on (walk, seq) refuses the insert, and the
@@ -235,10 +245,37 @@ def _judge(
         rows.append(row)
         if flag:
             outcomes[index] = Outcome("flagged", f"kept out of the map: {flag}")
+            track.heard(fix)  # not where she is, but her phone is alive, and its battery says
         else:
             track.add(fix)
             outcomes[index] = ACCEPTED
     return _Judged(track, rows, outcomes)
+
+
+def _jumps_before(
+    conn: Connection, walk_id: int, fix: Fix, rows: list[dict[str, Any]]
+) -> list[Fix]:
+    """The walk's fixes just before `fix` in time (this batch's judged so far, and the stored
+    track's), in time order, as long as each was flagged a jump: at most the run's length
+    before it. Read only for a fix that is a jump itself (rare)."""
+    wanted = AGREEING_RUN - 1
+    here = [r for r in rows if r["taken_at"] < fix.t_ms]
+    stored = conn.execute(_FIXES_BEFORE, {"walk_id": walk_id, "before": fix.t_ms, "count": wanted})
+    found = sorted([*here, *stored.mappings()], key=lambda r: r["taken_at"])[-wanted:]
+    jumps: list[Fix] = []
+    for row in reversed(found):
+        if row["flag"] != JUMP:
+            break
+        jumps.insert(0, Fix(row["taken_at"], row["lat"], row["lon"], row["accuracy_m"]))
+    return jumps
+
+
+_FIXES_BEFORE = (
+    sa.select(fixes.c.taken_at, fixes.c.lat, fixes.c.lon, fixes.c.accuracy_m, fixes.c.flag)
+    .where(fixes.c.walk_id == sa.bindparam("walk_id"), fixes.c.taken_at < sa.bindparam("before"))
+    .order_by(fixes.c.taken_at.desc())
+    .limit(sa.bindparam("count"))
+)
 
 
 def _insert_new(tx: Tx, walk: Walk, device: Device, rows: list[dict[str, Any]]) -> set[int]:

@@ -46,6 +46,7 @@ class Track:
         )
         self.battery = walk.last.battery_pct
         self.notice = walk.battery_notice
+        self.heard_at = walk.heard_at  # a fix kept out of the map still says her phone is alive
         self.batch_trusted: Fix | None = None  # the latest trusted fix of this batch so far
         # The stored track's newest trusted fix, once read (a list: read or not, and what).
         self._newest_stored: list[Fix | None] = []
@@ -113,37 +114,49 @@ class Track:
                 self.progress, remaining, t, fix.accuracy_m, (straight, before)
             )
             self._adapt_arrival(max(0.0, remaining - dest.radius_m), t)
+        self._battery(fix, fix)
+        self.moved = True
+
+    def heard(self, fix: Fix) -> None:
+        """A fix kept out of the map (inaccurate, or a jump): not where she is, but her phone
+        sent it, so her walk is not silent (as a heartbeat), and its battery is read."""
+        t = min(fix.t_ms, self.now_ms)
+        if t > max(self.latest_at or 0, self.heard_at or 0):
+            self.heard_at = t
+            self._battery(fix, self.last)
+
+    def _battery(self, fix: Fix, where: Fix | None) -> None:
+        """Her phone's battery as `fix` gives it; a word to her companions when it runs low,
+        with where she was last seen (`where`: the fix itself, if trusted)."""
         if fix.battery_pct is not None:
             self.battery = fix.battery_pct
         notice = battery_notice(self.notice, fix.battery_pct)
-        if notice is not None:
-            self.notice = notice
-            # Not an alarm: a word to the companions while the phone can still send one.
-            self.events.append(
-                (
-                    "low_battery",
-                    {
-                        "battery": fix.battery_pct,
-                        "position": {
-                            "t": fix.t_ms,
-                            "lat": fix.lat,
-                            "lon": fix.lon,
-                            "accuracy": fix.accuracy_m,
-                            "bearing": fix.bearing_deg,
-                        },
-                    },
-                )
-            )
-        self.moved = True
+        if notice is None:
+            return
+        self.notice = notice
+        # Not an alarm: a word to the companions while the phone can still send one.
+        position = (
+            {
+                "t": where.t_ms,
+                "lat": where.lat,
+                "lon": where.lon,
+                "accuracy": where.accuracy_m,
+                "bearing": where.bearing_deg,
+            }
+            if where is not None
+            else None
+        )
+        self.events.append(("low_battery", {"battery": fix.battery_pct, "position": position}))
 
     def values(self) -> dict[str, Any]:
         """What the batch changed of the walk's columns (nothing, if none of its fixes moved
         it), made once for the save rather than after every fix."""
         fix = self.last
         if not self.moved or fix is None:
-            return {}
+            return self._heard_values()
         progress = self.progress
         return {
+            **self._heard_values(),
             "last_fix_at": self.latest_at,
             "last_lat": fix.lat,
             "last_lon": fix.lon,
@@ -158,6 +171,18 @@ class Track:
             "expected_at": self.expected_at,
             "measured_m": self.measured_from[0] if self.measured_from else None,
             "measured_at": self.measured_from[1] if self.measured_from else None,
+        }
+
+    def _heard_values(self) -> dict[str, Any]:
+        """What fixes kept out of the map changed: when her phone was last heard, her
+        battery."""
+        before = self.before
+        if self.heard_at == before.heard_at:
+            return {}
+        return {
+            "heard_at": self.heard_at,
+            "last_battery_pct": self.battery,
+            "battery_notice": self.notice,
         }
 
     def _adapt_arrival(self, left_m: float, t: int) -> None:
