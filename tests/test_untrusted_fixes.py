@@ -19,7 +19,8 @@ def seen(cast: Cast, who: Member, walk: dict[str, Any]) -> dict[str, Any]:
 
 
 def near(position: dict[str, Any], where: tuple[float, float]) -> bool:
-    return abs(position["lat"] - where[0]) < 1e-6 and abs(position["lon"] - where[1]) < 1e-6
+    lat, lon = float(position["lat"]), float(position["lon"])
+    return abs(lat - where[0]) < 1e-6 and abs(lon - where[1]) < 1e-6
 
 
 def test_a_stale_first_position_far_away_does_not_hold_her_there(cast: Cast) -> None:
