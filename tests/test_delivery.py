@@ -22,6 +22,7 @@ from tests.sinks import Mailbox, WebhookSink, smtp_server, webhook_sink
 from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
 from walkwithme.notify.channels import apprise_hosts
+from walkwithme.notify.messages import render
 from walkwithme.services import Services
 from walkwithme.store.schema import deliveries
 from walkwithme.store.writer import Tx, Writer
@@ -252,7 +253,9 @@ def test_nobody_acknowledges_so_the_alarm_climbs_to_guardians_then_the_hook(
     assert svc.watchdog.tick_sync() == ["escalated"]
     send_all(svc)
     assert sink.received[-1].path == "/gus"
-    assert json.loads(sink.received[-1].body)["rung"] == "guardians"
+    told_gus = json.loads(sink.received[-1].body)
+    assert told_gus["rung"] == "guardians"
+    assert "Nobody has said they are on it yet." in render(told_gus)[1].splitlines()
     cast.clock.advance(minutes=3)
     assert svc.watchdog.tick_sync() == ["escalated"]
     send_all(svc)
@@ -274,6 +277,10 @@ def test_im_on_it_pauses_the_climb_for_ten_minutes_not_for_good(
     assert svc.watchdog.tick_sync() == ["escalated"]
     send_all(svc)
     assert [r.path for r in sink.received] == ["/gus"]
+    # Gus hears that Noor is on it, though she has not ended it in time.
+    said = render(json.loads(sink.received[0].body))[1].splitlines()
+    assert "Noor said they are on it, and has not ended the alarm yet." in said
+    assert "Nobody has said they are on it yet." not in said
 
 
 def test_im_on_it_tapped_twice_is_said_once(cast: Cast) -> None:
@@ -307,6 +314,9 @@ def test_guardians_hear_who_resolved_an_alarm_they_were_told_of(
     assert [t["kind"] for t in told] == ["alarm", "alarm_resolved"]
     assert told[-1]["by"]["name"] == "Noor"
     assert told[-1]["note"] == "Found her, all fine"
+    said = render(told[-1])[1].splitlines()
+    assert said[:2] == ["The alarm about Mira is over.", "Noor ended it."]
+    assert "Note: Found her, all fine" in said
 
 
 def test_with_no_companion_to_hear_it_the_alarm_goes_up_the_ladder_at_once(
@@ -361,6 +371,10 @@ def test_guardians_hear_the_alarm_is_over_when_she_ends_it_herself(
     told = [json.loads(r.body) for r in sink.received]
     assert [t["kind"] for t in told] == ["alarm", "alarm_resolved"]
     assert told[-1]["by"]["name"] == "Mira"
+    assert render(told[-1])[1].splitlines()[:2] == [
+        "The alarm about Mira is over.",
+        "Mira ended it with the walk's PIN.",
+    ]
     kinds = [e["kind"] for e in cast.events(mira, walk)]
     assert "alarm_resolved" in kinds
     assert kinds[-1] == {"ok": "alarm_resolved", "inside": "inside", "end": "ended"}[says]

@@ -429,12 +429,18 @@ def test_her_duress_pin_given_again_is_said_as_what_she_was_made_to_do(tmp_path:
         extends_the_walk(run, DURESS)
         run.cast.clock.advance(minutes=2)
         run.as_mira("POST", f"{run.url}/end", json={"pin": DURESS, "note": ""})
-        titles = [render(alarm)[0] for alarm in alarm_alerts_to(run, run.noor)]
-    assert titles == [
+        said = [render(alarm) for alarm in alarm_alerts_to(run, run.noor)]
+    assert [title for title, _body in said] == [
         "ALARM: Mira may need help (the duress PIN was given: a silent alarm, the walker's "
         "phone shows nothing of it).",
         "ALARM: Mira gave the duress PIN again to end the walk.",
     ]
+    # Both warn not to call her: her phone ringing would give the alarm away.
+    for _title, body in said:
+        assert (
+            "Do not call or message Mira: whoever is with them may see their phone. Go there, "
+            "or call for help."
+        ) in body.splitlines()
 
 
 def test_after_her_duress_pin_only_a_companion_or_guardian_ends_the_alarm(

@@ -370,6 +370,7 @@ def test_a_timer_walk_is_checked_on_at_the_time_she_set(cast: Cast) -> None:
     mira, noor = cast.person("Mira"), cast.person("Noor")
     cast.link(mira, noor)
     cast.channel(noor)
+    cast.channel(mira)
     due_at = cast.clock.now_ms() + 30 * 60_000
     made = cast.client.post("/api/walks", json={"due_at": due_at, "pin": PIN}, headers=mira.auth)
     assert made.status_code == 201, made.text
@@ -390,9 +391,15 @@ def test_a_timer_walk_is_checked_on_at_the_time_she_set(cast: Cast) -> None:
     started, alarmed = cast.told(noor, "started")[0], cast.told(noor, "alarm")[0]
     assert render(started)[0] == "Mira started a timed walk and shared it with you."
     assert render(alarmed)[0] == (
-        "ALARM: Mira may need help (no answer to a check, asked because: the walk's time ran "
-        "out without a word from them)."
+        "ALARM: Mira may need help (no answer to a check, asked because: the time set for the "
+        "walk ran out)."
     )
+    # Her own question says why, and what else she can do.
+    asked = render(cast.told(mira, "check")[-1])[1].splitlines()
+    assert asked[:2] == [
+        "Are you OK? Answer with your PIN.",
+        "The time you set for this walk ran out: you can also add time, or end it.",
+    ]
 
 
 def test_a_timer_walk_too_far_ahead_is_refused(cast: Cast) -> None:

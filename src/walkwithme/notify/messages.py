@@ -49,8 +49,23 @@ _TIMER_WHAT = {
     "started": "{name} started a timed walk and shared it with you.",
 }
 _TIMER_REASONS = {
-    "late": "the walk's time ran out without a word from them",
+    # Not "without a word": she may have answered an earlier "Are you OK?" about it.
+    "late": "the time set for the walk ran out",
 }
+# Her own "Are you OK?": why she is asked, and what else she can do about it.
+_CHECK_WHY = {
+    "late": "You are later than expected.",
+    "stalled": "You have not moved for a while.",
+    "moving_away": "You seem to be walking away from where you are going.",
+    "silent": "Your phone stopped reporting.",
+    "lingering": "You have been at the door for a while without going in.",
+}
+_TIMER_CHECK_WHY = "The time you set for this walk ran out: you can also add time, or end it."
+# After her duress PIN, whoever is with her may hold her phone.
+_DURESS_CAUTION = (
+    "Do not call or message {name}: whoever is with them may see their phone. Go there, or "
+    "call for help."
+)
 
 
 def said_reason(code: object, asked_because: object = None, *, timer: bool = False) -> str:
@@ -91,7 +106,7 @@ def render(payload: dict[str, Any]) -> tuple[str, str]:
     )
     if kind == "low_battery" and payload.get("charging"):
         title += " It is charging."  # her phone said so with the fix (usecases/phones.py)
-    lines = [title]
+    lines = [title, *_more(kind, payload, name, by, timer)]
     if kind == "offer_declined" and payload.get("when"):
         lines.append(f"Promised instead: {payload['when']}.")
     last = payload.get("last_position") or payload.get("position")
@@ -115,6 +130,32 @@ def render(payload: dict[str, Any]) -> tuple[str, str]:
     if payload.get("link"):
         lines.append(str(payload["link"]))
     return title, "\n".join(lines)
+
+
+def _more(kind: str, payload: dict[str, Any], name: str, by: str, timer: bool) -> list[str]:
+    """What the title leaves out and whoever reads it needs: why she is asked, who ended an
+    alarm, that an alarm is said again or who is on it, and, after her duress PIN, not to
+    call her."""
+    reason = str(payload.get("reason"))
+    if kind == "check":
+        why = _TIMER_CHECK_WHY if timer and reason == "late" else _CHECK_WHY.get(reason)
+        return [why] if why else []
+    if kind == "alarm_resolved":
+        ended_by_her = by == name
+        return [f"{name} ended it with the walk's PIN." if ended_by_her else f"{by} ended it."]
+    if kind != "alarm":
+        return []
+    more = []
+    if payload.get("again"):
+        more.append("Said again: the alarm is still going on.")
+    on_it = payload.get("on_it")
+    if on_it:
+        more.append(f"{on_it} said they are on it, and has not ended the alarm yet.")
+    elif payload.get("rung") in ("guardians", "hook") or payload.get("again"):
+        more.append("Nobody has said they are on it yet.")
+    if reason == "duress" or payload.get("said") in DURESS_AGAIN:
+        more.append(_DURESS_CAUTION.format(name=name))
+    return more
 
 
 def with_link(payload: dict[str, Any], base_url: str) -> dict[str, Any]:

@@ -109,6 +109,7 @@ def escalate(tx: Tx, walk: Walk, *, has_hook: bool) -> tuple[Walk, bool]:
         **_asked_before(tx.conn, walk.id, walk.alarm_since, walker=False),
         "rung": rung,
         "again": climb.again,
+        **_on_it(tx.conn, walk.id, walk.alarm_since, walker=False),
         **facts_of(walk, tx.now_ms),
     }
     event_id = timeline.record(tx, walk.id, "alarm_escalated", audience=_for(walk), **facts)
@@ -128,6 +129,17 @@ def escalate(tx: Tx, walk: Walk, *, has_hook: bool) -> tuple[Walk, bool]:
     return walk, True
 
 
+def _on_it(conn: Connection, walk_id: int, since: int | None, *, walker: bool) -> dict[str, Any]:
+    """Who last said "I'm on it" during this alarm (the next rung should know that someone
+    is, though they have not ended it in time), if anyone did; as her devices saw it
+    (`walker`: the alarm they were shown) or as the people looking out for her did."""
+    seen = (FOR_ALL, FOR_WALKER) if walker else (FOR_ALL, FOR_COMPANIONS)
+    said = timeline.last_event(conn, walk_id, "alarm_acknowledged", since=since or 0, seen_by=seen)
+    if said is None or said.actor_id is None:
+        return {}
+    return {"on_it": person_name(conn, said.actor_id)}
+
+
 def escalate_shown(tx: Tx, walk: Walk, cover: Cover, *, has_hook: bool) -> bool:
     """The ladder of the alarm her devices are shown (`cover`), under a silent alarm: it
     climbs as that alarm's own ladder would have, on her timeline only (the silent alarm's
@@ -141,6 +153,7 @@ def escalate_shown(tx: Tx, walk: Walk, cover: Cover, *, has_hook: bool) -> bool:
         **_asked_before(tx.conn, walk.id, cover.alarm_at, walker=True),
         "rung": LADDER[climb.level],
         "again": climb.again,
+        **_on_it(tx.conn, walk.id, cover.alarm_at, walker=True),
         **facts_of(walk, tx.now_ms),
     }
     timeline.record(tx, walk.id, "alarm_escalated", audience=FOR_WALKER, **facts)
