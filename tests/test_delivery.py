@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import make_services
-from tests.people import PIN, Cast, Member
+from tests.people import HOME, PIN, Cast, Member
 from tests.sinks import Mailbox, WebhookSink, smtp_server, webhook_sink
 from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
@@ -378,6 +378,31 @@ def test_guardians_hear_the_alarm_is_over_when_she_ends_it_herself(
     kinds = [e["kind"] for e in cast.events(mira, walk)]
     assert "alarm_resolved" in kinds
     assert kinds[-1] == {"ok": "alarm_resolved", "inside": "inside", "end": "ended"}[says]
+
+
+def test_those_looking_for_her_hear_when_she_reaches_her_door_during_the_alarm(
+    local: tuple[Cast, Services], sink: WebhookSink
+) -> None:
+    """The alarm climbed to Gus; then her phone puts her at her door: he hears it at once
+    (not only once the alarm is over), and when it ends the walk is at her door."""
+    cast, svc = local
+    mira, noor, _gus, walk = guardian_alarmed(cast, svc, sink)
+    phone = cast.device(mira)
+    for seconds_ago in (20, 10, 0):
+        assert cast.statuses(phone, cast.fix(HOME, seconds_ago=seconds_ago)) == ["accepted"]
+    send_all(svc)
+    told = [(r.path, json.loads(r.body)) for r in sink.received]
+    assert [(path, alert["kind"]) for path, alert in told] == [
+        ("/gus", "alarm"),
+        ("/gus", "arrived"),
+    ]
+    assert render(told[-1][1])[0] == "Mira is at the door."
+    seen = cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()
+    assert seen["state"] == "alarm"
+    over = cast.client.post(f"/api/walks/{walk['id']}/ok", json={"pin": PIN}, headers=mira.auth)
+    assert over.status_code == 200, over.text
+    seen = cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()
+    assert seen["state"] == "at_door"
 
 
 def test_a_companion_whose_contact_ended_during_the_alarm_hears_it_is_over(

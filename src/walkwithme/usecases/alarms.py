@@ -349,11 +349,9 @@ def resolve_alarm(tx: Tx, walk: Walk, *, by: int, note: str | None) -> Walk:
     over if she was made to end it, going on otherwise (with the question they were asked,
     if one waits for her answer); an alarm they were shown is resolved for them too. Returns
     the walk as saved."""
-    told_rung = walk.escalation_level or 0  # the highest rung the alarm reached
-    guardians = alerts.guardian_ids(tx.conn, walk.walker_id, alarm_at=walk.alarm_since)
     # Read while the walk is in its alarm: a companion whose contact ended during it still
     # follows it until it is over (contacts.standing), so hears that it is.
-    companions = alerts.companion_ids(tx.conn, walk.id)
+    reached, told_hook = who_it_reached(tx.conn, walk)
     reason = walk.alarm_reason
     audience = _for(walk)
     shown_reason = walk.walker_alarm_reason if walk.covert else None
@@ -392,12 +390,21 @@ def resolve_alarm(tx: Tx, walk: Walk, *, by: int, note: str | None) -> Walk:
     # Everyone the alarm reached hears it is over, and who ended it (her, with her PIN, or
     # whoever found her): guardians and the operator's hook would otherwise go on looking
     # for someone who is home.
-    recipients = [p for p in companions if p != by]
-    if told_rung >= LADDER.index("guardians"):
-        recipients += [g for g in guardians if g != by]
-    told_hook = told_rung >= LADDER.index("hook")
+    recipients = [p for p in reached if p != by]
     alerts.tell(tx, walk, "alarm_resolved", facts, recipients, event_id=event_id, hook=told_hook)
     return walk
+
+
+def who_it_reached(conn: Connection, walk: Walk) -> tuple[list[int], bool]:
+    """Everyone the walk's alarm has reached so far (its companions, her guardians if it
+    climbed to them), and whether it reached the operator's hook: those looking for her, who
+    must hear what changes (she is at her door, the alarm is over)."""
+    rung = walk.escalation_level or 0  # the highest rung the alarm reached
+    people = alerts.companion_ids(conn, walk.id)
+    if rung >= LADDER.index("guardians"):
+        guardians = alerts.guardian_ids(conn, walk.walker_id, alarm_at=walk.alarm_since)
+        people += [g for g in guardians if g not in people]
+    return people, rung >= LADDER.index("hook")
 
 
 _COVER_CLEARED: dict[str, Any] = dict.fromkeys(COVER_COLUMNS)

@@ -18,7 +18,7 @@ from walkwithme.domain.walks import WalkState, door_after_fix
 from walkwithme.store.schema import fixes
 from walkwithme.store.writer import Tx
 from walkwithme.streets import DistanceField
-from walkwithme.usecases import alerts, timeline, walk_record, walk_store
+from walkwithme.usecases import alarms, alerts, timeline, walk_record, walk_store
 from walkwithme.usecases.walk_record import Walk
 
 
@@ -87,7 +87,9 @@ class Track:
         dest = walk.destination
         # As the crow flies, to the door: for the door, and for what is left without streets.
         straight = dest.distance_from(fix.lat, fix.lon) if dest is not None else None
-        if dest is not None and state in (WalkState.ACTIVE, WalkState.AT_DOOR):
+        if dest is not None and state is WalkState.ALARM:
+            self._door_in_alarm(door_after_fix(self._door_state, dest, fix, straight), fix, t)
+        elif dest is not None and state in (WalkState.ACTIVE, WalkState.AT_DOOR):
             state = door_after_fix(state, dest, fix, straight)
         if state is not self.state:
             self.door_at = t if state is WalkState.AT_DOOR else None
@@ -116,6 +118,22 @@ class Track:
             self._adapt_arrival(max(0.0, remaining - dest.radius_m), t)
         self._battery(fix, fix)
         self.moved = True
+
+    @property
+    def _door_state(self) -> WalkState:
+        return WalkState.AT_DOOR if self.door_at is not None else WalkState.ACTIVE
+
+    def _door_in_alarm(self, door: WalkState, fix: Fix, t: int) -> None:
+        """During an alarm the walk stays in it, but her door is still followed: the people
+        looking for her are told when she reaches it, and when the alarm ends the walk is at
+        her door (`Walk.after_alarm`)."""
+        if door is self._door_state:
+            if door is WalkState.AT_DOOR:
+                self.still = still_after(self.still, fix.lat, fix.lon, fix.accuracy_m, t)
+            return
+        self.door_at = t if door is WalkState.AT_DOOR else None
+        self.still = Stillness(fix.lat, fix.lon, t) if door is WalkState.AT_DOOR else None
+        self.events.append(("arrived" if self.door_at else "left_door", {"fix_t": fix.t_ms}))
 
     def heard(self, fix: Fix) -> None:
         """A fix kept out of the map (inaccurate, or a jump): not where she is, but her phone
@@ -222,7 +240,13 @@ class Track:
             walk_store.save(tx, walk, target, **values)
         elif walk_store.save_with_fix(tx, walk, fix, target, **values) is None:
             return False
-        companions = alerts.companion_ids(tx.conn, walk.id) if self.events else []
+        if not self.events:
+            return True
+        # During an alarm, everyone it reached (her guardians, the hook) is looking for her.
+        if walk.state is WalkState.ALARM:
+            told_people, hook = alarms.who_it_reached(tx.conn, walk)
+        else:
+            told_people, hook = alerts.companion_ids(tx.conn, walk.id), False
         for kind, facts in self.events:
             # Her companions are told when she first reaches her door (not each time a noisy
             # fix takes her out of it and back), and when her battery runs low.
@@ -231,7 +255,7 @@ class Track:
             )
             event_id = timeline.record(tx, walk.id, kind, audience=walk.everyone, **facts)
             if told:
-                alerts.tell(tx, walk, kind, facts, companions, event_id=event_id)
+                alerts.tell(tx, walk, kind, facts, told_people, event_id=event_id, hook=hook)
         return True
 
 
