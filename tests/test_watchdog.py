@@ -394,6 +394,10 @@ def test_a_timer_walk_is_checked_on_at_the_time_she_set(cast: Cast) -> None:
         "ALARM: Mira may need help (no answer to a check, asked because: the time set for the "
         "walk ran out)."
     )
+    # Its timeline says the same, on the pages.
+    assert words.event_sentence(alarm, "Mira") == (
+        "ALARM: no answer to a check, asked because: the time set for the walk ran out"
+    )
     # Her own question says why, and what else she can do.
     asked = render(cast.told(mira, "check")[-1])[1].splitlines()
     assert asked[:2] == [

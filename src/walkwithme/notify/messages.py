@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from typing import Any
 
 _WHAT = {
@@ -48,7 +49,7 @@ DURESS_AGAIN = {
 _TIMER_WHAT = {
     "started": "{name} started a timed walk and shared it with you.",
 }
-_TIMER_REASONS = {
+TIMER_REASONS = {
     # Not "without a word": she may have answered an earlier "Are you OK?" about it.
     "late": "the time set for the walk ran out",
 }
@@ -71,14 +72,15 @@ _DURESS_CAUTION = (
 def said_reason(code: object, asked_because: object = None, *, timer: bool = False) -> str:
     """Why, in words; an unanswered check says why she was asked it. `timer`: for a walk
     without a destination."""
-    reasons = {**REASONS, **_TIMER_REASONS} if timer else REASONS
+    reasons = {**REASONS, **TIMER_REASONS} if timer else REASONS
     said = reasons.get(str(code), str(code))
     if asked_because:
         said += f", asked because: {reasons.get(str(asked_because), str(asked_because))}"
     return said
 
 
-def _a_timer_walk(payload: dict[str, Any]) -> bool:
+def a_timer_walk(payload: Mapping[str, object]) -> bool:
+    """Whether an alert's or an event's facts are of a walk without a destination."""
     if "timer" in payload:
         return bool(payload["timer"])  # the start says so
     return "destination" in payload and payload["destination"] is None  # an alarm's facts
@@ -90,7 +92,7 @@ def render(payload: dict[str, Any]) -> tuple[str, str]:
     walker = payload.get("walker") or {}
     name = walker.get("name", "Someone")
     by = (payload.get("by") or {}).get("name", "Someone")
-    timer = _a_timer_walk(payload)
+    timer = a_timer_walk(payload)
     reason = said_reason(payload.get("reason"), payload.get("asked_because"), timer=timer)
     what = {**_WHAT, **_TIMER_WHAT} if timer else _WHAT
     template = what.get(kind, kind)

@@ -3,7 +3,7 @@ tables as words.py, in the second person, for the server's sentences and the pag
 
 from __future__ import annotations
 
-from walkwithme.notify.messages import said_reason
+from walkwithme.notify.messages import a_timer_walk, said_reason
 from walkwithme.web import words
 
 STATES = {
@@ -77,7 +77,11 @@ def event_sentence(event: dict[str, object]) -> str:
         sender=sender.get("name", "Someone") if isinstance(sender, dict) else "Someone",
         text=event.get("text", ""),
         by=by.get("name", "Someone") if isinstance(by, dict) else "Someone",
-        reason=said_reason(event.get("reason") or "something is wrong", event.get("asked_because")),
+        reason=said_reason(
+            event.get("reason") or "something is wrong",
+            event.get("asked_because"),
+            timer=a_timer_walk(event),
+        ),
         note=event.get("note") or "marked safe",
     )
     return said + words.charging_word(event) + words.closing(event)
@@ -88,5 +92,6 @@ def tables() -> dict[str, dict[str, str]]:
         "states": dict(STATES),
         "events": dict(EVENTS),
         "reasons": words.tables()["reasons"],
+        "timer_reasons": words.tables()["timer_reasons"],
         "signals": dict(SIGNALS),
     }

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from walkwithme.notify.messages import REASONS, said_reason
+from walkwithme.notify.messages import REASONS, TIMER_REASONS, a_timer_walk, said_reason
 
 MINUTE_MS = 60_000
 HOUR_MS = 3_600_000
@@ -189,7 +189,11 @@ def event_sentence(event: dict[str, object], name: str) -> str:
         sender=sender.get("name", "Someone") if isinstance(sender, dict) else "Someone",
         text=event.get("text", ""),
         by=by.get("name", "Someone") if isinstance(by, dict) else "Someone",
-        reason=said_reason(event.get("reason") or "something is wrong", event.get("asked_because")),
+        reason=said_reason(
+            event.get("reason") or "something is wrong",
+            event.get("asked_because"),
+            timer=a_timer_walk(event),
+        ),
         note=event.get("note") or "marked safe",
     )
     return said + charging_word(event) + closing(event)
@@ -201,5 +205,6 @@ def tables() -> dict[str, dict[str, str]]:
         "states": dict(_STATES),
         "events": dict(_EVENTS),
         "reasons": dict(REASONS),
+        "timer_reasons": dict(TIMER_REASONS),
         "signals": dict(SIGNALS),
     }

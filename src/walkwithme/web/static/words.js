@@ -28,8 +28,14 @@ function fill(template, values) {
   return template.replace(/\{(\w+)\}/g, (_, key) => String(values[key] ?? ""));
 }
 
-export function reason(tables, code) {
-  return tables.reasons[code] || code || "something is wrong";
+export function reason(tables, code, timer = false) {
+  const own = timer && tables.timer_reasons ? tables.timer_reasons[code] : undefined;
+  return own || tables.reasons[code] || code || "something is wrong";
+}
+
+// A walk without a destination (a timer walk): its alarm says so (messages.a_timer_walk).
+function aTimerWalk(event) {
+  return "timer" in event ? Boolean(event.timer) : "destination" in event && event.destination === null;
 }
 
 export function stateSentence(tables, state, name) {
@@ -38,8 +44,11 @@ export function stateSentence(tables, state, name) {
 
 // Why, in words; an unanswered check says why she was asked it (messages.said_reason).
 function saidReason(tables, event) {
-  const said = reason(tables, event.reason);
-  return event.asked_because ? `${said}, asked because: ${reason(tables, event.asked_because)}` : said;
+  const timer = aTimerWalk(event);
+  const said = reason(tables, event.reason, timer);
+  return event.asked_because
+    ? `${said}, asked because: ${reason(tables, event.asked_because, timer)}`
+    : said;
 }
 
 // Her closing note ("Would you like to come in?"), said after "... is inside" (words.py).
