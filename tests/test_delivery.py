@@ -506,6 +506,50 @@ def test_guardians_get_a_link_that_works_during_the_alarm_and_an_hour_after(
     assert "lat" not in gone.text
 
 
+@pytest.mark.parametrize("says", ["ok", "inside"])
+def test_an_alarms_link_shows_nothing_of_her_once_her_walk_is_over(
+    local: tuple[Cast, Services], sink: WebhookSink, says: str
+) -> None:
+    """The hour after her alarm is for a walk that goes on: once she is home, the link
+    shows nothing more of where she was (her door, her track, her destination)."""
+    cast, svc = local
+    mira, _noor, _gus, walk = guardian_alarmed(cast, svc, sink)
+    path = json.loads(sink.received[-1].body)["link"].removeprefix("http://127.0.0.1:8000")
+    url = f"/api/walks/{walk['id']}"
+    said = cast.client.post(f"{url}/{says}", json={"pin": PIN}, headers=mira.auth)
+    assert said.status_code == 200, said.text
+    if says == "ok":  # the alarm is over, her walk goes on: the link works its hour
+        assert cast.client.get(path).status_code == 200
+        assert cast.client.post(f"{url}/inside", json={"pin": PIN}, headers=mira.auth).is_success
+    gone = cast.client.get(path)
+    assert gone.status_code == 404
+    assert "lat" not in gone.text
+    assert "destination" not in gone.text
+
+
+def test_her_number_goes_only_with_an_alarm_and_never_with_her_duress_pins(
+    local: tuple[Cast, Services], sink: WebhookSink
+) -> None:
+    cast, svc = local
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    add_webhook(cast, noor, sink.url + "/noor")
+    cast.client.patch("/api/me", json={"phone": "+358 40 123 4567"}, headers=mira.auth)
+    first = cast.start_walk(mira)
+    cast.client.post(f"/api/walks/{first['id']}/sos", headers=mira.auth)
+    send_all(svc)  # (an alarm not yet sent when it is over is not sent at all)
+    cast.client.post(f"/api/walks/{first['id']}/inside", json={"pin": PIN}, headers=mira.auth)
+    forced = cast.start_walk(mira, duress_pin="1357")
+    url = f"/api/walks/{forced['id']}"
+    cast.client.post(f"{url}/extend", json={"pin": "1357", "minutes": 10}, headers=mira.auth)
+    cast.client.post(f"{url}/sos", headers=mira.auth)  # the alarm her phone is shown
+    send_all(svc)
+    told = [json.loads(r.body) for r in sink.received]
+    with_number = [(t["walk_id"], t["kind"]) for t in told if "phone" in t["walker"]]
+    assert with_number == [(first["id"], "alarm")]
+    assert all("4567" not in render(t)[1] for t in told if t["walk_id"] == forced["id"])
+
+
 def test_her_links_are_numbered_among_her_own_not_counting_the_alarms(cast: Cast) -> None:
     """The alarm climbed to Gus with a link of its own; her links are still 1 and 2, and she
     takes one back by its number. Her next walk's links count from 1 again."""

@@ -423,19 +423,54 @@ def test_her_number_is_for_her_companions_and_her_alarms_link_and_nobody_else(
     assert "4567" not in after.text
 
 
-def test_after_her_duress_pin_her_companions_page_offers_no_call(cast: Cast) -> None:
+def _then_sos(cast: Cast, mira: Member, walk: dict[str, Any]) -> None:
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+
+
+def _then_wrong_pins(cast: Cast, mira: Member, walk: dict[str, Any]) -> None:
+    for _ in range(3):
+        cast.client.post(f"/api/walks/{walk['id']}/ok", json={"pin": "0000"}, headers=mira.auth)
+
+
+def _nothing_more(cast: Cast, mira: Member, walk: dict[str, Any]) -> None:
+    return None
+
+
+@pytest.mark.parametrize(
+    ("before", "forced", "then"),
+    [
+        (None, "extend", _nothing_more),
+        (None, "extend", _then_sos),  # an alarm her devices are shown, over the silent one
+        (None, "extend", _then_wrong_pins),
+        (_then_sos, "ok", _nothing_more),  # made to end her SOS with her duress PIN
+    ],
+    ids=["duress PIN", "then SOS", "then wrong PINs", "SOS ended with it"],
+)
+def test_after_her_duress_pin_her_companions_page_offers_no_call(
+    cast: Cast, before: Any, forced: str, then: Any
+) -> None:
+    """Whatever alarm her devices are shown afterwards, the silent one goes on: no call
+    button, no quick replies (they reach the phone someone else may hold), the warning."""
     mira, noor = cast.person("Mira"), cast.person("Noor")
     cast.link(mira, noor)
     cast.client.patch("/api/me", json={"phone": "+358 40 123 4567"}, headers=mira.auth)
     walk = cast.start_walk(mira, duress_pin="1357")
-    forced = cast.client.post(
-        f"/api/walks/{walk['id']}/extend", json={"pin": "1357", "minutes": 10}, headers=mira.auth
-    )
-    assert forced.status_code == 200, forced.text
+    if before is not None:
+        before(cast, mira, walk)
+    body = {"pin": "1357", **({"minutes": 10} if forced == "extend" else {})}
+    answered = cast.client.post(f"/api/walks/{walk['id']}/{forced}", json=body, headers=mira.auth)
+    assert answered.status_code == 200, answered.text
+    then(cast, mira, walk)
     shown = page(cast.client, f"/walks/{walk['id']}", noor).text
     assert "whoever is with Mira could see it" in shown
+    assert 'id="alarm-silent" class="big" hidden' not in shown
+    banner = re.search(r'<section id="alarm"[^>]*>', shown)
+    assert banner is not None
+    assert "hidden" not in banner.group(), banner
     assert "tel:" not in shown
     assert "Call Mira" not in shown
+    assert "4567" not in shown
+    assert 'class="replies"' not in shown
 
 
 def test_his_home_lists_who_waits_for_his_answer_and_takes_it(cast: Cast) -> None:

@@ -59,6 +59,9 @@ def _common(walk: Walk, audience: Audience) -> dict[str, Any]:
         "heard_at": None if walker and walk.walker_last is not None else walk.heard_at,
         # What the watchdog judges it by (fixed when it started), so nobody is surprised.
         "thresholds": walk.profiles.as_json(),
+        # For the people looking out for her only: her duress PIN's silent alarm is in force
+        # (whatever alarm her devices are shown meanwhile), so nobody may call or message her.
+        **({} if walker else {"duress": walk.covert}),
     }
 
 

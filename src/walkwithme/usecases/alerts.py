@@ -118,6 +118,8 @@ class WalkRef(Protocol):
     def id(self) -> int: ...
     @property
     def walker_id(self) -> int: ...
+    @property
+    def covert(self) -> bool: ...
 
 
 _WALKER = sa.select(people.c.name, people.c.phone).where(people.c.id == sa.bindparam("walker_id"))
@@ -127,11 +129,14 @@ def payload_for(tx: Tx, walk: WalkRef, kind: str, event: dict[str, Any]) -> dict
     """What the alert says: who, what happened and when, and the event's facts (last known
     position with accuracy and age, battery, heading, destination, for an alarm)."""
     walker = tx.conn.execute(_WALKER, {"walker_id": walk.walker_id}).one()
+    # Her number is for those who must reach her in an alarm, and never after her duress PIN:
+    # calling her then could give the silent alarm away to whoever holds her phone.
+    callable_ = kind == "alarm" and not walk.covert and event.get("reason") != "duress"
     return {
         "kind": kind,
         "at": tx.now_ms,
         "walk_id": walk.id,
-        "walker": {"name": walker.name, "phone": walker.phone},
+        "walker": {"name": walker.name, **({"phone": walker.phone} if callable_ else {})},
         **event,
     }
 

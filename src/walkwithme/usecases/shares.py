@@ -134,8 +134,11 @@ def walk_for_link(
         raise NotFound("this link shows nothing: it is unknown, expired or revoked")
     audience = Audience.COMPANION if row.for_alarm else Audience.WALKER
     if row.for_alarm:
-        # While the alarm lasts, then the hour it was given when the alarm ended.
-        valid = walk.state is WalkState.ALARM if row.expires_at is None else now_ms < row.expires_at
+        # While the alarm lasts, then the hour it was given when the alarm ended, as long as
+        # the walk goes on: never where it ended, her door, once she is home.
+        lasting = row.expires_at is None
+        in_time = walk.state is WalkState.ALARM if lasting else now_ms < row.expires_at
+        valid = in_time and (walk.live or finished_ok)
     else:
         # A link she made (or a tour, usecases/tours.py) shows a walk going on: it ends with
         # the walk, or at the time she chose if that comes first. Never where her walk ended,

@@ -123,8 +123,8 @@ def reach_walker(
 
     `seen_as`: the audience the walk was shown to, by `visible_walk` or, through a link, by
     `shares.walk_for_link` (an alarm's link shows it as her companions see it)."""
-    if seen_as is not Audience.COMPANION or not walk.live:
-        return None
+    if seen_as is not Audience.COMPANION or not walk.live or walk.covert:
+        return None  # (after her duress PIN: calling her could give the silent alarm away)
     if through_link and walk.state is not WalkState.ALARM:
         return None
     phone = conn.execute(sa.select(people.c.phone).where(people.c.id == walk.walker_id))

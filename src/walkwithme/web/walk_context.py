@@ -31,8 +31,12 @@ class Seen:
 
 
 def _alarm_event(events: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The alarm the walk is in: the last "alarm" (or "sos") event on this side's timeline."""
+    """The alarm the walk is in: the last "alarm" (or "sos") event on this side's timeline.
+    What the companions see of the alarm her devices are shown after her duress PIN (events
+    marked `cover`) is not the walk's own alarm: the silent one goes on through it."""
     for event in reversed(events):
+        if event.get("cover"):
+            continue
         if event["kind"] in ("alarm", "sos"):
             found: dict[str, Any] = event
             return found
@@ -84,7 +88,7 @@ def walk_context(
     live = bool(view["live"])
     alarm = _alarm_event(seen.events) if state == "alarm" else None
     last = view.get("last_position") if live else None
-    silent = alarm is not None and alarm.get("reason") == "duress"
+    silent = bool(view.get("duress")) or (alarm is not None and alarm.get("reason") == "duress")
     # The sentence after the event's own fields: a message's `text` is its words, the
     # sentence says who sent them.
     timeline = [
@@ -113,8 +117,12 @@ def walk_context(
         "silent": silent,
         "quick_replies": QUICK_REPLIES if can_act and live and not silent else (),
         # Her number, with a link that dials it, for those who may call her (or None).
-        "reach": seen.reach if live else None,
-        "tel": tel_uri(seen.reach.phone) if live and seen.reach and seen.reach.phone else None,
+        "reach": seen.reach if live and not silent else None,
+        "tel": (
+            tel_uri(seen.reach.phone)
+            if live and not silent and seen.reach and seen.reach.phone
+            else None
+        ),
         "can_act": can_act,
         # Everything the page's script needs to go on live from here, without a second read.
         "data": {

@@ -149,6 +149,9 @@ function addToTimeline(event) {
 const helpers = [];
 function updateBanner(event) {
   const banner = byId("alarm");
+  // What her devices are shown after her duress PIN (`cover`) is not the walk's own alarm:
+  // the silent one goes on through it.
+  if (event.cover) return;
   if (event.kind === "alarm" || event.kind === "sos") {
     helpers.length = 0;
     const why = words.reason(tables, event.reason || event.kind);
@@ -156,7 +159,7 @@ function updateBanner(event) {
     byId("alarm-since").dataset.at = event.at;
     byId("alarm-on-it").textContent = "Nobody has said they are on it yet.";
     // After her duress PIN, a message would show on the phone someone else may hold.
-    const silent = event.reason === "duress";
+    const silent = event.reason === "duress" || Boolean(view.duress);
     byId("alarm-silent").hidden = !silent;
     const replies = document.querySelector(".replies");
     if (replies && silent) replies.hidden = true;
