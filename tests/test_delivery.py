@@ -375,6 +375,7 @@ def test_guardians_hear_the_alarm_is_over_when_she_ends_it_herself(
         "The alarm about Mira is over.",
         "Mira ended it with the walk's PIN.",
     ]
+    assert "link" not in told[-1]  # no page of hers is Gus's to open once it is over
     kinds = [e["kind"] for e in cast.events(mira, walk)]
     assert "alarm_resolved" in kinds
     assert kinds[-1] == {"ok": "alarm_resolved", "inside": "inside", "end": "ended"}[says]
@@ -397,6 +398,7 @@ def test_those_looking_for_her_hear_when_she_reaches_her_door_during_the_alarm(
         ("/gus", "arrived"),
     ]
     assert render(told[-1][1])[0] == "Mira is at the door."
+    assert "link" not in told[-1][1]  # the walk's page would be a 404 to him
     seen = cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()
     assert seen["state"] == "alarm"
     over = cast.client.post(f"/api/walks/{walk['id']}/ok", json={"pin": PIN}, headers=mira.auth)

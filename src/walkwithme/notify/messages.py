@@ -164,7 +164,8 @@ def with_link(payload: dict[str, Any], base_url: str) -> dict[str, Any]:
     """The page the alert's recipient may open: the one its use case named (`link_path`: the
     "Are you OK?" page, an alarm's link for guardians), else, for any alert about a walk, the
     walk's page, which shows each person signed in only what they may see (404 to anyone
-    else, so the link reveals nothing to whoever forwards it)."""
+    else, so the link reveals nothing to whoever forwards it). An empty `link_path`: no page
+    to open (her guardians and the hook don't follow her walks: alarms.Reached)."""
     path = payload.get("link_path")
     if path is None and payload.get("walk_id") is not None:
         path = f"/walks/{payload['walk_id']}"

@@ -351,7 +351,7 @@ def resolve_alarm(tx: Tx, walk: Walk, *, by: int, note: str | None) -> Walk:
     the walk as saved."""
     # Read while the walk is in its alarm: a companion whose contact ended during it still
     # follows it until it is over (contacts.standing), so hears that it is.
-    reached, told_hook = who_it_reached(tx.conn, walk)
+    reached = who_it_reached(tx.conn, walk)
     reason = walk.alarm_reason
     audience = _for(walk)
     shown_reason = walk.walker_alarm_reason if walk.covert else None
@@ -390,21 +390,49 @@ def resolve_alarm(tx: Tx, walk: Walk, *, by: int, note: str | None) -> Walk:
     # Everyone the alarm reached hears it is over, and who ended it (her, with her PIN, or
     # whoever found her): guardians and the operator's hook would otherwise go on looking
     # for someone who is home.
-    recipients = [p for p in reached if p != by]
-    alerts.tell(tx, walk, "alarm_resolved", facts, recipients, event_id=event_id, hook=told_hook)
+    reached.tell(tx, walk, "alarm_resolved", facts, event_id, but=by)
     return walk
 
 
-def who_it_reached(conn: Connection, walk: Walk) -> tuple[list[int], bool]:
-    """Everyone the walk's alarm has reached so far (its companions, her guardians if it
-    climbed to them), and whether it reached the operator's hook: those looking for her, who
-    must hear what changes (she is at her door, the alarm is over)."""
+@dataclass(frozen=True)
+class Reached:
+    """Everyone a walk's alarm has reached so far: those looking for her, who must hear what
+    changes (she is at her door, the alarm is over)."""
+
+    companions: list[int]
+    guardians: list[int]  # if it climbed to them
+    hook: bool  # if it climbed to the operator's hook
+
+    def tell(
+        self,
+        tx: Tx,
+        walk: Walk,
+        kind: str,
+        facts: dict[str, Any],
+        event_id: int,
+        *,
+        but: int | None = None,
+    ) -> None:
+        """Tell them (`but` someone: whoever did it). Her companions get a link to the
+        walk's page; her guardians and the hook don't follow her walks (that page would be
+        a 404 to them), so theirs carries none (an empty `link_path`: notify/messages.py)."""
+        companions = [p for p in self.companions if p != but]
+        alerts.tell(tx, walk, kind, facts, companions, event_id=event_id)
+        others = [p for p in self.guardians if p != but and p not in self.companions]
+        if others or self.hook:
+            no_page = {**facts, "link_path": ""}
+            alerts.tell(tx, walk, kind, no_page, others, event_id=event_id, hook=self.hook)
+
+
+def who_it_reached(conn: Connection, walk: Walk) -> Reached:
+    """Everyone the walk's alarm has reached so far (`Reached`)."""
     rung = walk.escalation_level or 0  # the highest rung the alarm reached
-    people = alerts.companion_ids(conn, walk.id)
-    if rung >= LADDER.index("guardians"):
-        guardians = alerts.guardian_ids(conn, walk.walker_id, alarm_at=walk.alarm_since)
-        people += [g for g in guardians if g not in people]
-    return people, rung >= LADDER.index("hook")
+    guardians = (
+        alerts.guardian_ids(conn, walk.walker_id, alarm_at=walk.alarm_since)
+        if rung >= LADDER.index("guardians")
+        else []
+    )
+    return Reached(alerts.companion_ids(conn, walk.id), guardians, rung >= LADDER.index("hook"))
 
 
 _COVER_CLEARED: dict[str, Any] = dict.fromkeys(COVER_COLUMNS)

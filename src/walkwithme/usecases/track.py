@@ -243,10 +243,11 @@ class Track:
         if not self.events:
             return True
         # During an alarm, everyone it reached (her guardians, the hook) is looking for her.
-        if walk.state is WalkState.ALARM:
-            told_people, hook = alarms.who_it_reached(tx.conn, walk)
-        else:
-            told_people, hook = alerts.companion_ids(tx.conn, walk.id), False
+        reached = (
+            alarms.who_it_reached(tx.conn, walk)
+            if walk.state is WalkState.ALARM
+            else alarms.Reached(alerts.companion_ids(tx.conn, walk.id), [], hook=False)
+        )
         for kind, facts in self.events:
             # Her companions are told when she first reaches her door (not each time a noisy
             # fix takes her out of it and back), and when her battery runs low.
@@ -255,7 +256,7 @@ class Track:
             )
             event_id = timeline.record(tx, walk.id, kind, audience=walk.everyone, **facts)
             if told:
-                alerts.tell(tx, walk, kind, facts, told_people, event_id=event_id, hook=hook)
+                reached.tell(tx, walk, kind, facts, event_id)
         return True
 
 
