@@ -127,6 +127,16 @@ class Site:
         walk: dict[str, Any] = self.call(walker, "POST", "/api/walks", **body)
         return walk
 
+    def walking(self, **first: Any) -> tuple[Member, Member, str, dict[str, Any]]:
+        """Mira on a walk home, Noor following, her phone's first fix sent at the start of
+        the route (`first`: more of that fix, a battery say), as `Cast.walking` for pages."""
+        mira, noor = self.person("Mira"), self.person("Noor")
+        self.link(mira, noor)
+        phone = self.device(mira)
+        walk = self.start_walk(mira)
+        self.send(phone, self.route_home()[0], **first)
+        return mira, noor, phone, walk
+
     def send(self, phone: str, where: tuple[float, float], **extra: Any) -> None:
         fix = {"t": self.clock.now_ms(), "lat": where[0], "lon": where[1], "accuracy": 8, **extra}
         answer = self.http.post(

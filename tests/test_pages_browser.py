@@ -126,12 +126,8 @@ def test_a_companion_follows_her_walk_home_live(
     open_site: SiteFactory, new_context: Callable[[], BrowserContext]
 ) -> None:
     site = open_site()
-    mira, noor = site.person("Mira"), site.person("Noor")
-    site.link(mira, noor)
-    phone = site.device(mira)
-    walk = site.start_walk(mira)
+    mira, noor, phone, walk = site.walking(battery=80)
     route = site.route_home()
-    site.send(phone, route[0], battery=80)
 
     first, second = new_context(), new_context()
     page = companion_page(site, first, noor, walk["id"])
@@ -204,12 +200,8 @@ def test_the_badge_says_whether_her_positions_arrive_and_when_she_is_late(
     """ "Live" is not the page's own connection: it says her positions are arriving. When
     they stop, the badge says for how long, live; "Expected by" says she is late."""
     site = open_site()
-    mira, noor = site.person("Mira"), site.person("Noor")
-    site.link(mira, noor)
-    phone = site.device(mira)
-    walk = site.start_walk(mira)
+    mira, noor, phone, walk = site.walking()
     route = site.route_home()
-    site.send(phone, route[0])
     page = companion_page(site, new_context(), noor, walk["id"])  # "Live": she was just seen
     expect(page.locator("#connection")).to_have_class(re.compile(r"\blive\b"))
     expect(page.locator("#expected")).not_to_contain_text("late")

@@ -451,10 +451,8 @@ def test_she_shares_her_walk_with_a_link_from_her_page_and_takes_it_back(
     new_context: Callable[[], BrowserContext],  # noqa: F811
 ) -> None:
     site = open_site()
-    mira, noor = site.person("Mira"), site.person("Noor")
-    site.link(mira, noor)
-    walk_id = site.start_walk(mira)["id"]
-    site.send(site.device(mira), site.route_home()[0])
+    mira, noor, _phone, walk = site.walking()
+    walk_id = walk["id"]
     context = walker_context(new_context, site)
     context.grant_permissions(["geolocation", "clipboard-read", "clipboard-write"], origin=site.url)
     page = context.new_page()

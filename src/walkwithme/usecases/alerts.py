@@ -131,12 +131,12 @@ def payload_for(tx: Tx, walk: WalkRef, kind: str, event: dict[str, Any]) -> dict
     walker = tx.conn.execute(_WALKER, {"walker_id": walk.walker_id}).one()
     # Her number is for those who must reach her in an alarm, and never after her duress PIN:
     # calling her then could give the silent alarm away to whoever holds her phone.
-    callable_ = kind == "alarm" and not walk.covert and event.get("reason") != "duress"
+    reach_her = kind == "alarm" and not walk.covert and event.get("reason") != "duress"
     return {
         "kind": kind,
         "at": tx.now_ms,
         "walk_id": walk.id,
-        "walker": {"name": walker.name, **({"phone": walker.phone} if callable_ else {})},
+        "walker": {"name": walker.name, **({"phone": walker.phone} if reach_her else {})},
         **event,
     }
 

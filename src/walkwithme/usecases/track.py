@@ -83,24 +83,19 @@ class Track:
         previous = self.last
         self.latest_at = t
         self.last = fix
-        state = self.state
         dest = walk.destination
         # As the crow flies, to the door: for the door, and for what is left without streets.
         straight = dest.distance_from(fix.lat, fix.lon) if dest is not None else None
-        if dest is not None and state is WalkState.ALARM:
-            self._door_in_alarm(door_after_fix(self._door_state, dest, fix, straight), fix, t)
-        elif dest is not None and state in (WalkState.ACTIVE, WalkState.AT_DOOR):
-            state = door_after_fix(state, dest, fix, straight)
-        if state is not self.state:
-            self.door_at = t if state is WalkState.AT_DOOR else None
-            kind = "arrived" if state is WalkState.AT_DOOR else "left_door"
-            self.events.append((kind, {"fix_t": fix.t_ms}))
-            self.state = state
-            self.still = Stillness(fix.lat, fix.lon, t) if state is WalkState.AT_DOOR else None
-        elif state is WalkState.AT_DOOR:
-            # Moving near the door is not lingering (one noisy fix may have put her "at the
-            # door" while she still walks home): the rule counts from when she stopped.
-            self.still = still_after(self.still, fix.lat, fix.lon, fix.accuracy_m, t)
+        if dest is not None and self.state in _FOLLOWS_DOOR:
+            # During an alarm the walk stays in it, but her door is still followed: the people
+            # looking for her are told when she reaches it, and when the alarm ends the walk
+            # is at her door (`Walk.after_alarm`).
+            alarm = self.state is WalkState.ALARM
+            was = self._door_state if alarm else self.state
+            door = door_after_fix(was, dest, fix, straight)
+            self._door(was, door, fix, t)
+            if not alarm:
+                self.state = door
         if dest is not None and straight is not None:
             # Measured from wherever she is, never from the route the server would take: she
             # may choose another street, and that is no reason to worry.
@@ -123,17 +118,18 @@ class Track:
     def _door_state(self) -> WalkState:
         return WalkState.AT_DOOR if self.door_at is not None else WalkState.ACTIVE
 
-    def _door_in_alarm(self, door: WalkState, fix: Fix, t: int) -> None:
-        """During an alarm the walk stays in it, but her door is still followed: the people
-        looking for her are told when she reaches it, and when the alarm ends the walk is at
-        her door (`Walk.after_alarm`)."""
-        if door is self._door_state:
-            if door is WalkState.AT_DOOR:
+    def _door(self, was: WalkState, door: WalkState, fix: Fix, t: int) -> None:
+        """Her door after a trusted fix (`was` and `door`: at it, or on the way)."""
+        at_door = door is WalkState.AT_DOOR
+        if door is was:
+            if at_door:
+                # Moving near the door is not lingering (one noisy fix may have put her "at
+                # the door" while she still walks home): the rule counts from when she stopped.
                 self.still = still_after(self.still, fix.lat, fix.lon, fix.accuracy_m, t)
             return
-        self.door_at = t if door is WalkState.AT_DOOR else None
-        self.still = Stillness(fix.lat, fix.lon, t) if door is WalkState.AT_DOOR else None
-        self.events.append(("arrived" if self.door_at else "left_door", {"fix_t": fix.t_ms}))
+        self.door_at = t if at_door else None
+        self.still = Stillness(fix.lat, fix.lon, t) if at_door else None
+        self.events.append(("arrived" if at_door else "left_door", {"fix_t": fix.t_ms}))
 
     def heard(self, fix: Fix) -> None:
         """A fix kept out of the map (inaccurate, or a jump): not where she is, but her phone
@@ -258,6 +254,10 @@ class Track:
             if told:
                 reached.tell(tx, walk, kind, facts, event_id)
         return True
+
+
+# The states in which a trusted fix moves her door (in an alarm, without leaving it).
+_FOLLOWS_DOOR = (WalkState.ACTIVE, WalkState.AT_DOOR, WalkState.ALARM)
 
 
 def _trusted_before(conn: Connection, walk_id: int, t_ms: int | None) -> Fix | None:
