@@ -50,13 +50,22 @@ def hook() -> Iterator[WebhookSink]:
 
 @pytest.fixture
 def local(
-    db_url: str, tmp_path: Path, clock: FakeClock, hook: WebhookSink
+    db_url: str,
+    tmp_path: Path,
+    clock: FakeClock,
+    hook: WebhookSink,
+    request: pytest.FixtureRequest,
 ) -> Iterator[tuple[Cast, Services]]:
-    """A service whose channels may reach this machine (the receivers run on 127.0.0.1)."""
+    """A service whose channels may reach this machine (the receivers run on 127.0.0.1);
+    with the shipped Helsinki street map for tests marked `streets`."""
+    streets = (
+        request.getfixturevalue("helsinki") if request.node.get_closest_marker("streets") else None
+    )
     svc = make_services(
         db_url,
         tmp_path,
         clock,
+        streets,
         WWM_ALLOW_PRIVATE_ADDRESSES="true",
         WWM_EMERGENCY_HOOK=hook.url + "/emergency",
         WWM_HOOK_SECRET="operator-secret",
@@ -234,6 +243,43 @@ def test_the_alarm_email_reaches_a_real_smtp_server(
     assert f'<a href="{page}">' in html_part(alarm)
     started = next(m for m in mailbox.messages if "started a walk" in m["Subject"])
     assert page in plain_text(started)
+
+
+@pytest.mark.streets
+def test_an_alarm_says_which_streets_she_was_last_seen_near(
+    local: tuple[Cast, Services], mailbox: Mailbox, hook: WebhookSink
+) -> None:
+    """At night a street's name is acted on sooner than two coordinates: with the city's
+    streets, the alarm names the street she was last seen near (both at a corner), beside
+    the coordinates, in the email and in the hook's JSON."""
+    cast, svc = local
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    made = cast.client.post(
+        "/api/channels",
+        json={
+            "kind": "apprise",
+            "target": f"mailto://127.0.0.1:{mailbox.port}?from=walk@example.org"
+            f"&to=noor@example.org&mode=insecure",
+        },
+        headers=noor.auth,
+    )
+    assert made.status_code == 201, made.text
+    walk = cast.start_walk(mira)
+    cast.clock.advance(seconds=40)
+    cast.send(cast.device(mira), cast.fix((60.1652, 24.9395)))  # Bulevardi at Annankatu
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    send_all(svc)
+    alarm = next(m for m in mailbox.messages if m["Subject"].startswith("ALARM"))
+    assert "Last seen near Bulevardi and Annankatu at 60.16520, 24.93950" in plain_text(alarm)
+    # Her guardians' rung is empty, so the hook hears it once the companions' time is up.
+    cast.clock.advance(minutes=10)
+    svc.watchdog.tick_sync()
+    send_all(svc)
+    told = json.loads(hook.received[-1].body)
+    assert told["kind"] == "alarm"
+    assert told["last_position"]["streets"] == ["Bulevardi", "Annankatu"]
+    assert (told["last_position"]["lat"], told["last_position"]["lon"]) == (60.1652, 24.9395)
 
 
 def test_nobody_acknowledges_so_the_alarm_climbs_to_guardians_then_the_hook(

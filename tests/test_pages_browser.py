@@ -367,6 +367,22 @@ def refusing_sink() -> Iterator[WebhookSink]:
         yield sink
 
 
+def test_the_street_she_was_seen_near_is_named_until_she_moves_on(
+    open_site: SiteFactory, new_context: Callable[[], BrowserContext]
+) -> None:
+    site = open_site()
+    _mira, noor, phone, walk = site.walking()  # on Kaivokatu, by the station
+    page = companion_page(site, new_context(), noor, walk["id"])
+    expect(page.locator("#near")).to_have_text("Kaivokatu")
+    # She walks on: the page can't say which street she is on now, so it says none (the map
+    # shows where); opened again, it names the streets near where she is now.
+    site.clock.advance(seconds=60)
+    site.send(phone, site.route_home()[38])
+    expect(page.locator("#near")).to_be_hidden()
+    page.reload()
+    expect(page.locator("#near")).to_have_text("Mikonkatu and Ateneuminkuja")
+
+
 def test_an_alarm_on_the_companions_page_and_the_guardians_link(
     open_site: SiteFactory,
     new_context: Callable[[], BrowserContext],
@@ -401,6 +417,9 @@ def test_an_alarm_on_the_companions_page_and_the_guardians_link(
     expect(banner).to_be_visible()
     expect(page.locator("#headline")).to_have_text("ALARM: Mira may need help")
     expect(banner).to_contain_text("No answer to a check")
+    # Where she was, in the words of the street (the map is for those who read maps).
+    expect(page.locator("#alarm-last")).to_contain_text("Last seen near Kaivokatu, ")
+    expect(page.locator("#near")).to_have_text("Kaivokatu")
     expect(page.get_by_role("button", name="I'm on it")).to_be_visible()
     call = page.get_by_role("link", name="Call Mira: +358 40 123 4567")
     expect(call).to_have_attribute("href", "tel:+358401234567")
@@ -418,6 +437,7 @@ def test_an_alarm_on_the_companions_page_and_the_guardians_link(
     expect(guardian.locator("#headline")).to_have_text("ALARM: Mira may need help")
     expect(guardian.locator("#alarm")).to_contain_text("No answer to a check")
     expect(guardian.locator("#last-seen")).to_be_visible()
+    expect(guardian.locator("#alarm-last")).to_contain_text("Last seen near Kaivokatu, ")
     expect(guardian.get_by_role("link", name="Call Mira: +358 40 123 4567")).to_be_visible()
     screenshot(guardian, "guardian-alarm-link")
     no_serious_violations(guardian)

@@ -22,6 +22,7 @@ from walkwithme.services import build_services
 from walkwithme.sim import line_length_m, walk_along
 from walkwithme.streets import StreetMap, StreetMapError, load_street_map, shipped_helsinki
 from walkwithme.streets.foot import outdoors, walkable
+from walkwithme.streets.graph import NAME
 
 # Tampere: nowhere near the map.
 TAMPERE = (61.4981, 23.7608)
@@ -213,6 +214,22 @@ def test_a_place_far_from_every_street_is_beyond_the_map(helsinki: StreetMap) ->
 
 
 # -- routes ------------------------------------------------------------------------------------
+
+
+def test_where_she_is_is_said_by_the_named_streets_nearest(helsinki: StreetMap) -> None:
+    # At a corner, both streets, the nearer first.
+    assert helsinki.streets_near(60.1652, 24.9395) == ["Bulevardi", "Annankatu"]
+    # On a pavement mapped as a way of its own, without a name: the street it runs beside.
+    pavement = helsinki.snap(60.16744, 24.9451)
+    assert pavement is not None
+    assert pavement.distance_m < 5
+    assert helsinki.walking.graph[pavement.u][pavement.v][NAME] is None
+    assert helsinki.streets_near(60.16744, 24.9451) == ["Pohjoisesplanadi"]
+    # Mid-block: the one street.
+    assert helsinki.streets_near(60.1686, 24.9414) == ["Aleksanterinkatu"]
+    # Nowhere near a named street (the middle of a square, off the map): no name at all.
+    assert helsinki.streets_near(60.1718, 24.9414) == []
+    assert helsinki.streets_near(60.16, 24.90) == []
 
 
 def test_a_route_across_central_helsinki_follows_the_streets(helsinki: StreetMap) -> None:

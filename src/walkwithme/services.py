@@ -165,7 +165,7 @@ def build_services(
         config.data_dir / "vapid.pem", config.vapid_private_key, config.vapid_subject
     )
     outbound = Outbound()
-    notifier = Notifier(db, writer, clock, config, push_keys, http=outbound)
+    notifier = Notifier(db, writer, clock, config, push_keys, http=outbound, streets=streets)
     writer.on_alerts = notifier.ring_threadsafe  # alerts are sent as soon as they are committed
     mqtt = _mqtt_bridge(config, db, writer, streets, clock) if config.mqtt_url else None
     # The process that follows the broker asks phones for a fresh fix before a check.

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from walkwithme.streets import StreetMap
 
 _WHAT = {
     "started": "{name} started a walk home and shared it with you.",
@@ -115,7 +118,8 @@ def render(payload: dict[str, Any]) -> tuple[str, str]:
     if last:
         age = f", {last['age_s'] // 60} min ago" if "age_s" in last else ""
         accuracy = f" (±{last['accuracy']:.0f} m)" if last.get("accuracy") is not None else ""
-        lines.append(f"Last seen at {last['lat']:.5f}, {last['lon']:.5f}{accuracy}{age}.")
+        near = f"near {' and '.join(last['streets'])} " if last.get("streets") else ""
+        lines.append(f"Last seen {near}at {last['lat']:.5f}, {last['lon']:.5f}{accuracy}{age}.")
         if last.get("battery") is not None:
             lines.append(f"Battery {last['battery']:.0f}%.")
         if last.get("bearing") is not None:
@@ -170,6 +174,22 @@ def with_link(payload: dict[str, Any], base_url: str) -> dict[str, Any]:
     if path is None and payload.get("walk_id") is not None:
         path = f"/walks/{payload['walk_id']}"
     return {**payload, "link": base_url + str(path)} if path else payload
+
+
+def with_streets(payload: dict[str, Any], streets: StreetMap | None) -> dict[str, Any]:
+    """The names of the streets nearest her last position (`streets` in it: the nearest, and
+    a second at a corner), when the service has a street map and one is near: words whoever
+    acts on the alert knows the city by, beside the coordinates. Added as the alert is sent:
+    the outbox keeps where she was, the map says what that place is called."""
+    key = "last_position" if payload.get("last_position") else "position"
+    last = payload.get(key)
+    if streets is None or not isinstance(last, dict) or "streets" in last:
+        return payload
+    try:
+        near = streets.streets_near(float(last["lat"]), float(last["lon"]))
+    except (KeyError, TypeError, ValueError):
+        return payload
+    return {**payload, key: {**last, "streets": near}} if near else payload
 
 
 def render_html(payload: dict[str, Any]) -> str:

@@ -28,11 +28,12 @@ from walkwithme.clock import Clock
 from walkwithme.config import Config
 from walkwithme.notify import outbound
 from walkwithme.notify.channels import Alert, Channel, DeliveryError, Webhook, build
-from walkwithme.notify.messages import with_link
+from walkwithme.notify.messages import with_link, with_streets
 from walkwithme.notify.outbound import Outbound
 from walkwithme.notify.vapid import PushKeys
 from walkwithme.store.database import Database
 from walkwithme.store.writer import Tx, Writer
+from walkwithme.streets import StreetMap
 from walkwithme.usecases import channels as outbox
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ class Notifier:
     config: Config
     push_keys: PushKeys
     http: Outbound = field(default_factory=Outbound)  # the services' one client
+    streets: StreetMap | None = None  # to say where she was in words (the names near her)
     idle_s: float = IDLE_S
     sent: int = 0
     failed: int = 0
@@ -136,7 +138,7 @@ class Notifier:
         return outbound.run_alone(self.tick, self.http)
 
     async def _send(self, claimed: outbox.Claimed) -> outbox.Result:
-        payload = with_link(claimed.payload, self.config.base_url)
+        payload = with_streets(with_link(claimed.payload, self.config.base_url), self.streets)
         alert = Alert(str(payload.get("key")), payload)
         try:
             await asyncio.wait_for(self._channel(claimed).send(alert), SEND_TIMEOUT_S)

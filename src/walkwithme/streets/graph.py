@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # imported when a map is built: a service without streets nev
 
 LENGTH = "length"  # the edge attribute: metres along the street
 OUTDOORS = "outdoors"  # the edge attribute: in the open, where a fix can place a walker
+NAME = "name"  # the edge attribute: the street's name, or None (most footways have none)
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,14 @@ class WalkingGraph:
 
     def outdoor_edges(self) -> list[tuple[int, int]]:
         return [(u, v) for u, v, edge in self.graph.edges(data=True) if edge[OUTDOORS]]
+
+    def named_outdoor_edges(self) -> list[tuple[tuple[int, int], str]]:
+        """The edges in the open that belong to a named street, and its name."""
+        return [
+            ((u, v), str(edge[NAME]))
+            for u, v, edge in self.graph.edges(data=True)
+            if edge[OUTDOORS] and edge.get(NAME)
+        ]
 
     def neighbours(self) -> list[list[tuple[int, float]]]:
         """Each node's neighbours and the metres to them, as plain lists: what a Dijkstra run
@@ -64,7 +73,10 @@ def build_walking_graph(ways: Ways) -> WalkingGraph:
             # Two ways can share two consecutive nodes: one link, in the open if either is.
             known = full.get_edge_data(a, b)
             open_air: bool = chain.outdoors or bool(known and known[OUTDOORS])
-            full.add_edge(a, b, **{LENGTH: distance_m(*where[a], *where[b]), OUTDOORS: open_air})
+            name = chain.name or (known[NAME] if known else None)
+            full.add_edge(
+                a, b, **{LENGTH: distance_m(*where[a], *where[b]), OUTDOORS: open_air, NAME: name}
+            )
     if full.number_of_nodes() == 0:
         return WalkingGraph(nx.Graph(), [], [])
     largest = max(nx.connected_components(full), key=len)

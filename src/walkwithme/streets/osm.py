@@ -20,6 +20,7 @@ class Chain:
 
     nodes: list[int]
     outdoors: bool  # see foot.outdoors
+    name: str | None = None  # its `name` tag: how alerts say where she was (streets/names.py)
 
 
 @dataclass(frozen=True)
@@ -47,17 +48,18 @@ def read_walkable_ways(path: Path) -> Ways:
         if not walkable(tags):
             continue
         open_air = outdoors(tags)
+        name = tags.get("name") or None
         chain: list[int] = []
         for node in way.nodes:
             if not node.location.valid():
                 # The extract cut this way: its nodes outside the file have no location.
                 # Never join the pieces on either side of the gap with a straight line.
                 if len(chain) > 1:
-                    chains.append(Chain(chain, open_air))
+                    chains.append(Chain(chain, open_air, name))
                 chain = []
                 continue
             where[node.ref] = (node.location.lat, node.location.lon)
             chain.append(node.ref)
         if len(chain) > 1:
-            chains.append(Chain(chain, open_air))
+            chains.append(Chain(chain, open_air, name))
     return Ways(chains, where)

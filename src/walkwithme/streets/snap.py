@@ -44,7 +44,14 @@ class Snap:
 
 
 class StreetIndex:
-    def __init__(self, walking: WalkingGraph, cell_m: float = CELL_M) -> None:
+    """The segments of the streets in the open (or those given: `segments`), by grid cell."""
+
+    def __init__(
+        self,
+        walking: WalkingGraph,
+        cell_m: float = CELL_M,
+        segments: list[tuple[int, int]] | None = None,
+    ) -> None:
         lats, lons = walking.lats, walking.lons
         middle = (min(lats) + max(lats)) / 2 if lats else 0.0
         self._ky = METRES_PER_DEGREE
@@ -58,7 +65,9 @@ class StreetIndex:
         self._xs = [lon * self._kx for lon in lons]
         self._ys = [lat * self._ky for lat in lats]
         # Only ways in the open: a fix on the street must not land in the tunnel beneath it.
-        self._segments = walking.outdoor_edges() or list(walking.graph.edges())
+        self._segments = (segments if segments is not None else walking.outdoor_edges()) or list(
+            walking.graph.edges()
+        )
         if not self._segments:
             self._segments = [(node, node) for node in range(walking.node_count)]
         buckets: defaultdict[tuple[int, int], list[int]] = defaultdict(list)
@@ -109,6 +118,33 @@ class StreetIndex:
         )
         found = distance_m(lat, lon, *point)
         return Snap(u, v, best_t, point, found) if found <= within_m else None
+
+    def segments_within(self, lat: float, lon: float, within_m: float) -> dict[int, float]:
+        """Every segment that passes within `within_m` of the position (on the plane), by its
+        number in `segments`, with its distance in metres."""
+        x, y = lon * self._kx, lat * self._ky
+        cx, cy = self._cell_of(x, y)
+        found: dict[int, float] = {}
+        rings = math.ceil(within_m * self._stretch / self._cell)
+        for ring in range(rings + 1):
+            for cell in _ring(cx, cy, ring):
+                for segment in self._buckets.get(cell, ()):
+                    if segment not in found:
+                        found[segment] = self._distance(segment, x, y)
+        return {segment: metres for segment, metres in found.items() if metres <= within_m}
+
+    def _distance(self, segment: int, x: float, y: float) -> float:
+        u, v = self._segments[segment]
+        ax, ay = self._xs[u], self._ys[u]
+        dx, dy = self._xs[v] - ax, self._ys[v] - ay
+        length_sq = dx * dx + dy * dy
+        t = 0.0 if length_sq == 0 else ((x - ax) * dx + (y - ay) * dy) / length_sq
+        t = 0.0 if t < 0 else 1.0 if t > 1 else t
+        return math.hypot(ax + dx * t - x, ay + dy * t - y)
+
+    @property
+    def segments(self) -> list[tuple[int, int]]:
+        return self._segments
 
 
 def _ring(cx: int, cy: int, ring: int) -> list[tuple[int, int]]:

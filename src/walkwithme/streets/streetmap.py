@@ -14,6 +14,7 @@ from pathlib import Path
 
 from walkwithme.streets.field import DistanceField
 from walkwithme.streets.graph import WalkingGraph, build_walking_graph
+from walkwithme.streets.names import StreetNames
 from walkwithme.streets.osm import LatLon, read_walkable_ways
 from walkwithme.streets.route import Route
 from walkwithme.streets.snap import Snap, StreetIndex
@@ -40,6 +41,7 @@ class StreetMap:
         self.walking = walking
         self.max_snap_m = max_snap_m
         self._index = StreetIndex(walking)
+        self._names = StreetNames(walking)
         self._neighbours = walking.neighbours()
         self._kept = kept
         # None: that destination is beyond the map (remembered too: its walk asks at each fix).
@@ -50,6 +52,10 @@ class StreetMap:
     def snap(self, lat: float, lon: float) -> Snap | None:
         """Where the position meets the nearest street, unless it is beyond the map."""
         return self._index.nearest(lat, lon, self.max_snap_m)
+
+    def streets_near(self, lat: float, lon: float) -> list[str]:
+        """The names of the street she is nearest (and of a second at a corner), or none."""
+        return self._names.near(lat, lon)
 
     def field_to(self, lat: float, lon: float, *, keep: bool = True) -> DistanceField | None:
         """The distance field of this destination (None: it is beyond the map). `keep=False`

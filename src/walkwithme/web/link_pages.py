@@ -26,7 +26,7 @@ from walkwithme.usecases.timeline import Audience, events_after, fixes_after
 from walkwithme.views import shared_view
 from walkwithme.web.render import pages_of
 from walkwithme.web.session import signed_in
-from walkwithme.web.walk_context import Seen, measure_left, walk_context
+from walkwithme.web.walk_context import Seen, measure_left, streets_near_last, walk_context
 
 
 def wants_html(scope: Scope) -> bool:
@@ -87,7 +87,15 @@ async def link_page(token: str, request: Request) -> Response:
     }
     # No account: times in the browser's own zone (tz None: the script's Intl default).
     left = await measure_left(seen, svc.streets)
-    context = walk_context(seen, now=now, tz=None, can_act=bool(helper_of), urls=urls, left_m=left)
+    context = walk_context(
+        seen,
+        now=now,
+        tz=None,
+        can_act=bool(helper_of),
+        urls=urls,
+        left_m=left,
+        near=streets_near_last(seen, svc.streets),
+    )
     context["quick_replies"] = ()  # a link's page is for the alarm, not for talking
     return pages.render(
         request,

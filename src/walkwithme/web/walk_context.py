@@ -73,6 +73,15 @@ async def measure_left(seen: Seen, streets: StreetMap | None) -> float | None:
     return await anyio.to_thread.run_sync(distance_left, seen.view, streets)
 
 
+def streets_near_last(seen: Seen, streets: StreetMap | None) -> list[str]:
+    """The named streets nearest her last position as this page shows it (none without a
+    street map, or once the walk is over)."""
+    last = seen.view.get("last_position") if seen.view["live"] else None
+    if streets is None or not last:
+        return []
+    return streets.streets_near(float(last["lat"]), float(last["lon"]))
+
+
 def walk_context(
     seen: Seen,
     *,
@@ -81,6 +90,7 @@ def walk_context(
     can_act: bool,
     urls: dict[str, str],
     left_m: float | None = None,
+    near: list[str] | None = None,
 ) -> dict[str, Any]:
     view = seen.view
     name = str(view["walker"]["name"])
@@ -107,6 +117,8 @@ def walk_context(
         "on_it": _acknowledged_by(seen.events) if alarm else [],
         "last": last,
         "last_seen": words.when(int(last["t"]), now, tz) if last else None,
+        # The streets she was last seen near, in words (the page hides them once she moves on).
+        "near": " and ".join(near) if near and last else None,
         "destination": view.get("destination"),
         "left": words.metres(left_m) if left_m is not None else "unknown",
         "expected": words.clock_time(int(view["expected_at"]), tz),

@@ -30,7 +30,7 @@ from walkwithme.views import walk_view
 from walkwithme.web import walk_over
 from walkwithme.web.render import pages_of, waits
 from walkwithme.web.session import signed_form, signed_in
-from walkwithme.web.walk_context import Seen, measure_left, walk_context
+from walkwithme.web.walk_context import Seen, measure_left, streets_near_last, walk_context
 
 router = APIRouter(include_in_schema=False)
 
@@ -74,6 +74,7 @@ async def walk_page(walk_id: Id, request: Request) -> Response:
     context = walk_context(
         seen,
         left_m=left,
+        near=streets_near_last(seen, svc.streets),
         now=svc.clock.now_ms(),
         tz=person.timezone,
         can_act=audience is Audience.COMPANION,

@@ -118,10 +118,16 @@ function distanceLeft(position) {
 
 // -- the parts of the page ----------------------------------------------------------------
 let map = null;
+const NEAR_UNTIL_M = 30;
 function showPosition(position) {
   if (!position || !view.live) return;
   for (const seen of [byId("last-seen"), document.querySelector("#alarm-last [data-at]")]) {
     if (seen) seen.dataset.at = position.t;
+  }
+  // The streets named when the page was made: hidden once she is seen elsewhere.
+  for (const near of document.querySelectorAll(".near[data-lat]")) {
+    const there = [Number(near.dataset.lat), Number(near.dataset.lon)];
+    if (metresBetween([position.lat, position.lon], there) > NEAR_UNTIL_M) near.hidden = true;
   }
   const battery = byId("battery");
   if (battery && position.battery !== null && position.battery !== undefined) {
