@@ -270,10 +270,21 @@ def test_sos_is_held_then_can_be_cancelled_and_is_sent_when_back_online(
         "SOS sent: the people following your walk are told."
     )
     assert state() == "alarm"
+    # Sent, the button is there again should she need it; the banner says where she was
+    # seen last (her page had sent her position before the alarm, after it was made).
+    expect(sos).to_be_visible()
+    expect(page.locator("#alarm")).to_be_visible()
+    expect(page.locator("#alarm-last")).to_contain_text("Your last position: ")
     page.reload()
     expect(page.locator("#headline")).to_have_text("ALARM: your companions are told")
     expect(page.locator("#check")).to_be_visible()  # she may end it with her PIN
     screenshot(page, "walker-sos-alarm")
+
+    # Noor finds her: her page says the alarm is over, and who ended it.
+    site.call(noor, "POST", f"/api/walks/{walk_id}/resolve", note="found her")
+    expect(page.locator("#alarm")).to_be_hidden()
+    expect(page.locator("#sos-sent")).to_have_text("The alarm is over: Noor ended it.")
+    expect(sos).to_be_visible()
 
 
 def test_what_her_page_could_not_send_is_tried_again_while_the_phone_stays_online(

@@ -109,9 +109,14 @@ async function deliver() {
     });
     if (!answer.ok && answer.status >= 500) throw new Error(String(answer.status));
     localStorage.removeItem(KEPT);
+    said.classList.add("bad");
     said.textContent = answer.ok
       ? "SOS sent: the people following your walk are told."
       : "SOS could not be sent: this walk is over. Call for help.";
+    // Sent: the button is there again, to send it again if she needs to.
+    button.hidden = false;
+    setBar(0);
+    how.textContent = "Press and hold for 2 seconds to send it again";
   } catch {
     said.textContent =
       "SOS not sent yet: the service can't be reached. Trying again every few seconds. If you can, call for help.";

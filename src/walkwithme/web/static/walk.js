@@ -121,6 +121,12 @@ let map = null;
 const NEAR_UNTIL_M = 30;
 function showPosition(position) {
   if (!position || !view.live) return;
+  // The alarm's "No position yet", made before the first position came, says it now.
+  const alarmLast = byId("alarm-last");
+  if (alarmLast && !alarmLast.querySelector("[data-at]")) {
+    const at = document.createElement("span");
+    alarmLast.replaceChildren(herOwn ? "Your last position: " : "Last seen ", at, ".");
+  }
   for (const seen of [byId("last-seen"), document.querySelector("#alarm-last [data-at]")]) {
     if (seen) seen.dataset.at = position.t;
   }
@@ -177,6 +183,15 @@ function updateBanner(event) {
     byId("alarm-on-it").textContent = `${helpers.join(", ")} ${verb} on it.`;
   } else if (event.kind === "alarm_resolved") {
     banner.hidden = true;
+    // Her own page: what her SOS said gives way to who ended the alarm (her SOS button is
+    // there again, should she need it).
+    const sent = byId("sos-sent");
+    if (sent) {
+      const by = event.by && event.by.name ? `: ${event.by.name} ended it` : "";
+      sent.textContent = `The alarm is over${by}.`;
+      sent.classList.remove("bad");
+      sent.hidden = false;
+    }
   }
 }
 
