@@ -157,6 +157,34 @@ def test_a_second_serve_on_one_sqlite_database_refuses_to_start(tmp_path: Path) 
     again.stop()
 
 
+def test_a_second_serve_on_the_same_sqlite_file_from_another_data_folder_refuses_too(
+    tmp_path: Path,
+) -> None:
+    """Two data folders may name one database file (WWM_DATABASE_URL): the second is
+    refused as if it shared the folder (its companions would hear of the first's fixes only
+    at their streams' recheck, and two watchdogs would judge the same walks)."""
+    database = f"sqlite:///{tmp_path / 'data' / 'walkwithme.db'}"
+    running = Service(tmp_path / "data").start()
+    try:
+        second = Service(tmp_path / "other")
+        done = subprocess.run(
+            [*WWM, "serve", "--data", str(tmp_path / "other"), "--port", str(second.port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**second.env, "WWM_DATABASE_URL": database},
+            check=False,
+        )
+        assert done.returncode == 2, done.stderr
+        said = done.stderr.strip()
+        assert running.proc is not None
+        assert f"another walkwithme serve (process {running.proc.pid})" in said
+        assert "walkwithme.db" in said
+        assert httpx2.get(f"{running.url}/healthz").status_code == 200
+    finally:
+        running.stop()
+
+
 def test_a_big_group_is_told_in_notices_postgresql_takes() -> None:
     from walkwithme.store import pg_bell
     from walkwithme.store.writer import NewFixes, Touched

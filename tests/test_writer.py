@@ -10,11 +10,11 @@ import pytest
 import sqlalchemy as sa
 
 from walkwithme.clock import FakeClock
-from walkwithme.domain.errors import Conflict
+from walkwithme.domain.errors import Changed, Conflict
 from walkwithme.store.database import Database
 from walkwithme.store.schema import insert_id, people
 from walkwithme.store.waiting import Job, Waiting
-from walkwithme.store.writer import Tx, Writer
+from walkwithme.store.writer import CHANGED_TRIES, Tx, Writer
 
 
 def add_person(n: int) -> Callable[[Tx], int]:
@@ -276,3 +276,51 @@ def test_a_group_is_answered_before_its_doorbell_and_a_caller_gone_spares_the_re
     # The group that revoked the token answered its callers before its ring.
     assert said[1:first_ring]
     assert set(said[1:first_ring]) == {"answered"}
+
+
+def test_a_job_whose_data_changed_meanwhile_runs_again_on_what_is_there_now(
+    database: Database, clock: FakeClock
+) -> None:
+    """Another process committed between a job's read and its write: nothing of the job was
+    kept, and it runs again (a companion's "I'm on it" is not refused because her phone's SOS
+    reached another process that instant). Each run decides afresh; a job that keeps
+    finding it changed fails as it did; the phones' messages are not run again (their doors
+    ask the phone to send again)."""
+    tried: list[int] = []
+
+    def changed_once(tx: Tx) -> int:
+        made = add_person(len(tried))(tx)
+        tried.append(made)
+        if len(tried) == 1:
+            raise Changed("the walk changed meanwhile; try again")
+        return made
+
+    def always_changed(tx: Tx) -> None:
+        tried.append(0)
+        raise Changed("the walk changed meanwhile; try again")
+
+    async def main() -> tuple[object, tuple[object, int], tuple[object, int]]:
+        writer = Writer(database.write_engine, clock)
+        writer.start()
+        try:
+            first = await writer.run(changed_once)
+            tried.clear()
+            second = await asyncio.gather(writer.run(always_changed), return_exceptions=True)
+            runs = len(tried)
+            tried.clear()
+            third = await asyncio.gather(
+                writer.run(always_changed, memo=True), return_exceptions=True
+            )
+            return first, (second[0], runs), (third[0], len(tried))
+        finally:
+            writer.stop()
+
+    first, (second, runs), (third, memo_runs) = asyncio.run(main())
+    assert isinstance(first, int)
+    # The first run's person was taken back with it; the second's was kept.
+    emails = database.read_sync(lambda c: [r.email for r in c.execute(sa.select(people.c.email))])
+    assert emails == ["p1@example.org"]
+    assert isinstance(second, Changed)
+    assert runs == CHANGED_TRIES
+    assert isinstance(third, Changed)
+    assert memo_runs == 1

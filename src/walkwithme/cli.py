@@ -94,7 +94,7 @@ def serve(
         )
         svc.db.dispose()
         raise typer.Exit(2)
-    lock, other = startup.hold_the_database(config)
+    locks, other = startup.hold_the_database(config)
     if other is not None:
         err.print(f"[red]cannot start:[/red] {other}")
         svc.db.dispose()
@@ -124,7 +124,7 @@ def serve(
     # The watchdog catches up on what fell due while the service was down before the web
     # app is built and the port opens (serving.py says why).
     serving.run(svc, host=config.host, port=config.port)
-    if lock is not None:
+    for lock in locks:
         lock.close()
 
 

@@ -72,26 +72,40 @@ def keep_private(folder: Path) -> None:
             os.chmod(path, 0o600)
 
 
-def hold_the_database(config: Config) -> tuple[IO[str] | None, str | None]:
+def hold_the_database(config: Config) -> tuple[list[IO[str]], str | None]:
     """On SQLite, one `serve` a database: a second would run a second writer, watchdog and
     notifier on the same file, each sure it is the only one (their doorbells can't hear each
-    other). The first holds a lock on `serve.lock` in the data folder until it exits (or dies:
-    the system lets go of it). Returns the open lock file (keep it open), or why not."""
+    other). The first holds a lock on `serve.lock` in its data folder, and on one beside the
+    database file (two data folders may name the same file: `WWM_DATABASE_URL`), until it
+    exits (or dies: the system lets go of them). Returns the open lock files (keep them
+    open), or why not."""
     if not config.database_url.startswith("sqlite"):
-        return None, None  # several processes share PostgreSQL (store/pg_bell.py)
-    path = config.data_dir / "serve.lock"
-    held = os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT, 0o600), "r+")
-    try:
-        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        other = held.read().strip() or "?"
-        held.close()
-        return None, (
-            f"another walkwithme serve (process {other}) is using {config.data_dir.resolve()}; "
-            "one process serves a SQLite database, several need PostgreSQL (docs/deploy.md)"
-        )
-    held.seek(0)
-    held.truncate()
-    held.write(str(os.getpid()))
-    held.flush()
+        return [], None  # several processes share PostgreSQL (store/pg_bell.py)
+    paths = [config.data_dir / "serve.lock"]
+    database = make_url(config.database_url).database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        beside = Path(database).resolve()
+        beside = beside.with_name(beside.name + ".serve.lock")
+        if beside != paths[0].resolve():
+            paths.append(beside)
+    held: list[IO[str]] = []
+    for path in paths:
+        lock = os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT, 0o600), "r+")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            other = lock.read().strip() or "?"
+            lock.close()
+            for taken in held:
+                taken.close()
+            used = config.data_dir.resolve() if path == paths[0] else Path(database or "")
+            return [], (
+                f"another walkwithme serve (process {other}) is using {used}; "
+                "one process serves a SQLite database, several need PostgreSQL (docs/deploy.md)"
+            )
+        lock.seek(0)
+        lock.truncate()
+        lock.write(str(os.getpid()))
+        lock.flush()
+        held.append(lock)
     return held, None

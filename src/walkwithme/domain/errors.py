@@ -36,6 +36,12 @@ class Conflict(DomainError):
     status = 409
 
 
+class Changed(Conflict):
+    """What the request acts on changed between its read and its write (another process's
+    commit, on PostgreSQL): nothing was kept, and the same request, asked again, decides on
+    what is there now (the writer asks again itself: store/writer.py)."""
+
+
 class IllegalTransition(Conflict):
     """A walk was asked to move between two states that have no edge between them."""
 

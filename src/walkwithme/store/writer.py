@@ -35,12 +35,14 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.sql import Executable
 
 from walkwithme.clock import Clock
+from walkwithme.domain.errors import Changed, DomainError
 from walkwithme.store import pg_writes
 from walkwithme.store.database import Writes, commit_with
 from walkwithme.store.waiting import STOP, Job, Waiting
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+CHANGED_TRIES = 3  # a job that found its data changed meanwhile runs this many times at most
 
 
 class StorageUnavailable(Exception):
@@ -245,7 +247,24 @@ class Writer:
         the job keeps `Tx.memo` true (the phones' messages: they change walks through
         `walk_store.save`, which keeps what the memo holds of them up to date, and take back
         only through `Tx.savepoint`), so the memo is kept after it; after any other job the
-        memo is emptied."""
+        memo is emptied.
+
+        A job that found what it acts on changed meanwhile (`Changed`: another process
+        committed between its read and its write; nothing of it was kept) runs again, up to
+        CHANGED_TRIES times in all, and decides on what is there now: a companion's "I'm on
+        it" must not be refused because her phone's SOS reached another process at that
+        instant. Not the phones' messages (`memo`): their doors ask the phone to send again."""
+        tries = 1 if memo else CHANGED_TRIES
+        for tried in range(1, tries + 1):
+            try:
+                return await self._run_once(fn, urgent, memo)
+            except Changed:
+                if tried == tries:
+                    raise
+                log.info("a job's data changed meanwhile: it runs again (%d of %d)", tried, tries)
+        raise AssertionError("unreachable")
+
+    async def _run_once(self, fn: Callable[[Tx], T], urgent: bool, memo: bool) -> T:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
 
@@ -360,23 +379,34 @@ class Writer:
         except StorageUnavailable as exc:
             self._refused()
             return [(None, exc) for _ in group], touched
+        except DomainError as exc:
+            if len(group) > 1:
+                return self._each_alone(group, touched)
+            # Its one job refused: running it again alone would only refuse again.
+            self._after_commit(touched, 1)
+            return [(None, exc)], touched
         except Exception:
-            # One of the jobs failed: isolate it by running each in its own transaction.
-            outcome: list[tuple[Any, BaseException | None]] = []
-            for job in group:
-                try:
-                    outcome.append((self._transaction([job], touched, deferring=False)[0], None))
-                    self.failing_since = None
-                except StorageUnavailable as exc:
-                    self._refused()
-                    outcome.append((None, exc))
-                except Exception as exc:
-                    outcome.append((None, exc))
-            self._after_commit(touched, len(group))
-            return outcome, touched
+            return self._each_alone(group, touched)
         self.failing_since = None
         self._after_commit(touched, len(group))
         return [(r, None) for r in results], touched
+
+    def _each_alone(
+        self, group: list[Job[Any]], touched: Touched
+    ) -> tuple[list[tuple[Any, BaseException | None]], Touched]:
+        """One of the jobs failed (or the connection did): each runs in its own transaction."""
+        outcome: list[tuple[Any, BaseException | None]] = []
+        for job in group:
+            try:
+                outcome.append((self._transaction([job], touched, deferring=False)[0], None))
+                self.failing_since = None
+            except StorageUnavailable as exc:
+                self._refused()
+                outcome.append((None, exc))
+            except Exception as exc:
+                outcome.append((None, exc))
+        self._after_commit(touched, len(group))
+        return outcome, touched
 
     def _refused(self) -> None:
         if self.failing_since is None:

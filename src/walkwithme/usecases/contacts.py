@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from walkwithme.domain.errors import Conflict, Invalid, NotFound
+from walkwithme.domain.errors import Changed, Conflict, Invalid, NotFound
 from walkwithme.domain.people import ContactRole, ContactState, contact_transition, normalise_email
 from walkwithme.domain.walks import LIVE_VALUES
 from walkwithme.store.schema import contacts, insert_id, people, walk_companions, walks
@@ -99,7 +99,7 @@ def _move(tx: Tx, row: Any, target: ContactState) -> None:
         .values(state=target.value, updated_at=tx.now_ms)
     )
     if done.rowcount != 1:
-        raise Conflict("this contact changed meanwhile; try again")
+        raise Changed("this contact changed meanwhile; try again")
 
 
 def answer(tx: Tx, member_id: int, contact_id: int, *, accept: bool) -> dict[str, Any]:

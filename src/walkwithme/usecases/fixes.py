@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from walkwithme.domain.errors import Conflict, Invalid
+from walkwithme.domain.errors import Changed, Invalid
 from walkwithme.domain.fixes import (
     AGREEING_RUN,
     JUMP,
@@ -191,7 +191,7 @@ def _record_on(
             judged = _judge(tx, walk, device, todo, field, stored)
             if _insert_new(tx, walk, device, judged.rows):
                 # Only another process's writer, since we read the walk, could have stored them.
-                raise Conflict(CHANGED)
+                raise Changed(CHANGED)
         # Their count is saved with the walk, conditional on what the walk was read as.
         judged.track.save(tx, len(judged.rows))
     rows = judged.rows
@@ -293,7 +293,7 @@ def _insert_new(tx: Tx, walk: Walk, device: Device, rows: list[dict[str, Any]]) 
             new = set(tx.conn.execute(_INSERTS[_dialect(tx.conn)], rows).scalars())
     except sa.exc.IntegrityError as exc:
         # Its numbers are taken: another process numbered fixes of the walk since we read it.
-        raise Conflict(CHANGED) from exc
+        raise Changed(CHANGED) from exc
     if len(new) == len(rows):
         return set()
     if new:  # these went in only now: ours alone

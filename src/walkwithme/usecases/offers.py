@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from walkwithme.domain.errors import Conflict, Invalid, NotFound
+from walkwithme.domain.errors import Changed, Conflict, Invalid, NotFound
 from walkwithme.domain.offers import (
     Weekly,
     day_names,
@@ -260,7 +260,7 @@ def _close(tx: Tx, row: Any, state: str, **values: Any) -> None:
         .values(state=state, answered_at=tx.now_ms, **values)
     )
     if done.rowcount != 1:
-        raise Conflict("this offer changed meanwhile; try again")
+        raise Changed("this offer changed meanwhile; try again")
 
 
 def accept(

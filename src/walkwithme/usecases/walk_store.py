@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from walkwithme.domain import walks as rules
-from walkwithme.domain.errors import Conflict
+from walkwithme.domain.errors import Changed
 from walkwithme.domain.walks import LIVE_VALUES, WalkState
 from walkwithme.store import pg_writes
 from walkwithme.store.database import Prepared
@@ -198,7 +198,7 @@ class _Saving:
 def _changed_meanwhile() -> NoReturn:
     # What the memo kept of the walk goes with the job's failure: the writer empties it after
     # a group that failed, and `Tx.savepoint` after a savepoint taken back.
-    raise Conflict("the walk changed meanwhile; try again")
+    raise Changed("the walk changed meanwhile; try again")
 
 
 ALARM_LINK_AFTER_MS = 3_600_000
