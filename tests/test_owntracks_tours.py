@@ -101,6 +101,23 @@ def test_a_tour_made_in_the_app_shows_her_walk_until_the_time_she_chose(cast: Ca
     assert shows(cast, tour["url"]) == 404  # the time she chose is over
 
 
+def test_a_tour_made_is_said_on_her_walks_timeline_to_her_and_her_companions(
+    cast: Cast,
+) -> None:
+    """A phone's token posts fixes; a tour is the one thing it can make that shows her walk
+    to someone: she and her companions see that one was made (a token that leaked shows
+    there, and she takes the link back from her walk page)."""
+    mira, noor, phone, walk = cast.walking()
+    now = cast.clock.now_ms()
+    assert ask_tour(cast, phone, "Home", now, now + HOUR_S * 1000)["status"] == 200
+    for who in (mira, noor):
+        events = cast.client.get(f"/api/walks/{walk['id']}/events", headers=who.auth).json()
+        said = [e for e in events if e["kind"] == "phone_signal"]
+        assert [(e["signal"], e["device"]) for e in said] == [("tour_made", "phone")], events
+    shares = cast.client.get(f"/api/walks/{walk['id']}/shares", headers=mira.auth).json()
+    assert len(shares) == 1  # and she can take it back from there
+
+
 def test_her_tours_are_listed_and_one_ended_from_the_app(cast: Cast) -> None:
     _mira, phone, _walk = walking(cast)
     now = cast.clock.now_ms()

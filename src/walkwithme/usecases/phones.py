@@ -147,7 +147,7 @@ def _take(
     tour = None
     if message.tour is not None and not message.replayed:
         tour, refused = tours.take(
-            tx, device.person_id, message.tour, walk if on_walk else None, base_url
+            tx, device.person_id, message.tour, walk if on_walk else None, base_url, device.name
         )
     if refused is not None:
         devices.note_refusal(tx, device, refused)

@@ -19,11 +19,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from walkwithme.domain.fixes import MAX_FUTURE_MS
+from walkwithme.domain.reporting import App
 from walkwithme.domain.walks import LIVE_STATES
 from walkwithme.ingest.owntracks_tours import END, LIST, MAKE, TourRequest, listed, made, written
 from walkwithme.store.schema import share_links, walks
 from walkwithme.store.writer import Tx
-from walkwithme.usecases import shares
+from walkwithme.usecases import shares, timeline
 from walkwithme.usecases.walk_record import Walk
 
 NO_WALK = "a tour shows a walk going on: start the walk first, then make the tour"
@@ -34,12 +35,25 @@ LATER = (
 OVER = "a tour that is over already"
 
 
+TOUR_MADE = "tour_made"  # the timeline's word for it (a `phone_signal`)
+
+
 def take(
-    tx: Tx, person_id: int, request: TourRequest, walk: Walk | None, base_url: str
+    tx: Tx,
+    person_id: int,
+    request: TourRequest,
+    walk: Walk | None,
+    base_url: str,
+    device_name: str = "phone",
 ) -> tuple[dict[str, Any] | None, str | None]:
     """Do what the app asked: its answer (None: none is expected), and why it was not done
     (for her device's last refusal), if it wasn't. `walk`: her walk going on, as her own
-    devices see it, if there is one."""
+    devices see it, if there is one.
+
+    A tour made is said on the walk's timeline, to her and her companions: a phone's token
+    posts fixes, and this is the one thing it can make that shows her walk to someone (a
+    token that leaked, from a Traccar Client's address say, shows there, and she takes the
+    link back from her walk page)."""
     if request.kind == LIST:
         return listed(tours_of(tx.conn, person_id, tx.now_ms)), None
     if request.kind == END:
@@ -64,6 +78,15 @@ def take(
         (until - tx.now_ms) / shares.HOUR_MS,
         label=request.label,
         tour_uuid=tour_uuid,
+    )
+    timeline.record(
+        tx,
+        walk.id,
+        "phone_signal",
+        audience=walk.everyone,
+        device=device_name,
+        app=App.OWNTRACKS.value,
+        signal=TOUR_MADE,
     )
     tour = {
         "label": request.label,

@@ -160,6 +160,7 @@ SIGNALS = {
     "mock_location": "{name}'s phone ({device}) says its location may be faked",
     "entered_destination": "{name}'s phone ({device}) says {name} reached the destination",
     "left_destination": "{name}'s phone ({device}) says {name} left the destination",
+    "tour_made": "{name}'s phone ({device}) made a share link of this walk (an OwnTracks tour)",
 }
 
 CLOSING_WORD = ("inside", "ended")  # events that may carry her closing note, said after them
