@@ -422,6 +422,13 @@ def test_a_mute_for_good_and_a_block_look_alike_to_him_and_last_until_lifted(cas
     sam = cast.person("Sam")
     stranger = cast.client.put(f"/api/offers/blocks/{sam.id}", headers=mira.auth)
     assert (stranger.status_code, stranger.json()["field"]) == (404, "person")
+    # Asked to be her companion, not yet accepted: the same, else muting him would name him
+    # and tell her he has an account here (which asking never tells).
+    asked = cast.client.post("/api/contacts", json={"email": sam.email}, headers=mira.auth)
+    assert asked.status_code == 202, asked.text
+    for kind in ("mutes", "blocks"):
+        pending = cast.client.put(f"/api/offers/{kind}/{sam.id}", headers=mira.auth)
+        assert (pending.status_code, pending.json()) == (stranger.status_code, stranger.json())
 
 
 def test_a_block_silences_the_reminder_of_her_promise(cast: Cast) -> None:

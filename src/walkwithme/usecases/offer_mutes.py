@@ -17,7 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from walkwithme.domain.errors import Conflict, Invalid, NotFound
-from walkwithme.store.schema import contacts, offer_mutes, people
+from walkwithme.domain.people import ContactState
+from walkwithme.store.schema import contacts, offer_mutes, offer_series, offers, people
 from walkwithme.store.writer import Tx
 
 HOUR_MS = 3_600_000
@@ -41,14 +42,20 @@ UNDELIVERABLE = "your offer can't be delivered now"
 
 
 def _known(conn: Connection, walker_id: int, person_id: int) -> None:
-    """She may silence anyone who is or was her contact, and nobody else: a stranger's id is
-    answered like an id that doesn't exist."""
-    row = conn.execute(
-        sa.select(contacts.c.id).where(
-            contacts.c.owner_id == walker_id, contacts.c.member_id == person_id
-        )
-    ).first()
-    if row is None:
+    """She may silence whoever may offer to walk her home (her companions: their contact is
+    accepted) and whoever has offered, and nobody else: anyone else's id is answered like an
+    id that doesn't exist. Not a person she has only asked: that the answer names them would
+    tell her who has an account here, which asking never does (usecases/contacts.py)."""
+    companion = sa.select(contacts.c.id).where(
+        contacts.c.owner_id == walker_id,
+        contacts.c.member_id == person_id,
+        contacts.c.state == ContactState.ACCEPTED.value,
+    )
+    offered = [
+        sa.select(table.c.id).where(table.c.walker_id == walker_id, table.c.offerer_id == person_id)
+        for table in (offers, offer_series)
+    ]
+    if conn.execute(sa.union_all(companion, *offered).limit(1)).first() is None:
         raise NotFound("no such contact", field="person")
 
 
