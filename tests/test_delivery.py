@@ -332,6 +332,7 @@ def test_im_on_it_pauses_the_climb_for_ten_minutes_not_for_good(
 def test_im_on_it_tapped_twice_is_said_once(cast: Cast) -> None:
     mira, noor, gus = with_guardian(cast)
     cast.channel(mira)
+    cast.channel(gus)
     walk = cast.start_walk(mira)
     cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
     for _ in range(2):
@@ -340,9 +341,33 @@ def test_im_on_it_tapped_twice_is_said_once(cast: Cast) -> None:
     said = [e for e in cast.events(mira, walk) if e["kind"] == "alarm_acknowledged"]
     assert len(said) == 1
     assert len(cast.told(mira, "alarm_acknowledged")) == 1
-    # Someone else on it too (Gus, her guardian) is said: it is news to her and to the others.
+    # Someone else on it too (Gus, her guardian, once the alarm climbed to him) is said: it
+    # is news to her and to the others.
+    cast.clock.advance(minutes=10)
+    assert cast.services.watchdog.tick_sync() == ["escalated"]
     assert cast.client.post(f"/api/walks/{walk['id']}/ack", headers=gus.auth).status_code == 200
     assert len(cast.told(mira, "alarm_acknowledged")) == 2
+
+
+def test_a_guardian_has_no_part_in_an_alarm_that_has_not_climbed_to_them(cast: Cast) -> None:
+    """Before the alarm reaches her guardians, Gus is nobody to it: his "I'm on it" would
+    pause the climb to him (and the answer showed where she was), and probing it would tell
+    him whether any alarm, a silent one say, is going on. The same 404 as with no alarm."""
+    mira, _noor, gus = with_guardian(cast)
+    cast.channel(mira)
+    cast.channel(gus)
+    walk = cast.start_walk(mira)
+    quiet = cast.client.post(f"/api/walks/{walk['id']}/ack", headers=gus.auth)
+    assert quiet.status_code == 404
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    for act, body in (("ack", None), ("resolve", {"note": "she is fine"})):
+        early = cast.client.post(f"/api/walks/{walk['id']}/{act}", json=body, headers=gus.auth)
+        assert (early.status_code, early.json()) == (404, quiet.json()), act
+    # Nothing paused: the alarm climbs to him on time, and then he is in it.
+    cast.clock.advance(minutes=3)
+    assert cast.services.watchdog.tick_sync() == ["escalated"]
+    on_it = cast.client.post(f"/api/walks/{walk['id']}/ack", headers=gus.auth)
+    assert on_it.status_code == 200, on_it.text
 
 
 def test_guardians_hear_who_resolved_an_alarm_they_were_told_of(

@@ -358,7 +358,10 @@ def test_a_guardian_signed_in_acts_on_the_alarm_from_its_link(cast: Cast) -> Non
     mira, noor, _phone, walk = cast.walking()
     gus = cast.person("Gus")
     cast.link(mira, gus, role="guardian")
+    cast.channel(gus)
     cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    cast.clock.advance(minutes=3)  # nobody is on it: the alarm climbs to Gus, with its link
+    assert cast.services.watchdog.tick_sync() == ["escalated"]
     token = cast.services.writer.run_sync(lambda tx: shares.alarm_link(tx, walk["id"]))
     link = f"/api/share/{token}"
     anyone = page(cast.client, link)

@@ -299,7 +299,10 @@ def _alarmed_walk_for_helper(tx: Tx, walk_id: int, person_id: int) -> Walk:
 
 
 def is_guardian(conn: Connection, walk: Walk, person_id: int) -> bool:
-    return person_id in alerts.guardian_ids(conn, walk.walker_id, alarm_at=walk.alarm_since)
+    """One of her guardians, and her alarm has climbed to them: before it has, they are no
+    more in it than anyone else (nothing of where she is, no "I'm on it" that would pause the
+    ladder, and no way to learn that an alarm, a silent one say, is going on)."""
+    return person_id in who_it_reached(conn, walk).guardians
 
 
 def acknowledge(tx: Tx, walk_id: int, person_id: int) -> None:
