@@ -29,7 +29,20 @@ NOT_TEXT = [
     "c1\x9b31m",  # C1's CSI: a terminal's escape in one character
     "\u202eariM",  # shown as "Mira" reversed, and whatever follows it in a line too
     "a\u2067b",
+    "Eve\u2028Mira is safe",  # a new line in an email or a chat: a forged line in an alert
+    "Eve\u2029Mira is safe",
+    "\u200b",  # a name that shows as nothing
+    "a\U000e0041b",  # a tag character, invisible
+    "\u200d",  # a joiner alone: nothing to show
 ]
+
+
+@pytest.mark.parametrize("name", ["Noor", "Zoë", "سلام\u200f", "👩\u200d👩\u200d👧", "ნინო"])
+def test_a_name_in_any_script_or_with_emoji_is_taken(cast: Cast, name: str) -> None:
+    mira = cast.person("Mira")
+    answer = cast.client.patch("/api/me", json={"name": name}, headers=mira.auth)
+    assert answer.status_code == 200, answer.text
+    assert cast.client.get("/api/me", headers=mira.auth).json()["name"] == name
 
 
 @pytest.mark.parametrize("name", NOT_TEXT)
