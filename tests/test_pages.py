@@ -488,10 +488,20 @@ def test_his_home_lists_who_waits_for_his_answer_and_takes_it(cast: Cast) -> Non
         headers=form,
         follow_redirects=False,
     )
-    assert accepted.headers["location"] == "/"
-    assert "Nobody is waiting for you." in page(cast.client, "/", noor).text
+    assert accepted.headers["location"] == "/?done=companion"
+    after = page(cast.client, accepted.headers["location"], noor).text
+    assert "Nobody is waiting for you." in after
+    # Said, and what it means for him from now on.
+    assert "Accepted: you will see their walks here when they share one" in after
     listed = cast.client.get("/api/contacts", headers=mira.auth).json()
     assert [c["state"] for c in listed] == ["accepted"]
+
+
+def test_a_walker_nobody_follows_yet_is_shown_the_way_to_ask_someone(cast: Cast) -> None:
+    mira = cast.person("Mira")
+    home = page(cast.client, "/", mira).text
+    assert "Walk me home" not in home
+    assert '<a class="button primary huge" href="/contacts" id="ask-companion">' in home
 
 
 def test_his_home_shows_the_offers_he_made_and_their_answers(cast: Cast) -> None:

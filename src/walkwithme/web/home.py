@@ -96,23 +96,37 @@ async def home(request: Request) -> Response:
     svc = services(request)
     now = svc.clock.now_ms()
     context = await svc.db.read(lambda c: _home(c, person.id, now, person.timezone))
-    return pages_of(request).render(request, "home.html", person=person, csrf=csrf, **context)
+    done = ANSWERED.get(request.query_params.get("done", ""))
+    return pages_of(request).render(
+        request, "home.html", person=person, csrf=csrf, done=done, **context
+    )
 
 
 async def _answer(request: Request, contact_id: int, accept: bool) -> Response:
     person, _fields = await signed_form(request)
 
-    def job(tx: Tx) -> None:
-        contacts.answer(tx, person.id, contact_id, accept=accept)
+    def job(tx: Tx) -> dict[str, Any]:
+        return contacts.answer(tx, person.id, contact_id, accept=accept)
 
     try:
-        await services(request).writer.run(job)
+        answered = await services(request).writer.run(job)
     except DomainError as exc:
         page = pages_of(request).render(
             request, "said.html", status=exc.status, message=exc.message, back="/"
         )
         return waits(page, exc)
-    return RedirectResponse("/", status_code=303)
+    done = answered["role"] if accept else "declined"
+    return RedirectResponse(f"/?done={done}", status_code=303)
+
+
+# What the home page says after an answer to a request (`?done=`): that it was taken, and
+# what it means for them from now on.
+ANSWERED = {
+    "companion": "Accepted: you will see their walks here when they share one, and hear of "
+    "them through your alerts.",
+    "guardian": "Accepted: you will hear of their alarms if their companions don't answer.",
+    "declined": "Declined: their request is gone, and nothing is shared with them.",
+}
 
 
 @router.post("/contacts/{contact_id}/accept")
