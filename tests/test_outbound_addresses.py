@@ -94,13 +94,22 @@ def test_the_ipv4_inside_ipv6_forms_is_checked(address: str, public: bool) -> No
         ("webhook", "http://[::7f00:1]/hook"),
         ("apprise", "mailto://user:pw@example.org?smtp=127.0.0.1&to=a@example.org"),
         ("apprise", "mailtos://user:pw@example.org?smtp=[64:ff9b::a00:1]&to=a@example.org"),
+        # The older ways of writing 127.0.0.1, which a connection still takes.
+        ("webhook", "http://0x7f000001/hook"),
+        ("webhook", "http://2130706433/hook"),
+        ("webhook", "http://127.1/hook"),
+        ("webhook", "http://0177.0.0.1/hook"),
+        ("webhook", "http://10.1/hook"),
+        ("webhook", "http://app.localhost/hook"),
+        ("webhook", "http://localhost./hook"),
     ],
 )
 def test_a_channel_naming_a_private_host_anywhere_is_refused(kind: str, target: str) -> None:
     with pytest.raises(Invalid) as refused:
         check_target(kind, target, schemes=("mailto", "mailtos"), allow_private=False)
     assert refused.value.field == "target"
-    assert "private" in refused.value.message
+    assert "private network" in refused.value.message
+    assert "WWM_ALLOW_PRIVATE_ADDRESSES" in refused.value.message  # who may allow it, and how
 
 
 def test_a_webhook_to_a_local_server_is_refused(sink: WebhookSink) -> None:

@@ -32,6 +32,7 @@ import orjson
 from walkwithme.domain.errors import Invalid
 from walkwithme.notify import outbound, webpush
 from walkwithme.notify.messages import render, render_html
+from walkwithme.notify.outbound import PRIVATE_TARGET
 from walkwithme.notify.vapid import PushKeys
 
 
@@ -221,7 +222,7 @@ def check_target(
         raise Invalid(f"kind must be one of: {', '.join(KINDS)}", field="kind")
     hosts = [parts.hostname or ""] if kind == "webhook" else apprise_hosts(target)
     if not allow_private and any(outbound.is_private_literal(host) for host in hosts if host):
-        raise Invalid("this address is private: it can't be reached from here", field="target")
+        raise Invalid(PRIVATE_TARGET, field="target")
     return target
 
 

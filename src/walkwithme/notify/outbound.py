@@ -54,6 +54,11 @@ class Blocked(ConnectionRefusedError):
 
 
 PRIVATE = "the address is private: it may not be reached from here"
+# A channel refused as it is added: what it means, and that the operator decides it.
+PRIVATE_TARGET = (
+    "this address is on a private network (this machine, a home or office network), which "
+    "this server does not send to; its operator can allow that (WWM_ALLOW_PRIVATE_ADDRESSES)"
+)
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
@@ -141,11 +146,18 @@ async def check_host(host: str, *, allow_private: bool) -> None:
 def is_private_literal(host: str) -> bool:
     """A host given as an IP address, or localhost, that isn't public (names are checked
     again, after resolving, at every send)."""
-    if host.lower() in ("localhost", socket.gethostname().lower()):
+    name = host.lower().rstrip(".")
+    if name in ("localhost", socket.gethostname().lower()) or name.endswith(".localhost"):
         return True
     try:
         return not is_public(ipaddress.ip_address(host.strip("[]")))
     except ValueError:
+        pass
+    try:
+        # The older ways of writing an IPv4 address, which a connection still takes:
+        # 0x7f000001, 2130706433, 127.1, 0177.0.0.1 are all 127.0.0.1.
+        return not is_public(ipaddress.IPv4Address(socket.inet_aton(host)))
+    except (OSError, ValueError):
         return False
 
 

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from walkwithme.domain.errors import Invalid
 from walkwithme.notify.messages import render
-from walkwithme.notify.outbound import is_private_literal
+from walkwithme.notify.outbound import PRIVATE_TARGET, is_private_literal
 from walkwithme.notify.vapid import b64url, b64url_decode
 
 # A push service must take 4096 bytes of body; aes128gcm adds 86 (header with our key) + 17.
@@ -93,7 +93,7 @@ def _endpoint(endpoint: object, *, allow_private: bool) -> str:
     if parts.scheme not in schemes or not parts.hostname:
         raise Invalid("the endpoint must be an https URL", field=field)
     if not allow_private and is_private_literal(parts.hostname):
-        raise Invalid("this address is private: it can't be reached from here", field=field)
+        raise Invalid(PRIVATE_TARGET, field=field)
     return endpoint
 
 
