@@ -99,10 +99,10 @@ RECHECKS = [
 ]
 
 
-def test_her_password_asked_again_takes_the_same_ten_tries_as_signing_in(cast: Cast) -> None:
+def test_her_password_asked_again_takes_ten_tries_as_signing_in_does(cast: Cast) -> None:
     """Whoever holds her unlocked phone (a session) can't guess her password there either, to
-    change it, remove her duress PIN or delete her account: every check counts with her
-    sign-ins, under the same limit, before the password is checked."""
+    change it, remove her duress PIN or delete her account: every check counts, under a limit
+    as tight as her sign-ins', before the password is checked."""
     mira = cast.person("Mira")
     for attempt in range(throttle.PER_ACCOUNT.hits):
         method, path, body = RECHECKS[attempt % len(RECHECKS)]
@@ -123,9 +123,34 @@ def test_her_password_asked_again_takes_the_same_ten_tries_as_signing_in(cast: C
     assert page.status_code == 429
     assert page.headers["Retry-After"] == str(15 * 60)
     assert "Too many password attempts for this account" in page.text
-    assert sign_in(cast.client, mira.email, RIGHT).status_code == 429  # one count for both
     # Nothing changed meanwhile: after the quarter of an hour her password is the one it was,
     # and her account is there.
     cast.clock.advance(minutes=15)
     assert sign_in(cast.client, mira.email, RIGHT).status_code == 200
     assert cast.client.get("/api/me", headers=mira.auth).status_code == 200
+
+
+def test_a_stranger_who_uses_up_her_sign_ins_doesnt_lock_her_settings_or_count_sign_ups(
+    cast: Cast,
+) -> None:
+    """Knowing only her email, anyone can use up her sign-ins' limit for a quarter of an hour
+    (that is what stops guessing): it doesn't lock her out of her own settings, signed in
+    already, and a sign-up tried with her address is not a sign-in of hers."""
+    mira = cast.person("Mira")
+    for attempt in range(throttle.PER_ACCOUNT.hits):
+        assert sign_in(cast.client, mira.email, f"guess {attempt}").status_code == 401
+    assert sign_in(cast.client, mira.email, RIGHT).status_code == 429
+    changed = cast.client.put(
+        "/api/me/password",
+        json={"password": RIGHT, "new_password": "another horse battery"},
+        headers=mira.auth,
+    )
+    assert changed.status_code in (200, 204), changed.text
+    cast.clock.advance(minutes=15)
+    for attempt in range(throttle.PER_ACCOUNT.hits):
+        tried = cast.client.post(
+            "/api/signup",
+            json={"email": mira.email, "name": "Eve", "password": f"a long guess {attempt}"},
+        )
+        assert tried.status_code in (403, 409, 422), tried.text
+    assert sign_in(cast.client, mira.email, "another horse battery").status_code == 200

@@ -68,7 +68,7 @@ async def sign_up(
     email, name, timezone = accounts.check_new_person(
         body.email, body.name, body.password, body.timezone
     )
-    await _count_attempt(svc, request, email)
+    await _count_attempt(svc, request, email, signing_up=True)
     password_hash = await svc.hashing.hash(Lane.PASSWORDS, body.password)
     new = accounts.NewPerson(email, name, password_hash, timezone)
     days = svc.config.session_days
@@ -101,10 +101,12 @@ async def sign_in(
     return {"token": token}
 
 
-async def _count_attempt(svc: Services, request: Request, email: str) -> None:
+async def _count_attempt(
+    svc: Services, request: Request, email: str, *, signing_up: bool = False
+) -> None:
     """Counted before any password is checked (429 past the limits: usecases/throttle.py)."""
     address = request.client.host if request.client else None
-    await svc.writer.run(lambda tx: throttle.sign_in(tx, email, address))
+    await svc.writer.run(lambda tx: throttle.sign_in(tx, email, address, signing_up=signing_up))
 
 
 @router.delete("/session", status_code=204)

@@ -79,7 +79,7 @@ def _gone_outside(tx: Tx, person_id: int) -> None:
     shown now, or whoever holds her phone could tell the two apart."""
     email = tx.conn.execute(sa.select(people.c.email).where(people.c.id == person_id)).scalar_one()
     tx.conn.execute(sessions.delete().where(sessions.c.person_id == person_id))
-    tx.conn.execute(throttles.delete().where(throttles.c.key == throttle.account_key(email)))
+    tx.conn.execute(throttles.delete().where(throttles.c.key.in_(throttle.account_keys(email))))
     tx.conn.execute(
         people.update()
         .where(people.c.id == person_id)
@@ -158,7 +158,7 @@ def delete(tx: Tx, person_id: int) -> None:
         invites.update().where(invites.c.created_by == person_id).values(created_by=None)
     )
     tx.conn.execute(invites.update().where(invites.c.used_by == person_id).values(used_by=None))
-    tx.conn.execute(throttles.delete().where(throttles.c.key == throttle.account_key(email)))
+    tx.conn.execute(throttles.delete().where(throttles.c.key.in_(throttle.account_keys(email))))
     # Every stream that shows her (her walks, the walks she follows) checks again, at once.
     for (walk_id,) in tx.conn.execute(
         sa.select(walks.c.id)

@@ -5,8 +5,10 @@ Sign-in is counted per account and per address before the password is checked, a
 unknown email is counted like a known one: the answers and their timing don't tell whether
 someone has an account. Past the limit: 429 with Retry-After, and no password is checked.
 Her password asked again while she is signed in (to change it or her duress PIN, or to delete
-her account) counts with her sign-ins, under the same limit: whoever holds her unlocked phone
-can't guess it there either.
+her account) is counted under a limit of its own: whoever holds her unlocked phone can't guess
+it there either, and a stranger who used up her sign-ins' limit (knowing only her email)
+doesn't lock her out of her own settings. Sign-ups are counted under their own key for the
+same reason: a sign-up tried with her address doesn't count against her sign-ins.
 """
 
 from __future__ import annotations
@@ -67,22 +69,31 @@ def hit(tx: Tx, key: str, limit: Limit) -> None:
     )
 
 
-def sign_in(tx: Tx, email: str, address: str | None) -> None:
-    """One attempt to sign in (or sign up) as `email` from `address`."""
+def sign_in(tx: Tx, email: str, address: str | None, *, signing_up: bool = False) -> None:
+    """One attempt to sign in (or, `signing_up`, to sign up) as `email` from `address`."""
     if address:
         hit(tx, f"addr:{address}", PER_ADDRESS)
-    hit(tx, account_key(email), PER_ACCOUNT)
+    hit(tx, account_key(email, SIGN_UP if signing_up else SIGN_IN), PER_ACCOUNT)
 
 
 def password_check(tx: Tx, email: str) -> None:
-    """One check of a signed-in person's password, counted with her sign-ins."""
-    hit(tx, account_key(email), PASSWORD_CHECKS)
+    """One check of a signed-in person's password, under its own limit."""
+    hit(tx, account_key(email, SIGNED_IN), PASSWORD_CHECKS)
 
 
-def account_key(email: str) -> str:
-    """Where an account's attempts are counted (forgotten with it: usecases/deletion.py)."""
+SIGN_IN, SIGN_UP, SIGNED_IN = "account", "signup", "password"  # what the attempts were
+
+
+def account_key(email: str, kind: str = SIGN_IN) -> str:
+    """Where an account's attempts of a kind are counted (forgotten with it:
+    usecases/deletion.py, `account_keys`)."""
     digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:40]
-    return f"account:{digest}"
+    return f"{kind}:{digest}"
+
+
+def account_keys(email: str) -> list[str]:
+    """Every key an account's attempts are counted under."""
+    return [account_key(email, kind) for kind in (SIGN_IN, SIGN_UP, SIGNED_IN)]
 
 
 def _say(seconds: int) -> str:

@@ -43,7 +43,7 @@ async def sign_up(request: Request) -> Response:
             password,
             fields.get("timezone", "").strip()[:64] or "UTC",
         )
-        await count_attempt(svc, request, email)
+        await count_attempt(svc, request, email, signing_up=True)
         hashed = await svc.hashing.hash(Lane.PASSWORDS, password)
         new = accounts.NewPerson(email, name, hashed, zone)
         invite = fields.get("invite", "").strip() or None
