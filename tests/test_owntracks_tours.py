@@ -14,6 +14,7 @@ import orjson
 
 from tests.people import PIN, START, Cast, Member
 from tests.test_phone_apps import device, opened, sealed
+from tests.test_walker_pages import page, text_of
 
 HOUR_S = 3600
 
@@ -116,6 +117,12 @@ def test_a_tour_made_is_said_on_her_walks_timeline_to_her_and_her_companions(
         assert [(e["signal"], e["device"]) for e in said] == [("tour_made", "phone")], events
     shares = cast.client.get(f"/api/walks/{walk['id']}/shares", headers=mira.auth).json()
     assert len(shares) == 1  # and she can take it back from there
+    # In words on their pages.
+    hers = text_of(page(cast.client, f"/walks/{walk['id']}", mira).text)
+    assert "Your phone (phone) made a share link of this walk (an OwnTracks tour)" in hers
+    assert "take it back below if it wasn't you" in hers
+    his = text_of(page(cast.client, f"/walks/{walk['id']}", noor).text)
+    assert "Mira's phone (phone) made a share link of this walk (an OwnTracks tour)" in his
 
 
 def test_her_tours_are_listed_and_one_ended_from_the_app(cast: Cast) -> None:

@@ -42,6 +42,8 @@ SIGNALS = {
     "mock_location": "Your phone ({device}) says its location may be faked",
     "entered_destination": "Your phone ({device}) says you reached the destination",
     "left_destination": "Your phone ({device}) says you left the destination",
+    "tour_made": "Your phone ({device}) made a share link of this walk (an OwnTracks tour): "
+    "take it back below if it wasn't you",
 }
 
 
