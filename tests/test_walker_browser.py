@@ -217,6 +217,18 @@ def test_she_starts_from_her_browser_and_it_reports_her_walk_even_offline(
         assert fix.get("flag") in (None, ""), fix
 
 
+def test_who_looked_at_her_walk_shows_on_her_open_page(
+    open_site: SiteFactory,  # noqa: F811
+    new_context: Callable[[], BrowserContext],  # noqa: F811
+) -> None:
+    site, noor, _context, page, walk_id = sharing_from_her_page(open_site, new_context)
+    expect(page.locator("#looks-none")).to_be_visible()
+    site.call(noor, "GET", f"/api/walks/{walk_id}")  # Noor looks, from an app
+    page.clock.fast_forward(30_000)  # her page asks again every half minute
+    expect(page.locator("#looks")).to_contain_text("Noor looked at your walk from an app")
+    expect(page.locator("#looks-none")).to_be_hidden()
+
+
 def test_sos_is_held_then_can_be_cancelled_and_is_sent_when_back_online(
     open_site: SiteFactory,  # noqa: F811
     new_context: Callable[[], BrowserContext],  # noqa: F811

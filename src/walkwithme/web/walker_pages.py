@@ -112,12 +112,13 @@ async def _her_walk_page(
         },
     )
     _in_her_words(context, seen.events, now, person.timezone)
-    context["looks"] = [
+    context["looks"] = [  # newest first, as the timeline (her page's script keeps it up)
         {
+            "at": x["at"],
             "when": words.when(int(x["at"]), now, person.timezone),
             "text": walker_words.look_sentence(x),
         }
-        for x in looked
+        for x in reversed(looked)
     ]
     kept = mine.view.get("kept")
     context["kept_until"] = (
@@ -131,6 +132,7 @@ async def _her_walk_page(
     context["data"].update(
         {
             "fixes_url": f"/walks/{walk_id}/fixes",
+            "looks_url": f"/api/walks/{walk_id}/looks",
             "sos_url": f"/walks/{walk_id}/sos",
             "walk_id": walk_id,
             "csrf": csrf,

@@ -96,4 +96,5 @@ def tables() -> dict[str, dict[str, str]]:
         "reasons": words.tables()["reasons"],
         "timer_reasons": words.tables()["timer_reasons"],
         "signals": dict(SIGNALS),
+        "looks": dict(LOOKS),
     }

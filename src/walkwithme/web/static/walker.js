@@ -330,3 +330,38 @@ watchTheWalk();
 begin();
 sendMessages();
 export { serviceNow };
+
+// -- who looked: kept up while the page is open (her companions open it as she walks) ------
+const LOOKS_EVERY_MS = 30000;
+async function refreshLooks() {
+  const list = byId("looks");
+  if (!list || !data.looks_url || document.hidden) return;
+  let looks;
+  try {
+    const answer = await fetch(data.looks_url, { cache: "no-store" });
+    if (!answer.ok) return; // the walk is gone from her devices' view, or she signed out
+    looks = await answer.json();
+  } catch {
+    return; // no network: the list stays as it was, and is asked again
+  }
+  const sentences = data.words.looks;
+  list.replaceChildren(
+    ...looks.reverse().map((look) => {
+      const item = document.createElement("li");
+      const when = document.createElement("span");
+      when.className = "when";
+      when.dataset.at = look.at;
+      when.textContent = words.when(look.at, serviceNow(), data.tz);
+      const text = (sentences[look.via] || "Someone looked at your walk")
+        .replace("{who}", look.who || "Someone")
+        .replace("{link}", look.link || "");
+      item.append(when, " ", text);
+      return item;
+    }),
+  );
+  list.hidden = looks.length === 0;
+  byId("looks-none").hidden = looks.length > 0;
+}
+setInterval(refreshLooks, LOOKS_EVERY_MS);
+document.addEventListener("visibilitychange", refreshLooks);
+
