@@ -299,6 +299,8 @@ def test_an_invite_link_makes_an_account_in_the_browsers_time_zone(
     page = signed_in(site, new_context(), ola, "/admin")
     page.get_by_role("button", name="Make an invite link").click()
     link = page.locator("#invite-link").inner_text()
+    page.get_by_role("button", name="Copy the link").click()  # shown once: copied at once
+    expect(page.locator("#invite-url-said")).to_be_visible()
     parts = urlsplit(link)  # the service's public address; here, the test's own port
     path = f"{parts.path}?{parts.query}"
     assert path.startswith("/signup?invite=inv_")
