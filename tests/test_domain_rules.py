@@ -142,13 +142,30 @@ def test_progress_needs_more_than_gps_noise() -> None:
     once = progress_after(start, 960, T0 + 2)
     assert (once.progress_m, once.progress_at) == (1000, T0)  # one closer fix: not yet
     closer = progress_after(once, 950, T0 + 3)
-    assert closer == Progress(950, T0 + 3, None, closer_m=950)  # two in a row: progress
+    # Two in a row: progress, to where both agree she has got (the farther of the two).
+    assert closer == Progress(960, T0 + 3, None, closer_m=950)
     away = progress_after(closer, 990, T0 + 4)
-    assert away == Progress(950, T0 + 3, T0 + 4)
+    assert away == Progress(960, T0 + 3, T0 + 4)
     still_away = progress_after(away, 1000, T0 + 5)
     assert still_away.away_since == T0 + 4
     back = progress_after(still_away, 960, T0 + 6)
     assert back.away_since is None
+
+
+def test_a_fix_carried_ahead_by_noise_doesnt_set_a_record_her_true_fixes_cant_beat() -> None:
+    """At night, walking home at 1.3 m/s: a true fix 575 m from the door, then one that
+    claims 27 m of accuracy but lands 45 m ahead (530), then her true fixes, 532 and 498 m,
+    and a passage under the street. Had the noisy one set the least (530), 532 and 498 would
+    not beat it by more than noise, and the stalled rule would count from the noisy fix and
+    ask her as she came back up, walking on."""
+    start = progress_after(None, 620, T0, 10)
+    first = progress_after(start, 575, T0 + 30_000, 10)  # closer: the first of a pair
+    pair = progress_after(first, 530, T0 + 60_000, 27)
+    assert (pair.progress_m, pair.progress_at) == (575, T0 + 60_000)
+    on = progress_after(pair, 532, T0 + 80_000, 10)
+    assert on.progress_at == T0 + 80_000  # she walks on: progress
+    further = progress_after(on, 498, T0 + 110_000, 10)
+    assert further.progress_at == T0 + 110_000
 
 
 def test_a_detour_nearer_as_the_crow_flies_is_progress_in_time_and_not_away() -> None:

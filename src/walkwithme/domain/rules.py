@@ -230,8 +230,10 @@ def progress_after(
     with a shorter way home). Counted as progress, a record set by noise would hold off the
     stalled rule and make her true position look like walking away. So a fix counts as closer
     only by more than its own noise, and as progress only if the fix before it was closer
-    too: a walker's fixes are, two in a row of noise's seldom are. (Walking in steps smaller
-    than the noise, she makes progress every few fixes, well within the stalled rule's time.)"""
+    too: a walker's fixes are, two in a row of noise's seldom are; and the new least is the
+    farther of the two, so that the one of a pair that noise carried ahead doesn't set it.
+    (Walking in steps smaller than the noise, she makes progress every few fixes, well within
+    the stalled rule's time.)"""
     crow, crow_before = straight if straight is not None else (None, None)
     if previous is None:
         return Progress(remaining_m, t, None, straight_m=crow)
@@ -246,7 +248,12 @@ def progress_after(
     )
     if remaining_m <= previous.progress_m - tolerance:
         if previous.closer_m is not None:
-            return Progress(remaining_m, t, None, closer_m=remaining_m, straight_m=crow)
+            # The new least is where both fixes agree she has got to: the farther of the two.
+            # One fix that claims a good accuracy yet lands well ahead (the second of a pair
+            # whose first was true) would otherwise set a record her true fixes then fail to
+            # beat by more than noise, and the stalled rule would ask a walker who walks on.
+            least = max(remaining_m, previous.closer_m)
+            return Progress(least, t, None, closer_m=remaining_m, straight_m=crow)
         if nearer:
             return Progress(previous.progress_m, t, None, remaining_m, crow)
         return Progress(previous.progress_m, previous.progress_at, None, remaining_m, mark)
