@@ -29,7 +29,9 @@ _WHAT = {
 
 REASONS = {
     "late": "late to arrive",
-    "stalled": "stopped moving",
+    # Not "stopped moving": the rule is that she gets no nearer, and she may be walking (round
+    # a block, across, or the wrong way after answering a check).
+    "stalled": "not getting any closer to the destination",
     "moving_away": "moving away from the destination",
     "silent": "the phone went silent",
     "lingering": "at the door for long without going in",
@@ -59,7 +61,7 @@ TIMER_REASONS = {
 # Her own "Are you OK?": why she is asked, and what else she can do about it.
 _CHECK_WHY = {
     "late": "You are later than expected.",
-    "stalled": "You have not moved for a while.",
+    "stalled": "You have not got any closer to where you are going for a while.",
     "moving_away": "You seem to be walking away from where you are going.",
     "silent": "Your phone stopped reporting.",
     "lingering": "You have been at the door for a while without going in.",
