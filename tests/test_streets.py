@@ -230,6 +230,10 @@ def test_where_she_is_is_said_by_the_named_streets_nearest(helsinki: StreetMap) 
     # Nowhere near a named street (the middle of a square, off the map): no name at all.
     assert helsinki.streets_near(60.1718, 24.9414) == []
     assert helsinki.streets_near(60.16, 24.90) == []
+    # A fix vaguer than 60 m: no street named, which would claim a
+    # precision it doesn't have (the coordinates and their accuracy say it).
+    assert helsinki.streets_near(60.1686, 24.9414, accuracy_m=40) == ["Aleksanterinkatu"]
+    assert helsinki.streets_near(60.1686, 24.9414, accuracy_m=340) == []
 
 
 def test_a_route_across_central_helsinki_follows_the_streets(helsinki: StreetMap) -> None:

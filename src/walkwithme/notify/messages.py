@@ -188,7 +188,10 @@ def with_streets(payload: dict[str, Any], streets: StreetMap | None) -> dict[str
     if streets is None or not isinstance(last, dict) or "streets" in last:
         return payload
     try:
-        near = streets.streets_near(float(last["lat"]), float(last["lon"]))
+        accuracy = last.get("accuracy")
+        near = streets.streets_near(
+            float(last["lat"]), float(last["lon"]), None if accuracy is None else float(accuracy)
+        )
     except (KeyError, TypeError, ValueError):
         return payload
     return {**payload, key: {**last, "streets": near}} if near else payload

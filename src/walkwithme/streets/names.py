@@ -25,10 +25,11 @@ class StreetNames:
             StreetIndex(walking, CELL_M, [edge for edge, _name in named]) if named else None
         )
 
-    def near(self, lat: float, lon: float) -> list[str]:
+    def near(self, lat: float, lon: float, accuracy_m: float | None = None) -> list[str]:
         """The nearest named street within NEAR_M, and a second one if it is within CORNER_M
-        too; nothing if no named street is near."""
-        if self._index is None:
+        too; nothing if no named street is near, or if the position is vaguer than NEAR_M
+        (`accuracy_m`): a street's name would claim a precision the fix doesn't have."""
+        if self._index is None or (accuracy_m is not None and accuracy_m > NEAR_M):
             return []
         nearest: dict[str, float] = {}
         for segment, metres in self._index.segments_within(lat, lon, NEAR_M).items():

@@ -53,9 +53,10 @@ class StreetMap:
         """Where the position meets the nearest street, unless it is beyond the map."""
         return self._index.nearest(lat, lon, self.max_snap_m)
 
-    def streets_near(self, lat: float, lon: float) -> list[str]:
-        """The names of the street she is nearest (and of a second at a corner), or none."""
-        return self._names.near(lat, lon)
+    def streets_near(self, lat: float, lon: float, accuracy_m: float | None = None) -> list[str]:
+        """The names of the street she is nearest (and of a second at a corner), or none (a
+        position vaguer than the names could say: streets/names.py)."""
+        return self._names.near(lat, lon, accuracy_m)
 
     def field_to(self, lat: float, lon: float, *, keep: bool = True) -> DistanceField | None:
         """The distance field of this destination (None: it is beyond the map). `keep=False`

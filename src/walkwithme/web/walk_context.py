@@ -79,7 +79,10 @@ def streets_near_last(seen: Seen, streets: StreetMap | None) -> list[str]:
     last = seen.view.get("last_position") if seen.view["live"] else None
     if streets is None or not last:
         return []
-    return streets.streets_near(float(last["lat"]), float(last["lon"]))
+    accuracy = last.get("accuracy")
+    return streets.streets_near(
+        float(last["lat"]), float(last["lon"]), None if accuracy is None else float(accuracy)
+    )
 
 
 def walk_context(
