@@ -28,7 +28,7 @@ from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
 from walkwithme.notify.messages import render
 from walkwithme.services import Services
-from walkwithme.store.schema import alerts, deliveries, people, walks
+from walkwithme.store.schema import alerts, deliveries, events, people, walks
 from walkwithme.usecases.accounts import create_invite
 
 DURESS = "1357"
@@ -242,6 +242,25 @@ def after_her_sos(run: Run, pin: str) -> None:
     run.as_mira("POST", f"{run.url}/ok", json={"pin": PIN})
 
 
+def inside_then_found_safe(run: Run, pin: str) -> None:
+    """She says she is inside; after her duress PIN the alarm climbs to Gus, who opens its
+    link, Noor follows the walk, then marks her safe: her devices show none of it, after the
+    alarm is over too (who looked at her walk included)."""
+    says_she_is_inside(run, pin)
+    run.look(minutes=3)
+    with run.cast.services.db.read_engine.connect() as conn:
+        paths = [
+            r.payload.get("link_path")
+            for r in conn.execute(sa.select(alerts.c.payload).where(alerts.c.kind == "alarm"))
+        ]
+    for path in paths:
+        if path:
+            run.cast.client.get(path)  # Gus opens the alarm's link
+    run.cast.client.get(run.url, headers=run.noor.auth)
+    run.cast.client.post(f"{run.url}/resolve", json={"note": "found her"}, headers=run.noor.auth)
+    run.look(minutes=1)
+
+
 MOMENTS = {
     "answering a check": answers_the_check,
     "answering on the check's page": answers_on_the_page,
@@ -287,6 +306,24 @@ def test_her_devices_receive_the_same_bytes_as_with_her_pin(
         e["kind"] in ("alarm", "duress") and e["reason"] == "duress" for e in companion_events
     )
     assert companion["last_position"]["lat"] == pytest.approx(between(START, HOME, 0.5)[0])
+
+
+def test_who_looked_during_her_silent_alarm_stays_hidden_once_it_is_over(tmp_path: Path) -> None:
+    """The alarm's link opened, her companion following after her devices saw the walk end:
+    hidden from them while the silent alarm lasted, and still once a companion ends it (the
+    cover that hid it is gone then, and her page said "Someone opened the alarm's link")."""
+    with scene(tmp_path, "real", False) as real:
+        inside_then_found_safe(real, PIN)
+        seen_real = what_her_devices_hold(real)
+    with scene(tmp_path, "duress", False) as forced:
+        inside_then_found_safe(forced, DURESS)
+        seen_forced = what_her_devices_hold(forced)
+        with forced.cast.services.db.read_engine.connect() as conn:
+            kinds = list(conn.execute(sa.select(events.c.kind)).scalars())
+    assert {"alarm_escalated", "alarm_resolved"} <= set(kinds)  # it climbed, and was ended
+    assert len(seen_forced) == len(seen_real)
+    for number, (got, expected) in enumerate(zip(seen_forced, seen_real, strict=True)):
+        assert got == expected, f"her devices' message {number} gives the duress PIN away"
 
 
 def deleted_after(run: Run, pin: str) -> list[bytes]:

@@ -4,6 +4,7 @@ forms that must come from our pages, the link pages beside the JSON, the map's b
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 from typing import Any
@@ -474,6 +475,17 @@ def test_after_her_duress_pin_her_companions_page_offers_no_call(
     assert "Call Mira" not in shown
     assert "4567" not in shown
     assert 'class="replies"' not in shown
+    # What she was made to do reads as such, not as "Mira asked for more time" (or "answered
+    # “I'm OK”") above the alarm it raised.
+    said = "Mira gave the duress PIN" + (
+        " to ask for more time" if forced == "extend" else " to end the alarm"  # her SOS's
+    )
+    assert said in html.unescape(shown)
+    # Nor does the alarm's link, opened without an account, say to call her.
+    token = cast.services.writer.run_sync(lambda tx: shares.alarm_link(tx, walk["id"]))
+    through = page(cast.client, f"/api/share/{token}").text
+    assert "Call Mira" not in through
+    assert "Go where the map shows, or call for help" in through
 
 
 def test_his_home_lists_who_waits_for_his_answer_and_takes_it(cast: Cast) -> None:

@@ -21,7 +21,7 @@ from walkwithme.domain.rules import (
 )
 from walkwithme.domain.walks import WalkState, check_message
 from walkwithme.store.writer import Tx
-from walkwithme.usecases import alerts, shares, timeline
+from walkwithme.usecases import alerts, looks, shares, timeline
 from walkwithme.usecases.timeline import FOR_ALL, FOR_COMPANIONS, FOR_WALKER, Audience
 from walkwithme.usecases.walk_record import COVER_COLUMNS, Cover, Walk, shown_columns
 from walkwithme.usecases.walk_store import get_walk, save
@@ -355,6 +355,7 @@ def resolve_alarm(tx: Tx, walk: Walk, *, by: int, note: str | None) -> Walk:
     # Read while the walk is in its alarm: a companion whose contact ended during it still
     # follows it until it is over (contacts.standing), so hears that it is.
     reached = who_it_reached(tx.conn, walk)
+    looks.forget_what_the_cover_hid(tx, walk)
     reason = walk.alarm_reason
     audience = _for(walk)
     shown_reason = walk.walker_alarm_reason if walk.covert else None

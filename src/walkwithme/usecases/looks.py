@@ -104,5 +104,19 @@ def of_walk(conn: Connection, walk: Walk) -> list[dict[str, Any]]:
     return found
 
 
+def forget_what_the_cover_hid(tx: Tx, walk: Walk) -> None:
+    """Her silent alarm ends: what `of_walk` hid from her devices while it lasted goes, so
+    that they never show it once the cover that hid it is gone (an alarm's link opened, her
+    companions following after her devices saw the walk end): her real PIN would have left
+    none of it."""
+    cover = walk.cover
+    if cover is None:
+        return
+    hidden = looks.c.via == ALARM_LINK
+    if cover.ended_at is not None:
+        hidden = hidden | (looks.c.via.in_(COMPANIONS_DOORS) & (looks.c.at > cover.ended_at))
+    tx.conn.execute(looks.delete().where(looks.c.walk_id == walk.id, hidden))
+
+
 def forget(tx: Tx, walk_id: int) -> None:
     tx.conn.execute(looks.delete().where(looks.c.walk_id == walk_id))

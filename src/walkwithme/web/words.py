@@ -10,7 +10,13 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from walkwithme.notify.messages import REASONS, TIMER_REASONS, a_timer_walk, said_reason
+from walkwithme.notify.messages import (
+    DURESS_AGAIN,
+    REASONS,
+    TIMER_REASONS,
+    a_timer_walk,
+    said_reason,
+)
 
 MINUTE_MS = 60_000
 HOUR_MS = 3_600_000
@@ -179,6 +185,10 @@ def charging_word(event: dict[str, object]) -> str:
 
 def event_sentence(event: dict[str, object], name: str) -> str:
     kind = str(event.get("kind"))
+    if event.get("cover") and event.get("pin") == "duress":
+        # What she was made to do, as those looking out for her must read it: not "Mira
+        # answered “I'm OK”" above the silent alarm it raised.
+        return f"{name} gave the duress PIN{DURESS_AGAIN.get(kind, '')}" + closing(event)
     if kind == "phone_signal" and str(event.get("signal")) in SIGNALS:
         device = event.get("device") or "phone"
         return SIGNALS[str(event.get("signal"))].format(name=name, device=device)
@@ -208,4 +218,5 @@ def tables() -> dict[str, dict[str, str]]:
         "reasons": dict(REASONS),
         "timer_reasons": dict(TIMER_REASONS),
         "signals": dict(SIGNALS),
+        "duress": dict(DURESS_AGAIN),
     }

@@ -58,6 +58,10 @@ function closing(event) {
 }
 
 export function eventSentence(tables, event, name) {
+  // What she was made to do after her duress PIN, as those looking out for her read it.
+  if (event.cover && event.pin === "duress" && tables.duress) {
+    return `${name} gave the duress PIN${tables.duress[event.kind] || ""}` + closing(event);
+  }
   const signal = event.kind === "phone_signal" && tables.signals && tables.signals[event.signal];
   if (signal) return fill(signal, { name, device: event.device || "phone" });
   const template = tables.events[event.kind] || event.kind.replaceAll("_", " ");
