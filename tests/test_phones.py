@@ -206,6 +206,11 @@ def test_owntracks_doors_status_codes(cast: Cast) -> None:
     future = location(cast, START, tst=cast.clock.now_ms() // 1000 + 3600)
     assert owntracks(cast, phone, future).status_code == 200
     assert "future" in device(cast, mira)["last_refusal"]
+    # Seconds so many that their milliseconds overflow: refused, not a 500 the phone would
+    # send again and again with every later position waiting behind it.
+    endless = location(cast, START, tst=1e308)
+    assert owntracks(cast, phone, endless).status_code == 200
+    assert device(cast, mira)["last_refusal"] == "tst is not a time"
     secret = owntracks(cast, phone, {"_type": "encrypted", "data": "AAAA"})
     assert secret.status_code == 200
     assert "encryption" in device(cast, mira)["last_refusal"]

@@ -9,6 +9,7 @@ iOS drop the message and Android resend it forever (../shared/protocols.md).
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from typing import Any
 
@@ -127,8 +128,11 @@ def _transition(message: dict[str, Any]) -> tuple[str, int] | None:
 def _fix(message: dict[str, Any]) -> Fix:
     tst, lat, lon = (read_required(message, key) for key in ("tst", "lat", "lon"))
     vel = read_number(message, "vel")
+    t_ms = tst * 1000
+    if not math.isfinite(t_ms):  # seconds so many that their milliseconds overflow
+        raise Invalid("tst is not a time", field="tst")
     return Fix(
-        t_ms=int(tst * 1000),
+        t_ms=int(t_ms),
         lat=lat,
         lon=lon,
         accuracy_m=read_number(message, "acc"),
