@@ -53,10 +53,10 @@ def position_form(phone: str, t: int, where: tuple[float, float]) -> str:
     )
 
 
-def heartbeat_form(phone: str, t: int) -> str:
+def heartbeat_form(phone: str, t: int, battery: int = 86) -> str:
     """10.x's heartbeat when the phone has no fresh location (`TrackerEngine.applyHeartbeatTick`:
     `Position(time = now)`, then the battery): no position at all."""
-    return f"id={phone}&timestamp={t}&batt=86&charge=false"
+    return f"id={phone}&timestamp={t}&batt={battery}&charge=false&battery_health=good"
 
 
 def legacy_query(phone: str, t: int, where: tuple[float, float]) -> str:
@@ -148,6 +148,33 @@ def test_a_heartbeat_without_a_position_keeps_her_walk_from_being_silent(cast: C
     assert look(cast, seconds=1) == ["check"]
     check = cast.events(mira, walk)[-1]
     assert (check["kind"], check["reason"]) == ("check", "silent")
+
+
+def test_a_heartbeat_says_her_battery_and_a_low_one_is_told(cast: Cast) -> None:
+    """The heartbeat comes when the phone has no fix (indoors, under the street): just when
+    a dying battery matters most. Its battery is shown, and a low one told, as with a fix."""
+    mira, noor, phone, walk = cast.walking()
+    cast.channel(noor)
+    t0 = cast.clock.now_ms() // 1000
+    cast.clock.advance(seconds=10)
+    assert form(cast, position_form(phone, t0 + 10, START)).status_code == 200
+    cast.clock.advance(seconds=60)
+    assert form(cast, heartbeat_form(phone, t0 + 70, battery=3)).status_code == 200
+    seen = cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()
+    assert seen["last_position"]["battery"] == 3
+    said = [e for e in cast.events(noor, walk) if e["kind"] == "low_battery"]
+    assert [e["battery"] for e in said] == [3]
+    assert said[0]["position"]["t"] == (t0 + 10) * 1000  # where she was last seen
+    assert [a["battery"] for a in cast.told(noor, "low_battery")] == [3]
+    # A battery it can't read: still a heartbeat, nothing more.
+    cast.clock.advance(seconds=30)
+    odd = f"id={phone}&timestamp={t0 + 100}&batt=lots"
+    assert form(cast, odd).status_code == 200
+    assert device(cast, mira)["last_refusal"] is None
+    assert (
+        cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()["heard_at"]
+        == (t0 + 100) * 1000
+    )
 
 
 def test_a_heartbeat_outside_a_walk_keeps_nothing_and_is_no_refusal(cast: Cast) -> None:

@@ -37,6 +37,7 @@ class PhoneMessage:
     # A heartbeat with no position in it (Traccar Client 10's, when the phone has no fresh
     # location): when the phone said it is alive. It counts against silence, nothing else.
     alive_ms: int | None = None
+    alive_battery: float | None = None  # the battery level the heartbeat gave (0 to 100)
     # MQTT: a retained message the broker hands again on every (re)subscription. Only news if
     # what it carries isn't stored yet; it never asks the app for anything.
     replayed: bool = False

@@ -110,9 +110,19 @@ def _alive(p: Mapping[str, str], client: Client, sos: bool) -> PhoneMessage:
     if client.mode == TRACCAR_10:
         client = Client(App.TRACCAR, HEARTBEAT)
     try:
-        return PhoneMessage(client, alive_ms=_timestamp(p.get("timestamp")), sos=sos)
+        alive_ms = _timestamp(p.get("timestamp"))
     except Invalid as exc:
         return PhoneMessage(client, refused=exc.message, sos=sos)
+    # Its battery too: the heartbeat is sent when the phone has no fix (indoors, under the
+    # street), just when a dying battery matters most. One that can't be read is left out:
+    # the heartbeat still says the phone is alive.
+    try:
+        battery = _optional(p, "batt")
+    except Invalid:
+        battery = None
+    if battery is not None and not 0 <= battery <= 100:
+        battery = None
+    return PhoneMessage(client, alive_ms=alive_ms, alive_battery=battery, sos=sos)
 
 
 def _json_array(items: list[object]) -> tuple[str | None, PhoneMessage]:
@@ -132,6 +142,9 @@ def _json_array(items: list[object]) -> tuple[str | None, PhoneMessage]:
         refused=next((m.refused for m in reversed(read) if m.refused), None),
         sos=any(m.sos for m in read),
         alive_ms=max(alive) if alive else None,
+        alive_battery=next(
+            (m.alive_battery for m in reversed(read) if m.alive_battery is not None), None
+        ),
         charging=next((m.charging for m in reversed(read) if m.charging is not None), None),
     )
     first = params[0]

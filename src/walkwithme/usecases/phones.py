@@ -27,9 +27,9 @@ from walkwithme.streets import StreetMap
 from walkwithme.usecases import alarms, devices, timeline, tours
 from walkwithme.usecases.devices import Device
 from walkwithme.usecases.fixes import START_SLACK_MS, is_stored, record_fixes
+from walkwithme.usecases.track import Track
 from walkwithme.usecases.walk_record import Walk
 from walkwithme.usecases.walk_store import live_walk_of, walks_taking_fixes
-from walkwithme.usecases.walk_store import save as save_walk
 
 NO_WALK_SOS = "SOS with no walk going on: nobody is following you. Start a walk first."
 
@@ -96,7 +96,10 @@ def _take(
         if message.charging:
             _low_battery_charging(tx, device, said_before)
     if message.alive_ms is not None:
-        refused = _alive(tx, device, message.alive_ms, message.sos) or refused
+        said_before = _last_event_id(tx) if message.charging else 0
+        refused = _alive(tx, device, message) or refused
+        if message.charging:
+            _low_battery_charging(tx, device, said_before)
     walk = live_walk_of(tx.conn, device.person_id)
     on_walk = walk is not None and walk.walker_live
     news = devices.note_client(tx, device, message.client, on_walk)
@@ -213,10 +216,13 @@ def _record(
     return None
 
 
-def _alive(tx: Tx, device: Device, alive_ms: int, sos: bool) -> str | None:
+def _alive(tx: Tx, device: Device, message: PhoneMessage) -> str | None:
     """A heartbeat without a position: the phone is alive, so her walk is not silent (the
-    other rules, which need to know where she is, are not moved by it). With an SOS, like a
-    fix, it never stands in the SOS's way."""
+    other rules, which need to know where she is, are not moved by it), and its battery is
+    read (a low one told, as with a fix). With an SOS, like a fix, it never stands in the
+    SOS's way."""
+    alive_ms, sos = message.alive_ms, message.sos
+    assert alive_ms is not None
     if alive_ms > tx.now_ms + MAX_FUTURE_MS:
         return "timestamp is in the future: check the phone's clock"
     devices.note_seen(tx, device)
@@ -224,9 +230,10 @@ def _alive(tx: Tx, device: Device, alive_ms: int, sos: bool) -> str | None:
     try:
         with tx.savepoint():
             for walk in walks_taking_fixes(tx.conn, device.person_id):
-                newest = max(walk.last.at or 0, walk.heard_at or 0)
-                if t >= walk.started_at - START_SLACK_MS and t > newest:
-                    save_walk(tx, walk, heard_at=t)
+                if t >= walk.started_at - START_SLACK_MS:
+                    track = Track(walk, tx.now_ms)
+                    track.alive(t, message.alive_battery)
+                    track.save(tx)
     except Conflict:
         if not sos:
             raise  # the phone sends it again

@@ -111,7 +111,7 @@ class Track:
                 self.progress, remaining, t, fix.accuracy_m, (straight, before)
             )
             self._adapt_arrival(max(0.0, remaining - dest.radius_m), t)
-        self._battery(fix, fix)
+        self._battery(fix.battery_pct, fix)
         self.moved = True
 
     @property
@@ -134,17 +134,22 @@ class Track:
     def heard(self, fix: Fix) -> None:
         """A fix kept out of the map (inaccurate, or a jump): not where she is, but her phone
         sent it, so her walk is not silent (as a heartbeat), and its battery is read."""
-        t = min(fix.t_ms, self.now_ms)
+        self.alive(fix.t_ms, fix.battery_pct)
+
+    def alive(self, t_ms: int, battery_pct: float | None) -> None:
+        """Her phone said it is alive at `t_ms` (a heartbeat, or a fix not drawn), with its
+        battery if it said: her walk is not silent, and a low battery is told."""
+        t = min(t_ms, self.now_ms)
         if t > max(self.latest_at or 0, self.heard_at or 0):
             self.heard_at = t
-            self._battery(fix, self.last)
+            self._battery(battery_pct, self.last)
 
-    def _battery(self, fix: Fix, where: Fix | None) -> None:
-        """Her phone's battery as `fix` gives it; a word to her companions when it runs low,
-        with where she was last seen (`where`: the fix itself, if trusted)."""
-        if fix.battery_pct is not None:
-            self.battery = fix.battery_pct
-        notice = battery_notice(self.notice, fix.battery_pct)
+    def _battery(self, level: float | None, where: Fix | None) -> None:
+        """Her phone's battery (`level`, if it said); a word to her companions when it runs
+        low, with where she was last seen (`where`)."""
+        if level is not None:
+            self.battery = level
+        notice = battery_notice(self.notice, level)
         if notice is None:
             return
         self.notice = notice
@@ -160,7 +165,7 @@ class Track:
             if where is not None
             else None
         )
-        self.events.append(("low_battery", {"battery": fix.battery_pct, "position": position}))
+        self.events.append(("low_battery", {"battery": level, "position": position}))
 
     def values(self) -> dict[str, Any]:
         """What the batch changed of the walk's columns (nothing, if none of its fixes moved
