@@ -367,6 +367,35 @@ def refusing_sink() -> Iterator[WebhookSink]:
         yield sink
 
 
+def test_a_fix_that_arrives_late_is_drawn_where_it_belongs_on_her_track(
+    open_site: SiteFactory, new_context: Callable[[], BrowserContext]
+) -> None:
+    """Her track is drawn in the order her fixes were taken: one that arrives late (another
+    device's, or kept while offline) goes where it belongs, not at the end of the line."""
+    site = open_site()
+    _mira, noor, phone, walk = site.walking()  # her first fix: the start of the way home
+    page = companion_page(site, new_context(), noor, walk["id"])
+    route = site.route_home()
+    taken = site.clock.now_ms()
+    site.clock.advance(seconds=120)
+    site.send(phone, route[len(route) // 2])  # halfway, two minutes on
+    expect(page.locator("path.track")).to_have_attribute("d", re.compile(r"L"))
+    late = {"t": taken + 60_000, "lat": route[len(route) // 4][0], "lon": route[len(route) // 4][1]}
+    answer = site.http.post(
+        "/api/fixes",
+        json={"fixes": [{**late, "accuracy": 8}]},
+        headers={"Authorization": f"Bearer {phone}"},
+    )
+    assert answer.status_code == 200, answer.text
+
+    three_points = re.compile(r"^M[^L]+L[^L]+L[^L]+$")
+    expect(page.locator("path.track")).to_have_attribute("d", three_points)
+    d = page.locator("path.track").get_attribute("d") or ""
+    ys = [float(y) for y in re.findall(r"[ML]-?[\d.]+ (-?[\d.]+)", d)]
+    assert len(ys) == 3, ys
+    assert ys == sorted(ys), ys  # the way home runs south: y grows along it, late fix in between
+
+
 def test_the_street_she_was_seen_near_is_named_until_she_moves_on(
     open_site: SiteFactory, new_context: Callable[[], BrowserContext]
 ) -> None:

@@ -12,6 +12,7 @@ export class WalkMap {
     this.streets = L.layerGroup().addTo(this.map);
     this.route = L.polyline([], { className: "route", interactive: false }).addTo(this.map);
     this.track = L.polyline([], { className: "track", interactive: false }).addTo(this.map);
+    this.takenAt = []; // when each point of the track was taken, in order
     this.accuracy = null;
     this.marker = null;
     this.destination = null;
@@ -42,8 +43,24 @@ export class WalkMap {
     this.fit();
   }
 
+  // Her track in the order her fixes were taken: one that arrives late (sent from another
+  // device, or kept by a phone while offline) is drawn where it belongs, not at the end.
   addFixes(fixes) {
-    for (const fix of fixes) this.track.addLatLng([fix.lat, fix.lon]);
+    for (const fix of fixes) {
+      const t = Number(fix.t);
+      const at = this.takenAt;
+      if (!at.length || t >= at[at.length - 1]) {
+        at.push(t);
+        this.track.addLatLng([fix.lat, fix.lon]);
+        continue;
+      }
+      let i = at.length;
+      while (i > 0 && at[i - 1] > t) i -= 1;
+      at.splice(i, 0, t);
+      const points = this.track.getLatLngs().slice();
+      points.splice(i, 0, L.latLng(fix.lat, fix.lon));
+      this.track.setLatLngs(points);
+    }
   }
 
   setPosition(position) {
