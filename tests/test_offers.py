@@ -362,6 +362,7 @@ def test_one_open_offer_at_a_time_and_three_a_day(cast: Cast) -> None:
     first = offered(cast, noor, mira)
     twice = cast.offer(noor, mira)
     assert (twice.status_code, twice.json()["field"]) == (409, "walker")
+    assert twice.json()["error"] == "Mira has an offer of yours waiting for an answer already"
     for _ in range(2):
         assert (
             cast.client.post(f"/api/offers/{first['id']}/withdraw", headers=noor.auth).json()[

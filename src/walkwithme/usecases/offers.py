@@ -126,7 +126,7 @@ def held_back(conn: Connection, walker_id: int, offerer_id: int, now_ms: int) ->
         )
     ).first()
     if pending is not None:
-        return "you have an offer waiting for an answer already"
+        return "has an offer of yours waiting for an answer already"
     return None
 
 
