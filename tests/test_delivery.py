@@ -803,17 +803,48 @@ def test_the_check_reaches_the_walker_with_a_page_to_answer_it_by_pin(
     page = cast.client.get(path)
     assert page.status_code == 200
     assert "Are you OK?" in page.text
+    assert "Your phone stopped reporting." in page.text  # why she is asked
+    assert "Send SOS: I need help" in page.text  # and, if she is not OK, help
     assert "60.17" not in page.text
     wrong = cast.client.post(path, data={"pin": "0000"})
     assert wrong.status_code == 403
     assert "not right" in wrong.text
+    assert "Send SOS: I need help" in wrong.text
     right = cast.client.post(path, data={"pin": "2468"})
     assert right.status_code == 200
     assert "Thank you" in right.text
     assert [e["kind"] for e in cast.events(noor, walk)][-2:] == ["pin_refused", "check_answered"]
     assert svc.watchdog.tick_sync() == []
     cast.client.post(f"/api/walks/{walk['id']}/inside", json={"pin": "2468"}, headers=mira.auth)
-    assert cast.client.get(path).status_code == 404  # the walk is over: the link shows nothing
+    over = cast.client.get(path)
+    assert over.status_code == 404  # the walk is over: the link shows nothing
+    assert "This link no longer works" in over.text
+    assert 'href="/"' in over.text  # and where to go from there
+
+
+def test_not_ok_she_sends_sos_from_the_page_her_question_came_with(
+    local: tuple[Cast, Services], sink: WebhookSink
+) -> None:
+    cast, svc = local
+    mira, noor, phone, walk = cast.walking()
+    add_webhook(cast, mira, sink.url + "/mira")
+    cast.send(phone, cast.fix((60.1705, 24.9415)))
+    cast.clock.advance(minutes=3)
+    assert svc.watchdog.tick_sync() == ["check"]
+    send_all(svc)
+    path = json.loads(sink.received[-1].body)["link"].removeprefix("http://127.0.0.1:8000")
+    sent = cast.client.post(path, data={"sos": "1"})
+    assert sent.status_code == 200
+    assert "SOS sent" in sent.text
+    seen = cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()
+    assert seen["state"] == "alarm"
+    said = cast.events(noor, walk)[-1]
+    assert (said["kind"], said["reason"]) == ("alarm", "sos")
+    # The page now says the alarm is on, and still takes her PIN to end it.
+    again = cast.client.get(path)
+    assert "The people following your walk are told" in again.text
+    assert cast.client.post(path, data={"pin": "2468"}).status_code == 200
+    assert cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()["state"] != "alarm"
 
 
 # -- the notifier's loop: rung by the writer, one HTTP client --------------------------------

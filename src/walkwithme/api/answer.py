@@ -17,8 +17,10 @@ from walkwithme.api.auth import ServicesDep
 from walkwithme.api.walks import with_pin
 from walkwithme.domain.errors import DomainError, Forbidden, TooSoon
 from walkwithme.domain.walks import WalkState
+from walkwithme.notify.messages import why_asked
+from walkwithme.services import Services
 from walkwithme.store.writer import Tx
-from walkwithme.usecases import judging, moments
+from walkwithme.usecases import alarms, judging, moments
 from walkwithme.usecases.moments import Pin
 from walkwithme.usecases.walk_record import Walk
 from walkwithme.web.render import pages_of
@@ -42,6 +44,22 @@ def _asked(walk: Walk) -> bool:
     return walk.walker_check_reason is not None or walk.walker_state is WalkState.ALARM
 
 
+def _asking(request: Request, walk: Walk, status: int = 200, **shown: str | bool) -> HTMLResponse:
+    """The question, why it is asked, or that the alarm is on already; and, for someone who
+    is not OK, SOS."""
+    if walk.walker_state is WalkState.ALARM:
+        heading = "The people following your walk are told"
+        why = "They are looking for you. If you are OK, enter your PIN to tell them."
+    else:
+        heading = "Are you OK?"
+        why = why_asked(walk.walker_check_reason, timer=walk.destination is None) or ""
+    return _page(
+        request,
+        status,
+        **{"form": True, "heading": heading, "why": why, "message": ASK, **shown},
+    )
+
+
 @router.get("/answer/{token}")
 async def form(token: str, request: Request, svc: ServicesDep) -> HTMLResponse:
     try:
@@ -54,12 +72,29 @@ async def form(token: str, request: Request, svc: ServicesDep) -> HTMLResponse:
             heading="Already answered",
             message="Nothing waits for your answer: the people following your walk know.",
         )
-    return _page(request, form=True, message=ASK)
+    return _asking(request, walk)
+
+
+async def _sos(token: str, request: Request, svc: Services) -> HTMLResponse:
+    """Not OK: SOS, from the page her question came with (no PIN, as on her walk page)."""
+    try:
+        walk = await svc.db.read(lambda c: judging.walk_for_answer(c, token))
+        await svc.writer.run(lambda tx: alarms.sos(tx, walk.id, walk.walker_id), urgent=True)
+    except DomainError as exc:
+        return _said(request, exc.message, exc.status)
+    return _page(
+        request,
+        heading="SOS sent",
+        message="The people following your walk are told that you need help. If you can, "
+        "call the emergency number.",
+    )
 
 
 @router.post("/answer/{token}")
 async def answer(token: str, request: Request, svc: ServicesDep) -> HTMLResponse:
     fields = parse_qs((await request.body()).decode("utf-8", "replace"))
+    if fields.get("sos"):
+        return await _sos(token, request, svc)
     pin = fields.get("pin", [""])[0][:16]
     try:
         walk = await svc.db.read(lambda c: judging.walk_for_answer(c, token))
@@ -74,7 +109,7 @@ async def answer(token: str, request: Request, svc: ServicesDep) -> HTMLResponse
         return page
     except Forbidden as exc:
         if exc.field == "pin":
-            return _page(request, 403, form=True, message="That PIN is not right. Try again.")
+            return _asking(request, walk, 403, message="That PIN is not right. Try again.")
         return _said(request, exc.message, exc.status)
     except DomainError as exc:
         return _said(request, exc.message, exc.status)

@@ -74,6 +74,11 @@ _DURESS_CAUTION = (
 )
 
 
+def why_asked(reason: str | None, *, timer: bool) -> str | None:
+    """Why she is asked "Are you OK?", said to her ("Your phone stopped reporting.")."""
+    return _TIMER_CHECK_WHY if timer and reason == "late" else _CHECK_WHY.get(str(reason))
+
+
 def said_reason(code: object, asked_because: object = None, *, timer: bool = False) -> str:
     """Why, in words; an unanswered check says why she was asked it. `timer`: for a walk
     without a destination."""
@@ -146,7 +151,7 @@ def _more(kind: str, payload: dict[str, Any], name: str, by: str, timer: bool) -
     call her."""
     reason = str(payload.get("reason"))
     if kind == "check":
-        why = _TIMER_CHECK_WHY if timer and reason == "late" else _CHECK_WHY.get(reason)
+        why = why_asked(reason, timer=timer)
         return [why] if why else []
     if kind == "alarm_resolved":
         ended_by_her = by == name
