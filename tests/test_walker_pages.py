@@ -343,7 +343,34 @@ def test_the_phone_apps_page_gives_this_servers_settings_and_a_device_once(cast:
     assert 'aria-label="QR code: Traccar' in made.text
     # The token works on the phones' door, and is not shown again.
     assert cast.statuses(token.group(1), cast.fix(START)) == ["not_kept"]  # (no walk yet)
-    assert token.group(1) not in page(cast.client, "/phones/apps", mira).text
+    listed = page(cast.client, "/phones/apps", mira).text
+    assert token.group(1) not in listed
+
+
+def test_she_sees_her_phones_and_removes_a_lost_one(cast: Cast) -> None:
+    mira, eve = cast.person("Mira"), cast.person("Eve")
+    lost = cast.device(mira)
+    assert cast.statuses(lost, cast.fix(START)) == ["not_kept"]
+    listed = text_of(page(cast.client, "/phones/apps", mira).text)
+    assert "Your phones" in listed
+    assert "last reported" in listed
+    assert "Remove phone" in listed
+    device_id = re.search(
+        r'action="/phones/(\d+)/remove"', page(cast.client, "/phones/apps", mira).text
+    )
+    assert device_id is not None
+    # Nobody else removes it (the same as a phone that doesn't exist).
+    assert post_form(cast, eve, f"/phones/{device_id.group(1)}/remove").status_code == 404
+    assert cast.statuses(lost, cast.fix(START)) == ["not_kept"]
+    removed = post_form(cast, mira, f"/phones/{device_id.group(1)}/remove")
+    assert (removed.status_code, removed.headers["location"]) == (303, "/phones/apps?done=removed")
+    after = text_of(page(cast.client, "/phones/apps?done=removed", mira).text)
+    assert "Removed: that phone's token no longer works" in after
+    assert "No phone reports for you yet." in after
+    refused = cast.client.post(
+        "/api/fixes", json=cast.fix(START), headers={"Authorization": f"Bearer {lost}"}
+    )
+    assert refused.status_code == 401
 
 
 def test_a_timer_walk_checks_on_her_at_the_time_she_gave_in_her_zone(cast: Cast) -> None:

@@ -10,11 +10,15 @@ import json
 import segno
 from fastapi import APIRouter, Request
 from markupsafe import Markup
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from walkwithme.api.auth import services
+from walkwithme.api.params import Id
 from walkwithme.domain.errors import DomainError
 from walkwithme.usecases import devices
+from walkwithme.usecases.accounts import Person
+from walkwithme.web import words
+from walkwithme.web.manage_common import act
 from walkwithme.web.render import pages_of, waits
 from walkwithme.web.session import signed_form, signed_in
 from walkwithme.web.walk_pages import to_sign_in
@@ -52,6 +56,31 @@ def qr_code(text: str, label: str) -> Markup:
     return Markup(labelled)  # noqa: S704
 
 
+APPS = {"owntracks": "OwnTracks", "traccar": "Traccar Client"}
+REMOVED = "Removed: that phone's token no longer works, here or in any app."
+
+
+async def _phones(request: Request, person: Person) -> list[dict[str, str | int]]:
+    """Her phones in words: which app, when it last reported, why its last message didn't
+    count (if one didn't)."""
+    svc = services(request)
+    now = svc.clock.now_ms()
+    found = await svc.db.read(lambda c: devices.list_devices(c, person.id))
+    return [
+        {
+            "id": d["id"],
+            "name": d["name"],
+            "app": APPS.get(str(d["app"]))
+            or ("an app that didn't say its name" if d["last_seen_at"] else "not set up yet"),
+            "seen": words.when(int(d["last_seen_at"]), now, person.timezone)
+            if d["last_seen_at"]
+            else "never yet",
+            "refusal": str(d["last_refusal"] or ""),
+        }
+        for d in found
+    ]
+
+
 @router.get("/phones/apps")
 async def apps(request: Request) -> Response:
     who = await signed_in(request)
@@ -59,9 +88,31 @@ async def apps(request: Request) -> Response:
         return to_sign_in(request)
     person, csrf = who
     base = services(request).config.base_url.rstrip("/")
+    done = REMOVED if request.query_params.get("done") == "removed" else None
     return pages_of(request).render(
-        request, "phone_apps.html", person=person, csrf=csrf, base=base, made=None
+        request,
+        "phone_apps.html",
+        person=person,
+        csrf=csrf,
+        base=base,
+        made=None,
+        phones=await _phones(request, person),
+        done=done,
     )
+
+
+@router.post("/phones/{device_id}/remove")
+async def remove_device(device_id: Id, request: Request) -> Response:
+    """A phone lost, sold or no longer used: its token stops working at once (every process
+    hears of it), as `DELETE /api/devices/{id}` does."""
+
+    async def action(person: Person, _fields: dict[str, str]) -> Response | None:
+        await services(request).writer.run(
+            lambda tx: devices.revoke_device(tx, person.id, device_id)
+        )
+        return RedirectResponse("/phones/apps?done=removed", status_code=303)
+
+    return await act(request, "/phones/apps", action)
 
 
 @router.post("/phones/apps")
@@ -82,6 +133,7 @@ async def make_device(request: Request) -> Response:
         person=person,
         csrf=fields.get("csrf", ""),
         base=base,
+        phones=await _phones(request, person),
         made={
             "name": made.name,
             "token": token,
