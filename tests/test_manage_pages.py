@@ -10,9 +10,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from tests.people import HOME, KAMPPI, PIN, Cast, Member
+from walkwithme.store.schema import channels
 
 OURS = {"sec-fetch-site": "same-origin"}
 PASSWORD = "correct horse battery"
@@ -359,6 +361,29 @@ def test_a_webhook_added_shows_its_secret_once_and_never_its_address(cast: Cast)
     removed = post(cast.client, noor, f"/channels/{channel['id']}/remove", "/channels")
     assert removed.status_code == 303
     assert cast.client.get("/api/channels", headers=noor.auth).json() == []
+
+
+def test_a_channel_whose_sends_fail_says_so_before_it_is_given_up_on(cast: Cast) -> None:
+    """Its test answered 500: "failing: it answered 500; trying again" at once, not "not
+    tested yet" until the fifth failure marks it broken."""
+    mira = cast.person("Mira")
+    made = cast.client.post(
+        "/api/channels",
+        json={"kind": "webhook", "target": "https://example.org/hook", "label": "my server"},
+        headers=mira.auth,
+    )
+    assert made.status_code == 201, made.text
+    assert "not tested yet" in text_of(page(cast.client, "/channels", mira).text)
+    cast.services.writer.run_sync(
+        lambda tx: tx.conn.execute(
+            sa.update(channels)
+            .where(channels.c.id == made.json()["id"])
+            .values(failures=1, last_error="it answered 500")
+        )
+    )
+    shown = text_of(page(cast.client, "/channels", mira).text)
+    assert "failing: it answered 500; trying again" in shown
+    assert "not tested yet" not in shown
 
 
 def test_a_channel_that_could_never_work_is_refused_by_name(cast: Cast) -> None:

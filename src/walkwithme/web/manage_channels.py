@@ -35,6 +35,9 @@ def _shown(channel: dict[str, Any], now: int, tz: str) -> dict[str, Any]:
     status = STATUS.get(channel["status"], channel["status"])
     if channel["status"] == "working" and channel["worked_at"]:
         status = f"worked {words.when(channel['worked_at'], now, tz)}"
+    if channel["status"] != "broken" and channel["failures"] and channel["last_error"]:
+        # Failing, not yet given up on: said at once, not "not tested yet" until the fifth.
+        status = f"failing: {channel['last_error']}; trying again"
     return {
         "id": channel["id"],
         "label": channel["label"],
