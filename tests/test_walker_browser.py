@@ -373,6 +373,10 @@ def test_she_is_asked_are_you_ok_on_her_page_and_answers_on_the_pin_pad(
     screenshot(page, "walker-check")
     page.get_by_role("button", name="I'm OK").click()
     expect(page.locator("#check")).to_be_hidden()
+    # Said where she is looking, not only in the timeline further down.
+    expect(page.locator("#done")).to_have_text(
+        "Thank you: the people following your walk see that you are OK."
+    )
     expect(page.locator("#timeline")).to_contain_text("You answered “I'm OK”")
     assert site.call(noor, "GET", f"/api/walks/{walk_id}")["state"] == "active"
 

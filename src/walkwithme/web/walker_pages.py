@@ -143,6 +143,7 @@ async def _her_walk_page(
         "walker_walk.html",
         status=status,
         said=said,
+        done=DONE.get(request.query_params.get("done", "")) if said is None else None,
         person=person,
         csrf=csrf,
         action=f"/walks/{walk_id}",
@@ -231,7 +232,14 @@ def _hers(conn: Connection, walk_id: int, person_id: int) -> None:
 WRONG_PIN = "That PIN is not right. Try again."
 
 
-async def _with_her_pin(request: Request, walk_id: int, action: str, job: Any) -> Response:
+# What her page says after an action her PIN took (`?done=`): the same words whichever of her
+# PINs it was.
+DONE = {"ok": "Thank you: the people following your walk see that you are OK."}
+
+
+async def _with_her_pin(
+    request: Request, walk_id: int, action: str, job: Any, done: str | None = None
+) -> Response:
     back = f"/walks/{walk_id}"
     try:
         person, fields = await signed_form(request)
@@ -248,7 +256,7 @@ async def _with_her_pin(request: Request, walk_id: int, action: str, job: Any) -
         return waits(_said(request, exc.message, exc.status, back), exc)
     except DomainError as exc:
         return waits(_said(request, exc.message, exc.status, back), exc)
-    return RedirectResponse(back, status_code=303)
+    return RedirectResponse(f"{back}?done={done}" if done else back, status_code=303)
 
 
 @router.post("/walks/{walk_id}/inside")
@@ -282,7 +290,7 @@ async def ok(walk_id: Id, request: Request) -> Response:
     def job(tx: Tx, which: Pin, me: int, _fields: dict[str, str]) -> str:
         return moments.ok(tx, walk_id, me, which)
 
-    return await _with_her_pin(request, walk_id, "ok", job)
+    return await _with_her_pin(request, walk_id, "ok", job, done="ok")
 
 
 @router.post("/walks/{walk_id}/sos")
