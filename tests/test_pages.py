@@ -366,7 +366,7 @@ def test_a_guardian_signed_in_acts_on_the_alarm_from_its_link(cast: Cast) -> Non
     token = cast.services.writer.run_sync(lambda tx: shares.alarm_link(tx, walk["id"]))
     link = f"/api/share/{token}"
     anyone = page(cast.client, link)
-    assert "sign in</a> to say you" in anyone.text
+    assert "Sign in to say you're on it</a>" in anyone.text
     assert "I&#39;m on it</button>" not in anyone.text
     shown = page(cast.client, link, gus)
     assert "I&#39;m on it</button>" in shown.text or "I'm on it</button>" in shown.text
