@@ -28,6 +28,7 @@ from walkwithme.store.schema import deliveries
 from walkwithme.store.writer import Tx, Writer
 from walkwithme.usecases import accounts, alerts
 from walkwithme.usecases import channels as outbox
+from walkwithme.web import walker_words, words
 
 
 @pytest.fixture
@@ -368,6 +369,48 @@ def test_a_guardian_has_no_part_in_an_alarm_that_has_not_climbed_to_them(cast: C
     assert cast.services.watchdog.tick_sync() == ["escalated"]
     on_it = cast.client.post(f"/api/walks/{walk['id']}/ack", headers=gus.auth)
     assert on_it.status_code == 200, on_it.text
+
+
+def test_whoever_found_her_home_ends_the_walk_with_the_alarm(cast: Cast) -> None:
+    """Her phone died on the way; Noor calls her: she is home. Marked safe and home, the walk
+    is over too: no "late" alarm climbs to her guardians and the hook an hour later for a
+    walker who is in. Her page and everyone's timeline say who said so."""
+    mira, noor, gus = with_guardian(cast)
+    cast.channel(mira)
+    walk = cast.start_walk(mira)
+    cast.clock.advance(minutes=3)
+    assert cast.services.watchdog.tick_sync() == ["check"]  # her phone is silent
+    cast.clock.advance(seconds=90)
+    assert cast.services.watchdog.tick_sync() == ["alarm"]
+    done = cast.client.post(
+        f"/api/walks/{walk['id']}/resolve",
+        json={"note": "Her battery died, she is home", "home": True},
+        headers=noor.auth,
+    )
+    assert done.status_code == 200, done.text
+    hers = cast.client.get(f"/api/walks/{walk['id']}", headers=mira.auth).json()
+    assert (hers["state"], hers["live"]) == ("safe", False)
+    said = cast.events(mira, walk)[-1]
+    assert (said["kind"], said["by"]["name"]) == ("inside", "Noor")
+    assert walker_words.event_sentence(said) == (
+        "Noor said you are home, inside: “Her battery died, she is home”"
+    )
+    assert words.event_sentence(said, "Mira") == (
+        "Noor said Mira is home, inside: “Her battery died, she is home”"
+    )
+    told = cast.told(mira, "inside")
+    assert (
+        render(told[-1])[1].splitlines()[1] == "Noor said so: Mira is home, and the walk is over."
+    )
+    for _ in range(12):  # the hours her walk would have run late: nothing more
+        cast.clock.advance(minutes=10)
+        assert cast.services.watchdog.tick_sync() == []
+    # Without "home", the alarm ends and the walk goes on (as it did).
+    walk = cast.start_walk(mira)
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    cast.client.post(f"/api/walks/{walk['id']}/resolve", json={"note": "ok"}, headers=noor.auth)
+    assert cast.client.get(f"/api/walks/{walk['id']}", headers=mira.auth).json()["live"] is True
+    assert gus  # (her guardian: not reached, not told)
 
 
 def test_guardians_hear_who_resolved_an_alarm_they_were_told_of(

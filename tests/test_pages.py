@@ -488,6 +488,26 @@ def test_after_her_duress_pin_her_companions_page_offers_no_call(
     assert "Go where the map shows, or call for help" in through
 
 
+def test_marked_safe_and_home_from_his_page_the_walk_is_over_and_says_who_said_so(
+    cast: Cast,
+) -> None:
+    mira, noor, _phone, walk = cast.walking()
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    shown = page(cast.client, f"/walks/{walk['id']}", noor)
+    assert "Mira is home: end the walk too" in shown.text
+    form = {"content-type": "application/x-www-form-urlencoded", **cookie(noor), **OURS}
+    done = cast.client.post(
+        f"/walks/{walk['id']}/resolve",
+        content=f"csrf={csrf_of(shown.text)}&note=She+is+in&home=yes",
+        headers=form,
+        follow_redirects=False,
+    )
+    assert done.status_code == 303, done.text
+    over = html.unescape(page(cast.client, f"/walks/{walk['id']}", noor).text)
+    assert "Mira got home: Noor said so" in over
+    assert "Noor's note: “She is in”" in over
+
+
 def test_his_home_lists_who_waits_for_his_answer_and_takes_it(cast: Cast) -> None:
     mira, noor = cast.person("Mira"), cast.person("Noor")
     asked_id = cast.ask(mira, noor)

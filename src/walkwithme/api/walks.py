@@ -328,6 +328,9 @@ class Ok(BaseModel):
 
 class Resolution(BaseModel):
     note: Prose = Field(min_length=1, max_length=500)
+    home: bool = Field(
+        default=False, description="she is home, inside: the walk is over too (not only the alarm)"
+    )
 
 
 @router.post("/{walk_id}/ok")
@@ -379,7 +382,9 @@ async def resolve(
 ) -> dict[str, Any]:
     """A companion (or, during an alarm, a guardian) who found her safe ends the alarm, saying
     how."""
-    await svc.writer.run(lambda tx: alarms.resolve(tx, walk_id, person.id, body.note))
+    await svc.writer.run(
+        lambda tx: alarms.resolve(tx, walk_id, person.id, body.note, home=body.home)
+    )
     try:
         return await _helper_view(svc, walk_id, person.id)
     except NotFound:

@@ -153,6 +153,8 @@ def _more(kind: str, payload: dict[str, Any], name: str, by: str, timer: bool) -
     if kind == "check":
         why = why_asked(reason, timer=timer)
         return [why] if why else []
+    if kind == "inside" and payload.get("by"):
+        return [f"{by} said so: {name} is home, and the walk is over."]
     if kind == "alarm_resolved":
         ended_by_her = by == name
         return [f"{name} ended it with the walk's PIN." if ended_by_her else f"{by} ended it."]

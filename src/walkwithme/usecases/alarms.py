@@ -341,10 +341,30 @@ def _said_on_it_lately(tx: Tx, walk: Walk, person_id: int) -> bool:
     return last is not None and last.actor_id == person_id and tx.now_ms - last.at < ACK_PAUSES_MS
 
 
-def resolve(tx: Tx, walk_id: int, person_id: int, note: str) -> None:
-    """A companion or guardian who has found her safe ends the alarm, with a note."""
+def resolve(tx: Tx, walk_id: int, person_id: int, note: str, *, home: bool = False) -> None:
+    """A companion or guardian who has found her safe ends the alarm, with a note; `home`:
+    and she is home, so the walk is over too. Without it the walk goes on, and a phone that
+    died would be late, and alarm everyone again up to the operator's hook, though whoever
+    found her knows she is in."""
     walk = _alarmed_walk_for_helper(tx, walk_id, person_id)
-    resolve_alarm(tx, walk, by=person_id, note=check_message(note))
+    said = check_message(note)
+    walk = resolve_alarm(tx, walk, by=person_id, note=said)
+    if home and walk.live:
+        _home_by(tx, walk, person_id, said)
+
+
+def _home_by(tx: Tx, walk: Walk, person_id: int, note: str) -> None:
+    """She is home, inside, said by whoever found her (`person_id`): the walk is over, as her
+    "I'm inside" would end it, and everyone following it (her too) is told who said so."""
+    save(tx, walk, WalkState.SAFE, ended_at=tx.now_ms)
+    facts: dict[str, Any] = {
+        "note": note,
+        "at_door": walk.state is WalkState.AT_DOOR,
+        "by": {"id": person_id, "name": person_name(tx.conn, person_id)},
+    }
+    event_id = timeline.record(tx, walk.id, "inside", actor_id=person_id, **facts)
+    told = [walk.walker_id, *alerts.companion_ids(tx.conn, walk.id)]
+    alerts.tell(tx, walk, "inside", facts, [p for p in told if p != person_id], event_id=event_id)
 
 
 def resolve_alarm(tx: Tx, walk: Walk, *, by: int, note: str | None) -> Walk:

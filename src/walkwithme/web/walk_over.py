@@ -62,6 +62,9 @@ def how_it_ended(over: Over, now: int, tz: str | None) -> tuple[str, str | None]
             f"{by} resolved the alarm {at}, and the walk is over.",
             f"{by}'s note: {note}" if note else None,
         )
+    if over.state == "safe" and last.get("by"):  # said by whoever found her
+        by = _by(last)
+        return f"{name} got home: {by} said so {at}.", f"{by}'s note: {note}" if note else None
     if over.state == "safe":
         said = f"{name} got home: inside since {at}."
     else:

@@ -144,9 +144,14 @@ async def on_it(walk_id: Id, request: Request) -> Response:
 @router.post("/walks/{walk_id}/resolve")
 async def mark_safe(walk_id: Id, request: Request) -> Response:
     def job(tx: Tx, person_id: int, fields: dict[str, str]) -> None:
-        alarms.resolve(tx, walk_id, person_id, fields.get("note", ""))
+        home = fields.get("home") == "yes"
+        alarms.resolve(tx, walk_id, person_id, fields.get("note", ""), home=home)
 
-    def done(_fields: dict[str, str]) -> str:
+    def done(fields: dict[str, str]) -> str:
+        if fields.get("home") == "yes":
+            return (
+                "Done: the alarm is over and so is the walk; the others are told, with your note."
+            )
         return "Done: the alarm is over, and the others are told, with your note."
 
     return await _act(request, walk_id, job, done)

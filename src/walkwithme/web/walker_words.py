@@ -16,6 +16,7 @@ STATES = {
 
 EVENTS = {
     "started": "You started the walk",
+    "inside_by": "{by} said you are home, inside",
     "arrived": "You are at the door",
     "left_door": "You left the door",
     "message": "{sender}: “{text}”",
@@ -71,10 +72,12 @@ def event_sentence(event: dict[str, object]) -> str:
     kind = str(event.get("kind"))
     if kind == "phone_signal" and str(event.get("signal")) in SIGNALS:
         return SIGNALS[str(event.get("signal"))].format(device=event.get("device") or "phone")
+    by = event.get("by")
+    if kind == "inside" and isinstance(by, dict):  # said by whoever found her, not by her
+        return EVENTS["inside_by"].format(by=by.get("name", "Someone")) + words.closing(event)
     if kind not in EVENTS:
         return words.event_sentence(event, "You")
     sender = event.get("sender")
-    by = event.get("by")
     said = EVENTS[kind].format(
         sender=sender.get("name", "Someone") if isinstance(sender, dict) else "Someone",
         text=event.get("text", ""),

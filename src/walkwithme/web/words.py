@@ -152,6 +152,7 @@ _EVENTS = {
     "sos": "{name} pressed SOS",
     "low_battery": "{name}'s battery is low",
     "inside": "{name} is inside",
+    "inside_by": "{by} said {name} is home, inside",
     "ended": "{name} ended the walk",
     "expected_later": "{name} is slower, but getting closer: more time",
     "duress": "{name} gave the duress PIN again",
@@ -189,12 +190,14 @@ def event_sentence(event: dict[str, object], name: str) -> str:
         # What she was made to do, as those looking out for her must read it: not "Mira
         # answered “I'm OK”" above the silent alarm it raised.
         return f"{name} gave the duress PIN{DURESS_AGAIN.get(kind, '')}" + closing(event)
+    by = event.get("by")
+    if kind == "inside" and isinstance(by, dict):  # said by whoever found her, not by her
+        return _EVENTS["inside_by"].format(name=name, by=by.get("name", "Someone")) + closing(event)
     if kind == "phone_signal" and str(event.get("signal")) in SIGNALS:
         device = event.get("device") or "phone"
         return SIGNALS[str(event.get("signal"))].format(name=name, device=device)
     template = _EVENTS.get(kind, kind.replace("_", " "))
     sender = event.get("sender")
-    by = event.get("by")
     said = template.format(
         name=name,
         sender=sender.get("name", "Someone") if isinstance(sender, dict) else "Someone",

@@ -236,7 +236,8 @@ function hideWhereSheWas(ids) {
 function sayEnding() {
   const ending = byId("ending");
   if (!ending) return;
-  const said = lastWord && lastWord.note ? ` ${name} said: “${lastWord.note}”.` : "";
+  const who = (lastWord && lastWord.by && lastWord.by.name) || name; // she, or who found her
+  const said = lastWord && lastWord.note ? ` ${who} said: “${lastWord.note}”.` : "";
   ending.textContent = `The walk is over.${said} Where ${name} was is no longer shown.`;
 }
 

@@ -62,6 +62,10 @@ export function eventSentence(tables, event, name) {
   if (event.cover && event.pin === "duress" && tables.duress) {
     return `${name} gave the duress PIN${tables.duress[event.kind] || ""}` + closing(event);
   }
+  if (event.kind === "inside" && event.by && tables.events.inside_by) {
+    // Said by whoever found her, not by her.
+    return fill(tables.events.inside_by, { name, by: event.by.name || "Someone" }) + closing(event);
+  }
   const signal = event.kind === "phone_signal" && tables.signals && tables.signals[event.signal];
   if (signal) return fill(signal, { name, device: event.device || "phone" });
   const template = tables.events[event.kind] || event.kind.replaceAll("_", " ");
