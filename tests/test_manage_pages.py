@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from tests.people import HOME, KAMPPI, PIN, Cast, Member
 from walkwithme.store.schema import channels
+from walkwithme.web.manage_offers import repeat_words
 
 OURS = {"sec-fetch-site": "same-origin"}
 PASSWORD = "correct horse battery"
@@ -157,7 +158,7 @@ def test_he_offers_at_a_time_and_every_weekday(cast: Cast) -> None:
     )
     assert weekly.status_code == 303, weekly.text
     his = text_of(page(cast.client, "/offers", noor).text)
-    assert "You offer to walk Mira home on mon, tue, wed, thu, fri at 22:00" in his
+    assert "You offer to walk Mira home every weekday at 22:00" in his
     series = cast.offers(noor)["recurring"]
     assert [s["time"] for s in series] == ["22:00"]
     stopped = post(cast.client, noor, f"/offers/recurring/{series[0]['id']}/stop", "/offers")
@@ -758,3 +759,18 @@ def test_her_thresholds_by_day_and_night_within_the_bounds(cast: Cast) -> None:
     back = post(cast.client, mira, "/settings/rules", "/settings", reset="yes")
     assert back.status_code == 303
     assert cast.client.get("/api/me", headers=mira.auth).json()["rules"] == {}
+
+
+@pytest.mark.parametrize(
+    ("days", "said"),
+    [
+        (["mon", "tue", "wed", "thu", "fri"], "every weekday"),
+        (["sat", "sun"], "at weekends"),
+        (["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "every day"),
+        (["mon", "thu"], "on Mondays and Thursdays"),
+        (["mon", "wed", "fri"], "on Mondays, Wednesdays and Fridays"),
+        (["sun"], "on Sundays"),
+    ],
+)
+def test_a_recurring_offers_days_read_as_words(days: list[str], said: str) -> None:
+    assert repeat_words(days) == said

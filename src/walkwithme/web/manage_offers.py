@@ -21,6 +21,30 @@ from walkwithme.usecases.accounts import Person
 from walkwithme.web.manage_common import act, day_time, number, required, viewer
 from walkwithme.web.render import pages_of
 
+_DAY_WORDS = {
+    "mon": "Monday",
+    "tue": "Tuesday",
+    "wed": "Wednesday",
+    "thu": "Thursday",
+    "fri": "Friday",
+    "sat": "Saturday",
+    "sun": "Sunday",
+}
+
+
+def repeat_words(days: list[str]) -> str:
+    """ "every weekday", "at weekends", "every day", "on Mondays and Thursdays"."""
+    chosen = set(days)
+    if chosen == {"mon", "tue", "wed", "thu", "fri"}:
+        return "every weekday"
+    if chosen == {"sat", "sun"}:
+        return "at weekends"
+    if len(chosen) == 7:
+        return "every day"
+    named = [_DAY_WORDS.get(day, day) + "s" for day in days]
+    return "on " + (", ".join(named[:-1]) + " and " + named[-1] if len(named) > 1 else named[0])
+
+
 router = APIRouter(include_in_schema=False)
 
 STATES = {
@@ -78,7 +102,7 @@ def _context(conn: Connection, person: Person, now: int) -> dict[str, Any]:
                 if s["direction"] == "by_me"
                 else f"{s['person']['name']} offers to walk you home"
             )
-            + f" on {', '.join(s['days'])} at {s['time']}",
+            + f" {repeat_words(s['days'])} at {s['time']}",
         }
         for s in overview["recurring"]
     ]
