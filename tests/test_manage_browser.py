@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Dialog, Page, expect, sync_playwright
 
 from tests.browser_site import (
     CHROMIUM,
@@ -259,6 +259,19 @@ def test_the_operator_resets_and_disables_and_nobody_else_sees_admin(
     card = page.locator(f"#person-{mira.id}")
     expect(card).to_contain_text("active")
     looked_at(page, "manage-admin")
+    # A mis-tap asks first: "no" changes nothing; "yes" goes on.
+    asked: list[str] = []
+
+    def say_no(dialog: Dialog) -> None:
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    page.once("dialog", say_no)
+    card.get_by_role("button", name="Disable Mira").click()
+    assert len(asked) == 1
+    assert asked[0].startswith("Disable Mira?")
+    expect(page.locator(f"#person-{mira.id}")).to_contain_text("active")
+    page.on("dialog", lambda dialog: dialog.accept())
     card.get_by_role("button", name="Reset Mira's password").click()
     new = page.locator("#new-password").inner_text()
     assert len(new) >= 12

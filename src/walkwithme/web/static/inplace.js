@@ -67,6 +67,13 @@ async function submitInPlace(event) {
   }
 }
 
+// A form that acts on someone else at once (data-confirm: the question) asks first. Listened
+// for before the in-place forms, so that a "no" sends nothing.
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (!(form instanceof HTMLFormElement) || !form.dataset.confirm) return;
+  if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+});
 document.addEventListener("submit", submitInPlace);
 
 // Copy buttons (data-copy: the id of the field whose text they copy).
