@@ -380,9 +380,12 @@ class Writer:
             self._refused()
             return [(None, exc) for _ in group], touched
         except DomainError as exc:
-            if len(group) > 1:
+            if len(group) > 1 or group[0].memo:
+                # A phone's message runs again alone, the memo emptied: what it kept of the
+                # walk may be what another process has changed since.
                 return self._each_alone(group, touched)
-            # Its one job refused: running it again alone would only refuse again.
+            # Its one job refused: running it again alone would only refuse again (one that
+            # found its walk changed meanwhile is run again by `run`, on the walk as it is).
             self._after_commit(touched, 1)
             return [(None, exc)], touched
         except Exception:
