@@ -83,7 +83,15 @@ def test_her_home_offers_the_walk_she_can_start_then_her_walk_then_how_it_went(
     assert done.status_code == 200
     after = text_of(page(cast.client, "/", mira).text)
     assert "Walk me home" in after
-    assert "to home: home, inside" in after
+    assert "to home: got in safely" in after
+    # Each past walk opens (her page of it: how it went, and its track to download).
+    assert f'<a class="card" href="/walks/{walk["id"]}">' in page(cast.client, "/", mira).text
+    over = page(cast.client, f"/walks/{walk['id']}", mira).text
+    gpx = f"/api/walks/{walk['id']}/export.gpx"
+    assert f'href="{gpx}"' in over
+    downloaded = cast.client.get(gpx, headers=cookie(mira))
+    assert downloaded.status_code == 200
+    assert downloaded.text.startswith("<?xml")
 
 
 def test_an_offer_waits_on_her_home_and_is_declined_with_a_note_or_accepted(cast: Cast) -> None:

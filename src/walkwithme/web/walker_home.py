@@ -15,7 +15,7 @@ from walkwithme.web import walker_words, words
 RECENT = 5
 
 _OVER = {
-    "safe": "home, inside",
+    "safe": "got in safely",
     "ended": "ended early",
 }
 
