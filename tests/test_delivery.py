@@ -76,6 +76,20 @@ def local(
     svc.db.dispose()
 
 
+def add_email(cast: Cast, who: Member, mailbox: Mailbox) -> None:
+    """An email channel of `who`'s, through Apprise, to the local SMTP server."""
+    made = cast.client.post(
+        "/api/channels",
+        json={
+            "kind": "apprise",
+            "target": f"mailto://127.0.0.1:{mailbox.port}?from=walk@example.org"
+            f"&to={who.email}&mode=insecure",
+        },
+        headers=who.auth,
+    )
+    assert made.status_code == 201, made.text
+
+
 def add_webhook(cast: Cast, who: Member, url: str) -> dict[str, Any]:
     made = cast.client.post(
         "/api/channels",
@@ -215,16 +229,7 @@ def test_the_alarm_email_reaches_a_real_smtp_server(
     cast, svc = local
     mira, noor = cast.person("Mira"), cast.person("Noor")
     cast.link(mira, noor)
-    made = cast.client.post(
-        "/api/channels",
-        json={
-            "kind": "apprise",
-            "target": f"mailto://127.0.0.1:{mailbox.port}?from=walk@example.org"
-            f"&to=noor@example.org&mode=insecure",
-        },
-        headers=noor.auth,
-    )
-    assert made.status_code == 201, made.text
+    add_email(cast, noor, mailbox)
     walk = cast.start_walk(mira)
     cast.clock.advance(seconds=40)
     cast.send(cast.device(mira), cast.fix((60.1705, 24.9415), battery=33))
@@ -256,16 +261,7 @@ def test_an_alarm_says_which_streets_she_was_last_seen_near(
     cast, svc = local
     mira, noor = cast.person("Mira"), cast.person("Noor")
     cast.link(mira, noor)
-    made = cast.client.post(
-        "/api/channels",
-        json={
-            "kind": "apprise",
-            "target": f"mailto://127.0.0.1:{mailbox.port}?from=walk@example.org"
-            f"&to=noor@example.org&mode=insecure",
-        },
-        headers=noor.auth,
-    )
-    assert made.status_code == 201, made.text
+    add_email(cast, noor, mailbox)
     walk = cast.start_walk(mira)
     cast.clock.advance(seconds=40)
     cast.send(cast.device(mira), cast.fix((60.1652, 24.9395)))  # Bulevardi at Annankatu
@@ -827,19 +823,28 @@ def test_nobody_hears_alarm_after_resolved_when_the_alarm_was_still_retrying(
     assert told == [("alarm", "503"), ("alarm_resolved", "200")]
 
 
-def test_the_check_reaches_the_walker_with_a_page_to_answer_it_by_pin(
-    local: tuple[Cast, Services], sink: WebhookSink
-) -> None:
-    """Her phone app can't show the question: her own channel gets a link to a plain page
-    that takes her PIN, and shows nothing of the walk."""
-    cast, svc = local
+def asked_on_her_channel(
+    cast: Cast, svc: Services, sink: WebhookSink
+) -> tuple[Member, Member, dict[str, Any], dict[str, Any]]:
+    """Mira walking, Noor following; her phone falls silent and she is asked "Are you OK?"
+    on her own channel: (Mira, Noor, the walk, the check's alert as her channel got it)."""
     mira, noor, phone, walk = cast.walking()
     add_webhook(cast, mira, sink.url + "/mira")
     cast.send(phone, cast.fix((60.1705, 24.9415)))
     cast.clock.advance(minutes=3)
     assert svc.watchdog.tick_sync() == ["check"]
     send_all(svc)
-    check = json.loads(sink.received[-1].body)
+    check: dict[str, Any] = json.loads(sink.received[-1].body)
+    return mira, noor, walk, check
+
+
+def test_the_check_reaches_the_walker_with_a_page_to_answer_it_by_pin(
+    local: tuple[Cast, Services], sink: WebhookSink
+) -> None:
+    """Her phone app can't show the question: her own channel gets a link to a plain page
+    that takes her PIN, and shows nothing of the walk."""
+    cast, svc = local
+    mira, noor, walk, check = asked_on_her_channel(cast, svc, sink)
     assert check["kind"] == "check"
     path = check["link"].removeprefix("http://127.0.0.1:8000")
     assert path.startswith("/answer/ans_")
@@ -869,13 +874,8 @@ def test_not_ok_she_sends_sos_from_the_page_her_question_came_with(
     local: tuple[Cast, Services], sink: WebhookSink
 ) -> None:
     cast, svc = local
-    mira, noor, phone, walk = cast.walking()
-    add_webhook(cast, mira, sink.url + "/mira")
-    cast.send(phone, cast.fix((60.1705, 24.9415)))
-    cast.clock.advance(minutes=3)
-    assert svc.watchdog.tick_sync() == ["check"]
-    send_all(svc)
-    path = json.loads(sink.received[-1].body)["link"].removeprefix("http://127.0.0.1:8000")
+    _mira, noor, walk, check = asked_on_her_channel(cast, svc, sink)
+    path = check["link"].removeprefix("http://127.0.0.1:8000")
     sent = cast.client.post(path, data={"sos": "1"})
     assert sent.status_code == 200
     assert "SOS sent" in sent.text

@@ -36,6 +36,17 @@ def page(client: TestClient, path: str, who: Member | None = None) -> Any:
     )
 
 
+def post_form(cast: Cast, who: Member, path: str, shown: str, fields: str = "") -> Any:
+    """`who` posts a form of our page `shown` (its CSRF token, from our own origin), as the
+    browser would; `fields`: the rest of the form, urlencoded."""
+    return cast.client.post(
+        path,
+        content=f"csrf={csrf_of(shown)}" + (f"&{fields}" if fields else ""),
+        headers={"content-type": "application/x-www-form-urlencoded", **cookie(who), **OURS},
+        follow_redirects=False,
+    )
+
+
 def text_of(html: str) -> str:
     """What a reader sees: no tags, entities undone, spaces squeezed."""
     plain = re.sub(r"<[^>]+>", " ", html)
@@ -370,13 +381,7 @@ def test_a_guardian_signed_in_acts_on_the_alarm_from_its_link(cast: Cast) -> Non
     assert "I&#39;m on it</button>" not in anyone.text
     shown = page(cast.client, link, gus)
     assert "I&#39;m on it</button>" in shown.text or "I'm on it</button>" in shown.text
-    form = {"content-type": "application/x-www-form-urlencoded", **cookie(gus), **OURS}
-    done = cast.client.post(
-        f"/walks/{walk['id']}/ack",
-        content=f"csrf={csrf_of(shown.text)}&back={link}",
-        headers=form,
-        follow_redirects=False,
-    )
+    done = post_form(cast, gus, f"/walks/{walk['id']}/ack", shown.text, f"back={link}")
     assert done.headers["location"] == link
     assert "Gus is on it" in page(cast.client, link, gus).text
     assert "Gus is on it" in page(cast.client, f"/walks/{walk['id']}", noor).text
@@ -495,12 +500,8 @@ def test_marked_safe_and_home_from_his_page_the_walk_is_over_and_says_who_said_s
     cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
     shown = page(cast.client, f"/walks/{walk['id']}", noor)
     assert "Mira is home: end the walk too" in shown.text
-    form = {"content-type": "application/x-www-form-urlencoded", **cookie(noor), **OURS}
-    done = cast.client.post(
-        f"/walks/{walk['id']}/resolve",
-        content=f"csrf={csrf_of(shown.text)}&note=She+is+in&home=yes",
-        headers=form,
-        follow_redirects=False,
+    done = post_form(
+        cast, noor, f"/walks/{walk['id']}/resolve", shown.text, "note=She+is+in&home=yes"
     )
     assert done.status_code == 303, done.text
     over = html.unescape(page(cast.client, f"/walks/{walk['id']}", noor).text)
@@ -513,13 +514,7 @@ def test_his_home_lists_who_waits_for_his_answer_and_takes_it(cast: Cast) -> Non
     asked_id = cast.ask(mira, noor)
     home = page(cast.client, "/", noor)
     assert "Mira asks you to be a companion" in home.text
-    form = {"content-type": "application/x-www-form-urlencoded", **cookie(noor), **OURS}
-    accepted = cast.client.post(
-        f"/contacts/{asked_id}/accept",
-        content=f"csrf={csrf_of(home.text)}",
-        headers=form,
-        follow_redirects=False,
-    )
+    accepted = post_form(cast, noor, f"/contacts/{asked_id}/accept", home.text)
     assert accepted.headers["location"] == "/?done=companion"
     after = page(cast.client, accepted.headers["location"], noor).text
     assert "Nobody is waiting for you." in after

@@ -129,18 +129,23 @@ def test_three_processes_raise_her_alarm_once_even_when_one_is_killed(
     assert alarms[0]["walker"]["name"] == "Mira"
 
 
+def second_serve(data: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """`walkwithme serve` on `data` (and `env`), run to its end: a second one, refused."""
+    second = Service(data)
+    return subprocess.run(
+        [*WWM, "serve", "--data", str(data), "--port", str(second.port)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**second.env, **env},
+        check=False,
+    )
+
+
 def test_a_second_serve_on_one_sqlite_database_refuses_to_start(tmp_path: Path) -> None:
     running = Service(tmp_path / "data").start()
     try:
-        second = Service(tmp_path / "data")
-        done = subprocess.run(
-            [*WWM, "serve", "--data", str(tmp_path / "data"), "--port", str(second.port)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env=second.env,
-            check=False,
-        )
+        done = second_serve(tmp_path / "data")
         assert done.returncode == 2
         said = done.stderr.strip()
         assert len(said.splitlines()) == 1, said
@@ -166,15 +171,7 @@ def test_a_second_serve_on_the_same_sqlite_file_from_another_data_folder_refuses
     database = f"sqlite:///{tmp_path / 'data' / 'walkwithme.db'}"
     running = Service(tmp_path / "data").start()
     try:
-        second = Service(tmp_path / "other")
-        done = subprocess.run(
-            [*WWM, "serve", "--data", str(tmp_path / "other"), "--port", str(second.port)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env={**second.env, "WWM_DATABASE_URL": database},
-            check=False,
-        )
+        done = second_serve(tmp_path / "other", WWM_DATABASE_URL=database)
         assert done.returncode == 2, done.stderr
         said = done.stderr.strip()
         assert running.proc is not None

@@ -142,10 +142,6 @@ class StreetIndex:
         t = 0.0 if t < 0 else 1.0 if t > 1 else t
         return math.hypot(ax + dx * t - x, ay + dy * t - y)
 
-    @property
-    def segments(self) -> list[tuple[int, int]]:
-        return self._segments
-
 
 def _ring(cx: int, cy: int, ring: int) -> list[tuple[int, int]]:
     """The cells exactly `ring` cells away (in the chessboard sense) from (cx, cy)."""

@@ -16,30 +16,30 @@ from walkwithme.api.auth import services
 from walkwithme.api.params import Id
 from walkwithme.api.walks import NewWalk, plan_walk, prepare_streets
 from walkwithme.domain.errors import Invalid
+from walkwithme.domain.offers import DAY_NAMES, DAY_SETS
 from walkwithme.usecases import contacts, offer_views, offers, places
 from walkwithme.usecases.accounts import Person
 from walkwithme.web.manage_common import act, day_time, number, required, viewer
 from walkwithme.web.render import pages_of
 
-_DAY_WORDS = {
-    "mon": "Monday",
-    "tue": "Tuesday",
-    "wed": "Wednesday",
-    "thu": "Thursday",
-    "fri": "Friday",
-    "sat": "Saturday",
-    "sun": "Sunday",
-}
+# "mon" -> "Monday", as the days are said (domain/offers.py names them for the API).
+_DAY_WORDS = dict(
+    zip(
+        DAY_NAMES,
+        ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+        strict=True,
+    )
+)
 
 
 def repeat_words(days: list[str]) -> str:
     """ "every weekday", "at weekends", "every day", "on Mondays and Thursdays"."""
-    chosen = set(days)
-    if chosen == {"mon", "tue", "wed", "thu", "fri"}:
+    chosen = frozenset(DAY_NAMES.index(day) for day in days)
+    if chosen == DAY_SETS["weekdays"]:
         return "every weekday"
-    if chosen == {"sat", "sun"}:
+    if chosen == DAY_SETS["weekend"]:
         return "at weekends"
-    if len(chosen) == 7:
+    if chosen == DAY_SETS["daily"]:
         return "every day"
     named = [_DAY_WORDS.get(day, day) + "s" for day in days]
     return "on " + (", ".join(named[:-1]) + " and " + named[-1] if len(named) > 1 else named[0])

@@ -352,9 +352,10 @@ async function refreshLooks() {
       when.className = "when";
       when.dataset.at = look.at;
       when.textContent = words.when(look.at, serviceNow(), data.tz);
-      const text = (sentences[look.via] || "Someone looked at your walk")
-        .replace("{who}", look.who || "Someone")
-        .replace("{link}", look.link || "");
+      const text = words.fill(sentences[look.via] || "Someone looked at your walk", {
+        who: look.who || "Someone",
+        link: look.link || "",
+      });
       item.append(when, " ", text);
       return item;
     }),

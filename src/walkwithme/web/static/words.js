@@ -24,7 +24,7 @@ export function metres(distance) {
   return `${Math.round(distance / 10) * 10} m`;
 }
 
-function fill(template, values) {
+export function fill(template, values) {
   return template.replace(/\{(\w+)\}/g, (_, key) => String(values[key] ?? ""));
 }
 
