@@ -33,7 +33,7 @@ from walkwithme.config import load_config
 from walkwithme.domain.walks import Destination
 from walkwithme.security import hash_secret
 from walkwithme.services import Services, build_services
-from walkwithme.store.writer import Tx
+from walkwithme.store.tx import Tx
 from walkwithme.usecases import accounts, contacts, devices, starting
 
 HOST = "127.0.0.1"

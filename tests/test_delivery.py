@@ -25,7 +25,8 @@ from walkwithme.notify.channels import apprise_hosts
 from walkwithme.notify.messages import render
 from walkwithme.services import Services
 from walkwithme.store.schema import deliveries
-from walkwithme.store.writer import Tx, Writer
+from walkwithme.store.tx import Tx
+from walkwithme.store.writer import Writer
 from walkwithme.usecases import accounts, alerts
 from walkwithme.usecases import channels as outbox
 from walkwithme.web import walker_words, words

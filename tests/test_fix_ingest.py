@@ -13,7 +13,8 @@ from walkwithme.domain.errors import Conflict
 from walkwithme.domain.fixes import Fix
 from walkwithme.store.database import Database
 from walkwithme.store.schema import fixes, walks
-from walkwithme.store.writer import StorageUnavailable, Tx, Writer
+from walkwithme.store.tx import Tx
+from walkwithme.store.writer import StorageUnavailable, Writer
 from walkwithme.usecases.devices import device_for_token
 from walkwithme.usecases.fixes import SEEN_EVERY_MS, Parsed, record_fixes
 

@@ -32,8 +32,9 @@ from walkwithme.store import pg_bell
 from walkwithme.store.database import Database
 from walkwithme.store.migrate import upgrade
 from walkwithme.store.schema import fixes, people
+from walkwithme.store.tx import NewFixes, Touched, Tx
 from walkwithme.store.waiting import Job
-from walkwithme.store.writer import NewFixes, StorageUnavailable, Touched, Tx, Writer
+from walkwithme.store.writer import StorageUnavailable, Writer
 from walkwithme.usecases.devices import Device, device_for_token
 from walkwithme.usecases.fixes import Outcome, Parsed, record_fixes
 

@@ -184,7 +184,7 @@ def test_a_second_serve_on_the_same_sqlite_file_from_another_data_folder_refuses
 
 def test_a_big_group_is_told_in_notices_postgresql_takes() -> None:
     from walkwithme.store import pg_bell
-    from walkwithme.store.writer import NewFixes, Touched
+    from walkwithme.store.tx import NewFixes, Touched
 
     def shown(seq: int) -> dict[str, object]:
         return {"id": seq, "t": 1_780_000_000_000 + seq, "lat": 60.17, "lon": 24.94, "acc": 8.0}

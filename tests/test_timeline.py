@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.people import HOME, START, Cast, between
-from walkwithme.store.writer import Tx
+from walkwithme.store.tx import Tx
 from walkwithme.usecases import timeline
 from walkwithme.usecases.timeline import Audience
 

@@ -17,7 +17,7 @@ from walkwithme.domain.errors import Conflict
 from walkwithme.domain.rules import Progress
 from walkwithme.domain.walks import WalkState
 from walkwithme.store.schema import walks
-from walkwithme.store.writer import Tx
+from walkwithme.store.tx import Tx
 from walkwithme.usecases import walk_record, walk_store
 
 # The walk's columns of where she was last seen, by the `LastFix` field each keeps: written out

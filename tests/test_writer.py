@@ -13,8 +13,9 @@ from walkwithme.clock import FakeClock
 from walkwithme.domain.errors import Changed, Conflict
 from walkwithme.store.database import Database
 from walkwithme.store.schema import insert_id, people
+from walkwithme.store.tx import Tx
 from walkwithme.store.waiting import Job, Waiting
-from walkwithme.store.writer import CHANGED_TRIES, Tx, Writer
+from walkwithme.store.writer import CHANGED_TRIES, Writer
 
 
 def add_person(n: int) -> Callable[[Tx], int]:

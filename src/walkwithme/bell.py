@@ -16,7 +16,7 @@ from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 
-from walkwithme.store.writer import NewFixes, Touched
+from walkwithme.store.tx import NewFixes, Touched
 
 KEPT_FIXES = 64  # commits of fixes a walk's ring keeps (a stream that falls further behind reads)
 

@@ -35,7 +35,7 @@ from walkwithme.domain.errors import DomainError
 from walkwithme.domain.offers import describe
 from walkwithme.security import hash_secret
 from walkwithme.store.database import Database
-from walkwithme.store.writer import Tx
+from walkwithme.store.tx import Tx
 from walkwithme.usecases import accounts, devices, offer_views, people
 
 app = typer.Typer(help="Walk With Me: walks people home.", no_args_is_help=True)

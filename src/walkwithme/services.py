@@ -21,7 +21,8 @@ from walkwithme.startup import keep_private
 from walkwithme.store import pg_bell
 from walkwithme.store.database import Database
 from walkwithme.store.migrate import upgrade
-from walkwithme.store.writer import Touched, Writer
+from walkwithme.store.tx import Touched
+from walkwithme.store.writer import Writer
 from walkwithme.streets import StreetMap, StreetMapError, load_street_map
 from walkwithme.watchdog import Watchdog
 

@@ -31,7 +31,8 @@ from walkwithme.clock import Clock
 from walkwithme.domain.keeping import Keeping
 from walkwithme.store.database import Database
 from walkwithme.store.schema import walks
-from walkwithme.store.writer import StorageUnavailable, Tx, Writer
+from walkwithme.store.tx import Tx
+from walkwithme.store.writer import StorageUnavailable, Writer
 from walkwithme.usecases import deletion, judging, offer_times, retention
 
 log = logging.getLogger(__name__)

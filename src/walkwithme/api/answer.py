@@ -19,7 +19,7 @@ from walkwithme.domain.errors import DomainError, Forbidden, TooSoon
 from walkwithme.domain.walks import WalkState
 from walkwithme.notify.messages import why_asked
 from walkwithme.services import Services
-from walkwithme.store.writer import Tx
+from walkwithme.store.tx import Tx
 from walkwithme.usecases import alarms, judging, moments
 from walkwithme.usecases.moments import Pin
 from walkwithme.usecases.walk_record import Walk

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from walkwithme.api.auth import PersonDep, ServicesDep
 from walkwithme.api.inputs import Line, YesNo
 from walkwithme.api.params import Id
-from walkwithme.store.writer import Tx
+from walkwithme.store.tx import Tx
 from walkwithme.usecases import devices
 
 router = APIRouter(prefix="/api", tags=["devices"])

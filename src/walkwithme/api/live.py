@@ -34,7 +34,7 @@ from walkwithme.api.params import Cursor, Id
 from walkwithme.domain.errors import DomainError, Unauthorized
 from walkwithme.domain.walks import LIVE_STATES
 from walkwithme.services import Services
-from walkwithme.store.writer import NewFixes
+from walkwithme.store.tx import NewFixes
 from walkwithme.usecases import looks, shares, walk_store, walks
 from walkwithme.usecases.accounts import person_for_session, session_expires_at
 from walkwithme.usecases.timeline import Audience, events_after, fixes_after

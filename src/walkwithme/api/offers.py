@@ -14,7 +14,7 @@ from walkwithme.api.params import BodyId, Id
 
 # The same body as POST /api/walks, and the same way of reading its destination.
 from walkwithme.api.walks import NewWalk, plan_walk, prepare_streets, started_view
-from walkwithme.store.writer import Tx
+from walkwithme.store.tx import Tx
 from walkwithme.usecases import offer_mutes, offer_views, offers
 from walkwithme.usecases.offer_mutes import Silence
 

@@ -17,7 +17,7 @@ from walkwithme.domain.profiles import apply, parse_overrides
 from walkwithme.domain.walks import QUICK_REPLIES, Destination, check_extension, check_pin_format
 from walkwithme.hashing import Lane
 from walkwithme.services import Services
-from walkwithme.store.writer import Tx
+from walkwithme.store.tx import Tx
 from walkwithme.usecases import (
     alarms,
     alerts,

@@ -32,7 +32,8 @@ from walkwithme.notify.messages import with_link, with_streets
 from walkwithme.notify.outbound import Outbound
 from walkwithme.notify.vapid import PushKeys
 from walkwithme.store.database import Database
-from walkwithme.store.writer import Tx, Writer
+from walkwithme.store.tx import Tx
+from walkwithme.store.writer import Writer
 from walkwithme.streets import StreetMap
 from walkwithme.usecases import channels as outbox
 

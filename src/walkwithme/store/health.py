@@ -8,7 +8,8 @@ import asyncio
 import sqlalchemy as sa
 
 from walkwithme.store.schema import throttles
-from walkwithme.store.writer import StorageUnavailable, Tx, Writer
+from walkwithme.store.tx import Tx
+from walkwithme.store.writer import StorageUnavailable, Writer
 
 PROBE_S = 2.0  # a writer that can't commit a no-op within this is as good as stuck
 

@@ -35,7 +35,7 @@ from psycopg.pq import ConnStatus
 from sqlalchemy.pool import NullPool
 
 from walkwithme.store.database import Writes
-from walkwithme.store.writer import NewFixes, Touched
+from walkwithme.store.tx import NewFixes, Touched
 
 log = logging.getLogger(__name__)
 

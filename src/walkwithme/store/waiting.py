@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
-    from walkwithme.store.writer import Tx
+    from walkwithme.store.tx import Tx
 
 T = TypeVar("T")
 

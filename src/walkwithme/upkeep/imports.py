@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from walkwithme.domain.errors import DomainError
 from walkwithme.security import hash_secret
 from walkwithme.store.schema import people
-from walkwithme.store.writer import Tx
+from walkwithme.store.tx import Tx
 from walkwithme.usecases import accounts
 
 COLUMNS = ("email", "name", "timezone", "operator")

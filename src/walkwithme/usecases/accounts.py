@@ -17,7 +17,7 @@ from walkwithme.domain.profiles import Overrides, overrides_json, parse_override
 from walkwithme.domain.walks import LIVE_VALUES
 from walkwithme.security import new_token, token_hash
 from walkwithme.store.schema import insert_id, invites, people, sessions, walk_companions, walks
-from walkwithme.store.writer import Tx
+from walkwithme.store.tx import Tx
 
 INVITE_DAYS = 7
 DAY_MS = 86_400_000

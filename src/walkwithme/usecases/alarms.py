@@ -20,7 +20,7 @@ from walkwithme.domain.rules import (
     quiet_after_answer,
 )
 from walkwithme.domain.walks import WalkState, check_message
-from walkwithme.store.writer import Tx
+from walkwithme.store.tx import Tx
 from walkwithme.usecases import alerts, looks, shares, timeline
 from walkwithme.usecases.timeline import FOR_ALL, FOR_COMPANIONS, FOR_WALKER, Audience
 from walkwithme.usecases.walk_record import COVER_COLUMNS, Cover, Walk, shown_columns

@@ -32,7 +32,7 @@ from walkwithme.store.schema import (
     walk_companions,
     walks,
 )
-from walkwithme.store.writer import Tx
+from walkwithme.store.tx import Tx
 from walkwithme.usecases.contacts import ALARM_AT, standing, standing_ids
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"

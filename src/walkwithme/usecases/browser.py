@@ -8,7 +8,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from walkwithme.store.schema import devices
-from walkwithme.store.writer import Tx
+from walkwithme.store.tx import Tx
 from walkwithme.usecases.devices import Device, add_device
 
 BROWSER = "This browser (the walk page)"

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 from walkwithme.domain.errors import NotFound
 from walkwithme.domain.people import check_name
 from walkwithme.store.schema import alerts, channels, deliveries, insert_id
-from walkwithme.store.writer import Tx
+from walkwithme.store.tx import Tx
 from walkwithme.usecases.alerts import DEAD, PENDING, SENT, enqueue, forget_links
 
 LEASE_MS = 60_000

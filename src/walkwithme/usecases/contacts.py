@@ -13,7 +13,7 @@ from walkwithme.domain.errors import Changed, Conflict, Invalid, NotFound
 from walkwithme.domain.people import ContactRole, ContactState, contact_transition, normalise_email
 from walkwithme.domain.walks import LIVE_VALUES
 from walkwithme.store.schema import contacts, insert_id, people, walk_companions, walks
-from walkwithme.store.writer import Tx
+from walkwithme.store.tx import Tx
 
 _OPEN = (ContactState.PENDING.value, ContactState.ACCEPTED.value)
 ASK_AGAIN_AFTER_MS = 7 * 86_400_000

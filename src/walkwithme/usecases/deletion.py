@@ -37,7 +37,7 @@ from walkwithme.store.schema import (
     walk_companions,
     walks,
 )
-from walkwithme.store.writer import Tx
+from walkwithme.store.tx import Tx
 from walkwithme.usecases import alerts as alerting
 from walkwithme.usecases import throttle
 

@@ -16,7 +16,7 @@ from walkwithme.domain.walks import Destination
 from walkwithme.ingest.owntracks_crypto import new_key
 from walkwithme.security import new_token, token_hash
 from walkwithme.store.schema import devices, insert_id, people
-from walkwithme.store.writer import Tx
+from walkwithme.store.tx import Tx
 
 # A disabled person's devices stop working (usecases/people.py), and work again once enabled.
 _enabled = people.c.disabled_at.is_(None)

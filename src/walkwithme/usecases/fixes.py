@@ -29,7 +29,7 @@ from walkwithme.domain.fixes import (
 )
 from walkwithme.store.database import Prepared
 from walkwithme.store.schema import FIX_IDENTITY, devices, fixes
-from walkwithme.store.writer import NewFixes, Tx
+from walkwithme.store.tx import NewFixes, Tx
 from walkwithme.streets import DistanceField, StreetMap
 from walkwithme.usecases import timeline
 from walkwithme.usecases.devices import Device

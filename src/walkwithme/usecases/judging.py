@@ -24,7 +24,7 @@ from walkwithme.domain.rules import Reason, Verdict, Watch, evaluate, next_look_
 from walkwithme.domain.walks import LIVE_VALUES, WalkState
 from walkwithme.security import new_token, token_hash
 from walkwithme.store.schema import answer_links, devices, insert_id, people, walks
-from walkwithme.store.writer import Tx
+from walkwithme.store.tx import Tx
 from walkwithme.usecases import alerts, timeline
 from walkwithme.usecases.alarms import (
     escalate,

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from walkwithme.store.schema import looks, people, share_links
-from walkwithme.store.writer import Tx
+from walkwithme.store.tx import Tx
 from walkwithme.usecases.walk_record import Walk
 
 PAGE, LIVE, API, SHARE_LINK, ALARM_LINK, EXPORT = (

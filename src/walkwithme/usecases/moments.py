@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from walkwithme.domain.errors import TooSoon
 from walkwithme.domain.rules import Reason, quiet_after_answer
 from walkwithme.domain.walks import WalkState, check_extension, check_message
-from walkwithme.store.writer import Tx
+from walkwithme.store.tx import Tx
 from walkwithme.usecases import alarms, alerts, timeline
 from walkwithme.usecases.timeline import FOR_COMPANIONS, FOR_WALKER
 from walkwithme.usecases.walk_record import Walk, shown_columns

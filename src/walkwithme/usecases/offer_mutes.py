@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 from walkwithme.domain.errors import Conflict, Invalid, NotFound
 from walkwithme.domain.people import ContactState
 from walkwithme.store.schema import contacts, offer_mutes, offer_series, offers, people
-from walkwithme.store.writer import Tx
+from walkwithme.store.tx import Tx
 
 HOUR_MS = 3_600_000
 MAX_MUTE_HOURS = 90 * 24

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 
 from walkwithme.domain.offers import Weekly, days_of, describe, parse_time
 from walkwithme.store.schema import offer_series, offers
-from walkwithme.store.writer import Tx
+from walkwithme.store.tx import Tx
 from walkwithme.usecases import contacts, offer_mutes
 from walkwithme.usecases.offer_mutes import Silence
 from walkwithme.usecases.offer_views import ACTIVE, STOPPED, zone_of

@@ -35,7 +35,7 @@ from walkwithme.domain.offers import (
 )
 from walkwithme.domain.walks import check_message
 from walkwithme.store.schema import insert_id, offer_series, offers
-from walkwithme.store.writer import Tx
+from walkwithme.store.tx import Tx
 from walkwithme.streets import StreetMap
 from walkwithme.usecases import alerts, contacts, offer_mutes
 from walkwithme.usecases.offer_views import (

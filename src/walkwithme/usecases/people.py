@@ -18,7 +18,7 @@ from walkwithme.domain.errors import Conflict, Forbidden, NotFound
 from walkwithme.domain.walks import LIVE_VALUES
 from walkwithme.security import token_hash
 from walkwithme.store.schema import channels, devices, people, sessions, walks
-from walkwithme.store.writer import Tx
+from walkwithme.store.tx import Tx
 from walkwithme.usecases.accounts import _recheck_streams_of
 
 

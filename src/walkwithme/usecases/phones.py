@@ -22,7 +22,7 @@ from walkwithme.domain.walks import Destination
 from walkwithme.ingest import CHARGING, MOCK_LOCATION, NOT_CHARGING, PhoneMessage
 from walkwithme.ingest.owntracks import mode_command
 from walkwithme.store.schema import alerts, events
-from walkwithme.store.writer import Tx
+from walkwithme.store.tx import Tx
 from walkwithme.streets import StreetMap
 from walkwithme.usecases import alarms, devices, timeline, tours
 from walkwithme.usecases.devices import Device

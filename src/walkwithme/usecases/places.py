@@ -11,7 +11,7 @@ from walkwithme.domain.errors import NotFound
 from walkwithme.domain.people import check_name
 from walkwithme.domain.walks import Destination
 from walkwithme.store.schema import insert_id, places
-from walkwithme.store.writer import Tx
+from walkwithme.store.tx import Tx
 
 DEFAULT_RADIUS_M = 40.0
 

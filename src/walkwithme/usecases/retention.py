@@ -31,7 +31,7 @@ from walkwithme.store.schema import (
     share_links,
     walks,
 )
-from walkwithme.store.writer import Tx
+from walkwithme.store.tx import Tx
 from walkwithme.usecases import looks
 from walkwithme.usecases.alerts import PENDING
 from walkwithme.usecases.timeline import FOR_ALL, FOR_WALKER

@@ -20,7 +20,7 @@ from walkwithme.domain.errors import Invalid, NotFound
 from walkwithme.domain.walks import WalkState
 from walkwithme.security import new_token, token_hash
 from walkwithme.store.schema import insert_id, share_links, walks
-from walkwithme.store.writer import Tx
+from walkwithme.store.tx import Tx
 from walkwithme.usecases.timeline import Audience
 from walkwithme.usecases.walk_record import Walk
 from walkwithme.usecases.walk_store import get_walk

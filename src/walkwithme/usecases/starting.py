@@ -16,7 +16,7 @@ from walkwithme.domain.profiles import DEFAULT_PROFILES, Profiles
 from walkwithme.domain.rules import Watch, next_due_at
 from walkwithme.domain.walks import Destination, WalkState
 from walkwithme.store.schema import insert_id, walk_companions, walks
-from walkwithme.store.writer import Tx
+from walkwithme.store.tx import Tx
 from walkwithme.streets import StreetMap
 from walkwithme.usecases import alerts, contacts, timeline
 from walkwithme.usecases.walk_record import MINUTE_MS, profiles_json

@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from walkwithme.domain.errors import TooSoon
 from walkwithme.store.schema import throttles
-from walkwithme.store.writer import Tx
+from walkwithme.store.tx import Tx
 
 MINUTE_MS = 60_000
 

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from walkwithme.store.schema import events, fixes, insert_id
-from walkwithme.store.writer import Tx
+from walkwithme.store.tx import Tx
 
 
 class Audience(StrEnum):

@@ -23,7 +23,7 @@ from walkwithme.domain.reporting import App
 from walkwithme.domain.walks import LIVE_STATES
 from walkwithme.ingest.owntracks_tours import END, LIST, MAKE, TourRequest, listed, made, written
 from walkwithme.store.schema import share_links, walks
-from walkwithme.store.writer import Tx
+from walkwithme.store.tx import Tx
 from walkwithme.usecases import shares, timeline
 from walkwithme.usecases.walk_record import Walk
 

@@ -16,7 +16,7 @@ from walkwithme.domain.lingering import Stillness, still_after
 from walkwithme.domain.rules import Progress, adapted_arrival, battery_notice, progress_after
 from walkwithme.domain.walks import WalkState, door_after_fix
 from walkwithme.store.schema import fixes
-from walkwithme.store.writer import Tx
+from walkwithme.store.tx import Tx
 from walkwithme.streets import DistanceField
 from walkwithme.usecases import alarms, alerts, timeline, walk_record, walk_store
 from walkwithme.usecases.walk_record import Walk

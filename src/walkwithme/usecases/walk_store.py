@@ -19,7 +19,7 @@ from walkwithme.domain.walks import LIVE_VALUES, WalkState
 from walkwithme.store import pg_writes
 from walkwithme.store.database import Prepared
 from walkwithme.store.schema import FIX_IDENTITY, fixes, share_links, walks
-from walkwithme.store.writer import Tx
+from walkwithme.store.tx import Tx
 from walkwithme.usecases.walk_record import (
     COVER_COLUMNS,
     LAST_FIX,

@@ -18,7 +18,7 @@ from walkwithme.domain import walks as rules
 from walkwithme.domain.errors import Conflict, Invalid, NotFound
 from walkwithme.domain.walks import LIVE_STATES, LIVE_VALUES, WalkState
 from walkwithme.store.schema import people, walk_companions, walks
-from walkwithme.store.writer import Tx
+from walkwithme.store.tx import Tx
 from walkwithme.usecases import contacts, timeline
 from walkwithme.usecases.timeline import Audience
 from walkwithme.usecases.walk_record import (

@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from walkwithme.api.auth import services
 from walkwithme.api.params import Id
 from walkwithme.domain.errors import DomainError
-from walkwithme.store.writer import Tx
+from walkwithme.store.tx import Tx
 from walkwithme.usecases import contacts, offer_views, walks
 from walkwithme.usecases.timeline import Audience
 from walkwithme.views import walk_view

@@ -15,7 +15,7 @@ from starlette.responses import Response
 from walkwithme.api.auth import services
 from walkwithme.api.params import Id
 from walkwithme.domain.errors import Invalid, NotFound
-from walkwithme.store.writer import Tx
+from walkwithme.store.tx import Tx
 from walkwithme.usecases import contacts, offer_mutes
 from walkwithme.usecases.accounts import Person
 from walkwithme.usecases.offer_mutes import Silence

@@ -12,7 +12,7 @@ from walkwithme.api.accounts import _set_cookie
 from walkwithme.api.auth import services
 from walkwithme.domain.errors import DomainError, Invalid
 from walkwithme.hashing import Lane
-from walkwithme.store.writer import Tx
+from walkwithme.store.tx import Tx
 from walkwithme.usecases import accounts
 from walkwithme.web.render import pages_of, waits
 from walkwithme.web.session import form_fields

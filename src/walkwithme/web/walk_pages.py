@@ -22,7 +22,7 @@ from walkwithme.api.responses import JSON
 from walkwithme.api.seen import note as seen_note
 from walkwithme.domain.errors import DomainError, NotFound
 from walkwithme.domain.walks import QUICK_REPLIES
-from walkwithme.store.writer import Tx
+from walkwithme.store.tx import Tx
 from walkwithme.usecases import alarms, looks, walks
 from walkwithme.usecases.accounts import Person
 from walkwithme.usecases.timeline import Audience, events_after, fixes_after

@@ -20,7 +20,7 @@ from walkwithme.api.auth import services
 from walkwithme.api.walks import NewWalk, plan_walk, prepare_streets
 from walkwithme.domain.errors import DomainError, Forbidden, Invalid, NotFound
 from walkwithme.domain.people import ContactRole, ContactState
-from walkwithme.store.writer import Tx
+from walkwithme.store.tx import Tx
 from walkwithme.usecases import (
     alerts,
     contacts,

@@ -27,7 +27,7 @@ from walkwithme.api.responses import JSON
 from walkwithme.api.walks import with_pin
 from walkwithme.domain.errors import DomainError, Forbidden, Invalid, NotFound
 from walkwithme.domain.walks import MAX_EXTENSION_MIN, QUICK_REPLIES, check_extension
-from walkwithme.store.writer import Tx
+from walkwithme.store.tx import Tx
 from walkwithme.usecases import (
     alarms,
     looks,
