@@ -204,6 +204,10 @@ def test_contacts_places_and_the_menu_on_a_phone(
     page.get_by_label("Name").fill("work")
     page.get_by_role("button", name="Add the place").click()
     expect(page.get_by_role("alert")).to_have_text("Latitude must be a number, not “by the park”")
+    # Back to the form as she typed it, to mend what was wrong.
+    page.get_by_role("link", name="Back").click()
+    expect(page.get_by_label("Where: latitude, longitude")).to_have_value("by the park")
+    expect(page.get_by_label("Name")).to_have_value("work")
 
     page.goto(site.url + "/settings")
     looked_at(page, "manage-settings")

@@ -6,3 +6,22 @@ if ("serviceWorker" in navigator) {
     // Without a worker the pages work all the same; only installing them is not offered.
   });
 }
+
+// A form that didn't work leads to a page saying why, with "Back": when the page before it was
+// that form, the browser's own back, which gives the form back as it was typed (the link would
+// load it empty). Which page sent the form is kept for this tab only (no referrer is sent), and
+// only until the next page but the one saying why.
+const backs = document.querySelectorAll("a[data-back]");
+if (backs.length === 0) sessionStorage.removeItem("wwm-form-from");
+document.addEventListener("submit", () => {
+  sessionStorage.setItem("wwm-form-from", location.pathname);
+});
+for (const back of backs) {
+  back.addEventListener("click", (event) => {
+    const from = sessionStorage.getItem("wwm-form-from");
+    if (from !== null && from === new URL(back.href).pathname && history.length > 1) {
+      event.preventDefault();
+      history.back();
+    }
+  });
+}
