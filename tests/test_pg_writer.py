@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
@@ -525,17 +527,17 @@ def test_the_doorbell_listens_again_after_the_server_ended_its_connection(pg_url
         heard.append(touched)
         arrived.set()
 
-    listener = pg_bell.Listener(pg_url, "listening", news, again.set)
+    name = pg_bell.origin()  # its connection found by its name, whatever else runs
+    listener = pg_bell.Listener(pg_url, name, news, again.set)
     listener.start()
     writer = Writer(db.write_engine, FakeClock(), announce=pg_bell.announcer("writing"))
     admin = sa.create_engine(PG_URL)
     try:
         assert listener.listening.wait(10)
-        channel = db.read_sync(lambda c: c.exec_driver_sql(f"SELECT {pg_bell.CHANNEL}").scalar())
         with admin.begin() as conn:
             (pid,) = conn.execute(
-                sa.text("SELECT pid FROM pg_stat_activity WHERE query = :listen"),
-                {"listen": f'LISTEN "{channel}"'},
+                sa.text("SELECT pid FROM pg_stat_activity WHERE application_name = :name"),
+                {"name": pg_bell.listener_name(name)},
             ).one()
         end_backend(pid)
         assert again.wait(15)  # it listens again, and says so
@@ -551,4 +553,85 @@ def test_the_doorbell_listens_again_after_the_server_ended_its_connection(pg_url
     finally:
         listener.stop()
         admin.dispose()
+        db.dispose()
+
+
+@dataclass
+class Process:
+    """What a `serve` process has on PostgreSQL for the doorbell: a writer that notices only
+    when another process listens, and a listener that greets the others and hears them."""
+
+    writer: Writer
+    listener: pg_bell.Listener
+    heard: list[Touched]
+    arrived: threading.Event
+
+    @classmethod
+    def start(cls, url: str, db: Database, name: str) -> Process:
+        heard: list[Touched] = []
+        arrived = threading.Event()
+
+        def news(touched: Touched) -> None:
+            heard.append(touched)
+            arrived.set()
+
+        def hello() -> None:
+            writer.submit(pg_bell.answer(name))
+
+        listener = pg_bell.Listener(url, name, news, lambda: None, on_hello=hello)
+        writer = Writer(
+            db.write_engine, FakeClock(), announce=pg_bell.announcer(name, listener.alone)
+        )
+        writer.start()
+        listener.start()
+        assert listener.listening.wait(10)
+        return cls(writer, listener, heard, arrived)
+
+    def touch(self, walk_id: int) -> None:
+        def touching(tx: Tx) -> None:
+            add_person(walk_id)(tx)
+            tx.touch(walk_id)
+
+        self.writer.run_sync(touching)
+
+    def stop(self) -> None:
+        self.listener.stop()
+        self.writer.stop()
+
+
+def test_a_process_alone_notices_nothing_and_one_that_joins_hears_every_commit_after_hello(
+    pg_url: str,
+) -> None:
+    """Alone on the database, a process's commits send no notice (nobody would hear them). A
+    second process says hello as it starts listening; the first answers, and from then on
+    each hears what the other commits."""
+    db = Database(pg_url)
+    spy = psycopg.connect(sa.make_url(pg_url).render_as_string(False).replace("+psycopg", ""))
+    spy.autocommit = True
+    channel = db.read_sync(lambda c: c.exec_driver_sql(f"SELECT {pg_bell.CHANNEL}").scalar())
+    spy.execute(f'LISTEN "{channel}"')
+    first = Process.start(pg_url, db, "first")
+    second: Process | None = None
+    try:
+        first.touch(3)
+        first.touch(4)
+        said = [json.loads(n.payload) for n in spy.notifies(timeout=0.5, stop_after=10)]
+        assert said == [{"o": "first", "hi": 1}]  # its hello, and nothing of its commits
+        assert first.listener.alone()
+
+        second = Process.start(pg_url, db, "second")
+        assert second.listener.met.wait(10)  # the first answered its hello
+        assert first.listener.met.is_set()
+        assert not first.listener.alone()
+        first.touch(7)
+        assert second.arrived.wait(10)
+        assert [t.walks for t in second.heard] == [{7}]
+        second.touch(9)
+        assert first.arrived.wait(10)
+        assert [t.walks for t in first.heard] == [{9}]
+    finally:
+        if second is not None:
+            second.stop()
+        first.stop()
+        spy.close()
         db.dispose()

@@ -152,12 +152,24 @@ def build_services(
 
     several = not db.is_sqlite  # several processes may share a PostgreSQL database
     me = pg_bell.origin()
+    listener = (
+        pg_bell.Listener(
+            db.url,
+            me,
+            committed,
+            bell.ring_all_threadsafe,
+            on_hello=lambda: writer.submit(pg_bell.answer(me)),
+        )
+        if several
+        else None
+    )
     writer = Writer(
         db.write_engine,
         clock,
         on_commit=forget_revoked,
         on_answered=ring,
-        announce=pg_bell.announcer(me) if several else None,
+        # Alone on the database, nobody would hear its notices (store/pg_bell.py).
+        announce=pg_bell.announcer(me, listener.alone) if listener is not None else None,
     )
     watchdog = Watchdog(
         db, writer, clock, has_hook=bool(config.emergency_hook), keeping=config.keeping
@@ -180,9 +192,7 @@ def build_services(
         watchdog=watchdog,
         notifier=notifier,
         device_tokens=device_tokens,
-        listener=pg_bell.Listener(db.url, me, committed, bell.ring_all_threadsafe)
-        if several
-        else None,
+        listener=listener,
         push_keys=push_keys,
         outbound=outbound,
         heartbeat=Heartbeat(

@@ -13,6 +13,16 @@ notice carries when they fit (as this process's own commits hand them to its str
 notice lost while the listening connection was down costs latency, never data: after it
 reconnects, every stream it serves checks again.
 
+A process alone on the database sends no notices: nobody would hear them, and at one fix a
+request the notice, its delivery to its own listener and that listener waking up cost a fifth
+of each fix's time on the server (benchmarks/README.md). So each listener says "hello" when it
+starts listening (and again after a reconnect), and a process that hears another's hello
+answers "here" through its writer: in a group of its own, after which every group it commits
+carries its notices, and before which every group it committed is in the database when the
+newcomer hears it (it then checks every stream again). A process that has heard another
+notices from then on, for as long as it runs. A process that does not listen (a command)
+always notices: it cannot know who listens.
+
 The channel is named after the database schema (`current_schema()`), so two services sharing
 one database in different schemas don't wake each other. SQLite has one process (`serve`
 holds the data folder's lock, startup.py), and no need of any of this.
@@ -35,7 +45,7 @@ from psycopg.pq import ConnStatus
 from sqlalchemy.pool import NullPool
 
 from walkwithme.store.database import Writes
-from walkwithme.store.tx import NewFixes, Touched
+from walkwithme.store.tx import NewFixes, Touched, Tx
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +58,11 @@ RECONNECT_S = (0.5, 1.0, 2.0, 5.0)  # waits between attempts to listen again
 def origin() -> str:
     """This process's name in its notices, so it skips its own (its writer rang already)."""
     return f"{os.getpid()}-{secrets.token_hex(4)}"
+
+
+def listener_name(origin: str) -> str:
+    """The listening connection's `application_name` on the server."""
+    return f"walkwithme doorbell {origin}"
 
 
 def notices(origin: str, touched: Touched) -> list[bytes]:
@@ -118,22 +133,60 @@ def _notices(
 _NOTIFY = sa.text(f"SELECT pg_notify({CHANNEL}, :payload)")
 
 
-def announcer(origin: str) -> Callable[[Touched], Writes]:
+def announcer(
+    origin: str, alone: Callable[[], bool] = lambda: False
+) -> Callable[[Touched], Writes]:
     """The writer's `announce`: the NOTIFYs it sends in the committing transaction, with its
-    `COMMIT` (in one round trip: store/pg_writes.py `commit`)."""
+    `COMMIT` (in one round trip: store/pg_writes.py `commit`); none while `alone()` (this
+    process listens and has heard no other: `Listener.alone`)."""
 
     def announce(touched: Touched) -> Writes:
+        if alone():
+            return []
         return [(_NOTIFY, [{"payload": payload.decode()} for payload in notices(origin, touched)])]
 
     return announce
 
 
+def greeting(origin: str, word: str) -> bytes:
+    """A notice that says only who is there: "hi" (I have started listening: who else is
+    there?) or "here" (the answer)."""
+    return orjson.dumps({"o": origin, word: 1})
+
+
+def answer(origin: str) -> Callable[[Tx], None]:
+    """The writer's job that answers another process's hello: "here", with its commit."""
+
+    def here(tx: Tx) -> None:
+        tx.later(_NOTIFY, payload=greeting(origin, "here").decode())
+
+    return here
+
+
 def read(payload: str, origin: str) -> Touched | None:
-    """A notice as what it touched; None if it is this process's own (or unreadable)."""
+    """A notice as what it touched; None if it is this process's own (or unreadable, or a
+    greeting)."""
+    said = _said(payload)
+    if said is None or said.get("o") == origin:
+        return None
+    return _touched(said)
+
+
+def _said(payload: str) -> dict[str, Any] | None:
     try:
-        said: dict[str, Any] = orjson.loads(payload)
-        if said.get("o") == origin:
-            return None
+        said = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        said = None
+    if not isinstance(said, dict):
+        log.warning("an unreadable notice on the doorbell's channel was ignored")
+        return None
+    return said
+
+
+def _touched(said: dict[str, Any]) -> Touched | None:
+    if "hi" in said or "here" in said:
+        return None
+    try:
         fixes: dict[int, list[NewFixes]] = {}
         for walk_id, first, last, shown in said.get("f", ()):
             fixes.setdefault(int(walk_id), []).append(NewFixes(int(first), int(last), shown))
@@ -145,7 +198,7 @@ def read(payload: str, origin: str) -> Touched | None:
             fixes=fixes,
             fixes_told="f" in said,  # else its fixes are read from the database
         )
-    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError):
         log.warning("an unreadable notice on the doorbell's channel was ignored")
         return None
 
@@ -154,7 +207,9 @@ class Listener:
     """Listens for the other processes' notices on a connection of its own, in a thread.
 
     `on_news(touched)`: what another process committed. `on_reconnect()`: notices may have
-    been missed (the connection dropped): every stream should check again."""
+    been missed (the connection dropped, or another process has just been met): every stream
+    should check again. `on_hello()`: another process has started listening; the writer
+    should answer (`answer`)."""
 
     def __init__(
         self,
@@ -162,14 +217,25 @@ class Listener:
         origin: str,
         on_news: Callable[[Touched], None],
         on_reconnect: Callable[[], None],
+        on_hello: Callable[[], None] = lambda: None,
     ) -> None:
-        self._engine = sa.create_engine(url, poolclass=NullPool)
+        # Named, so that an operator sees which connection it is, and whose (`pg_stat_activity`).
+        self._engine = sa.create_engine(
+            url, poolclass=NullPool, connect_args={"application_name": listener_name(origin)}
+        )
         self._origin = origin
         self._on_news = on_news
         self._on_reconnect = on_reconnect
+        self._on_hello = on_hello
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self.listening = threading.Event()  # set while a connection listens (tests wait on it)
+        self.met = threading.Event()  # set once another process was heard: never cleared
+
+    def alone(self) -> bool:
+        """Listening, and no other process heard since this one started: nobody would hear
+        this process's notices. (Not listening: who listens is not known.)"""
+        return self.listening.is_set() and not self.met.is_set()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="wwm-pg-bell", daemon=True)
@@ -202,6 +268,8 @@ class Listener:
             conn.autocommit = True
             channel = conn.execute(f"SELECT {CHANNEL}").fetchone()[0]
             conn.execute(f'LISTEN "{channel}"')
+            hello = greeting(self._origin, "hi").decode()  # who else is there? (`answer`)
+            conn.execute(f"SELECT pg_notify({CHANNEL}, %s)", [hello])
             self.listening.set()
             if not first:
                 self._on_reconnect()  # what was said while nobody listened is lost
@@ -229,6 +297,15 @@ class Listener:
             raw.close()
 
     def _heard(self, payload: str) -> None:
-        touched = read(payload, self._origin)
+        said = _said(payload)
+        if said is None or said.get("o") == self._origin:
+            return
+        if not self.met.is_set():
+            self.met.set()  # from now on this process's writer notices
+            log.info("another process shares the database: its commits are told to it")
+            self._on_reconnect()  # what it committed before it knew of this one is read
+        if "hi" in said:
+            self._on_hello()
+        touched = _touched(said)
         if touched is not None:
             self._on_news(touched)

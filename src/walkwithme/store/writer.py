@@ -159,6 +159,16 @@ class Writer:
         self._submit(Job(fn, settle, urgent, loop, memo))
         return await future
 
+    def submit(self, fn: Callable[[Tx], Any]) -> None:
+        """Run `fn` in a coming group, from any thread; nobody waits for it (a failure is
+        logged). For the doorbell's thread, which must not wait on a commit."""
+
+        def done(_result: Any, error: BaseException | None) -> None:
+            if error is not None:
+                log.error("a job nobody waited for failed: %s", error)
+
+        self._submit(Job(fn, done))
+
     def run_sync(self, fn: Callable[[Tx], T]) -> T:
         """The same, from a thread that isn't the event loop (the CLI, tests, tools)."""
         if self._thread is None:
