@@ -564,6 +564,39 @@ def test_a_channel_that_keeps_failing_is_marked_broken_and_a_test_revives_it(
     assert json.loads(sink.received[-1].body)["kind"] == "test"
 
 
+def test_a_channel_down_for_a_while_is_failing_not_broken_and_still_gets_her_alarm(
+    local: tuple[Cast, Services], sink: WebhookSink
+) -> None:
+    """Her companion's server is down for a while (503 after 503): the channel is "failing",
+    never given up on; the SOS made meanwhile is queued for it and reaches him once it is back.
+    A walk started while it fails says nobody would hear (nobody should count on it)."""
+    cast, svc = local
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    channel = add_webhook(cast, noor, sink.url)
+    cast.client.post(f"/api/channels/{channel['id']}/test", headers=noor.auth)
+    send_all(svc)  # it worked
+    sink.script = [503] * 7  # then the server is down for a while
+    first = cast.start_walk(mira)
+    assert "warnings" not in first
+    for _ in range(6):  # the walk's "started", tried again and again
+        send_all(svc)
+        cast.clock.advance(minutes=10)
+    failing = cast.client.get("/api/channels", headers=noor.auth).json()[0]
+    assert failing["status"] == "failing"
+    assert failing["last_error"] == "it answered 503"
+    cast.client.post(f"/api/walks/{first['id']}/sos", headers=mira.auth)
+    second_walker = cast.person("Aino")
+    cast.link(second_walker, noor)
+    assert "Nobody would hear an alarm" in cast.start_walk(second_walker)["warnings"][0]
+    for _ in range(4):  # the server comes back after one more failure
+        send_all(svc)
+        cast.clock.advance(minutes=1)
+    kinds = [json.loads(r.body)["kind"] for r in sink.received if r.headers["x-answered"] == "200"]
+    assert "alarm" in kinds
+    assert cast.client.get("/api/channels", headers=noor.auth).json()[0]["status"] == "working"
+
+
 def test_the_walker_is_told_when_nobody_would_hear_an_alarm(
     local: tuple[Cast, Services], sink: WebhookSink
 ) -> None:

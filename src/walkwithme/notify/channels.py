@@ -7,7 +7,7 @@ reach) is not retried; a transient one is, with backoff.
   process's one `Outbound` client, which checks every address and every redirect).
 - apprise: email, ntfy, Telegram, Matrix, Signal, SMS gateways... by Apprise URL; the operator
   decides which schemes are allowed. Apprise only says yes or no, so a failure counts as
-  transient (the channel is marked broken after failing several times in a row). Emails
+  transient (the channel is "failing" after several in a row, and still sent every alert). Emails
   carry the idempotency key in an `X-Walkwithme-Alert` header.
 - webpush: a browser's push subscription; the alert encrypted for that browser, signed with
   the server's VAPID key, through the one outbound wrapper (notify/webpush.py). A

@@ -36,6 +36,9 @@ from walkwithme.store.tx import Tx
 from walkwithme.usecases.contacts import ALARM_AT, standing, standing_ids
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
+# A channel that failed this many times in a row is "failing": still sent every alert (it may
+# work again), but not counted on to be heard (usecases/channels.py).
+FAILING_AFTER = 5
 
 
 def new_alert_key() -> str:
@@ -261,8 +264,9 @@ def anyone_would_hear(conn: Connection, ids: list[int]) -> bool:
 
 
 def who_would_hear(conn: Connection, ids: list[int]) -> set[int]:
-    """Those of these people who have a channel that has worked (asked before a walk starts,
-    of the companions she may choose, and after, of the walk's)."""
+    """Those of these people who have a channel that has worked and is not failing now (asked
+    before a walk starts, of the companions she may choose, and after, of the walk's). A
+    failing channel is still sent every alert, but nobody should count on it."""
     if not ids:
         return set()
     rows = conn.execute(
@@ -272,6 +276,7 @@ def who_would_hear(conn: Connection, ids: list[int]) -> set[int]:
             channels.c.worked_at.is_not(None),
             channels.c.removed_at.is_(None),
             channels.c.broken_at.is_(None),
+            channels.c.failures < FAILING_AFTER,
         )
         .distinct()
     )

@@ -20,11 +20,17 @@ from walkwithme.domain.errors import NotFound
 from walkwithme.domain.people import check_name
 from walkwithme.store.schema import alerts, channels, deliveries, insert_id
 from walkwithme.store.tx import Tx
-from walkwithme.usecases.alerts import DEAD, PENDING, SENT, enqueue, forget_links
+from walkwithme.usecases.alerts import (
+    DEAD,
+    FAILING_AFTER,
+    PENDING,
+    SENT,
+    enqueue,
+    forget_links,
+)
 
 LEASE_MS = 60_000
 MAX_ATTEMPTS = 10
-BROKEN_AFTER = 5  # failures in a row
 FIRST_RETRY_MS = 10_000
 LONGEST_RETRY_MS = 10 * 60_000
 
@@ -51,7 +57,12 @@ def add_channel(tx: Tx, person_id: int, kind: str, target: str, label: str) -> d
 
 
 def _json(row: Any) -> dict[str, Any]:
-    status = "broken" if row.broken_at else ("working" if row.worked_at else "untested")
+    if row.broken_at:
+        status = "broken"
+    elif row.failures >= FAILING_AFTER:
+        status = "failing"
+    else:
+        status = "working" if row.worked_at else "untested"
     return {
         "id": row.id,
         "kind": row.kind,
@@ -252,16 +263,18 @@ def _record(tx: Tx, results: list[Result]) -> None:
             row = tx.conn.execute(
                 sa.select(channels.c.failures).where(channels.c.id == c.channel_id)
             ).one()
-            failures = row.failures + 1
+            # Only a failure that says the channel can never work breaks it (a broken channel
+            # is told nothing more until a test revives it). Failures that may pass (a mail
+            # server down for an hour) never do: it is "failing", and the alarms made
+            # meanwhile are still queued for it, to reach her once it works again.
             breaks = result.permanent if result.breaks_channel is None else result.breaks_channel
-            broken = breaks or failures >= BROKEN_AFTER
             tx.conn.execute(
                 channels.update()
                 .where(channels.c.id == c.channel_id)
                 .values(
-                    failures=failures,
+                    failures=row.failures + 1,
                     last_error=result.error[:300],
-                    broken_at=tx.now_ms if broken else None,
+                    broken_at=tx.now_ms if breaks else None,
                 )
             )
 

@@ -40,7 +40,8 @@ router = APIRouter(include_in_schema=False)
 
 NOBODY_HEARS = (
     "Nobody would hear an alarm: none of the companions you chose has a notification channel "
-    "that has worked yet. Ask them to add one and send a test, or choose someone who has."
+    "that works (one that has worked, and is not failing now). Ask them to add one or mend "
+    "theirs, and send a test, or choose someone who has one."
 )
 
 
