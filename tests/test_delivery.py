@@ -597,6 +597,28 @@ def test_a_channel_down_for_a_while_is_failing_not_broken_and_still_gets_her_ala
     assert cast.client.get("/api/channels", headers=noor.auth).json()[0]["status"] == "working"
 
 
+def test_an_alarm_is_tried_again_for_hours_where_other_alerts_give_up(
+    local: tuple[Cast, Services], sink: WebhookSink
+) -> None:
+    """His server is down for two hours: the walk's "started" is given up after its ten
+    tries (about 40 minutes); her alarm is still tried, and reaches him when it is back."""
+    cast, svc = local
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    add_webhook(cast, noor, sink.url)
+    sink.script = [503] * 25
+    walk = cast.start_walk(mira)
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    for _ in range(24):
+        send_all(svc)
+        cast.clock.advance(minutes=10)
+    answered = [(json.loads(r.body)["kind"], r.headers["x-answered"]) for r in sink.received]
+    assert answered.count(("started", "503")) == 10
+    assert ("started", "200") not in answered
+    assert ("alarm", "200") in answered
+    assert answered.count(("alarm", "503")) > 10
+
+
 def test_the_walker_is_told_when_nobody_would_hear_an_alarm(
     local: tuple[Cast, Services], sink: WebhookSink
 ) -> None:

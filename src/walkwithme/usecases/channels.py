@@ -30,7 +30,10 @@ from walkwithme.usecases.alerts import (
 )
 
 LEASE_MS = 60_000
-MAX_ATTEMPTS = 10
+MAX_ATTEMPTS = 10  # about 40 minutes of trying again (`backoff_ms`)
+# An alarm is tried again for hours: a companion's mail server may be down for longer than
+# 40 minutes, and she may still need him when it is back.
+MAX_ALARM_ATTEMPTS = 30
 FIRST_RETRY_MS = 10_000
 LONGEST_RETRY_MS = 10 * 60_000
 
@@ -248,7 +251,8 @@ def _record(tx: Tx, results: list[Result]) -> None:
                     .values(worked_at=tx.now_ms, failures=0, broken_at=None, last_error=None)
                 )
             continue
-        give_up = result.permanent or c.attempts >= MAX_ATTEMPTS
+        most = MAX_ALARM_ATTEMPTS if c.payload.get("kind") == "alarm" else MAX_ATTEMPTS
+        give_up = result.permanent or c.attempts >= most
         tx.conn.execute(
             deliveries.update()
             .where(deliveries.c.id == c.delivery_id)
