@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from walkwithme.clock import FakeClock
 from walkwithme.notify.messages import render_html, with_link
 from walkwithme.store.schema import alerts
 from walkwithme.usecases import shares
+from walkwithme.web import walk_start
 
 OURS = {"sec-fetch-site": "same-origin"}
 
@@ -611,3 +613,27 @@ def test_the_pages_can_be_installed_as_an_app(cast: Cast) -> None:
     registering = re.search(r'src="(/static/[0-9a-f]+/app\.js)"', html)
     assert registering is not None
     assert 'register("/sw.js")' in cast.client.get(registering[1]).text
+
+
+def _utc_ms(text: str) -> int:
+    return int(datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp() * 1000)
+
+
+@pytest.mark.parametrize(
+    ("now", "typed", "due"),
+    [
+        # The night Helsinki's clocks go from 03:00 to 04:00 (EET to EEST), at 02:50: a time in
+        # the hour they skip is when they reach it again, never after a later time.
+        ("2026-03-29T00:50", "03:30", "2026-03-29T01:00"),
+        ("2026-03-29T00:50", "04:10", "2026-03-29T01:10"),
+        # The night they go back from 04:00 to 03:00: 03:30 is shown twice, the first is meant.
+        ("2026-10-25T00:10", "03:30", "2026-10-25T00:30"),
+        # An ordinary evening: later today, or tomorrow once the time has passed.
+        ("2026-12-05T20:00", "23:30", "2026-12-05T21:30"),
+        ("2026-12-05T20:00", "21:00", "2026-12-06T19:00"),
+    ],
+)
+def test_a_timer_walks_check_time_is_the_next_time_her_clocks_show_it(
+    now: str, typed: str, due: str
+) -> None:
+    assert walk_start._due_at(typed, _utc_ms(now), "Europe/Helsinki") == _utc_ms(due)

@@ -8,7 +8,7 @@ The walk is planned and started as POST /api/walks and POST /api/offers/{id}/acc
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -19,6 +19,7 @@ from starlette.responses import RedirectResponse, Response
 from walkwithme.api.auth import services
 from walkwithme.api.walks import NewWalk, plan_walk, prepare_streets
 from walkwithme.domain.errors import DomainError, Forbidden, Invalid, NotFound
+from walkwithme.domain.offers import local_instant
 from walkwithme.domain.people import ContactRole, ContactState
 from walkwithme.store.tx import Tx
 from walkwithme.usecases import (
@@ -139,16 +140,17 @@ def _start_page(
 
 
 def _due_at(hhmm: str, now: int, tz: str) -> int:
-    """The next time it is HH:MM where she is."""
+    """The next time it is HH:MM where she is: as an offer's time is read (a time the clocks
+    skip that night is when they reach it again, a time they show twice its first)."""
     try:
         hour, minute = (int(x) for x in hhmm.split(":"))
-        local = datetime.fromtimestamp(now / 1000, words.zone(tz))
-        at = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+        at = time(hour, minute)
     except ValueError:
         raise Invalid("say the time as HH:MM, like 23:30", field="check_at") from None
-    if at.timestamp() * 1000 <= now:
-        at += timedelta(days=1)
-    return int(at.timestamp() * 1000)
+    zone = words.zone(tz)
+    today = datetime.fromtimestamp(now / 1000, zone).date()
+    due = local_instant(today, at, zone.key)
+    return due if due > now else local_instant(today + timedelta(days=1), at, zone.key)
 
 
 def _number(text: str, field: str) -> float:
