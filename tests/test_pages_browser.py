@@ -122,6 +122,13 @@ def no_serious_violations(page: Page) -> None:
     assert serious_violations(page) == []
 
 
+def quiet_times(page: Page) -> None:
+    """No time that changes every second ("12 s ago") is in a live region: a screen reader
+    would say it again and again, over what she is trying to reach."""
+    ticking = page.locator("[role=alert] [data-at], [role=status] [data-at], [aria-live] [data-at]")
+    expect(ticking).to_have_count(0)
+
+
 def test_a_companion_follows_her_walk_home_live(
     open_site: SiteFactory, new_context: Callable[[], BrowserContext]
 ) -> None:
@@ -445,7 +452,9 @@ def test_an_alarm_on_the_companions_page_and_the_guardians_link(
     banner = page.locator("#alarm")
     expect(banner).to_be_visible()
     expect(page.locator("#headline")).to_have_text("ALARM: Mira may need help")
+    expect(page).to_have_title("ALARM: Mira may need help · Walk With Me")  # her other tabs
     expect(banner).to_contain_text("No answer to a check")
+    quiet_times(page)
     # Where she was, in the words of the street (the map is for those who read maps).
     expect(page.locator("#alarm-last")).to_contain_text("Last seen near Kaivokatu, ")
     expect(page.locator("#near")).to_have_text("Kaivokatu")
@@ -458,6 +467,11 @@ def test_an_alarm_on_the_companions_page_and_the_guardians_link(
     page.emulate_media(color_scheme="dark")  # at night, the system's dark theme
     screenshot(page, "companion-alarm-dark")
     no_serious_violations(page)
+    # The words at twice their size (a phone's large text): nothing runs off to the side.
+    page.evaluate("document.documentElement.style.fontSize = '225%'")
+    screenshot(page, "companion-alarm-large-text")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.evaluate("document.documentElement.style.fontSize = ''")
 
     # The link her guardians get with the alarm, opened by someone without an account.
     token = site.services.writer.run_sync(lambda tx: shares.alarm_link(tx, walk["id"]))
@@ -468,20 +482,26 @@ def test_an_alarm_on_the_companions_page_and_the_guardians_link(
     expect(guardian.locator("#last-seen")).to_be_visible()
     expect(guardian.locator("#alarm-last")).to_contain_text("Last seen near Kaivokatu, ")
     expect(guardian.get_by_role("link", name="Call Mira: +358 40 123 4567")).to_be_visible()
+    quiet_times(guardian)
     screenshot(guardian, "guardian-alarm-link")
     no_serious_violations(guardian)
 
     # Both act in place: the page (its map, where it was scrolled to) stays.
+    # By keyboard (as a screen reader acts): the focus stays where she acted, not lost to
+    # the page's start while the button waited for the answer.
     page.evaluate("window.notReloaded = true")
-    page.get_by_role("button", name="I'm on it").click()
+    on_it = page.get_by_role("button", name="I'm on it")
+    on_it.press("Enter")
     expect(page.locator("#alarm-on-it")).to_have_text("Noor is on it.")
     expect(page.locator("#acted")).to_have_text(
         "Done: everyone following the walk sees that you are on it."
     )
+    expect(on_it).to_be_focused()
     page.get_by_label("What happened?").fill("I called her: her phone died, she is fine")
-    page.get_by_role("button", name="Mark Mira safe").click()
+    page.get_by_role("button", name="Mark Mira safe").press("Enter")
     expect(page.locator("#alarm")).to_be_hidden()
     expect(page.locator("#acted")).to_contain_text("Done: the alarm is over")
+    expect(page.locator("#acted")).to_be_focused()  # the banner went away with its button
     expect(page.locator("#headline")).to_have_text("Mira is on the way")
     expect(page.locator("#timeline")).to_contain_text("her phone died")
     assert page.evaluate("window.notReloaded") is True

@@ -299,6 +299,38 @@ def test_sos_is_held_then_can_be_cancelled_and_is_sent_when_back_online(
     expect(sos).to_be_visible()
 
 
+def test_sos_by_keyboard_is_held_and_a_screen_readers_activate_starts_the_cancel_time(
+    open_site: SiteFactory,  # noqa: F811
+    new_context: Callable[[], BrowserContext],  # noqa: F811
+) -> None:
+    """A key tapped on SOS sends nothing (it is held, as a finger is); a screen reader's
+    "activate" (a click no pointer made, which can't hold) starts the 5 seconds to cancel at
+    once. Cancelled, the focus is back on SOS, not lost to the page's start."""
+    site = open_site()
+    mira, noor = site.person("Mira"), site.person("Noor")
+    site.link(mira, noor)
+    page = walker_context(new_context, site).new_page()
+    walk_id = her_walk_page(site, page, mira, noor)
+    sos = page.get_by_role("button", name="SOS")
+    pending = page.locator("#sos-pending")
+    for key in (" ", "Enter"):
+        sos.focus()
+        page.keyboard.press(key)
+        page.clock.run_for(8000)
+        expect(pending).to_be_hidden()
+    assert site.call(noor, "GET", f"/api/walks/{walk_id}")["state"] == "active"
+
+    sos.evaluate("button => button.click()")  # as an accessibility API's default action
+    expect(pending).to_be_visible()
+    cancel = page.get_by_role("button", name="Cancel: I'm fine")
+    expect(cancel).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(pending).to_be_hidden()
+    expect(sos).to_be_focused()
+    page.clock.run_for(8000)
+    assert site.call(noor, "GET", f"/api/walks/{walk_id}")["state"] == "active"
+
+
 def test_what_her_page_could_not_send_is_tried_again_while_the_phone_stays_online(
     open_site: SiteFactory,  # noqa: F811
     new_context: Callable[[], BrowserContext],  # noqa: F811

@@ -18,6 +18,20 @@ function sayAfter(form, text, good) {
   said.classList.toggle("good", good);
   said.classList.toggle("bad", !good);
   said.hidden = false;
+  return said;
+}
+
+// A button disabled while it had the focus loses it (to the page's start): given back to the
+// button, or, where it went away with what it did (the alarm's banner), to the words saying
+// what came of it, so that a keyboard or a screen reader goes on from where it was.
+function keepFocus(button, said) {
+  if (document.activeElement !== null && document.activeElement !== document.body) return;
+  if (button && button.isConnected && button.offsetParent !== null) {
+    button.focus();
+  } else if (said) {
+    said.tabIndex = -1;
+    said.focus();
+  }
 }
 
 function sentence(text) {
@@ -34,6 +48,7 @@ async function submitInPlace(event) {
   if (button && button.name) body.set(button.name, button.value);
   const buttons = [...form.querySelectorAll("button")];
   for (const each of buttons) each.disabled = true; // one tap, one send
+  let said = null;
   try {
     const answer = await fetch(form.action, {
       method: "POST",
@@ -55,15 +70,16 @@ async function submitInPlace(event) {
         return;
       }
       if (form.dataset.reset !== undefined) form.reset();
-      sayAfter(form, reply.said || "Done.", true);
+      said = sayAfter(form, reply.said || "Done.", true);
     } else {
       const why = reply.error ? sentence(reply.error) : `The service answered ${answer.status}.`;
-      sayAfter(form, `Not done: ${why}`, false);
+      said = sayAfter(form, `Not done: ${why}`, false);
     }
   } catch {
-    sayAfter(form, "Not sent: this phone can't reach the service. Try again.", false);
+    said = sayAfter(form, "Not sent: this phone can't reach the service. Try again.", false);
   } finally {
     for (const each of buttons) each.disabled = false;
+    keepFocus(button, said);
   }
 }
 

@@ -79,6 +79,14 @@ function cancel() {
   button.hidden = false;
   setBar(0);
   how.textContent = "Cancelled: nothing was sent. Press and hold for 2 seconds";
+  button.focus(); // not lost to the page's start with the hidden Cancel
+}
+
+// A click no pointer made (a screen reader's or a switch's "activate", which can't hold):
+// the 5 seconds to cancel start at once. A finger's tap, or a key, still has to hold.
+function activated(event) {
+  event.preventDefault();
+  if (event.detail === 0 && holdStart === null && pending.hidden && !button.hidden) arm();
 }
 
 // Kept until the service has it: tried again every few seconds, not only on the browser's
@@ -114,7 +122,9 @@ async function deliver() {
       ? "SOS sent: the people following your walk are told."
       : "SOS could not be sent: this walk is over. Call for help.";
     // Sent: the button is there again, to send it again if she needs to.
+    const lost = document.activeElement === null || document.activeElement === document.body;
     button.hidden = false;
+    if (lost) button.focus();
     setBar(0);
     how.textContent = "Press and hold for 2 seconds to send it again";
   } catch {
@@ -127,6 +137,7 @@ async function deliver() {
 }
 
 form.addEventListener("submit", (event) => event.preventDefault());
+button.addEventListener("click", activated);
 button.addEventListener("pointerdown", press);
 button.addEventListener("contextmenu", (event) => event.preventDefault());
 for (const type of ["pointerup", "pointerleave", "pointercancel"]) {

@@ -44,6 +44,13 @@ function syncClock() {
   return syncing;
 }
 
+// The page's title says what the headline says: a screen reader reads it when she comes back
+// to the tab, and a tab's name is all that shows of it among others.
+function setHeadline(text) {
+  byId("headline").textContent = text;
+  document.title = `${text} · Walk With Me`;
+}
+
 function refreshTimes() {
   const now = serviceNow();
   for (const element of document.querySelectorAll("[data-at]")) {
@@ -158,6 +165,19 @@ function addToTimeline(event) {
   byId("timeline").prepend(item);
 }
 
+// An element hidden with the focus in it (the alarm's banner, as "Mark safe" is answered)
+// would leave a keyboard or a screen reader at the page's start: the focus goes to what was
+// said of it, or to the headline.
+function hideKeepingFocus(element) {
+  const had = element.contains(document.activeElement);
+  element.hidden = true;
+  if (!had) return;
+  const said = byId("acted");
+  const next = said && !said.hidden ? said : byId("headline");
+  next.tabIndex = -1;
+  next.focus();
+}
+
 const helpers = [];
 function updateBanner(event) {
   const banner = byId("alarm");
@@ -182,7 +202,7 @@ function updateBanner(event) {
     const verb = helpers.length === 1 ? "is" : "are";
     byId("alarm-on-it").textContent = `${helpers.join(", ")} ${verb} on it.`;
   } else if (event.kind === "alarm_resolved") {
-    banner.hidden = true;
+    hideKeepingFocus(banner);
     // Her own page: what her SOS said gives way to who ended the alarm (her SOS button is
     // there again, should she need it).
     const sent = byId("sos-sent");
@@ -200,7 +220,7 @@ function updateWalk(walk) {
   const position = view.last_position;
   view = { ...walk, last_position: walk.last_position || position };
   document.body.className = `walk${herOwn ? " walker" : ""} state-${walk.state}`;
-  byId("headline").textContent = words.stateSentence(tables, walk.state, name);
+  setHeadline(words.stateSentence(tables, walk.state, name));
   refreshTimes(); // "Expected by", late or not, and the badge
   if (!walk.live) endOfWalk(walk);
 }
@@ -250,7 +270,7 @@ function showConnection(status) {
   } else if (status.state === "refused") {
     // No longer to be seen here: nothing more of where she was stays on the screen.
     hideWhereSheWas(["map", "status", "alarm"]);
-    byId("headline").textContent = herOwn ? "This walk is over" : `You can no longer see ${name}'s walk`;
+    setHeadline(herOwn ? "This walk is over" : `You can no longer see ${name}'s walk`);
     byId("ending").textContent = herOwn
       ? "It is no longer shown here."
       : `It is over, or no longer shared with you. Where ${name} was is no longer shown.`;
@@ -265,11 +285,11 @@ function signedOut() {
   hideWhereSheWas(["map", "status", "alarm-last", "walker-actions", "check"]);
   for (const form of document.querySelectorAll("#alarm form")) form.hidden = true;
   if (herOwn) {
-    byId("headline").textContent = "Sign in again to go on with your walk";
+    setHeadline("Sign in again to go on with your walk");
     byId("ending").textContent =
       "You were signed out: this page no longer shares where you are. Sign in again, or use your phone app.";
   } else {
-    byId("headline").textContent = `Sign in again to follow ${name}'s walk`;
+    setHeadline(`Sign in again to follow ${name}'s walk`);
     byId("ending").textContent = `You were signed out. Where ${name} is shows again once you sign in.`;
   }
   // In an alarm the headline and the banner stay one red block; the words come after it.
