@@ -401,6 +401,10 @@ def test_she_is_asked_are_you_ok_on_her_page_and_answers_on_the_pin_pad(
     expect(page.get_by_role("heading", name="Are you OK?")).to_be_visible()
     for digit in PIN:
         page.get_by_role("group", name="PIN pad").get_by_role("button", name=digit).click()
+    # A screen reader is told how many digits the pad typed (the field itself says nothing).
+    expect(page.get_by_role("status").filter(has_text="digits entered")).to_have_text(
+        f"{len(PIN)} digits entered"
+    )
     assert serious_violations(page) == []
     screenshot(page, "walker-check")
     page.get_by_role("button", name="I'm OK").click()

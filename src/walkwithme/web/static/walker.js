@@ -212,6 +212,8 @@ for (const key of document.querySelectorAll("[data-digit]")) {
   key.addEventListener("click", () => {
     if (key.dataset.digit === "back") pin.value = pin.value.slice(0, -1);
     else if (pin.value.length < 8) pin.value += key.dataset.digit;
+    const typed = pin.value.length;
+    byId("pin-count").textContent = `${typed} ${typed === 1 ? "digit" : "digits"} entered`;
   });
 }
 
