@@ -197,6 +197,7 @@ function updateBanner(event) {
     if (replies && silent) replies.hidden = true;
     for (const call of document.querySelectorAll(".call")) call.hidden = silent;
     banner.hidden = false;
+    refreshTimes(); // "Since 23:31, just now" at once, not a bare "Since" until the next tick
   } else if (event.kind === "alarm_acknowledged") {
     helpers.push((event.by && event.by.name) || "Someone");
     const verb = helpers.length === 1 ? "is" : "are";
