@@ -565,27 +565,28 @@ class Process:
     listener: pg_bell.Listener
     heard: list[Touched]
     arrived: threading.Event
+    looked_again: threading.Event  # its streams were asked to check again
 
     @classmethod
     def start(cls, url: str, db: Database, name: str) -> Process:
         heard: list[Touched] = []
-        arrived = threading.Event()
+        arrived, again = threading.Event(), threading.Event()
 
         def news(touched: Touched) -> None:
             heard.append(touched)
             arrived.set()
 
-        def hello() -> None:
-            writer.submit(pg_bell.answer(name))
+        def say(word: str) -> None:
+            writer.submit(pg_bell.saying(name, word))
 
-        listener = pg_bell.Listener(url, name, news, lambda: None, on_hello=hello)
+        listener = pg_bell.Listener(url, name, news, again.set, say=say)
         writer = Writer(
             db.write_engine, FakeClock(), announce=pg_bell.announcer(name, listener.alone)
         )
         writer.start()
         listener.start()
         assert listener.listening.wait(10)
-        return cls(writer, listener, heard, arrived)
+        return cls(writer, listener, heard, arrived, again)
 
     def touch(self, walk_id: int) -> None:
         def touching(tx: Tx) -> None:
@@ -603,8 +604,9 @@ def test_a_process_alone_notices_nothing_and_one_that_joins_hears_every_commit_a
     pg_url: str,
 ) -> None:
     """Alone on the database, a process's commits send no notice (nobody would hear them). A
-    second process says hello as it starts listening; the first answers, and from then on
-    each hears what the other commits."""
+    second process says hi as it starts listening; the first answers, each asks the other to
+    look again at what it committed alone, and from then on each hears what the other
+    commits."""
     db = Database(pg_url)
     spy = psycopg.connect(sa.make_url(pg_url).render_as_string(False).replace("+psycopg", ""))
     spy.autocommit = True
@@ -623,6 +625,9 @@ def test_a_process_alone_notices_nothing_and_one_that_joins_hears_every_commit_a
         assert second.listener.met.wait(10)  # the first answered its hello
         assert first.listener.met.is_set()
         assert not first.listener.alone()
+        # Each looks again at what the other committed while it thought itself alone.
+        assert first.looked_again.wait(10)
+        assert second.looked_again.wait(10)
         first.touch(7)
         assert second.arrived.wait(10)
         assert [t.walks for t in second.heard] == [{7}]

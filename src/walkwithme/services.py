@@ -158,7 +158,7 @@ def build_services(
             me,
             committed,
             bell.ring_all_threadsafe,
-            on_hello=lambda: writer.submit(pg_bell.answer(me)),
+            say=lambda word: writer.submit(pg_bell.saying(me, word)),
         )
         if several
         else None

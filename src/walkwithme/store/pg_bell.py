@@ -15,13 +15,14 @@ reconnects, every stream it serves checks again.
 
 A process alone on the database sends no notices: nobody would hear them, and at one fix a
 request the notice, its delivery to its own listener and that listener waking up cost a fifth
-of each fix's time on the server (benchmarks/README.md). So each listener says "hello" when it
-starts listening (and again after a reconnect), and a process that hears another's hello
-answers "here" through its writer: in a group of its own, after which every group it commits
-carries its notices, and before which every group it committed is in the database when the
-newcomer hears it (it then checks every stream again). A process that has heard another
-notices from then on, for as long as it runs. A process that does not listen (a command)
-always notices: it cannot know who listens.
+of each fix's time on the server (benchmarks/README.md). So each listener says "hi" when it
+starts listening (and again after a reconnect), and a process that hears another's hi answers
+"here". A process that hears another for the first time notices from then on, for as long as
+it runs, and says "again" through its writer: in a group of its own, after which every group
+it commits carries its notices, and before which every group it committed is in the database
+when the others hear it; they then check every stream again, so that nothing it committed
+while it thought itself alone waits for a stream's recheck. A process that does not listen
+(a command) always notices: it cannot know who listens.
 
 The channel is named after the database schema (`current_schema()`), so two services sharing
 one database in different schemas don't wake each other. SQLite has one process (`serve`
@@ -148,19 +149,24 @@ def announcer(
     return announce
 
 
+GREETINGS = ("hi", "here", "again")
+
+
 def greeting(origin: str, word: str) -> bytes:
     """A notice that says only who is there: "hi" (I have started listening: who else is
-    there?) or "here" (the answer)."""
+    there?), "here" (the answer), or "again" (I notice from now on: look again at what I
+    committed before)."""
     return orjson.dumps({"o": origin, word: 1})
 
 
-def answer(origin: str) -> Callable[[Tx], None]:
-    """The writer's job that answers another process's hello: "here", with its commit."""
+def saying(origin: str, word: str) -> Callable[[Tx], None]:
+    """The writer's job that says a greeting, with its commit (after every group it committed
+    before it)."""
 
-    def here(tx: Tx) -> None:
-        tx.later(_NOTIFY, payload=greeting(origin, "here").decode())
+    def say(tx: Tx) -> None:
+        tx.later(_NOTIFY, payload=greeting(origin, word).decode())
 
-    return here
+    return say
 
 
 def read(payload: str, origin: str) -> Touched | None:
@@ -184,7 +190,7 @@ def _said(payload: str) -> dict[str, Any] | None:
 
 
 def _touched(said: dict[str, Any]) -> Touched | None:
-    if "hi" in said or "here" in said:
+    if any(word in said for word in GREETINGS):
         return None
     try:
         fixes: dict[int, list[NewFixes]] = {}
@@ -207,9 +213,8 @@ class Listener:
     """Listens for the other processes' notices on a connection of its own, in a thread.
 
     `on_news(touched)`: what another process committed. `on_reconnect()`: notices may have
-    been missed (the connection dropped, or another process has just been met): every stream
-    should check again. `on_hello()`: another process has started listening; the writer
-    should answer (`answer`)."""
+    been missed (the connection dropped, or another process says "again"): every stream
+    should check again. `say(word)`: the writer should say this greeting (`saying`)."""
 
     def __init__(
         self,
@@ -217,7 +222,7 @@ class Listener:
         origin: str,
         on_news: Callable[[Touched], None],
         on_reconnect: Callable[[], None],
-        on_hello: Callable[[], None] = lambda: None,
+        say: Callable[[str], None] = lambda _word: None,
     ) -> None:
         # Named, so that an operator sees which connection it is, and whose (`pg_stat_activity`).
         self._engine = sa.create_engine(
@@ -226,7 +231,7 @@ class Listener:
         self._origin = origin
         self._on_news = on_news
         self._on_reconnect = on_reconnect
-        self._on_hello = on_hello
+        self._say = say
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self.listening = threading.Event()  # set while a connection listens (tests wait on it)
@@ -268,7 +273,7 @@ class Listener:
             conn.autocommit = True
             channel = conn.execute(f"SELECT {CHANNEL}").fetchone()[0]
             conn.execute(f'LISTEN "{channel}"')
-            hello = greeting(self._origin, "hi").decode()  # who else is there? (`answer`)
+            hello = greeting(self._origin, "hi").decode()  # who else is there?
             conn.execute(f"SELECT pg_notify({CHANNEL}, %s)", [hello])
             self.listening.set()
             if not first:
@@ -302,10 +307,12 @@ class Listener:
             return
         if not self.met.is_set():
             self.met.set()  # from now on this process's writer notices
-            log.info("another process shares the database: its commits are told to it")
-            self._on_reconnect()  # what it committed before it knew of this one is read
+            log.info("another process shares the database: this one's commits are told to it")
+            self._say("again")  # the others look again at what it committed alone
         if "hi" in said:
-            self._on_hello()
+            self._say("here")
+        if "again" in said:
+            self._on_reconnect()
         touched = _touched(said)
         if touched is not None:
             self._on_news(touched)
