@@ -43,8 +43,10 @@ def test_people_and_devices_from_the_command_line(tmp_path: Path) -> None:
     # Printed with the token: how to give it to the phone's app.
     assert "http://127.0.0.1:8000/api/owntracks" in told
     assert "http://127.0.0.1:8000/api/traccar" in told
-    invite = cli(data, "invites", "create")["invite"]
-    assert invite.startswith("inv_")
+    invite = cli(data, "invites", "create")
+    assert invite["invite"].startswith("inv_")
+    # The link to send, which opens the sign-up page with the invite in it.
+    assert invite["link"] == f"http://127.0.0.1:8000/signup?invite={invite['invite']}"
 
 
 def test_a_cli_error_is_a_message_not_a_trace(tmp_path: Path) -> None:

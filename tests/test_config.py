@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from walkwithme.config import ConfigError, load_config
+from walkwithme.config import ConfigError, load_config, unknown_names
 from walkwithme.settings import DEFAULT_DATA, SETTINGS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,6 +71,10 @@ def test_settings_can_come_from_a_toml_file(tmp_path: Path) -> None:
     toml.write_text("colour = 'blue'\n")
     with pytest.raises(ConfigError, match="colour"):
         load_config({"WWM_CONFIG": str(toml)})
+    # A command says where its data folder was chosen: here, by the file.
+    toml.write_text(f'data = "{tmp_path / "data"}"\n')
+    assert load_config({"WWM_CONFIG": str(toml)}).data_from == f"the config file {toml}"
+    assert load_config({"WWM_CONFIG": str(toml), "WWM_DATA": "x"}).data_from == "WWM_DATA"
 
 
 def test_every_setting_is_documented() -> None:
@@ -81,3 +85,14 @@ def test_every_setting_is_documented() -> None:
     # Besides the settings: the config file's variable, a setting read from a file, and the
     # misspelling the page shows as an example.
     assert documented - {s.name for s in SETTINGS} - from_files <= {"WWM_CONFIG", "WWM_PROT"}
+
+
+def test_a_misspelled_setting_is_named_and_the_names_read_elsewhere_are_not() -> None:
+    """`replay`'s device token and the tests' browser are read where they are used: a command
+    must not warn of them as misspelled settings."""
+    said = unknown_names(
+        {"WWM_PROT": "9000", "WWM_DEVICE_TOKEN": "t", "WWM_CHROMIUM": "/usr/bin/chromium"}
+    )
+    assert said == (
+        "WWM_PROT is not a setting (did you mean WWM_PORT?); it is ignored (docs/configuration.md)",
+    )

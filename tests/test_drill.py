@@ -3,6 +3,8 @@ a restart. In a normal serve the door doesn't exist."""
 
 from __future__ import annotations
 
+import os
+import stat
 import subprocess
 from pathlib import Path
 
@@ -12,6 +14,7 @@ import pytest
 from tests.people import Cast
 from tests.service import WWM, Service, cli
 from tests.test_service_e2e import sign_in
+from walkwithme.clock import fast_clock
 
 
 def test_a_normal_service_has_no_clock_jump(cast: Cast) -> None:
@@ -72,3 +75,17 @@ def test_a_drill_clock_is_never_faster_than_a_hundred_times(tmp_path: Path) -> N
     )
     assert done.returncode == 2
     assert "at most 100x" in done.stderr
+
+
+def test_a_fast_clocks_file_is_private_whatever_the_umask(tmp_path: Path) -> None:
+    """As the data folder's other files: 0600, made by a drill and after a jump too."""
+    state = tmp_path / "data" / "fast-clock.json"
+    was = os.umask(0o022)
+    try:
+        clock = fast_clock(10.0, state)
+        assert stat.S_IMODE(state.stat().st_mode) == 0o600
+        state.chmod(0o644)  # as an older version left it
+        clock.jump(60_000)
+        assert stat.S_IMODE(state.stat().st_mode) == 0o600
+    finally:
+        os.umask(was)

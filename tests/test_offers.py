@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from tests.conftest import make_services
 from tests.people import HOME, PIN, START, Cast, Member
 from tests.service import WWM, cli
+from walkwithme.api.metrics import Snapshot
 from walkwithme.clock import FakeClock
 from walkwithme.config import load_config
 from walkwithme.domain.offers import wall_time
@@ -625,10 +626,18 @@ def test_a_restart_between_a_promise_and_its_reminder_fires_it_once(
         again.writer.start()
         try:
             decided = again.watchdog.tick_sync()
+            counted = {
+                sample.labels["decision"]: sample.value
+                for family in Snapshot(again, {}, 0, 0).collect()
+                if family.name == "walkwithme_watchdog_decisions"
+                for sample in family.samples
+            }
         finally:
             again.writer.stop()
             again.db.dispose()
         assert decided == (["reminder"] if _restart == 0 else [])
+        # The operator's /metrics counts it, as /healthz does.
+        assert counted.get("reminder", 0) == (1 if _restart == 0 else 0)
     cast.services.writer.start()
     assert len(cast.told(mira, "offer_reminder")) == len(cast.told(noor, "offer_reminder")) == 1
 

@@ -213,11 +213,21 @@ def people_list(data: DataOpt = None, as_json: JsonOpt = False) -> None:
 
 @invites_app.command("create")
 def invites_create(data: DataOpt = None, as_json: JsonOpt = False) -> None:
-    """Make a sign-up invite (valid 7 days, used once)."""
+    """Make a sign-up invite (valid 7 days, used once): the link to send, and its code."""
     svc = _services(data)
     token = svc.writer.run_sync(lambda tx: accounts.create_invite(tx, None))
     svc.db.dispose()
-    _out(as_json, {"invite": token}, f"Invite (shown once): [bold]{token}[/bold]")
+    link = f"{svc.config.base_url}/signup?invite={token}"
+    _out(
+        as_json,
+        {"invite": token, "link": link},
+        f"Invite link (shown once, works 7 days, for one account): [bold]{link}[/bold]",
+    )
+    if not svc.config.public_url and not as_json:
+        err.print(
+            f"[yellow]warning:[/yellow] only this machine can open {svc.config.base_url}: set "
+            "WWM_PUBLIC_URL to the address people reach this service at (docs/deploy.md)"
+        )
 
 
 @devices_app.command("add")

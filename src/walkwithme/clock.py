@@ -9,9 +9,10 @@ integers compare and store the same on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class Clock(Protocol):
@@ -65,7 +66,16 @@ class SystemClock:
         saved = json.loads(self._state.read_text())
         saved["clock_ms"] += ms
         saved["jumped"] = True  # this folder's time is a drill's from now on
-        self._state.write_text(json.dumps(saved))
+        _save(self._state, saved)
+
+
+def _save(state: Path, saved: dict[str, Any]) -> None:
+    """Kept as the data folder's other files are: for the service's account alone (0600,
+    whatever the umask)."""
+    fd = os.open(state, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # a file made before, by an older version, too
+    with os.fdopen(fd, "w") as out:
+        out.write(json.dumps(saved))
 
 
 def was_jumped(state: Path) -> bool:
@@ -92,7 +102,7 @@ def fast_clock(speed: float, state: Path) -> SystemClock:
         saved, shown = None, real_now
     if saved is None or old_speed != speed:
         saved = {"speed": speed, "real_ms": real_now, "clock_ms": shown}
-        state.write_text(json.dumps(saved))
+        _save(state, saved)
     shown_now = int(saved["clock_ms"] + (real_now - saved["real_ms"]) * speed)
     return SystemClock(speed, shown_now, state)
 

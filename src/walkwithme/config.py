@@ -139,6 +139,8 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: Any) -> Confi
     data_dir, data_from = _data_folder(parsed["WWM_DATA"])
     if overrides.get("data") is not None:
         data_from = "--data"
+    elif parsed["WWM_DATA"] and not {"WWM_DATA", "WWM_DATA_FILE"} & set(env):
+        data_from = f"the config file {env.get('WWM_CONFIG')}"
     url = parsed["WWM_DATABASE_URL"] or f"sqlite:///{data_dir / 'walkwithme.db'}"
     return Config(
         data_dir=data_dir,

@@ -327,7 +327,16 @@ SETTINGS: tuple[Setting, ...] = (
 )
 BY_NAME = {s.name: s for s in SETTINGS}
 # `WWM_` names that are not settings of the service but are read elsewhere: the config file's
-# path, the `export` command's options, and the test suite's.
+# path, the commands' own options (`export`'s, `replay`'s device token), and the test suite's
+# (which browser, where screenshots go).
 OTHER_NAMES = frozenset(
-    {"WWM_CONFIG", "WWM_TOKEN", "WWM_SERVER", "WWM_TEST_POSTGRES", "WWM_SCREENSHOTS"}
+    {
+        "WWM_CONFIG",
+        "WWM_TOKEN",
+        "WWM_SERVER",
+        "WWM_DEVICE_TOKEN",
+        "WWM_TEST_POSTGRES",
+        "WWM_SCREENSHOTS",
+        "WWM_CHROMIUM",
+    }
 )

@@ -33,10 +33,13 @@ class Snapshot(Collector):
         watchdog, notifier = self.svc.watchdog, self.svc.notifier
         decisions = CounterMetricFamily(
             "walkwithme_watchdog_decisions",
-            "Checks asked, alarms raised, escalations.",
+            "Checks asked, alarms raised, escalations, offers' reminders: what the watchdog "
+            "decided, by kind.",
             labels=["decision"],
         )
-        for decision in ("check", "alarm", "escalated"):
+        # The three an operator watches always (at 0 before the first), then whatever else
+        # it decided (offers' reminders and the rest, as /healthz lists them).
+        for decision in dict.fromkeys(("check", "alarm", "escalated", *sorted(watchdog.decided))):
             decisions.add_metric([decision], watchdog.decided[decision])
         yield decisions
         yield CounterMetricFamily(
