@@ -154,3 +154,51 @@ def test_a_stranger_who_uses_up_her_sign_ins_doesnt_lock_her_settings_or_count_s
         )
         assert tried.status_code in (403, 409, 422), tried.text
     assert sign_in(cast.client, mira.email, "another horse battery").status_code == 200
+
+
+def test_a_stranger_who_uses_up_her_sign_ins_doesnt_lock_her_out_of_her_own_browser(
+    cast: Cast,
+) -> None:
+    """Her phone's browser, where she signed in before, keeps a token of its own: a stranger
+    who knows her email and uses up the account's sign-ins (over and over, every quarter of
+    an hour) doesn't keep her out there. That browser is held to ten tries of its own, and a
+    browser with a made-up token, or hers for another account, is counted with the account."""
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    hers = browser(cast, "198.51.100.4")
+    assert tries(hers, mira.email, RIGHT) == 200
+    known = hers.cookies.get("wwm_known")
+    assert known
+    hers.cookies.delete("wwm_session")  # her session ended (signed out, or it ran out)
+    use_up(cast.client, mira.email)
+    assert sign_in(cast.client, mira.email, RIGHT).status_code == 429  # the stranger: held
+    assert tries(hers, mira.email, RIGHT) == 200  # she, in her browser: in
+    assert hers.cookies.get("wwm_known") == known  # the same browser, kept
+    # Her browser's own limit: a thief holding it guesses no more than anyone.
+    for attempt in range(throttle.PER_ACCOUNT.hits - 1):
+        assert tries(hers, mira.email, f"guess {attempt}") == 401
+    assert tries(hers, mira.email, RIGHT) == 429
+    # A made-up token, or hers for Noor's account, is no known browser: the account's count.
+    forged = browser(cast, "192.0.2.9")
+    forged.cookies.set("wwm_known", "wwk_made-up")
+    assert tries(forged, mira.email, RIGHT) == 429
+    forged.cookies.set("wwm_known", known)
+    use_up(cast.client, noor.email)
+    assert tries(forged, noor.email, RIGHT) == 429
+
+
+def browser(cast: Cast, address: str) -> TestClient:
+    """A browser of its own (its own cookies), at `address`."""
+    return TestClient(cast.client.app, base_url=str(cast.client.base_url), client=(address, 1))
+
+
+def tries(client: TestClient, email: str, password: str) -> int:
+    return client.post("/api/session", json={"email": email, "password": password}).status_code
+
+
+def use_up(client: TestClient, email: str) -> None:
+    """A stranger's wrong guesses until the account's sign-ins are used up (some were used by
+    her own sign-ins already)."""
+    for attempt in range(throttle.PER_ACCOUNT.hits + 1):
+        if sign_in(client, email, f"guess {attempt}").status_code == 429:
+            return
+    raise AssertionError("the account's sign-ins were never used up")

@@ -15,7 +15,8 @@ from walkwithme.domain.walks import check_pin_format
 from walkwithme.hashing import Lane
 from walkwithme.security import hash_secret
 from walkwithme.services import Services
-from walkwithme.usecases import accounts, throttle
+from walkwithme.store.tx import Tx
+from walkwithme.usecases import accounts, known_browsers, throttle
 from walkwithme.usecases.people import refuse_sign_in, statuses_of
 
 router = APIRouter(prefix="/api", tags=["accounts"])
@@ -54,11 +55,38 @@ class Profile(BaseModel):
     )
 
 
-def _set_cookie(request: Request, response: Response, token: str, days: float) -> None:
+def set_cookies(request: Request, response: Response, token: str, days: float, known: str) -> None:
+    """Her session's cookie, and her browser's (usecases/known_browsers.py)."""
     secure = request.app.state.services.config.base_url.startswith("https://")
     response.set_cookie(
         COOKIE, token, max_age=int(days * 86400), httponly=True, samesite="lax", secure=secure
     )
+    response.set_cookie(
+        known_browsers.COOKIE,
+        known,
+        max_age=known_browsers.KNOWN_DAYS * 86400,
+        httponly=True,
+        samesite="lax",
+        secure=secure,
+    )
+
+
+def browser_of(request: Request) -> str:
+    """This browser's token, if it has one (a sign-in here before)."""
+    return request.cookies.get(known_browsers.COOKIE, "")[:100]
+
+
+async def start_session(svc: Services, request: Request, response: Response, person_id: int) -> str:
+    """She signed in: her session, and this browser remembered as hers, both cookies set."""
+    days, had = svc.config.session_days, browser_of(request)
+
+    def job(tx: Tx) -> tuple[str, str]:
+        token = accounts.open_session(tx, person_id, days)
+        return token, known_browsers.remember(tx, person_id, had)
+
+    token, known = await svc.writer.run(job)
+    set_cookies(request, response, token, days, known)
+    return token
 
 
 @router.post("/signup", status_code=201)
@@ -73,12 +101,13 @@ async def sign_up(
     new = accounts.NewPerson(email, name, password_hash, timezone)
     days = svc.config.session_days
 
-    def job(tx: Any) -> tuple[accounts.Person, str]:
+    def job(tx: Tx) -> tuple[accounts.Person, str, str]:
         person = accounts.sign_up(tx, new, body.invite, open_signup=svc.config.open_signup)
-        return person, accounts.open_session(tx, person.id, days)
+        session = accounts.open_session(tx, person.id, days)
+        return person, session, known_browsers.remember(tx, person.id, None)
 
-    person, token = await svc.writer.run(job)
-    _set_cookie(request, response, token, days)
+    person, token, known = await svc.writer.run(job)
+    set_cookies(request, response, token, days, known)
     return {"person": person.as_json(), "token": token}
 
 
@@ -95,18 +124,17 @@ async def sign_in(
     person_id = found[0]
     # Disabled: said only to someone who knew the password.
     await svc.db.read(lambda c: refuse_sign_in(c, person_id))
-    days = svc.config.session_days
-    token = await svc.writer.run(lambda tx: accounts.open_session(tx, person_id, days))
-    _set_cookie(request, response, token, days)
-    return {"token": token}
+    return {"token": await start_session(svc, request, response, person_id)}
 
 
 async def _count_attempt(
     svc: Services, request: Request, email: str, *, signing_up: bool = False
 ) -> None:
     """Counted before any password is checked (429 past the limits: usecases/throttle.py)."""
-    address = request.client.host if request.client else None
-    await svc.writer.run(lambda tx: throttle.sign_in(tx, email, address, signing_up=signing_up))
+    address, browser = (request.client.host if request.client else None), browser_of(request)
+    await svc.writer.run(
+        lambda tx: throttle.sign_in(tx, email, address, signing_up=signing_up, browser=browser)
+    )
 
 
 @router.delete("/session", status_code=204)

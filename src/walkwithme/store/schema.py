@@ -75,6 +75,19 @@ sessions = sa.Table(
     sa.Column("expires_at", Ms, nullable=False),
 )
 
+# Browsers she has signed in on: their sign-ins are counted apart from the account's
+# (usecases/known_browsers.py). A hash of each browser's token, as for sessions.
+known_browsers = sa.Table(
+    "known_browsers",
+    metadata,
+    _pk(),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("person_id", Id, sa.ForeignKey("people.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("used_at", Ms, nullable=False),
+    sa.Index("known_browsers_person", "person_id"),
+)
+
 # Attempts at something worth guessing (signing in), counted per key (an account, an
 # address) in fixed windows: in the database, so several processes share the count.
 throttles = sa.Table(

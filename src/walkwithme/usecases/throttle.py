@@ -23,6 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from walkwithme.domain.errors import TooSoon
 from walkwithme.store.schema import throttles
 from walkwithme.store.tx import Tx
+from walkwithme.usecases import known_browsers
 
 MINUTE_MS = 60_000
 
@@ -69,10 +70,17 @@ def hit(tx: Tx, key: str, limit: Limit) -> None:
     )
 
 
-def sign_in(tx: Tx, email: str, address: str | None, *, signing_up: bool = False) -> None:
-    """One attempt to sign in (or, `signing_up`, to sign up) as `email` from `address`."""
+def sign_in(
+    tx: Tx, email: str, address: str | None, *, signing_up: bool = False, browser: str = ""
+) -> None:
+    """One attempt to sign in (or, `signing_up`, to sign up) as `email` from `address`; from a
+    browser she has signed in on before (`browser`: its token), counted under that browser
+    rather than the account, which a stranger may have used up (usecases/known_browsers.py)."""
     if address:
         hit(tx, f"addr:{address}", PER_ADDRESS)
+    if not signing_up and known_browsers.known_to(tx.conn, browser, email, tx.now_ms):
+        hit(tx, known_browsers.throttle_key(browser), PER_ACCOUNT)
+        return
     hit(tx, account_key(email, SIGN_UP if signing_up else SIGN_IN), PER_ACCOUNT)
 
 

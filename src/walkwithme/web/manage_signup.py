@@ -8,12 +8,12 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from walkwithme.api.accounts import _count_attempt as count_attempt
-from walkwithme.api.accounts import _set_cookie
+from walkwithme.api.accounts import set_cookies
 from walkwithme.api.auth import services
 from walkwithme.domain.errors import DomainError, Invalid
 from walkwithme.hashing import Lane
 from walkwithme.store.tx import Tx
-from walkwithme.usecases import accounts
+from walkwithme.usecases import accounts, known_browsers
 from walkwithme.web.render import pages_of, waits
 from walkwithme.web.session import form_fields
 
@@ -49,11 +49,12 @@ async def sign_up(request: Request) -> Response:
         invite = fields.get("invite", "").strip() or None
         days = svc.config.session_days
 
-        def job(tx: Tx) -> str:
+        def job(tx: Tx) -> tuple[str, str]:
             person = accounts.sign_up(tx, new, invite, open_signup=svc.config.open_signup)
-            return accounts.open_session(tx, person.id, days)
+            session = accounts.open_session(tx, person.id, days)
+            return session, known_browsers.remember(tx, person.id, None)
 
-        token = await svc.writer.run(job)
+        token, known = await svc.writer.run(job)
     except DomainError as exc:
         message = exc.message[:1].upper() + exc.message[1:]
         page = pages_of(request).render(
@@ -69,5 +70,5 @@ async def sign_up(request: Request) -> Response:
         )
         return waits(page, exc)
     response = RedirectResponse("/", status_code=303)
-    _set_cookie(request, response, token, days)
+    set_cookies(request, response, token, days, known)
     return response

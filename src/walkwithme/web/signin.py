@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from walkwithme.api.accounts import _count_attempt as count_attempt
-from walkwithme.api.accounts import _dummy_hash, _set_cookie
+from walkwithme.api.accounts import _dummy_hash, start_session
 from walkwithme.api.auth import COOKIE, services
 from walkwithme.domain.errors import Forbidden, TooSoon
 from walkwithme.hashing import Lane
@@ -59,15 +59,14 @@ async def sign_in(request: Request) -> Response:
             email=email,
             error="That email and password don't match an account.",
         )
-    person_id, days = found[0], svc.config.session_days
+    person_id = found[0]
     refused = await svc.db.read(lambda c: people.sign_in_refusal(c, person_id))
     if refused is not None:  # disabled: said once the password was right
         return pages.render(
             request, "signin.html", status=403, next=target, email=email, error=refused.capitalize()
         )
-    token = await svc.writer.run(lambda tx: accounts.open_session(tx, person_id, days))
     response = RedirectResponse(target, status_code=303)
-    _set_cookie(request, response, token, days)
+    await start_session(svc, request, response, person_id)
     return response
 
 
