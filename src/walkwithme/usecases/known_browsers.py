@@ -55,6 +55,14 @@ def remember(tx: Tx, person_id: int, token: str | None) -> str:
         )
         if kept.rowcount == 1:
             return token
+    # Hers that went unused too long are forgotten as a new one is made (no table grows
+    # without end).
+    tx.conn.execute(
+        known_browsers.delete().where(
+            known_browsers.c.person_id == person_id,
+            known_browsers.c.used_at <= tx.now_ms - KNOWN_DAYS * DAY_MS,
+        )
+    )
     token = new_token("wwk")
     tx.conn.execute(
         known_browsers.insert().values(
