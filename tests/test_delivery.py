@@ -27,6 +27,7 @@ from walkwithme.services import Services
 from walkwithme.store.schema import deliveries
 from walkwithme.store.tx import Tx
 from walkwithme.store.writer import Writer
+from walkwithme.upkeep import checks
 from walkwithme.usecases import accounts, alerts
 from walkwithme.usecases import channels as outbox
 from walkwithme.web import walker_words, words
@@ -585,6 +586,9 @@ def test_a_channel_down_for_a_while_is_failing_not_broken_and_still_gets_her_ala
     failing = cast.client.get("/api/channels", headers=noor.auth).json()[0]
     assert failing["status"] == "failing"
     assert failing["last_error"] == "it answered 503"
+    said = checks.channels_finding(svc.db)  # `walkwithme check` tells the operator
+    assert said.verdict is checks.Verdict.WARN
+    assert "1 failing: their alerts are tried again" in said.said
     cast.client.post(f"/api/walks/{first['id']}/sos", headers=mira.auth)
     second_walker = cast.person("Aino")
     cast.link(second_walker, noor)

@@ -25,6 +25,7 @@ from walkwithme.startup import safe_url
 from walkwithme.store.database import Database
 from walkwithme.store.migrate import recorded_revision, script_head
 from walkwithme.store.schema import channels, events, people
+from walkwithme.usecases.alerts import FAILING_AFTER
 
 REACH_TIMEOUT_S = 5.0
 AHEAD_SLACK_MS = 60_000  # the database may hold times this far past the clock (other hosts)
@@ -64,7 +65,7 @@ def _all(config: Config, clock: Clock, get: Getter) -> Iterator[Finding]:
         found = _database(config, db)
         yield found
         if found.verdict is not Verdict.FAIL:
-            yield _channels(db)
+            yield channels_finding(db)
             yield _clock(config, db, clock)
     finally:
         db.dispose()
@@ -128,26 +129,34 @@ def _database(config: Config, db: Database) -> Finding:
     return Finding("database", Verdict.OK, f"{shown}, schema {at}, {count} people")
 
 
-def _channels(db: Database) -> Finding:
+def channels_finding(db: Database) -> Finding:
+    """People's channels that are broken or failing, counted (not whose: that is theirs)."""
+    kept = channels.c.removed_at.is_(None)
+    broken = channels.c.broken_at.is_not(None)
+    failing = sa.and_(channels.c.broken_at.is_(None), channels.c.failures >= FAILING_AFTER)
     with db.write_engine.connect() as conn:
-        broken = conn.execute(
-            sa.select(sa.func.count())
-            .select_from(channels)
-            .where(channels.c.broken_at.is_not(None), channels.c.removed_at.is_(None))
-        ).scalar_one()
-        working = conn.execute(
-            sa.select(sa.func.count())
-            .select_from(channels)
-            .where(channels.c.broken_at.is_(None), channels.c.removed_at.is_(None))
-        ).scalar_one()
-    if broken:
+        total, given_up, trying = conn.execute(
+            sa.select(
+                sa.func.count(),
+                sa.func.count().filter(broken),
+                sa.func.count().filter(failing),
+            ).where(kept)
+        ).one()
+    if given_up or trying:
+        said = []
+        if given_up:
+            said.append(f"{given_up} broken: their alerts don't arrive there")
+        if trying:
+            said.append(
+                f"{trying} failing: their alerts are tried again (a mail server or a webhook down?)"
+            )
         return Finding(
             "channels",
             Verdict.WARN,
-            f"{broken} of {broken + working} people's channels are broken: their alerts don't "
-            "arrive there (each person sees why on their channels page)",
+            f"of {total} people's channels, {'; '.join(said)}. Each person sees why on their "
+            "channels page",
         )
-    return Finding("channels", Verdict.OK, f"{working} channels, none broken")
+    return Finding("channels", Verdict.OK, f"{total} channels, none broken or failing")
 
 
 def _clock(config: Config, db: Database, clock: Clock) -> Finding:
