@@ -142,9 +142,8 @@ async def started_view(svc: Services, walk_id: int, person_id: int) -> dict[str,
         []
         if heard
         else [
-            "Nobody would hear an alarm: none of your companions has a notification channel "
-            "that works (one that has worked, and is not failing now). Ask them to add one or "
-            "mend theirs, and send a test."
+            "Nobody would hear an alarm: none of your companions has alerts that work (set "
+            "up, tested, and not failing now). Ask them to set theirs up and send a test."
         ]
     )
     # Her phone's app decides how often it reports: how to set it for the walk, plainly.

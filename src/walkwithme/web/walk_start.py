@@ -40,9 +40,9 @@ from walkwithme.web.session import signed_form, signed_in
 router = APIRouter(include_in_schema=False)
 
 NOBODY_HEARS = (
-    "Nobody would hear an alarm: none of the companions you chose has a notification channel "
-    "that works (one that has worked, and is not failing now). Ask them to add one or mend "
-    "theirs, and send a test, or choose someone who has one."
+    "Nobody would hear an alarm: none of the companions you chose has alerts that work (set "
+    "up, tested, and not failing now). Ask them to set theirs up and send a test, or choose "
+    "someone who has."
 )
 
 
