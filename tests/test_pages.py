@@ -109,16 +109,21 @@ def test_before_its_script_runs_the_page_says_how_old_her_position_is_and_if_she
 ) -> None:
     mira, noor, phone, walk = cast.walking()
     path = f"/walks/{walk['id']}"
-    assert 'class="pill amber">No position yet<' in page(cast.client, path, noor).text
+    assert 'class="pill amber" role="status">No position yet<' in page(cast.client, path, noor).text
     cast.send(phone, cast.fix((60.17096, 24.94137)))
     fresh = page(cast.client, path, noor).text
-    assert 'class="pill ">Not live yet<' in fresh  # the script says "Live" once connected
+    assert (
+        'class="pill " role="status">Not live yet<' in fresh
+    )  # the script says "Live" once connected
     assert " late<" not in fresh
     cast.clock.advance(seconds=61)
-    assert 'class="pill amber">No position for 1 min<' in page(cast.client, path, noor).text
+    assert (
+        'class="pill amber" role="status">No position for 1 min<'
+        in page(cast.client, path, noor).text
+    )
     cast.clock.set(walk["expected_at"] + 5 * 60_000)
     stale = page(cast.client, path, noor).text
-    assert 'class="pill red">No position for ' in stale
+    assert 'class="pill red" role="status">No position for ' in stale
     assert re.search(r'id="expected" class="late">\d\d:\d\d, 5 min late<', stale)
 
 
