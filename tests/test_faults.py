@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import IN_CI, LOCAL
 from tests.people import START, Cast
+from walkwithme.api.app import create_app
+from walkwithme.clock import FakeClock
+from walkwithme.config import load_config
+from walkwithme.services import build_services
 
 
 def test_a_locked_database_answers_503_and_the_retry_is_kept_once(
@@ -63,3 +74,57 @@ def test_a_watchdog_that_cannot_write_is_stuck_and_says_so(
         other.close()
     assert watchdog.tick_sync() == ["check"]
     assert not watchdog.stuck()
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A data folder on a disk of its own, 16 MB, that a test can fill (a tmpfs: root only)."""
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(folder)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        message = f"can't mount a small disk here: {mounted.stderr.decode().strip()}"
+        if IN_CI:
+            pytest.fail(message + " (under CI the machine can)")
+        pytest.skip(message)
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def test_a_full_disk_is_said_by_healthz_and_phones_are_told_to_send_again(
+    small_disk: Path, clock: FakeClock
+) -> None:
+    """While the disk is full, every fix gets 503 (sent again by the phone, lost by nobody),
+    and /healthz says so: a monitor must see it, not "ok" beside refused fixes. Once there is
+    room, both are well again by themselves."""
+    url = f"sqlite:///{small_disk / 'wwm.db'}"
+    config = load_config({"WWM_DATA": str(small_disk), "WWM_DATABASE_URL": url})
+    svc = build_services(config, clock)
+    svc.background_watchdog = False
+    try:
+        with TestClient(create_app(svc), client=LOCAL) as client:
+            cast = Cast(client, svc, clock)
+            _mira, _noor, phone, _walk = cast.walking()
+            assert client.get("/healthz").status_code == 200
+            filler = small_disk / "filler"
+            with filler.open("wb") as out, contextlib.suppress(OSError):
+                while True:  # until the disk says it is full
+                    out.write(b"\0" * 65536)
+            clock.advance(seconds=5)
+            fix = cast.fix(START)
+            refused = client.post(
+                "/api/fixes", json=fix, headers={"Authorization": f"Bearer {phone}"}
+            )
+            assert refused.status_code == 503, refused.text
+            health = client.get("/healthz")
+            assert health.status_code == 503
+            assert health.json()["storage"]["writes"] is False
+            filler.unlink()
+            assert cast.statuses(phone, fix) == ["accepted"]
+            assert client.get("/healthz").status_code == 200
+    finally:
+        svc.db.dispose()

@@ -11,10 +11,10 @@ import sqlalchemy as sa
 from tests.people import HOME, START, Cast, Member, between
 from walkwithme.domain.errors import Conflict
 from walkwithme.domain.fixes import Fix
-from walkwithme.store.database import Database
+from walkwithme.store.database import Database, StorageUnavailable
 from walkwithme.store.schema import fixes, walks
 from walkwithme.store.tx import Tx
-from walkwithme.store.writer import StorageUnavailable, Writer
+from walkwithme.store.writer import Writer
 from walkwithme.usecases.devices import device_for_token
 from walkwithme.usecases.fixes import SEEN_EVERY_MS, Parsed, record_fixes
 

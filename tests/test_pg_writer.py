@@ -25,18 +25,19 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import LOCAL, PG_URL, make_services, pg_schema
 from tests.people import START, Cast
+from tests.test_phones import location, owntracks
 from tests.test_writer import add_person, count
 from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
 from walkwithme.domain.fixes import Fix
 from walkwithme.services import Services
 from walkwithme.store import pg_bell
-from walkwithme.store.database import Database
+from walkwithme.store.database import Database, StorageUnavailable
 from walkwithme.store.migrate import upgrade
 from walkwithme.store.schema import fixes, people
 from walkwithme.store.tx import NewFixes, Touched, Tx
 from walkwithme.store.waiting import Job
-from walkwithme.store.writer import StorageUnavailable, Writer
+from walkwithme.store.writer import Writer
 from walkwithme.usecases.devices import Device, device_for_token
 from walkwithme.usecases.fixes import Outcome, Parsed, record_fixes
 
@@ -640,3 +641,40 @@ def test_a_process_alone_notices_nothing_and_one_that_joins_hears_every_commit_a
         first.stop()
         spy.close()
         db.dispose()
+
+
+def test_while_the_server_is_down_the_phone_doors_and_healthz_say_503_never_500(
+    pg_url: str, tmp_path: Path, clock: FakeClock
+) -> None:
+    """What is read on the way (her phone's OwnTracks key, the outbox's counts) can't be read
+    either: a 503 with Retry-After, which the phone's app retries and a monitor reads as down;
+    not a bare 500. Once the server is back, her fix is taken."""
+    outage = Outage()
+    svc = make_services(outage.url(pg_url), tmp_path, clock)
+    try:
+        with TestClient(create_app(svc), base_url="http://127.0.0.1:8000", client=LOCAL) as c:
+            cast = Cast(c, svc, clock)
+            _mira, _noor, phone, walk = cast.walking()
+            outage.down()
+            clock.advance(seconds=5)
+            refused = owntracks(cast, phone, location(cast, START))
+            assert refused.status_code == 503, refused.text
+            assert refused.headers["Retry-After"]
+            health = c.get("/healthz")
+            assert health.status_code == 503, health.text
+            assert health.json()["ok"] is False
+            assert health.json()["storage"]["writes"] is False
+            outage.up()
+            clock.advance(seconds=5)
+            taken = owntracks(cast, phone, location(cast, START))
+            assert taken.status_code == 200, taken.text
+            assert c.get("/healthz").json()["ok"] is True
+            stored = svc.db.read_sync(
+                lambda conn: conn.execute(
+                    sa.select(sa.func.count()).where(fixes.c.walk_id == walk["id"])
+                ).scalar_one()
+            )
+            assert stored == 1
+    finally:
+        svc.db.dispose()
+        outage.close()

@@ -42,8 +42,8 @@ from walkwithme.domain.errors import Conflict
 from walkwithme.ingest import Unreadable, owntracks
 from walkwithme.mqtt_friends import FRIENDS_EVERY_S, FriendsOnMqtt, is_friend_topic
 from walkwithme.settings import Broker
-from walkwithme.store.database import Database
-from walkwithme.store.writer import StorageUnavailable, Writer
+from walkwithme.store.database import Database, StorageUnavailable
+from walkwithme.store.writer import Writer
 from walkwithme.streets import StreetMap
 from walkwithme.usecases import devices, judging, phones
 

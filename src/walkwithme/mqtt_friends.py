@@ -32,8 +32,8 @@ from walkwithme.clock import Clock
 from walkwithme.domain.friends import Friend
 from walkwithme.ingest.owntracks import friend_card, friend_location
 from walkwithme.ingest.owntracks_crypto import seal
-from walkwithme.store.database import Database
-from walkwithme.store.writer import StorageUnavailable, Writer
+from walkwithme.store.database import Database, StorageUnavailable
+from walkwithme.store.writer import Writer
 from walkwithme.usecases import friends, looks
 
 log = logging.getLogger(__name__)

@@ -29,10 +29,10 @@ from sqlalchemy.engine import Connection
 from walkwithme.background import BackgroundLoop
 from walkwithme.clock import Clock
 from walkwithme.domain.keeping import Keeping
-from walkwithme.store.database import Database
+from walkwithme.store.database import Database, StorageUnavailable
 from walkwithme.store.schema import walks
 from walkwithme.store.tx import Tx
-from walkwithme.store.writer import StorageUnavailable, Writer
+from walkwithme.store.writer import Writer
 from walkwithme.usecases import deletion, judging, offer_times, retention
 
 log = logging.getLogger(__name__)

@@ -40,6 +40,7 @@ from walkwithme.api.fixes_door import PATH as FIXES_PATH
 from walkwithme.api.fixes_door import FixesDoor, FixesFirst
 from walkwithme.api.responses import JSON
 from walkwithme.services import Services
+from walkwithme.store.database import StorageUnavailable
 from walkwithme.store.health import takes_writes
 from walkwithme.usecases import channels as outbox
 from walkwithme.web.headers import SecurityHeaders
@@ -139,9 +140,14 @@ def create_app(services: Services, *, manage: bool = True) -> FastAPI:
             # Up or not, for any monitor; the counts are for the operator (auth.py).
             ok = storage and not watchdog.stuck()
             return JSON({"ok": ok, "version": __version__}, status_code=200 if ok else 503)
-        backlog, broken = await svc.db.read(
-            lambda c: (outbox.backlog(c), outbox.broken_channels(c))
-        )
+        backlog: int | None = None
+        broken: int | None = None
+        try:
+            backlog, broken = await svc.db.read(
+                lambda c: (outbox.backlog(c), outbox.broken_channels(c))
+            )
+        except StorageUnavailable:  # it can't be read either: said below, not a bare 503
+            storage = False
         body = {
             "ok": storage and not watchdog.stuck(),
             "version": __version__,

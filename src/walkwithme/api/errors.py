@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from walkwithme.api.responses import JSON
 from walkwithme.domain.errors import DomainError, TooSoon
-from walkwithme.store.writer import StorageUnavailable
+from walkwithme.store.database import StorageUnavailable
 
 log = logging.getLogger(__name__)
 

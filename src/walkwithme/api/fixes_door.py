@@ -34,8 +34,8 @@ from walkwithme.api.body_limit import limit_for, refused_length, too_large
 from walkwithme.api.errors import NOT_JSON, STORAGE_RETRY_AFTER_S, STORAGE_UNAVAILABLE, error_body
 from walkwithme.domain.errors import Conflict, DomainError
 from walkwithme.services import Services
+from walkwithme.store.database import StorageUnavailable
 from walkwithme.store.tx import Tx
-from walkwithme.store.writer import StorageUnavailable
 from walkwithme.usecases.devices import Device
 from walkwithme.usecases.fixes import Outcome, Parsed, parse_batch, record_fixes, unknown_fields
 

@@ -7,7 +7,7 @@ from functools import partial
 
 from walkwithme.security import token_hash
 from walkwithme.services import Services
-from walkwithme.store.writer import StorageUnavailable
+from walkwithme.store.database import StorageUnavailable
 from walkwithme.usecases import looks
 
 log = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ import anyio.to_thread
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Dialect, Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.sql import ClauseElement, Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -77,6 +77,11 @@ def _sqlite_engine(url: str, *, for_writes: bool, busy_timeout_ms: int) -> Engin
     return engine
 
 
+class StorageUnavailable(Exception):
+    """The database could not commit, or be read; nothing of the request was kept. Worth a
+    retry (a 503 with Retry-After)."""
+
+
 class Database:
     """A database's engines: one for the writer, one for concurrent reads."""
 
@@ -113,8 +118,15 @@ class Database:
             )
 
     def read_sync(self, fn: Callable[[Connection], T]) -> T:
-        with self.read_engine.connect() as conn:
-            return fn(conn)
+        """Run a read; StorageUnavailable (a 503, worth a retry) if the database can't be
+        reached or read (PostgreSQL restarting, a disk gone): not a fault of the request."""
+        try:
+            with self.read_engine.connect() as conn:
+                return fn(conn)
+        except DBAPIError as exc:
+            if exc.connection_invalidated or isinstance(exc, OperationalError):
+                raise StorageUnavailable("the database is unavailable; try again") from exc
+            raise
 
     async def read(self, fn: Callable[[Connection], T]) -> T:
         """Run a read-only query function on a worker thread, off the event loop."""

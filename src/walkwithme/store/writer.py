@@ -35,17 +35,13 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from walkwithme.clock import Clock
 from walkwithme.domain.errors import Changed, DomainError
 from walkwithme.store import pg_writes
-from walkwithme.store.database import Writes, commit_with
+from walkwithme.store.database import StorageUnavailable, Writes, commit_with
 from walkwithme.store.tx import Touched, Tx
 from walkwithme.store.waiting import STOP, Job, Waiting
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 CHANGED_TRIES = 3  # a job that found its data changed meanwhile runs this many times at most
-
-
-class StorageUnavailable(Exception):
-    """The database could not commit; nothing of the request was kept. Worth a retry."""
 
 
 class Writer:
