@@ -25,16 +25,18 @@ from nacl.encoding import Base64Encoder
 from nacl.secret import SecretBox
 from paho.mqtt.enums import CallbackAPIVersion
 
-from tests.conftest import LOCAL, make_services
+from tests.conftest import LOCAL, make_services, pg_schema
 from tests.mqtt_world import BROKER, WITHIN_S, Phone, eventually, forget_session
 from tests.people import HOME, START, Cast, Member, between
 from tests.service import WWM
+from tests.test_pg_writer import Outage
 from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
 from walkwithme.config import load_config
 from walkwithme.domain.errors import Conflict, Invalid
 from walkwithme.services import build_services
 from walkwithme.store.database import Database
+from walkwithme.store.migrate import upgrade
 from walkwithme.usecases import devices
 
 pytestmark = pytest.mark.usefixtures("mqtt_broker")
@@ -380,3 +382,37 @@ def test_a_tour_asked_on_the_request_topic_is_answered_on_cmd(
         )
         link = answer["tour"]["url"].removeprefix(str(cast.client.base_url))
         assert cast.client.get(link).json()["last_position"]["lat"] == START[0]
+
+
+def test_a_message_that_arrives_while_postgresql_is_unreachable_is_held_and_taken_after(
+    world: dict[str, str],
+    tmp_path: Path,
+    clock: FakeClock,
+    phone: Phone,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Not even her phone's topic can be looked up while the server is down: the message is
+    held, unacknowledged, and taken once the server is back (it was dropped and acknowledged,
+    so the broker never sent it again)."""
+    settings = {k: v for k, v in world.items() if k.startswith("WWM_")}
+    outage = Outage()
+    with pg_schema("mq_") as url:
+        db = Database(url)
+        upgrade(db.write_engine)
+        db.dispose()
+        svc = make_services(outage.url(url), tmp_path, clock, None, **settings)
+        try:
+            with TestClient(create_app(svc), base_url="http://127.0.0.1:8000", client=LOCAL) as c:
+                eventually(lambda: svc.mqtt is not None and svc.mqtt.connected)
+                cast = Cast(c, svc, clock)
+                _mira, noor, walk = mira_on_a_walk(cast, world["topic"])
+                outage.down()
+                phone.publish(location(cast, START, m=2))
+                # Tried, and could not be looked up: held, not acknowledged, not dropped.
+                eventually(lambda: "an MQTT message waits" in caplog.text)
+                assert "could not be taken; dropped" not in caplog.text
+                outage.up()
+                eventually(lambda: last_position(cast, noor, walk) is not None)
+        finally:
+            svc.db.dispose()
+            outage.close()
