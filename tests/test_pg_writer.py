@@ -557,6 +557,16 @@ def test_the_doorbell_listens_again_after_the_server_ended_its_connection(pg_url
         db.dispose()
 
 
+def touching(walk_id: int) -> Callable[[Tx], None]:
+    """A job that changes something of walk `walk_id` (its streams are told)."""
+
+    def job(tx: Tx) -> None:
+        add_person(walk_id)(tx)
+        tx.touch(walk_id)
+
+    return job
+
+
 @dataclass
 class Process:
     """What a `serve` process has on PostgreSQL for the doorbell: a writer that notices only
@@ -590,11 +600,7 @@ class Process:
         return cls(writer, listener, heard, arrived, again)
 
     def touch(self, walk_id: int) -> None:
-        def touching(tx: Tx) -> None:
-            add_person(walk_id)(tx)
-            tx.touch(walk_id)
-
-        self.writer.run_sync(touching)
+        self.writer.run_sync(touching(walk_id))
 
     def stop(self) -> None:
         self.listener.stop()
@@ -621,6 +627,19 @@ def test_a_process_alone_notices_nothing_and_one_that_joins_hears_every_commit_a
         said = [json.loads(n.payload) for n in spy.notifies(timeout=0.5, stop_after=10)]
         assert said == [{"o": "first", "hi": 1}]  # its hello, and nothing of its commits
         assert first.listener.alone()
+        # A command (no listener) always tells what it changed, and is heard; but it is no
+        # process to notice for.
+        command = Writer(
+            db.write_engine,
+            FakeClock(),
+            announce=pg_bell.announcer("command", listening=lambda: False),
+        )
+        command.run_sync(touching(5))
+        assert first.arrived.wait(10)
+        assert [t.walks for t in first.heard] == [{5}]
+        assert first.listener.alone()
+        first.heard.clear()
+        first.arrived.clear()
 
         second = Process.start(pg_url, db, "second")
         assert second.listener.met.wait(10)  # the first answered its hello

@@ -169,7 +169,9 @@ def build_services(
         on_commit=forget_revoked,
         on_answered=ring,
         # Alone on the database, nobody would hear its notices (store/pg_bell.py).
-        announce=pg_bell.announcer(me, listener.alone) if listener is not None else None,
+        announce=pg_bell.announcer(me, listener.alone, listener.listening.is_set)
+        if listener is not None
+        else None,
     )
     watchdog = Watchdog(
         db, writer, clock, has_hook=bool(config.emergency_hook), keeping=config.keeping

@@ -22,7 +22,8 @@ it runs, and says "again" through its writer: in a group of its own, after which
 it commits carries its notices, and before which every group it committed is in the database
 when the others hear it; they then check every stream again, so that nothing it committed
 while it thought itself alone waits for a stream's recheck. A process that does not listen
-(a command) always notices: it cannot know who listens.
+(a command) always notices, since it cannot know who listens, and says so (`DEAF`): hearing
+it is no reason to notice.
 
 The channel is named after the database schema (`current_schema()`), so two services sharing
 one database in different schemas don't wake each other. SQLite has one process (`serve`
@@ -134,8 +135,16 @@ def _notices(
 _NOTIFY = sa.text(f"SELECT pg_notify({CHANNEL}, :payload)")
 
 
+# Before the origin of a notice from a process that doesn't listen (a command, or a `serve`
+# whose listening connection is down): heard as news, but not as a process met, which would
+# make the hearer notice for as long as it runs although nobody listens to it.
+DEAF = "~"
+
+
 def announcer(
-    origin: str, alone: Callable[[], bool] = lambda: False
+    origin: str,
+    alone: Callable[[], bool] = lambda: False,
+    listening: Callable[[], bool] = lambda: True,
 ) -> Callable[[Touched], Writes]:
     """The writer's `announce`: the NOTIFYs it sends in the committing transaction, with its
     `COMMIT` (in one round trip: store/pg_writes.py `commit`); none while `alone()` (this
@@ -144,7 +153,8 @@ def announcer(
     def announce(touched: Touched) -> Writes:
         if alone():
             return []
-        return [(_NOTIFY, [{"payload": payload.decode()} for payload in notices(origin, touched)])]
+        said = notices(origin if listening() else DEAF + origin, touched)
+        return [(_NOTIFY, [{"payload": payload.decode()} for payload in said])]
 
     return announce
 
@@ -305,7 +315,7 @@ class Listener:
         said = _said(payload)
         if said is None or said.get("o") == self._origin:
             return
-        if not self.met.is_set():
+        if not self.met.is_set() and not str(said.get("o", "")).startswith(DEAF):
             self.met.set()  # from now on this process's writer notices
             log.info("another process shares the database: this one's commits are told to it")
             self._say("again")  # the others look again at what it committed alone
