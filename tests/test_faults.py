@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from tests.conftest import IN_CI, LOCAL
@@ -17,6 +18,7 @@ from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
 from walkwithme.config import load_config
 from walkwithme.services import build_services
+from walkwithme.store.database import Database
 
 
 def test_a_locked_database_answers_503_and_the_retry_is_kept_once(
@@ -128,3 +130,17 @@ def test_a_full_disk_is_said_by_healthz_and_phones_are_told_to_send_again(
             assert client.get("/healthz").status_code == 200
     finally:
         svc.db.dispose()
+
+
+def test_a_mistake_in_a_read_is_a_fault_of_ours_not_a_database_to_wait_for(
+    tmp_path: Path,
+) -> None:
+    """SQLite says "no such column" as it says "database is locked": only the second is worth
+    a phone's retry (a 503); the first is a 500 and a trace in the log, or phones and the MQTT
+    bridge would try it again for ever."""
+    db = Database(f"sqlite:///{tmp_path / 'wwm.db'}")
+    try:
+        with pytest.raises(sa.exc.OperationalError, match="no such"):
+            db.read_sync(lambda conn: conn.exec_driver_sql("SELECT missing FROM nowhere").all())
+    finally:
+        db.dispose()

@@ -13,6 +13,7 @@ disk.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
@@ -23,10 +24,11 @@ import anyio.to_thread
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Dialect, Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement, Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 READ_THREADS = 40  # anyio's default worker threads, which run the reads
@@ -124,7 +126,10 @@ class Database:
             with self.read_engine.connect() as conn:
                 return fn(conn)
         except DBAPIError as exc:
-            if exc.connection_invalidated or isinstance(exc, OperationalError):
+            # Not a mistake in the query (SQLite says "no such column" as an OperationalError
+            # too): that is a fault of ours, a 500 and a trace in the log, not a retry forever.
+            if exc.connection_invalidated or is_transient(exc):
+                log.warning("the database could not be read: %s", exc.orig)
                 raise StorageUnavailable("the database is unavailable; try again") from exc
             raise
 
@@ -438,3 +443,23 @@ class _Form:
 
 def sqlite_url(path: str) -> str:
     return f"sqlite:///{path}"
+
+
+def is_transient(exc: DBAPIError) -> bool:
+    """A failure of the database, not of the statement: worth trying again later (a lock
+    held, a disk full or gone read-only, a server unreachable or restarting)."""
+    text = str(exc.orig).lower()
+    return any(
+        word in text
+        for word in (
+            "database is locked",
+            "disk i/o",
+            "database or disk is full",
+            "connection",
+            "readonly database",
+            "read-only transaction",
+            "server closed",
+            "terminating",
+            "the database system is",
+        )
+    )

@@ -35,7 +35,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from walkwithme.clock import Clock
 from walkwithme.domain.errors import Changed, DomainError
 from walkwithme.store import pg_writes
-from walkwithme.store.database import StorageUnavailable, Writes, commit_with
+from walkwithme.store.database import StorageUnavailable, Writes, commit_with, is_transient
 from walkwithme.store.tx import Touched, Tx
 from walkwithme.store.waiting import STOP, Job, Waiting
 
@@ -359,7 +359,7 @@ class Writer:
                 if (
                     exc.connection_invalidated
                     or isinstance(exc, OperationalError)
-                    or _is_transient(exc)
+                    or is_transient(exc)
                 ):
                     log.warning("the database could not commit: %s", exc.orig)
                     raise StorageUnavailable("the database is unavailable; try again") from exc
@@ -379,18 +379,3 @@ def _settle_all(answers: list[_Answer]) -> None:
             done(result, error)
         except Exception:
             log.exception("could not answer a writer job")
-
-
-def _is_transient(exc: DBAPIError) -> bool:
-    text = str(exc.orig).lower()
-    return any(
-        word in text
-        for word in (
-            "database is locked",
-            "disk i/o",
-            "database or disk is full",
-            "connection",
-            "readonly database",
-            "read-only transaction",
-        )
-    )
