@@ -83,9 +83,12 @@ function cancel() {
 }
 
 // A click no pointer made (a screen reader's or a switch's "activate", which can't hold):
-// the 5 seconds to cancel start at once. A finger's tap, or a key, still has to hold.
+// the 5 seconds to cancel start at once. A finger's tap, or a key, still has to hold: a key's
+// own click (a browser makes one when Space or Enter is let go) is never an activate.
+let keyed = false;
 function activated(event) {
   event.preventDefault();
+  if (keyed) return;
   if (event.detail === 0 && holdStart === null && pending.hidden && !button.hidden) arm();
 }
 
@@ -144,10 +147,18 @@ for (const type of ["pointerup", "pointerleave", "pointercancel"]) {
   button.addEventListener(type, release);
 }
 button.addEventListener("keydown", (event) => {
-  if ((event.key === " " || event.key === "Enter") && !event.repeat) press(event);
+  if (event.key !== " " && event.key !== "Enter") return;
+  event.preventDefault(); // the repeats too: a held key must not press the button itself
+  keyed = true;
+  if (!event.repeat) press(event);
 });
 button.addEventListener("keyup", (event) => {
-  if (event.key === " " || event.key === "Enter") release();
+  if (event.key !== " " && event.key !== "Enter") return;
+  event.preventDefault();
+  release();
+  setTimeout(() => {
+    keyed = false; // after the click a browser may make of this key, in this same turn
+  }, 0);
 });
 byId("sos-cancel").addEventListener("click", cancel);
 how.textContent = "Press and hold for 2 seconds";
