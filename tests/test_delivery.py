@@ -309,6 +309,29 @@ def test_nobody_acknowledges_so_the_alarm_climbs_to_guardians_then_the_hook(
     assert svc.watchdog.tick_sync() == []  # the top of the ladder
 
 
+def test_when_her_companions_alerts_are_failing_the_alarm_goes_to_her_guardian_at_once(
+    local: tuple[Cast, Services], sink: WebhookSink
+) -> None:
+    """Noor's server has been failing (503 after 503): her alarm is still queued for Noor, but
+    nobody counts on it, so the ladder doesn't wait 3 minutes on Noor before Gus hears it."""
+    cast, svc = local
+    mira, noor, gus = with_guardian(cast)
+    add_webhook(cast, noor, sink.url + "/noor")
+    add_webhook(cast, gus, sink.url + "/gus")
+    sink.script = [503] * 5
+    walk = cast.start_walk(mira)
+    for _ in range(5):  # the walk's "started" to Noor, failing five times in a row
+        send_all(svc)
+        cast.clock.advance(minutes=10)
+    assert cast.client.get("/api/channels", headers=noor.auth).json()[0]["status"] == "failing"
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    assert svc.watchdog.tick_sync() == ["escalated"]  # at its next look, not 3 minutes on
+    send_all(svc)
+    told = [json.loads(r.body) for r in sink.received if r.path == "/gus"]
+    assert [(t["kind"], t["rung"]) for t in told] == [("alarm", "guardians")]
+    assert ("/noor", "200") in [(r.path, r.headers["x-answered"]) for r in sink.received]
+
+
 def test_im_on_it_pauses_the_climb_for_ten_minutes_not_for_good(
     local: tuple[Cast, Services], sink: WebhookSink
 ) -> None:

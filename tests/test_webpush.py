@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi.testclient import TestClient
 
 from tests.conftest import make_services
-from tests.people import Cast, Member
+from tests.people import PIN, Cast, Member
 from tests.sinks import Browser, PushService, push_service
 from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
@@ -163,6 +163,27 @@ def test_a_message_the_push_service_refuses_costs_that_alert_not_the_channel(
     cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
     send_all(svc)
     assert [m["kind"] for m in push.delivered()] == ["alarm"]
+
+
+def test_a_push_service_that_refuses_every_alert_breaks_the_channel_after_five(
+    local: tuple[Cast, Services], push: PushService
+) -> None:
+    """403 for each message (the server's key changed since the browser subscribed): each
+    refusal costs its alert; five in a row break the channel, which then says so rather than
+    "failing: trying again"."""
+    cast, svc = local
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    subscribe(cast, noor, push.subscribe("noor"))
+    push.script = [403] * 5
+    for _ in range(5):
+        walk = cast.start_walk(mira)
+        send_all(svc)
+        cast.client.post(f"/api/walks/{walk['id']}/end", json={"pin": PIN}, headers=mira.auth)
+        send_all(svc)
+    refused = channel_of(cast, noor)
+    assert refused["status"] == "broken"
+    assert refused["last_error"] == "the push service answered 403"
 
 
 def test_the_test_notification_reaches_the_browser(

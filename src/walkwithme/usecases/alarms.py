@@ -31,10 +31,11 @@ from walkwithme.usecases.walks import audience_of, own_live_walk, person_name
 def _alarm_begins(tx: Tx, walk: Walk, reason: Reason, *, cover: bool) -> dict[str, Any]:
     """An alarm begins: its reason and time, the question it ends, the ladder's first rung
     (in the walk's own columns, or in the cover's for the alarm her devices are shown). Her
-    companions are told first; if none of them has a channel that works, that rung reaches
-    nobody and is skipped: the ladder climbs at the watchdog's next look, not 3 minutes on."""
+    companions are told first; if none of them has a channel that works (neither broken nor
+    failing), that rung reaches nobody and is skipped: the ladder climbs at the watchdog's
+    next look, not 3 minutes on."""
     companions = alerts.companion_ids(tx.conn, walk.id)
-    heard = any(alerts.working_channels(tx.conn, companions).values())
+    heard = alerts.anyone_reached(tx.conn, companions)
     return shown_columns(
         cover,
         alarm_reason=reason.value,
@@ -193,10 +194,8 @@ def _next_reachable(
 ) -> int | None:
     for higher in range(level + 1, len(LADDER)):
         rung = LADDER[higher]
-        if rung == "guardians" and any(
-            alerts.working_channels(
-                tx.conn, alerts.guardian_ids(tx.conn, walk.walker_id, alarm_at=alarm_at)
-            ).values()
+        if rung == "guardians" and alerts.anyone_reached(
+            tx.conn, alerts.guardian_ids(tx.conn, walk.walker_id, alarm_at=alarm_at)
         ):
             return higher
         if rung == "hook" and has_hook:

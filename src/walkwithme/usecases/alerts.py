@@ -71,6 +71,25 @@ def working_channels(conn: Connection, people_ids: list[int]) -> dict[int, list[
     return found
 
 
+_REACHING = (
+    sa.select(channels.c.id)
+    .where(
+        channels.c.person_id.in_(sa.bindparam("people", expanding=True)),
+        channels.c.removed_at.is_(None),
+        channels.c.broken_at.is_(None),
+        channels.c.failures < FAILING_AFTER,
+    )
+    .limit(1)
+)
+
+
+def anyone_reached(conn: Connection, people_ids: list[int]) -> bool:
+    """Whether any of these people has a channel to count on now (neither broken nor failing):
+    the alarm's ladder skips a rung that reaches nobody. (A failing channel is still sent
+    every alert: `working_channels`.)"""
+    return bool(people_ids) and conn.execute(_REACHING, {"people": people_ids}).first() is not None
+
+
 def working_channel_ids(conn: Connection, person_id: int) -> list[int]:
     return working_channels(conn, [person_id])[person_id]
 

@@ -268,17 +268,21 @@ def _record(tx: Tx, results: list[Result]) -> None:
                 sa.select(channels.c.failures).where(channels.c.id == c.channel_id)
             ).one()
             # Only a failure that says the channel can never work breaks it (a broken channel
-            # is told nothing more until a test revives it). Failures that may pass (a mail
-            # server down for an hour) never do: it is "failing", and the alarms made
-            # meanwhile are still queued for it, to reach her once it works again.
+            # is told nothing more until a test revives it), or refusals of each alert
+            # FAILING_AFTER times in a row (a push service refusing every message since the
+            # server's key changed). Failures that may pass (a mail server down for an hour)
+            # never do: it is "failing", and the alarms made meanwhile are still queued for
+            # it, to reach her once it works again.
+            failures = row.failures + 1
             breaks = result.permanent if result.breaks_channel is None else result.breaks_channel
+            refused_all = result.permanent and failures >= FAILING_AFTER
             tx.conn.execute(
                 channels.update()
                 .where(channels.c.id == c.channel_id)
                 .values(
-                    failures=row.failures + 1,
+                    failures=failures,
                     last_error=result.error[:300],
-                    broken_at=tx.now_ms if breaks else None,
+                    broken_at=tx.now_ms if breaks or refused_all else None,
                 )
             )
 

@@ -45,13 +45,14 @@ PASSWORD_CHECKS = Limit(
 PER_ADDRESS = Limit(100, 15 * MINUTE_MS, "sign-ins from your address")
 
 
-def hit(tx: Tx, key: str, limit: Limit) -> None:
-    """Count one attempt under `key`; `TooSoon` (nothing counted) once the window is full."""
+def hit(tx: Tx, key: str, limit: Limit, *, refuse: bool = True) -> None:
+    """Count one attempt under `key`; `TooSoon` (nothing counted) once the window is full
+    (unless not `refuse`: counted, never refused)."""
     row = tx.conn.execute(
         sa.select(throttles.c.window_start, throttles.c.hits).where(throttles.c.key == key)
     ).first()
     if row is not None and tx.now_ms < row.window_start + limit.window_ms:
-        if row.hits >= limit.hits:
+        if row.hits >= limit.hits and refuse:
             wait_s = math.ceil((row.window_start + limit.window_ms - tx.now_ms) / 1000)
             raise TooSoon(
                 f"too many {limit.what}: try again in {_say(wait_s)}", retry_after_s=wait_s
@@ -80,6 +81,9 @@ def sign_in(
         hit(tx, f"addr:{address}", PER_ADDRESS)
     if not signing_up and known_browsers.known_to(tx.conn, browser, email, tx.now_ms):
         hit(tx, known_browsers.throttle_key(browser), PER_ACCOUNT)
+        # Counted with the account's too, never refused there: whoever holds her browser
+        # gets no more guesses by trying again without its cookie.
+        hit(tx, account_key(email), PER_ACCOUNT, refuse=False)
         return
     hit(tx, account_key(email, SIGN_UP if signing_up else SIGN_IN), PER_ACCOUNT)
 
