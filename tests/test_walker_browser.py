@@ -255,7 +255,9 @@ def test_sos_is_held_then_can_be_cancelled_and_is_sent_when_back_online(
     expect(page.locator("#sos-pending")).to_be_hidden()
     assert state() == "active"
 
-    # Held long enough, then cancelled within the grace time: nothing.
+    # Held long enough, then cancelled within the grace time: nothing. (The page's time stands
+    # still meanwhile but for run_for: the screenshots take real seconds of a slow machine.)
+    page.clock.pause_at(page.evaluate("Date.now()"))
     sos.hover()
     page.mouse.down()
     page.clock.run_for(2100)
@@ -267,6 +269,7 @@ def test_sos_is_held_then_can_be_cancelled_and_is_sent_when_back_online(
     page.clock.run_for(8000)
     expect(page.locator("#sos-how")).to_contain_text("Cancelled: nothing was sent")
     assert state() == "active"
+    page.clock.resume()
 
     # Held without a network, not cancelled: kept, said, and sent when the phone is back.
     context.set_offline(True)
@@ -313,6 +316,9 @@ def test_sos_by_keyboard_is_held_and_a_screen_readers_activate_starts_the_cancel
     walk_id = her_walk_page(site, page, mira, noor)
     sos = page.get_by_role("button", name="SOS")
     pending = page.locator("#sos-pending")
+    # The page's time stands still but for run_for: a slow machine's real seconds between two
+    # key events must not make a hold of less than 2 s into one of more.
+    page.clock.pause_at(page.evaluate("Date.now()"))
     for key in (" ", "Enter"):
         sos.focus()
         page.keyboard.press(key)
@@ -407,6 +413,10 @@ def test_she_is_asked_are_you_ok_on_her_page_and_answers_on_the_pin_pad(
     context.set_offline(False)
     expect(page.locator("#check")).to_be_visible()  # the question came live
     expect(page.get_by_role("heading", name="Are you OK?")).to_be_visible()
+    # Why, as the page says it when loaded; and SOS above it, on her first screen.
+    expect(page.locator("#check-why")).to_contain_text("We asked because: ")
+    sos_top = (page.locator("#sos").bounding_box() or {"y": 10_000})["y"]
+    assert sos_top < (page.locator("#check").bounding_box() or {"y": 0})["y"]
     for digit in PIN:
         page.get_by_role("group", name="PIN pad").get_by_role("button", name=digit).click()
     # A screen reader is told how many digits the pad typed (the field itself says nothing).

@@ -158,6 +158,7 @@ function showPosition(position) {
 function addToTimeline(event) {
   const item = document.createElement("li");
   item.className = `kind-${event.kind}`;
+  if (event.reason) item.dataset.reason = event.reason; // her page's "Are you OK?" says why
   const time = document.createElement("span");
   time.className = "when";
   time.dataset.at = event.at;
@@ -283,7 +284,7 @@ function showConnection(status) {
 // again, and come back to this page. An alarm stays said (what, since when, who is on it,
 // and not to call her after her duress PIN), without where she was.
 function signedOut() {
-  hideWhereSheWas(["map", "status", "alarm-last", "walker-actions", "check"]);
+  hideWhereSheWas(["map", "status", "alarm-last", "walker-actions", "sos-form", "check"]);
   for (const form of document.querySelectorAll("#alarm form")) form.hidden = true;
   if (herOwn) {
     setHeadline("Sign in again to go on with your walk");

@@ -7,6 +7,7 @@
 import * as words from "./words.js";
 
 const data = JSON.parse(document.getElementById("walk-data").textContent);
+const tables = data.words;
 const byId = (id) => document.getElementById(id);
 const QUEUE = `wwm-fixes-${data.walk_id}`;
 const BATCH = 100;
@@ -173,8 +174,10 @@ function stopReporting() {
   watching = null;
   stopped = true;
   if (wakeLock) wakeLock.release().catch(() => {});
-  const actions = byId("walker-actions");
-  if (actions) actions.hidden = true;
+  for (const id of ["walker-actions", "sos-form"]) {
+    const element = byId(id);
+    if (element) element.hidden = true;
+  }
 }
 
 async function begin() {
@@ -224,7 +227,12 @@ function watchTheWalk() {
         if (!(item instanceof HTMLElement)) continue;
         if (item.classList.contains("kind-check")) {
           check.hidden = false;
-          byId("check-why").textContent = "Enter your PIN to tell the people following your walk.";
+          byId("check-title").textContent = "Are you OK?";
+          // Why she is asked, as the page says it when loaded (words.reason: the same words).
+          const asked = item.dataset.reason;
+          const why = asked ? `We asked because: ${words.reason(tables, asked)}. ` : "";
+          byId("check-why").textContent =
+            `${why}Enter your PIN to tell the people following your walk.`;
           pin.focus();
         }
       }
@@ -238,6 +246,7 @@ function watchTheWalk() {
       check.hidden = true;
     } else if (state.includes("state-alarm")) {
       check.hidden = false;
+      byId("check-title").textContent = "If you are OK, say so"; // as the page loads in an alarm
     } else if (inAlarm) {
       // The alarm is over (resolved: its question with it): the pad goes, without a reload.
       check.hidden = true;
