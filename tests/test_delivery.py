@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from tests.conftest import make_services
 from tests.people import HOME, PIN, Cast, Member
 from tests.sinks import Mailbox, WebhookSink, smtp_server, webhook_sink
+from tests.test_manage_pages import page
 from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
 from walkwithme.notify.channels import apprise_hosts
@@ -307,6 +308,20 @@ def test_nobody_acknowledges_so_the_alarm_climbs_to_guardians_then_the_hook(
     assert [r.path for r in hook.received] == ["/emergency"]
     assert hook.received[0].headers["x-walkwithme-signature"].startswith("sha256=")
     assert svc.watchdog.tick_sync() == []  # the top of the ladder
+    cast.clock.advance(minutes=10)
+    assert svc.watchdog.tick_sync() == ["escalated"]  # said again to the top, 10 min on
+    # The timeline says who was told, not "the next people".
+    events = cast.client.get(f"/api/walks/{walk['id']}/events", headers=noor.auth).json()
+    said = [words.event_sentence(e, "Mira") for e in events if e["kind"] == "alarm_escalated"]
+    assert said == [
+        "The alarm went on to Mira's guardians",
+        "The alarm went on to the service's emergency contact",
+        "The alarm was said again to the service's emergency contact",
+    ]
+    hers = cast.client.get(f"/api/walks/{walk['id']}/events", headers=mira.auth).json()
+    assert walker_words.event_sentence(next(e for e in hers if e["kind"] == "alarm_escalated")) == (
+        "The alarm went on to your guardians"
+    )
 
 
 def test_when_her_companions_alerts_are_failing_the_alarm_goes_to_her_guardian_at_once(
@@ -612,6 +627,9 @@ def test_a_channel_down_for_a_while_is_failing_not_broken_and_still_gets_her_ala
     said = checks.channels_finding(svc.db)  # `walkwithme check` tells the operator
     assert said.verdict is checks.Verdict.WARN
     assert "1 failing: their alerts are tried again" in said.said
+    ola = cast.person("Ola", operator=True)  # and so does the admin page
+    admin = page(cast.client, "/admin", ola).text
+    assert "Failing channels, still tried: <strong>1</strong>" in admin
     cast.client.post(f"/api/walks/{first['id']}/sos", headers=mira.auth)
     second_walker = cast.person("Aino")
     cast.link(second_walker, noor)

@@ -300,6 +300,21 @@ def backlog(conn: Connection) -> int:
     )
 
 
+def failing_channels(conn: Connection) -> int:
+    """Channels not broken that failed FAILING_AFTER times in a row: still tried."""
+    return int(
+        conn.execute(
+            sa.select(sa.func.count())
+            .select_from(channels)
+            .where(
+                channels.c.broken_at.is_(None),
+                channels.c.removed_at.is_(None),
+                channels.c.failures >= FAILING_AFTER,
+            )
+        ).scalar_one()
+    )
+
+
 def broken_channels(conn: Connection) -> int:
     return int(
         conn.execute(

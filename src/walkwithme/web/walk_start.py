@@ -46,6 +46,12 @@ NOBODY_HEARS = (
 )
 
 
+NOBODY_CHOSEN = (
+    "Nobody would hear an alarm: you have chosen nobody to follow this walk. Tick someone "
+    "whose alerts work."
+)
+
+
 # -- start a walk ------------------------------------------------------------------------------
 
 
@@ -131,6 +137,7 @@ def _start_page(
         csrf=csrf,
         warning=None if heard else NOBODY_HEARS,
         nobody_hears=NOBODY_HEARS,
+        nobody_chosen=NOBODY_CHOSEN,
         error=error,
         fields=fields or {},
         centre=picking_centre(svc, context["places"]),

@@ -25,7 +25,8 @@ EVENTS = {
     "check": "The service asked you “Are you OK?”",
     "check_answered": "You answered “I'm OK”",
     "alarm": "ALARM: {reason}",
-    "alarm_escalated": "The alarm went on to the next people",
+    "alarm_escalated": "The alarm went on to {rung}",
+    "alarm_escalated_again": "The alarm was said again to {rung}",
     "alarm_acknowledged": "{by} is on it",
     "alarm_resolved": "The alarm is over: {note}",
     "sos": "You pressed SOS",
@@ -35,6 +36,13 @@ EVENTS = {
     "expected_later": "You are slower, but getting closer: more time",
 }
 
+
+# Who the alarm's ladder told, said to her.
+RUNGS = {
+    "companions": "your companions",
+    "guardians": "your guardians",
+    "hook": "the service's emergency contact",
+}
 
 SIGNALS = {
     "charging": "Your phone ({device}) is charging",
@@ -77,8 +85,11 @@ def event_sentence(event: dict[str, object]) -> str:
         return EVENTS["inside_by"].format(by=by.get("name", "Someone")) + words.closing(event)
     if kind not in EVENTS:
         return words.event_sentence(event, "You")
+    if kind == "alarm_escalated" and event.get("again"):
+        kind = "alarm_escalated_again"
     sender = event.get("sender")
     said = EVENTS[kind].format(
+        rung=RUNGS.get(str(event.get("rung")), "the next people"),
         sender=sender.get("name", "Someone") if isinstance(sender, dict) else "Someone",
         text=event.get("text", ""),
         by=by.get("name", "Someone") if isinstance(by, dict) else "Someone",
@@ -100,4 +111,5 @@ def tables() -> dict[str, dict[str, str]]:
         "timer_reasons": words.tables()["timer_reasons"],
         "signals": dict(SIGNALS),
         "looks": dict(LOOKS),
+        "rungs": dict(RUNGS),
     }

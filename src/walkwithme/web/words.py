@@ -146,7 +146,8 @@ _EVENTS = {
     "check": "The service asked {name} “Are you OK?”",
     "check_answered": "{name} answered “I'm OK”",
     "alarm": "ALARM: {reason}",
-    "alarm_escalated": "The alarm went on to the next people",
+    "alarm_escalated": "The alarm went on to {rung}",
+    "alarm_escalated_again": "The alarm was said again to {rung}",
     "alarm_acknowledged": "{by} is on it",
     "alarm_resolved": "The alarm is over: {note}",
     "sos": "{name} pressed SOS",
@@ -160,6 +161,13 @@ _EVENTS = {
 
 
 # What her phone's app said of the phone (a `phone_signal` event's `signal`).
+# Who the alarm's ladder told (`alarm_escalated`'s rung), in words.
+RUNGS = {
+    "companions": "{name}'s companions",
+    "guardians": "{name}'s guardians",
+    "hook": "the service's emergency contact",
+}
+
 SIGNALS = {
     "charging": "{name}'s phone ({device}) is charging",
     "not_charging": "{name}'s phone ({device}) is no longer charging",
@@ -196,10 +204,13 @@ def event_sentence(event: dict[str, object], name: str) -> str:
     if kind == "phone_signal" and str(event.get("signal")) in SIGNALS:
         device = event.get("device") or "phone"
         return SIGNALS[str(event.get("signal"))].format(name=name, device=device)
+    if kind == "alarm_escalated" and event.get("again"):
+        kind = "alarm_escalated_again"
     template = _EVENTS.get(kind, kind.replace("_", " "))
     sender = event.get("sender")
     said = template.format(
         name=name,
+        rung=RUNGS.get(str(event.get("rung")), "the next people").format(name=name),
         sender=sender.get("name", "Someone") if isinstance(sender, dict) else "Someone",
         text=event.get("text", ""),
         by=by.get("name", "Someone") if isinstance(by, dict) else "Someone",
@@ -222,4 +233,5 @@ def tables() -> dict[str, dict[str, str]]:
         "timer_reasons": dict(TIMER_REASONS),
         "signals": dict(SIGNALS),
         "duress": dict(DURESS_AGAIN),
+        "rungs": dict(RUNGS),
     }

@@ -7,9 +7,13 @@ import { pickOnMap } from "./pick_map.js";
 const warning = document.getElementById("nobody-hears");
 const boxes = [...document.querySelectorAll("input[type=checkbox][data-hears]")];
 
+const said = warning.querySelector("strong");
+const someone = said.textContent;
 function judge() {
   const chosen = boxes.filter((box) => box.checked);
   warning.hidden = chosen.some((box) => box.dataset.hears === "1");
+  // Nobody ticked is not "none of the companions you chose": it says what it is.
+  said.textContent = chosen.length === 0 ? warning.dataset.nobodyChosen : someone;
 }
 for (const box of boxes) box.addEventListener("change", judge);
 judge();

@@ -68,9 +68,12 @@ export function eventSentence(tables, event, name) {
   }
   const signal = event.kind === "phone_signal" && tables.signals && tables.signals[event.signal];
   if (signal) return fill(signal, { name, device: event.device || "phone" });
-  const template = tables.events[event.kind] || event.kind.replaceAll("_", " ");
+  const kind = event.kind === "alarm_escalated" && event.again ? "alarm_escalated_again" : event.kind;
+  const template = tables.events[kind] || event.kind.replaceAll("_", " ");
+  const rung = (tables.rungs && tables.rungs[event.rung]) || "the next people";
   const said = fill(template, {
     name,
+    rung: fill(rung, { name }),
     sender: (event.sender && event.sender.name) || "Someone",
     text: event.text || "",
     by: (event.by && event.by.name) || "Someone",
