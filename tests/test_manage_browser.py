@@ -163,6 +163,11 @@ def test_contacts_places_and_the_menu_on_a_phone(
     screenshot(page, "manage-menu")
     page.get_by_role("link", name="Contacts").click()
     expect(page.get_by_role("heading", name="Contacts", exact=True)).to_be_visible()
+    page.get_by_label("Their email").fill(mira.email)  # her own, by mistake
+    page.get_by_role("button", name="Ask them").click()
+    expect(page.get_by_role("alert")).to_contain_text("your own contact")
+    page.get_by_role("link", name="Back").click()  # the address as typed, to mend
+    expect(page.get_by_label("Their email")).to_have_value(mira.email)
     page.get_by_label("Their email").fill(noor.email)
     page.get_by_label("Guardian: hears only of alarms").check()
     page.get_by_role("button", name="Ask them").click()
