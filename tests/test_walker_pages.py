@@ -141,7 +141,7 @@ def test_the_nobody_would_hear_warning_shows_before_she_starts(cast: Cast) -> No
         **{f"companion_{noor.id}": "on"}, pin=PIN, pin_again="9999",
     )  # fmt: skip
     assert wrong.status_code == 422
-    assert "the two PINs differ" in wrong.text
+    assert "The two PINs differ" in wrong.text
     assert re.search(r'<p id="nobody-hears"[^>]*role="status" >', wrong.text)
     assert cast.client.get("/api/walks", headers=mira.auth).json() == []
 
