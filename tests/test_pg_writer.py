@@ -493,7 +493,7 @@ def test_a_notice_is_heard_for_a_group_that_committed_and_never_for_one_taken_ba
     try:
         assert listener.listening.wait(10)
 
-        def touching(walk_id: int, *, fail: bool = False) -> Callable[[Tx], None]:
+        def adding_fixes(walk_id: int, *, fail: bool = False) -> Callable[[Tx], None]:
             def job(tx: Tx) -> None:
                 add_person(walk_id)(tx)
                 # Bound into the query as a literal on this side: quotes and all, said as is.
@@ -504,11 +504,11 @@ def test_a_notice_is_heard_for_a_group_that_committed_and_never_for_one_taken_ba
             return job
 
         with pytest.raises(RuntimeError):
-            writer.run_sync(touching(8, fail=True))
+            writer.run_sync(adding_fixes(8, fail=True))
         # The listener's own process's notice is skipped (its own bell rang already).
         itself = Writer(db.write_engine, FakeClock(), announce=pg_bell.announcer("listening"))
-        itself.run_sync(touching(6))
-        writer.run_sync(touching(7))
+        itself.run_sync(adding_fixes(6))
+        writer.run_sync(adding_fixes(7))
         assert arrived.wait(10)
         assert [t.walks for t in heard] == [{7}]
         assert heard[0].fixes == {7: [NewFixes(1, 1, [{"id": 1, "odd": ODD}])]}
@@ -544,11 +544,7 @@ def test_the_doorbell_listens_again_after_the_server_ended_its_connection(pg_url
         assert again.wait(15)  # it listens again, and says so
         assert listener.listening.wait(10)
 
-        def touching(tx: Tx) -> None:
-            add_person(5)(tx)
-            tx.touch(5)
-
-        writer.run_sync(touching)
+        writer.run_sync(touching(5))
         assert arrived.wait(10)
         assert [t.walks for t in heard] == [{5}]
     finally:

@@ -20,10 +20,8 @@ from walkwithme.store.tx import Tx
 from walkwithme.store.writer import Writer
 
 PROBE_S = 2.0  # a writer that can't commit the probe within this is as good as stuck
-
 PROBE_KEY = "healthz"  # SQLite: a row of the throttles table no attempt is counted under
-
-
+# PostgreSQL: an update that matches no row (and so locks none).
 _NOTHING = throttles.update().where(throttles.c.key == "").values(hits=throttles.c.hits)
 
 

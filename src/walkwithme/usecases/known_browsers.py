@@ -5,9 +5,10 @@ hour, no password is checked. Anyone who knows her email can use those up, over 
 keep her out of her account, at night, when a companion needs to say "I'm on it". So a
 browser where she has signed in before is given a token of its own (a cookie that lasts
 `KNOWN_DAYS` after its last use), and its attempts are counted under that token rather than
-the account: a stranger's attempts don't reach it, and a thief who holds the browser is held
-to the same ten. Only a hash of the token is kept, as for sessions; the rows go with her
-account.
+the account: a stranger's attempts don't reach it. A thief who holds the browser is held to
+the same ten, and gets no more by dropping its cookie: its attempts are counted with the
+account's too, only never refused there (usecases/throttle.py). Only a hash of the token is
+kept, as for sessions; the rows go with her account.
 """
 
 from __future__ import annotations
