@@ -24,8 +24,8 @@ from walkwithme.config import Config
 from walkwithme.startup import safe_url
 from walkwithme.store.database import Database
 from walkwithme.store.migrate import recorded_revision, script_head
-from walkwithme.store.schema import channels, events, people
-from walkwithme.usecases.alerts import FAILING_AFTER
+from walkwithme.store.schema import events, people
+from walkwithme.usecases import channels as outbox
 
 REACH_TIMEOUT_S = 5.0
 AHEAD_SLACK_MS = 60_000  # the database may hold times this far past the clock (other hosts)
@@ -131,17 +131,8 @@ def _database(config: Config, db: Database) -> Finding:
 
 def channels_finding(db: Database) -> Finding:
     """People's channels that are broken or failing, counted (not whose: that is theirs)."""
-    kept = channels.c.removed_at.is_(None)
-    broken = channels.c.broken_at.is_not(None)
-    failing = sa.and_(channels.c.broken_at.is_(None), channels.c.failures >= FAILING_AFTER)
     with db.write_engine.connect() as conn:
-        total, given_up, trying = conn.execute(
-            sa.select(
-                sa.func.count(),
-                sa.func.count().filter(broken),
-                sa.func.count().filter(failing),
-            ).where(kept)
-        ).one()
+        total, given_up, trying = outbox.counts(conn)
     if given_up or trying:
         said = []
         if given_up:

@@ -71,14 +71,16 @@ def working_channels(conn: Connection, people_ids: list[int]) -> dict[int, list[
     return found
 
 
+# A channel to count on now: not removed, neither broken nor failing (a failing one is still
+# sent every alert, but neither the ladder nor a walk's start counts on it).
+_COUNTED_ON = (
+    channels.c.removed_at.is_(None),
+    channels.c.broken_at.is_(None),
+    channels.c.failures < FAILING_AFTER,
+)
 _REACHING = (
     sa.select(channels.c.id)
-    .where(
-        channels.c.person_id.in_(sa.bindparam("people", expanding=True)),
-        channels.c.removed_at.is_(None),
-        channels.c.broken_at.is_(None),
-        channels.c.failures < FAILING_AFTER,
-    )
+    .where(channels.c.person_id.in_(sa.bindparam("people", expanding=True)), *_COUNTED_ON)
     .limit(1)
 )
 
@@ -293,9 +295,7 @@ def who_would_hear(conn: Connection, ids: list[int]) -> set[int]:
         .where(
             channels.c.person_id.in_(ids),
             channels.c.worked_at.is_not(None),
-            channels.c.removed_at.is_(None),
-            channels.c.broken_at.is_(None),
-            channels.c.failures < FAILING_AFTER,
+            *_COUNTED_ON,
         )
         .distinct()
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -300,29 +300,28 @@ def backlog(conn: Connection) -> int:
     )
 
 
-def failing_channels(conn: Connection) -> int:
-    """Channels not broken that failed FAILING_AFTER times in a row: still tried."""
-    return int(
-        conn.execute(
-            sa.select(sa.func.count())
-            .select_from(channels)
-            .where(
-                channels.c.broken_at.is_(None),
-                channels.c.removed_at.is_(None),
-                channels.c.failures >= FAILING_AFTER,
-            )
-        ).scalar_one()
-    )
+class Counts(NamedTuple):
+    """People's channels not removed: how many, how many broken, how many failing (still tried)."""
+
+    total: int
+    broken: int
+    failing: int
+
+
+def counts(conn: Connection) -> Counts:
+    """For the operator (`walkwithme check`, /admin): one query."""
+    broken = channels.c.broken_at.is_not(None)
+    failing = sa.and_(channels.c.broken_at.is_(None), channels.c.failures >= FAILING_AFTER)
+    row = conn.execute(
+        sa.select(
+            sa.func.count(), sa.func.count().filter(broken), sa.func.count().filter(failing)
+        ).where(channels.c.removed_at.is_(None))
+    ).one()
+    return Counts(*row)
 
 
 def broken_channels(conn: Connection) -> int:
-    return int(
-        conn.execute(
-            sa.select(sa.func.count())
-            .select_from(channels)
-            .where(channels.c.broken_at.is_not(None), channels.c.removed_at.is_(None))
-        ).scalar_one()
-    )
+    return counts(conn).broken
 
 
 __all__ = ["DEAD", "SENT"]

@@ -28,21 +28,16 @@ router = APIRouter(include_in_schema=False)
 async def _page(request: Request, person: Person, csrf: str, **extra: Any) -> Response:
     svc = services(request)
     now = svc.clock.now_ms()
-    found, backlog, broken, failing = await svc.db.read(
-        lambda c: (
-            people.accounts(c),
-            outbox.backlog(c),
-            outbox.broken_channels(c),
-            outbox.failing_channels(c),
-        )
+    found, backlog, channels = await svc.db.read(
+        lambda c: (people.accounts(c), outbox.backlog(c), outbox.counts(c))
     )
     last = svc.watchdog.last_beat_ms
     health = {
         "watchdog": "stuck" if svc.watchdog.stuck() else "running",
         "last_look": words.when(last, now, person.timezone) if last else None,
         "backlog": backlog,
-        "broken": broken,
-        "failing": failing,
+        "broken": channels.broken,
+        "failing": channels.failing,
         "sent": svc.notifier.sent,
         "failed": svc.notifier.failed,
     }
