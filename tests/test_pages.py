@@ -201,7 +201,9 @@ def test_forms_need_our_pages_and_the_sessions_token(cast: Cast) -> None:
         ack, content=f"csrf={token}", headers={**form, **OURS}, follow_redirects=False
     )
     assert done.status_code == 303
-    assert "Noor is on it" in page(cast.client, path, noor).text
+    # Her own page says it to her as "you", the walker's as Noor.
+    assert "You are on it." in page(cast.client, path, noor).text
+    assert "Noor is on it." in page(cast.client, path, mira).text
 
 
 def test_the_pages_script_acts_in_place_with_the_same_checks(cast: Cast) -> None:
@@ -390,8 +392,18 @@ def test_a_guardian_signed_in_acts_on_the_alarm_from_its_link(cast: Cast) -> Non
     assert "I&#39;m on it</button>" in shown.text or "I'm on it</button>" in shown.text
     done = post_form(cast, gus, f"/walks/{walk['id']}/ack", shown.text, f"back={link}")
     assert done.headers["location"] == link
-    assert "Gus is on it" in page(cast.client, link, gus).text
-    assert "Gus is on it" in page(cast.client, f"/walks/{walk['id']}", noor).text
+    assert "You are on it." in page(cast.client, link, gus).text
+    assert "Gus is on it." in page(cast.client, f"/walks/{walk['id']}", noor).text
+    # Noor comes too: each page names the other first, and each person once (Gus's second
+    # "I'm on it" adds nobody).
+    post_form(cast, noor, f"/walks/{walk['id']}/ack", page(cast.client, link, noor).text)
+    cast.clock.advance(minutes=11)
+    post_form(cast, gus, f"/walks/{walk['id']}/ack", page(cast.client, link, gus).text)
+    assert "You and Noor are on it." in page(cast.client, link, gus).text
+    shown_noor = page(cast.client, f"/walks/{walk['id']}", noor).text
+    assert "Gus and you are on it." in shown_noor
+    said = re.findall(r'class="kind-alarm_acknowledged">.*?</span> ([^<]*)</li>', shown_noor)
+    assert said == ["Gus is on it", "You are on it", "Gus is on it"]  # newest first
     # Her guardian's page is the link's: the walk's own page is for her companions.
     assert page(cast.client, f"/walks/{walk['id']}", gus).status_code == 404
 

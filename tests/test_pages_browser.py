@@ -250,7 +250,9 @@ def test_a_quick_reply_is_sent_in_place_and_without_its_script_the_form_still_wo
     assert scrolled > 0
     page.get_by_role("button", name="On my way").click()
     expect(page.locator("#replied")).to_have_text("Sent: “On my way”")
-    expect(page.locator("#timeline li").first).to_contain_text("Noor: “On my way”")
+    expect(page.locator("#timeline li").first).to_contain_text(
+        "You: “On my way”"
+    )  # her own, said as hers
     assert page.evaluate("window.notReloaded") is True
     assert page.evaluate("window.scrollY") == scrolled
     assert [m["text"] for m in site.call(mira, "GET", f"/api/walks/{walk['id']}/events")
@@ -275,7 +277,7 @@ def test_a_quick_reply_is_sent_in_place_and_without_its_script_the_form_still_wo
         sign_in(old_school, site, noor, f"/walks/{walk['id']}")
         old_school.get_by_role("button", name="All good").click()
         old_school.wait_for_url(f"{site.url}/walks/{walk['id']}")
-        expect(old_school.locator("#timeline")).to_contain_text("Noor: “All good”")
+        expect(old_school.locator("#timeline")).to_contain_text("You: “All good”")
     finally:
         plain.close()
 
@@ -428,8 +430,9 @@ def test_an_alarm_on_the_companions_page_and_the_guardians_link(
     # outbox (an alert keeps its link only while it may still be sent: privacy.md).
     sink = refusing_sink
     site = open_site(WWM_ALLOW_PRIVATE_ADDRESSES="true")
-    mira, noor = site.person("Mira"), site.person("Noor")
+    mira, noor, ilse = site.person("Mira"), site.person("Noor"), site.person("Ilse")
     site.link(mira, noor)
+    site.link(mira, ilse)
     site.call(mira, "POST", "/api/channels", kind="webhook", target=sink.url + "/mira")
     site.call(mira, "PATCH", "/api/me", phone="+358 40 123 4567")
     phone = site.device(mira)
@@ -492,11 +495,22 @@ def test_an_alarm_on_the_companions_page_and_the_guardians_link(
     page.evaluate("window.notReloaded = true")
     on_it = page.get_by_role("button", name="I'm on it")
     on_it.press("Enter")
-    expect(page.locator("#alarm-on-it")).to_have_text("Noor is on it.")
+    # Said to her as hers, on the banner and live on her timeline.
+    expect(page.locator("#alarm-on-it")).to_have_text("You are on it.")
+    expect(page.locator("#timeline li").first).to_contain_text("You are on it")
     expect(page.locator("#acted")).to_have_text(
         "Done: everyone following the walk sees that you are on it."
     )
     expect(on_it).to_be_focused()
+    # Ilse comes too: said live on Noor's page, and on one she opens now (which knows that
+    # Noor said it before it was opened).
+    other = new_context().new_page()
+    sign_in(other, site, noor, f"/walks/{walk['id']}")
+    expect(other.locator("#alarm-on-it")).to_have_text("You are on it.")
+    expect(other.locator("#connection")).to_have_text(re.compile("No position for"))
+    site.call(ilse, "POST", f"/api/walks/{walk['id']}/ack")
+    for noors in (page, other):
+        expect(noors.locator("#alarm-on-it")).to_have_text("You and Ilse are on it.")
     page.get_by_label("What happened?").fill("I called her: her phone died, she is fine")
     page.get_by_role("button", name="Mark Mira safe").press("Enter")
     expect(page.locator("#alarm")).to_be_hidden()

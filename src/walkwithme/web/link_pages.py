@@ -95,6 +95,7 @@ async def link_page(token: str, request: Request) -> Response:
         urls=urls,
         left_m=left,
         near=streets_near_last(seen, svc.streets),
+        me=viewer,
     )
     context["quick_replies"] = ()  # a link's page is for the alarm, not for talking
     return pages.render(

@@ -45,13 +45,16 @@ def _alarm_event(events: list[dict[str, Any]]) -> dict[str, Any] | None:
     return None
 
 
-def _acknowledged_by(events: list[dict[str, Any]]) -> list[str]:
+def _acknowledged_by(events: list[dict[str, Any]], me: int | None) -> list[str]:
+    """Who said "I'm on it" during the alarm, each once ("You" for the reader)."""
     names: list[str] = []
     for event in events:
         if event["kind"] in ("alarm", "sos"):
             names = []
         elif event["kind"] == "alarm_acknowledged":
-            names.append(str((event.get("by") or {}).get("name", "Someone")))
+            said = words.person(event.get("by"), me)
+            if said not in names:
+                names.append(said)
     return names
 
 
@@ -94,18 +97,22 @@ def walk_context(
     urls: dict[str, str],
     left_m: float | None = None,
     near: list[str] | None = None,
+    me: int | None = None,
 ) -> dict[str, Any]:
+    """What a walk's page shows; `me`: the person reading it (signed in), whose own doings
+    it says "You" ("You are on it")."""
     view = seen.view
     name = str(view["walker"]["name"])
     state = str(view["state"])
     live = bool(view["live"])
     alarm = _alarm_event(seen.events) if state == "alarm" else None
     last = view.get("last_position") if live else None
+    on_it = _acknowledged_by(seen.events, me) if alarm else []
     silent = bool(view.get("duress")) or (alarm is not None and alarm.get("reason") == "duress")
     # The sentence after the event's own fields: a message's `text` is its words, the
     # sentence says who sent them.
     timeline = [
-        {**e, "when": words.when(int(e["at"]), now, tz), "text": words.event_sentence(e, name)}
+        {**e, "when": words.when(int(e["at"]), now, tz), "text": words.event_sentence(e, name, me)}
         for e in reversed(seen.events)
     ]
     return {
@@ -117,7 +124,7 @@ def walk_context(
         "alarm": alarm,
         "alarm_reason": words.reason(str(alarm.get("reason"))) if alarm else None,
         "alarm_since": words.when(int(alarm["at"]), now, tz) if alarm else None,
-        "on_it": _acknowledged_by(seen.events) if alarm else [],
+        "on_it": words.on_it(on_it),
         "last": last,
         "last_seen": words.when(int(last["t"]), now, tz) if last else None,
         # The streets she was last seen near, in words (the page hides them once she moves on).
@@ -146,6 +153,8 @@ def walk_context(
             "last_event": seen.events[-1]["id"] if seen.events else 0,
             "now": now,
             "tz": tz,
+            "me": me,
+            "on_it": on_it,  # so that the next "I'm on it" is said with those before it
             "words": words.tables(),
             **urls,
         },

@@ -78,6 +78,7 @@ async def walk_page(walk_id: Id, request: Request) -> Response:
         now=svc.clock.now_ms(),
         tz=person.timezone,
         can_act=audience is Audience.COMPANION,
+        me=person.id,
         urls={
             "live": f"/api/walks/{walk_id}/live",
             "map": f"/api/walks/{walk_id}/map",

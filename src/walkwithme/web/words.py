@@ -149,6 +149,7 @@ _EVENTS = {
     "alarm_escalated": "The alarm went on to {rung}",
     "alarm_escalated_again": "The alarm was said again to {rung}",
     "alarm_acknowledged": "{by} is on it",
+    "alarm_acknowledged_by_you": "You are on it",
     "alarm_resolved": "The alarm is over: {note}",
     "sos": "{name} pressed SOS",
     "low_battery": "{name}'s battery is low",
@@ -192,7 +193,29 @@ def charging_word(event: dict[str, object]) -> str:
     return ", but charging" if event.get("kind") == "low_battery" and event.get("charging") else ""
 
 
-def event_sentence(event: dict[str, object], name: str) -> str:
+def person(said: object, me: int | None) -> str:
+    """Who did something (an event's `by` or `sender`), in words: "You" on their own page."""
+    if not isinstance(said, dict):
+        return "Someone"
+    if me is not None and said.get("id") == me:
+        return "You"
+    return str(said.get("name", "Someone"))
+
+
+def on_it(names: list[str]) -> str:
+    """Who said "I'm on it" during this alarm (each once, in the order they said it)."""
+    if not names:
+        return "Nobody has said they are on it yet."
+    # "You" reads "you" after others: "Gus and you are on it."
+    said = [names[0]] + ["you" if n == "You" else n for n in names[1:]]
+    listed = said[0] if len(said) == 1 else f"{', '.join(said[:-1])} and {said[-1]}"
+    verb = "is" if len(names) == 1 and names[0] != "You" else "are"
+    return f"{listed} {verb} on it."
+
+
+def event_sentence(event: dict[str, object], name: str, me: int | None = None) -> str:
+    """The event as this side's timeline says it; `me`: the person reading it, whose own
+    doings are said "You"."""
     kind = str(event.get("kind"))
     if event.get("cover") and event.get("pin") == "duress":
         # What she was made to do, as those looking out for her must read it: not "Mira
@@ -200,20 +223,21 @@ def event_sentence(event: dict[str, object], name: str) -> str:
         return f"{name} gave the duress PIN{DURESS_AGAIN.get(kind, '')}" + closing(event)
     by = event.get("by")
     if kind == "inside" and isinstance(by, dict):  # said by whoever found her, not by her
-        return _EVENTS["inside_by"].format(name=name, by=by.get("name", "Someone")) + closing(event)
+        return _EVENTS["inside_by"].format(name=name, by=person(by, me)) + closing(event)
     if kind == "phone_signal" and str(event.get("signal")) in SIGNALS:
         device = event.get("device") or "phone"
         return SIGNALS[str(event.get("signal"))].format(name=name, device=device)
     if kind == "alarm_escalated" and event.get("again"):
         kind = "alarm_escalated_again"
+    if kind == "alarm_acknowledged" and person(by, me) == "You":
+        kind = "alarm_acknowledged_by_you"
     template = _EVENTS.get(kind, kind.replace("_", " "))
-    sender = event.get("sender")
     said = template.format(
         name=name,
         rung=RUNGS.get(str(event.get("rung")), "the next people").format(name=name),
-        sender=sender.get("name", "Someone") if isinstance(sender, dict) else "Someone",
+        sender=person(event.get("sender"), me),
         text=event.get("text", ""),
-        by=by.get("name", "Someone") if isinstance(by, dict) else "Someone",
+        by=person(by, me),
         reason=said_reason(
             event.get("reason") or "something is wrong",
             event.get("asked_because"),

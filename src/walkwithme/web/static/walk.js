@@ -162,7 +162,7 @@ function addToTimeline(event) {
   const time = document.createElement("span");
   time.className = "when";
   time.dataset.at = event.at;
-  item.append(time, " ", words.eventSentence(tables, event, name));
+  item.append(time, " ", words.eventSentence(tables, event, name, data.me));
   byId("timeline").prepend(item);
 }
 
@@ -179,7 +179,8 @@ function hideKeepingFocus(element) {
   next.focus();
 }
 
-const helpers = [];
+// Who said "I'm on it" during this alarm, from the page as served on.
+const helpers = [...(data.on_it || [])];
 function updateBanner(event) {
   const banner = byId("alarm");
   // What her devices are shown after her duress PIN (`cover`) is not the walk's own alarm:
@@ -190,7 +191,7 @@ function updateBanner(event) {
     const why = words.reason(tables, event.reason || event.kind);
     byId("alarm-reason").textContent = why.charAt(0).toUpperCase() + why.slice(1);
     byId("alarm-since").dataset.at = event.at;
-    byId("alarm-on-it").textContent = "Nobody has said they are on it yet.";
+    byId("alarm-on-it").textContent = words.onIt(helpers);
     // After her duress PIN, a message would show on the phone someone else may hold.
     const silent = event.reason === "duress" || Boolean(view.duress);
     byId("alarm-silent").hidden = !silent;
@@ -200,9 +201,9 @@ function updateBanner(event) {
     banner.hidden = false;
     refreshTimes(); // "Since 23:31, just now" at once, not a bare "Since" until the next tick
   } else if (event.kind === "alarm_acknowledged") {
-    helpers.push((event.by && event.by.name) || "Someone");
-    const verb = helpers.length === 1 ? "is" : "are";
-    byId("alarm-on-it").textContent = `${helpers.join(", ")} ${verb} on it.`;
+    const who = words.person(event.by, data.me);
+    if (!helpers.includes(who)) helpers.push(who);
+    byId("alarm-on-it").textContent = words.onIt(helpers);
   } else if (event.kind === "alarm_resolved") {
     hideKeepingFocus(banner);
     // Her own page: what her SOS said gives way to who ended the alarm (her SOS button is

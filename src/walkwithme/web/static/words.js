@@ -57,26 +57,48 @@ function closing(event) {
   return closes && event.note ? `: “${event.note}”` : "";
 }
 
-export function eventSentence(tables, event, name) {
+// Who did something (an event's `by` or `sender`), in words: "You" on their own page
+// (`me`: the reader's id; words.py's person).
+export function person(said, me) {
+  if (!said) return "Someone";
+  if (me !== null && me !== undefined && said.id === me) return "You";
+  return said.name || "Someone";
+}
+
+// Who said "I'm on it" during this alarm, each once (words.py's on_it).
+export function onIt(names) {
+  if (!names.length) return "Nobody has said they are on it yet.";
+  const said = [names[0], ...names.slice(1).map((n) => (n === "You" ? "you" : n))];
+  const listed =
+    said.length === 1 ? said[0] : `${said.slice(0, -1).join(", ")} and ${said[said.length - 1]}`;
+  const verb = names.length === 1 && names[0] !== "You" ? "is" : "are";
+  return `${listed} ${verb} on it.`;
+}
+
+export function eventSentence(tables, event, name, me) {
   // What she was made to do after her duress PIN, as those looking out for her read it.
   if (event.cover && event.pin === "duress" && tables.duress) {
     return `${name} gave the duress PIN${tables.duress[event.kind] || ""}` + closing(event);
   }
   if (event.kind === "inside" && event.by && tables.events.inside_by) {
     // Said by whoever found her, not by her.
-    return fill(tables.events.inside_by, { name, by: event.by.name || "Someone" }) + closing(event);
+    return fill(tables.events.inside_by, { name, by: person(event.by, me) }) + closing(event);
   }
   const signal = event.kind === "phone_signal" && tables.signals && tables.signals[event.signal];
   if (signal) return fill(signal, { name, device: event.device || "phone" });
-  const kind = event.kind === "alarm_escalated" && event.again ? "alarm_escalated_again" : event.kind;
+  let kind = event.kind === "alarm_escalated" && event.again ? "alarm_escalated_again" : event.kind;
+  const byYou = person(event.by, me) === "You";
+  if (kind === "alarm_acknowledged" && byYou && tables.events.alarm_acknowledged_by_you) {
+    kind = "alarm_acknowledged_by_you";
+  }
   const template = tables.events[kind] || event.kind.replaceAll("_", " ");
   const rung = (tables.rungs && tables.rungs[event.rung]) || "the next people";
   const said = fill(template, {
     name,
     rung: fill(rung, { name }),
-    sender: (event.sender && event.sender.name) || "Someone",
+    sender: person(event.sender, me),
     text: event.text || "",
-    by: (event.by && event.by.name) || "Someone",
+    by: person(event.by, me),
     reason: saidReason(tables, event),
     note: event.note || "marked safe",
   });
