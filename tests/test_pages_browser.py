@@ -250,9 +250,8 @@ def test_a_quick_reply_is_sent_in_place_and_without_its_script_the_form_still_wo
     assert scrolled > 0
     page.get_by_role("button", name="On my way").click()
     expect(page.locator("#replied")).to_have_text("Sent: “On my way”")
-    expect(page.locator("#timeline li").first).to_contain_text(
-        "You: “On my way”"
-    )  # her own, said as hers
+    # Her own reply, said to her as hers.
+    expect(page.locator("#timeline li").first).to_contain_text("You: “On my way”")
     assert page.evaluate("window.notReloaded") is True
     assert page.evaluate("window.scrollY") == scrolled
     assert [m["text"] for m in site.call(mira, "GET", f"/api/walks/{walk['id']}/events")
