@@ -90,7 +90,15 @@ def her_walk_page(site: Site, page: Page, mira: Member, noor: Member) -> int:
     assert serious_violations(page) == []
     screenshot(page, "walker-home")
     page.get_by_role("link", name="Walk me home").click()
-    expect(page.locator("#nobody-hears")).to_be_visible()  # Noor has no working channel
+    warning = page.locator("#nobody-hears")
+    expect(warning).to_be_visible()  # Noor has no working channel
+    expect(warning).to_contain_text("none of the companions you chose")
+    # Noor unticked: the warning says what is wrong now, and takes it back once she is again.
+    noor_box = page.locator("input[type=checkbox][data-hears]").first
+    noor_box.uncheck()
+    expect(warning).to_contain_text("you have chosen nobody to follow this walk")
+    noor_box.check()
+    expect(warning).to_contain_text("none of the companions you chose")
     page.get_by_label("Another place: tap it on the map").check()
     page.get_by_label("Latitude, longitude").fill(f"{HOME[0]}, {HOME[1]}")
     page.get_by_label("Its name (optional)").fill("home")
