@@ -531,6 +531,32 @@ def test_an_alarm_on_the_companions_page_and_the_guardians_link(
     no_serious_violations(guardian)
 
 
+def test_a_page_opened_before_her_first_position_says_when_she_was_last_seen_in_its_alarm(
+    open_site: SiteFactory, new_context: Callable[[], BrowserContext]
+) -> None:
+    """He opens the walk from its "started" alert, before her phone has sent anything; her
+    positions then come live, and so does the alarm: it says when she was last seen, how
+    precisely and where she was going, as the page served in alarm would."""
+    site = open_site()
+    mira, noor = site.person("Mira"), site.person("Noor")
+    site.link(mira, noor)
+    walk = site.start_walk(mira)
+    page = new_context().new_page()
+    sign_in(page, site, noor, f"/walks/{walk['id']}")
+    expect(page.locator("#connection")).to_have_text("No position yet")
+    phone, route = site.device(mira), site.route_home()
+    site.send(phone, route[0])
+    site.clock.advance(seconds=5)
+    site.send(phone, route[1], accuracy=40)
+    expect(page.locator("#connection")).to_have_text("Live")
+    assert site.look(minutes=3) == ["check"]
+    assert site.look(seconds=90) == ["alarm"]
+    expect(page.locator("#alarm")).to_be_visible()
+    expect(page.locator("#alarm-last")).to_have_text(
+        re.compile(r"^Last seen \d\d:\d\d, .+ ago, within 40 m, going to home\.$")
+    )
+
+
 def test_a_duress_pin_shows_on_her_companions_page_and_not_through_her_link(
     open_site: SiteFactory, new_context: Callable[[], BrowserContext]
 ) -> None:

@@ -128,15 +128,26 @@ let map = null;
 const NEAR_UNTIL_M = 30;
 function showPosition(position) {
   if (!position || !view.live) return;
-  // The alarm's "No position yet", made before the first position came, says it now.
+  // The alarm's "No position yet", made before the first position came, says it now, as
+  // the page would have said it (walk.html): when, how precisely, and where she is going.
   const alarmLast = byId("alarm-last");
   if (alarmLast && !alarmLast.querySelector("[data-at]")) {
     const at = document.createElement("span");
-    alarmLast.replaceChildren(herOwn ? "Your last position: " : "Last seen ", at, ".");
+    at.dataset.at = position.t;
+    if (herOwn) {
+      alarmLast.replaceChildren("Your last position: ", at, ".");
+    } else {
+      const within = document.createElement("span");
+      within.className = "within";
+      const to = view.destination && view.destination.name;
+      alarmLast.replaceChildren("Last seen ", at, within, to ? `, going to ${to}.` : ".");
+    }
   }
   for (const seen of [byId("last-seen"), document.querySelector("#alarm-last [data-at]")]) {
     if (seen) seen.dataset.at = position.t;
   }
+  const within = document.querySelector("#alarm-last .within");
+  if (within) within.textContent = position.accuracy ? `, within ${words.metres(position.accuracy)}` : "";
   // The streets named when the page was made: hidden once she is seen elsewhere.
   for (const near of document.querySelectorAll(".near[data-lat]")) {
     const there = [Number(near.dataset.lat), Number(near.dataset.lon)];
