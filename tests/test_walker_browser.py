@@ -225,6 +225,46 @@ def test_she_starts_from_her_browser_and_it_reports_her_walk_even_offline(
         assert fix.get("flag") in (None, ""), fix
 
 
+def test_her_page_says_her_phone_shares_her_position_and_offers_im_inside_first_at_her_door(
+    open_site: SiteFactory,  # noqa: F811
+    new_context: Callable[[], BrowserContext],  # noqa: F811
+) -> None:
+    """Her phone's app shares her walk; her page, opened without sharing from the browser,
+    says so instead of "not sharing", and at her door "I'm inside" is on its first screen."""
+    site = open_site()
+    mira, noor = site.person("Mira"), site.person("Noor")
+    site.link(mira, noor)
+    walk = site.start_walk(mira)
+    page = new_context().new_page()  # no location for this browser
+    sign_in(page, site, mira, f"/walks/{walk['id']}")
+    state, button = page.locator("#report-state"), page.locator("#report-start")
+    expect(state).to_have_text("This page is not sharing your position yet.")
+    expect(button).to_have_text("Share my position from this page")
+    # Her phone's first position comes live.
+    phone, route = site.device(mira), site.route_home()
+    site.send(phone, route[0])
+    expect(state).to_contain_text("Your position is arriving from another device (last at ")
+    expect(button).to_have_text("Share from this page too")
+    expect(button).not_to_have_class(re.compile("primary"))
+    inside = page.locator("#inside-form")
+    assert page.evaluate("document.getElementById('reporting').nextElementSibling.id") == "status"
+
+    # At her door (her phone says so): "I'm inside" first, live and as the page is served.
+    site.clock.advance(minutes=5)
+    site.send(phone, HOME)
+    expect(page.locator("#headline")).to_have_text("You are at your door")
+    for shown in ("live", "served"):
+        if shown == "served":
+            page.reload()
+        first = page.evaluate("document.getElementById('offline-said').nextElementSibling.id")
+        assert first == "inside-form", shown
+        box = inside.get_by_role("button", name="I'm inside").bounding_box()
+        assert box is not None, shown
+        assert box["y"] + box["height"] <= 844, (shown, box)  # on her first screen
+    screenshot(page, "walker-at-door")
+    assert serious_violations(page) == []
+
+
 def test_who_looked_at_her_walk_shows_on_her_open_page(
     open_site: SiteFactory,  # noqa: F811
     new_context: Callable[[], BrowserContext],  # noqa: F811

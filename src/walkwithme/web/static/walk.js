@@ -164,6 +164,8 @@ function showPosition(position) {
   }
   if (map) map.setPosition(position);
   refreshTimes();
+  // Her page says whether another device of hers is what shares her position (walker.js).
+  document.dispatchEvent(new CustomEvent("wwm:position", { detail: position }));
 }
 
 function addToTimeline(event) {
@@ -235,8 +237,19 @@ function updateWalk(walk) {
   view = { ...walk, last_position: walk.last_position || position };
   document.body.className = `walk${herOwn ? " walker" : ""} state-${walk.state}`;
   setHeadline(words.stateSentence(tables, walk.state, name));
+  placeInside(walk.state);
   refreshTimes(); // "Expected by", late or not, and the badge
   if (!walk.live) endOfWalk(walk);
+}
+
+// Her page: at her door, "I'm inside" comes first, the one thing left to do; elsewhere after
+// the walk's facts (walker_walk.html places it the same way).
+function placeInside(state) {
+  const form = byId("inside-form");
+  const facts = byId("facts");
+  if (!form || !facts) return;
+  if (state === "at_door") byId("offline-said").after(form);
+  else facts.after(form);
 }
 
 // When the walk ends, the page says how, and shows nothing more of where she was.

@@ -131,6 +131,7 @@ function onPosition(position) {
 
 function onError(error) {
   if (error.code === error.PERMISSION_DENIED) {
+    denied = true;
     say("This browser may not tell us where you are. Allow location for this site, or use a phone app.");
     byId("report-start").hidden = false;
   } else {
@@ -140,6 +141,7 @@ function onError(error) {
 
 let watching = null;
 let wakeLock = null;
+let denied = false;
 
 async function keepAwake() {
   if (!("wakeLock" in navigator)) {
@@ -152,6 +154,31 @@ async function keepAwake() {
     wakeLock = null;
   }
 }
+
+// Her phone's app (or another browser) may be what shares her position: this page then
+// says so, and offers itself as a second way, not as what is missing. Judged again as her
+// positions come (walk.js) and as they grow old.
+let lastPosition = data.view.last_position;
+function judgeSharing() {
+  const button = byId("report-start");
+  if (!button || watching !== null || stopped) return;
+  const fresh =
+    lastPosition && serviceNow() - lastPosition.t < words.silentS(data.view) * 1000;
+  if (fresh) {
+    const at = words.clockTime(lastPosition.t, data.tz);
+    say(`Your position is arriving from another device (last at ${at}). This page need not share it.`);
+    button.textContent = "Share from this page too";
+    button.classList.remove("primary", "huge");
+  } else if (!denied) {
+    say("This page is not sharing your position yet.");
+    button.textContent = "Share my position from this page";
+    button.classList.add("primary", "huge");
+  }
+}
+document.addEventListener("wwm:position", (event) => {
+  lastPosition = event.detail;
+  judgeSharing();
+});
 
 function startReporting() {
   if (watching !== null || !navigator.geolocation) {
@@ -198,6 +225,8 @@ async function begin() {
   }
   if (granted) startReporting();
   else button.hidden = false;
+  judgeSharing();
+  setInterval(judgeSharing, 15000);
   window.addEventListener("online", flush);
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible" && watching !== null) {
