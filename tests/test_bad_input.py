@@ -34,6 +34,10 @@ NOT_TEXT = [
     "\u200b",  # a name that shows as nothing
     "a\U000e0041b",  # a tag character, invisible
     "\u200d",  # a joiner alone: nothing to show
+    "\u3164",  # a Hangul filler: a letter that shows as nothing ("ㅤ pressed SOS")
+    "\u115f\u1160",
+    "\uffa0",
+    "\u2800",  # the blank Braille pattern
 ]
 
 

@@ -19,7 +19,7 @@ from tests.people import HOME, PIN, START, Cast, between
 from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
 from walkwithme.store.schema import alerts, events, fixes, walks
-from walkwithme.usecases.retention import LOCATING
+from walkwithme.usecases.timeline import LOCATING
 
 DAY_S = 86_400
 # Where she walked: a latitude no other test data holds, to look for in the file's bytes.
@@ -202,6 +202,72 @@ def test_after_her_duress_pin_a_forgotten_walk_shows_her_devices_what_her_pin_wo
         assert seen["last_position"]["battery"] == shown["battery"] == 80
         assert seen["last_position"]["lat"] is None
         assert seen["heard_at"] is None
+
+
+def as_her_devices_see_it(cast: Cast, mira: Any, walk_id: int) -> dict[str, Any]:
+    """A walk that is over, through every door her devices have: the walk, its track, its
+    timeline, its export and her page."""
+    got = {
+        door: cast.client.get(f"/api/walks/{walk_id}{door}", headers=mira.auth)
+        for door in ("", "/fixes", "/events", "/export.geojson", "/looks")
+    }
+    for door, answer in got.items():
+        assert answer.status_code == 200, (door, answer.text)
+    view = got[""].json()
+    return {
+        "kind": view["kind"],
+        "destination": view["destination"],
+        "where": {k: v for k, v in view["last_position"].items() if k not in ("t", "battery")},
+        "kept": {k: v for k, v in view["kept"].items() if k != "until"},
+        "fixes": got["/fixes"].json(),
+        "timeline places": [k for key in LOCATING if mentions(got["/events"].json(), k := key)],
+        "export": got["/export.geojson"].json()["features"][0]["geometry"],
+        "looks": got["/looks"].json(),
+    }
+
+
+def test_after_her_duress_pin_her_devices_see_the_walk_forgotten_when_her_pin_would_have(
+    tmp_path: Path,
+) -> None:
+    """A walk her duress PIN ended is kept a month for the people looking for her; her own
+    devices must not pick it out from her other walks once those are forgotten (whoever made
+    her give it would know she raised an alarm): at her week's end it looks to them as her
+    real PIN's walk does, while Noor still follows the silent alarm with its track."""
+    clock = FakeClock()
+    with service(tmp_path, clock, WWM_KEEP_ALARMED_WALKS_DAYS="30") as cast:
+        mira, noor = cast.person("Mira"), cast.person("Noor")
+        cast.link(mira, noor)
+        phone = cast.device(mira)
+        ended = {}
+        for pin in (PIN, "1357"):  # her real PIN's walk, then the one she was made to end
+            walk = cast.start_walk(mira, duress_pin="1357")
+            cast.send(phone, cast.fix(START))
+            clock.advance(seconds=30)
+            cast.send(phone, cast.fix(PASSING))
+            cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth)  # a look
+            done = cast.client.post(
+                f"/api/walks/{walk['id']}/end", json={"pin": pin}, headers=mira.auth
+            )
+            assert done.status_code == 200, done.text
+            cast.services.watchdog.tick_sync()
+            ended[pin] = walk["id"]
+            clock.advance(seconds=60)
+        clock.advance(seconds=8 * DAY_S)
+        cast.services.watchdog.tick_sync()
+        signed_in = cast.client.post(
+            "/api/session", json={"email": mira.email, "password": "correct horse battery"}
+        )
+        mira = replace(mira, token=signed_in.json()["token"])
+        real = as_her_devices_see_it(cast, mira, ended[PIN])
+        assert real["kept"]["forgotten"] is True
+        assert real["fixes"] == []
+        assert real["timeline places"] == []
+        assert as_her_devices_see_it(cast, mira, ended["1357"]) == real
+        # Noor still has what he needs while the silent alarm goes on.
+        followed = cast.client.get(f"/api/walks/{ended['1357']}/fixes", headers=noor.auth)
+        assert followed.status_code == 200, followed.text
+        assert len(followed.json()) == 2
+        assert rows(cast, ended["1357"])["walk"]["dest_lat"] is not None
 
 
 def test_the_outbox_forgets_where_she_was_a_day_after_its_alerts_are_settled(

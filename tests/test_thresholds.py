@@ -84,6 +84,8 @@ def test_the_late_grace_percentage_is_a_number_out_of_a_hundred() -> None:
         ({"silent": "2h"}, "rules.silent", "between 30 s and 30 min"),
         ({"check_window": "soon"}, "rules.check_window", "must be a duration"),
         ({"stalled": True}, "rules.stalled", "must be a duration"),
+        ({"silent": 1e308}, "rules.silent", "far too long to be a duration"),
+        ({"silent": "9" * 400 + "s"}, "rules.silent", "far too long to be a duration"),
         ({"late_grace_percent": 150}, "rules.late_grace_percent", "between 0% and 100%"),
         ({"late_grace_percent": "25%"}, "rules.late_grace_percent", "percentage"),
         ({"day": "strict"}, "rules.day", "object"),
@@ -343,5 +345,11 @@ def test_bad_thresholds_are_refused_by_name_and_change_nothing(cast: Cast) -> No
     }
     started = cast.client.post("/api/walks", json=body, headers=mira.auth)
     assert started.status_code == 422
+    assert started.json()["field"] == "rules.night.lingering"
+    assert cast.client.get("/api/walks", headers=mira.auth).json() == []
+    # A number no duration is (it overflowed into a 500): refused by name, nothing started.
+    body["rules"] = {"night": {"lingering": 1e308}}
+    started = cast.client.post("/api/walks", json=body, headers=mira.auth)
+    assert started.status_code == 422, started.text
     assert started.json()["field"] == "rules.night.lingering"
     assert cast.client.get("/api/walks", headers=mira.auth).json() == []

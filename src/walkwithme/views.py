@@ -36,12 +36,12 @@ def _last_position(walk: Walk) -> dict[str, Any] | None:
 
 
 def _common(walk: Walk, audience: Audience) -> dict[str, Any]:
-    dest = walk.destination
     # Her own devices are shown the walk as her real PIN would have left it (a duress PIN's
     # silent alarm is for the others only).
     walker = audience is Audience.WALKER
     state = walk.walker_state if walker else walk.state
     where = walk.walker_view if walker else walk
+    dest = where.destination
     return {
         "id": walk.id,
         "state": state.value,

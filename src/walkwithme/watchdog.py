@@ -211,6 +211,10 @@ class Watchdog:
                 if await self.writer.run(partial(retention.forget, walk_id=walk_id)):
                     forgotten += 1
                     self._count(decisions, "forgotten")
+            for walk_id in await self.db.read(partial(retention.due_for_her, now_ms=now)):
+                # After her duress PIN: forgotten for her devices, kept for its silent alarm.
+                if await self.writer.run(partial(retention.forget_for_her, walk_id=walk_id)):
+                    forgotten += 1
             settled = await self.db.read(partial(retention.settled_alerts, now_ms=now))
             if settled:
                 scrubbed = await self.writer.run(partial(retention.scrub_alerts, alert_ids=settled))

@@ -118,7 +118,8 @@ def _person_reader(walk_id: int, person_id: int, session: str, now: Callable[[],
                 return None
             audience[:] = [decided]
         until[0] = walks.shown_until(walk, audience[0])
-        events = events_after(conn, walk_id, after_event, audience[0])
+        scrubbed = walks.forgotten_for(walk, audience[0])
+        events = events_after(conn, walk_id, after_event, audience[0], scrubbed=scrubbed)
         summary = walk_view(conn, walk, audience[0]) if check or events else None
         state = walk.walker_state if audience[0] is Audience.WALKER else walk.state
         return Batch(

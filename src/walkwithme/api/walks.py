@@ -222,8 +222,9 @@ async def timeline(
     walk_id: Id, person: PersonDep, svc: ServicesDep, after: Cursor = 0
 ) -> list[dict[str, Any]]:
     def read(conn: Any) -> list[dict[str, Any]]:
-        _walk, audience = walks.visible_walk(conn, walk_id, person.id)
-        return events_after(conn, walk_id, after, audience)
+        walk, audience = walks.visible_walk(conn, walk_id, person.id)
+        scrubbed = walks.forgotten_for(walk, audience)
+        return events_after(conn, walk_id, after, audience, scrubbed=scrubbed)
 
     return await svc.db.read(read)
 

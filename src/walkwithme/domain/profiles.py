@@ -177,14 +177,20 @@ def _value(rule: Rule, raw: object, where: str) -> float:
 
 
 def _duration_ms(raw: object, where: str) -> int:
-    if isinstance(raw, int | float) and not isinstance(raw, bool) and math.isfinite(raw):
-        return int(raw * SECOND)
-    match = _DURATION.fullmatch(raw) if isinstance(raw, str) else None
-    if match is None:
-        raise Invalid(
-            f'{where} must be a duration: seconds, or like "90s", "4m", "1h"', field=where
-        )
-    return int(float(match.group(1)) * _UNIT_MS[match.group(2)])
+    said = f'{where} must be a duration: seconds, or like "90s", "4m", "1h"'
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        ms = raw * SECOND
+    elif isinstance(raw, str) and (match := _DURATION.fullmatch(raw)) is not None:
+        ms = float(match.group(1)) * _UNIT_MS[match.group(2)]
+    else:
+        raise Invalid(said, field=where)
+    # 1e308 seconds, or 400 nines: not a number of milliseconds (its bounds say the rest).
+    if not math.isfinite(ms) or abs(ms) > _LONGEST_MS:
+        raise Invalid(f"{where} is far too long to be a duration", field=where)
+    return int(ms)
+
+
+_LONGEST_MS = 10 * 365 * 86_400_000  # beyond any rule's bound: refused as not a duration
 
 
 def _bound(rule: Rule, value: float) -> str:

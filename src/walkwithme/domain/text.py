@@ -13,7 +13,8 @@ U+2029: a new line in an email or a chat, where "Eve\u2028Mira is safe" would fo
 nor the invisible formatting characters (zero-width space, word joiner, tag characters...)
 but the joiners and the left-to-right and right-to-left marks that names written in some
 scripts and emoji need; and a line must show something (a name of nothing but such
-characters would show as nothing). A message or a note may hold tabs and line breaks (a
+characters, or of the Hangul fillers and the blank Braille pattern, letters that show as
+nothing, would show as nothing). A message or a note may hold tabs and line breaks (a
 form's CRLF is taken as LF) and nothing else of those controls (its words are its own, so the
 marks that order right-to-left text are fine there). Neither may hold what no text should:
 U+FFFE, U+FFFF, or half of a surrogate pair.
@@ -56,8 +57,16 @@ def refusal(text: str, *, prose: bool = False) -> str | None:
     return None
 
 
+# Letters and symbols that show as nothing: the Hangul fillers and the blank Braille pattern.
+_BLANK = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
 def _visible(character: str) -> bool:
-    return not character.isspace() and unicodedata.category(character) not in ("Cf", "Mn", "Me")
+    return (
+        not character.isspace()
+        and character not in _BLANK
+        and unicodedata.category(character) not in ("Cf", "Mn", "Me")
+    )
 
 
 def _kind(character: str) -> str:

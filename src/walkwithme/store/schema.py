@@ -246,6 +246,9 @@ walks = sa.Table(
     # columns, as JSON): what her real PIN's walk would have kept.
     sa.Column("walker_fix_seq", Id),
     sa.Column("walker_last", sa.JSON),
+    # When her devices were shown the walk forgotten while it is kept for its alarm, after her
+    # duress PIN (usecases/retention.py, `forget_for_her`).
+    sa.Column("walker_forgotten_at", Ms),
     # When the walk is forgotten (its track deleted, its events kept without any position:
     # usecases/retention.py), and when that was done.
     sa.Column("forget_at", Ms),

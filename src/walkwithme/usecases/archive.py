@@ -64,7 +64,14 @@ def walk_record(
         fixes=fixes_after(
             conn, walk_id, 0, MAX_POINTS, until_seq=walk_cases.shown_until(walk, audience)
         ),
-        events=events_after(conn, walk_id, 0, audience, limit=MAX_POINTS),
+        events=events_after(
+            conn,
+            walk_id,
+            0,
+            audience,
+            limit=MAX_POINTS,
+            scrubbed=walk_cases.forgotten_for(walk, audience),
+        ),
     )
 
 

@@ -34,31 +34,11 @@ from walkwithme.store.schema import (
 from walkwithme.store.tx import Tx
 from walkwithme.usecases import looks
 from walkwithme.usecases.alerts import PENDING
-from walkwithme.usecases.timeline import FOR_ALL, FOR_WALKER
+from walkwithme.usecases.timeline import FOR_ALL, FOR_WALKER, scrub
+from walkwithme.usecases.walk_record import LAST_FIX
 
 PER_LOOK = 200  # walks a look sets or forgets (the rest at the next look, moments later)
 
-# What, in an event's facts or an alert's payload, says where: dropped at any depth.
-LOCATING = frozenset(
-    {
-        "lat",
-        "lon",
-        "accuracy",
-        "accuracy_m",
-        "position",
-        "last_position",
-        "destination",
-        "from",
-        "place",
-        "route",
-        "points",
-        "link",
-        "link_path",
-        "url",
-        "share_url",
-        "answer_url",
-    }
-)
 # The walk's columns that say where it went or where she was.
 _WHERE = {
     "dest_name": None,
@@ -77,15 +57,6 @@ _WHERE = {
     "measured_m": None,
     "walker_last": None,
 }
-
-
-def scrub(value: Any) -> Any:
-    """`value` with every locating key removed, at any depth."""
-    if isinstance(value, dict):
-        return {k: scrub(v) for k, v in value.items() if k not in LOCATING}
-    if isinstance(value, list):
-        return [scrub(v) for v in value]
-    return value
 
 
 def _had_alarm(*, seen_by_walker: bool = False) -> sa.Exists:
@@ -164,6 +135,69 @@ def schedule(tx: Tx, ended: Ended, keeping: Keeping) -> int:
     return len(ended)
 
 
+def due_for_her(conn: Connection, now_ms: int) -> list[int]:
+    """Walks her duress PIN ended for her devices, kept longer for their silent alarm, whose
+    time to be forgotten as her devices were told has come (`forget_for_her`)."""
+    return list(
+        conn.execute(
+            sa.select(walks.c.id)
+            .where(
+                walks.c.walker_forget_at <= now_ms,
+                walks.c.walker_fix_seq.is_not(None),  # her devices saw it end early
+                walks.c.walker_forgotten_at.is_(None),
+                walks.c.forgotten_at.is_(None),
+            )
+            .order_by(walks.c.walker_forget_at)
+            .limit(PER_LOOK)
+        ).scalars()
+    )
+
+
+def forget_for_her(tx: Tx, walk_id: int) -> bool:
+    """After her duress PIN, the walk is kept as long as an alarmed walk is, for the people
+    looking for her; her own devices must see it forgotten when her real PIN's walk would
+    have been, or whoever holds her phone could pick out the one walk that was not (and know
+    she raised an alarm). So, at the time her devices were told: they see no track (the last
+    number of it they see is 0), her last position keeps only its time and battery, the walk
+    no destination and its timeline no place (`Walk.walker_view`, `walks.forgotten_for`); her
+    own share links and who looked go (a forgotten walk keeps neither). What the people
+    looking for her see is kept until the walk itself is forgotten. False if not due."""
+    row = tx.conn.execute(
+        sa.select(
+            walks.c.walker_forget_at,
+            walks.c.walker_forgotten_at,
+            walks.c.forgotten_at,
+            walks.c.walker_last,
+        ).where(walks.c.id == walk_id)
+    ).first()
+    if row is None or row.forgotten_at is not None or row.walker_forgotten_at is not None:
+        return False
+    if row.walker_forget_at is None or row.walker_forget_at > tx.now_ms:
+        return False
+    tx.conn.execute(
+        share_links.delete().where(
+            share_links.c.walk_id == walk_id, share_links.c.for_alarm.is_(False)
+        )
+    )
+    looks.forget(tx, walk_id)
+    tx.conn.execute(
+        walks.update()
+        .where(walks.c.id == walk_id)
+        .values(
+            walker_forgotten_at=tx.now_ms,
+            walker_fix_seq=0,
+            walker_last=_placeless(row.walker_last or dict.fromkeys(LAST_FIX)),
+            version=walks.c.version + 1,
+        )
+    )
+    return True
+
+
+def _placeless(walker_last: dict[str, Any]) -> dict[str, Any]:
+    """Where her devices last saw her, as a forgotten walk keeps it: its time and battery."""
+    return {name: None if name in _WHERE else value for name, value in walker_last.items()}
+
+
 def due(conn: Connection, now_ms: int) -> list[int]:
     return list(
         conn.execute(
@@ -207,9 +241,7 @@ def forget(tx: Tx, walk_id: int) -> bool:
         # After her duress PIN her devices were shown the walk as it was then: they keep
         # that time and battery, as her real PIN's walk would have, and never the later ones
         # (NULL here would show them the walk's own).
-        forgotten["walker_last"] = {
-            name: None if name in _WHERE else value for name, value in walk.walker_last.items()
-        }
+        forgotten["walker_last"] = _placeless(walk.walker_last)
     tx.conn.execute(
         walks.update().where(walks.c.id == walk_id).values(**forgotten, forgotten_at=tx.now_ms)
     )
@@ -279,7 +311,9 @@ def kept(conn: Connection, walk_id: int) -> dict[str, Any]:
     its alarm, as her devices may be told (after her duress PIN, as if it had none)."""
     row = conn.execute(
         sa.select(
-            walks.c.walker_forget_at, walks.c.forgotten_at, _had_alarm(seen_by_walker=True)
+            walks.c.walker_forget_at,
+            sa.func.coalesce(walks.c.forgotten_at, walks.c.walker_forgotten_at),
+            _had_alarm(seen_by_walker=True),
         ).where(walks.c.id == walk_id)
     ).one()
     return {"until": row[0], "forgotten": row[1] is not None, "for_its_alarm": bool(row[2])}

@@ -13,12 +13,15 @@ from sqlalchemy.engine import Connection
 from walkwithme.domain.errors import NotFound
 from walkwithme.store.schema import events, fixes
 from walkwithme.streets import LatLon, Route, StreetMap
+from walkwithme.usecases.timeline import Audience
 from walkwithme.usecases.walk_record import Walk
 from walkwithme.usecases.walks import visible_walk
 
 
 def walk_route(conn: Connection, walk_id: int, person_id: int, streets: StreetMap | None) -> Route:
-    walk, _audience = visible_walk(conn, walk_id, person_id)  # first: strangers learn nothing
+    walk, audience = visible_walk(conn, walk_id, person_id)  # first: strangers learn nothing
+    if audience is Audience.WALKER:
+        walk = walk.walker_view  # a walk her devices were shown forgotten has no destination
     dest = walk.destination
     if streets is None:
         raise NotFound("no route: this service has no street map")

@@ -41,6 +41,38 @@ _LAST_SEQ = sa.select(sa.func.max(events.c.walker_seq), sa.func.max(events.c.com
 )
 
 
+# What, in an event's facts or an alert's payload, says where: dropped at any depth.
+LOCATING = frozenset(
+    {
+        "lat",
+        "lon",
+        "accuracy",
+        "accuracy_m",
+        "position",
+        "last_position",
+        "destination",
+        "from",
+        "place",
+        "route",
+        "points",
+        "link",
+        "link_path",
+        "url",
+        "share_url",
+        "answer_url",
+    }
+)
+
+
+def scrub(value: Any) -> Any:
+    """`value` with every locating key removed, at any depth."""
+    if isinstance(value, dict):
+        return {k: scrub(v) for k, v in value.items() if k not in LOCATING}
+    if isinstance(value, list):
+        return [scrub(v) for v in value]
+    return value
+
+
 def record(
     tx: Tx,
     walk_id: int,
@@ -102,8 +134,16 @@ def seq_of(conn: Connection, event_id: int, audience: Audience) -> int:
 
 
 def events_after(
-    conn: Connection, walk_id: int, after_id: int, audience: Audience, limit: int = 500
+    conn: Connection,
+    walk_id: int,
+    after_id: int,
+    audience: Audience,
+    limit: int = 500,
+    *,
+    scrubbed: bool = False,
 ) -> list[dict[str, Any]]:
+    """One side's events after its number `after_id`. `scrubbed`: without anything that says
+    where (what a forgotten walk keeps: `walks.forgotten_for`)."""
     seq = _SEQ[audience]
     rows = conn.execute(
         sa.select(seq.label("seq"), events.c.at, events.c.kind, events.c.data)
@@ -111,7 +151,10 @@ def events_after(
         .order_by(seq)
         .limit(limit)
     )
-    return [{"id": r.seq, "at": r.at, "kind": r.kind, **r.data} for r in rows]
+    return [
+        {"id": r.seq, "at": r.at, "kind": r.kind, **(scrub(r.data) if scrubbed else r.data)}
+        for r in rows
+    ]
 
 
 def fixes_after(

@@ -175,6 +175,9 @@ class Walk:
     # fixes are for the people looking for her.
     walker_fix_seq: int | None = None
     walker_last: LastFix | None = None
+    # When her devices were shown it forgotten, as a walk without an alarm would have been,
+    # while it is kept for its silent alarm (usecases/retention.py, `forget_for_her`).
+    walker_forgotten_at: int | None = None
     profiles: Profiles = DEFAULT_PROFILES  # the thresholds it started with
     fix_seq: int = 0  # how many fixes its track has numbered (as read: see walks_taking_fixes)
     version: int = 0  # moved on by every change: `save` changes the walk as read, or nothing
@@ -222,9 +225,12 @@ class Walk:
     @property
     def walker_view(self) -> Walk:
         """The walk as her own devices are shown where she is: after her duress PIN ended it
-        for them, with its last position as it was then."""
+        for them, with its last position as it was then; once they were shown it forgotten,
+        with no destination either (a forgotten walk keeps none)."""
         if self.walker_last is None:
             return self
+        if self.walker_forgotten_at is not None:
+            return replace(self, last=self.walker_last, destination=None)
         return replace(self, last=self.walker_last)
 
     @property

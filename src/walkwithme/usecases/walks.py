@@ -188,6 +188,13 @@ def post_message(tx: Tx, walk_id: int, person_id: int, text: str, quick: bool) -
     return timeline.seq_of(tx.conn, event_id, audience)
 
 
+def forgotten_for(walk: Walk, audience: Audience) -> bool:
+    """Her devices were shown this walk forgotten while it is kept for its silent alarm
+    (usecases/retention.py, `forget_for_her`): its timeline shows them no place, as a
+    forgotten walk keeps none."""
+    return audience is Audience.WALKER and walk.walker_forgotten_at is not None
+
+
 def shown_until(walk: Walk, audience: Audience) -> int | None:
     """For her own devices, after her duress PIN ended the walk for them: the track stops
     where it would have stopped (the last number of it they see; what arrives later is for

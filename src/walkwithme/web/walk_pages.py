@@ -41,7 +41,9 @@ def seen_by(conn: Connection, walk_id: int, person_id: int) -> tuple[Seen, Audie
     return (
         Seen(
             walk_view(conn, walk, audience),
-            events_after(conn, walk_id, 0, audience, limit=1000),
+            events_after(
+                conn, walk_id, 0, audience, limit=1000, scrubbed=walks.forgotten_for(walk, audience)
+            ),
             fixes_after(conn, walk_id, 0, limit=10_000, until_seq=until),
             walks.reach_walker(conn, walk, audience, through_link=False),
         ),

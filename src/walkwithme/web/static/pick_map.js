@@ -24,6 +24,12 @@ function streetsAround(map, layer) {
 // `element`: the map's box, with data-lat, data-lon (where it opens), data-tiles and
 // data-places; `where`: the field to fill; `said`: where to say what was chosen, in words;
 // `radius()`: the radius to draw, in metres; `picked()`: called after each pick.
+function asText(words) {
+  const said = document.createElement("span");
+  said.textContent = words;
+  return said;
+}
+
 export function pickOnMap({ element, where, said, radius = () => 40, picked = () => {} }) {
   if (!element || !where || !window.L) return null;
   const centre = [Number(element.dataset.lat), Number(element.dataset.lon)];
@@ -35,7 +41,7 @@ export function pickOnMap({ element, where, said, radius = () => 40, picked = ()
   const streets = L.layerGroup().addTo(map);
   for (const place of JSON.parse(element.dataset.places || "[]")) {
     L.circle([place.lat, place.lon], { radius: place.radius, className: "destination" })
-      .bindTooltip(place.name)
+      .bindTooltip(asText(place.name)) // Leaflet reads a string as HTML: her words are text
       .addTo(map);
   }
   let chosen = null;
