@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
@@ -201,6 +202,26 @@ def test_a_slower_walker_who_keeps_going_is_given_more_time(cast: Cast) -> None:
         cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()["expected_at"]
         == later[-1]["expected_at"]
     )
+
+
+@pytest.mark.streets
+def test_a_walker_on_time_to_a_door_beyond_the_street_map_is_given_no_more_time(
+    cast: Cast,
+) -> None:
+    """Her door is 340 m past the last street the map knows, and she walks straight to it at
+    the planned pace. Measured along the map's streets (to their end and back) she seemed to
+    get no nearer, and was given time she didn't need, putting off her alarm: judged as the
+    crow flies, she is on time."""
+    mira, noor, phone, walk = cast.walking()
+    planned = walk["expected_at"] - walk["started_at"]
+    steps = planned // 30_000 - 1  # a fix every 30 s, a little ahead of time
+    for step in range(1, steps + 1):
+        cast.clock.advance(seconds=30)
+        cast.send(phone, cast.fix(between(START, HOME, min(1.0, step / (steps - 2)))))
+        assert cast.services.watchdog.tick_sync() == [], f"at step {step} of {steps}"
+    assert [e for e in cast.events(noor, walk) if e["kind"] == "expected_later"] == []
+    seen = cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()
+    assert seen["expected_at"] == walk["expected_at"]
 
 
 def test_a_slow_walker_who_stops_is_given_no_more_time(cast: Cast) -> None:

@@ -46,6 +46,11 @@ class DistanceField:
             neighbours, {at.u: at.t * edge, at.v: (1 - at.t) * edge}, walking.node_count
         )
 
+    @property
+    def destination_off_streets_m(self) -> float:
+        """How far the destination is from the nearest street the map knows."""
+        return self._at.distance_m
+
     def walking_distance_left(
         self, lat: float, lon: float, came_from: LatLon | None = None
     ) -> float:

@@ -393,10 +393,21 @@ def _dialect(conn: Connection) -> str:
     return "postgresql" if conn.dialect.name == "postgresql" else "sqlite"
 
 
+# A destination farther than this from any street the map knows is beyond the map's edge (or
+# down a way it doesn't have): the streets can't say how far she has left near it. Measured
+# along them, a walker going straight to it from a side the map doesn't cover seemed to get
+# no nearer: slow enough to be given more time she didn't need, which puts off her alarm.
+DESTINATION_OFF_STREETS_M = 150.0
+
+
 def _field(streets: StreetMap | None, walk: Walk) -> DistanceField | None:
     """The walk's distance field, made when the walk started (so this is a lookup), or after a
-    restart at its first fix. None without streets, or for a destination beyond the map."""
+    restart at its first fix. None without streets, or for a destination beyond the map: her
+    progress is then judged as the crow flies."""
     dest = walk.destination
     if streets is None or dest is None:
         return None
-    return streets.field_to(dest.lat, dest.lon)
+    field = streets.field_to(dest.lat, dest.lon)
+    if field is None or field.destination_off_streets_m > DESTINATION_OFF_STREETS_M:
+        return None
+    return field
