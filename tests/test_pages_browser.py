@@ -189,6 +189,7 @@ def test_a_companion_follows_her_walk_home_live(
     expect(page.locator("#ending")).to_contain_text("Mira said: “Thanks!”")
     expect(page.locator("#map")).to_be_hidden()
     assert page.locator("path.position").count() == 0  # nothing more of where she was
+    expect(page.get_by_role("link", name="Back to your page")).to_be_visible()  # the way on
     screenshot(page, "companion-walk-over")
     # Opened again, the page says it is over and how, with no map, and the way back.
     page.reload()
@@ -492,7 +493,8 @@ def test_an_alarm_on_the_companions_page_and_the_guardians_link(
     # By keyboard (as a screen reader acts): the focus stays where she acted, not lost to
     # the page's start while the button waited for the answer.
     page.evaluate("window.notReloaded = true")
-    on_it = page.get_by_role("button", name="I'm on it")
+    on_it = page.locator("#on-it")
+    expect(on_it).to_have_text("I'm on it")
     on_it.press("Enter")
     # Said to her as hers, on the banner and live on her timeline.
     expect(page.locator("#alarm-on-it")).to_have_text("You are on it.")
@@ -501,11 +503,13 @@ def test_an_alarm_on_the_companions_page_and_the_guardians_link(
         "Done: everyone following the walk sees that you are on it."
     )
     expect(on_it).to_be_focused()
+    expect(on_it).to_have_text("You're on it ✓")  # the button she pressed says so too
     # Ilse comes too: said live on Noor's page, and on one she opens now (which knows that
     # Noor said it before it was opened).
     other = new_context().new_page()
     sign_in(other, site, noor, f"/walks/{walk['id']}")
     expect(other.locator("#alarm-on-it")).to_have_text("You are on it.")
+    expect(other.locator("#on-it")).to_have_text("You're on it ✓")
     expect(other.locator("#connection")).to_have_text(re.compile("No position for"))
     site.call(ilse, "POST", f"/api/walks/{walk['id']}/ack")
     for noors in (page, other):

@@ -131,4 +131,7 @@ def test_the_story_in_two_browsers(
     hers.get_by_role("button", name="I'm inside").click()
     expect(his.locator("#timeline")).to_contain_text("Would you like to come in?")
     expect(his.locator("#headline")).to_contain_text("inside")
+    # Her question ends his sentence: no full stop after it.
+    expect(his.locator("#ending")).to_contain_text("Mira said: “Would you like to come in?” Where")
+    expect(hers.locator("#ending")).to_have_text(re.compile(r"come in\?”$"))
     screenshot(his, "story-inside-his")

@@ -38,7 +38,11 @@ REASONS = {
     "sos": "SOS pressed",
     "no_answer": "no answer to a check",
     "wrong_pins": "wrong PIN three times",
-    "duress": "the duress PIN was given: a silent alarm, the walker's phone shows nothing of it",
+    # Said first as what it is (a call for help), then how it came, in plain words.
+    "duress": (
+        "a silent call for help: the duress PIN was given, and the walker's phone shows "
+        "nothing of it"
+    ),
 }
 
 # Her duress PIN given again during its silent alarm (`said`: what it was given for).

@@ -65,7 +65,7 @@ def _ending(state: str, name: str, events: list[dict[str, Any]], now: int, tz: s
         sentence += f" ({words.when(int(last['at']), now, tz)})"
         if last.get("note"):
             sentence += f": “{last['note']}”"
-    return sentence + "."
+    return words.full_stop(sentence)
 
 
 async def measure_left(seen: Seen, streets: StreetMap | None) -> float | None:
@@ -125,6 +125,7 @@ def walk_context(
         "alarm_reason": words.reason(str(alarm.get("reason"))) if alarm else None,
         "alarm_since": words.when(int(alarm["at"]), now, tz) if alarm else None,
         "on_it": words.on_it(on_it),
+        "said_on_it": "You" in on_it,  # its button says so (and says it again if pressed)
         "last": last,
         "last_seen": words.when(int(last["t"]), now, tz) if last else None,
         # The streets she was last seen near, in words (the page hides them once she moves on).

@@ -83,8 +83,10 @@ def alarms_in_it(over: Over, now: int, tz: str | None) -> list[str]:
         elif event["kind"] == "alarm_resolved" and raised is not None:
             why = words.reason(str(raised.get("reason") or raised["kind"]))
             said.append(
-                f"There was an alarm {day_time(int(raised['at']), now, tz)} ({why}); "
-                f"{_by(event)} ended it {day_time(int(event['at']), now, tz)}{_note(event)}."
+                words.full_stop(
+                    f"There was an alarm {day_time(int(raised['at']), now, tz)} ({why}); "
+                    f"{_by(event)} ended it {day_time(int(event['at']), now, tz)}{_note(event)}"
+                )
             )
             raised = None
     return said

@@ -175,7 +175,7 @@ def _in_her_words(context: dict[str, Any], events: list[dict[str, Any]], now: in
             ending += f" ({words.when(int(last['at']), now, tz)})"
             if last.get("note"):
                 ending += f": “{last['note']}”"
-        context["ending"] = ending + "."
+        context["ending"] = words.full_stop(ending)
     data = context["data"]
     data["words"] = walker_words.tables()
 

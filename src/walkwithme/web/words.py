@@ -193,6 +193,12 @@ def charging_word(event: dict[str, object]) -> str:
     return ", but charging" if event.get("kind") == "low_battery" and event.get("charging") else ""
 
 
+def full_stop(sentence: str) -> str:
+    """The sentence with its full stop, unless what it quotes ends it already: “Would you like
+    to come in?” takes none after it."""
+    return sentence if sentence.rstrip("”\"'").endswith((".", "!", "?", "…")) else sentence + "."
+
+
 def person(said: object, me: int | None) -> str:
     """Who did something (an event's `by` or `sender`), in words: "You" on their own page."""
     if not isinstance(said, dict):

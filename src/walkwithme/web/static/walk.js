@@ -199,8 +199,10 @@ function updateBanner(event) {
   // What her devices are shown after her duress PIN (`cover`) is not the walk's own alarm:
   // the silent one goes on through it.
   if (event.cover) return;
+  const onItButton = byId("on-it");
   if (event.kind === "alarm" || event.kind === "sos") {
     helpers.length = 0;
+    if (onItButton) onItButton.textContent = "I'm on it";
     const why = words.reason(tables, event.reason || event.kind);
     byId("alarm-reason").textContent = why.charAt(0).toUpperCase() + why.slice(1);
     byId("alarm-since").dataset.at = event.at;
@@ -217,6 +219,8 @@ function updateBanner(event) {
     const who = words.person(event.by, data.me);
     if (!helpers.includes(who)) helpers.push(who);
     byId("alarm-on-it").textContent = words.onIt(helpers);
+    // Her page's button says it was said (pressed again, it says it again).
+    if (who === "You" && onItButton) onItButton.textContent = "You're on it ✓";
   } else if (event.kind === "alarm_resolved") {
     hideKeepingFocus(banner);
     // Her own page: what her SOS said gives way to who ended the alarm (her SOS button is
@@ -278,13 +282,23 @@ function hideWhereSheWas(ids) {
     byId("headline").after(ending);
   }
   byId("ending").setAttribute("role", "status"); // what took their place is read out
+  // And the way on, as the page opened again shows it (not through a link: no account).
+  if (!byId("back-home") && !data.live.startsWith("/api/share/")) {
+    const back = document.createElement("p");
+    back.id = "back-home";
+    const home = document.createElement("a");
+    home.href = "/";
+    home.textContent = "Back to your page";
+    back.append(home);
+    byId("ending").after(back);
+  }
 }
 
 function sayEnding() {
   const ending = byId("ending");
   if (!ending) return;
   const who = (lastWord && lastWord.by && lastWord.by.name) || name; // she, or who found her
-  const said = lastWord && lastWord.note ? ` ${who} said: “${lastWord.note}”.` : "";
+  const said = lastWord && lastWord.note ? ` ${words.fullStop(`${who} said: “${lastWord.note}”`)}` : "";
   ending.textContent = `The walk is over.${said} Where ${name} was is no longer shown.`;
 }
 

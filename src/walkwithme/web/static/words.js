@@ -57,6 +57,11 @@ function closing(event) {
   return closes && event.note ? `: “${event.note}”` : "";
 }
 
+// The sentence with its full stop, unless what it quotes ends it already (words.py).
+export function fullStop(sentence) {
+  return /[.!?…]["'”]*$/.test(sentence) ? sentence : `${sentence}.`;
+}
+
 // Who did something (an event's `by` or `sender`), in words: "You" on their own page
 // (`me`: the reader's id; words.py's person).
 export function person(said, me) {
