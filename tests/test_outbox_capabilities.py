@@ -138,3 +138,5 @@ def test_channel_secrets_never_appear_in_answers_or_logs(
         assert password.encode() not in answer.content
     assert secret not in caplog.text
     assert password not in caplog.text
+    # Nor where her alerts go: Apprise's own lines name the URL (its password masked).
+    assert f"127.0.0.1:{port}/walks" not in caplog.text

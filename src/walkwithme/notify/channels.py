@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -182,6 +183,10 @@ def _apprise() -> Any:
     servers' channels are webhooks (a lazy import keeps start-up short)."""
     import apprise
 
+    # Its own log lines name each channel's URL (user, host, topic: where her alerts go, with
+    # only the password masked), at every send and failure; a failure is logged by the
+    # notifier, by number and reason, never by address (docs/privacy.md).
+    logging.getLogger("apprise").setLevel(logging.CRITICAL + 1)
     return apprise
 
 
