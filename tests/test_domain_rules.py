@@ -28,6 +28,7 @@ from walkwithme.domain.rules import (
     battery_notice,
     evaluate,
     next_due_at,
+    paused_before,
     profile_at,
     progress_after,
     quiet_after_answer,
@@ -333,11 +334,26 @@ def test_more_time_is_only_ever_more_and_never_unbounded(
 def test_at_half_the_pace_she_is_given_the_time_her_pace_needs() -> None:
     started = 0
     # 1,000 m planned in 12 minutes; after 10 minutes she has walked 400 m: 0.667 m/s.
+    # 600 m more at her pace is 15 minutes more (25 in all), but one step gives at most half
+    # as long again as she has (18): a pace measured over minutes is no promise.
     later = adapted_arrival(12 * MINUTE, started, (1000.0, 0), 600.0, 10 * MINUTE)
-    assert later == 10 * MINUTE + 900_000  # 600 m more at her pace: 15 minutes
+    assert later == 18 * MINUTE
+    # Still at that pace a minute on, she is given all her pace needs.
+    assert later is not None
+    again = adapted_arrival(later, started, (1000.0, 0), 560.0, 11 * MINUTE)
+    assert again == 11 * MINUTE + 840_000  # 560 m at 0.667 m/s: 14 minutes more
     # One second less than two minutes of measuring, or under 100 m: too soon to say.
     assert adapted_arrival(MINUTE, started, (1000.0, 0), 600.0, ADAPT_AFTER_MS - 1000) is None
     assert adapted_arrival(MINUTE, started, (1000.0, 0), 901.0, 10 * MINUTE) is None
+
+
+def test_a_wait_is_a_pause_not_her_pace_whatever_her_phones_interval() -> None:
+    # Fixes every 10 s: two minutes without progress is a wait (at the start, at a light).
+    assert paused_before(120_000, 10_000)
+    assert not paused_before(60_000, 10_000)  # walking in small steps in the noise
+    # A phone that reports every 2 minutes makes progress that seldom, walking.
+    assert not paused_before(240_000, 120_000)
+    assert paused_before(400_000, 120_000)
 
 
 def test_a_walker_with_a_vague_phone_reporting_every_30_s_makes_progress_in_time() -> None:

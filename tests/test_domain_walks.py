@@ -49,6 +49,22 @@ def test_arriving_needs_a_fix_inside_the_radius() -> None:
     assert door_after_fix(WalkState.ACTIVE, HOME, fix_north_of_home(45)) is WalkState.ACTIVE
 
 
+def test_one_stray_fix_by_her_door_while_she_is_streets_away_is_not_arriving() -> None:
+    """A reflection between tall buildings puts one fix by her door while she is 600 m away:
+    her companions must not be told she is there (nor the rules that watch her way home
+    stop). Her next fix, if she really came that fast, confirms it."""
+    away = Fix(t_ms=0, lat=HOME.lat + 600 * METRE_LAT, lon=HOME.lon, accuracy_m=8)
+    stray = Fix(t_ms=10_000, lat=HOME.lat + 10 * METRE_LAT, lon=HOME.lon, accuracy_m=8)
+    assert door_after_fix(WalkState.ACTIVE, HOME, stray, came_from=away) is WalkState.ACTIVE
+    # Two at the door in a row: arrived, however she came.
+    again = Fix(t_ms=20_000, lat=HOME.lat + 5 * METRE_LAT, lon=HOME.lon, accuracy_m=8)
+    assert door_after_fix(WalkState.ACTIVE, HOME, again, came_from=stray) is WalkState.AT_DOOR
+    # Driven to her door: 400 m in 30 s (13 m/s) is a car's arrival, not a stray fix.
+    driven = Fix(t_ms=30_000, lat=HOME.lat + 10 * METRE_LAT, lon=HOME.lon, accuracy_m=8)
+    near = Fix(t_ms=0, lat=HOME.lat + 410 * METRE_LAT, lon=HOME.lon, accuracy_m=8)
+    assert door_after_fix(WalkState.ACTIVE, HOME, driven, came_from=near) is WalkState.AT_DOOR
+
+
 def test_a_vague_fix_cannot_put_her_at_the_door() -> None:
     vague = fix_north_of_home(10, accuracy=300)
     assert door_after_fix(WalkState.ACTIVE, HOME, vague) is WalkState.ACTIVE

@@ -597,6 +597,8 @@ def is_late(run: Run, pin: str) -> str:
 def lingers(run: Run, pin: str) -> str:
     gives_it(run, pin)
     run.cast.clock.advance(minutes=1)
+    run.phone_sends(between(START, HOME, 0.8))  # a lift most of the way
+    run.cast.clock.advance(seconds=30)
     run.phone_sends(HOME)  # at the door
     reports_for(run, 4)
     asked_at(run, 60)  # five minutes at the door without saying "I'm inside"

@@ -26,7 +26,7 @@ def test_a_companion_follows_a_walk_live_until_the_walker_is_inside(cast: Cast) 
         seen = _until(ws, "fix")
         assert abs(seen["fix"]["lat"] - between(START, HOME, 0.5)[0]) < 1e-9
 
-        cast.clock.advance(seconds=30)
+        cast.clock.advance(seconds=90)  # the other half of the way (at a brisk walk)
         cast.send(phone, cast.fix(HOME))
         arrived = _until(ws, "event")
         assert arrived["event"]["kind"] == "arrived"

@@ -224,6 +224,46 @@ def test_a_walker_on_time_to_a_door_beyond_the_street_map_is_given_no_more_time(
     assert seen["expected_at"] == walk["expected_at"]
 
 
+def test_a_wait_at_the_start_is_not_taken_for_her_walking_pace(cast: Cast) -> None:
+    """She waits 3 minutes where she starts (her phone's fixes wander a little), then walks
+    home at the planned pace. Measured from her first fix, the wait made her pace look slow
+    and her expected arrival moved half an hour: the late rule, the alarm of last resort,
+    would have waited that long. Measured from where she set off, she is a few minutes late
+    at most, as the wait made her."""
+    mira, noor, phone, walk = cast.walking()
+    planned = walk["expected_at"] - walk["started_at"]
+    for step in range(12):  # a fix every 15 s, a few metres off this way and that
+        cast.send(phone, cast.fix((START[0] + (-1) ** step * 0.00008, START[1])))
+        cast.clock.advance(seconds=15)
+        assert cast.services.watchdog.tick_sync() == []
+    steps = planned // 30_000
+    for step in range(1, steps + 1):
+        cast.clock.advance(seconds=30)
+        cast.send(phone, cast.fix(between(START, HOME, step / steps)))
+        cast.services.watchdog.tick_sync()
+    seen = cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()
+    assert seen["expected_at"] <= walk["expected_at"] + 4 * 60_000
+    assert seen["state"] == "at_door"
+
+
+def test_one_stray_fix_by_her_door_is_not_her_arrival(cast: Cast) -> None:
+    """Halfway home, one fix lands by her door (a reflection between tall buildings): Noor
+    is not told she is there, and is told when she really is."""
+    mira, noor, phone, walk = cast.walking()
+    for fraction in (0.1, 0.3, 0.5):
+        cast.clock.advance(seconds=30)
+        cast.send(phone, cast.fix(between(START, HOME, fraction)))
+    cast.clock.advance(seconds=10)
+    cast.send(phone, cast.fix(HOME))  # the stray one
+    for fraction in (0.55, 0.7, 0.85, 1.0):
+        seen = cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()
+        assert seen["state"] == "active", fraction
+        assert "arrived" not in [e["kind"] for e in cast.events(noor, walk)]
+        cast.clock.advance(seconds=30)
+        cast.send(phone, cast.fix(between(START, HOME, fraction)))
+    assert [e["kind"] for e in cast.events(noor, walk)].count("arrived") == 1
+
+
 def test_a_slow_walker_who_stops_is_given_no_more_time(cast: Cast) -> None:
     mira, noor, phone, walk = cast.walking()
     planned = walk["expected_at"] - walk["started_at"]

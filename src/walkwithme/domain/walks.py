@@ -85,25 +85,53 @@ def leave_margin_m(radius_m: float) -> float:
 
 
 def door_after_fix(
-    state: WalkState, dest: Destination, fix: Fix, distance_m: float | None = None
+    state: WalkState,
+    dest: Destination,
+    fix: Fix,
+    distance: float | None = None,
+    came_from: Fix | None = None,
 ) -> WalkState:
     """The state a trusted fix puts a live walk in, with hysteresis.
 
-    Arriving needs the fix inside the radius and precise enough to say so. Leaving needs the
-    whole accuracy circle outside the radius plus a margin, so GPS drift at the edge of the
-    radius never flaps the walk between `active` and `at_door`. `distance_m`: the fix's
-    straight-line distance to the door, if the caller has it already.
+    Arriving needs the fix inside the radius and precise enough to say so, and reached: from
+    her fix before (`came_from`), at no more than ARRIVAL_SPEED_MPS, or that fix at the door
+    too. One stray fix by her door while she is streets away (a reflection between tall
+    buildings) would tell her companions she is there, and put off every rule that watches a
+    walk on its way; her next fix, if she really came that fast (a car to her door), confirms
+    it. Leaving needs the whole accuracy circle outside the radius plus a margin, so GPS drift
+    at the edge of the radius never flaps the walk between `active` and `at_door`.
+    `distance`: the fix's straight-line distance to the door, if the caller has it already.
     """
     accuracy = fix.accuracy_m or 0.0
-    distance = dest.distance_from(fix.lat, fix.lon) if distance_m is None else distance_m
+    distance = dest.distance_from(fix.lat, fix.lon) if distance is None else distance
     if state is WalkState.ACTIVE:
-        if distance <= dest.radius_m and accuracy <= max(MAX_DOOR_ACCURACY_M, dest.radius_m):
+        if (
+            distance <= dest.radius_m
+            and accuracy <= max(MAX_DOOR_ACCURACY_M, dest.radius_m)
+            and (came_from is None or _came_to_the_door(dest, came_from, fix))
+        ):
             return WalkState.AT_DOOR
     elif state is WalkState.AT_DOOR and distance - accuracy > dest.radius_m + leave_margin_m(
         dest.radius_m
     ):
         return WalkState.ACTIVE
     return state
+
+
+# How fast she may have come to her door from her fix before (a car or a tram to the door;
+# a jump faster than this is a stray fix until the next one agrees).
+ARRIVAL_SPEED_MPS = 15.0
+
+
+def _came_to_the_door(dest: Destination, before: Fix, fix: Fix) -> bool:
+    """Whether a fix at the door follows from the one before it: that one was at the door
+    too, or she could have come from there since, give or take both fixes' accuracy."""
+    if dest.distance_from(before.lat, before.lon) <= dest.radius_m + leave_margin_m(dest.radius_m):
+        return True
+    apart = distance_m(before.lat, before.lon, fix.lat, fix.lon)
+    slack = (before.accuracy_m or 0.0) + (fix.accuracy_m or 0.0)
+    seconds = max(1.0, (fix.t_ms - before.t_ms) / 1000)
+    return apart - slack <= ARRIVAL_SPEED_MPS * seconds
 
 
 _PIN = re.compile(r"[0-9]{4,8}")

@@ -13,7 +13,13 @@ from sqlalchemy.engine import Connection
 
 from walkwithme.domain.fixes import Fix
 from walkwithme.domain.lingering import Stillness, still_after
-from walkwithme.domain.rules import Progress, adapted_arrival, battery_notice, progress_after
+from walkwithme.domain.rules import (
+    Progress,
+    adapted_arrival,
+    battery_notice,
+    paused_before,
+    progress_after,
+)
 from walkwithme.domain.walks import WalkState, door_after_fix
 from walkwithme.store.schema import fixes
 from walkwithme.store.tx import Tx
@@ -92,7 +98,7 @@ class Track:
             # is at her door (`Walk.after_alarm`).
             alarm = self.state is WalkState.ALARM
             was = self._door_state if alarm else self.state
-            door = door_after_fix(was, dest, fix, straight)
+            door = door_after_fix(was, dest, fix, straight, came_from=previous)
             self._door(was, door, fix, t)
             if not alarm:
                 self.state = door
@@ -107,10 +113,16 @@ class Track:
                 else straight
             )
             before = dest.distance_from(previous.lat, previous.lon) if previous else None
+            progressed_at = self.progress.progress_at if self.progress is not None else None
             self.progress = progress_after(
                 self.progress, remaining, t, fix.accuracy_m, (straight, before)
             )
-            self._adapt_arrival(max(0.0, remaining - dest.radius_m), t)
+            paused = (
+                progressed_at is not None
+                and previous is not None
+                and paused_before(t - progressed_at, t - previous.t_ms)
+            )
+            self._adapt_arrival(max(0.0, remaining - dest.radius_m), t, paused)
         self._battery(fix.battery_pct, fix)
         self.moved = True
 
@@ -204,13 +216,17 @@ class Track:
             "battery_notice": self.notice,
         }
 
-    def _adapt_arrival(self, left_m: float, t: int) -> None:
-        """Her pace is measured from her first fix; while she keeps making progress, a slower
-        pace than planned moves her expected arrival (and the timeline says so)."""
-        if self.measured_from is None:
+    def _adapt_arrival(self, left_m: float, t: int, paused: bool) -> None:
+        """Her pace is measured from her first fix, or from where she set off again after a
+        pause (`paused`: this fix's progress is her first since she stood still a while: a
+        wait at the start or at a light is not her walking pace); while she keeps making
+        progress, a slower pace than planned moves her expected arrival (and the timeline
+        says so)."""
+        made_progress = self.progress is not None and self.progress.progress_at == t
+        if self.measured_from is None or (paused and made_progress):
             self.measured_from = (left_m, t)
             return
-        if self.progress is None or self.progress.progress_at != t:
+        if not made_progress:
             return  # no progress with this fix: no more time
         if not self.before.walker_live:
             return  # over, for her devices (her duress PIN): what they show doesn't move
