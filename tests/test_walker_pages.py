@@ -234,9 +234,11 @@ def test_inside_with_her_pin_and_a_closing_note_ends_the_walk_for_everyone(cast:
     assert said.status_code == 303
     told = cast.events(noor, {"id": wid})
     assert any(e["kind"] == "message" and e["text"] == "Almost there" for e in told)
-    # Said with who sent it, on his page and on hers, once the page is loaded again.
+    # Said with who sent it, on his page and on hers (to her, as hers), once loaded again.
     assert "Mira: “Almost there”" in text_of(page(cast.client, f"/walks/{wid}", noor).text)
-    assert "Mira: “Almost there”" in text_of(page(cast.client, f"/walks/{wid}", mira).text)
+    hers = text_of(page(cast.client, f"/walks/{wid}", mira).text)
+    assert "You: “Almost there”" in hers
+    assert "Mira: “Almost there”" not in hers
     done = post_form(cast, mira, f"/walks/{wid}/inside", pin=PIN, note="Would you like to come in?")
     assert done.headers["location"] == f"/walks/{wid}"
     mine = text_of(page(cast.client, f"/walks/{wid}", mira).text)

@@ -264,6 +264,53 @@ def test_one_stray_fix_by_her_door_is_not_her_arrival(cast: Cast) -> None:
     assert [e["kind"] for e in cast.events(noor, walk)].count("arrived") == 1
 
 
+def test_a_question_her_phones_fixes_answer_is_taken_back_and_raises_no_alarm(
+    cast: Cast,
+) -> None:
+    """Her phone goes quiet in a tunnel, and she is asked "Are you OK?"; it reports again
+    before her time to answer is up (she hasn't seen the question: her phone is in her
+    pocket). The question is taken back, said on both timelines, and Noor gets no alarm while
+    he watches her walk home. Then she stops at a corner, is asked again (stalled), and walks
+    on: taken back too."""
+    mira, noor, phone, walk = cast.walking()
+    steps = [between(START, HOME, f / 20) for f in range(20)]
+    cast.send(phone, cast.fix(steps[0]))
+    cast.clock.advance(seconds=30)
+    cast.send(phone, cast.fix(steps[1]))
+    assert cast.services.watchdog.tick_sync() == []
+    cast.clock.advance(minutes=3)  # the tunnel
+    assert cast.services.watchdog.tick_sync() == ["check"]
+    cast.clock.advance(seconds=40)
+    cast.send(phone, cast.fix(steps[3]))
+    for who in (noor, mira):  # said on both timelines
+        said = [e for e in cast.events(who, walk) if e["kind"] == "check_withdrawn"]
+        assert [e["reason"] for e in said] == ["silent"]
+    for step in steps[4:7]:
+        cast.clock.advance(seconds=30)
+        cast.send(phone, cast.fix(step))
+        assert cast.services.watchdog.tick_sync() == []
+    # She stops at a corner (her phone reporting where she stands), and is asked again.
+    decided: list[str] = []
+    for _ in range(12):
+        cast.clock.advance(seconds=30)
+        cast.send(phone, cast.fix(steps[6]))
+        decided += cast.services.watchdog.tick_sync()
+        if decided:
+            break
+    assert decided == ["check"]
+    assert cast.events(noor, walk)[-1]["reason"] == "stalled"
+    for step in steps[7:10]:  # and walks on: two fixes nearer each, and it is taken back
+        cast.clock.advance(seconds=20)
+        cast.send(phone, cast.fix(step))
+        assert cast.services.watchdog.tick_sync() == []
+    withdrawn = [e for e in cast.events(noor, walk) if e["kind"] == "check_withdrawn"]
+    assert [e["reason"] for e in withdrawn] == ["silent", "stalled"]
+    cast.clock.advance(minutes=2)  # past when the answer was due
+    cast.send(phone, cast.fix(steps[11]))
+    assert cast.services.watchdog.tick_sync() == []
+    assert "alarm" not in [e["kind"] for e in cast.events(noor, walk)]
+
+
 def test_a_slow_walker_who_stops_is_given_no_more_time(cast: Cast) -> None:
     mira, noor, phone, walk = cast.walking()
     planned = walk["expected_at"] - walk["started_at"]

@@ -15,6 +15,7 @@ from walkwithme.domain.fixes import Fix
 from walkwithme.domain.lingering import Stillness, still_after
 from walkwithme.domain.rules import (
     Progress,
+    Reason,
     adapted_arrival,
     battery_notice,
     paused_before,
@@ -25,6 +26,7 @@ from walkwithme.store.schema import fixes
 from walkwithme.store.tx import Tx
 from walkwithme.streets import DistanceField
 from walkwithme.usecases import alarms, alerts, timeline, walk_record, walk_store
+from walkwithme.usecases.timeline import FOR_ALL, FOR_COMPANIONS, FOR_WALKER
 from walkwithme.usecases.walk_record import Walk
 
 
@@ -54,6 +56,7 @@ class Track:
         self.notice = walk.battery_notice
         self.heard_at = walk.heard_at  # a fix kept out of the map still says her phone is alive
         self.batch_trusted: Fix | None = None  # the latest trusted fix of this batch so far
+        self.withdrawn: str | None = None  # the question a fix of the batch took back
         # The stored track's newest trusted fix, once read (a list: read or not, and what).
         self._newest_stored: list[Fix | None] = []
 
@@ -123,8 +126,25 @@ class Track:
                 and paused_before(t - progressed_at, t - previous.t_ms)
             )
             self._adapt_arrival(max(0.0, remaining - dest.radius_m), t, paused)
+        self._withdraw_check(t)
         self._battery(fix.battery_pct, fix)
         self.moved = True
+
+    def _withdraw_check(self, t: int) -> None:
+        """A question her fixes answer: "Are you OK?" asked because her phone went silent is
+        taken back by a fix taken after it (her phone reports again: out of a tunnel, or its
+        queue sent after an outage); asked because she got no nearer, by a fix that makes
+        progress again. Unanswered, it became an alarm while her companions watched her walk
+        home. Not the other questions: moving away, being late or standing at her door are
+        not undone by one fix, and only her PIN says she is OK (a wrong one still counts)."""
+        walk = self.before
+        reason = walk.walker_check_reason
+        asked_at = walk.cover.check_asked_at if walk.cover is not None else walk.check_asked_at
+        if self.withdrawn is not None or reason is None or asked_at is None or t <= asked_at:
+            return
+        progressed = self.progress is not None and self.progress.progress_at == t
+        if reason == Reason.SILENT.value or (reason == Reason.STALLED.value and progressed):
+            self.withdrawn = reason
 
     @property
     def _door_state(self) -> WalkState:
@@ -202,7 +222,13 @@ class Track:
             "expected_at": self.expected_at,
             "measured_m": self.measured_from[0] if self.measured_from else None,
             "measured_at": self.measured_from[1] if self.measured_from else None,
+            **(self._withdrawn_values() if self.withdrawn is not None else {}),
         }
+
+    def _withdrawn_values(self) -> dict[str, Any]:
+        """The question taken back (`_withdraw_check`): where her devices' check is kept."""
+        covert = self.before.covert
+        return walk_record.shown_columns(covert, check_reason=None, check_asked_at=None)
 
     def _heard_values(self) -> dict[str, Any]:
         """What fixes kept out of the map changed: when her phone was last heard, her
@@ -257,6 +283,8 @@ class Track:
             walk_store.save(tx, walk, target, **values)
         elif walk_store.save_with_fix(tx, walk, fix, target, **values) is None:
             return False
+        if self.withdrawn is not None:
+            self._said_withdrawn(tx)
         if not self.events:
             return True
         # During an alarm, everyone it reached (her guardians, the hook) is looking for her.
@@ -275,6 +303,25 @@ class Track:
             if told:
                 reached.tell(tx, walk, kind, facts, event_id)
         return True
+
+    def _said_withdrawn(self, tx: Tx) -> None:
+        """The question taken back, on the timelines of those who saw it asked (after her
+        duress PIN: her devices', and the cover's line for the people looking for her, as
+        `judging.ask` put it), and its alert not sent if it still waits."""
+        walk, reason = self.before, self.withdrawn
+        covert = walk.covert
+        timeline.record(
+            tx,
+            walk.id,
+            "check_withdrawn",
+            audience=FOR_WALKER if covert else FOR_ALL,
+            reason=reason,
+        )
+        if covert:
+            timeline.record(
+                tx, walk.id, "check_withdrawn", audience=FOR_COMPANIONS, cover=True, reason=reason
+            )
+        alerts.supersede(tx, walk.id, ("check",), "the question was taken back")
 
 
 # The states in which a trusted fix moves her door (in an alarm, without leaving it).

@@ -105,13 +105,14 @@ async def _her_walk_page(
         now=now,
         tz=person.timezone,
         can_act=False,
+        me=person.id,
         urls={
             "live": f"/api/walks/{walk_id}/live",
             "map": f"/api/walks/{walk_id}/map",
             "tiles": svc.config.tiles_url,
         },
     )
-    _in_her_words(context, seen.events, now, person.timezone)
+    _in_her_words(context, seen.events, now, person.timezone, person.id)
     context["looks"] = [  # newest first, as the timeline (her page's script keeps it up)
         {
             "at": x["at"],
@@ -161,13 +162,15 @@ async def _her_walk_page(
     )
 
 
-def _in_her_words(context: dict[str, Any], events: list[dict[str, Any]], now: int, tz: str) -> None:
+def _in_her_words(
+    context: dict[str, Any], events: list[dict[str, Any]], now: int, tz: str, me: int
+) -> None:
     """The companion's sentences ("Mira is on the way"), said to her ("You are on the way")."""
     state = str(context["state"])
     context["name"] = "you"
     context["headline"] = walker_words.state_sentence(state)
     for item, event in zip(context["timeline"], reversed(events), strict=True):
-        item["text"] = walker_words.event_sentence(event)
+        item["text"] = walker_words.event_sentence(event, me)
     if context["ending"] is not None:
         last = next((e for e in reversed(events) if e["kind"] in ("inside", "ended")), None)
         ending = walker_words.state_sentence(state)

@@ -24,6 +24,8 @@ EVENTS = {
     "pin_refused": "A wrong PIN was given",
     "check": "The service asked you “Are you OK?”",
     "check_answered": "You answered “I'm OK”",
+    "check_withdrawn_silent": "Your phone is reporting again: “Are you OK?” is taken back",
+    "check_withdrawn_stalled": "You are getting closer again: “Are you OK?” is taken back",
     "alarm": "ALARM: {reason}",
     "alarm_escalated": "The alarm went on to {rung}",
     "alarm_escalated_again": "The alarm was said again to {rung}",
@@ -76,8 +78,11 @@ def state_sentence(state: str) -> str:
     return STATES.get(state, "Your walk: " + state)
 
 
-def event_sentence(event: dict[str, object]) -> str:
+def event_sentence(event: dict[str, object], me: int | None = None) -> str:
+    """The event as her own page says it; `me`: her id (her own messages are "You: …")."""
     kind = str(event.get("kind"))
+    if kind == "check_withdrawn":
+        kind = f"check_withdrawn_{event.get('reason')}"
     if kind == "phone_signal" and str(event.get("signal")) in SIGNALS:
         return SIGNALS[str(event.get("signal"))].format(device=event.get("device") or "phone")
     by = event.get("by")
@@ -90,7 +95,7 @@ def event_sentence(event: dict[str, object]) -> str:
     sender = event.get("sender")
     said = EVENTS[kind].format(
         rung=RUNGS.get(str(event.get("rung")), "the next people"),
-        sender=sender.get("name", "Someone") if isinstance(sender, dict) else "Someone",
+        sender=words.person(sender, me),
         text=event.get("text", ""),
         by=by.get("name", "Someone") if isinstance(by, dict) else "Someone",
         reason=said_reason(

@@ -145,6 +145,9 @@ _EVENTS = {
     "pin_refused": "A wrong PIN was given",
     "check": "The service asked {name} “Are you OK?”",
     "check_answered": "{name} answered “I'm OK”",
+    # "Are you OK?" taken back by her fixes (usecases/track.py), by what it was asked for.
+    "check_withdrawn_silent": "{name}'s phone is reporting again: “Are you OK?” is taken back",
+    "check_withdrawn_stalled": "{name} is getting closer again: “Are you OK?” is taken back",
     "alarm": "ALARM: {reason}",
     "alarm_escalated": "The alarm went on to {rung}",
     "alarm_escalated_again": "The alarm was said again to {rung}",
@@ -235,6 +238,8 @@ def event_sentence(event: dict[str, object], name: str, me: int | None = None) -
         return SIGNALS[str(event.get("signal"))].format(name=name, device=device)
     if kind == "alarm_escalated" and event.get("again"):
         kind = "alarm_escalated_again"
+    if kind == "check_withdrawn":
+        kind = f"check_withdrawn_{event.get('reason')}"
     if kind == "alarm_acknowledged" and person(by, me) == "You":
         kind = "alarm_acknowledged_by_you"
     template = _EVENTS.get(kind, kind.replace("_", " "))

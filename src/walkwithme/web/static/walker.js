@@ -264,6 +264,8 @@ function watchTheWalk() {
             `${why}Enter your PIN to tell the people following your walk.`;
           pin.focus();
         }
+        // Her phone reports again, or she is getting closer: the question is taken back.
+        if (item.classList.contains("kind-check_withdrawn")) check.hidden = true;
       }
     }
   }).observe(byId("timeline"), { childList: true });

@@ -92,6 +92,7 @@ export function eventSentence(tables, event, name, me) {
   const signal = event.kind === "phone_signal" && tables.signals && tables.signals[event.signal];
   if (signal) return fill(signal, { name, device: event.device || "phone" });
   let kind = event.kind === "alarm_escalated" && event.again ? "alarm_escalated_again" : event.kind;
+  if (kind === "check_withdrawn") kind = `check_withdrawn_${event.reason}`;
   const byYou = person(event.by, me) === "You";
   if (kind === "alarm_acknowledged" && byYou && tables.events.alarm_acknowledged_by_you) {
     kind = "alarm_acknowledged_by_you";
