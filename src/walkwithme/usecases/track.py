@@ -142,6 +142,8 @@ class Track:
         asked_at = walk.cover.check_asked_at if walk.cover is not None else walk.check_asked_at
         if self.withdrawn is not None or reason is None or asked_at is None or t <= asked_at:
             return
+        if walk.walker_state not in (WalkState.ACTIVE, WalkState.AT_DOOR):
+            return  # an alarm is answered by a person, never by a fix
         progressed = self.progress is not None and self.progress.progress_at == t
         if reason == Reason.SILENT.value or (reason == Reason.STALLED.value and progressed):
             self.withdrawn = reason
