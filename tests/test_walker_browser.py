@@ -444,6 +444,34 @@ def test_what_her_page_could_not_send_is_tried_again_while_the_phone_stays_onlin
     expect(page.locator("#headline")).to_have_text("You are on the way")
 
 
+def test_a_question_her_phone_answers_leaves_her_page_live(
+    open_site: SiteFactory,  # noqa: F811
+    new_context: Callable[[], BrowserContext],  # noqa: F811
+) -> None:
+    """Her phone lost its network and she was asked "Are you OK?" (silent); its app then
+    reports again: the question leaves her page as it is taken back, and says why."""
+    site = open_site()
+    mira, noor = site.person("Mira"), site.person("Noor")
+    site.link(mira, noor)
+    context = walker_context(new_context, site)
+    page = context.new_page()
+    walk_id = her_walk_page(site, page, mira, noor)
+    until(page, lambda: len(track(site, noor, walk_id)) == 1, "her first position")
+    context.set_offline(True)
+    assert site.look(minutes=4) == ["check"]
+    context.set_offline(False)
+    expect(page.locator("#check")).to_be_visible()
+    site.clock.advance(seconds=20)
+    site.send(site.device(mira), START)  # her phone's app, back in reach
+    expect(page.locator("#check")).to_be_hidden()
+    expect(page.locator("#timeline li").first).to_contain_text(
+        "Your phone is reporting again: “Are you OK?” is taken back"
+    )
+    # No alarm when her time to answer that question is up (she stands still: the stalled
+    # rule may ask her its own).
+    assert "alarm" not in site.look(seconds=100)
+
+
 def test_she_is_asked_are_you_ok_on_her_page_and_answers_on_the_pin_pad(
     open_site: SiteFactory,  # noqa: F811
     new_context: Callable[[], BrowserContext],  # noqa: F811
