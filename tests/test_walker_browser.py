@@ -114,8 +114,9 @@ def her_walk_page(site: Site, page: Page, mira: Member, noor: Member) -> int:
 
 def sharing_from_her_page(
     make_site: SiteFactory, make_context: Callable[[], BrowserContext]
-) -> tuple[Site, Member, BrowserContext, Page, int]:
-    """Mira walks home from her page, Noor following; her first position is on her track."""
+) -> tuple[Site, Member, BrowserContext, Page, int, Member]:
+    """Mira walks home from her page, Noor following; her first position is on her track.
+    Returns the site, Noor, her browser and page, the walk, and Mira."""
     site = make_site()
     mira, noor = site.person("Mira"), site.person("Noor")
     site.link(mira, noor)
@@ -124,7 +125,7 @@ def sharing_from_her_page(
     walk_id = her_walk_page(site, page, mira, noor)
     expect(page.locator("#report-state")).to_contain_text("Sharing your position. Last sent")
     until(page, sent_past(site, page, noor, walk_id, 0), "her first position")
-    return site, noor, context, page, walk_id
+    return site, noor, context, page, walk_id, mira
 
 
 def test_she_picks_where_she_goes_on_the_map_and_keeps_it_for_next_time(
@@ -170,7 +171,7 @@ def test_she_starts_from_her_browser_and_it_reports_her_walk_even_offline(
     open_site: SiteFactory,  # noqa: F811
     new_context: Callable[[], BrowserContext],  # noqa: F811
 ) -> None:
-    site, noor, context, page, walk_id = sharing_from_her_page(open_site, new_context)
+    site, noor, context, page, walk_id, _mira = sharing_from_her_page(open_site, new_context)
     expect(page.get_by_text("A browser stops reporting when the screen turns off")).to_be_visible()
     expect(page.get_by_role("link", name="OwnTracks or Traccar Client")).to_be_visible()
     assert serious_violations(page) == []
@@ -269,7 +270,7 @@ def test_who_looked_at_her_walk_shows_on_her_open_page(
     open_site: SiteFactory,  # noqa: F811
     new_context: Callable[[], BrowserContext],  # noqa: F811
 ) -> None:
-    site, noor, _context, page, walk_id = sharing_from_her_page(open_site, new_context)
+    site, noor, _context, page, walk_id, _mira = sharing_from_her_page(open_site, new_context)
     expect(page.locator("#looks-none")).to_be_visible()
     site.call(noor, "GET", f"/api/walks/{walk_id}")  # Noor looks, from an app
     page.clock.fast_forward(30_000)  # her page asks again every half minute
@@ -399,7 +400,7 @@ def test_what_her_page_could_not_send_is_tried_again_while_the_phone_stays_onlin
 ) -> None:
     """The phone keeps its network but the service can't be reached (restarting, or a lost
     connection): no "online" event will come, and her position and her SOS go all the same."""
-    site, noor, context, page, walk_id = sharing_from_her_page(open_site, new_context)
+    site, noor, context, page, walk_id, _mira = sharing_from_her_page(open_site, new_context)
     before = len(track(site, noor, walk_id))
     cut = (f"/walks/{walk_id}/fixes", f"/walks/{walk_id}/sos")
 
@@ -450,13 +451,7 @@ def test_a_question_her_phone_answers_leaves_her_page_live(
 ) -> None:
     """Her phone lost its network and she was asked "Are you OK?" (silent); its app then
     reports again: the question leaves her page as it is taken back, and says why."""
-    site = open_site()
-    mira, noor = site.person("Mira"), site.person("Noor")
-    site.link(mira, noor)
-    context = walker_context(new_context, site)
-    page = context.new_page()
-    walk_id = her_walk_page(site, page, mira, noor)
-    until(page, lambda: len(track(site, noor, walk_id)) == 1, "her first position")
+    site, noor, context, page, walk_id, mira = sharing_from_her_page(open_site, new_context)
     context.set_offline(True)
     assert site.look(minutes=4) == ["check"]
     context.set_offline(False)
@@ -476,13 +471,7 @@ def test_she_is_asked_are_you_ok_on_her_page_and_answers_on_the_pin_pad(
     open_site: SiteFactory,  # noqa: F811
     new_context: Callable[[], BrowserContext],  # noqa: F811
 ) -> None:
-    site = open_site()
-    mira, noor = site.person("Mira"), site.person("Noor")
-    site.link(mira, noor)
-    context = walker_context(new_context, site)
-    page = context.new_page()
-    walk_id = her_walk_page(site, page, mira, noor)
-    until(page, lambda: len(track(site, noor, walk_id)) == 1, "her first position")
+    site, noor, context, page, walk_id, mira = sharing_from_her_page(open_site, new_context)
     expect(page.locator("#check")).to_be_hidden()
     context.set_offline(True)  # her phone lost its network: the service hears nothing
     site.look(minutes=12)

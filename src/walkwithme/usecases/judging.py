@@ -34,7 +34,6 @@ from walkwithme.usecases.alarms import (
     shown_alarm,
     tell_shown,
 )
-from walkwithme.usecases.timeline import FOR_ALL, FOR_COMPANIONS, FOR_WALKER
 from walkwithme.usecases.walk_record import Walk, shown_columns
 from walkwithme.usecases.walk_store import get_walk, save
 
@@ -235,11 +234,7 @@ def ask(tx: Tx, walk: Walk, reason: Reason) -> None:
     covert = walk.covert
     save(tx, walk, **shown_columns(covert, check_reason=reason.value, check_asked_at=tx.now_ms))
     facts = {"reason": reason.value, **facts_of(walk, tx.now_ms)}
-    event_id = timeline.record(
-        tx, walk.id, "check", audience=FOR_WALKER if covert else FOR_ALL, **facts
-    )
-    if covert:
-        timeline.record(tx, walk.id, "check", audience=FOR_COMPANIONS, cover=True, **facts)
+    event_id = timeline.record_shown(tx, walk.id, "check", covert=covert, **facts)
     # Her channels get a link to a page where she answers with her PIN, from any browser.
     token = new_token("ans")
     insert_id(

@@ -103,6 +103,16 @@ def record(
     return event_id
 
 
+def record_shown(tx: Tx, walk_id: int, kind: str, *, covert: bool, **data: Any) -> int:
+    """An event of the walk her devices are shown ("Are you OK?" asked, taken back): for
+    everyone; after her duress PIN (`covert`), for her devices, with the cover's line
+    (`"cover": true`) for the people looking for her. Returns the first one's id."""
+    event_id = record(tx, walk_id, kind, audience=FOR_WALKER if covert else FOR_ALL, **data)
+    if covert:
+        record(tx, walk_id, kind, audience=FOR_COMPANIONS, cover=True, **data)
+    return event_id
+
+
 def last_event(
     conn: Connection,
     walk_id: int,

@@ -26,7 +26,6 @@ from walkwithme.store.schema import fixes
 from walkwithme.store.tx import Tx
 from walkwithme.streets import DistanceField
 from walkwithme.usecases import alarms, alerts, timeline, walk_record, walk_store
-from walkwithme.usecases.timeline import FOR_ALL, FOR_COMPANIONS, FOR_WALKER
 from walkwithme.usecases.walk_record import Walk
 
 
@@ -310,19 +309,10 @@ class Track:
         """The question taken back, on the timelines of those who saw it asked (after her
         duress PIN: her devices', and the cover's line for the people looking for her, as
         `judging.ask` put it), and its alert not sent if it still waits."""
-        walk, reason = self.before, self.withdrawn
-        covert = walk.covert
-        timeline.record(
-            tx,
-            walk.id,
-            "check_withdrawn",
-            audience=FOR_WALKER if covert else FOR_ALL,
-            reason=reason,
+        walk = self.before
+        timeline.record_shown(
+            tx, walk.id, "check_withdrawn", covert=walk.covert, reason=self.withdrawn
         )
-        if covert:
-            timeline.record(
-                tx, walk.id, "check_withdrawn", audience=FOR_COMPANIONS, cover=True, reason=reason
-            )
         alerts.supersede(tx, walk.id, ("check",), "the question was taken back")
 
 
