@@ -139,17 +139,21 @@ def test_the_next_look_is_the_earliest_deadline_day_or_night() -> None:
 
 def test_progress_needs_more_than_gps_noise() -> None:
     start = progress_after(None, 1000, T0)
-    assert progress_after(start, 990, T0 + 1) == start  # 10 m: noise
+    noise = progress_after(start, 990, T0 + 1)  # 10 m: noise
+    assert (noise.progress_m, noise.progress_at, noise.closer_m) == (1000, T0, None)
     once = progress_after(start, 960, T0 + 2)
     assert (once.progress_m, once.progress_at) == (1000, T0)  # one closer fix: not yet
     closer = progress_after(once, 950, T0 + 3)
     # Two in a row: progress, to where both agree she has got (the farther of the two).
     assert closer == Progress(960, T0 + 3, None, closer_m=950)
-    away = progress_after(closer, 990, T0 + 4)
-    assert away == Progress(960, T0 + 3, T0 + 4)
-    still_away = progress_after(away, 1000, T0 + 5)
-    assert still_away.away_since == T0 + 4
-    back = progress_after(still_away, 960, T0 + 6)
+    # Back by more than noise: the first fix marks where she turned, the next farther is away.
+    turned = progress_after(closer, 975, T0 + 4)
+    assert turned == Progress(960, T0 + 3, None, behind_m=975)
+    away = progress_after(turned, 1010, T0 + 5)
+    assert away == Progress(960, T0 + 3, T0 + 5, behind_m=975)
+    still_away = progress_after(away, 1040, T0 + 6)
+    assert still_away.away_since == T0 + 5
+    back = progress_after(still_away, 960, T0 + 7)
     assert back.away_since is None
 
 
@@ -181,10 +185,38 @@ def test_a_detour_nearer_as_the_crow_flies_is_progress_in_time_and_not_away() ->
     across = progress_after(second, 1150, T0 + 3, 8, (745, 740))
     assert (across.progress_at, across.away_since) == (T0 + 2, None)
     # Beyond a quarter of the least left (250 m), or farther as the crow flies too: away.
-    beyond = progress_after(second, 1260, T0 + 3, 8, (745, 740))
-    assert beyond.away_since == T0 + 3
-    farther = progress_after(second, 1050, T0 + 3, 8, (770, 740))
-    assert farther.away_since == T0 + 3
+    # (The first fix behind marks where she is: `across`, 1,150 m left.)
+    beyond = progress_after(across, 1260, T0 + 4, 8, (745, 745))
+    assert beyond.away_since == T0 + 4
+    farther = progress_after(across, 1180, T0 + 4, 8, (770, 745))
+    assert farther.away_since == T0 + 4
+
+
+def test_her_true_fixes_behind_two_stray_ones_ahead_are_not_walking_away() -> None:
+    """Straight home at 1.3 m/s, a fix every 30 s (the distance left is the crow's here): two
+    fixes in a row 250 m ahead, each claiming 8 m, set a record her true fixes then trail. She
+    gets nearer fix by fix, and is not walking away; she passes the record, and makes progress
+    again. Turning back later is walking away from where she turned."""
+
+    def fix(before: Progress, m: float, at: int, m_before: float) -> Progress:
+        return progress_after(before, m, T0 + at * SECOND, 8, (m, m_before))
+
+    start = progress_after(None, 1000, T0, 8, (1000, None))
+    stray = fix(fix(start, 711, 30, 1000), 672, 60, 711)  # true: 961, 922
+    assert stray.progress_m == 711
+    walked, m_before, at = stray, 672.0, 60
+    for m in range(883, 711, -39):  # 883, 844, ..., 727: behind the record, walking on
+        at += 30
+        walked = fix(walked, m, at, m_before)
+        m_before = m
+        assert walked.away_since is None, m
+        assert walked.progress_at == T0 + 60 * SECOND  # no progress yet: the stalled rule waits
+    on = fix(fix(fix(walked, 688, at + 30, m_before), 649, at + 60, 688), 610, at + 90, 649)
+    assert on.progress_at == T0 + (at + 90) * SECOND  # past the record: progress again
+    back = fix(on, 650, at + 120, 610)  # she turns: the first fix marks where she is
+    assert back.away_since is None
+    farther = fix(back, 690, at + 150, 650)
+    assert farther.away_since == T0 + (at + 150) * SECOND
 
 
 def test_one_noisy_fix_closer_is_not_progress_and_a_vague_fix_must_move_more() -> None:
@@ -244,7 +276,8 @@ def simulate(
     expected = T0 + expected_duration_ms(start_m, 1.3)
     w = watch(expected_at=expected, last_fix_at=T0, progress_at=T0)
     position = start_m
-    progress = progress_after(None, start_m, T0)
+    progress = progress_after(None, start_m, T0, 8, (start_m, None))
+    crow_before = start_m
     asked: list[Reason] = []
     now = T0
     for step in steps:
@@ -261,7 +294,9 @@ def simulate(
         elif step == "away":
             position += pace * every_s
         fix = Fix(now, HOME.lat + position * METRE, HOME.lon, accuracy_m=8)
-        progress = progress_after(progress, distance_m(fix.lat, fix.lon, HOME.lat, HOME.lon), now)
+        crow = distance_m(fix.lat, fix.lon, HOME.lat, HOME.lon)
+        progress = progress_after(progress, crow, now, 8, (crow, crow_before))
+        crow_before = crow
         state = door_after_fix(w.state, HOME, fix)
         w = replace(
             w,

@@ -264,6 +264,27 @@ def test_one_stray_fix_by_her_door_is_not_her_arrival(cast: Cast) -> None:
     assert [e["kind"] for e in cast.events(noor, walk)].count("arrived") == 1
 
 
+@pytest.mark.parametrize("stray_at", [0, 8], ids=["her first fixes", "on her way"])
+def test_two_stray_fixes_ahead_of_her_raise_no_question(cast: Cast, stray_at: int) -> None:
+    """Walking home by day at 1.3 m/s (a fix every 30 s, 39 m apart, 1.1 km in all), two
+    fixes in a row land 310 m ahead on her way (reflections between tall buildings, each
+    claiming 8 m). Her true fixes after them trail their record for four minutes while she
+    walks on: no "Are you OK?" about walking away or stopping, and Noor is told when she
+    arrives."""
+    mira, noor, phone, walk = cast.walking()
+    steps = 29
+    decided: list[str] = []
+    for step in range(steps + 1):
+        cast.clock.advance(seconds=30)
+        stray = stray_at <= step < stray_at + 2
+        fraction = min(1.0, step / steps + (0.28 if stray else 0.0))
+        cast.send(phone, cast.fix(between(START, HOME, fraction)))
+        decided += cast.services.watchdog.tick_sync()
+    assert decided == []
+    assert "check" not in kinds(cast, noor, walk)
+    assert state(cast, noor, walk) == "at_door"
+
+
 def test_a_question_her_phones_fixes_answer_is_taken_back_and_raises_no_alarm(
     cast: Cast,
 ) -> None:

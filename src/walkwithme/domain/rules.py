@@ -186,6 +186,9 @@ class Progress:
     # The least distance to the door as the crow flies so far, counted as the distance left
     # is (None: a walk judged before it was kept).
     straight_m: float | None = None
+    # Since her last progress, the least distance left her fixes have had (None: her last fix
+    # made progress, or a walk judged before it was kept).
+    behind_m: float | None = None
 
 
 def noise_m(accuracy_m: float | None) -> float:
@@ -233,7 +236,15 @@ def progress_after(
     too: a walker's fixes are, two in a row of noise's seldom are; and the new least is the
     farther of the two, so that the one of a pair that noise carried ahead doesn't set it.
     (Walking in steps smaller than the noise, she makes progress every few fixes, well within
-    the stalled rule's time.)"""
+    the stalled rule's time.)
+
+    A record can still be set by noise: two stray fixes in a row ahead on her way (tall
+    buildings reflect them, each claiming a good accuracy), or a stray first fix. Her true
+    fixes behind it then stay above it while she walks on, and were walking away. So walking
+    away is also having more left than the least since her last progress (by more than noise):
+    whoever walks home behind a false record gets nearer fix by fix, and is not away; whoever
+    turns back gets farther from where she turned. It costs one fix: the first behind a
+    record only marks where she is."""
     crow, crow_before = straight if straight is not None else (None, None)
     if previous is None:
         return Progress(remaining_m, t, None, straight_m=crow)
@@ -256,16 +267,26 @@ def progress_after(
             return Progress(least, t, None, closer_m=remaining_m, straight_m=crow)
         if nearer:
             return Progress(previous.progress_m, t, None, remaining_m, crow)
-        return Progress(previous.progress_m, previous.progress_at, None, remaining_m, mark)
+        # Not behind the record: ahead of it, maybe the first of a stray pair.
+        at, since, behind = previous.progress_m, previous.progress_at, previous.behind_m
+        return Progress(at, since, None, remaining_m, mark, behind)
     if nearer:
         return Progress(previous.progress_m, t, None, straight_m=crow)
     rise = remaining_m - previous.progress_m
     farther = crow is None or mark is None or crow > mark + tolerance
     detour = max(tolerance, min(MAX_DETOUR_M, DETOUR_SHARE * previous.progress_m))
-    if rise > tolerance and (farther or rise > detour):
-        away = previous.away_since or t
-        return Progress(previous.progress_m, previous.progress_at, away, straight_m=mark)
-    return Progress(previous.progress_m, previous.progress_at, None, straight_m=mark)
+    # More left than the least since her last progress (None: no fix behind the record yet).
+    backing = previous.behind_m is not None and remaining_m > previous.behind_m + tolerance
+    behind = _least(previous.behind_m, remaining_m)
+    at, since = previous.progress_m, previous.progress_at
+    if rise > tolerance and (farther or rise > detour) and backing:
+        return Progress(at, since, previous.away_since or t, straight_m=mark, behind_m=behind)
+    return Progress(at, since, None, straight_m=mark, behind_m=behind)
+
+
+def _least(behind_m: float | None, remaining_m: float) -> float:
+    """The least distance left since her last progress, counting this fix's too."""
+    return remaining_m if behind_m is None else min(behind_m, remaining_m)
 
 
 # Another way home may be longer than the shortest: while she is no farther as the crow flies,

@@ -194,6 +194,7 @@ walks = sa.Table(
     sa.Column("away_since", Ms),  # since when it has stayed above the least plus tolerance
     sa.Column("closer_m", sa.Float),  # a fix closer than the least, for the next to confirm
     sa.Column("straight_m", sa.Float),  # the least distance to the door as the crow flies
+    sa.Column("behind_m", sa.Float),  # the least left since her last progress
     sa.Column("door_at", Ms),  # since when she has been at the door
     # Where she has been standing near the door, and since when (JSON; domain/lingering.py):
     # lingering counts from when she stopped moving, not from one noisy fix inside the radius.

@@ -53,6 +53,7 @@ _WHERE = {
     "progress_m": None,
     "closer_m": None,
     "straight_m": None,
+    "behind_m": None,
     "door_still": None,
     "measured_m": None,
     "walker_last": None,
