@@ -332,6 +332,35 @@ def test_a_question_her_phones_fixes_answer_is_taken_back_and_raises_no_alarm(
     assert "alarm" not in [e["kind"] for e in cast.events(noor, walk)]
 
 
+def test_her_progress_in_the_fix_taken_as_she_is_asked_takes_the_question_back(
+    cast: Cast,
+) -> None:
+    """Her phone reports every 60 s; she waits at the start, then walks on. The stalled rule's
+    time falls on one of her fixes' instants: the watchdog, woken for it, asks "Are you OK?"
+    a moment before that fix lands, and the fix shows her progress. It takes the question
+    back (the next fix would have come when her time to answer was up, and Noor alarmed
+    while she walked home: an outside tester's held-out walks)."""
+    mira, noor, phone, walk = cast.walking()
+    steps = [between(START, HOME, f / 10) for f in range(11)]
+    cast.send(phone, cast.fix(steps[0]))
+    for where in [steps[0]] * 3 + [steps[1]]:  # standing, standing, standing, off she goes
+        cast.clock.advance(seconds=60)
+        assert look(cast) == []
+        cast.send(phone, cast.fix(where))
+    cast.clock.advance(seconds=60)
+    assert look(cast) == ["check"]  # five minutes since her first fix: asked...
+    cast.send(phone, cast.fix(steps[2]))  # ...as her phone takes a fix that shows progress
+    for who in (noor, mira):
+        said = [e for e in cast.events(who, walk) if e["kind"] == "check_withdrawn"]
+        assert [e["reason"] for e in said] == ["stalled"]
+    for where in steps[3:]:
+        cast.clock.advance(seconds=60)
+        assert look(cast) == []
+        cast.send(phone, cast.fix(where))
+    assert "alarm" not in kinds(cast, noor, walk)
+    assert state(cast, noor, walk) == "at_door"
+
+
 def test_a_slow_walker_who_stops_is_given_no_more_time(cast: Cast) -> None:
     mira, noor, phone, walk = cast.walking()
     planned = walk["expected_at"] - walk["started_at"]

@@ -135,16 +135,25 @@ class Track:
         queue sent after an outage); asked because she got no nearer, by a fix that makes
         progress again. Unanswered, it became an alarm while her companions watched her walk
         home. Not the other questions: moving away, being late or standing at her door are
-        not undone by one fix, and only her PIN says she is OK (a wrong one still counts)."""
+        not undone by one fix, and only her PIN says she is OK (a wrong one still counts).
+
+        Progress takes it back even in a fix taken as she was asked, or just before, that
+        reaches the service after the question: the watchdog wakes at the stalled rule's
+        time, which for a phone with a steady interval is one of its fixes' instants, and
+        asks a moment before that fix lands. Her next fix would come only when her time to
+        answer is up (a phone that reports every 60 s, at night). Were the fix older than
+        her progress needs, the watchdog asks again at once, with a fresh time to answer."""
         walk = self.before
         reason = walk.walker_check_reason
         asked_at = walk.cover.check_asked_at if walk.cover is not None else walk.check_asked_at
-        if self.withdrawn is not None or reason is None or asked_at is None or t <= asked_at:
+        if self.withdrawn is not None or reason is None or asked_at is None:
             return
         if walk.walker_state not in (WalkState.ACTIVE, WalkState.AT_DOOR):
             return  # an alarm is answered by a person, never by a fix
         progressed = self.progress is not None and self.progress.progress_at == t
-        if reason == Reason.SILENT.value or (reason == Reason.STALLED.value and progressed):
+        if (reason == Reason.SILENT.value and t > asked_at) or (
+            reason == Reason.STALLED.value and progressed
+        ):
             self.withdrawn = reason
 
     @property
