@@ -501,10 +501,21 @@ def test_she_is_asked_are_you_ok_on_her_page_and_answers_on_the_pin_pad(
 
     page.locator("#inside-pin").fill(PIN)
     page.get_by_label("A last word for Noor (optional)").fill("Would you like to come in?")
+    # And the next walk together, which both of them will be reminded of.
+    page.get_by_text("Walk together again?").click()
+    page.get_by_label("When").select_option("tomorrow")
+    page.get_by_label("At", exact=True).fill("20:00")
+    screenshot(page, "walker-inside-next")
     page.get_by_role("button", name="I'm inside").click()
     expect(page.locator("#headline")).to_have_text("You are home, inside")
     expect(page.locator("#ending")).to_contain_text("Would you like to come in?")
     screenshot(page, "walker-inside")
+    his = new_context().new_page()
+    sign_in(his, site, noor, "/")
+    expect(his.locator(".next-walk")).to_contain_text(
+        "Mira would like to walk together again: tomorrow at "
+    )
+    screenshot(his, "companion-home-next-walk")
 
 
 # -- the duress PIN on her page, in the browser: twin runs --------------------------------------

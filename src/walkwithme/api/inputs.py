@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, BeforeValidator, Strict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, Strict
 from pydantic_core import PydanticCustomError
 
 from walkwithme.domain.text import as_prose, refusal
@@ -41,3 +41,10 @@ WholeNumber = Annotated[int, BeforeValidator(_a_number)]
 YesNo = Annotated[bool, Strict()]
 Line = Annotated[str, AfterValidator(_a_line)]  # a name, a label: one line
 Prose = Annotated[str, AfterValidator(_prose)]  # a message, a note
+
+
+class When(BaseModel):
+    """A day and a time on the walker's clock (an offer's, a promise's, her next walk's)."""
+
+    day: str = Field(max_length=20, description="today, tomorrow, or YYYY-MM-DD")
+    time: str = Field(max_length=10, description="HH:MM, the walker's local time")

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from walkwithme.api.auth import PersonDep, ServicesDep
-from walkwithme.api.inputs import Prose, WholeNumber
+from walkwithme.api.inputs import Prose, When, WholeNumber
 from walkwithme.api.params import BodyId, Id
 
 # The same body as POST /api/walks, and the same way of reading its destination.
@@ -19,11 +19,6 @@ from walkwithme.usecases import offer_mutes, offer_views, offers
 from walkwithme.usecases.offer_mutes import Silence
 
 router = APIRouter(prefix="/api/offers", tags=["offers"])
-
-
-class When(BaseModel):
-    day: str = Field(max_length=20, description="today, tomorrow, or YYYY-MM-DD")
-    time: str = Field(max_length=10, description="HH:MM, the walker's local time")
 
 
 class Repeat(BaseModel):

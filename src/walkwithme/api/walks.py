@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from walkwithme.api import seen
 from walkwithme.api.auth import PersonDep, ServicesDep
-from walkwithme.api.inputs import Line, Number, Prose, WholeNumber, YesNo
+from walkwithme.api.inputs import Line, Number, Prose, When, WholeNumber, YesNo
 from walkwithme.api.params import BodyId, Cursor, Id
 from walkwithme.domain.errors import Forbidden, Invalid, NotFound
 from walkwithme.domain.profiles import apply, parse_overrides
@@ -32,6 +32,7 @@ from walkwithme.usecases import (
 )
 from walkwithme.usecases.accounts import Person, duress_pin_hash_of
 from walkwithme.usecases.moments import Pin
+from walkwithme.usecases.offers import LocalTime
 from walkwithme.usecases.timeline import Audience, events_after, fixes_after
 from walkwithme.views import shared_view, walk_view
 
@@ -79,6 +80,12 @@ class NewWalk(BaseModel):
 class PinBody(BaseModel):
     pin: str = Field(max_length=16)
     note: Prose | None = Field(default=None, max_length=500)
+
+
+class Inside(PinBody):
+    next: When | None = Field(
+        default=None, description="her next walk with the walk's companions: both reminded then"
+    )
 
 
 class Extend(BaseModel):
@@ -289,11 +296,13 @@ async def with_pin(
 
 
 @router.post("/{walk_id}/inside")
-async def inside(walk_id: Id, body: PinBody, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
-    """She is inside: the walk is over and safe. Takes her PIN."""
+async def inside(walk_id: Id, body: Inside, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
+    """She is inside: the walk is over and safe. Takes her PIN; `next`, the time of her next
+    walk with its companions (docs/offers.md)."""
+    next_walk = LocalTime(body.next.day, body.next.time) if body.next is not None else None
 
     def job(tx: Tx, pin: Pin) -> None:
-        moments.inside(tx, walk_id, person.id, body.note, pin)
+        moments.inside(tx, walk_id, person.id, body.note, pin, next_walk)
 
     await with_pin(svc, walk_id, person.id, body.pin, "inside", job)
     return await _view(svc, walk_id, person.id)

@@ -56,6 +56,8 @@ def _alert_text(alert: dict[str, Any]) -> str:
             note = f': "{alert["note"]}"' if alert.get("note") else ""
             promise = " and promises another evening" if alert.get("promised_at") else ""
             return f"{by} says no{promise}{note}"
+        case "next_walk":
+            return f"{by} would like to walk together again"
         case "offer_reminder":
             return "the evening you agreed on has come"
         case "started":

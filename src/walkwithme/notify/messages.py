@@ -23,6 +23,7 @@ _WHAT = {
     "offer": "{by} offers to walk you home{when}.",
     "offer_declined": "{by} declined your offer to walk them home.",
     "offer_reminder": "Reminder: you planned to walk together with {by} ({when}).",
+    "next_walk": "{by} would like to walk together again: {when}. You will both be reminded.",
     "offer_series_stopped": "{by} stopped a recurring offer to walk home.",
     "contact_ended": "One of your contacts left Walk With Me: that contact has ended.",
 }

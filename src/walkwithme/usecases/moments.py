@@ -22,7 +22,8 @@ from walkwithme.domain.errors import TooSoon
 from walkwithme.domain.rules import Reason, quiet_after_answer
 from walkwithme.domain.walks import WalkState, check_extension, check_message
 from walkwithme.store.tx import Tx
-from walkwithme.usecases import alarms, alerts, timeline
+from walkwithme.usecases import alarms, alerts, next_walks, timeline
+from walkwithme.usecases.offers import LocalTime
 from walkwithme.usecases.timeline import FOR_COMPANIONS, FOR_WALKER
 from walkwithme.usecases.walk_record import Walk, shown_columns
 from walkwithme.usecases.walk_store import save
@@ -123,20 +124,35 @@ def _locked(tx: Tx, walk: Walk, pin: Pin | None, action: str) -> None:
     )
 
 
-def inside(tx: Tx, walk_id: int, walker_id: int, note: str | None, pin: Pin) -> None:
+def inside(
+    tx: Tx,
+    walk_id: int,
+    walker_id: int,
+    note: str | None,
+    pin: Pin,
+    next_walk: LocalTime | None = None,
+) -> None:
+    """She is inside: the walk is safe and over, with a last word for her companions and,
+    if she gives one, the time of their next walk together (usecases/next_walks.py)."""
     walk = own_live_walk(tx, walk_id, walker_id)
     facts: dict[str, Any] = {
         "note": _note(note),
         "at_door": walk.walker_state is WalkState.AT_DOOR,
     }
+    next_at = next_walks.at_of(tx, walker_id, next_walk) if next_walk is not None else None
     if pin is Pin.DURESS or walk.covert:
         _covered(tx, walk, pin, "inside", facts, shown=WalkState.SAFE, ended=True)
+        if next_at is not None:  # as her devices were told; the alarm is what they hear now
+            companions = alerts.companion_ids(tx.conn, walk_id)
+            next_walks.promise(tx, walker_id, companions, next_at, told=False)
         return
     walk = _alarm_over(tx, walk)
     save(tx, walk, WalkState.SAFE, ended_at=tx.now_ms)
     event_id = timeline.record(tx, walk_id, "inside", actor_id=walker_id, **facts)
     companions = alerts.companion_ids(tx.conn, walk_id)
     alerts.tell(tx, walk, "inside", facts, companions, event_id=event_id)
+    if next_at is not None:
+        next_walks.promise(tx, walker_id, companions, next_at, told=True)
 
 
 def end(tx: Tx, walk_id: int, walker_id: int, note: str | None, pin: Pin) -> None:

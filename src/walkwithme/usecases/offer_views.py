@@ -22,6 +22,8 @@ PENDING, ACCEPTED, DECLINED, WITHDRAWN, EXPIRED = (
     "withdrawn",
     "expired",
 )
+# Not an offer: the next walk she offered when she said she was inside (usecases/next_walks.py).
+PROMISED = "promised"
 ACTIVE, STOPPED = "active", "stopped"
 
 
@@ -75,7 +77,7 @@ def received(conn: Connection, walker_id: int, now_ms: int) -> list[dict[str, An
     companions = contacts.accepted_companion_ids(conn, walker_id)
     waiting = sa.or_(
         sa.and_(offers.c.state == PENDING, offers.c.expires_at > now_ms),
-        offers.c.remind_at.is_not(None),
+        sa.and_(offers.c.state == DECLINED, offers.c.remind_at.is_not(None)),
     )
     rows = _with_names(conn, sa.and_(offers.c.walker_id == walker_id, waiting), offers.c.offerer_id)
     found = [
@@ -124,10 +126,40 @@ def sent(conn: Connection, offerer_id: int, now_ms: int) -> list[dict[str, Any]]
     """The offers this person made, newest first, as they may see them: pending, accepted,
     declined (with her note and promise), withdrawn or expired. Never whether she muted or
     blocked them: an offer she doesn't see just expires."""
-    rows = _with_names(conn, offers.c.offerer_id == offerer_id, offers.c.walker_id)
+    made = sa.and_(offers.c.offerer_id == offerer_id, offers.c.state != PROMISED)
+    rows = _with_names(conn, made, offers.c.walker_id)
     return [
         {**_offer_json(r, now_ms), "to": {"id": r.walker_id, "name": r.other_name}} for r in rows
     ]
+
+
+def next_walks(conn: Connection, person_id: int) -> list[dict[str, Any]]:
+    """The next walks she offered when she said she was inside, on either side, whose reminder
+    is still to come, soonest first: `with` is the other person, `made_by_me` whether this
+    person is the walker. None with someone who no longer follows her."""
+    rows = conn.execute(
+        sa.select(offers.c.id, offers.c.promise_at, offers.c.walker_id, offers.c.offerer_id)
+        .where(
+            offers.c.state == PROMISED,
+            offers.c.remind_at.is_not(None),
+            sa.or_(offers.c.walker_id == person_id, offers.c.offerer_id == person_id),
+        )
+        .order_by(offers.c.promise_at, offers.c.id)
+    ).all()
+    found = []
+    for r in rows:
+        if not contacts.is_accepted_companion(conn, r.walker_id, r.offerer_id):
+            continue
+        other = r.offerer_id if r.walker_id == person_id else r.walker_id
+        found.append(
+            {
+                "id": r.id,
+                "at": r.promise_at,
+                "made_by_me": r.walker_id == person_id,
+                "with": {"id": other, "name": name_of(conn, other)},
+            }
+        )
+    return found
 
 
 def sent_one(conn: Connection, offerer_id: int, offer_id: int, now_ms: int) -> dict[str, Any]:
@@ -184,4 +216,5 @@ def overview(conn: Connection, person_id: int, now_ms: int) -> dict[str, Any]:
         "received": received(conn, person_id, now_ms),
         "sent": sent(conn, person_id, now_ms),
         "recurring": [s for s in series_of(conn, person_id) if s["state"] == ACTIVE],
+        "next_walks": next_walks(conn, person_id),
     }

@@ -43,6 +43,7 @@ from walkwithme.usecases.offer_views import (
     ACTIVE,
     DECLINED,
     PENDING,
+    PROMISED,
     STOPPED,
     WITHDRAWN,
     name_of,
@@ -138,7 +139,10 @@ def _count_today(conn: Connection, walker_id: int, offerer_id: int, now_ms: int)
             table.c.created_at > now_ms - 24 * HOUR_MS,
             *extra,
         )
-        for table, extra in ((offers, [offers.c.series_id.is_(None)]), (offer_series, []))
+        for table, extra in (
+            (offers, [offers.c.series_id.is_(None), offers.c.state != PROMISED]),
+            (offer_series, []),
+        )
     ]
     return sum(int(conn.execute(q).scalar_one()) for q in made)
 

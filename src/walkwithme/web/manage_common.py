@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import quote
 
 from starlette.requests import Request
@@ -13,6 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from walkwithme.api.auth import COOKIE
 from walkwithme.domain.errors import DomainError, Forbidden, Invalid
 from walkwithme.usecases.accounts import Person
+from walkwithme.usecases.offers import LocalTime
 from walkwithme.web import words
 from walkwithme.web.render import pages_of, waits
 from walkwithme.web.session import csrf_for, signed_form, signed_in
@@ -80,6 +82,26 @@ def number(fields: dict[str, str], name: str, label: str) -> float:
     if value != value or value in (float("inf"), float("-inf")):
         raise Invalid(f"{label} must be a number", field=name)
     return value
+
+
+def another_time(fields: dict[str, str], prefix: str, what: str) -> LocalTime | None:
+    """A day chosen from "none", "today" or "tomorrow" and a time (`prefix`_day and
+    `prefix`_time, her local time): a promise with a decline, her next walk when inside."""
+    day, time = fields.get(f"{prefix}_day", "").strip(), fields.get(f"{prefix}_time", "").strip()
+    if not day or day == "none":
+        return None
+    if not time:
+        raise Invalid(f"give {what}'s time, or choose no {what}", field=f"{prefix}_time")
+    return LocalTime(day, time)
+
+
+def next_walk_words(next_walk: dict[str, Any]) -> str:
+    """A next walk she offered when she was inside (offer_views.next_walks), said to either
+    of the two; its time follows."""
+    name = next_walk["with"]["name"]
+    if next_walk["made_by_me"]:
+        return f"You asked {name} to walk with you again"
+    return f"{name} would like to walk together again"
 
 
 def day_time(at_ms: int | None, now_ms: int, tz: str | None) -> str:

@@ -19,7 +19,15 @@ from walkwithme.domain.errors import Invalid
 from walkwithme.domain.offers import DAY_NAMES, DAY_SETS
 from walkwithme.usecases import contacts, offer_views, offers, places
 from walkwithme.usecases.accounts import Person
-from walkwithme.web.manage_common import act, day_time, number, required, viewer
+from walkwithme.web.manage_common import (
+    act,
+    another_time,
+    day_time,
+    next_walk_words,
+    number,
+    required,
+    viewer,
+)
 from walkwithme.web.render import pages_of
 
 # "mon" -> "Monday", as the days are said (domain/offers.py names them for the API).
@@ -106,7 +114,12 @@ def _context(conn: Connection, person: Person, now: int) -> dict[str, Any]:
         }
         for s in overview["recurring"]
     ]
+    next_walks = [
+        {"id": n["id"], "sentence": next_walk_words(n), "at": day_time(n["at"], now, tz)}
+        for n in overview["next_walks"]
+    ]
     return {
+        "next_walks": next_walks,
         "walkers": walkers_of(conn, person.id),
         "waiting": waiting,
         "promised": promised,
@@ -208,10 +221,7 @@ async def accept(offer_id: Id, request: Request) -> Response:
 async def decline(offer_id: Id, request: Request) -> Response:
     async def action(person: Person, fields: dict[str, str]) -> None:
         note = fields.get("note", "").strip() or None
-        day, time = fields.get("promise_day", "").strip(), fields.get("promise_time", "").strip()
-        promise = offers.LocalTime(day, time) if day and day != "none" else None
-        if promise is not None and not time:
-            raise Invalid("give the promise's time, or choose no promise", field="promise_time")
+        promise = another_time(fields, "promise", "promise")
         await services(request).writer.run(
             lambda tx: offers.decline(tx, person.id, offer_id, note, promise)
         )

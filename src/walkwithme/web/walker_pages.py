@@ -42,6 +42,7 @@ from walkwithme.usecases.fixes import record_fixes
 from walkwithme.usecases.moments import Pin
 from walkwithme.usecases.timeline import Audience
 from walkwithme.web import walk_pages, walker_words, words
+from walkwithme.web.manage_common import another_time
 from walkwithme.web.render import pages_of, waits
 from walkwithme.web.session import signed_form, signed_in
 from walkwithme.web.walk_context import Seen, measure_left, walk_context
@@ -265,7 +266,8 @@ async def _with_her_pin(
 @router.post("/walks/{walk_id}/inside")
 async def inside(walk_id: Id, request: Request) -> Response:
     def job(tx: Tx, which: Pin, me: int, fields: dict[str, str]) -> None:
-        moments.inside(tx, walk_id, me, fields.get("note") or None, which)
+        next_walk = another_time(fields, "next", "next walk")
+        moments.inside(tx, walk_id, me, fields.get("note") or None, which, next_walk)
 
     return await _with_her_pin(request, walk_id, "inside", job)
 

@@ -1,0 +1,100 @@
+"""The next walk she offers when she says she is inside, through the API on both databases:
+"see you tomorrow at 20:00" becomes a time both of them are reminded of, that either can call
+off, that a wrong time refuses without ending her walk, and that her duress PIN keeps from
+the people it alarms. Mira lives in Helsinki, Noor keeps UTC; the clock is fake."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx2
+
+from tests.people import PIN, Cast, Member
+from tests.test_offers import HELSINKI, HOUR, helsinki, look, look_at, offered, scene
+
+DURESS = "1357"
+TOMORROW_20 = {"day": "tomorrow", "time": "20:00"}
+
+
+def inside(cast: Cast, mira: Member, walk: dict[str, Any], **body: Any) -> httpx2.Response:
+    body = {"pin": PIN, **body}
+    return cast.client.post(f"/api/walks/{walk['id']}/inside", json=body, headers=mira.auth)
+
+
+def test_she_offers_the_next_walk_when_inside_and_both_are_reminded_then(cast: Cast) -> None:
+    mira, noor = scene(cast, helsinki(2026, 5, 28, 22, 30))
+    walk = cast.start_walk(mira)
+    done = inside(cast, mira, walk, note="See you tomorrow", next=TOMORROW_20)
+    assert done.status_code == 200, done.text
+    assert done.json()["state"] == "safe"
+    promised = helsinki(2026, 5, 29, 20, 0)
+    # Noor hears it at once, in his own zone, beside her last word.
+    [told] = cast.told(noor, "next_walk")
+    assert (told["by"]["name"], told["promised_at"], told["when"]) == (
+        "Mira",
+        promised,
+        "Fri 29 May 17:00",
+    )
+    assert HELSINKI not in str(told)
+    [his] = cast.offers(noor)["next_walks"]
+    [hers] = cast.offers(mira)["next_walks"]
+    assert (his["at"], his["made_by_me"], his["with"]["name"]) == (promised, False, "Mira")
+    assert (hers["at"], hers["made_by_me"], hers["with"]["name"]) == (promised, True, "Noor")
+    # Not an offer he made, nor one she has to answer.
+    assert cast.offers(noor)["sent"] == []
+    assert cast.offers(mira)["received"] == []
+    assert look_at(cast, promised - 1000) == []
+    assert look_at(cast, promised) == ["reminder"]
+    assert look(cast) == []
+    [to_her], [to_him] = cast.told(mira, "offer_reminder"), cast.told(noor, "offer_reminder")
+    assert (to_her["by"]["name"], to_her["when"]) == ("Noor", "Fri 29 May 20:00")
+    assert (to_him["by"]["name"], to_him["when"]) == ("Mira", "Fri 29 May 17:00")
+    assert cast.offers(noor)["next_walks"] == cast.offers(mira)["next_walks"] == []
+
+
+def test_a_next_walk_is_no_offer_of_his_and_either_of_them_calls_it_off(cast: Cast) -> None:
+    mira, noor = scene(cast, helsinki(2026, 5, 28, 22, 30))
+    assert inside(cast, mira, cast.start_walk(mira), next=TOMORROW_20).status_code == 200
+    # His offers of the day are his own: three, each withdrawn, none refused for hers.
+    for _ in range(3):
+        offer = offered(cast, noor, mira)
+        withdrawn = cast.client.post(f"/api/offers/{offer['id']}/withdraw", headers=noor.auth)
+        assert withdrawn.status_code == 200, withdrawn.text
+    [his] = cast.offers(noor)["next_walks"]
+    off = cast.client.delete(f"/api/offers/{his['id']}/reminder", headers=noor.auth)
+    assert off.status_code == 204, off.text
+    assert cast.offers(mira)["next_walks"] == []
+    assert look_at(cast, helsinki(2026, 5, 29, 20, 0)) == []
+    assert cast.told(mira, "offer_reminder") == cast.told(noor, "offer_reminder") == []
+
+
+def test_a_wrong_next_walk_time_is_refused_by_name_and_her_walk_goes_on(cast: Cast) -> None:
+    mira, noor = scene(cast, helsinki(2026, 5, 28, 22, 30))
+    walk = cast.start_walk(mira)
+    for wrong, field in (
+        ({"day": "tomorrow", "time": "25:00"}, "next.time"),
+        ({"day": "someday", "time": "20:00"}, "next.day"),
+        ({"day": "2026-07-30", "time": "20:00"}, "next"),  # beyond the next 14 days
+    ):
+        refused = inside(cast, mira, walk, next=wrong)
+        assert (refused.status_code, refused.json()["field"]) == (422, field), refused.text
+    seen = cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()
+    assert seen["state"] == "active"
+    assert cast.told(noor, "inside") == []
+    assert cast.offers(noor)["next_walks"] == []
+
+
+def test_after_her_duress_pin_the_next_walk_is_kept_as_told_but_not_said_to_them(
+    cast: Cast,
+) -> None:
+    """Made to say she is inside with her duress PIN: her devices see the next walk kept, as
+    after her PIN; Noor hears the silent alarm, not an invitation that would say all is well."""
+    mira, noor = scene(cast, helsinki(2026, 5, 28, 22, 30))
+    walk = cast.start_walk(mira, duress_pin=DURESS)
+    done = inside(cast, mira, walk, pin=DURESS, next=TOMORROW_20)
+    assert done.status_code == 200, done.text
+    assert done.json()["state"] == "safe"
+    assert [n["with"]["name"] for n in cast.offers(mira)["next_walks"]] == ["Noor"]
+    assert cast.told(noor, "next_walk") == []
+    assert [a["kind"] for a in cast.told(noor)].count("alarm") == 1
+    assert "reminder" in look_at(cast, helsinki(2026, 5, 29, 20, 0) + HOUR)
