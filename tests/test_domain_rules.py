@@ -176,7 +176,8 @@ def test_a_fix_carried_ahead_by_noise_doesnt_set_a_record_her_true_fixes_cant_be
 def test_a_detour_nearer_as_the_crow_flies_is_progress_in_time_and_not_away() -> None:
     """Along the streets she has more to walk (1,000 m, then 1,050, 1,100); as the crow flies
     she gets nearer (800 m, then 770, 740): no walking away, and progress in time."""
-    start = progress_after(None, 1000, T0, 8, (800, None))
+    begun = progress_after(None, 1000, T0, 8, (800, None))
+    start = progress_after(begun, 1000, T0, 8, (800, 800))  # (her first fix, settled)
     first = progress_after(start, 1050, T0 + 1, 8, (770, 800))  # one fix nearer: not yet
     assert (first.progress_at, first.away_since) == (T0, None)  # within a detour's allowance
     second = progress_after(first, 1100, T0 + 2, 8, (740, 770))  # two in a row: nearer
@@ -217,6 +218,19 @@ def test_her_true_fixes_behind_two_stray_ones_ahead_are_not_walking_away() -> No
     assert back.away_since is None
     farther = fix(back, 690, at + 150, 650)
     assert farther.away_since == T0 + (at + 150) * SECOND
+
+
+def test_her_first_fix_alone_is_not_a_least_her_walking_must_beat() -> None:
+    """Her first fix lands on another street, 74 m short of the way she has (1,240 m left,
+    not 1,314). The next fix settles the least at the farther of the two, and her walking
+    makes progress after 25 m, not 100 m. A first fix confirmed by a nearer one is kept."""
+    first = progress_after(None, 1240, T0, 12, (900, None))
+    settled = progress_after(first, 1314, T0 + 10_000, 12, (940, 900))
+    assert settled == Progress(1314, T0, None, straight_m=940)
+    on = progress_after(settled, 1284, T0 + 20_000, 12, (920, 940))
+    assert progress_after(on, 1254, T0 + 30_000, 12, (900, 920)).progress_at == T0 + 30_000
+    walking = progress_after(first, 1200, T0 + 10_000, 12, (880, 900))  # nearer: as always
+    assert (walking.progress_m, walking.closer_m, walking.first_only) == (1240, 1200, False)
 
 
 def test_one_noisy_fix_closer_is_not_progress_and_a_vague_fix_must_move_more() -> None:

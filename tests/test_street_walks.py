@@ -309,6 +309,33 @@ def test_a_walker_who_turns_and_walks_away_along_the_streets_is_asked(
     assert within_s[0] * 1000 <= at - turned_at <= within_s[1] * 1000
 
 
+@pytest.mark.streets
+def test_her_first_fix_landing_ahead_doesnt_hold_her_walking_back(
+    cast: Cast, helsinki: StreetMap
+) -> None:
+    """At night, from Kamppi: her first fix lands 80 m ahead on her way (noise, or a
+    reflection), then her phone says where she is, waiting three minutes at the corner before
+    she sets off. She is asked "Are you OK?" (she waited: fair), and her walking makes
+    progress within a few fixes, which takes the question back: no alarm while she walks home.
+    Had the first fix alone set the least, her walking made none for its first 100 m, and
+    the alarm came as she walked."""
+    mira, noor, phone = at_night(cast)
+    walk_ = start(cast, mira, KAMPPI, KAISANIEMI)
+    route = through(helsinki, KAMPPI, KAISANIEMI)
+    ahead = next(
+        p for p in walk_along(route, pace_mps=1.0, every_s=1, start_ms=0) if p.t_ms >= 80_000
+    )
+    decided: list[str] = []
+    for n, where in enumerate([(ahead.lat, ahead.lon)] + [KAMPPI] * 18):
+        cast.clock.advance(seconds=10)
+        decided += cast.services.watchdog.tick_sync()
+        fix = {"t": cast.clock.now_ms(), "lat": where[0], "lon": where[1], "accuracy": 8}
+        assert cast.statuses(phone, fix) == ["accepted"], n
+    decided += walk(cast, phone, route)
+    assert "alarm" not in decided
+    assert state(cast, noor, walk_["id"]) == "at_door"
+
+
 def _distance_to_line(p: LatLon, line: Sequence[LatLon]) -> float:
     """Roughly: to the nearest point of the line, tried every metre or two along it."""
     dense = walk_along(line, pace_mps=1.0, every_s=2, start_ms=0)

@@ -189,6 +189,8 @@ class Progress:
     # Since her last progress, the least distance left her fixes have had (None: her last fix
     # made progress, or a walk judged before it was kept).
     behind_m: float | None = None
+    # The least so far is her first fix's alone, which the next one settles (`progress_after`).
+    first_only: bool = False
 
 
 def noise_m(accuracy_m: float | None) -> float:
@@ -244,11 +246,21 @@ def progress_after(
     away is also having more left than the least since her last progress (by more than noise):
     whoever walks home behind a false record gets nearer fix by fix, and is not away; whoever
     turns back gets farther from where she turned. It costs one fix: the first behind a
-    record only marks where she is."""
+    record only marks where she is.
+
+    Her first fix alone is no surer than any other: its least is settled by the next fix,
+    to the farther of the two unless that one is nearer by more than noise."""
     crow, crow_before = straight if straight is not None else (None, None)
     if previous is None:
-        return Progress(remaining_m, t, None, straight_m=crow)
+        return Progress(remaining_m, t, None, straight_m=crow, first_only=True)
     tolerance = noise_m(accuracy_m)
+    if previous.first_only and remaining_m > previous.progress_m - tolerance:
+        # Her first two fixes settle where she sets off from: the farther of the two, as for
+        # two closer fixes in a row. Noise can land the first on a street with a shorter way
+        # home, or a reflection ahead: her walking would make no progress for 100 m or more.
+        crows = [c for c in (crow, previous.straight_m) if c is not None]
+        farthest = max(remaining_m, previous.progress_m)
+        return Progress(farthest, previous.progress_at, None, straight_m=max(crows, default=None))
     # As the crow flies, measured from where she was when she last made progress.
     mark = previous.straight_m if previous.straight_m is not None else crow
     nearer = (

@@ -195,6 +195,8 @@ walks = sa.Table(
     sa.Column("closer_m", sa.Float),  # a fix closer than the least, for the next to confirm
     sa.Column("straight_m", sa.Float),  # the least distance to the door as the crow flies
     sa.Column("behind_m", sa.Float),  # the least left since her last progress
+    # The least so far is her first fix's alone, for the next fix to settle.
+    sa.Column("first_only", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("door_at", Ms),  # since when she has been at the door
     # Where she has been standing near the door, and since when (JSON; domain/lingering.py):
     # lingering counts from when she stopped moving, not from one noisy fix inside the radius.

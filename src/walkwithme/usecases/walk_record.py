@@ -111,7 +111,7 @@ def progress_of(columns: Mapping[str, Any]) -> Progress | None:
 def progress_columns(progress: Progress | None) -> dict[str, Any]:
     """A walk's progress as its `PROGRESS` columns keep it (all NULL: none)."""
     if progress is None:
-        return dict.fromkeys(PROGRESS)
+        return {**dict.fromkeys(PROGRESS), "first_only": False}
     return {name: getattr(progress, name) for name in PROGRESS}
 
 
