@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -32,7 +33,7 @@ from walkwithme.clock import FakeClock
 from walkwithme.domain.fixes import Fix
 from walkwithme.services import Services
 from walkwithme.store import pg_bell
-from walkwithme.store.database import Database, StorageUnavailable
+from walkwithme.store.database import Database, StorageUnavailable, literals
 from walkwithme.store.migrate import upgrade
 from walkwithme.store.schema import fixes, people
 from walkwithme.store.tx import NewFixes, Touched, Tx
@@ -356,6 +357,36 @@ def test_a_phones_fix_and_a_group_of_fixes_are_each_one_round_trip(
         assert post(*numbers) == ["accepted"] * len(numbers)
         assert watched.outage.round_trips - before == 1
     assert watched.track() == [1, 2, 3, 4, 5, 6]
+
+
+@pytest.mark.parametrize("standard_strings", ["on", "off"])
+def test_a_deferred_fixs_values_are_written_as_psycopg_writes_them(
+    pg_url: str, standard_strings: str
+) -> None:
+    """A deferred fix's values are written into its `EXECUTE` by the service's own quick way
+    for the plain ones (store/database.py `literals`): each exactly as psycopg's `mogrify`
+    writes it, and read back by the server as the value it was."""
+    values: list[object] = [
+        *(0, 1, -5, 7, 2**62, -(2**63), 2**70, True, False, None),
+        *(0.0, -0.0, 1.5, -1.5, 0.1, 1e-7, 1e16, -2.5e-300, 60.16995, float("nan"), float("inf")),
+        *("", "a", "it's", "''", "a\\b", "\\'", "ü ä 😀", '{"lat": 60.1, "x": "y"}', "--", "$1"),
+    ]
+    with psycopg.connect(pg_url.replace("postgresql+psycopg", "postgresql")) as dbapi_conn:
+        dbapi_conn.execute(f"SET standard_conforming_strings = {standard_strings}")
+        binder = psycopg.ClientCursor(dbapi_conn)
+        said = literals(binder, values)
+        assert said == ", ".join(str(binder.mogrify("%s", [value])) for value in values)
+        # As the prepared statement's parameters take them: each as its column's type.
+        types = {bool: "boolean", int: "numeric", float: "float8", str: "text"}
+        typed = [f"({literals(binder, [v])})::{types.get(type(v), 'text')}" for v in values]
+        back = dbapi_conn.execute(f"SELECT {', '.join(typed)}").fetchone()
+    assert back is not None
+    for value, read in zip(values, back, strict=True):
+        if isinstance(value, float) and math.isnan(value):
+            assert isinstance(read, float)
+            assert math.isnan(read)
+        else:
+            assert read == value  # -0.0 too, as psycopg writes it: read as 0.0
 
 
 def test_a_group_whose_commit_was_sent_is_not_run_again_when_the_answer_is_lost(

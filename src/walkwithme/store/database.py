@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import re
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
@@ -291,8 +292,7 @@ class Prepared:
         _numbered, order = form.numbered()
         if not order:
             return f"EXECUTE {as_prepared}"
-        listed = binder.mogrify(", ".join(["%s"] * len(order)), [params[n] for n in order])
-        return f"EXECUTE {as_prepared}({listed})"
+        return f"EXECUTE {as_prepared}({literals(binder, [params[n] for n in order])})"
 
     def preparing(self, conn: Connection, name: str) -> str:
         """PostgreSQL: the `PREPARE` of the statement under this name (its parameters' types
@@ -307,6 +307,33 @@ class Prepared:
             return int(cursor.rowcount)
         finally:
             cursor.close()
+
+
+def literals(binder: Any, values: Sequence[Any]) -> str:
+    """PostgreSQL: the values as SQL literals, separated by commas, exactly as `binder` (a
+    psycopg `ClientCursor`) writes them. A deferred fix is about thirty values (its row and
+    its walk's new columns), and psycopg's `mogrify` took 35 to 50 us for them, about a sixth
+    of a server process's time for a fix: the plain ones (an `int`, a finite `float`, `None`,
+    a `str` without a backslash or a NUL, on a connection with `standard_conforming_strings`)
+    are written here, as psycopg would; any other value by psycopg itself."""
+    plain_strings = (
+        binder.connection.pgconn.parameter_status(b"standard_conforming_strings") == b"on"
+    )
+    said: list[str] = []
+    for value in values:
+        kind = type(value)
+        if value is None:
+            said.append("NULL")
+        elif kind is int:
+            said.append(f" {value}" if value < 0 else str(value))  # psycopg's space: no `--`
+        elif kind is float and math.isfinite(value):
+            text = repr(value)
+            said.append(f" {text}" if text[0] == "-" else text)
+        elif kind is str and plain_strings and "\\" not in value and "\x00" not in value:
+            said.append("'" + value.replace("'", "''") + "'")
+        else:
+            said.append(str(binder.mogrify("%s", [value])))
+    return ", ".join(said)
 
 
 class _Form:

@@ -60,6 +60,9 @@ class _Pending:
     def __init__(self) -> None:
         self.said: list[str] = []
         self.preparing: dict[Prepared, str] = {}
+        # What writes the values in (store/database.py `literals`), made once a group, at
+        # its first deferred statement, rather than once a fix.
+        self.binder: psycopg.ClientCursor[Any] | None = None
 
     def take(self) -> tuple[list[str], dict[Prepared, str]]:
         taken = self.said, self.preparing
@@ -121,7 +124,9 @@ def defer(conn: Connection, statement: Prepared, values: Mapping[str, Any]) -> N
     if name is None:
         name = pending.preparing[statement] = f"wwm_{next(_numbers)}"
         pending.said.append(statement.preparing(conn, name))
-    pending.said.append(statement.said(conn, _binder(conn), values, as_prepared=name))
+    if pending.binder is None:
+        pending.binder = _binder(conn)
+    pending.said.append(statement.said(conn, pending.binder, values, as_prepared=name))
 
 
 def still_connected(conn: Connection) -> None:
