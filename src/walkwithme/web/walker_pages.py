@@ -32,6 +32,7 @@ from walkwithme.usecases import (
     alarms,
     looks,
     moments,
+    offer_views,
     shares,
     walk_store,
     walks,
@@ -42,7 +43,7 @@ from walkwithme.usecases.fixes import record_fixes
 from walkwithme.usecases.moments import Pin
 from walkwithme.usecases.timeline import Audience
 from walkwithme.web import walk_pages, walker_words, words
-from walkwithme.web.manage_common import another_time
+from walkwithme.web.manage_common import another_time, day_time, next_walk_words
 from walkwithme.web.render import pages_of, waits
 from walkwithme.web.session import signed_form, signed_in
 from walkwithme.web.walk_context import Seen, measure_left, walk_context
@@ -65,7 +66,10 @@ def _walker_seen(conn: Connection, walk_id: int, person_id: int, now_ms: int) ->
         return None
     walk = walk_store.get_walk(conn, walk_id)
     assert walk is not None
-    return seen, walk, looks.of_walk(conn, walk), shares.list_links(conn, walk_id, now_ms)
+    links = shares.list_links(conn, walk_id, now_ms)
+    # The next walks she offered (when inside, from this walk or another): said once it ends.
+    ahead = [n for n in offer_views.next_walks(conn, person_id) if n["made_by_me"]]
+    return seen, walk, looks.of_walk(conn, walk), links, ahead
 
 
 @router.get("/walks/{walk_id}")
@@ -96,7 +100,7 @@ async def _her_walk_page(
         return await walk_pages.over_or_not_found(request, walk_id, person)
     if found is None:
         return await walk_pages.walk_page(walk_id, request)
-    mine, walk, looked, links = found
+    mine, walk, looked, links, ahead = found
     # Her page says "you": the sentences are hers (walker_words), the name only a stand-in.
     seen = Seen({**mine.view, "walker": {"name": "You"}}, mine.events, mine.fixes)
     left = await measure_left(seen, svc.streets)
@@ -130,6 +134,14 @@ async def _her_walk_page(
     )
     context["kept_for_alarm"] = bool(kept and kept.get("for_its_alarm"))
     live = bool(context["live"])
+    context["next_walks"] = (
+        []
+        if live
+        else [
+            {"sentence": next_walk_words(n), "at": day_time(n["at"], now, person.timezone)}
+            for n in ahead
+        ]
+    )
     asked = walk.walker_check_reason
     context["data"].update(
         {
