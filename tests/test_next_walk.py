@@ -11,6 +11,7 @@ import httpx2
 
 from tests.people import PIN, Cast, Member
 from tests.test_offers import HELSINKI, HOUR, helsinki, look, look_at, offered, scene
+from tests.test_walker_pages import page, post_form, text_of
 
 DURESS = "1357"
 TOMORROW_20 = {"day": "tomorrow", "time": "20:00"}
@@ -98,3 +99,19 @@ def test_after_her_duress_pin_the_next_walk_is_kept_as_told_but_not_said_to_them
     assert cast.told(noor, "next_walk") == []
     assert [a["kind"] for a in cast.told(noor)].count("alarm") == 1
     assert "reminder" in look_at(cast, helsinki(2026, 5, 29, 20, 0) + HOUR)
+
+
+def test_his_offers_page_says_her_next_walk_and_he_calls_its_reminder_off_there(
+    cast: Cast,
+) -> None:
+    mira, noor = scene(cast, helsinki(2026, 5, 28, 22, 30))
+    assert inside(cast, mira, cast.start_walk(mira), next=TOMORROW_20).status_code == 200
+    said = "Mira would like to walk together again: tomorrow at 17:00. You will both be reminded"
+    assert said in text_of(page(cast.client, "/offers", noor).text)
+    assert said in text_of(page(cast.client, "/", noor).text)
+    [his] = cast.offers(noor)["next_walks"]
+    off = post_form(cast, noor, f"/offers/{his['id']}/reminder/cancel")
+    assert off.status_code == 303
+    assert "walk together again" not in text_of(page(cast.client, "/offers", noor).text)
+    assert cast.offers(mira)["next_walks"] == []
+
