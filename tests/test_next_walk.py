@@ -114,4 +114,3 @@ def test_his_offers_page_says_her_next_walk_and_he_calls_its_reminder_off_there(
     assert off.status_code == 303
     assert "walk together again" not in text_of(page(cast.client, "/offers", noor).text)
     assert cast.offers(mira)["next_walks"] == []
-
