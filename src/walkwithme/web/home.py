@@ -17,7 +17,7 @@ from walkwithme.usecases import contacts, offer_views, walks
 from walkwithme.usecases.timeline import Audience
 from walkwithme.views import walk_view
 from walkwithme.web import words
-from walkwithme.web.manage_common import day_time, next_walk_words
+from walkwithme.web.manage_common import next_walks_said
 from walkwithme.web.render import pages_of, waits
 from walkwithme.web.session import signed_form, signed_in
 from walkwithme.web.walker_home import walker_part
@@ -79,10 +79,7 @@ def _home(conn: Connection, person_id: int, now: int, tz: str) -> dict[str, Any]
         }
         for p in offer_views.promises_due(conn, person_id, now)
     ]
-    upcoming = [
-        {"id": n["id"], "sentence": next_walk_words(n), "at": day_time(n["at"], now, tz)}
-        for n in offer_views.next_walks(conn, person_id)
-    ]
+    upcoming = next_walks_said(offer_views.next_walks(conn, person_id), now, tz)
     return {
         "upcoming": upcoming,
         "following": following,

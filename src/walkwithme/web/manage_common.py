@@ -91,17 +91,23 @@ def another_time(fields: dict[str, str], prefix: str, what: str) -> LocalTime | 
     if not day or day == "none":
         return None
     if not time:
-        raise Invalid(f"give {what}'s time, or choose no {what}", field=f"{prefix}_time")
+        raise Invalid(f"give the {what}'s time, or choose no {what}", field=f"{prefix}_time")
     return LocalTime(day, time)
 
 
-def next_walk_words(next_walk: dict[str, Any]) -> str:
-    """A next walk she offered when she was inside (offer_views.next_walks), said to either
-    of the two; its time follows."""
-    name = next_walk["with"]["name"]
-    if next_walk["made_by_me"]:
-        return f"You asked {name} to walk with you again"
-    return f"{name} would like to walk together again"
+def next_walks_said(next_walks: list[dict[str, Any]], now_ms: int, tz: str | None) -> list[Any]:
+    """The next walks she offered when she was inside (offer_views.next_walks), said to
+    either of the two: a sentence, and its time in the reader's zone."""
+    said = []
+    for n in next_walks:
+        name = n["with"]["name"]
+        sentence = (
+            f"You asked {name} to walk with you again"
+            if n["made_by_me"]
+            else f"{name} would like to walk together again"
+        )
+        said.append({"id": n["id"], "sentence": sentence, "at": day_time(n["at"], now_ms, tz)})
+    return said
 
 
 def day_time(at_ms: int | None, now_ms: int, tz: str | None) -> str:

@@ -23,7 +23,7 @@ from walkwithme.web.manage_common import (
     act,
     another_time,
     day_time,
-    next_walk_words,
+    next_walks_said,
     number,
     required,
     viewer,
@@ -114,12 +114,8 @@ def _context(conn: Connection, person: Person, now: int) -> dict[str, Any]:
         }
         for s in overview["recurring"]
     ]
-    next_walks = [
-        {"id": n["id"], "sentence": next_walk_words(n), "at": day_time(n["at"], now, tz)}
-        for n in overview["next_walks"]
-    ]
     return {
-        "next_walks": next_walks,
+        "next_walks": next_walks_said(overview["next_walks"], now, tz),
         "walkers": walkers_of(conn, person.id),
         "waiting": waiting,
         "promised": promised,

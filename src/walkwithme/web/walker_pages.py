@@ -43,7 +43,7 @@ from walkwithme.usecases.fixes import record_fixes
 from walkwithme.usecases.moments import Pin
 from walkwithme.usecases.timeline import Audience
 from walkwithme.web import walk_pages, walker_words, words
-from walkwithme.web.manage_common import another_time, day_time, next_walk_words
+from walkwithme.web.manage_common import another_time, next_walks_said
 from walkwithme.web.render import pages_of, waits
 from walkwithme.web.session import signed_form, signed_in
 from walkwithme.web.walk_context import Seen, measure_left, walk_context
@@ -134,14 +134,7 @@ async def _her_walk_page(
     )
     context["kept_for_alarm"] = bool(kept and kept.get("for_its_alarm"))
     live = bool(context["live"])
-    context["next_walks"] = (
-        []
-        if live
-        else [
-            {"sentence": next_walk_words(n), "at": day_time(n["at"], now, person.timezone)}
-            for n in ahead
-        ]
-    )
+    context["next_walks"] = [] if live else next_walks_said(ahead, now, person.timezone)
     asked = walk.walker_check_reason
     context["data"].update(
         {
