@@ -467,6 +467,22 @@ def test_a_question_her_phone_answers_leaves_her_page_live(
     assert "alarm" not in site.look(seconds=100)
 
 
+def test_standing_still_her_page_still_reports_where_she_is(
+    open_site: SiteFactory,  # noqa: F811
+    new_context: Callable[[], BrowserContext],  # noqa: F811
+) -> None:
+    """A browser says nothing while its position doesn't change (at her door, fumbling with
+    her keys): her page asks again after 30 s quiet, so her walk is not silent and she is not
+    asked "Are you OK?" for standing still (an outside tester's walkthrough)."""
+    site, noor, context, page, walk_id, mira = sharing_from_her_page(open_site, new_context)
+    for _ in range(3):  # a minute and a half without moving
+        count = len(track(site, noor, walk_id))
+        site.clock.advance(seconds=31)
+        page.clock.fast_forward(31_000)
+        until(page, sent_past(site, page, noor, walk_id, count), "her position asked again")
+        assert site.look() == []
+
+
 def test_she_is_asked_are_you_ok_on_her_page_and_answers_on_the_pin_pad(
     open_site: SiteFactory,  # noqa: F811
     new_context: Callable[[], BrowserContext],  # noqa: F811

@@ -111,7 +111,21 @@ function taken(position) {
   return Math.round(when + offset);
 }
 
+// A browser reports a position when it changes: standing still (at her door, at a corner) it
+// may say nothing for minutes, and her walk would look silent ("Are you OK?", then the alarm).
+// So once it has been quiet this long, the watch starts again, which asks for a fresh fix.
+const STILL_MS = 30000;
+const WATCH = { enableHighAccuracy: true, maximumAge: 0, timeout: 60000 };
+let lastTaken = Date.now();
+function askAgain() {
+  if (watching === null || stopped || Date.now() - lastTaken < STILL_MS) return;
+  lastTaken = Date.now(); // once a quiet spell, not at every look while the fix comes
+  navigator.geolocation.clearWatch(watching);
+  watching = navigator.geolocation.watchPosition(onPosition, onError, WATCH);
+}
+
 function onPosition(position) {
+  lastTaken = Date.now();
   const c = position.coords;
   const fix = { t: taken(position), lat: c.latitude, lon: c.longitude };
   if (c.accuracy !== null && c.accuracy !== undefined) fix.accuracy = c.accuracy;
@@ -187,11 +201,8 @@ function startReporting() {
   }
   byId("report-start").hidden = true;
   say("Sharing your position…");
-  watching = navigator.geolocation.watchPosition(onPosition, onError, {
-    enableHighAccuracy: true,
-    maximumAge: 0,
-    timeout: 60000,
-  });
+  watching = navigator.geolocation.watchPosition(onPosition, onError, WATCH);
+  setInterval(askAgain, STILL_MS / 3);
   keepAwake();
 }
 
