@@ -654,3 +654,22 @@ def test_a_timer_walks_check_time_is_the_next_time_her_clocks_show_it(
     now: str, typed: str, due: str
 ) -> None:
     assert walk_start._due_at(typed, _utc_ms(now), "Europe/Helsinki") == _utc_ms(due)
+
+
+def test_his_home_puts_her_alarm_first(cast: Cast) -> None:
+    """During an alarm, the walk that needs him comes first on his home page: before a
+    reminder, a next walk and the way to start a walk of his own (an outside tester found
+    it halfway down, under a big blue button that was not for him)."""
+    mira, noor, phone, walk = cast.walking()
+    calm = text_of(page(cast.client, "/", noor).text)
+    assert "Needs you now" not in calm
+    assert "Mira is on the way" in calm
+    cast.clock.advance(minutes=3)
+    assert cast.services.watchdog.tick_sync() == ["check"]
+    cast.clock.advance(minutes=2)
+    assert "alarm" in cast.services.watchdog.tick_sync()
+    home = text_of(page(cast.client, "/", noor).text)
+    needs = home.index("Needs you now")
+    assert needs < home.index("Ask someone to follow your walks")
+    assert "Mira may need help" in home[needs : home.index("Walks you follow now")]
+    assert "Only the walk above, in its alarm." in home

@@ -242,7 +242,10 @@ def test_inside_with_her_pin_and_a_closing_note_ends_the_walk_for_everyone(cast:
     # A next walk with a day and no time: said, and nothing ends.
     half = post_form(cast, mira, f"/walks/{wid}/inside", pin=PIN, next_day="tomorrow")
     assert half.status_code == 422
-    assert "give the next walk's time, or choose no next walk" in text_of(half.text)
+    # Said on her own page, with its SOS and the form to try again.
+    assert "Give the next walk's time, or choose no next walk." in text_of(half.text)
+    assert 'id="sos-form"' in half.text
+    assert 'id="inside-form"' in half.text
     assert cast.client.get(f"/api/walks/{wid}", headers=noor.auth).json()["state"] == "active"
     done = post_form(cast, mira, f"/walks/{wid}/inside", pin=PIN, note="Would you like to come in?")
     assert done.headers["location"] == f"/walks/{wid}"

@@ -39,14 +39,14 @@ def said(
         request,
         "said.html",
         status=status,
-        message=_sentence(message),
+        message=sentence(message),
         back=back.partition("?")[0],
         person=person,
         csrf=csrf,
     )
 
 
-def _sentence(message: str) -> str:
+def sentence(message: str) -> str:
     return message[:1].upper() + message[1:] if message else "Something went wrong."
 
 

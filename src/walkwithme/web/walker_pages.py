@@ -43,7 +43,7 @@ from walkwithme.usecases.fixes import record_fixes
 from walkwithme.usecases.moments import Pin
 from walkwithme.usecases.timeline import Audience
 from walkwithme.web import walk_pages, walker_words, words
-from walkwithme.web.manage_common import another_time, next_walks_said
+from walkwithme.web.manage_common import another_time, next_walks_said, sentence
 from walkwithme.web.render import pages_of, waits
 from walkwithme.web.session import signed_form, signed_in
 from walkwithme.web.walk_context import Seen, measure_left, walk_context
@@ -263,6 +263,10 @@ async def _with_her_pin(
         if exc.field == "pin":
             return await _her_walk_page(walk_id, request, WRONG_PIN, 403)
         return waits(_said(request, exc.message, exc.status, back), exc)
+    except Invalid as exc:
+        # A slip in what she filled in (her next walk's time, more time): said on her own
+        # page, with its SOS and the form to try again, as a wrong PIN is.
+        return await _her_walk_page(walk_id, request, words.full_stop(sentence(exc.message)), 422)
     except DomainError as exc:
         return waits(_said(request, exc.message, exc.status, back), exc)
     return RedirectResponse(f"{back}?done={done}" if done else back, status_code=303)
