@@ -668,3 +668,28 @@ def test_tiles_come_only_from_the_operators_server_and_docs_work_offline(
         screenshot(signin, "sign-in")
         no_serious_violations(signin)
     assert recorder.outside() == []
+
+
+def test_a_walk_without_a_starting_point_draws_its_route_home_once_she_is_seen(
+    open_site: SiteFactory, new_context: Callable[[], BrowserContext]
+) -> None:
+    """A walk started without saying from where (as one she accepts from an offer): the page
+    opened before her first position has no route to draw; when her position comes, the
+    route home from there is drawn, and the distance left is measured along it (an outside
+    tester saw her page and his disagree by 300 m, and her map with no way home)."""
+    site = open_site()
+    mira, noor = site.person("Mira"), site.person("Noor")
+    site.link(mira, noor)
+    phone = site.device(mira)
+    home = {"lat": HOME[0], "lon": HOME[1], "radius": 40, "name": "home"}
+    walk = site.call(mira, "POST", "/api/walks", destination=home, minutes=20, pin=PIN)
+    page = new_context().new_page()
+    sign_in(page, site, noor, f"/walks/{walk['id']}")
+    expect(page.locator("#connection")).to_have_text("No position yet")
+    drawn = "() => (document.querySelector('path.route')?.getAttribute('d') || 'M0 0') !== 'M0 0'"
+    assert page.evaluate(drawn) is False
+    site.send(phone, site.route_home()[0])
+    page.wait_for_function(drawn)
+    along = site.call(noor, "GET", f"/api/walks/{walk['id']}/route")["length_m"]
+    assert abs(metres_left(page) - along) <= max(50, along * 0.05)
+

@@ -352,6 +352,20 @@ async function loadMap() {
   map.setDestination(view.destination);
   map.addFixes(data.fixes);
   showPosition(view.last_position);
+  await loadBackground();
+}
+
+// The route home is drawn from where the walk started, else from her first position: a walk
+// started without a starting point (one she accepted from an offer) has none until that
+// position comes, so the background is asked for again then, once.
+let backgroundAgain = false;
+function backgroundLater() {
+  if (backgroundAgain || route || !map || !view.destination) return;
+  backgroundAgain = true;
+  loadBackground();
+}
+
+async function loadBackground() {
   try {
     const answer = await fetch(data.map, { cache: "no-store" });
     if (!answer.ok) return;
@@ -391,6 +405,7 @@ if (view.live) {
         view.last_position = fix;
         showPosition(fix);
       }
+      backgroundLater();
       syncClock();
     })
     .start();
