@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from tests.people import HOME, KAMPPI, PIN, Cast, Member
+from tests.test_walker_pages import channel_that_worked
 from walkwithme.store.schema import channels
 from walkwithme.web.manage_offers import repeat_words
 
@@ -192,6 +193,11 @@ def test_she_accepts_to_one_of_her_places_and_the_walk_starts_with_him(cast: Cas
     assert cast.offer(noor, mira).status_code == 201
     offer_id = cast.offers(mira)["received"][0]["id"]
     place_id = cast.client.get("/api/places", headers=mira.auth).json()[0]["id"]
+    # Before she accepts: Noor has no alerts that work, so nobody would hear her alarm.
+    unheard = "Nobody would hear an alarm on this walk: Noor has no alerts that work yet"
+    assert unheard in text_of(page(cast.client, "/offers", mira).text)
+    channel_that_worked(cast, noor)
+    assert unheard not in text_of(page(cast.client, "/offers", mira).text)
     wrong_pin = post(
         cast.client, mira, f"/offers/{offer_id}/accept", "/offers", place=str(place_id), pin="12"
     )

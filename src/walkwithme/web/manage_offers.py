@@ -17,7 +17,7 @@ from walkwithme.api.params import Id
 from walkwithme.api.walks import NewWalk, plan_walk, prepare_streets
 from walkwithme.domain.errors import Invalid
 from walkwithme.domain.offers import DAY_NAMES, DAY_SETS
-from walkwithme.usecases import contacts, offer_views, offers, places
+from walkwithme.usecases import alerts, contacts, offer_views, offers, places
 from walkwithme.usecases.accounts import Person
 from walkwithme.web.manage_common import (
     act,
@@ -83,10 +83,12 @@ def _context(conn: Connection, person: Person, now: int) -> dict[str, Any]:
     tz = person.timezone
     overview = offer_views.overview(conn, person.id, now)
     waiting, promised = [], []
+    # Accepting starts a walk that he follows: say so if nobody would hear its alarm.
+    hearing = alerts.who_would_hear(conn, [o["from"]["id"] for o in overview["received"]])
     for o in overview["received"]:
         item = {"id": o["id"], "name": o["from"]["name"], "at": _at(o["at"], now, tz)}
         if o["state"] == "pending":
-            waiting.append(item)
+            waiting.append({**item, "hears": o["from"]["id"] in hearing})
         elif o.get("reminder_at"):
             promised.append({**item, "promise": day_time(o["promise_at"], now, tz)})
     sent = [
