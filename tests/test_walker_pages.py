@@ -494,3 +494,23 @@ def test_she_makes_a_share_link_on_her_page_and_takes_it_back(cast: Cast) -> Non
     assert "Link 2: taken back" in text_of(back.json()["html"])
     assert cast.client.get(link2, headers={"accept": "text/html"}).status_code == 404
     assert cast.client.get(f"/api/walks/{wid}/shares", headers=mira.auth).json()[1]["revoked"]
+
+
+def test_her_alarm_says_plainly_when_none_of_her_companions_can_hear_it(cast: Cast) -> None:
+    """In an alarm her page said "your companions are told" though Noor had no alerts that
+    work (an outside tester's walkthrough): it says so, and to call someone; once his alerts
+    work, it says they are told."""
+    mira, noor, phone, walk = cast.walking()
+    cast.clock.advance(minutes=3)
+    assert cast.services.watchdog.tick_sync() == ["check"]
+    cast.clock.advance(minutes=2)
+    assert "alarm" in cast.services.watchdog.tick_sync()
+    unheard = "ALARM: none of your companions has alerts that work: call someone"
+    shown = page(cast.client, f"/walks/{walk['id']}", mira).text
+    assert unheard in text_of(shown)
+    assert "your companions are told" not in text_of(shown)
+    assert unheard in shown.split('id="walk-data"', 1)[1]  # and when the alarm comes live
+    channel_that_worked(cast, noor)
+    told = text_of(page(cast.client, f"/walks/{walk['id']}", mira).text)
+    assert "ALARM: your companions are told" in told
+    assert unheard not in told

@@ -30,6 +30,7 @@ from walkwithme.domain.walks import MAX_EXTENSION_MIN, QUICK_REPLIES, check_exte
 from walkwithme.store.tx import Tx
 from walkwithme.usecases import (
     alarms,
+    alerts,
     looks,
     moments,
     offer_views,
@@ -69,7 +70,8 @@ def _walker_seen(conn: Connection, walk_id: int, person_id: int, now_ms: int) ->
     links = shares.list_links(conn, walk_id, now_ms)
     # The next walks she offered (when inside, from this walk or another): said once it ends.
     ahead = [n for n in offer_views.next_walks(conn, person_id) if n["made_by_me"]]
-    return seen, walk, looks.of_walk(conn, walk), links, ahead
+    heard = alerts.someone_would_hear(conn, walk_id)
+    return seen, walk, looks.of_walk(conn, walk), links, ahead, heard
 
 
 @router.get("/walks/{walk_id}")
@@ -100,7 +102,7 @@ async def _her_walk_page(
         return await walk_pages.over_or_not_found(request, walk_id, person)
     if found is None:
         return await walk_pages.walk_page(walk_id, request)
-    mine, walk, looked, links, ahead = found
+    mine, walk, looked, links, ahead, heard = found
     # Her page says "you": the sentences are hers (walker_words), the name only a stand-in.
     seen = Seen({**mine.view, "walker": {"name": "You"}}, mine.events, mine.fixes)
     left = await measure_left(seen, svc.streets)
@@ -118,6 +120,12 @@ async def _her_walk_page(
         },
     )
     _in_her_words(context, seen.events, now, person.timezone, person.id)
+    if not heard:
+        # Not "your companions are told" when none of them has alerts that work: she must
+        # know to call someone (the same for either of her PINs: it is their channels).
+        context["data"]["words"]["states"]["alarm"] = walker_words.UNHEARD_ALARM
+        if context["state"] == "alarm":
+            context["headline"] = walker_words.UNHEARD_ALARM
     context["looks"] = [  # newest first, as the timeline (her page's script keeps it up)
         {
             "at": x["at"],

@@ -14,6 +14,10 @@ STATES = {
     "ended": "You ended the walk",
 }
 
+# The alarm's headline when none of her companions has alerts that work (set up, tested, not
+# failing now): nobody is told, and she should know it.
+UNHEARD_ALARM = "ALARM: none of your companions has alerts that work: call someone"
+
 EVENTS = {
     "started": "You started the walk",
     "inside_by": "{by} said you are home, inside",

@@ -114,7 +114,7 @@ function taken(position) {
 // A browser reports a position when it changes: standing still (at her door, at a corner) it
 // may say nothing for minutes, and her walk would look silent ("Are you OK?", then the alarm).
 // So once it has been quiet this long, the watch starts again, which asks for a fresh fix.
-const STILL_MS = 30000;
+const STILL_MS = 45000;
 const WATCH = { enableHighAccuracy: true, maximumAge: 0, timeout: 60000 };
 let lastTaken = Date.now();
 function askAgain() {
@@ -202,7 +202,7 @@ function startReporting() {
   byId("report-start").hidden = true;
   say("Sharing your position…");
   watching = navigator.geolocation.watchPosition(onPosition, onError, WATCH);
-  setInterval(askAgain, STILL_MS / 3);
+  setInterval(askAgain, 5000);
   keepAwake();
 }
 
