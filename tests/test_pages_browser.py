@@ -692,4 +692,3 @@ def test_a_walk_without_a_starting_point_draws_its_route_home_once_she_is_seen(
     page.wait_for_function(drawn)
     along = site.call(noor, "GET", f"/api/walks/{walk['id']}/route")["length_m"]
     assert abs(metres_left(page) - along) <= max(50, along * 0.05)
-
