@@ -13,7 +13,7 @@ Audience.WALKER, the walker's timeline): what she sees is what her real PIN woul
 from __future__ import annotations
 
 import hmac
-from typing import Any
+from typing import Any, NamedTuple
 
 from fastapi import APIRouter, Request
 from sqlalchemy.engine import Connection
@@ -43,6 +43,7 @@ from walkwithme.usecases.browser import browser_device
 from walkwithme.usecases.fixes import record_fixes
 from walkwithme.usecases.moments import Pin
 from walkwithme.usecases.timeline import Audience
+from walkwithme.usecases.walk_record import Walk
 from walkwithme.web import walk_pages, walker_words, words
 from walkwithme.web.manage_common import another_time, next_walks_said, sentence
 from walkwithme.web.render import pages_of, waits
@@ -61,17 +62,31 @@ def _said(request: Request, message: str, status: int, back: str) -> Response:
 # -- her walk page -----------------------------------------------------------------------------
 
 
-def _walker_seen(conn: Connection, walk_id: int, person_id: int, now_ms: int) -> Any:
+class HerWalk(NamedTuple):
+    """What her walk page is made of, read in one go."""
+
+    seen: Seen  # the walk as her devices are shown it
+    walk: Walk
+    looked: list[dict[str, Any]]  # who looked at it
+    links: list[dict[str, Any]]  # her share links
+    ahead: list[dict[str, Any]]  # the next walks she offered (said once this one is over)
+    heard: bool  # a companion of hers has alerts that work
+
+
+def _walker_seen(conn: Connection, walk_id: int, person_id: int, now_ms: int) -> HerWalk | None:
     seen, audience = walk_pages.seen_by(conn, walk_id, person_id)
     if audience is not Audience.WALKER:
         return None
     walk = walk_store.get_walk(conn, walk_id)
     assert walk is not None
-    links = shares.list_links(conn, walk_id, now_ms)
-    # The next walks she offered (when inside, from this walk or another): said once it ends.
-    ahead = [n for n in offer_views.next_walks(conn, person_id) if n["made_by_me"]]
-    heard = alerts.someone_would_hear(conn, walk_id)
-    return seen, walk, looks.of_walk(conn, walk), links, ahead, heard
+    return HerWalk(
+        seen,
+        walk,
+        looks.of_walk(conn, walk),
+        shares.list_links(conn, walk_id, now_ms),
+        [n for n in offer_views.next_walks(conn, person_id) if n["made_by_me"]],
+        alerts.someone_would_hear(conn, walk_id),
+    )
 
 
 @router.get("/walks/{walk_id}")
