@@ -313,9 +313,10 @@ def literals(binder: Any, values: Sequence[Any]) -> str:
     """PostgreSQL: the values as SQL literals, separated by commas, exactly as `binder` (a
     psycopg `ClientCursor`) writes them. A deferred fix is about thirty values (its row and
     its walk's new columns), and psycopg's `mogrify` took 35 to 50 us for them, about a sixth
-    of a server process's time for a fix: the plain ones (an `int`, a finite `float`, `None`,
-    a `str` without a backslash or a NUL, on a connection with `standard_conforming_strings`)
-    are written here, as psycopg would; any other value by psycopg itself."""
+    of a server process's time for a fix: the plain ones (a `bool`, an `int`, a finite
+    `float`, `None`, a `str` without a backslash or a NUL, on a connection with
+    `standard_conforming_strings`) are written here, as psycopg would; any other value by
+    psycopg itself."""
     plain_strings = (
         binder.connection.pgconn.parameter_status(b"standard_conforming_strings") == b"on"
     )
@@ -324,6 +325,8 @@ def literals(binder: Any, values: Sequence[Any]) -> str:
         kind = type(value)
         if value is None:
             said.append("NULL")
+        elif kind is bool:  # (the walk's `first_only`, at every fix)
+            said.append("true" if value else "false")
         elif kind is int:
             said.append(f" {value}" if value < 0 else str(value))  # psycopg's space: no `--`
         elif kind is float and math.isfinite(value):
