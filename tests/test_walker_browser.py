@@ -546,6 +546,21 @@ DURESS = "1357"
 SHOWN_AT = datetime(2026, 5, 28, 23, 0, tzinfo=UTC)  # the page's own clock, the same in both
 
 
+def settled_content(page: Page, quiet_looks: int = 4, looks: int = 100) -> str:
+    """The page's DOM once it has stopped changing: Leaflet moves its map's layers in steps
+    after a resize or a pan (a transform with fractions of a pixel in between), and a loaded
+    machine can catch one of those steps; she never sees it as a difference."""
+    seen, same = page.content(), 0
+    for _ in range(looks):
+        page.wait_for_timeout(WAITED)
+        now = page.content()
+        same = same + 1 if now == seen else 0
+        if same >= quiet_looks:
+            return now
+        seen = now
+    raise AssertionError("her page never stopped changing")
+
+
 def _answered_on_her_page(
     tmp_path: Path,
     helsinki: StreetMap,
@@ -586,7 +601,7 @@ def _answered_on_her_page(
             expect(page.locator("#last-seen")).to_contain_text("just now")
             expect(page.locator("path.street").first).to_be_attached()  # the map is drawn
             expect(page.locator("path.route")).to_be_attached()
-            html = page.content()
+            html = settled_content(page)
             token = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
             assert token is not None
             # (The map's zoom buttons are painted over: their border's antialiasing varies by a

@@ -94,6 +94,10 @@ export class WalkMap {
     if (!bounds.isValid()) return;
     if (!this.fitted) {
       this.map.fitBounds(bounds.pad(0.15), { maxZoom: 17, animate: false });
+      // A fit leaves the drawn layer at a fraction of a pixel until the map next moves; a
+      // move of nothing ends it as any move does, so the page is the same whichever came
+      // first, her route or her position (her page after her duress PIN must not differ).
+      this.map.panBy([0, 0]);
       this.fitted = true;
     }
   }
