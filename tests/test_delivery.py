@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from tests.conftest import make_services
 from tests.people import HOME, PIN, Cast, Member
 from tests.sinks import Mailbox, WebhookSink, smtp_server, webhook_sink
-from tests.test_manage_pages import page
+from tests.test_manage_pages import page, text_of
 from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
 from walkwithme.notify.channels import apprise_hosts
@@ -679,6 +679,24 @@ def test_the_walker_is_told_when_nobody_would_hear_an_alarm(
     assert "warnings" not in cast.start_walk(mira)
 
 
+def test_her_sos_from_the_page_of_her_question_says_when_nobody_would_hear_it(
+    local: tuple[Cast, Services], sink: WebhookSink
+) -> None:
+    """Noor has no alerts that work: the page does not say she is told, it says to call."""
+    cast, svc = local
+    _mira, noor, walk, check = asked_on_her_channel(cast, svc, sink)
+    path = check["link"].removeprefix("http://127.0.0.1:8000")
+    asked = text_of(cast.client.get(path).text)
+    assert "None of your companions has alerts that work: nobody would be told" in asked
+    sent = text_of(cast.client.post(path, data={"sos": "1"}).text)
+    assert "SOS sent, but nobody is told" in sent
+    assert "call someone now" in sent
+    assert cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()["state"] == "alarm"
+    again = text_of(cast.client.get(path).text)
+    assert "None of your companions has alerts that work" in again
+    assert "The people following your walk are told" not in again
+
+
 def test_a_private_address_is_refused_unless_the_operator_allows_it(cast: Cast) -> None:
     noor = cast.person("Noor")
     for target in ("http://127.0.0.1:9/hook", "http://10.0.0.5/hook", "http://localhost/x"):
@@ -976,10 +994,14 @@ def test_not_ok_she_sends_sos_from_the_page_her_question_came_with(
 ) -> None:
     cast, svc = local
     _mira, noor, walk, check = asked_on_her_channel(cast, svc, sink)
+    channel = add_webhook(cast, noor, sink.url + "/noor")
+    cast.client.post(f"/api/channels/{channel['id']}/test", headers=noor.auth)
+    send_all(svc)  # Noor's alerts work: she would hear an alarm
     path = check["link"].removeprefix("http://127.0.0.1:8000")
     sent = cast.client.post(path, data={"sos": "1"})
     assert sent.status_code == 200
     assert "SOS sent" in sent.text
+    assert "nobody is told" not in sent.text
     seen = cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()
     assert seen["state"] == "alarm"
     said = cast.events(noor, walk)[-1]

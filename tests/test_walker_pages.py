@@ -514,3 +514,24 @@ def test_her_alarm_says_plainly_when_none_of_her_companions_can_hear_it(cast: Ca
     told = text_of(page(cast.client, f"/walks/{walk['id']}", mira).text)
     assert "ALARM: your companions are told" in told
     assert unheard not in told
+
+
+def test_her_sos_from_her_page_says_whether_anyone_is_told(cast: Cast) -> None:
+    """Her page said "the people following your walk are told" after her SOS though Noor had
+    no alerts that work (an outside tester's walkthrough): it says to call someone instead.
+    Her page's script asks for the words (JSON); without it the form comes back to her page."""
+    mira, noor, _phone, walk = cast.walking()
+    path = f"/walks/{walk['id']}/sos"
+    token = csrf_of(page(cast.client, "/", mira).text)
+    asked = {**FORM, **cookie(mira), "accept": "application/json"}
+    sent = cast.client.post(path, data={"csrf": token}, headers=asked)
+    assert sent.status_code == 200
+    assert sent.json() == {
+        "said": "SOS sent, but none of your companions has alerts that work: call someone now."
+    }
+    assert cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()["state"] == "alarm"
+    channel_that_worked(cast, noor)
+    again = cast.client.post(path, data={"csrf": token}, headers=asked)
+    assert again.json() == {"said": "SOS sent: the people following your walk are told."}
+    plain = post_form(cast, mira, path)
+    assert (plain.status_code, plain.headers["location"]) == (303, path.removesuffix("/sos"))

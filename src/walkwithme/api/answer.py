@@ -11,6 +11,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
+from sqlalchemy.engine import Connection
 from starlette.responses import HTMLResponse
 
 from walkwithme.api.auth import ServicesDep
@@ -20,7 +21,7 @@ from walkwithme.domain.walks import WalkState
 from walkwithme.notify.messages import why_asked
 from walkwithme.services import Services
 from walkwithme.store.tx import Tx
-from walkwithme.usecases import alarms, judging, moments
+from walkwithme.usecases import alarms, alerts, judging, moments
 from walkwithme.usecases.moments import Pin
 from walkwithme.usecases.walk_record import Walk
 from walkwithme.web.render import pages_of
@@ -44,10 +45,21 @@ def _asked(walk: Walk) -> bool:
     return walk.walker_check_reason is not None or walk.walker_state is WalkState.ALARM
 
 
-def _asking(request: Request, walk: Walk, status: int = 200, **shown: str | bool) -> HTMLResponse:
+def _read(conn: Connection, token: str) -> tuple[Walk, bool]:
+    """The walk the link is for, and whether a companion of hers has alerts that work."""
+    walk = judging.walk_for_answer(conn, token)
+    return walk, alerts.someone_would_hear(conn, walk.id)
+
+
+def _asking(
+    request: Request, walk: Walk, heard: bool, status: int = 200, **shown: str | bool
+) -> HTMLResponse:
     """The question, why it is asked, or that the alarm is on already; and, for someone who
     is not OK, SOS."""
-    if walk.walker_state is WalkState.ALARM:
+    if walk.walker_state is WalkState.ALARM and not heard:
+        heading = "None of your companions has alerts that work"
+        why = "Nobody is told of this alarm: call someone. If you are OK, enter your PIN."
+    elif walk.walker_state is WalkState.ALARM:
         heading = "The people following your walk are told"
         why = "They are looking for you. If you are OK, enter your PIN to tell them."
     else:
@@ -56,14 +68,14 @@ def _asking(request: Request, walk: Walk, status: int = 200, **shown: str | bool
     return _page(
         request,
         status,
-        **{"form": True, "heading": heading, "why": why, "message": ASK, **shown},
+        **{"form": True, "heading": heading, "why": why, "message": ASK, "heard": heard, **shown},
     )
 
 
 @router.get("/answer/{token}")
 async def form(token: str, request: Request, svc: ServicesDep) -> HTMLResponse:
     try:
-        walk = await svc.db.read(lambda c: judging.walk_for_answer(c, token))
+        walk, heard = await svc.db.read(lambda c: _read(c, token))
     except DomainError as exc:
         return _said(request, exc.message, exc.status)
     if not _asked(walk):
@@ -72,7 +84,7 @@ async def form(token: str, request: Request, svc: ServicesDep) -> HTMLResponse:
             heading="Already answered",
             message="Nothing waits for your answer: the people following your walk know.",
         )
-    return _asking(request, walk)
+    return _asking(request, walk, heard)
 
 
 async def _sos(token: str, request: Request, svc: Services) -> HTMLResponse:
@@ -80,8 +92,16 @@ async def _sos(token: str, request: Request, svc: Services) -> HTMLResponse:
     try:
         walk = await svc.db.read(lambda c: judging.walk_for_answer(c, token))
         await svc.writer.run(lambda tx: alarms.sos(tx, walk.id, walk.walker_id), urgent=True)
+        heard = await svc.db.read(lambda c: alerts.someone_would_hear(c, walk.id))
     except DomainError as exc:
         return _said(request, exc.message, exc.status)
+    if not heard:
+        return _page(
+            request,
+            heading="SOS sent, but nobody is told",
+            message="None of your companions has alerts that work: call someone now, or "
+            "the emergency number.",
+        )
     return _page(
         request,
         heading="SOS sent",
@@ -97,7 +117,7 @@ async def answer(token: str, request: Request, svc: ServicesDep) -> HTMLResponse
         return await _sos(token, request, svc)
     pin = fields.get("pin", [""])[0][:16]
     try:
-        walk = await svc.db.read(lambda c: judging.walk_for_answer(c, token))
+        walk, heard = await svc.db.read(lambda c: _read(c, token))
 
         def job(tx: Tx, which: Pin) -> str:
             return moments.ok(tx, walk.id, walk.walker_id, which)
@@ -109,7 +129,7 @@ async def answer(token: str, request: Request, svc: ServicesDep) -> HTMLResponse
         return page
     except Forbidden as exc:
         if exc.field == "pin":
-            return _asking(request, walk, 403, message="That PIN is not right. Try again.")
+            return _asking(request, walk, heard, 403, message="That PIN is not right. Try again.")
         return _said(request, exc.message, exc.status)
     except DomainError as exc:
         return _said(request, exc.message, exc.status)

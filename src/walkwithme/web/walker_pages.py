@@ -334,15 +334,18 @@ async def ok(walk_id: Id, request: Request) -> Response:
 async def sos(walk_id: Id, request: Request) -> Response:
     """Her SOS from the page (held, then not cancelled: static/sos.js). No PIN."""
     back = f"/walks/{walk_id}"
+    svc = services(request)
     try:
         person, _fields = await signed_form(request)
-        await services(request).writer.run(
-            lambda tx: alarms.sos(tx, walk_id, person.id), urgent=True
-        )
+        await svc.writer.run(lambda tx: alarms.sos(tx, walk_id, person.id), urgent=True)
     except NotFound:
         return walk_pages.not_found(request)
     except DomainError as exc:
         return waits(_said(request, exc.message, exc.status, back), exc)
+    if "application/json" in request.headers.get("accept", ""):
+        # Her page's script (static/sos.js) says what it met where she pressed it.
+        heard = await svc.db.read(lambda c: alerts.someone_would_hear(c, walk_id))
+        return JSON({"said": walker_words.sos_sent(heard)})
     return RedirectResponse(back, status_code=303)
 
 

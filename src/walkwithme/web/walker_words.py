@@ -18,6 +18,15 @@ STATES = {
 # failing now): nobody is told, and she should know it.
 UNHEARD_ALARM = "ALARM: none of your companions has alerts that work: call someone"
 
+
+def sos_sent(heard: bool) -> str:
+    """What her SOS met, said where she sent it (her walk page, the page her question came
+    with): not "they are told" when no companion of hers has alerts that work."""
+    if heard:
+        return "SOS sent: the people following your walk are told."
+    return "SOS sent, but none of your companions has alerts that work: call someone now."
+
+
 EVENTS = {
     "started": "You started the walk",
     "inside_by": "{by} said you are home, inside",

@@ -99,6 +99,14 @@ function send() {
   deliver();
 }
 
+async function sentWords(answer) {
+  try {
+    return (await answer.json()).said;
+  } catch {
+    return "SOS sent.";
+  }
+}
+
 async function deliver() {
   clearTimeout(retry);
   if (delivering || !localStorage.getItem(KEPT)) return;
@@ -114,7 +122,10 @@ async function deliver() {
   try {
     const answer = await fetch(form.action, {
       method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded" },
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        accept: "application/json", // what it met, in words: told, or nobody would hear
+      },
       body: new URLSearchParams({ csrf: data.csrf }),
       cache: "no-store",
     });
@@ -122,7 +133,7 @@ async function deliver() {
     localStorage.removeItem(KEPT);
     said.classList.add("bad");
     said.textContent = answer.ok
-      ? "SOS sent: the people following your walk are told."
+      ? await sentWords(answer)
       : "SOS could not be sent: this walk is over. Call for help.";
     // Sent: the button is there again, to send it again if she needs to.
     const lost = document.activeElement === null || document.activeElement === document.body;
