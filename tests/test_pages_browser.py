@@ -520,7 +520,10 @@ def test_an_alarm_on_the_companions_page_and_the_guardians_link(
     expect(page.locator("#acted")).to_contain_text("Done: the alarm is over")
     expect(page.locator("#acted")).to_be_focused()  # the banner went away with its button
     expect(page.locator("#headline")).to_have_text("Mira is on the way")
-    expect(page.locator("#timeline")).to_contain_text("her phone died")
+    # Who ended it, and what they said of it, quoted (not "The alarm is over: I called her: …").
+    expect(page.locator("#timeline")).to_contain_text(
+        "You ended the alarm: “I called her: her phone died, she is fine”"
+    )
     assert page.evaluate("window.notReloaded") is True
     expect(page.locator("path.position")).to_have_count(1)  # the map is still drawn
     screenshot(page, "companion-marked-safe")

@@ -43,7 +43,7 @@ EVENTS = {
     "alarm_escalated": "The alarm went on to {rung}",
     "alarm_escalated_again": "The alarm was said again to {rung}",
     "alarm_acknowledged": "{by} is on it",
-    "alarm_resolved": "The alarm is over: {note}",
+    "alarm_resolved": "{by} ended the alarm",
     "sos": "You pressed SOS",
     "low_battery": "Your battery is low",
     "inside": "You are inside",
@@ -110,7 +110,7 @@ def event_sentence(event: dict[str, object], me: int | None = None) -> str:
         rung=RUNGS.get(str(event.get("rung")), "the next people"),
         sender=words.person(sender, me),
         text=event.get("text", ""),
-        by=by.get("name", "Someone") if isinstance(by, dict) else "Someone",
+        by=words.person(by, me),
         reason=said_reason(
             event.get("reason") or "something is wrong",
             event.get("asked_because"),

@@ -153,7 +153,7 @@ _EVENTS = {
     "alarm_escalated_again": "The alarm was said again to {rung}",
     "alarm_acknowledged": "{by} is on it",
     "alarm_acknowledged_by_you": "You are on it",
-    "alarm_resolved": "The alarm is over: {note}",
+    "alarm_resolved": "{by} ended the alarm",
     "sos": "{name} pressed SOS",
     "low_battery": "{name}'s battery is low",
     "inside": "{name} is inside",
@@ -182,11 +182,13 @@ SIGNALS = {
     "tour_made": "{name}'s phone ({device}) made a share link of this walk (an OwnTracks tour)",
 }
 
-CLOSING_WORD = ("inside", "ended")  # events that may carry her closing note, said after them
+# Events that may carry a note, quoted after them: her closing note ("Mira is inside: “Would
+# you like to come in?”"), and what whoever ended an alarm said of it.
+CLOSING_WORD = ("inside", "ended", "alarm_resolved")
 
 
 def closing(event: dict[str, object]) -> str:
-    """Her closing note ("Would you like to come in?"), as said after "... is inside"."""
+    """The event's note (her closing note, what ended an alarm), quoted after it."""
     note = event.get("note")
     return f": “{note}”" if event.get("kind") in CLOSING_WORD and note else ""
 

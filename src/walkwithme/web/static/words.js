@@ -53,7 +53,7 @@ function saidReason(tables, event) {
 
 // Her closing note ("Would you like to come in?"), said after "... is inside" (words.py).
 function closing(event) {
-  const closes = event.kind === "inside" || event.kind === "ended";
+  const closes = ["inside", "ended", "alarm_resolved"].includes(event.kind); // CLOSING_WORD
   return closes && event.note ? `: “${event.note}”` : "";
 }
 
