@@ -526,7 +526,10 @@ def test_she_is_asked_are_you_ok_on_her_page_and_answers_on_the_pin_pad(
     screenshot(page, "walker-inside-next")
     page.get_by_role("button", name="I'm inside").click()
     expect(page.locator("#headline")).to_have_text("You are home, inside")
-    expect(page.locator("#ending")).to_contain_text("Would you like to come in?")
+    # When, and what she said: not the headline again (a walkthrough read it twice).
+    expect(page.locator("#ending")).to_have_text(
+        re.compile(r"^At \d\d:\d\d, just now\. You said: “Would you like to come in\?”$")
+    )
     expect(page.locator(".next-walk")).to_have_text(
         "You asked Noor to walk with you again: tomorrow at 20:00. You will both be reminded then."
     )

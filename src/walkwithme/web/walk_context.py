@@ -58,14 +58,21 @@ def _acknowledged_by(events: list[dict[str, Any]], me: int | None) -> list[str]:
     return names
 
 
-def _ending(state: str, name: str, events: list[dict[str, Any]], now: int, tz: str | None) -> str:
+def ending(
+    events: list[dict[str, Any]], now: int, tz: str | None, walker: str, me: int | None = None
+) -> str:
+    """When the walk ended, and the note it ended with, said under the headline that says how
+    ("Mira is home, inside"), not again: "At 23:38, 2 min ago. Mira said: “Thanks!”".
+    `walker`: her name on this page ("You" on hers); `me`: who reads it (said "You")."""
     last = next((e for e in reversed(events) if e["kind"] in ("inside", "ended")), None)
-    sentence = words.state_sentence(state, name)
-    if last is not None:
-        sentence += f" ({words.when(int(last['at']), now, tz)})"
-        if last.get("note"):
-            sentence += f": “{last['note']}”"
-    return words.full_stop(sentence)
+    if last is None:
+        return "The walk is over."
+    said = f"At {words.when(int(last['at']), now, tz)}."
+    if last.get("note"):
+        by = last.get("by")  # who found her and said she is inside, not she
+        who = words.person(by, me) if isinstance(by, dict) else walker
+        said += " " + words.full_stop(f"{who} said: “{last['note']}”")
+    return said
 
 
 async def measure_left(seen: Seen, streets: StreetMap | None) -> float | None:
@@ -120,7 +127,7 @@ def walk_context(
         "state": state,
         "live": live,
         "headline": words.state_sentence(state, name),
-        "ending": None if live else _ending(state, name, seen.events, now, tz),
+        "ending": None if live else ending(seen.events, now, tz, name, me),
         "alarm": alarm,
         "alarm_reason": words.reason(str(alarm.get("reason"))) if alarm else None,
         "alarm_since": words.when(int(alarm["at"]), now, tz) if alarm else None,

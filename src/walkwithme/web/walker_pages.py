@@ -134,7 +134,7 @@ async def _her_walk_page(
             "tiles": svc.config.tiles_url,
         },
     )
-    _in_her_words(context, seen.events, now, person.timezone, person.id)
+    _in_her_words(context, seen.events, person.id)
     if not heard:
         # Not "your companions are told" when none of them has alerts that work: she must
         # know to call someone (the same for either of her PINs: it is their channels).
@@ -191,23 +191,13 @@ async def _her_walk_page(
     )
 
 
-def _in_her_words(
-    context: dict[str, Any], events: list[dict[str, Any]], now: int, tz: str, me: int
-) -> None:
+def _in_her_words(context: dict[str, Any], events: list[dict[str, Any]], me: int) -> None:
     """The companion's sentences ("Mira is on the way"), said to her ("You are on the way")."""
     state = str(context["state"])
     context["name"] = "you"
     context["headline"] = walker_words.state_sentence(state)
     for item, event in zip(context["timeline"], reversed(events), strict=True):
         item["text"] = walker_words.event_sentence(event, me)
-    if context["ending"] is not None:
-        last = next((e for e in reversed(events) if e["kind"] in ("inside", "ended")), None)
-        ending = walker_words.state_sentence(state)
-        if last is not None:
-            ending += f" ({words.when(int(last['at']), now, tz)})"
-            if last.get("note"):
-                ending += f": “{last['note']}”"
-        context["ending"] = words.full_stop(ending)
     data = context["data"]
     data["words"] = walker_words.tables()
 
