@@ -114,3 +114,26 @@ def test_his_offers_page_says_her_next_walk_and_he_calls_its_reminder_off_there(
     assert off.status_code == 303
     assert "walk together again" not in text_of(page(cast.client, "/offers", noor).text)
     assert cast.offers(mira)["next_walks"] == []
+
+
+def test_at_its_time_both_homes_say_it_then_that_it_was_and_nothing_once_she_walks(
+    cast: Cast,
+) -> None:
+    """"It's time" is said at the promised time; hours later it read as if it were still
+    (a walkthrough): past half an hour it says "It was time", and once she starts a walk
+    around its time, the promise is kept and neither home says it any more."""
+    mira, noor = scene(cast, helsinki(2026, 5, 28, 22, 30))
+    assert inside(cast, mira, cast.start_walk(mira), next=TOMORROW_20).status_code == 200
+    promised = helsinki(2026, 5, 29, 20, 0)
+    assert look_at(cast, promised) == ["reminder"]
+    homes = ((mira, "You promised Noor to walk together"), (noor, "Mira promised to walk with you"))
+    for who, sentence in homes:
+        assert f"It's time. {sentence}" in text_of(page(cast.client, "/", who).text)
+    cast.clock.set(promised + HOUR)
+    for who, sentence in homes:
+        shown = text_of(page(cast.client, "/", who).text)
+        assert f"It was time. {sentence}" in shown
+        assert "It's time" not in shown
+    cast.start_walk(mira)
+    for who, sentence in homes:
+        assert sentence not in text_of(page(cast.client, "/", who).text)

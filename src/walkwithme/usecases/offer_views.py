@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from walkwithme.domain.errors import NotFound
 from walkwithme.domain.offers import day_names, days_of
-from walkwithme.store.schema import offer_series, offers, people
+from walkwithme.store.schema import offer_series, offers, people, walks
 from walkwithme.usecases import contacts, offer_mutes
 
 PENDING, ACCEPTED, DECLINED, WITHDRAWN, EXPIRED = (
@@ -88,18 +88,29 @@ def received(conn: Connection, walker_id: int, now_ms: int) -> list[dict[str, An
     return sorted(found, key=lambda o: (o["state"] != PENDING, o["at"]))
 
 
+PROMISE_KEPT_EARLY_MS = 30 * 60_000  # a walk she started this long before its time keeps it
 PROMISE_SHOWN_MS = 3 * 3_600_000  # a promise's time, once it came, is said on both homes so long
 
 
 def promises_due(conn: Connection, person_id: int, now_ms: int) -> list[dict[str, Any]]:
     """Promises whose time came in the last few hours (their reminder went out), on either
-    side: `with` is the other person, `made_by_me` whether this person made the promise."""
+    side, until she starts a walk near its time (kept, or as good as: "It's time" would then
+    be stale): `with` is the other person, `made_by_me` whether this person made the promise."""
     since = now_ms - PROMISE_SHOWN_MS
+    walked = (
+        sa.select(walks.c.id)
+        .where(
+            walks.c.walker_id == offers.c.walker_id,
+            walks.c.started_at >= offers.c.promise_at - PROMISE_KEPT_EARLY_MS,
+        )
+        .exists()
+    )
     rows = conn.execute(
         sa.select(offers.c.id, offers.c.promise_at, offers.c.walker_id, offers.c.offerer_id)
         .where(
             offers.c.reminded_at > since,
             sa.or_(offers.c.walker_id == person_id, offers.c.offerer_id == person_id),
+            ~walked,
         )
         .order_by(offers.c.promise_at)
     ).all()

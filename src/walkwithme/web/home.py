@@ -32,6 +32,9 @@ _OFFER_STATES = {
     "withdrawn": "withdrawn",
 }
 
+# A promise's time is "It's time" for this long after it; then "It was time" (until she walks).
+IT_IS_TIME_MS = 30 * 60_000
+
 
 def _home(conn: Connection, person_id: int, now: int, tz: str) -> dict[str, Any]:
     following = []
@@ -76,6 +79,7 @@ def _home(conn: Connection, person_id: int, now: int, tz: str) -> dict[str, Any]
                 else f"{p['with']} promised to walk with you"
             ),
             "at": words.when(p["promise_at"], now, tz),
+            "now": now - p["promise_at"] <= IT_IS_TIME_MS,
         }
         for p in offer_views.promises_due(conn, person_id, now)
     ]
