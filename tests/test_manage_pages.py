@@ -228,7 +228,12 @@ def test_she_asks_by_email_he_answers_and_either_ends_it(cast: Cast) -> None:
     # Not listed before he answers: a request waiting would say the address has an account.
     assert "Noor" not in hers
     his = text_of(page(cast.client, "/contacts", noor).text)
-    assert "Mira asks you to be a companion" in his
+    # What saying yes means, and the same "Decline" as on his home page.
+    assert "Mira asks you to be a companion: you would see Mira's walks as they happen" in his
+    assert "Decline" in his
+    assert "Refuse" not in his
+    gus_home = text_of(page(cast.client, "/", gus).text)
+    assert "Mira asks you to be a guardian: you would be told of Mira's alarms when" in gus_home
     [request] = [c for c in cast.client.get("/api/contacts", headers=noor.auth).json()]
     accepted = post(
         cast.client, noor, f"/contacts/{request['id']}/answer", "/contacts", answer="accept"

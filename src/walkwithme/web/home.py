@@ -17,7 +17,7 @@ from walkwithme.usecases import contacts, offer_views, walks
 from walkwithme.usecases.timeline import Audience
 from walkwithme.views import walk_view
 from walkwithme.web import words
-from walkwithme.web.manage_common import next_walks_said
+from walkwithme.web.manage_common import asks_you, next_walks_said
 from walkwithme.web.render import pages_of, waits
 from walkwithme.web.session import signed_form, signed_in
 from walkwithme.web.walker_home import walker_part
@@ -65,7 +65,7 @@ def _home(conn: Connection, person_id: int, now: int, tz: str) -> dict[str, Any]
         {
             "id": c["id"],
             "name": c["person"]["name"],
-            "role": "companion" if c["role"] == "companion" else "guardian",
+            "asks": asks_you(c["person"]["name"], c["role"]),
         }
         for c in contacts.list_contacts(conn, person_id)
         if c["direction"] == "asked_me" and c["state"] == "pending"

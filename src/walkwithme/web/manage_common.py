@@ -110,6 +110,20 @@ def next_walks_said(next_walks: list[dict[str, Any]], now_ms: int, tz: str | Non
     return said
 
 
+def asks_you(name: str, role: str) -> str:
+    """A request to be someone's contact, with what saying yes means (the role's name alone
+    said nothing to someone who never used the service)."""
+    if role == "guardian":
+        return (
+            f"{name} asks you to be a guardian: you would be told of {name}'s alarms when "
+            "nobody who follows the walk answers them in time."
+        )
+    return (
+        f"{name} asks you to be a companion: you would see {name}'s walks as they happen, "
+        "and be told if something is wrong."
+    )
+
+
 def day_time(at_ms: int | None, now_ms: int, tz: str | None) -> str:
     """ "today at 21:00", "tomorrow at 08:00", "Fri 5 Dec at 21:00", in the viewer's zone."""
     if at_ms is None:

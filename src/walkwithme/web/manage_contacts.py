@@ -19,7 +19,7 @@ from walkwithme.store.tx import Tx
 from walkwithme.usecases import contacts, offer_mutes
 from walkwithme.usecases.accounts import Person
 from walkwithme.usecases.offer_mutes import Silence
-from walkwithme.web.manage_common import act, day_time, required, viewer
+from walkwithme.web.manage_common import act, asks_you, day_time, required, viewer
 from walkwithme.web.render import pages_of
 
 router = APIRouter(include_in_schema=False)
@@ -55,6 +55,7 @@ def _context(conn: Connection, person: Person, now: int) -> dict[str, Any]:
             "name": c["person"]["name"],
             "email": c["person"]["email"],
             "role": c["role"],
+            "asks": asks_you(c["person"]["name"], c["role"]),
             "pending": c["state"] == "pending",
             "silenced": silenced.get(c["person"]["id"]),
         }
