@@ -24,9 +24,18 @@ def _next(target: str | None) -> str:
     return "/"
 
 
+def _page(request: Request, status: int = 200, **shown: str) -> Response:
+    """The sign-in form; on an open server it says anyone may make an account, not that an
+    invite is needed."""
+    open_signup = services(request).config.open_signup
+    return pages_of(request).render(
+        request, "signin.html", status=status, open_signup=open_signup, **shown
+    )
+
+
 @router.get("/signin")
 async def sign_in_page(request: Request, next: str = "/") -> Response:
-    return pages_of(request).render(request, "signin.html", next=_next(next))
+    return _page(request, next=_next(next))
 
 
 @router.post("/signin")
@@ -46,15 +55,12 @@ async def sign_in(request: Request) -> Response:
         stored = found[1] if found else _dummy_hash()
         ok = await svc.hashing.verify(Lane.PASSWORDS, stored, password)
     except TooSoon as exc:
-        page = pages.render(
-            request, "signin.html", status=exc.status, next=target, email=email, error=exc.message
-        )
+        page = _page(request, exc.status, next=target, email=email, error=exc.message)
         return waits(page, exc)
     if not ok or found is None:
-        return pages.render(
+        return _page(
             request,
-            "signin.html",
-            status=401,
+            401,
             next=target,
             email=email,
             error="That email and password don't match an account.",
@@ -62,9 +68,7 @@ async def sign_in(request: Request) -> Response:
     person_id = found[0]
     refused = await svc.db.read(lambda c: people.sign_in_refusal(c, person_id))
     if refused is not None:  # disabled: said once the password was right
-        return pages.render(
-            request, "signin.html", status=403, next=target, email=email, error=refused.capitalize()
-        )
+        return _page(request, 403, next=target, email=email, error=refused.capitalize())
     response = RedirectResponse(target, status_code=303)
     await start_session(svc, request, response, person_id)
     return response
