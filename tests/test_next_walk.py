@@ -98,6 +98,14 @@ def test_after_her_duress_pin_the_next_walk_is_kept_as_told_but_not_said_to_them
     assert [n["with"]["name"] for n in cast.offers(mira)["next_walks"]] == ["Noor"]
     assert cast.told(noor, "next_walk") == []
     assert [a["kind"] for a in cast.told(noor)].count("alarm") == 1
+    # Nor on his pages while the alarm is on.
+    assert cast.offers(noor)["next_walks"] == []
+    assert "walk together again" not in text_of(page(cast.client, "/", noor).text)
+    found = cast.client.post(
+        f"/api/walks/{walk['id']}/resolve", json={"note": "found her"}, headers=noor.auth
+    )
+    assert found.status_code == 200, found.text
+    assert [n["with"]["name"] for n in cast.offers(noor)["next_walks"]] == ["Mira"]
     assert "reminder" in look_at(cast, helsinki(2026, 5, 29, 20, 0) + HOUR)
 
 
@@ -105,10 +113,12 @@ def test_his_offers_page_says_her_next_walk_and_he_calls_its_reminder_off_there(
     cast: Cast,
 ) -> None:
     mira, noor = scene(cast, helsinki(2026, 5, 28, 22, 30))
-    assert inside(cast, mira, cast.start_walk(mira), next=TOMORROW_20).status_code == 200
+    walk = cast.start_walk(mira)
+    assert inside(cast, mira, walk, next=TOMORROW_20).status_code == 200
     said = "Mira would like to walk together again: tomorrow at 17:00. You will both be reminded"
     assert said in text_of(page(cast.client, "/offers", noor).text)
     assert said in text_of(page(cast.client, "/", noor).text)
+    assert said in text_of(page(cast.client, f"/walks/{walk['id']}", noor).text)  # walk over
     [his] = cast.offers(noor)["next_walks"]
     off = post_form(cast, noor, f"/offers/{his['id']}/reminder/cancel")
     assert off.status_code == 303

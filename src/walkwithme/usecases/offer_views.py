@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 
 from walkwithme.domain.errors import NotFound
 from walkwithme.domain.offers import day_names, days_of
+from walkwithme.domain.walks import WalkState
 from walkwithme.store.schema import offer_series, offers, people, walks
 from walkwithme.usecases import contacts, offer_mutes
 
@@ -147,7 +148,9 @@ def sent(conn: Connection, offerer_id: int, now_ms: int) -> list[dict[str, Any]]
 def next_walks(conn: Connection, person_id: int) -> list[dict[str, Any]]:
     """The next walks she offered when she said she was inside, on either side, whose reminder
     is still to come, soonest first: `with` is the other person, `made_by_me` whether this
-    person is the walker. None with someone who no longer follows her."""
+    person is the walker. None with someone who no longer follows her; and to him, none while
+    she is in an alarm (after her duress PIN she was made to offer it: beside the silent
+    alarm, an invitation would say all is well)."""
     rows = conn.execute(
         sa.select(offers.c.id, offers.c.promise_at, offers.c.walker_id, offers.c.offerer_id)
         .where(
@@ -161,6 +164,8 @@ def next_walks(conn: Connection, person_id: int) -> list[dict[str, Any]]:
     for r in rows:
         if not contacts.is_accepted_companion(conn, r.walker_id, r.offerer_id):
             continue
+        if r.walker_id != person_id and _in_an_alarm(conn, r.walker_id):
+            continue
         other = r.offerer_id if r.walker_id == person_id else r.walker_id
         found.append(
             {
@@ -171,6 +176,13 @@ def next_walks(conn: Connection, person_id: int) -> list[dict[str, Any]]:
             }
         )
     return found
+
+
+def _in_an_alarm(conn: Connection, walker_id: int) -> bool:
+    alarmed = sa.select(walks.c.id).where(
+        walks.c.walker_id == walker_id, walks.c.state == WalkState.ALARM.value
+    )
+    return conn.execute(alarmed.limit(1)).first() is not None
 
 
 def sent_one(conn: Connection, offerer_id: int, offer_id: int, now_ms: int) -> dict[str, Any]:

@@ -10,10 +10,10 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from walkwithme.usecases import walks
+from walkwithme.usecases import offer_views, walks
 from walkwithme.usecases.timeline import Audience, events_after
 from walkwithme.web import words
-from walkwithme.web.manage_common import day_time
+from walkwithme.web.manage_common import day_time, next_walks_said
 
 CLOSING = ("inside", "ended", "alarm_resolved")
 
@@ -26,6 +26,7 @@ class Over:
     state: str
     started_at: int
     events: list[dict[str, Any]]
+    ahead: list[dict[str, Any]]  # the next walks she offered him (offer_views.next_walks)
 
 
 def over_for(conn: Connection, walk_id: int, person_id: int) -> Over | None:
@@ -35,7 +36,12 @@ def over_for(conn: Connection, walk_id: int, person_id: int) -> Over | None:
     # His side of the timeline (after her duress PIN, what her companions were shown).
     events = events_after(conn, walk_id, 0, Audience.COMPANION, limit=1000)
     name = walks.person_name(conn, walk.walker_id)
-    return Over(name, walk.state.value, walk.started_at, events)
+    ahead = [
+        n
+        for n in offer_views.next_walks(conn, person_id)
+        if not n["made_by_me"] and n["with"]["id"] == walk.walker_id
+    ]
+    return Over(name, walk.state.value, walk.started_at, events, ahead)
 
 
 def _by(event: dict[str, Any]) -> str:
@@ -101,4 +107,5 @@ def context(over: Over, now: int, tz: str | None) -> dict[str, Any]:
         "last_word": how[1],
         "alarms": alarms_in_it(over, now, tz),
         "started": day_time(over.started_at, now, tz),
+        "next_walks": next_walks_said(over.ahead, now, tz),
     }
