@@ -20,6 +20,7 @@ from tests.conftest import make_services
 from tests.people import HOME, PIN, Cast, Member
 from tests.sinks import Mailbox, WebhookSink, smtp_server, webhook_sink
 from tests.test_manage_pages import page, text_of
+from tests.test_walker_pages import FORM, cookie, csrf_of
 from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
 from walkwithme.notify.channels import apprise_hosts
@@ -695,6 +696,43 @@ def test_her_sos_from_the_page_of_her_question_says_when_nobody_would_hear_it(
     again = text_of(cast.client.get(path).text)
     assert "None of your companions has alerts that work" in again
     assert "The people following your walk are told" not in again
+
+
+@pytest.mark.parametrize("pin", ["2468", "1357"], ids=["her PIN", "her duress PIN"])
+def test_what_her_devices_say_of_who_hears_is_the_same_after_her_duress_pin(
+    local: tuple[Cast, Services], sink: WebhookSink, pin: str
+) -> None:
+    """Noor sets up alerts during her walk, untested: nobody would hear an alarm. After her
+    duress PIN the silent alarm reaches him, and his channel has worked; her pages must go on
+    saying what her real PIN leaves them saying (an outside attacker's probe), or whoever
+    holds her phone reads that an alarm went out."""
+    cast, svc = local
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    phone = cast.device(mira)
+    walk = cast.start_walk(mira, duress_pin="1357")
+    add_webhook(cast, mira, sink.url + "/mira")
+    add_webhook(cast, noor, sink.url + "/noor")
+    cast.send(phone, cast.fix((60.1705, 24.9415)))
+    cast.clock.advance(minutes=3)
+    assert svc.watchdog.tick_sync() == ["check"]
+    send_all(svc)
+    check = json.loads(sink.received[-1].body)
+    answered = cast.client.post(f"/api/walks/{walk['id']}/ok", json={"pin": pin}, headers=mira.auth)
+    assert answered.status_code == 200, answered.text
+    send_all(svc)
+    reached_noor = any(r.path.endswith("/noor") for r in sink.received)
+    assert reached_noor is (pin == "1357")  # the silent alarm, and only after her duress PIN
+    unheard = "ALARM: none of your companions has alerts that work: call someone"
+    assert unheard in page(cast.client, f"/walks/{walk['id']}", mira).text  # (her page's script)
+    asked = text_of(cast.client.get(check["link"].removeprefix("http://127.0.0.1:8000")).text)
+    assert "Already answered" in asked
+    sent = cast.client.post(
+        f"/walks/{walk['id']}/sos",
+        data={"csrf": csrf_of(page(cast.client, "/", mira).text)},
+        headers={**FORM, **cookie(mira), "accept": "application/json"},
+    )
+    assert sent.json()["said"].startswith("SOS sent, but none of your companions")
 
 
 def test_a_private_address_is_refused_unless_the_operator_allows_it(cast: Cast) -> None:

@@ -129,7 +129,7 @@ def test_his_offers_page_says_her_next_walk_and_he_calls_its_reminder_off_there(
 def test_at_its_time_both_homes_say_it_then_that_it_was_and_nothing_once_she_walks(
     cast: Cast,
 ) -> None:
-    """"It's time" is said at the promised time; hours later it read as if it were still
+    """ "It's time" is said at the promised time; hours later it read as if it were still
     (a walkthrough): past half an hour it says "It was time", and once she starts a walk
     around its time, the promise is kept and neither home says it any more."""
     mira, noor = scene(cast, helsinki(2026, 5, 28, 22, 30))

@@ -48,7 +48,7 @@ def _asked(walk: Walk) -> bool:
 def _read(conn: Connection, token: str) -> tuple[Walk, bool]:
     """The walk the link is for, and whether a companion of hers has alerts that work."""
     walk = judging.walk_for_answer(conn, token)
-    return walk, alerts.someone_would_hear(conn, walk.id)
+    return walk, alerts.heard_as_shown(conn, walk)
 
 
 def _asking(
@@ -92,7 +92,7 @@ async def _sos(token: str, request: Request, svc: Services) -> HTMLResponse:
     try:
         walk = await svc.db.read(lambda c: judging.walk_for_answer(c, token))
         await svc.writer.run(lambda tx: alarms.sos(tx, walk.id, walk.walker_id), urgent=True)
-        heard = await svc.db.read(lambda c: alerts.someone_would_hear(c, walk.id))
+        heard = await svc.db.read(lambda c: _read(c, token)[1])
     except DomainError as exc:
         return _said(request, exc.message, exc.status)
     if not heard:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import secrets
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -34,6 +34,9 @@ from walkwithme.store.schema import (
 )
 from walkwithme.store.tx import Tx
 from walkwithme.usecases.contacts import ALARM_AT, standing, standing_ids
+
+if TYPE_CHECKING:
+    from walkwithme.usecases.walk_record import Walk
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
 # A channel that failed this many times in a row is "failing": still sent every alert (it may
@@ -277,6 +280,16 @@ def supersede(tx: Tx, walk_id: int, kinds: tuple[str, ...], why: str) -> None:
 def someone_would_hear(conn: Connection, walk_id: int) -> bool:
     """True if at least one companion of the walk has a channel that has worked."""
     return anyone_would_hear(conn, companion_ids(conn, walk_id))
+
+
+def heard_as_shown(conn: Connection, walk: Walk) -> bool:
+    """`someone_would_hear`, as her own devices are shown it: after her duress PIN, as it
+    was when the cover began. The silent alarm's alerts change her companions' channels (one
+    that reached him has worked, one that failed again is failing), and her pages saying so
+    would tell whoever holds her phone that an alarm went out."""
+    if walk.cover is not None and walk.cover.heard is not None:
+        return walk.cover.heard
+    return someone_would_hear(conn, walk.id)
 
 
 def anyone_would_hear(conn: Connection, ids: list[int]) -> bool:

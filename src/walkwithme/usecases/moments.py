@@ -18,6 +18,8 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from sqlalchemy.engine import Connection
+
 from walkwithme.domain.errors import TooSoon
 from walkwithme.domain.rules import Reason, quiet_after_answer
 from walkwithme.domain.walks import WalkState, check_extension, check_message
@@ -267,7 +269,7 @@ def _covered(
     clears the count of wrong ones, as her real PIN does. `values`: more of what her devices
     are shown (the cover's columns, or the walk's own that both share)."""
     cover: dict[str, Any] = {
-        **_cover_from(walk),
+        **_cover_from(tx.conn, walk),
         "cover_state": shown.value,
         "wrong_pins": 0,
         **values,
@@ -314,14 +316,16 @@ _NO_COVER_ALARM = {
 }
 
 
-def _cover_from(walk: Walk) -> dict[str, Any]:
+def _cover_from(conn: Connection, walk: Walk) -> dict[str, Any]:
     """When her duress PIN first gives her devices a cover: the cover starts as the walk her
     devices see now (its question waiting, its quiet time, the alarm they are shown and its
-    ladder), so the rules' shadow goes on from there as the rules would have."""
+    ladder, whether her companions would hear an alarm), so the rules' shadow goes on from
+    there as the rules would have."""
     if walk.covert:
         return {}
     alarm = walk.state is WalkState.ALARM
     return {
+        "cover_heard": alerts.someone_would_hear(conn, walk.id),
         "cover_check_reason": walk.check_reason,
         "cover_check_asked_at": walk.check_asked_at,
         "cover_quiet_until": walk.quiet_until,

@@ -88,6 +88,7 @@ class Cover:
     alarm_at: int | None = None
     escalation_level: int | None = None
     escalate_at: int | None = None
+    heard: bool | None = None  # a companion would hear an alarm, as when the cover began
 
 
 # The walk's columns that keep its cover: `cover_` and the name of a `Cover` field.
