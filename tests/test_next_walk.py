@@ -136,7 +136,11 @@ def test_at_its_time_both_homes_say_it_then_that_it_was_and_nothing_once_she_wal
     assert inside(cast, mira, cast.start_walk(mira), next=TOMORROW_20).status_code == 200
     promised = helsinki(2026, 5, 29, 20, 0)
     assert look_at(cast, promised) == ["reminder"]
-    homes = ((mira, "You promised Noor to walk together"), (noor, "Mira promised to walk with you"))
+    # In the words it was made with: an invitation, not a promise (a walkthrough).
+    homes = (
+        (mira, "You asked Noor to walk with you again"),
+        (noor, "Mira would like to walk together again"),
+    )
     for who, sentence in homes:
         assert f"It's time. {sentence}" in text_of(page(cast.client, "/", who).text)
     cast.clock.set(promised + HOUR)
@@ -144,6 +148,44 @@ def test_at_its_time_both_homes_say_it_then_that_it_was_and_nothing_once_she_wal
         shown = text_of(page(cast.client, "/", who).text)
         assert f"It was time. {sentence}" in shown
         assert "It's time" not in shown
-    cast.start_walk(mira)
+    # A walk with Otto alone keeps nothing of theirs: Noor is not to learn of it.
+    otto = cast.person("Otto")
+    cast.link(mira, otto)
+    with_otto = cast.start_walk(mira, companions=[otto.id])
+    assert "It was time. Mira would like" in text_of(page(cast.client, "/", noor).text)
+    assert inside(cast, mira, with_otto).status_code == 200
+    cast.start_walk(mira)  # with Noor
     for who, sentence in homes:
         assert sentence not in text_of(page(cast.client, "/", who).text)
+
+
+def test_a_promise_is_not_said_to_someone_who_no_longer_follows_her(cast: Cast) -> None:
+    mira, noor = scene(cast, helsinki(2026, 5, 28, 22, 30))
+    assert inside(cast, mira, cast.start_walk(mira), next=TOMORROW_20).status_code == 200
+    assert look_at(cast, helsinki(2026, 5, 29, 20, 0)) == ["reminder"]
+    assert "It's time. Mira would like" in text_of(page(cast.client, "/", noor).text)
+    [contact] = [
+        c
+        for c in cast.client.get("/api/contacts", headers=mira.auth).json()
+        if c["person"]["id"] == noor.id
+    ]
+    ended = cast.client.delete(f"/api/contacts/{contact['id']}", headers=mira.auth)
+    assert ended.status_code == 204
+    assert "It's time" not in text_of(page(cast.client, "/", noor).text)
+
+
+def test_her_alarm_on_a_walk_he_does_not_follow_hides_nothing_from_him(cast: Cast) -> None:
+    """Her next walk with Noor stays on his pages while she is in an alarm on a walk with
+    Otto alone: its hiding would tell Noor of an alarm he is not told of (an outside
+    attacker's probe, with her duress PIN on Otto's walk)."""
+    mira, noor = scene(cast, helsinki(2026, 5, 28, 22, 30))
+    otto = cast.person("Otto")
+    cast.link(mira, otto)
+    assert inside(cast, mira, cast.start_walk(mira), next=TOMORROW_20).status_code == 200
+    with_otto = cast.start_walk(mira, companions=[otto.id], duress_pin=DURESS)
+    assert inside(cast, mira, with_otto, pin=DURESS).status_code == 200
+    assert cast.client.get(f"/api/walks/{with_otto['id']}", headers=otto.auth).json()["state"] == (
+        "alarm"
+    )
+    assert [n["with"]["name"] for n in cast.offers(noor)["next_walks"]] == ["Mira"]
+    assert "walk together again" in text_of(page(cast.client, "/", noor).text)

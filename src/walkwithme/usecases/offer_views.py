@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 from walkwithme.domain.errors import NotFound
 from walkwithme.domain.offers import day_names, days_of
 from walkwithme.domain.walks import WalkState
-from walkwithme.store.schema import offer_series, offers, people, walks
+from walkwithme.store.schema import offer_series, offers, people, walk_companions, walks
 from walkwithme.usecases import contacts, offer_mutes
 
 PENDING, ACCEPTED, DECLINED, WITHDRAWN, EXPIRED = (
@@ -95,19 +95,29 @@ PROMISE_SHOWN_MS = 3 * 3_600_000  # a promise's time, once it came, is said on b
 
 def promises_due(conn: Connection, person_id: int, now_ms: int) -> list[dict[str, Any]]:
     """Promises whose time came in the last few hours (their reminder went out), on either
-    side, until she starts a walk near its time (kept, or as good as: "It's time" would then
-    be stale): `with` is the other person, `made_by_me` whether this person made the promise."""
+    side, until she starts a walk with him near its time (kept: "It's time" would then be
+    stale); none with someone who no longer follows her. `with` is the other person,
+    `made_by_me` whether this person made the promise. (Only a walk he follows: that she
+    walks with someone else is not his to learn.)"""
     since = now_ms - PROMISE_SHOWN_MS
     walked = (
         sa.select(walks.c.id)
+        .join(walk_companions, walk_companions.c.walk_id == walks.c.id)
         .where(
             walks.c.walker_id == offers.c.walker_id,
+            walk_companions.c.person_id == offers.c.offerer_id,
             walks.c.started_at >= offers.c.promise_at - PROMISE_KEPT_EARLY_MS,
         )
         .exists()
     )
     rows = conn.execute(
-        sa.select(offers.c.id, offers.c.promise_at, offers.c.walker_id, offers.c.offerer_id)
+        sa.select(
+            offers.c.id,
+            offers.c.promise_at,
+            offers.c.walker_id,
+            offers.c.offerer_id,
+            offers.c.state,
+        )
         .where(
             offers.c.reminded_at > since,
             sa.or_(offers.c.walker_id == person_id, offers.c.offerer_id == person_id),
@@ -121,8 +131,10 @@ def promises_due(conn: Connection, person_id: int, now_ms: int) -> list[dict[str
             "promise_at": r.promise_at,
             "made_by_me": r.walker_id == person_id,
             "with": name_of(conn, r.offerer_id if r.walker_id == person_id else r.walker_id),
+            "next_walk": r.state == PROMISED,  # hers when she was inside, not with a decline
         }
         for r in rows
+        if contacts.is_accepted_companion(conn, r.walker_id, r.offerer_id)
     ]
 
 
@@ -149,8 +161,9 @@ def next_walks(conn: Connection, person_id: int) -> list[dict[str, Any]]:
     """The next walks she offered when she said she was inside, on either side, whose reminder
     is still to come, soonest first: `with` is the other person, `made_by_me` whether this
     person is the walker. None with someone who no longer follows her; and to him, none while
-    she is in an alarm (after her duress PIN she was made to offer it: beside the silent
-    alarm, an invitation would say all is well)."""
+    she is in an alarm on a walk he follows (after her duress PIN she was made to offer it:
+    beside the silent alarm, an invitation would say all is well). Only that walk's: to anyone
+    else, its hiding would tell of an alarm he is not told of."""
     rows = conn.execute(
         sa.select(offers.c.id, offers.c.promise_at, offers.c.walker_id, offers.c.offerer_id)
         .where(
@@ -164,7 +177,7 @@ def next_walks(conn: Connection, person_id: int) -> list[dict[str, Any]]:
     for r in rows:
         if not contacts.is_accepted_companion(conn, r.walker_id, r.offerer_id):
             continue
-        if r.walker_id != person_id and _in_an_alarm(conn, r.walker_id):
+        if r.walker_id != person_id and _in_an_alarm(conn, r.walker_id, person_id):
             continue
         other = r.offerer_id if r.walker_id == person_id else r.walker_id
         found.append(
@@ -178,9 +191,16 @@ def next_walks(conn: Connection, person_id: int) -> list[dict[str, Any]]:
     return found
 
 
-def _in_an_alarm(conn: Connection, walker_id: int) -> bool:
-    alarmed = sa.select(walks.c.id).where(
-        walks.c.walker_id == walker_id, walks.c.state == WalkState.ALARM.value
+def _in_an_alarm(conn: Connection, walker_id: int, companion_id: int) -> bool:
+    """She is in an alarm on a walk this companion was chosen for."""
+    alarmed = (
+        sa.select(walks.c.id)
+        .join(walk_companions, walk_companions.c.walk_id == walks.c.id)
+        .where(
+            walks.c.walker_id == walker_id,
+            walks.c.state == WalkState.ALARM.value,
+            walk_companions.c.person_id == companion_id,
+        )
     )
     return conn.execute(alarmed.limit(1)).first() is not None
 

@@ -36,6 +36,19 @@ _OFFER_STATES = {
 IT_IS_TIME_MS = 30 * 60_000
 
 
+def promise_sentence(other: str, made_by_me: bool, next_walk: bool) -> str:
+    """A promise whose time came, in the words it was made with: a next walk she offered
+    when inside is an invitation ("would like to walk together again"), a decline's a
+    promise."""
+    if next_walk:
+        if made_by_me:
+            return f"You asked {other} to walk with you again"
+        return f"{other} would like to walk together again"
+    if made_by_me:
+        return f"You promised {other} to walk together"
+    return f"{other} promised to walk with you"
+
+
 def _home(conn: Connection, person_id: int, now: int, tz: str) -> dict[str, Any]:
     following = []
     for walk, audience in walks.walks_of(conn, person_id):
@@ -73,11 +86,7 @@ def _home(conn: Connection, person_id: int, now: int, tz: str) -> dict[str, Any]
     mine = walker_part(conn, person_id, now, tz)
     promised = [
         {
-            "sentence": (
-                f"You promised {p['with']} to walk together"
-                if p["made_by_me"]
-                else f"{p['with']} promised to walk with you"
-            ),
+            "sentence": promise_sentence(p["with"], p["made_by_me"], p["next_walk"]),
             "at": words.when(p["promise_at"], now, tz),
             "now": now - p["promise_at"] <= IT_IS_TIME_MS,
         }
