@@ -535,3 +535,26 @@ def test_her_sos_from_her_page_says_whether_anyone_is_told(cast: Cast) -> None:
     assert again.json() == {"said": "SOS sent: the people following your walk are told."}
     plain = post_form(cast, mira, path)
     assert (plain.status_code, plain.headers["location"]) == (303, path.removesuffix("/sos"))
+
+
+def test_her_sos_during_the_alarm_keeps_who_is_on_it_and_says_sos_not_a_code(
+    cast: Cast,
+) -> None:
+    """Her SOS seconds after Noor said "I'm on it": every page loaded after said the alarm's
+    reason as "None", and that nobody was on it (an outside tester's walkthrough)."""
+    mira, noor, _phone, walk = cast.walking()
+    cast.clock.advance(minutes=3)
+    assert cast.services.watchdog.tick_sync() == ["check"]
+    cast.clock.advance(minutes=2)
+    assert "alarm" in cast.services.watchdog.tick_sync()
+    path = f"/api/walks/{walk['id']}"
+    assert cast.client.post(f"{path}/ack", headers=noor.auth).status_code == 200
+    assert cast.client.post(f"{path}/sos", headers=mira.auth).status_code == 200
+    his = text_of(page(cast.client, f"/walks/{walk['id']}", noor).text)
+    hers = text_of(page(cast.client, f"/walks/{walk['id']}", mira).text)
+    for shown in (his, hers):
+        assert "SOS pressed" in shown
+        assert "None" not in shown
+        assert "Nobody has said they are on it yet" not in shown
+    assert "You are on it." in his
+    assert "Noor is on it." in hers

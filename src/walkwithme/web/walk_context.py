@@ -46,10 +46,12 @@ def _alarm_event(events: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 
 def _acknowledged_by(events: list[dict[str, Any]], me: int | None) -> list[str]:
-    """Who said "I'm on it" during the alarm, each once ("You" for the reader)."""
+    """Who said "I'm on it" during the alarm, each once ("You" for the reader). Her SOS
+    during the alarm is the same alarm: who is on it still is (it said "Nobody has said they
+    are on it yet" to her, seconds after Noor had)."""
     names: list[str] = []
     for event in events:
-        if event["kind"] in ("alarm", "sos"):
+        if event["kind"] == "alarm":
             names = []
         elif event["kind"] == "alarm_acknowledged":
             said = words.person(event.get("by"), me)
@@ -129,7 +131,8 @@ def walk_context(
         "headline": words.state_sentence(state, name),
         "ending": None if live else ending(seen.events, now, tz, name, me),
         "alarm": alarm,
-        "alarm_reason": words.reason(str(alarm.get("reason"))) if alarm else None,
+        # An SOS during the alarm has no reason of its own: it is said as what it is.
+        "alarm_reason": words.reason(str(alarm.get("reason") or alarm["kind"])) if alarm else None,
         "alarm_since": words.when(int(alarm["at"]), now, tz) if alarm else None,
         "on_it": words.on_it(on_it),
         "said_on_it": "You" in on_it,  # its button says so (and says it again if pressed)

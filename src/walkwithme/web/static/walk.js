@@ -201,8 +201,11 @@ function updateBanner(event) {
   if (event.cover) return;
   const onItButton = byId("on-it");
   if (event.kind === "alarm" || event.kind === "sos") {
-    helpers.length = 0;
-    if (onItButton) onItButton.textContent = "I'm on it";
+    // Her SOS during the alarm is the same alarm: whoever is on it still is.
+    if (event.kind === "alarm") {
+      helpers.length = 0;
+      if (onItButton) onItButton.textContent = "I'm on it";
+    }
     const why = words.reason(tables, event.reason || event.kind);
     byId("alarm-reason").textContent = why.charAt(0).toUpperCase() + why.slice(1);
     byId("alarm-since").dataset.at = event.at;
