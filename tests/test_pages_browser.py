@@ -456,7 +456,7 @@ def test_an_alarm_on_the_companions_page_and_the_guardians_link(
     expect(banner).to_be_visible()
     expect(page.locator("#headline")).to_have_text("ALARM: Mira may need help")
     expect(page).to_have_title("ALARM: Mira may need help · Walk With Me")  # her other tabs
-    expect(banner).to_contain_text("No answer to a check")
+    expect(banner).to_contain_text("No answer to “Are you OK?”")
     quiet_times(page)
     # Where she was, in the words of the street (the map is for those who read maps).
     expect(page.locator("#alarm-last")).to_contain_text("Last seen near Kaivokatu, ")
@@ -465,6 +465,7 @@ def test_an_alarm_on_the_companions_page_and_the_guardians_link(
     call = page.get_by_role("link", name="Call Mira: +358 40 123 4567")
     expect(call).to_have_attribute("href", "tel:+358401234567")
     assert (call.bounding_box() or {"height": 0})["height"] >= 48
+    expect(banner).to_contain_text("If you think Mira is in danger, call the emergency number.")
     screenshot(page, "companion-alarm")
     no_serious_violations(page)
     page.emulate_media(color_scheme="dark")  # at night, the system's dark theme
@@ -481,7 +482,7 @@ def test_an_alarm_on_the_companions_page_and_the_guardians_link(
     guardian = new_context().new_page()
     guardian.goto(f"{site.url}/api/share/{token}")
     expect(guardian.locator("#headline")).to_have_text("ALARM: Mira may need help")
-    expect(guardian.locator("#alarm")).to_contain_text("No answer to a check")
+    expect(guardian.locator("#alarm")).to_contain_text("No answer to “Are you OK?”")
     expect(guardian.locator("#last-seen")).to_be_visible()
     expect(guardian.locator("#alarm-last")).to_contain_text("Last seen near Kaivokatu, ")
     expect(guardian.get_by_role("link", name="Call Mira: +358 40 123 4567")).to_be_visible()

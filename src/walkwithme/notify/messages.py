@@ -37,7 +37,7 @@ REASONS = {
     "silent": "the phone went silent",
     "lingering": "at the door for long without going in",
     "sos": "SOS pressed",
-    "no_answer": "no answer to a check",
+    "no_answer": "no answer to “Are you OK?”",
     "wrong_pins": "wrong PIN three times",
     # Said first as what it is (a call for help), then how it came, in plain words.
     "duress": (
