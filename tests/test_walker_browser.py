@@ -532,7 +532,11 @@ def test_she_is_asked_are_you_ok_on_her_page_and_answers_on_the_pin_pad(
     )
     expect(page.locator(".next-walk")).to_have_text(
         "You asked Noor to walk with you again: tomorrow at 20:00. You will both be reminded then."
+        " Call off the reminder"
     )
+    call_off = page.get_by_role("link", name="Call off the reminder")
+    assert (call_off.bounding_box() or {"height": 0})["height"] >= 44  # not a 21 px link
+    expect(page.get_by_role("link", name="Back to your page")).to_have_class(re.compile("button"))
     screenshot(page, "walker-inside")
     his = new_context().new_page()
     sign_in(his, site, noor, "/")
