@@ -234,6 +234,9 @@ def test_she_asks_by_email_he_answers_and_either_ends_it(cast: Cast) -> None:
     assert "Refuse" not in his
     gus_home = text_of(page(cast.client, "/", gus).text)
     assert "Mira asks you to be a guardian: you would be told of Mira's alarms when" in gus_home
+    # First, before what he can do any time.
+    assert gus_home.index("asks you to be a guardian") < gus_home.index("Walks you follow now")
+    assert his.index("asks you to be a companion") < his.index("Ask someone to look after")
     [request] = [c for c in cast.client.get("/api/contacts", headers=noor.auth).json()]
     accepted = post(
         cast.client, noor, f"/contacts/{request['id']}/answer", "/contacts", answer="accept"
