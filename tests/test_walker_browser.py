@@ -485,6 +485,25 @@ def test_standing_still_her_page_still_reports_where_she_is(
         assert site.look() == []
 
 
+def test_her_sos_while_she_is_asked_turns_the_question_into_the_alarms(
+    open_site: SiteFactory,  # noqa: F811
+    new_context: Callable[[], BrowserContext],  # noqa: F811
+) -> None:
+    """Asked "Are you OK?", she sends SOS from another device: her page's pad is now the
+    alarm's, without why she was asked (it said so only once reloaded: a walkthrough)."""
+    site, noor, context, page, walk_id, mira = sharing_from_her_page(open_site, new_context)
+    context.set_offline(True)
+    site.look(minutes=12)
+    context.set_offline(False)
+    expect(page.locator("#check-why")).to_contain_text("We asked because: ")
+    site.call(mira, "POST", f"/api/walks/{walk_id}/sos")
+    expect(page.locator("#check-title")).to_have_text("If you are OK, say so")
+    expect(page.locator("#check-why")).to_have_text(
+        "Enter your PIN to tell the people following your walk."
+    )
+    assert site.call(noor, "GET", f"/api/walks/{walk_id}")["state"] == "alarm"
+
+
 def test_she_is_asked_are_you_ok_on_her_page_and_answers_on_the_pin_pad(
     open_site: SiteFactory,  # noqa: F811
     new_context: Callable[[], BrowserContext],  # noqa: F811

@@ -289,6 +289,8 @@ function watchTheWalk() {
     } else if (state.includes("state-alarm")) {
       check.hidden = false;
       byId("check-title").textContent = "If you are OK, say so"; // as the page loads in an alarm
+      // Not why she was asked before: the alarm is what her PIN ends now.
+      byId("check-why").textContent = "Enter your PIN to tell the people following your walk.";
     } else if (inAlarm) {
       // The alarm is over (resolved: its question with it): the pad goes, without a reload.
       check.hidden = true;
