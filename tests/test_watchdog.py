@@ -51,7 +51,8 @@ def test_a_silent_walker_is_asked_then_her_companion_alarmed(cast: Cast) -> None
     assert state(cast, noor, walk) == "alarm"
     title, _body = render({"kind": "alarm", "walker": {"name": "Mira"}, **alarm})
     assert title == (
-        "ALARM: Mira may need help (no answer to “Are you OK?”, asked because: the phone went silent)."
+        "ALARM: Mira may need help (no answer to “Are you OK?”, asked because: the phone went "
+        "silent)."
     )
     said = words.event_sentence(alarm, "Mira")
     assert said == "ALARM: no answer to “Are you OK?”, asked because: the phone went silent"
@@ -549,8 +550,8 @@ def test_a_timer_walk_is_checked_on_at_the_time_she_set(cast: Cast) -> None:
     started, alarmed = cast.told(noor, "started")[0], cast.told(noor, "alarm")[0]
     assert render(started)[0] == "Mira started a timed walk and shared it with you."
     assert render(alarmed)[0] == (
-        "ALARM: Mira may need help (no answer to “Are you OK?”, asked because: the time set for the "
-        "walk ran out)."
+        "ALARM: Mira may need help (no answer to “Are you OK?”, asked because: the time set for "
+        "the walk ran out)."
     )
     # Its timeline says the same, on the pages.
     assert words.event_sentence(alarm, "Mira") == (
