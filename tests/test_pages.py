@@ -241,8 +241,8 @@ def test_the_pages_script_acts_in_place_with_the_same_checks(cast: Cast) -> None
     assert safe.status_code == 200
     assert safe.json()["said"].startswith("Done: the alarm is over")
     # Each timeline says who ended it, and quotes what they said of it.
-    for who, said in ((noor, "You ended the alarm: “ok”"), (mira, "Noor ended the alarm: “ok”")):
-        assert said in html.unescape(page(cast.client, path, who).text)
+    for who, ended in ((noor, "You ended the alarm: “ok”"), (mira, "Noor ended the alarm: “ok”")):
+        assert ended in html.unescape(page(cast.client, path, who).text)
     assert (
         cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()["state"] == "active"
     )
