@@ -733,6 +733,35 @@ def test_what_her_devices_say_of_who_hears_is_the_same_after_her_duress_pin(
         headers={**FORM, **cookie(mira), "accept": "application/json"},
     )
     assert sent.json()["said"].startswith("SOS sent, but none of your companions")
+    # Her SOS reaches Noor (as the alarm her devices are shown, after her duress PIN): from
+    # then on her page says he is told, after either PIN.
+    send_all(svc)
+    told = "ALARM: your companions are told"
+    assert told in page(cast.client, f"/walks/{walk['id']}", mira).text
+
+
+@pytest.mark.parametrize("pin", ["2468", "1357"], ids=["her PIN", "her duress PIN"])
+def test_after_her_walk_her_next_one_says_who_hears_the_same_after_her_duress_pin(
+    local: tuple[Cast, Services], sink: WebhookSink, pin: str
+) -> None:
+    """Made to say she is inside with her duress PIN, then to start again: her start page
+    and her new walk's warning say of Noor what her real PIN leaves them saying (a review of
+    the change). Her real PIN tells him she is inside; her duress PIN, the silent alarm: his
+    untested alerts have worked after either."""
+    cast, svc = local
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    walk = cast.start_walk(mira, duress_pin="1357")
+    add_webhook(cast, noor, sink.url + "/noor")
+    done = cast.client.post(f"/api/walks/{walk['id']}/inside", json={"pin": pin}, headers=mira.auth)
+    assert done.status_code == 200, done.text
+    send_all(svc)
+    [told] = [json.loads(r.body)["kind"] for r in sink.received if r.path.endswith("/noor")]
+    assert told == ("inside" if pin == "2468" else "alarm")
+    start = text_of(page(cast.client, "/walks/new", mira).text)
+    assert "Noor" in start
+    assert "no working alerts" not in start
+    assert "warnings" not in cast.start_walk(mira)
 
 
 def test_a_private_address_is_refused_unless_the_operator_allows_it(cast: Cast) -> None:

@@ -48,7 +48,7 @@ def _asked(walk: Walk) -> bool:
 def _read(conn: Connection, token: str) -> tuple[Walk, bool]:
     """The walk the link is for, and whether a companion of hers has alerts that work."""
     walk = judging.walk_for_answer(conn, token)
-    return walk, alerts.heard_as_shown(conn, walk)
+    return walk, alerts.heard_as_shown(conn, walk.walker_id, walk.id)
 
 
 def _asking(

@@ -143,7 +143,7 @@ async def started_view(svc: Services, walk_id: int, person_id: int) -> dict[str,
     alarm."""
     view = await _view(svc, walk_id, person_id)
     heard, phones = await svc.db.read(
-        lambda c: (alerts.someone_would_hear(c, walk_id), devices.advice_for(c, person_id))
+        lambda c: (alerts.heard_as_shown(c, person_id, walk_id), devices.advice_for(c, person_id))
     )
     warnings = (
         []

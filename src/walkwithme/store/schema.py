@@ -237,10 +237,10 @@ walks = sa.Table(
     sa.Column("cover_alarm_at", Ms),
     sa.Column("cover_escalation_level", sa.Integer),
     sa.Column("cover_escalate_at", Ms),
-    # Whether a companion of hers would hear an alarm, as her devices were told when the cover
-    # began (NULL: no cover, or one from before it was kept): the silent alarm's own sends
-    # change it for the walk, not for what her devices are shown.
-    sa.Column("cover_heard", sa.Boolean),
+    # Which of her contacts would hear an alarm, as her devices were told when the cover began
+    # (a JSON list of ids; NULL: no cover, or said live again since): the silent alarm's own
+    # sends change it for the walk, not for what her devices are shown.
+    sa.Column("cover_heard", sa.Text),
     # How many fixes the walk's track has numbered so far (fixes.seq).
     sa.Column("fix_seq", Id, nullable=False, server_default="0"),
     # How many share links the walker has made for it so far (share_links.number).

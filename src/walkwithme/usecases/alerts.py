@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import functools
 import secrets
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -33,10 +34,7 @@ from walkwithme.store.schema import (
     walks,
 )
 from walkwithme.store.tx import Tx
-from walkwithme.usecases.contacts import ALARM_AT, standing, standing_ids
-
-if TYPE_CHECKING:
-    from walkwithme.usecases.walk_record import Walk
+from walkwithme.usecases.contacts import ALARM_AT, accepted_ids, standing, standing_ids
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
 # A channel that failed this many times in a row is "failing": still sent every alert (it may
@@ -282,14 +280,34 @@ def someone_would_hear(conn: Connection, walk_id: int) -> bool:
     return anyone_would_hear(conn, companion_ids(conn, walk_id))
 
 
-def heard_as_shown(conn: Connection, walk: Walk) -> bool:
-    """`someone_would_hear`, as her own devices are shown it: after her duress PIN, as it
-    was when the cover began. The silent alarm's alerts change her companions' channels (one
-    that reached him has worked, one that failed again is failing), and her pages saying so
-    would tell whoever holds her phone that an alarm went out."""
-    if walk.cover is not None and walk.cover.heard is not None:
-        return walk.cover.heard
-    return someone_would_hear(conn, walk.id)
+def heard_as_shown(conn: Connection, walker_id: int, walk_id: int) -> bool:
+    """`someone_would_hear`, as her own devices are shown it (`who_she_would_hear`)."""
+    return bool(who_she_would_hear(conn, walker_id, companion_ids(conn, walk_id)))
+
+
+def who_she_would_hear(conn: Connection, walker_id: int, ids: list[int]) -> set[int]:
+    """`who_would_hear`, said to her own devices: after her duress PIN, as it was when the
+    cover began (`who_hears_now`, kept in the cover). The silent alarm's alerts change her
+    contacts' channels (one that reached him has worked, one that failed again is failing),
+    and her pages saying so would tell whoever holds her phone that an alarm went out. Until
+    her devices are shown an alarm of their own, which tells the same people."""
+    kept = conn.execute(
+        sa.select(walks.c.cover_heard)
+        .where(walks.c.walker_id == walker_id, walks.c.cover_heard.is_not(None))
+        .order_by(walks.c.id.desc())
+        .limit(1)
+    ).scalar()
+    if kept is None:
+        return who_would_hear(conn, ids)
+    heard = set(orjson.loads(kept))
+    return {i for i in ids if i in heard}
+
+
+def who_hears_now(conn: Connection, walker_id: int) -> str:
+    """Her contacts, companions and guardians, who would hear an alarm now: kept in her
+    cover when her duress PIN gives her devices one (JSON)."""
+    mine = [i for role in ContactRole for i in accepted_ids(conn, walker_id, role)]
+    return orjson.dumps(sorted(who_would_hear(conn, mine))).decode()
 
 
 def anyone_would_hear(conn: Connection, ids: list[int]) -> bool:

@@ -13,18 +13,20 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from walkwithme.domain.errors import NotFound
 from walkwithme.domain.people import check_name
-from walkwithme.store.schema import alerts, channels, deliveries, insert_id
+from walkwithme.store.schema import alerts, channels, deliveries, insert_id, walks
 from walkwithme.store.tx import Tx
 from walkwithme.usecases.alerts import (
     DEAD,
     FAILING_AFTER,
     PENDING,
     SENT,
+    companion_ids,
     enqueue,
     forget_links,
 )
@@ -235,6 +237,33 @@ def record(tx: Tx, results: list[Result]) -> None:
         forget_links(tx.conn, list(tx.conn.execute(of).scalars()))
 
 
+def heard_under_cover(tx: Tx, channel_id: int, payload: dict[str, Any]) -> None:
+    """An alert of a walk under cover (after her duress PIN) reached this channel. Its person
+    is among those her devices are told would hear (alerts.who_she_would_hear) if her real PIN
+    would have sent him one then too: an alert of what her devices are shown (`cover` in its
+    payload), or the silent alarm to a companion of the walk when her devices were shown it
+    over (her real PIN would have told him she is inside, or ended it). Not its guardians, nor
+    anyone it reached later on: that is the silent alarm's alone."""
+    walk_id = int(payload["walk_id"])
+    walk = tx.conn.execute(
+        sa.select(walks.c.cover_heard, walks.c.cover_state).where(walks.c.id == walk_id)
+    ).first()
+    if walk is None or walk.cover_heard is None:
+        return
+    person = tx.conn.execute(
+        sa.select(channels.c.person_id).where(channels.c.id == channel_id)
+    ).scalar_one()
+    over = walk.cover_state in ("safe", "ended") and payload.get("kind") == "alarm"
+    if not payload.get("cover") and not (over and person in companion_ids(tx.conn, walk_id)):
+        return
+    heard = set(orjson.loads(walk.cover_heard)) | {person}
+    tx.conn.execute(
+        walks.update()
+        .where(walks.c.id == walk_id)
+        .values(cover_heard=orjson.dumps(sorted(heard)).decode())
+    )
+
+
 def _record(tx: Tx, results: list[Result]) -> None:
     for result in results:
         c = result.claimed
@@ -250,6 +279,8 @@ def _record(tx: Tx, results: list[Result]) -> None:
                     .where(channels.c.id == c.channel_id)
                     .values(worked_at=tx.now_ms, failures=0, broken_at=None, last_error=None)
                 )
+                if c.payload.get("walk_id") is not None:
+                    heard_under_cover(tx, c.channel_id, c.payload)
             continue
         most = MAX_ALARM_ATTEMPTS if c.payload.get("kind") == "alarm" else MAX_ATTEMPTS
         give_up = result.permanent or c.attempts >= most

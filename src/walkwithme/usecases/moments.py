@@ -325,7 +325,7 @@ def _cover_from(conn: Connection, walk: Walk) -> dict[str, Any]:
         return {}
     alarm = walk.state is WalkState.ALARM
     return {
-        "cover_heard": alerts.someone_would_hear(conn, walk.id),
+        "cover_heard": alerts.who_hears_now(conn, walk.walker_id),
         "cover_check_reason": walk.check_reason,
         "cover_check_asked_at": walk.check_asked_at,
         "cover_quiet_until": walk.quiet_until,

@@ -88,7 +88,9 @@ class Cover:
     alarm_at: int | None = None
     escalation_level: int | None = None
     escalate_at: int | None = None
-    heard: bool | None = None  # a companion would hear an alarm, as when the cover began
+    # Her contacts who would hear an alarm, as when the cover began (JSON: a list of ids); None:
+    # as things are (alerts.who_she_would_hear).
+    heard: str | None = None
 
 
 # The walk's columns that keep its cover: `cover_` and the name of a `Cover` field.

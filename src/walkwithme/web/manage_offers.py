@@ -84,7 +84,9 @@ def _context(conn: Connection, person: Person, now: int) -> dict[str, Any]:
     overview = offer_views.overview(conn, person.id, now)
     waiting, promised = [], []
     # Accepting starts a walk that he follows: say so if nobody would hear its alarm.
-    hearing = alerts.who_would_hear(conn, [o["from"]["id"] for o in overview["received"]])
+    hearing = alerts.who_she_would_hear(
+        conn, person.id, [o["from"]["id"] for o in overview["received"]]
+    )
     for o in overview["received"]:
         item = {"id": o["id"], "name": o["from"]["name"], "at": _at(o["at"], now, tz)}
         if o["state"] == "pending":

@@ -64,7 +64,7 @@ def _companions(conn: Connection, person_id: int) -> list[dict[str, Any]]:
         and c["state"] == ContactState.ACCEPTED.value
     ]
     ids = [int(c["person"]["id"]) for c in mine]
-    hearing = alerts.who_would_hear(conn, ids)
+    hearing = alerts.who_she_would_hear(conn, person_id, ids)
     return [
         {"id": i, "name": c["person"]["name"], "hears": i in hearing}
         for i, c in zip(ids, mine, strict=True)

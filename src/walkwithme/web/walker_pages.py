@@ -85,7 +85,7 @@ def _walker_seen(conn: Connection, walk_id: int, person_id: int, now_ms: int) ->
         looks.of_walk(conn, walk),
         shares.list_links(conn, walk_id, now_ms),
         [n for n in offer_views.next_walks(conn, person_id) if n["made_by_me"]],
-        alerts.heard_as_shown(conn, walk),
+        alerts.heard_as_shown(conn, person_id, walk_id),
     )
 
 
@@ -320,11 +320,6 @@ async def ok(walk_id: Id, request: Request) -> Response:
     return await _with_her_pin(request, walk_id, "ok", job, done="ok")
 
 
-def _heard(conn: Connection, walk_id: int) -> bool:
-    walk = walk_store.get_walk(conn, walk_id)
-    return walk is not None and alerts.heard_as_shown(conn, walk)
-
-
 @router.post("/walks/{walk_id}/sos")
 async def sos(walk_id: Id, request: Request) -> Response:
     """Her SOS from the page (held, then not cancelled: static/sos.js). No PIN."""
@@ -339,7 +334,7 @@ async def sos(walk_id: Id, request: Request) -> Response:
         return waits(_said(request, exc.message, exc.status, back), exc)
     if "application/json" in request.headers.get("accept", ""):
         # Her page's script (static/sos.js) says what it met where she pressed it.
-        heard = await svc.db.read(lambda c: _heard(c, walk_id))
+        heard = await svc.db.read(lambda c: alerts.heard_as_shown(c, person.id, walk_id))
         return JSON({"said": walker_words.sos_sent(heard)})
     return RedirectResponse(back, status_code=303)
 
