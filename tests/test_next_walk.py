@@ -189,3 +189,31 @@ def test_her_alarm_on_a_walk_he_does_not_follow_hides_nothing_from_him(cast: Cas
     )
     assert [n["with"]["name"] for n in cast.offers(noor)["next_walks"]] == ["Mira"]
     assert "walk together again" in text_of(page(cast.client, "/", noor).text)
+
+
+def test_a_next_walk_soon_after_is_not_kept_by_the_walk_it_ends(cast: Cast) -> None:
+    """Inside at 20:45 from a walk started at 20:35, "today at 21:00": that walk began within
+    half an hour of its time, but it is the one the promise was made at the end of (a review
+    of the change)."""
+    mira, noor = scene(cast, helsinki(2026, 5, 28, 20, 35))
+    walk = cast.start_walk(mira)
+    cast.clock.advance(minutes=10)
+    assert inside(cast, mira, walk, next={"day": "today", "time": "21:00"}).status_code == 200
+    assert look_at(cast, helsinki(2026, 5, 28, 21, 0)) == ["reminder"]
+    said = "It's time. Mira would like to walk together again"
+    assert said in text_of(page(cast.client, "/", noor).text)
+
+
+def test_its_time_is_not_said_to_him_beside_her_silent_alarm(cast: Cast) -> None:
+    """Made to offer the next walk with her duress PIN, soon: at its time, his home page
+    says nothing of it beside the alarm he is told of (a review of the change)."""
+    mira, noor = scene(cast, helsinki(2026, 5, 28, 20, 35))
+    walk = cast.start_walk(mira, duress_pin=DURESS)
+    done = inside(cast, mira, walk, pin=DURESS, next={"day": "today", "time": "21:00"})
+    assert done.status_code == 200, done.text
+    look_at(cast, helsinki(2026, 5, 28, 21, 0))
+    assert cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()["state"] == (
+        "alarm"
+    )
+    assert "Mira would like" not in text_of(page(cast.client, "/", noor).text)
+    assert "You asked Noor" in text_of(page(cast.client, "/", mira).text)  # hers, as after her PIN

@@ -107,6 +107,7 @@ def promises_due(conn: Connection, person_id: int, now_ms: int) -> list[dict[str
             walks.c.walker_id == offers.c.walker_id,
             walk_companions.c.person_id == offers.c.offerer_id,
             walks.c.started_at >= offers.c.promise_at - PROMISE_KEPT_EARLY_MS,
+            walks.c.started_at > offers.c.created_at,  # not the walk it was made at the end of
         )
         .exists()
     )
@@ -135,6 +136,8 @@ def promises_due(conn: Connection, person_id: int, now_ms: int) -> list[dict[str
         }
         for r in rows
         if contacts.is_accepted_companion(conn, r.walker_id, r.offerer_id)
+        # As her next walks (`next_walks`): none beside an alarm of hers he is told of.
+        and (r.walker_id == person_id or not _in_an_alarm(conn, r.walker_id, person_id))
     ]
 
 
