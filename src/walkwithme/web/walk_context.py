@@ -68,7 +68,7 @@ def ending(
     `walker`: her name on this page ("You" on hers); `me`: who reads it (said "You")."""
     last = next((e for e in reversed(events) if e["kind"] in ("inside", "ended")), None)
     if last is None:
-        return "The walk is over."
+        return ""  # (the page says the walk is over below it)
     said = f"At {words.when(int(last['at']), now, tz)}."
     if last.get("note"):
         by = last.get("by")  # who found her and said she is inside, not she
