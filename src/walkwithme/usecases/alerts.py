@@ -287,10 +287,11 @@ def heard_as_shown(conn: Connection, walker_id: int, walk_id: int) -> bool:
 
 def who_she_would_hear(conn: Connection, walker_id: int, ids: list[int]) -> set[int]:
     """`who_would_hear`, said to her own devices: after her duress PIN, as it was when the
-    cover began (`who_hears_now`, kept in the cover). The silent alarm's alerts change her
-    contacts' channels (one that reached him has worked, one that failed again is failing),
-    and her pages saying so would tell whoever holds her phone that an alarm went out. Until
-    her devices are shown an alarm of their own, which tells the same people."""
+    cover began (`who_hears_now`, kept in the cover), and as the alerts her real PIN would
+    have sent too leave it since (channels.heard_under_cover). The silent alarm's own alerts
+    change her contacts' channels (one that reached him has worked, one that failed again is
+    failing), and her pages saying so would tell whoever holds her phone that an alarm went
+    out."""
     kept = conn.execute(
         sa.select(walks.c.cover_heard)
         .where(walks.c.walker_id == walker_id, walks.c.cover_heard.is_not(None))

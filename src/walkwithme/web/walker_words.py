@@ -20,8 +20,8 @@ UNHEARD_ALARM = "ALARM: none of your companions has alerts that work: call someo
 
 
 def sos_sent(heard: bool) -> str:
-    """What her SOS met, said where she sent it (her walk page, the page her question came
-    with): not "they are told" when no companion of hers has alerts that work."""
+    """What her SOS met, said on her walk page where she pressed it: not "they are told" when
+    no companion of hers has alerts that work (api/answer.py says the same in its own words)."""
     if heard:
         return "SOS sent: the people following your walk are told."
     return "SOS sent, but none of your companions has alerts that work: call someone now."
