@@ -238,6 +238,12 @@ def test_she_asks_by_email_he_answers_and_either_ends_it(cast: Cast) -> None:
     assert gus_home.index("asks you to be a guardian") < gus_home.index("Walks you follow now")
     assert his.index("asks you to be a companion") < his.index("Ask someone to look after")
     [request] = [c for c in cast.client.get("/api/contacts", headers=noor.auth).json()]
+    # Answered where it is shown: here, and on his home page (back home).
+    answers = page(cast.client, "/contacts", noor).text
+    assert answers.count(f'action="/contacts/{request["id"]}/answer"') == 2
+    home = page(cast.client, "/", noor).text
+    for path in ("accept", "decline"):
+        assert f'action="/contacts/{request["id"]}/{path}"' in home
     accepted = post(
         cast.client, noor, f"/contacts/{request['id']}/answer", "/contacts", answer="accept"
     )
