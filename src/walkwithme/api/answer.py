@@ -92,7 +92,7 @@ async def _sos(token: str, request: Request, svc: Services) -> HTMLResponse:
     try:
         walk = await svc.db.read(lambda c: judging.walk_for_answer(c, token))
         await svc.writer.run(lambda tx: alarms.sos(tx, walk.id, walk.walker_id), urgent=True)
-        heard = await svc.db.read(lambda c: _read(c, token)[1])
+        heard = await svc.db.read(lambda c: alerts.heard_as_shown(c, walk.walker_id, walk.id))
     except DomainError as exc:
         return _said(request, exc.message, exc.status)
     if not heard:

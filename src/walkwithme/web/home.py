@@ -17,7 +17,7 @@ from walkwithme.usecases import contacts, offer_views, walks
 from walkwithme.usecases.timeline import Audience
 from walkwithme.views import walk_view
 from walkwithme.web import words
-from walkwithme.web.manage_common import asks_you, next_walks_said
+from walkwithme.web.manage_common import asks_you, next_walk_sentence, next_walks_said
 from walkwithme.web.render import pages_of, waits
 from walkwithme.web.session import signed_form, signed_in
 from walkwithme.web.walker_home import walker_part
@@ -41,9 +41,7 @@ def promise_sentence(other: str, made_by_me: bool, next_walk: bool) -> str:
     when inside is an invitation ("would like to walk together again"), a decline's a
     promise."""
     if next_walk:
-        if made_by_me:
-            return f"You asked {other} to walk with you again"
-        return f"{other} would like to walk together again"
+        return next_walk_sentence(other, made_by_me)
     if made_by_me:
         return f"You promised {other} to walk together"
     return f"{other} promised to walk with you"

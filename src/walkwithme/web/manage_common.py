@@ -98,16 +98,21 @@ def another_time(fields: dict[str, str], prefix: str, what: str) -> LocalTime | 
 def next_walks_said(next_walks: list[dict[str, Any]], now_ms: int, tz: str | None) -> list[Any]:
     """The next walks she offered when she was inside (offer_views.next_walks), said to
     either of the two: a sentence, and its time in the reader's zone."""
-    said = []
-    for n in next_walks:
-        name = n["with"]["name"]
-        sentence = (
-            f"You asked {name} to walk with you again"
-            if n["made_by_me"]
-            else f"{name} would like to walk together again"
-        )
-        said.append({"id": n["id"], "sentence": sentence, "at": day_time(n["at"], now_ms, tz)})
-    return said
+    return [
+        {
+            "id": n["id"],
+            "sentence": next_walk_sentence(n["with"]["name"], n["made_by_me"]),
+            "at": day_time(n["at"], now_ms, tz),
+        }
+        for n in next_walks
+    ]
+
+
+def next_walk_sentence(other: str, made_by_me: bool) -> str:
+    """A next walk she offered when she was inside, said to her or to him: an invitation."""
+    if made_by_me:
+        return f"You asked {other} to walk with you again"
+    return f"{other} would like to walk together again"
 
 
 def asks_you(name: str, role: str) -> str:
