@@ -638,3 +638,104 @@ def test_her_owntracks_is_given_the_destination_as_a_region_and_says_when_she_en
     moving["tst"] = cast.clock.now_ms() // 1000
     [again] = owntracks_post(cast, phone, moving).json()
     assert again["waypoints"]["waypoints"][0]["tst"] == region["tst"]
+
+
+# -- what an outside check of the real apps' requests found (session 22) ---------------------
+
+
+def test_a_door_typed_with_a_slash_at_its_end_takes_the_fix_and_her_sos(cast: Cast) -> None:
+    """A server URL typed as `https://host/api/traccar/` was answered with a redirect, which
+    the old Android client counts as delivered (the fix and her SOS dropped from its queue)
+    and 10.x as a failure (its queue stuck behind it). Each door takes it as it is."""
+    mira, noor, phone, walk = cast.walking()
+    t = cast.clock.now_ms() // 1000
+    first = cast.client.post(legacy_query(phone, t, START).replace("traccar?", "traccar/?"))
+    assert first.status_code == 200
+    there = between(START, HOME, 0.1)
+    cast.clock.advance(seconds=10)
+    fixed = owntracks_message(cast, there)
+    second = cast.client.post(
+        "/api/owntracks/",
+        content=orjson.dumps(fixed),
+        headers={
+            "Authorization": "Basic " + base64.b64encode(f"mira:{phone}".encode()).decode(),
+            "Content-Type": "application/json; charset=utf-8",
+        },
+    )
+    assert second.status_code == 200
+    assert isinstance(second.json(), list)
+    seen = cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()
+    assert seen["last_position"]["t"] == fixed["tst"] * 1000
+    cast.clock.advance(seconds=10)
+    sos = legacy_query(phone, t + 20, there).replace("traccar?", "traccar/?") + "&alarm=sos"
+    assert cast.client.post(sos).status_code == 200
+    seen = cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()
+    assert seen["state"] == "alarm"
+
+
+def owntracks_message(cast: Cast, where: tuple[float, float], **extra: Any) -> dict[str, Any]:
+    """OwnTracks for Android's location (owntracks/android, MessageLocation.kt)."""
+    return {
+        "_type": "location",
+        "lat": where[0],
+        "lon": where[1],
+        "tst": cast.clock.now_ms() // 1000,
+        "acc": 8,
+        "batt": 64,
+        "vel": 5,
+        "cog": 170,
+        "tid": "MV",
+        **extra,
+    }
+
+
+@pytest.mark.parametrize(
+    ("extra", "said"),
+    [
+        # OwnTracks for Android sends the battery's raw level, never scaled to 100
+        # (support/DeviceMetricsProvider.kt): on a phone whose scale isn't 100, above it.
+        ({"batt": 255}, "battery must be between 0 and 100"),
+        ({"batt": -1}, "battery must be between 0 and 100"),
+        ({"vel": -1, "cog": -1}, "speed must be between 0 and 1000 (m/s); bearing must be"),
+        ({"acc": -1}, "accuracy must be between 0 and 100000 (metres)"),
+    ],
+)
+def test_a_reading_that_cant_be_is_left_out_and_her_position_kept(
+    cast: Cast, extra: dict[str, Any], said: str
+) -> None:
+    """The app is answered 200 whatever we make of its message and never sends it again: a
+    position refused for its battery would be where she was, lost for a reading nobody needs
+    to find her."""
+    mira, noor, phone, walk = cast.walking()
+    sent = owntracks_message(cast, START, **extra)
+    assert owntracks_post(cast, phone, sent).status_code == 200
+    seen = cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()
+    position = seen["last_position"]
+    assert (position["t"], position["lat"], position["lon"]) == (
+        sent["tst"] * 1000,
+        START[0],
+        START[1],
+    )
+    left_out = {"batt": "battery", "vel": "speed", "cog": "bearing", "acc": "accuracy"}
+    assert all(position[left_out[key]] is None for key in extra)
+    refusal = device(cast, mira)["last_refusal"]
+    assert said in refusal
+    assert refusal.endswith("left out, the position was kept")
+
+
+def test_the_old_ios_clients_unknown_battery_is_no_empty_battery(cast: Cast) -> None:
+    """traccar/traccar-client-ios, PositionProvider.swift: with the battery's state unknown it
+    sends `batt=0&charge=true`. Her companions are not told her battery is empty."""
+    mira, noor, phone, walk = cast.walking()
+    cast.channel(noor)
+    t = cast.clock.now_ms() // 1000
+    query = (
+        f"/api/traccar?id={phone}&timestamp={t}&lat={START[0]:.6f}&lon={START[1]:.6f}"
+        "&speed=0.0&bearing=0.0&altitude=14&accuracy=65&batt=0&charge=true"
+    )
+    assert cast.client.post(query).status_code == 200
+    seen = cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()
+    assert seen["last_position"]["t"] == t * 1000
+    assert seen["last_position"]["battery"] is None
+    assert [e for e in cast.events(noor, walk) if e["kind"] == "low_battery"] == []
+    assert cast.told(noor, "low_battery") == []

@@ -34,7 +34,11 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["phones"])
 
 
+# Each door answers with a slash at its end too, as typed into an app's settings: a redirect
+# would be taken by the old Traccar clients for a delivery (the fix, or her SOS, dropped from
+# their queue) and by 10.x for a failure (its queue stuck behind it).
 @router.post("/api/owntracks")
+@router.post("/api/owntracks/", include_in_schema=False)
 async def owntracks_door(request: Request) -> Response:
     """OwnTracks in HTTP mode. In the app: Mode HTTP, URL `https://<server>/api/owntracks`,
     any user name, and the device's token as the password (and its encryption key, if it has
@@ -87,6 +91,8 @@ async def _friends(svc: Services, device: Device) -> list[dict[str, Any]]:
 # One route a method: a route with both shared one operation id, which broke /openapi.json.
 @router.get("/api/traccar", operation_id="traccar_get")
 @router.post("/api/traccar", operation_id="traccar_post")
+@router.get("/api/traccar/", include_in_schema=False)
+@router.post("/api/traccar/", include_in_schema=False)
 async def traccar_door(request: Request) -> Response:
     """Traccar Client (OsmAnd protocol, any generation). In the app: server URL
     `https://<server>/api/traccar`, and the device's token as the device identifier."""

@@ -9,7 +9,8 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any, NamedTuple
 
 from walkwithme.domain.errors import Invalid
 from walkwithme.domain.geo import distance_m
@@ -96,17 +97,53 @@ def check_fix(fix: Fix, now_ms: int) -> None:
         raise Invalid("lat must be between -90 and 90", field="lat")
     if not -180 <= fix.lon <= 180:
         raise Invalid("lon must be between -180 and 180", field="lon")
-    if fix.accuracy_m is not None and not 0 <= fix.accuracy_m <= MAX_ACCURACY_M:
-        raise Invalid("accuracy must be between 0 and 100000 (metres)", field="accuracy")
-    if fix.speed_mps is not None and not 0 <= fix.speed_mps <= MAX_SPEED_MPS:
-        raise Invalid("speed must be between 0 and 1000 (m/s)", field="speed")
-    low, high = ALTITUDE_RANGE_M
-    if fix.altitude_m is not None and not low <= fix.altitude_m <= high:
-        raise Invalid("altitude must be between -1000 and 10000 (metres)", field="altitude")
-    if fix.bearing_deg is not None and not 0 <= fix.bearing_deg <= 360:
-        raise Invalid("bearing must be between 0 and 360", field="bearing")
-    if fix.battery_pct is not None and not 0 <= fix.battery_pct <= 100:
-        raise Invalid("battery must be between 0 and 100", field="battery")
+    for reading in READINGS:
+        value = getattr(fix, reading.attr)
+        if value is not None and not reading.low <= value <= reading.high:
+            raise Invalid(reading.refusal, field=reading.field)
+
+
+class Reading(NamedTuple):
+    """One of a fix's optional readings: its name in `Fix` and in the API, and its bounds."""
+
+    attr: str
+    field: str
+    low: float
+    high: float
+    unit: str = ""
+
+    @property
+    def refusal(self) -> str:
+        return f"{self.field} must be between {self.low:g} and {self.high:g}{self.unit}"
+
+
+READINGS = (
+    Reading("accuracy_m", "accuracy", 0.0, MAX_ACCURACY_M, " (metres)"),
+    Reading("speed_mps", "speed", 0.0, MAX_SPEED_MPS, " (m/s)"),
+    Reading("altitude_m", "altitude", *ALTITUDE_RANGE_M, " (metres)"),
+    Reading("bearing_deg", "bearing", 0.0, 360.0),
+    Reading("battery_pct", "battery", 0.0, 100.0),
+)
+
+
+def without_impossible_extras(fix: Fix) -> tuple[Fix, list[str]]:
+    """A phone's fix with each optional reading that can't be left out, and why each was.
+
+    The phone apps' doors take a position whose battery or speed is out of bounds rather than
+    refuse it: the app is answered 200 either way and never sends it again, so a refusal would
+    lose where she was for a reading nobody needs to find her. Real apps send such readings:
+    OwnTracks for Android sends the battery's raw level, never scaled to 100 on a phone whose
+    scale isn't; an unknown speed or bearing comes as -1 from several."""
+    out = [
+        reading
+        for reading in READINGS
+        if (value := getattr(fix, reading.attr)) is not None
+        and not reading.low <= value <= reading.high
+    ]
+    if not out:
+        return fix, []
+    unknown: dict[str, Any] = {r.attr: None for r in out}
+    return replace(fix, **unknown), [r.refusal for r in out]
 
 
 def implausibility(fix: Fix, previous: Fix | None) -> str | None:

@@ -80,7 +80,7 @@ def _params(p: Mapping[str, str], generation: str) -> PhoneMessage:
             speed_mps=speed * KNOT if speed is not None else None,
             bearing_deg=_optional(p, "bearing") if "bearing" in p else _optional(p, "heading"),
             altitude_m=_optional(p, "altitude"),
-            battery_pct=_optional(p, "batt"),
+            battery_pct=_battery(p, charging),
         )
     except Invalid as exc:
         return PhoneMessage(client, refused=exc.message, sos=sos, charging=charging)
@@ -102,6 +102,14 @@ def _charge(p: Mapping[str, str], generation: str) -> bool | None:
     if said in ("false", "0") or generation == TRACCAR_LEGACY:
         return False
     return None
+
+
+def _battery(p: Mapping[str, str], charging: bool | None) -> float | None:
+    """The battery level, in %. The old iOS client sends `batt=0&charge=true` when the phone
+    can't say (traccar/traccar-client-ios, PositionProvider.swift): unknown, not an empty
+    battery (a phone at 0% is off, not charging while it reports)."""
+    level = _optional(p, "batt")
+    return None if level == 0 and charging else level
 
 
 def _alive(p: Mapping[str, str], client: Client, sos: bool) -> PhoneMessage:

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from walkwithme.domain.errors import Conflict, Invalid
-from walkwithme.domain.fixes import MAX_FUTURE_MS, Fix, check_fix
+from walkwithme.domain.fixes import MAX_FUTURE_MS, Fix, check_fix, without_impossible_extras
 from walkwithme.domain.regions import region_tst, set_region
 from walkwithme.domain.reporting import App, Client
 from walkwithme.domain.walks import Destination
@@ -83,13 +83,16 @@ def _take(
 ) -> Taken:
     refused = message.refused
     fixes: list[Fix] = []
-    for fix in message.fixes:
+    for sent in message.fixes:
+        fix, left_out = without_impossible_extras(sent)
         try:
             check_fix(fix, tx.now_ms)
         except Invalid as exc:
             refused = exc.message
         else:
             fixes.append(fix)
+            if left_out:
+                refused = f"{'; '.join(left_out)}: left out, the position was kept"
     if fixes:
         said_before = _last_event_id(tx) if message.charging else 0
         refused = _record(tx, device, fixes, message.sos, streets) or refused
