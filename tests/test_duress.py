@@ -767,7 +767,22 @@ def noor_finds_her(run: Run) -> None:
     goes_on(run, minutes=6)
 
 
-ENDINGS = {"she answers with her PIN": she_ends_it, "Noor finds her": noor_finds_her}
+def wrong_pins_then_noor_finds_her(run: Run) -> None:
+    """Someone holding her phone tries three wrong PINs (the alarm is now one no PIN ends),
+    then her real PIN: refused alike; then Noor finds her."""
+    for _ in range(3):
+        run.cast.clock.advance(seconds=10)
+        run.as_mira("POST", f"{run.url}/ok", json={"pin": "0000"})
+    run.cast.clock.advance(seconds=6)
+    run.as_mira("POST", f"{run.url}/ok", json={"pin": PIN})
+    noor_finds_her(run)
+
+
+ENDINGS = {
+    "she answers with her PIN": she_ends_it,
+    "Noor finds her": noor_finds_her,
+    "wrong PINs, then Noor finds her": wrong_pins_then_noor_finds_her,
+}
 
 
 @pytest.mark.parametrize("ending", ENDINGS.values(), ids=ENDINGS.keys())
@@ -791,7 +806,13 @@ def test_an_alarm_her_devices_are_shown_is_acknowledged_climbs_and_ends_as_it_wo
     # them finds her.
     noor = forced.noor_sees
     assert any(e["kind"] == "sos" and e["cover"] for e in noor)
-    if ending is noor_finds_her:
+    if ending is wrong_pins_then_noor_finds_her:
+        # Her devices were shown the alarm turn into one no PIN ends, as with her PIN.
+        shown = [e for e in real.her_events if e["kind"] == "alarm"]
+        assert [(e["reason"], e.get("during")) for e in shown][-1:] == [("wrong_pins", True)]
+        heard = [(e["reason"], e.get("during")) for e in noor if e["kind"] == "alarm"]
+        assert ("wrong_pins", True) in heard
+    if ending is not she_ends_it:
         assert forced.noor_walk["state"] == "active"
         assert [e["reason"] for e in noor if e["kind"] == "alarm_resolved"] == ["duress"]
     else:

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from tests.people import PIN, Cast
 from tests.test_duress import DURESS, Run, her_notifications, scene, what_her_devices_hold
+from tests.test_pages import page, text_of
 from walkwithme.domain.errors import TooSoon
 from walkwithme.store.schema import alerts
 from walkwithme.usecases import moments
@@ -201,3 +202,35 @@ def test_during_a_wrong_pin_alarm_every_pin_gets_the_same_answer(
     # Those looking out for her do hear her duress PIN.
     assert "duress" in heard["duress"]
     assert "duress" not in heard["right"]
+
+
+def test_wrong_pins_during_an_alarm_already_on_make_it_one_no_pin_ends(cast: Cast) -> None:
+    """The alarm is on (her SOS, or no answer), and whoever holds her phone tries PINs: three
+    wrong ones turn it into an alarm that wrong PINs raised, so the fourth, right or not,
+    can't call it off. Those on it still are, and hear why it changed."""
+    mira, noor, _phone, walk = cast.walking()
+    cast.channel(noor)
+    url = f"/api/walks/{walk['id']}"
+    assert cast.client.post(f"{url}/sos", headers=mira.auth).status_code == 200
+    assert cast.client.post(f"{url}/ack", headers=noor.auth).status_code == 200
+    three_wrong_pins(cast, url, mira.auth)
+    after_the_wait(cast, url, mira.auth)
+    cast.clock.advance(seconds=20)  # past the wait the probe itself set
+
+    guessed = cast.client.post(f"{url}/ok", json={"pin": PIN}, headers=mira.auth)
+
+    assert guessed.status_code == 403
+    assert guessed.json() == {"error": LOCKED}
+    assert cast.client.get(url, headers=noor.auth).json()["state"] == "alarm"
+    alarms = [e for e in cast.events(noor, walk) if e["kind"] == "alarm"]
+    assert [(e["reason"], e.get("during")) for e in alarms] == [
+        ("sos", None),
+        ("wrong_pins", True),
+    ]
+    assert [a["reason"] for a in cast.told(noor, "alarm")] == ["sos", "wrong_pins"]
+    # His page still says he is on it: it is the same alarm.
+    shown = text_of(page(cast.client, f"/walks/{walk['id']}", noor).text)
+    assert "You are on it" in shown
+    assert "Wrong PIN three times" in shown
+    resolved = cast.client.post(f"{url}/resolve", json={"note": "With her now"}, headers=noor.auth)
+    assert resolved.status_code == 200, resolved.text

@@ -235,7 +235,10 @@ def refuse_pin(tx: Tx, walk: Walk, action: str) -> None:
     was tried: `moments.claim_attempt`): three in a row on a live walk raise the alarm
     (someone else may be holding her phone)."""
     timeline.record(tx, walk.id, "pin_refused", actor_id=walk.walker_id, action=action)
-    if walk.wrong_pins < WRONG_PINS_FOR_ALARM or walk.walker_state is WalkState.ALARM:
+    if walk.wrong_pins < WRONG_PINS_FOR_ALARM:
+        return
+    if walk.walker_state is WalkState.ALARM:
+        _locked_by_wrong_pins(tx, walk)
         return
     if walk.covert:
         # Already in a silent alarm: her devices are shown the alarm they would have seen.
@@ -243,6 +246,30 @@ def refuse_pin(tx: Tx, walk: Walk, action: str) -> None:
         tell_shown(tx, walk, "alarm", Reason.WRONG_PINS)
         return
     raise_alarm(tx, walk, Reason.WRONG_PINS)
+
+
+def _locked_by_wrong_pins(tx: Tx, walk: Walk) -> None:
+    """Three wrong PINs in a row during an alarm already going on (the one her devices are
+    shown): whoever is holding her phone may guess right the fourth time, so the alarm is from
+    now on one that wrong PINs raised, which no PIN ends (`moments.take`). It is the same
+    alarm (its time and its ladder go on), said again with its new reason (`during`: those
+    on it still are)."""
+    if walk.walker_alarm_reason == Reason.WRONG_PINS.value:
+        return
+    reason: dict[str, Any] = {"reason": Reason.WRONG_PINS.value, "during": True}
+    if walk.covert:
+        # Her devices are shown it as they would have been; the people hear of it as of any
+        # alarm she is shown under her silent one.
+        walk = save(tx, walk, cover_alarm_reason=Reason.WRONG_PINS.value)
+        timeline.record(
+            tx, walk.id, "alarm", audience=FOR_WALKER, **reason, **facts_of(walk, tx.now_ms)
+        )
+        tell_shown(tx, walk, "alarm", Reason.WRONG_PINS, during=True)
+        return
+    walk = save(tx, walk, alarm_reason=Reason.WRONG_PINS.value)
+    facts = {**reason, **facts_of(walk, tx.now_ms)}
+    event_id = timeline.record(tx, walk.id, "alarm", audience=FOR_ALL, **facts)
+    alerts.tell(tx, walk, "alarm", facts, alerts.companion_ids(tx.conn, walk.id), event_id=event_id)
 
 
 def sos(tx: Tx, walk_id: int, walker_id: int) -> None:
@@ -269,10 +296,21 @@ def shown_alarm(tx: Tx, walk: Walk, reason: Reason, asked: str | None = None) ->
     return walk
 
 
-def tell_shown(tx: Tx, walk: Walk, kind: str, reason: Reason, asked: str | None = None) -> None:
+def tell_shown(
+    tx: Tx,
+    walk: Walk,
+    kind: str,
+    reason: Reason,
+    asked: str | None = None,
+    *,
+    during: bool = False,
+) -> None:
     """The people looking out for her hear of the alarm her devices were just shown (her SOS,
-    no answer to the question they were asked, wrong PINs), in the silent alarm's timeline."""
+    no answer to the question they were asked, wrong PINs), in the silent alarm's timeline.
+    `during`: wrong PINs during the alarm they were shown already (`_locked_by_wrong_pins`)."""
     facts = {"reason": reason.value, "cover": True, **_asked(asked), **facts_of(walk, tx.now_ms)}
+    if during:
+        facts["during"] = True
     actor = walk.walker_id if reason is Reason.SOS else None
     event_id = timeline.record(tx, walk.id, kind, audience=FOR_COMPANIONS, actor_id=actor, **facts)
     companions = alerts.companion_ids(tx.conn, walk.id)

@@ -48,10 +48,10 @@ def _alarm_event(events: list[dict[str, Any]]) -> dict[str, Any] | None:
 def _acknowledged_by(events: list[dict[str, Any]], me: int | None) -> list[str]:
     """Who said "I'm on it" during the alarm, each once ("You" for the reader). Her SOS
     during the alarm is the same alarm: who is on it still is (it said "Nobody has said they
-    are on it yet" to her, seconds after Noor had)."""
+    are on it yet" to her, seconds after Noor had); so are wrong PINs during it (`during`)."""
     names: list[str] = []
     for event in events:
-        if event["kind"] == "alarm":
+        if event["kind"] == "alarm" and not event.get("during"):
             names = []
         elif event["kind"] == "alarm_acknowledged":
             said = words.person(event.get("by"), me)

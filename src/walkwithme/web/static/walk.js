@@ -201,8 +201,9 @@ function updateBanner(event) {
   if (event.cover) return;
   const onItButton = byId("on-it");
   if (event.kind === "alarm" || event.kind === "sos") {
-    // Her SOS during the alarm is the same alarm: whoever is on it still is.
-    if (event.kind === "alarm") {
+    // Her SOS during the alarm is the same alarm: whoever is on it still is; so are wrong
+    // PINs during it (`during`), which only make it one no PIN ends.
+    if (event.kind === "alarm" && !event.during) {
       helpers.length = 0;
       if (onItButton) onItButton.textContent = "I'm on it";
     }
