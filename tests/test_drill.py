@@ -3,6 +3,7 @@ a restart. In a normal serve the door doesn't exist."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import stat
 import subprocess
@@ -15,6 +16,7 @@ from tests.people import Cast
 from tests.service import WWM, Service, cli
 from tests.test_service_e2e import sign_in
 from walkwithme.clock import fast_clock
+from walkwithme.watchdog import MAX_SLEEP_S
 
 
 def test_a_normal_service_has_no_clock_jump(cast: Cast) -> None:
@@ -89,3 +91,37 @@ def test_a_fast_clocks_file_is_private_whatever_the_umask(tmp_path: Path) -> Non
         assert stat.S_IMODE(state.stat().st_mode) == 0o600
     finally:
         os.umask(was)
+
+
+def test_a_clock_jump_wakes_the_watchdog_to_look_at_once(
+    cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Asleep until its next look (5 s with nothing due), the watchdog would judge what a
+    drill's jump made due seconds late: minutes, on a drill's fast clock. The jump wakes it."""
+    watchdog = cast.services.watchdog
+    looked_at: list[int] = []
+    looked: asyncio.Queue[None] | None = None
+
+    async def look() -> list[str]:
+        looked_at.append(cast.clock.now_ms())
+        assert looked is not None
+        looked.put_nowait(None)
+        return []
+
+    monkeypatch.setattr(watchdog, "tick", look)
+
+    async def drill() -> None:
+        nonlocal looked
+        looked = asyncio.Queue()
+        watchdog.start()
+        try:
+            await looked.get()  # its first look, as the service starts
+            assert watchdog.sleep_s(None) == MAX_SLEEP_S  # then asleep: nothing is due
+            cast.clock.advance(minutes=10)
+            watchdog.clock_jumped(10 * 60_000)
+            await looked.get()
+        finally:
+            await watchdog.stop()
+
+    asyncio.run(asyncio.wait_for(drill(), timeout=MAX_SLEEP_S / 2))
+    assert looked_at[1] - looked_at[0] == 10 * 60_000

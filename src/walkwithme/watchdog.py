@@ -16,6 +16,7 @@ another process started is honoured all the same.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import Counter
 from collections.abc import Callable
@@ -80,6 +81,9 @@ class Watchdog:
     late_max_ms: int = 0
     _loop: BackgroundLoop = field(init=False)
     _more_due: bool = False
+    # Set to look again at once, not at the end of its sleep (a drill's clock jump). Made
+    # in the loop it runs on.
+    _woken: asyncio.Event | None = None
 
     def __post_init__(self) -> None:
         self._loop = BackgroundLoop("wwm-watchdog", self._run)
@@ -269,7 +273,9 @@ class Watchdog:
         await self._loop.stop()
 
     async def _run(self) -> None:
+        self._woken = woken = asyncio.Event()
         while True:
+            woken.clear()  # before the look: a jump during it wakes the sleep after it
             try:
                 await self.tick()
                 earliest = await self.db.read(_earliest_due)
@@ -277,7 +283,8 @@ class Watchdog:
                 log.exception("the watchdog's look failed; trying again")
                 self.failures += 1
                 earliest = None
-            await asyncio.sleep(self.sleep_s(earliest))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(woken.wait(), self.sleep_s(earliest))
 
     def sleep_s(self, earliest_due: int | None) -> float:
         cap_ms = MAX_SLEEP_CLOCK_MS
@@ -286,9 +293,13 @@ class Watchdog:
         return min(MAX_SLEEP_S, cap_ms / self.clock.speed / 1000)
 
     def clock_jumped(self, ms: int) -> None:
-        """The clock was moved forward (a drill): its last look was not that long ago."""
+        """The clock was moved forward (a drill): its last look was not that long ago, and it
+        looks at once at what the jump made due (called on the loop it runs on). Asleep for up
+        to 5 s until its next look, it would judge a drill's walk minutes late."""
         if self.last_beat_ms is not None:
             self.last_beat_ms += ms
+        if self._woken is not None:
+            self._woken.set()
 
     def stuck(self) -> bool:
         """No look for much longer than it ever sleeps: the loop has died or hangs."""
