@@ -205,6 +205,26 @@ def test_a_slower_walker_who_keeps_going_is_given_more_time(cast: Cast) -> None:
     )
 
 
+def test_at_her_door_a_slower_walker_is_given_no_more_time(cast: Cast) -> None:
+    """Slower than planned, she reaches her door; her fixes there still creep nearer it
+    (keys, the gate, the phone's noise). Her companions were told "more time" after she had
+    arrived: she needs none to get where she is."""
+    mira, noor, phone, walk = cast.walking()
+    planned = walk["expected_at"] - walk["started_at"]
+    steps = 2 * planned // 30_000  # twice as long as planned, to a point 30 m from the door
+    for step in range(1, steps + 1):
+        cast.clock.advance(seconds=30)
+        cast.send(phone, cast.fix(between(START, HOME, step / steps * 0.985)))
+    events = cast.events(noor, walk)
+    assert "arrived" in [e["kind"] for e in events]
+    said = len(events)
+    for nearer in (0.99, 0.995, 1.0):  # at the door, a few metres nearer each time
+        cast.clock.advance(seconds=30)
+        cast.send(phone, cast.fix(between(START, HOME, nearer)))
+    after = [e["kind"] for e in cast.events(noor, walk)[said:]]
+    assert "expected_later" not in after
+
+
 @pytest.mark.streets
 def test_a_walker_on_time_to_a_door_beyond_the_street_map_is_given_no_more_time(
     cast: Cast,

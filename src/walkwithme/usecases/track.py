@@ -264,6 +264,8 @@ class Track:
             return
         if not made_progress:
             return  # no progress with this fix: no more time
+        if self.door_at is not None:
+            return  # at her door: she needs no more time to get there (the door rules watch)
         if not self.before.walker_live:
             return  # over, for her devices (her duress PIN): what they show doesn't move
         later = adapted_arrival(
