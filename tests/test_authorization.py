@@ -875,10 +875,15 @@ def test_a_cookie_websocket_opens_only_from_our_own_pages(
 
 def test_the_operator_runs_the_server_without_seeing_anyone_walk(cast: Cast) -> None:
     scene = _scene(cast)
+    number = "+358 40 123 4567"
+    set_phone = scene.client.patch("/api/me", json={"phone": number}, headers=scene.mira.auth)
+    assert set_phone.status_code == 200, set_phone.text
     people = scene.client.get("/api/people", headers=scene.ola.auth)
     assert people.status_code == 200, people.text
     assert {"Mira", "Wren"} <= {p["name"] for p in people.json()}
     _no_trace_of_mira(people.json(), "the operator's list of people")
+    # Her number is for her walk's companions and an alarm's link: not in his list.
+    assert number not in people.text
     invite = scene.client.post("/api/invites", headers=scene.ola.auth)
     assert invite.status_code == 201, invite.text
     assert invite.json()["invite"]

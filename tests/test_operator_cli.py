@@ -46,6 +46,9 @@ def test_every_command_uses_one_data_folder_from_any_folder_and_says_which(tmp_p
     assert "new, created now" in added.stderr
     listed = run("people", "list", "--json", cwd=two, env=home)
     assert [p["email"] for p in json.loads(listed.stdout)] == ["mira@example.org"]
+    # Who, never how to reach or judge them: no phone number, pace or thresholds.
+    shown = {"id", "email", "name", "is_operator", "timezone", "status"}
+    assert set(json.loads(listed.stdout)[0]) == shown
     assert "created now" not in listed.stderr
     assert not (one / "walkwithme-data").exists()
     assert not (two / "walkwithme-data").exists()

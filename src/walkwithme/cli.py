@@ -181,7 +181,7 @@ def people_add(
     shown = None if password_stdin else password
     _out(
         as_json,
-        {**person.as_json(), "password": shown},
+        {**person.as_listed(), "password": shown},
         f"Created {person.email} (id {person.id})"
         + (" as operator" if operator else "")
         + (f"\nPassword (shown once): [bold]{shown}[/bold]" if shown else ""),
@@ -196,7 +196,7 @@ def people_list(data: DataOpt = None, as_json: JsonOpt = False) -> None:
     statuses = svc.db.read_sync(people.statuses_of)
     svc.db.dispose()
     if as_json:
-        _out(True, [{**p.as_json(), "status": statuses.get(p.id, "active")} for p in found], "")
+        _out(True, [{**p.as_listed(), "status": statuses.get(p.id, "active")} for p in found], "")
         return
     table = Table("id", "email", "name", "operator", "time zone", "status")
     for p in found:

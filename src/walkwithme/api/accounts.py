@@ -208,4 +208,4 @@ async def people(person: PersonDep, svc: ServicesDep) -> list[dict[str, Any]]:
     `status`: active, disabled, or being deleted."""
     accounts.require_operator(person)
     found, statuses = await svc.db.read(lambda c: (accounts.list_people(c), statuses_of(c)))
-    return [{**p.as_json(), "status": statuses.get(p.id, "active")} for p in found]
+    return [{**p.as_listed(), "status": statuses.get(p.id, "active")} for p in found]

@@ -86,7 +86,7 @@ async def add_person(body: NewAccount, person: PersonDep, svc: ServicesDep) -> d
     """The operator adds an account; its password is made up and shown this once."""
     accounts.require_operator(person)
     added, password = await add_account(svc, body)
-    return {**added.as_json(), "password": password}
+    return {**added.as_listed(), "password": password}
 
 
 @router.post("/people/{person_id}/password")

@@ -39,7 +39,19 @@ class Person:
         """Her settings of the rules, for the walks she starts."""
         return parse_overrides(self.rules)
 
+    def as_listed(self) -> dict[str, Any]:
+        """The account as the operator's list shows it: who, never how to reach or judge them
+        (her phone number is for her walk's companions and an alarm's link alone)."""
+        return {
+            "id": self.id,
+            "email": self.email,
+            "name": self.name,
+            "is_operator": self.is_operator,
+            "timezone": self.timezone,
+        }
+
     def as_json(self) -> dict[str, Any]:
+        """The account as its owner sees it."""
         return {
             "id": self.id,
             "email": self.email,
