@@ -78,6 +78,23 @@ def test_a_cookie_write_whose_host_header_matches_a_foreign_origin_is_refused(
         assert answer.status_code == 200, (origin, answer.text)
 
 
+def test_an_origin_that_cant_be_read_is_foreign_not_a_fault(cast: Cast) -> None:
+    """No browser sends such an Origin; whoever does is refused (403), on a page's form, the
+    API and the live stream, never answered with a fault (and a trace in the log)."""
+    mira, noor, phone, walk = cast.walking()
+    for origin in ("http://[::1", "http://127.0.0.1:99999", "http://[::1]:port"):
+        headers = {**_cookie(mira), "Origin": origin}
+        answer = cast.client.patch("/api/me", json={"name": "Eve"}, headers=headers)
+        assert answer.status_code == 403, (origin, answer.text)
+        signin = cast.client.post(
+            "/signin", content=b"email=a%40b.c&password=x", headers={"Origin": origin}
+        )
+        assert signin.status_code == 403, (origin, signin.text)
+        stream = {**_cookie(noor), "Origin": origin}
+        assert _refused_stream(cast, f"/api/walks/{walk['id']}/live", stream).status_code == 403
+    assert cast.client.get("/api/me", headers=mira.auth).json()["name"] == "Mira"
+
+
 def _refused_stream(cast: Cast, path: str, headers: dict[str, str]) -> httpx2.Response:
     """The HTTP answer that refuses to open a WebSocket (fails if it opens)."""
     with (

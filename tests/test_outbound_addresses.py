@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from tests.people import Cast
 from tests.sinks import Mailbox, WebhookSink, smtp_server, webhook_sink
 from walkwithme.domain.errors import Invalid
 from walkwithme.notify import outbound
@@ -188,3 +189,34 @@ def test_every_connection_made_during_a_send_is_checked_in_any_thread(sink: Webh
     assert sink.received == []
     port = int(sink.url.rsplit(":", 1)[1])
     socket.create_connection(("127.0.0.1", port), timeout=5).close()  # outside a send: free
+
+
+@pytest.mark.parametrize(
+    ("kind", "target", "said"),
+    [
+        ("webhook", "http://[::1", "is not a valid URL"),
+        ("apprise", "json://[::1", "is not a valid URL"),
+        ("webhook", "http://example.org:99999/", "is not a valid URL"),
+        ("webhook", "http://a:b/", "is not a valid URL"),
+        ("webhook", "http://example.org:0/", "port 0"),
+        ("webhook", "http://x\u0000/", "spaces or control characters"),
+        ("webhook", "http://example.org/\u0007\r\nX-Injected: 1", "spaces or control characters"),
+        ("webhook", "http://example.org/a b", "spaces or control characters"),
+        ("webpush", "https://[::1", "is not a valid URL"),
+    ],
+)
+def test_a_channel_that_could_never_be_reached_is_refused_by_name(
+    cast: Cast, kind: str, target: str, said: str
+) -> None:
+    """Stored, it would look set up and stay silent in an alarm (and an unreadable address
+    was a fault, 500): refused now, 422 naming the target, and nothing stored."""
+    mira = cast.person("Mira")
+    body: dict[str, object] = {"kind": kind, "target": target}
+    if kind == "webpush":
+        keys = {"p256dh": "B" + "A" * 86, "auth": "A" * 22}
+        body["target"] = {"endpoint": target, "keys": keys}
+    answer = cast.client.post("/api/channels", json=body, headers=mira.auth)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["field"] in ("target", "target.endpoint")
+    assert said in answer.json()["error"]
+    assert cast.client.get("/api/channels", headers=mira.auth).json() == []

@@ -79,13 +79,14 @@ def own_origins(config: Config) -> set[tuple[str, str, int]]:
 
 
 def origin_of(url: str) -> tuple[str, str, int] | None:
-    """Scheme, host and port as a browser compares origins (a WebSocket's as its page's)."""
-    parts = urlsplit(url.strip())
-    scheme = {"ws": "http", "wss": "https"}.get(parts.scheme.lower(), parts.scheme.lower())
-    if scheme not in ("http", "https") or not parts.hostname:
-        return None
+    """Scheme, host and port as a browser compares origins (a WebSocket's as its page's);
+    None for one that can't be read (no browser sends that: a foreign origin, refused)."""
     try:
-        port = parts.port or (443 if scheme == "https" else 80)
+        parts = urlsplit(url.strip())  # an unclosed IPv6 bracket raises here...
+        scheme = {"ws": "http", "wss": "https"}.get(parts.scheme.lower(), parts.scheme.lower())
+        if scheme not in ("http", "https") or not parts.hostname:
+            return None
+        port = parts.port or (443 if scheme == "https" else 80)  # ...a port that isn't, here
     except ValueError:
         return None
     return scheme, parts.hostname.lower(), port

@@ -211,7 +211,7 @@ def check_target(
     if not isinstance(target, str):
         raise Invalid(f"a {kind} channel's target is a URL", field="target")
     target = target.strip()
-    parts = urlsplit(target)
+    parts = outbound.read_address(target, field="target", what=f"a {kind} channel's target")
     if kind == "webhook":
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise Invalid("a webhook needs an http or https URL", field="target")

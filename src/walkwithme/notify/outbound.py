@@ -32,9 +32,11 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import TypeVar
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import SplitResult, urljoin, urlsplit
 
 import httpx2
+
+from walkwithme.domain.errors import Invalid
 
 T = TypeVar("T")
 
@@ -141,6 +143,23 @@ async def check_host(host: str, *, allow_private: bool) -> None:
     for info in infos:
         if not is_public(ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])):
             raise Refused(PRIVATE)
+
+
+def read_address(text: str, *, field: str, what: str) -> SplitResult:
+    """An address the service will connect to (a channel's target), read as it will be read
+    then: refused now, by name, if it never could be, rather than stored as a channel that
+    looks set up and stays silent in an alarm: a space or a control character in it, a port
+    that isn't one, an unclosed IPv6 bracket."""
+    if any(char.isspace() or not char.isprintable() for char in text):
+        raise Invalid(f"{what} must not hold spaces or control characters", field=field)
+    try:
+        parts = urlsplit(text)
+        port = parts.port  # reading it checks it: a number from 0 to 65535
+    except ValueError:
+        raise Invalid(f"{what} is not a valid URL", field=field) from None
+    if port == 0:
+        raise Invalid(f"{what} is not a valid URL: port 0", field=field)
+    return parts
 
 
 def is_private_literal(host: str) -> bool:

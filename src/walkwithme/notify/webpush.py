@@ -16,14 +16,13 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from walkwithme.domain.errors import Invalid
 from walkwithme.notify.messages import render
-from walkwithme.notify.outbound import PRIVATE_TARGET, is_private_literal
+from walkwithme.notify.outbound import PRIVATE_TARGET, is_private_literal, read_address
 from walkwithme.notify.vapid import b64url, b64url_decode
 
 # A push service must take 4096 bytes of body; aes128gcm adds 86 (header with our key) + 17.
@@ -88,7 +87,7 @@ def _endpoint(endpoint: object, *, allow_private: bool) -> str:
     endpoint = endpoint.strip()
     if len(endpoint) > MAX_ENDPOINT:
         raise Invalid(f"the endpoint is longer than {MAX_ENDPOINT} characters", field=field)
-    parts = urlsplit(endpoint)
+    parts = read_address(endpoint, field=field, what="the endpoint")
     schemes = ("https", "http") if allow_private else ("https",)
     if parts.scheme not in schemes or not parts.hostname:
         raise Invalid("the endpoint must be an https URL", field=field)
