@@ -676,3 +676,39 @@ def test_his_home_puts_her_alarm_first(cast: Cast) -> None:
     assert needs < home.index("Ask someone to follow your walks")
     assert "Mira may need help" in home[needs : home.index("Walks you follow now")]
     assert "Only the walk above, in its alarm." in home
+
+
+def test_after_three_wrong_pins_the_checks_page_asks_for_no_pin_and_keeps_sos(
+    cast: Cast,
+) -> None:
+    """No PIN ends that alarm: the page said "enter your PIN", then "This link no longer
+    works" to her right one. It says who can end it, keeps SOS, and a PIN sent too soon
+    leaves the question there with the time to wait."""
+    mira, *_ = cast.walking()
+    cast.channel(mira)
+    cast.clock.advance(minutes=3)
+    assert cast.services.watchdog.tick_sync() == ["check"]
+    with cast.services.db.read_engine.connect() as conn:
+        path = conn.execute(
+            sa.select(alerts.c.payload["link_path"].as_string()).where(alerts.c.kind == "check")
+        ).scalar_one()
+    for _ in range(2):
+        wrong = cast.client.post(path, data={"pin": "0000"})
+        assert wrong.status_code == 403
+        assert "That PIN is not right" in text_of(wrong.text)
+    third = cast.client.post(path, data={"pin": "0000"})
+    assert third.status_code == 403
+    for shown in (third, page(cast.client, path)):
+        said = text_of(shown.text)
+        assert "Only the people following your walk can end this alarm" in said
+        assert 'name="pin"' not in shown.text
+        assert "Send SOS: I need help" in said
+        assert "no longer works" not in said
+    too_soon = cast.client.post(path, data={"pin": PIN})
+    assert too_soon.status_code == 429
+    assert "Only the people following your walk can end this alarm" in text_of(too_soon.text)
+    cast.clock.advance(seconds=5)
+    right = cast.client.post(path, data={"pin": PIN})
+    assert right.status_code == 403
+    assert "Only the people following your walk can end this alarm" in text_of(right.text)
+    assert "no longer works" not in text_of(right.text)

@@ -705,3 +705,35 @@ def test_she_shares_her_walk_with_a_link_from_her_page_and_takes_it_back(
     friend.reload()
     expect(friend.locator("h1")).to_have_text("This link has expired")
     assert page.evaluate("window.notReloaded") is True
+
+
+def test_after_three_wrong_pins_her_page_asks_for_no_pin_and_says_who_ends_it(
+    open_site: SiteFactory,  # noqa: F811
+    new_context: Callable[[], BrowserContext],  # noqa: F811
+) -> None:
+    """Someone has her phone and tries PINs: the alarm they raise is one no PIN ends. Her
+    page's pad went on asking for her PIN, which then led nowhere; it goes, live and after a
+    reload, the section says who ends it, and SOS stays. Once Noor ends it, it is gone."""
+    site = open_site()
+    mira, noor = site.person("Mira"), site.person("Noor")
+    site.link(mira, noor)
+    page = walker_context(new_context, site).new_page()
+    walk_id = her_walk_page(site, page, mira, noor)
+    for _ in range(3):
+        wrong = site.http.post(f"/api/walks/{walk_id}/ok", json={"pin": "0000"}, headers=mira.auth)
+        assert wrong.status_code == 403
+    title = page.locator("#check-title")
+    for _ in ("live", "after a reload"):
+        expect(title).to_have_text("Only the people following your walk can end this alarm")
+        expect(page.locator("#check-why")).to_contain_text("no PIN can end it")
+        expect(page.locator("#ok-pin")).to_be_hidden()
+        # Nor "I'm inside", more time or ending it: each takes her PIN, which no PIN ends.
+        expect(page.locator("#inside-pin")).to_be_hidden()
+        expect(page.get_by_text("I need more time")).to_be_hidden()
+        expect(page.get_by_text("End the walk early")).to_be_hidden()
+        expect(page.get_by_role("button", name="SOS")).to_be_visible()
+        screenshot(page, "walker-alarm-after-wrong-pins")
+        page.reload()
+    site.call(noor, "POST", f"/api/walks/{walk_id}/resolve", note="With her")
+    expect(page.locator("#check")).to_be_hidden()
+    expect(page.get_by_text("End the walk early")).to_be_visible()

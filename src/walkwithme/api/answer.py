@@ -17,6 +17,7 @@ from starlette.responses import HTMLResponse
 from walkwithme.api.auth import ServicesDep
 from walkwithme.api.walks import with_pin
 from walkwithme.domain.errors import DomainError, Forbidden, TooSoon
+from walkwithme.domain.rules import Reason
 from walkwithme.domain.walks import WalkState
 from walkwithme.notify.messages import why_asked
 from walkwithme.services import Services
@@ -24,6 +25,7 @@ from walkwithme.store.tx import Tx
 from walkwithme.usecases import alarms, alerts, judging, moments
 from walkwithme.usecases.moments import Pin
 from walkwithme.usecases.walk_record import Walk
+from walkwithme.web import walker_words
 from walkwithme.web.render import pages_of
 
 router = APIRouter(include_in_schema=False)
@@ -56,6 +58,20 @@ def _asking(
 ) -> HTMLResponse:
     """The question, why it is asked, or that the alarm is on already; and, for someone who
     is not OK, SOS."""
+    if walk.walker_alarm_reason == Reason.WRONG_PINS.value:
+        # No PIN ends it (moments.take): no form asks for one, and SOS stays.
+        return _page(
+            request,
+            status,
+            **{
+                "form": True,
+                "pin": False,
+                "heading": walker_words.LOCKED_TITLE,
+                "why": walker_words.LOCKED_WHY,
+                "heard": heard,
+                **shown,
+            },
+        )
     if walk.walker_state is WalkState.ALARM and not heard:
         heading = "None of your companions has alerts that work"
         why = "Nobody is told of this alarm: call someone. If you are OK, enter your PIN."
@@ -68,7 +84,15 @@ def _asking(
     return _page(
         request,
         status,
-        **{"form": True, "heading": heading, "why": why, "message": ASK, "heard": heard, **shown},
+        **{
+            "form": True,
+            "pin": True,
+            "heading": heading,
+            "why": why,
+            "message": ASK,
+            "heard": heard,
+            **shown,
+        },
     )
 
 
@@ -124,13 +148,17 @@ async def answer(token: str, request: Request, svc: ServicesDep) -> HTMLResponse
 
         await with_pin(svc, walk.id, walk.walker_id, pin, "answer", job)
     except TooSoon as exc:
-        page = _said(request, exc.message, exc.status)
+        # The question stays, with how long to wait: the form is there to try again.
+        page = _asking(request, walk, heard, exc.status, message=exc.message)
         page.headers["Retry-After"] = str(exc.retry_after_s)
         return page
     except Forbidden as exc:
-        if exc.field == "pin":
-            return _asking(request, walk, heard, 403, message="That PIN is not right. Try again.")
-        return _said(request, exc.message, exc.status)
+        if exc.field != "pin" and exc.message != moments.Refused.LOCKED.value:
+            return _said(request, exc.message, exc.status)
+        # Asked again as the walk is now: a third wrong PIN raised an alarm no PIN ends, and
+        # then the page says who can end it instead of asking for a PIN.
+        walk, heard = await svc.db.read(lambda c: _read(c, token))
+        return _asking(request, walk, heard, 403, message="That PIN is not right. Try again.")
     except DomainError as exc:
         return _said(request, exc.message, exc.status)
     return _page(

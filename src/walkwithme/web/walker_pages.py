@@ -26,6 +26,7 @@ from walkwithme.api.params import Id
 from walkwithme.api.responses import JSON
 from walkwithme.api.walks import with_pin
 from walkwithme.domain.errors import DomainError, Forbidden, Invalid, NotFound
+from walkwithme.domain.rules import Reason
 from walkwithme.domain.walks import MAX_EXTENSION_MIN, QUICK_REPLIES, check_extension
 from walkwithme.store.tx import Tx
 from walkwithme.usecases import (
@@ -180,6 +181,10 @@ async def _her_walk_page(
         asked=live and asked is not None,
         asked_why=words.reason(asked) if asked else None,
         in_alarm=live and walk.walker_state.value == "alarm",
+        # An alarm three wrong PINs raised: no PIN ends it, so no pad asks for one.
+        locked=live and walk.walker_alarm_reason == Reason.WRONG_PINS.value,
+        locked_title=walker_words.LOCKED_TITLE,
+        locked_why=walker_words.LOCKED_WHY,
         companions=seen.view.get("companions", []),
         quick_replies=[t for t in QUICK_REPLIES if t != "Are you OK?"] if live else (),
         extend_choices=EXTEND_CHOICES,

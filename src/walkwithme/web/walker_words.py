@@ -19,6 +19,15 @@ STATES = {
 UNHEARD_ALARM = "ALARM: none of your companions has alerts that work: call someone"
 
 
+# During an alarm three wrong PINs raised, no PIN ends it (docs/alarms.md, "Guessing her
+# PIN"): her pages ask for none, and say who can end it and what she can do meanwhile.
+LOCKED_TITLE = "Only the people following your walk can end this alarm"
+LOCKED_WHY = (
+    "After three wrong PINs no PIN can end it: someone else may have your phone. They end it "
+    "when they find you. If you can, call one of them, or the emergency number."
+)
+
+
 def sos_sent(heard: bool) -> str:
     """What her SOS met, said on her walk page where she pressed it: not "they are told" when
     no companion of hers has alerts that work (api/answer.py says the same in its own words)."""

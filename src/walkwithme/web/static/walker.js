@@ -260,11 +260,27 @@ for (const key of document.querySelectorAll("[data-digit]")) {
   });
 }
 
+// An alarm three wrong PINs raised: no PIN ends it, so the pad goes and the section says
+// who can end it (as the page says it when loaded in one).
+const okForm = byId("ok-form");
+let locked = okForm.hidden;
+function showLocked() {
+  check.hidden = false;
+  okForm.hidden = true;
+  for (const asks of document.querySelectorAll(".needs-pin")) asks.hidden = true;
+  byId("check-title").textContent = check.dataset.lockedTitle;
+  byId("check-why").textContent = check.dataset.lockedWhy;
+}
+
 function watchTheWalk() {
   new MutationObserver((changes) => {
     for (const change of changes) {
       for (const item of change.addedNodes) {
         if (!(item instanceof HTMLElement)) continue;
+        if (item.classList.contains("kind-alarm") && item.dataset.reason === "wrong_pins") {
+          locked = true;
+          showLocked();
+        }
         if (item.classList.contains("kind-check")) {
           check.hidden = false;
           byId("check-title").textContent = "Are you OK?";
@@ -286,15 +302,21 @@ function watchTheWalk() {
     if (state.includes("state-safe") || state.includes("state-ended")) {
       stopReporting();
       check.hidden = true;
+    } else if (state.includes("state-alarm") && locked) {
+      showLocked();
     } else if (state.includes("state-alarm")) {
       check.hidden = false;
       byId("check-title").textContent = "If you are OK, say so"; // as the page loads in an alarm
       // Not why she was asked before: the alarm is what her PIN ends now.
       byId("check-why").textContent = "Enter your PIN to tell the people following your walk.";
     } else if (inAlarm) {
-      // The alarm is over (resolved: its question with it): the pad goes, without a reload.
+      // The alarm is over (resolved: its question with it): the pad goes, without a reload,
+      // and is there again for the next question.
       check.hidden = true;
       pin.value = "";
+      locked = false;
+      okForm.hidden = false;
+      for (const asks of document.querySelectorAll(".needs-pin")) asks.hidden = false;
     }
     inAlarm = state.includes("state-alarm");
   }).observe(document.body, { attributes: true, attributeFilter: ["class"] });
