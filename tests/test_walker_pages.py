@@ -20,6 +20,7 @@ from tests.people import HOME, PIN, START, Cast, Member
 from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
 from walkwithme.store.schema import channels
+from walkwithme.web import words
 
 OURS = {"sec-fetch-site": "same-origin"}
 FORM = {"content-type": "application/x-www-form-urlencoded", **OURS}
@@ -560,3 +561,30 @@ def test_her_sos_during_the_alarm_keeps_who_is_on_it_and_says_sos_not_a_code(
         assert "Nobody has said they are on it yet" not in shown
     assert "You are on it." in his
     assert "Noor is on it." in hers
+
+
+def test_an_offer_for_tomorrow_says_its_day_on_both_home_pages(cast: Cast) -> None:
+    """Her home said "Noor offers to walk you home at 21:00" of tomorrow's offer, and his
+    "(21:00, just now)": the day, in words, on both."""
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    at = {"day": "tomorrow", "time": "21:00"}
+    made = cast.client.post("/api/offers", json={"walker": mira.id, "at": at}, headers=noor.auth)
+    assert made.status_code == 201, made.text
+    assert "Noor offers to walk you home tomorrow at 21:00" in text_of(
+        page(cast.client, "/", mira).text
+    )
+    his = text_of(page(cast.client, "/", noor).text)
+    assert "tomorrow at 21:00" in his
+    assert "just now" not in his
+
+
+def test_times_to_come_are_said_as_such() -> None:
+    now = 1_796_500_000_000  # 2026-12-06 (UTC)
+    assert words.when(now + 12 * 60_000 + 5_000, now, "UTC").endswith(", in 12 min")
+    assert words.when(now + 26 * 3_600_000, now, "UTC").startswith("tomorrow at ")
+    in_a_month = words.when(now + 30 * 24 * 3_600_000, now, "UTC")
+    assert "just now" not in in_a_month
+    assert in_a_month.endswith(" Jan at " + words.clock_time(now, "UTC"))
+    assert words.when(now - 3 * 60_000, now, "UTC").endswith(", 3 min ago")
+    assert words.when(now + 30_000, now, "UTC").endswith(", just now")  # a clock a bit ahead

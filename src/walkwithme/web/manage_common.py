@@ -4,7 +4,6 @@ acts through a use case, and a page that says plainly why something didn't work.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -102,7 +101,7 @@ def next_walks_said(next_walks: list[dict[str, Any]], now_ms: int, tz: str | Non
         {
             "id": n["id"],
             "sentence": next_walk_sentence(n["with"]["name"], n["made_by_me"]),
-            "at": day_time(n["at"], now_ms, tz),
+            "at": words.day_time(n["at"], now_ms, tz),
         }
         for n in next_walks
     ]
@@ -127,16 +126,3 @@ def asks_you(name: str, role: str) -> str:
         f"{name} asks you to be a companion: you would see {name}'s walks as they happen, "
         "and be told if something is wrong."
     )
-
-
-def day_time(at_ms: int | None, now_ms: int, tz: str | None) -> str:
-    """ "today at 21:00", "tomorrow at 08:00", "Fri 5 Dec at 21:00", in the viewer's zone."""
-    if at_ms is None:
-        return "now"
-    zone = words.zone(tz)
-    at = datetime.fromtimestamp(at_ms / 1000, UTC).astimezone(zone)
-    today = datetime.fromtimestamp(now_ms / 1000, UTC).astimezone(zone).date()
-    named = {today: "today", today + timedelta(days=1): "tomorrow"}
-    named[today - timedelta(days=1)] = "yesterday"
-    day = named.get(at.date()) or f"{at:%a} {at.day} {at:%b}"
-    return f"{day} at {at:%H:%M}"

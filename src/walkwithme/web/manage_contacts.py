@@ -19,7 +19,8 @@ from walkwithme.store.tx import Tx
 from walkwithme.usecases import contacts, offer_mutes
 from walkwithme.usecases.accounts import Person
 from walkwithme.usecases.offer_mutes import Silence
-from walkwithme.web.manage_common import act, asks_you, day_time, required, viewer
+from walkwithme.web import words
+from walkwithme.web.manage_common import act, asks_you, required, viewer
 from walkwithme.web.render import pages_of
 
 router = APIRouter(include_in_schema=False)
@@ -30,7 +31,7 @@ MUTES = {"8": 8, "24": 24, "168": 168}  # hours, as offered on the page
 def _silence(kind: str, until: int | None, now: int, tz: str) -> str:
     if kind == Silence.BLOCK.value:
         return "blocked"
-    return "muted " + ("for good" if until is None else "until " + day_time(until, now, tz))
+    return "muted " + ("for good" if until is None else "until " + words.day_time(until, now, tz))
 
 
 def _context(conn: Connection, person: Person, now: int) -> dict[str, Any]:
@@ -42,7 +43,7 @@ def _context(conn: Connection, person: Person, now: int) -> dict[str, Any]:
             + (
                 "for good"
                 if s["until"] is None
-                else "until " + day_time(s["until"], now, person.timezone)
+                else "until " + words.day_time(s["until"], now, person.timezone)
             )
         )
         for s in offer_mutes.silenced(conn, person.id, now)

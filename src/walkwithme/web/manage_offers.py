@@ -19,10 +19,10 @@ from walkwithme.domain.errors import Invalid
 from walkwithme.domain.offers import DAY_NAMES, DAY_SETS
 from walkwithme.usecases import alerts, contacts, offer_views, offers, places
 from walkwithme.usecases.accounts import Person
+from walkwithme.web import words
 from walkwithme.web.manage_common import (
     act,
     another_time,
-    day_time,
     next_walks_said,
     number,
     required,
@@ -76,7 +76,7 @@ def walkers_of(conn: Connection, person_id: int) -> list[dict[str, Any]]:
 
 def _at(at: int, now: int, tz: str) -> str:
     """An offer's time: "now" once it has come (an offer for now, or one whose time came)."""
-    return "now" if at <= now else day_time(at, now, tz)
+    return "now" if at <= now else words.day_time(at, now, tz)
 
 
 def _context(conn: Connection, person: Person, now: int) -> dict[str, Any]:
@@ -92,16 +92,18 @@ def _context(conn: Connection, person: Person, now: int) -> dict[str, Any]:
         if o["state"] == "pending":
             waiting.append({**item, "hears": o["from"]["id"] in hearing})
         elif o.get("reminder_at"):
-            promised.append({**item, "promise": day_time(o["promise_at"], now, tz)})
+            promised.append({**item, "promise": words.day_time(o["promise_at"], now, tz)})
     sent = [
         {
             "id": o["id"],
             "to": o["to"]["name"],
-            "at": _at(o["at"], now, tz) if o["state"] == "pending" else day_time(o["at"], now, tz),
+            "at": _at(o["at"], now, tz)
+            if o["state"] == "pending"
+            else words.day_time(o["at"], now, tz),
             "state": STATES.get(o["state"], o["state"]),
             "pending": o["state"] == "pending",
             "note": o["note"],
-            "promise": day_time(o["promise_at"], now, tz) if o["promise_at"] else None,
+            "promise": words.day_time(o["promise_at"], now, tz) if o["promise_at"] else None,
             "reminder": o["reminder_at"] is not None,
         }
         for o in overview["sent"][:20]

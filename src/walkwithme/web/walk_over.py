@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 from walkwithme.usecases import offer_views, walks
 from walkwithme.usecases.timeline import Audience, events_after
 from walkwithme.web import words
-from walkwithme.web.manage_common import day_time, next_walks_said
+from walkwithme.web.manage_common import next_walks_said
 
 CLOSING = ("inside", "ended", "alarm_resolved")
 
@@ -60,7 +60,7 @@ def how_it_ended(over: Over, now: int, tz: str | None) -> tuple[str, str | None]
     last = next((e for e in reversed(over.events) if e["kind"] in CLOSING), None)
     if last is None:
         return f"{words.state_sentence(over.state, name)}.", None
-    at = day_time(int(last["at"]), now, tz)
+    at = words.day_time(int(last["at"]), now, tz)
     note = f"“{last['note']}”" if last.get("note") else None
     if last["kind"] == "alarm_resolved" and over.state != "safe":
         by = _by(last)
@@ -90,8 +90,9 @@ def alarms_in_it(over: Over, now: int, tz: str | None) -> list[str]:
             why = words.reason(str(raised.get("reason") or raised["kind"]))
             said.append(
                 words.full_stop(
-                    f"There was an alarm {day_time(int(raised['at']), now, tz)} ({why}); "
-                    f"{_by(event)} ended it {day_time(int(event['at']), now, tz)}{_note(event)}"
+                    f"There was an alarm {words.day_time(int(raised['at']), now, tz)} ({why}); "
+                    f"{_by(event)} ended it "
+                    f"{words.day_time(int(event['at']), now, tz)}{_note(event)}"
                 )
             )
             raised = None
@@ -106,6 +107,6 @@ def context(over: Over, now: int, tz: str | None) -> dict[str, Any]:
         "how": how[0],
         "last_word": how[1],
         "alarms": alarms_in_it(over, now, tz),
-        "started": day_time(over.started_at, now, tz),
+        "started": words.day_time(over.started_at, now, tz),
         "next_walks": next_walks_said(over.ahead, now, tz),
     }

@@ -50,7 +50,7 @@ def walker_part(conn: Connection, person_id: int, now: int, tz: str) -> dict[str
                 {
                     "id": offer["id"],
                     "name": name,
-                    "when": "now" if at <= now else f"at {words.clock_time(at, tz)}",
+                    "when": "now" if at <= now else words.day_time(at, now, tz),
                 }
             )
     return {

@@ -6,7 +6,7 @@ server (what the page says before its script runs) and by static/words.js (live 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -47,10 +47,32 @@ def ago(at_ms: int, now_ms: int) -> str:
 
 
 def when(at_ms: int | None, now_ms: int, tz: str | None) -> str:
-    """ "21:18, 3 min ago"."""
+    """ "21:18, 3 min ago"; a time to come: "21:40, in 12 min", or "tomorrow at 08:00" (it
+    said "just now" of a track kept until next month, or an offer for tomorrow)."""
     if at_ms is None:
         return "not yet"
+    ahead_ms = at_ms - now_ms
+    if ahead_ms >= HOUR_MS:
+        return day_time(at_ms, now_ms, tz)
+    if ahead_ms >= MINUTE_MS:
+        return f"{clock_time(at_ms, tz)}, in {ahead_ms // MINUTE_MS} min"
     return f"{clock_time(at_ms, tz)}, {ago(at_ms, now_ms)}"
+
+
+MINUTE_MS, HOUR_MS = 60_000, 3_600_000
+
+
+def day_time(at_ms: int | None, now_ms: int, tz: str | None) -> str:
+    """ "today at 21:00", "tomorrow at 08:00", "Fri 5 Dec at 21:00", in the viewer's zone."""
+    if at_ms is None:
+        return "now"
+    where = zone(tz)
+    at = datetime.fromtimestamp(at_ms / 1000, UTC).astimezone(where)
+    today = datetime.fromtimestamp(now_ms / 1000, UTC).astimezone(where).date()
+    named = {today: "today", today + timedelta(days=1): "tomorrow"}
+    named[today - timedelta(days=1)] = "yesterday"
+    day = named.get(at.date()) or f"{at:%a} {at.day} {at:%b}"
+    return f"{day} at {at:%H:%M}"
 
 
 def duration(ms: int) -> str:
