@@ -712,3 +712,25 @@ def test_after_three_wrong_pins_the_checks_page_asks_for_no_pin_and_keeps_sos(
     assert right.status_code == 403
     assert "Only the people following your walk can end this alarm" in text_of(right.text)
     assert "no longer works" not in text_of(right.text)
+
+
+def test_a_browser_at_an_address_with_nothing_gets_a_page_not_json(cast: Cast) -> None:
+    """A mistyped address, a walk's number that isn't one, an alert's link cut short by a
+    mail app: a page in words (404), not `{"error": "Not Found"}`. The API's callers still
+    get JSON."""
+    mira = cast.person("Mira")
+    for path, said in (
+        ("/settingz", "Nothing here"),
+        ("/walks/abc", "Nothing here"),
+        ("/api/share/", "This link has expired"),
+        ("/answer/", "This link has expired"),
+    ):
+        shown = page(cast.client, path, mira)
+        assert shown.status_code == 404, path
+        assert shown.headers["content-type"].startswith("text/html"), path
+        assert said in text_of(shown.text), path
+        assert "/static/" in shown.text  # dressed like the other pages, for a phone
+    api = cast.client.get("/api/walks/abc", headers=mira.auth)
+    assert api.status_code == 422
+    assert api.json()["field"] == "walk_id"
+    assert cast.client.get("/settingz").json() == {"error": "Not Found"}

@@ -13,6 +13,7 @@ from walkwithme.web import (
     docs,
     home,
     link_pages,
+    lost,
     manage_admin,
     manage_channels,
     manage_contacts,
@@ -58,6 +59,7 @@ def install(app: FastAPI, services: Services) -> None:
         manage_signup.router,
     ):
         app.include_router(router)
+    lost.install(app)
 
 
 __all__ = ["install"]

@@ -1,0 +1,57 @@
+"""A browser that asks for an address with nothing at it gets a page, not the API's JSON.
+
+A link cut short by a mail app (`/api/share/`, `/answer/`), a mistyped address or a walk's
+number that isn't one (`/walks/abc`) showed `{"error": "Not Found"}`, laid out for a desktop.
+A browser's navigation (a GET that asks for text/html first) now gets "Nothing here", or,
+for a link cut short, "This link has expired"; everything else is answered by the API's own
+handlers (api/errors.py), as before.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from walkwithme.web.link_pages import wants_html
+from walkwithme.web.render import pages_of
+
+LINKS = ("/api/share/", "/answer/")  # what an alert's link starts with
+
+
+def _lost(request: Request) -> bool:
+    return request.method in ("GET", "HEAD") and wants_html(request.scope)
+
+
+def _page(request: Request) -> Response:
+    link = request.url.path.startswith(LINKS)
+    return pages_of(request).render(request, "expired.html" if link else "nothing.html", status=404)
+
+
+def install(app: FastAPI) -> None:
+    """Wraps the API's handlers of "no such route" (404, 405) and of a path that isn't one
+    (422: `/walks/abc`)."""
+    api_http = app.exception_handlers[HTTPException]
+    api_invalid = app.exception_handlers[RequestValidationError]
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if exc.status_code in (404, 405) and _lost(request):
+            return _page(request)
+        return await _answer(api_http(request, exc))
+
+    async def invalid(request: Request, exc: Exception) -> Response:
+        if _lost(request):
+            return _page(request)
+        return await _answer(api_invalid(request, exc))
+
+    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, invalid)
+
+
+async def _answer(said: Response | Awaitable[Response]) -> Response:
+    return await said if inspect.isawaitable(said) else said
