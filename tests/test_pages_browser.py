@@ -533,6 +533,11 @@ def test_an_alarm_on_the_companions_page_and_the_guardians_link(
     assert page.evaluate("window.notReloaded") is True
     expect(page.locator("path.position")).to_have_count(1)  # the map is still drawn
     screenshot(page, "companion-marked-safe")
+    # Through the alarm's link her number was for the alarm alone: it goes with it, live.
+    expect(guardian.locator("#alarm")).to_be_hidden()
+    expect(guardian.get_by_text("+358 40 123 4567")).to_have_count(0)
+    # Her companion's own page keeps it, for the rest of her walk.
+    expect(page.get_by_text("+358 40 123 4567").first).to_be_attached()
 
     site.clock.advance(minutes=61)
     guardian.reload()

@@ -98,6 +98,9 @@ async def link_page(token: str, request: Request) -> Response:
         me=viewer,
     )
     context["quick_replies"] = ()  # a link's page is for the alarm, not for talking
+    # Her phone number is shown through a link only while the alarm lasts: walk.js takes it
+    # away when the alarm ends, as a reload would.
+    context["data"]["by_link"] = True
     return pages.render(
         request,
         "walk.html",

@@ -227,6 +227,8 @@ function updateBanner(event) {
     if (who === "You" && onItButton) onItButton.textContent = "You're on it ✓";
   } else if (event.kind === "alarm_resolved") {
     hideKeepingFocus(banner);
+    // Through a link, her phone number is for the alarm alone (privacy.md): it goes with it.
+    if (data.by_link) for (const call of document.querySelectorAll(".call")) call.remove();
     // Her own page: what her SOS said gives way to who ended the alarm (her SOS button is
     // there again, should she need it).
     const sent = byId("sos-sent");
