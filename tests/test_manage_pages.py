@@ -128,6 +128,51 @@ def test_a_form_from_another_site_or_an_old_page_changes_nothing(cast: Cast) -> 
     assert cast.client.get("/api/places", headers=mira.auth).json() == []
 
 
+def test_a_form_sent_after_her_sign_in_ended_says_so_and_leads_to_sign_in(cast: Cast) -> None:
+    """Signed out in another tab (or her session expired) while a page was open: its form
+    said "Sign in first" and led only Back, to a form that fails again."""
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    shown = page(cast.client, "/places", mira)
+    token = re.search(r'name="csrf" value="([0-9a-f]+)"', shown.text)
+    assert token is not None
+    walk = cast.start_walk(mira)
+    assert cast.client.delete("/api/session", headers=mira.auth).status_code in (200, 204)
+    form = {"content-type": "application/x-www-form-urlencoded", **cookie(mira), **OURS}
+    body = urlencode({"csrf": token.group(1), "name": "home", "where": "60.1611, 24.9447"})
+    for path, back in (("/places", "/places"), (f"/walks/{walk['id']}/message", None)):
+        sent = cast.client.post(path, content=body, headers=form, follow_redirects=False)
+        assert sent.status_code == 401, path
+        assert sent.headers["content-type"].startswith("text/html"), path
+        said = text_of(sent.text)
+        assert "You are not signed in any more: sign in again" in said, path
+        if back:
+            assert f'href="/signin?next={back}"' in sent.text
+    assert cast.client.get("/api/places", headers=noor.auth).json() == []
+
+
+def test_a_form_that_cant_be_read_whole_is_refused_not_cut_or_mangled(cast: Cast) -> None:
+    """Bytes that are no text were stored as "��"; a form over 8 kB lost its last fields
+    without a word. Each is refused, saying why, and nothing is stored."""
+    mira = cast.person("Mira")
+    shown = page(cast.client, "/places", mira)
+    token = re.search(r'name="csrf" value="([0-9a-f]+)"', shown.text)
+    assert token is not None
+    form = {"content-type": "application/x-www-form-urlencoded", **cookie(mira), **OURS}
+    csrf = f"csrf={token.group(1)}"
+    mangled = cast.client.post(
+        "/places", content=f"{csrf}&name=%ff%fe&where=60.1,24.9&radius=40", headers=form
+    )
+    assert mangled.status_code == 422
+    assert "not valid text" in text_of(mangled.text)
+    long = cast.client.post(
+        "/places", content=f"{csrf}&where=60.1,24.9&note={'x' * 9000}&name=home", headers=form
+    )
+    assert long.status_code == 413
+    assert "longer than 8 kB" in text_of(long.text)
+    assert cast.client.get("/api/places", headers=mira.auth).json() == []
+
+
 def test_he_offers_at_a_time_and_every_weekday(cast: Cast) -> None:
     mira, noor = cast.person("Mira"), cast.person("Noor")
     cast.link(mira, noor)

@@ -50,6 +50,12 @@ class Unauthorized(DomainError):
     status = 401
 
 
+class TooLarge(DomainError):
+    """More than this kind of request may carry: refused whole, never cut to fit."""
+
+    status = 413
+
+
 class TooSoon(DomainError):
     """Tried again before the wait that guards it is over (PIN attempts after wrong ones)."""
 

@@ -117,12 +117,12 @@ async def home(request: Request) -> Response:
 
 
 async def _answer(request: Request, contact_id: int, accept: bool) -> Response:
-    person, _fields = await signed_form(request)
-
-    def job(tx: Tx) -> dict[str, Any]:
-        return contacts.answer(tx, person.id, contact_id, accept=accept)
-
     try:
+        person, _fields = await signed_form(request)
+
+        def job(tx: Tx) -> dict[str, Any]:
+            return contacts.answer(tx, person.id, contact_id, accept=accept)
+
         answered = await services(request).writer.run(job)
     except DomainError as exc:
         page = pages_of(request).render(

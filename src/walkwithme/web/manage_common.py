@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from walkwithme.api.auth import COOKIE
-from walkwithme.domain.errors import DomainError, Forbidden, Invalid
+from walkwithme.domain.errors import DomainError, Invalid
 from walkwithme.usecases.accounts import Person
 from walkwithme.usecases.offers import LocalTime
 from walkwithme.web import words
@@ -54,8 +54,8 @@ async def act(request: Request, back: str, action: Action) -> Response:
     the action shows its own page), or a page saying what was wrong."""
     try:
         person, fields = await signed_form(request)
-    except Forbidden as exc:
-        return said(request, exc.message, 403, back)
+    except DomainError as exc:  # not ours, not signed in any more, or a form we can't read
+        return said(request, exc.message, exc.status, back)
     try:
         shown = await action(person, fields)
     except DomainError as exc:

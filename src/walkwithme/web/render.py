@@ -37,6 +37,7 @@ class Pages:
     ) -> HTMLResponse:
         context.setdefault("person", None)
         context.setdefault("csrf", "")
+        context.setdefault("status", status)
         html = self.env.get_template(template).render(request=request, **context)
         return HTMLResponse(html, status_code=status)
 

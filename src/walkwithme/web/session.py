@@ -15,7 +15,7 @@ from urllib.parse import parse_qs
 from starlette.requests import Request
 
 from walkwithme.api.auth import COOKIE, from_our_origin, services
-from walkwithme.domain.errors import Forbidden
+from walkwithme.domain.errors import Forbidden, Invalid, TooLarge, Unauthorized
 from walkwithme.usecases.accounts import Person, person_for_session
 
 MAX_FORM_BYTES = 8192
@@ -42,8 +42,21 @@ async def form_fields(request: Request) -> dict[str, str]:
     null`; it says where the request came from in `Sec-Fetch-Site`, which pages can't forge."""
     if not from_our_origin(request):
         raise Forbidden("cross-origin form refused")
-    body = (await request.body())[:MAX_FORM_BYTES]
-    return {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+    body = await request.body()
+    if len(body) > MAX_FORM_BYTES:
+        # Cut to fit, its last fields would be lost without a word (the API refuses too).
+        raise TooLarge(
+            f"the form is longer than {MAX_FORM_BYTES // 1024} kB: shorten what you wrote"
+        )
+    try:
+        text = body.decode()
+    except UnicodeDecodeError:
+        raise Invalid("the form is not valid text (UTF-8): type it again") from None
+    try:
+        fields = parse_qs(text, errors="strict")
+    except UnicodeDecodeError:  # a %-escape of bytes that are no text (`name=%ff`)
+        raise Invalid("the form is not valid text (UTF-8): type it again") from None
+    return {k: v[0] for k, v in fields.items()}
 
 
 async def signed_form(request: Request) -> tuple[Person, dict[str, str]]:
@@ -51,7 +64,8 @@ async def signed_form(request: Request) -> tuple[Person, dict[str, str]]:
     fields = await form_fields(request)
     who = await signed_in(request)
     if who is None:
-        raise Forbidden("sign in first")
+        # Her sign-in ended (signed out elsewhere, or it expired) while the page was open.
+        raise Unauthorized("you are not signed in any more: sign in again, then try again")
     person, csrf = who
     if not hmac.compare_digest(fields.get("csrf", ""), csrf):
         raise Forbidden("this form is out of date: reload the page and try again")

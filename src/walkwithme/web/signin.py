@@ -8,9 +8,10 @@ from starlette.responses import RedirectResponse, Response
 from walkwithme.api.accounts import _count_attempt as count_attempt
 from walkwithme.api.accounts import _dummy_hash, start_session
 from walkwithme.api.auth import COOKIE, services
-from walkwithme.domain.errors import Forbidden, TooSoon
+from walkwithme.domain.errors import DomainError, TooSoon
 from walkwithme.hashing import Lane
 from walkwithme.usecases import accounts, people
+from walkwithme.web.manage_common import sentence
 from walkwithme.web.render import pages_of, waits
 from walkwithme.web.session import form_fields, signed_form
 
@@ -43,8 +44,9 @@ async def sign_in(request: Request) -> Response:
     pages = pages_of(request)
     try:
         fields = await form_fields(request)
-    except Forbidden as exc:
-        return pages.render(request, "said.html", status=403, message=exc.message, back="/signin")
+    except DomainError as exc:
+        said = sentence(exc.message)
+        return pages.render(request, "said.html", status=exc.status, message=said, back="/signin")
     email, password = fields.get("email", "")[:254], fields.get("password", "")[:200]
     target = _next(fields.get("next"))
     svc = services(request)
@@ -78,7 +80,7 @@ async def sign_in(request: Request) -> Response:
 async def sign_out(request: Request) -> Response:
     try:
         await signed_form(request)
-    except Forbidden:
+    except DomainError:
         return RedirectResponse("/", status_code=303)  # nothing to sign out of from here
     token = request.cookies.get(COOKIE, "")
     await services(request).writer.run(lambda tx: accounts.close_session(tx, token))

@@ -112,12 +112,13 @@ async def _act(request: Request, walk_id: int, job: Any, done: Any) -> Response:
     """Runs the form's use case. A browser without the page's script is sent back to the page
     (POST, redirect, GET); the script, posting in place, is answered with what came of it in
     words (`done(fields)`), or why not: {"said": ...} or {"error": ...}."""
-    person, fields = await signed_form(request)
-    # Back to the page the form was on: the walk's, or the alarm link's (a guardian's).
-    given = fields.get("back", "")
-    back = given if re.fullmatch(r"/api/share/[\w-]+", given) else f"/walks/{walk_id}"
+    back = f"/walks/{walk_id}"
     svc = services(request)
     try:
+        person, fields = await signed_form(request)
+        # Back to the page the form was on: the walk's, or the alarm link's (a guardian's).
+        given = fields.get("back", "")
+        back = given if re.fullmatch(r"/api/share/[\w-]+", given) else back
         await svc.writer.run(lambda tx: job(tx, person.id, fields))
     except DomainError as exc:
         if wants_json(request):

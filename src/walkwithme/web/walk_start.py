@@ -18,7 +18,7 @@ from starlette.responses import RedirectResponse, Response
 
 from walkwithme.api.auth import services
 from walkwithme.api.walks import NewWalk, plan_walk, prepare_streets
-from walkwithme.domain.errors import DomainError, Forbidden, Invalid, NotFound
+from walkwithme.domain.errors import DomainError, Invalid, NotFound
 from walkwithme.domain.offers import local_instant
 from walkwithme.domain.people import ContactRole, ContactState
 from walkwithme.store.tx import Tx
@@ -231,8 +231,8 @@ def _kept_place(fields: dict[str, str]) -> tuple[str, float, float] | None:
 async def start(request: Request) -> Response:
     try:
         person, fields = await signed_form(request)
-    except Forbidden as exc:
-        return _said(request, exc.message, 403, "/walks/new")
+    except DomainError as exc:  # not ours, not signed in any more, or a form we can't read
+        return _said(request, exc.message, exc.status, "/walks/new")
     svc = services(request)
     now = svc.clock.now_ms()
     offer_id = _offer_id(fields.get("offer"))
