@@ -588,3 +588,18 @@ def test_times_to_come_are_said_as_such() -> None:
     assert in_a_month.endswith(" Jan at " + words.clock_time(now, "UTC"))
     assert words.when(now - 3 * 60_000, now, "UTC").endswith(", 3 min ago")
     assert words.when(now + 30_000, now, "UTC").endswith(", just now")  # a clock a bit ahead
+
+
+def test_with_nobody_to_follow_her_walk_its_form_asks_nothing_and_says_what_to_do(
+    cast: Cast,
+) -> None:
+    """A first-time walker filled in the whole form (place, PIN twice) to be told at the end
+    that nobody would follow the walk. The page says so first, with the one thing to do."""
+    nina = cast.person("Nina")
+    shown = page(cast.client, "/walks/new", nina)
+    assert shown.status_code == 200
+    said = text_of(shown.text)
+    assert "someone must follow it: ask a friend to be your companion first" in said
+    assert 'href="/contacts" id="ask-companion"' in shown.text
+    assert 'id="start-form"' not in shown.text
+    assert 'name="pin"' not in shown.text
