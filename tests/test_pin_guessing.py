@@ -234,3 +234,19 @@ def test_wrong_pins_during_an_alarm_already_on_make_it_one_no_pin_ends(cast: Cas
     assert "Wrong PIN three times" in shown
     resolved = cast.client.post(f"{url}/resolve", json={"note": "With her now"}, headers=noor.auth)
     assert resolved.status_code == 200, resolved.text
+
+
+def test_a_form_sent_without_a_pin_is_asked_again_and_not_counted(cast: Cast) -> None:
+    """An empty PIN (a page's form sent before she typed) counted as a wrong one: two of
+    them and one slip raised the alarm. It is asked for, and counts for nothing."""
+    mira, noor, _phone, walk = cast.walking()
+    url = f"/api/walks/{walk['id']}"
+    for _ in range(3):
+        empty = cast.client.post(f"{url}/ok", json={"pin": ""}, headers=mira.auth)
+        assert empty.status_code == 422
+        assert empty.json() == {"error": "enter your PIN", "field": "pin"}
+    for _ in range(2):
+        wrong = cast.client.post(f"{url}/ok", json={"pin": WRONG}, headers=mira.auth)
+        assert wrong.status_code == 403
+    assert cast.client.get(url, headers=noor.auth).json()["state"] == "active"
+    assert [e["kind"] for e in cast.events(mira, walk)].count("pin_refused") == 2

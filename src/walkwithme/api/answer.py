@@ -16,7 +16,7 @@ from starlette.responses import HTMLResponse
 
 from walkwithme.api.auth import ServicesDep
 from walkwithme.api.walks import with_pin
-from walkwithme.domain.errors import DomainError, Forbidden, TooSoon
+from walkwithme.domain.errors import DomainError, Forbidden, Invalid, TooSoon
 from walkwithme.domain.rules import Reason
 from walkwithme.domain.walks import WalkState
 from walkwithme.notify.messages import why_asked
@@ -152,6 +152,8 @@ async def answer(token: str, request: Request, svc: ServicesDep) -> HTMLResponse
         page = _asking(request, walk, heard, exc.status, message=exc.message)
         page.headers["Retry-After"] = str(exc.retry_after_s)
         return page
+    except Invalid as exc:  # no PIN in the form: asked again, nothing counted
+        return _asking(request, walk, heard, exc.status, message="Enter your PIN.")
     except Forbidden as exc:
         if exc.field != "pin" and exc.message != moments.Refused.LOCKED.value:
             return _said(request, exc.message, exc.status)

@@ -286,7 +286,10 @@ async def with_pin(
 ) -> Any:
     """Her PIN, for `action`: counted (429 while the wait after wrong ones lasts), checked,
     then `job(tx, which)`, or the refusal recorded and answered (403). Only the walker herself
-    (or her check's answer link) gets this far."""
+    (or her check's answer link) gets this far. No PIN at all (a page's form sent empty) is no
+    attempt: it is asked for, not counted towards the three that raise the alarm."""
+    if not pin.strip():
+        raise Invalid("enter your PIN", field="pin")
     await svc.writer.run(lambda tx: moments.claim_attempt(tx, walk_id, walker_id))
     which = await which_pin(svc, walk_id, walker_id, pin)
     done = await svc.writer.run(lambda tx: moments.take(tx, walk_id, walker_id, which, action, job))
