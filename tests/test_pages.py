@@ -734,3 +734,14 @@ def test_a_browser_at_an_address_with_nothing_gets_a_page_not_json(cast: Cast) -
     assert api.status_code == 422
     assert api.json()["field"] == "walk_id"
     assert cast.client.get("/settingz").json() == {"error": "Not Found"}
+
+
+def test_his_home_says_why_and_since_when_a_walk_needs_him(cast: Cast) -> None:
+    """The card said when her walk started, not the alarm, nor why."""
+    mira, noor, _phone, walk = cast.walking()
+    cast.clock.advance(minutes=7)
+    assert cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth).status_code == 200
+    home = text_of(page(cast.client, "/", noor).text)
+    assert "Needs you now ALARM: Mira may need help SOS pressed, since " in home
+    assert "just now. Open it to act." in home
+    assert "Started" not in home.split("Needs you now", 1)[1].split("Open it to act", 1)[0]

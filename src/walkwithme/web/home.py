@@ -59,6 +59,9 @@ def _home(conn: Connection, person_id: int, now: int, tz: str) -> dict[str, Any]
                     "sentence": words.state_sentence(walk.state.value, name),
                     "alarm": walk.state.value == "alarm",
                     "since": words.when(walk.started_at, now, tz),
+                    # In an alarm: why, and since when (not when her walk started).
+                    "why": words.reason(walk.alarm_reason or "") if walk.alarm_reason else None,
+                    "alarm_since": words.when(walk.alarm_since, now, tz),
                 }
             )
     offers = []
