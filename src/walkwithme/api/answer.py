@@ -77,7 +77,7 @@ def _asking(
         why = "Nobody is told of this alarm: call someone. If you are OK, enter your PIN."
     elif walk.walker_state is WalkState.ALARM:
         heading = "The people following your walk are told"
-        why = "They are looking for you. If you are OK, enter your PIN to tell them."
+        why = "They are looking for you."
     else:
         heading = "Are you OK?"
         why = why_asked(walk.walker_check_reason, timer=walk.destination is None) or ""
