@@ -745,7 +745,7 @@ def signup(client: TestClient, **fields: str) -> Any:
 def test_the_operator_makes_an_invite_link_and_it_makes_one_account(cast: Cast) -> None:
     ola = cast.person("Ola", operator=True)
     assert "ask its operator for an invite link" in page(cast.client, "/signup").text
-    assert "(with an invite link from the operator)" in cast.client.get("/signin").text
+    assert "With an invite link from the operator:" in cast.client.get("/signin").text
     made = post(cast.client, ola, "/admin/invites", "/admin")
     assert made.status_code == 200, made.text
     link = re.search(r'id="invite-link">([^<]+)<', made.text)
