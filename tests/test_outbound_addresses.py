@@ -23,6 +23,7 @@ import pytest
 from tests.people import Cast
 from tests.sinks import Mailbox, WebhookSink, smtp_server, webhook_sink
 from walkwithme.domain.errors import Invalid
+from walkwithme.net import free_port
 from walkwithme.notify import outbound
 from walkwithme.notify.channels import Alert as ChannelAlert
 from walkwithme.notify.channels import AppriseUrl, DeliveryError, Webhook, check_target
@@ -220,3 +221,11 @@ def test_a_channel_that_could_never_be_reached_is_refused_by_name(
     assert answer.json()["field"] in ("target", "target.endpoint")
     assert said in answer.json()["error"]
     assert cast.client.get("/api/channels", headers=mira.auth).json() == []
+
+
+def test_a_webhook_nobody_answers_is_said_in_words_not_the_librarys() -> None:
+    """Her channels page showed "could not reach it: All connection attempts failed"."""
+    closed = free_port()  # nothing listens there
+    failed = send(Webhook(f"http://127.0.0.1:{closed}/hook", "s", True, outbound.Outbound()))
+    assert not failed.permanent  # tried again later
+    assert str(failed) == "could not reach it: nothing answered at that address"

@@ -83,12 +83,22 @@ class Webhook:
         except outbound.Refused as exc:
             raise DeliveryError(str(exc), permanent=True) from exc
         except (httpx2.HTTPError, OSError) as exc:
-            raise DeliveryError(f"could not reach it: {exc}", permanent=False) from exc
+            raise DeliveryError(unreachable(exc), permanent=False) from exc
         status = response.status_code
         if 200 <= status < 300:
             return
         permanent = 400 <= status < 500 and status not in (408, 425, 429)
         raise DeliveryError(f"it answered {status}", permanent=permanent)
+
+
+def unreachable(exc: BaseException) -> str:
+    """Why an address could not be reached, in words her channels page can show (the
+    library's own, "All connection attempts failed", said nothing to her)."""
+    if isinstance(exc, httpx2.TimeoutException):
+        return "could not reach it: it took too long to answer"
+    if isinstance(exc, httpx2.ConnectError | ConnectionError):
+        return "could not reach it: nothing answered at that address"
+    return "could not reach it: the connection failed"
 
 
 @dataclass
@@ -142,7 +152,7 @@ class WebPush:
         except outbound.Refused as exc:
             raise DeliveryError(str(exc), permanent=True) from exc
         except (httpx2.HTTPError, OSError) as exc:
-            raise DeliveryError(f"could not reach it: {exc}", permanent=False) from exc
+            raise DeliveryError(unreachable(exc), permanent=False) from exc
         status = response.status_code
         if 200 <= status < 300:
             return

@@ -7,6 +7,15 @@ if ("serviceWorker" in navigator) {
   });
 }
 
+// What a form's answer says once ("Saved", "A test is on its way": `?done=`, `?tested=`) is
+// said on the page it led to; a reload of that page shows it as it is now, not the news again.
+const once = new URL(location.href);
+if (once.searchParams.has("done") || once.searchParams.has("tested")) {
+  once.searchParams.delete("done");
+  once.searchParams.delete("tested");
+  history.replaceState(history.state, "", once.pathname + once.search + once.hash);
+}
+
 // A form that didn't work leads to a page saying why, with "Back": when the page before it was
 // that form, the browser's own back, which gives the form back as it was typed (the link would
 // load it empty). Which page sent the form is kept for this tab only (no referrer is sent), and
