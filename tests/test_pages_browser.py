@@ -706,3 +706,32 @@ def test_a_walk_without_a_starting_point_draws_its_route_home_once_she_is_seen(
     page.wait_for_function(drawn)
     along = site.call(noor, "GET", f"/api/walks/{walk['id']}/route")["length_m"]
     assert abs(metres_left(page) - along) <= max(50, along * 0.05)
+
+
+def test_another_walk_he_follows_in_its_alarm_is_said_on_the_walk_he_has_open(
+    open_site: SiteFactory, new_context: Callable[[], BrowserContext]
+) -> None:
+    """Noor follows Mira's walk on his screen while Ada, whose walk he follows too, presses
+    SOS: his page said nothing of it (only his home page did). It says so, with its link."""
+    site = open_site()
+    mira, ada, noor = site.person("Mira"), site.person("Ada"), site.person("Noor")
+    site.link(mira, noor)
+    site.link(ada, noor)
+    walk = site.start_walk(mira)
+    hers = site.start_walk(ada)
+    site.send(site.device(mira), site.route_home()[0])
+    page = new_context().new_page()
+    page.clock.install()
+    sign_in(page, site, noor, f"/walks/{walk['id']}")
+    others = page.locator("#other-alarms")
+    expect(others).to_be_hidden()
+    site.call(ada, "POST", f"/api/walks/{hers['id']}/sos")
+    page.clock.run_for(21_000)  # the page asks every 20 s
+    expect(others).to_be_visible()
+    expect(others).to_contain_text("ALARM: Ada may need help: SOS pressed, since ")
+    screenshot(page, "companion-another-walks-alarm")
+    no_serious_violations(page)
+    page.get_by_role("link", name="Open Ada's walk").click()
+    expect(page).to_have_url(f"{site.url}/walks/{hers['id']}")
+    expect(page.locator("#alarm")).to_be_visible()
+    expect(page.locator("#other-alarms")).to_be_hidden()  # its own alarm is on its banner

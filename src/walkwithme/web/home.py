@@ -10,7 +10,9 @@ from sqlalchemy.engine import Connection
 from starlette.responses import RedirectResponse, Response
 
 from walkwithme.api.auth import services
+from walkwithme.api.errors import error_body
 from walkwithme.api.params import Id
+from walkwithme.api.responses import JSON
 from walkwithme.domain.errors import DomainError
 from walkwithme.store.tx import Tx
 from walkwithme.usecases import contacts, offer_views, walks
@@ -47,7 +49,9 @@ def promise_sentence(other: str, made_by_me: bool, next_walk: bool) -> str:
     return f"{other} promised to walk with you"
 
 
-def _home(conn: Connection, person_id: int, now: int, tz: str) -> dict[str, Any]:
+def following_now(conn: Connection, person_id: int, now: int, tz: str) -> list[dict[str, Any]]:
+    """The live walks he follows, as his home lists them (and, those in alarm, as any walk
+    page of his says them: `needs_you`)."""
     following = []
     for walk, audience in walks.walks_of(conn, person_id):
         if audience is Audience.COMPANION and walk.live:
@@ -56,6 +60,7 @@ def _home(conn: Connection, person_id: int, now: int, tz: str) -> dict[str, Any]
             following.append(
                 {
                     "id": walk.id,
+                    "name": name,
                     "sentence": words.state_sentence(walk.state.value, name),
                     "alarm": walk.state.value == "alarm",
                     "since": words.when(walk.started_at, now, tz),
@@ -64,6 +69,11 @@ def _home(conn: Connection, person_id: int, now: int, tz: str) -> dict[str, Any]
                     "alarm_since": words.when(walk.alarm_since, now, tz),
                 }
             )
+    return following
+
+
+def _home(conn: Connection, person_id: int, now: int, tz: str) -> dict[str, Any]:
+    following = following_now(conn, person_id, now, tz)
     offers = []
     for offer in offer_views.sent(conn, person_id, now)[:10]:
         whom = (offer.get("to") or {}).get("name", "someone")
@@ -102,6 +112,22 @@ def _home(conn: Connection, person_id: int, now: int, tz: str) -> dict[str, Any]
         "promised": promised,
         **mine,
     }
+
+
+@router.get("/needs-you")
+async def needs_you(request: Request) -> Response:
+    """The walks he follows that are in an alarm now, for whichever walk page of his is open
+    (static/walk.js asks every little while): following one walk, he would not have seen
+    another's alarm without his home page, or an alert."""
+    who = await signed_in(request)
+    if who is None:
+        return JSON(error_body("sign in first"), status_code=401)
+    person = who[0]
+    svc = services(request)
+    now = svc.clock.now_ms()
+    found = await svc.db.read(lambda c: following_now(c, person.id, now, person.timezone))
+    keys = ("id", "name", "sentence", "why", "alarm_since")
+    return JSON([{k: w[k] for k in keys} for w in found if w["alarm"]])
 
 
 @router.get("/")

@@ -85,6 +85,8 @@ async def walk_page(walk_id: Id, request: Request) -> Response:
             "live": f"/api/walks/{walk_id}/live",
             "map": f"/api/walks/{walk_id}/map",
             "tiles": svc.config.tiles_url,
+            # His other walks' alarms, said on this page too (home.needs_you).
+            **({"needs_you": "/needs-you"} if audience is Audience.COMPANION else {}),
         },
     )
     return pages_of(request).render(

@@ -419,3 +419,40 @@ if (view.live) {
   setInterval(syncClock, 15000);
 }
 refreshTimes();
+
+// -- his other walks' alarms ---------------------------------------------------------------
+// Following one walk, he would not see another's alarm without his home page or an alert:
+// this page asks every 20 s (and when it is looked at again) and says each, with its link.
+const OTHERS_EVERY_MS = 20000;
+async function otherAlarms() {
+  const said = byId("other-alarms");
+  if (!said || !data.needs_you) return;
+  let found;
+  try {
+    const answer = await fetch(data.needs_you, { headers: { accept: "application/json" } });
+    if (!answer.ok) return;
+    found = (await answer.json()).filter((walk) => walk.id !== view.id);
+  } catch {
+    return; // offline: the connection's own badge says so
+  }
+  said.replaceChildren(
+    ...found.map((walk) => {
+      const line = document.createElement("p");
+      const open = document.createElement("a");
+      open.href = `/walks/${walk.id}`;
+      open.className = "button primary";
+      open.textContent = `Open ${walk.name}'s walk`;
+      const why = walk.why ? `: ${walk.why}, since ${walk.alarm_since}` : "";
+      line.append(`${walk.sentence}${why}. `, open);
+      return line;
+    }),
+  );
+  said.hidden = found.length === 0;
+}
+if (data.needs_you) {
+  otherAlarms();
+  setInterval(otherAlarms, OTHERS_EVERY_MS);
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") otherAlarms();
+  });
+}
