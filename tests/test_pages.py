@@ -359,15 +359,21 @@ def test_alerts_about_a_walk_link_to_its_page() -> None:
     assert "A&lt;b&gt;" in html
 
 
-def test_the_checks_page_asks_once_and_then_says_it_was_answered(cast: Cast) -> None:
+def checks_link(cast: Cast) -> str:
+    """Mira walks, her phone silent: she is asked "Are you OK?"; the link in her alert."""
     mira, *_ = cast.walking()
     cast.channel(mira)  # the link waits in the outbox only while it may be sent (privacy.md)
     cast.clock.advance(minutes=3)
     assert cast.services.watchdog.tick_sync() == ["check"]
     with cast.services.db.read_engine.connect() as conn:
-        path = conn.execute(
+        path: str = conn.execute(
             sa.select(alerts.c.payload["link_path"].as_string()).where(alerts.c.kind == "check")
         ).scalar_one()
+    return path
+
+
+def test_the_checks_page_asks_once_and_then_says_it_was_answered(cast: Cast) -> None:
+    path = checks_link(cast)
     asked = page(cast.client, path)
     assert "Are you OK?" in asked.text
     assert 'for="pin"' in asked.text
@@ -684,14 +690,7 @@ def test_after_three_wrong_pins_the_checks_page_asks_for_no_pin_and_keeps_sos(
     """No PIN ends that alarm: the page said "enter your PIN", then "This link no longer
     works" to her right one. It says who can end it, keeps SOS, and a PIN sent too soon
     leaves the question there with the time to wait."""
-    mira, *_ = cast.walking()
-    cast.channel(mira)
-    cast.clock.advance(minutes=3)
-    assert cast.services.watchdog.tick_sync() == ["check"]
-    with cast.services.db.read_engine.connect() as conn:
-        path = conn.execute(
-            sa.select(alerts.c.payload["link_path"].as_string()).where(alerts.c.kind == "check")
-        ).scalar_one()
+    path = checks_link(cast)
     for _ in range(2):
         wrong = cast.client.post(path, data={"pin": "0000"})
         assert wrong.status_code == 403

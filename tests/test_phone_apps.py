@@ -338,9 +338,11 @@ def opened(passphrase: str, message: dict[str, Any]) -> Any:
     return orjson.loads(SecretBox(key).decrypt(message["data"].encode(), encoder=Base64Encoder))
 
 
-def owntracks_post(cast: Cast, token: str, message: object) -> httpx2.Response:
+def owntracks_post(
+    cast: Cast, token: str, message: object, door: str = "/api/owntracks"
+) -> httpx2.Response:
     return cast.client.post(
-        "/api/owntracks",
+        door,
         content=orjson.dumps(message),
         headers={
             "Authorization": "Basic " + base64.b64encode(f"mira:{token}".encode()).decode(),
@@ -654,14 +656,7 @@ def test_a_door_typed_with_a_slash_at_its_end_takes_the_fix_and_her_sos(cast: Ca
     there = between(START, HOME, 0.1)
     cast.clock.advance(seconds=10)
     fixed = owntracks_message(cast, there)
-    second = cast.client.post(
-        "/api/owntracks/",
-        content=orjson.dumps(fixed),
-        headers={
-            "Authorization": "Basic " + base64.b64encode(f"mira:{phone}".encode()).decode(),
-            "Content-Type": "application/json; charset=utf-8",
-        },
-    )
+    second = owntracks_post(cast, phone, fixed, door="/api/owntracks/")
     assert second.status_code == 200
     assert isinstance(second.json(), list)
     seen = cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()

@@ -53,11 +53,7 @@ class Person:
     def as_json(self) -> dict[str, Any]:
         """The account as its owner sees it."""
         return {
-            "id": self.id,
-            "email": self.email,
-            "name": self.name,
-            "is_operator": self.is_operator,
-            "timezone": self.timezone,
+            **self.as_listed(),
             "phone": self.phone,
             "pace": self.pace_mps,
             "rules": dict(self.rules),
