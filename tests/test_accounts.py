@@ -12,6 +12,8 @@ from tests.conftest import make_services
 from tests.people import Cast
 from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
+from walkwithme.domain.errors import Invalid
+from walkwithme.domain.people import check_timezone
 
 NEW = {"email": "ada@example.org", "name": "Ada", "password": "long enough password"}
 
@@ -156,3 +158,15 @@ def test_a_body_that_is_not_json_or_not_an_object_is_said_so_not_a_trace(
     )
     assert answer.status_code == status
     assert answer.json() == {"error": said}
+
+
+def test_a_time_zone_typed_as_its_city_is_named_back() -> None:
+    """ "Unknown time zone 'New York'" left her to guess the name it wanted."""
+    for typed, meant in (("New York", "America/New_York"), ("helsinki", "Europe/Helsinki")):
+        with pytest.raises(Invalid) as refused:
+            check_timezone(typed)
+        assert refused.value.field == "timezone"
+        assert refused.value.message.endswith(f": did you mean {meant}?")
+    with pytest.raises(Invalid) as refused:
+        check_timezone("Mars/Base")
+    assert refused.value.message == "unknown time zone 'Mars/Base': a name such as Europe/Helsinki"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from walkwithme.domain.errors import IllegalTransition, Invalid
 from walkwithme.domain.text import check_text
@@ -94,8 +94,19 @@ def check_timezone(tz: str) -> str:
     try:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
-        raise Invalid(f"unknown time zone {tz!r}", field="timezone") from None
+        meant = _zone_named(tz)
+        hint = f": did you mean {meant}?" if meant else ": a name such as Europe/Helsinki"
+        raise Invalid(f"unknown time zone {tz!r}{hint}", field="timezone") from None
     return tz
+
+
+def _zone_named(typed: str) -> str | None:
+    """The time zone whose city is what she typed ("New York": America/New_York), if one is."""
+    city = typed.strip().replace(" ", "_").casefold()
+    if not city:
+        return None
+    found = sorted(z for z in available_timezones() if z.rsplit("/", 1)[-1].casefold() == city)
+    return found[0] if found else None
 
 
 def check_pace(pace_mps: float) -> float:
