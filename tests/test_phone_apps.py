@@ -691,8 +691,7 @@ def owntracks_message(cast: Cast, where: tuple[float, float], **extra: Any) -> d
         # (support/DeviceMetricsProvider.kt): on a phone whose scale isn't 100, above it.
         ({"batt": 255}, "battery must be between 0 and 100"),
         ({"batt": -1}, "battery must be between 0 and 100"),
-        ({"vel": -1, "cog": -1}, "speed must be between 0 and 1000 (m/s); bearing must be"),
-        ({"acc": -1}, "accuracy must be between 0 and 100000 (metres)"),
+        ({"vel": -1, "cog": -1}, "speed must be between 0 and 1000 (m/s): left out; bearing"),
     ],
 )
 def test_a_reading_that_cant_be_is_left_out_and_her_position_kept(
@@ -711,11 +710,38 @@ def test_a_reading_that_cant_be_is_left_out_and_her_position_kept(
         START[0],
         START[1],
     )
-    left_out = {"batt": "battery", "vel": "speed", "cog": "bearing", "acc": "accuracy"}
+    left_out = {"batt": "battery", "vel": "speed", "cog": "bearing"}
     assert all(position[left_out[key]] is None for key in extra)
     refusal = device(cast, mira)["last_refusal"]
     assert said in refusal
-    assert refusal.endswith("left out, the position was kept")
+    assert refusal.endswith("; the position was kept")
+
+
+def test_a_position_vaguer_than_any_bound_is_kept_as_vague_never_as_exact(cast: Cast) -> None:
+    """Its accuracy says whether the position can be trusted at all: one over 100 km, left
+    out, read as exact and put her "at the door" from 150 km away. It is kept as vague as the
+    bound, out of the rules and the map; a negative one (OwnTracks for iOS: the position
+    itself is invalid) is refused."""
+    mira, noor, phone, walk = cast.walking()
+    near = owntracks_message(cast, START)
+    assert owntracks_post(cast, phone, near).status_code == 200
+    cast.clock.advance(seconds=10)
+    vague = owntracks_message(cast, HOME, acc=150_000)
+    assert owntracks_post(cast, phone, vague).status_code == 200
+    cast.clock.advance(seconds=10)
+    assert (
+        owntracks_post(cast, phone, owntracks_message(cast, HOME, acc=150_000)).status_code == 200
+    )
+    seen = cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()
+    assert seen["state"] == "active"  # not "at the door"
+    assert seen["last_position"]["t"] == near["tst"] * 1000
+    assert "accuracy over 100000 m" in device(cast, mira)["last_refusal"]
+    cast.clock.advance(seconds=10)
+    invalid = owntracks_message(cast, HOME, acc=-1)
+    assert owntracks_post(cast, phone, invalid).status_code == 200
+    assert device(cast, mira)["last_refusal"] == "accuracy must be between 0 and 100000 (metres)"
+    seen = cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()
+    assert seen["last_position"]["t"] == near["tst"] * 1000
 
 
 def test_the_old_ios_clients_unknown_battery_is_no_empty_battery(cast: Cast) -> None:

@@ -127,23 +127,33 @@ READINGS = (
 
 
 def without_impossible_extras(fix: Fix) -> tuple[Fix, list[str]]:
-    """A phone's fix with each optional reading that can't be left out, and why each was.
+    """A phone's fix without each reading out of its bounds, and what was left out.
 
     The phone apps' doors take a position whose battery or speed is out of bounds rather than
     refuse it: the app is answered 200 either way and never sends it again, so a refusal would
     lose where she was for a reading nobody needs to find her. Real apps send such readings:
     OwnTracks for Android sends the battery's raw level, never scaled to 100 on a phone whose
-    scale isn't; an unknown speed or bearing comes as -1 from several."""
+    scale isn't; an unknown speed or bearing comes as -1 from several.
+
+    Not its accuracy, which says whether the position itself can be trusted: one vaguer than
+    any bound is kept as vague as the bound (flagged inaccurate, out of the rules and the
+    map), never as a position of unknown, so exact, accuracy; a negative one is refused
+    (OwnTracks for iOS: the position itself is invalid)."""
     out = [
         reading
         for reading in READINGS
-        if (value := getattr(fix, reading.attr)) is not None
+        if reading.attr != "accuracy_m"
+        and (value := getattr(fix, reading.attr)) is not None
         and not reading.low <= value <= reading.high
     ]
-    if not out:
+    said = [f"{r.refusal}: left out" for r in out]
+    changed: dict[str, Any] = {r.attr: None for r in out}
+    if fix.accuracy_m is not None and fix.accuracy_m > MAX_ACCURACY_M:
+        changed["accuracy_m"] = MAX_ACCURACY_M
+        said.append(f"accuracy over {MAX_ACCURACY_M:g} m: taken as that (too vague to use)")
+    if not changed:
         return fix, []
-    unknown: dict[str, Any] = {r.attr: None for r in out}
-    return replace(fix, **unknown), [r.refusal for r in out]
+    return replace(fix, **changed), said
 
 
 def implausibility(fix: Fix, previous: Fix | None) -> str | None:

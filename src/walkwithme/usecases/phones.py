@@ -83,6 +83,7 @@ def _take(
 ) -> Taken:
     refused = message.refused
     fixes: list[Fix] = []
+    noted: str | None = None  # readings left out of a kept position: said if nothing worse
     for sent in message.fixes:
         fix, left_out = without_impossible_extras(sent)
         try:
@@ -91,8 +92,9 @@ def _take(
             refused = exc.message
         else:
             fixes.append(fix)
-            if left_out:
-                refused = f"{'; '.join(left_out)}: left out, the position was kept"
+            if left_out and noted is None:
+                noted = f"{'; '.join(left_out)}; the position was kept"
+    refused = refused or noted
     if fixes:
         said_before = _last_event_id(tx) if message.charging else 0
         refused = _record(tx, device, fixes, message.sos, streets) or refused

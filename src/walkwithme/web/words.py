@@ -59,9 +59,6 @@ def when(at_ms: int | None, now_ms: int, tz: str | None) -> str:
     return f"{clock_time(at_ms, tz)}, {ago(at_ms, now_ms)}"
 
 
-MINUTE_MS, HOUR_MS = 60_000, 3_600_000
-
-
 def day_time(at_ms: int | None, now_ms: int, tz: str | None) -> str:
     """ "today at 21:00", "tomorrow at 08:00", "Fri 5 Dec at 21:00", in the viewer's zone."""
     if at_ms is None:
