@@ -229,3 +229,17 @@ def test_a_webhook_nobody_answers_is_said_in_words_not_the_librarys() -> None:
     failed = send(Webhook(f"http://127.0.0.1:{closed}/hook", "s", True, outbound.Outbound()))
     assert not failed.permanent  # tried again later
     assert str(failed) == "could not reach it: nothing answered at that address"
+
+
+def test_a_telegram_bots_address_is_not_taken_for_a_bad_port(cast: Cast) -> None:
+    """`tgram://BOT_ID:TOKEN/CHAT` reads as a host and a port that isn't a number: the
+    check of a webhook's port refused every Telegram channel."""
+    mira = cast.person("Mira")
+    target = "tgram://123456789:AAHabcdefghijklmnopqrstuvwxyz012345/12345"
+    answer = cast.client.post(
+        "/api/channels", json={"kind": "apprise", "target": target}, headers=mira.auth
+    )
+    assert answer.status_code == 201, answer.text
+    assert [c["kind"] for c in cast.client.get("/api/channels", headers=mira.auth).json()] == [
+        "apprise"
+    ]

@@ -221,7 +221,8 @@ def check_target(
     if not isinstance(target, str):
         raise Invalid(f"a {kind} channel's target is a URL", field="target")
     target = target.strip()
-    parts = outbound.read_address(target, field="target", what=f"a {kind} channel's target")
+    what = "the webhook's address" if kind == "webhook" else "the Apprise URL"
+    parts = outbound.read_address(target, field="target", what=what)
     if kind == "webhook":
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise Invalid("a webhook needs an http or https URL", field="target")

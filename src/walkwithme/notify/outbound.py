@@ -148,13 +148,16 @@ async def check_host(host: str, *, allow_private: bool) -> None:
 def read_address(text: str, *, field: str, what: str) -> SplitResult:
     """An address the service will connect to (a channel's target), read as it will be read
     then: refused now, by name, if it never could be, rather than stored as a channel that
-    looks set up and stays silent in an alarm: a space or a control character in it, a port
-    that isn't one, an unclosed IPv6 bracket."""
+    looks set up and stays silent in an alarm: a space or a control character in it, an
+    unclosed IPv6 bracket, and for http and https a port that isn't one. (Another scheme's
+    "port" may be something else: a Telegram bot's token, `tgram://123456:ABC/chat`, reads as
+    host and port; Apprise reads those itself.)"""
     if any(char.isspace() or not char.isprintable() for char in text):
         raise Invalid(f"{what} must not hold spaces or control characters", field=field)
     try:
         parts = urlsplit(text)
-        port = parts.port  # reading it checks it: a number from 0 to 65535
+        # Reading it checks it: a number from 0 to 65535.
+        port = parts.port if parts.scheme.lower() in ("http", "https") else None
     except ValueError:
         raise Invalid(f"{what} is not a valid URL", field=field) from None
     if port == 0:
