@@ -974,3 +974,22 @@ def test_an_open_stream_closes_when_its_session_runs_out_though_fixes_keep_comin
         with pytest.raises(WebSocketDisconnect) as closed:
             ws.receive_json()
         assert closed.value.code == 4401
+
+
+def test_who_hears_of_alarms_through_needs_you(cast: Cast) -> None:
+    """Only the alarms of the walks one follows as a companion, and none of where she is."""
+    mira, noor, _phone, walk = cast.walking()
+    gus, eve = cast.person("Gus"), cast.person("Eve")
+    cast.link(mira, gus, role="guardian")
+    assert cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth).status_code == 200
+
+    def needs_you(who: Member | None) -> httpx2.Response:
+        cookie = {"Cookie": f"wwm_session={who.token}"} if who else {}
+        return cast.client.get("/needs-you", headers={"accept": "application/json", **cookie})
+
+    assert needs_you(None).status_code == 401
+    for nobody in (gus, eve, mira):  # her guardian (not yet reached), a stranger, herself
+        assert needs_you(nobody).json() == []
+    said = needs_you(noor).json()
+    assert [(w["id"], w["name"]) for w in said] == [(walk["id"], "Mira")]
+    assert set(said[0]) == {"id", "name", "sentence", "why", "alarm_since"}  # no position

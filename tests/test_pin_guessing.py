@@ -213,6 +213,7 @@ def test_wrong_pins_during_an_alarm_already_on_make_it_one_no_pin_ends(cast: Cas
     url = f"/api/walks/{walk['id']}"
     assert cast.client.post(f"{url}/sos", headers=mira.auth).status_code == 200
     assert cast.client.post(f"{url}/ack", headers=noor.auth).status_code == 200
+    cast.clock.advance(minutes=6)
     three_wrong_pins(cast, url, mira.auth)
     after_the_wait(cast, url, mira.auth)
     cast.clock.advance(seconds=20)  # past the wait the probe itself set
@@ -232,6 +233,7 @@ def test_wrong_pins_during_an_alarm_already_on_make_it_one_no_pin_ends(cast: Cas
     shown = text_of(page(cast.client, f"/walks/{walk['id']}", noor).text)
     assert "You are on it" in shown
     assert "Wrong PIN three times" in shown
+    assert "6 min ago" in shown  # since the alarm began (her SOS), not since the PINs
     resolved = cast.client.post(f"{url}/resolve", json={"note": "With her now"}, headers=noor.auth)
     assert resolved.status_code == 200, resolved.text
 

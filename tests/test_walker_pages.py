@@ -580,7 +580,7 @@ def test_an_offer_for_tomorrow_says_its_day_on_both_home_pages(cast: Cast) -> No
 
 
 def test_times_to_come_are_said_as_such() -> None:
-    now = 1_796_500_000_000  # 2026-12-06 (UTC)
+    now = 1_796_500_000_000  # 2026-12-05 19:46 (UTC)
     assert words.when(now + 12 * 60_000 + 5_000, now, "UTC").endswith(", in 12 min")
     assert words.when(now + 26 * 3_600_000, now, "UTC").startswith("tomorrow at ")
     in_a_month = words.when(now + 30 * 24 * 3_600_000, now, "UTC")
@@ -603,3 +603,24 @@ def test_with_nobody_to_follow_her_walk_its_form_asks_nothing_and_says_what_to_d
     assert 'href="/contacts" id="ask-companion"' in shown.text
     assert 'id="start-form"' not in shown.text
     assert 'name="pin"' not in shown.text
+
+
+def test_her_pin_on_her_page_during_a_wrong_pin_alarm_says_none_is_taken(cast: Cast) -> None:
+    """After the third wrong PIN (and any PIN after it) her page said "That PIN is not
+    right. Try again." above a section saying no PIN can end the alarm; a PIN during that
+    alarm led to a bare error page. Her page says no PIN is taken, whichever PIN it was."""
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    wid = cast.start_walk(mira)["id"]
+    for _ in range(2):
+        assert post_form(cast, mira, f"/walks/{wid}/ok", pin="0000").status_code == 403
+    third = post_form(cast, mira, f"/walks/{wid}/ok", pin="0000")
+    cast.clock.advance(seconds=5)
+    right = post_form(cast, mira, f"/walks/{wid}/inside", pin=PIN)
+    for answer in (third, right):
+        assert answer.status_code == 403
+        said = text_of(answer.text)
+        assert "That PIN was not taken: no PIN can end this alarm now." in said
+        assert "Try again" not in said
+        assert "Only the people following your walk can end this alarm" in said
+        assert 'id="ok-form" hidden' in answer.text

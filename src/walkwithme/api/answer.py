@@ -8,8 +8,6 @@ question waits for her answer, it says so instead of asking again.
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs
-
 from fastapi import APIRouter, Request
 from sqlalchemy.engine import Connection
 from starlette.responses import HTMLResponse
@@ -27,6 +25,7 @@ from walkwithme.usecases.moments import Pin
 from walkwithme.usecases.walk_record import Walk
 from walkwithme.web import walker_words
 from walkwithme.web.render import pages_of
+from walkwithme.web.session import read_form
 
 router = APIRouter(include_in_schema=False)
 
@@ -136,10 +135,13 @@ async def _sos(token: str, request: Request, svc: Services) -> HTMLResponse:
 
 @router.post("/answer/{token}")
 async def answer(token: str, request: Request, svc: ServicesDep) -> HTMLResponse:
-    fields = parse_qs((await request.body()).decode("utf-8", "replace"))
+    try:
+        fields = await read_form(request)
+    except DomainError as exc:
+        return _said(request, exc.message, exc.status)
     if fields.get("sos"):
         return await _sos(token, request, svc)
-    pin = fields.get("pin", [""])[0][:16]
+    pin = fields.get("pin", "")[:16]
     try:
         walk, heard = await svc.db.read(lambda c: _read(c, token))
 

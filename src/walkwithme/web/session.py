@@ -42,6 +42,12 @@ async def form_fields(request: Request) -> dict[str, str]:
     null`; it says where the request came from in `Sec-Fetch-Site`, which pages can't forge."""
     if not from_our_origin(request):
         raise Forbidden("cross-origin form refused")
+    return await read_form(request)
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """A posted form's fields (first value of each): refused whole (413, 422), never cut to
+    fit or stored with its bytes replaced."""
     body = await request.body()
     if len(body) > MAX_FORM_BYTES:
         # Cut to fit, its last fields would be lost without a word (the API refuses too).

@@ -11,7 +11,6 @@ from walkwithme.api.auth import COOKIE, services
 from walkwithme.domain.errors import DomainError, TooSoon
 from walkwithme.hashing import Lane
 from walkwithme.usecases import accounts, people
-from walkwithme.web.manage_common import sentence
 from walkwithme.web.render import pages_of, waits
 from walkwithme.web.session import form_fields, signed_form
 
@@ -45,8 +44,9 @@ async def sign_in(request: Request) -> Response:
     try:
         fields = await form_fields(request)
     except DomainError as exc:
-        said = sentence(exc.message)
-        return pages.render(request, "said.html", status=exc.status, message=said, back="/signin")
+        return pages.render(
+            request, "said.html", status=exc.status, message=exc.message, back="/signin"
+        )
     email, password = fields.get("email", "")[:254], fields.get("password", "")[:200]
     target = _next(fields.get("next"))
     svc = services(request)

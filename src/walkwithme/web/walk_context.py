@@ -33,12 +33,17 @@ class Seen:
 def _alarm_event(events: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The alarm the walk is in: the last "alarm" (or "sos") event on this side's timeline.
     What the companions see of the alarm her devices are shown after her duress PIN (events
-    marked `cover`) is not the walk's own alarm: the silent one goes on through it."""
+    marked `cover`) is not the walk's own alarm: the silent one goes on through it. Wrong PINs
+    during the alarm (`during`) give it their reason, not their time: it is the same alarm."""
+    reason: str | None = None
     for event in reversed(events):
         if event.get("cover"):
             continue
+        if event["kind"] == "alarm" and event.get("during"):
+            reason = reason or event.get("reason")
+            continue
         if event["kind"] in ("alarm", "sos"):
-            found: dict[str, Any] = event
+            found: dict[str, Any] = {**event, "reason": reason} if reason else event
             return found
         if event["kind"] == "alarm_resolved":
             return None

@@ -42,7 +42,7 @@ from walkwithme.usecases import (
 from walkwithme.usecases.accounts import Person
 from walkwithme.usecases.browser import browser_device
 from walkwithme.usecases.fixes import record_fixes
-from walkwithme.usecases.moments import Pin
+from walkwithme.usecases.moments import Pin, Refused
 from walkwithme.usecases.timeline import Audience
 from walkwithme.usecases.walk_record import Walk
 from walkwithme.web import walk_pages, walker_words, words
@@ -102,6 +102,8 @@ async def _her_walk_page(
     said: str | None = None,
     status: int = 200,
     new_link: dict[str, Any] | None = None,
+    *,
+    pin_refused: bool = False,
 ) -> Response:
     """Her walk page; `said`: what her last action met, said at its top (a wrong PIN keeps
     her on her page, with its SOS and its PIN pad, instead of a page of its own);
@@ -169,6 +171,11 @@ async def _her_walk_page(
             "csrf": csrf,
         }
     )
+    # An alarm three wrong PINs raised: no PIN ends it, so no pad asks for one, and a PIN she
+    # just gave is not answered "try again" (the same words whichever PIN it was).
+    locked = live and walk.walker_alarm_reason == Reason.WRONG_PINS.value
+    if locked and pin_refused:
+        said = walker_words.LOCKED_SAID
     return pages_of(request).render(
         request,
         "walker_walk.html",
@@ -181,8 +188,7 @@ async def _her_walk_page(
         asked=live and asked is not None,
         asked_why=words.reason(asked) if asked else None,
         in_alarm=live and walk.walker_state.value == "alarm",
-        # An alarm three wrong PINs raised: no PIN ends it, so no pad asks for one.
-        locked=live and walk.walker_alarm_reason == Reason.WRONG_PINS.value,
+        locked=locked,
         locked_title=walker_words.LOCKED_TITLE,
         locked_why=walker_words.LOCKED_WHY,
         companions=seen.view.get("companions", []),
@@ -278,8 +284,10 @@ async def _with_her_pin(
     except NotFound:
         return walk_pages.not_found(request)
     except Forbidden as exc:
-        if exc.field == "pin":
-            return await _her_walk_page(walk_id, request, WRONG_PIN, 403)
+        if exc.field == "pin" or exc.message == Refused.LOCKED.value:
+            # Her page again, as it is now: after a third wrong PIN (or any PIN during that
+            # alarm) it says who can end the alarm, and asks for no PIN, not "try again".
+            return await _her_walk_page(walk_id, request, WRONG_PIN, 403, pin_refused=True)
         return waits(_said(request, exc.message, exc.status, back), exc)
     except Invalid as exc:
         # A slip in what she filled in (her next walk's time, more time): said on her own

@@ -22,6 +22,7 @@ UNHEARD_ALARM = "ALARM: none of your companions has alerts that work: call someo
 # During an alarm three wrong PINs raised, no PIN ends it (docs/alarms.md, "Guessing her
 # PIN"): her pages ask for none, and say who can end it and what she can do meanwhile.
 LOCKED_TITLE = "Only the people following your walk can end this alarm"
+LOCKED_SAID = "That PIN was not taken: no PIN can end this alarm now."
 LOCKED_WHY = (
     "After three wrong PINs no PIN can end it: someone else may have your phone. They end it "
     "when they find you. If you can, call one of them, or the emergency number."

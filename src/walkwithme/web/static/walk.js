@@ -209,7 +209,8 @@ function updateBanner(event) {
     }
     const why = words.reason(tables, event.reason || event.kind);
     byId("alarm-reason").textContent = why.charAt(0).toUpperCase() + why.slice(1);
-    byId("alarm-since").dataset.at = event.at;
+    // Wrong PINs during the alarm change its reason, not its time: it is the same alarm.
+    if (!event.during) byId("alarm-since").dataset.at = event.at;
     byId("alarm-on-it").textContent = words.onIt(helpers);
     // After her duress PIN, a message would show on the phone someone else may hold.
     const silent = event.reason === "duress" || Boolean(view.duress);
@@ -424,17 +425,21 @@ refreshTimes();
 // Following one walk, he would not see another's alarm without his home page or an alert:
 // this page asks every 20 s (and when it is looked at again) and says each, with its link.
 const OTHERS_EVERY_MS = 20000;
+let othersSaid = "[]"; // what the notice says now: rebuilt (and said again, role=alert) on news only
 async function otherAlarms() {
   const said = byId("other-alarms");
   if (!said || !data.needs_you) return;
-  let found;
+  let found = [];
   try {
     const answer = await fetch(data.needs_you, { headers: { accept: "application/json" } });
-    if (!answer.ok) return;
-    found = (await answer.json()).filter((walk) => walk.id !== view.id);
+    // Signed out meanwhile: nothing is known of his other walks any more, so nothing is said.
+    if (answer.ok) found = (await answer.json()).filter((walk) => walk.id !== view.id);
   } catch {
-    return; // offline: the connection's own badge says so
+    return; // offline: the connection's own badge says so; what was said stays
   }
+  const news = JSON.stringify(found);
+  if (news === othersSaid) return;
+  othersSaid = news;
   said.replaceChildren(
     ...found.map((walk) => {
       const line = document.createElement("p");

@@ -14,6 +14,8 @@ export function ago(ms, now) {
   return `${Math.floor(seconds / 3600)} h ago`;
 }
 
+// A time gone by, as the live pages tick it on ("21:18, 3 min ago"); times to come are said by
+// the server alone (words.when: "tomorrow at 21:00"), and no page ticks one on.
 export function when(ms, now, tz) {
   return `${clockTime(ms, tz)}, ${ago(ms, now)}`;
 }
