@@ -722,7 +722,7 @@ def test_a_browser_at_an_address_with_nothing_gets_a_page_not_json(cast: Cast) -
         ("/settingz", "Nothing here"),
         ("/walks/abc", "Nothing here"),
         ("/api/share/", "This link has expired"),
-        ("/answer/", "This link has expired"),
+        ("/answer/", "This link is not whole"),
     ):
         shown = page(cast.client, path, mira)
         assert shown.status_code == 404, path

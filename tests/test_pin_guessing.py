@@ -232,7 +232,7 @@ def test_wrong_pins_during_an_alarm_already_on_make_it_one_no_pin_ends(cast: Cas
     # His page still says he is on it: it is the same alarm.
     shown = text_of(page(cast.client, f"/walks/{walk['id']}", noor).text)
     assert "You are on it" in shown
-    assert "Wrong PIN three times" in shown
+    assert "SOS pressed, then wrong PIN three times" in shown
     assert "6 min ago" in shown  # since the alarm began (her SOS), not since the PINs
     resolved = cast.client.post(f"{url}/resolve", json={"note": "With her now"}, headers=noor.auth)
     assert resolved.status_code == 200, resolved.text

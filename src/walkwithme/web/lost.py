@@ -28,8 +28,11 @@ def _lost(request: Request) -> bool:
 
 
 def _page(request: Request) -> Response:
-    link = request.url.path.startswith(LINKS)
-    return pages_of(request).render(request, "expired.html" if link else "nothing.html", status=404)
+    path = request.url.path
+    if not path.startswith(LINKS):
+        return pages_of(request).render(request, "nothing.html", status=404)
+    answer_cut = path.startswith("/answer/")  # hers: her walk may be live
+    return pages_of(request).render(request, "expired.html", status=404, answer_cut=answer_cut)
 
 
 def install(app: FastAPI) -> None:

@@ -34,20 +34,29 @@ def _alarm_event(events: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The alarm the walk is in: the last "alarm" (or "sos") event on this side's timeline.
     What the companions see of the alarm her devices are shown after her duress PIN (events
     marked `cover`) is not the walk's own alarm: the silent one goes on through it. Wrong PINs
-    during the alarm (`during`) give it their reason, not their time: it is the same alarm."""
-    reason: str | None = None
+    during the alarm (`during`) add their reason (`then`), not their time: it is the same
+    alarm."""
+    then: str | None = None
     for event in reversed(events):
         if event.get("cover"):
             continue
         if event["kind"] == "alarm" and event.get("during"):
-            reason = reason or event.get("reason")
+            then = then or event.get("reason")
             continue
         if event["kind"] in ("alarm", "sos"):
-            found: dict[str, Any] = {**event, "reason": reason} if reason else event
+            found: dict[str, Any] = {**event, "then": then} if then else event
             return found
         if event["kind"] == "alarm_resolved":
             return None
     return None
+
+
+def _alarm_reason(alarm: dict[str, Any]) -> str:
+    """Why, in words: an SOS during the alarm has no reason of its own and is said as what it
+    is; wrong PINs during it are said after it ("SOS pressed, then wrong PIN three times")."""
+    said = words.reason(str(alarm.get("reason") or alarm["kind"]))
+    then = alarm.get("then")
+    return f"{said}, then {words.reason(str(then))}" if then else said
 
 
 def _acknowledged_by(events: list[dict[str, Any]], me: int | None) -> list[str]:
@@ -136,8 +145,7 @@ def walk_context(
         "headline": words.state_sentence(state, name),
         "ending": None if live else ending(seen.events, now, tz, name, me),
         "alarm": alarm,
-        # An SOS during the alarm has no reason of its own: it is said as what it is.
-        "alarm_reason": words.reason(str(alarm.get("reason") or alarm["kind"])) if alarm else None,
+        "alarm_reason": _alarm_reason(alarm) if alarm else None,
         "alarm_since": words.when(int(alarm["at"]), now, tz) if alarm else None,
         "on_it": words.on_it(on_it),
         "said_on_it": "You" in on_it,  # its button says so (and says it again if pressed)

@@ -208,7 +208,14 @@ function updateBanner(event) {
       if (onItButton) onItButton.textContent = "I'm on it";
     }
     const why = words.reason(tables, event.reason || event.kind);
-    byId("alarm-reason").textContent = why.charAt(0).toUpperCase() + why.slice(1);
+    const said = byId("alarm-reason");
+    if (event.during && said.textContent) {
+      // Wrong PINs during the alarm: said after why it began ("SOS pressed, then wrong PIN
+      // three times"), as the page says it when loaded.
+      if (!said.textContent.endsWith(why)) said.textContent = `${said.textContent}, then ${why}`;
+    } else {
+      said.textContent = why.charAt(0).toUpperCase() + why.slice(1);
+    }
     // Wrong PINs during the alarm change its reason, not its time: it is the same alarm.
     if (!event.during) byId("alarm-since").dataset.at = event.at;
     byId("alarm-on-it").textContent = words.onIt(helpers);
