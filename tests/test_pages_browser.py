@@ -533,8 +533,10 @@ def test_an_alarm_on_the_companions_page_and_the_guardians_link(
     assert page.evaluate("window.notReloaded") is True
     expect(page.locator("path.position")).to_have_count(1)  # the map is still drawn
     screenshot(page, "companion-marked-safe")
-    # Through the alarm's link her number was for the alarm alone: it goes with it, live.
+    # Through the alarm's link her number was for the alarm alone: it goes with it, live; and
+    # the top of the page says the alarm is over, and who ended it.
     expect(guardian.locator("#alarm")).to_be_hidden()
+    expect(guardian.locator("#alarm-over")).to_have_text("The alarm is over: Noor ended it.")
     expect(guardian.get_by_text("+358 40 123 4567")).to_have_count(0)
     # Her companion's own page keeps it, for the rest of her walk.
     expect(page.get_by_text("+358 40 123 4567").first).to_be_attached()
@@ -735,3 +737,33 @@ def test_another_walk_he_follows_in_its_alarm_is_said_on_the_walk_he_has_open(
     expect(page).to_have_url(f"{site.url}/walks/{hers['id']}")
     expect(page.locator("#alarm")).to_be_visible()
     expect(page.locator("#other-alarms")).to_be_hidden()  # its own alarm is on its banner
+
+
+def test_her_are_you_ok_page_follows_her_walk_while_it_is_open(
+    open_site: SiteFactory,
+    new_context: Callable[[], BrowserContext],
+    refusing_sink: WebhookSink,
+) -> None:
+    """She answers on her walk page, or the alarm turns into one no PIN ends: the "Are you
+    OK?" page she has open went on asking for her PIN until she reloaded it."""
+    site = open_site(WWM_ALLOW_PRIVATE_ADDRESSES="true")
+    mira, noor = site.person("Mira"), site.person("Noor")
+    site.link(mira, noor)
+    site.call(mira, "POST", "/api/channels", kind="webhook", target=refusing_sink.url + "/mira")
+    walk = site.start_walk(mira)
+    site.send(site.device(mira), site.route_home()[0])
+    assert site.look(minutes=3) == ["check"]
+    asking = new_context().new_page()
+    asking.clock.install()
+    asking.goto(site.url + site.link_of("check"))
+    expect(asking.locator("h1")).to_have_text("Are you OK?")
+    for _ in range(3):  # from her walk page, someone tries PINs
+        site.http.post(f"/api/walks/{walk['id']}/ok", json={"pin": "0000"}, headers=mira.auth)
+    asking.clock.run_for(16_000)  # the page asks for itself every 15 s
+    expect(asking.locator("h1")).to_have_text(
+        "Only the people following your walk can end this alarm"
+    )
+    expect(asking.get_by_label("Your PIN")).to_have_count(0)
+    site.call(noor, "POST", f"/api/walks/{walk['id']}/resolve", note="With her")
+    asking.clock.run_for(16_000)
+    expect(asking.locator("h1")).to_have_text("Already answered")

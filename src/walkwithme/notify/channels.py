@@ -95,10 +95,10 @@ def unreachable(exc: BaseException) -> str:
     """Why an address could not be reached, in words her channels page can show (the
     library's own, "All connection attempts failed", said nothing to her)."""
     if isinstance(exc, httpx2.TimeoutException):
-        return "could not reach it: it took too long to answer"
+        return "it took too long to answer"
     if isinstance(exc, httpx2.ConnectError | ConnectionError):
-        return "could not reach it: nothing answered at that address"
-    return "could not reach it: the connection failed"
+        return "nothing answered at that address"
+    return "the connection to it failed"
 
 
 @dataclass

@@ -237,6 +237,12 @@ function updateBanner(event) {
     hideKeepingFocus(banner);
     // Through a link, her phone number is for the alarm alone (privacy.md): it goes with it.
     if (data.by_link) for (const call of document.querySelectorAll(".call")) call.remove();
+    const over = byId("alarm-over");
+    if (over) {
+      const by = event.by && event.by.name ? `: ${event.by.name} ended it` : "";
+      over.textContent = `The alarm is over${by}.`;
+      over.hidden = false;
+    }
     // Her own page: what her SOS said gives way to who ended the alarm (her SOS button is
     // there again, should she need it).
     const sent = byId("sos-sent");

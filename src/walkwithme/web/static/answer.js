@@ -1,0 +1,29 @@
+// The "Are you OK?" page follows her walk as her walk page does: looked at again, and every
+// 15 s, it asks for itself, and shows the new page when what it asks has changed (answered
+// on her walk page, the alarm ended, or turned into one no PIN ends): she would otherwise
+// type her PIN into a question that no longer waits for it. Never while she is typing.
+const EVERY_MS = 15000;
+
+function gist(main) {
+  const heading = main.querySelector("h1");
+  return `${heading ? heading.textContent.trim() : ""}|${Boolean(main.querySelector("#pin"))}`;
+}
+
+async function follow() {
+  const typing = document.getElementById("pin");
+  if (typing && typing.value) return;
+  let fresh;
+  try {
+    const answer = await fetch(location.href, { headers: { accept: "text/html" } });
+    fresh = new DOMParser().parseFromString(await answer.text(), "text/html").querySelector("main");
+  } catch {
+    return; // offline: the page stays as it is
+  }
+  const main = document.querySelector("main");
+  if (fresh && main && gist(fresh) !== gist(main)) main.replaceWith(fresh);
+}
+
+setInterval(follow, EVERY_MS);
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible") follow();
+});
