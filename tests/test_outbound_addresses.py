@@ -243,3 +243,20 @@ def test_a_telegram_bots_address_is_not_taken_for_a_bad_port(cast: Cast) -> None
     assert [c["kind"] for c in cast.client.get("/api/channels", headers=mira.auth).json()] == [
         "apprise"
     ]
+
+
+def test_the_same_address_twice_is_one_channel(cast: Cast) -> None:
+    """A reload of the page that added it sent its form again, and every alert then reached
+    her twice."""
+    mira = cast.person("Mira")
+    body = {"kind": "webhook", "target": "https://hooks.example.org/mira"}
+    assert cast.client.post("/api/channels", json=body, headers=mira.auth).status_code == 201
+    again = cast.client.post("/api/channels", json=body, headers=mira.auth)
+    assert again.status_code == 409
+    assert again.json() == {
+        "error": "you have a channel to this address already",
+        "field": "target",
+    }
+    assert len(cast.client.get("/api/channels", headers=mira.auth).json()) == 1
+    other = {**body, "target": "https://hooks.example.org/mira2"}
+    assert cast.client.post("/api/channels", json=other, headers=mira.auth).status_code == 201

@@ -17,7 +17,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from walkwithme.domain.errors import NotFound
+from walkwithme.domain.errors import Conflict, NotFound
 from walkwithme.domain.people import check_name
 from walkwithme.store.schema import alerts, channels, deliveries, insert_id, walks
 from walkwithme.store.tx import Tx
@@ -42,7 +42,13 @@ LONGEST_RETRY_MS = 10 * 60_000
 
 def add_channel(tx: Tx, person_id: int, kind: str, target: str, label: str) -> dict[str, Any]:
     """`target` already checked (notify.channels.check_target). A webhook gets a secret to
-    check signatures with, shown this once."""
+    check signatures with, shown this once. The same address twice is refused: each alert
+    would reach her twice, and a page's form sent again (a reload) would add it again."""
+    same = sa.select(channels.c.id).where(
+        channels.c.person_id == person_id, channels.c.kind == kind, channels.c.target == target
+    )
+    if tx.conn.execute(same).first() is not None:
+        raise Conflict("you have a channel to this address already", field="target")
     secret = secrets.token_urlsafe(24) if kind == "webhook" else None
     channel_id = insert_id(
         tx.conn,

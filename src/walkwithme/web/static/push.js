@@ -24,9 +24,11 @@ async function turnOn() {
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ kind: "webpush", target: subscription.toJSON(), label: "this browser" }),
     });
-    said.textContent = made.ok
-      ? "Alerts will come to this browser. Send a test from your channels to be sure."
-      : "This browser could not be added: " + (await made.json()).error;
+    // 409: this browser's subscription is a channel of hers already (pressed twice).
+    said.textContent =
+      made.ok || made.status === 409
+        ? "Alerts will come to this browser. Send a test from your channels to be sure."
+        : "This browser could not be added: " + (await made.json()).error;
   } catch (error) {
     said.textContent = "This browser can't get alerts: " + error.message;
   } finally {
