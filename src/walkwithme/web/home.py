@@ -116,9 +116,9 @@ def _home(conn: Connection, person_id: int, now: int, tz: str) -> dict[str, Any]
 
 @router.get("/needs-you")
 async def needs_you(request: Request) -> Response:
-    """The walks he follows that are in an alarm now, for whichever walk page of his is open
-    (static/walk.js asks every little while): following one walk, he would not have seen
-    another's alarm without his home page, or an alert."""
+    """The walks he follows that are in an alarm now, for the walk page he has open as a
+    companion (static/walk.js asks every 20 s): following one walk, he would not have seen
+    another's alarm without his home page, or an alert. Who and why, never where."""
     who = await signed_in(request)
     if who is None:
         return JSON(error_body("sign in first"), status_code=401)

@@ -2,8 +2,9 @@
 
 A link cut short by a mail app (`/api/share/`, `/answer/`), a mistyped address or a walk's
 number that isn't one (`/walks/abc`) showed `{"error": "Not Found"}`, laid out for a desktop.
-A browser's navigation (a GET that asks for text/html first) now gets "Nothing here", or,
-for a link cut short, "This link has expired"; everything else is answered by the API's own
+A browser's navigation (a GET that asks for text/html first) now gets "Nothing here"; a
+watcher's link cut short, "This link has expired"; her own "Are you OK?" link cut short, "This
+link is not whole" and a way to her walk. Everything else is answered by the API's own
 handlers (api/errors.py), as before.
 """
 
