@@ -737,3 +737,29 @@ def test_after_three_wrong_pins_her_page_asks_for_no_pin_and_says_who_ends_it(
     site.call(noor, "POST", f"/api/walks/{walk_id}/resolve", note="With her")
     expect(page.locator("#check")).to_be_hidden()
     expect(page.get_by_text("End the walk early")).to_be_visible()
+
+
+def test_a_wrong_pin_answered_on_her_page_is_not_sent_again_by_a_reload(
+    open_site: SiteFactory,  # noqa: F811
+    new_context: Callable[[], BrowserContext],  # noqa: F811
+) -> None:
+    """Her page answered a wrong PIN at the form's own address: a reload there sent the PIN
+    again, one attempt more towards the alarm three wrong ones raise."""
+    site = open_site()
+    mira, noor = site.person("Mira"), site.person("Noor")
+    site.link(mira, noor)
+    page = walker_context(new_context, site).new_page()
+    walk_id = her_walk_page(site, page, mira, noor)
+    page.get_by_text("I need more time").click()
+    page.get_by_label("Your PIN").and_(page.locator("#extend-pin")).fill("0000")
+    page.get_by_role("button", name="Give me more time").click()
+    expect(page.get_by_text("That PIN is not right")).to_be_visible()
+    expect(page).to_have_url(f"{site.url}/walks/{walk_id}")
+    page.reload()
+    expect(page.locator("#headline")).to_have_text("You are on the way")
+    refused = [
+        e
+        for e in site.call(mira, "GET", f"/api/walks/{walk_id}/events")
+        if e["kind"] == "pin_refused"
+    ]
+    assert len(refused) == 1

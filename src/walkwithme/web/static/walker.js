@@ -10,6 +10,12 @@ const data = JSON.parse(document.getElementById("walk-data").textContent);
 const tables = data.words;
 const byId = (id) => document.getElementById(id);
 const QUEUE = `wwm-fixes-${data.walk_id}`;
+
+// A PIN her page could not take (a wrong one) is answered with this page at the form's own
+// address (`/walks/1/inside`): reloaded there, it would send the PIN again, one attempt more
+// towards the alarm. The page takes its walk's own address, which a reload only reads.
+const own = `/walks/${data.walk_id}`;
+if (location.pathname !== own) history.replaceState(history.state, "", own);
 const BATCH = 100;
 const RETRY_MS = 5000;
 
