@@ -20,6 +20,7 @@ from nacl.secret import SecretBox
 
 from tests.people import HOME, START, Cast, Member, between
 from tests.service import Service, cli
+from tests.test_owntracks_mqtt import location
 from tests.test_service_e2e import now_ms, prepare
 from walkwithme.replay import Replay, ReplayError, read_gpx
 
@@ -673,19 +674,8 @@ def test_a_door_typed_with_a_slash_at_its_end_takes_the_fix_and_her_sos(cast: Ca
 
 
 def owntracks_message(cast: Cast, where: tuple[float, float], **extra: Any) -> dict[str, Any]:
-    """OwnTracks for Android's location (owntracks/android, MessageLocation.kt)."""
-    return {
-        "_type": "location",
-        "lat": where[0],
-        "lon": where[1],
-        "tst": cast.clock.now_ms() // 1000,
-        "acc": 8,
-        "batt": 64,
-        "vel": 5,
-        "cog": 170,
-        "tid": "MV",
-        **extra,
-    }
+    """OwnTracks for Android's location (owntracks/android, MessageLocation.kt), moving."""
+    return location(cast, where, **{"acc": 8, "batt": 64, "vel": 5, "cog": 170, **extra})
 
 
 @pytest.mark.parametrize(

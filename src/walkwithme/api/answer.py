@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 from starlette.responses import HTMLResponse
 
 from walkwithme.api.auth import ServicesDep
-from walkwithme.api.walks import with_pin
+from walkwithme.api.walks import refused_as_locked, with_pin
 from walkwithme.domain.errors import DomainError, Forbidden, Invalid, TooSoon
 from walkwithme.domain.rules import Reason
 from walkwithme.domain.walks import WalkState
@@ -57,21 +57,11 @@ def _asking(
 ) -> HTMLResponse:
     """The question, why it is asked, or that the alarm is on already; and, for someone who
     is not OK, SOS."""
+    pin = True
     if walk.walker_alarm_reason == Reason.WRONG_PINS.value:
         # No PIN ends it (moments.take): no form asks for one, and SOS stays.
-        return _page(
-            request,
-            status,
-            **{
-                "form": True,
-                "pin": False,
-                "heading": walker_words.LOCKED_TITLE,
-                "why": walker_words.LOCKED_WHY,
-                "heard": heard,
-                **shown,
-            },
-        )
-    if walk.walker_state is WalkState.ALARM and not heard:
+        heading, why, pin = walker_words.LOCKED_TITLE, walker_words.LOCKED_WHY, False
+    elif walk.walker_state is WalkState.ALARM and not heard:
         heading = "None of your companions has alerts that work"
         why = "Nobody is told of this alarm: call someone. If you are OK, enter your PIN."
     elif walk.walker_state is WalkState.ALARM:
@@ -80,19 +70,8 @@ def _asking(
     else:
         heading = "Are you OK?"
         why = why_asked(walk.walker_check_reason, timer=walk.destination is None) or ""
-    return _page(
-        request,
-        status,
-        **{
-            "form": True,
-            "pin": True,
-            "heading": heading,
-            "why": why,
-            "message": ASK,
-            "heard": heard,
-            **shown,
-        },
-    )
+    said = {"heading": heading, "why": why, "message": ASK, "heard": heard, **shown}
+    return _page(request, status, form=True, pin=pin, **said)
 
 
 @router.get("/answer/{token}")
@@ -157,7 +136,7 @@ async def answer(token: str, request: Request, svc: ServicesDep) -> HTMLResponse
     except Invalid as exc:  # no PIN in the form: asked again, nothing counted
         return _asking(request, walk, heard, exc.status, message="Enter your PIN.")
     except Forbidden as exc:
-        if exc.field != "pin" and exc.message != moments.Refused.LOCKED.value:
+        if exc.field != "pin" and not refused_as_locked(exc):
             return _said(request, exc.message, exc.status)
         # Asked again as the walk is now: a third wrong PIN raised an alarm no PIN ends, and
         # then the page says who can end it instead of asking for a PIN.

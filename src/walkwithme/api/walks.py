@@ -298,6 +298,11 @@ async def with_pin(
     return done
 
 
+def refused_as_locked(refusal: Forbidden) -> bool:
+    """`with_pin`'s refusal during an alarm wrong PINs raised (any PIN: no PIN ends it)."""
+    return refusal.message == moments.Refused.LOCKED.value
+
+
 @router.post("/{walk_id}/inside")
 async def inside(walk_id: Id, body: Inside, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
     """She is inside: the walk is over and safe. Takes her PIN; `next`, the time of her next

@@ -17,7 +17,6 @@ from walkwithme.domain.errors import DomainError
 from walkwithme.store.tx import Tx
 from walkwithme.usecases import contacts, offer_views, walks
 from walkwithme.usecases.timeline import Audience
-from walkwithme.views import walk_view
 from walkwithme.web import words
 from walkwithme.web.manage_common import asks_you, next_walk_sentence, next_walks_said
 from walkwithme.web.render import pages_of, waits
@@ -55,8 +54,7 @@ def following_now(conn: Connection, person_id: int, now: int, tz: str) -> list[d
     following = []
     for walk, audience in walks.walks_of(conn, person_id):
         if audience is Audience.COMPANION and walk.live:
-            view = walk_view(conn, walk, audience)
-            name = str(view["walker"]["name"])
+            name = walks.person_name(conn, walk.walker_id)  # all it needs of her (polled)
             following.append(
                 {
                     "id": walk.id,

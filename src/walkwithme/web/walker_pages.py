@@ -24,7 +24,7 @@ from walkwithme.api.errors import error_body
 from walkwithme.api.fixes_door import Answer, fixes_of, take_fixes
 from walkwithme.api.params import Id
 from walkwithme.api.responses import JSON
-from walkwithme.api.walks import with_pin
+from walkwithme.api.walks import refused_as_locked, with_pin
 from walkwithme.domain.errors import DomainError, Forbidden, Invalid, NotFound
 from walkwithme.domain.rules import Reason
 from walkwithme.domain.walks import MAX_EXTENSION_MIN, QUICK_REPLIES, check_extension
@@ -42,7 +42,7 @@ from walkwithme.usecases import (
 from walkwithme.usecases.accounts import Person
 from walkwithme.usecases.browser import browser_device
 from walkwithme.usecases.fixes import record_fixes
-from walkwithme.usecases.moments import Pin, Refused
+from walkwithme.usecases.moments import Pin
 from walkwithme.usecases.timeline import Audience
 from walkwithme.usecases.walk_record import Walk
 from walkwithme.web import walk_pages, walker_words, words
@@ -284,7 +284,7 @@ async def _with_her_pin(
     except NotFound:
         return walk_pages.not_found(request)
     except Forbidden as exc:
-        if exc.field == "pin" or exc.message == Refused.LOCKED.value:
+        if exc.field == "pin" or refused_as_locked(exc):
             # Her page again, as it is now: after a third wrong PIN (or any PIN during that
             # alarm) it says who can end the alarm, and asks for no PIN, not "try again".
             return await _her_walk_page(walk_id, request, WRONG_PIN, 403, pin_refused=True)
