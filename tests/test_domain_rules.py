@@ -12,11 +12,7 @@ from walkwithme.domain.fixes import Fix
 from walkwithme.domain.geo import distance_m, expected_duration_ms
 from walkwithme.domain.profiles import Thresholds
 from walkwithme.domain.rules import (
-    ADAPT_AFTER_M,
-    ADAPT_AFTER_MS,
-    ADAPT_STEP_MS,
     DAY,
-    MAX_WALK_MS,
     MINUTE,
     NIGHT,
     SECOND,
@@ -24,11 +20,9 @@ from walkwithme.domain.rules import (
     Reason,
     Verdict,
     Watch,
-    adapted_arrival,
     battery_notice,
     evaluate,
     next_due_at,
-    paused_before,
     profile_at,
     progress_after,
     quiet_after_answer,
@@ -354,55 +348,6 @@ def test_a_walk_that_stops_goes_silent_or_walks_away_is_always_raised(
     assert len(asked) == 1
     expected = {"stop": Reason.STALLED, "silent": Reason.SILENT, "away": Reason.MOVING_AWAY}
     assert asked[0] in {expected[trouble], Reason.LATE}
-
-
-# -- the expected arrival adapts ---------------------------------------------------------------
-
-
-@given(
-    planned_min=st.integers(5, 60),
-    walked_m=st.floats(0, 3000),
-    left_m=st.floats(0, 3000),
-    elapsed_s=st.integers(0, 7200),
-)
-def test_more_time_is_only_ever_more_and_never_unbounded(
-    planned_min: int, walked_m: float, left_m: float, elapsed_s: int
-) -> None:
-    started = 1_000_000
-    expected = started + planned_min * MINUTE
-    t = started + elapsed_s * 1000
-    later = adapted_arrival(expected, started, (walked_m + left_m, started), left_m, t)
-    if later is None:
-        return
-    assert later >= expected + ADAPT_STEP_MS
-    assert later <= started + MAX_WALK_MS
-    assert walked_m >= ADAPT_AFTER_M
-    assert elapsed_s * 1000 >= ADAPT_AFTER_MS
-
-
-def test_at_half_the_pace_she_is_given_the_time_her_pace_needs() -> None:
-    started = 0
-    # 1,000 m planned in 12 minutes; after 10 minutes she has walked 400 m: 0.667 m/s.
-    # 600 m more at her pace is 15 minutes more (25 in all), but one step gives at most half
-    # as long again as she has (18): a pace measured over minutes is no promise.
-    later = adapted_arrival(12 * MINUTE, started, (1000.0, 0), 600.0, 10 * MINUTE)
-    assert later == 18 * MINUTE
-    # Still at that pace a minute on, she is given all her pace needs.
-    assert later is not None
-    again = adapted_arrival(later, started, (1000.0, 0), 560.0, 11 * MINUTE)
-    assert again == 11 * MINUTE + 840_000  # 560 m at 0.667 m/s: 14 minutes more
-    # One second less than two minutes of measuring, or under 100 m: too soon to say.
-    assert adapted_arrival(MINUTE, started, (1000.0, 0), 600.0, ADAPT_AFTER_MS - 1000) is None
-    assert adapted_arrival(MINUTE, started, (1000.0, 0), 901.0, 10 * MINUTE) is None
-
-
-def test_a_wait_is_a_pause_not_her_pace_whatever_her_phones_interval() -> None:
-    # Fixes every 10 s: two minutes without progress is a wait (at the start, at a light).
-    assert paused_before(120_000, 10_000)
-    assert not paused_before(60_000, 10_000)  # walking in small steps in the noise
-    # A phone that reports every 2 minutes makes progress that seldom, walking.
-    assert not paused_before(240_000, 120_000)
-    assert paused_before(400_000, 120_000)
 
 
 def test_a_walker_with_a_vague_phone_reporting_every_30_s_makes_progress_in_time() -> None:

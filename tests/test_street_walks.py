@@ -233,6 +233,64 @@ def test_without_streets_the_same_walk_round_the_yard_looks_wrong(
     assert checks(cast, noor, walk_["id"])[0] in ("moving_away", "stalled")
 
 
+def by_day(cast: Cast) -> tuple[Member, Member, str]:
+    """Mira, Noor following her, and Mira's phone, at 20:26 UTC: day."""
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    return mira, noor, cast.device(mira)
+
+
+@pytest.mark.parametrize("stop_s", [None, 60], ids=["straight on", "a stop a minute in"])
+def test_without_streets_a_way_home_that_starts_sideways_is_judged_by_her_own_pace(
+    cast: Cast, helsinki: StreetMap, stop_s: int | None
+) -> None:
+    """A service with no street map (the default), by day. From the station, the streets
+    home run sideways to her door for the first minute and a half, then south: judged by how
+    fast the straight line fell, a walker at her planned pace seemed slow. Noor was told she
+    was "slower: more time" four minutes in (and her late alarm put off), and a stop of four
+    minutes a minute in (a friend met, a shop) was asked "Are you OK?", as if she had stood
+    there for five. Judged by her own steps, she is on time, and walking until she stops."""
+    mira, noor, phone = by_day(cast)
+    walk_ = start(cast, mira, STATION, SOUTH_HOME)
+    route = helsinki.route(STATION, SOUTH_HOME)
+    assert route is not None
+    decided: list[str] = []
+    stopped = 0
+    for p in walk_along(
+        route.points,
+        pace_mps=DEFAULT_PACE_MPS,
+        every_s=10,
+        start_ms=cast.clock.now_ms(),
+        noise_m=5,
+        seed=3,
+    ):
+        if stop_s is not None and not stopped and p.t_ms - walk_["started_at"] >= stop_s * 1000:
+            for _ in range(24):  # four minutes where she is
+                stopped += 10_000
+                cast.clock.set(p.t_ms + stopped)
+                decided += cast.services.watchdog.tick_sync()
+                cast.send(phone, {**cast.fix((p.lat, p.lon)), "t": p.t_ms + stopped})
+        cast.clock.set(p.t_ms + stopped)
+        decided += cast.services.watchdog.tick_sync()
+        cast.send(phone, cast.fix((p.lat, p.lon)))
+    assert decided == []
+    assert checks(cast, noor, walk_["id"]) == []
+    assert state(cast, noor, walk_["id"]) == "at_door"
+    later = [
+        e["at"] - walk_["started_at"]
+        for e in cast.events(noor, walk_)
+        if e["kind"] == "expected_later"
+    ]
+    if stop_s is None:
+        assert later == []  # she arrives ahead of time
+    else:
+        # Four minutes stopped: she needs more time, and is given it in the last quarter of
+        # hers, when how long her way is has shown.
+        planned = walk_["expected_at"] - walk_["started_at"]
+        assert later
+        assert min(later) >= planned * 3 // 4
+
+
 @pytest.mark.streets
 def test_another_street_to_the_same_door_is_not_walking_away(
     cast: Cast, helsinki: StreetMap

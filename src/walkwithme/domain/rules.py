@@ -308,49 +308,6 @@ DETOUR_SHARE = 0.25
 MAX_DETOUR_M = 300.0
 
 
-# -- the expected arrival adapts, the way a companion's would ------------------------------------
-
-ADAPT_AFTER_MS = 2 * MINUTE  # her pace is judged over at least this long...
-ADAPT_AFTER_M = 100.0  # ...and this far
-ADAPT_STEP_MS = MINUTE  # more time is given (and said) in steps of a minute or more
-MAX_WALK_MS = 240 * MINUTE  # no walk is expected to last longer than this from its start
-# A stop this long (and longer than a few of her phone's intervals) is a pause, not her pace:
-# her pace is measured again from where she sets off.
-PAUSE_MS = 90_000
-PAUSE_INTERVALS = 3
-
-
-def paused_before(since_progress_ms: int, since_fix_ms: int) -> bool:
-    """Whether the progress a fix made is her first after a pause: her last progress was
-    `since_progress_ms` ago, her fix before `since_fix_ms` ago (a phone that reports every few
-    minutes makes progress that seldom, walking)."""
-    return since_progress_ms > max(PAUSE_MS, PAUSE_INTERVALS * since_fix_ms)
-
-
-def adapted_arrival(
-    expected_at: int,
-    started_at: int,
-    measured_from: tuple[float, int],
-    left_m: float,
-    t: int,
-) -> int | None:
-    """A walker who keeps making progress, slower than planned, gets the time her own pace says
-    she needs, as a companion watching her would give it; None: no change. Call it only for a
-    fix that made progress: one who stops is given nothing (the stalled rule watches her).
-    `measured_from`: distance left and time at her first fix, or where she set off again
-    after a pause (`paused_before`); `left_m`: to the door."""
-    from_m, from_at = measured_from
-    walked_m, elapsed_ms = from_m - left_m, t - from_at
-    if elapsed_ms < ADAPT_AFTER_MS or walked_m < ADAPT_AFTER_M:
-        return None
-    pace_mps = walked_m / (elapsed_ms / 1000)
-    needed = min(t + int(max(0.0, left_m) / pace_mps * 1000), started_at + MAX_WALK_MS)
-    # At most half as long again as she is now given, at a time: her pace, measured over a
-    # few minutes, is no promise, and a late walk is the alarm of last resort.
-    needed = min(needed, expected_at + max(ADAPT_STEP_MS, (expected_at - started_at) // 2))
-    return needed if needed >= expected_at + ADAPT_STEP_MS else None
-
-
 BATTERY_NOTICES = (15, 5)
 
 

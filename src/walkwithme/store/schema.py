@@ -201,10 +201,9 @@ walks = sa.Table(
     # Where she has been standing near the door, and since when (JSON; domain/lingering.py):
     # lingering counts from when she stopped moving, not from one noisy fix inside the radius.
     sa.Column("door_still", sa.Text),
-    # Where her own pace is measured from (her first fix: distance left, time), so a walker
-    # slower than planned but making progress is given more time.
-    sa.Column("measured_m", sa.Float),
-    sa.Column("measured_at", Ms),
+    # How far she has walked along her track, and where her pace is measured from (JSON;
+    # domain/pace.py), so a walker slower than planned but making progress is given more time.
+    sa.Column("walked", sa.Text),
     # ...the "Are you OK?" check waiting for her answer...
     sa.Column("check_reason", sa.String(16)),
     sa.Column("check_asked_at", Ms),

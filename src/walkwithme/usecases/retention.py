@@ -55,7 +55,7 @@ _WHERE = {
     "straight_m": None,
     "behind_m": None,
     "door_still": None,
-    "measured_m": None,
+    "walked": None,
     "walker_last": None,
 }
 

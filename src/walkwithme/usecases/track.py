@@ -6,6 +6,7 @@ saved once with the events it raised (`usecases/fixes.py` decides which fixes re
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,14 +14,8 @@ from sqlalchemy.engine import Connection
 
 from walkwithme.domain.fixes import Fix
 from walkwithme.domain.lingering import Stillness, still_after
-from walkwithme.domain.rules import (
-    Progress,
-    Reason,
-    adapted_arrival,
-    battery_notice,
-    paused_before,
-    progress_after,
-)
+from walkwithme.domain.pace import adapted_arrival, guess_now, paused_before, walked_after
+from walkwithme.domain.rules import Progress, Reason, battery_notice, noise_m, progress_after
 from walkwithme.domain.walks import WalkState, door_after_fix
 from walkwithme.store.schema import fixes
 from walkwithme.store.tx import Tx
@@ -46,11 +41,7 @@ class Track:
         self.door_at = walk.door_at
         self.still = walk.still
         self.expected_at = walk.expected_at
-        self.measured_from = (
-            (walk.measured_m, walk.measured_at)
-            if walk.measured_m is not None and walk.measured_at is not None
-            else None
-        )
+        self.walked = walk.walked  # along her own track: her pace
         self.battery = walk.last.battery_pct
         self.notice = walk.battery_notice
         self.heard_at = walk.heard_at  # a fix kept out of the map still says her phone is alive
@@ -116,15 +107,23 @@ class Track:
             )
             before = dest.distance_from(previous.lat, previous.lon) if previous else None
             progressed_at = self.progress.progress_at if self.progress is not None else None
+            noise = noise_m(fix.accuracy_m)
+            left = remaining - dest.radius_m
+            self.walked, stepped = walked_after(self.walked, fix.lat, fix.lon, noise, t, left)
             self.progress = progress_after(
                 self.progress, remaining, t, fix.accuracy_m, (straight, before)
             )
+            if stepped and self.field is None and self.progress.away_since is None:
+                # Without streets, the straight line is all there is to judge her by, and
+                # streets are not straight: walking on, not away, holds off the stalled rule
+                # (along the streets, getting nearer on them does).
+                self.progress = replace(self.progress, progress_at=t)
             paused = (
                 progressed_at is not None
                 and previous is not None
                 and paused_before(t - progressed_at, t - previous.t_ms)
             )
-            self._adapt_arrival(max(0.0, remaining - dest.radius_m), t, paused)
+            self._adapt_arrival(left, t, paused)
         self._withdraw_check(t)
         self._battery(fix.battery_pct, fix)
         self.moved = True
@@ -230,8 +229,7 @@ class Track:
             "door_still": walk_record.still_json(self.still),
             "battery_notice": self.notice,
             "expected_at": self.expected_at,
-            "measured_m": self.measured_from[0] if self.measured_from else None,
-            "measured_at": self.measured_from[1] if self.measured_from else None,
+            "walked": walk_record.walked_json(self.walked),
             **(self._withdrawn_values() if self.withdrawn is not None else {}),
         }
 
@@ -257,20 +255,33 @@ class Track:
         pause (`paused`: this fix's progress is her first since she stood still a while: a
         wait at the start or at a light is not her walking pace); while she keeps making
         progress, a slower pace than planned moves her expected arrival (and the timeline
-        says so)."""
+        says so). `left_m`: to the door, along the streets or as the crow flies."""
         made_progress = self.progress is not None and self.progress.progress_at == t
-        if self.measured_from is None or (paused and made_progress):
-            self.measured_from = (left_m, t)
+        walked = self.walked
+        if walked is None:
+            return
+        if paused and made_progress:
+            self.walked = walked.marked(left_m, t)
             return
         if not made_progress:
             return  # no progress with this fix: no more time
         if self.door_at is not None:
             return  # at her door: she needs no more time to get there (the door rules watch)
-        if not self.before.walker_live:
+        walk = self.before
+        if not walk.walker_live:
             return  # over, for her devices (her duress PIN): what they show doesn't move
-        later = adapted_arrival(
-            self.expected_at, self.before.started_at, self.measured_from, left_m, t
-        )
+        if self.field is not None:
+            # Along the streets, how fast her way left shrinks is her pace toward the door.
+            pace = walked.pace_along_streets(left_m, t)
+        else:
+            # As the crow flies, the way left falls slowly while a street runs sideways to the
+            # door: her pace is along her track, and the way left a guess (`Walked.way_left`),
+            # made only when it is worth making (`guess_now`).
+            pace = walked.pace_mps
+            if not guess_now(pace, walk.pace_mps, t, walk.started_at, self.expected_at):
+                return
+            left_m = walked.way_left(left_m)
+        later = adapted_arrival(self.expected_at, walk.started_at, pace, left_m, t)
         if later is not None:
             self.expected_at = later
             self.events.append(("expected_later", {"expected_at": later}))

@@ -15,6 +15,7 @@ import orjson
 
 from walkwithme.domain.fixes import Fix
 from walkwithme.domain.lingering import Stillness
+from walkwithme.domain.pace import Walked
 from walkwithme.domain.profiles import DEFAULT_PROFILES, Profiles
 from walkwithme.domain.rules import Progress, Reason, Watch, next_due_at
 from walkwithme.domain.walks import LIVE_STATES, Destination, WalkState
@@ -159,8 +160,7 @@ class Walk:
     door_at: int | None = None
     # Where she has been standing near the door since she last moved (kept as `door_still`).
     still: Stillness | None = None
-    measured_m: float | None = None
-    measured_at: int | None = None
+    walked: Walked | None = None  # how far she has walked, along her track: her pace
     check_reason: str | None = None
     check_asked_at: int | None = None
     quiet_until: int | None = None
@@ -306,7 +306,17 @@ _PLAIN_FIELDS = [
     f.name
     for f in fields(Walk)
     if f.name
-    not in ("state", "destination", "last", "profiles", "cover", "still", "walker_last", "progress")
+    not in (
+        "state",
+        "destination",
+        "last",
+        "profiles",
+        "cover",
+        "still",
+        "walker_last",
+        "progress",
+        "walked",
+    )
 ]
 
 
@@ -323,6 +333,15 @@ def still_of(stored: str | None) -> Stillness | None:
 def still_json(still: Stillness | None) -> str | None:
     """Where she stands near the door, as the walk's `door_still` column keeps it."""
     return orjson.dumps(still.stored()).decode() if still is not None else None
+
+
+def walked_of(stored: str | None) -> Walked | None:
+    return Walked.from_stored(orjson.loads(stored)) if stored else None
+
+
+def walked_json(walked: Walked | None) -> str | None:
+    """How far she has walked, as the walk's `walked` column keeps it."""
+    return orjson.dumps(walked.stored()).decode() if walked is not None else None
 
 
 def profiles_json(profiles: Profiles) -> str:
@@ -349,6 +368,7 @@ def walk_of(values: Mapping[str, Any]) -> Walk:
     made["profiles"] = _profiles(values["profiles"])
     made["cover"] = cover_of(values)
     made["still"] = still_of(values["door_still"])
+    made["walked"] = walked_of(values["walked"])
     made["walker_last"] = walker_last_of(values["walker_last"])
     return walk_with(made)
 

@@ -36,6 +36,7 @@ from walkwithme.usecases.walk_record import (
     walk_from_row,
     walk_of,
     walk_with,
+    walked_of,
     walker_last_of,
 )
 
@@ -215,7 +216,7 @@ _LAST_FIX_COLUMNS = frozenset(LAST_FIX)
 _PROGRESS_COLUMNS = frozenset(PROGRESS)
 # Columns whose values the walk keeps as a value of their own (the others are its fields).
 _VALUE_COLUMNS = (
-    _COVER_COLUMNS | _LAST_FIX_COLUMNS | _PROGRESS_COLUMNS | {"door_still", "walker_last"}
+    _COVER_COLUMNS | _LAST_FIX_COLUMNS | _PROGRESS_COLUMNS | {"door_still", "walker_last", "walked"}
 )
 
 
@@ -242,6 +243,8 @@ def _changed(walk: Walk, state: WalkState, values: dict[str, Any]) -> Walk:
         plain["still"] = still_of(values["door_still"])
     if "walker_last" in values:
         plain["walker_last"] = walker_last_of(values["walker_last"])
+    if "walked" in values:
+        plain["walked"] = walked_of(values["walked"])
     if not _COVER_COLUMNS.isdisjoint(values):
         covered = {name: value for name, value in values.items() if name in _COVER_COLUMNS}
         plain["cover"] = cover_of({**cover_columns(walk.cover), **covered})

@@ -1,0 +1,174 @@
+"""Her pace, measured along the way she walks, and the more time a slower walker is given.
+
+Her pace is how far she walks along her own track, not how fast the distance left falls: a
+way home seldom starts straight at the door (out of a station, round a block, along a road
+that runs sideways to it for a while). Judged by the distance left as the crow flies, a walker
+at her planned pace, or faster, seemed slow for her first minutes, and her companions were
+told "slower: more time" while her late alarm was put off.
+
+`Walked` counts her steps as the lingering rule judges movement near her door
+(domain/lingering.py): a fix farther than noise from where the last step ended, twice in a
+row, is a step (one far fix alone may be an outlier, and a stray fix that comes back is no
+walk). It also keeps where her pace is measured from: her first fix, or where she set off
+again after a pause.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from walkwithme.domain.geo import DETOUR_FACTOR, distance_m
+from walkwithme.domain.profiles import MINUTE
+
+ADAPT_AFTER_MS = 2 * MINUTE  # her pace is judged over at least this long...
+ADAPT_AFTER_M = 100.0  # ...and this far
+# ...and along her track (where the way left is a guess), this long: the first minutes of a
+# walk (out of a station, across a street and back) are a zigzag her steps cut short.
+GUESSED_AFTER_MS = 4 * MINUTE
+ADAPT_STEP_MS = MINUTE  # more time is given (and said) in steps of a minute or more
+MAX_WALK_MS = 240 * MINUTE  # no walk is expected to last longer than this from its start
+# A stop this long (and longer than a few of her phone's intervals) is a pause, not her pace:
+# her pace is measured again from where she sets off.
+PAUSE_MS = 90_000
+PAUSE_INTERVALS = 3
+# Where the distance left is only a guess (no streets: the straight line, with the allowance
+# the plan made for streets not being straight), only a walker slower than this share of her
+# planned pace is given more time. Counted in steps, her track is a little shorter than she
+# walked (each a straight line): at her planned pace she is not slower. A walker a little
+# slower than planned is within the late rule's grace (a quarter of her time, or more).
+SLOWER_THAN = 0.8
+
+
+@dataclass(frozen=True)
+class Walked:
+    """How far she has walked along her track, and where her pace is measured from."""
+
+    metres: float  # the sum of her steps since her first fix
+    lat: float  # where her last step ended (her first fix, until she takes one)
+    lon: float
+    at: int  # and when
+    # Her last fix, if it was farther than noise from there: one more, and she took a step
+    # (along the way through this one, so that a corner is not cut).
+    far: tuple[float, float] | None = None
+    mark_m: float = 0.0  # `metres` when her pace began to be measured
+    mark_at: int = 0  # and when (the time of that fix)
+    mark_left_m: float | None = None  # and how far she had left then (along the streets)
+
+    def stored(self) -> dict[str, Any]:
+        return {
+            "m": self.metres,
+            "lat": self.lat,
+            "lon": self.lon,
+            "at": self.at,
+            "far": list(self.far) if self.far is not None else None,
+            "mark_m": self.mark_m,
+            "mark_at": self.mark_at,
+            "mark_left_m": self.mark_left_m,
+        }
+
+    @classmethod
+    def from_stored(cls, value: dict[str, Any]) -> Walked:
+        return cls(
+            float(value["m"]),
+            float(value["lat"]),
+            float(value["lon"]),
+            int(value["at"]),
+            (float(value["far"][0]), float(value["far"][1])) if value["far"] else None,
+            float(value["mark_m"]),
+            int(value["mark_at"]),
+            None if value["mark_left_m"] is None else float(value["mark_left_m"]),
+        )
+
+    def marked(self, left_m: float, t: int) -> Walked:
+        """Her pace measured from here (`left_m` to go, at `t`): where she set off again
+        after a pause."""
+        return replace(self, mark_m=self.metres, mark_at=t, mark_left_m=left_m)
+
+    @property
+    def pace_mps(self) -> float | None:
+        """Her pace along her track since the mark (None: not yet measured long or far enough
+        to say: `GUESSED_AFTER_MS`, as it is used where the way left is a guess)."""
+        return _pace(self.metres - self.mark_m, self.at - self.mark_at, GUESSED_AFTER_MS)
+
+    def pace_along_streets(self, left_m: float, t: int) -> float | None:
+        """Her pace toward her door along the streets since the mark: how fast what she has
+        left to walk falls, whichever street she takes (`left_m` now, at `t`)."""
+        if self.mark_left_m is None:
+            return None
+        return _pace(self.mark_left_m - left_m, t - self.mark_at, ADAPT_AFTER_MS)
+
+    def way_left(self, straight_m: float) -> float:
+        """Without streets, how far she has still to walk, from `straight_m` as the crow
+        flies: the straight line, longer by as much as her own way has been since the mark
+        (her steps against how much nearer they took her), up to the allowance her plan
+        made for streets not being straight. A walker who goes straight home is not given
+        time for streets she doesn't walk; one whose way runs sideways to her door for a
+        while is not given more than streets need."""
+        nearer = self.mark_left_m - straight_m if self.mark_left_m is not None else 0.0
+        walked = self.metres - self.mark_m
+        ratio = walked / nearer if nearer > 0 else DETOUR_FACTOR
+        return max(0.0, straight_m) * min(DETOUR_FACTOR, max(1.0, ratio))
+
+
+def _pace(metres: float, elapsed_ms: int, after_ms: int) -> float | None:
+    if elapsed_ms < after_ms or metres < ADAPT_AFTER_M:
+        return None
+    return metres / (elapsed_ms / 1000)
+
+
+def walked_after(
+    previous: Walked | None, lat: float, lon: float, noise_m: float, t: int, left_m: float
+) -> tuple[Walked, bool]:
+    """Her track after a trusted fix taken at `t`, and whether the fix was a step. `noise_m`:
+    how far a fix may seem to move for someone who doesn't (domain/rules.py `noise_m`);
+    `left_m`: how far she has left to walk (her first fix is where her pace is measured
+    from)."""
+    if previous is None:
+        return Walked(0.0, lat, lon, t, mark_at=t, mark_left_m=left_m), False
+    if distance_m(previous.lat, previous.lon, lat, lon) <= noise_m:
+        return replace(previous, far=None), False
+    if previous.far is None:
+        return replace(previous, far=(lat, lon)), False
+    step = distance_m(previous.lat, previous.lon, *previous.far) + distance_m(
+        *previous.far, lat, lon
+    )
+    return replace(previous, metres=previous.metres + step, lat=lat, lon=lon, at=t, far=None), True
+
+
+def paused_before(since_progress_ms: int, since_fix_ms: int) -> bool:
+    """Whether the progress a fix made is her first after a pause: her last progress was
+    `since_progress_ms` ago, her fix before `since_fix_ms` ago (a phone that reports every few
+    minutes makes progress that seldom, walking)."""
+    return since_progress_ms > max(PAUSE_MS, PAUSE_INTERVALS * since_fix_ms)
+
+
+def guess_now(
+    pace_mps: float | None, planned_mps: float, t: int, started_at: int, expected_at: int
+) -> bool:
+    """Without streets, whether to guess the time she needs now: she walks slower than she
+    planned (`SLOWER_THAN`), or, walking at her pace, she is in the last quarter of her time,
+    when how long her way really is has shown (a detour round a park). Earlier, a way that
+    starts sideways to her door looks like a long one, and a walker on time would be given
+    time she doesn't need, putting off her alarm."""
+    if pace_mps is None:
+        return False
+    return pace_mps < SLOWER_THAN * planned_mps or 4 * (expected_at - t) <= expected_at - started_at
+
+
+def adapted_arrival(
+    expected_at: int, started_at: int, pace_mps: float | None, left_m: float, t: int
+) -> int | None:
+    """A walker who keeps making progress, slower than planned, gets the time her own pace says
+    she needs, as a companion watching her would give it; None: no change. Call it only for a
+    fix that made progress: one who stops is given nothing (the stalled rule watches her).
+    `pace_mps`: toward her door along the streets, or along her track; `left_m`: to walk to
+    the door."""
+    if pace_mps is None or pace_mps <= 0:
+        return None
+    # (In floats until capped: a pace near nothing needs more time than an int can hold.)
+    needed = int(min(t + max(0.0, left_m) / pace_mps * 1000, started_at + MAX_WALK_MS))
+    # At most half as long again as she is now given, at a time: her pace, measured over a
+    # few minutes, is no promise, and a late walk is the alarm of last resort.
+    needed = min(needed, expected_at + max(ADAPT_STEP_MS, (expected_at - started_at) // 2))
+    return needed if needed >= expected_at + ADAPT_STEP_MS else None
