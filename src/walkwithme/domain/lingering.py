@@ -74,10 +74,10 @@ def still_after(
     """Where she stands after a trusted fix taken at `t` while she is at the door."""
     if previous is None:
         return Stillness(lat, lon, t)
-    accuracy = accuracy_m or 0.0
-    if accuracy > JUDGED_ACCURACY_M:
+    beyond = moved_beyond_m(accuracy_m)
+    if beyond is None:
         return previous
-    if distance_m(previous.lat, previous.lon, lat, lon) > max(MOVED_M, ACCURACY_FACTOR * accuracy):
+    if distance_m(previous.lat, previous.lon, lat, lon) > beyond:
         if previous.far:
             return Stillness(lat, lon, t)  # moved: she stands still from here, from now
         return Stillness(previous.lat, previous.lon, previous.since, previous.fixes, far=True)
@@ -88,6 +88,15 @@ def still_after(
         previous.since,
         n + 1,
     )
+
+
+def moved_beyond_m(accuracy_m: float | None) -> float | None:
+    """How far from where she was a fix must be, twice in a row, to say she has moved (None:
+    a fix too vague to say)."""
+    accuracy = accuracy_m or 0.0
+    if accuracy > JUDGED_ACCURACY_M:
+        return None
+    return max(MOVED_M, ACCURACY_FACTOR * accuracy)
 
 
 def lingering_due(door_at: int, still_since: int | None, lingering_ms: int) -> int:

@@ -7,10 +7,12 @@ at her planned pace, or faster, seemed slow for her first minutes, and her compa
 told "slower: more time" while her late alarm was put off.
 
 `Walked` counts her steps as the lingering rule judges movement near her door
-(domain/lingering.py): a fix farther than noise from where the last step ended, twice in a
-row, is a step (one far fix alone may be an outlier, and a stray fix that comes back is no
-walk). It also keeps where her pace is measured from: her first fix, or where she set off
-again after a pause.
+(domain/lingering.py): a fix farther than noise can explain (40 m, or three times the
+accuracy it claims) from where the last step ended, twice in a row, is a step (one far fix
+alone may be an outlier, and a stray fix that comes back is no walk). The steps are judged
+so strictly because, without streets, they hold off the stalled rule: the GPS of a phone
+lying still must not take steps. It also keeps where her pace is measured from: her first
+fix, or where she set off again after a pause.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from walkwithme.domain.geo import DETOUR_FACTOR, distance_m
+from walkwithme.domain.lingering import moved_beyond_m
 from walkwithme.domain.profiles import MINUTE
 
 ADAPT_AFTER_MS = 2 * MINUTE  # her pace is judged over at least this long...
@@ -118,15 +121,23 @@ def _pace(metres: float, elapsed_ms: int, after_ms: int) -> float | None:
 
 
 def walked_after(
-    previous: Walked | None, lat: float, lon: float, noise_m: float, t: int, left_m: float
+    previous: Walked | None,
+    lat: float,
+    lon: float,
+    accuracy_m: float | None,
+    t: int,
+    left_m: float,
 ) -> tuple[Walked, bool]:
-    """Her track after a trusted fix taken at `t`, and whether the fix was a step. `noise_m`:
-    how far a fix may seem to move for someone who doesn't (domain/rules.py `noise_m`);
+    """Her track after a trusted fix taken at `t`, and whether the fix was a step (judged as
+    movement near her door is: `moved_beyond_m`; a fix too vague to say is no step).
     `left_m`: how far she has left to walk (her first fix is where her pace is measured
     from)."""
     if previous is None:
         return Walked(0.0, lat, lon, t, mark_at=t, mark_left_m=left_m), False
-    if distance_m(previous.lat, previous.lon, lat, lon) <= noise_m:
+    beyond = moved_beyond_m(accuracy_m)
+    if beyond is None:
+        return previous, False
+    if distance_m(previous.lat, previous.lon, lat, lon) <= beyond:
         return replace(previous, far=None), False
     if previous.far is None:
         return replace(previous, far=(lat, lon)), False

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 from walkwithme.domain.fixes import Fix
 from walkwithme.domain.lingering import Stillness, still_after
 from walkwithme.domain.pace import adapted_arrival, guess_now, paused_before, walked_after
-from walkwithme.domain.rules import Progress, Reason, battery_notice, noise_m, progress_after
+from walkwithme.domain.rules import Progress, Reason, battery_notice, progress_after
 from walkwithme.domain.walks import WalkState, door_after_fix
 from walkwithme.store.schema import fixes
 from walkwithme.store.tx import Tx
@@ -107,9 +107,10 @@ class Track:
             )
             before = dest.distance_from(previous.lat, previous.lon) if previous else None
             progressed_at = self.progress.progress_at if self.progress is not None else None
-            noise = noise_m(fix.accuracy_m)
             left = remaining - dest.radius_m
-            self.walked, stepped = walked_after(self.walked, fix.lat, fix.lon, noise, t, left)
+            self.walked, stepped = walked_after(
+                self.walked, fix.lat, fix.lon, fix.accuracy_m, t, left
+            )
             self.progress = progress_after(
                 self.progress, remaining, t, fix.accuracy_m, (straight, before)
             )
