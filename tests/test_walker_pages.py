@@ -147,6 +147,37 @@ def test_the_nobody_would_hear_warning_shows_before_she_starts(cast: Cast) -> No
     assert cast.client.get("/api/walks", headers=mira.auth).json() == []
 
 
+def test_a_refused_start_marks_the_field_to_mend_in_words(cast: Cast) -> None:
+    """The form comes back with the field the refusal is about marked for a screen reader
+    (`aria-invalid`, described by the notice) and in focus, only that one, and in words, not
+    the API's field names: "Pin must be 4 to 8 digits", "Lat must be between -90 and 90"."""
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    form = {
+        "place": "coords", "coords": "60.1611, 24.9447", "pin": PIN, "pin_again": PIN,
+        "from_lat": str(START[0]), "from_lon": str(START[1]), f"companion_{noor.id}": "on",
+    }  # fmt: skip
+    cases = [
+        ({"pin": "12", "pin_again": "12"}, "pin", "Your PIN must be 4 to 8 digits"),
+        ({"pin_again": "0000"}, "pin", "The two PINs differ"),
+        ({"coords": "91, 20"}, "coords", "That place is not on the map: its latitude must be"),
+        ({"minutes": "0", "from_lat": "", "from_lon": ""}, "minutes", "Minutes must be between"),
+        ({"place": "timer", "check_at": "25:99"}, "check_at", "Say the time as HH:MM"),
+    ]
+    for change, field, said in cases:
+        refused = post_form(cast, mira, "/walks/new", **{**form, **change})
+        assert refused.status_code == 422, change
+        assert f'id="error">{said}' in refused.text, change
+        marked = re.findall(r'<input [^>]*aria-invalid="true"[^>]*>', refused.text)
+        assert len(marked) == 1, change
+        assert f'name="{field}"' in marked[0], change
+        assert 'aria-describedby="error' in marked[0]
+        assert "autofocus" in marked[0]
+        if field in ("minutes", "check_at"):  # in the part of the form that folds away
+            assert "<details open>" in refused.text
+    assert cast.client.get("/api/walks", headers=mira.auth).json() == []
+
+
 def test_she_starts_a_walk_to_a_saved_place_with_a_timer_from_the_page(cast: Cast) -> None:
     mira, noor = cast.person("Mira"), cast.person("Noor")
     cast.link(mira, noor)

@@ -124,8 +124,11 @@ def _start_page(
     *,
     status: int = 200,
     error: str | None = None,
+    error_field: str | None = None,
     fields: dict[str, str] | None = None,
 ) -> Response:
+    """The form; after a refusal, with what she typed (never her PIN), and the field it was
+    about marked (`aria-invalid`), in focus, for her to mend."""
     chosen = [c for c in context["companions"] if c["chosen"]]
     heard = any(c["hears"] for c in chosen)
     svc = services(request)
@@ -139,6 +142,7 @@ def _start_page(
         nobody_hears=NOBODY_HEARS,
         nobody_chosen=NOBODY_CHOSEN,
         error=error,
+        error_field=_FORM_FIELD.get(error_field or "", error_field),
         fields=fields or {},
         centre=picking_centre(svc, context["places"]),
         tiles=svc.config.tiles_url,
@@ -212,7 +216,8 @@ def _body_of(fields: dict[str, str], person: Person, now: int) -> NewWalk:
         return NewWalk.model_validate(body)
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise Invalid(f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+        where = ".".join(map(str, first["loc"]))
+        raise Invalid(f"{where}: {first['msg']}", field=str(first["loc"][0])) from None
 
 
 def _kept_place(fields: dict[str, str]) -> tuple[str, float, float] | None:
@@ -262,10 +267,29 @@ async def start(request: Request) -> Response:
             c["chosen"] = c["fixed"] or bool(kept.get(f"companion_{c['id']}"))
         csrf = fields.get("csrf", "")
         page = _start_page(
-            request, person, csrf, context, status=exc.status, error=exc.message, fields=kept
+            request,
+            person,
+            csrf,
+            context,
+            status=exc.status,
+            error=_PAGE_WORDS.get(exc.message, exc.message),
+            error_field=exc.field,
+            fields=kept,
         )
         return waits(page, exc)
     return RedirectResponse(f"/walks/{walk_id}", status_code=303)
+
+
+# The form's field a refusal names, where the walk's own (the API's) is called otherwise.
+_FORM_FIELD = {"due_at": "check_at", "destination": "coords", "lat": "coords", "lon": "coords"}
+# A refusal's words on the page, where the API's name its fields as code does.
+_PAGE_WORDS = {
+    "pin must be 4 to 8 digits": "your PIN must be 4 to 8 digits",
+    "lat must be between -90 and 90": "that place is not on the map: its latitude must be "
+    "between -90 and 90",
+    "lon must be between -180 and 180": "that place is not on the map: its longitude must be "
+    "between -180 and 180",
+}
 
 
 def _said(request: Request, message: str, status: int, back: str) -> Response:
