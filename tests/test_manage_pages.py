@@ -148,6 +148,12 @@ def test_a_form_sent_after_her_sign_in_ended_says_so_and_leads_to_sign_in(cast: 
         assert "You are not signed in any more: sign in again" in said, path
         if back:
             assert f'href="/signin?next={back}"' in sent.text
+    # A guardian acting from an alarm's link is led back to the link, not to her walk's page
+    # (which is her companions'), once he has signed in again.
+    link = urlencode({"csrf": token.group(1), "back": "/api/share/abc-DEF_123"})
+    sent = cast.client.post(f"/walks/{walk['id']}/ack", content=link, headers=form)
+    assert sent.status_code == 401
+    assert 'href="/signin?next=/api/share/abc-DEF_123"' in sent.text
     assert cast.client.get("/api/places", headers=noor.auth).json() == []
 
 

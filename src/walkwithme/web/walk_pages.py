@@ -29,7 +29,7 @@ from walkwithme.usecases.timeline import Audience, events_after, fixes_after
 from walkwithme.views import walk_view
 from walkwithme.web import walk_over
 from walkwithme.web.render import pages_of, waits
-from walkwithme.web.session import signed_form, signed_in
+from walkwithme.web.session import read_form, signed_form, signed_in
 from walkwithme.web.walk_context import Seen, measure_left, streets_near_last, walk_context
 
 router = APIRouter(include_in_schema=False)
@@ -110,19 +110,32 @@ async def over_or_not_found(request: Request, walk_id: int, person: Person) -> R
     return pages_of(request).render(request, "walk_over.html", person=person, **said)
 
 
+def _back(fields: dict[str, str], walk_id: int) -> str:
+    """Back to the page the form was on: the walk's, or the alarm link's (a guardian's)."""
+    given = fields.get("back", "")
+    return given if re.fullmatch(r"/api/share/[\w-]+", given) else f"/walks/{walk_id}"
+
+
+async def _back_of(request: Request, walk_id: int) -> str:
+    """`_back` of a form that was refused (its body is read once, and kept)."""
+    try:
+        return _back(await read_form(request), walk_id)
+    except DomainError:  # a form that can't be read: the walk's page
+        return f"/walks/{walk_id}"
+
+
 async def _act(request: Request, walk_id: int, job: Any, done: Any) -> Response:
     """Runs the form's use case. A browser without the page's script is sent back to the page
     (POST, redirect, GET); the script, posting in place, is answered with what came of it in
     words (`done(fields)`), or why not: {"said": ...} or {"error": ...}."""
-    back = f"/walks/{walk_id}"
     svc = services(request)
     try:
         person, fields = await signed_form(request)
-        # Back to the page the form was on: the walk's, or the alarm link's (a guardian's).
-        given = fields.get("back", "")
-        back = given if re.fullmatch(r"/api/share/[\w-]+", given) else back
+        back = _back(fields, walk_id)
         await svc.writer.run(lambda tx: job(tx, person.id, fields))
     except DomainError as exc:
+        # Also when his sign-in ended: "Sign in again" leads him back to the alarm's link.
+        back = await _back_of(request, walk_id)
         if wants_json(request):
             return waits(JSON(error_body(exc.message, exc.field), status_code=exc.status), exc)
         if isinstance(exc, NotFound):
