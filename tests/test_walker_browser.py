@@ -112,6 +112,38 @@ def her_walk_page(site: Site, page: Page, mira: Member, noor: Member) -> int:
     return walk_id
 
 
+def test_two_different_pins_bring_her_back_to_the_pin_with_what_she_typed(
+    open_site: SiteFactory,  # noqa: F811
+    new_context: Callable[[], BrowserContext],  # noqa: F811
+) -> None:
+    """She mistypes her second PIN: the form comes back with where she is going kept, and
+    the PIN in focus, saying beside it what to mend (the notice at the top is out of sight
+    once the page has scrolled to the field). Then she starts her walk."""
+    site = open_site()
+    mira, noor = site.person("Mira"), site.person("Noor")
+    site.link(mira, noor)
+    page = walker_context(new_context, site).new_page()
+    sign_in(page, site, mira, "/walks/new")
+    page.get_by_label("Another place: tap it on the map").check()
+    page.get_by_label("Latitude, longitude").fill(f"{HOME[0]}, {HOME[1]}")
+    page.get_by_label("PIN", exact=True).fill(PIN)
+    page.get_by_label("The same PIN again").fill("0000")
+    page.get_by_role("button", name="Start my walk").click()
+    pin = page.get_by_label("PIN", exact=True)
+    expect(pin).to_be_focused()
+    expect(pin).to_have_attribute("aria-invalid", "true")
+    beside = page.locator("#error-here")
+    expect(beside).to_have_text("The two PINs differ: type the same PIN twice")
+    expect(beside).to_be_in_viewport()
+    expect(page.get_by_label("Latitude, longitude")).to_have_value(f"{HOME[0]}, {HOME[1]}")
+    assert serious_violations(page) == []
+    screenshot(page, "walker-start-refused")
+    pin.fill(PIN)
+    page.get_by_label("The same PIN again").fill(PIN)
+    page.get_by_role("button", name="Start my walk").click()
+    expect(page.locator("#headline")).to_have_text("You are on the way")
+
+
 def sharing_from_her_page(
     make_site: SiteFactory, make_context: Callable[[], BrowserContext]
 ) -> tuple[Site, Member, BrowserContext, Page, int, Member]:

@@ -171,7 +171,8 @@ def test_a_refused_start_marks_the_field_to_mend_in_words(cast: Cast) -> None:
         marked = re.findall(r'<input [^>]*aria-invalid="true"[^>]*>', refused.text)
         assert len(marked) == 1, change
         assert f'name="{field}"' in marked[0], change
-        assert 'aria-describedby="error' in marked[0]
+        assert 'aria-describedby="error-here' in marked[0]
+        assert f'id="error-here">{said}' in refused.text, change
         assert "autofocus" in marked[0]
         if field in ("minutes", "check_at"):  # in the part of the form that folds away
             assert "<details open>" in refused.text
