@@ -32,6 +32,10 @@ def state(cast: Cast, who: Member, walk: dict[str, Any]) -> str:
     return found
 
 
+def checks_of(cast: Cast, who: Member, walk: dict[str, Any]) -> list[str]:
+    return [e["reason"] for e in cast.events(who, walk) if e["kind"] == "check"]
+
+
 def look(cast: Cast, **advance: float) -> list[str]:
     cast.clock.advance(**advance)
     return cast.services.watchdog.tick_sync()
@@ -265,6 +269,45 @@ def test_a_wait_at_the_start_is_not_taken_for_her_walking_pace(cast: Cast) -> No
     seen = cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()
     assert seen["expected_at"] <= walk["expected_at"] + 4 * 60_000
     assert seen["state"] == "at_door"
+
+
+def _first_check(cast: Cast, phone: str, places: list[tuple[float, float]], **fix: Any) -> int:
+    """Her phone reports `places` in turn, every 10 s, the watchdog looking before each; the
+    seconds until she was first asked "Are you OK?" (or -1: never)."""
+    for n, where in enumerate(places):
+        cast.clock.advance(seconds=10)
+        if "check" in cast.services.watchdog.tick_sync():
+            return (n + 1) * 10
+        cast.send(phone, {**cast.fix(where), **fix})
+    return -1
+
+
+def test_walking_to_and_fro_without_getting_nearer_is_asked_in_time(cast: Cast) -> None:
+    """No street map (the default), by day. She walks at her pace to and fro along 150 m
+    across her way home, never nearer. Walking on holds off the stalled rule only for a way
+    home's bends (30% of the 1.1 km left, 330 m: about four minutes), and earns no more time:
+    she is asked within the stalled rule's 5 minutes and those four, not hours later."""
+    mira, noor, phone, walk = cast.walking()
+    east = 150 / 55_600  # degrees of longitude, at Helsinki's latitude
+    places = [
+        (START[0], START[1] + east * abs(((n * 13 / 150) % 2) - 1)) for n in range(360)
+    ]  # 13 m every 10 s, back and forth
+    asked = _first_check(cast, phone, places)
+    assert 0 < asked <= 5 * 60 + 260 + 30
+    assert checks_of(cast, noor, walk) == ["stalled"]
+    assert "expected_later" not in kinds(cast, noor, walk)
+
+
+def test_a_phone_flipping_between_two_places_is_asked_as_one_lying_still(cast: Cast) -> None:
+    """Its fixes come in pairs from two places 70 m apart (Wi-Fi, then GPS; or two devices
+    of hers), each claiming 15 m: it walks nowhere, and is asked when the stalled rule
+    says, as a phone lying still is."""
+    mira, noor, phone, walk = cast.walking()
+    other = (START[0], START[1] + 70 / 55_600)
+    places = [START if (n // 2) % 2 == 0 else other for n in range(360)]
+    asked = _first_check(cast, phone, places, accuracy=15)
+    assert 0 < asked <= 5 * 60 + 60  # (one step there at most, in its first minute)
+    assert checks_of(cast, noor, walk) == ["stalled"]
 
 
 def test_one_stray_fix_by_her_door_is_not_her_arrival(cast: Cast) -> None:

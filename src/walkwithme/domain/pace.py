@@ -8,20 +8,22 @@ told "slower: more time" while her late alarm was put off.
 
 `Walked` counts her steps as the lingering rule judges movement near her door
 (domain/lingering.py): a fix farther than noise can explain (40 m, or three times the
-accuracy it claims) from where the last step ended, twice in a row, is a step (one far fix
-alone may be an outlier, and a stray fix that comes back is no walk). The steps are judged
-so strictly because, without streets, they hold off the stalled rule: the GPS of a phone
-lying still must not take steps. It also keeps where her pace is measured from: her first
-fix, or where she set off again after a pause.
+accuracy it claims) from where she has been (the mean of her fixes there), twice in a row
+and the two agreeing, is a step (one far fix alone may be an outlier, and a stray fix that
+comes back is no walk). The steps are judged so strictly because, without streets, they hold
+off the stalled rule for a while (`Walked.holds_off_stalled`): the GPS of a phone lying still
+must not take steps. It also keeps where her pace is measured from: her first fix, or where
+she set off again after a pause; and how far she had walked when she last got nearer.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import Any
 
 from walkwithme.domain.geo import DETOUR_FACTOR, distance_m
-from walkwithme.domain.lingering import moved_beyond_m
+from walkwithme.domain.lingering import MEAN_OF, moved_beyond_m
 from walkwithme.domain.profiles import MINUTE
 
 ADAPT_AFTER_MS = 2 * MINUTE  # her pace is judged over at least this long...
@@ -43,6 +45,19 @@ PAUSE_INTERVALS = 3
 SLOWER_THAN = 0.8
 
 
+# A fix that doesn't say how accurate it is is taken as this vague, for her steps: a phone
+# lying still must not take steps (they hold off the stalled rule, without streets).
+UNKNOWN_ACCURACY_M = 20.0
+# Without streets, walking on holds off the stalled rule for at most this share of the way
+# left as the crow flies since she last got nearer (the plan's own allowance for streets not
+# being straight), at least `HOLD_LEAST_M` and at most `HOLD_MOST_M`: a way that runs
+# sideways for a while is walked, but walking to and fro without getting nearer is not
+# getting home, and the stalled rule asks her.
+HOLD_SHARE = DETOUR_FACTOR - 1
+HOLD_LEAST_M = 100.0
+HOLD_MOST_M = 400.0
+
+
 @dataclass(frozen=True)
 class Walked:
     """How far she has walked along her track, and where her pace is measured from."""
@@ -51,12 +66,21 @@ class Walked:
     lat: float  # where her last step ended (her first fix, until she takes one)
     lon: float
     at: int  # and when
-    # Her last fix, if it was farther than noise from there: one more, and she took a step
-    # (along the way through this one, so that a corner is not cut).
+    # Where she has been since (the mean of her fixes there, as `Stillness` keeps one near
+    # the door: a noisy fix is judged against it, never against the fix before it), and of
+    # how many.
+    here: tuple[float, float] = (0.0, 0.0)
+    fixes: int = 1
+    # Her last fix, if it was farther than noise from there: one more that agrees with it,
+    # and she took a step (along the way through this one, so that a corner is not cut).
     far: tuple[float, float] | None = None
+    # Where her last step started: a step back to it is no step (a phone whose fixes flip
+    # between two places, two devices of hers, or Wi-Fi and GPS, walks nowhere).
+    back: tuple[float, float] | None = None
     mark_m: float = 0.0  # `metres` when her pace began to be measured
     mark_at: int = 0  # and when (the time of that fix)
-    mark_left_m: float | None = None  # and how far she had left then (along the streets)
+    mark_left_m: float | None = None  # and how far she had left then
+    nearer_m: float = 0.0  # `metres` when she last got nearer (her progress)
 
     def stored(self) -> dict[str, Any]:
         return {
@@ -64,32 +88,51 @@ class Walked:
             "lat": self.lat,
             "lon": self.lon,
             "at": self.at,
+            "here": list(self.here),
+            "fixes": self.fixes,
             "far": list(self.far) if self.far is not None else None,
+            "back": list(self.back) if self.back is not None else None,
             "mark_m": self.mark_m,
             "mark_at": self.mark_at,
             "mark_left_m": self.mark_left_m,
+            "nearer_m": self.nearer_m,
         }
 
     @classmethod
     def from_stored(cls, value: dict[str, Any]) -> Walked:
+        far, here, back = value["far"], value["here"], value["back"]
         return cls(
             float(value["m"]),
             float(value["lat"]),
             float(value["lon"]),
             int(value["at"]),
-            (float(value["far"][0]), float(value["far"][1])) if value["far"] else None,
+            (float(here[0]), float(here[1])),
+            int(value["fixes"]),
+            (float(far[0]), float(far[1])) if far else None,
+            (float(back[0]), float(back[1])) if back else None,
             float(value["mark_m"]),
             int(value["mark_at"]),
             None if value["mark_left_m"] is None else float(value["mark_left_m"]),
+            float(value["nearer_m"]),
         )
 
     def marked(self, left_m: float, t: int) -> Walked:
         """Her pace measured from here (`left_m` to go, at `t`): where she set off again
         after a pause."""
-        return replace(self, mark_m=self.metres, mark_at=t, mark_left_m=left_m)
+        return replace(self, mark_m=self.metres, mark_at=t, mark_left_m=max(0.0, left_m))
+
+    def got_nearer(self) -> Walked:
+        """She made progress (got nearer her door) with her last fix."""
+        return replace(self, nearer_m=self.metres)
+
+    def holds_off_stalled(self, straight_m: float) -> bool:
+        """Without streets, whether her walking since she last got nearer (`straight_m` left
+        as the crow flies) is still within what a way home's bends allow (`HOLD_SHARE`)."""
+        allowed = min(HOLD_MOST_M, max(HOLD_LEAST_M, HOLD_SHARE * straight_m))
+        return self.metres - self.nearer_m <= allowed
 
     @property
-    def pace_mps(self) -> float | None:
+    def track_mps(self) -> float | None:
         """Her pace along her track since the mark (None: not yet measured long or far enough
         to say: `GUESSED_AFTER_MS`, as it is used where the way left is a guess)."""
         return _pace(self.metres - self.mark_m, self.at - self.mark_at, GUESSED_AFTER_MS)
@@ -101,16 +144,17 @@ class Walked:
             return None
         return _pace(self.mark_left_m - left_m, t - self.mark_at, ADAPT_AFTER_MS)
 
-    def way_left(self, straight_m: float) -> float:
+    def way_left(self, straight_m: float) -> float | None:
         """Without streets, how far she has still to walk, from `straight_m` as the crow
         flies: the straight line, longer by as much as her own way has been since the mark
         (her steps against how much nearer they took her), up to the allowance her plan
         made for streets not being straight. A walker who goes straight home is not given
         time for streets she doesn't walk; one whose way runs sideways to her door for a
-        while is not given more than streets need."""
-        nearer = self.mark_left_m - straight_m if self.mark_left_m is not None else 0.0
-        walked = self.metres - self.mark_m
-        ratio = walked / nearer if nearer > 0 else DETOUR_FACTOR
+        while is not given more than streets need. None: she has not got nearer enough
+        since the mark to say (walking to and fro is no way home, and earns no time)."""
+        if self.mark_left_m is None or self.mark_left_m - straight_m < ADAPT_AFTER_M:
+            return None
+        ratio = (self.metres - self.mark_m) / (self.mark_left_m - straight_m)
         return max(0.0, straight_m) * min(DETOUR_FACTOR, max(1.0, ratio))
 
 
@@ -128,23 +172,59 @@ def walked_after(
     t: int,
     left_m: float,
 ) -> tuple[Walked, bool]:
-    """Her track after a trusted fix taken at `t`, and whether the fix was a step (judged as
-    movement near her door is: `moved_beyond_m`; a fix too vague to say is no step).
-    `left_m`: how far she has left to walk (her first fix is where her pace is measured
-    from)."""
+    """Her track after a trusted fix taken at `t`, and whether the fix was a step: farther
+    than noise can explain (`moved_beyond_m`) from where she has been, twice in a row, the
+    two fixes agreeing (two strays seldom do). A fix too vague to say is no step, and
+    changes nothing. `left_m`: how far she has left to walk (her first fix is where her pace
+    is measured from)."""
     if previous is None:
-        return Walked(0.0, lat, lon, t, mark_at=t, mark_left_m=left_m), False
-    beyond = moved_beyond_m(accuracy_m)
+        return Walked(0.0, lat, lon, t, (lat, lon), mark_at=t, mark_left_m=max(0.0, left_m)), False
+    beyond = moved_beyond_m(UNKNOWN_ACCURACY_M if accuracy_m is None else accuracy_m)
     if beyond is None:
         return previous, False
-    if distance_m(previous.lat, previous.lon, lat, lon) <= beyond:
-        return replace(previous, far=None), False
-    if previous.far is None:
-        return replace(previous, far=(lat, lon)), False
-    step = distance_m(previous.lat, previous.lon, *previous.far) + distance_m(
-        *previous.far, lat, lon
+    if distance_m(*previous.here, lat, lon) <= beyond:
+        n = min(previous.fixes, MEAN_OF - 1)
+        mean = (
+            (previous.here[0] * n + lat) / (n + 1),
+            (previous.here[1] * n + lon) / (n + 1),
+        )
+        return replace(previous, here=mean, fixes=n + 1, far=None), False
+    far = previous.far
+    if far is None or not _agree(previous.here, far, (lat, lon), beyond):
+        return replace(previous, far=(lat, lon)), False  # one more, agreeing, is a step
+    start = (previous.lat, previous.lon)
+    # Back where her last step started, she walked nowhere: she is here, and that is all.
+    back = previous.back is not None and distance_m(*previous.back, lat, lon) <= beyond
+    step = 0.0 if back else distance_m(*start, *far) + distance_m(*far, lat, lon)
+    here = replace(
+        previous,
+        metres=previous.metres + step,
+        lat=lat,
+        lon=lon,
+        at=t,
+        here=(lat, lon),
+        fixes=1,
+        far=None,
+        back=start,
     )
-    return replace(previous, metres=previous.metres + step, lat=lat, lon=lon, at=t, far=None), True
+    return here, not back
+
+
+def _agree(
+    here: tuple[float, float], far: tuple[float, float], then: tuple[float, float], beyond: float
+) -> bool:
+    """Whether two far fixes in a row say the same: near each other, or the second farther on
+    the same way (a phone that reports seldom moves more than noise between fixes); two
+    strays seldom do."""
+    if distance_m(*far, *then) <= beyond:
+        return True
+    if distance_m(*here, *then) < distance_m(*here, *far):
+        return False  # coming back
+    # The same way from where she has been: the angle between the two is under 90 degrees.
+    squeeze = math.cos(math.radians(here[0]))
+    north = (far[0] - here[0]) * (then[0] - here[0])
+    east = (far[1] - here[1]) * (then[1] - here[1]) * squeeze * squeeze
+    return north + east > 0
 
 
 def paused_before(since_progress_ms: int, since_fix_ms: int) -> bool:

@@ -107,24 +107,33 @@ class Track:
             )
             before = dest.distance_from(previous.lat, previous.lon) if previous else None
             progressed_at = self.progress.progress_at if self.progress is not None else None
-            left = remaining - dest.radius_m
+            left = max(0.0, remaining - dest.radius_m)
             self.walked, stepped = walked_after(
                 self.walked, fix.lat, fix.lon, fix.accuracy_m, t, left
             )
             self.progress = progress_after(
                 self.progress, remaining, t, fix.accuracy_m, (straight, before)
             )
-            if stepped and self.field is None and self.progress.away_since is None:
+            nearer = self.progress.progress_at == t
+            if nearer:
+                self.walked = self.walked.got_nearer()
+            elif (
+                stepped
+                and self.field is None
+                and self.progress.away_since is None
+                and self.walked.holds_off_stalled(straight)
+            ):
                 # Without streets, the straight line is all there is to judge her by, and
                 # streets are not straight: walking on, not away, holds off the stalled rule
-                # (along the streets, getting nearer on them does).
+                # for as long as a way home's bends allow (along the streets, getting nearer
+                # on them does).
                 self.progress = replace(self.progress, progress_at=t)
             paused = (
                 progressed_at is not None
                 and previous is not None
                 and paused_before(t - progressed_at, t - previous.t_ms)
             )
-            self._adapt_arrival(left, t, paused)
+            self._adapt_arrival(left, t, paused, nearer)
         self._withdraw_check(t)
         self._battery(fix.battery_pct, fix)
         self.moved = True
@@ -251,26 +260,27 @@ class Track:
             "battery_notice": self.notice,
         }
 
-    def _adapt_arrival(self, left_m: float, t: int, paused: bool) -> None:
+    def _adapt_arrival(self, left_m: float, t: int, paused: bool, nearer: bool) -> None:
         """Her pace is measured from her first fix, or from where she set off again after a
         pause (`paused`: this fix's progress is her first since she stood still a while: a
-        wait at the start or at a light is not her walking pace); while she keeps making
-        progress, a slower pace than planned moves her expected arrival (and the timeline
-        says so). `left_m`: to the door, along the streets or as the crow flies."""
-        made_progress = self.progress is not None and self.progress.progress_at == t
+        wait at the start or at a light is not her walking pace); while she keeps getting
+        nearer (`nearer`: this fix did), a slower pace than planned moves her expected
+        arrival (and the timeline says so). `left_m`: to the door, along the streets or as
+        the crow flies."""
         walked = self.walked
         if walked is None:
             return
-        if paused and made_progress:
+        if paused and self.progress is not None and self.progress.progress_at == t:
             self.walked = walked.marked(left_m, t)
             return
-        if not made_progress:
-            return  # no progress with this fix: no more time
+        if not nearer:
+            return  # no nearer with this fix (walking on, or still): no more time
         if self.door_at is not None:
             return  # at her door: she needs no more time to get there (the door rules watch)
         walk = self.before
         if not walk.walker_live:
             return  # over, for her devices (her duress PIN): what they show doesn't move
+        pace: float | None
         if self.field is not None:
             # Along the streets, how fast her way left shrinks is her pace toward the door.
             pace = walked.pace_along_streets(left_m, t)
@@ -278,10 +288,13 @@ class Track:
             # As the crow flies, the way left falls slowly while a street runs sideways to the
             # door: her pace is along her track, and the way left a guess (`Walked.way_left`),
             # made only when it is worth making (`guess_now`).
-            pace = walked.pace_mps
+            pace = walked.track_mps
             if not guess_now(pace, walk.pace_mps, t, walk.started_at, self.expected_at):
                 return
-            left_m = walked.way_left(left_m)
+            guessed = walked.way_left(left_m)
+            if guessed is None:
+                return
+            left_m = guessed
         later = adapted_arrival(self.expected_at, walk.started_at, pace, left_m, t)
         if later is not None:
             self.expected_at = later
