@@ -113,12 +113,16 @@ def test_one_stray_fix_that_comes_back_is_no_step() -> None:
 def test_a_walk_stored_is_the_walk_read_back() -> None:
     walked = Walked(
         512.5, 60.1, 24.9, 90_000, (60.11, 24.91), 4, (60.2, 24.8), (60.0, 24.7),
-        100.0, 30_000, 880.0, 400.0,
+        100.0, 30_000, 880.0, 400.0, 1.1,
     )  # fmt: skip
     assert Walked.from_stored(walked.stored()) == walked
-    assert walked.marked(700.0, 95_000) == replace(
-        walked, mark_m=512.5, mark_at=95_000, mark_left_m=700.0
-    )
+    # Her pace before a pause stands until it is measured again (a minute since the mark is
+    # too short to say: the one from before it, 1.1 m/s).
+    marked = walked.marked(700.0, 95_000)
+    assert marked == replace(walked, mark_m=512.5, mark_at=95_000, mark_left_m=700.0)
+    assert marked.track_mps == 1.1
+    longer = replace(walked, at=30_000 + 5 * MINUTE).marked(700.0, 95_000)
+    assert longer.pace_before == 412.5 / 300
     assert walked.got_nearer().nearer_m == 512.5
 
 
@@ -161,6 +165,7 @@ def test_more_time_is_only_ever_more_and_never_unbounded(
     assert pace is not None
     assert later >= expected + ADAPT_STEP_MS
     assert later <= started + MAX_WALK_MS
+    assert later > t  # never a time already past
 
 
 def test_at_half_the_pace_she_is_given_the_time_her_pace_needs() -> None:
@@ -174,6 +179,10 @@ def test_at_half_the_pace_she_is_given_the_time_her_pace_needs() -> None:
     again = adapted_arrival(18 * MINUTE, started, pace, 560.0, 11 * MINUTE)
     assert again == 11 * MINUTE + 840_000  # 560 m at 0.667 m/s: 14 minutes more
     assert adapted_arrival(MINUTE, started, None, 600.0, 10 * MINUTE) is None
+    # Due seven minutes ago (a stop), 300 m more at 0.667 m/s is 7.5 minutes: she is given
+    # half as long again as her 8 minutes from now (19), not from when she was due (12: a
+    # time already past, which only said "late" again).
+    assert adapted_arrival(8 * MINUTE, started, pace, 300.0, 15 * MINUTE) == 19 * MINUTE
 
 
 def test_without_streets_her_time_is_guessed_when_she_is_slower_or_near_the_end() -> None:

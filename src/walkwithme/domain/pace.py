@@ -81,6 +81,8 @@ class Walked:
     mark_at: int = 0  # and when (the time of that fix)
     mark_left_m: float | None = None  # and how far she had left then
     nearer_m: float = 0.0  # `metres` when she last got nearer (her progress)
+    # Her pace along her track before her last pause, until it is measured again after it.
+    pace_before: float | None = None
 
     def stored(self) -> dict[str, Any]:
         return {
@@ -96,6 +98,7 @@ class Walked:
             "mark_at": self.mark_at,
             "mark_left_m": self.mark_left_m,
             "nearer_m": self.nearer_m,
+            "pace_before": self.pace_before,
         }
 
     @classmethod
@@ -114,12 +117,20 @@ class Walked:
             int(value["mark_at"]),
             None if value["mark_left_m"] is None else float(value["mark_left_m"]),
             float(value["nearer_m"]),
+            None if value.get("pace_before") is None else float(value["pace_before"]),
         )
 
     def marked(self, left_m: float, t: int) -> Walked:
         """Her pace measured from here (`left_m` to go, at `t`): where she set off again
-        after a pause."""
-        return replace(self, mark_m=self.metres, mark_at=t, mark_left_m=max(0.0, left_m))
+        after a pause. Her pace before it stands until it is measured again: a short walk's
+        late time may come before four minutes more of walking."""
+        return replace(
+            self,
+            mark_m=self.metres,
+            mark_at=t,
+            mark_left_m=max(0.0, left_m),
+            pace_before=self.track_mps,
+        )
 
     def got_nearer(self) -> Walked:
         """She made progress (got nearer her door) with her last fix."""
@@ -133,9 +144,11 @@ class Walked:
 
     @property
     def track_mps(self) -> float | None:
-        """Her pace along her track since the mark (None: not yet measured long or far enough
-        to say: `GUESSED_AFTER_MS`, as it is used where the way left is a guess)."""
-        return _pace(self.metres - self.mark_m, self.at - self.mark_at, GUESSED_AFTER_MS)
+        """Her pace along her track since the mark, or before her last pause until then
+        (None: not yet measured long or far enough to say: `GUESSED_AFTER_MS`, as it is used
+        where the way left is a guess)."""
+        now = _pace(self.metres - self.mark_m, self.at - self.mark_at, GUESSED_AFTER_MS)
+        return now if now is not None else self.pace_before
 
     def pace_along_streets(self, left_m: float, t: int) -> float | None:
         """Her pace toward her door along the streets since the mark: how fast what she has
@@ -259,7 +272,9 @@ def adapted_arrival(
         return None
     # (In floats until capped: a pace near nothing needs more time than an int can hold.)
     needed = int(min(t + max(0.0, left_m) / pace_mps * 1000, started_at + MAX_WALK_MS))
-    # At most half as long again as she is now given, at a time: her pace, measured over a
-    # few minutes, is no promise, and a late walk is the alarm of last resort.
-    needed = min(needed, expected_at + max(ADAPT_STEP_MS, (expected_at - started_at) // 2))
-    return needed if needed >= expected_at + ADAPT_STEP_MS else None
+    # At most half as long again as she was given, at a time (from now, if she is due
+    # already): her pace, measured over a few minutes, is no promise, and a late walk is the
+    # alarm of last resort. Never a time already past: that would only say "late" again.
+    most = max(expected_at, t) + max(ADAPT_STEP_MS, (expected_at - started_at) // 2)
+    needed = min(needed, most)
+    return needed if needed >= expected_at + ADAPT_STEP_MS and needed > t else None
