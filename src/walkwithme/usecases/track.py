@@ -280,17 +280,20 @@ class Track:
         walk = self.before
         if not walk.walker_live:
             return  # over, for her devices (her duress PIN): what they show doesn't move
+        # Only a walker slower than planned along her own track, or, at her pace, one in the
+        # last quarter of her time, may need more (`guess_now`): early on, how fast her way
+        # left seems to fall is a poor measure (a street running sideways to her door; fixes
+        # off the street the map has, whose way left reads longer than it is).
+        if not guess_now(walked.track_mps, walk.pace_mps, t, walk.started_at, self.expected_at):
+            return
         pace: float | None
         if self.field is not None:
             # Along the streets, how fast her way left shrinks is her pace toward the door.
             pace = walked.pace_along_streets(left_m, t)
         else:
-            # As the crow flies, the way left falls slowly while a street runs sideways to the
-            # door: her pace is along her track, and the way left a guess (`Walked.way_left`),
-            # made only when it is worth making (`guess_now`).
+            # As the crow flies, her pace is along her track, and the way left a guess
+            # (`Walked.way_left`).
             pace = walked.track_mps
-            if not guess_now(pace, walk.pace_mps, t, walk.started_at, self.expected_at):
-                return
             guessed = walked.way_left(left_m)
             if guessed is None:
                 return
