@@ -396,6 +396,21 @@ def test_a_question_her_phones_fixes_answer_is_taken_back_and_raises_no_alarm(
     assert "alarm" not in [e["kind"] for e in cast.events(noor, walk)]
 
 
+def test_a_phone_reporting_every_silent_limit_is_not_alarmed_for_silence(cast: Cast) -> None:
+    """By day the silent rule asks after 3 minutes; her phone reports every 3 minutes, on the
+    dot. At each fix's instant the watchdog looks first and asks: the fix taken as she is
+    asked shows her phone alive, and takes the question back. It did not (a fix taken
+    after the question only), and every such walk went into alarm a minute and a half on."""
+    mira, noor, phone, walk = cast.walking()
+    for step in range(1, 6):
+        cast.clock.advance(minutes=3)
+        cast.services.watchdog.tick_sync()
+        cast.send(phone, cast.fix(between(START, HOME, step / 8)))
+    said = kinds(cast, noor, walk)
+    assert "alarm" not in said
+    assert said.count("check") == said.count("check_withdrawn")
+
+
 def test_her_progress_in_the_fix_taken_as_she_is_asked_takes_the_question_back(
     cast: Cast,
 ) -> None:

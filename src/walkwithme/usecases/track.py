@@ -140,11 +140,13 @@ class Track:
 
     def _withdraw_check(self, t: int) -> None:
         """A question her fixes answer: "Are you OK?" asked because her phone went silent is
-        taken back by a fix taken after it (her phone reports again: out of a tunnel, or its
-        queue sent after an outage); asked because she got no nearer, by a fix that makes
-        progress again. Unanswered, it became an alarm while her companions watched her walk
-        home. Not the other questions: moving away, being late or standing at her door are
-        not undone by one fix, and only her PIN says she is OK (a wrong one still counts).
+        taken back by a fix taken after it, or as it was asked (her phone reports again: out
+        of a tunnel, or its queue sent after an outage; or a phone whose interval is the
+        silent rule's time, whose fix on time is taken as the question is asked); asked
+        because she got no nearer, by a fix that makes progress again. Unanswered, it became
+        an alarm while her companions watched her walk home. Not the other questions: moving
+        away, being late or standing at her door are not undone by one fix, and only her PIN
+        says she is OK (a wrong one still counts).
 
         Progress takes it back even in a fix taken as she was asked, or just before, that
         reaches the service after the question: the watchdog wakes at the stalled rule's
@@ -160,7 +162,7 @@ class Track:
         if walk.walker_state not in (WalkState.ACTIVE, WalkState.AT_DOOR):
             return  # an alarm is answered by a person, never by a fix
         progressed = self.progress is not None and self.progress.progress_at == t
-        if (reason == Reason.SILENT.value and t > asked_at) or (
+        if (reason == Reason.SILENT.value and t >= asked_at) or (
             reason == Reason.STALLED.value and progressed
         ):
             self.withdrawn = reason
