@@ -37,11 +37,11 @@ MAX_WALK_MS = 240 * MINUTE  # no walk is expected to last longer than this from 
 # her pace is measured again from where she sets off.
 PAUSE_MS = 90_000
 PAUSE_INTERVALS = 3
-# Where the distance left is only a guess (no streets: the straight line, with the allowance
-# the plan made for streets not being straight), only a walker slower than this share of her
-# planned pace is given more time. Counted in steps, her track is a little shorter than she
-# walked (each a straight line): at her planned pace she is not slower. A walker a little
-# slower than planned is within the late rule's grace (a quarter of her time, or more).
+# Before the last quarter of her time, only a walker slower than this share of her planned
+# pace (along her track) is given more time (`guess_now`). Counted in steps, her track is a
+# little shorter than she walked (each a straight line): at her planned pace she is not
+# slower. A walker a little slower than planned is within the late rule's grace (a quarter
+# of her time, or more).
 SLOWER_THAN = 0.8
 
 
@@ -250,11 +250,12 @@ def paused_before(since_progress_ms: int, since_fix_ms: int) -> bool:
 def guess_now(
     pace_mps: float | None, planned_mps: float, t: int, started_at: int, expected_at: int
 ) -> bool:
-    """Without streets, whether to guess the time she needs now: she walks slower than she
-    planned (`SLOWER_THAN`), or, walking at her pace, she is in the last quarter of her time,
-    when how long her way really is has shown (a detour round a park). Earlier, a way that
-    starts sideways to her door looks like a long one, and a walker on time would be given
-    time she doesn't need, putting off her alarm."""
+    """Whether to judge now if she needs more time: she walks slower than she planned along
+    her track (`pace_mps`; `SLOWER_THAN`), or, walking at her pace, she is in the last quarter
+    of her time, when how long her way really is has shown (a detour round a park). Earlier,
+    a way that starts sideways to her door looks like a long one (without streets), and fixes
+    a little off the map's street read a longer way left than there is (along them): a walker
+    on time would be given time she doesn't need, putting off her alarm."""
     if pace_mps is None:
         return False
     return pace_mps < SLOWER_THAN * planned_mps or 4 * (expected_at - t) <= expected_at - started_at

@@ -16,7 +16,7 @@ from walkwithme.domain.fixes import Fix
 from walkwithme.domain.lingering import Stillness, still_after
 from walkwithme.domain.pace import adapted_arrival, guess_now, paused_before, walked_after
 from walkwithme.domain.rules import Progress, Reason, battery_notice, progress_after
-from walkwithme.domain.walks import WalkState, door_after_fix
+from walkwithme.domain.walks import Destination, WalkState, door_after_fix
 from walkwithme.store.schema import fixes
 from walkwithme.store.tx import Tx
 from walkwithme.streets import DistanceField
@@ -96,47 +96,51 @@ class Track:
             if not alarm:
                 self.state = door
         if dest is not None and straight is not None:
-            # Measured from wherever she is, never from the route the server would take: she
-            # may choose another street, and that is no reason to worry.
-            remaining = (
-                self.field.walking_distance_left(
-                    fix.lat, fix.lon, (previous.lat, previous.lon) if previous else None
-                )
-                if self.field is not None
-                else straight
-            )
-            before = dest.distance_from(previous.lat, previous.lon) if previous else None
-            progressed_at = self.progress.progress_at if self.progress is not None else None
-            left = max(0.0, remaining - dest.radius_m)
-            self.walked, stepped = walked_after(
-                self.walked, fix.lat, fix.lon, fix.accuracy_m, t, left
-            )
-            self.progress = progress_after(
-                self.progress, remaining, t, fix.accuracy_m, (straight, before)
-            )
-            nearer = self.progress.progress_at == t
-            if nearer:
-                self.walked = self.walked.got_nearer()
-            elif (
-                stepped
-                and self.field is None
-                and self.progress.away_since is None
-                and self.walked.holds_off_stalled(straight)
-            ):
-                # Without streets, the straight line is all there is to judge her by, and
-                # streets are not straight: walking on, not away, holds off the stalled rule
-                # for as long as a way home's bends allow (along the streets, getting nearer
-                # on them does).
-                self.progress = replace(self.progress, progress_at=t)
-            paused = (
-                progressed_at is not None
-                and previous is not None
-                and paused_before(t - progressed_at, t - previous.t_ms)
-            )
-            self._adapt_arrival(left, t, paused, nearer)
+            self._nearer(fix, previous, dest, straight, t)
         self._withdraw_check(t)
         self._battery(fix.battery_pct, fix)
         self.moved = True
+
+    def _nearer(
+        self, fix: Fix, previous: Fix | None, dest: Destination, straight: float, t: int
+    ) -> None:
+        """How far she has left after a trusted fix (`straight`: to the door as the crow
+        flies), whether she got nearer, how far she has walked, and her expected arrival."""
+        # Measured from wherever she is, never from the route the server would take: she may
+        # choose another street, and that is no reason to worry.
+        remaining = (
+            self.field.walking_distance_left(
+                fix.lat, fix.lon, (previous.lat, previous.lon) if previous else None
+            )
+            if self.field is not None
+            else straight
+        )
+        before = dest.distance_from(previous.lat, previous.lon) if previous else None
+        progressed_at = self.progress.progress_at if self.progress is not None else None
+        left = max(0.0, remaining - dest.radius_m)
+        self.walked, stepped = walked_after(self.walked, fix.lat, fix.lon, fix.accuracy_m, t, left)
+        self.progress = progress_after(
+            self.progress, remaining, t, fix.accuracy_m, (straight, before)
+        )
+        nearer = self.progress.progress_at == t
+        if nearer:
+            self.walked = self.walked.got_nearer()
+        elif (
+            stepped
+            and self.field is None
+            and self.progress.away_since is None
+            and self.walked.holds_off_stalled(straight)
+        ):
+            # Without streets, the straight line is all there is to judge her by, and streets
+            # are not straight: walking on, not away, holds off the stalled rule for as long
+            # as a way home's bends allow (along the streets, getting nearer on them does).
+            self.progress = replace(self.progress, progress_at=t)
+        paused = (
+            progressed_at is not None
+            and previous is not None
+            and paused_before(t - progressed_at, t - previous.t_ms)
+        )
+        self._adapt_arrival(left, t, paused, nearer)
 
     def _withdraw_check(self, t: int) -> None:
         """A question her fixes answer: "Are you OK?" asked because her phone went silent is
