@@ -243,6 +243,9 @@ class Listener:
         self._on_reconnect = on_reconnect
         self._say = say
         self._stopping = threading.Event()
+        # Written to by `stop`, so that a listener waiting for news wakes at once to stop:
+        # shutting down (and every test on PostgreSQL) doesn't wait out its poll.
+        self._wake: tuple[int, int] | None = None
         self._thread: threading.Thread | None = None
         self.listening = threading.Event()  # set while a connection listens (tests wait on it)
         self.met = threading.Event()  # set once another process was heard: never cleared
@@ -253,15 +256,24 @@ class Listener:
         return self.listening.is_set() and not self.met.is_set()
 
     def start(self) -> None:
+        self._wake = os.pipe()
         self._thread = threading.Thread(target=self._run, name="wwm-pg-bell", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
+        if self._stopping.is_set():
+            return
         self._stopping.set()
+        if self._wake is not None:
+            os.write(self._wake[1], b"!")
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
         self._engine.dispose()
+        if self._wake is not None:
+            for end in self._wake:
+                os.close(end)
+            self._wake = None
 
     def _run(self) -> None:
         attempt = 0
@@ -298,8 +310,10 @@ class Listener:
             own = b'{"o":' + orjson.dumps(self._origin)
             waiting = select.poll()  # not select(): its descriptors end at 1,024
             waiting.register(pgconn.socket, select.POLLIN)
+            if self._wake is not None:
+                waiting.register(self._wake[0], select.POLLIN)
             while not self._stopping.is_set():
-                if not waiting.poll(1000):
+                if not waiting.poll(1000) or self._stopping.is_set():
                     continue
                 pgconn.consume_input()  # raises if the connection was lost
                 if pgconn.status != ConnStatus.OK:  # never wait on a dead one's socket again
