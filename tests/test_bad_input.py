@@ -15,6 +15,8 @@ from tests.people import HOME, PIN, Cast
 from tests.test_manage_pages import post
 from walkwithme.store.schema import walks
 
+pytestmark = pytest.mark.one_database  # on SQLite only (conftest.py says why)
+
 # -- control characters ------------------------------------------------------------------------
 
 NOT_TEXT = [

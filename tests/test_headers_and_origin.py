@@ -16,6 +16,8 @@ from tests.people import Cast, Member
 from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
 
+pytestmark = pytest.mark.one_database  # on SQLite only (conftest.py says why)
+
 
 def assert_secured(answer: httpx2.Response, what: str) -> None:
     headers = answer.headers

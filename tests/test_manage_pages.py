@@ -18,6 +18,8 @@ from tests.test_walker_pages import channel_that_worked
 from walkwithme.store.schema import channels
 from walkwithme.web.manage_offers import repeat_words
 
+pytestmark = pytest.mark.one_database  # on SQLite only (conftest.py says why)
+
 OURS = {"sec-fetch-site": "same-origin"}
 PASSWORD = "correct horse battery"
 

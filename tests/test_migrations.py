@@ -25,11 +25,13 @@ def test_migrating_twice_is_harmless(database: Database) -> None:
     assert current_revision(database.write_engine) == before == head
 
 
-def test_what_she_was_shown_before_the_upgrade_is_what_she_is_shown_after(db_url: str) -> None:
+def test_what_she_was_shown_before_the_upgrade_is_what_she_is_shown_after(
+    empty_db_url: str,
+) -> None:
     """From 0013: Mira's share links keep their ids (and her walk counts on from them; the
     alarm's link takes no number); a walk her duress PIN ended for her devices keeps showing
     her the track and the last fix that had arrived by then."""
-    engine = sa.create_engine(db_url)
+    engine = sa.create_engine(empty_db_url)
     upgrade(engine, "0013")
     with engine.begin() as conn:
         conn.execute(

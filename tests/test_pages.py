@@ -23,6 +23,8 @@ from walkwithme.store.schema import alerts
 from walkwithme.usecases import shares
 from walkwithme.web import walk_start
 
+pytestmark = pytest.mark.one_database  # on SQLite only (conftest.py says why)
+
 OURS = {"sec-fetch-site": "same-origin"}
 
 

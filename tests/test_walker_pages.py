@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 import segno
 from fastapi.testclient import TestClient
 
@@ -21,6 +22,8 @@ from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
 from walkwithme.store.schema import channels
 from walkwithme.web import words
+
+pytestmark = pytest.mark.one_database  # on SQLite only (conftest.py says why)
 
 OURS = {"sec-fetch-site": "same-origin"}
 FORM = {"content-type": "application/x-www-form-urlencoded", **OURS}
