@@ -68,6 +68,16 @@ def test_a_cli_error_is_a_message_not_a_trace(tmp_path: Path) -> None:
     )
     assert bad.returncode == 2
     assert "WWM_PORT" in bad.stderr
+    # The demo's clock is a drill's: at most 100 times real time (tests/test_demo.py plays it).
+    too_fast = subprocess.run(
+        [*WWM, "demo", "--speed", "500", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "COLUMNS": "160"},
+    )
+    assert too_fast.returncode == 2
+    assert "--speed" in too_fast.stderr
+    assert "Traceback" not in too_fast.stderr
 
 
 def test_migrate_creates_the_database(tmp_path: Path) -> None:

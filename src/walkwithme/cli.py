@@ -29,7 +29,7 @@ from walkwithme.cli_common import (
     out,
     when,
 )
-from walkwithme.clock import was_jumped
+from walkwithme.clock import MAX_DRILL_SPEED, was_jumped
 from walkwithme.config import Config
 from walkwithme.domain.errors import DomainError
 from walkwithme.domain.offers import describe
@@ -399,6 +399,15 @@ def replay(
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Folder for the walk's GPX and GeoJSON")] = Path(),
+    speed: Annotated[
+        float,
+        typer.Option(
+            min=1.0,
+            max=MAX_DRILL_SPEED,
+            help="How many times faster than real time the story's clock runs (slower on a "
+            "busy machine, which could stall her phone for minutes of the story)",
+        ),
+    ] = MAX_DRILL_SPEED,
 ) -> None:
     """Tell the story Walk With Me comes from, against a real service (about 30 seconds)."""
     from walkwithme.demo import play, print_story
@@ -407,7 +416,7 @@ def demo(
         f"Starting a service with the streets of central Helsinki ({cli_upkeep.SHIPPED_STREETS}; "
         "WWM_STREETS=$(walkwithme streets path) serves them too)..."
     )
-    print_story(play(out), console)
+    print_story(play(out, speed), console)
 
 
 @offers_app.command("list")

@@ -14,6 +14,10 @@ import time
 from pathlib import Path
 from typing import Any, Protocol
 
+# A drill's clock runs at most this many times faster than real time: faster, and processing
+# time would distort a walk.
+MAX_DRILL_SPEED = 100.0
+
 
 class Clock(Protocol):
     @property

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from walkwithme.bell import Bell
-from walkwithme.clock import Clock, JumpingClock, SystemClock, fast_clock
+from walkwithme.clock import MAX_DRILL_SPEED, Clock, JumpingClock, SystemClock, fast_clock
 from walkwithme.config import Config, ConfigError
 from walkwithme.device_tokens import DeviceTokens
 from walkwithme.hashing import Hashing
@@ -92,9 +92,6 @@ class Services:
             await asyncio.to_thread(self.listener.stop)
         self.writer.stop()
         self.db.dispose()
-
-
-MAX_DRILL_SPEED = 100.0  # faster, and processing time would distort a walk
 
 
 def build_services(

@@ -34,20 +34,21 @@ from rich.text import Text
 
 from walkwithme.demo.inboxes import inboxes
 from walkwithme.demo.player import HELSINKI, Player
-from walkwithme.demo.service import make_people, running_service
+from walkwithme.demo.service import SPEED, make_people, running_service
 from walkwithme.demo.story import Entry, Story
 from walkwithme.exports_client import export_walk
 
 
-def play(out: Path) -> Story:
-    """Tell the whole story against a real service; write the walk's GPX and GeoJSON in `out`."""
+def play(out: Path, speed: float = SPEED) -> Story:
+    """Tell the whole story against a real service whose clock runs `speed` times faster than
+    real time; write the walk's GPX and GeoJSON in `out`."""
     story = Story()
     began = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="walkwithme-demo-") as folder:
         data = Path(folder)
         people = make_people(data)
-        with inboxes(story) as inbox, running_service(data) as url:
-            player = Player(url, people, story)
+        with inboxes(story) as inbox, running_service(data, speed) as url:
+            player = Player(url, people, story, speed)
             try:
                 player.get_acquainted(inbox)
                 player.evening_one()

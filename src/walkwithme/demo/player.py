@@ -14,7 +14,7 @@ import httpx2
 from websockets.sync.client import connect
 
 from walkwithme.clock import SystemClock
-from walkwithme.demo.service import SPEED, People, until
+from walkwithme.demo.service import People, until
 from walkwithme.demo.story import Story
 from walkwithme.domain.geo import distance_m
 from walkwithme.sim import walk_along
@@ -32,8 +32,9 @@ ARRIVES_WITHIN_S = 20.0
 class Player:
     """Both people's phones and the operator's console, talking to the service."""
 
-    def __init__(self, url: str, people: People, story: Story) -> None:
+    def __init__(self, url: str, people: People, story: Story, speed: float) -> None:
         self.url = url
+        self.speed = speed  # the service's clock runs this many times faster than real time
         self.story = story
         self.http = httpx2.Client(base_url=url, timeout=30)
         self.aino = self._sign_in(people.aino)
@@ -56,7 +57,7 @@ class Player:
 
     def _mirror(self) -> SystemClock:
         """The service's clock, mirrored here: same time now, same speed."""
-        return SystemClock(SPEED, int(self.http.get("/healthz").json()["now"]))
+        return SystemClock(self.speed, int(self.http.get("/healthz").json()["now"]))
 
     def now(self) -> int:
         return self.clock[0].now_ms()
@@ -74,7 +75,7 @@ class Player:
     def sleepuntil(self, t_ms: int) -> None:
         ahead = t_ms - self.now()
         if ahead > 0:
-            time.sleep(ahead / SPEED / 1000)
+            time.sleep(ahead / self.speed / 1000)
 
     def next_evening(self, hour: int, minute: int = 0) -> datetime:
         today = datetime.fromtimestamp(self.now() / 1000, HELSINKI)
