@@ -187,6 +187,32 @@ def test_a_detour_nearer_as_the_crow_flies_is_progress_in_time_and_not_away() ->
     assert farther.away_since == T0 + 4
 
 
+def crow_walk(*left_m: float, along_streets: bool = False) -> Progress:
+    """Fixes 10 s apart, each this far from the door as the crow flies (without streets, the
+    distance left is that too)."""
+    progress: Progress | None = None
+    before: float | None = None
+    for i, left in enumerate(left_m):
+        t = T0 + i * 10 * SECOND
+        straight = (left, before)
+        progress = progress_after(progress, left, t, 8, straight, along_streets=along_streets)
+        before = left
+    assert progress is not None
+    return progress
+
+
+def test_without_streets_a_way_that_winds_a_little_is_not_walking_away() -> None:
+    """Without streets, a way home that goes round a block rises as the crow flies for a
+    while: 80 m above the least of 900 m is within a quarter of it (up to 100 m); 140 m is
+    walking away, and near home (200 m left) so is 60 m."""
+    assert crow_walk(1000, 1000, 900, 900, 940, 980, 960, 900).away_since is None
+    assert crow_walk(1000, 1000, 900, 900, 950, 1000, 1040).away_since == T0 + 60 * SECOND
+    assert crow_walk(300, 300, 200, 200, 230, 260).away_since == T0 + 50 * SECOND
+    # Along the streets, the straight line rising is walking away, past its noise.
+    along = crow_walk(1000, 1000, 900, 900, 950, 1000, along_streets=True)
+    assert along.away_since == T0 + 50 * SECOND
+
+
 def test_her_true_fixes_behind_two_stray_ones_ahead_are_not_walking_away() -> None:
     """Straight home at 1.3 m/s, a fix every 30 s (the distance left is the crow's here): two
     fixes in a row 250 m ahead, each claiming 8 m, set a record her true fixes then trail. She

@@ -22,7 +22,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import make_services
-from tests.people import HOME, KAISANIEMI, KAMPPI, PIN, START, Cast, Member
+from tests.people import HOME, KAISANIEMI, KAMPPI, PIN, START, Cast, Member, between
 from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
 from walkwithme.domain.geo import (
@@ -231,6 +231,44 @@ def test_without_streets_the_same_walk_round_the_yard_looks_wrong(
     assert route is not None
     assert "check" in walk(cast, phone, route.points)
     assert checks(cast, noor, walk_["id"])[0] in ("moving_away", "stalled")
+
+
+# From Kaisaniemi to Kamppi, 0.9 km as the crow flies: the streets first take her east and
+# round the block, up to 90 m farther from home than she set out, for two minutes.
+KAISANIEMI_EAST, KAMPPI_HOME = (60.1750, 24.9478), (60.1690, 24.9367)
+
+
+def test_without_streets_a_way_home_that_first_winds_away_a_little_is_not_walking_away(
+    cast: Cast, helsinki: StreetMap
+) -> None:
+    """A service with no street map (the default), at night: the straight line rose more
+    than GPS noise above the least for 90 s, and she was asked "Are you OK?" for walking
+    away, a minute into an ordinary walk home."""
+    mira, noor, phone = at_night(cast)
+    walk_ = start(cast, mira, KAISANIEMI_EAST, KAMPPI_HOME)
+    route = helsinki.route(KAISANIEMI_EAST, KAMPPI_HOME)
+    assert route is not None
+    assert walk(cast, phone, route.points, noise_m=5) == []
+    assert checks(cast, noor, walk_["id"]) == []
+    assert state(cast, noor, walk_["id"]) == "at_door"
+
+
+def test_without_streets_she_who_turns_and_walks_away_is_asked_within_minutes(
+    cast: Cast,
+) -> None:
+    """The allowance for a way that winds is not a blind eye: 440 m towards home, she turns
+    and walks back the way she came (led away, say), and is asked "Are you OK?" within three
+    minutes of turning, at night: she is not getting any nearer (stalled, 168 s after she
+    turned; with 25 m allowed, walking away, after 138 s)."""
+    mira, noor, phone = at_night(cast)
+    walk_ = start(cast, mira, START, HOME)
+    turn = between(START, HOME, 0.4)
+    turned_at = cast.clock.now_ms() + 10_000 + distance_m(*START, *turn) / DEFAULT_PACE_MPS * 1000
+    assert "check" in walk(cast, phone, [START, turn, START], noise_m=5)
+    timeline = cast.client.get(f"/api/walks/{walk_['id']}/events", headers=noor.auth).json()
+    asked = next(e for e in timeline if e["kind"] == "check")
+    assert asked["reason"] in ("stalled", "moving_away")
+    assert turned_at < asked["at"] <= turned_at + 3 * 60_000
 
 
 def by_day(cast: Cast) -> tuple[Member, Member, str]:

@@ -120,7 +120,12 @@ class Track:
         left = max(0.0, remaining - dest.radius_m)
         self.walked, stepped = walked_after(self.walked, fix.lat, fix.lon, fix.accuracy_m, t, left)
         self.progress = progress_after(
-            self.progress, remaining, t, fix.accuracy_m, (straight, before)
+            self.progress,
+            remaining,
+            t,
+            fix.accuracy_m,
+            (straight, before),
+            along_streets=self.field is not None,
         )
         nearer = self.progress.progress_at == t
         if nearer:
