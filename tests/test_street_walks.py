@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Sequence
+from dataclasses import replace
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -269,6 +270,34 @@ def test_without_streets_she_who_turns_and_walks_away_is_asked_within_minutes(
     asked = next(e for e in timeline if e["kind"] == "check")
     assert asked["reason"] in ("stalled", "moving_away")
     assert turned_at < asked["at"] <= turned_at + 3 * 60_000
+
+
+def test_without_streets_walking_on_no_nearer_does_not_take_back_are_you_ok(
+    cast: Cast,
+) -> None:
+    """At night, 440 m towards home, she is led 90 m back (within a winding way's allowance)
+    and held there until she is asked "Are you OK?" (she gets no nearer); then walked off
+    sideways. Steps that bring her no nearer hold off that question while she walks home;
+    they don't answer it once asked: only getting nearer, or her PIN, does. They took it
+    back, and her alarm came five minutes late, from a second question."""
+    mira, noor, phone = at_night(cast)
+    walk_ = start(cast, mira, START, HOME)
+    turn, back = between(START, HOME, 0.4), between(START, HOME, 0.32)
+    aside = (back[0], back[1] + 0.018)  # 1 km east
+    t = cast.clock.now_ms()
+    led = list(walk_along([START, turn, back], pace_mps=DEFAULT_PACE_MPS, every_s=10, start_ms=t))
+    held = [replace(led[-1], t_ms=led[-1].t_ms + s * 1000) for s in range(10, 180, 10)]
+    off = walk_along([back, aside], pace_mps=DEFAULT_PACE_MPS, every_s=10, start_ms=held[-1].t_ms)
+    for p in [*led, *held, *off]:
+        cast.clock.set(p.t_ms)
+        if "alarm" in cast.services.watchdog.tick_sync():
+            break
+        cast.send(phone, {"t": p.t_ms, "lat": p.lat, "lon": p.lon, "accuracy": 8})
+    timeline = cast.client.get(f"/api/walks/{walk_['id']}/events", headers=noor.auth).json()
+    kinds = [(e["kind"], e.get("reason")) for e in timeline]
+    assert ("check", "stalled") in kinds
+    assert not any(kind == "check_withdrawn" for kind, _ in kinds)
+    assert ("alarm", "no_answer") in kinds
 
 
 def by_day(cast: Cast) -> tuple[Member, Member, str]:

@@ -47,6 +47,7 @@ class Track:
         self.heard_at = walk.heard_at  # a fix kept out of the map still says her phone is alive
         self.batch_trusted: Fix | None = None  # the latest trusted fix of this batch so far
         self.withdrawn: str | None = None  # the question a fix of the batch took back
+        self.nearer_at: int | None = None  # the instant of the last fix that got her nearer
         # The stored track's newest trusted fix, once read (a list: read or not, and what).
         self._newest_stored: list[Fix | None] = []
 
@@ -129,6 +130,7 @@ class Track:
         )
         nearer = self.progress.progress_at == t
         if nearer:
+            self.nearer_at = t
             self.walked = self.walked.got_nearer()
         elif (
             stepped
@@ -152,7 +154,7 @@ class Track:
         taken back by a fix taken after it, or as it was asked (her phone reports again: out
         of a tunnel, or its queue sent after an outage; or a phone whose interval is the
         silent rule's time, whose fix on time is taken as the question is asked); asked
-        because she got no nearer, by a fix that makes progress again. Unanswered, it became
+        because she got no nearer, by a fix that gets her nearer again. Unanswered, it became
         an alarm while her companions watched her walk home. Not the other questions: moving
         away, being late or standing at her door are not undone by one fix, and only her PIN
         says she is OK (a wrong one still counts).
@@ -170,9 +172,13 @@ class Track:
             return
         if walk.walker_state not in (WalkState.ACTIVE, WalkState.AT_DOOR):
             return  # an alarm is answered by a person, never by a fix
-        progressed = self.progress is not None and self.progress.progress_at == t
+        # Getting nearer, not walking on: without streets, steps that bring her no nearer
+        # hold the question off while she walks (above), but once it is asked they don't
+        # answer it. Led back within a winding way's allowance, held until she was asked,
+        # then walked off sideways, she had it taken back, and her alarm came five minutes
+        # late, from a second question.
         if (reason == Reason.SILENT.value and t >= asked_at) or (
-            reason == Reason.STALLED.value and progressed
+            reason == Reason.STALLED.value and self.nearer_at == t
         ):
             self.withdrawn = reason
 
