@@ -1,7 +1,8 @@
 """Shared fixtures: a real database (SQLite, and PostgreSQL when it runs), a fake clock, the
 real application behind an in-process client, and people to play the parts.
 
-PostgreSQL tests get a schema of their own, dropped afterwards, so no test dirties another.
+Each test gets a database of its own kind as the migrations leave it: a copy of one migrated
+SQLite file, or its worker's PostgreSQL schema emptied (below), so no test dirties another.
 Where no PostgreSQL server answers, those tests skip, except under CI (CI=true), where a missing
 server is a failure.
 """

@@ -15,7 +15,7 @@ import pytest
 from tests.people import Cast
 from tests.service import WWM, Service, cli
 from tests.test_service_e2e import sign_in
-from walkwithme.clock import fast_clock
+from walkwithme.clock import SystemClock, fast_clock
 from walkwithme.watchdog import MAX_SLEEP_S
 
 
@@ -125,3 +125,11 @@ def test_a_clock_jump_wakes_the_watchdog_to_look_at_once(
 
     asyncio.run(asyncio.wait_for(drill(), timeout=MAX_SLEEP_S / 2))
     assert looked_at[1] - looked_at[0] == 10 * 60_000
+
+
+def test_a_clock_that_shows_the_services_time_at_real_speed_counts_from_it() -> None:
+    """The demo's people mirror the service's clock, jumped evenings ahead; at real speed the
+    mirror showed today instead, and the story's second evening was refused as too early."""
+    evenings_ahead = 3 * 24 * 3600 * 1000
+    mirror = SystemClock(1.0, SystemClock().now_ms() + evenings_ahead)
+    assert mirror.now_ms() - SystemClock().now_ms() > evenings_ahead - 60_000

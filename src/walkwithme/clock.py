@@ -48,13 +48,16 @@ class SystemClock:
         self._origin_ms = time.time_ns() // 1_000_000 if origin_ms is None else origin_ms
         self._origin_mono = time.monotonic_ns()
         self._state = state
+        # Plain real time: read straight from the system (a clock given its own "now", even
+        # at real speed, counts from it).
+        self._real = speed == 1.0 and origin_ms is None and state is None
 
     @property
     def speed(self) -> float:
         return self._speed
 
     def now_ms(self) -> int:
-        if self._speed == 1.0 and self._state is None:
+        if self._real:
             return time.time_ns() // 1_000_000
         elapsed_ns = time.monotonic_ns() - self._origin_mono
         return self._origin_ms + int(elapsed_ns * self._speed / 1_000_000)

@@ -256,6 +256,9 @@ class Listener:
         return self.listening.is_set() and not self.met.is_set()
 
     def start(self) -> None:
+        """Listen, once (again, or after `stop`, does nothing)."""
+        if self._thread is not None or self._stopping.is_set():
+            return
         self._wake = os.pipe()
         self._thread = threading.Thread(target=self._run, name="wwm-pg-bell", daemon=True)
         self._thread.start()
@@ -264,14 +267,16 @@ class Listener:
         if self._stopping.is_set():
             return
         self._stopping.set()
-        if self._wake is not None:
-            os.write(self._wake[1], b"!")
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        thread, wake = self._thread, self._wake
+        if wake is not None:
+            os.write(wake[1], b"!")
+        if thread is not None:
+            thread.join(timeout=5)
         self._engine.dispose()
-        if self._wake is not None:
-            for end in self._wake:
+        # A thread still connecting (a server that doesn't answer) polls the pipe when it
+        # gets there and sees it is stopping: the pipe is left to it, not closed under it.
+        if wake is not None and (thread is None or not thread.is_alive()):
+            for end in wake:
                 os.close(end)
             self._wake = None
 
