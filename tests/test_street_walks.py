@@ -32,6 +32,7 @@ from walkwithme.domain.geo import (
     expected_duration_ms,
     walking_duration_ms,
 )
+from walkwithme.domain.profiles import NIGHT
 from walkwithme.sim import walk_along
 from walkwithme.streets import LatLon, StreetMap, load_street_map, shipped_helsinki
 from walkwithme.streets.snap import METRES_PER_DEGREE
@@ -298,6 +299,9 @@ def test_without_streets_walking_on_no_nearer_does_not_take_back_are_you_ok(
     assert ("check", "stalled") in kinds
     assert not any(kind == "check_withdrawn" for kind, _ in kinds)
     assert ("alarm", "no_answer") in kinds
+    # The alarm comes when her time to answer the first question is up.
+    asked, alarm = (next(e["at"] for e in timeline if e["kind"] == k) for k in ("check", "alarm"))
+    assert alarm - asked == NIGHT.check_window_ms
 
 
 def by_day(cast: Cast) -> tuple[Member, Member, str]:
