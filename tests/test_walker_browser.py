@@ -238,7 +238,9 @@ def test_she_starts_from_her_browser_and_it_reports_her_walk_even_offline(
     screenshot(page, "walker-offline")
     assert track(site, noor, walk_id) == sent_before
     context.set_offline(False)
-    until(page, lambda: len(track(site, noor, walk_id)) == len(sent_before) + 3, "the kept ones")
+    # (A slow machine may let her page be quiet 45 s, and it asks for a fresh position then:
+    # one more, after the kept ones.)
+    until(page, lambda: len(track(site, noor, walk_id)) >= len(sent_before) + 3, "the kept ones")
     expect(page.locator("#report-queue")).to_be_hidden()
     expect(page.locator("#offline-said")).to_be_hidden()
     said = [
@@ -247,7 +249,7 @@ def test_she_starts_from_her_browser_and_it_reports_her_walk_even_offline(
         if e["kind"] == "message"
     ]
     assert said == ["On my way"]
-    came = track(site, noor, walk_id)[len(sent_before) :]
+    came = track(site, noor, walk_id)[len(sent_before) : len(sent_before) + 3]
     assert [(f["lat"], f["lon"]) for f in came] == [pytest.approx(w) for w in offline]
     # Each with the time it was taken, not when it was sent: 40 s apart, the service's time
     # (give or take the real seconds a busy machine lets pass between the two clocks' moves).
