@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from walkwithme.clock import FakeClock
 from walkwithme.security import hash_secret
 from walkwithme.services import Services
-from walkwithme.store.schema import alerts, deliveries
+from walkwithme.store.schema import alerts, channels, deliveries
 from walkwithme.usecases import accounts
 
 # Central Helsinki: the walk starts at the railway station and ends about 1.1 km south.
@@ -32,6 +32,15 @@ KAISANIEMI = (60.1730, 24.9455)
 
 def between(a: tuple[float, float], b: tuple[float, float], fraction: float) -> tuple[float, float]:
     return (a[0] + (b[0] - a[0]) * fraction, a[1] + (b[1] - a[1]) * fraction)
+
+
+def as_tested(services: Services, channel_id: int | None = None) -> None:
+    """As if a test had reached the channel once (every channel, if none is named): the
+    ladder and a walk's start count only on channels that have worked."""
+    chosen = channels.update()
+    if channel_id is not None:
+        chosen = chosen.where(channels.c.id == channel_id)
+    services.writer.run_sync(lambda tx: tx.conn.execute(chosen.values(worked_at=tx.now_ms)))
 
 
 @dataclass
@@ -149,15 +158,18 @@ class Cast:
 
     # -- offers and what people are told ---------------------------------------------------
 
-    def channel(self, who: Member) -> None:
+    def channel(self, who: Member, *, worked: bool = True) -> None:
         """A webhook for `who`: her alerts then wait in the outbox (nothing is sent: the
-        tests here don't run the notifier), where `told` reads them."""
+        tests here don't run the notifier), where `told` reads them. `worked`: as if a test
+        or an alert had reached it (the ladder and her walk's start count only on those)."""
         made = self.client.post(
             "/api/channels",
             json={"kind": "webhook", "target": f"https://hooks.example.org/{who.name}"},
             headers=who.auth,
         )
         assert made.status_code == 201, made.text
+        if worked:
+            as_tested(self.services, made.json()["id"])
 
     def told(self, who: Member, kind: str | None = None) -> list[dict[str, Any]]:
         """The alerts made for `who`, oldest first (of one kind, if given)."""

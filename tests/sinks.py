@@ -104,6 +104,12 @@ def webhook_sink() -> Iterator[WebhookSink]:
 class Mailbox:
     port: int = 0
     messages: list[Message] = field(default_factory=list)
+    # Who each accepted message was for, as the sender's RCPT TO said.
+    recipients: list[list[str]] = field(default_factory=list)
+    # The next messages' answers to DATA, one each ("451 ..."), before it takes them again.
+    refuse: list[str] = field(default_factory=list)
+    # The next recipients' answers to RCPT TO, one each ("550 ... unknown"), likewise.
+    refuse_to: list[str] = field(default_factory=list)
 
 
 @contextmanager
@@ -111,8 +117,19 @@ def smtp_server() -> Iterator[Mailbox]:
     box = Mailbox()
 
     class Handler:
+        async def handle_RCPT(
+            self, _server: Any, _session: Any, envelope: Any, address: str, _options: Any
+        ) -> str:
+            if box.refuse_to:
+                return box.refuse_to.pop(0)
+            envelope.rcpt_tos.append(address)
+            return "250 OK"
+
         async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
+            if box.refuse:
+                return box.refuse.pop(0)
             box.messages.append(message_from_bytes(envelope.original_content))
+            box.recipients.append(list(envelope.rcpt_tos))
             return "250 OK"
 
     box.port = free_port()

@@ -36,6 +36,24 @@ def test_an_invite_from_the_operator_works_once(cast: Cast) -> None:
     assert again.status_code == 403
 
 
+def test_an_invite_answers_whether_an_address_has_an_account_once(cast: Cast) -> None:
+    """Tried with an address that has an account, an invite says so (409) and is used up:
+    whoever holds one invite could otherwise learn which of any number of addresses have
+    accounts here (an outside review tried it), which is nobody's business."""
+    ola = cast.person("Ola", operator=True)
+    cast.person("Mira")
+    invite = cast.client.post("/api/invites", headers=ola.auth).json()["invite"]
+    taken = cast.client.post(
+        "/api/signup", json={**NEW, "email": "mira@example.org", "invite": invite}
+    )
+    assert taken.status_code == 409
+    assert taken.json() == {"error": "an account with this email exists already", "field": "email"}
+    again = cast.client.post("/api/signup", json={**NEW, "invite": invite})
+    assert again.status_code == 403
+    assert again.json()["field"] == "invite"
+    assert cast.client.post("/api/session", json=NEW).status_code == 401  # no Ada was made
+
+
 def test_an_invite_expires_after_a_week(cast: Cast) -> None:
     ola = cast.person("Ola", operator=True)
     invite = cast.client.post("/api/invites", headers=ola.auth).json()["invite"]

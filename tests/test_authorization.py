@@ -337,6 +337,11 @@ def _mira_ends_contact(s: Scene) -> None:
     s.end_contact(by=s.mira)
 
 
+def _then_walk(s: Scene) -> None:
+    s.end_contact(by=s.mira)
+    s.mira_says("end")
+
+
 def _noor_ends_contact(s: Scene) -> None:
     s.end_contact(by=s.noor)
 
@@ -365,10 +370,13 @@ VIEWERS = (
     Viewer("Nico, her companion, not chosen",            "nico", Sees.NOTHING, chosen=NOOR_ONLY),
     Viewer("Noor, once Mira is inside",                  "noor", Sees.NOTHING, _mira_is_inside),
     Viewer("Noor, once Mira ended the walk",             "noor", Sees.NOTHING, _mira_ends_walk),
-    Viewer("Noor, after Mira ended their contact",       "noor", Sees.NOTHING, _mira_ends_contact),
+    # Whoever holds her phone can't take Noor off the walk (and its alarm) by ending their
+    # contact: she follows it until it is over, and no walk after it.
+    Viewer("Noor, after Mira ended their contact",       "noor", Sees.FOLLOWS, _mira_ends_contact),
+    Viewer("Noor, after Mira ended both contact and walk", "noor", Sees.NOTHING, _then_walk),
     Viewer("Noor, after ending the contact herself",     "noor", Sees.NOTHING, _noor_ends_contact),
-    Viewer("Noor, ex-companion asked again, pending",    "noor", Sees.NOTHING, _noor_asked_again),
-    Viewer("Noor, ex-companion, now her guardian",       "noor", Sees.NOTHING, _noor_now_guardian),
+    Viewer("Noor, ex-companion asked again, pending",    "noor", Sees.FOLLOWS, _noor_asked_again),
+    Viewer("Noor, ex-companion, now her guardian",       "noor", Sees.FOLLOWS, _noor_now_guardian),
     Viewer("Mira's phone, by its device token",          "phone", Sees.DEVICE),
     Viewer("nobody signed in",                           "nobody", Sees.SIGN_IN),
 )
@@ -625,13 +633,12 @@ def test_with_her_pin_mira_ends_the_walk_for_everyone_else(
     _refusal(scene.client, live, scene.noor.auth)
 
 
-@pytest.mark.parametrize("ender", ["mira", "noor"], ids=["Mira ends it", "Noor ends it"])
-def test_a_companion_whose_contact_ends_mid_walk_is_cut_off_at_once(cast: Cast, ender: str) -> None:
+def test_a_companion_who_ends_the_contact_mid_walk_is_cut_off_at_once(cast: Cast) -> None:
     scene = _scene(cast)
     live = f"/api/walks/{scene.walk}/live"
     with scene.client.websocket_connect(live, headers=scene.noor.auth) as ws:
         _until(ws, "fix")
-        scene.end_contact(by=getattr(scene, ender))
+        scene.end_contact(by=scene.noor)
         after = _until_closed(ws)
     assert [m["type"] for m in after] == ["closed"], f"sent after the contact ended: {after}"
     _refusal(scene.client, live, scene.noor.auth)
@@ -993,3 +1000,45 @@ def test_who_hears_of_alarms_through_needs_you(cast: Cast) -> None:
     said = needs_you(noor).json()
     assert [(w["id"], w["name"]) for w in said] == [(walk["id"], "Mira")]
     assert set(said[0]) == {"id", "name", "sentence", "why", "alarm_since"}  # no position
+
+
+def test_his_home_page_hears_of_the_walks_he_follows_and_of_no_other(cast: Cast) -> None:
+    """`/needs-you?all=1`, his home page's look: the live walks he follows as a companion,
+    calm or in alarm, and none of where she is; a walk that is over is gone from it."""
+    mira, noor, _phone, walk = cast.walking()
+    gus, eve = cast.person("Gus"), cast.person("Eve")
+    cast.link(mira, gus, role="guardian")
+
+    def home_look(who: Member | None) -> httpx2.Response:
+        cookie = {"Cookie": f"wwm_session={who.token}"} if who else {}
+        return cast.client.get("/needs-you?all=1", headers={"accept": "application/json", **cookie})
+
+    assert home_look(None).status_code == 401
+    for nobody in (gus, eve, mira):  # her guardian, a stranger, herself
+        assert home_look(nobody).json()["walks"] == []
+    seen = home_look(noor).json()
+    assert seen["now"] == cast.clock.now_ms()
+    assert [(w["id"], w["name"], w["alarm"]) for w in seen["walks"]] == [
+        (walk["id"], "Mira", False)
+    ]
+    assert set(seen["walks"][0]) == {
+        "id",
+        "name",
+        "sentence",
+        "alarm",
+        "why",
+        "started_at",
+        "alarm_at",
+    }  # no position
+    assert cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth).status_code == 200
+    assert [w["alarm"] for w in home_look(noor).json()["walks"]] == [True]
+    assert home_look(gus).json()["walks"] == []  # not his to see, alarm or not
+    ended = cast.client.post(
+        f"/api/walks/{walk['id']}/resolve", json={"note": "with her"}, headers=noor.auth
+    )
+    assert ended.status_code == 200
+    inside = cast.client.post(
+        f"/api/walks/{walk['id']}/inside", json={"pin": PIN}, headers=mira.auth
+    )
+    assert inside.status_code == 200, inside.text
+    assert home_look(noor).json()["walks"] == []

@@ -11,7 +11,7 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from tests.people import HOME, PIN, Cast
+from tests.people import HOME, PIN, START, Cast
 from tests.test_manage_pages import post
 from walkwithme.store.schema import walks
 
@@ -183,6 +183,29 @@ def test_her_profile_takes_no_control_character_and_a_pace_that_is_a_number(cast
         answer = cast.client.patch("/api/me", json={"pace": pace}, headers=mira.auth)
         assert (answer.status_code, answer.json()["field"]) == (422, "pace"), answer.text
     assert cast.client.get("/api/me", headers=mira.auth).json() == before
+
+
+def test_a_destination_beyond_a_walk_is_refused_and_starts_nothing(cast: Cast) -> None:
+    """Stockholm typed for Helsinki (or one wrong digit of a latitude): a walk "expected" 14
+    hours on, whose late alarm would come the next morning. Refused, naming the place."""
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    stockholm = {"lat": 59.33, "lon": 18.06, "name": "home"}
+    answer = cast.client.post(
+        "/api/walks",
+        json={"destination": stockholm, "from": {"lat": START[0], "lon": START[1]}, "pin": PIN},
+        headers=mira.auth,
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["field"] == "destination"
+    assert answer.json()["error"] == (
+        "that place is 396 km from where you are, more than 4 hours' walk: "
+        "check where you are going"
+    )
+    assert cast.client.get("/api/walks", headers=mira.auth).json() == []
+    # A walk of an hour or two is a walk.
+    near = {"lat": START[0] + 0.05, "lon": START[1], "name": "home"}
+    cast.start_walk(mira, destination=near)
 
 
 def test_every_number_of_a_walk_is_a_number(cast: Cast) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -149,3 +150,40 @@ def test_every_command_is_documented() -> None:
         "offers list",
     ]:
         assert f"walkwithme {command}" in page, command
+
+
+@pytest.mark.slow
+def test_export_and_replay_find_the_service_where_the_settings_put_it(tmp_path: Path) -> None:
+    """Without --server, the service these settings configure: on WWM_PORT (not 8000), or
+    at WWM_PUBLIC_URL."""
+    from tests.test_phone_apps import gpx
+    from tests.test_service_e2e import prepare
+
+    service = Service(tmp_path / "data")
+    try:
+        as_mira, _as_noor, phone, walk_id = prepare(service)
+        recorded = tmp_path / "walk.gpx"
+        recorded.write_text(gpx([(*START, None), (START[0] + 0.0002, START[1], None)]))
+        replayed = subprocess.run(
+            [*WWM, "replay", str(recorded), "--speed", "100", "--json"],
+            env={**os.environ, "WWM_DEVICE_TOKEN": phone, "WWM_PUBLIC_URL": service.url},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert replayed.returncode == 0, replayed.stderr
+        assert '"accepted": 2' in replayed.stdout
+        out = tmp_path / "out"
+        out.mkdir()
+        token = as_mira["Authorization"].removeprefix("Bearer ")
+        exported = subprocess.run(
+            [*WWM, "export", str(walk_id), "--out", str(out)],
+            env={**os.environ, "WWM_TOKEN": token, "WWM_PORT": str(service.port)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert exported.returncode == 0, exported.stderr
+        assert (out / f"walk-{walk_id}.gpx").is_file()
+    finally:
+        service.stop()

@@ -22,6 +22,13 @@ def test_the_defaults_need_no_settings_at_all(
     assert config.database_url == f"sqlite:///{DEFAULT_DATA / 'walkwithme.db'}"
     assert (config.host, config.port, config.open_signup) == ("127.0.0.1", 8000, False)
     assert config.base_url == "http://127.0.0.1:8000"
+    assert config.emergency_number == "112"  # Europe's, and most mobile phones' anywhere
+
+
+def test_an_emergency_number_is_kept_as_it_dials() -> None:
+    assert load_config({"WWM_EMERGENCY_NUMBER": " 9 1 1 "}).emergency_number == "911"
+    assert load_config({"WWM_EMERGENCY_NUMBER": "+44-999"}).emergency_number == "+44999"
+    assert load_config({"WWM_EMERGENCY_NUMBER": ""}).emergency_number == ""
 
 
 @pytest.mark.parametrize(
@@ -33,6 +40,8 @@ def test_the_defaults_need_no_settings_at_all(
         ("WWM_CLOCK_SPEED", "-2"),
         ("WWM_CATCH_UP_SECONDS", "0"),
         ("WWM_PUBLIC_URL", "walk.example.org"),
+        ("WWM_EMERGENCY_NUMBER", "police"),
+        ("WWM_EMERGENCY_NUMBER", "1"),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(name: str, value: str) -> None:

@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import make_services
-from tests.people import HOME, PIN, Cast, Member
+from tests.people import HOME, PIN, Cast, Member, as_tested
 from tests.sinks import Mailbox, WebhookSink, smtp_server, webhook_sink
 from tests.test_manage_pages import page, text_of
 from tests.test_walker_pages import FORM, cookie, csrf_of
@@ -80,21 +80,24 @@ def local(
     svc.db.dispose()
 
 
-def add_email(cast: Cast, who: Member, mailbox: Mailbox) -> None:
-    """An email channel of `who`'s, through Apprise, to the local SMTP server."""
+def add_email(cast: Cast, who: Member, mailbox: Mailbox, *, login: str = "") -> None:
+    """An email channel of `who`'s, through Apprise, to the local SMTP server: tested, unless
+    it signs in (`login`, "user:password@", which the local server doesn't take)."""
     made = cast.client.post(
         "/api/channels",
         json={
             "kind": "apprise",
-            "target": f"mailto://127.0.0.1:{mailbox.port}?from=walk@example.org"
+            "target": f"mailto://{login}127.0.0.1:{mailbox.port}?from=walk@example.org"
             f"&to={who.email}&mode=insecure",
         },
         headers=who.auth,
     )
     assert made.status_code == 201, made.text
+    if not login:
+        as_tested(cast.services, made.json()["id"])
 
 
-def add_webhook(cast: Cast, who: Member, url: str) -> dict[str, Any]:
+def add_webhook(cast: Cast, who: Member, url: str, *, tested: bool = True) -> dict[str, Any]:
     made = cast.client.post(
         "/api/channels",
         json={"kind": "webhook", "target": url, "label": "my server"},
@@ -102,6 +105,8 @@ def add_webhook(cast: Cast, who: Member, url: str) -> dict[str, Any]:
     )
     assert made.status_code == 201, made.text
     channel: dict[str, Any] = made.json()
+    if tested:
+        as_tested(cast.services, channel["id"])
     return channel
 
 
@@ -244,7 +249,8 @@ def test_the_alarm_email_reaches_a_real_smtp_server(
     alarm = next(m for m in mailbox.messages if m["Subject"].startswith("ALARM"))
     assert alarm["X-Walkwithme-Alert"].startswith("wwm-alert-")
     text = plain_text(alarm)
-    assert "Last seen at 60.17050, 24.94150 (±8 m), 0 min ago." in text
+    # When, by Noor's clock (her zone: UTC here), and how long ago as it was sent.
+    assert "Last seen at 20:27 (just now): 60.17050, 24.94150 (±8 m)." in text
     assert "Battery 33%." in text
     assert "Going to: home." in text
     # Every alert about the walk links to its page, in both parts; the HTML's is a link.
@@ -272,7 +278,7 @@ def test_an_alarm_says_which_streets_she_was_last_seen_near(
     cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
     send_all(svc)
     alarm = next(m for m in mailbox.messages if m["Subject"].startswith("ALARM"))
-    assert "Last seen near Bulevardi and Annankatu at 60.16520, 24.93950" in plain_text(alarm)
+    assert "near Bulevardi and Annankatu: 60.16520, 24.93950 (±8 m)." in plain_text(alarm)
     # Her guardians' rung is empty, so the hook hears it once the companions' time is up.
     cast.clock.advance(minutes=10)
     svc.watchdog.tick_sync()
@@ -711,8 +717,8 @@ def test_what_her_devices_say_of_who_hears_is_the_same_after_her_duress_pin(
     cast.link(mira, noor)
     phone = cast.device(mira)
     walk = cast.start_walk(mira, duress_pin="1357")
-    add_webhook(cast, mira, sink.url + "/mira")
-    add_webhook(cast, noor, sink.url + "/noor")
+    add_webhook(cast, mira, sink.url + "/mira", tested=False)
+    add_webhook(cast, noor, sink.url + "/noor", tested=False)
     cast.send(phone, cast.fix((60.1705, 24.9415)))
     cast.clock.advance(minutes=3)
     assert svc.watchdog.tick_sync() == ["check"]
@@ -956,14 +962,15 @@ def test_when_her_companions_are_the_top_they_hear_it_again_ten_minutes_after_th
     assert rungs_told(cast, gus) == []
 
 
-def test_a_companion_whose_contact_ended_hears_nothing_more(
+def test_a_companion_who_ended_the_contact_hears_nothing_more(
     local: tuple[Cast, Services], sink: WebhookSink
 ) -> None:
+    """(One that Mira ends during her walk hears of its alarm: test_watchdog.)"""
     cast, svc = local
     mira, noor, phone, walk = cast.walking()
     add_webhook(cast, noor, sink.url + "/noor")
-    contact = cast.client.get("/api/contacts", headers=mira.auth).json()[0]
-    cast.client.delete(f"/api/contacts/{contact['id']}", headers=mira.auth)
+    contact = cast.client.get("/api/contacts", headers=noor.auth).json()[0]
+    cast.client.delete(f"/api/contacts/{contact['id']}", headers=noor.auth)
     cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
     send_all(svc)
     assert sink.received == []
@@ -1283,3 +1290,61 @@ def test_a_claim_leaves_alone_the_channels_that_are_still_sending(writer: Writer
     assert claimed({channel}) == {None}  # the hook's row has no channel, and is not busy
     assert claimed({None}) == {channel}
     assert claimed({None, channel}) == set()
+
+
+def test_a_companions_channel_never_tested_is_not_counted_on_and_the_alarm_climbs_at_once(
+    cast: Cast,
+) -> None:
+    """Noor's only channel is a webhook he never tested (a typo: it can't work); her walk's
+    start said nobody would hear. Her SOS goes to her guardian at the watchdog's next look,
+    not 3 minutes on, as it would for a channel that has worked."""
+    mira, noor, gus = with_guardian(cast)
+    cast.channel(noor, worked=False)
+    cast.channel(gus)
+    walk = cast.start_walk(mira)
+    assert "Nobody would hear an alarm" in walk["warnings"][0]
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    assert cast.services.watchdog.tick_sync() == ["escalated"]
+    assert rungs_told(cast, gus) == [("guardians", False)]
+
+
+def test_said_again_at_the_top_it_reaches_her_companions_and_guardians_too(
+    cast: Cast,
+) -> None:
+    """The operator's hook is the top (mistyped, or down: nothing tells the ladder). Ten
+    minutes on, the alarm is said again to the hook and to everyone told before it: her
+    companions and her guardians hear it is still going on."""
+    cast.services.watchdog.has_hook = True
+    mira, noor, gus = with_guardian(cast)
+    cast.channel(noor)
+    cast.channel(gus)
+    walk = cast.start_walk(mira)
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    for _ in range(2):  # guardians at 3 minutes, the hook at 6
+        cast.clock.advance(minutes=3)
+        assert cast.services.watchdog.tick_sync() == ["escalated"]
+    assert rungs_told(cast, noor) == []  # (told when the alarm began, with no rung)
+    cast.clock.advance(minutes=10)
+    assert cast.services.watchdog.tick_sync() == ["escalated"]
+    assert rungs_told(cast, noor) == [("hook", True)]
+    assert rungs_told(cast, gus) == [("guardians", False), ("hook", True)]
+
+
+def test_an_apprise_channel_that_fails_says_why_in_apprises_own_words(
+    local: tuple[Cast, Services], mailbox: Mailbox
+) -> None:
+    """Noor's Apprise email signs in to a mail server that takes no sign-in: his channel
+    says what Apprise said of it ("SMTP AUTH ..."), not only "refused or unreachable", and
+    names neither his address nor his URL (it is logged too)."""
+    cast, svc = local
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    add_email(cast, noor, mailbox, login="noor:secret@")
+    cast.start_walk(mira)
+    assert send_all(svc) == 1
+    failing = cast.client.get("/api/channels", headers=noor.auth).json()[0]
+    said = failing["last_error"]
+    assert said.startswith("the notification service refused or was unreachable: "), said
+    assert "AUTH" in said
+    assert noor.email not in said
+    assert "secret" not in said

@@ -116,12 +116,77 @@ def test_night_and_day_are_the_walkers_local_time() -> None:
     assert profile_at(at, "America/New_York") is DAY
 
 
-def test_an_answered_check_quiets_every_rule_for_a_while() -> None:
-    now = T0 + 5 * MINUTE
-    quiet = quiet_after_answer(Reason.STALLED, now)
-    assert quiet == now + 10 * MINUTE
-    edges(watch(quiet_until=quiet, last_fix_at=quiet, progress_at=T0), quiet, Reason.STALLED)
-    assert quiet_after_answer(Reason.SILENT, now) == now + 5 * MINUTE
+def answered(w: Watch, now: int, reason: Reason | None, more_time_ms: int = 0) -> Watch:
+    """The walk after she answered "Are you OK?" about `reason` with her PIN at `now`."""
+    quiet = quiet_after_answer(w, DAY, now, reason, more_time_ms)
+    return replace(w, quiet_until=quiet.until, quiet_rules=quiet.rules)
+
+
+def test_an_answer_holds_what_she_was_asked_about_for_a_while() -> None:
+    # Stopped since T0, asked at T0 + 5 min, answered a minute later: her stop (and the
+    # lateness it brings) is not asked about again for 10 minutes, though she stays.
+    now = T0 + 6 * MINUTE
+    stays = answered(watch(last_fix_at=now), now, Reason.STALLED)
+    assert stays.quiet_until == now + 10 * MINUTE
+    assert stays.quiet_rules == dict.fromkeys((Reason.STALLED, Reason.LATE), now + 10 * MINUTE)
+    still = replace(stays, last_fix_at=now + 10 * MINUTE)  # her phone reports all along
+    edges(still, now + 10 * MINUTE, Reason.STALLED)
+    assert answered(watch(last_fix_at=now), now, Reason.SILENT).quiet_until == now + 5 * MINUTE
+
+
+def test_a_phone_gone_quiet_after_her_answer_is_asked_about_at_its_own_time() -> None:
+    """She answered for her stop; a minute later her phone stops (taken, switched off): its
+    silence is a new sign, asked about after the silent rule's time, not after the quiet."""
+    now = T0 + 6 * MINUTE
+    gone = replace(answered(watch(last_fix_at=now), now, Reason.STALLED), last_fix_at=now + MINUTE)
+    edges(gone, now + MINUTE + DAY.silent_ms, Reason.SILENT)
+
+
+def test_led_away_after_her_answer_is_asked_about_at_its_own_time() -> None:
+    now = T0 + 6 * MINUTE
+    led = replace(
+        answered(watch(last_fix_at=now), now, Reason.STALLED),
+        last_fix_at=now + 4 * MINUTE,
+        away_since=now + MINUTE,
+    )
+    edges(led, now + MINUTE + DAY.moving_away_ms, Reason.MOVING_AWAY)
+
+
+def test_more_time_holds_the_stop_she_announced_up_to_half_an_hour() -> None:
+    """ "15 more minutes" before she goes into a shop: standing there is not a stall until
+    they are up; a longer stop is watched again after 30 minutes."""
+    now = T0 + MINUTE
+    shop = replace(answered(watch(last_fix_at=now), now, None, 15 * MINUTE), last_fix_at=now)
+    assert shop.quiet_rules == {Reason.STALLED: now + 15 * MINUTE}
+    at_the_shop = replace(shop, last_fix_at=now + 15 * MINUTE)
+    edges(at_the_shop, now + 15 * MINUTE, Reason.STALLED)
+    long = answered(watch(last_fix_at=now), now, None, 60 * MINUTE)
+    assert long.quiet_until == now + 30 * MINUTE
+
+
+def test_more_time_given_as_her_answer_holds_only_the_stop_for_its_minutes() -> None:
+    """Asked because her phone went silent, she answers with "30 more minutes": her phone's
+    silence is asked about again after the answer's 5 minutes, not after the 30 (the stall is
+    held for them)."""
+    now = T0 + 4 * MINUTE
+    held = answered(watch(last_fix_at=T0), now, Reason.SILENT, 30 * MINUTE)
+    assert held.quiet_rules == {Reason.SILENT: now + 5 * MINUTE, Reason.STALLED: now + 30 * MINUTE}
+    assert asks(held, now + 5 * MINUTE) is Reason.SILENT
+
+
+def test_when_held_rules_come_due_together_the_first_sign_is_asked_about() -> None:
+    # Asked "stalled" and answered; meanwhile her phone went quiet and she was moved away,
+    # both before the answer: all three are held, and silence, the first of them, is named.
+    now = T0 + 20 * MINUTE
+    w = watch(
+        expected_at=T0 + 60 * MINUTE,
+        last_fix_at=T0 + 12 * MINUTE,
+        progress_at=T0 + 12 * MINUTE,
+        away_since=T0 + 14 * MINUTE,
+    )
+    held = answered(w, now, Reason.STALLED)
+    assert {Reason.SILENT, Reason.MOVING_AWAY, Reason.STALLED} <= set(held.quiet_rules or {})
+    assert asks(held, held.quiet_until or 0) is Reason.SILENT
 
 
 def test_the_next_look_is_the_earliest_deadline_day_or_night() -> None:

@@ -65,6 +65,16 @@ def test_one_stray_fix_by_her_door_while_she_is_streets_away_is_not_arriving() -
     assert door_after_fix(WalkState.ACTIVE, HOME, driven, came_from=near) is WalkState.AT_DOOR
 
 
+def test_passing_her_door_in_a_car_is_not_arriving() -> None:
+    """Two fixes by her door a second apart, her phone saying 10 m/s: a car driving past it
+    with her in it. Her companions must not be told she is home."""
+    one = Fix(t_ms=0, lat=HOME.lat + 15 * METRE_LAT, lon=HOME.lon, accuracy_m=5, speed_mps=10)
+    two = Fix(t_ms=1_000, lat=HOME.lat + 5 * METRE_LAT, lon=HOME.lon, accuracy_m=5, speed_mps=10)
+    assert door_after_fix(WalkState.ACTIVE, HOME, two, came_from=one) is WalkState.ACTIVE
+    still = Fix(t_ms=2_000, lat=HOME.lat + 2 * METRE_LAT, lon=HOME.lon, accuracy_m=5, speed_mps=0)
+    assert door_after_fix(WalkState.ACTIVE, HOME, still, came_from=two) is WalkState.AT_DOOR
+
+
 def test_a_vague_fix_cannot_put_her_at_the_door() -> None:
     vague = fix_north_of_home(10, accuracy=300)
     assert door_after_fix(WalkState.ACTIVE, HOME, vague) is WalkState.ACTIVE
@@ -79,6 +89,15 @@ def test_leaving_needs_the_whole_accuracy_circle_beyond_the_margin() -> None:
     assert door_after_fix(WalkState.AT_DOOR, HOME, vague) is WalkState.AT_DOOR
     sure = fix_north_of_home(edge + 10, accuracy=5)
     assert door_after_fix(WalkState.AT_DOOR, HOME, sure) is WalkState.ACTIVE
+
+
+def test_a_vague_fix_whose_noise_reaches_her_door_is_not_leaving_it() -> None:
+    """Between tall houses, her fixes 40 m off claiming 40 to 65 m: one put her 114 m from
+    her door (±47 m) while she stood at it. Twice its accuracy still reaches the radius: she
+    had "left the door" and "arrived" again on her companions' timeline."""
+    assert door_after_fix(WalkState.AT_DOOR, HOME, fix_north_of_home(114, 47)) is WalkState.AT_DOOR
+    # As vague, and clearly away: she left.
+    assert door_after_fix(WalkState.AT_DOOR, HOME, fix_north_of_home(140, 47)) is WalkState.ACTIVE
 
 
 @given(

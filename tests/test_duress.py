@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from tests.conftest import make_services
-from tests.people import HOME, PIN, START, Cast, Member, between
+from tests.people import HOME, PIN, START, Cast, Member, as_tested, between
 from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
 from walkwithme.notify.messages import render
@@ -107,6 +107,8 @@ def scene(tmp_path: Path, name: str, duress_in_profile: bool, **walk: Any) -> It
                 headers=who.auth,
             )
             assert made.status_code == 201, made.text
+        # As if each had been tested once: the ladder counts only on channels that worked.
+        as_tested(svc)
         phone = cast.device(mira)
         extra: dict[str, Any] = {}
         if duress_in_profile:
@@ -261,6 +263,33 @@ def inside_then_found_safe(run: Run, pin: str) -> None:
     run.look(minutes=1)
 
 
+def heard_then_inside(run: Run, pin: str) -> None:
+    """Her phone said it is alive without a position (Traccar Client 10's heartbeat), then
+    sent a fix too inaccurate to draw: both count as her phone heard (the walk's `heard_at`),
+    which her devices see as her real PIN left it."""
+    run.cast.clock.advance(minutes=2)
+    run.phone_sends(between(START, HOME, 0.2))
+    t = run.cast.clock.now_ms()
+    answer = run.cast.client.post(f"/api/traccar?id={run.phone}&timestamp={t // 1000}&batt=69")
+    run.seen.append(f"{answer.status_code} ".encode() + answer.content)
+    run.cast.clock.advance(seconds=30)
+    vague = {**run.cast.fix(between(START, HOME, 0.25)), "accuracy": 800}
+    answer = run.cast.client.post(
+        "/api/fixes", json={"fixes": [vague]}, headers={"Authorization": f"Bearer {run.phone}"}
+    )
+    run.seen.append(f"{answer.status_code} ".encode() + answer.content)
+    run.cast.clock.advance(minutes=1)
+    run.as_mira("POST", f"{run.url}/inside", json={"pin": pin})
+    # Her phone, indoors, sends its cached position with its old time again: over, for her
+    # devices, either way (after her duress PIN it says her phone is alive to those looking
+    # for her, never to her devices).
+    run.cast.clock.advance(seconds=10)
+    cached = f"/api/traccar?id={run.phone}&lat={START[0]}&lon={START[1]}&timestamp={t // 1000}"
+    answer = run.cast.client.post(cached)
+    run.seen.append(f"{answer.status_code} ".encode() + answer.content)
+    run.as_mira("GET", run.url)
+
+
 MOMENTS = {
     "answering a check": answers_the_check,
     "answering on the check's page": answers_on_the_page,
@@ -271,6 +300,7 @@ MOMENTS = {
     "ending, then life goes on": ends_then_life_goes_on,
     "wrong PINs around it": wrong_pins_around_it,
     "her SOS after it": after_her_sos,
+    "inside after her phone was heard": heard_then_inside,
 }
 
 

@@ -12,7 +12,7 @@ from tests.people import HOME, START, Cast, Member, between
 from walkwithme.domain.errors import Conflict
 from walkwithme.domain.fixes import Fix
 from walkwithme.store.database import Database, StorageUnavailable
-from walkwithme.store.schema import fixes, walks
+from walkwithme.store.schema import devices, fixes, walks
 from walkwithme.store.tx import Tx
 from walkwithme.store.writer import Writer
 from walkwithme.usecases.devices import device_for_token
@@ -164,6 +164,26 @@ def test_a_revoked_device_can_post_no_more(cast: Cast) -> None:
     )
     assert answer.status_code == 401
     assert track(cast, noor, walk) == []
+
+
+def test_a_device_revoked_by_another_process_is_refused_within_seconds(cast: Cast) -> None:
+    """The command line revokes a phone beside a server on SQLite, which hears nothing of it:
+    the server forgets what it remembered of the token within 5 seconds (a revoked companion's
+    phone was answered with the walkers it follows for a minute)."""
+    mira, noor, phone, walk = cast.walking()
+    assert cast.statuses(phone, cast.fix(START)) == ["accepted"]  # its token now remembered
+    [device] = cast.client.get("/api/devices", headers=mira.auth).json()
+    # Committed on a connection of its own, as the command would: no writer of this service
+    # saw it, so nothing told the service to forget the token.
+    elsewhere = sa.create_engine(cast.services.db.url)
+    with elsewhere.begin() as conn:
+        conn.execute(sa.update(devices).where(devices.c.id == device["id"]).values(revoked_at=1))
+    elsewhere.dispose()
+    cast.clock.advance(seconds=5)
+    answer = cast.client.post(
+        "/api/fixes", json=cast.fix(START), headers={"Authorization": f"Bearer {phone}"}
+    )
+    assert answer.status_code == 401
 
 
 def test_a_walker_can_report_from_two_phones(cast: Cast) -> None:

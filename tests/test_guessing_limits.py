@@ -206,3 +206,22 @@ def use_up(client: TestClient, email: str) -> None:
         if sign_in(client, email, f"guess {attempt}").status_code == 429:
             return
     raise AssertionError("the account's sign-ins were never used up")
+
+
+def test_a_stranger_behind_her_address_doesnt_lock_her_out_of_her_own_browser(
+    cast: Cast,
+) -> None:
+    """Someone behind the same address (a campus, a household, a carrier's NAT) sprays a
+    hundred sign-ins: a newcomer there is held, but Noor, in the browser she signed in on
+    before, signs in to answer Mira's alarm (she was refused "from your address" for a
+    quarter of an hour, again and again)."""
+    noor = cast.person("Noor")
+    shared = "10.9.9.9"
+    hers = browser(cast, shared)
+    assert tries(hers, noor.email, RIGHT) == 200
+    hers.cookies.delete("wwm_session")
+    for attempt in range(throttle.PER_ADDRESS.hits):
+        sign_in(cast.client, f"nobody{attempt % 50}@example.org", "wrong", shared)
+    cast.person("Pia")
+    assert sign_in(cast.client, "pia@example.org", RIGHT, shared).status_code == 429
+    assert tries(hers, noor.email, RIGHT) == 200

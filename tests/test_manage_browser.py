@@ -13,7 +13,15 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Dialog, Page, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Dialog,
+    Locator,
+    Page,
+    expect,
+    sync_playwright,
+)
 
 from tests.browser_site import (
     CHROMIUM,
@@ -244,7 +252,7 @@ def test_a_webhook_added_on_the_page_receives_its_test(
         page.get_by_role("button", name="Add the channel").click()
         expect(page.locator("#secret")).to_be_visible()
         page.get_by_role("button", name="Send a test to my server").click()
-        expect(page.get_by_text("A test is on its way")).to_be_visible()
+        expect(page.locator("#test-said")).to_be_visible()  # on its way, or there already
         expect(page.locator(".channel")).to_contain_text("my server (webhook)")
         # Said once: the address no longer carries it, so a reload shows how the test went.
         expect(page).to_have_url(site.url + "/channels")
@@ -253,17 +261,80 @@ def test_a_webhook_added_on_the_page_receives_its_test(
                 break
             page.wait_for_timeout(100)
         assert [r.path for r in sink.ok()] == ["/noor"]
-        # The sink has it as soon as it is sent; the notifier notes that it worked just after
-        # the answer comes back: the page is looked at again until it says so.
-        for _ in range(100):
-            page.reload()
-            if "worked" in page.locator(".channel").inner_text():
-                break
-            page.wait_for_timeout(100)
+        # How it went is said in place, without a reload (it said "Reload in a moment").
+        said = page.locator("#test-said")
+        expect(said).to_have_text("The test reached “my server”: it works.", timeout=15_000)
+        expect(page.locator(".channel")).to_contain_text("my server (webhook): works")
+        # And once the page is looked at again, as the service says it.
+        page.reload()
         expect(page.locator(".channel")).to_contain_text("my server (webhook): worked")
         expect(page.get_by_text("A test is on its way")).to_have_count(0)
         assert sink.url not in page.content()
         looked_at(page, "manage-channels")
+
+
+def test_removing_a_channel_a_place_or_a_contact_asks_first(
+    site: Site, new_context: Callable[[], BrowserContext]
+) -> None:
+    """One slip beside "Send a test" removed a companion's only way to hear an alarm (an
+    outside review): each removal asks first, saying what it ends; "no" keeps it, "yes" goes."""
+    mira, noor = site.person("Mira"), site.person("Noor")
+    site.link(mira, noor)
+    hook = {"kind": "webhook", "target": "https://hooks.example.org/noor", "label": "my phone"}
+    site.call(noor, "POST", "/api/channels", **hook)
+    site.call(mira, "POST", "/api/places", name="Home", lat=HOME[0], lon=HOME[1])
+    asked: list[str] = []
+
+    def answer(yes: bool) -> Callable[[Dialog], None]:
+        def say(dialog: Dialog) -> None:
+            asked.append(dialog.message)
+            if yes:
+                dialog.accept()
+            else:
+                dialog.dismiss()
+
+        return say
+
+    def no_then_yes(page: Page, button: str, kept: Locator, question: str) -> None:
+        asked.clear()
+        page.once("dialog", answer(False))
+        page.get_by_role("button", name=button).click()
+        expect(kept).to_have_count(1)
+        assert asked == [question]
+        page.reload()  # nothing was sent: still there on the service's page
+        expect(kept).to_have_count(1)
+        page.once("dialog", answer(True))
+        page.get_by_role("button", name=button).click()
+        expect(kept).to_have_count(0)
+        assert asked == [question, question]
+
+    his = signed_in(site, new_context(), noor, "/channels")
+    no_then_yes(
+        his,
+        "Remove my phone",
+        his.locator(".channel"),
+        "Remove the alert channel “my phone”? It is your only one: you will not hear of alarms.",
+    )
+    expect(his.get_by_text("You have no channel")).to_be_visible()
+    assert site.call(noor, "GET", "/api/channels") == []
+
+    hers = signed_in(site, new_context(), mira, "/places")
+    no_then_yes(
+        hers,
+        "Remove Home",
+        hers.locator(".place"),
+        "Remove the place “Home”? It is no longer offered when you start a walk.",
+    )
+    assert site.call(mira, "GET", "/api/places") == []
+
+    hers.goto(site.url + "/contacts")
+    no_then_yes(
+        hers,
+        "End: Noor no longer sees your walks",
+        hers.locator(".contact"),
+        "End your contact with Noor? They no longer see your walks or hear of your alarms.",
+    )
+    assert site.call(mira, "GET", "/api/contacts") == []
 
 
 def test_the_operator_resets_and_disables_and_nobody_else_sees_admin(
@@ -353,3 +424,20 @@ def test_an_invite_link_makes_an_account_in_the_browsers_time_zone(
     ).json()["token"]
     me = site.http.get("/api/me", headers={"Authorization": f"Bearer {aino}"}).json()
     assert me["timezone"] == "Europe/Helsinki"
+
+
+def test_alerts_refused_by_the_browser_are_said_with_a_way_out(
+    site: Site, new_context: Callable[[], BrowserContext]
+) -> None:
+    """A browser that may not show this site's notifications: "Get alerts in this browser"
+    says so in words and what to do (it said "Registration failed - permission denied")."""
+    noor = site.person("Noor")
+    page = signed_in(site, new_context(), noor, "/channels")
+    button = page.get_by_role("button", name="Get alerts in this browser")
+    expect(button).to_be_visible()
+    button.click()
+    said = page.locator("#push-said")
+    expect(said).to_contain_text("This browser is not allowed to show alerts from this site.")
+    expect(said).to_contain_text("add another channel below")
+    assert "Registration failed" not in said.inner_text()
+    screenshot(page, "channels-browser-refused")

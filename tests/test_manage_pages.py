@@ -300,7 +300,7 @@ def test_she_asks_by_email_he_answers_and_either_ends_it(cast: Cast) -> None:
     accepted = post(
         cast.client, noor, f"/contacts/{request['id']}/answer", "/contacts", answer="accept"
     )
-    assert accepted.headers["location"] == "/contacts"
+    assert accepted.headers["location"] == f"/contacts?done=companion&contact={request['id']}"
     gus_request = cast.client.get("/api/contacts", headers=gus.auth).json()[0]
     post(cast.client, gus, f"/contacts/{gus_request['id']}/answer", "/contacts", answer="refuse")
     listed = cast.client.get("/api/contacts", headers=mira.auth).json()
@@ -319,6 +319,14 @@ def test_ending_a_guardian_says_what_ends(cast: Cast) -> None:
     hers = text_of(page(cast.client, "/contacts", mira).text)
     assert "End: Noor no longer sees your walks" in hers
     assert "End: Gus is no longer told of your alarms" in hers
+    assert "You are on a walk" not in hers
+    # On a walk, what ending someone does to it is said before she does it.
+    cast.start_walk(mira)
+    walking = text_of(page(cast.client, "/contacts", mira).text)
+    assert (
+        "You are on a walk: whoever you end now still follows it, and hears of its alarm, "
+        "until it is over."
+    ) in walking
 
 
 def test_asking_a_stranger_or_nonsense_says_why(cast: Cast) -> None:
@@ -430,8 +438,11 @@ def test_a_webhook_added_shows_its_secret_once_and_never_its_address(cast: Cast)
     assert url not in later
     [channel] = cast.client.get("/api/channels", headers=noor.auth).json()
     tested = post(cast.client, noor, f"/channels/{channel['id']}/test", "/channels")
-    assert tested.headers["location"] == "/channels?tested=1"
-    assert "A test is on its way" in page(cast.client, "/channels?tested=1", noor).text
+    assert tested.headers["location"] == f"/channels?tested={channel['id']}"
+    said = text_of(page(cast.client, tested.headers["location"], noor).text)
+    assert "A test is on its way to “my hook”." in said
+    # Only for a channel of hers: another id says nothing.
+    assert "A test is on its way" not in page(cast.client, "/channels?tested=999", noor).text
     removed = post(cast.client, noor, f"/channels/{channel['id']}/remove", "/channels")
     assert removed.status_code == 303
     assert cast.client.get("/api/channels", headers=noor.auth).json() == []
@@ -775,6 +786,13 @@ def test_the_operator_makes_an_invite_link_and_it_makes_one_account(cast: Cast) 
     assert differ.status_code == 422
     assert "The password and its repetition differ" in text_of(differ.text)
     assert 'value="aino@example.org"' in differ.text  # what she typed stays
+    # The field to mend is marked, tied to the notice, and in focus (a screen reader says why).
+    again = re.search(r'<input id="again"[^>]*>', differ.text)
+    assert again is not None
+    assert 'aria-invalid="true"' in again.group(0)
+    assert 'aria-describedby="signup-error"' in again.group(0)
+    assert "autofocus" in again.group(0)
+    assert 'id="signup-error"' in differ.text
     made_account = signup(cast.client, **fields)
     assert made_account.status_code == 303, made_account.text
     assert "wwm_session=" in made_account.headers["set-cookie"]

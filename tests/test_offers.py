@@ -419,6 +419,8 @@ def test_a_mute_for_good_and_a_block_look_alike_to_him_and_last_until_lifted(cas
     mira, noor = days_later(cast, 365, mira, noor)
     assert cast.offer(noor, mira).status_code == 409
     assert cast.client.delete(f"/api/offers/blocks/{noor.id}", headers=mira.auth).status_code == 204
+    again = cast.client.delete(f"/api/offers/blocks/{noor.id}", headers=mira.auth)
+    assert (again.status_code, again.json()["error"]) == (404, "this person is not blocked")
     offered(cast, noor, mira)
     assert len(cast.told(mira, "offer")) == 1
     sam = cast.person("Sam")

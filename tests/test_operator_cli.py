@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import zipfile
@@ -275,3 +276,45 @@ def test_the_operator_exports_a_persons_data_for_them_into_a_private_file(tmp_pa
     again = run("people", "export", "mira@example.org", "--out", str(out), "--data", str(data))
     assert again.returncode == 1
     assert "exists" in again.stderr
+
+
+def test_a_database_url_it_cant_use_is_one_line_naming_the_forms_it_takes(
+    tmp_path: Path,
+) -> None:
+    """`mysql://` was a ModuleNotFoundError's traceback; `postgres://`, as PostgreSQL's own
+    tools and many hosts write it, "Can't load plugin: sqlalchemy.dialects:postgres"."""
+    mysql = run("migrate", "--data", str(tmp_path), env={"WWM_DATABASE_URL": "mysql://w:pw@db/w"})
+    assert mysql.returncode == 2
+    assert mysql.stderr.strip().splitlines() == [
+        "configuration error: WWM_DATABASE_URL=(hidden): mysql:// is no database this service "
+        "runs on (SQLite or PostgreSQL): use sqlite:///PATH or "
+        "postgresql+psycopg://user@host/dbname"
+    ]
+    # PostgreSQL's own form is taken, as psycopg's (the driver the service has).
+    libpq = load_config({"WWM_DATABASE_URL": "postgres://wwm:pw@db.local/wwm?sslmode=require"})
+    assert libpq.database_url == "postgresql+psycopg://wwm:pw@db.local/wwm?sslmode=require"
+    with socket.socket() as spare:
+        spare.bind(("127.0.0.1", 0))
+        port = spare.getsockname()[1]  # nothing listens there
+    plain = run("migrate", env={"WWM_DATABASE_URL": f"postgresql://postgres@127.0.0.1:{port}/test"})
+    assert plain.returncode == 2
+    assert "Database: postgresql+psycopg://postgres@127.0.0.1" in plain.stderr
+    assert "cannot start: the database postgresql+psycopg" in plain.stderr
+    assert "can't be reached" in plain.stderr
+    assert "plugin" not in plain.stderr
+
+
+def test_a_data_folder_that_cant_be_made_is_one_line_never_created_now(tmp_path: Path) -> None:
+    """A typo that puts the data folder under a file: it said "new, created now", then "Not a
+    directory"."""
+    a_file = tmp_path / "walkwithme.env"
+    a_file.write_text("WWM_PORT=9000\n")
+    done = run("people", "list", "--data", str(a_file / "data"))
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"cannot start: the data folder {a_file / 'data'} can't be made: {a_file} is a file, "
+        "not a folder (WWM_DATA, --data)"
+    ]
+    made = run("people", "list", "--data", str(tmp_path / "new"))
+    assert made.stderr.strip().splitlines()[-1].endswith("; new, created now")
+    assert (tmp_path / "new" / "walkwithme.db").is_file()

@@ -177,3 +177,74 @@ def test_tracker_ids_are_initials_and_unique_in_one_answer() -> None:
     assert tracker_id("Mira") == "MI"
     assert tracker_id("Mira", {"MI"}) == "M1"
     assert tracker_id("") == "WW"
+
+
+def test_each_tid_on_her_companions_map_always_names_the_same_walker(cast: Cast) -> None:
+    """The apps file a friend under `owntracks/http/<tid>` and skip a location no newer than
+    the one that contact has: were a tid given to another walker, Noor's map would show one
+    walker's name at the other's position. Max Valli and Mira Virtanen are both "MV"."""
+    noor = cast.person("Noor")
+    max_, mira = cast.person("Max Valli"), cast.person("Mira Virtanen")
+    cast.link(max_, noor)  # Max asked Noor first
+    cast.link(mira, noor)
+    noor_phone, mira_phone, max_phone = cast.device(noor), cast.device(mira), cast.device(max_)
+    bound: dict[str, str] = {}  # tid -> the name it was first given to
+
+    def noor_sees() -> list[tuple[str, str]]:
+        cast.clock.advance(seconds=10)
+        cards = [
+            (item["tid"], item["name"].removesuffix(" (walk over)"))
+            for item in friends(posts(cast, noor_phone, android_location(cast, NOOR_AT)))
+            if item["_type"] == "card"
+        ]
+        for tid, name in cards:
+            assert bound.setdefault(tid, name) == name, f"{tid} was {bound[tid]}, now {name}"
+        return cards
+
+    mira_walk = cast.start_walk(mira)
+    cast.send(mira_phone, cast.fix(between(START, HOME, 0.1)))
+    assert [name for _tid, name in noor_sees()] == ["Mira Virtanen"]
+    max_walk = cast.start_walk(max_)
+    cast.send(max_phone, cast.fix(between(START, HOME, 0.3)))
+    assert sorted(name for _tid, name in noor_sees()) == ["Max Valli", "Mira Virtanen"]
+    done = cast.client.post(
+        f"/api/walks/{mira_walk['id']}/inside", json={"pin": PIN}, headers=mira.auth
+    )
+    assert done.status_code == 200, done.text
+    assert len(noor_sees()) == 2
+    cast.client.post(f"/api/walks/{max_walk['id']}/inside", json={"pin": PIN}, headers=max_.auth)
+    mira_again = cast.start_walk(mira)
+    cast.send(mira_phone, cast.fix(between(START, HOME, 0.2)))
+    assert len(noor_sees()) == 2
+    assert mira_again["id"] != mira_walk["id"]
+    assert len(set(bound)) == 2  # one tid each, never swapped
+
+
+def test_a_traccar_clients_token_posted_to_the_owntracks_door_gets_nothing_of_her(
+    cast: Cast,
+) -> None:
+    """Noor follows with Traccar Client, whose token travels in the URL of every request (a
+    proxy's log, a history). Whoever reads it there and posts it to the OwnTracks door, in
+    any message, is answered with nothing of Mira: only a device that began as OwnTracks is
+    given where his walkers are."""
+    _mira, _noor, _mira_phone, noor_phone, _walk = mira_walks_with_noor_on_owntracks(cast)
+    t = cast.clock.now_ms() // 1000
+    sent = cast.client.post(
+        f"/api/traccar?id={noor_phone}&timestamp={t}&lat={NOOR_AT[0]}&lon={NOOR_AT[1]}"
+    )
+    assert sent.status_code == 200
+    cast.clock.advance(seconds=5)
+    assert friends(posts(cast, noor_phone, android_location(cast, NOOR_AT))) == []
+    assert friends(posts(cast, noor_phone, {"_type": "transition"})) == []
+
+
+def test_with_an_encryption_key_her_position_goes_only_in_a_sealed_answer(cast: Cast) -> None:
+    """Noor's OwnTracks encrypts; his token alone (it is written in the app's settings) posting
+    in clear is answered with nothing of Mira."""
+    _mira, noor, _mira_phone, noor_phone, _walk = mira_walks_with_noor_on_owntracks(cast)
+    assert friends(posts(cast, noor_phone, android_location(cast, NOOR_AT)))  # before the key
+    device_id = cast.client.get("/api/devices", headers=noor.auth).json()[0]["id"]
+    key = cast.client.post(f"/api/devices/{device_id}/owntracks-key", headers=noor.auth)
+    assert key.status_code in (200, 201), key.text
+    cast.clock.advance(seconds=5)
+    assert friends(posts(cast, noor_phone, android_location(cast, NOOR_AT))) == []

@@ -8,7 +8,6 @@ deadline (the service's clock is fake)."""
 from __future__ import annotations
 
 import os
-import socket
 import sqlite3
 import subprocess
 from collections.abc import Iterator
@@ -34,6 +33,7 @@ from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
 from walkwithme.config import load_config
 from walkwithme.domain.errors import Conflict, Invalid
+from walkwithme.net import free_port
 from walkwithme.services import build_services
 from walkwithme.store.database import Database
 from walkwithme.store.migrate import upgrade
@@ -231,9 +231,7 @@ def test_a_second_server_with_the_same_client_id_refuses_to_start(
     """Two with one client id would take each other's session over, each losing messages."""
     with serving(world, tmp_path, clock) as cast:
         mira, noor, walk = mira_on_a_walk(cast, world["topic"])
-        with socket.socket() as free:
-            free.bind(("127.0.0.1", 0))
-            port = free.getsockname()[1]
+        port = free_port()
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("WWM_")},
             **{k: v for k, v in world.items() if k.startswith("WWM_")},
@@ -310,6 +308,7 @@ def test_when_the_broker_loses_her_phone_her_companion_is_told(
             world["topic"], orjson.dumps(location(cast, START, m=2)), qos=1
         ).wait_for_publish(WITHIN_S)
         eventually(lambda: last_position(cast, noor, walk) is not None)
+        clock.advance(seconds=10)
         # Its connection drops without a goodbye (a tunnel, a dead battery).
         lost.loop_stop()
         sock = lost.socket()
@@ -323,6 +322,26 @@ def test_when_the_broker_loses_her_phone_her_companion_is_told(
         assert (told()[0]["signal"], told()[0]["device"]) == ("offline", "phone")
         seen = cast.client.get("/api/devices", headers=mira.auth).json()[0]
         assert seen["last_refusal"] is None  # a last will is no message gone wrong
+        # The broker said it, not her phone: her phone is not heard from anew by it.
+        mine = cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()
+        assert mine["heard_at"] is None
+
+
+def test_a_fix_the_broker_relays_late_counts_by_its_own_time_not_as_heard_now(
+    world: dict[str, str], tmp_path: Path, clock: FakeClock, phone: Phone
+) -> None:
+    """A broker holds a session's messages while the service is away and hands them over when
+    it is back: a fix her phone sent four minutes ago, before it died, says nothing of now, so
+    her walk's silence counts from its time (it counted as heard when it was relayed, and hid
+    the silence of a dead phone for minutes)."""
+    with serving(world, tmp_path, clock) as cast:
+        mira, noor, walk = mira_on_a_walk(cast, world["topic"])
+        clock.advance(minutes=4)
+        phone.publish(location(cast, START, m=2, tst=clock.now_ms() // 1000 - 240))
+        eventually(lambda: last_position(cast, noor, walk) is not None)
+        seen = cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()
+        assert seen["heard_at"] is None
+        assert seen["last_position"]["t"] == clock.now_ms() - 240_000
 
 
 def test_her_phones_transition_on_its_event_topic_is_said_on_the_timeline(

@@ -184,13 +184,13 @@ def test_his_app_with_a_key_gets_her_sealed_and_a_contact_that_ends_clears_her(
         card, location = (json(p, key) for _t, p in app.below(user + "noor"))
         assert (card["_type"], card["name"]) == ("card", "Mira")
         assert (location["lat"], location["lon"]) == START
-        # Mira ends her contact with Noor mid-walk: he is no longer shown where she is.
+        # Noor ends his contact with Mira mid-walk: he is no longer shown where she is.
         contact = next(
             c
-            for c in cast.client.get("/api/contacts", headers=mira.auth).json()
-            if c["person"]["id"] == noor.id
+            for c in cast.client.get("/api/contacts", headers=noor.auth).json()
+            if c["person"]["id"] == mira.id
         )
-        ended = cast.client.delete(f"/api/contacts/{contact['id']}", headers=mira.auth)
+        ended = cast.client.delete(f"/api/contacts/{contact['id']}", headers=noor.auth)
         assert ended.status_code in (200, 204), ended.text
         cast.clock.advance(seconds=20)
         cast.statuses(phone, cast.fix(between(START, HOME, 0.3)))

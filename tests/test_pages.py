@@ -14,8 +14,8 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from tests.conftest import make_services
-from tests.people import PIN, Cast, Member
+from tests.conftest import copy_of, make_services
+from tests.people import HOME, PIN, Cast, Member
 from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
 from walkwithme.notify.messages import render_html, with_link
@@ -57,6 +57,13 @@ def text_of(html: str) -> str:
     for entity, char in (("&#39;", "'"), ("&quot;", '"'), ("&amp;", "&"), ("&lt;", "<")):
         plain = plain.replace(entity, char)
     return re.sub(r"\s+", " ", plain)
+
+
+def timeline_of(html: str) -> str:
+    """What the page's timeline says ("What happened"), as a reader sees it."""
+    found = re.search(r'<ol id="timeline".*?</ol>', html, re.S)
+    assert found is not None
+    return text_of(found.group())
 
 
 def csrf_of(html: str) -> str:
@@ -184,9 +191,64 @@ def test_a_walk_that_ended_early_or_through_an_alarm_says_so(cast: Cast) -> None
     done = cast.client.post(f"/api/walks/{forced['id']}/resolve", json=found, headers=noor.auth)
     assert done.status_code == 200, done.text
     said = text_of(page(cast.client, f"/walks/{forced['id']}", noor).text)
-    assert "Noor resolved the alarm today at 20:36, and the walk is over." in said
-    assert "Noor's note: “She is with me now”" in said
+    # Noor reads what he did as "you" (it read "Noor resolved the alarm" to Noor).
+    assert "You resolved the alarm today at 20:36, and the walk is over." in said
+    assert "Your note: “She is with me now”" in said
     assert "There was an alarm today at 20:26" in said
+    assert "; you ended it today at 20:36: “She is with me now”." in said
+
+
+def test_her_sos_ended_with_her_duress_pin_is_said_as_it_happened(cast: Cast) -> None:
+    """Her SOS, made to end with her duress PIN: Noor's timeline says the silent alarm it
+    became (it said "Mira gave the duress PIN again" when she gave it once), and once Noor
+    has found her, the walk's page says the alarm he ended (it said "There was an alarm (SOS
+    pressed); Mira ended it")."""
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    cast.clock.set(1_780_000_000_000)  # 20:26:40 UTC
+    walk = cast.start_walk(mira, duress_pin="1357")
+    path, url = f"/walks/{walk['id']}", f"/api/walks/{walk['id']}"
+    cast.client.post(f"{url}/sos", headers=mira.auth)
+    cast.clock.advance(minutes=1)
+    cast.client.post(f"{url}/ok", json={"pin": "1357"}, headers=mira.auth)
+    said = timeline_of(page(cast.client, path, noor).text)
+    silent = "ALARM: a silent call for help: the duress PIN was given"
+    assert "Mira gave the duress PIN to end the alarm" in said
+    assert silent in said
+    assert "again" not in said
+    # Given again, it is said again, with what for.
+    cast.clock.advance(minutes=1)
+    cast.client.post(f"{url}/extend", json={"pin": "1357", "minutes": 5}, headers=mira.auth)
+    said = timeline_of(page(cast.client, path, noor).text)
+    assert "ALARM: Mira gave the duress PIN again to ask for more time" in said
+    assert said.count("again") == 1
+    cast.clock.advance(minutes=8)
+    found = {"note": "She is with me", "home": True}
+    assert cast.client.post(f"{url}/resolve", json=found, headers=noor.auth).status_code == 200
+    over = text_of(page(cast.client, path, noor).text)
+    assert (
+        "There was an alarm today at 20:26 (SOS pressed, then the duress PIN was given: a "
+        "silent call for help); you ended it today at 20:36: “She is with me”."
+    ) in over
+    assert "Mira ended it" not in over
+
+
+def test_the_maps_legend_names_the_way_to_where_she_is_going(cast: Cast) -> None:
+    """A walk to a place that is not home: its route is not "the way home"."""
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    for name, said in (("home", "the way home"), ("Aino's", "the way to Aino's")):
+        to = {"lat": HOME[0], "lon": HOME[1], "radius": 40, "name": name}
+        walk = cast.start_walk(mira, destination=to)
+        legend = re.search(
+            r'<p class="legend">.*?</p>', page(cast.client, f"/walks/{walk['id']}", noor).text
+        )
+        assert legend is not None
+        assert text_of(legend.group()).strip().endswith(said), legend.group()
+        ended = cast.client.post(
+            f"/api/walks/{walk['id']}/end", json={"pin": PIN}, headers=mira.auth
+        )
+        assert ended.status_code == 200, ended.text
 
 
 def test_forms_need_our_pages_and_the_sessions_token(cast: Cast) -> None:
@@ -506,10 +568,14 @@ def test_after_her_duress_pin_her_companions_page_offers_no_call(
     banner = re.search(r'<section id="alarm"[^>]*>', shown)
     assert banner is not None
     assert "hidden" not in banner.group(), banner
-    assert "tel:" not in shown
+    assert "tel:+" not in shown  # (the emergency number is there: "Call 112")
     assert "Call Mira" not in shown
-    assert "4567" not in shown
+    assert "123 4567" not in shown  # (not "4567": a random token may hold it)
+    assert "401234567" not in shown
     assert 'class="replies"' not in shown
+    # His note on marking her safe may show on her phone: the page says so by it.
+    assert 'id="note-phone" class="notice bad" >' in shown
+    assert 'aria-describedby="note-phone"' in shown
     # What she was made to do reads as such, not as "Mira asked for more time" (or "answered
     # “I'm OK”") above the alarm it raised.
     said = "Mira gave the duress PIN" + (
@@ -520,7 +586,7 @@ def test_after_her_duress_pin_her_companions_page_offers_no_call(
     token = cast.services.writer.run_sync(lambda tx: shares.alarm_link(tx, walk["id"]))
     through = page(cast.client, f"/api/share/{token}").text
     assert "Call Mira" not in through
-    assert "Go where the map shows, or call for help" in through
+    assert "Go where Mira was last seen, or call for help" in through
 
 
 def test_marked_safe_and_home_from_his_page_the_walk_is_over_and_says_who_said_so(
@@ -530,13 +596,14 @@ def test_marked_safe_and_home_from_his_page_the_walk_is_over_and_says_who_said_s
     cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
     shown = page(cast.client, f"/walks/{walk['id']}", noor)
     assert "Mira is home: end the walk too" in shown.text
+    assert 'id="note-phone" class="notice bad" hidden' in shown.text  # (no duress PIN)
     done = post_form(
         cast, noor, f"/walks/{walk['id']}/resolve", shown.text, "note=She+is+in&home=yes"
     )
     assert done.status_code == 303, done.text
     over = html.unescape(page(cast.client, f"/walks/{walk['id']}", noor).text)
-    assert "Mira got home: Noor said so" in over
-    assert "Noor's note: “She is in”" in over
+    assert "Mira got home: you said so" in over
+    assert "Your note: “She is in”" in over
 
 
 def test_his_home_lists_who_waits_for_his_answer_and_takes_it(cast: Cast) -> None:
@@ -545,7 +612,7 @@ def test_his_home_lists_who_waits_for_his_answer_and_takes_it(cast: Cast) -> Non
     home = page(cast.client, "/", noor)
     assert "Mira asks you to be a companion" in home.text
     accepted = post_form(cast, noor, f"/contacts/{asked_id}/accept", home.text)
-    assert accepted.headers["location"] == "/?done=companion"
+    assert accepted.headers["location"] == f"/?done=companion&contact={asked_id}"
     after = page(cast.client, accepted.headers["location"], noor).text
     assert "Nobody is waiting for you." in after
     # Said, and what it means for him from now on.
@@ -744,5 +811,46 @@ def test_his_home_says_why_and_since_when_a_walk_needs_him(cast: Cast) -> None:
     assert cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth).status_code == 200
     home = text_of(page(cast.client, "/", noor).text)
     assert "Needs you now ALARM: Mira may need help SOS pressed, since " in home
-    assert "just now. Open it to act." in home
+    assert re.search(r"just now ?\. Open it to act\.", home)  # its time ticks in its own tag
     assert "Started" not in home.split("Needs you now", 1)[1].split("Open it to act", 1)[0]
+
+
+def _emergency_on_alarm(template: Path, tmp_path: Path, number: str | None) -> tuple[str, str]:
+    """Mira presses SOS: what Noor's walk page and her own say of the emergency number, with
+    WWM_EMERGENCY_NUMBER as given (None: not set)."""
+    settings: dict[str, Any] = {} if number is None else {"WWM_EMERGENCY_NUMBER": number}
+    clock = FakeClock()
+    tmp_path.mkdir()
+    svc = make_services(copy_of(template, tmp_path / "e.db"), tmp_path, clock, **settings)
+    with TestClient(create_app(svc)) as client:
+        cast = Cast(client, svc, clock)
+        mira, noor = cast.person("Mira"), cast.person("Noor")
+        cast.link(mira, noor)
+        walk = cast.start_walk(mira)
+        cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+        his = page(client, f"/walks/{walk['id']}", noor).text
+        hers = page(client, f"/walks/{walk['id']}", mira).text
+    svc.db.dispose()
+    return his, hers
+
+
+def test_an_alarm_offers_to_call_the_emergency_number_the_operator_set(
+    tmp_path: Path, migrated_sqlite: Path
+) -> None:
+    """In an alarm, "call the emergency number" is a link that dials it, on Noor's page and
+    on Mira's (112 unless the operator says otherwise); with none set, only the words."""
+    his, hers = _emergency_on_alarm(migrated_sqlite, tmp_path / "default", None)
+    assert '<a class="emergency-call" href="tel:112">Call 112</a>' in his
+    assert "If you think Mira is in danger, call the emergency number: Call 112" in text_of(his)
+    call = re.search(r'<a [^>]*id="sos-call"[^>]*>([^<]*)</a>', hers)
+    assert call is not None
+    assert 'href="tel:112"' in call.group(0)
+    assert "hidden" not in call.group(0)
+    assert call.group(1) == "Call 112"
+    his, hers = _emergency_on_alarm(migrated_sqlite, tmp_path / "there", "911")
+    assert 'href="tel:911">Call 911</a>' in his
+    assert 'href="tel:911"' in hers
+    his, hers = _emergency_on_alarm(migrated_sqlite, tmp_path / "none", "")
+    assert "tel:" not in his
+    assert "tel:" not in hers
+    assert "If you think Mira is in danger, call the emergency number." in text_of(his)

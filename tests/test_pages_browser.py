@@ -31,7 +31,7 @@ from tests.browser_site import (
     sign_in,
 )
 from tests.conftest import make_services
-from tests.people import HOME, PIN, Member
+from tests.people import HOME, PIN, Member, as_tested
 from tests.sinks import WebhookSink, webhook_sink
 from walkwithme.clock import FakeClock
 from walkwithme.net import free_port
@@ -405,20 +405,30 @@ def test_a_fix_that_arrives_late_is_drawn_where_it_belongs_on_her_track(
     assert ys == sorted(ys), ys  # the way home runs south: y grows along it, late fix in between
 
 
-def test_the_street_she_was_seen_near_is_named_until_she_moves_on(
+def test_the_street_she_was_seen_near_is_named_as_she_moves_on(
     open_site: SiteFactory, new_context: Callable[[], BrowserContext]
 ) -> None:
+    """The streets were named only as the page was served, then hidden once she moved: in
+    her alarm the banner said "Last seen 19:57, …" with no street, and "Near" went (an
+    outside review). They follow her now, live, as a reload names them."""
     site = open_site()
-    _mira, noor, phone, walk = site.walking()  # on Kaivokatu, by the station
+    mira, noor, phone, walk = site.walking()  # on Kaivokatu, by the station
     page = companion_page(site, new_context(), noor, walk["id"])
     expect(page.locator("#near")).to_have_text("Kaivokatu")
-    # She walks on: the page can't say which street she is on now, so it says none (the map
-    # shows where); opened again, it names the streets near where she is now.
     site.clock.advance(seconds=60)
     site.send(phone, site.route_home()[38])
-    expect(page.locator("#near")).to_be_hidden()
-    page.reload()
     expect(page.locator("#near")).to_have_text("Mikonkatu and Ateneuminkuja")
+    expect(page.locator("#near")).to_be_visible()
+    # In her alarm, the banner says where too, and keeps saying it as she moves.
+    site.call(mira, "POST", f"/api/walks/{walk['id']}/sos")
+    last = page.locator("#alarm-last")
+    expect(last).to_contain_text("Last seen near Mikonkatu and Ateneuminkuja, ")
+    site.clock.advance(seconds=30)
+    site.send(phone, site.route_home()[0])
+    expect(last).to_contain_text("Last seen near Kaivokatu, ")
+    expect(page.locator("#near")).to_have_text("Kaivokatu")
+    page.reload()
+    expect(last).to_contain_text("Last seen near Kaivokatu, ")
 
 
 def test_an_alarm_on_the_companions_page_and_the_guardians_link(
@@ -449,6 +459,10 @@ def test_an_alarm_on_the_companions_page_and_the_guardians_link(
     asking.goto(site.url + site.link_of("check"))
     expect(asking.locator("h1")).to_have_text("Are you OK?")
     expect(asking.get_by_label("Your PIN")).to_be_visible()
+    # By when, on her clock, as her walk page says it.
+    expect(asking.locator("#until")).to_have_text(
+        re.compile(r"^Answer by \d\d:\d\d: after that, they are alerted\.$")
+    )
     screenshot(asking, "are-you-ok")
     no_serious_violations(asking)
     assert site.look(seconds=90) == ["alarm"]
@@ -465,7 +479,10 @@ def test_an_alarm_on_the_companions_page_and_the_guardians_link(
     call = page.get_by_role("link", name="Call Mira: +358 40 123 4567")
     expect(call).to_have_attribute("href", "tel:+358401234567")
     assert (call.bounding_box() or {"height": 0})["height"] >= 48
-    expect(banner).to_contain_text("If you think Mira is in danger, call the emergency number.")
+    expect(banner).to_contain_text("If you think Mira is in danger, call the emergency number:")
+    emergency = banner.get_by_role("link", name="Call 112")
+    expect(emergency).to_have_attribute("href", "tel:112")
+    assert (emergency.bounding_box() or {"height": 0})["height"] >= 48
     screenshot(page, "companion-alarm")
     no_serious_violations(page)
     page.emulate_media(color_scheme="dark")  # at night, the system's dark theme
@@ -520,8 +537,16 @@ def test_an_alarm_on_the_companions_page_and_the_guardians_link(
     expect(page.locator("#alarm-reason")).to_have_text("SOS pressed")
     expect(page.locator("#alarm-on-it")).to_have_text("You and Ilse are on it.")
     expect(page.locator("#on-it")).to_have_text("You're on it ✓")
+    ilses = new_context().new_page()
+    sign_in(ilses, site, ilse, f"/walks/{walk['id']}")
+    expect(ilses.locator("#alarm")).to_be_visible()
     page.get_by_label("What happened?").fill("I called her: her phone died, she is fine")
     page.get_by_role("button", name="Mark Mira safe").press("Enter")
+    # Ilse's page says who ended it, and why, where its banner was (it went without a word).
+    expect(ilses.locator("#alarm")).to_be_hidden()
+    expect(ilses.locator("#acted")).to_have_text(
+        "The alarm is over: Noor ended it: “I called her: her phone died, she is fine”."
+    )
     expect(page.locator("#alarm")).to_be_hidden()
     expect(page.locator("#acted")).to_contain_text("Done: the alarm is over")
     expect(page.locator("#acted")).to_be_focused()  # the banner went away with its button
@@ -536,7 +561,9 @@ def test_an_alarm_on_the_companions_page_and_the_guardians_link(
     # Through the alarm's link her number was for the alarm alone: it goes with it, live; and
     # the top of the page says the alarm is over, and who ended it.
     expect(guardian.locator("#alarm")).to_be_hidden()
-    expect(guardian.locator("#alarm-over")).to_have_text("The alarm is over: Noor ended it.")
+    expect(guardian.locator("#alarm-over")).to_have_text(
+        "The alarm is over: Noor ended it: “I called her: her phone died, she is fine”."
+    )
     expect(guardian.get_by_text("+358 40 123 4567")).to_have_count(0)
     # Her companion's own page keeps it, for the rest of her walk.
     expect(page.get_by_text("+358 40 123 4567").first).to_be_attached()
@@ -572,9 +599,11 @@ def test_a_page_opened_before_her_first_position_says_when_she_was_last_seen_in_
     assert site.look(minutes=3) == ["check"]
     assert site.look(seconds=90) == ["alarm"]
     expect(page.locator("#alarm")).to_be_visible()
-    expect(page.locator("#alarm-last")).to_have_text(
-        re.compile(r"^Last seen \d\d:\d\d, .+ ago, within 40 m, going to home\.$")
-    )
+    # (No street named: a position within 40 m is too vague to name one, live as on a reload.)
+    seen = re.compile(r"^Last seen \d\d:\d\d, .+ ago, within 40 m, going to home\.$")
+    expect(page.locator("#alarm-last")).to_have_text(seen)
+    page.reload()
+    expect(page.locator("#alarm-last")).to_have_text(seen)
 
 
 def test_a_duress_pin_shows_on_her_companions_page_and_not_through_her_link(
@@ -613,6 +642,167 @@ def test_a_duress_pin_shows_on_her_companions_page_and_not_through_her_link(
     no_serious_violations(forced[1])
 
 
+def test_her_sos_ended_with_her_duress_pin_goes_silent_on_his_open_page_at_once(
+    open_site: SiteFactory, new_context: Callable[[], BrowserContext]
+) -> None:
+    """Noor has Mira's walk open; she presses SOS, then is made to end it with her duress
+    PIN: his page stops offering to call or message her at once, says not to, and says the
+    duress PIN was given, as the page loaded again does (it kept "Call Mira", the quick
+    replies and "SOS pressed" until a reload)."""
+    site = open_site()
+    mira, noor = site.person("Mira"), site.person("Noor")
+    site.link(mira, noor)
+    site.call(mira, "PATCH", "/api/me", phone="+358 40 123 4567")
+    walk = site.start_walk(mira, duress_pin=DURESS)
+    site.send(site.device(mira), site.route_home()[0])
+    page = companion_page(site, new_context(), noor, walk["id"])
+    site.call(mira, "POST", f"/api/walks/{walk['id']}/sos")
+    expect(page.locator("#alarm-reason")).to_have_text("SOS pressed")
+    expect(page.get_by_role("link", name="Call Mira: +358 40 123 4567")).to_be_visible()
+    expect(page.get_by_role("button", name="Call me")).to_be_visible()
+    expect(page.locator("#note-phone")).to_be_hidden()
+    token = site.services.writer.run_sync(lambda tx: shares.alarm_link(tx, walk["id"]))
+    guardian = new_context().new_page()
+    guardian.goto(f"{site.url}/api/share/{token}")
+    expect(guardian.get_by_role("link", name="Call Mira: +358 40 123 4567")).to_be_visible()
+
+    site.call(mira, "POST", f"/api/walks/{walk['id']}/ok", pin=DURESS)
+    said = "SOS pressed, then the duress PIN was given: a silent call for help"
+    for shown in (page, guardian):
+        expect(shown.locator("#alarm-reason")).to_have_text(said)
+        expect(shown.locator("#alarm-silent")).to_be_visible()
+        expect(shown.locator("#alarm-silent")).to_contain_text("Don't message or call Mira")
+        expect(shown.get_by_text("+358 40 123 4567")).to_have_count(0)
+        expect(shown.locator("a[href^='tel:+']")).to_have_count(0)
+    expect(page.locator(".replies")).to_have_count(0)
+    # His note on marking her safe may reach her phone: said by it (not "the others see it").
+    note = page.get_by_label("What happened? (the others see it)")
+    warned = re.compile(r"^Mira's phone may show this note too, and does if you end the walk")
+    expect(page.locator("#note-phone")).to_be_visible()
+    expect(note).to_have_accessible_description(warned)
+    expect(guardian.locator("#alarm-go")).to_have_text(
+        "Go where Mira was last seen, or call for help."
+    )
+    # Her timeline says the silent alarm it became, not "Mira gave the duress PIN again".
+    timeline = page.locator("#timeline")
+    expect(timeline.locator("li").first).to_contain_text(
+        "ALARM: a silent call for help: the duress PIN was given"
+    )
+    expect(timeline).not_to_contain_text("again")
+    screenshot(page, "companion-sos-then-duress")
+    live = page.locator("#alarm").inner_text()
+    page.reload()
+    expect(page.locator("#alarm-reason")).to_have_text(said)
+    assert page.locator("#alarm").inner_text() == live
+    expect(note).to_have_accessible_description(warned)
+    no_serious_violations(page)
+    # Given again (the page loaded after the first), it is said again, with what for.
+    site.call(mira, "POST", f"/api/walks/{walk['id']}/extend", pin=DURESS, minutes=5)
+    expect(timeline.locator("li").first).to_have_text(
+        re.compile("ALARM: Mira gave the duress PIN again to ask for more time$")
+    )
+
+
+def test_offline_in_her_alarm_his_page_says_so_in_the_banner_on_the_first_screen(
+    open_site: SiteFactory, new_context: Callable[[], BrowserContext]
+) -> None:
+    """His phone loses its network while her alarm is on his screen: the banner itself says
+    it may be out of date (the "Offline" badge was below the tall banner, off the screen)."""
+    site = open_site()
+    mira, noor, _phone, walk = site.walking()
+    context = new_context()
+    page = companion_page(site, context, noor, walk["id"])
+    site.call(mira, "POST", f"/api/walks/{walk['id']}/sos")
+    stale = page.locator("#alarm #alarm-connection")
+    expect(page.locator("#alarm-reason")).to_have_text("SOS pressed")
+    expect(stale).to_be_hidden()
+    context.set_offline(True)
+    expect(stale).to_have_text("Offline: trying again. What this shows may be out of date.")
+    expect(stale).to_be_in_viewport()  # on the first screen, with the banner
+    expect(page.locator("#connection")).not_to_be_in_viewport()  # (where it was said)
+    screenshot(page, "companion-alarm-offline")
+    no_serious_violations(page)
+    context.set_offline(False)
+    expect(stale).to_be_hidden()
+    expect(page.locator("#connection")).to_have_text(re.compile("Live|No position for"))
+
+
+def test_through_the_alarms_link_her_guardian_opens_where_she_is_in_a_map_app(
+    open_site: SiteFactory,
+    new_context: Callable[[], BrowserContext],
+    refusing_sink: WebhookSink,
+) -> None:
+    """Gus, her guardian, opens the alarm's link: the page says to go where she was last
+    seen, with a big "Open in your map app" (a geo: link to her last position, kept up as she
+    moves) and her coordinates in words to read out on the phone; once the walk is over,
+    nothing of it is left. Signed in, he reads "The alarm is over" once (it was said twice)."""
+    site = open_site(WWM_ALLOW_PRIVATE_ADDRESSES="true")
+    mira, noor, gus = site.person("Mira"), site.person("Noor"), site.person("Gus")
+    site.link(mira, noor)
+    site.link(mira, gus, role="guardian")
+    site.call(gus, "POST", "/api/channels", kind="webhook", target=refusing_sink.url + "/gus")
+    # As if Gus had tested it once: the ladder counts only on channels that have worked.
+    as_tested(site.services)
+    walk = site.start_walk(mira)
+    phone, route = site.device(mira), site.route_home()
+    site.send(phone, route[0])
+    site.call(mira, "POST", f"/api/walks/{walk['id']}/sos")
+    assert site.look(minutes=3) == ["escalated"]  # nobody is on it: it climbs to Gus
+    token = site.services.writer.run_sync(lambda tx: shares.alarm_link(tx, walk["id"]))
+    link = f"/api/share/{token}"
+    page = new_context().new_page()
+    page.goto(f"{site.url}/signin?next={link}")
+    page.get_by_label("Email").fill(gus.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(site.url + link)
+    expect(page.locator("#connection")).to_have_text("No position for 3 min")  # connected
+    expect(page.get_by_role("button", name="I'm on it")).to_be_visible()  # he may act
+    lat, lon = route[0]
+    at = f"{lat:.5f},{lon:.5f}"
+    go = page.locator("#alarm").get_by_role("link", name="Open in your map app")
+    expect(go).to_have_attribute("href", f"geo:{at}?q={at}")
+    box = go.bounding_box() or {"height": 0}
+    assert box["height"] >= 48
+    expect(page.locator("#alarm-where")).to_contain_text(f"Coordinates: {at.replace(',', ', ')}")
+    expect(page.locator("#alarm-where")).to_be_in_viewport()
+    # She moves: where to go moves with her, in the banner and among the facts.
+    site.clock.advance(seconds=20)
+    lat, lon = route[3]
+    site.send(phone, route[3])
+    at = f"{lat:.5f},{lon:.5f}"
+    for link_to in page.get_by_role("link", name="Open in your map app").all():
+        expect(link_to).to_have_attribute("href", f"geo:{at}?q={at}")
+    expect(page.locator(".facts .where")).to_contain_text(at.replace(",", ", "))
+    screenshot(page, "guardian-alarm-where")
+    no_serious_violations(page)
+
+    # She ends the alarm with her PIN: said once, at the top.
+    site.call(mira, "POST", f"/api/walks/{walk['id']}/ok", pin=PIN)
+    expect(page.locator("#alarm-over")).to_have_text("The alarm is over: Mira ended it.")
+    expect(page.get_by_text("The alarm is over")).to_have_count(1)
+    # Her walk ends: nothing of where she was is left on the page.
+    site.call(mira, "POST", f"/api/walks/{walk['id']}/end", pin=PIN)
+    expect(page.locator("#ending")).to_be_visible()
+    expect(page.locator("[data-geo], [data-coords]")).to_have_count(0)
+    assert "geo:" not in page.content()
+
+
+def test_her_own_page_says_the_walk_is_over_to_her_when_it_ends_elsewhere(
+    open_site: SiteFactory, new_context: Callable[[], BrowserContext]
+) -> None:
+    """Her walk ends from her phone's app while her page is open: it says so to her ("Where
+    You was is no longer shown", it said)."""
+    site = open_site()
+    mira, _noor, _phone, walk = site.walking()
+    page = new_context().new_page()
+    sign_in(page, site, mira, f"/walks/{walk['id']}")
+    site.call(mira, "POST", f"/api/walks/{walk['id']}/end", pin=PIN, note="Got a lift")
+    expect(page.locator("#ending")).to_have_text(
+        "The walk is over. You said: “Got a lift”. Where you were is no longer shown."
+    )
+
+
 def test_signed_out_in_her_silent_alarm_his_page_keeps_the_alarm_and_not_where_she_was(
     open_site: SiteFactory, new_context: Callable[[], BrowserContext]
 ) -> None:
@@ -631,6 +821,7 @@ def test_signed_out_in_her_silent_alarm_his_page_keeps_the_alarm_and_not_where_s
     expect(page.locator("#alarm-silent")).to_contain_text("Don't message or call Wren")
     expect(page.locator("#alarm-last")).to_contain_text("Last seen")
     expect(page.locator("#on-it")).to_be_visible()
+    page.get_by_label("What happened? (the others see it)").fill("I'm at the bus stop she left")
 
     site.call(otto, "PUT", "/api/me/password", password=PASSWORD, new_password="a new one, long")
     expect(page.locator("#headline")).to_have_text("Sign in again to follow Wren's walk")
@@ -648,8 +839,23 @@ def test_signed_out_in_her_silent_alarm_his_page_keeps_the_alarm_and_not_where_s
     expect(hers.locator("#ending")).to_contain_text("this page no longer shares where you are")
     expect(hers.locator("#sos")).to_be_hidden()
     expect(hers.get_by_role("link", name="Sign in again")).to_be_visible()
+    # Where she looks: the one thing to do, in focus and in sight, and why SOS is gone.
+    expect(hers.get_by_role("link", name="Sign in again")).to_be_focused()
+    expect(hers.get_by_role("link", name="Sign in again")).to_be_in_viewport()
+    expect(hers.locator("#ending")).to_contain_text("can't send SOS. Your walk goes on")
     assert "You's" not in hers.locator("main").inner_text()
     screenshot(hers, "walker-signed-out")
+
+    # He signs in again: back on her alarm, with the note he had begun.
+    page.get_by_role("link", name="Sign in again").click()
+    page.get_by_label("Email").fill(otto.email)
+    page.get_by_label("Password").fill("a new one, long")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#alarm-silent")).to_contain_text("Don't message or call Wren")
+    expect(page.get_by_label("What happened? (the others see it)")).to_have_value(
+        "I'm at the bus stop she left"
+    )
+    expect(page.locator("#typed-back")).to_contain_text("What you typed before signing in again")
 
 
 def test_tiles_come_only_from_the_operators_server_and_docs_work_offline(
@@ -739,6 +945,232 @@ def test_another_walk_he_follows_in_its_alarm_is_said_on_the_walk_he_has_open(
     expect(page.locator("#other-alarms")).to_be_hidden()  # its own alarm is on its banner
 
 
+def test_his_home_page_says_her_alarm_when_it_comes_and_takes_it_back_when_it_ends(
+    open_site: SiteFactory, new_context: Callable[[], BrowserContext]
+) -> None:
+    """Noor waits on his home page while Mira walks home. She presses SOS: his page said
+    "Mira is on the way" until he reloaded it. Now her alarm comes first on it, said at once,
+    and the tab says ALARM; when Gus has found her, it goes."""
+    site = open_site()
+    mira, noor, gus = site.person("Mira"), site.person("Noor"), site.person("Gus")
+    site.link(mira, noor)
+    site.link(mira, gus)
+    walk = site.start_walk(mira)
+    page = new_context().new_page()
+    page.clock.install()
+    sign_in(page, site, noor, "/")
+    following = page.locator("section[aria-labelledby=following]")
+    expect(following).to_contain_text("Mira is on the way")
+    expect(page.locator("#alarms")).to_have_count(0)
+    # What he follows comes first, above his own part of the page.
+    own = page.locator("section.walker-home")
+    assert (following.bounding_box() or {"y": 10_000})["y"] < (own.bounding_box() or {"y": 0})["y"]
+    screenshot(page, "companion-home-following")
+    site.call(mira, "POST", f"/api/walks/{walk['id']}/sos")
+    page.clock.run_for(16_000)  # the page asks every 15 s
+    alarms = page.locator("#alarms")
+    # Said once to a screen reader (the card's time ticks: the card is no live region).
+    expect(page.locator("#alarm-said")).to_have_attribute("role", "alert")
+    expect(page.locator("#alarm-said")).to_have_text("ALARM: Mira may need help: SOS pressed.")
+    quiet_times(page)
+    expect(alarms).to_contain_text("Needs you now")
+    expect(alarms).to_contain_text("ALARM: Mira may need help")
+    expect(alarms).to_contain_text("SOS pressed, since")
+    expect(alarms).to_contain_text("Open it to act.")
+    expect(following.get_by_text("Mira is on the way")).to_be_hidden()
+    expect(following).to_contain_text("Only the walk above, in its alarm.")
+    assert page.title().startswith("ALARM: ")
+    top = (alarms.bounding_box() or {"y": 10_000})["y"]
+    assert top < (following.bounding_box() or {"y": 0})["y"]  # first, above what is calm
+    screenshot(page, "companion-home-alarm-live")
+    no_serious_violations(page)
+    # A page opened in her alarm has no calm card of her walk to give back when it is over:
+    # it comes again as the service makes it.
+    opened_in_it = new_context().new_page()
+    opened_in_it.clock.install()
+    sign_in(opened_in_it, site, noor, "/")
+    expect(opened_in_it.locator("#alarms")).to_be_visible()
+    site.call(gus, "POST", f"/api/walks/{walk['id']}/resolve", note="She is with me")
+    opened_in_it.clock.run_for(16_000)
+    expect(opened_in_it.locator("#alarms")).to_have_count(0)
+    expect(opened_in_it.get_by_text("Mira is on the way")).to_be_visible()
+    page.clock.run_for(16_000)
+    expect(page.locator("#alarms")).to_have_count(0)
+    assert not page.title().startswith("ALARM")
+    expect(following.get_by_text("Mira is on the way")).to_be_visible()
+    expect(following.get_by_text("Only the walks above")).to_be_hidden()
+    page.get_by_role("link", name=re.compile("Mira")).first.click()
+    expect(page).to_have_url(f"{site.url}/walks/{walk['id']}")
+
+
+def test_his_home_page_says_at_its_top_when_it_can_no_longer_tell_him_of_alarms(
+    open_site: SiteFactory, new_context: Callable[[], BrowserContext]
+) -> None:
+    """Noor's password was changed from another phone: his home tab went on saying "Mira is
+    on the way" 25 s after her SOS, and nothing of his being signed out; offline, it said
+    nothing either. Now the top of the page says so, in sight, until it works again."""
+    site = open_site()
+    mira, noor = site.person("Mira"), site.person("Noor")
+    site.link(mira, noor)
+    walk = site.start_walk(mira)
+    context = new_context()
+    page = context.new_page()
+    page.clock.install()
+    sign_in(page, site, noor, "/")
+    offline, signed_out = page.locator("#offline"), page.locator("#signed-out")
+    expect(offline).to_be_hidden()
+    expect(signed_out).to_be_hidden()
+
+    context.set_offline(True)
+    page.clock.run_for(16_000)  # the page asks every 15 s
+    expect(offline).to_be_visible()
+    expect(offline).to_have_attribute("role", "status")
+    expect(offline).to_contain_text(
+        "No network: this page can't show new alarms until it is back (last checked at "
+    )
+    page.mouse.wheel(0, 5000)  # wherever he has scrolled to, it is in sight
+    expect(offline).to_be_in_viewport()
+    page.evaluate("window.scrollTo(0, 0)")
+    screenshot(page, "companion-home-offline")
+    context.set_offline(False)
+    page.clock.run_for(16_000)
+    expect(offline).to_be_hidden()
+
+    site.call(noor, "PUT", "/api/me/password", password=PASSWORD, new_password="a new one, long")
+    site.call(mira, "POST", f"/api/walks/{walk['id']}/sos")
+    page.clock.run_for(16_000)
+    expect(signed_out).to_be_visible()
+    expect(signed_out).to_have_attribute("role", "alert")
+    expect(signed_out).to_contain_text("You were signed out: sign in again to hear of alarms here")
+    again = signed_out.get_by_role("link", name="Sign in again")
+    expect(again).to_be_in_viewport()
+    assert (again.bounding_box() or {"height": 0})["height"] >= 44
+    expect(offline).to_be_hidden()
+    # "On the way" is no longer known (and whoever holds his phone now may not be him).
+    expect(page.get_by_text("Mira is on the way")).to_be_hidden()
+    expect(page.locator("section[aria-labelledby=following]")).to_contain_text(
+        "Signed out: how the walks you follow go shows again once you sign in."
+    )
+    page.evaluate("window.scrollTo(0, 0)")
+    screenshot(page, "companion-home-signed-out")
+    no_serious_violations(page)
+
+    again.click()
+    page.get_by_label("Email").fill(noor.email)
+    page.get_by_label("Password").fill("a new one, long")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(f"{site.url}/")
+    expect(page.locator("#alarms")).to_contain_text("ALARM: Mira may need help")
+    expect(page.locator("#signed-out")).to_be_hidden()
+
+
+def test_the_walks_he_follows_come_and_go_on_his_home_page_as_they_start_and_end(
+    open_site: SiteFactory, new_context: Callable[[], BrowserContext]
+) -> None:
+    """20 s after Mira started a walk his home page still said nobody was walking; later it
+    showed her walk, over, as "on the way" beside a new alarm. The list follows the walks."""
+    site = open_site()
+    mira, ada, noor = site.person("Mira"), site.person("Ada"), site.person("Noor")
+    eve, gus = site.person("Eve"), site.person("Gus")
+    site.link(mira, noor)
+    site.link(ada, noor)
+    site.link(eve, gus)
+    page = new_context().new_page()
+    page.clock.install()
+    sign_in(page, site, noor, "/")
+    following = page.locator("section[aria-labelledby=following]")
+    expect(following).to_contain_text("None of the people you look after is walking now")
+
+    walk = site.start_walk(mira)
+    site.start_walk(eve)  # Eve's walk is none of his business
+    page.clock.run_for(16_000)  # the page asks every 15 s
+    expect(following.get_by_role("link", name=re.compile("Mira is on the way"))).to_be_visible()
+    expect(following.get_by_text("None of the people")).to_be_hidden()
+    expect(page.locator("#walks-said")).to_have_text("Mira is on the way.")
+    expect(page.get_by_text("Eve")).to_have_count(0)
+    # What he follows comes first, above his own part of the page.
+    own = page.locator("section.walker-home")
+    assert (following.bounding_box() or {"y": 10_000})["y"] < (own.bounding_box() or {"y": 0})["y"]
+
+    hers = site.start_walk(ada)
+    site.call(ada, "POST", f"/api/walks/{hers['id']}/sos")
+    site.call(mira, "POST", f"/api/walks/{walk['id']}/inside", pin=PIN)
+    page.clock.run_for(16_000)
+    expect(page.locator("#alarms")).to_contain_text("ALARM: Ada may need help")
+    expect(page.get_by_text("Mira")).to_have_count(0)  # her walk is over: gone from his page
+    expect(following).to_contain_text("Only the walk above, in its alarm.")
+    screenshot(page, "companion-home-walks-come-and-go")
+
+    site.call(noor, "POST", f"/api/walks/{hers['id']}/resolve", note="She is with me")
+    site.call(ada, "POST", f"/api/walks/{hers['id']}/inside", pin=PIN)
+    page.clock.run_for(16_000)
+    expect(page.locator("#alarms")).to_have_count(0)
+    expect(following).to_contain_text("None of the people you look after is walking now")
+    expect(following.locator("a.card")).to_have_count(0)
+
+
+def test_how_long_ago_her_alarm_came_counts_up_on_his_home_page(
+    open_site: SiteFactory, new_context: Callable[[], BrowserContext]
+) -> None:
+    """The alarm card's "since 21:32, 12 s ago" was the same minutes later."""
+    site = open_site()
+    mira, ada, noor = site.person("Mira"), site.person("Ada"), site.person("Noor")
+    site.link(mira, noor)
+    site.link(ada, noor)
+    walk = site.start_walk(mira)
+    site.start_walk(ada)
+    site.call(mira, "POST", f"/api/walks/{walk['id']}/sos")
+    page = new_context().new_page()
+    page.clock.install()
+    sign_in(page, site, noor, "/")
+    alarms = page.locator("#alarms")
+    calm = page.locator("section[aria-labelledby=following]")
+    expect(alarms).to_contain_text(re.compile(r"since \d\d:\d\d, just now"))
+    page.clock.run_for(12_000)  # between two of the page's looks: its own timer
+    expect(alarms).to_contain_text(re.compile(r"since \d\d:\d\d, 1\d s ago"))
+    expect(calm).to_contain_text(re.compile(r"Started \d\d:\d\d, 1\d s ago"))
+    site.clock.advance(minutes=3)  # the service's time too
+    page.clock.run_for(16_000)
+    expect(alarms).to_contain_text(re.compile(r"since \d\d:\d\d, 3 min ago"))
+    expect(calm).to_contain_text(re.compile(r"Started \d\d:\d\d, 3 min ago"))
+    quiet_times(page)
+
+
+def test_a_companion_no_alert_can_reach_is_told_so_on_her_home_page(
+    open_site: SiteFactory, new_context: Callable[[], BrowserContext]
+) -> None:
+    """Noor accepted to follow Mira's walks and was told she would "hear of them through your
+    alerts": she had no way for an alert to reach her. Now she is told, once, plainly."""
+    site = open_site(WWM_ALLOW_PRIVATE_ADDRESSES="true")
+    mira, noor = site.person("Mira"), site.person("Noor")
+    site.call(mira, "POST", "/api/contacts", email=noor.email, role="companion")
+    page = new_context().new_page()
+    page.clock.install()
+    sign_in(page, site, noor, "/")
+    expect(page.locator("#no-alerts")).to_have_count(0)  # nobody counts on her yet
+    page.get_by_role("button", name="Accept").click()
+    expect(page.locator("#done")).to_contain_text("Accepted: you will see their walks here")
+    expect(page.locator("#done")).not_to_contain_text("hear of them through your alerts")
+    unheard = page.locator("#no-alerts")
+    expect(unheard).to_contain_text("You will not hear of an alarm when this page is closed.")
+    expect(page.get_by_text("You will not hear of an alarm")).to_have_count(1)
+    expect(unheard).to_be_in_viewport()
+    set_up = unheard.get_by_role("link", name="Set up alerts")
+    assert (set_up.bounding_box() or {"height": 0})["height"] >= 44
+    screenshot(page, "companion-home-no-alerts")
+    no_serious_violations(page)
+    set_up.click()
+    expect(page).to_have_url(f"{site.url}/channels")
+
+    page.goto(site.url + "/")
+    expect(page.locator("#no-alerts")).to_be_visible()
+    site.call(noor, "POST", "/api/channels", kind="webhook", target="http://127.0.0.1:9/noor")
+    page.clock.run_for(16_000)  # set up meanwhile (another tab, this browser): it goes
+    expect(page.locator("#no-alerts")).to_be_hidden()
+    page.reload()
+    expect(page.locator("#no-alerts")).to_have_count(0)
+
+
 def test_her_are_you_ok_page_follows_her_walk_while_it_is_open(
     open_site: SiteFactory,
     new_context: Callable[[], BrowserContext],
@@ -767,3 +1199,22 @@ def test_her_are_you_ok_page_follows_her_walk_while_it_is_open(
     site.call(noor, "POST", f"/api/walks/{walk['id']}/resolve", note="With her")
     asking.clock.run_for(16_000)
     expect(asking.locator("h1")).to_have_text("Already answered")
+
+
+def test_the_phone_apps_page_says_what_to_turn_on_before_its_setup_link(
+    open_site: SiteFactory, new_context: Callable[[], BrowserContext]
+) -> None:
+    """OwnTracks opens its configuration link only with "Allow external configuration" on,
+    and Traccar Client shows its Interval only with the accuracy "Highest": said where she
+    reads the link and the settings, on a phone's screen."""
+    site = open_site()
+    mira = site.person("Mira")
+    page = new_context().new_page()
+    sign_in(page, site, mira, "/phones/apps")
+    page.get_by_role("button", name="Make a device for my phone app").click()
+    expect(page.locator("#external-configuration")).to_contain_text("Allow external configuration")
+    expect(page.get_by_role("link", name="open this link to set OwnTracks up")).to_be_visible()
+    expect(page.get_by_text("Stationary heartbeat (seconds)")).to_be_visible()
+    screenshot(page, "phone-apps-made")
+    fits_at_360(page)
+    no_serious_violations(page)

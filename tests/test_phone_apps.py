@@ -123,7 +123,11 @@ def test_traccar_client_9_without_a_heartbeat_seen_is_still_told(cast: Cast) -> 
     }
     assert cast.client.post("/api/traccar", json=message).status_code == 200
     walk = cast.start_walk(mira)
-    assert any("turn on the heartbeat" in w for w in walk["warnings"])
+    [said] = [w for w in walk["warnings"] if w.startswith("phone:")]
+    # As the app's settings screen names them: Interval is shown only with "Highest".
+    assert 'Location accuracy "Highest", then Interval (seconds) 10' in said
+    assert "Stationary heartbeat (seconds) 60" in said
+    assert said == f"phone: {device(cast, mira)['advice']}"
 
 
 def test_a_heartbeat_without_a_position_keeps_her_walk_from_being_silent(cast: Cast) -> None:
@@ -199,6 +203,56 @@ def test_after_a_heartbeat_its_later_positions_still_count_as_reporting_often(
     there = between(START, HOME, 0.1)
     assert form(cast, position_form(phone, t + 10, there)).status_code == 200
     assert device(cast, mira)["reports"] == "often"
+
+
+# -- a phone that posts is alive, whatever times its messages carry ---------------------------
+
+
+def cached_traccar_position(cast: Cast, phone: str, t0: int) -> None:
+    """Traccar Client 10 on iOS with no fresh fix (indoors, in the metro): its stationary
+    heartbeat carries the location `fetchOnce` gave, a cached one, with that location's own
+    time (traccar/traccar-client-sdk, `TrackerEngine.applyHeartbeatTick` and
+    `heartbeatPosition`), the same `timestamp` each time."""
+    cached = f"id={phone}&lat=60.17&lon=24.94&timestamp={t0}&accuracy=8.0&batt=70&charge=false"
+    assert form(cast, cached).status_code == 200
+
+
+def old_owntracks_location(cast: Cast, phone: str, t0: int) -> None:
+    """OwnTracks for iOS answering `reportLocation` "with the location it has": a location
+    older than the walk (so not kept for it), sent again with its own old `tst`."""
+    old = location(cast, START, tst=t0 - 600, m=1)
+    assert owntracks_post(cast, phone, old).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "send", [cached_traccar_position, old_owntracks_location], ids=["traccar", "owntracks"]
+)
+def test_a_phone_repeating_an_old_position_is_not_silent_and_is_asked_once_it_stops(
+    cast: Cast, send: Any
+) -> None:
+    """Each message shows her phone alive when it reaches the server, whatever time it
+    carries; its old position is not taken as where she is now. When the phone stops, her
+    silence is counted from its last message."""
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    phone = cast.device(mira)
+    walk = cast.start_walk(mira, rules={"silent": "30s"})
+    t0 = cast.clock.now_ms() // 1000
+    for _ in range(12):  # two minutes, one message every 10 s
+        cast.clock.advance(seconds=10)
+        send(cast, phone, t0)
+        assert look(cast) == []
+    seen = cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()
+    assert seen["heard_at"] == cast.clock.now_ms()  # heard from just now
+    first = seen["last_position"]
+    assert first is None or first["t"] == t0 * 1000  # never moved by the repeats
+    asked = [e for e in cast.events(noor, walk) if e["kind"] in ("check", "alarm")]
+    assert asked == []
+    # The phone stops: 30 s after its last message, she is asked, for silence.
+    assert look(cast, seconds=29) == []
+    assert look(cast, seconds=1) == ["check"]
+    check = cast.events(mira, walk)[-1]
+    assert (check["kind"], check["reason"]) == ("check", "silent")
 
 
 # -- item 6: the smaller ones ----------------------------------------------------------------
@@ -315,10 +369,11 @@ def test_the_advice_says_how_to_turn_on_remote_configuration_on_each_phone(cast:
     # During the walk, the same advice is on the walk's timeline when the app says its mode
     # (usecases/phones.py) and in her devices' list.
     for said in (warning, device(cast, mira)["advice"]):
-        # iOS obeys setConfiguration only with both on; Android with remoteConfiguration.
-        assert "cmd" in said
-        assert "allowRemoteConfiguration" in said
-        assert "remoteConfiguration" in said.replace("allowRemoteConfiguration", "")
+        # iOS obeys setConfiguration only with cmd and remoteConfiguration on (Settings >
+        # Remote Control); Android with Remote configuration (and Remote commands) on.
+        assert "Settings > Remote Control, turn on cmd and remoteConfiguration" in said
+        assert "allowRemoteConfiguration" not in said  # no such setting in either app
+        assert "Preferences > Remote Control, turn on Remote configuration" in said
 
 
 # -- the rest: OwnTracks' encryption ---------------------------------------------------------
@@ -714,8 +769,8 @@ def test_a_reading_that_cant_be_is_left_out_and_her_position_kept(
 def test_a_position_vaguer_than_any_bound_is_kept_as_vague_never_as_exact(cast: Cast) -> None:
     """Its accuracy says whether the position can be trusted at all: one over 100 km, left
     out, read as exact and put her "at the door" from 150 km away. It is kept as vague as the
-    bound, out of the rules and the map; a negative one (OwnTracks for iOS: the position
-    itself is invalid) is refused."""
+    bound, out of the rules and the map; a negative one is refused (no app sends one:
+    OwnTracks for iOS leaves `acc` out when it is negative, OwnTracking.m `waypointAsJSON`)."""
     mira, noor, phone, walk = cast.walking()
     near = owntracks_message(cast, START)
     assert owntracks_post(cast, phone, near).status_code == 200

@@ -5,13 +5,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 import pytest
 import sqlalchemy as sa
 
 from tests.people import HOME, START, Cast, between
+from walkwithme.ingest import traccar
 
 NOOR_SEES = "/api/walks/{id}"
 
@@ -172,3 +174,116 @@ def test_a_10x_sos_without_a_position_that_meets_a_walk_changed_meanwhile_is_tak
     )
     assert pressed.status_code == 200
     assert cast.client.get(NOOR_SEES.format(**walk), headers=noor.auth).json()["state"] == "alarm"
+
+
+# -- an SOS the phone kept in its queue from before the walk -----------------------------------
+
+
+def sos_at(gen: str, phone: str, t: int, where: tuple[float, float]) -> dict[str, Any]:
+    """How each generation of Traccar Client sends an SOS with its fix of time `t` (s)."""
+    query = f"id={phone}&timestamp={t}&lat={where[0]}&lon={where[1]}&accuracy=5.0&alarm=sos"
+    if gen == "legacy":
+        return {"url": "/api/traccar?" + query}
+    if gen == "form":
+        form = {"Content-Type": "application/x-www-form-urlencoded"}
+        return {"url": "/api/traccar", "content": query, "headers": form}
+    if gen == "json9":
+        when = datetime.fromtimestamp(t, UTC).isoformat().replace("+00:00", "Z")
+        return {"url": "/api/traccar", "json": traccar_9x_sos(phone, when, where)}
+    # 10.x set to upload JSON: its queue at once, the SOS among its positions.
+    sos = {"id": phone, "lat": where[0], "lon": where[1], "timestamp": t, "alarm": "sos"}
+    return {"url": "/api/traccar", "json": [sos]}
+
+
+GENERATIONS = ["legacy", "form", "json9", "json10"]
+
+
+@pytest.mark.parametrize("gen", GENERATIONS)
+def test_an_sos_pressed_before_the_walk_began_is_not_its_alarm(cast: Cast, gen: str) -> None:
+    """Offline, her phone kept an SOS pressed three hours ago in its queue; it goes out with
+    the walk's first positions. That is not this walk's alarm: Noor is not told she pressed
+    SOS, and her devices page says why it was not raised. One pressed during the walk with no
+    network is, late as it comes."""
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    mira_zone = {"timezone": "Europe/Helsinki"}  # UTC+3 in summer
+    assert cast.client.patch("/api/me", json=mira_zone, headers=mira.auth).status_code == 200
+    phone = cast.device(mira)
+    pressed = cast.clock.now_ms() // 1000
+    cast.clock.advance(minutes=180)
+    walk = cast.start_walk(mira)
+    cast.clock.advance(seconds=30)
+    sent = cast.client.post(**sos_at(gen, phone, pressed, START))
+    assert sent.status_code == 200
+    seen = cast.client.get(NOOR_SEES.format(**walk), headers=noor.auth).json()
+    assert seen["state"] == "active"
+    assert [e for e in cast.events(noor, walk) if e["kind"] in ("alarm", "sos")] == []
+    refusal = cast.client.get("/api/devices", headers=mira.auth).json()[0]["last_refusal"]
+    at = datetime.fromtimestamp(pressed, UTC) + timedelta(hours=3)
+    assert refusal == f"an SOS pressed at {at:%H:%M}, before this walk began: not raised"
+
+    during = cast.clock.now_ms() // 1000 + 60  # a minute on, in a tunnel
+    cast.clock.advance(minutes=20)
+    sent = cast.client.post(**sos_at(gen, phone, during, between(START, HOME, 0.2)))
+    assert sent.status_code == 200
+    assert cast.client.get(NOOR_SEES.format(**walk), headers=noor.auth).json()["state"] == "alarm"
+    assert cast.events(noor, walk)[-1]["reason"] == "sos"
+
+
+def test_a_queue_with_only_an_old_sos_raises_nothing_and_one_with_no_time_is_raised(
+    cast: Cast,
+) -> None:
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    phone = cast.device(mira)
+    old = cast.clock.now_ms() // 1000
+    cast.clock.advance(minutes=180)
+    walk = cast.start_walk(mira)
+    cast.clock.advance(minutes=2)
+    now = cast.clock.now_ms() // 1000
+    queue = [
+        {"id": phone, "lat": START[0], "lon": START[1], "timestamp": old, "alarm": "sos"},
+        {"id": phone, "lat": START[0], "lon": START[1], "timestamp": now, "batt": 70},
+    ]
+    assert cast.client.post("/api/traccar", json=queue).status_code == 200
+    seen = cast.client.get(NOOR_SEES.format(**walk), headers=noor.auth).json()
+    assert (seen["state"], seen["last_position"]["battery"]) == ("active", 70)
+    # Nothing says when this one was pressed: it may be now.
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    sent = cast.client.post("/api/traccar", content=f"id={phone}&alarm=sos", headers=form)
+    assert sent.status_code == 200
+    assert cast.client.get(NOOR_SEES.format(**walk), headers=noor.auth).json()["state"] == "alarm"
+
+
+def test_when_a_queued_sos_was_pressed_is_its_newest_one() -> None:
+    def pressed(*times: int | None) -> int | None:
+        queue = [
+            {"id": "x", "lat": 60.0, "lon": 25.0, "alarm": "sos"}
+            | ({"timestamp": t} if t is not None else {})
+            for t in times
+        ]
+        body = orjson.dumps([*queue, {"id": "x", "lat": 60.0, "lon": 25.0, "timestamp": 9}])
+        return traccar.read({}, "application/json", body)[1].sos_ms
+
+    assert pressed(1_700_000_000, 1_700_000_600) == 1_700_000_600_000
+    assert pressed(1_700_000_000, None) is None  # one may be now: raised
+
+
+@pytest.mark.parametrize("gen", GENERATIONS)
+def test_the_same_sos_sent_again_is_said_once_and_a_new_press_again(cast: Cast, gen: str) -> None:
+    """Her phone lost the answer to its SOS and sends it again (the same fix, the same time):
+    Noor's timeline says once that she pressed SOS. When she presses it again, it says so."""
+    mira, noor, phone, walk = cast.walking()
+    cast.clock.advance(minutes=2)
+    pressed = cast.clock.now_ms() // 1000
+    where = between(START, HOME, 0.2)
+    assert cast.client.post(**sos_at(gen, phone, pressed, where)).status_code == 200
+    cast.clock.advance(seconds=30)
+    assert cast.client.post(**sos_at(gen, phone, pressed, where)).status_code == 200
+    said = [(e["kind"], e.get("reason")) for e in cast.events(noor, walk)]
+    assert said.count(("alarm", "sos")) == 1
+    assert ("sos", None) not in said
+    cast.clock.advance(minutes=1)
+    again = cast.clock.now_ms() // 1000
+    assert cast.client.post(**sos_at(gen, phone, again, where)).status_code == 200
+    assert [e["kind"] for e in cast.events(noor, walk)].count("sos") == 1

@@ -150,6 +150,46 @@ def test_after_the_walk_the_app_is_given_back_the_mode_it_was_in(cast: Cast) -> 
     assert modes(owntracks(cast, phone, location(cast, HOME, m=2))) == []
 
 
+def test_after_her_duress_pin_her_app_stays_in_move_mode_until_the_alarm_is_resolved(
+    cast: Cast,
+) -> None:
+    """Her duress PIN ended the walk for her devices, but her companions are looking for her:
+    her app is not switched back to Significant mode (a position every 15 minutes or so) while
+    they do. Nor is it asked anything else: the walk is over, as far as her phone is told."""
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    phone = cast.device(mira)
+    walk = cast.start_walk(mira, duress_pin="1357")
+    assert modes(owntracks(cast, phone, location(cast, START, m=1))) == [MOVE_MODE]
+    cast.clock.advance(seconds=20)
+    assert modes(owntracks(cast, phone, location(cast, between(START, HOME, 0.1), m=2))) == []
+    ended = cast.client.post(
+        f"/api/walks/{walk['id']}/end", json={"pin": "1357"}, headers=mira.auth
+    )
+    assert ended.status_code == 200
+    for step in (0.2, 0.3):
+        cast.clock.advance(seconds=20)
+        answer = owntracks(cast, phone, location(cast, between(START, HOME, step), m=2))
+        assert modes(answer) == []  # no "back to Significant mode"
+    seen = walk_of(cast, noor, walk)
+    assert (seen["state"], seen["last_position"]["lat"]) == ("alarm", between(START, HOME, 0.3)[0])
+    # Even switched out of Move mode meanwhile (by whoever holds her phone), it is asked
+    # nothing: a Move mode command would tell her phone the walk is not over.
+    cast.clock.advance(seconds=20)
+    assert modes(owntracks(cast, phone, location(cast, between(START, HOME, 0.3), m=1))) == []
+    cast.clock.advance(seconds=20)
+    assert modes(owntracks(cast, phone, location(cast, between(START, HOME, 0.3), m=2))) == []
+    # Noor found her: the walk is over for everyone, and her app gets its own mode back, once.
+    resolved = cast.client.post(
+        f"/api/walks/{walk['id']}/resolve", json={"note": "with her"}, headers=noor.auth
+    )
+    assert resolved.status_code == 200
+    cast.clock.advance(seconds=20)
+    assert modes(owntracks(cast, phone, location(cast, HOME, m=2))) == [monitoring(1)]
+    cast.clock.advance(seconds=20)
+    assert modes(owntracks(cast, phone, location(cast, HOME, m=2))) == []
+
+
 def test_an_app_that_never_said_its_mode_is_not_switched_back(cast: Cast) -> None:
     mira, noor, phone, walk = cast.walking()
     assert modes(owntracks(cast, phone, location(cast, START))) == [MOVE_MODE]

@@ -18,6 +18,7 @@ from tests.people import PIN, Cast
 from tests.test_duress import DURESS, Run, her_notifications, scene, what_her_devices_hold
 from tests.test_pages import page, text_of
 from walkwithme.domain.errors import TooSoon
+from walkwithme.notify.messages import render
 from walkwithme.store.schema import alerts
 from walkwithme.usecases import moments
 
@@ -228,7 +229,11 @@ def test_wrong_pins_during_an_alarm_already_on_make_it_one_no_pin_ends(cast: Cas
         ("sos", None),
         ("wrong_pins", True),
     ]
-    assert [a["reason"] for a in cast.told(noor, "alarm")] == ["sos", "wrong_pins"]
+    sos, locked = cast.told(noor, "alarm")
+    assert [sos["reason"], locked["reason"]] == ["sos", "wrong_pins"]
+    # Its alert says when the alarm was raised (her SOS), not when the PINs were tried.
+    raised = [line for line in render(locked)[1].splitlines() if line.startswith("Raised at")]
+    assert raised == ["Raised at 20:26 (6 min ago)."]
     # His page still says he is on it: it is the same alarm.
     shown = text_of(page(cast.client, f"/walks/{walk['id']}", noor).text)
     assert "You are on it" in shown

@@ -3,6 +3,7 @@ every acknowledged fix surviving a crash."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,11 +11,13 @@ from typing import Any
 
 import httpx2
 import pytest
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from tests.people import HOME, PIN, START, between
 from tests.service import Service, cli
+from walkwithme.api.live import CLOSE_TOO_MANY, MAX_STREAMS_PER_VIEWER
+from walkwithme.serving import MAX_FRAME_BYTES
 
 pytestmark = pytest.mark.slow
 
@@ -184,3 +187,44 @@ def test_no_position_or_token_reaches_the_log(service: Service) -> None:
     assert '"POST /api/fixes HTTP/1.1"' not in out
     for secret in (lat, lon, lat[:7], lon[:7], phone, phone[4:], "u=mira"):
         assert secret not in out
+
+
+def test_live_streams_are_bounded_for_whoever_holds_a_link(service: Service) -> None:
+    """Clients never talk on a live stream: a big frame closes the socket (uvicorn's 16 MB
+    let one share link push 2 GB into the service). And one link, or one person, may have
+    only so many streams open at once; a stream closed makes room for another."""
+    as_mira, as_noor, _phone, walk_id = prepare(service)
+    url = service.url
+    made = httpx2.post(f"{url}/api/walks/{walk_id}/shares", json={}, headers=as_mira)
+    assert made.status_code == 201, made.text
+    link = url.replace("http", "ws") + f"/api/share/{made.json()['token']}/live"
+    with connect(link) as ws:
+        assert receive(ws, "walk")["walk"]["walker"]["name"] == "Mira"
+        ws.send(b"x" * (MAX_FRAME_BYTES + 1))
+        with pytest.raises(ConnectionClosed) as closed:
+            receive(ws, "never")
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 1009  # too big
+    with contextlib.ExitStack() as streams:
+        opened = [streams.enter_context(connect(link)) for _ in range(MAX_STREAMS_PER_VIEWER)]
+        for ws in opened:
+            receive(ws, "walk")
+        with connect(link) as refused, pytest.raises(ConnectionClosed) as too_many:
+            refused.recv(timeout=30)
+        assert too_many.value.rcvd is not None
+        assert too_many.value.rcvd.code == CLOSE_TOO_MANY
+        assert "too many live pages" in too_many.value.rcvd.reason
+        opened[0].close()
+        for _ in range(50):  # until the service has seen it go (not a deadline)
+            with connect(link) as again:
+                try:
+                    receive(again, "walk")
+                    break
+                except ConnectionClosed:
+                    continue
+        else:
+            raise AssertionError("a closed stream never made room for another")
+        # The cap is the link's: Noor's own page of the walk opens all the same.
+        ws_url = url.replace("http", "ws") + f"/api/walks/{walk_id}/live"
+        with connect(ws_url, additional_headers=as_noor) as hers:
+            assert receive(hers, "walk")["walk"]["walker"]["name"] == "Mira"

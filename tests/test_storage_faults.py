@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from tests.conftest import LOCAL, make_services
@@ -18,6 +19,7 @@ from tests.people import START, Cast
 from tests.service import WWM, Service
 from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
+from walkwithme.store.migrate import script_head
 
 
 @pytest.fixture
@@ -140,3 +142,37 @@ def test_the_data_folder_and_its_files_are_for_the_service_alone(tmp_path: Path)
             assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     finally:
         service.stop()
+
+
+@pytest.mark.slow
+def test_a_database_of_a_newer_release_is_said_so_by_check_migrate_and_serve(
+    tmp_path: Path,
+) -> None:
+    """An older release run on the database a newer one upgraded: each command says what
+    happened and what to do, in one line, not "can't locate revision" or "at schema 0041,
+    not 0040 (walkwithme migrate)"."""
+    data = tmp_path / "data"
+    subprocess.run([*WWM, "migrate", "--data", str(data)], check=True, capture_output=True)
+    head = script_head()
+    newer = f"{int(head or '0') + 1:04d}"
+    engine = sa.create_engine(f"sqlite:///{data / 'walkwithme.db'}")
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = :v"), {"v": newer})
+    engine.dispose()
+    said = (
+        f"the database was made by a newer release of Walk With Me (schema {newer}; this one "
+        f"knows up to {head}): run that release, or restore the backup taken before upgrading"
+    )
+    one_line_naming(start(data), "cannot start", said)
+    migrated = subprocess.run(
+        [*WWM, "migrate", "--data", str(data)], capture_output=True, text=True, check=False
+    )
+    assert migrated.returncode == 2
+    assert migrated.stderr.strip().splitlines()[-1] == f"error: {said}"
+    assert "locate revision" not in migrated.stderr
+    checked = subprocess.run(
+        [*WWM, "check", "--data", str(data)], capture_output=True, text=True, check=False
+    )
+    assert checked.returncode == 1
+    assert said in checked.stdout
+    assert "walkwithme migrate" not in checked.stdout

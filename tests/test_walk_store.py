@@ -169,9 +169,12 @@ def test_a_walk_ended_elsewhere_between_two_fixes_stays_ended(cast: Cast) -> Non
     assert now.fix_seq == 1
 
 
-def test_a_fix_sent_again_changes_nothing_of_the_walk(cast: Cast) -> None:
+def test_a_fix_sent_again_changes_nothing_of_the_walk_but_when_her_phone_was_heard(
+    cast: Cast,
+) -> None:
     """On PostgreSQL a fix's insert and its walk's save are one statement: the save must
-    not be made for a fix that was stored already."""
+    not be made for a fix that was stored already. Only that her phone was heard from is
+    saved (it sent it), and at once again, nothing at all: the walk heard from her then."""
     _mira, _noor, phone, walk = cast.walking()
     first = cast.fix(between(START, HOME, 0.1))
     assert cast.statuses(phone, first) == ["accepted"]
@@ -180,7 +183,13 @@ def test_a_fix_sent_again_changes_nothing_of_the_walk(cast: Cast) -> None:
     before = _walk(cast, walk["id"])
     cast.clock.advance(seconds=10)
     assert cast.statuses(phone, first) == ["duplicate"]
-    assert _walk(cast, walk["id"]) == before
+    after = _walk(cast, walk["id"])
+    assert after.heard_at == cast.clock.now_ms()
+    assert replace(
+        after, heard_at=None, next_due_at=before.next_due_at, version=before.version
+    ) == replace(before, heard_at=None)
+    assert cast.statuses(phone, first) == ["duplicate"]
+    assert _walk(cast, walk["id"]) == after  # not saved again
 
 
 def test_what_a_savepoint_takes_back_is_not_kept_in_the_memo(cast: Cast) -> None:

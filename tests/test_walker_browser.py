@@ -20,7 +20,16 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.browser_site import SHOTS, Site, screenshot, serious_violations, serve, sign_in
+from tests.browser_site import (
+    PASSWORD,
+    PHONE,
+    SHOTS,
+    Site,
+    screenshot,
+    serious_violations,
+    serve,
+    sign_in,
+)
 from tests.conftest import make_services
 from tests.people import HOME, PIN, START, Member
 from tests.test_pages_browser import (  # noqa: F401 (fixtures)
@@ -112,6 +121,18 @@ def her_walk_page(site: Site, page: Page, mira: Member, noor: Member) -> int:
     return walk_id
 
 
+def on_the_start_page(
+    make_site: SiteFactory, make_context: Callable[[], BrowserContext]
+) -> tuple[Site, Member, Member, Page]:
+    """Mira, Noor following her walks, and Mira's browser signed in on "Walk me home"."""
+    site = make_site()
+    mira, noor = site.person("Mira"), site.person("Noor")
+    site.link(mira, noor)
+    page = walker_context(make_context, site).new_page()
+    sign_in(page, site, mira, "/walks/new")
+    return site, mira, noor, page
+
+
 def test_two_different_pins_bring_her_back_to_the_pin_with_what_she_typed(
     open_site: SiteFactory,  # noqa: F811
     new_context: Callable[[], BrowserContext],  # noqa: F811
@@ -119,13 +140,15 @@ def test_two_different_pins_bring_her_back_to_the_pin_with_what_she_typed(
     """She mistypes her second PIN: the form comes back with where she is going kept, and
     the PIN in focus, saying beside it what to mend (the notice at the top is out of sight
     once the page has scrolled to the field). Then she starts her walk."""
-    site = open_site()
-    mira, noor = site.person("Mira"), site.person("Noor")
-    site.link(mira, noor)
-    page = walker_context(new_context, site).new_page()
-    sign_in(page, site, mira, "/walks/new")
+    site, mira, noor, page = on_the_start_page(open_site, new_context)
     page.get_by_label("Another place: tap it on the map").check()
     page.get_by_label("Latitude, longitude").fill(f"{HOME[0]}, {HOME[1]}")
+    # Too short: the browser says what a PIN is, in words (not only "match the format").
+    page.get_by_label("PIN", exact=True).fill("12")
+    said = page.get_by_label("PIN", exact=True).evaluate(
+        "(field) => { field.checkValidity(); return field.validationMessage; }"
+    )
+    assert said == "Use 4 to 8 digits."
     page.get_by_label("PIN", exact=True).fill(PIN)
     page.get_by_label("The same PIN again").fill("0000")
     page.get_by_role("button", name="Start my walk").click()
@@ -142,6 +165,111 @@ def test_two_different_pins_bring_her_back_to_the_pin_with_what_she_typed(
     page.get_by_label("The same PIN again").fill(PIN)
     page.get_by_role("button", name="Start my walk").click()
     expect(page.locator("#headline")).to_have_text("You are on the way")
+
+
+def test_what_she_typed_is_not_given_to_whoever_signs_in_next_on_her_tab(
+    open_site: SiteFactory,  # noqa: F811
+    new_context: Callable[[], BrowserContext],  # noqa: F811
+) -> None:
+    """A shared phone: Mira's sign-in ends as she starts a walk, and Noor signs in on that tab.
+    Noor's form must not hold where Mira was going (an outside review found it did)."""
+    site = open_site()
+    mira, noor = site.person("Mira"), site.person("Noor")
+    site.link(mira, noor)
+    site.link(noor, mira)
+    page = walker_context(new_context, site).new_page()
+    sign_in(page, site, mira, "/walks/new")
+    page.get_by_label("Another place: tap it on the map").check()
+    page.get_by_label("Latitude, longitude").fill(f"{HOME[0]}, {HOME[1]}")
+    page.get_by_label("Its name (optional)").fill("Mira's flat")
+    page.get_by_label("PIN", exact=True).fill(PIN)
+    page.get_by_label("The same PIN again").fill(PIN)
+    site.call(mira, "PUT", "/api/me/password", password=PASSWORD, new_password="a new one, long")
+    page.get_by_role("button", name="Start my walk").click()
+    page.get_by_role("link", name="Sign in again").click()
+    page.get_by_label("Email").fill(noor.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Walk me home")).to_be_visible()
+    assert page.url == f"{site.url}/walks/new"
+    expect(page.locator("#typed-back")).to_have_count(0)
+    expect(page.get_by_label("Latitude, longitude")).to_have_value("")
+    expect(page.get_by_label("Its name (optional)")).to_have_value("")
+
+
+def test_choosing_a_timer_walk_opens_its_time(
+    open_site: SiteFactory,  # noqa: F811
+    new_context: Callable[[], BrowserContext],  # noqa: F811
+) -> None:
+    """A walk "nowhere in particular" needs the time to check on her: choosing it opens that
+    part of the form (it stayed folded away under her PIN), and the walk starts with it."""
+    site, mira, noor, page = on_the_start_page(open_site, new_context)
+    when = page.get_by_label("Check on me at", exact=True)
+    expect(when).to_be_hidden()
+    page.get_by_label("Nowhere in particular: check on me at a time").check()
+    expect(when).to_be_visible()
+    expect(when).to_be_in_viewport()
+    when.fill("23:30")
+    page.get_by_label("PIN", exact=True).fill(PIN)
+    page.get_by_label("The same PIN again").fill(PIN)
+    page.get_by_role("button", name="Start my walk").click()
+    expect(page.locator("#headline")).to_have_text("You are on the way")
+    walk_id = int(page.url.rsplit("/", 1)[1])
+    assert site.call(noor, "GET", f"/api/walks/{walk_id}")["kind"] == "timer"
+
+
+def test_what_she_typed_is_back_after_she_signs_in_again(
+    open_site: SiteFactory,  # noqa: F811
+    new_context: Callable[[], BrowserContext],  # noqa: F811
+) -> None:
+    """Her sign-in ends while she fills in the walk (she changed her password on her other
+    phone): starting is refused, she signs in again, and the form she comes back to holds what
+    she typed, all but her PIN. Once a form went through, it is never filled in again."""
+    site, mira, noor, page = on_the_start_page(open_site, new_context)
+    page.get_by_label("Another place: tap it on the map").check()
+    page.get_by_label("Latitude, longitude").fill(f"{HOME[0]}, {HOME[1]}")
+    page.get_by_label("Its name (optional)").fill("Aino's")
+    page.get_by_label("Keep it in my places, for next time").check()
+    page.get_by_text("Check on me at a time (optional)").click()
+    page.get_by_label("Check on me at", exact=True).fill("23:30")
+    page.get_by_label("PIN", exact=True).fill(PIN)
+    page.get_by_label("The same PIN again").fill(PIN)
+    site.call(mira, "PUT", "/api/me/password", password=PASSWORD, new_password="a new one, long")
+    page.get_by_role("button", name="Start my walk").click()
+    expect(page.locator("[role=alert]")).to_contain_text("You are not signed in any more")
+    assert "Aino" not in page.evaluate("() => document.cookie")  # kept in the tab, not sent
+    page.get_by_role("link", name="Sign in again").click()
+    page.get_by_label("Email").fill(mira.email)
+    page.get_by_label("Password").fill("a wrong one")  # a slip on the way back changes nothing
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_label("Password").fill("a new one, long")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#typed-back")).to_have_text(
+        "What you typed before signing in again is back. Check it, type your PIN again,"
+        " and send it again."
+    )
+    assert page.url == f"{site.url}/walks/new"
+    expect(page.get_by_label("Another place: tap it on the map")).to_be_checked()
+    expect(page.get_by_label("Latitude, longitude")).to_have_value(f"{HOME[0]}, {HOME[1]}")
+    expect(page.get_by_label("Its name (optional)")).to_have_value("Aino's")
+    expect(page.get_by_label("Keep it in my places, for next time")).to_be_checked()
+    expect(page.get_by_label("Check on me at", exact=True)).to_have_value("23:30")
+    expect(page.get_by_label("Check on me at", exact=True)).to_be_visible()  # its part opened
+    expect(page.get_by_label("PIN", exact=True)).to_have_value("")  # never kept
+    expect(page.get_by_label("The same PIN again")).to_have_value("")
+    assert serious_violations(page) == []
+    screenshot(page, "walker-start-typed-back")
+    page.get_by_label("PIN", exact=True).fill(PIN)
+    page.get_by_label("The same PIN again").fill(PIN)
+    page.get_by_role("button", name="Start my walk").click()
+    expect(page.locator("#headline")).to_have_text("You are on the way")
+    walk_id = int(page.url.rsplit("/", 1)[1])
+    going = site.call(noor, "GET", f"/api/walks/{walk_id}")["destination"]
+    assert going["name"] == "Aino's"
+    # What went through is not given back: the form is as any new one.
+    page.goto(f"{site.url}/walks/new")
+    expect(page.get_by_label("Latitude, longitude")).to_have_value("")
+    expect(page.locator("#typed-back")).to_have_count(0)
 
 
 def sharing_from_her_page(
@@ -164,23 +292,22 @@ def test_she_picks_where_she_goes_on_the_map_and_keeps_it_for_next_time(
     open_site: SiteFactory,  # noqa: F811
     new_context: Callable[[], BrowserContext],  # noqa: F811
 ) -> None:
-    site = open_site()
-    mira, noor = site.person("Mira"), site.person("Noor")
-    site.link(mira, noor)
-    page = walker_context(new_context, site).new_page()
-    sign_in(page, site, mira, "/walks/new")
+    site, mira, noor, page = on_the_start_page(open_site, new_context)
     box = page.get_by_role("region", name="Map: tap where you are going")
     expect(box).to_be_visible()
     expect(box.locator("path.street").first).to_be_attached()  # the streets around are drawn
-    # She taps the middle of the map: where it opened, the middle of the service's streets.
+    # Her browser already lets the service know where she is: the map shows her there, not
+    # in the middle of the service's streets, where it opened.
+    expect(box.get_by_text("You are here")).to_be_visible()
+    assert site.services.streets is not None
+    assert distance_m(*START, *middle(site.services.streets)) > 100  # somewhere else
+    # She taps the middle of the map: beside her.
     box.click()
-    opened_at = middle(site.services.streets) if site.services.streets else None
-    assert opened_at is not None
     expect(page.locator("#map-said")).to_contain_text("Chosen on the map")
     expect(page.get_by_label("Another place: tap it on the map")).to_be_checked()
     typed = page.get_by_label("Latitude, longitude").input_value()
     lat, lon = (float(part) for part in typed.split(","))
-    assert distance_m(lat, lon, *opened_at) < 15
+    assert distance_m(lat, lon, *START) < 15
     page.get_by_label("Its name (optional)").fill("Aino's")
     page.get_by_label("Keep it in my places, for next time").check()
     page.get_by_label("PIN", exact=True).fill(PIN)
@@ -197,6 +324,90 @@ def test_she_picks_where_she_goes_on_the_map_and_keeps_it_for_next_time(
     # Next time, it is one tap: her place is the first choice.
     page.goto(f"{site.url}/walks/new")
     expect(page.get_by_label("Aino's")).to_be_checked()
+
+
+def test_with_her_home_saved_the_map_waits_folded_until_she_chooses_another_place(
+    open_site: SiteFactory,  # noqa: F811
+    new_context: Callable[[], BrowserContext],  # noqa: F811
+) -> None:
+    """With her home saved and chosen, the map for "Another place" and its fields were
+    unfolded above her PIN and Start: two screens to scroll (an outside review). They open
+    when she chooses "Another place", the map laid out and showing where she is, and they are
+    open when the form comes back refused with that choice."""
+    site = open_site()
+    mira, noor = site.person("Mira"), site.person("Noor")
+    site.link(mira, noor)
+    site.call(mira, "POST", "/api/places", name="home", lat=HOME[0], lon=HOME[1])
+    # Her own alerts set up (without, the page says first that "Are you OK?" can't reach her).
+    hers = {"kind": "webhook", "target": "https://hooks.example.org/mira", "label": "my phone"}
+    site.call(mira, "POST", "/api/channels", **hers)
+    page = walker_context(new_context, site).new_page()
+    sign_in(page, site, mira, "/walks/new")
+    expect(page.get_by_label("home", exact=True)).to_be_checked()
+    box = page.get_by_role("region", name="Map: tap where you are going")
+    expect(box).to_be_hidden()
+    expect(page.get_by_label("Latitude, longitude")).to_be_hidden()
+    # Where, who, her PIN and Start within a screen and a half of her phone, with the warning
+    # that Noor has no working alerts above them (it was over two screens).
+    start = page.get_by_role("button", name="Start my walk").bounding_box()
+    assert start is not None
+    assert start["y"] + start["height"] < 1.5 * PHONE["height"]
+    assert serious_violations(page) == []
+    screenshot(page, "walker-start-saved-home")
+
+    page.get_by_label("Another place: tap it on the map").check()
+    expect(box).to_be_visible()
+    expect(page.get_by_label("Latitude, longitude")).to_be_visible()
+    # Laid out in its box once open: her position in it, the streets drawn across it.
+    here = box.get_by_text("You are here")
+    expect(here).to_be_in_viewport()
+    edges, dot = box.bounding_box(), here.bounding_box()
+    assert edges is not None
+    assert dot is not None
+    assert edges["x"] < dot["x"] < edges["x"] + edges["width"]
+    assert edges["y"] < dot["y"] < edges["y"] + edges["height"]
+    expect(box.locator("path.street").first).to_be_attached()
+    box.click()  # its middle: where she is
+    typed = page.get_by_label("Latitude, longitude").input_value()
+    lat, lon = (float(part) for part in typed.split(","))
+    assert distance_m(lat, lon, *START) < 15
+    screenshot(page, "walker-start-another-place")
+
+    # Refused (two different PINs): the form comes back with "Another place" open.
+    page.get_by_label("PIN", exact=True).fill(PIN)
+    page.get_by_label("The same PIN again").fill("0000")
+    page.get_by_role("button", name="Start my walk").click()
+    expect(page.locator("#error-here")).to_be_visible()
+    expect(page.get_by_label("Another place: tap it on the map")).to_be_checked()
+    expect(box).to_be_visible()
+    expect(page.get_by_label("Latitude, longitude")).to_have_value(typed)
+    # Back to her home: folded again.
+    page.get_by_label("home", exact=True).check()
+    expect(box).to_be_hidden()
+
+
+def test_a_map_where_the_street_map_does_not_reach_says_so(
+    open_site: SiteFactory,  # noqa: F811
+    new_context: Callable[[], BrowserContext],  # noqa: F811
+) -> None:
+    """Her first place is outside the service's street map (and no tiles are drawn): the map
+    opens there, and said nothing, a blank grey box; it says what to do instead."""
+    site = open_site()
+    mira, noor = site.person("Mira"), site.person("Noor")
+    site.link(mira, noor)
+    site.call(mira, "POST", "/api/places", name="Aino's", lat=61.4978, lon=23.7610)  # Tampere
+    page = new_context().new_page()  # her browser doesn't say where she is
+    sign_in(page, site, mira, "/walks/new")
+    page.get_by_label("Another place: tap it on the map").check()
+    box = page.get_by_role("region", name="Map: tap where you are going")
+    expect(box.get_by_text("No street map here")).to_have_text(
+        "No street map here: type the place below, or choose one of yours above."
+    )
+    expect(box.locator("path.street")).to_have_count(0)
+    screenshot(page, "walker-start-no-streets")
+    page.goto(site.url + "/places")
+    box = page.get_by_role("region", name="Map: tap where the place is")
+    expect(box.get_by_text("No street map here: type where the place is, below.")).to_be_visible()
 
 
 def test_she_starts_from_her_browser_and_it_reports_her_walk_even_offline(
@@ -233,6 +444,7 @@ def test_she_starts_from_her_browser_and_it_reports_her_walk_even_offline(
     expect(page.locator("#offline-said")).to_have_text(
         "No network: your message waits, and will be sent when you are back online."
     )
+    expect(page.locator("#offline-said")).to_be_in_viewport()  # under the button she pressed
     expect(page.locator("#report-queue")).to_contain_text("3 positions are waiting to be sent")
     expect(page.locator("#report-queue")).to_contain_text("no network")
     screenshot(page, "walker-offline")
@@ -323,6 +535,11 @@ def test_sos_is_held_then_can_be_cancelled_and_is_sent_when_back_online(
     page = context.new_page()
     walk_id = her_walk_page(site, page, mira, noor)
     sos = page.get_by_role("button", name="SOS")
+    # Noor has no alerts that work: said under SOS before she needs it.
+    expect(page.locator("#unheard")).to_have_text(
+        "Nobody would hear an alarm from this walk: none of your companions has alerts that"
+        " work now. If you are in danger, call someone."
+    )
 
     def state() -> str:
         found: str = site.call(noor, "GET", f"/api/walks/{walk_id}")["state"]
@@ -362,6 +579,11 @@ def test_sos_is_held_then_can_be_cancelled_and_is_sent_when_back_online(
     page.mouse.up()
     page.clock.run_for(5100)
     expect(page.locator("#sos-sent")).to_contain_text("It will be sent the moment")
+    # Not sent yet: the emergency number is a tap away (the operator's; 112 by default).
+    call = page.get_by_role("link", name="Call 112")
+    expect(call).to_be_visible()
+    expect(call).to_have_attribute("href", "tel:112")
+    assert (call.bounding_box() or {"height": 0})["height"] >= 48
     assert state() == "active"
     context.set_offline(False)
     # (Noor has no alerts that work: her page does not say she is told, it says to call.)
@@ -385,7 +607,8 @@ def test_sos_is_held_then_can_be_cancelled_and_is_sent_when_back_online(
     # Noor finds her: her page says the alarm is over, and who ended it.
     site.call(noor, "POST", f"/api/walks/{walk_id}/resolve", note="found her")
     expect(page.locator("#alarm")).to_be_hidden()
-    expect(page.locator("#sos-sent")).to_have_text("The alarm is over: Noor ended it.")
+    expect(page.locator("#sos-sent")).to_have_text("The alarm is over: Noor ended it: “found her”.")
+    expect(page.get_by_role("link", name="Call 112")).to_be_hidden()
     expect(sos).to_be_visible()
 
 
@@ -530,11 +753,17 @@ def test_her_sos_while_she_is_asked_turns_the_question_into_the_alarms(
     site.look(minutes=12)
     context.set_offline(False)
     expect(page.locator("#check-why")).to_contain_text("We asked because: ")
+    # By when, on her clock: after that, they are alerted.
+    expect(page.locator("#check-why")).to_contain_text(
+        re.compile(r"Answer by \d\d:\d\d: after that, they are alerted\.$")
+    )
     site.call(mira, "POST", f"/api/walks/{walk_id}/sos")
     expect(page.locator("#check-title")).to_have_text("If you are OK, say so")
     expect(page.locator("#check-why")).to_have_text(
         "Enter your PIN to tell the people following your walk."
     )
+    # The alarm came live: the emergency number is under SOS, as on the page once loaded.
+    expect(page.get_by_role("link", name="Call 112")).to_be_visible()
     assert site.call(noor, "GET", f"/api/walks/{walk_id}")["state"] == "alarm"
 
 
@@ -551,6 +780,13 @@ def test_she_is_asked_are_you_ok_on_her_page_and_answers_on_the_pin_pad(
     expect(page.get_by_role("heading", name="Are you OK?")).to_be_visible()
     # Why, as the page says it when loaded; and SOS above it, on her first screen.
     expect(page.locator("#check-why")).to_contain_text("We asked because: ")
+    # By when, on her clock: after that, they are alerted.
+    expect(page.locator("#check-why")).to_contain_text(
+        re.compile(r"Answer by \d\d:\d\d: after that, they are alerted\.$")
+    )
+    said_live = page.locator("#check-why").inner_text()
+    page.reload()  # the page as served says the same
+    expect(page.locator("#check-why")).to_have_text(said_live)
     sos_top = (page.locator("#sos").bounding_box() or {"y": 10_000})["y"]
     assert sos_top < (page.locator("#check").bounding_box() or {"y": 0})["y"]
     for digit in PIN:
@@ -797,3 +1033,86 @@ def test_a_wrong_pin_answered_on_her_page_is_not_sent_again_by_a_reload(
         if e["kind"] == "pin_refused"
     ]
     assert len(refused) == 1
+
+
+def test_a_new_question_says_nothing_of_the_last_one_and_calls_her(
+    open_site: SiteFactory,  # noqa: F811
+    new_context: Callable[[], BrowserContext],  # noqa: F811
+) -> None:
+    """An outside review at 390 px: "Thank you: … you are OK", "That PIN is not right" and
+    "The alarm is over" stayed above a new "Are you OK?" (or in the alarm that came next),
+    and a frightened walker may think she has answered it; the question came silently, with
+    its "I'm OK" under the fold; answered elsewhere (her alert's link), the pad stayed."""
+    site, noor, context, page, walk_id, mira = sharing_from_her_page(open_site, new_context)
+    check = page.locator("#check")
+    # No channel of her own: said where the page says what a closed page can't do.
+    expect(page.locator("#no-channel")).to_contain_text(
+        "With this page closed, “Are you OK?” reaches you only through an alert channel of"
+        " your own, and you have none."
+    )
+    buzz = "navigator.vibrate = (pattern) => { window.buzzed = pattern; return true; }"
+
+    def asked_again() -> None:
+        page.evaluate(buzz)
+        context.set_offline(True)  # her phone lost its network: the service hears nothing
+        site.look(minutes=12)
+        context.set_offline(False)
+        expect(check).to_be_visible()
+
+    def on_the_pad(pin: str) -> None:
+        for digit in pin:
+            page.get_by_role("group", name="PIN pad").get_by_role("button", name=digit).click()
+        page.get_by_role("button", name="I'm OK").click()
+
+    asked_again()
+    # Her tab says it, and by when; her phone buzzes.
+    expect(page).to_have_title(re.compile(r"^Are you OK\? Answer by \d\d:\d\d$"))
+    assert page.evaluate("window.buzzed") is not None
+    # The pad and its "I'm OK" on her first screen, under SOS.
+    page.evaluate("window.scrollTo(0, 0)")
+    for key in ("I'm OK", "Delete the last digit"):
+        box = page.get_by_role("button", name=key).bounding_box() or {"y": 844, "height": 1}
+        assert box["y"] + box["height"] <= 844, key
+    screenshot(page, "walker-asked")
+    on_the_pad(PIN)
+    expect(page.locator("#done")).to_have_text(
+        "Thank you: the people following your walk see that you are OK."
+    )
+    expect(page).to_have_title("You are on the way · Walk With Me")
+
+    # Asked again: the thanks for the last answer go.
+    asked_again()
+    expect(page.locator("#done")).to_be_hidden()
+    # She answers elsewhere (her alert's link, another device): the pad goes at once.
+    site.call(mira, "POST", f"/api/walks/{walk_id}/ok", pin=PIN)
+    expect(check).to_be_hidden()
+    expect(page).to_have_title("You are on the way · Walk With Me")
+
+    # A wrong PIN, then no answer: the alarm does not say "Try again".
+    asked_again()
+    on_the_pad("0000")
+    expect(page.locator("#said")).to_have_text("That PIN is not right. Try again.")
+    assert "alarm" in site.look(minutes=5)
+    expect(page.locator("#check-title")).to_have_text("If you are OK, say so")
+    expect(page.locator("#said")).to_be_hidden()
+
+    # Her SOS in it (held, then the time to cancel goes by): she may send it again.
+    page.get_by_role("button", name="SOS").hover()
+    page.mouse.down()
+    page.clock.run_for(2100)
+    page.mouse.up()
+    page.clock.run_for(5100)
+    expect(page.locator("#sos-how")).to_have_text("Press and hold for 2 seconds to send it again")
+    # Noor ends it: SOS is SOS again; then a new question, not under "The alarm is over".
+    site.call(noor, "POST", f"/api/walks/{walk_id}/resolve", note="With her")
+    expect(page.locator("#sos-sent")).to_contain_text("The alarm is over: Noor ended it")
+    expect(page.locator("#sos-how")).to_have_text("Press and hold for 2 seconds")
+    expect(check).to_be_hidden()
+    asked_again()
+    expect(page.locator("#check-title")).to_have_text("Are you OK?")
+    expect(page.locator("#sos-sent")).to_be_hidden()
+
+    # With a channel of her own, the page need not say it.
+    site.call(mira, "POST", "/api/channels", kind="webhook", target="https://hooks.example.org/m")
+    page.reload()
+    expect(page.locator("#no-channel")).to_have_count(0)

@@ -20,7 +20,6 @@ from tests.conftest import make_services
 from tests.people import HOME, PIN, START, Cast, Member
 from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
-from walkwithme.store.schema import channels
 from walkwithme.web import words
 
 pytestmark = pytest.mark.one_database  # on SQLite only (conftest.py says why)
@@ -55,12 +54,7 @@ def post_form(cast: Cast, who: Member, path: str, **fields: str) -> Any:
 
 
 def channel_that_worked(cast: Cast, who: Member) -> None:
-    cast.channel(who)
-    cast.services.writer.run_sync(
-        lambda tx: tx.conn.execute(
-            channels.update().where(channels.c.person_id == who.id).values(worked_at=tx.now_ms)
-        )
-    )
+    cast.channel(who)  # (tested, as every channel of the cast's is unless it says otherwise)
 
 
 def text_of(html: str) -> str:
@@ -123,6 +117,19 @@ def test_an_offer_waits_on_her_home_and_is_declined_with_a_note_or_accepted(cast
     walk_id = int(started.headers["location"].rsplit("/", 1)[1])
     assert "Mira is on the way" in page(cast.client, f"/walks/{walk_id}", noor).text
     assert "accepted" in text_of(page(cast.client, "/", noor).text)
+
+
+def test_without_a_channel_of_her_own_she_is_told_before_she_starts(cast: Cast) -> None:
+    """With her walk page closed, "Are you OK?" reaches her only on a channel of her own: one
+    she never sees becomes her companions' alarm. Said before she starts, and gone once she
+    has one."""
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    before = text_of(page(cast.client, "/walks/new", mira).text)
+    assert "“Are you OK?” reaches you only through an alert channel of your own" in before
+    cast.channel(mira)
+    after = text_of(page(cast.client, "/walks/new", mira).text)
+    assert "alert channel of your own" not in after
 
 
 def test_the_nobody_would_hear_warning_shows_before_she_starts(cast: Cast) -> None:
@@ -378,8 +385,18 @@ def test_the_phone_apps_page_gives_this_servers_settings_and_a_device_once(cast:
     shown = text_of(page(cast.client, "/phones/apps", mira).text)
     assert "/api/owntracks" in shown
     assert "/api/traccar" in shown
+    # Traccar Client's settings as its screen names them: Interval shows only with Highest.
+    assert "Location accuracy Highest" in shown
+    assert "Interval (seconds) 10" in shown
+    assert "Stationary heartbeat (seconds) 60" in shown
+    # OwnTracks on iOS has no allowRemoteConfiguration: cmd and remoteConfiguration.
+    assert "turn on cmd and remoteConfiguration" in shown
     made = post_form(cast, mira, "/phones/apps")
     assert made.status_code == 200
+    # The link works only once the app allows external configuration: said before it.
+    said = text_of(made.text)
+    assert said.index("Allow external configuration") < said.index("open this link")
+    assert "URI or file configuration not allowed" in said
     token = re.search(r'<code id="token" class="token">(dev_[\w-]+)</code>', made.text)
     assert token is not None
     link = re.search(r'href="owntracks:///config\?inline=([\w=-]+)"', made.text)
@@ -445,6 +462,23 @@ def test_a_timer_walk_checks_on_her_at_the_time_she_gave_in_her_zone(cast: Cast)
         'Expected by</dt><dd id="expected">23:30'
         in page(cast.client, started.headers["location"], mira).text
     )
+
+
+def test_a_timer_in_the_hour_the_clocks_show_twice_is_the_next_showing(cast: Cast) -> None:
+    """25 Oct 2026, Helsinki: the clocks go back from 04:00 to 03:00. At 03:10, the second
+    time round, "03:40" is in half an hour (it was read as tomorrow's, and refused as more
+    than four hours away)."""
+    cast.clock.set(1_792_890_600_000)  # 2026-10-25 01:10 UTC: 03:10 EET, the second 03:10
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    cast.client.patch("/api/me", json={"timezone": "Europe/Helsinki"}, headers=mira.auth)
+    started = post_form(
+        cast, mira, "/walks/new", place="timer", check_at="03:40", pin=PIN, pin_again=PIN,
+        **{f"companion_{noor.id}": "on"},
+    )  # fmt: skip
+    assert started.status_code == 303, started.text
+    walk = cast.client.get("/api/walks", headers=mira.auth).json()[0]
+    assert walk["expected_at"] == 1_792_890_600_000 + 30 * 60_000
 
 
 def test_nobody_but_her_acts_on_her_walk_from_the_pages(cast: Cast) -> None:
@@ -552,6 +586,17 @@ def test_her_alarm_says_plainly_when_none_of_her_companions_can_hear_it(cast: Ca
     told = text_of(page(cast.client, f"/walks/{walk['id']}", mira).text)
     assert "ALARM: your companions are told" in told
     assert unheard not in told
+
+
+def test_her_calm_walk_says_under_sos_when_nobody_would_hear_an_alarm(cast: Cast) -> None:
+    """Before she needs it, not only once her SOS has reached nobody (an outside review): her
+    page says under SOS that an alarm would reach nobody, and goes quiet about it once a
+    companion's alerts work."""
+    mira, noor, phone, walk = cast.walking()
+    nobody = "Nobody would hear an alarm from this walk: none of your companions has alerts"
+    assert nobody in text_of(page(cast.client, f"/walks/{walk['id']}", mira).text)
+    channel_that_worked(cast, noor)
+    assert nobody not in text_of(page(cast.client, f"/walks/{walk['id']}", mira).text)
 
 
 def test_her_sos_from_her_page_says_whether_anyone_is_told(cast: Cast) -> None:

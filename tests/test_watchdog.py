@@ -148,7 +148,7 @@ def test_a_right_pin_clears_the_count_of_wrong_ones(cast: Cast) -> None:
 
 def test_lingering_at_the_door_is_checked(cast: Cast) -> None:
     mira, noor, phone, walk = cast.walking()
-    cast.clock.advance(seconds=20)
+    cast.clock.advance(minutes=15)  # her first fix, at her door, a walk away from the start
     cast.send(phone, cast.fix(HOME))
     assert state(cast, noor, walk) == "at_door"
     for _ in range(9):  # she stands at the door, her phone still reporting
@@ -179,6 +179,7 @@ def test_the_storys_walk_raises_nothing(cast: Cast) -> None:
     for _ in range(4):  # two minutes at the door, keys in hand
         assert look(cast, seconds=30) == []
         cast.send(phone, cast.fix(HOME))
+    cast.channel(noor)
     inside = cast.client.post(
         f"/api/walks/{walk['id']}/inside",
         json={"pin": PIN, "note": "Come in?"},
@@ -188,6 +189,24 @@ def test_the_storys_walk_raises_nothing(cast: Cast) -> None:
     assert look(cast, minutes=30) == []
     assert "check" not in kinds(cast, mira, walk)
     assert "alarm" not in kinds(cast, mira, walk)
+    assert render(cast.told(noor, "inside")[-1])[0] == "Mira is home, inside."
+
+
+def test_inside_away_from_where_she_was_going_is_not_said_home(cast: Cast) -> None:
+    """Half way, she goes in at a friend's and says "I'm inside" there: her companion is not
+    told she is home (he was)."""
+    mira, noor, phone, walk = cast.walking()
+    cast.channel(noor)
+    cast.send(phone, cast.fix(between(START, HOME, 0.5)))
+    inside = cast.client.post(
+        f"/api/walks/{walk['id']}/inside",
+        json={"pin": PIN, "note": "Staying at Aino's"},
+        headers=mira.auth,
+    )
+    assert inside.json()["state"] == "safe"
+    told = render(cast.told(noor, "inside")[-1])
+    assert told[0] == "Mira is inside, not where the walk was going: the walk is over."
+    assert "Note: Staying at Aino's" in told[1]
 
 
 def test_a_slower_walker_who_keeps_going_is_given_more_time(cast: Cast) -> None:
@@ -552,6 +571,9 @@ def test_extending_with_the_right_pin_answers_the_check(cast: Cast) -> None:
     assert extended.status_code == 200
     assert look(cast, seconds=95) == []
     assert state(cast, noor, walk) == "active"
+    # Her companion reads it as her answer, not as a question left standing.
+    said = cast.events(noor, walk)[-1]
+    assert words.event_sentence(said, "Mira") == "Mira answered “I'm OK”, and asked for more time"
 
 
 def test_after_three_wrong_pins_only_a_companion_ends_the_alarm(cast: Cast) -> None:
@@ -592,6 +614,8 @@ def test_a_fix_ahead_of_the_server_does_not_push_the_silence_deadline_back(cast:
 
 
 def test_a_fix_more_than_a_minute_ahead_is_refused_and_moves_nothing(cast: Cast) -> None:
+    """Refused, it is not where she is; but her phone sent it, so it is heard from as the
+    fix arrives (the server's time, never the fix's), and silence counts from then."""
     mira, noor, phone, walk = cast.walking()
     cast.clock.advance(seconds=30)
     results = cast.send(phone, cast.fix(between(START, HOME, 0.1), seconds_ago=-61))
@@ -599,7 +623,9 @@ def test_a_fix_more_than_a_minute_ahead_is_refused_and_moves_nothing(cast: Cast)
     assert "60 s ahead" in results[0]["reason"]
     seen = cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()
     assert seen["last_position"] is None
-    assert look(cast, minutes=2, seconds=30) == ["check"]
+    assert seen["heard_at"] == cast.clock.now_ms()
+    assert look(cast, minutes=2, seconds=59) == []
+    assert look(cast, seconds=1) == ["check"]
 
 
 def test_a_timer_walk_is_checked_on_at_the_time_she_set(cast: Cast) -> None:
@@ -608,12 +634,18 @@ def test_a_timer_walk_is_checked_on_at_the_time_she_set(cast: Cast) -> None:
     cast.link(mira, noor)
     cast.channel(noor)
     cast.channel(mira)
+    phone = cast.device(mira)
     due_at = cast.clock.now_ms() + 30 * 60_000
     made = cast.client.post("/api/walks", json={"due_at": due_at, "pin": PIN}, headers=mira.auth)
     assert made.status_code == 201, made.text
     walk = made.json()
     assert (walk["kind"], walk["destination"], walk["expected_at"]) == ("timer", None, due_at)
-    assert look(cast, minutes=29, seconds=59) == []  # a silent phone is no matter here
+    # Her walk page reports for a while, then her screen locks in the café: a phone that
+    # stops is no matter here (it was asked about, and alarmed, three minutes later).
+    for _ in range(3):
+        cast.send(phone, cast.fix(START))
+        cast.clock.advance(seconds=20)
+    assert look(cast, minutes=28, seconds=59) == []
     extended = cast.client.post(
         f"/api/walks/{walk['id']}/extend", json={"pin": PIN, "minutes": 10}, headers=mira.auth
     )
@@ -641,6 +673,29 @@ def test_a_timer_walk_is_checked_on_at_the_time_she_set(cast: Cast) -> None:
         "Are you OK? Answer with your PIN.",
         "The time you set for this walk ran out: you can also add time, or end it.",
     ]
+
+
+def test_a_question_asked_just_before_night_waits_for_the_answer_time_she_was_told(
+    cast: Cast,
+) -> None:
+    """Asked at 20:59:30 (by day, 90 s to answer): she is told "answer by 21:01:00", and no
+    alarm goes out before then, though the night's minute is up at 21:00:30 (it went out
+    then)."""
+    mira, noor = cast.person("Mira"), cast.person("Noor")  # in UTC, as the clock is
+    cast.link(mira, noor)
+    cast.channel(noor)
+    asked_at = (cast.clock.now_ms() // 86_400_000) * 86_400_000 + (20 * 3600 + 59 * 60 + 30) * 1000
+    assert asked_at > cast.clock.now_ms()
+    made = cast.client.post("/api/walks", json={"due_at": asked_at, "pin": PIN}, headers=mira.auth)
+    assert made.status_code == 201, made.text
+    walk = made.json()
+    cast.clock.set(asked_at)
+    assert cast.services.watchdog.tick_sync() == ["check"]
+    asked = cast.events(mira, walk)[-1]
+    assert asked["answer_by"] == asked_at + 90_000
+    assert look(cast, seconds=89) == []
+    assert state(cast, noor, walk) == "active"
+    assert look(cast, seconds=1) == ["alarm"]
 
 
 def test_a_timer_walk_too_far_ahead_is_refused(cast: Cast) -> None:
@@ -687,3 +742,54 @@ def test_the_services_counts_are_for_the_operator_only(
         assert "walkwithme_walks_live" in client.get("/metrics", headers=token).text
         assert "watchdog" in client.get("/healthz", headers=token).json()
     svc.db.dispose()
+
+
+def test_contacts_ended_from_her_phone_mid_walk_still_hear_its_alarm(cast: Cast) -> None:
+    """Whoever holds her unlocked phone ends her contacts (no PIN is asked for that), then
+    lets the alarm come: her companion and her guardian are told all the same (the alarm
+    reached nobody but the operator's hook, if there was one). They follow this walk until it
+    is over; a companion who ends it himself leaves at once."""
+    mira, noor, gus = cast.person("Mira"), cast.person("Noor"), cast.person("Gus")
+    noor_contact = cast.link(mira, noor)
+    gus_contact = cast.link(mira, gus, role="guardian")
+    cast.channel(noor)
+    cast.channel(gus)
+    walk = cast.start_walk(mira)
+    for contact in (noor_contact, gus_contact):
+        ended = cast.client.delete(f"/api/contacts/{contact}", headers=mira.auth)
+        assert ended.status_code == 204, ended.text
+    still = cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth)
+    assert still.status_code == 200, still.text  # Noor follows it still
+    assert look(cast, minutes=3) == ["check"]  # her phone is silent
+    assert look(cast, seconds=90) == ["alarm"]
+    assert [a["kind"] for a in cast.told(noor)][-1:] == ["alarm"]
+    assert look(cast, minutes=3) == ["escalated"]
+    assert [(a["kind"], a["rung"]) for a in cast.told(gus)] == [("alarm", "guardians")]
+    # Over, it is over for them: the walk is no longer theirs to see.
+    found = cast.client.post(
+        f"/api/walks/{walk['id']}/resolve", json={"note": "Found her"}, headers=noor.auth
+    )
+    assert found.status_code == 200, found.text
+    ended = cast.client.post(f"/api/walks/{walk['id']}/end", json={"pin": PIN}, headers=mira.auth)
+    assert ended.status_code == 200, ended.text
+    gone = cast.client.get(f"/api/walks/{walk['id']}/fixes", headers=noor.auth)
+    assert gone.status_code == 404, gone.text
+
+
+def test_a_request_never_accepted_and_withdrawn_mid_walk_is_told_nothing(cast: Cast) -> None:
+    """Only a contact that stood is kept on her walk when she ends it: Gus never said yes to
+    being her guardian; she withdraws the request during her walk, and her alarm does not
+    reach him (a link to where she is went to him)."""
+    mira, noor, gus = cast.person("Mira"), cast.person("Noor"), cast.person("Gus")
+    cast.link(mira, noor)
+    cast.channel(noor)
+    cast.channel(gus)
+    request = cast.ask(mira, gus, role="guardian")
+    walk = cast.start_walk(mira)
+    withdrawn = cast.client.delete(f"/api/contacts/{request}", headers=mira.auth)
+    assert withdrawn.status_code == 204, withdrawn.text
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    for _ in range(5):  # past where the ladder would have reached her guardians
+        look(cast, minutes=3)
+    assert [a["kind"] for a in cast.told(noor)][-1:] == ["alarm"]
+    assert cast.told(gus) == []

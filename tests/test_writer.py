@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -325,3 +327,40 @@ def test_a_job_whose_data_changed_meanwhile_runs_again_on_what_is_there_now(
     assert runs == CHANGED_TRIES
     assert isinstance(third, Changed)
     assert memo_runs == 2  # in its group, then alone with the memo emptied; not by `run`
+
+
+def _is_closed(dbapi_conn: Any) -> bool:
+    if hasattr(dbapi_conn, "closed"):  # psycopg
+        return bool(dbapi_conn.closed)
+    try:  # sqlite3 says so only when asked to do something
+        dbapi_conn.execute("SELECT 1")
+    except sqlite3.ProgrammingError:
+        return True
+    return False
+
+
+def test_a_read_still_running_when_the_service_stops_closes_its_connection_as_it_ends(
+    db_url: str,
+) -> None:
+    """The service stops with a read still on a worker thread (a companion's page loading):
+    once the read ends, its connection is closed, not left open in a pool nobody will use
+    again, for the garbage collector to find later (an open PostgreSQL connection held until
+    then, and a warning in whatever runs at that moment)."""
+    db = Database(db_url)
+    reading, release = threading.Event(), threading.Event()
+    used: list[Any] = []
+
+    def slow_read(conn: sa.Connection) -> int:
+        used.append(conn.connection.dbapi_connection)
+        reading.set()
+        assert release.wait(10)
+        return int(conn.exec_driver_sql("SELECT 1").scalar_one())
+
+    reader = threading.Thread(target=db.read_sync, args=(slow_read,))
+    reader.start()
+    assert reading.wait(10)
+    db.dispose()
+    release.set()
+    reader.join(10)
+    assert not reader.is_alive()
+    assert _is_closed(used[0])

@@ -131,12 +131,17 @@ def serve(
 @app.command()
 def migrate(data: DataOpt = None) -> None:
     """Bring the database's schema up to date (serve does this too)."""
-    from walkwithme.store.migrate import recorded_revision, script_head
+    from walkwithme.store.migrate import NewerDatabase, recorded_revision, refuse_newer, script_head
 
     config = load(data)
     before = Database(config.database_url)
     was = recorded_revision(before.write_engine) if _exists(config) else None
     before.dispose()
+    try:
+        refuse_newer(was)
+    except NewerDatabase as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
     svc = _services(data)
     svc.db.dispose()
     if was is None:
@@ -338,8 +343,12 @@ def export(
         ),
     ],
     server: Annotated[
-        str, typer.Option(envvar="WWM_SERVER", help="The service's address")
-    ] = "http://127.0.0.1:8000",
+        str | None,
+        typer.Option(
+            envvar="WWM_SERVER",
+            help="The service's address; default: WWM_PUBLIC_URL, else http://WWM_HOST:WWM_PORT",
+        ),
+    ] = None,
     out: Annotated[Path, typer.Option(help="Folder to write into")] = Path(),
     as_json: JsonOpt = False,
 ) -> None:
@@ -347,11 +356,17 @@ def export(
     from walkwithme.exports_client import ExportError, export_walk
 
     try:
-        written = export_walk(server, token, walk, out)
+        written = export_walk(server or _own_address(), token, walk, out)
     except ExportError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
     _out(as_json, {"files": [str(p) for p in written]}, "\n".join(f"wrote {p}" for p in written))
+
+
+def _own_address() -> str:
+    """Where the service these settings configure listens: its public address, else its
+    host and port (a service moved off port 8000 is found where it is)."""
+    return load(None).base_url
 
 
 @app.command()
@@ -365,8 +380,12 @@ def replay(
         ),
     ],
     server: Annotated[
-        str, typer.Option(envvar="WWM_SERVER", help="The service's address")
-    ] = "http://127.0.0.1:8000",
+        str | None,
+        typer.Option(
+            envvar="WWM_SERVER",
+            help="The service's address; default: WWM_PUBLIC_URL, else http://WWM_HOST:WWM_PORT",
+        ),
+    ] = None,
     speed: Annotated[
         float, typer.Option(help="How many times faster than recorded (on the service's clock)")
     ] = 1.0,
@@ -382,7 +401,7 @@ def replay(
     try:
         points = read_gpx(gpx)
         with (
-            httpx2.Client(base_url=server, timeout=30) as client,
+            httpx2.Client(base_url=server or _own_address(), timeout=30) as client,
             Progress(console=err, disable=as_json) as bar,
         ):
             task = bar.add_task(f"replaying {len(points)} points", total=len(points))

@@ -83,9 +83,10 @@ def open_services(
         config.database_url.startswith("sqlite")
         and not (config.data_dir / "walkwithme.db").exists()
     )
-    where_to.print(escape(where(config) + ("; new, created now" if new else "")), style="dim")
+    if not new:
+        where_to.print(escape(where(config)), style="dim")
     try:
-        return build_services(config, drill=drill, load_streets=streets)
+        svc = build_services(config, drill=drill, load_streets=streets)
     except (ConfigError, ValueError) as exc:
         err.print(f"[red]configuration error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from None
@@ -95,6 +96,9 @@ def open_services(
         if config.log_level == "debug":
             err.print_exception()
         raise typer.Exit(2) from None
+    if new:  # said once it is so: a folder that couldn't be made is the error's one line
+        where_to.print(escape(where(config) + "; new, created now"), style="dim")
+    return svc
 
 
 def out(as_json: bool, data: dict[str, Any] | list[Any], text: str) -> None:

@@ -52,7 +52,7 @@ def reset_password(
 def disable(email: str, data: DataOpt = None, as_json: JsonOpt = False) -> None:
     """Disable someone: they can't sign in, their sign-ins end, their phones stop reporting.
 
-    A server that is running takes a phone's last fixes for up to a minute more."""
+    A server that is running takes a phone's last fixes for up to 5 seconds more."""
     svc = open_services(data)
     try:
         person_id = svc.db.read_sync(lambda c: people.id_by_email(c, email))

@@ -34,7 +34,8 @@ _COLOUR = {checks.Verdict.OK: "green", checks.Verdict.WARN: "yellow", checks.Ver
 def check(data: DataOpt = None, as_json: JsonOpt = False) -> None:
     """Is this deployment ready? One line a finding; exit code 1 if anything failed.
 
-    Settings, database, data folder, channels, clock, streets and the public address."""
+    Settings, database, data folder, channels, clock, streets, email alerts and the public
+    address."""
     config = load(data)
     found = checks.run(config, SystemClock())
     if as_json:

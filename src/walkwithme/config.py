@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from walkwithme.domain.keeping import DAY_MS, Keeping
 from walkwithme.domain.profiles import (
@@ -22,6 +23,7 @@ from walkwithme.domain.profiles import (
     Profiles,
     apply,
 )
+from walkwithme.notify.mail import SmtpServer
 from walkwithme.settings import (
     BY_NAME,
     DEFAULT_DATA,
@@ -47,9 +49,11 @@ class Config:
     session_days: float
     log_level: str
     emergency_hook: str = ""
+    emergency_number: str = "112"  # the pages' "Call 112" (an empty one: only words)
     hook_secret: str = ""
     allow_private_addresses: bool = False
     apprise_schemes: tuple[str, ...] = ()
+    smtp: SmtpServer | None = None  # people's email channels, when the operator sets one
     heartbeat_url: str = ""
     heartbeat_seconds: float = 60.0
     catch_up_seconds: float = 5.0  # after a restart, the longest the port stays closed
@@ -153,9 +157,11 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: Any) -> Confi
         session_days=parsed["WWM_SESSION_DAYS"],
         log_level=parsed["WWM_LOG_LEVEL"],
         emergency_hook=parsed["WWM_EMERGENCY_HOOK"],
+        emergency_number=parsed["WWM_EMERGENCY_NUMBER"],
         hook_secret=parsed["WWM_HOOK_SECRET"],
         allow_private_addresses=parsed["WWM_ALLOW_PRIVATE_ADDRESSES"],
         apprise_schemes=parsed["WWM_APPRISE_SCHEMES"],
+        smtp=_greeting(parsed["WWM_SMTP_URL"], parsed["WWM_PUBLIC_URL"]),
         heartbeat_url=parsed["WWM_HEARTBEAT_URL"],
         heartbeat_seconds=parsed["WWM_HEARTBEAT_SECONDS"],
         catch_up_seconds=parsed["WWM_CATCH_UP_SECONDS"],
@@ -192,6 +198,14 @@ def _unreachable_pages(host: str, public_url: str | None) -> tuple[str, ...]:
         "their browsers' pages will be refused and links in alerts will name this machine's "
         "own address; set WWM_PUBLIC_URL to the address people use (docs/deploy.md)",
     )
+
+
+def _greeting(smtp: SmtpServer | None, public_url: str) -> SmtpServer | None:
+    """The mail server greets with the public address's name, where one is set (some refuse
+    a name that isn't a full one; the machine's own may be anything)."""
+    if smtp is None or not public_url:
+        return smtp
+    return smtp.greeting_as(urlsplit(public_url).hostname)
 
 
 def _keeping(default: float, most: float, alarmed: float) -> Keeping:

@@ -1,10 +1,13 @@
-"""Device tokens, remembered for a minute.
+"""Device tokens, remembered for a few seconds.
 
 Every fix is authenticated; looking the token up in the database each time costs a trip to a
-worker thread. A token seen in the last minute is taken from memory instead. A device revoked
-(or its owner deleted) is forgotten after the commit that revoked it: by the writer of this
-process, and by every other process on the same PostgreSQL through its doorbell
-(store/pg_bell.py). A token that is not found is never remembered.
+worker thread. A token seen in the last few seconds is taken from memory instead. A device
+revoked (or its owner deleted) is forgotten after the commit that revoked it: by the writer of
+this process, and by every other process on the same PostgreSQL through its doorbell
+(store/pg_bell.py). A command line run beside a server on SQLite has no doorbell to ring, so
+what it revokes is refused once the memory runs out: kept short, as a revoked companion's
+phone is still answered with the walkers it follows until then (it was a minute). A token that
+is not found is never remembered.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from walkwithme.security import token_hash
 from walkwithme.store.database import Database
 from walkwithme.usecases.devices import Device, device_for_token
 
-REMEMBER_MS = 60_000
+REMEMBER_MS = 5_000  # at a phone's pace most fixes read it; under a load, few do
 MAX_REMEMBERED = 100_000
 
 

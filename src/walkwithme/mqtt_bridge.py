@@ -38,6 +38,7 @@ import orjson
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from walkwithme.clock import Clock, SystemClock
 from walkwithme.domain.errors import Conflict
 from walkwithme.ingest import Unreadable, owntracks
 from walkwithme.mqtt_friends import FRIENDS_EVERY_S, FriendsOnMqtt, is_friend_topic
@@ -69,6 +70,11 @@ REQUEST = "/request"  # where iOS asks for its Tours (ingest/owntracks_tours.py)
 # model/Parser.kt decrypts only an `encrypted` message; iOS Connection.m `decrypt:` hands
 # anything else back unchanged), and it says nothing about her.
 REPORT_LOCATION = {"_type": "cmd", "action": "reportLocation"}
+# The same mode command goes to a phone at most once in this long. OwnTracks asked for Move
+# mode is asked again by every message until it reports in it (domain/reporting.py), and a
+# backlog it queued while offline arrives at once: 200 locations were 201 identical commands
+# on its /cmd (an outside review). Over HTTP each answer is one reply, so it is said there.
+SAME_MODE_EVERY_MS = 60_000
 
 
 @dataclass
@@ -80,6 +86,7 @@ class MqttBridge:
     writer: Writer
     streets: StreetMap | None = None
     base_url: str = ""  # the service's address, for the links of the tours phones ask for
+    clock: Clock = field(default_factory=SystemClock)
     # Walkers shown on their companions' OwnTracks maps (mqtt_friends.py), with a clock.
     friends: FriendsOnMqtt | None = None
     taken: int = 0  # messages taken, for tests and /metrics
@@ -90,6 +97,9 @@ class MqttBridge:
     _client: mqtt.Client | None = None
     _stopping: threading.Event = field(default_factory=threading.Event)
     _showing: concurrent.futures.Future[None] | None = None
+    # The mode each device was last sent on its /cmd, and when (`SAME_MODE_EVERY_MS`). In
+    # memory: one process follows the broker, and a restart sends it once more at most.
+    _modes_sent: dict[int, tuple[str, int]] = field(default_factory=dict)
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -266,7 +276,7 @@ class MqttBridge:
             return
         if message is None:
             return
-        message = replace(message, replayed=retained)
+        message = replace(message, replayed=retained, relayed=True)
         streets, base_url = self.streets, self.base_url
         taken = await self.writer.run(
             lambda tx: phones.take(tx, device, message, streets, base_url), memo=True
@@ -275,10 +285,24 @@ class MqttBridge:
             # Phones subscribe to their own /cmd (with remote commands on in the app). A phone
             # whose account is deleted but for her silent alarm is told nothing, as a deleted
             # account's phone is (usecases/deletion.py).
+            taken = replace(taken, ask_mode=self._mode_to_send(device.id, taken.ask_mode))
             for command in owntracks.commands(taken.commands(), message, key):
                 self._client.publish(f"{base}/cmd", orjson.dumps(command), qos=1)
                 self.commands += 1
         self.taken += 1
+
+    def _mode_to_send(self, device_id: int, mode: str | None) -> str | None:
+        """The mode to ask the device for now: None if it was sent the same one within
+        `SAME_MODE_EVERY_MS` (a backlog gets one command, a phone that ignores it one a
+        minute)."""
+        if mode is None:
+            return None
+        now = self.clock.now_ms()
+        sent = self._modes_sent.get(device_id)
+        if sent is not None and sent[0] == mode and now - sent[1] < SAME_MODE_EVERY_MS:
+            return None
+        self._modes_sent[device_id] = (mode, now)
+        return mode
 
     # -- asking phones -------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -54,6 +55,9 @@ class Services:
     # (`tick_sync`) instead of these loops.
     background_watchdog: bool = True
     running: bool = False  # started and not yet stopped
+    # Live streams open in this process, by viewer (a person, or a share link): api/live.py
+    # bounds them.
+    live_streams: Counter[tuple[str, object]] = field(default_factory=Counter)
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         """Start the writer and the loops (once: `serve` starts them before the web app)."""
@@ -215,7 +219,14 @@ def _mqtt_bridge(
 
     broker = Broker.from_url(config.mqtt_url)
     bridge = MqttBridge(
-        broker, config.mqtt_topics, config.mqtt_client_id, db, writer, streets, config.base_url
+        broker,
+        config.mqtt_topics,
+        config.mqtt_client_id,
+        db,
+        writer,
+        streets,
+        config.base_url,
+        clock=clock,
     )
     bridge.friends = FriendsOnMqtt(db, writer, clock, bridge.publish)
     return bridge

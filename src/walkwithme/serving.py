@@ -28,6 +28,7 @@ from walkwithme.services import Services
 
 log = logging.getLogger(__name__)
 
+MAX_FRAME_BYTES = 4096  # the largest WebSocket frame a client may send (it sends none)
 CATCH_UP_S = 5.0  # the longest the port stays closed for the catch-up (WWM_CATCH_UP_SECONDS)
 _CATCH_UP_POLL_S = 0.02
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -96,6 +97,10 @@ async def _web(services: Services, *, host: str, port: int) -> None:
             # The live streams' frames are small (a fix is about 200 bytes) and many: deflating
             # each one cost the event loop as much as answering the phone that sent the fix.
             ws_per_message_deflate=False,
+            # Clients never talk on the live streams (the service only listens for them
+            # leaving): a frame bigger than this closes the socket (1009), where uvicorn's
+            # 16 MB let one share link push 2 GB into the process (an outside review).
+            ws_max_size=MAX_FRAME_BYTES,
             timeout_graceful_shutdown=10,
         )
     )

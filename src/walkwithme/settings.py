@@ -21,7 +21,9 @@ from walkwithme.domain.profiles import (
     night_hours,
     parse_line,
 )
+from walkwithme.notify.mail import SmtpServer
 from walkwithme.notify.vapid import check_private_key, check_subject
+from walkwithme.store.urls import database_url
 
 
 def _bool(text: str) -> bool:
@@ -125,10 +127,21 @@ def _tiles_url(text: str) -> str:
     return url
 
 
+def _phone_number(text: str) -> str:
+    number = "".join(text.split()).replace("-", "")
+    if number and not (number.lstrip("+").isdigit() and 2 <= len(number.lstrip("+")) <= 15):
+        raise ValueError("must be a phone number, digits with an optional leading +, like 112")
+    return number
+
+
 def _mqtt_url(text: str) -> str:
     if text.strip():
         Broker.from_url(text.strip())
     return text.strip()
+
+
+def _smtp_url(text: str) -> SmtpServer | None:
+    return SmtpServer.from_url(text) if text.strip() else None
 
 
 def _rules(text: str) -> Overrides:
@@ -165,7 +178,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "WWM_DATABASE_URL",
-        str,
+        database_url,
         "",
         "SQLAlchemy URL of the database; empty means SQLite in WWM_DATA. For PostgreSQL: "
         "postgresql+psycopg://user@host/dbname.",
@@ -203,6 +216,14 @@ SETTINGS: tuple[Setting, ...] = (
         secret=True,
     ),
     Setting(
+        "WWM_EMERGENCY_NUMBER",
+        _phone_number,
+        "112",
+        "The emergency number the pages offer to call, as a link that dials it, where someone "
+        "may be in danger: a companion's alarm, an SOS that can't be sent. 112 works in Europe "
+        "and from most mobile phones; empty: the pages only say to call the emergency number.",
+    ),
+    Setting(
         "WWM_HOOK_SECRET",
         str,
         "",
@@ -234,6 +255,16 @@ SETTINGS: tuple[Setting, ...] = (
         _positive_float,
         60.0,
         "Seconds between heartbeats to WWM_HEARTBEAT_URL.",
+    ),
+    Setting(
+        "WWM_SMTP_URL",
+        _smtp_url,
+        None,
+        "The operator's mail server, which sends people's email alerts (they give only their "
+        "address): smtp://user:password@host:587?from=walks@example.org (STARTTLS), "
+        "smtps://...:465 (TLS), or smtp://127.0.0.1:25?from=... (a relay on this machine). "
+        "Empty: no email channel (an Apprise mailto:// URL still works).",
+        secret=True,
     ),
     Setting(
         "WWM_APPRISE_SCHEMES",

@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from walkwithme.config import Config
+from walkwithme.store.migrate import NewerDatabase
 
 
 def cause(exc: BaseException, config: Config) -> str:
@@ -28,6 +29,12 @@ def cause(exc: BaseException, config: Config) -> str:
         return (
             f"the data folder can't be written ({exc.filename or config.data_dir}): {exc.strerror}"
         )
+    if isinstance(exc, NewerDatabase):
+        return str(exc)
+    if isinstance(exc, (NotADirectoryError, FileExistsError)):
+        blocked = not_a_folder(config.data_dir)
+        if blocked:
+            return blocked
     if isinstance(exc, DBAPIError):
         first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         if url.get_backend_name() == "sqlite":
@@ -38,6 +45,17 @@ def cause(exc: BaseException, config: Config) -> str:
     if isinstance(exc, OSError):
         return f"{exc.strerror or exc} ({exc.filename or config.data_dir})"
     return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+
+
+def not_a_folder(folder: Path) -> str | None:
+    """Why the data folder can't be made or used: it, or a folder above it, is a file."""
+    for path in [folder, *folder.parents]:
+        if path.exists():
+            if path.is_dir():
+                return None
+            what = "is a file" if path == folder else f"can't be made: {path} is a file"
+            return f"the data folder {folder} {what}, not a folder (WWM_DATA, --data)"
+    return None
 
 
 def safe_url(url: str) -> str:

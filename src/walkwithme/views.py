@@ -54,9 +54,10 @@ def _common(walk: Walk, audience: Audience) -> dict[str, Any]:
         "expected_at": walk.expected_at,
         "ended_at": walk.walker_ended_at if walker else walk.ended_at,
         "last_position": _last_position(where),
-        # Her phone's last sign of life without a position (a heartbeat); not for her own
-        # devices once her duress PIN ended the walk for them (it goes on for the others).
-        "heard_at": None if walker and walk.walker_last is not None else walk.heard_at,
+        # Her phone's last sign of life without a position (a heartbeat); her own devices,
+        # once her duress PIN ended the walk for them, see it as it was then (it goes on for
+        # the others).
+        "heard_at": where.heard_at,
         # What the watchdog judges it by (fixed when it started), so nobody is surprised.
         "thresholds": walk.profiles.as_json(),
         # For the people looking out for her only: her duress PIN's silent alarm is in force

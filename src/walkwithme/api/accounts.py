@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from walkwithme.api.auth import COOKIE, PersonDep, ServicesDep, bearer, check_password
 from walkwithme.api.inputs import Line, Number
+from walkwithme.domain.errors import Conflict
 from walkwithme.domain.profiles import apply
 from walkwithme.domain.walks import check_pin_format
 from walkwithme.hashing import Lane
@@ -101,12 +102,17 @@ async def sign_up(
     new = accounts.NewPerson(email, name, password_hash, timezone)
     days = svc.config.session_days
 
-    def job(tx: Tx) -> tuple[accounts.Person, str, str]:
+    def job(tx: Tx) -> tuple[accounts.Person, str, str] | None:
         person = accounts.sign_up(tx, new, body.invite, open_signup=svc.config.open_signup)
+        if person is None:
+            return None  # the invite is used up with the answer (accounts.sign_up)
         session = accounts.open_session(tx, person.id, days)
         return person, session, known_browsers.remember(tx, person.id, None)
 
-    person, token, known = await svc.writer.run(job)
+    made = await svc.writer.run(job)
+    if made is None:
+        raise Conflict(accounts.EMAIL_TAKEN, field="email")
+    person, token, known = made
     set_cookies(request, response, token, days, known)
     return {"person": person.as_json(), "token": token}
 

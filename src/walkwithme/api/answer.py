@@ -8,6 +8,8 @@ question waits for her answer, it says so instead of asking again.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from fastapi import APIRouter, Request
 from sqlalchemy.engine import Connection
 from starlette.responses import HTMLResponse
@@ -21,6 +23,7 @@ from walkwithme.notify.messages import why_asked
 from walkwithme.services import Services
 from walkwithme.store.tx import Tx
 from walkwithme.usecases import alarms, alerts, judging, moments
+from walkwithme.usecases.accounts import get_person
 from walkwithme.usecases.moments import Pin
 from walkwithme.usecases.walk_record import Walk
 from walkwithme.web import walker_words
@@ -46,18 +49,25 @@ def _asked(walk: Walk) -> bool:
     return walk.walker_check_reason is not None or walk.walker_state is WalkState.ALARM
 
 
-def _read(conn: Connection, token: str) -> tuple[Walk, bool]:
-    """The walk the link is for, and whether a companion of hers has alerts that work."""
+class Read(NamedTuple):
+    walk: Walk  # the walk the link is for
+    heard: bool  # whether a companion of hers has alerts that work
+    tz: str  # her time zone: by when to answer is said on her clock
+
+
+def _read(conn: Connection, token: str) -> Read:
     walk = judging.walk_for_answer(conn, token)
-    return walk, alerts.heard_as_shown(conn, walk.walker_id, walk.id)
+    her = get_person(conn, walk.walker_id)
+    tz = her.timezone if her is not None else walk.timezone
+    return Read(walk, alerts.heard_as_shown(conn, walk.walker_id, walk.id), tz)
 
 
-def _asking(
-    request: Request, walk: Walk, heard: bool, status: int = 200, **shown: str | bool
-) -> HTMLResponse:
-    """The question, why it is asked, or that the alarm is on already; and, for someone who
-    is not OK, SOS."""
+def _asking(request: Request, read: Read, status: int = 200, **shown: str | bool) -> HTMLResponse:
+    """The question, why it is asked and by when, or that the alarm is on already; and, for
+    someone who is not OK, SOS."""
+    walk, heard, tz = read
     pin = True
+    until = ""
     if walk.walker_alarm_reason == Reason.WRONG_PINS.value:
         # No PIN ends it (moments.take): no form asks for one, and SOS stays.
         heading, why, pin = walker_words.LOCKED_TITLE, walker_words.LOCKED_WHY, False
@@ -70,23 +80,27 @@ def _asking(
     else:
         heading = "Are you OK?"
         why = why_asked(walk.walker_check_reason, timer=walk.destination is None) or ""
-    said = {"heading": heading, "why": why, "message": ASK, "heard": heard, **shown}
+        # By when, on her clock, as her walk page says it.
+        by = walker_words.answer_by(walk, tz)
+        until = f"Answer by {by}: after that, they are alerted." if by else ""
+    said: dict[str, str | bool] = {"heading": heading, "why": why, "until": until}
+    said.update({"message": ASK, "heard": heard, **shown})
     return _page(request, status, form=True, pin=pin, **said)
 
 
 @router.get("/answer/{token}")
 async def form(token: str, request: Request, svc: ServicesDep) -> HTMLResponse:
     try:
-        walk, heard = await svc.db.read(lambda c: _read(c, token))
+        read = await svc.db.read(lambda c: _read(c, token))
     except DomainError as exc:
         return _said(request, exc.message, exc.status)
-    if not _asked(walk):
+    if not _asked(read.walk):
         return _page(
             request,
             heading="Already answered",
             message="Nothing waits for your answer: the people following your walk know.",
         )
-    return _asking(request, walk, heard)
+    return _asking(request, read)
 
 
 async def _sos(token: str, request: Request, svc: Services) -> HTMLResponse:
@@ -122,7 +136,8 @@ async def answer(token: str, request: Request, svc: ServicesDep) -> HTMLResponse
         return await _sos(token, request, svc)
     pin = fields.get("pin", "")[:16]
     try:
-        walk, heard = await svc.db.read(lambda c: _read(c, token))
+        read = await svc.db.read(lambda c: _read(c, token))
+        walk = read.walk
 
         def job(tx: Tx, which: Pin) -> str:
             return moments.ok(tx, walk.id, walk.walker_id, which)
@@ -130,18 +145,18 @@ async def answer(token: str, request: Request, svc: ServicesDep) -> HTMLResponse
         await with_pin(svc, walk.id, walk.walker_id, pin, "answer", job)
     except TooSoon as exc:
         # The question stays, with how long to wait: the form is there to try again.
-        page = _asking(request, walk, heard, exc.status, message=exc.message)
+        page = _asking(request, read, exc.status, message=exc.message)
         page.headers["Retry-After"] = str(exc.retry_after_s)
         return page
     except Invalid as exc:  # no PIN in the form: asked again, nothing counted
-        return _asking(request, walk, heard, exc.status, message="Enter your PIN.")
+        return _asking(request, read, exc.status, message="Enter your PIN.")
     except Forbidden as exc:
         if exc.field != "pin" and not refused_as_locked(exc):
             return _said(request, exc.message, exc.status)
         # Asked again as the walk is now: a third wrong PIN raised an alarm no PIN ends, and
         # then the page says who can end it instead of asking for a PIN.
-        walk, heard = await svc.db.read(lambda c: _read(c, token))
-        return _asking(request, walk, heard, 403, message="That PIN is not right. Try again.")
+        read = await svc.db.read(lambda c: _read(c, token))
+        return _asking(request, read, 403, message="That PIN is not right. Try again.")
     except DomainError as exc:
         return _said(request, exc.message, exc.status)
     return _page(

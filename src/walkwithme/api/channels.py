@@ -17,9 +17,13 @@ router = APIRouter(prefix="/api/channels", tags=["channels"])
 
 
 class NewChannel(BaseModel):
-    kind: str = Field(description="webhook, apprise or webpush")
+    kind: str = Field(
+        description="email (only where the server sends email: WWM_SMTP_URL), webhook, "
+        "apprise or webpush"
+    )
     target: str | dict[str, Any] = Field(
-        description="the webhook URL, an Apprise URL, or a browser's push subscription "
+        description="an email address, the webhook URL, an Apprise URL, or a browser's push "
+        "subscription "
         '(`{"endpoint": "https://...", "keys": {"p256dh": "...", "auth": "..."}}`)'
     )
     label: Line = Field(default="", max_length=100)
@@ -48,6 +52,7 @@ async def add_channel(body: NewChannel, person: PersonDep, svc: ServicesDep) -> 
         body.target,
         schemes=config.apprise_schemes,
         allow_private=config.allow_private_addresses,
+        email=config.smtp is not None,
     )
     label = body.label or body.kind
     return await svc.writer.run(

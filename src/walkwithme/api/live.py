@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from typing import Annotated, Any
@@ -50,6 +50,11 @@ RECHECK_S = 10.0
 FIXES_A_READ = 1000  # fixes_after's limit
 CLOSE_NO_ACCESS = 4403
 CLOSE_UNAUTHORIZED = 4401
+CLOSE_TOO_MANY = 4429
+# Live streams one viewer (a person, or a share link) may have open at once in a process: a
+# companion's phone, laptop and a few tabs are far fewer. Without a bound, one share link held
+# thousands of sockets, and the memory they buffer (an outside review).
+MAX_STREAMS_PER_VIEWER = 20
 
 
 @dataclass
@@ -419,9 +424,42 @@ async def walk_live(
         return
     session = bearer(ws) or ws.cookies.get(COOKIE, "")
     reader = _person_reader(walk_id, person.id, session, svc.clock.now_ms)
-    if await svc.db.read(lambda c: _follows(c, walk_id, person.id)):
-        await seen.note(svc, walk_id, looks.LIVE, viewer_id=person.id)
-    await _stream(ws, svc, walk_id, reader, after_event, after_fix, together)
+    with _counted(svc, ("person", person.id)) as allowed:
+        if not allowed:
+            await _refuse_another(ws)
+            return
+        if await svc.db.read(lambda c: _follows(c, walk_id, person.id)):
+            await seen.note(svc, walk_id, looks.LIVE, viewer_id=person.id)
+        await _stream(ws, svc, walk_id, reader, after_event, after_fix, together)
+
+
+_TOO_MANY = "too many live pages open at once: close some"
+
+
+async def _refuse_another(ws: WebSocket) -> None:
+    """Accepted, then closed with a code and words that say why (a socket closed before it is
+    accepted is a bare 403, which a page can't tell from a refusal for good): the page says so,
+    and tries again later, when another may have closed."""
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+        await ws.accept()
+        await ws.close(code=CLOSE_TOO_MANY, reason=_TOO_MANY)
+
+
+@contextlib.contextmanager
+def _counted(svc: Services, viewer: tuple[str, object]) -> Iterator[bool]:
+    """One more live stream for this viewer, while it lasts; False: they have too many open
+    (`MAX_STREAMS_PER_VIEWER`), and this one is refused."""
+    open_now = svc.live_streams
+    if open_now[viewer] >= MAX_STREAMS_PER_VIEWER:
+        yield False
+        return
+    open_now[viewer] += 1
+    try:
+        yield True
+    finally:
+        open_now[viewer] -= 1
+        if open_now[viewer] <= 0:
+            del open_now[viewer]
 
 
 def _follows(conn: Any, walk_id: int, person_id: int) -> bool:
@@ -446,5 +484,9 @@ async def share_live(
     except DomainError as exc:
         await ws.close(code=CLOSE_NO_ACCESS, reason=exc.message[:120])
         return
-    await seen.through_link(svc, walk.id, token)
-    await _stream(ws, svc, walk.id, _link_reader(token, now), after_event, after_fix, together)
+    with _counted(svc, ("link", token)) as allowed:
+        if not allowed:
+            await _refuse_another(ws)
+            return
+        await seen.through_link(svc, walk.id, token)
+        await _stream(ws, svc, walk.id, _link_reader(token, now), after_event, after_fix, together)

@@ -72,7 +72,10 @@ async def _owntracks_answer(svc: Services, device: Device, request: Request) -> 
     taken = await _take(svc, device, message)
     if isinstance(taken, Response):
         return taken
-    items = taken.commands() + await _friends(svc, device)
+    # With an encryption key, where her walkers are goes only in an encrypted answer: one
+    # posted in clear by the same token (read from where it was written down) gets none.
+    mine = taken.friends and (key is None or message.encrypted)
+    items = taken.commands() + (await _friends(svc, device) if mine else [])
     return JSON(owntracks.answer(items, message, key))
 
 

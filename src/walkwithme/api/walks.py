@@ -22,6 +22,7 @@ from walkwithme.usecases import (
     alarms,
     alerts,
     devices,
+    helping,
     looks,
     moments,
     places,
@@ -374,7 +375,7 @@ async def sos(walk_id: Id, person: PersonDep, svc: ServicesDep) -> dict[str, Any
 @router.post("/{walk_id}/ack")
 async def acknowledge(walk_id: Id, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
     """A companion's (or a guardian's) "I'm on it" during an alarm."""
-    await svc.writer.run(lambda tx: alarms.acknowledge(tx, walk_id, person.id))
+    await svc.writer.run(lambda tx: helping.acknowledge(tx, walk_id, person.id))
     return await _helper_view(svc, walk_id, person.id)
 
 
@@ -387,7 +388,7 @@ async def _helper_view(svc: Services, walk_id: int, person_id: int) -> dict[str,
         audience = walks.audience_of(conn, walk, person_id) if walk else None
         if walk is not None and audience is not None:
             return walk_view(conn, walk, audience)
-        if walk is not None and alarms.is_guardian(conn, walk, person_id):
+        if walk is not None and helping.is_guardian(conn, walk, person_id):
             return shared_view(conn, walk)
         raise NotFound("no such walk")
 
@@ -401,7 +402,7 @@ async def resolve(
     """A companion (or, during an alarm, a guardian) who found her safe ends the alarm, saying
     how."""
     await svc.writer.run(
-        lambda tx: alarms.resolve(tx, walk_id, person.id, body.note, home=body.home)
+        lambda tx: helping.resolve(tx, walk_id, person.id, body.note, home=body.home)
     )
     try:
         return await _helper_view(svc, walk_id, person.id)

@@ -335,6 +335,7 @@ def _why(reason: object) -> str:
         "silent": "her phone is silent",
         "no_answer": 'she didn\'t answer "Are you OK?"',
         "moving_away": "she is moving away from home",
+        "moving_away_fast": "she is moving away fast, as in a vehicle",
         "late": "she is late",
         "lingering": "she is lingering at her door",
     }.get(str(reason), str(reason).replace("_", " "))

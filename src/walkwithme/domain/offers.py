@@ -104,12 +104,18 @@ def local_date(at_ms: int, tz: str) -> date:
 def local_instant(day: date, at: time, tz: str) -> int:
     """The instant when clocks in `tz` show `at` on `day`: the first of two if the time is
     repeated, the end of the gap if it is skipped."""
+    return local_instants(day, at, tz)[0]
+
+
+def local_instants(day: date, at: time, tz: str) -> list[int]:
+    """Every instant when clocks in `tz` show `at` on `day`, in order: two in the hour the
+    clocks show twice, one otherwise (the end of the gap if it is skipped)."""
     zone = ZoneInfo(tz)
     wall = datetime.combine(day, at)
     candidates = [wall.replace(tzinfo=zone, fold=fold).astimezone(UTC) for fold in (0, 1)]
     real = [c for c in candidates if c.astimezone(zone).replace(tzinfo=None) == wall]
     if real:
-        return _ms(min(real))
+        return sorted({_ms(c) for c in real})
     # Skipped: the change happened between the two readings; find its very second.
     low, high = (int(c.timestamp()) for c in sorted(candidates))
     while low < high:
@@ -118,7 +124,7 @@ def local_instant(day: date, at: time, tz: str) -> int:
             high = middle
         else:
             low = middle + 1
-    return low * 1000
+    return [low * 1000]
 
 
 def describe(at_ms: int, tz: str) -> str:

@@ -22,9 +22,11 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any
 
+from walkwithme.domain.driven import Rise
 from walkwithme.domain.geo import DETOUR_FACTOR, distance_m
 from walkwithme.domain.lingering import MEAN_OF, moved_beyond_m
 from walkwithme.domain.profiles import MINUTE
+from walkwithme.domain.stops import Stop
 
 ADAPT_AFTER_MS = 2 * MINUTE  # her pace is judged over at least this long...
 ADAPT_AFTER_M = 100.0  # ...and this far
@@ -83,6 +85,10 @@ class Walked:
     nearer_m: float = 0.0  # `metres` when she last got nearer (her progress)
     # Her pace along her track before her last pause, until it is measured again after it.
     pace_before: float | None = None
+    # Her fixes since her last progress: where she stood (domain/stops.py).
+    stop: Stop | None = None
+    # How her distance left rises, fast or not (domain/driven.py).
+    rise: Rise | None = None
 
     def stored(self) -> dict[str, Any]:
         return {
@@ -99,6 +105,8 @@ class Walked:
             "mark_left_m": self.mark_left_m,
             "nearer_m": self.nearer_m,
             "pace_before": self.pace_before,
+            "stop": self.stop.stored() if self.stop is not None else None,
+            "rise": self.rise.stored() if self.rise is not None else None,
         }
 
     @classmethod
@@ -118,6 +126,8 @@ class Walked:
             None if value["mark_left_m"] is None else float(value["mark_left_m"]),
             float(value["nearer_m"]),
             None if value.get("pace_before") is None else float(value["pace_before"]),
+            Stop.from_stored(value["stop"]) if value.get("stop") else None,
+            Rise.from_stored(value["rise"]) if value.get("rise") else None,
         )
 
     def marked(self, left_m: float, t: int) -> Walked:
@@ -259,6 +269,23 @@ def guess_now(
     if pace_mps is None:
         return False
     return pace_mps < SLOWER_THAN * planned_mps or 4 * (expected_at - t) <= expected_at - started_at
+
+
+# A wait she sets off from (a red light, a goodbye at the start) is time she needs on top of
+# her walking: it is given back to her, up to this much a wait (a longer stop is the stalled
+# rule's to ask about, and her answer brings quiet time of its own).
+MOST_CREDITED_WAIT_MS = 5 * MINUTE
+
+
+def after_a_wait(expected_at: int, started_at: int, waited_ms: int) -> int | None:
+    """Her expected arrival once she sets off again after a pause of `waited_ms` (measured
+    from her last progress): later by the wait, up to `MOST_CREDITED_WAIT_MS`, never beyond
+    `MAX_WALK_MS` from the start; None: no change (less than a minute's worth). Three waits
+    of two minutes at red lights on an 18-minute walk, at her planned pace, were six minutes
+    the late rule's grace (three at night) did not cover: asked "Are you OK?", and with no
+    answer in a minute the alarm went out, at her door."""
+    later = min(expected_at + min(waited_ms, MOST_CREDITED_WAIT_MS), started_at + MAX_WALK_MS)
+    return later if later >= expected_at + ADAPT_STEP_MS else None
 
 
 def adapted_arrival(

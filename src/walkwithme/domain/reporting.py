@@ -76,8 +76,8 @@ class Client:
             return None  # its heartbeat can't be seen: a warning she could never clear
         return (
             "Traccar Client sends nothing while you stand still unless its heartbeat is on: "
-            "turn on the heartbeat (every 60 seconds or less) for the walk, or a pause could "
-            "ask you if you are OK."
+            "a pause could ask you if you are OK. For the walk, set in its settings: "
+            + TRACCAR_SETTINGS
         )
 
     def after(self, previous: Client | None) -> Client:
@@ -94,10 +94,24 @@ class Client:
 
 
 # How to let the server switch OwnTracks to Move mode: the apps obey `setConfiguration` only
-# with these settings on, all off by default (iOS needs both).
+# with these settings on. Named as the apps' own screens name them (owntracks/ios,
+# Base.lproj/Storyboard.storyboard, the Remote Control scene: `cmd` and `remoteConfiguration`,
+# both off by default, the latter "Enable configuration to be updated remotely (requires
+# remote commands)"; owntracks/android, res/xml/preferences_remote_control.xml: "Remote
+# commands" (`cmd`, on by default) and "Remote configuration" (`remoteConfiguration`, off).
 REMOTE_CONFIGURATION = (
-    "on an iPhone, turn on both cmd and allowRemoteConfiguration in OwnTracks' settings; on "
-    "Android, turn on Remote configuration (remoteConfiguration)."
+    "on an iPhone, in OwnTracks' Settings > Remote Control, turn on cmd and "
+    'remoteConfiguration ("Enable configuration to be updated remotely"); on Android, in '
+    "Preferences > Remote Control, turn on Remote configuration, with Remote commands on."
+)
+
+# Traccar Client's settings for a walk, as its screen names them (traccar/traccar-client,
+# lib/settings_screen.dart and lib/l10n/app_en.arb): "Interval (seconds)" is shown only with
+# the accuracy "Highest" (on Android also with Distance 0); its defaults, Distance 75 m and
+# Interval 300 s, report too seldom for a walk; the heartbeat's least is 60 s.
+TRACCAR_SETTINGS = (
+    'Location accuracy "Highest", then Interval (seconds) 10 (on Android it shows with '
+    "Distance 0 too), and Stationary heartbeat (seconds) 60."
 )
 
 
@@ -110,11 +124,17 @@ class Ask:
     asked_from: str | None  # the mode to give it back after the walk (None: nothing to give)
 
 
-def ask_of(client: Client, on_walk: bool, asked_from: str | None) -> Ask:
+def ask_of(client: Client, on_walk: bool, asked_from: str | None, *, held: bool = False) -> Ask:
     """What to ask an OwnTracks app now. During a walk: Move mode, until it is in it (and
     remember what it was in). After the walk: the mode it was in before we asked, once, if
-    it is still in Move mode (which costs battery), unless it never said which it was."""
-    if client.app is not App.OWNTRACKS:
+    it is still in Move mode (which costs battery), unless it never said which it was.
+
+    `held`: the walk is over for her devices but live for the people looking for her (the
+    silent alarm after her duress PIN): nothing is asked, neither Move mode (a command her
+    walk's cover would not send) nor her old mode back, which would slow the positions they
+    search with to one every 15 minutes or so. Her old mode is given back once the walk is
+    over for everyone."""
+    if client.app is not App.OWNTRACKS or held:
         return Ask(None, asked_from)
     if on_walk:
         if client.reports is Reports.OFTEN:

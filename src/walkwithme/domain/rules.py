@@ -9,6 +9,7 @@ walk may change (domain/profiles.py); a walk carries its own in `Watch.profiles`
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import Any
@@ -28,6 +29,7 @@ class Reason(StrEnum):
     LATE = "late"
     STALLED = "stalled"
     MOVING_AWAY = "moving_away"
+    MOVING_AWAY_FAST = "moving_away_fast"  # as in a vehicle (domain/driven.py): asked at once
     SILENT = "silent"
     LINGERING = "lingering"
     SOS = "sos"
@@ -59,12 +61,18 @@ class Watch:
     door_at: int | None  # since when she has been at the door
     check_reason: Reason | None
     check_asked_at: int | None
-    quiet_until: int | None  # she answered a check: no rule asks again before this
+    quiet_until: int | None  # she answered a check: the rules it holds ask nothing before this
     escalate_at: int | None = None  # in alarm: when to tell the next rung of the ladder
-    timer: bool = False  # no destination: only the time she set, and silence once she reports
+    timer: bool = False  # no destination: only the time she set (`unheld_deadlines`)
     profiles: Profiles = DEFAULT_PROFILES  # the thresholds it started with (domain/profiles.py)
-    heard_at: int | None = None  # her phone said it is alive, without a position (a heartbeat)
+    heard_at: int | None = None  # a message from her phone reached us (no position taken)
     still_since: int | None = None  # at the door: since when she has not moved (lingering.py)
+    # The rules she vouched for (`quiet_after_answer`), each held until its time; None: all
+    # of them until `quiet_until` (after an alarm ended, or a quiet time kept before
+    # migration 0038).
+    quiet_rules: Mapping[Reason, int] | None = None
+    # Since when her distance left has risen faster than anyone walks (domain/driven.py).
+    fast_away_since: int | None = None
 
     @property
     def last_heard_at(self) -> int | None:
@@ -98,16 +106,18 @@ class Verdict:
 
 def deadlines(w: Watch, t: Thresholds) -> dict[Reason, int]:
     """Every rule's deadline for this walk, as things stand."""
+    return _held(unheld_deadlines(w, t), w)
+
+
+def unheld_deadlines(w: Watch, t: Thresholds) -> dict[Reason, int]:
+    """Every rule's deadline, as if she had never vouched for herself (no quiet time)."""
     if w.state not in (WalkState.ACTIVE, WalkState.AT_DOOR):
         return {}
-    heard = w.last_heard_at
     if w.timer:
-        # She said when to check on her; a phone that reports is also watched for silence.
-        found = {Reason.LATE: w.expected_at}
-        if heard is not None:
-            found[Reason.SILENT] = heard + t.silent_ms
-        return _quieted(found, w.quiet_until)
-    found = {Reason.SILENT: (heard or w.started_at) + t.silent_ms}
+        # She said when to check on her, and only that: a phone that stops reporting is no
+        # sign here (her walk page stops when her screen locks, in the café she waits in).
+        return {Reason.LATE: w.expected_at}
+    found = {Reason.SILENT: (w.last_heard_at or w.started_at) + t.silent_ms}
     if w.state is WalkState.ACTIVE:
         duration = max(0, w.expected_at - w.started_at)
         grace = max(t.late_grace_min_ms, int(duration * t.late_grace_fraction))
@@ -115,40 +125,110 @@ def deadlines(w: Watch, t: Thresholds) -> dict[Reason, int]:
         found[Reason.STALLED] = w.progress_at + t.stalled_ms
         if w.away_since is not None:
             found[Reason.MOVING_AWAY] = w.away_since + t.moving_away_ms
+        if w.fast_away_since is not None:
+            # A car does not wind back: asked at once, with a short time to answer.
+            found[Reason.MOVING_AWAY_FAST] = w.fast_away_since
     elif w.door_at is not None:
         found[Reason.LINGERING] = lingering_due(w.door_at, w.still_since, t.lingering_ms)
-    return _quieted(found, w.quiet_until)
+    return found
 
 
-def _quieted(found: dict[Reason, int], quiet_until: int | None) -> dict[Reason, int]:
-    if quiet_until is None:
+def _held(found: dict[Reason, int], w: Watch) -> dict[Reason, int]:
+    until, held = w.quiet_until, w.quiet_rules
+    if until is None:
         return found
-    return {reason: max(at, quiet_until) for reason, at in found.items()}
+    if held is None:
+        return {reason: max(at, until) for reason, at in found.items()}
+    return {reason: max(at, held.get(reason, at)) for reason, at in found.items()}
 
 
-# After she answers a check with her PIN, how long before any rule may ask again; a walk that
-# stalled (she stopped to talk, to buy something) is given longer.
+# After she answers a check with her PIN, how long the rules she vouched for are held; a walk
+# that stalled (she stopped to talk, to buy something) is given longer.
 QUIET_AFTER_ANSWER_MS = 5 * MINUTE
 QUIET_AFTER_STALLED_MS = 10 * MINUTE
+# "More time" holds the stalled rule for the minutes she asked, up to this: a stop in a shop
+# she announced is not a stall, but no stop is left unwatched for longer.
+LONGEST_ANNOUNCED_STOP_MS = 30 * MINUTE
 
 
-def quiet_after_answer(reason: Reason | None, now: int) -> int:
-    return now + (QUIET_AFTER_STALLED_MS if reason is Reason.STALLED else QUIET_AFTER_ANSWER_MS)
+# What an answer about one rule vouches for besides: a stop is what makes her late (and being
+# late, or walking elsewhere, is not getting nearer), and without fixes no progress is seen,
+# so a stall is the silence she answered for.
+VOUCHED_WITH: dict[Reason, set[Reason]] = {
+    Reason.STALLED: {Reason.STALLED, Reason.LATE},
+    Reason.LATE: {Reason.LATE, Reason.STALLED},
+    Reason.MOVING_AWAY: {Reason.MOVING_AWAY, Reason.STALLED, Reason.LATE},
+    Reason.MOVING_AWAY_FAST: {
+        Reason.MOVING_AWAY_FAST,
+        Reason.MOVING_AWAY,
+        Reason.STALLED,
+        Reason.LATE,
+    },
+    Reason.SILENT: {Reason.SILENT, Reason.STALLED},
+}
+
+
+@dataclass(frozen=True)
+class Quiet:
+    """After she vouched for herself with her PIN (or her alarm was ended): each rule held,
+    and until when (`rules` None: all of them, until `until`, the latest of them)."""
+
+    until: int
+    rules: Mapping[Reason, int] | None
+
+
+def quiet_after_answer(
+    w: Watch, t: Thresholds, now: int, reason: Reason | None, more_time_ms: int = 0
+) -> Quiet:
+    """What her answer vouches for: what she was asked about, what follows from it
+    (`VOUCHED_WITH`), and every rule already due when she answered; not what starts after. A
+    phone taken from her a minute later, or someone leading her away, is still asked about at
+    its own time; only what she vouched for is held a while. "More time" (`more_time_ms`)
+    also holds the stalled rule for the minutes she asked, up to `LONGEST_ANNOUNCED_STOP_MS`.
+    `reason` None: her alarm ended, by her PIN or by someone who found her: every rule is held
+    for a while, as the people now with her, or who spoke to her, know more than her fixes."""
+    if reason is None and more_time_ms == 0:
+        return Quiet(now + QUIET_AFTER_ANSWER_MS, None)
+    held = {r for r, at in unheld_deadlines(w, t).items() if at <= now}
+    if reason is not None:
+        held |= VOUCHED_WITH.get(reason, {reason})
+    wait = QUIET_AFTER_STALLED_MS if reason is Reason.STALLED else QUIET_AFTER_ANSWER_MS
+    rules = dict.fromkeys(held, now + wait)
+    if more_time_ms > 0:
+        # Only the stop she announced: a phone gone quiet, or walking away, that she answered
+        # for is asked about again after the answer's own few minutes.
+        announced = now + min(more_time_ms, LONGEST_ANNOUNCED_STOP_MS)
+        rules[Reason.STALLED] = max(rules.get(Reason.STALLED, now), announced)
+    return Quiet(max(rules.values(), default=now + wait), rules)
+
+
+# Her time to answer when she is moving away fast (or the check's own, if shorter): every
+# minute takes her most of a kilometre farther.
+FAST_AWAY_WINDOW_MS = 60 * SECOND
+
+
+def answer_window_ms(t: Thresholds, reason: Reason | str | None) -> int:
+    """Her time to answer "Are you OK?" asked for `reason`."""
+    if reason == Reason.MOVING_AWAY_FAST:
+        return min(t.check_window_ms, FAST_AWAY_WINDOW_MS)
+    return t.check_window_ms
 
 
 def evaluate(w: Watch, now: int, t: Thresholds) -> Verdict:
     if w.state not in (WalkState.ACTIVE, WalkState.AT_DOOR):
         return Verdict(None, None, None)
     if w.check_reason is not None and w.check_asked_at is not None:
-        answer_by = w.check_asked_at + t.check_window_ms
+        answer_by = w.check_asked_at + answer_window_ms(t, w.check_reason)
         if now >= answer_by:
             return Verdict(None, Reason.NO_ANSWER, None)
         return Verdict(None, None, answer_by)
-    due = deadlines(w, t)
-    passed = sorted((at, reason) for reason, at in due.items() if at <= now)
+    unheld = unheld_deadlines(w, t)
+    due = _held(unheld, w)
+    # Several due at once (at the end of a quiet time): the one whose sign came first.
+    passed = sorted((at, unheld[reason], reason) for reason, at in due.items() if at <= now)
     if passed:
-        _at, reason = passed[0]
-        return Verdict(reason, None, now + t.check_window_ms)
+        reason = passed[0][2]
+        return Verdict(reason, None, now + answer_window_ms(t, reason))
     return Verdict(None, None, min(due.values()))
 
 
@@ -160,7 +240,8 @@ def next_due_at(w: Watch) -> int | None:
     if w.state not in (WalkState.ACTIVE, WalkState.AT_DOOR):
         return None
     if w.check_reason is not None and w.check_asked_at is not None:
-        return w.check_asked_at + min(t.check_window_ms for t in w.profiles.both)
+        windows = (answer_window_ms(t, w.check_reason) for t in w.profiles.both)
+        return w.check_asked_at + min(windows)
     due: int | None = None
     for t in w.profiles.both:
         found = deadlines(w, t)
@@ -217,6 +298,7 @@ def progress_after(
     straight: tuple[float, float | None] | None = None,
     *,
     along_streets: bool = True,
+    held: bool = False,
 ) -> Progress:
     """Progress is the distance left falling; walking away is it staying above the least seen
     so far, by more than GPS noise. Going back toward the destination ends "away".
@@ -256,7 +338,33 @@ def progress_after(
     allowance (`CROW_DETOUR_SHARE` of the least, up to `MAX_CROW_DETOUR_M`).
 
     Her first fix alone is no surer than any other: its least is settled by the next fix,
-    to the farther of the two unless that one is nearer by more than noise."""
+    to the farther of the two unless that one is nearer by more than noise.
+
+    `held`: she has stopped (a pause, or a question about it waiting) and has not clearly
+    left where she stood (domain/stops.py): what would be progress is not, yet. Standing
+    still for minutes, two noisy fixes in a row land ahead by more than noise often enough."""
+    found = _progress_after(previous, remaining_m, t, accuracy_m, straight, along_streets)
+    if not held or previous is None or found.progress_at != t or previous.progress_at == t:
+        return found
+    closer = remaining_m <= previous.progress_m - noise_m(accuracy_m)
+    return Progress(
+        previous.progress_m,
+        previous.progress_at,
+        None,
+        closer_m=remaining_m if closer else None,
+        straight_m=previous.straight_m,
+        behind_m=_least(previous.behind_m, remaining_m),
+    )
+
+
+def _progress_after(
+    previous: Progress | None,
+    remaining_m: float,
+    t: int,
+    accuracy_m: float | None,
+    straight: tuple[float, float | None] | None,
+    along_streets: bool,
+) -> Progress:
     crow, crow_before = straight if straight is not None else (None, None)
     if previous is None:
         return Progress(remaining_m, t, None, straight_m=crow, first_only=True)

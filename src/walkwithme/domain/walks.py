@@ -93,14 +93,20 @@ def door_after_fix(
 ) -> WalkState:
     """The state a trusted fix puts a live walk in, with hysteresis.
 
-    Arriving needs the fix inside the radius and precise enough to say so, and reached: from
-    her fix before (`came_from`), at no more than ARRIVAL_SPEED_MPS, or that fix at the door
-    too. One stray fix by her door while she is streets away (a reflection between tall
-    buildings) would tell her companions she is there, and put off every rule that watches a
-    walk on its way; her next fix, if she really came that fast (a car to her door), confirms
-    it. Leaving needs the whole accuracy circle outside the radius plus a margin, so GPS drift
-    at the edge of the radius never flaps the walk between `active` and `at_door`.
-    `distance`: the fix's straight-line distance to the door, if the caller has it already.
+    Arriving needs the fix inside the radius, precise enough to say so, and reached: from her
+    fix before (`came_from`) at no more than ARRIVAL_SPEED_MPS, or that fix at the door too;
+    and her phone not saying she moves faster than a run as it is taken (`MOVING_MPS`). One
+    stray fix by her door while she is streets away (a reflection between tall buildings)
+    would tell her companions she is there, and put off every rule that watches a walk on its
+    way; so would a car driving her past it. Her next fix, if she really came that fast (a
+    car to her door, stopped), confirms it. Leaving needs the whole accuracy circle outside
+    the radius plus a margin, so GPS drift at the edge of the radius never flaps the walk
+    between `active` and `at_door`; and, counted at twice the accuracy the fix claims (GPS
+    noise, as the rules count it: a phone's accuracy is about one standard deviation of its
+    error), outside the radius itself: between tall houses, fixes 40 m off claiming 40 to 65 m
+    put her 114 m from her door (±47 m) while she stood at it, and her companions read "left
+    the door", then "at the door" again. `distance`: the fix's straight-line distance to the
+    door, if the caller has it already.
     """
     accuracy = fix.accuracy_m or 0.0
     distance = dest.distance_from(fix.lat, fix.lon) if distance is None else distance
@@ -108,19 +114,31 @@ def door_after_fix(
         if (
             distance <= dest.radius_m
             and accuracy <= max(MAX_DOOR_ACCURACY_M, dest.radius_m)
+            and (fix.speed_mps is None or fix.speed_mps <= MOVING_MPS)
             and (came_from is None or _came_to_the_door(dest, came_from, fix))
         ):
             return WalkState.AT_DOOR
-    elif state is WalkState.AT_DOOR and distance - accuracy > dest.radius_m + leave_margin_m(
-        dest.radius_m
-    ):
+    elif state is WalkState.AT_DOOR and _left_the_door(dest, distance, accuracy):
         return WalkState.ACTIVE
     return state
+
+
+def _left_the_door(dest: Destination, distance: float, accuracy: float) -> bool:
+    beyond_margin = distance - accuracy > dest.radius_m + leave_margin_m(dest.radius_m)
+    return beyond_margin and distance - LEAVING_NOISE_FACTOR * accuracy > dest.radius_m
+
+
+# Leaving: twice the accuracy a fix claims may be noise (`rules.ACCURACY_NOISE_FACTOR`).
+LEAVING_NOISE_FACTOR = 2.0
 
 
 # How fast she may have come to her door from her fix before (a car or a tram to the door;
 # a jump faster than this is a stray fix until the next one agrees).
 ARRIVAL_SPEED_MPS = 15.0
+# Faster than a run, by the speed her phone reports as the fix is taken, she is not at her
+# door but passing it: in a car, whose fixes by her door come at a car's pace (an outside
+# replay had her companions told she was home while she was driven past it, at 10 m/s).
+MOVING_MPS = 4.0
 
 
 def _came_to_the_door(dest: Destination, before: Fix, fix: Fix) -> bool:

@@ -34,6 +34,9 @@ class PhoneMessage:
     fixes: tuple[Fix, ...] = ()  # positions to record (Traccar Client 10's JSON: several)
     refused: str | None = None  # why a message we read was not used (answered 2xx, recorded)
     sos: bool = False  # the app's alarm button
+    # When it was pressed, as the fix (or heartbeat) it came with says; None: not said. A
+    # queue the phone kept offline may hold one pressed before the walk began.
+    sos_ms: int | None = None
     # A heartbeat with no position in it (Traccar Client 10's, when the phone has no fresh
     # location): when the phone said it is alive. It counts against silence, nothing else.
     alive_ms: int | None = None
@@ -41,6 +44,10 @@ class PhoneMessage:
     # MQTT: a retained message the broker hands again on every (re)subscription. Only news if
     # what it carries isn't stored yet; it never asks the app for anything.
     replayed: bool = False
+    # MQTT: it came through a broker, which holds a session's messages while the service is
+    # away and hands them over when it is back: its arrival says nothing of when the phone
+    # sent it, so it counts against silence by its fixes' own times, not as heard now.
+    relayed: bool = False
     # OwnTracks: it came encrypted with the device's key, so its answers go back encrypted.
     encrypted: bool = False
     # Something the app says of the phone for the walk's timeline: "offline" (OwnTracks' last

@@ -62,9 +62,10 @@ def read(
 def _params(p: Mapping[str, str], generation: str) -> PhoneMessage:
     client = Client(App.TRACCAR, generation)
     sos = p.get("alarm", "").strip().lower() == "sos"
+    sos_ms = _pressed_at(p.get("timestamp")) if sos else None
     charging = _charge(p, generation)
     if not any(key in p for key in ("lat", "lon", "location")) and p.get("timestamp"):
-        return replace(_alive(p, client, sos), charging=charging)
+        return replace(_alive(p, client, sos), charging=charging, sos_ms=sos_ms)
     try:
         if "location" in p and ("lat" not in p or "lon" not in p):
             lat_text, _, lon_text = p["location"].partition(",")
@@ -83,11 +84,22 @@ def _params(p: Mapping[str, str], generation: str) -> PhoneMessage:
             battery_pct=_battery(p, charging),
         )
     except Invalid as exc:
-        return PhoneMessage(client, refused=exc.message, sos=sos, charging=charging)
+        return PhoneMessage(client, refused=exc.message, sos=sos, sos_ms=sos_ms, charging=charging)
     # The old Android client adds `mock=true` for a position from a mock provider.
     mock = p.get("mock", "").strip().lower() == "true"
     signal = MOCK_LOCATION if mock else None
-    return PhoneMessage(client, fixes=(fix,), sos=sos, signal=signal, charging=charging)
+    return PhoneMessage(
+        client, fixes=(fix,), sos=sos, sos_ms=sos_ms, signal=signal, charging=charging
+    )
+
+
+def _pressed_at(value: object) -> int | None:
+    """When an SOS was pressed: the time of the fix (or heartbeat) it came with, or None if
+    it has none that can be read (then it is raised, as always)."""
+    try:
+        return _timestamp(value)
+    except Invalid:
+        return None
 
 
 def _charge(p: Mapping[str, str], generation: str) -> bool | None:
@@ -143,12 +155,18 @@ def _json_array(items: list[object]) -> tuple[str | None, PhoneMessage]:
     ]
     read = [_params(p, TRACCAR_10) for p in params]
     alive = [m.alive_ms for m in read if m.alive_ms is not None]
+    # Its SOS, pressed when its newest SOS was; one with no time says nothing of when it was
+    # pressed, and is raised (usecases/phones.py), as it always was.
+    pressed = [m.sos_ms for m in read if m.sos]
+    known = [t for t in pressed if t is not None]
+    sos_ms = max(known) if known and len(known) == len(pressed) else None
     beat = any(m.client.mode == HEARTBEAT for m in read)
     message = PhoneMessage(
         Client(App.TRACCAR, HEARTBEAT if beat else TRACCAR_10),
         fixes=tuple(fix for m in read for fix in m.fixes),
         refused=next((m.refused for m in reversed(read) if m.refused), None),
-        sos=any(m.sos for m in read),
+        sos=bool(pressed),
+        sos_ms=sos_ms,
         alive_ms=max(alive) if alive else None,
         alive_battery=next(
             (m.alive_battery for m in reversed(read) if m.alive_battery is not None), None
@@ -172,6 +190,7 @@ def _json(data: object) -> tuple[str | None, PhoneMessage]:
     device = data.get("device_id")
     location: dict[str, Any] = data["location"]
     sos = _is_sos(location)
+    sos_ms = _pressed_at(location.get("timestamp")) if sos else None
     heartbeat = data.get("heartbeat") is True or location.get("heartbeat") is True
     client = Client(App.TRACCAR, HEARTBEAT if heartbeat else TRACCAR_9)
     # 9.x's location plugin: `battery: {level, is_charging}`.
@@ -181,11 +200,15 @@ def _json(data: object) -> tuple[str | None, PhoneMessage]:
     try:
         fix = _json_fix(location)
     except Invalid as exc:
-        refused = PhoneMessage(client, refused=exc.message, sos=sos, charging=charging)
+        refused = PhoneMessage(
+            client, refused=exc.message, sos=sos, sos_ms=sos_ms, charging=charging
+        )
         return str(device) if device else None, refused
     # 9.x: its location plugin marks a position from a mock provider `mock: true`.
     signal = MOCK_LOCATION if location.get("mock") is True else None
-    message = PhoneMessage(client, fixes=(fix,), sos=sos, signal=signal, charging=charging)
+    message = PhoneMessage(
+        client, fixes=(fix,), sos=sos, sos_ms=sos_ms, signal=signal, charging=charging
+    )
     return str(device) if device else None, message
 
 

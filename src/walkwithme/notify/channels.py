@@ -9,6 +9,8 @@ reach) is not retried; a transient one is, with backoff.
   decides which schemes are allowed. Apprise only says yes or no, so a failure counts as
   transient (the channel is "failing" after several in a row, and still sent every alert). Emails
   carry the idempotency key in an `X-Walkwithme-Alert` header.
+- email: one address, sent through the operator's own mail server (`WWM_SMTP_URL`), offered
+  only when it is set (notify/mail.py). Its failures are all tried again.
 - webpush: a browser's push subscription; the alert encrypted for that browser, signed with
   the server's VAPID key, through the one outbound wrapper (notify/webpush.py). A
   subscription the push service says is gone (404, 410) breaks the channel at once.
@@ -31,7 +33,7 @@ import httpx2
 import orjson
 
 from walkwithme.domain.errors import Invalid
-from walkwithme.notify import outbound, webpush
+from walkwithme.notify import mail, outbound, webpush
 from walkwithme.notify.messages import render, render_html
 from walkwithme.notify.outbound import PRIVATE_TARGET
 from walkwithme.notify.vapid import PushKeys
@@ -124,12 +126,13 @@ class AppriseUrl:
         # Apprise connects by itself (SMTP, redirects it follows): every connection it makes
         # is checked as it is made, in its own threads too (the guard is a context variable).
         with outbound.guarded(allow_private=self.allow_private) as guard:
-            ok = await asyncio.to_thread(_apprise_notify, url, title, text, email)
+            failed = await asyncio.to_thread(_apprise_notify, url, title, text, email)
         if guard.refused:
             raise DeliveryError(guard.refused, permanent=True)
-        if not ok:
+        if failed is not None:
+            why = f": {failed}" if failed else ""
             raise DeliveryError(
-                "the notification service refused or was unreachable", permanent=False
+                f"the notification service refused or was unreachable{why}", permanent=False
             )
 
 
@@ -195,27 +198,71 @@ def _apprise() -> Any:
 
     # Its own log lines name each channel's URL (user, host, topic: where her alerts go, with
     # only the password masked), at every send and failure; a failure is logged by the
-    # notifier, by number and reason, never by address (docs/privacy.md).
-    logging.getLogger("apprise").setLevel(logging.CRITICAL + 1)
+    # notifier, by number and reason, never by address (docs/privacy.md). Nor do they reach
+    # the service's log while a send reads them (`_apprise_notify`: LogCapture lowers the
+    # level for its own handler alone).
+    said = logging.getLogger("apprise")
+    said.setLevel(logging.CRITICAL + 1)
+    said.propagate = False
     return apprise
 
 
-def _apprise_notify(url: str, title: str, body: str, html: bool = False) -> bool:
+def _apprise_notify(url: str, title: str, body: str, html: bool = False) -> str | None:
+    """None once sent; else why not, in Apprise's own last warning ("SMTP AUTH extension
+    not supported by server"), without the addresses or URLs it names (a channel's page
+    and the log show it), or "" if it said nothing. Its bare "refused or unreachable" left
+    an operator to run Apprise by hand to learn why (outside review)."""
     apprise = _apprise()
-    sender = apprise.Apprise()
-    if not sender.add(url):
-        return False
-    given = apprise.NotifyFormat.HTML if html else None
-    return bool(sender.notify(title=title, body=body, body_format=given))
+    with apprise.LogCapture(level=logging.DEBUG, fmt="%(levelname)s %(message)s") as said:
+        sender = apprise.Apprise()
+        given = apprise.NotifyFormat.HTML if html else None
+        if sender.add(url) and sender.notify(title=title, body=body, body_format=given):
+            return None
+        return _why_apprise_failed(said.getvalue().splitlines())
+
+
+def _why_apprise_failed(lines: list[str]) -> str:
+    """Apprise's last warning, with the exception it logs after it at debug level, where its
+    cause is ("Connection error while submitting email ...", then "Socket Exception: SMTP
+    AUTH extension not supported by server.")."""
+    level_of = [line.partition(" ") for line in lines]
+    warned = [i for i, (level, _, _) in enumerate(level_of) if level in ("WARNING", "ERROR")]
+    if not warned:
+        return ""
+    why = level_of[warned[-1]][2].strip()
+    for _level, _, text in level_of[warned[-1] + 1 :]:
+        if "Exception: " in text:
+            why += ": " + text.partition("Exception: ")[2].strip()
+            break
+    return mail.plainly(why)
 
 
 KINDS = ("webhook", "apprise", "webpush")
+NO_EMAIL = (
+    "this server does not send email itself (its operator has not set WWM_SMTP_URL): "
+    "choose another kind, such as an Apprise mailto:// URL"
+)
+
+
+def kinds(*, email: bool) -> tuple[str, ...]:
+    """The kinds this server takes: email first when its operator set up a mail server."""
+    return ("email", *KINDS) if email else KINDS
 
 
 def check_target(
-    kind: str, target: object, *, schemes: tuple[str, ...], allow_private: bool
+    kind: str,
+    target: object,
+    *,
+    schemes: tuple[str, ...],
+    allow_private: bool,
+    email: bool = False,
 ) -> str:
-    """Refuse, by name, a channel that could never work or must not be used."""
+    """Refuse, by name, a channel that could never work or must not be used. `email`: the
+    operator's mail server is set (WWM_SMTP_URL), so an email channel is one address."""
+    if kind == "email":
+        if not email:
+            raise Invalid(NO_EMAIL, field="kind")
+        return mail.check_address(target)
     if kind == "webpush":
         return webpush.check_subscription(target, allow_private=allow_private)
     if not isinstance(target, str):
@@ -235,7 +282,7 @@ def check_target(
         if not _apprise().Apprise().add(target):
             raise Invalid("Apprise can't read this URL", field="target")
     else:
-        raise Invalid(f"kind must be one of: {', '.join(KINDS)}", field="kind")
+        raise Invalid(f"kind must be one of: {', '.join(kinds(email=email))}", field="kind")
     hosts = [parts.hostname or ""] if kind == "webhook" else apprise_hosts(target)
     if not allow_private and any(outbound.is_private_literal(host) for host in hosts if host):
         raise Invalid(PRIVATE_TARGET, field="target")
@@ -250,7 +297,10 @@ def build(
     allow_private: bool,
     push_keys: PushKeys,
     http: outbound.Outbound,
+    smtp: mail.SmtpServer | None = None,
 ) -> Channel:
+    if kind == "email":
+        return mail.Email(smtp, target)
     if kind == "webhook":
         return Webhook(target, secret or "", allow_private, http)
     if kind == "webpush":

@@ -6,6 +6,8 @@ import html
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from walkwithme.notify import times
+
 if TYPE_CHECKING:
     from walkwithme.streets import StreetMap
 
@@ -34,6 +36,7 @@ REASONS = {
     # a block, across, or the wrong way after answering a check).
     "stalled": "not getting any closer to the destination",
     "moving_away": "moving away from the destination",
+    "moving_away_fast": "moving away fast, as in a vehicle",
     "silent": "the phone went silent",
     "lingering": "at the door for long without going in",
     "sos": "SOS pressed",
@@ -58,7 +61,10 @@ DURESS_AGAIN = {
 # A timer walk has no destination: it is not "home", and nothing is late to arrive.
 _TIMER_WHAT = {
     "started": "{name} started a timed walk and shared it with you.",
+    "inside": "{name} is inside: the walk is over.",
 }
+# "I'm inside" said away from where the walk was going (at a friend's, say): not "home".
+_INSIDE_ELSEWHERE = "{name} is inside, not where the walk was going: the walk is over."
 TIMER_REASONS = {
     # Not "without a word": she may have answered an earlier "Are you OK?" about it.
     "late": "the time set for the walk ran out",
@@ -68,8 +74,24 @@ _CHECK_WHY = {
     "late": "You are later than expected.",
     "stalled": "You have not got any closer to where you are going for a while.",
     "moving_away": "You seem to be walking away from where you are going.",
+    "moving_away_fast": (
+        "You seem to be moving away fast from where you are going, as in a vehicle."
+    ),
     "silent": "Your phone stopped reporting.",
     "lingering": "You have been at the door for a while without going in.",
+}
+# When what the alert tells of happened, said under its title at send time, in the reader's
+# zone: "Raised at 23:37 (3 min ago)." (an alarm: when it began, for every rung and repeat).
+_WHEN_LEAD = {
+    "alarm": "Raised at",
+    "check": "Asked at",
+    "alarm_acknowledged": "At",
+    "alarm_resolved": "Ended at",
+    "low_battery": "At",
+    "arrived": "At",
+    "inside": "At",
+    "ended": "At",
+    "started": "Started at",
 }
 _TIMER_CHECK_WHY = "The time you set for this walk ran out: you can also add time, or end it."
 # After her duress PIN, whoever is with her may hold her phone.
@@ -111,6 +133,8 @@ def render(payload: dict[str, Any]) -> tuple[str, str]:
     reason = said_reason(payload.get("reason"), payload.get("asked_because"), timer=timer)
     what = {**_WHAT, **_TIMER_WHAT} if timer else _WHAT
     template = what.get(kind, kind)
+    if kind == "inside" and not timer and payload.get("at_door") is False:
+        template = _INSIDE_ELSEWHERE
     if kind == "alarm" and payload.get("said") in DURESS_AGAIN:
         # Not the same alarm twice: what whoever holds the phone just made the walker do.
         template = "ALARM: {name} gave the duress PIN again" + DURESS_AGAIN[payload["said"]] + "."
@@ -124,14 +148,16 @@ def render(payload: dict[str, Any]) -> tuple[str, str]:
     if kind == "low_battery" and payload.get("charging"):
         title += " It is charging."  # her phone said so with the fix (usecases/phones.py)
     lines = [title, *_more(kind, payload, name, by, timer)]
+    happened = times.time_of(payload, "alarm_at" if kind == "alarm" else "at")
+    if happened is None and kind == "alarm":
+        happened = times.time_of(payload, "at")
+    if kind in _WHEN_LEAD and happened is not None:
+        lines.append(f"{_WHEN_LEAD[kind]} {times.when(happened, payload)}.")
     if kind == "offer_declined" and payload.get("when"):
         lines.append(f"Promised instead: {payload['when']}.")
     last = payload.get("last_position") or payload.get("position")
     if last:
-        age = f", {last['age_s'] // 60} min ago" if "age_s" in last else ""
-        accuracy = f" (±{last['accuracy']:.0f} m)" if last.get("accuracy") is not None else ""
-        near = f"near {' and '.join(last['streets'])} " if last.get("streets") else ""
-        lines.append(f"Last seen {near}at {last['lat']:.5f}, {last['lon']:.5f}{accuracy}{age}.")
+        lines.append(_last_seen(last, payload))
         if last.get("battery") is not None:
             lines.append(f"Battery {last['battery']:.0f}%.")
         if last.get("bearing") is not None:
@@ -148,6 +174,17 @@ def render(payload: dict[str, Any]) -> tuple[str, str]:
     if payload.get("link"):
         lines.append(str(payload["link"]))
     return title, "\n".join(lines)
+
+
+def _last_seen(last: dict[str, Any], payload: dict[str, Any]) -> str:
+    """ "Last seen at 23:34 (3 min ago) near Bulevardi and Annankatu: 60.16520, 24.93950
+    (±8 m).": when by the reader's clock and how long ago as the alert is sent (not as it was
+    made: it may go out hours later), the streets, the coordinates and their accuracy."""
+    taken = times.time_of(last, "t")
+    seen = f"Last seen at {times.when(taken, payload)}" if taken is not None else "Last seen"
+    near = f" near {' and '.join(last['streets'])}" if last.get("streets") else ""
+    accuracy = f" (±{last['accuracy']:.0f} m)" if last.get("accuracy") is not None else ""
+    return f"{seen}{near}: {last['lat']:.5f}, {last['lon']:.5f}{accuracy}."
 
 
 def _more(kind: str, payload: dict[str, Any], name: str, by: str, timer: bool) -> list[str]:
@@ -183,7 +220,7 @@ def with_link(payload: dict[str, Any], base_url: str) -> dict[str, Any]:
     "Are you OK?" page, an alarm's link for guardians), else, for any alert about a walk, the
     walk's page, which shows each person signed in only what they may see (404 to anyone
     else, so the link reveals nothing to whoever forwards it). An empty `link_path`: no page
-    to open (her guardians and the hook don't follow her walks: alarms.Reached)."""
+    to open (her guardians and the hook don't follow her walks: helping.Reached)."""
     path = payload.get("link_path")
     if path is None and payload.get("walk_id") is not None:
         path = f"/walks/{payload['walk_id']}"

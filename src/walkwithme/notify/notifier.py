@@ -30,6 +30,7 @@ from walkwithme.notify import outbound
 from walkwithme.notify.channels import Alert, Channel, DeliveryError, Webhook, build
 from walkwithme.notify.messages import with_link, with_streets
 from walkwithme.notify.outbound import Outbound
+from walkwithme.notify.times import with_times
 from walkwithme.notify.vapid import PushKeys
 from walkwithme.store.database import Database
 from walkwithme.store.tx import Tx
@@ -140,6 +141,9 @@ class Notifier:
 
     async def _send(self, claimed: outbox.Claimed) -> outbox.Result:
         payload = with_streets(with_link(claimed.payload, self.config.base_url), self.streets)
+        # Its times said as of now, by the service's clock (a retry hours later says so), in
+        # its recipient's zone.
+        payload = with_times(payload, self.clock.now_ms(), claimed.timezone)
         alert = Alert(str(payload.get("key")), payload)
         try:
             await asyncio.wait_for(self._channel(claimed).send(alert), SEND_TIMEOUT_S)
@@ -172,6 +176,7 @@ class Notifier:
             allow_private=allow,
             push_keys=self.push_keys,
             http=self.http,
+            smtp=self.config.smtp,
         )
 
     # -- the loop ----------------------------------------------------------------------------

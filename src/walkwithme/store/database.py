@@ -1,9 +1,9 @@
 """Engines for SQLite (the default) and PostgreSQL, and reads off the event loop.
 
-SQLite gets WAL (readers never wait for the writer), a busy timeout, foreign keys,
-`secure_delete` and `synchronous=FULL`: a fix we acknowledged must survive a power cut, and
-group commit makes the fsync affordable. Writes on SQLite start with `BEGIN IMMEDIATE` so a
-write transaction takes the lock up front instead of failing half-way.
+SQLite (store/sqlite_engine.py) gets WAL (readers never wait for the writer), a busy
+timeout, foreign keys, `secure_delete` and `synchronous=FULL`: a fix we acknowledged must
+survive a power cut, and group commit makes the fsync affordable. Writes on SQLite start with
+`BEGIN IMMEDIATE` so a write transaction takes the lock up front instead of failing half-way.
 
 On PostgreSQL the writer's engine saves it round trips (store/pg_writes.py).
 `synchronous_commit` is left as the server has it (on by default): a fix answered is a fix on
@@ -16,7 +16,6 @@ import asyncio
 import logging
 import math
 import re
-import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
@@ -24,7 +23,7 @@ import anyio
 import anyio.to_thread
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement, Executable
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -35,49 +34,6 @@ T = TypeVar("T")
 READ_THREADS = 40  # anyio's default worker threads, which run the reads
 SQLITE_VARIABLES = 999  # the parameters a statement may have in any SQLite (32,766 since 3.32)
 LIVE_READ_THREADS = 4  # of which the live streams' reads take at most this many at once
-
-
-def _sqlite_engine(url: str, *, for_writes: bool, busy_timeout_ms: int) -> Engine:
-    engine = sa.create_engine(
-        url,
-        connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
-        # Readers run on the worker threads (40 at most): one pooled connection each, kept
-        # open, instead of opening a file and parsing the schema for a burst of reads.
-        # The writer keeps one connection (store/writer.py); a migration, the CLI's checks or
-        # a second writer in tests may take another while it does.
-        pool_size=1 if for_writes else READ_THREADS,
-        max_overflow=2 if for_writes else 0,
-    )
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
-        dbapi_conn.isolation_level = None
-        cur = dbapi_conn.cursor()
-        if for_writes:  # WAL is a property of the file: set once, by the writer
-            cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=FULL")
-        cur.execute("PRAGMA foreign_keys=ON")
-        # What is deleted is overwritten, not only unlinked: a forgotten walk's track must not
-        # linger in free pages of the file (usecases/retention.py).
-        cur.execute("PRAGMA secure_delete=ON")
-        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-        cur.close()
-
-    begin = "BEGIN IMMEDIATE" if for_writes else "BEGIN"
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        # Straight on the DB-API connection, as the writer's statements are (`Prepared`):
-        # through SQLAlchemy's execution it took the writer 39 µs a group (median, in the
-        # ingest benchmark at one connection), a fifth of its commit with the fsync.
-        dbapi_conn: Any = conn.connection.dbapi_connection
-        try:
-            dbapi_conn.execute(begin)
-        except sqlite3.Error as exc:  # e.g. locked past the busy timeout: as SQLAlchemy's
-            raise refused(conn, dbapi_conn, exc, begin, None) from exc
-
-    return engine
 
 
 class StorageUnavailable(Exception):
@@ -102,12 +58,10 @@ class Database:
         # Made in the event loop that first reads for a live stream (one per loop).
         self._live_limiter: tuple[asyncio.AbstractEventLoop, anyio.CapacityLimiter] | None = None
         if self.is_sqlite:
-            self.write_engine = _sqlite_engine(
-                url, for_writes=True, busy_timeout_ms=busy_timeout_ms
-            )
-            self.read_engine = _sqlite_engine(
-                url, for_writes=False, busy_timeout_ms=busy_timeout_ms
-            )
+            from walkwithme.store.sqlite_engine import sqlite_engine  # it builds on this module
+
+            self.write_engine = sqlite_engine(url, for_writes=True, busy_timeout_ms=busy_timeout_ms)
+            self.read_engine = sqlite_engine(url, for_writes=False, busy_timeout_ms=busy_timeout_ms)
         else:
             from walkwithme.store import pg_writes  # it builds on this module
 
@@ -160,9 +114,22 @@ class Database:
             raw.close()
 
     def dispose(self) -> None:
-        self.write_engine.dispose()
-        if self.read_engine is not self.write_engine:
-            self.read_engine.dispose()
+        """Close every connection: those in the pools now, and those in use as they return.
+        (The engines stay usable, with new pools: commands and tests read after a stop.)"""
+        for engine in {self.write_engine, self.read_engine}:
+            retired = engine.pool
+            engine.dispose()
+            # A connection still in use (a read on a worker thread as the service stops) comes
+            # back to the retired pool, which nobody will empty: closed as it does, not left
+            # open for the garbage collector to find. Listened to once the new pool is made
+            # (it copies the old one's listeners); those back in between, closed just after.
+            event.listen(retired, "checkin", _close_returned)
+            retired.dispose()
+
+
+def _close_returned(dbapi_conn: Any, _record: Any) -> None:
+    if dbapi_conn is not None:
+        dbapi_conn.close()
 
 
 Writes = list[tuple[Executable, list[dict[str, Any]]]]  # each statement with its sets of values

@@ -33,9 +33,22 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
+class NewerDatabase(Exception):
+    """The database's schema is one no migration here makes: a newer release made it (Alembic
+    would only say it "can't locate revision")."""
+
+    def __init__(self, at: str) -> None:
+        super().__init__(
+            f"the database was made by a newer release of Walk With Me (schema {at}; this one "
+            f"knows up to {script_head()}): run that release, or restore the backup taken "
+            "before upgrading"
+        )
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     if revision == "head" and is_up_to_date(engine):
         return
+    refuse_newer(recorded_revision(engine))
     from alembic import command
 
     config = alembic_config(engine)
@@ -47,6 +60,20 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 def is_up_to_date(engine: Engine) -> bool:
     head = script_head()
     return head is not None and recorded_revision(engine) == head
+
+
+def refuse_newer(at: str | None) -> None:
+    """Raise NewerDatabase if the database is at a revision none of these scripts makes."""
+    if at is not None and at not in known_revisions():
+        raise NewerDatabase(at)
+
+
+def known_revisions() -> set[str]:
+    """Every revision these scripts make (an older database is at one of them)."""
+    found: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        found.update(_REVISION.findall(path.read_text()))
+    return found
 
 
 def script_head() -> str | None:

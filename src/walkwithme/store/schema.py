@@ -6,24 +6,15 @@ import functools
 
 import sqlalchemy as sa
 
-metadata = sa.MetaData(
-    naming_convention={
-        "ix": "ix_%(column_0_label)s",
-        "uq": "uq_%(table_name)s_%(column_0_name)s",
-        "ck": "ck_%(table_name)s_%(constraint_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
+from walkwithme.store.columns import Id as Id
+from walkwithme.store.columns import Ms as Ms
+from walkwithme.store.columns import metadata as metadata
+from walkwithme.store.columns import pk as _pk
 
-# BIGINT on PostgreSQL; on SQLite an INTEGER primary key is the rowid and counts up by itself.
-Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-Ms = sa.BigInteger
-
-
-def _pk() -> sa.Column[int]:
-    return sa.Column("id", Id, primary_key=True, autoincrement=True)
-
+# The offers' tables live in a module of their own, on the same metadata; found here too.
+from walkwithme.store.schema_offers import offer_mutes as offer_mutes
+from walkwithme.store.schema_offers import offer_series as offer_series
+from walkwithme.store.schema_offers import offers as offers
 
 people = sa.Table(
     "people",
@@ -110,6 +101,8 @@ devices = sa.Table(
     sa.Column("last_seen_at", Ms),
     # What its messages said of the phone app (domain/reporting.py): the app, and its mode.
     sa.Column("app", sa.String(16)),
+    # The app it first reported as: only one that began as OwnTracks is given friends.
+    sa.Column("first_app", sa.String(16)),
     sa.Column("app_mode", sa.String(16)),
     # The last message it sent that we read but could not use (answered 2xx all the same).
     sa.Column("last_refused_at", Ms),
@@ -127,6 +120,9 @@ devices = sa.Table(
     # during walks: the timeline says when it starts or stops charging).
     sa.Column("charging", sa.Boolean),
     sa.Column("charging_walk_id", Id),
+    # The time of the last SOS taken from it, as the phone said it (its fix's): the same
+    # again is the app resending it, not her pressing SOS again.
+    sa.Column("sos_at", Ms),
 )
 
 contacts = sa.Table(
@@ -140,6 +136,8 @@ contacts = sa.Table(
     sa.Column("state", sa.String(16), nullable=False),
     sa.Column("created_at", Ms, nullable=False),
     sa.Column("updated_at", Ms, nullable=False),
+    # Who ended it (NULL: it stands, or ended before migration 0039): see contacts.standing.
+    sa.Column("ended_by", Id),
     sa.Index("ix_contacts_owner", "owner_id", "state"),
     sa.Index("ix_contacts_member", "member_id", "state"),
 )
@@ -208,6 +206,8 @@ walks = sa.Table(
     sa.Column("check_reason", sa.String(16)),
     sa.Column("check_asked_at", Ms),
     sa.Column("quiet_until", Ms),
+    # The rules that quiet time holds, each until when (NULL: all; migration 0038).
+    sa.Column("quiet_rules", sa.String(200)),
     # When her phone was last asked for a fresh position before a check (OwnTracks'
     # reportLocation; domain/fresh_fix.py, migration 0026).
     sa.Column("fix_asked_at", Ms),
@@ -233,6 +233,7 @@ walks = sa.Table(
     sa.Column("cover_check_reason", sa.String(16)),
     sa.Column("cover_check_asked_at", Ms),
     sa.Column("cover_quiet_until", Ms),
+    sa.Column("cover_quiet_rules", sa.String(200)),
     sa.Column("cover_alarm_at", Ms),
     sa.Column("cover_escalation_level", sa.Integer),
     sa.Column("cover_escalate_at", Ms),
@@ -409,61 +410,6 @@ deliveries = sa.Table(
     sa.Column("sent_at", Ms),
     sa.UniqueConstraint("alert_id", "channel_id", name="uq_deliveries_alert_channel"),
     sa.Index("ix_deliveries_due", "state", "next_attempt_at"),
-)
-
-
-# Offers (usecases/offers.py): a companion offers to walk someone home. The walker answers;
-# a decline may carry a promise, which is reminded to both at its time (`remind_at`, a due
-# time the watchdog claims and clears).
-offer_series = sa.Table(
-    "offer_series",
-    metadata,
-    _pk(),
-    sa.Column("walker_id", Id, sa.ForeignKey("people.id", ondelete="CASCADE"), nullable=False),
-    sa.Column("offerer_id", Id, sa.ForeignKey("people.id", ondelete="CASCADE"), nullable=False),
-    sa.Column("days", sa.Integer, nullable=False),  # bit 0: Monday ... bit 6: Sunday
-    sa.Column("local_time", sa.String(5), nullable=False),  # "22:00", in the walker's zone
-    sa.Column("state", sa.String(16), nullable=False),  # active, stopped
-    sa.Column("created_at", Ms, nullable=False),
-    sa.Column("stopped_at", Ms),
-    sa.Column("stopped_by", Id, sa.ForeignKey("people.id", ondelete="SET NULL")),
-    # The next occurrence: when the watchdog makes the next pending offer.
-    sa.Column("next_due_at", Ms),
-    sa.Index("ix_offer_series_walker", "walker_id", "state"),
-    sa.Index("ix_offer_series_next_due_at", "next_due_at"),
-)
-
-offers = sa.Table(
-    "offers",
-    metadata,
-    _pk(),
-    sa.Column("walker_id", Id, sa.ForeignKey("people.id", ondelete="CASCADE"), nullable=False),
-    sa.Column("offerer_id", Id, sa.ForeignKey("people.id", ondelete="CASCADE"), nullable=False),
-    sa.Column("series_id", Id, sa.ForeignKey("offer_series.id", ondelete="SET NULL")),
-    sa.Column("state", sa.String(16), nullable=False),  # pending, accepted, declined, withdrawn
-    sa.Column("created_at", Ms, nullable=False),
-    sa.Column("at", Ms, nullable=False),  # when the walk is offered for
-    sa.Column("expires_at", Ms, nullable=False),  # a pending offer lapses then
-    sa.Column("answered_at", Ms),
-    sa.Column("note", sa.String(500)),  # the walker's, with a decline
-    sa.Column("promise_at", Ms),  # "tomorrow at 20:00", with a decline
-    sa.Column("remind_at", Ms),  # the promise's reminder, until it is sent (then NULL)
-    sa.Column("reminded_at", Ms),
-    sa.Column("walk_id", Id, sa.ForeignKey("walks.id", ondelete="SET NULL")),
-    sa.Index("ix_offers_walker", "walker_id", "state"),
-    sa.Index("ix_offers_offerer", "offerer_id", "walker_id"),
-    sa.Index("ix_offers_remind_at", "remind_at"),
-)
-
-# The walker's mutes and blocks of offers, one row per person she muted or blocked.
-offer_mutes = sa.Table(
-    "offer_mutes",
-    metadata,
-    sa.Column("walker_id", Id, sa.ForeignKey("people.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column("person_id", Id, sa.ForeignKey("people.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column("kind", sa.String(8), nullable=False),  # mute, block
-    sa.Column("until", Ms),  # NULL: for good (a block always)
-    sa.Column("created_at", Ms, nullable=False),
 )
 
 

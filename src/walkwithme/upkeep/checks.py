@@ -2,7 +2,8 @@
 
 Each check answers for one thing an operator would otherwise find out from a walker at night:
 the settings, the database (reachable, migrated), the data folder (private, writable), the
-street map, people's broken channels, the public address (can a phone reach it?), and the
+street map, people's broken channels, email alerts (is the operator's mail server set, and
+does it answer and take the sign-in?), the public address (can a phone reach it?), and the
 clock (never behind what the database already recorded). A failure makes the exit code 1; a
 warning (something works, but not as a real deployment wants it) does not.
 """
@@ -21,10 +22,17 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from walkwithme.clock import Clock, was_jumped
 from walkwithme.config import Config
-from walkwithme.startup import safe_url
+from walkwithme.notify import mail
+from walkwithme.startup import not_a_folder, safe_url
 from walkwithme.store.database import Database
-from walkwithme.store.migrate import recorded_revision, script_head
+from walkwithme.store.migrate import (
+    NewerDatabase,
+    known_revisions,
+    recorded_revision,
+    script_head,
+)
 from walkwithme.store.schema import events, people
+from walkwithme.upkeep.reach import reach
 from walkwithme.usecases import channels as outbox
 
 REACH_TIMEOUT_S = 5.0
@@ -66,11 +74,16 @@ def _all(config: Config, clock: Clock, get: Getter) -> Iterator[Finding]:
         yield found
         if found.verdict is not Verdict.FAIL:
             yield channels_finding(db)
+            yield alarms_finding(db)
             yield _clock(config, db, clock)
     finally:
         db.dispose()
     yield _streets(config)
+    yield email_finding(config)
     yield _public_url(config, get)
+    if config.emergency_hook:
+        yield _hook(config)
+    yield _apprise(config)
 
 
 def _settings(config: Config) -> Finding:
@@ -82,6 +95,9 @@ def _settings(config: Config) -> Finding:
 def _data_folder(config: Config) -> Finding:
     folder = config.data_dir
     if not folder.is_dir():
+        blocked = not_a_folder(folder)
+        if blocked:
+            return Finding("data folder", Verdict.FAIL, blocked)
         return Finding("data folder", Verdict.FAIL, f"{folder} does not exist")
     if not os.access(folder, os.W_OK):
         return Finding("data folder", Verdict.FAIL, f"{folder} can't be written by this account")
@@ -116,6 +132,8 @@ def _database(config: Config, db: Database) -> Finding:
     at, head = recorded_revision(db.write_engine), script_head()
     if at is None:
         return Finding("database", Verdict.FAIL, f"{shown} has no schema (walkwithme migrate)")
+    if at not in known_revisions():
+        return Finding("database", Verdict.FAIL, f"{shown}: {NewerDatabase(at)}")
     if at != head:
         return Finding(
             "database", Verdict.FAIL, f"{shown} is at schema {at}, not {head} (walkwithme migrate)"
@@ -130,24 +148,74 @@ def _database(config: Config, db: Database) -> Finding:
 
 
 def channels_finding(db: Database) -> Finding:
-    """People's channels that are broken or failing, counted (not whose: that is theirs)."""
+    """People's channels: who has none that has worked, and those never tested, failed each
+    time, broken or failing, counted (not whose: that is theirs)."""
     with db.write_engine.connect() as conn:
         total, given_up, trying = outbox.counts(conn)
-    if given_up or trying:
-        said = []
-        if given_up:
-            said.append(f"{given_up} broken: their alerts don't arrive there")
-        if trying:
-            said.append(
-                f"{trying} failing: their alerts are tried again (a mail server or a webhook down?)"
-            )
+        found = reach(conn)
+    said = []
+    if found.unheard:
+        said.append(
+            f"{found.unheard} of {found.people} people have no channel that has ever worked "
+            "(or only failing ones): alerts for them arrive nowhere"
+        )
+    if found.untested:
+        said.append(f"{_n(found.untested, 'channel')} never tested")
+    if found.never_worked:
+        said.append(f"{_n(found.never_worked, 'channel')} failed each time tried, never worked")
+    if given_up:
+        said.append(f"{given_up} broken: their alerts don't arrive there")
+    if trying:
+        said.append(
+            f"{trying} failing: their alerts are tried again (a mail server or a webhook down?)"
+        )
+    if not total:
         return Finding(
             "channels",
             Verdict.WARN,
-            f"of {total} people's channels, {'; '.join(said)}. Each person sees why on their "
-            "channels page",
+            "nobody has a notification channel: no alert, alarms included, reaches anyone "
+            "(each person adds one on their channels page, and tests it)",
         )
-    return Finding("channels", Verdict.OK, f"{total} channels, none broken or failing")
+    if said:
+        return Finding(
+            "channels",
+            Verdict.WARN,
+            f"of {_n(total, 'channel')}: {'; '.join(said)}. Each person sees why on their "
+            "channels page, and tests a channel there",
+        )
+    return Finding(
+        "channels", Verdict.OK, f"{_n(total, 'channel')}, each has worked; none broken or failing"
+    )
+
+
+def alarms_finding(db: Database) -> Finding:
+    """Walkers none of whose companions would hear an alarm: the walk's own start says
+    "Nobody would hear an alarm" (alerts.who_would_hear), here counted for the operator."""
+    with db.write_engine.connect() as conn:
+        found = reach(conn)
+    if not found.walkers:
+        return Finding(
+            "alarms",
+            Verdict.WARN,
+            "nobody has a companion yet: an alarm from any walk would reach nobody",
+        )
+    if found.alone:
+        return Finding(
+            "alarms",
+            Verdict.WARN,
+            f"{found.alone} of {found.walkers} walkers have no companion who would hear an "
+            "alarm (none of their companions has a channel that has worked): their walks "
+            'start with "Nobody would hear an alarm"',
+        )
+    return Finding(
+        "alarms",
+        Verdict.OK,
+        f"each of {found.walkers} walkers has a companion who would hear an alarm",
+    )
+
+
+def _n(count: int, thing: str) -> str:
+    return f"{count} {thing}" + ("" if count == 1 else "s")
 
 
 def _clock(config: Config, db: Database, clock: Clock) -> Finding:
@@ -180,6 +248,30 @@ def _streets(config: Config) -> Finding:
     return Finding("streets", Verdict.OK, f"{config.streets} ({size:.1f} MB)")
 
 
+def email_finding(config: Config) -> Finding:
+    """Whether people can choose "Email" (WWM_SMTP_URL), and whether its server answers:
+    connected, TLS and signed in, nothing sent, so a wrong password is found now, not at
+    night when an alarm's email doesn't arrive."""
+    server = config.smtp
+    if server is None:
+        return Finding(
+            "email alerts",
+            Verdict.WARN,
+            "not offered (WWM_SMTP_URL is not set): people get email only by an Apprise "
+            "mailto:// URL with their own mail password",
+        )
+    try:
+        mail.probe(server)
+    except OSError as exc:  # smtplib's errors are OSErrors too
+        return Finding(
+            "email alerts",
+            Verdict.FAIL,
+            f"WWM_SMTP_URL, {server.said()}: {mail.why(exc)}; people's email alerts would "
+            "not arrive",
+        )
+    return Finding("email alerts", Verdict.OK, f"offered, through {server.said()}")
+
+
 def _public_url(config: Config, get: Getter) -> Finding:
     if not config.public_url:
         return Finding(
@@ -203,3 +295,46 @@ def _public_url(config: Config, get: Getter) -> Finding:
             "keep a service worker or take Web Push (docs/deploy.md)",
         )
     return Finding("public address", Verdict.OK, f"{config.public_url} answers")
+
+
+def _hook(config: Config) -> Finding:
+    if not config.hook_secret:
+        return Finding(
+            "emergency hook",
+            Verdict.WARN,
+            "WWM_EMERGENCY_HOOK is set without WWM_HOOK_SECRET: what is posted to it is "
+            "unsigned, and it can't tell a real alarm from a forged one",
+        )
+    return Finding("emergency hook", Verdict.OK, "set, and signed with WWM_HOOK_SECRET")
+
+
+def _apprise(config: Config) -> Finding:
+    if not config.apprise_schemes:
+        return Finding(
+            "apprise",
+            Verdict.WARN,
+            "WWM_APPRISE_SCHEMES is empty: nobody can add an email, ntfy or Telegram channel "
+            "(only webhooks and Web Push)",
+        )
+    unknown = [s for s in config.apprise_schemes if s not in apprise_schemes()]
+    if unknown:
+        return Finding(
+            "apprise",
+            Verdict.WARN,
+            f"WWM_APPRISE_SCHEMES names {', '.join(unknown)}, which Apprise here doesn't know "
+            "(a typo, or a plugin it can't load): nobody can add such a channel",
+        )
+    return Finding("apprise", Verdict.OK, f"channels by {', '.join(config.apprise_schemes)}")
+
+
+def apprise_schemes() -> set[str]:
+    """The URL schemes this Apprise can send to (a plugin whose library is missing is left
+    out: it can't send)."""
+    import apprise  # a hundred plugins: imported only when a check needs it
+
+    known: set[str] = set()
+    for plugin in apprise.Apprise().details()["schemas"]:
+        for key in ("protocols", "secure_protocols"):
+            named = plugin.get(key) or ()
+            known.update([named] if isinstance(named, str) else named)
+    return {s.lower() for s in known}

@@ -101,10 +101,17 @@ def check_new_person(email: str, name: str, password: str, timezone: str) -> tup
     return rules.normalise_email(email), rules.check_name(name), rules.check_timezone(timezone)
 
 
+EMAIL_TAKEN = "an account with this email exists already"
+
+
+def _taken(tx: Tx, email: str) -> bool:
+    found = tx.conn.execute(sa.select(people.c.id).where(people.c.email == email)).first()
+    return found is not None
+
+
 def create_person(tx: Tx, new: NewPerson) -> Person:
-    taken = tx.conn.execute(sa.select(people.c.id).where(people.c.email == new.email)).first()
-    if taken:
-        raise Conflict("an account with this email exists already", field="email")
+    if _taken(tx, new.email):
+        raise Conflict(EMAIL_TAKEN, field="email")
     person_id = insert_id(
         tx.conn,
         people,
@@ -121,8 +128,11 @@ def create_person(tx: Tx, new: NewPerson) -> Person:
     return person
 
 
-def sign_up(tx: Tx, new: NewPerson, invite: str | None, *, open_signup: bool) -> Person:
-    """Invite-only unless the operator opened sign-up; an invite is used once."""
+def sign_up(tx: Tx, new: NewPerson, invite: str | None, *, open_signup: bool) -> Person | None:
+    """Invite-only unless the operator opened sign-up; an invite is used once. None: the
+    email has an account already, and the invite tried with it is used up all the same (the
+    caller says so, after the commit): one invite answers "has this address an account?"
+    once, not for as many addresses as its holder cares to try (an outside review)."""
     invite_id = None
     if invite:
         row = tx.conn.execute(
@@ -137,6 +147,9 @@ def sign_up(tx: Tx, new: NewPerson, invite: str | None, *, open_signup: bool) ->
         invite_id = row.id
     elif not open_signup:
         raise Forbidden("sign-up needs an invite on this server", field="invite")
+    if invite_id is not None and _taken(tx, new.email):
+        tx.conn.execute(invites.update().where(invites.c.id == invite_id).values(used_at=tx.now_ms))
+        return None
     person = create_person(tx, new)
     if invite_id is not None:
         tx.conn.execute(

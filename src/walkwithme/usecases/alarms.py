@@ -1,6 +1,7 @@
-"""Alarms: raising one, its ladder, and what people do about it (her SOS and wrong PINs, "I'm
-on it", resolving it). After her duress PIN, the alarm her devices are shown (the cover's) has
-its own ladder, for them only. The watchdog decides when an alarm is due (usecases/judging.py).
+"""Alarms: raising one, its ladder, and what the walker does to raise one (her SOS, her wrong
+PINs). After her duress PIN, the alarm her devices are shown (the cover's) has its own ladder,
+for them only. The watchdog decides when an alarm is due (usecases/judging.py); what those it
+reached do about it, and its end, are usecases/helping.py.
 """
 
 from __future__ import annotations
@@ -10,22 +11,19 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from walkwithme.domain.errors import Conflict, NotFound
 from walkwithme.domain.rules import (
-    ACK_PAUSES_MS,
     ESCALATE_AFTER_MS,
     LADDER,
     REPEAT_AT_TOP_MS,
     Reason,
-    quiet_after_answer,
 )
-from walkwithme.domain.walks import WalkState, check_message
+from walkwithme.domain.walks import WalkState
 from walkwithme.store.tx import Tx
-from walkwithme.usecases import alerts, looks, shares, timeline
-from walkwithme.usecases.timeline import FOR_ALL, FOR_COMPANIONS, FOR_WALKER, Audience
-from walkwithme.usecases.walk_record import COVER_COLUMNS, Cover, Walk, shown_columns
-from walkwithme.usecases.walk_store import get_walk, save
-from walkwithme.usecases.walks import audience_of, own_live_walk, person_name
+from walkwithme.usecases import alerts, shares, timeline
+from walkwithme.usecases.timeline import FOR_ALL, FOR_COMPANIONS, FOR_WALKER
+from walkwithme.usecases.walk_record import Cover, Walk, shown_columns
+from walkwithme.usecases.walk_store import save
+from walkwithme.usecases.walks import own_live_walk, person_name
 
 
 def _alarm_begins(tx: Tx, walk: Walk, reason: Reason, *, cover: bool) -> dict[str, Any]:
@@ -89,7 +87,7 @@ def tell_duress_again(tx: Tx, walk: Walk, *, said: str | None) -> None:
     alerts.tell(tx, walk, "alarm", facts, alerts.companion_ids(tx.conn, walk.id), event_id=event_id)
 
 
-def _for(walk: Walk) -> str:
+def audience_for(walk: Walk) -> str:
     """Who sees the alarm's events: everybody, or (a silent alarm) only those looking out for
     her."""
     return FOR_COMPANIONS if walk.covert else FOR_ALL
@@ -113,19 +111,27 @@ def escalate(tx: Tx, walk: Walk, *, has_hook: bool) -> tuple[Walk, bool]:
         **_on_it(tx.conn, walk.id, walk.alarm_since, walker=False),
         **facts_of(walk, tx.now_ms),
     }
-    event_id = timeline.record(tx, walk.id, "alarm_escalated", audience=_for(walk), **facts)
+    event_id = timeline.record(tx, walk.id, "alarm_escalated", audience=audience_for(walk), **facts)
+    # Each rung and repeat says when the alarm began ("Raised at 23:37 (13 min ago)"), not
+    # when it was said again.
+    said = {**facts, "alarm_at": walk.alarm_since}
+    # Said again at the top, it is said to every rung told so far, not to the top alone: a
+    # hook mistyped or down (the operator's) took every repeat from her companions (outside
+    # review), and whoever was told once may have missed it.
+    if rung == "companions" or climb.again:
+        companions = alerts.companion_ids(tx.conn, walk.id)
+        alerts.tell(tx, walk, "alarm", said, companions, event_id=event_id)
     if rung == "companions":
-        alerts.tell(
-            tx, walk, "alarm", facts, alerts.companion_ids(tx.conn, walk.id), event_id=event_id
-        )
         return walk, True
     # Guardians and the hook don't follow her walks: they get a link to it that works while
     # the alarm lasts and an hour after (the notifier adds the server's address to the path).
-    told = {**facts, "link_path": f"/api/share/{shares.alarm_link(tx, walk.id)}"}
-    if rung == "guardians":
-        guardians = alerts.guardian_ids(tx.conn, walk.walker_id, alarm_at=walk.alarm_since)
+    told = {**said, "link_path": f"/api/share/{shares.alarm_link(tx, walk.id)}"}
+    if rung == "guardians" or climb.again:
+        guardians = alerts.guardian_ids(
+            tx.conn, walk.walker_id, alarm_at=walk.alarm_since, walking_since=walk.walking_since
+        )
         alerts.tell(tx, walk, "alarm", told, guardians, event_id=event_id)
-    else:
+    if rung == "hook":
         alerts.tell(tx, walk, "alarm", told, [], event_id=event_id, hook=True)
     return walk, True
 
@@ -195,7 +201,10 @@ def _next_reachable(
     for higher in range(level + 1, len(LADDER)):
         rung = LADDER[higher]
         if rung == "guardians" and alerts.anyone_reached(
-            tx.conn, alerts.guardian_ids(tx.conn, walk.walker_id, alarm_at=alarm_at)
+            tx.conn,
+            alerts.guardian_ids(
+                tx.conn, walk.walker_id, alarm_at=alarm_at, walking_since=walk.walking_since
+            ),
         ):
             return higher
         if rung == "hook" and has_hook:
@@ -269,13 +278,19 @@ def _locked_by_wrong_pins(tx: Tx, walk: Walk) -> None:
     walk = save(tx, walk, alarm_reason=Reason.WRONG_PINS.value)
     facts = {**reason, **facts_of(walk, tx.now_ms)}
     event_id = timeline.record(tx, walk.id, "alarm", audience=FOR_ALL, **facts)
-    alerts.tell(tx, walk, "alarm", facts, alerts.companion_ids(tx.conn, walk.id), event_id=event_id)
+    said = {**facts, "alarm_at": walk.alarm_since}  # the same alarm: raised when it began
+    alerts.tell(tx, walk, "alarm", said, alerts.companion_ids(tx.conn, walk.id), event_id=event_id)
 
 
-def sos(tx: Tx, walk_id: int, walker_id: int) -> None:
-    """SOS needs no PIN and asks nothing first."""
+def sos(tx: Tx, walk_id: int, walker_id: int, *, resent: bool = False) -> None:
+    """SOS needs no PIN and asks nothing first. `resent`: the same SOS from her phone again
+    (the same device, the same fix time: the app sending it again after a lost answer). In
+    the alarm going on, that is no news: a second "sos" on the timeline would read as her
+    pressing SOS again. A later press is said again."""
     walk = own_live_walk(tx, walk_id, walker_id)
     if walk.walker_state is WalkState.ALARM:
+        if resent:
+            return
         timeline.record(tx, walk_id, "sos", actor_id=walker_id, **facts_of(walk, tx.now_ms))
         return
     if walk.covert:
@@ -315,206 +330,3 @@ def tell_shown(
     event_id = timeline.record(tx, walk.id, kind, audience=FOR_COMPANIONS, actor_id=actor, **facts)
     companions = alerts.companion_ids(tx.conn, walk.id)
     alerts.tell(tx, walk, "alarm", facts, companions, event_id=event_id)
-
-
-# -- companions ------------------------------------------------------------------------------
-
-
-def _alarmed_walk_for_helper(tx: Tx, walk_id: int, person_id: int) -> Walk:
-    """The walk, for one of her companions, or (only while it is in alarm) her guardians:
-    anyone else is told there is no such walk."""
-    walk = get_walk(tx.conn, walk_id)
-    if walk is None:
-        raise NotFound("no such walk")
-    companion = audience_of(tx.conn, walk, person_id) is Audience.COMPANION
-    guardian = walk.state is WalkState.ALARM and is_guardian(tx.conn, walk, person_id)
-    if not (companion or guardian):
-        raise NotFound("no such walk")
-    if walk.state is not WalkState.ALARM:
-        raise Conflict("this walk is not in alarm")
-    return walk
-
-
-def is_guardian(conn: Connection, walk: Walk, person_id: int) -> bool:
-    """One of her guardians, and her alarm has climbed to them: before it has, they are no
-    more in it than anyone else (nothing of where she is, no "I'm on it" that would pause the
-    ladder, and no way to learn that an alarm, a silent one say, is going on)."""
-    return person_id in who_it_reached(conn, walk).guardians
-
-
-def acknowledge(tx: Tx, walk_id: int, person_id: int) -> None:
-    """ "I'm on it": the walker and the other companions see who is coming (the walker only if
-    the alarm isn't a silent one, or if her devices are shown an alarm of their own then: they
-    see it acknowledged, and its ladder paused, as they would have)."""
-    walk = _alarmed_walk_for_helper(tx, walk_id, person_id)
-    shown = walk.covert and walk.walker_state is WalkState.ALARM
-    # It pauses the ladder for a while, not for good: help may not come.
-    pause = tx.now_ms + ACK_PAUSES_MS
-    paused: dict[str, Any] = {"escalate_at": pause}
-    if shown:
-        paused["cover_escalate_at"] = pause
-    save(tx, walk, **paused)
-    if _said_on_it_lately(tx, walk, person_id):
-        return  # a second tap (or a page sent twice): the pause is renewed, nobody told twice
-    facts: dict[str, Any] = {"by": {"id": person_id, "name": person_name(tx.conn, person_id)}}
-    audience = FOR_ALL if shown else _for(walk)
-    event_id = timeline.record(
-        tx, walk_id, "alarm_acknowledged", audience=audience, actor_id=person_id, **facts
-    )
-    others = [p for p in alerts.companion_ids(tx.conn, walk_id) if p != person_id]
-    told = [walk.walker_id, *others] if audience == FOR_ALL else others
-    alerts.tell(tx, walk, "alarm_acknowledged", facts, told, event_id=event_id)
-
-
-def _said_on_it_lately(tx: Tx, walk: Walk, person_id: int) -> bool:
-    """The last "I'm on it" of this alarm is this person's, within the pause it made."""
-    last = timeline.last_event(
-        tx.conn,
-        walk.id,
-        "alarm_acknowledged",
-        since=walk.alarm_since or 0,
-        seen_by=(FOR_ALL, FOR_COMPANIONS),
-    )
-    return last is not None and last.actor_id == person_id and tx.now_ms - last.at < ACK_PAUSES_MS
-
-
-def resolve(tx: Tx, walk_id: int, person_id: int, note: str, *, home: bool = False) -> None:
-    """A companion or guardian who has found her safe ends the alarm, with a note; `home`:
-    and she is home, so the walk is over too. Without it the walk goes on, and a phone that
-    died would be late, and alarm everyone again up to the operator's hook, though whoever
-    found her knows she is in."""
-    walk = _alarmed_walk_for_helper(tx, walk_id, person_id)
-    said = check_message(note)
-    walk = resolve_alarm(tx, walk, by=person_id, note=said)
-    if home and walk.live:
-        _home_by(tx, walk, person_id, said)
-
-
-def _home_by(tx: Tx, walk: Walk, person_id: int, note: str) -> None:
-    """She is home, inside, said by whoever found her (`person_id`): the walk is over, as her
-    "I'm inside" would end it, and everyone following it (her too) is told who said so."""
-    save(tx, walk, WalkState.SAFE, ended_at=tx.now_ms)
-    facts: dict[str, Any] = {
-        "note": note,
-        "at_door": walk.state is WalkState.AT_DOOR,
-        "by": {"id": person_id, "name": person_name(tx.conn, person_id)},
-    }
-    event_id = timeline.record(tx, walk.id, "inside", actor_id=person_id, **facts)
-    told = [walk.walker_id, *alerts.companion_ids(tx.conn, walk.id)]
-    alerts.tell(tx, walk, "inside", facts, [p for p in told if p != person_id], event_id=event_id)
-
-
-def resolve_alarm(tx: Tx, walk: Walk, *, by: int, note: str | None) -> Walk:
-    """The alarm is over. After a silent one, the walk becomes what her devices were shown:
-    over if she was made to end it, going on otherwise (with the question they were asked,
-    if one waits for her answer); an alarm they were shown is resolved for them too. Returns
-    the walk as saved."""
-    # Read while the walk is in its alarm: a companion whose contact ended during it still
-    # follows it until it is over (contacts.standing), so hears that it is.
-    reached = who_it_reached(tx.conn, walk)
-    looks.forget_what_the_cover_hid(tx, walk)
-    reason = walk.alarm_reason
-    audience = _for(walk)
-    shown_reason = walk.walker_alarm_reason if walk.covert else None
-    back, after = walk.after_alarm, _after_alarm(walk, tx.now_ms)
-    if walk.covert and shown_reason is None:
-        back = walk.walker_state
-    walk = save(
-        tx,
-        walk,
-        back,
-        alarm_reason=None,
-        alarm_at=None,
-        escalation_level=None,
-        escalate_at=None,
-        **after,
-    )
-    facts: dict[str, Any] = {
-        "by": {"id": by, "name": person_name(tx.conn, by)},
-        "note": note,
-        "reason": reason,
-    }
-    stale = ("alarm",) if walk.check_reason is not None else ("alarm", "check")
-    alerts.supersede(tx, walk.id, stale, "the alarm was resolved")
-    event_id = timeline.record(
-        tx, walk.id, "alarm_resolved", audience=audience, actor_id=by, **facts
-    )
-    if shown_reason is not None:
-        timeline.record(
-            tx,
-            walk.id,
-            "alarm_resolved",
-            audience=FOR_WALKER,
-            actor_id=by,
-            **{**facts, "reason": shown_reason},
-        )
-    # Everyone the alarm reached hears it is over, and who ended it (her, with her PIN, or
-    # whoever found her): guardians and the operator's hook would otherwise go on looking
-    # for someone who is home.
-    reached.tell(tx, walk, "alarm_resolved", facts, event_id, but=by)
-    return walk
-
-
-@dataclass(frozen=True)
-class Reached:
-    """Everyone a walk's alarm has reached so far: those looking for her, who must hear what
-    changes (she is at her door, the alarm is over)."""
-
-    companions: list[int]
-    guardians: list[int]  # if it climbed to them
-    hook: bool  # if it climbed to the operator's hook
-
-    def tell(
-        self,
-        tx: Tx,
-        walk: Walk,
-        kind: str,
-        facts: dict[str, Any],
-        event_id: int,
-        *,
-        but: int | None = None,
-    ) -> None:
-        """Tell them (`but` someone: whoever did it). Her companions get a link to the
-        walk's page; her guardians and the hook don't follow her walks (that page would be
-        a 404 to them), so theirs carries none (an empty `link_path`: notify/messages.py)."""
-        companions = [p for p in self.companions if p != but]
-        alerts.tell(tx, walk, kind, facts, companions, event_id=event_id)
-        others = [p for p in self.guardians if p != but and p not in self.companions]
-        if others or self.hook:
-            no_page = {**facts, "link_path": ""}
-            alerts.tell(tx, walk, kind, no_page, others, event_id=event_id, hook=self.hook)
-
-
-def who_it_reached(conn: Connection, walk: Walk) -> Reached:
-    """Everyone the walk's alarm has reached so far (`Reached`)."""
-    rung = walk.escalation_level or 0  # the highest rung the alarm reached
-    guardians = (
-        alerts.guardian_ids(conn, walk.walker_id, alarm_at=walk.alarm_since)
-        if rung >= LADDER.index("guardians")
-        else []
-    )
-    return Reached(alerts.companion_ids(conn, walk.id), guardians, rung >= LADDER.index("hook"))
-
-
-_COVER_CLEARED: dict[str, Any] = dict.fromkeys(COVER_COLUMNS)
-
-
-def _after_alarm(walk: Walk, now_ms: int) -> dict[str, Any]:
-    """What an alarm that ends leaves of the walk's rules: quiet for a while, the count of
-    wrong PINs cleared. After a silent one whose cover her devices still see going on, the
-    walk takes on the cover's rules as they stand (its check, its quiet time, the count): it
-    becomes the walk her real PIN would have left, nothing in it resolved."""
-    ended: dict[str, Any] = {"quiet_until": quiet_after_answer(None, now_ms), "wrong_pins": 0}
-    cover = walk.cover
-    if cover is None:
-        return ended
-    if cover.state is WalkState.ALARM:
-        return {**ended, **_COVER_CLEARED}
-    if not walk.walker_live:
-        return {**ended, **_COVER_CLEARED, "ended_at": cover.ended_at}
-    return {
-        **_COVER_CLEARED,
-        "check_reason": cover.check_reason,
-        "check_asked_at": cover.check_asked_at,
-        "quiet_until": cover.quiet_until,
-    }

@@ -3,7 +3,8 @@
 An alert is made in the same transaction as the event it tells of, with one delivery row per
 (alert, recipient's channel). The notifier sends them, at least once, retrying with backoff
 (notify/notifier.py). Its payload is fixed when it is made, so every retry sends the same
-thing, with the same idempotency key.
+facts, with the same idempotency key; only what is said as of the send is added to it then
+(how long ago, and in whose time zone: notify/times.py; the streets' names).
 
 A payload may carry a capability: the path of an answer link (`/answer/<token>`) or of an
 alarm's share link (`/api/share/<token>`), whose tokens are otherwise kept only as hashes. It
@@ -23,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from walkwithme.domain.people import ContactRole
+from walkwithme.domain.walks import LIVE_VALUES
 from walkwithme.store.schema import (
     alerts,
     channels,
@@ -34,7 +36,13 @@ from walkwithme.store.schema import (
     walks,
 )
 from walkwithme.store.tx import Tx
-from walkwithme.usecases.contacts import ALARM_AT, accepted_ids, standing, standing_ids
+from walkwithme.usecases.contacts import (
+    ALARM_AT,
+    WALKING_SINCE,
+    accepted_ids,
+    standing,
+    standing_ids,
+)
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
 # A channel that failed this many times in a row is "failing": still sent every alert (it may
@@ -81,15 +89,21 @@ _COUNTED_ON = (
 )
 _REACHING = (
     sa.select(channels.c.id)
-    .where(channels.c.person_id.in_(sa.bindparam("people", expanding=True)), *_COUNTED_ON)
+    .where(
+        channels.c.person_id.in_(sa.bindparam("people", expanding=True)),
+        channels.c.worked_at.is_not(None),
+        *_COUNTED_ON,
+    )
     .limit(1)
 )
 
 
 def anyone_reached(conn: Connection, people_ids: list[int]) -> bool:
-    """Whether any of these people has a channel to count on now (neither broken nor failing):
-    the alarm's ladder skips a rung that reaches nobody. (A failing channel is still sent
-    every alert: `working_channels`.)"""
+    """Whether any of these people has a channel to count on now: one that has worked, and is
+    neither broken nor failing (the same as `who_would_hear`, which her walk's start says).
+    The alarm's ladder skips a rung that reaches nobody: a webhook mistyped and never tested
+    held the alarm 3 minutes on a companion it could never reach (outside review). (Every
+    channel not broken is still sent every alert: `working_channels`.)"""
     return bool(people_ids) and conn.execute(_REACHING, {"people": people_ids}).first() is not None
 
 
@@ -97,30 +111,44 @@ def working_channel_ids(conn: Connection, person_id: int) -> list[int]:
     return working_channels(conn, [person_id])[person_id]
 
 
-def guardian_ids(conn: Connection, walker_id: int, *, alarm_at: int | None = None) -> list[int]:
+def guardian_ids(
+    conn: Connection,
+    walker_id: int,
+    *,
+    alarm_at: int | None = None,
+    walking_since: int | None = None,
+) -> list[int]:
     """Her guardians; during an alarm (raised at `alarm_at`), also those whose contact ended
-    since (see contacts.standing)."""
-    return standing_ids(conn, walker_id, ContactRole.GUARDIAN, alarm_at=alarm_at)
+    since, and during her walk (started at `walking_since`), those she ended since (see
+    contacts.standing)."""
+    return standing_ids(
+        conn, walker_id, ContactRole.GUARDIAN, alarm_at=alarm_at, walking_since=walking_since
+    )
 
 
 def companion_ids(conn: Connection, walk_id: int) -> list[int]:
     """The walk's chosen companions whose contact with the walker still stands: the same rule
     as for seeing the walk (walks.audience_of). Someone whose contact ended hears nothing,
-    unless it ended during the alarm the walk is in (see contacts.standing)."""
+    unless it ended during the alarm the walk is in, or she ended it during the walk (see
+    contacts.standing)."""
     walk = conn.execute(_ALARM_OF, {"walk_id": walk_id}).first()
     alarm_at = walk.alarm_at if walk is not None and walk.state == "alarm" else None
+    since = walk.started_at if walk is not None and walk.state in LIVE_VALUES else None
     rows = conn.execute(
-        _companions(alarm_at is not None), {"walk_id": walk_id, "alarm_at": alarm_at}
+        _companions(alarm_at is not None, since is not None),
+        {"walk_id": walk_id, "alarm_at": alarm_at, "walking_since": since},
     )
     return list(dict.fromkeys(r.person_id for r in rows))
 
 
-_ALARM_OF = sa.select(walks.c.state, walks.c.alarm_at).where(walks.c.id == sa.bindparam("walk_id"))
+_ALARM_OF = sa.select(walks.c.state, walks.c.alarm_at, walks.c.started_at).where(
+    walks.c.id == sa.bindparam("walk_id")
+)
 
 
 @functools.cache
-def _companions(in_alarm: bool) -> sa.Select[tuple[int]]:
-    """companion_ids' statement, in its two forms (see contacts.standing)."""
+def _companions(in_alarm: bool, walking: bool) -> sa.Select[tuple[int]]:
+    """companion_ids' statement, in its forms (see contacts.standing)."""
     return (
         sa.select(walk_companions.c.person_id)
         .join(walks, walks.c.id == walk_companions.c.walk_id)
@@ -130,7 +158,7 @@ def _companions(in_alarm: bool) -> sa.Select[tuple[int]]:
                 contacts.c.owner_id == walks.c.walker_id,
                 contacts.c.member_id == walk_companions.c.person_id,
                 contacts.c.role == ContactRole.COMPANION.value,
-                standing(ALARM_AT if in_alarm else None),
+                standing(ALARM_AT if in_alarm else None, WALKING_SINCE if walking else None),
             ),
         )
         .where(walk_companions.c.walk_id == sa.bindparam("walk_id"))

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 
 from walkwithme.domain.errors import Conflict, NotFound
 from walkwithme.domain.people import check_name
-from walkwithme.store.schema import alerts, channels, deliveries, insert_id, walks
+from walkwithme.store.schema import alerts, channels, deliveries, insert_id, people, walks
 from walkwithme.store.tx import Tx
 from walkwithme.usecases.alerts import (
     DEAD,
@@ -152,6 +152,9 @@ class Claimed:
     target: str | None
     secret: str | None
     payload: dict[str, Any]
+    # The zone its words are said in: its recipient's own (their profile's); the operator's
+    # hook, who has none, the walker's (her walk's).
+    timezone: str | None = None
 
 
 def _due(now_ms: int) -> sa.ColumnElement[bool]:
@@ -186,9 +189,12 @@ def claim(tx: Tx, limit: int = 50, *, busy: Collection[int | None] = ()) -> list
             channels.c.target,
             channels.c.secret,
             alerts.c.payload,
+            sa.func.coalesce(people.c.timezone, walks.c.timezone).label("timezone"),
         )
         .join(alerts, alerts.c.id == deliveries.c.alert_id)
         .join(channels, channels.c.id == deliveries.c.channel_id, isouter=True)
+        .join(people, people.c.id == deliveries.c.person_id, isouter=True)
+        .join(walks, walks.c.id == alerts.c.walk_id, isouter=True)
         .where(*free)
         .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
         .limit(limit)
@@ -204,7 +210,7 @@ def claim(tx: Tx, limit: int = 50, *, busy: Collection[int | None] = ()) -> list
     )
     taken = {row.id: row.attempts for row in leased}
     return [
-        Claimed(r.id, taken[r.id], r.channel_id, r.kind, r.target, r.secret, r.payload)
+        Claimed(r.id, taken[r.id], r.channel_id, r.kind, r.target, r.secret, r.payload, r.timezone)
         for r in rows
         if r.id in taken
     ]

@@ -91,12 +91,12 @@ def _load(conn: Connection, contact_id: int, person_id: int) -> Any:
     return row
 
 
-def _move(tx: Tx, row: Any, target: ContactState) -> None:
+def _move(tx: Tx, row: Any, target: ContactState, by: int | None = None) -> None:
     contact_transition(ContactState(row.state), target)
     done = tx.conn.execute(
         contacts.update()
         .where(contacts.c.id == row.id, contacts.c.state == row.state)
-        .values(state=target.value, updated_at=tx.now_ms)
+        .values(state=target.value, updated_at=tx.now_ms, ended_by=by)
     )
     if done.rowcount != 1:
         raise Changed("this contact changed meanwhile; try again")
@@ -112,9 +112,13 @@ def answer(tx: Tx, member_id: int, contact_id: int, *, accept: bool) -> dict[str
 
 
 def end(tx: Tx, person_id: int, contact_id: int) -> None:
-    """Either side ends it. Their live views of each other's walks close at once."""
+    """Either side ends it. A companion who ends it stops seeing her walks at once; one she
+    ends herself follows the walk she is on until it is over (`standing`), and no later one."""
     row = _load(tx.conn, contact_id, person_id)
-    _move(tx, row, ContactState.ENDED)
+    # Who ended it matters only for a contact that stood: a request never accepted, withdrawn
+    # during her walk, must not put its person on the walk (`standing`).
+    accepted = row.state == ContactState.ACCEPTED.value
+    _move(tx, row, ContactState.ENDED, by=person_id if accepted else None)
     live = tx.conn.execute(
         sa.select(walks.c.id)
         .join(walk_companions, walk_companions.c.walk_id == walks.c.id)
@@ -211,44 +215,62 @@ def accepted_ids(conn: Connection, owner_id: int, role: ContactRole) -> list[int
     return [r.member_id for r in rows]
 
 
-def standing(alarm_at: int | sa.BindParameter[int] | None) -> sa.ColumnElement[bool]:
-    """A contact that stands: accepted; and during an alarm, also one that ended after the
-    alarm was raised. Whoever is holding her phone can't cut the people looking for her out of
-    an alarm by ending her contacts (they are in it until it is resolved). `alarm_at` may be
-    a parameter of a statement built once (`_standing_ids`)."""
-    accepted = contacts.c.state == ContactState.ACCEPTED.value
-    if alarm_at is None:
-        return accepted
-    ended_since = sa.and_(
-        contacts.c.state == ContactState.ENDED.value, contacts.c.updated_at > alarm_at
-    )
-    return sa.or_(accepted, ended_since)
+Since = int | sa.BindParameter[int] | None
 
 
-# An alarm's time, as a parameter of a statement built once (see standing).
+def standing(alarm_at: Since, walking_since: Since = None) -> sa.ColumnElement[bool]:
+    """A contact that stands for a walk: accepted; during an alarm (raised at `alarm_at`),
+    also one that ended after it was raised, by either side; and during her walk (started at
+    `walking_since`), also one she ended herself since it started. Whoever holds her unlocked
+    phone can't take the people looking out for her off the alarm, before or after it is
+    raised, by ending her contacts: they stay on the walk until it is over, and an alarm until
+    it is resolved. To take someone off a walk she ends it, with her PIN. Either may be a
+    parameter of a statement built once (`_standing_ids`)."""
+    held = [contacts.c.state == ContactState.ACCEPTED.value]
+    ended = contacts.c.state == ContactState.ENDED.value
+    if alarm_at is not None:
+        held.append(sa.and_(ended, contacts.c.updated_at > alarm_at))
+    if walking_since is not None:
+        by_her = contacts.c.ended_by == contacts.c.owner_id
+        held.append(sa.and_(ended, by_her, contacts.c.updated_at >= walking_since))
+    return sa.or_(*held)
+
+
+# An alarm's time and her walk's start, as parameters of a statement built once (see standing).
 ALARM_AT = sa.bindparam("alarm_at", type_=sa.BigInteger)
+WALKING_SINCE = sa.bindparam("walking_since", type_=sa.BigInteger)
 
 
 @functools.cache
-def _standing_ids(in_alarm: bool) -> sa.Select[tuple[int]]:
+def _standing_ids(in_alarm: bool, walking: bool) -> sa.Select[tuple[int]]:
     # Built once for each form: the watchdog asks for a walker's guardians at every rung.
     return (
         sa.select(contacts.c.member_id)
         .where(
             contacts.c.owner_id == sa.bindparam("owner_id"),
             contacts.c.role == sa.bindparam("role"),
-            standing(ALARM_AT if in_alarm else None),
+            standing(ALARM_AT if in_alarm else None, WALKING_SINCE if walking else None),
         )
         .order_by(contacts.c.id)
     )
 
 
 def standing_ids(
-    conn: Connection, owner_id: int, role: ContactRole, *, alarm_at: int | None
+    conn: Connection,
+    owner_id: int,
+    role: ContactRole,
+    *,
+    alarm_at: int | None,
+    walking_since: int | None = None,
 ) -> list[int]:
     rows = conn.execute(
-        _standing_ids(alarm_at is not None),
-        {"owner_id": owner_id, "role": role.value, "alarm_at": alarm_at},
+        _standing_ids(alarm_at is not None, walking_since is not None),
+        {
+            "owner_id": owner_id,
+            "role": role.value,
+            "alarm_at": alarm_at,
+            "walking_since": walking_since,
+        },
     )
     return list(dict.fromkeys(r.member_id for r in rows))
 
@@ -258,15 +280,21 @@ def accepted_companion_ids(conn: Connection, owner_id: int) -> set[int]:
 
 
 def is_accepted_companion(
-    conn: Connection, owner_id: int, member_id: int, *, alarm_at: int | None = None
+    conn: Connection,
+    owner_id: int,
+    member_id: int,
+    *,
+    alarm_at: int | None = None,
+    walking_since: int | None = None,
 ) -> bool:
-    """`alarm_at`: the walk is in an alarm raised then (see `standing`)."""
+    """`alarm_at`: the walk is in an alarm raised then; `walking_since`: it is live, and
+    started then (see `standing`)."""
     row = conn.execute(
         sa.select(contacts.c.id).where(
             contacts.c.owner_id == owner_id,
             contacts.c.member_id == member_id,
             contacts.c.role == ContactRole.COMPANION.value,
-            standing(alarm_at),
+            standing(alarm_at, walking_since),
         )
     ).first()
     return row is not None

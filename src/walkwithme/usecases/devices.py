@@ -133,26 +133,36 @@ class AppNews:
     before: Client | None  # what was known of the app
     now: Client  # what is known now
     ask_mode: str | None  # an OwnTracks mode to ask it for (domain/reporting.ask_of)
+    first: App  # the app it first reported as (devices.first_app)
 
 
-def note_client(tx: Tx, device: Device, client: Client, on_walk: bool) -> AppNews:
+def note_client(
+    tx: Tx, device: Device, client: Client, on_walk: bool, *, held: bool = False
+) -> AppNews:
     """Remember what the app said of itself, and what it was asked to leave for a walk (so
-    it is given back after): one read, and a write only if something changed."""
+    it is given back after): one read, and a write only if something changed. `held`: her
+    walk is over for her devices but live for the people looking for her (`ask_of`)."""
     row = tx.conn.execute(
-        sa.select(devices.c.app, devices.c.app_mode, devices.c.asked_from_mode).where(
-            devices.c.id == device.id
-        )
+        sa.select(
+            devices.c.app, devices.c.app_mode, devices.c.asked_from_mode, devices.c.first_app
+        ).where(devices.c.id == device.id)
     ).one()
     before = _client(row.app, row.app_mode)
     now = client.after(before)
-    ask = ask_of(now, on_walk, row.asked_from_mode)
-    if now != before or ask.asked_from != row.asked_from_mode:
+    ask = ask_of(now, on_walk, row.asked_from_mode, held=held)
+    first = App(row.first_app) if row.first_app else now.app
+    if now != before or ask.asked_from != row.asked_from_mode or row.first_app is None:
         tx.conn.execute(
             devices.update()
             .where(devices.c.id == device.id)
-            .values(app=now.app.value, app_mode=now.mode, asked_from_mode=ask.asked_from)
+            .values(
+                app=now.app.value,
+                app_mode=now.mode,
+                asked_from_mode=ask.asked_from,
+                first_app=first.value,
+            )
         )
-    return AppNews(before, now, ask.mode)
+    return AppNews(before, now, ask.mode, first)
 
 
 def region_to_give(tx: Tx, device: Device, walk_id: int, dest: Destination) -> Destination | None:
@@ -187,11 +197,19 @@ def note_charging(tx: Tx, device: Device, walk_id: int, charging: bool) -> bool:
     return same_walk and row.charging is not None
 
 
-def note_seen(tx: Tx, device: Device) -> None:
-    """A message from the phone that carried no fix (a heartbeat): it was heard from."""
-    tx.conn.execute(
-        devices.update().where(devices.c.id == device.id).values(last_seen_at=tx.now_ms)
-    )
+def note_sos(tx: Tx, device: Device, sos_ms: int | None) -> bool:
+    """Her phone's SOS, pressed at `sos_ms` by its own clock (None: it didn't say), is taken:
+    whether this device's last SOS taken was that same one (the app sending it again after
+    an answer it lost)."""
+    if sos_ms is None:
+        return False
+    last = tx.conn.execute(
+        sa.select(devices.c.sos_at).where(devices.c.id == device.id)
+    ).scalar_one_or_none()
+    if last == sos_ms:
+        return True
+    tx.conn.execute(devices.update().where(devices.c.id == device.id).values(sos_at=sos_ms))
+    return False
 
 
 def note_refusal(tx: Tx, device: Device, reason: str) -> None:

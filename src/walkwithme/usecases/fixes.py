@@ -60,6 +60,23 @@ class Outcome:
 
 
 Parsed = Fix | Outcome
+
+
+@dataclass(frozen=True)
+class Heard:
+    """What the message a batch came in says of her phone besides its fixes."""
+
+    # It came from her phone now, so her phone is alive now, whatever its fixes' times say
+    # (False: through an MQTT broker, which may relay a backlog held while the service was
+    # away, or its retained copy handed again on subscribing: neither says anything of now).
+    arrived: bool = True
+    # A heartbeat without a position (Traccar Client 10's, when the phone has no fresh fix):
+    # the time the phone gave it, and its battery.
+    alive_ms: int | None = None
+    battery: float | None = None
+
+
+FROM_HER_PHONE = Heard()
 # The answers most fixes get (an outcome is a value: one of each serves them all).
 ACCEPTED = Outcome("accepted")
 DUPLICATE = Outcome("duplicate")
@@ -131,11 +148,19 @@ def unknown_fields(item: object) -> str | None:
 
 
 def record_fixes(
-    tx: Tx, device: Device, batch: list[Parsed], streets: StreetMap | None = None
+    tx: Tx,
+    device: Device,
+    batch: list[Parsed],
+    streets: StreetMap | None = None,
+    heard: Heard = FROM_HER_PHONE,
 ) -> list[Outcome]:
     """The batch is judged in memory, in time order, and written at once: one insert for its
     fixes and one update of the walk, however many fixes it holds. With `streets`, the
     distance she has left is walked along them.
+
+    The message it came in (`heard`) shows her phone alive when it reached the server, even
+    if none of its fixes is new, or it held none (a heartbeat, a message without a position,
+    or one whose fixes were all refused): the walk's `heard_at` (track.Track.received).
 
     While the silent alarm of her duress PIN holds an older walk open (over, for her
     devices), the batch is recorded for it too, the same way: the people looking for her go
@@ -145,7 +170,7 @@ def record_fixes(
     todo = sorted(
         ((i, p) for i, p in enumerate(batch) if isinstance(p, Fix)), key=lambda item: item[1].t_ms
     )
-    if not todo:
+    if not todo and not heard.arrived and heard.alive_ms is None:
         return [o for o in outcomes if o is not None]
     taking = kept_walks_taking_fixes(tx, device.person_id)
     _note_seen(tx, device.id)
@@ -154,9 +179,9 @@ def record_fixes(
             outcomes[index] = Outcome("not_kept", NO_WALK)
         return [o for o in outcomes if o is not None]
     newest, *held_open = taking
-    told = _record_on(tx, newest, device, todo, streets)
+    told = _record_on(tx, newest, device, todo, streets, heard)
     for walk in held_open:
-        _record_on(tx, walk, device, todo, streets)
+        _record_on(tx, walk, device, todo, streets, heard)
     if not newest.walker_live:
         # Her duress PIN ended the walk for her devices while it stays open in a silent alarm:
         # the fixes are kept, for those looking for her, and her phone is told what it would
@@ -168,7 +193,12 @@ def record_fixes(
 
 
 def _record_on(
-    tx: Tx, walk: Walk, device: Device, todo: list[tuple[int, Fix]], streets: StreetMap | None
+    tx: Tx,
+    walk: Walk,
+    device: Device,
+    todo: list[tuple[int, Fix]],
+    streets: StreetMap | None,
+    heard: Heard,
 ) -> dict[int, Outcome]:
     """The batch's fixes (in time order), kept for one walk: each at most once for it.
 
@@ -178,17 +208,17 @@ def _record_on(
     batch is judged anew, knowing which fixes were stored already (each fix's flag and the
     walk's progress depend on the fixes before it)."""
     field = _field(streets, walk)
-    judged = _judge(tx, walk, device, todo, field, set())
+    judged = _judge(tx, walk, device, todo, field, set(), heard)
     if len(judged.rows) == 1 and _dialect(tx.conn) == "postgresql":
         # One fix to keep (most phones' way): its insert and the walk's save in one statement.
         # If it was stored already, nothing was done, and the batch is judged knowing it.
         if not judged.track.save(tx, 1, fix=judged.rows[0]):
-            judged = _judge(tx, walk, device, todo, field, {judged.rows[0]["taken_at"]})
+            judged = _judge(tx, walk, device, todo, field, {judged.rows[0]["taken_at"]}, heard)
             judged.track.save(tx)  # nothing to keep now: the one fix was the stored one
     else:
         stored = _insert_new(tx, walk, device, judged.rows)
         if stored:
-            judged = _judge(tx, walk, device, todo, field, stored)
+            judged = _judge(tx, walk, device, todo, field, stored, heard)
             if _insert_new(tx, walk, device, judged.rows):
                 # Only another process's writer, since we read the walk, could have stored them.
                 raise Changed(CHANGED)
@@ -218,8 +248,10 @@ def _judge(
     todo: list[tuple[int, Fix]],
     field: DistanceField | None,
     stored: set[int],
+    heard: Heard,
 ) -> _Judged:
-    """The batch judged in time order, knowing which of its instants are `stored` already."""
+    """The batch judged in time order, knowing which of its instants are `stored` already;
+    then what its message says of her phone (`heard`)."""
     outcomes: dict[int, Outcome] = {}
     track = Track(walk, tx.now_ms, field)
     rows: list[dict[str, Any]] = []
@@ -249,6 +281,13 @@ def _judge(
         else:
             track.add(fix)
             outcomes[index] = ACCEPTED
+    if heard.alive_ms is not None and heard.alive_ms >= walk.started_at - START_SLACK_MS:
+        track.alive(heard.alive_ms, heard.battery)
+    if heard.arrived:
+        # Here, once a batch, rather than per fix: a duplicate, a late fix, one taken before
+        # the walk started, or none at all still show her phone alive; and a fix that moved
+        # the walk writes it in the walk's one update (none, if the walk heard from her now).
+        track.received()
     return _Judged(track, rows, outcomes)
 
 

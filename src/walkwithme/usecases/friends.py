@@ -1,6 +1,7 @@
 """Friends on a companion's OwnTracks map (HTTP mode): while a walk is live, each answer to
 his app's posts carries the walker's card (her name) and her latest location, as the apps
-take friends from an HTTP answer (ingest/owntracks.py `friend_items`).
+take friends from an HTTP answer (ingest/owntracks.py `friend_items`). Each walker keeps her
+`tid` on his map whatever walks start or end (`tracker_ids`).
 
 Only that walk's companions get it, only during the walk, and only while their contact with
 her stands (the one rule, walks.audience_of). After her duress PIN the companions follow the
@@ -15,6 +16,7 @@ card "<name> (walk over)", and carry no location: the stale friend then says wha
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Collection
 from dataclasses import dataclass
 
@@ -23,6 +25,7 @@ from sqlalchemy.engine import Connection
 
 from walkwithme.domain.friends import Friend, Position
 from walkwithme.domain.walks import LIVE_VALUES
+from walkwithme.store.schema import contacts as contacts_table
 from walkwithme.store.schema import devices, people, walk_companions, walks
 from walkwithme.usecases import contacts
 from walkwithme.usecases.timeline import Audience
@@ -49,25 +52,53 @@ def friends_of(conn: Connection, person_id: int, now_ms: int) -> list[Friend]:
     ).all()
     names = {r.id: str(r.name) for r in rows}
     found_walks = [w for w in (get_walk(conn, r.id) for r in rows) if w is not None]
+    tids = tracker_ids(conn, person_id)
     found: list[Friend] = []
     seen: set[int] = set()
-    taken: set[str] = set()
     # Live walks first, so that a walker's live walk wins over an earlier one of hers.
     for walk in sorted(found_walks, key=lambda w: (not w.live, -w.id)):
         if walk.walker_id in seen:
             continue
-        friend = _friend(conn, walk, person_id, names[walk.id], taken)
+        tid = tids.get(walk.walker_id)
+        if tid is None:  # on her walk without a contact of hers: after the others
+            tid = tids[walk.walker_id] = tracker_id(names[walk.id], set(tids.values()))
+        friend = _friend(conn, walk, person_id, names[walk.id], tid)
         if friend is not None:
             seen.add(walk.walker_id)
-            taken.add(friend.tid)
             found.append(friend)
     return found
 
 
-def _friend(
-    conn: Connection, walk: Walk, person_id: int, name: str, taken: Collection[str]
-) -> Friend | None:
-    tid = tracker_id(name, taken)
+def tracker_ids(conn: Connection, person_id: int) -> dict[int, str]:
+    """The tid of each walker this person follows or ever was asked to, by her person id.
+
+    The apps file a friend from an HTTP answer under `owntracks/http/<tid>` and skip a
+    location no newer than the one that contact has, so a tid must always mean the same
+    walker on his map: given to the walkers of one answer in the order of their walks, a
+    second "MV" starting a walk took "MV" over, and his map showed one walker's name at the
+    other's position. So tids are given over everyone who ever asked him to follow them, in
+    the order they first asked (his contacts with them, of any role, ended or not, are kept):
+    a walk that starts or ends, a contact that ends or is made again, changes nobody's tid,
+    and a new contact is given one nobody had. Not the walker's person id alone: two
+    characters can't number every account, and her initials are what his map shows of her
+    (a walker who renames herself, or whose account is deleted, can still move the tids of
+    those who asked him after her: they are given in turn, and hers was taken or freed)."""
+    rows = conn.execute(
+        sa.select(contacts_table.c.owner_id, people.c.name)
+        .join(people, people.c.id == contacts_table.c.owner_id)
+        .where(contacts_table.c.member_id == person_id)
+        .group_by(contacts_table.c.owner_id, people.c.name)
+        .order_by(sa.func.min(contacts_table.c.id))
+    )
+    tids: dict[int, str] = {}
+    taken: set[str] = set()
+    for row in rows:
+        tids[row.owner_id] = tid = tracker_id(str(row.name), taken)
+        taken.add(tid)
+    return tids
+
+
+def _friend(conn: Connection, walk: Walk, person_id: int, name: str, tid: str) -> Friend | None:
     if walk.live:
         if audience_of(conn, walk, person_id) is not Audience.COMPANION:
             return None
@@ -141,4 +172,10 @@ def tracker_id(name: str, taken: Collection[str] = ()) -> str:
     for candidate in [first, *(first[0] + str(n) for n in range(1, 10))]:
         if candidate not in taken:
             return candidate
-    return next(f"{a}{b}" for a in "WXYZ" for b in "0123456789" if f"{a}{b}" not in taken)
+    return next((tid for tid in _OTHER_TIDS if tid not in taken), str(len(taken)))
+
+
+# After her initials and their numbered variants: W0 to Z9, then any other pair.
+_PAIRS = [f"{a}{b}" for a in "WXYZ" for b in "0123456789"]
+_ALNUM = string.ascii_uppercase + string.digits
+_OTHER_TIDS = _PAIRS + [f"{a}{b}" for a in _ALNUM for b in _ALNUM if f"{a}{b}" not in _PAIRS]

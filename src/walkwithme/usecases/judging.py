@@ -67,8 +67,12 @@ def earliest_due(conn: Connection) -> int | None:
 
 def verdict(walk: Walk, watch: Watch, now_ms: int) -> Verdict:
     """The walk's rules, judged now: the one place they are called, for the walk itself and
-    for the shadow of the walk her devices are shown (`Walk.cover_watch`)."""
-    return evaluate(watch, now_ms, walk.profiles.at(now_ms, walk.timezone))
+    for the shadow of the walk her devices are shown (`Walk.cover_watch`). A question waiting
+    for her answer is judged by the thresholds of the hour she was asked in: the time to
+    answer she was told (`Walk.answer_by`), even when day turns to night meanwhile."""
+    asked_at = watch.check_asked_at if watch.check_reason is not None else None
+    thresholds_at = now_ms if asked_at is None else asked_at
+    return evaluate(watch, now_ms, walk.profiles.at(thresholds_at, walk.timezone))
 
 
 def judge(
@@ -233,7 +237,9 @@ def ask(tx: Tx, walk: Walk, reason: Reason) -> None:
     their timeline, that she was asked."""
     covert = walk.covert
     save(tx, walk, **shown_columns(covert, check_reason=reason.value, check_asked_at=tx.now_ms))
-    facts = {"reason": reason.value, **facts_of(walk, tx.now_ms)}
+    # When her time to answer is up (said on her page: "Answer by 23:41").
+    answer_by = walk.answer_by(tx.now_ms, reason)
+    facts = {"reason": reason.value, "answer_by": answer_by, **facts_of(walk, tx.now_ms)}
     event_id = timeline.record_shown(tx, walk.id, "check", covert=covert, **facts)
     # Her channels get a link to a page where she answers with her PIN, from any browser.
     token = new_token("ans")

@@ -21,10 +21,10 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import Connection
 
 from walkwithme.domain.errors import TooSoon
-from walkwithme.domain.rules import Reason, quiet_after_answer
+from walkwithme.domain.rules import Reason
 from walkwithme.domain.walks import WalkState, check_extension, check_message
 from walkwithme.store.tx import Tx
-from walkwithme.usecases import alarms, alerts, next_walks, timeline
+from walkwithme.usecases import alarms, alerts, helping, next_walks, timeline
 from walkwithme.usecases.offers import LocalTime
 from walkwithme.usecases.timeline import FOR_COMPANIONS, FOR_WALKER
 from walkwithme.usecases.walk_record import Walk, shown_columns
@@ -139,7 +139,8 @@ def inside(
     walk = own_live_walk(tx, walk_id, walker_id)
     facts: dict[str, Any] = {
         "note": _note(note),
-        "at_door": walk.walker_state is WalkState.AT_DOOR,
+        # At her door, or there when an alarm (hers, or one her devices are shown) began.
+        "at_door": walk.door_at is not None,
     }
     next_at = next_walks.at_of(tx, walker_id, next_walk) if next_walk is not None else None
     if pin is Pin.DURESS or walk.covert:
@@ -175,7 +176,7 @@ def _alarm_over(tx: Tx, walk: Walk) -> Walk:
     that it is over and that she ended it, not only her companions that the walk is."""
     if walk.state is not WalkState.ALARM:
         return walk
-    return alarms.resolve_alarm(tx, walk, by=walk.walker_id, note=None)
+    return helping.resolve_alarm(tx, walk, by=walk.walker_id, note=None)
 
 
 def extend(tx: Tx, walk_id: int, walker_id: int, minutes: int, pin: Pin) -> int:
@@ -185,11 +186,15 @@ def extend(tx: Tx, walk_id: int, walker_id: int, minutes: int, pin: Pin) -> int:
     expected_at = max(walk.expected_at, tx.now_ms) + minutes * MINUTE_MS
     facts: dict[str, Any] = {"minutes": minutes, "expected_at": expected_at}
     covered = pin is Pin.DURESS or walk.covert
-    answered: dict[str, Any] = {}
+    # Her right PIN is her answer to a question too: she is OK, only slower. And a stop she
+    # announces (a shop, a friend's) is not a stall, for the minutes she asked.
     asked = walk.walker_check_reason
+    answered = _answered(
+        walk, covered, Reason(asked) if asked else None, tx.now_ms, more_time_ms=minutes * MINUTE_MS
+    )
     if asked is not None:
-        # Her right PIN is her answer to the question too: she is OK, only slower.
-        answered = _answered(covered, Reason(asked), tx.now_ms)
+        facts["answered"] = asked
+        alerts.supersede(tx, walk_id, ("check",), "she answered")
     if covered:
         shown = walk.walker_state
         _covered(tx, walk, pin, "extended", facts, shown=shown, expected_at=expected_at, **answered)
@@ -213,13 +218,13 @@ def ok(tx: Tx, walk_id: int, walker_id: int, pin: Pin) -> str:
                 "note": None,
                 "reason": shown_reason,
             }
-            # As `alarms.resolve_alarm` leaves a walk: quiet for a while, and a question to
+            # As `helping.resolve_alarm` leaves a walk: quiet for a while, and a question to
             # her still waiting to be delivered is not sent.
             alerts.supersede(tx, walk_id, ("check",), "the alarm was resolved")
-            quiet: dict[str, Any] = {"cover_quiet_until": quiet_after_answer(None, tx.now_ms)}
+            quiet = walk.quiet_after(tx.now_ms, None, covered=True)
             _covered(tx, walk, pin, "alarm_resolved", facts, shown=walk.after_alarm, **quiet)
         else:
-            alarms.resolve_alarm(tx, walk, by=walker_id, note=None)
+            helping.resolve_alarm(tx, walk, by=walker_id, note=None)
         return "alarm"
     asked = walk.walker_check_reason
     if asked is None:
@@ -231,7 +236,7 @@ def ok(tx: Tx, walk_id: int, walker_id: int, pin: Pin) -> str:
         return "nothing"
     reason = Reason(asked)
     alerts.supersede(tx, walk_id, ("check",), "she answered")
-    answered = _answered(covered, reason, tx.now_ms)
+    answered = _answered(walk, covered, reason, tx.now_ms)
     if covered:
         facts = {"reason": reason.value}
         _covered(tx, walk, pin, "check_answered", facts, shown=walk.walker_state, **answered)
@@ -241,14 +246,15 @@ def ok(tx: Tx, walk_id: int, walker_id: int, pin: Pin) -> str:
     return "check"
 
 
-def _answered(covered: bool, reason: Reason, now_ms: int) -> dict[str, Any]:
-    """The question her devices were asked is answered: no rule asks again for a while."""
-    return shown_columns(
-        covered,
-        check_reason=None,
-        check_asked_at=None,
-        quiet_until=quiet_after_answer(reason, now_ms),
-    )
+def _answered(
+    walk: Walk, covered: bool, reason: Reason | None, now_ms: int, more_time_ms: int = 0
+) -> dict[str, Any]:
+    """She vouched for herself with her PIN (`reason`: the question her devices were asked,
+    if any, now answered): what was due then is not asked about again for a while."""
+    return {
+        **shown_columns(covered, check_reason=None, check_asked_at=None),
+        **walk.quiet_after(now_ms, reason, covered=covered, more_time_ms=more_time_ms),
+    }
 
 
 def _covered(
@@ -329,6 +335,7 @@ def _cover_from(conn: Connection, walk: Walk) -> dict[str, Any]:
         "cover_check_reason": walk.check_reason,
         "cover_check_asked_at": walk.check_asked_at,
         "cover_quiet_until": walk.quiet_until,
+        "cover_quiet_rules": walk.quiet_rules,
         "cover_alarm_reason": walk.alarm_reason if alarm else None,
         "cover_alarm_at": walk.alarm_at if alarm else None,
         "cover_escalation_level": walk.escalation_level if alarm else None,

@@ -98,7 +98,8 @@ def lift(tx: Tx, walker_id: int, person_id: int, kind: Silence) -> None:
         )
     )
     if done.rowcount != 1:
-        raise NotFound(f"this person is not {kind.value}d", field="person")
+        said = "muted" if kind is Silence.MUTE else "blocked"
+        raise NotFound(f"this person is not {said}", field="person")
 
 
 def held(conn: Connection, walker_id: int, person_id: int, now_ms: int) -> Held | None:

@@ -10,7 +10,9 @@ all the same: a 4xx would make iOS drop it and Android resend it forever.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 
@@ -19,15 +21,14 @@ from walkwithme.domain.fixes import MAX_FUTURE_MS, Fix, check_fix, without_impos
 from walkwithme.domain.regions import region_tst, set_region
 from walkwithme.domain.reporting import App, Client
 from walkwithme.domain.walks import Destination
-from walkwithme.ingest import CHARGING, MOCK_LOCATION, NOT_CHARGING, PhoneMessage
+from walkwithme.ingest import CHARGING, MOCK_LOCATION, NOT_CHARGING, OFFLINE, PhoneMessage
 from walkwithme.ingest.owntracks import mode_command
-from walkwithme.store.schema import alerts, events
+from walkwithme.store.schema import alerts, events, people
 from walkwithme.store.tx import Tx
 from walkwithme.streets import StreetMap
 from walkwithme.usecases import alarms, devices, timeline, tours
 from walkwithme.usecases.devices import Device
-from walkwithme.usecases.fixes import START_SLACK_MS, is_stored, record_fixes
-from walkwithme.usecases.track import Track
+from walkwithme.usecases.fixes import START_SLACK_MS, Heard, is_stored, record_fixes
 from walkwithme.usecases.walk_record import Walk
 from walkwithme.usecases.walk_store import live_walk_of, walks_taking_fixes
 
@@ -41,6 +42,9 @@ class Taken:
     ask_mode: str | None = None  # an OwnTracks mode to ask the app for (reporting.ask_of)
     region: Destination | None = None  # give the OwnTracks app this destination as a region
     tour: dict[str, Any] | None = None  # the answer to the app's tour request (usecases/tours.py)
+    # Its owner's walkers may be given in the answer: a device that began as OwnTracks. Not one
+    # that reported as Traccar Client first, whose token travels in URLs (proxy logs).
+    friends: bool = False
 
     def commands(self) -> list[dict[str, Any]]:
         """OwnTracks' commands for the app, in the order to give them."""
@@ -95,19 +99,17 @@ def _take(
             if left_out and noted is None:
                 noted = f"{'; '.join(left_out)}; the position was kept"
     refused = refused or noted
-    if fixes:
+    if message.signal != OFFLINE:  # the broker's word that it lost the phone is not the phone's
         said_before = _last_event_id(tx) if message.charging else 0
-        refused = _record(tx, device, fixes, message.sos, streets) or refused
-        if message.charging:
-            _low_battery_charging(tx, device, said_before)
-    if message.alive_ms is not None:
-        said_before = _last_event_id(tx) if message.charging else 0
-        refused = _alive(tx, device, message) or refused
+        refused = _record(tx, device, fixes, message, streets) or refused
         if message.charging:
             _low_battery_charging(tx, device, said_before)
     walk = live_walk_of(tx.conn, device.person_id)
     on_walk = walk is not None and walk.walker_live
-    news = devices.note_client(tx, device, message.client, on_walk)
+    # After her duress PIN ended the walk for her devices, it is live for the people looking
+    # for her: her app is asked nothing (reporting.ask_of), so it stays in Move mode.
+    held = walk is not None and walk.live and not on_walk
+    news = devices.note_client(tx, device, message.client, on_walk, held=held)
     client = news.now
     if walk is not None and on_walk and _told_differently(news.before, client):
         # Her companions learn it too: it is why "last seen" may be minutes ago.
@@ -148,10 +150,13 @@ def _take(
         if client.app is App.OWNTRACKS and not message.replayed:
             region = devices.region_to_give(tx, device, walk.id, walk.destination)
     if message.sos:
-        if walk is not None and on_walk:
-            _sos(tx, walk.id, device.person_id)
-        else:
+        if walk is None or not on_walk:
             refused = NO_WALK_SOS
+        elif _pressed_before(message.sos_ms, walk):
+            assert message.sos_ms is not None
+            refused = _before_walk(tx, device, message.sos_ms)
+        else:
+            _sos(tx, walk.id, device, message.sos_ms)
     tour = None
     if message.tour is not None and not message.replayed:
         tour, refused = tours.take(
@@ -159,7 +164,7 @@ def _take(
         )
     if refused is not None:
         devices.note_refusal(tx, device, refused)
-    return Taken(client, on_walk, news.ask_mode, region, tour)
+    return Taken(client, on_walk, news.ask_mode, region, tour, news.first is App.OWNTRACKS)
 
 
 def _at_region(tx: Tx, walk: Walk, device: Device, transition: tuple[str, int] | None) -> bool:
@@ -202,48 +207,43 @@ def _last_region_signal(tx: Tx, walk_id: int, device: Device) -> str | None:
 
 
 def _record(
-    tx: Tx, device: Device, fixes: list[Fix], sos: bool, streets: StreetMap | None
+    tx: Tx, device: Device, fixes: list[Fix], message: PhoneMessage, streets: StreetMap | None
 ) -> str | None:
-    """The message's fixes, through the one fix path. With an SOS, the fix is only its
-    companion: if it can't be kept (the walk changed at that instant), the SOS still goes
-    through, and the fix is the refusal kept for her to see, never a "send again" (the apps
-    send an SOS once: Traccar Client 10.x never resends it, the old clients forget it)."""
-    if not sos:
-        record_fixes(tx, device, list(fixes), streets)
-        return None
+    """The message, through the one fix path: its fixes (if any), its heartbeat (one without
+    a position: the phone is alive, so her walk is not silent, and its battery is read; the
+    rules that need to know where she is are not moved by it), and that it came from her
+    phone now (a message it posted itself, not one a broker relayed: her phone is alive when
+    it arrives).
+
+    With an SOS, the rest is only its companion: if it can't be kept (the walk changed at
+    that instant), the SOS still goes through, and what came with it is the refusal kept for
+    her to see, never a "send again" (the apps send an SOS once: Traccar Client 10.x never
+    resends it, the old clients forget it)."""
+    heard, refused = _heard(tx, message)
+    if not message.sos:
+        record_fixes(tx, device, list(fixes), streets, heard)
+        return refused
     said = {walk_id: list(added) for walk_id, added in tx.touched.fixes.items()}
     try:
         with tx.savepoint():
-            record_fixes(tx, device, list(fixes), streets)
+            record_fixes(tx, device, list(fixes), streets, heard)
     except Conflict:
         tx.touched.fixes = said  # what the savepoint kept out isn't handed to the streams
-        return "the fix sent with an SOS came as the walk changed; the SOS was taken"
-    return None
+        what = "fix" if fixes else "heartbeat" if message.alive_ms is not None else "message"
+        return f"the {what} sent with an SOS came as the walk changed; the SOS was taken"
+    return refused
 
 
-def _alive(tx: Tx, device: Device, message: PhoneMessage) -> str | None:
-    """A heartbeat without a position: the phone is alive, so her walk is not silent (the
-    other rules, which need to know where she is, are not moved by it), and its battery is
-    read (a low one told, as with a fix). With an SOS, like a fix, it never stands in the
-    SOS's way."""
-    alive_ms, sos = message.alive_ms, message.sos
-    assert alive_ms is not None
-    if alive_ms > tx.now_ms + MAX_FUTURE_MS:
-        return "timestamp is in the future: check the phone's clock"
-    devices.note_seen(tx, device)
-    t = min(alive_ms, tx.now_ms)  # the rules count time by the server's clock
-    try:
-        with tx.savepoint():
-            for walk in walks_taking_fixes(tx.conn, device.person_id):
-                if t >= walk.started_at - START_SLACK_MS:
-                    track = Track(walk, tx.now_ms)
-                    track.alive(t, message.alive_battery)
-                    track.save(tx)
-    except Conflict:
-        if not sos:
-            raise  # the phone sends it again
-        return "the heartbeat sent with an SOS came as the walk changed; the SOS was taken"
-    return None
+def _heard(tx: Tx, message: PhoneMessage) -> tuple[Heard, str | None]:
+    """What the message says of her phone besides its fixes, and why its heartbeat's time is
+    refused, if it is (the message still came from her phone)."""
+    # Straight from her phone (HTTP): alive as it arrives. Through a broker, which may hand
+    # over a backlog her phone sent before it died, only its fixes' own times say so.
+    arrived = not message.replayed and not message.relayed
+    alive_ms = message.alive_ms
+    if alive_ms is not None and alive_ms > tx.now_ms + MAX_FUTURE_MS:
+        return Heard(arrived), "timestamp is in the future: check the phone's clock"
+    return Heard(arrived, alive_ms, message.alive_battery), None
 
 
 def _charging(tx: Tx, walk: Walk, device: Device, client: Client, charging: bool) -> None:
@@ -300,16 +300,42 @@ def _said(tx: Tx, walk_id: int, device: Device, signal: str) -> bool:
     return any(r.data.get("device") == device.name and r.data.get("signal") == signal for r in rows)
 
 
+def _pressed_before(sos_ms: int | None, walk: Walk) -> bool:
+    """An SOS pressed before the walk began (by its fix's time, with the slack a phone's clock
+    is given): one Traccar Client kept in its queue while offline, sent with the rest of it
+    once this walk's positions go out. Not this walk's alarm. One pressed during the walk
+    while offline (its time after the start) is, late as it comes; one with no time is too."""
+    return sos_ms is not None and sos_ms < walk.started_at - START_SLACK_MS
+
+
+def _before_walk(tx: Tx, device: Device, sos_ms: int) -> str:
+    """What her devices page says of an SOS pressed before the walk began: when, in her time."""
+    tz = tx.conn.execute(
+        sa.select(people.c.timezone).where(people.c.id == device.person_id)
+    ).scalar_one_or_none()
+    at = datetime.fromtimestamp(sos_ms / 1000, UTC).astimezone(_zone(tz)).strftime("%H:%M")
+    return f"an SOS pressed at {at}, before this walk began: not raised"
+
+
+def _zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
 SOS_TRIES = 3
 
 
-def _sos(tx: Tx, walk_id: int, walker_id: int) -> None:
+def _sos(tx: Tx, walk_id: int, device: Device, sos_ms: int | None) -> None:
     """Her SOS, taken even if the walk changes at that very instant (another process's
-    writer, on PostgreSQL): read again and raise it on the walk as it now is."""
+    writer, on PostgreSQL): read again and raise it on the walk as it now is. The same SOS
+    again (this device, the same time) is the app resending it: its alarm says nothing more."""
     for attempt in range(SOS_TRIES):
         try:
             with tx.savepoint():
-                alarms.sos(tx, walk_id, walker_id)
+                resent = devices.note_sos(tx, device, sos_ms)
+                alarms.sos(tx, walk_id, device.person_id, resent=resent)
             return
         except Conflict:
             if attempt == SOS_TRIES - 1:

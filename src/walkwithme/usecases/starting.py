@@ -69,10 +69,20 @@ def expected_arrival(plan: WalkPlan, started_at: int, streets: StreetMap | None 
     lat, lon = plan.origin
     dest = plan.destination
     along = streets.walking_distance((lat, lon), (dest.lat, dest.lon)) if streets else None
-    if along is not None:
-        return started_at + walking_duration_ms(along, plan.pace_mps)
     straight = distance_m(lat, lon, dest.lat, dest.lon)
-    return started_at + expected_duration_ms(straight, plan.pace_mps)
+    if along is not None:
+        duration = walking_duration_ms(along, plan.pace_mps)
+    else:
+        duration = expected_duration_ms(straight, plan.pace_mps)
+    if duration > MAX_WALK_MIN * MINUTE_MS:
+        # One wrong digit in a latitude is a place 100 km away: a walk "expected" tomorrow
+        # morning, whose late alarm would come then (an outside review started one).
+        raise Invalid(
+            f"that place is {straight / 1000:,.0f} km from where you are, more than "
+            f"{MAX_WALK_MIN // 60} hours' walk: check where you are going",
+            field="destination",
+        )
+    return started_at + duration
 
 
 def could_start(conn: Connection, walker_id: int) -> bool:

@@ -76,15 +76,19 @@ def sign_in(
 ) -> None:
     """One attempt to sign in (or, `signing_up`, to sign up) as `email` from `address`; from a
     browser she has signed in on before (`browser`: its token), counted under that browser
-    rather than the account, which a stranger may have used up (usecases/known_browsers.py)."""
-    if address:
-        hit(tx, f"addr:{address}", PER_ADDRESS)
+    rather than the account or the address, which a stranger may have used up: anyone behind
+    the same address (a campus, a household, a carrier's NAT) could otherwise keep her
+    companions from signing in to answer an alarm (usecases/known_browsers.py)."""
     if not signing_up and known_browsers.known_to(tx.conn, browser, email, tx.now_ms):
         hit(tx, known_browsers.throttle_key(browser), PER_ACCOUNT)
-        # Counted with the account's too, never refused there: whoever holds her browser
-        # gets no more guesses by trying again without its cookie.
+        # Counted with the account's and the address's too, never refused there: whoever
+        # holds her browser gets no more guesses by trying again without its cookie.
         hit(tx, account_key(email), PER_ACCOUNT, refuse=False)
+        if address:
+            hit(tx, f"addr:{address}", PER_ADDRESS, refuse=False)
         return
+    if address:
+        hit(tx, f"addr:{address}", PER_ADDRESS)
     hit(tx, account_key(email, SIGN_UP if signing_up else SIGN_IN), PER_ACCOUNT)
 
 

@@ -9,18 +9,25 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from walkwithme.domain.driven import rise_after
 from walkwithme.domain.fixes import Fix
 from walkwithme.domain.lingering import Stillness, still_after
-from walkwithme.domain.pace import adapted_arrival, guess_now, paused_before, walked_after
+from walkwithme.domain.pace import (
+    PAUSE_MS,
+    adapted_arrival,
+    after_a_wait,
+    guess_now,
+    paused_before,
+    walked_after,
+)
 from walkwithme.domain.rules import Progress, Reason, battery_notice, progress_after
+from walkwithme.domain.stops import progress_from, stop_after
 from walkwithme.domain.walks import Destination, WalkState, door_after_fix
-from walkwithme.store.schema import fixes
 from walkwithme.store.tx import Tx
 from walkwithme.streets import DistanceField
-from walkwithme.usecases import alarms, alerts, timeline, walk_record, walk_store
+from walkwithme.usecases import alerts, helping, timeline, walk_record, walk_store
 from walkwithme.usecases.walk_record import Walk
 
 
@@ -44,9 +51,14 @@ class Track:
         self.walked = walk.walked  # along her own track: her pace
         self.battery = walk.last.battery_pct
         self.notice = walk.battery_notice
-        self.heard_at = walk.heard_at  # a fix kept out of the map still says her phone is alive
+        # When her phone was last heard, if later than her last fix: a message that reached
+        # the server (`received`), a heartbeat, a fix kept out of the map.
+        self.heard_at = walk.heard_at
         self.batch_trusted: Fix | None = None  # the latest trusted fix of this batch so far
         self.withdrawn: str | None = None  # the question a fix of the batch took back
+        # The question a fix of the batch that brought her to her door answers, if she is at
+        # it still once the whole batch is folded in (`save`).
+        self.door_answers: str | None = None
         self.nearer_at: int | None = None  # the instant of the last fix that got her nearer
         # The stored track's newest trusted fix, once read (a list: read or not, and what).
         self._newest_stored: list[Fix | None] = []
@@ -61,12 +73,12 @@ class Track:
         # before): the stored track is read once a batch, and again only for a fix older than
         # its newest (the batch is judged before any of it is stored).
         if not self._newest_stored:
-            self._newest_stored.append(_trusted_before(conn, self.before.id, None))
+            self._newest_stored.append(walk_store.trusted_before(conn, self.before.id, None))
         newest = self._newest_stored[0]
         if newest is None or newest.t_ms < t_ms:
             stored = newest
         else:
-            stored = _trusted_before(conn, self.before.id, t_ms)
+            stored = walk_store.trusted_before(conn, self.before.id, t_ms)
         here = self.batch_trusted
         if here is not None and (stored is None or here.t_ms > stored.t_ms):
             return here
@@ -119,7 +131,26 @@ class Track:
         before = dest.distance_from(previous.lat, previous.lon) if previous else None
         progressed_at = self.progress.progress_at if self.progress is not None else None
         left = max(0.0, remaining - dest.radius_m)
+        stop_before = self.walked.stop if self.walked is not None else None
+        # Since when she stood where her fixes gathered (None: she was walking, a pause in her
+        # progress she walked through, slowly, sideways to her door, her fixes noisy, is no
+        # wait: a walk told "waited a while" had its late alarm put off by each).
+        stood_since = (
+            stop_before.waited_since(fix.accuracy_m, PAUSE_MS) if stop_before is not None else None
+        )
         self.walked, stepped = walked_after(self.walked, fix.lat, fix.lon, fix.accuracy_m, t, left)
+        stop = stop_after(stop_before, fix.lat, fix.lon, fix.accuracy_m, t)
+        # A pause in her progress (or a question about it waiting): noise round where she
+        # stands is no progress, nor walking on; only clearly leaving the place is.
+        paused = (
+            progressed_at is not None
+            and previous is not None
+            and (
+                paused_before(t - progressed_at, t - previous.t_ms)
+                or self.before.walker_check_reason == Reason.STALLED.value
+            )
+        )
+        held = paused and not stop.left(fix.accuracy_m)
         self.progress = progress_after(
             self.progress,
             remaining,
@@ -127,8 +158,15 @@ class Track:
             fix.accuracy_m,
             (straight, before),
             along_streets=self.field is not None,
+            held=held,
         )
         nearer = self.progress.progress_at == t
+        # Moving away fast, as in a vehicle (measured as the moving-away rule measures).
+        rise = rise_after(
+            self.walked.rise, remaining, straight, t, fix.accuracy_m, fix.speed_mps, nearer
+        )
+        stop = progress_from(fix.lat, fix.lon, t) if nearer else stop
+        self.walked = replace(self.walked, stop=stop, rise=rise)
         if nearer:
             self.nearer_at = t
             self.walked = self.walked.got_nearer()
@@ -142,22 +180,30 @@ class Track:
             # are not straight: walking on, not away, holds off the stalled rule for as long
             # as a way home's bends allow (along the streets, getting nearer on them does).
             self.progress = replace(self.progress, progress_at=t)
-        paused = (
-            progressed_at is not None
-            and previous is not None
-            and paused_before(t - progressed_at, t - previous.t_ms)
+        # How long she waited (counted from her last progress, or from when she stood still if
+        # that is later), or 0: a pause, but she walked through it.
+        # Until she left where she stood: her last fix there, and one of her phone's
+        # intervals (she left in between), not the fixes it took to see her clearly away.
+        waited = (
+            None
+            if not paused or progressed_at is None or previous is None
+            else 0
+            if stood_since is None or stop_before is None
+            else min(t, stop_before.last_at + t - previous.t_ms) - max(progressed_at, stood_since)
         )
-        self._adapt_arrival(left, t, paused, nearer)
+        self._adapt_arrival(left, t, waited, nearer)
 
     def _withdraw_check(self, t: int) -> None:
         """A question her fixes answer: "Are you OK?" asked because her phone went silent is
         taken back by a fix taken after it, or as it was asked (her phone reports again: out
         of a tunnel, or its queue sent after an outage; or a phone whose interval is the
         silent rule's time, whose fix on time is taken as the question is asked); asked
-        because she got no nearer, by a fix that gets her nearer again. Unanswered, it became
-        an alarm while her companions watched her walk home. Not the other questions: moving
-        away, being late or standing at her door are not undone by one fix, and only her PIN
-        says she is OK (a wrong one still counts).
+        because she got no nearer, by a fix that gets her nearer again; asked because she was
+        late or got no nearer, by the fix that brings her to her door (the rules of a walk at
+        its door watch her from there: lingering, silence). Unanswered, it became an alarm
+        while her companions watched her walk home, or after she had reached her door. Not the
+        other questions: moving away or standing at her door are not undone by one fix, and
+        only her PIN says she is OK (a wrong one still counts).
 
         Progress takes it back even in a fix taken as she was asked, or just before, that
         reaches the service after the question: the watchdog wakes at the stalled rule's
@@ -167,7 +213,7 @@ class Track:
         her progress needs, the watchdog asks again at once, with a fresh time to answer."""
         walk = self.before
         reason = walk.walker_check_reason
-        asked_at = walk.cover.check_asked_at if walk.cover is not None else walk.check_asked_at
+        asked_at = walk.walker_check_asked_at
         if self.withdrawn is not None or reason is None or asked_at is None:
             return
         if walk.walker_state not in (WalkState.ACTIVE, WalkState.AT_DOOR):
@@ -181,6 +227,10 @@ class Track:
             reason == Reason.STALLED.value and self.nearer_at == t
         ):
             self.withdrawn = reason
+        elif reason in _ANSWERED_AT_THE_DOOR and self.door_at == t:
+            # Settled once the batch is folded in: a batch her phone kept while offline may
+            # take her through her door and on (the question stood, and was asked again).
+            self.door_answers = reason
 
     @property
     def _door_state(self) -> WalkState:
@@ -197,7 +247,22 @@ class Track:
             return
         self.door_at = t if at_door else None
         self.still = Stillness(fix.lat, fix.lon, t) if at_door else None
+        if not at_door and self.progress is not None:
+            # Her time at her door was watched by the door's rules, not the way's: a stall, or
+            # walking away, counts from when she left it (stepping out to see someone off,
+            # she was asked "not getting any closer" 40 s after, for her minutes at the door).
+            self.progress = replace(self.progress, progress_at=t, away_since=None)
         self.events.append(("arrived" if at_door else "left_door", {"fix_t": fix.t_ms}))
+
+    def received(self) -> None:
+        """The message this batch came in reached the server now (`now_ms`): her phone is
+        alive now, whatever times its fixes carry. A phone with no fresh fix sends the one it
+        has with that fix's old time (Traccar Client 10's stationary heartbeat on iOS, indoors
+        or underground; OwnTracks on iOS answering `reportLocation`), or a queue held through
+        an outage: each counts against silence when it arrives, never as where she is.
+        Nothing changes (and nothing is written) if the walk heard from her as recently."""
+        if self.now_ms > max(self.latest_at or 0, self.heard_at or 0):
+            self.heard_at = self.now_ms
 
     def heard(self, fix: Fix) -> None:
         """A fix kept out of the map (inaccurate, or a jump): not where she is, but her phone
@@ -277,18 +342,19 @@ class Track:
             "battery_notice": self.notice,
         }
 
-    def _adapt_arrival(self, left_m: float, t: int, paused: bool, nearer: bool) -> None:
+    def _adapt_arrival(self, left_m: float, t: int, waited: int | None, nearer: bool) -> None:
         """Her pace is measured from her first fix, or from where she set off again after a
-        pause (`paused`: this fix's progress is her first since she stood still a while: a
-        wait at the start or at a light is not her walking pace); while she keeps getting
-        nearer (`nearer`: this fix did), a slower pace than planned moves her expected
-        arrival (and the timeline says so). `left_m`: to the door, along the streets or as
-        the crow flies."""
+        pause (`waited`: this fix's progress is her first since she stood still this long: a
+        wait at the start or at a light is not her walking pace, and is given back to her as
+        time, `after_a_wait`); while she keeps getting nearer (`nearer`: this fix did), a
+        slower pace than planned moves her expected arrival (and the timeline says so).
+        `left_m`: to the door, along the streets or as the crow flies."""
         walked = self.walked
         if walked is None:
             return
-        if paused and self.progress is not None and self.progress.progress_at == t:
+        if waited is not None and self.progress is not None and self.progress.progress_at == t:
             self.walked = walked.marked(left_m, t)
+            self._after_a_wait(waited)
             return
         if not nearer:
             return  # no nearer with this fix (walking on, or still): no more time
@@ -320,6 +386,21 @@ class Track:
             self.expected_at = later
             self.events.append(("expected_later", {"expected_at": later}))
 
+    def _after_a_wait(self, waited: int) -> None:
+        """She sets off again, nearer, after a wait: her expected arrival moves by it. Not at
+        her door, nor once the walk is over for her devices; nor in an alarm (its late rule
+        is not what watches her then, and GPS noise round a phone lying still can look like
+        setting off)."""
+        walk = self.before
+        if self.door_at is not None or not walk.walker_live:
+            return
+        if walk.walker_state is WalkState.ALARM:
+            return
+        later = after_a_wait(self.expected_at, walk.started_at, waited)
+        if later is not None:
+            self.expected_at = later
+            self.events.append(("waited", {"expected_at": later, "waited_ms": waited}))
+
     def save(self, tx: Tx, numbered: int = 0, fix: Mapping[str, Any] | None = None) -> bool:
         """`numbered`: fixes the batch added to the walk's track (numbered on from
         `fix_seq`), counted in the same update of the walk. `fix`: on PostgreSQL, the batch's
@@ -327,6 +408,8 @@ class Track:
         only if it goes in (walk_store.save_with_fix). False: that fix was stored already, and
         nothing was saved."""
         walk = self.before
+        if self.door_answers is not None and self.state is WalkState.AT_DOOR:
+            self.withdrawn = self.withdrawn or self.door_answers  # at her door, all read
         values = self.values()
         if values and walk.covert:
             values["cover_state"] = self.state.value
@@ -346,15 +429,17 @@ class Track:
             return True
         # During an alarm, everyone it reached (her guardians, the hook) is looking for her.
         reached = (
-            alarms.who_it_reached(tx.conn, walk)
+            helping.who_it_reached(tx.conn, walk)
             if walk.state is WalkState.ALARM
-            else alarms.Reached(alerts.companion_ids(tx.conn, walk.id), [], hook=False)
+            else helping.Reached(alerts.companion_ids(tx.conn, walk.id), [], hook=False)
         )
         for kind, facts in self.events:
-            # Her companions are told when she first reaches her door (not each time a noisy
-            # fix takes her out of it and back), and when her battery runs low.
+            # Her companions are told when her battery runs low, and when she reaches her door:
+            # once, not each time a noisy fix takes her out of it and back; again only if she
+            # had been away from it for a while (what told them first was wrong, or she went
+            # out again).
             told = kind == "low_battery" or (
-                kind == "arrived" and timeline.last_event(tx.conn, walk.id, "arrived") is None
+                kind == "arrived" and _arrival_is_news(tx, walk.id, facts["fix_t"])
             )
             event_id = timeline.record(tx, walk.id, kind, audience=walk.everyone, **facts)
             if told:
@@ -372,25 +457,27 @@ class Track:
         alerts.supersede(tx, walk.id, ("check",), "the question was taken back")
 
 
+# Away from her door this long since they were told she was there, and her arrival is told
+# again.
+AWAY_FROM_THE_DOOR_MS = 60_000
+
+
+def _arrival_is_news(tx: Tx, walk_id: int, fix_t: int) -> bool:
+    """Whether her companions are told she is at her door (by the fix taken at `fix_t`): the
+    first time, or after she left it (or never was there: a car drove her past it) for
+    `AWAY_FROM_THE_DOOR_MS` at least, by her fixes' times (a batch sent after an outage holds
+    hours of her walk)."""
+    arrived = timeline.last_event(tx.conn, walk_id, "arrived")
+    if arrived is None:
+        return True
+    left = timeline.last_event(tx.conn, walk_id, "left_door", since=arrived.at)
+    if left is None:
+        return False
+    return fix_t - int(left.data.get("fix_t", fix_t)) >= AWAY_FROM_THE_DOOR_MS
+
+
+# The questions her arrival at her door answers (see `_withdraw_check`).
+_ANSWERED_AT_THE_DOOR = (Reason.LATE.value, Reason.STALLED.value)
+
 # The states in which a trusted fix moves her door (in an alarm, without leaving it).
 _FOLLOWS_DOOR = (WalkState.ACTIVE, WalkState.AT_DOOR, WalkState.ALARM)
-
-
-def _trusted_before(conn: Connection, walk_id: int, t_ms: int | None) -> Fix | None:
-    """The walk's stored trusted fix just before `t_ms` (None: its newest)."""
-    row = conn.execute(
-        _TRUSTED_BEFORE, {"walk_id": walk_id, "before": t_ms if t_ms is not None else 2**62}
-    ).first()
-    return Fix(row.taken_at, row.lat, row.lon, row.accuracy_m) if row else None
-
-
-_TRUSTED_BEFORE = (
-    sa.select(fixes.c.taken_at, fixes.c.lat, fixes.c.lon, fixes.c.accuracy_m)
-    .where(
-        fixes.c.walk_id == sa.bindparam("walk_id"),
-        fixes.c.taken_at < sa.bindparam("before"),
-        fixes.c.flag.is_(None),
-    )
-    .order_by(fixes.c.taken_at.desc())
-    .limit(1)
-)

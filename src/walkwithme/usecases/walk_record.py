@@ -17,7 +17,15 @@ from walkwithme.domain.fixes import Fix
 from walkwithme.domain.lingering import Stillness
 from walkwithme.domain.pace import Walked
 from walkwithme.domain.profiles import DEFAULT_PROFILES, Profiles
-from walkwithme.domain.rules import Progress, Reason, Watch, next_due_at
+from walkwithme.domain.rules import (
+    Progress,
+    Quiet,
+    Reason,
+    Watch,
+    answer_window_ms,
+    next_due_at,
+    quiet_after_answer,
+)
 from walkwithme.domain.walks import LIVE_STATES, Destination, WalkState
 from walkwithme.store.schema import walks
 from walkwithme.usecases import timeline
@@ -86,6 +94,7 @@ class Cover:
     check_reason: str | None = None
     check_asked_at: int | None = None
     quiet_until: int | None = None
+    quiet_rules: str | None = None
     alarm_at: int | None = None
     escalation_level: int | None = None
     escalate_at: int | None = None
@@ -153,8 +162,9 @@ class Walk:
     ended_at: int | None
     last: LastFix = NO_FIX  # where she was last seen
     next_due_at: int | None = None
-    # The last time one of her phones said it is alive without a position (Traccar Client
-    # 10's heartbeat): it counts against silence, and nothing else.
+    # The last time a message from one of her phones reached the service, when later than
+    # her last fix: a heartbeat, a fix kept off the map, a position sent again with its old
+    # time (usecases/track.py, `Track.received`). It counts against silence, and nothing else.
     heard_at: int | None = None
     progress: Progress | None = None  # how she gets nearer (None: no fix counted yet)
     door_at: int | None = None
@@ -164,6 +174,7 @@ class Walk:
     check_reason: str | None = None
     check_asked_at: int | None = None
     quiet_until: int | None = None
+    quiet_rules: str | None = None  # the rules it holds, each until when (`quiet_columns`)
     # When her phone was last asked for a fresh position before a check (usecases/judging.py)
     fix_asked_at: int | None = None
     wrong_pins: int = 0  # PIN attempts since her last right one (usecases/moments.py)
@@ -179,6 +190,9 @@ class Walk:
     # fixes are for the people looking for her.
     walker_fix_seq: int | None = None
     walker_last: LastFix | None = None
+    # ...and when her phone was last heard then (a heartbeat, a fix kept off the map): kept
+    # in `walker_last`'s column, for her devices are shown it as her real PIN left it.
+    walker_heard_at: int | None = None
     # When her devices were shown it forgotten, as a walk without an alarm would have been,
     # while it is kept for its silent alarm (usecases/retention.py, `forget_for_her`).
     walker_forgotten_at: int | None = None
@@ -189,6 +203,12 @@ class Walk:
     @property
     def live(self) -> bool:
         return self.state in LIVE_STATES
+
+    @property
+    def walking_since(self) -> int | None:
+        """When the walk she is on started (None: it is over): a contact she ends meanwhile
+        stays on it until it is (contacts.standing)."""
+        return self.started_at if self.live else None
 
     @property
     def alarm_since(self) -> int | None:
@@ -234,13 +254,25 @@ class Walk:
         if self.walker_last is None:
             return self
         if self.walker_forgotten_at is not None:
-            return replace(self, last=self.walker_last, destination=None)
-        return replace(self, last=self.walker_last)
+            return replace(
+                self, last=self.walker_last, heard_at=self.walker_heard_at, destination=None
+            )
+        return replace(self, last=self.walker_last, heard_at=self.walker_heard_at)
 
     @property
     def walker_check_reason(self) -> str | None:
         """The "Are you OK?" her devices are waiting to answer, if any."""
         return self.cover.check_reason if self.cover is not None else self.check_reason
+
+    @property
+    def walker_check_asked_at(self) -> int | None:
+        """When her devices were asked that question."""
+        return self.cover.check_asked_at if self.cover is not None else self.check_asked_at
+
+    def answer_by(self, asked_at: int, reason: str | None) -> int:
+        """When her time to answer a question asked at `asked_at` for `reason` is up: by the
+        thresholds of the hour she was asked in, as the rules judge it."""
+        return asked_at + answer_window_ms(self.profiles.at(asked_at, self.timezone), reason)
 
     @property
     def walker_alarm_reason(self) -> str | None:
@@ -259,11 +291,13 @@ class Walk:
             heard_at=self.heard_at,
             progress_at=self.progress.progress_at if self.progress else self.started_at,
             away_since=self.progress.away_since if self.progress else None,
+            fast_away_since=self.walked.rise.since if self.walked and self.walked.rise else None,
             door_at=self.door_at,
             still_since=self.still.since if self.still is not None else None,
             check_reason=Reason(self.check_reason) if self.check_reason else None,
             check_asked_at=self.check_asked_at,
             quiet_until=self.quiet_until,
+            quiet_rules=quiet_rules_of(self.quiet_rules),
             escalate_at=self.escalate_at,
             timer=self.destination is None,
             profiles=self.profiles,
@@ -282,8 +316,23 @@ class Walk:
             check_reason=Reason(cover.check_reason) if cover.check_reason else None,
             check_asked_at=cover.check_asked_at,
             quiet_until=cover.quiet_until,
+            quiet_rules=quiet_rules_of(cover.quiet_rules),
             escalate_at=cover.escalate_at,
         )
+
+    def quiet_after(
+        self, now: int, reason: Reason | None, *, covered: bool = False, more_time_ms: int = 0
+    ) -> dict[str, Any]:
+        """The quiet time after she vouched for herself with her PIN (`reason`: the question
+        she answered; None: her alarm ended), as the columns of the walk her devices are shown
+        (`covered`) or of the walk itself: the rules due then are held for a while
+        (`rules.quiet_after_answer`)."""
+        watch = self.cover_watch() if covered else self.watch()
+        if watch.state is WalkState.ALARM:
+            watch = replace(watch, state=self.after_alarm)  # judged as the alarm leaves it
+        thresholds = self.profiles.at(now, self.timezone)
+        quiet = quiet_after_answer(watch, thresholds, now, reason, more_time_ms)
+        return shown_columns(covered, **quiet_columns(quiet))
 
     def due_at(self) -> int | None:
         """When the watchdog should look at the walk next: its own rules' earliest deadline
@@ -293,6 +342,22 @@ class Walk:
             due.append(next_due_at(self.cover_watch()))
         found = [at for at in due if at is not None]
         return min(found) if found else None
+
+
+def quiet_columns(quiet: Quiet) -> dict[str, Any]:
+    """A quiet time as the walk keeps it: each rule held and until when, as
+    "stalled=1780000600000,silent=1780000300000" (NULL: all of them, until `quiet_until`)."""
+    rules = quiet.rules
+    kept = None if rules is None else ",".join(f"{r.value}={at}" for r, at in sorted(rules.items()))
+    return {"quiet_until": quiet.until, "quiet_rules": kept}
+
+
+def quiet_rules_of(kept: str | None) -> dict[Reason, int] | None:
+    """The rules a quiet time holds, and until when, from `quiet_columns` (None: all)."""
+    if kept is None:
+        return None
+    pairs = (item.split("=") for item in kept.split(",") if item)
+    return {Reason(name): int(at) for name, at in pairs}
 
 
 def shown_columns(cover: bool, **values: Any) -> dict[str, Any]:
@@ -314,6 +379,7 @@ _PLAIN_FIELDS = [
         "cover",
         "still",
         "walker_last",
+        "walker_heard_at",
         "progress",
         "walked",
     )
@@ -370,6 +436,7 @@ def walk_of(values: Mapping[str, Any]) -> Walk:
     made["still"] = still_of(values["door_still"])
     made["walked"] = walked_of(values["walked"])
     made["walker_last"] = walker_last_of(values["walker_last"])
+    made["walker_heard_at"] = walker_heard_at_of(values["walker_last"])
     return walk_with(made)
 
 
@@ -377,6 +444,12 @@ def walker_last_of(stored: Mapping[str, Any] | None) -> LastFix | None:
     """Where her devices last saw her, as the walk's `walker_last` column keeps it (a JSON
     object of `LAST_FIX` values; None: they see where she is)."""
     return last_fix_of(stored) if stored is not None else None
+
+
+def walker_heard_at_of(stored: Mapping[str, Any] | None) -> int | None:
+    """When her phone was last heard as her duress PIN ended the walk for her devices, as the
+    walk's `walker_last` column keeps it beside where she was (None: not kept)."""
+    return stored.get("heard_at") if stored is not None else None
 
 
 _WALK_FIELDS = frozenset(f.name for f in fields(Walk))

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 
 from walkwithme.domain import walks as rules
 from walkwithme.domain.errors import Changed
+from walkwithme.domain.fixes import Fix
 from walkwithme.domain.walks import LIVE_VALUES, WalkState
 from walkwithme.store import pg_writes
 from walkwithme.store.database import Prepared
@@ -37,6 +38,7 @@ from walkwithme.usecases.walk_record import (
     walk_of,
     walk_with,
     walked_of,
+    walker_heard_at_of,
     walker_last_of,
 )
 
@@ -243,6 +245,7 @@ def _changed(walk: Walk, state: WalkState, values: dict[str, Any]) -> Walk:
         plain["still"] = still_of(values["door_still"])
     if "walker_last" in values:
         plain["walker_last"] = walker_last_of(values["walker_last"])
+        plain["walker_heard_at"] = walker_heard_at_of(values["walker_last"])
     if "walked" in values:
         plain["walked"] = walked_of(values["walked"])
     if not _COVER_COLUMNS.isdisjoint(values):
@@ -313,3 +316,23 @@ def _update(columns: tuple[str, ...]) -> sa.Update:
             }
         )
     )
+
+
+def trusted_before(conn: Connection, walk_id: int, t_ms: int | None) -> Fix | None:
+    """The walk's stored trusted fix just before `t_ms` (None: its newest)."""
+    row = conn.execute(
+        _TRUSTED_BEFORE, {"walk_id": walk_id, "before": t_ms if t_ms is not None else 2**62}
+    ).first()
+    return Fix(row.taken_at, row.lat, row.lon, row.accuracy_m) if row else None
+
+
+_TRUSTED_BEFORE = (
+    sa.select(fixes.c.taken_at, fixes.c.lat, fixes.c.lon, fixes.c.accuracy_m)
+    .where(
+        fixes.c.walk_id == sa.bindparam("walk_id"),
+        fixes.c.taken_at < sa.bindparam("before"),
+        fixes.c.flag.is_(None),
+    )
+    .order_by(fixes.c.taken_at.desc())
+    .limit(1)
+)

@@ -48,7 +48,11 @@ def audience_of(
         )
     ).first()
     if chosen and contacts.is_accepted_companion(
-        conn, walk.walker_id, person_id, alarm_at=walk.alarm_since
+        conn,
+        walk.walker_id,
+        person_id,
+        alarm_at=walk.alarm_since,
+        walking_since=walk.walking_since,
     ):
         return Audience.COMPANION
     return None
@@ -209,5 +213,6 @@ def ended_for_her(conn: Connection, walk: Walk) -> dict[str, Any]:
     fix_seq = conn.execute(sa.select(walks.c.fix_seq).where(walks.c.id == walk.id)).scalar_one()
     return {
         "walker_fix_seq": int(fix_seq),
-        "walker_last": last_fix_columns(walk.last),
+        # And when her phone was last heard: her real PIN's walk would have kept it too.
+        "walker_last": {**last_fix_columns(walk.last), "heard_at": walk.heard_at},
     }

@@ -28,6 +28,7 @@ from walkwithme.web import (
     walk_pages,
     walk_start,
     walker_pages,
+    walker_shares,
 )
 from walkwithme.web.assets import Assets
 from walkwithme.web.render import Pages
@@ -35,7 +36,7 @@ from walkwithme.web.render import Pages
 
 def install(app: FastAPI, services: Services) -> None:
     assets = Assets()
-    app.state.pages = Pages(assets)
+    app.state.pages = Pages(assets, emergency_number=services.config.emergency_number)
     # The link pages first: they answer only browsers, and the API's route takes the rest.
     app.router.routes[0:0] = link_pages.router.routes
     for router in (
@@ -46,6 +47,7 @@ def install(app: FastAPI, services: Services) -> None:
         home.router,
         walk_start.router,
         walker_pages.router,  # before walk_pages: her own walk gets her page
+        walker_shares.router,
         walk_pages.router,
         phone_apps.router,
         manage_offers.router,

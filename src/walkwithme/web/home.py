@@ -13,9 +13,9 @@ from walkwithme.api.auth import services
 from walkwithme.api.errors import error_body
 from walkwithme.api.params import Id
 from walkwithme.api.responses import JSON
-from walkwithme.domain.errors import DomainError
+from walkwithme.domain.errors import DomainError, NotFound
 from walkwithme.store.tx import Tx
-from walkwithme.usecases import contacts, offer_views, walks
+from walkwithme.usecases import channels, contacts, offer_views, walks
 from walkwithme.usecases.timeline import Audience
 from walkwithme.web import words
 from walkwithme.web.manage_common import asks_you, next_walk_sentence, next_walks_said
@@ -62,16 +62,42 @@ def following_now(conn: Connection, person_id: int, now: int, tz: str) -> list[d
                     "sentence": words.state_sentence(walk.state.value, name),
                     "alarm": walk.state.value == "alarm",
                     "since": words.when(walk.started_at, now, tz),
+                    "started_at": walk.started_at,
                     # In an alarm: why, and since when (not when her walk started).
                     "why": words.reason(walk.alarm_reason or "") if walk.alarm_reason else None,
                     "alarm_since": words.when(walk.alarm_since, now, tz),
+                    "alarm_at": walk.alarm_since,
                 }
             )
     return following
 
 
+def alerts_reach(conn: Connection, person_id: int) -> bool:
+    """Whether an alert could reach her with this page closed: a channel of hers, whatever
+    its sends did lately. Not "one that is not broken", as her walk page says it too (it must
+    read the same to her devices after her duress PIN, whose silent alarm's sends are not
+    hers to see; walker_pages)."""
+    return bool(channels.list_channels(conn, person_id))
+
+
+def looks_after(conn: Connection, person_id: int) -> str | None:
+    """Whom she is to others: "companion" when she follows someone's walks, "guardian" when she
+    only hears of their alarms, None when nobody counts on her."""
+    roles = {
+        c["role"]
+        for c in contacts.list_contacts(conn, person_id)
+        if c["direction"] == "asked_me" and c["state"] == "accepted"
+    }
+    if "companion" in roles:
+        return "companion"
+    return "guardian" if "guardian" in roles else None
+
+
 def _home(conn: Connection, person_id: int, now: int, tz: str) -> dict[str, Any]:
     following = following_now(conn, person_id, now, tz)
+    role = looks_after(conn, person_id)
+    # Someone counts on her and no alert would reach her: she is told so, once, at the top.
+    unheard = role if role and not alerts_reach(conn, person_id) else None
     offers = []
     for offer in offer_views.sent(conn, person_id, now)[:10]:
         whom = (offer.get("to") or {}).get("name", "someone")
@@ -103,6 +129,7 @@ def _home(conn: Connection, person_id: int, now: int, tz: str) -> dict[str, Any]
     ]
     upcoming = next_walks_said(offer_views.next_walks(conn, person_id), now, tz)
     return {
+        "unheard": unheard,
         "upcoming": upcoming,
         "following": following,
         "offers": offers,
@@ -112,17 +139,33 @@ def _home(conn: Connection, person_id: int, now: int, tz: str) -> dict[str, Any]
     }
 
 
+def _home_poll(conn: Connection, person_id: int, now: int, tz: str) -> dict[str, Any]:
+    """What his home page keeps current (static/home.js): every live walk he follows as a
+    companion, calm or in alarm (who, how it goes and since when, never where), the service's
+    time to count "... ago" from, and whether an alert would reach him with the page closed."""
+    keys = ("id", "name", "sentence", "alarm", "why", "started_at", "alarm_at")
+    return {
+        "now": now,
+        "walks": [{k: w[k] for k in keys} for w in following_now(conn, person_id, now, tz)],
+        "alerts": alerts_reach(conn, person_id),
+    }
+
+
 @router.get("/needs-you")
 async def needs_you(request: Request) -> Response:
     """The walks he follows that are in an alarm now, for the walk page he has open as a
     companion (static/walk.js asks every 20 s): following one walk, he would not have seen
-    another's alarm without his home page, or an alert. Who and why, never where."""
+    another's alarm without his home page, or an alert. Who and why, never where.
+
+    `?all=1`, for his home page: all the walks he follows now, calm ones too (`_home_poll`)."""
     who = await signed_in(request)
     if who is None:
         return JSON(error_body("sign in first"), status_code=401)
     person = who[0]
     svc = services(request)
     now = svc.clock.now_ms()
+    if request.query_params.get("all"):
+        return JSON(await svc.db.read(lambda c: _home_poll(c, person.id, now, person.timezone)))
     found = await svc.db.read(lambda c: following_now(c, person.id, now, person.timezone))
     keys = ("id", "name", "sentence", "why", "alarm_since")
     return JSON([{k: w[k] for k in keys} for w in found if w["alarm"]])
@@ -137,9 +180,12 @@ async def home(request: Request) -> Response:
     svc = services(request)
     now = svc.clock.now_ms()
     context = await svc.db.read(lambda c: _home(c, person.id, now, person.timezone))
-    done = ANSWERED.get(request.query_params.get("done", ""))
+    # "... and hear of them through your alerts" only if an alert would reach them; if not,
+    # the notice under it says so, once.
+    heard = context["unheard"] is None
+    done = await answer_said(request, person.id, heard)
     return pages_of(request).render(
-        request, "home.html", person=person, csrf=csrf, done=done, **context
+        request, "home.html", person=person, csrf=csrf, done=done, now=now, **context
     )
 
 
@@ -156,8 +202,34 @@ async def _answer(request: Request, contact_id: int, accept: bool) -> Response:
             request, "said.html", status=exc.status, message=exc.message, back="/"
         )
         return waits(page, exc)
+    return RedirectResponse(answered_at("/", answered, accept), status_code=303)
+
+
+def answered_at(page: str, answered: dict[str, Any], accept: bool) -> str:
+    """Back to `page`, saying what the answer did (`answer_said`)."""
     done = answered["role"] if accept else "declined"
-    return RedirectResponse(f"/?done={done}", status_code=303)
+    return f"{page}?done={done}&contact={answered['id']}"
+
+
+async def answer_said(request: Request, person_id: int, heard: bool) -> str | None:
+    """What the page says after an answer to a request (`?done=`, `?contact=`): a decline
+    by the asker's name, and what they learn of it (nothing: contacts.ask_alike answers
+    their next request alike, and makes none for a week)."""
+    answered = request.query_params.get("done", "")
+    if answered != "declined":
+        return (ANSWERED if heard else ANSWERED_UNHEARD).get(answered) or ANSWERED.get(answered)
+    contact_id = request.query_params.get("contact", "")
+    if not contact_id.isdigit():
+        return ANSWERED["declined"]
+
+    def name(conn: Connection) -> str | None:
+        try:
+            return str(contacts.get_contact(conn, int(contact_id), person_id)["person"]["name"])
+        except NotFound:
+            return None
+
+    who = await services(request).db.read(name)
+    return DECLINED.format(name=who) if who else ANSWERED["declined"]
 
 
 # What the home page says after an answer to a request (`?done=`): that it was taken, and
@@ -167,6 +239,17 @@ ANSWERED = {
     "them through your alerts.",
     "guardian": "Accepted: you will hear of their alarms if their companions don't answer.",
     "declined": "Declined: their request is gone, and nothing is shared with them.",
+}
+# A decline, by the asker's name: what they learn of it is nothing.
+DECLINED = (
+    "Declined: {name} is not told, and nothing is shared with them. Their request is gone, "
+    "and one they send within a week does not reach you."
+)
+# The same, for someone no alert can reach yet (the notice under it says what to do).
+ANSWERED_UNHEARD = {
+    "companion": "Accepted: you will see their walks here when they share one.",
+    "guardian": "Accepted: you are one of those told of their alarms if their companions "
+    "don't answer.",
 }
 
 

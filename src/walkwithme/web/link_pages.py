@@ -21,7 +21,7 @@ from walkwithme.api import seen as seen_api
 from walkwithme.api.auth import services
 from walkwithme.domain.errors import NotFound
 from walkwithme.domain.walks import WalkState
-from walkwithme.usecases import alarms, shares, walks
+from walkwithme.usecases import helping, shares, walks
 from walkwithme.usecases.timeline import Audience, events_after, fixes_after
 from walkwithme.views import shared_view
 from walkwithme.web.render import pages_of
@@ -63,7 +63,7 @@ def seen_through(conn: Connection, token: str, now: int, viewer: int | None) -> 
     )
     helper = viewer is not None and (
         walks.audience_of(conn, walk, viewer) is Audience.COMPANION
-        or (walk.state is WalkState.ALARM and alarms.is_guardian(conn, walk, viewer))
+        or (walk.state is WalkState.ALARM and helping.is_guardian(conn, walk, viewer))
     )
     return seen, walk.id if helper else 0
 
@@ -84,6 +84,7 @@ async def link_page(token: str, request: Request) -> Response:
         "live": f"/api/share/{token}/live",
         "map": f"/api/share/{token}/map",
         "tiles": svc.config.tiles_url,
+        **({"near_url": f"/api/share/{token}/near"} if svc.streets else {}),
     }
     # No account: times in the browser's own zone (tz None: the script's Intl default).
     left = await measure_left(seen, svc.streets)

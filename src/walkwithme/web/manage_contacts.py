@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from sqlalchemy.engine import Connection
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from walkwithme.api.auth import services
 from walkwithme.api.params import Id
@@ -19,7 +19,9 @@ from walkwithme.store.tx import Tx
 from walkwithme.usecases import contacts, offer_mutes
 from walkwithme.usecases.accounts import Person
 from walkwithme.usecases.offer_mutes import Silence
+from walkwithme.usecases.walk_store import live_walk_of
 from walkwithme.web import words
+from walkwithme.web.home import answer_said, answered_at
 from walkwithme.web.manage_common import act, asks_you, required, viewer
 from walkwithme.web.render import pages_of
 
@@ -66,7 +68,11 @@ def _context(conn: Connection, person: Person, now: int) -> dict[str, Any]:
             waiting.append(item)
         else:
             theirs.append(item)
-    return {"mine": mine, "theirs": theirs, "waiting": waiting}
+    walk = live_walk_of(conn, person.id)
+    # As her own devices are shown it: after her duress PIN ended it for them, she is not on
+    # a walk (the silent alarm holds those she ends in it all the same: contacts.standing).
+    walking = walk is not None and walk.walker_live
+    return {"mine": mine, "theirs": theirs, "waiting": waiting, "walking": walking}
 
 
 @router.get("/contacts")
@@ -79,8 +85,10 @@ async def contacts_page(request: Request) -> Response:
     now = svc.clock.now_ms()
     context = await svc.db.read(lambda c: _context(c, person, now))
     asked = request.query_params.get("asked") == "1"
+    # Not "and hear of them through your alerts": this page doesn't know whether they would.
+    done = await answer_said(request, person.id, heard=False)
     return pages_of(request).render(
-        request, "contacts.html", person=person, csrf=csrf, asked=asked, **context
+        request, "contacts.html", person=person, csrf=csrf, asked=asked, done=done, **context
     )
 
 
@@ -99,14 +107,16 @@ async def ask(request: Request) -> Response:
 
 @router.post("/contacts/{contact_id}/answer")
 async def answer(contact_id: Id, request: Request) -> Response:
-    async def action(person: Person, fields: dict[str, str]) -> None:
+    async def action(person: Person, fields: dict[str, str]) -> Response:
         choice = fields.get("answer")
         if choice not in ("accept", "refuse"):
             raise Invalid("answer accept or refuse", field="answer")
         accept = choice == "accept"
-        await services(request).writer.run(
+        answered = await services(request).writer.run(
             lambda tx: contacts.answer(tx, person.id, contact_id, accept=accept)
         )
+        # Said on the page, as the home page says it: a decline said nothing here.
+        return RedirectResponse(answered_at("/contacts", answered, accept), status_code=303)
 
     return await act(request, "/contacts", action)
 

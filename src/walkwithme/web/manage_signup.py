@@ -10,7 +10,7 @@ from starlette.responses import RedirectResponse, Response
 from walkwithme.api.accounts import _count_attempt as count_attempt
 from walkwithme.api.accounts import set_cookies
 from walkwithme.api.auth import services
-from walkwithme.domain.errors import DomainError, Invalid
+from walkwithme.domain.errors import Conflict, DomainError, Invalid
 from walkwithme.hashing import Lane
 from walkwithme.store.tx import Tx
 from walkwithme.usecases import accounts, known_browsers
@@ -49,12 +49,17 @@ async def sign_up(request: Request) -> Response:
         invite = fields.get("invite", "").strip() or None
         days = svc.config.session_days
 
-        def job(tx: Tx) -> tuple[str, str]:
+        def job(tx: Tx) -> tuple[str, str] | None:
             person = accounts.sign_up(tx, new, invite, open_signup=svc.config.open_signup)
+            if person is None:
+                return None  # the invite is used up with the answer (accounts.sign_up)
             session = accounts.open_session(tx, person.id, days)
             return session, known_browsers.remember(tx, person.id, None)
 
-        token, known = await svc.writer.run(job)
+        made = await svc.writer.run(job)
+        if made is None:
+            raise Conflict(accounts.EMAIL_TAKEN, field="email")
+        token, known = made
     except DomainError as exc:
         message = exc.message[:1].upper() + exc.message[1:]
         page = pages_of(request).render(
@@ -62,6 +67,7 @@ async def sign_up(request: Request) -> Response:
             "signup.html",
             status=exc.status,
             error=message,
+            error_field=exc.field,
             invite=fields.get("invite", "")[:200],
             can=True,
             email=fields.get("email", "")[:254],

@@ -19,7 +19,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 class Pages:
     """The template environment, with the hashed static URLs and the words as filters."""
 
-    def __init__(self, assets: Assets) -> None:
+    def __init__(self, assets: Assets, *, emergency_number: str = "") -> None:
         self.env = Environment(
             loader=FileSystemLoader(TEMPLATES),
             autoescape=select_autoescape(default=True),
@@ -27,6 +27,8 @@ class Pages:
             lstrip_blocks=True,
         )
         self.env.globals["static"] = assets.url
+        # The operator's WWM_EMERGENCY_NUMBER: "Call 112" where someone may be in danger.
+        self.env.globals["emergency_number"] = emergency_number
         self.env.filters["metres"] = words.metres
         self.env.filters["reason"] = words.reason
         # Jinja's `capitalize` lowers the rest: "SOS pressed" would read "Sos pressed".

@@ -12,7 +12,7 @@ from walkwithme.domain.errors import DomainError, TooSoon
 from walkwithme.hashing import Lane
 from walkwithme.usecases import accounts, people
 from walkwithme.web.render import pages_of, waits
-from walkwithme.web.session import form_fields, signed_form
+from walkwithme.web.session import form_fields, signed_form, signed_in
 
 router = APIRouter(include_in_schema=False)
 
@@ -74,6 +74,17 @@ async def sign_in(request: Request) -> Response:
     response = RedirectResponse(target, status_code=303)
     await start_session(svc, request, response, person_id)
     return response
+
+
+@router.get("/signout")
+async def sign_out_page(request: Request) -> Response:
+    """`/signout` typed (docs/pages.md lists it: it was "Nothing here"): a page with the
+    button, signed in; the sign-in page, signed out. Never a sign-out on a GET."""
+    who = await signed_in(request)
+    if who is None:
+        return RedirectResponse("/signin", status_code=303)
+    person, csrf = who
+    return pages_of(request).render(request, "signout.html", person=person, csrf=csrf)
 
 
 @router.post("/signout")

@@ -33,30 +33,37 @@ class Seen:
 def _alarm_event(events: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The alarm the walk is in: the last "alarm" (or "sos") event on this side's timeline.
     What the companions see of the alarm her devices are shown after her duress PIN (events
-    marked `cover`) is not the walk's own alarm: the silent one goes on through it. Wrong PINs
-    during the alarm (`during`) add their reason (`then`), not their time: it is the same
-    alarm."""
-    then: str | None = None
+    marked `cover`) is not the walk's own alarm: the silent one goes on through it. What came
+    during the alarm adds its reason (`then`, in order, each once), not its time: wrong PINs
+    (`during`), and her duress PIN given during it (a `duress` event: her SOS she was made to
+    end is now a silent alarm, and was said "SOS pressed" until the page was closed)."""
+    then: list[str] = []
     for event in reversed(events):
         if event.get("cover"):
             continue
-        if event["kind"] == "alarm" and event.get("during"):
-            then = then or event.get("reason")
+        if words.came_during_alarm(event):
+            then.insert(0, str(event.get("reason") or event["kind"]))
             continue
         if event["kind"] in ("alarm", "sos"):
-            found: dict[str, Any] = {**event, "then": then} if then else event
+            first = str(event.get("reason") or event["kind"])
+            later = [r for i, r in enumerate(then) if r != first and r not in then[:i]]
+            found: dict[str, Any] = {**event, "then": later} if later else event
             return found
         if event["kind"] == "alarm_resolved":
             return None
     return None
 
 
+def alarm_reasons(alarm: dict[str, Any]) -> list[str]:
+    """Why, as codes: why it began, then what came during it (`_alarm_event`)."""
+    return [str(alarm.get("reason") or alarm["kind"]), *alarm.get("then", [])]
+
+
 def _alarm_reason(alarm: dict[str, Any]) -> str:
     """Why, in words: an SOS during the alarm has no reason of its own and is said as what it
-    is; wrong PINs during it are said after it ("SOS pressed, then wrong PIN three times")."""
-    said = words.reason(str(alarm.get("reason") or alarm["kind"]))
-    then = alarm.get("then")
-    return f"{said}, then {words.reason(str(then))}" if then else said
+    is; what came during it is said after it ("SOS pressed, then wrong PIN three times";
+    "SOS pressed, then the duress PIN was given: a silent call for help")."""
+    return words.alarm_why(alarm_reasons(alarm))
 
 
 def _acknowledged_by(events: list[dict[str, Any]], me: int | None) -> list[str]:
@@ -111,6 +118,20 @@ def streets_near_last(seen: Seen, streets: StreetMap | None) -> list[str]:
     )
 
 
+def near_last(seen: Seen, streets: StreetMap | None) -> dict[str, Any]:
+    """The streets named near her last position as this viewer sees it, for the page's script
+    to keep them up as she moves (`GET /api/walks/{id}/near`): `near` in words ("Mikonkatu and
+    Ateneuminkuja", the page's own words) or None, and the position it is said of."""
+    last = seen.view.get("last_position") if seen.view["live"] else None
+    names = streets_near_last(seen, streets)
+    return {
+        "near": " and ".join(names) or None,
+        "t": last["t"] if last else None,
+        "lat": last["lat"] if last else None,
+        "lon": last["lon"] if last else None,
+    }
+
+
 def walk_context(
     seen: Seen,
     *,
@@ -134,9 +155,10 @@ def walk_context(
     silent = bool(view.get("duress")) or (alarm is not None and alarm.get("reason") == "duress")
     # The sentence after the event's own fields: a message's `text` is its words, the
     # sentence says who sent them.
+    said = words.timeline(seen.events, name, me)
     timeline = [
-        {**e, "when": words.when(int(e["at"]), now, tz), "text": words.event_sentence(e, name, me)}
-        for e in reversed(seen.events)
+        {**e, "when": words.when(int(e["at"]), now, tz), "text": text}
+        for e, text in reversed(list(zip(seen.events, said, strict=True)))
     ]
     return {
         "name": name,
@@ -150,10 +172,20 @@ def walk_context(
         "on_it": words.on_it(on_it),
         "said_on_it": "You" in on_it,  # its button says so (and says it again if pressed)
         "last": last,
+        # Where she is, for a map app and in words to read out (while her position is shown).
+        "where": (
+            {
+                "geo": words.geo_uri(float(last["lat"]), float(last["lon"])),
+                "coords": words.coordinates(float(last["lat"]), float(last["lon"])),
+            }
+            if last
+            else None
+        ),
         "last_seen": words.when(int(last["t"]), now, tz) if last else None,
         # The streets she was last seen near, in words (the page hides them once she moves on).
         "near": " and ".join(near) if near and last else None,
         "destination": view.get("destination"),
+        "way_there": words.way_there(view.get("destination")),  # the map legend's route
         "left": words.metres(left_m) if left_m is not None else "unknown",
         "expected": words.clock_time(int(view["expected_at"]), tz),
         "late": words.late_by(view, now),
@@ -175,6 +207,10 @@ def walk_context(
             "view": view if live else {**view, "last_position": None},
             "fixes": seen.fixes if live else [],
             "last_event": seen.events[-1]["id"] if seen.events else 0,
+            # Why the alarm is, as codes: the banner says what comes during it after them.
+            "alarm_reasons": alarm_reasons(alarm) if alarm else [],
+            # Whether her duress PIN was given: the next is said "again" (words.timeline).
+            "duress_before": any(words.duress_given(e) for e in seen.events),
             "now": now,
             "tz": tz,
             "me": me,

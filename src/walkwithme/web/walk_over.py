@@ -44,16 +44,27 @@ def over_for(conn: Connection, walk_id: int, person_id: int) -> Over | None:
     return Over(name, walk.state.value, walk.started_at, events, ahead)
 
 
-def _by(event: dict[str, Any]) -> str:
-    by = event.get("by")
-    return str(by.get("name", "someone")) if isinstance(by, dict) else "someone"
+def _by(event: dict[str, Any], me: int | None = None) -> str:
+    """Who did it, by name; "You" to whoever reads it (Noor read "Noor ended it")."""
+    return words.person(event.get("by"), me)
+
+
+def _mid(by: str) -> str:
+    """Who did it, within a sentence."""
+    return by.lower() if by in ("You", "Someone") else by
+
+
+def _whose(by: str) -> str:
+    return "Your" if by == "You" else f"{by}'s"
 
 
 def _note(event: dict[str, Any]) -> str:
     return f": “{event['note']}”" if event.get("note") else ""
 
 
-def how_it_ended(over: Over, now: int, tz: str | None) -> tuple[str, str | None]:
+def how_it_ended(
+    over: Over, now: int, tz: str | None, me: int | None = None
+) -> tuple[str, str | None]:
     """ "Mira got home: inside since today at 23:12.", and the last word that came with it
     ("Mira's last word: “Thank you!”"), if any."""
     name = over.name
@@ -63,14 +74,17 @@ def how_it_ended(over: Over, now: int, tz: str | None) -> tuple[str, str | None]
     at = words.day_time(int(last["at"]), now, tz)
     note = f"“{last['note']}”" if last.get("note") else None
     if last["kind"] == "alarm_resolved" and over.state != "safe":
-        by = _by(last)
+        by = _by(last, me)
         return (
             f"{by} resolved the alarm {at}, and the walk is over.",
-            f"{by}'s note: {note}" if note else None,
+            f"{_whose(by)} note: {note}" if note else None,
         )
     if over.state == "safe" and last.get("by"):  # said by whoever found her
-        by = _by(last)
-        return f"{name} got home: {by} said so {at}.", f"{by}'s note: {note}" if note else None
+        by = _by(last, me)
+        return (
+            f"{name} got home: {_mid(by)} said so {at}.",
+            f"{_whose(by)} note: {note}" if note else None,
+        )
     if over.state == "safe":
         said = f"{name} got home: inside since {at}."
     else:
@@ -78,20 +92,27 @@ def how_it_ended(over: Over, now: int, tz: str | None) -> tuple[str, str | None]
     return said, f"{name}'s last word: {note}" if note else None
 
 
-def alarms_in_it(over: Over, now: int, tz: str | None) -> list[str]:
-    """Each alarm of the walk, and who ended it: "There was an alarm today at 22:58 (SOS
-    pressed); Noor marked Mira safe today at 23:05: “All well”." """
+def alarms_in_it(over: Over, now: int, tz: str | None, me: int | None = None) -> list[str]:
+    """Each alarm of the walk, what came during it, and who ended it: "There was an alarm
+    today at 22:58 (SOS pressed, then the duress PIN was given: a silent call for help); you
+    ended it today at 23:05: “All well”." What her devices were shown after her duress PIN
+    (`cover`: "Mira ended it" with it) is not how the alarm went: the silent one went on."""
     said: list[str] = []
     raised: dict[str, Any] | None = None
+    then: list[str] = []
     for event in over.events:
-        if event["kind"] in ("alarm", "sos") and raised is None:
-            raised = event
+        if event.get("cover"):
+            continue
+        if raised is not None and words.came_during_alarm(event):
+            then.append(str(event.get("reason") or event["kind"]))
+        elif event["kind"] in ("alarm", "sos") and raised is None:
+            raised, then = event, []
         elif event["kind"] == "alarm_resolved" and raised is not None:
-            why = words.reason(str(raised.get("reason") or raised["kind"]))
+            why = words.alarm_why([str(raised.get("reason") or raised["kind"]), *then])
             said.append(
                 words.full_stop(
                     f"There was an alarm {words.day_time(int(raised['at']), now, tz)} ({why}); "
-                    f"{_by(event)} ended it "
+                    f"{_mid(_by(event, me))} ended it "
                     f"{words.day_time(int(event['at']), now, tz)}{_note(event)}"
                 )
             )
@@ -99,14 +120,15 @@ def alarms_in_it(over: Over, now: int, tz: str | None) -> list[str]:
     return said
 
 
-def context(over: Over, now: int, tz: str | None) -> dict[str, Any]:
-    how = how_it_ended(over, now, tz)
+def context(over: Over, now: int, tz: str | None, me: int | None = None) -> dict[str, Any]:
+    """`me`: who reads it (what they did is said "you")."""
+    how = how_it_ended(over, now, tz, me)
     return {
         "name": over.name,
         "state": over.state,
         "how": how[0],
         "last_word": how[1],
-        "alarms": alarms_in_it(over, now, tz),
+        "alarms": alarms_in_it(over, now, tz, me),
         "started": words.day_time(over.started_at, now, tz),
         "next_walks": next_walks_said(over.ahead, now, tz),
     }

@@ -23,7 +23,7 @@ from walkwithme.api.seen import note as seen_note
 from walkwithme.domain.errors import DomainError, NotFound
 from walkwithme.domain.walks import QUICK_REPLIES
 from walkwithme.store.tx import Tx
-from walkwithme.usecases import alarms, looks, walks
+from walkwithme.usecases import helping, looks, walks
 from walkwithme.usecases.accounts import Person
 from walkwithme.usecases.timeline import Audience, events_after, fixes_after
 from walkwithme.views import walk_view
@@ -85,6 +85,8 @@ async def walk_page(walk_id: Id, request: Request) -> Response:
             "live": f"/api/walks/{walk_id}/live",
             "map": f"/api/walks/{walk_id}/map",
             "tiles": svc.config.tiles_url,
+            # The streets she is near, asked again as she moves (with a street map only).
+            **({"near_url": f"/api/walks/{walk_id}/near"} if svc.streets else {}),
             # His other walks' alarms, said on this page too (home.needs_you).
             **({"needs_you": "/needs-you"} if audience is Audience.COMPANION else {}),
         },
@@ -106,7 +108,7 @@ async def over_or_not_found(request: Request, walk_id: int, person: Person) -> R
     over = await svc.db.read(lambda c: walk_over.over_for(c, walk_id, person.id))
     if over is None:
         return not_found(request)
-    said = walk_over.context(over, svc.clock.now_ms(), person.timezone)
+    said = walk_over.context(over, svc.clock.now_ms(), person.timezone, person.id)
     return pages_of(request).render(request, "walk_over.html", person=person, **said)
 
 
@@ -152,7 +154,7 @@ async def _act(request: Request, walk_id: int, job: Any, done: Any) -> Response:
 @router.post("/walks/{walk_id}/ack")
 async def on_it(walk_id: Id, request: Request) -> Response:
     def job(tx: Tx, person_id: int, _fields: dict[str, str]) -> None:
-        alarms.acknowledge(tx, walk_id, person_id)
+        helping.acknowledge(tx, walk_id, person_id)
 
     def done(_fields: dict[str, str]) -> str:
         return "Done: everyone following the walk sees that you are on it."
@@ -164,7 +166,7 @@ async def on_it(walk_id: Id, request: Request) -> Response:
 async def mark_safe(walk_id: Id, request: Request) -> Response:
     def job(tx: Tx, person_id: int, fields: dict[str, str]) -> None:
         home = fields.get("home") == "yes"
-        alarms.resolve(tx, walk_id, person_id, fields.get("note", ""), home=home)
+        helping.resolve(tx, walk_id, person_id, fields.get("note", ""), home=home)
 
     def done(fields: dict[str, str]) -> str:
         if fields.get("home") == "yes":

@@ -19,11 +19,12 @@ from starlette.responses import RedirectResponse, Response
 from walkwithme.api.auth import services
 from walkwithme.api.walks import NewWalk, plan_walk, prepare_streets
 from walkwithme.domain.errors import DomainError, Invalid, NotFound
-from walkwithme.domain.offers import local_instant
+from walkwithme.domain.offers import local_instants
 from walkwithme.domain.people import ContactRole, ContactState
 from walkwithme.store.tx import Tx
 from walkwithme.usecases import (
     alerts,
+    channels,
     contacts,
     offer_views,
     offers,
@@ -94,6 +95,9 @@ def _start_context(conn: Connection, person_id: int, offer_id: int | None, now: 
         "busy": (lambda w: w.id if w is not None and w.walker_live else None)(
             walk_store.live_walk_of(conn, person_id)
         ),
+        # "Are you OK?" reaches her with her walk page closed only through a channel of her
+        # own (any: as her walk page says it, the same to her devices under either PIN).
+        "reachable": bool(channels.list_channels(conn, person_id)),
     }
 
 
@@ -151,8 +155,9 @@ def _start_page(
 
 
 def _due_at(hhmm: str, now: int, tz: str) -> int:
-    """The next time it is HH:MM where she is: as an offer's time is read (a time the clocks
-    skip that night is when they reach it again, a time they show twice its first)."""
+    """The next time it is HH:MM where she is: a time the clocks skip that night is when they
+    reach it again; of a time they show twice, the next one (at 03:10 in the hour shown twice,
+    "03:40" is in half an hour: its first showing is past, and it was read as tomorrow)."""
     try:
         hour, minute = (int(x) for x in hhmm.split(":"))
         at = time(hour, minute)
@@ -160,8 +165,8 @@ def _due_at(hhmm: str, now: int, tz: str) -> int:
         raise Invalid("say the time as HH:MM, like 23:30", field="check_at") from None
     zone = words.zone(tz)
     today = datetime.fromtimestamp(now / 1000, zone).date()
-    due = local_instant(today, at, zone.key)
-    return due if due > now else local_instant(today + timedelta(days=1), at, zone.key)
+    days = (today, today + timedelta(days=1))
+    return min(i for day in days for i in local_instants(day, at, zone.key) if i > now)
 
 
 def _number(text: str, field: str) -> float:

@@ -3,7 +3,6 @@ live walk if she is on one, the offers waiting for her answer, and her recent wa
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -20,11 +19,6 @@ _OVER = {
 }
 
 
-def _day(at_ms: int, tz: str) -> str:
-    """ "Thu 28 May, 23:26", where she is."""
-    return datetime.fromtimestamp(at_ms / 1000, words.zone(tz)).strftime("%a %d %b, %H:%M")
-
-
 def _walk_line(walk: walk_record.Walk, now: int, tz: str) -> dict[str, Any]:
     dest = walk.destination
     where = f"to {dest.name}" if dest is not None and dest.name else "a walk"
@@ -33,7 +27,9 @@ def _walk_line(walk: walk_record.Walk, now: int, tz: str) -> dict[str, Any]:
     state = walk.walker_state.value
     return {
         "id": walk.id,
-        "what": f"{_day(walk.started_at, tz)}, {where}",
+        # Said as every other page says a day (words.day_time: "yesterday at 23:26", "Thu 28
+        # May at 23:26"): her walks said "Sun 06 Dec, 19:48", her next walk "Mon 7 Dec ...".
+        "what": f"{words.day_time(walk.started_at, now, tz)}, {where}",
         "how": _OVER.get(state, "going on"),
     }
 

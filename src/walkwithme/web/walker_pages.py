@@ -32,6 +32,7 @@ from walkwithme.store.tx import Tx
 from walkwithme.usecases import (
     alarms,
     alerts,
+    channels,
     looks,
     moments,
     offer_views,
@@ -39,7 +40,6 @@ from walkwithme.usecases import (
     walk_store,
     walks,
 )
-from walkwithme.usecases.accounts import Person
 from walkwithme.usecases.browser import browser_device
 from walkwithme.usecases.fixes import record_fixes
 from walkwithme.usecases.moments import Pin
@@ -56,7 +56,7 @@ router = APIRouter(include_in_schema=False)
 EXTEND_CHOICES = (5, 10, 15, 30)
 
 
-def _said(request: Request, message: str, status: int, back: str) -> Response:
+def said_page(request: Request, message: str, status: int, back: str) -> Response:
     return pages_of(request).render(request, "said.html", status=status, message=message, back=back)
 
 
@@ -72,6 +72,7 @@ class HerWalk(NamedTuple):
     links: list[dict[str, Any]]  # her share links
     ahead: list[dict[str, Any]]  # the next walks she offered (said once this one is over)
     heard: bool  # a companion of hers has alerts that work
+    reachable: bool  # she has an alert channel of her own ("Are you OK?" with the page closed)
 
 
 def _walker_seen(conn: Connection, walk_id: int, person_id: int, now_ms: int) -> HerWalk | None:
@@ -87,16 +88,19 @@ def _walker_seen(conn: Connection, walk_id: int, person_id: int, now_ms: int) ->
         shares.list_links(conn, walk_id, now_ms),
         [n for n in offer_views.next_walks(conn, person_id) if n["made_by_me"]],
         alerts.heard_as_shown(conn, person_id, walk_id),
+        # Any channel she keeps, working or not: what the service's own deliveries made of
+        # it (broken) may differ after her duress PIN, and her page must not.
+        bool(channels.list_channels(conn, person_id)),
     )
 
 
 @router.get("/walks/{walk_id}")
 async def walk_page(walk_id: Id, request: Request) -> Response:
     """Her own walk: the walker's page. Anyone else gets the companion's (walk_pages)."""
-    return await _her_walk_page(walk_id, request)
+    return await her_walk_page(walk_id, request)
 
 
-async def _her_walk_page(
+async def her_walk_page(
     walk_id: int,
     request: Request,
     said: str | None = None,
@@ -104,10 +108,13 @@ async def _her_walk_page(
     new_link: dict[str, Any] | None = None,
     *,
     pin_refused: bool = False,
+    typed: dict[str, dict[str, str]] | None = None,
 ) -> Response:
     """Her walk page; `said`: what her last action met, said at its top (a wrong PIN keeps
     her on her page, with its SOS and its PIN pad, instead of a page of its own);
-    `new_link`: a share link she just made, shown this once (only its hash is kept)."""
+    `new_link`: a share link she just made, shown this once (only its hash is kept);
+    `typed`: what she had typed in the form that came back refused, by its action (never
+    her PIN), given back in it."""
     who = await signed_in(request)
     if who is None:
         return walk_pages.to_sign_in(request)
@@ -120,7 +127,7 @@ async def _her_walk_page(
         return await walk_pages.over_or_not_found(request, walk_id, person)
     if found is None:
         return await walk_pages.walk_page(walk_id, request)
-    mine, walk, looked, links, ahead, heard = found
+    mine, walk, looked, links, ahead, heard, reachable = found
     # Her page says "you": the sentences are hers (walker_words), the name only a stand-in.
     seen = Seen({**mine.view, "walker": {"name": "You"}}, mine.events, mine.fixes)
     left = await measure_left(seen, svc.streets)
@@ -176,28 +183,52 @@ async def _her_walk_page(
     locked = live and walk.walker_alarm_reason == Reason.WRONG_PINS.value
     if locked and pin_refused:
         said = walker_words.LOCKED_SAID
+    in_alarm = live and walk.walker_state.value == "alarm"
+    answer_by = walker_words.answer_by(walk, person.timezone) if live and asked else None
+    # A question waiting: her tab says it (walker.js keeps it so as the walk changes).
+    waiting = live and asked is not None and not in_alarm
+    asked_title = walker_words.asked_title(answer_by) if waiting else None
+    # A companion's newest message, under SOS (its question in her tab, unless hers waits).
+    heard_said = walker_words.heard(seen.events, person.id, person.timezone) if live else None
+    called = heard_said["text"] if heard_said and heard_said["call"] and not in_alarm else None
+    # "Thank you: … you are OK" is not said above a question (or an alarm) that came since.
+    # More time is said in an alarm too (it does not end it), from her own timeline: what
+    # she got, the same whichever PIN she gave.
+    asked_done = request.query_params.get("done", "") if said is None else ""
+    done = DONE.get(asked_done) if not (waiting or in_alarm) else None
+    if asked_done == "extended" and not waiting:
+        done = walker_words.more_time_done(seen.events, person.timezone)
     return pages_of(request).render(
         request,
         "walker_walk.html",
         status=status,
         said=said,
-        done=DONE.get(request.query_params.get("done", "")) if said is None else None,
+        said_pin=pin_refused,  # a PIN refused: walker.js says what became of the question
+        done=done,
         person=person,
         csrf=csrf,
         action=f"/walks/{walk_id}",
+        heard=heard,
+        unheard=walker_words.UNHEARD_WALK,
         asked=live and asked is not None,
         asked_why=words.reason(asked) if asked else None,
-        in_alarm=live and walk.walker_state.value == "alarm",
+        answer_by=answer_by,
+        asked_title=asked_title,
+        tab_title=asked_title or called,
+        heard_said=heard_said,
+        in_alarm=in_alarm,
+        reachable=reachable,
         locked=locked,
         locked_title=walker_words.LOCKED_TITLE,
         locked_why=walker_words.LOCKED_WHY,
         companions=seen.view.get("companions", []),
         quick_replies=[t for t in QUICK_REPLIES if t != "Are you OK?"] if live else (),
         extend_choices=EXTEND_CHOICES,
-        share_choices=SHARE_CHOICES,
-        links=_links_said(links, now, person.timezone),
+        share_choices=walker_words.SHARE_CHOICES,
+        links=walker_words.links_said(links, now, person.timezone),
         new_link=new_link,
         max_extension=MAX_EXTENSION_MIN,
+        typed=typed or {},
         **{k: v for k, v in context.items() if k != "quick_replies"},
     )
 
@@ -236,7 +267,7 @@ async def page_fixes(walk_id: Id, request: Request) -> Response:
         return _json_error("this page is out of date: reload it", 403)
     svc = services(request)
     try:
-        await svc.db.read(lambda c: _hers(c, walk_id, person.id))
+        await svc.db.read(lambda c: hers(c, walk_id, person.id))
     except NotFound:
         return _json_error("no such walk", 404)
     items = fixes_of(await request.body(), batch_only=True)
@@ -252,7 +283,7 @@ async def page_fixes(walk_id: Id, request: Request) -> Response:
     return JSON(answer.body, status_code=answer.status, headers=answer.headers)
 
 
-def _hers(conn: Connection, walk_id: int, person_id: int) -> None:
+def hers(conn: Connection, walk_id: int, person_id: int) -> None:
     """Her own walk, or the same NotFound as a walk that doesn't exist."""
     _walk, audience = walks.visible_walk(conn, walk_id, person_id)
     if audience is not Audience.WALKER:
@@ -274,10 +305,11 @@ async def _with_her_pin(
     request: Request, walk_id: int, action: str, job: Any, done: str | None = None
 ) -> Response:
     back = f"/walks/{walk_id}"
+    fields: dict[str, str] = {}
     try:
         person, fields = await signed_form(request)
         svc = services(request)
-        await svc.db.read(lambda c: _hers(c, walk_id, person.id))
+        await svc.db.read(lambda c: hers(c, walk_id, person.id))
         pin = fields.get("pin", "")[:16]
         me = person.id
         await with_pin(svc, walk_id, me, pin, action, lambda tx, which: job(tx, which, me, fields))
@@ -287,15 +319,25 @@ async def _with_her_pin(
         if exc.field == "pin" or refused_as_locked(exc):
             # Her page again, as it is now: after a third wrong PIN (or any PIN during that
             # alarm) it says who can end the alarm, and asks for no PIN, not "try again".
-            return await _her_walk_page(walk_id, request, WRONG_PIN, 403, pin_refused=True)
-        return waits(_said(request, exc.message, exc.status, back), exc)
+            # What she typed is kept but the PIN, as /walks/new keeps it: a wrong PIN wiped her
+            # last word and her next walk (an outside review).
+            return await her_walk_page(
+                walk_id, request, WRONG_PIN, 403, pin_refused=True, typed=_kept(action, fields)
+            )
+        return waits(said_page(request, exc.message, exc.status, back), exc)
     except Invalid as exc:
         # A slip in what she filled in (her next walk's time, more time): said on her own
         # page, with its SOS and the form to try again, as a wrong PIN is.
-        return await _her_walk_page(walk_id, request, words.full_stop(sentence(exc.message)), 422)
+        said = words.full_stop(sentence(exc.message))
+        return await her_walk_page(walk_id, request, said, 422, typed=_kept(action, fields))
     except DomainError as exc:
-        return waits(_said(request, exc.message, exc.status, back), exc)
+        return waits(said_page(request, exc.message, exc.status, back), exc)
     return RedirectResponse(f"{back}?done={done}" if done else back, status_code=303)
+
+
+def _kept(action: str, fields: dict[str, str]) -> dict[str, dict[str, str]]:
+    """What she typed in the form of `action`, to give back in it: all but her PIN."""
+    return {action: {k: v for k, v in fields.items() if k not in ("pin", "csrf")}}
 
 
 @router.post("/walks/{walk_id}/inside")
@@ -322,7 +364,7 @@ async def extend(walk_id: Id, request: Request) -> Response:
         check_extension(minutes)
         return moments.extend(tx, walk_id, me, minutes, which)
 
-    return await _with_her_pin(request, walk_id, "extend", job)
+    return await _with_her_pin(request, walk_id, "extend", job, done="extended")
 
 
 @router.post("/walks/{walk_id}/ok")
@@ -344,116 +386,9 @@ async def sos(walk_id: Id, request: Request) -> Response:
     except NotFound:
         return walk_pages.not_found(request)
     except DomainError as exc:
-        return waits(_said(request, exc.message, exc.status, back), exc)
+        return waits(said_page(request, exc.message, exc.status, back), exc)
     if "application/json" in request.headers.get("accept", ""):
         # Her page's script (static/sos.js) says what it met where she pressed it.
         heard = await svc.db.read(lambda c: alerts.heard_as_shown(c, person.id, walk_id))
         return JSON({"said": walker_words.sos_sent(heard)})
     return RedirectResponse(back, status_code=303)
-
-
-# -- share links: made, shown once, taken back (the same use case as /api/walks/{id}/shares) --
-
-SHARE_CHOICES = (
-    ("walk", "Until the walk is over"),
-    ("1", "For 1 hour at most"),
-    ("2", "For 2 hours at most"),
-)
-
-
-def _until(expires_at: int | None, now: int, tz: str) -> str:
-    if expires_at is None:
-        return "works until your walk is over"
-    return f"works until your walk is over, or until {words.clock_time(expires_at, tz)}"
-
-
-def _links_said(links: list[dict[str, Any]], now: int, tz: str) -> list[dict[str, Any]]:
-    said = []
-    for link in links:
-        if link["revoked"]:
-            state, works = "taken back: it shows nothing any more", False
-        elif link["expired"]:
-            state, works = "expired: it shows nothing any more", False
-        else:
-            state, works = _until(link["expires_at"], now, tz), True
-        said.append({"id": link["id"], "state": state, "works": works})
-    return said
-
-
-def _hours(fields: dict[str, str]) -> float | None:
-    chosen = fields.get("hours", "walk")
-    if chosen not in dict(SHARE_CHOICES):
-        raise Invalid("choose how long the link works", field="hours")
-    return None if chosen == "walk" else float(chosen)
-
-
-async def _shares_answer(
-    request: Request, walk_id: int, person: Person, csrf: str, new_link: dict[str, Any] | None
-) -> Response:
-    """To the page's script: the share part of her page again, in JSON; else her page (with
-    a new link, shown this once), or back to it."""
-    svc = services(request)
-    if not walk_pages.wants_json(request):
-        if new_link is not None:
-            return await _her_walk_page(walk_id, request, new_link=new_link)
-        return RedirectResponse(f"/walks/{walk_id}#share", status_code=303)
-    now = svc.clock.now_ms()
-
-    def read(conn: Connection) -> list[dict[str, Any]]:
-        _hers(conn, walk_id, person.id)
-        return shares.list_links(conn, walk_id, now)
-
-    links = await svc.db.read(read)
-    html = pages_of(request).fragment(
-        "_shares.html",
-        action=f"/walks/{walk_id}",
-        csrf=csrf,
-        share_choices=SHARE_CHOICES,
-        links=_links_said(links, now, person.timezone),
-        new_link=new_link,
-    )
-    said = "Your link is made: copy it and send it." if new_link else "Taken back."
-    return JSON({"said": said, "html": html})
-
-
-async def _on_her_links(request: Request, walk_id: int, job: Any) -> Response:
-    back = f"/walks/{walk_id}"
-    try:
-        person, fields = await signed_form(request)
-        svc = services(request)
-        made = await svc.writer.run(lambda tx: job(tx, person.id, fields))
-        who = await signed_in(request)
-        assert who is not None
-        new_link = None
-        if made is not None:
-            new_link = {
-                "url": f"{svc.config.base_url}/api/share/{made['token']}",
-                "until": _until(made["expires_at"], svc.clock.now_ms(), person.timezone),
-            }
-        return await _shares_answer(request, walk_id, person, who[1], new_link)
-    except DomainError as exc:
-        if walk_pages.wants_json(request):
-            return waits(JSON(error_body(exc.message, exc.field), status_code=exc.status), exc)
-        if isinstance(exc, NotFound):
-            return walk_pages.not_found(request)
-        return waits(_said(request, exc.message, exc.status, back), exc)
-
-
-@router.post("/walks/{walk_id}/shares")
-async def make_link(walk_id: Id, request: Request) -> Response:
-    """A share link for her walk, as POST /api/walks/{id}/shares makes it."""
-
-    def job(tx: Tx, me: int, fields: dict[str, str]) -> dict[str, Any]:
-        return shares.create_link(tx, walk_id, me, _hours(fields))
-
-    return await _on_her_links(request, walk_id, job)
-
-
-@router.post("/walks/{walk_id}/shares/{link_id}/revoke")
-async def take_back_link(walk_id: Id, link_id: Id, request: Request) -> Response:
-    """Takes a link back, as DELETE /api/walks/{id}/shares/{link} does."""
-
-    def job(tx: Tx, me: int, _fields: dict[str, str]) -> None:
-        shares.revoke_link(tx, walk_id, me, link_id)
-
-    return await _on_her_links(request, walk_id, job)

@@ -3,7 +3,10 @@ tables as words.py, in the second person, for the server's sentences and the pag
 
 from __future__ import annotations
 
+from typing import Any
+
 from walkwithme.notify.messages import a_timer_walk, said_reason
+from walkwithme.usecases.walk_record import Walk
 from walkwithme.web import words
 
 STATES = {
@@ -17,6 +20,11 @@ STATES = {
 # The alarm's headline when none of her companions has alerts that work (set up, tested, not
 # failing now): nobody is told, and she should know it.
 UNHEARD_ALARM = "ALARM: none of your companions has alerts that work: call someone"
+# On her walk page while it is calm, under SOS: before she needs it.
+UNHEARD_WALK = (
+    "Nobody would hear an alarm from this walk: none of your companions has alerts that work "
+    "now. If you are in danger, call someone."
+)
 
 
 # During an alarm three wrong PINs raised, no PIN ends it (docs/alarms.md, "Guessing her
@@ -29,12 +37,63 @@ LOCKED_WHY = (
 )
 
 
+def answer_by(walk: Walk, tz: str) -> str | None:
+    """When her time to answer the question her devices were asked is up, on her clock: her
+    walk page and the check's page (api/answer.py) say it alike."""
+    asked_at = walk.walker_check_asked_at
+    if asked_at is None:
+        return None
+    return words.clock_time(walk.answer_by(asked_at, walk.walker_check_reason), tz)
+
+
+def asked_title(answer_by: str | None) -> str:
+    """Her tab's title while "Are you OK?" waits for her answer (walker.js says it the same)."""
+    return f"Are you OK? Answer by {answer_by}" if answer_by else "Are you OK?"
+
+
 def sos_sent(heard: bool) -> str:
     """What her SOS met, said on her walk page where she pressed it: not "they are told" when
     no companion of hers has alerts that work (api/answer.py says the same in its own words)."""
     if heard:
         return "SOS sent: the people following your walk are told."
     return "SOS sent, but none of your companions has alerts that work: call someone now."
+
+
+# A companion's quick reply that asks something of her now: her tab says it and her phone
+# buzzes, as the service's own "Are you OK?" does (static/heard.js keeps the same list).
+CALLS = ("Are you OK?", "Call me")
+
+
+def heard(events: list[dict[str, Any]], me: int, tz: str) -> dict[str, Any] | None:
+    """The newest message someone following her walk sent her, said under SOS on her page
+    ("Noor: “Are you OK?”" at 23:31): in her timeline it was a line far down the page. `call`:
+    it asks something of her and she has sent nothing since (her tab's title says it). From
+    her own timeline only (the walker's projection): the same whichever PIN she gave."""
+    answered = False
+    for event in reversed(events):
+        if event["kind"] != "message":
+            continue
+        sender = event.get("sender") or {}
+        if sender.get("id") == me:
+            answered = True
+            continue
+        return {
+            "text": event_sentence(event, me),
+            "at": int(event["at"]),
+            "clock": words.clock_time(int(event["at"]), tz),
+            "call": not answered and event.get("text") in CALLS,
+        }
+    return None
+
+
+def more_time_done(events: list[dict[str, Any]], tz: str) -> str | None:
+    """What her page says once "I need more time" was taken, from her newest "extended"
+    event: "Done: 15 more minutes. Expected by 20:36." (it said nothing)."""
+    given = next((e for e in reversed(events) if e["kind"] == "extended"), None)
+    if given is None or not given.get("minutes") or not given.get("expected_at"):
+        return None
+    by = words.clock_time(int(given["expected_at"]), tz)
+    return f"Done: {given['minutes']} more minutes. Expected by {by}."
 
 
 EVENTS = {
@@ -44,11 +103,13 @@ EVENTS = {
     "left_door": "You left the door",
     "message": "{sender}: “{text}”",
     "extended": "You asked for more time",
+    "extended_answer": "You answered “I'm OK”, and asked for more time",
     "pin_refused": "A wrong PIN was given",
     "check": "The service asked you “Are you OK?”",
     "check_answered": "You answered “I'm OK”",
     "check_withdrawn_silent": "Your phone is reporting again: “Are you OK?” is taken back",
     "check_withdrawn_stalled": "You are getting closer again: “Are you OK?” is taken back",
+    "check_withdrawn_late": "You are at the door: “Are you OK?” is taken back",
     "alarm": "ALARM: {reason}",
     "alarm_escalated": "The alarm went on to {rung}",
     "alarm_escalated_again": "The alarm was said again to {rung}",
@@ -59,6 +120,7 @@ EVENTS = {
     "inside": "You are inside",
     "ended": "You ended the walk",
     "expected_later": "You are slower, but getting closer: more time",
+    "waited": "You waited a while, and are on the way again: more time",
 }
 
 
@@ -106,6 +168,8 @@ def event_sentence(event: dict[str, object], me: int | None = None) -> str:
     kind = str(event.get("kind"))
     if kind == "check_withdrawn":
         kind = f"check_withdrawn_{event.get('reason')}"
+    if kind == "extended" and event.get("answered"):  # her answer to "Are you OK?" too
+        kind = "extended_answer"
     if kind == "phone_signal" and str(event.get("signal")) in SIGNALS:
         return SIGNALS[str(event.get("signal"))].format(device=event.get("device") or "phone")
     by = event.get("by")
@@ -141,3 +205,31 @@ def tables() -> dict[str, dict[str, str]]:
         "looks": dict(LOOKS),
         "rungs": dict(RUNGS),
     }
+
+
+# -- her share links, in words ------------------------------------------------------------
+
+SHARE_CHOICES = (
+    ("walk", "Until the walk is over"),
+    ("1", "For 1 hour at most"),
+    ("2", "For 2 hours at most"),
+)
+
+
+def until(expires_at: int | None, now: int, tz: str) -> str:
+    if expires_at is None:
+        return "works until your walk is over"
+    return f"works until your walk is over, or until {words.clock_time(expires_at, tz)}"
+
+
+def links_said(links: list[dict[str, Any]], now: int, tz: str) -> list[dict[str, Any]]:
+    said = []
+    for link in links:
+        if link["revoked"]:
+            state, works = "taken back: it shows nothing any more", False
+        elif link["expired"]:
+            state, works = "expired: it shows nothing any more", False
+        else:
+            state, works = until(link["expires_at"], now, tz), True
+        said.append({"id": link["id"], "state": state, "works": works})
+    return said

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from walkwithme.notify.messages import (
     DURESS_AGAIN,
@@ -17,33 +16,16 @@ from walkwithme.notify.messages import (
     a_timer_walk,
     said_reason,
 )
+from walkwithme.timewords import ago as ago
+from walkwithme.timewords import zone as zone
 
 MINUTE_MS = 60_000
 HOUR_MS = 3_600_000
 
 
-def zone(name: str | None) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
 def clock_time(at_ms: int, tz: str | None) -> str:
     """ "21:18", in the viewer's zone."""
     return datetime.fromtimestamp(at_ms / 1000, UTC).astimezone(zone(tz)).strftime("%H:%M")
-
-
-def ago(at_ms: int, now_ms: int) -> str:
-    """ "just now", "40 s ago", "3 min ago", "2 h ago"."""
-    seconds = max(0, (now_ms - at_ms) // 1000)
-    if seconds < 10:
-        return "just now"
-    if seconds < 60:
-        return f"{seconds} s ago"
-    if seconds < 3600:
-        return f"{seconds // 60} min ago"
-    return f"{seconds // 3600} h ago"
 
 
 def when(at_ms: int | None, now_ms: int, tz: str | None) -> str:
@@ -138,8 +120,49 @@ def metres(distance: float | None) -> str:
     return f"{round(distance / 10) * 10:.0f} m"
 
 
+def coordinates(lat: float, lon: float) -> str:
+    """ "60.16110, 24.94470": where she is, to read out on the phone (to 112) or to type into
+    any map app; five decimals, about a metre (static/walk.js the same)."""
+    return f"{lat:.5f}, {lon:.5f}"
+
+
+def geo_uri(lat: float, lon: float) -> str:
+    """A `geo:` link that opens her position in the phone's own map app, with a pin there
+    (`q`: Android's map apps drop one; without it they only centre the map)."""
+    at = f"{lat:.5f},{lon:.5f}"
+    return f"geo:{at}?q={at}"
+
+
+def way_there(destination: dict[str, Any] | None) -> str | None:
+    """What the map's route is called: "the way home", "the way to Aino's", "the way there"
+    (a walk to a place that is not home said "the way home"); none on a timer walk."""
+    if not destination:
+        return None
+    name = str(destination.get("name") or "").strip()
+    if not name:
+        return "the way there"
+    return "the way home" if name.casefold() == "home" else f"the way to {name}"
+
+
 def reason(code: str | None) -> str:
     return REASONS.get(code or "", code or "something is wrong")
+
+
+# What came during an alarm, said after why it began ("SOS pressed, then ..."): her duress PIN
+# given during it first says that it was, then what it is.
+THEN = {"duress": "the duress PIN was given: a silent call for help"}
+
+
+def then_reason(code: str) -> str:
+    return THEN.get(code) or reason(code)
+
+
+def alarm_why(codes: list[str]) -> str:
+    """Why an alarm is, from why it began and what came during it, each said once: "SOS
+    pressed, then wrong PIN three times"."""
+    first, *later = codes
+    once = [c for i, c in enumerate(later) if c != first and c not in later[:i]]
+    return ", then ".join([reason(first), *map(then_reason, once)])
 
 
 _STATES = {
@@ -161,12 +184,14 @@ _EVENTS = {
     "left_door": "{name} left the door",
     "message": "{sender}: “{text}”",
     "extended": "{name} asked for more time",
+    "extended_answer": "{name} answered “I'm OK”, and asked for more time",
     "pin_refused": "A wrong PIN was given",
     "check": "The service asked {name} “Are you OK?”",
     "check_answered": "{name} answered “I'm OK”",
     # "Are you OK?" taken back by her fixes (usecases/track.py), by what it was asked for.
     "check_withdrawn_silent": "{name}'s phone is reporting again: “Are you OK?” is taken back",
     "check_withdrawn_stalled": "{name} is getting closer again: “Are you OK?” is taken back",
+    "check_withdrawn_late": "{name} is at the door: “Are you OK?” is taken back",
     "alarm": "ALARM: {reason}",
     "alarm_escalated": "The alarm went on to {rung}",
     "alarm_escalated_again": "The alarm was said again to {rung}",
@@ -179,7 +204,10 @@ _EVENTS = {
     "inside_by": "{by} said {name} is home, inside",
     "ended": "{name} ended the walk",
     "expected_later": "{name} is slower, but getting closer: more time",
-    "duress": "{name} gave the duress PIN again",
+    "waited": "{name} waited a while, and is on the way again: more time",
+    # Her duress PIN given during an alarm (`said`: what for): the first time, the alarm it
+    # makes silent ("alarm", its reason `duress`); after that, again.
+    "duress": "ALARM: {name} gave the duress PIN again",
 }
 
 
@@ -223,6 +251,12 @@ def full_stop(sentence: str) -> str:
     return sentence if sentence.rstrip("”\"'").endswith((".", "!", "?", "…")) else sentence + "."
 
 
+def came_during_alarm(event: dict[str, Any]) -> bool:
+    """What an alarm's event says of the alarm it came during, not a new one: wrong PINs
+    (`during`), or her duress PIN given during it (walk_context, walk_over)."""
+    return bool(event["kind"] == "alarm" and event.get("during")) or event["kind"] == "duress"
+
+
 def person(said: object, me: int | None) -> str:
     """Who did something (an event's `by` or `sender`), in words: "You" on their own page."""
     if not isinstance(said, dict):
@@ -243,10 +277,33 @@ def on_it(names: list[str]) -> str:
     return f"{listed} {verb} on it."
 
 
-def event_sentence(event: dict[str, object], name: str, me: int | None = None) -> str:
+def duress_given(event: dict[str, object]) -> bool:
+    """Whether the event says her duress PIN was given (those looking out for her see it)."""
+    kind = event.get("kind")
+    return kind == "duress" or (kind == "alarm" and event.get("reason") == "duress")
+
+
+def timeline(events: list[dict[str, Any]], name: str, me: int | None = None) -> list[str]:
+    """Each event's sentence, in order: her duress PIN is said "again" only once it was given
+    before (an SOS she was made to end with it read "Mira gave the duress PIN again")."""
+    said: list[str] = []
+    before = False
+    for event in events:
+        said.append(event_sentence(event, name, me, duress_before=before))
+        before = before or duress_given(event)
+    return said
+
+
+def event_sentence(
+    event: dict[str, object], name: str, me: int | None = None, *, duress_before: bool = False
+) -> str:
     """The event as this side's timeline says it; `me`: the person reading it, whose own
-    doings are said "You"."""
+    doings are said "You"; `duress_before`: her duress PIN was given earlier in the walk."""
     kind = str(event.get("kind"))
+    if kind == "duress" and not duress_before:
+        kind = "alarm"  # the first time: the silent alarm it is
+    elif kind == "duress":
+        return _EVENTS["duress"].format(name=name) + DURESS_AGAIN.get(str(event.get("said")), "")
     if event.get("cover") and event.get("pin") == "duress":
         # What she was made to do, as those looking out for her must read it: not "Mira
         # answered “I'm OK”" above the silent alarm it raised.
@@ -261,6 +318,8 @@ def event_sentence(event: dict[str, object], name: str, me: int | None = None) -
         kind = "alarm_escalated_again"
     if kind == "check_withdrawn":
         kind = f"check_withdrawn_{event.get('reason')}"
+    if kind == "extended" and event.get("answered"):  # her answer to "Are you OK?" too
+        kind = "extended_answer"
     if kind == "alarm_acknowledged" and person(by, me) == "You":
         kind = "alarm_acknowledged_by_you"
     template = _EVENTS.get(kind, kind.replace("_", " "))
@@ -289,5 +348,6 @@ def tables() -> dict[str, dict[str, str]]:
         "timer_reasons": dict(TIMER_REASONS),
         "signals": dict(SIGNALS),
         "duress": dict(DURESS_AGAIN),
+        "then": dict(THEN),
         "rungs": dict(RUNGS),
     }

@@ -1,3 +1,6 @@
+import { askFirst } from "./confirm.js";
+import { keepTyped } from "./typed.js";
+
 // On every page: the service worker (sw.js) is registered, so a phone can install the pages as
 // an app (manifest.webmanifest) and an alert's notification opens its page when tapped. It
 // subscribes to nothing (push.js asks for alerts, when the person chooses) and caches nothing.
@@ -34,3 +37,24 @@ for (const back of backs) {
     }
   });
 }
+
+// A form that ends something at once asks first (confirm.js).
+askFirst();
+
+// What she typed outlives "Sign in again" (typed.js).
+keepTyped();
+
+// A field whose pattern isn't met says what it wants, in the page's words ("Your PIN: 4 to 8
+// digits", from its title), not only the browser's "Please match the requested format."
+document.addEventListener(
+  "invalid",
+  (event) => {
+    const field = event.target;
+    if (field instanceof HTMLInputElement && field.validity.patternMismatch && field.title) {
+      field.setCustomValidity(`Use ${field.title}.`);
+      // For this telling only: a PIN typed on the pad (no input event) must not stay refused.
+      setTimeout(() => field.setCustomValidity(""), 0);
+    }
+  },
+  true,
+);

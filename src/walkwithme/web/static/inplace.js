@@ -4,6 +4,8 @@
 // words, in the element named by data-said (else one after the form). Without this script,
 // or where fetch is missing, the form posts and the page comes back as before.
 
+import { armTyped } from "./typed.js";
+
 const byId = (id) => document.getElementById(id);
 
 function sayAfter(form, text, good) {
@@ -36,6 +38,17 @@ function keepFocus(button, said) {
 
 function sentence(text) {
   return text ? text.charAt(0).toUpperCase() + text.slice(1) : text;
+}
+
+// Her sign-in ended while the page was open: one way on, back to this page, with what she
+// typed in the form given back (typed.js).
+function signInAgain(said) {
+  armTyped();
+  const again = document.createElement("a");
+  again.href = `/signin?next=${encodeURIComponent(location.pathname)}`;
+  again.className = "button primary";
+  again.textContent = "Sign in again";
+  said.append(" ", again);
 }
 
 async function submitInPlace(event) {
@@ -74,6 +87,7 @@ async function submitInPlace(event) {
     } else {
       const why = reply.error ? sentence(reply.error) : `The service answered ${answer.status}.`;
       said = sayAfter(form, `Not done: ${why}`, false);
+      if (answer.status === 401) signInAgain(said);
     }
   } catch {
     said = sayAfter(form, "Not sent: this phone can't reach the service. Try again.", false);
@@ -83,13 +97,8 @@ async function submitInPlace(event) {
   }
 }
 
-// A form that acts on someone else at once (data-confirm: the question) asks first. Listened
-// for before the in-place forms, so that a "no" sends nothing.
-document.addEventListener("submit", (event) => {
-  const form = event.target;
-  if (!(form instanceof HTMLFormElement) || !form.dataset.confirm) return;
-  if (!window.confirm(form.dataset.confirm)) event.preventDefault();
-});
+// A form that asks first (data-confirm) is asked by confirm.js, which app.js ran before this
+// script: a "no" has prevented the submit, and submitInPlace sends nothing.
 document.addEventListener("submit", submitInPlace);
 
 // Copy buttons (data-copy: the id of the field whose text they copy).

@@ -82,7 +82,11 @@ export class LiveWalk {
         this.finish(refused, "");
         return;
       }
-      this.emit("status", { state: "offline" });
+      // Too many pages of this walk open (4429): tried again, not soon, when one may have
+      // closed (it was opened, so the wait had gone back to its shortest).
+      const tooMany = closed.code === 4429;
+      if (tooMany) this.retryMs = MAX_RETRY_MS;
+      this.emit("status", { state: tooMany ? "too_many" : "offline" });
       this.retryLater();
     };
   }

@@ -5,7 +5,9 @@
 
 /* global L */
 
-function streetsAround(map, layer) {
+// `none`: where to say that there is nothing to see here (no streets, and no tiles under
+// them): without it, a place outside the service's street map was a blank grey box.
+function streetsAround(map, layer, none) {
   let asked = 0;
   return async () => {
     const centre = map.getCenter();
@@ -18,7 +20,33 @@ function streetsAround(map, layer) {
     if (streets.length) {
       L.polyline(streets, { className: "street", interactive: false }).addTo(layer);
     }
+    if (none) none.hidden = streets.length > 0;
   };
+}
+
+// Said where the map would be, over it: the map only opens with a street map or tiles, so
+// with no tiles, no streets around is "the street map doesn't reach here".
+function nothingHere(element) {
+  const said = document.createElement("p");
+  said.className = "map-empty";
+  said.textContent = element.dataset.empty || "No street map here: type the place.";
+  said.hidden = true;
+  element.append(said);
+  return said;
+}
+
+// Leaflet measures its box when the map is made, and when told: a map made folded away
+// (starting a walk, her saved place chosen, "Another place" unfolds it) is told when its box
+// opens, and opens where it was to show (`looking()`), not at its top left corner.
+function toldWhenShown(element, map, looking) {
+  if (!window.ResizeObserver) return;
+  let seen = element.clientWidth > 0;
+  new ResizeObserver(() => {
+    if (element.clientWidth === 0 || element.clientHeight === 0) return;
+    map.invalidateSize({ pan: false });
+    if (!seen) map.setView(looking(), map.getZoom(), { animate: false });
+    seen = true;
+  }).observe(element);
 }
 
 // `element`: the map's box, with data-lat, data-lon (where it opens), data-tiles and
@@ -56,9 +84,22 @@ export function pickOnMap({ element, where, said, radius = () => 40, picked = ()
     if (said) said.textContent = `Chosen on the map: ${where.value}`;
     picked();
   });
-  const refresh = streetsAround(map, streets);
+  const refresh = streetsAround(map, streets, tiles ? null : nothingHere(element));
   map.on("moveend", refresh);
   map.setView(centre, 16);
   refresh();
-  return { redraw: () => chosen && draw(chosen.getLatLng()) };
+  let here = null;
+  // Where she is, once her browser says: a dot as on her walk page, and the map brought to it
+  // unless she has already chosen a place (a map of somewhere else is no help to pick on).
+  const showHere = (lat, lon) => {
+    const at = [lat, lon];
+    if (!here) {
+      here = L.circleMarker(at, { radius: 9, className: "position", interactive: false });
+      here.bindTooltip(asText("You are here"), { permanent: true, direction: "top" });
+      here.addTo(map);
+    } else here.setLatLng(at);
+    if (!chosen) map.setView(at, 16, { animate: false });
+  };
+  toldWhenShown(element, map, () => (chosen || here || { getLatLng: () => centre }).getLatLng());
+  return { redraw: () => chosen && draw(chosen.getLatLng()), showHere };
 }

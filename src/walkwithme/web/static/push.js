@@ -10,6 +10,22 @@ function base64url(text) {
   return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
 }
 
+// Why not, in words: the browser's own message ("Registration failed - permission denied")
+// names no way out (an outside review read it at 390 px).
+function whyNot(error) {
+  if (Notification.permission === "denied" || error.name === "NotAllowedError") {
+    return (
+      "This browser is not allowed to show alerts from this site. Allow notifications for it " +
+      "in the browser's settings for this site, then press the button again; or add another " +
+      "channel below."
+    );
+  }
+  if (!window.isSecureContext) {
+    return "Alerts in a browser need this site opened over https. Add another channel below.";
+  }
+  return `This browser can't get alerts (${error.message}). Add another channel below.`;
+}
+
 async function turnOn() {
   button.disabled = true;
   try {
@@ -30,7 +46,7 @@ async function turnOn() {
         ? "Alerts will come to this browser. Send a test from your channels to be sure."
         : "This browser could not be added: " + (await made.json()).error;
   } catch (error) {
-    said.textContent = "This browser can't get alerts: " + error.message;
+    said.textContent = whyNot(error);
   } finally {
     button.disabled = false;
   }

@@ -17,6 +17,7 @@ const how = byId("sos-how");
 const pending = byId("sos-pending");
 const count = byId("sos-count");
 const said = byId("sos-sent");
+const call = byId("sos-call"); // "Call 112", once she has asked for help (none if not set)
 
 let holdStart = null;
 let holdTimer = null;
@@ -111,6 +112,7 @@ async function deliver() {
   clearTimeout(retry);
   if (delivering || !localStorage.getItem(KEPT)) return;
   said.hidden = false;
+  if (call) call.hidden = false; // sent or not, help may be a call away
   if (!navigator.onLine) {
     said.textContent =
       "SOS: no network. It will be sent the moment this phone is back online. If you can, call for help.";
@@ -173,5 +175,22 @@ button.addEventListener("keyup", (event) => {
 });
 byId("sos-cancel").addEventListener("click", cancel);
 how.textContent = "Press and hold for 2 seconds";
+
+// A new question or alarm (walker.js): what was said of the SOS before, or of the alarm it
+// raised ("The alarm is over: Noor ended it"), goes, unless an SOS is still on its way.
+document.addEventListener("wwm:asked", () => {
+  if (delivering || localStorage.getItem(KEPT) || !pending.hidden) return;
+  said.hidden = true;
+});
+
+// The alarm is over: the button is SOS again, not "send it again" (an outside review).
+let inAlarm = document.body.className.includes("state-alarm");
+new MutationObserver(() => {
+  const now = document.body.className.includes("state-alarm");
+  if (inAlarm && !now && holdStart === null && pending.hidden) {
+    how.textContent = "Press and hold for 2 seconds";
+  }
+  inAlarm = now;
+}).observe(document.body, { attributes: true, attributeFilter: ["class"] });
 window.addEventListener("online", deliver);
 deliver(); // kept from before the page was reloaded

@@ -3,6 +3,10 @@
 
 import { LiveWalk } from "./live.js";
 import { WalkMap } from "./map.js";
+import { keepNear, metresBetween } from "./near.js";
+import { watchOtherAlarms } from "./other_alarms.js";
+import { ServiceClock } from "./service_clock.js";
+import { keepTypedIn } from "./typed.js";
 import * as words from "./words.js";
 
 const data = JSON.parse(document.getElementById("walk-data").textContent);
@@ -14,35 +18,9 @@ const name = view.walker.name;
 const herOwn = document.body.classList.contains("walker");
 
 // "3 min ago" by the service's clock, not this device's (they differ, and a drill runs fast).
-let offset = data.now - Date.now();
-const serviceNow = () => Date.now() + offset;
-let syncing = null;
-let again = false;
-async function askTheClock() {
-  try {
-    const answer = await fetch("/api/now", { cache: "no-store" });
-    if (answer.ok) offset = (await answer.json()).now - Date.now();
-  } catch {
-    // offline: keep the last offset
-  }
-}
-// One question at a time, and one more if news came while it was asked: a burst of fixes
-// costs two requests, not one each.
-function syncClock() {
-  if (syncing) {
-    again = true;
-    return syncing;
-  }
-  syncing = askTheClock().then(() => {
-    syncing = null;
-    refreshTimes();
-    if (again) {
-      again = false;
-      return syncClock();
-    }
-  });
-  return syncing;
-}
+const clock = new ServiceClock(data.now, () => refreshTimes());
+const serviceNow = () => clock.now();
+const syncClock = () => clock.sync();
 
 // The page's title says what the headline says: a screen reader reads it when she comes back
 // to the tab, and a tab's name is all that shows of it among others.
@@ -53,9 +31,7 @@ function setHeadline(text) {
 
 function refreshTimes() {
   const now = serviceNow();
-  for (const element of document.querySelectorAll("[data-at]")) {
-    element.textContent = words.when(Number(element.dataset.at), now, data.tz);
-  }
+  words.sayTimes(document, now, data.tz);
   const seen = byId("last-seen");
   if (seen && seen.dataset.at) {
     const shade = words.ageClass(Number(seen.dataset.at), now, words.silentS(view));
@@ -77,12 +53,15 @@ function refreshTimes() {
 const LINK_SAID = {
   connecting: "Connecting…",
   offline: "Offline: trying again",
+  too_many: "Too many live pages are open: close some",
   closed: "Not live any more",
   signed_out: "Signed out: sign in again to follow",
   refused: "You can no longer see this walk",
 };
 let link = null; // the live connection's state; null before the script connects
+let lost = false; // the connection was lost since it was last live
 function showBadge(now = serviceNow()) {
+  showStale();
   const pill = byId("connection");
   if (!pill || link === null) return;
   if (link !== "live") {
@@ -101,13 +80,21 @@ function showBadge(now = serviceNow()) {
   pill.className = `pill ${shade || "live"}`;
 }
 
-// -- distance left: along the route from the point of it nearest to her, else straight ------
-function metresBetween(a, b) {
-  const rad = Math.PI / 180;
-  const dLat = (b[0] - a[0]) * rad;
-  const dLon = (b[1] - a[1]) * rad * Math.cos(((a[0] + b[0]) / 2) * rad);
-  return 6371000 * Math.hypot(dLat, dLon);
+// In the alarm's banner, what it says may be out of date while the page is not connected
+// (connecting again after it was lost included; not its first "Connecting…"): the badge
+// that says so is below the banner, off a phone's first screen.
+function showStale() {
+  const stale = byId("alarm-connection");
+  if (!stale) return;
+  if (link === "live") lost = false;
+  else if (link !== null && link !== "connecting") lost = true;
+  stale.hidden = !lost || link === "live";
+  if (!stale.hidden) {
+    stale.textContent = `${words.fullStop(LINK_SAID[link])} What this shows may be out of date.`;
+  }
 }
+
+// -- distance left: along the route from the point of it nearest to her, else straight ------
 let route = null;
 function distanceLeft(position) {
   const dest = view.destination;
@@ -125,7 +112,7 @@ function distanceLeft(position) {
 
 // -- the parts of the page ----------------------------------------------------------------
 let map = null;
-const NEAR_UNTIL_M = 30;
+const followNear = keepNear(data.near_url); // the streets named near her (near.js)
 function showPosition(position) {
   if (!position || !view.live) return;
   // The alarm's "No position yet", made before the first position came, says it now, as
@@ -140,19 +127,26 @@ function showPosition(position) {
       const within = document.createElement("span");
       within.className = "within";
       const to = view.destination && view.destination.name;
-      alarmLast.replaceChildren("Last seen ", at, within, to ? `, going to ${to}.` : ".");
+      const near = document.createElement("span"); // named by near.js, as walk.html has it
+      near.className = "near";
+      near.hidden = true;
+      alarmLast.replaceChildren("Last seen ", near, at, within, to ? `, going to ${to}.` : ".");
     }
   }
   for (const seen of [byId("last-seen"), document.querySelector("#alarm-last [data-at]")]) {
     if (seen) seen.dataset.at = position.t;
   }
-  const within = document.querySelector("#alarm-last .within");
-  if (within) within.textContent = position.accuracy ? `, within ${words.metres(position.accuracy)}` : "";
-  // The streets named when the page was made: hidden once she is seen elsewhere.
-  for (const near of document.querySelectorAll(".near[data-lat]")) {
-    const there = [Number(near.dataset.lat), Number(near.dataset.lon)];
-    if (metresBetween([position.lat, position.lon], there) > NEAR_UNTIL_M) near.hidden = true;
+  for (const within of document.querySelectorAll("#alarm-last .within, #alarm-where .within")) {
+    within.textContent = position.accuracy ? `, within ${words.metres(position.accuracy)}` : "";
   }
+  followNear(position); // the streets named near where she was: hers now, or none
+  // Where she is, for a map app and to read out (walk.html; words.py's geo_uri, coordinates).
+  const at = `${position.lat.toFixed(5)},${position.lon.toFixed(5)}`;
+  for (const link of document.querySelectorAll("[data-geo]")) link.href = `geo:${at}?q=${at}`;
+  for (const said of document.querySelectorAll("[data-coords]")) said.textContent = at.replace(",", ", ");
+  for (const id of ["alarm-where"]) if (byId(id)) byId(id).hidden = false;
+  const where = document.querySelector(".facts .where");
+  if (where) where.hidden = false;
   const battery = byId("battery");
   if (battery && position.battery !== null && position.battery !== undefined) {
     battery.textContent = `${Math.round(position.battery)}%`;
@@ -168,15 +162,19 @@ function showPosition(position) {
   document.dispatchEvent(new CustomEvent("wwm:position", { detail: position }));
 }
 
+let duressBefore = Boolean(data.duress_before); // her duress PIN given: the next is "again"
 function addToTimeline(event) {
   const item = document.createElement("li");
   item.className = `kind-${event.kind}`;
   if (event.reason) item.dataset.reason = event.reason; // her page's "Are you OK?" says why
+  if (event.answer_by) item.dataset.answerBy = event.answer_by; // ...and by when
   const time = document.createElement("span");
   time.className = "when";
   time.dataset.at = event.at;
-  item.append(time, " ", words.eventSentence(tables, event, name, data.me));
+  item.append(time, " ", words.eventSentence(tables, event, name, data.me, duressBefore));
+  duressBefore = duressBefore || words.duressGiven(event);
   byId("timeline").prepend(item);
+  document.dispatchEvent(new CustomEvent("wwm:event", { detail: event })); // her page: heard.js
 }
 
 // An element hidden with the focus in it (the alarm's banner, as "Mark safe" is answered)
@@ -194,38 +192,63 @@ function hideKeepingFocus(element) {
 
 // Who said "I'm on it" during this alarm, from the page as served on.
 const helpers = [...(data.on_it || [])];
+// Why the alarm is, as codes (walk_context.alarm_reasons): why it began, then what came
+// during it, each once: "SOS pressed, then wrong PIN three times".
+const reasons = [...(data.alarm_reasons || [])];
+function sayReasons() {
+  const [first, ...later] = reasons;
+  const said = [words.reason(tables, first), ...later.map((r) => words.thenReason(tables, r))];
+  const text = said.join(", then ");
+  byId("alarm-reason").textContent = text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+// After her duress PIN a call or a message would reach the phone someone else may hold: the
+// page shows at once what it shows when loaded again (walk.html): no call, no quick replies,
+// and the warning. Her SOS she was made to end with it is a silent alarm from then on.
+function goSilent() {
+  const warning = byId("alarm-silent");
+  if (warning) warning.hidden = false;
+  for (const element of document.querySelectorAll(".call, .replies, #replied")) element.remove();
+  const go = byId("alarm-go");
+  if (go) go.textContent = `Go where ${name} was last seen, or call for help.`;
+  // His note on marking her safe may show on her phone: said by the note, not after it.
+  const phone = byId("note-phone");
+  if (phone) {
+    phone.hidden = false;
+    byId("note").setAttribute("aria-describedby", "note-phone");
+  }
+}
+const givenUnderDuress = (event) =>
+  event.kind === "duress" ||
+  (event.cover && event.pin === "duress") ||
+  (event.kind === "alarm" && event.reason === "duress");
+
 function updateBanner(event) {
   const banner = byId("alarm");
+  if (givenUnderDuress(event)) goSilent();
   // What her devices are shown after her duress PIN (`cover`) is not the walk's own alarm:
   // the silent one goes on through it.
   if (event.cover) return;
   const onItButton = byId("on-it");
-  if (event.kind === "alarm" || event.kind === "sos") {
+  const during = (event.kind === "alarm" && event.during) || event.kind === "duress";
+  if (event.kind === "alarm" || event.kind === "sos" || during) {
     // Her SOS during the alarm is the same alarm: whoever is on it still is; so are wrong
-    // PINs during it (`during`), which only make it one no PIN ends.
-    if (event.kind === "alarm" && !event.during) {
+    // PINs during it (`during`), which only make it one no PIN ends, and her duress PIN
+    // given during it, which makes it a silent one.
+    if (event.kind === "alarm" && !during) {
       helpers.length = 0;
       if (onItButton) onItButton.textContent = "I'm on it";
     }
-    const why = words.reason(tables, event.reason || event.kind);
-    const said = byId("alarm-reason");
-    if (event.during && said.textContent) {
-      // Wrong PINs during the alarm: said after why it began ("SOS pressed, then wrong PIN
-      // three times"), as the page says it when loaded.
-      if (!said.textContent.endsWith(why)) said.textContent = `${said.textContent}, then ${why}`;
-    } else {
-      said.textContent = why.charAt(0).toUpperCase() + why.slice(1);
-    }
-    // Wrong PINs during the alarm change its reason, not its time: it is the same alarm.
-    if (!event.during) byId("alarm-since").dataset.at = event.at;
+    const why = event.reason || event.kind;
+    if (!during || !reasons.length) reasons.splice(0, reasons.length, why);
+    else if (!reasons.includes(why)) reasons.push(why);
+    sayReasons();
+    // What came during the alarm changes its reason, not its time: it is the same alarm.
+    if (!during) byId("alarm-since").dataset.at = event.at;
     byId("alarm-on-it").textContent = words.onIt(helpers);
-    // After her duress PIN, a message would show on the phone someone else may hold.
-    const silent = event.reason === "duress" || Boolean(view.duress);
-    byId("alarm-silent").hidden = !silent;
-    const replies = document.querySelector(".replies");
-    if (replies && silent) replies.hidden = true;
-    for (const call of document.querySelectorAll(".call")) call.hidden = silent;
     banner.hidden = false;
+    const call = byId("sos-call"); // her own page: "Call 112" under SOS while it lasts
+    if (call) call.hidden = false;
     refreshTimes(); // "Since 23:31, just now" at once, not a bare "Since" until the next tick
   } else if (event.kind === "alarm_acknowledged") {
     const who = words.person(event.by, data.me);
@@ -234,24 +257,37 @@ function updateBanner(event) {
     // Her page's button says it was said (pressed again, it says it again).
     if (who === "You" && onItButton) onItButton.textContent = "You're on it ✓";
   } else if (event.kind === "alarm_resolved") {
+    // Who ended it, and what they said of it ("Noor ended it: “She is with me”"), where the
+    // banner was: the others following the walk saw it go without a word, and what they had
+    // last done ("you are on it") stayed said.
+    const who = event.by && event.by.name ? words.person(event.by, data.me) : null;
+    const ended = who ? `: ${who === "You" ? "you" : who} ended it` : "";
+    const overSaid = words.fullStop(`The alarm is over${ended}${words.closing(event)}`);
+    const acted = byId("acted");
+    const over = byId("alarm-over"); // through a link: said there, at the top, once
+    if (acted && who !== "You" && !over) {  // whoever ended it has the answer to what they did
+      acted.textContent = overSaid;
+      acted.classList.add("good");
+      acted.classList.remove("bad");
+      acted.hidden = false;
+    }
     hideKeepingFocus(banner);
     // Through a link, her phone number is for the alarm alone (privacy.md): it goes with it.
     if (data.by_link) for (const call of document.querySelectorAll(".call")) call.remove();
-    const over = byId("alarm-over");
     if (over) {
-      const by = event.by && event.by.name ? `: ${event.by.name} ended it` : "";
-      over.textContent = `The alarm is over${by}.`;
+      over.textContent = overSaid;
       over.hidden = false;
     }
     // Her own page: what her SOS said gives way to who ended the alarm (her SOS button is
     // there again, should she need it).
     const sent = byId("sos-sent");
     if (sent) {
-      const by = event.by && event.by.name ? `: ${event.by.name} ended it` : "";
-      sent.textContent = `The alarm is over${by}.`;
+      sent.textContent = overSaid;
       sent.classList.remove("bad");
       sent.hidden = false;
     }
+    const call = byId("sos-call");
+    if (call) call.hidden = true;
   }
 }
 
@@ -259,6 +295,7 @@ let lastWord = null; // how she ended the walk, with her note
 function updateWalk(walk) {
   const position = view.last_position;
   view = { ...walk, last_position: walk.last_position || position };
+  if (walk.duress) goSilent(); // (her companions' view says so: her own never does)
   document.body.className = `walk${herOwn ? " walker" : ""} state-${walk.state}`;
   setHeadline(words.stateSentence(tables, walk.state, name));
   placeInside(walk.state);
@@ -291,7 +328,7 @@ function hideWhereSheWas(ids) {
     const element = byId(id);
     if (element) element.hidden = true;
   }
-  for (const selector of [".facts", ".legend", ".replies", "#replied"]) {
+  for (const selector of [".facts", ".legend", ".replies", "#replied", "#alarm-where"]) {
     const element = document.querySelector(selector);
     if (element) element.remove();
   }
@@ -308,6 +345,7 @@ function hideWhereSheWas(ids) {
     back.id = "back-home";
     const home = document.createElement("a");
     home.href = "/";
+    home.className = "button"; // a target a finger finds, not a 21 px line of text
     home.textContent = "Back to your page";
     back.append(home);
     byId("ending").after(back);
@@ -319,7 +357,9 @@ function sayEnding() {
   if (!ending) return;
   const who = (lastWord && lastWord.by && lastWord.by.name) || name; // she, or who found her
   const said = lastWord && lastWord.note ? ` ${words.fullStop(`${who} said: “${lastWord.note}”`)}` : "";
-  ending.textContent = `The walk is over.${said} Where ${name} was is no longer shown.`;
+  // Her own page says "you" (its name is only a stand-in: "Where You was" it said).
+  const gone = herOwn ? "Where you were is no longer shown." : `Where ${name} was is no longer shown.`;
+  ending.textContent = `The walk is over.${said} ${gone}`;
 }
 
 function showConnection(status) {
@@ -344,11 +384,14 @@ function showConnection(status) {
 // and not to call her after her duress PIN), without where she was.
 function signedOut() {
   hideWhereSheWas(["map", "status", "alarm-last", "walker-actions", "sos-form", "check"]);
-  for (const form of document.querySelectorAll("#alarm form")) form.hidden = true;
+  for (const form of document.querySelectorAll("#alarm form")) {
+    keepTypedIn(form); // his note, given back once he has signed in again
+    form.hidden = true;
+  }
   if (herOwn) {
     setHeadline("Sign in again to go on with your walk");
     byId("ending").textContent =
-      "You were signed out: this page no longer shares where you are. Sign in again, or use your phone app.";
+      "You were signed out: this page no longer shares where you are, and can't send SOS. Your walk goes on: sign in again, or use your phone app.";
   } else {
     setHeadline(`Sign in again to follow ${name}'s walk`);
     byId("ending").textContent = `You were signed out. Where ${name} is shows again once you sign in.`;
@@ -359,10 +402,14 @@ function signedOut() {
   if (byId("sign-in-again")) return;
   const again = document.createElement("a");
   again.href = `/signin?next=${encodeURIComponent(location.pathname)}`;
-  again.className = "button primary";
+  again.className = "button primary huge";
   again.id = "sign-in-again";
   again.textContent = "Sign in again";
   byId("ending").after(again);
+  // Where she is looking: the page may be scrolled down to what she last did (an outside
+  // review found her signed out with only the timeline in sight, and no SOS).
+  byId("headline").scrollIntoView({ block: "start" });
+  again.focus({ preventScroll: true });
 }
 
 async function loadMap() {
@@ -435,42 +482,4 @@ if (view.live) {
 refreshTimes();
 
 // -- his other walks' alarms ---------------------------------------------------------------
-// Following one walk, he would not see another's alarm without his home page or an alert:
-// this page asks every 20 s (and when it is looked at again) and says each, with its link.
-const OTHERS_EVERY_MS = 20000;
-let othersSaid = "[]"; // what the notice says now: rebuilt (and said again, role=alert) on news only
-async function otherAlarms() {
-  const said = byId("other-alarms");
-  if (!said || !data.needs_you) return;
-  let found = [];
-  try {
-    const answer = await fetch(data.needs_you, { headers: { accept: "application/json" } });
-    // Signed out meanwhile: nothing is known of his other walks any more, so nothing is said.
-    if (answer.ok) found = (await answer.json()).filter((walk) => walk.id !== view.id);
-  } catch {
-    return; // offline: the connection's own badge says so; what was said stays
-  }
-  const news = JSON.stringify(found);
-  if (news === othersSaid) return;
-  othersSaid = news;
-  said.replaceChildren(
-    ...found.map((walk) => {
-      const line = document.createElement("p");
-      const open = document.createElement("a");
-      open.href = `/walks/${walk.id}`;
-      open.className = "button primary";
-      open.textContent = `Open ${walk.name}'s walk`;
-      const why = walk.why ? `: ${walk.why}, since ${walk.alarm_since}` : "";
-      line.append(`${walk.sentence}${why}. `, open);
-      return line;
-    }),
-  );
-  said.hidden = found.length === 0;
-}
-if (data.needs_you) {
-  otherAlarms();
-  setInterval(otherAlarms, OTHERS_EVERY_MS);
-  document.addEventListener("visibilitychange", () => {
-    if (document.visibilityState === "visible") otherAlarms();
-  });
-}
+watchOtherAlarms({ said: byId("other-alarms"), url: data.needs_you, thisWalk: view.id });

@@ -18,12 +18,24 @@ function judge() {
 for (const box of boxes) box.addEventListener("change", judge);
 judge();
 
+// "Nowhere in particular: check on me at a time" needs the time: its part of the form opens,
+// where it was folded away under her PIN (an outside review chose the timer and saw no time).
+const timeAsked = document.getElementById("check-at");
+for (const choice of document.querySelectorAll('input[name="place"]')) {
+  choice.addEventListener("change", () => {
+    if (choice.value !== "timer" || !choice.checked || !timeAsked) return;
+    const part = timeAsked.closest("details");
+    if (part) part.open = true;
+    timeAsked.scrollIntoView({ block: "center" });
+  });
+}
+
 const typed = document.getElementById("coords");
 const another = () => {
   document.getElementById("place-coords").checked = true;
 };
 typed.addEventListener("input", another);
-pickOnMap({
+const pickMap = pickOnMap({
   element: document.getElementById("place-map"),
   where: typed,
   said: document.getElementById("map-said"),
@@ -42,6 +54,7 @@ async function whereFrom() {
     (position) => {
       document.getElementById("from-lat").value = position.coords.latitude.toFixed(6);
       document.getElementById("from-lon").value = position.coords.longitude.toFixed(6);
+      if (pickMap) pickMap.showHere(position.coords.latitude, position.coords.longitude);
     },
     () => {},
     { enableHighAccuracy: true, timeout: 10000, maximumAge: 60000 },

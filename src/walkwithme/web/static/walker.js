@@ -4,6 +4,10 @@
 // each was taken, when the network is back. Also: the "Are you OK?" PIN pad, shown when the
 // service asks (walk.js adds the question to the timeline; this page watches for it).
 
+import { keepHeard } from "./heard.js";
+import { keepLooks } from "./looks.js";
+import { keepMessages } from "./waiting_messages.js";
+import { ServiceClock } from "./service_clock.js";
 import * as words from "./words.js";
 
 const data = JSON.parse(document.getElementById("walk-data").textContent);
@@ -15,13 +19,16 @@ const QUEUE = `wwm-fixes-${data.walk_id}`;
 // address (`/walks/1/inside`): reloaded there, it would send the PIN again, one attempt more
 // towards the alarm. The page takes its walk's own address, which a reload only reads.
 const own = `/walks/${data.walk_id}`;
-if (location.pathname !== own) history.replaceState(history.state, "", own);
+// `?done=ok` goes too: read again later, "Thank you" would stand above a new question.
+if (location.pathname !== own || location.search) {
+  history.replaceState(history.state, "", own + location.hash);
+}
 const BATCH = 100;
 const RETRY_MS = 5000;
 
 // Fixes are stamped in the service's time (a phone's clock may be off; a drill runs fast).
-let offset = data.now - Date.now();
-const serviceNow = () => Date.now() + offset;
+const clock = new ServiceClock(data.now);
+const serviceNow = () => clock.now();
 
 function queued() {
   try {
@@ -81,7 +88,7 @@ async function flush() {
     });
     if (answer.ok) {
       const body = await answer.json();
-      offset = body.now - Date.now();
+      clock.set(body.now);
       // Committed (or refused for good): they leave the queue, the rest wait their turn.
       keep(queued().slice(batch.length));
       lastSent = batch[batch.length - 1].t;
@@ -114,7 +121,7 @@ function taken(position) {
   // The time the position was taken; a stale or skewed stamp is replaced by now.
   const stamp = position.timestamp;
   const when = Math.abs(stamp - Date.now()) < 30000 ? stamp : Date.now();
-  return Math.round(when + offset);
+  return Math.round(when + clock.offset);
 }
 
 // A browser reports a position when it changes: standing still (at her door, at a corner) it
@@ -278,27 +285,97 @@ function showLocked() {
   byId("check-why").textContent = check.dataset.lockedWhy;
 }
 
+// What the page said of an earlier question or alarm goes when a new one comes: "Thank you:
+// … you are OK", "That PIN is not right", "The alarm is over" stayed above a new "Are you OK?",
+// and a frightened walker may think she has answered it already (an outside review). An SOS
+// still on its way (kept: sos.js) stays said.
+function forgetEarlier() {
+  for (const id of ["said", "done"]) {
+    const notice = byId(id);
+    if (notice) notice.hidden = true;
+  }
+  document.dispatchEvent(new CustomEvent("wwm:asked"));
+}
+
+// Her tab says the question while it waits (another tab, a locked phone's list of tabs), and
+// the phone buzzes where it can: at night she may have a minute to answer.
+const calmTitle = () => `${byId("headline").textContent} · Walk With Me`;
+let askedTitle = check.hidden || locked ? null : check.dataset.tabTitle || null;
+// A companion's "Are you OK?" or "Call me" next (heard.js); in an alarm, its headline.
+const inAlarmNow = () => document.body.className.includes("state-alarm");
+const heardTitle = keepHeard({
+  box: byId("heard"),
+  tables,
+  me: data.me,
+  tz: data.tz,
+  onTitle: () => sayTitle(),
+});
+function sayTitle() {
+  const title = askedTitle || (!inAlarmNow() && heardTitle()) || calmTitle();
+  if (document.title !== title) document.title = title;
+}
+// walk.js writes the headline into the title as the walk changes: the question stays first.
+new MutationObserver(sayTitle).observe(document.querySelector("title"), { childList: true });
+
+function answered() {
+  check.hidden = true;
+  pin.value = "";
+  byId("pin-count").textContent = "";
+  askedTitle = null;
+  sayTitle();
+}
+
+// A PIN refused at the top ("That PIN is not right. Try again.") stood there after the
+// question was answered elsewhere or taken back (an outside review): what became of it is
+// said in its place, in the timeline's words ("Your phone is reporting again: “Are you OK?”
+// is taken back").
+function sayWhatBecameOfIt(item) {
+  const said = byId("said");
+  if (!said || said.hidden || !("pin" in said.dataset)) return;
+  const parts = [...item.childNodes].filter((node) => !node.classList?.contains("when"));
+  said.textContent = words.fullStop(parts.map((node) => node.textContent).join("").trim());
+  said.classList.replace("bad", "good");
+  said.setAttribute("role", "status");
+}
+
+function asked(item) {
+  forgetEarlier();
+  check.hidden = false;
+  byId("check-title").textContent = "Are you OK?";
+  // Why she is asked, as the page says it when loaded (words.reason: the same words).
+  const reason = item.dataset.reason;
+  const why = reason ? `We asked because: ${words.reason(tables, reason)}. ` : "";
+  const by = Number(item.dataset.answerBy);
+  const at = by ? words.clockTime(by, data.tz) : null;
+  const until = at ? ` Answer by ${at}: after that, they are alerted.` : "";
+  byId("check-why").textContent = `${why}Enter your PIN to tell the people following your walk.${until}`;
+  askedTitle = at ? `Are you OK? Answer by ${at}` : "Are you OK?";
+  sayTitle();
+  if (navigator.vibrate) navigator.vibrate([400, 200, 400, 200, 400]);
+  pin.focus();
+}
+
 function watchTheWalk() {
   new MutationObserver((changes) => {
     for (const change of changes) {
       for (const item of change.addedNodes) {
         if (!(item instanceof HTMLElement)) continue;
-        if (item.classList.contains("kind-alarm") && item.dataset.reason === "wrong_pins") {
+        const kind = [...item.classList].find((name) => name.startsWith("kind-"));
+        if (kind === "kind-alarm" && item.dataset.reason === "wrong_pins") {
           locked = true;
           showLocked();
+        } else if (kind === "kind-alarm") {
+          forgetEarlier(); // a new alarm: not what her last answer met
         }
-        if (item.classList.contains("kind-check")) {
-          check.hidden = false;
-          byId("check-title").textContent = "Are you OK?";
-          // Why she is asked, as the page says it when loaded (words.reason: the same words).
-          const asked = item.dataset.reason;
-          const why = asked ? `We asked because: ${words.reason(tables, asked)}. ` : "";
-          byId("check-why").textContent =
-            `${why}Enter your PIN to tell the people following your walk.`;
-          pin.focus();
+        if (kind === "kind-check") asked(item);
+        // Answered (here, on the check's own page, with more time), or taken back (her phone
+        // reports again, she is getting closer): the question goes. (More time during an
+        // alarm does not end the alarm: its pad stays.)
+        if (kind === "kind-check_answered" || kind === "kind-check_withdrawn") {
+          answered();
+          sayWhatBecameOfIt(item);
         }
-        // Her phone reports again, or she is getting closer: the question is taken back.
-        if (item.classList.contains("kind-check_withdrawn")) check.hidden = true;
+        if (kind === "kind-extended" && !inAlarmNow()) answered();
       }
     }
   }).observe(byId("timeline"), { childList: true });
@@ -307,7 +384,7 @@ function watchTheWalk() {
     const state = document.body.className;
     if (state.includes("state-safe") || state.includes("state-ended")) {
       stopReporting();
-      check.hidden = true;
+      answered();
     } else if (state.includes("state-alarm") && locked) {
       showLocked();
     } else if (state.includes("state-alarm")) {
@@ -315,11 +392,12 @@ function watchTheWalk() {
       byId("check-title").textContent = "If you are OK, say so"; // as the page loads in an alarm
       // Not why she was asked before: the alarm is what her PIN ends now.
       byId("check-why").textContent = "Enter your PIN to tell the people following your walk.";
+      askedTitle = null;
+      sayTitle();
     } else if (inAlarm) {
       // The alarm is over (resolved: its question with it): the pad goes, without a reload,
       // and is there again for the next question.
-      check.hidden = true;
-      pin.value = "";
+      answered();
       locked = false;
       okForm.hidden = false;
       for (const asks of document.querySelectorAll(".needs-pin")) asks.hidden = false;
@@ -328,86 +406,8 @@ function watchTheWalk() {
   }).observe(document.body, { attributes: true, attributeFilter: ["class"] });
 }
 
-// -- without a network -------------------------------------------------------------------
-// Messages wait in localStorage and are sent, in order, when the network is back. What takes
-// her PIN is not kept on the phone: the page says it was not sent (SOS is kept: sos.js).
-const MESSAGES = `wwm-messages-${data.walk_id}`;
-const offlineSaid = byId("offline-said");
-
-function waitingMessages() {
-  try {
-    return JSON.parse(localStorage.getItem(MESSAGES) || "[]");
-  } catch {
-    return [];
-  }
-}
-
-function tell(text) {
-  if (!offlineSaid) return;
-  offlineSaid.textContent = text;
-  offlineSaid.hidden = !text;
-}
-
-let posting = false;
-let messagesRetry = null;
-async function sendMessages() {
-  clearTimeout(messagesRetry);
-  if (posting) return;
-  if (!waitingMessages().length) {
-    if (navigator.onLine) tell(""); // back online: "not sent, try again" has done its work
-    return;
-  }
-  if (!navigator.onLine) {
-    messagesRetry = setTimeout(sendMessages, RETRY_MS); // as her positions: not only on "online"
-    return;
-  }
-  posting = true;
-  try {
-    let waiting = waitingMessages();
-    while (waiting.length) {
-      const answer = await fetch(`/walks/${data.walk_id}/message`, {
-        method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams({ csrf: data.csrf, text: waiting[0] }),
-        cache: "no-store",
-      });
-      if (answer.status >= 500) throw new Error(String(answer.status));
-      waiting = waitingMessages().slice(1);
-      localStorage.setItem(MESSAGES, JSON.stringify(waiting));
-    }
-    localStorage.removeItem(MESSAGES);
-    tell("");
-  } catch {
-    messagesRetry = setTimeout(sendMessages, RETRY_MS); // still no way through
-  } finally {
-    posting = false;
-  }
-}
-
-for (const form of document.querySelectorAll("#walker-actions form, #check form")) {
-  if (form.id === "sos-form") continue;
-  form.addEventListener("submit", (event) => {
-    if (navigator.onLine) return;
-    event.preventDefault();
-    if (form.action.endsWith("/message")) {
-      const text = (event.submitter && event.submitter.value) || form.elements.text.value;
-      if (!text) return;
-      const waiting = waitingMessages();
-      waiting.push(text);
-      localStorage.setItem(MESSAGES, JSON.stringify(waiting));
-      if (form.elements.text) form.elements.text.value = "";
-      const what = waiting.length === 1 ? "your message waits" : `${waiting.length} messages wait`;
-      tell(`No network: ${what}, and will be sent when you are back online.`);
-      sendMessages();
-    } else {
-      tell(
-        "No network: this was not sent. Try again when you are back online. " +
-          "If you are in danger, hold SOS: it is kept and sent as soon as it can be.",
-      );
-    }
-  });
-}
-window.addEventListener("online", sendMessages);
+// -- without a network: her messages wait (waiting_messages.js) -------------------------
+const sendMessages = keepMessages({ walkId: data.walk_id, csrf: data.csrf, retryMs: RETRY_MS });
 
 watchTheWalk();
 begin();
@@ -415,37 +415,11 @@ sendMessages();
 export { serviceNow };
 
 // -- who looked: kept up while the page is open (her companions open it as she walks) ------
-const LOOKS_EVERY_MS = 30000;
-async function refreshLooks() {
-  const list = byId("looks");
-  if (!list || !data.looks_url || document.hidden) return;
-  let looks;
-  try {
-    const answer = await fetch(data.looks_url, { cache: "no-store" });
-    if (!answer.ok) return; // the walk is gone from her devices' view, or she signed out
-    looks = await answer.json();
-  } catch {
-    return; // no network: the list stays as it was, and is asked again
-  }
-  const sentences = data.words.looks;
-  list.replaceChildren(
-    ...looks.reverse().map((look) => {
-      const item = document.createElement("li");
-      const when = document.createElement("span");
-      when.className = "when";
-      when.dataset.at = look.at;
-      when.textContent = words.when(look.at, serviceNow(), data.tz);
-      const text = words.fill(sentences[look.via] || "Someone looked at your walk", {
-        who: look.who || "Someone",
-        link: look.link || "",
-      });
-      item.append(when, " ", text);
-      return item;
-    }),
-  );
-  list.hidden = looks.length === 0;
-  byId("looks-none").hidden = looks.length > 0;
-}
-setInterval(refreshLooks, LOOKS_EVERY_MS);
-document.addEventListener("visibilitychange", refreshLooks);
-
+keepLooks({
+  list: byId("looks"),
+  none: byId("looks-none"),
+  url: data.looks_url,
+  sentences: data.words.looks,
+  tz: data.tz,
+  now: serviceNow,
+});

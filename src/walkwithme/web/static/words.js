@@ -20,6 +20,13 @@ export function when(ms, now, tz) {
   return `${clockTime(ms, tz)}, ${ago(ms, now)}`;
 }
 
+// Every time on the page (`data-at`) said again as of `now`: "23:26, 3 min ago" counts up.
+export function sayTimes(root, now, tz) {
+  for (const element of root.querySelectorAll("[data-at]")) {
+    element.textContent = when(Number(element.dataset.at), now, tz);
+  }
+}
+
 export function metres(distance) {
   if (distance === null || distance === undefined) return "unknown";
   if (distance >= 1000) return `${(distance / 1000).toFixed(1)} km`;
@@ -33,6 +40,11 @@ export function fill(template, values) {
 export function reason(tables, code, timer = false) {
   const own = timer && tables.timer_reasons ? tables.timer_reasons[code] : undefined;
   return own || tables.reasons[code] || code || "something is wrong";
+}
+
+// What came during an alarm, said after why it began ("SOS pressed, then ..."; words.py).
+export function thenReason(tables, code) {
+  return (tables.then && tables.then[code]) || reason(tables, code);
 }
 
 // A walk without a destination (a timer walk): its alarm says so (messages.a_timer_walk).
@@ -54,7 +66,7 @@ function saidReason(tables, event) {
 }
 
 // Her closing note ("Would you like to come in?"), said after "... is inside" (words.py).
-function closing(event) {
+export function closing(event) {
   const closes = ["inside", "ended", "alarm_resolved"].includes(event.kind); // CLOSING_WORD
   return closes && event.note ? `: “${event.note}”` : "";
 }
@@ -62,6 +74,11 @@ function closing(event) {
 // The sentence with its full stop, unless what it quotes ends it already (words.py).
 export function fullStop(sentence) {
   return /[.!?…]["'”]*$/.test(sentence) ? sentence : `${sentence}.`;
+}
+
+// Whether the event says her duress PIN was given (words.py's duress_given).
+export function duressGiven(event) {
+  return event.kind === "duress" || (event.kind === "alarm" && event.reason === "duress");
 }
 
 // Who did something (an event's `by` or `sender`), in words: "You" on their own page
@@ -82,7 +99,14 @@ export function onIt(names) {
   return `${listed} ${verb} on it.`;
 }
 
-export function eventSentence(tables, event, name, me) {
+// `duressBefore`: her duress PIN was given earlier in the walk (words.py's timeline): her
+// duress PIN given during an alarm is said the first time as the silent alarm it makes, and
+// only after that "again".
+export function eventSentence(tables, event, name, me, duressBefore = false) {
+  if (event.kind === "duress" && duressBefore) {
+    return fill(tables.events.duress, { name }) + ((tables.duress && tables.duress[event.said]) || "");
+  }
+  if (event.kind === "duress") event = { ...event, kind: "alarm" }; // the silent alarm it is
   // What she was made to do after her duress PIN, as those looking out for her read it.
   if (event.cover && event.pin === "duress" && tables.duress) {
     return `${name} gave the duress PIN${tables.duress[event.kind] || ""}` + closing(event);
@@ -95,6 +119,7 @@ export function eventSentence(tables, event, name, me) {
   if (signal) return fill(signal, { name, device: event.device || "phone" });
   let kind = event.kind === "alarm_escalated" && event.again ? "alarm_escalated_again" : event.kind;
   if (kind === "check_withdrawn") kind = `check_withdrawn_${event.reason}`;
+  if (kind === "extended" && event.answered) kind = "extended_answer"; // her answer too
   const byYou = person(event.by, me) === "You";
   if (kind === "alarm_acknowledged" && byYou && tables.events.alarm_acknowledged_by_you) {
     kind = "alarm_acknowledged_by_you";

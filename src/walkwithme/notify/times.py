@@ -1,0 +1,62 @@
+"""When, in an alert's words: clock times in the zone of whoever reads it, and how long ago,
+as of when it is sent.
+
+An alert's payload keeps times as epoch milliseconds (`at`, `last_position.t`), fixed when
+it is made. Its words are said as it is sent (`with_times`, by the notifier, with its own
+clock): an email that goes out after an hour of retries says "Last seen at 23:34 (1 h 4 min
+ago)", not the "3 min ago" that was true when the alarm was made.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from walkwithme.timewords import ago, zone
+
+
+def with_times(payload: dict[str, Any], now_ms: int, timezone: str | None) -> dict[str, Any]:
+    """The alert as it is sent now: `sent_at`, the zone its words are said in (`timezone`:
+    the recipient's own), and the age of her last position as of now (`age_s`), from when it
+    was taken (`t`). The payload in the outbox is left as it was made."""
+    said = {**payload, "sent_at": now_ms}
+    if timezone:
+        said["timezone"] = timezone
+    for key in ("last_position", "position"):
+        last = payload.get(key)
+        if isinstance(last, dict) and isinstance(last.get("t"), int):
+            said[key] = {**last, "age_s": max(0, (now_ms - last["t"]) // 1000)}
+    return said
+
+
+def clock(at_ms: int, now_ms: int, tz: object) -> str:
+    """ "23:34"; "23:34 yesterday", or "23:34 on Fri 5 Dec", when that is not today where
+    she who reads it is."""
+    where = zone(tz)
+    at = datetime.fromtimestamp(at_ms / 1000, UTC).astimezone(where)
+    today = datetime.fromtimestamp(now_ms / 1000, UTC).astimezone(where).date()
+    if at.date() == today:
+        return f"{at:%H:%M}"
+    if at.date() == today - timedelta(days=1):
+        return f"{at:%H:%M} yesterday"
+    return f"{at:%H:%M} on {at:%a} {at.day} {at:%b}"
+
+
+def when(at_ms: int, payload: dict[str, Any]) -> str:
+    """ "23:34 (3 min ago)": a time of the alert's, in its reader's zone, as of when it is
+    sent (or, not yet sent, as of when it was made)."""
+    now = _ms(payload.get("sent_at"))
+    if now is None:
+        now = _ms(payload.get("at"))
+    if now is None:
+        now = at_ms
+    return f"{clock(at_ms, now, payload.get('timezone'))} ({ago(at_ms, now)})"
+
+
+def _ms(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def time_of(payload: dict[str, Any], key: str) -> int | None:
+    """A time the payload carries (epoch ms), if it carries one."""
+    return _ms(payload.get(key))

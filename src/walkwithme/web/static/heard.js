@@ -1,0 +1,38 @@
+// Her walk page: what someone following her walk last said to her, just under SOS ("Noor:
+// “Are you OK?” (23:31)"): in her timeline alone it was a line some 2,500 px down the page, and
+// her first screen did not change (an outside review). A reply that asks something of her
+// ("Are you OK?", "Call me") also says it in her tab's title and buzzes the phone, as the
+// service's own "Are you OK?" does, until she sends something herself. As walker_words.heard
+// says it when the page is served.
+
+import * as words from "./words.js";
+
+const CALLS = ["Are you OK?", "Call me"]; // walker_words.CALLS
+
+// `box`: the #heard line; `onTitle()`: her tab's title is to be said again (walker.js).
+// Returns what her tab should say for it, or null.
+export function keepHeard({ box, tables, me, tz, onTitle }) {
+  let title = (box && box.dataset.title) || null;
+  if (!box) return () => null;
+  document.addEventListener("wwm:event", ({ detail: event }) => {
+    if (event.kind !== "message") return;
+    const sender = event.sender || {};
+    if (sender.id === me) {
+      title = null; // she answered: her tab stops asking
+      onTitle();
+      return;
+    }
+    const said = words.fill(tables.events.message, { sender: sender.name, text: event.text });
+    const at = document.createElement("span");
+    at.className = "heard-at";
+    at.textContent = `(${words.clockTime(event.at, tz)})`;
+    box.replaceChildren(`${said} `, at);
+    box.hidden = false;
+    if (CALLS.includes(event.text)) {
+      title = said;
+      if (navigator.vibrate) navigator.vibrate([400, 200, 400, 200, 400]);
+    }
+    onTitle();
+  });
+  return () => title;
+}

@@ -1,0 +1,42 @@
+// His other walks' alarms, on the walk page he follows one from: he would not see another's
+// alarm without his home page or an alert, so this asks every 20 s (and when the page is
+// looked at again) and says each, with its link.
+
+const OTHERS_EVERY_MS = 20000;
+
+// `said`: where they are said; `url`: /needs-you; `thisWalk`: the walk this page is of.
+export function watchOtherAlarms({ said, url, thisWalk }) {
+  if (!said || !url) return;
+  let othersSaid = "[]"; // what is said now: rebuilt (and said again, role=alert) on news only
+  async function look() {
+    let found = [];
+    try {
+      const answer = await fetch(url, { headers: { accept: "application/json" } });
+      // Signed out meanwhile: nothing is known of his other walks any more, so nothing is said.
+      if (answer.ok) found = (await answer.json()).filter((walk) => walk.id !== thisWalk);
+    } catch {
+      return; // offline: the connection's own badge says so; what was said stays
+    }
+    const news = JSON.stringify(found);
+    if (news === othersSaid) return;
+    othersSaid = news;
+    said.replaceChildren(
+      ...found.map((walk) => {
+        const line = document.createElement("p");
+        const open = document.createElement("a");
+        open.href = `/walks/${walk.id}`;
+        open.className = "button primary";
+        open.textContent = `Open ${walk.name}'s walk`;
+        const why = walk.why ? `: ${walk.why}, since ${walk.alarm_since}` : "";
+        line.append(`${walk.sentence}${why}. `, open);
+        return line;
+      }),
+    );
+    said.hidden = found.length === 0;
+  }
+  look();
+  setInterval(look, OTHERS_EVERY_MS);
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") look();
+  });
+}

@@ -1,0 +1,83 @@
+"""`walkwithme check`, run as the operator runs it, on what would keep an alarm from anyone:
+people without a channel that has worked, walkers whose companions would hear nothing, an
+unsigned emergency hook, Apprise schemes that name nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import make_services
+from tests.people import Cast
+from tests.sinks import webhook_sink
+from tests.test_delivery import add_webhook, send_all
+from tests.test_operator_cli import run
+from walkwithme.api.app import create_app
+from walkwithme.clock import FakeClock
+from walkwithme.settings import BY_NAME
+from walkwithme.upkeep import checks
+
+pytestmark = pytest.mark.one_database("sqlite")
+
+DEFAULT_SCHEMES = BY_NAME["WWM_APPRISE_SCHEMES"].default
+
+
+def check(data: Path, **env: str) -> dict[str, dict[str, Any]]:
+    done = run("check", "--data", str(data), "--json", env=env)
+    return {f["what"]: f for f in json.loads(done.stdout)}
+
+
+def test_check_counts_who_no_alarm_would_reach(tmp_path: Path, clock: FakeClock) -> None:
+    data = tmp_path / "data"
+    url = f"sqlite:///{data / 'walkwithme.db'}"
+    svc = make_services(url, tmp_path, clock, WWM_ALLOW_PRIVATE_ADDRESSES="true")
+    with webhook_sink() as sink, TestClient(create_app(svc)) as client:
+        cast = Cast(client, svc, clock)
+        mira, noor = cast.person("Mira"), cast.person("Noor")
+        empty = check(data)
+        # No channel at all, no companion at all: said, not "ok: 0 channels".
+        assert empty["channels"]["verdict"] == "warning"
+        assert "nobody has a notification channel" in empty["channels"]["said"]
+        assert empty["alarms"]["verdict"] == "warning"
+        assert "nobody has a companion yet" in empty["alarms"]["said"]
+        aino, gus, eero = cast.person("Aino"), cast.person("Gus"), cast.person("Eero")
+        cast.link(mira, noor)
+        cast.link(aino, gus)
+        typo = add_webhook(cast, noor, "http://127.0.0.1:9/typo", tested=False)  # nobody there
+        client.post(f"/api/channels/{typo['id']}/test", headers=noor.auth)
+        send_all(svc)  # failed: fewer times than make it "failing", and it never worked
+        works = add_webhook(cast, gus, sink.url + "/gus", tested=False)
+        client.post(f"/api/channels/{works['id']}/test", headers=gus.auth)
+        send_all(svc)
+        add_webhook(cast, eero, sink.url + "/eero", tested=False)  # added, never tested
+    svc.db.dispose()
+    found = check(data)
+    channels = found["channels"]
+    assert channels["verdict"] == "warning"
+    assert "4 of 5 people have no channel that has ever worked" in channels["said"]
+    assert "1 channel never tested" in channels["said"]
+    assert "1 channel failed each time tried, never worked" in channels["said"]
+    alarms = found["alarms"]
+    assert alarms["verdict"] == "warning"
+    assert "1 of 2 walkers have no companion who would hear an alarm" in alarms["said"]
+
+
+def test_check_names_an_unsigned_hook_and_apprise_schemes_that_name_nothing(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    run("migrate", "--data", str(data))
+    hook = "https://hook.example.org/emergency"
+    found = check(data, WWM_EMERGENCY_HOOK=hook, WWM_APPRISE_SCHEMES="mailto,ntfy,mailtoo")
+    assert found["emergency hook"]["verdict"] == "warning"
+    assert "without WWM_HOOK_SECRET" in found["emergency hook"]["said"]
+    assert found["apprise"]["verdict"] == "warning"
+    assert "names mailtoo, which Apprise here doesn't know" in found["apprise"]["said"]
+    signed = check(data, WWM_EMERGENCY_HOOK=hook, WWM_HOOK_SECRET="s3cret", WWM_APPRISE_SCHEMES="")
+    assert signed["emergency hook"]["verdict"] == "ok"
+    assert "WWM_APPRISE_SCHEMES is empty" in signed["apprise"]["said"]
+    assert set(DEFAULT_SCHEMES) <= checks.apprise_schemes()  # the default's are all known
