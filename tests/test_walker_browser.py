@@ -117,8 +117,15 @@ def her_walk_page(site: Site, page: Page, mira: Member, noor: Member) -> int:
     screenshot(page, "walker-start")
     page.get_by_role("button", name="Start my walk").click()
     expect(page.locator("#headline")).to_have_text("You are on the way")
+    sos_ready(page)
     walk_id = int(page.url.rsplit("/", 1)[1])
     return walk_id
+
+
+def sos_ready(page: Page) -> None:
+    """Her page's script holds SOS back (it says so): until it has loaded, a slow machine's
+    page is the plain form, and a key or a tap on SOS sends it at once."""
+    expect(page.locator("#sos-how")).to_have_text("Press and hold for 2 seconds")
 
 
 def on_the_start_page(
@@ -653,6 +660,30 @@ def test_sos_by_keyboard_is_held_and_a_screen_readers_activate_starts_the_cancel
     expect(sos).to_be_focused()
     page.clock.run_for(8000)
     assert site.call(noor, "GET", f"/api/walks/{walk_id}")["state"] == "active"
+
+
+def test_a_key_held_on_sos_when_she_is_asked_are_you_ok_sends_nothing_once_let_go(
+    open_site: SiteFactory,  # noqa: F811
+    new_context: Callable[[], BrowserContext],  # noqa: F811
+) -> None:
+    """She holds a key on SOS; "Are you OK?" comes and puts her on the PIN, so the key she lets
+    go of (under 2 s) goes there, not to SOS: the hold ends all the same, nothing is sent."""
+    site = open_site()
+    mira, noor = site.person("Mira"), site.person("Noor")
+    site.link(mira, noor)
+    page = walker_context(new_context, site).new_page()
+    walk_id = her_walk_page(site, page, mira, noor)
+    page.clock.pause_at(page.evaluate("Date.now()"))
+    page.get_by_role("button", name="SOS").focus()
+    page.keyboard.down(" ")
+    site.look(minutes=12)  # nothing heard from her phone: the service asks
+    expect(page.locator("#check")).to_be_visible()
+    expect(page.locator("#ok-pin")).to_be_focused()
+    page.keyboard.up(" ")  # under 2 s of the page's time: no SOS
+    page.clock.run_for(8000)
+    expect(page.locator("#sos-pending")).to_be_hidden()
+    # (Asked, or active again: her page's next position takes back a question asked for silence.)
+    assert site.call(noor, "GET", f"/api/walks/{walk_id}")["state"] != "alarm"
 
 
 def test_what_her_page_could_not_send_is_tried_again_while_the_phone_stays_online(

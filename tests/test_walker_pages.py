@@ -319,6 +319,11 @@ def test_sos_from_her_page_raises_the_alarm_at_once(cast: Cast) -> None:
     mira, noor = cast.person("Mira"), cast.person("Noor")
     cast.link(mira, noor)
     wid = cast.start_walk(mira)["id"]
+    # Served (before any script holds it back), the button says what a tap does.
+    assert (
+        '<span class="sos-how" id="sos-how">Tap to send SOS</span>'
+        in page(cast.client, f"/walks/{wid}", mira).text
+    )
     sent = post_form(cast, mira, f"/walks/{wid}/sos")
     assert sent.status_code == 303
     assert cast.client.get(f"/api/walks/{wid}", headers=noor.auth).json()["state"] == "alarm"

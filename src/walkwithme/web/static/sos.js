@@ -21,6 +21,7 @@ const call = byId("sos-call"); // "Call 112", once she has asked for help (none 
 
 let holdStart = null;
 let holdTimer = null;
+let keyHold = false; // the hold is a key's: it ends if the focus goes (its keyup goes elsewhere)
 let graceTimer = null;
 let left = GRACE_S;
 let retry = null;
@@ -50,6 +51,7 @@ function press(event) {
 }
 
 function release() {
+  keyHold = false;
   if (holdStart === null) return;
   holdStart = null;
   clearInterval(holdTimer);
@@ -163,7 +165,15 @@ button.addEventListener("keydown", (event) => {
   if (event.key !== " " && event.key !== "Enter") return;
   event.preventDefault(); // the repeats too: a held key must not press the button itself
   keyed = true;
-  if (!event.repeat) press(event);
+  if (event.repeat || holdStart !== null) return;
+  press(event);
+  keyHold = holdStart !== null;
+});
+// Focus taken mid-hold (her page asks "Are you OK?" and puts her on the PIN): the key she lets
+// go of no longer reaches SOS, so the hold ends here, or it would send SOS she let go of. A
+// finger's hold goes on: its pointerup still comes to the button.
+button.addEventListener("blur", () => {
+  if (keyHold) release();
 });
 button.addEventListener("keyup", (event) => {
   if (event.key !== " " && event.key !== "Enter") return;
