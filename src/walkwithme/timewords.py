@@ -1,5 +1,5 @@
 """Times in words, said alike by the pages (web/words.py) and by alerts (notify/times.py): a
-time zone by its name, and how long ago."""
+time zone by its name, how long, and how long ago."""
 
 from __future__ import annotations
 
@@ -17,12 +17,17 @@ def zone(name: object) -> ZoneInfo:
 def ago(at_ms: int, now_ms: int) -> str:
     """ "just now", "40 s ago", "3 min ago", "2 h 5 min ago" (to the minute: an alert late
     by hours, or a page left open, would not say which hour otherwise)."""
-    seconds = max(0, (now_ms - at_ms) // 1000)
-    if seconds < 10:
+    if now_ms - at_ms < 10_000:
         return "just now"
+    return f"{span(now_ms - at_ms)} ago"
+
+
+def span(ms: int) -> str:
+    """How long, to the minute past the first: "40 s", "3 min", "2 h 5 min"."""
+    seconds = max(0, ms // 1000)
     if seconds < 60:
-        return f"{seconds} s ago"
+        return f"{seconds} s"
     if seconds < 3600:
-        return f"{seconds // 60} min ago"
+        return f"{seconds // 60} min"
     hours, minutes = divmod(seconds // 60, 60)
-    return f"{hours} h {minutes} min ago" if minutes else f"{hours} h ago"
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"

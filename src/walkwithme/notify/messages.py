@@ -6,6 +6,7 @@ import html
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from walkwithme import timewords
 from walkwithme.notify import times
 
 if TYPE_CHECKING:
@@ -18,6 +19,7 @@ _WHAT = {
     "alarm_acknowledged": "{by} is on it.",
     "alarm_resolved": "The alarm about {name} is over.",
     "low_battery": "{name}'s phone battery is low ({battery:.0f}%).",
+    "reporting_again": "{name}'s phone is reporting again.",
     "arrived": "{name} is at the door.",
     "inside": "{name} is home, inside.",
     "ended": "{name} ended the walk.",
@@ -88,6 +90,7 @@ _WHEN_LEAD = {
     "alarm_acknowledged": "At",
     "alarm_resolved": "Ended at",
     "low_battery": "At",
+    "reporting_again": "At",
     "arrived": "At",
     "inside": "At",
     "ended": "At",
@@ -200,6 +203,12 @@ def _more(kind: str, payload: dict[str, Any], name: str, by: str, timer: bool) -
     if kind == "alarm_resolved":
         ended_by_her = by == name
         return [f"{name} ended it with the walk's PIN." if ended_by_her else f"{by} ended it."]
+    if kind == "reporting_again":
+        silent = int(payload.get("silent_ms") or 0)
+        return [
+            f"It had said nothing for {timewords.span(silent)}.",
+            "The alarm goes on until someone ends it.",
+        ]
     if kind != "alarm":
         return []
     more = []

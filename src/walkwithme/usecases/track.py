@@ -27,7 +27,7 @@ from walkwithme.domain.stops import progress_from, stop_after
 from walkwithme.domain.walks import Destination, WalkState, door_after_fix
 from walkwithme.store.tx import Tx
 from walkwithme.streets import DistanceField
-from walkwithme.usecases import alerts, helping, timeline, walk_record, walk_store
+from walkwithme.usecases import alerts, heard_again, helping, timeline, walk_record, walk_store
 from walkwithme.usecases.walk_record import Walk
 
 
@@ -287,18 +287,7 @@ class Track:
             return
         self.notice = notice
         # Not an alarm: a word to the companions while the phone can still send one.
-        position = (
-            {
-                "t": where.t_ms,
-                "lat": where.lat,
-                "lon": where.lon,
-                "accuracy": where.accuracy_m,
-                "bearing": where.bearing_deg,
-            }
-            if where is not None
-            else None
-        )
-        self.events.append(("low_battery", {"battery": level, "position": position}))
+        self.events.append(("low_battery", {"battery": level, "position": _position(where)}))
 
     def values(self) -> dict[str, Any]:
         """What the batch changed of the walk's columns (nothing, if none of its fixes moved
@@ -425,7 +414,9 @@ class Track:
             return False
         if self.withdrawn is not None:
             self._said_withdrawn(tx)
-        if not self.events:
+        heard = max(self.latest_at or 0, self.heard_at or 0) or None
+        silence = heard_again.silence_before(walk, heard, self.now_ms)
+        if not self.events and silence is None:
             return True
         # During an alarm, everyone it reached (her guardians, the hook) is looking for her.
         reached = (
@@ -444,6 +435,8 @@ class Track:
             event_id = timeline.record(tx, walk.id, kind, audience=walk.everyone, **facts)
             if told:
                 reached.tell(tx, walk, kind, facts, event_id)
+        if silence is not None:
+            heard_again.say(tx, walk, reached, silence, _position(self.batch_trusted))
         return True
 
     def _said_withdrawn(self, tx: Tx) -> None:
@@ -455,6 +448,19 @@ class Track:
             tx, walk.id, "check_withdrawn", covert=walk.covert, reason=self.withdrawn
         )
         alerts.supersede(tx, walk.id, ("check",), "the question was taken back")
+
+
+def _position(where: Fix | None) -> dict[str, Any] | None:
+    """Where she was (a fix), as an event and its alert say it."""
+    if where is None:
+        return None
+    return {
+        "t": where.t_ms,
+        "lat": where.lat,
+        "lon": where.lon,
+        "accuracy": where.accuracy_m,
+        "bearing": where.bearing_deg,
+    }
 
 
 # Away from her door this long since they were told she was there, and her arrival is told

@@ -117,6 +117,7 @@ EVENTS = {
     "alarm_resolved": "{by} ended the alarm",
     "sos": "You pressed SOS",
     "low_battery": "Your battery is low",
+    "reporting_again": "Your phone is reporting again",
     "inside": "You are inside",
     "ended": "You ended the walk",
     "expected_later": "You are slower, but getting closer: more time",

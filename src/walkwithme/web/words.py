@@ -200,6 +200,8 @@ _EVENTS = {
     "alarm_resolved": "{by} ended the alarm",
     "sos": "{name} pressed SOS",
     "low_battery": "{name}'s battery is low",
+    # Heard again during an alarm, after a silence (usecases/heard_again.py).
+    "reporting_again": "{name}'s phone is reporting again",
     "inside": "{name} is inside",
     "inside_by": "{by} said {name} is home, inside",
     "ended": "{name} ended the walk",
