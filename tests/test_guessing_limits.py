@@ -225,3 +225,62 @@ def test_a_stranger_behind_her_address_doesnt_lock_her_out_of_her_own_browser(
     cast.person("Pia")
     assert sign_in(cast.client, "pia@example.org", RIGHT, shared).status_code == 429
     assert tries(hers, noor.email, RIGHT) == 200
+
+
+def channel(cast: Cast, who: Any, n: int) -> int:
+    made = cast.client.post(
+        "/api/channels",
+        json={"kind": "webhook", "target": f"https://hooks.example.org/{who.name}/{n}"},
+        headers=who.auth,
+    )
+    assert made.status_code == 201, made.text
+    found: int = made.json()["id"]
+    return found
+
+
+def test_a_channel_is_tested_five_times_an_hour_and_her_channels_twenty_a_day(cast: Cast) -> None:
+    """Tests send to any address she typed: without a limit, the service would flood a
+    stranger's inbox (or webhook) for whoever asks, and get its mail blocked, alarms too."""
+    mira = cast.person("Mira")
+    first = channel(cast, mira, 0)
+    for _ in range(throttle.TESTS_PER_CHANNEL.hits):
+        sent = cast.client.post(f"/api/channels/{first}/test", headers=mira.auth)
+        assert sent.status_code == 202, sent.text
+    refused = cast.client.post(f"/api/channels/{first}/test", headers=mira.auth)
+    assert refused.status_code == 429
+    assert refused.headers["Retry-After"] == str(60 * 60)
+    assert refused.json()["error"] == "too many tests of this channel: try again in 60 min"
+    tests = [a for a in cast.told(mira) if a["kind"] == "test"]
+    assert len(tests) == throttle.TESTS_PER_CHANNEL.hits  # the refused one sent nothing
+
+    # Other channels go on, up to twenty tests a day in all.
+    others = [channel(cast, mira, n) for n in range(1, 5)]
+    sent_today = throttle.TESTS_PER_CHANNEL.hits
+    for each in others:
+        for _ in range(throttle.TESTS_PER_CHANNEL.hits):
+            answer = cast.client.post(f"/api/channels/{each}/test", headers=mira.auth)
+            sent_today += 1
+            expected = 202 if sent_today <= throttle.TESTS_PER_PERSON.hits else 429
+            assert answer.status_code == expected, (sent_today, answer.text)
+    cast.clock.advance(minutes=60)
+    refused = cast.client.post(f"/api/channels/{first}/test", headers=mira.auth)
+    assert refused.status_code == 429
+    assert refused.json()["error"].startswith("too many tests of your channels today")
+    cast.clock.advance(minutes=23 * 60)
+    assert cast.client.post(f"/api/channels/{first}/test", headers=mira.auth).status_code == 202
+
+
+def test_a_person_has_at_most_twenty_channels(cast: Cast) -> None:
+    mira = cast.person("Mira")
+    for n in range(20):
+        channel(cast, mira, n)
+    one_more = cast.client.post(
+        "/api/channels",
+        json={"kind": "webhook", "target": "https://hooks.example.org/one-more"},
+        headers=mira.auth,
+    )
+    assert one_more.status_code == 409
+    assert one_more.json()["error"] == (
+        "you have 20 channels, the most there may be: remove one first"
+    )
+    assert len(cast.client.get("/api/channels", headers=mira.auth).json()) == 20

@@ -793,3 +793,34 @@ def test_a_request_never_accepted_and_withdrawn_mid_walk_is_told_nothing(cast: C
         look(cast, minutes=3)
     assert [a["kind"] for a in cast.told(noor)][-1:] == ["alarm"]
     assert cast.told(gus) == []
+
+
+@pytest.mark.parametrize("who_ends", ["she", "he"])
+def test_a_request_never_accepted_and_ended_during_the_alarm_puts_nobody_on_it(
+    cast: Cast, who_ends: str
+) -> None:
+    """A request to be her guardian that was never accepted, ended during the alarm (by her
+    phone's holder, or by its accomplice it was sent to): he is not on the alarm. He is told
+    nothing of it, and can't say "I'm on it" or end it (an outside review: he could, and so
+    learn of a silent alarm, where she is, and end it with a reassuring word)."""
+    mira, noor, gus = cast.person("Mira"), cast.person("Noor"), cast.person("Gus")
+    cast.link(mira, noor)
+    cast.channel(noor)
+    cast.channel(gus)
+    request = cast.ask(mira, gus, role="guardian")
+    walk = cast.start_walk(mira)
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    ender = mira if who_ends == "she" else gus
+    cast.clock.advance(seconds=30)
+    ended = cast.client.delete(f"/api/contacts/{request}", headers=ender.auth)
+    assert ended.status_code == 204, ended.text
+    for _ in range(5):  # past where the ladder would have reached her guardians
+        look(cast, minutes=3)
+    assert cast.told(gus) == []
+    for action in ("ack", "resolve"):
+        tried = cast.client.post(
+            f"/api/walks/{walk['id']}/{action}", json={"note": "all fine"}, headers=gus.auth
+        )
+        assert tried.status_code == 404, tried.text
+    seen = cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()
+    assert seen["state"] == "alarm"

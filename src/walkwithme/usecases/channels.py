@@ -21,6 +21,7 @@ from walkwithme.domain.errors import Conflict, NotFound
 from walkwithme.domain.people import check_name
 from walkwithme.store.schema import alerts, channels, deliveries, insert_id, people, walks
 from walkwithme.store.tx import Tx
+from walkwithme.usecases import throttle
 from walkwithme.usecases.alerts import (
     DEAD,
     FAILING_AFTER,
@@ -32,6 +33,9 @@ from walkwithme.usecases.alerts import (
 )
 
 LEASE_MS = 60_000
+# A person's channels: more than anyone reaches, few enough that an account can't be a list
+# of strangers' addresses to send alerts and tests to.
+MOST_CHANNELS = 20
 MAX_ATTEMPTS = 10  # about 40 minutes of trying again (`backoff_ms`)
 # An alarm is tried again for hours: a companion's mail server may be down for longer than
 # 40 minutes, and she may still need him when it is back.
@@ -49,6 +53,12 @@ def add_channel(tx: Tx, person_id: int, kind: str, target: str, label: str) -> d
     )
     if tx.conn.execute(same).first() is not None:
         raise Conflict("you have a channel to this address already", field="target")
+    mine = sa.select(sa.func.count()).select_from(channels).where(channels.c.person_id == person_id)
+    if tx.conn.execute(mine).scalar_one() >= MOST_CHANNELS:
+        raise Conflict(
+            f"you have {MOST_CHANNELS} channels, the most there may be: remove one first",
+            field="target",
+        )
     secret = secrets.token_urlsafe(24) if kind == "webhook" else None
     channel_id = insert_id(
         tx.conn,
@@ -121,6 +131,7 @@ def send_test(tx: Tx, person_id: int, channel_id: int) -> str:
     (what the receiver gets): random, where the alert's row id would count every alert made,
     a silent alarm's too."""
     get_channel(tx.conn, person_id, channel_id)
+    throttle.channel_test(tx, person_id, channel_id)  # 429 past its limits: nothing sent
     tx.conn.execute(
         channels.update().where(channels.c.id == channel_id).values(broken_at=None, failures=0)
     )

@@ -97,6 +97,20 @@ def password_check(tx: Tx, email: str) -> None:
     hit(tx, account_key(email, SIGNED_IN), PASSWORD_CHECKS)
 
 
+# Tests of a channel: enough to try one, and again after mending it; too few to make the
+# operator's mail server (or the service, for a webhook) a way to flood an address that is
+# not hers (an outside review sent a stranger 100 test emails in seconds), which would get
+# the server's mail blocked, alarms too.
+TESTS_PER_CHANNEL = Limit(5, 60 * MINUTE_MS, "tests of this channel")
+TESTS_PER_PERSON = Limit(20, 24 * 60 * MINUTE_MS, "tests of your channels today")
+
+
+def channel_test(tx: Tx, person_id: int, channel_id: int) -> None:
+    """One test of a channel, counted for the channel and for its owner."""
+    hit(tx, f"test-channel:{channel_id}", TESTS_PER_CHANNEL)
+    hit(tx, f"test-person:{person_id}", TESTS_PER_PERSON)
+
+
 SIGN_IN, SIGN_UP, SIGNED_IN = "account", "signup", "password"  # what the attempts were
 
 
