@@ -65,6 +65,19 @@ def test_one_stray_fix_by_her_door_while_she_is_streets_away_is_not_arriving() -
     assert door_after_fix(WalkState.ACTIVE, HOME, driven, came_from=near) is WalkState.AT_DOOR
 
 
+def test_one_stray_fix_far_from_her_door_while_she_is_at_it_is_not_leaving() -> None:
+    """Indoors, one fix 85 m off, 10 s after the last at her door (8.5 m/s, faster than she
+    walks): she is at her door still; a second one clear of it in a row, and she left. Walked
+    out, one fix is enough: 220 m a minute after her last fix at the door."""
+    door = Fix(t_ms=0, lat=HOME.lat, lon=HOME.lon, accuracy_m=10)
+    stray = Fix(t_ms=10_000, lat=HOME.lat + 85 * METRE_LAT, lon=HOME.lon, accuracy_m=10)
+    assert door_after_fix(WalkState.AT_DOOR, HOME, stray, came_from=door) is WalkState.AT_DOOR
+    on = Fix(t_ms=20_000, lat=HOME.lat + 170 * METRE_LAT, lon=HOME.lon, accuracy_m=10)
+    assert door_after_fix(WalkState.AT_DOOR, HOME, on, came_from=stray) is WalkState.ACTIVE
+    walked = Fix(t_ms=60_000, lat=HOME.lat + 220 * METRE_LAT, lon=HOME.lon, accuracy_m=8)
+    assert door_after_fix(WalkState.AT_DOOR, HOME, walked, came_from=door) is WalkState.ACTIVE
+
+
 def test_passing_her_door_in_a_car_is_not_arriving() -> None:
     """Two fixes by her door a second apart, her phone saying 10 m/s: a car driving past it
     with her in it. Her companions must not be told she is home."""

@@ -105,8 +105,11 @@ def door_after_fix(
     noise, as the rules count it: a phone's accuracy is about one standard deviation of its
     error), outside the radius itself: between tall houses, fixes 40 m off claiming 40 to 65 m
     put her 114 m from her door (±47 m) while she stood at it, and her companions read "left
-    the door", then "at the door" again. `distance`: the fix's straight-line distance to the
-    door, if the caller has it already.
+    the door", then "at the door" again. And a fix she could have walked to from her fix
+    before (`came_from`), or a second one clear of the door: indoors, one stray fix 85 m off
+    every two minutes took her from her door each time, and her lingering question never came
+    (an outside review). In a car she leaves with her second fix. `distance`:
+    the fix's straight-line distance to the door, if the caller has it already.
     """
     accuracy = fix.accuracy_m or 0.0
     distance = dest.distance_from(fix.lat, fix.lon) if distance is None else distance
@@ -118,9 +121,25 @@ def door_after_fix(
             and (came_from is None or _came_to_the_door(dest, came_from, fix))
         ):
             return WalkState.AT_DOOR
-    elif state is WalkState.AT_DOOR and _left_the_door(dest, distance, accuracy):
+    elif (
+        state is WalkState.AT_DOOR
+        and _left_the_door(dest, distance, accuracy)
+        and (came_from is None or _went_from_the_door(dest, came_from, fix))
+    ):
         return WalkState.ACTIVE
     return state
+
+
+def _went_from_the_door(dest: Destination, before: Fix, fix: Fix) -> bool:
+    """Whether a fix clear of the door follows from the one before it: that one was clear of
+    it too, or she could have walked from there since (no faster than `MOVING_MPS`, give or
+    take both fixes' accuracy). A stray fix indoors jumps farther than she walks."""
+    if _left_the_door(dest, dest.distance_from(before.lat, before.lon), before.accuracy_m or 0.0):
+        return True
+    apart = distance_m(before.lat, before.lon, fix.lat, fix.lon)
+    slack = (before.accuracy_m or 0.0) + (fix.accuracy_m or 0.0)
+    seconds = max(1.0, (fix.t_ms - before.t_ms) / 1000)
+    return apart - slack <= MOVING_MPS * seconds
 
 
 def _left_the_door(dest: Destination, distance: float, accuracy: float) -> bool:
