@@ -134,6 +134,8 @@ def test_a_bad_mail_server_url_stops_start_up_naming_it_and_not_its_password(
         "noor",
         "no or@example.org",
         "x" * 250 + "@example.org",
+        "victim%elsewhere.example@example.org",  # routed on to elsewhere by some relays
+        "elsewhere.example!victim@example.org",
     ],
 )
 def test_an_email_channel_is_one_address_and_nothing_more(address: str) -> None:

@@ -43,8 +43,9 @@ URL_FORM = "must be smtp://[user:password@]host[:port]?from=address (or smtps://
 Tls = Literal["implicit", "starttls", "none"]
 
 # One address, nothing else: no display name, no second address, no line break (a header
-# injected through her address would reach whoever the mail server lets it).
-_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+# injected through her address would reach whoever the mail server lets it); and no `%` or
+# `!`, which some relays still route on to another host ("a%c@d.com" goes to c).
+_LOCAL = re.compile(r"[A-Za-z0-9#$&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9#$&'*+/=?^_`{|}~-]+)*")
 _LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 NOT_AN_ADDRESS = "that is not an email address: give one address, such as you@example.org"
 
