@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi.testclient import TestClient
 
 from tests.conftest import make_services
-from tests.people import PIN, Cast, Member
+from tests.people import PIN, START, Cast, Member
 from tests.sinks import Browser, PushService, push_service
 from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
@@ -321,3 +321,24 @@ def test_an_alert_too_long_for_a_push_message_is_cut_to_fit() -> None:
     )
     assert "alert" not in read  # the details stay on the server
     assert read["body"].endswith("…")
+
+
+def test_her_phone_back_during_the_alarm_is_pushed_as_urgently_as_the_alarm(
+    local: tuple[Cast, Services], push: PushService
+) -> None:
+    """Whoever is out looking for her must hear it now, even from a phone asleep in a pocket
+    (high urgency), and a push service holding it a day if the phone is off (not an hour)."""
+    cast, svc = local
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    subscribe(cast, noor, push.subscribe("noor"))
+    phone = cast.device(mira)
+    walk = cast.start_walk(mira)
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    cast.clock.advance(minutes=10)
+    cast.send(phone, cast.fix(START))
+    assert send_all(svc) == 3  # "started", the alarm, and her phone back
+    back = push.received[-1]
+    assert back.message is not None
+    assert back.message["title"] == "Mira's phone is reporting again."
+    assert (back.headers["urgency"], int(back.headers["ttl"])) == ("high", 86400)

@@ -28,9 +28,15 @@ from walkwithme.notify.vapid import b64url, b64url_decode
 # A push service must take 4096 bytes of body; aes128gcm adds 86 (header with our key) + 17.
 MAX_PLAINTEXT = 4096 - 86 - 17
 MAX_ENDPOINT = 2000
-URGENT = frozenset({"alarm", "check"})
+# Her phone back during an alarm (usecases/heard_again.py) is news for whoever looks for her.
+URGENT = frozenset({"alarm", "check", "reporting_again"})
 DEFAULT_TTL_S = 3600
-_TTL_S = {"alarm": 86400, "alarm_acknowledged": 86400, "alarm_resolved": 86400}
+_TTL_S = {
+    "alarm": 86400,
+    "alarm_acknowledged": 86400,
+    "alarm_resolved": 86400,
+    "reporting_again": 86400,
+}
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from walkwithme.notify.messages import (
     said_reason,
 )
 from walkwithme.timewords import ago as ago
+from walkwithme.timewords import span as duration
 from walkwithme.timewords import zone as zone
 
 MINUTE_MS = 60_000
@@ -52,17 +53,6 @@ def day_time(at_ms: int | None, now_ms: int, tz: str | None) -> str:
     named[today - timedelta(days=1)] = "yesterday"
     day = named.get(at.date()) or f"{at:%a} {at.day} {at:%b}"
     return f"{day} at {at:%H:%M}"
-
-
-def duration(ms: int) -> str:
-    """ "40 s", "12 min", "1 h 5 min": how long something has lasted."""
-    seconds = max(0, ms // 1000)
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min"
-    hours, minutes = divmod(seconds // 60, 60)
-    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
 
 
 # -- whether her positions are arriving, and whether she is late (static/words.js the same) --
