@@ -102,6 +102,22 @@ def test_vague_fixes_say_nothing_of_it() -> None:
     assert since(walking(300) + car) is None
 
 
+def test_vague_fixes_from_a_phone_that_says_it_drives_do() -> None:
+    """Driven away at 14 m/s, a fix every 15 s claiming ±55 m, her phone saying 14 m/s with
+    each: seen at the second fast step (it was passed over, and asked 95 s later than with
+    precise fixes). Vaguer than 100 m, or without a vehicle's speed, still nothing."""
+    car: list[Seen] = [
+        (s, left, 55.0, speed) for s, left, _, speed in driven(300, 610, 14, 4, 15, 14.0)
+    ]
+    assert since(walking(300) + car) == 330_000
+    vaguer: list[Seen] = [(s, left, 120.0, speed) for s, left, _, speed in car]
+    assert since(walking(300) + vaguer) is None
+    lying_still: list[Seen] = [
+        (s, 610.0 + (60 if n % 2 else 0), 55.0, 0.0) for n, (s, *_rest) in enumerate(car)
+    ]
+    assert since(walking(300) + lying_still) is None
+
+
 def test_getting_nearer_ends_it() -> None:
     fixes = walking(300) + driven(300, 610, 14, 2, 25, None)
     assert since(fixes) is not None

@@ -12,14 +12,15 @@ distance left differs from it by more than noise: a phone that reports every sec
 takes steps a car makes fast, and a phone lying still takes none. A step is fast when her
 distance left rose faster than `FAST_RISE_MPS`, by more than twice the accuracy either fix
 claims (at least `MIN_STEP_M`), each fix claiming better than `DECENT_ACCURACY_M` (a vaguer one
-says nothing, and is passed over). The sign is confirmed by a second fast step in a row, or by
-her phone saying, with both fixes of the step, that it moves faster than `VEHICLE_MPS` (its
-own speed, from Doppler, is seldom wrong by that much); either way, only once her distance
-left has risen `MIN_RUN_M` since the run of fast steps began. What does not ask: a tram or bus
-toward home (her distance left falls), one stray fix (the step back to her true fixes is a
-fall), a vehicle whose way dips away for less than the confirming step, a walker running
-(slower than `FAST_RISE_MPS`). Getting nearer again ends the sign (a question already asked
-stands: only her PIN answers it).
+says nothing, and is passed over, unless her phone says with it that it moves at a vehicle's
+speed and it claims better than `VAGUE_IN_A_VEHICLE_M`). The sign is confirmed by a second
+fast step in a row, or by her phone saying, with both fixes of the step, that it moves faster
+than `VEHICLE_MPS` (its own speed, from Doppler, is seldom wrong by that much); either way,
+only once her distance left has risen `MIN_RUN_M` since the run of fast steps began. What
+does not ask: a tram or bus toward home (her distance left falls), one stray fix (the step
+back to her true fixes is a fall), a vehicle whose way dips away for less than the
+confirming step, a walker running (slower than `FAST_RISE_MPS`). Getting nearer again ends
+the sign (a question already asked stands: only her PIN answers it).
 """
 
 from __future__ import annotations
@@ -31,8 +32,13 @@ from typing import Any
 FAST_RISE_MPS = 5.0
 # A phone's own speed above this, with both fixes of a fast step, is a vehicle's.
 VEHICLE_MPS = 6.0
-# A fix claiming to be vaguer than this says nothing of how fast she moves.
+# A fix claiming to be vaguer than this says nothing of how fast she moves...
 DECENT_ACCURACY_M = 50.0
+# ...unless her phone says, with it, that it moves at a vehicle's speed: then one up to this
+# vague still measures a step (twice its accuracy, as any), for a car leaves that behind in
+# seconds. A vague phone driven away was asked 95 s later than a precise one (outside
+# review); a vague phone lying still says no such speed, and stays passed over.
+VAGUE_IN_A_VEHICLE_M = 100.0
 # A step is a change of the distance left by more than this, and twice each fix's accuracy.
 MIN_STEP_M = 25.0
 # The run of fast steps must have taken her this much farther: a street's dip is not a ride.
@@ -96,7 +102,10 @@ def rise_after(
     whoever turns back to be farther both ways)."""
     if previous is not None and nearer and previous.since is not None:
         previous = _ended(previous)
-    if accuracy_m is None or accuracy_m >= DECENT_ACCURACY_M:
+    if accuracy_m is None or (
+        accuracy_m >= DECENT_ACCURACY_M
+        and not (accuracy_m < VAGUE_IN_A_VEHICLE_M and _vehicle(speed_mps))
+    ):
         return previous  # too vague to measure a step by: passed over
     if previous is None:
         return Rise(left_m, t, crow_m, accuracy_m, speed_mps)
