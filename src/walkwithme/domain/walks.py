@@ -108,8 +108,8 @@ def door_after_fix(
     the door", then "at the door" again. And a fix she could have walked to from her fix
     before (`came_from`), or a second one clear of the door: indoors, one stray fix 85 m off
     every two minutes took her from her door each time, and her lingering question never came
-    (an outside review). In a car she leaves with her second fix. `distance`:
-    the fix's straight-line distance to the door, if the caller has it already.
+    (an outside review). In a car she leaves with her second fix. `distance`: the fix's
+    straight-line distance to the door, if the caller has it already.
     """
     accuracy = fix.accuracy_m or 0.0
     distance = dest.distance_from(fix.lat, fix.lon) if distance is None else distance

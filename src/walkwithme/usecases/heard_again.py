@@ -14,6 +14,8 @@ from walkwithme.store.tx import Tx
 from walkwithme.usecases import helping, timeline
 from walkwithme.usecases.walk_record import Walk
 
+KIND = "reporting_again"  # its event's kind, and its alert's
+
 # A silence is one when her phone said nothing for the silent rule's time and a minute more: a
 # phone that reports just at the rule's time (some battery savers do) is not "back" each time.
 SILENCE_MARGIN_MS = 1 * MINUTE
@@ -60,9 +62,6 @@ def say(
     shown = (timeline.FOR_WALKER,)
     if cover.state is WalkState.ALARM and not _said_lately(tx, walk.id, cover.alarm_at, shown):
         timeline.record(tx, walk.id, KIND, audience=timeline.FOR_WALKER, **facts)
-
-
-KIND = "reporting_again"
 
 
 def _said_lately(tx: Tx, walk_id: int, alarm_at: int | None, seen_by: tuple[str, ...]) -> bool:
