@@ -118,3 +118,27 @@ def test_after_her_duress_pin_only_those_looking_for_her_hear_of_it(cast: Cast) 
     assert len(cast.told(noor, "reporting_again")) == 1
     assert "reporting_again" in kinds(cast, noor, walk)
     assert "reporting_again" not in kinds(cast, mira, walk)
+
+
+def test_told_to_everyone_before_her_duress_pin_counts_after_it(cast: Cast) -> None:
+    """Her phone back in her SOS alarm is told to all; made to ask for more time with her
+    duress PIN 30 s later, her phone silent and back again within ten minutes: nobody is told
+    twice (her devices, as with her real PIN; those looking for her, as always)."""
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    cast.channel(noor)
+    phone = cast.device(mira)
+    walk = cast.start_walk(mira, duress_pin=DURESS)
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    cast.clock.advance(minutes=5)
+    cast.send(phone, cast.fix(START))
+    cast.clock.advance(seconds=30)
+    more = cast.client.post(
+        f"/api/walks/{walk['id']}/extend", json={"pin": DURESS, "minutes": 15}, headers=mira.auth
+    )
+    assert more.status_code == 200, more.text
+    cast.clock.advance(minutes=4, seconds=30)
+    cast.send(phone, cast.fix(START))
+    assert len(cast.told(noor, "reporting_again")) == 1
+    assert kinds(cast, noor, walk).count("reporting_again") == 1
+    assert kinds(cast, mira, walk).count("reporting_again") == 1

@@ -8,7 +8,7 @@ from alembic.migration import MigrationContext
 
 from walkwithme.store.database import Database
 from walkwithme.store.migrate import current_revision, script_head, upgrade
-from walkwithme.store.schema import metadata, share_links, walks
+from walkwithme.store.schema import contacts, metadata, share_links, walks
 
 
 def test_the_migrated_schema_matches_the_tables_in_code(database: Database) -> None:
@@ -88,3 +88,41 @@ def test_what_she_was_shown_before_the_upgrade_is_what_she_is_shown_after(
     assert walk.walker_fix_seq == 2
     assert walk.walker_last["last_fix_at"] == 1500  # the newest fix that had arrived by then
     assert walk.walker_last["last_battery_pct"] is None  # as it was shown before
+
+
+def test_contacts_that_stood_before_the_upgrade_stand_for_an_alarm_after_it(
+    empty_db_url: str,
+) -> None:
+    """From 0041: an accepted contact is accepted from its last change, one someone ended was
+    accepted once (from its creation, as good as before), a request never accepted never was."""
+    engine = sa.create_engine(empty_db_url)
+    upgrade(engine, "0041")
+    with engine.begin() as conn:
+        for person_id in (1, 2, 3, 4):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO people (id, email, name, password_hash, is_operator, timezone, "
+                    "pace_mps, created_at) VALUES (:id, :email, 'P', 'x', false, 'UTC', 1.3, 0)"
+                ),
+                {"id": person_id, "email": f"p{person_id}@example.org"},
+            )
+        for contact_id, member, state, ended_by in (
+            (1, 2, "accepted", None),
+            (2, 3, "ended", 1),
+            (3, 4, "ended", None),
+        ):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO contacts (id, owner_id, member_id, role, state, created_at, "
+                    "updated_at, ended_by) VALUES (:id, 1, :member, 'guardian', :state, 100, "
+                    "500, :ended_by)"
+                ),
+                {"id": contact_id, "member": member, "state": state, "ended_by": ended_by},
+            )
+    upgrade(engine)
+    with engine.connect() as conn:
+        found = conn.execute(
+            sa.select(contacts.c.id, contacts.c.accepted_at).order_by(contacts.c.id)
+        ).all()
+    engine.dispose()
+    assert [tuple(row) for row in found] == [(1, 500), (2, 100), (3, None)]

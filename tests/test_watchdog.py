@@ -795,6 +795,44 @@ def test_a_request_never_accepted_and_withdrawn_mid_walk_is_told_nothing(cast: C
     assert cast.told(gus) == []
 
 
+@pytest.mark.parametrize("then_ends", [False, True])
+def test_a_request_accepted_during_the_alarm_puts_nobody_on_it(cast: Cast, then_ends: bool) -> None:
+    """Sent from her phone during her alarm (or before, and accepted only now), a request to be
+    her guardian accepted by its accomplice, and perhaps ended then: he is not on the alarm
+    (an outside review: he was told of it as it climbed, and could end it)."""
+    mira, noor, gus = cast.person("Mira"), cast.person("Noor"), cast.person("Gus")
+    cast.link(mira, noor)
+    cast.channel(noor)
+    cast.channel(gus)
+    walk = cast.start_walk(mira)
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    cast.clock.advance(seconds=30)
+    request = cast.ask(mira, gus, role="guardian")
+    accepted = cast.client.post(f"/api/contacts/{request}/accept", headers=gus.auth)
+    assert accepted.status_code == 200, accepted.text
+    if then_ends:
+        cast.clock.advance(seconds=30)
+        ended = cast.client.delete(f"/api/contacts/{request}", headers=gus.auth)
+        assert ended.status_code == 204, ended.text
+    for _ in range(5):  # past where the ladder would have reached her guardians
+        look(cast, minutes=3)
+    assert cast.told(gus) == []
+    for action in ("ack", "resolve"):
+        tried = cast.client.post(
+            f"/api/walks/{walk['id']}/{action}", json={"note": "all fine"}, headers=gus.auth
+        )
+        assert tried.status_code == 404, tried.text
+    # Her next alarm, on a walk after it: he is her guardian now, and is on it.
+    cast.client.post(f"/api/walks/{walk['id']}/resolve", json={"note": "ok"}, headers=noor.auth)
+    if not then_ends:
+        cast.client.post(f"/api/walks/{walk['id']}/end", json={"pin": PIN}, headers=mira.auth)
+        later = cast.start_walk(mira)
+        cast.client.post(f"/api/walks/{later['id']}/sos", headers=mira.auth)
+        for _ in range(3):
+            look(cast, minutes=3)
+        assert [a["kind"] for a in cast.told(gus)][:1] == ["alarm"]
+
+
 @pytest.mark.parametrize("who_ends", ["she", "he"])
 def test_a_request_never_accepted_and_ended_during_the_alarm_puts_nobody_on_it(
     cast: Cast, who_ends: str

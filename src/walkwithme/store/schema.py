@@ -138,6 +138,8 @@ contacts = sa.Table(
     sa.Column("updated_at", Ms, nullable=False),
     # Who ended it (NULL: it stands, or ended before migration 0039): see contacts.standing.
     sa.Column("ended_by", Id),
+    # When it was accepted (NULL: never): during an alarm, only those accepted before it.
+    sa.Column("accepted_at", Ms),
     sa.Index("ix_contacts_owner", "owner_id", "state"),
     sa.Index("ix_contacts_member", "member_id", "state"),
 )

@@ -17,7 +17,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from walkwithme.domain.errors import Conflict, NotFound
+from walkwithme.domain.errors import Conflict, Invalid, NotFound
 from walkwithme.domain.people import check_name
 from walkwithme.store.schema import alerts, channels, deliveries, insert_id, people, walks
 from walkwithme.store.tx import Tx
@@ -49,13 +49,21 @@ def add_channel(tx: Tx, person_id: int, kind: str, target: str, label: str) -> d
     check signatures with, shown this once. The same address twice is refused: each alert
     would reach her twice, and a page's form sent again (a reload) would add it again."""
     same = sa.select(channels.c.id).where(
-        channels.c.person_id == person_id, channels.c.kind == kind, channels.c.target == target
+        channels.c.person_id == person_id,
+        channels.c.kind == kind,
+        channels.c.target == target,
+        channels.c.removed_at.is_(None),  # a channel she removed may be added again
     )
     if tx.conn.execute(same).first() is not None:
         raise Conflict("you have a channel to this address already", field="target")
-    mine = sa.select(sa.func.count()).select_from(channels).where(channels.c.person_id == person_id)
+    mine = (
+        sa.select(sa.func.count())
+        .select_from(channels)
+        .where(channels.c.person_id == person_id, channels.c.removed_at.is_(None))
+    )
     if tx.conn.execute(mine).scalar_one() >= MOST_CHANNELS:
-        raise Conflict(
+        # 422, not 409: a browser's page reads 409 as "this browser is a channel already".
+        raise Invalid(
             f"you have {MOST_CHANNELS} channels, the most there may be: remove one first",
             field="target",
         )

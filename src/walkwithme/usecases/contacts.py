@@ -96,7 +96,12 @@ def _move(tx: Tx, row: Any, target: ContactState, by: int | None = None) -> None
     done = tx.conn.execute(
         contacts.update()
         .where(contacts.c.id == row.id, contacts.c.state == row.state)
-        .values(state=target.value, updated_at=tx.now_ms, ended_by=by)
+        .values(
+            state=target.value,
+            updated_at=tx.now_ms,
+            ended_by=by,
+            **({"accepted_at": tx.now_ms} if target is ContactState.ACCEPTED else {}),
+        )
     )
     if done.rowcount != 1:
         raise Changed("this contact changed meanwhile; try again")
@@ -219,21 +224,27 @@ Since = int | sa.BindParameter[int] | None
 
 
 def standing(alarm_at: Since, walking_since: Since = None) -> sa.ColumnElement[bool]:
-    """A contact that stands for a walk: accepted; during an alarm (raised at `alarm_at`),
-    also one that had been accepted and ended after it was raised, by either side; and during
-    her walk (started at `walking_since`), also one she ended herself since it started.
-    Whoever holds her unlocked phone can't take the people looking out for her off the alarm,
-    before or after it is raised, by ending her contacts: they stay on the walk until it is
-    over, and an alarm until it is resolved. To take someone off a walk she ends it, with her
-    PIN. Either may be a parameter of a statement built once (`_standing_ids`)."""
-    held = [contacts.c.state == ContactState.ACCEPTED.value]
+    """A contact that stands for a walk: accepted (during an alarm raised at `alarm_at`,
+    accepted before it was raised); during an alarm, also one accepted before it and ended
+    after it was raised, by either side; and during her walk (started at `walking_since`),
+    also one she ended herself since it started. Whoever holds her unlocked phone can't take
+    the people looking out for her off the alarm, before or after it is raised, by ending her
+    contacts: they stay on the walk until it is over, and an alarm until it is resolved. To
+    take someone off a walk she ends it, with her PIN. Nor can they put someone on an alarm
+    going on: a request sent from her phone during a silent alarm, accepted (and perhaps
+    ended) by whoever it was sent to, must not tell them of it, or let them end it (an
+    outside review). Either time may be a parameter of a statement built once
+    (`_standing_ids`)."""
+    accepted = contacts.c.state == ContactState.ACCEPTED.value
     ended = contacts.c.state == ContactState.ENDED.value
-    # Only one that stood: a request never accepted has no `ended_by` (`end`), and ending it
-    # during an alarm must not put its person on the alarm (an outside review: an accomplice
-    # asked from her phone, who ended the request, heard of her silent alarm and ended it).
-    stood = contacts.c.ended_by.is_not(None)
-    if alarm_at is not None:
-        held.append(sa.and_(ended, stood, contacts.c.updated_at > alarm_at))
+    if alarm_at is None:
+        held = [accepted]
+    else:
+        before_it = contacts.c.accepted_at <= alarm_at  # NULL (never accepted): not before it
+        held = [
+            sa.and_(accepted, before_it),
+            sa.and_(ended, before_it, contacts.c.updated_at > alarm_at),
+        ]
     if walking_since is not None:
         by_her = contacts.c.ended_by == contacts.c.owner_id
         held.append(sa.and_(ended, by_her, contacts.c.updated_at >= walking_since))

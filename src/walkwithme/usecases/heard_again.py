@@ -56,10 +56,12 @@ def say(
         event_id = timeline.record(tx, walk.id, KIND, audience=timeline.FOR_ALL, **facts)
         reached.tell(tx, walk, KIND, facts, event_id)
         return
-    if not _said_lately(tx, walk.id, walk.alarm_at, (timeline.FOR_COMPANIONS,)):
+    # (Said to everyone before her duress PIN made the cover, it counts for both sides.)
+    looking = (timeline.FOR_ALL, timeline.FOR_COMPANIONS)
+    if not _said_lately(tx, walk.id, walk.alarm_at, looking):
         event_id = timeline.record(tx, walk.id, KIND, audience=timeline.FOR_COMPANIONS, **facts)
         reached.tell(tx, walk, KIND, facts, event_id)
-    shown = (timeline.FOR_WALKER,)
+    shown = (timeline.FOR_ALL, timeline.FOR_WALKER)
     if cover.state is WalkState.ALARM and not _said_lately(tx, walk.id, cover.alarm_at, shown):
         timeline.record(tx, walk.id, KIND, audience=timeline.FOR_WALKER, **facts)
 

@@ -174,6 +174,7 @@ button.addEventListener("keydown", (event) => {
 // finger's hold goes on: its pointerup still comes to the button.
 button.addEventListener("blur", () => {
   if (keyHold) release();
+  keyed = false; // its keyup went elsewhere: a screen reader's "activate" is no key's click
 });
 button.addEventListener("keyup", (event) => {
   if (event.key !== " " && event.key !== "Enter") return;
