@@ -795,15 +795,34 @@ def test_a_request_never_accepted_and_withdrawn_mid_walk_is_told_nothing(cast: C
     assert cast.told(gus) == []
 
 
+def noor_and_gus(cast: Cast) -> tuple[Member, Member, Member]:
+    """Mira, Noor her companion; Gus not yet her guardian; both with alerts that work."""
+    mira, noor, gus = cast.person("Mira"), cast.person("Noor"), cast.person("Gus")
+    cast.link(mira, noor)
+    cast.channel(noor)
+    cast.channel(gus)
+    return mira, noor, gus
+
+
+def not_on_the_alarm(cast: Cast, walk: dict[str, Any], who: Member) -> None:
+    """Past where the ladder would have reached her guardians: `who` was told nothing of the
+    alarm, and can't say "I'm on it" or end it."""
+    for _ in range(5):
+        look(cast, minutes=3)
+    assert cast.told(who) == []
+    for action in ("ack", "resolve"):
+        tried = cast.client.post(
+            f"/api/walks/{walk['id']}/{action}", json={"note": "all fine"}, headers=who.auth
+        )
+        assert tried.status_code == 404, tried.text
+
+
 @pytest.mark.parametrize("then_ends", [False, True])
 def test_a_request_accepted_during_the_alarm_puts_nobody_on_it(cast: Cast, then_ends: bool) -> None:
     """Sent from her phone during her alarm (or before, and accepted only now), a request to be
     her guardian accepted by its accomplice, and perhaps ended then: he is not on the alarm
     (an outside review: he was told of it as it climbed, and could end it)."""
-    mira, noor, gus = cast.person("Mira"), cast.person("Noor"), cast.person("Gus")
-    cast.link(mira, noor)
-    cast.channel(noor)
-    cast.channel(gus)
+    mira, noor, gus = noor_and_gus(cast)
     walk = cast.start_walk(mira)
     cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
     cast.clock.advance(seconds=30)
@@ -814,14 +833,7 @@ def test_a_request_accepted_during_the_alarm_puts_nobody_on_it(cast: Cast, then_
         cast.clock.advance(seconds=30)
         ended = cast.client.delete(f"/api/contacts/{request}", headers=gus.auth)
         assert ended.status_code == 204, ended.text
-    for _ in range(5):  # past where the ladder would have reached her guardians
-        look(cast, minutes=3)
-    assert cast.told(gus) == []
-    for action in ("ack", "resolve"):
-        tried = cast.client.post(
-            f"/api/walks/{walk['id']}/{action}", json={"note": "all fine"}, headers=gus.auth
-        )
-        assert tried.status_code == 404, tried.text
+    not_on_the_alarm(cast, walk, gus)
     # Her next alarm, on a walk after it: he is her guardian now, and is on it.
     cast.client.post(f"/api/walks/{walk['id']}/resolve", json={"note": "ok"}, headers=noor.auth)
     if not then_ends:
@@ -841,10 +853,7 @@ def test_a_request_never_accepted_and_ended_during_the_alarm_puts_nobody_on_it(
     phone's holder, or by its accomplice it was sent to): he is not on the alarm. He is told
     nothing of it, and can't say "I'm on it" or end it (an outside review: he could, and so
     learn of a silent alarm, where she is, and end it with a reassuring word)."""
-    mira, noor, gus = cast.person("Mira"), cast.person("Noor"), cast.person("Gus")
-    cast.link(mira, noor)
-    cast.channel(noor)
-    cast.channel(gus)
+    mira, noor, gus = noor_and_gus(cast)
     request = cast.ask(mira, gus, role="guardian")
     walk = cast.start_walk(mira)
     cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
@@ -852,13 +861,6 @@ def test_a_request_never_accepted_and_ended_during_the_alarm_puts_nobody_on_it(
     cast.clock.advance(seconds=30)
     ended = cast.client.delete(f"/api/contacts/{request}", headers=ender.auth)
     assert ended.status_code == 204, ended.text
-    for _ in range(5):  # past where the ladder would have reached her guardians
-        look(cast, minutes=3)
-    assert cast.told(gus) == []
-    for action in ("ack", "resolve"):
-        tried = cast.client.post(
-            f"/api/walks/{walk['id']}/{action}", json={"note": "all fine"}, headers=gus.auth
-        )
-        assert tried.status_code == 404, tried.text
+    not_on_the_alarm(cast, walk, gus)
     seen = cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()
     assert seen["state"] == "alarm"
