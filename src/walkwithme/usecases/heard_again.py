@@ -50,19 +50,15 @@ def say(
     one is told of)."""
     facts: dict[str, Any] = {"silent_ms": silent_ms, "position": position}
     cover = walk.cover
-    if cover is None:
-        if _said_lately(tx, walk.id, walk.alarm_at, (timeline.FOR_ALL,)):
-            return
-        event_id = timeline.record(tx, walk.id, KIND, audience=timeline.FOR_ALL, **facts)
-        reached.tell(tx, walk, KIND, facts, event_id)
-        return
     # (Said to everyone before her duress PIN made the cover, it counts for both sides.)
     looking = (timeline.FOR_ALL, timeline.FOR_COMPANIONS)
     if not _said_lately(tx, walk.id, walk.alarm_at, looking):
-        event_id = timeline.record(tx, walk.id, KIND, audience=timeline.FOR_COMPANIONS, **facts)
+        audience = timeline.FOR_ALL if cover is None else timeline.FOR_COMPANIONS
+        event_id = timeline.record(tx, walk.id, KIND, audience=audience, **facts)
         reached.tell(tx, walk, KIND, facts, event_id)
-    shown = (timeline.FOR_ALL, timeline.FOR_WALKER)
-    if cover.state is WalkState.ALARM and not _said_lately(tx, walk.id, cover.alarm_at, shown):
+    if cover is None or cover.state is not WalkState.ALARM:
+        return
+    if not _said_lately(tx, walk.id, cover.alarm_at, (timeline.FOR_ALL, timeline.FOR_WALKER)):
         timeline.record(tx, walk.id, KIND, audience=timeline.FOR_WALKER, **facts)
 
 
