@@ -75,6 +75,21 @@ def test_stalled_when_no_progress() -> None:
     edges(watch(last_fix_at=T0 + 4 * MINUTE, progress_at=T0), T0 + 5 * MINUTE, Reason.STALLED)
 
 
+def test_stalled_waits_for_the_fix_that_would_confirm_her_progress() -> None:
+    """Her last fix was nearer by more than noise (the first of the two that make progress):
+    the stalled rule waits for her next fix as long as the silent rule would, and never more
+    than the silent rule's time past its own (fixes that keep landing a little nearer)."""
+    by_day = 5 * MINUTE  # stalled; silent is 3 minutes
+    nearing = watch(last_fix_at=T0 + 4 * MINUTE, progress_at=T0, nearing=True)
+    assert asks(nearing, T0 + by_day) is None
+    assert asks(nearing, T0 + 7 * MINUTE - SECOND) is None
+    assert asks(nearing, T0 + 7 * MINUTE) is Reason.SILENT  # the confirming fix never came
+    # One long wait at most: a nearer fix 7 minutes in puts the question off only to 8.
+    edges(replace(nearing, last_fix_at=T0 + 7 * MINUTE), T0 + by_day + 3 * MINUTE, Reason.STALLED)
+    # Not nearing: asked at the rule's time, whatever her last fix was.
+    edges(replace(nearing, nearing=False), T0 + by_day, Reason.STALLED)
+
+
 def test_silent_when_no_fix() -> None:
     edges(watch(last_fix_at=T0, progress_at=T0 + 10 * MINUTE), T0 + 3 * MINUTE, Reason.SILENT)
 

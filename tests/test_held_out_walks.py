@@ -500,3 +500,41 @@ def test_one_stray_fix_every_two_minutes_at_her_door_does_not_put_off_her_questi
     asked = [e for e in night.events() if e["kind"] == "check"]
     assert [e["reason"] for e in asked] == ["lingering"], said
     assert (asked[0]["at"] - arrived) // 1000 <= 3 * 60 + 30, said
+
+
+@pytest.mark.parametrize("streets", BOTH_WAYS)
+@pytest.mark.parametrize("every_s", [90, 110])
+def test_a_phone_that_reports_every_two_minutes_or_so_walks_her_home_unasked(
+    cast: Cast, helsinki: StreetMap, streets: bool, every_s: int
+) -> None:
+    """Her phone reports every 90 to 110 s (within the night's silent rule of 2 minutes). At
+    the start it takes three fixes to show progress, and she was asked "Are you OK?" about
+    4.5 minutes into her walk, for not getting nearer, until her next fix took it back (an
+    outside review of held-out walks). The stalled rule now waits for that fix."""
+    night = Night(cast)
+    night.play(walked(way_home(helsinki), night.started, every_s=every_s, noise_m=5))
+    said = [(e["kind"], e.get("reason"), (e["at"] - night.started) // 1000) for e in night.events()]
+    assert night.at("check") == [], said
+    assert night.state() == "at_door"
+
+
+def test_a_stop_is_asked_about_as_before_with_a_phone_that_reports_every_90_s(
+    cast: Cast, helsinki: StreetMap
+) -> None:
+    """Waiting for a fix that could confirm her progress does not put off her question when
+    she stops: 500 m from her start she stands still (10 m of GPS noise), and is asked within
+    the stalled rule's 3 minutes and one of her phone's intervals."""
+    night = Night(cast)
+    before, _ = split(way_home(helsinki), 500)
+    fixes = walked(before, night.started, every_s=90)
+    night.play(fixes)
+    stopped = fixes[-1][0]
+    noise = random.Random(90)
+    night.play(
+        (stopped + s * 1000, moved(before[-1], noise.gauss(0, 10), noise.gauss(0, 10)), {})
+        for s in range(90, 600, 90)
+    )
+    said = [(e["kind"], e.get("reason"), (e["at"] - night.started) // 1000) for e in night.events()]
+    asked = [e for e in night.events() if e["kind"] == "check"]
+    assert [e["reason"] for e in asked] == ["stalled"], said
+    assert (asked[0]["at"] - stopped) // 1000 <= 3 * 60 + 90, said

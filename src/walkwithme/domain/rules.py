@@ -73,6 +73,9 @@ class Watch:
     quiet_rules: Mapping[Reason, int] | None = None
     # Since when her distance left has risen faster than anyone walks (domain/driven.py).
     fast_away_since: int | None = None
+    # Her last fix was nearer than her least by more than noise, for the next to confirm as
+    # progress (`Progress.closer_m`): the stalled rule waits for that fix (`stalled_due`).
+    nearing: bool = False
 
     @property
     def last_heard_at(self) -> int | None:
@@ -122,7 +125,7 @@ def unheld_deadlines(w: Watch, t: Thresholds) -> dict[Reason, int]:
         duration = max(0, w.expected_at - w.started_at)
         grace = max(t.late_grace_min_ms, int(duration * t.late_grace_fraction))
         found[Reason.LATE] = w.expected_at + grace
-        found[Reason.STALLED] = w.progress_at + t.stalled_ms
+        found[Reason.STALLED] = stalled_due(w, t)
         if w.away_since is not None:
             found[Reason.MOVING_AWAY] = w.away_since + t.moving_away_ms
         if w.fast_away_since is not None:
@@ -131,6 +134,21 @@ def unheld_deadlines(w: Watch, t: Thresholds) -> dict[Reason, int]:
     elif w.door_at is not None:
         found[Reason.LINGERING] = lingering_due(w.door_at, w.still_since, t.lingering_ms)
     return found
+
+
+def stalled_due(w: Watch, t: Thresholds) -> int:
+    """When she is asked for not getting any nearer: her last progress and the stalled
+    rule's time. Progress takes two fixes nearer in a row, so a phone that reports every 90 s
+    shows it every other fix at the start: walking home, she was asked "Are you OK?" three
+    minutes into her walk, and her next fix took the question back. So while her last fix is
+    the first of such a pair (`nearing`), the rule waits for the next one as long as the
+    silent rule would (which asks if it does not come), and never longer than that beyond
+    its own time: someone whose fixes keep landing a little nearer without ever making
+    progress is asked all the same."""
+    due = w.progress_at + t.stalled_ms
+    if w.nearing and w.last_fix_at is not None:
+        due = max(due, min(w.last_fix_at + t.silent_ms, due + t.silent_ms))
+    return due
 
 
 def _held(found: dict[Reason, int], w: Watch) -> dict[Reason, int]:

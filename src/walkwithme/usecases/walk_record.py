@@ -291,6 +291,7 @@ class Walk:
             heard_at=self.heard_at,
             progress_at=self.progress.progress_at if self.progress else self.started_at,
             away_since=self.progress.away_since if self.progress else None,
+            nearing=self.progress is not None and self.progress.closer_m is not None,
             fast_away_since=self.walked.rise.since if self.walked and self.walked.rise else None,
             door_at=self.door_at,
             still_since=self.still.since if self.still is not None else None,
