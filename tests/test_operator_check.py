@@ -18,6 +18,7 @@ from tests.test_delivery import add_webhook, send_all
 from tests.test_operator_cli import run
 from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
+from walkwithme.notify.channels import sign
 from walkwithme.settings import BY_NAME
 from walkwithme.upkeep import checks
 
@@ -81,3 +82,66 @@ def test_check_names_an_unsigned_hook_and_apprise_schemes_that_name_nothing(
     assert signed["emergency hook"]["verdict"] == "ok"
     assert "WWM_APPRISE_SCHEMES is empty" in signed["apprise"]["said"]
     assert set(DEFAULT_SCHEMES) <= checks.apprise_schemes()  # the default's are all known
+
+
+def test_the_emergency_hook_on_the_operators_own_network_hears_an_alarm_and_check_says_how_it_fared(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """The operator's hook at a private address (here 127.0.0.1), with people's webhooks kept
+    off private addresses: the alarm nobody acknowledged reaches it (it was refused, and the
+    top rung given up unsent). While it answers 502, `check` says its alarms are not
+    arriving; once it takes one, `check` says so, with when."""
+    data = tmp_path / "data"
+    url = f"sqlite:///{data / 'walkwithme.db'}"
+    with webhook_sink() as hook:
+        hook.script = [502]
+        env = {"WWM_EMERGENCY_HOOK": hook.url + "/emergency", "WWM_HOOK_SECRET": "s3cret"}
+        svc = make_services(url, tmp_path, clock, None, **env)
+        assert not svc.config.allow_private_addresses
+        with TestClient(create_app(svc)) as client:
+            cast = Cast(client, svc, clock)
+            mira, noor = cast.person("Mira"), cast.person("Noor")
+            cast.link(mira, noor)
+            walk = cast.start_walk(mira)
+            client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+            for _ in range(2):  # to her guardians (she has none), then to the hook
+                clock.advance(minutes=3)
+                svc.watchdog.tick_sync()
+            send_all(svc)
+            assert [r.headers["x-answered"] for r in hook.received] == ["502"]
+            failing = check(data, **env)["emergency hook"]
+            assert failing["verdict"] == "warning"
+            assert "not arriving (it answered 502): 1 being tried again" in failing["said"]
+            clock.advance(minutes=5)
+            send_all(svc)
+        svc.db.dispose()
+        alarm = json.loads(hook.ok()[0].body)
+        assert (alarm["kind"], alarm["rung"]) == ("alarm", "hook")
+    fine = check(data, **env)["emergency hook"]
+    assert fine["verdict"] == "ok"
+    assert "it took each alarm posted to it (1), the last on " in fine["said"]
+
+
+def test_hook_test_posts_a_signed_test_and_says_whether_it_was_taken(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with webhook_sink() as hook:
+        env = {"WWM_EMERGENCY_HOOK": hook.url + "/emergency?token=abc", "WWM_HOOK_SECRET": "s3"}
+        taken = run("hook", "test", "--data", str(data), env=env)
+        assert taken.returncode == 0, taken.stderr
+        assert f"{hook.url.removeprefix('http://')}/... took a signed test alert" in taken.stdout
+        assert "abc" not in taken.stdout  # the receiver's own secret stays unprinted
+        (got,) = hook.received
+        assert got.path == "/emergency?token=abc"
+        assert got.headers["x-walkwithme-signature"] == sign("s3", got.body)
+        assert json.loads(got.body)["kind"] == "test"
+    nobody = {**env, "WWM_EMERGENCY_HOOK": "http://127.0.0.1:9/emergency"}
+    refused = run("hook", "test", "--data", str(data), "--json", env=nobody)
+    assert refused.returncode == 1
+    assert json.loads(refused.stdout) == {
+        "hook": "http://127.0.0.1:9/...",
+        "took_it": False,
+        "error": "nothing answered at that address",
+    }
+    unset = run("hook", "test", "--data", str(data), env={"WWM_EMERGENCY_HOOK": ""})
+    assert unset.returncode == 1
+    assert "WWM_EMERGENCY_HOOK is not set" in unset.stderr

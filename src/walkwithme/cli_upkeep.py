@@ -1,8 +1,9 @@
 """The operator's upkeep commands: `check`, `backup`, `restore`, `people import`,
-`streets path`. Registered on the `walkwithme` command by cli.py."""
+`streets path`, `hook test`. Registered on the `walkwithme` command by cli.py."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 from pathlib import Path
@@ -24,7 +25,9 @@ from walkwithme.cli_common import (
     where,
 )
 from walkwithme.clock import SystemClock
-from walkwithme.upkeep import backups, checks, imports
+from walkwithme.config import Config
+from walkwithme.notify.outbound import Outbound
+from walkwithme.upkeep import backups, checks, hook, imports
 
 SHIPPED_STREETS = Path(__file__).parent / "data" / "helsinki.osm.pbf"
 
@@ -208,6 +211,33 @@ def streets_path() -> None:
     console.print(str(SHIPPED_STREETS))
 
 
+def hook_test(data: DataOpt = None, as_json: JsonOpt = False) -> None:
+    """Post a signed test to the emergency hook (WWM_EMERGENCY_HOOK) now, as an alarm that
+    nobody acknowledged is posted to it, and say whether it took it; exit code 1 if not."""
+    config = load(data)
+    if not config.emergency_hook:
+        err.print("[red]WWM_EMERGENCY_HOOK is not set:[/red] there is no emergency hook to test")
+        raise typer.Exit(1)
+    failed = asyncio.run(_post_test(config))
+    where = hook.shown(config.emergency_hook)
+    if as_json:
+        out(True, {"hook": where, "took_it": failed is None, "error": failed}, "")
+    elif failed is None:
+        console.print(f"[green]ok[/green]      {escape(where)} took a signed test alert")
+    else:
+        console.print(f"[red]failed[/red]  {escape(where)}: {escape(failed)}")
+    if failed is not None:
+        raise typer.Exit(1)
+
+
+async def _post_test(config: Config) -> str | None:
+    http = Outbound()
+    try:
+        return await hook.send_test(config, SystemClock(), http)
+    finally:
+        await http.aclose()
+
+
 def register(app: typer.Typer, people_app: typer.Typer) -> None:
     app.command()(check)
     app.command()(backup)
@@ -218,3 +248,6 @@ def register(app: typer.Typer, people_app: typer.Typer) -> None:
     streets_app = typer.Typer(help="The street map walks are routed along.", no_args_is_help=True)
     streets_app.command("path")(streets_path)
     app.add_typer(streets_app, name="streets")
+    hook_app = typer.Typer(help="The operator's emergency hook.", no_args_is_help=True)
+    hook_app.command("test")(hook_test)
+    app.add_typer(hook_app, name="hook")

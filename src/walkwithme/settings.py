@@ -212,7 +212,8 @@ SETTINGS: tuple[Setting, ...] = (
         "WWM_EMERGENCY_HOOK",
         lambda text: _url(text) if text.strip() else "",
         "",
-        "URL the last rung of an alarm's escalation is posted to (signed JSON).",
+        "URL the last rung of an alarm's escalation is posted to (signed JSON); it may be on a "
+        "private address (`walkwithme hook test` tries it).",
         secret=True,
     ),
     Setting(

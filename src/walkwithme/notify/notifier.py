@@ -27,7 +27,14 @@ from functools import partial
 from walkwithme.clock import Clock
 from walkwithme.config import Config
 from walkwithme.notify import outbound
-from walkwithme.notify.channels import Alert, Channel, DeliveryError, Webhook, build
+from walkwithme.notify.channels import (
+    HOOK_MAY_BE_PRIVATE,
+    Alert,
+    Channel,
+    DeliveryError,
+    Webhook,
+    build,
+)
 from walkwithme.notify.messages import with_link, with_streets
 from walkwithme.notify.outbound import Outbound
 from walkwithme.notify.times import with_times
@@ -166,7 +173,8 @@ class Notifier:
         if claimed.channel_id is None:  # the operator's emergency hook
             if not self.config.emergency_hook:
                 raise DeliveryError("no emergency hook is configured", permanent=True)
-            return Webhook(self.config.emergency_hook, self.config.hook_secret, allow, self.http)
+            secret = self.config.hook_secret
+            return Webhook(self.config.emergency_hook, secret, HOOK_MAY_BE_PRIVATE, self.http)
         assert claimed.kind is not None
         assert claimed.target is not None
         return build(

@@ -3,7 +3,8 @@
 Each check answers for one thing an operator would otherwise find out from a walker at night:
 the settings, the database (reachable, migrated), the data folder (private, writable), the
 street map, people's broken channels, email alerts (is the operator's mail server set, and
-does it answer and take the sign-in?), the public address (can a phone reach it?), and the
+does it answer and take the sign-in?), the emergency hook (signed, and did the alarms posted
+to it arrive?), the public address (can a phone reach it?), and the
 clock (never behind what the database already recorded). A failure makes the exit code 1; a
 warning (something works, but not as a real deployment wants it) does not.
 """
@@ -14,6 +15,7 @@ import os
 import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import Enum
 
 import httpx2
@@ -32,6 +34,7 @@ from walkwithme.store.migrate import (
     script_head,
 )
 from walkwithme.store.schema import events, people
+from walkwithme.upkeep import hook
 from walkwithme.upkeep.reach import reach
 from walkwithme.usecases import channels as outbox
 
@@ -72,17 +75,19 @@ def _all(config: Config, clock: Clock, get: Getter) -> Iterator[Finding]:
     try:
         found = _database(config, db)
         yield found
-        if found.verdict is not Verdict.FAIL:
+        healthy = found.verdict is not Verdict.FAIL
+        if healthy:
             yield channels_finding(db)
             yield alarms_finding(db)
             yield _clock(config, db, clock)
+        hook_health = _hook_health(db) if healthy else None
     finally:
         db.dispose()
     yield _streets(config)
     yield email_finding(config)
     yield _public_url(config, get)
-    if config.emergency_hook:
-        yield _hook(config)
+    if config.emergency_hook or (hook_health is not None and hook_health.given_up):
+        yield hook_finding(config, hook_health)
     yield _apprise(config)
 
 
@@ -297,7 +302,34 @@ def _public_url(config: Config, get: Getter) -> Finding:
     return Finding("public address", Verdict.OK, f"{config.public_url} answers")
 
 
-def _hook(config: Config) -> Finding:
+def _hook_health(db: Database) -> hook.Health:
+    with db.write_engine.connect() as conn:
+        return hook.health(conn)
+
+
+def hook_finding(config: Config, health: hook.Health | None) -> Finding:
+    """The emergency hook: set and signed, and whether the alarms posted to it arrived (None:
+    the database could not say)."""
+    test = "walkwithme hook test posts a signed test to it"
+    if not config.emergency_hook:
+        assert health is not None
+        return Finding(
+            "emergency hook",
+            Verdict.WARN,
+            f"{_n(health.given_up, 'alarm')} climbed to the top of the ladder with no "
+            "WWM_EMERGENCY_HOOK set: nobody beyond her companions and guardians was told",
+        )
+    if health is not None and (health.given_up or health.retrying):
+        failing = [
+            f"{health.retrying} being tried again" if health.retrying else "",
+            f"{health.given_up} given up" if health.given_up else "",
+        ]
+        return Finding(
+            "emergency hook",
+            Verdict.WARN,
+            f"alarms posted to it are not arriving ({health.last_error or 'no answer'}): "
+            f"{', '.join(f for f in failing if f)}. {test}",
+        )
     if not config.hook_secret:
         return Finding(
             "emergency hook",
@@ -305,7 +337,22 @@ def _hook(config: Config) -> Finding:
             "WWM_EMERGENCY_HOOK is set without WWM_HOOK_SECRET: what is posted to it is "
             "unsigned, and it can't tell a real alarm from a forged one",
         )
-    return Finding("emergency hook", Verdict.OK, "set, and signed with WWM_HOOK_SECRET")
+    fared = (
+        "no alarm has reached it yet"
+        if health is None or not health.delivered
+        else f"it took each alarm posted to it ({health.delivered}), the last {when(health)}"
+    )
+    return Finding(
+        "emergency hook", Verdict.OK, f"set, signed with WWM_HOOK_SECRET; {fared}; {test}"
+    )
+
+
+def when(health: hook.Health) -> str:
+    """The time of its last delivery, on this machine's clock face (UTC if it has none)."""
+    at = health.last_delivered_at
+    if at is None:
+        return "at an unknown time"
+    return datetime.fromtimestamp(at / 1000, UTC).astimezone().strftime("on %Y-%m-%d at %H:%M")
 
 
 def _apprise(config: Config) -> Finding:
