@@ -86,7 +86,7 @@ def _all(config: Config, clock: Clock, get: Getter) -> Iterator[Finding]:
     yield _streets(config)
     yield email_finding(config)
     yield _public_url(config, get)
-    if config.emergency_hook or (hook_health is not None and hook_health.given_up):
+    if config.emergency_hook:  # (without one, an alarm's ladder ends with her guardians)
         yield hook_finding(config, hook_health)
     yield _apprise(config)
 
@@ -311,14 +311,6 @@ def hook_finding(config: Config, health: hook.Health | None) -> Finding:
     """The emergency hook: set and signed, and whether the alarms posted to it arrived (None:
     the database could not say)."""
     test = "walkwithme hook test posts a signed test to it"
-    if not config.emergency_hook:
-        assert health is not None
-        return Finding(
-            "emergency hook",
-            Verdict.WARN,
-            f"{_n(health.given_up, 'alarm')} climbed to the top of the ladder with no "
-            "WWM_EMERGENCY_HOOK set: nobody beyond her companions and guardians was told",
-        )
     if health is not None and (health.given_up or health.retrying):
         failing = [
             f"{health.retrying} being tried again" if health.retrying else "",
