@@ -152,7 +152,7 @@ def test_a_walk_that_is_over_tells_its_companions_how_and_nobody_else_that_it_wa
     assert over.status_code == 200
     said = text_of(over.text)
     assert "Mira's walk is over" in said
-    assert "Mira got home: inside since today at 20:26." in said
+    assert "Mira is inside, not where the walk was going: since today at 20:26." in said
     assert "Mira's last word: “Thank you!”" in said
     assert 'href="/">Back to your page' in over.text
     # Nothing of where she was: no map, no position, no data for a script.

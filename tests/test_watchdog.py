@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import make_services
 from tests.people import HOME, PIN, START, Cast, Member, between
+from tests.test_pages import page
 from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
 from walkwithme.notify.messages import render
@@ -207,6 +208,25 @@ def test_inside_away_from_where_she_was_going_is_not_said_home(cast: Cast) -> No
     told = render(cast.told(noor, "inside")[-1])
     assert told[0] == "Mira is inside, not where the walk was going: the walk is over."
     assert "Note: Staying at Aino's" in told[1]
+    over = page(cast.client, f"/walks/{walk['id']}", noor)  # his page says so too
+    assert "Mira is inside, not where the walk was going: since" in over.text
+
+
+def test_inside_when_her_page_woke_on_her_doorstep_is_said_home(cast: Cast) -> None:
+    """Her walk page slept in her pocket from the start; she opens it on her doorstep and its
+    first fix there is too far from her last to count as arriving. She is last seen at her
+    door, and "I'm inside" tells her companion she is home (it said "not where the walk was
+    going": an outside review), in the alert and on his page."""
+    mira, noor, phone, walk = cast.walking()
+    cast.channel(noor)
+    cast.send(phone, cast.fix(START))
+    cast.clock.advance(seconds=20)
+    cast.send(phone, cast.fix(HOME))
+    assert state(cast, noor, walk) == "active"  # not arrived: 20 s from across town
+    cast.client.post(f"/api/walks/{walk['id']}/inside", json={"pin": PIN}, headers=mira.auth)
+    assert render(cast.told(noor, "inside")[-1])[0] == "Mira is home, inside."
+    over = page(cast.client, f"/walks/{walk['id']}", noor)
+    assert "Mira got home: inside since" in over.text
 
 
 def test_a_slower_walker_who_keeps_going_is_given_more_time(cast: Cast) -> None:

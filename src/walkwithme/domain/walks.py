@@ -79,6 +79,20 @@ MAX_RADIUS_M = 1000.0
 MAX_DOOR_ACCURACY_M = 100.0
 
 
+def seen_at_door(dest: Destination | None, last: Fix | None) -> bool:
+    """Whether her last trusted fix put her at her door: inside its radius, precise enough to
+    say so. Not her arrival (`door_after_fix` wants it reached as well), but where she was
+    last seen: her walk page asleep in her pocket until she opened it on her doorstep sends
+    one fix there, too far from her last to count as arriving, and her "I'm inside" then told
+    her companions she was inside "not where the walk was going" (an outside review)."""
+    if dest is None or last is None:
+        return False
+    accuracy = last.accuracy_m or 0.0
+    if accuracy > MAX_DOOR_ACCURACY_M:
+        return False
+    return dest.distance_from(last.lat, last.lon) <= dest.radius_m + accuracy
+
+
 def leave_margin_m(radius_m: float) -> float:
     """How far beyond the radius she must be before the door lets go of her."""
     return max(25.0, radius_m / 2)

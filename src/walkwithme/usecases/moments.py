@@ -139,8 +139,9 @@ def inside(
     walk = own_live_walk(tx, walk_id, walker_id)
     facts: dict[str, Any] = {
         "note": _note(note),
-        # At her door, or there when an alarm (hers, or one her devices are shown) began.
-        "at_door": walk.door_at is not None,
+        # At her door (or there when an alarm, hers or one her devices are shown, began), or
+        # last seen there.
+        "at_door": walk.at_her_door,
     }
     next_at = next_walks.at_of(tx, walker_id, next_walk) if next_walk is not None else None
     if pin is Pin.DURESS or walk.covert:

@@ -26,7 +26,7 @@ from walkwithme.domain.rules import (
     next_due_at,
     quiet_after_answer,
 )
-from walkwithme.domain.walks import LIVE_STATES, Destination, WalkState
+from walkwithme.domain.walks import LIVE_STATES, Destination, WalkState, seen_at_door
 from walkwithme.store.schema import walks
 from walkwithme.usecases import timeline
 
@@ -209,6 +209,11 @@ class Walk:
         """When the walk she is on started (None: it is over): a contact she ends meanwhile
         stays on it until it is (contacts.standing)."""
         return self.started_at if self.live else None
+
+    @property
+    def at_her_door(self) -> bool:
+        """At her door, or last seen there (`seen_at_door`): where her "I'm inside" is home."""
+        return self.door_at is not None or seen_at_door(self.destination, self.last.fix())
 
     @property
     def alarm_since(self) -> int | None:

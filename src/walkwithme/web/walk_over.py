@@ -27,6 +27,7 @@ class Over:
     started_at: int
     events: list[dict[str, Any]]
     ahead: list[dict[str, Any]]  # the next walks she offered him (offer_views.next_walks)
+    timer: bool = False  # no destination: "home" is not where it was going
 
 
 def over_for(conn: Connection, walk_id: int, person_id: int) -> Over | None:
@@ -41,7 +42,8 @@ def over_for(conn: Connection, walk_id: int, person_id: int) -> Over | None:
         for n in offer_views.next_walks(conn, person_id)
         if not n["made_by_me"] and n["with"]["id"] == walk.walker_id
     ]
-    return Over(name, walk.state.value, walk.started_at, events, ahead)
+    timer = walk.destination is None
+    return Over(name, walk.state.value, walk.started_at, events, ahead, timer)
 
 
 def _by(event: dict[str, Any], me: int | None = None) -> str:
@@ -85,7 +87,11 @@ def how_it_ended(
             f"{name} got home: {_mid(by)} said so {at}.",
             f"{_whose(by)} note: {note}" if note else None,
         )
-    if over.state == "safe":
+    if over.state == "safe" and (last.get("at_door") is False or over.timer):
+        # As her companions' alert says it (notify/messages.py): not seen at her door.
+        elsewhere = "" if over.timer else ", not where the walk was going"
+        said = f"{name} is inside{elsewhere}: since {at}."
+    elif over.state == "safe":
         said = f"{name} got home: inside since {at}."
     else:
         said = f"{name} ended the walk {at}."
