@@ -318,3 +318,20 @@ def test_a_data_folder_that_cant_be_made_is_one_line_never_created_now(tmp_path:
     made = run("people", "list", "--data", str(tmp_path / "new"))
     assert made.stderr.strip().splitlines()[-1].endswith("; new, created now")
     assert (tmp_path / "new" / "walkwithme.db").is_file()
+
+
+def test_links_printed_beside_a_service_on_another_port_point_at_it(tmp_path: Path) -> None:
+    """Started with --port, the service keeps where it listens in its data folder: an invite
+    link and a phone's settings printed by the commands run beside it point there, not at
+    the default port 8000 (an operator's review)."""
+    data = tmp_path / "data"
+    service = Service(data).start()
+    try:
+        invite = cli(data, "invites", "create")
+        cli(data, "people", "add", "mira@example.org", stdin="")
+        phone = run("devices", "add", "mira@example.org", "phone", "--data", str(data))
+    finally:
+        service.stop()
+    assert invite["link"].startswith(f"{service.url}/signup?invite=")
+    assert f"{service.url}/api/owntracks" in phone.stdout
+    assert ":8000" not in phone.stdout

@@ -107,6 +107,7 @@ def serve(
         svc.db.dispose()
         raise typer.Exit(2)
     os.umask(0o077)  # whatever it writes in its data folder is for this account only
+    startup.remember_address(config)
     where = f"http://{config.host}:{config.port}"
     console.print(f"Walk With Me listening on [bold]{where}[/bold]  (API docs: {where}/docs)")
     if config.clock_speed != 1.0:
@@ -222,7 +223,8 @@ def invites_create(data: DataOpt = None, as_json: JsonOpt = False) -> None:
     svc = _services(data)
     token = svc.writer.run_sync(lambda tx: accounts.create_invite(tx, None))
     svc.db.dispose()
-    link = f"{svc.config.base_url}/signup?invite={token}"
+    base = startup.served_at(svc.config)
+    link = f"{base}/signup?invite={token}"
     _out(
         as_json,
         {"invite": token, "link": link},
@@ -230,7 +232,7 @@ def invites_create(data: DataOpt = None, as_json: JsonOpt = False) -> None:
     )
     if not svc.config.public_url and not as_json:
         err.print(
-            f"[yellow]warning:[/yellow] only this machine can open {svc.config.base_url}: set "
+            f"[yellow]warning:[/yellow] only this machine can open {base}: set "
             "WWM_PUBLIC_URL to the address people reach this service at (docs/deploy.md)"
         )
 
@@ -274,7 +276,7 @@ def devices_add(
         raise _fail(exc) from None
     finally:
         svc.db.dispose()
-    base = svc.config.base_url
+    base = startup.served_at(svc.config)
     made = {"id": device.id, "person_id": device.person_id, "name": device.name, "token": token}
     _out(
         as_json,
@@ -364,9 +366,9 @@ def export(
 
 
 def _own_address() -> str:
-    """Where the service these settings configure listens: its public address, else its
-    host and port (a service moved off port 8000 is found where it is)."""
-    return load(None).base_url
+    """Where the service these settings configure listens: its public address, else where
+    it last listened, else its host and port (a service moved off 8000 is found there)."""
+    return startup.served_at(load(None))
 
 
 @app.command()

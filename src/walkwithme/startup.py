@@ -127,3 +127,26 @@ def hold_the_database(config: Config) -> tuple[list[IO[str]], str | None]:
         lock.flush()
         held.append(lock)
     return held, None
+
+
+# Where the last `serve` of a data folder listened, kept in it (`remember_address`).
+ADDRESS_FILE = "address"
+
+
+def remember_address(config: Config) -> None:
+    """Keep where this `serve` listens in its data folder: the commands run beside it build
+    their links on it (`served_at`). Started with `--port 18200`, it printed invite links and
+    phone settings for port 8000 (an operator's review)."""
+    (config.data_dir / ADDRESS_FILE).write_text(f"http://{config.host}:{config.port}\n")
+
+
+def served_at(config: Config) -> str:
+    """The address the service's links are built on: WWM_PUBLIC_URL; else where the last
+    `serve` of this data folder listened; else WWM_HOST and WWM_PORT."""
+    if config.public_url:
+        return config.public_url
+    try:
+        recorded = (config.data_dir / ADDRESS_FILE).read_text().strip()
+    except OSError:
+        recorded = ""
+    return recorded if recorded.startswith("http://") else config.base_url
