@@ -854,3 +854,22 @@ def test_an_alarm_offers_to_call_the_emergency_number_the_operator_set(
     assert "tel:" not in his
     assert "tel:" not in hers
     assert "If you think Mira is in danger, call the emergency number." in text_of(his)
+
+
+def test_a_positions_accuracy_is_rounded_up_never_down() -> None:
+    """±12 m said "within 10 m": surer than her phone was (an operator's review)."""
+    from walkwithme.web.words import at_most
+
+    said = [at_most(a) for a in (0, 4, 8, 12, 40, 42, 99.5, 123, 995, 1234)]
+    assert said == [
+        "5 m",
+        "5 m",
+        "10 m",
+        "15 m",
+        "40 m",
+        "45 m",
+        "100 m",
+        "130 m",
+        "1000 m",
+        "1.3 km",
+    ]

@@ -30,6 +30,7 @@ class Pages:
         # The operator's WWM_EMERGENCY_NUMBER: "Call 112" where someone may be in danger.
         self.env.globals["emergency_number"] = emergency_number
         self.env.filters["metres"] = words.metres
+        self.env.filters["at_most"] = words.at_most
         self.env.filters["reason"] = words.reason
         # Jinja's `capitalize` lowers the rest: "SOS pressed" would read "Sos pressed".
         self.env.filters["sentence"] = lambda text: text[:1].upper() + text[1:]

@@ -137,7 +137,7 @@ function showPosition(position) {
     if (seen) seen.dataset.at = position.t;
   }
   for (const within of document.querySelectorAll("#alarm-last .within, #alarm-where .within")) {
-    within.textContent = position.accuracy ? `, within ${words.metres(position.accuracy)}` : "";
+    within.textContent = position.accuracy ? `, within ${words.atMost(position.accuracy)}` : "";
   }
   followNear(position); // the streets named near where she was: hers now, or none
   // Where she is, for a map app and to read out (walk.html; words.py's geo_uri, coordinates).

@@ -33,6 +33,13 @@ export function metres(distance) {
   return `${Math.round(distance / 10) * 10} m`;
 }
 
+// A position's accuracy, rounded up, never down (words.py's at_most).
+export function atMost(accuracy) {
+  if (accuracy >= 1000) return `${(Math.ceil(accuracy / 100) / 10).toFixed(1)} km`;
+  const step = accuracy < 100 ? 5 : 10;
+  return `${Math.max(step, Math.ceil(accuracy / step) * step)} m`;
+}
+
 export function fill(template, values) {
   return template.replace(/\{(\w+)\}/g, (_, key) => String(values[key] ?? ""));
 }
