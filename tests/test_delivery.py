@@ -253,8 +253,14 @@ def test_the_alarm_email_reaches_a_real_smtp_server(
     assert "Last seen at 20:27 (just now): 60.17050, 24.94150 (±8 m)." in text
     assert "Battery 33%." in text
     assert "Going to: home." in text
-    # Every alert about the walk links to its page, in both parts; the HTML's is a link.
+    # What to do, as the page offers it (it said what happened and nothing of what to do).
     page = f"{svc.config.base_url}/walks/{walk['id']}"
+    assert [line.strip() for line in text.strip().splitlines()][-3:] == [
+        "Open the link to say you are on it and to see where Mira is now.",
+        "If you think Mira is in danger, call 112.",
+        page,
+    ]
+    # Every alert about the walk links to its page, in both parts; the HTML's is a link.
     assert page in text
     assert f'<a href="{page}">' in html_part(alarm)
     started = next(m for m in mailbox.messages if "started a walk" in m["Subject"])

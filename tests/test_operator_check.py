@@ -64,7 +64,7 @@ def test_check_counts_who_no_alarm_would_reach(tmp_path: Path, clock: FakeClock)
     assert "1 channel failed each time tried, never worked" in channels["said"]
     alarms = found["alarms"]
     assert alarms["verdict"] == "warning"
-    assert "1 of 2 walkers have no companion who would hear an alarm" in alarms["said"]
+    assert "1 of 2 walkers has no companion who would hear an alarm" in alarms["said"]
 
 
 def test_check_names_an_unsigned_hook_and_apprise_schemes_that_name_nothing(

@@ -184,7 +184,7 @@ def test_check_names_what_is_wrong_one_line_each(tmp_path: Path) -> None:
     found = {f["what"]: f for f in json.loads(done.stdout)}
     assert done.returncode == 0, done.stdout
     assert found["database"]["verdict"] == "ok"
-    assert "1 people" in found["database"]["said"]
+    assert "1 person" in found["database"]["said"]
     assert found["public address"]["verdict"] == "warning"  # it answers, but not over HTTPS
     assert "without HTTPS" in found["public address"]["said"]
     unreachable = run("check", "--data", str(data), env={"WWM_PUBLIC_URL": served.url})

@@ -241,6 +241,8 @@ def test_her_page_reports_through_the_fix_path_as_her_browser(cast: Cast) -> Non
     assert [f["t"] for f in track] == [f["t"] for f in taken]
     phones = cast.client.get("/api/devices", headers=mira.auth).json()
     assert [d["name"] for d in phones] == ["This browser (the walk page)"]
+    listed = text_of(page(cast.client, "/phones/apps", mira).text)
+    assert "the walk page, in a browser" in listed  # not "an app that didn't say its name"
     # Not from our pages, without the session's token, or someone else's walk: refused.
     token = csrf_of(page(cast.client, f"/walks/{wid}", mira).text)
     cross = cast.client.post(

@@ -282,9 +282,9 @@ def devices_add(
         as_json,
         {**made, "owntracks_key": key} if key else made,
         f"Device {device.id} for {email}. Token (shown once): [bold]{token}[/bold]\n"
-        f"OwnTracks (HTTP mode): URL {base}/api/owntracks, any user name, this token as the "
-        f"password. Traccar Client: server URL {base}/api/traccar, this token as the device "
-        "identifier. See docs/phones.md."
+        f"OwnTracks (HTTP mode): URL {base}/api/owntracks, user name {email} (any works), "
+        f"this token as the password. Traccar Client: server URL {base}/api/traccar, this "
+        "token as the device identifier. See docs/phones.md."
         + (f"\nOwnTracks encryption key (shown once): [bold]{key}[/bold]" if key else ""),
     )
     if not svc.config.public_url and not as_json:

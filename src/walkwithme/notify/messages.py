@@ -174,9 +174,25 @@ def render(payload: dict[str, Any]) -> tuple[str, str]:
         lines.append(f"Phone: {walker['phone']}.")
     if payload.get("note"):
         lines.append(f"Note: {payload['note']}")
+    if kind == "alarm":
+        lines += _what_to_do(payload, name)
     if payload.get("link"):
         lines.append(str(payload["link"]))
     return title, "\n".join(lines)
+
+
+def _what_to_do(payload: dict[str, Any], name: str) -> list[str]:
+    """What whoever reads an alarm can do, as the pages offer it: open the link (to say they
+    are on it, and see where she is now), and call the emergency number. Said last, before
+    the link: an alarm's email said what happened and nothing of what to do."""
+    said = []
+    if payload.get("link"):
+        said.append(f"Open the link to say you are on it and to see where {name} is now.")
+    number = payload.get("emergency_number")
+    call = f"call {number}" if number else "call the emergency number"
+    if not (payload.get("reason") == "duress" or payload.get("said") in DURESS_AGAIN):
+        said.append(f"If you think {name} is in danger, {call}.")  # (duress: said above)
+    return said
 
 
 def _last_seen(last: dict[str, Any], payload: dict[str, Any]) -> str:
@@ -222,6 +238,14 @@ def _more(kind: str, payload: dict[str, Any], name: str, by: str, timer: bool) -
     if reason == "duress" or payload.get("said") in DURESS_AGAIN:
         more.append(_DURESS_CAUTION.format(name=name))
     return more
+
+
+def with_help(payload: dict[str, Any], emergency_number: str) -> dict[str, Any]:
+    """An alarm with the emergency number the operator set (`WWM_EMERGENCY_NUMBER`), for its
+    words to say whom to call, as the pages do."""
+    if payload.get("kind") != "alarm" or not emergency_number:
+        return payload
+    return {**payload, "emergency_number": emergency_number}
 
 
 def with_link(payload: dict[str, Any], base_url: str) -> dict[str, Any]:

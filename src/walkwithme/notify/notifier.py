@@ -35,7 +35,7 @@ from walkwithme.notify.channels import (
     Webhook,
     build,
 )
-from walkwithme.notify.messages import with_link, with_streets
+from walkwithme.notify.messages import with_help, with_link, with_streets
 from walkwithme.notify.outbound import Outbound
 from walkwithme.notify.times import with_times
 from walkwithme.notify.vapid import PushKeys
@@ -147,7 +147,8 @@ class Notifier:
         return outbound.run_alone(self.tick, self.http)
 
     async def _send(self, claimed: outbox.Claimed) -> outbox.Result:
-        payload = with_streets(with_link(claimed.payload, self.config.base_url), self.streets)
+        payload = with_link(claimed.payload, self.config.base_url)
+        payload = with_help(with_streets(payload, self.streets), self.config.emergency_number)
         # Its times said as of now, by the service's clock (a retry hours later says so), in
         # its recipient's zone.
         payload = with_times(payload, self.clock.now_ms(), claimed.timezone)

@@ -149,7 +149,7 @@ def _database(config: Config, db: Database) -> Finding:
         return Finding(
             "database", Verdict.WARN, f"{shown}, schema {at}, but nobody has an account yet"
         )
-    return Finding("database", Verdict.OK, f"{shown}, schema {at}, {count} people")
+    return Finding("database", Verdict.OK, f"{shown}, schema {at}, {_n(count, 'person', 'people')}")
 
 
 def channels_finding(db: Database) -> Finding:
@@ -161,7 +161,8 @@ def channels_finding(db: Database) -> Finding:
     said = []
     if found.unheard:
         said.append(
-            f"{found.unheard} of {found.people} people have no channel that has ever worked "
+            f"{found.unheard} of {_n(found.people, 'person', 'people')} "
+            f"{'has' if found.unheard == 1 else 'have'} no channel that has ever worked "
             "(or only failing ones): alerts for them arrive nowhere"
         )
     if found.untested:
@@ -185,7 +186,7 @@ def channels_finding(db: Database) -> Finding:
         return Finding(
             "channels",
             Verdict.WARN,
-            f"of {_n(total, 'channel')}: {'; '.join(said)}. Each person sees why on their "
+            f"{_n(total, 'channel')} in all: {'; '.join(said)}. Each person sees why on their "
             "channels page, and tests a channel there",
         )
     return Finding(
@@ -208,19 +209,22 @@ def alarms_finding(db: Database) -> Finding:
         return Finding(
             "alarms",
             Verdict.WARN,
-            f"{found.alone} of {found.walkers} walkers have no companion who would hear an "
+            f"{found.alone} of {_n(found.walkers, 'walker')} "
+            f"{'has' if found.alone == 1 else 'have'} no companion who would hear an "
             "alarm (none of their companions has a channel that has worked): their walks "
             'start with "Nobody would hear an alarm"',
         )
     return Finding(
         "alarms",
         Verdict.OK,
-        f"each of {found.walkers} walkers has a companion who would hear an alarm",
+        (f"each of {found.walkers} walkers has" if found.walkers > 1 else "the one walker has")
+        + " a companion who would hear an alarm",
     )
 
 
-def _n(count: int, thing: str) -> str:
-    return f"{count} {thing}" + ("" if count == 1 else "s")
+def _n(count: int, thing: str, things: str = "") -> str:
+    """ "1 channel", "2 channels"; "1 person", "3 people" (`things`: an odd plural)."""
+    return f"{count} {thing if count == 1 else things or thing + 's'}"
 
 
 def _clock(config: Config, db: Database, clock: Clock) -> Finding:

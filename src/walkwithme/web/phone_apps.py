@@ -17,6 +17,7 @@ from walkwithme.api.params import Id
 from walkwithme.domain.errors import DomainError
 from walkwithme.usecases import devices
 from walkwithme.usecases.accounts import Person
+from walkwithme.usecases.browser import BROWSER
 from walkwithme.web import words
 from walkwithme.web.manage_common import act
 from walkwithme.web.render import pages_of, waits
@@ -71,7 +72,13 @@ async def _phones(request: Request, person: Person) -> list[dict[str, str | int]
             "id": d["id"],
             "name": d["name"],
             "app": APPS.get(str(d["app"]))
-            or ("an app that didn't say its name" if d["last_seen_at"] else "not set up yet"),
+            or (
+                "the walk page, in a browser"
+                if d["name"] == BROWSER
+                else "an app that didn't say its name"
+                if d["last_seen_at"]
+                else "not set up yet"
+            ),
             "seen": words.when(int(d["last_seen_at"]), now, person.timezone)
             if d["last_seen_at"]
             else "never yet",

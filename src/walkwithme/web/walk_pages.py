@@ -171,9 +171,10 @@ async def mark_safe(walk_id: Id, request: Request) -> Response:
     def done(fields: dict[str, str]) -> str:
         if fields.get("home") == "yes":
             return (
-                "Done: the alarm is over and so is the walk; the others are told, with your note."
+                "Done: the alarm is over and so is the walk; everyone on it is told, with your "
+                "note."
             )
-        return "Done: the alarm is over, and the others are told, with your note."
+        return "Done: the alarm is over; everyone on the walk is told, with your note."
 
     return await _act(request, walk_id, job, done)
 
