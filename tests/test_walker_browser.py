@@ -793,6 +793,23 @@ def test_standing_still_her_page_still_reports_where_she_is(
         assert site.look() == []
 
 
+def test_a_rough_position_from_her_phone_is_said_with_how_to_give_a_precise_one(
+    open_site: SiteFactory,  # noqa: F811
+    new_context: Callable[[], BrowserContext],  # noqa: F811
+) -> None:
+    """Precise location off (an iPhone's, an Android's approximate location): her browser
+    gives positions within 300 m, which the service keeps out of her walk. Her page says so,
+    and how to turn precise location on, instead of "Sharing your position"."""
+    site, noor, context, page, walk_id, mira = sharing_from_her_page(open_site, new_context)
+    context.set_geolocation({"latitude": START[0], "longitude": START[1], "accuracy": 300})
+    site.clock.advance(seconds=50)
+    page.clock.fast_forward(50_000)  # quiet 45 s: her page asks the browser again
+    state = page.locator("#report-state")
+    expect(state).to_contain_text("Your phone gives only a rough position (within 300 m)")
+    expect(state).to_contain_text("Turn on precise location for this site")
+    screenshot(page, "walker-rough-position")
+
+
 def test_her_sos_while_she_is_asked_turns_the_question_into_the_alarms(
     open_site: SiteFactory,  # noqa: F811
     new_context: Callable[[], BrowserContext],  # noqa: F811

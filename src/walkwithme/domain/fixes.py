@@ -23,7 +23,7 @@ MAX_ACCURACY_M = 100_000.0
 MAX_SPEED_MPS = 1_000.0
 ALTITUDE_RANGE_M = (-1_000.0, 10_000.0)
 # Kept, but flagged and left out of the rules and the map.
-MAX_PLAUSIBLE_ACCURACY_M = 500.0
+MAX_PLAUSIBLE_ACCURACY_M = 150.0
 MAX_PLAUSIBLE_SPEED_MPS = 200 / 3.6  # faster than any car in town: a GPS jump
 
 

@@ -24,7 +24,7 @@ from walkwithme.domain.pace import (
 )
 from walkwithme.domain.rules import Progress, Reason, battery_notice, progress_after
 from walkwithme.domain.stops import progress_from, stop_after
-from walkwithme.domain.walks import Destination, WalkState, door_after_fix
+from walkwithme.domain.walks import MAX_DOOR_ACCURACY_M, Destination, WalkState, door_after_fix
 from walkwithme.store.tx import Tx
 from walkwithme.streets import DistanceField
 from walkwithme.usecases import alerts, heard_again, helping, timeline, walk_record, walk_store
@@ -191,7 +191,10 @@ class Track:
             if stood_since is None or stop_before is None
             else min(t, stop_before.last_at + t - previous.t_ms) - max(progressed_at, stood_since)
         )
-        self._adapt_arrival(left, t, waited, nearer)
+        # A fix vaguer than her door trusts can't measure her pace: network positions by
+        # turns with GPS moved a walker on time minutes later (an outside review).
+        measures = (fix.accuracy_m or 0.0) <= MAX_DOOR_ACCURACY_M
+        self._adapt_arrival(left, t, waited, nearer and measures)
 
     def _withdraw_check(self, t: int) -> None:
         """A question her fixes answer: "Are you OK?" asked because her phone went silent is

@@ -93,7 +93,7 @@ async function flush() {
       keep(queued().slice(batch.length));
       lastSent = batch[batch.length - 1].t;
       sent = true;
-      say(`Sharing your position. Last sent ${words.clockTime(lastSent, data.tz)}.`);
+      say(sharing(batch[batch.length - 1], (body.results || []).at(-1)));
     } else if ([401, 403, 404].includes(answer.status)) {
       stopped = true;
       say("This page can no longer share your position: reload it.");
@@ -108,6 +108,19 @@ async function flush() {
   }
   if (sent && queued().length) return flush();
   if (sent) sayQueue("");
+}
+
+// What the page says once positions are sent: that it shares them, or, when her phone gives
+// only a rough one (the service keeps it out of her walk: her companions would not see her
+// get nearer, and she would be asked if she is OK), how to give a precise one.
+function sharing(last, result) {
+  const rough = result && result.status === "flagged" && /inaccurate/.test(result.reason || "");
+  if (!rough) return `Sharing your position. Last sent ${words.clockTime(last.t, data.tz)}.`;
+  return (
+    `Your phone gives only a rough position (within ${words.atMost(last.accuracy)}): your ` +
+    "companions can't see you get nearer. Turn on precise location for this site (on an " +
+    "iPhone: Settings, Privacy, Location Services, your browser, Precise Location)."
+  );
 }
 
 let battery = null;
