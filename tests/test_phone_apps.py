@@ -373,6 +373,9 @@ def test_the_advice_says_how_to_turn_on_remote_configuration_on_each_phone(cast:
         # Remote Control); Android with Remote configuration (and Remote commands) on.
         assert "Settings > Remote Control, turn on cmd and remoteConfiguration" in said
         assert "allowRemoteConfiguration" not in said  # no such setting in either app
+        # What seldom reports mean for her, not only for her companions (an outside review:
+        # a phone reporting every 5 minutes was alarmed 3 minutes into her walk, at night).
+        assert "you would be asked if you are OK whenever it has said nothing" in said
         assert "Preferences > Remote Control, turn on Remote configuration" in said
 
 

@@ -68,9 +68,10 @@ class Client:
         if self.app is App.OWNTRACKS:
             now = f"is in {self.mode.capitalize()} mode" if self.mode else "may not be in Move mode"
             return (
-                f"OwnTracks {now}: it may report only every 15 minutes or so, and your "
-                "companions would not see you move. Switch it to Move mode for the walk, or "
-                f"let the server do it: {REMOTE_CONFIGURATION}"
+                f"OwnTracks {now}: it may report only every 15 minutes or so. Your "
+                "companions would not see you move, and you would be asked if you are OK "
+                "whenever it has said nothing for a few minutes. Switch it to Move mode for "
+                f"the walk, or let the server do it: {REMOTE_CONFIGURATION}"
             )
         if self.mode == TRACCAR_10:
             return None  # its heartbeat can't be seen: a warning she could never clear
