@@ -18,7 +18,7 @@ import pytest
 from nacl.encoding import Base64Encoder
 from nacl.secret import SecretBox
 
-from tests.people import HOME, START, Cast, Member, between
+from tests.people import HOME, PIN, START, Cast, Member, between
 from tests.service import Service, cli
 from tests.test_owntracks_mqtt import location
 from tests.test_service_e2e import now_ms, prepare
@@ -94,6 +94,34 @@ def test_traccar_client_10_is_not_told_of_a_heartbeat_it_cannot_show(cast: Cast)
     assert form(cast, position_form(phone, t, START)).status_code == 200
     walk = cast.start_walk(mira)
     assert not any("phone:" in w for w in walk["warnings"])
+
+
+def test_traccar_client_10_reporting_minutes_apart_is_told_how_to_set_it(cast: Cast) -> None:
+    """Traccar Client 10 at its defaults (Distance 75 m, Interval 300 s, no heartbeat) reports
+    every 5 minutes before her walk, and nothing while she stands still on it: a red light
+    asked her if she was OK, then alarmed her companions (an outside review). Its messages
+    don't say how it is set; how far apart they come does. Set for walks, it reports every
+    few seconds, and the advice goes."""
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    phone = cast.device(mira)
+    for _ in range(3):  # at home all evening, a message every 5 minutes
+        t = cast.clock.now_ms() // 1000
+        assert form(cast, position_form(phone, t, START)).status_code == 200
+        cast.clock.advance(minutes=5)
+    walk = cast.start_walk(mira)
+    [said] = [w for w in walk["warnings"] if w.startswith("phone:")]
+    assert "Traccar Client reported 5 minutes apart" in said
+    assert 'Location accuracy "Highest", then Interval (seconds) 10' in said
+    assert said == f"phone: {device(cast, mira)['advice']}"
+    cast.client.post(f"/api/walks/{walk['id']}/end", json={"pin": PIN}, headers=mira.auth)
+    for _ in range(3):  # set as the advice says: every 10 s (last seen is kept every 30 s)
+        cast.clock.advance(seconds=35)
+        t = cast.clock.now_ms() // 1000
+        assert form(cast, position_form(phone, t, START)).status_code == 200
+    assert device(cast, mira)["advice"] is None
+    again = cast.start_walk(mira)
+    assert not any("phone:" in w for w in again["warnings"])
 
 
 def test_traccar_client_9_without_a_heartbeat_seen_is_still_told(cast: Cast) -> None:

@@ -81,6 +81,24 @@ class Client:
             + TRACCAR_SETTINGS
         )
 
+    def advice_after(self, gap_ms: int | None) -> str | None:
+        """Its advice, knowing how far apart its last two messages came (`gap_ms`). Traccar
+        Client 10's messages don't say how it is set, but the gap does: at its defaults
+        (Distance 75 m, Interval 300 s, no heartbeat) it reports every 5 minutes, and a red
+        light on her walk asked her if she was OK, then alarmed her companions (an outside
+        review). A gap of hours is a phone switched off, not its interval; a short one, an
+        app set for walks (the advice goes once she sets it, at its next messages)."""
+        if self.mode != TRACCAR_10 or gap_ms is None:
+            return self.advice
+        if not SELDOM_FROM_MS <= gap_ms <= SELDOM_UNTIL_MS:
+            return self.advice
+        minutes = max(2, round(gap_ms / 60_000))
+        return (
+            f"Traccar Client reported {minutes} minutes apart, and sends nothing while you "
+            "stand still unless its heartbeat is on: a pause could ask you if you are OK. "
+            "For the walk, set in its settings: " + TRACCAR_SETTINGS
+        )
+
     def after(self, previous: Client | None) -> Client:
         """What is known of the app now: a message that doesn't say its mode (OwnTracks'
         transitions and cards) leaves it as it was, and so does Traccar Client's message
@@ -115,6 +133,11 @@ TRACCAR_SETTINGS = (
     "Distance 0 too), and Stationary heartbeat (seconds) 60."
 )
 
+
+# Messages this far apart say an app reports too seldom for a walk (the night's silent rule is
+# 2 minutes); farther apart than the longest, a phone was off or out of reach, not set so.
+SELDOM_FROM_MS = 2 * 60_000
+SELDOM_UNTIL_MS = 30 * 60_000
 
 UNKNOWN_MODE = "unknown"  # what we asked it to leave, when it hadn't said
 

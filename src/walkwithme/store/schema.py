@@ -99,6 +99,9 @@ devices = sa.Table(
     sa.Column("created_at", Ms, nullable=False),
     sa.Column("revoked_at", Ms),
     sa.Column("last_seen_at", Ms),
+    # How far apart its last two messages came (as last_seen_at is written: at most every
+    # 30 s): when, never where (domain/reporting.py, `Client.advice_after`).
+    sa.Column("report_gap_ms", Ms),
     # What its messages said of the phone app (domain/reporting.py): the app, and its mode.
     sa.Column("app", sa.String(16)),
     # The app it first reported as: only one that began as OwnTracks is given friends.

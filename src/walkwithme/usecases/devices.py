@@ -103,6 +103,7 @@ def list_devices(conn: Connection, person_id: int) -> list[dict[str, Any]]:
             devices.c.name,
             devices.c.created_at,
             devices.c.last_seen_at,
+            devices.c.report_gap_ms,
             devices.c.app,
             devices.c.app_mode,
             devices.c.last_refused_at,
@@ -117,7 +118,7 @@ def list_devices(conn: Connection, person_id: int) -> list[dict[str, Any]]:
         item = dict(r._mapping)
         client = _client(r.app, r.app_mode)
         item["reports"] = client.reports.value if client else None
-        item["advice"] = client.advice if client else None
+        item["advice"] = client.advice_after(r.report_gap_ms) if client else None
         found.append(item)
     return found
 

@@ -347,7 +347,10 @@ NO_WALK = "no walk is live: location is kept only during walks"
 _SEEN = (
     devices.update()
     .where(devices.c.id == sa.bindparam("device_id"))
-    .values(last_seen_at=sa.bindparam("now"))
+    .values(
+        last_seen_at=sa.bindparam("now"),
+        report_gap_ms=sa.bindparam("now") - devices.c.last_seen_at,
+    )
 )
 # A device's last-seen time is written at most this often while its fixes come (it is shown
 # as "2 minutes ago"; nothing judges by it: the rules count her silence on the walk's own
