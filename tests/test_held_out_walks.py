@@ -549,8 +549,7 @@ def test_network_positions_by_turns_with_gps_do_not_move_her_arrival(
     walks at her planned pace. Such fixes, judged as GPS fixes are, told her companions she
     was slower and moved her expected arrival minutes later (putting off a late alarm by as
     much: an outside review), or broke her progress into a stalled question. A fix vaguer
-    than 150 m is now kept, flagged, out of the rules and the map: she is heard, not judged
-    by it."""
+    than 150 m is now shown, but not judged."""
     night = Night(cast)
     noise = random.Random(seed)
     fixes = walked(way_home(helsinki), night.started, noise_m=5)
@@ -561,10 +560,7 @@ def test_network_positions_by_turns_with_gps_do_not_move_her_arrival(
             where = moved(where, off * math.cos(angle), off * math.sin(angle))
             extra = {"accuracy": round(off)}
         mixed.append((t, where, extra))
-    for t, (lat, lon), extra in mixed:  # (a network position is kept, flagged: she is heard)
-        night.look_until(t)
-        sent = {"t": t, "lat": lat, "lon": lon, "accuracy": 8, **extra}
-        assert cast.statuses(night.phone, sent) == ["flagged" if extra else "accepted"]
+    night.play(mixed)  # (a network position is kept and shown: not judged)
     said = [(e["kind"], e.get("reason"), (e["at"] - night.started) // 1000) for e in night.events()]
     assert night.state() == "at_door", said
     assert night.at("check") == [], said

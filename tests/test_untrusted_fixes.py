@@ -93,3 +93,18 @@ def test_a_low_battery_is_told_from_fixes_kept_out_of_the_map(cast: Cast) -> Non
     assert [e["battery"] for e in low] == [14, 4]
     # Where she was last seen, as her companions are told it: the last fix that was drawn.
     assert near(low[0]["position"], between(START, HOME, 0.05))
+
+
+def test_a_network_position_during_an_alarm_is_where_she_was_last_seen(cast: Cast) -> None:
+    """A fix within 300 m (a network position) is not judged by the rules, but it is shown:
+    during her alarm it may be all there is of where she is (a review: flagged, it vanished)."""
+    mira, noor, phone, walk = cast.walking()
+    cast.clock.advance(seconds=10)
+    assert cast.statuses(phone, cast.fix(between(START, HOME, 0.05))) == ["accepted"]
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    cast.clock.advance(seconds=30)
+    driven = cast.fix(between(START, HOME, 0.6), accuracy=300)
+    assert cast.statuses(phone, driven) == ["accepted"]
+    last = seen(cast, noor, walk)["last_position"]
+    assert near(last, between(START, HOME, 0.6))
+    assert last["accuracy"] == 300

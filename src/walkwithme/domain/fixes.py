@@ -23,7 +23,12 @@ MAX_ACCURACY_M = 100_000.0
 MAX_SPEED_MPS = 1_000.0
 ALTITUDE_RANGE_M = (-1_000.0, 10_000.0)
 # Kept, but flagged and left out of the rules and the map.
-MAX_PLAUSIBLE_ACCURACY_M = 150.0
+MAX_PLAUSIBLE_ACCURACY_M = 500.0
+# On the map and her last position, but not judged by the rules (progress, pace): a network
+# position, by turns with GPS, broke her progress into stalled questions and told her
+# companions she was slower (an outside review). During an alarm it may be all there is of
+# where she is, so it is shown, with its accuracy.
+MAX_JUDGED_ACCURACY_M = 150.0
 MAX_PLAUSIBLE_SPEED_MPS = 200 / 3.6  # faster than any car in town: a GPS jump
 
 

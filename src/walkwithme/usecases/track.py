@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from walkwithme.domain.driven import rise_after
-from walkwithme.domain.fixes import Fix
+from walkwithme.domain.fixes import MAX_JUDGED_ACCURACY_M, Fix
 from walkwithme.domain.lingering import Stillness, still_after
 from walkwithme.domain.pace import (
     PAUSE_MS,
@@ -108,7 +108,8 @@ class Track:
             self._door(was, door, fix, t)
             if not alarm:
                 self.state = door
-        if dest is not None and straight is not None:
+        judged = (fix.accuracy_m or 0.0) <= MAX_JUDGED_ACCURACY_M  # (a network position: shown)
+        if dest is not None and straight is not None and judged:
             self._nearer(fix, previous, dest, straight, t)
         self._withdraw_check(t)
         self._battery(fix.battery_pct, fix)

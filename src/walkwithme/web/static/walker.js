@@ -110,11 +110,16 @@ async function flush() {
   if (sent) sayQueue("");
 }
 
+// A position vaguer than this is shown but not judged by the service's rules (domain/fixes.py,
+// MAX_JUDGED_ACCURACY_M): her companions would not see her get nearer, and she would be asked
+// if she is OK. Vaguer than 500 m, it is kept off the map too ("flagged").
+const ROUGH_M = 150;
+
 // What the page says once positions are sent: that it shares them, or, when her phone gives
-// only a rough one (the service keeps it out of her walk: her companions would not see her
-// get nearer, and she would be asked if she is OK), how to give a precise one.
+// only a rough one, how to give a precise one.
 function sharing(last, result) {
-  const rough = result && result.status === "flagged" && /inaccurate/.test(result.reason || "");
+  const flagged = result && result.status === "flagged" && /inaccurate/.test(result.reason || "");
+  const rough = flagged || (last.accuracy !== undefined && last.accuracy > ROUGH_M);
   if (!rough) return `Sharing your position. Last sent ${words.clockTime(last.t, data.tz)}.`;
   return (
     `Your phone gives only a rough position (within ${words.atMost(last.accuracy)}): your ` +
