@@ -448,6 +448,9 @@ def test_whoever_found_her_home_ends_the_walk_with_the_alarm(cast: Cast) -> None
         "Noor said Mira is home, inside: “Her battery died, she is home”"
     )
     told = cast.told(mira, "inside")
+    # Home by Noor's word, wherever her phone last was: the title says so too (it said
+    # "inside, not where the walk was going" above "Mira is home").
+    assert render(told[-1])[0] == "Mira is home, inside."
     assert (
         render(told[-1])[1].splitlines()[1] == "Noor said so: Mira is home, and the walk is over."
     )

@@ -88,6 +88,12 @@ def test_stalled_waits_for_the_fix_that_would_confirm_her_progress() -> None:
     edges(replace(nearing, last_fix_at=T0 + 7 * MINUTE), T0 + by_day + 3 * MINUTE, Reason.STALLED)
     # Not nearing: asked at the rule's time, whatever her last fix was.
     edges(replace(nearing, nearing=False), T0 + by_day, Reason.STALLED)
+    # Her rules may make silence longer than a stall (2 min stalled, 30 silent): the wait
+    # is never longer than the stall's own time.
+    quick = Thresholds(**{**DAY.__dict__, "stalled_ms": 2 * MINUTE, "silent_ms": 30 * MINUTE})
+    held = replace(nearing, last_fix_at=T0 + MINUTE)
+    assert evaluate(held, T0 + 4 * MINUTE - SECOND, quick).ask is None
+    assert evaluate(held, T0 + 4 * MINUTE, quick).ask is Reason.STALLED
 
 
 def test_silent_when_no_fix() -> None:

@@ -18,9 +18,10 @@ from tests.test_delivery import add_webhook, send_all
 from tests.test_operator_cli import run
 from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
+from walkwithme.config import load_config
 from walkwithme.notify.channels import sign
 from walkwithme.settings import BY_NAME
-from walkwithme.upkeep import checks
+from walkwithme.upkeep import checks, hook
 
 pytestmark = pytest.mark.one_database("sqlite")
 
@@ -119,7 +120,26 @@ def test_the_emergency_hook_on_the_operators_own_network_hears_an_alarm_and_chec
         assert (alarm["kind"], alarm["rung"]) == ("alarm", "hook")
     fine = check(data, **env)["emergency hook"]
     assert fine["verdict"] == "ok"
-    assert "it took each alarm posted to it (1), the last on " in fine["said"]
+    assert "it took the last alarm posted to it, on " in fine["said"]
+    assert "(1 in all)" in fine["said"]
+
+
+def test_a_hook_that_gave_alarms_up_fails_the_check_and_says_if_it_is_unsigned() -> None:
+    """Alarms given up at the top of the ladder reached nobody: a failure (exit code 1, for
+    monitors), not a warning; tried again, a warning. An unsigned hook is said with either."""
+    signed = load_config(
+        {"WWM_EMERGENCY_HOOK": "https://oncall.example.org/h", "WWM_HOOK_SECRET": "s"}
+    )
+    unsigned = load_config({"WWM_EMERGENCY_HOOK": "https://oncall.example.org/h"})
+    gave_up = hook.Health(3, 1_780_000_000_000, 0, 1, "it answered 404")
+    trying = hook.Health(3, 1_780_000_000_000, 2, 0, "it answered 502")
+    failed = checks.hook_finding(signed, gave_up)
+    assert failed.verdict is checks.Verdict.FAIL
+    assert "not arriving (it answered 404): 1 given up" in failed.said
+    assert checks.hook_finding(signed, trying).verdict is checks.Verdict.WARN
+    both = checks.hook_finding(unsigned, gave_up)
+    assert both.verdict is checks.Verdict.FAIL
+    assert "without WWM_HOOK_SECRET" in both.said
 
 
 def test_hook_test_posts_a_signed_test_and_says_whether_it_was_taken(tmp_path: Path) -> None:
@@ -140,8 +160,15 @@ def test_hook_test_posts_a_signed_test_and_says_whether_it_was_taken(tmp_path: P
     assert json.loads(refused.stdout) == {
         "hook": "http://127.0.0.1:9/...",
         "took_it": False,
+        "signed": True,
         "error": "nothing answered at that address",
     }
+    with webhook_sink() as hook_sink:  # no secret: taken, but not said to be signed
+        bare = {"WWM_EMERGENCY_HOOK": hook_sink.url + "/emergency", "WWM_HOOK_SECRET": ""}
+        taken = run("hook", "test", "--data", str(data), env=bare)
+        assert taken.returncode == 0, taken.stderr
+        assert "took the test alert, UNSIGNED: set WWM_HOOK_SECRET" in taken.stdout
+        assert "signed test" not in taken.stdout
     unset = run("hook", "test", "--data", str(data), env={"WWM_EMERGENCY_HOOK": ""})
     assert unset.returncode == 1
     assert "WWM_EMERGENCY_HOOK is not set" in unset.stderr

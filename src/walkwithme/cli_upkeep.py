@@ -220,8 +220,14 @@ def hook_test(data: DataOpt = None, as_json: JsonOpt = False) -> None:
         raise typer.Exit(1)
     failed = asyncio.run(_post_test(config))
     where = hook.shown(config.emergency_hook)
+    signed = bool(config.hook_secret)
     if as_json:
-        out(True, {"hook": where, "took_it": failed is None, "error": failed}, "")
+        out(True, {"hook": where, "took_it": failed is None, "signed": signed, "error": failed}, "")
+    elif failed is None and not signed:
+        console.print(
+            f"[yellow]warning[/yellow] {escape(where)} took the test alert, UNSIGNED: set "
+            "WWM_HOOK_SECRET, or it can't tell a real alarm from a forged one"
+        )
     elif failed is None:
         console.print(f"[green]ok[/green]      {escape(where)} took a signed test alert")
     else:

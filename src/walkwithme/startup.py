@@ -137,7 +137,13 @@ def remember_address(config: Config) -> None:
     """Keep where this `serve` listens in its data folder: the commands run beside it build
     their links on it (`served_at`). Started with `--port 18200`, it printed invite links and
     phone settings for port 8000 (an operator's review)."""
-    (config.data_dir / ADDRESS_FILE).write_text(f"http://{config.host}:{config.port}\n")
+    host = config.host
+    # Every address (compared, not bound): this machine's own is one of them.
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104
+        host = "127.0.0.1"
+    elif ":" in host:
+        host = f"[{host}]"  # an IPv6 address, as a URL writes it
+    (config.data_dir / ADDRESS_FILE).write_text(f"http://{host}:{config.port}\n")
 
 
 def served_at(config: Config) -> str:

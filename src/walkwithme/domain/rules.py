@@ -147,7 +147,10 @@ def stalled_due(w: Watch, t: Thresholds) -> int:
     progress is asked all the same."""
     due = w.progress_at + t.stalled_ms
     if w.nearing and w.last_fix_at is not None:
-        due = max(due, min(w.last_fix_at + t.silent_ms, due + t.silent_ms))
+        # (Her rules may make silence longer than a stall: the wait is never longer than
+        # either.)
+        longest = min(t.silent_ms, t.stalled_ms)
+        due = max(due, min(w.last_fix_at + t.silent_ms, due + longest))
     return due
 
 

@@ -312,31 +312,33 @@ def _hook_health(db: Database) -> hook.Health:
 
 
 def hook_finding(config: Config, health: hook.Health | None) -> Finding:
-    """The emergency hook: set and signed, and whether the alarms posted to it arrived (None:
-    the database could not say)."""
+    """The emergency hook: whether the alarms posted to it arrived (None: the database could
+    not say), and signed. Alarms given up there are a failure (the exit code says so, for
+    monitors): the top of the ladder reached nobody; alarms being tried again, a warning."""
     test = "walkwithme hook test posts a signed test to it"
+    unsigned = (
+        ""
+        if config.hook_secret
+        else "WWM_EMERGENCY_HOOK is set without WWM_HOOK_SECRET: what is posted to it is "
+        "unsigned, and it can't tell a real alarm from a forged one"
+    )
     if health is not None and (health.given_up or health.retrying):
         failing = [
             f"{health.retrying} being tried again" if health.retrying else "",
             f"{health.given_up} given up" if health.given_up else "",
         ]
-        return Finding(
-            "emergency hook",
-            Verdict.WARN,
+        said = (
             f"alarms posted to it are not arriving ({health.last_error or 'no answer'}): "
-            f"{', '.join(f for f in failing if f)}. {test}",
+            f"{', '.join(f for f in failing if f)}. {test}"
         )
-    if not config.hook_secret:
-        return Finding(
-            "emergency hook",
-            Verdict.WARN,
-            "WWM_EMERGENCY_HOOK is set without WWM_HOOK_SECRET: what is posted to it is "
-            "unsigned, and it can't tell a real alarm from a forged one",
-        )
+        verdict = Verdict.FAIL if health.given_up else Verdict.WARN
+        return Finding("emergency hook", verdict, f"{said}; {unsigned}" if unsigned else said)
+    if unsigned:
+        return Finding("emergency hook", Verdict.WARN, unsigned)
     fared = (
         "no alarm has reached it yet"
         if health is None or not health.delivered
-        else f"it took each alarm posted to it ({health.delivered}), the last {when(health)}"
+        else f"it took the last alarm posted to it, {when(health)} ({health.delivered} in all)"
     )
     return Finding(
         "emergency hook", Verdict.OK, f"set, signed with WWM_HOOK_SECRET; {fared}; {test}"

@@ -98,7 +98,9 @@ def _home_by(tx: Tx, walk: Walk, person_id: int, note: str) -> None:
     save(tx, walk, WalkState.SAFE, ended_at=tx.now_ms)
     facts: dict[str, Any] = {
         "note": note,
-        "at_door": walk.at_her_door,
+        # Home by the word of whoever found her ("Mira is home: end the walk too"), wherever
+        # her phone last was: her alert and his page say "home", as he did.
+        "at_door": True,
         "by": {"id": person_id, "name": person_name(tx.conn, person_id)},
     }
     event_id = timeline.record(tx, walk.id, "inside", actor_id=person_id, **facts)
