@@ -335,3 +335,15 @@ def test_links_printed_beside_a_service_on_another_port_point_at_it(tmp_path: Pa
     assert invite["link"].startswith(f"{service.url}/signup?invite=")
     assert f"{service.url}/api/owntracks" in phone.stdout
     assert ":8000" not in phone.stdout
+
+
+def test_a_service_on_every_address_is_found_at_this_machines_own(tmp_path: Path) -> None:
+    """Listening on 0.0.0.0 (or ::), the address the commands build links on is 127.0.0.1
+    (an IPv6 one in brackets): http://0.0.0.0:... is no address to open."""
+    from walkwithme import startup
+
+    every = ("0.0.0.0", "127.0.0.1")  # noqa: S104 (compared, not bound)
+    for host, seen in (every, ("::", "127.0.0.1"), ("::1", "[::1]")):
+        config = load_config({"WWM_DATA": str(tmp_path), "WWM_HOST": host, "WWM_PORT": "18888"})
+        startup.remember_address(config)
+        assert startup.served_at(config) == f"http://{seen}:18888"
