@@ -80,7 +80,8 @@ def _all(config: Config, clock: Clock, get: Getter) -> Iterator[Finding]:
             yield channels_finding(db)
             yield alarms_finding(db)
             yield _clock(config, db, clock)
-        hook_health = _hook_health(db) if healthy else None
+        # (read only for a hook that is set: without one, no alarm climbs to it)
+        hook_health = _hook_health(db) if healthy and config.emergency_hook else None
     finally:
         db.dispose()
     yield _streets(config)

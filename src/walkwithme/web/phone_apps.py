@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 
 import segno
 from fastapi import APIRouter, Request
@@ -61,6 +62,15 @@ APPS = {"owntracks": "OwnTracks", "traccar": "Traccar Client"}
 REMOVED = "Removed: that phone's token no longer works, here or in any app."
 
 
+def _app_said(device: dict[str, Any]) -> str:
+    """Which app reports for this phone, in words."""
+    if device["app"] in APPS:
+        return APPS[device["app"]]
+    if device["name"] == BROWSER:
+        return "the walk page, in a browser"
+    return "an app that didn't say its name" if device["last_seen_at"] else "not set up yet"
+
+
 async def _phones(request: Request, person: Person) -> list[dict[str, str | int]]:
     """Her phones in words: which app, when it last reported, why its last message didn't
     count (if one didn't)."""
@@ -71,14 +81,7 @@ async def _phones(request: Request, person: Person) -> list[dict[str, str | int]
         {
             "id": d["id"],
             "name": d["name"],
-            "app": APPS.get(str(d["app"]))
-            or (
-                "the walk page, in a browser"
-                if d["name"] == BROWSER
-                else "an app that didn't say its name"
-                if d["last_seen_at"]
-                else "not set up yet"
-            ),
+            "app": _app_said(d),
             "seen": words.when(int(d["last_seen_at"]), now, person.timezone)
             if d["last_seen_at"]
             else "never yet",
