@@ -246,12 +246,22 @@ def serious_violations(page: Page) -> list[str]:
     ]
 
 
+# Screenshots this process took: a page that several tests pass through (her walk's start) is
+# shot once. Each shot of a full page with its map, resized to a desktop's width, is work a
+# loaded machine did slowly enough to fail a test (10 s) that judged nothing of it.
+_TAKEN: set[str] = set()
+SHOT_TIMEOUT_MS = 30_000  # a bound on a loaded machine, not a timing assertion
+
+
 def screenshot(page: Page, name: str) -> None:
     """At a phone's width, then a desktop's; the page is left at the phone's."""
+    if name in _TAKEN:
+        return
+    _TAKEN.add(name)
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SHOTS / f"{name}-phone.png", full_page=True)
+    page.screenshot(path=SHOTS / f"{name}-phone.png", full_page=True, timeout=SHOT_TIMEOUT_MS)
     page.set_viewport_size(DESKTOP)
-    page.screenshot(path=SHOTS / f"{name}-desktop.png", full_page=True)
+    page.screenshot(path=SHOTS / f"{name}-desktop.png", full_page=True, timeout=SHOT_TIMEOUT_MS)
     page.set_viewport_size(PHONE)
 
 
