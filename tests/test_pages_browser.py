@@ -804,6 +804,21 @@ def test_her_own_page_says_the_walk_is_over_to_her_when_it_ends_elsewhere(
     )
 
 
+def test_inside_away_from_her_door_his_open_page_says_not_where_the_walk_was_going(
+    open_site: SiteFactory, new_context: Callable[[], BrowserContext]
+) -> None:
+    """Her "I'm inside" far from her door (at a friend's, say): his open page said "Mira is
+    home, inside" while his alert and the page opened again said she is inside elsewhere."""
+    site = open_site()
+    mira, noor, phone, walk = site.walking()
+    site.send(phone, (60.1699, 24.9384))  # near the station, 1 km from her door
+    page = companion_page(site, new_context(), noor, walk["id"])
+    site.call(mira, "POST", f"/api/walks/{walk['id']}/inside", pin=PIN, note="At Sara's")
+    expect(page.locator("#headline")).to_have_text("Mira is inside, not where the walk was going")
+    expect(page.locator("#ending")).to_contain_text("Mira said: “At Sara's”")
+    screenshot(page, "companion-inside-elsewhere")
+
+
 def test_signed_out_in_her_silent_alarm_his_page_keeps_the_alarm_and_not_where_she_was(
     open_site: SiteFactory, new_context: Callable[[], BrowserContext]
 ) -> None:

@@ -303,6 +303,26 @@ def test_inside_with_her_pin_and_a_closing_note_ends_the_walk_for_everyone(cast:
     assert cast.client.get(f"/api/walks/{wid}", headers=noor.auth).status_code == 404  # over
 
 
+def test_inside_away_from_her_door_or_on_a_timer_walk_is_not_said_home_on_her_page(
+    cast: Cast,
+) -> None:
+    """Her "I'm inside" at a friend's, 1 km from her door, then on a timer walk: her page
+    said "You are home, inside" both times."""
+    mira, noor, phone, walk = cast.walking()
+    cast.send(phone, cast.fix((60.1699, 24.9384)))
+    assert post_form(cast, mira, f"/walks/{walk['id']}/inside", pin=PIN).status_code == 303
+    there = page(cast.client, f"/walks/{walk['id']}", mira).text
+    assert '<h1 id="headline">You are inside</h1>' in there
+    timer = post_form(
+        cast, mira, "/walks/new", place="timer", check_at="23:30", pin=PIN, pin_again=PIN,
+        **{f"companion_{noor.id}": "on"},
+    )  # fmt: skip
+    assert timer.status_code == 303, timer.text
+    assert post_form(cast, mira, f"{timer.headers['location']}/inside", pin=PIN).status_code == 303
+    later = page(cast.client, timer.headers["location"], mira).text
+    assert '<h1 id="headline">You are inside</h1>' in later
+
+
 def test_her_page_says_how_long_to_wait_after_too_many_pins(cast: Cast) -> None:
     """As the API: the page that refuses an attempt made too soon says when to try again, in
     words and in Retry-After."""

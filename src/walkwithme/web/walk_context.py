@@ -164,7 +164,9 @@ def walk_context(
         "name": name,
         "state": state,
         "live": live,
-        "headline": words.state_sentence(state, name),
+        "headline": words.state_sentence(
+            words.headline_state(state, seen.events, view["kind"] == "timer"), name
+        ),
         "ending": None if live else ending(seen.events, now, tz, name, me),
         "alarm": alarm,
         "alarm_reason": _alarm_reason(alarm) if alarm else None,

@@ -235,9 +235,11 @@ async def her_walk_page(
 
 def _in_her_words(context: dict[str, Any], events: list[dict[str, Any]], me: int) -> None:
     """The companion's sentences ("Mira is on the way"), said to her ("You are on the way")."""
-    state = str(context["state"])
+    timer = context["data"]["view"]["kind"] == "timer"
     context["name"] = "you"
-    context["headline"] = walker_words.state_sentence(state)
+    context["headline"] = walker_words.state_sentence(
+        words.headline_state(str(context["state"]), events, timer)
+    )
     for item, event in zip(context["timeline"], reversed(events), strict=True):
         item["text"] = walker_words.event_sentence(event, me)
     data = context["data"]

@@ -14,6 +14,8 @@ STATES = {
     "at_door": "You are at your door",
     "alarm": "ALARM: your companions are told",
     "safe": "You are home, inside",
+    "safe_elsewhere": "You are inside",
+    "safe_timer": "You are inside",
     "ended": "You ended the walk",
 }
 

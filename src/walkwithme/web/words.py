@@ -171,12 +171,31 @@ _STATES = {
     "at_door": "{name} is at the door",
     "alarm": "ALARM: {name} may need help",
     "safe": "{name} is home, inside",
+    # Her "I'm inside" neither at her door nor last seen there (`headline_state`)...
+    "safe_elsewhere": "{name} is inside, not where the walk was going",
+    # ...or on a timer walk, which has no home to be at.
+    "safe_timer": "{name} is inside",
     "ended": "{name} ended the walk",
 }
 
 
 def state_sentence(state: str, name: str) -> str:
     return _STATES.get(state, "{name}'s walk: " + state).format(name=name)
+
+
+def headline_state(state: str, events: list[dict[str, Any]], timer: bool) -> str:
+    """The state a walk's headline says: a safe walk is "home, inside" only where her "I'm
+    inside" came at her door or last seen there (moments.inside's `at_door`), or by the word
+    of whoever found her, as her companions' alert says it (notify/messages.py); static/
+    words.js's `headlineState` says the same live."""
+    if state != "safe":
+        return state
+    inside = next((e for e in reversed(events) if e["kind"] == "inside"), None)
+    if inside is None or inside.get("by"):
+        return state
+    if timer:
+        return "safe_timer"
+    return "safe_elsewhere" if inside.get("at_door") is False else state
 
 
 _EVENTS = {

@@ -292,12 +292,16 @@ function updateBanner(event) {
 }
 
 let lastWord = null; // how she ended the walk, with her note
+const sayState = () => {
+  const inside = lastWord && lastWord.kind === "inside" ? lastWord : null;
+  setHeadline(words.stateSentence(tables, words.headlineState(view, inside), name));
+};
 function updateWalk(walk) {
   const position = view.last_position;
   view = { ...walk, last_position: walk.last_position || position };
   if (walk.duress) goSilent(); // (her companions' view says so: her own never does)
   document.body.className = `walk${herOwn ? " walker" : ""} state-${walk.state}`;
-  setHeadline(words.stateSentence(tables, walk.state, name));
+  sayState();
   placeInside(walk.state);
   refreshTimes(); // "Expected by", late or not, and the badge
   if (!walk.live) endOfWalk(walk);
@@ -459,6 +463,7 @@ if (view.live) {
     .on("event", (event) => {
       if (event.kind === "inside" || event.kind === "ended") {
         lastWord = event; // (it comes after the walk's summary that says it is over)
+        sayState();
         sayEnding();
       }
       addToTimeline(event);

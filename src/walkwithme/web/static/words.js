@@ -63,6 +63,15 @@ export function stateSentence(tables, state, name) {
   return fill(tables.states[state] || "{name}'s walk: " + state, { name });
 }
 
+// The state the headline says (words.headline_state): "home, inside" only where her "I'm
+// inside" (`inside`, the walk's last) came at her door or last seen there, or by the word of
+// whoever found her; a timer walk has no home.
+export function headlineState(walk, inside) {
+  if (walk.state !== "safe" || !inside || inside.by) return walk.state;
+  if (walk.kind === "timer") return "safe_timer";
+  return inside.at_door === false ? "safe_elsewhere" : walk.state;
+}
+
 // Why, in words; an unanswered check says why she was asked it (messages.said_reason).
 function saidReason(tables, event) {
   const timer = aTimerWalk(event);
