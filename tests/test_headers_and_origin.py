@@ -11,6 +11,7 @@ import httpx2
 import pytest
 from starlette.testclient import TestClient, WebSocketDenialResponse
 
+from tests.browser_site import PASSWORD
 from tests.conftest import LOCAL, make_services
 from tests.people import Cast, Member
 from walkwithme.api.app import create_app
@@ -207,3 +208,24 @@ def test_behind_a_proxy_only_the_public_origin_may_write_with_the_cookie(
         headers = {**_cookie(mira), "Origin": origin, "Host": "evil.example"}
         answer = cast.client.patch("/api/me", json={"name": "Eve"}, headers=headers)
         assert answer.status_code == 403, (origin, answer.text)
+
+
+def test_signing_in_or_up_from_another_sites_page_is_refused_and_sets_no_cookie(
+    cast: Cast,
+) -> None:
+    """Another site's page could sign her browser in to an account of its choosing (and read
+    what she then does there): refused as the cookie's writes are. An app or a script sends no
+    Origin and is answered as before."""
+    mira = cast.person("Mira")
+    sign_in = {"email": mira.email, "password": PASSWORD}
+    sign_up = {"email": "eve@example.org", "name": "Eve", "password": PASSWORD}
+    for foreign in ({"Origin": "http://evil.example"}, {"Sec-Fetch-Site": "cross-site"}):
+        answer = cast.client.post("/api/session", json=sign_in, headers=foreign)
+        assert answer.status_code == 403, answer.text
+        assert "set-cookie" not in answer.headers
+        made = cast.client.post("/api/signup", json=sign_up, headers=foreign)
+        assert made.status_code == 403, made.text
+    app = cast.client.post("/api/session", json=sign_in)
+    assert app.status_code == 200, app.text
+    own = cast.client.post("/api/session", json=sign_in, headers={"Origin": "null"})
+    assert own.status_code == 200, own.text

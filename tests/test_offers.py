@@ -383,7 +383,7 @@ def test_one_open_offer_at_a_time_and_three_a_day(cast: Cast) -> None:
     offered(cast, noor, mira)
 
 
-def test_a_mute_for_a_while_refuses_quietly_then_ends(cast: Cast) -> None:
+def test_a_mute_for_a_while_holds_his_offers_quietly_then_ends(cast: Cast) -> None:
     mira, noor = scene(cast)
     before = offered(cast, noor, mira)  # made before the mute: hidden from her while it lasts
     muted = cast.client.put(f"/api/offers/mutes/{noor.id}", json={"hours": 3}, headers=mira.auth)
@@ -392,11 +392,16 @@ def test_a_mute_for_a_while_refuses_quietly_then_ends(cast: Cast) -> None:
     assert pending(cast, mira) == []
     assert accept(cast, mira, before["id"]).status_code == 404
     cast.clock.advance(minutes=121)  # his earlier offer has lapsed
-    refused = cast.offer(noor, mira)
-    assert refused.status_code == 409
-    assert refused.json() == {"error": "your offer can't be delivered now", "field": "walker"}
+    # His offer while she muted him is answered as any other: a refusal of its own told him
+    # he was muted (and, trying again, when it ended). She is not told and never sees it.
+    during = offered(cast, noor, mira)
+    assert during["state"] == "pending"
     assert len(cast.told(mira, "offer")) == 1
-    cast.clock.advance(minutes=60)
+    assert pending(cast, mira) == []
+    assert accept(cast, mira, during["id"]).status_code == 404
+    cast.clock.advance(minutes=121)  # it lapses, as an offer she doesn't answer does
+    [mine] = [o for o in cast.offers(noor)["sent"] if o["id"] == during["id"]]
+    assert mine["state"] == "expired"
     assert cast.client.get("/api/offers/silenced", headers=mira.auth).json() == []
     offered(cast, noor, mira)
     assert len(cast.told(mira, "offer")) == 2
@@ -408,16 +413,26 @@ def test_a_mute_for_good_and_a_block_look_alike_to_him_and_last_until_lifted(cas
         cast.client.put(f"/api/offers/mutes/{noor.id}", headers=mira.auth).json()["until"] is None
     )
     mira, noor = days_later(cast, 100, mira, noor)
-    muted = cast.offer(noor, mira)
+    muted = offered(cast, noor, mira, at={"day": "tomorrow", "time": "20:00"})
+    cast.client.post(f"/api/offers/{muted['id']}/withdraw", headers=noor.auth)
     assert cast.client.put(f"/api/offers/blocks/{noor.id}", headers=mira.auth).status_code == 200
-    blocked = cast.offer(noor, mira)
-    assert (muted.status_code, muted.json()) == (blocked.status_code, blocked.json())
+    blocked = offered(cast, noor, mira, at={"day": "tomorrow", "time": "20:00"})
+    cast.client.post(f"/api/offers/{blocked['id']}/withdraw", headers=noor.auth)
+    same = ("id", "created_at")  # he is answered alike: as a delivered offer, both times
+    assert {k: v for k, v in muted.items() if k not in same} == {
+        k: v for k, v in blocked.items() if k not in same
+    }
     [listed] = cast.client.get("/api/offers/silenced", headers=mira.auth).json()
     assert (listed["person"]["name"], listed["kind"], listed["until"]) == ("Noor", "block", None)
     unmute = cast.client.delete(f"/api/offers/mutes/{noor.id}", headers=mira.auth)
     assert unmute.status_code == 404  # unmuting doesn't lift a block
     mira, noor = days_later(cast, 365, mira, noor)
-    assert cast.offer(noor, mira).status_code == 409
+    still = offered(cast, noor, mira)  # a year on, still held: she is not told
+    assert pending(cast, mira) == []
+    cast.client.post(f"/api/offers/{still['id']}/withdraw", headers=noor.auth)
+    every = offered(cast, noor, mira, repeat={"days": "daily", "time": "22:00"})
+    assert every["state"] == "active"  # as any recurring offer; she is not told of it either
+    cast.client.post(f"/api/offers/recurring/{every['id']}/stop", headers=noor.auth)
     assert cast.client.delete(f"/api/offers/blocks/{noor.id}", headers=mira.auth).status_code == 204
     again = cast.client.delete(f"/api/offers/blocks/{noor.id}", headers=mira.auth)
     assert (again.status_code, again.json()["error"]) == (404, "this person is not blocked")
@@ -431,8 +446,11 @@ def test_a_mute_for_good_and_a_block_look_alike_to_him_and_last_until_lifted(cas
     asked = cast.client.post("/api/contacts", json={"email": sam.email}, headers=mira.auth)
     assert asked.status_code == 202, asked.text
     for kind in ("mutes", "blocks"):
-        pending = cast.client.put(f"/api/offers/{kind}/{sam.id}", headers=mira.auth)
-        assert (pending.status_code, pending.json()) == (stranger.status_code, stranger.json())
+        only_asked = cast.client.put(f"/api/offers/{kind}/{sam.id}", headers=mira.auth)
+        assert (only_asked.status_code, only_asked.json()) == (
+            stranger.status_code,
+            stranger.json(),
+        )
 
 
 def test_a_block_silences_the_reminder_of_her_promise(cast: Cast) -> None:

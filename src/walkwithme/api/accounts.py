@@ -8,9 +8,16 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
-from walkwithme.api.auth import COOKIE, PersonDep, ServicesDep, bearer, check_password
+from walkwithme.api.auth import (
+    COOKIE,
+    PersonDep,
+    ServicesDep,
+    bearer,
+    check_password,
+    from_another_site,
+)
 from walkwithme.api.inputs import Line, Number
-from walkwithme.domain.errors import Conflict
+from walkwithme.domain.errors import Conflict, Forbidden
 from walkwithme.domain.profiles import apply
 from walkwithme.domain.walks import check_pin_format
 from walkwithme.hashing import Lane
@@ -90,10 +97,19 @@ async def start_session(svc: Services, request: Request, response: Response, per
     return token
 
 
+def refuse_another_site(request: Request) -> None:
+    """Signing in or up sets the session's cookie: not from another site's page, which could
+    sign a browser in to an account of its choosing (login CSRF). Apps and scripts send no
+    Origin, and take the token from the answer."""
+    if from_another_site(request):
+        raise Forbidden("cross-origin request refused")
+
+
 @router.post("/signup", status_code=201)
 async def sign_up(
     body: SignUp, request: Request, response: Response, svc: ServicesDep
 ) -> dict[str, Any]:
+    refuse_another_site(request)
     email, name, timezone = accounts.check_new_person(
         body.email, body.name, body.password, body.timezone
     )
@@ -121,6 +137,7 @@ async def sign_up(
 async def sign_in(
     body: SignIn, request: Request, response: Response, svc: ServicesDep
 ) -> dict[str, Any]:
+    refuse_another_site(request)
     await _count_attempt(svc, request, body.email)
     found = await svc.db.read(lambda c: accounts.password_hash_of(c, body.email))
     stored = found[1] if found else _dummy_hash()

@@ -96,17 +96,26 @@ def origin_of(url: str) -> tuple[str, str, int] | None:
 _FOREIGN_SITES = frozenset({"cross-site", "same-site"})
 
 
+def from_another_site(conn: HTTPConnection) -> bool:
+    """A browser says this request came from another site's page: `Sec-Fetch-Site` naming
+    another site, or an `Origin` not our own (our pages send `null`). A client that is not a
+    browser sends neither."""
+    site = conn.headers.get("sec-fetch-site", "").strip().lower()
+    origin = conn.headers.get("origin")
+    return site in _FOREIGN_SITES or (
+        origin not in (None, "null") and not same_origin(conn, required=True)
+    )
+
+
 def from_our_origin(conn: HTTPConnection) -> bool:
     """A request that may change something with the cookie came from our own pages: one of
     `Sec-Fetch-Site: same-origin` and an `Origin` of our own says so, and neither says
     otherwise (another site, or another origin than `null`, which our pages send: they send no
     referrer). Either header naming another site is enough to refuse."""
-    site = conn.headers.get("sec-fetch-site", "").strip().lower()
-    origin = conn.headers.get("origin")
-    ours = same_origin(conn, required=True)
-    if site in _FOREIGN_SITES or (origin not in (None, "null") and not ours):
+    if from_another_site(conn):
         return False
-    return site == "same-origin" or ours  # the pages' own fetches: `Origin: null`
+    site = conn.headers.get("sec-fetch-site", "").strip().lower()
+    return site == "same-origin" or same_origin(conn, required=True)  # pages' fetches: `null`
 
 
 async def person_of(conn: HTTPConnection, *, websocket: bool = False) -> Person:

@@ -1,10 +1,10 @@
 """Never harassment: a walker mutes offers from a person for a while or for good, or blocks
 them until she unblocks.
 
-Both are quiet. A muted or blocked person's new offers are refused with the same answer ("your
-offer can't be delivered now"), so nobody learns they were muted, blocked, or for how long;
-their recurring offers skip their occurrences; their offers still pending are hidden from
-her. A block also silences the reminders of promises she made them.
+Both are quiet. A muted or blocked person's new offers are made and answered as any other,
+but she is not told of them (usecases/offers.py), so nobody learns they were muted, blocked,
+or for how long; their recurring offers skip their occurrences; their offers still pending
+are hidden from her, and lapse. A block also silences the reminders of promises she made them.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from walkwithme.domain.errors import Conflict, Invalid, NotFound
+from walkwithme.domain.errors import Invalid, NotFound
 from walkwithme.domain.people import ContactState
 from walkwithme.store.schema import contacts, offer_mutes, offer_series, offers, people
 from walkwithme.store.tx import Tx
@@ -36,9 +36,6 @@ class Held:
 
     kind: Silence
     until: int | None
-
-
-UNDELIVERABLE = "your offer can't be delivered now"
 
 
 def _known(conn: Connection, walker_id: int, person_id: int) -> None:
@@ -111,11 +108,6 @@ def held(conn: Connection, walker_id: int, person_id: int, now_ms: int) -> Held 
         )
     ).first()
     return Held(Silence(row.kind), row.until) if row else None
-
-
-def refuse_if_held(conn: Connection, walker_id: int, person_id: int, now_ms: int) -> None:
-    if held(conn, walker_id, person_id, now_ms) is not None:
-        raise Conflict(UNDELIVERABLE, field="walker")
 
 
 def silenced_ids(conn: Connection, walker_id: int, now_ms: int) -> set[int]:

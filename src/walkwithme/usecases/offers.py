@@ -167,10 +167,12 @@ def make_offer(
         raise Conflict(f"{name_of(tx.conn, walker_id)} {reason}", field="walker")
     if _count_today(tx.conn, walker_id, offerer_id, tx.now_ms) >= PER_DAY:
         raise Conflict(f"at most {PER_DAY} offers a day to the same person", field="walker")
-    offer_mutes.refuse_if_held(tx.conn, walker_id, offerer_id, tx.now_ms)
+    # Muted or blocked by her: made as any offer, and answered so, but she is not told, and
+    # it is hidden from her until it lapses (offer_mutes): a refusal of its own would tell him.
+    quiet = offer_mutes.held(tx.conn, walker_id, offerer_id, tx.now_ms) is not None
     if weekly is not None:
-        return _start_series(tx, offerer_id, walker_id, weekly, tz)
-    offer_id = create(tx, offerer_id, walker_id, when, series_id=None)
+        return _start_series(tx, offerer_id, walker_id, weekly, tz, quiet=quiet)
+    offer_id = create(tx, offerer_id, walker_id, when, series_id=None, quiet=quiet)
     return sent_one(tx.conn, offerer_id, offer_id, tx.now_ms)
 
 
@@ -181,9 +183,12 @@ def _weekly(repeat: Repeat) -> Weekly:
     )
 
 
-def create(tx: Tx, offerer_id: int, walker_id: int, at: int, *, series_id: int | None) -> int:
+def create(
+    tx: Tx, offerer_id: int, walker_id: int, at: int, *, series_id: int | None, quiet: bool = False
+) -> int:
     """A pending offer, and the walker told through her channels: who offers, and when. The
-    payload says nothing else (it is the same bytes whoever reads it)."""
+    payload says nothing else (it is the same bytes whoever reads it). `quiet`: she muted or
+    blocked him, and is not told."""
     offer_id = insert_id(
         tx.conn,
         offers,
@@ -195,6 +200,8 @@ def create(tx: Tx, offerer_id: int, walker_id: int, at: int, *, series_id: int |
         at=at,
         expires_at=max(at, tx.now_ms) + OPEN_FOR_MS,
     )
+    if quiet:
+        return offer_id
     tz = zone_of(tx.conn, walker_id)
     when = "" if at <= tx.now_ms else f" at {describe(at, tz)}"
     tell(tx, walker_id, "offer", offerer_id, offer_id=offer_id, when=when, for_at=at)
@@ -209,7 +216,7 @@ def tell(tx: Tx, to: int, kind: str, about: int, **facts: Any) -> int:
 
 
 def _start_series(
-    tx: Tx, offerer_id: int, walker_id: int, weekly: Weekly, tz: str
+    tx: Tx, offerer_id: int, walker_id: int, weekly: Weekly, tz: str, *, quiet: bool
 ) -> dict[str, Any]:
     running = tx.conn.execute(
         sa.select(offer_series.c.id).where(
@@ -231,8 +238,8 @@ def _start_series(
         created_at=tx.now_ms,
         next_due_at=weekly.next_after(tx.now_ms, tz),
     )
-    when = f" {_every(weekly)}"
-    tell(tx, walker_id, "offer", offerer_id, series_id=series_id, when=when)
+    if not quiet:  # (its occurrences are skipped while the mute or block lasts)
+        tell(tx, walker_id, "offer", offerer_id, series_id=series_id, when=f" {_every(weekly)}")
     return series_one(tx.conn, offerer_id, series_id)
 
 
