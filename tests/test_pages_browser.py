@@ -1217,6 +1217,38 @@ def test_her_are_you_ok_page_follows_her_walk_while_it_is_open(
     expect(asking.locator("h1")).to_have_text("Already answered")
 
 
+def test_her_are_you_ok_page_counts_down_the_time_she_has_left_by_the_services_clock(
+    open_site: SiteFactory,
+    new_context: Callable[[], BrowserContext],
+    refusing_sink: WebhookSink,
+) -> None:
+    """ "Answer by 23:41" alone asked a frightened person at night to do sums: the page says
+    how long is left, and counts it down by the service's clock, not her phone's (here years
+    off)."""
+    site = open_site(WWM_ALLOW_PRIVATE_ADDRESSES="true")
+    mira, noor = site.person("Mira"), site.person("Noor")
+    site.link(mira, noor)
+    site.call(mira, "POST", "/api/channels", kind="webhook", target=refusing_sink.url + "/mira")
+    walk = site.start_walk(mira)
+    site.send(site.device(mira), site.route_home()[0])
+    assert site.look(minutes=3) == ["check"]
+    events = site.call(mira, "GET", f"/api/walks/{walk['id']}/events")
+    [asked] = [e for e in events if e["kind"] == "check"]
+    left_ms = int(asked["answer_by"]) - site.clock.now_ms()
+    asking = new_context().new_page()
+    asking.clock.install(time=1_000_000_000_000)  # her phone's clock: 2001
+    asking.clock.pause_at(1_000_000_001_000)
+    asking.goto(site.url + site.link_of("check"))
+    left = asking.locator("#time-left")
+    assert left_ms == 60_000  # (her thresholds: a minute to answer)
+    expect(left).to_have_text("1:00 left")
+    screenshot(asking, "walker-asked-time-left")
+    asking.clock.run_for(30_000)  # (the page asks for itself meanwhile: nothing has changed)
+    expect(left).to_have_text("0:30 left")
+    asking.clock.run_for(left_ms)
+    expect(left).to_have_text("Time is up")
+
+
 def test_the_phone_apps_page_says_what_to_turn_on_before_its_setup_link(
     open_site: SiteFactory, new_context: Callable[[], BrowserContext]
 ) -> None:

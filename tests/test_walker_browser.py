@@ -1133,8 +1133,9 @@ def test_a_new_question_says_nothing_of_the_last_one_and_calls_her(
         page.get_by_role("button", name="I'm OK").click()
 
     asked_again()
-    # Her tab says it, and by when; her phone buzzes.
+    # Her tab says it, and by when; her phone buzzes; the page says how long is left.
     expect(page).to_have_title(re.compile(r"^Are you OK\? Answer by \d\d:\d\d$"))
+    expect(page.locator("#time-left")).to_have_text(re.compile(r"^[1-5]:\d\d left$"))
     assert page.evaluate("window.buzzed") is not None
     # The pad and its "I'm OK" on her first screen, under SOS.
     page.evaluate("window.scrollTo(0, 0)")
@@ -1163,6 +1164,7 @@ def test_a_new_question_says_nothing_of_the_last_one_and_calls_her(
     assert "alarm" in site.look(minutes=5)
     expect(page.locator("#check-title")).to_have_text("If you are OK, say so")
     expect(page.locator("#said")).to_be_hidden()
+    expect(page.locator("#time-left")).to_be_hidden()  # its time is up: the alarm is on
 
     # Her SOS in it (held, then the time to cancel goes by): she may send it again.
     page.get_by_role("button", name="SOS").hover()

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from sqlalchemy.engine import Connection
 from starlette.responses import HTMLResponse
 
-from walkwithme.api.auth import ServicesDep
+from walkwithme.api.auth import ServicesDep, services
 from walkwithme.api.walks import refused_as_locked, with_pin
 from walkwithme.domain.errors import DomainError, Forbidden, Invalid, TooSoon
 from walkwithme.domain.rules import Reason
@@ -68,6 +68,7 @@ def _asking(request: Request, read: Read, status: int = 200, **shown: str | bool
     walk, heard, tz = read
     pin = True
     until = ""
+    left: dict[str, str | bool] = {}
     if walk.walker_alarm_reason == Reason.WRONG_PINS.value:
         # No PIN ends it (moments.take): no form asks for one, and SOS stays.
         heading, why, pin = walker_words.LOCKED_TITLE, walker_words.LOCKED_WHY, False
@@ -83,7 +84,11 @@ def _asking(request: Request, read: Read, status: int = 200, **shown: str | bool
         # By when, on her clock, as her walk page says it.
         by = walker_words.answer_by(walk, tz)
         until = f"Answer by {by}: after that, they are alerted." if by else ""
-    said: dict[str, str | bool] = {"heading": heading, "why": why, "until": until}
+        # ...and how long is left, counted down by the service's clock (static/answer.js).
+        by_ms = walker_words.answer_by_ms(walk)
+        if by_ms is not None:
+            left = {"until_ms": str(by_ms), "now": str(services(request).clock.now_ms())}
+    said: dict[str, str | bool] = {"heading": heading, "why": why, "until": until, **left}
     said.update({"message": ASK, "heard": heard, **shown})
     return _page(request, status, form=True, pin=pin, **said)
 

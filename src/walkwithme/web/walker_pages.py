@@ -187,6 +187,8 @@ async def her_walk_page(
     answer_by = walker_words.answer_by(walk, person.timezone) if live and asked else None
     # A question waiting: her tab says it (walker.js keeps it so as the walk changes).
     waiting = live and asked is not None and not in_alarm
+    # ...and how long she has left to answer it, counted down (static/time_left.js).
+    until = walker_words.answer_by_ms(walk) if waiting else None
     asked_title = walker_words.asked_title(answer_by) if waiting else None
     # A companion's newest message, under SOS (its question in her tab, unless hers waits).
     heard_said = walker_words.heard(seen.events, person.id, person.timezone) if live else None
@@ -213,6 +215,7 @@ async def her_walk_page(
         asked=live and asked is not None,
         asked_why=words.reason(asked) if asked else None,
         answer_by=answer_by,
+        answer_by_ms=until,
         asked_title=asked_title,
         tab_title=asked_title or called,
         heard_said=heard_said,

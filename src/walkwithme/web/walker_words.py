@@ -39,13 +39,19 @@ LOCKED_WHY = (
 )
 
 
-def answer_by(walk: Walk, tz: str) -> str | None:
-    """When her time to answer the question her devices were asked is up, on her clock: her
-    walk page and the check's page (api/answer.py) say it alike."""
+def answer_by_ms(walk: Walk) -> int | None:
+    """When her time to answer the question her devices were asked is up (None: none asked)."""
     asked_at = walk.walker_check_asked_at
     if asked_at is None:
         return None
-    return words.clock_time(walk.answer_by(asked_at, walk.walker_check_reason), tz)
+    return walk.answer_by(asked_at, walk.walker_check_reason)
+
+
+def answer_by(walk: Walk, tz: str) -> str | None:
+    """When her time to answer the question her devices were asked is up, on her clock: her
+    walk page and the check's page (api/answer.py) say it alike."""
+    by = answer_by_ms(walk)
+    return None if by is None else words.clock_time(by, tz)
 
 
 def asked_title(answer_by: str | None) -> str:

@@ -2,6 +2,9 @@
 // 15 s, it asks for itself, and shows the new page when what it asks has changed (answered
 // on her walk page, the alarm ended, or turned into one no PIN ends): she would otherwise
 // type her PIN into a question that no longer waits for it. Never while she is typing.
+import { ServiceClock } from "./service_clock.js";
+import { keepTimeLeft } from "./time_left.js";
+
 const EVERY_MS = 15000;
 
 function gist(main) {
@@ -20,10 +23,23 @@ async function follow() {
     return; // offline: the page stays as it is
   }
   const main = document.querySelector("main");
-  if (fresh && main && gist(fresh) !== gist(main)) main.replaceWith(fresh);
+  if (fresh && main && gist(fresh) !== gist(main)) {
+    main.replaceWith(fresh);
+    setClock();
+  }
 }
 
 setInterval(follow, EVERY_MS);
 document.addEventListener("visibilitychange", () => {
   if (document.visibilityState === "visible") follow();
 });
+
+// How long is left to answer, by the service's clock as the page says it (`data-now`: when
+// it was made; a drill's fast clock is not this device's), set again by each fresh page.
+const clock = new ServiceClock(Date.now());
+function setClock() {
+  const shown = document.getElementById("time-left");
+  if (shown) clock.set(Number(shown.dataset.now));
+}
+setClock();
+keepTimeLeft("time-left", () => clock.now());

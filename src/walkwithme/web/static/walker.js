@@ -8,6 +8,7 @@ import { keepHeard } from "./heard.js";
 import { keepLooks } from "./looks.js";
 import { keepMessages } from "./waiting_messages.js";
 import { ServiceClock } from "./service_clock.js";
+import { keepTimeLeft, timeLeft } from "./time_left.js";
 import * as words from "./words.js";
 
 const data = JSON.parse(document.getElementById("walk-data").textContent);
@@ -295,7 +296,20 @@ for (const key of document.querySelectorAll("[data-digit]")) {
 // who can end it (as the page says it when loaded in one).
 const okForm = byId("ok-form");
 let locked = okForm.hidden;
+// How long is left to answer the question: counted down while it waits (`until`: when its
+// time is up, by the service's clock; none: hidden). The service's clock is asked again: it
+// may have moved on since (a drill).
+const timeLeftSaid = byId("time-left");
+function sayTimeLeft(until) {
+  timeLeftSaid.dataset.until = until ? String(until) : "";
+  timeLeftSaid.textContent = until ? timeLeft(until - serviceNow()) : "";
+  timeLeftSaid.hidden = !until;
+  if (until) clock.sync();
+}
+keepTimeLeft("time-left", serviceNow);
+
 function showLocked() {
+  sayTimeLeft(null);
   check.hidden = false;
   okForm.hidden = true;
   for (const asks of document.querySelectorAll(".needs-pin")) asks.hidden = true;
@@ -336,6 +350,7 @@ function sayTitle() {
 new MutationObserver(sayTitle).observe(document.querySelector("title"), { childList: true });
 
 function answered() {
+  sayTimeLeft(null);
   check.hidden = true;
   pin.value = "";
   byId("pin-count").textContent = "";
@@ -368,6 +383,7 @@ function asked(item) {
   const until = at ? ` Answer by ${at}: after that, they are alerted.` : "";
   byId("check-why").textContent = `${why}Enter your PIN to tell the people following your walk.${until}`;
   askedTitle = at ? `Are you OK? Answer by ${at}` : "Are you OK?";
+  sayTimeLeft(by);
   sayTitle();
   if (navigator.vibrate) navigator.vibrate([400, 200, 400, 200, 400]);
   pin.focus();
@@ -410,6 +426,7 @@ function watchTheWalk() {
       byId("check-title").textContent = "If you are OK, say so"; // as the page loads in an alarm
       // Not why she was asked before: the alarm is what her PIN ends now.
       byId("check-why").textContent = "Enter your PIN to tell the people following your walk.";
+      sayTimeLeft(null); // its time is up: the alarm is what her PIN ends now
       askedTitle = null;
       sayTitle();
     } else if (inAlarm) {
