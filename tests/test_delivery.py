@@ -267,6 +267,28 @@ def test_the_alarm_email_reaches_a_real_smtp_server(
     assert page in plain_text(started)
 
 
+def test_her_duress_pins_alarm_email_says_whom_to_call_instead_of_her(
+    local: tuple[Cast, Services], mailbox: Mailbox
+) -> None:
+    """Its caution said "Go there, or call for help", where every other alarm names the
+    emergency number (an outside review)."""
+    cast, svc = local
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    add_email(cast, noor, mailbox)
+    walk = cast.start_walk(mira, duress_pin="1357")
+    end = {"pin": "1357"}
+    cast.client.post(f"/api/walks/{walk['id']}/end", json=end, headers=mira.auth)
+    send_all(svc)
+    alarm = next(m for m in mailbox.messages if m["Subject"].startswith("ALARM"))
+    lines = [line.strip() for line in plain_text(alarm).strip().splitlines()]
+    assert (
+        "Do not call or message Mira: whoever is with them may see their phone. Go there, or "
+        "call 112."
+    ) in lines
+    assert not any(line.startswith("If you think") for line in lines)  # (said once)
+
+
 @pytest.mark.streets
 def test_an_alarm_says_which_streets_she_was_last_seen_near(
     local: tuple[Cast, Services], mailbox: Mailbox, hook: WebhookSink

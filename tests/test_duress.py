@@ -24,6 +24,7 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import make_services
 from tests.people import HOME, PIN, START, Cast, Member, as_tested, between
+from tests.test_pages import page
 from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
 from walkwithme.notify.messages import render
@@ -502,11 +503,12 @@ def test_her_duress_pin_given_again_is_said_as_what_she_was_made_to_do(tmp_path:
         "walker's phone shows nothing of it).",
         "ALARM: Mira gave the duress PIN again to end the walk.",
     ]
-    # Both warn not to call her: her phone ringing would give the alarm away.
+    # Both warn not to call her: her phone ringing would give the alarm away; and say whom
+    # to call instead (no number set here: "for help" said nothing of whom).
     for _title, body in said:
         assert (
             "Do not call or message Mira: whoever is with them may see their phone. Go there, "
-            "or call for help."
+            "or call the emergency number."
         ) in body.splitlines()
 
 
@@ -1126,3 +1128,46 @@ def test_two_devices_a_clock_ahead_and_links_after_the_climb_show_her_the_same(
     else:  # resolved: over for everyone, as it was for her
         assert mine["state"] == "ended"
         assert forced.cast.client.get(forced.url, headers=forced.noor.auth).status_code == 404
+
+
+def test_a_walk_she_starts_under_her_duress_pins_silent_alarm_offers_no_call_to_her(
+    cast: Cast,
+) -> None:
+    """Made to end her walk with her duress PIN, she starts another, whoever made her beside
+    her: its page offered "Call Mira" and quick replies, and its alarm's alert her number and
+    "call 112", with nothing of the silent alarm (an outside review)."""
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    mine = cast.client.patch("/api/me", json={"phone": "+358401234567"}, headers=mira.auth)
+    assert mine.status_code == 200, mine.text
+    cast.link(mira, noor)
+    cast.channel(noor)
+    first = cast.start_walk(mira, duress_pin=DURESS)
+    ended = cast.client.post(
+        f"/api/walks/{first['id']}/end", json={"pin": DURESS}, headers=mira.auth
+    )
+    assert ended.json()["state"] == "ended"  # for her devices
+    second = cast.start_walk(mira)
+    url = f"/api/walks/{second['id']}"
+    assert cast.client.get(url, headers=noor.auth).json()["duress"] is True
+    assert "duress" not in cast.client.get(url, headers=mira.auth).json()  # never to her
+    his = page(cast.client, f"/walks/{second['id']}", noor).text
+    assert "Noor" in his  # (signed in: his page)
+    assert "tel:+358" not in his  # her number (the emergency number stays)
+    assert 'class="replies"' not in his
+    sos = cast.client.post(f"{url}/sos", headers=mira.auth)
+    assert sos.status_code == 200, sos.text
+    alarm = cast.told(noor, "alarm")[-1]
+    assert alarm["walk_id"] == second["id"]
+    assert "phone" not in alarm["walker"]
+    _title, body = render(alarm)
+    assert "Mira gave the duress PIN on an earlier walk" in body
+    assert "Do not call or message Mira" in body
+    # Found and the silent alarm ended: a walk to call her on again.
+    resolved = cast.client.post(
+        f"/api/walks/{first['id']}/resolve", json={"note": "With her"}, headers=noor.auth
+    )
+    assert resolved.status_code == 200, resolved.text
+    assert cast.client.get(url, headers=noor.auth).json()["duress"] is False
+    again = page(cast.client, f"/walks/{second['id']}", noor).text
+    assert "tel:+358401234567" in again
+    assert 'class="replies"' in again

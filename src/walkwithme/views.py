@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 from walkwithme.usecases import retention
 from walkwithme.usecases.timeline import Audience
 from walkwithme.usecases.walk_record import Walk
-from walkwithme.usecases.walks import companion_names, person_name
+from walkwithme.usecases.walks import companion_names, person_name, under_duress
 
 
 def _last_position(walk: Walk) -> dict[str, Any] | None:
@@ -66,8 +66,17 @@ def _common(walk: Walk, audience: Audience) -> dict[str, Any]:
     }
 
 
+def _silent(conn: Connection, walk: Walk, view: dict[str, Any]) -> dict[str, Any]:
+    """For the people looking out for her, `duress` is true too while her duress PIN's silent
+    alarm is in force on another walk of hers (walks.under_duress): the walk she started
+    since is not one to call or message her on."""
+    if "duress" in view and not view["duress"]:
+        view["duress"] = under_duress(conn, walk.walker_id)
+    return view
+
+
 def walk_view(conn: Connection, walk: Walk, audience: Audience) -> dict[str, Any]:
-    view = _common(walk, audience)
+    view = _silent(conn, walk, _common(walk, audience))
     view["you_are"] = audience.value
     if audience is Audience.WALKER:
         view["companions"] = companion_names(conn, walk.id)
@@ -83,7 +92,7 @@ def shared_view(
 ) -> dict[str, Any]:
     """Through a share link: what a companion sees, without anyone's account ids. `seen_as`:
     a link she made shows the walk as her own devices see it (shares.walk_for_link)."""
-    view = _common(walk, seen_as)
+    view = _silent(conn, walk, _common(walk, seen_as))
     view["you_are"] = "link"
     view["walker"] = {"name": person_name(conn, walk.walker_id)}
     return view

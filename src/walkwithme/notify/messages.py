@@ -97,11 +97,29 @@ _WHEN_LEAD = {
     "started": "Started at",
 }
 _TIMER_CHECK_WHY = "The time you set for this walk ran out: you can also add time, or end it."
-# After her duress PIN, whoever is with her may hold her phone.
+# After her duress PIN, whoever is with her may hold her phone: on the walk she gave it on,
+# and on any she starts while its silent alarm holds (`duress_elsewhere`).
 _DURESS_CAUTION = (
-    "Do not call or message {name}: whoever is with them may see their phone. Go there, or "
-    "call for help."
+    "Do not call or message {name}: whoever is with them may see their phone. Go there, or {call}."
 )
+_DURESS_ELSEWHERE = (
+    "{name} gave the duress PIN on an earlier walk, and its silent alarm is still going on."
+)
+
+
+def _silent(payload: dict[str, Any]) -> bool:
+    """An alarm under her duress PIN's silent alarm: not one to call or message her in."""
+    return bool(
+        payload.get("reason") == "duress"
+        or payload.get("said") in DURESS_AGAIN
+        or payload.get("duress_elsewhere")
+    )
+
+
+def _call(payload: dict[str, Any]) -> str:
+    """Whom to call: the operator's emergency number (`with_help`), if set."""
+    number = payload.get("emergency_number")
+    return f"call {number}" if number else "call the emergency number"
 
 
 def why_asked(reason: str | None, *, timer: bool) -> str | None:
@@ -188,10 +206,8 @@ def _what_to_do(payload: dict[str, Any], name: str) -> list[str]:
     said = []
     if payload.get("link"):
         said.append(f"Open the link to say you are on it and to see where {name} is now.")
-    number = payload.get("emergency_number")
-    call = f"call {number}" if number else "call the emergency number"
-    if not (payload.get("reason") == "duress" or payload.get("said") in DURESS_AGAIN):
-        said.append(f"If you think {name} is in danger, {call}.")  # (duress: said above)
+    if not _silent(payload):  # (under her duress PIN: said above, with the number)
+        said.append(f"If you think {name} is in danger, {_call(payload)}.")
     return said
 
 
@@ -235,8 +251,10 @@ def _more(kind: str, payload: dict[str, Any], name: str, by: str, timer: bool) -
         more.append(f"{on_it} said they are on it, and has not ended the alarm yet.")
     elif payload.get("rung") in ("guardians", "hook") or payload.get("again"):
         more.append("Nobody has said they are on it yet.")
-    if reason == "duress" or payload.get("said") in DURESS_AGAIN:
-        more.append(_DURESS_CAUTION.format(name=name))
+    if payload.get("duress_elsewhere"):
+        more.append(_DURESS_ELSEWHERE.format(name=name))
+    if _silent(payload):
+        more.append(_DURESS_CAUTION.format(name=name, call=_call(payload)))
     return more
 
 

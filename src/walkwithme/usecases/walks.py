@@ -118,6 +118,23 @@ class Reach:
     phone: str | None
 
 
+def under_duress(conn: Connection, walker_id: int) -> bool:
+    """A silent alarm her duress PIN gave is in force on a walk of hers (any: after it ended
+    a walk for her devices she may start another, with whoever made her give it beside her).
+    While it is, nobody following any walk of hers is offered to call or message her, and
+    every alarm of hers says not to (views.py, alerts.payload_for)."""
+    found = conn.execute(
+        sa.select(walks.c.id)
+        .where(
+            walks.c.walker_id == walker_id,
+            walks.c.state == WalkState.ALARM.value,
+            walks.c.cover_state.is_not(None),
+        )
+        .limit(1)
+    )
+    return found.first() is not None
+
+
 def reach_walker(
     conn: Connection, walk: Walk, seen_as: Audience, *, through_link: bool
 ) -> Reach | None:
@@ -129,6 +146,8 @@ def reach_walker(
     `shares.walk_for_link` (an alarm's link shows it as her companions see it)."""
     if seen_as is not Audience.COMPANION or not walk.live or walk.covert:
         return None  # (after her duress PIN: calling her could give the silent alarm away)
+    if under_duress(conn, walk.walker_id):
+        return None  # (...given on another walk of hers, still in its silent alarm)
     if through_link and walk.state is not WalkState.ALARM:
         return None
     phone = conn.execute(sa.select(people.c.phone).where(people.c.id == walk.walker_id))
