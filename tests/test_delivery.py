@@ -447,7 +447,10 @@ def test_whoever_found_her_home_ends_the_walk_with_the_alarm(cast: Cast) -> None
     is over too: no "late" alarm climbs to her guardians and the hook an hour later for a
     walker who is in. Her page and everyone's timeline say who said so."""
     mira, noor, gus = with_guardian(cast)
-    cast.channel(mira)
+    sam = cast.person("Sam")
+    cast.link(mira, sam)
+    for who in (mira, sam):
+        cast.channel(who)
     walk = cast.start_walk(mira)
     cast.clock.advance(minutes=3)
     assert cast.services.watchdog.tick_sync() == ["check"]  # her phone is silent
@@ -469,13 +472,16 @@ def test_whoever_found_her_home_ends_the_walk_with_the_alarm(cast: Cast) -> None
     assert words.event_sentence(said, "Mira") == (
         "Noor said Mira is home, inside: “Her battery died, she is home”"
     )
-    told = cast.told(mira, "inside")
     # Home by Noor's word, wherever her phone last was: the title says so too (it said
-    # "inside, not where the walk was going" above "Mira is home").
-    assert render(told[-1])[0] == "Mira is home, inside."
-    assert (
-        render(told[-1])[1].splitlines()[1] == "Noor said so: Mira is home, and the walk is over."
-    )
+    # "inside, not where the walk was going" above "Mira is home"); to her, in her words
+    # (she was told "Mira is home, inside").
+    [hers] = cast.told(mira, "inside")
+    assert render(hers)[0] == "Noor said you are home, inside."
+    assert render(hers)[1].splitlines()[1] == "The walk is over."
+    # Her other companion, in theirs.
+    [his] = cast.told(sam, "inside")
+    assert render(his)[0] == "Mira is home, inside."
+    assert render(his)[1].splitlines()[1] == "Noor said so: Mira is home, and the walk is over."
     for _ in range(12):  # the hours her walk would have run late: nothing more
         cast.clock.advance(minutes=10)
         assert cast.services.watchdog.tick_sync() == []

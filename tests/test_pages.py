@@ -233,6 +233,27 @@ def test_her_sos_ended_with_her_duress_pin_is_said_as_it_happened(cast: Cast) ->
     assert "Mira ended it" not in over
 
 
+def test_her_duress_inside_resolved_without_home_is_not_said_home_by_whoever_ended_it(
+    cast: Cast,
+) -> None:
+    """Made to say "I'm inside" with her duress PIN, 1 km from home; Noor ends the silent
+    alarm without "she is home": the walk's page said "Mira got home: you said so" (an
+    outside review)."""
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    cast.clock.set(1_780_000_000_000)  # 20:26:40 UTC
+    walk = cast.start_walk(mira, duress_pin="1357")
+    path, url = f"/walks/{walk['id']}", f"/api/walks/{walk['id']}"
+    cast.send(cast.device(mira), cast.fix((60.1699, 24.9384)))
+    cast.client.post(f"{url}/inside", json={"pin": "1357"}, headers=mira.auth)
+    cast.clock.advance(minutes=10)
+    found = {"note": "Called her sister"}
+    assert cast.client.post(f"{url}/resolve", json=found, headers=noor.auth).status_code == 200
+    over = text_of(page(cast.client, path, noor).text)
+    assert "You resolved the alarm today at 20:36, and the walk is over." in over
+    assert "got home" not in over
+
+
 def test_the_maps_legend_names_the_way_to_where_she_is_going(cast: Cast) -> None:
     """A walk to a place that is not home: its route is not "the way home"."""
     mira, noor = cast.person("Mira"), cast.person("Noor")

@@ -53,10 +53,10 @@ REASONS = {
 
 # Her duress PIN given again during its silent alarm (`said`: what it was given for).
 DURESS_AGAIN = {
-    "inside": ' to say "I\'m inside"',
+    "inside": " to say “I'm inside”",
     "ended": " to end the walk",
     "extended": " to ask for more time",
-    "check_answered": ' to answer "Are you OK?"',
+    "check_answered": " to answer “Are you OK?”",
     "alarm_resolved": " to end the alarm",
 }
 
@@ -156,6 +156,8 @@ def render(payload: dict[str, Any]) -> tuple[str, str]:
     template = what.get(kind, kind)
     if kind == "inside" and not timer and payload.get("at_door") is False:
         template = _INSIDE_ELSEWHERE
+    if kind == "inside" and payload.get("to_walker"):  # said by whoever found her, to her
+        template = "{by} said you are home, inside."
     if kind == "alarm" and payload.get("said") in DURESS_AGAIN:
         # Not the same alarm twice: what whoever holds the phone just made the walker do.
         template = "ALARM: {name} gave the duress PIN again" + DURESS_AGAIN[payload["said"]] + "."
@@ -230,6 +232,8 @@ def _more(kind: str, payload: dict[str, Any], name: str, by: str, timer: bool) -
     if kind == "check":
         why = why_asked(reason, timer=timer)
         return [why] if why else []
+    if kind == "inside" and payload.get("to_walker"):
+        return ["The walk is over."]
     if kind == "inside" and payload.get("by"):
         return [f"{by} said so: {name} is home, and the walk is over."]
     if kind == "alarm_resolved":

@@ -104,8 +104,10 @@ def _home_by(tx: Tx, walk: Walk, person_id: int, note: str) -> None:
         "by": {"id": person_id, "name": person_name(tx.conn, person_id)},
     }
     event_id = timeline.record(tx, walk.id, "inside", actor_id=person_id, **facts)
-    told = [walk.walker_id, *alerts.companion_ids(tx.conn, walk.id)]
-    alerts.tell(tx, walk, "inside", facts, [p for p in told if p != person_id], event_id=event_id)
+    others = [p for p in alerts.companion_ids(tx.conn, walk.id) if p != person_id]
+    alerts.tell(tx, walk, "inside", facts, others, event_id=event_id)
+    # She is told it in her own words: "Noor said you are home" (notify/messages.py).
+    alerts.tell(tx, walk, "inside", {**facts, "to_walker": True}, [walk.walker_id])
 
 
 def resolve_alarm(tx: Tx, walk: Walk, *, by: int, note: str | None) -> Walk:

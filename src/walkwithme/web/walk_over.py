@@ -75,7 +75,9 @@ def how_it_ended(
         return f"{words.state_sentence(over.state, name)}.", None
     at = words.day_time(int(last["at"]), now, tz)
     note = f"“{last['note']}”" if last.get("note") else None
-    if last["kind"] == "alarm_resolved" and over.state != "safe":
+    # (Safe too when her duress PIN said "I'm inside": resolved, the walk became what her
+    # devices were shown. Whoever ended the alarm did not say she got home.)
+    if last["kind"] == "alarm_resolved":
         by = _by(last, me)
         return (
             f"{by} resolved the alarm {at}, and the walk is over.",

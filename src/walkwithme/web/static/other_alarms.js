@@ -28,7 +28,9 @@ export function watchOtherAlarms({ said, url, thisWalk }) {
         open.className = "button primary";
         open.textContent = `Open ${walk.name}'s walk`;
         const why = walk.why ? `: ${walk.why}, since ${walk.alarm_since}` : "";
-        line.append(`${walk.sentence}${why}. `, open);
+        const another = document.createElement("strong");
+        another.textContent = "Another walk: ";
+        line.append(another, `${walk.sentence}${why}. `, open);
         return line;
       }),
     );
