@@ -345,7 +345,11 @@ class Track:
         walked = self.walked
         if walked is None:
             return
-        if waited is not None and self.progress is not None and self.progress.progress_at == t:
+        # Only after a wait (`waited` > 0): a pause in her progress she walked through (0)
+        # is her pace, and measuring it again from there left a slow walker whose noisy fixes
+        # paused her progress every few minutes never measured, never given the time her pace
+        # needs, and alarmed "late" minutes before her door (an outside review).
+        if waited and self.progress is not None and self.progress.progress_at == t:
             self.walked = walked.marked(left_m, t)
             self._after_a_wait(waited)
             return
