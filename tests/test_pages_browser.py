@@ -1000,7 +1000,13 @@ def test_his_home_page_says_her_alarm_when_it_comes_and_takes_it_back_when_it_en
     expect(alarms).to_contain_text("Needs you now")
     expect(alarms).to_contain_text("ALARM: Mira may need help")
     expect(alarms).to_contain_text("SOS pressed, since")
-    expect(alarms).to_contain_text("Open it to act.")
+    # Its way in, a button as big as the page's others, in the alarm's colours: the one red
+    # thing on his page (a grey card came under a blue "Ask someone to follow your walks").
+    act = alarms.locator(".act")
+    expect(act).to_have_text("Open Mira's walk")
+    box = act.bounding_box()
+    assert box is not None
+    assert box["height"] >= 48
     expect(following.get_by_text("Mira is on the way")).to_be_hidden()
     expect(following).to_contain_text("Only the walk above, in its alarm.")
     assert page.title().startswith("ALARM: ")

@@ -66,11 +66,15 @@ function card(walk) {
   if (walk.alarm) {
     link.dataset.why = walk.why || "";
     const why = walk.why ? `${walk.why.charAt(0).toUpperCase()}${walk.why.slice(1)}, since` : "Since";
-    span.append(`${why} `, time(walk.alarm_at, "now"), ". Open it to act.");
+    span.append(`${why} `, time(walk.alarm_at, "now"), ".");
+    const act = document.createElement("span");
+    act.className = "act";
+    act.textContent = `Open ${walk.name}'s walk`;
+    link.append(strong, span, act);
   } else {
     span.append("Started ", time(walk.started_at, "now"));
+    link.append(strong, span);
   }
-  link.append(strong, span);
   item.append(link);
   return item;
 }
