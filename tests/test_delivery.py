@@ -237,6 +237,7 @@ def test_the_alarm_email_reaches_a_real_smtp_server(
 ) -> None:
     cast, svc = local
     mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.client.patch("/api/me", json={"phone": "+358 40 123 4567"}, headers=mira.auth)
     cast.link(mira, noor)
     add_email(cast, noor, mailbox)
     walk = cast.start_walk(mira)
@@ -263,6 +264,9 @@ def test_the_alarm_email_reaches_a_real_smtp_server(
     # Every alert about the walk links to its page, in both parts; the HTML's is a link.
     assert page in text
     assert f'<a href="{page}">' in html_part(alarm)
+    # Her number, a tap to call on the phone he reads it on.
+    assert "Phone: +358 40 123 4567." in text
+    assert 'Phone: <a href="tel:+358401234567">+358 40 123 4567</a>.' in html_part(alarm)
     started = next(m for m in mailbox.messages if "started a walk" in m["Subject"])
     assert page in plain_text(started)
 

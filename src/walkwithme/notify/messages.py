@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from walkwithme import timewords
+from walkwithme.domain.people import tel_uri
 from walkwithme.notify import times
 
 if TYPE_CHECKING:
@@ -302,10 +303,16 @@ def with_streets(payload: dict[str, Any], streets: StreetMap | None) -> dict[str
 
 
 def render_html(payload: dict[str, Any]) -> str:
-    """The same words as `render`, as the HTML part of an email, its link a link."""
+    """The same words as `render`, as the HTML part of an email, its link a link, and her
+    phone number one a phone dials with a tap (read on the phone that is to call her)."""
     _title, text = render(payload)
     link = payload.get("link")
+    phone = (payload.get("walker") or {}).get("phone")
     lines = [html.escape(line) for line in text.split("\n") if line != link]
+    if phone:
+        said = html.escape(f"Phone: {phone}.")
+        call = f'Phone: <a href="{html.escape(tel_uri(str(phone)))}">{html.escape(str(phone))}</a>.'
+        lines = [call if line == said else line for line in lines]
     if link:
         href = html.escape(str(link))
         lines.append(f'<a href="{href}">{href}</a>')
