@@ -1148,6 +1148,14 @@ def test_a_new_question_says_nothing_of_the_last_one_and_calls_her(
         "Thank you: the people following your walk see that you are OK."
     )
     expect(page).to_have_title("You are on the way · Walk With Me")
+    # Her SOS held: the thanks for her answer are not said above "Sending SOS in 5 s".
+    page.get_by_role("button", name="SOS").hover()
+    page.mouse.down()
+    page.clock.run_for(2100)
+    page.mouse.up()
+    expect(page.locator("#sos-pending")).to_be_visible()
+    expect(page.locator("#done")).to_be_hidden()
+    page.get_by_role("button", name="Cancel: I'm fine").click()
 
     # Asked again: the thanks for the last answer go.
     asked_again()
@@ -1186,3 +1194,25 @@ def test_a_new_question_says_nothing_of_the_last_one_and_calls_her(
     site.call(mira, "POST", "/api/channels", kind="webhook", target="https://hooks.example.org/m")
     page.reload()
     expect(page.locator("#no-channel")).to_have_count(0)
+
+
+def test_her_thanks_for_an_answer_go_when_the_walk_moves_on(
+    open_site: SiteFactory,  # noqa: F811
+    new_context: Callable[[], BrowserContext],  # noqa: F811
+) -> None:
+    """ "Thank you: … you are OK" stood at the top of her page at her door, 8 minutes after
+    her answer (a review at 390 px): it was of the walk as it was then."""
+    site, _noor, context, page, walk_id, mira = sharing_from_her_page(open_site, new_context)
+    context.set_offline(True)
+    site.look(minutes=12)
+    context.set_offline(False)
+    expect(page.locator("#check")).to_be_visible()
+    for digit in PIN:
+        page.get_by_role("group", name="PIN pad").get_by_role("button", name=digit).click()
+    page.get_by_role("button", name="I'm OK").click()
+    expect(page.locator("#done")).to_contain_text("Thank you")
+    site.clock.advance(minutes=3)  # she walks home, her phone's app reporting
+    site.send(site.device(mira), HOME)
+    expect(page.locator("#headline")).to_have_text("You are at your door")
+    expect(page.locator("#done")).to_be_hidden()
+    assert site.call(mira, "GET", f"/api/walks/{walk_id}")["state"] == "at_door"

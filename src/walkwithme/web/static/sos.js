@@ -60,6 +60,10 @@ function release() {
 }
 
 function arm() {
+  // What the page said of an earlier answer ("Thank you: … you are OK") is not said above
+  // "Sending SOS in 5 s" (a review found it there).
+  const done = byId("done");
+  if (done) done.hidden = true;
   left = GRACE_S;
   count.textContent = String(left);
   pending.hidden = false;

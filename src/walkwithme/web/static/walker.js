@@ -414,8 +414,13 @@ function watchTheWalk() {
     }
   }).observe(byId("timeline"), { childList: true });
   let inAlarm = document.body.className.includes("state-alarm");
+  let stateWas = document.body.className;
   new MutationObserver(() => {
     const state = document.body.className;
+    // "Thank you: … you are OK" was of the walk as it was: it stood at her door 8 minutes on.
+    const done = byId("done");
+    if (done && state !== stateWas) done.hidden = true;
+    stateWas = state;
     if (state.includes("state-safe") || state.includes("state-ended")) {
       stopReporting();
       answered();
