@@ -567,6 +567,11 @@ def test_an_alarm_on_the_companions_page_and_the_guardians_link(
     expect(guardian.get_by_text("+358 40 123 4567")).to_have_count(0)
     # Her companion's own page keeps it, for the rest of her walk.
     expect(page.get_by_text("+358 40 123 4567").first).to_be_attached()
+    # She is home later: what was said of the alarm goes with the walk's end (it stood under
+    # "Mira is home, inside").
+    site.call(mira, "POST", f"/api/walks/{walk['id']}/inside", pin=PIN)
+    expect(ilses.locator("#headline")).to_contain_text("Mira is inside")
+    expect(ilses.locator("#acted")).to_be_hidden()
 
     site.clock.advance(minutes=61)
     guardian.reload()
