@@ -58,12 +58,16 @@ def test_a_guardians_alarm_link_is_a_look(
 
 
 def test_pages_are_looks_too(cast: Cast) -> None:
-    """His walk page and a share link opened in a browser are on her list."""
+    """His walk page (with its live connection, one visit) and a share link opened in a
+    browser are on her list."""
     from tests.test_pages import page
 
     mira, noor, _phone, walk = cast.walking()
     walk_id = walk["id"]
     assert page(cast.client, f"/walks/{walk_id}", noor).status_code == 200
+    # The page's own live connection: the same visit, not a second look.
+    with cast.client.websocket_connect(f"/api/walks/{walk_id}/live", headers=noor.auth) as ws:
+        assert ws.receive_json()["type"] == "walk"
     made = cast.client.post(f"/api/walks/{walk_id}/shares", json={}, headers=mira.auth)
     token = made.json()["url"].rsplit("/", 1)[-1]
     opened = page(TestClient(cast.client.app), f"/api/share/{token}")

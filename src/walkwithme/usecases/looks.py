@@ -40,12 +40,15 @@ def record(
     viewer_id: int | None = None,
     link_number: int | None = None,
 ) -> bool:
-    """A look, unless the same one was recorded in the last ten minutes."""
+    """A look, unless the same one was recorded in the last ten minutes. His walk page's own
+    live connection is the page's look: her list said each visit twice ("opened your walk's
+    page", "followed your walk live")."""
+    doors = (PAGE, LIVE) if via == LIVE else (via,)
     same = tx.conn.execute(
         sa.select(looks.c.id)
         .where(
             looks.c.walk_id == walk_id,
-            looks.c.via == via,
+            looks.c.via.in_(doors),
             looks.c.viewer_id.is_(None) if viewer_id is None else looks.c.viewer_id == viewer_id,
             looks.c.link_number.is_(None)
             if link_number is None
