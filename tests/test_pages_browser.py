@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect, sync_playwright
@@ -1206,13 +1207,11 @@ def test_a_companion_no_alert_can_reach_is_told_so_on_her_home_page(
     expect(page.locator("#no-alerts")).to_have_count(0)
 
 
-def test_her_are_you_ok_page_follows_her_walk_while_it_is_open(
-    open_site: SiteFactory,
-    new_context: Callable[[], BrowserContext],
-    refusing_sink: WebhookSink,
-) -> None:
-    """She answers on her walk page, or the alarm turns into one no PIN ends: the "Are you
-    OK?" page she has open went on asking for her PIN until she reloaded it."""
+def asked_with_her_own_alerts(
+    open_site: SiteFactory, refusing_sink: WebhookSink
+) -> tuple[Site, Member, Member, dict[str, Any]]:
+    """Mira, on a walk Noor follows, her alerts to a webhook, is asked "Are you OK?" (her
+    phone silent): the site, Mira, Noor and the walk."""
     site = open_site(WWM_ALLOW_PRIVATE_ADDRESSES="true")
     mira, noor = site.person("Mira"), site.person("Noor")
     site.link(mira, noor)
@@ -1220,6 +1219,17 @@ def test_her_are_you_ok_page_follows_her_walk_while_it_is_open(
     walk = site.start_walk(mira)
     site.send(site.device(mira), site.route_home()[0])
     assert site.look(minutes=3) == ["check"]
+    return site, mira, noor, walk
+
+
+def test_her_are_you_ok_page_follows_her_walk_while_it_is_open(
+    open_site: SiteFactory,
+    new_context: Callable[[], BrowserContext],
+    refusing_sink: WebhookSink,
+) -> None:
+    """She answers on her walk page, or the alarm turns into one no PIN ends: the "Are you
+    OK?" page she has open went on asking for her PIN until she reloaded it."""
+    site, mira, noor, walk = asked_with_her_own_alerts(open_site, refusing_sink)
     asking = new_context().new_page()
     asking.clock.install()
     asking.goto(site.url + site.link_of("check"))
@@ -1244,13 +1254,7 @@ def test_her_are_you_ok_page_counts_down_the_time_she_has_left_by_the_services_c
     """ "Answer by 23:41" alone asked a frightened person at night to do sums: the page says
     how long is left, and counts it down by the service's clock, not her phone's (here years
     off)."""
-    site = open_site(WWM_ALLOW_PRIVATE_ADDRESSES="true")
-    mira, noor = site.person("Mira"), site.person("Noor")
-    site.link(mira, noor)
-    site.call(mira, "POST", "/api/channels", kind="webhook", target=refusing_sink.url + "/mira")
-    walk = site.start_walk(mira)
-    site.send(site.device(mira), site.route_home()[0])
-    assert site.look(minutes=3) == ["check"]
+    site, mira, _noor, walk = asked_with_her_own_alerts(open_site, refusing_sink)
     events = site.call(mira, "GET", f"/api/walks/{walk['id']}/events")
     [asked] = [e for e in events if e["kind"] == "check"]
     left_ms = int(asked["answer_by"]) - site.clock.now_ms()
