@@ -499,8 +499,8 @@ def test_her_duress_pin_given_again_is_said_as_what_she_was_made_to_do(tmp_path:
         run.as_mira("POST", f"{run.url}/end", json={"pin": DURESS, "note": ""})
         said = [render(alarm) for alarm in alarm_alerts_to(run, run.noor)]
     assert [title for title, _body in said] == [
-        "ALARM: Mira may need help (a silent call for help: the duress PIN was given, and the "
-        "walker's phone shows nothing of it).",
+        "ALARM: Mira may need help (a silent call for help: the duress PIN was given, and "
+        "their own phone shows nothing of it).",
         "ALARM: Mira gave the duress PIN again to end the walk.",
     ]
     # Both warn not to call her: her phone ringing would give the alarm away; and say whom

@@ -47,7 +47,7 @@ REASONS = {
     "wrong_pins": "wrong PIN three times",
     # Said first as what it is (a call for help), then how it came, in plain words.
     "duress": (
-        "a silent call for help: the duress PIN was given, and the walker's phone shows "
+        "a silent call for help: the duress PIN was given, and their own phone shows "
         "nothing of it"
     ),
 }
