@@ -66,17 +66,15 @@ def _common(walk: Walk, audience: Audience) -> dict[str, Any]:
     }
 
 
-def _silent(conn: Connection, walk: Walk, view: dict[str, Any]) -> dict[str, Any]:
-    """For the people looking out for her, `duress` is true too while her duress PIN's silent
-    alarm is in force on another walk of hers (walks.under_duress): the walk she started
-    since is not one to call or message her on."""
-    if "duress" in view and not view["duress"]:
-        view["duress"] = under_duress(conn, walk.walker_id)
-    return view
-
-
-def walk_view(conn: Connection, walk: Walk, audience: Audience) -> dict[str, Any]:
-    view = _silent(conn, walk, _common(walk, audience))
+def walk_view(
+    conn: Connection, walk: Walk, audience: Audience, viewer_id: int | None = None
+) -> dict[str, Any]:
+    """The walk as `audience` sees it; `viewer_id`: who (a companion's `duress` is true too
+    while her duress PIN's silent alarm holds on another walk of hers he follows: the walk
+    she started since is not one to call or message her on; walks.under_duress)."""
+    view = _common(walk, audience)
+    if view.get("duress") is False:
+        view["duress"] = under_duress(conn, walk.walker_id, viewer_id)
     view["you_are"] = audience.value
     if audience is Audience.WALKER:
         view["companions"] = companion_names(conn, walk.id)
@@ -92,7 +90,7 @@ def shared_view(
 ) -> dict[str, Any]:
     """Through a share link: what a companion sees, without anyone's account ids. `seen_as`:
     a link she made shows the walk as her own devices see it (shares.walk_for_link)."""
-    view = _silent(conn, walk, _common(walk, seen_as))
+    view = _common(walk, seen_as)
     view["you_are"] = "link"
     view["walker"] = {"name": person_name(conn, walk.walker_id)}
     return view

@@ -105,7 +105,7 @@ def _person_reader(walk_id: int, person_id: int, session: str, now: Callable[[],
             events = events_after(conn, walk_id, after_event, audience[0]) if new_events else []
             news = fixes_after(conn, walk_id, after_fix, until_seq=until[0])
             current = walk_store.get_walk(conn, walk_id) if events else None
-            summary = walk_view(conn, current, audience[0]) if current else None
+            summary = walk_view(conn, current, audience[0], person_id) if current else None
             return Batch(summary, events, news, None, True, until[0])
         walk = walk_store.get_walk(conn, walk_id)
         if walk is None:
@@ -125,7 +125,7 @@ def _person_reader(walk_id: int, person_id: int, session: str, now: Callable[[],
         until[0] = walks.shown_until(walk, audience[0])
         scrubbed = walks.forgotten_for(walk, audience[0])
         events = events_after(conn, walk_id, after_event, audience[0], scrubbed=scrubbed)
-        summary = walk_view(conn, walk, audience[0]) if check or events else None
+        summary = walk_view(conn, walk, audience[0], person_id) if check or events else None
         state = walk.walker_state if audience[0] is Audience.WALKER else walk.state
         return Batch(
             summary,

@@ -197,7 +197,7 @@ async def _duress_hash(svc: Services, person: Person, body: NewWalk) -> str | No
 async def _view(svc: Services, walk_id: int, person_id: int) -> dict[str, Any]:
     def read(conn: Any) -> dict[str, Any]:
         walk, audience = walks.visible_walk(conn, walk_id, person_id)
-        return walk_view(conn, walk, audience)
+        return walk_view(conn, walk, audience, person_id)
 
     return await svc.db.read(read)
 
@@ -207,7 +207,7 @@ async def my_walks(person: PersonDep, svc: ServicesDep) -> list[dict[str, Any]]:
     """Your own walks, newest first, and the live walks you follow."""
 
     def read(conn: Any) -> list[dict[str, Any]]:
-        return [walk_view(conn, w, a) for w, a in walks.walks_of(conn, person.id)]
+        return [walk_view(conn, w, a, person.id) for w, a in walks.walks_of(conn, person.id)]
 
     return await svc.db.read(read)
 
@@ -387,7 +387,7 @@ async def _helper_view(svc: Services, walk_id: int, person_id: int) -> dict[str,
         walk = walk_store.get_walk(conn, walk_id)
         audience = walks.audience_of(conn, walk, person_id) if walk else None
         if walk is not None and audience is not None:
-            return walk_view(conn, walk, audience)
+            return walk_view(conn, walk, audience, person_id)
         if walk is not None and helping.is_guardian(conn, walk, person_id):
             return shared_view(conn, walk)
         raise NotFound("no such walk")

@@ -47,8 +47,7 @@ REASONS = {
     "wrong_pins": "wrong PIN three times",
     # Said first as what it is (a call for help), then how it came, in plain words.
     "duress": (
-        "a silent call for help: the duress PIN was given, and their own phone shows "
-        "nothing of it"
+        "a silent call for help: the duress PIN was given, and their own phone shows nothing of it"
     ),
 }
 
@@ -98,23 +97,15 @@ _WHEN_LEAD = {
     "started": "Started at",
 }
 _TIMER_CHECK_WHY = "The time you set for this walk ran out: you can also add time, or end it."
-# After her duress PIN, whoever is with her may hold her phone: on the walk she gave it on,
-# and on any she starts while its silent alarm holds (`duress_elsewhere`).
+# After her duress PIN, whoever is with her may hold her phone.
 _DURESS_CAUTION = (
     "Do not call or message {name}: whoever is with them may see their phone. Go there, or {call}."
-)
-_DURESS_ELSEWHERE = (
-    "{name} gave the duress PIN on an earlier walk, and its silent alarm is still going on."
 )
 
 
 def _silent(payload: dict[str, Any]) -> bool:
     """An alarm under her duress PIN's silent alarm: not one to call or message her in."""
-    return bool(
-        payload.get("reason") == "duress"
-        or payload.get("said") in DURESS_AGAIN
-        or payload.get("duress_elsewhere")
-    )
+    return payload.get("reason") == "duress" or payload.get("said") in DURESS_AGAIN
 
 
 def _call(payload: dict[str, Any]) -> str:
@@ -256,8 +247,6 @@ def _more(kind: str, payload: dict[str, Any], name: str, by: str, timer: bool) -
         more.append(f"{on_it} said they are on it, and has not ended the alarm yet.")
     elif payload.get("rung") in ("guardians", "hook") or payload.get("again"):
         more.append("Nobody has said they are on it yet.")
-    if payload.get("duress_elsewhere"):
-        more.append(_DURESS_ELSEWHERE.format(name=name))
     if _silent(payload):
         more.append(_DURESS_CAUTION.format(name=name, call=_call(payload)))
     return more

@@ -43,7 +43,6 @@ from walkwithme.usecases.contacts import (
     standing,
     standing_ids,
 )
-from walkwithme.usecases.walks import under_duress
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
 # A channel that failed this many times in a row is "failing": still sent every alert (it may
@@ -184,18 +183,13 @@ def payload_for(tx: Tx, walk: WalkRef, kind: str, event: dict[str, Any]) -> dict
     position with accuracy and age, battery, heading, destination, for an alarm)."""
     walker = tx.conn.execute(_WALKER, {"walker_id": walk.walker_id}).one()
     # Her number is for those who must reach her in an alarm, and never after her duress PIN:
-    # calling her then could give the silent alarm away to whoever holds her phone. Nor while
-    # its silent alarm holds on another walk of hers: this alarm says so (`duress`), and not
-    # to call or message her (notify/messages.py).
-    silenced = kind == "alarm" and (walk.covert or event.get("reason") == "duress")
-    elsewhere = kind == "alarm" and not silenced and under_duress(tx.conn, walk.walker_id)
-    reach_her = kind == "alarm" and not silenced and not elsewhere
+    # calling her then could give the silent alarm away to whoever holds her phone.
+    reach_her = kind == "alarm" and not walk.covert and event.get("reason") != "duress"
     return {
         "kind": kind,
         "at": tx.now_ms,
         "walk_id": walk.id,
         "walker": {"name": walker.name, **({"phone": walker.phone} if reach_her else {})},
-        **({"duress_elsewhere": True} if elsewhere else {}),
         **event,
     }
 

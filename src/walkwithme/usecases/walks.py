@@ -118,17 +118,22 @@ class Reach:
     phone: str | None
 
 
-def under_duress(conn: Connection, walker_id: int) -> bool:
-    """A silent alarm her duress PIN gave is in force on a walk of hers (any: after it ended
-    a walk for her devices she may start another, with whoever made her give it beside her).
-    While it is, nobody following any walk of hers is offered to call or message her, and
-    every alarm of hers says not to (views.py, alerts.payload_for)."""
+def under_duress(conn: Connection, walker_id: int, known_to: int | None) -> bool:
+    """A silent alarm her duress PIN gave is in force on a walk of hers that `known_to`
+    follows (after it ended a walk for her devices she may start another, with whoever made
+    her give it beside her). While it is, he is not offered to call or message her on any
+    walk of hers (views.py, `reach_walker`). Only he who knows of it already: a companion of
+    the other walk only would learn of the silent alarm from it (a coercer among them)."""
+    if known_to is None:
+        return False
     found = conn.execute(
         sa.select(walks.c.id)
+        .join(walk_companions, walk_companions.c.walk_id == walks.c.id)
         .where(
             walks.c.walker_id == walker_id,
             walks.c.state == WalkState.ALARM.value,
             walks.c.cover_state.is_not(None),
+            walk_companions.c.person_id == known_to,
         )
         .limit(1)
     )
@@ -136,7 +141,12 @@ def under_duress(conn: Connection, walker_id: int) -> bool:
 
 
 def reach_walker(
-    conn: Connection, walk: Walk, seen_as: Audience, *, through_link: bool
+    conn: Connection,
+    walk: Walk,
+    seen_as: Audience,
+    *,
+    through_link: bool,
+    viewer_id: int | None = None,
 ) -> Reach | None:
     """Her phone number is for her companions while the walk is live, and for whoever holds
     an alarm's link (her guardians, the hook) while the alarm lasts. Anyone else, a link she
@@ -146,8 +156,8 @@ def reach_walker(
     `shares.walk_for_link` (an alarm's link shows it as her companions see it)."""
     if seen_as is not Audience.COMPANION or not walk.live or walk.covert:
         return None  # (after her duress PIN: calling her could give the silent alarm away)
-    if under_duress(conn, walk.walker_id):
-        return None  # (...given on another walk of hers, still in its silent alarm)
+    if under_duress(conn, walk.walker_id, viewer_id):
+        return None  # (...given on another walk of hers he follows, still in its silent alarm)
     if through_link and walk.state is not WalkState.ALARM:
         return None
     phone = conn.execute(sa.select(people.c.phone).where(people.c.id == walk.walker_id))

@@ -40,12 +40,12 @@ def seen_by(conn: Connection, walk_id: int, person_id: int) -> tuple[Seen, Audie
     until = walks.shown_until(walk, audience)
     return (
         Seen(
-            walk_view(conn, walk, audience),
+            walk_view(conn, walk, audience, person_id),
             events_after(
                 conn, walk_id, 0, audience, limit=1000, scrubbed=walks.forgotten_for(walk, audience)
             ),
             fixes_after(conn, walk_id, 0, limit=10_000, until_seq=until),
-            walks.reach_walker(conn, walk, audience, through_link=False),
+            walks.reach_walker(conn, walk, audience, through_link=False, viewer_id=person_id),
         ),
         audience,
     )
