@@ -432,6 +432,7 @@ def test_a_mute_for_good_and_a_block_look_alike_to_him_and_last_until_lifted(cas
     cast.client.post(f"/api/offers/{still['id']}/withdraw", headers=noor.auth)
     every = offered(cast, noor, mira, repeat={"days": "daily", "time": "22:00"})
     assert every["state"] == "active"  # as any recurring offer; she is not told of it either
+    assert cast.offers(mira)["recurring"] == []  # nor shown it
     cast.client.post(f"/api/offers/recurring/{every['id']}/stop", headers=noor.auth)
     assert cast.client.delete(f"/api/offers/blocks/{noor.id}", headers=mira.auth).status_code == 204
     again = cast.client.delete(f"/api/offers/blocks/{noor.id}", headers=mira.auth)
@@ -583,7 +584,16 @@ def test_occurrences_respect_her_decline_her_mute_and_the_contact(cast: Cast) ->
     assert look_at(cast, helsinki(2026, 5, 26, 22)) == ["offer_held"]  # before her promise
     assert look_at(cast, helsinki(2026, 5, 27, 21)) == ["reminder"]
     cast.client.put(f"/api/offers/mutes/{noor.id}", json={"hours": 12}, headers=mira.auth)
-    assert look_at(cast, helsinki(2026, 5, 27, 22)) == ["offer_held"]
+    # Muted: made quietly, as one made by hand is (skipped, it told him he was muted): his,
+    # pending, and never hers, not even once the mute is over.
+    assert look_at(cast, helsinki(2026, 5, 27, 22)) == ["offer"]
+    muted = max(cast.offers(noor)["sent"], key=lambda o: o["id"])
+    assert (muted["state"], muted["at"]) == ("pending", helsinki(2026, 5, 27, 22))
+    assert pending(cast, mira) == []
+    cast.clock.set(helsinki(2026, 5, 27, 23, 30))
+    cast.client.delete(f"/api/offers/mutes/{noor.id}", headers=mira.auth)
+    assert pending(cast, mira) == []
+    assert accept(cast, mira, muted["id"]).status_code == 404
     assert look_at(cast, helsinki(2026, 5, 28, 22)) == ["offer"]
     contact = cast.client.get("/api/contacts", headers=mira.auth).json()[0]
     cast.client.delete(f"/api/contacts/{contact['id']}", headers=mira.auth)

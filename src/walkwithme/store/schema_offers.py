@@ -25,6 +25,8 @@ offer_series = sa.Table(
     sa.Column("stopped_by", Id, sa.ForeignKey("people.id", ondelete="SET NULL")),
     # The next occurrence: when the watchdog makes the next pending offer.
     sa.Column("next_due_at", Ms),
+    # Made while she had silenced its maker: never shown or told to her (usecases/offers.py).
+    sa.Column("quiet", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("ix_offer_series_walker", "walker_id", "state"),
     sa.Index("ix_offer_series_next_due_at", "next_due_at"),
 )
@@ -46,6 +48,8 @@ offers = sa.Table(
     sa.Column("remind_at", Ms),  # the promise's reminder, until it is sent (then NULL)
     sa.Column("reminded_at", Ms),
     sa.Column("walk_id", Id, sa.ForeignKey("walks.id", ondelete="SET NULL")),
+    # Made while she had silenced its maker: never shown or told to her (usecases/offers.py).
+    sa.Column("quiet", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("ix_offers_walker", "walker_id", "state"),
     sa.Index("ix_offers_offerer", "offerer_id", "walker_id"),
     sa.Index("ix_offers_remind_at", "remind_at"),

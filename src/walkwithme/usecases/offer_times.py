@@ -140,16 +140,12 @@ def occur(tx: Tx, series_id: int, seen: int) -> str | None:
         return None
     if not still:
         return "offer_stopped"
-    if _holds(tx, row.walker_id, row.offerer_id):
+    if held_back(tx.conn, row.walker_id, row.offerer_id, tx.now_ms) is not None:
+        # Skipped, as he couldn't have offered by hand now: she declined him lately, or his
+        # offer is still open (what he knows).
         return "offer_held"
-    create(tx, row.offerer_id, row.walker_id, occurrence, series_id=series_id)
+    # Made quiet, as by hand, while she has silenced him: skipped, it would tell him so.
+    silenced = offer_mutes.held(tx.conn, row.walker_id, row.offerer_id, tx.now_ms) is not None
+    quiet = bool(row.quiet) or silenced
+    create(tx, row.offerer_id, row.walker_id, occurrence, series_id=series_id, quiet=quiet)
     return "offer"
-
-
-def _holds(tx: Tx, walker_id: int, offerer_id: int) -> bool:
-    """Quietly skip an occurrence the person couldn't have offered by hand now: she silenced
-    them, declined them lately, or has their offer still open."""
-    return (
-        offer_mutes.held(tx.conn, walker_id, offerer_id, tx.now_ms) is not None
-        or held_back(tx.conn, walker_id, offerer_id, tx.now_ms) is not None
-    )

@@ -73,14 +73,19 @@ def _with_names(conn: Connection, condition: sa.ColumnElement[bool], other: Any)
 
 def received(conn: Connection, walker_id: int, now_ms: int) -> list[dict[str, Any]]:
     """Her offers waiting for an answer, soonest first, and those she declined with a
-    reminder still to come; none from people she silenced or who no longer follow her."""
+    reminder still to come; none from people she silenced or who no longer follow her, nor
+    any made while she had silenced them (`quiet`: usecases/offers.py)."""
     hidden = offer_mutes.silenced_ids(conn, walker_id, now_ms)
     companions = contacts.accepted_companion_ids(conn, walker_id)
     waiting = sa.or_(
         sa.and_(offers.c.state == PENDING, offers.c.expires_at > now_ms),
         sa.and_(offers.c.state == DECLINED, offers.c.remind_at.is_not(None)),
     )
-    rows = _with_names(conn, sa.and_(offers.c.walker_id == walker_id, waiting), offers.c.offerer_id)
+    rows = _with_names(
+        conn,
+        sa.and_(offers.c.walker_id == walker_id, offers.c.quiet.is_(False), waiting),
+        offers.c.offerer_id,
+    )
     found = [
         {**_offer_json(r, now_ms), "from": {"id": r.offerer_id, "name": r.other_name}}
         for r in rows
@@ -228,7 +233,11 @@ def series_of(conn: Connection, person_id: int) -> list[dict[str, Any]]:
         .join(walker, walker.c.id == offer_series.c.walker_id)
         .join(offerer, offerer.c.id == offer_series.c.offerer_id)
         .where(
-            sa.or_(offer_series.c.walker_id == person_id, offer_series.c.offerer_id == person_id)
+            sa.or_(
+                offer_series.c.offerer_id == person_id,
+                # (Not one made to her while she had silenced him: usecases/offers.py.)
+                sa.and_(offer_series.c.walker_id == person_id, offer_series.c.quiet.is_(False)),
+            )
         )
         .order_by(offer_series.c.id)
     )

@@ -167,8 +167,8 @@ def make_offer(
         raise Conflict(f"{name_of(tx.conn, walker_id)} {reason}", field="walker")
     if _count_today(tx.conn, walker_id, offerer_id, tx.now_ms) >= PER_DAY:
         raise Conflict(f"at most {PER_DAY} offers a day to the same person", field="walker")
-    # Muted or blocked by her: made as any offer, and answered so, but she is not told, and
-    # it is hidden from her until it lapses (offer_mutes): a refusal of its own would tell him.
+    # Muted or blocked by her: made as any offer, and answered so, but quiet: never told or
+    # shown to her, even once the mute is over (a refusal of its own told him he was muted).
     quiet = offer_mutes.held(tx.conn, walker_id, offerer_id, tx.now_ms) is not None
     if weekly is not None:
         return _start_series(tx, offerer_id, walker_id, weekly, tz, quiet=quiet)
@@ -199,6 +199,7 @@ def create(
         created_at=tx.now_ms,
         at=at,
         expires_at=max(at, tx.now_ms) + OPEN_FOR_MS,
+        quiet=quiet,
     )
     if quiet:
         return offer_id
@@ -237,8 +238,9 @@ def _start_series(
         state=ACTIVE,
         created_at=tx.now_ms,
         next_due_at=weekly.next_after(tx.now_ms, tz),
+        quiet=quiet,
     )
-    if not quiet:  # (its occurrences are skipped while the mute or block lasts)
+    if not quiet:  # (and its occurrences are quiet too: offer_times.occur)
         tell(tx, walker_id, "offer", offerer_id, series_id=series_id, when=f" {_every(weekly)}")
     return series_one(tx.conn, offerer_id, series_id)
 
@@ -256,7 +258,8 @@ def _open_offer_to(tx: Tx, walker_id: int, offer_id: int) -> Any:
     row = tx.conn.execute(
         sa.select(offers).where(offers.c.id == offer_id, offers.c.walker_id == walker_id)
     ).first()
-    if row is None or row.offerer_id in offer_mutes.silenced_ids(tx.conn, walker_id, tx.now_ms):
+    silenced = offer_mutes.silenced_ids(tx.conn, walker_id, tx.now_ms)
+    if row is None or row.quiet or row.offerer_id in silenced:
         raise NotFound("no such offer")
     state = state_of(row, tx.now_ms)
     if state != PENDING:
@@ -324,12 +327,20 @@ def withdraw(tx: Tx, offerer_id: int, offer_id: int) -> dict[str, Any]:
     return sent_one(tx.conn, offerer_id, offer_id, tx.now_ms)
 
 
+def _seen_by(person_id: int) -> sa.ColumnElement[bool]:
+    """A recurring offer this person made, or one made to her that is not quiet."""
+    return sa.or_(
+        offer_series.c.offerer_id == person_id,
+        sa.and_(offer_series.c.walker_id == person_id, offer_series.c.quiet.is_(False)),
+    )
+
+
 def stop_series(tx: Tx, person_id: int, series_id: int) -> dict[str, Any]:
     """Either side stops a recurring offer; the other is told."""
     row = tx.conn.execute(
         sa.select(offer_series).where(
             offer_series.c.id == series_id,
-            sa.or_(offer_series.c.walker_id == person_id, offer_series.c.offerer_id == person_id),
+            _seen_by(person_id),
         )
     ).first()
     if row is None:
@@ -345,7 +356,7 @@ def stop_series(tx: Tx, person_id: int, series_id: int) -> dict[str, Any]:
     silenced = offer_mutes.silenced_ids(tx.conn, row.walker_id, tx.now_ms)
     # She hears nothing from someone she silenced; he is always told when she stops it (not
     # telling him would give her mute away).
-    if other == row.offerer_id or row.offerer_id not in silenced:
+    if other == row.offerer_id or (row.offerer_id not in silenced and not row.quiet):
         tell(tx, other, "offer_series_stopped", person_id, series_id=series_id)
     return series_one(tx.conn, person_id, series_id)
 
