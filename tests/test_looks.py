@@ -20,6 +20,10 @@ def test_she_sees_exactly_who_looked_and_how(cast: Cast) -> None:
     cast.send(phone, cast.fix(START))
     with cast.client.websocket_connect(f"/api/walks/{walk_id}/live", headers=noor.auth) as ws:
         assert ws.receive_json()["type"] == "walk"
+    # His walk page next: the same visit as the live connection (one look either way round).
+    from tests.test_pages import page
+
+    assert page(cast.client, f"/walks/{walk_id}", noor).status_code == 200
     cast.client.get(f"/api/walks/{walk_id}", headers=noor.auth).raise_for_status()
     cast.client.get(f"/api/walks/{walk_id}/fixes", headers=noor.auth).raise_for_status()
     cast.clock.advance(minutes=11)

@@ -107,7 +107,8 @@ def _home_by(tx: Tx, walk: Walk, person_id: int, note: str) -> None:
     others = [p for p in alerts.companion_ids(tx.conn, walk.id) if p != person_id]
     alerts.tell(tx, walk, "inside", facts, others, event_id=event_id)
     # She is told it in her own words: "Noor said you are home" (notify/messages.py).
-    alerts.tell(tx, walk, "inside", {**facts, "to_walker": True}, [walk.walker_id])
+    facts_to_her = {**facts, "to_walker": True}
+    alerts.tell(tx, walk, "inside", facts_to_her, [walk.walker_id], event_id=event_id)
 
 
 def resolve_alarm(tx: Tx, walk: Walk, *, by: int, note: str | None) -> Walk:

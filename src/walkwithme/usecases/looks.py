@@ -40,10 +40,10 @@ def record(
     viewer_id: int | None = None,
     link_number: int | None = None,
 ) -> bool:
-    """A look, unless the same one was recorded in the last ten minutes. His walk page's own
-    live connection is the page's look: her list said each visit twice ("opened your walk's
-    page", "followed your walk live")."""
-    doors = (PAGE, LIVE) if via == LIVE else (via,)
+    """A look, unless the same one was recorded in the last ten minutes. His walk page and
+    its own live connection are one look: her list said each visit twice ("opened your
+    walk's page", "followed your walk live")."""
+    doors = (PAGE, LIVE) if via in (PAGE, LIVE) else (via,)
     same = tx.conn.execute(
         sa.select(looks.c.id)
         .where(

@@ -7,9 +7,13 @@ import { keepTimeLeft } from "./time_left.js";
 
 const EVERY_MS = 15000;
 
+// What the page asks: its heading, whether a PIN is asked, and by when (a new question,
+// asked since the last, has a time of its own: its count went on from the old one).
 function gist(main) {
   const heading = main.querySelector("h1");
-  return `${heading ? heading.textContent.trim() : ""}|${Boolean(main.querySelector("#pin"))}`;
+  const left = main.querySelector("#time-left");
+  const asks = `${heading ? heading.textContent.trim() : ""}|${Boolean(main.querySelector("#pin"))}`;
+  return `${asks}|${left ? left.dataset.until : ""}`;
 }
 
 async function follow() {
