@@ -349,12 +349,16 @@ def test_she_mutes_blocks_and_hears_again_his_offers(cast: Cast) -> None:
     muted = post(cast.client, mira, path, "/contacts", offers="mute", hours="24")
     assert muted.status_code == 303, muted.text
     assert "Their offers: muted until" in text_of(page(cast.client, "/contacts", mira).text)
-    assert cast.offer(noor, mira).status_code == 409
+    quiet = cast.offer(noor, mira)  # answered as any offer, never hers (offers.md)
+    assert quiet.status_code == 201, quiet.text
+    assert cast.offers(mira)["received"] == []
+    cast.client.post(f"/api/offers/{quiet.json()['id']}/withdraw", headers=noor.auth)
     post(cast.client, mira, path, "/contacts", offers="block")
     assert "Their offers: blocked" in text_of(page(cast.client, "/contacts", mira).text)
     post(cast.client, mira, path, "/contacts", offers="hear")
     assert "Their offers:" not in text_of(page(cast.client, "/contacts", mira).text)
     assert cast.offer(noor, mira).status_code == 201
+    assert len(cast.offers(mira)["received"]) == 1  # heard again
 
 
 # -- places ------------------------------------------------------------------------------------
