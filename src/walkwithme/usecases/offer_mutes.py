@@ -1,10 +1,11 @@
 """Never harassment: a walker mutes offers from a person for a while or for good, or blocks
 them until she unblocks.
 
-Both are quiet. A muted or blocked person's new offers are made and answered as any other,
-but she is not told of them (usecases/offers.py), so nobody learns they were muted, blocked,
-or for how long; their recurring offers skip their occurrences; their offers still pending
-are hidden from her, and lapse. A block also silences the reminders of promises she made them.
+Both are quiet. A muted or blocked person's new offers, and their recurring offers'
+occurrences meanwhile, are made and answered as any other, but `quiet`: never told or shown
+to her, even once it is over (usecases/offers.py), so nobody learns they were muted, blocked,
+or for how long. Their offers still pending from before are hidden from her while it lasts.
+A block also silences the reminders of promises she made them.
 """
 
 from __future__ import annotations

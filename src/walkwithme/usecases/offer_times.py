@@ -144,7 +144,8 @@ def occur(tx: Tx, series_id: int, seen: int) -> str | None:
         # Skipped, as he couldn't have offered by hand now: she declined him lately, or his
         # offer is still open (what he knows).
         return "offer_held"
-    # Made quiet, as by hand, while she has silenced him: skipped, it would tell him so.
+    # While she has silenced him: made quiet, as an offer by hand is then (a skipped
+    # occurrence would tell him he was muted).
     silenced = offer_mutes.held(tx.conn, row.walker_id, row.offerer_id, tx.now_ms) is not None
     quiet = bool(row.quiet) or silenced
     create(tx, row.offerer_id, row.walker_id, occurrence, series_id=series_id, quiet=quiet)
