@@ -1272,6 +1272,16 @@ def test_her_are_you_ok_page_counts_down_the_time_she_has_left_by_the_services_c
     expect(left).to_have_text("0:30 left")
     asking.clock.run_for(left_ms)
     expect(left).to_have_text("Time is up")
+    # Answered elsewhere, and asked again (a new time to answer) between two of the page's
+    # looks: it counts down the new question, not the old one's time.
+    site.call(mira, "POST", f"/api/walks/{walk['id']}/ok", pin=PIN)
+    assert "check" in site.look(minutes=10)
+    events = site.call(mira, "GET", f"/api/walks/{walk['id']}/events")
+    again = [e for e in events if e["kind"] == "check"][-1]["answer_by"]
+    asking.clock.run_for(16_000)  # the page asks for itself every 15 s
+    expect(left).to_have_attribute("data-until", str(again))
+    asking.clock.run_for(1_000)
+    expect(left).to_have_text(re.compile(r"^(1:00|0:5\d) left$"))
 
 
 def test_the_phone_apps_page_says_what_to_turn_on_before_its_setup_link(
