@@ -5,6 +5,7 @@ forms that must come from our pages, the link pages beside the JSON, the map's b
 from __future__ import annotations
 
 import html
+import json
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -430,6 +431,27 @@ def test_docs_are_served_from_here_and_redoc_is_gone(cast: Cast) -> None:
     worker = cast.client.get("/sw.js")
     assert "notificationclick" in worker.text
     assert worker.headers["content-type"].startswith("text/javascript")
+
+
+def test_the_worker_keeps_the_no_network_page_and_what_it_loads_and_nothing_of_anyone(
+    cast: Cast,
+) -> None:
+    """sw.js is told which files of this release "No network" needs: each is served, and the
+    page is the same for everyone, signed in or not (it is kept on phones)."""
+    worker = cast.client.get("/sw.js").text
+    kept = re.match(r"const OFFLINE = (\{.*?\});\n", worker)
+    assert kept is not None, worker[:200]
+    told = json.loads(kept[1])
+    assert told["page"] == "/offline"
+    for path in told["files"]:
+        assert cast.client.get(path).status_code == 200, path
+    anonymous = cast.client.get("/offline")
+    assert anonymous.status_code == 200
+    assert "<h1>No network</h1>" in anonymous.text
+    for url in re.findall(r'(?:src|href)="(/static/[^"]+)"', anonymous.text):
+        assert url in told["files"], url  # it opens without a network
+    mira = cast.walking()[0]  # on a walk, signed in: the same page, nothing of hers
+    assert page(cast.client, "/offline", mira).text == anonymous.text
 
 
 def test_alerts_about_a_walk_link_to_its_page() -> None:

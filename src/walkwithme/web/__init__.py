@@ -1,7 +1,8 @@
 """The pages: served by the service itself, beside the API, from the same use cases.
 
 `install(app, services)` mounts them on the API's app: routes, templates, hashed static files,
-the offline `/docs`, and the security headers on every answer.
+the service worker and its page for no network, the offline `/docs`, and the security headers
+on every answer.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from walkwithme.web import (
     manage_settings,
     manage_signup,
     map_api,
+    offline,
     phone_apps,
     signin,
     walk_pages,
@@ -36,11 +38,13 @@ from walkwithme.web.render import Pages
 
 def install(app: FastAPI, services: Services) -> None:
     assets = Assets()
-    app.state.pages = Pages(assets, emergency_number=services.config.emergency_number)
+    emergency_number = services.config.emergency_number
+    app.state.pages = Pages(assets, emergency_number=emergency_number)
     # The link pages first: they answer only browsers, and the API's route takes the rest.
     app.router.routes[0:0] = link_pages.router.routes
     for router in (
         assets.router(),
+        offline.router(assets, emergency_number),
         docs.router,
         map_api.router,
         signin.router,

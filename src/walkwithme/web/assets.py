@@ -70,16 +70,6 @@ class Assets:
             kind = _TYPES.get(suffix) or mimetypes.guess_type(name)[0] or "text/plain"
             return Response(self.content[name], media_type=kind, headers={"cache-control": _YEAR})
 
-        @router.get("/sw.js")
-        async def service_worker() -> Response:
-            # At the root, so that it may open any of our pages; never cached for long, so a
-            # new release's worker takes over.
-            return Response(
-                self.content["sw.js"],
-                media_type="text/javascript",
-                headers={"cache-control": "no-cache"},
-            )
-
         @router.get("/manifest.webmanifest")
         async def manifest() -> Response:
             # What a phone needs to install the pages as an app: its name, where it opens, its

@@ -15,6 +15,9 @@ const data = JSON.parse(document.getElementById("walk-data").textContent);
 const tables = data.words;
 const byId = (id) => document.getElementById(id);
 const QUEUE = `wwm-fixes-${data.walk_id}`;
+// The walk she is on, for the page her phone shows when a page can't load (offline.js): SOS
+// there is for this walk. Kept while it is live, gone when it is over.
+const WALKING = "wwm-walking";
 
 // A PIN her page could not take (a wrong one) is answered with this page at the form's own
 // address (`/walks/1/inside`): reloaded there, it would send the PIN again, one attempt more
@@ -241,6 +244,7 @@ function startReporting() {
 function stopReporting() {
   if (watching !== null) navigator.geolocation.clearWatch(watching);
   localStorage.removeItem(QUEUE);
+  forgetWalking();
   watching = null;
   stopped = true;
   if (wakeLock) wakeLock.release().catch(() => {});
@@ -250,6 +254,15 @@ function stopReporting() {
   }
 }
 
+function forgetWalking() {
+  try {
+    if (JSON.parse(localStorage.getItem(WALKING) || "null")?.walk_id !== data.walk_id) return;
+  } catch {
+    // not ours to keep: it goes
+  }
+  localStorage.removeItem(WALKING); // another walk's, begun since, stays
+}
+
 async function begin() {
   const button = byId("report-start");
   if (!button) {
@@ -257,8 +270,10 @@ async function begin() {
     localStorage.removeItem(QUEUE);
     localStorage.removeItem(`wwm-sos-${data.walk_id}`);
     localStorage.removeItem(`wwm-messages-${data.walk_id}`);
+    forgetWalking();
     return;
   }
+  localStorage.setItem(WALKING, JSON.stringify({ walk_id: data.walk_id, csrf: data.csrf }));
   button.addEventListener("click", startReporting);
   let granted = false;
   try {

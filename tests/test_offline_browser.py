@@ -1,0 +1,140 @@
+"""A page reloaded without a network, in a real Chromium: the service worker shows "No network"
+in its place, with SOS for the walk she is on and the emergency number, instead of the
+browser's own error page; SOS held there is kept and sent when the service can be reached, and
+the page she asked for opens again by itself. Nobody else's page holds an SOS.
+
+Two clocks, as in test_walker_browser: the page's (Playwright's page.clock) moves the SOS hold
+and its grace time when the test says; the test waits only for the browser.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect
+
+from tests.browser_site import PHONE, Site, screenshot, serious_violations, sign_in
+from tests.people import PIN
+from tests.test_pages_browser import (  # noqa: F401 (fixtures)
+    SiteFactory,
+    browser,
+    new_context,
+    open_site,
+    recorder,
+)
+from tests.test_walker_browser import sos_ready, walker_context
+
+pytestmark = [pytest.mark.browser]
+
+
+def kept_by_its_worker(page: Page) -> None:
+    """The page is the service worker's (it registers on every page and takes the open ones)."""
+    page.wait_for_function("navigator.serviceWorker.controller !== null", polling=100)
+
+
+def reload_without_a_network(context: BrowserContext, page: Page) -> None:
+    """Offline, then reloaded: "No network". (Playwright tells a service worker it is offline
+    as it attaches to it: a worker Chromium starts again for the reload may fetch once before
+    it is told, and get the page. That is the test's browser, not a phone's: a second reload.)"""
+    context.set_offline(True)
+    for _ in range(3):
+        page.reload()
+        if page.get_by_role("heading", name="No network").count():
+            return
+    expect(page.get_by_role("heading", name="No network")).to_be_visible()
+
+
+def sos_alarms(site: Site, who: Any, walk_id: int) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = site.call(who, "GET", f"/api/walks/{walk_id}/events")
+    return [e for e in events if e["kind"] == "alarm" and e.get("reason") == "sos"]
+
+
+def test_her_walk_page_reloaded_without_a_network_holds_sos_and_sends_it_when_back(
+    open_site: SiteFactory,  # noqa: F811
+    new_context: Callable[[], BrowserContext],  # noqa: F811
+) -> None:
+    site = open_site()
+    mira, noor = site.person("Mira"), site.person("Noor")
+    site.link(mira, noor)
+    walk_id = site.start_walk(mira)["id"]
+    context = walker_context(new_context, site)
+    page = context.new_page()
+    page.clock.install()
+    sign_in(page, site, mira, f"/walks/{walk_id}")
+    sos_ready(page)
+    kept_by_its_worker(page)
+
+    def state() -> str:
+        found: str = site.call(noor, "GET", f"/api/walks/{walk_id}")["state"]
+        return found
+
+    # The network goes, and the page is reloaded (by her, or by a phone short of memory).
+    reload_without_a_network(context, page)
+    goes_on = "Your walk goes on: if nothing is heard from your phone"
+    expect(page.get_by_text(goes_on)).to_be_visible()
+    sos = page.get_by_role("button", name="SOS")
+    call = page.get_by_role("link", name="Call 112")
+    for first in (sos, call):
+        box = first.bounding_box()
+        assert box is not None
+        assert box["height"] >= 48
+        assert box["y"] + box["height"] <= PHONE["height"], box  # on her first screen
+    expect(call).to_have_attribute("href", "tel:112")
+    sos_ready(page)
+    assert serious_violations(page) == []
+    screenshot(page, "walker-offline-reload")
+
+    # SOS held there: kept, said, not lost.
+    page.clock.pause_at(page.evaluate("Date.now()"))
+    sos.hover()
+    page.mouse.down()
+    page.clock.run_for(2100)
+    page.mouse.up()
+    expect(page.locator("#sos-pending")).to_be_visible()
+    page.clock.run_for(5100)
+    expect(page.locator("#sos-sent")).to_contain_text("It will be sent the moment")
+    assert state() == "active"
+    page.clock.resume()
+
+    # Back online: sent once, and her walk page opens again by itself, in its alarm.
+    context.set_offline(False)
+    expect(page.locator("#headline")).to_have_text(re.compile(r"^ALARM"))
+    assert state() == "alarm"
+    assert len(sos_alarms(site, noor, walk_id)) == 1
+    expect(page.get_by_role("button", name="SOS")).to_be_visible()
+
+    # Over: the walk is forgotten, and "No network" holds no SOS for it any more.
+    site.call(noor, "POST", f"/api/walks/{walk_id}/resolve", note="found her")
+    site.call(mira, "POST", f"/api/walks/{walk_id}/inside", pin=PIN)
+    expect(page.locator("body")).to_have_class(re.compile(r"state-(safe|ended)"))
+    assert page.evaluate("localStorage.getItem('wwm-walking')") is None
+    reload_without_a_network(context, page)
+    expect(page.get_by_role("button", name="SOS")).to_be_hidden()
+    expect(page.get_by_role("link", name="Call 112")).to_be_visible()
+
+
+def test_a_companions_page_reloaded_without_a_network_says_so_and_opens_again_when_back(
+    open_site: SiteFactory,  # noqa: F811
+    new_context: Callable[[], BrowserContext],  # noqa: F811
+) -> None:
+    site = open_site()
+    mira, noor = site.person("Mira"), site.person("Noor")
+    site.link(mira, noor)
+    walk_id = site.start_walk(mira)["id"]
+    context = new_context()
+    page = context.new_page()
+    sign_in(page, site, noor, f"/walks/{walk_id}")
+    kept_by_its_worker(page)
+    reload_without_a_network(context, page)
+    opens = "It opens by itself as soon as the service can be reached"
+    expect(page.get_by_text(opens)).to_be_visible()
+    # Her walk is not his to send SOS for; nothing of hers is on the page.
+    expect(page.get_by_role("button", name="SOS")).to_be_hidden()
+    assert "Mira" not in page.content()
+    screenshot(page, "companion-offline-reload")
+    context.set_offline(False)
+    expect(page.locator("#headline")).to_have_text(re.compile("Mira"))
+    assert page.url == f"{site.url}/walks/{walk_id}"
