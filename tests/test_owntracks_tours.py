@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 
 from tests.people import PIN, START, Cast, Member
-from tests.test_phone_apps import device, opened, sealed
+from tests.test_phone_apps import device, form, opened, position_form, sealed
 from tests.test_walker_pages import page, text_of
 
 HOUR_S = 3600
@@ -254,3 +254,40 @@ def test_a_tour_ends_with_her_walk(cast: Cast) -> None:
     assert inside.status_code == 200, inside.text
     assert shows(cast, tour["url"]) == 404
     assert list_tours(cast, phone)["tours"] == []
+
+
+def test_her_token_alone_gets_neither_her_destination_nor_a_link_to_her_walk(cast: Cast) -> None:
+    """Someone who read her phone's token (a log, a screenshot) but not its encryption key,
+    or the token of a Traccar Client, posts to the OwnTracks door as her app would: her
+    position is taken (a phone without its key yet must not fall silent), but no answer says
+    where she is going or makes a link to her walk. Her own app, sealing with the key, gets
+    both."""
+    mira, _noor, _phone, walk = cast.walking()
+    made = cast.client.post(
+        "/api/devices", json={"name": "keyed", "owntracks_encryption": True}, headers=mira.auth
+    ).json()
+    keyed, key = made["token"], made["owntracks_key"]
+    traccar = cast.device(mira, "traccar")
+    now = cast.clock.now_ms()
+    assert form(cast, position_form(traccar, now // 1000, START)).status_code == 200
+    request = {
+        "_type": "request",
+        "request": "tour",
+        "tour": {"label": "Home", "from": app_time(now), "to": app_time(now + HOUR_S * 1000)},
+    }
+    location = {"_type": "location", "lat": START[0], "lon": START[1], "tst": now // 1000}
+
+    for token, why in ((keyed, "asked in clear"), (traccar, "began as Traccar Client")):
+        answered = post(cast, token, location) + post(cast, token, request)
+        assert [i for i in answered if i.get("action") in ("setWaypoints", "response")] == []
+        listed = [i for i in post(cast, token, {**request, "request": "tours"}) if "tours" in i]
+        assert listed == []
+        refusal = cast.client.get("/api/devices", headers=mira.auth).json()
+        assert any(why in (d.get("last_refusal") or "") for d in refusal), refusal
+    shares = cast.client.get(f"/api/walks/{walk['id']}/shares", headers=mira.auth).json()
+    assert shares == []
+
+    # Her app, sealing with its key: her destination as a region, and the link she asked for.
+    items = opened(key, post(cast, keyed, sealed(key, location)))
+    assert [i["action"] for i in items if i.get("action") == "setWaypoints"] == ["setWaypoints"]
+    assert response(opened(key, post(cast, keyed, sealed(key, request))), "tour")["status"] == 200

@@ -72,10 +72,8 @@ async def _owntracks_answer(svc: Services, device: Device, request: Request) -> 
     taken = await _take(svc, device, message)
     if isinstance(taken, Response):
         return taken
-    # With an encryption key, where her walkers are goes only in an encrypted answer: one
-    # posted in clear by the same token (read from where it was written down) gets none.
-    mine = taken.friends and (key is None or message.encrypted)
-    items = taken.commands() + (await _friends(svc, device) if mine else [])
+    # Where her walkers are goes only to her OwnTracks app (phones.take: `friends`).
+    items = taken.commands() + (await _friends(svc, device) if taken.friends else [])
     return JSON(owntracks.answer(items, message, key))
 
 

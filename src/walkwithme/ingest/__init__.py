@@ -50,6 +50,10 @@ class PhoneMessage:
     relayed: bool = False
     # OwnTracks: it came encrypted with the device's key, so its answers go back encrypted.
     encrypted: bool = False
+    # OwnTracks: it came in clear, though the device has a key. Taken (a phone whose app has
+    # no key yet must not fall silent), but nothing that says where she is or goes answers
+    # it: whoever holds the token alone (read from a log, a screenshot) is not her app.
+    clear_with_key: bool = False
     # Something the app says of the phone for the walk's timeline: "offline" (OwnTracks' last
     # will over MQTT: the broker lost the phone's connection), "mock_location" (Traccar
     # Client: Android says the position came from a mock provider, so it may be faked).

@@ -34,7 +34,7 @@ def read(body: bytes, key: str | None = None) -> PhoneMessage | None:
         return None
     message = _object(load_json(body))
     if message["_type"] != "encrypted":
-        return _message(message)
+        return replace(_message(message), clear_with_key=key is not None)
     if key is None:
         return PhoneMessage(Client(App.OWNTRACKS), refused=NO_KEY)
     try:

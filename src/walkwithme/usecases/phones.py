@@ -42,8 +42,7 @@ class Taken:
     ask_mode: str | None = None  # an OwnTracks mode to ask the app for (reporting.ask_of)
     region: Destination | None = None  # give the OwnTracks app this destination as a region
     tour: dict[str, Any] | None = None  # the answer to the app's tour request (usecases/tours.py)
-    # Its owner's walkers may be given in the answer: a device that began as OwnTracks. Not one
-    # that reported as Traccar Client first, whose token travels in URLs (proxy logs).
+    # Its owner's walkers may be given in the answer: her OwnTracks app's (`locates` in _take).
     friends: bool = False
 
     def commands(self) -> list[dict[str, Any]]:
@@ -143,11 +142,16 @@ def _take(
         )
     if message.charging is not None and walk is not None and walk.live:
         _charging(tx, walk, device, client, message.charging)
+    # What says where she is or goes (her destination as a region, a tour's live link, her
+    # walkers for a companion's map) answers only her OwnTracks app: a device that began as
+    # OwnTracks (not Traccar Client, whose token travels in URLs, so in proxies' logs), and
+    # with a key, only what it sealed with it (the token alone is not her app).
+    locates = news.first is App.OWNTRACKS and not message.clear_with_key
     region = None
     if walk is not None and on_walk and walk.destination is not None:
         if _at_region(tx, walk, device, message.transition):
             refused = None
-        if client.app is App.OWNTRACKS and not message.replayed:
+        if client.app is App.OWNTRACKS and not message.replayed and locates:
             region = devices.region_to_give(tx, device, walk.id, walk.destination)
     if message.sos:
         if walk is None or not on_walk:
@@ -158,13 +162,22 @@ def _take(
         else:
             _sos(tx, walk.id, device, message.sos_ms)
     tour = None
-    if message.tour is not None and not message.replayed:
+    if message.tour is not None and not message.replayed and not locates:
+        refused = TOUR_NOT_HERE if message.clear_with_key else TOUR_NOT_OWNTRACKS
+    elif message.tour is not None and not message.replayed:
         tour, refused = tours.take(
             tx, device.person_id, message.tour, walk if on_walk else None, base_url, device.name
         )
     if refused is not None:
         devices.note_refusal(tx, device, refused)
-    return Taken(client, on_walk, news.ask_mode, region, tour, news.first is App.OWNTRACKS)
+    return Taken(client, on_walk, news.ask_mode, region, tour, locates)
+
+
+TOUR_NOT_HERE = (
+    "a tour asked in clear, and this device has an encryption key: set the same key in the "
+    "app (docs/phones.md)"
+)
+TOUR_NOT_OWNTRACKS = "a tour, from a device that began as Traccar Client: use a device of its own"
 
 
 def _at_region(tx: Tx, walk: Walk, device: Device, transition: tuple[str, int] | None) -> bool:
