@@ -216,6 +216,31 @@ def test_a_channel_that_fails_twice_then_succeeds_delivers_once(
     assert len({r.headers["x-walkwithme-alert"] for r in sink.received}) == 1
 
 
+def test_what_waits_for_a_companion_who_left_her_is_not_sent_once_he_has_left(
+    local: tuple[Cast, Services], sink: WebhookSink
+) -> None:
+    """His alerts' channel fails for a while; he ends the contact meanwhile: that she started a
+    walk (and anything else of her that was waiting) never reaches him once it works again.
+    One she ends herself during her walk keeps him on it, and its alerts reach him."""
+    cast, svc = local
+    mira, noor, ada = cast.person("Mira"), cast.person("Noor"), cast.person("Ada")
+    left = cast.link(mira, noor)
+    ended_by_her = cast.link(mira, ada)
+    add_webhook(cast, noor, sink.url + "/noor")
+    add_webhook(cast, ada, sink.url + "/ada")
+    sink.script = [503, 503]
+    cast.start_walk(mira)
+    assert send_all(svc) == 2  # both failed: to be tried again
+    assert cast.client.delete(f"/api/contacts/{left}", headers=noor.auth).status_code == 204
+    assert cast.client.delete(f"/api/contacts/{ended_by_her}", headers=mira.auth).status_code == 204
+    cast.clock.advance(minutes=5)
+    send_all(svc)
+    cast.clock.advance(minutes=30)
+    send_all(svc)
+    reached = [r.path for r in sink.received if r.headers["x-answered"] == "200"]
+    assert reached == ["/ada"]
+
+
 def test_an_alert_whose_sender_died_is_sent_again_when_its_lease_runs_out(
     local: tuple[Cast, Services], sink: WebhookSink
 ) -> None:

@@ -43,6 +43,7 @@ from walkwithme.usecases.contacts import (
     standing,
     standing_ids,
 )
+from walkwithme.usecases.walk_store import get_walk
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
 # A channel that failed this many times in a row is "failing": still sent every alert (it may
@@ -360,3 +361,48 @@ def who_would_hear(conn: Connection, ids: list[int]) -> set[int]:
         .distinct()
     )
     return {r.person_id for r in rows}
+
+
+def drop_no_longer_theirs(tx: Tx, owner_id: int, member_id: int) -> int:
+    """A contact between them ended: what waits to tell `member_id` of her walks (a channel
+    that failed is tried again for some 40 minutes) is sent only where he still stands, on a
+    walk going on that keeps him (she ended it during the walk, or it ended during an alarm:
+    contacts.standing). Nothing else of her reaches him any more (an outside review: he was
+    emailed that she had started a walk, and that she was at her door, after he had left).
+    Returns how many were dropped."""
+    waiting = tx.conn.execute(
+        sa.select(deliveries.c.id, deliveries.c.alert_id, alerts.c.walk_id)
+        .join(alerts, alerts.c.id == deliveries.c.alert_id)
+        .join(walks, walks.c.id == alerts.c.walk_id)
+        .where(
+            deliveries.c.person_id == member_id,
+            deliveries.c.state == PENDING,
+            walks.c.walker_id == owner_id,
+        )
+    ).all()
+    kept = {walk_id: _stands(tx.conn, walk_id, owner_id, member_id) for walk_id in {
+        row.walk_id for row in waiting
+    }}  # fmt: skip
+    dropped = [row for row in waiting if not kept[row.walk_id]]
+    if dropped:
+        tx.conn.execute(
+            deliveries.update()
+            .where(deliveries.c.id.in_([row.id for row in dropped]), deliveries.c.state == PENDING)
+            .values(state=DEAD, last_error="the contact ended")
+        )
+        forget_links(tx.conn, [row.alert_id for row in dropped])
+    return len(dropped)
+
+
+def _stands(conn: Connection, walk_id: int, owner_id: int, member_id: int) -> bool:
+    walk = get_walk(conn, walk_id)
+    if walk is None or not walk.live:
+        return False
+    found = conn.execute(
+        sa.select(contacts.c.id).where(
+            contacts.c.owner_id == owner_id,
+            contacts.c.member_id == member_id,
+            standing(walk.alarm_since, walk.walking_since),
+        )
+    ).first()
+    return found is not None

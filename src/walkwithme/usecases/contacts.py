@@ -135,6 +135,10 @@ def end(tx: Tx, person_id: int, contact_id: int) -> None:
     )
     for walk in live:
         tx.touch(walk.id, access=True)  # open streams check access again, at once
+    # Alerts are made from contacts (alerts.py imports this module): imported here.
+    from walkwithme.usecases.alerts import drop_no_longer_theirs
+
+    drop_no_longer_theirs(tx, row.owner_id, row.member_id)
 
 
 def get_contact(conn: Connection, contact_id: int, person_id: int) -> dict[str, Any]:
