@@ -23,7 +23,8 @@ from tests.test_manage_pages import page, text_of
 from tests.test_walker_pages import FORM, cookie, csrf_of
 from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
-from walkwithme.notify.channels import apprise_hosts
+from walkwithme.notify import outbound
+from walkwithme.notify.channels import Alert, Webhook, apprise_hosts
 from walkwithme.notify.messages import render
 from walkwithme.services import Services
 from walkwithme.store.schema import deliveries
@@ -942,6 +943,20 @@ def test_her_links_are_numbered_among_her_own_not_counting_the_alarms(cast: Cast
     second = cast.start_walk(mira)
     again = cast.client.post(f"/api/walks/{second['id']}/shares", json={}, headers=mira.auth)
     assert again.json()["id"] == 1
+
+
+def test_an_unsigned_hook_gets_no_signature_one_with_a_secret_its_own(hook: WebhookSink) -> None:
+    """Without WWM_HOOK_SECRET the hook's requests carry no signature: one made with an empty
+    key is one anybody can make. With it, the HMAC of the body under that secret."""
+    for secret in ("", "operator-secret"):
+        sender = Webhook(hook.url + "/emergency", secret, True, outbound.Outbound())
+        asyncio.run(sender.send(Alert("k-" + secret, {"kind": "alarm"})))
+        got = hook.received[-1]
+        if not secret:
+            assert "x-walkwithme-signature" not in got.headers
+            continue
+        mac = hmac.new(secret.encode(), got.body, hashlib.sha256).hexdigest()
+        assert got.headers["x-walkwithme-signature"] == "sha256=" + mac
 
 
 def test_without_guardians_the_alarm_goes_to_the_hook_then_is_said_again(
