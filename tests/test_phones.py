@@ -15,6 +15,7 @@ import orjson
 import pytest
 
 from tests.people import HOME, START, Cast, Member, between
+from tests.test_pages import page
 from walkwithme.domain.errors import Invalid
 from walkwithme.domain.reporting import App, Client, ask_of
 from walkwithme.ingest.traccar import _timestamp
@@ -131,6 +132,27 @@ def test_owntracks_outside_move_mode_is_asked_to_switch_and_she_is_told(cast: Ca
     assert modes(owntracks(cast, phone, location(cast, between(START, HOME, 0.1), m=2))) == []
     now = cast.events(mira, walk)[-1]
     assert (now["kind"], now["reports"], now["advice"]) == ("phone_reports", "often", None)
+
+
+def test_a_phone_set_to_report_seldom_before_her_walk_is_said_to_her_companions(
+    cast: Cast,
+) -> None:
+    """Her OwnTracks was in Significant mode before the walk, and still is: nothing changed,
+    yet her companions were never told why where she is seen is minutes old. Told once, in
+    words (it was shown as "phone reports"), on his page and hers."""
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    phone = cast.device(mira)
+    assert owntracks(cast, phone, location(cast, START, m=1)).status_code == 200
+    walk = cast.start_walk(mira)
+    for step in range(2):
+        cast.clock.advance(seconds=30)
+        owntracks(cast, phone, location(cast, between(START, HOME, 0.05 * (step + 1)), m=1))
+    assert kinds(cast, noor, walk).count("phone_reports") == 1
+    his = page(cast.client, f"/walks/{walk['id']}", noor).text
+    assert "Mira&#39;s phone (phone) reports only now and then: where Mira is seen may be" in his
+    hers = page(cast.client, f"/walks/{walk['id']}", mira).text
+    assert "Your phone (phone) reports only now and then" in hers
 
 
 def test_after_the_walk_the_app_is_given_back_the_mode_it_was_in(cast: Cast) -> None:

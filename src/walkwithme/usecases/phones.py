@@ -110,7 +110,7 @@ def _take(
     held = walk is not None and walk.live and not on_walk
     news = devices.note_client(tx, device, message.client, on_walk, held=held)
     client = news.now
-    if walk is not None and on_walk and _told_differently(news.before, client):
+    if walk is not None and on_walk and _reports_news(tx, walk.id, device, news.before, client):
         # Her companions learn it too: it is why "last seen" may be minutes ago.
         timeline.record(
             tx,
@@ -303,6 +303,22 @@ def _low_battery_charging(tx: Tx, device: Device, after_id: int) -> None:
                 .where(alerts.c.id == alert.id)
                 .values(payload={**alert.payload, "charging": True})
             )
+
+
+def _reports_news(tx: Tx, walk_id: int, device: Device, before: Client | None, now: Client) -> bool:
+    """How often the phone reports is news for this walk's timeline: it changed in a way she
+    is told of, or it is to be set differently and this walk hasn't said so yet (a phone set
+    the same way before the walk began: her companions were never told, an outside review)."""
+    if _told_differently(before, now):
+        return True
+    if now.advice is None:
+        return False  # (the common case: no read of the timeline for a phone set right)
+    rows = tx.conn.execute(
+        sa.select(events.c.data).where(
+            events.c.walk_id == walk_id, events.c.kind == "phone_reports"
+        )
+    )
+    return not any(r.data.get("device") == device.name for r in rows)
 
 
 def _said(tx: Tx, walk_id: int, device: Device, signal: str) -> bool:

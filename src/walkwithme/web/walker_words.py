@@ -149,6 +149,11 @@ SIGNALS = {
     "left_destination": "Your phone ({device}) says you left the destination",
     "tour_made": "Your phone ({device}) made a share link of this walk (an OwnTracks tour): "
     "take it back below if it wasn't you",
+    # How often her phone reports (a `phone_reports` event, said as a signal: words.py).
+    "reports_rarely": "Your phone ({device}) reports only now and then: what your companions "
+    "see of you may be minutes old",
+    "reports_often": "Your phone ({device}) reports often again",
+    "reports_unknown": "Your phone ({device}) doesn't say how often it reports",
 }
 
 
@@ -179,6 +184,8 @@ def event_sentence(event: dict[str, object], me: int | None = None) -> str:
         kind = f"check_withdrawn_{event.get('reason')}"
     if kind == "extended" and event.get("answered"):  # her answer to "Are you OK?" too
         kind = "extended_answer"
+    if kind == "phone_reports":
+        event, kind = words.as_signal(event), "phone_signal"
     if kind == "phone_signal" and str(event.get("signal")) in SIGNALS:
         return SIGNALS[str(event.get("signal"))].format(device=event.get("device") or "phone")
     by = event.get("by")

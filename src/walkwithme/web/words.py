@@ -249,7 +249,20 @@ SIGNALS = {
     "entered_destination": "{name}'s phone ({device}) says {name} reached the destination",
     "left_destination": "{name}'s phone ({device}) says {name} left the destination",
     "tour_made": "{name}'s phone ({device}) made a share link of this walk (an OwnTracks tour)",
+    # How often her phone reports (a `phone_reports` event, said as a signal: as_signal).
+    "reports_rarely": "{name}'s phone ({device}) reports only now and then: where {name} is "
+    "seen may be minutes old",
+    "reports_often": "{name}'s phone ({device}) reports often again",
+    "reports_unknown": "{name}'s phone ({device}) doesn't say how often it reports",
 }
+
+
+def as_signal(event: dict[str, object]) -> dict[str, object]:
+    """A `phone_reports` event (her phone reports seldom, or often again) as the signal its
+    sentence is kept under, `reports_<how often>` (words.js does the same). It was said
+    "phone reports", the event's own name."""
+    return {**event, "kind": "phone_signal", "signal": f"reports_{event.get('reports')}"}
+
 
 # Events that may carry a note, quoted after them: her closing note ("Mira is inside: “Would
 # you like to come in?”"), and what whoever ended an alarm said of it.
@@ -333,6 +346,8 @@ def event_sentence(
     by = event.get("by")
     if kind == "inside" and isinstance(by, dict):  # said by whoever found her, not by her
         return _EVENTS["inside_by"].format(name=name, by=person(by, me)) + closing(event)
+    if kind == "phone_reports":
+        event, kind = as_signal(event), "phone_signal"
     if kind == "phone_signal" and str(event.get("signal")) in SIGNALS:
         device = event.get("device") or "phone"
         return SIGNALS[str(event.get("signal"))].format(name=name, device=device)

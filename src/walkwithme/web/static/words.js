@@ -131,6 +131,10 @@ export function eventSentence(tables, event, name, me, duressBefore = false) {
     // Said by whoever found her, not by her.
     return fill(tables.events.inside_by, { name, by: person(event.by, me) }) + closing(event);
   }
+  if (event.kind === "phone_reports") {
+    // How often her phone reports, said as a signal (words.py's as_signal).
+    event = { ...event, kind: "phone_signal", signal: `reports_${event.reports}` };
+  }
   const signal = event.kind === "phone_signal" && tables.signals && tables.signals[event.signal];
   if (signal) return fill(signal, { name, device: event.device || "phone" });
   let kind = event.kind === "alarm_escalated" && event.again ? "alarm_escalated_again" : event.kind;
