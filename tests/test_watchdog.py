@@ -19,6 +19,7 @@ from tests.test_pages import page
 from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
 from walkwithme.notify.messages import render
+from walkwithme.notify.times import with_times
 from walkwithme.store.schema import walks
 from walkwithme.usecases import judging
 from walkwithme.web import words
@@ -701,6 +702,7 @@ def test_a_question_asked_just_before_night_waits_for_the_answer_time_she_was_to
     mira, noor = cast.person("Mira"), cast.person("Noor")  # in UTC, as the clock is
     cast.link(mira, noor)
     cast.channel(noor)
+    cast.channel(mira)
     asked_at = (cast.clock.now_ms() // 86_400_000) * 86_400_000 + (20 * 3600 + 59 * 60 + 30) * 1000
     assert asked_at > cast.clock.now_ms()
     made = cast.client.post("/api/walks", json={"due_at": asked_at, "pin": PIN}, headers=mira.auth)
@@ -710,6 +712,12 @@ def test_a_question_asked_just_before_night_waits_for_the_answer_time_she_was_to
     assert cast.services.watchdog.tick_sync() == ["check"]
     asked = cast.events(mira, walk)[-1]
     assert asked["answer_by"] == asked_at + 90_000
+    # Her alert says it too: for a walker whose phone's app reports her walk, it is all she
+    # sees of the question. By her clock, as of when it is sent.
+    told = render(with_times(cast.told(mira, "check")[-1], asked_at, "UTC"))[1].splitlines()
+    assert "Answer by 21:01 (1 min from now)." in told
+    late = render(with_times(cast.told(mira, "check")[-1], asked_at + 95_000, "UTC"))[1]
+    assert "Answer by 21:01 (the time is up)." in late.splitlines()
     assert look(cast, seconds=89) == []
     assert state(cast, noor, walk) == "active"
     assert look(cast, seconds=1) == ["alarm"]

@@ -222,8 +222,11 @@ def _more(kind: str, payload: dict[str, Any], name: str, by: str, timer: bool) -
     call her."""
     reason = str(payload.get("reason"))
     if kind == "check":
-        why = why_asked(reason, timer=timer)
-        return [why] if why else []
+        # By when, in the alert itself: for a walker whose phone's app reports her walk, the
+        # alert is all she sees of the question (it said when she was asked, not until when).
+        said = [why] if (why := why_asked(reason, timer=timer)) else []
+        by_ms = times.time_of(payload, "answer_by")
+        return said + ([times.answer_by(by_ms, payload)] if by_ms is not None else [])
     if kind == "inside" and payload.get("to_walker"):
         return ["The walk is over."]
     if kind == "inside" and payload.get("by"):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from walkwithme.timewords import ago, zone
+from walkwithme.timewords import ago, span, zone
 
 
 def with_times(payload: dict[str, Any], now_ms: int, timezone: str | None) -> dict[str, Any]:
@@ -60,3 +60,11 @@ def _ms(value: object) -> int | None:
 def time_of(payload: dict[str, Any], key: str) -> int | None:
     """A time the payload carries (epoch ms), if it carries one."""
     return _ms(payload.get(key))
+
+
+def answer_by(by_ms: int, payload: dict[str, Any]) -> str:
+    """ "Answer by 23:41 (1 min from now).": her time to answer "Are you OK?", as of when the
+    alert is sent; "(the time is up)" once it has passed (the alert came late)."""
+    now = _ms(payload.get("sent_at")) or _ms(payload.get("at")) or by_ms
+    left = "the time is up" if by_ms <= now else f"{span(by_ms - now)} from now"
+    return f"Answer by {clock(by_ms, now, payload.get('timezone'))} ({left})."
