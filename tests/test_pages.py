@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from tests.conftest import copy_of, make_services
-from tests.people import HOME, PIN, Cast, Member
+from tests.people import HOME, PIN, START, Cast, Member, between
 from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
 from walkwithme.notify.messages import render_html, with_link
@@ -27,6 +27,9 @@ from walkwithme.web import walk_start
 pytestmark = pytest.mark.one_database  # on SQLite only (conftest.py says why)
 
 OURS = {"sec-fetch-site": "same-origin"}
+
+
+HOME_WARD = between(START, HOME, 0.2)
 
 
 def cookie(member: Member) -> dict[str, str]:
@@ -135,6 +138,36 @@ def test_before_its_script_runs_the_page_says_how_old_her_position_is_and_if_she
     stale = page(cast.client, path, noor).text
     assert 'class="pill red" role="status">No position for ' in stale
     assert re.search(r'id="expected" class="late">\d\d:\d\d, 5 min late<', stale)
+
+
+def test_his_page_says_she_was_asked_are_you_ok_and_by_when_then_why_the_alarm_is(
+    cast: Cast,
+) -> None:
+    """Her phone goes silent and she is asked "Are you OK?": his page says so on its first
+    screen, and when the alarm is raised without an answer (it said "Mira is on the way" until
+    then). Unanswered, the alarm's banner says why she was asked: whether to call her or go
+    where she was seen hangs on it."""
+    mira, noor, phone, walk = cast.walking()
+    cast.send(phone, cast.fix(HOME_WARD))
+    cast.clock.advance(minutes=3)
+    assert cast.services.watchdog.tick_sync() == ["check"]
+    asked = next(e for e in cast.events(noor, walk) if e["kind"] == "check")
+    by = datetime.fromtimestamp(asked["answer_by"] / 1000, UTC).strftime("%H:%M")
+    shown = page(cast.client, f"/walks/{walk['id']}", noor).text
+    said = re.search(r'<p id="asked"[^>]*>(.*?)</p>', shown, re.S)
+    assert said is not None
+    assert "hidden" not in said[0].split(">")[0]
+    assert text_of(said[1]).strip() == (
+        f"Mira was asked “Are you OK?”: the phone went silent. If Mira doesn't answer by {by},"
+        " the alarm is raised."
+    )
+    cast.clock.advance(minutes=2)
+    assert cast.services.watchdog.tick_sync() == ["alarm"]
+    shown = page(cast.client, f"/walks/{walk['id']}", noor).text
+    assert re.search(r'<p id="asked"[^>]*hidden', shown)
+    banner = re.search(r'<h2 id="alarm-reason">(.*?)</h2>', shown, re.S)
+    assert banner is not None
+    assert banner[1] == "No answer to “Are you OK?”, asked because: the phone went silent"
 
 
 def test_a_walk_that_is_over_tells_its_companions_how_and_nobody_else_that_it_was(

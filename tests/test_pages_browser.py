@@ -237,6 +237,55 @@ def test_the_badge_says_whether_her_positions_arrive_and_when_she_is_late(
     expect(page.locator("#expected")).not_to_contain_text("late")
 
 
+def asked_again(site: Site) -> None:
+    """The watchdog looks every 20 s of the service's time until it asks her "Are you OK?"."""
+    for _ in range(40):
+        if site.look(seconds=20) == ["check"]:
+            return
+    raise AssertionError("she was never asked")
+
+
+def test_his_open_page_says_she_was_asked_are_you_ok_and_not_an_old_alarms_end(
+    open_site: SiteFactory, new_context: Callable[[], BrowserContext]
+) -> None:
+    """His page open: an alarm she ended earlier is said over ("The alarm is over: Mira ended
+    it"). Her phone goes silent and she is asked "Are you OK?": that is said on his first
+    screen, with when the alarm is raised, and the old alarm's end goes. Her phone reports
+    again: the question is taken back, and the notice goes. Unanswered, the alarm says why
+    she was asked."""
+    site = open_site()
+    mira, noor, phone, walk = site.walking()
+    route = site.route_home()
+    page = companion_page(site, new_context(), noor, walk["id"])
+    site.call(mira, "POST", f"/api/walks/{walk['id']}/sos")
+    expect(page.locator("#alarm")).to_be_visible()
+    site.call(mira, "POST", f"/api/walks/{walk['id']}/ok", pin=PIN)
+    acted, asked = page.locator("#acted"), page.locator("#asked")
+    expect(acted).to_have_text("The alarm is over: Mira ended it.")
+
+    site.send(phone, route[1])
+    asked_again(site)  # (after a while: not within minutes of an alarm just ended)
+    expect(asked).to_contain_text("Mira was asked “Are you OK?”: the phone went silent.")
+    expect(asked).to_contain_text(re.compile(r"If Mira doesn't answer by \d\d:\d\d, the alarm"))
+    expect(acted).to_be_hidden()
+    box = asked.bounding_box()
+    assert box is not None
+    assert box["y"] + box["height"] <= PHONE["height"]  # on his first screen
+    screenshot(page, "companion-asked")
+    site.clock.advance(seconds=30)
+    site.send(phone, route[2])
+    expect(asked).to_be_hidden()
+
+    asked_again(site)  # silent again
+    expect(asked).to_be_visible()
+    assert site.look(minutes=2) == ["alarm"]
+    expect(asked).to_be_hidden()
+    # (She stood where she was last seen: asked because she got no closer, or was silent.)
+    expect(page.locator("#alarm-reason")).to_have_text(
+        re.compile(r"^No answer to “Are you OK\?”, asked because: (the phone|not getting)")
+    )
+
+
 def test_a_quick_reply_is_sent_in_place_and_without_its_script_the_form_still_works(
     open_site: SiteFactory, new_context: Callable[[], BrowserContext], browser: Browser
 ) -> None:

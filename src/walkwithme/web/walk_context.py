@@ -54,6 +54,24 @@ def _alarm_event(events: list[dict[str, Any]]) -> dict[str, Any] | None:
     return None
 
 
+def waiting(events: list[dict[str, Any]], state: str) -> dict[str, Any] | None:
+    """ "Are you OK?" asked and not answered yet, if it is: the newest question, with nothing
+    after it that ends the wait (words.ENDS_A_QUESTION). His page said nothing of it on its
+    first screen until the alarm, a minute on (an outside review). Not in an alarm, and not
+    what her devices are shown after her duress PIN (`cover`): the silent alarm is said."""
+    if state not in ("active", "at_door"):
+        return None
+    for event in reversed(events):
+        if event.get("cover"):
+            continue
+        if event["kind"] == "check":
+            question: dict[str, Any] = event
+            return question
+        if event["kind"] in words.ENDS_A_QUESTION:
+            return None
+    return None
+
+
 def alarm_reasons(alarm: dict[str, Any]) -> list[str]:
     """Why, as codes: why it began, then what came during it (`_alarm_event`)."""
     return [str(alarm.get("reason") or alarm["kind"]), *alarm.get("then", [])]
@@ -63,7 +81,7 @@ def _alarm_reason(alarm: dict[str, Any]) -> str:
     """Why, in words: an SOS during the alarm has no reason of its own and is said as what it
     is; what came during it is said after it ("SOS pressed, then wrong PIN three times";
     "SOS pressed, then the duress PIN was given: a silent call for help")."""
-    return words.alarm_why(alarm_reasons(alarm))
+    return words.alarm_why(alarm_reasons(alarm), words.alarm_began(alarm))
 
 
 def _acknowledged_by(events: list[dict[str, Any]], me: int | None) -> list[str]:
@@ -153,6 +171,7 @@ def walk_context(
     last = view.get("last_position") if live else None
     on_it = _acknowledged_by(seen.events, me) if alarm else []
     silent = bool(view.get("duress")) or (alarm is not None and alarm.get("reason") == "duress")
+    question = waiting(seen.events, state) if live else None
     # The sentence after the event's own fields: a message's `text` is its words, the
     # sentence says who sent them.
     said = words.timeline(seen.events, name, me)
@@ -168,6 +187,7 @@ def walk_context(
             words.headline_state(state, seen.events, view["kind"] == "timer"), name
         ),
         "ending": None if live else ending(seen.events, now, tz, name, me),
+        "asked": words.asked(question, name, tz) if question else None,
         "alarm": alarm,
         "alarm_reason": _alarm_reason(alarm) if alarm else None,
         "alarm_since": words.when(int(alarm["at"]), now, tz) if alarm else None,
@@ -211,6 +231,7 @@ def walk_context(
             "last_event": seen.events[-1]["id"] if seen.events else 0,
             # Why the alarm is, as codes: the banner says what comes during it after them.
             "alarm_reasons": alarm_reasons(alarm) if alarm else [],
+            "alarm_began": words.alarm_began(alarm) if alarm else None,
             # Whether her duress PIN was given: the next is said "again" (words.timeline).
             "duress_before": any(words.duress_given(e) for e in seen.events),
             "now": now,

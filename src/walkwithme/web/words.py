@@ -158,12 +158,41 @@ def then_reason(code: str) -> str:
     return THEN.get(code) or reason(code)
 
 
-def alarm_why(codes: list[str]) -> str:
+# "Are you OK?" waiting for her answer, on his page's first screen (walk_context.waiting).
+ASKED = (
+    "{name} was asked “Are you OK?”: {reason}. If {name} doesn't answer by {by}, the alarm is "
+    "raised."
+)
+# What ends the wait: answered, taken back, turned into an alarm, or the walk over.
+ENDS_A_QUESTION = frozenset(
+    {"check_answered", "check_withdrawn", "extended", "alarm", "sos", "duress", "inside", "ended"}
+)
+
+
+def asked(event: dict[str, object], name: str, tz: str | None) -> str:
+    """The question she has not answered yet, as his page says it (words.js `asked`)."""
+    why = said_reason(event.get("reason") or "something is wrong", timer=a_timer_walk(event))
+    by = event.get("answer_by")
+    return ASKED.format(
+        name=name, reason=why, by=clock_time(by, tz) if isinstance(by, int) else "its time"
+    )
+
+
+def alarm_why(codes: list[str], began: str | None = None) -> str:
     """Why an alarm is, from why it began and what came during it, each said once: "SOS
-    pressed, then wrong PIN three times"."""
+    pressed, then wrong PIN three times". `began`: why it began, in words, if said otherwise
+    than by its code (with why she was asked: `alarm_began`)."""
     first, *later = codes
     once = [c for i, c in enumerate(later) if c != first and c not in later[:i]]
-    return ", then ".join([reason(first), *map(then_reason, once)])
+    return ", then ".join([began or reason(first), *map(then_reason, once)])
+
+
+def alarm_began(alarm: dict[str, object]) -> str:
+    """Why the alarm began, in words: an unanswered "Are you OK?" with why she was asked
+    ("no answer to “Are you OK?”, asked because: the phone went silent": whether to call her
+    or go where she was seen hangs on it), a timer walk's in its own words."""
+    code = alarm.get("reason") or alarm.get("kind")
+    return said_reason(code, alarm.get("asked_because"), timer=a_timer_walk(alarm))
 
 
 _STATES = {
@@ -387,4 +416,5 @@ def tables() -> dict[str, dict[str, str]]:
         "duress": dict(DURESS_AGAIN),
         "then": dict(THEN),
         "rungs": dict(RUNGS),
+        "notices": {"asked": ASKED, "ends_a_question": " ".join(sorted(ENDS_A_QUESTION))},
     }

@@ -195,9 +195,10 @@ const helpers = [...(data.on_it || [])];
 // Why the alarm is, as codes (walk_context.alarm_reasons): why it began, then what came
 // during it, each once: "SOS pressed, then wrong PIN three times".
 const reasons = [...(data.alarm_reasons || [])];
+let began = data.alarm_began; // why it began, in words: with why she was asked (words.py)
 function sayReasons() {
   const [first, ...later] = reasons;
-  const said = [words.reason(tables, first), ...later.map((r) => words.thenReason(tables, r))];
+  const said = [began || words.reason(tables, first), ...later.map((r) => words.thenReason(tables, r))];
   const text = said.join(", then ");
   byId("alarm-reason").textContent = text.charAt(0).toUpperCase() + text.slice(1);
 }
@@ -240,7 +241,10 @@ function updateBanner(event) {
       if (onItButton) onItButton.textContent = "I'm on it";
     }
     const why = event.reason || event.kind;
-    if (!during || !reasons.length) reasons.splice(0, reasons.length, why);
+    if (!during || !reasons.length) {
+      reasons.splice(0, reasons.length, why);
+      began = event.kind === "alarm" ? words.saidReason(tables, event) : null;
+    }
     else if (!reasons.includes(why)) reasons.push(why);
     sayReasons();
     // What came during the alarm changes its reason, not its time: it is the same alarm.

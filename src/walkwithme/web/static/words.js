@@ -73,7 +73,7 @@ export function headlineState(walk, inside) {
 }
 
 // Why, in words; an unanswered check says why she was asked it (messages.said_reason).
-function saidReason(tables, event) {
+export function saidReason(tables, event) {
   const timer = aTimerWalk(event);
   const said = reason(tables, event.reason, timer);
   return event.asked_because
