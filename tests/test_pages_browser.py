@@ -525,7 +525,12 @@ def test_an_alarm_on_the_companions_page_and_the_guardians_link(
     # Where she was, in the words of the street (the map is for those who read maps).
     expect(page.locator("#alarm-last")).to_contain_text("Last seen near Kaivokatu, ")
     expect(page.locator("#near")).to_have_text("Kaivokatu")
-    expect(page.get_by_role("button", name="I'm on it")).to_be_visible()
+    on_it = page.get_by_role("button", name="I'm on it")
+    expect(on_it).to_be_visible()
+    page.evaluate("window.scrollTo(0, 0)")
+    box = on_it.bounding_box()
+    assert box is not None
+    assert box["y"] + box["height"] <= PHONE["height"], box  # on his first screen
     call = page.get_by_role("link", name="Call Mira: +358 40 123 4567")
     expect(call).to_have_attribute("href", "tel:+358401234567")
     assert (call.bounding_box() or {"height": 0})["height"] >= 48

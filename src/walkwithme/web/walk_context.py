@@ -187,7 +187,7 @@ def walk_context(
             words.headline_state(state, seen.events, view["kind"] == "timer"), name
         ),
         "ending": None if live else ending(seen.events, now, tz, name, me),
-        "asked": words.asked(question, name, tz) if question else None,
+        "waiting_answer": words.asked(question, name, tz) if question else None,
         "alarm": alarm,
         "alarm_reason": _alarm_reason(alarm) if alarm else None,
         "alarm_since": words.when(int(alarm["at"]), now, tz) if alarm else None,
