@@ -347,3 +347,6 @@ def test_a_service_on_every_address_is_found_at_this_machines_own(tmp_path: Path
         config = load_config({"WWM_DATA": str(tmp_path), "WWM_HOST": host, "WWM_PORT": "18888"})
         startup.remember_address(config)
         assert startup.served_at(config) == f"http://{seen}:18888"
+    # `check` says the links are built on it too (it said WWM_PORT's default, 8000).
+    said = run("check", "--data", str(tmp_path)).stdout
+    assert "links in alerts say http://[::1]:18888" in said

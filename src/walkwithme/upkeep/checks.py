@@ -25,7 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from walkwithme.clock import Clock, was_jumped
 from walkwithme.config import Config
 from walkwithme.notify import mail
-from walkwithme.startup import not_a_folder, safe_url
+from walkwithme.startup import not_a_folder, safe_url, served_at
 from walkwithme.store.database import Database
 from walkwithme.store.migrate import (
     NewerDatabase,
@@ -287,7 +287,8 @@ def _public_url(config: Config, get: Getter) -> Finding:
         return Finding(
             "public address",
             Verdict.WARN,
-            f"WWM_PUBLIC_URL is not set: links in alerts say {config.base_url}, which only "
+            # Where the last `serve` of this folder listened (--port), as the links say it.
+            f"WWM_PUBLIC_URL is not set: links in alerts say {served_at(config)}, which only "
             "this machine can open",
         )
     url = f"{config.public_url}/healthz"
