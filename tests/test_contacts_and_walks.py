@@ -242,6 +242,31 @@ def test_messages_and_quick_replies_both_ways_and_silence_is_fine(cast: Cast) ->
     assert [e["kind"] for e in cast.events(noor, walk)] == ["started", "message", "message"]
 
 
+def test_a_flood_of_messages_is_refused_and_blank_lines_are_folded(cast: Cast) -> None:
+    """One person's messages on walks: 20 a minute (a conversation), then 429 with when to
+    try again, and nothing said (an outside review posted 4,000 in 21 s, burying her
+    timeline). Blank lines in a row are one."""
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    walk = cast.start_walk(mira)
+    path = f"/api/walks/{walk['id']}/messages"
+    for n in range(20):
+        said = cast.client.post(path, json={"text": f"{n}\n\n\n\n\nx"}, headers=noor.auth)
+        assert said.status_code == 201, said.text
+    refused = cast.client.post(path, json={"text": "one more"}, headers=noor.auth)
+    assert refused.status_code == 429
+    assert "too many messages in a minute" in refused.json()["error"]
+    assert 0 < int(refused.headers["retry-after"]) <= 60
+    # Hers are her own: his flood takes nothing from her.
+    assert cast.client.post(path, json={"text": "Stop"}, headers=mira.auth).status_code == 201
+    cast.clock.advance(minutes=1)
+    assert cast.client.post(path, json={"text": "sorry"}, headers=noor.auth).status_code == 201
+    texts = [e["text"] for e in cast.events(mira, walk) if e["kind"] == "message"]
+    assert len(texts) == 22
+    assert "one more" not in texts
+    assert texts[0] == "0\n\nx"
+
+
 def test_the_walk_list_shows_my_walks_and_the_ones_i_follow(cast: Cast) -> None:
     mira, noor = cast.person("Mira"), cast.person("Noor")
     cast.link(mira, noor)

@@ -205,9 +205,13 @@ MAX_MESSAGE_CHARS = 500
 QUICK_REPLIES = ("On my way", "All good", "Almost there", "Call me", "Are you OK?", "I'm here")
 
 
+_BLANK_LINES = re.compile(r"\n[ \t\r]*(?:\n[ \t\r]*)+\n")
+
+
 def check_message(text: str) -> str:
     """A message's or a note's text (tabs and line breaks are fine in it)."""
-    cleaned = check_text(text, "text", prose=True).strip()
+    # Blank lines in a row are one: a message of 499 line breaks and a word took a screen.
+    cleaned = _BLANK_LINES.sub("\n\n", check_text(text, "text", prose=True).strip())
     if not cleaned:
         raise Invalid("text must not be empty", field="text")
     if len(cleaned) > MAX_MESSAGE_CHARS:

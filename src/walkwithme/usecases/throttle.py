@@ -97,6 +97,19 @@ def password_check(tx: Tx, email: str) -> None:
     hit(tx, account_key(email, SIGNED_IN), PASSWORD_CHECKS)
 
 
+# Messages on walks, one person's (a companion's quick replies, her own words): a
+# conversation, never a flood that buries her timeline and everyone's view of the walk (an
+# outside review posted 4,000 in 21 s, each 201).
+MESSAGES_PER_MINUTE = Limit(20, MINUTE_MS, "messages in a minute")
+MESSAGES_PER_DAY = Limit(500, 24 * 60 * MINUTE_MS, "messages today")
+
+
+def message(tx: Tx, person_id: int) -> None:
+    """One message on a walk, counted for the person who sends it."""
+    hit(tx, f"messages:{person_id}", MESSAGES_PER_MINUTE)
+    hit(tx, f"messages-day:{person_id}", MESSAGES_PER_DAY)
+
+
 # Tests of a channel: enough to try one, and again after mending it; too few to make the
 # operator's mail server (or the service, for a webhook) a way to flood an address that is
 # not hers (an outside review sent a stranger 100 test emails in seconds), which would get

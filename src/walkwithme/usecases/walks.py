@@ -19,7 +19,7 @@ from walkwithme.domain.errors import Conflict, Invalid, NotFound
 from walkwithme.domain.walks import LIVE_STATES, LIVE_VALUES, WalkState
 from walkwithme.store.schema import people, walk_companions, walks
 from walkwithme.store.tx import Tx
-from walkwithme.usecases import contacts, timeline
+from walkwithme.usecases import contacts, throttle, timeline
 from walkwithme.usecases.timeline import Audience
 from walkwithme.usecases.walk_record import (
     WALK_COLUMNS,
@@ -208,6 +208,7 @@ def post_message(tx: Tx, walk_id: int, person_id: int, text: str, quick: bool) -
     cleaned = rules.check_message(text)
     if quick and cleaned not in rules.QUICK_REPLIES:
         raise Invalid("not one of the quick replies", field="text")
+    throttle.message(tx, person_id)  # 429 past its limits: nothing said
     event_id = timeline.record(
         tx,
         walk_id,
