@@ -4,9 +4,11 @@ a restart. In a normal serve the door doesn't exist."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import stat
 import subprocess
+import time
 from pathlib import Path
 
 import httpx2
@@ -66,6 +68,33 @@ def test_a_drill_service_jumps_and_remembers_it_after_a_restart(tmp_path: Path) 
         assert "--drill" in refused.stderr
     finally:
         service.stop()
+
+
+def test_a_folder_a_fast_clock_ran_ahead_is_refused_at_real_time_and_check_says_why(
+    tmp_path: Path,
+) -> None:
+    """Served at --clock-speed 50 for a while, a folder's clock is ahead of real time: served
+    at real time next, it would run back, its deadlines falling late. Refused, saying so,
+    and `check` names the fast clock (it blamed the machine's clock, and suggested NTP)."""
+    data = tmp_path / "data"
+    cli(data, "people", "add", "ola@example.org")
+    real_ms = time.time_ns() // 1_000_000
+    state = {"speed": 50.0, "real_ms": real_ms - 60_000, "clock_ms": real_ms - 60_000}
+    (data / "fast-clock.json").write_text(json.dumps(state))  # a minute of it: 49 min ahead
+    refused = subprocess.run(
+        [*WWM, "serve", "--data", str(data), "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 2
+    assert "ran the clock of" in refused.stderr
+    assert "ahead of real time: serve it with --clock-speed again" in refused.stderr
+    checked = subprocess.run(
+        [*WWM, "check", "--data", str(data)], capture_output=True, text=True, timeout=60
+    )
+    assert "a fast clock (--clock-speed) ran this data folder's clock" in checked.stdout
+    assert "NTP" not in checked.stdout
 
 
 def test_a_drill_clock_is_never_faster_than_a_hundred_times(tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ from walkwithme.cli_common import (
     out,
     when,
 )
-from walkwithme.clock import MAX_DRILL_SPEED, was_jumped
+from walkwithme.clock import MAX_DRILL_SPEED
 from walkwithme.config import Config
 from walkwithme.domain.errors import DomainError
 from walkwithme.domain.offers import describe
@@ -86,12 +86,9 @@ def serve(
     )
     setup_logging(svc.config.log_level)
     config = svc.config
-    if not drill and was_jumped(config.data_dir / "fast-clock.json"):
-        # Its walks and deadlines are in the drill's time: a real clock would run backwards.
-        err.print(
-            f"[red]error:[/red] a drill jumped the clock of {config.data_dir}: serve it with "
-            "--drill, or use another data folder"
-        )
+    refused = startup.clock_refused(config, drill=drill)
+    if refused is not None:
+        err.print(f"[red]error:[/red] {refused}")
         svc.db.dispose()
         raise typer.Exit(2)
     locks, other = startup.hold_the_database(config)

@@ -93,6 +93,19 @@ def was_jumped(state: Path) -> bool:
         return False
 
 
+def ahead_of_real(state: Path) -> int:
+    """How far (ms) the fast clock kept in `state` shows ahead of real time now, at the speed
+    it ran (0: none kept, or not ahead). A folder served at `--clock-speed 50` for a minute is
+    an hour ahead: served at real time after it, its clock would run back."""
+    try:
+        saved = json.loads(state.read_text())
+        real_now = time.time_ns() // 1_000_000
+        shown = saved["clock_ms"] + (real_now - saved["real_ms"]) * float(saved["speed"])
+        return max(0, int(shown - real_now))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return 0
+
+
 def fast_clock(speed: float, state: Path) -> SystemClock:
     """A fast clock that goes on where it was across restarts, and keeps running while the
     service is down (so a drill can kill the server and find what fell due meanwhile).

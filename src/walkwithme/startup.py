@@ -15,6 +15,7 @@ from typing import IO
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from walkwithme.clock import ahead_of_real, was_jumped
 from walkwithme.config import Config
 from walkwithme.store.migrate import NewerDatabase
 
@@ -156,3 +157,27 @@ def served_at(config: Config) -> str:
     except OSError:
         recorded = ""
     return recorded if recorded.startswith("http://") else config.base_url
+
+
+FAST_CLOCK = "fast-clock.json"  # a demo's or drill's clock, kept in the data folder (clock.py)
+AHEAD_SLACK_MS = 60_000
+
+
+def clock_refused(config: Config, *, drill: bool) -> str | None:
+    """Why this data folder can't be served with this clock, if it can't: its walks and
+    deadlines are in a drill's or a fast clock's time, ahead of real time, and a real clock
+    would run back (an operator's review found `check` blaming the machine's clock for it)."""
+    state = config.data_dir / FAST_CLOCK
+    if not drill and was_jumped(state):
+        return (
+            f"a drill jumped the clock of {config.data_dir}: serve it with --drill, or use "
+            "another data folder"
+        )
+    ahead = ahead_of_real(state)
+    if config.clock_speed == 1.0 and not drill and ahead > AHEAD_SLACK_MS:
+        return (
+            f"a fast clock (--clock-speed) ran the clock of {config.data_dir} "
+            f"{ahead // 60_000} min ahead of real time: serve it with --clock-speed again, or "
+            "use another data folder"
+        )
+    return None

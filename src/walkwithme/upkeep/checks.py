@@ -22,10 +22,10 @@ import httpx2
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
-from walkwithme.clock import Clock, was_jumped
+from walkwithme.clock import Clock, ahead_of_real, was_jumped
 from walkwithme.config import Config
 from walkwithme.notify import mail
-from walkwithme.startup import not_a_folder, safe_url, served_at
+from walkwithme.startup import FAST_CLOCK, not_a_folder, safe_url, served_at
 from walkwithme.store.database import Database
 from walkwithme.store.migrate import (
     NewerDatabase,
@@ -229,9 +229,17 @@ def _n(count: int, thing: str, things: str = "") -> str:
 
 
 def _clock(config: Config, db: Database, clock: Clock) -> Finding:
-    if was_jumped(config.data_dir / "fast-clock.json"):
+    if was_jumped(config.data_dir / FAST_CLOCK):
         return Finding(
             "clock", Verdict.WARN, "a drill jumped this data folder's clock: serve it with --drill"
+        )
+    ahead = ahead_of_real(config.data_dir / FAST_CLOCK)
+    if clock.speed == 1.0 and ahead > AHEAD_SLACK_MS:
+        return Finding(
+            "clock",
+            Verdict.FAIL,
+            f"a fast clock (--clock-speed) ran this data folder's clock {ahead // 60_000} min "
+            "ahead of real time: serve it with --clock-speed again, or use another folder",
         )
     with db.write_engine.connect() as conn:
         latest = conn.execute(sa.select(sa.func.max(events.c.at))).scalar_one()
