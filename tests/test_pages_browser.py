@@ -221,9 +221,13 @@ def test_the_badge_says_whether_her_positions_arrive_and_when_she_is_late(
     site.call(mira, "POST", f"/api/walks/{walk['id']}/messages", text="Slow going")
     expect(page.locator("#connection")).to_have_text("No position for 12 min")
     expect(page.locator("#connection")).to_have_class(re.compile(r"\bred\b"))
+    # A screen reader is told when it changes, not every minute it counts.
+    told = page.locator("#connection-said")
+    expect(told).to_have_text("No position for 12 min")
     site.clock.advance(minutes=20)
     site.call(mira, "POST", f"/api/walks/{walk['id']}/messages", text="Still here")
     expect(page.locator("#connection")).to_have_text("No position for 32 min")
+    expect(told).to_have_text("No position for 12 min")
     expect(page.locator("#expected")).to_have_text(re.compile(r"^\d\d:\d\d, \d+ min late$"))
     screenshot(page, "companion-no-position-late")
 
@@ -773,6 +777,15 @@ def test_offline_in_her_alarm_his_page_says_so_in_the_banner_on_the_first_screen
     mira, noor, _phone, walk = site.walking()
     context = new_context()
     page = companion_page(site, context, noor, walk["id"])
+    # Outside an alarm too: said under the headline, which may be out of date.
+    first = page.locator("#page-connection")
+    expect(first).to_be_hidden()
+    context.set_offline(True)
+    expect(first).to_have_text("Offline: trying again. What this shows may be out of date.")
+    expect(first).to_be_in_viewport()
+    context.set_offline(False)
+    expect(first).to_be_hidden()
+    expect(page.locator("#connection")).to_have_text("Live")
     site.call(mira, "POST", f"/api/walks/{walk['id']}/sos")
     stale = page.locator("#alarm #alarm-connection")
     expect(page.locator("#alarm-reason")).to_have_text("SOS pressed")
@@ -780,6 +793,7 @@ def test_offline_in_her_alarm_his_page_says_so_in_the_banner_on_the_first_screen
     context.set_offline(True)
     expect(stale).to_have_text("Offline: trying again. What this shows may be out of date.")
     expect(stale).to_be_in_viewport()  # on the first screen, with the banner
+    expect(first).to_be_hidden()  # (said once: in the banner)
     expect(page.locator("#connection")).not_to_be_in_viewport()  # (where it was said)
     screenshot(page, "companion-alarm-offline")
     no_serious_violations(page)

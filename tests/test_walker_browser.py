@@ -610,6 +610,10 @@ def test_sos_is_held_then_can_be_cancelled_and_is_sent_when_back_online(
     )
     expect(page.locator("#check")).to_be_visible()  # she may end it with her PIN
     screenshot(page, "walker-sos-alarm")
+    # Her text twice as big (her phone's setting): the alarm's words wrap, none cut off.
+    page.evaluate("document.documentElement.style.fontSize = '200%'")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.evaluate("document.documentElement.style.fontSize = ''")
 
     # Noor finds her: her page says the alarm is over, and who ended it.
     site.call(noor, "POST", f"/api/walks/{walk_id}/resolve", note="found her")

@@ -1,6 +1,7 @@
 // The walk page, live: one LiveWalk feeds the map, the facts, the timeline and the alarm
 // banner. The page was complete before this ran (server-rendered); this keeps it current.
 
+import { Badge } from "./badge.js";
 import { LiveWalk } from "./live.js";
 import { WalkMap } from "./map.js";
 import { keepNear, metresBetween } from "./near.js";
@@ -47,52 +48,9 @@ function refreshTimes() {
   showBadge(now);
 }
 
-// The badge beside "Last seen": whether her positions are arriving, not only whether this
-// page is connected. "Live" only while connected and her last position is fresh; connected
-// but without news, how long there has been none (amber, then red as the silence grows).
-const LINK_SAID = {
-  connecting: "Connecting…",
-  offline: "Offline: trying again",
-  too_many: "Too many live pages are open: close some",
-  closed: "Not live any more",
-  signed_out: "Signed out: sign in again to follow",
-  refused: "You can no longer see this walk",
-};
-let link = null; // the live connection's state; null before the script connects
-let lost = false; // the connection was lost since it was last live
-function showBadge(now = serviceNow()) {
-  showStale();
-  const pill = byId("connection");
-  if (!pill || link === null) return;
-  if (link !== "live") {
-    pill.textContent = LINK_SAID[link];
-    pill.className = `pill ${link}`;
-    return;
-  }
-  const last = view.last_position;
-  if (!last) {
-    pill.textContent = "No position yet";
-    pill.className = "pill amber";
-    return;
-  }
-  const shade = words.ageClass(last.t, now, words.silentS(view));
-  pill.textContent = shade ? `No position for ${words.duration(now - last.t)}` : "Live";
-  pill.className = `pill ${shade || "live"}`;
-}
-
-// In the alarm's banner, what it says may be out of date while the page is not connected
-// (connecting again after it was lost included; not its first "Connecting…"): the badge
-// that says so is below the banner, off a phone's first screen.
-function showStale() {
-  const stale = byId("alarm-connection");
-  if (!stale) return;
-  if (link === "live") lost = false;
-  else if (link !== null && link !== "connecting") lost = true;
-  stale.hidden = !lost || link === "live";
-  if (!stale.hidden) {
-    stale.textContent = `${words.fullStop(LINK_SAID[link])} What this shows may be out of date.`;
-  }
-}
+// The badge beside "Last seen", and that the page may be out of date (badge.js).
+const badge = new Badge();
+const showBadge = (now = serviceNow()) => badge.show(view, now);
 
 // -- distance left: along the route from the point of it nearest to her, else straight ------
 let route = null;
@@ -240,6 +198,7 @@ function updateBanner(event) {
       helpers.length = 0;
       if (onItButton) onItButton.textContent = "I'm on it";
     }
+    banner.hidden = false; // before its words change: a screen reader says what changes
     const why = event.reason || event.kind;
     if (!during || !reasons.length) {
       reasons.splice(0, reasons.length, why);
@@ -250,7 +209,6 @@ function updateBanner(event) {
     // What came during the alarm changes its reason, not its time: it is the same alarm.
     if (!during) byId("alarm-since").dataset.at = event.at;
     byId("alarm-on-it").textContent = words.onIt(helpers);
-    banner.hidden = false;
     const call = byId("sos-call"); // her own page: "Call 112" under SOS while it lasts
     if (call) call.hidden = false;
     refreshTimes(); // "Since 23:31, just now" at once, not a bare "Since" until the next tick
@@ -373,7 +331,7 @@ function sayEnding() {
 }
 
 function showConnection(status) {
-  link = status.state;
+  badge.link = status.state;
   showBadge();
   if (status.state === "live") syncClock();
   if (status.state === "signed_out") {
