@@ -39,7 +39,9 @@ from walkwithme.web.render import Pages
 def install(app: FastAPI, services: Services) -> None:
     assets = Assets()
     emergency_number = services.config.emergency_number
-    app.state.pages = Pages(assets, emergency_number=emergency_number)
+    app.state.pages = Pages(
+        assets, emergency_number=emergency_number, clock_speed=services.clock.speed
+    )
     # The link pages first: they answer only browsers, and the API's route takes the rest.
     app.router.routes[0:0] = link_pages.router.routes
     for router in (

@@ -19,7 +19,9 @@ TEMPLATES = Path(__file__).parent / "templates"
 class Pages:
     """The template environment, with the hashed static URLs and the words as filters."""
 
-    def __init__(self, assets: Assets, *, emergency_number: str = "") -> None:
+    def __init__(
+        self, assets: Assets, *, emergency_number: str = "", clock_speed: float = 1.0
+    ) -> None:
         self.env = Environment(
             loader=FileSystemLoader(TEMPLATES),
             autoescape=select_autoescape(default=True),
@@ -29,6 +31,9 @@ class Pages:
         self.env.globals["static"] = assets.url
         # The operator's WWM_EMERGENCY_NUMBER: "Call 112" where someone may be in danger.
         self.env.globals["emergency_number"] = emergency_number
+        # A drill's fast clock (serve --clock-speed): the pages count time as fast as it runs
+        # (static/service_clock.js), or a countdown and her browser's fixes fall behind it.
+        self.env.globals["clock_speed"] = clock_speed
         self.env.filters["metres"] = words.metres
         self.env.filters["at_most"] = words.at_most
         self.env.filters["reason"] = words.reason

@@ -143,7 +143,7 @@ function taken(position) {
   // The time the position was taken; a stale or skewed stamp is replaced by now.
   const stamp = position.timestamp;
   const when = Math.abs(stamp - Date.now()) < 30000 ? stamp : Date.now();
-  return Math.round(when + clock.offset);
+  return Math.round(clock.timeAt(when));
 }
 
 // A browser reports a position when it changes: standing still (at her door, at a corner) it
