@@ -576,6 +576,14 @@ def test_every_rung_hears_why_she_was_asked_the_check_she_did_not_answer(
         if (body := json.loads(r.body))["kind"] == "alarm"
     )
     assert alarms == [("/gus", "no_answer", "silent"), ("/noor", "no_answer", "silent")]
+    # What each can do with the link: his page has "I'm on it"; the guardian's link shows
+    # where she is to anyone, and "I'm on it" once signed in there (it promised it bare).
+    words = {r.path: render(json.loads(r.body))[1] for r in sink.received}
+    assert "Open the link to say you are on it and to see where Mira is now." in words["/noor"]
+    assert (
+        "Open the link to see where Mira is now (to say you are on it, sign in there)."
+        in words["/gus"]
+    )
     climbed = [e for e in cast.events(noor, walk) if e["kind"] == "alarm_escalated"]
     assert [e.get("asked_because") for e in climbed] == ["silent"]
 

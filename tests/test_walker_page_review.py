@@ -57,6 +57,18 @@ def test_a_companions_question_is_under_sos_on_her_page_and_in_her_tab(cast: Cas
     calm = page(cast.client, f"/walks/{wid}", mira).text
     assert (heard_line(calm) or "").startswith("Noor: “On my way”")
     assert "<title>You are on the way · Walk With Me</title>" in calm
+    # Asked again, she says "I'm OK" to the service with her PIN: that answers him too.
+    cast.client.post(
+        f"/api/walks/{wid}/messages", json={"text": "Are you OK?", "quick": True}, headers=noor.auth
+    )
+    assert "<title>Noor: “Are you OK?”</title>" in page(cast.client, f"/walks/{wid}", mira).text
+    cast.services.watchdog.tick_sync()
+    cast.clock.advance(minutes=30)  # late: the service asks her
+    assert "check" in cast.services.watchdog.tick_sync()
+    ok = cast.client.post(f"/api/walks/{wid}/ok", json={"pin": PIN}, headers=mira.auth)
+    assert ok.status_code == 200, ok.text
+    answered = page(cast.client, f"/walks/{wid}", mira).text
+    assert "<title>Noor: “Are you OK?”</title>" not in answered
 
 
 def test_a_wrong_pin_at_im_inside_keeps_her_last_word_and_her_next_walk(cast: Cast) -> None:

@@ -198,7 +198,14 @@ def _what_to_do(payload: dict[str, Any], name: str) -> list[str]:
     are on it, and see where she is now), and call the emergency number. Said last, before
     the link: an alarm's email said what happened and nothing of what to do."""
     said = []
-    if payload.get("link"):
+    link = str(payload.get("link") or "")
+    if "/api/share/" in link:
+        # A guardian's link (a share link): it shows where she is to anyone who has it, and
+        # "I'm on it" only once signed in there (it promised that without a word of it).
+        said.append(
+            f"Open the link to see where {name} is now (to say you are on it, sign in there)."
+        )
+    elif link:
         said.append(f"Open the link to say you are on it and to see where {name} is now.")
     if not _silent(payload):  # (under her duress PIN: said above, with the number)
         said.append(f"If you think {name} is in danger, {_call(payload)}.")

@@ -79,6 +79,9 @@ def heard(events: list[dict[str, Any]], me: int, tz: str) -> dict[str, Any] | No
     her own timeline only (the walker's projection): the same whichever PIN she gave."""
     answered = False
     for event in reversed(events):
+        if said_ok(event):
+            answered = True  # her "I'm OK" to the service answers his "Are you OK?" too
+            continue
         if event["kind"] != "message":
             continue
         sender = event.get("sender") or {}
@@ -92,6 +95,13 @@ def heard(events: list[dict[str, Any]], me: int, tz: str) -> dict[str, Any] | No
             "call": not answered and event.get("text") in CALLS,
         }
     return None
+
+
+def said_ok(event: dict[str, Any]) -> bool:
+    """She answered "Are you OK?" with her PIN (with more time, too): heard.js says the same."""
+    return event["kind"] == "check_answered" or (
+        event["kind"] == "extended" and bool(event.get("answered"))
+    )
 
 
 def more_time_done(events: list[dict[str, Any]], tz: str) -> str | None:

@@ -15,6 +15,13 @@ export function keepHeard({ box, tables, me, tz, onTitle }) {
   let title = (box && box.dataset.title) || null;
   if (!box) return () => null;
   document.addEventListener("wwm:event", ({ detail: event }) => {
+    // Her "I'm OK" to the service (walker_words.said_ok) answers his "Are you OK?" too: her
+    // tab stopped asking only once she sent a message herself (an outside review).
+    if (event.kind === "check_answered" || (event.kind === "extended" && event.answered)) {
+      title = null;
+      onTitle();
+      return;
+    }
     if (event.kind !== "message") return;
     const sender = event.sender || {};
     if (sender.id === me) {
