@@ -42,6 +42,16 @@ def test_in_a_drill_only_the_operator_jumps_and_only_forward(cast: Cast) -> None
 
 
 @pytest.mark.slow
+def served_at_real_time(data: Path) -> subprocess.CompletedProcess[str]:
+    """`serve` on the folder, without --drill or --clock-speed (refused: it exits at once)."""
+    return subprocess.run(
+        [*WWM, "serve", "--data", str(data), "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 def test_a_drill_service_jumps_and_remembers_it_after_a_restart(tmp_path: Path) -> None:
     data = tmp_path / "data"
     ola = cli(data, "people", "add", "ola@example.org", "--name", "Ola", "--operator")
@@ -58,12 +68,7 @@ def test_a_drill_service_jumps_and_remembers_it_after_a_restart(tmp_path: Path) 
         assert httpx2.get(f"{service.url}/healthz").json()["now"] >= jumped
         service.stop()
         # Served without --drill, its clock would run backwards against its walks: refused.
-        refused = subprocess.run(
-            [*WWM, "serve", "--data", str(data), "--port", "0"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        refused = served_at_real_time(data)
         assert refused.returncode == 2
         assert "--drill" in refused.stderr
     finally:
@@ -81,12 +86,7 @@ def test_a_folder_a_fast_clock_ran_ahead_is_refused_at_real_time_and_check_says_
     real_ms = time.time_ns() // 1_000_000
     state = {"speed": 50.0, "real_ms": real_ms - 60_000, "clock_ms": real_ms - 60_000}
     (data / "fast-clock.json").write_text(json.dumps(state))  # a minute of it: 49 min ahead
-    refused = subprocess.run(
-        [*WWM, "serve", "--data", str(data), "--port", "0"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    refused = served_at_real_time(data)
     assert refused.returncode == 2
     assert "ran the clock of" in refused.stderr
     assert "ahead of real time: serve it with --clock-speed again" in refused.stderr

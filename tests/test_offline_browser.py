@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.browser_site import PHONE, Site, screenshot, serious_violations, sign_in
-from tests.people import PIN
+from tests.people import PIN, Member
 from tests.test_pages_browser import (  # noqa: F401 (fixtures)
     SiteFactory,
     browser,
@@ -28,6 +28,14 @@ from tests.test_pages_browser import (  # noqa: F401 (fixtures)
 from tests.test_walker_browser import sos_ready, walker_context
 
 pytestmark = [pytest.mark.browser]
+
+
+def walking(open_site: SiteFactory) -> tuple[Site, Member, Member, int]:  # noqa: F811
+    """Mira on a walk (started from her phone's app), Noor following it."""
+    site = open_site()
+    mira, noor = site.person("Mira"), site.person("Noor")
+    site.link(mira, noor)
+    return site, mira, noor, int(site.start_walk(mira)["id"])
 
 
 def kept_by_its_worker(page: Page) -> None:
@@ -56,10 +64,7 @@ def test_her_walk_page_reloaded_without_a_network_holds_sos_and_sends_it_when_ba
     open_site: SiteFactory,  # noqa: F811
     new_context: Callable[[], BrowserContext],  # noqa: F811
 ) -> None:
-    site = open_site()
-    mira, noor = site.person("Mira"), site.person("Noor")
-    site.link(mira, noor)
-    walk_id = site.start_walk(mira)["id"]
+    site, mira, noor, walk_id = walking(open_site)
     context = walker_context(new_context, site)
     page = context.new_page()
     page.clock.install()
@@ -120,10 +125,7 @@ def test_a_companions_page_reloaded_without_a_network_says_so_and_opens_again_wh
     open_site: SiteFactory,  # noqa: F811
     new_context: Callable[[], BrowserContext],  # noqa: F811
 ) -> None:
-    site = open_site()
-    mira, noor = site.person("Mira"), site.person("Noor")
-    site.link(mira, noor)
-    walk_id = site.start_walk(mira)["id"]
+    site, _mira, noor, walk_id = walking(open_site)
     context = new_context()
     page = context.new_page()
     sign_in(page, site, noor, f"/walks/{walk_id}")
