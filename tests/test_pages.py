@@ -888,6 +888,9 @@ def test_his_home_says_why_and_since_when_a_walk_needs_him(cast: Cast) -> None:
     assert "Needs you now ALARM: Mira may need help SOS pressed, since " in home
     assert re.search(r"just now ?\. ?Open Mira's walk", home)  # its time ticks in its own tag
     assert "Started" not in home.split("Needs you now", 1)[1].split("Open Mira's walk", 1)[0]
+    # His own walks' button (nobody follows his) is no blue one beside her red card.
+    shown = page(cast.client, "/", noor).text
+    assert '<a class="button huge" href="/contacts" id="ask-companion">' in shown
 
 
 def _emergency_on_alarm(template: Path, tmp_path: Path, number: str | None) -> tuple[str, str]:
