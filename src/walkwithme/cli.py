@@ -39,7 +39,10 @@ from walkwithme.store.tx import Tx
 from walkwithme.usecases import accounts, devices, offer_views, people
 
 app = typer.Typer(help="Walk With Me: walks people home.", no_args_is_help=True)
-people_app = typer.Typer(help="People: add, import and list accounts.", no_args_is_help=True)
+people_app = typer.Typer(
+    help="Accounts: add, import, list, reset a password, disable, enable, export, delete.",
+    no_args_is_help=True,
+)
 devices_app = typer.Typer(help="A person's phones and their tokens.", no_args_is_help=True)
 invites_app = typer.Typer(help="Invites for invite-only sign-up.", no_args_is_help=True)
 offers_app = typer.Typer(help="Offers to walk someone home.", no_args_is_help=True)
@@ -294,6 +297,7 @@ def devices_add(
 
 @devices_app.command("list")
 def devices_list(email: str, data: DataOpt = None, as_json: JsonOpt = False) -> None:
+    """A person's devices: their apps, when each was last seen, and how to set it."""
     svc = _services(data)
     person = svc.db.read_sync(lambda c: accounts.find_by_email(c, email))
     found = svc.db.read_sync(lambda c: devices.list_devices(c, person.id)) if person else []
@@ -345,7 +349,8 @@ def export(
         str | None,
         typer.Option(
             envvar="WWM_SERVER",
-            help="The service's address; default: WWM_PUBLIC_URL, else http://WWM_HOST:WWM_PORT",
+            help="The service's address; default: WWM_PUBLIC_URL, else where the last serve of "
+            "the data folder listened, else http://WWM_HOST:WWM_PORT",
         ),
     ] = None,
     out: Annotated[Path, typer.Option(help="Folder to write into")] = Path(),
@@ -382,7 +387,8 @@ def replay(
         str | None,
         typer.Option(
             envvar="WWM_SERVER",
-            help="The service's address; default: WWM_PUBLIC_URL, else http://WWM_HOST:WWM_PORT",
+            help="The service's address; default: WWM_PUBLIC_URL, else where the last serve of "
+            "the data folder listened, else http://WWM_HOST:WWM_PORT",
         ),
     ] = None,
     speed: Annotated[
@@ -390,8 +396,7 @@ def replay(
     ] = 1.0,
     as_json: JsonOpt = False,
 ) -> None:
-    """Post a recorded walk through the fix path, as her phone would, for drills and bug
-    reports."""
+    """Post a recorded walk through the fix path, as her phone would (drills, bug reports)."""
     import httpx2
     from rich.progress import Progress
 

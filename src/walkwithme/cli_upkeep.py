@@ -255,5 +255,6 @@ def register(app: typer.Typer, people_app: typer.Typer) -> None:
     streets_app.command("path")(streets_path)
     app.add_typer(streets_app, name="streets")
     hook_app = typer.Typer(help="The operator's emergency hook.", no_args_is_help=True)
-    hook_app.command("test")(hook_test)
+    short = "Post a signed test to the emergency hook now; exit code 1 if it didn't take it."
+    hook_app.command("test", short_help=short)(hook_test)
     app.add_typer(hook_app, name="hook")
