@@ -242,6 +242,52 @@ def test_what_waits_for_a_companion_who_left_her_is_not_sent_once_he_has_left(
     assert reached == ["/ada"]
 
 
+def test_an_alert_being_sent_when_he_leaves_her_is_not_tried_again_if_it_fails(
+    local: tuple[Cast, Services], sink: WebhookSink
+) -> None:
+    """Claimed and on its way (a slow mail server) as he ends the contact: it fails, and is
+    not put back to be tried again for 40 minutes."""
+    cast, svc = local
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    contact = cast.link(mira, noor)
+    add_webhook(cast, noor, sink.url + "/noor")
+    cast.start_walk(mira)
+    [claimed] = svc.writer.run_sync(outbox.claim)
+    assert cast.client.delete(f"/api/contacts/{contact}", headers=noor.auth).status_code == 204
+    failed = outbox.Result(claimed, error="it took too long to answer")
+    svc.writer.run_sync(lambda tx: outbox.record(tx, [failed]))
+    cast.clock.advance(minutes=45)
+    send_all(svc)
+    assert sink.received == []
+
+
+def test_the_all_clear_of_an_alarm_he_was_told_of_still_reaches_him_after_she_removes_him(
+    local: tuple[Cast, Services], sink: WebhookSink
+) -> None:
+    """He was told of her alarm; the all-clear waits for his channel; she removes him (her
+    walk over): he still hears the alarm is over, or he would go looking for her."""
+    cast, svc = local
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    contact = cast.link(mira, noor)
+    add_webhook(cast, noor, sink.url + "/noor")
+    walk = cast.start_walk(mira)
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    send_all(svc)
+    assert [json.loads(r.body)["kind"] for r in sink.ok()] == ["started", "alarm"]
+    sink.script = [503] * 5
+    ok = cast.client.post(f"/api/walks/{walk['id']}/inside", json={"pin": PIN}, headers=mira.auth)
+    assert ok.status_code == 200, ok.text
+    send_all(svc)  # refused: waits to be tried again
+    assert [json.loads(r.body)["kind"] for r in sink.ok()] == ["started", "alarm"]
+    sink.script = []
+    assert cast.client.delete(f"/api/contacts/{contact}", headers=mira.auth).status_code == 204
+    cast.clock.advance(minutes=5)
+    send_all(svc)
+    told = [json.loads(r.body)["kind"] for r in sink.ok()]
+    assert told[:2] == ["started", "alarm"]
+    assert "alarm_resolved" in told[2:], told
+
+
 def test_an_alert_whose_sender_died_is_sent_again_when_its_lease_runs_out(
     local: tuple[Cast, Services], sink: WebhookSink
 ) -> None:

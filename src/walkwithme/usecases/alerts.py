@@ -371,7 +371,7 @@ def drop_no_longer_theirs(tx: Tx, owner_id: int, member_id: int) -> int:
     emailed that she had started a walk, and that she was at her door, after he had left).
     Returns how many were dropped."""
     waiting = tx.conn.execute(
-        sa.select(deliveries.c.id, deliveries.c.alert_id, alerts.c.walk_id)
+        sa.select(deliveries.c.id, deliveries.c.alert_id, alerts.c.walk_id, alerts.c.kind)
         .join(alerts, alerts.c.id == deliveries.c.alert_id)
         .join(walks, walks.c.id == alerts.c.walk_id)
         .where(
@@ -383,7 +383,15 @@ def drop_no_longer_theirs(tx: Tx, owner_id: int, member_id: int) -> int:
     kept = {walk_id: _stands(tx.conn, walk_id, owner_id, member_id) for walk_id in {
         row.walk_id for row in waiting
     }}  # fmt: skip
-    dropped = [row for row in waiting if not kept[row.walk_id]]
+    told_alarm = _told_an_alarm(tx.conn, member_id, {row.walk_id for row in waiting})
+    dropped = [
+        row
+        for row in waiting
+        if not kept[row.walk_id]
+        # An all-clear for an alarm he was told of still goes: left with the alarm as his
+        # last word of her, he would go looking for her (the diff's review).
+        and not (row.kind in ALL_CLEAR and row.walk_id in told_alarm)
+    ]
     if dropped:
         tx.conn.execute(
             deliveries.update()
@@ -392,6 +400,27 @@ def drop_no_longer_theirs(tx: Tx, owner_id: int, member_id: int) -> int:
         )
         forget_links(tx.conn, [row.alert_id for row in dropped])
     return len(dropped)
+
+
+ALL_CLEAR = frozenset({"alarm_resolved", "inside", "ended"})
+
+
+def _told_an_alarm(conn: Connection, member_id: int, walk_ids: set[int]) -> set[int]:
+    """Which of these walks' alarms reached him (a delivery sent)."""
+    if not walk_ids:
+        return set()
+    return set(
+        conn.execute(
+            sa.select(alerts.c.walk_id)
+            .join(deliveries, deliveries.c.alert_id == alerts.c.id)
+            .where(
+                alerts.c.walk_id.in_(walk_ids),
+                alerts.c.kind == "alarm",
+                deliveries.c.person_id == member_id,
+                deliveries.c.state == SENT,
+            )
+        ).scalars()
+    )
 
 
 def _stands(conn: Connection, walk_id: int, owner_id: int, member_id: int) -> bool:

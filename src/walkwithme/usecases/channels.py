@@ -317,7 +317,9 @@ def _record(tx: Tx, results: list[Result]) -> None:
         give_up = result.permanent or c.attempts >= most
         tx.conn.execute(
             deliveries.update()
-            .where(deliveries.c.id == c.delivery_id)
+            # Still pending: one dropped while it was being sent (its channel removed, its
+            # contact ended: alerts.drop_no_longer_theirs) is not tried again.
+            .where(deliveries.c.id == c.delivery_id, deliveries.c.state == PENDING)
             .values(
                 state=DEAD if give_up else PENDING,
                 lease_until=None,
