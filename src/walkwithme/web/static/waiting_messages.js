@@ -51,7 +51,8 @@ export function keepMessages({ walkId, csrf, retryMs }) {
           body: new URLSearchParams({ csrf, text: waiting[0] }),
           cache: "no-store",
         });
-        if (answer.status >= 500) throw new Error(String(answer.status));
+        // Not taken now (the service, or too many at once): kept, and tried again.
+        if (answer.status >= 500 || answer.status === 429) throw new Error(String(answer.status));
         waiting = waitingMessages().slice(1);
         localStorage.setItem(MESSAGES, JSON.stringify(waiting));
       }
