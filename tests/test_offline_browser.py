@@ -78,7 +78,7 @@ def test_her_walk_page_reloaded_without_a_network_holds_sos_and_sends_it_when_ba
 
     # The network goes, and the page is reloaded (by her, or by a phone short of memory).
     reload_without_a_network(context, page)
-    goes_on = "Your walk goes on: if nothing is heard from your phone"
+    goes_on = "If your walk is still on, it goes on without this page: if nothing is heard"
     expect(page.get_by_text(goes_on)).to_be_visible()
     sos = page.get_by_role("button", name="SOS")
     call = page.get_by_role("link", name="Call 112")
@@ -140,3 +140,59 @@ def test_a_companions_page_reloaded_without_a_network_says_so_and_opens_again_wh
     context.set_offline(False)
     expect(page.locator("#headline")).to_have_text(re.compile("Mira"))
     assert page.url == f"{site.url}/walks/{walk_id}"
+
+
+def test_a_walk_ended_while_her_page_was_closed_is_not_offered_sos_for(
+    open_site: SiteFactory,  # noqa: F811
+    new_context: Callable[[], BrowserContext],  # noqa: F811
+) -> None:
+    """Her walk ends elsewhere (Noor finds her home) while her walk page is closed: her home
+    page forgets the walk, and "No network" holds no SOS for it. Signing out forgets it too."""
+    site, mira, noor, walk_id = walking(open_site)
+    context = walker_context(new_context, site)
+    page = context.new_page()
+    sign_in(page, site, mira, f"/walks/{walk_id}")
+    sos_ready(page)
+    kept_by_its_worker(page)
+    kept = "localStorage.getItem('wwm-walking')"
+    assert page.evaluate(kept) is not None
+    page.goto(site.url + "/contacts")  # her walk page closed
+    site.call(mira, "POST", f"/api/walks/{walk_id}/sos")
+    site.call(noor, "POST", f"/api/walks/{walk_id}/resolve", note="home", home="yes")
+    assert page.evaluate(kept) is not None  # (nothing of hers has said so yet)
+    page.goto(site.url + "/")
+    expect(page.get_by_role("link", name="Walk me home")).to_be_visible()
+    assert page.evaluate(kept) is None
+    reload_without_a_network(context, page)
+    expect(page.get_by_role("button", name="SOS")).to_be_hidden()
+    context.set_offline(False)
+
+    # A new walk, then she signs out: nothing of it is left on this browser.
+    walk_id = site.start_walk(mira)["id"]
+    page.goto(f"{site.url}/walks/{walk_id}")
+    sos_ready(page)
+    assert page.evaluate(kept) is not None
+    page.get_by_text("Menu").click()
+    page.get_by_role("button", name="Sign out Mira").click()
+    expect(page.get_by_label("Email")).to_be_visible()
+    assert page.evaluate("Object.keys(localStorage).filter((k) => k.startsWith('wwm-'))") == []
+
+
+def test_behind_a_proxy_whose_service_is_down_no_network_is_shown_too(
+    open_site: SiteFactory,  # noqa: F811
+    new_context: Callable[[], BrowserContext],  # noqa: F811
+) -> None:
+    """Behind Caddy or nginx a service that is down is a 502 from the proxy, not a network
+    error: "No network" with SOS is shown in its place all the same."""
+    site, mira, _noor, walk_id = walking(open_site)
+    context = walker_context(new_context, site)
+    page = context.new_page()
+    sign_in(page, site, mira, f"/walks/{walk_id}")
+    sos_ready(page)
+    kept_by_its_worker(page)
+    context.route(
+        f"{site.url}/walks/*", lambda route: route.fulfill(status=502, body="Bad Gateway")
+    )
+    page.reload()
+    expect(page.get_by_role("heading", name="No network")).to_be_visible()
+    expect(page.get_by_role("button", name="SOS")).to_be_visible()

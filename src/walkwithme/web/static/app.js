@@ -25,9 +25,23 @@ if (once.searchParams.has("done") || once.searchParams.has("tested")) {
 // only until the next page but the one saying why.
 const backs = document.querySelectorAll("a[data-back]");
 if (backs.length === 0) sessionStorage.removeItem("wwm-form-from");
-document.addEventListener("submit", () => {
+document.addEventListener("submit", (event) => {
   sessionStorage.setItem("wwm-form-from", location.pathname);
+  // Signing out: what her walk page kept on this browser (the walk she is on, for SOS on "No
+  // network"; positions, messages or an SOS not sent yet, which nobody can send now) goes.
+  const form = event.target;
+  if (form instanceof HTMLFormElement && new URL(form.action).pathname === "/signout") {
+    for (const key of Object.keys(localStorage)) {
+      if (key.startsWith("wwm-")) localStorage.removeItem(key);
+    }
+  }
 });
+
+// Her home page without a walk of hers going on: no walk is kept for "No network" (her walk
+// page keeps it while it is live; one ended elsewhere, its page closed, stayed behind).
+if (document.querySelector(".walker-home") && !document.getElementById("my-walk")) {
+  localStorage.removeItem("wwm-walking");
+}
 for (const back of backs) {
   back.addEventListener("click", (event) => {
     const from = sessionStorage.getItem("wwm-form-from");

@@ -11,7 +11,8 @@ const byId = (id) => document.getElementById(id);
 function walking() {
   try {
     const kept = JSON.parse(localStorage.getItem(WALKING) || "null");
-    return kept && Number.isInteger(kept.walk_id) ? kept : null;
+    const live = kept && Number.isInteger(kept.walk_id) && !(kept.until < Date.now());
+    return live ? kept : null;
   } catch {
     return null;
   }
@@ -52,4 +53,5 @@ async function openAgain() {
 
 setInterval(openAgain, AGAIN_MS);
 window.addEventListener("online", openAgain);
+document.addEventListener("wwm:sos-sent", openAgain); // at once, not at the next look
 byId("offline-again").addEventListener("click", () => location.reload());

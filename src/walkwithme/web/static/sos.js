@@ -139,6 +139,7 @@ async function deliver() {
     });
     if (!answer.ok && answer.status >= 500) throw new Error(String(answer.status));
     localStorage.removeItem(KEPT);
+    document.dispatchEvent(new CustomEvent("wwm:sos-sent")); // "No network" opens her page
     said.classList.add("bad");
     said.textContent = answer.ok
       ? await sentWords(answer)

@@ -5,6 +5,8 @@
 // and nothing else: every other page may show a position, and none is kept on a phone.
 // `OFFLINE` ({cache, page, files}) is written above this by the service (web/offline.py).
 
+const PROXY_DOWN = [502, 503, 504];
+
 self.addEventListener("install", (event) => {
   event.waitUntil(
     caches
@@ -29,10 +31,13 @@ self.addEventListener("fetch", (event) => {
   const request = event.request;
   if (request.method !== "GET") return; // what she sends is never answered from here
   if (request.mode === "navigate") {
-    // Asked of the service as ever; only when it can't be reached, "No network" instead.
+    // Asked of the service as ever; only when it can't be reached, "No network" instead: no
+    // answer at all, or its proxy's (Caddy, nginx) saying the service behind it is down.
+    const offline = () => caches.open(OFFLINE.cache).then((cache) => cache.match(OFFLINE.page));
     event.respondWith(
-      fetch(request).catch(() =>
-        caches.open(OFFLINE.cache).then((cache) => cache.match(OFFLINE.page)),
+      fetch(request).then(
+        (answer) => (PROXY_DOWN.includes(answer.status) ? offline().then((page) => page || answer) : answer),
+        offline,
       ),
     );
     return;

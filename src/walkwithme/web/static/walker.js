@@ -18,6 +18,7 @@ const QUEUE = `wwm-fixes-${data.walk_id}`;
 // The walk she is on, for the page her phone shows when a page can't load (offline.js): SOS
 // there is for this walk. Kept while it is live, gone when it is over.
 const WALKING = "wwm-walking";
+const KEPT_PAST_EXPECTED_MS = 6 * 3600 * 1000;
 
 // A PIN her page could not take (a wrong one) is answered with this page at the form's own
 // address (`/walks/1/inside`): reloaded there, it would send the PIN again, one attempt more
@@ -273,7 +274,11 @@ async function begin() {
     forgetWalking();
     return;
   }
-  localStorage.setItem(WALKING, JSON.stringify({ walk_id: data.walk_id, csrf: data.csrf }));
+  // Until hours past when she is expected (by this device's clock): kept past it, a walk
+  // ended while this page was closed would be offered SOS for, days on.
+  const expected = (data.view && data.view.expected_at) || serviceNow();
+  const until = Date.now() + Math.max(0, expected - serviceNow()) + KEPT_PAST_EXPECTED_MS;
+  localStorage.setItem(WALKING, JSON.stringify({ walk_id: data.walk_id, csrf: data.csrf, until }));
   button.addEventListener("click", startReporting);
   let granted = false;
   try {
