@@ -1221,3 +1221,22 @@ def test_her_thanks_for_an_answer_go_when_the_walk_moves_on(
     expect(page.locator("#headline")).to_have_text("You are at your door")
     expect(page.locator("#done")).to_be_hidden()
     assert site.call(mira, "GET", f"/api/walks/{walk_id}")["state"] == "at_door"
+
+
+def test_a_position_sent_but_not_taken_is_not_said_to_be_shared(
+    open_site: SiteFactory,  # noqa: F811
+    new_context: Callable[[], BrowserContext],  # noqa: F811
+) -> None:
+    """The service takes her page's position as taken before her walk began (a clock that
+    went back, a drill's): her page said "Sharing your position" beside "No position yet"."""
+    site = open_site()
+    mira, noor = site.person("Mira"), site.person("Noor")
+    site.link(mira, noor)
+    walk = site.start_walk(mira)
+    site.clock.set(walk["started_at"] - 5 * 60_000)  # what her page's clock is set by
+    page = walker_context(new_context, site).new_page()
+    sign_in(page, site, mira, f"/walks/{walk['id']}")
+    expect(page.locator("#report-state")).to_contain_text(
+        re.compile(r"^Your position of \d\d:\d\d was sent but not taken: taken before the walk")
+    )
+    assert track(site, noor, walk["id"]) == []

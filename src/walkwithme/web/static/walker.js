@@ -123,6 +123,11 @@ const ROUGH_M = 150;
 // What the page says once positions are sent: that it shares them, or, when her phone gives
 // only a rough one, how to give a precise one.
 function sharing(last, result) {
+  if (result && (result.status === "not_kept" || result.status === "refused")) {
+    // Not "Sharing" beside "No position yet": it was sent, and not taken (a review found it).
+    const at = words.clockTime(last.t, data.tz);
+    return `Your position of ${at} was sent but not taken: ${result.reason || "it could not be used"}.`;
+  }
   const flagged = result && result.status === "flagged" && /inaccurate/.test(result.reason || "");
   const rough = flagged || (last.accuracy !== undefined && last.accuracy > ROUGH_M);
   if (!rough) return `Sharing your position. Last sent ${words.clockTime(last.t, data.tz)}.`;
