@@ -80,6 +80,10 @@ def test_settings_can_come_from_a_toml_file(tmp_path: Path) -> None:
     toml.write_text("colour = 'blue'\n")
     with pytest.raises(ConfigError, match="colour"):
         load_config({"WWM_CONFIG": str(toml)})
+    # A typo is said with what was meant, as a misspelled WWM_ variable is.
+    toml.write_text("prot = 9000\n")
+    with pytest.raises(ConfigError, match=r"unknown setting 'prot' \(did you mean 'port'\?\)"):
+        load_config({"WWM_CONFIG": str(toml)})
     # A command says where its data folder was chosen: here, by the file.
     toml.write_text(f'data = "{tmp_path / "data"}"\n')
     assert load_config({"WWM_CONFIG": str(toml)}).data_from == f"the config file {toml}"

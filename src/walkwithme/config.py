@@ -89,7 +89,10 @@ def _raw_values(env: Mapping[str, str], toml_path: str | None) -> dict[str, str]
         for key, value in table.items():
             name = "WWM_" + key.upper()
             if name not in BY_NAME:
-                raise ConfigError(f"{toml_path}: unknown setting {key!r}")
+                keys = sorted(n.removeprefix("WWM_").lower() for n in BY_NAME)
+                close = difflib.get_close_matches(str(key).lower(), keys, n=1, cutoff=0.6)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ConfigError(f"{toml_path}: unknown setting {key!r}{hint}")
             values[name] = str(value).lower() if isinstance(value, bool) else str(value)
     for setting in SETTINGS:
         file_var = setting.name + "_FILE"
