@@ -173,7 +173,7 @@ def test_check_names_what_is_wrong_one_line_each(tmp_path: Path) -> None:
     missing = run("check", "--data", str(data))
     assert missing.returncode == 1
     assert "failed  database" in missing.stdout
-    assert "does not exist" in missing.stdout
+    assert "does not exist yet (walkwithme serve makes it)" in missing.stdout
     cli(data, "people", "add", "mira@example.org")
     served = Service(data).start()
     try:

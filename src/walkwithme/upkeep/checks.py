@@ -104,7 +104,10 @@ def _data_folder(config: Config) -> Finding:
         blocked = not_a_folder(folder)
         if blocked:
             return Finding("data folder", Verdict.FAIL, blocked)
-        return Finding("data folder", Verdict.FAIL, f"{folder} does not exist")
+        # (Not yet served: `serve` makes it, and the database, the first time.)
+        return Finding(
+            "data folder", Verdict.FAIL, f"{folder} does not exist yet (walkwithme serve makes it)"
+        )
     if not os.access(folder, os.W_OK):
         return Finding("data folder", Verdict.FAIL, f"{folder} can't be written by this account")
     exposed = [
@@ -128,7 +131,9 @@ def _database(config: Config, db: Database) -> Finding:
         config.database_url.startswith("sqlite")
         and not (config.data_dir / "walkwithme.db").exists()
     ):
-        return Finding("database", Verdict.FAIL, f"{shown} does not exist yet (walkwithme migrate)")
+        return Finding(
+            "database", Verdict.FAIL, f"{shown} does not exist yet (walkwithme serve makes it)"
+        )
     try:
         with db.write_engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
