@@ -1369,3 +1369,26 @@ def test_the_phone_apps_page_says_what_to_turn_on_before_its_setup_link(
     screenshot(page, "phone-apps-made")
     fits_at_360(page)
     no_serious_violations(page)
+
+
+def test_the_maps_legend_names_the_way_there_only_when_one_is_drawn(
+    open_site: SiteFactory, new_context: Callable[[], BrowserContext]
+) -> None:
+    """A walk to a place off the service's street map: no way there is drawn, and the legend
+    named one all the same (a dashed line nowhere on the map). A walk home names it."""
+    site = open_site()
+    mira, noor = site.person("Mira"), site.person("Noor")
+    site.link(mira, noor)
+    phone = site.device(mira)
+    far = {"lat": 60.2100, "lon": 24.9400, "radius": 40, "name": "Aino's"}  # off the map
+    walk = site.start_walk(mira, destination=far)
+    site.send(phone, site.route_home()[0])
+    context = new_context()
+    page = companion_page(site, context, noor, walk["id"])
+    expect(page.locator("#legend-route")).to_be_hidden()
+    site.call(mira, "POST", f"/api/walks/{walk['id']}/end", pin=PIN)
+    home = site.start_walk(mira)
+    site.send(phone, site.route_home()[0])
+    page.goto(f"{site.url}/walks/{home['id']}")
+    expect(page.locator("#connection")).to_have_text("Live")
+    expect(page.locator("#legend-route")).to_be_visible()

@@ -409,6 +409,9 @@ async function loadBackground() {
     map.setStreets(background.streets);
     route = background.route;
     map.setRoute(route);
+    // No way there is drawn (no street map, or none found): the legend doesn't name one.
+    const named = byId("legend-route");
+    if (named) named.hidden = !route;
     showPosition(view.last_position);
   } catch {
     // no background: the track and position are still drawn
