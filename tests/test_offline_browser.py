@@ -166,6 +166,8 @@ def test_a_walk_ended_while_her_page_was_closed_is_not_offered_sos_for(
     reload_without_a_network(context, page)
     expect(page.get_by_role("button", name="SOS")).to_be_hidden()
     context.set_offline(False)
+    # Back: the page she asked for opens by itself (a goto meanwhile would be cut short by it).
+    expect(page.get_by_role("link", name="Walk me home")).to_be_visible()
 
     # A new walk, then she signs out: nothing of it is left on this browser.
     walk_id = site.start_walk(mira)["id"]
