@@ -242,6 +242,19 @@ def test_what_waits_for_a_companion_who_left_her_is_not_sent_once_he_has_left(
     assert reached == ["/ada"]
 
 
+def sos_told_to_noor(
+    cast: Cast, svc: Services, sink: WebhookSink
+) -> tuple[Member, Member, int, dict[str, Any]]:
+    """Mira pressed SOS on a walk Noor follows, and his webhook was told (its contact too)."""
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    contact = cast.link(mira, noor)
+    add_webhook(cast, noor, sink.url + "/noor")
+    walk = cast.start_walk(mira)
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    send_all(svc)
+    return mira, noor, contact, walk
+
+
 def test_an_alert_being_sent_when_he_leaves_her_is_not_tried_again_if_it_fails(
     local: tuple[Cast, Services], sink: WebhookSink
 ) -> None:
@@ -267,12 +280,7 @@ def test_the_all_clear_of_an_alarm_he_was_told_of_still_reaches_him_after_she_re
     """He was told of her alarm; the all-clear waits for his channel; she removes him (her
     walk over): he still hears the alarm is over, or he would go looking for her."""
     cast, svc = local
-    mira, noor = cast.person("Mira"), cast.person("Noor")
-    contact = cast.link(mira, noor)
-    add_webhook(cast, noor, sink.url + "/noor")
-    walk = cast.start_walk(mira)
-    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
-    send_all(svc)
+    mira, noor, contact, walk = sos_told_to_noor(cast, svc, sink)
     assert [json.loads(r.body)["kind"] for r in sink.ok()] == ["started", "alarm"]
     sink.script = [503] * 5
     ok = cast.client.post(f"/api/walks/{walk['id']}/inside", json={"pin": PIN}, headers=mira.auth)
@@ -691,12 +699,7 @@ def test_a_companion_whose_contact_ended_during_the_alarm_hears_it_is_over(
     """Whoever holds her phone may end her contacts during an alarm: the companion keeps
     following it (privacy.md), and must hear when it is over, not go on looking."""
     cast, svc = local
-    mira, noor = cast.person("Mira"), cast.person("Noor")
-    contact = cast.link(mira, noor)
-    add_webhook(cast, noor, sink.url + "/noor")
-    walk = cast.start_walk(mira)
-    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
-    send_all(svc)
+    mira, noor, contact, walk = sos_told_to_noor(cast, svc, sink)
     cast.clock.advance(seconds=20)
     ended = cast.client.delete(f"/api/contacts/{contact}", headers=mira.auth)
     assert ended.status_code == 204, ended.text

@@ -38,6 +38,18 @@ def walking(open_site: SiteFactory) -> tuple[Site, Member, Member, int]:  # noqa
     return site, mira, noor, int(site.start_walk(mira)["id"])
 
 
+def her_walk_page(
+    site: Site, make: Callable[[], BrowserContext], mira: Member, walk_id: int
+) -> tuple[BrowserContext, Page]:
+    """Her walk page open on her phone's browser, its worker in charge of it."""
+    context = walker_context(make, site)
+    page = context.new_page()
+    sign_in(page, site, mira, f"/walks/{walk_id}")
+    sos_ready(page)
+    kept_by_its_worker(page)
+    return context, page
+
+
 def kept_by_its_worker(page: Page) -> None:
     """The page is the service worker's (it registers on every page and takes the open ones)."""
     page.wait_for_function("navigator.serviceWorker.controller !== null", polling=100)
@@ -149,11 +161,7 @@ def test_a_walk_ended_while_her_page_was_closed_is_not_offered_sos_for(
     """Her walk ends elsewhere (Noor finds her home) while her walk page is closed: her home
     page forgets the walk, and "No network" holds no SOS for it. Signing out forgets it too."""
     site, mira, noor, walk_id = walking(open_site)
-    context = walker_context(new_context, site)
-    page = context.new_page()
-    sign_in(page, site, mira, f"/walks/{walk_id}")
-    sos_ready(page)
-    kept_by_its_worker(page)
+    context, page = her_walk_page(site, new_context, mira, walk_id)
     kept = "localStorage.getItem('wwm-walking')"
     assert page.evaluate(kept) is not None
     page.goto(site.url + "/contacts")  # her walk page closed
@@ -187,11 +195,7 @@ def test_behind_a_proxy_whose_service_is_down_no_network_is_shown_too(
     """Behind Caddy or nginx a service that is down is a 502 from the proxy, not a network
     error: "No network" with SOS is shown in its place all the same."""
     site, mira, _noor, walk_id = walking(open_site)
-    context = walker_context(new_context, site)
-    page = context.new_page()
-    sign_in(page, site, mira, f"/walks/{walk_id}")
-    sos_ready(page)
-    kept_by_its_worker(page)
+    context, page = her_walk_page(site, new_context, mira, walk_id)
     context.route(
         f"{site.url}/walks/*", lambda route: route.fulfill(status=502, body="Bad Gateway")
     )
