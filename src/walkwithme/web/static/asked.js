@@ -5,20 +5,18 @@
 // What was said of an alarm before ("The alarm is over: Mira ended it") goes when a new
 // question or alarm comes: it stood under the next one.
 
-import { clockTime, fill, reason } from "./words.js";
+import { clockTime, fill, saidReason } from "./words.js";
 
 const data = JSON.parse(document.getElementById("walk-data").textContent);
 const tables = data.words;
 const name = data.view.walker.name;
 const asked = document.getElementById("asked");
 const ends = new Set(tables.notices.ends_a_question.split(" "));
-const timerWalk = (event) =>
-  "timer" in event ? Boolean(event.timer) : "destination" in event && event.destination === null;
 
 function sayAsked(event) {
   asked.textContent = fill(tables.notices.asked, {
     name,
-    reason: reason(tables, event.reason, timerWalk(event)),
+    reason: saidReason(tables, event), // (a timer walk's in its own words, as words.py says it)
     by: event.answer_by ? clockTime(event.answer_by, data.tz) : "its time",
   });
   asked.hidden = false;
