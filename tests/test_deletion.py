@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from tests.people import HOME, PIN, START, Cast, Member, between
-from walkwithme.store.schema import alerts, deliveries, metadata
+from walkwithme.store.schema import alerts, deliveries, metadata, throttles
 
 NAME = "Zyxwandria"  # a name no other test data holds, to look for in every row
 WHERE = (60.1654321, 24.9432109)
@@ -36,6 +36,13 @@ def person_columns(cast: Cast, person_id: int) -> list[str]:
                 if to_people and conn.execute(sa.select(column).where(column == person_id)).first():
                     found.append(f"{table.name}.{column.name}")
     return found
+
+
+def counted_for(cast: Cast, who: Member, channel_id: int) -> list[str]:
+    """The throttle's counts kept for `who` by her id or her channel's."""
+    with cast.services.db.read_engine.connect() as conn:
+        keys = [k for (k,) in conn.execute(sa.select(throttles.c.key))]
+    return [k for k in keys if k.endswith((f":{who.id}", f"-channel:{channel_id}"))]
 
 
 def delete(cast: Cast, who: Member, password: str = PASSWORD) -> Any:
@@ -69,7 +76,11 @@ def test_a_deleted_account_leaves_no_row_that_names_or_locates_her(cast: Cast) -
     ).raise_for_status()
     cast.client.post(f"/api/walks/{wrens['id']}/sos", headers=wren.auth).raise_for_status()
     cast.client.post(f"/api/walks/{wrens['id']}/ack", headers=her.auth).raise_for_status()
+    mine = cast.client.get("/api/channels", headers=her.auth).json()
+    channel_id = mine[0]["id"]
+    cast.client.post(f"/api/channels/{channel_id}/test", headers=her.auth).raise_for_status()
     before = everything(cast)
+    assert counted_for(cast, her, channel_id) != []
     assert NAME in before
     assert "60.1654321" in before or "60.165432" in before
 
@@ -81,6 +92,8 @@ def test_a_deleted_account_leaves_no_row_that_names_or_locates_her(cast: Cast) -
     for trace in (NAME, her.email, "Zyx says hi", "Her secret", "60.1654321", "24.9432109"):
         assert trace not in after, trace
     assert person_columns(cast, her.id) == []
+    # Nothing counts what she did either: her messages, her channel's tests.
+    assert counted_for(cast, her, channel_id) == []
     # Wren's walk keeps what happened, without her.
     timeline = cast.events(wren, wrens)
     acked = next(e for e in timeline if e["kind"] == "alarm_acknowledged")

@@ -27,6 +27,7 @@ from walkwithme.domain.errors import Conflict
 from walkwithme.domain.walks import LIVE_VALUES, WalkState
 from walkwithme.store.schema import (
     alerts,
+    channels,
     contacts,
     devices,
     events,
@@ -158,7 +159,14 @@ def delete(tx: Tx, person_id: int) -> None:
         invites.update().where(invites.c.created_by == person_id).values(created_by=None)
     )
     tx.conn.execute(invites.update().where(invites.c.used_by == person_id).values(used_by=None))
-    tx.conn.execute(throttles.delete().where(throttles.c.key.in_(throttle.account_keys(email))))
+    her_channels = [
+        c
+        for (c,) in tx.conn.execute(
+            sa.select(channels.c.id).where(channels.c.person_id == person_id)
+        )
+    ]
+    counted = throttle.account_keys(email) + throttle.person_keys(person_id, her_channels)
+    tx.conn.execute(throttles.delete().where(throttles.c.key.in_(counted)))
     # Every stream that shows her (her walks, the walks she follows) checks again, at once.
     for (walk_id,) in tx.conn.execute(
         sa.select(walks.c.id)

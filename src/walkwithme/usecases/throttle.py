@@ -139,6 +139,13 @@ def account_keys(email: str) -> list[str]:
     return [account_key(email, kind) for kind in (SIGN_IN, SIGN_UP, SIGNED_IN)]
 
 
+def person_keys(person_id: int, channel_ids: list[int]) -> list[str]:
+    """Every key a person's messages and channel tests are counted under (forgotten with her
+    account: usecases/deletion.py)."""
+    mine = [f"messages:{person_id}", f"messages-day:{person_id}", f"test-person:{person_id}"]
+    return mine + [f"test-channel:{channel_id}" for channel_id in channel_ids]
+
+
 def _say(seconds: int) -> str:
     minutes = seconds // 60
     return f"{minutes} min" if minutes >= 2 else f"{seconds} seconds"
