@@ -156,8 +156,15 @@ def test_his_page_says_she_was_asked_are_you_ok_and_by_when_then_why_the_alarm_i
         f"Mira was asked “Are you OK?”: the phone went silent. If Mira doesn't answer by {by},"
         " the alarm is raised."
     )
+    # His home page's card says it too (it said "Mira is on the way").
+    home = text_of(page(cast.client, "/", noor).text)
+    assert (
+        "3 min ago Mira was asked “Are you OK?”: the phone went silent. If Mira doesn't answer "
+        f"by {by}, the alarm is raised." in home
+    )
     cast.clock.advance(minutes=2)
     assert cast.services.watchdog.tick_sync() == ["alarm"]
+    assert "was asked" not in text_of(page(cast.client, "/", noor).text)
     shown = page(cast.client, f"/walks/{walk['id']}", noor).text
     assert re.search(r'<p id="asked"[^>]*hidden', shown)
     banner = re.search(r'<h2 id="alarm-reason">(.*?)</h2>', shown, re.S)

@@ -1242,6 +1242,36 @@ def test_how_long_ago_her_alarm_came_counts_up_on_his_home_page(
     quiet_times(page)
 
 
+def test_his_home_page_says_when_she_is_asked_are_you_ok_and_by_when(
+    open_site: SiteFactory, new_context: Callable[[], BrowserContext]
+) -> None:
+    """His home card said "Mira is on the way" while she was asked "Are you OK?", in the
+    minutes when a call from him may be what she needs."""
+    site = open_site()
+    mira, noor = site.person("Mira"), site.person("Noor")
+    site.link(mira, noor)
+    walk = site.start_walk(mira)
+    site.send(site.device(mira), site.route_home()[0])
+    page = new_context().new_page()
+    page.clock.install()
+    sign_in(page, site, noor, "/")
+    card = page.locator("section[aria-labelledby=following] a.card")
+    expect(card).to_have_text(re.compile(r"^\s*Mira is on the way\s*Started"))
+    assert site.look(minutes=3) == ["check"]
+    page.clock.run_for(16_000)  # the page asks every 15 s
+    asked = re.compile(
+        r"Mira was asked “Are you OK\?”: the phone went silent. If Mira doesn't answer by "
+        r"\d\d:\d\d, the alarm is raised."
+    )
+    expect(card.locator(".asked")).to_have_text(asked)
+    expect(page.locator("#walks-said")).to_have_text(asked)
+    screenshot(page, "companion-home-she-is-asked")
+    site.call(mira, "POST", f"/api/walks/{walk['id']}/ok", pin=PIN)
+    page.clock.run_for(16_000)
+    expect(card).to_have_text(re.compile(r"^\s*Mira is on the way\s*Started"))
+    expect(card.locator(".asked")).to_have_count(0)
+
+
 def test_a_companion_no_alert_can_reach_is_told_so_on_her_home_page(
     open_site: SiteFactory, new_context: Callable[[], BrowserContext]
 ) -> None:

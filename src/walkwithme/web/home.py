@@ -14,9 +14,11 @@ from walkwithme.api.errors import error_body
 from walkwithme.api.params import Id
 from walkwithme.api.responses import JSON
 from walkwithme.domain.errors import DomainError, NotFound
+from walkwithme.domain.walks import WalkState
 from walkwithme.store.tx import Tx
 from walkwithme.usecases import channels, contacts, offer_views, walks
 from walkwithme.usecases.timeline import Audience
+from walkwithme.usecases.walk_record import Walk
 from walkwithme.web import words
 from walkwithme.web.manage_common import asks_you, next_walk_sentence, next_walks_said
 from walkwithme.web.render import pages_of, waits
@@ -67,9 +69,26 @@ def following_now(conn: Connection, person_id: int, now: int, tz: str) -> list[d
                     "why": words.reason(walk.alarm_reason or "") if walk.alarm_reason else None,
                     "alarm_since": words.when(walk.alarm_since, now, tz),
                     "alarm_at": walk.alarm_since,
+                    "asked": _asked(walk, name, tz),
                 }
             )
     return following
+
+
+def _asked(walk: Walk, name: str, tz: str) -> str | None:
+    """Her "Are you OK?" waiting for her answer, as his walk page says it (and when the alarm
+    comes without one): his home card said only "Mira is on the way" meanwhile (an outside
+    review), though a call now may be what she needs."""
+    if walk.state not in (WalkState.ACTIVE, WalkState.AT_DOOR) or walk.check_reason is None:
+        return None
+    if walk.check_asked_at is None:
+        return None
+    question = {
+        "reason": walk.check_reason,
+        "answer_by": walk.answer_by(walk.check_asked_at, walk.check_reason),
+        "timer": walk.destination is None,
+    }
+    return words.asked(question, name, tz)
 
 
 def alerts_reach(conn: Connection, person_id: int) -> bool:
@@ -143,7 +162,7 @@ def _home_poll(conn: Connection, person_id: int, now: int, tz: str) -> dict[str,
     """What his home page keeps current (static/home.js): every live walk he follows as a
     companion, calm or in alarm (who, how it goes and since when, never where), the service's
     time to count "... ago" from, and whether an alert would reach him with the page closed."""
-    keys = ("id", "name", "sentence", "alarm", "why", "started_at", "alarm_at")
+    keys = ("id", "name", "sentence", "alarm", "why", "started_at", "alarm_at", "asked")
     return {
         "now": now,
         "walks": [{k: w[k] for k in keys} for w in following_now(conn, person_id, now, tz)],

@@ -39,8 +39,10 @@ function shownNow() {
     why: card.dataset.why || null,
   }));
   const section = followingSection();
-  const calm = section ? [...section.querySelectorAll("a.card")].map(idOf) : [];
-  return { alarms, ids: new Set([...alarms.map((walk) => walk.id), ...calm]) };
+  const cards = section ? [...section.querySelectorAll("a.card")] : [];
+  const calm = cards.map(idOf);
+  const asked = new Map(cards.filter((card) => card.dataset.asked).map((card) => [idOf(card), card.dataset.asked]));
+  return { alarms, ids: new Set([...alarms.map((walk) => walk.id), ...calm]), asked };
 }
 let known = shownNow();
 
@@ -74,6 +76,15 @@ function card(walk) {
   } else {
     span.append("Started ", time(walk.started_at, "now"));
     link.append(strong, span);
+    if (walk.asked) {
+      // Her "Are you OK?" waiting for her answer: a call now may be what she needs.
+      link.classList.add("asked");
+      link.dataset.asked = walk.asked;
+      const asked = document.createElement("span");
+      asked.className = "asked";
+      asked.textContent = walk.asked;
+      link.append(asked);
+    }
   }
   item.append(link);
   return item;
@@ -140,10 +151,16 @@ function sayNews(alarms, walks) {
     .map((walk) => `${walk.sentence}${walk.why ? `: ${walk.why}` : ""}.`)
     .join(" ");
   const started = walks.filter((walk) => !walk.alarm && !known.ids.has(walk.id));
-  byId("walks-said").textContent = started.map((walk) => `${walk.sentence}.`).join(" ");
+  // A question she was asked since, said with the walks that started.
+  const asked = walks.filter((walk) => walk.asked && known.asked.get(walk.id) !== walk.asked);
+  byId("walks-said").textContent = [
+    ...started.filter((walk) => !walk.asked).map((walk) => `${walk.sentence}.`),
+    ...asked.map((walk) => walk.asked),
+  ].join(" ");
   known = {
     alarms: alarms.map((walk) => ({ id: walk.id, why: walk.why })),
     ids: new Set(walks.map((walk) => walk.id)),
+    asked: new Map(walks.filter((walk) => walk.asked).map((walk) => [walk.id, walk.asked])),
   };
 }
 
