@@ -551,21 +551,21 @@ def test_whoever_found_her_home_ends_the_walk_with_the_alarm(cast: Cast) -> None
     said = cast.events(mira, walk)[-1]
     assert (said["kind"], said["by"]["name"]) == ("inside", "Noor")
     assert walker_words.event_sentence(said) == (
-        "Noor said you are home, inside: “Her battery died, she is home”"
+        "Noor said you are safe, and ended the walk: “Her battery died, she is home”"
     )
     assert words.event_sentence(said, "Mira") == (
-        "Noor said Mira is home, inside: “Her battery died, she is home”"
+        "Noor said Mira is safe, and ended the walk: “Her battery died, she is home”"
     )
-    # Home by Noor's word, wherever her phone last was: the title says so too (it said
-    # "inside, not where the walk was going" above "Mira is home"); to her, in her words
-    # (she was told "Mira is home, inside").
+    # Safe by Noor's word, wherever she was found: not "home" (whoever found her at a
+    # friend's had only "Mira is home: end the walk too"), nor "not where the walk was
+    # going"; to her, in her words (she was told "Mira is home, inside").
     [hers] = cast.told(mira, "inside")
-    assert render(hers)[0] == "Noor said you are home, inside."
+    assert render(hers)[0] == "Noor said you are safe."
     assert render(hers)[1].splitlines()[1] == "The walk is over."
     # Her other companion, in theirs.
     [his] = cast.told(sam, "inside")
-    assert render(his)[0] == "Mira is home, inside."
-    assert render(his)[1].splitlines()[1] == "Noor said so: Mira is home, and the walk is over."
+    assert render(his)[0] == "Mira is safe."
+    assert render(his)[1].splitlines()[1] == "Noor said so, and ended the walk."
     for _ in range(12):  # the hours her walk would have run late: nothing more
         cast.clock.advance(minutes=10)
         assert cast.services.watchdog.tick_sync() == []

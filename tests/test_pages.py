@@ -677,14 +677,17 @@ def test_marked_safe_and_home_from_his_page_the_walk_is_over_and_says_who_said_s
     mira, noor, _phone, walk = cast.walking()
     cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
     shown = page(cast.client, f"/walks/{walk['id']}", noor)
-    assert "Mira is home: end the walk too" in shown.text
+    assert "Mira is safe: end the walk too" in shown.text
     assert 'id="note-phone" class="notice bad" hidden' in shown.text  # (no duress PIN)
     done = post_form(
         cast, noor, f"/walks/{walk['id']}/resolve", shown.text, "note=She+is+in&home=yes"
     )
     assert done.status_code == 303, done.text
     over = html.unescape(page(cast.client, f"/walks/{walk['id']}", noor).text)
-    assert "Mira got home: you said so" in over
+    # Safe where he found her, not "got home" (she may be at a friend's).
+    assert "Mira is safe: you said so today at 20:26, and ended the walk." in over
+    hers = page(cast.client, f"/walks/{walk['id']}", mira).text
+    assert '<h1 id="headline">You are safe</h1>' in hers
     assert "Your note: “She is in”" in over
 
 

@@ -148,8 +148,8 @@ def render(payload: dict[str, Any]) -> tuple[str, str]:
     template = what.get(kind, kind)
     if kind == "inside" and not timer and payload.get("at_door") is False:
         template = _INSIDE_ELSEWHERE
-    if kind == "inside" and payload.get("to_walker"):  # said by whoever found her, to her
-        template = "{by} said you are home, inside."
+    if kind == "inside" and payload.get("by"):  # said by whoever found her, wherever
+        template = "{by} said you are safe." if payload.get("to_walker") else "{name} is safe."
     if kind == "alarm" and payload.get("said") in DURESS_AGAIN:
         # Not the same alarm twice: what whoever holds the phone just made the walker do.
         template = "ALARM: {name} gave the duress PIN again" + DURESS_AGAIN[payload["said"]] + "."
@@ -237,7 +237,7 @@ def _more(kind: str, payload: dict[str, Any], name: str, by: str, timer: bool) -
     if kind == "inside" and payload.get("to_walker"):
         return ["The walk is over."]
     if kind == "inside" and payload.get("by"):
-        return [f"{by} said so: {name} is home, and the walk is over."]
+        return [f"{by} said so, and ended the walk."]
     if kind == "alarm_resolved":
         ended_by_her = by == name
         return [f"{name} ended it with the walk's PIN." if ended_by_her else f"{by} ended it."]

@@ -82,9 +82,9 @@ def _said_on_it_lately(tx: Tx, walk: Walk, person_id: int) -> bool:
 
 def resolve(tx: Tx, walk_id: int, person_id: int, note: str, *, home: bool = False) -> None:
     """A companion or guardian who has found her safe ends the alarm, with a note; `home`:
-    and she is home, so the walk is over too. Without it the walk goes on, and a phone that
-    died would be late, and alarm everyone again up to the operator's hook, though whoever
-    found her knows she is in."""
+    and she is safe where she is (home, a friend's, a hospital), so the walk is over too.
+    Without it the walk goes on, and a phone that died would be late, and alarm everyone
+    again up to the operator's hook, though whoever found her knows she is safe."""
     walk = _alarmed_walk_for_helper(tx, walk_id, person_id)
     said = check_message(note)
     walk = resolve_alarm(tx, walk, by=person_id, note=said)
@@ -93,20 +93,19 @@ def resolve(tx: Tx, walk_id: int, person_id: int, note: str, *, home: bool = Fal
 
 
 def _home_by(tx: Tx, walk: Walk, person_id: int, note: str) -> None:
-    """She is home, inside, said by whoever found her (`person_id`): the walk is over, as her
-    "I'm inside" would end it, and everyone following it (her too) is told who said so."""
+    """She is safe, said by whoever found her (`person_id`): the walk is over, as her "I'm
+    inside" would end it, and everyone following it (her too) is told who said so."""
     save(tx, walk, WalkState.SAFE, ended_at=tx.now_ms)
     facts: dict[str, Any] = {
         "note": note,
-        # Home by the word of whoever found her ("Mira is home: end the walk too"), wherever
-        # her phone last was: her alert and his page say "home", as he did.
-        "at_door": True,
+        # Safe by the word of whoever found her ("Mira is safe: end the walk too"), wherever
+        # that is: not "home" (it said so of a walker found at a friend's), nor at her door.
         "by": {"id": person_id, "name": person_name(tx.conn, person_id)},
     }
     event_id = timeline.record(tx, walk.id, "inside", actor_id=person_id, **facts)
     others = [p for p in alerts.companion_ids(tx.conn, walk.id) if p != person_id]
     alerts.tell(tx, walk, "inside", facts, others, event_id=event_id)
-    # She is told it in her own words: "Noor said you are home" (notify/messages.py).
+    # She is told it in her own words: "Noor said you are safe" (notify/messages.py).
     facts_to_her = {**facts, "to_walker": True}
     alerts.tell(tx, walk, "inside", facts_to_her, [walk.walker_id], event_id=event_id)
 

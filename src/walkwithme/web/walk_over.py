@@ -86,7 +86,7 @@ def how_it_ended(
     if over.state == "safe" and last.get("by"):  # said by whoever found her
         by = _by(last, me)
         return (
-            f"{name} got home: {_mid(by)} said so {at}.",
+            f"{name} is safe: {_mid(by)} said so {at}, and ended the walk.",
             f"{_whose(by)} note: {note}" if note else None,
         )
     if over.state == "safe" and (last.get("at_door") is False or over.timer):

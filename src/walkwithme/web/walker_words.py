@@ -16,6 +16,7 @@ STATES = {
     "safe": "You are home, inside",
     "safe_elsewhere": "You are inside",
     "safe_timer": "You are inside",
+    "safe_by": "You are safe",
     "ended": "You ended the walk",
 }
 
@@ -116,7 +117,7 @@ def more_time_done(events: list[dict[str, Any]], tz: str) -> str | None:
 
 EVENTS = {
     "started": "You started the walk",
-    "inside_by": "{by} said you are home, inside",
+    "inside_by": "{by} said you are safe, and ended the walk",
     "arrived": "You are at the door",
     "left_door": "You left the door",
     "message": "{sender}: “{text}”",

@@ -202,8 +202,10 @@ _STATES = {
     "safe": "{name} is home, inside",
     # Her "I'm inside" neither at her door nor last seen there (`headline_state`)...
     "safe_elsewhere": "{name} is inside, not where the walk was going",
-    # ...or on a timer walk, which has no home to be at.
+    # ...or on a timer walk, which has no home to be at...
     "safe_timer": "{name} is inside",
+    # ...or ended by whoever found her, safe wherever that was (`helping.resolve`'s `home`).
+    "safe_by": "{name} is safe",
     "ended": "{name} ended the walk",
 }
 
@@ -214,14 +216,16 @@ def state_sentence(state: str, name: str) -> str:
 
 def headline_state(state: str, events: list[dict[str, Any]], timer: bool) -> str:
     """The state a walk's headline says: a safe walk is "home, inside" only where her "I'm
-    inside" came at her door or last seen there (moments.inside's `at_door`), or by the word
-    of whoever found her, as her companions' alert says it (notify/messages.py); static/
+    inside" came at her door or last seen there (moments.inside's `at_door`); "safe" by the
+    word of whoever found her, as her companions' alert says it (notify/messages.py); static/
     words.js's `headlineState` says the same live."""
     if state != "safe":
         return state
     inside = next((e for e in reversed(events) if e["kind"] == "inside"), None)
-    if inside is None or inside.get("by"):
+    if inside is None:
         return state
+    if inside.get("by"):
+        return "safe_by"
     if timer:
         return "safe_timer"
     return "safe_elsewhere" if inside.get("at_door") is False else state
@@ -252,7 +256,7 @@ _EVENTS = {
     # Heard again during an alarm, after a silence (usecases/heard_again.py).
     "reporting_again": "{name}'s phone is reporting again",
     "inside": "{name} is inside",
-    "inside_by": "{by} said {name} is home, inside",
+    "inside_by": "{by} said {name} is safe, and ended the walk",
     "ended": "{name} ended the walk",
     "expected_later": "{name} is slower, but getting closer: more time",
     "waited": "{name} waited a while, and is on the way again: more time",

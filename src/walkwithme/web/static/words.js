@@ -64,10 +64,11 @@ export function stateSentence(tables, state, name) {
 }
 
 // The state the headline says (words.headline_state): "home, inside" only where her "I'm
-// inside" (`inside`, the walk's last) came at her door or last seen there, or by the word of
-// whoever found her; a timer walk has no home.
+// inside" (`inside`, the walk's last) came at her door or last seen there; "safe" by the word
+// of whoever found her; a timer walk has no home.
 export function headlineState(walk, inside) {
-  if (walk.state !== "safe" || !inside || inside.by) return walk.state;
+  if (walk.state !== "safe" || !inside) return walk.state;
+  if (inside.by) return "safe_by";
   if (walk.kind === "timer") return "safe_timer";
   return inside.at_door === false ? "safe_elsewhere" : walk.state;
 }
