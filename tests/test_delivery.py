@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Callable, Iterator
 from email.message import Message
 from functools import partial
@@ -575,6 +576,22 @@ def test_whoever_found_her_home_ends_the_walk_with_the_alarm(cast: Cast) -> None
     cast.client.post(f"/api/walks/{walk['id']}/resolve", json={"note": "ok"}, headers=noor.auth)
     assert cast.client.get(f"/api/walks/{walk['id']}", headers=mira.auth).json()["live"] is True
     assert gus  # (her guardian: not reached, not told)
+    # Her phone stays silent: the alarm that comes back says it is a new one, after Noor's
+    # word (Sam, told the first was over, would take it for the old one said late).
+    looked = []
+    while "alarm" not in looked:
+        cast.clock.advance(minutes=1)
+        looked += cast.services.watchdog.tick_sync()
+    assert looked == ["check", "alarm"]
+    again = cast.told(sam, "alarm")[-1]
+    line_said = next(line for line in render(again)[1].splitlines() if "a new alarm" in line)
+    assert re.fullmatch(
+        r"Noor marked Mira safe at \d\d:\d\d \(\d+ min ago\), and the walk went on: "
+        r"this is a new alarm.",
+        line_said,
+    )
+    first = cast.told(sam, "alarm")[-2]
+    assert "a new alarm" not in render(first)[1]
 
 
 def test_guardians_hear_who_resolved_an_alarm_they_were_told_of(

@@ -252,6 +252,17 @@ def _more(kind: str, payload: dict[str, Any], name: str, by: str, timer: bool) -
     more = []
     if payload.get("again"):
         more.append("Said again: the alarm is still going on.")
+    before = payload.get("ended_before")
+    if isinstance(before, dict) and (at := times.time_of(before, "at")) is not None:
+        ender = (before.get("by") or {}).get("name", "Someone")
+        ended = (
+            f"{name} ended an alarm with the walk's PIN"
+            if ender == name
+            else f"{ender} marked {name} safe"
+        )
+        more.append(
+            f"{ended} at {times.when(at, payload)}, and the walk went on: this is a new alarm."
+        )
     on_it = payload.get("on_it")
     if on_it:
         more.append(f"{on_it} said they are on it, and has not ended the alarm yet.")

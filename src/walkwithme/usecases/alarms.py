@@ -62,13 +62,27 @@ def raise_alarm(
     facts = {"reason": reason.value, **_asked(asked), **facts_of(walk, tx.now_ms)}
     audience = FOR_COMPANIONS if silent else FOR_ALL
     event_id = timeline.record(tx, walk.id, "alarm", audience=audience, **facts)
-    alerts.tell(tx, walk, "alarm", facts, alerts.companion_ids(tx.conn, walk.id), event_id=event_id)
+    # Their alert says an earlier alarm was ended (their timeline has it already); not the
+    # event, which her devices see: after her duress PIN it would tell them of an alarm
+    # they were never shown.
+    told = {**facts, **_ended_before(tx.conn, walk.id)}
+    alerts.tell(tx, walk, "alarm", told, alerts.companion_ids(tx.conn, walk.id), event_id=event_id)
     return walk
 
 
 def _asked(reason: str | None) -> dict[str, str]:
     """Why she was asked the check she didn't answer, for whoever acts on the alarm."""
     return {"asked_because": reason} if reason else {}
+
+
+def _ended_before(conn: Connection, walk_id: int) -> dict[str, Any]:
+    """Who ended this walk's last alarm, and when, if one was (marked safe and the walk went
+    on): an alarm that comes back said nothing of it, and whoever was told it was over could
+    take the new one for the old one said late."""
+    found = timeline.last_event(conn, walk_id, "alarm_resolved", seen_by=(FOR_ALL, FOR_COMPANIONS))
+    if found is None or not isinstance(found.data.get("by"), dict):
+        return {}
+    return {"ended_before": {"by": found.data["by"], "at": found.at}}
 
 
 def _asked_before(conn: Connection, walk_id: int, since: int | None, *, walker: bool) -> Any:
