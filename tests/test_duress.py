@@ -433,6 +433,44 @@ def test_made_to_delete_her_account_after_her_duress_pin_it_is_gone_as_with_her_
             )
 
 
+@pytest.mark.parametrize("where", ["on the way", "at her door"])
+def test_on_her_next_walk_after_her_duress_pin_her_account_is_not_deleted(
+    tmp_path: Path, where: str
+) -> None:
+    """She ends a walk with her duress PIN and starts another: deleting her account during
+    it is refused, as after her real PIN. It went through (her phone refused, her new walk's
+    companion left with a walker who can't end it) when the silent alarm's walk was the one
+    live walk of hers it found."""
+
+    def next_walk(run: Run, pin: str) -> None:
+        ends_the_walk(run, pin)
+        run.cast.clock.advance(minutes=1)
+        run.as_mira(
+            "POST",
+            "/api/walks",
+            json={
+                "destination": {"lat": HOME[0], "lon": HOME[1], "radius": 40, "name": "home"},
+                "from": {"lat": START[0], "lon": START[1]},
+                "pin": PIN,
+            },
+        )
+        run.seen[-1] = run.seen[-1].split(b" ")[0]  # (its number differs)
+        run.phone_sends(HOME if where == "at her door" else between(START, HOME, 0.4))
+        run.as_mira("POST", "/api/me/delete", json={"password": "correct horse battery"})
+        run.as_mira("GET", "/api/me")
+
+    with scene(tmp_path, "real", duress_in_profile=False) as real:
+        next_walk(real, PIN)
+        seen_real = real.seen
+    assert seen_real[-2].startswith(b"409 ")
+    assert b"during a walk" in seen_real[-2]
+    with scene(tmp_path, "duress", duress_in_profile=False) as forced:
+        next_walk(forced, DURESS)
+        assert forced.companion_sees()["state"] == "alarm"  # the silent alarm goes on
+        for number, (got, expected) in enumerate(zip(forced.seen, seen_real, strict=True)):
+            assert got == expected, f"message {number} gives the duress PIN away"
+
+
 def test_ending_her_contacts_does_not_cut_them_out_of_the_alarm(tmp_path: Path) -> None:
     """Whoever holds her phone ends the walk with her duress PIN, then ends her contacts: the
     people looking out for her stay in the alarm until it is resolved."""

@@ -45,31 +45,37 @@ from walkwithme.usecases import throttle
 FORMER = {"name": "a former contact"}
 
 
-def _live_walk(conn: Connection, person_id: int) -> Any:
-    return conn.execute(
-        sa.select(walks.c.id, walks.c.state, walks.c.cover_state)
-        .where(walks.c.walker_id == person_id, walks.c.state.in_(LIVE_VALUES))
-        .limit(1)
-    ).first()
+def _live_walks(conn: Connection, person_id: int) -> list[Any]:
+    """Her live walks: one, or more while a silent alarm holds an earlier one open."""
+    return list(
+        conn.execute(
+            sa.select(walks.c.id, walks.c.state, walks.c.cover_state).where(
+                walks.c.walker_id == person_id, walks.c.state.in_(LIVE_VALUES)
+            )
+        ).all()
+    )
 
 
 def request(tx: Tx, person_id: int) -> bool:
     """Delete now (True), or, under a duress cover, end her sessions and finish once the
-    silent alarm is resolved (False). Refused during her own walk or alarm."""
-    live = _live_walk(tx.conn, person_id)
-    if live is not None and live.cover_state is not None:
-        _gone_outside(tx, person_id)
-        return False
-    if live is not None and live.state == WalkState.ALARM:
+    silent alarm is resolved (False). Refused during her own walk or alarm, as her devices
+    see them: a walk she started after ending one with her duress PIN is hers as any other
+    (an outside review deleted her mid-walk there, where her real PIN's walk got 409)."""
+    live = _live_walks(tx.conn, person_id)
+    shown = {WalkState(w.cover_state or w.state) for w in live}  # what her devices see
+    if WalkState.ALARM in shown:
         raise Conflict(
             "your account can't be deleted during an alarm: the people looking for you need "
             "your walk until they resolve it"
         )
-    if live is not None:
+    if shown & {WalkState.ACTIVE, WalkState.AT_DOOR}:
         raise Conflict(
             "your account can't be deleted during a walk: your companions are following it; "
             "end the walk first"
         )
+    if live:  # each one a silent alarm's, over for her devices
+        _gone_outside(tx, person_id)
+        return False
     delete(tx, person_id)
     return True
 
@@ -96,7 +102,7 @@ def _gone_outside(tx: Tx, person_id: int) -> None:
 def deferred(conn: Connection) -> list[int]:
     """People whose deletion waited for a silent alarm that is over now."""
     waiting = conn.execute(sa.select(people.c.id).where(people.c.delete_at.is_not(None)))
-    return [p for (p,) in waiting if _live_walk(conn, p) is None]
+    return [p for (p,) in waiting if not _live_walks(conn, p)]
 
 
 def _scrub(value: Any, person_id: int, name: str) -> Any:
