@@ -216,9 +216,12 @@ def test_a_heartbeat_outside_a_walk_keeps_nothing_and_is_no_refusal(cast: Cast) 
     t = cast.clock.now_ms() // 1000
     assert form(cast, heartbeat_form(phone, t)).status_code == 200
     assert device(cast, mira)["last_refusal"] is None
-    # One from the future is refused by name, and answered 200 all the same.
-    assert form(cast, heartbeat_form(phone, t + 3600)).status_code == 200
+    # One a day ahead is refused by name, and answered 200 all the same.
+    assert form(cast, heartbeat_form(phone, t + 25 * 3600)).status_code == 200
     assert "future" in device(cast, mira)["last_refusal"]
+    # One an hour ahead: her phone's clock is fast, and its page says so.
+    assert form(cast, heartbeat_form(phone, t + 3600)).status_code == 200
+    assert "clock is 60 min ahead of the service's" in device(cast, mira)["last_refusal"]
 
 
 def test_after_a_heartbeat_its_later_positions_still_count_as_reporting_often(

@@ -14,9 +14,10 @@ from typing import Any, NamedTuple
 
 from walkwithme.domain.errors import Invalid
 from walkwithme.domain.geo import distance_m
+from walkwithme.domain.phone_clock import MAX_ERROR_MS
 
-# A fix from more than this far ahead of the server's clock is refused: the phone's clock is
-# wrong. Within it, the rules count the fix as taken no later than the server's now.
+# A time further ahead of the server's clock than this (a tour's start) is refused. A fix's
+# time may be up to a day ahead: the phone's clock is corrected (domain/phone_clock.py).
 MAX_FUTURE_MS = 60_000
 # What no phone on foot can report: refused by name, so no absurd number is ever stored.
 MAX_ACCURACY_M = 100_000.0
@@ -92,9 +93,9 @@ def check_fix(fix: Fix, now_ms: int) -> None:
     """Refuse, by name, what can't be a position. Raises `Invalid`."""
     if fix.t_ms <= 0:
         raise Invalid("t must be a positive epoch time in milliseconds", field="t")
-    if fix.t_ms > now_ms + MAX_FUTURE_MS:
+    if fix.t_ms > now_ms + MAX_ERROR_MS:
         raise Invalid(
-            "t is in the future, more than 60 s ahead of the server's clock: check the phone's "
+            "t is in the future, more than a day ahead of the server's clock: check the phone's "
             "clock",
             field="t",
         )

@@ -75,6 +75,10 @@ class Tx:
     # or a command changes is not seen here: what is kept must be saved conditionally on
     # what it was read as (a walk's `version`), so that a stale value fails, never wins.
     memo: dict[Hashable, Any] = field(default_factory=dict)
+    # What jobs learn from what they are sent and keep for later groups, whatever becomes of
+    # the group: no committed state, only a guess the next message may correct (a phone's
+    # clock: usecases/phone_clocks.py). Never emptied; lost at a restart, and learned again.
+    learned: dict[Hashable, Any] = field(default_factory=dict)
     # Writes kept for the end of the transaction: by statement, each set of values once.
     _later: dict[int, tuple[Executable, dict[tuple[Any, ...], dict[str, Any]]]] = field(
         default_factory=dict

@@ -75,6 +75,8 @@ class Writer:
         self._conn: Connection | None = None
         # What jobs keep for later groups (`Tx.memo`); only the writer's thread touches it.
         self._memo: dict[Hashable, Any] = {}
+        # What jobs learn from what they are sent (`Tx.learned`); never emptied.
+        self._learned: dict[Hashable, Any] = {}
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self.groups_committed = 0
@@ -331,7 +333,7 @@ class Writer:
             try:
                 conn = self._connection()
                 conn.begin()
-                tx = Tx(conn, now, memo=self._memo)
+                tx = Tx(conn, now, memo=self._memo, learned=self._learned)
                 results = []
                 postgres = conn.dialect.name == "postgresql"
                 deferred = postgres and deferring

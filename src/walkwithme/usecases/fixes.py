@@ -10,7 +10,7 @@ per walk it belongs to (see `record_fixes` for the one case where that is two wa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -31,7 +31,7 @@ from walkwithme.store.database import Prepared
 from walkwithme.store.schema import FIX_IDENTITY, devices, fixes
 from walkwithme.store.tx import NewFixes, Tx
 from walkwithme.streets import DistanceField, StreetMap
-from walkwithme.usecases import timeline
+from walkwithme.usecases import phone_clocks, timeline
 from walkwithme.usecases.devices import Device
 from walkwithme.usecases.track import Track
 from walkwithme.usecases.walk_record import Walk
@@ -74,6 +74,9 @@ class Heard:
     # the time the phone gave it, and its battery.
     alive_ms: int | None = None
     battery: float | None = None
+    # Its times say how her phone's clock runs against ours (not a broker's retained copy of
+    # an old message): usecases/phone_clocks.py.
+    clock: bool = True
 
 
 FROM_HER_PHONE = Heard()
@@ -172,6 +175,10 @@ def record_fixes(
     )
     if not todo and not heard.arrived and heard.alive_ms is None:
         return [o for o in outcomes if o is not None]
+    # By the service's clock from here on: her phone's may run minutes off.
+    todo, alive_ms = phone_clocks.corrected(tx, device, todo, heard.alive_ms, learn=heard.clock)
+    if alive_ms != heard.alive_ms:
+        heard = replace(heard, alive_ms=alive_ms)
     taking = kept_walks_taking_fixes(tx, device.person_id)
     _note_seen(tx, device.id)
     if not taking:

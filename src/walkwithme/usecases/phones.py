@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import sqlalchemy as sa
 
 from walkwithme.domain.errors import Conflict, Invalid
-from walkwithme.domain.fixes import MAX_FUTURE_MS, Fix, check_fix, without_impossible_extras
+from walkwithme.domain.fixes import Fix, check_fix, without_impossible_extras
+from walkwithme.domain.phone_clock import MAX_ERROR_MS
 from walkwithme.domain.regions import region_tst, set_region
 from walkwithme.domain.reporting import App, Client
 from walkwithme.domain.walks import Destination
@@ -26,7 +27,7 @@ from walkwithme.ingest.owntracks import mode_command
 from walkwithme.store.schema import alerts, events, people
 from walkwithme.store.tx import Tx
 from walkwithme.streets import StreetMap
-from walkwithme.usecases import alarms, devices, timeline, tours
+from walkwithme.usecases import alarms, devices, phone_clocks, timeline, tours
 from walkwithme.usecases.devices import Device
 from walkwithme.usecases.fixes import START_SLACK_MS, Heard, is_stored, record_fixes
 from walkwithme.usecases.walk_record import Walk
@@ -74,8 +75,9 @@ def _news(tx: Tx, device: Device, message: PhoneMessage) -> bool:
     hasn't stored (the server missed it when the phone sent it)."""
     for walk in walks_taking_fixes(tx.conn, device.person_id):
         for fix in message.fixes:
-            if fix.t_ms >= walk.started_at - START_SLACK_MS and not is_stored(
-                tx.conn, walk.id, device.id, fix.t_ms
+            t = phone_clocks.by_service(tx, device, fix.t_ms)  # as it would be kept
+            if t >= walk.started_at - START_SLACK_MS and not is_stored(
+                tx.conn, walk.id, device.id, t
             ):
                 return True
     return False
@@ -154,13 +156,16 @@ def _take(
         if client.app is App.OWNTRACKS and not message.replayed and locates:
             region = devices.region_to_give(tx, device, walk.id, walk.destination)
     if message.sos:
+        # When she pressed it, by our clock: her phone's may run minutes off.
+        sos_ms = message.sos_ms
+        pressed = None if sos_ms is None else phone_clocks.by_service(tx, device, sos_ms)
         if walk is None or not on_walk:
             refused = NO_WALK_SOS
-        elif _pressed_before(message.sos_ms, walk):
-            assert message.sos_ms is not None
-            refused = _before_walk(tx, device, message.sos_ms)
+        elif _pressed_before(pressed, walk):
+            assert pressed is not None
+            refused = _before_walk(tx, device, pressed)
         else:
-            _sos(tx, walk.id, device, message.sos_ms)
+            _sos(tx, walk.id, device, sos_ms)
     tour = None
     if message.tour is not None and not message.replayed and not locates:
         refused = TOUR_NOT_HERE if message.clear_with_key else TOUR_NOT_OWNTRACKS
@@ -254,9 +259,9 @@ def _heard(tx: Tx, message: PhoneMessage) -> tuple[Heard, str | None]:
     # over a backlog her phone sent before it died, only its fixes' own times say so.
     arrived = not message.replayed and not message.relayed
     alive_ms = message.alive_ms
-    if alive_ms is not None and alive_ms > tx.now_ms + MAX_FUTURE_MS:
-        return Heard(arrived), "timestamp is in the future: check the phone's clock"
-    return Heard(arrived, alive_ms, message.alive_battery), None
+    if alive_ms is not None and alive_ms > tx.now_ms + MAX_ERROR_MS:
+        return Heard(arrived), "timestamp is more than a day in the future: check the phone's clock"
+    return Heard(arrived, alive_ms, message.alive_battery, clock=not message.replayed), None
 
 
 def _charging(tx: Tx, walk: Walk, device: Device, client: Client, charging: bool) -> None:
@@ -329,12 +334,18 @@ def _said(tx: Tx, walk_id: int, device: Device, signal: str) -> bool:
     return any(r.data.get("device") == device.name and r.data.get("signal") == signal for r in rows)
 
 
+# An SOS pressed this long before the walk began is still its alarm: a phone's clock may run
+# minutes slow before the service has learned it (usecases/phone_clocks.py), and an SOS
+# missed costs more than one pressed as she set off, raised.
+SOS_SLACK_MS = 10 * 60_000
+
+
 def _pressed_before(sos_ms: int | None, walk: Walk) -> bool:
-    """An SOS pressed before the walk began (by its fix's time, with the slack a phone's clock
-    is given): one Traccar Client kept in its queue while offline, sent with the rest of it
+    """An SOS pressed before the walk began (by its fix's time, by our clock, with the slack
+    above): one Traccar Client kept in its queue while offline, sent with the rest of it
     once this walk's positions go out. Not this walk's alarm. One pressed during the walk
     while offline (its time after the start) is, late as it comes; one with no time is too."""
-    return sos_ms is not None and sos_ms < walk.started_at - START_SLACK_MS
+    return sos_ms is not None and sos_ms < walk.started_at - SOS_SLACK_MS
 
 
 def _before_walk(tx: Tx, device: Device, sos_ms: int) -> str:
