@@ -1029,6 +1029,7 @@ def test_his_home_page_hears_of_the_walks_he_follows_and_of_no_other(cast: Cast)
         "why",
         "started_at",
         "alarm_at",
+        "asked",  # her "Are you OK?" waiting: why and by when, never where
     }  # no position
     assert cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth).status_code == 200
     assert [w["alarm"] for w in home_look(noor).json()["walks"]] == [True]

@@ -320,3 +320,31 @@ def test_a_walks_start_is_a_real_place_however_its_arrival_is_set(cast: Cast) ->
     refused = cast.client.post("/api/walks", json=body, headers=mira.auth)
     assert (refused.status_code, refused.json()["field"]) == (422, "from")
     assert cast.client.get("/api/walks", headers=mira.auth).json() == []
+
+
+def test_contact_numbers_tell_a_stranger_nothing_of_who_has_an_account(cast: Cast) -> None:
+    """Eve asks two addresses, one with an account: both answered alike. Acting on contact
+    numbers told her which one made a request ("no such request for you" on her own, and she
+    could withdraw it, or "can't become ended" on one she had withdrawn): every number she may
+    not act on is answered alike now."""
+    eve, guard = cast.person("Eve"), cast.person("Guard")
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)  # someone else's contact, among the numbers
+    for email in ("ghost42@example.org", guard.email):
+        asked = cast.client.post(
+            "/api/contacts", json={"email": email, "role": "companion"}, headers=eve.auth
+        )
+        assert asked.status_code == 202, asked.text
+    answers = set()
+    for number in range(1, 8):
+        for method, path in (
+            ("POST", f"/api/contacts/{number}/accept"),
+            ("POST", f"/api/contacts/{number}/decline"),
+            ("DELETE", f"/api/contacts/{number}"),
+        ):
+            answer = cast.client.request(method, path, headers=eve.auth)
+            answers.add((answer.status_code, answer.json()["error"]))
+    assert answers == {(404, "no such contact")}
+    # Her request still waits for Guard's answer: she could not take it back to learn of it.
+    waiting = cast.client.get("/api/contacts", headers=guard.auth).json()
+    assert [(c["person"]["name"], c["state"]) for c in waiting] == [("Eve", "pending")]

@@ -1037,6 +1037,21 @@ def test_another_walk_he_follows_in_its_alarm_is_said_on_the_walk_he_has_open(
     assert other_box["y"] + other_box["height"] <= headline["y"]
     screenshot(page, "companion-another-walks-alarm")
     no_serious_violations(page)
+    # Kept in sight as he scrolls, while it is small; at 200% text on a small phone it
+    # covered Mira's own "I'm on it" and "Mark Mira safe" (an outside review): in the page.
+    expect(others).to_have_css("position", "sticky")
+    page.set_viewport_size({"width": 320, "height": 568})
+    page.evaluate("document.documentElement.style.fontSize = '200%'")
+    expect(others).to_have_css("position", "static")
+    page.get_by_role("button", name="I'm on it").scroll_into_view_if_needed()
+    on_it = page.get_by_role("button", name="I'm on it").bounding_box()
+    banner = others.bounding_box()
+    assert on_it is not None
+    assert banner is not None
+    assert banner["y"] + banner["height"] <= on_it["y"] or banner["y"] >= on_it["y"] + 48
+    page.evaluate("document.documentElement.style.fontSize = ''")
+    page.set_viewport_size({"width": 390, "height": 844})
+    expect(others).to_have_css("position", "sticky")
     page.get_by_role("link", name="Open Ada's walk").click()
     expect(page).to_have_url(f"{site.url}/walks/{hers['id']}")
     expect(page.locator("#alarm")).to_be_visible()
@@ -1085,6 +1100,9 @@ def test_his_home_page_says_her_alarm_when_it_comes_and_takes_it_back_when_it_en
     assert box["height"] >= 48
     expect(following.get_by_text("Mira is on the way")).to_be_hidden()
     expect(following).to_contain_text("Only the walk above, in its alarm.")
+    # His own button beside it is a plain one now, as on a page opened in the alarm (it
+    # stayed blue until he reloaded).
+    expect(page.locator("#ask-companion")).to_have_class("button huge")
     assert page.title().startswith("ALARM: ")
     top = (alarms.bounding_box() or {"y": 10_000})["y"]
     assert top < (following.bounding_box() or {"y": 0})["y"]  # first, above what is calm
@@ -1138,6 +1156,13 @@ def test_his_home_page_says_at_its_top_when_it_can_no_longer_tell_him_of_alarms(
     expect(offline).to_be_in_viewport()
     page.evaluate("window.scrollTo(0, 0)")
     screenshot(page, "companion-home-offline")
+    expect(offline).to_have_css("position", "sticky")
+    # At 200% text on a small phone it covered the alarm cards under it: in the page then.
+    page.set_viewport_size({"width": 320, "height": 568})
+    page.evaluate("document.documentElement.style.fontSize = '200%'")
+    expect(offline).to_have_css("position", "static")
+    page.evaluate("document.documentElement.style.fontSize = ''")
+    page.set_viewport_size({"width": 390, "height": 844})
     context.set_offline(False)
     page.clock.run_for(16_000)
     expect(offline).to_be_hidden()

@@ -571,6 +571,10 @@ def test_sos_is_held_then_can_be_cancelled_and_is_sent_when_back_online(
     page.mouse.up()
     expect(page.locator("#sos-pending")).to_be_visible()
     expect(page.locator("#sos-said")).to_contain_text("Sending SOS in")
+    # Said once to a screen reader, not each second as the count ticks (over her Cancel).
+    expect(page.locator("#sos-said")).to_match_aria_snapshot(
+        "- paragraph: SOS will be sent in 5 seconds unless you cancel."
+    )
     screenshot(page, "walker-sos-grace")
     page.get_by_role("button", name="Cancel: I'm fine").click()
     page.clock.run_for(8000)
@@ -1174,6 +1178,8 @@ def test_a_new_question_says_nothing_of_the_last_one_and_calls_her(
     asked_again()
     on_the_pad("0000")
     expect(page.locator("#said")).to_have_text("That PIN is not right. Try again.")
+    # Her focus is in the PIN field again, not at the page's start, four Tabs from it.
+    expect(page.locator("#ok-pin")).to_be_focused()
     assert "alarm" in site.look(minutes=5)
     expect(page.locator("#check-title")).to_have_text("If you are OK, say so")
     expect(page.locator("#said")).to_be_hidden()

@@ -123,3 +123,29 @@ def test_the_phone_apps_link_on_her_walk_page_is_a_target_a_finger_finds(
     box = page.get_by_role("link", name="OwnTracks or Traccar Client").bounding_box()
     assert box is not None
     assert box["height"] >= 44
+
+
+def test_on_a_small_phone_in_her_alarm_sos_and_call_are_on_her_first_screen(
+    open_site: SiteFactory,  # noqa: F811
+    new_context: Callable[[], BrowserContext],  # noqa: F811
+) -> None:
+    """On a 320 x 568 phone her alarm's banner (why, since when, her last position, whether
+    anyone is on it) filled her first screen: SOS began 11 px above its edge and Call 112
+    under it (an outside review)."""
+    site, _noor, context, page, walk_id, _mira = sharing_from_her_page(open_site, new_context)
+    context.set_offline(True)  # her phone lost its network: the service hears nothing
+    site.look(minutes=12)
+    context.set_offline(False)
+    site.look(minutes=3)  # no answer: the alarm
+    expect(page.locator("#alarm")).to_be_visible()
+    page.set_viewport_size({"width": 320, "height": 568})
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path="tests/screenshots/walker-alarm-small-phone.png")  # its first screen
+    for target in (page.locator("#sos"), page.get_by_role("link", name="Call 112")):
+        box = target.bounding_box()
+        assert box is not None
+        assert box["y"] + box["height"] <= 568, (target, box)
+        assert box["height"] >= 48
+    # What the banner said is all still said.
+    expect(page.locator("#alarm-since")).to_be_visible()
+    expect(page.locator("#alarm-on-it")).to_have_text(re.compile("on it"))

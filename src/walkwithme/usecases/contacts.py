@@ -80,10 +80,21 @@ def ask(tx: Tx, owner_id: int, email: str, role: str) -> dict[str, Any]:
 
 
 def _load(conn: Connection, contact_id: int, person_id: int) -> Any:
+    """A contact the person may act on, as her list shows them: one she asked, once accepted
+    (her requests are not hers to find before: acting on one by its number told her the
+    address she typed has an account, as "no such request for you" and "can't become ended"
+    did, an outside review); one she was asked, waiting for her answer or accepted. Any
+    other number is "no such contact", alike."""
     row = conn.execute(
         sa.select(contacts).where(
             contacts.c.id == contact_id,
-            sa.or_(contacts.c.owner_id == person_id, contacts.c.member_id == person_id),
+            sa.or_(
+                sa.and_(
+                    contacts.c.owner_id == person_id,
+                    contacts.c.state == ContactState.ACCEPTED.value,
+                ),
+                sa.and_(contacts.c.member_id == person_id, contacts.c.state.in_(_OPEN)),
+            ),
         )
     ).first()
     if row is None:
@@ -111,7 +122,7 @@ def answer(tx: Tx, member_id: int, contact_id: int, *, accept: bool) -> dict[str
     """Only the person who was asked can accept or decline."""
     row = _load(tx.conn, contact_id, member_id)
     if row.member_id != member_id:
-        raise NotFound("no such request for you")
+        raise NotFound("no such contact")
     _move(tx, row, ContactState.ACCEPTED if accept else ContactState.DECLINED)
     return get_contact(tx.conn, contact_id, member_id)
 

@@ -10,6 +10,7 @@
 // the top, in sight however far he has scrolled, until it can again.
 
 import { ServiceClock } from "./service_clock.js";
+import { keepShort } from "./sticky.js";
 import * as words from "./words.js";
 
 const EVERY_MS = 15000;
@@ -91,6 +92,10 @@ function card(walk) {
 }
 
 function showAlarms(alarms) {
+  // His own "Walk me home" is a plain button while someone needs him (walker_home.html).
+  for (const own of document.querySelectorAll("[data-calm]")) {
+    own.classList.toggle(own.dataset.calm, alarms.length === 0);
+  }
   let section = byId("alarms");
   if (alarms.length === 0) {
     if (section) section.remove();
@@ -242,3 +247,5 @@ document.addEventListener("visibilitychange", () => {
 });
 window.addEventListener("online", look);
 window.addEventListener("offline", () => trouble("offline"));
+keepShort(byId("signed-out"));
+keepShort(byId("offline"));

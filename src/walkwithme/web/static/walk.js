@@ -6,6 +6,7 @@ import { LiveWalk } from "./live.js";
 import { WalkMap } from "./map.js";
 import { keepNear, metresBetween } from "./near.js";
 import { watchOtherAlarms } from "./other_alarms.js";
+import { keepShort } from "./sticky.js";
 import { ServiceClock } from "./service_clock.js";
 import { keepTypedIn } from "./typed.js";
 import * as words from "./words.js";
@@ -455,3 +456,4 @@ refreshTimes();
 
 // -- his other walks' alarms ---------------------------------------------------------------
 watchOtherAlarms({ said: byId("other-alarms"), url: data.needs_you, thisWalk: view.id });
+keepShort(byId("other-alarms"));

@@ -474,6 +474,9 @@ function watchTheWalk() {
 // -- without a network: her messages wait (waiting_messages.js) -------------------------
 const sendMessages = keepMessages({ walkId: data.walk_id, csrf: data.csrf, retryMs: RETRY_MS });
 
+// A PIN refused: her focus back in the field she gave it in (it was at the page's start).
+const refusedIn = "pin" in (byId("said")?.dataset ?? {}) && byId(`${byId("said").dataset.pin}-pin`);
+if (refusedIn && !refusedIn.closest("[hidden]")) refusedIn.focus();
 watchTheWalk();
 begin();
 sendMessages();
