@@ -258,10 +258,10 @@ def test_a_tour_ends_with_her_walk(cast: Cast) -> None:
 
 def test_her_token_alone_gets_neither_her_destination_nor_a_link_to_her_walk(cast: Cast) -> None:
     """Someone who read her phone's token (a log, a screenshot) but not its encryption key,
-    or the token of a Traccar Client, posts to the OwnTracks door as her app would: her
-    position is taken (a phone without its key yet must not fall silent), but no answer says
-    where she is going or makes a link to her walk. Her own app, sealing with the key, gets
-    both."""
+    or the token of a Traccar Client or of the API, posts to the OwnTracks door as her app
+    would: her position is taken (a phone without its key yet must not fall silent), but no
+    answer says where she is going or makes a link to her walk. Her own app, sealing with
+    the key, gets both."""
     mira, _noor, _phone, walk = cast.walking()
     made = cast.client.post(
         "/api/devices", json={"name": "keyed", "owntracks_encryption": True}, headers=mira.auth
@@ -270,6 +270,10 @@ def test_her_token_alone_gets_neither_her_destination_nor_a_link_to_her_walk(cas
     traccar = cast.device(mira, "traccar")
     now = cast.clock.now_ms()
     assert form(cast, position_form(traccar, now // 1000, START)).status_code == 200
+    # A token that posted to the service's own door first (`walkwithme replay` takes one on
+    # its command line): no OwnTracks either.
+    api = cast.device(mira, "api")
+    assert cast.statuses(api, cast.fix(START)) == ["accepted"]
     request = {
         "_type": "request",
         "request": "tour",
@@ -277,7 +281,8 @@ def test_her_token_alone_gets_neither_her_destination_nor_a_link_to_her_walk(cas
     }
     location = {"_type": "location", "lat": START[0], "lon": START[1], "tst": now // 1000}
 
-    for token, why in ((keyed, "asked in clear"), (traccar, "began as Traccar Client")):
+    not_owntracks = "did not begin as OwnTracks"
+    for token, why in ((keyed, "asked in clear"), (traccar, not_owntracks), (api, not_owntracks)):
         answered = post(cast, token, location) + post(cast, token, request)
         assert [i for i in answered if i.get("action") in ("setWaypoints", "response")] == []
         listed = [i for i in post(cast, token, {**request, "request": "tours"}) if "tours" in i]

@@ -36,7 +36,7 @@ from walkwithme.domain.errors import Conflict, DomainError
 from walkwithme.services import Services
 from walkwithme.store.database import StorageUnavailable
 from walkwithme.store.tx import Tx
-from walkwithme.usecases.devices import Device
+from walkwithme.usecases.devices import Device, began_at_the_api
 from walkwithme.usecases.fixes import Outcome, Parsed, parse_batch, record_fixes, unknown_fields
 
 log = logging.getLogger(__name__)
@@ -160,11 +160,12 @@ class FixesDoor:
         if isinstance(items, Answer):
             return items
         streets = self.services.streets
-        return await take_fixes(
-            self.services,
-            *items,
-            lambda tx, parsed: record_fixes(tx, device, parsed, streets),
-        )
+
+        def record(tx: Tx, parsed: list[Parsed]) -> list[Outcome]:
+            began_at_the_api(tx, device)
+            return record_fixes(tx, device, parsed, streets)
+
+        return await take_fixes(self.services, *items, record)
 
     async def _device(self, authorization: bytes) -> Device | Answer:
         scheme, _, token = authorization.decode("latin-1").partition(" ")

@@ -134,7 +134,27 @@ class AppNews:
     before: Client | None  # what was known of the app
     now: Client  # what is known now
     ask_mode: str | None  # an OwnTracks mode to ask it for (domain/reporting.ask_of)
-    first: App  # the app it first reported as (devices.first_app)
+    first: App | None  # the app it first reported as (devices.first_app; None: the API's)
+
+
+# `devices.first_app` of a device whose first message came to the service's own door
+# (`POST /api/fixes`, as `walkwithme replay` posts): no phone app, so never "her OwnTracks".
+BY_THE_API = "api"
+
+
+def began_at_the_api(tx: Tx, device: Device) -> None:
+    """Its first message came to `POST /api/fixes`: a later OwnTracks message with its token
+    is not her OwnTracks app (tours and her destination answered it: an outside review).
+    Written once (the writer's memo remembers it: a statement per batch otherwise)."""
+    key = ("began", device.id)
+    if tx.memo.get(key):
+        return
+    tx.conn.execute(
+        devices.update()
+        .where(devices.c.id == device.id, devices.c.first_app.is_(None))
+        .values(first_app=BY_THE_API)
+    )
+    tx.memo[key] = True
 
 
 def note_client(
@@ -151,7 +171,8 @@ def note_client(
     before = _client(row.app, row.app_mode)
     now = client.after(before)
     ask = ask_of(now, on_walk, row.asked_from_mode, held=held)
-    first = App(row.first_app) if row.first_app else now.app
+    first_app = row.first_app or now.app.value
+    first = None if first_app == BY_THE_API else App(first_app)
     if now != before or ask.asked_from != row.asked_from_mode or row.first_app is None:
         tx.conn.execute(
             devices.update()
@@ -160,7 +181,7 @@ def note_client(
                 app=now.app.value,
                 app_mode=now.mode,
                 asked_from_mode=ask.asked_from,
-                first_app=first.value,
+                first_app=first_app,
             )
         )
     return AppNews(before, now, ask.mode, first)

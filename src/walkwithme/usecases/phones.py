@@ -182,7 +182,10 @@ TOUR_NOT_HERE = (
     "a tour asked in clear, and this device has an encryption key: set the same key in the "
     "app (docs/phones.md)"
 )
-TOUR_NOT_OWNTRACKS = "a tour, from a device that began as Traccar Client: use a device of its own"
+TOUR_NOT_OWNTRACKS = (
+    "a tour, from a device that did not begin as OwnTracks (Traccar Client, or the API): use a "
+    "device of its own"
+)
 
 
 def _at_region(tx: Tx, walk: Walk, device: Device, transition: tuple[str, int] | None) -> bool:
