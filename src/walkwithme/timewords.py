@@ -31,3 +31,10 @@ def span(ms: int) -> str:
         return f"{seconds // 60} min"
     hours, minutes = divmod(seconds // 60, 60)
     return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
+def distance(metres: float) -> str:
+    """ "1.2 km", "340 m": a distance as a person says it."""
+    if metres >= 1000:
+        return f"{metres / 1000:.1f} km"
+    return f"{round(metres / 10) * 10:.0f} m"

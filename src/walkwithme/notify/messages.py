@@ -21,6 +21,7 @@ _WHAT = {
     "alarm_resolved": "The alarm about {name} is over.",
     "low_battery": "{name}'s phone battery is low ({battery:.0f}%).",
     "reporting_again": "{name}'s phone is reporting again.",
+    "walking_on": "{name} is getting nearer again.",
     "arrived": "{name} is at the door.",
     "inside": "{name} is home, inside.",
     "ended": "{name} ended the walk.",
@@ -91,6 +92,7 @@ _WHEN_LEAD = {
     "alarm_resolved": "Ended at",
     "low_battery": "At",
     "reporting_again": "At",
+    "walking_on": "At",
     "arrived": "At",
     "inside": "At",
     "ended": "At",
@@ -241,6 +243,12 @@ def _more(kind: str, payload: dict[str, Any], name: str, by: str, timer: bool) -
     if kind == "alarm_resolved":
         ended_by_her = by == name
         return [f"{name} ended it with the walk's PIN." if ended_by_her else f"{by} ended it."]
+    if kind == "walking_on":
+        left = payload.get("left_m")
+        to_go = (
+            f"{timewords.distance(float(left))} to go. " if isinstance(left, int | float) else ""
+        )
+        return [f"{to_go}The alarm goes on until someone ends it."]
     if kind == "reporting_again":
         silent = int(payload.get("silent_ms") or 0)
         return [

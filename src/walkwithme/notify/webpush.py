@@ -29,13 +29,14 @@ from walkwithme.notify.vapid import b64url, b64url_decode
 MAX_PLAINTEXT = 4096 - 86 - 17
 MAX_ENDPOINT = 2000
 # Her phone back during an alarm (usecases/heard_again.py) is news for whoever looks for her.
-URGENT = frozenset({"alarm", "check", "reporting_again"})
+URGENT = frozenset({"alarm", "check", "reporting_again", "walking_on"})
 DEFAULT_TTL_S = 3600
 _TTL_S = {
     "alarm": 86400,
     "alarm_acknowledged": 86400,
     "alarm_resolved": 86400,
     "reporting_again": 86400,
+    "walking_on": 86400,
 }
 
 

@@ -27,7 +27,7 @@ from walkwithme.domain.stops import progress_from, stop_after
 from walkwithme.domain.walks import MAX_DOOR_ACCURACY_M, Destination, WalkState, door_after_fix
 from walkwithme.store.tx import Tx
 from walkwithme.streets import DistanceField
-from walkwithme.usecases import alerts, heard_again, helping, timeline, walk_record, walk_store
+from walkwithme.usecases import alerts, timeline, track_news, walk_record, walk_store
 from walkwithme.usecases.walk_record import Walk
 
 
@@ -291,7 +291,9 @@ class Track:
             return
         self.notice = notice
         # Not an alarm: a word to the companions while the phone can still send one.
-        self.events.append(("low_battery", {"battery": level, "position": _position(where)}))
+        self.events.append(
+            ("low_battery", {"battery": level, "position": track_news.position(where)})
+        )
 
     def values(self) -> dict[str, Any]:
         """What the batch changed of the walk's columns (nothing, if none of its fixes moved
@@ -422,29 +424,19 @@ class Track:
             return False
         if self.withdrawn is not None:
             self._said_withdrawn(tx)
-        heard = max(self.latest_at or 0, self.heard_at or 0) or None
-        silence = heard_again.silence_before(walk, heard, self.now_ms)
-        if not self.events and silence is None:
-            return True
-        # During an alarm, everyone it reached (her guardians, the hook) is looking for her.
-        reached = (
-            helping.who_it_reached(tx.conn, walk)
-            if walk.state is WalkState.ALARM
-            else helping.Reached(alerts.companion_ids(tx.conn, walk.id), [], hook=False)
+        # What the batch tells: its events, a phone heard again, her walking on in an alarm.
+        track_news.tell(
+            tx,
+            walk,
+            track_news.News(
+                self.events,
+                max(self.latest_at or 0, self.heard_at or 0) or None,
+                self.nearer_at,
+                self.batch_trusted,
+                self.progress.progress_m if self.progress is not None else None,
+            ),
+            self.now_ms,
         )
-        for kind, facts in self.events:
-            # Her companions are told when her battery runs low, and when she reaches her door:
-            # once, not each time a noisy fix takes her out of it and back; again only if she
-            # had been away from it for a while (what told them first was wrong, or she went
-            # out again).
-            told = kind == "low_battery" or (
-                kind == "arrived" and _arrival_is_news(tx, walk.id, facts["fix_t"])
-            )
-            event_id = timeline.record(tx, walk.id, kind, audience=walk.everyone, **facts)
-            if told:
-                reached.tell(tx, walk, kind, facts, event_id)
-        if silence is not None:
-            heard_again.say(tx, walk, reached, silence, _position(self.batch_trusted))
         return True
 
     def _said_withdrawn(self, tx: Tx) -> None:
@@ -456,38 +448,6 @@ class Track:
             tx, walk.id, "check_withdrawn", covert=walk.covert, reason=self.withdrawn
         )
         alerts.supersede(tx, walk.id, ("check",), "the question was taken back")
-
-
-def _position(where: Fix | None) -> dict[str, Any] | None:
-    """Where she was (a fix), as an event and its alert say it."""
-    if where is None:
-        return None
-    return {
-        "t": where.t_ms,
-        "lat": where.lat,
-        "lon": where.lon,
-        "accuracy": where.accuracy_m,
-        "bearing": where.bearing_deg,
-    }
-
-
-# Away from her door this long since they were told she was there, and her arrival is told
-# again.
-AWAY_FROM_THE_DOOR_MS = 60_000
-
-
-def _arrival_is_news(tx: Tx, walk_id: int, fix_t: int) -> bool:
-    """Whether her companions are told she is at her door (by the fix taken at `fix_t`): the
-    first time, or after she left it (or never was there: a car drove her past it) for
-    `AWAY_FROM_THE_DOOR_MS` at least, by her fixes' times (a batch sent after an outage holds
-    hours of her walk)."""
-    arrived = timeline.last_event(tx.conn, walk_id, "arrived")
-    if arrived is None:
-        return True
-    left = timeline.last_event(tx.conn, walk_id, "left_door", since=arrived.at)
-    if left is None:
-        return False
-    return fix_t - int(left.data.get("fix_t", fix_t)) >= AWAY_FROM_THE_DOOR_MS
 
 
 # The questions her arrival at her door answers (see `_withdraw_check`).

@@ -137,6 +137,7 @@ EVENTS = {
     "sos": "You pressed SOS",
     "low_battery": "Your battery is low",
     "reporting_again": "Your phone is reporting again",
+    "walking_on": "You are getting nearer again",
     "inside": "You are inside",
     "ended": "You ended the walk",
     "expected_later": "You are slower, but getting closer: more time",

@@ -10,6 +10,7 @@ import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from walkwithme import timewords
 from walkwithme.notify.messages import (
     DURESS_AGAIN,
     REASONS,
@@ -104,11 +105,7 @@ def late_by(view: dict[str, Any], now_ms: int) -> str | None:
 
 
 def metres(distance: float | None) -> str:
-    if distance is None:
-        return "unknown"
-    if distance >= 1000:
-        return f"{distance / 1000:.1f} km"
-    return f"{round(distance / 10) * 10:.0f} m"
+    return "unknown" if distance is None else timewords.distance(distance)
 
 
 def at_most(accuracy: float) -> str:
@@ -255,6 +252,8 @@ _EVENTS = {
     "low_battery": "{name}'s battery is low",
     # Heard again during an alarm, after a silence (usecases/heard_again.py).
     "reporting_again": "{name}'s phone is reporting again",
+    # Nearer again during an alarm about her progress (usecases/walking_on.py).
+    "walking_on": "{name} is getting nearer again",
     "inside": "{name} is inside",
     "inside_by": "{by} said {name} is safe, and ended the walk",
     "ended": "{name} ended the walk",
