@@ -25,7 +25,10 @@ from dataclasses import dataclass
 
 STEADY_MS = 60_000
 TOLERANCE_MS = 15_000
-SLOW_MS = 30_000
+# Behind by up to this, a phone is as likely slowed by its network (a mobile one can hold its
+# requests tens of seconds, steadily for a while): its fixes keep their times. The rules
+# judged a phone a minute and a half slow right (an outside replay); two minutes, not.
+SLOW_MS = 60_000
 # Ahead by less than this, a fix keeps its own time (the rules count it as taken no later
 # than the service's now): a correction learned from one message would move with every
 # message's network delay, and a fix sent twice must keep its time to be seen twice.
