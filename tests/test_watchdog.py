@@ -631,16 +631,17 @@ def test_a_fix_ahead_of_the_server_does_not_push_the_silence_deadline_back(cast:
     assert look(cast, seconds=1) == ["check"]
 
 
-def test_a_fix_more_than_a_minute_ahead_is_taken_as_of_when_it_arrived(cast: Cast) -> None:
-    """Her phone's clock is fast: the fix can't have been taken after it arrived, so it is
-    where she is as it arrives (it was refused, and her companions saw no position all the
-    way home: an outside review), and silence counts from then."""
+def test_a_fix_more_than_a_minute_ahead_is_refused_and_moves_nothing(cast: Cast) -> None:
+    """Refused, it is not where she is; but her phone sent it, so it is heard from as the
+    fix arrives (the server's time, never the fix's), and silence counts from then."""
     mira, noor, phone, walk = cast.walking()
     cast.clock.advance(seconds=30)
-    results = cast.send(phone, cast.fix(between(START, HOME, 0.1), seconds_ago=-90))
-    assert [r["status"] for r in results] == ["accepted"]
+    results = cast.send(phone, cast.fix(between(START, HOME, 0.1), seconds_ago=-61))
+    assert [(r["status"], r["field"]) for r in results] == [("refused", "t")]
+    assert "60 s ahead" in results[0]["reason"]
     seen = cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()
-    assert seen["last_position"]["t"] == cast.clock.now_ms()
+    assert seen["last_position"] is None
+    assert seen["heard_at"] == cast.clock.now_ms()
     assert look(cast, minutes=2, seconds=59) == []
     assert look(cast, seconds=1) == ["check"]
 

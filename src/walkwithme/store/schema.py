@@ -102,6 +102,10 @@ devices = sa.Table(
     # How far apart its last two messages came (as last_seen_at is written: at most every
     # 30 s): when, never where (domain/reporting.py, `Client.advice_after`).
     sa.Column("report_gap_ms", Ms),
+    # Added to its times: its clock's error, learned (usecases/phone_clocks.py).
+    sa.Column("clock_offset_ms", Ms),
+    # An SOS held until its clock is known (its time seemed before her walk began).
+    sa.Column("held_sos_ms", Ms),
     # What its messages said of the phone app (domain/reporting.py): the app, and its mode.
     sa.Column("app", sa.String(16)),
     # The app it first reported as: only one that began as OwnTracks is given friends.

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from walkwithme.domain.errors import Conflict, Invalid, NotFound
 from walkwithme.domain.people import check_name
+from walkwithme.domain.phone_clock import clock_said
 from walkwithme.domain.reporting import App, Client, ask_of
 from walkwithme.domain.walks import Destination
 from walkwithme.ingest.owntracks_crypto import new_key
@@ -109,6 +110,7 @@ def list_devices(conn: Connection, person_id: int) -> list[dict[str, Any]]:
             devices.c.last_refused_at,
             devices.c.last_refusal,
             devices.c.owntracks_topic,
+            devices.c.clock_offset_ms,
         )
         .where(devices.c.person_id == person_id, devices.c.revoked_at.is_(None))
         .order_by(devices.c.id)
@@ -119,6 +121,8 @@ def list_devices(conn: Connection, person_id: int) -> list[dict[str, Any]]:
         client = _client(r.app, r.app_mode)
         item["reports"] = client.reports.value if client else None
         item["advice"] = client.advice_after(r.report_gap_ms) if client else None
+        # Its clock, when it is off and its times are corrected (usecases/phone_clocks.py).
+        item["clock"] = clock_said(item.pop("clock_offset_ms"))
         found.append(item)
     return found
 

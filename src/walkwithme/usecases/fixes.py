@@ -27,6 +27,7 @@ from walkwithme.domain.fixes import (
     implausibility,
     parse_fix,
 )
+from walkwithme.domain.phone_clock import OFF_MS
 from walkwithme.store.database import Prepared
 from walkwithme.store.schema import FIX_IDENTITY, devices, fixes
 from walkwithme.store.tx import NewFixes, Tx
@@ -177,6 +178,14 @@ def record_fixes(
         return [o for o in outcomes if o is not None]
     # By the service's clock from here on: her phone's may run minutes off.
     todo, alive_ms = phone_clocks.corrected(tx, device, todo, heard.alive_ms, learn=heard.clock)
+    # Still ahead, as corrected: a fast clock not learned yet, or a garbled time.
+    latest = tx.now_ms + OFF_MS
+    for index, fix in todo:
+        if fix.t_ms > latest:
+            outcomes[index] = Outcome("refused", phone_clocks.FUTURE, "t")
+    todo = [(index, fix) for index, fix in todo if fix.t_ms <= latest]
+    if alive_ms is not None and alive_ms > latest:
+        alive_ms = None
     if alive_ms != heard.alive_ms:
         heard = replace(heard, alive_ms=alive_ms)
     taking = kept_walks_taking_fixes(tx, device.person_id)

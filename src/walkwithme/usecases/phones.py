@@ -10,9 +10,7 @@ all the same: a 4xx would make iOS drop it and Android resend it forever.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 
@@ -24,16 +22,14 @@ from walkwithme.domain.reporting import App, Client
 from walkwithme.domain.walks import Destination
 from walkwithme.ingest import CHARGING, MOCK_LOCATION, NOT_CHARGING, OFFLINE, PhoneMessage
 from walkwithme.ingest.owntracks import mode_command
-from walkwithme.store.schema import alerts, events, people
+from walkwithme.store.schema import alerts, events
 from walkwithme.store.tx import Tx
 from walkwithme.streets import StreetMap
-from walkwithme.usecases import alarms, devices, phone_clocks, timeline, tours
+from walkwithme.usecases import devices, phone_clocks, phone_sos, timeline, tours
 from walkwithme.usecases.devices import Device
-from walkwithme.usecases.fixes import START_SLACK_MS, Heard, is_stored, record_fixes
+from walkwithme.usecases.fixes import START_SLACK_MS, Heard, Outcome, is_stored, record_fixes
 from walkwithme.usecases.walk_record import Walk
 from walkwithme.usecases.walk_store import live_walk_of, walks_taking_fixes
-
-NO_WALK_SOS = "SOS with no walk going on: nobody is following you. Start a walk first."
 
 
 @dataclass(frozen=True)
@@ -156,22 +152,22 @@ def _take(
         if client.app is App.OWNTRACKS and not message.replayed and locates:
             region = devices.region_to_give(tx, device, walk.id, walk.destination)
     if message.sos:
-        # When she pressed it, by our clock: her phone's may run minutes off.
-        sos_ms = message.sos_ms
-        pressed = None if sos_ms is None else phone_clocks.by_service(tx, device, sos_ms)
-        if walk is None or not on_walk:
-            refused = NO_WALK_SOS
-        elif _pressed_before(pressed, walk):
-            assert pressed is not None
-            refused = _before_walk(tx, device, pressed)
-        else:
-            _sos(tx, walk.id, device, sos_ms)
+        refused = phone_sos.take(tx, device, walk if on_walk else None, message.sos_ms) or refused
+    elif walk is not None and on_walk:
+        refused = phone_sos.judge_held(tx, device, walk) or refused
     tour = None
     if message.tour is not None and not message.replayed and not locates:
         refused = TOUR_NOT_HERE if message.clear_with_key else TOUR_NOT_OWNTRACKS
     elif message.tour is not None and not message.replayed:
+        asked = message.tour  # its times by our clock, as her fixes' are
+        if asked.from_ms or asked.to_ms:
+            asked = replace(
+                asked,
+                from_ms=phone_clocks.by_service(tx, device, asked.from_ms),
+                to_ms=phone_clocks.by_service(tx, device, asked.to_ms),
+            )
         tour, refused = tours.take(
-            tx, device.person_id, message.tour, walk if on_walk else None, base_url, device.name
+            tx, device.person_id, asked, walk if on_walk else None, base_url, device.name
         )
     if refused is not None:
         devices.note_refusal(tx, device, refused)
@@ -240,22 +236,26 @@ def _record(
     that instant), the SOS still goes through, and what came with it is the refusal kept for
     her to see, never a "send again" (the apps send an SOS once: Traccar Client 10.x never
     resends it, the old clients forget it)."""
-    heard, refused = _heard(tx, message)
+    heard, refused = _heard(tx, device, message)
     if not message.sos:
-        record_fixes(tx, device, list(fixes), streets, heard)
-        return refused
+        return _refused(record_fixes(tx, device, list(fixes), streets, heard)) or refused
     said = {walk_id: list(added) for walk_id, added in tx.touched.fixes.items()}
     try:
         with tx.savepoint():
-            record_fixes(tx, device, list(fixes), streets, heard)
+            told = record_fixes(tx, device, list(fixes), streets, heard)
     except Conflict:
         tx.touched.fixes = said  # what the savepoint kept out isn't handed to the streams
         what = "fix" if fixes else "heartbeat" if message.alive_ms is not None else "message"
         return f"the {what} sent with an SOS came as the walk changed; the SOS was taken"
-    return refused
+    return _refused(told) or refused
 
 
-def _heard(tx: Tx, message: PhoneMessage) -> tuple[Heard, str | None]:
+def _refused(outcomes: list[Outcome]) -> str | None:
+    """Why a fix of the message was refused as it was kept (its time ahead of ours)."""
+    return next((o.reason for o in outcomes if o.status == "refused"), None)
+
+
+def _heard(tx: Tx, device: Device, message: PhoneMessage) -> tuple[Heard, str | None]:
     """What the message says of her phone besides its fixes, and why its heartbeat's time is
     refused, if it is (the message still came from her phone)."""
     # Straight from her phone (HTTP): alive as it arrives. Through a broker, which may hand
@@ -263,8 +263,12 @@ def _heard(tx: Tx, message: PhoneMessage) -> tuple[Heard, str | None]:
     arrived = not message.replayed and not message.relayed
     alive_ms = message.alive_ms
     if alive_ms is not None and alive_ms > tx.now_ms + MAX_ERROR_MS:
-        return Heard(arrived), "timestamp is more than a day in the future: check the phone's clock"
-    return Heard(arrived, alive_ms, message.alive_battery, clock=not message.replayed), None
+        return Heard(arrived), "timestamp is in the future: check the phone's clock"
+    refused = None
+    if alive_ms is not None and phone_clocks.ahead(tx, device, alive_ms):
+        refused = "timestamp is in the future: check the phone's clock"
+    heard = Heard(arrived, alive_ms, message.alive_battery, clock=not message.replayed)
+    return heard, refused
 
 
 def _charging(tx: Tx, walk: Walk, device: Device, client: Client, charging: bool) -> None:
@@ -335,54 +339,6 @@ def _said(tx: Tx, walk_id: int, device: Device, signal: str) -> bool:
         sa.select(events.c.data).where(events.c.walk_id == walk_id, events.c.kind == "phone_signal")
     )
     return any(r.data.get("device") == device.name and r.data.get("signal") == signal for r in rows)
-
-
-# An SOS pressed this long before the walk began is still its alarm: a phone's clock may run
-# minutes slow before the service has learned it (usecases/phone_clocks.py), and an SOS
-# missed costs more than one pressed as she set off, raised.
-SOS_SLACK_MS = 10 * 60_000
-
-
-def _pressed_before(sos_ms: int | None, walk: Walk) -> bool:
-    """An SOS pressed before the walk began (by its fix's time, by our clock, with the slack
-    above): one Traccar Client kept in its queue while offline, sent with the rest of it
-    once this walk's positions go out. Not this walk's alarm. One pressed during the walk
-    while offline (its time after the start) is, late as it comes; one with no time is too."""
-    return sos_ms is not None and sos_ms < walk.started_at - SOS_SLACK_MS
-
-
-def _before_walk(tx: Tx, device: Device, sos_ms: int) -> str:
-    """What her devices page says of an SOS pressed before the walk began: when, in her time."""
-    tz = tx.conn.execute(
-        sa.select(people.c.timezone).where(people.c.id == device.person_id)
-    ).scalar_one_or_none()
-    at = datetime.fromtimestamp(sos_ms / 1000, UTC).astimezone(_zone(tz)).strftime("%H:%M")
-    return f"an SOS pressed at {at}, before this walk began: not raised"
-
-
-def _zone(name: str | None) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
-SOS_TRIES = 3
-
-
-def _sos(tx: Tx, walk_id: int, device: Device, sos_ms: int | None) -> None:
-    """Her SOS, taken even if the walk changes at that very instant (another process's
-    writer, on PostgreSQL): read again and raise it on the walk as it now is. The same SOS
-    again (this device, the same time) is the app resending it: its alarm says nothing more."""
-    for attempt in range(SOS_TRIES):
-        try:
-            with tx.savepoint():
-                resent = devices.note_sos(tx, device, sos_ms)
-                alarms.sos(tx, walk_id, device.person_id, resent=resent)
-            return
-        except Conflict:
-            if attempt == SOS_TRIES - 1:
-                raise
 
 
 def _told_differently(before: Client | None, now: Client) -> bool:

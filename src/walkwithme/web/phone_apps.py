@@ -86,6 +86,7 @@ async def _phones(request: Request, person: Person) -> list[dict[str, str | int]
             if d["last_seen_at"]
             else "never yet",
             "refusal": str(d["last_refusal"] or ""),
+            "clock": str(d["clock"] or ""),
         }
         for d in found
     ]
