@@ -34,6 +34,7 @@ class Device:
     # what the phone sends is taken (it still reaches the people looking for her), and the
     # phone is answered as a deleted account's phone is (as if its token were unknown).
     gone: bool = False
+    began: str | None = None  # the app it first reported as (`first_app`), as read
 
 
 def add_device(
@@ -88,11 +89,13 @@ def device_for_topic(conn: Connection, topic: str) -> Device | None:
 
 def device_for_token(conn: Connection, token: str) -> Device | None:
     row = conn.execute(
-        sa.select(devices.c.id, devices.c.person_id, devices.c.name, _gone)
+        sa.select(devices.c.id, devices.c.person_id, devices.c.name, _gone, devices.c.first_app)
         .join(people, people.c.id == devices.c.person_id)
         .where(devices.c.token_hash == token_hash(token), devices.c.revoked_at.is_(None), _enabled)
     ).first()
-    return Device(row.id, row.person_id, row.name, bool(row.gone)) if row else None
+    if row is None:
+        return None
+    return Device(row.id, row.person_id, row.name, bool(row.gone), row.first_app)
 
 
 def list_devices(conn: Connection, person_id: int) -> list[dict[str, Any]]:
@@ -149,16 +152,17 @@ BY_THE_API = "api"
 def began_at_the_api(tx: Tx, device: Device) -> None:
     """Its first message came to `POST /api/fixes`: a later OwnTracks message with its token
     is not her OwnTracks app (tours and her destination answered it: an outside review).
-    Written once (the writer's memo remembers it: a statement per batch otherwise)."""
+    Written once: not if the device as read says how it began, nor again by this process
+    (a statement per batch otherwise)."""
     key = ("began", device.id)
-    if tx.memo.get(key):
+    if device.began is not None or tx.learned.get(key):
         return
     tx.conn.execute(
         devices.update()
         .where(devices.c.id == device.id, devices.c.first_app.is_(None))
         .values(first_app=BY_THE_API)
     )
-    tx.memo[key] = True
+    tx.learned[key] = True
 
 
 def note_client(

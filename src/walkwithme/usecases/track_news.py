@@ -29,7 +29,11 @@ class News:
 def tell(tx: Tx, walk: Walk, news: News, now_ms: int) -> None:
     """`walk`: as it was before the batch."""
     silence = heard_again.silence_before(walk, news.heard_at, now_ms)
-    onward = silence is None and walking_on.is_news(walk, news.nearer_at)
+    onward = (
+        silence is None
+        and walking_on.is_news(walk, news.nearer_at)
+        and not walking_on.said_already(tx, walk)
+    )
     if not news.events and silence is None and not onward:
         return
     # During an alarm, everyone it reached (her guardians, the hook) is looking for her.

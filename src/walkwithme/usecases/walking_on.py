@@ -25,25 +25,38 @@ _ABOUT_PROGRESS = frozenset({Reason.LATE.value, Reason.STALLED.value, Reason.MOV
 
 def is_news(walk: Walk, nearer_at: int | None) -> bool:
     """Whether a batch that got her nearer at `nearer_at` may be news to those looking for
-    her (`say` reads whether it was said already)."""
+    her (`said_already` reads whether it was said)."""
     since = walk.alarm_since
     if since is None or walk.covert or nearer_at is None or nearer_at <= since:
         return False
     return walk.alarm_reason in _ABOUT_PROGRESS or walk.alarm_reason == Reason.NO_ANSWER.value
 
 
+_LOOKING = (timeline.FOR_ALL, timeline.FOR_COMPANIONS)
+
+
+def said_already(tx: Tx, walk: Walk) -> bool:
+    """Said in this alarm, or not to be (an unanswered question asked for another reason):
+    the writer's memo remembers it, so that each later batch of her walking on reads
+    nothing more."""
+    key = (KIND, walk.id, walk.alarm_since)
+    if tx.memo.get(key):
+        return True
+    since = walk.alarm_since or 0
+    done = timeline.last_event(tx.conn, walk.id, KIND, since=since, seen_by=_LOOKING) is not None
+    if not done and walk.alarm_reason == Reason.NO_ANSWER.value:
+        alarm = timeline.last_event(tx.conn, walk.id, "alarm", since=since, seen_by=_LOOKING)
+        done = alarm is None or alarm.data.get("asked_because") not in _ABOUT_PROGRESS
+    if done:
+        tx.memo[key] = True
+    return done
+
+
 def say(
     tx: Tx, walk: Walk, reached: helping.Reached, position: dict[str, Any], left_m: float
 ) -> None:
-    """On everyone's timeline and to everyone the alarm reached so far: once an alarm."""
-    looking = (timeline.FOR_ALL, timeline.FOR_COMPANIONS)
-    since = walk.alarm_since or 0
-    if timeline.last_event(tx.conn, walk.id, KIND, since=since, seen_by=looking) is not None:
-        return
-    if walk.alarm_reason == Reason.NO_ANSWER.value:
-        alarm = timeline.last_event(tx.conn, walk.id, "alarm", since=since, seen_by=looking)
-        if alarm is None or alarm.data.get("asked_because") not in _ABOUT_PROGRESS:
-            return
+    """On everyone's timeline and to everyone the alarm reached so far: once an alarm (the
+    caller asks `said_already` first)."""
     facts: dict[str, Any] = {
         "reason": walk.alarm_reason,
         "position": position,
@@ -51,3 +64,4 @@ def say(
     }
     event_id = timeline.record(tx, walk.id, KIND, audience=timeline.FOR_ALL, **facts)
     reached.tell(tx, walk, KIND, facts, event_id)
+    tx.memo[(KIND, walk.id, walk.alarm_since)] = True
