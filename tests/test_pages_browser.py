@@ -1103,7 +1103,8 @@ def test_his_home_page_says_her_alarm_when_it_comes_and_takes_it_back_when_it_en
     # His own button beside it is a plain one now, as on a page opened in the alarm (it
     # stayed blue until he reloaded).
     expect(page.locator("#ask-companion")).to_have_class("button huge")
-    assert page.title().startswith("ALARM: ")
+    # The tab says whose alarm (it said "ALARM: Your walks").
+    expect(page).to_have_title("ALARM: Mira · Your walks · Walk With Me")
     top = (alarms.bounding_box() or {"y": 10_000})["y"]
     assert top < (following.bounding_box() or {"y": 0})["y"]  # first, above what is calm
     screenshot(page, "companion-home-alarm-live")

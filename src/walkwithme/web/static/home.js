@@ -18,7 +18,8 @@ const TICK_MS = 1000;
 const data = JSON.parse(document.getElementById("home-data").textContent);
 const byId = (id) => document.getElementById(id);
 const main = byId("main");
-const title = document.title.replace(/^ALARM: /, "");
+// (In an alarm, the tab says whose: "ALARM: Mira · Your walks · Walk With Me".)
+const title = document.title.replace(/^ALARM: .*? · (?=Your walks)/, "");
 
 // "3 min ago" by the service's clock, not this device's (they differ); set again by each answer.
 const clock = new ServiceClock(data.now);
@@ -115,7 +116,7 @@ function showAlarms(alarms) {
     (byId("done") || main.querySelector("h1")).after(section);
   }
   section.querySelector("ul").replaceChildren(...alarms.map(card));
-  document.title = `ALARM: ${title}`;
+  document.title = `ALARM: ${alarms.map((walk) => walk.name).join(", ")} · ${title}`;
 }
 
 // `instead`: what the list says when it can't be known (signed out: "on the way" would be a
