@@ -52,7 +52,7 @@ def her_walk_page(
 
 def kept_by_its_worker(page: Page) -> None:
     """The page is the service worker's (it registers on every page and takes the open ones)."""
-    page.wait_for_function("navigator.serviceWorker.controller !== null", polling=100)
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", polling=100)
 
 
 def reload_without_a_network(context: BrowserContext, page: Page) -> None:
