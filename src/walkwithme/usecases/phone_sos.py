@@ -4,10 +4,13 @@ offline, sent with the rest once this walk's positions go out, is not this walk'
 
 When it was pressed is the phone's time, on the service's clock as learned
 (usecases/phone_clocks.py). While her phone's clock is not known yet (its first minute and a
-half of messages), an SOS that seems pressed before her walk began is held, not dropped: her
-clock may be minutes slow (an outside review: one twelve minutes slow, pressed in her walk's
-first minute, was never raised). It is judged again once her clock is known, by the time
-learned: raised then, or said on her phone's page as not raised.
+half of messages), her clock may be minutes slow (an outside review: one twelve minutes slow,
+pressed in her walk's first minute, was never raised): an SOS that seems pressed up to half
+an hour before her walk began is raised at once (an SOS missed costs more than one pressed
+as she set off, raised; and it may be the phone's last message). One older than that is
+held, not dropped (a phone set to the wrong time zone is hours off), and judged again once
+her clock is known, by the time learned: raised then, or said on her phone's page as not
+raised.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from walkwithme.usecases.fixes import START_SLACK_MS
 from walkwithme.usecases.walk_record import Walk
 
 NO_WALK_SOS = "SOS with no walk going on: nobody is following you. Start a walk first."
+UNKNOWN_CLOCK_SLACK_MS = 30 * 60_000
 HELD = (
     "an SOS pressed at {at} by the phone's clock, before this walk began: it is raised if the "
     "phone's clock turns out to be that far behind (known after a minute and a half)"
@@ -42,6 +46,9 @@ def take(tx: Tx, device: Device, walk: Walk | None, sos_ms: int | None) -> str |
         return None
     assert sos_ms is not None
     if not phone_clocks.known(tx, device):
+        if phone_clocks.by_service(tx, device, sos_ms) >= walk.started_at - UNKNOWN_CLOCK_SLACK_MS:
+            _sos(tx, walk.id, device, sos_ms)
+            return None
         phone_clocks.hold_sos(tx, device, sos_ms)
         return HELD.format(at=_clock_time(tx, device, sos_ms))
     return _before_walk(tx, device, phone_clocks.by_service(tx, device, sos_ms))
