@@ -286,6 +286,10 @@ def test_her_duress_inside_resolved_without_home_is_not_said_home_by_whoever_end
     path, url = f"/walks/{walk['id']}", f"/api/walks/{walk['id']}"
     cast.send(cast.device(mira), cast.fix((60.1699, 24.9384)))
     cast.client.post(f"{url}/inside", json={"pin": "1357"}, headers=mira.auth)
+    # His form says marking her safe ends the walk (it said the walk would go on).
+    during = page(cast.client, path, noor).text
+    assert re.search(r'<div id="goes-on" hidden>', during)
+    assert re.search(r'<p id="ends-too" >Mira\'s phone was made to end the walk', during)
     cast.clock.advance(minutes=10)
     found = {"note": "Called her sister"}
     assert cast.client.post(f"{url}/resolve", json=found, headers=noor.auth).status_code == 200

@@ -766,6 +766,19 @@ def test_her_sos_ended_with_her_duress_pin_goes_silent_on_his_open_page_at_once(
     expect(timeline.locator("li").first).to_have_text(
         re.compile("ALARM: Mira gave the duress PIN again to ask for more time$")
     )
+    # Made to end the walk with it: his form says marking her safe ends the walk too (it
+    # said the walk would go on), and once he does, the headline says the alarm ended it
+    # (it said "Mira ended the walk", the story whoever held her phone made her tell).
+    expect(page.locator("#goes-on")).to_be_visible()
+    site.call(mira, "POST", f"/api/walks/{walk['id']}/end", pin=DURESS, note="Got a taxi")
+    expect(page.locator("#ends-too")).to_have_text(
+        "Mira's phone was made to end the walk, with the duress PIN: marking Mira safe ends the"
+        " alarm, and the walk with it."
+    )
+    expect(page.locator("#goes-on")).to_be_hidden()
+    page.get_by_label("What happened? (the others see it)").fill("Found her")
+    page.get_by_role("button", name="Mark Mira safe").click()
+    expect(page.locator("#headline")).to_have_text("The alarm is over, and Mira's walk with it")
 
 
 def test_offline_in_her_alarm_his_page_says_so_in_the_banner_on_the_first_screen(

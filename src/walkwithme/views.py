@@ -62,7 +62,13 @@ def _common(walk: Walk, audience: Audience) -> dict[str, Any]:
         "thresholds": walk.profiles.as_json(),
         # For the people looking out for her only: her duress PIN's silent alarm is in force
         # (whatever alarm her devices are shown meanwhile), so nobody may call or message her.
-        **({} if walker else {"duress": walk.covert}),
+        # And whether it made her end the walk (what her devices were shown is over): ending
+        # the alarm ends the walk then, whatever the form says of it going on.
+        **(
+            {}
+            if walker
+            else {"duress": walk.covert, "over_for_her": walk.covert and not walk.walker_live}
+        ),
     }
 
 

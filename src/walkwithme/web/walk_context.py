@@ -215,6 +215,8 @@ def walk_context(
         "timeline": timeline,
         # After her duress PIN, a message would show on the phone someone else may hold.
         "silent": silent,
+        # Her duress PIN ended the walk for her devices: marking her safe ends it too.
+        "over_for_her": bool(view.get("over_for_her")),
         "quick_replies": QUICK_REPLIES if can_act and live and not silent else (),
         # Her number, with a link that dials it, for those who may call her (or None).
         "reach": seen.reach if live and not silent else None,

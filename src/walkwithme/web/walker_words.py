@@ -17,6 +17,7 @@ STATES = {
     "safe_elsewhere": "You are inside",
     "safe_timer": "You are inside",
     "safe_by": "You are safe",
+    "ended_resolved": "The alarm is over, and your walk with it",
     "ended": "You ended the walk",
 }
 

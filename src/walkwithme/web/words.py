@@ -204,6 +204,8 @@ _STATES = {
     # ...or ended by whoever found her, safe wherever that was (`helping.resolve`'s `home`).
     "safe_by": "{name} is safe",
     "ended": "{name} ended the walk",
+    # ...not by her: the alarm her duress PIN raised as she was made to end it was ended.
+    "ended_resolved": "The alarm is over, and {name}'s walk with it",
 }
 
 
@@ -211,11 +213,17 @@ def state_sentence(state: str, name: str) -> str:
     return _STATES.get(state, "{name}'s walk: " + state).format(name=name)
 
 
+_CLOSING = ("inside", "ended", "alarm_resolved")
+
+
 def headline_state(state: str, events: list[dict[str, Any]], timer: bool) -> str:
     """The state a walk's headline says: a safe walk is "home, inside" only where her "I'm
     inside" came at her door or last seen there (moments.inside's `at_door`); "safe" by the
     word of whoever found her, as her companions' alert says it (notify/messages.py); static/
     words.js's `headlineState` says the same live."""
+    if state == "ended":
+        closing = next((e for e in reversed(events) if e["kind"] in _CLOSING), None)
+        return "ended_resolved" if closing and closing["kind"] == "alarm_resolved" else state
     if state != "safe":
         return state
     inside = next((e for e in reversed(events) if e["kind"] == "inside"), None)

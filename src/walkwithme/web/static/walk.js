@@ -255,14 +255,21 @@ function updateBanner(event) {
 }
 
 let lastWord = null; // how she ended the walk, with her note
+let closing = null; // the walk's last "inside", "ended" or "alarm_resolved"
 const sayState = () => {
   const inside = lastWord && lastWord.kind === "inside" ? lastWord : null;
-  setHeadline(words.stateSentence(tables, words.headlineState(view, inside), name));
+  setHeadline(words.stateSentence(tables, words.headlineState(view, inside, closing), name));
 };
 function updateWalk(walk) {
   const position = view.last_position;
   view = { ...walk, last_position: walk.last_position || position };
   if (walk.duress) goSilent(); // (her companions' view says so: her own never does)
+  if (walk.over_for_her) {
+    // Her duress PIN made her end the walk: marking her safe ends it too (walk.html).
+    for (const [id, hidden] of [["goes-on", true], ["ends-too", false]]) {
+      if (byId(id)) byId(id).hidden = hidden;
+    }
+  }
   document.body.className = `walk${herOwn ? " walker" : ""} state-${walk.state}`;
   sayState();
   placeInside(walk.state);
@@ -429,6 +436,10 @@ if (view.live) {
       syncClock(); // the service's clock may have jumped (a drill)
     })
     .on("event", (event) => {
+      if (["inside", "ended", "alarm_resolved"].includes(event.kind)) {
+        closing = event;
+        sayState();
+      }
       if (event.kind === "inside" || event.kind === "ended") {
         lastWord = event; // (it comes after the walk's summary that says it is over)
         sayState();

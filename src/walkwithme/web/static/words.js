@@ -66,7 +66,9 @@ export function stateSentence(tables, state, name) {
 // The state the headline says (words.headline_state): "home, inside" only where her "I'm
 // inside" (`inside`, the walk's last) came at her door or last seen there; "safe" by the word
 // of whoever found her; a timer walk has no home.
-export function headlineState(walk, inside) {
+export function headlineState(walk, inside, closing = null) {
+  // Ended by whoever ended the alarm her duress PIN made her end it under (words.py).
+  if (walk.state === "ended" && closing && closing.kind === "alarm_resolved") return "ended_resolved";
   if (walk.state !== "safe" || !inside) return walk.state;
   if (inside.by) return "safe_by";
   if (walk.kind === "timer") return "safe_timer";
