@@ -191,6 +191,9 @@ def test_a_companion_follows_her_walk_home_live(
     expect(page.locator("#map")).to_be_hidden()
     assert page.locator("path.position").count() == 0  # nothing more of where she was
     expect(page.get_by_role("link", name="Back to your page")).to_be_visible()  # the way on
+    # Over, its stream closed for good: nothing says what it shows may be out of date.
+    expect(page.locator("#connection")).to_have_text("Not live any more")
+    expect(page.locator("#page-connection")).to_be_hidden()
     screenshot(page, "companion-walk-over")
     # Opened again, the page says it is over and how, with no map, and the way back.
     page.reload()
@@ -221,13 +224,14 @@ def test_the_badge_says_whether_her_positions_arrive_and_when_she_is_late(
     site.call(mira, "POST", f"/api/walks/{walk['id']}/messages", text="Slow going")
     expect(page.locator("#connection")).to_have_text("No position for 12 min")
     expect(page.locator("#connection")).to_have_class(re.compile(r"\bred\b"))
-    # A screen reader is told when it changes, not every minute it counts.
+    # A screen reader is told when it changes, not every minute it counts (nor a count that
+    # goes stale: "No position for 12 min" heard when it was 32).
     told = page.locator("#connection-said")
-    expect(told).to_have_text("No position for 12 min")
+    expect(told).to_have_text("No new position")
     site.clock.advance(minutes=20)
     site.call(mira, "POST", f"/api/walks/{walk['id']}/messages", text="Still here")
     expect(page.locator("#connection")).to_have_text("No position for 32 min")
-    expect(told).to_have_text("No position for 12 min")
+    expect(told).to_have_text("No new position")
     expect(page.locator("#expected")).to_have_text(re.compile(r"^\d\d:\d\d, \d+ min late$"))
     screenshot(page, "companion-no-position-late")
 

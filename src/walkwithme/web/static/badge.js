@@ -23,6 +23,9 @@ export class Badge {
     this.link = null; // the live connection's state; null before the script connects
     this.lost = false; // the connection was lost since it was last live
     this.said = null; // what the badge's live region last said (its state, not its count)
+    // The walk is over: its stream closed for good, and nothing shown is out of date (a final
+    // "Mira is home, inside" stood above "Not live any more... may be out of date").
+    this.over = false;
   }
 
   show(view, now) {
@@ -45,7 +48,9 @@ export class Badge {
     const state = shade === "live" || shade === "amber" || shade === "red" ? shade : this.link;
     if (told && state !== this.said) {
       this.said = state;
-      told.textContent = text;
+      // Without its count, which the pill keeps current: said once, it went stale ("No
+      // position for 20 min" heard after the pill said 13).
+      told.textContent = shade === "amber" || shade === "red" ? "No new position" : text;
     }
   }
 
@@ -54,7 +59,7 @@ export class Badge {
   showStale() {
     if (this.link === "live") this.lost = false;
     else if (this.link !== null && this.link !== "connecting") this.lost = true;
-    const stale = this.lost && this.link !== "live";
+    const stale = this.lost && this.link !== "live" && !this.over;
     const said = stale ? `${words.fullStop(LINK_SAID[this.link])} What this shows may be out of date.` : "";
     const alarm = byId("alarm");
     const inAlarm = alarm && !alarm.hidden;

@@ -289,6 +289,7 @@ function placeInside(state) {
 
 // When the walk ends, the page says how, and shows nothing more of where she was.
 function endOfWalk(walk) {
+  badge.over = true;
   // (What was said of an alarm that ended earlier, "The alarm is over: Mira ended it", stood
   // under "Mira is home, inside": the ending says how it is now.)
   hideWhereSheWas(["map", "status", "alarm", "acted"]);
