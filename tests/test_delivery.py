@@ -534,7 +534,7 @@ def test_whoever_found_her_home_ends_the_walk_with_the_alarm(cast: Cast) -> None
     mira, noor, gus = with_guardian(cast)
     sam = cast.person("Sam")
     cast.link(mira, sam)
-    for who in (mira, sam):
+    for who in (mira, sam, noor):
         cast.channel(who)
     walk = cast.start_walk(mira)
     cast.clock.advance(minutes=3)
@@ -592,6 +592,9 @@ def test_whoever_found_her_home_ends_the_walk_with_the_alarm(cast: Cast) -> None
     )
     first = cast.told(sam, "alarm")[-2]
     assert "a new alarm" not in render(first)[1]
+    # Noor, who marked her safe, reads it in his own words.
+    yours = render(cast.told(noor, "alarm")[-1])[1]
+    assert re.search(r"^You marked Mira safe at \d\d:\d\d .*this is a new alarm\.$", yours, re.M)
 
 
 def test_guardians_hear_who_resolved_an_alarm_they_were_told_of(

@@ -264,7 +264,9 @@ def _more(kind: str, payload: dict[str, Any], name: str, by: str, timer: bool) -
     if isinstance(before, dict) and (at := times.time_of(before, "at")) is not None:
         ender = (before.get("by") or {}).get("name", "Someone")
         ended = (
-            f"{name} ended an alarm with the walk's PIN"
+            f"You marked {name} safe"
+            if before.get("you")
+            else f"{name} ended an alarm with the walk's PIN"
             if ender == name
             else f"{ender} marked {name} safe"
         )

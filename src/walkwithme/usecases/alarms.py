@@ -65,8 +65,16 @@ def raise_alarm(
     # Their alert says an earlier alarm was ended (their timeline has it already); not the
     # event, which her devices see: after her duress PIN it would tell them of an alarm
     # they were never shown.
-    told = {**facts, **_ended_before(tx.conn, walk.id)}
-    alerts.tell(tx, walk, "alarm", told, alerts.companion_ids(tx.conn, walk.id), event_id=event_id)
+    before = _ended_before(tx.conn, walk.id)
+    companions = alerts.companion_ids(tx.conn, walk.id)
+    ender = before["ended_before"]["by"].get("id") if before else None
+    others = [p for p in companions if p != ender]
+    alerts.tell(tx, walk, "alarm", {**facts, **before}, others, event_id=event_id)
+    if ender in companions:
+        # Told it in his own words: "You marked Mira safe at 23:10 ..." (a story played
+        # through the pages: he read of himself as "Noor").
+        yours = {"ended_before": {**before["ended_before"], "you": True}}
+        alerts.tell(tx, walk, "alarm", {**facts, **yours}, [ender], event_id=event_id)
     return walk
 
 
