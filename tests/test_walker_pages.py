@@ -731,3 +731,16 @@ def test_her_pin_on_her_page_during_a_wrong_pin_alarm_says_none_is_taken(cast: C
         assert "Try again" not in said
         assert "Only the people following your walk can end this alarm" in said
         assert 'id="ok-form" hidden' in answer.text
+
+
+def test_her_recent_walks_say_an_alarm_and_who_said_she_was_safe(cast: Cast) -> None:
+    """A walk with an alarm, ended by Noor finding her at a café, was listed as "got in
+    safely" (the story played through the pages)."""
+    mira, noor, _phone, walk = cast.walking()
+    url = f"/api/walks/{walk['id']}"
+    assert cast.client.post(f"{url}/sos", headers=mira.auth).status_code == 200
+    found = {"note": "She is with me at the cafe", "home": True}
+    assert cast.client.post(f"{url}/resolve", json=found, headers=noor.auth).status_code == 200
+    home = text_of(page(cast.client, "/", mira).text)
+    assert "to home: safe: Noor said so, after an alarm" in home
+    assert "got in safely" not in home

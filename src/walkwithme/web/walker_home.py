@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from walkwithme.usecases import contacts, offer_views, walk_record, walks
-from walkwithme.usecases.timeline import Audience
+from walkwithme.usecases import contacts, offer_views, timeline, walk_record, walks
+from walkwithme.usecases.timeline import FOR_ALL, FOR_WALKER, Audience
 from walkwithme.web import walker_words, words
 
 RECENT = 5
@@ -19,18 +19,35 @@ _OVER = {
 }
 
 
-def _walk_line(walk: walk_record.Walk, now: int, tz: str) -> dict[str, Any]:
+def _how_it_ended(conn: Connection, walk: walk_record.Walk) -> str:
+    """How a walk of hers went, as her devices saw it: "got in safely" said of a walk that
+    had two alarms and ended with Noor finding her at a café (the story played through the
+    pages)."""
+    state = walk.walker_state.value
+    how = _OVER.get(state, "going on")
+    if state not in _OVER:
+        return how
+    hers = (FOR_ALL, FOR_WALKER)  # (after her duress PIN: what her real PIN would have shown)
+    inside = timeline.last_event(conn, walk.id, "inside", seen_by=hers)
+    by = inside.data.get("by") if inside is not None else None
+    if state == "safe" and isinstance(by, dict):
+        how = f"safe: {by.get('name', 'someone')} said so"
+    if timeline.last_event(conn, walk.id, "alarm", seen_by=hers) is not None:
+        how += ", after an alarm"
+    return how
+
+
+def _walk_line(conn: Connection, walk: walk_record.Walk, now: int, tz: str) -> dict[str, Any]:
     dest = walk.destination
     where = f"to {dest.name}" if dest is not None and dest.name else "a walk"
     if dest is None:
         where = "a timer walk"
-    state = walk.walker_state.value
     return {
         "id": walk.id,
         # Said as every other page says a day (words.day_time: "yesterday at 23:26", "Thu 28
         # May at 23:26"): her walks said "Sun 06 Dec, 19:48", her next walk "Mon 7 Dec ...".
         "what": f"{words.day_time(walk.started_at, now, tz)}, {where}",
-        "how": _OVER.get(state, "going on"),
+        "how": _how_it_ended(conn, walk),
     }
 
 
@@ -61,5 +78,7 @@ def walker_part(conn: Connection, person_id: int, now: int, tz: str) -> dict[str
         ),
         "has_companions": bool(contacts.accepted_companion_ids(conn, person_id)),
         "offers_waiting": waiting,
-        "recent": [_walk_line(w, now, tz) for w in mine if not w.walker_live][:RECENT],
+        "recent": [
+            _walk_line(conn, w, now, tz) for w in [w for w in mine if not w.walker_live][:RECENT]
+        ],
     }
