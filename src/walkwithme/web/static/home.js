@@ -93,10 +93,6 @@ function card(walk) {
 }
 
 function showAlarms(alarms) {
-  // His own "Walk me home" is a plain button while someone needs him (walker_home.html).
-  for (const own of document.querySelectorAll("[data-calm]")) {
-    own.classList.toggle(own.dataset.calm, alarms.length === 0);
-  }
   let section = byId("alarms");
   if (alarms.length === 0) {
     if (section) section.remove();
@@ -171,6 +167,10 @@ function sayNews(alarms, walks) {
 }
 
 function show(walks) {
+  // His own "Walk me home" is a plain button while he follows a walk (walker_home.html).
+  for (const own of document.querySelectorAll("[data-calm]")) {
+    own.classList.toggle(own.dataset.calm, walks.length === 0);
+  }
   const alarms = walks.filter((walk) => walk.alarm);
   const calm = walks.filter((walk) => !walk.alarm);
   sayNews(alarms, walks);
