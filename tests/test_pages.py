@@ -290,6 +290,7 @@ def test_her_duress_inside_resolved_without_home_is_not_said_home_by_whoever_end
     during = page(cast.client, path, noor).text
     assert re.search(r'<div id="goes-on" hidden>', during)
     assert re.search(r'<p id="ends-too" >Mira\'s phone was made to end the walk', during)
+    assert re.search(r'<p id="stopped-sharing" >If Mira shares where Mira is', during)
     cast.clock.advance(minutes=10)
     found = {"note": "Called her sister"}
     assert cast.client.post(f"{url}/resolve", json=found, headers=noor.auth).status_code == 200

@@ -780,6 +780,8 @@ def test_her_sos_ended_with_her_duress_pin_goes_silent_on_his_open_page_at_once(
         " alarm, and the walk with it."
     )
     expect(page.locator("#goes-on")).to_be_hidden()
+    # Her walk page stopped sharing then: said why her position stopped.
+    expect(page.locator("#stopped-sharing")).to_contain_text("that stopped when the walk seemed")
     page.get_by_label("What happened? (the others see it)").fill("Found her")
     page.get_by_role("button", name="Mark Mira safe").click()
     expect(page.locator("#headline")).to_have_text("The alarm is over, and Mira's walk with it")

@@ -266,7 +266,7 @@ function updateWalk(walk) {
   if (walk.duress) goSilent(); // (her companions' view says so: her own never does)
   if (walk.over_for_her) {
     // Her duress PIN made her end the walk: marking her safe ends it too (walk.html).
-    for (const [id, hidden] of [["goes-on", true], ["ends-too", false]]) {
+    for (const [id, hidden] of [["goes-on", true], ["ends-too", false], ["stopped-sharing", false]]) {
       if (byId(id)) byId(id).hidden = hidden;
     }
   }
