@@ -6,6 +6,7 @@ loop would at that moment. Nothing sleeps.
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -242,11 +243,13 @@ def test_a_slower_walker_who_keeps_going_is_given_more_time(cast: Cast) -> None:
         assert cast.services.watchdog.tick_sync() == [], f"at step {step} of {steps}"
     later = [e for e in cast.events(noor, walk) if e["kind"] == "expected_later"]
     assert later, "the timeline should say she is given more time"
-    assert later[-1]["expected_at"] > walk["expected_at"] + planned // 2
-    assert (
-        cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()["expected_at"]
-        == later[-1]["expected_at"]
-    )
+    expected = cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()
+    assert expected["expected_at"] > walk["expected_at"] + planned // 2
+    assert later[-1]["expected_at"] <= expected["expected_at"]
+    # Said once in a while, not with each step (it was said twice in a minute, the same
+    # words); her expected time moves on all the same.
+    times = [e["at"] for e in later]
+    assert all(b - a >= 5 * 60_000 for a, b in itertools.pairwise(times))
 
 
 def test_at_her_door_a_slower_walker_is_given_no_more_time(cast: Cast) -> None:

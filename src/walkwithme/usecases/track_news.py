@@ -43,6 +43,8 @@ def tell(tx: Tx, walk: Walk, news: News, now_ms: int) -> None:
         else helping.Reached(alerts.companion_ids(tx.conn, walk.id), [], hook=False)
     )
     for kind, facts in news.events:
+        if kind == "expected_later" and _said_lately(tx, walk.id, kind, now_ms):
+            continue  # her "Expected by" moves on; its line is said once in a while
         # Her companions are told when her battery runs low, and when she reaches her door:
         # once, not each time a noisy fix takes her out of it and back; again only if she
         # had been away from it for a while (what told them first was wrong, or she went
@@ -59,6 +61,17 @@ def tell(tx: Tx, walk: Walk, news: News, now_ms: int) -> None:
     elif onward and where is not None and news.progress_m is not None and walk.destination:
         left = max(0.0, news.progress_m - walk.destination.radius_m)
         walking_on.say(tx, walk, reached, where, left)
+
+
+# A line that says only that she is given more time ("slower, but getting closer") is said at
+# most this often: it was said twice in a minute, the same words (the story played through
+# the pages); her expected time moves on all the same.
+SAID_AGAIN_AFTER_MS = 5 * 60_000
+
+
+def _said_lately(tx: Tx, walk_id: int, kind: str, now_ms: int) -> bool:
+    since = now_ms - SAID_AGAIN_AFTER_MS
+    return timeline.last_event(tx.conn, walk_id, kind, since=since) is not None
 
 
 def position(where: Fix | None) -> dict[str, Any] | None:
