@@ -26,7 +26,7 @@ from walkwithme.streets import StreetMap
 
 pytestmark = pytest.mark.one_database
 MIN = 60_000
-# Until her clock is learned (two minutes of its positions), a slow clock's fixes look taken
+# Until her clock is learned (a minute and a half of its positions), a slow clock's fixes look taken
 # before her walk began (not kept: a phone's last position from before the walk is not where
 # she is), a fast one's in the future (refused by name).
 LEARNING_MS = STEADY_MS + 40_000

@@ -24,7 +24,7 @@ Timed = list[tuple[int, Fix]]  # a batch's fixes, with their places in it
 
 FUTURE = (
     "t is in the future, more than 60 s ahead of the server's clock: check the phone's clock "
-    "(a clock that stays off is learned after two minutes of its positions)"
+    "(a clock that stays off is learned in a minute and a half of its positions)"
 )
 
 
@@ -50,7 +50,7 @@ def known(tx: Tx, device: Device) -> bool:
 
 # -- an SOS whose time, by a clock not known yet, is before her walk began -----------------
 # Kept until the clock is known (a minute and a half of its messages): her phone's clock
-# may be more than minutes slow, or the SOS one a queue kept from before (usecases/phones.py).
+# may be more than minutes slow, or the SOS one a queue kept from before (usecases/phone_sos.py).
 
 
 def hold_sos(tx: Tx, device: Device, sos_ms: int) -> None:
