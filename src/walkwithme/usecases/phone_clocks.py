@@ -28,8 +28,12 @@ FUTURE = (
 )
 
 
+def _key(device: Device) -> tuple[str, int]:
+    return ("phone clock", device.id)
+
+
 def _clock(tx: Tx, device: Device) -> PhoneClock:
-    key = ("phone clock", device.id)
+    key = _key(device)
     clock: PhoneClock | None = tx.learned.get(key)
     if clock is None:
         row = tx.conn.execute(
@@ -93,7 +97,7 @@ def corrected(
         times.append(alive_ms)
     if learn and times:
         learned = clock.learn(max(times), tx.now_ms)
-        tx.learned[("phone clock", device.id)] = learned
+        tx.learned[_key(device)] = learned
         if learned.offset_ms != clock.offset_ms:
             tx.conn.execute(
                 devices.update()
