@@ -801,6 +801,32 @@ def test_standing_still_her_page_still_reports_where_she_is(
         assert site.look() == []
 
 
+def test_a_phone_that_gives_no_new_position_is_not_said_to_be_sharing(
+    open_site: SiteFactory,  # noqa: F811
+    new_context: Callable[[], BrowserContext],  # noqa: F811
+) -> None:
+    """Standing still, some browsers give no new position even when asked again: Noor's page
+    says "No position for 2 min", and hers said "Sharing your position. Last sent 22:02"
+    (an outside review). It says how long her phone has given nothing, and what to do."""
+    site, noor, context, page, walk_id, mira = sharing_from_her_page(open_site, new_context)
+    # From now on her browser's location answers nothing (the watch already running, too).
+    page.evaluate(
+        """() => {
+            navigator.geolocation.watchPosition = () => 7;
+            navigator.geolocation.clearWatch = () => {};
+        }"""
+    )
+    state = page.locator("#report-state")
+    site.clock.advance(seconds=60)
+    page.clock.fast_forward(60_000)
+    expect(state).to_contain_text("Sharing your position. Last sent")  # a minute: nothing said
+    site.clock.advance(seconds=60)
+    page.clock.fast_forward(60_000)
+    expect(state).to_contain_text("This phone has given no new position for 2 min")
+    expect(state).to_contain_text("Keep this page open and in front, with the screen on.")
+    expect(state).not_to_contain_text("Sharing")
+
+
 def test_a_rough_position_from_her_phone_is_said_with_how_to_give_a_precise_one(
     open_site: SiteFactory,  # noqa: F811
     new_context: Callable[[], BrowserContext],  # noqa: F811

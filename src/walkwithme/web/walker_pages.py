@@ -185,7 +185,7 @@ async def her_walk_page(
         said = walker_words.LOCKED_SAID
     in_alarm = live and walk.walker_state.value == "alarm"
     answer_by = walker_words.answer_by(walk, person.timezone) if live and asked else None
-    # A question waiting: her tab says it (walker.js keeps it so as the walk changes).
+    # A question waiting: her tab says it (walker_check.js keeps it so as the walk changes).
     waiting = live and asked is not None and not in_alarm
     # ...and how long she has left to answer it, counted down (static/time_left.js).
     until = walker_words.answer_by_ms(walk) if waiting else None
@@ -205,7 +205,7 @@ async def her_walk_page(
         "walker_walk.html",
         status=status,
         said=said,
-        said_pin=pin_refused,  # a PIN refused: walker.js says what became of the question
+        said_pin=pin_refused,  # a PIN refused: walker_check.js says what became of the question
         done=done,
         person=person,
         csrf=csrf,

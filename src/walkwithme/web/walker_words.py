@@ -57,7 +57,7 @@ def answer_by(walk: Walk, tz: str) -> str | None:
 
 
 def asked_title(answer_by: str | None) -> str:
-    """Her tab's title while "Are you OK?" waits for her answer (walker.js says it the same)."""
+    """Her tab's title while "Are you OK?" waits for her answer (walker_check.js: the same)."""
     return f"Are you OK? Answer by {answer_by}" if answer_by else "Are you OK?"
 
 

@@ -9,7 +9,7 @@ import * as words from "./words.js";
 
 const CALLS = ["Are you OK?", "Call me"]; // walker_words.CALLS
 
-// `box`: the #heard line; `onTitle()`: her tab's title is to be said again (walker.js).
+// `box`: the #heard line; `onTitle()`: her tab's title is to be said again (walker_check.js).
 // Returns what her tab should say for it, or null.
 export function keepHeard({ box, tables, me, tz, onTitle }) {
   let title = (box && box.dataset.title) || null;

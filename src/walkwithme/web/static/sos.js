@@ -192,7 +192,7 @@ button.addEventListener("keyup", (event) => {
 byId("sos-cancel").addEventListener("click", cancel);
 how.textContent = "Press and hold for 2 seconds";
 
-// A new question or alarm (walker.js): what was said of the SOS before, or of the alarm it
+// A new question or alarm (walker_check.js): what was said of the SOS before, or of the alarm it
 // raised ("The alarm is over: Noor ended it"), goes, unless an SOS is still on its way.
 document.addEventListener("wwm:asked", () => {
   if (delivering || localStorage.getItem(KEPT) || !pending.hidden) return;

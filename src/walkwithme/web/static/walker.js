@@ -1,14 +1,12 @@
 // Her own walk page: reports where she is from this browser (Geolocation watchPosition, high
 // accuracy) to the same fix path as any phone, keeps the screen on where the browser can,
 // keeps the fixes it could not send in localStorage and sends them in order, with the time
-// each was taken, when the network is back. Also: the "Are you OK?" PIN pad, shown when the
-// service asks (walk.js adds the question to the timeline; this page watches for it).
+// each was taken, when the network is back. Its "Are you OK?" PIN pad: walker_check.js.
 
-import { keepHeard } from "./heard.js";
+import { keepCheck } from "./walker_check.js";
 import { keepLooks } from "./looks.js";
 import { keepMessages } from "./waiting_messages.js";
 import { ServiceClock } from "./service_clock.js";
-import { keepTimeLeft, timeLeft } from "./time_left.js";
 import * as words from "./words.js";
 
 const data = JSON.parse(document.getElementById("walk-data").textContent);
@@ -165,6 +163,21 @@ function askAgain() {
   watching = navigator.geolocation.watchPosition(onPosition, onError, WATCH);
 }
 
+// Standing still, her browser may give no new position even when asked again: her companions
+// then read "No position for 3 min", and her page must not go on saying "Sharing your
+// position. Last sent 22:02" (an outside review). A new position says "Sharing" again.
+const QUIET_MS = 90000;
+function sayQuiet() {
+  if (stopped || watching === null || lastSent === null || queued().length) return;
+  const quiet = serviceNow() - lastSent;
+  if (quiet < QUIET_MS) return;
+  const at = words.clockTime(lastSent, data.tz);
+  say(
+    `This phone has given no new position for ${words.duration(quiet)} (the last was sent at ` +
+      `${at}). Keep this page open and in front, with the screen on.`,
+  );
+}
+
 function onPosition(position) {
   lastTaken = Date.now();
   const c = position.coords;
@@ -243,7 +256,10 @@ function startReporting() {
   byId("report-start").hidden = true;
   say("Sharing your position…");
   watching = navigator.geolocation.watchPosition(onPosition, onError, WATCH);
-  setInterval(askAgain, 5000);
+  setInterval(() => {
+    askAgain();
+    sayQuiet();
+  }, 5000);
   keepAwake();
 }
 
@@ -305,179 +321,10 @@ async function begin() {
   flush(); // what an earlier visit could not send
 }
 
-// -- "Are you OK?" -----------------------------------------------------------------------
-const check = byId("check");
-const pin = byId("ok-pin");
-for (const key of document.querySelectorAll("[data-digit]")) {
-  key.addEventListener("click", () => {
-    if (key.dataset.digit === "back") pin.value = pin.value.slice(0, -1);
-    else if (pin.value.length < 8) pin.value += key.dataset.digit;
-    const typed = pin.value.length;
-    byId("pin-count").textContent = `${typed} ${typed === 1 ? "digit" : "digits"} entered`;
-  });
-}
-
-// An alarm three wrong PINs raised: no PIN ends it, so the pad goes and the section says
-// who can end it (as the page says it when loaded in one).
-const okForm = byId("ok-form");
-let locked = okForm.hidden;
-// How long is left to answer the question: counted down while it waits (`until`: when its
-// time is up, by the service's clock; none: hidden). The service's clock is asked again: it
-// may have moved on since (a drill).
-const timeLeftSaid = byId("time-left");
-function sayTimeLeft(until) {
-  timeLeftSaid.dataset.until = until ? String(until) : "";
-  timeLeftSaid.textContent = until ? timeLeft(until - serviceNow()) : "";
-  timeLeftSaid.hidden = !until;
-  if (until) clock.sync();
-}
-keepTimeLeft("time-left", serviceNow);
-
-function showLocked() {
-  sayTimeLeft(null);
-  check.hidden = false;
-  okForm.hidden = true;
-  for (const asks of document.querySelectorAll(".needs-pin")) asks.hidden = true;
-  byId("check-title").textContent = check.dataset.lockedTitle;
-  byId("check-why").textContent = check.dataset.lockedWhy;
-}
-
-// What the page said of an earlier question or alarm goes when a new one comes: "Thank you:
-// … you are OK", "That PIN is not right", "The alarm is over" stayed above a new "Are you OK?",
-// and a frightened walker may think she has answered it already (an outside review). An SOS
-// still on its way (kept: sos.js) stays said.
-function forgetEarlier() {
-  for (const id of ["said", "done"]) {
-    const notice = byId(id);
-    if (notice) notice.hidden = true;
-  }
-  document.dispatchEvent(new CustomEvent("wwm:asked"));
-}
-
-// Her tab says the question while it waits (another tab, a locked phone's list of tabs), and
-// the phone buzzes where it can: at night she may have a minute to answer.
-const calmTitle = () => `${byId("headline").textContent} · Walk With Me`;
-let askedTitle = check.hidden || locked ? null : check.dataset.tabTitle || null;
-// A companion's "Are you OK?" or "Call me" next (heard.js); in an alarm, its headline.
-const inAlarmNow = () => document.body.className.includes("state-alarm");
-const heardTitle = keepHeard({
-  box: byId("heard"),
-  tables,
-  me: data.me,
-  tz: data.tz,
-  onTitle: () => sayTitle(),
-});
-function sayTitle() {
-  const title = askedTitle || (!inAlarmNow() && heardTitle()) || calmTitle();
-  if (document.title !== title) document.title = title;
-}
-// walk.js writes the headline into the title as the walk changes: the question stays first.
-new MutationObserver(sayTitle).observe(document.querySelector("title"), { childList: true });
-
-function answered() {
-  sayTimeLeft(null);
-  check.hidden = true;
-  pin.value = "";
-  byId("pin-count").textContent = "";
-  askedTitle = null;
-  sayTitle();
-}
-
-// A PIN refused at the top ("That PIN is not right. Try again.") stood there after the
-// question was answered elsewhere or taken back (an outside review): what became of it is
-// said in its place, in the timeline's words ("Your phone is reporting again: “Are you OK?”
-// is taken back").
-function sayWhatBecameOfIt(item) {
-  const said = byId("said");
-  if (!said || said.hidden || !("pin" in said.dataset)) return;
-  const parts = [...item.childNodes].filter((node) => !node.classList?.contains("when"));
-  said.textContent = words.fullStop(parts.map((node) => node.textContent).join("").trim());
-  said.classList.replace("bad", "good");
-  said.setAttribute("role", "status");
-}
-
-function asked(item) {
-  forgetEarlier();
-  check.hidden = false;
-  byId("check-title").textContent = "Are you OK?";
-  // Why she is asked, as the page says it when loaded (words.reason: the same words).
-  const reason = item.dataset.reason;
-  const why = reason ? `We asked because: ${words.reason(tables, reason)}. ` : "";
-  const by = Number(item.dataset.answerBy);
-  const at = by ? words.clockTime(by, data.tz) : null;
-  const until = at ? ` Answer by ${at}: after that, they are alerted.` : "";
-  byId("check-why").textContent = `${why}Enter your PIN to tell the people following your walk.${until}`;
-  askedTitle = at ? `Are you OK? Answer by ${at}` : "Are you OK?";
-  sayTimeLeft(by);
-  sayTitle();
-  if (navigator.vibrate) navigator.vibrate([400, 200, 400, 200, 400]);
-  pin.focus();
-}
-
-function watchTheWalk() {
-  new MutationObserver((changes) => {
-    for (const change of changes) {
-      for (const item of change.addedNodes) {
-        if (!(item instanceof HTMLElement)) continue;
-        const kind = [...item.classList].find((name) => name.startsWith("kind-"));
-        if (kind === "kind-alarm" && item.dataset.reason === "wrong_pins") {
-          locked = true;
-          showLocked();
-        } else if (kind === "kind-alarm") {
-          forgetEarlier(); // a new alarm: not what her last answer met
-        }
-        if (kind === "kind-check") asked(item);
-        // Answered (here, on the check's own page, with more time), or taken back (her phone
-        // reports again, she is getting closer): the question goes. (More time during an
-        // alarm does not end the alarm: its pad stays.)
-        if (kind === "kind-check_answered" || kind === "kind-check_withdrawn") {
-          answered();
-          sayWhatBecameOfIt(item);
-        }
-        if (kind === "kind-extended" && !inAlarmNow()) answered();
-      }
-    }
-  }).observe(byId("timeline"), { childList: true });
-  let inAlarm = document.body.className.includes("state-alarm");
-  let stateWas = document.body.className;
-  new MutationObserver(() => {
-    const state = document.body.className;
-    // "Thank you: … you are OK" was of the walk as it was: it stood at her door 8 minutes on.
-    const done = byId("done");
-    if (done && state !== stateWas) done.hidden = true;
-    stateWas = state;
-    if (state.includes("state-safe") || state.includes("state-ended")) {
-      stopReporting();
-      answered();
-    } else if (state.includes("state-alarm") && locked) {
-      showLocked();
-    } else if (state.includes("state-alarm")) {
-      check.hidden = false;
-      byId("check-title").textContent = "If you are OK, say so"; // as the page loads in an alarm
-      // Not why she was asked before: the alarm is what her PIN ends now.
-      byId("check-why").textContent = "Enter your PIN to tell the people following your walk.";
-      sayTimeLeft(null); // its time is up: the alarm is what her PIN ends now
-      askedTitle = null;
-      sayTitle();
-    } else if (inAlarm) {
-      // The alarm is over (resolved: its question with it): the pad goes, without a reload,
-      // and is there again for the next question.
-      answered();
-      locked = false;
-      okForm.hidden = false;
-      for (const asks of document.querySelectorAll(".needs-pin")) asks.hidden = false;
-    }
-    inAlarm = state.includes("state-alarm");
-  }).observe(document.body, { attributes: true, attributeFilter: ["class"] });
-}
-
 // -- without a network: her messages wait (waiting_messages.js) -------------------------
 const sendMessages = keepMessages({ walkId: data.walk_id, csrf: data.csrf, retryMs: RETRY_MS });
 
-// A PIN refused: her focus back in the field she gave it in (it was at the page's start).
-const refusedIn = "pin" in (byId("said")?.dataset ?? {}) && byId(`${byId("said").dataset.pin}-pin`);
-if (refusedIn && !refusedIn.closest("[hidden]")) refusedIn.focus();
-watchTheWalk();
+keepCheck({ data, clock, onOver: stopReporting });
 begin();
 sendMessages();
 export { serviceNow };
