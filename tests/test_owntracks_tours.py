@@ -11,10 +11,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+import pytest
+import sqlalchemy as sa
 
 from tests.people import PIN, START, Cast, Member
 from tests.test_phone_apps import device, form, opened, position_form, sealed
 from tests.test_walker_pages import page, text_of
+from walkwithme.api import fixes_door
 
 HOUR_S = 3600
 
@@ -296,3 +299,34 @@ def test_her_token_alone_gets_neither_her_destination_nor_a_link_to_her_walk(cas
     items = opened(key, post(cast, keyed, sealed(key, location)))
     assert [i["action"] for i in items if i.get("action") == "setWaypoints"] == ["setWaypoints"]
     assert response(opened(key, post(cast, keyed, sealed(key, request))), "tour")["status"] == 200
+
+
+def test_a_device_begun_at_the_api_stays_so_after_its_first_batch_failed(
+    cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its first `POST /api/fixes` failed (the database busy: a 5xx, the phone sends again):
+    how it began was remembered in memory the failure did not take back, and never written;
+    an OwnTracks message with its token then counted as her OwnTracks app (her destination
+    given to it). The failed batch leaves nothing behind; the one sent again records it."""
+    mira, _noor, _phone, _walk = cast.walking()
+    api = cast.device(mira, "api")
+    real = fixes_door.record_fixes
+    calls = 0
+
+    def busy_once(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise sa.exc.OperationalError("INSERT", {}, Exception("database is locked"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(fixes_door, "record_fixes", busy_once)
+    failed = cast.client.post(
+        "/api/fixes", json=cast.fix(START), headers={"Authorization": f"Bearer {api}"}
+    )
+    assert failed.status_code >= 500
+    assert cast.statuses(api, cast.fix(START)) == ["accepted"]
+    location = {"_type": "location", "lat": START[0], "lon": START[1]}
+    location["tst"] = cast.clock.now_ms() // 1000
+    answered = post(cast, api, location)
+    assert [i for i in answered if i.get("action") == "setWaypoints"] == []

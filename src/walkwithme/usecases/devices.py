@@ -153,16 +153,18 @@ def began_at_the_api(tx: Tx, device: Device) -> None:
     """Its first message came to `POST /api/fixes`: a later OwnTracks message with its token
     is not her OwnTracks app (tours and her destination answered it: an outside review).
     Written once: not if the device as read says how it began, nor again by this process
-    (a statement per batch otherwise)."""
+    (a statement per batch otherwise). Remembered in the writer's memo, which a failed group
+    empties (`tx.learned` outlived a batch the database refused: never written, and the
+    token then counted as OwnTracks; a review). Its door submits with `memo=True`."""
     key = ("began", device.id)
-    if device.began is not None or tx.learned.get(key):
+    if device.began is not None or tx.memo.get(key):
         return
     tx.conn.execute(
         devices.update()
         .where(devices.c.id == device.id, devices.c.first_app.is_(None))
         .values(first_app=BY_THE_API)
     )
-    tx.learned[key] = True
+    tx.memo[key] = True
 
 
 def note_client(
