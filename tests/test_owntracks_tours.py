@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from tests.people import PIN, START, Cast, Member
 from tests.test_phone_apps import device, form, opened, position_form, sealed
 from tests.test_walker_pages import page, text_of
-from walkwithme.api import fixes_door
+from walkwithme.usecases.fixes import record_fixes
 
 HOUR_S = 3600
 
@@ -310,7 +310,7 @@ def test_a_device_begun_at_the_api_stays_so_after_its_first_batch_failed(
     given to it). The failed batch leaves nothing behind; the one sent again records it."""
     mira, _noor, _phone, _walk = cast.walking()
     api = cast.device(mira, "api")
-    real = fixes_door.record_fixes
+    real = record_fixes
     calls = 0
 
     def busy_once(*args: Any, **kwargs: Any) -> Any:
@@ -320,7 +320,7 @@ def test_a_device_begun_at_the_api_stays_so_after_its_first_batch_failed(
             raise sa.exc.OperationalError("INSERT", {}, Exception("database is locked"))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(fixes_door, "record_fixes", busy_once)
+    monkeypatch.setattr("walkwithme.api.fixes_door.record_fixes", busy_once)
     failed = cast.client.post(
         "/api/fixes", json=cast.fix(START), headers={"Authorization": f"Bearer {api}"}
     )
