@@ -34,6 +34,7 @@ from tests.browser_site import (
 from tests.conftest import make_services
 from tests.people import HOME, PIN, Member, as_tested
 from tests.sinks import WebhookSink, webhook_sink
+from walkwithme import timewords
 from walkwithme.clock import FakeClock
 from walkwithme.net import free_port
 from walkwithme.streets import StreetMap
@@ -1284,7 +1285,40 @@ def test_how_long_ago_her_alarm_came_counts_up_on_his_home_page(
     page.clock.run_for(16_000)
     expect(alarms).to_contain_text(re.compile(r"since \d\d:\d\d, 3 min ago"))
     expect(calm).to_contain_text(re.compile(r"Started \d\d:\d\d, 3 min ago"))
+    # Hours on, to the minute, as the server says it when the page loads ("2 h ago" would
+    # not say which hour: the page turned the server's "2 h 5 min ago" into it at its tick).
+    site.clock.advance(minutes=122)
+    page.clock.run_for(16_000)
+    expect(alarms).to_contain_text(re.compile(r"since \d\d:\d\d, 2 h 5 min ago"))
     quiet_times(page)
+
+
+def test_the_live_pages_say_times_and_distances_as_the_server_does(
+    open_site: SiteFactory, new_context: Callable[[], BrowserContext]
+) -> None:
+    """A page loads with the server's words and ticks them on with its own (words.js): the
+    two said "2 h 5 min ago" and "2 h ago", "340 m" and "350 m" of one thing."""
+    site = open_site()
+    noor = site.person("Noor")
+    page = new_context().new_page()
+    sign_in(page, site, noor, "/")
+    now = 10 * 3600 * 1000
+    elapsed = [0, 9_999, 10_000, 59_999, 60_000, 3_599_999, 3_600_000, 7_500_000, 90_000_000]
+    lengths = [0.4, 4.9, 5, 344.9, 345, 355, 994.9, 995, 1150, 1250, 8420, 12_345]
+    said = page.evaluate(
+        """async ([now, elapsed, lengths]) => {
+            // words.js as home.js imports it (its address is hashed: read from home.js).
+            const home = document.querySelector('script[src*="/home.js"]').src;
+            const source = await (await fetch(home)).text();
+            const words = await import(source.match(/from "([^"]*words\\.js)"/)[1]);
+            return [elapsed.map((ms) => words.ago(now - ms, now)), lengths.map(words.metres)];
+        }""",
+        [now, elapsed, lengths],
+    )
+    assert said == [
+        [timewords.ago(now - ms, now) for ms in elapsed],
+        [timewords.distance(m) for m in lengths],
+    ]
 
 
 def test_his_home_page_says_when_she_is_asked_are_you_ok_and_by_when(

@@ -3,6 +3,7 @@ time zone by its name, how long, and how long ago."""
 
 from __future__ import annotations
 
+import math
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
@@ -34,7 +35,10 @@ def span(ms: int) -> str:
 
 
 def distance(metres: float) -> str:
-    """ "1.2 km", "340 m": a distance as a person says it."""
-    if metres >= 1000:
-        return f"{metres / 1000:.1f} km"
-    return f"{round(metres / 10) * 10:.0f} m"
+    """ "1.2 km", "340 m": a distance as a person says it; to 10 m (to 100 m from a km), a
+    half up, as the live pages' words.js says it the same way: Python's `round` said "340 m"
+    when the page loaded, and the page "350 m" at its first position (and 999 m was "1000 m")."""
+    tens = math.floor(metres / 10 + 0.5) * 10
+    if tens < 1000:
+        return f"{tens:.0f} m"
+    return f"{math.floor(metres / 100 + 0.5) / 10:.1f} km"

@@ -6,12 +6,11 @@ export function clockTime(ms, tz) {
   return new Intl.DateTimeFormat("en-GB", options).format(new Date(ms));
 }
 
+// "just now", "40 s ago", "3 min ago", "2 h 5 min ago": to the minute, as the server says it
+// (timewords.ago): "2 h ago" would not say which hour.
 export function ago(ms, now) {
-  const seconds = Math.max(0, Math.floor((now - ms) / 1000));
-  if (seconds < 10) return "just now";
-  if (seconds < 60) return `${seconds} s ago`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
-  return `${Math.floor(seconds / 3600)} h ago`;
+  if (now - ms < 10000) return "just now";
+  return `${duration(now - ms)} ago`;
 }
 
 // A time gone by, as the live pages tick it on ("21:18, 3 min ago"); times to come are said by
@@ -29,8 +28,10 @@ export function sayTimes(root, now, tz) {
 
 export function metres(distance) {
   if (distance === null || distance === undefined) return "unknown";
-  if (distance >= 1000) return `${(distance / 1000).toFixed(1)} km`;
-  return `${Math.round(distance / 10) * 10} m`;
+  // To 10 m (to 100 m from a km), a half up: as timewords.distance says it.
+  const tens = Math.floor(distance / 10 + 0.5) * 10;
+  if (tens < 1000) return `${tens} m`;
+  return `${(Math.floor(distance / 100 + 0.5) / 10).toFixed(1)} km`;
 }
 
 // A position's accuracy, rounded up, never down (words.py's at_most).
