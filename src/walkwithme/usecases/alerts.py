@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from walkwithme.domain.people import ContactRole
+from walkwithme.domain.rules import Reason
 from walkwithme.domain.walks import LIVE_VALUES
 from walkwithme.store.schema import (
     alerts,
@@ -108,10 +109,6 @@ def anyone_reached(conn: Connection, people_ids: list[int]) -> bool:
     return bool(people_ids) and conn.execute(_REACHING, {"people": people_ids}).first() is not None
 
 
-def working_channel_ids(conn: Connection, person_id: int) -> list[int]:
-    return working_channels(conn, [person_id])[person_id]
-
-
 def guardian_ids(
     conn: Connection,
     walker_id: int,
@@ -185,7 +182,7 @@ def payload_for(tx: Tx, walk: WalkRef, kind: str, event: dict[str, Any]) -> dict
     walker = tx.conn.execute(_WALKER, {"walker_id": walk.walker_id}).one()
     # Her number is for those who must reach her in an alarm, and never after her duress PIN:
     # calling her then could give the silent alarm away to whoever holds her phone.
-    reach_her = kind == "alarm" and not walk.covert and event.get("reason") != "duress"
+    reach_her = kind == "alarm" and not walk.covert and event.get("reason") != Reason.DURESS.value
     return {
         "kind": kind,
         "at": tx.now_ms,
