@@ -9,17 +9,20 @@ import os
 import socket
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
 import httpx2
 import pytest
 
+from tests.conftest import pg_schema
 from tests.people import HOME
 from tests.service import WWM, Service, cli
 from tests.test_service_e2e import prepare, sign_in
 from walkwithme import cli_common
 from walkwithme.config import load_config
+from walkwithme.net import free_port
 
 
 def run(
@@ -350,3 +353,45 @@ def test_a_service_on_every_address_is_found_at_this_machines_own(tmp_path: Path
     # `check` says the links are built on it too (it said WWM_PORT's default, 8000).
     said = run("check", "--data", str(tmp_path)).stdout
     assert "links in alerts say http://[::1]:18888" in said
+
+
+def test_on_postgresql_serve_makes_its_data_folder_and_check_looks_at_it(tmp_path: Path) -> None:
+    """On PostgreSQL, the data folder still keeps where `serve` listens and the VAPID key:
+    `serve` died with a traceback ("No such file or directory: .../address") when it was
+    not made yet, and `check` said nothing of it (an operator's review)."""
+    data = tmp_path / "new" / "data"
+    port = free_port()
+    with pg_schema("o_") as url:
+        env = {**os.environ, "WWM_DATABASE_URL": url}
+        said = run("check", "--data", str(data), env={"WWM_DATABASE_URL": url}).stdout
+        assert f"data folder: {data} does not exist yet (walkwithme serve makes it)" in said
+        serve = subprocess.Popen(
+            [*WWM, "serve", "--data", str(data), "--port", str(port)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
+        try:
+            answered = wait_for_health(f"http://127.0.0.1:{port}", serve)
+        finally:
+            serve.terminate()
+            out, _ = serve.communicate(timeout=30)
+        assert answered, out
+        assert "Traceback" not in out
+        assert (data / "address").read_text() == f"http://127.0.0.1:{port}\n"
+        assert data.stat().st_mode & 0o077 == 0
+        said = run("check", "--data", str(data), env={"WWM_DATABASE_URL": url}).stdout
+        assert f"{data}, private to this account" in said
+
+
+def wait_for_health(url: str, proc: subprocess.Popen[str]) -> bool:
+    """Whether the service at `url` answered /healthz before its process ended (or 60 s)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if httpx2.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return True
+        except httpx2.HTTPError:
+            time.sleep(0.2)
+    return False

@@ -64,7 +64,8 @@ def where(config: Config) -> str:
     """The data this command works on, in one line."""
     if config.database_url.startswith("sqlite"):
         return f"Data: {config.data_dir.resolve()} ({config.data_from})"
-    return f"Database: {startup.safe_url(config.database_url)} (WWM_DATABASE_URL)"
+    data = f"data: {config.data_dir.resolve()} ({config.data_from})"
+    return f"Database: {startup.safe_url(config.database_url)} (WWM_DATABASE_URL); {data}"
 
 
 def open_services(

@@ -112,8 +112,9 @@ def build_services(
     `load_streets=False` for commands that route nothing (the map takes a while to load)."""
     if streets is None and load_streets and config.streets is not None:
         streets = _load_streets(config.streets)
-    if config.database_url.startswith("sqlite"):
-        keep_private(config.data_dir)
+    # Made on every database: on PostgreSQL it still keeps where `serve` listens and the
+    # VAPID key (`serve` died with a traceback there when it was not made yet: a review).
+    keep_private(config.data_dir)
     db = db or Database(config.database_url)
     if migrate:
         upgrade(db.write_engine)

@@ -68,9 +68,7 @@ def run(config: Config, clock: Clock, get: Getter = _get) -> list[Finding]:
 
 def _all(config: Config, clock: Clock, get: Getter) -> Iterator[Finding]:
     yield _settings(config)
-    sqlite = config.database_url.startswith("sqlite")
-    if sqlite:
-        yield _data_folder(config)
+    yield _data_folder(config)  # (PostgreSQL's too: where serve listens, the VAPID key)
     db = Database(config.database_url)
     try:
         found = _database(config, db)
