@@ -395,3 +395,20 @@ def wait_for_health(url: str, proc: subprocess.Popen[str]) -> bool:
         except httpx2.HTTPError:
             time.sleep(0.2)
     return False
+
+
+def test_people_list_piped_keeps_every_address_whole_and_the_version_is_said(
+    tmp_path: Path,
+) -> None:
+    """Piped (`| grep`), the list was a table 80 columns wide: `firstname.lastna…` and
+    `grep university` found nobody. And `--version` was "No such option"."""
+    data = str(tmp_path / "data")
+    address = "firstname.lastname.of.someone@university.example.org"
+    added = run("people", "add", address, "--name", "Someone", "--data", data, stdin="")
+    assert added.returncode == 0, added.stderr
+    listed = run("people", "list", "--data", data).stdout.splitlines()
+    assert listed[0].split("\t") == ["id", "email", "name", "operator", "time zone", "status"]
+    assert [line.split("\t")[1:3] for line in listed[1:]] == [[address, "Someone"]]
+    version = run("--version")
+    assert version.returncode == 0
+    assert version.stdout.startswith("walkwithme 0.")

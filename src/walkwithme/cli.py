@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from walkwithme import cli_people, cli_upkeep, startup
+from walkwithme import __version__, cli_devices, cli_people, cli_upkeep, startup
 from walkwithme.cli_common import (
     DataOpt,
     JsonOpt,
@@ -27,7 +27,6 @@ from walkwithme.cli_common import (
     machine_timezone,
     open_services,
     out,
-    when,
 )
 from walkwithme.clock import MAX_DRILL_SPEED
 from walkwithme.config import Config
@@ -35,8 +34,7 @@ from walkwithme.domain.errors import DomainError
 from walkwithme.domain.offers import describe
 from walkwithme.security import hash_secret
 from walkwithme.store.database import Database
-from walkwithme.store.tx import Tx
-from walkwithme.usecases import accounts, devices, offer_views, people
+from walkwithme.usecases import accounts, offer_views, people
 
 app = typer.Typer(help="Walk With Me: walks people home.", no_args_is_help=True)
 people_app = typer.Typer(
@@ -50,6 +48,23 @@ app.add_typer(people_app, name="people")
 app.add_typer(devices_app, name="devices")
 app.add_typer(invites_app, name="invites")
 app.add_typer(offers_app, name="offers")
+
+
+def _version(asked: bool) -> None:
+    if asked:
+        print(f"walkwithme {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Say the version."),
+    ] = False,
+) -> None:
+    """Walk With Me: walks people home."""
+
 
 # The old names, kept: every command below uses them.
 _services = open_services
@@ -204,9 +219,9 @@ def people_list(data: DataOpt = None, as_json: JsonOpt = False) -> None:
     if as_json:
         _out(True, [{**p.as_listed(), "status": statuses.get(p.id, "active")} for p in found], "")
         return
-    table = Table("id", "email", "name", "operator", "time zone", "status")
-    for p in found:
-        table.add_row(
+    head = ("id", "email", "name", "operator", "time zone", "status")
+    rows = [
+        (
             str(p.id),
             p.email,
             p.name,
@@ -214,6 +229,18 @@ def people_list(data: DataOpt = None, as_json: JsonOpt = False) -> None:
             p.timezone,
             statuses.get(p.id, "active"),
         )
+        for p in found
+    ]
+    if not console.is_terminal:
+        # Piped (`| grep`) or to a file: a line a person, tab-separated, every address whole
+        # (a table 80 columns wide cut them short, and `grep` found none).
+        for row in (head, *rows):
+            print("\t".join(row))
+        return
+    table = Table(*head)
+    table.columns[1].overflow = "fold"  # whole, however narrow the terminal
+    for row in rows:
+        table.add_row(*row)
     console.print(table)
 
 
@@ -235,104 +262,6 @@ def invites_create(data: DataOpt = None, as_json: JsonOpt = False) -> None:
             f"[yellow]warning:[/yellow] only this machine can open {base}: set "
             "WWM_PUBLIC_URL to the address people reach this service at (docs/deploy.md)"
         )
-
-
-@devices_app.command("add")
-def devices_add(
-    email: str,
-    name: str,
-    data: DataOpt = None,
-    as_json: JsonOpt = False,
-    owntracks_topic: Annotated[
-        str | None,
-        typer.Option(
-            "--owntracks-topic",
-            help="OwnTracks in MQTT mode: the topic its phone publishes to "
-            "(owntracks/<user>/<device>), as your broker's ACLs allow it.",
-        ),
-    ] = None,
-    owntracks_encryption: Annotated[
-        bool,
-        typer.Option(
-            "--owntracks-encryption",
-            help="OwnTracks' payload encryption: also make a key for the app (shown once).",
-        ),
-    ] = False,
-) -> None:
-    """Give a person's phone a token to post fixes with (shown once)."""
-    svc = _services(data)
-
-    def add(tx: Tx, person_id: int) -> tuple[devices.Device, str, str | None]:
-        device, token = devices.add_device(tx, person_id, name, owntracks_topic)
-        key = devices.set_owntracks_key(tx, person_id, device.id) if owntracks_encryption else None
-        return device, token, key
-
-    try:
-        person = svc.db.read_sync(lambda c: accounts.find_by_email(c, email))
-        if person is None:
-            raise DomainError(f"nobody with the email {email}")
-        device, token, key = svc.writer.run_sync(lambda tx: add(tx, person.id))
-    except DomainError as exc:
-        raise _fail(exc) from None
-    finally:
-        svc.db.dispose()
-    base = startup.served_at(svc.config)
-    made = {"id": device.id, "person_id": device.person_id, "name": device.name, "token": token}
-    _out(
-        as_json,
-        {**made, "owntracks_key": key} if key else made,
-        f"Device {device.id} for {email}. Token (shown once): [bold]{token}[/bold]\n"
-        f"OwnTracks (HTTP mode): URL {base}/api/owntracks, user name {email} (any works), "
-        f"this token as the password. Traccar Client: server URL {base}/api/traccar, this "
-        "token as the device identifier. See docs/phones.md."
-        + (f"\nOwnTracks encryption key (shown once): [bold]{key}[/bold]" if key else ""),
-    )
-    if not svc.config.public_url and not as_json:
-        # 127.0.0.1 is the phone itself, to the phone: these addresses work only on this machine.
-        err.print(
-            f"[yellow]warning:[/yellow] a phone can't reach {base}: set WWM_PUBLIC_URL to the "
-            "address phones reach this service at, behind HTTPS (docs/deploy.md)"
-        )
-
-
-@devices_app.command("list")
-def devices_list(email: str, data: DataOpt = None, as_json: JsonOpt = False) -> None:
-    """A person's devices: their apps, when each was last seen, and how to set it."""
-    svc = _services(data)
-    person = svc.db.read_sync(lambda c: accounts.find_by_email(c, email))
-    found = svc.db.read_sync(lambda c: devices.list_devices(c, person.id)) if person else []
-    svc.db.dispose()
-    if as_json:
-        _out(True, found, "")
-        return
-    table = Table("id", "name", "created", "last seen", "app", "reports", "last refusal")
-    for d in found:
-        table.add_row(
-            str(d["id"]),
-            d["name"],
-            when(d["created_at"]),
-            when(d["last_seen_at"]),
-            d["app"] or "",
-            d["reports"] or "",
-            d["last_refusal"] or "",
-        )
-    console.print(table)
-
-
-@devices_app.command("revoke")
-def devices_revoke(email: str, device_id: int, data: DataOpt = None) -> None:
-    """Revoke a device's token: its next fix is refused."""
-    svc = _services(data)
-    try:
-        person = svc.db.read_sync(lambda c: accounts.find_by_email(c, email))
-        if person is None:
-            raise DomainError(f"nobody with the email {email}")
-        svc.writer.run_sync(lambda tx: devices.revoke_device(tx, person.id, device_id))
-    except DomainError as exc:
-        raise _fail(exc) from None
-    finally:
-        svc.db.dispose()
-    console.print(f"Device {device_id} revoked.")
 
 
 @app.command()
@@ -486,6 +415,7 @@ def _exists(config: Config) -> bool:
 
 cli_upkeep.register(app, people_app)
 cli_people.register(people_app)
+cli_devices.register(devices_app)
 
 
 def main() -> None:

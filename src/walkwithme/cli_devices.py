@@ -1,0 +1,116 @@
+"""`walkwithme devices add`, `devices list` and `devices revoke`: a person's phones and their
+tokens, from the command line. Registered on `walkwithme devices` by cli.py."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from walkwithme import startup
+from walkwithme.cli_common import DataOpt, JsonOpt, console, err, fail, open_services, out, when
+from walkwithme.domain.errors import DomainError
+from walkwithme.store.tx import Tx
+from walkwithme.usecases import accounts, devices
+
+
+def devices_add(
+    email: str,
+    name: str,
+    data: DataOpt = None,
+    as_json: JsonOpt = False,
+    owntracks_topic: Annotated[
+        str | None,
+        typer.Option(
+            "--owntracks-topic",
+            help="OwnTracks in MQTT mode: the topic its phone publishes to "
+            "(owntracks/<user>/<device>), as your broker's ACLs allow it.",
+        ),
+    ] = None,
+    owntracks_encryption: Annotated[
+        bool,
+        typer.Option(
+            "--owntracks-encryption",
+            help="OwnTracks' payload encryption: also make a key for the app (shown once).",
+        ),
+    ] = False,
+) -> None:
+    """Give a person's phone a token to post fixes with (shown once)."""
+    svc = open_services(data)
+
+    def add(tx: Tx, person_id: int) -> tuple[devices.Device, str, str | None]:
+        device, token = devices.add_device(tx, person_id, name, owntracks_topic)
+        key = devices.set_owntracks_key(tx, person_id, device.id) if owntracks_encryption else None
+        return device, token, key
+
+    try:
+        person = svc.db.read_sync(lambda c: accounts.find_by_email(c, email))
+        if person is None:
+            raise DomainError(f"nobody with the email {email}")
+        device, token, key = svc.writer.run_sync(lambda tx: add(tx, person.id))
+    except DomainError as exc:
+        raise fail(exc) from None
+    finally:
+        svc.db.dispose()
+    base = startup.served_at(svc.config)
+    made = {"id": device.id, "person_id": device.person_id, "name": device.name, "token": token}
+    out(
+        as_json,
+        {**made, "owntracks_key": key} if key else made,
+        f"Device {device.id} for {email}. Token (shown once): [bold]{token}[/bold]\n"
+        f"OwnTracks (HTTP mode): URL {base}/api/owntracks, user name {email} (any works), "
+        f"this token as the password. Traccar Client: server URL {base}/api/traccar, this "
+        "token as the device identifier. See docs/phones.md."
+        + (f"\nOwnTracks encryption key (shown once): [bold]{key}[/bold]" if key else ""),
+    )
+    if not svc.config.public_url and not as_json:
+        # 127.0.0.1 is the phone itself, to the phone: these addresses work only on this machine.
+        err.print(
+            f"[yellow]warning:[/yellow] a phone can't reach {base}: set WWM_PUBLIC_URL to the "
+            "address phones reach this service at, behind HTTPS (docs/deploy.md)"
+        )
+
+
+def devices_list(email: str, data: DataOpt = None, as_json: JsonOpt = False) -> None:
+    """A person's devices: their apps, when each was last seen, and how to set it."""
+    svc = open_services(data)
+    person = svc.db.read_sync(lambda c: accounts.find_by_email(c, email))
+    found = svc.db.read_sync(lambda c: devices.list_devices(c, person.id)) if person else []
+    svc.db.dispose()
+    if as_json:
+        out(True, found, "")
+        return
+    table = Table("id", "name", "created", "last seen", "app", "reports", "last refusal")
+    for d in found:
+        table.add_row(
+            str(d["id"]),
+            d["name"],
+            when(d["created_at"]),
+            when(d["last_seen_at"]),
+            d["app"] or "",
+            d["reports"] or "",
+            d["last_refusal"] or "",
+        )
+    console.print(table)
+
+
+def devices_revoke(email: str, device_id: int, data: DataOpt = None) -> None:
+    """Revoke a device's token: its next fix is refused."""
+    svc = open_services(data)
+    try:
+        person = svc.db.read_sync(lambda c: accounts.find_by_email(c, email))
+        if person is None:
+            raise DomainError(f"nobody with the email {email}")
+        svc.writer.run_sync(lambda tx: devices.revoke_device(tx, person.id, device_id))
+    except DomainError as exc:
+        raise fail(exc) from None
+    finally:
+        svc.db.dispose()
+    console.print(f"Device {device_id} revoked.")
+
+
+def register(devices_app: typer.Typer) -> None:
+    devices_app.command("add")(devices_add)
+    devices_app.command("list")(devices_list)
+    devices_app.command("revoke")(devices_revoke)
