@@ -327,7 +327,7 @@ def test_the_alarm_email_reaches_a_real_smtp_server(
     cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
     send_all(svc)
     subjects = [m["Subject"] for m in mailbox.messages]
-    assert "ALARM: Mira may need help (SOS pressed)." in subjects
+    assert "ALARM: Mira pressed SOS." in subjects
     alarm = next(m for m in mailbox.messages if m["Subject"].startswith("ALARM"))
     assert alarm["X-Walkwithme-Alert"].startswith("wwm-alert-")
     text = plain_text(alarm)
@@ -368,8 +368,11 @@ def test_her_duress_pins_alarm_email_says_whom_to_call_instead_of_her(
     alarm = next(m for m in mailbox.messages if m["Subject"].startswith("ALARM"))
     lines = [line.strip() for line in plain_text(alarm).strip().splitlines()]
     assert (
-        "Do not call or message Mira: whoever is with them may see their phone. Go there, or "
-        "call 112."
+        alarm["Subject"] == "ALARM: Mira needs help and can't say so. Do not call or message Mira."
+    )
+    assert (
+        "Mira entered their duress PIN to end the walk: the PIN that says they are not free to "
+        "say so. Whoever is with them may see their phone: go there, or call 112."
     ) in lines
     assert not any(line.startswith("If you think") for line in lines)  # (said once)
 

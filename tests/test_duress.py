@@ -536,18 +536,24 @@ def test_her_duress_pin_given_again_is_said_as_what_she_was_made_to_do(tmp_path:
         run.cast.clock.advance(minutes=2)
         run.as_mira("POST", f"{run.url}/end", json={"pin": DURESS, "note": ""})
         said = [render(alarm) for alarm in alarm_alerts_to(run, run.noor)]
+    # The first says not to call her in its title, what a lock screen shows (it was on its
+    # second line), and what she was made to do.
     assert [title for title, _body in said] == [
-        "ALARM: Mira may need help (a silent call for help: the duress PIN was given, and "
-        "their own phone shows nothing of it).",
+        "ALARM: Mira needs help and can't say so. Do not call or message Mira.",
         "ALARM: Mira gave the duress PIN again to end the walk.",
     ]
-    # Both warn not to call her: her phone ringing would give the alarm away; and say whom
-    # to call instead (no number set here: "for help" said nothing of whom).
-    for _title, body in said:
-        assert (
-            "Do not call or message Mira: whoever is with them may see their phone. Go there, "
-            "or call the emergency number."
-        ) in body.splitlines()
+    (_title, first), (_again, second) = said
+    assert (
+        "Mira entered their duress PIN to ask for more time: the PIN that says they are not "
+        "free to say so. Whoever is with them may see their phone: go there, or call the "
+        "emergency number."
+    ) in first.splitlines()
+    # The second warns not to call her too, and says whom to call instead (no number set
+    # here: "for help" said nothing of whom).
+    assert (
+        "Do not call or message Mira: whoever is with them may see their phone. Go there, "
+        "or call the emergency number."
+    ) in second.splitlines()
 
 
 def test_after_her_duress_pin_only_a_companion_or_guardian_ends_the_alarm(

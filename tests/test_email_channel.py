@@ -249,7 +249,7 @@ def test_her_sos_reaches_her_companions_address_with_the_walks_link(
     mailing.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
     send_all(mailing.services)
     alarm = next(m for m in mailbox.messages if m["Subject"].startswith("ALARM"))
-    assert alarm["Subject"] == "ALARM: Mira may need help (SOS pressed)."
+    assert alarm["Subject"] == "ALARM: Mira pressed SOS."
     assert alarm["To"] == noor.email
     assert alarm["X-Walkwithme-Alert"].startswith("wwm-alert-")
     text = plain_text(alarm)

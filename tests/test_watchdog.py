@@ -56,11 +56,9 @@ def test_a_silent_walker_is_asked_then_her_companion_alarmed(cast: Cast) -> None
     assert alarm["asked_because"] == "silent"  # why she was asked, for whoever acts on it
     assert alarm["destination"]["name"] == "home"
     assert state(cast, noor, walk) == "alarm"
-    title, _body = render({"kind": "alarm", "walker": {"name": "Mira"}, **alarm})
-    assert title == (
-        "ALARM: Mira may need help (no answer to “Are you OK?”, asked because: the phone went "
-        "silent)."
-    )
+    title, body = render({"kind": "alarm", "walker": {"name": "Mira"}, **alarm})
+    assert title == "ALARM: Mira did not answer “Are you OK?”"  # short: a lock screen's
+    assert "Asked because: the phone went silent." in body.splitlines()
     said = words.event_sentence(alarm, "Mira")
     assert said == "ALARM: no answer to “Are you OK?”, asked because: the phone went silent"
 
@@ -680,10 +678,8 @@ def test_a_timer_walk_is_checked_on_at_the_time_she_set(cast: Cast) -> None:
     # Said as what it is: not a walk home, and nowhere to be late to.
     started, alarmed = cast.told(noor, "started")[0], cast.told(noor, "alarm")[0]
     assert render(started)[0] == "Mira started a timed walk and shared it with you."
-    assert render(alarmed)[0] == (
-        "ALARM: Mira may need help (no answer to “Are you OK?”, asked because: the time set for "
-        "the walk ran out)."
-    )
+    assert render(alarmed)[0] == "ALARM: Mira did not answer “Are you OK?”"
+    assert "Asked because: the time set for the walk ran out." in render(alarmed)[1]
     # Its timeline says the same, on the pages.
     assert words.event_sentence(alarm, "Mira") == (
         "ALARM: no answer to “Are you OK?”, asked because: the time set for the walk ran out"

@@ -78,7 +78,7 @@ def test_a_companion_receives_the_alarm_as_a_web_push(
     assert [(p.status, p.refused) for p in push.received] == [(201, None), (201, None)]
     started, alarm = push.received
     assert alarm.message is not None
-    assert alarm.message["title"] == "ALARM: Mira may need help (SOS pressed)."
+    assert alarm.message["title"] == "ALARM: Mira pressed SOS."
     assert "Going to: home." in alarm.message["body"]
     assert alarm.message["kind"] == "alarm"
     assert alarm.message["walk_id"] == walk["id"]
@@ -317,7 +317,7 @@ def test_an_alert_too_long_for_a_push_message_is_cut_to_fit() -> None:
     read = browser.read(body)
     assert (read["key"], read["title"]) == (
         "wwm-alert-7",
-        "ALARM: Mira may need help (SOS pressed).",
+        "ALARM: Mira pressed SOS.",
     )
     assert "alert" not in read  # the details stay on the server
     assert read["body"].endswith("…")

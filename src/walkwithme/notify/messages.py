@@ -61,6 +61,17 @@ DURESS_AGAIN = {
     "alarm_resolved": " to end the alarm",
 }
 
+# An alarm's title by its reason, where "may need help (...)" said less than what happened (an
+# outside review read the alerts as received): under her duress PIN, "do not call" was on the
+# second line, past what a lock screen shows of it; "may need help (SOS pressed)".
+_ALARM_TITLES = {
+    "sos": "ALARM: {name} pressed SOS.",
+    "duress": "ALARM: {name} needs help and can't say so. Do not call or message {name}.",
+    "wrong_pins": "ALARM: a wrong PIN three times on {name}'s walk: someone else may have "
+    "{name}'s phone.",
+    "no_answer": "ALARM: {name} did not answer “Are you OK?”",
+}
+
 # A timer walk has no destination: it is not "home", and nothing is late to arrive.
 _TIMER_WHAT = {
     "started": "{name} started a timed walk and shared it with you.",
@@ -152,9 +163,13 @@ def render(payload: dict[str, Any]) -> tuple[str, str]:
         template = _INSIDE_ELSEWHERE
     if kind == "inside" and payload.get("by"):  # said by whoever found her, wherever
         template = "{by} said you are safe." if payload.get("to_walker") else "{name} is safe."
+    if kind == "alarm" and payload.get("reason") in _ALARM_TITLES:
+        template = _ALARM_TITLES[str(payload["reason"])]
     if kind == "alarm" and payload.get("said") in DURESS_AGAIN:
         # Not the same alarm twice: what whoever holds the phone just made the walker do.
         template = "ALARM: {name} gave the duress PIN again" + DURESS_AGAIN[payload["said"]] + "."
+    if kind == "alarm_resolved" and payload.get("to_walker"):
+        template = "{by} ended your alarm."
     title = template.format(
         name=name,
         by=by,
@@ -240,9 +255,12 @@ def _more(kind: str, payload: dict[str, Any], name: str, by: str, timer: bool) -
         return ["The walk is over."]
     if kind == "inside" and payload.get("by"):
         return [f"{by} said so, and ended the walk."]
+    if kind == "alarm_resolved" and payload.get("to_walker"):
+        # Her SOS ended by someone else while her phone is in her pocket: she must not go on
+        # thinking help is coming (an outside review: she was told nothing).
+        return ["Your walk goes on. If you need help, press SOS again."]
     if kind == "alarm_resolved":
-        ended_by_her = by == name
-        return [f"{name} ended it with the walk's PIN." if ended_by_her else f"{by} ended it."]
+        return [f"{name} ended it with the walk's PIN." if _by_her(payload) else f"{by} ended it."]
     if kind == "walking_on":
         left = payload.get("left_m")
         to_go = (
@@ -260,6 +278,10 @@ def _more(kind: str, payload: dict[str, Any], name: str, by: str, timer: bool) -
     more = []
     if payload.get("again"):
         more.append("Said again: the alarm is still going on.")
+    if reason == "no_answer" and payload.get("asked_because"):
+        reasons = {**REASONS, **TIMER_REASONS} if timer else REASONS
+        because = str(payload["asked_because"])
+        more.append(f"Asked because: {reasons.get(because, because)}.")
     before = payload.get("ended_before")
     if isinstance(before, dict) and (at := times.time_of(before, "at")) is not None:
         ender = (before.get("by") or {}).get("name", "Someone")
@@ -267,7 +289,7 @@ def _more(kind: str, payload: dict[str, Any], name: str, by: str, timer: bool) -
             f"You marked {name} safe"
             if before.get("you")
             else f"{name} ended an alarm with the walk's PIN"
-            if ender == name
+            if _by_her(before)
             else f"{ender} marked {name} safe"
         )
         more.append(
@@ -278,9 +300,21 @@ def _more(kind: str, payload: dict[str, Any], name: str, by: str, timer: bool) -
         more.append(f"{on_it} said they are on it, and has not ended the alarm yet.")
     elif payload.get("rung") in ("guardians", "hook") or payload.get("again"):
         more.append("Nobody has said they are on it yet.")
-    if _silent(payload):
+    if reason == "duress" and payload.get("said") not in DURESS_AGAIN:
+        given = DURESS_AGAIN.get(str(payload.get("given_to")), "")
+        more.append(
+            f"{name} entered their duress PIN{given}: the PIN that says they are not free to "
+            f"say so. Whoever is with them may see their phone: go there, or {_call(payload)}."
+        )
+    elif _silent(payload):
         more.append(_DURESS_CAUTION.format(name=name, call=_call(payload)))
     return more
+
+
+def _by_her(said: Mapping[str, object]) -> bool:
+    """An alarm ended by the walker herself, with her PIN (`by_walker`: not by comparing
+    names, which a companion of her name would share)."""
+    return bool(said.get("by_walker"))
 
 
 def with_help(payload: dict[str, Any], emergency_number: str) -> dict[str, Any]:

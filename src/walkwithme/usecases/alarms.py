@@ -52,20 +52,25 @@ def raise_alarm(
     *,
     silent: bool = False,
     asked: str | None = None,
+    given_to: str | None = None,
     **values: Any,
 ) -> Walk:
     """The alarm: her companions first; the ladder climbs if nobody says "I'm on it".
     `silent`: kept from her own devices (her duress PIN; `values` set what they are shown).
-    `asked`: for an unanswered check, why she was asked (stalled, silent...), said with it."""
+    `asked`: for an unanswered check, why she was asked (stalled, silent...), said with it.
+    `given_to`: what her duress PIN was given to do ("inside": she may be at her door with
+    whoever made her), said in its alert."""
     begins = _alarm_begins(tx, walk, reason, cover=False)
     walk = save(tx, walk, WalkState.ALARM, **begins, **values)
     facts = {"reason": reason.value, **_asked(asked), **facts_of(walk, tx.now_ms)}
+    if given_to is not None:
+        facts["given_to"] = given_to
     audience = FOR_COMPANIONS if silent else FOR_ALL
     event_id = timeline.record(tx, walk.id, "alarm", audience=audience, **facts)
     # Their alert says an earlier alarm was ended (their timeline has it already); not the
     # event, which her devices see: after her duress PIN it would tell them of an alarm
     # they were never shown.
-    before = _ended_before(tx.conn, walk.id)
+    before = _ended_before(tx.conn, walk)
     companions = alerts.companion_ids(tx.conn, walk.id)
     ender = before["ended_before"]["by"].get("id") if before else None
     others = [p for p in companions if p != ender]
@@ -83,14 +88,15 @@ def _asked(reason: str | None) -> dict[str, str]:
     return {"asked_because": reason} if reason else {}
 
 
-def _ended_before(conn: Connection, walk_id: int) -> dict[str, Any]:
+def _ended_before(conn: Connection, walk: Walk) -> dict[str, Any]:
     """Who ended this walk's last alarm, and when, if one was (marked safe and the walk went
     on): an alarm that comes back said nothing of it, and whoever was told it was over could
     take the new one for the old one said late."""
-    found = timeline.last_event(conn, walk_id, "alarm_resolved", seen_by=(FOR_ALL, FOR_COMPANIONS))
+    found = timeline.last_event(conn, walk.id, "alarm_resolved", seen_by=(FOR_ALL, FOR_COMPANIONS))
     if found is None or not isinstance(found.data.get("by"), dict):
         return {}
-    return {"ended_before": {"by": found.data["by"], "at": found.at}}
+    by_her = found.actor_id == walk.walker_id
+    return {"ended_before": {"by": found.data["by"], "at": found.at, "by_walker": by_her}}
 
 
 def _asked_before(conn: Connection, walk_id: int, since: int | None, *, walker: bool) -> Any:

@@ -87,9 +87,16 @@ def resolve(tx: Tx, walk_id: int, person_id: int, note: str, *, home: bool = Fal
     again up to the operator's hook, though whoever found her knows she is safe."""
     walk = _alarmed_walk_for_helper(tx, walk_id, person_id)
     said = check_message(note)
+    shown = walk.walker_state is WalkState.ALARM  # her devices were shown an alarm
     walk = resolve_alarm(tx, walk, by=person_id, note=said)
     if home and walk.live:
         _home_by(tx, walk, person_id, said)
+    elif shown and walk.walker_live:
+        # She is told, as she would be of her walk's end: her SOS ended by someone else while
+        # her phone is in her pocket, she went on thinking help was coming (an outside review).
+        by = {"id": person_id, "name": person_name(tx.conn, person_id)}
+        to_her = {"by": by, "note": said, "to_walker": True}
+        alerts.tell(tx, walk, "alarm_resolved", to_her, [walk.walker_id])
 
 
 def _home_by(tx: Tx, walk: Walk, person_id: int, note: str) -> None:
@@ -157,7 +164,10 @@ def resolve_alarm(tx: Tx, walk: Walk, *, by: int, note: str | None) -> Walk:
     # Everyone the alarm reached hears it is over, and who ended it (her, with her PIN, or
     # whoever found her): guardians and the operator's hook would otherwise go on looking
     # for someone who is home.
-    reached.tell(tx, walk, "alarm_resolved", facts, event_id, but=by)
+    # (Whether she ended it with her PIN, in the alerts only: not by names, which a companion
+    # of hers may share; not on the event, which her devices see as her real PIN left it.)
+    told = {**facts, "by_walker": by == walk.walker_id}
+    reached.tell(tx, walk, "alarm_resolved", told, event_id, but=by)
     return walk
 
 

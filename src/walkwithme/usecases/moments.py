@@ -289,7 +289,7 @@ def _covered(
         cover["cover_ended_at"] = tx.now_ms
         cover.update(ended_for_her(tx.conn, walk))  # where she is, for her devices, stops here
     if pin is Pin.DURESS and walk.state is not WalkState.ALARM:
-        walk = alarms.raise_alarm(tx, walk, Reason.DURESS, silent=True, **cover)
+        walk = alarms.raise_alarm(tx, walk, Reason.DURESS, silent=True, given_to=kind, **cover)
         alarmed = True
     else:
         if pin is Pin.DURESS:

@@ -1,0 +1,88 @@
+"""What an alert says to whoever reads it on a lock screen at night (an outside review read
+every alert as received): her alarm ended by someone else is told to her too; who ended an
+alarm is told by who it was, never by names; the title says what happened."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.people import PIN, Cast, Member
+from walkwithme.notify.messages import render
+
+
+def walking_heard(cast: Cast) -> tuple[Member, Member, str, dict[str, Any]]:
+    """Mira walking home, Noor following; both have a channel their alerts wait in."""
+    mira, noor, phone, walk = cast.walking()
+    cast.channel(mira)
+    cast.channel(noor)
+    return mira, noor, phone, walk
+
+
+def test_her_sos_ended_by_a_companion_while_her_walk_goes_on_is_told_to_her(cast: Cast) -> None:
+    """Noor ended her SOS ("pressed by mistake") and the walk went on: Mira's phone, in her
+    pocket, was told nothing, and she went on thinking help was coming."""
+    mira, noor, _phone, walk = walking_heard(cast)
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    ended = cast.client.post(
+        f"/api/walks/{walk['id']}/resolve",
+        json={"note": "I called her: pressed by mistake"},
+        headers=noor.auth,
+    )
+    assert ended.status_code == 200, ended.text
+    title, body = render(cast.told(mira, "alarm_resolved")[-1])
+    assert title == "Noor ended your alarm."
+    lines = body.splitlines()
+    assert "Your walk goes on. If you need help, press SOS again." in lines
+    assert "Note: I called her: pressed by mistake" in lines
+    # Noor is not told of her own doing; nobody else is told twice.
+    assert cast.told(noor, "alarm_resolved") == []
+
+
+def test_her_alarm_ended_with_the_walk_is_told_to_her_once(cast: Cast) -> None:
+    """Marked safe and the walk over: she hears "Noor said you are safe", not that too."""
+    mira, noor, _phone, walk = walking_heard(cast)
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    cast.client.post(
+        f"/api/walks/{walk['id']}/resolve",
+        json={"note": "With me", "home": True},
+        headers=noor.auth,
+    )
+    assert cast.told(mira, "alarm_resolved") == []
+    assert render(cast.told(mira, "inside")[-1])[0] == "Noor said you are safe."
+
+
+def test_an_alarm_ended_by_a_companion_of_her_name_is_not_said_ended_with_her_pin(
+    cast: Cast,
+) -> None:
+    """Who ended it was told by comparing names: a companion called Mira too read as "Mira
+    ended it with the walk's PIN"."""
+    mira, noor, namesake = cast.person("Mira"), cast.person("Noor"), cast.person("Other")
+    renamed = cast.client.patch("/api/me", json={"name": "Mira"}, headers=namesake.auth)
+    assert renamed.status_code == 200, renamed.text
+    for companion in (noor, namesake):
+        cast.link(mira, companion)
+        cast.channel(companion)
+    walk = cast.start_walk(mira)
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    cast.client.post(
+        f"/api/walks/{walk['id']}/resolve", json={"note": "all fine"}, headers=namesake.auth
+    )
+    _title, body = render(cast.told(noor, "alarm_resolved")[-1])
+    assert "Mira ended it." in body.splitlines()
+    assert "with the walk's PIN" not in body
+    # Her own PIN, next time: said so.
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    cast.client.post(f"/api/walks/{walk['id']}/ok", json={"pin": PIN}, headers=mira.auth)
+    _title, body = render(cast.told(noor, "alarm_resolved")[-1])
+    assert "Mira ended it with the walk's PIN." in body.splitlines()
+
+
+def test_three_wrong_pins_say_her_phone_may_be_in_other_hands(cast: Cast) -> None:
+    mira, noor, _phone, walk = walking_heard(cast)
+    for _ in range(3):
+        cast.client.post(f"/api/walks/{walk['id']}/end", json={"pin": "0000"}, headers=mira.auth)
+    title, _body = render(cast.told(noor, "alarm")[-1])
+    assert (
+        title
+        == "ALARM: a wrong PIN three times on Mira's walk: someone else may have Mira's phone."
+    )
