@@ -676,6 +676,20 @@ def test_after_her_duress_pin_her_companions_page_offers_no_call(
     assert "Go where Mira was last seen, or call for help" in through
 
 
+def test_after_three_wrong_pins_his_note_is_said_to_reach_a_phone_someone_else_may_hold(
+    cast: Cast,
+) -> None:
+    """Whoever guessed her PIN three times may hold her phone: his note on marking her safe
+    shows there too (her timeline, her alert), and the form said so only after her duress
+    PIN (an outside review of the alerts)."""
+    mira, noor, _phone, walk = cast.walking()
+    for _ in range(3):
+        cast.client.post(f"/api/walks/{walk['id']}/end", json={"pin": "0000"}, headers=mira.auth)
+    shown = page(cast.client, f"/walks/{walk['id']}", noor).text
+    assert 'id="note-phone" class="notice bad" >' in shown
+    assert 'aria-describedby="note-phone"' in shown
+
+
 def test_marked_safe_and_home_from_his_page_the_walk_is_over_and_says_who_said_so(
     cast: Cast,
 ) -> None:

@@ -215,6 +215,9 @@ def walk_context(
         "timeline": timeline,
         # After her duress PIN, a message would show on the phone someone else may hold.
         "silent": silent,
+        # His note may show on a phone someone else holds: after her duress PIN, or three
+        # wrong PINs (whoever guessed may hold it).
+        "note_warned": silent or (alarm is not None and alarm.get("reason") == "wrong_pins"),
         # Her duress PIN ended the walk for her devices: marking her safe ends it too.
         "over_for_her": bool(view.get("over_for_her")),
         "quick_replies": QUICK_REPLIES if can_act and live and not silent else (),

@@ -171,7 +171,12 @@ function goSilent() {
   for (const element of document.querySelectorAll(".call, .replies, #replied")) element.remove();
   const go = byId("alarm-go");
   if (go) go.textContent = `Go where ${name} was last seen, or call for help.`;
-  // His note on marking her safe may show on her phone: said by the note, not after it.
+  warnOfTheNote();
+}
+
+// His note on marking her safe may show on her phone, which someone else may hold (after her
+// duress PIN, or three wrong PINs): said by the note, not after it.
+function warnOfTheNote() {
   const phone = byId("note-phone");
   if (phone) {
     phone.hidden = false;
@@ -186,6 +191,7 @@ const givenUnderDuress = (event) =>
 function updateBanner(event) {
   const banner = byId("alarm");
   if (givenUnderDuress(event)) goSilent();
+  else if (event.kind === "alarm" && event.reason === "wrong_pins") warnOfTheNote();
   // What her devices are shown after her duress PIN (`cover`) is not the walk's own alarm:
   // the silent one goes on through it.
   if (event.cover) return;
