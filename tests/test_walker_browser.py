@@ -1138,6 +1138,64 @@ def test_a_wrong_pin_answered_on_her_page_is_not_sent_again_by_a_reload(
     assert len(refused) == 1
 
 
+def in_view(page: Page, selector: str) -> bool:
+    """Wholly on the screen as it is scrolled now."""
+    return bool(
+        page.evaluate(
+            """(selector) => {
+                const box = document.querySelector(selector).getBoundingClientRect();
+                return box.height > 0 && box.top >= 0 && box.bottom <= window.innerHeight;
+            }""",
+            selector,
+        )
+    )
+
+
+def test_in_her_alarm_a_wrong_pin_is_said_by_the_field_and_call_stays_on_her_first_screen(
+    open_site: SiteFactory,  # noqa: F811
+    new_context: Callable[[], BrowserContext],  # noqa: F811
+) -> None:
+    """An outside review at 360 x 740: after a wrong PIN her focus went to the PIN field and
+    "That PIN is not right" was above the screen (she saw an empty field, and might type the
+    same PIN again); just after she sent SOS, "Call 112" was under the screen's edge; at
+    320 px "I'm OK" was cut off in its box."""
+    site = open_site()
+    mira, noor = site.person("Mira"), site.person("Noor")
+    site.link(mira, noor)
+    context = walker_context(new_context, site)
+    page = context.new_page()
+    page.set_viewport_size({"width": 360, "height": 740})
+    walk_id = her_walk_page(site, page, mira, noor)
+    page.get_by_role("button", name="SOS").hover()
+    page.mouse.down()
+    page.clock.run_for(2100)
+    page.mouse.up()
+    page.clock.run_for(5100)  # the time to cancel goes by
+    expect(page.locator("#sos-sent")).to_contain_text("SOS sent")
+    expect(page.locator("#sos-call")).to_be_visible()
+    for width, height in ((360, 740), (320, 568)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.evaluate("() => window.scrollTo(0, 0)")  # her first screen
+        assert in_view(page, "#sos-call"), (width, height)
+    page.set_viewport_size({"width": 360, "height": 740})
+    expect(page.locator("#check")).to_be_visible()  # her alarm's PIN pad, live
+    page.locator("#ok-pin").fill("0000")
+    page.locator("#ok-submit").click()
+    expect(page.locator("#said")).to_have_text("That PIN is not right. Try again.")
+    expect(page.locator("#ok-pin")).to_be_focused()
+    assert in_view(page, "#said")
+    assert "said" in (page.locator("#ok-pin").get_attribute("aria-describedby") or "").split()
+    screenshot(page, "walker-wrong-pin-in-alarm")
+    page.set_viewport_size({"width": 320, "height": 568})
+    clipped = page.evaluate(
+        """() => [...document.querySelectorAll("#ok-submit, .pinpad button")]
+            .filter((b) => b.scrollHeight > b.clientHeight + 1 || b.scrollWidth > b.clientWidth + 1)
+            .map((b) => b.textContent.trim())"""
+    )
+    assert clipped == []
+    assert site.call(noor, "GET", f"/api/walks/{walk_id}")["state"] == "alarm"
+
+
 def test_a_new_question_says_nothing_of_the_last_one_and_calls_her(
     open_site: SiteFactory,  # noqa: F811
     new_context: Callable[[], BrowserContext],  # noqa: F811

@@ -323,6 +323,33 @@ def test_inside_away_from_her_door_or_on_a_timer_walk_is_not_said_home_on_her_pa
     assert '<h1 id="headline">You are inside</h1>' in later
 
 
+def test_a_timer_walks_page_says_its_own_words_not_home_nor_late_to_arrive(cast: Cast) -> None:
+    """On a timer walk her page said "Home?" over "I'm inside", "the way home" under a map
+    with no route, and "We asked because: late to arrive" where she has nowhere to arrive
+    (her companions' page said the time she set ran out): an outside review."""
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    due_at = cast.clock.now_ms() + 10 * 60_000
+    made = cast.client.post("/api/walks", json={"due_at": due_at, "pin": PIN}, headers=mira.auth)
+    assert made.status_code == 201, made.text
+    wid = made.json()["id"]
+    cast.clock.advance(minutes=11)
+    assert cast.services.watchdog.tick_sync() == ["check"]
+    shown = text_of(page(cast.client, f"/walks/{wid}", mira).text)
+    assert "We asked because: the time set for the walk ran out." in shown
+    assert "We asked because: late to arrive" not in shown
+    assert "Home?" not in shown
+    assert "Safe inside?" in shown
+    assert "the way home" not in shown
+    # A walk home says so.
+    inside = cast.client.post(f"/api/walks/{wid}/inside", json={"pin": PIN}, headers=mira.auth)
+    assert inside.status_code == 200, inside.text
+    home = cast.start_walk(mira)["id"]
+    walking_home = text_of(page(cast.client, f"/walks/{home}", mira).text)
+    assert "Home?" in walking_home
+    assert "the way home" in walking_home
+
+
 def test_her_page_says_how_long_to_wait_after_too_many_pins(cast: Cast) -> None:
     """As the API: the page that refuses an attempt made too soon says when to try again, in
     words and in Retry-After."""

@@ -28,6 +28,7 @@ from walkwithme.api.walks import refused_as_locked, with_pin
 from walkwithme.domain.errors import DomainError, Forbidden, Invalid, NotFound
 from walkwithme.domain.rules import Reason
 from walkwithme.domain.walks import MAX_EXTENSION_MIN, QUICK_REPLIES, check_extension
+from walkwithme.notify.messages import said_reason
 from walkwithme.store.tx import Tx
 from walkwithme.usecases import (
     alarms,
@@ -213,7 +214,9 @@ async def her_walk_page(
         heard=heard,
         unheard=walker_words.UNHEARD_WALK,
         asked=live and asked is not None,
-        asked_why=words.reason(asked) if asked else None,
+        # (A timer walk's in its own words: "the time set for the walk ran out", not "late
+        # to arrive" where she has nowhere to arrive; her companions' page said so already.)
+        asked_why=said_reason(asked, timer=walk.destination is None) if asked else None,
         answer_by=answer_by,
         answer_by_ms=until,
         asked_title=asked_title,

@@ -110,7 +110,8 @@ export function keepCheck({ data, clock, onOver }) {
     byId("check-title").textContent = "Are you OK?";
     // Why she is asked, as the page says it when loaded (words.reason: the same words).
     const reason = item.dataset.reason;
-    const why = reason ? `We asked because: ${words.reason(tables, reason)}. ` : "";
+    const timer = !data.view.destination; // a timer walk's reason in its own words
+    const why = reason ? `We asked because: ${words.reason(tables, reason, timer)}. ` : "";
     const by = Number(item.dataset.answerBy);
     const at = by ? words.clockTime(by, data.tz) : null;
     const until = at ? ` Answer by ${at}: after that, they are alerted.` : "";
@@ -153,6 +154,9 @@ export function keepCheck({ data, clock, onOver }) {
       // "Thank you: … you are OK" was of the walk as it was: it stood at her door 8 minutes on.
       const done = byId("done");
       if (done && state !== stateWas) done.hidden = true;
+      // A PIN refused for "more time" stood at the top of her page at her door, the page
+      // still scrolled to that form (an outside review): of the walk as it was, it goes.
+      if (state !== stateWas) forgetRefusal();
       stateWas = state;
       if (state.includes("state-safe") || state.includes("state-ended")) {
         onOver();
@@ -181,6 +185,27 @@ export function keepCheck({ data, clock, onOver }) {
 
   // A PIN refused: her focus back in the field she gave it in (it was at the page's start).
   const refusedIn = "pin" in (byId("said")?.dataset ?? {}) && byId(`${byId("said").dataset.pin}-pin`);
-  if (refusedIn && !refusedIn.closest("[hidden]")) refusedIn.focus();
+  if (refusedIn && !refusedIn.closest("[hidden]")) {
+    sayByTheField(refusedIn);
+    refusedIn.focus();
+  }
   watchTheWalk();
+}
+
+// "That PIN is not right. Try again." said by the field her focus goes back to: said only at
+// the page's top, it was above her screen once the field was scrolled into view, and she saw
+// an empty field, and might type the same PIN again, towards the alarm three wrong ones raise.
+// Moved there, not copied: once is enough (what became of the question is said in it too).
+function sayByTheField(field) {
+  const said = byId("said");
+  said.classList.remove("big");
+  const label = document.querySelector(`label[for="${field.id}"]:not(.visually-hidden)`);
+  (field.closest(".pin-row") || label || field).before(said);
+  const described = field.getAttribute("aria-describedby");
+  field.setAttribute("aria-describedby", described ? `said ${described}` : "said");
+}
+
+function forgetRefusal() {
+  const said = byId("said");
+  if (said && "pin" in said.dataset) said.hidden = true;
 }
