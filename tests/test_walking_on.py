@@ -41,6 +41,13 @@ def test_after_a_stall_alarm_her_companion_hears_she_walks_on(
     assert "to go. The alarm goes on until someone ends it." in body
     assert "Last seen at" in body
     assert night.state() == "alarm"  # it goes on
+    # Said again (or to her guardians, the hook), the alarm says so too: they were told of a
+    # woman two minutes from her door as if nothing had changed (an outside review).
+    night.look_until(night.cast.clock.now_ms() + 16 * 60_000)
+    again = [render(a)[1] for a in night.cast.told(night.noor, "alarm") if a.get("again")]
+    assert again, "said again at the top of the ladder"
+    assert "Since then Mira has been getting nearer (" in again[-1]
+    assert " to go)." in again[-1]
 
 
 def test_after_her_sos_walking_on_is_not_said(cast: Cast, helsinki: StreetMap) -> None:

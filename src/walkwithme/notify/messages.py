@@ -295,6 +295,11 @@ def _more(kind: str, payload: dict[str, Any], name: str, by: str, timer: bool) -
         more.append(
             f"{ended} at {times.when(at, payload)}, and the walk went on: this is a new alarm."
         )
+    nearer = payload.get("walking_on")
+    if isinstance(nearer, dict) and (at := times.time_of(nearer, "at")) is not None:
+        left = nearer.get("left_m")
+        to_go = f", {timewords.distance(float(left))} to go" if isinstance(left, int | float) else ""
+        more.append(f"Since then {name} has been getting nearer ({times.when(at, payload)}{to_go}).")
     on_it = payload.get("on_it")
     if on_it:
         more.append(f"{on_it} said they are on it, and has not ended the alarm yet.")

@@ -141,8 +141,10 @@ def escalate(tx: Tx, walk: Walk, *, has_hook: bool) -> tuple[Walk, bool]:
     }
     event_id = timeline.record(tx, walk.id, "alarm_escalated", audience=audience_for(walk), **facts)
     # Each rung and repeat says when the alarm began ("Raised at 23:37 (13 min ago)"), not
-    # when it was said again.
-    said = {**facts, "alarm_at": walk.alarm_since}
+    # when it was said again; and that she has been getting nearer since, if she has (her
+    # guardians and the hook were told of a woman two minutes from her door as if nothing
+    # had changed: an outside review). In the alerts only: the timeline has it already.
+    said = {**facts, "alarm_at": walk.alarm_since, **_walking_on(tx.conn, walk)}
     # Said again at the top, it is said to every rung told so far, not to the top alone: a
     # hook mistyped or down (the operator's) took every repeat from her companions (outside
     # review), and whoever was told once may have missed it.
@@ -162,6 +164,17 @@ def escalate(tx: Tx, walk: Walk, *, has_hook: bool) -> tuple[Walk, bool]:
     if rung == "hook":
         alerts.tell(tx, walk, "alarm", told, [], event_id=event_id, hook=True)
     return walk, True
+
+
+def _walking_on(conn: Connection, walk: Walk) -> dict[str, Any]:
+    """Her getting nearer again since the alarm began (usecases/walking_on.py), if she has:
+    when it was said, and how far she had left then."""
+    said = timeline.last_event(
+        conn, walk.id, "walking_on", since=walk.alarm_since or 0, seen_by=(FOR_ALL, FOR_COMPANIONS)
+    )
+    if said is None:
+        return {}
+    return {"walking_on": {"at": said.at, "left_m": said.data.get("left_m")}}
 
 
 def _on_it(conn: Connection, walk_id: int, since: int | None, *, walker: bool) -> dict[str, Any]:
