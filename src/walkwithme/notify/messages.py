@@ -262,11 +262,8 @@ def _more(kind: str, payload: dict[str, Any], name: str, by: str, timer: bool) -
     if kind == "alarm_resolved":
         return [f"{name} ended it with the walk's PIN." if _by_her(payload) else f"{by} ended it."]
     if kind == "walking_on":
-        left = payload.get("left_m")
-        to_go = (
-            f"{timewords.distance(float(left))} to go. " if isinstance(left, int | float) else ""
-        )
-        return [f"{to_go}The alarm goes on until someone ends it."]
+        to_go = _to_go(payload.get("left_m"))
+        return [(f"{to_go}. " if to_go else "") + "The alarm goes on until someone ends it."]
     if kind == "reporting_again":
         silent = int(payload.get("silent_ms") or 0)
         return [
@@ -297,9 +294,9 @@ def _more(kind: str, payload: dict[str, Any], name: str, by: str, timer: bool) -
         )
     nearer = payload.get("walking_on")
     if isinstance(nearer, dict) and (at := times.time_of(nearer, "at")) is not None:
-        left = nearer.get("left_m")
-        to_go = f", {timewords.distance(float(left))} to go" if isinstance(left, int | float) else ""
-        more.append(f"Since then {name} has been getting nearer ({times.when(at, payload)}{to_go}).")
+        to_go = _to_go(nearer.get("left_m"))
+        since = times.when(at, payload) + (f", {to_go}" if to_go else "")
+        more.append(f"Since then {name} has been getting nearer ({since}).")
     on_it = payload.get("on_it")
     if on_it:
         more.append(f"{on_it} said they are on it, and has not ended the alarm yet.")
@@ -314,6 +311,11 @@ def _more(kind: str, payload: dict[str, Any], name: str, by: str, timer: bool) -
     elif _silent(payload):
         more.append(_DURESS_CAUTION.format(name=name, call=_call(payload)))
     return more
+
+
+def _to_go(left_m: object) -> str:
+    """ "700 m to go", or nothing when how far is not known."""
+    return f"{timewords.distance(float(left_m))} to go" if isinstance(left_m, int | float) else ""
 
 
 def _by_her(said: Mapping[str, object]) -> bool:
