@@ -86,3 +86,20 @@ def test_three_wrong_pins_say_her_phone_may_be_in_other_hands(cast: Cast) -> Non
         title
         == "ALARM: a wrong PIN three times on Mira's walk: someone else may have Mira's phone."
     )
+
+
+def test_inside_with_her_pin_during_an_alarm_is_one_message_saying_both(cast: Cast) -> None:
+    """ "The alarm about Mira is over. Mira ended it with the walk's PIN." and "Mira is home,
+    inside." came in the same second: one message says both; her guardians, told of the
+    alarm and not following her walks, still hear that it is over."""
+    mira, noor, _phone, walk = walking_heard(cast)
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    inside = cast.client.post(
+        f"/api/walks/{walk['id']}/inside", json={"pin": PIN}, headers=mira.auth
+    )
+    assert inside.status_code == 200, inside.text
+    assert cast.told(noor, "alarm_resolved") == []
+    [told] = cast.told(noor, "inside")
+    title, body = render(told)
+    assert title == "Mira is inside, not where the walk was going: the walk is over."
+    assert "The alarm is over: Mira ended it with the walk's PIN." in body.splitlines()

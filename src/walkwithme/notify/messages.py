@@ -254,7 +254,12 @@ def _more(kind: str, payload: dict[str, Any], name: str, by: str, timer: bool) -
     if kind == "inside" and payload.get("to_walker"):
         return ["The walk is over."]
     if kind == "inside" and payload.get("by"):
+        if payload.get("alarm_over"):
+            return [f"{by} said so, ending the alarm and the walk."]
         return [f"{by} said so, and ended the walk."]
+    if kind in ("inside", "ended") and payload.get("alarm_over"):
+        # One message for both, her right PIN having ended the alarm with the walk.
+        return [f"The alarm is over: {name} ended it with the walk's PIN."]
     if kind == "alarm_resolved" and payload.get("to_walker"):
         # Her SOS ended by someone else while her phone is in her pocket: she must not go on
         # thinking help is coming (an outside review: she was told nothing).

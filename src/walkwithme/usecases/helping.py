@@ -5,7 +5,7 @@ and the end of an alarm, by them or by her PIN (raising one and its ladder: usec
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -88,7 +88,10 @@ def resolve(tx: Tx, walk_id: int, person_id: int, note: str, *, home: bool = Fal
     walk = _alarmed_walk_for_helper(tx, walk_id, person_id)
     said = check_message(note)
     shown = walk.walker_state is WalkState.ALARM  # her devices were shown an alarm
-    walk = resolve_alarm(tx, walk, by=person_id, note=said)
+    # Safe and the walk over: her companions hear both in one message (`_home_by`), not two
+    # in the same second (an outside review read them as received).
+    ends = home and walk.walker_live
+    walk = resolve_alarm(tx, walk, by=person_id, note=said, ends_the_walk=ends)
     if home and walk.live:
         _home_by(tx, walk, person_id, said)
     elif shown and walk.walker_live:
@@ -111,17 +114,20 @@ def _home_by(tx: Tx, walk: Walk, person_id: int, note: str) -> None:
     }
     event_id = timeline.record(tx, walk.id, "inside", actor_id=person_id, **facts)
     others = [p for p in alerts.companion_ids(tx.conn, walk.id) if p != person_id]
-    alerts.tell(tx, walk, "inside", facts, others, event_id=event_id)
+    alerts.tell(tx, walk, "inside", {**facts, "alarm_over": True}, others, event_id=event_id)
     # She is told it in her own words: "Noor said you are safe" (notify/messages.py).
     facts_to_her = {**facts, "to_walker": True}
     alerts.tell(tx, walk, "inside", facts_to_her, [walk.walker_id], event_id=event_id)
 
 
-def resolve_alarm(tx: Tx, walk: Walk, *, by: int, note: str | None) -> Walk:
+def resolve_alarm(
+    tx: Tx, walk: Walk, *, by: int, note: str | None, ends_the_walk: bool = False
+) -> Walk:
     """The alarm is over. After a silent one, the walk becomes what her devices were shown:
     over if she was made to end it, going on otherwise (with the question they were asked,
     if one waits for her answer); an alarm they were shown is resolved for them too. Returns
-    the walk as saved."""
+    the walk as saved. `ends_the_walk`: the walk ends with it, and her companions hear both
+    in the walk's end (its alert says `alarm_over`); her guardians and the hook hear this."""
     # Read while the walk is in its alarm: a companion whose contact ended during it still
     # follows it until it is over (contacts.standing), so hears that it is.
     reached = who_it_reached(tx.conn, walk)
@@ -167,6 +173,8 @@ def resolve_alarm(tx: Tx, walk: Walk, *, by: int, note: str | None) -> Walk:
     # (Whether she ended it with her PIN, in the alerts only: not by names, which a companion
     # of hers may share; not on the event, which her devices see as her real PIN left it.)
     told = {**facts, "by_walker": by == walk.walker_id}
+    if ends_the_walk:
+        reached = replace(reached, companions=[])
     reached.tell(tx, walk, "alarm_resolved", told, event_id, but=by)
     return walk
 
