@@ -256,6 +256,22 @@ def sos_told_to_noor(
     return mira, noor, contact, walk
 
 
+def test_a_webhook_gets_the_words_of_its_alert_beside_its_facts(
+    local: tuple[Cast, Services], sink: WebhookSink
+) -> None:
+    """A webhook had only codes and epoch times (`"reason": "sos"`): a receiver that passes
+    alerts on to a chat or a text message had to rebuild every word, "Do not call her"
+    included. It gets the words an email carries, as a push does (`title`, `body`)."""
+    cast, svc = local
+    sos_told_to_noor(cast, svc, sink)
+    alarm = next(json.loads(r.body) for r in sink.ok() if json.loads(r.body)["kind"] == "alarm")
+    assert alarm["reason"] == "sos"  # the facts, as before
+    assert alarm["title"] == "ALARM: Mira pressed SOS."
+    lines = alarm["body"].splitlines()
+    assert re.fullmatch(r"Raised at \d\d:\d\d \(just now\)\.", lines[1]), lines
+    assert lines[-1] == f"{cast.services.config.base_url}/walks/{alarm['walk_id']}"
+
+
 def test_an_alert_being_sent_when_he_leaves_her_is_not_tried_again_if_it_fails(
     local: tuple[Cast, Services], sink: WebhookSink
 ) -> None:

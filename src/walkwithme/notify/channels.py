@@ -78,7 +78,11 @@ class Webhook:
     http: outbound.Outbound
 
     async def send(self, alert: Alert) -> None:
-        body = orjson.dumps(alert.payload)
+        # The words too, as an email or a push carries them (`title`, `body`): a receiver
+        # that passes alerts on to a chat or a text message had only codes and epoch times
+        # to rebuild them from, "Do not call her" included (an outside review).
+        title, words = render(alert.payload)
+        body = orjson.dumps({**alert.payload, "title": title, "body": words})
         headers = {
             "Content-Type": "application/json",
             "User-Agent": "WalkWithMe",
