@@ -4,6 +4,7 @@ alarm is told by who it was, never by names; the title says what happened."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from tests.people import PIN, Cast, Member
@@ -103,3 +104,17 @@ def test_inside_with_her_pin_during_an_alarm_is_one_message_saying_both(cast: Ca
     title, body = render(told)
     assert title == "Mira is inside, not where the walk was going: the walk is over."
     assert "The alarm is over: Mira ended it with the walk's PIN." in body.splitlines()
+
+
+def test_the_start_says_by_when_she_is_expected(cast: Cast) -> None:
+    """ "Mira started a walk home" said when, not until when: her companion could not tell
+    when to start worrying (the webhook had `expected_at`)."""
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    cast.channel(noor)
+    walk = cast.start_walk(mira)
+    _title, body = render(cast.told(noor, "started")[-1])
+    due = datetime.fromtimestamp(walk["expected_at"] / 1000, UTC)
+    assert (
+        f"Expected by {due:%H:%M}: you are told if Mira is late, or something seems wrong."
+    ) in body.splitlines()

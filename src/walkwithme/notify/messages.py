@@ -184,7 +184,10 @@ def render(payload: dict[str, Any]) -> tuple[str, str]:
     if happened is None and kind == "alarm":
         happened = times.time_of(payload, "at")
     if kind in _WHEN_LEAD and happened is not None:
-        lines.append(f"{_WHEN_LEAD[kind]} {times.when(happened, payload)}.")
+        hers = times.where_she_is(happened, payload, name) if kind == "alarm" else None
+        lines.append(
+            f"{_WHEN_LEAD[kind]} {times.when(happened, payload)}{f'; {hers}' if hers else ''}."
+        )
     if kind == "offer_declined" and payload.get("when"):
         lines.append(f"Promised instead: {payload['when']}.")
     last = payload.get("last_position") or payload.get("position")
@@ -225,7 +228,13 @@ def _what_to_do(payload: dict[str, Any], name: str) -> list[str]:
     elif link:
         said.append(f"Open the link to say you are on it and to see where {name} is now.")
     if not _silent(payload):  # (under her duress PIN: said above, with the number)
-        said.append(f"If you think {name} is in danger, {_call(payload)}.")
+        abroad = (
+            f" (where {name} is; from another country, call your own emergency number and say "
+            f"where {name} is)"
+            if payload.get("walker_timezone")
+            else ""
+        )
+        said.append(f"If you think {name} is in danger, {_call(payload)}{abroad}.")
     return said
 
 
@@ -245,6 +254,8 @@ def _more(kind: str, payload: dict[str, Any], name: str, by: str, timer: bool) -
     alarm, that an alarm is said again or who is on it, and, after her duress PIN, not to
     call her."""
     reason = str(payload.get("reason"))
+    if kind == "started":
+        return _expected(payload, name, timer)
     if kind == "check":
         # By when, in the alert itself: for a walker whose phone's app reports her walk, the
         # alert is all she sees of the question (it said when she was asked, not until when).
@@ -316,6 +327,19 @@ def _more(kind: str, payload: dict[str, Any], name: str, by: str, timer: bool) -
     elif _silent(payload):
         more.append(_DURESS_CAUTION.format(name=name, call=_call(payload)))
     return more
+
+
+def _expected(payload: dict[str, Any], name: str, timer: bool) -> list[str]:
+    """When to start worrying, in the start's alert: it said only when she set out (the
+    webhook had `expected_at`; an outside review)."""
+    due = times.time_of(payload, "expected_at")
+    if due is None:
+        return []
+    now = times.time_of(payload, "sent_at") or times.time_of(payload, "at") or due
+    at = times.clock(due, now, payload.get("timezone"))
+    if timer:
+        return [f"{name} asked to be checked on at {at}: you are told if {name} does not answer."]
+    return [f"Expected by {at}: you are told if {name} is late, or something seems wrong."]
 
 
 def _to_go(left_m: object) -> str:

@@ -151,7 +151,9 @@ class Notifier:
         payload = with_help(with_streets(payload, self.streets), self.config.emergency_number)
         # Its times said as of now, by the service's clock (a retry hours later says so), in
         # its recipient's zone.
-        payload = with_times(payload, self.clock.now_ms(), claimed.timezone)
+        payload = with_times(
+            payload, self.clock.now_ms(), claimed.timezone, claimed.walker_timezone
+        )
         alert = Alert(str(payload.get("key")), payload)
         try:
             await asyncio.wait_for(self._channel(claimed).send(alert), SEND_TIMEOUT_S)

@@ -15,18 +15,49 @@ from typing import Any
 from walkwithme.timewords import ago, span, zone
 
 
-def with_times(payload: dict[str, Any], now_ms: int, timezone: str | None) -> dict[str, Any]:
+def with_times(
+    payload: dict[str, Any],
+    now_ms: int,
+    timezone: str | None,
+    walker_timezone: str | None = None,
+) -> dict[str, Any]:
     """The alert as it is sent now: `sent_at`, the zone its words are said in (`timezone`:
-    the recipient's own), and the age of her last position as of now (`age_s`), from when it
-    was taken (`t`). The payload in the outbox is left as it was made."""
+    the recipient's own), her walk's zone where it is another (`walker_timezone`: a guardian
+    abroad read "Raised at 15:57" of her alarm at 22:57 at night), and the age of her last
+    position as of now (`age_s`), from when it was taken (`t`). The payload in the outbox is
+    left as it was made."""
     said = {**payload, "sent_at": now_ms}
     if timezone:
         said["timezone"] = timezone
+    if (
+        walker_timezone
+        and timezone
+        and _offset(walker_timezone, now_ms) != _offset(timezone, now_ms)
+    ):
+        said["walker_timezone"] = walker_timezone
     for key in ("last_position", "position"):
         last = payload.get(key)
         if isinstance(last, dict) and isinstance(last.get("t"), int):
             said[key] = {**last, "age_s": max(0, (now_ms - last["t"]) // 1000)}
     return said
+
+
+def _offset(tz: str, at_ms: int) -> timedelta | None:
+    """The zone's offset from UTC then: two names of one clock (Europe/Helsinki and
+    Europe/Riga) are one time."""
+    return datetime.fromtimestamp(at_ms / 1000, UTC).astimezone(zone(tz)).utcoffset()
+
+
+def where_she_is(at_ms: int, payload: dict[str, Any], name: str) -> str | None:
+    """ "22:57 in Helsinki, where Mira is": a time of the alert's by her clock, for a reader
+    in another zone (None in the same one)."""
+    tz = payload.get("walker_timezone")
+    if not tz:
+        return None
+    now = _ms(payload.get("sent_at")) or at_ms
+    city = str(tz).rsplit("/", 1)[-1].replace("_", " ")
+    place = f" in {city}," if "/" in str(tz) and not str(tz).startswith("Etc/") else ""
+    return f"{clock(at_ms, now, tz)}{place} where {name} is"
 
 
 def clock(at_ms: int, now_ms: int, tz: object) -> str:

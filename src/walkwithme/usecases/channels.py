@@ -174,6 +174,8 @@ class Claimed:
     # The zone its words are said in: its recipient's own (their profile's); the operator's
     # hook, who has none, the walker's (her walk's).
     timezone: str | None = None
+    # Her walk's zone: an alarm read in another says her time and where she is too.
+    walker_timezone: str | None = None
 
 
 def _due(now_ms: int) -> sa.ColumnElement[bool]:
@@ -209,6 +211,7 @@ def claim(tx: Tx, limit: int = 50, *, busy: Collection[int | None] = ()) -> list
             channels.c.secret,
             alerts.c.payload,
             sa.func.coalesce(people.c.timezone, walks.c.timezone).label("timezone"),
+            walks.c.timezone.label("walker_timezone"),
         )
         .join(alerts, alerts.c.id == deliveries.c.alert_id)
         .join(channels, channels.c.id == deliveries.c.channel_id, isouter=True)
@@ -229,7 +232,17 @@ def claim(tx: Tx, limit: int = 50, *, busy: Collection[int | None] = ()) -> list
     )
     taken = {row.id: row.attempts for row in leased}
     return [
-        Claimed(r.id, taken[r.id], r.channel_id, r.kind, r.target, r.secret, r.payload, r.timezone)
+        Claimed(
+            r.id,
+            taken[r.id],
+            r.channel_id,
+            r.kind,
+            r.target,
+            r.secret,
+            r.payload,
+            r.timezone,
+            r.walker_timezone,
+        )
         for r in rows
         if r.id in taken
     ]
