@@ -423,6 +423,27 @@ def test_signing_in_sets_the_session_cookie_and_signing_out_ends_it(cast: Cast) 
     assert noor.id  # (her other sessions go on)
 
 
+def test_an_alarms_link_after_its_hour_says_the_alarm_is_over_and_how(cast: Cast) -> None:
+    """Her guardian opens an old alarm's link before the alert that said it was over: the
+    page said only "This link has expired". It says the alarm is over, and whether she ended
+    it with her PIN; nothing of her (a link may be forwarded)."""
+    mira, _noor, phone, walk = cast.walking()
+    cast.send(phone, cast.fix((60.1700, 24.9414)))
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    token = cast.services.writer.run_sync(lambda tx: shares.alarm_link(tx, walk["id"]))
+    assert "ALARM" in page(cast.client, f"/api/share/{token}").text
+    ok = cast.client.post(f"/api/walks/{walk['id']}/ok", json={"pin": PIN}, headers=mira.auth)
+    assert ok.status_code == 200, ok.text
+    cast.clock.advance(minutes=61)
+    over = page(cast.client, f"/api/share/{token}")
+    assert over.status_code == 404
+    said = text_of(over.text)
+    assert "This alarm is over" in said
+    assert "It was ended 1 h 1 min ago, with the walker's own PIN." in said
+    assert "Mira" not in over.text
+    assert "60.17" not in over.text
+
+
 def test_a_link_is_a_page_for_browsers_and_json_for_clients(cast: Cast) -> None:
     mira, _noor, phone, walk = cast.walking()
     cast.send(phone, cast.fix((60.1700, 24.9414)))

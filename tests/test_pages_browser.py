@@ -639,7 +639,12 @@ def test_an_alarm_on_the_companions_page_and_the_guardians_link(
 
     site.clock.advance(minutes=61)
     guardian.reload()
-    expect(guardian.locator("h1")).to_have_text("This link has expired")
+    # Her guardian is told the alarm is over, and how, not only "expired" (he may have opened
+    # the old alert before the one that said so): still nothing of her, not even her name.
+    expect(guardian.locator("h1")).to_have_text("This alarm is over")
+    expect(guardian.locator("main")).to_contain_text(
+        "It was ended 1 h 1 min ago by someone following the walk, who found the walker safe."
+    )
     shown = guardian.content()
     assert "lat" not in shown
     assert "Mira" not in shown

@@ -11,6 +11,7 @@ see counts what a silent alarm does.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,12 +22,14 @@ from walkwithme.domain.walks import WalkState
 from walkwithme.security import new_token, token_hash
 from walkwithme.store.schema import insert_id, share_links, walks
 from walkwithme.store.tx import Tx
-from walkwithme.usecases.timeline import Audience
+from walkwithme.usecases import timeline
+from walkwithme.usecases.timeline import FOR_ALL, FOR_COMPANIONS, Audience
 from walkwithme.usecases.walk_record import Walk
 from walkwithme.usecases.walk_store import get_walk
 from walkwithme.usecases.walks import own_live_walk
 
 MAX_SHARE_HOURS = 48
+LOOKING = (FOR_ALL, FOR_COMPANIONS)  # what those looking for her see of a walk
 HOUR_MS = 3_600_000
 
 
@@ -148,6 +151,37 @@ def walk_for_link(
     if not valid:
         raise NotFound("this link shows nothing: it is unknown, expired or revoked")
     return walk, audience
+
+
+@dataclass(frozen=True)
+class AlarmOver:
+    """How the alarm an alarm's link was made for ended, for the page its link opens once
+    it shows nothing more: "This link has expired" left a guardian who opened an old alert
+    before reading the next one not knowing whether to go on looking (an outside review)."""
+
+    by_walker: bool  # she did, with her PIN (else whoever found her)
+    at: int  # when
+
+
+def alarm_over(conn: Connection, token: str) -> AlarmOver | None:
+    """How the alarm of this alarm's link ended, if it is one whose alarm is over (nothing
+    for a link she made): whether she ended it, and when, as its holders were told."""
+    row = conn.execute(
+        sa.select(share_links.c.walk_id, share_links.c.created_at).where(
+            share_links.c.token_hash == token_hash(token),
+            share_links.c.for_alarm.is_(True),
+            share_links.c.revoked_at.is_(None),
+        )
+    ).first()
+    walk = get_walk(conn, row.walk_id) if row else None
+    if row is None or walk is None:
+        return None
+    ended = timeline.last_event(
+        conn, walk.id, "alarm_resolved", since=row.created_at, seen_by=LOOKING, first=True
+    )
+    if ended is None:
+        return None
+    return AlarmOver(by_walker=ended.actor_id == walk.walker_id, at=int(ended.at))
 
 
 def alarm_link(tx: Tx, walk_id: int) -> str:

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Match
 from starlette.types import Scope
 
+from walkwithme import timewords
 from walkwithme.api import seen as seen_api
 from walkwithme.api.auth import services
 from walkwithme.domain.errors import NotFound
@@ -78,7 +79,19 @@ async def link_page(token: str, request: Request) -> Response:
     try:
         seen, helper_of = await svc.db.read(lambda c: seen_through(c, token, now, viewer))
     except NotFound:
-        return pages.render(request, "expired.html", status=404)
+        # An alarm's link whose alarm is over says so, and how it ended: "expired" left a
+        # guardian who opened an old alert first not knowing whether to go on looking. No
+        # name, nor where: a link may be forwarded, and what it showed is over.
+        over = await svc.db.read(lambda c: shares.alarm_over(c, token))
+        said = None
+        if over is not None:
+            ago = timewords.ago(over.at, now)
+            said = (
+                f"It was ended {ago}, with the walker's own PIN."
+                if over.by_walker
+                else f"It was ended {ago} by someone following the walk, who found the walker safe."
+            )
+        return pages.render(request, "expired.html", status=404, over=said)
     await seen_api.through_link(svc, seen.view["id"], token)  # her list of who looked
     urls: dict[str, Any] = {
         "live": f"/api/share/{token}/live",
