@@ -550,7 +550,12 @@ def test_the_checks_page_asks_once_and_then_says_it_was_answered(cast: Cast) -> 
     assert "Are you OK?" in asked.text
     assert 'for="pin"' in asked.text
     assert "/static/" in asked.text  # dressed like the other pages
-    assert cast.client.post(path, data={"pin": "2468"}).status_code == 200
+    thanked = cast.client.post(path, data={"pin": "2468"})
+    assert thanked.status_code == 200
+    # ...with the way back to her walk (the page ended there: an outside review).
+    assert re.search(
+        r'<a class="button primary huge" href="/walks/\d+">Open your walk</a>', thanked.text
+    )
     again = page(cast.client, path)
     assert "Already answered" in again.text
     assert 'name="pin"' not in again.text

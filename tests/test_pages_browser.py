@@ -281,6 +281,14 @@ def test_his_open_page_says_she_was_asked_are_you_ok_and_not_an_old_alarms_end(
     assert box is not None
     assert box["y"] + box["height"] <= PHONE["height"]  # on his first screen
     screenshot(page, "companion-asked")
+    # ...and still in sight once he has scrolled down to the map and the replies (he
+    # scrolled past it, and missed it: an outside review).
+    page.locator("#timeline").scroll_into_view_if_needed()
+    box = asked.bounding_box()
+    assert box is not None
+    assert box["y"] >= 0
+    assert box["y"] + box["height"] <= PHONE["height"]
+    page.evaluate("() => window.scrollTo(0, 0)")
     site.clock.advance(seconds=30)
     site.send(phone, route[2])
     expect(asked).to_be_hidden()

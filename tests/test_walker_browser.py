@@ -827,6 +827,36 @@ def test_a_phone_that_gives_no_new_position_is_not_said_to_be_sharing(
     expect(state).not_to_contain_text("Sharing")
 
 
+def test_a_failed_request_for_a_position_between_two_given_is_not_said_as_none_taken(
+    open_site: SiteFactory,  # noqa: F811
+    new_context: Callable[[], BrowserContext],  # noqa: F811
+) -> None:
+    """Offline, her browser failed one request for a position between two it gave: her page
+    said "Looking for your position…" beside "4 positions are waiting to be sent" (an
+    outside review)."""
+    site, noor, context, page, walk_id, mira = sharing_from_her_page(open_site, new_context)
+    page.evaluate(
+        """([lat, lon]) => {
+            navigator.geolocation.watchPosition = (given, failed) => {
+                const coords = { latitude: lat, longitude: lon, accuracy: 8 };
+                given({ coords, timestamp: Date.now() });
+                failed({ code: 3, PERMISSION_DENIED: 1 }); // a timeout
+                return 7;
+            };
+            navigator.geolocation.clearWatch = () => {};
+        }""",
+        list(START),
+    )
+    state = page.locator("#report-state")
+    context.set_offline(True)
+    site.clock.advance(seconds=50)
+    page.clock.fast_forward(50_000)  # quiet 45 s: her page asks again, and gets both
+    expect(page.locator("#report-queue")).to_contain_text("waiting to be sent: no network")
+    expect(state).to_contain_text("Sharing your position. Last sent")
+    expect(state).not_to_contain_text("Looking for your position")
+    context.set_offline(False)
+
+
 def test_a_rough_position_from_her_phone_is_said_with_how_to_give_a_precise_one(
     open_site: SiteFactory,  # noqa: F811
     new_context: Callable[[], BrowserContext],  # noqa: F811

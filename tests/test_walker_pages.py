@@ -76,6 +76,8 @@ def test_her_home_offers_the_walk_she_can_start_then_her_walk_then_how_it_went(
     during = text_of(page(cast.client, "/", mira).text)
     assert "Walk me home" not in during
     assert "You are on the way" in during
+    # Away from her walk's page her browser shares nothing (she moved, and nothing was kept).
+    assert "it does so only while your walk's page is open" in during
     assert f'href="/walks/{walk["id"]}"' in page(cast.client, "/", mira).text
     done = cast.client.post(f"/api/walks/{walk['id']}/inside", json={"pin": PIN}, headers=mira.auth)
     assert done.status_code == 200

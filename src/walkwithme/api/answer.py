@@ -168,4 +168,7 @@ async def answer(token: str, request: Request, svc: ServicesDep) -> HTMLResponse
         request,
         heading="Thank you",
         message="The people following your walk see that you are OK.",
+        # The way back to her walk (the page ended there: an outside review); the same
+        # whichever of her PINs she gave.
+        walk_url=f"/walks/{walk.id}",
     )

@@ -475,3 +475,4 @@ refreshTimes();
 // -- his other walks' alarms ---------------------------------------------------------------
 watchOtherAlarms({ said: byId("other-alarms"), url: data.needs_you, thisWalk: view.id });
 keepShort(byId("other-alarms"));
+keepShort(byId("asked"));

@@ -178,8 +178,11 @@ function sayQuiet() {
   );
 }
 
+let lastPositionAt = 0; // (this device's clock) when the browser last gave a position
+
 function onPosition(position) {
   lastTaken = Date.now();
+  lastPositionAt = lastTaken;
   const c = position.coords;
   const fix = { t: taken(position), lat: c.latitude, lon: c.longitude };
   if (c.accuracy !== null && c.accuracy !== undefined) fix.accuracy = c.accuracy;
@@ -202,7 +205,10 @@ function onError(error) {
     denied = true;
     say("This browser may not tell us where you are. Allow location for this site, or use a phone app.");
     byId("report-start").hidden = false;
-  } else {
+  } else if (Date.now() - lastPositionAt > STILL_MS) {
+    // (Not while positions come: a browser offline may fail one request for a fix between
+    // two it gives, and "Looking for your position…" beside "4 positions are waiting to be
+    // sent" read as if none were taken: an outside review.)
     say("Looking for your position…");
   }
 }
