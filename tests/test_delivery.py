@@ -365,6 +365,8 @@ def test_the_alarm_email_reaches_a_real_smtp_server(
     # Her number, a tap to call on the phone he reads it on.
     assert "Phone: +358 40 123 4567." in text
     assert 'Phone: <a href="tel:+358401234567">+358 40 123 4567</a>.' in html_part(alarm)
+    # The emergency number, a tap too (it was plain text).
+    assert '<a href="tel:112">call 112</a>' in html_part(alarm)
     started = next(m for m in mailbox.messages if "started a walk" in m["Subject"])
     assert page in plain_text(started)
 
@@ -450,6 +452,15 @@ def test_nobody_acknowledges_so_the_alarm_climbs_to_guardians_then_the_hook(
     assert svc.watchdog.tick_sync() == []  # the top of the ladder
     cast.clock.advance(minutes=10)
     assert svc.watchdog.tick_sync() == ["escalated"]  # said again to the top, 10 min on
+    send_all(svc)
+    # Said again to Gus and the hook, each with a link of its own: her list of who looked
+    # tells a guardian's look from the emergency line's (they shared one).
+    again_gus = json.loads(next(r for r in reversed(sink.received) if r.path == "/gus").body)
+    again_hook = json.loads(hook.received[-1].body)
+    assert again_gus["again"] is True
+    assert again_hook["again"] is True
+    assert "/api/share/" in again_gus["link"]
+    assert again_gus["link"] != again_hook["link"]
     # The timeline says who was told, not "the next people".
     events = cast.client.get(f"/api/walks/{walk['id']}/events", headers=noor.auth).json()
     said = [words.event_sentence(e, "Mira") for e in events if e["kind"] == "alarm_escalated"]

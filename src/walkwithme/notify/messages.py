@@ -403,6 +403,12 @@ def render_html(payload: dict[str, Any]) -> str:
         said = html.escape(f"Phone: {phone}.")
         call = f'Phone: <a href="{html.escape(tel_uri(str(phone)))}">{html.escape(str(phone))}</a>.'
         lines = [call if line == said else line for line in lines]
+    number = payload.get("emergency_number")
+    if number:
+        # "call 112" a tap too, as her number is (it was plain text: an outside review).
+        said = html.escape(f"call {number}")
+        call = f'<a href="{html.escape(tel_uri(str(number)))}">{said}</a>'
+        lines = [line.replace(said, call) for line in lines]
     if link:
         href = html.escape(str(link))
         lines.append(f'<a href="{href}">{href}</a>')

@@ -153,16 +153,22 @@ def escalate(tx: Tx, walk: Walk, *, has_hook: bool) -> tuple[Walk, bool]:
         alerts.tell(tx, walk, "alarm", said, companions, event_id=event_id)
     if rung == "companions":
         return walk, True
+
     # Guardians and the hook don't follow her walks: they get a link to it that works while
     # the alarm lasts and an hour after (the notifier adds the server's address to the path).
-    told = {**said, "link_path": f"/api/share/{shares.alarm_link(tx, walk.id)}"}
+    # A link each, guardians and the hook: her list of who looked tells a guardian's look
+    # from the emergency line's (said again, they shared one: an outside review).
+    def told() -> dict[str, Any]:
+        return {**said, "link_path": f"/api/share/{shares.alarm_link(tx, walk.id)}"}
+
     if rung == "guardians" or climb.again:
         guardians = alerts.guardian_ids(
             tx.conn, walk.walker_id, alarm_at=walk.alarm_since, walking_since=walk.walking_since
         )
-        alerts.tell(tx, walk, "alarm", told, guardians, event_id=event_id)
+        if guardians:
+            alerts.tell(tx, walk, "alarm", told(), guardians, event_id=event_id)
     if rung == "hook":
-        alerts.tell(tx, walk, "alarm", told, [], event_id=event_id, hook=True)
+        alerts.tell(tx, walk, "alarm", told(), [], event_id=event_id, hook=True)
     return walk, True
 
 
