@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tests.people import PIN, Cast, Member
+from tests.test_delivery import with_guardian
 from walkwithme.notify.messages import render
 
 
@@ -33,7 +34,7 @@ def test_her_sos_ended_by_a_companion_while_her_walk_goes_on_is_told_to_her(cast
     title, body = render(cast.told(mira, "alarm_resolved")[-1])
     assert title == "Noor ended your alarm."
     lines = body.splitlines()
-    assert "Your walk goes on. If you need help, press SOS again." in lines
+    assert "Your walk goes on. If you need help, press SOS." in lines
     assert "Note: I called her: pressed by mistake" in lines
     # Noor is not told of her own doing; nobody else is told twice.
     assert cast.told(noor, "alarm_resolved") == []
@@ -118,3 +119,62 @@ def test_the_start_says_by_when_she_is_expected(cast: Cast) -> None:
     assert (
         f"Expected by {due:%H:%M}: you are told if Mira is late, or something seems wrong."
     ) in body.splitlines()
+
+
+def test_a_companion_who_left_during_the_alarm_still_hears_it_is_over_with_her_walk(
+    cast: Cast,
+) -> None:
+    """Sam ended his contact with her during her alarm; she says "I'm inside" with her PIN:
+    the walk's end no longer reaches him (he follows her walks no more), and the alarm's end
+    went with it, so he would go on looking for her (a review of the one-message change)."""
+    mira, noor, sam = cast.person("Mira"), cast.person("Noor"), cast.person("Sam")
+    cast.link(mira, noor)
+    contact = cast.link(mira, sam)
+    for who in (noor, sam):
+        cast.channel(who)
+    walk = cast.start_walk(mira)
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    cast.clock.advance(minutes=1)
+    left = cast.client.delete(f"/api/contacts/{contact}", headers=sam.auth)
+    assert left.status_code == 204, left.text
+    inside = cast.client.post(
+        f"/api/walks/{walk['id']}/inside", json={"pin": PIN}, headers=mira.auth
+    )
+    assert inside.status_code == 200, inside.text
+    [over] = cast.told(sam, "alarm_resolved")
+    assert "Mira ended it with the walk's PIN." in render(over)[1].splitlines()
+    assert cast.told(sam, "inside") == []
+    # Noor, still following, hears both in one message.
+    assert cast.told(noor, "alarm_resolved") == []
+    [ended] = cast.told(noor, "inside")
+    assert "The alarm is over: Mira ended it with the walk's PIN." in render(ended)[1]
+
+
+def test_her_duress_alarm_climbing_to_her_guardian_says_what_she_was_made_to_do(
+    cast: Cast,
+) -> None:
+    """Her guardians and the hook read "Mira entered their duress PIN" without what for: the
+    first alarm said "to end the walk" (she may be at her door with whoever made her)."""
+    mira, noor, gus = with_guardian(cast)
+    cast.channel(noor)
+    cast.channel(gus)
+    walk = cast.start_walk(mira, duress_pin="1357")
+    ended = cast.client.post(
+        f"/api/walks/{walk['id']}/end", json={"pin": "1357"}, headers=mira.auth
+    )
+    assert ended.status_code == 200, ended.text
+    cast.clock.advance(minutes=3)
+    assert cast.services.watchdog.tick_sync() == ["escalated"]
+    title, body = render(cast.told(gus, "alarm")[-1])
+    assert title == "ALARM: Mira needs help and can't say so. Do not call or message Mira."
+    said = "Mira entered their duress PIN to end the walk: the PIN that says they are not free"
+    assert any(line.startswith(said) for line in body.splitlines()), body
+
+
+def test_an_alarms_end_queued_before_who_ended_it_was_said_reads_as_before() -> None:
+    """An alert made before the service said `by_walker` (waiting in the outbox across an
+    upgrade) reads as it did: by names."""
+    old = {"kind": "alarm_resolved", "walker": {"name": "Mira"}, "by": {"name": "Mira"}}
+    assert "Mira ended it with the walk's PIN." in render(old)[1].splitlines()
+    said = {**old, "by": {"name": "Noor"}}
+    assert "Noor ended it." in render(said)[1].splitlines()

@@ -444,6 +444,39 @@ def test_an_alarms_link_after_its_hour_says_the_alarm_is_over_and_how(cast: Cast
     assert "60.17" not in over.text
 
 
+def test_an_alarms_link_says_nothing_of_an_end_her_duress_pin_made_nor_of_an_old_alarm(
+    cast: Cast,
+) -> None:
+    """Her duress PIN given to her SOS's "I'm OK" ended nothing: the page said "with the
+    walker's own PIN". And an old alarm's end, while a newer alarm goes on, would reassure
+    wrongly: "expired", saying nothing of the newer one (a review)."""
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    phone = cast.device(mira)
+    walk = cast.start_walk(mira, duress_pin="1357")
+    cast.send(phone, cast.fix((60.1700, 24.9414)))
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    token = cast.services.writer.run_sync(lambda tx: shares.alarm_link(tx, walk["id"]))
+    forced = cast.client.post(
+        f"/api/walks/{walk['id']}/ok", json={"pin": "1357"}, headers=mira.auth
+    )
+    assert forced.status_code == 200, forced.text
+    cast.clock.advance(minutes=5)
+    ended = cast.client.post(
+        f"/api/walks/{walk['id']}/resolve", json={"note": "with her"}, headers=noor.auth
+    )
+    assert ended.status_code == 200, ended.text
+    cast.clock.advance(minutes=61)
+    said = text_of(page(cast.client, f"/api/share/{token}").text)
+    assert "It was ended 1 h 1 min ago by someone following the walk" in said
+    # A new alarm on the walk: the old link says only that it has expired.
+    cast.send(phone, cast.fix((60.1701, 24.9414)))
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    again = text_of(page(cast.client, f"/api/share/{token}").text)
+    assert "This link has expired" in again
+    assert "This alarm is over" not in again
+
+
 def test_a_link_is_a_page_for_browsers_and_json_for_clients(cast: Cast) -> None:
     mira, _noor, phone, walk = cast.walking()
     cast.send(phone, cast.fix((60.1700, 24.9414)))

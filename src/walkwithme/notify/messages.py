@@ -184,7 +184,7 @@ def render(payload: dict[str, Any]) -> tuple[str, str]:
     if happened is None and kind == "alarm":
         happened = times.time_of(payload, "at")
     if kind in _WHEN_LEAD and happened is not None:
-        hers = times.where_she_is(happened, payload, name) if kind == "alarm" else None
+        hers = times.her_time(happened, payload, name) if kind == "alarm" else None
         lines.append(
             f"{_WHEN_LEAD[kind]} {times.when(happened, payload)}{f'; {hers}' if hers else ''}."
         )
@@ -229,8 +229,7 @@ def _what_to_do(payload: dict[str, Any], name: str) -> list[str]:
         said.append(f"Open the link to say you are on it and to see where {name} is now.")
     if not _silent(payload):  # (under her duress PIN: said above, with the number)
         abroad = (
-            f" (where {name} is; from another country, call your own emergency number and say "
-            f"where {name} is)"
+            f" (far from {name}, call your own emergency number and say where {name} is)"
             if payload.get("walker_timezone")
             else ""
         )
@@ -274,9 +273,10 @@ def _more(kind: str, payload: dict[str, Any], name: str, by: str, timer: bool) -
     if kind == "alarm_resolved" and payload.get("to_walker"):
         # Her SOS ended by someone else while her phone is in her pocket: she must not go on
         # thinking help is coming (an outside review: she was told nothing).
-        return ["Your walk goes on. If you need help, press SOS again."]
+        return ["Your walk goes on. If you need help, press SOS."]
     if kind == "alarm_resolved":
-        return [f"{name} ended it with the walk's PIN." if _by_her(payload) else f"{by} ended it."]
+        by_her = _by_her(payload, name)
+        return [f"{name} ended it with the walk's PIN." if by_her else f"{by} ended it."]
     if kind == "walking_on":
         to_go = _to_go(payload.get("left_m"))
         return [(f"{to_go}. " if to_go else "") + "The alarm goes on until someone ends it."]
@@ -302,7 +302,7 @@ def _more(kind: str, payload: dict[str, Any], name: str, by: str, timer: bool) -
             f"You marked {name} safe"
             if before.get("you")
             else f"{name} ended an alarm with the walk's PIN"
-            if _by_her(before)
+            if _by_her(before, name)
             else f"{ender} marked {name} safe"
         )
         more.append(
@@ -347,10 +347,13 @@ def _to_go(left_m: object) -> str:
     return f"{timewords.distance(float(left_m))} to go" if isinstance(left_m, int | float) else ""
 
 
-def _by_her(said: Mapping[str, object]) -> bool:
+def _by_her(said: Mapping[str, Any], name: str) -> bool:
     """An alarm ended by the walker herself, with her PIN (`by_walker`: not by comparing
-    names, which a companion of her name would share)."""
-    return bool(said.get("by_walker"))
+    names, which a companion of her name would share; only for an alert queued before the
+    service said so)."""
+    if "by_walker" in said:
+        return bool(said["by_walker"])
+    return bool((said.get("by") or {}).get("name") == name)
 
 
 def with_help(payload: dict[str, Any], emergency_number: str) -> dict[str, Any]:

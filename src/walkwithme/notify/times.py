@@ -48,16 +48,14 @@ def _offset(tz: str, at_ms: int) -> timedelta | None:
     return datetime.fromtimestamp(at_ms / 1000, UTC).astimezone(zone(tz)).utcoffset()
 
 
-def where_she_is(at_ms: int, payload: dict[str, Any], name: str) -> str | None:
-    """ "22:57 in Helsinki, where Mira is": a time of the alert's by her clock, for a reader
-    in another zone (None in the same one)."""
+def her_time(at_ms: int, payload: dict[str, Any], name: str) -> str | None:
+    """ "22:57 by Mira's clock": a time of the alert's by her profile's zone, for a reader in
+    another (None in the same one). Her zone, not where she is: she may be travelling."""
     tz = payload.get("walker_timezone")
     if not tz:
         return None
     now = _ms(payload.get("sent_at")) or at_ms
-    city = str(tz).rsplit("/", 1)[-1].replace("_", " ")
-    place = f" in {city}," if "/" in str(tz) and not str(tz).startswith("Etc/") else ""
-    return f"{clock(at_ms, now, tz)}{place} where {name} is"
+    return f"{clock(at_ms, now, tz)} by {name}'s clock"
 
 
 def clock(at_ms: int, now_ms: int, tz: object) -> str:

@@ -144,7 +144,12 @@ def escalate(tx: Tx, walk: Walk, *, has_hook: bool) -> tuple[Walk, bool]:
     # when it was said again; and that she has been getting nearer since, if she has (her
     # guardians and the hook were told of a woman two minutes from her door as if nothing
     # had changed: an outside review). In the alerts only: the timeline has it already.
-    said = {**facts, "alarm_at": walk.alarm_since, **_walking_on(tx.conn, walk)}
+    said = {
+        **facts,
+        "alarm_at": walk.alarm_since,
+        **_walking_on(tx.conn, walk),
+        **_given_to(tx.conn, walk),
+    }
     # Said again at the top, it is said to every rung told so far, not to the top alone: a
     # hook mistyped or down (the operator's) took every repeat from her companions (outside
     # review), and whoever was told once may have missed it.
@@ -170,6 +175,18 @@ def escalate(tx: Tx, walk: Walk, *, has_hook: bool) -> tuple[Walk, bool]:
     if rung == "hook":
         alerts.tell(tx, walk, "alarm", told(), [], event_id=event_id, hook=True)
     return walk, True
+
+
+def _given_to(conn: Connection, walk: Walk) -> dict[str, Any]:
+    """What her duress PIN was given to do, as its silent alarm said it first (her guardians
+    and the hook read "Mira entered their duress PIN" without "to say “I'm inside”")."""
+    if walk.alarm_reason != Reason.DURESS.value:
+        return {}
+    first = timeline.last_event(
+        conn, walk.id, "alarm", since=walk.alarm_since or 0, seen_by=(FOR_COMPANIONS,), first=True
+    )
+    given = first.data.get("given_to") if first is not None else None
+    return {"given_to": given} if given else {}
 
 
 def _walking_on(conn: Connection, walk: Walk) -> dict[str, Any]:

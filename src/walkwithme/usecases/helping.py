@@ -90,11 +90,12 @@ def resolve(tx: Tx, walk_id: int, person_id: int, note: str, *, home: bool = Fal
     shown = walk.walker_state is WalkState.ALARM  # her devices were shown an alarm
     # Safe and the walk over: her companions hear both in one message (`_home_by`), not two
     # in the same second (an outside review read them as received).
-    ends = home and walk.walker_live
-    walk = resolve_alarm(tx, walk, by=person_id, note=said, ends_the_walk=ends)
-    if home and walk.live:
-        _home_by(tx, walk, person_id, said)
-    elif shown and walk.walker_live:
+    if home and walk.walker_live:
+        walk, end = end_with_the_walk(tx, walk, by=person_id, note=said)
+        _home_by(tx, walk, person_id, said, end)
+        return
+    walk = resolve_alarm(tx, walk, by=person_id, note=said)
+    if shown and walk.walker_live:
         # She is told, as she would be of her walk's end: her SOS ended by someone else while
         # her phone is in her pocket, she went on thinking help was coming (an outside review).
         by = {"id": person_id, "name": person_name(tx.conn, person_id)}
@@ -102,9 +103,10 @@ def resolve(tx: Tx, walk_id: int, person_id: int, note: str, *, home: bool = Fal
         alerts.tell(tx, walk, "alarm_resolved", to_her, [walk.walker_id])
 
 
-def _home_by(tx: Tx, walk: Walk, person_id: int, note: str) -> None:
+def _home_by(tx: Tx, walk: Walk, person_id: int, note: str, end: AlarmEnd) -> None:
     """She is safe, said by whoever found her (`person_id`): the walk is over, as her "I'm
-    inside" would end it, and everyone following it (her too) is told who said so."""
+    inside" would end it, and everyone following it (her too) is told who said so, with
+    the alarm's end (`end`)."""
     save(tx, walk, WalkState.SAFE, ended_at=tx.now_ms)
     facts: dict[str, Any] = {
         "note": note,
@@ -113,21 +115,55 @@ def _home_by(tx: Tx, walk: Walk, person_id: int, note: str) -> None:
         "by": {"id": person_id, "name": person_name(tx.conn, person_id)},
     }
     event_id = timeline.record(tx, walk.id, "inside", actor_id=person_id, **facts)
-    others = [p for p in alerts.companion_ids(tx.conn, walk.id) if p != person_id]
-    alerts.tell(tx, walk, "inside", {**facts, "alarm_over": True}, others, event_id=event_id)
+    end.tell_the_end(tx, walk, "inside", facts, event_id)
     # She is told it in her own words: "Noor said you are safe" (notify/messages.py).
     facts_to_her = {**facts, "to_walker": True}
     alerts.tell(tx, walk, "inside", facts_to_her, [walk.walker_id], event_id=event_id)
 
 
-def resolve_alarm(
-    tx: Tx, walk: Walk, *, by: int, note: str | None, ends_the_walk: bool = False
-) -> Walk:
+@dataclass(frozen=True)
+class AlarmEnd:
+    """An alarm ended with the walk (her right PIN saying she is inside or ending it, or
+    whoever found her saying she is safe): her companions hear both in the walk's end, one
+    message (two came in the same second, each with the note: an outside review)."""
+
+    reached: list[int]  # her companions the alarm reached
+    told: dict[str, Any]  # what its end says (`alarm_resolved`)
+    event_id: int
+    by: int  # who ended it
+
+    def tell_the_end(
+        self, tx: Tx, walk: Walk, kind: str, facts: dict[str, Any], event_id: int
+    ) -> None:
+        """The walk's end (`kind`, `facts`) to her companions now, saying the alarm is over
+        to those it reached; the alarm's end alone to one it reached who follows her walks
+        no more (a contact ended during it: he would go on looking for her); the walk's end
+        alone to one who came since."""
+        now = [p for p in alerts.companion_ids(tx.conn, walk.id) if p != self.by]
+        over = [p for p in now if p in self.reached]
+        alerts.tell(tx, walk, kind, {**facts, "alarm_over": True}, over, event_id=event_id)
+        alerts.tell(tx, walk, kind, facts, [p for p in now if p not in over], event_id=event_id)
+        gone = [p for p in self.reached if p not in now and p != self.by]
+        alerts.tell(tx, walk, "alarm_resolved", self.told, gone, event_id=self.event_id)
+
+
+def resolve_alarm(tx: Tx, walk: Walk, *, by: int, note: str | None) -> Walk:
     """The alarm is over. After a silent one, the walk becomes what her devices were shown:
     over if she was made to end it, going on otherwise (with the question they were asked,
     if one waits for her answer); an alarm they were shown is resolved for them too. Returns
-    the walk as saved. `ends_the_walk`: the walk ends with it, and her companions hear both
-    in the walk's end (its alert says `alarm_over`); her guardians and the hook hear this."""
+    the walk as saved."""
+    return _resolve(tx, walk, by=by, note=note, with_the_walk=False)[0]
+
+
+def end_with_the_walk(tx: Tx, walk: Walk, *, by: int, note: str | None) -> tuple[Walk, AlarmEnd]:
+    """The alarm is over, and the walk ends next: her guardians and the hook hear of the
+    alarm now; her companions, with the walk's end (`AlarmEnd.tell_the_end`)."""
+    return _resolve(tx, walk, by=by, note=note, with_the_walk=True)
+
+
+def _resolve(
+    tx: Tx, walk: Walk, *, by: int, note: str | None, with_the_walk: bool
+) -> tuple[Walk, AlarmEnd]:
     # Read while the walk is in its alarm: a companion whose contact ended during it still
     # follows it until it is over (contacts.standing), so hears that it is.
     reached = who_it_reached(tx.conn, walk)
@@ -173,10 +209,11 @@ def resolve_alarm(
     # (Whether she ended it with her PIN, in the alerts only: not by names, which a companion
     # of hers may share; not on the event, which her devices see as her real PIN left it.)
     told = {**facts, "by_walker": by == walk.walker_id}
-    if ends_the_walk:
-        reached = replace(reached, companions=[])
+    end = AlarmEnd(reached.companions, told, event_id, by)
+    if with_the_walk:
+        reached = replace(reached, companions=[])  # (told with the walk's end: `end`)
     reached.tell(tx, walk, "alarm_resolved", told, event_id, but=by)
-    return walk
+    return walk, end
 
 
 @dataclass(frozen=True)

@@ -150,11 +150,11 @@ def inside(
             companions = alerts.companion_ids(tx.conn, walk_id)
             next_walks.promise(tx, walker_id, companions, next_at, told=False)
         return
-    walk, over = _alarm_over(tx, walk)
+    walk, end = _alarm_over(tx, walk)
     save(tx, walk, WalkState.SAFE, ended_at=tx.now_ms)
     event_id = timeline.record(tx, walk_id, "inside", actor_id=walker_id, **facts)
     companions = alerts.companion_ids(tx.conn, walk_id)
-    alerts.tell(tx, walk, "inside", {**facts, **over}, companions, event_id=event_id)
+    _tell_the_end(tx, walk, end, "inside", facts, companions, event_id)
     if next_at is not None:
         next_walks.promise(tx, walker_id, companions, next_at, told=True)
 
@@ -165,24 +165,38 @@ def end(tx: Tx, walk_id: int, walker_id: int, note: str | None, pin: Pin) -> Non
     if pin is Pin.DURESS or walk.covert:
         _covered(tx, walk, pin, "ended", facts, shown=WalkState.ENDED, ended=True)
         return
-    walk, over = _alarm_over(tx, walk)
+    walk, end = _alarm_over(tx, walk)
     save(tx, walk, WalkState.ENDED, ended_at=tx.now_ms)
     event_id = timeline.record(tx, walk_id, "ended", actor_id=walker_id, **facts)
     companions = alerts.companion_ids(tx.conn, walk_id)
-    alerts.tell(tx, walk, "ended", {**facts, **over}, companions, event_id=event_id)
+    _tell_the_end(tx, walk, end, "ended", facts, companions, event_id)
 
 
-def _alarm_over(tx: Tx, walk: Walk) -> tuple[Walk, dict[str, bool]]:
+def _alarm_over(tx: Tx, walk: Walk) -> tuple[Walk, helping.AlarmEnd | None]:
     """Her right PIN, saying she is inside or ending the walk during an alarm, ends the alarm
     first, as "I'm OK" would: everyone it reached (her guardians, the operator's hook) hears
-    that it is over and that she ended it; her companions hear it in the walk's end, one
-    message (two came in one second). Returns the walk as saved, and what the end's alert
-    says of the alarm (in the alert only: her devices see the event as her duress PIN's
-    twin would show it)."""
+    that it is over and that she ended it; her companions, in the walk's end (one message:
+    two came in one second). What the end's alert says of the alarm is in the alert only:
+    her devices see the event as her duress PIN's twin would show it."""
     if walk.state is not WalkState.ALARM:
-        return walk, {}
-    walk = helping.resolve_alarm(tx, walk, by=walk.walker_id, note=None, ends_the_walk=True)
-    return walk, {"alarm_over": True}
+        return walk, None
+    return helping.end_with_the_walk(tx, walk, by=walk.walker_id, note=None)
+
+
+def _tell_the_end(
+    tx: Tx,
+    walk: Walk,
+    end: helping.AlarmEnd | None,
+    kind: str,
+    facts: dict[str, Any],
+    companions: list[int],
+    event_id: int,
+) -> None:
+    """Her walk's end to her companions, with the alarm's end if it ended it."""
+    if end is None:
+        alerts.tell(tx, walk, kind, facts, companions, event_id=event_id)
+    else:
+        end.tell_the_end(tx, walk, kind, facts, event_id)
 
 
 def extend(tx: Tx, walk_id: int, walker_id: int, minutes: int, pin: Pin) -> int:

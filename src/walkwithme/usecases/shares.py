@@ -20,9 +20,8 @@ from sqlalchemy.engine import Connection
 from walkwithme.domain.errors import Invalid, NotFound
 from walkwithme.domain.walks import WalkState
 from walkwithme.security import new_token, token_hash
-from walkwithme.store.schema import insert_id, share_links, walks
+from walkwithme.store.schema import events, insert_id, share_links, walks
 from walkwithme.store.tx import Tx
-from walkwithme.usecases import timeline
 from walkwithme.usecases.timeline import FOR_ALL, FOR_COMPANIONS, Audience
 from walkwithme.usecases.walk_record import Walk
 from walkwithme.usecases.walk_store import get_walk
@@ -176,10 +175,32 @@ def alarm_over(conn: Connection, token: str) -> AlarmOver | None:
     walk = get_walk(conn, row.walk_id) if row else None
     if row is None or walk is None:
         return None
-    ended = timeline.last_event(
-        conn, walk.id, "alarm_resolved", since=row.created_at, seen_by=LOOKING, first=True
+    # The alarm's own end: not what her devices were shown after her duress PIN (`cover`:
+    # her PIN given to the alarm they were shown, which ended nothing).
+    ends = conn.execute(
+        sa.select(events.c.id, events.c.actor_id, events.c.at, events.c.data)
+        .where(
+            events.c.walk_id == walk.id,
+            events.c.kind == "alarm_resolved",
+            events.c.at >= row.created_at,
+            events.c.audience.in_(LOOKING),
+        )
+        .order_by(events.c.id)
     )
+    ended = next((e for e in ends if not e.data.get("cover")), None)
     if ended is None:
+        return None
+    # An alarm since: this one's end would reassure wrongly; "expired", saying nothing of it
+    # (a stranger holding the link must not learn of a silent alarm).
+    since = conn.execute(
+        sa.select(events.c.id).where(
+            events.c.walk_id == walk.id,
+            events.c.kind == "alarm",
+            events.c.id > ended.id,
+            events.c.audience.in_(LOOKING),
+        )
+    ).first()
+    if since is not None:
         return None
     return AlarmOver(by_walker=ended.actor_id == walk.walker_id, at=int(ended.at))
 
