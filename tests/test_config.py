@@ -40,6 +40,7 @@ def test_an_emergency_number_is_kept_as_it_dials() -> None:
         ("WWM_CLOCK_SPEED", "-2"),
         ("WWM_CATCH_UP_SECONDS", "0"),
         ("WWM_PUBLIC_URL", "walk.example.org"),
+        ("WWM_PUBLIC_URL", "https://example.org/walk"),  # its pages are at the root
         ("WWM_EMERGENCY_NUMBER", "police"),
         ("WWM_EMERGENCY_NUMBER", "1"),
     ],
@@ -108,4 +109,15 @@ def test_a_misspelled_setting_is_named_and_the_names_read_elsewhere_are_not() ->
     )
     assert said == (
         "WWM_PROT is not a setting (did you mean WWM_PORT?); it is ignored (docs/configuration.md)",
+    )
+
+
+def test_a_public_address_under_a_path_is_refused_saying_why() -> None:
+    """`https://example.org/walk` was taken: invite links went there, and its pages sent
+    people to `/signin`, outside it (an operator's review)."""
+    with pytest.raises(ConfigError, match="without a path") as refused:
+        load_config({"WWM_PUBLIC_URL": "https://example.org/walk"})
+    assert "https://walk.example.org" in str(refused.value)
+    assert load_config({"WWM_PUBLIC_URL": "https://walk.example.org/"}).public_url == (
+        "https://walk.example.org"
     )

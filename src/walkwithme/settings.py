@@ -79,6 +79,20 @@ def _url(text: str) -> str:
     return text
 
 
+def _public_url(text: str) -> str:
+    """Where people reach the service: a host of its own, never under a path (its pages and
+    API are at the root: `https://example.org/walk` printed invite links there, and its pages
+    sent people to `/signin`, outside it: an operator's review)."""
+    url = _url(text)
+    parts = urlsplit(url)
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError(
+            "must be the service's own address, without a path (it serves its pages and API "
+            "at the root: give it a host name of its own, such as https://walk.example.org)"
+        )
+    return url
+
+
 def _days(text: str) -> float:
     """A number of days: `7`, `0.5`, `0` (as soon as the walk is over)."""
     try:
@@ -188,7 +202,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WWM_PORT", _port, 8000, "Port to listen on."),
     Setting(
         "WWM_PUBLIC_URL",
-        _url,
+        _public_url,
         "",
         "Address people reach the service at, used in links; empty means http://HOST:PORT.",
     ),
