@@ -114,18 +114,18 @@ def people_import(
     as_json: JsonOpt = False,
 ) -> None:
     """Create many accounts from a CSV file, all or none; prints each password once."""
+    problems: list[str] = []
     try:
         rows = imports.read(file, timezone or machine_timezone())
     except imports.ImportRefused as exc:
-        for problem in exc.problems:
-            err.print(f"[red]error:[/red] {escape(problem)}")
-        err.print("Nothing was imported.")
-        raise typer.Exit(1) from None
+        rows, problems = exc.rows, exc.problems
     svc = open_services(data)
     try:
-        clash = svc.db.read_sync(lambda c: imports.taken(c, rows))
-        if clash:
-            for problem in clash:
+        # Every problem at once, an address taken already too (it came on a second run).
+        good = rows
+        problems = imports.by_line(problems + svc.db.read_sync(lambda c: imports.taken(c, good)))
+        if problems:
+            for problem in problems:
                 err.print(f"[red]error:[/red] {escape(problem)}")
             err.print("Nothing was imported.")
             raise typer.Exit(1)

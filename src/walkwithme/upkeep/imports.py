@@ -27,11 +27,24 @@ MAX_ROWS = 10_000
 
 
 class ImportRefused(Exception):
-    """The file can't be imported as it is; every problem is listed, nothing was written."""
+    """The file can't be imported as it is; every problem is listed, nothing was written.
+    `rows`: the lines that were good, for what only the database can say of them (an address
+    taken already: said on a second run only, once the others were mended)."""
 
-    def __init__(self, problems: list[str]) -> None:
+    def __init__(self, problems: list[str], rows: list[Row] | None = None) -> None:
         super().__init__("; ".join(problems))
         self.problems = problems
+        self.rows = rows or []
+
+
+def by_line(problems: list[str]) -> list[str]:
+    """Problems in the order of the lines they name (those of the whole file first)."""
+
+    def line(problem: str) -> int:
+        number = problem.removeprefix("line ").split(":", 1)[0]
+        return int(number) if problem.startswith("line ") and number.isdigit() else 0
+
+    return sorted(problems, key=line)
 
 
 @dataclass(frozen=True)
@@ -87,7 +100,7 @@ def read(path: Path, default_timezone: str) -> list[Row]:
     if len(rows) > MAX_ROWS:
         problems.append(f"{len(rows)} people: import at most {MAX_ROWS} at a time")
     if problems:
-        raise ImportRefused(problems)
+        raise ImportRefused(problems, rows)
     return rows
 
 
