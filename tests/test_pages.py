@@ -440,6 +440,7 @@ def test_an_alarms_link_after_its_hour_says_the_alarm_is_over_and_how(cast: Cast
     said = text_of(over.text)
     assert "This alarm is over" in said
     assert "It was ended 1 h 1 min ago, with the walker's own PIN." in said
+    assert 'href="tel:112"' in over.text  # "Still worried? Call for help": a tap to call
     assert "Mira" not in over.text
     assert "60.17" not in over.text
 
@@ -475,6 +476,28 @@ def test_an_alarms_link_says_nothing_of_an_end_her_duress_pin_made_nor_of_an_old
     again = text_of(page(cast.client, f"/api/share/{token}").text)
     assert "This link has expired" in again
     assert "This alarm is over" not in again
+
+
+def test_an_alarm_after_one_marked_safe_says_on_the_page_it_is_a_new_one(cast: Cast) -> None:
+    """Noor marked her safe, the walk went on, and the alarm came back: the alerts said it
+    was a new one, the page's banner did not (Sam took it for the old one: a review)."""
+    mira, noor, sam = cast.person("Mira"), cast.person("Noor"), cast.person("Sam")
+    cast.link(mira, noor)
+    cast.link(mira, sam)
+    walk = cast.start_walk(mira)
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    cast.client.post(f"/api/walks/{walk['id']}/resolve", json={"note": "ok"}, headers=noor.auth)
+    calm = text_of(page(cast.client, f"/walks/{walk['id']}", sam).text)
+    assert "A new alarm" not in calm
+    cast.clock.advance(minutes=7)
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    said = re.compile(r"A new alarm: (\w+) ended the last one at \d\d:\d\d, and the walk went on\.")
+    his = said.search(text_of(page(cast.client, f"/walks/{walk['id']}", sam).text))
+    assert his is not None
+    assert his.group(1) == "Noor"
+    yours = said.search(text_of(page(cast.client, f"/walks/{walk['id']}", noor).text))
+    assert yours is not None
+    assert yours.group(1) == "you"
 
 
 def test_a_link_is_a_page_for_browsers_and_json_for_clients(cast: Cast) -> None:

@@ -660,6 +660,24 @@ def test_an_alarm_on_the_companions_page_and_the_guardians_link(
     no_serious_violations(guardian)
 
 
+def test_an_alarm_after_one_marked_safe_says_live_it_is_a_new_one(
+    open_site: SiteFactory, new_context: Callable[[], BrowserContext]
+) -> None:
+    """His page open: he marks Mira safe, the walk goes on, and the alarm comes back. The
+    banner says it is a new one (Sam took it for the old one said late: an outside review;
+    Sam's words, with Noor's name: tests/test_pages.py)."""
+    site = open_site()
+    mira, noor, _phone, walk = site.walking()
+    site.call(mira, "POST", f"/api/walks/{walk['id']}/sos")
+    page = companion_page(site, new_context(), noor, walk["id"])
+    site.call(noor, "POST", f"/api/walks/{walk['id']}/resolve", note="ok")
+    expect(page.locator("#alarm")).to_be_hidden()
+    site.call(mira, "POST", f"/api/walks/{walk['id']}/sos")
+    expect(page.locator("#alarm-new")).to_have_text(
+        re.compile(r"^A new alarm: you ended the last one at \d\d:\d\d, and the walk went on\.$")
+    )
+
+
 def test_a_page_opened_before_her_first_position_says_when_she_was_last_seen_in_its_alarm(
     open_site: SiteFactory, new_context: Callable[[], BrowserContext]
 ) -> None:
@@ -796,6 +814,17 @@ def test_her_sos_ended_with_her_duress_pin_goes_silent_on_his_open_page_at_once(
     expect(page.locator("#goes-on")).to_be_hidden()
     # Her walk page stopped sharing then: said why her position stopped.
     expect(page.locator("#stopped-sharing")).to_contain_text("that stopped when the walk seemed")
+    # His note reaches no phone of hers now (the walk is over for them): not warned of.
+    expect(page.locator("#note-phone")).to_be_hidden()
+    # ...after what he can do: "I'm on it" is on his first screen (all text filled it: the
+    # reason, the warning, then this, and no button: an outside review).
+    for width, height in ((390, 844), (360, 740)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.evaluate("() => window.scrollTo(0, 0)")
+        box = page.locator("#on-it").bounding_box()
+        assert box is not None
+        assert box["y"] + box["height"] <= height, (width, box)
+    page.set_viewport_size(PHONE)
     page.get_by_label("What happened? (the others see it)").fill("Found her")
     page.get_by_role("button", name="Mark Mira safe").click()
     expect(page.locator("#headline")).to_have_text("The alarm is over, and Mira's walk with it")

@@ -622,7 +622,9 @@ def test_sos_is_held_then_can_be_cancelled_and_is_sent_when_back_online(
     # Noor finds her: her page says the alarm is over, and who ended it.
     site.call(noor, "POST", f"/api/walks/{walk_id}/resolve", note="found her")
     expect(page.locator("#alarm")).to_be_hidden()
-    expect(page.locator("#sos-sent")).to_have_text("The alarm is over: Noor ended it: “found her”.")
+    expect(page.locator("#sos-sent")).to_have_text(
+        "The alarm is over: Noor ended it: “found her”. If you need help, press SOS."
+    )
     expect(page.get_by_role("link", name="Call 112")).to_be_hidden()
     expect(sos).to_be_visible()
 

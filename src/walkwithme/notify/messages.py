@@ -47,9 +47,9 @@ REASONS = {
     "no_answer": "no answer to “Are you OK?”",
     "wrong_pins": "wrong PIN three times",
     # Said first as what it is (a call for help), then how it came, in plain words.
-    "duress": (
-        "a silent call for help: the duress PIN was given, and their own phone shows nothing of it"
-    ),
+    # (Not "and their own phone shows nothing of it": the page says what that means for him,
+    # "Don't message or call Mira", and the reason alone filled a phone's first screen.)
+    "duress": "a silent call for help: the duress PIN was given",
 }
 
 # Her duress PIN given again during its silent alarm (`said`: what it was given for).

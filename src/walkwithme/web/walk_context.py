@@ -72,6 +72,29 @@ def waiting(events: list[dict[str, Any]], state: str) -> dict[str, Any] | None:
     return None
 
 
+def again_said(ended: dict[str, Any], me: int | None, tz: str | None) -> str:
+    """ "A new alarm: Noor ended the last one at 23:10, and the walk went on." (again.js
+    says it the same way, live)."""
+    who = words.person(ended.get("by"), me)
+    return (
+        f"A new alarm: {'you' if who == 'You' else who} ended the last one at "
+        f"{words.clock_time(int(ended['at']), tz)}, and the walk went on."
+    )
+
+
+def _ended_before(events: list[dict[str, Any]], alarm: dict[str, Any]) -> dict[str, Any] | None:
+    """The alarm ended last before this one, the walk going on, if one was: the alerts
+    said so, his page did not, and Sam, told the first was over, took the new one for it
+    (an outside review)."""
+    before = None
+    for event in events:
+        if event.get("id") == alarm.get("id"):
+            break
+        if event["kind"] == "alarm_resolved" and not event.get("cover"):
+            before = event
+    return before
+
+
 def alarm_reasons(alarm: dict[str, Any]) -> list[str]:
     """Why, as codes: why it began, then what came during it (`_alarm_event`)."""
     return [str(alarm.get("reason") or alarm["kind"]), *alarm.get("then", [])]
@@ -191,6 +214,9 @@ def walk_context(
         "alarm": alarm,
         "alarm_reason": _alarm_reason(alarm) if alarm else None,
         "alarm_since": words.when(int(alarm["at"]), now, tz) if alarm else None,
+        "alarm_new": again_said(ended, me, tz)
+        if alarm and (ended := _ended_before(seen.events, alarm))
+        else None,
         "on_it": words.on_it(on_it),
         "said_on_it": "You" in on_it,  # its button says so (and says it again if pressed)
         "last": last,
@@ -217,7 +243,9 @@ def walk_context(
         "silent": silent,
         # His note may show on a phone someone else holds: after her duress PIN, or three
         # wrong PINs (whoever guessed may hold it).
-        "note_warned": silent or (alarm is not None and alarm.get("reason") == "wrong_pins"),
+        # (Not once her duress PIN ended the walk for her devices: it reaches none of them.)
+        "note_warned": (silent and not view.get("over_for_her"))
+        or (alarm is not None and alarm.get("reason") == "wrong_pins"),
         # Her duress PIN ended the walk for her devices: marking her safe ends it too.
         "over_for_her": bool(view.get("over_for_her")),
         "quick_replies": QUICK_REPLIES if can_act and live and not silent else (),
@@ -236,6 +264,15 @@ def walk_context(
             "last_event": seen.events[-1]["id"] if seen.events else 0,
             # Why the alarm is, as codes: the banner says what comes during it after them.
             "alarm_reasons": alarm_reasons(alarm) if alarm else [],
+            # The alarm ended last, for a new one to say so (again.js): who, and when.
+            "last_resolved": next(
+                (
+                    {"by": e.get("by"), "at": e["at"]}
+                    for e in reversed(seen.events)
+                    if e["kind"] == "alarm_resolved" and not e.get("cover")
+                ),
+                None,
+            ),
             "alarm_began": words.alarm_began(alarm) if alarm else None,
             # Whether her duress PIN was given: the next is said "again" (words.timeline).
             "duress_before": any(words.duress_given(e) for e in seen.events),

@@ -1,8 +1,9 @@
 // His other walks' alarms, on the walk page he follows one from: he would not see another's
-// alarm without his home page or an alert, so this asks every 20 s (and when the page is
-// looked at again) and says each, with its link.
+// alarm without his home page or an alert, so this asks every 5 s (and when the page is
+// looked at again) and says each, with its link. (Every 20 s, an SOS went unseen for up to
+// 20 s on the page he was looking at: an outside review. One small read a look.)
 
-const OTHERS_EVERY_MS = 20000;
+const OTHERS_EVERY_MS = 5000;
 
 // `said`: where they are said; `url`: /needs-you; `thisWalk`: the walk this page is of.
 export function watchOtherAlarms({ said, url, thisWalk }) {

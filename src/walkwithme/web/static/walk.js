@@ -178,7 +178,7 @@ function goSilent() {
 // duress PIN, or three wrong PINs): said by the note, not after it.
 function warnOfTheNote() {
   const phone = byId("note-phone");
-  if (phone) {
+  if (phone && !view.over_for_her) {
     phone.hidden = false;
     byId("note").setAttribute("aria-describedby", "note-phone");
   }
@@ -251,7 +251,9 @@ function updateBanner(event) {
     // there again, should she need it).
     const sent = byId("sos-sent");
     if (sent) {
-      sent.textContent = overSaid;
+      // Ended by someone else, her walk going on: what to do if she still needs help (her
+      // alert said it, her page did not).
+      sent.textContent = who && who !== "You" ? `${overSaid} If you need help, press SOS.` : overSaid;
       sent.classList.remove("bad");
       sent.hidden = false;
     }
@@ -274,6 +276,11 @@ function updateWalk(walk) {
     // Her duress PIN made her end the walk: marking her safe ends it too (walk.html).
     for (const [id, hidden] of [["goes-on", true], ["ends-too", false], ["stopped-sharing", false]]) {
       if (byId(id)) byId(id).hidden = hidden;
+    }
+    // ...and his note reaches no phone of hers then (the walk is over for them).
+    if (byId("note-phone")) {
+      byId("note-phone").hidden = true;
+      byId("note").removeAttribute("aria-describedby");
     }
   }
   document.body.className = `walk${herOwn ? " walker" : ""} state-${walk.state}`;
