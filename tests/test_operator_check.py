@@ -5,6 +5,7 @@ unsigned emergency hook, Apprise schemes that name nothing."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import make_services
 from tests.people import Cast
+from tests.service import Service
 from tests.sinks import webhook_sink
 from tests.test_delivery import add_webhook, send_all
 from tests.test_operator_cli import run
@@ -172,3 +174,29 @@ def test_hook_test_posts_a_signed_test_and_says_whether_it_was_taken(tmp_path: P
     unset = run("hook", "test", "--data", str(data), env={"WWM_EMERGENCY_HOOK": ""})
     assert unset.returncode == 1
     assert "WWM_EMERGENCY_HOOK is not set" in unset.stderr
+
+
+def test_check_says_when_the_running_services_heartbeat_fails(tmp_path: Path) -> None:
+    """A mistyped WWM_HEARTBEAT_URL failed every beat, said only in the service's log: the
+    dead man's switch would raise its alarm, and `check` said nothing (an operator's
+    review). It asks the running service, here, and fails."""
+    data = tmp_path / "data"
+    with webhook_sink() as switch:
+        switch.script = [501] * 100
+        env = {"WWM_HEARTBEAT_URL": switch.url + "/ping/abc"}
+        before = check(data, **env)["heartbeat"]
+        assert before["verdict"] == "warning"  # nothing serves here yet
+        assert "no service answers at" in before["said"]
+        service = Service(data, env=env).start()
+        try:
+            said: dict[str, Any] = {}
+            for _ in range(60):  # until a beat has been tried (at the watchdog's first look)
+                said = check(data, **env)["heartbeat"]
+                if said["verdict"] == "failed":
+                    break
+                time.sleep(0.5)
+        finally:
+            service.stop()
+    assert said["verdict"] == "failed", said
+    assert "beats failed (HTTP 501)" in said["said"]
+    assert "check WWM_HEARTBEAT_URL" in said["said"]

@@ -35,6 +35,8 @@ class Heartbeat:
     last_sent_ms: int | None = None
     sent: int = 0
     failures: int = 0
+    failing: int = 0  # failures since the last beat that arrived (`walkwithme check` says it)
+    last_problem: str | None = None
     _loop: BackgroundLoop = field(init=False)
 
     def __post_init__(self) -> None:
@@ -56,10 +58,13 @@ class Heartbeat:
             ok, problem = False, type(exc).__name__
         if not ok:
             self.failures += 1
+            self.failing += 1
+            self.last_problem = problem
             log.warning("the heartbeat to the dead man's switch failed (%s)", problem)
             return False
         self.last_sent_ms = now
         self.sent += 1
+        self.failing = 0
         return True
 
     def tick_sync(self) -> bool:

@@ -147,16 +147,20 @@ def remember_address(config: Config) -> None:
     (config.data_dir / ADDRESS_FILE).write_text(f"http://{host}:{config.port}\n")
 
 
-def served_at(config: Config) -> str:
-    """The address the service's links are built on: WWM_PUBLIC_URL; else where the last
-    `serve` of this data folder listened; else WWM_HOST and WWM_PORT."""
-    if config.public_url:
-        return config.public_url
+def listening_at(config: Config) -> str:
+    """Where the last `serve` of this data folder listened, on this machine (its full
+    /healthz answers only here); else WWM_HOST and WWM_PORT."""
     try:
         recorded = (config.data_dir / ADDRESS_FILE).read_text().strip()
     except OSError:
         recorded = ""
-    return recorded if recorded.startswith("http://") else config.base_url
+    return recorded if recorded.startswith("http://") else f"http://{config.host}:{config.port}"
+
+
+def served_at(config: Config) -> str:
+    """The address the service's links are built on: WWM_PUBLIC_URL; else where the last
+    `serve` of this data folder listened; else WWM_HOST and WWM_PORT."""
+    return config.public_url or listening_at(config)
 
 
 FAST_CLOCK = "fast-clock.json"  # a demo's or drill's clock, kept in the data folder (clock.py)

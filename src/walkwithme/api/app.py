@@ -166,6 +166,8 @@ def create_app(services: Services, *, manage: bool = True) -> FastAPI:
                 "last_sent": svc.heartbeat.last_sent_ms,
                 "sent": svc.heartbeat.sent,
                 "failures": svc.heartbeat.failures,
+                "failing": svc.heartbeat.failing,
+                "last_problem": svc.heartbeat.last_problem,
             },
             # OwnTracks over MQTT: whether the broker is reachable (phones' messages wait
             # on the broker meanwhile, so this is a warning, not a failure of the service).

@@ -25,7 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from walkwithme.clock import Clock, ahead_of_real, was_jumped
 from walkwithme.config import Config
 from walkwithme.notify import mail
-from walkwithme.startup import FAST_CLOCK, not_a_folder, safe_url, served_at
+from walkwithme.startup import FAST_CLOCK, listening_at, not_a_folder, safe_url, served_at
 from walkwithme.store.database import Database
 from walkwithme.store.migrate import (
     NewerDatabase,
@@ -85,6 +85,8 @@ def _all(config: Config, clock: Clock, get: Getter) -> Iterator[Finding]:
     yield _streets(config)
     yield email_finding(config)
     yield _public_url(config, get)
+    if config.heartbeat_url:  # (without one, nobody outside hears of the service's silence)
+        yield _heartbeat(config, get)
     if config.emergency_hook:  # (without one, an alarm's ladder ends with her guardians)
         yield hook_finding(config, hook_health)
     yield _apprise(config)
@@ -317,6 +319,40 @@ def _public_url(config: Config, get: Getter) -> Finding:
             "keep a service worker or take Web Push (docs/deploy.md)",
         )
     return Finding("public address", Verdict.OK, f"{config.public_url} answers")
+
+
+def _heartbeat(config: Config, get: Getter) -> Finding:
+    """Whether the running service's beats reach the dead man's switch, from its own
+    /healthz here: a mistyped WWM_HEARTBEAT_URL failed every beat, said only in its log (an
+    operator's review). Failing is a failure: the switch will raise its alarm."""
+    url = f"{listening_at(config)}/healthz"
+    try:
+        beat = get(url).json().get("heartbeat")
+    except (httpx2.HTTPError, ValueError, AttributeError):
+        return Finding(
+            "heartbeat",
+            Verdict.WARN,
+            f"no service answers at {url}: whether its beats arrive "
+            "can't be told (run check beside a running serve)",
+        )
+    if not isinstance(beat, dict):
+        return Finding(
+            "heartbeat",
+            Verdict.WARN,
+            "the running service sends none: it started before "
+            "WWM_HEARTBEAT_URL was set (restart it)",
+        )
+    if beat.get("failing"):
+        return Finding(
+            "heartbeat",
+            Verdict.FAIL,
+            f"the last {beat['failing']} beats failed "
+            f"({beat.get('last_problem') or 'no answer'}): the dead man's switch will raise its "
+            "alarm; check WWM_HEARTBEAT_URL",
+        )
+    if not beat.get("sent"):
+        return Finding("heartbeat", Verdict.WARN, "no beat sent yet (one a minute)")
+    return Finding("heartbeat", Verdict.OK, f"{beat['sent']} beats arrived, none failing")
 
 
 def _hook_health(db: Database) -> hook.Health:
