@@ -78,6 +78,8 @@ class Heard:
     # Its times say how her phone's clock runs against ours (not a broker's retained copy of
     # an old message): usecases/phone_clocks.py.
     clock: bool = True
+    # On its charger: a low battery it brings is said so ("It is charging") as it is made.
+    charging: bool = False
 
 
 FROM_HER_PHONE = Heard()
@@ -269,7 +271,7 @@ def _judge(
     """The batch judged in time order, knowing which of its instants are `stored` already;
     then what its message says of her phone (`heard`)."""
     outcomes: dict[int, Outcome] = {}
-    track = Track(walk, tx.now_ms, field)
+    track = Track(walk, tx.now_ms, field, charging=heard.charging)
     rows: list[dict[str, Any]] = []
     seen = set(stored)
     for index, fix in todo:

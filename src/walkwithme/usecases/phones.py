@@ -22,7 +22,7 @@ from walkwithme.domain.reporting import App, Client
 from walkwithme.domain.walks import Destination
 from walkwithme.ingest import CHARGING, MOCK_LOCATION, NOT_CHARGING, OFFLINE, PhoneMessage
 from walkwithme.ingest.owntracks import mode_command
-from walkwithme.store.schema import alerts, events
+from walkwithme.store.schema import events
 from walkwithme.store.tx import Tx
 from walkwithme.streets import StreetMap
 from walkwithme.usecases import devices, phone_clocks, phone_sos, timeline, tours
@@ -97,10 +97,7 @@ def _take(
                 noted = f"{'; '.join(left_out)}; the position was kept"
     refused = refused or noted
     if message.signal != OFFLINE:  # the broker's word that it lost the phone is not the phone's
-        said_before = _last_event_id(tx) if message.charging else 0
         refused = _record(tx, device, fixes, message, streets) or refused
-        if message.charging:
-            _low_battery_charging(tx, device, said_before)
     walk = live_walk_of(tx.conn, device.person_id)
     on_walk = walk is not None and walk.walker_live
     # After her duress PIN ended the walk for her devices, it is live for the people looking
@@ -263,11 +260,19 @@ def _heard(tx: Tx, device: Device, message: PhoneMessage) -> tuple[Heard, str | 
     arrived = not message.replayed and not message.relayed
     alive_ms = message.alive_ms
     if alive_ms is not None and alive_ms > tx.now_ms + MAX_ERROR_MS:
-        return Heard(arrived), "timestamp is in the future: check the phone's clock"
+        return Heard(arrived, charging=bool(message.charging)), (
+            "timestamp is in the future: check the phone's clock"
+        )
     refused = None
     if alive_ms is not None and phone_clocks.ahead(tx, device, alive_ms):
         refused = "timestamp is in the future: check the phone's clock"
-    heard = Heard(arrived, alive_ms, message.alive_battery, clock=not message.replayed)
+    heard = Heard(
+        arrived,
+        alive_ms,
+        message.alive_battery,
+        clock=not message.replayed,
+        charging=bool(message.charging),
+    )
     return heard, refused
 
 
@@ -285,36 +290,6 @@ def _charging(tx: Tx, walk: Walk, device: Device, client: Client, charging: bool
             app=client.app.value,
             signal=CHARGING if charging else NOT_CHARGING,
         )
-
-
-def _last_event_id(tx: Tx) -> int:
-    return int(tx.conn.execute(sa.select(sa.func.max(events.c.id))).scalar_one() or 0)
-
-
-def _low_battery_charging(tx: Tx, device: Device, after_id: int) -> None:
-    """The fixes just taken made a low-battery notice, and the phone that sent them says it
-    is charging: the notice says so, on the timeline and in the alert to her companions
-    (made in this transaction, not sent yet)."""
-    walk_ids = [walk.id for walk in walks_taking_fixes(tx.conn, device.person_id)]
-    found = tx.conn.execute(
-        sa.select(events.c.id, events.c.data).where(
-            events.c.id > after_id,
-            events.c.walk_id.in_(walk_ids),
-            events.c.kind == "low_battery",
-        )
-    ).all()
-    for row in found:
-        tx.conn.execute(
-            events.update().where(events.c.id == row.id).values(data={**row.data, "charging": True})
-        )
-        for alert in tx.conn.execute(
-            sa.select(alerts.c.id, alerts.c.payload).where(alerts.c.event_id == row.id)
-        ).all():
-            tx.conn.execute(
-                alerts.update()
-                .where(alerts.c.id == alert.id)
-                .values(payload={**alert.payload, "charging": True})
-            )
 
 
 def _reports_news(tx: Tx, walk_id: int, device: Device, before: Client | None, now: Client) -> bool:

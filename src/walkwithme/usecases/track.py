@@ -35,8 +35,11 @@ class Track:
     """The walk as a batch of trusted fixes moves it, folded in memory in time order: where
     she is, how far she has left, the door, her battery. Saved once, with its events."""
 
-    def __init__(self, walk: Walk, now_ms: int, field: DistanceField | None = None) -> None:
+    def __init__(
+        self, walk: Walk, now_ms: int, field: DistanceField | None = None, *, charging: bool = False
+    ) -> None:
         self.before = walk
+        self.charging = charging  # the phone said it is on its charger
         self.now_ms = now_ms
         self.field = field
         self.state = walk.walker_state  # under a duress PIN's cover, the door moves the cover
@@ -291,9 +294,10 @@ class Track:
             return
         self.notice = notice
         # Not an alarm: a word to the companions while the phone can still send one.
-        self.events.append(
-            ("low_battery", {"battery": level, "position": track_news.position(where)})
-        )
+        said: dict[str, Any] = {"battery": level, "position": track_news.position(where)}
+        if self.charging:
+            said["charging"] = True  # "Mira's battery is low, but charging"
+        self.events.append(("low_battery", said))
 
     def values(self) -> dict[str, Any]:
         """What the batch changed of the walk's columns (nothing, if none of its fixes moved
