@@ -1097,6 +1097,23 @@ def test_without_guardians_the_alarm_goes_to_the_hook_then_is_said_again(
     assert (len(hook.received), over["kind"], over["by"]["name"]) == (3, "alarm_resolved", "Noor")
 
 
+def test_a_guardian_passed_over_on_the_way_to_the_hook_is_told_the_alarm_all_the_same(
+    local: tuple[Cast, Services],
+) -> None:
+    """Gus's only channel was never tested: the ladder went past him to the hook, and he was
+    told nothing of the alarm, then that it was over (an outside review). Told both now."""
+    cast, svc = local
+    mira, noor, gus = with_guardian(cast)
+    cast.channel(gus, worked=False)
+    walk = cast.start_walk(mira)
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    cast.clock.advance(minutes=3)
+    assert svc.watchdog.tick_sync() == ["escalated"]
+    assert rungs_told(cast, gus) == [("hook", False)]
+    cast.client.post(f"/api/walks/{walk['id']}/resolve", json={"note": "ok"}, headers=noor.auth)
+    assert len(cast.told(gus, "alarm_resolved")) == 1
+
+
 def rungs_told(cast: Cast, who: Member) -> list[tuple[str, bool]]:
     return [(a["rung"], a["again"]) for a in cast.told(who, "alarm") if "rung" in a]
 

@@ -416,3 +416,21 @@ def test_people_list_piped_keeps_every_address_whole_and_the_version_is_said(
     version = run("--version")
     assert version.returncode == 0
     assert version.stdout.startswith("walkwithme 0.")
+
+
+def test_a_name_is_shown_as_typed_in_the_operators_tables_never_as_markup(tmp_path: Path) -> None:
+    """A person named "Eve [/bold]" stopped `people list` with a traceback in a terminal, and
+    "[link=...]" made her name a link in the operator's table (an outside review)."""
+    data = str(tmp_path / "data")
+    name = "Eve [/bold] [link=https://evil.example]x[/link]"
+    added = run("people", "add", "eve@example.org", "--name", name, "--data", data, stdin="")
+    assert added.returncode == 0, added.stderr
+    shown = run("people", "list", "--data", data, env={"FORCE_COLOR": "1", "COLUMNS": "200"})
+    assert shown.returncode == 0, shown.stderr
+    assert "Eve [/bold] [link=https://evil.example]x[/link]" in shown.stdout
+    assert "\x1b]8;" not in shown.stdout  # no hyperlink made of it
+    made = run("devices", "add", "eve@example.org", "[/x] phone", "--data", data)
+    assert made.returncode == 0, made.stderr
+    devices = run("devices", "list", "eve@example.org", "--data", data, env={"FORCE_COLOR": "1"})
+    assert devices.returncode == 0, devices.stderr
+    assert "[/x] phone" in devices.stdout

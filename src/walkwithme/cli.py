@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from walkwithme import __version__, cli_devices, cli_people, cli_upkeep, startup
@@ -240,7 +241,9 @@ def people_list(data: DataOpt = None, as_json: JsonOpt = False) -> None:
     table = Table(*head)
     table.columns[1].overflow = "fold"  # whole, however narrow the terminal
     for row in rows:
-        table.add_row(*row)
+        # As typed, never read as Rich's markup: a name "[/bold]" stopped the list with a
+        # traceback, and "[link=...]" made another's name a link (an outside review).
+        table.add_row(*(escape(cell) for cell in row))
     console.print(table)
 
 
@@ -400,11 +403,11 @@ def offers_list(email: str, data: DataOpt = None, as_json: JsonOpt = False) -> N
         for o in found[direction]:
             reminder = describe(o["reminder_at"], person.timezone) if o["reminder_at"] else ""
             at = describe(o["at"], person.timezone)
-            table.add_row(str(o["id"]), arrow, o[key]["name"], o["state"], at, reminder)
+            table.add_row(str(o["id"]), arrow, escape(o[key]["name"]), o["state"], at, reminder)
     for r in found["recurring"]:
         every = f"{','.join(r['days'])} {r['time']}"
         arrow = "to" if r["direction"] == "by_me" else "from"
-        table.add_row(f"r{r['id']}", arrow, r["person"]["name"], "recurring", every, "")
+        table.add_row(f"r{r['id']}", arrow, escape(r["person"]["name"]), "recurring", every, "")
     console.print(table)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from walkwithme import startup
@@ -83,14 +84,16 @@ def devices_list(email: str, data: DataOpt = None, as_json: JsonOpt = False) -> 
         return
     table = Table("id", "name", "created", "last seen", "app", "reports", "last refusal")
     for d in found:
+        cells = (d["name"], d["app"] or "", d["reports"] or "", d["last_refusal"] or "")
+        name, app, reports, refusal = (escape(str(cell)) for cell in cells)  # not markup
         table.add_row(
             str(d["id"]),
-            d["name"],
+            name,
             when(d["created_at"]),
             when(d["last_seen_at"]),
-            d["app"] or "",
-            d["reports"] or "",
-            d["last_refusal"] or "",
+            app,
+            reports,
+            refusal,
         )
     console.print(table)
 

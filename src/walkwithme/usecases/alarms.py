@@ -127,6 +127,10 @@ def escalate(tx: Tx, walk: Walk, *, has_hook: bool) -> tuple[Walk, bool]:
     ten minutes: an alarm is never left with nobody watching it. Returns the walk as saved,
     and whether anybody was told (not yet, when her companions are the top: `_climb`)."""
     climb = _climb(tx, walk, walk.escalation_level, walk.alarm_since, has_hook)
+    # Her guardians, passed over on the way up because none has a channel that has worked
+    # yet: told all the same (an untested channel may work), as they are told it is over
+    # (they were told only that: an outside review).
+    guardians_passed = (walk.escalation_level or 0) < _GUARDIANS <= climb.level
     walk = save(tx, walk, escalation_level=climb.level, escalate_at=climb.next_at)
     if not climb.says:
         return walk, False
@@ -166,7 +170,7 @@ def escalate(tx: Tx, walk: Walk, *, has_hook: bool) -> tuple[Walk, bool]:
     def told() -> dict[str, Any]:
         return {**said, "link_path": f"/api/share/{shares.alarm_link(tx, walk.id)}"}
 
-    if rung == "guardians" or climb.again:
+    if rung == "guardians" or climb.again or guardians_passed:
         guardians = alerts.guardian_ids(
             tx.conn, walk.walker_id, alarm_at=walk.alarm_since, walking_since=walk.walking_since
         )
@@ -187,6 +191,9 @@ def _given_to(conn: Connection, walk: Walk) -> dict[str, Any]:
     )
     given = first.data.get("given_to") if first is not None else None
     return {"given_to": given} if given else {}
+
+
+_GUARDIANS = LADDER.index("guardians")
 
 
 def _walking_on(conn: Connection, walk: Walk) -> dict[str, Any]:
