@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+
 from tests.people import HOME, PIN, START, Cast
+from walkwithme.store.schema import throttles
 
 
 def test_nothing_is_shared_until_the_contact_accepts(cast: Cast) -> None:
@@ -71,6 +74,36 @@ def test_asking_an_address_answers_alike_whether_it_has_an_account_or_not(cast: 
         lambda c: c.exec_driver_sql("SELECT count(*) FROM contacts").scalar_one()
     )
     assert stored == 2  # Noor's request and Pia's declined one; nothing for the ghost
+
+
+def test_every_request_to_be_a_contact_is_counted_and_a_flood_is_refused(cast: Cast) -> None:
+    """An unknown address made no write and was answered 1.5 ms sooner than a member's: the
+    timing said which addresses have accounts (an outside review). Every request is counted
+    now, a write whoever the address is; and 30 a day are enough to ask one's friends."""
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+
+    def counted() -> int:
+        key = f"asks:{mira.id}"
+        hits = cast.services.db.read_sync(
+            lambda c: c.execute(sa.select(throttles.c.hits).where(throttles.c.key == key)).scalar()
+        )
+        return int(hits or 0)
+
+    def ask(email: str) -> int:
+        answer = cast.client.post("/api/contacts", json={"email": email}, headers=mira.auth)
+        return answer.status_code
+
+    assert ask("ghost@example.org") == 202
+    assert counted() == 1  # (an unknown address: a write all the same)
+    assert ask(noor.email) == 202
+    assert counted() == 2
+    for n in range(28):
+        assert ask(f"ghost{n}@example.org") == 202
+    flood = cast.client.post(
+        "/api/contacts", json={"email": "one-more@example.org"}, headers=mira.auth
+    )
+    assert flood.status_code == 429
+    assert "too many requests to be someone's contact today" in flood.json()["error"]
 
 
 def test_asking_with_something_that_is_not_an_email_is_refused_by_name(cast: Cast) -> None:

@@ -14,6 +14,7 @@ from walkwithme.domain.people import ContactRole, ContactState, contact_transiti
 from walkwithme.domain.walks import LIVE_VALUES
 from walkwithme.store.schema import contacts, insert_id, people, walk_companions, walks
 from walkwithme.store.tx import Tx
+from walkwithme.usecases import throttle
 
 _OPEN = (ContactState.PENDING.value, ContactState.ACCEPTED.value)
 ASK_AGAIN_AFTER_MS = 7 * 86_400_000
@@ -24,6 +25,7 @@ def ask_alike(tx: Tx, owner_id: int, email: str, role: str) -> None:
     account, was asked already or declined this week is nobody's business. The asker learns
     who said yes from her contacts, once they do. Other mistakes (a role that doesn't exist,
     her own address) are still said."""
+    throttle.contact_ask(tx, owner_id)  # (a write whoever the address is: see CONTACT_ASKS)
     try:
         ask(tx, owner_id, email, role)
     except (NotFound, Conflict) as exc:
@@ -40,29 +42,31 @@ def ask(tx: Tx, owner_id: int, email: str, role: str) -> dict[str, Any]:
     member = tx.conn.execute(
         sa.select(people.c.id).where(people.c.email == normalise_email(email))
     ).first()
-    # Whether an address has an account is nobody's business: a stranger's address gets the
-    # same answer as a member's, and no request is made.
-    if member is None:
-        raise NotFound("nobody with this email can be asked here", field="email")
-    if member.id == owner_id:
+    if member is not None and member.id == owner_id:
         raise Invalid("you can't be your own contact", field="email")
+    # Whether an address has an account is nobody's business: a stranger's address gets the
+    # same answer as a member's, and no request is made; the same reads are made for it (no
+    # account is numbered 0), so that its answer comes no sooner.
+    member_id = member.id if member is not None else 0
     existing = tx.conn.execute(
         sa.select(contacts.c.id).where(
             contacts.c.owner_id == owner_id,
-            contacts.c.member_id == member.id,
+            contacts.c.member_id == member_id,
             contacts.c.state.in_(_OPEN),
         )
     ).first()
-    if existing:
-        raise Conflict("you have asked this person already", field="email")
     declined = tx.conn.execute(
         sa.select(contacts.c.updated_at).where(
             contacts.c.owner_id == owner_id,
-            contacts.c.member_id == member.id,
+            contacts.c.member_id == member_id,
             contacts.c.state == ContactState.DECLINED.value,
             contacts.c.updated_at > tx.now_ms - ASK_AGAIN_AFTER_MS,
         )
     ).first()
+    if member is None:
+        raise NotFound("nobody with this email can be asked here", field="email")
+    if existing:
+        raise Conflict("you have asked this person already", field="email")
     if declined:
         # A "no" is respected: asking again at once would turn a request into pressure.
         raise Conflict("this person declined; you can ask again a week after", field="email")

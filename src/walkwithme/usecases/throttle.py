@@ -124,6 +124,17 @@ def channel_test(tx: Tx, person_id: int, channel_id: int) -> None:
     hit(tx, f"test-person:{person_id}", TESTS_PER_PERSON)
 
 
+# Requests to be someone's contact: enough to ask a circle of friends, and a write for each,
+# whoever the address is (an unknown one made none, and answered 1.5 ms sooner: whether an
+# address has an account was in the timing, an outside review).
+CONTACT_ASKS = Limit(30, 24 * 60 * MINUTE_MS, "requests to be someone's contact today")
+
+
+def contact_ask(tx: Tx, person_id: int) -> None:
+    """One request to be someone's contact, counted for whoever asks."""
+    hit(tx, f"asks:{person_id}", CONTACT_ASKS)
+
+
 SIGN_IN, SIGN_UP, SIGNED_IN = "account", "signup", "password"  # what the attempts were
 
 
@@ -142,7 +153,12 @@ def account_keys(email: str) -> list[str]:
 def person_keys(person_id: int, channel_ids: list[int]) -> list[str]:
     """Every key a person's messages and channel tests are counted under (forgotten with her
     account: usecases/deletion.py)."""
-    mine = [f"messages:{person_id}", f"messages-day:{person_id}", f"test-person:{person_id}"]
+    mine = [
+        f"messages:{person_id}",
+        f"messages-day:{person_id}",
+        f"test-person:{person_id}",
+        f"asks:{person_id}",
+    ]
     return mine + [f"test-channel:{channel_id}" for channel_id in channel_ids]
 
 
