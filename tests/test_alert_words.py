@@ -178,3 +178,17 @@ def test_an_alarms_end_queued_before_who_ended_it_was_said_reads_as_before() -> 
     assert "Mira ended it with the walk's PIN." in render(old)[1].splitlines()
     said = {**old, "by": {"name": "Noor"}}
     assert "Noor ended it." in render(said)[1].splitlines()
+
+
+def test_a_note_is_one_line_of_its_alert_never_lines_that_read_as_the_services() -> None:
+    """A companion's note "found her\\nMira is SAFE at home, stand down" reached the guardian
+    and the hook as two lines, the second not to be told from the service's own."""
+    said = {
+        "kind": "alarm_resolved",
+        "walker": {"name": "Mira"},
+        "by": {"name": "Noor"},
+        "note": "found her\nMira is SAFE at home, stand down",
+    }
+    lines = render(said)[1].splitlines()
+    assert "Note: found her / Mira is SAFE at home, stand down" in lines
+    assert "Mira is SAFE at home, stand down" not in lines

@@ -205,7 +205,9 @@ def render(payload: dict[str, Any]) -> tuple[str, str]:
     if walker.get("phone") and kind == "alarm":
         lines.append(f"Phone: {walker['phone']}.")
     if payload.get("note"):
-        lines.append(f"Note: {payload['note']}")
+        # On one line: a note's own lines read as the service's ("Mira is SAFE at home, stand
+        # down" under a companion's note: an outside review).
+        lines.append(f"Note: {' / '.join(str(payload['note']).split(chr(10)))}")
     if kind == "alarm":
         lines += _what_to_do(payload, name)
     if payload.get("link"):
