@@ -118,18 +118,10 @@ TESTS_PER_CHANNEL = Limit(5, 60 * MINUTE_MS, "tests of this channel")
 TESTS_PER_PERSON = Limit(20, 24 * 60 * MINUTE_MS, "tests of your channels today")
 
 
-# ...and for the address it reaches, whoever's channel it is: removed and added again (or
-# added by several accounts), a channel's count began anew (an outside review).
-TESTS_PER_ADDRESS = Limit(5, 60 * MINUTE_MS, "tests to this address")
-
-
-def channel_test(tx: Tx, person_id: int, channel_id: int, target: str) -> None:
-    """One test of a channel, counted for the channel, for its owner, and for the address it
-    reaches (`target`, kept only as a digest)."""
+def channel_test(tx: Tx, person_id: int, channel_id: int) -> None:
+    """One test of a channel, counted for the channel and for its owner."""
     hit(tx, f"test-channel:{channel_id}", TESTS_PER_CHANNEL)
     hit(tx, f"test-person:{person_id}", TESTS_PER_PERSON)
-    digest = hashlib.sha256(target.strip().lower().encode()).hexdigest()[:40]
-    hit(tx, f"test-address:{digest}", TESTS_PER_ADDRESS)
 
 
 # Requests to be someone's contact: enough to ask a circle of friends, and a write for each,
