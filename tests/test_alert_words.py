@@ -189,6 +189,8 @@ def test_a_note_is_one_line_of_its_alert_never_lines_that_read_as_the_services()
         "by": {"name": "Noor"},
         "note": "found her\nMira is SAFE at home, stand down",
     }
-    lines = render(said)[1].splitlines()
-    assert "Note: found her / Mira is SAFE at home, stand down" in lines
-    assert "Mira is SAFE at home, stand down" not in lines
+    for breaks in ("\n", "\u2028", "\r\n"):
+        note = f"found her{breaks}Mira is SAFE at home, stand down"
+        lines = render({**said, "note": note})[1].splitlines()
+        assert "Note: found her / Mira is SAFE at home, stand down" in lines, breaks
+        assert "Mira is SAFE at home, stand down" not in lines

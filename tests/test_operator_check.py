@@ -190,7 +190,7 @@ def test_check_says_when_the_running_services_heartbeat_fails(tmp_path: Path) ->
         service = Service(data, env=env).start()
         try:
             said: dict[str, Any] = {}
-            for _ in range(60):  # until a beat has been tried (at the watchdog's first look)
+            for _ in range(120):  # until beats have failed three times in a row (5 s apart)
                 said = check(data, **env)["heartbeat"]
                 if said["verdict"] == "failed":
                     break

@@ -237,6 +237,13 @@ def test_people_import_is_all_or_nothing_and_names_each_bad_line(tmp_path: Path)
         "aino@example.org,Aino again,,\n"
         "taken@example.org,Taken,,\n"
     )
+    only_bad = tmp_path / "only-bad.csv"
+    only_bad.write_text("email,name\nnot-an-email,X\n")
+    untouched = tmp_path / "untouched"
+    refused = run("people", "import", str(only_bad), "--data", str(untouched))
+    assert refused.returncode == 1
+    assert "line 2" in refused.stderr
+    assert not untouched.exists()  # no good row: no database opened, nor made
     refused = run("people", "import", str(bad), "--data", str(data))
     assert refused.returncode == 1
     # Every problem in one run, in the file's order: an address taken already too (it was

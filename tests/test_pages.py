@@ -498,6 +498,10 @@ def test_an_alarm_after_one_marked_safe_says_on_the_page_it_is_a_new_one(cast: C
     yours = said.search(text_of(page(cast.client, f"/walks/{walk['id']}", noor).text))
     assert yours is not None
     assert yours.group(1) == "you"
+    # Through an alarm's link (no reader's zone): no time, rather than UTC's wrong hour.
+    token = cast.services.writer.run_sync(lambda tx: shares.alarm_link(tx, walk["id"]))
+    linked = text_of(page(cast.client, f"/api/share/{token}").text)
+    assert "A new alarm: Noor ended the last one, and the walk went on." in linked
 
 
 def test_a_link_is_a_page_for_browsers_and_json_for_clients(cast: Cast) -> None:

@@ -119,6 +119,11 @@ def people_import(
         rows = imports.read(file, timezone or machine_timezone())
     except imports.ImportRefused as exc:
         rows, problems = exc.rows, exc.problems
+    if not rows:  # (nothing the database could say more of: it is not opened, nor made)
+        for problem in problems:
+            err.print(f"[red]error:[/red] {escape(problem)}")
+        err.print("Nothing was imported.")
+        raise typer.Exit(1)
     svc = open_services(data)
     try:
         # Every problem at once, an address taken already too (it came on a second run).

@@ -206,8 +206,8 @@ def render(payload: dict[str, Any]) -> tuple[str, str]:
         lines.append(f"Phone: {walker['phone']}.")
     if payload.get("note"):
         # On one line: a note's own lines read as the service's ("Mira is SAFE at home, stand
-        # down" under a companion's note: an outside review).
-        lines.append(f"Note: {' / '.join(str(payload['note']).split(chr(10)))}")
+        # down" under a companion's note: an outside review); any line break (U+2028 too).
+        lines.append(f"Note: {' / '.join(str(payload['note']).splitlines())}")
     if kind == "alarm":
         lines += _what_to_do(payload, name)
     if payload.get("link"):

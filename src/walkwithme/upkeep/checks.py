@@ -321,19 +321,31 @@ def _public_url(config: Config, get: Getter) -> Finding:
     return Finding("public address", Verdict.OK, f"{config.public_url} answers")
 
 
+FAILING_BEATS = 3  # in a row: a failure of the check (fewer, a warning)
+
+
 def _heartbeat(config: Config, get: Getter) -> Finding:
     """Whether the running service's beats reach the dead man's switch, from its own
     /healthz here: a mistyped WWM_HEARTBEAT_URL failed every beat, said only in its log (an
     operator's review). Failing is a failure: the switch will raise its alarm."""
     url = f"{listening_at(config)}/healthz"
     try:
-        beat = get(url).json().get("heartbeat")
+        health = get(url).json()
+        shown = "heartbeat" in health
+        beat = health.get("heartbeat")
     except (httpx2.HTTPError, ValueError, AttributeError):
         return Finding(
             "heartbeat",
             Verdict.WARN,
             f"no service answers at {url}: whether its beats arrive "
             "can't be told (run check beside a running serve)",
+        )
+    if not shown:  # (its details are for this machine's own address: api/auth.py)
+        return Finding(
+            "heartbeat",
+            Verdict.WARN,
+            f"{url} shows its heartbeat only to this machine's own address: run check where "
+            "the service listens on 127.0.0.1",
         )
     if not isinstance(beat, dict):
         return Finding(
@@ -342,10 +354,11 @@ def _heartbeat(config: Config, get: Getter) -> Finding:
             "the running service sends none: it started before "
             "WWM_HEARTBEAT_URL was set (restart it)",
         )
-    if beat.get("failing"):
+    failing = int(beat.get("failing") or 0)
+    if failing:  # (one missed beat a switch's grace forgives; three in a row, it won't)
         return Finding(
             "heartbeat",
-            Verdict.FAIL,
+            Verdict.FAIL if failing >= FAILING_BEATS else Verdict.WARN,
             f"the last {beat['failing']} beats failed "
             f"({beat.get('last_problem') or 'no answer'}): the dead man's switch will raise its "
             "alarm; check WWM_HEARTBEAT_URL",

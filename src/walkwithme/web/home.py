@@ -173,7 +173,7 @@ def _home_poll(conn: Connection, person_id: int, now: int, tz: str) -> dict[str,
 @router.get("/needs-you")
 async def needs_you(request: Request) -> Response:
     """The walks he follows that are in an alarm now, for the walk page he has open as a
-    companion (static/walk.js asks every 20 s): following one walk, he would not have seen
+    companion (static/other_alarms.js asks every 5 s): following one walk, he would not have seen
     another's alarm without his home page, or an alert. Who and why, never where.
 
     `?all=1`, for his home page: all the walks he follows now, calm ones too (`_home_poll`)."""

@@ -76,10 +76,10 @@ def again_said(ended: dict[str, Any], me: int | None, tz: str | None) -> str:
     """ "A new alarm: Noor ended the last one at 23:10, and the walk went on." (again.js
     says it the same way, live)."""
     who = words.person(ended.get("by"), me)
-    return (
-        f"A new alarm: {'you' if who == 'You' else who} ended the last one at "
-        f"{words.clock_time(int(ended['at']), tz)}, and the walk went on."
-    )
+    # (No time without the reader's zone, through a link: UTC would say the wrong hour.)
+    at = f" at {words.clock_time(int(ended['at']), tz)}" if tz else ""
+    by = "you" if who == "You" else who
+    return f"A new alarm: {by} ended the last one{at}, and the walk went on."
 
 
 def _ended_before(events: list[dict[str, Any]], alarm: dict[str, Any]) -> dict[str, Any] | None:

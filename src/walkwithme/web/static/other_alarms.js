@@ -10,6 +10,7 @@ export function watchOtherAlarms({ said, url, thisWalk }) {
   if (!said || !url) return;
   let othersSaid = "[]"; // what is said now: rebuilt (and said again, role=alert) on news only
   async function look() {
+    if (document.hidden) return; // (looked for again as soon as the page is looked at)
     let found = [];
     try {
       const answer = await fetch(url, { headers: { accept: "application/json" } });
