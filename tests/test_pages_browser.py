@@ -1500,7 +1500,10 @@ def test_her_are_you_ok_page_counts_down_the_time_she_has_left_by_the_services_c
     asking.clock.run_for(16_000)  # the page asks for itself every 15 s
     expect(left).to_have_attribute("data-until", str(again))
     asking.clock.run_for(1_000)
-    expect(left).to_have_text(re.compile(r"^(1:00|0:5\d) left$"))
+    # The new question's minute, counting (not the old one's "Time is up"): within its first
+    # half (a look the page began before the question, answered late on a loaded machine,
+    # may bring the new page up to 16 s of the page's time early: seen once in CI, 0:45).
+    expect(left).to_have_text(re.compile(r"^(1:00|0:[3-5]\d) left$"))
 
 
 def test_the_phone_apps_page_says_what_to_turn_on_before_its_setup_link(
