@@ -359,7 +359,7 @@ def _heartbeat(config: Config, get: Getter) -> Finding:
         return Finding(
             "heartbeat",
             Verdict.FAIL if failing >= FAILING_BEATS else Verdict.WARN,
-            f"the last {beat['failing']} beats failed "
+            f"the last {failing} beats failed "
             f"({beat.get('last_problem') or 'no answer'}): the dead man's switch will raise its "
             "alarm; check WWM_HEARTBEAT_URL",
         )
