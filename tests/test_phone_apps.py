@@ -21,6 +21,7 @@ from nacl.secret import SecretBox
 from tests.people import HOME, PIN, START, Cast, Member, between
 from tests.service import Service, cli
 from tests.test_owntracks_mqtt import location
+from tests.test_phones import owntracks
 from tests.test_service_e2e import now_ms, prepare
 from walkwithme.replay import Replay, ReplayError, read_gpx
 
@@ -608,6 +609,36 @@ def test_a_mock_location_is_kept_and_her_companions_are_told_once(cast: Cast) ->
     said = [e for e in cast.events(noor, walk) if e["kind"] == "phone_signal"]
     assert [(e["signal"], e["device"]) for e in said] == [("mock_location", "phone")]
     assert [e["kind"] for e in cast.events(mira, walk)].count("phone_signal") == 1
+
+
+def test_another_position_at_the_time_of_one_kept_is_said_on_her_devices_page(
+    cast: Cast,
+) -> None:
+    """The old iOS client stamps whole seconds: two positions within one second share a time.
+    The first is kept; the second is not put on the map, and her devices page says why,
+    where a position sent again (the same one) is simply taken as sent."""
+    mira, noor, phone, walk = cast.walking()
+    t = cast.clock.now_ms() // 1000
+    assert form(cast, position_form(phone, t, START)).status_code == 200
+    assert form(cast, position_form(phone, t, START)).status_code == 200  # sent again
+    assert device(cast, mira)["last_refusal"] is None
+    elsewhere = between(START, HOME, 0.01)
+    assert form(cast, position_form(phone, t, elsewhere)).status_code == 200
+    assert "same time" in device(cast, mira)["last_refusal"]
+    seen = cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()
+    assert (seen["last_position"]["lat"], seen["last_position"]["lon"]) == START
+
+
+def test_a_last_will_posted_over_http_does_not_say_her_phone_went_offline(cast: Cast) -> None:
+    """Only the MQTT broker publishes a phone's last will (`lwt`): neither app posts one over
+    HTTP, where a message proves the phone is online. One posted there is set aside, not put
+    on the walk as "her phone is offline" for her companions."""
+    mira, noor, phone, walk = cast.walking()
+    will = {"_type": "lwt", "tst": cast.clock.now_ms() // 1000}
+    assert owntracks(cast, phone, will).status_code == 200
+    assert [e for e in cast.events(noor, walk) if e["kind"] == "phone_signal"] == []
+    refused = device(cast, mira)["last_refusal"]
+    assert "MQTT" in (refused or "")
 
 
 # -- item 3, for the doors added here: nothing of where she is reaches the log ------------

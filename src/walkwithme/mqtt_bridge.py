@@ -270,7 +270,7 @@ class MqttBridge:
             return
         key = await self.db.read(lambda c: devices.owntracks_key(c, device.id))
         try:
-            message = owntracks.read(payload, key)
+            message = owntracks.read(payload, key, over_mqtt=True)
         except Unreadable as exc:
             log.info("MQTT message on %s unreadable: %s", topic, exc)
             return

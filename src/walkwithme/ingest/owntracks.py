@@ -26,15 +26,15 @@ from walkwithme.ingest.owntracks_tours import read_request
 KMH = 1 / 3.6
 
 
-def read(body: bytes, key: str | None = None) -> PhoneMessage | None:
-    """One POST's body (or one MQTT payload). None: an empty body (sent when a friend is
-    deleted), nothing to do. `key`: the device's encryption key, if it has one. Raises
-    `Unreadable` for a body that isn't an OwnTracks message at all."""
+def read(body: bytes, key: str | None = None, *, over_mqtt: bool = False) -> PhoneMessage | None:
+    """One POST's body (or one MQTT payload, `over_mqtt`). None: an empty body (sent when a
+    friend is deleted), nothing to do. `key`: the device's encryption key, if it has one.
+    Raises `Unreadable` for a body that isn't an OwnTracks message at all."""
     if not body.strip():
         return None
     message = _object(load_json(body))
     if message["_type"] != "encrypted":
-        return replace(_message(message), clear_with_key=key is not None)
+        return replace(_message(message, over_mqtt), clear_with_key=key is not None)
     if key is None:
         return PhoneMessage(Client(App.OWNTRACKS), refused=NO_KEY)
     try:
@@ -43,7 +43,7 @@ def read(body: bytes, key: str | None = None) -> PhoneMessage | None:
         return PhoneMessage(Client(App.OWNTRACKS), refused=f"an encrypted message: {exc}")
     if inner["_type"] == "encrypted":
         return PhoneMessage(Client(App.OWNTRACKS), refused="an encrypted message in another")
-    return replace(_message(inner), encrypted=True)
+    return replace(_message(inner, over_mqtt), encrypted=True)
 
 
 NO_KEY = (
@@ -58,7 +58,7 @@ def _object(message: object) -> dict[str, Any]:
     return message
 
 
-def _message(message: dict[str, Any]) -> PhoneMessage:
+def _message(message: dict[str, Any], over_mqtt: bool) -> PhoneMessage:
     kind = message["_type"]
     client = Client(App.OWNTRACKS, owntracks_mode(message.get("m")))
     if kind == "card":
@@ -68,6 +68,10 @@ def _message(message: dict[str, Any]) -> PhoneMessage:
     if kind == "lwt":
         # Its last will, published by the broker when it lost the phone's connection (MQTT;
         # with Android's hour-long keepalive, up to 90 minutes late; iOS's: about 90 s).
+        # Neither app posts one over HTTP, where a message proves the phone is online: one
+        # posted there is set aside, not shown to her companions as her phone gone offline.
+        if not over_mqtt:
+            return PhoneMessage(client, refused="a last will is the MQTT broker's to publish")
         return PhoneMessage(client, signal=OFFLINE)
     if kind == "request":
         tour = read_request(message)

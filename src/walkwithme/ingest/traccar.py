@@ -191,7 +191,7 @@ def _json(data: object) -> tuple[str | None, PhoneMessage]:
     location: dict[str, Any] = data["location"]
     sos = _is_sos(location)
     sos_ms = _pressed_at(location.get("timestamp")) if sos else None
-    heartbeat = data.get("heartbeat") is True or location.get("heartbeat") is True
+    heartbeat = data.get("heartbeat") is True or True in _extra(location, "heartbeat")
     client = Client(App.TRACCAR, HEARTBEAT if heartbeat else TRACCAR_9)
     # 9.x's location plugin: `battery: {level, is_charging}`.
     battery = location.get("battery")
@@ -212,15 +212,21 @@ def _json(data: object) -> tuple[str | None, PhoneMessage]:
     return str(device) if device else None, message
 
 
-def _is_sos(location: Mapping[str, Any]) -> bool:
-    """9.x's SOS button: its location plugin merges the location's extras into the location
-    itself, so the app sends `location.alarm = "sos"` (Traccar's own server reads it there
-    first); `location.extras.alarm` is read too, for a plugin that keeps them apart."""
+def _extra(location: Mapping[str, Any], name: str) -> tuple[object, object]:
+    """What 9.x said in an extra of its position (`extras: {"alarm": "sos"}` for its SOS
+    button, `{"heartbeat": true}` for its heartbeat): its location plugin merges the extras
+    into the location itself (Traccar's own server reads them there first), and
+    `location.extras` is read too, for a plugin that keeps them apart."""
     extras = location.get("extras")
-    for alarm in (location.get("alarm"), extras.get("alarm") if isinstance(extras, dict) else None):
-        if isinstance(alarm, str) and alarm.strip().lower() == "sos":
-            return True
-    return False
+    return location.get(name), extras.get(name) if isinstance(extras, dict) else None
+
+
+def _is_sos(location: Mapping[str, Any]) -> bool:
+    """9.x's SOS button (`_extra`)."""
+    return any(
+        isinstance(alarm, str) and alarm.strip().lower() == "sos"
+        for alarm in _extra(location, "alarm")
+    )
 
 
 def _json_fix(location: Mapping[str, Any]) -> Fix:

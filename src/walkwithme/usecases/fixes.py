@@ -86,6 +86,12 @@ FROM_HER_PHONE = Heard()
 # The answers most fixes get (an outcome is a value: one of each serves them all).
 ACCEPTED = Outcome("accepted")
 DUPLICATE = Outcome("duplicate")
+# A phone that says it was in two places at one instant (a clock that counts whole seconds, or
+# a position corrected after it was sent): the first is kept, and her devices page says why
+# the second is not on the map.
+ANOTHER_AT_THAT_TIME = Outcome(
+    "duplicate", "another position with the same time as one kept already: not kept", "t"
+)
 
 
 def parse_batch(items: list[object], now_ms: int) -> list[Parsed]:
@@ -273,15 +279,20 @@ def _judge(
     outcomes: dict[int, Outcome] = {}
     track = Track(walk, tx.now_ms, field, charging=heard.charging)
     rows: list[dict[str, Any]] = []
-    seen = set(stored)
+    # Where each instant's fix is kept (read only for fixes stored already: a re-sent one).
+    seen: dict[int, tuple[float, float] | None] = dict.fromkeys(stored)
+    if stored:
+        seen.update(_stored_at(tx.conn, walk.id, device.id, stored))
     for index, fix in todo:
         if fix.t_ms < walk.started_at - START_SLACK_MS:
             outcomes[index] = Outcome("not_kept", "taken before the walk started")
             continue
         if fix.t_ms in seen:
-            outcomes[index] = DUPLICATE
+            kept = seen[fix.t_ms]
+            same = kept is None or kept == (fix.lat, fix.lon)
+            outcomes[index] = DUPLICATE if same else ANOTHER_AT_THAT_TIME
             continue
-        seen.add(fix.t_ms)
+        seen[fix.t_ms] = (fix.lat, fix.lon)
         flag = implausibility(fix, track.previous_trusted(tx.conn, fix.t_ms))
         if flag == JUMP and a_run_that_agrees(_jumps_before(tx.conn, walk.id, fix, rows), fix):
             flag = None  # she is where they agree, not where the trusted fix before them was
@@ -403,6 +414,17 @@ _STORED = sa.select(fixes.c.taken_at).where(
     fixes.c.device_id == sa.bindparam("device_id"),
     fixes.c.taken_at.in_(sa.bindparam("instants", expanding=True)),
 )
+
+
+def _stored_at(
+    conn: Connection, walk_id: int, device_id: int, instants: set[int]
+) -> dict[int, tuple[float, float]]:
+    """Where this device's fixes of these instants, kept for the walk already, say she was."""
+    found = conn.execute(
+        _STORED.add_columns(fixes.c.lat, fixes.c.lon),
+        {"walk_id": walk_id, "device_id": device_id, "instants": sorted(instants)},
+    )
+    return {row.taken_at: (row.lat, row.lon) for row in found}
 
 
 def is_stored(conn: Connection, walk_id: int, device_id: int, t_ms: int) -> bool:

@@ -248,8 +248,9 @@ def _record(
 
 
 def _refused(outcomes: list[Outcome]) -> str | None:
-    """Why a fix of the message was refused as it was kept (its time ahead of ours)."""
-    return next((o.reason for o in outcomes if o.status == "refused"), None)
+    """Why a fix of the message was refused as it was kept (its time ahead of ours), or not
+    kept (another position at the time of one kept already)."""
+    return next((o.reason for o in outcomes if o.status in ("refused", "duplicate")), None)
 
 
 def _heard(tx: Tx, device: Device, message: PhoneMessage) -> tuple[Heard, str | None]:
