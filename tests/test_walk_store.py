@@ -19,6 +19,7 @@ from walkwithme.domain.walks import WalkState
 from walkwithme.store.schema import walks
 from walkwithme.store.tx import Tx
 from walkwithme.usecases import walk_record, walk_store
+from walkwithme.usecases.walk_columns import LastFix, ShownToHer
 
 # The walk's columns of where she was last seen, by the `LastFix` field each keeps: written out
 # here rather than taken from walk_record, so that a mismatch of the two shows.
@@ -40,6 +41,7 @@ CHANGES = st.fixed_dictionaries(
     optional={
         **dict.fromkeys(LAST_COLUMNS, _SOME),
         "walker_last": st.none() | st.fixed_dictionaries(dict.fromkeys(LAST_COLUMNS, _SOME)),
+        "walker_forgotten_at": st.none() | st.integers(0, 2**40),
         "progress_m": st.none() | st.floats(0, 10_000),
         "progress_at": st.integers(0, 2**40),
         "away_since": st.none() | st.integers(0, 2**40),
@@ -84,12 +86,12 @@ def test_a_walk_changed_is_what_replace_makes(changes: dict[str, Any]) -> None:
         started_at=1_000,
         expected_at=900_000,
         ended_at=None,
-        last=walk_record.LastFix(at=500, lat=60.1, lon=24.9, battery_pct=80.0),
-        walker_last=walk_record.LastFix(at=400, lat=60.0, lon=24.8, battery_pct=90.0),
+        last=LastFix(at=500, lat=60.1, lon=24.9, battery_pct=80.0),
+        shown_to_her=ShownToHer(3, LastFix(at=400, lat=60.0, lon=24.8, battery_pct=90.0), 420),
         progress=Progress(1_200.0, 300, None, closer_m=1_180.0, straight_m=900.0),
     )
     changed = walk_store._changed(walk, WalkState.AT_DOOR, dict(changes))
-    kept = {"door_still", "walker_last", *LAST_COLUMNS, *PROGRESS_COLUMNS}
+    kept = {"door_still", "walker_last", "walker_forgotten_at", *LAST_COLUMNS, *PROGRESS_COLUMNS}
     plain = {k: v for k, v in changes.items() if k not in kept}
     expected = replace(walk, state=WalkState.AT_DOOR, still=None, **plain)
     # A column of its progress changes that, and keeps the others; no least distance left
@@ -102,10 +104,16 @@ def test_a_walk_changed_is_what_replace_makes(changes: dict[str, Any]) -> None:
         expected = replace(expected, progress=progress if progress.progress_m is not None else None)
     # A column of its last fix changes that, and keeps the others.
     expected = replace(expected, last=walk.last._replace(**_last(changes)))
+    # Where her devices saw her as the walk ended for them: the column keeps where she was
+    # and when her phone was heard, together.
+    assert walk.shown_to_her is not None
+    shown = walk.shown_to_her
     if "walker_last" in changes:
-        stored = changes["walker_last"]
-        shown = None if stored is None else walk_record.LastFix(**_last(stored))
-        expected = replace(expected, walker_last=shown)
+        stored = changes["walker_last"] or {}
+        shown = replace(shown, last=LastFix(**_last(stored)), heard_at=None)
+    if "walker_forgotten_at" in changes:
+        shown = replace(shown, forgotten_at=changes["walker_forgotten_at"])
+    expected = replace(expected, shown_to_her=shown)
     assert changed == expected
     assert walk.state is WalkState.ACTIVE  # the walk it was made from is untouched
     with pytest.raises(TypeError, match="not fields of a walk"):

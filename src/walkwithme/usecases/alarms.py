@@ -21,7 +21,8 @@ from walkwithme.domain.walks import WalkState
 from walkwithme.store.tx import Tx
 from walkwithme.usecases import alerts, shares, timeline
 from walkwithme.usecases.timeline import FOR_ALL, FOR_COMPANIONS, FOR_WALKER
-from walkwithme.usecases.walk_record import Cover, Walk, shown_columns
+from walkwithme.usecases.walk_columns import Cover
+from walkwithme.usecases.walk_record import Walk, shown_columns
 from walkwithme.usecases.walk_store import save
 from walkwithme.usecases.walks import own_live_walk, person_name
 

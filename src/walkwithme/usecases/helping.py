@@ -17,7 +17,8 @@ from walkwithme.store.tx import Tx
 from walkwithme.usecases import alerts, looks, timeline
 from walkwithme.usecases.alarms import audience_for
 from walkwithme.usecases.timeline import FOR_ALL, FOR_COMPANIONS, FOR_WALKER, Audience
-from walkwithme.usecases.walk_record import COVER_COLUMNS, Walk
+from walkwithme.usecases.walk_columns import COVER_COLUMNS
+from walkwithme.usecases.walk_record import Walk
 from walkwithme.usecases.walk_store import get_walk, save
 from walkwithme.usecases.walks import audience_of, person_name
 

@@ -35,7 +35,7 @@ from walkwithme.store.tx import Tx
 from walkwithme.usecases import looks
 from walkwithme.usecases.alerts import PENDING
 from walkwithme.usecases.timeline import FOR_ALL, FOR_WALKER, scrub
-from walkwithme.usecases.walk_record import LAST_FIX
+from walkwithme.usecases.walk_columns import LAST_FIX
 
 PER_LOOK = 200  # walks a look sets or forgets (the rest at the next look, moments later)
 

@@ -27,7 +27,7 @@ from walkwithme.domain.stops import progress_from, stop_after
 from walkwithme.domain.walks import MAX_DOOR_ACCURACY_M, Destination, WalkState, door_after_fix
 from walkwithme.store.tx import Tx
 from walkwithme.streets import DistanceField
-from walkwithme.usecases import alerts, timeline, track_news, walk_record, walk_store
+from walkwithme.usecases import alerts, timeline, track_news, walk_columns, walk_record, walk_store
 from walkwithme.usecases.walk_record import Walk
 
 
@@ -315,12 +315,12 @@ class Track:
             "last_speed_mps": fix.speed_mps,
             "last_bearing_deg": fix.bearing_deg,
             "last_battery_pct": self.battery,
-            **(walk_record.progress_columns(progress) if progress else {}),
+            **(walk_columns.progress_columns(progress) if progress else {}),
             "door_at": self.door_at,
-            "door_still": walk_record.still_json(self.still),
+            "door_still": walk_columns.still_json(self.still),
             "battery_notice": self.notice,
             "expected_at": self.expected_at,
-            "walked": walk_record.walked_json(self.walked),
+            "walked": walk_columns.walked_json(self.walked),
             **(self._withdrawn_values() if self.withdrawn is not None else {}),
         }
 

@@ -1,6 +1,7 @@
-"""A walk's record: `Walk` as stored (all but its PINs' hashes), and after her duress PIN the
-`Cover` her own devices are shown; made from its row, and changed in memory. Reading and saving
-it are usecases/walk_store.py's.
+"""A walk's record: `Walk` as stored (all but its PINs' hashes), made from its row, and
+changed in memory. The values it keeps in columns of their own (where she was last seen, after
+her duress PIN the `Cover` her own devices are shown...) are usecases/walk_columns.py's; reading
+and saving it are usecases/walk_store.py's.
 """
 
 from __future__ import annotations
@@ -8,12 +9,10 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
-from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import Any
 
 import orjson
 
-from walkwithme.domain.fixes import Fix
 from walkwithme.domain.lingering import Stillness
 from walkwithme.domain.pace import Walked
 from walkwithme.domain.profiles import DEFAULT_PROFILES, Profiles
@@ -29,122 +28,9 @@ from walkwithme.domain.rules import (
 from walkwithme.domain.walks import LIVE_STATES, Destination, WalkState, seen_at_door
 from walkwithme.store.schema import walks
 from walkwithme.usecases import timeline
+from walkwithme.usecases.walk_columns import KEPT, NO_FIX, Cover, LastFix, ShownToHer
 
 MINUTE_MS = 60_000
-
-
-class LastFix(NamedTuple):
-    """Where she was last seen: the walk's newest trusted fix (its time no later than the
-    server's clock: `track.Track`) and the last battery any of her devices reported. Kept in
-    the walk's `LAST_FIX` columns; once the walk is forgotten (usecases/retention.py) only its
-    time and the battery are left. (A named tuple: every fix reads one and makes one.)"""
-
-    at: int | None = None
-    lat: float | None = None
-    lon: float | None = None
-    accuracy_m: float | None = None
-    speed_mps: float | None = None
-    bearing_deg: float | None = None
-    battery_pct: float | None = None
-
-    def fix(self) -> Fix | None:
-        """As a trusted fix of her track, if it says where she was."""
-        if self.at is None or self.lat is None or self.lon is None:
-            return None
-        return Fix(self.at, self.lat, self.lon, self.accuracy_m)
-
-
-NO_FIX = LastFix()
-
-# The walk's columns that keep its `LastFix`, in the order of its fields.
-LAST_FIX = (
-    "last_fix_at",
-    "last_lat",
-    "last_lon",
-    "last_accuracy_m",
-    "last_speed_mps",
-    "last_bearing_deg",
-    "last_battery_pct",
-)
-_LAST_FIX_VALUES = itemgetter(*LAST_FIX)
-
-
-def last_fix_of(columns: Mapping[str, Any]) -> LastFix:
-    """The last fix kept in these `LAST_FIX` columns' values."""
-    return LastFix._make(_LAST_FIX_VALUES(columns))
-
-
-def last_fix_columns(last: LastFix) -> dict[str, Any]:
-    """A last fix as its `LAST_FIX` columns keep it."""
-    return dict(zip(LAST_FIX, last, strict=True))
-
-
-@dataclass(frozen=True)
-class Cover:
-    """After her duress PIN, the walk her own devices are shown while the walk itself is in
-    its silent alarm (usecases/moments.py): the state her real PIN would have left it in, when
-    it ended for them, and the alarm they are shown; and the rules' shadow on it
-    (usecases/judging.py, usecases/alarms.py): the check they were asked, the quiet time after
-    an answer, and the ladder of the alarm they are shown. Stored in the walk's `cover_*` columns
-    (`cover_state` NULL: no cover)."""
-
-    state: WalkState
-    ended_at: int | None = None
-    alarm_reason: str | None = None
-    check_reason: str | None = None
-    check_asked_at: int | None = None
-    quiet_until: int | None = None
-    quiet_rules: str | None = None
-    alarm_at: int | None = None
-    escalation_level: int | None = None
-    escalate_at: int | None = None
-    # Her contacts who would hear an alarm, as her devices are told it (JSON: a list of ids;
-    # alerts.who_she_would_hear). Read where it is used, not through the walk: a field here so
-    # that the cover's columns come and go together.
-    heard: str | None = None
-
-
-# The walk's columns that keep its cover: `cover_` and the name of a `Cover` field.
-COVER_COLUMNS = tuple(f"cover_{f.name}" for f in fields(Cover))
-_COVER_VALUES = tuple(f.name for f in fields(Cover) if f.name != "state")
-
-
-# The walk's columns that keep its `Progress` (domain/rules.py), in the order of its fields.
-PROGRESS = tuple(f.name for f in fields(Progress))
-_PROGRESS_VALUES = itemgetter(*PROGRESS)
-
-
-def progress_of(columns: Mapping[str, Any]) -> Progress | None:
-    """The progress kept in these `PROGRESS` columns' values (None: no fix counted yet; the
-    walk's start leaves `progress_at` at its start time, which is what None means)."""
-    if columns["progress_m"] is None:
-        return None
-    return Progress(*_PROGRESS_VALUES(columns))
-
-
-def progress_columns(progress: Progress | None) -> dict[str, Any]:
-    """A walk's progress as its `PROGRESS` columns keep it (all NULL: none)."""
-    if progress is None:
-        return {**dict.fromkeys(PROGRESS), "first_only": False}
-    return {name: getattr(progress, name) for name in PROGRESS}
-
-
-def cover_of(columns: Mapping[str, Any]) -> Cover | None:
-    """The cover kept in these `cover_*` columns' values, if there is one."""
-    state = columns["cover_state"]
-    if state is None:
-        return None
-    return Cover(WalkState(state), **{name: columns[f"cover_{name}"] for name in _COVER_VALUES})
-
-
-def cover_columns(cover: Cover | None) -> dict[str, Any]:
-    """A cover as its `cover_*` columns keep it (all NULL: none)."""
-    if cover is None:
-        return dict.fromkeys(COVER_COLUMNS)
-    return {
-        "cover_state": cover.state.value,
-        **{f"cover_{name}": getattr(cover, name) for name in _COVER_VALUES},
-    }
 
 
 @dataclass(frozen=True)
@@ -185,17 +71,8 @@ class Walk:
     escalation_level: int | None = None
     escalate_at: int | None = None
     cover: Cover | None = None  # after her duress PIN: what her own devices are shown
-    # Once her duress PIN ended the walk for her devices: the last number of its track they
-    # see, and where she was last seen then: what her real PIN's walk would have kept. Later
-    # fixes are for the people looking for her.
-    walker_fix_seq: int | None = None
-    walker_last: LastFix | None = None
-    # ...and when her phone was last heard then (a heartbeat, a fix kept off the map): kept
-    # in `walker_last`'s column, for her devices are shown it as her real PIN left it.
-    walker_heard_at: int | None = None
-    # When her devices were shown it forgotten, as a walk without an alarm would have been,
-    # while it is kept for its silent alarm (usecases/retention.py, `forget_for_her`).
-    walker_forgotten_at: int | None = None
+    # Once her duress PIN ended the walk for her devices: what they saw of where she was then.
+    shown_to_her: ShownToHer | None = None
     profiles: Profiles = DEFAULT_PROFILES  # the thresholds it started with
     fix_seq: int = 0  # how many fixes its track has numbered (as read: see walks_taking_fixes)
     version: int = 0  # moved on by every change: `save` changes the walk as read, or nothing
@@ -256,13 +133,16 @@ class Walk:
         """The walk as her own devices are shown where she is: after her duress PIN ended it
         for them, with its last position as it was then; once they were shown it forgotten,
         with no destination either (a forgotten walk keeps none)."""
-        if self.walker_last is None:
+        shown = self.shown_to_her
+        if shown is None:
             return self
-        if self.walker_forgotten_at is not None:
-            return replace(
-                self, last=self.walker_last, heard_at=self.walker_heard_at, destination=None
-            )
-        return replace(self, last=self.walker_last, heard_at=self.walker_heard_at)
+        forgotten = shown.forgotten_at is not None
+        return replace(
+            self,
+            last=shown.last,
+            heard_at=shown.heard_at,
+            destination=None if forgotten else self.destination,
+        )
 
     @property
     def walker_check_reason(self) -> str | None:
@@ -373,22 +253,11 @@ def shown_columns(cover: bool, **values: Any) -> dict[str, Any]:
 
 
 WALK_COLUMNS = [c for c in walks.c if c.name not in ("pin_hash", "duress_pin_hash")]
+# The walk's fields kept each in a column of the same name.
 _PLAIN_FIELDS = [
     f.name
     for f in fields(Walk)
-    if f.name
-    not in (
-        "state",
-        "destination",
-        "last",
-        "profiles",
-        "cover",
-        "still",
-        "walker_last",
-        "walker_heard_at",
-        "progress",
-        "walked",
-    )
+    if f.name not in ("state", "destination", "profiles", *(kept.field for kept in KEPT))
 ]
 
 
@@ -396,24 +265,6 @@ _PLAIN_FIELDS = [
 def _profiles(stored: str | None) -> Profiles:
     """A walk's stored profiles, read once per distinct value: every fix reads its walk."""
     return Profiles.from_stored(orjson.loads(stored) if stored else None)
-
-
-def still_of(stored: str | None) -> Stillness | None:
-    return Stillness.from_stored(orjson.loads(stored)) if stored else None
-
-
-def still_json(still: Stillness | None) -> str | None:
-    """Where she stands near the door, as the walk's `door_still` column keeps it."""
-    return orjson.dumps(still.stored()).decode() if still is not None else None
-
-
-def walked_of(stored: str | None) -> Walked | None:
-    return Walked.from_stored(orjson.loads(stored)) if stored else None
-
-
-def walked_json(walked: Walked | None) -> str | None:
-    """How far she has walked, as the walk's `walked` column keeps it."""
-    return orjson.dumps(walked.stored()).decode() if walked is not None else None
 
 
 def profiles_json(profiles: Profiles) -> str:
@@ -435,27 +286,10 @@ def walk_of(values: Mapping[str, Any]) -> Walk:
             values["dest_lat"], values["dest_lon"], values["dest_radius_m"], values["dest_name"]
         )
     )
-    made["last"] = last_fix_of(values)
-    made["progress"] = progress_of(values)
     made["profiles"] = _profiles(values["profiles"])
-    made["cover"] = cover_of(values)
-    made["still"] = still_of(values["door_still"])
-    made["walked"] = walked_of(values["walked"])
-    made["walker_last"] = walker_last_of(values["walker_last"])
-    made["walker_heard_at"] = walker_heard_at_of(values["walker_last"])
+    for kept in KEPT:
+        made[kept.field] = kept.of(values)
     return walk_with(made)
-
-
-def walker_last_of(stored: Mapping[str, Any] | None) -> LastFix | None:
-    """Where her devices last saw her, as the walk's `walker_last` column keeps it (a JSON
-    object of `LAST_FIX` values; None: they see where she is)."""
-    return last_fix_of(stored) if stored is not None else None
-
-
-def walker_heard_at_of(stored: Mapping[str, Any] | None) -> int | None:
-    """When her phone was last heard as her duress PIN ended the walk for her devices, as the
-    walk's `walker_last` column keeps it beside where she was (None: not kept)."""
-    return stored.get("heard_at") if stored is not None else None
 
 
 _WALK_FIELDS = frozenset(f.name for f in fields(Walk))

@@ -21,26 +21,8 @@ from walkwithme.store import pg_writes
 from walkwithme.store.database import Prepared
 from walkwithme.store.schema import FIX_IDENTITY, fixes, share_links, walks
 from walkwithme.store.tx import Tx
-from walkwithme.usecases.walk_record import (
-    COVER_COLUMNS,
-    LAST_FIX,
-    PROGRESS,
-    WALK_COLUMNS,
-    Walk,
-    cover_columns,
-    cover_of,
-    last_fix_columns,
-    last_fix_of,
-    progress_columns,
-    progress_of,
-    still_of,
-    walk_from_row,
-    walk_of,
-    walk_with,
-    walked_of,
-    walker_heard_at_of,
-    walker_last_of,
-)
+from walkwithme.usecases.walk_columns import KEPT, KEPT_COLUMNS
+from walkwithme.usecases.walk_record import WALK_COLUMNS, Walk, walk_from_row, walk_of, walk_with
 
 # Built once: these run for every fix and every live update, and building a statement costs
 # more than running it on SQLite.
@@ -213,44 +195,21 @@ def _new_names(columns: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(f"new_{name}" for name in columns)
 
 
-_COVER_COLUMNS = frozenset(COVER_COLUMNS)
-_LAST_FIX_COLUMNS = frozenset(LAST_FIX)
-_PROGRESS_COLUMNS = frozenset(PROGRESS)
-# Columns whose values the walk keeps as a value of their own (the others are its fields).
-_VALUE_COLUMNS = (
-    _COVER_COLUMNS | _LAST_FIX_COLUMNS | _PROGRESS_COLUMNS | {"door_still", "walker_last", "walked"}
-)
-
-
 def _changed(walk: Walk, state: WalkState, values: dict[str, Any]) -> Walk:
     """The walk with these columns' new values: its fields', and those of the values it keeps
-    in columns of their own (where she was last seen, how she gets nearer, where she stands
-    near the door, after her duress PIN where her devices saw her last, and its cover)."""
-    if _VALUE_COLUMNS.isdisjoint(values):
+    in columns of their own (usecases/walk_columns.py): a value all of whose columns change
+    is made from them (a fix's last position and progress), another from its columns as they
+    were with these changed."""
+    if KEPT_COLUMNS.isdisjoint(values):
         return walk_with(walk.__dict__, state=state, **values)  # only fields
-    plain = {name: value for name, value in values.items() if name not in _VALUE_COLUMNS}
-    if not _LAST_FIX_COLUMNS.isdisjoint(values):
-        plain["last"] = (
-            last_fix_of(values)  # a fix's: all of them
-            if values.keys() >= _LAST_FIX_COLUMNS
-            else last_fix_of({**last_fix_columns(walk.last), **values})
-        )
-    if not _PROGRESS_COLUMNS.isdisjoint(values):
-        plain["progress"] = (
-            progress_of(values)  # a fix's: all of them
-            if values.keys() >= _PROGRESS_COLUMNS
-            else progress_of({**progress_columns(walk.progress), **values})
-        )
-    if "door_still" in values:
-        plain["still"] = still_of(values["door_still"])
-    if "walker_last" in values:
-        plain["walker_last"] = walker_last_of(values["walker_last"])
-        plain["walker_heard_at"] = walker_heard_at_of(values["walker_last"])
-    if "walked" in values:
-        plain["walked"] = walked_of(values["walked"])
-    if not _COVER_COLUMNS.isdisjoint(values):
-        covered = {name: value for name, value in values.items() if name in _COVER_COLUMNS}
-        plain["cover"] = cover_of({**cover_columns(walk.cover), **covered})
+    plain = {name: value for name, value in values.items() if name not in KEPT_COLUMNS}
+    for kept in KEPT:
+        if kept.columns.isdisjoint(values):
+            continue
+        if values.keys() >= kept.columns:
+            plain[kept.field] = kept.of(values)
+        else:
+            plain[kept.field] = kept.of({**kept.columns_of(getattr(walk, kept.field)), **values})
     return walk_with(walk.__dict__, state=state, **plain)
 
 

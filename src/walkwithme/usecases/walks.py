@@ -21,12 +21,8 @@ from walkwithme.store.schema import people, walk_companions, walks
 from walkwithme.store.tx import Tx
 from walkwithme.usecases import contacts, throttle, timeline
 from walkwithme.usecases.timeline import Audience
-from walkwithme.usecases.walk_record import (
-    WALK_COLUMNS,
-    Walk,
-    last_fix_columns,
-    walk_from_row,
-)
+from walkwithme.usecases.walk_columns import ShownToHer, shown_to_her_columns
+from walkwithme.usecases.walk_record import WALK_COLUMNS, Walk, walk_from_row
 from walkwithme.usecases.walk_store import get_walk
 
 
@@ -229,14 +225,16 @@ def forgotten_for(walk: Walk, audience: Audience) -> bool:
     """Her devices were shown this walk forgotten while it is kept for its silent alarm
     (usecases/retention.py, `forget_for_her`): its timeline shows them no place, as a
     forgotten walk keeps none."""
-    return audience is Audience.WALKER and walk.walker_forgotten_at is not None
+    shown = walk.shown_to_her
+    return audience is Audience.WALKER and shown is not None and shown.forgotten_at is not None
 
 
 def shown_until(walk: Walk, audience: Audience) -> int | None:
     """For her own devices, after her duress PIN ended the walk for them: the track stops
     where it would have stopped (the last number of it they see; what arrives later is for
     those looking out for her). None: the whole track."""
-    return walk.walker_fix_seq if audience is Audience.WALKER else None
+    shown = walk.shown_to_her
+    return shown.fix_seq if audience is Audience.WALKER and shown is not None else None
 
 
 def ended_for_her(conn: Connection, walk: Walk) -> dict[str, Any]:
@@ -244,8 +242,5 @@ def ended_for_her(conn: Connection, walk: Walk) -> dict[str, Any]:
     for her: what her devices see of where she is stops here, as her real PIN's walk would
     have stopped (its track and its last position, as the one path for fixes left them)."""
     fix_seq = conn.execute(sa.select(walks.c.fix_seq).where(walks.c.id == walk.id)).scalar_one()
-    return {
-        "walker_fix_seq": int(fix_seq),
-        # And when her phone was last heard: her real PIN's walk would have kept it too.
-        "walker_last": {**last_fix_columns(walk.last), "heard_at": walk.heard_at},
-    }
+    # And when her phone was last heard: her real PIN's walk would have kept it too.
+    return shown_to_her_columns(ShownToHer(int(fix_seq), walk.last, walk.heard_at))
