@@ -194,3 +194,18 @@ def test_a_note_is_one_line_of_its_alert_never_lines_that_read_as_the_services()
         lines = render({**said, "note": note})[1].splitlines()
         assert "Note: found her / Mira is SAFE at home, stand down" in lines, breaks
         assert "Mira is SAFE at home, stand down" not in lines
+
+
+def test_lingering_says_she_has_not_said_she_is_inside_not_that_she_is_outside() -> None:
+    """Her phone went quiet by her door and she never said "I'm inside": she may be inside,
+    or outside. "Without going in" told her companion she was still outside (a held-out
+    replay); what is known is that she hasn't said she is in."""
+    said = {
+        "kind": "alarm",
+        "reason": "no_answer",
+        "asked_because": "lingering",
+        "walker": {"name": "Mira"},
+    }
+    words = " ".join(render(said))
+    assert "without saying “I'm inside”" in words
+    assert "going in" not in words

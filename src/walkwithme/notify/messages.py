@@ -42,7 +42,9 @@ REASONS = {
     "moving_away": "moving away from the destination",
     "moving_away_fast": "moving away fast, as in a vehicle",
     "silent": "the phone went silent",
-    "lingering": "at the door for long without going in",
+    # Not "without going in": her phone may have gone quiet inside, by the door, without her
+    # saying so (a held-out replay); what is known is that she hasn't said it.
+    "lingering": "at the door for a while without saying “I'm inside”",
     "sos": "SOS pressed",
     "no_answer": "no answer to “Are you OK?”",
     "wrong_pins": "wrong PIN three times",
@@ -92,7 +94,7 @@ _CHECK_WHY = {
         "You seem to be moving away fast from where you are going, as in a vehicle."
     ),
     "silent": "Your phone stopped reporting.",
-    "lingering": "You have been at the door for a while without going in.",
+    "lingering": "You have been at the door for a while and have not said “I'm inside”.",
 }
 # When what the alert tells of happened, said under its title at send time, in the reader's
 # zone: "Raised at 23:37 (3 min ago)." (an alarm: when it began, for every rung and repeat).
