@@ -310,7 +310,7 @@ def test_she_picks_where_she_goes_on_the_map_and_keeps_it_for_next_time(
     assert distance_m(*START, *middle(site.services.streets)) > 100  # somewhere else
     # She taps the middle of the map: beside her.
     box.click()
-    expect(page.locator("#map-said")).to_contain_text("Chosen on the map")
+    expect(page.locator("#map-said")).to_have_text("Chosen on the map: near Kaivokatu.")
     expect(page.get_by_label("Another place: tap it on the map")).to_be_checked()
     typed = page.get_by_label("Latitude, longitude").input_value()
     lat, lon = (float(part) for part in typed.split(","))

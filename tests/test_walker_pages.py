@@ -773,3 +773,25 @@ def test_her_recent_walks_say_an_alarm_and_who_said_she_was_safe(cast: Cast) -> 
     home = text_of(page(cast.client, "/", mira).text)
     assert "to home: safe: Noor said so, after an alarm" in home
     assert "got in safely" not in home
+
+
+@pytest.mark.streets
+def test_a_place_tapped_on_the_map_without_a_name_is_called_by_its_streets(cast: Cast) -> None:
+    """Her companions' page and their alerts said nothing of where she was going (or its
+    coordinates): a place given no name is called by the streets nearest it, as the map's
+    "Chosen on the map: near Kaivokatu" said it to her when she tapped it."""
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    lat, lon = START  # by Kaivokatu
+    named = cast.client.get(f"/api/map/named?lat={lat}&lon={lon}", headers=mira.auth).json()
+    assert named["near"] == "Kaivokatu"
+    started = post_form(
+        cast, mira, "/walks/new", place="coords", coords=f"{lat}, {lon}",
+        **{f"companion_{noor.id}": "on"}, pin=PIN, pin_again=PIN, minutes="20",
+    )  # fmt: skip
+    assert started.status_code == 303
+    walk_id = int(started.headers["location"].rsplit("/", 1)[1])
+    going = cast.client.get(f"/api/walks/{walk_id}", headers=noor.auth).json()["destination"]
+    assert going["name"] == f"near {named['near']}"
+    # Asked of nobody's map by a stranger: the names are for signed-in people picking a place.
+    assert cast.client.get(f"/api/map/named?lat={lat}&lon={lon}").status_code == 401

@@ -30,6 +30,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from walkwithme.api import seen
 from walkwithme.api.auth import COOKIE, bearer, person_of, services
+from walkwithme.api.live_recheck import Recheck
 from walkwithme.api.params import Cursor, Id
 from walkwithme.domain.errors import DomainError, Unauthorized
 from walkwithme.domain.walks import LIVE_STATES
@@ -193,7 +194,7 @@ async def _stream(
         await ws.accept()
         gone = asyncio.Event()
         watcher = asyncio.create_task(_watch_disconnect(ws, gone, rung))
-        quiet = _Quiet(rung, RECHECK_S)
+        quiet = Recheck(rung, RECHECK_S)
         try:
             batch: Batch | None = first
             valid_until = first.valid_until
@@ -228,8 +229,8 @@ async def _stream(
                 if gone.is_set():
                     return
                 # Access is decided again when it may have changed, when her session has run
-                # out by the clock (looked at on every wake: fixes that keep coming would put
-                # off the quiet RECHECK_S for ever), and after RECHECK_S without news; a ring
+                # out by the clock (looked at on every wake), after RECHECK_S without news,
+                # and at least every RECHECK_S while news keeps coming (`Recheck`); a ring
                 # for a new fix only reads what is new (a link's stream reads at every wake).
                 now_generation = bell.access_generation(walk_id)
                 expired = valid_until is not None and svc.clock.now_ms() >= valid_until
@@ -260,40 +261,6 @@ async def _stream(
         finally:
             watcher.cancel()
             quiet.cancel()
-
-
-class _Quiet:
-    """Rings a stream's bell after `after_s` without news, so that it decides again whether
-    she may still see the walk. One timer a stream, put off lazily: every wake only notes the
-    time, where a timeout around each wait made and cancelled a timer for every fix."""
-
-    def __init__(self, rung: asyncio.Event, after_s: float) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._rung = rung
-        self._after_s = after_s
-        self._news_at = self._loop.time()
-        self._due_passed = False
-        self._timer = self._loop.call_at(self._news_at + after_s, self._due)
-
-    def _due(self) -> None:
-        due = self._news_at + self._after_s
-        if self._loop.time() < due:  # news came meanwhile: the quiet starts from there
-            self._timer = self._loop.call_at(due, self._due)
-            return
-        self._due_passed = True
-        self._rung.set()
-
-    def rang(self) -> bool:
-        """After a wake: whether it was (also) the quiet's; the quiet starts again now."""
-        self._news_at = self._loop.time()
-        if not self._due_passed:
-            return False
-        self._due_passed = False
-        self._timer = self._loop.call_at(self._news_at + self._after_s, self._due)
-        return True
-
-    def cancel(self) -> None:
-        self._timer.cancel()
 
 
 def _covered(batch: Batch, known: int, after_fix: int, covered: int | None) -> int | None:

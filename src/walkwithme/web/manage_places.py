@@ -68,6 +68,22 @@ async def streets_near(
     return {"streets": await anyio.to_thread.run_sync(streets_around, streets, lat, lon)}
 
 
+@api_router.get("/map/named")
+async def named_near(
+    person: PersonDep,
+    svc: ServicesDep,
+    lat: Annotated[float, Query(ge=-90, le=90)],
+    lon: Annotated[float, Query(ge=-180, le=180)],
+) -> dict[str, Any]:
+    """`{"near": "Kaivokatu" | "Mikonkatu and Ateneuminkuja" | null}`: the streets named
+    nearest a point picked on a map, so that the page says where that is in words (null
+    without a street map, or far from any named street)."""
+    if svc.streets is None:
+        return {"near": None}
+    names = await anyio.to_thread.run_sync(svc.streets.streets_near, lat, lon)
+    return {"near": " and ".join(names) or None}
+
+
 @router.post("/places")
 async def add(request: Request) -> Response:
     async def action(person: Person, fields: dict[str, str]) -> None:

@@ -22,6 +22,7 @@ from walkwithme.domain.errors import DomainError, Invalid, NotFound
 from walkwithme.domain.offers import local_instants
 from walkwithme.domain.people import ContactRole, ContactState
 from walkwithme.store.tx import Tx
+from walkwithme.streets.streetmap import StreetMap
 from walkwithme.usecases import (
     alerts,
     channels,
@@ -176,8 +177,13 @@ def _number(text: str, field: str) -> float:
         raise Invalid(f"{field} must be a number", field=field) from None
 
 
-def _body_of(fields: dict[str, str], person: Person, now: int) -> NewWalk:
-    """The form, as the API's request to start a walk."""
+def _body_of(
+    fields: dict[str, str], person: Person, now: int, streets: StreetMap | None = None
+) -> NewWalk:
+    """The form, as the API's request to start a walk. A place chosen on the map or typed,
+    given no name, is called by its streets when the service has a street map ("near
+    Kaivokatu"): her companions' page and their alerts said nothing of where she was going
+    (a review saw coordinates, or nothing at all)."""
     if fields.get("pin", "") != fields.get("pin_again", ""):
         raise Invalid("the two PINs differ: type the same PIN twice", field="pin")
     body: dict[str, Any] = {"pin": fields.get("pin", "")}
@@ -186,11 +192,9 @@ def _body_of(fields: dict[str, str], person: Person, now: int) -> NewWalk:
         parts = fields.get("coords", "").replace(";", ",").split(",")
         if len(parts) != 2:
             raise Invalid("type the place as latitude, longitude: 60.1611, 24.9447", field="coords")
-        body["destination"] = {
-            "lat": _number(parts[0], "latitude"),
-            "lon": _number(parts[1], "longitude"),
-            "name": fields.get("coords_name", "").strip()[:100] or None,
-        }
+        lat, lon = _number(parts[0], "latitude"), _number(parts[1], "longitude")
+        named = fields.get("coords_name", "").strip()[:100] or _near(streets, lat, lon)
+        body["destination"] = {"lat": lat, "lon": lon, "name": named}
     elif where.isdigit():
         body["destination"] = {"place_id": int(where)}
     elif where != "timer":
@@ -225,6 +229,15 @@ def _body_of(fields: dict[str, str], person: Person, now: int) -> NewWalk:
         raise Invalid(f"{where}: {first['msg']}", field=str(first["loc"][0])) from None
 
 
+def _near(streets: StreetMap | None, lat: float, lon: float) -> str | None:
+    """ "near Kaivokatu" (or "near Mikonkatu and Ateneuminkuja", at a corner), as the pages
+    name where she was last seen; None without a street map, or far from any named street."""
+    if streets is None or not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        return None
+    names = streets.streets_near(lat, lon)
+    return f"near {' and '.join(names)}" if names else None
+
+
 def _kept_place(fields: dict[str, str]) -> tuple[str, float, float] | None:
     """The place she typed or picked on the map, to keep among her places for next time (she
     ticked "Keep it"): its name, latitude and longitude."""
@@ -247,7 +260,7 @@ async def start(request: Request) -> Response:
     now = svc.clock.now_ms()
     offer_id = _offer_id(fields.get("offer"))
     try:
-        body = _body_of(fields, person, now)
+        body = _body_of(fields, person, now, svc.streets)
         plan = await plan_walk(svc, person, body)
         await prepare_streets(svc, person, plan)
         streets = svc.streets

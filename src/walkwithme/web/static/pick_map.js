@@ -58,6 +58,20 @@ function asText(words) {
   return said;
 }
 
+// Where she tapped, in words: the streets nearest it ("Chosen on the map: near Kaivokatu"),
+// not its coordinates, which said nothing to her. `mine`/`latest`: only the last tap's answer.
+async function sayNear(said, latlng, mine, latest) {
+  const query = `lat=${latlng.lat.toFixed(5)}&lon=${latlng.lng.toFixed(5)}`;
+  try {
+    const answer = await fetch(`/api/map/named?${query}`, { cache: "no-store" });
+    if (!answer.ok || mine !== latest()) return;
+    const { near } = await answer.json();
+    if (near) said.textContent = `Chosen on the map: near ${near}.`;
+  } catch {
+    // Offline: "Chosen on the map." stands, and the circle shows where.
+  }
+}
+
 export function pickOnMap({ element, where, said, radius = () => 40, picked = () => {} }) {
   if (!element || !where || !window.L) return null;
   const centre = [Number(element.dataset.lat), Number(element.dataset.lon)];
@@ -78,11 +92,13 @@ export function pickOnMap({ element, where, said, radius = () => 40, picked = ()
     chosen = L.circle(latlng, { radius: radius(), className: "chosen", interactive: false });
     chosen.addTo(map);
   };
+  let named = 0;
   map.on("click", (event) => {
     where.value = `${event.latlng.lat.toFixed(5)}, ${event.latlng.lng.toFixed(5)}`;
     draw(event.latlng);
-    if (said) said.textContent = `Chosen on the map: ${where.value}`;
+    if (said) said.textContent = "Chosen on the map.";
     picked();
+    if (said) sayNear(said, event.latlng, ++named, () => named);
   });
   const refresh = streetsAround(map, streets, tiles ? null : nothingHere(element));
   map.on("moveend", refresh);
