@@ -7,8 +7,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.people import PIN, Cast, Member
+from tests.people import HOME, PIN, START, Cast, Member
 from tests.test_delivery import with_guardian
+from tests.test_pages import page
 from walkwithme.notify.messages import render
 
 
@@ -209,3 +210,29 @@ def test_lingering_says_she_has_not_said_she_is_inside_not_that_she_is_outside()
     words = " ".join(render(said))
     assert "without saying “I'm inside”" in words
     assert "going in" not in words
+
+
+def test_a_walk_she_ends_on_the_way_is_not_read_as_her_home(cast: Cast) -> None:
+    """ "Mira ended the walk." read as her having arrived, a kilometre from her door (a review
+    of a first walk): her companion is told it ended on the way, in the alert and on his page;
+    ended at her door, it says nothing more."""
+    mira, noor, phone, walk = walking_heard(cast)
+    cast.send(phone, cast.fix(START))
+    ended = cast.client.post(f"/api/walks/{walk['id']}/end", json={"pin": PIN}, headers=mira.auth)
+    assert ended.status_code == 200, ended.text
+    title, body = render(cast.told(noor, "ended")[-1])
+    assert title == "Mira ended the walk."
+    assert "On the way, not at the door: Mira may not be home." in body.splitlines()
+    shown = page(cast.client, f"/walks/{walk['id']}", noor).text
+    assert "on the way, not at home." in shown
+    hers = page(cast.client, f"/walks/{walk['id']}", mira).text
+    assert '<h1 id="headline">You ended the walk on the way</h1>' in hers
+
+    home = cast.start_walk(mira)
+    cast.send(phone, cast.fix(HOME))
+    cast.client.post(f"/api/walks/{home['id']}/end", json={"pin": PIN}, headers=mira.auth)
+    title, body = render(cast.told(noor, "ended")[-1])
+    assert "not at the door" not in body
+    shown = page(cast.client, f"/walks/{home['id']}", noor).text
+    assert "Mira ended the walk today at" in shown
+    assert "not at home" not in shown

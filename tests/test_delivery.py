@@ -1288,9 +1288,15 @@ def test_not_ok_she_sends_sos_from_the_page_her_question_came_with(
     assert seen["state"] == "alarm"
     said = cast.events(noor, walk)[-1]
     assert (said["kind"], said["reason"]) == ("alarm", "sos")
-    # The page now says the alarm is on, and still takes her PIN to end it.
+    # The page now says the alarm is on, and still takes her PIN to end it; and only what is
+    # known: they were sent an alert, not "they are looking for you" while nobody had read it.
     again = cast.client.get(path)
     assert "The people following your walk are told" in again.text
+    assert "Nobody has said they are on it yet" in again.text
+    assert "looking for you" not in again.text
+    acked = cast.client.post(f"/api/walks/{walk['id']}/ack", headers=noor.auth)
+    assert acked.status_code == 200
+    assert "Noor is on it." in cast.client.get(path).text
     assert cast.client.post(path, data={"pin": "2468"}).status_code == 200
     assert cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()["state"] != "alarm"
 

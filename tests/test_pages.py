@@ -794,6 +794,14 @@ def test_marked_safe_and_home_from_his_page_the_walk_is_over_and_says_who_said_s
     hers = page(cast.client, f"/walks/{walk['id']}", mira).text
     assert '<h1 id="headline">You are safe</h1>' in hers
     assert "Your note: “She is in”" in over
+    # He ended it, not she: her page keeps a way to call for help (a mis-tap of his, with her
+    # mid-street, took her SOS away), where her own end of a walk doesn't offer it.
+    assert '<section id="not-safe" class="not-ok" aria-labelledby="not-safe-title" >' in hers
+    assert "Start a walk again" in hers
+    own = cast.start_walk(mira)
+    cast.client.post(f"/api/walks/{own['id']}/end", json={"pin": PIN}, headers=mira.auth)
+    ended = page(cast.client, f"/walks/{own['id']}", mira).text
+    assert '<section id="not-safe" class="not-ok" aria-labelledby="not-safe-title" hidden>' in ended
 
 
 def test_his_home_lists_who_waits_for_his_answer_and_takes_it(cast: Cast) -> None:

@@ -627,6 +627,23 @@ def test_sos_is_held_then_can_be_cancelled_and_is_sent_when_back_online(
     )
     expect(page.get_by_role("link", name="Call 112")).to_be_hidden()
     expect(sos).to_be_visible()
+    expect(page.locator("#not-safe")).to_be_hidden()
+
+    # Her SOS again; this time Noor says she is safe and ends the walk too (a mis-tap, say,
+    # with her mid-street): the walk is over, and her page keeps a way to call for help.
+    site.call(mira, "POST", f"/api/walks/{walk_id}/sos")
+    expect(page.locator("#alarm")).to_be_visible()
+    site.call(noor, "POST", f"/api/walks/{walk_id}/resolve", note="found her", home=True)
+    expect(page.locator("#headline")).to_have_text("You are safe")
+    not_safe = page.locator("#not-safe")
+    expect(not_safe).to_be_visible()
+    expect(not_safe.get_by_role("link", name="Call 112")).to_be_visible()
+    expect(not_safe.get_by_role("link", name="Start a walk again")).to_have_attribute(
+        "href", "/walks/new"
+    )
+    screenshot(page, "walker-ended-by-companion")
+    page.reload()
+    expect(page.locator("#not-safe")).to_be_visible()
 
 
 def test_sos_by_keyboard_is_held_and_a_screen_readers_activate_starts_the_cancel_time(

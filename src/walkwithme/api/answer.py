@@ -22,13 +22,15 @@ from walkwithme.domain.walks import WalkState
 from walkwithme.notify.messages import why_asked
 from walkwithme.services import Services
 from walkwithme.store.tx import Tx
-from walkwithme.usecases import alarms, alerts, judging, moments
+from walkwithme.usecases import alarms, alerts, judging, moments, timeline
 from walkwithme.usecases.accounts import get_person
 from walkwithme.usecases.moments import Pin
+from walkwithme.usecases.timeline import Audience
 from walkwithme.usecases.walk_record import Walk
-from walkwithme.web import walker_words
+from walkwithme.web import walker_words, words
 from walkwithme.web.render import pages_of
 from walkwithme.web.session import read_form
+from walkwithme.web.walk_context import acknowledged_by
 
 router = APIRouter(include_in_schema=False)
 
@@ -53,19 +55,25 @@ class Read(NamedTuple):
     walk: Walk  # the walk the link is for
     heard: bool  # whether a companion of hers has alerts that work
     tz: str  # her time zone: by when to answer is said on her clock
+    on_it: str = ""  # during her alarm: who said "I'm on it", as her walk page says it
 
 
 def _read(conn: Connection, token: str) -> Read:
     walk = judging.walk_for_answer(conn, token)
     her = get_person(conn, walk.walker_id)
     tz = her.timezone if her is not None else walk.timezone
-    return Read(walk, alerts.heard_as_shown(conn, walk.walker_id, walk.id), tz)
+    heard = alerts.heard_as_shown(conn, walk.walker_id, walk.id)
+    if walk.walker_state is not WalkState.ALARM:
+        return Read(walk, heard, tz)
+    # Her own timeline (after her duress PIN, the cover's): what her walk page says of it.
+    events = timeline.events_after(conn, walk.id, 0, Audience.WALKER)
+    return Read(walk, heard, tz, words.on_it(acknowledged_by(events, None)))
 
 
 def _asking(request: Request, read: Read, status: int = 200, **shown: str | bool) -> HTMLResponse:
     """The question, why it is asked and by when, or that the alarm is on already; and, for
     someone who is not OK, SOS."""
-    walk, heard, tz = read
+    walk, heard, tz, on_it = read
     pin = True
     until = ""
     left: dict[str, str | bool] = {}
@@ -76,8 +84,14 @@ def _asking(request: Request, read: Read, status: int = 200, **shown: str | bool
         heading = "None of your companions has alerts that work"
         why = "Nobody is told of this alarm: call someone. If you are OK, enter your PIN."
     elif walk.walker_state is WalkState.ALARM:
+        # Not "they are looking for you": they were sent an alert, which they may not have
+        # read (a review found her told so while nobody had; her walk page says who is on it).
         heading = "The people following your walk are told"
-        why = "They are looking for you."
+        why = on_it
+        if not on_it.startswith("Nobody"):
+            why += " If you are OK, enter your PIN."
+        else:
+            why += " If you can, call one of them, or the emergency number."
     else:
         heading = "Are you OK?"
         why = why_asked(walk.walker_check_reason, timer=walk.destination is None) or ""

@@ -271,6 +271,11 @@ def _more(kind: str, payload: dict[str, Any], name: str, by: str, timer: bool) -
         if payload.get("alarm_over"):
             return [f"{by} said so, ending the alarm and the walk."]
         return [f"{by} said so, and ended the walk."]
+    if kind == "ended" and payload.get("at_door") is False and not payload.get("to_walker"):
+        on_the_way = f"On the way, not at the door: {name} may not be home."
+        if payload.get("alarm_over"):
+            return [on_the_way, f"The alarm is over: {name} ended it with the walk's PIN."]
+        return [on_the_way]
     if kind in ("inside", "ended") and payload.get("alarm_over"):
         # One message for both, her right PIN having ended the alarm with the walk.
         return [f"The alarm is over: {name} ended it with the walk's PIN."]

@@ -162,6 +162,11 @@ def inside(
 def end(tx: Tx, walk_id: int, walker_id: int, note: str | None, pin: Pin) -> None:
     walk = own_live_walk(tx, walk_id, walker_id)
     facts: dict[str, Any] = {"note": _note(note)}
+    if walk.destination is not None and (walk.door_at is not None or walk.last.fix()):
+        # Ended on the way, not at her door, is not "home": her companions are told which (a
+        # review read "Mira ended the walk" as her having arrived). Where she was unknown
+        # (no position yet), nothing is said of it.
+        facts["at_door"] = walk.at_her_door
     if pin is Pin.DURESS or walk.covert:
         _covered(tx, walk, pin, "ended", facts, shown=WalkState.ENDED, ended=True)
         return

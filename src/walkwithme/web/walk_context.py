@@ -107,7 +107,7 @@ def _alarm_reason(alarm: dict[str, Any]) -> str:
     return words.alarm_why(alarm_reasons(alarm), words.alarm_began(alarm))
 
 
-def _acknowledged_by(events: list[dict[str, Any]], me: int | None) -> list[str]:
+def acknowledged_by(events: list[dict[str, Any]], me: int | None) -> list[str]:
     """Who said "I'm on it" during the alarm, each once ("You" for the reader). Her SOS
     during the alarm is the same alarm: who is on it still is (it said "Nobody has said they
     are on it yet" to her, seconds after Noor had); so are wrong PINs during it (`during`)."""
@@ -192,7 +192,7 @@ def walk_context(
     live = bool(view["live"])
     alarm = _alarm_event(seen.events) if state == "alarm" else None
     last = view.get("last_position") if live else None
-    on_it = _acknowledged_by(seen.events, me) if alarm else []
+    on_it = acknowledged_by(seen.events, me) if alarm else []
     silent = bool(view.get("duress")) or (alarm is not None and alarm.get("reason") == "duress")
     question = waiting(seen.events, state) if live else None
     # The sentence after the event's own fields: a message's `text` is its words, the

@@ -95,6 +95,9 @@ def how_it_ended(
         said = f"{name} is inside{elsewhere}: since {at}."
     elif over.state == "safe":
         said = f"{name} got home: inside since {at}."
+    elif last.get("at_door") is False:
+        # Ended on the way, not at her door: not home (a review read it as her arrival).
+        said = f"{name} ended the walk {at}, on the way, not at home."
     else:
         said = f"{name} ended the walk {at}."
     return said, f"{name}'s last word: {note}" if note else None

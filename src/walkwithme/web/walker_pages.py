@@ -169,6 +169,7 @@ async def her_walk_page(
     context["kept_for_alarm"] = bool(kept and kept.get("for_its_alarm"))
     live = bool(context["live"])
     context["next_walks"] = [] if live else next_walks_said(ahead, now, person.timezone)
+    context["ended_by_other"] = not live and _ended_by_other(seen.events, person.id)
     asked = walk.walker_check_reason
     context["data"].update(
         {
@@ -237,6 +238,15 @@ async def her_walk_page(
         typed=typed or {},
         **{k: v for k, v in context.items() if k != "quick_replies"},
     )
+
+
+def _ended_by_other(events: list[dict[str, Any]], me: int) -> bool:
+    """Whether someone following her walk ended it ("Mira is safe: end the walk too"), not she:
+    her page then keeps a way to call for help (a review: a mis-tap of his, mid-street, took
+    her SOS away with "You are safe")."""
+    closing = next((e for e in reversed(events) if e["kind"] in words.CLOSING_KINDS), None)
+    by = (closing or {}).get("by") or {}
+    return bool(by) and by.get("id") != me
 
 
 def _in_her_words(context: dict[str, Any], events: list[dict[str, Any]], me: int) -> None:

@@ -19,6 +19,7 @@ STATES = {
     "safe_by": "You are safe",
     "ended_resolved": "The alarm is over, and your walk with it",
     "ended": "You ended the walk",
+    "ended_on_the_way": "You ended the walk on the way",
 }
 
 # The alarm's headline when none of her companions has alerts that work (set up, tested, not

@@ -204,6 +204,8 @@ _STATES = {
     # ...or ended by whoever found her, safe wherever that was (`helping.resolve`'s `home`).
     "safe_by": "{name} is safe",
     "ended": "{name} ended the walk",
+    # ...on the way, not at her door (nor last seen there): not home (`headline_state`)...
+    "ended_on_the_way": "{name} ended the walk on the way, not at home",
     # ...not by her: the alarm her duress PIN raised as she was made to end it was ended.
     "ended_resolved": "The alarm is over, and {name}'s walk with it",
 }
@@ -213,7 +215,7 @@ def state_sentence(state: str, name: str) -> str:
     return _STATES.get(state, "{name}'s walk: " + state).format(name=name)
 
 
-_CLOSING = ("inside", "ended", "alarm_resolved")
+CLOSING_KINDS = ("inside", "ended", "alarm_resolved")
 
 
 def headline_state(state: str, events: list[dict[str, Any]], timer: bool) -> str:
@@ -222,8 +224,12 @@ def headline_state(state: str, events: list[dict[str, Any]], timer: bool) -> str
     word of whoever found her, as her companions' alert says it (notify/messages.py); static/
     words.js's `headlineState` says the same live."""
     if state == "ended":
-        closing = next((e for e in reversed(events) if e["kind"] in _CLOSING), None)
-        return "ended_resolved" if closing and closing["kind"] == "alarm_resolved" else state
+        closing = next((e for e in reversed(events) if e["kind"] in CLOSING_KINDS), None)
+        if closing and closing["kind"] == "alarm_resolved":
+            return "ended_resolved"
+        if closing and closing.get("at_door") is False:
+            return "ended_on_the_way"
+        return state
     if state != "safe":
         return state
     inside = next((e for e in reversed(events) if e["kind"] == "inside"), None)

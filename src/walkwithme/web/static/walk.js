@@ -350,6 +350,12 @@ function sayEnding() {
   // Her own page says "you" (its name is only a stand-in: "Where You was" it said).
   const gone = herOwn ? "Where you were is no longer shown." : `Where ${name} was is no longer shown.`;
   ending.textContent = `The walk is over.${said} ${gone}`;
+  // Ended by someone following it, not by her: her way to call for help stays (walker_walk).
+  const notSafe = byId("not-safe");
+  if (notSafe && lastWord && lastWord.by && lastWord.by.id !== data.me) {
+    ending.after(notSafe);
+    notSafe.hidden = false;
+  }
 }
 
 function showConnection(status) {
