@@ -10,7 +10,7 @@ from typing import Any
 from tests.people import HOME, PIN, START, Cast, Member
 from tests.test_delivery import with_guardian
 from tests.test_pages import page
-from walkwithme.notify.messages import render
+from walkwithme.notify.messages import render, with_link
 
 
 def walking_heard(cast: Cast) -> tuple[Member, Member, str, dict[str, Any]]:
@@ -236,3 +236,32 @@ def test_a_walk_she_ends_on_the_way_is_not_read_as_her_home(cast: Cast) -> None:
     shown = page(cast.client, f"/walks/{home['id']}", noor).text
     assert "Mira ended the walk today at" in shown
     assert "not at home" not in shown
+
+
+def test_a_request_to_follow_her_walks_reaches_whoever_is_asked(cast: Cast) -> None:
+    """Noor's request waited unseen on his home page until he happened to sign in (a review
+    of a first walk): he is told where he hears alerts, with the page to answer on."""
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.channel(noor)
+    cast.ask(mira, noor)
+    [asked] = cast.told(noor, "contact_asked")
+    title, body = render(with_link(asked, "https://walk.example"))
+    assert title == "Mira asks you to follow their walks home."
+    assert "As their companion, you see Mira's walks live and hear their alarms." in body
+    assert "https://walk.example/" in body
+    guardian = cast.person("Gus")
+    cast.channel(guardian)
+    cast.ask(mira, guardian, role="guardian")
+    [asked] = cast.told(guardian, "contact_asked")
+    assert "As their guardian" in render(asked)[1]
+    assert cast.told(mira, "contact_asked") == []  # the asker hears nothing of it
+
+
+def test_an_offer_says_where_to_answer_it(cast: Cast) -> None:
+    """The offer's email had no link: it opens the offers page, where it is answered."""
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    cast.channel(mira)
+    assert cast.offer(noor, mira).status_code == 201
+    [offer] = cast.told(mira, "offer")
+    assert "https://walk.example/offers" in render(with_link(offer, "https://walk.example"))[1]

@@ -149,7 +149,7 @@ def test_the_walker_sees_the_offer_and_is_told_only_who_and_when(cast: Cast) -> 
     assert (seen["id"], seen["from"]["name"], seen["at"]) == (now["id"], "Noor", now["at"])
     [alert] = cast.told(mira, "offer")
     assert alert["by"] == {"name": "Noor"}
-    assert set(alert) == {"kind", "at", "by", "offer_id", "when", "for_at", "key"}
+    assert set(alert) == {"kind", "at", "by", "offer_id", "when", "for_at", "key", "link_path"}
     assert noor.email not in json.dumps(alert)
     assert cast.told(noor) == []
     assert cast.offers(noor)["received"] == []

@@ -32,6 +32,7 @@ _WHAT = {
     "next_walk": "{by} would like to walk together again: {when}. You will both be reminded.",
     "offer_series_stopped": "{by} stopped a recurring offer to walk home.",
     "contact_ended": "One of your contacts left Walk With Me: that contact has ended.",
+    "contact_asked": "{by} asks you to follow their walks home.",
 }
 
 REASONS = {
@@ -259,6 +260,12 @@ def _more(kind: str, payload: dict[str, Any], name: str, by: str, timer: bool) -
     reason = str(payload.get("reason"))
     if kind == "started":
         return _expected(payload, name, timer)
+    if kind == "contact_asked":
+        if payload.get("role") == "guardian":
+            what = f"As their guardian, you are told if {by} has an alarm nobody answers."
+        else:
+            what = f"As their companion, you see {by}'s walks live and hear their alarms."
+        return [what, "Open Walk With Me to say yes or no."]
     if kind == "check":
         # By when, in the alert itself: for a walker whose phone's app reports her walk, the
         # alert is all she sees of the question (it said when she was asked, not until when).

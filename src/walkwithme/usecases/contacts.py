@@ -80,6 +80,14 @@ def ask(tx: Tx, owner_id: int, email: str, role: str) -> dict[str, Any]:
         created_at=tx.now_ms,
         updated_at=tx.now_ms,
     )
+    # Told where they hear alerts, if they have a way: the request waited unseen on their
+    # home page until they happened to sign in (a review of a first walk). Their answer is
+    # theirs alone to give there (`link_path`: their home page lists it).
+    from walkwithme.usecases.alerts import enqueue  # (alerts imports this module)
+
+    by = tx.conn.execute(sa.select(people.c.name).where(people.c.id == owner_id)).scalar_one()
+    said = {"kind": "contact_asked", "at": tx.now_ms, "by": {"name": by}, "role": role}
+    enqueue(tx, None, "contact_asked", {**said, "link_path": "/"}, [member.id])
     return get_contact(tx.conn, contact_id, owner_id)
 
 

@@ -213,7 +213,8 @@ def tell(tx: Tx, to: int, kind: str, about: int, **facts: Any) -> int:
     """An alert about an offer to one person, naming the other one (`about`) and nothing of
     theirs but the name."""
     payload = {"kind": kind, "at": tx.now_ms, "by": {"name": name_of(tx.conn, about)}, **facts}
-    return alerts.enqueue(tx, None, kind, payload, [to])
+    # Where to answer it (or see it): the offers page. (Its email had no link: a review.)
+    return alerts.enqueue(tx, None, kind, {"link_path": "/offers", **payload}, [to])
 
 
 def _start_series(
