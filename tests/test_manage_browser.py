@@ -36,7 +36,7 @@ from tests.browser_site import (
     sign_in,
 )
 from tests.conftest import make_services
-from tests.people import HOME, PIN, Member
+from tests.people import HOME, PIN, START, Member
 from tests.sinks import webhook_sink
 from walkwithme.clock import FakeClock
 from walkwithme.net import free_port
@@ -221,11 +221,19 @@ def test_contacts_places_and_the_menu_on_a_phone(
     expect(the_map.locator("path.destination")).to_have_count(2)
     expect(the_map.locator("path.street").first).to_be_attached()
     looked_at(page, "manage-places")
+    # Standing at a door, one tap marks it: no address search, no finding it on a drawing.
+    page.context.grant_permissions(["geolocation"], origin=site.url)
+    page.context.set_geolocation({"latitude": START[0], "longitude": START[1], "accuracy": 8})
+    page.get_by_role("button", name="Here, where I am now").click()
+    expect(page.locator("#map-said")).to_have_text("Chosen: where you are now: near Kaivokatu.")
+    expect(page.get_by_label("Where: latitude, longitude")).to_have_value("60.17096, 24.94137")
 
     page.get_by_label("Where: latitude, longitude").fill("by the park")
     page.get_by_label("Name").fill("work")
     page.get_by_role("button", name="Add the place").click()
-    expect(page.get_by_role("alert")).to_have_text("Latitude must be a number, not “by the park”")
+    expect(page.get_by_role("alert")).to_contain_text(
+        "“by the park” is not a latitude and longitude: addresses are not looked up here."
+    )
     # Back to the form as she typed it, to mend what was wrong.
     page.get_by_role("link", name="Back").click()
     expect(page.get_by_label("Where: latitude, longitude")).to_have_value("by the park")

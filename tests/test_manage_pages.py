@@ -390,7 +390,10 @@ def test_a_place_typed_wrong_says_which_part(cast: Cast) -> None:
     mira = cast.person("Mira")
     words = post(cast.client, mira, "/places", "/places", name="home", where="by the park")
     assert words.status_code == 422
-    assert "Latitude must be a number" in text_of(words.text)
+    # Said as what it is (an address is not looked up), not "Latitude must be a number".
+    assert "“by the park” is not a latitude and longitude: addresses are not looked up" in (
+        text_of(words.text)
+    )
     huge = post(
         cast.client, mira, "/places", "/places", name="home", where="60.1, 24.9", radius="5000"
     )

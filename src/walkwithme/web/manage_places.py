@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from walkwithme.api.auth import PersonDep, ServicesDep, services
 from walkwithme.api.params import Id
+from walkwithme.domain.errors import Invalid
 from walkwithme.domain.walks import MAX_RADIUS_M, MIN_RADIUS_M
 from walkwithme.usecases import places
 from walkwithme.usecases.accounts import Person
@@ -49,8 +50,24 @@ def _coordinates(fields: dict[str, str]) -> tuple[float, float]:
     both = fields.get("where", "").strip()
     if both:
         lat, _, lon = both.replace(";", ",").partition(",")
+        if not (_a_number(lat) and _a_number(lon)):
+            # "Fredrikinkatu 20": said as what it is, not "Latitude must be a number".
+            raise Invalid(
+                f"“{both[:60]}” is not a latitude and longitude: addresses are not looked up "
+                "here. Tap the place on the map, or copy its coordinates from a map app "
+                "(60.16110, 24.94470)",
+                field="where",
+            )
         return number({"lat": lat}, "lat", "Latitude"), number({"lon": lon}, "lon", "Longitude")
     return number(fields, "lat", "Latitude"), number(fields, "lon", "Longitude")
+
+
+def _a_number(text: str) -> bool:
+    try:
+        float(text.strip())
+    except ValueError:
+        return False
+    return True
 
 
 @api_router.get("/map/streets")

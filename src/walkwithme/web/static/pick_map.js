@@ -60,13 +60,13 @@ function asText(words) {
 
 // Where she tapped, in words: the streets nearest it ("Chosen on the map: near Kaivokatu"),
 // not its coordinates, which said nothing to her. `mine`/`latest`: only the last tap's answer.
-async function sayNear(said, latlng, mine, latest) {
+async function sayNear(said, latlng, mine, latest, how) {
   const query = `lat=${latlng.lat.toFixed(5)}&lon=${latlng.lng.toFixed(5)}`;
   try {
     const answer = await fetch(`/api/map/named?${query}`, { cache: "no-store" });
     if (!answer.ok || mine !== latest()) return;
     const { near } = await answer.json();
-    if (near) said.textContent = `Chosen on the map: near ${near}.`;
+    if (near) said.textContent = `${how}: near ${near}.`;
   } catch {
     // Offline: "Chosen on the map." stands, and the circle shows where.
   }
@@ -93,13 +93,14 @@ export function pickOnMap({ element, where, said, radius = () => 40, picked = ()
     chosen.addTo(map);
   };
   let named = 0;
-  map.on("click", (event) => {
-    where.value = `${event.latlng.lat.toFixed(5)}, ${event.latlng.lng.toFixed(5)}`;
-    draw(event.latlng);
-    if (said) said.textContent = "Chosen on the map.";
+  const choose = (latlng, how = "Chosen on the map") => {
+    where.value = `${latlng.lat.toFixed(5)}, ${latlng.lng.toFixed(5)}`;
+    draw(latlng);
+    if (said) said.textContent = `${how}.`;
     picked();
-    if (said) sayNear(said, event.latlng, ++named, () => named);
-  });
+    if (said) sayNear(said, latlng, ++named, () => named, how);
+  };
+  map.on("click", (event) => choose(event.latlng));
   const refresh = streetsAround(map, streets, tiles ? null : nothingHere(element));
   map.on("moveend", refresh);
   map.setView(centre, 16);
@@ -117,5 +118,12 @@ export function pickOnMap({ element, where, said, radius = () => 40, picked = ()
     if (!chosen) map.setView(at, 16, { animate: false });
   };
   toldWhenShown(element, map, () => (chosen || here || { getLatLng: () => centre }).getLatLng());
-  return { redraw: () => chosen && draw(chosen.getLatLng()), showHere };
+  // Where she is now, chosen as the place (her door, as she stands at it), the map brought
+  // to it.
+  const chooseHere = (lat, lon) => {
+    const at = L.latLng(lat, lon);
+    map.setView(at, 17, { animate: false });
+    choose(at, "Chosen: where you are now");
+  };
+  return { redraw: () => chosen && draw(chosen.getLatLng()), showHere, chooseHere };
 }

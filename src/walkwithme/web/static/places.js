@@ -10,3 +10,26 @@ const picker = pickOnMap({
   radius: () => Number(radius.value) || 40,
 });
 if (picker) radius.addEventListener("input", picker.redraw);
+
+// "Here, where I am now": her position, asked of her browser on her tap, as the place.
+const here = document.getElementById("here-now");
+const where = document.getElementById("where");
+const said = document.getElementById("map-said");
+if (here && navigator.geolocation) {
+  here.hidden = false;
+  here.addEventListener("click", () => {
+    if (said) said.textContent = "Looking for where you are…";
+    navigator.geolocation.getCurrentPosition(
+      (position) => {
+        const { latitude, longitude } = position.coords;
+        if (picker) picker.chooseHere(latitude, longitude);
+        else where.value = `${latitude.toFixed(5)}, ${longitude.toFixed(5)}`;
+        if (!picker && said) said.textContent = "Chosen: where you are now.";
+      },
+      () => {
+        if (said) said.textContent = "This browser did not say where you are: allow location for this site, or tap the map.";
+      },
+      { enableHighAccuracy: true, timeout: 20000, maximumAge: 0 },
+    );
+  });
+}
