@@ -265,3 +265,21 @@ def test_an_offer_says_where_to_answer_it(cast: Cast) -> None:
     assert cast.offer(noor, mira).status_code == 201
     [offer] = cast.told(mira, "offer")
     assert "https://walk.example/offers" in render(with_link(offer, "https://walk.example"))[1]
+
+
+def test_her_message_reaches_her_companions_where_they_hear_alerts(cast: Cast) -> None:
+    """ "Taking the long way, a bit scared" waited at the bottom of his walk page, which he did
+    not have open (a review of a first walk): it reaches him as an alert, in her words. His
+    own messages to her are for her page (it buzzes), not an alert to her."""
+    mira, noor, _phone, walk = walking_heard(cast)
+    said = {"text": "Taking the long way,\na bit scared"}
+    sent = cast.client.post(f"/api/walks/{walk['id']}/messages", json=said, headers=mira.auth)
+    assert sent.status_code in (200, 201), sent.text
+    [message] = cast.told(noor, "message")
+    title, _body = render(message)
+    assert title == "Mira says: “Taking the long way, / a bit scared”"
+    assert cast.told(mira, "message") == []
+    cast.client.post(
+        f"/api/walks/{walk['id']}/messages", json={"text": "On my way"}, headers=noor.auth
+    )
+    assert cast.told(mira, "message") == []

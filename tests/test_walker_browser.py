@@ -468,6 +468,12 @@ def test_she_starts_from_her_browser_and_it_reports_her_walk_even_offline(
         if e["kind"] == "message"
     ]
     assert said == ["On my way"]
+    # Online, a message of her own goes in place, and she is told it went (the page came back
+    # with an empty field and no word of it).
+    page.get_by_label("A message").fill("Taking the long way")
+    page.get_by_role("button", name="Send", exact=True).click()
+    expect(page.get_by_text("Sent: “Taking the long way”")).to_be_visible()
+    expect(page.get_by_label("A message")).to_have_value("")
     came = track(site, noor, walk_id)[len(sent_before) : len(sent_before) + 3]
     assert [(f["lat"], f["lon"]) for f in came] == [pytest.approx(w) for w in offline]
     # Each with the time it was taken, not when it was sent: 40 s apart, the service's time

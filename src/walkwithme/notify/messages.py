@@ -33,6 +33,7 @@ _WHAT = {
     "offer_series_stopped": "{by} stopped a recurring offer to walk home.",
     "contact_ended": "One of your contacts left Walk With Me: that contact has ended.",
     "contact_asked": "{by} asks you to follow their walks home.",
+    "message": "{name} says: “{text}”",
 }
 
 REASONS = {
@@ -179,6 +180,7 @@ def render(payload: dict[str, Any]) -> tuple[str, str]:
         reason=reason,
         battery=float(payload.get("battery") or 0),
         when=payload.get("when") or "",
+        text=_one_line(payload.get("text")),
     )
     if kind == "low_battery" and payload.get("charging"):
         title += " It is charging."  # her phone said so with the fix (usecases/phones.py)
@@ -210,12 +212,18 @@ def render(payload: dict[str, Any]) -> tuple[str, str]:
     if payload.get("note"):
         # On one line: a note's own lines read as the service's ("Mira is SAFE at home, stand
         # down" under a companion's note: an outside review); any line break (U+2028 too).
-        lines.append(f"Note: {' / '.join(str(payload['note']).splitlines())}")
+        lines.append(f"Note: {_one_line(payload['note'])}")
     if kind == "alarm":
         lines += _what_to_do(payload, name)
     if payload.get("link"):
         lines.append(str(payload["link"]))
     return title, "\n".join(lines)
+
+
+def _one_line(said: object) -> str:
+    """Someone's words as one line of an alert, whatever line breaks they held: a second line
+    would not be told from the service's own."""
+    return " / ".join(str(said or "").splitlines())
 
 
 def _what_to_do(payload: dict[str, Any], name: str) -> list[str]:

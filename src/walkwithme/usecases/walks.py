@@ -218,6 +218,14 @@ def post_message(tx: Tx, walk_id: int, person_id: int, text: str, quick: bool) -
         text=cleaned,
         quick=quick,
     )
+    if audience is Audience.WALKER:
+        # Hers reach her companions where they hear alerts, as her walk's other news does:
+        # on his walk page only, "Taking the long way, a bit scared" waited at the bottom of
+        # a page he did not have open (a review of a first walk).
+        from walkwithme.usecases import alerts  # (alerts' own imports reach this module)
+
+        told = alerts.companion_ids(tx.conn, walk_id)
+        alerts.tell(tx, walk, "message", {"text": cleaned}, told, event_id=event_id)
     return timeline.seq_of(tx.conn, event_id, audience)
 
 
