@@ -140,6 +140,33 @@ def on_the_start_page(
     return site, mira, noor, page
 
 
+def test_without_her_location_she_is_asked_for_minutes_by_the_field_with_her_pins_kept(
+    open_site: SiteFactory,  # noqa: F811
+    new_context: Callable[[], BrowserContext],  # noqa: F811
+) -> None:
+    """Location not allowed: "Start my walk" sent the form on, the service said at the top
+    that it did not know where she starts, and her PINs were gone. Now she is asked by the
+    minutes field, everything she typed kept, and starts once she has said them."""
+    site = open_site()
+    mira, noor = site.person("Mira"), site.person("Noor")
+    site.link(mira, noor)
+    page = new_context().new_page()  # no location allowed
+    sign_in(page, site, mira, "/walks/new")
+    page.get_by_label("Another place: tap it on the map").check()
+    page.get_by_label("Latitude, longitude").fill(f"{HOME[0]}, {HOME[1]}")
+    page.get_by_label("PIN", exact=True).fill(PIN)
+    page.get_by_label("The same PIN again").fill(PIN)
+    page.get_by_role("button", name="Start my walk").click()
+    expect(page.locator("#no-location")).to_contain_text("did not say where you are")
+    expect(page.get_by_label("Or: I expect to take (minutes)")).to_be_focused()
+    expect(page.get_by_label("PIN", exact=True)).to_have_value(PIN)
+    assert site.call(mira, "GET", "/api/walks") == []
+    screenshot(page, "walker-start-no-location")
+    page.get_by_label("Or: I expect to take (minutes)").fill("25")
+    page.get_by_role("button", name="Start my walk").click()
+    expect(page.locator("#headline")).to_have_text("You are on the way")
+
+
 def test_two_different_pins_bring_her_back_to_the_pin_with_what_she_typed(
     open_site: SiteFactory,  # noqa: F811
     new_context: Callable[[], BrowserContext],  # noqa: F811

@@ -82,7 +82,29 @@ form.addEventListener("submit", (event) => {
       document.getElementById("from-lon").value = position.coords.longitude.toFixed(6);
       form.requestSubmit();
     },
-    () => form.requestSubmit(), // the service says what is missing
+    () => askMinutes(),
     { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 },
   );
 });
+
+// Her browser would not say where she is (location not allowed, or no fix): asked here, by
+// the field that can stand in for it, with all she typed kept. Sent on, the service said so
+// at the top of the page and her PINs were gone (a review of a first walk).
+function askMinutes() {
+  const minutes = document.getElementById("minutes");
+  minutes.closest("details").open = true;
+  let said = document.getElementById("no-location");
+  if (!said) {
+    said = document.createElement("p");
+    said.id = "no-location";
+    said.className = "field-error";
+    said.setAttribute("role", "alert");
+    minutes.before(said);
+  }
+  said.textContent =
+    "This browser did not say where you are: type how many minutes you expect to take, " +
+    "then start again (or allow location for this site).";
+  minutes.setAttribute("aria-describedby", "no-location");
+  minutes.focus();
+  asked = false; // once she types minutes, her next "Start" goes through
+}
