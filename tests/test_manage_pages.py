@@ -87,6 +87,7 @@ def test_he_offers_she_declines_kindly_with_a_promise_and_both_pages_say_so(cast
     assert made.status_code == 303, made.text
     hers = text_of(page(cast.client, "/offers", mira).text)
     assert "Noor offers to walk you home (now)" in hers
+    assert "Accepting starts your walk now" not in hers
     offer_id = cast.offers(mira)["received"][0]["id"]
     declined = post(
         cast.client,
@@ -197,6 +198,11 @@ def test_he_offers_at_a_time_and_every_weekday(cast: Cast) -> None:
     assert later.status_code == 303, later.text
     his = text_of(page(cast.client, "/offers", noor).text)
     assert "To walk Mira home, tomorrow at 21:00: waiting for an answer" in his
+    # Accepting starts her walk now: an offer for tomorrow says so, where "Accept: start
+    # walking with Noor" read as tomorrow's walk. One for now says nothing more.
+    hers = text_of(page(cast.client, "/offers", mira).text)
+    assert "This is for tomorrow at 21:00. Accepting starts your walk now" in hers
+    assert "Accept: start walking with Noor now" in hers
     pending = cast.offers(noor)["sent"][0]["id"]
     withdrawn = post(cast.client, noor, f"/offers/{pending}/withdraw", "/offers")
     assert withdrawn.status_code == 303

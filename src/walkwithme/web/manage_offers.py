@@ -79,6 +79,10 @@ def _at(at: int, now: int, tz: str) -> str:
     return "now" if at <= now else words.day_time(at, now, tz)
 
 
+# An offer for more than this ahead is for later: accepted now, its walk starts now.
+LATER_THAN_MS = 30 * 60_000
+
+
 def _context(conn: Connection, person: Person, now: int) -> dict[str, Any]:
     tz = person.timezone
     overview = offer_views.overview(conn, person.id, now)
@@ -90,7 +94,10 @@ def _context(conn: Connection, person: Person, now: int) -> dict[str, Any]:
     for o in overview["received"]:
         item = {"id": o["id"], "name": o["from"]["name"], "at": _at(o["at"], now, tz)}
         if o["state"] == "pending":
-            waiting.append({**item, "hears": o["from"]["id"] in hearing})
+            # Accepting starts the walk now: an offer for later (tomorrow at 21:00) said
+            # "Accept: start walking" as if that were tomorrow's (a review of a first walk).
+            later = o["at"] > now + LATER_THAN_MS
+            waiting.append({**item, "hears": o["from"]["id"] in hearing, "later": later})
         elif o.get("reminder_at"):
             promised.append({**item, "promise": words.day_time(o["promise_at"], now, tz)})
     sent = [
