@@ -814,7 +814,7 @@ def test_his_home_lists_who_waits_for_his_answer_and_takes_it(cast: Cast) -> Non
     after = page(cast.client, accepted.headers["location"], noor).text
     assert "Nobody is waiting for you." in after
     # Said, and what it means for him from now on.
-    assert "Accepted: you will see their walks here when they share one" in after
+    assert "Accepted: you will see Mira's walks here when Mira shares one" in text_of(after)
     listed = cast.client.get("/api/contacts", headers=mira.auth).json()
     assert [c["state"] for c in listed] == ["accepted"]
 

@@ -1406,7 +1406,7 @@ def test_a_companion_no_alert_can_reach_is_told_so_on_her_home_page(
     sign_in(page, site, noor, "/")
     expect(page.locator("#no-alerts")).to_have_count(0)  # nobody counts on her yet
     page.get_by_role("button", name="Accept").click()
-    expect(page.locator("#done")).to_contain_text("Accepted: you will see their walks here")
+    expect(page.locator("#done")).to_contain_text("Accepted: you will see Mira's walks here")
     expect(page.locator("#done")).not_to_contain_text("hear of them through your alerts")
     unheard = page.locator("#no-alerts")
     expect(unheard).to_contain_text("You will not hear of an alarm when this page is closed.")

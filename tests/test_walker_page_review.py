@@ -165,7 +165,7 @@ def test_declining_a_request_says_so_by_name_and_what_they_learn(cast: Cast) -> 
         follow_redirects=False,
     )
     shown = text_of(page(cast.client, accepted.headers["location"], mira).text)
-    assert "Accepted: you will see their walks here when they share one." in shown
+    assert "Accepted: you will see Noor's walks here when Noor shares one." in shown
 
 
 def test_signout_typed_is_a_page_with_the_button_and_signs_nobody_out(cast: Cast) -> None:

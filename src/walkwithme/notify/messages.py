@@ -27,7 +27,7 @@ _WHAT = {
     "ended": "{name} ended the walk.",
     "test": "A test from Walk With Me: this channel works.",
     "offer": "{by} offers to walk you home{when}.",
-    "offer_declined": "{by} declined your offer to walk them home.",
+    "offer_declined": "{by} declined your offer of a walk home.",
     "offer_reminder": "Reminder: you planned to walk together with {by} ({when}).",
     "next_walk": "{by} would like to walk together again: {when}. You will both be reminded.",
     "offer_series_stopped": "{by} stopped a recurring offer to walk home.",

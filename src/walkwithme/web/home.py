@@ -235,11 +235,12 @@ async def answer_said(request: Request, person_id: int, heard: bool) -> str | No
     by the asker's name, and what they learn of it (nothing: contacts.ask_alike answers
     their next request alike, and makes none for a week)."""
     answered = request.query_params.get("done", "")
-    if answered != "declined":
-        return (ANSWERED if heard else ANSWERED_UNHEARD).get(answered) or ANSWERED.get(answered)
+    if answered not in ANSWERED:
+        return None
+    general = (ANSWERED if heard else ANSWERED_UNHEARD).get(answered) or ANSWERED[answered]
     contact_id = request.query_params.get("contact", "")
     if not contact_id.isdigit():
-        return ANSWERED["declined"]
+        return general
 
     def name(conn: Connection) -> str | None:
         try:
@@ -248,7 +249,12 @@ async def answer_said(request: Request, person_id: int, heard: bool) -> str | No
             return None
 
     who = await services(request).db.read(name)
-    return DECLINED.format(name=who) if who else ANSWERED["declined"]
+    if who is None:
+        return general
+    if answered == "declined":
+        return DECLINED.format(name=who)
+    # By their name: "their walks" read as someone else's (a review of a first walk).
+    return (NAMED if heard else NAMED_UNHEARD)[answered].format(name=who)
 
 
 # What the home page says after an answer to a request (`?done=`): that it was taken, and
@@ -264,6 +270,17 @@ DECLINED = (
     "Declined: {name} is not told, and nothing is shared with them. Their request is gone, "
     "and one they send within a week does not reach you."
 )
+# The same by the asker's name, as the page says them when it knows it.
+NAMED = {
+    "companion": "Accepted: you will see {name}'s walks here when {name} shares one, and hear "
+    "of them through your alerts.",
+    "guardian": "Accepted: you will hear of {name}'s alarms if {name}'s companions don't answer.",
+}
+NAMED_UNHEARD = {
+    "companion": "Accepted: you will see {name}'s walks here when {name} shares one.",
+    "guardian": "Accepted: you are one of those told of {name}'s alarms if {name}'s "
+    "companions don't answer.",
+}
 # The same, for someone no alert can reach yet (the notice under it says what to do).
 ANSWERED_UNHEARD = {
     "companion": "Accepted: you will see their walks here when they share one.",

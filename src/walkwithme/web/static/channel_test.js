@@ -21,7 +21,12 @@ async function look(started) {
   // Worked since a minute before the page: the test was sent just before it.
   const since = Number(said.dataset.since);
   if (found && found.worked_at && found.worked_at >= since) {
-    said.textContent = `The test reached “${label}”: it works.`;
+    // An email's test is known only to have been taken by the mail server: whether it reached
+    // the inbox (not the spam folder) is for her to see.
+    said.textContent =
+      found.kind === "email"
+        ? `The mail server took the test for “${label}”: check that it arrived (and not among spam).`
+        : `The test reached “${label}”: it works.`;
     said.className = "notice good";
     if (card) card.textContent = `${card.dataset.name}: works`;
     return;
