@@ -64,6 +64,12 @@ def test_a_name_alone_sets_both_profiles_and_a_profiles_own_wins() -> None:
         ("4 min", 240_000),
         ("1h", 3_600_000),
         ("2.5m", 150_000),
+        # As people write them: "10 minutes" was refused by a page that said "write minutes".
+        ("10 minutes", 600_000),
+        ("1 Minute", 60_000),
+        ("90 seconds", 90_000),
+        ("75 secs", 75_000),
+        ("1 hour", 3_600_000),
     ],
 )
 def test_durations_are_seconds_or_have_a_unit(written: object, ms: int) -> None:

@@ -345,7 +345,8 @@ function hideWhereSheWas(ids) {
 function sayEnding() {
   const ending = byId("ending");
   if (!ending) return;
-  const who = (lastWord && lastWord.by && lastWord.by.name) || name; // she, or who found her
+  // She, or who found her ("You" on his own page: it said "Noor said" to Noor).
+  const who = lastWord && lastWord.by ? words.person(lastWord.by, data.me) : name;
   const said = lastWord && lastWord.note ? ` ${words.fullStop(`${who} said: “${lastWord.note}”`)}` : "";
   // Her own page says "you" (its name is only a stand-in: "Where You was" it said).
   const gone = herOwn ? "Where you were is no longer shown." : `Where ${name} was is no longer shown.`;
