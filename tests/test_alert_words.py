@@ -283,3 +283,30 @@ def test_her_message_reaches_her_companions_where_they_hear_alerts(cast: Cast) -
         f"/api/walks/{walk['id']}/messages", json={"text": "On my way"}, headers=noor.auth
     )
     assert cast.told(mira, "message") == []
+
+
+def test_her_same_words_again_are_one_alert_and_a_request_rings_once_a_week(cast: Cast) -> None:
+    """ "Call me" tapped twenty times (or her page sending what waited offline) was twenty
+    alerts to every companion; a request removed and asked again at once rang him each time
+    (a review of these alerts). Her page and his still show every message."""
+    mira, noor, _phone, walk = walking_heard(cast)
+    call_me = {"text": "Call me", "quick": True}
+    for _ in range(5):
+        cast.client.post(f"/api/walks/{walk['id']}/messages", json=call_me, headers=mira.auth)
+    said = {"text": "Someone is following me"}
+    cast.client.post(f"/api/walks/{walk['id']}/messages", json=said, headers=mira.auth)
+    told = [m["text"] for m in cast.told(noor, "message")]
+    assert told == ["Call me", "Someone is following me"]
+    cast.clock.advance(minutes=3)
+    cast.client.post(f"/api/walks/{walk['id']}/messages", json=call_me, headers=mira.auth)
+    assert [m["text"] for m in cast.told(noor, "message")][-1] == "Call me"  # later: again
+    shown = [e for e in cast.events(noor, walk) if e["kind"] == "message"]
+    assert len(shown) == 7
+
+    otto, gus = cast.person("Otto"), cast.person("Gus")
+    cast.channel(gus)
+    for _ in range(3):
+        asked = cast.ask(otto, gus)
+        removed = cast.client.delete(f"/api/contacts/{asked}", headers=gus.auth)
+        assert removed.status_code == 204, removed.text
+    assert len(cast.told(gus, "contact_asked")) == 1

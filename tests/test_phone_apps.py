@@ -874,3 +874,14 @@ def test_the_old_ios_clients_unknown_battery_is_no_empty_battery(cast: Cast) -> 
     assert seen["last_position"]["battery"] is None
     assert [e for e in cast.events(noor, walk) if e["kind"] == "low_battery"] == []
     assert cast.told(noor, "low_battery") == []
+
+
+def test_a_plain_duplicate_in_a_message_does_not_hide_why_another_fix_was_refused() -> None:
+    """A batch (Traccar Client 10's JSON) re-sending a fix before one refused: her devices page
+    still says why the other was refused (a plain duplicate says nothing, and hid it)."""
+    from walkwithme.usecases.fixes import DUPLICATE, Outcome
+    from walkwithme.usecases.phones import _refused
+
+    ahead = Outcome("refused", "its time is ahead of ours", "t")
+    assert _refused([DUPLICATE, ahead]) == "its time is ahead of ours"
+    assert _refused([DUPLICATE]) is None

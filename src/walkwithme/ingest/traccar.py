@@ -191,7 +191,9 @@ def _json(data: object) -> tuple[str | None, PhoneMessage]:
     location: dict[str, Any] = data["location"]
     sos = _is_sos(location)
     sos_ms = _pressed_at(location.get("timestamp")) if sos else None
-    heartbeat = data.get("heartbeat") is True or True in _extra(location, "heartbeat")
+    heartbeat = any(
+        said is True for said in (data.get("heartbeat"), *_extra(location, "heartbeat"))
+    )
     client = Client(App.TRACCAR, HEARTBEAT if heartbeat else TRACCAR_9)
     # 9.x's location plugin: `battery: {level, is_charging}`.
     battery = location.get("battery")

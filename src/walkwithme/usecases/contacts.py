@@ -80,15 +80,33 @@ def ask(tx: Tx, owner_id: int, email: str, role: str) -> dict[str, Any]:
         created_at=tx.now_ms,
         updated_at=tx.now_ms,
     )
-    # Told where they hear alerts, if they have a way: the request waited unseen on their
-    # home page until they happened to sign in (a review of a first walk). Their answer is
-    # theirs alone to give there (`link_path`: their home page lists it).
+    _tell_the_asked(tx, owner_id, member.id, contact_id, contact_role)
+    return get_contact(tx.conn, contact_id, owner_id)
+
+
+def _tell_the_asked(
+    tx: Tx, owner_id: int, member_id: int, contact_id: int, role: ContactRole
+) -> None:
+    """Told where they hear alerts, if they have a way: the request waited unseen on their
+    home page until they happened to sign in (a review of a first walk). Their answer is
+    theirs alone to give there (`link_path`: their home page lists it). Once a week from the
+    same asker at most, as a "no" would hold them off: a request he removed, asked again at
+    once, rang him every time (a review of this change)."""
+    asked_lately = tx.conn.execute(
+        sa.select(contacts.c.id).where(
+            contacts.c.owner_id == owner_id,
+            contacts.c.member_id == member_id,
+            contacts.c.id != contact_id,
+            contacts.c.created_at > tx.now_ms - ASK_AGAIN_AFTER_MS,
+        )
+    ).first()
+    if asked_lately is not None:
+        return
     from walkwithme.usecases.alerts import enqueue  # (alerts imports this module)
 
     by = tx.conn.execute(sa.select(people.c.name).where(people.c.id == owner_id)).scalar_one()
-    said = {"kind": "contact_asked", "at": tx.now_ms, "by": {"name": by}, "role": role}
-    enqueue(tx, None, "contact_asked", {**said, "link_path": "/"}, [member.id])
-    return get_contact(tx.conn, contact_id, owner_id)
+    said = {"kind": "contact_asked", "at": tx.now_ms, "by": {"name": by}, "role": role.value}
+    enqueue(tx, None, "contact_asked", {**said, "link_path": "/"}, [member_id])
 
 
 def _load(conn: Connection, contact_id: int, person_id: int) -> Any:

@@ -250,7 +250,8 @@ def _record(
 def _refused(outcomes: list[Outcome]) -> str | None:
     """Why a fix of the message was refused as it was kept (its time ahead of ours), or not
     kept (another position at the time of one kept already)."""
-    return next((o.reason for o in outcomes if o.status in ("refused", "duplicate")), None)
+    said = (o.reason for o in outcomes if o.status in ("refused", "duplicate") and o.reason)
+    return next(said, None)
 
 
 def _heard(tx: Tx, device: Device, message: PhoneMessage) -> tuple[Heard, str | None]:

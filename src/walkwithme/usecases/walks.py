@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 from walkwithme.domain import walks as rules
 from walkwithme.domain.errors import Conflict, Invalid, NotFound
 from walkwithme.domain.walks import LIVE_STATES, LIVE_VALUES, WalkState
+from walkwithme.store.schema import alerts as alerts_table
 from walkwithme.store.schema import people, walk_companions, walks
 from walkwithme.store.tx import Tx
 from walkwithme.usecases import contacts, throttle, timeline
@@ -218,7 +219,7 @@ def post_message(tx: Tx, walk_id: int, person_id: int, text: str, quick: bool) -
         text=cleaned,
         quick=quick,
     )
-    if audience is Audience.WALKER:
+    if audience is Audience.WALKER and not _said_lately(tx, walk_id, cleaned):
         # Hers reach her companions where they hear alerts, as her walk's other news does:
         # on his walk page only, "Taking the long way, a bit scared" waited at the bottom of
         # a page he did not have open (a review of a first walk).
@@ -227,6 +228,23 @@ def post_message(tx: Tx, walk_id: int, person_id: int, text: str, quick: bool) -
         told = alerts.companion_ids(tx.conn, walk_id)
         alerts.tell(tx, walk, "message", {"text": cleaned}, told, event_id=event_id)
     return timeline.seq_of(tx.conn, event_id, audience)
+
+
+# Her same words again within this long are one alert ("Call me" tapped again and again, or
+# her page sending what waited offline): her companions' pages show each.
+MESSAGE_FOLDED_MS = 2 * 60_000
+
+
+def _said_lately(tx: Tx, walk_id: int, text: str) -> bool:
+    """Whether her companions were alerted of these very words on this walk lately."""
+    lately = tx.conn.execute(
+        sa.select(alerts_table.c.payload).where(
+            alerts_table.c.walk_id == walk_id,
+            alerts_table.c.kind == "message",
+            alerts_table.c.created_at > tx.now_ms - MESSAGE_FOLDED_MS,
+        )
+    ).scalars()
+    return any(payload.get("text") == text for payload in lately)
 
 
 def forgotten_for(walk: Walk, audience: Audience) -> bool:
