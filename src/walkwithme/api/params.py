@@ -14,4 +14,7 @@ MAX_ID = 2**63 - 1
 
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 Cursor = Annotated[int, Query(ge=0, le=MAX_ID, description="the last id you have seen")]
+# A point asked about in the query (`?lat=60.17&lon=24.94`).
+Lat = Annotated[float, Query(ge=-90, le=90)]
+Lon = Annotated[float, Query(ge=-180, le=180)]
 BodyId = Annotated[WholeNumber, Field(ge=1, le=MAX_ID)]

@@ -3,14 +3,14 @@ counts as arriving: list, add (coordinates typed), remove. The same use cases as
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 import anyio.to_thread
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from walkwithme.api.auth import PersonDep, ServicesDep, services
-from walkwithme.api.params import Id
+from walkwithme.api.params import Id, Lat, Lon
 from walkwithme.domain.errors import Invalid
 from walkwithme.domain.walks import MAX_RADIUS_M, MIN_RADIUS_M
 from walkwithme.usecases import places
@@ -74,8 +74,8 @@ def _a_number(text: str) -> bool:
 async def streets_near(
     person: PersonDep,
     svc: ServicesDep,
-    lat: Annotated[float, Query(ge=-90, le=90)],
-    lon: Annotated[float, Query(ge=-180, le=180)],
+    lat: Lat,
+    lon: Lon,
 ) -> dict[str, Any]:
     """`{"streets": [[[lat, lon], [lat, lon]], ...]}`: the streets within 400 m of a point,
     from the service's own street map (empty without one), for picking a place on a map."""
@@ -89,8 +89,8 @@ async def streets_near(
 async def named_near(
     person: PersonDep,
     svc: ServicesDep,
-    lat: Annotated[float, Query(ge=-90, le=90)],
-    lon: Annotated[float, Query(ge=-180, le=180)],
+    lat: Lat,
+    lon: Lon,
 ) -> dict[str, Any]:
     """`{"near": "Kaivokatu" | "Mikonkatu and Ateneuminkuja" | null}`: the streets named
     nearest a point picked on a map, so that the page says where that is in words (null
