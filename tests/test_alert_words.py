@@ -9,6 +9,7 @@ from typing import Any
 
 from tests.people import HOME, PIN, START, Cast, Member
 from tests.test_delivery import with_guardian
+from tests.test_heard_again import silent_alarm
 from tests.test_pages import page
 from walkwithme.notify.messages import render, with_link
 
@@ -310,3 +311,39 @@ def test_her_same_words_again_are_one_alert_and_a_request_rings_once_a_week(cast
         removed = cast.client.delete(f"/api/contacts/{asked}", headers=gus.auth)
         assert removed.status_code == 204, removed.text
     assert len(cast.told(gus, "contact_asked")) == 1
+
+
+def test_her_sos_during_an_alarm_is_told_to_everyone_it_reached(cast: Cast) -> None:
+    """Her silence raised the alarm ("did not answer"); then she pressed SOS (offline, sent
+    when back; or online): it went on the timeline only, while her page said "SOS sent: the
+    people following your walk are told" (an outside review). It is the same alarm, said
+    again as her SOS, to everyone it reached; the ladder goes on saying SOS."""
+    mira, noor, _phone, walk = silent_alarm(cast)
+    before = len(cast.told(noor, "alarm"))
+    pressed = cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    assert pressed.status_code == 200, pressed.text
+    told = cast.told(noor, "alarm")
+    assert len(told) == before + 1
+    title, _body = render(told[-1])
+    assert title == "ALARM: Mira pressed SOS."
+    assert told[-1]["alarm_at"] == told[0].get("alarm_at", told[0]["at"])  # the same alarm
+    seen = cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()
+    assert seen["state"] == "alarm"
+    # Pressed again: said again (a later press is news).
+    cast.clock.advance(seconds=30)
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    assert len(cast.told(noor, "alarm")) == before + 2
+
+
+def test_an_alarm_her_devices_are_shown_under_her_duress_pin_says_not_to_call_her() -> None:
+    """Under her duress PIN's silent alarm, her SOS (or no answer to what her devices were
+    asked) reaches her companions as an alarm of its own: "ALARM: Mira pressed SOS." said
+    nothing of not calling her, whose phone someone else may be watching."""
+    said = {"kind": "alarm", "reason": "sos", "cover": True, "walker": {"name": "Mira"}}
+    title, body = render(said)
+    assert title == "ALARM: Mira pressed SOS. Do not call or message Mira."
+    assert "Do not call or message Mira: whoever is with them may see their phone." in body
+    unanswered = {**said, "reason": "no_answer", "asked_because": "stalled"}
+    assert render(unanswered)[0] == (
+        "ALARM: Mira did not answer “Are you OK?” Do not call or message Mira."
+    )

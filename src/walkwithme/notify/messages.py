@@ -121,8 +121,14 @@ _DURESS_CAUTION = (
 
 
 def _silent(payload: dict[str, Any]) -> bool:
-    """An alarm under her duress PIN's silent alarm: not one to call or message her in."""
-    return payload.get("reason") == "duress" or payload.get("said") in DURESS_AGAIN
+    """An alarm under her duress PIN's silent alarm: not one to call or message her in. Also
+    one her devices were shown under it (`cover`: her SOS, no answer to the question they
+    were asked): "ALARM: Mira pressed SOS." said nothing of not calling her."""
+    return (
+        payload.get("reason") == "duress"
+        or payload.get("said") in DURESS_AGAIN
+        or bool(payload.get("cover"))
+    )
 
 
 def _call(payload: dict[str, Any]) -> str:
@@ -174,6 +180,10 @@ def render(payload: dict[str, Any]) -> tuple[str, str]:
         template = "ALARM: {name} gave the duress PIN again" + DURESS_AGAIN[payload["said"]] + "."
     if kind == "alarm_resolved" and payload.get("to_walker"):
         template = "{by} ended your alarm."
+    if kind == "alarm" and payload.get("cover") and payload.get("reason") != "duress":
+        # What a lock screen shows of it: not to call her, first (her duress PIN's alarm).
+        ended = template if template.endswith((".", "?", "”")) else template + "."
+        template = ended + " Do not call or message {name}."
     title = template.format(
         name=name,
         by=by,

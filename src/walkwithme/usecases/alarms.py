@@ -363,13 +363,43 @@ def sos(tx: Tx, walk_id: int, walker_id: int, *, resent: bool = False) -> None:
     if walk.walker_state is WalkState.ALARM:
         if resent:
             return
-        timeline.record(tx, walk_id, "sos", actor_id=walker_id, **facts_of(walk, tx.now_ms))
+        facts = facts_of(walk, tx.now_ms)
+        event_id = timeline.record(tx, walk_id, "sos", actor_id=walker_id, **facts)
+        _sos_during(tx, walk, event_id)
         return
     if walk.covert:
         walk = shown_alarm(tx, walk, Reason.SOS)
         tell_shown(tx, walk, "sos", Reason.SOS)
         return
     raise_alarm(tx, walk, Reason.SOS)
+
+
+# What an SOS during an alarm leaves its reason as: a lock no PIN ends, and her silent call
+# for help, stay what they are (the SOS is said with them).
+_KEPT_UNDER_SOS = (Reason.WRONG_PINS.value, Reason.DURESS.value)
+
+
+def _sos_during(tx: Tx, walk: Walk, event_id: int) -> None:
+    """Her SOS during an alarm going on (no answer to "Are you OK?", a stall...) is told to
+    everyone the alarm has reached, as the same alarm said again with SOS as its reason: it
+    was put on the timeline only, her page said "SOS sent: the people following your walk
+    are told", and nobody was (an outside review: pressed offline while her silence raised
+    the alarm, and again online). Under her duress PIN's silent alarm, her devices' shown
+    alarm takes the reason as a real one would; the people hear it with the caution not to
+    call her (`cover`)."""
+    from walkwithme.usecases.helping import who_it_reached  # (helping imports this module)
+
+    shown_reason = walk.walker_alarm_reason
+    if shown_reason not in _KEPT_UNDER_SOS:
+        walk = save(tx, walk, **shown_columns(walk.covert, alarm_reason=Reason.SOS.value))
+    said = {
+        "reason": Reason.SOS.value,
+        "during": True,
+        **({"cover": True} if walk.covert else {}),
+        **facts_of(walk, tx.now_ms),
+        "alarm_at": walk.alarm_since,  # the same alarm: raised when it began
+    }
+    who_it_reached(tx.conn, walk).tell(tx, walk, "alarm", said, event_id)
 
 
 def shown_alarm(tx: Tx, walk: Walk, reason: Reason, asked: str | None = None) -> Walk:
