@@ -12,6 +12,7 @@ from tests.test_delivery import with_guardian
 from tests.test_heard_again import silent_alarm
 from tests.test_pages import page
 from walkwithme.notify.messages import render, with_link
+from walkwithme.store.schema import channels
 
 
 def walking_heard(cast: Cast) -> tuple[Member, Member, str, dict[str, Any]]:
@@ -347,3 +348,19 @@ def test_an_alarm_her_devices_are_shown_under_her_duress_pin_says_not_to_call_he
     assert render(unanswered)[0] == (
         "ALARM: Mira did not answer “Are you OK?” Do not call or message Mira."
     )
+
+
+def test_her_view_says_whether_anyone_would_hear_her_alarm_as_it_stands(cast: Cast) -> None:
+    """Her page said "ALARM: your companions are told" from when it was served, while Noor's
+    only channel failed again and again (an outside review): her view says it as it is now,
+    for her page to say it."""
+    mira, noor, _phone, walk = walking_heard(cast)
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    seen = cast.client.get(f"/api/walks/{walk['id']}", headers=mira.auth).json()
+    assert seen["heard"] is True
+    failing = channels.update().where(channels.c.person_id == noor.id).values(failures=5)
+    cast.services.writer.run_sync(lambda tx: tx.conn.execute(failing))
+    seen = cast.client.get(f"/api/walks/{walk['id']}", headers=mira.auth).json()
+    assert seen["heard"] is False
+    # His view of her walk says nothing of it (it is hers to know).
+    assert "heard" not in cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()

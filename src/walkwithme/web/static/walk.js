@@ -284,6 +284,10 @@ function updateWalk(walk) {
     }
   }
   document.body.className = `walk${herOwn ? " walker" : ""} state-${walk.state}`;
+  // Her alarm's headline says whether anyone would hear it, as it stands now (walker_words).
+  if (herOwn && "heard" in walk && tables.alarm_heard) {
+    tables.states.alarm = tables.alarm_heard[walk.heard ? "yes" : "no"];
+  }
   sayState();
   placeInside(walk.state);
   refreshTimes(); // "Expected by", late or not, and the badge
