@@ -532,6 +532,14 @@ def test_an_alarm_on_the_companions_page_and_the_guardians_link(
     )
     screenshot(asking, "are-you-ok")
     no_serious_violations(asking)
+    # A PIN mistyped on a small phone: the page comes back at what it says of it and the
+    # field, not at its top (the field and "I'm OK" were below the fold of a 320 x 568).
+    asking.set_viewport_size({"width": 320, "height": 568})
+    asking.get_by_label("Your PIN").fill("0000")
+    asking.get_by_role("button", name="I'm OK").click()
+    expect(asking.locator("#said")).to_have_text("That PIN is not right. Try again.")
+    expect(asking.locator("#said")).to_be_in_viewport()
+    expect(asking.get_by_label("Your PIN")).to_be_in_viewport()
     assert site.look(seconds=90) == ["alarm"]
     banner = page.locator("#alarm")
     expect(banner).to_be_visible()

@@ -103,7 +103,7 @@ def _asking(request: Request, read: Read, status: int = 200, **shown: str | bool
         if by_ms is not None:
             left = {"until_ms": str(by_ms), "now": str(services(request).clock.now_ms())}
     said: dict[str, str | bool] = {"heading": heading, "why": why, "until": until, **left}
-    said.update({"message": ASK, "heard": heard, **shown})
+    said.update({"message": ASK, "heard": heard, "refused": status >= 400, **shown})
     return _page(request, status, form=True, pin=pin, **said)
 
 

@@ -33,6 +33,10 @@ async function follow() {
   }
 }
 
+// A PIN refused: what was said of it and the field to try again, in view (answer.html).
+const refused = document.querySelector("#pin-form[data-refused]");
+if (refused) document.getElementById("said").scrollIntoView({ block: "start" });
+
 setInterval(follow, EVERY_MS);
 document.addEventListener("visibilitychange", () => {
   if (document.visibilityState === "visible") follow();
