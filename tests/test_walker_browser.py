@@ -650,6 +650,18 @@ def test_sos_is_held_then_can_be_cancelled_and_is_sent_when_back_online(
     # Her text twice as big (her phone's setting): the alarm's words wrap, none cut off.
     page.evaluate("document.documentElement.style.fontSize = '200%'")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    # ...and no word of the headline broken in two ("companio / ns"): the word is one box.
+    lines_of_the_word = page.evaluate(
+        """() => {
+            const text = document.getElementById("headline").firstChild;
+            const at = text.textContent.indexOf("companions");
+            const word = document.createRange();
+            word.setStart(text, at);
+            word.setEnd(text, at + "companions".length);
+            return word.getClientRects().length;
+        }"""
+    )
+    assert lines_of_the_word == 1
     page.evaluate("document.documentElement.style.fontSize = ''")
     # Noor sets up alerts that work, and sends her a word: her page says her companions are
     # told as it stands now (it was decided once, when the page was served).
