@@ -612,9 +612,12 @@ def test_an_alarm_on_the_companions_page_and_the_guardians_link(
     site.call(ilse, "POST", f"/api/walks/{walk['id']}/ack")
     for noors in (page, other):
         expect(noors.locator("#alarm-on-it")).to_have_text("You and Ilse are on it.")
-    # Her SOS now is the same alarm: it says so, and who is on it still is.
+    # Her SOS now is the same alarm: it says so (what came during it, after why it began),
+    # and who is on it still is.
     site.call(mira, "POST", f"/api/walks/{walk['id']}/sos")
-    expect(page.locator("#alarm-reason")).to_have_text("SOS pressed")
+    expect(page.locator("#alarm-reason")).to_have_text(
+        "No answer to “Are you OK?”, asked because: the phone went silent, then SOS pressed"
+    )
     expect(page.locator("#alarm-on-it")).to_have_text("You and Ilse are on it.")
     expect(page.locator("#on-it")).to_have_text("You're on it ✓")
     ilses = new_context().new_page()

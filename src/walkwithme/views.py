@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from walkwithme.usecases import retention
-from walkwithme.usecases.alerts import heard_as_shown
 from walkwithme.usecases.timeline import Audience
 from walkwithme.usecases.walk_record import Walk
 from walkwithme.usecases.walks import companion_names, person_name, under_duress
@@ -85,11 +84,6 @@ def walk_view(
     view["you_are"] = audience.value
     if audience is Audience.WALKER:
         view["companions"] = companion_names(conn, walk.id)
-        if walk.walker_live:
-            # Whether any of her companions would hear an alarm now, as her devices are shown
-            # it: her page says "your companions are told" only while it is so (it was decided
-            # once, as the page was served, and stood while their alerts failed: a review).
-            view["heard"] = heard_as_shown(conn, walk.walker_id, walk.id)
         if walk.walker_ended_at is not None:
             view["kept"] = retention.kept(conn, walk.id)
     else:

@@ -297,8 +297,10 @@ def heard_under_cover(tx: Tx, channel_id: int, payload: dict[str, Any]) -> None:
     person = tx.conn.execute(
         sa.select(channels.c.person_id).where(channels.c.id == channel_id)
     ).scalar_one()
+    if person not in companion_ids(tx.conn, walk_id):
+        return  # (her SOS during the silent alarm reaches guardians it reached: not hers)
     over = walk.cover_state in ("safe", "ended") and payload.get("kind") == "alarm"
-    if not payload.get("cover") and not (over and person in companion_ids(tx.conn, walk_id)):
+    if not payload.get("cover") and not over:
         return
     heard = set(orjson.loads(walk.cover_heard)) | {person}
     tx.conn.execute(

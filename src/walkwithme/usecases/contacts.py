@@ -90,17 +90,24 @@ def _tell_the_asked(
     """Told where they hear alerts, if they have a way: the request waited unseen on their
     home page until they happened to sign in (a review of a first walk). Their answer is
     theirs alone to give there (`link_path`: their home page lists it). Once a week from the
-    same asker at most, as a "no" would hold them off: a request he removed, asked again at
-    once, rang him every time (a review of this change)."""
-    asked_lately = tx.conn.execute(
-        sa.select(contacts.c.id).where(
+    same asker at most while he has not said yes, as a "no" would hold them off: a request he
+    removed, asked again at once, rang him every time (a review of this change). One after a
+    contact he had accepted (a new role, say) is news."""
+    before = tx.conn.execute(
+        sa.select(contacts.c.created_at, contacts.c.accepted_at)
+        .where(
             contacts.c.owner_id == owner_id,
             contacts.c.member_id == member_id,
             contacts.c.id != contact_id,
-            contacts.c.created_at > tx.now_ms - ASK_AGAIN_AFTER_MS,
         )
+        .order_by(contacts.c.id.desc())
+        .limit(1)
     ).first()
-    if asked_lately is not None:
+    if (
+        before is not None
+        and before.accepted_at is None
+        and before.created_at > tx.now_ms - ASK_AGAIN_AFTER_MS
+    ):
         return
     from walkwithme.usecases.alerts import enqueue  # (alerts imports this module)
 

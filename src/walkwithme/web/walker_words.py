@@ -228,9 +228,6 @@ def event_sentence(event: dict[str, object], me: int | None = None) -> str:
 def tables() -> dict[str, dict[str, str]]:
     return {
         "states": dict(STATES),
-        # Her alarm's headline when nobody would hear it, and when someone would again (her
-        # page's script says the one that holds as her view's `heard` changes: walk.js).
-        "alarm_heard": {"yes": STATES["alarm"], "no": UNHEARD_ALARM},
         "events": dict(EVENTS),
         "reasons": words.tables()["reasons"],
         "timer_reasons": words.tables()["timer_reasons"],

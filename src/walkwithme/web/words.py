@@ -334,8 +334,12 @@ def full_stop(sentence: str) -> str:
 
 def came_during_alarm(event: dict[str, Any]) -> bool:
     """What an alarm's event says of the alarm it came during, not a new one: wrong PINs
-    (`during`), or her duress PIN given during it (walk_context, walk_over)."""
-    return bool(event["kind"] == "alarm" and event.get("during")) or event["kind"] == "duress"
+    (`during`), her duress PIN given during it, or her SOS pressed during it (an `sos` event:
+    one that raises an alarm is said as the "alarm" it raised) (walk_context, walk_over)."""
+    return bool(event["kind"] == "alarm" and event.get("during")) or event["kind"] in (
+        "duress",
+        "sos",
+    )
 
 
 def person(said: object, me: int | None) -> str:

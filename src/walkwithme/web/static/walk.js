@@ -196,7 +196,9 @@ function updateBanner(event) {
   // the silent one goes on through it.
   if (event.cover) return;
   const onItButton = byId("on-it");
-  const during = (event.kind === "alarm" && event.during) || event.kind === "duress";
+  // (An `sos` event is her SOS pressed during the alarm: one that raises it is an "alarm".)
+  const during =
+    (event.kind === "alarm" && event.during) || event.kind === "duress" || event.kind === "sos";
   if (event.kind === "alarm" || event.kind === "sos" || during) {
     // Her SOS during the alarm is the same alarm: whoever is on it still is; so are wrong
     // PINs during it (`during`), which only make it one no PIN ends, and her duress PIN
@@ -284,10 +286,6 @@ function updateWalk(walk) {
     }
   }
   document.body.className = `walk${herOwn ? " walker" : ""} state-${walk.state}`;
-  // Her alarm's headline says whether anyone would hear it, as it stands now (walker_words).
-  if (herOwn && "heard" in walk && tables.alarm_heard) {
-    tables.states.alarm = tables.alarm_heard[walk.heard ? "yes" : "no"];
-  }
   sayState();
   placeInside(walk.state);
   refreshTimes(); // "Expected by", late or not, and the badge
