@@ -22,9 +22,12 @@ if (here && navigator.geolocation) {
     navigator.geolocation.getCurrentPosition(
       (position) => {
         const { latitude, longitude } = position.coords;
-        if (picker) picker.chooseHere(latitude, longitude);
-        else where.value = `${latitude.toFixed(5)}, ${longitude.toFixed(5)}`;
-        if (!picker && said) said.textContent = "Chosen: where you are now.";
+        if (picker) {
+          picker.chooseHere(latitude, longitude); // drawn, and said by its streets
+          return;
+        }
+        where.value = `${latitude.toFixed(5)}, ${longitude.toFixed(5)}`;
+        if (said) said.textContent = "Chosen: where you are now.";
       },
       () => {
         if (said) said.textContent = "This browser did not say where you are: allow location for this site, or tap the map.";
