@@ -166,6 +166,26 @@ def test_a_companion_follows_her_walk_home_live(
         expect(page.locator("#distance-left")).not_to_have_text(before)
     assert metres_left(page) < start_left / 2
     assert marker.bounding_box() != start_box  # her marker moved
+    # Her distance left, live, is the one a fresh page says (along the streets, by the
+    # service), whatever the page's own map has loaded: measured by the script (along the
+    # drawn route, or straight while that had not come), one position read 800 m live and
+    # 1.0 km after a reload (an outside review). Here, a page whose map never came.
+    blind = new_context()
+    blind.route("**/map", lambda route: route.abort())
+    unmapped = companion_page(site, blind, noor, walk["id"])
+    off = steps[len(steps) // 2]
+    site.clock.advance(seconds=40)
+    before = unmapped.locator("#distance-left").inner_text()
+    site.send(phone, (off[0] + 0.004, off[1] - 0.006), battery=78)
+    expect(unmapped.locator("#distance-left")).not_to_have_text(before)
+    fresh = companion_page(site, new_context(), noor, walk["id"])
+    expect(unmapped.locator("#distance-left")).to_have_text(
+        fresh.locator("#distance-left").inner_text()
+    )
+    fresh.close()
+    unmapped.close()
+    site.clock.advance(seconds=40)
+    site.send(phone, steps[-1], battery=78)
     expect(page.locator("#last-seen")).to_contain_text("just now")
     screenshot(page, "companion-walking")
     no_serious_violations(page)

@@ -170,6 +170,10 @@ def near_last(seen: Seen, streets: StreetMap | None) -> dict[str, Any]:
         "t": last["t"] if last else None,
         "lat": last["lat"] if last else None,
         "lon": last["lon"] if last else None,
+        # ...and how far she has left from there, along the streets, as the page says it when
+        # served: the script's own measure along the drawn route said 800 m where a reload
+        # said 1.0 km (an outside review).
+        "left_m": distance_left(seen.view, streets) if last else None,
     }
 
 

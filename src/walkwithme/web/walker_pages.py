@@ -143,6 +143,8 @@ async def her_walk_page(
             "live": f"/api/walks/{walk_id}/live",
             "map": f"/api/walks/{walk_id}/map",
             "tiles": svc.config.tiles_url,
+            # Her distance left, measured along the streets as she moves (as his page does).
+            **({"near_url": f"/api/walks/{walk_id}/near"} if svc.streets else {}),
         },
     )
     _in_her_words(context, seen.events, person.id)

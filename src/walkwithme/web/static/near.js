@@ -6,6 +6,8 @@
 
 const NEAR_UNTIL_M = 30; // farther than this from where they were named, they are not hers
 
+import { metres } from "./words.js";
+
 export function metresBetween(a, b) {
   const rad = Math.PI / 180;
   const dLat = (b[0] - a[0]) * rad;
@@ -20,6 +22,8 @@ export function keepNear(url) {
   let askedOf = null; // the time of the position last asked of: not again for the same one
 
   function show(found) {
+    const left = document.getElementById("distance-left");
+    if (left && typeof found.left_m === "number") left.textContent = metres(found.left_m);
     for (const near of document.querySelectorAll(".near")) {
       near.hidden = !found.near;
       if (found.near) {

@@ -111,7 +111,9 @@ function showPosition(position) {
     battery.textContent = `${Math.round(position.battery)}%`;
   }
   const left = byId("distance-left");
-  if (left) {
+  // With a street map, the service measures it along the streets (near.js), as it did when
+  // the page was served; measured here along the drawn route, the two differed.
+  if (left && !data.near_url) {
     const distance = distanceLeft(position);
     left.textContent = distance === null ? "no destination" : words.metres(distance);
   }
