@@ -16,7 +16,7 @@ from walkwithme.domain.walks import MAX_RADIUS_M, MIN_RADIUS_M
 from walkwithme.usecases import places
 from walkwithme.usecases.accounts import Person
 from walkwithme.web.manage_common import act, number, required, viewer
-from walkwithme.web.mapdata import picking_centre, streets_around
+from walkwithme.web.mapdata import named_near, picking_centre, streets_around
 from walkwithme.web.render import pages_of
 
 router = APIRouter(include_in_schema=False)
@@ -86,7 +86,7 @@ async def streets_near(
 
 
 @api_router.get("/map/named")
-async def named_near(
+async def map_named(
     person: PersonDep,
     svc: ServicesDep,
     lat: Lat,
@@ -95,10 +95,7 @@ async def named_near(
     """`{"near": "Kaivokatu" | "Mikonkatu and Ateneuminkuja" | null}`: the streets named
     nearest a point picked on a map, so that the page says where that is in words (null
     without a street map, or far from any named street)."""
-    if svc.streets is None:
-        return {"near": None}
-    names = await anyio.to_thread.run_sync(svc.streets.streets_near, lat, lon)
-    return {"near": " and ".join(names) or None}
+    return {"near": await anyio.to_thread.run_sync(named_near, svc.streets, lat, lon)}
 
 
 @router.post("/places")

@@ -87,6 +87,15 @@ def map_of(conn: Connection, walk: Walk, streets: StreetMap | None) -> dict[str,
     }
 
 
+def named_near(streets: StreetMap | None, lat: float, lon: float) -> str | None:
+    """The streets named nearest a point, in words ("Kaivokatu", or "Mikonkatu and
+    Ateneuminkuja" at a corner): a place picked on a map, said as the pages name where she
+    was last seen. None without a street map, or far from any named street."""
+    if streets is None:
+        return None
+    return " and ".join(streets.streets_near(lat, lon)) or None
+
+
 def distance_left(view: dict[str, Any], streets: StreetMap | None) -> float | None:
     """Metres from her last position (as this view shows it) to the destination: along the
     streets where the service has them, else in a straight line. What the page says before

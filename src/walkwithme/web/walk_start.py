@@ -35,7 +35,7 @@ from walkwithme.usecases import (
 )
 from walkwithme.usecases.accounts import Person
 from walkwithme.web import walk_pages, words
-from walkwithme.web.mapdata import picking_centre
+from walkwithme.web.mapdata import named_near, picking_centre
 from walkwithme.web.render import pages_of, waits
 from walkwithme.web.session import signed_form, signed_in
 
@@ -230,12 +230,12 @@ def _body_of(
 
 
 def _near(streets: StreetMap | None, lat: float, lon: float) -> str | None:
-    """ "near Kaivokatu" (or "near Mikonkatu and Ateneuminkuja", at a corner), as the pages
-    name where she was last seen; None without a street map, or far from any named street."""
-    if streets is None or not (-90 <= lat <= 90 and -180 <= lon <= 180):
+    """ "near Kaivokatu", as the map said the place when she tapped it (None: no name near,
+    or no such place: the walk's own check refuses it by name)."""
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         return None
-    names = streets.streets_near(lat, lon)
-    return f"near {' and '.join(names)}" if names else None
+    named = named_near(streets, lat, lon)
+    return f"near {named}" if named else None
 
 
 def _kept_place(fields: dict[str, str]) -> tuple[str, float, float] | None:
