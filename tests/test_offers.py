@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from tests.conftest import make_services
 from tests.people import HOME, PIN, START, Cast, Member
 from tests.service import WWM, cli
+from tests.test_pages import page, text_of
 from walkwithme.api.metrics import Snapshot
 from walkwithme.clock import FakeClock
 from walkwithme.config import load_config
@@ -735,3 +736,26 @@ def test_the_operator_lists_a_persons_offers_from_the_command_line(tmp_path: Pat
     )
     assert "Mira" in table.stdout
     assert "pending" in table.stdout
+
+
+def test_an_offer_waiting_when_the_contact_ends_is_said_closed_to_him(cast: Cast) -> None:
+    """She can no longer see nor accept it: his pages said "waiting for an answer" for up to
+    two hours more (a review of a first walk). That the contact ended is on his contacts page
+    anyway; a mute or a block still says nothing."""
+    mira, noor = scene(cast)
+    offer = offered(cast, noor, mira)
+    assert cast.offers(noor)["sent"][0]["state"] == "pending"
+    contact = cast.client.get("/api/contacts", headers=mira.auth).json()[0]
+    assert (
+        cast.client.delete(f"/api/contacts/{contact['id']}", headers=mira.auth).status_code == 204
+    )
+    assert cast.offers(noor)["sent"][0]["state"] == "closed"
+    said = "no longer open: you no longer follow Mira's walks"
+    assert said in text_of(page(cast.client, "/offers", noor).text)
+    assert said in text_of(page(cast.client, "/", noor).text)
+    accepted = cast.client.post(
+        f"/api/offers/{offer['id']}/accept",
+        json={"pin": PIN, "destination": {"lat": HOME[0], "lon": HOME[1]}},
+        headers=mira.auth,
+    )
+    assert accepted.status_code in (403, 404, 409), accepted.text

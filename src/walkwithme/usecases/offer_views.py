@@ -25,6 +25,8 @@ PENDING, ACCEPTED, DECLINED, WITHDRAWN, EXPIRED = (
 )
 # Not an offer: the next walk she offered when she said she was inside (usecases/next_walks.py).
 PROMISED = "promised"
+# Not stored: an offer still pending to someone he no longer follows, as he sees it (`sent`).
+CLOSED = "closed"
 ACTIVE, STOPPED = "active", "stopped"
 
 
@@ -156,12 +158,20 @@ def received_one(conn: Connection, walker_id: int, row: Any, now_ms: int) -> dic
 
 def sent(conn: Connection, offerer_id: int, now_ms: int) -> list[dict[str, Any]]:
     """The offers this person made, newest first, as they may see them: pending, accepted,
-    declined (with her note and promise), withdrawn or expired. Never whether she muted or
-    blocked them: an offer she doesn't see just expires."""
+    declined (with her note and promise), withdrawn or expired, or closed: pending when the
+    contact between them ended, which she is no longer shown and cannot accept (he said
+    "waiting for an answer" for up to two hours after; that it ended is on his contacts page
+    anyway). Never whether she muted or blocked them: an offer she doesn't see just expires."""
     made = sa.and_(offers.c.offerer_id == offerer_id, offers.c.state != PROMISED)
     rows = _with_names(conn, made, offers.c.walker_id)
-    return [
+    found = [
         {**_offer_json(r, now_ms), "to": {"id": r.walker_id, "name": r.other_name}} for r in rows
+    ]
+    walkers = {o["to"]["id"] for o in found if o["state"] == PENDING}
+    gone = {w for w in walkers if not contacts.is_accepted_companion(conn, w, offerer_id)}
+    return [
+        {**o, "state": CLOSED} if o["to"]["id"] in gone and o["state"] == PENDING else o
+        for o in found
     ]
 
 

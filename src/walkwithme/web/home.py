@@ -27,14 +27,6 @@ from walkwithme.web.walker_home import walker_part
 
 router = APIRouter(include_in_schema=False)
 
-_OFFER_STATES = {
-    "pending": "waiting for an answer",
-    "accepted": "accepted",
-    "declined": "declined",
-    "expired": "not answered in time",
-    "withdrawn": "withdrawn",
-}
-
 # A promise's time is "It's time" for this long after it; then "It was time" (until she walks).
 IT_IS_TIME_MS = 30 * 60_000
 
@@ -124,7 +116,7 @@ def _home(conn: Connection, person_id: int, now: int, tz: str) -> dict[str, Any]
             {
                 "to": whom,
                 "at": words.when(offer["at"], now, tz) if offer.get("at") else "now",
-                "state": _OFFER_STATES.get(str(offer["state"]), str(offer["state"])),
+                "state": words.offer_state(str(offer["state"]), whom),
                 "note": offer.get("note"),
             }
         )

@@ -55,13 +55,6 @@ def repeat_words(days: list[str]) -> str:
 
 router = APIRouter(include_in_schema=False)
 
-STATES = {
-    "pending": "waiting for an answer",
-    "accepted": "accepted: the walk started",
-    "declined": "declined",
-    "expired": "not answered in time",
-    "withdrawn": "withdrawn",
-}
 REPEATS = {"weekdays": "every weekday", "weekend": "every weekend day", "daily": "every day"}
 
 
@@ -107,7 +100,7 @@ def _context(conn: Connection, person: Person, now: int) -> dict[str, Any]:
             "at": _at(o["at"], now, tz)
             if o["state"] == "pending"
             else words.day_time(o["at"], now, tz),
-            "state": STATES.get(o["state"], o["state"]),
+            "state": words.offer_state(o["state"], o["to"]["name"]),
             "pending": o["state"] == "pending",
             "note": o["note"],
             "promise": words.day_time(o["promise_at"], now, tz) if o["promise_at"] else None,

@@ -148,6 +148,22 @@ def reason(code: str | None) -> str:
 
 # What came during an alarm, said after why it began ("SOS pressed, then ..."): her duress PIN
 # given during it first says that it was, then what it is.
+# An offer's state, as the person who made it reads it (his home page, his offers page).
+OFFER_STATES = {
+    "pending": "waiting for an answer",
+    "accepted": "accepted: the walk started",
+    "declined": "declined",
+    "expired": "not answered in time",
+    "withdrawn": "withdrawn",
+    "closed": "no longer open: you no longer follow {name}'s walks",
+}
+
+
+def offer_state(state: str, name: str) -> str:
+    """An offer he made to `name`, in words."""
+    return OFFER_STATES.get(state, state).format(name=name)
+
+
 THEN = {"duress": "the duress PIN was given: a silent call for help"}
 
 
