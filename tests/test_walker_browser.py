@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
@@ -481,6 +482,11 @@ def test_she_starts_from_her_browser_and_it_reports_her_walk_even_offline(
     expect(page.locator("#offline-said")).to_be_in_viewport()  # under the button she pressed
     expect(page.locator("#report-queue")).to_contain_text("3 positions are waiting to be sent")
     expect(page.locator("#report-queue")).to_contain_text("no network")
+    helsinki = ZoneInfo("Europe/Helsinki")
+    last = datetime.fromtimestamp(sent_before[-1]["t"] / 1000, helsinki).strftime("%H:%M")
+    expect(page.locator("#report-state")).to_have_text(
+        f"Not sent since {last}: your companions see where you were then."
+    )
     screenshot(page, "walker-offline")
     assert track(site, noor, walk_id) == sent_before
     context.set_offline(False)

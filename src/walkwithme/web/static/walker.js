@@ -63,6 +63,14 @@ let stopped = false;
 let retry = null;
 let lastSent = null;
 
+// Positions wait to be sent: the line at the top says so, not "Sharing your position. Last
+// sent 23:28" over the queue's own notice (a walker-in-danger review).
+function sayHeld() {
+  if (lastSent === null) return say("Not sent yet: your companions can't see where you are.");
+  const at = words.clockTime(lastSent, data.tz);
+  say(`Not sent since ${at}: your companions see where you were then.`);
+}
+
 // Tried again while anything waits: the "online" event alone is not to be trusted (a browser
 // can miss it, or say "online" a moment before its network lets a request through).
 function tryAgainLater() {
@@ -76,6 +84,7 @@ async function flush() {
   if (!fixes.length) return sayQueue("");
   if (!navigator.onLine) {
     sayQueue("no network. They will be sent, in order, as soon as this phone is back online.");
+    sayHeld();
     tryAgainLater();
     return;
   }
@@ -105,6 +114,7 @@ async function flush() {
     }
   } catch {
     sayQueue("the service could not be reached. Trying again.");
+    sayHeld();
     tryAgainLater();
   } finally {
     sending = false;
