@@ -924,6 +924,46 @@ def test_what_her_devices_say_of_who_hears_is_the_same_after_her_duress_pin(
 
 
 @pytest.mark.parametrize("pin", ["2468", "1357"], ids=["her PIN", "her duress PIN"])
+def test_when_the_alerts_both_her_pins_send_fail_her_page_says_so_after_either(
+    local: tuple[Cast, Services], sink: WebhookSink, pin: str
+) -> None:
+    """Noor's alerts work; after her answer with either PIN her SOS is sent him, and fails
+    again and again (his server is down): his only channel is failing, and her alarm page says
+    none of her companions has alerts that work, after either PIN. Her duress PIN's page said
+    he is told (it kept who would hear as the cover began), where her real PIN's told her to
+    call someone: both a lie to her and a difference whoever holds her phone could read."""
+    cast, svc = local
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    phone = cast.device(mira)
+    walk = cast.start_walk(mira, duress_pin="1357")
+    add_webhook(cast, mira, sink.url + "/mira")
+    add_webhook(cast, noor, sink.url + "/noor")
+    cast.send(phone, cast.fix((60.1705, 24.9415)))
+    cast.clock.advance(minutes=3)
+    assert svc.watchdog.tick_sync() == ["check"]
+    send_all(svc)
+    answered = cast.client.post(f"/api/walks/{walk['id']}/ok", json={"pin": pin}, headers=mira.auth)
+    assert answered.status_code == 200, answered.text
+    send_all(svc)  # after her duress PIN, the silent alarm reaches him: his channel works
+    sink.script = [500] * 100
+    assert cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth).status_code == 200
+    for _ in range(16):
+        send_all(svc)
+        cast.clock.advance(seconds=10)
+    [channel] = cast.client.get("/api/channels", headers=noor.auth).json()
+    assert channel["status"] == "failing"
+    her_page = page(cast.client, f"/walks/{walk['id']}", mira).text
+    assert "ALARM: none of your companions has alerts that work: call someone" in her_page
+    # A test that reaches him again: he is told, after either PIN.
+    sink.script = []
+    tested = cast.client.post(f"/api/channels/{channel['id']}/test", headers=noor.auth)
+    assert tested.status_code == 202, tested.text
+    send_all(svc)
+    assert "ALARM: your companions are told" in page(cast.client, f"/walks/{walk['id']}", mira).text
+
+
+@pytest.mark.parametrize("pin", ["2468", "1357"], ids=["her PIN", "her duress PIN"])
 def test_after_her_walk_her_next_one_says_who_hears_the_same_after_her_duress_pin(
     local: tuple[Cast, Services], sink: WebhookSink, pin: str
 ) -> None:

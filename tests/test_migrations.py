@@ -9,6 +9,7 @@ from alembic.migration import MigrationContext
 from walkwithme.store.database import Database
 from walkwithme.store.migrate import current_revision, script_head, upgrade
 from walkwithme.store.schema import contacts, metadata, share_links, walks
+from walkwithme.usecases import cover_channels
 
 
 def test_the_migrated_schema_matches_the_tables_in_code(database: Database) -> None:
@@ -126,3 +127,55 @@ def test_contacts_that_stood_before_the_upgrade_stand_for_an_alarm_after_it(
         ).all()
     engine.dispose()
     assert [tuple(row) for row in found] == [(1, 500), (2, 100), (3, None)]
+
+
+def test_a_cover_going_on_says_who_hears_after_the_upgrade_as_before(empty_db_url: str) -> None:
+    """From 0045: Mira's cover counted Noor (his channel has failed since) and not Otto (who
+    set up alerts that worked since): her devices are told the same after the upgrade. Pia,
+    as she was, needs no shadow."""
+    engine = sa.create_engine(empty_db_url)
+    upgrade(engine, "0045")
+    with engine.begin() as conn:
+        for person_id, name in ((1, "Mira"), (2, "Noor"), (3, "Otto"), (4, "Pia")):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO people (id, email, name, password_hash, is_operator, timezone, "
+                    "pace_mps, created_at) VALUES (:id, :email, :name, 'x', false, 'UTC', 1.3, 0)"
+                ),
+                {"id": person_id, "email": f"{name}@example.org", "name": name},
+            )
+            if person_id > 1:
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO contacts (owner_id, member_id, role, state, created_at, "
+                        "updated_at) VALUES (1, :id, 'companion', 'accepted', 0, 0)"
+                    ),
+                    {"id": person_id},
+                )
+        for channel_id, person_id, worked_at, failures in (
+            (1, 2, 50, 7),
+            (2, 3, 60, 0),
+            (3, 4, 70, 0),
+        ):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO channels (id, person_id, kind, label, target, created_at, "
+                    "worked_at, failures) VALUES (:id, :person, 'webhook', 'x', 'https://x', 0, "
+                    ":worked, :failures)"
+                ),
+                {"id": channel_id, "person": person_id, "worked": worked_at, "failures": failures},
+            )
+        conn.execute(
+            sa.text(
+                "INSERT INTO walks (id, walker_id, state, pace_mps, pin_hash, timezone, "
+                "started_at, expected_at, wrong_pins, fix_seq, cover_state, cover_heard) "
+                "VALUES (1, 1, 'alarm', 1.3, 'p', 'UTC', 0, 900000, 0, 0, 'ended', '[2, 4]')"
+            )
+        )
+    upgrade(engine)
+    with engine.connect() as conn:
+        hears = cover_channels.who_she_would_hear(conn, 1, [2, 3, 4])
+        shadows = conn.execute(sa.text("SELECT channel_id FROM cover_channels")).scalars().all()
+    engine.dispose()
+    assert hears == {2, 4}
+    assert sorted(shadows) == [1, 2]

@@ -20,7 +20,7 @@ from walkwithme.services import Services
 from walkwithme.store.tx import Tx
 from walkwithme.usecases import (
     alarms,
-    alerts,
+    cover_channels,
     devices,
     helping,
     looks,
@@ -144,7 +144,10 @@ async def started_view(svc: Services, walk_id: int, person_id: int) -> dict[str,
     alarm."""
     view = await _view(svc, walk_id, person_id)
     heard, phones = await svc.db.read(
-        lambda c: (alerts.heard_as_shown(c, person_id, walk_id), devices.advice_for(c, person_id))
+        lambda c: (
+            cover_channels.heard_as_shown(c, person_id, walk_id),
+            devices.advice_for(c, person_id),
+        )
     )
     warnings = (
         []

@@ -246,10 +246,6 @@ walks = sa.Table(
     sa.Column("cover_alarm_at", Ms),
     sa.Column("cover_escalation_level", sa.Integer),
     sa.Column("cover_escalate_at", Ms),
-    # Which of her contacts would hear an alarm, as her devices were told when the cover began
-    # (a JSON list of ids; NULL: no cover, or said live again since): the silent alarm's own
-    # sends change it for the walk, not for what her devices are shown.
-    sa.Column("cover_heard", sa.Text),
     # How many fixes the walk's track has numbered so far (fixes.seq).
     sa.Column("fix_seq", Id, nullable=False, server_default="0"),
     # How many share links the walker has made for it so far (share_links.number).
@@ -389,6 +385,21 @@ channels = sa.Table(
     # many people, neither may scan the table (benchmarks/watchdog_load.py).
     sa.Index("ix_channels_person_id", "person_id"),
     sa.Index("ix_channels_removed_at", "removed_at"),
+)
+
+# After her duress PIN, a channel of one of her contacts as her devices would know it, where
+# the silent alarm's own alerts have changed it (usecases/cover_channels.py): its `channels`
+# columns' values as her real PIN would have left them. Her channels page and the others'
+# read `channels`; what her devices say of who would hear an alarm reads these over it.
+cover_channels = sa.Table(
+    "cover_channels",
+    metadata,
+    sa.Column("walker_id", Id, sa.ForeignKey("people.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("channel_id", Id, sa.ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("worked_at", Ms),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("broken_at", Ms),
+    sa.Index("ix_cover_channels_channel_id", "channel_id"),
 )
 
 alerts = sa.Table(

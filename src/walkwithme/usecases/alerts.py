@@ -19,7 +19,6 @@ import functools
 import secrets
 from typing import Any, Protocol
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -40,7 +39,6 @@ from walkwithme.store.tx import Tx
 from walkwithme.usecases.contacts import (
     ALARM_AT,
     WALKING_SINCE,
-    accepted_ids,
     standing,
     standing_ids,
 )
@@ -50,6 +48,17 @@ PENDING, SENT, DEAD = "pending", "sent", "dead"
 # A channel that failed this many times in a row is "failing": still sent every alert (it may
 # work again), but not counted on to be heard (usecases/channels.py).
 FAILING_AFTER = 5
+
+
+def after_failure(failures: int, *, permanent: bool, breaks: bool) -> tuple[int, bool]:
+    """A channel's failures in a row after one more, and whether it is broken now: only a
+    failure that says the channel can never work breaks it (`breaks`; a broken channel is told
+    nothing more until a test revives it), or refusals of each alert FAILING_AFTER times in a
+    row (a push service refusing every message since the server's key changed). Failures that
+    may pass (a mail server down for an hour) never do: it is "failing", and the alarms made
+    meanwhile are still queued for it, to reach her once it works again."""
+    failures += 1
+    return failures, breaks or (permanent and failures >= FAILING_AFTER)
 
 
 def new_alert_key() -> str:
@@ -304,37 +313,6 @@ def supersede(tx: Tx, walk_id: int, kinds: tuple[str, ...], why: str) -> None:
 def someone_would_hear(conn: Connection, walk_id: int) -> bool:
     """True if at least one companion of the walk has a channel that has worked."""
     return anyone_would_hear(conn, companion_ids(conn, walk_id))
-
-
-def heard_as_shown(conn: Connection, walker_id: int, walk_id: int) -> bool:
-    """`someone_would_hear`, as her own devices are shown it (`who_she_would_hear`)."""
-    return bool(who_she_would_hear(conn, walker_id, companion_ids(conn, walk_id)))
-
-
-def who_she_would_hear(conn: Connection, walker_id: int, ids: list[int]) -> set[int]:
-    """`who_would_hear`, said to her own devices: after her duress PIN, as it was when the
-    cover began (`who_hears_now`, kept in the cover), and as the alerts her real PIN would
-    have sent too leave it since (channels.heard_under_cover). The silent alarm's own alerts
-    change her contacts' channels (one that reached him has worked, one that failed again is
-    failing), and her pages saying so would tell whoever holds her phone that an alarm went
-    out."""
-    kept = conn.execute(
-        sa.select(walks.c.cover_heard)
-        .where(walks.c.walker_id == walker_id, walks.c.cover_heard.is_not(None))
-        .order_by(walks.c.id.desc())
-        .limit(1)
-    ).scalar()
-    if kept is None:
-        return who_would_hear(conn, ids)
-    heard = set(orjson.loads(kept))
-    return {i for i in ids if i in heard}
-
-
-def who_hears_now(conn: Connection, walker_id: int) -> str:
-    """Her contacts, companions and guardians, who would hear an alarm now: kept in her
-    cover when her duress PIN gives her devices one (JSON)."""
-    mine = [i for role in ContactRole for i in accepted_ids(conn, walker_id, role)]
-    return orjson.dumps(sorted(who_would_hear(conn, mine))).decode()
 
 
 def anyone_would_hear(conn: Connection, ids: list[int]) -> bool:

@@ -13,7 +13,6 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -21,13 +20,13 @@ from walkwithme.domain.errors import Conflict, Invalid, NotFound
 from walkwithme.domain.people import check_name
 from walkwithme.store.schema import alerts, channels, deliveries, insert_id, people, walks
 from walkwithme.store.tx import Tx
-from walkwithme.usecases import throttle
+from walkwithme.usecases import cover_channels, throttle
 from walkwithme.usecases.alerts import (
     DEAD,
     FAILING_AFTER,
     PENDING,
     SENT,
-    companion_ids,
+    after_failure,
     enqueue,
     forget_links,
 )
@@ -143,6 +142,7 @@ def send_test(tx: Tx, person_id: int, channel_id: int) -> str:
     tx.conn.execute(
         channels.update().where(channels.c.id == channel_id).values(broken_at=None, failures=0)
     )
+    cover_channels.tested(tx, channel_id)
     alert_id = enqueue(tx, None, "test", {"kind": "test", "at": tx.now_ms}, [])
     tx.conn.execute(
         deliveries.insert().values(
@@ -281,38 +281,14 @@ def record(tx: Tx, results: list[Result]) -> None:
         forget_links(tx.conn, list(tx.conn.execute(of).scalars()))
 
 
-def heard_under_cover(tx: Tx, channel_id: int, payload: dict[str, Any]) -> None:
-    """An alert of a walk under cover (after her duress PIN) reached this channel. Its person
-    is among those her devices are told would hear (alerts.who_she_would_hear) if her real PIN
-    would have sent him one then too: an alert of what her devices are shown (`cover` in its
-    payload), or the silent alarm to a companion of the walk when her devices were shown it
-    over (her real PIN would have told him she is inside, or ended it). Not its guardians, nor
-    anyone it reached later on: that is the silent alarm's alone."""
-    walk_id = int(payload["walk_id"])
-    walk = tx.conn.execute(
-        sa.select(walks.c.cover_heard, walks.c.cover_state).where(walks.c.id == walk_id)
-    ).first()
-    if walk is None or walk.cover_heard is None:
-        return
-    person = tx.conn.execute(
-        sa.select(channels.c.person_id).where(channels.c.id == channel_id)
-    ).scalar_one()
-    if person not in companion_ids(tx.conn, walk_id):
-        return  # (her SOS during the silent alarm reaches guardians it reached: not hers)
-    over = walk.cover_state in ("safe", "ended") and payload.get("kind") == "alarm"
-    if not payload.get("cover") and not over:
-        return
-    heard = set(orjson.loads(walk.cover_heard)) | {person}
-    tx.conn.execute(
-        walks.update()
-        .where(walks.c.id == walk_id)
-        .values(cover_heard=orjson.dumps(sorted(heard)).decode())
-    )
-
-
 def _record(tx: Tx, results: list[Result]) -> None:
     for result in results:
         c = result.claimed
+        # (After her duress PIN, what the silent alarm's alerts do to a channel is not said
+        # to her devices: cover_channels.)
+        silent = (
+            None if c.channel_id is None else cover_channels.silent_for(tx, c.channel_id, c.payload)
+        )
         if result.error is None:
             tx.conn.execute(
                 deliveries.update()
@@ -325,8 +301,7 @@ def _record(tx: Tx, results: list[Result]) -> None:
                     .where(channels.c.id == c.channel_id)
                     .values(worked_at=tx.now_ms, failures=0, broken_at=None, last_error=None)
                 )
-                if c.payload.get("walk_id") is not None:
-                    heard_under_cover(tx, c.channel_id, c.payload)
+                cover_channels.worked(tx, c.channel_id, silent)
             continue
         most = MAX_ALARM_ATTEMPTS if c.payload.get("kind") == "alarm" else MAX_ATTEMPTS
         give_up = result.permanent or c.attempts >= most
@@ -346,23 +321,21 @@ def _record(tx: Tx, results: list[Result]) -> None:
             row = tx.conn.execute(
                 sa.select(channels.c.failures).where(channels.c.id == c.channel_id)
             ).one()
-            # Only a failure that says the channel can never work breaks it (a broken channel
-            # is told nothing more until a test revives it), or refusals of each alert
-            # FAILING_AFTER times in a row (a push service refusing every message since the
-            # server's key changed). Failures that may pass (a mail server down for an hour)
-            # never do: it is "failing", and the alarms made meanwhile are still queued for
-            # it, to reach her once it works again.
-            failures = row.failures + 1
             breaks = result.permanent if result.breaks_channel is None else result.breaks_channel
-            refused_all = result.permanent and failures >= FAILING_AFTER
+            failures, broken = after_failure(
+                row.failures, permanent=result.permanent, breaks=breaks
+            )
             tx.conn.execute(
                 channels.update()
                 .where(channels.c.id == c.channel_id)
                 .values(
                     failures=failures,
                     last_error=result.error[:300],
-                    broken_at=tx.now_ms if breaks or refused_all else None,
+                    broken_at=tx.now_ms if broken else None,
                 )
+            )
+            cover_channels.failed(
+                tx, c.channel_id, silent, permanent=result.permanent, breaks=breaks
             )
 
 

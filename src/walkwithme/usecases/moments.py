@@ -18,13 +18,11 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from sqlalchemy.engine import Connection
-
 from walkwithme.domain.errors import TooSoon
 from walkwithme.domain.rules import Reason
 from walkwithme.domain.walks import WalkState, check_extension, check_message
 from walkwithme.store.tx import Tx
-from walkwithme.usecases import alarms, alerts, helping, next_walks, timeline
+from walkwithme.usecases import alarms, alerts, cover_channels, helping, next_walks, timeline
 from walkwithme.usecases.offers import LocalTime
 from walkwithme.usecases.timeline import FOR_COMPANIONS, FOR_WALKER
 from walkwithme.usecases.walk_record import Walk, shown_columns
@@ -299,8 +297,10 @@ def _covered(
     `reason`: the alarm her devices are shown, if `shown` is one. A right PIN of either kind
     clears the count of wrong ones, as her real PIN does. `values`: more of what her devices
     are shown (the cover's columns, or the walk's own that both share)."""
+    if not walk.covert:
+        cover_channels.begin(tx, walk.walker_id)  # what her devices are told of who hears
     cover: dict[str, Any] = {
-        **_cover_from(tx.conn, walk),
+        **_cover_from(walk),
         "cover_state": shown.value,
         "wrong_pins": 0,
         **values,
@@ -347,16 +347,14 @@ _NO_COVER_ALARM = {
 }
 
 
-def _cover_from(conn: Connection, walk: Walk) -> dict[str, Any]:
+def _cover_from(walk: Walk) -> dict[str, Any]:
     """When her duress PIN first gives her devices a cover: the cover starts as the walk her
     devices see now (its question waiting, its quiet time, the alarm they are shown and its
-    ladder, whether her companions would hear an alarm), so the rules' shadow goes on from
-    there as the rules would have."""
+    ladder), so the rules' shadow goes on from there as the rules would have."""
     if walk.covert:
         return {}
     alarm = walk.state is WalkState.ALARM
     return {
-        "cover_heard": alerts.who_hears_now(conn, walk.walker_id),
         "cover_check_reason": walk.check_reason,
         "cover_check_asked_at": walk.check_asked_at,
         "cover_quiet_until": walk.quiet_until,

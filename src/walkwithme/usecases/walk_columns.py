@@ -87,10 +87,6 @@ class Cover:
     alarm_at: int | None = None
     escalation_level: int | None = None
     escalate_at: int | None = None
-    # Her contacts who would hear an alarm, as her devices are told it (JSON: a list of ids;
-    # alerts.who_she_would_hear). Read where it is used, not through the walk: a field here so
-    # that the cover's columns come and go together.
-    heard: str | None = None
 
 
 # The walk's columns that keep its cover: `cover_` and the name of a `Cover` field.

@@ -17,7 +17,7 @@ from walkwithme.api.params import Id
 from walkwithme.api.walks import NewWalk, plan_walk, prepare_streets
 from walkwithme.domain.errors import Invalid
 from walkwithme.domain.offers import DAY_NAMES, DAY_SETS
-from walkwithme.usecases import alerts, contacts, offer_views, offers, places
+from walkwithme.usecases import contacts, cover_channels, offer_views, offers, places
 from walkwithme.usecases.accounts import Person
 from walkwithme.web import words
 from walkwithme.web.manage_common import (
@@ -81,7 +81,7 @@ def _context(conn: Connection, person: Person, now: int) -> dict[str, Any]:
     overview = offer_views.overview(conn, person.id, now)
     waiting, promised = [], []
     # Accepting starts a walk that he follows: say so if nobody would hear its alarm.
-    hearing = alerts.who_she_would_hear(
+    hearing = cover_channels.who_she_would_hear(
         conn, person.id, [o["from"]["id"] for o in overview["received"]]
     )
     for o in overview["received"]:

@@ -24,9 +24,9 @@ from walkwithme.domain.people import ContactRole, ContactState
 from walkwithme.store.tx import Tx
 from walkwithme.streets.streetmap import StreetMap
 from walkwithme.usecases import (
-    alerts,
     channels,
     contacts,
+    cover_channels,
     offer_views,
     offers,
     places,
@@ -66,7 +66,7 @@ def _companions(conn: Connection, person_id: int) -> list[dict[str, Any]]:
         and c["state"] == ContactState.ACCEPTED.value
     ]
     ids = [int(c["person"]["id"]) for c in mine]
-    hearing = alerts.who_she_would_hear(conn, person_id, ids)
+    hearing = cover_channels.who_she_would_hear(conn, person_id, ids)
     return [
         {"id": i, "name": c["person"]["name"], "hears": i in hearing}
         for i, c in zip(ids, mine, strict=True)

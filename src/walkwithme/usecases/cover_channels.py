@@ -1,0 +1,172 @@
+"""After her duress PIN, her contacts' alert channels as her own devices would know them.
+
+Her pages say whether her companions would hear an alarm (`who_she_would_hear`: her alarm's
+headline, the words after her SOS, her start page, her offers page). After her duress PIN the
+silent alarm's own alerts change their channels (one that reached him has worked; one that
+failed again is failing): said on her pages, that would tell whoever holds her phone that an
+alarm went out. So a channel that one of them touched keeps, for her, a shadow
+(`cover_channels`): its state before, changed since by every other outcome as the channel
+itself is (what her real PIN's walk would have sent him too, other people's walks, his tests),
+never by the silent alarm's. Her real PIN's world and her duress PIN's then say the same of
+him: if the alerts both would have sent fail, both say he would not hear.
+
+A shadow that comes to agree with its channel is dropped; a new cover starts from the channels
+as they are. Only while a walk of hers has a cover are they read (once the silent alarm is
+resolved, her pages say the channels as they are, as before).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from walkwithme.store.schema import channels, cover_channels, walks
+from walkwithme.store.tx import Tx
+from walkwithme.usecases.alerts import (
+    FAILING_AFTER,
+    after_failure,
+    companion_ids,
+    who_would_hear,
+)
+
+
+def begin(tx: Tx, walker_id: int) -> None:
+    """Her duress PIN gives her devices a cover: it starts from her contacts' channels as they
+    are now (a shadow left from an earlier cover is forgotten)."""
+    tx.conn.execute(cover_channels.delete().where(cover_channels.c.walker_id == walker_id))
+
+
+def silent_for(tx: Tx, channel_id: int, payload: dict[str, Any]) -> int | None:
+    """Before an outcome of this alert on this channel is recorded: the walker for whom it is
+    the silent alarm's alone (her real PIN would not have sent it), with a shadow of the
+    channel as it is now made for her if there was none; None for any other alert. Her real PIN
+    would have sent it too if it is an alert to one of the walk's companions of what her devices
+    are shown (`cover` in its payload), or the silent alarm to one of them once her devices were
+    shown the walk over (her real PIN would have told him she is inside, or ended it), or one
+    to her own channels. Not its guardians, nor anyone it reached later on."""
+    walk_id = payload.get("walk_id")
+    if walk_id is None:
+        return None
+    walk = tx.conn.execute(
+        sa.select(walks.c.walker_id, walks.c.cover_state).where(walks.c.id == int(walk_id))
+    ).first()
+    if walk is None or walk.cover_state is None:
+        return None
+    channel = tx.conn.execute(sa.select(channels).where(channels.c.id == channel_id)).one()
+    if channel.person_id == walk.walker_id:
+        return None
+    if channel.person_id in companion_ids(tx.conn, int(walk_id)):
+        over = walk.cover_state in ("safe", "ended") and payload.get("kind") == "alarm"
+        if payload.get("cover") or over:
+            return None
+    walker_id = int(walk.walker_id)
+    shadowed = sa.select(cover_channels.c.channel_id).where(
+        cover_channels.c.walker_id == walker_id, cover_channels.c.channel_id == channel_id
+    )
+    if tx.conn.execute(shadowed).first() is None:
+        tx.conn.execute(
+            cover_channels.insert().values(
+                walker_id=walker_id,
+                channel_id=channel_id,
+                worked_at=channel.worked_at,
+                failures=channel.failures,
+                broken_at=channel.broken_at,
+            )
+        )
+    return walker_id
+
+
+def worked(tx: Tx, channel_id: int, silent_for: int | None) -> None:
+    """An alert reached this channel: as it does the channel, it does every shadow of it but
+    the one of the walker whose silent alarm it was."""
+    _follow(tx, channel_id, silent_for, lambda _: {"worked_at": tx.now_ms, "failures": 0})
+
+
+def failed(
+    tx: Tx, channel_id: int, silent_for: int | None, *, permanent: bool, breaks: bool
+) -> None:
+    """An alert failed on this channel: counted on its shadows as on the channel."""
+
+    def after(shadow: Any) -> dict[str, Any]:
+        failures, broken = after_failure(shadow.failures, permanent=permanent, breaks=breaks)
+        return {"failures": failures, "broken_at": tx.now_ms if broken else None}
+
+    _follow(tx, channel_id, silent_for, after)
+
+
+def tested(tx: Tx, channel_id: int) -> None:
+    """Its owner asked for a test: a broken channel is given another chance, and its shadows."""
+    _follow(tx, channel_id, None, lambda _: {"failures": 0, "broken_at": None})
+
+
+def _follow(
+    tx: Tx, channel_id: int, silent_for: int | None, change: Callable[[Any], dict[str, Any]]
+) -> None:
+    shadows = tx.conn.execute(
+        sa.select(cover_channels).where(cover_channels.c.channel_id == channel_id)
+    ).all()
+    if not shadows:
+        return
+    now = tx.conn.execute(sa.select(channels).where(channels.c.id == channel_id)).one()
+    for shadow in shadows:
+        if shadow.walker_id == silent_for:
+            continue
+        values = {**shadow._asdict(), **change(shadow)}
+        one = sa.and_(
+            cover_channels.c.walker_id == shadow.walker_id,
+            cover_channels.c.channel_id == channel_id,
+        )
+        if _says(values) == _says(now._asdict()):
+            tx.conn.execute(cover_channels.delete().where(one))  # no longer needed
+        else:
+            tx.conn.execute(cover_channels.update().where(one).values(**change(shadow)))
+
+
+def _says(channel: dict[str, Any]) -> tuple[bool, int, bool]:
+    """What a channel's columns say of it: whether it has worked, its failures in a row, and
+    whether it is broken."""
+    return channel["worked_at"] is not None, channel["failures"], channel["broken_at"] is not None
+
+
+def who_she_would_hear(conn: Connection, walker_id: int, ids: list[int]) -> set[int]:
+    """`alerts.who_would_hear`, said to her own devices: while a walk of hers has a cover,
+    with each channel's shadow for her in its place."""
+    if not ids:
+        return set()
+    covered = sa.select(walks.c.id).where(
+        walks.c.walker_id == walker_id, walks.c.cover_state.is_not(None)
+    )
+    if conn.execute(covered.limit(1)).first() is None:
+        return who_would_hear(conn, ids)
+    shadow = cover_channels.alias("shadow")
+    seen = channels.outerjoin(
+        shadow, sa.and_(shadow.c.channel_id == channels.c.id, shadow.c.walker_id == walker_id)
+    )
+
+    def counted(of: Any) -> sa.ColumnElement[bool]:
+        return sa.and_(
+            of.c.worked_at.is_not(None), of.c.broken_at.is_(None), of.c.failures < FAILING_AFTER
+        )
+
+    rows = conn.execute(
+        sa.select(channels.c.person_id)
+        .select_from(seen)
+        .where(
+            channels.c.person_id.in_(ids),
+            channels.c.removed_at.is_(None),
+            sa.or_(
+                sa.and_(shadow.c.channel_id.is_(None), counted(channels)),
+                sa.and_(shadow.c.channel_id.is_not(None), counted(shadow)),
+            ),
+        )
+        .distinct()
+    )
+    return {r.person_id for r in rows}
+
+
+def heard_as_shown(conn: Connection, walker_id: int, walk_id: int) -> bool:
+    """Whether any companion of the walk would hear an alarm, as her own devices are shown it."""
+    return bool(who_she_would_hear(conn, walker_id, companion_ids(conn, walk_id)))
