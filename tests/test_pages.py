@@ -774,6 +774,16 @@ def test_after_three_wrong_pins_his_note_is_said_to_reach_a_phone_someone_else_m
     shown = page(cast.client, f"/walks/{walk['id']}", noor).text
     assert 'id="note-phone" class="notice bad" >' in shown
     assert 'aria-describedby="note-phone"' in shown
+    # What the lock means, and who ends it: "Wrong PIN three times" alone read as her cold
+    # fingers, for her to sort out (a companion's review).
+    assert "Someone else may have Mira's phone. Mira's own PIN no longer ends this alarm: only" in (
+        text_of(shown)
+    )
+    lena, otto = cast.person("Lena"), cast.person("Otto")
+    cast.link(lena, otto)
+    other = cast.start_walk(lena)
+    cast.client.post(f"/api/walks/{other['id']}/sos", headers=lena.auth)
+    assert '<p id="alarm-locked" hidden>' in page(cast.client, f"/walks/{other['id']}", otto).text
 
 
 def test_marked_safe_and_home_from_his_page_the_walk_is_over_and_says_who_said_so(

@@ -774,6 +774,41 @@ def test_a_duress_pin_shows_on_her_companions_page_and_not_through_her_link(
     no_serious_violations(forced[1])
 
 
+def test_wrong_pins_during_her_sos_say_on_his_open_page_what_the_lock_means(
+    open_site: SiteFactory, new_context: Callable[[], BrowserContext]
+) -> None:
+    """Noor has Mira's SOS open; three wrong PINs follow, then her own: his page says live
+    that someone else may have her phone and that only he (or another) can end the alarm,
+    and her own PIN as hers, not as one more wrong one (a companion's review: "Wrong PIN
+    three times" read as cold fingers; her PIN read "A wrong PIN was given")."""
+    site = open_site()
+    mira, noor = site.person("Mira"), site.person("Noor")
+    site.link(mira, noor)
+    walk = site.start_walk(mira)
+    site.send(site.device(mira), site.route_home()[0])
+    page = companion_page(site, new_context(), noor, walk["id"])
+    site.call(mira, "POST", f"/api/walks/{walk['id']}/sos")
+    expect(page.locator("#alarm-reason")).to_have_text("SOS pressed")
+    expect(page.locator("#alarm-locked")).to_be_hidden()
+    for _ in range(3):
+        site.clock.advance(seconds=30)
+        site.http.post(f"/api/walks/{walk['id']}/ok", json={"pin": "0000"}, headers=mira.auth)
+    expect(page.locator("#alarm-reason")).to_have_text("SOS pressed, then wrong PIN three times")
+    expect(page.locator("#alarm-locked")).to_have_text(
+        "Someone else may have Mira's phone. Mira's own PIN no longer ends this alarm: only "
+        "someone following the walk can, once Mira is found."
+    )
+    site.clock.advance(minutes=1)
+    refused = site.http.post(f"/api/walks/{walk['id']}/ok", json={"pin": PIN}, headers=mira.auth)
+    assert refused.status_code == 403
+    first = page.locator("#timeline li").first
+    expect(first).to_contain_text("Mira's own PIN was given, and refused: after three wrong PINs")
+    live = [page.locator(f"#alarm-{part}").inner_text() for part in ("reason", "locked")]
+    page.reload()
+    assert [page.locator(f"#alarm-{part}").inner_text() for part in ("reason", "locked")] == live
+    expect(first).to_contain_text("Mira's own PIN was given, and refused")
+
+
 def test_her_sos_ended_with_her_duress_pin_goes_silent_on_his_open_page_at_once(
     open_site: SiteFactory, new_context: Callable[[], BrowserContext]
 ) -> None:

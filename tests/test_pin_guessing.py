@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from tests.people import PIN, Cast
 from tests.test_duress import DURESS, Run, her_notifications, scene, what_her_devices_hold
-from tests.test_pages import page, text_of
+from tests.test_pages import page, text_of, timeline_of
 from walkwithme.domain.errors import TooSoon
 from walkwithme.notify.messages import render
 from walkwithme.store.schema import alerts
@@ -72,6 +72,11 @@ def test_after_three_wrong_pins_her_right_pin_neither_ends_nor_changes_the_walk(
     # Her companions hear that her right PIN was given (perhaps by her, perhaps not).
     refused = cast.events(noor, walk)[-1]
     assert (refused["kind"], refused["right_pin"]) == ("pin_refused", True)
+    # His page says so, not "A wrong PIN was given" as of the three before (a companion's
+    # review): whether she or a stranger holds her phone is what he goes on.
+    said = timeline_of(page(cast.client, f"/walks/{walk['id']}", noor).text)
+    assert said.count("A wrong PIN was given") == 3
+    assert "Mira's own PIN was given, and refused: after three wrong PINs, only someone" in said
     # Only someone who has found her ends it.
     resolved = cast.client.post(f"{url}/resolve", json={"note": "With her now"}, headers=noor.auth)
     assert resolved.status_code == 200, resolved.text

@@ -245,6 +245,7 @@ def walk_context(
         "timeline": timeline,
         # After her duress PIN, a message would show on the phone someone else may hold.
         "silent": silent,
+        "locked": alarm is not None and "wrong_pins" in alarm_reasons(alarm),
         # His note may show on a phone someone else holds: after her duress PIN, or three
         # wrong PINs (whoever guessed may hold it).
         # (Not once her duress PIN ended the walk for her devices: it reaches none of them.)

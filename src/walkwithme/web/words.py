@@ -266,6 +266,10 @@ _EVENTS = {
     "extended": "{name} asked for more time",
     "extended_answer": "{name} answered “I'm OK”, and asked for more time",
     "pin_refused": "A wrong PIN was given",
+    # Her own PIN during an alarm three wrong ones raised: refused (no PIN ends it), and said
+    # to those looking out for her as hers, not as one more wrong PIN (a companion's review).
+    "pin_refused_right": "{name}'s own PIN was given, and refused: after three wrong PINs, "
+    "only someone following the walk can end this alarm",
     "check": "The service asked {name} “Are you OK?”",
     "check_answered": "{name} answered “I'm OK”",
     # "Are you OK?" taken back by her fixes (usecases/track.py), by what it was asked for.
@@ -421,6 +425,8 @@ def event_sentence(
         kind = "alarm_escalated_again"
     if kind == "check_withdrawn":
         kind = f"check_withdrawn_{event.get('reason')}"
+    if kind == "pin_refused" and event.get("right_pin"):
+        kind = "pin_refused_right"
     if kind == "extended" and event.get("answered"):  # her answer to "Are you OK?" too
         kind = "extended_answer"
     if kind == "alarm_acknowledged" and person(by, me) == "You":

@@ -144,6 +144,7 @@ export function eventSentence(tables, event, name, me, duressBefore = false) {
   if (signal) return fill(signal, { name, device: event.device || "phone" });
   let kind = event.kind === "alarm_escalated" && event.again ? "alarm_escalated_again" : event.kind;
   if (kind === "check_withdrawn") kind = `check_withdrawn_${event.reason}`;
+  if (kind === "pin_refused" && event.right_pin) kind = "pin_refused_right";
   if (kind === "extended" && event.answered) kind = "extended_answer"; // her answer too
   const byYou = person(event.by, me) === "You";
   if (kind === "alarm_acknowledged" && byYou && tables.events.alarm_acknowledged_by_you) {
