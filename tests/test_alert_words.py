@@ -339,10 +339,17 @@ def test_her_sos_during_an_alarm_is_told_to_everyone_it_reached(cast: Cast) -> N
     cast.clock.advance(seconds=30)
     cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
     assert len(cast.told(noor, "alarm")) == before + 2
+    # ...as a press again, with when (it was word for word the first: a companion's review).
+    again = {**cast.told(noor, "alarm")[-1], "timezone": "UTC"}
+    title, body = render(again)
+    assert title == "ALARM: Mira pressed SOS again."
+    pressed, raised = [line for line in body.splitlines() if line.startswith(("Pressed", "Raised"))]
+    assert (pressed, raised) == ("Pressed at 20:31 (just now).", "Raised at 20:31 (30 s ago).")
     # His page says it as what came during the alarm, since when the alarm began (it read as
     # a new alarm, "since" her press).
     shown = text_of(page(cast.client, f"/walks/{walk['id']}", noor).text)
     assert "asked because: the phone went silent, then SOS pressed" in shown
+    assert "Mira's latest SOS: 20:31, just now" in shown
 
 
 def test_an_alarm_her_devices_are_shown_under_her_duress_pin_says_not_to_call_her() -> None:

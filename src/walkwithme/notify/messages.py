@@ -178,6 +178,10 @@ def render(payload: dict[str, Any]) -> tuple[str, str]:
     if kind == "alarm" and payload.get("said") in DURESS_AGAIN:
         # Not the same alarm twice: what whoever holds the phone just made the walker do.
         template = "ALARM: {name} gave the duress PIN again" + DURESS_AGAIN[payload["said"]] + "."
+    if kind == "alarm" and payload.get("during") and payload.get("again"):
+        # Pressed again during the alarm: not word for word the alert of her first press (a
+        # companion's review read it as the same mail twice).
+        template = "ALARM: {name} pressed SOS again."
     if kind == "alarm_resolved" and payload.get("to_walker"):
         template = "{by} ended your alarm."
     if kind == "alarm" and payload.get("cover") and payload.get("reason") != "duress":
@@ -198,6 +202,9 @@ def render(payload: dict[str, Any]) -> tuple[str, str]:
     happened = times.time_of(payload, "alarm_at" if kind == "alarm" else "at")
     if happened is None and kind == "alarm":
         happened = times.time_of(payload, "at")
+    pressed = times.time_of(payload, "at")
+    if kind == "alarm" and payload.get("during") and payload.get("reason") == "sos" and pressed:
+        lines.append(f"Pressed at {times.when(pressed, payload)}.")  # then when it was raised
     if kind in _WHEN_LEAD and happened is not None:
         hers = times.her_time(happened, payload, name) if kind == "alarm" else None
         lines.append(

@@ -395,6 +395,7 @@ def _sos_during(tx: Tx, walk: Walk, event_id: int) -> None:
     said = {
         "reason": Reason.SOS.value,
         "during": True,
+        "again": shown_reason == Reason.SOS.value,  # she had pressed it before, in this alarm
         **({"cover": True} if walk.covert else {}),
         **facts_of(walk, tx.now_ms),
         "alarm_at": walk.alarm_since,  # the same alarm: raised when it began

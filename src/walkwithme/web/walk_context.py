@@ -54,6 +54,20 @@ def _alarm_event(events: list[dict[str, Any]]) -> dict[str, Any] | None:
     return None
 
 
+def sos_during(events: list[dict[str, Any]], alarm: dict[str, Any] | None) -> int | None:
+    """When she last pressed SOS during the alarm (an `sos` event since it began), if she did:
+    said apart from its reason, which says each kind of thing once ("SOS pressed"). A press
+    again read as nothing new on his open page (a companion's review)."""
+    if alarm is None:
+        return None
+    pressed = [
+        int(e["at"])
+        for e in events
+        if e["kind"] == "sos" and not e.get("cover") and int(e["at"]) >= int(alarm["at"])
+    ]
+    return max(pressed, default=None)
+
+
 def waiting(events: list[dict[str, Any]], state: str) -> dict[str, Any] | None:
     """ "Are you OK?" asked and not answered yet, if it is: the newest question, with nothing
     after it that ends the wait (words.ENDS_A_QUESTION). His page said nothing of it on its
@@ -218,6 +232,9 @@ def walk_context(
         "alarm": alarm,
         "alarm_reason": _alarm_reason(alarm) if alarm else None,
         "alarm_since": words.when(int(alarm["at"]), now, tz) if alarm else None,
+        "alarm_sos": (lambda at: {"at": at, "said": words.when(at, now, tz)} if at else None)(
+            sos_during(seen.events, alarm)
+        ),
         "alarm_new": again_said(ended, me, tz)
         if alarm and (ended := _ended_before(seen.events, alarm))
         else None,
@@ -245,7 +262,7 @@ def walk_context(
         "timeline": timeline,
         # After her duress PIN, a message would show on the phone someone else may hold.
         "silent": silent,
-        "locked": alarm is not None and "wrong_pins" in alarm_reasons(alarm),
+        "phone_in_doubt": alarm is not None and "wrong_pins" in alarm_reasons(alarm),
         # His note may show on a phone someone else holds: after her duress PIN, or three
         # wrong PINs (whoever guessed may hold it).
         # (Not once her duress PIN ended the walk for her devices: it reaches none of them.)

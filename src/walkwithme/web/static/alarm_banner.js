@@ -90,6 +90,11 @@ export function alarmBanner({ data, tables, name, view, refreshTimes }) {
       if (locked) locked.hidden = !reasons.includes("wrong_pins");
       // What came during the alarm changes its reason, not its time: it is the same alarm.
       if (!during) byId("alarm-since").dataset.at = event.at;
+      const pressed = byId("alarm-sos"); // her SOS during it: when she last pressed it
+      if (pressed) {
+        pressed.hidden = event.kind !== "sos" && (!during || pressed.hidden);
+        if (event.kind === "sos") pressed.querySelector("span").dataset.at = event.at;
+      }
       byId("alarm-on-it").textContent = words.onIt(helpers);
       const call = byId("sos-call"); // her own page: "Call 112" under SOS while it lasts
       if (call) call.hidden = false;
