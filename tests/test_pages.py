@@ -1084,3 +1084,23 @@ def test_a_positions_accuracy_is_rounded_up_never_down() -> None:
         "1000 m",
         "1.3 km",
     ]
+
+
+def test_whoever_acts_second_on_an_alarm_is_told_who_ended_it(cast: Cast) -> None:
+    """Noor and Omar press "Mark Mira safe" at once: the second read "This walk is not in
+    alarm" where the first's word was, and took it for a fault (a companion's review)."""
+    mira, noor, omar = cast.person("Mira"), cast.person("Noor"), cast.person("Omar")
+    cast.link(mira, noor)
+    cast.link(mira, omar)
+    walk = cast.start_walk(mira)
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    first = cast.client.post(
+        f"/api/walks/{walk['id']}/resolve", json={"note": "With her now"}, headers=noor.auth
+    )
+    assert first.status_code == 200, first.text
+    for path in ("resolve", "ack"):
+        late = cast.client.post(
+            f"/api/walks/{walk['id']}/{path}", json={"note": "On my way"}, headers=omar.auth
+        )
+        assert late.status_code == 409
+        assert late.json()["error"] == "the alarm is over: Noor ended it: “With her now”"

@@ -8,11 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from walkwithme.domain.errors import Conflict, NotFound
 from walkwithme.domain.rules import ACK_PAUSES_MS, LADDER
 from walkwithme.domain.walks import WalkState, check_message
+from walkwithme.store.schema import events
 from walkwithme.store.tx import Tx
 from walkwithme.usecases import alerts, looks, timeline
 from walkwithme.usecases.alarms import audience_for
@@ -34,8 +36,34 @@ def _alarmed_walk_for_helper(tx: Tx, walk_id: int, person_id: int) -> Walk:
     if not (companion or guardian):
         raise NotFound("no such walk")
     if walk.state is not WalkState.ALARM:
-        raise Conflict("this walk is not in alarm")
+        raise Conflict(_no_alarm(tx.conn, walk))
     return walk
+
+
+def _no_alarm(conn: Connection, walk: Walk) -> str:
+    """Why there is no alarm to act on, in words: who ended it, and their note. Two of her
+    companions acting at once, the second read "This walk is not in alarm" where the first's
+    word was, and took it for a fault (a companion's review). (What her devices were shown
+    after her duress PIN, `cover`, is not said.)"""
+    rows = conn.execute(
+        sa.select(events.c.kind, events.c.actor_id, events.c.data)
+        .where(
+            events.c.walk_id == walk.id,
+            events.c.kind.in_(("alarm_resolved", "inside")),
+            events.c.audience.in_((FOR_ALL, FOR_COMPANIONS)),
+        )
+        .order_by(events.c.id.desc())
+        .limit(5)
+    )
+    last = next((r for r in rows if not r.data.get("cover")), None)
+    over = "the walk is over" if walk.state is not WalkState.ACTIVE else "the alarm is over"
+    if last is None or last.actor_id is None or last.actor_id == walk.walker_id:
+        return over
+    by = person_name(conn, last.actor_id)
+    if last.kind == "inside":
+        return f"the walk is over: {by} said {person_name(conn, walk.walker_id)} is safe"
+    note = last.data.get("note")
+    return f"the alarm is over: {by} ended it" + (f": “{note}”" if note else "")
 
 
 def is_guardian(conn: Connection, walk: Walk, person_id: int) -> bool:
