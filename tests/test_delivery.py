@@ -466,8 +466,9 @@ def test_nobody_acknowledges_so_the_alarm_climbs_to_guardians_then_the_hook(
     said = [words.event_sentence(e, "Mira") for e in events if e["kind"] == "alarm_escalated"]
     assert said == [
         "The alarm went on to Mira's guardians",
-        "The alarm went on to the service's emergency contact",
-        "The alarm was said again to the service's emergency contact",
+        "The alarm went on to this service's own emergency contact (not the emergency services)",
+        "The alarm was said again to this service's own emergency contact (not the emergency "
+        "services)",
     ]
     hers = cast.client.get(f"/api/walks/{walk['id']}/events", headers=mira.auth).json()
     assert walker_words.event_sentence(next(e for e in hers if e["kind"] == "alarm_escalated")) == (

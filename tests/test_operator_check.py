@@ -200,3 +200,37 @@ def test_check_says_when_the_running_services_heartbeat_fails(tmp_path: Path) ->
     assert said["verdict"] == "failed", said
     assert "beats failed (HTTP 501)" in said["said"]
     assert "check WWM_HEARTBEAT_URL" in said["said"]
+
+
+def test_an_alarm_no_channel_took_fails_the_check_and_is_said_in_the_log_and_health(
+    tmp_path: Path, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Her SOS, and Noor's webhook (which worked) answers 500: every check said all was well
+    ("ok alarms"), /healthz said ok with nothing of it, and the log's line was a failed test's
+    (an operator's review). The check fails and says why; the log says an ALARM; the health's
+    counts say how many wait."""
+    data = tmp_path / "data"
+    url = f"sqlite:///{data / 'walkwithme.db'}"
+    svc = make_services(
+        url, tmp_path, clock, WWM_ALLOW_PRIVATE_ADDRESSES="true", WWM_METRICS_TOKEN="t" * 32
+    )
+    with webhook_sink() as sink, TestClient(create_app(svc)) as client:
+        cast = Cast(client, svc, clock)
+        mira, noor = cast.person("Mira"), cast.person("Noor")
+        cast.link(mira, noor)
+        add_webhook(cast, noor, sink.url + "/noor")
+        walk = cast.start_walk(mira)
+        send_all(svc)  # "Mira started a walk": it works
+        sink.script = [500] * 5
+        client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+        send_all(svc)
+        assert "an ALARM could not be delivered" in caplog.text
+        health = client.get("/healthz", headers={"Authorization": "Bearer " + "t" * 32}).json()
+        assert health["outbox"]["undelivered_alarms"] == 1
+    svc.db.dispose()
+    alarms = check(data)["alarms"]
+    assert alarms["verdict"] == "failed"
+    assert alarms["said"] == (
+        "1 alarm alert could not be delivered and waits, tried again: someone may be in danger "
+        "and not heard. The last failed with: it answered 500"
+    )

@@ -108,6 +108,15 @@ def test_a_walk_page_is_for_those_who_may_see_the_walk(cast: Cast) -> None:
     sam = cast.person("Sam")
     path = f"/walks/{walk['id']}"
     assert page(cast.client, path).headers["location"] == f"/signin?next={path}"
+    # Signing in from an alert's link says what it is for, and not to wait in danger (it was
+    # the plain form: a companion's night review); and how to get a forgotten password.
+    signing_in = text_of(page(cast.client, f"/signin?next={path}").text)
+    assert (
+        "Sign in to see the walk your alert is about. If someone may be in danger now, don't"
+        in (signing_in)
+    )
+    assert "Whoever runs this service can set a new one for you." in signing_in
+    assert "your alert is about" not in text_of(page(cast.client, "/signin?next=/").text)
     assert page(cast.client, path, sam).status_code == 404
     assert page(cast.client, "/walks/999", noor).status_code == 404
     shown = page(cast.client, path, noor)
@@ -143,6 +152,7 @@ def test_his_page_says_she_was_asked_are_you_ok_and_by_when_then_why_the_alarm_i
     then). Unanswered, the alarm's banner says why she was asked: whether to call her or go
     where she was seen hangs on it."""
     mira, noor, phone, walk = cast.walking()
+    cast.client.patch("/api/me", json={"phone": "+358 40 123 4567"}, headers=mira.auth)
     cast.send(phone, cast.fix(HOME_WARD))
     cast.clock.advance(minutes=3)
     assert cast.services.watchdog.tick_sync() == ["check"]
@@ -156,6 +166,8 @@ def test_his_page_says_she_was_asked_are_you_ok_and_by_when_then_why_the_alarm_i
         f"Mira was asked “Are you OK?”: the phone went silent. If Mira doesn't answer by {by},"
         " the alarm is raised."
     )
+    # A call may be all she needs: the way to, by what he reads (it was screens down).
+    assert '<a class="button huge call-button" id="asked-call" href="tel:+358401234567" >' in shown
     # His home page's card says it too (it said "Mira is on the way").
     home = text_of(page(cast.client, "/", noor).text)
     assert (
@@ -167,6 +179,7 @@ def test_his_page_says_she_was_asked_are_you_ok_and_by_when_then_why_the_alarm_i
     assert "was asked" not in text_of(page(cast.client, "/", noor).text)
     shown = page(cast.client, f"/walks/{walk['id']}", noor).text
     assert re.search(r'<p id="asked"[^>]*hidden', shown)
+    assert 'id="asked-call" href="tel:+358401234567" hidden>' in shown
     banner = re.search(r'<h2 id="alarm-reason">(.*?)</h2>', shown, re.S)
     assert banner is not None
     assert banner[1] == "No answer to “Are you OK?”, asked because: the phone went silent"

@@ -424,7 +424,13 @@ def test_a_page_that_may_no_longer_follow_stops_trying_and_says_why(
     expect(page.locator(".replies")).to_have_count(0)
     # Through the revoked link, it says so, and nothing more of where she was stays.
     expect(through_link.locator("#headline")).to_have_text("You can no longer see Mira's walk")
-    expect(through_link.locator("#ending")).to_contain_text("over, or no longer shared with you")
+    # Not "It is over", which a stranger read as "she is safe"; its timeline goes too (a note
+    # may say where she was), as the page loaded again shows none.
+    expect(through_link.locator("#ending")).to_have_text(
+        "This link no longer shows it: the walk has ended, or the link ran out. That says "
+        "nothing of whether Mira is safe."
+    )
+    expect(through_link.locator("#timeline")).to_have_count(0)
     expect(through_link.locator("#map")).to_be_hidden()
     expect(through_link.locator("#status")).to_be_hidden()
     assert through_link.locator("path.position").count() == 0

@@ -142,9 +142,14 @@ def create_app(services: Services, *, manage: bool = True) -> FastAPI:
             return JSON({"ok": ok, "version": __version__}, status_code=200 if ok else 503)
         backlog: int | None = None
         broken: int | None = None
+        undelivered: int | None = None
         try:
-            backlog, broken = await svc.db.read(
-                lambda c: (outbox.backlog(c), outbox.broken_channels(c))
+            backlog, broken, undelivered = await svc.db.read(
+                lambda c: (
+                    outbox.backlog(c),
+                    outbox.broken_channels(c),
+                    outbox.undelivered_alarms(c).waiting,
+                )
             )
         except StorageUnavailable:  # it can't be read either: said below, not a bare 503
             storage = False
@@ -179,6 +184,9 @@ def create_app(services: Services, *, manage: bool = True) -> FastAPI:
                 "sent": svc.notifier.sent,
                 "failed": svc.notifier.failed,
                 "broken_channels": broken,
+                # Alarms' deliveries that failed and wait to be tried again: someone may be
+                # in danger and not heard (walkwithme check says why).
+                "undelivered_alarms": undelivered,
             },
         }
         return JSON(body, status_code=200 if body["ok"] else 503)

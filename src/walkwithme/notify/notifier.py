@@ -162,7 +162,16 @@ class Notifier:
             return outbox.Result(claimed, "no answer in time", False)
         except DeliveryError as exc:
             self.failed += 1
-            log.warning("delivery %s failed: %s", claimed.delivery_id, exc.message)
+            if claimed.payload.get("kind") == "alarm":
+                # Not a line like a failed test's: someone may be in danger and not heard.
+                log.error(
+                    "an ALARM could not be delivered (delivery %s, try %s; tried again): %s",
+                    claimed.delivery_id,
+                    claimed.attempts,
+                    exc.message,
+                )
+            else:
+                log.warning("delivery %s failed: %s", claimed.delivery_id, exc.message)
             return outbox.Result(claimed, exc.message, exc.permanent, exc.breaks_channel)
         except Exception as exc:  # a channel's bug must not stop the others
             self.failed += 1

@@ -201,10 +201,21 @@ def channels_finding(db: Database) -> Finding:
 
 
 def alarms_finding(db: Database) -> Finding:
-    """Walkers none of whose companions would hear an alarm: the walk's own start says
-    "Nobody would hear an alarm" (alerts.who_would_hear), here counted for the operator."""
+    """Alarms that could not be delivered and wait (failed: someone may be in danger and not
+    heard, for a fault the operator may mend), else walkers none of whose companions would
+    hear an alarm: the walk's own start says "Nobody would hear an alarm"
+    (alerts.who_would_hear), here counted for the operator."""
     with db.write_engine.connect() as conn:
         found = reach(conn)
+        undelivered = outbox.undelivered_alarms(conn)
+    if undelivered.waiting:
+        return Finding(
+            "alarms",
+            Verdict.FAIL,
+            f"{_n(undelivered.waiting, 'alarm alert')} could not be delivered and "
+            f"{'waits' if undelivered.waiting == 1 else 'wait'}, tried again: someone may be in "
+            f"danger and not heard. The last failed with: {undelivered.last_error}",
+        )
     if not found.walkers:
         return Finding(
             "alarms",

@@ -376,4 +376,29 @@ def broken_channels(conn: Connection) -> int:
     return counts(conn).broken
 
 
+class Undelivered(NamedTuple):
+    """Alarms' deliveries still waiting after failing at least once: how many, and the last
+    reason one failed (the operator's to mend: a mail server down, its sign-in refused)."""
+
+    waiting: int
+    last_error: str | None
+
+
+def undelivered_alarms(conn: Connection) -> Undelivered:
+    """For the operator (`walkwithme check`, /healthz): an SOS no channel could take was a
+    warning line in the log like a failed test's, and every check said all was well (an
+    operator's review)."""
+    failed = sa.and_(
+        deliveries.c.state == PENDING,
+        deliveries.c.attempts > 0,
+        deliveries.c.last_error.is_not(None),
+        deliveries.c.alert_id.in_(sa.select(alerts.c.id).where(alerts.c.kind == "alarm")),
+    )
+    count = conn.execute(sa.select(sa.func.count()).select_from(deliveries).where(failed))
+    last = conn.execute(
+        sa.select(deliveries.c.last_error).where(failed).order_by(deliveries.c.id.desc()).limit(1)
+    )
+    return Undelivered(int(count.scalar_one()), last.scalar())
+
+
 __all__ = ["DEAD", "SENT"]

@@ -151,7 +151,8 @@ EVENTS = {
 RUNGS = {
     "companions": "your companions",
     "guardians": "your guardians",
-    "hook": "the service's emergency contact",
+    # Not the emergency services: a companion read it as 112 called, and did not call (a review).
+    "hook": "this service's own emergency contact (not the emergency services)",
 }
 
 SIGNALS = {

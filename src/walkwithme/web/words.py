@@ -304,7 +304,8 @@ _EVENTS = {
 RUNGS = {
     "companions": "{name}'s companions",
     "guardians": "{name}'s guardians",
-    "hook": "the service's emergency contact",
+    # Not the emergency services: a companion read it as 112 called, and did not call (a review).
+    "hook": "this service's own emergency contact (not the emergency services)",
 }
 
 SIGNALS = {

@@ -11,6 +11,11 @@ const data = JSON.parse(document.getElementById("walk-data").textContent);
 const tables = data.words;
 const name = data.view.walker.name;
 const asked = document.getElementById("asked");
+const call = document.getElementById("asked-call"); // (none without her number, or in silence)
+const show = (shown) => {
+  asked.hidden = !shown;
+  if (call) call.hidden = !shown;
+};
 const ends = new Set(tables.notices.ends_a_question.split(" "));
 
 function sayAsked(event) {
@@ -19,7 +24,7 @@ function sayAsked(event) {
     reason: saidReason(tables, event), // (a timer walk's in its own words, as words.py says it)
     by: event.answer_by ? clockTime(event.answer_by, data.tz) : "its time",
   });
-  asked.hidden = false;
+  show(true);
 }
 
 document.addEventListener("wwm:event", ({ detail: event }) => {
@@ -28,5 +33,5 @@ document.addEventListener("wwm:event", ({ detail: event }) => {
   const acted = document.getElementById("acted");
   if (fresh && acted) acted.hidden = true;
   if (event.kind === "check") sayAsked(event);
-  else if (ends.has(event.kind)) asked.hidden = true;
+  else if (ends.has(event.kind)) show(false);
 });

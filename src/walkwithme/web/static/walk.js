@@ -247,11 +247,17 @@ function showConnection(status) {
     signedOut();
   } else if (status.state === "refused") {
     // No longer to be seen here: nothing more of where she was stays on the screen.
+    // Its timeline too: a note may say where she was ("Found her at Aleksanterinkatu"), and
+    // the page loaded again shows none of it.
     hideWhereSheWas(["map", "status", "alarm"]);
+    byId("timeline")?.closest("section")?.remove();
     setHeadline(herOwn ? "This walk is over" : `You can no longer see ${name}'s walk`);
+    // Through a link: not "It is over", which a stranger read as "she is safe" (a review).
     byId("ending").textContent = herOwn
       ? "It is no longer shown here."
-      : `It is over, or no longer shared with you. Where ${name} was is no longer shown.`;
+      : data.by_link
+        ? `This link no longer shows it: the walk has ended, or the link ran out. That says nothing of whether ${name} is safe.`
+        : `It is over, or no longer shared with you. Where ${name} was is no longer shown.`;
   }
 }
 
