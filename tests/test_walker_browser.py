@@ -922,7 +922,7 @@ def test_a_failed_request_for_a_position_between_two_given_is_not_said_as_none_t
     site.clock.advance(seconds=50)
     page.clock.fast_forward(50_000)  # quiet 45 s: her page asks again, and gets both
     expect(page.locator("#report-queue")).to_contain_text("waiting to be sent: no network")
-    expect(state).to_contain_text("Sharing your position. Last sent")
+    expect(state).to_contain_text("Not sent since")  # since when her companions have none
     expect(state).not_to_contain_text("Looking for your position")
     context.set_offline(False)
 
