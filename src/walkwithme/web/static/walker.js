@@ -45,9 +45,11 @@ function keep(fixes) {
   else localStorage.removeItem(QUEUE);
 }
 
+// Said only when it changes: a live region written every few seconds with much the same
+// words had her phone talk every 5 s while she stood still (an accessibility review).
 function say(text) {
   const state = byId("report-state");
-  if (state) state.textContent = text;
+  if (state && state.textContent !== text) state.textContent = text;
 }
 function sayQueue(why) {
   const box = byId("report-queue");
@@ -182,9 +184,10 @@ function sayQuiet() {
   const quiet = serviceNow() - lastSent;
   if (quiet < QUIET_MS) return;
   const at = words.clockTime(lastSent, data.tz);
+  // (Since when, not for how long: words that change each minute were said again each minute.)
   say(
-    `This phone has given no new position for ${words.duration(quiet)} (the last was sent at ` +
-      `${at}). Keep this page open and in front, with the screen on.`,
+    `This phone has given no new position since ${at}. Keep this page open and in front, ` +
+      "with the screen on.",
   );
 }
 
