@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from tests.conftest import IN_CI, LOCAL
-from tests.people import START, Cast
+from tests.people import HOME, START, Cast, between
 from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
 from walkwithme.config import load_config
@@ -74,8 +75,57 @@ def test_a_watchdog_that_cannot_write_is_stuck_and_says_so(
     finally:
         other.execute("ROLLBACK")
         other.close()
-    assert watchdog.tick_sync() == ["check"]
+    # Written again: what her phone sent meanwhile may still be on its way (phones retry), so
+    # she is asked only once it had a minute to come (a review of faults: a phone that never
+    # stopped sending was asked about as silent).
+    assert watchdog.tick_sync() == []
     assert not watchdog.stuck()
+    cast.clock.advance(seconds=59)
+    assert watchdog.tick_sync() == []
+    cast.clock.advance(seconds=1)
+    assert watchdog.tick_sync() == ["check"]
+
+
+@pytest.mark.parametrize("resent", [True, False], ids=["her phone sends again", "it doesn't"])
+def test_after_a_database_fault_her_phones_held_positions_come_before_any_question(
+    impatient: tuple[Cast, Path], resent: bool
+) -> None:
+    """Her phone sends every minute; another process holds the database for five minutes:
+    each send is refused (503, to be sent again). Once the database is back, the watchdog's
+    first look asked "Are you OK?" about a phone that never stopped (a review of faults). It
+    waits a minute for the phone's held positions; if none come, she is asked."""
+    cast, path = impatient
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    phone = cast.device(mira)
+    walk = cast.start_walk(mira)
+    assert cast.statuses(phone, cast.fix(START)) == ["accepted"]
+    watchdog = cast.services.watchdog
+    held = []
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        for step in range(1, 6):
+            cast.clock.advance(minutes=1)
+            held.append(cast.fix(between(START, HOME, step / 10)))  # walking home
+            refused = cast.client.post(
+                "/api/fixes", json={"fixes": held}, headers={"Authorization": f"Bearer {phone}"}
+            )
+            assert refused.status_code == 503
+            assert watchdog.tick_sync() == []
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    cast.clock.advance(seconds=5)
+    assert watchdog.tick_sync() == []  # the first look after the fault: held
+    cast.clock.advance(seconds=5)
+    if resent:
+        assert set(cast.statuses(phone, *held)) == {"accepted"}
+    cast.clock.advance(seconds=55)
+    decided = watchdog.tick_sync()
+    assert decided == ([] if resent else ["check"])
+    kinds = [e["kind"] for e in cast.events(noor, walk)]
+    assert ("check" in kinds) is not resent
 
 
 @pytest.fixture
@@ -144,3 +194,47 @@ def test_a_mistake_in_a_read_is_a_fault_of_ours_not_a_database_to_wait_for(
             db.read_sync(lambda conn: conn.exec_driver_sql("SELECT missing FROM nowhere").all())
     finally:
         db.dispose()
+
+
+def test_her_companion_sees_her_walk_while_another_process_holds_the_database(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """His look is recorded through the writer, which waits on the lock: he waited for it
+    (a minute) before seeing the walk (a review of faults). The walk is answered, and the
+    look recorded once the database is back."""
+    path = tmp_path / "wwm.db"
+    url = f"sqlite:///{path}"
+    config = load_config({"WWM_DATA": str(tmp_path), "WWM_DATABASE_URL": url})
+    svc = build_services(config, clock, db=Database(url, busy_timeout_ms=60_000))
+    svc.background_watchdog = False
+    with TestClient(create_app(svc), client=LOCAL) as client:
+        cast = Cast(client, svc, clock)
+        mira, noor = cast.person("Mira"), cast.person("Noor")
+        cast.link(mira, noor)
+        walk = cast.start_walk(mira)
+        other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        other.execute("BEGIN EXCLUSIVE")
+        released = threading.Event()
+
+        def release() -> None:  # (a backstop: the answer must come before it)
+            if not released.wait(20):
+                other.execute("ROLLBACK")
+                released.set()
+
+        backstop = threading.Thread(target=release)
+        backstop.start()
+        try:
+            seen = client.get(f"/api/walks/{walk['id']}", headers=noor.auth)
+            answered_while_held = not released.is_set()
+        finally:
+            if not released.is_set():
+                released.set()
+                other.execute("ROLLBACK")
+            backstop.join()
+            other.close()
+        assert seen.status_code == 200
+        assert answered_while_held
+        svc.writer.run_sync(lambda tx: None)  # after the look's job, in the writer's queue
+        looked = client.get(f"/api/walks/{walk['id']}/looks", headers=mira.auth).json()
+        assert [look["who"] for look in looked] == ["Noor"]
+    svc.db.dispose()

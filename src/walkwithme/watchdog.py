@@ -127,6 +127,9 @@ class Watchdog:
             due = await self.db.read(partial(_unanswered_first, due=due))
         outcomes: list[str | BaseException | None] = []
         phones = self.phones if self.phones is not None and self.phones.can_ask() else None
+        # The database refusing writes still (as far as the writer knows): a look it takes is
+        # the first after the fault, and what phones sent meanwhile is on its way.
+        back = now if self.writer.failing_since is not None else self.writer.back_since
         for first in range(0, len(due), batch):
             outcomes += await asyncio.gather(
                 *(
@@ -137,6 +140,7 @@ class Watchdog:
                             seen_due=seen_due,
                             has_hook=self.has_hook,
                             can_ask_phone=phones is not None,
+                            back_since=back,
                         ),
                         urgent=True,  # ahead of the phones' fixes: an alarm is late already
                     )

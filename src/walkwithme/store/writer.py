@@ -85,6 +85,9 @@ class Writer:
         # Since when the database has refused to commit (None: the last commit went through):
         # /healthz says so, rather than "ok" while every write fails.
         self.failing_since: int | None = None
+        # When it took a commit again after refusing them (None: it never refused): what
+        # phones sent meanwhile is still on its way (usecases/judging.py waits for it).
+        self.back_since: int | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -278,7 +281,7 @@ class Writer:
             return [(None, exc)], touched
         except Exception:
             return self._each_alone(group, touched)
-        self.failing_since = None
+        self._took_writes()
         self._after_commit(touched, len(group))
         return [(r, None) for r in results], touched
 
@@ -290,7 +293,7 @@ class Writer:
         for job in group:
             try:
                 outcome.append((self._transaction([job], touched, deferring=False)[0], None))
-                self.failing_since = None
+                self._took_writes()
             except StorageUnavailable as exc:
                 self._refused()
                 outcome.append((None, exc))
@@ -302,6 +305,11 @@ class Writer:
     def _refused(self) -> None:
         if self.failing_since is None:
             self.failing_since = self._clock.now_ms()
+
+    def _took_writes(self) -> None:
+        if self.failing_since is not None:
+            self.back_since = self._clock.now_ms()
+        self.failing_since = None
 
     def _after_commit(self, touched: Touched, jobs: int) -> None:
         self.groups_committed += 1

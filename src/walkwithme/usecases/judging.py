@@ -15,6 +15,8 @@ keeps when its phone was asked (`walks.fix_asked_at`).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -75,22 +77,51 @@ def verdict(walk: Walk, watch: Watch, now_ms: int) -> Verdict:
     return evaluate(watch, now_ms, walk.profiles.at(thresholds_at, walk.timezone))
 
 
+# After the database refused to store anything for a while (a lock held by another process,
+# a disk, a server gone), what her phone sent meanwhile is still on its way: phones retry.
+# For this long after it takes writes again, a walk not heard from since is not judged by
+# what it looks like (silent, no nearer, her answer not in): a review of faults had her
+# asked "Are you OK?" about a phone that never stopped sending.
+CATCH_UP_MS = 60_000
+
+
+def _catching_up(watch: Watch, now_ms: int, back_since: int | None) -> int | None:
+    """Until when to wait for her phone's messages held up by a fault (None: no need)."""
+    if back_since is None or now_ms >= back_since + CATCH_UP_MS:
+        return None
+    heard = watch.last_heard_at or watch.started_at
+    return back_since + CATCH_UP_MS if heard < back_since else None
+
+
 def judge(
-    tx: Tx, walk_id: int, seen_due: int, *, has_hook: bool = False, can_ask_phone: bool = False
+    tx: Tx,
+    walk_id: int,
+    seen_due: int,
+    *,
+    has_hook: bool = False,
+    can_ask_phone: bool = False,
+    back_since: int | None = None,
 ) -> str | None:
     """Decide about a walk that fell due. Returns "check", "alarm", "escalated", "fix_asked"
     (ask her phones for a fresh fix now: the caller publishes it after the commit), or None
     (nothing was due after all). `has_hook`: the operator configured an emergency hook;
-    `can_ask_phone`: this process can publish to phones (it follows the MQTT broker)."""
+    `can_ask_phone`: this process can publish to phones (it follows the MQTT broker);
+    `back_since`: when the database took writes again after refusing them (`CATCH_UP_MS`)."""
     walk = get_walk(tx.conn, walk_id)
     if walk is None or not walk.live or walk.next_due_at != seen_due:
         return None  # over, or moved by a fix since the watchdog looked
     if walk.covert:
-        return _judge_covert(tx, walk, has_hook=has_hook, can_ask_phone=can_ask_phone)
+        return _judge_covert(
+            tx, walk, has_hook=has_hook, can_ask_phone=can_ask_phone, back_since=back_since
+        )
     if walk.state is WalkState.ALARM:
         _walk, said = escalate(tx, walk, has_hook=has_hook)
         return "escalated" if said else None
     found = verdict(walk, walk.watch(), tx.now_ms)
+    held = _catching_up(walk.watch(), tx.now_ms, back_since)
+    if held is not None and (found.alarm is not None or found.ask is not None):
+        _look_again(tx, walk, [held])
+        return None
     if found.alarm is not None:
         raise_alarm(tx, walk, found.alarm, asked=walk.check_reason)
         return "alarm"
@@ -105,7 +136,9 @@ def judge(
     return None
 
 
-def _judge_covert(tx: Tx, walk: Walk, *, has_hook: bool, can_ask_phone: bool) -> str | None:
+def _judge_covert(
+    tx: Tx, walk: Walk, *, has_hook: bool, can_ask_phone: bool, back_since: int | None
+) -> str | None:
     """A walk in the silent alarm of her duress PIN: its ladder climbs, while the rules'
     shadow judges the walk her devices are shown exactly as the rules would have judged the
     walk her real PIN left: she is asked "Are you OK?" (her phone asked for a fresh fix
@@ -126,6 +159,9 @@ def _judge_covert(tx: Tx, walk: Walk, *, has_hook: bool, can_ask_phone: bool) ->
         looks = [cover.escalate_at]
     elif walk.walker_live:
         found = verdict(walk, shadow, now)
+        held = _catching_up(shadow, now, back_since)  # as `judge` would hold the real walk
+        if held is not None and (found.alarm is not None or found.ask is not None):
+            found = replace(found, ask=None, alarm=None, next_due_at=held)
         if found.alarm is not None:
             asked = walk.walker_check_reason  # the question her devices were asked
             walk = shown_alarm(tx, walk, found.alarm, asked)
