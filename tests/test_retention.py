@@ -313,3 +313,20 @@ def test_as_soon_as_she_is_home_is_a_choice_within_the_operators_bounds(tmp_path
         cast.services.watchdog.tick_sync()
         assert rows(cast, walk["id"])["fixes"] == 0  # her next look forgets it
         assert her_view(cast, mira, walk)["kept"]["forgotten"] is True
+
+
+def test_a_deleted_account_leaves_nothing_of_her_in_the_database_files(tmp_path: Path) -> None:
+    """Her walk home, then her account deleted: no row names her, but the write-ahead log
+    still held where she walked and her address minutes later, across restarts (a privacy
+    review). Deleting checkpoints it, as forgetting a walk does."""
+    clock = FakeClock()
+    with service(tmp_path, clock) as cast:
+        mira, _noor, _walk = walk_home(cast)
+        assert file_holds(tmp_path, PASSING)  # (the search finds it while it is there)
+        deleted = cast.client.post(
+            "/api/me/delete", json={"password": "correct horse battery"}, headers=mira.auth
+        )
+        assert deleted.status_code == 200, deleted.text
+        assert not file_holds(tmp_path, PASSING)
+        address = mira.email.encode()
+        assert not any(address in path.read_bytes() for path in tmp_path.glob("wwm.db*"))

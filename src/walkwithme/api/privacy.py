@@ -4,6 +4,7 @@ service holds about her, as one archive (usecases/archive.py)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter
@@ -89,8 +90,18 @@ async def delete_me(body: Password, person: PersonDep, svc: ServicesDep) -> dict
     channels, places, contacts, offers, and your messages in others' walks. Your contacts are
     told only that a contact ended. Refused (409, saying why) during your own walk or alarm."""
     await check_password(svc, person, body.password)
-    await svc.writer.run(lambda tx: deletion.request(tx, person.id))
+    await delete_account(svc, person.id)
     return {"deleted": True}
+
+
+async def delete_account(svc: Services, person_id: int) -> None:
+    """Her deletion (usecases/deletion.py), and then, on SQLite, the write-ahead log emptied:
+    what was deleted is zeroed in the database file, but the WAL kept its pages as they were,
+    with her name, her address and where she walked, for as long as nothing checkpointed it
+    (a privacy review found them minutes later, across restarts). As forgetting a walk does
+    (watchdog.py)."""
+    if await svc.writer.run(lambda tx: deletion.request(tx, person_id)):
+        await asyncio.to_thread(svc.db.checkpoint)
 
 
 @router.get("/walks/{walk_id}/looks")

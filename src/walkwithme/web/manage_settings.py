@@ -12,10 +12,11 @@ from starlette.responses import Response
 
 from walkwithme.api import people as people_api
 from walkwithme.api.auth import COOKIE, check_password, services
+from walkwithme.api.privacy import delete_account
 from walkwithme.domain.errors import Invalid
 from walkwithme.domain.keeping import DAY_MS
 from walkwithme.hashing import Lane
-from walkwithme.usecases import accounts, deletion, retention
+from walkwithme.usecases import accounts, retention
 from walkwithme.usecases.accounts import Person
 from walkwithme.web.manage_common import act, number, required, viewer
 from walkwithme.web.manage_rules import rules_context
@@ -146,7 +147,7 @@ async def delete(request: Request) -> Response:
         if fields.get("sure") != "yes":
             raise Invalid("tick the box to say you are sure", field="sure")
         await check_password(svc, person, fields.get("password", "")[:200])
-        await svc.writer.run(lambda tx: deletion.request(tx, person.id))
+        await delete_account(svc, person.id)
         page = pages_of(request).render(request, "deleted.html")
         page.delete_cookie(COOKIE)
         return page
