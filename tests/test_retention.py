@@ -330,3 +330,26 @@ def test_a_deleted_account_leaves_nothing_of_her_in_the_database_files(tmp_path:
         assert not file_holds(tmp_path, PASSING)
         address = mira.email.encode()
         assert not any(address in path.read_bytes() for path in tmp_path.glob("wwm.db*"))
+
+
+def test_her_number_leaves_the_alarms_alerts_once_they_are_settled(tmp_path: Path) -> None:
+    """Her phone number goes with an alarm, for the alarm alone (privacy.md): its alerts kept
+    it after the walk was over, and forgotten (a privacy review)."""
+    clock = FakeClock()
+    with service(tmp_path, clock) as cast:
+        mira, noor, _phone, walk = cast.walking()
+        cast.client.patch("/api/me", json={"phone": "+358 40 123 4567"}, headers=mira.auth)
+        cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth).raise_for_status()
+        cast.client.post(
+            f"/api/walks/{walk['id']}/resolve",
+            json={"note": "Home", "home": True},
+            headers=noor.auth,
+        ).raise_for_status()
+        sent = [p for p in rows(cast, walk["id"])["alerts"] if p["kind"] == "alarm"]
+        assert sent[0]["walker"]["phone"] == "+358 40 123 4567"
+        clock.advance(seconds=DAY_S + 60)
+        cast.services.watchdog.tick_sync()
+        kept = [p for p in rows(cast, walk["id"])["alerts"] if p["kind"] == "alarm"]
+        assert kept
+        assert not any(mentions(p, "phone") for p in kept)
+        assert kept[0]["walker"]["name"] == "Mira"

@@ -234,7 +234,7 @@ def forget(tx: Tx, walk_id: int) -> bool:
     for alert_id, payload in tx.conn.execute(
         sa.select(alerts.c.id, alerts.c.payload).where(alerts.c.walk_id == walk_id)
     ).all():
-        kept = scrub(payload)
+        kept = _settled(payload)
         if kept != payload:
             tx.conn.execute(alerts.update().where(alerts.c.id == alert_id).values(payload=kept))
     forgotten: dict[str, Any] = dict(_WHERE)
@@ -258,10 +258,23 @@ _STILL_SENDING = (
     .where(deliveries.c.alert_id == alerts.c.id, deliveries.c.state == PENDING)
     .exists()
 )
-# A cheap filter before the JSON is read (the same on SQLite and PostgreSQL).
+# A cheap filter before the JSON is read (the same on SQLite and PostgreSQL): where she was,
+# and her phone number, which an alarm's alert carries (only an alarm's: nothing else of an
+# alert says "phone" as a word of its own).
 _LOCATES = sa.or_(
-    *(sa.cast(alerts.c.payload, sa.Text).like(f'%"{key}"%') for key in ("lat", "destination"))
+    *(sa.cast(alerts.c.payload, sa.Text).like(f'%"{key}"%') for key in ("lat", "destination")),
+    sa.and_(alerts.c.kind == "alarm", sa.cast(alerts.c.payload, sa.Text).like('%"phone"%')),
 )
+
+
+def _settled(payload: dict[str, Any]) -> dict[str, Any]:
+    """An alert as kept once it was sent: nothing of where she was, nor her phone number (for
+    the alarm alone: privacy.md; a privacy review found it in alerts of walks long forgotten)."""
+    kept: dict[str, Any] = scrub(payload)
+    walker = kept.get("walker")
+    if isinstance(walker, dict) and "phone" in walker:
+        kept["walker"] = {k: v for k, v in walker.items() if k != "phone"}
+    return kept
 
 
 def settled_alerts(conn: Connection, now_ms: int) -> list[int]:
@@ -279,12 +292,13 @@ def settled_alerts(conn: Connection, now_ms: int) -> list[int]:
 
 
 def scrub_alerts(tx: Tx, alert_ids: list[int]) -> int:
-    """Take where she was out of these alerts (if no delivery may send them meanwhile)."""
+    """Take where she was, and her number, out of these alerts (if no delivery may send them
+    meanwhile)."""
     changed = 0
     for alert_id, payload in tx.conn.execute(
         sa.select(alerts.c.id, alerts.c.payload).where(alerts.c.id.in_(alert_ids), ~_STILL_SENDING)
     ).all():
-        kept = scrub(payload)
+        kept = _settled(payload)
         if kept != payload:
             tx.conn.execute(alerts.update().where(alerts.c.id == alert_id).values(payload=kept))
             changed += 1
