@@ -49,8 +49,7 @@ class Night:
         self.walk = cast.start_walk(
             self.mira,
             destination={**place, "name": "home"},
-            **{"from": {"lat": ESPLANADI[0], "lon": ESPLANADI[1]}},
-            **walk,
+            **{"from": {"lat": ESPLANADI[0], "lon": ESPLANADI[1]}, **walk},
         )
 
     @property
@@ -567,3 +566,22 @@ def test_network_positions_by_turns_with_gps_do_not_move_her_arrival(
     if not streets:  # (along them, her GPS fixes alone move it once: one reads a way left
         # 140 m longer, snapped across a barrier; left out, docs/alarms.md)
         assert "expected_later" not in night.kinds(), said
+
+
+@pytest.mark.parametrize("streets", BOTH_WAYS)
+def test_starting_beyond_the_street_maps_edge_walking_sideways_is_no_stall(
+    cast: Cast, streets: bool
+) -> None:
+    """A held-out walk (2026-12-07) started a kilometre north of her door, beyond the map's
+    edge: 300 m east along the street she was on, then home, walking all the way, at night.
+    Along the streets she was asked "Are you OK?" at 190 s and alarmed at 250 s, where as the
+    crow flies nothing was asked: beyond the map the distance left is the straight line, and
+    walking on sideways to it was not held off the stalled rule as without a map."""
+    night = Night(cast, **{"from": {"lat": 60.18589, "lon": 24.94235}})
+    start = (60.18589, 24.94235)
+    east = moved(start, 0, 300)
+    night.play(walked([start, east], night.started))
+    t = night.cast.clock.now_ms()
+    night.play(walked([east, KAISANIEMI_DOOR], t))
+    assert night.at("check") == [], [(e["kind"], e.get("reason")) for e in night.events()]
+    assert night.at("alarm") == []

@@ -54,10 +54,18 @@ class DistanceField:
     def walking_distance_left(
         self, lat: float, lon: float, came_from: LatLon | None = None
     ) -> float:
+        """Metres left to walk from this position to the destination (`walking_left`)."""
+        return self.walking_left(lat, lon, came_from)[0]
+
+    def walking_left(
+        self, lat: float, lon: float, came_from: LatLon | None = None
+    ) -> tuple[float, bool]:
         """Metres left to walk from this position to the destination: to the nearest street,
-        along the streets, and from the street to the destination. A position beyond the map
-        (no street within the snapping distance) gets the straight line: there are no streets
-        there to judge by.
+        along the streets, and from the street to the destination; and whether the position
+        is on the map. A position beyond the map (no street within the snapping distance)
+        gets the straight line: there are no streets there to judge by, and she is judged as
+        without a map (a held-out walk started beyond its edge, walking sideways to her door,
+        was asked "Are you OK?" and alarmed at night, where without a map nothing was asked).
 
         `came_from`: where she was at her previous fix. Walking, the distance left can't fall
         faster than she moves; but a fix a few metres off (GPS error) can land across a
@@ -65,18 +73,18 @@ class DistanceField:
         metres shorter. Believed, that would become the best she has done so far, and her
         next, true fixes would look like walking away. So the fall is held to how far she
         moved, give or take the slack."""
-        left = self._left(lat, lon)
+        left, on_map = self._left(lat, lon)
         if came_from is None:
-            return left
-        before = self._left(*came_from)
+            return left, on_map
+        before, _ = self._left(*came_from)
         moved = distance_m(*came_from, lat, lon)
-        return max(left, before - moved - SHORTCUT_SLACK_M)
+        return max(left, before - moved - SHORTCUT_SLACK_M), on_map
 
-    def _left(self, lat: float, lon: float) -> float:
+    def _left(self, lat: float, lon: float) -> tuple[float, bool]:
         snap = self._index.nearest(lat, lon, self._snap_m)
         if snap is None:
-            return distance_m(lat, lon, *self.destination)
-        return self._walk(lat, lon, snap)[0]
+            return distance_m(lat, lon, *self.destination), False
+        return self._walk(lat, lon, snap)[0], True
 
     def route_from(self, lat: float, lon: float) -> Route | None:
         """The shortest walk from this position to the destination, or None from beyond the

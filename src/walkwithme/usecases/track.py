@@ -125,12 +125,13 @@ class Track:
         flies), whether she got nearer, how far she has walked, and her expected arrival."""
         # Measured from wherever she is, never from the route the server would take: she may
         # choose another street, and that is no reason to worry.
-        remaining = (
-            self.field.walking_distance_left(
+        # (Beyond the street map's edge, the straight line: judged as without a map.)
+        remaining, along_streets = (
+            self.field.walking_left(
                 fix.lat, fix.lon, (previous.lat, previous.lon) if previous else None
             )
             if self.field is not None
-            else straight
+            else (straight, False)
         )
         before = dest.distance_from(previous.lat, previous.lon) if previous else None
         progressed_at = self.progress.progress_at if self.progress is not None else None
@@ -161,7 +162,7 @@ class Track:
             t,
             fix.accuracy_m,
             (straight, before),
-            along_streets=self.field is not None,
+            along_streets=along_streets,
             held=held,
         )
         nearer = self.progress.progress_at == t
@@ -176,7 +177,7 @@ class Track:
             self.walked = self.walked.got_nearer()
         elif (
             stepped
-            and self.field is None
+            and not along_streets
             and self.progress.away_since is None
             and self.walked.holds_off_stalled(straight)
         ):
