@@ -364,3 +364,24 @@ def test_an_alarm_her_devices_are_shown_under_her_duress_pin_says_not_to_call_he
     assert render(unanswered)[0] == (
         "ALARM: Mira did not answer “Are you OK?” Do not call or message Mira."
     )
+
+
+def test_an_alarm_after_her_phone_went_silent_at_her_door_says_she_had_reached_it(
+    cast: Cast,
+) -> None:
+    """Her phone dies at her door: the alarm said "the phone went silent" and where she was
+    last seen, and her companions had to compare coordinates to know she had got there (a
+    held-out walk)."""
+    mira, noor, phone, walk = cast.walking()
+    cast.channel(noor)
+    cast.send(phone, cast.fix(HOME))
+    assert cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()["state"] == (
+        "at_door"
+    )
+    for _ in range(12):
+        cast.clock.advance(seconds=30)
+        cast.services.watchdog.tick_sync()
+    [alarm] = cast.told(noor, "alarm")
+    assert alarm["asked_because"] == "silent"
+    body = render(alarm)[1]
+    assert "Mira had reached the door, and has not said “I'm inside”." in body

@@ -179,3 +179,49 @@ def test_a_cover_going_on_says_who_hears_after_the_upgrade_as_before(empty_db_ur
     engine.dispose()
     assert hears == {2, 4}
     assert sorted(shadows) == [1, 2]
+
+
+def test_two_covers_of_one_walker_upgrade_to_one_shadow_a_channel(empty_db_url: str) -> None:
+    """A walk after one her duress PIN ended (its silent alarm held open), and her duress PIN
+    again: two covers, each with who would hear. The upgrade took a shadow a channel from
+    each, and failed on the second (a review of the change): her latest cover's is kept."""
+    engine = sa.create_engine(empty_db_url)
+    upgrade(engine, "0045")
+    with engine.begin() as conn:
+        for person_id, name in ((1, "Mira"), (2, "Noor")):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO people (id, email, name, password_hash, is_operator, timezone, "
+                    "pace_mps, created_at) VALUES (:id, :email, :name, 'x', false, 'UTC', 1.3, 0)"
+                ),
+                {"id": person_id, "email": f"{name}@example.org", "name": name},
+            )
+        conn.execute(
+            sa.text(
+                "INSERT INTO contacts (owner_id, member_id, role, state, created_at, updated_at) "
+                "VALUES (1, 2, 'companion', 'accepted', 0, 0)"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO channels (id, person_id, kind, label, target, created_at, "
+                "worked_at, failures) VALUES (1, 2, 'webhook', 'x', 'https://x', 0, 50, 7)"
+            )
+        )
+        for walk_id, shown in ((1, "safe"), (2, "active")):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO walks (id, walker_id, state, pace_mps, pin_hash, timezone, "
+                    "started_at, expected_at, wrong_pins, fix_seq, cover_state, cover_heard, "
+                    "alarm_at) VALUES (:id, 1, 'alarm', 1.3, 'p', 'UTC', 0, 900000, 0, 0, "
+                    ":shown, '[2]', 5000)"
+                ),
+                {"id": walk_id, "shown": shown},
+            )
+    upgrade(engine)
+    with engine.connect() as conn:
+        hears = cover_channels.who_she_would_hear(conn, 1, [2])
+        since = conn.execute(sa.text("SELECT cover_since FROM walks ORDER BY id")).scalars().all()
+    engine.dispose()
+    assert hears == {2}
+    assert since == [5000, 5000]  # (a cover going on began with its silent alarm)

@@ -213,6 +213,9 @@ def render(payload: dict[str, Any]) -> tuple[str, str]:
     if kind == "offer_declined" and payload.get("when"):
         lines.append(f"Promised instead: {payload['when']}.")
     last = payload.get("last_position") or payload.get("position")
+    lingered = "lingering" in (payload.get("reason"), payload.get("asked_because"))
+    if kind == "alarm" and payload.get("at_door") and not lingered:  # (lingering says it)
+        lines.append(f"{name} had reached the door, and has not said “I'm inside”.")
     if last:
         lines.append(_last_seen(last, payload))
         if last.get("battery") is not None:

@@ -246,6 +246,9 @@ walks = sa.Table(
     sa.Column("cover_alarm_at", Ms),
     sa.Column("cover_escalation_level", sa.Integer),
     sa.Column("cover_escalate_at", Ms),
+    # When her duress PIN gave her devices this cover: alerts made before it, her real PIN's
+    # walk made too (usecases/cover_channels.py).
+    sa.Column("cover_since", Ms),
     # How many fixes the walk's track has numbered so far (fixes.seq).
     sa.Column("fix_seq", Id, nullable=False, server_default="0"),
     # How many share links the walker has made for it so far (share_links.number).

@@ -212,9 +212,9 @@ def alarms_finding(db: Database) -> Finding:
         return Finding(
             "alarms",
             Verdict.FAIL,
-            f"{_n(undelivered.waiting, 'alarm alert')} could not be delivered and "
-            f"{'waits' if undelivered.waiting == 1 else 'wait'}, tried again: someone may be in "
-            f"danger and not heard. The last failed with: {undelivered.last_error}",
+            f"{_n(undelivered.waiting, 'alarm alert')} could not be delivered (waiting to be "
+            "tried again, or given up while the alarm goes on): someone may be in danger and "
+            f"not heard. The last failed with: {undelivered.last_error}",
         )
     if not found.walkers:
         return Finding(

@@ -54,16 +54,23 @@ def raise_alarm(
     silent: bool = False,
     asked: str | None = None,
     given_to: str | None = None,
+    stands_for: str | None = None,
     **values: Any,
 ) -> Walk:
     """The alarm: her companions first; the ladder climbs if nobody says "I'm on it".
     `silent`: kept from her own devices (her duress PIN; `values` set what they are shown).
     `asked`: for an unanswered check, why she was asked (stalled, silent...), said with it.
     `given_to`: what her duress PIN was given to do ("inside": she may be at her door with
-    whoever made her), said in its alert."""
+    whoever made her), said in its alert. `stands_for`: what her real PIN would have told
+    her companions instead (usecases/cover_channels.py), kept in their alerts."""
     begins = _alarm_begins(tx, walk, reason, cover=False)
+    # At her door when it came (her phone died there, say): said, where her companions had
+    # to compare coordinates to know it (a held-out walk).
+    at_door = walk.state is WalkState.AT_DOOR
     walk = save(tx, walk, WalkState.ALARM, **begins, **values)
     facts = {"reason": reason.value, **_asked(asked), **facts_of(walk, tx.now_ms)}
+    if at_door:
+        facts["at_door"] = True
     if given_to is not None:
         facts["given_to"] = given_to
     audience = FOR_COMPANIONS if silent else FOR_ALL
@@ -75,12 +82,13 @@ def raise_alarm(
     companions = alerts.companion_ids(tx.conn, walk.id)
     ender = before["ended_before"]["by"].get("id") if before else None
     others = [p for p in companions if p != ender]
-    alerts.tell(tx, walk, "alarm", {**facts, **before}, others, event_id=event_id)
+    twin = {"stands_for": stands_for} if stands_for else {}
+    alerts.tell(tx, walk, "alarm", {**facts, **before, **twin}, others, event_id=event_id)
     if ender in companions:
         # Told it in his own words: "You marked Mira safe at 23:10 ..." (a story played
         # through the pages: he read of himself as "Noor").
         yours = {"ended_before": {**before["ended_before"], "you": True}}
-        alerts.tell(tx, walk, "alarm", {**facts, **yours}, [ender], event_id=event_id)
+        alerts.tell(tx, walk, "alarm", {**facts, **yours, **twin}, [ender], event_id=event_id)
     return walk
 
 
@@ -109,11 +117,16 @@ def _asked_before(conn: Connection, walk_id: int, since: int | None, *, walker: 
     return _asked(found.data.get("asked_because")) if found else {}
 
 
-def tell_duress_again(tx: Tx, walk: Walk, *, said: str | None) -> None:
-    """Her duress PIN, given again during an alarm: those looking out for her hear of it."""
+def tell_duress_again(
+    tx: Tx, walk: Walk, *, said: str | None, stands_for: str | None = None
+) -> None:
+    """Her duress PIN, given again during an alarm: those looking out for her hear of it.
+    `stands_for`: what her real PIN would have told them instead (`raise_alarm`)."""
     facts = {"reason": Reason.DURESS.value, "said": said, **facts_of(walk, tx.now_ms)}
     event_id = timeline.record(tx, walk.id, "duress", audience=FOR_COMPANIONS, **facts)
-    alerts.tell(tx, walk, "alarm", facts, alerts.companion_ids(tx.conn, walk.id), event_id=event_id)
+    twin = {"stands_for": stands_for} if stands_for else {}
+    companions = alerts.companion_ids(tx.conn, walk.id)
+    alerts.tell(tx, walk, "alarm", {**facts, **twin}, companions, event_id=event_id)
 
 
 def audience_for(walk: Walk) -> str:
@@ -406,10 +419,13 @@ def _sos_during(tx: Tx, walk: Walk, event_id: int) -> None:
 def shown_alarm(tx: Tx, walk: Walk, reason: Reason, asked: str | None = None) -> Walk:
     """Under a silent alarm, her devices see the alarm her own actions (or her silence) would
     have raised; its own ladder starts climbing, for them (`escalate_shown`)."""
+    at_door = walk.walker_state is WalkState.AT_DOOR  # (as `raise_alarm` says it)
     walk = save(
         tx, walk, cover_state=WalkState.ALARM.value, **_alarm_begins(tx, walk, reason, cover=True)
     )
     facts = {"reason": reason.value, **_asked(asked), **facts_of(walk, tx.now_ms)}
+    if at_door:
+        facts["at_door"] = True
     timeline.record(tx, walk.id, "alarm", audience=FOR_WALKER, **facts)
     return walk
 

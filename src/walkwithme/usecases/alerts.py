@@ -48,6 +48,8 @@ PENDING, SENT, DEAD = "pending", "sent", "dead"
 # A channel that failed this many times in a row is "failing": still sent every alert (it may
 # work again), but not counted on to be heard (usecases/channels.py).
 FAILING_AFTER = 5
+# How often an alert is tried (usecases/channels.py): about 40 minutes of trying again.
+MAX_ATTEMPTS = 10
 
 
 def after_failure(failures: int, *, permanent: bool, breaks: bool) -> tuple[int, bool]:

@@ -24,6 +24,7 @@ from walkwithme.usecases import cover_channels, throttle
 from walkwithme.usecases.alerts import (
     DEAD,
     FAILING_AFTER,
+    MAX_ATTEMPTS,
     PENDING,
     SENT,
     after_failure,
@@ -35,7 +36,6 @@ LEASE_MS = 60_000
 # A person's channels: more than anyone reaches, few enough that an account can't be a list
 # of strangers' addresses to send alerts and tests to.
 MOST_CHANNELS = 20
-MAX_ATTEMPTS = 10  # about 40 minutes of trying again (`backoff_ms`)
 # An alarm is tried again for hours: a companion's mail server may be down for longer than
 # 40 minutes, and she may still need him when it is back.
 MAX_ALARM_ATTEMPTS = 30
@@ -286,9 +286,9 @@ def _record(tx: Tx, results: list[Result]) -> None:
         c = result.claimed
         # (After her duress PIN, what the silent alarm's alerts do to a channel is not said
         # to her devices: cover_channels.)
-        silent = (
-            None if c.channel_id is None else cover_channels.silent_for(tx, c.channel_id, c.payload)
-        )
+        silent = None
+        if c.channel_id is not None:
+            silent = cover_channels.silent_for(tx, c.channel_id, c.payload, c.attempts)
         if result.error is None:
             tx.conn.execute(
                 deliveries.update()
@@ -377,8 +377,9 @@ def broken_channels(conn: Connection) -> int:
 
 
 class Undelivered(NamedTuple):
-    """Alarms' deliveries still waiting after failing at least once: how many, and the last
-    reason one failed (the operator's to mend: a mail server down, its sign-in refused)."""
+    """Alarms' deliveries that failed: waiting to be tried again, or given up while their
+    walk is still in its alarm: how many, and the last reason one failed (the operator's to
+    mend: a mail server down, its sign-in refused)."""
 
     waiting: int
     last_error: str | None
@@ -388,10 +389,22 @@ def undelivered_alarms(conn: Connection) -> Undelivered:
     """For the operator (`walkwithme check`, /healthz): an SOS no channel could take was a
     warning line in the log like a failed test's, and every check said all was well (an
     operator's review)."""
+    # Waiting to be tried again, or given up (refused for good, or tried for hours) while its
+    # walk is still in its alarm: a 404 from his server went straight to "given up", and the
+    # check said nothing of it (a review of the change).
+    in_alarm = sa.select(walks.c.id).where(walks.c.state == "alarm")
     failed = sa.and_(
-        deliveries.c.state == PENDING,
         deliveries.c.attempts > 0,
         deliveries.c.last_error.is_not(None),
+        sa.or_(
+            deliveries.c.state == PENDING,
+            sa.and_(
+                deliveries.c.state == DEAD,
+                deliveries.c.alert_id.in_(
+                    sa.select(alerts.c.id).where(alerts.c.walk_id.in_(in_alarm))
+                ),
+            ),
+        ),
         deliveries.c.alert_id.in_(sa.select(alerts.c.id).where(alerts.c.kind == "alarm")),
     )
     count = conn.execute(sa.select(sa.func.count()).select_from(deliveries).where(failed))

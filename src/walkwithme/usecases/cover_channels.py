@@ -27,41 +27,66 @@ from walkwithme.store.schema import channels, cover_channels, walks
 from walkwithme.store.tx import Tx
 from walkwithme.usecases.alerts import (
     FAILING_AFTER,
+    MAX_ATTEMPTS,
     after_failure,
     companion_ids,
     who_would_hear,
 )
+from walkwithme.usecases.walk_record import Walk
 
 
-def begin(tx: Tx, walker_id: int) -> None:
+def begin(tx: Tx, walk: Walk) -> None:
     """Her duress PIN gives her devices a cover: it starts from her contacts' channels as they
-    are now (a shadow left from an earlier cover is forgotten)."""
-    tx.conn.execute(cover_channels.delete().where(cover_channels.c.walker_id == walker_id))
+    are now (a shadow left from an earlier cover is forgotten, unless that cover goes on: a
+    walk after one her duress PIN ended, its silent alarm still held open)."""
+    other = sa.select(walks.c.id).where(
+        walks.c.walker_id == walk.walker_id,
+        walks.c.id != walk.id,
+        walks.c.cover_state.is_not(None),
+    )
+    if tx.conn.execute(other.limit(1)).first() is None:
+        tx.conn.execute(cover_channels.delete().where(cover_channels.c.walker_id == walk.walker_id))
 
 
-def silent_for(tx: Tx, channel_id: int, payload: dict[str, Any]) -> int | None:
-    """Before an outcome of this alert on this channel is recorded: the walker for whom it is
-    the silent alarm's alone (her real PIN would not have sent it), with a shadow of the
-    channel as it is now made for her if there was none; None for any other alert. Her real PIN
-    would have sent it too if it is an alert to one of the walk's companions of what her devices
-    are shown (`cover` in its payload), or the silent alarm to one of them once her devices were
-    shown the walk over (her real PIN would have told him she is inside, or ended it), or one
-    to her own channels. Not its guardians, nor anyone it reached later on."""
+# What only the silent alarm makes, after her duress PIN: its alarm and what comes of it.
+# Anything else of her walk (her messages, "started" still being sent, a low battery) her real
+# PIN's walk makes too.
+SILENT_KINDS = frozenset(
+    {"alarm", "alarm_escalated", "alarm_acknowledged", "alarm_resolved", "reporting_again"}
+    | {"walking_on"}
+)
+
+
+def silent_for(tx: Tx, channel_id: int, payload: dict[str, Any], attempts: int) -> int | None:
+    """Before an outcome of this alert on this channel is recorded (its `attempts`th try):
+    the walker for whom it is the silent alarm's alone (her real PIN would not have sent it),
+    with a shadow of the channel as it is now made for her if there was none; None for any
+    other. Her real PIN would have sent it too if it was made before her duress PIN gave her
+    devices the cover (an alarm still being sent), if it is of a kind only the silent alarm
+    makes (`SILENT_KINDS`), or, to one of the walk's companions: an alert of what her devices
+    are shown (`cover`), or the one made as she gave her duress PIN where her real PIN would
+    have told them something then (`stands_for`: she is inside, the walk or the alarm her
+    devices were shown is over), as often as that would have been tried (`MAX_ATTEMPTS`). Not
+    to its guardians, nor to anyone it reached later on."""
     walk_id = payload.get("walk_id")
-    if walk_id is None:
+    if walk_id is None or payload.get("kind") not in SILENT_KINDS:
         return None
     walk = tx.conn.execute(
-        sa.select(walks.c.walker_id, walks.c.cover_state).where(walks.c.id == int(walk_id))
+        sa.select(walks.c.walker_id, walks.c.cover_state, walks.c.cover_since).where(
+            walks.c.id == int(walk_id)
+        )
     ).first()
     if walk is None or walk.cover_state is None:
+        return None
+    made = payload.get("at")
+    if walk.cover_since is None or not isinstance(made, int) or made < walk.cover_since:
         return None
     channel = tx.conn.execute(sa.select(channels).where(channels.c.id == channel_id)).one()
     if channel.person_id == walk.walker_id:
         return None
-    if channel.person_id in companion_ids(tx.conn, int(walk_id)):
-        over = walk.cover_state in ("safe", "ended") and payload.get("kind") == "alarm"
-        if payload.get("cover") or over:
-            return None
+    told_too = payload.get("cover") or (payload.get("stands_for") and attempts <= MAX_ATTEMPTS)
+    if told_too and channel.person_id in companion_ids(tx.conn, int(walk_id)):
+        return None
     walker_id = int(walk.walker_id)
     shadowed = sa.select(cover_channels.c.channel_id).where(
         cover_channels.c.walker_id == walker_id, cover_channels.c.channel_id == channel_id
@@ -82,7 +107,11 @@ def silent_for(tx: Tx, channel_id: int, payload: dict[str, Any]) -> int | None:
 def worked(tx: Tx, channel_id: int, silent_for: int | None) -> None:
     """An alert reached this channel: as it does the channel, it does every shadow of it but
     the one of the walker whose silent alarm it was."""
-    _follow(tx, channel_id, silent_for, lambda _: {"worked_at": tx.now_ms, "failures": 0})
+
+    def after(_: Any) -> dict[str, Any]:
+        return {"worked_at": tx.now_ms, "failures": 0, "broken_at": None}
+
+    _follow(tx, channel_id, silent_for, after)
 
 
 def failed(

@@ -298,9 +298,13 @@ def _covered(
     clears the count of wrong ones, as her real PIN does. `values`: more of what her devices
     are shown (the cover's columns, or the walk's own that both share)."""
     if not walk.covert:
-        cover_channels.begin(tx, walk.walker_id)  # what her devices are told of who hears
+        cover_channels.begin(tx, walk)  # what her devices are told of who hears
+    # What her real PIN would have told those looking out for her now, if anything: the end
+    # of the walk, or of the alarm her devices were shown (cover_channels.silent_for).
+    ended_shown = walk.walker_state is WalkState.ALARM and shown is not WalkState.ALARM
+    stands_for = kind if kind in ("inside", "ended") else "alarm_resolved" if ended_shown else None
     cover: dict[str, Any] = {
-        **_cover_from(walk),
+        **_cover_from(walk, tx.now_ms),
         "cover_state": shown.value,
         "wrong_pins": 0,
         **values,
@@ -313,7 +317,9 @@ def _covered(
         cover["cover_ended_at"] = tx.now_ms
         cover.update(ended_for_her(tx.conn, walk))  # where she is, for her devices, stops here
     if pin is Pin.DURESS and walk.state is not WalkState.ALARM:
-        walk = alarms.raise_alarm(tx, walk, Reason.DURESS, silent=True, given_to=kind, **cover)
+        walk = alarms.raise_alarm(
+            tx, walk, Reason.DURESS, silent=True, given_to=kind, stands_for=stands_for, **cover
+        )
         alarmed = True
     else:
         if pin is Pin.DURESS:
@@ -336,7 +342,7 @@ def _covered(
         )
     if pin is Pin.DURESS and not alarmed:
         # Already in alarm: her duress PIN is said again to those looking out for her.
-        alarms.tell_duress_again(tx, walk, said=kind)
+        alarms.tell_duress_again(tx, walk, said=kind, stands_for=stands_for)
 
 
 _NO_COVER_ALARM = {
@@ -347,7 +353,7 @@ _NO_COVER_ALARM = {
 }
 
 
-def _cover_from(walk: Walk) -> dict[str, Any]:
+def _cover_from(walk: Walk, now_ms: int) -> dict[str, Any]:
     """When her duress PIN first gives her devices a cover: the cover starts as the walk her
     devices see now (its question waiting, its quiet time, the alarm they are shown and its
     ladder), so the rules' shadow goes on from there as the rules would have."""
@@ -355,6 +361,7 @@ def _cover_from(walk: Walk) -> dict[str, Any]:
         return {}
     alarm = walk.state is WalkState.ALARM
     return {
+        "cover_since": now_ms,
         "cover_check_reason": walk.check_reason,
         "cover_check_asked_at": walk.check_asked_at,
         "cover_quiet_until": walk.quiet_until,

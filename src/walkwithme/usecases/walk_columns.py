@@ -87,6 +87,7 @@ class Cover:
     alarm_at: int | None = None
     escalation_level: int | None = None
     escalate_at: int | None = None
+    since: int | None = None  # when her duress PIN gave her devices the cover
 
 
 # The walk's columns that keep its cover: `cover_` and the name of a `Cover` field.

@@ -146,8 +146,6 @@ def reason(code: str | None) -> str:
     return REASONS.get(code or "", code or "something is wrong")
 
 
-# What came during an alarm, said after why it began ("SOS pressed, then ..."): her duress PIN
-# given during it first says that it was, then what it is.
 # An offer's state, as the person who made it reads it (his home page, his offers page).
 OFFER_STATES = {
     "pending": "waiting for an answer",
@@ -164,6 +162,8 @@ def offer_state(state: str, name: str) -> str:
     return OFFER_STATES.get(state, state).format(name=name)
 
 
+# What came during an alarm, said after why it began ("SOS pressed, then ..."): her duress PIN
+# given during it first says that it was, then what it is.
 THEN = {"duress": "the duress PIN was given: a silent call for help"}
 
 

@@ -39,7 +39,9 @@ export function alarmBanner({ data, tables, name, view, refreshTimes }) {
   function goSilent() {
     const warning = byId("alarm-silent");
     if (warning) warning.hidden = false;
-    for (const element of document.querySelectorAll(".call, .replies, #replied")) element.remove();
+    for (const element of document.querySelectorAll(".call, .replies, #replied, #asked-call")) {
+      element.remove(); // (her number's dial links: "Call Mira" under "Are you OK?" too)
+    }
     const go = byId("alarm-go");
     if (go) go.textContent = `Go where ${name} was last seen, or call for help.`;
     warnOfTheNote();

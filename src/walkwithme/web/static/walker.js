@@ -68,7 +68,8 @@ let lastSent = null;
 // Positions wait to be sent: the line at the top says so, not "Sharing your position. Last
 // sent 23:28" over the queue's own notice (a walker-in-danger review).
 function sayHeld() {
-  if (lastSent === null) return say("Not sent yet: your companions can't see where you are.");
+  // (Not "yet": a page opened again offline knows nothing of what it sent before.)
+  if (lastSent === null) return say("Waiting to be sent: your companions can't see where you are now.");
   const at = words.clockTime(lastSent, data.tz);
   say(`Not sent since ${at}: your companions see where you were then.`);
 }

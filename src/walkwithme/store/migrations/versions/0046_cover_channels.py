@@ -29,6 +29,7 @@ _FAILING_AFTER = 5  # (usecases/alerts.py, as it was)
 
 _walks = sa.table(
     "walks",
+    sa.column("id", sa.BigInteger),
     sa.column("walker_id", sa.BigInteger),
     sa.column("cover_heard", sa.Text),
     sa.column("cover_state", sa.String),
@@ -73,11 +74,14 @@ def upgrade() -> None:
     op.create_index("ix_cover_channels_channel_id", "cover_channels", ["channel_id"])
     conn = op.get_bind()
     kept = conn.execute(
-        sa.select(_walks.c.walker_id, _walks.c.cover_heard).where(
-            _walks.c.cover_heard.is_not(None), _walks.c.cover_state.is_not(None)
-        )
+        sa.select(_walks.c.walker_id, _walks.c.cover_heard)
+        .where(_walks.c.cover_heard.is_not(None), _walks.c.cover_state.is_not(None))
+        .order_by(_walks.c.id)
     ).all()
-    for walker_id, heard_json in kept:
+    # Her latest cover's, as her pages read it (two may hold: a walk after one her duress PIN
+    # ended while its silent alarm goes on).
+    latest = {walker_id: heard_json for walker_id, heard_json in kept}
+    for walker_id, heard_json in latest.items():
         heard = set(json.loads(heard_json))
         contacts = conn.execute(
             sa.select(_contacts.c.member_id).where(

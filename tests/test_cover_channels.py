@@ -1,0 +1,153 @@
+"""After her duress PIN, whether her companions would hear an alarm is said to her devices as
+her real PIN would have left it (usecases/cover_channels.py): each evening is played with her
+PIN and with her duress PIN, and her pages must say the same after either. Found by a review
+of the change: alerts both PINs send (her messages, a "started" still being tried, a real
+alarm's retries, what her real PIN says at her PIN's moment) were kept from what her devices
+are told, and the silent alarm's retries were counted as her real PIN's one alert."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from tests.people import Cast, Member
+from tests.sinks import WebhookSink
+from tests.test_delivery import add_webhook, hook, local, send_all, sink  # noqa: F401
+from tests.test_pages import page, text_of
+from tests.test_walker_pages import FORM, cookie, csrf_of
+from walkwithme.services import Services
+
+PINS = pytest.mark.parametrize("pin", ["2468", "1357"], ids=["her PIN", "her duress PIN"])
+TOLD = "SOS sent: the people following your walk are told."
+NOBODY = "SOS sent, but none of your companions has alerts that work"
+
+
+def sos_said(cast: Cast, mira: Member, walk: dict[str, Any]) -> str:
+    """Her SOS from her page, and what the page says of it."""
+    sent = cast.client.post(
+        f"/walks/{walk['id']}/sos",
+        data={"csrf": csrf_of(page(cast.client, "/", mira).text)},
+        headers={**FORM, **cookie(mira), "accept": "application/json"},
+    )
+    said: str = sent.json()["said"]
+    return said
+
+
+def two(cast: Cast) -> tuple[Member, Member]:
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    return mira, noor
+
+
+@PINS
+def test_her_message_reaches_him_after_either_pin(
+    local: tuple[Cast, Services],  # noqa: F811
+    sink: WebhookSink,  # noqa: F811
+    pin: str,
+) -> None:
+    """His alerts untested; she answers "Are you OK?", then sends a message: it reaches him
+    (his alerts have worked), after either PIN."""
+    cast, svc = local
+    mira, noor = two(cast)
+    phone = cast.device(mira)
+    walk = cast.start_walk(mira, duress_pin="1357")
+    add_webhook(cast, mira, sink.url + "/mira", tested=False)
+    add_webhook(cast, noor, sink.url + "/noor", tested=False)
+    cast.send(phone, cast.fix((60.1705, 24.9415)))
+    cast.clock.advance(minutes=3)
+    assert svc.watchdog.tick_sync() == ["check"]
+    send_all(svc)
+    answered = cast.client.post(f"/api/walks/{walk['id']}/ok", json={"pin": pin}, headers=mira.auth)
+    assert answered.status_code == 200, answered.text
+    send_all(svc)
+    said = cast.client.post(
+        f"/api/walks/{walk['id']}/messages", json={"text": "Taking the long way"}, headers=mira.auth
+    )
+    assert said.status_code == 201, said.text
+    send_all(svc)
+    assert sos_said(cast, mira, walk) == TOLD
+
+
+@PINS
+def test_a_started_alert_failing_across_her_pin_fails_after_either(
+    local: tuple[Cast, Services],  # noqa: F811
+    sink: WebhookSink,  # noqa: F811
+    pin: str,
+) -> None:
+    """ "Mira started a walk" fails at his server, and goes on failing after her answer: his
+    only channel is failing, and her page says nobody would hear, after either PIN (after her
+    duress PIN it said he is told: a lie, and a difference)."""
+    cast, svc = local
+    mira, noor = two(cast)
+    add_webhook(cast, noor, sink.url + "/noor")
+    sink.script = [503] * 1000
+    walk = cast.start_walk(mira, duress_pin="1357")
+    for _ in range(3):
+        send_all(svc)
+        cast.clock.advance(seconds=45)
+    answered = cast.client.post(f"/api/walks/{walk['id']}/ok", json={"pin": pin}, headers=mira.auth)
+    assert answered.status_code == 200, answered.text
+    for _ in range(6):
+        send_all(svc)
+        cast.clock.advance(minutes=2)
+    [channel] = cast.client.get("/api/channels", headers=noor.auth).json()
+    assert channel["status"] == "failing"
+    assert sos_said(cast, mira, walk).startswith(NOBODY)
+
+
+@PINS
+def test_an_alarm_she_ends_while_his_server_is_down_is_said_alike(
+    local: tuple[Cast, Services],  # noqa: F811
+    sink: WebhookSink,  # noqa: F811
+    pin: str,
+) -> None:
+    """Her SOS fails at his server until his channel is failing; she ends it with either PIN;
+    his server is back: her real PIN's "the alarm is over" reaches him, her duress PIN's
+    silent alarm does, and her next SOS says he is told after either."""
+    cast, svc = local
+    mira, noor = two(cast)
+    add_webhook(cast, noor, sink.url + "/noor")
+    walk = cast.start_walk(mira, duress_pin="1357")
+    send_all(svc)
+    sink.script = [503] * 6
+    assert cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth).status_code == 200
+    for _ in range(6):
+        send_all(svc)
+        cast.clock.advance(seconds=70)
+    answered = cast.client.post(f"/api/walks/{walk['id']}/ok", json={"pin": pin}, headers=mira.auth)
+    assert answered.status_code == 200, answered.text
+    sink.script = []
+    send_all(svc)
+    assert sos_said(cast, mira, walk) == TOLD
+
+
+@PINS
+def test_inside_while_his_server_is_down_for_an_hour_is_said_alike(
+    local: tuple[Cast, Services],  # noqa: F811
+    sink: WebhookSink,  # noqa: F811
+    pin: str,
+) -> None:
+    """She says she is inside while his server is down for 80 minutes: her real PIN's "Mira is
+    inside" is given up after 40 minutes, and his channel stays failing; her duress PIN's
+    silent alarm, tried for hours, reached him when his server came back, and her next walk's
+    page said he would hear. After either, her start page says he has no working alerts."""
+    cast, svc = local
+    mira, noor = two(cast)
+    walk = cast.start_walk(mira, duress_pin="1357")
+    add_webhook(cast, noor, sink.url + "/noor")
+    sink.script = [503] * 100_000
+    done = cast.client.post(f"/api/walks/{walk['id']}/inside", json={"pin": pin}, headers=mira.auth)
+    assert done.status_code == 200, done.text
+    for _ in range(16):
+        send_all(svc)
+        svc.watchdog.tick_sync()
+        cast.clock.advance(minutes=5)
+    sink.script = []
+    for _ in range(6):
+        send_all(svc)
+        svc.watchdog.tick_sync()
+        cast.clock.advance(minutes=5)
+    start = text_of(page(cast.client, "/walks/new", mira).text)
+    assert re.search(r"Noor \(no working alerts\)", start), start
