@@ -73,3 +73,29 @@ def test_a_failed_beat_is_tried_again_at_the_next_look(
     assert heartbeat.tick_sync() is True
     assert [r.headers["x-answered"] for r in switch.received] == ["503", "200"]
     beating.writer.stop()
+
+
+def test_a_switch_that_stays_down_is_not_logged_at_every_look(
+    beating: Services, clock: FakeClock, switch: WebhookSink, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Tried again at each look (5 s), it wrote a warning each time: 720 an hour (an operator's
+    review). Said at the 1st, 2nd, 4th, 8th, 16th failure in a row, and when it is back."""
+    heartbeat = beating.heartbeat
+    assert heartbeat is not None
+    switch.script = [503] * 20
+    for _ in range(20):
+        beating.watchdog.tick_sync()
+        assert heartbeat.tick_sync() is False
+        clock.advance(seconds=5)
+    beating.watchdog.tick_sync()
+    assert heartbeat.tick_sync() is True
+    said = [r.getMessage() for r in caplog.records if "dead man's switch" in r.getMessage()]
+    assert [s.rsplit(", ", 1)[-1] for s in said[:-1]] == [
+        "1 time in a row",
+        "2 times in a row",
+        "4 times in a row",
+        "8 times in a row",
+        "16 times in a row",
+    ]
+    assert said[-1] == "the heartbeat reaches the dead man's switch again"
+    beating.writer.stop()

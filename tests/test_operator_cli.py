@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx2
 import pytest
+import sqlalchemy as sa
 
 from tests.conftest import pg_schema
 from tests.people import HOME
@@ -23,6 +24,7 @@ from tests.test_service_e2e import prepare, sign_in
 from walkwithme import cli_common
 from walkwithme.config import load_config
 from walkwithme.net import free_port
+from walkwithme.store.migrate import script_head, upgrade
 
 
 def run(
@@ -156,6 +158,10 @@ def test_help_and_lists_read_as_words(tmp_path: Path) -> None:
     assert "phone" in table.stdout
     assert not any(len(w) >= 12 and w.isdigit() for w in table.stdout.split())  # no epoch ms
     assert "-" in table.stdout.split("phone")[1].split()[1]  # a date, 2026-12-04
+    # A mistyped address is said as every other command says it, not an empty table.
+    typo = run("devices", "list", "mria@example.org", "--data", str(data))
+    assert typo.returncode == 1
+    assert "nobody with the email mria@example.org" in typo.stderr
 
 
 def test_a_new_account_takes_this_machines_time_zone(tmp_path: Path) -> None:
@@ -441,3 +447,24 @@ def test_a_name_is_shown_as_typed_in_the_operators_tables_never_as_markup(tmp_pa
     devices = run("devices", "list", "eve@example.org", "--data", data, env={"FORCE_COLOR": "1"})
     assert devices.returncode == 0, devices.stderr
     assert "[/x] phone" in devices.stdout
+
+
+def test_serve_says_it_upgraded_the_schema_and_refuses_a_port_out_of_range(tmp_path: Path) -> None:
+    """deploy.md: serve migrates as it starts, and says so (it printed nothing of it); a port
+    out of range is one line and exit 2 (it was a traceback: an operator's review)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    engine = sa.create_engine(f"sqlite:///{data / 'walkwithme.db'}")
+    upgrade(engine, "0045")
+    engine.dispose()
+    with socket.socket() as taken:  # (so that serve, having opened its database, stops there)
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        started = run("serve", "--data", str(data), "--port", port)
+    assert started.returncode == 2, started.stdout + started.stderr
+    assert f"Upgraded the database's schema from 0045 to {script_head()}." in started.stdout
+    wrong = run("serve", "--data", str(data), "--port", "99999")
+    assert wrong.returncode == 2
+    assert "Traceback" not in wrong.stderr + wrong.stdout
+    assert "65535" in wrong.stderr  # (Typer names the range)

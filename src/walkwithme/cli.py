@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
 from walkwithme import __version__, cli_devices, cli_people, cli_upkeep, startup
 from walkwithme.cli_common import (
@@ -77,7 +78,7 @@ _fail = fail
 def serve(
     data: DataOpt = None,
     host: Annotated[str | None, typer.Option(help="Address to listen on (WWM_HOST)")] = None,
-    port: Annotated[int | None, typer.Option(help="Port (WWM_PORT)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (WWM_PORT)", min=0, max=65535)] = None,
     clock_speed: Annotated[
         float | None,
         typer.Option("--clock-speed", help="Run the clock N times faster (demos, drills)"),
@@ -94,6 +95,7 @@ def serve(
     from walkwithme import serving
     from walkwithme.logs import setup_logging
 
+    was = _schema_before(data)
     svc = _services(
         data,
         drill=drill,
@@ -105,6 +107,7 @@ def serve(
     )
     setup_logging(svc.config.log_level)
     config = svc.config
+    _say_schema(was)  # (deploy.md: serve migrates as it starts, and says so)
     refused = startup.clock_refused(config, drill=drill)
     if refused is not None:
         err.print(f"[red]error:[/red] {refused}")
@@ -126,6 +129,8 @@ def serve(
     startup.remember_address(config)
     where = f"http://{config.host}:{config.port}"
     console.print(f"Walk With Me listening on [bold]{where}[/bold]  (API docs: {where}/docs)")
+    if config.public_url:
+        console.print(f"Its public address: [bold]{config.public_url}[/bold]")
     if config.clock_speed != 1.0:
         console.print(f"[yellow]Fast clock: {config.clock_speed:g}x real time[/yellow]")
     if drill:
@@ -135,7 +140,7 @@ def serve(
             "First time? In another terminal, create the operator's account (it prints the "
             "password once):\n"
             f"  {command(data, 'people add you@example.org --name You --operator')}\n"
-            f"then open {where}/ in a browser and sign in with it."
+            f"then open {config.base_url}/ in a browser and sign in with it."
         )
     sys.stdout.flush()
     # The watchdog catches up on what fell due while the service was down before the web
@@ -148,25 +153,50 @@ def serve(
 @app.command()
 def migrate(data: DataOpt = None) -> None:
     """Bring the database's schema up to date (serve does this too)."""
-    from walkwithme.store.migrate import NewerDatabase, recorded_revision, refuse_newer, script_head
+    from walkwithme.store.migrate import NewerDatabase, refuse_newer
 
-    config = load(data)
-    before = Database(config.database_url)
-    was = recorded_revision(before.write_engine) if _exists(config) else None
-    before.dispose()
+    was = _schema_before(data)
     try:
-        refuse_newer(was)
+        refuse_newer(None if was == UNKNOWN else was)
     except NewerDatabase as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
     svc = _services(data)
     svc.db.dispose()
+    if not _say_schema(was):
+        console.print(f"The database is up to date (schema {was}).")
+
+
+UNKNOWN = "unknown"
+
+
+def _schema_before(data: Path | None) -> str | None:
+    """The database's schema before anything migrates it (None: no database yet)."""
+    from walkwithme.store.migrate import recorded_revision
+
+    config = load(data)
+    before = Database(config.database_url)
+    try:
+        return recorded_revision(before.write_engine) if _exists(config) else None
+    except SQLAlchemyError:
+        return UNKNOWN  # (not reachable: opening it says why, in one line)
+    finally:
+        before.dispose()
+
+
+def _say_schema(was: str | None) -> bool:
+    """Says what opening the database did to its schema, if anything (False: nothing)."""
+    from walkwithme.store.migrate import script_head
+
+    if was == UNKNOWN:
+        return False
     if was is None:
         console.print(f"Created the database's tables (schema {script_head()}).")
     elif was != script_head():
         console.print(f"Upgraded the database's schema from {was} to {script_head()}.")
     else:
-        console.print(f"The database is up to date (schema {was}).")
+        return False
+    return True
 
 
 @people_app.command("add")

@@ -79,6 +79,11 @@ def devices_list(email: str, data: DataOpt = None, as_json: JsonOpt = False) -> 
     person = svc.db.read_sync(lambda c: accounts.find_by_email(c, email))
     found = svc.db.read_sync(lambda c: devices.list_devices(c, person.id)) if person else []
     svc.db.dispose()
+    if person is None:
+        # As every other command says it: an empty table read as "no phones" (an operator's
+        # review, after a typo).
+        err.print(f"[red]error:[/red] nobody with the email {escape(email)}")
+        raise typer.Exit(1)
     if as_json:
         out(True, found, "")
         return

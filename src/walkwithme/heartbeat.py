@@ -60,8 +60,18 @@ class Heartbeat:
             self.failures += 1
             self.failing += 1
             self.last_problem = problem
-            log.warning("the heartbeat to the dead man's switch failed (%s)", problem)
+            # Tried again at each look, said at the 1st, 2nd, 4th, 8th... failure in a row: a
+            # dead switch wrote a warning every 5 s, 720 an hour (an operator's review).
+            if self.failing & (self.failing - 1) == 0:
+                log.warning(
+                    "the heartbeat to the dead man's switch failed (%s), %d time%s in a row",
+                    problem,
+                    self.failing,
+                    "" if self.failing == 1 else "s",
+                )
             return False
+        if self.failing:
+            log.warning("the heartbeat reaches the dead man's switch again")
         self.last_sent_ms = now
         self.sent += 1
         self.failing = 0
