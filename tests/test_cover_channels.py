@@ -151,3 +151,103 @@ def test_inside_while_his_server_is_down_for_an_hour_is_said_alike(
         cast.clock.advance(minutes=5)
     start = text_of(page(cast.client, "/walks/new", mira).text)
     assert re.search(r"Noor \(no working alerts\)", start), start
+
+
+UNHEARD = "ALARM: none of your companions has alerts that work: call someone"
+
+
+def her_headline(cast: Cast, mira: Member, walk: dict[str, Any]) -> str:
+    shown = page(cast.client, f"/walks/{walk['id']}", mira).text
+    return (
+        "unheard"
+        if UNHEARD in shown
+        else "told"
+        if "ALARM: your companions are told" in (shown)
+        else "neither"
+    )
+
+
+def ladder(cast: Cast, svc: Services, minutes: int) -> None:
+    for _ in range(minutes):
+        cast.clock.advance(minutes=1)
+        svc.watchdog.tick_sync()
+        send_all(svc)
+
+
+@PINS
+def test_an_alarm_she_is_shown_breaking_his_channel_is_said_after_either_pin(
+    local: tuple[Cast, Services],  # noqa: F811
+    sink: WebhookSink,  # noqa: F811
+    pin: str,
+) -> None:
+    """Her answer with either PIN, then her SOS reaches Noor; then his server answers 404 (his
+    channel broken by the alarm's ladder saying it again): her real PIN's page says to call
+    someone, and her duress PIN's said he is told (a second review): the silent alarm's
+    ladder stands for the alarm she is shown."""
+    cast, svc = local
+    mira, noor = two(cast)
+    walk = cast.start_walk(mira, duress_pin="1357")
+    add_webhook(cast, noor, sink.url + "/noor")
+    send_all(svc)
+    answered = cast.client.post(f"/api/walks/{walk['id']}/ok", json={"pin": pin}, headers=mira.auth)
+    assert answered.status_code == 200, answered.text
+    send_all(svc)
+    assert cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth).status_code == 200
+    send_all(svc)
+    assert her_headline(cast, mira, walk) == "told"
+    sink.script = [404] * 1000
+    ladder(cast, svc, 25)
+    [channel] = cast.client.get("/api/channels", headers=noor.auth).json()
+    assert channel["status"] == "broken"
+    assert her_headline(cast, mira, walk) == "unheard"
+
+
+@PINS
+def test_on_it_breaking_the_other_companions_channel_is_said_after_either_pin(
+    local: tuple[Cast, Services],  # noqa: F811
+    sink: WebhookSink,  # noqa: F811
+    pin: str,
+) -> None:
+    """Zed's alerts work, Noor has none; her SOS reaches Zed, then Noor's "I'm on it" meets
+    his server's 404: after either PIN her page and her SOS say nobody would hear."""
+    cast, svc = local
+    mira, noor = two(cast)
+    zed = cast.person("Zed")
+    cast.link(mira, zed)
+    walk = cast.start_walk(mira, duress_pin="1357")
+    add_webhook(cast, zed, sink.url + "/zed")
+    send_all(svc)
+    answered = cast.client.post(f"/api/walks/{walk['id']}/ok", json={"pin": pin}, headers=mira.auth)
+    assert answered.status_code == 200, answered.text
+    send_all(svc)
+    assert cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth).status_code == 200
+    send_all(svc)
+    sink.script = [404] * 1000
+    assert cast.client.post(f"/api/walks/{walk['id']}/ack", headers=noor.auth).status_code == 200
+    send_all(svc)
+    assert her_headline(cast, mira, walk) == "unheard"
+    assert sos_said(cast, mira, walk).startswith(NOBODY)
+
+
+@PINS
+def test_a_wrong_pin_lock_then_either_pin_and_his_channel_broken_are_said_alike(
+    local: tuple[Cast, Services],  # noqa: F811
+    sink: WebhookSink,  # noqa: F811
+    pin: str,
+) -> None:
+    """Three wrong PINs raise the alarm (it reaches Noor); her PIN or her duress PIN is
+    refused alike; his server then answers 404 to the ladder: said alike."""
+    cast, svc = local
+    mira, noor = two(cast)
+    walk = cast.start_walk(mira, duress_pin="1357")
+    add_webhook(cast, noor, sink.url + "/noor")
+    for _ in range(3):
+        cast.client.post(f"/api/walks/{walk['id']}/ok", json={"pin": "0000"}, headers=mira.auth)
+    send_all(svc)
+    cast.clock.advance(minutes=16)
+    refused = cast.client.post(f"/api/walks/{walk['id']}/ok", json={"pin": pin}, headers=mira.auth)
+    assert refused.status_code == 403
+    send_all(svc)
+    sink.script = [404] * 1000
+    ladder(cast, svc, 25)
+    assert her_headline(cast, mira, walk) == "unheard"

@@ -61,13 +61,14 @@ def silent_for(tx: Tx, channel_id: int, payload: dict[str, Any], attempts: int) 
     """Before an outcome of this alert on this channel is recorded (its `attempts`th try):
     the walker for whom it is the silent alarm's alone (her real PIN would not have sent it),
     with a shadow of the channel as it is now made for her if there was none; None for any
-    other. Her real PIN would have sent it too if it was made before her duress PIN gave her
-    devices the cover (an alarm still being sent), if it is of a kind only the silent alarm
-    makes (`SILENT_KINDS`), or, to one of the walk's companions: an alert of what her devices
-    are shown (`cover`), or the one made as she gave her duress PIN where her real PIN would
-    have told them something then (`stands_for`: she is inside, the walk or the alarm her
-    devices were shown is over), as often as that would have been tried (`MAX_ATTEMPTS`). Not
-    to its guardians, nor to anyone it reached later on."""
+    other. Her real PIN would have sent it too if it is not of a kind only the silent alarm
+    makes (`SILENT_KINDS`), if it was made before her duress PIN gave her devices the cover
+    (an alarm still being sent), if her devices are shown an alarm (whose ladder and the rest
+    her real PIN's alarm sends to the same people), or, to one of the walk's companions: an
+    alert of what her devices are shown (`cover`), or the one made as she gave her duress PIN
+    where her real PIN would have told them something then (`stands_for`: she is inside, the
+    walk or the alarm her devices were shown is over), as often as that would have been tried
+    (`MAX_ATTEMPTS`). Not to its guardians, nor to anyone it reached later on."""
     walk_id = payload.get("walk_id")
     if walk_id is None or payload.get("kind") not in SILENT_KINDS:
         return None
@@ -77,6 +78,11 @@ def silent_for(tx: Tx, channel_id: int, payload: dict[str, Any], attempts: int) 
         )
     ).first()
     if walk is None or walk.cover_state is None:
+        return None
+    if walk.cover_state == "alarm":
+        # Her devices are shown an alarm: her real PIN's walk is in that alarm, and its
+        # ladder, "I'm on it" and the rest go to the same people as the silent alarm's do (a
+        # second review: his channel broken by the ladder's repeat, her page said he is told).
         return None
     made = payload.get("at")
     if walk.cover_since is None or not isinstance(made, int) or made < walk.cover_since:

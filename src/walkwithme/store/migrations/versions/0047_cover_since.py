@@ -1,7 +1,8 @@
 """When her duress PIN gave her devices their cover (`walks.cover_since`): an alert made before
 it, her real PIN's walk made too, and its outcome on a contact's channel is said to her
 devices as it is (usecases/cover_channels.py). A cover going on is taken to have begun with
-the silent alarm it goes with (`alarm_at`).
+the silent alarm it goes with (`alarm_at`; for her duress PIN given during an alarm going
+on, that alarm's start: its alerts are then taken for the silent alarm's, as before).
 
 Revision ID: 0047
 Revises: 0046
