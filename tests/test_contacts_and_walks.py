@@ -17,7 +17,9 @@ def test_nothing_is_shared_until_the_contact_accepts(cast: Cast) -> None:
         headers=mira.auth,
     )
     assert refused.status_code == 422
-    assert "nobody would follow" in refused.json()["error"]
+    assert refused.json()["error"] == (
+        "nobody would follow this walk: ask someone to be your companion first"
+    )
     # Noor sees the request, and only she can answer it.
     theirs = cast.client.get("/api/contacts", headers=noor.auth).json()
     assert theirs[0]["direction"] == "asked_me"
@@ -27,6 +29,21 @@ def test_nothing_is_shared_until_the_contact_accepts(cast: Cast) -> None:
     assert mine.status_code == 404
     accepted = cast.client.post(f"/api/contacts/{asked_id}/accept", headers=noor.auth)
     assert accepted.json()["state"] == "accepted"
+    # With a companion, none chosen: said so (it said "ask someone first": a review).
+    none = cast.client.post(
+        "/api/walks",
+        json={
+            "destination": {"lat": HOME[0], "lon": HOME[1]},
+            "minutes": 15,
+            "pin": PIN,
+            "companions": [],
+        },
+        headers=mira.auth,
+    )
+    assert none.status_code == 422
+    assert none.json()["error"] == (
+        "nobody would follow this walk: choose at least one of your companions"
+    )
     # Mira learns who she asked only now that Noor accepted.
     assert [
         c["person"]["name"] for c in cast.client.get("/api/contacts", headers=mira.auth).json()

@@ -29,6 +29,11 @@ from tests.test_walker_browser import sos_ready, walker_context
 
 pytestmark = [pytest.mark.browser]
 
+# The "No network" page opens the page asked for again on the browser's "online" event, or
+# at its next try (every 5 s, offline.js): a browser may miss the event, so a test waits for
+# a try and some (a loaded machine missed it by a moment).
+BACK_MS = 12_000
+
 
 def walking(open_site: SiteFactory) -> tuple[Site, Member, Member, int]:  # noqa: F811
     """Mira on a walk (started from her phone's app), Noor following it."""
@@ -118,7 +123,7 @@ def test_her_walk_page_reloaded_without_a_network_holds_sos_and_sends_it_when_ba
 
     # Back online: sent once, and her walk page opens again by itself, in its alarm.
     context.set_offline(False)
-    expect(page.locator("#headline")).to_have_text(re.compile(r"^ALARM"))
+    expect(page.locator("#headline")).to_have_text(re.compile(r"^ALARM"), timeout=BACK_MS)
     assert state() == "alarm"
     assert len(sos_alarms(site, noor, walk_id)) == 1
     expect(page.get_by_role("button", name="SOS")).to_be_visible()
@@ -150,7 +155,7 @@ def test_a_companions_page_reloaded_without_a_network_says_so_and_opens_again_wh
     assert "Mira" not in page.content()
     screenshot(page, "companion-offline-reload")
     context.set_offline(False)
-    expect(page.locator("#headline")).to_have_text(re.compile("Mira"))
+    expect(page.locator("#headline")).to_have_text(re.compile("Mira"), timeout=BACK_MS)
     assert page.url == f"{site.url}/walks/{walk_id}"
 
 
@@ -175,7 +180,7 @@ def test_a_walk_ended_while_her_page_was_closed_is_not_offered_sos_for(
     expect(page.get_by_role("button", name="SOS")).to_be_hidden()
     context.set_offline(False)
     # Back: the page she asked for opens by itself (a goto meanwhile would be cut short by it).
-    expect(page.get_by_role("link", name="Walk me home")).to_be_visible()
+    expect(page.get_by_role("link", name="Walk me home")).to_be_visible(timeout=BACK_MS)
 
     # A new walk, then she signs out: nothing of it is left on this browser.
     walk_id = site.start_walk(mira)["id"]

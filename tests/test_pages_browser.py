@@ -1533,6 +1533,12 @@ def test_her_are_you_ok_page_follows_her_walk_while_it_is_open(
     expect(asking.locator("h1")).to_have_text(
         "Only the people following your walk can end this alarm"
     )
+    # Said, not only shown: the tab's name follows, and a screen reader is taken to it (an
+    # accessibility review: the title stayed "Are you OK?", and nothing was announced).
+    expect(asking).to_have_title(
+        "Only the people following your walk can end this alarm · Walk With Me"
+    )
+    expect(asking.locator("h1")).to_be_focused()
     expect(asking.get_by_label("Your PIN")).to_have_count(0)
     site.call(noor, "POST", f"/api/walks/{walk['id']}/resolve", note="With her")
     asking.clock.run_for(16_000)
@@ -1618,3 +1624,24 @@ def test_the_maps_legend_names_the_way_there_only_when_one_is_drawn(
     page.goto(f"{site.url}/walks/{home['id']}")
     expect(page.locator("#connection")).to_have_text("Live")
     expect(page.locator("#legend-route")).to_be_visible()
+
+
+def test_marking_her_safe_and_ending_her_walk_by_keyboard_leaves_the_focus_on_its_ending(
+    open_site: SiteFactory, new_context: Callable[[], BrowserContext]
+) -> None:
+    """His "Mark Mira safe", the walk ended too, pressed from the keyboard: what it said went
+    with the walk's end, and the focus fell to the page's start (an accessibility review). It
+    goes to the words that say how the walk ended."""
+    site = open_site()
+    mira, noor = site.person("Mira"), site.person("Noor")
+    site.link(mira, noor)
+    walk = site.start_walk(mira)
+    site.send(site.device(mira), site.route_home()[0])
+    page = companion_page(site, new_context(), noor, walk["id"])
+    site.call(mira, "POST", f"/api/walks/{walk['id']}/sos")
+    expect(page.locator("#alarm-reason")).to_have_text("SOS pressed")
+    page.get_by_label("What happened?").fill("She is home with me")
+    page.get_by_label("Mira is safe: end the walk too").check()
+    page.get_by_role("button", name="Mark Mira safe").press("Enter")
+    expect(page.locator("#ending")).to_contain_text("She is home with me")
+    expect(page.locator("#ending")).to_be_focused()

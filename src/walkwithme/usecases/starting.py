@@ -109,8 +109,12 @@ def start_walk(tx: Tx, walker_id: int, plan: WalkPlan, streets: StreetMap | None
             )
         chosen = set(plan.companion_ids)
     if not chosen:
+        # With companions, none chosen: said so, not "ask someone first" to a walker who had
+        # (an accessibility review of the start page).
         raise Invalid(
-            "nobody would follow this walk: ask someone to be your companion first",
+            "nobody would follow this walk: choose at least one of your companions"
+            if accepted
+            else "nobody would follow this walk: ask someone to be your companion first",
             field="companions",
         )
     expected_at = expected_arrival(plan, tx.now_ms, streets)

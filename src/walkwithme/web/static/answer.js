@@ -19,17 +19,27 @@ function gist(main) {
 async function follow() {
   const typing = document.getElementById("pin");
   if (typing && typing.value) return;
-  let fresh;
+  let page;
   try {
     const answer = await fetch(location.href, { headers: { accept: "text/html" } });
-    fresh = new DOMParser().parseFromString(await answer.text(), "text/html").querySelector("main");
+    page = new DOMParser().parseFromString(await answer.text(), "text/html");
   } catch {
     return; // offline: the page stays as it is
   }
+  const fresh = page.querySelector("main");
   const main = document.querySelector("main");
   if (fresh && main && gist(fresh) !== gist(main)) {
     main.replaceWith(fresh);
     setClock();
+    // Said, not only shown: the tab's name follows the headline, and a screen reader is taken
+    // to it ("Are you OK?" became "The people following your walk are told" without a word:
+    // an accessibility review).
+    if (page.title) document.title = page.title;
+    const headline = fresh.querySelector("h1");
+    if (headline) {
+      headline.tabIndex = -1;
+      headline.focus();
+    }
   }
 }
 

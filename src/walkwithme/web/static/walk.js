@@ -192,6 +192,9 @@ function endOfWalk(walk) {
 // The map, her position and the facts go; `ids`: what else is hidden. The ending's words
 // take their place.
 function hideWhereSheWas(ids) {
+  // The focus in what goes (his "Mark safe" answered, then the walk over): to the ending, not
+  // the page's start (an accessibility review).
+  const focused = ids.some((id) => byId(id)?.contains(document.activeElement));
   if (map) map.remove();
   map = null;
   for (const id of ids) {
@@ -209,6 +212,10 @@ function hideWhereSheWas(ids) {
     byId("headline").after(ending);
   }
   byId("ending").setAttribute("role", "status"); // what took their place is read out
+  if (focused) {
+    byId("ending").tabIndex = -1;
+    byId("ending").focus();
+  }
   // And the way on, as the page opened again shows it (not through a link: no account).
   if (!byId("back-home") && !data.live.startsWith("/api/share/")) {
     const back = document.createElement("p");
