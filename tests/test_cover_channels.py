@@ -35,6 +35,12 @@ def sos_said(cast: Cast, mira: Member, walk: dict[str, Any]) -> str:
     return said
 
 
+def says_ok(cast: Cast, mira: Member, walk: dict[str, Any], pin: str) -> None:
+    """She says she is OK, with this PIN (her real one, or her duress PIN)."""
+    answered = cast.client.post(f"/api/walks/{walk['id']}/ok", json={"pin": pin}, headers=mira.auth)
+    assert answered.status_code == 200, answered.text
+
+
 def two(cast: Cast) -> tuple[Member, Member]:
     mira, noor = cast.person("Mira"), cast.person("Noor")
     cast.link(mira, noor)
@@ -59,8 +65,7 @@ def test_her_message_reaches_him_after_either_pin(
     cast.clock.advance(minutes=3)
     assert svc.watchdog.tick_sync() == ["check"]
     send_all(svc)
-    answered = cast.client.post(f"/api/walks/{walk['id']}/ok", json={"pin": pin}, headers=mira.auth)
-    assert answered.status_code == 200, answered.text
+    says_ok(cast, mira, walk, pin)
     send_all(svc)
     said = cast.client.post(
         f"/api/walks/{walk['id']}/messages", json={"text": "Taking the long way"}, headers=mira.auth
@@ -87,8 +92,7 @@ def test_a_started_alert_failing_across_her_pin_fails_after_either(
     for _ in range(3):
         send_all(svc)
         cast.clock.advance(seconds=45)
-    answered = cast.client.post(f"/api/walks/{walk['id']}/ok", json={"pin": pin}, headers=mira.auth)
-    assert answered.status_code == 200, answered.text
+    says_ok(cast, mira, walk, pin)
     for _ in range(6):
         send_all(svc)
         cast.clock.advance(minutes=2)
@@ -116,8 +120,7 @@ def test_an_alarm_she_ends_while_his_server_is_down_is_said_alike(
     for _ in range(6):
         send_all(svc)
         cast.clock.advance(seconds=70)
-    answered = cast.client.post(f"/api/walks/{walk['id']}/ok", json={"pin": pin}, headers=mira.auth)
-    assert answered.status_code == 200, answered.text
+    says_ok(cast, mira, walk, pin)
     sink.script = []
     send_all(svc)
     assert sos_said(cast, mira, walk) == TOLD
@@ -189,8 +192,7 @@ def test_an_alarm_she_is_shown_breaking_his_channel_is_said_after_either_pin(
     walk = cast.start_walk(mira, duress_pin="1357")
     add_webhook(cast, noor, sink.url + "/noor")
     send_all(svc)
-    answered = cast.client.post(f"/api/walks/{walk['id']}/ok", json={"pin": pin}, headers=mira.auth)
-    assert answered.status_code == 200, answered.text
+    says_ok(cast, mira, walk, pin)
     send_all(svc)
     assert cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth).status_code == 200
     send_all(svc)
@@ -217,8 +219,7 @@ def test_on_it_breaking_the_other_companions_channel_is_said_after_either_pin(
     walk = cast.start_walk(mira, duress_pin="1357")
     add_webhook(cast, zed, sink.url + "/zed")
     send_all(svc)
-    answered = cast.client.post(f"/api/walks/{walk['id']}/ok", json={"pin": pin}, headers=mira.auth)
-    assert answered.status_code == 200, answered.text
+    says_ok(cast, mira, walk, pin)
     send_all(svc)
     assert cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth).status_code == 200
     send_all(svc)
