@@ -52,8 +52,14 @@ def begin(tx: Tx, walk: Walk) -> None:
 # Anything else of her walk (her messages, "started" still being sent, a low battery) her real
 # PIN's walk makes too.
 SILENT_KINDS = frozenset(
-    {"alarm", "alarm_escalated", "alarm_acknowledged", "alarm_resolved", "reporting_again"}
-    | {"walking_on"}
+    (
+        "alarm",
+        "alarm_escalated",
+        "alarm_acknowledged",
+        "alarm_resolved",
+        "reporting_again",
+        "walking_on",
+    )
 )
 
 
