@@ -738,6 +738,12 @@ def test_sos_by_keyboard_is_held_and_a_screen_readers_activate_starts_the_cancel
     expect(sos).to_be_focused()
     page.clock.run_for(8000)
     assert site.call(noor, "GET", f"/api/walks/{walk_id}")["state"] == "active"
+    # Not cancelled: when the 5 seconds are up the Cancel goes with them, and the focus goes
+    # to "Call 112" (it fell to the page's start: an accessibility review).
+    sos.evaluate("button => button.click()")
+    expect(cancel).to_be_focused()
+    page.clock.run_for(5500)
+    expect(page.locator("#sos-call")).to_be_focused()
 
 
 def came_live(page: Page, selector: str) -> None:

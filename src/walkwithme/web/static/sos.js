@@ -74,8 +74,16 @@ function arm() {
     count.textContent = String(Math.max(left, 0));
     if (left <= 0) {
       clearInterval(graceTimer);
+      const focused = pending.contains(document.activeElement);
       pending.hidden = true;
       send();
+      // Its Cancel goes with the countdown: the focus to "Call 112", or to what was said of
+      // the SOS, not the page's start (an accessibility review, offline).
+      if (focused) {
+        const next = call && !call.hidden ? call : said;
+        if (next === said) said.tabIndex = -1;
+        next.focus();
+      }
     }
   }, 1000);
 }
