@@ -252,3 +252,60 @@ def test_a_wrong_pin_lock_then_either_pin_and_his_channel_broken_are_said_alike(
     sink.script = [404] * 1000
     ladder(cast, svc, 25)
     assert her_headline(cast, mira, walk) == "unheard"
+
+
+@PINS
+def test_a_channel_the_silent_alarm_broke_is_never_said_to_hear(
+    local: tuple[Cast, Services],  # noqa: F811
+    sink: WebhookSink,  # noqa: F811
+    pin: str,
+) -> None:
+    """His server answers 404 from her answer on; then her SOS. After her duress PIN the
+    silent alarm broke his channel, so nothing was tried there again, and his shadow said his
+    alerts work: her page said he is told while nobody would hear (a third review). A shadow
+    only ever takes someone off."""
+    cast, svc = local
+    mira, noor = two(cast)
+    walk = cast.start_walk(mira, duress_pin="1357")
+    add_webhook(cast, noor, sink.url + "/noor")
+    send_all(svc)
+    sink.script = [404] * 1000
+    says_ok(cast, mira, walk, pin)
+    send_all(svc)
+    ladder(cast, svc, 2)
+    sos_said(cast, mira, walk)
+    ladder(cast, svc, 25)
+    [channel] = cast.client.get("/api/channels", headers=noor.auth).json()
+    assert channel["status"] == "broken"
+    assert her_headline(cast, mira, walk) == "unheard"
+
+
+@PINS
+def test_her_next_walk_after_the_silent_alarm_broke_his_channel_says_nobody_hears(
+    local: tuple[Cast, Services],  # noqa: F811
+    sink: WebhookSink,  # noqa: F811
+    pin: str,
+) -> None:
+    """ "I'm inside" with either PIN, then his server answers 404 (after her duress PIN, the
+    silent alarm's ladder breaks his channel); she starts her next walk and presses SOS: it
+    reaches nobody, and her page must say to call someone (after her duress PIN it said he
+    is told: a third review)."""
+    cast, svc = local
+    mira, noor = two(cast)
+    walk = cast.start_walk(mira, duress_pin="1357")
+    add_webhook(cast, noor, sink.url + "/noor")
+    send_all(svc)
+    inside = cast.client.post(
+        f"/api/walks/{walk['id']}/inside", json={"pin": pin}, headers=mira.auth
+    )
+    assert inside.status_code == 200, inside.text
+    send_all(svc)
+    sink.script = [404] * 100_000
+    ladder(cast, svc, 20)
+    after = cast.start_walk(mira, duress_pin="1357")
+    ladder(cast, svc, 3)
+    [channel] = cast.client.get("/api/channels", headers=noor.auth).json()
+    if channel["status"] == "broken":  # (her duress PIN's silent alarm broke it)
+        assert sos_said(cast, mira, after).startswith(NOBODY)
+    else:  # (her real PIN's walk is over: nothing was sent him since)
+        assert sos_said(cast, mira, after) == TOLD

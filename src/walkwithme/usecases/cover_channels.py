@@ -67,16 +67,18 @@ def silent_for(tx: Tx, channel_id: int, payload: dict[str, Any], attempts: int) 
     """Before an outcome of this alert on this channel is recorded (its `attempts`th try):
     the walker for whom it is the silent alarm's alone (her real PIN would not have sent it),
     with a shadow of the channel as it is now made for her if there was none; None for any
-    other. Her real PIN would have sent it too if it is not of a kind only the silent alarm
-    makes (`SILENT_KINDS`), if it was made before her duress PIN gave her devices the cover
-    (an alarm still being sent), if her devices are shown an alarm (whose ladder and the rest
-    her real PIN's alarm sends to the same people), or, to one of the walk's companions: an
+    other. Her real PIN would have sent it too if it was made before her duress PIN gave her
+    devices the cover (an alarm still being sent), if her devices are shown an alarm (whose
+    ladder and the rest her real PIN's alarm sends to the same people), if it is not of a kind
+    only the silent alarm makes (`SILENT_KINDS`) while her devices are shown the walk going
+    on (shown it over, her real PIN's walk makes nothing more), or, to one of the walk's
+    companions: an
     alert of what her devices are shown (`cover`), or the one made as she gave her duress PIN
     where her real PIN would have told them something then (`stands_for`: she is inside, the
     walk or the alarm her devices were shown is over), as often as that would have been tried
     (`MAX_ATTEMPTS`). Not to its guardians, nor to anyone it reached later on."""
     walk_id = payload.get("walk_id")
-    if walk_id is None or payload.get("kind") not in SILENT_KINDS:
+    if walk_id is None:
         return None
     walk = tx.conn.execute(
         sa.select(walks.c.walker_id, walks.c.cover_state, walks.c.cover_since).where(
@@ -92,6 +94,11 @@ def silent_for(tx: Tx, channel_id: int, payload: dict[str, Any], attempts: int) 
         return None
     made = payload.get("at")
     if walk.cover_since is None or not isinstance(made, int) or made < walk.cover_since:
+        return None
+    # Her devices shown the walk over: her real PIN's walk makes nothing more (a low battery
+    # after her duress PIN's "inside" was counted as if it did: a third review).
+    over = walk.cover_state in ("safe", "ended")
+    if not over and payload.get("kind") not in SILENT_KINDS:
         return None
     channel = tx.conn.execute(sa.select(channels).where(channels.c.id == channel_id)).one()
     if channel.person_id == walk.walker_id:
@@ -173,8 +180,11 @@ def _says(channel: dict[str, Any]) -> tuple[bool, int, bool]:
 
 
 def who_she_would_hear(conn: Connection, walker_id: int, ids: list[int]) -> set[int]:
-    """`alerts.who_would_hear`, said to her own devices: while a walk of hers has a cover,
-    with each channel's shadow for her in its place."""
+    """`alerts.who_would_hear`, said to her own devices: while a walk of hers has a cover, a
+    channel counts only if its shadow for her does too. A shadow only ever takes someone off:
+    her pages may say nobody would hear where her real PIN's would not (the silent alarm's
+    own failures can't always be told from her real PIN's), never that someone would where
+    nobody would."""
     if not ids:
         return set()
     covered = sa.select(walks.c.id).where(
@@ -198,10 +208,11 @@ def who_she_would_hear(conn: Connection, walker_id: int, ids: list[int]) -> set[
         .where(
             channels.c.person_id.in_(ids),
             channels.c.removed_at.is_(None),
-            sa.or_(
-                sa.and_(shadow.c.channel_id.is_(None), counted(channels)),
-                sa.and_(shadow.c.channel_id.is_not(None), counted(shadow)),
-            ),
+            # Never more than the channels as they are: a channel the silent alarm broke is
+            # sent nothing more, so his shadow never saw what her real PIN's alerts would
+            # have met, and said his alerts work while nobody would hear (a third review).
+            counted(channels),
+            sa.or_(shadow.c.channel_id.is_(None), counted(shadow)),
         )
         .distinct()
     )
