@@ -236,3 +236,28 @@ def test_an_alarm_no_channel_took_fails_the_check_and_is_said_in_the_log_and_hea
         "someone may be in danger and not heard. The last failed with: it answered"
         in (alarms["said"])
     )
+
+
+def test_the_operator_deletes_someone_only_once_their_walk_is_over(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """`people delete` during her walk is refused in the operator's words (it said "your
+    account can't be deleted", the walker's: an operator's review); after it, done."""
+    data = tmp_path / "data"
+    svc = make_services(f"sqlite:///{data / 'walkwithme.db'}", tmp_path, clock)
+    with TestClient(create_app(svc)) as client:
+        cast = Cast(client, svc, clock)
+        mira, noor = cast.person("Mira"), cast.person("Noor")
+        cast.link(mira, noor)
+        walk = cast.start_walk(mira)
+        refused = run("people", "delete", mira.email, "--yes", "--data", str(data))
+        assert refused.returncode == 1
+        assert "this person is on a walk now: their companions are following it" in (
+            refused.stderr.replace("\n", " ")
+        )
+        ended = client.post(f"/api/walks/{walk['id']}/end", json={"pin": "2468"}, headers=mira.auth)
+        assert ended.status_code == 200, ended.text
+    svc.db.dispose()
+    done = run("people", "delete", mira.email, "--yes", "--data", str(data))
+    assert done.returncode == 0, done.stderr
+    assert f"Deleted {mira.email}" in done.stdout

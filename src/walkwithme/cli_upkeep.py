@@ -202,7 +202,7 @@ def people_delete(
         if person is None:
             err.print(f"[red]error:[/red] nobody with the email {escape(email)}")
             raise typer.Exit(1)
-        if svc.writer.run_sync(lambda tx: deletion.request(tx, person.id)):
+        if svc.writer.run_sync(lambda tx: deletion.request(tx, person.id, by_operator=True)):
             svc.db.checkpoint()  # (as api/privacy.delete_account: nothing of her left in the WAL)
     except DomainError as exc:
         err.print(f"[red]error:[/red] {escape(exc.message)}")

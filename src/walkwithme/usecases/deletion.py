@@ -56,22 +56,29 @@ def _live_walks(conn: Connection, person_id: int) -> list[Any]:
     )
 
 
-def request(tx: Tx, person_id: int) -> bool:
+def request(tx: Tx, person_id: int, *, by_operator: bool = False) -> bool:
     """Delete now (True), or, under a duress cover, end her sessions and finish once the
     silent alarm is resolved (False). Refused during her own walk or alarm, as her devices
     see them: a walk she started after ending one with her duress PIN is hers as any other
     (an outside review deleted her mid-walk there, where her real PIN's walk got 409)."""
     live = _live_walks(tx.conn, person_id)
     shown = {WalkState(w.cover_state or w.state) for w in live}  # what her devices see
+    # (`by_operator`: said to the operator, of them, not to them: "your account" read oddly.)
     if WalkState.ALARM in shown:
         raise Conflict(
-            "your account can't be deleted during an alarm: the people looking for you need "
-            "your walk until they resolve it"
+            "this person is in an alarm: the people looking for them need their walk until "
+            "they resolve it; try again once it is over"
+            if by_operator
+            else "your account can't be deleted during an alarm: the people looking for you "
+            "need your walk until they resolve it"
         )
     if shown & {WalkState.ACTIVE, WalkState.AT_DOOR}:
         raise Conflict(
-            "your account can't be deleted during a walk: your companions are following it; "
-            "end the walk first"
+            "this person is on a walk now: their companions are following it; try again once "
+            "the walk is over"
+            if by_operator
+            else "your account can't be deleted during a walk: your companions are following "
+            "it; end the walk first"
         )
     if live:  # each one a silent alarm's, over for her devices
         _gone_outside(tx, person_id)
