@@ -133,7 +133,7 @@ class SmtpServer:
     def said(self) -> str:
         """Where it sends, for the operator (`walkwithme check`): never the password."""
         how = {"implicit": "TLS", "starttls": "STARTTLS", "none": "no TLS"}[self.tls]
-        who = f", signed in as {self.username}" if self.username else ""
+        who = f", signing in as {self.username}" if self.username else ""  # (it may be refused)
         return f"{self.host}:{self.port} ({how}{who}), from {self.sender}"
 
 
