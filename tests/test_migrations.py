@@ -130,9 +130,9 @@ def test_contacts_that_stood_before_the_upgrade_stand_for_an_alarm_after_it(
 
 
 def test_a_cover_going_on_says_who_hears_after_the_upgrade_as_before(empty_db_url: str) -> None:
-    """From 0045: Mira's cover counted Noor (his channel has failed since) and not Otto (who
-    set up alerts that worked since): her devices are told the same after the upgrade. Pia,
-    as she was, needs no shadow."""
+    """From 0045: Mira's cover did not count Otto (who set up alerts that worked since): her
+    devices are told the same after the upgrade. It counted Noor, whose channel has failed
+    since: not any more (a shadow only ever takes someone off). Pia, as she was, needs none."""
     engine = sa.create_engine(empty_db_url)
     upgrade(engine, "0045")
     with engine.begin() as conn:
@@ -177,14 +177,15 @@ def test_a_cover_going_on_says_who_hears_after_the_upgrade_as_before(empty_db_ur
         hears = cover_channels.who_she_would_hear(conn, 1, [2, 3, 4])
         shadows = conn.execute(sa.text("SELECT channel_id FROM cover_channels")).scalars().all()
     engine.dispose()
-    assert hears == {2, 4}
-    assert sorted(shadows) == [1, 2]
+    assert hears == {4}
+    assert sorted(shadows) == [2]
 
 
 def test_two_covers_of_one_walker_upgrade_to_one_shadow_a_channel(empty_db_url: str) -> None:
     """A walk after one her duress PIN ended (its silent alarm held open), and her duress PIN
-    again: two covers, each with who would hear. The upgrade took a shadow a channel from
-    each, and failed on the second (a review of the change): her latest cover's is kept."""
+    again: two covers, each with who would hear, that did not count Noor, whose channel works
+    now. The upgrade took a shadow a channel from each, and failed on the second (a review of
+    the change): her latest cover's is kept."""
     engine = sa.create_engine(empty_db_url)
     upgrade(engine, "0045")
     with engine.begin() as conn:
@@ -205,7 +206,7 @@ def test_two_covers_of_one_walker_upgrade_to_one_shadow_a_channel(empty_db_url: 
         conn.execute(
             sa.text(
                 "INSERT INTO channels (id, person_id, kind, label, target, created_at, "
-                "worked_at, failures) VALUES (1, 2, 'webhook', 'x', 'https://x', 0, 50, 7)"
+                "worked_at, failures) VALUES (1, 2, 'webhook', 'x', 'https://x', 0, 50, 0)"
             )
         )
         for walk_id, shown in ((1, "safe"), (2, "active")):
@@ -214,7 +215,7 @@ def test_two_covers_of_one_walker_upgrade_to_one_shadow_a_channel(empty_db_url: 
                     "INSERT INTO walks (id, walker_id, state, pace_mps, pin_hash, timezone, "
                     "started_at, expected_at, wrong_pins, fix_seq, cover_state, cover_heard, "
                     "alarm_at) VALUES (:id, 1, 'alarm', 1.3, 'p', 'UTC', 0, 900000, 0, 0, "
-                    ":shown, '[2]', 5000)"
+                    ":shown, '[]', 5000)"
                 ),
                 {"id": walk_id, "shown": shown},
             )
@@ -223,5 +224,5 @@ def test_two_covers_of_one_walker_upgrade_to_one_shadow_a_channel(empty_db_url: 
         hears = cover_channels.who_she_would_hear(conn, 1, [2])
         since = conn.execute(sa.text("SELECT cover_since FROM walks ORDER BY id")).scalars().all()
     engine.dispose()
-    assert hears == {2}
+    assert hears == set()
     assert since == [5000, 5000]  # (a cover going on began with its silent alarm)

@@ -5,9 +5,9 @@ who would hear as it was when the cover began (`walks.cover_heard`, migration 00
 missed what her real PIN's alerts did to a channel since (one failing: her pages went on
 saying he is told) and anyone who set up alerts since.
 
-A cover going on keeps what it said: each of her contacts it counted whose channels no longer
-count is given a shadow of them that worked, each it did not count whose channels now count, a
-shadow of them that never worked.
+A cover going on keeps what it said, as far as it may: each of her contacts it did not count
+whose channels now count is given a shadow of them that never worked. (One it counted whose
+channels no longer count is not counted any more: a shadow only ever takes someone off.)
 
 Revision ID: 0046
 Revises: 0045
@@ -99,15 +99,14 @@ def upgrade() -> None:
                 for r in rows
                 if r.worked_at is not None and r.broken_at is None and r.failures < _FAILING_AFTER
             ]
-            if (person in heard) == bool(counts):
+            if person in heard or not counts:
                 continue
             for r in rows:
-                shadow = (r.worked_at or r.created_at) if person in heard else None
                 conn.execute(
                     cover_channels.insert().values(
                         walker_id=walker_id,
                         channel_id=r.id,
-                        worked_at=shadow,
+                        worked_at=None,
                         failures=0,
                         broken_at=None,
                     )
