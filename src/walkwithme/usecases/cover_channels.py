@@ -8,11 +8,13 @@ alarm went out. So a channel that one of them touched keeps, for her, a shadow
 (`cover_channels`): its state before, changed since by every other outcome as the channel
 itself is (what her real PIN's walk would have sent him too, other people's walks, his tests),
 never by the silent alarm's. Her real PIN's world and her duress PIN's then say the same of
-him: if the alerts both would have sent fail, both say he would not hear.
+him: if the alerts both would have sent fail, both say he would not hear. A shadow only ever
+takes someone off (`who_she_would_hear`): her pages never say someone would hear whose
+channel, as it is, would not.
 
 A shadow that comes to agree with its channel is dropped; a new cover starts from the channels
-as they are. Only while a walk of hers has a cover are they read (once the silent alarm is
-resolved, her pages say the channels as they are, as before).
+as they are (unless another of hers goes on). Only while a walk of hers has a cover are they
+read (once the silent alarm is resolved, her pages say the channels as they are, as before).
 """
 
 from __future__ import annotations
