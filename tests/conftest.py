@@ -14,6 +14,7 @@ import os
 import secrets
 import sqlite3
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -228,17 +229,26 @@ def writer(database: Database, clock: FakeClock) -> Writer:
     return Writer(database.write_engine, clock)
 
 
-@pytest.fixture
-def impatient(tmp_path: Path, clock: FakeClock) -> Iterator[tuple[Cast, Path]]:
-    """A service on SQLite that waits only 200 ms for a lock held by someone else."""
+@contextmanager
+def waiting_on_locks(
+    tmp_path: Path, clock: FakeClock, busy_timeout_ms: int
+) -> Iterator[tuple[Cast, Path]]:
+    """A service on one SQLite file that waits this long for a lock held by someone else."""
     path = tmp_path / "wwm.db"
     url = f"sqlite:///{path}"
     config = load_config({"WWM_DATA": str(tmp_path), "WWM_DATABASE_URL": url})
-    svc = build_services(config, clock, db=Database(url, busy_timeout_ms=200))
+    svc = build_services(config, clock, db=Database(url, busy_timeout_ms=busy_timeout_ms))
     svc.background_watchdog = False
     with TestClient(create_app(svc), client=LOCAL) as client:
         yield Cast(client, svc, clock), path
     svc.db.dispose()
+
+
+@pytest.fixture
+def impatient(tmp_path: Path, clock: FakeClock) -> Iterator[tuple[Cast, Path]]:
+    """A service on SQLite that waits only 200 ms for a lock held by someone else."""
+    with waiting_on_locks(tmp_path, clock, 200) as made:
+        yield made
 
 
 # OwnTracks over MQTT (tests/mqtt_world.py): the broker, a world of topics, Mira's phone.

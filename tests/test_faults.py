@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from tests.conftest import IN_CI, LOCAL
+from tests.conftest import IN_CI, LOCAL, waiting_on_locks
 from tests.people import HOME, START, Cast, between
 from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
@@ -202,13 +202,8 @@ def test_her_companion_sees_her_walk_while_another_process_holds_the_database(
     """His look is recorded through the writer, which waits on the lock: he waited for it
     (a minute) before seeing the walk (a review of faults). The walk is answered, and the
     look recorded once the database is back."""
-    path = tmp_path / "wwm.db"
-    url = f"sqlite:///{path}"
-    config = load_config({"WWM_DATA": str(tmp_path), "WWM_DATABASE_URL": url})
-    svc = build_services(config, clock, db=Database(url, busy_timeout_ms=60_000))
-    svc.background_watchdog = False
-    with TestClient(create_app(svc), client=LOCAL) as client:
-        cast = Cast(client, svc, clock)
+    with waiting_on_locks(tmp_path, clock, 60_000) as (cast, path):
+        client, svc = cast.client, cast.services
         mira, noor = cast.person("Mira"), cast.person("Noor")
         cast.link(mira, noor)
         walk = cast.start_walk(mira)
@@ -237,4 +232,3 @@ def test_her_companion_sees_her_walk_while_another_process_holds_the_database(
         svc.writer.run_sync(lambda tx: None)  # after the look's job, in the writer's queue
         looked = client.get(f"/api/walks/{walk['id']}/looks", headers=mira.auth).json()
         assert [look["who"] for look in looked] == ["Noor"]
-    svc.db.dispose()

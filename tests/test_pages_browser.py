@@ -780,13 +780,10 @@ def test_a_duress_pin_shows_on_her_companions_page_and_not_through_her_link(
     no_serious_violations(forced[1])
 
 
-def test_wrong_pins_during_her_sos_say_on_his_open_page_what_the_lock_means(
+def her_sos_on_his_page(
     open_site: SiteFactory, new_context: Callable[[], BrowserContext]
-) -> None:
-    """Noor has Mira's SOS open; three wrong PINs follow, then her own: his page says live
-    that someone else may have her phone and that only he (or another) can end the alarm,
-    and her own PIN as hers, not as one more wrong one (a companion's review: "Wrong PIN
-    three times" read as cold fingers; her PIN read "A wrong PIN was given")."""
+) -> tuple[Site, Member, Member, dict[str, Any], Page]:
+    """Mira walking, her SOS on Noor's open walk page."""
     site = open_site()
     mira, noor = site.person("Mira"), site.person("Noor")
     site.link(mira, noor)
@@ -795,6 +792,17 @@ def test_wrong_pins_during_her_sos_say_on_his_open_page_what_the_lock_means(
     page = companion_page(site, new_context(), noor, walk["id"])
     site.call(mira, "POST", f"/api/walks/{walk['id']}/sos")
     expect(page.locator("#alarm-reason")).to_have_text("SOS pressed")
+    return site, mira, noor, walk, page
+
+
+def test_wrong_pins_during_her_sos_say_on_his_open_page_what_the_lock_means(
+    open_site: SiteFactory, new_context: Callable[[], BrowserContext]
+) -> None:
+    """Noor has Mira's SOS open; three wrong PINs follow, then her own: his page says live
+    that someone else may have her phone and that only he (or another) can end the alarm,
+    and her own PIN as hers, not as one more wrong one (a companion's review: "Wrong PIN
+    three times" read as cold fingers; her PIN read "A wrong PIN was given")."""
+    site, mira, noor, walk, page = her_sos_on_his_page(open_site, new_context)
     expect(page.locator("#alarm-locked")).to_be_hidden()
     for _ in range(3):
         site.clock.advance(seconds=30)
@@ -1632,14 +1640,7 @@ def test_marking_her_safe_and_ending_her_walk_by_keyboard_leaves_the_focus_on_it
     """His "Mark Mira safe", the walk ended too, pressed from the keyboard: what it said went
     with the walk's end, and the focus fell to the page's start (an accessibility review). It
     goes to the words that say how the walk ended."""
-    site = open_site()
-    mira, noor = site.person("Mira"), site.person("Noor")
-    site.link(mira, noor)
-    walk = site.start_walk(mira)
-    site.send(site.device(mira), site.route_home()[0])
-    page = companion_page(site, new_context(), noor, walk["id"])
-    site.call(mira, "POST", f"/api/walks/{walk['id']}/sos")
-    expect(page.locator("#alarm-reason")).to_have_text("SOS pressed")
+    site, mira, noor, walk, page = her_sos_on_his_page(open_site, new_context)
     page.get_by_label("What happened?").fill("She is home with me")
     page.get_by_label("Mira is safe: end the walk too").check()
     page.get_by_role("button", name="Mark Mira safe").press("Enter")
