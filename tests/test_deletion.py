@@ -126,3 +126,21 @@ def test_no_deletion_during_her_walk_or_her_alarm_and_it_says_why(cast: Cast) ->
     assert alarmed.status_code == 409
     assert "during an alarm" in alarmed.json()["error"]
     assert cast.client.get("/api/me", headers=mira.auth).status_code == 200  # nothing changed
+
+
+def test_a_walk_after_an_account_is_deleted_never_takes_a_deleted_walks_number(
+    cast: Cast,
+) -> None:
+    """A webhook receiver keeps alerts by walk number: SQLite gave the next walk the number of
+    the last one deleted, so someone else's walk joined the deleted walker's records."""
+    her, noor = cast.person(NAME), cast.person("Noor")
+    cast.link(her, noor)
+    cast.link(noor, her)
+    cast.channel(noor)
+    hers = cast.start_walk(her)
+    cast.client.post(f"/api/walks/{hers['id']}/inside", json={"pin": PIN}, headers=her.auth)
+    delete(cast, her).raise_for_status()
+    wren = cast.person("Wren")
+    cast.link(wren, noor)
+    wrens = cast.start_walk(wren)
+    assert wrens["id"] > hers["id"]

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from walkwithme.store.database import Database
 from walkwithme.store.migrate import current_revision, script_head, upgrade
-from walkwithme.store.schema import contacts, metadata, share_links, walks
+from walkwithme.store.schema import (
+    contacts,
+    events,
+    metadata,
+    share_links,
+    walk_companions,
+    walks,
+)
 from walkwithme.usecases import cover_channels
 
 
@@ -226,3 +235,54 @@ def test_two_covers_of_one_walker_upgrade_to_one_shadow_a_channel(empty_db_url: 
     engine.dispose()
     assert hears == set()
     assert since == [5000, 5000]  # (a cover going on began with its silent alarm)
+
+
+def test_rebuilding_the_walks_table_keeps_their_timelines_and_versions(tmp_path: Path) -> None:
+    """0048 rebuilds `walks` on SQLite: with foreign keys on, dropping the old table would
+    have deleted every walk's track, timeline and companions by ON DELETE CASCADE."""
+    engine = Database(f"sqlite:///{tmp_path / 'old.db'}").write_engine
+    upgrade(engine, "0047")
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO people (id, email, name, password_hash, is_operator, timezone, "
+                "pace_mps, created_at) VALUES (1, 'm@example.org', 'Mira', 'x', false, 'UTC', "
+                "1.3, 0), (2, 'n@example.org', 'Noor', 'x', false, 'UTC', 1.3, 0)"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO walks (id, walker_id, state, pace_mps, pin_hash, timezone, "
+                "started_at, expected_at, wrong_pins, fix_seq) "
+                "VALUES (7, 1, 'active', 1.3, 'p', 'UTC', 0, 900000, 0, 1)"
+            )
+        )
+        conn.execute(sa.text("INSERT INTO walk_companions (walk_id, person_id) VALUES (7, 2)"))
+        conn.execute(
+            sa.text(
+                "INSERT INTO events (walk_id, at, kind, audience, data) "
+                "VALUES (7, 10, 'started', 'all', '{}')"
+            )
+        )
+    upgrade(engine)
+    with engine.begin() as conn:
+        kept = [
+            conn.execute(sa.select(sa.func.count()).where(table.c.walk_id == 7)).scalar()
+            for table in (walk_companions, events)
+        ]
+        version = conn.execute(sa.text("SELECT version FROM walks WHERE id = 7")).scalar_one()
+        conn.execute(sa.text("UPDATE walks SET state = 'ended' WHERE id = 7"))
+        moved = conn.execute(sa.text("SELECT version FROM walks WHERE id = 7")).scalar_one()
+        conn.execute(sa.text("DELETE FROM walks WHERE id = 7"))
+        conn.execute(
+            sa.text(
+                "INSERT INTO walks (walker_id, state, pace_mps, pin_hash, timezone, "
+                "started_at, expected_at, wrong_pins, fix_seq) "
+                "VALUES (2, 'active', 1.3, 'p', 'UTC', 0, 900000, 0, 0)"
+            )
+        )
+        next_number = conn.execute(sa.text("SELECT max(id) FROM walks")).scalar_one()
+    engine.dispose()
+    assert kept == [1, 1]
+    assert moved == version + 1  # the version trigger was made again
+    assert next_number == 8

@@ -9,11 +9,13 @@ through Alembic, which takes a fifth of a second to import.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 if TYPE_CHECKING:
@@ -52,9 +54,39 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     from alembic import command
 
     config = alembic_config(engine)
-    with engine.begin() as conn:
+    with engine.connect() as conn, _references_checked_at_the_end(conn), conn.begin():
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
+        _refuse_broken_references(conn)
+
+
+@contextmanager
+def _references_checked_at_the_end(conn: Connection) -> Iterator[None]:
+    """On SQLite, foreign keys off while migrating: a migration that rebuilds a table (Alembic's
+    batch mode drops the old one) would otherwise delete, by `ON DELETE CASCADE`, every row
+    that refers to it (a walk's track and timeline, with `walks`). Checked before committing
+    instead. SQLite ignores the pragma inside a transaction: it is set before one begins."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    dbapi_conn: Any = conn.connection.dbapi_connection
+    was_on = dbapi_conn.execute("PRAGMA foreign_keys").fetchone()[0]
+    dbapi_conn.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        dbapi_conn.execute(f"PRAGMA foreign_keys={'ON' if was_on else 'OFF'}")
+
+
+def _refuse_broken_references(conn: Connection) -> None:
+    if conn.dialect.name != "sqlite":
+        return
+    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if broken:
+        raise RuntimeError(
+            f"the upgrade would leave {len(broken)} rows referring to rows that are not there "
+            f"(first: {broken[0][0]} row {broken[0][1]}); nothing was changed"
+        )
 
 
 def is_up_to_date(engine: Engine) -> bool:

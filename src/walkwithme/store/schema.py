@@ -274,6 +274,9 @@ walks = sa.Table(
     sa.Index("ix_walks_walker_state", "walker_id", "state"),
     sa.Index("ix_walks_next_due_at", "next_due_at"),
     sa.Index("ix_walks_forget_at", "forget_at"),
+    # A walk's number is never given again, even after her account and walks are deleted: a
+    # webhook receiver keys its records by it (SQLite would reuse the highest; 0048).
+    sqlite_autoincrement=True,
 )
 
 walk_companions = sa.Table(
