@@ -259,6 +259,8 @@ def test_the_badge_says_whether_her_positions_arrive_and_when_she_is_late(
     # A position arrives: "Live" again. At her door she has arrived: late no more.
     site.send(phone, route[len(route) // 2])
     expect(page.locator("#connection")).to_have_text("Live")
+    # Heard once: the pill and what is said of it read "Live Live".
+    assert page.locator("#status").aria_snapshot().count("Live") == 1
     for where in [*route[len(route) // 2 :: max(1, len(route) // 6)], HOME]:
         site.clock.advance(seconds=40)
         site.send(phone, where)
@@ -1646,3 +1648,5 @@ def test_marking_her_safe_and_ending_her_walk_by_keyboard_leaves_the_focus_on_it
     page.get_by_role("button", name="Mark Mira safe").press("Enter")
     expect(page.locator("#ending")).to_contain_text("She is home with me")
     expect(page.locator("#ending")).to_be_focused()
+    # Whichever came first, the walk's end or the answer to what he pressed (a race).
+    expect(page.locator("#acted")).to_be_hidden()

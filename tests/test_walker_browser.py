@@ -402,6 +402,13 @@ def test_with_her_home_saved_the_map_waits_folded_until_she_chooses_another_plac
     assert edges["x"] < dot["x"] < edges["x"] + edges["width"]
     assert edges["y"] < dot["y"] < edges["y"] + edges["height"]
     expect(box.locator("path.street").first).to_be_attached()
+    # From the keyboard, the map is one stop (it pans with the arrows), not one for each of
+    # her places drawn on it, the one off the view an empty stop (an accessibility review).
+    stops = []
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        stops.append(page.evaluate("document.activeElement.tagName.toLowerCase()"))
+    assert "path" not in stops, stops
     box.click()  # its middle: where she is
     typed = page.get_by_label("Latitude, longitude").input_value()
     lat, lon = (float(part) for part in typed.split(","))

@@ -52,6 +52,10 @@ export class Badge {
       // position for 20 min" heard after the pill said 13).
       told.textContent = shade === "amber" || shade === "red" ? "No new position" : text;
     }
+    // Read once: where the live region says what the pill does ("Live"), the pill is hidden
+    // from a screen reader, which read "Live Live" (an accessibility review).
+    if (told && told.textContent === text) pill.setAttribute("aria-hidden", "true");
+    else pill.removeAttribute("aria-hidden");
   }
 
   // While the page is not connected (connecting again after it was lost included; not its

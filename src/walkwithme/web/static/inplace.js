@@ -19,7 +19,8 @@ function sayAfter(form, text, good) {
   said.textContent = text;
   said.classList.toggle("good", good);
   said.classList.toggle("bad", !good);
-  said.hidden = false;
+  // Where it went with the walk's end (walk.js), which says how it ended instead.
+  said.hidden = "gone" in said.dataset;
   return said;
 }
 

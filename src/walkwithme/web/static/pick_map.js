@@ -82,8 +82,14 @@ export function pickOnMap({ element, where, said, radius = () => 40, picked = ()
   L.control.scale({ metric: true, imperial: false }).addTo(map);
   const streets = L.layerGroup().addTo(map);
   for (const place of JSON.parse(element.dataset.places || "[]")) {
-    L.circle([place.lat, place.lon], { radius: place.radius, className: "destination" })
-      .bindTooltip(asText(place.name)) // Leaflet reads a string as HTML: her words are text
+    // Named on the map, not on hover (a phone has none); not a stop for the keyboard (each
+    // was, the one off the view an empty one), and a tap on it picks that place.
+    L.circle([place.lat, place.lon], {
+      radius: place.radius,
+      className: "destination",
+      interactive: false,
+    })
+      .bindTooltip(asText(place.name), { permanent: true, direction: "top" }) // her words: text
       .addTo(map);
   }
   let chosen = null;

@@ -194,12 +194,23 @@ function endOfWalk(walk) {
 function hideWhereSheWas(ids) {
   // The focus in what goes (his "Mark safe" answered, then the walk over): to the ending, not
   // the page's start (an accessibility review).
-  const focused = ids.some((id) => byId(id)?.contains(document.activeElement));
+  // Or where what he pressed put it meanwhile, as the walk's end and the answer to what he
+  // did race: on the headline (the alarm's banner went first: hideKeepingFocus), or nowhere
+  // (his button disabled while his form is sent: inplace.js).
+  const active = document.activeElement;
+  const sending = document.querySelector("form[data-in-place] button:disabled");
+  const focused =
+    ids.some((id) => byId(id)?.contains(active)) ||
+    active === byId("headline") ||
+    ((active === null || active === document.body) && sending !== null);
   if (map) map.remove();
   map = null;
   for (const id of ids) {
     const element = byId(id);
-    if (element) element.hidden = true;
+    if (element) {
+      element.hidden = true;
+      element.dataset.gone = ""; // not shown again by an answer that comes after (inplace.js)
+    }
   }
   for (const selector of [".facts", ".legend", ".replies", "#replied", "#alarm-where"]) {
     const element = document.querySelector(selector);
