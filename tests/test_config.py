@@ -31,6 +31,12 @@ def test_an_emergency_number_is_kept_as_it_dials() -> None:
     assert load_config({"WWM_EMERGENCY_NUMBER": ""}).emergency_number == ""
 
 
+def test_one_owntracks_users_phones_may_be_followed() -> None:
+    assert load_config({"WWM_MQTT_TOPICS": "owntracks/campus/+"}).mqtt_topics == (
+        "owntracks/campus/+"
+    )
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [
@@ -43,6 +49,11 @@ def test_an_emergency_number_is_kept_as_it_dials() -> None:
         ("WWM_PUBLIC_URL", "https://example.org/walk"),  # its pages are at the root
         ("WWM_EMERGENCY_NUMBER", "police"),
         ("WWM_EMERGENCY_NUMBER", "1"),
+        # Followed with its /event: the broker refused the subscription, and no phone on
+        # MQTT was heard while the service said it was connected (an outside review).
+        ("WWM_MQTT_TOPICS", "owntracks/#"),
+        ("WWM_MQTT_TOPICS", "owntracks/+"),
+        ("WWM_MQTT_TOPICS", "ot/+/+"),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(name: str, value: str) -> None:

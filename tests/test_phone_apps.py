@@ -860,20 +860,22 @@ def test_a_position_vaguer_than_any_bound_is_kept_as_vague_never_as_exact(cast: 
 
 def test_the_old_ios_clients_unknown_battery_is_no_empty_battery(cast: Cast) -> None:
     """traccar/traccar-client-ios, PositionProvider.swift: with the battery's state unknown it
-    sends `batt=0&charge=true`. Her companions are not told her battery is empty."""
+    sends `batt=0&charge=true`. Her companions are not told her battery is empty, nor that
+    her phone is charging."""
     mira, noor, phone, walk = cast.walking()
     cast.channel(noor)
     t = cast.clock.now_ms() // 1000
-    query = (
-        f"/api/traccar?id={phone}&timestamp={t}&lat={START[0]:.6f}&lon={START[1]:.6f}"
-        "&speed=0.0&bearing=0.0&altitude=14&accuracy=65&batt=0&charge=true"
-    )
+    where = f"lat={START[0]:.6f}&lon={START[1]:.6f}&speed=0.0&bearing=0.0&altitude=14"
+    on_battery = f"/api/traccar?id={phone}&timestamp={t - 30}&{where}&accuracy=65&batt=80"
+    assert cast.client.post(on_battery).status_code == 200
+    query = f"/api/traccar?id={phone}&timestamp={t}&{where}&accuracy=65&batt=0&charge=true"
     assert cast.client.post(query).status_code == 200
     seen = cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()
     assert seen["last_position"]["t"] == t * 1000
-    assert seen["last_position"]["battery"] is None
+    assert seen["last_position"]["battery"] == 80  # as it last knew
     assert [e for e in cast.events(noor, walk) if e["kind"] == "low_battery"] == []
     assert cast.told(noor, "low_battery") == []
+    assert [e.get("signal") for e in cast.events(noor, walk) if e["kind"] == "phone_signal"] == []
 
 
 def test_a_plain_duplicate_in_a_message_does_not_hide_why_another_fix_was_refused() -> None:

@@ -87,6 +87,20 @@ def test_a_phone_whose_clock_runs_off_walks_her_home_without_an_alarm(
     assert "take its time from the network" in her_phone(night)["clock"]
 
 
+@pytest.mark.parametrize("off_s", [90, 120, 150])
+def test_a_phone_a_few_minutes_slow_reporting_every_half_minute_is_not_asked_at_all(
+    cast: Cast, helsinki: StreetMap, off_s: int
+) -> None:
+    """Her first fixes look taken before her walk began (not kept); the first kept one, still
+    her clock's time, looked a minute older than her walk: the stalled rule counted from it,
+    and asked her two minutes in, then alarmed her companion before her progress showed
+    (7 walks home in 10 with her clock two and a half minutes slow, in a held-out replay)."""
+    night = Night(cast)
+    play(night, walked(way_home(helsinki), night.started, every_s=30, noise_m=5), -off_s * 1000)
+    assert night.state() == "at_door"
+    assert night.at("check") == []
+
+
 def test_a_phone_that_went_quiet_is_asked_as_ever_though_its_clock_is_slow(
     cast: Cast, helsinki: StreetMap
 ) -> None:

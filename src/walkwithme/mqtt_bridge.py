@@ -211,15 +211,20 @@ class MqttBridge:
         if getattr(reason, "is_failure", False):
             log.error("the MQTT broker refused the connection: %s", reason)
             return
+        try:
+            client.subscribe(
+                [
+                    (self.topics, 1),
+                    (self.topics + EVENT, 1),
+                    (self.topics + REQUEST, 1),
+                    (self._ping_topic, 0),
+                ]
+            )
+        except ValueError as exc:  # (WWM_MQTT_TOPICS is checked at start-up: settings.py)
+            log.error("could not follow OwnTracks on the MQTT broker (%s): %s", self.topics, exc)
+            return
+        # Connected once it follows: /healthz said "connected" while nothing was followed.
         self.connected = True
-        client.subscribe(
-            [
-                (self.topics, 1),
-                (self.topics + EVENT, 1),
-                (self.topics + REQUEST, 1),
-                (self._ping_topic, 0),
-            ]
-        )
         log.info("following OwnTracks on the MQTT broker (%s)", self.topics)
 
     def _on_ping(self, client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage) -> None:

@@ -55,6 +55,20 @@ def _port(text: str) -> int:
     return value
 
 
+def _owntracks_topics(text: str) -> str:
+    """What OwnTracks phones publish to: `owntracks/<user>/<device>`, each of the last two a
+    name or `+`. Its `/event` and `/request` are followed too (mqtt_bridge.py): a `#` can't
+    have them appended (the broker refused the subscription, and nothing was followed)."""
+    levels = text.strip().split("/")
+    names = all(level == "+" or (level and not {"+", "#"} & set(level)) for level in levels)
+    if len(levels) != 3 or levels[0] != "owntracks" or not names:
+        raise ValueError(
+            "must be owntracks/<user>/<device> as OwnTracks publishes, each of the last two a "
+            "name or +, such as owntracks/+/+ (no #: its /event and /request are followed too)"
+        )
+    return text.strip()
+
+
 def _schemes(text: str) -> tuple[str, ...]:
     schemes = tuple(p.strip().lower() for p in text.split(",") if p.strip())
     if not all(p.isalnum() for p in schemes):
@@ -326,9 +340,9 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "WWM_MQTT_TOPICS",
-        str,
+        _owntracks_topics,
         "owntracks/+/+",
-        "What the server subscribes to on WWM_MQTT_URL.",
+        "What the server follows on WWM_MQTT_URL: owntracks/<user>/<device>, each a name or +.",
     ),
     Setting(
         "WWM_MQTT_CLIENT_ID",

@@ -81,7 +81,7 @@ def _params(p: Mapping[str, str], generation: str) -> PhoneMessage:
             speed_mps=speed * KNOT if speed is not None else None,
             bearing_deg=_optional(p, "bearing") if "bearing" in p else _optional(p, "heading"),
             altitude_m=_optional(p, "altitude"),
-            battery_pct=_battery(p, charging),
+            battery_pct=_battery(p),
         )
     except Invalid as exc:
         return PhoneMessage(client, refused=exc.message, sos=sos, sos_ms=sos_ms, charging=charging)
@@ -110,18 +110,26 @@ def _charge(p: Mapping[str, str], generation: str) -> bool | None:
     nothing when it doesn't (traccar/traccar-client-sdk, HttpUploader.kt)."""
     said = p.get("charge", "").strip().lower()
     if said in ("true", "1"):
-        return True
+        return None if _cannot_say(p) else True
     if said in ("false", "0") or generation == TRACCAR_LEGACY:
         return False
     return None
 
 
-def _battery(p: Mapping[str, str], charging: bool | None) -> float | None:
-    """The battery level, in %. The old iOS client sends `batt=0&charge=true` when the phone
-    can't say (traccar/traccar-client-ios, PositionProvider.swift): unknown, not an empty
-    battery (a phone at 0% is off, not charging while it reports)."""
-    level = _optional(p, "batt")
-    return None if level == 0 and charging else level
+def _battery(p: Mapping[str, str]) -> float | None:
+    """The battery level, in %."""
+    return None if _cannot_say(p) else _optional(p, "batt")
+
+
+def _cannot_say(p: Mapping[str, str]) -> bool:
+    """The old iOS client sends `batt=0&charge=true` when the phone can't say
+    (traccar/traccar-client-ios, PositionProvider.swift): neither an empty battery (a phone
+    at 0% is off, not reporting) nor a charger (her companions were told she was charging)."""
+    try:
+        empty = float(p.get("batt", "")) == 0
+    except ValueError:
+        return False
+    return empty and p.get("charge", "").strip().lower() in ("true", "1")
 
 
 def _alive(p: Mapping[str, str], client: Client, sos: bool) -> PhoneMessage:

@@ -166,6 +166,11 @@ class Track:
             held=held,
         )
         nearer = self.progress.progress_at == t
+        if self.progress.progress_at < self.before.started_at:
+            # A fix taken before she started (a slow phone clock, within the start's slack)
+            # starts no timer before her walk did: the stalled rule counted from it, and asked
+            # a walker whose phone was two minutes slow two minutes into her walk.
+            self.progress = replace(self.progress, progress_at=self.before.started_at)
         # Moving away fast, as in a vehicle (measured as the moving-away rule measures).
         rise = rise_after(
             self.walked.rise, remaining, straight, t, fix.accuracy_m, fix.speed_mps, nearer
