@@ -7,6 +7,12 @@ import { keepTimeLeft } from "./time_left.js";
 
 const EVERY_MS = 15000;
 
+// Answered at the form's own address (her PIN, SOS): a reload there, or Back to it, sent it
+// again: a wrong PIN one attempt more towards the alarm no PIN ends, her duress PIN "again",
+// and Back after "Open your walk" was the browser's "Confirm form resubmission". The page
+// takes its address anew, which a reload only reads (as her walk page does: walker.js).
+history.replaceState(history.state, "", location.href);
+
 // What the page asks: its heading, whether a PIN is asked, and by when (a new question,
 // asked since the last, has a time of its own: its count went on from the old one).
 function gist(main) {
