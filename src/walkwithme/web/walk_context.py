@@ -18,6 +18,7 @@ from walkwithme.streets import StreetMap
 from walkwithme.usecases.walks import Reach
 from walkwithme.web import words
 from walkwithme.web.mapdata import distance_left
+from walkwithme.web.walker_words import heard
 
 
 @dataclass(frozen=True)
@@ -229,6 +230,11 @@ def walk_context(
         ),
         "ending": None if live else ending(seen.events, now, tz, name, me),
         "waiting_answer": words.asked(question, name, tz) if question else None,
+        # Her newest words, on his first screen ("Mira: “Call me”"): only in the timeline,
+        # they were some 3,000 px down his page (an outside review).
+        "her_said": heard(seen.events, me, tz or "UTC", int(view["walker"]["id"]))
+        if live and "id" in view["walker"]
+        else None,
         "alarm": alarm,
         "alarm_reason": _alarm_reason(alarm) if alarm else None,
         "alarm_since": words.when(int(alarm["at"]), now, tz) if alarm else None,

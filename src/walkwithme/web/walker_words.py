@@ -75,11 +75,14 @@ def sos_sent(heard: bool) -> str:
 CALLS = ("Are you OK?", "Call me")
 
 
-def heard(events: list[dict[str, Any]], me: int, tz: str) -> dict[str, Any] | None:
+def heard(
+    events: list[dict[str, Any]], me: int | None, tz: str, sender_id: int | None = None
+) -> dict[str, Any] | None:
     """The newest message someone following her walk sent her, said under SOS on her page
     ("Noor: “Are you OK?”" at 23:31): in her timeline it was a line far down the page. `call`:
     it asks something of her and she has sent nothing since (her tab's title says it). From
-    her own timeline only (the walker's projection): the same whichever PIN she gave."""
+    her own timeline only (the walker's projection): the same whichever PIN she gave.
+    `sender_id`: only what that one sent (on his page, hers: "Mira: “Call me”")."""
     answered = False
     for event in reversed(events):
         if said_ok(event):
@@ -88,8 +91,10 @@ def heard(events: list[dict[str, Any]], me: int, tz: str) -> dict[str, Any] | No
         if event["kind"] != "message":
             continue
         sender = event.get("sender") or {}
-        if sender.get("id") == me:
+        if me is not None and sender.get("id") == me:
             answered = True
+            continue
+        if sender_id is not None and sender.get("id") != sender_id:
             continue
         return {
             "text": event_sentence(event, me),

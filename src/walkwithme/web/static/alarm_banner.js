@@ -39,7 +39,8 @@ export function alarmBanner({ data, tables, name, view, refreshTimes }) {
   function goSilent() {
     const warning = byId("alarm-silent");
     if (warning) warning.hidden = false;
-    for (const element of document.querySelectorAll(".call, .replies, #replied, #asked-call")) {
+    const calls = ".call, .replies, #replied, #asked-call, #her-words-call";
+    for (const element of document.querySelectorAll(calls)) {
       element.remove(); // (her number's dial links: "Call Mira" under "Are you OK?" too)
     }
     const go = byId("alarm-go");

@@ -10,8 +10,9 @@ import * as words from "./words.js";
 const CALLS = ["Are you OK?", "Call me"]; // walker_words.CALLS
 
 // `box`: the #heard line; `onTitle()`: her tab's title is to be said again (walker_check.js).
-// Returns what her tab should say for it, or null.
-export function keepHeard({ box, tables, me, tz, onTitle }) {
+// Returns what her tab should say for it, or null. On his page (walk.js), `from`: only what
+// she sent ("Mira: “Call me”"), and `call`: his way to call her, shown while she asks it.
+export function keepHeard({ box, tables, me, tz, onTitle, from = null, call = null }) {
   let title = (box && box.dataset.title) || null;
   if (!box) return () => null;
   document.addEventListener("wwm:event", ({ detail: event }) => {
@@ -26,19 +27,23 @@ export function keepHeard({ box, tables, me, tz, onTitle }) {
     const sender = event.sender || {};
     if (sender.id === me) {
       title = null; // she answered: her tab stops asking
+      if (call) call.hidden = true;
       onTitle();
       return;
     }
+    if (from !== null && sender.id !== from) return;
     const said = words.fill(tables.events.message, { sender: sender.name, text: event.text });
     const at = document.createElement("span");
     at.className = "heard-at";
     at.textContent = `(${words.clockTime(event.at, tz)})`;
     box.replaceChildren(`${said} `, at);
     box.hidden = false;
-    if (CALLS.includes(event.text)) {
+    const asks = CALLS.includes(event.text);
+    if (asks) {
       title = said;
       if (navigator.vibrate) navigator.vibrate([400, 200, 400, 200, 400]);
     }
+    if (call) call.hidden = !asks;
     onTitle();
   });
   return () => title;

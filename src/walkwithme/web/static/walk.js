@@ -3,6 +3,7 @@
 
 import { alarmBanner } from "./alarm_banner.js";
 import { Badge } from "./badge.js";
+import { keepHeard } from "./heard.js";
 import { LiveWalk } from "./live.js";
 import { WalkMap } from "./map.js";
 import { keepNear, metresBetween } from "./near.js";
@@ -19,6 +20,19 @@ let view = data.view;
 const name = view.walker.name;
 // Her own walk page (walker_walk.html) runs this script too: what it says there is said to her.
 const herOwn = document.body.classList.contains("walker");
+
+// His page: her newest words on his first screen, and "Call Mira" while she asks it.
+if (!herOwn && byId("her-words") && view.walker.id !== undefined) {
+  keepHeard({
+    box: byId("her-words"),
+    tables,
+    me: data.me,
+    tz: data.tz,
+    onTitle: () => {},
+    from: view.walker.id,
+    call: byId("her-words-call"),
+  });
+}
 
 // "3 min ago" by the service's clock, not this device's (they differ, and a drill runs fast).
 const clock = new ServiceClock(data.now, () => refreshTimes());

@@ -1,0 +1,59 @@
+"""His walk page shows what she last said to those following her on his first screen, and
+the way to call her while she asks it (an outside review: her "Someone is following me, stay
+on" and "Call me" were only in his timeline, some 3,000 px down his page)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from playwright.sync_api import BrowserContext, expect
+
+from tests.browser_site import screenshot
+from tests.test_pages_browser import (  # noqa: F401 (fixtures)
+    SiteFactory,
+    browser,
+    companion_page,
+    new_context,
+    open_site,
+    recorder,
+)
+
+pytestmark = [pytest.mark.browser]
+
+FIRST_SCREEN = 844  # a 390 x 844 phone
+
+
+def test_her_words_and_her_call_me_reach_his_first_screen(
+    open_site: SiteFactory,  # noqa: F811
+    new_context: Callable[[], BrowserContext],  # noqa: F811
+) -> None:
+    site = open_site()
+    mira, noor, _phone, walk = site.walking()
+    site.call(mira, "PATCH", "/api/me", phone="+358 40 123 4567")
+    messages = f"/api/walks/{walk['id']}/messages"
+    page = companion_page(site, new_context(), noor, walk["id"])
+    words, call = page.locator("#her-words"), page.locator("#her-words-call")
+    expect(words).to_be_hidden()
+
+    site.call(mira, "POST", messages, text="Someone is following me, stay on")
+    expect(words).to_contain_text("Mira: “Someone is following me, stay on”")
+    expect(call).to_be_hidden()
+    site.call(noor, "POST", messages, text="I'm here")  # his own words are not hers
+    expect(words).to_contain_text("Someone is following me")
+
+    site.call(mira, "POST", messages, text="Call me", quick=True)
+    expect(words).to_contain_text("Mira: “Call me”")
+    expect(call).to_have_text("Call Mira")
+    expect(call).to_have_attribute("href", "tel:+358401234567")
+    box = call.bounding_box()
+    assert box is not None
+    assert box["y"] + box["height"] <= FIRST_SCREEN
+    screenshot(page, "companion-her-call-me")
+
+    # He answers: the call she asked for is done; her words stay said, on a new page too.
+    site.call(noor, "POST", messages, text="On my way", quick=True)
+    expect(call).to_be_hidden()
+    page.reload()
+    expect(page.locator("#her-words")).to_contain_text("Mira: “Call me”")
+    expect(page.locator("#her-words-call")).to_be_hidden()
