@@ -633,6 +633,25 @@ def test_with_her_pin_mira_ends_the_walk_for_everyone_else(
     _refusal(scene.client, live, scene.noor.auth)
 
 
+def test_a_companion_she_removed_mid_walk_is_told_how_it_ended(cast: Cast) -> None:
+    """Removed by her during the walk, Noor stays on it until it is over (whoever holds her
+    phone can't take the people looking out for her off it): his stream was then cut off as
+    if refused, without the walk's end, which a stream that followed it is told."""
+    scene = _scene(cast)
+    live = f"/api/walks/{scene.walk}/live"
+    scene.end_contact(by=scene.mira)
+    with scene.client.websocket_connect(live, headers=scene.noor.auth) as ws:
+        _until(ws, "fix")
+        done = scene.client.post(
+            f"/api/walks/{scene.walk}/end", json={"pin": PIN}, headers=scene.mira.auth
+        )
+        assert done.status_code == 200, done.text
+        last = _until_closed(ws)
+    assert [m["event"]["kind"] for m in last if m["type"] == "event"] == ["ended"], last
+    assert last[-1] == {"type": "closed", "reason": "the walk is over (ended)"}, last
+    _refusal(scene.client, live, scene.noor.auth)
+
+
 def test_a_companion_who_ends_the_contact_mid_walk_is_cut_off_at_once(cast: Cast) -> None:
     scene = _scene(cast)
     live = f"/api/walks/{scene.walk}/live"

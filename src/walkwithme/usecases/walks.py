@@ -49,7 +49,9 @@ def audience_of(
         walk.walker_id,
         person_id,
         alarm_at=walk.alarm_since,
-        walking_since=walk.walking_since,
+        # A stream that followed it to its end: one she ended during it stayed on it until
+        # then, and is told how it ended (it was cut off as if refused: an outside review).
+        walking_since=walk.started_at if finished_ok else walk.walking_since,
     ):
         return Audience.COMPANION
     return None
