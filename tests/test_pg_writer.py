@@ -728,3 +728,33 @@ def test_while_the_server_is_down_the_phone_doors_and_healthz_say_503_never_500(
     finally:
         svc.db.dispose()
         outage.close()
+
+
+def test_after_an_outage_only_reads_met_her_phone_is_waited_for_before_she_is_asked(
+    pg_url: str, tmp_path: Path, clock: FakeClock
+) -> None:
+    """Her phone's posts failed at their first read (its token), and the watchdog's looks at
+    theirs: no write of this process's was refused, so nothing held the watchdog back once
+    the server was up, and she was asked "Are you OK?" 3 s later, her phone's retry still on
+    its way (a review of faults with two processes). Now any refused read counts as the
+    fault: her phone has `CATCH_UP_MS` to be heard, and is."""
+    outage = Outage()
+    svc = make_services(outage.url(pg_url), tmp_path, clock)
+    try:
+        with TestClient(create_app(svc), base_url="http://127.0.0.1:8000", client=LOCAL) as c:
+            cast = Cast(c, svc, clock)
+            mira, _noor, phone, walk = cast.walking()
+            outage.down()
+            clock.advance(minutes=10)  # long past her silence's limit
+            assert owntracks(cast, phone, location(cast, START)).status_code == 503
+            with pytest.raises(StorageUnavailable):
+                svc.watchdog.tick_sync()
+            outage.up()
+            clock.advance(seconds=2)
+            assert svc.watchdog.tick_sync() == []  # not asked: her phone is waited for
+            clock.advance(seconds=20)
+            assert owntracks(cast, phone, location(cast, START)).status_code == 200
+            assert "check" not in [e["kind"] for e in cast.events(mira, walk)]
+    finally:
+        svc.db.dispose()
+        outage.close()

@@ -81,6 +81,11 @@ class Watchdog:
     late_max_ms: int = 0
     _loop: BackgroundLoop = field(init=False)
     _more_due: bool = False
+    # The database's refused reads as last seen, and when a look first saw them move: the
+    # database came back then (a fault where only reads failed here, a phone's token looked
+    # up and the look's own query, while another process's writer may have seen nothing).
+    _reads_refused: int = 0
+    _reads_back_at: int | None = None
     # Set to look again at once, not at the end of its sleep (a drill's clock jump). Made
     # in the loop it runs on.
     _woken: asyncio.Event | None = None
@@ -110,6 +115,16 @@ class Watchdog:
             self.caught_up = self.caught_up or not self._more_due
         return decisions
 
+    def _back_since(self, now: int) -> int | None:
+        """When the database last came back after refusing this process's writes or reads
+        (a review of faults: with two processes, a walk was asked "Are you OK?" 3 s after an
+        outage only reads had met, her phone's retry still on its way)."""
+        if self.db.reads_refused != self._reads_refused:
+            self._reads_refused = self.db.reads_refused
+            self._reads_back_at = now  # this look read what was due: it is back
+        backs = [at for at in (self.writer.back_since, self._reads_back_at) if at is not None]
+        return max(backs, default=None)
+
     async def _walks(self, now: int, decisions: list[str]) -> bool:
         """Judge the due walks; False if the database couldn't take a write.
 
@@ -129,7 +144,7 @@ class Watchdog:
         phones = self.phones if self.phones is not None and self.phones.can_ask() else None
         # The database refusing writes still (as far as the writer knows): a look it takes is
         # the first after the fault, and what phones sent meanwhile is on its way.
-        back = now if self.writer.failing_since is not None else self.writer.back_since
+        back = now if self.writer.failing_since is not None else self._back_since(now)
         for first in range(0, len(due), batch):
             outcomes += await asyncio.gather(
                 *(
