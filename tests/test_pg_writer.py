@@ -15,17 +15,21 @@ import math
 import socket
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from starlette.testclient import WebSocketDenialResponse
 
 from tests.conftest import LOCAL, PG_URL, make_services, pg_schema
 from tests.people import START, Cast
+from tests.test_authorization import _until
 from tests.test_phones import location, owntracks
 from tests.test_writer import add_person, count
 from walkwithme.api.app import create_app
@@ -755,6 +759,46 @@ def test_after_an_outage_only_reads_met_her_phone_is_waited_for_before_she_is_as
             clock.advance(seconds=20)
             assert owntracks(cast, phone, location(cast, START)).status_code == 200
             assert "check" not in [e["kind"] for e in cast.events(mira, walk)]
+    finally:
+        svc.db.dispose()
+        outage.close()
+
+
+def _closing(ws: Any) -> tuple[list[dict[str, Any]], int]:
+    """Its messages until the server closes it, and the code it closes with (within 5 s)."""
+    seen: list[dict[str, Any]] = []
+    with ThreadPoolExecutor(1) as pulling:
+        while True:
+            got = pulling.submit(ws.receive).result(timeout=5)
+            if got["type"] == "websocket.close":
+                return seen, int(got["code"])
+            seen.append(json.loads(got["text"]))
+
+
+def test_a_live_stream_the_database_cant_be_read_for_says_so_and_closes_to_be_tried_again(
+    pg_url: str, tmp_path: Path, clock: FakeClock
+) -> None:
+    """It was dropped by an exception (no last message, an abnormal close): a client that
+    does not reconnect on its own missed every fix after. Now it says why, with WebSocket's
+    "try again later" (1013)."""
+    outage = Outage()
+    svc = make_services(outage.url(pg_url), tmp_path, clock)
+    try:
+        with TestClient(create_app(svc), base_url="http://127.0.0.1:8000", client=LOCAL) as c:
+            _mira, noor, _phone, walk = Cast(c, svc, clock).walking()
+            live = f"/api/walks/{walk['id']}/live"
+            with c.websocket_connect(live, headers=noor.auth) as ws:
+                _until(ws, "walk")
+                outage.down()
+                svc.bell.ring_all_threadsafe()  # news: the stream reads
+                last, code = _closing(ws)
+            assert last[-1]["type"] == "closed", last
+            assert "connect again" in last[-1]["reason"]
+            assert code == 1013
+            # Opened meanwhile: refused as a request is, a 503 worth a retry.
+            with pytest.raises(WebSocketDenialResponse) as refused:
+                c.websocket_connect(live, headers=noor.auth).__enter__()
+            assert refused.value.status_code == 503
     finally:
         svc.db.dispose()
         outage.close()

@@ -35,6 +35,7 @@ from walkwithme.api.params import Cursor, Id
 from walkwithme.domain.errors import DomainError, Unauthorized
 from walkwithme.domain.walks import LIVE_STATES
 from walkwithme.services import Services
+from walkwithme.store.database import StorageUnavailable
 from walkwithme.store.tx import NewFixes
 from walkwithme.usecases import looks, shares, walk_store, walks
 from walkwithme.usecases.accounts import person_for_session, session_expires_at
@@ -52,6 +53,11 @@ FIXES_A_READ = 1000  # fixes_after's limit
 CLOSE_NO_ACCESS = 4403
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_TOO_MANY = 4429
+# The database can't be read now (PostgreSQL out of reach): WebSocket's "try again later",
+# said, not a socket dropped by an exception, so that a client connects again and misses
+# nothing (its cursors).
+CLOSE_TRY_AGAIN = 1013
+_CANT_READ = "the server can't read the walk right now: connect again shortly"
 # Live streams one viewer (a person, or a share link) may have open at once in a process: a
 # companion's phone, laptop and a few tabs are far fewer. Without a bound, one share link held
 # thousands of sockets, and the memory they buffer (an outside review).
@@ -188,6 +194,10 @@ async def _stream(
             )
         except _SignedOut:
             first = None
+        except StorageUnavailable:
+            await ws.accept()
+            await _close(ws, _CANT_READ, CLOSE_TRY_AGAIN)
+            return
         if first is None:
             await ws.close(code=CLOSE_NO_ACCESS, reason="no such walk")
             return
@@ -256,6 +266,8 @@ async def _stream(
             await _close(ws, "you can no longer see this walk", CLOSE_NO_ACCESS)
         except _SignedOut:
             await _close(ws, "signed out: sign in again to follow", CLOSE_UNAUTHORIZED)
+        except StorageUnavailable:
+            await _close(ws, _CANT_READ, CLOSE_TRY_AGAIN)
         except (WebSocketDisconnect, RuntimeError):
             return  # the client went away mid-send
         finally:
