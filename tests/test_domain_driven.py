@@ -75,6 +75,12 @@ def test_not_a_tram_home_a_runner_a_stray_fix_or_a_dip() -> None:
     # One stray fix 200 m farther (claiming 12 m), then her true ones.
     stray = [(110, 1057, 12, None)]
     assert since(walking(100) + stray + [(s, 1000 - 1.3 * s, 10, None) for s in (120, 130)]) is None
+    # One stray fix 180 m toward home, her true ones, one stray 110 m away, her true ones (a
+    # held-out replay, a fix every 5 s claiming 20 to 30 m: the step back from the first,
+    # a rise, was counted as fast, and the second stray confirmed a ride).
+    strays = [(437, 131.0, 20.0, None), (442, 312.0, 25.0, None), (452, 295.0, 20.0, None)]
+    strays += [(457, 419.0, 30.0, None), (462, 343.0, 25.0, None), (467, 330.0, 20.0, None)]
+    assert since([(432, 309.0, 20.0, None), *strays]) is None
     # A bus whose way dips away for one step (10 m/s for 15 s), then on toward home.
     dip = driven(100, 870, 10, 1, 15, None) + driven(115, 1020, -10, 10, 15, None)
     assert since(walking(100) + dip) is None
@@ -89,9 +95,11 @@ def test_a_longer_way_home_no_farther_as_the_crow_flies_is_no_ride() -> None:
         rise = rise_after(rise, left, crow, s * 1000, 15.0, None, False)
     assert rise is not None
     assert rise.since is None
-    # The same steps, farther as the crow flies too: driven away.
+    # The same steps, farther as the crow flies too: driven away. (From her second fix: the
+    # fall to it, faster than anyone walks, is a stray toward her door's, and the step back
+    # from it is not counted.)
     rise = None
-    for s, left, _ in fixes:
+    for s, left, _ in fixes[1:]:
         rise = rise_after(rise, left, left - 250, s * 1000, 15.0, None, False)
     assert rise is not None
     assert rise.since == 25_000

@@ -18,8 +18,9 @@ fast step in a row, or by her phone saying, with both fixes of the step, that it
 than `VEHICLE_MPS` (its own speed, from Doppler, is seldom wrong by that much); either way,
 only once her distance left has risen `MIN_RUN_M` since the run of fast steps began. What
 does not ask: a tram or bus toward home (her distance left falls), one stray fix (the step
-back to her true fixes is a fall), a vehicle whose way dips away for less than the
-confirming step, a walker running (slower than `FAST_RISE_MPS`). Getting nearer again ends
+back to her true fixes is a fall; from one toward her door, a rise that follows a fall faster
+than anyone walks, which is not counted: `fell_fast`), a vehicle whose way dips away for less
+than the confirming step, a walker running (slower than `FAST_RISE_MPS`). Getting nearer again ends
 the sign (a question already asked stands: only her PIN answers it).
 """
 
@@ -58,6 +59,11 @@ class Rise:
     run_m: float | None = None  # her last step was fast: the distance left her run began at
     run_steps: int = 0  # how many fast steps in a row
     since: int | None = None  # moving away fast: since when (confirmed)
+    # Her last step was a fall faster than anyone walks (a stray fix toward her door, or a
+    # vehicle toward it): a fast rise right after is no sign of being driven away, unless
+    # her phone says it drives (the step back from a stray was one, and a second stray then
+    # confirmed a ride: a held-out replay).
+    fell_fast: bool = False
 
     def stored(self) -> dict[str, Any]:
         return {
@@ -69,6 +75,7 @@ class Rise:
             "run_m": self.run_m,
             "run_steps": self.run_steps,
             "since": self.since,
+            "fell_fast": self.fell_fast,
         }
 
     @classmethod
@@ -83,6 +90,7 @@ class Rise:
             None if run is None else float(run),
             int(value["run_steps"]),
             None if since is None else int(since),
+            bool(value.get("fell_fast", False)),  # (kept before it was: no)
         )
 
 
@@ -115,13 +123,22 @@ def rise_after(
         return previous  # no step yet: within noise of where her last step ended
     fastest = FAST_RISE_MPS * (t - previous.at) / 1000
     rise = min(change, crow_m - previous.crow_m)
-    fast = rise > beyond and rise > fastest
-    anchor = Rise(left_m, t, crow_m, accuracy_m, speed_mps, since=previous.since)
+    fell = max(change, crow_m - previous.crow_m)
+    vehicle = _vehicle(previous.speed_mps) and _vehicle(speed_mps)
+    fast = rise > beyond and rise > fastest and (vehicle or not previous.fell_fast)
+    anchor = Rise(
+        left_m,
+        t,
+        crow_m,
+        accuracy_m,
+        speed_mps,
+        since=previous.since,
+        fell_fast=-fell > beyond and -fell > fastest,
+    )
     if not fast:
         return anchor
     run_m = previous.run_m if previous.run_m is not None else previous.left_m
     steps = previous.run_steps + 1
-    vehicle = _vehicle(previous.speed_mps) and _vehicle(speed_mps)
     confirmed = (steps >= 2 or vehicle) and left_m - run_m >= MIN_RUN_M
     since = previous.since if previous.since is not None else t if confirmed else None
     return Rise(left_m, t, crow_m, accuracy_m, speed_mps, run_m, steps, since)
