@@ -422,6 +422,14 @@ def test_signing_in_sets_the_session_cookie_and_signing_out_ends_it(cast: Cast) 
     session = right.cookies["wwm_session"]
     home = cast.client.get("/", headers={"Cookie": f"wwm_session={session}"})
     assert "Hello, Noor" in home.text
+    # Back to the sign-in page once signed in: on to where it led, not the form again.
+    back = cast.client.get(
+        "/signin?next=/walks/1",
+        headers={"Cookie": f"wwm_session={session}"},
+        follow_redirects=False,
+    )
+    assert back.status_code == 303
+    assert back.headers["location"] == "/walks/1"
     out = cast.client.post(
         "/signout",
         content=f"csrf={csrf_of(home.text)}",

@@ -675,6 +675,14 @@ def test_sos_is_held_then_can_be_cancelled_and_is_sent_when_back_online(
         }"""
     )
     assert lines_of_the_word == 1
+    # On a 320 px phone too, nothing goes off its edge (the menu did, and the page scrolled
+    # sideways: an outside review).
+    page.set_viewport_size({"width": 320, "height": 640})
+    for larger in ("200%", "250%"):  # (a phone's largest text settings go beyond 200%)
+        page.evaluate(f"document.documentElement.style.fontSize = '{larger}'")
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        expect(page.get_by_text("Menu", exact=True)).to_be_in_viewport(ratio=1)
+    page.set_viewport_size(PHONE)
     page.evaluate("document.documentElement.style.fontSize = ''")
 
     # Noor finds her: her page says the alarm is over, and who ended it.

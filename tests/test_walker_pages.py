@@ -79,6 +79,13 @@ def test_her_home_offers_the_walk_she_can_start_then_her_walk_then_how_it_went(
     # Away from her walk's page her browser shares nothing (she moved, and nothing was kept).
     assert "it does so only while your walk's page is open" in during
     assert f'href="/walks/{walk["id"]}"' in page(cast.client, "/", mira).text
+    # In her alarm the card is the alarm's, saying where to go, not a calm "Started ...".
+    sos = cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    assert sos.status_code == 200
+    alarmed = page(cast.client, "/", mira).text
+    assert 'class="card live-walk alarm"' in alarmed
+    assert "Open your walk: it says why, what you can do" in text_of(alarmed)
+    cast.client.post(f"/api/walks/{walk['id']}/ok", json={"pin": PIN}, headers=mira.auth)
     done = cast.client.post(f"/api/walks/{walk['id']}/inside", json={"pin": PIN}, headers=mira.auth)
     assert done.status_code == 200
     after = text_of(page(cast.client, "/", mira).text)

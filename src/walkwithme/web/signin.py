@@ -35,6 +35,10 @@ def _page(request: Request, status: int = 200, **shown: str) -> Response:
 
 @router.get("/signin")
 async def sign_in_page(request: Request, next: str = "/") -> Response:
+    # Signed in already (Back from the walk an alert's link opened after signing in): on to
+    # where it leads, not the form again (an outside review).
+    if await signed_in(request) is not None:
+        return RedirectResponse(_next(next), status_code=303)
     return _page(request, next=_next(next))
 
 

@@ -72,6 +72,10 @@ def walker_part(conn: Connection, person_id: int, now: int, tz: str) -> dict[str
                 "id": live.id,
                 "sentence": walker_words.state_sentence(live.walker_state.value),
                 "since": words.when(live.started_at, now, tz),
+                # As her walk page shows it (her duress PIN's cover too): an alarm or a
+                # question waiting stood in the calm card (an outside review).
+                "alarm": live.walker_state.value == "alarm",
+                "asked": live.walker_check_reason is not None,
             }
             if live is not None
             else None
