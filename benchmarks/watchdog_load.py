@@ -89,7 +89,7 @@ TIMEZONE = "Europe/Helsinki"
 HOUR_MS = 3_600_000
 # --what-if-index: indexes the schema lacks, added to the seeded database only. Every alert
 # looks up its recipients' channels by person (usecases/alerts.working_channel_ids) and every
-# claim of the outbox looks for removed channels (usecases/channels.claim): without these,
+# claim of the outbox looks for removed channels (usecases/outbox.claim): without these,
 # each is a scan of the whole channels table.
 WHAT_IF_INDEXES = (
     # The project has had these since migration 0009; kept so older checkouts can compare.

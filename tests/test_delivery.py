@@ -32,8 +32,7 @@ from walkwithme.store.schema import deliveries
 from walkwithme.store.tx import Tx
 from walkwithme.store.writer import Writer
 from walkwithme.upkeep import checks
-from walkwithme.usecases import accounts, alerts
-from walkwithme.usecases import channels as outbox
+from walkwithme.usecases import accounts, alerts, channels, outbox
 from walkwithme.web import walker_words, words
 
 
@@ -1362,7 +1361,7 @@ def sent(svc: Services, n: int) -> bool:
 def a_webhook_of_her_own(tx: Tx, url: str) -> tuple[int, int]:
     """Mira and a webhook channel of hers: (her id, the channel's id)."""
     mira = accounts.create_person(tx, accounts.NewPerson("mira@example.org", "Mira", "x"))
-    channel = outbox.add_channel(tx, mira.id, "webhook", url, "my server")
+    channel = channels.add_channel(tx, mira.id, "webhook", url, "my server")
     return mira.id, int(channel["id"])
 
 
@@ -1379,7 +1378,7 @@ def test_a_rung_notifier_sends_at_once_without_waiting_for_its_next_look(
             mira, channel = await svc.writer.run(lambda tx: a_webhook_of_her_own(tx, sink.url))
             await until(lambda: svc.notifier.asleep, "the notifier waits")
             # Nothing moves the clock: the test alert is due now, and its commit rings.
-            await svc.writer.run(lambda tx: outbox.send_test(tx, mira, channel))
+            await svc.writer.run(lambda tx: channels.send_test(tx, mira, channel))
             await until(lambda: svc.notifier.sent == 1, "the test alert is sent")
             assert len(sink.ok()) == 1
         finally:
@@ -1422,7 +1421,7 @@ def test_every_send_goes_through_one_http_client_closed_when_the_service_stops(
         try:
             mira, channel = await svc.writer.run(lambda tx: a_webhook_of_her_own(tx, sink.url))
             for n in (1, 2, 3):  # three alerts, each sent by a look of its own
-                await svc.writer.run(lambda tx: outbox.send_test(tx, mira, channel))
+                await svc.writer.run(lambda tx: channels.send_test(tx, mira, channel))
                 await until(partial(sent, svc, n), f"alert {n} is sent")
             assert svc.notifier.http is svc.outbound
             assert svc.outbound.clients_made == 1
@@ -1447,7 +1446,7 @@ def test_a_receiver_that_takes_its_time_holds_up_only_its_own_channel(
 
     def noor_too(tx: Tx) -> tuple[int, int]:
         noor = accounts.create_person(tx, accounts.NewPerson("noor@example.org", "Noor", "x"))
-        channel = outbox.add_channel(tx, noor.id, "webhook", sink.url + "/noor", "hers")
+        channel = channels.add_channel(tx, noor.id, "webhook", sink.url + "/noor", "hers")
         return noor.id, int(channel["id"])
 
     async def story() -> None:
@@ -1457,10 +1456,10 @@ def test_a_receiver_that_takes_its_time_holds_up_only_its_own_channel(
                 lambda tx: a_webhook_of_her_own(tx, sink.url + "/mira")
             )
             noor, hers = await svc.writer.run(noor_too)
-            await svc.writer.run(lambda tx: outbox.send_test(tx, mira, mine))
+            await svc.writer.run(lambda tx: channels.send_test(tx, mira, mine))
             await until(lambda: len(sink.received) == 1, "Mira's first alert reaches her server")
-            await svc.writer.run(lambda tx: outbox.send_test(tx, mira, mine))
-            await svc.writer.run(lambda tx: outbox.send_test(tx, noor, hers))
+            await svc.writer.run(lambda tx: channels.send_test(tx, mira, mine))
+            await svc.writer.run(lambda tx: channels.send_test(tx, noor, hers))
             await until(lambda: len(sink.received) == 2, "Noor's alert goes out meanwhile")
             assert [r.path for r in sink.received] == ["/mira", "/noor"]
             sink.release.set()  # Mira's server answers at last
@@ -1489,9 +1488,9 @@ def test_a_stopping_notifier_records_what_it_sent_and_claims_nothing_more(
     async def story() -> None:
         svc.start(asyncio.get_running_loop())
         mira, channel = await svc.writer.run(lambda tx: a_webhook_of_her_own(tx, sink.url))
-        await svc.writer.run(lambda tx: outbox.send_test(tx, mira, channel))
+        await svc.writer.run(lambda tx: channels.send_test(tx, mira, channel))
         await until(lambda: len(sink.received) == 1, "the first send reaches the receiver")
-        await svc.writer.run(lambda tx: outbox.send_test(tx, mira, channel))
+        await svc.writer.run(lambda tx: channels.send_test(tx, mira, channel))
         stopping = asyncio.ensure_future(svc.stop())
         await until(lambda: svc.notifier._stopping.is_set(), "the notifier is told to stop")
         sink.release.set()

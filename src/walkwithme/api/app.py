@@ -42,7 +42,7 @@ from walkwithme.api.responses import JSON
 from walkwithme.services import Services
 from walkwithme.store.database import StorageUnavailable
 from walkwithme.store.health import takes_writes
-from walkwithme.usecases import channels as outbox
+from walkwithme.usecases import outbox
 from walkwithme.web.headers import SecurityHeaders
 
 

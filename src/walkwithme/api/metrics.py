@@ -19,8 +19,7 @@ from starlette.responses import Response
 from walkwithme.api.auth import ServicesDep, sees_operations
 from walkwithme.domain.errors import Forbidden
 from walkwithme.services import Services
-from walkwithme.usecases import channels as outbox
-from walkwithme.usecases import judging
+from walkwithme.usecases import judging, outbox
 
 router = APIRouter(tags=["service"])
 

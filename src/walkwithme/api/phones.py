@@ -1,8 +1,8 @@
 """The doors the phone apps post to: OwnTracks (HTTP mode) and Traccar Client.
 
-Their status codes decide whether the phone goes on reporting (../shared/protocols.md): 401
-for OwnTracks credentials we don't know, 400 for a Traccar `id` we don't know (as Traccar's
-own server answers) and for a body that can't be parsed at all, 503 for our
+Their status codes decide whether the phone goes on reporting (docs/phones.md, "Status
+codes"): 401 for OwnTracks credentials we don't know, 400 for a Traccar `id` we don't know (as
+Traccar's own server answers) and for a body that can't be parsed at all, 503 for our
 own passing faults (the phone keeps the message and sends it again), and 200 for every other
 message, used or not (one we can't use is kept as the device's last refusal).
 """

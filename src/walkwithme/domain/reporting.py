@@ -1,6 +1,6 @@
 """How often a phone app reports, and what to tell the walker about it.
 
-The phone, not the server, decides when it sends a fix (../shared/protocols.md): OwnTracks
+The phone, not the server, decides when it sends a fix (docs/phones.md): OwnTracks
 reports often only in its Move mode (outside it, Android pings about every 15 minutes, iOS in
 Significant mode may stay silent for long), and Traccar Client 10 sends nothing while she
 stands still unless its heartbeat is on. The rules don't bend for a quiet phone (her safety

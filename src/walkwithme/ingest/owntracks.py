@@ -4,7 +4,7 @@
 Only `location` messages carry a fix. Messages encrypted with the device's key are opened
 first (ingest/owntracks_crypto.py). Every other kind (transitions, waypoints, status, lwt...)
 is read and set aside: the walk has its own door, and a 4xx would make
-iOS drop the message and Android resend it forever (../shared/protocols.md).
+iOS drop the message and Android resend it forever (docs/phones.md, "Status codes").
 """
 
 from __future__ import annotations

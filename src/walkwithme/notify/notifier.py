@@ -43,7 +43,7 @@ from walkwithme.store.database import Database
 from walkwithme.store.tx import Tx
 from walkwithme.store.writer import Writer
 from walkwithme.streets import StreetMap
-from walkwithme.usecases import channels as outbox
+from walkwithme.usecases import outbox
 
 log = logging.getLogger(__name__)
 

@@ -36,7 +36,7 @@ from walkwithme.store.migrate import (
 from walkwithme.store.schema import events, people
 from walkwithme.upkeep import hook
 from walkwithme.upkeep.reach import reach
-from walkwithme.usecases import channels as outbox
+from walkwithme.usecases import outbox
 
 REACH_TIMEOUT_S = 5.0
 AHEAD_SLACK_MS = 60_000  # the database may hold times this far past the clock (other hosts)

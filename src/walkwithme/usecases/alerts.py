@@ -46,9 +46,9 @@ from walkwithme.usecases.walk_store import get_walk
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
 # A channel that failed this many times in a row is "failing": still sent every alert (it may
-# work again), but not counted on to be heard (usecases/channels.py).
+# work again), but not counted on to be heard (usecases/outbox.py).
 FAILING_AFTER = 5
-# How often an alert is tried (usecases/channels.py): about 40 minutes of trying again.
+# How often an alert is tried (usecases/outbox.py): about 40 minutes of trying again.
 MAX_ATTEMPTS = 10
 
 
@@ -310,11 +310,6 @@ def supersede(tx: Tx, walk_id: int, kinds: tuple[str, ...], why: str) -> None:
         .values(state=DEAD, last_error=why)
     )
     forget_links(tx.conn, list(tx.conn.execute(stale).scalars()))
-
-
-def someone_would_hear(conn: Connection, walk_id: int) -> bool:
-    """True if at least one companion of the walk has a channel that has worked."""
-    return anyone_would_hear(conn, companion_ids(conn, walk_id))
 
 
 def anyone_would_hear(conn: Connection, ids: list[int]) -> bool:

@@ -6,9 +6,9 @@ response, her timeline (her own copy of each event, numbered without gaps), her 
 what her phone is told of its later fixes. Meanwhile the walk goes into a silent alarm that only
 the people looking out for her see, and it stays live and shared with them whatever she is made
 to do next, until a companion or a guardian resolves it: her own PINs, from then on, only move
-what her devices are shown (the cover: `walks.cover_state`, `cover_ended_at`, and the rules'
-facts the cover keeps of its own, its check and quiet time, which the watchdog's shadow of the
-rules judges: `judging.judge`).
+what her devices are shown (the walk's `Cover`, usecases/walk_columns.py: its state, its end,
+and the rules' facts it keeps of its own, its check and quiet time, which the watchdog's shadow
+of the rules judges: `judging._judge_covert`).
 """
 
 from __future__ import annotations

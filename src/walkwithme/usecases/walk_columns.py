@@ -227,13 +227,8 @@ KEPT = (
     Kept("progress", frozenset(PROGRESS), progress_of, progress_columns),
     Kept("cover", frozenset(COVER_COLUMNS), cover_of, cover_columns),
     Kept("shown_to_her", frozenset(SHOWN_TO_HER), shown_to_her_of, shown_to_her_columns),
-    Kept(
-        "still",
-        frozenset({"door_still"}),
-        still_of_columns,
-        lambda s: {"door_still": still_json(s)},
-    ),
-    Kept("walked", frozenset({"walked"}), walked_of_columns, lambda w: {"walked": walked_json(w)}),
+    Kept("still", frozenset({"door_still"}), still_of_columns, still_columns),
+    Kept("walked", frozenset({"walked"}), walked_of_columns, walked_columns),
 )
 # Every column whose value the walk keeps in a value of its own.
 KEPT_COLUMNS = frozenset().union(*(kept.columns for kept in KEPT))

@@ -14,8 +14,7 @@ from walkwithme.api import people as people_api
 from walkwithme.api.auth import services
 from walkwithme.api.params import Id
 from walkwithme.domain.errors import NotFound
-from walkwithme.usecases import accounts, people
-from walkwithme.usecases import channels as outbox
+from walkwithme.usecases import accounts, outbox, people
 from walkwithme.usecases.accounts import Person
 from walkwithme.web import words
 from walkwithme.web.manage_common import act, required, viewer

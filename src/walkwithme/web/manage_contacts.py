@@ -38,16 +38,7 @@ def _silence(kind: str, until: int | None, now: int, tz: str) -> str:
 
 def _context(conn: Connection, person: Person, now: int) -> dict[str, Any]:
     silenced = {
-        s["person"]["id"]: (
-            "blocked"
-            if s["kind"] == Silence.BLOCK.value
-            else "muted "
-            + (
-                "for good"
-                if s["until"] is None
-                else "until " + words.day_time(s["until"], now, person.timezone)
-            )
-        )
+        s["person"]["id"]: _silence(s["kind"], s["until"], now, person.timezone)
         for s in offer_mutes.silenced(conn, person.id, now)
     }
     mine, theirs, waiting = [], [], []
