@@ -57,3 +57,20 @@ def test_her_words_and_her_call_me_reach_his_first_screen(
     page.reload()
     expect(page.locator("#her-words")).to_contain_text("Mira: “Call me”")
     expect(page.locator("#her-words-call")).to_be_hidden()
+
+
+def test_her_call_me_without_her_number_says_to_call_the_one_he_has(
+    open_site: SiteFactory,  # noqa: F811
+    new_context: Callable[[], BrowserContext],  # noqa: F811
+) -> None:
+    """She never gave this service her number: his page said "Mira: Call me" beside "No phone
+    number given", and nothing to do (an outside review). He may have it himself."""
+    site = open_site()
+    mira, noor, _phone, walk = site.walking()
+    page = companion_page(site, new_context(), noor, walk["id"])
+    site.call(mira, "POST", f"/api/walks/{walk['id']}/messages", text="Call me", quick=True)
+    expect(page.locator("#her-words")).to_contain_text("Mira: “Call me”")
+    expect(page.locator("#her-words-call")).to_have_text(
+        "Mira has not given this service a phone number: call Mira on the one you have."
+    )
+    expect(page.get_by_role("link", name="Call Mira")).to_have_count(0)
