@@ -697,71 +697,80 @@ def test_a_process_alone_notices_nothing_and_one_that_joins_hears_every_commit_a
         db.dispose()
 
 
-def test_while_the_server_is_down_the_phone_doors_and_healthz_say_503_never_500(
-    pg_url: str, tmp_path: Path, clock: FakeClock
-) -> None:
-    """What is read on the way (her phone's OwnTracks key, the outbox's counts) can't be read
-    either: a 503 with Retry-After, which the phone's app retries and a monitor reads as down;
-    not a bare 500. Once the server is back, her fix is taken."""
+@dataclass
+class Served:
+    """The service, its database reached through a proxy that can go down, and its client."""
+
+    outage: Outage
+    services: Services
+    client: TestClient
+
+
+@pytest.fixture
+def served(pg_url: str, tmp_path: Path, clock: FakeClock) -> Iterator[Served]:
     outage = Outage()
     svc = make_services(outage.url(pg_url), tmp_path, clock)
     try:
         with TestClient(create_app(svc), base_url="http://127.0.0.1:8000", client=LOCAL) as c:
-            cast = Cast(c, svc, clock)
-            _mira, _noor, phone, walk = cast.walking()
-            outage.down()
-            clock.advance(seconds=5)
-            refused = owntracks(cast, phone, location(cast, START))
-            assert refused.status_code == 503, refused.text
-            assert refused.headers["Retry-After"]
-            health = c.get("/healthz")
-            assert health.status_code == 503, health.text
-            assert health.json()["ok"] is False
-            assert health.json()["storage"]["writes"] is False
-            outage.up()
-            clock.advance(seconds=5)
-            taken = owntracks(cast, phone, location(cast, START))
-            assert taken.status_code == 200, taken.text
-            assert c.get("/healthz").json()["ok"] is True
-            stored = svc.db.read_sync(
-                lambda conn: conn.execute(
-                    sa.select(sa.func.count()).where(fixes.c.walk_id == walk["id"])
-                ).scalar_one()
-            )
-            assert stored == 1
+            yield Served(outage, svc, c)
     finally:
         svc.db.dispose()
         outage.close()
 
 
+def test_while_the_server_is_down_the_phone_doors_and_healthz_say_503_never_500(
+    served: Served, clock: FakeClock
+) -> None:
+    """What is read on the way (her phone's OwnTracks key, the outbox's counts) can't be read
+    either: a 503 with Retry-After, which the phone's app retries and a monitor reads as down;
+    not a bare 500. Once the server is back, her fix is taken."""
+    outage, svc, c = served.outage, served.services, served.client
+    cast = Cast(c, svc, clock)
+    _mira, _noor, phone, walk = cast.walking()
+    outage.down()
+    clock.advance(seconds=5)
+    refused = owntracks(cast, phone, location(cast, START))
+    assert refused.status_code == 503, refused.text
+    assert refused.headers["Retry-After"]
+    health = c.get("/healthz")
+    assert health.status_code == 503, health.text
+    assert health.json()["ok"] is False
+    assert health.json()["storage"]["writes"] is False
+    outage.up()
+    clock.advance(seconds=5)
+    taken = owntracks(cast, phone, location(cast, START))
+    assert taken.status_code == 200, taken.text
+    assert c.get("/healthz").json()["ok"] is True
+    stored = svc.db.read_sync(
+        lambda conn: conn.execute(
+            sa.select(sa.func.count()).where(fixes.c.walk_id == walk["id"])
+        ).scalar_one()
+    )
+    assert stored == 1
+
+
 def test_after_an_outage_only_reads_met_her_phone_is_waited_for_before_she_is_asked(
-    pg_url: str, tmp_path: Path, clock: FakeClock
+    served: Served, clock: FakeClock
 ) -> None:
     """Her phone's posts failed at their first read (its token), and the watchdog's looks at
     theirs: no write of this process's was refused, so nothing held the watchdog back once
     the server was up, and she was asked "Are you OK?" 3 s later, her phone's retry still on
     its way (a review of faults with two processes). Now any refused read counts as the
     fault: her phone has `CATCH_UP_MS` to be heard, and is."""
-    outage = Outage()
-    svc = make_services(outage.url(pg_url), tmp_path, clock)
-    try:
-        with TestClient(create_app(svc), base_url="http://127.0.0.1:8000", client=LOCAL) as c:
-            cast = Cast(c, svc, clock)
-            mira, _noor, phone, walk = cast.walking()
-            outage.down()
-            clock.advance(minutes=10)  # long past her silence's limit
-            assert owntracks(cast, phone, location(cast, START)).status_code == 503
-            with pytest.raises(StorageUnavailable):
-                svc.watchdog.tick_sync()
-            outage.up()
-            clock.advance(seconds=2)
-            assert svc.watchdog.tick_sync() == []  # not asked: her phone is waited for
-            clock.advance(seconds=20)
-            assert owntracks(cast, phone, location(cast, START)).status_code == 200
-            assert "check" not in [e["kind"] for e in cast.events(mira, walk)]
-    finally:
-        svc.db.dispose()
-        outage.close()
+    outage, svc, c = served.outage, served.services, served.client
+    cast = Cast(c, svc, clock)
+    mira, _noor, phone, walk = cast.walking()
+    outage.down()
+    clock.advance(minutes=10)  # long past her silence's limit
+    assert owntracks(cast, phone, location(cast, START)).status_code == 503
+    with pytest.raises(StorageUnavailable):
+        svc.watchdog.tick_sync()
+    outage.up()
+    clock.advance(seconds=2)
+    assert svc.watchdog.tick_sync() == []  # not asked: her phone is waited for
+    clock.advance(seconds=20)
+    assert owntracks(cast, phone, location(cast, START)).status_code == 200
+    assert "check" not in [e["kind"] for e in cast.events(mira, walk)]
 
 
 def _closing(ws: Any) -> tuple[list[dict[str, Any]], int]:
@@ -776,29 +785,23 @@ def _closing(ws: Any) -> tuple[list[dict[str, Any]], int]:
 
 
 def test_a_live_stream_the_database_cant_be_read_for_says_so_and_closes_to_be_tried_again(
-    pg_url: str, tmp_path: Path, clock: FakeClock
+    served: Served, clock: FakeClock
 ) -> None:
     """It was dropped by an exception (no last message, an abnormal close): a client that
     does not reconnect on its own missed every fix after. Now it says why, with WebSocket's
     "try again later" (1013)."""
-    outage = Outage()
-    svc = make_services(outage.url(pg_url), tmp_path, clock)
-    try:
-        with TestClient(create_app(svc), base_url="http://127.0.0.1:8000", client=LOCAL) as c:
-            _mira, noor, _phone, walk = Cast(c, svc, clock).walking()
-            live = f"/api/walks/{walk['id']}/live"
-            with c.websocket_connect(live, headers=noor.auth) as ws:
-                _until(ws, "walk")
-                outage.down()
-                svc.bell.ring_all_threadsafe()  # news: the stream reads
-                last, code = _closing(ws)
-            assert last[-1]["type"] == "closed", last
-            assert "connect again" in last[-1]["reason"]
-            assert code == 1013
-            # Opened meanwhile: refused as a request is, a 503 worth a retry.
-            with pytest.raises(WebSocketDenialResponse) as refused:
-                c.websocket_connect(live, headers=noor.auth).__enter__()
-            assert refused.value.status_code == 503
-    finally:
-        svc.db.dispose()
-        outage.close()
+    outage, svc, c = served.outage, served.services, served.client
+    _mira, noor, _phone, walk = Cast(c, svc, clock).walking()
+    live = f"/api/walks/{walk['id']}/live"
+    with c.websocket_connect(live, headers=noor.auth) as ws:
+        _until(ws, "walk")
+        outage.down()
+        svc.bell.ring_all_threadsafe()  # news: the stream reads
+        last, code = _closing(ws)
+    assert last[-1]["type"] == "closed", last
+    assert "connect again" in last[-1]["reason"]
+    assert code == 1013
+    # Opened meanwhile: refused as a request is, a 503 worth a retry.
+    with pytest.raises(WebSocketDenialResponse) as refused:
+        c.websocket_connect(live, headers=noor.auth).__enter__()
+    assert refused.value.status_code == 503
