@@ -67,6 +67,13 @@ def test_frequent_fixes_take_steps_a_car_makes_fast() -> None:
     assert since(walking(300) + car) is not None
 
 
+def test_a_car_that_drives_toward_her_door_then_turns_away_is_seen_as_fast() -> None:
+    """Falls fast in a row are a ride toward her door, not a stray fix: the step back from a
+    stray is not counted, but a car's turn away is (a review found it seen a fix later)."""
+    toward = driven(100, 870, -14, 4, 10, None)  # 40 s toward her door, then away
+    assert since(walking(100) + toward + driven(140, 310, 14, 3, 10, None)) == 160_000
+
+
 def test_not_a_tram_home_a_runner_a_stray_fix_or_a_dip() -> None:
     # A tram toward home, its phone saying 7 m/s: her distance left falls.
     assert since(walking(100) + driven(100, 870, -7, 20, 10, 7.0)) is None

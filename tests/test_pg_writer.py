@@ -761,6 +761,9 @@ def test_after_an_outage_only_reads_met_her_phone_is_waited_for_before_she_is_as
     cast = Cast(c, svc, clock)
     mira, _noor, phone, walk = cast.walking()
     outage.down()
+    clock.advance(seconds=5)
+    with pytest.raises(StorageUnavailable):  # its look, a few seconds in: the fault began
+        svc.watchdog.tick_sync()
     clock.advance(minutes=10)  # long past her silence's limit
     assert owntracks(cast, phone, location(cast, START)).status_code == 503
     with pytest.raises(StorageUnavailable):

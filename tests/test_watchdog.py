@@ -6,6 +6,7 @@ loop would at that moment. Nothing sleeps.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
 from walkwithme.notify.messages import render
 from walkwithme.notify.times import with_times
+from walkwithme.store.database import StorageUnavailable
 from walkwithme.store.schema import walks
 from walkwithme.usecases import judging
 from walkwithme.web import words
@@ -66,6 +68,31 @@ def test_a_silent_walker_is_asked_then_her_companion_alarmed(cast: Cast) -> None
     assert "Asked because: the phone went silent." in body.splitlines()
     said = words.event_sentence(alarm, "Mira")
     assert said == "ALARM: no answer to “Are you OK?”, asked because: the phone went silent"
+
+
+def test_the_watchdogs_looks_refused_now_and_then_never_hold_off_a_silent_phones_alarm(
+    cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a fault her phone's messages may be on their way, and the watchdog waits a
+    minute for them (judging.CATCH_UP_MS); a fault every 50 s held a silent phone's question
+    and alarm off for as long as they came. Only a phone heard shortly before a fault can
+    have messages held up by it: she is asked, and alarmed, as without the faults."""
+    _mira, _noor, _phone, _walk = cast.walking()
+    real = judging.due_walks
+    looks = itertools.count(1)
+
+    def now_and_then(conn: Any, **kwargs: Any) -> Any:
+        if next(looks) % 10 == 0:  # a look every 5 s: one refused every 50 s
+            raise sa.exc.OperationalError("SELECT", {}, Exception("database is locked"))
+        return real(conn, **kwargs)
+
+    monkeypatch.setattr(judging, "due_walks", now_and_then)
+    decided: list[tuple[int, str]] = []
+    for step in range(1, 6 * 12 + 1):  # six minutes
+        cast.clock.advance(seconds=5)
+        with contextlib.suppress(StorageUnavailable):
+            decided += [(step * 5, kind) for kind in cast.services.watchdog.tick_sync()]
+    assert decided == [(180, "check"), (270, "alarm")]  # as without the faults
 
 
 def test_an_answered_check_lets_the_walk_go_on(cast: Cast) -> None:

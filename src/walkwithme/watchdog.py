@@ -81,11 +81,12 @@ class Watchdog:
     late_max_ms: int = 0
     _loop: BackgroundLoop = field(init=False)
     _more_due: bool = False
-    # The database's refused reads as last seen, and when a look first saw them move: the
-    # database came back then (a fault where only reads failed here, a phone's token looked
-    # up and the look's own query, while another process's writer may have seen nothing).
-    _reads_refused: int = 0
-    _reads_back_at: int | None = None
+    # Its own looks refused by the database (a fault only reads met: PostgreSQL out of reach,
+    # a phone's post failing at its token, no write tried): since when, and the fault as it
+    # was once a look read again. Not any read of the process's: a trickle of them refused
+    # elsewhere held off a silent phone's alarm (a review of this change).
+    _looks_refused_since: int | None = None
+    _looks_fault: judging.Fault | None = None
     # Set to look again at once, not at the end of its sleep (a drill's clock jump). Made
     # in the loop it runs on.
     _woken: asyncio.Event | None = None
@@ -115,15 +116,20 @@ class Watchdog:
             self.caught_up = self.caught_up or not self._more_due
         return decisions
 
-    def _back_since(self, now: int) -> int | None:
-        """When the database last came back after refusing this process's writes or reads
-        (a review of faults: with two processes, a walk was asked "Are you OK?" 3 s after an
-        outage only reads had met, her phone's retry still on its way)."""
-        if self.db.reads_refused != self._reads_refused:
-            self._reads_refused = self.db.reads_refused
-            self._reads_back_at = now  # this look read what was due: it is back
-        backs = [at for at in (self.writer.back_since, self._reads_back_at) if at is not None]
-        return max(backs, default=None)
+    def _fault(self, now: int) -> judging.Fault | None:
+        """The database's last fault this process met, its writer's or its looks' (a review
+        of faults: with two processes, a walk was asked "Are you OK?" 3 s after an outage only
+        reads had met, her phone's retry still on its way)."""
+        if self._looks_refused_since is not None:  # this look read what was due: it is back
+            self._looks_fault = judging.Fault(self._looks_refused_since, now)
+            self._looks_refused_since = None
+        writer = self.writer
+        # Refusing writes still: this look is the first after the fault, as far as it knows.
+        back = now if writer.failing_since is not None else writer.back_since
+        faults = [self._looks_fault]
+        if writer.fault_began is not None and back is not None:
+            faults.append(judging.Fault(writer.fault_began, back))
+        return max((f for f in faults if f is not None), key=lambda f: f.back, default=None)
 
     async def _walks(self, now: int, decisions: list[str]) -> bool:
         """Judge the due walks; False if the database couldn't take a write.
@@ -135,16 +141,19 @@ class Watchdog:
         for long. When more than a batch is due (the watchdog was down, or fell behind), the
         walks whose walker was asked and hasn't answered go first: their alarms have waited
         longest, and a new question can wait a moment more."""
-        due = await self.db.read(partial(judging.due_walks, now_ms=now, limit=DUE_PER_LOOK))
+        try:
+            due = await self.db.read(partial(judging.due_walks, now_ms=now, limit=DUE_PER_LOOK))
+        except StorageUnavailable:
+            if self._looks_refused_since is None:
+                self._looks_refused_since = now
+            raise
         self._more_due = len(due) >= DUE_PER_LOOK  # the next look takes the rest at once
         batch = self.judge_batch
         if len(due) > batch:
             due = await self.db.read(partial(_unanswered_first, due=due))
         outcomes: list[str | BaseException | None] = []
         phones = self.phones if self.phones is not None and self.phones.can_ask() else None
-        # The database refusing writes still (as far as the writer knows): a look it takes is
-        # the first after the fault, and what phones sent meanwhile is on its way.
-        back = now if self.writer.failing_since is not None else self._back_since(now)
+        fault = self._fault(now)
         for first in range(0, len(due), batch):
             outcomes += await asyncio.gather(
                 *(
@@ -155,7 +164,7 @@ class Watchdog:
                             seen_due=seen_due,
                             has_hook=self.has_hook,
                             can_ask_phone=phones is not None,
-                            back_since=back,
+                            fault=fault,
                         ),
                         urgent=True,  # ahead of the phones' fixes: an alarm is late already
                     )

@@ -27,7 +27,7 @@ the sign (a question already asked stands: only her PIN answers it).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 # Faster than anyone walks, or runs for long, away from her door.
 FAST_RISE_MPS = 5.0
@@ -59,11 +59,15 @@ class Rise:
     run_m: float | None = None  # her last step was fast: the distance left her run began at
     run_steps: int = 0  # how many fast steps in a row
     since: int | None = None  # moving away fast: since when (confirmed)
-    # Her last step was a fall faster than anyone walks (a stray fix toward her door, or a
-    # vehicle toward it): a fast rise right after is no sign of being driven away, unless
-    # her phone says it drives (the step back from a stray was one, and a second stray then
-    # confirmed a ride: a held-out replay).
-    fell_fast: bool = False
+    # Her last step was a sudden fall faster than anyone walks, after one that was not (a
+    # stray fix toward her door): a fast rise right after is the step back from it, no sign
+    # of being driven away, unless her phone says it drives (it was one, and a second stray
+    # then confirmed a ride: a held-out replay). Falls fast in a row are a ride toward her
+    # door (`IN_A_RUN`): one that turns away is seen as fast as ever.
+    fell_fast: int = 0
+
+    SUDDEN: ClassVar[int] = 1
+    IN_A_RUN: ClassVar[int] = 2
 
     def stored(self) -> dict[str, Any]:
         return {
@@ -90,7 +94,7 @@ class Rise:
             None if run is None else float(run),
             int(value["run_steps"]),
             None if since is None else int(since),
-            bool(value.get("fell_fast", False)),  # (kept before it was: no)
+            int(value.get("fell_fast", 0)),  # (kept before it was: none)
         )
 
 
@@ -125,7 +129,8 @@ def rise_after(
     rise = min(change, crow_m - previous.crow_m)
     fell = max(change, crow_m - previous.crow_m)
     vehicle = _vehicle(previous.speed_mps) and _vehicle(speed_mps)
-    fast = rise > beyond and rise > fastest and (vehicle or not previous.fell_fast)
+    fast = rise > beyond and rise > fastest and (vehicle or previous.fell_fast != Rise.SUDDEN)
+    fell_fast = -fell > beyond and -fell > fastest
     anchor = Rise(
         left_m,
         t,
@@ -133,7 +138,7 @@ def rise_after(
         accuracy_m,
         speed_mps,
         since=previous.since,
-        fell_fast=-fell > beyond and -fell > fastest,
+        fell_fast=(Rise.IN_A_RUN if previous.fell_fast else Rise.SUDDEN) if fell_fast else 0,
     )
     if not fast:
         return anchor

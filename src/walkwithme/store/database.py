@@ -58,9 +58,6 @@ class Database:
         review of faults)."""
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        # Reads refused so far (the database unreachable): a watchdog that sees it move knows
-        # the database failed, where no write of this process's was refused (watchdog.py).
-        self.reads_refused = 0
         # Made in the event loop that first reads for a live stream (one per loop).
         self._live_limiter: tuple[asyncio.AbstractEventLoop, anyio.CapacityLimiter] | None = None
         if self.is_sqlite:
@@ -91,7 +88,6 @@ class Database:
             # too): that is a fault of ours, a 500 and a trace in the log, not a retry forever.
             if exc.connection_invalidated or is_transient(exc):
                 log.warning("the database could not be read: %s", exc.orig)
-                self.reads_refused += 1
                 raise StorageUnavailable("the database is unavailable; try again") from exc
             raise
 

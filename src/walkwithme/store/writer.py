@@ -86,8 +86,10 @@ class Writer:
         # /healthz says so, rather than "ok" while every write fails.
         self.failing_since: int | None = None
         # When it took a commit again after refusing them (None: it never refused): what
-        # phones sent meanwhile is still on its way (usecases/judging.py waits for it).
+        # phones sent meanwhile is still on its way (usecases/judging.py waits for it); and
+        # since when it had refused them then, or refuses them now.
         self.back_since: int | None = None
+        self.fault_began: int | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -304,7 +306,7 @@ class Writer:
 
     def _refused(self) -> None:
         if self.failing_since is None:
-            self.failing_since = self._clock.now_ms()
+            self.failing_since = self.fault_began = self._clock.now_ms()
 
     def _took_writes(self) -> None:
         if self.failing_since is not None:

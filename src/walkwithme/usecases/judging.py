@@ -15,7 +15,7 @@ keeps when its phone was asked (`walks.fix_asked_at`).
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -83,14 +83,29 @@ def verdict(walk: Walk, watch: Watch, now_ms: int) -> Verdict:
 # what it looks like (silent, no nearer, her answer not in): a review of faults had her
 # asked "Are you OK?" about a phone that never stopped sending.
 CATCH_UP_MS = 60_000
+# Only a phone heard this shortly before the fault began can have messages held up by it: one
+# silent since long before is silent, fault or none (faults one after another, each held
+# off her alarm anew while her phone stayed silent: a review of this change).
+HEARD_BEFORE_FAULT_MS = 2 * CATCH_UP_MS
 
 
-def _catching_up(watch: Watch, now_ms: int, back_since: int | None) -> int | None:
+@dataclass(frozen=True)
+class Fault:
+    """The database's last fault as this process met it: since when, and when it was back
+    (the moment of the look, while it still fails)."""
+
+    began: int
+    back: int
+
+
+def _catching_up(watch: Watch, now_ms: int, fault: Fault | None) -> int | None:
     """Until when to wait for her phone's messages held up by a fault (None: no need)."""
-    if back_since is None or now_ms >= back_since + CATCH_UP_MS:
+    if fault is None or now_ms >= fault.back + CATCH_UP_MS:
         return None
     heard = watch.last_heard_at or watch.started_at
-    return back_since + CATCH_UP_MS if heard < back_since else None
+    if heard < fault.began - HEARD_BEFORE_FAULT_MS:
+        return None
+    return fault.back + CATCH_UP_MS if heard < fault.back else None
 
 
 def judge(
@@ -100,25 +115,23 @@ def judge(
     *,
     has_hook: bool = False,
     can_ask_phone: bool = False,
-    back_since: int | None = None,
+    fault: Fault | None = None,
 ) -> str | None:
     """Decide about a walk that fell due. Returns "check", "alarm", "escalated", "fix_asked"
     (ask her phones for a fresh fix now: the caller publishes it after the commit), or None
     (nothing was due after all). `has_hook`: the operator configured an emergency hook;
     `can_ask_phone`: this process can publish to phones (it follows the MQTT broker);
-    `back_since`: when the database took writes again after refusing them (`CATCH_UP_MS`)."""
+    `fault`: the database's last fault this process met (`CATCH_UP_MS`)."""
     walk = get_walk(tx.conn, walk_id)
     if walk is None or not walk.live or walk.next_due_at != seen_due:
         return None  # over, or moved by a fix since the watchdog looked
     if walk.covert:
-        return _judge_covert(
-            tx, walk, has_hook=has_hook, can_ask_phone=can_ask_phone, back_since=back_since
-        )
+        return _judge_covert(tx, walk, has_hook=has_hook, can_ask_phone=can_ask_phone, fault=fault)
     if walk.state is WalkState.ALARM:
         _walk, said = escalate(tx, walk, has_hook=has_hook)
         return "escalated" if said else None
     found = verdict(walk, walk.watch(), tx.now_ms)
-    held = _catching_up(walk.watch(), tx.now_ms, back_since)
+    held = _catching_up(walk.watch(), tx.now_ms, fault)
     if held is not None and (found.alarm is not None or found.ask is not None):
         _look_again(tx, walk, [held])
         return None
@@ -137,7 +150,7 @@ def judge(
 
 
 def _judge_covert(
-    tx: Tx, walk: Walk, *, has_hook: bool, can_ask_phone: bool, back_since: int | None
+    tx: Tx, walk: Walk, *, has_hook: bool, can_ask_phone: bool, fault: Fault | None
 ) -> str | None:
     """A walk in the silent alarm of her duress PIN: its ladder climbs, while the rules'
     shadow judges the walk her devices are shown exactly as the rules would have judged the
@@ -159,7 +172,7 @@ def _judge_covert(
         looks = [cover.escalate_at]
     elif walk.walker_live:
         found = verdict(walk, shadow, now)
-        held = _catching_up(shadow, now, back_since)  # as `judge` would hold the real walk
+        held = _catching_up(shadow, now, fault)  # as `judge` would hold the real walk
         if held is not None and (found.alarm is not None or found.ask is not None):
             found = replace(found, ask=None, alarm=None, next_due_at=held)
         if found.alarm is not None:
