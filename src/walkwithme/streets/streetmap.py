@@ -13,6 +13,7 @@ from collections import OrderedDict
 from pathlib import Path
 
 from walkwithme.streets.field import DistanceField
+from walkwithme.streets.finding import StreetFinder
 from walkwithme.streets.graph import WalkingGraph, build_walking_graph
 from walkwithme.streets.names import StreetNames
 from walkwithme.streets.osm import LatLon, read_walkable_ways
@@ -42,6 +43,7 @@ class StreetMap:
         self.max_snap_m = max_snap_m
         self._index = StreetIndex(walking)
         self._names = StreetNames(walking)
+        self._finder = StreetFinder(walking)
         self._neighbours = walking.neighbours()
         self._kept = kept
         # None: that destination is beyond the map (remembered too: its walk asks at each fix).
@@ -57,6 +59,10 @@ class StreetMap:
         """The names of the street she is nearest (and of a second at a corner), or none (a
         position vaguer than the names could say: streets/names.py)."""
         return self._names.near(lat, lon, accuracy_m)
+
+    def find_streets(self, typed: str) -> list[tuple[str, LatLon]]:
+        """Streets found by the words typed, and where each is (streets/finding.py)."""
+        return self._finder.find(typed)
 
     def field_to(self, lat: float, lon: float, *, keep: bool = True) -> DistanceField | None:
         """The distance field of this destination (None: it is beyond the map). `keep=False`

@@ -3,10 +3,10 @@ counts as arriving: list, add (coordinates typed), remove. The same use cases as
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import anyio.to_thread
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from walkwithme.api.auth import PersonDep, ServicesDep, services
@@ -39,6 +39,7 @@ async def places_page(request: Request) -> Response:
         places=found,
         centre=picking_centre(svc, found),
         tiles=svc.config.tiles_url,
+        finds_streets=svc.streets is not None,  # "Find a street" (streets/finding.py)
         default_radius=int(places.DEFAULT_RADIUS_M),
         min_radius=int(MIN_RADIUS_M),
         max_radius=int(MAX_RADIUS_M),
@@ -96,6 +97,27 @@ async def map_named(
     nearest a point picked on a map, so that the page says where that is in words (null
     without a street map, or far from any named street)."""
     return {"near": await anyio.to_thread.run_sync(named_near, svc.streets, lat, lon)}
+
+
+@api_router.get("/map/find")
+async def map_find(
+    person: PersonDep,
+    svc: ServicesDep,
+    q: Annotated[str, Query(min_length=2, max_length=60)],
+) -> dict[str, Any]:
+    """`{"streets": [{"name": "Kaivokatu", "lat", "lon"}, ...]}`: at most 8 streets of the
+    service's own street map whose name has a word beginning with each word typed (accents
+    and case aside), and where each is, for a page to bring its map there (empty without a
+    street map). Signed in only: nothing of anyone's, but not a service for all comers."""
+    streets = svc.streets
+    if streets is None:
+        return {"streets": []}
+    found = await anyio.to_thread.run_sync(streets.find_streets, q)
+    return {
+        "streets": [
+            {"name": name, "lat": round(lat, 6), "lon": round(lon, 6)} for name, (lat, lon) in found
+        ]
+    }
 
 
 @router.post("/places")

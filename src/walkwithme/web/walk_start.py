@@ -151,6 +151,7 @@ def _start_page(
         fields=fields or {},
         centre=picking_centre(svc, context["places"]),
         tiles=svc.config.tiles_url,
+        finds_streets=svc.streets is not None,  # "Find a street" (streets/finding.py)
         **context,
     )
 

@@ -131,5 +131,7 @@ export function pickOnMap({ element, where, said, radius = () => 40, picked = ()
     map.setView(at, 17, { animate: false });
     choose(at, "Chosen: where you are now");
   };
-  return { redraw: () => chosen && draw(chosen.getLatLng()), showHere, chooseHere };
+  // A street she found by its name (street_find.js): brought close, for her to tap her door.
+  const goTo = (lat, lon) => map.setView([lat, lon], 18);
+  return { redraw: () => chosen && draw(chosen.getLatLng()), showHere, chooseHere, goTo };
 }

@@ -1,6 +1,7 @@
 // Picking a new place on the map (pick_map.js), with the radius she types drawn around it.
 
 import { pickOnMap } from "./pick_map.js";
+import { findStreets } from "./street_find.js";
 
 const radius = document.getElementById("radius");
 const picker = pickOnMap({
@@ -10,6 +11,7 @@ const picker = pickOnMap({
   radius: () => Number(radius.value) || 40,
 });
 if (picker) radius.addEventListener("input", picker.redraw);
+if (picker) findStreets(picker.goTo);
 
 // "Here, where I am now": her position, asked of her browser on her tap, as the place.
 const here = document.getElementById("here-now");

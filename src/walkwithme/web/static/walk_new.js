@@ -3,6 +3,7 @@
 // browser if she already allowed it.
 
 import { pickOnMap } from "./pick_map.js";
+import { findStreets } from "./street_find.js";
 
 const warning = document.getElementById("nobody-hears");
 const boxes = [...document.querySelectorAll("input[type=checkbox][data-hears]")];
@@ -41,6 +42,7 @@ const pickMap = pickOnMap({
   said: document.getElementById("map-said"),
   picked: another,
 });
+if (pickMap) findStreets(pickMap.goTo);
 
 async function whereFrom() {
   if (!navigator.geolocation || !navigator.permissions) return;
