@@ -11,6 +11,7 @@ from playwright.sync_api import BrowserContext, expect
 
 from tests.browser_site import screenshot
 from tests.test_pages_browser import (  # noqa: F401 (fixtures)
+    DURESS,
     SiteFactory,
     browser,
     companion_page,
@@ -74,3 +75,33 @@ def test_her_call_me_without_her_number_says_to_call_the_one_he_has(
         "Mira has not given this service a phone number: call Mira on the one you have."
     )
     expect(page.get_by_role("link", name="Call Mira")).to_have_count(0)
+
+
+def test_after_her_duress_pin_her_words_are_not_on_his_first_screen_nor_buzz(
+    open_site: SiteFactory,  # noqa: F811
+    new_context: Callable[[], BrowserContext],  # noqa: F811
+) -> None:
+    """Whoever holds her phone after her duress PIN could make him call her with "Call me"
+    (a review: it stood under the alarm, and buzzed his phone). Her words stay in the
+    timeline, where he reads them with "Don't message or call Mira" above."""
+    site = open_site()
+    mira, noor = site.person("Mira"), site.person("Noor")
+    site.link(mira, noor)
+    walk = site.start_walk(mira, duress_pin=DURESS)
+    site.send(site.device(mira), site.route_home()[0])
+    messages = f"/api/walks/{walk['id']}/messages"
+    page = companion_page(site, new_context(), noor, walk["id"])
+    page.evaluate("navigator.vibrate = (pattern) => { window.buzzed = pattern; return true; }")
+    site.call(mira, "POST", messages, text="Call me", quick=True)
+    expect(page.locator("#her-words")).to_contain_text("Mira: “Call me”")
+    page.evaluate("window.buzzed = undefined")
+    site.call(mira, "POST", f"/api/walks/{walk['id']}/sos")
+    site.call(mira, "POST", f"/api/walks/{walk['id']}/ok", pin=DURESS)
+    expect(page.locator("#alarm-silent")).to_be_visible()
+    expect(page.locator("#her-words")).to_have_count(0)
+    site.call(mira, "POST", messages, text="Call me", quick=True)
+    expect(page.locator("#timeline li").first).to_contain_text("Mira: “Call me”")
+    assert page.evaluate("window.buzzed") is None
+    page.reload()
+    expect(page.locator("#alarm-silent")).to_be_visible()
+    expect(page.locator("#her-words")).to_have_count(0)

@@ -39,7 +39,7 @@ export function alarmBanner({ data, tables, name, view, refreshTimes }) {
   function goSilent() {
     const warning = byId("alarm-silent");
     if (warning) warning.hidden = false;
-    const calls = ".call, .replies, #replied, #asked-call, #her-words-call";
+    const calls = ".call, .replies, #replied, #asked-call, #her-words, #her-words-call";
     for (const element of document.querySelectorAll(calls)) {
       element.remove(); // (her number's dial links: "Call Mira" under "Are you OK?" too)
     }

@@ -24,6 +24,8 @@ export function keepHeard({ box, tables, me, tz, onTitle, from = null, call = nu
       return;
     }
     if (event.kind !== "message") return;
+    // Gone from his page with her duress PIN (alarm_banner.js): nothing said, nothing buzzed.
+    if (!box.isConnected) return;
     const sender = event.sender || {};
     if (sender.id === me) {
       title = null; // she answered: her tab stops asking
