@@ -7,6 +7,7 @@ loop would at that moment. Nothing sleeps.
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 from pathlib import Path
 from typing import Any
@@ -75,8 +76,9 @@ def test_the_watchdogs_looks_refused_now_and_then_never_hold_off_a_silent_phones
 ) -> None:
     """After a fault her phone's messages may be on their way, and the watchdog waits a
     minute for them (judging.CATCH_UP_MS); a fault every 50 s held a silent phone's question
-    and alarm off for as long as they came. Only a phone heard shortly before a fault can
-    have messages held up by it: she is asked, and alarmed, as without the faults."""
+    and alarm off for as long as they came. Only a phone not yet silent when a fault began
+    can have had messages held up by it: she is asked at most a minute later than without
+    the faults, and alarmed when her answer's time is up."""
     _mira, _noor, _phone, _walk = cast.walking()
     real = judging.due_walks
     looks = itertools.count(1)
@@ -92,7 +94,33 @@ def test_the_watchdogs_looks_refused_now_and_then_never_hold_off_a_silent_phones
         cast.clock.advance(seconds=5)
         with contextlib.suppress(StorageUnavailable):
             decided += [(step * 5, kind) for kind in cast.services.watchdog.tick_sync()]
-    assert decided == [(180, "check"), (270, "alarm")]  # as without the faults
+    [(asked_at, asked), (alarmed_at, alarmed)] = decided
+    assert (asked, alarmed) == ("check", "alarm")
+    assert 180 <= asked_at <= 180 + 65  # (silent for three minutes by day)
+    assert alarmed_at == asked_at + 90
+
+
+def test_a_write_refused_after_the_watchdog_looked_holds_the_walk_it_then_judges(
+    cast: Cast,
+) -> None:
+    """The fault is read as the walk is judged, on the writer's thread, not when the watchdog
+    looked (a diff review: a walk that fell due as another process began to hold SQLite's
+    lock was asked at once after it, her phone's refused fix still on its way)."""
+    mira, _noor, phone, walk = cast.walking()
+    cast.send(phone, cast.fix(START))
+    cast.clock.advance(minutes=3)  # silent by day: due now
+    services = cast.services
+    [(walk_id, seen_due)] = services.db.read_sync(
+        functools.partial(judging.due_walks, now_ms=cast.clock.now_ms(), limit=10)
+    )
+    faults = services.watchdog._faults(cast.clock.now_ms())  # its look: no fault yet
+    services.writer._refused()  # meanwhile her phone's fix is refused (the lock), then
+    services.writer._took_writes()  # the lock is let go
+    decided = services.writer.run_sync(
+        functools.partial(judging.judge, walk_id=walk_id, seen_due=seen_due, faults=faults)
+    )
+    assert decided is None  # held: her phone's fix is on its way
+    assert "check" not in kinds(cast, mira, walk)
 
 
 def test_an_answered_check_lets_the_walk_go_on(cast: Cast) -> None:

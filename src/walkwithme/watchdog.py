@@ -116,20 +116,25 @@ class Watchdog:
             self.caught_up = self.caught_up or not self._more_due
         return decisions
 
-    def _fault(self, now: int) -> judging.Fault | None:
-        """The database's last fault this process met, its writer's or its looks' (a review
-        of faults: with two processes, a walk was asked "Are you OK?" 3 s after an outage only
-        reads had met, her phone's retry still on its way)."""
+    def _faults(self, now: int) -> judging.Faults:
+        """The database's last fault this process met, its looks' or its writer's, as of the
+        moment a walk is judged (a review of faults: with two processes, a walk was asked "Are
+        you OK?" 3 s after an outage only reads had met, her phone's retry on its way)."""
         if self._looks_refused_since is not None:  # this look read what was due: it is back
             self._looks_fault = judging.Fault(self._looks_refused_since, now)
             self._looks_refused_since = None
-        writer = self.writer
-        # Refusing writes still: this look is the first after the fault, as far as it knows.
-        back = now if writer.failing_since is not None else writer.back_since
-        faults = [self._looks_fault]
-        if writer.fault_began is not None and back is not None:
-            faults.append(judging.Fault(writer.fault_began, back))
-        return max((f for f in faults if f is not None), key=lambda f: f.back, default=None)
+        looks, writer = self._looks_fault, self.writer
+
+        def as_of(now_ms: int) -> judging.Fault | None:
+            # (On the writer's thread, which alone moves what it reads of the writer.) Refusing
+            # writes still: this judgement is the first after the fault, as far as it knows.
+            back = now_ms if writer.failing_since is not None else writer.back_since
+            faults = [looks]
+            if writer.fault_began is not None and back is not None:
+                faults.append(judging.Fault(writer.fault_began, back))
+            return max((f for f in faults if f is not None), key=lambda f: f.back, default=None)
+
+        return as_of
 
     async def _walks(self, now: int, decisions: list[str]) -> bool:
         """Judge the due walks; False if the database couldn't take a write.
@@ -153,7 +158,7 @@ class Watchdog:
             due = await self.db.read(partial(_unanswered_first, due=due))
         outcomes: list[str | BaseException | None] = []
         phones = self.phones if self.phones is not None and self.phones.can_ask() else None
-        fault = self._fault(now)
+        faults = self._faults(now)
         for first in range(0, len(due), batch):
             outcomes += await asyncio.gather(
                 *(
@@ -164,7 +169,7 @@ class Watchdog:
                             seen_due=seen_due,
                             has_hook=self.has_hook,
                             can_ask_phone=phones is not None,
-                            fault=fault,
+                            faults=faults,
                         ),
                         urgent=True,  # ahead of the phones' fixes: an alarm is late already
                     )

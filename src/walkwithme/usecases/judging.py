@@ -15,6 +15,7 @@ keeps when its phone was asked (`walks.fix_asked_at`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import sqlalchemy as sa
@@ -83,10 +84,6 @@ def verdict(walk: Walk, watch: Watch, now_ms: int) -> Verdict:
 # what it looks like (silent, no nearer, her answer not in): a review of faults had her
 # asked "Are you OK?" about a phone that never stopped sending.
 CATCH_UP_MS = 60_000
-# Only a phone heard this shortly before the fault began can have messages held up by it: one
-# silent since long before is silent, fault or none (faults one after another, each held
-# off her alarm anew while her phone stayed silent: a review of this change).
-HEARD_BEFORE_FAULT_MS = 2 * CATCH_UP_MS
 
 
 @dataclass(frozen=True)
@@ -98,12 +95,21 @@ class Fault:
     back: int
 
 
-def _catching_up(watch: Watch, now_ms: int, fault: Fault | None) -> int | None:
-    """Until when to wait for her phone's messages held up by a fault (None: no need)."""
+# The database's last fault as of a moment (its time): read when a walk is judged, on the
+# writer's thread, not when the watchdog looked: a write refused in between is a fault too
+# (a diff review: a walk that fell due as a lock began was asked at once, after it).
+Faults = Callable[[int], Fault | None]
+
+
+def _catching_up(walk: Walk, watch: Watch, now_ms: int, fault: Fault | None) -> int | None:
+    """Until when to wait for her phone's messages held up by a fault (None: no need). Only
+    a phone not yet silent by the rules when the fault began can have had messages held up
+    by it: one silent before is silent, fault or none (faults one after another each held
+    off her alarm anew while her phone stayed silent: a review of this change)."""
     if fault is None or now_ms >= fault.back + CATCH_UP_MS:
         return None
     heard = watch.last_heard_at or watch.started_at
-    if heard < fault.began - HEARD_BEFORE_FAULT_MS:
+    if heard < fault.began - walk.profiles.at(fault.began, walk.timezone).silent_ms:
         return None
     return fault.back + CATCH_UP_MS if heard < fault.back else None
 
@@ -115,13 +121,14 @@ def judge(
     *,
     has_hook: bool = False,
     can_ask_phone: bool = False,
-    fault: Fault | None = None,
+    faults: Faults | None = None,
 ) -> str | None:
     """Decide about a walk that fell due. Returns "check", "alarm", "escalated", "fix_asked"
     (ask her phones for a fresh fix now: the caller publishes it after the commit), or None
     (nothing was due after all). `has_hook`: the operator configured an emergency hook;
     `can_ask_phone`: this process can publish to phones (it follows the MQTT broker);
-    `fault`: the database's last fault this process met (`CATCH_UP_MS`)."""
+    `faults`: the database's last fault this process met (`CATCH_UP_MS`)."""
+    fault = faults(tx.now_ms) if faults is not None else None
     walk = get_walk(tx.conn, walk_id)
     if walk is None or not walk.live or walk.next_due_at != seen_due:
         return None  # over, or moved by a fix since the watchdog looked
@@ -131,7 +138,7 @@ def judge(
         _walk, said = escalate(tx, walk, has_hook=has_hook)
         return "escalated" if said else None
     found = verdict(walk, walk.watch(), tx.now_ms)
-    held = _catching_up(walk.watch(), tx.now_ms, fault)
+    held = _catching_up(walk, walk.watch(), tx.now_ms, fault)
     if held is not None and (found.alarm is not None or found.ask is not None):
         _look_again(tx, walk, [held])
         return None
@@ -172,7 +179,7 @@ def _judge_covert(
         looks = [cover.escalate_at]
     elif walk.walker_live:
         found = verdict(walk, shadow, now)
-        held = _catching_up(shadow, now, fault)  # as `judge` would hold the real walk
+        held = _catching_up(walk, shadow, now, fault)  # as `judge` would hold the real walk
         if held is not None and (found.alarm is not None or found.ask is not None):
             found = replace(found, ask=None, alarm=None, next_due_at=held)
         if found.alarm is not None:
