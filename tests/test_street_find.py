@@ -43,3 +43,34 @@ def test_the_api_finds_for_those_signed_in_and_names_a_bad_query(cast: Cast) -> 
     assert short.status_code == 422
     assert "q" in short.text
     assert cast.client.get("/api/map/find?q=kaivo").status_code == 401
+
+
+def test_streets_of_one_name_in_two_towns_are_two_finds_said_by_a_street_near_each() -> None:
+    """A region's file (docs/streets.md) has a Koulukatu in every town: they were one find, in
+    one town only (a review). And letters a phone types plainly find their street."""
+    from walkwithme.streets.graph import build_walking_graph
+    from walkwithme.streets.osm import Chain, Ways
+    from walkwithme.streets.streetmap import StreetMap
+
+    where = {
+        # Koulukatu in one town, Kirkkotie across it; 20 km on, Koulukatu again, Asematie.
+        1: (60.30, 25.000), 2: (60.30, 25.004), 3: (60.301, 25.002), 4: (60.299, 25.002),
+        5: (60.48, 25.000), 6: (60.48, 25.004), 7: (60.481, 25.002), 8: (60.479, 25.002),
+        9: (60.30, 25.002), 10: (60.48, 25.002), 11: (60.39, 25.01),
+    }  # fmt: skip
+    chains = [
+        Chain([1, 9, 2], True, "Koulukatu"),
+        Chain([3, 9, 4], True, "Kirkkotie"),
+        Chain([5, 10, 6], True, "Koulukatu"),
+        Chain([7, 10, 8], True, "Asematie"),
+        Chain([2, 11, 6], True, None),  # the road between, unnamed
+        Chain([3, 7], True, "Søndre gate"),
+    ]
+    streets = StreetMap(build_walking_graph(Ways(chains, where)))
+    found = streets.find_streets("koulu")
+    assert sorted(name for name, _where in found) == [
+        "Koulukatu, near Asematie",
+        "Koulukatu, near Kirkkotie",
+    ]
+    assert {round(where[0], 2) for _name, where in found} == {60.30, 60.48}
+    assert [name for name, _where in streets.find_streets("sondre")] == ["Søndre gate"]

@@ -38,3 +38,15 @@ class StreetNames:
                 nearest[name] = metres
         ranked = sorted(nearest, key=lambda name: (nearest[name], name))
         return ranked[:1] + [name for name in ranked[1:2] if nearest[name] <= CORNER_M]
+
+    def other_near(self, lat: float, lon: float, name: str, within_m: float = 400.0) -> str | None:
+        """The nearest named street of another name within `within_m`: which of a region's
+        streets of one name it is ("Koulukatu, near Kirkkotie"), or None."""
+        if self._index is None:
+            return None
+        nearest: dict[str, float] = {}
+        for segment, metres in self._index.segments_within(lat, lon, within_m).items():
+            other = self._names[segment]
+            if other != name and metres < nearest.get(other, within_m + 1):
+                nearest[other] = metres
+        return min(nearest, key=lambda other: (nearest[other], other), default=None)

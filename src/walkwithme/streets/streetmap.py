@@ -43,7 +43,7 @@ class StreetMap:
         self.max_snap_m = max_snap_m
         self._index = StreetIndex(walking)
         self._names = StreetNames(walking)
-        self._finder = StreetFinder(walking)
+        self._finder = StreetFinder(walking, self._names)
         self._neighbours = walking.neighbours()
         self._kept = kept
         # None: that destination is beyond the map (remembered too: its walk asks at each fix).

@@ -45,14 +45,17 @@ export function findStreets(goTo) {
     }
     try {
       const answer = await fetch(`/api/map/find?q=${encodeURIComponent(words)}`, { cache: "no-store" });
-      if (!answer.ok || mine !== asked) return;
+      if (mine !== asked) return;
+      if (!answer.ok) throw new Error(`${answer.status}`); // (signed out, a fault: said below)
       const { streets } = await answer.json();
       offer(streets);
       said.textContent = streets.length
         ? `${streets.length === 1 ? "One street" : `${streets.length} streets`} found: choose yours.`
         : "No street of that name on this map: try fewer letters, or tap the map.";
     } catch {
-      if (mine === asked) said.textContent = "Can't look it up now: tap the map instead.";
+      if (mine !== asked) return;
+      offer([]);
+      said.textContent = "Can't look it up now: tap the map instead.";
     }
   }
 
