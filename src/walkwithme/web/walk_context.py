@@ -232,9 +232,11 @@ def walk_context(
         "waiting_answer": words.asked(question, name, tz) if question else None,
         # Her newest words, on his first screen ("Mira: “Call me”"): only in the timeline,
         # they were some 3,000 px down his page (an outside review).
-        # (Not after her duress PIN: whoever holds her phone could make him call her.)
+        # (Not after her duress PIN: whoever holds her phone could make him call her; not
+        # through a link, which says nothing of her number.)
+        "her_words": (her_words := live and not silent and "id" in view["walker"]),
         "her_said": heard(seen.events, me, tz or "UTC", int(view["walker"]["id"]))
-        if live and not silent and "id" in view["walker"]
+        if her_words
         else None,
         "alarm": alarm,
         "alarm_reason": _alarm_reason(alarm) if alarm else None,
