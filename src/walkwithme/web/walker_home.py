@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from walkwithme.domain.walks import WalkState
 from walkwithme.usecases import contacts, offer_views, timeline, walk_record, walks
 from walkwithme.usecases.timeline import FOR_ALL, FOR_WALKER, Audience
 from walkwithme.web import walker_words, words
@@ -74,7 +75,7 @@ def walker_part(conn: Connection, person_id: int, now: int, tz: str) -> dict[str
                 "since": words.when(live.started_at, now, tz),
                 # As her walk page shows it (her duress PIN's cover too): an alarm or a
                 # question waiting stood in the calm card (an outside review).
-                "alarm": live.walker_state.value == "alarm",
+                "alarm": live.walker_state is WalkState.ALARM,
                 "asked": live.walker_check_reason is not None,
             }
             if live is not None
