@@ -60,6 +60,7 @@ def test_a_reload_or_back_on_the_answer_page_sends_nothing_again(
     expect(page.get_by_role("heading", level=1)).not_to_have_text("Thank you")
     page.go_back()  # to the answer page: read again, not sent again
     expect(page.get_by_role("heading", level=1)).to_have_text("Already answered")
+    expect(page.get_by_role("link", name="Open your walk")).to_be_visible()  # a way on
     page.reload()
     expect(page.get_by_role("heading", level=1)).to_have_text("Already answered")
     assert pin_events(site, mira, walk["id"]) == answered

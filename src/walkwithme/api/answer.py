@@ -118,6 +118,7 @@ async def form(token: str, request: Request, svc: ServicesDep) -> HTMLResponse:
             request,
             heading="Already answered",
             message="Nothing waits for your answer: the people following your walk know.",
+            walk_url=f"/walks/{read.walk.id}",  # the way on (it was a dead end after Back)
         )
     return _asking(request, read)
 
