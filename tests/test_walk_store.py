@@ -19,7 +19,7 @@ from walkwithme.domain.walks import WalkState
 from walkwithme.store.schema import walks
 from walkwithme.store.tx import Tx
 from walkwithme.usecases import walk_record, walk_store
-from walkwithme.usecases.walk_columns import LastFix, ShownToHer
+from walkwithme.usecases.walk_columns import Cover, Judged, LastFix, ShownToHer
 
 # The walk's columns of where she was last seen, by the `LastFix` field each keeps: written out
 # here rather than taken from walk_record, so that a mismatch of the two shows.
@@ -34,6 +34,9 @@ LAST_COLUMNS = {
 }
 # And of how she gets nearer, by the `Progress` field each keeps (the same names).
 PROGRESS_COLUMNS = ("progress_m", "progress_at", "away_since", "closer_m", "straight_m")
+# And of what the rules did about it, by the `Judged` field each keeps (the same names; under
+# her duress PIN's cover, `cover_` and the name).
+JUDGED_COLUMNS = ("check_reason", "escalate_at")
 _SOME = st.none() | st.integers(0, 2**40) | st.floats(-90, 90)
 
 CHANGES = st.fixed_dictionaries(
@@ -47,6 +50,8 @@ CHANGES = st.fixed_dictionaries(
         "away_since": st.none() | st.integers(0, 2**40),
         "straight_m": st.none() | st.floats(0, 10_000),
         "check_reason": st.none() | st.sampled_from(["silent", "stalled"]),
+        "escalate_at": st.none() | st.integers(0, 2**40),
+        "cover_check_asked_at": st.none() | st.integers(0, 2**40),
         "wrong_pins": st.integers(0, 5),
         "fix_seq": st.integers(0, 10_000),
         "door_still": st.none(),
@@ -89,9 +94,19 @@ def test_a_walk_changed_is_what_replace_makes(changes: dict[str, Any]) -> None:
         last=LastFix(at=500, lat=60.1, lon=24.9, battery_pct=80.0),
         shown_to_her=ShownToHer(3, LastFix(at=400, lat=60.0, lon=24.8, battery_pct=90.0), 420),
         progress=Progress(1_200.0, 300, None, closer_m=1_180.0, straight_m=900.0),
+        judged=Judged(check_reason="late", check_asked_at=700, quiet_rules="late=800"),
+        cover=Cover(WalkState.ACTIVE, since=600, judged=Judged(check_asked_at=650)),
     )
     changed = walk_store._changed(walk, WalkState.AT_DOOR, dict(changes))
-    kept = {"door_still", "walker_last", "walker_forgotten_at", *LAST_COLUMNS, *PROGRESS_COLUMNS}
+    kept = {
+        "door_still",
+        "walker_last",
+        "walker_forgotten_at",
+        "cover_check_asked_at",
+        *LAST_COLUMNS,
+        *PROGRESS_COLUMNS,
+        *JUDGED_COLUMNS,
+    }
     plain = {k: v for k, v in changes.items() if k not in kept}
     expected = replace(walk, state=WalkState.AT_DOOR, still=None, **plain)
     # A column of its progress changes that, and keeps the others; no least distance left
@@ -114,6 +129,15 @@ def test_a_walk_changed_is_what_replace_makes(changes: dict[str, Any]) -> None:
     if "walker_forgotten_at" in changes:
         shown = replace(shown, forgotten_at=changes["walker_forgotten_at"])
     expected = replace(expected, shown_to_her=shown)
+    # A column of what the rules did changes that, and keeps the rest; a column of the cover's,
+    # the cover's (and not the walk's own).
+    judged = replace(walk.judged, **{k: v for k, v in changes.items() if k in JUDGED_COLUMNS})
+    assert walk.cover is not None
+    cover = walk.cover
+    if "cover_check_asked_at" in changes:
+        asked = changes["cover_check_asked_at"]
+        cover = replace(cover, judged=replace(cover.judged, check_asked_at=asked))
+    expected = replace(expected, judged=judged, cover=cover)
     assert changed == expected
     assert walk.state is WalkState.ACTIVE  # the walk it was made from is untouched
     with pytest.raises(TypeError, match="not fields of a walk"):

@@ -48,7 +48,7 @@ def _said(request: Request, message: str, status: int) -> HTMLResponse:
 def _asked(walk: Walk) -> bool:
     """Whether a question (or an alarm she can end) waits for her answer, as her own devices
     are shown the walk (after her duress PIN, as her real PIN would have left it)."""
-    return walk.walker_check_reason is not None or walk.walker_state is WalkState.ALARM
+    return walk.walker_judged.check_reason is not None or walk.walker_state is WalkState.ALARM
 
 
 class Read(NamedTuple):
@@ -94,7 +94,7 @@ def _asking(request: Request, read: Read, status: int = 200, **shown: str | bool
             why += " If you can, call one of them, or the emergency number."
     else:
         heading = "Are you OK?"
-        why = why_asked(walk.walker_check_reason, timer=walk.destination is None) or ""
+        why = why_asked(walk.walker_judged.check_reason, timer=walk.destination is None) or ""
         # By when, on her clock, as her walk page says it.
         by = walker_words.answer_by(walk, tz)
         until = f"Answer by {by}: after that, they are alerted." if by else ""

@@ -140,17 +140,17 @@ def escalate(tx: Tx, walk: Walk, *, has_hook: bool) -> tuple[Walk, bool]:
     (a walker without guardians goes straight to the hook). At the top, say it again every
     ten minutes: an alarm is never left with nobody watching it. Returns the walk as saved,
     and whether anybody was told (not yet, when her companions are the top: `_climb`)."""
-    climb = _climb(tx, walk, walk.escalation_level, walk.alarm_since, has_hook)
+    climb = _climb(tx, walk, walk.judged.escalation_level, walk.alarm_since, has_hook)
     # Her guardians, passed over on the way up because none has a channel that has worked
     # yet: told all the same (an untested channel may work), as they are told it is over
     # (they were told only that: an outside review).
-    guardians_passed = (walk.escalation_level or 0) < _GUARDIANS <= climb.level
+    guardians_passed = (walk.judged.escalation_level or 0) < _GUARDIANS <= climb.level
     walk = save(tx, walk, escalation_level=climb.level, escalate_at=climb.next_at)
     if not climb.says:
         return walk, False
     rung = LADDER[climb.level]
     facts = {
-        "reason": walk.alarm_reason,
+        "reason": walk.judged.alarm_reason,
         **_asked_before(tx.conn, walk.id, walk.alarm_since, walker=False),
         "rung": rung,
         "again": climb.again,
@@ -198,7 +198,7 @@ def escalate(tx: Tx, walk: Walk, *, has_hook: bool) -> tuple[Walk, bool]:
 def _given_to(conn: Connection, walk: Walk) -> dict[str, Any]:
     """What her duress PIN was given to do, as its silent alarm said it first (her guardians
     and the hook read "Mira entered their duress PIN" without "to say “I'm inside”")."""
-    if walk.alarm_reason != Reason.DURESS.value:
+    if walk.judged.alarm_reason != Reason.DURESS.value:
         return {}
     first = timeline.last_event(
         conn, walk.id, "alarm", since=walk.alarm_since or 0, seen_by=(FOR_COMPANIONS,), first=True
@@ -236,16 +236,16 @@ def escalate_shown(tx: Tx, walk: Walk, cover: Cover, *, has_hook: bool) -> bool:
     """The ladder of the alarm her devices are shown (`cover`), under a silent alarm: it
     climbs as that alarm's own ladder would have, on her timeline only (the silent alarm's
     ladder tells the people). Returns whether it said anything."""
-    climb = _climb(tx, walk, cover.escalation_level, cover.alarm_at, has_hook)
+    climb = _climb(tx, walk, cover.judged.escalation_level, cover.judged.alarm_at, has_hook)
     walk = save(tx, walk, cover_escalation_level=climb.level, cover_escalate_at=climb.next_at)
     if not climb.says:
         return False
     facts = {
-        "reason": cover.alarm_reason,
-        **_asked_before(tx.conn, walk.id, cover.alarm_at, walker=True),
+        "reason": cover.judged.alarm_reason,
+        **_asked_before(tx.conn, walk.id, cover.judged.alarm_at, walker=True),
         "rung": LADDER[climb.level],
         "again": climb.again,
-        **_on_it(tx.conn, walk.id, cover.alarm_at, walker=True),
+        **_on_it(tx.conn, walk.id, cover.judged.alarm_at, walker=True),
         **facts_of(walk, tx.now_ms),
     }
     timeline.record(tx, walk.id, "alarm_escalated", audience=FOR_WALKER, **facts)

@@ -52,13 +52,15 @@ def say(
     cover = walk.cover
     # (Said to everyone before her duress PIN made the cover, it counts for both sides.)
     looking = (timeline.FOR_ALL, timeline.FOR_COMPANIONS)
-    if not _said_lately(tx, walk.id, walk.alarm_at, looking):
+    if not _said_lately(tx, walk.id, walk.judged.alarm_at, looking):
         audience = timeline.FOR_ALL if cover is None else timeline.FOR_COMPANIONS
         event_id = timeline.record(tx, walk.id, KIND, audience=audience, **facts)
         reached.tell(tx, walk, KIND, facts, event_id)
     if cover is None or cover.state is not WalkState.ALARM:
         return
-    if not _said_lately(tx, walk.id, cover.alarm_at, (timeline.FOR_ALL, timeline.FOR_WALKER)):
+    if not _said_lately(
+        tx, walk.id, cover.judged.alarm_at, (timeline.FOR_ALL, timeline.FOR_WALKER)
+    ):
         timeline.record(tx, walk.id, KIND, audience=timeline.FOR_WALKER, **facts)
 
 

@@ -197,7 +197,7 @@ def _resolve(
     # follows it until it is over (contacts.standing), so hears that it is.
     reached = who_it_reached(tx.conn, walk)
     looks.forget_what_the_cover_hid(tx, walk)
-    reason = walk.alarm_reason
+    reason = walk.judged.alarm_reason
     audience = audience_for(walk)
     shown_reason = walk.walker_alarm_reason if walk.covert else None
     back, after = walk.after_alarm, _after_alarm(walk, tx.now_ms)
@@ -218,7 +218,7 @@ def _resolve(
         "note": note,
         "reason": reason,
     }
-    stale = ("alarm",) if walk.check_reason is not None else ("alarm", "check")
+    stale = ("alarm",) if walk.judged.check_reason is not None else ("alarm", "check")
     alerts.supersede(tx, walk.id, stale, "the alarm was resolved")
     event_id = timeline.record(
         tx, walk.id, "alarm_resolved", audience=audience, actor_id=by, **facts
@@ -277,7 +277,7 @@ class Reached:
 
 def who_it_reached(conn: Connection, walk: Walk) -> Reached:
     """Everyone the walk's alarm has reached so far (`Reached`)."""
-    rung = walk.escalation_level or 0  # the highest rung the alarm reached
+    rung = walk.judged.escalation_level or 0  # the highest rung the alarm reached
     guardians = (
         alerts.guardian_ids(
             conn, walk.walker_id, alarm_at=walk.alarm_since, walking_since=walk.walking_since
@@ -306,8 +306,8 @@ def _after_alarm(walk: Walk, now_ms: int) -> dict[str, Any]:
         return {**ended, **_COVER_CLEARED, "ended_at": cover.ended_at}
     return {
         **_COVER_CLEARED,
-        "check_reason": cover.check_reason,
-        "check_asked_at": cover.check_asked_at,
-        "quiet_until": cover.quiet_until,
-        "quiet_rules": cover.quiet_rules,
+        "check_reason": cover.judged.check_reason,
+        "check_asked_at": cover.judged.check_asked_at,
+        "quiet_until": cover.judged.quiet_until,
+        "quiet_rules": cover.judged.quiet_rules,
     }

@@ -143,7 +143,7 @@ def judge(
         _look_again(tx, walk, [held])
         return None
     if found.alarm is not None:
-        raise_alarm(tx, walk, found.alarm, asked=walk.check_reason)
+        raise_alarm(tx, walk, found.alarm, asked=walk.judged.check_reason)
         return "alarm"
     if found.ask is not None:
         wait = _fresh_fix_first(tx, walk, walk.watch(), found.ask, can_ask_phone)
@@ -167,23 +167,23 @@ def _judge_covert(
     now = tx.now_ms
     decided: str | None = None
     saved = False  # the walk was saved: its due time is recomputed already
-    if walk.escalate_at is not None and walk.escalate_at <= now:
+    if walk.judged.escalate_at is not None and walk.judged.escalate_at <= now:
         walk, said = escalate(tx, walk, has_hook=has_hook)
         decided, saved = ("escalated" if said else None), True
     shadow = walk.cover_watch()
     cover = walk.cover
     if cover is not None and cover.state is WalkState.ALARM:
-        if cover.escalate_at is not None and cover.escalate_at <= now:
+        if cover.judged.escalate_at is not None and cover.judged.escalate_at <= now:
             said = escalate_shown(tx, walk, cover, has_hook=has_hook)
             return "escalated" if said else decided
-        looks = [cover.escalate_at]
+        looks = [cover.judged.escalate_at]
     elif walk.walker_live:
         found = verdict(walk, shadow, now)
         held = _catching_up(walk, shadow, now, fault)  # as `judge` would hold the real walk
         if held is not None and (found.alarm is not None or found.ask is not None):
             found = replace(found, ask=None, alarm=None, next_due_at=held)
         if found.alarm is not None:
-            asked = walk.walker_check_reason  # the question her devices were asked
+            asked = walk.walker_judged.check_reason  # the question her devices were asked
             walk = shown_alarm(tx, walk, found.alarm, asked)
             tell_shown(tx, walk, "alarm", found.alarm, asked)
             return "alarm"
@@ -192,13 +192,15 @@ def _judge_covert(
             if wait is None:
                 ask(tx, walk, found.ask)
                 return "check"
-            asked = _wait_for_fix(tx, walk, wait, [walk.escalate_at, next_look_after(shadow, now)])
+            asked = _wait_for_fix(
+                tx, walk, wait, [walk.judged.escalate_at, next_look_after(shadow, now)]
+            )
             return asked or decided
         looks = [found.next_due_at, next_look_after(shadow, now)]
     else:
         looks = []
     if not saved:
-        _look_again(tx, walk, [walk.escalate_at, *looks])
+        _look_again(tx, walk, [walk.judged.escalate_at, *looks])
     return decided
 
 

@@ -25,6 +25,7 @@ from walkwithme.store.tx import Tx
 from walkwithme.usecases import alarms, alerts, cover_channels, helping, next_walks, timeline
 from walkwithme.usecases.offers import LocalTime
 from walkwithme.usecases.timeline import FOR_COMPANIONS, FOR_WALKER
+from walkwithme.usecases.walk_columns import judged_columns
 from walkwithme.usecases.walk_record import Walk, shown_columns
 from walkwithme.usecases.walk_store import save
 from walkwithme.usecases.walks import ended_for_her, own_live_walk, person_name
@@ -211,7 +212,7 @@ def extend(tx: Tx, walk_id: int, walker_id: int, minutes: int, pin: Pin) -> int:
     covered = pin is Pin.DURESS or walk.covert
     # Her right PIN is her answer to a question too: she is OK, only slower. And a stop she
     # announces (a shop, a friend's) is not a stall, for the minutes she asked.
-    asked = walk.walker_check_reason
+    asked = walk.walker_judged.check_reason
     answered = _answered(
         walk, covered, Reason(asked) if asked else None, tx.now_ms, more_time_ms=minutes * MINUTE_MS
     )
@@ -249,7 +250,7 @@ def ok(tx: Tx, walk_id: int, walker_id: int, pin: Pin) -> str:
         else:
             helping.resolve_alarm(tx, walk, by=walker_id, note=None)
         return "alarm"
-    asked = walk.walker_check_reason
+    asked = walk.walker_judged.check_reason
     if asked is None:
         if covered:
             # Nothing was asked; her duress PIN is a silent alarm all the same.
@@ -359,18 +360,9 @@ def _cover_from(walk: Walk, now_ms: int) -> dict[str, Any]:
     ladder), so the rules' shadow goes on from there as the rules would have."""
     if walk.covert:
         return {}
-    alarm = walk.state is WalkState.ALARM
-    return {
-        "cover_since": now_ms,
-        "cover_check_reason": walk.check_reason,
-        "cover_check_asked_at": walk.check_asked_at,
-        "cover_quiet_until": walk.quiet_until,
-        "cover_quiet_rules": walk.quiet_rules,
-        "cover_alarm_reason": walk.alarm_reason if alarm else None,
-        "cover_alarm_at": walk.alarm_at if alarm else None,
-        "cover_escalation_level": walk.escalation_level if alarm else None,
-        "cover_escalate_at": walk.escalate_at if alarm else None,
-    }
+    # Before her duress PIN, her devices were shown the walk itself, and its alarm only if in one.
+    judged = walk.judged if walk.state is WalkState.ALARM else walk.judged.without_alarm()
+    return {"cover_since": now_ms, **shown_columns(True, **judged_columns(judged))}
 
 
 def _note(note: str | None) -> str | None:

@@ -152,7 +152,7 @@ class Track:
             and previous is not None
             and (
                 paused_before(t - progressed_at, t - previous.t_ms)
-                or self.before.walker_check_reason == Reason.STALLED.value
+                or self.before.walker_judged.check_reason == Reason.STALLED.value
             )
         )
         held = paused and not stop.left(fix.accuracy_m)
@@ -225,8 +225,8 @@ class Track:
         answer is up (a phone that reports every 60 s, at night). Were the fix older than
         her progress needs, the watchdog asks again at once, with a fresh time to answer."""
         walk = self.before
-        reason = walk.walker_check_reason
-        asked_at = walk.walker_check_asked_at
+        reason = walk.walker_judged.check_reason
+        asked_at = walk.walker_judged.check_asked_at
         if self.withdrawn is not None or reason is None or asked_at is None:
             return
         if walk.walker_state not in (WalkState.ACTIVE, WalkState.AT_DOOR):

@@ -1,7 +1,8 @@
 """How a walk keeps its values in columns of their own: where she was last seen (`LastFix`),
-how she gets nearer (`Progress`), after her duress PIN the walk her devices are shown (`Cover`)
-and what they saw of where she was as it ended for them (`ShownToHer`), where she stands near
-her door and how far she has walked. Each is made from its columns' values and said as them;
+how she gets nearer (`Progress`), what the rules did about it (`Judged`: the check asked, the
+quiet time, the alarm and its ladder), after her duress PIN the walk her devices are shown
+(`Cover`, with a `Judged` of its own) and what they saw of where she was as it ended for them
+(`ShownToHer`), where she stands near her door and how far she has walked. Each is made from its columns' values and said as them;
 `KEPT` lists them, for reading a walk's row (usecases/walk_record.py) and for changing it
 (usecases/walk_store.py).
 """
@@ -9,7 +10,7 @@ her door and how far she has walked. Each is made from its columns' values and s
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from operator import itemgetter
 from typing import Any, NamedTuple
 
@@ -69,30 +70,65 @@ def last_fix_columns(last: LastFix) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class Cover:
-    """After her duress PIN, the walk her own devices are shown while the walk itself is in
-    its silent alarm (usecases/moments.py): the state her real PIN would have left it in, when
-    it ended for them, and the alarm they are shown; and the rules' shadow on it
-    (usecases/judging.py, usecases/alarms.py): the check they were asked, the quiet time after
-    an answer, and the ladder of the alarm they are shown. Stored in the walk's `cover_*` columns
-    (`cover_state` NULL: no cover)."""
+class Judged:
+    """What the watchdog's rules did about a walk, as someone is shown it: the "Are you OK?"
+    it asked (why, and when), the quiet time after her answer (`quiet_rules`: each rule held,
+    and until when, as `walk_record.quiet_columns` keeps them), and the alarm it raised (why,
+    and when) with its ladder (the rung it reached, when it climbs next). The walk keeps its
+    own in columns of these names; after her duress PIN, its `Cover` keeps the one her own
+    devices are shown, in `cover_*` columns, so that the rules judge both the same way."""
 
-    state: WalkState
-    ended_at: int | None = None
-    alarm_reason: str | None = None
     check_reason: str | None = None
     check_asked_at: int | None = None
     quiet_until: int | None = None
     quiet_rules: str | None = None
+    alarm_reason: str | None = None
     alarm_at: int | None = None
     escalation_level: int | None = None
     escalate_at: int | None = None
+
+    def without_alarm(self) -> Judged:
+        """The same check and quiet time, with no alarm raised."""
+        return replace(
+            self, alarm_reason=None, alarm_at=None, escalation_level=None, escalate_at=None
+        )
+
+
+NOTHING_JUDGED = Judged()
+
+# The walk's columns that keep its own `Judged`, in the order of its fields.
+JUDGED = tuple(f.name for f in fields(Judged))
+_JUDGED_VALUES = itemgetter(*JUDGED)
+
+
+def judged_of(columns: Mapping[str, Any]) -> Judged:
+    return Judged(*_JUDGED_VALUES(columns))
+
+
+def judged_columns(judged: Judged) -> dict[str, Any]:
+    return {name: getattr(judged, name) for name in JUDGED}
+
+
+@dataclass(frozen=True)
+class Cover:
+    """After her duress PIN, the walk her own devices are shown while the walk itself is in
+    its silent alarm (usecases/moments.py): the state her real PIN would have left it in, and
+    when it ended for them; and the rules' shadow on it (`judged`: usecases/judging.py,
+    usecases/alarms.py): the check they were asked, the quiet time after an answer, the alarm
+    they are shown and its ladder. Stored in the walk's `cover_*` columns (`cover_state` NULL:
+    no cover)."""
+
+    state: WalkState
+    ended_at: int | None = None
     since: int | None = None  # when her duress PIN gave her devices the cover
+    judged: Judged = NOTHING_JUDGED
 
 
-# The walk's columns that keep its cover: `cover_` and the name of a `Cover` field.
-COVER_COLUMNS = tuple(f"cover_{f.name}" for f in fields(Cover))
-_COVER_VALUES = tuple(f.name for f in fields(Cover) if f.name != "state")
+# The walk's columns that keep its cover: `cover_` and the name of a `Cover` field, or of a
+# field of its `Judged`.
+_COVER_OWN = ("state", "ended_at", "since")
+COVER_COLUMNS = tuple(f"cover_{name}" for name in (*_COVER_OWN, *JUDGED))
+_COVER_JUDGED = itemgetter(*(f"cover_{name}" for name in JUDGED))
 
 
 # The walk's columns that keep its `Progress` (domain/rules.py), in the order of its fields.
@@ -120,7 +156,12 @@ def cover_of(columns: Mapping[str, Any]) -> Cover | None:
     state = columns["cover_state"]
     if state is None:
         return None
-    return Cover(WalkState(state), **{name: columns[f"cover_{name}"] for name in _COVER_VALUES})
+    return Cover(
+        WalkState(state),
+        columns["cover_ended_at"],
+        columns["cover_since"],
+        Judged(*_COVER_JUDGED(columns)),
+    )
 
 
 def cover_columns(cover: Cover | None) -> dict[str, Any]:
@@ -129,7 +170,9 @@ def cover_columns(cover: Cover | None) -> dict[str, Any]:
         return dict.fromkeys(COVER_COLUMNS)
     return {
         "cover_state": cover.state.value,
-        **{f"cover_{name}": getattr(cover, name) for name in _COVER_VALUES},
+        "cover_ended_at": cover.ended_at,
+        "cover_since": cover.since,
+        **{f"cover_{name}": value for name, value in judged_columns(cover.judged).items()},
     }
 
 
@@ -225,6 +268,7 @@ class Kept:
 KEPT = (
     Kept("last", frozenset(LAST_FIX), last_fix_of, last_fix_columns),
     Kept("progress", frozenset(PROGRESS), progress_of, progress_columns),
+    Kept("judged", frozenset(JUDGED), judged_of, judged_columns),
     Kept("cover", frozenset(COVER_COLUMNS), cover_of, cover_columns),
     Kept("shown_to_her", frozenset(SHOWN_TO_HER), shown_to_her_of, shown_to_her_columns),
     Kept("still", frozenset({"door_still"}), still_of_columns, still_columns),

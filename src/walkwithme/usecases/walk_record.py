@@ -28,7 +28,15 @@ from walkwithme.domain.rules import (
 from walkwithme.domain.walks import LIVE_STATES, Destination, WalkState, seen_at_door
 from walkwithme.store.schema import walks
 from walkwithme.usecases import timeline
-from walkwithme.usecases.walk_columns import KEPT, NO_FIX, Cover, LastFix, ShownToHer
+from walkwithme.usecases.walk_columns import (
+    KEPT,
+    NO_FIX,
+    NOTHING_JUDGED,
+    Cover,
+    Judged,
+    LastFix,
+    ShownToHer,
+)
 
 MINUTE_MS = 60_000
 
@@ -57,19 +65,14 @@ class Walk:
     # Where she has been standing near the door since she last moved (kept as `door_still`).
     still: Stillness | None = None
     walked: Walked | None = None  # how far she has walked, along her track: her pace
-    check_reason: str | None = None
-    check_asked_at: int | None = None
-    quiet_until: int | None = None
-    quiet_rules: str | None = None  # the rules it holds, each until when (`quiet_columns`)
+    # What the rules did about it: the check asked, the quiet time after her answer, the alarm
+    # raised and its ladder.
+    judged: Judged = NOTHING_JUDGED
     # When her phone was last asked for a fresh position before a check (usecases/judging.py)
     fix_asked_at: int | None = None
     wrong_pins: int = 0  # PIN attempts since her last right one (usecases/moments.py)
     pin_retry_at: int | None = None  # no PIN attempt is taken before this
-    alarm_reason: str | None = None
-    alarm_at: int | None = None
     battery_notice: int | None = None
-    escalation_level: int | None = None
-    escalate_at: int | None = None
     cover: Cover | None = None  # after her duress PIN: what her own devices are shown
     # Once her duress PIN ended the walk for her devices: what they saw of where she was then.
     shown_to_her: ShownToHer | None = None
@@ -95,7 +98,7 @@ class Walk:
     @property
     def alarm_since(self) -> int | None:
         """When the alarm it is in was raised (None: not in alarm)."""
-        return self.alarm_at if self.state is WalkState.ALARM else None
+        return self.judged.alarm_at if self.state is WalkState.ALARM else None
 
     @property
     def after_alarm(self) -> WalkState:
@@ -145,14 +148,10 @@ class Walk:
         )
 
     @property
-    def walker_check_reason(self) -> str | None:
-        """The "Are you OK?" her devices are waiting to answer, if any."""
-        return self.cover.check_reason if self.cover is not None else self.check_reason
-
-    @property
-    def walker_check_asked_at(self) -> int | None:
-        """When her devices were asked that question."""
-        return self.cover.check_asked_at if self.cover is not None else self.check_asked_at
+    def walker_judged(self) -> Judged:
+        """What the rules did about the walk her devices are shown: the "Are you OK?" they are
+        waiting to answer, the alarm they are shown."""
+        return self.cover.judged if self.cover is not None else self.judged
 
     def answer_by(self, asked_at: int, reason: str | None) -> int:
         """When her time to answer a question asked at `asked_at` for `reason` is up: by the
@@ -164,12 +163,22 @@ class Walk:
         """The alarm her devices are shown, if they are shown one."""
         if self.walker_state is not WalkState.ALARM:
             return None
-        return self.cover.alarm_reason if self.cover is not None else self.alarm_reason
+        return self.walker_judged.alarm_reason
 
     def watch(self) -> Watch:
         """What the watchdog's rules know of this walk."""
+        return self._watch(self.state, self.judged)
+
+    def cover_watch(self) -> Watch:
+        """What the rules know of the walk her devices are shown (after her duress PIN): the
+        same track and times as the walk, with the state, the check, the quiet time and the
+        alarm's ladder that her real PIN would have left it (without a cover: the walk's own)."""
+        cover = self.cover
+        return self.watch() if cover is None else self._watch(cover.state, cover.judged)
+
+    def _watch(self, state: WalkState, judged: Judged) -> Watch:
         return Watch.of(
-            state=self.state,
+            state=state,
             started_at=self.started_at,
             expected_at=self.expected_at,
             last_fix_at=self.last.at,
@@ -180,30 +189,13 @@ class Walk:
             fast_away_since=self.walked.rise.since if self.walked and self.walked.rise else None,
             door_at=self.door_at,
             still_since=self.still.since if self.still is not None else None,
-            check_reason=Reason(self.check_reason) if self.check_reason else None,
-            check_asked_at=self.check_asked_at,
-            quiet_until=self.quiet_until,
-            quiet_rules=quiet_rules_of(self.quiet_rules),
-            escalate_at=self.escalate_at,
+            check_reason=Reason(judged.check_reason) if judged.check_reason else None,
+            check_asked_at=judged.check_asked_at,
+            quiet_until=judged.quiet_until,
+            quiet_rules=quiet_rules_of(judged.quiet_rules),
+            escalate_at=judged.escalate_at,
             timer=self.destination is None,
             profiles=self.profiles,
-        )
-
-    def cover_watch(self) -> Watch:
-        """What the rules know of the walk her devices are shown (after her duress PIN): the
-        same track and times as the walk, with the state, the check, the quiet time and the
-        alarm's ladder that her real PIN would have left it (without a cover: the walk's own)."""
-        cover = self.cover
-        if cover is None:
-            return self.watch()
-        return replace(
-            self.watch(),
-            state=cover.state,
-            check_reason=Reason(cover.check_reason) if cover.check_reason else None,
-            check_asked_at=cover.check_asked_at,
-            quiet_until=cover.quiet_until,
-            quiet_rules=quiet_rules_of(cover.quiet_rules),
-            escalate_at=cover.escalate_at,
         )
 
     def quiet_after(

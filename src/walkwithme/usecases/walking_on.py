@@ -29,7 +29,10 @@ def is_news(walk: Walk, nearer_at: int | None) -> bool:
     since = walk.alarm_since
     if since is None or walk.covert or nearer_at is None or nearer_at <= since:
         return False
-    return walk.alarm_reason in _ABOUT_PROGRESS or walk.alarm_reason == Reason.NO_ANSWER.value
+    return (
+        walk.judged.alarm_reason in _ABOUT_PROGRESS
+        or walk.judged.alarm_reason == Reason.NO_ANSWER.value
+    )
 
 
 _LOOKING = (timeline.FOR_ALL, timeline.FOR_COMPANIONS)
@@ -44,7 +47,7 @@ def said_already(tx: Tx, walk: Walk) -> bool:
         return True
     since = walk.alarm_since or 0
     done = timeline.last_event(tx.conn, walk.id, KIND, since=since, seen_by=_LOOKING) is not None
-    if not done and walk.alarm_reason == Reason.NO_ANSWER.value:
+    if not done and walk.judged.alarm_reason == Reason.NO_ANSWER.value:
         alarm = timeline.last_event(tx.conn, walk.id, "alarm", since=since, seen_by=_LOOKING)
         done = alarm is None or alarm.data.get("asked_because") not in _ABOUT_PROGRESS
     if done:
@@ -58,7 +61,7 @@ def say(
     """On everyone's timeline and to everyone the alarm reached so far: once an alarm (the
     caller asks `said_already` first)."""
     facts: dict[str, Any] = {
-        "reason": walk.alarm_reason,
+        "reason": walk.judged.alarm_reason,
         "position": position,
         "left_m": round(left_m),
     }

@@ -58,7 +58,9 @@ def following_now(conn: Connection, person_id: int, now: int, tz: str) -> list[d
                     "since": words.when(walk.started_at, now, tz),
                     "started_at": walk.started_at,
                     # In an alarm: why, and since when (not when her walk started).
-                    "why": words.reason(walk.alarm_reason or "") if walk.alarm_reason else None,
+                    "why": words.reason(walk.judged.alarm_reason or "")
+                    if walk.judged.alarm_reason
+                    else None,
                     "alarm_since": words.when(walk.alarm_since, now, tz),
                     "alarm_at": walk.alarm_since,
                     "asked": _asked(walk, name, tz),
@@ -71,13 +73,13 @@ def _asked(walk: Walk, name: str, tz: str) -> str | None:
     """Her "Are you OK?" waiting for her answer, as his walk page says it (and when the alarm
     comes without one): his home card said only "Mira is on the way" meanwhile (an outside
     review), though a call now may be what she needs."""
-    if walk.state not in (WalkState.ACTIVE, WalkState.AT_DOOR) or walk.check_reason is None:
+    if walk.state not in (WalkState.ACTIVE, WalkState.AT_DOOR) or walk.judged.check_reason is None:
         return None
-    if walk.check_asked_at is None:
+    if walk.judged.check_asked_at is None:
         return None
     question = {
-        "reason": walk.check_reason,
-        "answer_by": walk.answer_by(walk.check_asked_at, walk.check_reason),
+        "reason": walk.judged.check_reason,
+        "answer_by": walk.answer_by(walk.judged.check_asked_at, walk.judged.check_reason),
         "timer": walk.destination is None,
     }
     return words.asked(question, name, tz)

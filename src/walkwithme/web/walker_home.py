@@ -76,7 +76,7 @@ def walker_part(conn: Connection, person_id: int, now: int, tz: str) -> dict[str
                 # As her walk page shows it (her duress PIN's cover too): an alarm or a
                 # question waiting stood in the calm card (an outside review).
                 "alarm": live.walker_state is WalkState.ALARM,
-                "asked": live.walker_check_reason is not None,
+                "asked": live.walker_judged.check_reason is not None,
             }
             if live is not None
             else None

@@ -172,7 +172,7 @@ async def her_walk_page(
     live = bool(context["live"])
     context["next_walks"] = [] if live else next_walks_said(ahead, now, person.timezone)
     context["ended_by_other"] = not live and _ended_by_other(seen.events, person.id)
-    asked = walk.walker_check_reason
+    asked = walk.walker_judged.check_reason
     context["data"].update(
         {
             "fixes_url": f"/walks/{walk_id}/fixes",

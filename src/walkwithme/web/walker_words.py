@@ -44,10 +44,10 @@ LOCKED_WHY = (
 
 def answer_by_ms(walk: Walk) -> int | None:
     """When her time to answer the question her devices were asked is up (None: none asked)."""
-    asked_at = walk.walker_check_asked_at
+    asked_at = walk.walker_judged.check_asked_at
     if asked_at is None:
         return None
-    return walk.answer_by(asked_at, walk.walker_check_reason)
+    return walk.answer_by(asked_at, walk.walker_judged.check_reason)
 
 
 def answer_by(walk: Walk, tz: str) -> str | None:
