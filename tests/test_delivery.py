@@ -517,6 +517,31 @@ def test_im_on_it_pauses_the_climb_for_ten_minutes_not_for_good(
     assert "Nobody has said they are on it yet." not in said
 
 
+def test_im_on_it_said_again_and_again_holds_each_rung_back_once(
+    local: tuple[Cast, Services], sink: WebhookSink, hook: WebhookSink
+) -> None:
+    """Noor says "I'm on it" every nine minutes and does nothing (or whoever holds his phone
+    does): each rung, and each repeat at the top, is held back ten minutes from his first
+    "I'm on it" since it last climbed, not for as long as he goes on (an outside review)."""
+    cast, svc = local
+    _mira, noor, _gus, walk = sos_with_gus_listening(cast, sink)
+    times_told: list[int] = []  # minutes after her SOS that the ladder climbed or said it again
+    for minute in range(1, 60):
+        cast.clock.advance(minutes=1)
+        if minute % 9 == 1:
+            on_it = cast.client.post(f"/api/walks/{walk['id']}/ack", headers=noor.auth)
+            assert on_it.status_code == 200, on_it.text
+        if "escalated" in svc.watchdog.tick_sync():
+            times_told.append(minute)
+    send_all(svc)
+    # Gus at 11 (Noor's first at 1, his again at 10 held it no longer), the hook 3 minutes on
+    # (Noor's next came after), then said again at the top: due at 24, held by Noor's at 19
+    # to 29; due at 39, held by his at 37 to 47 (his at 46 holds it no longer).
+    assert times_told == [11, 14, 29, 47]
+    assert [r.path for r in sink.received].count("/gus") >= 2
+    assert len(hook.received) >= 2
+
+
 def test_im_on_it_tapped_twice_is_said_once(cast: Cast) -> None:
     mira, noor, gus = with_guardian(cast)
     cast.channel(mira)

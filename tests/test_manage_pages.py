@@ -235,7 +235,21 @@ def test_a_bad_offer_says_what_is_wrong_and_changes_nothing(cast: Cast) -> None:
     stranger = post(cast.client, sam, "/offers", "/offers", walker=str(mira.id), when="now")
     assert stranger.status_code == 404
     assert "Nobody here you can offer to walk home" in text_of(stranger.text)
-    assert cast.offers(noor)["sent"] == []
+    # Numbers no id is, each answered 500 (an outside review): "²" is a digit to Python's
+    # `isdigit` and not to `int`, 20 digits are more than a database's integer holds.
+    for walker in ("²", "99999999999999999999", "9" * 5000):
+        odd = post(cast.client, noor, "/offers", "/offers", walker=walker, when="now")
+        assert odd.status_code == 422, walker[:20]
+        assert "whom to walk home" in text_of(odd.text).lower()
+    assert cast.offer(noor, mira).status_code == 201
+    offer_id = cast.offers(mira)["received"][0]["id"]
+    for field, value in (("place", "²"), ("minutes", "²"), ("minutes", "9" * 5000)):
+        refused = post(
+            cast.client, mira, f"/offers/{offer_id}/accept", "/offers", **{field: value}, pin=PIN
+        )
+        assert refused.status_code == 422, (field, value[:20])
+    assert cast.offers(noor)["sent"][0]["state"] == "pending"
+    assert cast.client.get("/api/walks", headers=mira.auth).json() == []
     assert cast.offers(sam)["sent"] == []
     assert "once they have asked you to be their companion" in text_of(
         page(cast.client, "/offers", sam).text

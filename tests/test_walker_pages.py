@@ -182,6 +182,11 @@ def test_a_refused_start_marks_the_field_to_mend_in_words(cast: Cast) -> None:
         ({"coords": "91, 20"}, "coords", "That place is not on the map: its latitude must be"),
         ({"minutes": "0", "from_lat": "", "from_lon": ""}, "minutes", "Minutes must be between"),
         ({"place": "timer", "check_at": "25:99"}, "check_at", "Say the time as HH:MM"),
+        # Each answered 500 (an outside review): not numbers, or more than Python reads.
+        ({"minutes": "nan", "from_lat": "", "from_lon": ""}, "minutes", "Minutes must be a"),
+        ({"minutes": "inf", "from_lat": "", "from_lon": ""}, "minutes", "Minutes must be a"),
+        ({"place": "timer", "check_at": "99999999999:00"}, "check_at", "Say the time as HH:MM"),
+        ({"place": "timer", "check_at": "²3:00"}, "check_at", "Say the time as HH:MM"),
     ]
     for change, field, said in cases:
         refused = post_form(cast, mira, "/walks/new", **{**form, **change})
@@ -195,7 +200,16 @@ def test_a_refused_start_marks_the_field_to_mend_in_words(cast: Cast) -> None:
         assert "autofocus" in marked[0]
         if field in ("minutes", "check_at"):  # in the part of the form that folds away
             assert "<details open>" in refused.text
+    for place in ("²", "9" * 5000):
+        refused = post_form(cast, mira, "/walks/new", **{**form, "place": place})
+        assert refused.status_code == 422
+        assert 'id="error">Choose where you are going' in refused.text
+    # A companion's number no id is: left out, not a fault.
+    odd = post_form(cast, mira, "/walks/new", **{**form, "companion_²": "on", "pin": "12"})
+    assert odd.status_code == 422
     assert cast.client.get("/api/walks", headers=mira.auth).json() == []
+    offer = page(cast.client, "/walks/new?offer=²", mira)
+    assert offer.status_code == 200
 
 
 def test_she_starts_a_walk_to_a_saved_place_with_a_timer_from_the_page(cast: Cast) -> None:

@@ -94,6 +94,8 @@ def create_app(services: Services, *, manage: bool = True) -> FastAPI:
         # /docs is served by the pages, offline (web/docs.py); ReDoc only loads from a CDN.
         docs_url=None,
         redoc_url=None,
+        # Its redirect wrote the request's Host header into the address (web/lost.py).
+        redirect_slashes=False,
     )
     app.state.services = services
     install_error_handlers(app)

@@ -79,8 +79,7 @@ def acknowledge(tx: Tx, walk_id: int, person_id: int) -> None:
     see it acknowledged, and its ladder paused, as they would have)."""
     walk = _alarmed_walk_for_helper(tx, walk_id, person_id)
     shown = walk.covert and walk.walker_state is WalkState.ALARM
-    # It pauses the ladder for a while, not for good: help may not come.
-    pause = tx.now_ms + ACK_PAUSES_MS
+    pause = _paused_until(tx, walk)
     paused: dict[str, Any] = {"escalate_at": pause}
     if shown:
         paused["cover_escalate_at"] = pause
@@ -95,6 +94,27 @@ def acknowledge(tx: Tx, walk_id: int, person_id: int) -> None:
     others = [p for p in alerts.companion_ids(tx.conn, walk_id) if p != person_id]
     told = [walk.walker_id, *others] if audience == FOR_ALL else others
     alerts.tell(tx, walk, "alarm_acknowledged", facts, told, event_id=event_id)
+
+
+def _paused_until(tx: Tx, walk: Walk) -> int:
+    """Until when "I'm on it" holds the ladder: `ACK_PAUSES_MS` from the first "I'm on it"
+    since the alarm last climbed (or began), however often it is said again; never sooner
+    than it would climb anyway. It pauses the ladder for a while, not for good: help may not
+    come. Renewed by each "I'm on it", one companion who said it every nine minutes and did
+    nothing (or whoever held his phone) kept her alarm from her guardians, the hook, and its
+    repeats, for as long as he went on (an outside review). So each rung (and each repeat at
+    the top) may be held back once, by ten minutes."""
+    seen = (FOR_ALL, FOR_COMPANIONS)
+    since = walk.alarm_since or 0
+    climbed = timeline.last_event(tx.conn, walk.id, "alarm_escalated", since=since, seen_by=seen)
+    if climbed is not None:
+        since = climbed.at
+    first = timeline.last_event(
+        tx.conn, walk.id, "alarm_acknowledged", since=since, seen_by=seen, first=True
+    )
+    pause = (first.at if first is not None else tx.now_ms) + ACK_PAUSES_MS
+    due = walk.judged.escalate_at
+    return pause if due is None else max(pause, due)
 
 
 def _said_on_it_lately(tx: Tx, walk: Walk, person_id: int) -> bool:

@@ -2,9 +2,9 @@
 how she gets nearer (`Progress`), what the rules did about it (`Judged`: the check asked, the
 quiet time, the alarm and its ladder), after her duress PIN the walk her devices are shown
 (`Cover`, with a `Judged` of its own) and what they saw of where she was as it ended for them
-(`ShownToHer`), where she stands near her door and how far she has walked. Each is made from its columns' values and said as them;
-`KEPT` lists them, for reading a walk's row (usecases/walk_record.py) and for changing it
-(usecases/walk_store.py).
+(`ShownToHer`), where she stands near her door and how far she has walked. Each is made from
+its columns' values and said as them; `KEPT` lists them, for reading a walk's row
+(usecases/walk_record.py) and for changing it (usecases/walk_store.py).
 """
 
 from __future__ import annotations

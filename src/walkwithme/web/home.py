@@ -20,7 +20,7 @@ from walkwithme.usecases import channels, contacts, offer_views, walks
 from walkwithme.usecases.timeline import Audience
 from walkwithme.usecases.walk_record import Walk
 from walkwithme.web import words
-from walkwithme.web.manage_common import asks_you, next_walk_sentence, next_walks_said
+from walkwithme.web.manage_common import asks_you, counted, next_walk_sentence, next_walks_said
 from walkwithme.web.render import pages_of, waits
 from walkwithme.web.session import signed_form, signed_in
 from walkwithme.web.walker_home import walker_part
@@ -232,13 +232,13 @@ async def answer_said(request: Request, person_id: int, heard: bool) -> str | No
     if answered not in ANSWERED:
         return None
     general = (ANSWERED if heard else ANSWERED_UNHEARD).get(answered) or ANSWERED[answered]
-    contact_id = request.query_params.get("contact", "")
-    if not contact_id.isdigit():
+    contact_id = counted(request.query_params.get("contact"))
+    if contact_id is None:
         return general
 
     def name(conn: Connection) -> str | None:
         try:
-            return str(contacts.get_contact(conn, int(contact_id), person_id)["person"]["name"])
+            return str(contacts.get_contact(conn, contact_id, person_id)["person"]["name"])
         except NotFound:
             return None
 

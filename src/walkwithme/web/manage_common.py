@@ -72,6 +72,16 @@ def required(fields: dict[str, str], name: str, label: str, most: int = 500) -> 
     return value
 
 
+def counted(text: str | None, most_digits: int = 12) -> int | None:
+    """A whole number written in digits 0-9 (an id, minutes), or None. `str.isdigit` takes
+    "²", which `int` refuses, and `int` refuses 5,000 digits; more than 12 digits is no id
+    this service gives, and more than a database's integer holds (each answered 500 to an
+    outside review)."""
+    if text is None or not 0 < len(text) <= most_digits or not text.isascii():
+        return None
+    return int(text) if text.isdigit() else None
+
+
 def number(fields: dict[str, str], name: str, label: str) -> float:
     text = required(fields, name, label, 40).replace(",", ".")
     try:

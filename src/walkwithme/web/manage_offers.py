@@ -23,6 +23,7 @@ from walkwithme.web import words
 from walkwithme.web.manage_common import (
     act,
     another_time,
+    counted,
     next_walks_said,
     number,
     required,
@@ -146,17 +147,17 @@ async def offers_page(request: Request) -> Response:
 def _offer_from(
     fields: dict[str, str],
 ) -> tuple[int, offers.LocalTime | None, offers.Repeat | None]:
-    text = required(fields, "walker", "Whom to walk home", 20)
-    if not text.isdigit():
+    walker = counted(required(fields, "walker", "Whom to walk home", 20))
+    if walker is None:
         raise Invalid("choose whom to walk home", field="walker")
     when = fields.get("when", "now")
     if when == "now":
-        return int(text), None, None
+        return walker, None, None
     time = required(fields, "time", "The time", 10)
     if when == "at":
-        return int(text), offers.LocalTime(fields.get("day", "today"), time), None
+        return walker, offers.LocalTime(fields.get("day", "today"), time), None
     if when in REPEATS:
-        return int(text), None, offers.Repeat(when, time)
+        return walker, None, offers.Repeat(when, time)
     raise Invalid("when must be now, at a time, or every weekday", field="when")
 
 
@@ -172,18 +173,18 @@ async def make(request: Request) -> Response:
 
 
 def _minutes(fields: dict[str, str]) -> int:
-    text = fields.get("minutes", "").strip() or "20"
-    if not text.isdigit() or not 1 <= int(text) <= 600:
+    minutes = counted(fields.get("minutes", "").strip() or "20")
+    if minutes is None or not 1 <= minutes <= 600:
         raise Invalid("how long the walk takes is a number of minutes, 1 to 600", field="minutes")
-    return int(text)
+    return minutes
 
 
 def _new_walk(fields: dict[str, str]) -> NewWalk:
     """Where she is going (one of her places, or a point typed as coordinates), how long it
     takes, and her PIN."""
     place = fields.get("place", "").strip()
-    if place.isdigit():
-        where: dict[str, Any] = {"place_id": int(place)}
+    if (place_id := counted(place)) is not None:
+        where: dict[str, Any] = {"place_id": place_id}
     elif fields.get("lat", "").strip() or fields.get("lon", "").strip():
         where = {
             "lat": number(fields, "lat", "Latitude"),

@@ -8,6 +8,8 @@ The walk is planned and started as POST /api/walks and POST /api/offers/{id}/acc
 
 from __future__ import annotations
 
+import math
+import re
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -35,6 +37,7 @@ from walkwithme.usecases import (
 )
 from walkwithme.usecases.accounts import Person
 from walkwithme.web import walk_pages, words
+from walkwithme.web.manage_common import counted
 from walkwithme.web.mapdata import named_near, picking_centre
 from walkwithme.web.render import pages_of, waits
 from walkwithme.web.session import signed_form, signed_in
@@ -103,7 +106,7 @@ def _start_context(conn: Connection, person_id: int, offer_id: int | None, now: 
 
 
 def _offer_id(raw: str | None) -> int | None:
-    return int(raw) if raw and raw.isdigit() and len(raw) < 12 else None
+    return counted(raw)
 
 
 @router.get("/walks/new")
@@ -161,6 +164,8 @@ def _due_at(hhmm: str, now: int, tz: str) -> int:
     reach it again; of a time they show twice, the next one (at 03:10 in the hour shown twice,
     "03:40" is in half an hour: its first showing is past, and it was read as tomorrow)."""
     try:
+        if not re.fullmatch("[0-9]{1,2}:[0-9]{2}", hhmm.strip()):
+            raise ValueError(hhmm)
         hour, minute = (int(x) for x in hhmm.split(":"))
         at = time(hour, minute)
     except ValueError:
@@ -173,9 +178,12 @@ def _due_at(hhmm: str, now: int, tz: str) -> int:
 
 def _number(text: str, field: str) -> float:
     try:
-        return float(text.strip())
+        value = float(text.strip()[:40])
     except ValueError:
         raise Invalid(f"{field} must be a number", field=field) from None
+    if not math.isfinite(value):
+        raise Invalid(f"{field} must be a number", field=field)
+    return value
 
 
 def _body_of(
@@ -196,8 +204,8 @@ def _body_of(
         lat, lon = _number(parts[0], "latitude"), _number(parts[1], "longitude")
         named = fields.get("coords_name", "").strip()[:100] or _near(streets, lat, lon)
         body["destination"] = {"lat": lat, "lon": lon, "name": named}
-    elif where.isdigit():
-        body["destination"] = {"place_id": int(where)}
+    elif (place_id := counted(where)) is not None:
+        body["destination"] = {"place_id": place_id}
     elif where != "timer":
         raise Invalid("choose where you are going, or a timer", field="place")
     if fields.get("check_at"):
@@ -217,11 +225,10 @@ def _body_of(
             "how many minutes you expect to take",
             field="minutes",
         )
-    body["companions"] = [
-        int(key.removeprefix("companion_"))
-        for key, value in fields.items()
-        if key.startswith("companion_") and key[10:].isdigit() and value
-    ]
+    chosen = (
+        counted(key[10:]) for key, value in fields.items() if key.startswith("companion_") and value
+    )
+    body["companions"] = [companion for companion in chosen if companion is not None]
     try:
         return NewWalk.model_validate(body)
     except ValidationError as exc:

@@ -47,7 +47,7 @@ from walkwithme.usecases.moments import Pin
 from walkwithme.usecases.timeline import Audience
 from walkwithme.usecases.walk_record import Walk
 from walkwithme.web import walk_pages, walker_words, words
-from walkwithme.web.manage_common import another_time, next_walks_said, sentence
+from walkwithme.web.manage_common import another_time, counted, next_walks_said, sentence
 from walkwithme.web.render import pages_of, waits
 from walkwithme.web.session import signed_form, signed_in
 from walkwithme.web.walk_context import Seen, measure_left, walk_context
@@ -380,7 +380,7 @@ async def end(walk_id: Id, request: Request) -> Response:
 @router.post("/walks/{walk_id}/extend")
 async def extend(walk_id: Id, request: Request) -> Response:
     def job(tx: Tx, which: Pin, me: int, fields: dict[str, str]) -> int:
-        minutes = int(fields.get("minutes", "0")) if fields.get("minutes", "").isdigit() else 0
+        minutes = counted(fields.get("minutes")) or 0
         check_extension(minutes)
         return moments.extend(tx, walk_id, me, minutes, which)
 
