@@ -19,7 +19,7 @@ from walkwithme.store.tx import Tx
 from walkwithme.usecases import alerts, looks, timeline
 from walkwithme.usecases.alarms import audience_for
 from walkwithme.usecases.timeline import FOR_ALL, FOR_COMPANIONS, FOR_WALKER, Audience
-from walkwithme.usecases.walk_columns import COVER_COLUMNS
+from walkwithme.usecases.walk_columns import COVER_COLUMNS, Judged
 from walkwithme.usecases.walk_record import Walk
 from walkwithme.usecases.walk_store import get_walk, save
 from walkwithme.usecases.walks import audience_of, person_name
@@ -79,13 +79,12 @@ def acknowledge(tx: Tx, walk_id: int, person_id: int) -> None:
     see it acknowledged, and its ladder paused, as they would have)."""
     walk = _alarmed_walk_for_helper(tx, walk_id, person_id)
     shown = walk.covert and walk.walker_state is WalkState.ALARM
-    pause = _paused_until(tx, walk)
-    paused: dict[str, Any] = {"escalate_at": pause}
-    if shown:
-        paused["cover_escalate_at"] = pause
+    paused: dict[str, Any] = {"escalate_at": _paused_until(tx, walk, walk.judged)}
+    if shown and walk.cover is not None:  # her devices' alarm, paused as it would have been
+        paused["cover_escalate_at"] = _paused_until(tx, walk, walk.cover.judged, walker=True)
     save(tx, walk, **paused)
     if _said_on_it_lately(tx, walk, person_id):
-        return  # a second tap (or a page sent twice): the pause is renewed, nobody told twice
+        return  # a second tap (or a page sent twice): nobody told twice
     facts: dict[str, Any] = {"by": {"id": person_id, "name": person_name(tx.conn, person_id)}}
     audience = FOR_ALL if shown else audience_for(walk)
     event_id = timeline.record(
@@ -96,37 +95,40 @@ def acknowledge(tx: Tx, walk_id: int, person_id: int) -> None:
     alerts.tell(tx, walk, "alarm_acknowledged", facts, told, event_id=event_id)
 
 
-def _paused_until(tx: Tx, walk: Walk) -> int:
-    """Until when "I'm on it" holds the ladder: `ACK_PAUSES_MS` from the first "I'm on it"
-    since the alarm last climbed (or began), however often it is said again; never sooner
-    than it would climb anyway. It pauses the ladder for a while, not for good: help may not
-    come. Renewed by each "I'm on it", one companion who said it every nine minutes and did
-    nothing (or whoever held his phone) kept her alarm from her guardians, the hook, and its
-    repeats, for as long as he went on (an outside review). So each rung (and each repeat at
-    the top) may be held back once, by ten minutes."""
-    seen = (FOR_ALL, FOR_COMPANIONS)
-    since = walk.alarm_since or 0
-    climbed = timeline.last_event(tx.conn, walk.id, "alarm_escalated", since=since, seen_by=seen)
-    if climbed is not None:
-        since = climbed.at
+def _paused_until(tx: Tx, walk: Walk, judged: Judged, *, walker: bool = False) -> int:
+    """Until when "I'm on it" holds the ladder of this alarm (`judged`: the walk's, or
+    `walker`, the one her devices are shown): `ACK_PAUSES_MS` from the first "I'm on it" since
+    it last climbed (or began), however often it is said again; never sooner than it would
+    climb anyway. It pauses the ladder for a while, not for good: help may not come. Renewed
+    by each "I'm on it", one companion who said it every nine minutes and did nothing (or
+    whoever held his phone) kept her alarm from her guardians, the hook and its repeats for
+    as long as he went on (an outside review). So each rung (and each repeat at the top) is
+    held back once, by ten minutes at most."""
+    seen = (FOR_ALL, FOR_WALKER) if walker else (FOR_ALL, FOR_COMPANIONS)
+    since = _climbed_at(tx, walk, judged, seen)
     first = timeline.last_event(
         tx.conn, walk.id, "alarm_acknowledged", since=since, seen_by=seen, first=True
     )
     pause = (first.at if first is not None else tx.now_ms) + ACK_PAUSES_MS
-    due = walk.judged.escalate_at
+    due = judged.escalate_at
     return pause if due is None else max(pause, due)
 
 
+def _climbed_at(tx: Tx, walk: Walk, judged: Judged, seen: tuple[str, ...]) -> int:
+    """When this alarm last climbed its ladder (or said it again at the top), or began."""
+    since = judged.alarm_at or 0
+    climbed = timeline.last_event(tx.conn, walk.id, "alarm_escalated", since=since, seen_by=seen)
+    return since if climbed is None else int(climbed.at)
+
+
 def _said_on_it_lately(tx: Tx, walk: Walk, person_id: int) -> bool:
-    """The last "I'm on it" of this alarm is this person's, within the pause it made."""
-    last = timeline.last_event(
-        tx.conn,
-        walk.id,
-        "alarm_acknowledged",
-        since=walk.alarm_since or 0,
-        seen_by=(FOR_ALL, FOR_COMPANIONS),
-    )
-    return last is not None and last.actor_id == person_id and tx.now_ms - last.at < ACK_PAUSES_MS
+    """The last "I'm on it" since the alarm last climbed is this person's: a second tap, or a
+    page sent twice, which holds the ladder no longer (`_paused_until`). Once it has climbed,
+    his "I'm on it" is news to those it reached since."""
+    seen = (FOR_ALL, FOR_COMPANIONS)
+    since = _climbed_at(tx, walk, walk.judged, seen)
+    last = timeline.last_event(tx.conn, walk.id, "alarm_acknowledged", since=since, seen_by=seen)
+    return last is not None and last.actor_id == person_id
 
 
 def resolve(tx: Tx, walk_id: int, person_id: int, note: str, *, home: bool = False) -> None:
