@@ -256,7 +256,8 @@ def test_an_address_with_a_slash_at_the_end_is_sent_on_without_it_and_never_else
     }
     sent_to = lost._without_slash(Request(scope))
     assert sent_to is not None
-    assert sent_to.startswith("/") and not sent_to.startswith("//")
+    assert sent_to.startswith("/")
+    assert not sent_to.startswith("//")
     # A write is not sent on (a browser would post it again), and the phones' doors answer
     # with the slash themselves.
     assert cast.client.post("/api/walks/", json={}).status_code == 404
