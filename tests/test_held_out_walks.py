@@ -38,18 +38,20 @@ class Night:
     """Mira walking home at night, her phone reporting, Noor following with a channel (her
     alerts wait in the outbox)."""
 
-    def __init__(self, cast: Cast, **walk: Any) -> None:
+    def __init__(
+        self, cast: Cast, home: LatLon = KAISANIEMI_DOOR, start: LatLon = ESPLANADI, **walk: Any
+    ) -> None:
         self.cast = cast
         self.mira, self.noor = cast.person("Mira"), cast.person("Noor")
         cast.link(self.mira, self.noor)
         cast.channel(self.noor)
         self.phone = cast.device(self.mira)
         cast.clock.advance(minutes=60)  # 21:26 UTC: night
-        place = {"lat": KAISANIEMI_DOOR[0], "lon": KAISANIEMI_DOOR[1], "radius": 40}
+        place = {"lat": home[0], "lon": home[1], "radius": 40}
         self.walk = cast.start_walk(
             self.mira,
             destination={**place, "name": "home"},
-            **{"from": {"lat": ESPLANADI[0], "lon": ESPLANADI[1]}, **walk},
+            **{"from": {"lat": start[0], "lon": start[1]}, **walk},
         )
 
     @property
@@ -446,6 +448,36 @@ def test_noise_where_she_is_held_is_no_progress(
     assert "waited" not in night.kinds()
 
 
+@pytest.mark.streets
+def test_fixes_reflected_toward_her_door_where_she_is_held_are_no_progress(
+    cast: Cast, helsinki: StreetMap
+) -> None:
+    """Held 200 m from her door in Kamppi, her phone good (5 m), she is asked "Are you OK?";
+    then three fixes in a row land 55 m off, 40 m nearer her door as the crow flies, each
+    claiming 12 to 14 m (reflected off the buildings round her), and the next are where she
+    stands. The way left along the streets is no shorter. They took her question back, told
+    Noor she was "on the way again", and her alarm came five minutes late (held-out walks,
+    2026-12-07): near where she stood, getting nearer only as the crow flies is no progress."""
+    home, start, stand = (60.170924, 24.935910), (60.175552, 24.951382), (60.170940, 24.939146)
+    reflected = [(60.1712432, 24.9382921), (60.1712243, 24.9383627), (60.1712037, 24.9383101)]
+    night = Night(cast, home=home, start=start)
+    route = helsinki.route(start, stand)
+    assert route is not None
+    fixes = walked(list(route.points), night.started, noise_m=5)
+    night.play(fixes)
+    stopped = fixes[-1][0]
+    t = night.stand_until_asked(stand, stopped)
+    [asked] = night.at("check")
+    assert asked - (stopped - night.started) // 1000 <= 185
+    bounced = [(t + (i + 1) * 10_000, p, {"accuracy": 12 + i}) for i, p in enumerate(reflected)]
+    night.play(bounced)
+    night.play(stood(stand, bounced[-1][0], 120, noise_m=5))
+    assert "check_withdrawn" not in night.kinds()
+    assert "waited" not in night.kinds()
+    [alarmed] = night.at("alarm")
+    assert alarmed - asked <= 65
+
+
 @pytest.mark.parametrize("streets", BOTH_WAYS)
 def test_a_noisy_walk_that_never_stops_is_no_wait(
     cast: Cast, helsinki: StreetMap, streets: bool
@@ -577,7 +609,7 @@ def test_starting_beyond_the_street_maps_edge_walking_sideways_is_no_stall(
     Along the streets she was asked "Are you OK?" at 190 s and alarmed at 250 s, where as the
     crow flies nothing was asked: beyond the map the distance left is the straight line, and
     walking on sideways to it was not held off the stalled rule as without a map."""
-    night = Night(cast, **{"from": {"lat": 60.18589, "lon": 24.94235}})
+    night = Night(cast, start=(60.18589, 24.94235))
     start = (60.18589, 24.94235)
     east = moved(start, 0, 300)
     night.play(walked([start, east], night.started))

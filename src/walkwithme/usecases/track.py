@@ -147,17 +147,16 @@ class Track:
         stop = stop_after(stop_before, fix.lat, fix.lon, fix.accuracy_m, t)
         # A pause in her progress (or a question about it waiting): noise round where she
         # stands is no progress, nor walking on; only clearly leaving the place is.
+        asked_about_stop = self.before.walker_judged.check_reason == Reason.STALLED.value
         paused = (
             progressed_at is not None
             and previous is not None
-            and (
-                paused_before(t - progressed_at, t - previous.t_ms)
-                or self.before.walker_judged.check_reason == Reason.STALLED.value
-            )
+            and (paused_before(t - progressed_at, t - previous.t_ms) or asked_about_stop)
         )
         held = paused and not stop.left(fix.accuracy_m)
+        progress_before = self.progress
         self.progress = progress_after(
-            self.progress,
+            progress_before,
             remaining,
             t,
             fix.accuracy_m,
@@ -165,6 +164,31 @@ class Track:
             along_streets=along_streets,
             held=held,
         )
+        if (
+            asked_about_stop
+            and not held
+            and along_streets
+            and stop_before is not None
+            and _nearer_as_the_crow_flies_only(progress_before, self.progress, t)
+            and not stop_before.far_from(fix.lat, fix.lon)
+        ):
+            # Asked about her stop, getting nearer only as the crow flies (the way left along
+            # the streets no shorter) near where she stood is no progress: fixes reflected off
+            # buildings toward her door, each claiming a good accuracy, took back her "Are you
+            # OK?" 200 m from home, told her companions she was on her way again, and her
+            # alarm came five minutes late (held-out walks). Leaving along the streets makes
+            # progress as before; a longer way round, once she is away from where she stood.
+            # (Not before she is asked: a walker leaving a red light sideways to her door
+            # would be asked for it.)
+            self.progress = progress_after(
+                progress_before,
+                remaining,
+                t,
+                fix.accuracy_m,
+                (straight, before),
+                along_streets=along_streets,
+                held=True,
+            )
         nearer = self.progress.progress_at == t
         if self.progress.progress_at < self.before.started_at:
             # A fix taken before she started (a slow phone clock, within the start's slack)
@@ -465,3 +489,9 @@ _ANSWERED_AT_THE_DOOR = (Reason.LATE.value, Reason.STALLED.value)
 
 # The states in which a trusted fix moves her door (in an alarm, without leaving it).
 _FOLLOWS_DOOR = (WalkState.ACTIVE, WalkState.AT_DOOR, WalkState.ALARM)
+
+
+def _nearer_as_the_crow_flies_only(before: Progress | None, after: Progress, t: int) -> bool:
+    """This fix made progress (`rules.progress_after`) as the crow flies, with no less left
+    along the streets than the least before it."""
+    return before is not None and after.progress_at == t and after.progress_m >= before.progress_m
