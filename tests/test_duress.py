@@ -291,8 +291,23 @@ def heard_then_inside(run: Run, pin: str) -> None:
     run.as_mira("GET", run.url)
 
 
+def answers_and_they_come_looking(run: Run, pin: str) -> None:
+    """She answers a check; whoever it alarms opens her walk and follows it live, as they
+    would: her list of who looked showed them, one after another, within a minute of her
+    duress PIN (an outside review). With her real PIN nobody is alarmed, and nobody looks."""
+    answers_the_check(run, pin)
+    run.cast.clock.advance(seconds=30)
+    if run.cast.told(run.noor, "alarm"):
+        run.cast.client.get(run.url, headers=run.noor.auth)
+        with run.cast.client.websocket_connect(f"{run.url}/live", headers=run.noor.auth) as ws:
+            ws.receive_text()
+    run.cast.clock.advance(seconds=30)
+    run.as_mira("GET", f"{run.url}/looks")
+
+
 MOMENTS = {
     "answering a check": answers_the_check,
+    "answering, and they come looking": answers_and_they_come_looking,
     "answering on the check's page": answers_on_the_page,
     "saying she is inside": says_she_is_inside,
     "ending the walk": ends_the_walk,

@@ -7,7 +7,7 @@ that polls, is one look, not hundreds. The records go when the walk is forgotten
 (usecases/retention.py).
 
 After her duress PIN her devices must see nothing that tells of the silent alarm: her list
-leaves out the alarm's links, and every look after the walk ended for her devices.
+leaves out the alarm's links, and her companions' looks since her duress PIN.
 """
 
 from __future__ import annotations
@@ -88,14 +88,15 @@ def of_walk(conn: Connection, walk: Walk) -> list[dict[str, Any]]:
         .order_by(looks.c.at, looks.c.id)
     )
     if walk.cover is not None:
-        # What her real PIN would have left: nothing after the walk ended for her devices,
-        # and no alarm's link (there was no alarm, as far as they know).
-        query = query.where(looks.c.via != ALARM_LINK)
-        if walk.cover.ended_at is not None:
-            # Her companions can't see a walk that is over; her links and her exports go on.
-            query = query.where(
-                sa.or_(looks.c.via.not_in(COMPANIONS_DOORS), looks.c.at <= walk.cover.ended_at)
-            )
+        # What her real PIN would have left: no alarm's link (there was no alarm, as far as
+        # they know), and no companion's look since her duress PIN: its silent alarm is what
+        # sends them to her walk, and her list showed them opening it, one after another,
+        # within a minute of the PIN she gave (an outside review). Her links and her exports
+        # go on.
+        query = query.where(
+            looks.c.via != ALARM_LINK,
+            sa.or_(looks.c.via.not_in(COMPANIONS_DOORS), looks.c.at <= _covered_from(walk)),
+        )
     found = []
     for at, via, number, name in conn.execute(query):
         item: dict[str, Any] = {"at": at, "via": via}
@@ -110,15 +111,21 @@ def of_walk(conn: Connection, walk: Walk) -> list[dict[str, Any]]:
 def forget_what_the_cover_hid(tx: Tx, walk: Walk) -> None:
     """Her silent alarm ends: what `of_walk` hid from her devices while it lasted goes, so
     that they never show it once the cover that hid it is gone (an alarm's link opened, her
-    companions following after her devices saw the walk end): her real PIN would have left
-    none of it."""
-    cover = walk.cover
-    if cover is None:
+    companions following since her duress PIN): her real PIN would have left none of it."""
+    if walk.cover is None:
         return
-    hidden = looks.c.via == ALARM_LINK
-    if cover.ended_at is not None:
-        hidden = hidden | (looks.c.via.in_(COMPANIONS_DOORS) & (looks.c.at > cover.ended_at))
+    companions = looks.c.via.in_(COMPANIONS_DOORS) & (looks.c.at > _covered_from(walk))
+    hidden = (looks.c.via == ALARM_LINK) | companions
     tx.conn.execute(looks.delete().where(looks.c.walk_id == walk.id, hidden))
+
+
+def _covered_from(walk: Walk) -> int:
+    """Since when her companions' looks are hidden from her devices: her duress PIN (or, for
+    a cover given before it was kept, the walk's end for her devices; else none)."""
+    cover = walk.cover
+    assert cover is not None
+    at = cover.since if cover.since is not None else cover.ended_at
+    return at if at is not None else 2**62
 
 
 def forget(tx: Tx, walk_id: int) -> None:
