@@ -218,6 +218,11 @@ def test_a_backup_made_while_serving_restores_into_an_empty_folder_and_serves(
         served.stop()
     restored = run("restore", str(tmp_path / "bk"), "--data", str(tmp_path / "new"))
     assert restored.returncode == 0, restored.stderr
+    # Her walk was going on: served, it is judged again at once, as it was then (an alarm
+    # resolved since the backup climbed on to the emergency hook: an operator's review).
+    assert "It holds 1 walk going on when it was taken: `serve` watches them" in " ".join(
+        restored.stdout.split()
+    )
     over = run("restore", str(tmp_path / "bk"), "--data", str(tmp_path / "new"))
     assert over.returncode == 1
     assert "has a database already" in over.stderr

@@ -99,8 +99,29 @@ def restore(
         raise typer.Exit(1) from None
     out(
         as_json,
-        {"folder": str(copied.folder), "files": list(copied.files)},
-        f"Restored {', '.join(copied.files)} into {copied.folder}.",
+        {
+            "folder": str(copied.folder),
+            "files": list(copied.files),
+            "live_walks": copied.live,
+            "alarms": copied.alarms,
+        },
+        f"Restored {', '.join(copied.files)} into {copied.folder}.{_still_going_on(copied)}",
+    )
+
+
+def _still_going_on(copied: backups.Copied) -> str:
+    """What `serve` will do with the walks the backup holds as going on: judge them again at
+    once, as things were when it was taken."""
+    if not copied.live:
+        return ""
+    walks = "1 walk" if copied.live == 1 else f"{copied.live} walks"
+    alarms = f" ({copied.alarms} in alarm)" if copied.alarms else ""
+    return (
+        f"\nIt holds {walks} going on when it was taken{alarms}: `serve` watches them again at "
+        "once, as they were then. They may have ended since; if not, they are late or silent "
+        "by now and are asked about, and an alarm climbs on to guardians and the emergency "
+        "hook. Before serving, tell their walkers and companions; a companion ends an alarm "
+        "that is over with \"Mark her safe\" (docs/deploy.md#backups)."
     )
 
 

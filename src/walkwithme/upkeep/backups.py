@@ -14,6 +14,8 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from walkwithme.domain.walks import LIVE_VALUES
+
 DATABASE = "walkwithme.db"
 # Kept beside the database: the Web Push key, and a drill's clock (its walks are in its time).
 KEPT_FILES = ("vapid.pem", "fast-clock.json")
@@ -28,6 +30,8 @@ class Copied:
     folder: Path
     files: tuple[str, ...]
     size: int  # bytes of the database
+    live: int = 0  # walks going on when it was taken (restored: the watchdog judges them again)
+    alarms: int = 0  # of them, in alarm
 
 
 def _private_folder(folder: Path) -> None:
@@ -104,4 +108,22 @@ def restore(source: Path, data_dir: Path) -> Copied:
             shutil.copy2(source / name, data_dir / name)
             os.chmod(data_dir / name, 0o600)
             kept.append(name)
-    return Copied(data_dir, tuple(kept), (data_dir / DATABASE).stat().st_size)
+    live, alarms = _live_walks(data_dir / DATABASE)
+    return Copied(data_dir, tuple(kept), (data_dir / DATABASE).stat().st_size, live, alarms)
+
+
+def _live_walks(database: Path) -> tuple[int, int]:
+    """The walks going on in this database, and how many of them are in alarm: restored, the
+    watchdog judges them again at once, and an alarm resolved since the backup was taken
+    climbed its ladder again to the emergency hook (an operator's first hour)."""
+    con = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    try:
+        marks = ",".join("?" * len(LIVE_VALUES))
+        live, alarms = con.execute(
+            f"SELECT count(*), coalesce(sum(state = 'alarm'), 0) FROM walks "  # noqa: S608
+            f"WHERE state IN ({marks})",
+            tuple(LIVE_VALUES),
+        ).fetchone()
+    finally:
+        con.close()
+    return int(live), int(alarms)
