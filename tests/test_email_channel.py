@@ -358,3 +358,16 @@ def test_a_server_without_the_starttls_its_url_asks_for_is_not_sent_to(mailbox: 
     assert "offers no STARTTLS, which WWM_SMTP_URL asks for" in said.said
     assert "secret" not in said.said
     assert mailbox.messages == []
+
+
+def test_a_server_that_offers_no_sign_in_is_said_so_not_taken_for_missing_starttls(
+    mailbox: Mailbox,
+) -> None:
+    """A relay that takes mail without a sign-in, with a user and password in the URL: the
+    check said STARTTLS was missing, which the URL never asked for (an operator's review)."""
+    url = f"smtp://walks:secret@127.0.0.1:{mailbox.port}?from={SENDER}&starttls=no"
+    said = checks.email_finding(load_config({"WWM_SMTP_URL": url}))
+    assert said.verdict is checks.Verdict.FAIL
+    assert "offers no sign-in, which WWM_SMTP_URL asks for" in said.said
+    assert "STARTTLS" not in said.said.split(":", 1)[1]
+    assert mailbox.messages == []

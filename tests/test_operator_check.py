@@ -261,3 +261,30 @@ def test_the_operator_deletes_someone_only_once_their_walk_is_over(
     done = run("people", "delete", mira.email, "--yes", "--data", str(data))
     assert done.returncode == 0, done.stderr
     assert f"Deleted {mira.email}" in done.stdout
+
+
+def test_check_says_what_would_fail_unheard_a_broker_away_no_backstops_a_street_file_not_one(
+    tmp_path: Path,
+) -> None:
+    """An operator's first hour: a broker nobody answers at, no heartbeat and no hook, and a
+    street file that is not one were all missing from `check`'s list, or "ok", while `serve`
+    refused the file and her OwnTracks phone would have gone unheard."""
+    junk = tmp_path / "city.osm.pbf"
+    junk.write_text("junk\n")
+    found = check(tmp_path / "data", WWM_MQTT_URL="mqtt://127.0.0.1:9", WWM_STREETS=str(junk))
+    assert found["MQTT broker"]["verdict"] == "failed"
+    assert "127.0.0.1:9 can't be reached from here" in found["MQTT broker"]["said"]
+    assert "phones that report through it go unheard" in found["MQTT broker"]["said"]
+    assert found["streets"]["verdict"] == "failed"
+    assert "is not an OpenStreetMap .osm.pbf file" in found["streets"]["said"]
+    assert found["heartbeat"]["verdict"] == "warning"
+    assert "nobody outside hears of it" in found["heartbeat"]["said"]
+    assert found["emergency hook"]["verdict"] == "warning"
+    assert "not set (WWM_EMERGENCY_HOOK)" in found["emergency hook"]["said"]
+    assert (
+        run("check", "--data", str(tmp_path / "data"), env={"WWM_STREETS": str(junk)}).returncode
+        == 1
+    )
+    shipped = str(Path(__file__).parents[1] / "src/walkwithme/data/helsinki.osm.pbf")
+    fine = check(tmp_path / "data", WWM_STREETS=shipped)
+    assert fine["streets"]["verdict"] == "ok"

@@ -7,6 +7,7 @@ deadline (the service's clock is fake)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import subprocess
@@ -435,3 +436,25 @@ def test_a_message_that_arrives_while_postgresql_is_unreachable_is_held_and_take
         finally:
             svc.db.dispose()
             outage.close()
+
+
+def test_a_broker_that_cannot_be_reached_is_said_in_the_log_once(
+    tmp_path: Path, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A broker that never answered went unsaid: no line in the log while her OwnTracks
+    phone, reporting through it, went unheard (an operator's first hour)."""
+    port = free_port()
+    svc = make_services(
+        f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path, clock, None,
+        WWM_MQTT_URL=f"mqtt://127.0.0.1:{port}",
+    )  # fmt: skip
+    assert svc.mqtt is not None
+    said = f"can't reach the MQTT broker 127.0.0.1:{port}: phones that report through it go"
+    with (
+        caplog.at_level(logging.ERROR, logger="walkwithme.mqtt_bridge"),
+        TestClient(create_app(svc)),
+    ):
+        eventually(lambda: any(said in r.getMessage() for r in caplog.records))
+        assert svc.mqtt.connected is False
+    assert sum(said in r.getMessage() for r in caplog.records) == 1  # not at every try
+    svc.db.dispose()

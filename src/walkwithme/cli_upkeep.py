@@ -121,7 +121,7 @@ def _still_going_on(copied: backups.Copied) -> str:
         "once, as they were then. They may have ended since; if not, they are late or silent "
         "by now and are asked about, and an alarm climbs on to guardians and the emergency "
         "hook. Before serving, tell their walkers and companions; a companion ends an alarm "
-        "that is over with \"Mark her safe\" (docs/deploy.md#backups)."
+        'that is over with "Mark her safe" (docs/deploy.md#backups).'
     )
 
 

@@ -93,6 +93,7 @@ class MqttBridge:
     commands: int = 0  # commands published to phones' /cmd topics
     positions_asked: int = 0  # reportLocation commands published (the watchdog's)
     connected: bool = False
+    _said_unreachable: bool = False  # (said once an outage, not at every try)
     _loop: asyncio.AbstractEventLoop | None = None
     _client: mqtt.Client | None = None
     _stopping: threading.Event = field(default_factory=threading.Event)
@@ -114,6 +115,7 @@ class MqttBridge:
             client.username_pw_set(self.broker.username, self.broker.password)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
+        client.on_connect_fail = self._on_connect_fail
         client.on_message = self._on_message
         client.message_callback_add(self._ping_topic, self._on_ping)
         client.reconnect_delay_set(1, 30)
@@ -225,6 +227,7 @@ class MqttBridge:
             return
         # Connected once it follows: /healthz said "connected" while nothing was followed.
         self.connected = True
+        self._said_unreachable = False
         log.info("following OwnTracks on the MQTT broker (%s)", self.topics)
 
     def _on_ping(self, client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage) -> None:
@@ -232,6 +235,20 @@ class MqttBridge:
         reply = bytes(msg.payload).decode(errors="replace")
         if reply.startswith(f"{self._base}/pong/") and "+" not in reply and "#" not in reply:
             client.publish(reply, b"running", qos=0)
+
+    def _on_connect_fail(self, *_args: object) -> None:
+        """The broker can't be reached (paho tries again, up to every 30 s): said once, in
+        the log, for a broker that never answered from the start went unsaid, while phones
+        that report through it went unheard (an operator's first hour)."""
+        if self._said_unreachable or self._stopping.is_set():
+            return
+        self._said_unreachable = True
+        log.error(
+            "can't reach the MQTT broker %s:%s: phones that report through it go unheard, "
+            "and their walks are alarmed for silence; trying again",
+            self.broker.host,
+            self.broker.port,
+        )
 
     def _on_disconnect(self, *_args: object) -> None:
         self.connected = False

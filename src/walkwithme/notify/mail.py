@@ -180,8 +180,16 @@ def session(server: SmtpServer) -> Iterator[smtplib.SMTP]:
             smtp.starttls(context=context)  # not offered: SMTPNotSupportedError, nothing sent
             smtp.ehlo()
         if server.username:
+            if not smtp.has_extn("auth"):
+                # (smtplib's own error is the one STARTTLS not offered raises: the operator
+                # was told to mend the TLS his URL never asked for)
+                raise NoSignIn("SMTP AUTH extension not supported by server")
             smtp.login(server.username, server.password or "")
         yield smtp
+
+
+class NoSignIn(smtplib.SMTPNotSupportedError):
+    """The server offers no sign-in (AUTH), and WWM_SMTP_URL gives a user to sign in as."""
 
 
 def deliver(server: SmtpServer, message: EmailMessage) -> None:
@@ -199,6 +207,11 @@ def why(exc: BaseException) -> str:
     """What went wrong, in words her channels page can show (and the operator's check)."""
     if isinstance(exc, smtplib.SMTPAuthenticationError):
         return "Walk With Me's mail server refused its sign-in (its operator's WWM_SMTP_URL)"
+    if isinstance(exc, NoSignIn):
+        return (
+            "Walk With Me's mail server offers no sign-in, which WWM_SMTP_URL asks for with its "
+            "user and password (leave them out for a server that takes mail without one)"
+        )
     if isinstance(exc, smtplib.SMTPNotSupportedError):
         return "Walk With Me's mail server offers no STARTTLS, which WWM_SMTP_URL asks for"
     if isinstance(exc, smtplib.SMTPRecipientsRefused):

@@ -14,9 +14,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import Enum
 
 import httpx2
 import sqlalchemy as sa
@@ -34,25 +32,14 @@ from walkwithme.store.migrate import (
     script_head,
 )
 from walkwithme.store.schema import events, people
-from walkwithme.upkeep import hook
+from walkwithme.upkeep import backstops, hook
+from walkwithme.upkeep.findings import Finding as Finding
+from walkwithme.upkeep.findings import Verdict as Verdict
 from walkwithme.upkeep.reach import reach
 from walkwithme.usecases import outbox
 
 REACH_TIMEOUT_S = 5.0
 AHEAD_SLACK_MS = 60_000  # the database may hold times this far past the clock (other hosts)
-
-
-class Verdict(Enum):
-    OK = "ok"
-    WARN = "warning"
-    FAIL = "failed"
-
-
-@dataclass(frozen=True)
-class Finding:
-    what: str
-    verdict: Verdict
-    said: str
 
 
 Getter = Callable[[str], httpx2.Response]
@@ -85,10 +72,10 @@ def _all(config: Config, clock: Clock, get: Getter) -> Iterator[Finding]:
     yield _streets(config)
     yield email_finding(config)
     yield _public_url(config, get)
-    if config.heartbeat_url:  # (without one, nobody outside hears of the service's silence)
-        yield _heartbeat(config, get)
-    if config.emergency_hook:  # (without one, an alarm's ladder ends with her guardians)
-        yield hook_finding(config, hook_health)
+    yield _heartbeat(config, get) if config.heartbeat_url else backstops.no_heartbeat()
+    yield hook_finding(config, hook_health) if config.emergency_hook else backstops.no_hook()
+    if config.mqtt_url:
+        yield backstops.mqtt_broker(config.mqtt_url)
     yield _apprise(config)
 
 
@@ -279,6 +266,14 @@ def _streets(config: Config) -> Finding:
             "none (WWM_STREETS): walks are judged by the straight line to their destination",
         )
     size = config.streets.stat().st_size / 1_000_000
+    if not backstops.looks_like_pbf(config.streets):
+        # (`serve` refuses it, reading it whole; a glance at its header is enough here)
+        return Finding(
+            "streets",
+            Verdict.FAIL,
+            f"{config.streets} is not an OpenStreetMap .osm.pbf file: serve refuses to start "
+            "(download one again: docs/streets.md)",
+        )
     return Finding("streets", Verdict.OK, f"{config.streets} ({size:.1f} MB)")
 
 
