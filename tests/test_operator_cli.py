@@ -136,6 +136,35 @@ def test_a_phones_token_comes_with_a_warning_while_no_phone_can_reach_the_servic
     assert "can't reach" not in public.stderr
 
 
+def test_a_phone_bound_to_an_mqtt_topic_is_told_how_and_warned_if_nothing_would_hear_it(
+    tmp_path: Path,
+) -> None:
+    """Bound to a topic the service doesn't follow, her phone would go unheard, and nothing
+    said so; and it was told only how to set HTTP mode (an operator's first hour)."""
+    cli(tmp_path, "people", "add", "anna@example.org")
+    broker = {"WWM_MQTT_URL": "mqtt://127.0.0.1:1883", "WWM_MQTT_TOPICS": "owntracks/city/+"}
+
+    def add(name: str, topic: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        return run(
+            "devices", "add", "anna@example.org", name, "--owntracks-topic", topic,
+            "--data", str(tmp_path), env=env,
+        )  # fmt: skip
+
+    followed = add("phone", "owntracks/city/anna", broker)
+    assert followed.returncode == 0, followed.stderr
+    said = " ".join(followed.stdout.split())
+    assert "OwnTracks (MQTT mode)" in said
+    assert "user ID city and device ID anna" in said
+    assert "OwnTracks (HTTP mode)" not in said
+    assert "warning" not in followed.stderr
+    elsewhere = add("tablet", "owntracks/other/anna", broker)
+    assert "this service follows owntracks/city/+ (WWM_MQTT_TOPICS), not owntracks/other/anna" in (
+        " ".join(elsewhere.stderr.split())
+    )
+    no_broker = add("watch", "owntracks/city/watch", {})
+    assert "WWM_MQTT_URL is not set" in no_broker.stderr
+
+
 def test_migrate_says_what_it_did(tmp_path: Path) -> None:
     first = run("migrate", "--data", str(tmp_path / "d"))
     assert "Created the database's tables" in first.stdout

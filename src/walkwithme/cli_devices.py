@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from paho.mqtt.client import topic_matches_sub
 from rich.markup import escape
 from rich.table import Table
 
@@ -60,17 +61,59 @@ def devices_add(
         as_json,
         {**made, "owntracks_key": key} if key else made,
         f"Device {device.id} for {email}. Token (shown once): [bold]{token}[/bold]\n"
-        f"OwnTracks (HTTP mode): URL {base}/api/owntracks, user name {email} (any works), "
-        f"this token as the password. Traccar Client: server URL {base}/api/traccar, this "
-        "token as the device identifier. See docs/phones.md."
+        + (
+            _over_mqtt(owntracks_topic)
+            if owntracks_topic
+            else f"OwnTracks (HTTP mode): URL {base}/api/owntracks, user name {email} (any "
+            f"works), this token as the password. Traccar Client: server URL {base}/api/traccar, "
+            "this token as the device identifier. See docs/phones.md."
+        )
         + (f"\nOwnTracks encryption key (shown once): [bold]{key}[/bold]" if key else ""),
     )
-    if not svc.config.public_url and not as_json:
+    if owntracks_topic and not as_json:
+        unheard = _unheard(owntracks_topic, svc.config.mqtt_url, svc.config.mqtt_topics)
+        if unheard:
+            err.print(f"[yellow]warning:[/yellow] {escape(unheard)}")
+    if not svc.config.public_url and not as_json and not owntracks_topic:
         # 127.0.0.1 is the phone itself, to the phone: these addresses work only on this machine.
+        # (A phone on MQTT reaches the broker, not this service.)
         err.print(
             f"[yellow]warning:[/yellow] a phone can't reach {base}: set WWM_PUBLIC_URL to the "
             "address phones reach this service at, behind HTTPS (docs/deploy.md)"
         )
+
+
+def _over_mqtt(topic: str) -> str:
+    """How her OwnTracks is set for MQTT mode, its topic bound to this device."""
+    parts = topic.split("/")
+    ids = (
+        f"user ID {parts[1]} and device ID {parts[2]} (so that it publishes to {topic})"
+        if len(parts) == 3
+        else f"the user and device IDs that make it publish to {topic}"
+    )
+    return (
+        f"OwnTracks (MQTT mode): the broker's host and port as phones reach it, {ids}, the "
+        "broker's own user name and password for her (its ACLs letting only her publish "
+        "there), and remote commands on (Move mode and fresh fixes are asked on its /cmd). "
+        "See docs/phones.md#owntracks-mqtt-mode."
+    )
+
+
+def _unheard(topic: str, mqtt_url: str, followed: str) -> str | None:
+    """Why this service would never hear a phone that publishes to `topic` (None: it would):
+    bound to a topic it doesn't follow, the phone went unheard, and nothing said so (an
+    operator's first hour)."""
+    if not mqtt_url:
+        return (
+            "WWM_MQTT_URL is not set: this service follows no MQTT broker, and nothing her phone "
+            f"publishes to {topic} reaches it"
+        )
+    if not topic_matches_sub(followed, topic):
+        return (
+            f"this service follows {followed} (WWM_MQTT_TOPICS), not {topic}: nothing her phone "
+            "publishes there reaches it"
+        )
+    return None
 
 
 def devices_list(email: str, data: DataOpt = None, as_json: JsonOpt = False) -> None:
