@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 
@@ -288,3 +289,25 @@ def test_check_says_what_would_fail_unheard_a_broker_away_no_backstops_a_street_
     shipped = str(Path(__file__).parents[1] / "src/walkwithme/data/helsinki.osm.pbf")
     fine = check(tmp_path / "data", WWM_STREETS=shipped)
     assert fine["streets"]["verdict"] == "ok"
+
+
+def test_a_proxy_whose_service_is_down_is_said_so_and_an_untrusted_certificate_how_to_check(
+    tmp_path: Path,
+) -> None:
+    """`check` said "answered 502", and "CERTIFICATE_VERIFY_FAILED" with nothing on what to do
+    (an operator's first hour, behind Caddy)."""
+    config = load_config({"WWM_DATA": str(tmp_path), "WWM_PUBLIC_URL": "https://walk.example.org"})
+
+    def public(get: checks.Getter) -> checks.Finding:
+        return next(f for f in checks.run(config, FakeClock(), get) if f.what == "public address")
+
+    down = public(lambda url: httpx2.Response(502, request=httpx2.Request("GET", url)))
+    assert down.verdict is checks.Verdict.FAIL
+    assert "the proxy is up, but the service behind it does not answer" in down.said
+
+    def untrusted(url: str) -> httpx2.Response:
+        raise httpx2.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed")
+
+    said = public(untrusted).said
+    assert "a certificate this machine doesn't trust" in said
+    assert "docs/deploy.md#3-https-with-caddy" in said

@@ -314,7 +314,21 @@ def _public_url(config: Config, get: Getter) -> Finding:
     try:
         answer = get(url)
     except httpx2.HTTPError as exc:
-        return Finding("public address", Verdict.FAIL, f"{url} can't be reached from here: {exc}")
+        hint = (
+            " (a certificate this machine doesn't trust, as Caddy's `tls internal` makes: "
+            "docs/deploy.md#3-https-with-caddy says how to check it)"
+            if "CERTIFICATE_VERIFY_FAILED" in str(exc)
+            else ""
+        )
+        said = f"{url} can't be reached from here: {exc}{hint}"
+        return Finding("public address", Verdict.FAIL, said)
+    if answer.status_code in (502, 503, 504):
+        return Finding(
+            "public address",
+            Verdict.FAIL,
+            f"{url} answered {answer.status_code}: the proxy is up, but the service behind it "
+            "does not answer it (not running, or at another address than the proxy's)",
+        )
     if answer.status_code != 200:
         return Finding("public address", Verdict.FAIL, f"{url} answered {answer.status_code}")
     if not config.public_url.startswith("https://"):
