@@ -5,9 +5,30 @@
 
 const OTHERS_EVERY_MS = 5000;
 
+// Where they are said: above this walk's headline; while this walk is in its own alarm,
+// below its banner, whose "I'm on it" came four screens down at 200% text under two other
+// walks' alarms (an outside review): what he has open is what he acts on first.
+function place(said) {
+  const banner = document.getElementById("alarm");
+  const headline = document.getElementById("headline");
+  const anchor = banner && !banner.hidden ? banner : headline;
+  if (!anchor) return;
+  const where = anchor === banner ? "afterend" : "beforebegin";
+  const sibling = where === "afterend" ? anchor.nextElementSibling : anchor.previousElementSibling;
+  if (sibling !== said) anchor.insertAdjacentElement(where, said);
+}
+
 // `said`: where they are said; `url`: /needs-you; `thisWalk`: the walk this page is of.
 export function watchOtherAlarms({ said, url, thisWalk }) {
   if (!said || !url) return;
+  place(said);
+  const banner = document.getElementById("alarm");
+  if (banner) {
+    new MutationObserver(() => place(said)).observe(banner, {
+      attributes: true,
+      attributeFilter: ["hidden"],
+    });
+  }
   let othersSaid = "[]"; // what is said now: rebuilt (and said again, role=alert) on news only
   async function look() {
     if (document.hidden) return; // (looked for again as soon as the page is looked at)
