@@ -535,10 +535,15 @@ def test_a_timer_walk_checks_on_her_at_the_time_she_gave_in_her_zone(cast: Cast)
     walk = cast.client.get("/api/walks", headers=mira.auth).json()[0]
     assert walk["kind"] == "timer"
     assert walk["expected_at"] == 1_780_000_000_000 + (3 * 3600 + 3 * 60 + 20) * 1000
-    assert (
-        'Expected by</dt><dd id="expected">23:30'
-        in page(cast.client, started.headers["location"], mira).text
-    )
+    # Said as what it is: when to check on her, with no distance to a place she isn't going
+    # (it said "You are on the way", "Distance left: unknown", "Expected by": a pages review).
+    hers = page(cast.client, started.headers["location"], mira).text
+    assert 'Check on you at</dt><dd id="expected">23:30' in hers
+    assert "Distance left" not in hers
+    assert "You are out on a timed walk" in hers
+    his = page(cast.client, started.headers["location"], noor).text
+    assert 'Check on Mira at</dt><dd id="expected">23:30' in his
+    assert "Mira is out on a timed walk" in his
 
 
 def test_a_timer_in_the_hour_the_clocks_show_twice_is_the_next_showing(cast: Cast) -> None:

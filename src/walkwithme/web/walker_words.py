@@ -11,6 +11,7 @@ from walkwithme.web import words
 
 STATES = {
     "active": "You are on the way",
+    "active_timer": "You are out on a timed walk",
     "at_door": "You are at your door",
     "alarm": "ALARM: your companions are told",
     "safe": "You are home, inside",

@@ -210,6 +210,8 @@ def alarm_began(alarm: dict[str, object]) -> str:
 
 _STATES = {
     "active": "{name} is on the way",
+    # A timer walk has no way to be on: she is out, with a time set to check on her.
+    "active_timer": "{name} is out on a timed walk",
     "at_door": "{name} is at the door",
     "alarm": "ALARM: {name} may need help",
     "safe": "{name} is home, inside",
@@ -246,6 +248,8 @@ def headline_state(state: str, events: list[dict[str, Any]], timer: bool) -> str
         if closing and closing.get("at_door") is False:
             return "ended_on_the_way"
         return state
+    if state == "active" and timer:
+        return "active_timer"
     if state != "safe":
         return state
     inside = next((e for e in reversed(events) if e["kind"] == "inside"), None)

@@ -71,6 +71,7 @@ export function headlineState(walk, inside, closing = null) {
   // Ended by whoever ended the alarm her duress PIN made her end it under (words.py).
   if (walk.state === "ended" && closing && closing.kind === "alarm_resolved") return "ended_resolved";
   if (walk.state === "ended" && closing && closing.at_door === false) return "ended_on_the_way";
+  if (walk.state === "active" && walk.kind === "timer") return "active_timer";
   if (walk.state !== "safe" || !inside) return walk.state;
   if (inside.by) return "safe_by";
   if (walk.kind === "timer") return "safe_timer";
