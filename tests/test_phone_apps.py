@@ -225,6 +225,26 @@ def test_a_heartbeat_outside_a_walk_keeps_nothing_and_is_no_refusal(cast: Cast) 
     assert "future" in device(cast, mira)["last_refusal"]
 
 
+def test_traccar_clients_push_registration_at_every_start_is_no_refusal_nor_a_report(
+    cast: Cast,
+) -> None:
+    """Traccar Client 9.x and 10.x post `id` and `notificationToken` alone at every start
+    (traccar/traccar-client, lib/push_service.dart): her devices page said "lat is required"
+    each time she opened the app, and the gap since its last report was measured from it (an
+    outside review)."""
+    mira, _noor, phone, walk = cast.walking()
+    t = cast.clock.now_ms() // 1000
+    assert form(cast, heartbeat_form(phone, t)).status_code == 200
+    before = device(cast, mira)
+    cast.clock.advance(minutes=20)
+    assert form(cast, f"id={phone}&notificationToken=fcm-abc:123").status_code == 200
+    after = device(cast, mira)
+    assert after["last_refusal"] is None
+    assert after["last_seen_at"] == before["last_seen_at"]
+    assert form(cast, "id=not-a-device&notificationToken=x").status_code == 400
+    assert cast.client.get(f"/api/walks/{walk['id']}/fixes", headers=mira.auth).json() == []
+
+
 def test_after_a_heartbeat_its_later_positions_still_count_as_reporting_often(
     cast: Cast,
 ) -> None:
@@ -298,6 +318,30 @@ def test_the_old_android_clients_unknown_accuracy_is_stored_as_unknown(cast: Cas
     assert cast.client.post(query).status_code == 200
     seen = cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()
     assert seen["last_position"]["accuracy"] is None
+
+
+def test_owntracks_androids_zeros_for_readings_it_has_not_are_unknown(cast: Cast) -> None:
+    """OwnTracks for Android writes `acc`, `vel` and `cog` as 0 when its fix has none
+    (owntracks/android, MessageLocation.kt): kept as a fix good to the millimetre, heading
+    north (an outside review). The old Traccar Client for Android writes `bearing=0.0`."""
+    mira, noor, phone, walk = cast.walking()
+    t = cast.clock.now_ms() // 1000
+    zeros = {"_type": "location", "lat": START[0], "lon": START[1], "tst": t,
+             "acc": 0, "vel": 0, "cog": 0, "alt": 0, "batt": 80}  # fmt: skip
+    assert owntracks_post(cast, phone, zeros).status_code == 200
+    seen = cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()
+    assert seen["last_position"]["accuracy"] is None
+    assert seen["last_position"]["bearing"] is None
+    cast.clock.advance(seconds=30)
+    moving = {**zeros, "tst": t + 30, "acc": 12, "vel": 5, "lat": START[0] + 0.0003}
+    assert owntracks_post(cast, phone, moving).status_code == 200
+    seen = cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()
+    assert seen["last_position"]["accuracy"] == 12
+    assert seen["last_position"]["bearing"] == 0  # moving due north: north
+    cast.clock.advance(minutes=1)
+    assert cast.client.post(legacy_query(phone, t + 60, START)).status_code == 200  # 0.0, 0.0
+    seen = cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()
+    assert seen["last_position"]["bearing"] is None
 
 
 def test_traccar_client_10_uploading_json_posts_an_array(cast: Cast) -> None:

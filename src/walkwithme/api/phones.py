@@ -110,6 +110,8 @@ async def traccar_door(request: Request) -> Response:
     device = await _device(svc, device_id)
     if device is None:
         return JSON(error_body(TRACCAR_UNKNOWN, "id"), status_code=400)
+    if message.nothing_to_take:
+        return Response(status_code=200)
     taken = await _take(svc, device, message)
     if device.gone:  # taken, and answered as a deleted account's phone is (above)
         return JSON(error_body(TRACCAR_UNKNOWN, "id"), status_code=400)

@@ -67,6 +67,11 @@ class PhoneMessage:
     charging: bool | None = None
     # OwnTracks' Tours (iOS): make, list or end a tour (ingest/owntracks_tours.py).
     tour: TourRequest | None = None
+    # It says nothing of her or of where her phone is: Traccar Client 9.x and 10.x register
+    # for push messages at every start (`id` and `notificationToken` alone). Answered, and
+    # nothing recorded: her devices page showed "lat is required" each time she opened the
+    # app, and the gap since its last report was measured from it (an outside review).
+    nothing_to_take: bool = False
 
 
 OFFLINE = "offline"

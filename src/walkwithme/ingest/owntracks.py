@@ -135,13 +135,17 @@ def _fix(message: dict[str, Any]) -> Fix:
     t_ms = tst * 1000
     if not math.isfinite(t_ms):  # seconds so many that their milliseconds overflow
         raise Invalid("tst is not a time", field="tst")
+    # OwnTracks for Android writes 0 for a reading its fix doesn't have (owntracks/android,
+    # MessageLocation.kt): an accuracy of 0 is none known, not a fix good to the millimetre
+    # (the rules' smallest tolerance), and a heading while still (vel 0) is none, not north.
+    acc, cog = read_number(message, "acc"), read_number(message, "cog")
     return Fix(
         t_ms=int(t_ms),
         lat=lat,
         lon=lon,
-        accuracy_m=read_number(message, "acc"),
+        accuracy_m=None if acc == 0 else acc,
         speed_mps=vel * KMH if vel is not None else None,
-        bearing_deg=read_number(message, "cog"),
+        bearing_deg=None if cog == 0 and not vel else cog,
         altitude_m=read_number(message, "alt"),
         battery_pct=read_number(message, "batt"),
     )

@@ -64,6 +64,9 @@ def _params(p: Mapping[str, str], generation: str) -> PhoneMessage:
     sos = p.get("alarm", "").strip().lower() == "sos"
     sos_ms = _pressed_at(p.get("timestamp")) if sos else None
     charging = _charge(p, generation)
+    if "notificationToken" in p and not sos and not any(key in p for key in _SAYS_ANYTHING):
+        # (traccar/traccar-client, lib/push_service.dart: `id` and `notificationToken`)
+        return PhoneMessage(client, nothing_to_take=True)
     if not any(key in p for key in ("lat", "lon", "location")) and p.get("timestamp"):
         return replace(_alive(p, client, sos), charging=charging, sos_ms=sos_ms)
     try:
@@ -79,7 +82,7 @@ def _params(p: Mapping[str, str], generation: str) -> PhoneMessage:
             lon=lon,
             accuracy_m=_accuracy(p),
             speed_mps=speed * KNOT if speed is not None else None,
-            bearing_deg=_optional(p, "bearing") if "bearing" in p else _optional(p, "heading"),
+            bearing_deg=_bearing(p, speed),
             altitude_m=_optional(p, "altitude"),
             battery_pct=_battery(p),
         )
@@ -91,6 +94,10 @@ def _params(p: Mapping[str, str], generation: str) -> PhoneMessage:
     return PhoneMessage(
         client, fixes=(fix,), sos=sos, sos_ms=sos_ms, signal=signal, charging=charging
     )
+
+
+# What makes a message one to take: a position, a time (a heartbeat), the battery.
+_SAYS_ANYTHING = ("lat", "lon", "location", "timestamp", "batt")
 
 
 def _pressed_at(value: object) -> int | None:
@@ -276,6 +283,13 @@ def _known(value: object, name: str) -> float | None:
     """9.x says "unknown" with a negative number."""
     number = _json_number(value, name)
     return None if number is None or number < 0 else number
+
+
+def _bearing(p: Mapping[str, str], speed: float | None) -> float | None:
+    """Its heading; the old Android client writes `bearing=0.0` for a fix that has none
+    (Android's `Location.getBearing()`), which, while still, is none rather than north."""
+    bearing = _optional(p, "bearing") if "bearing" in p else _optional(p, "heading")
+    return None if bearing == 0 and not speed else bearing
 
 
 def _accuracy(p: Mapping[str, str]) -> float | None:
