@@ -82,20 +82,7 @@ def _news(tx: Tx, device: Device, message: PhoneMessage) -> bool:
 def _take(
     tx: Tx, device: Device, message: PhoneMessage, streets: StreetMap | None, base_url: str
 ) -> Taken:
-    refused = message.refused
-    fixes: list[Fix] = []
-    noted: str | None = None  # readings left out of a kept position: said if nothing worse
-    for sent in message.fixes:
-        fix, left_out = without_impossible_extras(sent)
-        try:
-            check_fix(fix, tx.now_ms)
-        except Invalid as exc:
-            refused = exc.message
-        else:
-            fixes.append(fix)
-            if left_out and noted is None:
-                noted = f"{'; '.join(left_out)}; the position was kept"
-    refused = refused or noted
+    fixes, refused = _checked(message, tx.now_ms)
     if message.signal != OFFLINE:  # the broker's word that it lost the phone is not the phone's
         refused = _record(tx, device, fixes, message, streets) or refused
     walk = live_walk_of(tx.conn, device.person_id)
@@ -105,36 +92,8 @@ def _take(
     held = walk is not None and walk.live and not on_walk
     news = devices.note_client(tx, device, message.client, on_walk, held=held)
     client = news.now
-    if walk is not None and on_walk and _reports_news(tx, walk.id, device, news.before, client):
-        # Her companions learn it too: it is why "last seen" may be minutes ago.
-        timeline.record(
-            tx,
-            walk.id,
-            "phone_reports",
-            audience=walk.everyone,
-            device=device.name,
-            app=client.app.value,
-            mode=client.mode,
-            reports=client.reports.value,
-            advice=client.advice,
-        )
-    if (
-        message.signal is not None
-        and walk is not None
-        and on_walk
-        and not (message.signal == MOCK_LOCATION and _said(tx, walk.id, device, MOCK_LOCATION))
-    ):
-        # Her companions learn it at once: why she has gone quiet, or that where her phone
-        # says she is may be faked (said once a walk: a mocking phone says so every time).
-        timeline.record(
-            tx,
-            walk.id,
-            "phone_signal",
-            audience=walk.everyone,
-            device=device.name,
-            app=client.app.value,
-            signal=message.signal,
-        )
+    if walk is not None and on_walk:
+        _tell_of_the_phone(tx, walk, device, message, news)
     if message.charging is not None and walk is not None and walk.live:
         _charging(tx, walk, device, client, message.charging)
     # What says where she is or goes (her destination as a region, a tour's live link, her
@@ -153,22 +112,88 @@ def _take(
     elif walk is not None and on_walk:
         refused = phone_sos.judge_held(tx, device, walk) or refused
     tour = None
-    if message.tour is not None and not message.replayed and not locates:
-        refused = TOUR_NOT_HERE if message.clear_with_key else TOUR_NOT_OWNTRACKS
-    elif message.tour is not None and not message.replayed:
-        asked = message.tour  # its times by our clock, as her fixes' are
-        if asked.from_ms or asked.to_ms:
-            asked = replace(
-                asked,
-                from_ms=phone_clocks.by_service(tx, device, asked.from_ms),
-                to_ms=phone_clocks.by_service(tx, device, asked.to_ms),
-            )
-        tour, refused = tours.take(
-            tx, device.person_id, asked, walk if on_walk else None, base_url, device.name
-        )
+    if message.tour is not None and not message.replayed:
+        # (its answer, or why not, is what is said of the message)
+        tour, refused = _tour(tx, device, message, walk if on_walk else None, locates, base_url)
     if refused is not None:
         devices.note_refusal(tx, device, refused)
     return Taken(client, on_walk, news.ask_mode, region, tour, locates)
+
+
+def _checked(message: PhoneMessage, now_ms: int) -> tuple[list[Fix], str | None]:
+    """The message's fixes that can be kept (readings that can't be left out of them), and
+    why one was refused, or readings left out: said if nothing worse is."""
+    refused = message.refused
+    fixes: list[Fix] = []
+    noted: str | None = None  # readings left out of a kept position: said if nothing worse
+    for sent in message.fixes:
+        fix, left_out = without_impossible_extras(sent)
+        try:
+            check_fix(fix, now_ms)
+        except Invalid as exc:
+            refused = exc.message
+        else:
+            fixes.append(fix)
+            if left_out and noted is None:
+                noted = f"{'; '.join(left_out)}; the position was kept"
+    return fixes, refused or noted
+
+
+def _tell_of_the_phone(
+    tx: Tx, walk: Walk, device: Device, message: PhoneMessage, news: devices.AppNews
+) -> None:
+    """On her walk's timeline, for her and her companions: how her app now reports (it is why
+    "last seen" may be minutes ago), and what it says of the phone (why she has gone quiet,
+    or that where it says she is may be faked: said once a walk, as a mocking phone says so
+    every time)."""
+    client = news.now
+    if _reports_news(tx, walk.id, device, news.before, client):
+        timeline.record(
+            tx,
+            walk.id,
+            "phone_reports",
+            audience=walk.everyone,
+            device=device.name,
+            app=client.app.value,
+            mode=client.mode,
+            reports=client.reports.value,
+            advice=client.advice,
+        )
+    signal = message.signal
+    if signal is None or (signal == MOCK_LOCATION and _said(tx, walk.id, device, MOCK_LOCATION)):
+        return
+    timeline.record(
+        tx,
+        walk.id,
+        "phone_signal",
+        audience=walk.everyone,
+        device=device.name,
+        app=client.app.value,
+        signal=signal,
+    )
+
+
+def _tour(
+    tx: Tx,
+    device: Device,
+    message: PhoneMessage,
+    walk: Walk | None,
+    locates: bool,
+    base_url: str,
+) -> tuple[dict[str, Any] | None, str | None]:
+    """OwnTracks' Tours: the answer to the app's tour request, or why it was refused
+    (usecases/tours.py; `walk`: her walk, live for her devices)."""
+    assert message.tour is not None
+    if not locates:
+        return None, TOUR_NOT_HERE if message.clear_with_key else TOUR_NOT_OWNTRACKS
+    asked = message.tour  # its times by our clock, as her fixes' are
+    if asked.from_ms or asked.to_ms:
+        asked = replace(
+            asked,
+            from_ms=phone_clocks.by_service(tx, device, asked.from_ms),
+            to_ms=phone_clocks.by_service(tx, device, asked.to_ms),
+        )
+    return tours.take(tx, device.person_id, asked, walk, base_url, device.name)
 
 
 TOUR_NOT_HERE = (
