@@ -19,19 +19,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from functools import partial
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Query, WebSocket
 from sqlalchemy.engine import Connection
 from starlette.websockets import WebSocketDisconnect
 
 from walkwithme.api import seen
 from walkwithme.api.auth import COOKIE, bearer, person_of, services
+from walkwithme.api.live_frames import (
+    Batch,
+    Sent,
+    frames_of,
+    send,
+    together_frame,
+)
 from walkwithme.api.live_recheck import Recheck
 from walkwithme.api.params import Cursor, Id
+from walkwithme.bell import Bell
 from walkwithme.domain.errors import DomainError, Unauthorized
 from walkwithme.domain.walks import LIVE_STATES
 from walkwithme.services import Services
@@ -62,24 +68,6 @@ _CANT_READ = "the server can't read the walk right now: connect again shortly"
 # companion's phone, laptop and a few tabs are far fewer. Without a bound, one share link held
 # thousands of sockets, and the memory they buffer (an outside review).
 MAX_STREAMS_PER_VIEWER = 20
-
-
-@dataclass
-class Batch:
-    walk: dict[str, Any] | None  # the walk's summary, when it was read for this batch
-    events: list[dict[str, Any]]
-    fixes: list[dict[str, Any]]
-    closing: str | None  # why the stream ends after this batch, if it does
-    # Until the next check, new fixes may be taken from the bell (up to `until_seq`, the
-    # end of the track her own devices see); False: every batch is read (a link's access
-    # is decided again at every read).
-    from_bell: bool = False
-    until_seq: int | None = None
-    frames: list[str] | None = None  # `fixes` as sent, when made already (one per fix)
-    together: str | None = None  # `fixes` as one "fixes" message, when made already
-    # When the viewer's access runs out by the clock (her session), as of this batch's check
-    # (None: not checked in this batch, or nothing runs out).
-    valid_until: int | None = None
 
 
 # Reads what is new past the cursors. With `check`, it first decides again whether the viewer
@@ -184,9 +172,7 @@ async def _stream(
     """`together`: fixes that come at once are sent in one "fixes" message."""
     bell = svc.bell
     with bell.listen(walk_id) as rung:
-        generation = bell.access_generation(walk_id)
-        timeline_seen = bell.events_generation(walk_id)
-        untold_seen = bell.untold_generation(walk_id)
+        rang = _Rang(bell, walk_id)
         known = bell.fixes_known_until(walk_id)
         try:
             first = await svc.db.read_live(
@@ -208,28 +194,16 @@ async def _stream(
         try:
             batch: Batch | None = first
             valid_until = first.valid_until
-            last_walk: dict[str, Any] | None = None
+            sent = Sent(after_event, after_fix)
             # Every fix numbered up to here was sent, or was flagged (None: not known).
             covered: int | None = None
             while batch is not None:
                 if batch.valid_until is not None:
                     valid_until = batch.valid_until
                 if batch.from_bell:
-                    covered = _covered(batch, known, after_fix, covered)
-                if batch.walk is not None and _changed(batch.walk, last_walk):
-                    await _send(ws, {"type": "walk", "walk": batch.walk})
-                    last_walk = batch.walk
-                for event in batch.events:
-                    await _send(ws, {"type": "event", "event": event})
-                    after_event = event["id"]
-                if together and len(batch.fixes) > 1:
-                    await _send_text(ws, batch.together or _fixes_frame(batch.fixes))
-                    after_fix = batch.fixes[-1]["id"]
-                else:
-                    frames = batch.frames
-                    for index, fix in enumerate(batch.fixes):
-                        await _send_text(ws, frames[index] if frames else _fix_frame(fix))
-                        after_fix = fix["id"]
+                    covered = _covered(batch, known, sent.after_fix, covered)
+                await sent.send(ws, batch, together)
+                after_event, after_fix = sent.after_event, sent.after_fix
                 if batch.closing:
                     await _close(ws, batch.closing, 1000)
                     return
@@ -242,16 +216,9 @@ async def _stream(
                 # out by the clock (looked at on every wake), after RECHECK_S without news,
                 # and at least every RECHECK_S while news keeps coming (`Recheck`); a ring
                 # for a new fix only reads what is new (a link's stream reads at every wake).
-                now_generation = bell.access_generation(walk_id)
+                access_changed, new_events, untold = rang.news()
                 expired = valid_until is not None and svc.clock.now_ms() >= valid_until
-                check = timed_out or expired or now_generation != generation
-                generation = now_generation
-                timeline_now = bell.events_generation(walk_id)
-                new_events = timeline_now != timeline_seen
-                timeline_seen = timeline_now
-                untold_now = bell.untold_generation(walk_id)
-                untold = untold_now != untold_seen
-                untold_seen = untold_now
+                check = timed_out or expired or access_changed
                 if batch.from_bell and covered is not None and not (check or new_events or untold):
                     handed = bell.fixes_after(walk_id, covered)
                     if handed is not None:
@@ -275,6 +242,30 @@ async def _stream(
             quiet.cancel()
 
 
+class _Rang:
+    """What the doorbell has said of the walk since the stream last looked: whether who may
+    see it may have changed (access), its timeline has news (events), or something was said
+    that its fixes' ring alone doesn't carry (untold)."""
+
+    def __init__(self, bell: Bell, walk_id: int) -> None:
+        self.bell, self.walk_id = bell, walk_id
+        self.seen = self._now()
+
+    def _now(self) -> tuple[int, int, int]:
+        bell, walk_id = self.bell, self.walk_id
+        return (
+            bell.access_generation(walk_id),
+            bell.events_generation(walk_id),
+            bell.untold_generation(walk_id),
+        )
+
+    def news(self) -> tuple[bool, bool, bool]:
+        """Access, events, untold: each changed since last asked."""
+        now, seen = self._now(), self.seen
+        self.seen = now
+        return now[0] != seen[0], now[1] != seen[1], now[2] != seen[2]
+
+
 def _covered(batch: Batch, known: int, after_fix: int, covered: int | None) -> int | None:
     """After a read that started when the bell knew fixes up to `known`: every fix numbered
     up to there was read too (committed before it was rung), unless the read stopped at its
@@ -292,12 +283,12 @@ def _handed_over(
         news = [fix for added in handed for fix in _wanted(added.shown, after_fix, until)]
         whole = len(handed) == 1 and len(news) == len(handed[0].shown) > 1
         return Batch(
-            None, [], news, None, True, until, None, _together(handed[0]) if whole else None
+            None, [], news, None, True, until, None, together_frame(handed[0]) if whole else None
         )
     news = []
     frames: list[str] = []
     for added in handed:
-        for fix, frame in zip(added.shown, _frames(added), strict=True):
+        for fix, frame in zip(added.shown, frames_of(added), strict=True):
             if _past(fix, after_fix, until):
                 news.append(fix)
                 frames.append(frame)
@@ -311,38 +302,6 @@ def _wanted(shown: list[dict[str, Any]], after_fix: int, until: int | None) -> l
 
 def _past(fix: dict[str, Any], after_fix: int, until: int | None) -> bool:
     return bool(fix["id"] > after_fix and (until is None or fix["id"] <= until))
-
-
-def _frames(added: NewFixes) -> list[str]:
-    """The handed-over fixes as sent: serialized once for the walk, whoever follows it."""
-    if len(added.frames) != len(added.shown):
-        added.frames[:] = [_fix_frame(fix) for fix in added.shown]
-    return added.frames
-
-
-def _together(added: NewFixes) -> str:
-    """The handed-over fixes as one message, serialized once for the walk."""
-    if not added.together:
-        added.together.append(_fixes_frame(added.shown))
-    return added.together[0]
-
-
-def _fix_frame(fix: dict[str, Any]) -> str:
-    return orjson.dumps({"type": "fix", "fix": fix}).decode()
-
-
-def _fixes_frame(fixes: list[dict[str, Any]]) -> str:
-    return orjson.dumps({"type": "fixes", "fixes": fixes}).decode()
-
-
-def _changed(walk: dict[str, Any], before: dict[str, Any] | None) -> bool:
-    """A new summary is worth sending when more than the last position changed: companions
-    get every position as a fix already."""
-    if before is None:
-        return True
-    return {k: v for k, v in walk.items() if k != "last_position"} != {
-        k: v for k, v in before.items() if k != "last_position"
-    }
 
 
 def _read_on(
@@ -370,17 +329,9 @@ async def _watch_disconnect(ws: WebSocket, gone: asyncio.Event, rung: asyncio.Ev
     rung.set()
 
 
-async def _send(ws: WebSocket, message: dict[str, Any]) -> None:
-    await _send_text(ws, orjson.dumps(message).decode())
-
-
-async def _send_text(ws: WebSocket, text: str) -> None:
-    await ws.send_text(text)
-
-
 async def _close(ws: WebSocket, reason: str, code: int) -> None:
     with contextlib.suppress(WebSocketDisconnect, RuntimeError):
-        await _send(ws, {"type": "closed", "reason": reason})
+        await send(ws, {"type": "closed", "reason": reason})
         await ws.close(code=code, reason=reason[:120])
 
 
