@@ -1225,3 +1225,31 @@ def test_a_walk_she_starts_under_her_duress_pins_silent_alarm_offers_no_call_to_
     again = page(cast.client, path, noor).text
     assert "tel:+358401234567" in again
     assert 'class="replies"' in again
+
+
+def acked_before_her_sos(run: Run, pin: str) -> None:
+    """Noor says "I'm on it" to the silent alarm (with her real PIN there is none, and his
+    tap is refused); she presses SOS, and he says it again, to the alarm her devices are shown
+    now; the ladders climb on."""
+    gives_it(run, pin)
+    run.cast.clock.advance(seconds=30)
+    run.cast.client.post(f"{run.url}/ack", headers=run.noor.auth)  # 409 with her real PIN
+    run.cast.clock.advance(seconds=30)
+    run.as_mira("POST", f"{run.url}/sos")
+    run.look(minutes=1)
+    acked = run.cast.client.post(f"{run.url}/ack", headers=run.noor.auth)
+    assert acked.status_code == 200, acked.text
+    run.look(minutes=2, seconds=30)
+    run.look(minutes=8)
+
+
+def test_im_on_it_to_the_silent_alarm_first_does_not_keep_it_from_her_devices_alarm(
+    tmp_path: Path,
+) -> None:
+    """His tap on the silent alarm, counted on her side too, swallowed the "Noor is on it" her
+    devices would have been told with her real PIN, and her ladder was paused with nobody on
+    it (a review of this session's change)."""
+    real, forced = twins(tmp_path, acked_before_her_sos)
+    kinds = [e["kind"] for e in real.her_events]
+    assert "alarm_acknowledged" in kinds
+    same_bytes(real, forced)

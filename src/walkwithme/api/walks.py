@@ -25,6 +25,7 @@ from walkwithme.usecases import (
     helping,
     looks,
     moments,
+    on_it,
     places,
     routes,
     starting,
@@ -378,7 +379,7 @@ async def sos(walk_id: Id, person: PersonDep, svc: ServicesDep) -> dict[str, Any
 @router.post("/{walk_id}/ack")
 async def acknowledge(walk_id: Id, person: PersonDep, svc: ServicesDep) -> dict[str, Any]:
     """A companion's (or a guardian's) "I'm on it" during an alarm."""
-    await svc.writer.run(lambda tx: helping.acknowledge(tx, walk_id, person.id))
+    await svc.writer.run(lambda tx: on_it.acknowledge(tx, walk_id, person.id))
     return await _helper_view(svc, walk_id, person.id)
 
 

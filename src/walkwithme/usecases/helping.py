@@ -12,20 +12,20 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from walkwithme.domain.errors import Conflict, NotFound
-from walkwithme.domain.rules import ACK_PAUSES_MS, LADDER
+from walkwithme.domain.rules import LADDER
 from walkwithme.domain.walks import WalkState, check_message
 from walkwithme.store.schema import events
 from walkwithme.store.tx import Tx
 from walkwithme.usecases import alerts, looks, timeline
 from walkwithme.usecases.alarms import audience_for
 from walkwithme.usecases.timeline import FOR_ALL, FOR_COMPANIONS, FOR_WALKER, Audience
-from walkwithme.usecases.walk_columns import COVER_COLUMNS, Judged
+from walkwithme.usecases.walk_columns import COVER_COLUMNS
 from walkwithme.usecases.walk_record import Walk
 from walkwithme.usecases.walk_store import get_walk, save
 from walkwithme.usecases.walks import audience_of, person_name
 
 
-def _alarmed_walk_for_helper(tx: Tx, walk_id: int, person_id: int) -> Walk:
+def alarmed_walk_for_helper(tx: Tx, walk_id: int, person_id: int) -> Walk:
     """The walk, for one of her companions, or (only while it is in alarm) her guardians:
     anyone else is told there is no such walk."""
     walk = get_walk(tx.conn, walk_id)
@@ -73,70 +73,12 @@ def is_guardian(conn: Connection, walk: Walk, person_id: int) -> bool:
     return person_id in who_it_reached(conn, walk).guardians
 
 
-def acknowledge(tx: Tx, walk_id: int, person_id: int) -> None:
-    """ "I'm on it": the walker and the other companions see who is coming (the walker only if
-    the alarm isn't a silent one, or if her devices are shown an alarm of their own then: they
-    see it acknowledged, and its ladder paused, as they would have)."""
-    walk = _alarmed_walk_for_helper(tx, walk_id, person_id)
-    shown = walk.covert and walk.walker_state is WalkState.ALARM
-    paused: dict[str, Any] = {"escalate_at": _paused_until(tx, walk, walk.judged)}
-    if shown and walk.cover is not None:  # her devices' alarm, paused as it would have been
-        paused["cover_escalate_at"] = _paused_until(tx, walk, walk.cover.judged, walker=True)
-    save(tx, walk, **paused)
-    if _said_on_it_lately(tx, walk, person_id):
-        return  # a second tap (or a page sent twice): nobody told twice
-    facts: dict[str, Any] = {"by": {"id": person_id, "name": person_name(tx.conn, person_id)}}
-    audience = FOR_ALL if shown else audience_for(walk)
-    event_id = timeline.record(
-        tx, walk_id, "alarm_acknowledged", audience=audience, actor_id=person_id, **facts
-    )
-    others = [p for p in alerts.companion_ids(tx.conn, walk_id) if p != person_id]
-    told = [walk.walker_id, *others] if audience == FOR_ALL else others
-    alerts.tell(tx, walk, "alarm_acknowledged", facts, told, event_id=event_id)
-
-
-def _paused_until(tx: Tx, walk: Walk, judged: Judged, *, walker: bool = False) -> int:
-    """Until when "I'm on it" holds the ladder of this alarm (`judged`: the walk's, or
-    `walker`, the one her devices are shown): `ACK_PAUSES_MS` from the first "I'm on it" since
-    it last climbed (or began), however often it is said again; never sooner than it would
-    climb anyway. It pauses the ladder for a while, not for good: help may not come. Renewed
-    by each "I'm on it", one companion who said it every nine minutes and did nothing (or
-    whoever held his phone) kept her alarm from her guardians, the hook and its repeats for
-    as long as he went on (an outside review). So each rung (and each repeat at the top) is
-    held back once, by ten minutes at most."""
-    seen = (FOR_ALL, FOR_WALKER) if walker else (FOR_ALL, FOR_COMPANIONS)
-    since = _climbed_at(tx, walk, judged, seen)
-    first = timeline.last_event(
-        tx.conn, walk.id, "alarm_acknowledged", since=since, seen_by=seen, first=True
-    )
-    pause = (first.at if first is not None else tx.now_ms) + ACK_PAUSES_MS
-    due = judged.escalate_at
-    return pause if due is None else max(pause, due)
-
-
-def _climbed_at(tx: Tx, walk: Walk, judged: Judged, seen: tuple[str, ...]) -> int:
-    """When this alarm last climbed its ladder (or said it again at the top), or began."""
-    since = judged.alarm_at or 0
-    climbed = timeline.last_event(tx.conn, walk.id, "alarm_escalated", since=since, seen_by=seen)
-    return since if climbed is None else int(climbed.at)
-
-
-def _said_on_it_lately(tx: Tx, walk: Walk, person_id: int) -> bool:
-    """The last "I'm on it" since the alarm last climbed is this person's: a second tap, or a
-    page sent twice, which holds the ladder no longer (`_paused_until`). Once it has climbed,
-    his "I'm on it" is news to those it reached since."""
-    seen = (FOR_ALL, FOR_COMPANIONS)
-    since = _climbed_at(tx, walk, walk.judged, seen)
-    last = timeline.last_event(tx.conn, walk.id, "alarm_acknowledged", since=since, seen_by=seen)
-    return last is not None and last.actor_id == person_id
-
-
 def resolve(tx: Tx, walk_id: int, person_id: int, note: str, *, home: bool = False) -> None:
     """A companion or guardian who has found her safe ends the alarm, with a note; `home`:
     and she is safe where she is (home, a friend's, a hospital), so the walk is over too.
     Without it the walk goes on, and a phone that died would be late, and alarm everyone
     again up to the operator's hook, though whoever found her knows she is safe."""
-    walk = _alarmed_walk_for_helper(tx, walk_id, person_id)
+    walk = alarmed_walk_for_helper(tx, walk_id, person_id)
     said = check_message(note)
     shown = walk.walker_state is WalkState.ALARM  # her devices were shown an alarm
     # Safe and the walk over: her companions hear both in one message (`_home_by`), not two

@@ -25,6 +25,7 @@ from walkwithme.domain.walks import QUICK_REPLIES
 from walkwithme.store.tx import Tx
 from walkwithme.usecases import helping, looks, walks
 from walkwithme.usecases.accounts import Person
+from walkwithme.usecases.on_it import acknowledge
 from walkwithme.usecases.timeline import Audience, events_after, fixes_after
 from walkwithme.views import walk_view
 from walkwithme.web import walk_over
@@ -154,7 +155,7 @@ async def _act(request: Request, walk_id: int, job: Any, done: Any) -> Response:
 @router.post("/walks/{walk_id}/ack")
 async def on_it(walk_id: Id, request: Request) -> Response:
     def job(tx: Tx, person_id: int, _fields: dict[str, str]) -> None:
-        helping.acknowledge(tx, walk_id, person_id)
+        acknowledge(tx, walk_id, person_id)
 
     def done(_fields: dict[str, str]) -> str:
         return "Done: everyone following the walk sees that you are on it."
