@@ -210,7 +210,8 @@ def why(exc: BaseException) -> str:
     if isinstance(exc, NoSignIn):
         return (
             "Walk With Me's mail server offers no sign-in, which WWM_SMTP_URL asks for with its "
-            "user and password (leave them out for a server that takes mail without one)"
+            "user and password (many offer it only over STARTTLS: ?starttls=yes; leave them "
+            "out for a server that takes mail without one)"
         )
     if isinstance(exc, smtplib.SMTPNotSupportedError):
         return "Walk With Me's mail server offers no STARTTLS, which WWM_SMTP_URL asks for"

@@ -22,7 +22,7 @@ from walkwithme.domain.pace import (
     paused_before,
     walked_after,
 )
-from walkwithme.domain.rules import Progress, Reason, battery_notice, progress_after
+from walkwithme.domain.rules import Progress, Reason, battery_notice, noise_m, progress_after
 from walkwithme.domain.stops import progress_from, stop_after
 from walkwithme.domain.walks import MAX_DOOR_ACCURACY_M, Destination, WalkState, door_after_fix
 from walkwithme.store.tx import Tx
@@ -169,7 +169,10 @@ class Track:
             and not held
             and along_streets
             and stop_before is not None
-            and _nearer_as_the_crow_flies_only(progress_before, self.progress, t)
+            and stop_before.since <= (self.before.walker_judged.check_asked_at or t)
+            and _nearer_as_the_crow_flies_only(
+                progress_before, self.progress, t, remaining, fix.accuracy_m
+            )
             and not stop_before.far_from(fix.lat, fix.lon)
         ):
             # Asked about her stop, getting nearer only as the crow flies (the way left along
@@ -177,7 +180,9 @@ class Track:
             # buildings toward her door, each claiming a good accuracy, took back her "Are you
             # OK?" 200 m from home, told her companions she was on her way again, and her
             # alarm came five minutes late (held-out walks). Leaving along the streets makes
-            # progress as before; a longer way round, once she is away from where she stood.
+            # progress as before; a longer way round, once she is away from where she stood
+            # (100 m from it, or clearly away twice since she was asked: her fixes gather
+            # from a new place then, `stops.stop_after`).
             # (Not before she is asked: a walker leaving a red light sideways to her door
             # would be asked for it.)
             self.progress = progress_after(
@@ -491,7 +496,12 @@ _ANSWERED_AT_THE_DOOR = (Reason.LATE.value, Reason.STALLED.value)
 _FOLLOWS_DOOR = (WalkState.ACTIVE, WalkState.AT_DOOR, WalkState.ALARM)
 
 
-def _nearer_as_the_crow_flies_only(before: Progress | None, after: Progress, t: int) -> bool:
-    """This fix made progress (`rules.progress_after`) as the crow flies, with no less left
-    along the streets than the least before it."""
-    return before is not None and after.progress_at == t and after.progress_m >= before.progress_m
+def _nearer_as_the_crow_flies_only(
+    before: Progress | None, after: Progress, t: int, remaining_m: float, accuracy_m: float | None
+) -> bool:
+    """This fix made progress (`rules.progress_after`) as the crow flies, and is no nearer
+    along the streets than the least before it by more than noise (one that is, the first
+    of a pair, is her way along them)."""
+    if before is None or after.progress_at != t:
+        return False
+    return remaining_m > before.progress_m - noise_m(accuracy_m)
