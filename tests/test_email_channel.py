@@ -369,5 +369,5 @@ def test_a_server_that_offers_no_sign_in_is_said_so_not_taken_for_missing_startt
     said = checks.email_finding(load_config({"WWM_SMTP_URL": url}))
     assert said.verdict is checks.Verdict.FAIL
     assert "offers no sign-in, which WWM_SMTP_URL asks for" in said.said
-    assert "STARTTLS" not in said.said.split(":", 1)[1]
+    assert "offers no STARTTLS" not in said.said
     assert mailbox.messages == []
