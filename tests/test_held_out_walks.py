@@ -449,8 +449,9 @@ def test_noise_where_she_is_held_is_no_progress(
 
 
 @pytest.mark.streets
+@pytest.mark.parametrize("scatter_m", [0, 8])
 def test_fixes_reflected_toward_her_door_where_she_is_held_are_no_progress(
-    cast: Cast, helsinki: StreetMap
+    cast: Cast, helsinki: StreetMap, scatter_m: float
 ) -> None:
     """Held 200 m from her door in Kamppi, her phone good (5 m), she is asked "Are you OK?";
     then three fixes in a row land 55 m off, 40 m nearer her door as the crow flies, each
@@ -466,16 +467,45 @@ def test_fixes_reflected_toward_her_door_where_she_is_held_are_no_progress(
     fixes = walked(list(route.points), night.started, noise_m=5)
     night.play(fixes)
     stopped = fixes[-1][0]
-    t = night.stand_until_asked(stand, stopped)
+    t = stopped
+    while night.at("check") == []:  # standing, her fixes `scatter_m` off each way
+        t += FIX_EVERY_S * 1000
+        night.play(stood(stand, t - FIX_EVERY_S * 1000, FIX_EVERY_S, noise_m=scatter_m))
     [asked] = night.at("check")
     assert asked - (stopped - night.started) // 1000 <= 185
     bounced = [(t + (i + 1) * 10_000, p, {"accuracy": 12 + i}) for i, p in enumerate(reflected)]
     night.play(bounced)
-    night.play(stood(stand, bounced[-1][0], 120, noise_m=5))
+    night.play(stood(stand, bounced[-1][0], 120, noise_m=scatter_m))
     assert "check_withdrawn" not in night.kinds()
     assert "waited" not in night.kinds()
     [alarmed] = night.at("alarm")
     assert alarmed - asked <= 65
+
+
+@pytest.mark.streets
+def test_a_phone_reporting_every_half_minute_is_no_pause_before_her_first_progress(
+    cast: Cast, helsinki: StreetMap
+) -> None:
+    """A held-out walk (2026-12-07), its fixes as they came: walking steadily west along
+    Pohjoisesplanadi at night, her phone reporting every 32 s. Her first progress takes four
+    fixes to see (two settle where she sets off, then two nearer), 94 s; at 90 s she was taken
+    to have paused, held where she "stood", and one stray fix 80 m off got her asked "Are you
+    OK?" three and a half minutes into her walk, while her way left fell 813 to 620 m."""
+    night = Night(cast, home=(60.166272, 24.937930), start=(60.166654, 24.951208))
+    seen = [
+        (28.0, 60.1669985, 24.9512362, 9.1), (59.8, 60.1671772, 24.9511272, 9.0),
+        (93.9, 60.1670399, 24.9499996, 9.1), (121.9, 60.1669905, 24.9496274, 12.6),
+        (158.2, 60.1670544, 24.9487723, 6.3), (186.6, 60.1664284, 24.9504630, 10.4),  # stray
+        (222.6, 60.1670575, 24.9471499, 5.0), (252.6, 60.1670281, 24.9465562, 9.0),
+        (284.5, 60.1669479, 24.9463094, 7.8), (317.0, 60.1670392, 24.9461062, 7.9),
+    ]  # fmt: skip
+    night.play(
+        [
+            (night.started + int(s * 1000), (lat, lon), {"accuracy": acc})
+            for s, lat, lon, acc in seen
+        ]
+    )
+    assert night.at("check") == [], night.kinds()
 
 
 @pytest.mark.parametrize("streets", BOTH_WAYS)

@@ -89,6 +89,14 @@ class Walked:
     stop: Stop | None = None
     # How her distance left rises, fast or not (domain/driven.py).
     rise: Rise | None = None
+    # Where she stood when she was asked about her stop, and when she was asked: fixed, where
+    # her stop's middle moves with her once she is clearly away (usecases/track.py).
+    asked_where: tuple[float, float, int] | None = None
+
+    @property
+    def went_nearer(self) -> bool:
+        """She has made progress on this walk (`got_nearer`)."""
+        return self.nearer_m > 0.0
 
     def stored(self) -> dict[str, Any]:
         return {
@@ -107,6 +115,7 @@ class Walked:
             "pace_before": self.pace_before,
             "stop": self.stop.stored() if self.stop is not None else None,
             "rise": self.rise.stored() if self.rise is not None else None,
+            "asked_where": list(self.asked_where) if self.asked_where is not None else None,
         }
 
     @classmethod
@@ -128,6 +137,7 @@ class Walked:
             None if value.get("pace_before") is None else float(value["pace_before"]),
             Stop.from_stored(value["stop"]) if value.get("stop") else None,
             Rise.from_stored(value["rise"]) if value.get("rise") else None,
+            _asked_where(value.get("asked_where")),
         )
 
     def marked(self, left_m: float, t: int) -> Walked:
@@ -250,11 +260,16 @@ def _agree(
     return north + east > 0
 
 
-def paused_before(since_progress_ms: int, since_fix_ms: int) -> bool:
+def paused_before(since_progress_ms: int, since_fix_ms: int, *, first: bool = False) -> bool:
     """Whether the progress a fix made is her first after a pause: her last progress was
     `since_progress_ms` ago, her fix before `since_fix_ms` ago (a phone that reports every few
-    minutes makes progress that seldom, walking)."""
-    return since_progress_ms > max(PAUSE_MS, PAUSE_INTERVALS * since_fix_ms)
+    minutes makes progress that seldom, walking). `first`: she has made none yet this walk,
+    which takes a fix more to see (her first two fixes settle where she sets off, then two
+    nearer in a row: `rules.progress_after`): a steady walker whose phone reported every 30 s
+    was taken to have paused before her first progress could be seen, held there, and asked
+    "Are you OK?" at night for one stray fix (held-out walks)."""
+    intervals = PAUSE_INTERVALS + 1 if first else PAUSE_INTERVALS
+    return since_progress_ms > max(PAUSE_MS, intervals * since_fix_ms)
 
 
 def guess_now(
@@ -306,3 +321,10 @@ def adapted_arrival(
     most = max(expected_at, t) + max(ADAPT_STEP_MS, (expected_at - started_at) // 2)
     needed = min(needed, most)
     return needed if needed >= expected_at + ADAPT_STEP_MS and needed > t else None
+
+
+def _asked_where(stored: Any) -> tuple[float, float, int] | None:
+    if not stored:
+        return None
+    lat, lon, at = stored
+    return float(lat), float(lon), int(at)

@@ -29,9 +29,9 @@ AWAY_FIXES = 2
 SPREAD_AFTER = 3  # fixes, for their spread to say anything
 MEAN_OF = 60  # the middle is the mean of her fixes: a fix that joins many moves it little
 JUDGED_ACCURACY_M = 100.0  # a fix vaguer than this says nothing of where she stands
-# After a pause, getting nearer only as the crow flies (a longer way round) is progress only
-# farther than this from where she stood: fixes reflected off buildings land tens of metres
-# off, several in a row, each claiming a good accuracy (usecases/track.py).
+# Asked about her stop, getting nearer only as the crow flies (a longer way round) is progress
+# only farther than this from where she stood: fixes reflected off buildings land tens of
+# metres off, several in a row, each claiming a good accuracy (usecases/track.py).
 CROW_AWAY_M = 100.0
 
 
@@ -63,11 +63,6 @@ class Stop:
         """Whether her last fixes are clearly away from where she stood (True: nothing here
         for noise to pass as progress)."""
         return self.away_m(accuracy_m) is None or self.away_fixes >= AWAY_FIXES
-
-    def far_from(self, lat: float, lon: float) -> bool:
-        """Whether a fix there is farther from where she stood than GPS reflections carry a
-        fix (`CROW_AWAY_M`): getting nearer only as the crow flies counts from there."""
-        return distance_m(self.lat, self.lon, lat, lon) > CROW_AWAY_M
 
     def waited_since(self, accuracy_m: float | None, pause_ms: int) -> int | None:
         """When she began to stand here, if her fixes gathered round it (strayed less than

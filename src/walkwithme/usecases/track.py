@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 
 from walkwithme.domain.driven import rise_after
 from walkwithme.domain.fixes import MAX_JUDGED_ACCURACY_M, Fix
+from walkwithme.domain.geo import distance_m
 from walkwithme.domain.lingering import Stillness, still_after
 from walkwithme.domain.pace import (
     PAUSE_MS,
@@ -23,7 +24,7 @@ from walkwithme.domain.pace import (
     walked_after,
 )
 from walkwithme.domain.rules import Progress, Reason, battery_notice, noise_m, progress_after
-from walkwithme.domain.stops import progress_from, stop_after
+from walkwithme.domain.stops import CROW_AWAY_M, Stop, progress_from, stop_after
 from walkwithme.domain.walks import MAX_DOOR_ACCURACY_M, Destination, WalkState, door_after_fix
 from walkwithme.store.tx import Tx
 from walkwithme.streets import DistanceField
@@ -151,7 +152,12 @@ class Track:
         paused = (
             progressed_at is not None
             and previous is not None
-            and (paused_before(t - progressed_at, t - previous.t_ms) or asked_about_stop)
+            and (
+                paused_before(
+                    t - progressed_at, t - previous.t_ms, first=not self.walked.went_nearer
+                )
+                or asked_about_stop
+            )
         )
         held = paused and not stop.left(fix.accuracy_m)
         progress_before = self.progress
@@ -164,25 +170,23 @@ class Track:
             along_streets=along_streets,
             held=held,
         )
+        stood = self._where_asked(stop_before) if asked_about_stop else None
         if (
-            asked_about_stop
+            stood is not None
             and not held
             and along_streets
-            and stop_before is not None
-            and stop_before.since <= (self.before.walker_judged.check_asked_at or t)
             and _nearer_as_the_crow_flies_only(
                 progress_before, self.progress, t, remaining, fix.accuracy_m
             )
-            and not stop_before.far_from(fix.lat, fix.lon)
+            and distance_m(stood[0], stood[1], fix.lat, fix.lon) <= CROW_AWAY_M
         ):
             # Asked about her stop, getting nearer only as the crow flies (the way left along
             # the streets no shorter) near where she stood is no progress: fixes reflected off
             # buildings toward her door, each claiming a good accuracy, took back her "Are you
             # OK?" 200 m from home, told her companions she was on her way again, and her
             # alarm came five minutes late (held-out walks). Leaving along the streets makes
-            # progress as before; a longer way round, once she is away from where she stood
-            # (100 m from it, or clearly away twice since she was asked: her fixes gather
-            # from a new place then, `stops.stop_after`).
+            # progress as before; a longer way round, once she is 100 m from where she stood
+            # when she was asked (`_where_asked`).
             # (Not before she is asked: a walker leaving a red light sideways to her door
             # would be asked for it.)
             self.progress = progress_after(
@@ -234,6 +238,23 @@ class Track:
         # turns with GPS moved a walker on time minutes later (an outside review).
         measures = (fix.accuracy_m or 0.0) <= MAX_DOOR_ACCURACY_M
         self._adapt_arrival(left, t, waited, nearer and measures)
+
+    def _where_asked(self, stop: Stop | None) -> tuple[float, float] | None:
+        """Where she stood when she was asked about her stop: her stop's middle at her first
+        fix since, kept with her walk (`Walked.asked_where`) for as long as the question
+        waits; the stop's own middle moves with her once she is clearly away from it, and a
+        longer way round was never far from it (a review of this change)."""
+        asked_at = self.before.walker_judged.check_asked_at
+        walked = self.walked
+        if asked_at is None or walked is None:
+            return None
+        kept = walked.asked_where
+        if kept is not None and kept[2] == asked_at:
+            return kept[0], kept[1]
+        if stop is None:
+            return None
+        self.walked = replace(walked, asked_where=(stop.lat, stop.lon, asked_at))
+        return stop.lat, stop.lon
 
     def _withdraw_check(self, t: int) -> None:
         """A question her fixes answer: "Are you OK?" asked because her phone went silent is
