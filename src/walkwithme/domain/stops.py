@@ -33,6 +33,10 @@ JUDGED_ACCURACY_M = 100.0  # a fix vaguer than this says nothing of where she st
 # only farther than this from where she stood: fixes reflected off buildings land tens of
 # metres off, several in a row, each claiming a good accuracy (usecases/track.py).
 CROW_AWAY_M = 100.0
+# Her fixes straying less than this from their middle (root mean square) are of someone
+# standing there, GPS noise and a step or two included; a walker's, even at 0.9 m/s for the
+# stalled rule's three minutes, stray 50 m along her way.
+STOOD_SPREAD_M = 25.0
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,11 @@ class Stop:
         """Whether her last fixes are clearly away from where she stood (True: nothing here
         for noise to pass as progress)."""
         return self.away_m(accuracy_m) is None or self.away_fixes >= AWAY_FIXES
+
+    def stood(self) -> bool:
+        """Whether her fixes here are of someone standing: enough of them, straying no more
+        than `STOOD_SPREAD_M` (a walker's, however slow, spread along her way)."""
+        return self.fixes >= SPREAD_AFTER and self.spread_m <= STOOD_SPREAD_M
 
     def waited_since(self, accuracy_m: float | None, pause_ms: int) -> int | None:
         """When she began to stand here, if her fixes gathered round it (strayed less than

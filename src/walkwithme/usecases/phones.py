@@ -162,13 +162,18 @@ def _tell_of_the_phone(
     signal = message.signal
     if signal is None or (signal == MOCK_LOCATION and _said(tx, walk.id, device, MOCK_LOCATION)):
         return
+    _say_signal(tx, walk, device, client.app, signal)
+
+
+def _say_signal(tx: Tx, walk: Walk, device: Device, app: App, signal: str) -> None:
+    """What her phone says of itself, on her walk's timeline (`phone_signal`)."""
     timeline.record(
         tx,
         walk.id,
         "phone_signal",
         audience=walk.everyone,
         device=device.name,
-        app=client.app.value,
+        app=app.value,
         signal=signal,
     )
 
@@ -217,15 +222,7 @@ def _at_region(tx: Tx, walk: Walk, device: Device, transition: tuple[str, int] |
         # Said already: the same message again (an answer lost, a QoS 1 redelivery), or the
         # phone saying twice what has not changed. Her timeline says it once.
         return True
-    timeline.record(
-        tx,
-        walk.id,
-        "phone_signal",
-        audience=walk.everyone,
-        device=device.name,
-        app=App.OWNTRACKS.value,
-        signal=signal,
-    )
+    _say_signal(tx, walk, device, App.OWNTRACKS, signal)
     return True
 
 
@@ -308,15 +305,7 @@ def _charging(tx: Tx, walk: Walk, device: Device, client: Client, charging: bool
     time on the timeline, for her and her companions (after her duress PIN, for them only:
     they are the ones looking for her, and they keep hearing of her real walk)."""
     if devices.note_charging(tx, device, walk.id, charging):
-        timeline.record(
-            tx,
-            walk.id,
-            "phone_signal",
-            audience=walk.everyone,
-            device=device.name,
-            app=client.app.value,
-            signal=CHARGING if charging else NOT_CHARGING,
-        )
+        _say_signal(tx, walk, device, client.app, CHARGING if charging else NOT_CHARGING)
 
 
 def _reports_news(tx: Tx, walk_id: int, device: Device, before: Client | None, now: Client) -> bool:

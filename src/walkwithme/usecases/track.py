@@ -161,15 +161,19 @@ class Track:
         )
         held = paused and not stop.left(fix.accuracy_m)
         progress_before = self.progress
-        self.progress = progress_after(
-            progress_before,
-            remaining,
-            t,
-            fix.accuracy_m,
-            (straight, before),
-            along_streets=along_streets,
-            held=held,
-        )
+
+        def progress(held: bool) -> Progress:
+            return progress_after(
+                progress_before,
+                remaining,
+                t,
+                fix.accuracy_m,
+                (straight, before),
+                along_streets=along_streets,
+                held=held,
+            )
+
+        self.progress = progress(held)
         stood = self._where_asked(stop_before) if asked_about_stop else None
         if (
             stood is not None
@@ -189,15 +193,7 @@ class Track:
             # when she was asked (`_where_asked`).
             # (Not before she is asked: a walker leaving a red light sideways to her door
             # would be asked for it.)
-            self.progress = progress_after(
-                progress_before,
-                remaining,
-                t,
-                fix.accuracy_m,
-                (straight, before),
-                along_streets=along_streets,
-                held=True,
-            )
+            self.progress = progress(held=True)
         nearer = self.progress.progress_at == t
         if self.progress.progress_at < self.before.started_at:
             # A fix taken before she started (a slow phone clock, within the start's slack)
@@ -243,7 +239,10 @@ class Track:
         """Where she stood when she was asked about her stop: her stop's middle at her first
         fix since, kept with her walk (`Walked.asked_where`) for as long as the question
         waits; the stop's own middle moves with her once she is clearly away from it, and a
-        longer way round was never far from it (a review of this change)."""
+        longer way round was never far from it (a review of this change). None: she was not
+        standing (her fixes had not gathered round one place): a slow walker on a longer way
+        round, asked, walks on, and her next fixes nearer as the crow flies are hers (a
+        held-out walk alarmed so)."""
         asked_at = self.before.walker_judged.check_asked_at
         walked = self.walked
         if asked_at is None or walked is None:
@@ -251,7 +250,7 @@ class Track:
         kept = walked.asked_where
         if kept is not None and kept[2] == asked_at:
             return kept[0], kept[1]
-        if stop is None:
+        if stop is None or not stop.stood():
             return None
         self.walked = replace(walked, asked_where=(stop.lat, stop.lon, asked_at))
         return stop.lat, stop.lon
