@@ -37,6 +37,7 @@ CROW_AWAY_M = 100.0
 # standing there, GPS noise and a step or two included; a walker's, even at 0.9 m/s for the
 # stalled rule's three minutes, stray 50 m along her way.
 STOOD_SPREAD_M = 25.0
+STOOD_FOR_MS = 60_000
 
 
 @dataclass(frozen=True)
@@ -69,9 +70,12 @@ class Stop:
         return self.away_m(accuracy_m) is None or self.away_fixes >= AWAY_FIXES
 
     def stood(self) -> bool:
-        """Whether her fixes here are of someone standing: enough of them, straying no more
-        than `STOOD_SPREAD_M` (a walker's, however slow, spread along her way)."""
-        return self.fixes >= SPREAD_AFTER and self.spread_m <= STOOD_SPREAD_M
+        """Whether her fixes here are of someone standing: enough of them, for `STOOD_FOR_MS`,
+        straying no more than `STOOD_SPREAD_M` (a walker's, however slow, spread along her
+        way, or gather afresh each time she is clearly away: a slow walker's stop of a few
+        fixes looked like standing, and a held-out walk was alarmed for it)."""
+        lasted = self.last_at - self.since >= STOOD_FOR_MS
+        return self.fixes >= SPREAD_AFTER and lasted and self.spread_m <= STOOD_SPREAD_M
 
     def waited_since(self, accuracy_m: float | None, pause_ms: int) -> int | None:
         """When she began to stand here, if her fixes gathered round it (strayed less than
