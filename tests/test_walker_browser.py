@@ -250,6 +250,7 @@ def test_choosing_a_timer_walk_opens_its_time(
     page.get_by_role("button", name="Start my walk").click()
     expect(page.locator("#headline")).to_have_text("You are out on a timed walk")
     expect(page.locator("#expected")).to_have_text("23:30")  # when to check on her
+    screenshot(page, "walker-timer-walk")
     walk_id = int(page.url.rsplit("/", 1)[1])
     assert site.call(noor, "GET", f"/api/walks/{walk_id}")["kind"] == "timer"
 
