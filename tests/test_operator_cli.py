@@ -165,6 +165,19 @@ def test_a_phone_bound_to_an_mqtt_topic_is_told_how_and_warned_if_nothing_would_
     assert "WWM_MQTT_URL is not set" in no_broker.stderr
 
 
+def test_serve_on_a_port_in_use_says_so_and_makes_nothing(tmp_path: Path) -> None:
+    """It made a data folder and a database first, then said the port was in use (an
+    operator's first hour)."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = run("serve", "--port", str(port), "--data", str(tmp_path / "new"))
+    assert done.returncode == 2
+    assert f"port {port} on 127.0.0.1 is in use" in done.stderr
+    assert not (tmp_path / "new").exists()
+
+
 def test_migrate_says_what_it_did(tmp_path: Path) -> None:
     first = run("migrate", "--data", str(tmp_path / "d"))
     assert "Created the database's tables" in first.stdout

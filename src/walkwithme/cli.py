@@ -31,7 +31,7 @@ from walkwithme.cli_common import (
     out,
 )
 from walkwithme.clock import MAX_DRILL_SPEED
-from walkwithme.config import Config
+from walkwithme.config import Config, ConfigError, load_config
 from walkwithme.domain.errors import DomainError
 from walkwithme.domain.offers import describe
 from walkwithme.security import hash_secret
@@ -96,6 +96,7 @@ def serve(
     from walkwithme.logs import setup_logging
 
     was = _schema_before(data)
+    _refuse_a_port_in_use(data, host, port)
     svc = _services(
         data,
         drill=drill,
@@ -151,6 +152,20 @@ def serve(
 
 
 @app.command()
+def _refuse_a_port_in_use(data: Path | None, host: str | None, port: int | None) -> None:
+    """Before anything is made: a port in use (or an address not ours) stops `serve` with
+    nothing created (it made a data folder and a database first, then said so: an operator's
+    first hour). A configuration that can't be read is said by what comes next."""
+    try:
+        config = load_config(data=str(data) if data else None, host=host, port=port)
+    except (ConfigError, ValueError):
+        return
+    busy = startup.port_taken(config.host, config.port)
+    if busy is not None:
+        err.print(f"[red]cannot start:[/red] {busy}")
+        raise typer.Exit(2)
+
+
 def migrate(data: DataOpt = None) -> None:
     """Bring the database's schema up to date (serve does this too)."""
     from walkwithme.store.migrate import NewerDatabase, refuse_newer
