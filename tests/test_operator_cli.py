@@ -504,13 +504,12 @@ def test_serve_says_it_upgraded_the_schema_and_refuses_a_port_out_of_range(tmp_p
     engine = sa.create_engine(f"sqlite:///{data / 'walkwithme.db'}")
     upgrade(engine, "0045")
     engine.dispose()
-    with socket.socket() as taken:  # (so that serve, having opened its database, stops there)
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = str(taken.getsockname()[1])
-        started = run("serve", "--data", str(data), "--port", port)
+    # (A drill's clock in the folder: serve, having migrated its database, stops there.)
+    (data / "fast-clock.json").write_text('{"jumped": true}')
+    started = run("serve", "--data", str(data), "--port", str(free_port()))
     assert started.returncode == 2, started.stdout + started.stderr
     assert f"Upgraded the database's schema from 0045 to {script_head()}." in started.stdout
+    (data / "fast-clock.json").unlink()
     wrong = run("serve", "--data", str(data), "--port", "99999")
     assert wrong.returncode == 2
     assert "Traceback" not in wrong.stderr + wrong.stdout

@@ -152,20 +152,6 @@ def serve(
 
 
 @app.command()
-def _refuse_a_port_in_use(data: Path | None, host: str | None, port: int | None) -> None:
-    """Before anything is made: a port in use (or an address not ours) stops `serve` with
-    nothing created (it made a data folder and a database first, then said so: an operator's
-    first hour). A configuration that can't be read is said by what comes next."""
-    try:
-        config = load_config(data=str(data) if data else None, host=host, port=port)
-    except (ConfigError, ValueError):
-        return
-    busy = startup.port_taken(config.host, config.port)
-    if busy is not None:
-        err.print(f"[red]cannot start:[/red] {busy}")
-        raise typer.Exit(2)
-
-
 def migrate(data: DataOpt = None) -> None:
     """Bring the database's schema up to date (serve does this too)."""
     from walkwithme.store.migrate import NewerDatabase, refuse_newer
@@ -468,3 +454,17 @@ cli_devices.register(devices_app)
 
 def main() -> None:
     app()
+
+
+def _refuse_a_port_in_use(data: Path | None, host: str | None, port: int | None) -> None:
+    """Before anything is made: a port in use (or an address not ours) stops `serve` with
+    nothing created (it made a data folder and a database first, then said so: an operator's
+    first hour). A configuration that can't be read is said by what comes next."""
+    try:
+        config = load_config(data=str(data) if data else None, host=host, port=port)
+    except (ConfigError, ValueError):
+        return
+    busy = startup.port_taken(config.host, config.port)
+    if busy is not None:
+        err.print(f"[red]cannot start:[/red] {busy}")
+        raise typer.Exit(2)
