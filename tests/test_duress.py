@@ -1253,3 +1253,55 @@ def test_im_on_it_to_the_silent_alarm_first_does_not_keep_it_from_her_devices_al
     kinds = [e["kind"] for e in real.her_events]
     assert "alarm_acknowledged" in kinds
     same_bytes(real, forced)
+
+
+def guardian_acks_her_shown_sos(run: Run, pin: str) -> None:
+    """Three minutes on, the silent alarm climbs to Gus (after her duress PIN only); she
+    presses SOS, and Gus, whom only the silent alarm reached, says "I'm on it"."""
+    gives_it(run, pin)
+    reports_for(run, 3)
+    run.cast.clock.advance(seconds=10)
+    run.as_mira("POST", f"{run.url}/sos")
+    run.look(seconds=10)
+    run.cast.client.post(f"{run.url}/ack", headers=run.gus.auth)  # 404 with her real PIN
+    run.look(seconds=30)
+
+
+def test_a_guardian_only_the_silent_alarm_reached_is_not_on_her_devices_alarm(
+    tmp_path: Path,
+) -> None:
+    """With her real PIN no alarm has reached Gus at her SOS's first minute; after her duress
+    PIN his "I'm on it" was told to her devices and paused their ladder (a diff review)."""
+    real, forced = twins(tmp_path, guardian_acks_her_shown_sos)
+    same_bytes(real, forced)
+
+
+@pytest.mark.parametrize("pin", [PIN, DURESS], ids=["her PIN", "her duress PIN"])
+def test_three_wrong_pins_during_an_alarm_are_no_new_rung_for_im_on_it(
+    tmp_path: Path, pin: str
+) -> None:
+    """Three wrong PINs during an alarm say it again (and show her devices one, after her
+    duress PIN): taken for a new rung, Noor's second "I'm on it" held the alarm from Gus for
+    twenty minutes, and was said twice (a diff review)."""
+    with scene(tmp_path, "held", duress_in_profile=False) as run:
+        gives_it(run, pin)
+        if pin == PIN:
+            run.as_mira("POST", f"{run.url}/sos")
+        run.cast.clock.advance(seconds=30)
+        assert run.cast.client.post(f"{run.url}/ack", headers=run.noor.auth).status_code == 200
+        for _ in range(8):
+            run.cast.clock.advance(minutes=1)
+            run.phone_sends(run.here)
+            run.look()
+        for _ in range(3):
+            run.cast.clock.advance(seconds=10)
+            run.as_mira("POST", f"{run.url}/ok", json={"pin": "0000"})
+        run.cast.clock.advance(seconds=30)
+        assert run.cast.client.post(f"{run.url}/ack", headers=run.noor.auth).status_code == 200
+        with run.cast.services.db.read_engine.connect() as conn:
+            row = conn.execute(
+                sa.select(walks.c.alarm_at, walks.c.escalate_at).where(walks.c.id == run.walk["id"])
+            ).one()
+        assert row.escalate_at - row.alarm_at <= 10.5 * 60_000
+        said = [e for e in run.cast.events(run.noor, run.walk) if e["kind"] == "alarm_acknowledged"]
+        assert len(said) == 1

@@ -90,8 +90,9 @@ class Walked:
     # How her distance left rises, fast or not (domain/driven.py).
     rise: Rise | None = None
     # Where she stood when she was asked about her stop, and when she was asked: fixed, where
-    # her stop's middle moves with her once she is clearly away (usecases/track.py).
-    asked_where: tuple[float, float, int] | None = None
+    # her stop's middle moves with her once she is clearly away (usecases/track.py); no
+    # place (None, None) if she was not standing then.
+    asked_where: tuple[float | None, float | None, int] | None = None
 
     @property
     def went_nearer(self) -> bool:
@@ -323,8 +324,10 @@ def adapted_arrival(
     return needed if needed >= expected_at + ADAPT_STEP_MS and needed > t else None
 
 
-def _asked_where(stored: Any) -> tuple[float, float, int] | None:
+def _asked_where(stored: Any) -> tuple[float | None, float | None, int] | None:
     if not stored:
         return None
     lat, lon, at = stored
+    if lat is None or lon is None:
+        return None, None, int(at)
     return float(lat), float(lon), int(at)

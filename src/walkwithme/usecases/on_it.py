@@ -23,7 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from walkwithme.domain.rules import ACK_PAUSES_MS
+from walkwithme.domain.rules import ACK_PAUSES_MS, LADDER
 from walkwithme.domain.walks import WalkState
 from walkwithme.store.schema import events
 from walkwithme.store.tx import Tx
@@ -48,7 +48,10 @@ def acknowledge(tx: Tx, walk_id: int, person_id: int) -> None:
     theirs = _rung(tx.conn, walk.id, walk.judged, THEIRS)
     paused: dict[str, Any] = {"escalate_at": _paused_until(tx, walk, walk.judged, theirs, THEIRS)}
     hers = None
-    if shown and cover is not None:  # her devices' alarm, paused as it would have been
+    if shown and cover is not None and _reached_by(tx.conn, walk, cover.judged, person_id):
+        # Her devices' alarm, paused as it would have been. (Not by a guardian only the
+        # silent alarm reached: her real PIN's alarm would not have reached them yet, and
+        # their "I'm on it" at its first minute gave her duress PIN away: a diff review.)
         hers = _rung(tx.conn, walk.id, cover.judged, HERS)
         paused["cover_escalate_at"] = _paused_until(tx, walk, cover.judged, hers, HERS)
     save(tx, walk, **paused)
@@ -91,22 +94,38 @@ def _paused_until(tx: Tx, walk: Walk, judged: Judged, rung: int, seen: tuple[str
     return pause if due is None else max(pause, due)
 
 
+def _reached_by(conn: Connection, walk: Walk, judged: Judged, person_id: int) -> bool:
+    """Whether this alarm (`judged`: the one her devices are shown) has reached this person:
+    one of the walk's companions, or a guardian once its ladder climbed to them."""
+    if person_id in alerts.companion_ids(conn, walk.id):
+        return True
+    return (judged.escalation_level or 0) >= LADDER.index("guardians")
+
+
 def _rung(conn: Connection, walk_id: int, judged: Judged, seen: tuple[str, ...]) -> int:
     """The event that began the alarm's current rung, as `seen` sees it: its last climb (or
-    its saying again at the top), or the alarm itself; 0 if none is found. By the events'
-    order, not their times: a climb and a tap in the same millisecond are told apart."""
-    found = conn.execute(
-        sa.select(events.c.id)
-        .where(
-            events.c.walk_id == walk_id,
-            events.c.kind.in_(("alarm", "alarm_escalated")),
-            events.c.at >= (judged.alarm_at or 0),
-            events.c.audience.in_(seen),
-        )
-        .order_by(events.c.id.desc())
-        .limit(1)
-    ).scalar()
-    return int(found or 0)
+    its saying again at the top), else the alarm's first event; 0 if none is found. Not any
+    later "alarm" event, which says the same alarm more (three wrong PINs during it, the alarm
+    her devices are shown, told to those looking out for her): taken for a new rung, a second
+    "I'm on it" held the ladder twenty minutes (a diff review). By the events' order, not
+    their times: a climb and a tap in the same millisecond are told apart."""
+
+    def last(kind: str, newest: bool) -> int | None:
+        found: int | None = conn.execute(
+            sa.select(events.c.id)
+            .where(
+                events.c.walk_id == walk_id,
+                events.c.kind == kind,
+                events.c.at >= (judged.alarm_at or 0),
+                events.c.audience.in_(seen),
+            )
+            .order_by(events.c.id.desc() if newest else events.c.id)
+            .limit(1)
+        ).scalar()
+        return found
+
+    climbed = last("alarm_escalated", newest=True)
+    return climbed if climbed is not None else last("alarm", newest=False) or 0
 
 
 def _on_it_since(conn: Connection, walk_id: int, rung: int, seen: tuple[str, ...]) -> Any:

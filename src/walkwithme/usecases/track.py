@@ -242,18 +242,21 @@ class Track:
         longer way round was never far from it (a review of this change). None: she was not
         standing (her fixes had not gathered round one place): a slow walker on a longer way
         round, asked, walks on, and her next fixes nearer as the crow flies are hers (a
-        held-out walk alarmed so)."""
+        held-out walk alarmed so). Decided once a question, at her first fix after it (a
+        stop that gathers later is not where she was asked)."""
         asked_at = self.before.walker_judged.check_asked_at
         walked = self.walked
         if asked_at is None or walked is None:
             return None
         kept = walked.asked_where
-        if kept is not None and kept[2] == asked_at:
-            return kept[0], kept[1]
-        if stop is None or not stop.stood():
+        if kept is None or kept[2] != asked_at:
+            stood = stop is not None and stop.stood()
+            lat, lon = (stop.lat, stop.lon) if stop is not None and stood else (None, None)
+            kept = (lat, lon, asked_at)
+            self.walked = replace(walked, asked_where=kept)
+        if kept[0] is None or kept[1] is None:
             return None
-        self.walked = replace(walked, asked_where=(stop.lat, stop.lon, asked_at))
-        return stop.lat, stop.lon
+        return kept[0], kept[1]
 
     def _withdraw_check(self, t: int) -> None:
         """A question her fixes answer: "Are you OK?" asked because her phone went silent is
