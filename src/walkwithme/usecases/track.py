@@ -184,8 +184,8 @@ class Track:
             )
             and distance_m(stood[0], stood[1], fix.lat, fix.lon) <= CROW_AWAY_M
         ):
-            # Asked about her stop, getting nearer only as the crow flies (the way left along
-            # the streets no shorter) near where she stood is no progress: fixes reflected off
+            # Asked about her stop, getting nearer only as the crow flies (no nearer along the
+            # streets by more than noise) near where she stood is no progress: fixes reflected off
             # buildings toward her door, each claiming a good accuracy, took back her "Are you
             # OK?" 200 m from home, told her companions she was on her way again, and her
             # alarm came five minutes late (held-out walks). Leaving along the streets makes
