@@ -47,6 +47,9 @@ def test_a_reload_or_back_on_the_answer_page_sends_nothing_again(
     page.get_by_label("Your PIN").fill("0000")
     page.get_by_role("button", name="I'm OK").click()
     expect(page.locator("#said")).to_have_text("That PIN is not right. Try again.")
+    # Once the page has loaded (its script takes the address anew): under load, a reload in
+    # the instant before it ran sent the form again (a CI run).
+    page.wait_for_load_state("load")
     page.reload()
     page.reload()
     expect(page.get_by_role("heading", level=1)).to_have_text("Are you OK?")
@@ -55,6 +58,7 @@ def test_a_reload_or_back_on_the_answer_page_sends_nothing_again(
     page.get_by_label("Your PIN").fill(PIN)
     page.get_by_role("button", name="I'm OK").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Thank you")
+    page.wait_for_load_state("load")
     answered = pin_events(site, mira, walk["id"])
     page.get_by_role("link", name="Open your walk").click()
     expect(page.get_by_role("heading", level=1)).not_to_have_text("Thank you")
