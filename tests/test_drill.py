@@ -71,6 +71,13 @@ def test_a_drill_service_jumps_and_remembers_it_after_a_restart(tmp_path: Path) 
         refused = served_at_real_time(data)
         assert refused.returncode == 2
         assert "--drill" in refused.stderr
+        # ...and `check`, which tells what a real deployment still needs, fails on it too
+        # (it only warned, while `serve` refused the folder).
+        checked = subprocess.run(
+            [*WWM, "check", "--data", str(data)], capture_output=True, text=True, timeout=60
+        )
+        assert checked.returncode != 0
+        assert "a drill jumped this data folder's clock" in checked.stdout
     finally:
         service.stop()
 

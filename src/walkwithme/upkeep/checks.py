@@ -233,8 +233,12 @@ def _n(count: int, thing: str, things: str = "") -> str:
 
 def _clock(config: Config, db: Database, clock: Clock) -> Finding:
     if was_jumped(config.data_dir / FAST_CLOCK):
+        # Failed, not warned: plain `serve` refuses this folder (startup.clock_refused).
         return Finding(
-            "clock", Verdict.WARN, "a drill jumped this data folder's clock: serve it with --drill"
+            "clock",
+            Verdict.FAIL,
+            "a drill jumped this data folder's clock: `serve` refuses it without --drill "
+            "(never in production): use another data folder",
         )
     ahead = ahead_of_real(config.data_dir / FAST_CLOCK)
     if clock.speed == 1.0 and ahead > AHEAD_SLACK_MS:
