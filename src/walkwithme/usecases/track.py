@@ -15,20 +15,21 @@ from walkwithme.domain.driven import rise_after
 from walkwithme.domain.fixes import MAX_JUDGED_ACCURACY_M, Fix
 from walkwithme.domain.geo import distance_m
 from walkwithme.domain.lingering import Stillness, still_after
-from walkwithme.domain.pace import (
-    PAUSE_MS,
-    adapted_arrival,
-    after_a_wait,
-    guess_now,
-    paused_before,
-    walked_after,
-)
+from walkwithme.domain.pace import PAUSE_MS, paused_before, walked_after
 from walkwithme.domain.rules import Progress, Reason, battery_notice, noise_m, progress_after
 from walkwithme.domain.stops import CROW_AWAY_M, Stop, progress_from, stop_after
 from walkwithme.domain.walks import MAX_DOOR_ACCURACY_M, Destination, WalkState, door_after_fix
 from walkwithme.store.tx import Tx
 from walkwithme.streets import DistanceField
-from walkwithme.usecases import alerts, timeline, track_news, walk_columns, walk_record, walk_store
+from walkwithme.usecases import (
+    alerts,
+    arrival,
+    timeline,
+    track_news,
+    walk_columns,
+    walk_record,
+    walk_store,
+)
 from walkwithme.usecases.walk_record import Walk
 
 
@@ -400,67 +401,18 @@ class Track:
         }
 
     def _adapt_arrival(self, left_m: float, t: int, waited: int | None, nearer: bool) -> None:
-        """Her pace is measured from her first fix, or from where she set off again after a
-        pause (`waited`: this fix's progress is her first since she stood still this long: a
-        wait at the start or at a light is not her walking pace, and is given back to her as
-        time, `after_a_wait`); while she keeps getting nearer (`nearer`: this fix did), a
-        slower pace than planned moves her expected arrival (and the timeline says so).
-        `left_m`: to the door, along the streets or as the crow flies."""
-        walked = self.walked
-        if walked is None:
+        """Her pace, and her expected arrival, after a fix that told how far she has left
+        (`left_m`: to the door, along the streets or as the crow flies): `usecases/arrival`."""
+        if self.walked is None:
             return
-        # Only after a wait (`waited` > 0): a pause in her progress she walked through (0)
-        # is her pace, and measuring it again from there left a slow walker whose noisy fixes
-        # paused her progress every few minutes never measured, never given the time her pace
-        # needs, and alarmed "late" minutes before her door (an outside review).
-        if waited and self.progress is not None and self.progress.progress_at == t:
-            self.walked = walked.marked(left_m, t)
-            self._after_a_wait(waited)
-            return
-        if not nearer:
-            return  # no nearer with this fix (walking on, or still): no more time
-        if self.door_at is not None:
-            return  # at her door: she needs no more time to get there (the door rules watch)
-        walk = self.before
-        if not walk.walker_live:
-            return  # over, for her devices (her duress PIN): what they show doesn't move
-        # Only a walker slower than planned along her own track, or, at her pace, one in the
-        # last quarter of her time, may need more (`guess_now`): early on, how fast her way
-        # left seems to fall is a poor measure (a street running sideways to her door; fixes
-        # off the street the map has, whose way left reads longer than it is).
-        if not guess_now(walked.track_mps, walk.pace_mps, t, walk.started_at, self.expected_at):
-            return
-        pace: float | None
-        if self.field is not None:
-            # Along the streets, how fast her way left shrinks is her pace toward the door.
-            pace = walked.pace_along_streets(left_m, t)
-        else:
-            # As the crow flies, her pace is along her track, and the way left a guess
-            # (`Walked.way_left`).
-            pace = walked.track_mps
-            guessed = walked.way_left(left_m)
-            if guessed is None:
-                return
-            left_m = guessed
-        later = adapted_arrival(self.expected_at, walk.started_at, pace, left_m, t)
-        if later is not None:
-            self.expected_at = later
-            self.events.append(("expected_later", {"expected_at": later}))
-
-    def _after_a_wait(self, waited: int) -> None:
-        """She sets off again, nearer, after a wait: her expected arrival moves by it. Not at
-        her door, nor once the walk is over for her devices; nor in an alarm (its late rule
-        is not what watches her then, and GPS noise round a phone lying still can look like
-        setting off)."""
-        walk = self.before
-        if self.door_at is not None or not walk.walker_live:
-            return
-        if walk.walker_state is WalkState.ALARM:
-            return
-        later = after_a_wait(self.expected_at, walk.started_at, waited)
-        if later is not None:
-            self.expected_at = later
-            self.events.append(("waited", {"expected_at": later, "waited_ms": waited}))
+        progressed = self.progress is not None and self.progress.progress_at == t
+        at_door = self.door_at is not None
+        along = self.field is not None
+        after = arrival.After(left_m, t, waited, nearer, progressed, at_door, along)
+        moved = arrival.after_fix(self.before, self.walked, self.expected_at, after)
+        self.walked, self.expected_at = moved.walked, moved.expected_at
+        if moved.said is not None:
+            self.events.append(moved.said)
 
     def save(self, tx: Tx, numbered: int = 0, fix: Mapping[str, Any] | None = None) -> bool:
         """`numbered`: fixes the batch added to the walk's track (numbered on from
