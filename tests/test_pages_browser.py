@@ -912,6 +912,60 @@ def test_her_sos_ended_with_her_duress_pin_goes_silent_on_his_open_page_at_once(
     expect(page.locator("#headline")).to_have_text("The alarm is over, and Mira's walk with it")
 
 
+def test_her_duress_inside_ended_by_him_is_not_said_home_on_his_open_page(
+    open_site: SiteFactory, new_context: Callable[[], BrowserContext]
+) -> None:
+    """Made to say "I'm inside" with her duress PIN, her note with it; Noor marks her safe
+    on his open page, which ends the walk: it said "Mira is home, inside. The walk is over.
+    Mira said: “Would you like to come in?”", the story her phone was made to tell (an
+    outside review; the page loaded again said the alarm he ended)."""
+    site = open_site()
+    mira, noor = site.person("Mira"), site.person("Noor")
+    site.link(mira, noor)
+    walk = site.start_walk(mira, duress_pin=DURESS)
+    site.send(site.device(mira), site.route_home()[0])
+    page = companion_page(site, new_context(), noor, walk["id"])
+    said = {"pin": DURESS, "note": "Would you like to come in?"}
+    site.call(mira, "POST", f"/api/walks/{walk['id']}/inside", **said)
+    expect(page.locator("#ends-too")).to_be_visible()
+    page.get_by_label("What happened? (the others see it)").fill("Found her at the station")
+    page.get_by_role("button", name="Mark Mira safe").click()
+    expect(page.locator("#headline")).to_have_text("The alarm is over, and Mira's walk with it")
+    expect(page.locator("#ending")).to_contain_text("You said: “Found her at the station”")
+    expect(page.locator("main")).not_to_contain_text("is home, inside")
+    expect(page.locator("#ending")).not_to_contain_text("come in")
+
+
+def test_after_her_duress_alarm_is_ended_his_page_stays_silent_and_says_why(
+    open_site: SiteFactory, new_context: Callable[[], BrowserContext]
+) -> None:
+    """Her duress PIN given, its alarm ended by Gus, the walk going on: Noor's open page kept
+    no call and no quick reply, with no word why, and loaded again offered both (an outside
+    review). Whoever made her give it may hold her phone still: silent for the rest of the
+    walk, live and loaded again, and said so."""
+    site = open_site()
+    mira, noor, gus = site.person("Mira"), site.person("Noor"), site.person("Gus")
+    site.link(mira, noor)
+    site.link(mira, gus)
+    site.call(mira, "PATCH", "/api/me", phone="+358 40 123 4567")
+    walk = site.start_walk(mira, duress_pin=DURESS)
+    site.send(site.device(mira), site.route_home()[0])
+    page = companion_page(site, new_context(), noor, walk["id"])
+    expect(page.get_by_role("button", name="Call me")).to_be_visible()
+    site.call(mira, "POST", f"/api/walks/{walk['id']}/sos")
+    site.call(mira, "POST", f"/api/walks/{walk['id']}/ok", pin=DURESS)
+    expect(page.locator("#alarm-silent")).to_be_visible()
+    site.call(gus, "POST", f"/api/walks/{walk['id']}/resolve", note="She is with me")
+    expect(page.locator("#alarm")).to_be_hidden()
+    said = "Mira gave the duress PIN during this walk: don't message or call Mira"
+    for shown in ("live", "loaded again"):
+        expect(page.locator("#silent-after"), shown).to_contain_text(said)
+        expect(page.locator("a[href^='tel:+']"), shown).to_have_count(0)
+        expect(page.get_by_role("button", name="Call me"), shown).to_have_count(0)
+        page.reload()
+    screenshot(page, "companion-after-duress-alarm-ended")
+
+
 def test_offline_in_her_alarm_his_page_says_so_in_the_banner_on_the_first_screen(
     open_site: SiteFactory, new_context: Callable[[], BrowserContext]
 ) -> None:

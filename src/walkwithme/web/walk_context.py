@@ -212,7 +212,14 @@ def walk_context(
     alarm = _alarm_event(seen.events) if state == "alarm" else None
     last = view.get("last_position") if live else None
     on_it = acknowledged_by(seen.events, me) if alarm else []
-    silent = bool(view.get("duress")) or (alarm is not None and alarm.get("reason") == "duress")
+    # After her duress PIN, for the rest of the walk: whoever made her give it may hold her
+    # phone still, whoever ended its alarm (his page went silent live, and a reload brought
+    # her number and the quick replies back: an outside review).
+    silent = (
+        bool(view.get("duress"))
+        or (alarm is not None and alarm.get("reason") == "duress")
+        or any(words.given_under_duress(e) for e in seen.events)
+    )
     question = waiting(seen.events, state) if live else None
     # The sentence after the event's own fields: a message's `text` is its words, the
     # sentence says who sent them.

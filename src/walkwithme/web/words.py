@@ -241,10 +241,12 @@ def headline_state(state: str, events: list[dict[str, Any]], timer: bool) -> str
     inside" came at her door or last seen there (moments.inside's `at_door`); "safe" by the
     word of whoever found her, as her companions' alert says it (notify/messages.py); static/
     words.js's `headlineState` says the same live."""
+    closing = next((e for e in reversed(events) if e["kind"] in CLOSING_KINDS), None)
+    if state in ("ended", "safe") and closing and closing["kind"] == "alarm_resolved":
+        # Over by whoever ended the alarm her duress PIN made her end it under ("I'm inside"
+        # as much as "End the walk"): not the story her phone was made to tell.
+        return "ended_resolved"
     if state == "ended":
-        closing = next((e for e in reversed(events) if e["kind"] in CLOSING_KINDS), None)
-        if closing and closing["kind"] == "alarm_resolved":
-            return "ended_resolved"
         if closing and closing.get("at_door") is False:
             return "ended_on_the_way"
         return state
@@ -391,6 +393,12 @@ def duress_given(event: dict[str, object]) -> bool:
     """Whether the event says her duress PIN was given (those looking out for her see it)."""
     kind = event.get("kind")
     return kind == "duress" or (kind == "alarm" and event.get("reason") == "duress")
+
+
+def given_under_duress(event: dict[str, object]) -> bool:
+    """Whether the event says her duress PIN was given, or is what it made her phone say
+    (`cover`): static/alarm_banner.js's `givenUnderDuress`."""
+    return duress_given(event) or bool(event.get("cover") and event.get("pin") == "duress")
 
 
 def timeline(events: list[dict[str, Any]], name: str, me: int | None = None) -> list[str]:

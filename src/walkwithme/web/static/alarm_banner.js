@@ -36,7 +36,10 @@ export function alarmBanner({ data, tables, name, view, refreshTimes }) {
   // After her duress PIN a call or a message would reach the phone someone else may hold: the
   // page shows at once what it shows when loaded again (walk.html): no call, no quick replies,
   // and the warning. Her SOS she was made to end with it is a silent alarm from then on.
+  // Silent for the rest of the walk once given, its alarm over or not (walk_context.py).
+  let silenced = Boolean(byId("alarm-silent") && !byId("alarm-silent").hidden);
   function goSilent() {
+    silenced = true;
     const warning = byId("alarm-silent");
     if (warning) warning.hidden = false;
     const calls = ".call, .replies, #replied, #asked-call, #her-words, #her-words-call";
@@ -82,6 +85,8 @@ export function alarmBanner({ data, tables, name, view, refreshTimes }) {
         if (onItButton) onItButton.textContent = "I'm on it";
       }
       banner.hidden = false; // before its words change: a screen reader says what changes
+      const after = byId("silent-after"); // (said in the banner while the alarm is on)
+      if (after) after.hidden = true;
       const why = event.reason || event.kind;
       if (!during || !reasons.length) {
         reasons.splice(0, reasons.length, why);
@@ -124,6 +129,9 @@ export function alarmBanner({ data, tables, name, view, refreshTimes }) {
         acted.hidden = false;
       }
       hideKeepingFocus(banner);
+      // Her duress PIN given: still no call and no message, and why (walk.html).
+      const after = byId("silent-after");
+      if (after && silenced) after.hidden = false;
       // Through a link, her phone number is for the alarm alone (privacy.md): it goes with it.
       if (data.by_link) for (const call of document.querySelectorAll(".call")) call.remove();
       if (over) {

@@ -257,15 +257,19 @@ function hideWhereSheWas(ids) {
 function sayEnding() {
   const ending = byId("ending");
   if (!ending) return;
+  // Ended by whoever ended the alarm her duress PIN made her end the walk under: their word,
+  // not hers ("Mira said: “Would you like to come in?”" told his page the story her phone
+  // was made to tell).
+  const word = closing && closing.kind === "alarm_resolved" ? closing : lastWord;
   // She, or who found her ("You" on his own page: it said "Noor said" to Noor).
-  const who = lastWord && lastWord.by ? words.person(lastWord.by, data.me) : name;
-  const said = lastWord && lastWord.note ? ` ${words.fullStop(`${who} said: “${lastWord.note}”`)}` : "";
+  const who = word && word.by ? words.person(word.by, data.me) : name;
+  const said = word && word.note ? ` ${words.fullStop(`${who} said: “${word.note}”`)}` : "";
   // Her own page says "you" (its name is only a stand-in: "Where You was" it said).
   const gone = herOwn ? "Where you were is no longer shown." : `Where ${name} was is no longer shown.`;
   ending.textContent = `The walk is over.${said} ${gone}`;
   // Ended by someone following it, not by her: her way to call for help stays (walker_walk).
   const notSafe = byId("not-safe");
-  if (notSafe && lastWord && lastWord.by && lastWord.by.id !== data.me) {
+  if (notSafe && word && word.by && word.by.id !== data.me) {
     ending.after(notSafe);
     notSafe.hidden = false;
   }
@@ -378,6 +382,7 @@ if (view.live) {
       if (["inside", "ended", "alarm_resolved"].includes(event.kind)) {
         closing = event;
         sayState();
+        if (!view.live) sayEnding(); // (the walk's end may come before what ended it)
       }
       if (event.kind === "inside" || event.kind === "ended") {
         lastWord = event; // (it comes after the walk's summary that says it is over)

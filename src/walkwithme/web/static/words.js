@@ -68,8 +68,10 @@ export function stateSentence(tables, state, name) {
 // inside" (`inside`, the walk's last) came at her door or last seen there; "safe" by the word
 // of whoever found her; a timer walk has no home.
 export function headlineState(walk, inside, closing = null) {
-  // Ended by whoever ended the alarm her duress PIN made her end it under (words.py).
-  if (walk.state === "ended" && closing && closing.kind === "alarm_resolved") return "ended_resolved";
+  // Over by whoever ended the alarm her duress PIN made her end it under, "I'm inside" as
+  // much as "End the walk" (words.py).
+  const over = walk.state === "ended" || walk.state === "safe";
+  if (over && closing && closing.kind === "alarm_resolved") return "ended_resolved";
   if (walk.state === "ended" && closing && closing.at_door === false) return "ended_on_the_way";
   if (walk.state === "active" && walk.kind === "timer") return "active_timer";
   if (walk.state !== "safe" || !inside) return walk.state;
