@@ -24,7 +24,7 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import make_services
 from tests.people import HOME, PIN, START, Cast, Member, as_tested, between
-from tests.test_pages import page
+from tests.test_pages import cookie, csrf_of, page
 from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
 from walkwithme.notify.messages import render
@@ -1305,3 +1305,96 @@ def test_three_wrong_pins_during_an_alarm_are_no_new_rung_for_im_on_it(
         assert row.escalate_at - row.alarm_at <= 10.5 * 60_000
         said = [e for e in run.cast.events(run.noor, run.walk) if e["kind"] == "alarm_acknowledged"]
         assert len(said) == 1
+
+
+def her_page(run: Run, path: str) -> str:
+    """A page of hers, taken down (its form token masked: each service makes its own)."""
+    shown: str = page(run.cast.client, path, run.mira).text
+    masked = re.sub(r'name="csrf" value="[0-9a-f]+"', 'name="csrf" value="CSRF"', shown)
+    masked = re.sub(r'"csrf": "[0-9a-f]+"', '"csrf": "CSRF"', masked)
+    run.seen.append(masked.encode())
+    return shown
+
+
+def noor_leaves(run: Run) -> None:
+    """Noor ends his contact with her, himself."""
+    mine = run.cast.client.get("/api/contacts", headers=run.noor.auth).json()
+    (contact,) = [c for c in mine if c["person"]["name"] == "Mira"]
+    left = run.cast.client.delete(f"/api/contacts/{contact['id']}", headers=run.noor.auth)
+    assert left.status_code == 204, left.text
+
+
+def noor_leaves_then_her_sos(run: Run, pin: str) -> None:
+    """She gives her PIN; Noor ends his contact with her; her walk page; she presses SOS on
+    it; he says "I'm on it" and writes to her; eleven minutes on. With her real PIN he is
+    gone: refused. After her duress PIN the silent alarm keeps him (contacts.standing), and
+    his "I'm on it" and his words reached her devices, her shown ladder paused by them, and
+    her pages said her alarm would be heard (a duress review)."""
+    gives_it(run, pin)
+    run.cast.clock.advance(seconds=20)
+    noor_leaves(run)
+    shown = her_page(run, f"/walks/{run.walk['id']}")
+    run.cast.clock.advance(seconds=5)
+    sos = run.cast.client.post(
+        f"/walks/{run.walk['id']}/sos",
+        data={"csrf": csrf_of(shown)},
+        headers={**cookie(run.mira), "sec-fetch-site": "same-origin", "accept": "application/json"},
+    )
+    run.seen.append(sos.content)
+    her_page(run, f"/walks/{run.walk['id']}")
+    run.cast.clock.advance(seconds=20)
+    run.cast.client.post(f"{run.url}/ack", headers=run.noor.auth)  # 404 with her real PIN
+    run.cast.client.post(f"{run.url}/messages", json={"text": "coming"}, headers=run.noor.auth)
+    run.look(minutes=11)
+
+
+def test_a_companion_who_left_during_her_silent_alarm_is_gone_for_her_devices(
+    tmp_path: Path,
+) -> None:
+    real, forced = twins(tmp_path, noor_leaves_then_her_sos)
+    said = b"".join(real.seen)
+    assert b"Nobody would hear an alarm from this walk" in said
+    assert "alarm_acknowledged" not in [e["kind"] for e in real.her_events]
+    same_bytes(real, forced)
+    # ...while the silent alarm still reaches him: his "I'm on it" and his words are on it.
+    assert {"alarm_acknowledged", "message"} <= {e["kind"] for e in forced.noor_sees}
+
+
+def forgotten_after_a_forced_end(run: Run, pin: str) -> None:
+    """Made to end the walk; Noor ends the alarm; eight days on (she keeps walks seven): her
+    home page's list of her walks named where the one walk kept for its alarm went (her
+    devices are shown it forgotten, as with her real PIN: a duress review)."""
+    run.cast.clock.advance(minutes=2)
+    run.phone_sends(between(START, HOME, 0.2))
+    run.as_mira("POST", f"{run.url}/end", json={"pin": pin})
+    run.cast.clock.advance(minutes=1)
+    run.cast.client.post(f"{run.url}/resolve", json={"note": "found her"}, headers=run.noor.auth)
+    run.look(minutes=60 * 24 * 8)
+    her_page(run, "/")
+
+
+def test_her_home_page_names_no_destination_of_a_walk_her_devices_were_shown_forgotten(
+    tmp_path: Path,
+) -> None:
+    real, forced = twins(tmp_path, forgotten_after_a_forced_end)
+    assert b"to home" not in b"".join(real.seen)
+    same_bytes(real, forced)
+
+
+def forced_end_then_she_ends_noor(run: Run, pin: str) -> None:
+    """Made to end the walk, then (her phone, whoever holds it) ends her contact with Noor:
+    her walk page said what an alarm would be by the silent alarm's companions (a duress
+    review)."""
+    run.cast.clock.advance(minutes=2)
+    run.as_mira("POST", f"{run.url}/end", json={"pin": pin})
+    mine = run.cast.client.get("/api/contacts", headers=run.mira.auth).json()
+    (contact,) = [c for c in mine if c["person"]["name"] == "Noor"]
+    run.as_mira("DELETE", f"/api/contacts/{contact['id']}")
+    her_page(run, f"/walks/{run.walk['id']}")
+
+
+def test_her_walk_page_after_she_ends_a_companion_under_the_cover_is_as_with_her_pin(
+    tmp_path: Path,
+) -> None:
+    real, forced = twins(tmp_path, forced_end_then_she_ends_noor)
+    same_bytes(real, forced)

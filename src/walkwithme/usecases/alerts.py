@@ -42,6 +42,7 @@ from walkwithme.usecases.contacts import (
     standing,
     standing_ids,
 )
+from walkwithme.usecases.walk_record import Walk
 from walkwithme.usecases.walk_store import get_walk
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
@@ -143,6 +144,21 @@ def companion_ids(conn: Connection, walk_id: int) -> list[int]:
     walk = conn.execute(_ALARM_OF, {"walk_id": walk_id}).first()
     alarm_at = walk.alarm_at if walk is not None and walk.state == "alarm" else None
     since = walk.started_at if walk is not None and walk.state in LIVE_VALUES else None
+    return _standing_companions(conn, walk_id, alarm_at, since)
+
+
+def companion_ids_shown(conn: Connection, walk: Walk) -> list[int]:
+    """The walk's companions as her own devices are shown the walk: after her duress PIN, by
+    the cover's state and alarm, not the silent alarm's. A companion whose contact ended
+    during the silent alarm still hears it (companion_ids), but her real PIN would have left
+    no alarm to keep him on: his "I'm on it" and his message reached her devices, and her
+    pages said her alarm would be heard (a duress review)."""
+    return _standing_companions(conn, walk.id, walk.shown_alarm_since, walk.shown_walking_since)
+
+
+def _standing_companions(
+    conn: Connection, walk_id: int, alarm_at: int | None, since: int | None
+) -> list[int]:
     rows = conn.execute(
         _companions(alarm_at is not None, since is not None),
         {"walk_id": walk_id, "alarm_at": alarm_at, "walking_since": since},

@@ -96,8 +96,10 @@ def _paused_until(tx: Tx, walk: Walk, judged: Judged, rung: int, seen: tuple[str
 
 def _reached_by(conn: Connection, walk: Walk, judged: Judged, person_id: int) -> bool:
     """Whether this alarm (`judged`: the one her devices are shown) has reached this person:
-    one of the walk's companions, or a guardian once its ladder climbed to them."""
-    if person_id in alerts.companion_ids(conn, walk.id):
+    one of the walk's companions as her devices are shown it (one whose contact ended during
+    the silent alarm alone is not: a duress review), or a guardian once its ladder climbed
+    to them."""
+    if person_id in alerts.companion_ids_shown(conn, walk):
         return True
     return (judged.escalation_level or 0) >= LADDER.index("guardians")
 

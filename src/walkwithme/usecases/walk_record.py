@@ -101,6 +101,17 @@ class Walk:
         return self.judged.alarm_at if self.state is WalkState.ALARM else None
 
     @property
+    def shown_alarm_since(self) -> int | None:
+        """When the alarm her own devices are shown was raised (None: they are shown none):
+        after her duress PIN, the cover's, not the silent alarm's."""
+        return self.walker_judged.alarm_at if self.walker_state is WalkState.ALARM else None
+
+    @property
+    def shown_walking_since(self) -> int | None:
+        """When the walk started, while her own devices are shown it live (None: over)."""
+        return self.started_at if self.walker_live else None
+
+    @property
     def after_alarm(self) -> WalkState:
         """Where an alarm that ends leaves the walk: at her door if she was there, else going on."""
         return WalkState.AT_DOOR if self.door_at is not None else WalkState.ACTIVE

@@ -215,7 +215,7 @@ def post_message(tx: Tx, walk_id: int, person_id: int, text: str, quick: bool) -
         tx,
         walk_id,
         "message",
-        audience=walk.everyone,
+        audience=_heard_by(tx.conn, walk, person_id, audience),
         actor_id=person_id,
         sender={"id": person_id, "name": person_name(tx.conn, person_id)},
         text=cleaned,
@@ -230,6 +230,23 @@ def post_message(tx: Tx, walk_id: int, person_id: int, text: str, quick: bool) -
         told = alerts.companion_ids(tx.conn, walk_id)
         alerts.tell(tx, walk, "message", {"text": cleaned}, told, event_id=event_id)
     return timeline.seq_of(tx.conn, event_id, audience)
+
+
+def _heard_by(conn: Connection, walk: Walk, person_id: int, audience: Audience) -> str:
+    """Whose timeline a message goes on: everyone's on the walk, but hers only from someone
+    who is a companion of the walk her own devices are shown. After her duress PIN, one whose
+    contact ended during the silent alarm alone still follows it, and his message reached her
+    devices, where her real PIN would have left him no walk to write on (a duress review)."""
+    if audience is Audience.WALKER or not walk.covert or walk.everyone != timeline.FOR_ALL:
+        return walk.everyone
+    shown = contacts.is_accepted_companion(
+        conn,
+        walk.walker_id,
+        person_id,
+        alarm_at=walk.shown_alarm_since,
+        walking_since=walk.shown_walking_since,
+    )
+    return timeline.FOR_ALL if shown else timeline.FOR_COMPANIONS
 
 
 # Her same words again within this long are one alert ("Call me" tapped again and again, or

@@ -39,7 +39,10 @@ def _how_it_ended(conn: Connection, walk: walk_record.Walk) -> str:
 
 
 def _walk_line(conn: Connection, walk: walk_record.Walk, now: int, tz: str) -> dict[str, Any]:
-    dest = walk.destination
+    # As her devices are shown it: after her duress PIN, a walk they were shown forgotten has
+    # no destination, as with her real PIN (it named the one walk kept 90 days for its
+    # alarm: a duress review).
+    dest = walk.walker_view.destination
     where = f"to {dest.name}" if dest is not None and dest.name else "a walk"
     if dest is None:
         where = "a timer walk"
