@@ -53,3 +53,30 @@ def test_she_finds_her_street_by_a_few_letters_and_taps_her_door_on_it(
         "No street of that name on this map: try fewer letters, or tap the map."
     )
     expect(found).to_have_count(0)
+
+
+def test_a_street_found_but_no_door_tapped_is_said_so_and_her_street_kept(
+    open_site: SiteFactory,  # noqa: F811
+    new_context: Callable[[], BrowserContext],  # noqa: F811
+) -> None:
+    """She picks her street and starts, not having tapped her door: she read "type the place
+    as latitude, longitude", and the street she found was gone (an outside review). Told to
+    tap her door, with her street offered again."""
+    site = open_site()
+    mira, noor = site.person("Mira"), site.person("Noor")
+    site.link(mira, noor)
+    context = new_context()
+    context.grant_permissions(["geolocation"], origin=site.url)  # (where she starts from)
+    context.set_geolocation({"latitude": 60.16952, "longitude": 24.93545, "accuracy": 8})
+    page = context.new_page()
+    sign_in(page, site, mira, "/walks/new")
+    page.get_by_label("Find a street").fill("kaivo")
+    page.get_by_role("list", name="Streets found").get_by_role("button").first.click()
+    page.get_by_label("PIN", exact=True).fill("2468")
+    page.get_by_label("The same PIN again").fill("2468")
+    page.get_by_role("button", name="Start my walk").click()
+    expect(page.locator("main")).to_contain_text("Tap your door on the map first")
+    expect(page.locator("main")).not_to_contain_text("latitude, longitude: 60.1611")
+    expect(page.get_by_label("Find a street")).to_have_value("Kaivokatu")
+    found = page.get_by_role("list", name="Streets found").get_by_role("button")
+    expect(found.first).to_have_text("Kaivokatu")

@@ -198,7 +198,12 @@ def _body_of(
     body: dict[str, Any] = {"pin": fields.get("pin", "")}
     where = fields.get("place", "")
     if where == "coords":
-        parts = fields.get("coords", "").replace(";", ",").split(",")
+        typed = fields.get("coords", "").strip()
+        if not typed and streets is not None:
+            # A street found by its name brings the map there, and is no place yet: she
+            # read "type the place as latitude, longitude" (an outside review).
+            raise Invalid("tap your door on the map first", field="coords")
+        parts = typed.replace(";", ",").split(",")
         if len(parts) != 2:
             raise Invalid("type the place as latitude, longitude: 60.1611, 24.9447", field="coords")
         lat, lon = _number(parts[0], "latitude"), _number(parts[1], "longitude")

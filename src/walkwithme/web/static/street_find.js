@@ -59,6 +59,9 @@ export function findStreets(goTo) {
     }
   }
 
+  // The form sent back with a fault keeps what she looked for: its streets offered again.
+  if (typed.value.trim()) look();
+
   typed.addEventListener("input", () => {
     clearTimeout(timer);
     timer = setTimeout(look, WAIT_MS);
