@@ -29,7 +29,7 @@ from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
 from walkwithme.notify.messages import render
 from walkwithme.services import Services
-from walkwithme.store.schema import alerts, deliveries, events, people, walks
+from walkwithme.store.schema import alerts, deliveries, devices, events, people, walks
 from walkwithme.usecases.accounts import create_invite
 
 DURESS = "1357"
@@ -1398,3 +1398,48 @@ def test_her_walk_page_after_she_ends_a_companion_under_the_cover_is_as_with_her
 ) -> None:
     real, forced = twins(tmp_path, forced_end_then_she_ends_noor)
     same_bytes(real, forced)
+
+
+def removes_her_phone(run: Run, pin: str) -> None:
+    """Made to end the walk; then whoever holds her phone removes it from her account, and it
+    goes on reporting. With her real PIN it is revoked: its next fixes refused. After her
+    duress PIN it was revoked too, and the track the people looking for her followed ended
+    there (an outside review)."""
+    run.cast.clock.advance(minutes=2)
+    run.phone_sends(between(START, HOME, 0.2))
+    run.as_mira("POST", f"{run.url}/end", json={"pin": pin})
+    (phone,) = run.cast.client.get("/api/devices", headers=run.mira.auth).json()
+    run.as_mira("DELETE", f"/api/devices/{phone['id']}")
+    run.as_mira("GET", "/api/devices")
+    run.cast.clock.advance(seconds=30)
+    run.phone_sends(between(START, HOME, 0.3))
+
+
+def test_her_phone_removed_during_her_silent_alarm_still_reaches_those_looking_for_her(
+    tmp_path: Path,
+) -> None:
+    real, forced = twins(tmp_path, removes_her_phone)
+    assert any(said.startswith(b"401 ") for said in real.seen)  # (the phone, after)
+    same_bytes(real, forced)
+    # Its fixes since are theirs: where she is now, not where the phone was removed.
+    assert forced.noor_walk["last_position"]["lat"] == pytest.approx(between(START, HOME, 0.5)[0])
+    # Once the silent alarm is over, it is revoked for good: its topic and key are gone.
+    with scene(tmp_path, "after", False) as run:
+        removes_her_phone(run, DURESS)
+        with run.cast.services.db.read_engine.connect() as conn:
+            assert conn.execute(sa.select(devices.c.revoked_at)).scalar_one() is None
+        found = {"note": "found her"}
+        assert run.cast.client.post(f"{run.url}/resolve", json=found, headers=run.noor.auth)
+        run.look(minutes=2)
+        with run.cast.services.db.read_engine.connect() as conn:
+            assert conn.execute(sa.select(devices.c.revoked_at)).scalar_one() is not None
+
+
+def test_her_phone_is_not_removed_during_an_alarm_her_devices_are_shown(cast: Cast) -> None:
+    mira, _noor, phone, walk = cast.walking()
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    (device,) = cast.client.get("/api/devices", headers=mira.auth).json()
+    refused = cast.client.delete(f"/api/devices/{device['id']}", headers=mira.auth)
+    assert refused.status_code == 409, refused.text
+    assert "during an alarm" in refused.json()["error"]
+    assert cast.statuses(phone, cast.fix((60.17, 24.94))) == ["accepted"]

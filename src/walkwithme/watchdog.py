@@ -34,7 +34,7 @@ from walkwithme.store.database import Database, StorageUnavailable
 from walkwithme.store.schema import walks
 from walkwithme.store.tx import Tx
 from walkwithme.store.writer import Writer
-from walkwithme.usecases import deletion, judging, offer_times, retention
+from walkwithme.usecases import deletion, devices, judging, offer_times, retention
 
 log = logging.getLogger(__name__)
 
@@ -256,6 +256,10 @@ class Watchdog:
             if settled:
                 scrubbed = await self.writer.run(partial(retention.scrub_alerts, alert_ids=settled))
                 forgotten += scrubbed
+            # Phones she removed during a silent alarm that is over now: revoked for good.
+            removed = await self.db.read(devices.removed_due)
+            if removed:
+                await self.writer.run(partial(devices.revoke_removed, device_ids=removed))
             for person_id in await self.db.read(deletion.deferred):
                 # Her deletion waited for her silent alarm: it is resolved now.
                 await self.writer.run(partial(deletion.delete, person_id=person_id))

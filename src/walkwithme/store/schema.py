@@ -98,6 +98,9 @@ devices = sa.Table(
     sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
     sa.Column("created_at", Ms, nullable=False),
     sa.Column("revoked_at", Ms),
+    # Removed by her while her duress PIN's silent alarm holds: gone for her, still heard for
+    # the people looking for her, revoked once it is over (usecases/devices.py).
+    sa.Column("removed_at", Ms),
     sa.Column("last_seen_at", Ms),
     # How far apart its last two messages came (as last_seen_at is written: at most every
     # 30 s): when, never where (domain/reporting.py, `Client.advice_after`).

@@ -13,16 +13,19 @@ from walkwithme.domain.errors import Conflict, Invalid, NotFound
 from walkwithme.domain.people import check_name
 from walkwithme.domain.phone_clock import clock_said
 from walkwithme.domain.reporting import App, Client, ask_of
-from walkwithme.domain.walks import Destination
+from walkwithme.domain.walks import LIVE_VALUES, Destination, WalkState
 from walkwithme.ingest.owntracks_crypto import new_key
 from walkwithme.security import new_token, token_hash
-from walkwithme.store.schema import devices, insert_id, people
+from walkwithme.store.schema import devices, insert_id, people, walks
 from walkwithme.store.tx import Tx
 
 # A disabled person's devices stop working (usecases/people.py), and work again once enabled.
 _enabled = people.c.disabled_at.is_(None)
-# Her account is deleted but for the silent alarm that still needs her walk (usecases/deletion.py).
-_gone = people.c.delete_at.is_not(None).label("gone")
+# Her account is deleted but for the silent alarm that still needs her walk (usecases/deletion.py),
+# or she removed this phone while it does (`revoke_device`).
+_gone = sa.or_(people.c.delete_at.is_not(None), devices.c.removed_at.is_not(None)).label("gone")
+# Hers, as her devices see them: not revoked, nor removed.
+_kept = sa.and_(devices.c.revoked_at.is_(None), devices.c.removed_at.is_(None))
 
 
 @dataclass(frozen=True)
@@ -115,7 +118,7 @@ def list_devices(conn: Connection, person_id: int) -> list[dict[str, Any]]:
             devices.c.owntracks_topic,
             devices.c.clock_offset_ms,
         )
-        .where(devices.c.person_id == person_id, devices.c.revoked_at.is_(None))
+        .where(devices.c.person_id == person_id, _kept)
         .order_by(devices.c.id)
     )
     found = []
@@ -276,7 +279,7 @@ def set_owntracks_key(tx: Tx, person_id: int, device_id: int) -> str:
         .where(
             devices.c.id == device_id,
             devices.c.person_id == person_id,
-            devices.c.revoked_at.is_(None),
+            _kept,
         )
         .values(owntracks_key=key)
     )
@@ -286,16 +289,60 @@ def set_owntracks_key(tx: Tx, person_id: int, device_id: int) -> str:
 
 
 def revoke_device(tx: Tx, person_id: int, device_id: int) -> None:
+    """Her phone's token revoked: its next message is refused. As her devices see her walks:
+    refused during an alarm they are shown (the people looking for her follow its positions),
+    and while her duress PIN's silent alarm holds, answered as done and the phone answered
+    as revoked from now, but what it sends still reaches the people looking for her (cut at
+    once, whoever held her phone ended the track they followed: an outside review), and it
+    is revoked for good once the alarm is over (`revoke_removed`)."""
+    live = tx.conn.execute(
+        sa.select(walks.c.state, walks.c.cover_state).where(
+            walks.c.walker_id == person_id, walks.c.state.in_(LIVE_VALUES)
+        )
+    ).all()
+    if any((w.cover_state or w.state) == WalkState.ALARM.value for w in live):
+        raise Conflict(
+            "a phone can't be removed during an alarm: the people looking for you follow "
+            "where it says you are; try again once the alarm is over"
+        )
+    silent = any(w.cover_state is not None for w in live)
+    # (Revoked, the topic is free again and its key of no more use.)
+    values: dict[str, Any] = (
+        {"removed_at": tx.now_ms}
+        if silent
+        else {"revoked_at": tx.now_ms, "owntracks_topic": None, "owntracks_key": None}
+    )
     done = tx.conn.execute(
         devices.update()
-        .where(
-            devices.c.id == device_id,
-            devices.c.person_id == person_id,
-            devices.c.revoked_at.is_(None),
-        )
-        # The topic is free again; its key is of no more use.
-        .values(revoked_at=tx.now_ms, owntracks_topic=None, owntracks_key=None)
+        .where(devices.c.id == device_id, devices.c.person_id == person_id, _kept)
+        .values(**values)
     )
     if done.rowcount != 1:
         raise NotFound("no such device")
-    tx.revoked(device_id)
+    tx.revoked(device_id)  # every process reads it again: answered as revoked from now
+
+
+def removed_due(conn: Connection) -> list[int]:
+    """The phones she removed during a silent alarm that is over now (`revoke_device`)."""
+    still = sa.select(walks.c.walker_id).where(
+        walks.c.state.in_(LIVE_VALUES), walks.c.cover_state.is_not(None)
+    )
+    rows = conn.execute(
+        sa.select(devices.c.id).where(
+            devices.c.removed_at.is_not(None),
+            devices.c.revoked_at.is_(None),
+            devices.c.person_id.not_in(still),
+        )
+    )
+    return [device_id for (device_id,) in rows]
+
+
+def revoke_removed(tx: Tx, device_ids: list[int]) -> None:
+    """Revoked for good, now the silent alarm is over: the topic free, the key gone."""
+    for device_id in device_ids:
+        tx.conn.execute(
+            devices.update()
+            .where(devices.c.id == device_id)
+            .values(revoked_at=tx.now_ms, owntracks_topic=None, owntracks_key=None)
+        )
+        tx.revoked(device_id)
