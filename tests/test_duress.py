@@ -1443,3 +1443,26 @@ def test_her_phone_is_not_removed_during_an_alarm_her_devices_are_shown(cast: Ca
     assert refused.status_code == 409, refused.text
     assert "during an alarm" in refused.json()["error"]
     assert cast.statuses(phone, cast.fix((60.17, 24.94))) == ["accepted"]
+
+
+def noor_follows_by_his_app(run: Run, pin: str) -> None:
+    """Noor's app reads her walk from its start, and every eleven minutes after; a minute in,
+    she gives her PIN. Her list of who looked showed his app's reads until her duress PIN,
+    and none after (an outside review): the reads of a door he looked through before it go
+    on being shown, as with her real PIN."""
+    run.cast.client.get(run.url, headers=run.noor.auth)
+    gives_it(run, pin)
+    for _ in range(3):
+        run.cast.clock.advance(minutes=11)
+        run.phone_sends(run.here)
+        run.cast.client.get(run.url, headers=run.noor.auth)
+    run.as_mira("GET", f"{run.url}/looks")
+
+
+def test_a_companions_app_that_read_her_walk_before_her_duress_pin_goes_on_in_her_list(
+    tmp_path: Path,
+) -> None:
+    real, forced = twins(tmp_path, noor_follows_by_his_app)
+    looked = real.cast.client.get(f"{real.url}/looks", headers=real.mira.auth).json()
+    assert [look.get("who") for look in looked if look["via"] == "api"] == ["Noor"] * 4
+    same_bytes(real, forced)

@@ -7,7 +7,8 @@ that polls, is one look, not hundreds. The records go when the walk is forgotten
 (usecases/retention.py).
 
 After her duress PIN her devices must see nothing that tells of the silent alarm: her list
-leaves out the alarm's links, and her companions' looks since her duress PIN.
+leaves out the alarm's links, and her companions' looks since her duress PIN, but for those
+through a door they looked through before it (an app that polls goes on as it did).
 """
 
 from __future__ import annotations
@@ -89,14 +90,13 @@ def of_walk(conn: Connection, walk: Walk) -> list[dict[str, Any]]:
     )
     if walk.cover is not None:
         # What her real PIN would have left: no alarm's link (there was no alarm, as far as
-        # they know), and no companion's look since her duress PIN: its silent alarm is what
-        # sends them to her walk, and her list showed them opening it, one after another,
-        # within a minute of the PIN she gave (an outside review). Her links and her exports
-        # go on.
-        query = query.where(
-            looks.c.via != ALARM_LINK,
-            sa.or_(looks.c.via.not_in(COMPANIONS_DOORS), looks.c.at <= _covered_from(walk)),
-        )
+        # they know), and no companion's look since her duress PIN through a door he had not
+        # used before it: its silent alarm is what sends them to her walk, and her list
+        # showed them opening it, one after another, within a minute of the PIN she gave (an
+        # outside review). One who looked that way before goes on being shown: his app that
+        # polls every ten minutes stopped at her PIN in her list (a second review). Her
+        # links and her exports go on.
+        query = query.where(looks.c.via != ALARM_LINK, sa.not_(_hidden_since(walk)))
     found = []
     for at, via, number, name in conn.execute(query):
         item: dict[str, Any] = {"at": at, "via": via}
@@ -114,9 +114,32 @@ def forget_what_the_cover_hid(tx: Tx, walk: Walk) -> None:
     companions following since her duress PIN): her real PIN would have left none of it."""
     if walk.cover is None:
         return
-    companions = looks.c.via.in_(COMPANIONS_DOORS) & (looks.c.at > _covered_from(walk))
-    hidden = (looks.c.via == ALARM_LINK) | companions
+    hidden = (looks.c.via == ALARM_LINK) | _hidden_since(walk)
     tx.conn.execute(looks.delete().where(looks.c.walk_id == walk.id, hidden))
+
+
+def _hidden_since(walk: Walk) -> sa.ColumnElement[bool]:
+    """A companion's look since her duress PIN through a door he had not looked through
+    before it (his page and its live connection are one door)."""
+    covered = _covered_from(walk)
+    before = looks.alias("before")
+    same_door = sa.or_(
+        sa.and_(looks.c.via.in_((PAGE, LIVE)), before.c.via.in_((PAGE, LIVE))),
+        sa.and_(looks.c.via == API, before.c.via == API),
+    )
+    looked_so_before = (
+        sa.select(before.c.id)
+        .where(
+            before.c.walk_id == walk.id,
+            before.c.viewer_id == looks.c.viewer_id,
+            before.c.at <= covered,
+            same_door,
+        )
+        .exists()
+    )
+    return sa.and_(
+        looks.c.via.in_(COMPANIONS_DOORS), looks.c.at > covered, sa.not_(looked_so_before)
+    )
 
 
 def _covered_from(walk: Walk) -> int:
