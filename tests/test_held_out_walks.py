@@ -563,6 +563,40 @@ def test_one_stray_fix_every_two_minutes_at_her_door_does_not_put_off_her_questi
     assert (asked[0]["at"] - arrived) // 1000 <= 3 * 60 + 30, said
 
 
+def test_held_just_outside_her_doors_circle_she_is_asked_as_anywhere_else(
+    cast: Cast, helsinki: StreetMap
+) -> None:
+    """Held 55 m from her door, its circle 40 m: between tall houses one fix in six lands 30 m
+    nearer (inside the circle), and the third after it 30 m farther, each claiming ±8 m. Each
+    near one put her "at the door" and the far one took her away again, starting the stalled
+    rule's time and the lingering rule's afresh each time: her companions were told she was at
+    the door again and again, and her alarm came 14 minutes late or never (an outside review's
+    held-out walks). Where her fixes gather says where she stands: once they have gathered, no
+    one fix takes her through the door's edge, either way. (Here the first near fix comes
+    before they have: "at the door", once, and the lingering rule asks her 3 minutes on.)"""
+    night = Night(cast)
+    line = way_home(helsinki)
+    before = split(line, length(line) - 55)[0]
+    fixes = walked(before, night.started)
+    night.play(fixes)
+    t = stopped = fixes[-1][0]
+    held = before[-1]
+    assert 50 < distance_m(*held, *KAISANIEMI_DOOR) < 60
+    toward = (KAISANIEMI_DOOR[0] - held[0], KAISANIEMI_DOOR[1] - held[1])
+    for i in range(1, 15 * 6 + 1):  # 15 minutes
+        pull = {0: 30 / 55, 3: -30 / 55}.get(i % 6, 0.0)
+        where = (held[0] + toward[0] * pull, held[1] + toward[1] * pull)
+        night.play([(t + i * FIX_EVERY_S * 1000, where, {})])
+    said = [(e["kind"], e.get("reason"), (e["at"] - night.started) // 1000) for e in night.events()]
+    into_hold = (stopped - night.started) // 1000
+    assert len(night.at("arrived")) <= 1, said
+    assert night.at("left_door") == [], said
+    [asked, *_] = [e for e in night.events() if e["kind"] == "check"]
+    assert (asked["at"] - stopped) // 1000 <= 4 * 60 + 5, said
+    [alarmed] = night.at("alarm")
+    assert alarmed - into_hold <= 5 * 60 + 5, said
+
+
 @pytest.mark.parametrize("streets", BOTH_WAYS)
 @pytest.mark.parametrize("every_s", [90, 110])
 def test_a_phone_that_reports_every_two_minutes_or_so_walks_her_home_unasked(

@@ -18,8 +18,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+from walkwithme.domain.fixes import Fix
 from walkwithme.domain.geo import distance_m
 from walkwithme.domain.rules import noise_m
+from walkwithme.domain.walks import Destination, WalkState
 
 # Away from where she stood by more than this many times her fixes' spread there (and than
 # GPS noise, up to `MOST_AWAY_M`), this many fixes in a row, and she has left it.
@@ -142,3 +144,47 @@ def stop_after(
 def progress_from(lat: float, lon: float, t: int) -> Stop:
     """She made progress at this fix: her fixes gather from it."""
     return Stop(lat, lon, 1, 0.0, t, t)
+
+
+def door_where_she_stands(
+    was: WalkState,
+    door: WalkState,
+    stop: Stop | None,
+    dest: Destination,
+    fix: Fix,
+    before: Fix | None,
+) -> WalkState:
+    """The door's verdict on a fix (`door`, from `was`: walks.door_after_fix), kept as it was
+    while she stands where her fixes have gathered (`Stop.stood`): the middle of her fixes
+    says which side of the door's edge she stands, not one of them. Held 10 m outside her
+    door's circle, fixes 30 m off put her "at the door" and took her away again, each time
+    starting the stalled rule's time and the lingering rule's afresh: her companions were
+    told six times she was at the door, and her alarm came fourteen minutes late, or not at
+    all (an outside review's held-out walks).
+
+    So, standing outside the circle, she arrives only if her fix before this one (`before`)
+    was away from where she stood already, farther than noise: a walker, slow enough for her
+    fixes to seem gathered, walks on from there (the stalled rule watches the one who
+    stands). Standing where she stood at the door, she leaves it only with two fixes in a row
+    clearly away from there, as she would walking off, or driven (the lingering rule watches
+    her till then)."""
+    if door is was or stop is None or not stop.stood():
+        return door
+    if door is WalkState.AT_DOOR:
+        inside = dest.distance_from(stop.lat, stop.lon) <= dest.radius_m
+        walking = before is not None and _off(stop, before) > noise_m(before.accuracy_m)
+        return door if inside or walking else was
+    if before is None or not (_clear_of(stop, fix) and _clear_of(stop, before)):
+        return was
+    return door
+
+
+def _off(stop: Stop, fix: Fix) -> float:
+    return distance_m(stop.lat, stop.lon, fix.lat, fix.lon)
+
+
+def _clear_of(stop: Stop, fix: Fix) -> bool:
+    """Whether a fix is clearly away from where she stands: farther from its middle than
+    noise, and than her fixes there stray."""
+    away = stop.away_m(fix.accuracy_m)
+    return _off(stop, fix) > (away if away is not None else noise_m(fix.accuracy_m))

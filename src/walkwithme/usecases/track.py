@@ -17,7 +17,13 @@ from walkwithme.domain.geo import distance_m
 from walkwithme.domain.lingering import Stillness, still_after
 from walkwithme.domain.pace import PAUSE_MS, paused_before, walked_after
 from walkwithme.domain.rules import Progress, Reason, battery_notice, noise_m, progress_after
-from walkwithme.domain.stops import CROW_AWAY_M, Stop, progress_from, stop_after
+from walkwithme.domain.stops import (
+    CROW_AWAY_M,
+    Stop,
+    door_where_she_stands,
+    progress_from,
+    stop_after,
+)
 from walkwithme.domain.walks import MAX_DOOR_ACCURACY_M, Destination, WalkState, door_after_fix
 from walkwithme.store.tx import Tx
 from walkwithme.streets import DistanceField
@@ -110,6 +116,8 @@ class Track:
             alarm = self.state is WalkState.ALARM
             was = self._door_state if alarm else self.state
             door = door_after_fix(was, dest, fix, straight, came_from=previous)
+            stop = self.walked.stop if self.walked is not None else None
+            door = door_where_she_stands(was, door, stop, dest, fix, previous)
             self._door(was, door, fix, t)
             if not alarm:
                 self.state = door
