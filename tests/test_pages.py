@@ -1125,3 +1125,17 @@ def test_whoever_acts_second_on_an_alarm_is_told_who_ended_it(cast: Cast) -> Non
         )
         assert late.status_code == 409
         assert late.json()["error"] == "the alarm is over: Noor ended it: “With her now”"
+
+
+def test_a_place_named_by_its_streets_is_said_a_place_near_them_in_her_alarm(cast: Cast) -> None:
+    """Her alarm's banner said "going to near Kaivokatu and Keskuskatu" of a place tapped on
+    the map and named by its streets (an outside review)."""
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    to = {"lat": HOME[0], "lon": HOME[1], "radius": 40, "name": "near Kaivokatu"}
+    walk = cast.start_walk(mira, destination=to)
+    cast.send(cast.device(mira), cast.fix((60.1699, 24.9384)))
+    cast.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    said = text_of(page(cast.client, f"/walks/{walk['id']}", noor).text)
+    assert "going to a place near Kaivokatu." in said
+    assert "going to near" not in said

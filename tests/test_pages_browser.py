@@ -22,6 +22,7 @@ from tests.browser_site import (
     CHROMIUM,
     PASSWORD,
     PHONE,
+    SHOTS,
     Recorder,
     Site,
     TileServer,
@@ -900,9 +901,11 @@ def test_her_sos_ended_with_her_duress_pin_goes_silent_on_his_open_page_at_once(
     expect(page.locator("#note-phone")).to_be_hidden()
     # ...after what he can do: "I'm on it" is on his first screen (all text filled it: the
     # reason, the warning, then this, and no button: an outside review).
-    for width, height in ((390, 844), (360, 740)):
+    for width, height in ((390, 844), (360, 740), (320, 640)):
         page.set_viewport_size({"width": width, "height": height})
         page.evaluate("() => window.scrollTo(0, 0)")
+        if width == 320:  # (its first screen, as he sees it)
+            page.screenshot(path=SHOTS / "companion-duress-alarm-320x640.png")
         box = page.locator("#on-it").bounding_box()
         assert box is not None
         assert box["y"] + box["height"] <= height, (width, box)

@@ -582,6 +582,31 @@ def test_who_looked_at_her_walk_shows_on_her_open_page(
     expect(page.locator("#looks-none")).to_be_hidden()
 
 
+def test_sos_held_can_be_sent_at_once_without_waiting_out_its_five_seconds(
+    open_site: SiteFactory,  # noqa: F811
+    new_context: Callable[[], BrowserContext],  # noqa: F811
+) -> None:
+    """Held for its 2 seconds, SOS waited 5 more to be cancelled, with nothing to send it
+    sooner (an outside review): "Send SOS now" sends it then."""
+    site = open_site()
+    mira, noor = site.person("Mira"), site.person("Noor")
+    site.link(mira, noor)
+    page = walker_context(new_context, site).new_page()
+    walk_id = her_walk_page(site, page, mira, noor)
+    page.clock.pause_at(page.evaluate("Date.now()"))
+    page.get_by_role("button", name="SOS").hover()
+    page.mouse.down()
+    page.clock.run_for(2100)
+    page.mouse.up()
+    expect(page.locator("#sos-pending")).to_be_visible()
+    now = page.get_by_role("button", name="Send SOS now")
+    assert (now.bounding_box() or {"height": 0})["height"] >= 48
+    now.click()
+    expect(page.locator("#sos-pending")).to_be_hidden()
+    expect(page.locator("#sos-sent")).to_contain_text("SOS sent")
+    assert site.call(noor, "GET", f"/api/walks/{walk_id}")["state"] == "alarm"
+
+
 def test_sos_is_held_then_can_be_cancelled_and_is_sent_when_back_online(
     open_site: SiteFactory,  # noqa: F811
     new_context: Callable[[], BrowserContext],  # noqa: F811

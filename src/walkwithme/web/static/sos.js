@@ -72,20 +72,24 @@ function arm() {
   graceTimer = setInterval(() => {
     left -= 1;
     count.textContent = String(Math.max(left, 0));
-    if (left <= 0) {
-      clearInterval(graceTimer);
-      const focused = pending.contains(document.activeElement);
-      pending.hidden = true;
-      send();
-      // Its Cancel goes with the countdown: the focus to "Call 112", or to what was said of
-      // the SOS, not the page's start (an accessibility review, offline).
-      if (focused) {
-        const next = call && !call.hidden ? call : said;
-        if (next === said) said.tabIndex = -1;
-        next.focus();
-      }
-    }
+    if (left <= 0) fire();
   }, 1000);
+}
+
+// The countdown over, or cut short by "Send SOS now" (seven seconds, at the least, with
+// nothing to send it sooner: an outside review).
+function fire() {
+  clearInterval(graceTimer);
+  const focused = pending.contains(document.activeElement);
+  pending.hidden = true;
+  send();
+  // Its Cancel goes with the countdown: the focus to "Call 112", or to what was said of the
+  // SOS, not the page's start (an accessibility review, offline).
+  if (focused) {
+    const next = call && !call.hidden ? call : said;
+    if (next === said) said.tabIndex = -1;
+    next.focus();
+  }
 }
 
 function cancel() {
@@ -198,6 +202,9 @@ button.addEventListener("keyup", (event) => {
   }, 0);
 });
 byId("sos-cancel").addEventListener("click", cancel);
+byId("sos-now").addEventListener("click", () => {
+  if (!pending.hidden) fire();
+});
 how.textContent = "Press and hold for 2 seconds";
 
 // A new question or alarm (walker_check.js): what was said of the SOS before, or of the alarm it

@@ -100,7 +100,10 @@ function showPosition(position) {
     } else {
       const within = document.createElement("span");
       within.className = "within";
-      const to = view.destination && view.destination.name;
+      // "going to a place near Kaivokatu", a place tapped on the map being named so (it read
+      // "going to near Kaivokatu": an outside review).
+      const named = view.destination && view.destination.name;
+      const to = named && named.startsWith("near ") ? `a place ${named}` : named;
       const near = document.createElement("span"); // named by near.js, as walk.html has it
       near.className = "near";
       near.hidden = true;
