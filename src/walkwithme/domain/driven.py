@@ -14,7 +14,8 @@ distance left rose faster than `FAST_RISE_MPS`, by more than twice the accuracy 
 claims (at least `MIN_STEP_M`), each fix claiming better than `DECENT_ACCURACY_M` (a vaguer one
 says nothing, and is passed over, unless her phone says with it that it moves at a vehicle's
 speed and it claims better than `VAGUE_IN_A_VEHICLE_M`). The sign is confirmed by a second
-fast step in a row, or by her phone saying, with both fixes of the step, that it moves faster
+fast step in a row that her next fix holds (`pending`: one that falls back is a stray's step
+back), or by her phone saying, with both fixes of the step, that it moves faster
 than `VEHICLE_MPS` (its own speed, from Doppler, is seldom wrong by that much); either way,
 only once her distance left has risen `MIN_RUN_M` since the run of fast steps began. What
 does not ask: a tram or bus toward home (her distance left falls), one stray fix (the step
@@ -26,7 +27,7 @@ the sign (a question already asked stands: only her PIN answers it).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 # Faster than anyone walks, or runs for long, away from her door.
@@ -65,6 +66,11 @@ class Rise:
     # then confirmed a ride: a held-out replay). Falls fast in a row are a ride toward her
     # door (`IN_A_RUN`): one that turns away is seen as fast as ever.
     fell_fast: int = 0
+    # Her run's second fast step came, and the sign waits for her next fix to hold it: one
+    # that falls back (a stray fix, the confirming step's way back) is no ride. A noise step
+    # of 35 m, then one stray 285 m off, confirmed a ride on an ordinary walk between tall
+    # houses, her phone reporting every 5 s (an outside review's held-out walks).
+    pending: bool = False
 
     SUDDEN: ClassVar[int] = 1
     IN_A_RUN: ClassVar[int] = 2
@@ -80,6 +86,7 @@ class Rise:
             "run_steps": self.run_steps,
             "since": self.since,
             "fell_fast": self.fell_fast,
+            "pending": self.pending,
         }
 
     @classmethod
@@ -95,6 +102,7 @@ class Rise:
             int(value["run_steps"]),
             None if since is None else int(since),
             int(value.get("fell_fast", 0)),  # (kept before it was: none)
+            bool(value.get("pending", False)),
         )
 
 
@@ -112,7 +120,7 @@ def rise_after(
     crow flies too: a noisy fix snapped to a street across a railway has a longer way home
     than where she stands, but is no farther from her door (the moving-away rule, too, asks
     whoever turns back to be farther both ways)."""
-    if previous is not None and nearer and previous.since is not None:
+    if previous is not None and nearer and (previous.since is not None or previous.pending):
         previous = _ended(previous)
     if accuracy_m is None or (
         accuracy_m >= DECENT_ACCURACY_M
@@ -121,6 +129,13 @@ def rise_after(
         return previous  # too vague to measure a step by: passed over
     if previous is None:
         return Rise(left_m, t, crow_m, accuracy_m, speed_mps)
+    if previous.pending:
+        back = max(MIN_STEP_M, 2 * previous.accuracy_m, 2 * accuracy_m)
+        if previous.left_m - left_m > back:
+            # Fell back from the step that would have confirmed it: a stray, no ride.
+            return Rise(left_m, t, crow_m, accuracy_m, speed_mps, since=previous.since)
+        held = previous.since if previous.since is not None else t
+        previous = replace(previous, pending=False, since=held)
     change = left_m - previous.left_m
     beyond = max(MIN_STEP_M, 2 * previous.accuracy_m, 2 * accuracy_m)
     if abs(change) <= beyond or t <= previous.at:
@@ -144,7 +159,11 @@ def rise_after(
         return anchor
     run_m = previous.run_m if previous.run_m is not None else previous.left_m
     steps = previous.run_steps + 1
-    confirmed = (steps >= 2 or vehicle) and left_m - run_m >= MIN_RUN_M
+    far = left_m - run_m >= MIN_RUN_M
+    if previous.since is None and far and steps >= 2 and not vehicle:
+        # Held by her next fix, or not (`pending`).
+        return Rise(left_m, t, crow_m, accuracy_m, speed_mps, run_m, steps, pending=True)
+    confirmed = (steps >= 2 or vehicle) and far
     since = previous.since if previous.since is not None else t if confirmed else None
     return Rise(left_m, t, crow_m, accuracy_m, speed_mps, run_m, steps, since)
 
