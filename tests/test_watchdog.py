@@ -950,3 +950,16 @@ def test_a_request_never_accepted_and_ended_during_the_alarm_puts_nobody_on_it(
     not_on_the_alarm(cast, walk, gus)
     seen = cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth).json()
     assert seen["state"] == "alarm"
+
+
+def test_im_on_it_without_an_alarm_says_there_is_none(cast: Cast) -> None:
+    """It said "the alarm is over" of a walk that never had one (an outside review); once one
+    was ended, it says that."""
+    mira, noor, _phone, walk = cast.walking()
+    url = f"/api/walks/{walk['id']}"
+    none = cast.client.post(f"{url}/ack", headers=noor.auth)
+    assert (none.status_code, none.json()["error"]) == (409, "there is no alarm on this walk")
+    cast.client.post(f"{url}/sos", headers=mira.auth)
+    cast.client.post(f"{url}/ok", json={"pin": PIN}, headers=mira.auth)
+    over = cast.client.post(f"{url}/ack", headers=noor.auth)
+    assert (over.status_code, over.json()["error"]) == (409, "the alarm is over")

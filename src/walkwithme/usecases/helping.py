@@ -56,7 +56,11 @@ def _no_alarm(conn: Connection, walk: Walk) -> str:
         .limit(5)
     )
     last = next((r for r in rows if not r.data.get("cover")), None)
-    over = "the walk is over" if walk.state is not WalkState.ACTIVE else "the alarm is over"
+    live = walk.state in (WalkState.ACTIVE, WalkState.AT_DOOR)
+    if last is None and live:
+        # (It said "the alarm is over" of a walk that never had one: an outside review.)
+        return "there is no alarm on this walk"
+    over = "the alarm is over" if live else "the walk is over"
     if last is None or last.actor_id is None or last.actor_id == walk.walker_id:
         return over
     by = person_name(conn, last.actor_id)
