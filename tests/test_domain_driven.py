@@ -46,18 +46,29 @@ def since(fixes: Iterable[Seen]) -> int | None:
 
 
 def test_driven_away_is_seen_once_a_fix_holds_its_second_fast_step() -> None:
-    """Two fast steps in a row, and the fix after them not back where she was: a fix that
-    falls back makes the second step a stray's (a noise step, then one stray, confirmed a
-    ride on an ordinary walk between tall houses: an outside review's held-out walks)."""
+    """Two fast steps in a row, and the fix after them not back where her run began: one back
+    there makes the second step a stray's (a noise step, then one stray, confirmed a ride on
+    an ordinary walk between tall houses: an outside review's held-out walks)."""
     before = walking(300)
-    car = driven(300, 1000 - 390, 14, 4, every_s=25, speed=None)
+    car = driven(300, 1000 - 390, 14, 4, every_s=5, speed=None)  # 70 m a step
     assert since(before + car[:1]) is None
     assert since(before + car[:2]) is None  # (held, or not, by the next fix)
-    assert since(before + car[:3]) == 375_000
-    assert since(before + car) == 375_000  # still since then
+    assert since(before + car[:3]) == 315_000
+    assert since(before + car) == 315_000  # still since then
     # A noise step of 35 m, then one stray 285 m off, then her true fixes: no ride.
     noisy = [(0, 249.0, 10.0, None), (5, 284.0, 10.0, None), (10, 524.0, 12.0, None)]
     assert since([*noisy, (15, 268.0, 10.0, None), (20, 262.0, 10.0, None)]) is None
+    # A car that stops, one noisy fix 30 m back: still far from where the run began.
+    stops = [*car[:2], (315, 610 + 2 * 70 - 30.0, 10.0, None)]
+    assert since(before + stops) == 315_000
+
+
+def test_two_steps_clearly_longer_than_a_stray_are_a_ride_at_once() -> None:
+    """A phone that reports every 25 s: two fast steps of 350 m, no waiting for a third fix
+    (a 60 s phone's, waiting, was asked by the slower moving-away rule first: a diff review)."""
+    car = driven(300, 1000 - 390, 14, 3, every_s=25, speed=None)
+    assert since(walking(300) + car[:1]) is None
+    assert since(walking(300) + car[:2]) == 350_000
 
 
 def test_her_phone_saying_it_drives_confirms_one_step() -> None:

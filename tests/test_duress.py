@@ -1466,3 +1466,60 @@ def test_a_companions_app_that_read_her_walk_before_her_duress_pin_goes_on_in_he
     looked = real.cast.client.get(f"{real.url}/looks", headers=real.mira.auth).json()
     assert [look.get("who") for look in looked if look["via"] == "api"] == ["Noor"] * 4
     same_bytes(real, forced)
+
+
+def noor_looked_as_it_began_then_the_alarm_sends_him(run: Run, pin: str) -> None:
+    """Noor opens her walk as it begins, once; a quarter of an hour on she gives her PIN,
+    and after her duress PIN its silent alarm sends him to her walk again. A look through a
+    door he had used at all before it was shown, 30 s after her PIN (a diff review): only one
+    he was still looking through (his app reading her walk) is."""
+    run.cast.client.get(run.url, headers=run.noor.auth)
+    for _ in range(3):
+        run.cast.clock.advance(minutes=5)
+        run.phone_sends(run.here)
+        run.look()
+    gives_it(run, pin)
+    run.cast.clock.advance(seconds=30)
+    if pin == DURESS:
+        run.cast.client.get(run.url, headers=run.noor.auth)
+    run.as_mira("GET", f"{run.url}/looks")
+
+
+def test_a_companion_who_looked_only_as_her_walk_began_is_not_shown_coming_back(
+    tmp_path: Path,
+) -> None:
+    real, forced = twins(tmp_path, noor_looked_as_it_began_then_the_alarm_sends_him)
+    same_bytes(real, forced)
+
+
+def her_page_sends(run: Run, where: tuple[float, float]) -> None:
+    """Her walk page reports where she is (its browser is a device of hers)."""
+    walk_id = run.walk["id"]
+    token = csrf_of(page(run.cast.client, f"/walks/{walk_id}", run.mira).text)
+    answer = run.cast.client.post(
+        f"/walks/{walk_id}/fixes",
+        json={"fixes": [run.cast.fix(where)]},
+        headers={"x-csrf-token": token, "sec-fetch-site": "same-origin", **cookie(run.mira)},
+    )
+    run.seen.append(f"{answer.status_code} ".encode() + answer.content)
+
+
+def removes_this_browser(run: Run, pin: str) -> None:
+    """Her walk page reporting, she gives her PIN, removes "This browser" from her phones,
+    and the page reports again: with her real PIN a new browser device is made; after her
+    duress PIN the removed one was taken up again, and her list lacked it (a diff review)."""
+    her_page_sends(run, between(START, HOME, 0.05))
+    gives_it(run, pin)
+    mine = run.cast.client.get("/api/devices", headers=run.mira.auth).json()
+    (browser,) = [d for d in mine if d["name"].startswith("This browser")]
+    run.as_mira("DELETE", f"/api/devices/{browser['id']}")
+    run.cast.clock.advance(seconds=30)
+    her_page_sends(run, between(START, HOME, 0.15))
+    run.as_mira("GET", "/api/devices")
+
+
+def test_her_browser_removed_under_the_cover_comes_back_as_with_her_pin(tmp_path: Path) -> None:
+    real, forced = twins(tmp_path, removes_this_browser)
+    mine = real.cast.client.get("/api/devices", headers=real.mira.auth).json()
+    assert any(d["name"].startswith("This browser") for d in mine)
+    same_bytes(real, forced)

@@ -14,9 +14,10 @@ distance left rose faster than `FAST_RISE_MPS`, by more than twice the accuracy 
 claims (at least `MIN_STEP_M`), each fix claiming better than `DECENT_ACCURACY_M` (a vaguer one
 says nothing, and is passed over, unless her phone says with it that it moves at a vehicle's
 speed and it claims better than `VAGUE_IN_A_VEHICLE_M`). The sign is confirmed by a second
-fast step in a row that her next fix holds (`pending`: one that falls back is a stray's step
-back), or by her phone saying, with both fixes of the step, that it moves faster
-than `VEHICLE_MPS` (its own speed, from Doppler, is seldom wrong by that much); either way,
+fast step in a row that her next fix holds (`pending`: one back where the run began is a
+stray's step back; two steps `CLEARLY_DRIVEN_M` long need none), or by her phone saying, with
+both fixes of the step, that it moves faster than `VEHICLE_MPS` (its own speed, from
+Doppler, is seldom wrong by that much); either way,
 only once her distance left has risen `MIN_RUN_M` since the run of fast steps began. What
 does not ask: a tram or bus toward home (her distance left falls), one stray fix (the step
 back to her true fixes is a fall; from one toward her door, a rise that follows a fall faster
@@ -45,6 +46,11 @@ VAGUE_IN_A_VEHICLE_M = 100.0
 MIN_STEP_M = 25.0
 # The run of fast steps must have taken her this much farther: a street's dip is not a ride.
 MIN_RUN_M = 100.0
+# Two fast steps that took her this much farther are a ride at once, without waiting for her
+# next fix to hold them (`Rise.pending`): farther than the strays of a phone between tall
+# houses (50 to 300 m), and a car's two steps with a phone that reports every 15 s or less
+# often (a 60 s phone, waiting, was asked by the slower moving-away rule first: a diff review).
+CLEARLY_DRIVEN_M = 400.0
 
 
 @dataclass(frozen=True)
@@ -131,8 +137,11 @@ def rise_after(
         return Rise(left_m, t, crow_m, accuracy_m, speed_mps)
     if previous.pending:
         back = max(MIN_STEP_M, 2 * previous.accuracy_m, 2 * accuracy_m)
-        if previous.left_m - left_m > back:
-            # Fell back from the step that would have confirmed it: a stray, no ride.
+        began = previous.run_m if previous.run_m is not None else previous.left_m
+        if left_m - began <= back:
+            # Back where her run of fast steps began (or nearer): the step that would have
+            # confirmed it was a stray's, no ride. (Falling back less, a car turning or a
+            # noisy fix as it stops, holds it: a diff review.)
             return Rise(left_m, t, crow_m, accuracy_m, speed_mps, since=previous.since)
         held = previous.since if previous.since is not None else t
         previous = replace(previous, pending=False, since=held)
@@ -160,7 +169,8 @@ def rise_after(
     run_m = previous.run_m if previous.run_m is not None else previous.left_m
     steps = previous.run_steps + 1
     far = left_m - run_m >= MIN_RUN_M
-    if previous.since is None and far and steps >= 2 and not vehicle:
+    clearly = left_m - run_m >= CLEARLY_DRIVEN_M
+    if previous.since is None and far and steps >= 2 and not (vehicle or clearly):
         # Held by her next fix, or not (`pending`).
         return Rise(left_m, t, crow_m, accuracy_m, speed_mps, run_m, steps, pending=True)
     confirmed = (steps >= 2 or vehicle) and far

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from walkwithme.store.schema import devices
 from walkwithme.store.tx import Tx
-from walkwithme.usecases.devices import Device, add_device
+from walkwithme.usecases.devices import KEPT, Device, add_device
 
 BROWSER = "This browser (the walk page)"
 
@@ -19,7 +19,7 @@ def browser_device(tx: Tx, person_id: int) -> Device:
         sa.select(devices.c.id).where(
             devices.c.person_id == person_id,
             devices.c.name == BROWSER,
-            devices.c.revoked_at.is_(None),
+            KEPT,  # (one she removed is not taken up again: a new one, as once revoked)
         )
     ).first()
     if row is not None:

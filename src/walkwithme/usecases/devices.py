@@ -24,8 +24,9 @@ _enabled = people.c.disabled_at.is_(None)
 # Her account is deleted but for the silent alarm that still needs her walk (usecases/deletion.py),
 # or she removed this phone while it does (`revoke_device`).
 _gone = sa.or_(people.c.delete_at.is_not(None), devices.c.removed_at.is_not(None)).label("gone")
-# Hers, as her devices see them: not revoked, nor removed.
-_kept = sa.and_(devices.c.revoked_at.is_(None), devices.c.removed_at.is_(None))
+# Hers, as her devices see them: not revoked, nor removed (what a revoked phone gets, a
+# removed one gets: no browser's device reused, no position asked, no friends' cards).
+KEPT = sa.and_(devices.c.revoked_at.is_(None), devices.c.removed_at.is_(None))
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,7 @@ def list_devices(conn: Connection, person_id: int) -> list[dict[str, Any]]:
             devices.c.owntracks_topic,
             devices.c.clock_offset_ms,
         )
-        .where(devices.c.person_id == person_id, _kept)
+        .where(devices.c.person_id == person_id, KEPT)
         .order_by(devices.c.id)
     )
     found = []
@@ -279,7 +280,7 @@ def set_owntracks_key(tx: Tx, person_id: int, device_id: int) -> str:
         .where(
             devices.c.id == device_id,
             devices.c.person_id == person_id,
-            _kept,
+            KEPT,
         )
         .values(owntracks_key=key)
     )
@@ -314,7 +315,7 @@ def revoke_device(tx: Tx, person_id: int, device_id: int) -> None:
     )
     done = tx.conn.execute(
         devices.update()
-        .where(devices.c.id == device_id, devices.c.person_id == person_id, _kept)
+        .where(devices.c.id == device_id, devices.c.person_id == person_id, KEPT)
         .values(**values)
     )
     if done.rowcount != 1:

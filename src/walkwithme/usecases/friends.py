@@ -28,6 +28,7 @@ from walkwithme.domain.walks import LIVE_VALUES
 from walkwithme.store.schema import contacts as contacts_table
 from walkwithme.store.schema import devices, people, walk_companions, walks
 from walkwithme.usecases import contacts
+from walkwithme.usecases.devices import KEPT
 from walkwithme.usecases.timeline import Audience
 from walkwithme.usecases.walk_record import Walk
 from walkwithme.usecases.walk_store import get_walk
@@ -139,7 +140,7 @@ def mqtt_followers(conn: Connection, now_ms: int) -> list[Follower]:
         .join(people, people.c.id == devices.c.person_id)
         .where(
             devices.c.owntracks_topic.is_not(None),
-            devices.c.revoked_at.is_(None),
+            KEPT,
             people.c.disabled_at.is_(None),
             devices.c.person_id.in_(
                 sa.select(walk_companions.c.person_id)

@@ -37,6 +37,7 @@ from walkwithme.usecases.alarms import (
     shown_alarm,
     tell_shown,
 )
+from walkwithme.usecases.devices import KEPT
 from walkwithme.usecases.walk_record import Walk, shown_columns
 from walkwithme.usecases.walk_store import get_walk, save
 
@@ -250,7 +251,7 @@ def phone_topics(conn: Connection, walker_id: int) -> list[str]:
         .where(
             devices.c.person_id == walker_id,
             devices.c.owntracks_topic.is_not(None),
-            devices.c.revoked_at.is_(None),
+            KEPT,
             people.c.disabled_at.is_(None),
         )
         .order_by(devices.c.id)

@@ -32,6 +32,9 @@ PAGE, LIVE, API, SHARE_LINK, ALARM_LINK, EXPORT = (
 )
 COMPANIONS_DOORS = (PAGE, LIVE, API)
 SAME_LOOK_MS = 10 * 60_000
+# A door he looked through this long before her duress PIN, he was still looking through: an
+# app that reads her walk every minute or so is recorded every ten minutes (`SAME_LOOK_MS`).
+STILL_LOOKING_MS = SAME_LOOK_MS + 2 * 60_000
 
 
 def record(
@@ -119,8 +122,10 @@ def forget_what_the_cover_hid(tx: Tx, walk: Walk) -> None:
 
 
 def _hidden_since(walk: Walk) -> sa.ColumnElement[bool]:
-    """A companion's look since her duress PIN through a door he had not looked through
-    before it (his page and its live connection are one door)."""
+    """A companion's look since her duress PIN through a door he had not been looking
+    through just before it (`STILL_LOOKING_MS`; his page and its live connection are one
+    door): a companion who opened her walk as it began, and again when the silent alarm
+    reached him, was shown in her list 30 s after her PIN (a diff review)."""
     covered = _covered_from(walk)
     before = looks.alias("before")
     same_door = sa.or_(
@@ -133,6 +138,7 @@ def _hidden_since(walk: Walk) -> sa.ColumnElement[bool]:
             before.c.walk_id == walk.id,
             before.c.viewer_id == looks.c.viewer_id,
             before.c.at <= covered,
+            before.c.at > covered - STILL_LOOKING_MS,
             same_door,
         )
         .exists()
