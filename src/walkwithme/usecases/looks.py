@@ -8,7 +8,8 @@ that polls, is one look, not hundreds. The records go when the walk is forgotten
 
 After her duress PIN her devices must see nothing that tells of the silent alarm: her list
 leaves out the alarm's links, and her companions' looks since her duress PIN, but for those
-through a door they looked through before it (an app that polls goes on as it did).
+through a door they were still looking through as she gave it (an app that reads her walk
+goes on as it did).
 """
 
 from __future__ import annotations
@@ -93,12 +94,12 @@ def of_walk(conn: Connection, walk: Walk) -> list[dict[str, Any]]:
     )
     if walk.cover is not None:
         # What her real PIN would have left: no alarm's link (there was no alarm, as far as
-        # they know), and no companion's look since her duress PIN through a door he had not
-        # used before it: its silent alarm is what sends them to her walk, and her list
-        # showed them opening it, one after another, within a minute of the PIN she gave (an
-        # outside review). One who looked that way before goes on being shown: his app that
-        # polls every ten minutes stopped at her PIN in her list (a second review). Her
-        # links and her exports go on.
+        # they know), and no companion's look since her duress PIN through a door he was not
+        # still looking through: its silent alarm is what sends them to her walk, and her
+        # list showed them opening it, one after another, within a minute of the PIN she
+        # gave (an outside review). One still looking that way goes on being shown: his app
+        # reading her walk stopped at her PIN in her list (a second review). Her links and
+        # her exports go on.
         query = query.where(looks.c.via != ALARM_LINK, sa.not_(_hidden_since(walk)))
     found = []
     for at, via, number, name in conn.execute(query):
