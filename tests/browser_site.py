@@ -278,7 +278,10 @@ def sign_in(page: Page, site: Site, who: Member, path: str) -> None:
 def serve(services: Services, clock: FakeClock) -> Iterator[Site]:
     server = Server(services).start()
     try:
-        with httpx2.Client(base_url=server.url, timeout=30) as http:
+        # An idle connection dropped here long before the server's own 5 s: reused as the
+        # server closed it, a request was reset by peer (a CI run).
+        limits = httpx2.Limits(keepalive_expiry=1.0)
+        with httpx2.Client(base_url=server.url, timeout=30, limits=limits) as http:
             yield Site(server.url, services, clock, http)
     finally:
         server.stop()
