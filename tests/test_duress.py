@@ -1448,7 +1448,7 @@ def test_her_phone_is_not_removed_during_an_alarm_her_devices_are_shown(cast: Ca
 def noor_follows_by_his_app(run: Run, pin: str) -> None:
     """Noor's app reads her walk from its start, and every eleven minutes after; a minute in,
     she gives her PIN. Her list of who looked showed his app's reads until her duress PIN,
-    and none after (an outside review): the reads of a door he looked through before it go
+    and none after (an outside review): the reads of a door he was still looking through go
     on being shown, as with her real PIN."""
     run.cast.client.get(run.url, headers=run.noor.auth)
     gives_it(run, pin)

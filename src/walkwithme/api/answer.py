@@ -22,7 +22,7 @@ from walkwithme.domain.walks import WalkState
 from walkwithme.notify.messages import why_asked
 from walkwithme.services import Services
 from walkwithme.store.tx import Tx
-from walkwithme.usecases import alarms, cover_channels, judging, moments, timeline
+from walkwithme.usecases import alarms, cover_channels, judging, moments, timeline, walk_store
 from walkwithme.usecases.accounts import get_person
 from walkwithme.usecases.moments import Pin
 from walkwithme.usecases.timeline import Audience
@@ -62,7 +62,7 @@ def _read(conn: Connection, token: str) -> Read:
     walk = judging.walk_for_answer(conn, token)
     her = get_person(conn, walk.walker_id)
     tz = her.timezone if her is not None else walk.timezone
-    heard = cover_channels.heard_as_shown(conn, walk.walker_id, walk.id)
+    heard = cover_channels.heard_as_shown(conn, walk)
     if walk.walker_state is not WalkState.ALARM:
         return Read(walk, heard, tz)
     # Her own timeline (after her duress PIN, the cover's): what her walk page says of it.
@@ -129,7 +129,7 @@ async def _sos(token: str, request: Request, svc: Services) -> HTMLResponse:
         walk = await svc.db.read(lambda c: judging.walk_for_answer(c, token))
         await svc.writer.run(lambda tx: alarms.sos(tx, walk.id, walk.walker_id), urgent=True)
         heard = await svc.db.read(
-            lambda c: cover_channels.heard_as_shown(c, walk.walker_id, walk.id)
+            lambda c: cover_channels.heard_as_shown(c, walk_store.get_walk(c, walk.id))
         )
     except DomainError as exc:
         return _said(request, exc.message, exc.status)

@@ -146,7 +146,7 @@ async def started_view(svc: Services, walk_id: int, person_id: int) -> dict[str,
     view = await _view(svc, walk_id, person_id)
     heard, phones = await svc.db.read(
         lambda c: (
-            cover_channels.heard_as_shown(c, person_id, walk_id),
+            cover_channels.heard_as_shown(c, walk_store.get_walk(c, walk_id)),
             devices.advice_for(c, person_id),
         )
     )

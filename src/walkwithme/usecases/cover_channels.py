@@ -36,7 +36,6 @@ from walkwithme.usecases.alerts import (
     who_would_hear,
 )
 from walkwithme.usecases.walk_record import Walk
-from walkwithme.usecases.walk_store import get_walk
 
 
 def begin(tx: Tx, walk: Walk) -> None:
@@ -223,10 +222,9 @@ def who_she_would_hear(conn: Connection, walker_id: int, ids: list[int]) -> set[
     return {r.person_id for r in rows}
 
 
-def heard_as_shown(conn: Connection, walker_id: int, walk_id: int) -> bool:
+def heard_as_shown(conn: Connection, walk: Walk | None) -> bool:
     """Whether any companion of the walk would hear an alarm, as her own devices are shown it:
     its companions as they are shown it too (`alerts.companion_ids_shown`)."""
-    walk = get_walk(conn, walk_id)
     if walk is None:
         return False
-    return bool(who_she_would_hear(conn, walker_id, companion_ids_shown(conn, walk)))
+    return bool(who_she_would_hear(conn, walk.walker_id, companion_ids_shown(conn, walk)))

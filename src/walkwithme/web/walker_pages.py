@@ -88,7 +88,7 @@ def _walker_seen(conn: Connection, walk_id: int, person_id: int, now_ms: int) ->
         looks.of_walk(conn, walk),
         shares.list_links(conn, walk_id, now_ms),
         [n for n in offer_views.next_walks(conn, person_id) if n["made_by_me"]],
-        cover_channels.heard_as_shown(conn, person_id, walk_id),
+        cover_channels.heard_as_shown(conn, walk),
         # Any channel she keeps, working or not: what the service's own deliveries made of
         # it (broken) may differ after her duress PIN, and her page must not.
         bool(channels.list_channels(conn, person_id)),
@@ -409,6 +409,8 @@ async def sos(walk_id: Id, request: Request) -> Response:
         return waits(said_page(request, exc.message, exc.status, back), exc)
     if "application/json" in request.headers.get("accept", ""):
         # Her page's script (static/sos.js) says what it met where she pressed it.
-        heard = await svc.db.read(lambda c: cover_channels.heard_as_shown(c, person.id, walk_id))
+        heard = await svc.db.read(
+            lambda c: cover_channels.heard_as_shown(c, walk_store.get_walk(c, walk_id))
+        )
         return JSON({"said": walker_words.sos_sent(heard)})
     return RedirectResponse(back, status_code=303)
