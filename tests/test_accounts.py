@@ -188,3 +188,14 @@ def test_a_time_zone_typed_as_its_city_is_named_back() -> None:
     with pytest.raises(Invalid) as refused:
         check_timezone("Mars/Base")
     assert refused.value.message == "unknown time zone 'Mars/Base': a name such as Europe/Helsinki"
+
+
+def test_a_time_zone_is_a_place_not_the_servers_own_or_a_copy_of_one() -> None:
+    """ "localtime" answered with the server's own zone (how its host is set), "right/UTC"
+    ran her clock 27 s off: the database's files that name no place are refused."""
+    for typed in ("localtime", "right/UTC", "posix/Europe/Helsinki", "posixrules", "Factory"):
+        with pytest.raises(Invalid) as refused:
+            check_timezone(typed)
+        assert refused.value.field == "timezone", typed
+    for kept in ("Europe/Helsinki", "UTC", "Etc/UTC", "America/New_York"):
+        assert check_timezone(kept) == kept

@@ -69,13 +69,16 @@ def test_a_deleted_account_leaves_no_row_that_names_or_locates_her(cast: Cast) -
     cast.client.get(f"/api/walks/{walk['id']}", headers=noor.auth)  # a look
     cast.client.post(f"/api/walks/{walk['id']}/shares", json={}, headers=her.auth)
     cast.client.post(f"/api/walks/{walk['id']}/inside", json={"pin": PIN}, headers=her.auth)
-    # In Wren's walk she writes, and is on it when Wren presses SOS.
+    # In Wren's walk she writes, and is on it when Wren presses SOS, until Wren is OK (while
+    # it is on, she can't go: the test below).
     wrens = cast.start_walk(wren)
     cast.client.post(
         f"/api/walks/{wrens['id']}/messages", json={"text": "Zyx says hi"}, headers=her.auth
     ).raise_for_status()
     cast.client.post(f"/api/walks/{wrens['id']}/sos", headers=wren.auth).raise_for_status()
     cast.client.post(f"/api/walks/{wrens['id']}/ack", headers=her.auth).raise_for_status()
+    ok = {"pin": PIN}
+    cast.client.post(f"/api/walks/{wrens['id']}/ok", json=ok, headers=wren.auth).raise_for_status()
     mine = cast.client.get("/api/channels", headers=her.auth).json()
     channel_id = mine[0]["id"]
     cast.client.post(f"/api/channels/{channel_id}/test", headers=her.auth).raise_for_status()
@@ -144,3 +147,28 @@ def test_a_walk_after_an_account_is_deleted_never_takes_a_deleted_walks_number(
     cast.link(wren, noor)
     wrens = cast.start_walk(wren)
     assert wrens["id"] > hers["id"]
+
+
+def test_someone_on_her_alarm_cant_delete_their_account_until_it_is_resolved(
+    cast: Cast,
+) -> None:
+    """Noor says "I'm on it" to Mira's SOS, then deletes his account: her alarm went on held
+    back for "a former contact", whom nobody could call or write to (an outside review).
+    Refused, saying why, until the alarm is resolved; Olli, who said nothing, may go."""
+    mira, noor, phone, walk = cast.walking()
+    olli = cast.person("Olli")
+    cast.link(mira, olli)
+    url = f"/api/walks/{walk['id']}"
+    cast.send(phone, cast.fix(between(START, HOME, 0.1)))
+    cast.client.post(f"{url}/sos", headers=mira.auth).raise_for_status()
+    cast.client.post(f"{url}/ack", headers=noor.auth).raise_for_status()
+    refused = delete(cast, noor)
+    assert refused.status_code == 409, refused.text
+    assert "while you are on someone's alarm" in refused.json()["error"]
+    assert cast.client.get("/api/me", headers=noor.auth).status_code == 200  # nothing changed
+    on_it = [e["by"]["name"] for e in cast.events(mira, walk) if e["kind"] == "alarm_acknowledged"]
+    assert on_it == ["Noor"]
+    assert delete(cast, olli).status_code == 200
+    resolved = cast.client.post(f"{url}/resolve", json={"note": "With her"}, headers=noor.auth)
+    assert resolved.status_code == 200, resolved.text
+    assert delete(cast, noor).status_code == 200

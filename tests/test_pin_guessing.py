@@ -262,3 +262,58 @@ def test_a_form_sent_without_a_pin_is_asked_again_and_not_counted(cast: Cast) ->
         assert wrong.status_code == 403
     assert cast.client.get(url, headers=noor.auth).json()["state"] == "active"
     assert [e["kind"] for e in cast.events(mira, walk)].count("pin_refused") == 2
+
+
+# -- her PIN given with something refused ----------------------------------------------------
+
+BAD_NEXT = {"day": "tomorow", "time": "20:00"}  # a day misspelt: 422, naming `next.day`
+
+
+def test_her_pin_with_a_misspelt_next_walk_is_not_counted_as_a_wrong_one(cast: Cast) -> None:
+    """Two typos, then her right PIN with a misspelt day for their next walk (422): it was
+    counted as a third wrong one, so the next attempt waited and one typo more raised the
+    alarm no PIN ends (an outside review). Her PIN starts the count again, as it does when
+    what it came with is taken."""
+    mira, noor, _phone, walk = cast.walking()
+    url = f"/api/walks/{walk['id']}"
+    for _ in range(2):
+        wrong = cast.client.post(f"{url}/ok", json={"pin": WRONG}, headers=mira.auth)
+        assert wrong.status_code == 403
+    body = {"pin": PIN, "note": "Home", "next": BAD_NEXT}
+    refused = cast.client.post(f"{url}/inside", json=body, headers=mira.auth)
+    assert (refused.status_code, refused.json()["field"]) == (422, "next.day"), refused.text
+    for _ in range(2):  # at once, no wait; and two typos again raise nothing
+        wrong = cast.client.post(f"{url}/ok", json={"pin": WRONG}, headers=mira.auth)
+        assert wrong.status_code == 403, wrong.text
+    assert cast.client.get(url, headers=noor.auth).json()["state"] == "active"
+    done = cast.client.post(f"{url}/inside", json={"pin": PIN, "note": "Home"}, headers=mira.auth)
+    assert done.status_code == 200, done.text
+    assert done.json()["state"] == "safe"
+
+
+def test_her_duress_pin_with_a_misspelt_next_walk_raises_the_silent_alarm(
+    tmp_path: Path,
+) -> None:
+    """Made to say she is inside with her duress PIN, the next walk's day misspelt: her
+    devices get the 422 her PIN gets, and see nothing else change; her companions hear her
+    duress PIN all the same (it was given, whatever came with it)."""
+    heard: dict[str, list[str]] = {}
+    seen: dict[str, list[bytes]] = {}
+    for name, pin in (("right", PIN), ("duress", DURESS)):
+        with scene(tmp_path, name, duress_in_profile=False) as run:
+            run.phone_sends(run.here)
+            body = {"pin": pin, "note": "Home", "next": BAD_NEXT}
+            refused = run.as_mira("POST", f"{run.url}/inside", json=body)
+            assert refused.status_code == 422, refused.text
+            run.cast.clock.advance(minutes=1)
+            run.phone_sends(run.here)
+            run.look(seconds=1)
+            seen[name] = what_her_devices_hold(run)
+            heard[name] = [e.get("reason", e["kind"]) for e in run.cast.events(run.noor, run.walk)]
+            noor_sees = run.companion_sees()["state"]
+            assert noor_sees == ("alarm" if name == "duress" else "active"), name
+    for number, (got, expected) in enumerate(zip(seen["duress"], seen["right"], strict=True)):
+        assert got == expected, f"her devices' message {number} gives the duress PIN away"
+    assert len(seen["duress"]) == len(seen["right"])
+    assert "duress" in heard["duress"]
+    assert "duress" not in heard["right"]

@@ -12,7 +12,7 @@ from walkwithme.api import seen
 from walkwithme.api.auth import PersonDep, ServicesDep
 from walkwithme.api.inputs import Line, Number, Prose, When, WholeNumber, YesNo
 from walkwithme.api.params import BodyId, Cursor, Id
-from walkwithme.domain.errors import Forbidden, Invalid, NotFound
+from walkwithme.domain.errors import DomainError, Forbidden, Invalid, NotFound
 from walkwithme.domain.profiles import apply, parse_overrides
 from walkwithme.domain.walks import QUICK_REPLIES, Destination, check_extension, check_pin_format
 from walkwithme.hashing import Lane
@@ -297,7 +297,16 @@ async def with_pin(
         raise Invalid("enter your PIN", field="pin")
     await svc.writer.run(lambda tx: moments.claim_attempt(tx, walk_id, walker_id))
     which = await which_pin(svc, walk_id, walker_id, pin)
-    done = await svc.writer.run(lambda tx: moments.take(tx, walk_id, walker_id, which, action, job))
+    try:
+        done = await svc.writer.run(
+            lambda tx: moments.take(tx, walk_id, walker_id, which, action, job)
+        )
+    except DomainError:
+        if which is not None:  # refused for what came with it, and yet the PIN was hers
+            await svc.writer.run(
+                lambda tx: moments.pin_kept(tx, walk_id, walker_id, which), urgent=True
+            )
+        raise
     if isinstance(done, moments.Refused):
         raise Forbidden(done.value, field="pin" if done is moments.Refused.WRONG_PIN else None)
     return done

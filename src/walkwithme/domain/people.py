@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from walkwithme.domain.errors import IllegalTransition, Invalid
@@ -90,9 +91,28 @@ def tel_uri(phone: str) -> str:
     return "tel:" + plus + "".join(_DIGIT.findall(phone))
 
 
+# Files of the time zone database that name no place: the server's own zone ("localtime"
+# told its owner how the host is set), a zone with leap seconds ("right/UTC" runs 27 s off),
+# copies of every zone under "posix/", and "Factory" (an outside review).
+_NOT_A_PLACE = ("localtime", "Factory", "posixrules")
+_NOT_A_PLACE_UNDER = ("posix/", "right/")
+
+
+@cache
+def _zones() -> frozenset[str]:
+    return frozenset(
+        z
+        for z in available_timezones()
+        if z not in _NOT_A_PLACE and not z.startswith(_NOT_A_PLACE_UNDER)
+    )
+
+
 def check_timezone(tz: str) -> str:
+    """An IANA time zone's name, as the time zone database lists it (such as Europe/Helsinki)."""
     try:
         ZoneInfo(tz)
+        if tz not in _zones():
+            raise ValueError(tz)
     except (ZoneInfoNotFoundError, ValueError):
         meant = _zone_named(tz)
         hint = f": did you mean {meant}?" if meant else ": a name such as Europe/Helsinki"

@@ -6,7 +6,8 @@ walks, what they did stays as something that happened ("a former contact is on i
 neither their name nor their words: their messages there are removed. Each of their contacts
 is told only that a contact ended, without a name.
 
-Refused while one of their own walks is live: during an alarm (say why: the people looking for
+Refused while they are on someone's alarm ("I'm on it": the others count on them), and
+while one of their own walks is live: during an alarm (say why: the people looking for
 her need the walk), and during a walk (her companions are following it; end it first). After
 her duress PIN the walk is over as far as her devices know, and a refusal would give the
 silent alarm away: the deletion is answered as done, and to anyone outside the account is gone
@@ -80,11 +81,39 @@ def request(tx: Tx, person_id: int, *, by_operator: bool = False) -> bool:
             else "your account can't be deleted during a walk: your companions are following "
             "it; end the walk first"
         )
+    if _on_an_alarm(tx.conn, person_id):
+        raise Conflict(
+            "this person said they are on someone's alarm, which is not over: the people "
+            "looking for her count on them; try again once it is resolved"
+            if by_operator
+            else "your account can't be deleted while you are on someone's alarm: the others "
+            "count on you until it is resolved; tell them if you can't help, and try again "
+            "once it is over"
+        )
     if live:  # each one a silent alarm's, over for her devices
         _gone_outside(tx, person_id)
         return False
     delete(tx, person_id)
     return True
+
+
+def _on_an_alarm(conn: Connection, person_id: int) -> bool:
+    """Whether they said "I'm on it" to an alarm that is still on. Deleted, they stayed on it
+    as "a former contact is on it", its ladder held back for them, whom nobody could call or
+    write to any more (an outside review): ending the contact keeps them on it, and so must
+    this."""
+    said = (
+        sa.select(events.c.id)
+        .where(
+            events.c.walk_id == walks.c.id,
+            events.c.kind == "alarm_acknowledged",
+            events.c.actor_id == person_id,
+            events.c.at >= walks.c.alarm_at,
+        )
+        .exists()
+    )
+    on_it = sa.select(walks.c.id).where(walks.c.state == WalkState.ALARM.value, said).limit(1)
+    return conn.execute(on_it).first() is not None
 
 
 def _gone_outside(tx: Tx, person_id: int) -> None:

@@ -27,7 +27,7 @@ from walkwithme.usecases.offers import LocalTime
 from walkwithme.usecases.timeline import FOR_COMPANIONS, FOR_WALKER
 from walkwithme.usecases.walk_columns import judged_columns
 from walkwithme.usecases.walk_record import Walk, shown_columns
-from walkwithme.usecases.walk_store import save
+from walkwithme.usecases.walk_store import get_walk, save
 from walkwithme.usecases.walks import ended_for_her, own_live_walk, person_name
 
 MINUTE_MS = 60_000
@@ -79,6 +79,27 @@ def claim_attempt(tx: Tx, walk_id: int, walker_id: int) -> None:
         raise TooSoon(f"too many PIN attempts: try again in {wait_s} seconds", retry_after_s=wait_s)
     attempts = walk.wrong_pins + 1
     save(tx, walk, wrong_pins=attempts, pin_retry_at=tx.now_ms + pin_wait_ms(attempts))
+
+
+def pin_kept(tx: Tx, walk_id: int, walker_id: int, pin: Pin) -> None:
+    """Her PIN, or her duress PIN, given with something refused (a next walk at no time
+    there is: 422), after `take` took all of it back: what she asked for is not done, and yet
+    the PIN was hers. Counted before it was checked as if wrong (`claim_attempt`), it left her
+    right PIN counted among wrong ones: two typos, then her PIN with a misspelt day, and one
+    typo more raised the alarm no PIN ends (an outside review). So the count starts again, as
+    her PIN makes it; and her duress PIN raises its silent alarm all the same, her devices
+    shown the walk as her real PIN's refusal leaves it (nothing else changed)."""
+    walk = get_walk(tx.conn, walk_id)
+    if walk is None or walk.walker_id != walker_id or not walk.walker_live:
+        return  # over meanwhile: nothing to count
+    if walk.walker_alarm_reason == Reason.WRONG_PINS.value:
+        return  # `take` refuses every PIN then, before any moment: nothing was taken back
+    if pin is Pin.REAL:
+        save(tx, walk, wrong_pins=0)
+        return
+    shown = walk.walker_state
+    reason = walk.walker_alarm_reason if shown is WalkState.ALARM else None
+    _covered(tx, walk, pin, None, {}, shown=shown, reason=reason)
 
 
 def take(
