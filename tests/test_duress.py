@@ -372,6 +372,39 @@ def test_who_looked_during_her_silent_alarm_stays_hidden_once_it_is_over(tmp_pat
         assert got == expected, f"her devices' message {number} gives the duress PIN away"
 
 
+def alarm_links(run: Run) -> list[str]:
+    with run.cast.services.db.read_engine.connect() as conn:
+        rows = conn.execute(sa.select(alerts.c.payload).where(alerts.c.kind == "alarm"))
+        return [r.payload["link_path"] for r in rows if r.payload.get("link_path")]
+
+
+def guardian_looked_then_her_pin(run: Run, pin: str) -> None:
+    """Her SOS climbs to Gus, who opens the alarm's link (her page says so, as it says every
+    look); then she gives her PIN to end the alarm. The look was hers to see before her
+    duress PIN: it stays in her list, as after her real PIN (it went at once: an outside
+    review)."""
+    run.cast.clock.advance(minutes=1)
+    run.phone_sends(between(START, HOME, 0.1))
+    run.as_mira("POST", f"{run.url}/sos")
+    for _ in range(10):
+        if alarm_links(run):
+            break
+        run.look(minutes=1)
+    for path in alarm_links(run):
+        run.cast.client.get(path)  # Gus opens the alarm's link
+    run.as_mira("GET", f"{run.url}/looks")
+    run.as_mira("POST", f"{run.url}/ok", json={"pin": pin})
+    run.as_mira("GET", f"{run.url}/looks")
+
+
+def test_a_look_she_saw_before_her_duress_pin_stays_in_her_list(tmp_path: Path) -> None:
+    real, forced = twins(tmp_path, guardian_looked_then_her_pin)
+    shown = [b for b in real.seen if b"alarm_link" in b]
+    assert shown, "Gus's look was never in her list"
+    same_bytes(real, forced)
+    assert forced.noor_walk["state"] == "alarm"  # the silent alarm goes on for them
+
+
 def deleted_after(run: Run, pin: str) -> list[bytes]:
     """She ends the walk with `pin`, then is made to delete her account; then everything
     anyone outside can try on it: her sessions, her password, her address for a sign-up

@@ -7,7 +7,7 @@ that polls, is one look, not hundreds. The records go when the walk is forgotten
 (usecases/retention.py).
 
 After her duress PIN her devices must see nothing that tells of the silent alarm: her list
-leaves out the alarm's links, and her companions' looks since her duress PIN, but for those
+leaves out the alarm's links opened since, and her companions' looks since then, but for those
 through a door they were still looking through as she gave it (an app that reads her walk
 goes on as it did).
 """
@@ -93,14 +93,15 @@ def of_walk(conn: Connection, walk: Walk) -> list[dict[str, Any]]:
         .order_by(looks.c.at, looks.c.id)
     )
     if walk.cover is not None:
-        # What her real PIN would have left: no alarm's link (there was no alarm, as far as
-        # they know), and no companion's look since her duress PIN through a door he was not
+        # What her real PIN would have left: no alarm's link opened since her duress PIN
+        # (its alarm is the silent one, as far as they know), and no companion's look since
+        # then through a door he was not
         # still looking through: its silent alarm is what sends them to her walk, and her
         # list showed them opening it, one after another, within a minute of the PIN she
         # gave (an outside review). One still looking that way goes on being shown: his app
         # reading her walk stopped at her PIN in her list (a second review). Her links and
         # her exports go on.
-        query = query.where(looks.c.via != ALARM_LINK, sa.not_(_hidden_since(walk)))
+        query = query.where(sa.not_(_hidden_since(walk)))
     found = []
     for at, via, number, name in conn.execute(query):
         item: dict[str, Any] = {"at": at, "via": via}
@@ -118,16 +119,18 @@ def forget_what_the_cover_hid(tx: Tx, walk: Walk) -> None:
     companions following since her duress PIN): her real PIN would have left none of it."""
     if walk.cover is None:
         return
-    hidden = (looks.c.via == ALARM_LINK) | _hidden_since(walk)
-    tx.conn.execute(looks.delete().where(looks.c.walk_id == walk.id, hidden))
+    tx.conn.execute(looks.delete().where(looks.c.walk_id == walk.id, _hidden_since(walk)))
 
 
 def _hidden_since(walk: Walk) -> sa.ColumnElement[bool]:
-    """A companion's look since her duress PIN through a door he had not been looking
-    through just before it (`STILL_LOOKING_MS`; his page and its live connection are one
-    door): a companion who opened her walk as it began, and again when the silent alarm
+    """What her devices are not shown: an alarm's link opened since her duress PIN (before
+    it, her list had shown it already: taken away at her PIN, it told which one she gave, an
+    outside review), and a companion's look since then through a door he had not been
+    looking through just before it (`STILL_LOOKING_MS`; his page and its live connection are
+    one door): a companion who opened her walk as it began, and again when the silent alarm
     reached him, was shown in her list 30 s after her PIN (a diff review)."""
     covered = _covered_from(walk)
+    alarm_link_since = sa.and_(looks.c.via == ALARM_LINK, looks.c.at > covered)
     before = looks.alias("before")
     same_door = sa.or_(
         sa.and_(looks.c.via.in_((PAGE, LIVE)), before.c.via.in_((PAGE, LIVE))),
@@ -144,9 +147,10 @@ def _hidden_since(walk: Walk) -> sa.ColumnElement[bool]:
         )
         .exists()
     )
-    return sa.and_(
+    companion_since = sa.and_(
         looks.c.via.in_(COMPANIONS_DOORS), looks.c.at > covered, sa.not_(looked_so_before)
     )
+    return sa.or_(alarm_link_since, companion_since)
 
 
 def _covered_from(walk: Walk) -> int:
