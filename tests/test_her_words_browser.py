@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import BrowserContext, expect
 
 from tests.browser_site import screenshot
+from tests.people import PIN
 from tests.test_pages_browser import (  # noqa: F401 (fixtures)
     DURESS,
     SiteFactory,
@@ -105,3 +106,37 @@ def test_after_her_duress_pin_her_words_are_not_on_his_first_screen_nor_buzz(
     page.reload()
     expect(page.locator("#alarm-silent")).to_be_visible()
     expect(page.locator("#her-words")).to_have_count(0)
+
+
+def test_in_an_alarm_her_words_are_in_its_banner_and_i_am_on_it_on_a_small_first_screen(
+    open_site: SiteFactory,  # noqa: F811
+    new_context: Callable[[], BrowserContext],  # noqa: F811
+) -> None:
+    """Her last words between the alarm's headline and its banner broke the red block in two,
+    with a second "Call Mira" in it, and put "I'm on it" under a 360 x 640 phone's fold (the
+    story played on a small phone). In the banner, under where she was last seen; outside an
+    alarm, under the headline again."""
+    site = open_site()
+    mira, noor, _phone, walk = site.walking()
+    site.call(mira, "PATCH", "/api/me", phone="+358 40 123 4567")
+    site.call(mira, "POST", f"/api/walks/{walk['id']}/messages", text="Call me", quick=True)
+    page = companion_page(site, new_context(), noor, walk["id"])
+    page.set_viewport_size({"width": 360, "height": 640})
+    words = page.locator("#her-words")
+    expect(words).to_contain_text("Mira: “Call me”")
+    expect(page.locator("#alarm #her-words")).to_have_count(0)
+
+    site.call(mira, "POST", f"/api/walks/{walk['id']}/sos")  # live, then once more after a reload
+    for _ in range(2):
+        expect(page.locator("#alarm-last + #her-words")).to_contain_text("Mira: “Call me”")
+        expect(page.locator("#her-words-call")).to_be_hidden()  # the banner's own call is there
+        on_it = page.get_by_role("button", name="I'm on it").bounding_box()
+        assert on_it is not None
+        assert on_it["y"] + on_it["height"] <= 640
+        screenshot(page, "companion-alarm-her-words-360x640")
+        page.reload()
+
+    site.call(mira, "POST", f"/api/walks/{walk['id']}/ok", pin=PIN)
+    expect(page.locator("#alarm")).to_be_hidden()
+    expect(words).to_be_visible()
+    expect(page.locator("#alarm #her-words")).to_have_count(0)

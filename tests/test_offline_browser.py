@@ -99,6 +99,12 @@ def test_her_walk_page_reloaded_without_a_network_holds_sos_and_sends_it_when_ba
     expect(page.get_by_text(goes_on)).to_be_visible()
     sos = page.get_by_role("button", name="SOS")
     call = page.get_by_role("link", name="Call 112")
+    page.set_viewport_size({"width": 360, "height": 640})  # a small phone: SOS and 112 first
+    for first in (sos, call):
+        box = first.bounding_box()
+        assert box is not None
+        assert box["y"] + box["height"] <= 640, box
+    page.set_viewport_size(PHONE)
     for first in (sos, call):
         box = first.bounding_box()
         assert box is not None
@@ -127,6 +133,10 @@ def test_her_walk_page_reloaded_without_a_network_holds_sos_and_sends_it_when_ba
     assert state() == "alarm"
     assert len(sos_alarms(site, noor, walk_id)) == 1
     expect(page.get_by_role("button", name="SOS")).to_be_visible()
+    # ...and it says her SOS went (it said nothing: "did it go?", an outside review).
+    expect(page.locator("#sos-sent")).to_contain_text("SOS sent")
+    expect(page.locator("#sos-how")).to_have_text("Press and hold for 2 seconds to send it again")
+    screenshot(page, "walker-offline-sos-sent-when-back")
 
     # Over: the walk is forgotten, and "No network" holds no SOS for it any more.
     site.call(noor, "POST", f"/api/walks/{walk_id}/resolve", note="found her")

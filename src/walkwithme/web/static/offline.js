@@ -23,6 +23,7 @@ if (walk) {
   byId("walk-data").textContent = JSON.stringify({ walk_id: walk.walk_id, csrf: walk.csrf });
   byId("sos-form").action = `/walks/${walk.walk_id}/sos`;
   byId("offline-walk").hidden = false;
+  byId("offline-goes-on").hidden = false;
 }
 
 let holding = false;

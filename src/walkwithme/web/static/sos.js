@@ -9,6 +9,11 @@ const RETRY_MS = 5000;
 const data = JSON.parse(document.getElementById("walk-data").textContent);
 const byId = (id) => document.getElementById(id);
 const KEPT = `wwm-sos-${data.walk_id}`;
+// What the service said of her SOS, kept a while in this tab: sent from "No network", whose
+// next step is her walk page opening again, it was never said (an outside review: "did it
+// go?"); her walk page says it as it opens.
+const SAID = `wwm-sos-said-${data.walk_id}`;
+const SAID_FOR_MS = 10 * 60 * 1000;
 
 const form = byId("sos-form");
 const button = byId("sos");
@@ -126,6 +131,34 @@ async function sentWords(answer) {
   }
 }
 
+// Sent: said so, and the button is there again, to send it again if she needs to.
+function saySent(words) {
+  said.hidden = false;
+  if (call) call.hidden = false;
+  said.classList.add("bad");
+  said.textContent = words;
+  button.hidden = false;
+  setBar(0);
+  how.textContent = "Press and hold for 2 seconds to send it again";
+}
+
+// Said as her walk page opens, once, if it was sent from this tab a little while ago.
+const offline = Boolean(byId("offline-walk")); // "No network" (offline.html)
+
+function sayKeptWords() {
+  if (offline) return; // kept for her walk page
+  let kept = null;
+  try {
+    kept = JSON.parse(sessionStorage.getItem(SAID) || "null");
+  } catch {
+    kept = null;
+  }
+  sessionStorage.removeItem(SAID);
+  if (!kept || typeof kept.words !== "string" || !(Date.now() - kept.at < SAID_FOR_MS)) return;
+  if (localStorage.getItem(KEPT)) return; // one on its way: what `deliver` says of it
+  saySent(kept.words);
+}
+
 async function deliver() {
   clearTimeout(retry);
   if (delivering || !localStorage.getItem(KEPT)) return;
@@ -152,16 +185,15 @@ async function deliver() {
     if (!answer.ok && answer.status >= 500) throw new Error(String(answer.status));
     localStorage.removeItem(KEPT);
     document.dispatchEvent(new CustomEvent("wwm:sos-sent")); // "No network" opens her page
-    said.classList.add("bad");
-    said.textContent = answer.ok
+    const words = answer.ok
       ? await sentWords(answer)
       : "SOS could not be sent: this walk is over. Call for help.";
-    // Sent: the button is there again, to send it again if she needs to.
+    // From "No network" only: its next step is her walk page, which says it then. (Not on
+    // her walk page's own reload, a wrong PIN's answer: it pushed that answer off her screen.)
+    if (answer.ok && offline) sessionStorage.setItem(SAID, JSON.stringify({ words, at: Date.now() }));
+    saySent(words);
     const lost = document.activeElement === null || document.activeElement === document.body;
-    button.hidden = false;
     if (lost) button.focus();
-    setBar(0);
-    how.textContent = "Press and hold for 2 seconds to send it again";
   } catch {
     said.textContent =
       "SOS not sent yet: the service can't be reached. Trying again every few seconds. If you can, call for help.";
@@ -224,4 +256,5 @@ new MutationObserver(() => {
   inAlarm = now;
 }).observe(document.body, { attributes: true, attributeFilter: ["class"] });
 window.addEventListener("online", deliver);
+sayKeptWords();
 deliver(); // kept from before the page was reloaded

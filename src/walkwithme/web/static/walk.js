@@ -183,8 +183,18 @@ function updateWalk(walk) {
   document.body.className = `walk${herOwn ? " walker" : ""} state-${walk.state}`;
   sayState();
   placeInside(walk.state);
+  placeHerWords(walk.state);
   refreshTimes(); // "Expected by", late or not, and the badge
   if (!walk.live) endOfWalk(walk);
+}
+
+// His page: her newest words, in an alarm in its banner under where she was last seen, else
+// under the headline (walk.html places them the same way).
+function placeHerWords(state) {
+  const words = byId("her-words");
+  if (!words || herOwn) return;
+  if (state === "alarm") byId("alarm-last").after(words);
+  else (byId("her-words-call") || byId("page-connection"))?.before(words);
 }
 
 // Her page: at her door, "I'm inside" comes first, the one thing left to do; elsewhere after
