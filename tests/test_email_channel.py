@@ -24,7 +24,7 @@ from walkwithme.domain.errors import Invalid
 from walkwithme.net import free_port
 from walkwithme.notify.mail import SmtpServer, check_address
 from walkwithme.services import Services
-from walkwithme.upkeep import checks
+from walkwithme.upkeep import at_start, checks
 
 pytestmark = pytest.mark.one_database  # the outbox's queries are the other kinds' (conftest.py)
 
@@ -327,6 +327,44 @@ def test_a_channel_left_when_the_operator_turns_email_off_breaks_saying_why(
     shown = text_of(page(mailing.client, "/channels", noor).text)
     assert f"{noor.email} (email): broken" in shown
     assert "Why: this server no longer sends email (its operator turned it off)" in shown
+
+
+def test_email_channels_broken_while_email_was_off_work_again_when_it_is_back(
+    mailing: Cast, mailbox: Mailbox, db_url: str, tmp_path: Path, clock: FakeClock
+) -> None:
+    """Started once without WWM_SMTP_URL (by hand, without its settings), the service broke
+    every email channel that had an alert to send, for good: the setting back, they stayed
+    broken, and the ladder skipped whoever had only email (an outside review of an
+    operator's first hour). `serve` and `check` say it while it is off; back on, `serve`
+    mends them as it starts."""
+    mira, noor = mailing.person("Mira"), mailing.person("Noor")
+    mailing.link(mira, noor)
+    channel = add_email(mailing, noor)
+    post(mailing.client, noor, f"/channels/{channel['id']}/test", "/channels")
+    assert send_all(mailing.services) == 1
+    post(mailing.client, noor, f"/channels/{channel['id']}/test", "/channels")
+    for without in serve(db_url, tmp_path / "off", clock):
+        [said] = at_start.said_at_start(without.services)
+        assert "1 email channel(s) get no alerts: WWM_SMTP_URL is not set" in said
+        assert send_all(without.services) == 1
+        found = checks.email_finding(without.services.config, 1)
+        assert found.verdict is checks.Verdict.FAIL
+        assert "people have 1 email channel: they get no alerts" in found.said
+    [broken] = mailing.client.get("/api/channels", headers=noor.auth).json()
+    assert broken["status"] == "broken"
+
+    assert at_start.said_at_start(mailing.services) == [
+        "1 email channel(s) broken while this server sent no email work again"
+    ]
+    [mended] = mailing.client.get("/api/channels", headers=noor.auth).json()
+    assert (mended["status"], mended["last_error"]) == ("working", None)
+    assert at_start.said_at_start(mailing.services) == []  # once
+    walk = mailing.start_walk(mira)
+    sos = mailing.client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+    assert sos.status_code == 200, sos.text
+    send_all(mailing.services)
+    assert [m["To"] for m in mailbox.messages][-1] == noor.email
+    assert "SOS" in mailbox.messages[-1]["Subject"]
 
 
 def test_an_address_its_mail_server_refuses_is_said_without_naming_it(

@@ -99,3 +99,25 @@ def test_a_switch_that_stays_down_is_not_logged_at_every_look(
     ]
     assert said[-1] == "the heartbeat reaches the dead man's switch again"
     beating.writer.stop()
+
+
+def test_a_database_that_takes_no_writes_stops_the_heartbeat(
+    tmp_path: Path, clock: FakeClock, switch: WebhookSink
+) -> None:
+    """A full disk refused every phone's fix (503) while a beat still went out every minute:
+    the switch, the operator's second line of defence, never heard of it (an outside review
+    of an operator's first hour)."""
+    path = tmp_path / "wwm.db"
+    make_services(f"sqlite:///{path}", tmp_path, clock).db.dispose()  # made and migrated
+    url = f"sqlite:///file:{path}?mode=ro&uri=true"  # as on a disk gone read-only
+    frozen = make_services(url, tmp_path, clock, WWM_HEARTBEAT_URL=switch.url + "/ping/abc")
+    frozen.writer.start()
+    heartbeat = frozen.heartbeat
+    assert heartbeat is not None
+    frozen.watchdog.tick_sync()
+    assert not frozen.watchdog.stuck()
+    assert heartbeat.tick_sync() is False
+    assert switch.received == []
+    assert (heartbeat.failing, heartbeat.last_problem) == (1, "the database takes no writes")
+    frozen.writer.stop()
+    frozen.db.dispose()

@@ -24,7 +24,7 @@ from walkwithme.clock import FakeClock
 from walkwithme.config import load_config
 from walkwithme.notify.channels import sign
 from walkwithme.settings import BY_NAME
-from walkwithme.upkeep import checks, hook
+from walkwithme.upkeep import at_start, checks, hook
 
 pytestmark = pytest.mark.one_database("sqlite")
 
@@ -227,6 +227,8 @@ def test_an_alarm_no_channel_took_fails_the_check_and_is_said_in_the_log_and_hea
         client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
         send_all(svc)
         assert "an ALARM could not be delivered" in caplog.text
+        fate = "given up: it is refused for good" if answer == 404 else "tried again"
+        assert f"try 1; {fate}): it answered {answer}" in caplog.text
         health = client.get("/healthz", headers={"Authorization": "Bearer " + "t" * 32}).json()
         assert health["outbox"]["undelivered_alarms"] == 1
     svc.db.dispose()
@@ -311,3 +313,23 @@ def test_a_proxy_whose_service_is_down_is_said_so_and_an_untrusted_certificate_h
     said = public(untrusted).said
     assert "a certificate this machine doesn't trust" in said
     assert "docs/deploy.md#3-https-with-caddy" in said
+
+
+def test_serve_says_as_it_starts_that_its_clock_is_behind_the_database(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """Started on a clock two days behind, `serve` said nothing (only `check` did), and the
+    walks going on were judged two days late (an outside review of an operator's first
+    hour)."""
+    url = f"sqlite:///{tmp_path / 'data' / 'walkwithme.db'}"
+    svc = make_services(url, tmp_path, clock)
+    with TestClient(create_app(svc)) as client:
+        Cast(client, svc, clock).walking()
+        assert at_start.said_at_start(svc) == []  # the clock it recorded with: nothing said
+    svc.db.dispose()
+    behind = FakeClock(clock.now_ms() - 2 * 24 * 3_600_000)
+    late = make_services(url, tmp_path, behind)
+    [said] = at_start.said_at_start(late)
+    assert "this machine's clock is 2880 min behind what the database recorded" in said
+    assert "walks going on are judged late until it is" in said
+    late.db.dispose()

@@ -514,3 +514,30 @@ def test_serve_says_it_upgraded_the_schema_and_refuses_a_port_out_of_range(tmp_p
     assert wrong.returncode == 2
     assert "Traceback" not in wrong.stderr + wrong.stdout
     assert "65535" in wrong.stderr  # (Typer names the range)
+
+
+def test_a_backup_that_cant_be_written_or_read_is_said_in_one_line_and_leaves_nothing(
+    tmp_path: Path,
+) -> None:
+    """A destination that can't be written gave a 46-line trace, and a damaged database a
+    trace and a 0-byte walkwithme.db in the backup's folder (an operator's first hour)."""
+    data = tmp_path / "data"
+    made = run("people", "add", "mira@example.org", "--data", str(data))
+    assert made.returncode == 0, made.stderr
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    refused = run("backup", str(blocked / "bk"), "--data", str(data))
+    assert refused.returncode == 1
+    assert "Traceback" not in refused.stderr
+    assert "(nothing was written)" in refused.stderr
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    (damaged / "walkwithme.db").write_bytes(b"this is no database" * 100)
+    refused = run("backup", str(tmp_path / "bk2"), "--data", str(damaged))
+    assert refused.returncode == 1
+    assert "Traceback" not in refused.stderr
+    assert "the database can't be read" in refused.stderr
+    assert not (tmp_path / "bk2" / "walkwithme.db").exists()
+    restored = run("restore", str(damaged), "--data", str(tmp_path / "new"))
+    assert restored.returncode == 1
+    assert "Traceback" not in restored.stderr

@@ -94,6 +94,7 @@ def serve(
     """Run the service (migrating the database first)."""
     from walkwithme import serving
     from walkwithme.logs import setup_logging
+    from walkwithme.upkeep import at_start
 
     was = _schema_before(data)
     _refuse_a_port_in_use(data, host, port)
@@ -136,6 +137,8 @@ def serve(
         console.print(f"[yellow]Fast clock: {config.clock_speed:g}x real time[/yellow]")
     if drill:
         console.print("[yellow]Drill mode: the operator may jump the clock.[/yellow]")
+    for line in at_start.said_at_start(svc):
+        console.print(line)
     if svc.db.read_sync(accounts.count_people) == 0:
         console.print(
             "First time? In another terminal, create the operator's account (it prints the "

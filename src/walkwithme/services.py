@@ -200,7 +200,12 @@ def build_services(
         push_keys=push_keys,
         outbound=outbound,
         heartbeat=Heartbeat(
-            config.heartbeat_url, clock, watchdog, config.heartbeat_seconds, http=outbound
+            config.heartbeat_url,
+            clock,
+            watchdog,
+            config.heartbeat_seconds,
+            writer=writer,
+            http=outbound,
         )
         if config.heartbeat_url
         else None,

@@ -245,6 +245,13 @@ def plainly(said: bytes | str) -> str:
     return _NAMED_ADDRESS.sub("<address>", text)[:150]
 
 
+# Why an email channel is broken while the server sends no email (no WWM_SMTP_URL): `serve`
+# mends the channels broken for this alone once it does again (usecases/channels.py).
+EMAIL_OFF = (
+    "this server no longer sends email (its operator turned it off): choose another kind of channel"
+)
+
+
 @dataclass
 class Email:
     """A person's email channel. `server` None: the operator has turned email off since
@@ -258,11 +265,7 @@ class Email:
         from walkwithme.notify.channels import DeliveryError
 
         if self.server is None:
-            raise DeliveryError(
-                "this server no longer sends email (its operator turned it off): "
-                "choose another kind of channel",
-                permanent=True,
-            )
+            raise DeliveryError(EMAIL_OFF, permanent=True)
         message = compose(self.server, self.to, alert)
         try:
             await asyncio.to_thread(deliver, self.server, message)

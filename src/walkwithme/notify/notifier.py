@@ -164,10 +164,14 @@ class Notifier:
             self.failed += 1
             if claimed.payload.get("kind") == "alarm":
                 # Not a line like a failed test's: someone may be in danger and not heard.
+                # Given up or tried again, said as it is (a hook's 400 said "tried again"),
+                # and the operator's emergency hook named as such.
                 log.error(
-                    "an ALARM could not be delivered (delivery %s, try %s; tried again): %s",
+                    "an ALARM could not be delivered%s (delivery %s, try %s; %s): %s",
+                    " to the emergency hook" if claimed.channel_id is None else "",
                     claimed.delivery_id,
                     claimed.attempts,
+                    "given up: it is refused for good" if exc.permanent else "tried again",
                     exc.message,
                 )
             else:

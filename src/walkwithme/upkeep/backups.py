@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,10 +73,31 @@ def _check(database: Path) -> None:
         raise BackupError(f"{database} is not a Walk With Me database")
 
 
+@contextmanager
+def _in_one_line(written: Path) -> Iterator[None]:
+    """A folder that can't be written (a read-only disk, another account's) or a database
+    that can't be read, said in one line, not a trace of 46 (an outside review); and the file
+    begun, if any, taken away, so that nothing half-written looks like a database."""
+    try:
+        yield
+    except (OSError, sqlite3.Error) as exc:
+        with suppress(OSError):  # (its folder may be what could not be made)
+            written.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            where = exc.filename or written.parent
+            raise BackupError(f"{where}: {exc.strerror or exc} (nothing was written)") from None
+        raise BackupError(f"the database can't be read: {exc} (nothing was written)") from None
+
+
 def backup(data_dir: Path, dest: Path) -> Copied:
     database = data_dir / DATABASE
     if not database.is_file():
         raise BackupError(f"there is no database in {data_dir} to back up")
+    with _in_one_line(dest / DATABASE):
+        return _backup(data_dir, database, dest)
+
+
+def _backup(data_dir: Path, database: Path, dest: Path) -> Copied:
     _private_folder(dest)
     _copy_database(database, dest / DATABASE)
     _check(dest / DATABASE)
@@ -99,6 +122,11 @@ def restore(source: Path, data_dir: Path) -> Copied:
             f"{data_dir} has a database already: restore into an empty data folder "
             "(nothing was changed)"
         )
+    with _in_one_line(data_dir / DATABASE):
+        return _restore(source, database, data_dir)
+
+
+def _restore(source: Path, database: Path, data_dir: Path) -> Copied:
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(data_dir, 0o700)
     _copy_database(database, data_dir / DATABASE)

@@ -36,7 +36,7 @@ from walkwithme.upkeep import backstops, hook
 from walkwithme.upkeep.findings import Finding as Finding
 from walkwithme.upkeep.findings import Verdict as Verdict
 from walkwithme.upkeep.reach import reach
-from walkwithme.usecases import outbox
+from walkwithme.usecases import channels, outbox
 
 REACH_TIMEOUT_S = 5.0
 AHEAD_SLACK_MS = 60_000  # the database may hold times this far past the clock (other hosts)
@@ -67,10 +67,11 @@ def _all(config: Config, clock: Clock, get: Getter) -> Iterator[Finding]:
             yield _clock(config, db, clock)
         # (read only for a hook that is set: without one, no alarm climbs to it)
         hook_health = _hook_health(db) if healthy and config.emergency_hook else None
+        emails = db.read_sync(channels.email_channels) if healthy else 0
     finally:
         db.dispose()
     yield _streets(config)
-    yield email_finding(config)
+    yield email_finding(config, emails)
     yield _public_url(config, get)
     yield _heartbeat(config, get) if config.heartbeat_url else backstops.no_heartbeat()
     yield hook_finding(config, hook_health) if config.emergency_hook else backstops.no_hook()
@@ -249,17 +250,23 @@ def _clock(config: Config, db: Database, clock: Clock) -> Finding:
             "ahead of real time: serve it with --clock-speed again, or use another folder",
         )
     with db.write_engine.connect() as conn:
-        latest = conn.execute(sa.select(sa.func.max(events.c.at))).scalar_one()
-    now = clock.now_ms()
-    if latest is not None and latest > now + AHEAD_SLACK_MS:
-        minutes = (latest - now) / 60_000
-        return Finding(
-            "clock",
-            Verdict.FAIL,
-            f"this machine's clock is {minutes:.0f} min behind what the database recorded: "
-            "deadlines would fall late (set the clock right, e.g. with NTP)",
-        )
+        behind = clock_behind(conn, clock.now_ms())
+    if behind is not None:
+        return Finding("clock", Verdict.FAIL, behind)
     return Finding("clock", Verdict.OK, "not behind anything the database recorded")
+
+
+def clock_behind(conn: sa.Connection, now: int) -> str | None:
+    """Why the clock is wrong, if it is behind what the database recorded (`serve` says it
+    as it starts, too)."""
+    latest = conn.execute(sa.select(sa.func.max(events.c.at))).scalar_one()
+    if latest is None or latest <= now + AHEAD_SLACK_MS:
+        return None
+    minutes = (latest - now) / 60_000
+    return (
+        f"this machine's clock is {minutes:.0f} min behind what the database recorded: "
+        "deadlines would fall late (set the clock right, e.g. with NTP)"
+    )
 
 
 def _streets(config: Config) -> Finding:
@@ -281,11 +288,19 @@ def _streets(config: Config) -> Finding:
     return Finding("streets", Verdict.OK, f"{config.streets} ({size:.1f} MB)")
 
 
-def email_finding(config: Config) -> Finding:
+def email_finding(config: Config, in_use: int = 0) -> Finding:
     """Whether people can choose "Email" (WWM_SMTP_URL), and whether its server answers:
     connected, TLS and signed in, nothing sent, so a wrong password is found now, not at
-    night when an alarm's email doesn't arrive."""
+    night when an alarm's email doesn't arrive. `in_use`: how many email channels people
+    have (without the setting, none of them gets anything: a failure)."""
     server = config.smtp
+    if server is None and in_use:
+        return Finding(
+            "email alerts",
+            Verdict.FAIL,
+            f"WWM_SMTP_URL is not set, and people have {_n(in_use, 'email channel')}: they get "
+            "no alerts (set it again, and serve mends them as it starts)",
+        )
     if server is None:
         return Finding(
             "email alerts",

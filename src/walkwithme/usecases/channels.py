@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from walkwithme.domain.errors import Conflict, Invalid, NotFound
 from walkwithme.domain.people import check_name
+from walkwithme.notify import mail
 from walkwithme.store.schema import alerts, channels, deliveries, insert_id
 from walkwithme.store.tx import Tx
 from walkwithme.usecases import cover_channels, throttle
@@ -139,3 +140,37 @@ def send_test(tx: Tx, person_id: int, channel_id: int) -> str:
     tx.alerted()
     stored = sa.select(alerts.c.payload).where(alerts.c.id == alert_id)
     return str(tx.conn.execute(stored).scalar_one()["key"])
+
+
+def email_channels(conn: Connection) -> int:
+    """How many email channels people have (removed ones aside)."""
+    count: int = conn.execute(
+        sa.select(sa.func.count())
+        .select_from(channels)
+        .where(channels.c.kind == "email", channels.c.removed_at.is_(None))
+    ).scalar_one()
+    return count
+
+
+def mend_email(tx: Tx) -> int:
+    """The email channels broken only because this server sent no email (`mail.EMAIL_OFF`:
+    started once without WWM_SMTP_URL), working again now that it does, as a test would have
+    them: they stayed broken for good, and the ladder skipped whoever had only email (an
+    outside review of an operator's first hour). How many were mended."""
+    broken = tx.conn.execute(
+        sa.select(channels.c.id).where(
+            channels.c.kind == "email",
+            channels.c.removed_at.is_(None),
+            channels.c.broken_at.is_not(None),
+            channels.c.last_error == mail.EMAIL_OFF,
+        )
+    )
+    mended = [channel_id for (channel_id,) in broken]
+    for channel_id in mended:
+        tx.conn.execute(
+            channels.update()
+            .where(channels.c.id == channel_id)
+            .values(broken_at=None, failures=0, last_error=None)
+        )
+        cover_channels.tested(tx, channel_id)  # (what her devices were shown of it too)
+    return len(mended)
