@@ -24,7 +24,7 @@ from walkwithme.clock import FakeClock
 from walkwithme.config import load_config
 from walkwithme.notify.channels import sign
 from walkwithme.settings import BY_NAME
-from walkwithme.upkeep import at_start, checks, hook
+from walkwithme.upkeep import at_start, checks, hook, hook_finding
 
 pytestmark = pytest.mark.one_database("sqlite")
 
@@ -76,13 +76,17 @@ def test_check_names_an_unsigned_hook_and_apprise_schemes_that_name_nothing(
 ) -> None:
     data = tmp_path / "data"
     run("migrate", "--data", str(data))
-    hook = "https://hook.example.org/emergency"
-    found = check(data, WWM_EMERGENCY_HOOK=hook, WWM_APPRISE_SCHEMES="mailto,ntfy,mailtoo")
+    with webhook_sink() as sink:  # (something answers at the hook's address)
+        hook = sink.url + "/emergency"
+        found = check(data, WWM_EMERGENCY_HOOK=hook, WWM_APPRISE_SCHEMES="mailto,ntfy,mailtoo")
+        signed = check(
+            data, WWM_EMERGENCY_HOOK=hook, WWM_HOOK_SECRET="s3cret", WWM_APPRISE_SCHEMES=""
+        )
+        assert sink.received == []  # asked whether it answers: nothing posted to it
     assert found["emergency hook"]["verdict"] == "warning"
     assert "without WWM_HOOK_SECRET" in found["emergency hook"]["said"]
     assert found["apprise"]["verdict"] == "warning"
     assert "names mailtoo, which Apprise here doesn't know" in found["apprise"]["said"]
-    signed = check(data, WWM_EMERGENCY_HOOK=hook, WWM_HOOK_SECRET="s3cret", WWM_APPRISE_SCHEMES="")
     assert signed["emergency hook"]["verdict"] == "ok"
     assert "WWM_APPRISE_SCHEMES is empty" in signed["apprise"]["said"]
     assert set(DEFAULT_SCHEMES) <= checks.apprise_schemes()  # the default's are all known
@@ -121,10 +125,20 @@ def test_the_emergency_hook_on_the_operators_own_network_hears_an_alarm_and_chec
         svc.db.dispose()
         alarm = json.loads(hook.ok()[0].body)
         assert (alarm["kind"], alarm["rung"]) == ("alarm", "hook")
-    fine = check(data, **env)["emergency hook"]
-    assert fine["verdict"] == "ok"
-    assert "it took the last alarm posted to it, on " in fine["said"]
-    assert "(1 in all)" in fine["said"]
+        fine = check(data, **env)["emergency hook"]
+        assert fine["verdict"] == "ok"
+        assert "it took the last alarm posted to it, on " in fine["said"]
+        assert "(1 in all)" in fine["said"]
+    # Its receiver gone: nothing answers at its address, a failure (it said "ok" until the
+    # night an alarm climbed to it: an outside review).
+    gone = check(data, **env)["emergency hook"]
+    assert gone["verdict"] == "failed"
+    assert gone["said"].startswith("nothing answers at http://127.0.0.1:")
+    assert "would reach nobody at the top of its ladder" in gone["said"]
+
+
+def answering(url: str) -> None:
+    """Something answers at the hook's address (as far as these tests are concerned)."""
 
 
 def test_a_hook_that_gave_alarms_up_fails_the_check_and_says_if_it_is_unsigned() -> None:
@@ -136,11 +150,11 @@ def test_a_hook_that_gave_alarms_up_fails_the_check_and_says_if_it_is_unsigned()
     unsigned = load_config({"WWM_EMERGENCY_HOOK": "https://oncall.example.org/h"})
     gave_up = hook.Health(3, 1_780_000_000_000, 0, 1, "it answered 404")
     trying = hook.Health(3, 1_780_000_000_000, 2, 0, "it answered 502")
-    failed = checks.hook_finding(signed, gave_up)
+    failed = hook_finding.finding(signed, gave_up, answering)
     assert failed.verdict is checks.Verdict.FAIL
     assert "not arriving (it answered 404): 1 given up" in failed.said
-    assert checks.hook_finding(signed, trying).verdict is checks.Verdict.WARN
-    both = checks.hook_finding(unsigned, gave_up)
+    assert hook_finding.finding(signed, trying, answering).verdict is checks.Verdict.WARN
+    both = hook_finding.finding(unsigned, gave_up, answering)
     assert both.verdict is checks.Verdict.FAIL
     assert "without WWM_HOOK_SECRET" in both.said
 

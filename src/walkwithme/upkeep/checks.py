@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 
 import httpx2
 import sqlalchemy as sa
@@ -32,7 +31,7 @@ from walkwithme.store.migrate import (
     script_head,
 )
 from walkwithme.store.schema import events, people
-from walkwithme.upkeep import backstops, hook
+from walkwithme.upkeep import backstops, hook, hook_finding
 from walkwithme.upkeep.findings import Finding as Finding
 from walkwithme.upkeep.findings import Verdict as Verdict
 from walkwithme.upkeep.reach import reach
@@ -66,7 +65,7 @@ def _all(config: Config, clock: Clock, get: Getter) -> Iterator[Finding]:
             yield alarms_finding(db)
             yield _clock(config, db, clock)
         # (read only for a hook that is set: without one, no alarm climbs to it)
-        hook_health = _hook_health(db) if healthy and config.emergency_hook else None
+        hook_health = db.read_sync(hook.health) if healthy and config.emergency_hook else None
         emails = db.read_sync(channels.email_channels) if healthy else 0
     finally:
         db.dispose()
@@ -74,7 +73,9 @@ def _all(config: Config, clock: Clock, get: Getter) -> Iterator[Finding]:
     yield email_finding(config, emails)
     yield _public_url(config, get)
     yield _heartbeat(config, get) if config.heartbeat_url else backstops.no_heartbeat()
-    yield hook_finding(config, hook_health) if config.emergency_hook else backstops.no_hook()
+    yield (
+        hook_finding.finding(config, hook_health) if config.emergency_hook else backstops.no_hook()
+    )
     if config.mqtt_url:
         yield backstops.mqtt_broker(config.mqtt_url)
     yield _apprise(config)
@@ -405,53 +406,6 @@ def _heartbeat(config: Config, get: Getter) -> Finding:
     if not beat.get("sent"):
         return Finding("heartbeat", Verdict.WARN, "no beat sent yet (one a minute)")
     return Finding("heartbeat", Verdict.OK, f"{beat['sent']} beats arrived, none failing")
-
-
-def _hook_health(db: Database) -> hook.Health:
-    with db.write_engine.connect() as conn:
-        return hook.health(conn)
-
-
-def hook_finding(config: Config, health: hook.Health | None) -> Finding:
-    """The emergency hook: whether the alarms posted to it arrived (None: the database could
-    not say), and signed. Alarms given up there are a failure (the exit code says so, for
-    monitors): the top of the ladder reached nobody; alarms being tried again, a warning."""
-    test = "walkwithme hook test posts a signed test to it"
-    unsigned = (
-        ""
-        if config.hook_secret
-        else "WWM_EMERGENCY_HOOK is set without WWM_HOOK_SECRET: what is posted to it is "
-        "unsigned, and it can't tell a real alarm from a forged one"
-    )
-    if health is not None and (health.given_up or health.retrying):
-        failing = [
-            f"{health.retrying} being tried again" if health.retrying else "",
-            f"{health.given_up} given up" if health.given_up else "",
-        ]
-        said = (
-            f"alarms posted to it are not arriving ({health.last_error or 'no answer'}): "
-            f"{', '.join(f for f in failing if f)}. {test}"
-        )
-        verdict = Verdict.FAIL if health.given_up else Verdict.WARN
-        return Finding("emergency hook", verdict, f"{said}; {unsigned}" if unsigned else said)
-    if unsigned:
-        return Finding("emergency hook", Verdict.WARN, unsigned)
-    fared = (
-        "no alarm has reached it yet"
-        if health is None or not health.delivered
-        else f"it took the last alarm posted to it, {when(health)} ({health.delivered} in all)"
-    )
-    return Finding(
-        "emergency hook", Verdict.OK, f"set, signed with WWM_HOOK_SECRET; {fared}; {test}"
-    )
-
-
-def when(health: hook.Health) -> str:
-    """The time of its last delivery, on this machine's clock face (UTC if it has none)."""
-    at = health.last_delivered_at
-    if at is None:
-        return "at an unknown time"
-    return datetime.fromtimestamp(at / 1000, UTC).astimezone().strftime("on %Y-%m-%d at %H:%M")
 
 
 def _apprise(config: Config) -> Finding:
