@@ -19,6 +19,7 @@ from tests.service import Service
 from tests.sinks import webhook_sink
 from tests.test_delivery import add_webhook, send_all
 from tests.test_operator_cli import run
+from tests.test_pages import page, text_of
 from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
 from walkwithme.config import load_config
@@ -245,6 +246,12 @@ def test_an_alarm_no_channel_took_fails_the_check_and_is_said_in_the_log_and_hea
         assert f"try 1; {fate}): it answered {answer}" in caplog.text
         health = client.get("/healthz", headers={"Authorization": "Bearer " + "t" * 32}).json()
         assert health["outbox"]["undelivered_alarms"] == 1
+        # ...and the operator's page says it first (it said all was well: an outside review).
+        ola = cast.person("Ola", operator=True)
+        said = text_of(page(client, "/admin", ola).text)
+        assert "1 alarm alert could not be delivered" in said
+        assert "someone may be in danger and not heard" in said
+        assert f"The last failed with: it answered {answer}" in said
     svc.db.dispose()
     alarms = check(data)["alarms"]
     assert alarms["verdict"] == "failed"
@@ -347,3 +354,39 @@ def test_serve_says_as_it_starts_that_its_clock_is_behind_the_database(
     assert "this machine's clock is 2880 min behind what the database recorded" in said
     assert "walks going on are judged late until it is" in said
     late.db.dispose()
+
+
+def test_an_alarm_given_up_is_not_counted_again_in_the_walks_next_alarm(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """Her SOS's alert refused for good (404), the alarm resolved, then a second SOS that
+    reaches Noor: the first was counted again as undelivered, and `check` failed on an alarm
+    long over (an outside review of an operator's first hour)."""
+    url = f"sqlite:///{tmp_path / 'data' / 'walkwithme.db'}"
+    svc = make_services(
+        url, tmp_path, clock, WWM_ALLOW_PRIVATE_ADDRESSES="true", WWM_METRICS_TOKEN="t" * 32
+    )
+    operations = {"Authorization": "Bearer " + "t" * 32}
+    with webhook_sink() as sink, TestClient(create_app(svc)) as client:
+        cast = Cast(client, svc, clock)
+        mira, noor = cast.person("Mira"), cast.person("Noor")
+        cast.link(mira, noor)
+        add_webhook(cast, noor, sink.url + "/noor")
+        walk = cast.start_walk(mira)
+        send_all(svc)
+        sink.script = [404]
+        client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+        send_all(svc)
+        assert (
+            client.get("/healthz", headers=operations).json()["outbox"]["undelivered_alarms"] == 1
+        )
+        found = {"note": "she is fine"}
+        client.post(f"/api/walks/{walk['id']}/resolve", json=found, headers=noor.auth)
+        send_all(svc)
+        clock.advance(minutes=2)
+        client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
+        send_all(svc)
+        assert sink.ok()[-1].path == "/noor"  # the second SOS reached him
+        health = client.get("/healthz", headers=operations).json()
+        assert health["outbox"]["undelivered_alarms"] == 0
+    svc.db.dispose()

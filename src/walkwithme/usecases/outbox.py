@@ -267,18 +267,19 @@ def undelivered_alarms(conn: Connection) -> Undelivered:
     # Waiting to be tried again, or given up (refused for good, or tried for hours) while its
     # walk is still in its alarm: a 404 from his server went straight to "given up", and the
     # check said nothing of it (a review of the change).
-    in_alarm = sa.select(walks.c.id).where(walks.c.state == "alarm")
+    # (Of the alarm it is in now: one given up in an alarm resolved before was counted again
+    # when the walk's next alarm began: an outside review.)
+    of_this_alarm = sa.select(alerts.c.id).where(
+        alerts.c.walk_id == walks.c.id,
+        walks.c.state == "alarm",
+        alerts.c.created_at >= walks.c.alarm_at,
+    )
     failed = sa.and_(
         deliveries.c.attempts > 0,
         deliveries.c.last_error.is_not(None),
         sa.or_(
             deliveries.c.state == PENDING,
-            sa.and_(
-                deliveries.c.state == DEAD,
-                deliveries.c.alert_id.in_(
-                    sa.select(alerts.c.id).where(alerts.c.walk_id.in_(in_alarm))
-                ),
-            ),
+            sa.and_(deliveries.c.state == DEAD, deliveries.c.alert_id.in_(of_this_alarm)),
         ),
         deliveries.c.alert_id.in_(sa.select(alerts.c.id).where(alerts.c.kind == "alarm")),
     )

@@ -27,11 +27,27 @@ router = APIRouter(include_in_schema=False)
 async def _page(request: Request, person: Person, csrf: str, **extra: Any) -> Response:
     svc = services(request)
     now = svc.clock.now_ms()
-    found, backlog, channels = await svc.db.read(
-        lambda c: (people.accounts(c), outbox.backlog(c), outbox.counts(c))
+    found, backlog, channels, undelivered = await svc.db.read(
+        lambda c: (
+            people.accounts(c),
+            outbox.backlog(c),
+            outbox.counts(c),
+            outbox.undelivered_alarms(c),
+        )
     )
     last = svc.watchdog.last_beat_ms
+    failing_since = svc.writer.failing_since
+    beat = svc.heartbeat
+    # What `walkwithme check` fails on, here too: the page said all was well beside an alarm
+    # no channel took (an outside review of an operator's first hour).
     health = {
+        "undelivered": undelivered.waiting,
+        "undelivered_why": undelivered.last_error,
+        "storage_failing": words.when(failing_since, now, person.timezone)
+        if failing_since is not None
+        else None,
+        "heartbeat_failing": beat.failing if beat is not None else 0,
+        "heartbeat_problem": beat.last_problem if beat is not None else None,
         "watchdog": "stuck" if svc.watchdog.stuck() else "running",
         "last_look": words.when(last, now, person.timezone) if last else None,
         "backlog": backlog,
