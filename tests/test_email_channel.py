@@ -6,6 +6,7 @@ not a channel's address."""
 from __future__ import annotations
 
 import re
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from walkwithme.clock import FakeClock
 from walkwithme.config import ConfigError, load_config
 from walkwithme.domain.errors import Invalid
 from walkwithme.net import free_port
+from walkwithme.notify import mail
 from walkwithme.notify.mail import SmtpServer, check_address
 from walkwithme.services import Services
 from walkwithme.upkeep import at_start, checks
@@ -409,3 +411,21 @@ def test_a_server_that_offers_no_sign_in_is_said_so_not_taken_for_missing_startt
     assert "offers no sign-in, which WWM_SMTP_URL asks for" in said.said
     assert "offers no STARTTLS" not in said.said
     assert mailbox.messages == []
+
+
+def test_a_mail_server_that_never_answers_is_said_to_take_too_long_not_to_hang_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A server that took the connection and said nothing was "hung up before the email was
+    sent" (smtplib calls a timeout a closed connection): the operator looked for the wrong
+    fault (an outside review)."""
+    monkeypatch.setattr(mail, "TIMEOUT_S", 0.5)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()  # takes the connection, never greets
+        port = silent.getsockname()[1]
+        said = checks.email_finding(
+            load_config({"WWM_SMTP_URL": f"smtp://127.0.0.1:{port}?from={SENDER}"})
+        )
+    assert said.verdict is checks.Verdict.FAIL
+    assert "the mail server took too long to answer" in said.said

@@ -220,6 +220,10 @@ def why(exc: BaseException) -> str:
         return f"the mail server refused this address ({code} {plainly(said)})"
     if isinstance(exc, smtplib.SMTPResponseException):
         return f"the mail server refused the email ({exc.smtp_code} {plainly(exc.smtp_error)})"
+    if isinstance(exc, smtplib.SMTPServerDisconnected) and "timed out" in str(exc):
+        # (smtplib says a server that never answered "Connection unexpectedly closed: timed
+        # out": it did not hang up, it said nothing, an operator's review found)
+        return "the mail server took too long to answer"
     if isinstance(exc, smtplib.SMTPServerDisconnected):
         return "the mail server hung up before the email was sent"
     if isinstance(exc, ssl.SSLError | ssl.CertificateError):

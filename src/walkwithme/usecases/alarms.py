@@ -6,6 +6,7 @@ reached do about it, and its end, are usecases/helping.py.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,8 @@ from walkwithme.usecases.walk_columns import Cover
 from walkwithme.usecases.walk_record import Walk, shown_columns
 from walkwithme.usecases.walk_store import save
 from walkwithme.usecases.walks import own_live_walk, person_name
+
+log = logging.getLogger("walkwithme.alarms")
 
 
 def _alarm_begins(tx: Tx, walk: Walk, reason: Reason, *, cover: bool) -> dict[str, Any]:
@@ -75,6 +78,9 @@ def raise_alarm(
         facts["given_to"] = given_to
     audience = FOR_COMPANIONS if silent else FOR_ALL
     event_id = timeline.record(tx, walk.id, "alarm", audience=audience, **facts)
+    # For the operator's log (nothing was written of an alarm but a failed delivery's line:
+    # an operator's review). The walk's number and why; nobody's name, nor where.
+    log.info("alarm raised on walk %s: %s%s", walk.id, reason.value, " (silent)" if silent else "")
     # Their alert says an earlier alarm was ended (their timeline has it already); not the
     # event, which her devices see: after her duress PIN it would tell them of an alarm
     # they were never shown.
