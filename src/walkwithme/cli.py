@@ -143,7 +143,9 @@ def serve(
         console.print(
             "First time? In another terminal, create the operator's account (it prints the "
             "password once):\n"
-            f"  {command(data, 'people add you@example.org --name You --operator')}\n"
+            f"  {command(data, 'people add you@example.org --name You --operator')}"
+            " --timezone Europe/Helsinki\n"
+            "(your time zone: the night rules and every time shown to you are read in it), "
             f"then open {config.base_url}/ in a browser and sign in with it."
         )
     sys.stdout.flush()
