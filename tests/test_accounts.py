@@ -14,6 +14,7 @@ from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
 from walkwithme.domain.errors import Invalid
 from walkwithme.domain.people import check_timezone
+from walkwithme.store.schema import people
 
 NEW = {"email": "ada@example.org", "name": "Ada", "password": "long enough password"}
 
@@ -199,3 +200,23 @@ def test_a_time_zone_is_a_place_not_the_servers_own_or_a_copy_of_one() -> None:
         assert refused.value.field == "timezone", typed
     for kept in ("Europe/Helsinki", "UTC", "Etc/UTC", "America/New_York"):
         assert check_timezone(kept) == kept
+
+
+def test_a_zone_kept_from_before_is_not_checked_again_when_her_profile_is_saved(
+    cast: Cast,
+) -> None:
+    """Her settings form sends her zone back with every save: one kept before "localtime"
+    was refused refused her new phone number with it (a diff review). Typed anew, it is."""
+    mira = cast.person("Mira")
+    with cast.services.db.write_engine.begin() as conn:
+        conn.execute(people.update().where(people.c.id == mira.id).values(timezone="localtime"))
+    kept = cast.client.patch(
+        "/api/me", json={"timezone": "localtime", "phone": "+358 40 123 4567"}, headers=mira.auth
+    )
+    assert kept.status_code == 200, kept.text
+    assert kept.json()["phone"] == "+358 40 123 4567"
+    typed = cast.client.patch("/api/me", json={"timezone": "right/UTC"}, headers=mira.auth)
+    assert (typed.status_code, typed.json()["field"]) == (422, "timezone")
+    with pytest.raises(Invalid) as refused:
+        check_timezone("Localtime")
+    assert "did you mean" not in refused.value.message  # never a zone it would refuse

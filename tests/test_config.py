@@ -67,6 +67,9 @@ def test_a_bad_value_stops_start_up_naming_the_variable(name: str, value: str) -
         ("WWM_VAPID_PRIVATE_KEY", "-----BEGIN EC PRIVATE KEY-----not-a-key-but-secret"),
         ("WWM_HEARTBEAT_URL", "hc-ping.example/secret-uuid"),
         ("WWM_EMERGENCY_HOOK", "ops.example/hook?token=secret"),
+        # A port that is no port: `check` fell over it with a trace (a diff review).
+        ("WWM_EMERGENCY_HOOK", "http://127.0.0.1:99999/hook?token=secret"),
+        ("WWM_HEARTBEAT_URL", "https://hc-ping.example:80a/secret-uuid"),
     ],
 )
 def test_a_bad_secret_is_named_but_never_repeated(name: str, value: str) -> None:

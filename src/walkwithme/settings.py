@@ -90,6 +90,10 @@ def _url(text: str) -> str:
     text = text.strip().rstrip("/")
     if not text.startswith(("http://", "https://")):
         raise ValueError("must start with http:// or https://")
+    try:
+        urlsplit(text).port  # noqa: B018 (read for the ValueError a port that is none raises)
+    except ValueError:
+        raise ValueError("has a port that is no port (a number from 1 to 65535)") from None
     return text
 
 

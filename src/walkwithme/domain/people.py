@@ -125,7 +125,7 @@ def _zone_named(typed: str) -> str | None:
     city = typed.strip().replace(" ", "_").casefold()
     if not city:
         return None
-    found = sorted(z for z in available_timezones() if z.rsplit("/", 1)[-1].casefold() == city)
+    found = sorted(z for z in _zones() if z.rsplit("/", 1)[-1].casefold() == city)
     return found[0] if found else None
 
 

@@ -171,7 +171,11 @@ class Notifier:
                     " to the emergency hook" if claimed.channel_id is None else "",
                     claimed.delivery_id,
                     claimed.attempts,
-                    "given up: it is refused for good" if exc.permanent else "tried again",
+                    "given up: it is refused for good"
+                    if exc.permanent
+                    else "given up: tried too often"
+                    if claimed.attempts >= outbox.MAX_ALARM_ATTEMPTS
+                    else "tried again",
                     exc.message,
                 )
             else:

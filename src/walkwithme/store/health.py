@@ -11,6 +11,7 @@ update that matches no row is enough, since a read-only server refuses it and ta
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from sqlalchemy.dialects import sqlite
 
@@ -18,6 +19,8 @@ from walkwithme.store.database import StorageUnavailable
 from walkwithme.store.schema import throttles
 from walkwithme.store.tx import Tx
 from walkwithme.store.writer import Writer
+
+log = logging.getLogger(__name__)
 
 PROBE_S = 2.0  # a writer that can't commit the probe within this is as good as stuck
 PROBE_KEY = "healthz"  # SQLite: a row of the throttles table no attempt is counted under
@@ -42,5 +45,8 @@ async def takes_writes(writer: Writer) -> bool:
         async with asyncio.timeout(PROBE_S):
             await writer.run(_probe, urgent=True)
     except (StorageUnavailable, TimeoutError):
+        return False
+    except Exception:  # (a damaged file, say: not well either, and the heartbeat goes on asking)
+        log.exception("the database's write check failed")
         return False
     return True

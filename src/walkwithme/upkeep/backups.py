@@ -78,11 +78,14 @@ def _in_one_line(written: Path) -> Iterator[None]:
     """A folder that can't be written (a read-only disk, another account's) or a database
     that can't be read, said in one line, not a trace of 46 (an outside review); and the file
     begun, if any, taken away, so that nothing half-written looks like a database."""
+    existed = written.exists()
     try:
         yield
     except (OSError, sqlite3.Error) as exc:
-        with suppress(OSError):  # (its folder may be what could not be made)
-            written.unlink(missing_ok=True)
+        if not existed and not isinstance(exc, FileExistsError):
+            # (Only a file this run began: another's, made meanwhile, is kept: a diff review.)
+            with suppress(OSError):  # (its folder may be what could not be made)
+                written.unlink(missing_ok=True)
         if isinstance(exc, OSError):
             where = exc.filename or written.parent
             raise BackupError(f"{where}: {exc.strerror or exc} (nothing was written)") from None

@@ -23,7 +23,10 @@ def connects(url: str) -> str | None:
     opened and closed, nothing sent."""
     parts = urlsplit(url)
     host = parts.hostname or ""
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as exc:  # a port out of range, or not a number (a diff review)
+        return f"{shown(url)} is no address to connect to ({exc})"
     try:
         with socket.create_connection((host, port), timeout=CONNECT_S):
             return None

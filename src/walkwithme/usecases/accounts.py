@@ -216,6 +216,13 @@ def count_people(conn: Connection) -> int:
     return int(conn.execute(sa.select(sa.func.count()).select_from(people)).scalar_one())
 
 
+def _zone_kept(conn: Connection, person_id: int) -> str | None:
+    zone: str | None = conn.execute(
+        sa.select(people.c.timezone).where(people.c.id == person_id)
+    ).scalar()
+    return zone
+
+
 def update_profile(
     tx: Tx,
     person_id: int,
@@ -229,7 +236,10 @@ def update_profile(
     values: dict[str, Any] = {}
     if name is not None:
         values["name"] = rules.check_name(name)
-    if timezone is not None:
+    if timezone is not None and timezone != _zone_kept(tx.conn, person_id):
+        # (Her own zone, sent back unchanged by her settings form, is not checked again: one
+        # kept before a name was refused, "localtime", refused every save of her phone number:
+        # a diff review.)
         values["timezone"] = rules.check_timezone(timezone)
     if phone is not None:
         values["phone"] = rules.check_phone(phone)
