@@ -374,7 +374,9 @@ def test_who_looked_during_her_silent_alarm_stays_hidden_once_it_is_over(tmp_pat
 
 def alarm_links(run: Run) -> list[str]:
     with run.cast.services.db.read_engine.connect() as conn:
-        rows = conn.execute(sa.select(alerts.c.payload).where(alerts.c.kind == "alarm"))
+        rows = conn.execute(
+            sa.select(alerts.c.payload).where(alerts.c.kind == "alarm").order_by(alerts.c.id)
+        )
         return [r.payload["link_path"] for r in rows if r.payload.get("link_path")]
 
 
@@ -395,6 +397,55 @@ def guardian_looked_then_her_pin(run: Run, pin: str) -> None:
     run.as_mira("GET", f"{run.url}/looks")
     run.as_mira("POST", f"{run.url}/ok", json={"pin": pin})
     run.as_mira("GET", f"{run.url}/looks")
+
+
+def guardian_looks_again_after_her_pin(run: Run, pin: str) -> None:
+    """Her SOS climbs to Gus, who opens its link; she ends the alarm with her PIN; eleven
+    minutes on, Gus opens the alarm's link again: after
+    her real PIN it still works (an hour after the alarm's end), and her list says so (hidden
+    after her duress PIN: a diff review)."""
+    run.cast.clock.advance(minutes=1)
+    run.phone_sends(between(START, HOME, 0.1))
+    run.as_mira("POST", f"{run.url}/sos")
+    for _ in range(10):
+        if alarm_links(run):
+            break
+        run.look(minutes=1)
+    first = alarm_links(run)[0]
+    run.cast.client.get(first)  # Gus opens the alarm's link
+    run.as_mira("POST", f"{run.url}/ok", json={"pin": pin})
+    run.as_mira("GET", f"{run.url}/looks")
+    run.cast.clock.advance(minutes=11)
+    run.cast.client.get(first)  # ...and again
+    run.as_mira("GET", f"{run.url}/looks")
+
+
+def sos_after_her_pin_reaches_gus(run: Run, pin: str) -> None:
+    """Her PIN ("I'm OK", nothing asked), then her SOS; nobody is on it, and it climbs to Gus,
+    who opens its link: her list shows it after her real PIN (not after her duress PIN: a
+    diff review)."""
+    gives_it(run, pin)
+    run.as_mira("POST", f"{run.url}/sos")
+    for _ in range(6):
+        run.phone_sends(run.here)
+        run.look(minutes=1)
+    links = alarm_links(run)
+    assert links, "the alarm reached no guardian"
+    run.cast.client.get(links[-1])
+    run.as_mira("GET", f"{run.url}/looks")
+    run.look(minutes=1)
+    run.as_mira("GET", f"{run.url}/looks")
+
+
+@pytest.mark.parametrize(
+    "play", [guardian_looks_again_after_her_pin, sos_after_her_pin_reaches_gus]
+)
+def test_an_alarms_link_opened_after_her_duress_pin_is_in_her_list_as_her_pin_would_have_it(
+    tmp_path: Path, play: Callable[[Run, str], None]
+) -> None:
+    real, forced = twins(tmp_path, play)
+    assert sum(b.count(b"alarm_link") for b in real.seen) >= 2
+    same_bytes(real, forced)
 
 
 def test_a_look_she_saw_before_her_duress_pin_stays_in_her_list(tmp_path: Path) -> None:

@@ -19,9 +19,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from walkwithme.domain.rules import ESCALATE_AFTER_MS, LADDER
+from walkwithme.domain.walks import WalkState
 from walkwithme.store.schema import looks, people, share_links
 from walkwithme.store.tx import Tx
 from walkwithme.usecases.walk_record import Walk
+from walkwithme.usecases.walk_store import ALARM_LINK_AFTER_MS
 
 PAGE, LIVE, API, SHARE_LINK, ALARM_LINK, EXPORT = (
     "page",
@@ -130,7 +133,9 @@ def _hidden_since(walk: Walk) -> sa.ColumnElement[bool]:
     one door): a companion who opened her walk as it began, and again when the silent alarm
     reached him, was shown in her list 30 s after her PIN (a diff review)."""
     covered = _covered_from(walk)
-    alarm_link_since = sa.and_(looks.c.via == ALARM_LINK, looks.c.at > covered)
+    alarm_link_since = sa.and_(
+        looks.c.via == ALARM_LINK, looks.c.at > covered, sa.not_(_twins_link(walk, covered))
+    )
     before = looks.alias("before")
     same_door = sa.or_(
         sa.and_(looks.c.via.in_((PAGE, LIVE)), before.c.via.in_((PAGE, LIVE))),
@@ -151,6 +156,36 @@ def _hidden_since(walk: Walk) -> sa.ColumnElement[bool]:
         looks.c.via.in_(COMPANIONS_DOORS), looks.c.at > covered, sa.not_(looked_so_before)
     )
     return sa.or_(alarm_link_since, companion_since)
+
+
+def _twins_link(walk: Walk, covered: int) -> sa.ColumnElement[bool]:
+    """Whether a look through an alarm's link since her duress PIN is one her real PIN would
+    have left her devices to see (a diff review found both hidden): through a link made
+    before it, in the hour such a link works once her alarm ended (she ended it with her PIN;
+    the link is anonymous, so any of them may be the one); or, while her devices are shown an
+    alarm of their own (her SOS since, say), once its ladder would have reached her guardians
+    with links of theirs."""
+    cover = walk.cover
+    assert cover is not None
+    made_before = (
+        sa.select(share_links.c.id)
+        .where(
+            share_links.c.walk_id == walk.id,
+            share_links.c.for_alarm.is_(True),
+            share_links.c.created_at <= covered,
+        )
+        .exists()
+    )
+    in_its_hour = sa.and_(made_before, looks.c.at <= covered + ALARM_LINK_AFTER_MS)
+    shown = cover.judged
+    if cover.state is not WalkState.ALARM or shown.alarm_at is None:
+        return in_its_hour
+    seen = [in_its_hour]
+    if shown.alarm_at < covered:
+        seen.append(made_before)  # the alarm she was shown before it goes on, and its links
+    if (shown.escalation_level or 0) >= LADDER.index("guardians"):
+        seen.append(looks.c.at >= shown.alarm_at + ESCALATE_AFTER_MS)
+    return sa.or_(*seen)
 
 
 def _covered_from(walk: Walk) -> int:
