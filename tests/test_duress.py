@@ -380,11 +380,8 @@ def alarm_links(run: Run) -> list[str]:
         return [r.payload["link_path"] for r in rows if r.payload.get("link_path")]
 
 
-def guardian_looked_then_her_pin(run: Run, pin: str) -> None:
-    """Her SOS climbs to Gus, who opens the alarm's link (her page says so, as it says every
-    look); then she gives her PIN to end the alarm. The look was hers to see before her
-    duress PIN: it stays in her list, as after her real PIN (it went at once: an outside
-    review)."""
+def sos_until_gus_has_a_link(run: Run) -> list[str]:
+    """A minute in, her SOS; the watchdog looks until it has climbed to Gus: its links."""
     run.cast.clock.advance(minutes=1)
     run.phone_sends(between(START, HOME, 0.1))
     run.as_mira("POST", f"{run.url}/sos")
@@ -392,7 +389,15 @@ def guardian_looked_then_her_pin(run: Run, pin: str) -> None:
         if alarm_links(run):
             break
         run.look(minutes=1)
-    for path in alarm_links(run):
+    return alarm_links(run)
+
+
+def guardian_looked_then_her_pin(run: Run, pin: str) -> None:
+    """Her SOS climbs to Gus, who opens the alarm's link (her page says so, as it says every
+    look); then she gives her PIN to end the alarm. The look was hers to see before her
+    duress PIN: it stays in her list, as after her real PIN (it went at once: an outside
+    review)."""
+    for path in sos_until_gus_has_a_link(run):
         run.cast.client.get(path)  # Gus opens the alarm's link
     run.as_mira("GET", f"{run.url}/looks")
     run.as_mira("POST", f"{run.url}/ok", json={"pin": pin})
@@ -401,17 +406,10 @@ def guardian_looked_then_her_pin(run: Run, pin: str) -> None:
 
 def guardian_looks_again_after_her_pin(run: Run, pin: str) -> None:
     """Her SOS climbs to Gus, who opens its link; she ends the alarm with her PIN; eleven
-    minutes on, Gus opens the alarm's link again: after
-    her real PIN it still works (an hour after the alarm's end), and her list says so (hidden
-    after her duress PIN: a diff review)."""
-    run.cast.clock.advance(minutes=1)
-    run.phone_sends(between(START, HOME, 0.1))
-    run.as_mira("POST", f"{run.url}/sos")
-    for _ in range(10):
-        if alarm_links(run):
-            break
-        run.look(minutes=1)
-    first = alarm_links(run)[0]
+    minutes on, Gus opens the alarm's link again: after her real PIN it still works (an hour
+    after the alarm's end), and her list says so (hidden after her duress PIN: a diff
+    review)."""
+    first = sos_until_gus_has_a_link(run)[0]
     run.cast.client.get(first)  # Gus opens the alarm's link
     run.as_mira("POST", f"{run.url}/ok", json={"pin": pin})
     run.as_mira("GET", f"{run.url}/looks")

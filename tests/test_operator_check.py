@@ -14,9 +14,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import make_services
-from tests.people import Cast
+from tests.people import Cast, Member
 from tests.service import Service
-from tests.sinks import webhook_sink
+from tests.sinks import WebhookSink, webhook_sink
 from tests.test_delivery import add_webhook, send_all
 from tests.test_operator_cli import run
 from tests.test_pages import page, text_of
@@ -24,6 +24,7 @@ from walkwithme.api.app import create_app
 from walkwithme.clock import FakeClock
 from walkwithme.config import load_config
 from walkwithme.notify.channels import sign
+from walkwithme.services import Services
 from walkwithme.settings import BY_NAME
 from walkwithme.upkeep import at_start, checks, hook, hook_finding
 
@@ -218,6 +219,27 @@ def test_check_says_when_the_running_services_heartbeat_fails(tmp_path: Path) ->
     assert "check WWM_HEARTBEAT_URL" in said["said"]
 
 
+def metered(tmp_path: Path, clock: FakeClock) -> Services:
+    """The service in `tmp_path`/data, with /healthz's counts for a token's bearer."""
+    url = f"sqlite:///{tmp_path / 'data' / 'walkwithme.db'}"
+    return make_services(
+        url, tmp_path, clock, WWM_ALLOW_PRIVATE_ADDRESSES="true", WWM_METRICS_TOKEN="t" * 32
+    )
+
+
+def noor_hears_by_webhook(
+    svc: Services, client: TestClient, clock: FakeClock, sink: WebhookSink
+) -> tuple[Cast, Member, Member, dict[str, Any]]:
+    """Mira walking; Noor, her companion, hears by a webhook to `sink` that has worked."""
+    cast = Cast(client, svc, clock)
+    mira, noor = cast.person("Mira"), cast.person("Noor")
+    cast.link(mira, noor)
+    add_webhook(cast, noor, sink.url + "/noor")
+    walk = cast.start_walk(mira)
+    send_all(svc)  # "Mira started a walk": it works
+    return cast, mira, noor, walk
+
+
 @pytest.mark.parametrize("answer", [500, 404], ids=["tried again", "refused for good"])
 def test_an_alarm_no_channel_took_fails_the_check_and_is_said_in_the_log_and_health(
     tmp_path: Path, clock: FakeClock, caplog: pytest.LogCaptureFixture, answer: int
@@ -227,17 +249,9 @@ def test_an_alarm_no_channel_took_fails_the_check_and_is_said_in_the_log_and_hea
     (an operator's review). The check fails and says why; the log says an ALARM; the health's
     counts say how many wait."""
     data = tmp_path / "data"
-    url = f"sqlite:///{data / 'walkwithme.db'}"
-    svc = make_services(
-        url, tmp_path, clock, WWM_ALLOW_PRIVATE_ADDRESSES="true", WWM_METRICS_TOKEN="t" * 32
-    )
+    svc = metered(tmp_path, clock)
     with webhook_sink() as sink, TestClient(create_app(svc)) as client:
-        cast = Cast(client, svc, clock)
-        mira, noor = cast.person("Mira"), cast.person("Noor")
-        cast.link(mira, noor)
-        add_webhook(cast, noor, sink.url + "/noor")
-        walk = cast.start_walk(mira)
-        send_all(svc)  # "Mira started a walk": it works
+        cast, mira, noor, walk = noor_hears_by_webhook(svc, client, clock, sink)
         sink.script = [answer] * 5  # (a 404: given up at once, her walk still in its alarm)
         client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
         send_all(svc)
@@ -362,18 +376,10 @@ def test_an_alarm_given_up_is_not_counted_again_in_the_walks_next_alarm(
     """Her SOS's alert refused for good (404), the alarm resolved, then a second SOS that
     reaches Noor: the first was counted again as undelivered, and `check` failed on an alarm
     long over (an outside review of an operator's first hour)."""
-    url = f"sqlite:///{tmp_path / 'data' / 'walkwithme.db'}"
-    svc = make_services(
-        url, tmp_path, clock, WWM_ALLOW_PRIVATE_ADDRESSES="true", WWM_METRICS_TOKEN="t" * 32
-    )
+    svc = metered(tmp_path, clock)
     operations = {"Authorization": "Bearer " + "t" * 32}
     with webhook_sink() as sink, TestClient(create_app(svc)) as client:
-        cast = Cast(client, svc, clock)
-        mira, noor = cast.person("Mira"), cast.person("Noor")
-        cast.link(mira, noor)
-        add_webhook(cast, noor, sink.url + "/noor")
-        walk = cast.start_walk(mira)
-        send_all(svc)
+        _cast, mira, noor, walk = noor_hears_by_webhook(svc, client, clock, sink)
         sink.script = [404]
         client.post(f"/api/walks/{walk['id']}/sos", headers=mira.auth)
         send_all(svc)
