@@ -39,7 +39,9 @@ def finding(
 ) -> Finding:
     """The emergency hook: whether the alarms posted to it arrived (None: the database could
     not say), and signed. Alarms given up there are a failure (the exit code says so, for
-    monitors): the top of the ladder reached nobody; alarms being tried again, a warning."""
+    monitors): the top of the ladder reached nobody; alarms being tried again, a warning; and
+    nothing answering at its address, a failure (`answers`: why not, or None; `connects`
+    unless a test says)."""
     test = "walkwithme hook test posts a signed test to it"
     unsigned = (
         ""

@@ -7,7 +7,8 @@ that polls, is one look, not hundreds. The records go when the walk is forgotten
 (usecases/retention.py).
 
 After her duress PIN her devices must see nothing that tells of the silent alarm: her list
-leaves out the alarm's links opened since, and her companions' looks since then, but for those
+leaves out the alarm's links opened since (but for a link her real PIN would have left
+working), and her companions' looks since then, but for those
 through a door they were still looking through as she gave it (an app that reads her walk
 goes on as it did).
 """
@@ -96,14 +97,13 @@ def of_walk(conn: Connection, walk: Walk) -> list[dict[str, Any]]:
         .order_by(looks.c.at, looks.c.id)
     )
     if walk.cover is not None:
-        # What her real PIN would have left: no alarm's link opened since her duress PIN
-        # (its alarm is the silent one, as far as they know), and no companion's look since
-        # then through a door he was not
-        # still looking through: its silent alarm is what sends them to her walk, and her
-        # list showed them opening it, one after another, within a minute of the PIN she
-        # gave (an outside review). One still looking that way goes on being shown: his app
-        # reading her walk stopped at her PIN in her list (a second review). Her links and
-        # her exports go on.
+        # What her real PIN would have left: no alarm's link opened since her duress PIN but
+        # one her real PIN would have left working (`_twins_link`), and no companion's look
+        # since then through a door he was not still looking through: its silent alarm is
+        # what sends them to her walk, and her list showed them opening it, one after
+        # another, within a minute of the PIN she gave (an outside review). One still looking
+        # that way goes on being shown: his app reading her walk stopped at her PIN in her
+        # list (a second review). Her links and her exports go on.
         query = query.where(sa.not_(_hidden_since(walk)))
     found = []
     for at, via, number, name in conn.execute(query):

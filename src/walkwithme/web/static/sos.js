@@ -142,9 +142,9 @@ function saySent(words) {
   how.textContent = "Press and hold for 2 seconds to send it again";
 }
 
-// Said as her walk page opens, once, if it was sent from this tab a little while ago.
 const offline = Boolean(byId("offline-walk")); // "No network" (offline.html)
 
+// Said as her walk page opens, once, if it was sent from this tab a little while ago.
 function sayKeptWords() {
   if (offline) return; // kept for her walk page
   let kept = null;
