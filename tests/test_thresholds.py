@@ -90,6 +90,8 @@ def test_the_late_grace_percentage_is_a_number_out_of_a_hundred() -> None:
         ({"silent": "2h"}, "rules.silent", "between 30 s and 30 min"),
         ({"check_window": "soon"}, "rules.check_window", "must be a duration"),
         ({"stalled": True}, "rules.stalled", "must be a duration"),
+        # Two settings run together on the operator's line (an operator's review).
+        ({"silent": "4m night.silent=150s"}, "rules.silent", "separate settings with commas"),
         ({"silent": 1e308}, "rules.silent", "far too long to be a duration"),
         ({"silent": "9" * 400 + "s"}, "rules.silent", "far too long to be a duration"),
         ({"late_grace_percent": 150}, "rules.late_grace_percent", "between 0% and 100%"),

@@ -188,6 +188,11 @@ def _duration_ms(raw: object, where: str) -> int:
     elif isinstance(raw, str) and (match := _DURATION.fullmatch(raw)) is not None:
         unit = (match.group(2) or "s")[0].lower()
         ms = float(match.group(1)) * _UNIT_MS[unit]
+    elif isinstance(raw, str) and "=" in raw:
+        # "silent=4m night.silent=150s": two settings run together (an operator's review)
+        raise Invalid(
+            f"{said} (separate settings with commas: silent=4m, night.silent=150s)", field=where
+        )
     else:
         raise Invalid(said, field=where)
     # 1e308 seconds, or 400 nines: not a number of milliseconds (its bounds say the rest).
