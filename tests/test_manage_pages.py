@@ -604,6 +604,30 @@ def test_her_phone_number_is_set_on_her_settings_by_the_apis_rule(cast: Cast) ->
     assert cast.client.get("/api/me", headers=mira.auth).json()["phone"] is None
 
 
+def test_she_says_how_fast_she_walks_on_her_settings_in_words(cast: Cast) -> None:
+    """Her pace was the API's alone: a slow walker could not give herself the time she needs
+    from her pages (docs/alarms.md)."""
+    mira = cast.person("Mira")
+    form = page(cast.client, "/settings", mira).text
+    assert '<option value="1.3" selected>At an ordinary pace: about 4.7 km/h</option>' in form
+    profile = {"name": "Mira", "timezone": "UTC"}
+    saved = post(cast.client, mira, "/settings/profile", "/settings", **profile, pace="0.7")
+    assert saved.status_code == 303, saved.text
+    me = cast.client.get("/api/me", headers=mira.auth).json()
+    assert me["pace"] == 0.7
+    assert me["thresholds"]["night"]["stalled"] == 270  # more time before she is asked
+    shown = page(cast.client, "/settings", mira).text
+    assert '<option value="0.7" selected>Slowly: about 2.5 km/h</option>' in shown
+    # A pace set through the API is shown as hers, and kept by a save.
+    cast.client.patch("/api/me", json={"pace": 1.1}, headers=mira.auth).raise_for_status()
+    own = page(cast.client, "/settings", mira).text
+    assert '<option value="1.1" selected>Your own: about 4.0 km/h</option>' in own
+    bad = post(cast.client, mira, "/settings/profile", "/settings", **profile, pace="9")
+    assert bad.status_code == 422
+    assert "pace must be between 0.3 and 4.0" in text_of(bad.text).lower()
+    assert cast.client.get("/api/me", headers=mira.auth).json()["pace"] == 1.1
+
+
 def test_her_time_zone_and_how_long_her_walks_are_kept(cast: Cast) -> None:
     mira = cast.person("Mira")
     bad = post(

@@ -18,7 +18,7 @@ from walkwithme.api.auth import (
 )
 from walkwithme.api.inputs import Line, Number
 from walkwithme.domain.errors import Conflict, Forbidden
-from walkwithme.domain.profiles import apply
+from walkwithme.domain.profiles import hers
 from walkwithme.domain.walks import check_pin_format
 from walkwithme.hashing import Lane
 from walkwithme.security import hash_secret
@@ -172,7 +172,7 @@ async def sign_out(
 
 def _me(svc: Services, person: accounts.Person) -> dict[str, Any]:
     """Her profile, with the thresholds a walk she starts would be judged by."""
-    thresholds = apply(svc.config.profiles, person.overrides)
+    thresholds = hers(svc.config.profiles, person.pace_mps, person.overrides)
     return {**person.as_json(), "thresholds": thresholds.as_json()}
 
 

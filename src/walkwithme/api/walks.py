@@ -13,7 +13,7 @@ from walkwithme.api.auth import PersonDep, ServicesDep
 from walkwithme.api.inputs import Line, Number, Prose, When, WholeNumber, YesNo
 from walkwithme.api.params import BodyId, Cursor, Id
 from walkwithme.domain.errors import DomainError, Forbidden, Invalid, NotFound
-from walkwithme.domain.profiles import apply, parse_overrides
+from walkwithme.domain.profiles import apply, hers, parse_overrides
 from walkwithme.domain.walks import QUICK_REPLIES, Destination, check_extension, check_pin_format
 from walkwithme.hashing import Lane
 from walkwithme.services import Services
@@ -122,7 +122,7 @@ async def plan_walk(svc: Services, person: Person, body: NewWalk) -> starting.Wa
         if body.duress_pin == body.pin:
             raise Invalid("your duress PIN must differ from your PIN", field="duress_pin")
     own = parse_overrides(body.rules) if body.rules is not None else None
-    profiles = apply(apply(svc.config.profiles, person.overrides), own)
+    profiles = apply(hers(svc.config.profiles, person.pace_mps, person.overrides), own)
     dest = await _destination(svc, person, body.destination) if body.destination else None
     pin_hash = await svc.hashing.hash(Lane.PINS, body.pin)
     duress_hash = await _duress_hash(svc, person, body)

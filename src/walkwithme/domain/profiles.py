@@ -28,6 +28,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from walkwithme.domain.errors import Invalid
+from walkwithme.domain.geo import DEFAULT_PACE_MPS
 
 MINUTE = 60_000
 SECOND = 1000
@@ -266,6 +267,36 @@ def _number_or_text(value: str) -> object:
         return float(value)
     except ValueError:
         return value
+
+
+# A walker who sets a slower pace than an ordinary one (domain/geo.py, 1.3 m/s) is given more
+# time before "not getting any closer" is asked, in proportion, up to half as much again: at
+# 0.7 m/s with her fixes 30 to 40 m off, her progress counts every two minutes or so, and 13
+# of 26 replayed walks at that pace were asked while walking (an outside replay along real
+# streets). Her own stalled time, set in her settings or for the walk, is hers as set.
+MOST_PATIENCE = 1.5
+
+
+def for_her_pace(profiles: Profiles, pace_mps: float) -> Profiles:
+    """`profiles` with the stalled rule's time lengthened for a slower walker."""
+    if pace_mps <= 0:
+        return profiles
+    factor = min(MOST_PATIENCE, max(1.0, DEFAULT_PACE_MPS / pace_mps))
+    if factor == 1.0:
+        return profiles
+    longest = _BY_ATTR["stalled_ms"].high
+
+    def patient(t: Thresholds) -> Thresholds:
+        seconds = round(t.stalled_ms * factor / SECOND)  # (said in whole seconds)
+        return replace(t, stalled_ms=int(min(longest, seconds * SECOND)))
+
+    return replace(profiles, day=patient(profiles.day), night=patient(profiles.night))
+
+
+def hers(service: Profiles, pace_mps: float, overrides: Overrides | None) -> Profiles:
+    """The thresholds a walk she starts now is judged by: the service's, for her pace, with
+    her own settings on top (a walk's own come on top of these)."""
+    return apply(for_her_pace(service, pace_mps), overrides)
 
 
 def apply(profiles: Profiles, overrides: Overrides | None) -> Profiles:

@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from walkwithme.api.auth import services
 from walkwithme.domain.errors import Invalid
-from walkwithme.domain.profiles import PROFILE_NAMES, RULES, apply
+from walkwithme.domain.profiles import PROFILE_NAMES, RULES, hers
 from walkwithme.usecases import accounts
 from walkwithme.usecases.accounts import Person
 from walkwithme.web.manage_common import act
@@ -51,7 +51,7 @@ def _editable(name: str, own: object) -> str:
 def rules_context(person: Person, profiles: Any) -> list[dict[str, Any]]:
     """One line a rule: its words, her own setting by day and by night (as she wrote it, empty
     where she has none), and what a walk she started now would get."""
-    effective = apply(profiles, person.overrides).as_json()
+    effective = hers(profiles, person.pace_mps, person.overrides).as_json()
     mine: Mapping[str, Any] = person.rules
     lines = []
     for rule in RULES:

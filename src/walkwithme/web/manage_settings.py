@@ -45,6 +45,37 @@ async def _keeping(request: Request, person_id: int) -> dict[str, Any]:
     }
 
 
+# Her pace in words, m/s as the API keeps it (km/h is what people know).
+PACES = (
+    ("1.6", "Briskly: about 5.8 km/h"),
+    ("1.3", "At an ordinary pace: about 4.7 km/h"),
+    ("1.0", "A little slowly: about 3.6 km/h"),
+    ("0.7", "Slowly: about 2.5 km/h"),
+)
+
+
+def _paces(pace_mps: float) -> tuple[list[tuple[str, str]], str]:
+    """The choices, hers among them if she set another through the API, and which is hers."""
+    mine = f"{pace_mps:g}"
+    known = [value for value, _ in PACES]
+    if mine in known:
+        return list(PACES), mine
+    return [*PACES, (mine, f"Your own: about {pace_mps * 3.6:.1f} km/h")], mine
+
+
+def _pace(text: str) -> float | None:
+    """None: not sent (a form without the field changes nothing); else checked by the API's
+    rule (`check_pace`), by name."""
+    if not text.strip():
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise Invalid(
+            "How fast you walk must be a number of metres a second", field="pace"
+        ) from None
+
+
 async def _page(request: Request, person: Person, csrf: str, **extra: Any) -> Response:
     keeping = await _keeping(request, person.id)
     duress = await services(request).db.read(lambda c: accounts.duress_pin_hash_of(c, person.id))
@@ -56,6 +87,8 @@ async def _page(request: Request, person: Person, csrf: str, **extra: Any) -> Re
         csrf=csrf,
         keeping=keeping,
         has_duress=duress is not None,
+        paces=_paces(person.pace_mps)[0],
+        pace_chosen=_paces(person.pace_mps)[1],
         rules=rules_context(person, profiles),
         rules_night=f"{profiles.night_starts}:00 to {profiles.night_ends}:00",
         **extra,
@@ -85,8 +118,11 @@ async def profile(request: Request) -> Response:
         zone = required(fields, "timezone", "Your time zone", 64)
         # Empty (a browser's form leaves out an empty field): none. The API's rule checks it.
         phone = fields.get("phone", "")
+        pace = _pace(fields.get("pace", ""))
         await services(request).writer.run(
-            lambda tx: accounts.update_profile(tx, person.id, name=name, timezone=zone, phone=phone)
+            lambda tx: accounts.update_profile(
+                tx, person.id, name=name, timezone=zone, phone=phone, pace_mps=pace
+            )
         )
 
     return await act(request, "/settings?done=profile", action)
