@@ -622,6 +622,11 @@ def test_she_says_how_fast_she_walks_on_her_settings_in_words(cast: Cast) -> Non
     cast.client.patch("/api/me", json={"pace": 1.1}, headers=mira.auth).raise_for_status()
     own = page(cast.client, "/settings", mira).text
     assert '<option value="1.1" selected>Your own: about 4.0 km/h</option>' in own
+    cast.client.patch("/api/me", json={"pace": 1}, headers=mira.auth).raise_for_status()
+    one = page(cast.client, "/settings", mira).text
+    assert '<option value="1.0" selected>A little slowly: about 3.6 km/h</option>' in one
+    assert "Your own" not in one
+    cast.client.patch("/api/me", json={"pace": 1.1}, headers=mira.auth).raise_for_status()
     bad = post(cast.client, mira, "/settings/profile", "/settings", **profile, pace="9")
     assert bad.status_code == 422
     assert "pace must be between 0.3 and 4.0" in text_of(bad.text).lower()

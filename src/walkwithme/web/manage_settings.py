@@ -56,10 +56,10 @@ PACES = (
 
 def _paces(pace_mps: float) -> tuple[list[tuple[str, str]], str]:
     """The choices, hers among them if she set another through the API, and which is hers."""
+    for value, _ in PACES:
+        if abs(float(value) - pace_mps) < 1e-9:  # (1.0 is "1.0", not "1")
+            return list(PACES), value
     mine = f"{pace_mps:g}"
-    known = [value for value, _ in PACES]
-    if mine in known:
-        return list(PACES), mine
     return [*PACES, (mine, f"Your own: about {pace_mps * 3.6:.1f} km/h")], mine
 
 
