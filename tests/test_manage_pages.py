@@ -609,7 +609,7 @@ def test_she_says_how_fast_she_walks_on_her_settings_in_words(cast: Cast) -> Non
     from her pages (docs/alarms.md)."""
     mira = cast.person("Mira")
     form = page(cast.client, "/settings", mira).text
-    assert '<option value="1.3" selected>At an ordinary pace: about 4.7 km/h</option>' in form
+    assert '<option value="1.3" selected>Ordinary: about 4.7 km/h</option>' in form
     profile = {"name": "Mira", "timezone": "UTC"}
     saved = post(cast.client, mira, "/settings/profile", "/settings", **profile, pace="0.7")
     assert saved.status_code == 303, saved.text

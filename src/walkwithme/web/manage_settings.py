@@ -48,7 +48,7 @@ async def _keeping(request: Request, person_id: int) -> dict[str, Any]:
 # Her pace in words, m/s as the API keeps it (km/h is what people know).
 PACES = (
     ("1.6", "Briskly: about 5.8 km/h"),
-    ("1.3", "At an ordinary pace: about 4.7 km/h"),
+    ("1.3", "Ordinary: about 4.7 km/h"),
     ("1.0", "A little slowly: about 3.6 km/h"),
     ("0.7", "Slowly: about 2.5 km/h"),
 )
@@ -59,7 +59,7 @@ def _paces(pace_mps: float) -> tuple[list[tuple[str, str]], str]:
     for value, _ in PACES:
         if abs(float(value) - pace_mps) < 1e-9:  # (1.0 is "1.0", not "1")
             return list(PACES), value
-    mine = f"{pace_mps:g}"
+    mine = repr(pace_mps)  # (kept exactly by a save)
     return [*PACES, (mine, f"Your own: about {pace_mps * 3.6:.1f} km/h")], mine
 
 
