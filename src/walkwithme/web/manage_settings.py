@@ -79,6 +79,7 @@ def _pace(text: str) -> float | None:
 async def _page(request: Request, person: Person, csrf: str, **extra: Any) -> Response:
     keeping = await _keeping(request, person.id)
     duress = await services(request).db.read(lambda c: accounts.duress_pin_hash_of(c, person.id))
+    paces, pace_chosen = _paces(person.pace_mps)
     profiles = services(request).config.profiles
     return pages_of(request).render(
         request,
@@ -87,8 +88,8 @@ async def _page(request: Request, person: Person, csrf: str, **extra: Any) -> Re
         csrf=csrf,
         keeping=keeping,
         has_duress=duress is not None,
-        paces=_paces(person.pace_mps)[0],
-        pace_chosen=_paces(person.pace_mps)[1],
+        paces=paces,
+        pace_chosen=pace_chosen,
         rules=rules_context(person, profiles),
         rules_night=f"{profiles.night_starts}:00 to {profiles.night_ends}:00",
         **extra,
